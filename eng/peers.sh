@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Builds (once) and caches the Debian trixie chroot that holds the real Venus peers:
+# Mesa 25.0.7's venus guest ICD, virglrenderer 1.1.0's virgl_test_server, lavapipe,
+# vulkaninfo/vkcube/vkmark and vk.xml 1.4.309 (see ../shared/docs/peers.md).
+#
+#   eng/peers.sh ensure        build the chroot if missing, mount /proc and /dev, print its path
+#   eng/peers.sh path          print the chroot path (no side effects)
+#   eng/peers.sh serve SOCKET  start virgl_test_server --venus on lavapipe; SOCKET is a path
+#                              inside the chroot (e.g. /tmp/venus.sock); prints the server pid
+#
+# VENUS_PEERS overrides the location (default /var/cache/venus-peers).
+set -euo pipefail
+
+PEERS="${VENUS_PEERS:-/var/cache/venus-peers}"
+PKGS=mesa-vulkan-drivers,virgl-server,vulkan-tools,vkmark,libvulkan-dev,xvfb,xauth,libegl-mesa0,libgl1-mesa-dri,libegl1,gcc,libc6-dev,glslang-tools
+
+die() { echo "peers.sh: $*" >&2; exit 1; }
+
+ensure_mounts() {
+  mountpoint -q "$PEERS/proc" || mount --bind /proc "$PEERS/proc"
+  mountpoint -q "$PEERS/dev" || mount --bind /dev "$PEERS/dev"
+}
+
+ensure() {
+  [ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot and mounts need it)"
+  if [ ! -f "$PEERS/.venus-peers-ready" ]; then
+    command -v debootstrap >/dev/null || {
+      echo "peers.sh: installing debootstrap" >&2
+      apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >&2
+    } || die "could not install debootstrap"
+    rm -rf "$PEERS.partial"
+    mkdir -p "$(dirname "$PEERS")"
+    echo "peers.sh: debootstrap trixie into $PEERS (takes about a minute)" >&2
+    debootstrap --variant=minbase --include="$PKGS" trixie "$PEERS.partial" >"$PEERS.debootstrap.log" 2>&1 \
+      || { tail -n 30 "$PEERS.debootstrap.log" >&2; die "debootstrap failed (log: $PEERS.debootstrap.log)"; }
+    rm -rf "$PEERS" && mv "$PEERS.partial" "$PEERS"
+    touch "$PEERS/.venus-peers-ready"
+  fi
+  ensure_mounts
+  for f in usr/bin/virgl_test_server usr/bin/vulkaninfo usr/share/vulkan/registry/vk.xml \
+           usr/share/vulkan/icd.d/lvp_icd.json usr/share/vulkan/icd.d/virtio_icd.json; do
+    [ -e "$PEERS/$f" ] || die "chroot at $PEERS lacks /$f; remove it and run again"
+  done
+  echo "$PEERS"
+}
+
+serve() {
+  local sock="${1:?usage: peers.sh serve SOCKET (a path inside the chroot, e.g. /tmp/venus.sock)}"
+  ensure >/dev/null
+  rm -f "$PEERS$sock"
+  chroot "$PEERS" env VK_DRIVER_FILES=/usr/share/vulkan/icd.d/lvp_icd.json XDG_RUNTIME_DIR=/tmp \
+    virgl_test_server --venus --no-virgl --multi-clients --socket-path "$sock" >"$PEERS$sock.log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 1 100); do
+    [ -S "$PEERS$sock" ] && { echo "$pid"; return 0; }
+    kill -0 "$pid" 2>/dev/null || { cat "$PEERS$sock.log" >&2; die "virgl_test_server exited"; }
+    sleep 0.1
+  done
+  kill "$pid" 2>/dev/null; die "virgl_test_server did not create $PEERS$sock within 10 s"
+}
+
+case "${1:-}" in
+  ensure) ensure ;;
+  path) echo "$PEERS" ;;
+  serve) shift; serve "$@" ;;
+  *) die "usage: peers.sh ensure | path | serve SOCKET" ;;
+esac

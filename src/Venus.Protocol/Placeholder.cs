@@ -1,0 +1,1 @@
+namespace Venus.Protocol; public static class Placeholder {}
