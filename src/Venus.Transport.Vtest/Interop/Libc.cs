@@ -1,0 +1,148 @@
+using System.Runtime.InteropServices;
+
+namespace Venus.Transport.Vtest.Interop;
+
+/// <summary>
+/// The few libc calls the vtest transport needs. All structs are blittable and laid out for
+/// x86-64 Linux glibc, so no call marshals or allocates. Errors: read
+/// <see cref="Marshal.GetLastPInvokeError"/> right after a call that returned -1.
+/// </summary>
+internal static unsafe partial class Libc
+{
+    private const string Library = "libc";
+
+    public const int AF_UNIX = 1;
+    public const int SOCK_STREAM = 1;
+    public const int SOCK_CLOEXEC = 0x80000;
+    public const int SOL_SOCKET = 1;
+    public const int SCM_RIGHTS = 1;
+
+    /// <summary>A peer that went away gives EPIPE instead of SIGPIPE.</summary>
+    public const int MSG_NOSIGNAL = 0x4000;
+    public const int MSG_CTRUNC = 0x8;
+    public const int MSG_CMSG_CLOEXEC = 0x40000000;
+
+    public const int PROT_READ = 0x1;
+    public const int PROT_WRITE = 0x2;
+    public const int MAP_SHARED = 0x01;
+    public static readonly void* MAP_FAILED = (void*)-1;
+
+    public const short POLLIN = 0x001;
+    public const short POLLERR = 0x008;
+    public const short POLLHUP = 0x010;
+    public const short POLLNVAL = 0x020;
+
+    public const int EFD_CLOEXEC = 0x80000;
+    public const int EFD_NONBLOCK = 0x800;
+
+    public const int ENOENT = 2;
+    public const int EINTR = 4;
+    public const int EAGAIN = 11;
+    public const int EACCES = 13;
+    public const int EPIPE = 32;
+    public const int ECONNRESET = 104;
+    public const int ECONNREFUSED = 111;
+
+    /// <summary><c>struct sockaddr_un</c>: sa_family_t (u16) + 108-byte path.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct SockaddrUn
+    {
+        public const int PathCapacity = 108;
+        public ushort sun_family;
+        public fixed byte sun_path[PathCapacity];
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct IoVec
+    {
+        public void* iov_base;
+        public nuint iov_len;
+    }
+
+    /// <summary><c>struct msghdr</c> (glibc x86-64: size_t lengths, int flags; 56 bytes).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct MsgHdr
+    {
+        public void* msg_name;
+        public uint msg_namelen;
+        public IoVec* msg_iov;
+        public nuint msg_iovlen;
+        public void* msg_control;
+        public nuint msg_controllen;
+        public int msg_flags;
+    }
+
+    /// <summary><c>struct cmsghdr</c>; the data follows at <see cref="CmsgDataOffset"/>.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct CmsgHdr
+    {
+        public nuint cmsg_len;
+        public int cmsg_level;
+        public int cmsg_type;
+    }
+
+    /// <summary>CMSG_ALIGN(sizeof(struct cmsghdr)) on x86-64.</summary>
+    public const int CmsgDataOffset = 16;
+
+    /// <summary>CMSG_LEN(sizeof(int)).</summary>
+    public const int CmsgLenOneFd = CmsgDataOffset + sizeof(int);
+
+    /// <summary>CMSG_SPACE(sizeof(int)): the control buffer for one passed fd.</summary>
+    public const int CmsgSpaceOneFd = CmsgDataOffset + 8;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PollFd
+    {
+        public int fd;
+        public short events;
+        public short revents;
+    }
+
+    [LibraryImport(Library, EntryPoint = "socket", SetLastError = true)]
+    public static partial int Socket(int domain, int type, int protocol);
+
+    [LibraryImport(Library, EntryPoint = "connect", SetLastError = true)]
+    public static partial int Connect(int fd, SockaddrUn* addr, uint addrlen);
+
+    public const int SHUT_RDWR = 2;
+
+    [LibraryImport(Library, EntryPoint = "shutdown", SetLastError = true)]
+    public static partial int Shutdown(int fd, int how);
+
+    [LibraryImport(Library, EntryPoint = "send", SetLastError = true)]
+    public static partial nint Send(int fd, void* buf, nuint len, int flags);
+
+    [LibraryImport(Library, EntryPoint = "recv", SetLastError = true)]
+    public static partial nint Recv(int fd, void* buf, nuint len, int flags);
+
+    [LibraryImport(Library, EntryPoint = "sendmsg", SetLastError = true)]
+    public static partial nint SendMsg(int fd, MsgHdr* msg, int flags);
+
+    [LibraryImport(Library, EntryPoint = "recvmsg", SetLastError = true)]
+    public static partial nint RecvMsg(int fd, MsgHdr* msg, int flags);
+
+    [LibraryImport(Library, EntryPoint = "mmap", SetLastError = true)]
+    public static partial void* Mmap(void* addr, nuint length, int prot, int flags, int fd, nint offset);
+
+    [LibraryImport(Library, EntryPoint = "munmap", SetLastError = true)]
+    public static partial int Munmap(void* addr, nuint length);
+
+    [LibraryImport(Library, EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+
+    [LibraryImport(Library, EntryPoint = "poll", SetLastError = true)]
+    public static partial int Poll(PollFd* fds, nuint nfds, int timeout);
+
+    [LibraryImport(Library, EntryPoint = "eventfd", SetLastError = true)]
+    public static partial int EventFd(uint initval, int flags);
+
+    [LibraryImport(Library, EntryPoint = "read", SetLastError = true)]
+    public static partial nint Read(int fd, void* buf, nuint count);
+
+    [LibraryImport(Library, EntryPoint = "write", SetLastError = true)]
+    public static partial nint Write(int fd, void* buf, nuint count);
+
+    public static int LastError => Marshal.GetLastPInvokeError();
+
+    public static string Describe(int errno) => $"{Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
+}
