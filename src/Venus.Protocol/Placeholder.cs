@@ -1,1 +1,0 @@
-namespace Venus.Protocol; public static class Placeholder {}
