@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The main job of this repository (README.md). Run as root from anywhere:
 #
-#   bash eng/run.sh [more venus probe options]
+#   bash eng/run.sh [more venus probe options, e.g. --json]
 #
 # Ensures the peers chroot, starts virglrenderer 1.1.0's virgl_test_server --venus on lavapipe
-# inside it, and runs our CLI against it: `venus probe` connects over vtest as Mesa's venus
-# guest would and reports what the host offers. The server is stopped on exit.
+# inside it, and runs our CLI against it: `venus probe` talks to the host over vtest as a guest
+# driver would and reports what it offers. The server is stopped on exit.
 # Later the guest ICD and host renderer take this place (see README.md, Status).
 #
 # VENUS_MAIN_SOCKET: the socket path inside the chroot (default /tmp/venus-main.sock).
@@ -18,6 +18,12 @@ sock="${VENUS_MAIN_SOCKET:-/tmp/venus-main.sock}"
 
 echo "run.sh: peers chroot" >&2
 peers="$(bash eng/peers.sh ensure)"
+
+# Build first with only errors shown (the generated protocol has many harmless warnings).
+log="$root/artifacts/run-build.log"
+mkdir -p "$(dirname "$log")"
+echo "run.sh: building src/Venus.Cli (Release; log: $log)" >&2
+dotnet build src/Venus.Cli -c Release -nologo -v:quiet -clp:ErrorsOnly >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
 
 server=""
 stop_server() {
@@ -38,4 +44,4 @@ echo "run.sh: virgl_test_server --venus on lavapipe at $peers$sock" >&2
 server="$(bash eng/peers.sh serve "$sock")"
 echo "run.sh: server pid $server (log: $peers$sock.log)" >&2
 
-dotnet run --project src/Venus.Cli -c Release -- probe --socket "$peers$sock" "$@"
+dotnet run --project src/Venus.Cli -c Release --no-build -- probe --socket "$peers$sock" "$@"
