@@ -11,11 +11,11 @@ namespace Venus.Codegen;
 /// </summary>
 public static class Program
 {
-    const string Usage = "usage: Venus.Codegen --vkxml PATH --defs DIR --out DIR [--check] [--verbose]";
+    const string Usage = "usage: Venus.Codegen --vkxml PATH --defs DIR --out DIR [--tests-out DIR] [--check] [--verbose]";
 
     public static int Main(string[] args)
     {
-        string? vkxml = null, defs = null, outDir = null;
+        string? vkxml = null, defs = null, outDir = null, testsOut = null;
         bool check = false, verbose = false;
         for (int i = 0; i < args.Length; i++)
         {
@@ -27,6 +27,7 @@ public static class Program
                     case "--vkxml": vkxml = Next(); break;
                     case "--defs": defs = Next(); break;
                     case "--out": outDir = Next(); break;
+                    case "--tests-out": testsOut = Next(); break;
                     case "--check": check = true; break;
                     case "--verbose": verbose = true; break;
                     case "-h" or "--help": Console.WriteLine(Usage); return 0;
@@ -55,7 +56,14 @@ public static class Program
             int bodies = model.Commands.Count(c => c.Encodable);
             Console.WriteLine($"vk.xml 1.4.{reg.HeaderVersion}: {model.Commands.Count} command types, {bodies} with bodies, " +
                               $"{model.Structs.Values.Count(s => s.Used)} wire structs, {model.CoveredExtensions.Count} extensions covered");
-            return check ? Check(outDir, outputs) : Write(outDir, outputs);
+            int rc = check ? Check(outDir, outputs) : Write(outDir, outputs);
+            if (testsOut != null)
+            {
+                var tests = GenerateTests(model);
+                int rc2 = check ? Check(testsOut, tests) : Write(testsOut, tests);
+                rc = Math.Max(rc, rc2);
+            }
+            return rc;
         }
         catch (Exception e) when (e is InvalidDataException or System.Xml.XmlException or IOException)
         {
@@ -80,6 +88,13 @@ public static class Program
         Chunked(o, "Wire/Structs", wire.WireStructs().Select(wire.EmitStruct), "Venus.Protocol.Wire");
         Chunked(o, "Commands/Commands", wire.WireCommands().Select(wire.EmitCommand), "Venus.Protocol.Commands");
         return o;
+    }
+
+    public static SortedDictionary<string, string> GenerateTests(ProtocolModel model)
+    {
+        var native = new NativeEmitter(model);
+        var wire = new WireEmitter(model, native);
+        return new SortedDictionary<string, string>(StringComparer.Ordinal) { ["RandomArgs.cs"] = new TestEmitter(model, native, wire).Emit() };
     }
 
     static void Chunked(SortedDictionary<string, string> o, string prefix, IEnumerable<string> parts, string ns)

@@ -766,6 +766,15 @@ public sealed class WireEmitter
         string lv = pfx + NativeEmitter.Escape(p.Name);
         if (!p.IsOutput)
         {
+            if (p.Shape == FieldShape.FixedArray && m == Mode.Decode)
+            {
+                // a fixed-size array parameter (float blendConstants[4]) decays to a pointer: give it storage
+                string cs = p.Elem.Kind == TypeKind.Enum ? p.Elem.Cs : p.Elem.Cs;
+                var q = T();
+                w.Line($"var {q} = ({cs}*)d.Alloc({p.FixedLen}, (ulong)sizeof({cs}));");
+                w.Line($"if ({q} == null) return;");
+                w.Line($"{lv} = {q};");
+            }
             Field(w, null, p, pfx, m, translate: true);
             return;
         }

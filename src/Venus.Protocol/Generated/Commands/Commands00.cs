@@ -8029,6 +8029,9 @@ public static unsafe partial class vkCmdSetBlendConstants
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        var t1007 = (float*)d.Alloc(4, (ulong)sizeof(float));
+        if (t1007 == null) return;
+        a->blendConstants = t1007;
         if (!d.FixedArraySize(4)) return;
         d.Bytes(((float*)a->blendConstants), 16);
     }
@@ -8328,9 +8331,9 @@ public static unsafe partial class vkCmdBindDescriptorSets
         if (pDescriptorSets != null)
         {
             e.ArraySize((ulong)descriptorSetCount);
-            for (ulong t1009 = 0; t1009 < (ulong)descriptorSetCount; t1009++)
+            for (ulong t1010 = 0; t1010 < (ulong)descriptorSetCount; t1010++)
             {
-                e.Handle(pDescriptorSets[t1009]);
+                e.Handle(pDescriptorSets[t1010]);
             }
         }
         else e.ArraySize(0);
@@ -8351,33 +8354,33 @@ public static unsafe partial class vkCmdBindDescriptorSets
         a->descriptorSetCount = (uint)d.U32();
 
         {
-            ulong t1012 = d.ArraySize();
-            if (t1012 != 0)
+            ulong t1013 = d.ArraySize();
+            if (t1013 != 0)
             {
-                if (t1012 != (ulong)a->descriptorSetCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1012, 8)) return;
-                var t1013 = (ulong*)d.Alloc(t1012, (ulong)sizeof(ulong));
-                if (t1013 == null) return;
-                for (ulong t1011 = 0; t1011 < t1012; t1011++)
+                if (t1013 != (ulong)a->descriptorSetCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1013, 8)) return;
+                var t1014 = (ulong*)d.Alloc(t1013, (ulong)sizeof(ulong));
+                if (t1014 == null) return;
+                for (ulong t1012 = 0; t1012 < t1013; t1012++)
                 {
-                    t1013[t1011] = d.Handle(23);
+                    t1014[t1012] = d.Handle(23);
                 }
-                a->pDescriptorSets = t1013;
+                a->pDescriptorSets = t1014;
             }
             else if ((ulong)a->descriptorSetCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->dynamicOffsetCount = (uint)d.U32();
 
         {
-            ulong t1015 = d.ArraySize();
-            if (t1015 != 0)
+            ulong t1016 = d.ArraySize();
+            if (t1016 != 0)
             {
-                if (t1015 != (ulong)a->dynamicOffsetCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1015, 4)) return;
-                var t1016 = (uint*)d.Alloc(t1015, (ulong)sizeof(uint));
-                if (t1016 == null) return;
-                d.Bytes(t1016, t1015 * 4);
-                a->pDynamicOffsets = t1016;
+                if (t1016 != (ulong)a->dynamicOffsetCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1016, 4)) return;
+                var t1017 = (uint*)d.Alloc(t1016, (ulong)sizeof(uint));
+                if (t1017 == null) return;
+                d.Bytes(t1017, t1016 * 4);
+                a->pDynamicOffsets = t1017;
             }
             else if ((ulong)a->dynamicOffsetCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -8506,9 +8509,9 @@ public static unsafe partial class vkCmdBindVertexBuffers
         if (pBuffers != null)
         {
             e.ArraySize((ulong)bindingCount);
-            for (ulong t1019 = 0; t1019 < (ulong)bindingCount; t1019++)
+            for (ulong t1020 = 0; t1020 < (ulong)bindingCount; t1020++)
             {
-                e.Handle(pBuffers[t1019]);
+                e.Handle(pBuffers[t1020]);
             }
         }
         else e.ArraySize(0);
@@ -8526,32 +8529,32 @@ public static unsafe partial class vkCmdBindVertexBuffers
         a->bindingCount = (uint)d.U32();
 
         {
-            ulong t1022 = d.ArraySize();
-            if (t1022 != 0)
+            ulong t1023 = d.ArraySize();
+            if (t1023 != 0)
             {
-                if (t1022 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1022, 8)) return;
-                var t1023 = (ulong*)d.Alloc(t1022, (ulong)sizeof(ulong));
-                if (t1023 == null) return;
-                for (ulong t1021 = 0; t1021 < t1022; t1021++)
+                if (t1023 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1023, 8)) return;
+                var t1024 = (ulong*)d.Alloc(t1023, (ulong)sizeof(ulong));
+                if (t1024 == null) return;
+                for (ulong t1022 = 0; t1022 < t1023; t1022++)
                 {
-                    t1023[t1021] = d.Handle(9);
+                    t1024[t1022] = d.Handle(9);
                 }
-                a->pBuffers = t1023;
+                a->pBuffers = t1024;
             }
             else if ((ulong)a->bindingCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1025 = d.ArraySize();
-            if (t1025 != 0)
+            ulong t1026 = d.ArraySize();
+            if (t1026 != 0)
             {
-                if (t1025 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1025, 8)) return;
-                var t1026 = (ulong*)d.Alloc(t1025, (ulong)sizeof(ulong));
-                if (t1026 == null) return;
-                d.Bytes(t1026, t1025 * 8);
-                a->pOffsets = t1026;
+                if (t1026 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1026, 8)) return;
+                var t1027 = (ulong*)d.Alloc(t1026, (ulong)sizeof(ulong));
+                if (t1027 == null) return;
+                d.Bytes(t1027, t1026 * 8);
+                a->pOffsets = t1027;
             }
             else if ((ulong)a->bindingCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -8978,9 +8981,9 @@ public static unsafe partial class vkCmdCopyBuffer
         n += 8;
         if (pRegions != null)
         {
-            for (ulong t1027 = 0; t1027 < (ulong)regionCount; t1027++)
+            for (ulong t1028 = 0; t1028 < (ulong)regionCount; t1028++)
             {
-                n += VkBufferCopyWire.Size(&pRegions[t1027], f);
+                n += VkBufferCopyWire.Size(&pRegions[t1028], f);
             }
         }
         return n;
@@ -8996,9 +8999,9 @@ public static unsafe partial class vkCmdCopyBuffer
         if (pRegions != null)
         {
             e.ArraySize((ulong)regionCount);
-            for (ulong t1028 = 0; t1028 < (ulong)regionCount; t1028++)
+            for (ulong t1029 = 0; t1029 < (ulong)regionCount; t1029++)
             {
-                VkBufferCopyWire.Encode(ref e, &pRegions[t1028]);
+                VkBufferCopyWire.Encode(ref e, &pRegions[t1029]);
             }
         }
         else e.ArraySize(0);
@@ -9011,18 +9014,18 @@ public static unsafe partial class vkCmdCopyBuffer
         a->regionCount = (uint)d.U32();
 
         {
-            ulong t1030 = d.ArraySize();
-            if (t1030 != 0)
+            ulong t1031 = d.ArraySize();
+            if (t1031 != 0)
             {
-                if (t1030 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1030, 24)) return;
-                var t1031 = (VkBufferCopy*)d.Alloc(t1030, (ulong)sizeof(VkBufferCopy));
-                if (t1031 == null) return;
-                for (ulong t1029 = 0; t1029 < t1030; t1029++)
+                if (t1031 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1031, 24)) return;
+                var t1032 = (VkBufferCopy*)d.Alloc(t1031, (ulong)sizeof(VkBufferCopy));
+                if (t1032 == null) return;
+                for (ulong t1030 = 0; t1030 < t1031; t1030++)
                 {
-                    VkBufferCopyWire.Decode(ref d, &t1031[t1029]);
+                    VkBufferCopyWire.Decode(ref d, &t1032[t1030]);
                 }
-                a->pRegions = t1031;
+                a->pRegions = t1032;
             }
             else if ((ulong)a->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -9077,9 +9080,9 @@ public static unsafe partial class vkCmdCopyImage
         n += 8;
         if (pRegions != null)
         {
-            for (ulong t1032 = 0; t1032 < (ulong)regionCount; t1032++)
+            for (ulong t1033 = 0; t1033 < (ulong)regionCount; t1033++)
             {
-                n += VkImageCopyWire.Size(&pRegions[t1032], f);
+                n += VkImageCopyWire.Size(&pRegions[t1033], f);
             }
         }
         return n;
@@ -9097,9 +9100,9 @@ public static unsafe partial class vkCmdCopyImage
         if (pRegions != null)
         {
             e.ArraySize((ulong)regionCount);
-            for (ulong t1033 = 0; t1033 < (ulong)regionCount; t1033++)
+            for (ulong t1034 = 0; t1034 < (ulong)regionCount; t1034++)
             {
-                VkImageCopyWire.Encode(ref e, &pRegions[t1033]);
+                VkImageCopyWire.Encode(ref e, &pRegions[t1034]);
             }
         }
         else e.ArraySize(0);
@@ -9114,18 +9117,18 @@ public static unsafe partial class vkCmdCopyImage
         a->regionCount = (uint)d.U32();
 
         {
-            ulong t1035 = d.ArraySize();
-            if (t1035 != 0)
+            ulong t1036 = d.ArraySize();
+            if (t1036 != 0)
             {
-                if (t1035 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1035, 68)) return;
-                var t1036 = (VkImageCopy*)d.Alloc(t1035, (ulong)sizeof(VkImageCopy));
-                if (t1036 == null) return;
-                for (ulong t1034 = 0; t1034 < t1035; t1034++)
+                if (t1036 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1036, 68)) return;
+                var t1037 = (VkImageCopy*)d.Alloc(t1036, (ulong)sizeof(VkImageCopy));
+                if (t1037 == null) return;
+                for (ulong t1035 = 0; t1035 < t1036; t1035++)
                 {
-                    VkImageCopyWire.Decode(ref d, &t1036[t1034]);
+                    VkImageCopyWire.Decode(ref d, &t1037[t1035]);
                 }
-                a->pRegions = t1036;
+                a->pRegions = t1037;
             }
             else if ((ulong)a->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -9181,9 +9184,9 @@ public static unsafe partial class vkCmdBlitImage
         n += 8;
         if (pRegions != null)
         {
-            for (ulong t1037 = 0; t1037 < (ulong)regionCount; t1037++)
+            for (ulong t1038 = 0; t1038 < (ulong)regionCount; t1038++)
             {
-                n += VkImageBlitWire.Size(&pRegions[t1037], f);
+                n += VkImageBlitWire.Size(&pRegions[t1038], f);
             }
         }
         n += 4;
@@ -9202,9 +9205,9 @@ public static unsafe partial class vkCmdBlitImage
         if (pRegions != null)
         {
             e.ArraySize((ulong)regionCount);
-            for (ulong t1038 = 0; t1038 < (ulong)regionCount; t1038++)
+            for (ulong t1039 = 0; t1039 < (ulong)regionCount; t1039++)
             {
-                VkImageBlitWire.Encode(ref e, &pRegions[t1038]);
+                VkImageBlitWire.Encode(ref e, &pRegions[t1039]);
             }
         }
         else e.ArraySize(0);
@@ -9220,18 +9223,18 @@ public static unsafe partial class vkCmdBlitImage
         a->regionCount = (uint)d.U32();
 
         {
-            ulong t1040 = d.ArraySize();
-            if (t1040 != 0)
+            ulong t1041 = d.ArraySize();
+            if (t1041 != 0)
             {
-                if (t1040 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1040, 96)) return;
-                var t1041 = (VkImageBlit*)d.Alloc(t1040, (ulong)sizeof(VkImageBlit));
-                if (t1041 == null) return;
-                for (ulong t1039 = 0; t1039 < t1040; t1039++)
+                if (t1041 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1041, 96)) return;
+                var t1042 = (VkImageBlit*)d.Alloc(t1041, (ulong)sizeof(VkImageBlit));
+                if (t1042 == null) return;
+                for (ulong t1040 = 0; t1040 < t1041; t1040++)
                 {
-                    VkImageBlitWire.Decode(ref d, &t1041[t1039]);
+                    VkImageBlitWire.Decode(ref d, &t1042[t1040]);
                 }
-                a->pRegions = t1041;
+                a->pRegions = t1042;
             }
             else if ((ulong)a->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -9285,9 +9288,9 @@ public static unsafe partial class vkCmdCopyBufferToImage
         n += 8;
         if (pRegions != null)
         {
-            for (ulong t1042 = 0; t1042 < (ulong)regionCount; t1042++)
+            for (ulong t1043 = 0; t1043 < (ulong)regionCount; t1043++)
             {
-                n += VkBufferImageCopyWire.Size(&pRegions[t1042], f);
+                n += VkBufferImageCopyWire.Size(&pRegions[t1043], f);
             }
         }
         return n;
@@ -9304,9 +9307,9 @@ public static unsafe partial class vkCmdCopyBufferToImage
         if (pRegions != null)
         {
             e.ArraySize((ulong)regionCount);
-            for (ulong t1043 = 0; t1043 < (ulong)regionCount; t1043++)
+            for (ulong t1044 = 0; t1044 < (ulong)regionCount; t1044++)
             {
-                VkBufferImageCopyWire.Encode(ref e, &pRegions[t1043]);
+                VkBufferImageCopyWire.Encode(ref e, &pRegions[t1044]);
             }
         }
         else e.ArraySize(0);
@@ -9320,18 +9323,18 @@ public static unsafe partial class vkCmdCopyBufferToImage
         a->regionCount = (uint)d.U32();
 
         {
-            ulong t1045 = d.ArraySize();
-            if (t1045 != 0)
+            ulong t1046 = d.ArraySize();
+            if (t1046 != 0)
             {
-                if (t1045 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1045, 56)) return;
-                var t1046 = (VkBufferImageCopy*)d.Alloc(t1045, (ulong)sizeof(VkBufferImageCopy));
-                if (t1046 == null) return;
-                for (ulong t1044 = 0; t1044 < t1045; t1044++)
+                if (t1046 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1046, 56)) return;
+                var t1047 = (VkBufferImageCopy*)d.Alloc(t1046, (ulong)sizeof(VkBufferImageCopy));
+                if (t1047 == null) return;
+                for (ulong t1045 = 0; t1045 < t1046; t1045++)
                 {
-                    VkBufferImageCopyWire.Decode(ref d, &t1046[t1044]);
+                    VkBufferImageCopyWire.Decode(ref d, &t1047[t1045]);
                 }
-                a->pRegions = t1046;
+                a->pRegions = t1047;
             }
             else if ((ulong)a->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -9384,9 +9387,9 @@ public static unsafe partial class vkCmdCopyImageToBuffer
         n += 8;
         if (pRegions != null)
         {
-            for (ulong t1047 = 0; t1047 < (ulong)regionCount; t1047++)
+            for (ulong t1048 = 0; t1048 < (ulong)regionCount; t1048++)
             {
-                n += VkBufferImageCopyWire.Size(&pRegions[t1047], f);
+                n += VkBufferImageCopyWire.Size(&pRegions[t1048], f);
             }
         }
         return n;
@@ -9403,9 +9406,9 @@ public static unsafe partial class vkCmdCopyImageToBuffer
         if (pRegions != null)
         {
             e.ArraySize((ulong)regionCount);
-            for (ulong t1048 = 0; t1048 < (ulong)regionCount; t1048++)
+            for (ulong t1049 = 0; t1049 < (ulong)regionCount; t1049++)
             {
-                VkBufferImageCopyWire.Encode(ref e, &pRegions[t1048]);
+                VkBufferImageCopyWire.Encode(ref e, &pRegions[t1049]);
             }
         }
         else e.ArraySize(0);
@@ -9419,18 +9422,18 @@ public static unsafe partial class vkCmdCopyImageToBuffer
         a->regionCount = (uint)d.U32();
 
         {
-            ulong t1050 = d.ArraySize();
-            if (t1050 != 0)
+            ulong t1051 = d.ArraySize();
+            if (t1051 != 0)
             {
-                if (t1050 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1050, 56)) return;
-                var t1051 = (VkBufferImageCopy*)d.Alloc(t1050, (ulong)sizeof(VkBufferImageCopy));
-                if (t1051 == null) return;
-                for (ulong t1049 = 0; t1049 < t1050; t1049++)
+                if (t1051 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1051, 56)) return;
+                var t1052 = (VkBufferImageCopy*)d.Alloc(t1051, (ulong)sizeof(VkBufferImageCopy));
+                if (t1052 == null) return;
+                for (ulong t1050 = 0; t1050 < t1051; t1050++)
                 {
-                    VkBufferImageCopyWire.Decode(ref d, &t1051[t1049]);
+                    VkBufferImageCopyWire.Decode(ref d, &t1052[t1050]);
                 }
-                a->pRegions = t1051;
+                a->pRegions = t1052;
             }
             else if ((ulong)a->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -9508,15 +9511,15 @@ public static unsafe partial class vkCmdUpdateBuffer
         a->dataSize = (ulong)d.U64();
 
         {
-            ulong t1055 = d.ArraySize();
-            if (t1055 != 0)
+            ulong t1056 = d.ArraySize();
+            if (t1056 != 0)
             {
-                if (t1055 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1055, 1)) return;
-                var t1056 = (byte*)d.Alloc(t1055, (ulong)sizeof(byte));
-                if (t1056 == null) return;
-                d.Bytes(t1056, t1055 * 1);
-                a->pData = t1056;
+                if (t1056 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1056, 1)) return;
+                var t1057 = (byte*)d.Alloc(t1056, (ulong)sizeof(byte));
+                if (t1057 == null) return;
+                d.Bytes(t1057, t1056 * 1);
+                a->pData = t1057;
             }
             else if ((ulong)a->dataSize != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -9637,9 +9640,9 @@ public static unsafe partial class vkCmdClearColorImage
         n += 8;
         if (pRanges != null)
         {
-            for (ulong t1057 = 0; t1057 < (ulong)rangeCount; t1057++)
+            for (ulong t1058 = 0; t1058 < (ulong)rangeCount; t1058++)
             {
-                n += VkImageSubresourceRangeWire.Size(&pRanges[t1057], f);
+                n += VkImageSubresourceRangeWire.Size(&pRanges[t1058], f);
             }
         }
         return n;
@@ -9660,9 +9663,9 @@ public static unsafe partial class vkCmdClearColorImage
         if (pRanges != null)
         {
             e.ArraySize((ulong)rangeCount);
-            for (ulong t1058 = 0; t1058 < (ulong)rangeCount; t1058++)
+            for (ulong t1059 = 0; t1059 < (ulong)rangeCount; t1059++)
             {
-                VkImageSubresourceRangeWire.Encode(ref e, &pRanges[t1058]);
+                VkImageSubresourceRangeWire.Encode(ref e, &pRanges[t1059]);
             }
         }
         else e.ArraySize(0);
@@ -9674,27 +9677,27 @@ public static unsafe partial class vkCmdClearColorImage
         a->imageLayout = (VkImageLayout)d.I32();
         if (d.Pointer())
         {
-            var t1059 = (VkClearColorValue*)d.Alloc(1, (ulong)sizeof(VkClearColorValue));
-            if (t1059 == null) return;
-            VkClearColorValueWire.Decode(ref d, &(*t1059));
-            a->pColor = t1059;
+            var t1060 = (VkClearColorValue*)d.Alloc(1, (ulong)sizeof(VkClearColorValue));
+            if (t1060 == null) return;
+            VkClearColorValueWire.Decode(ref d, &(*t1060));
+            a->pColor = t1060;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         a->rangeCount = (uint)d.U32();
 
         {
-            ulong t1061 = d.ArraySize();
-            if (t1061 != 0)
+            ulong t1062 = d.ArraySize();
+            if (t1062 != 0)
             {
-                if (t1061 != (ulong)a->rangeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1061, 20)) return;
-                var t1062 = (VkImageSubresourceRange*)d.Alloc(t1061, (ulong)sizeof(VkImageSubresourceRange));
-                if (t1062 == null) return;
-                for (ulong t1060 = 0; t1060 < t1061; t1060++)
+                if (t1062 != (ulong)a->rangeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1062, 20)) return;
+                var t1063 = (VkImageSubresourceRange*)d.Alloc(t1062, (ulong)sizeof(VkImageSubresourceRange));
+                if (t1063 == null) return;
+                for (ulong t1061 = 0; t1061 < t1062; t1061++)
                 {
-                    VkImageSubresourceRangeWire.Decode(ref d, &t1062[t1060]);
+                    VkImageSubresourceRangeWire.Decode(ref d, &t1063[t1061]);
                 }
-                a->pRanges = t1062;
+                a->pRanges = t1063;
             }
             else if ((ulong)a->rangeCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }

@@ -40,9 +40,9 @@ public static unsafe partial class vkCmdClearDepthStencilImage
         n += 8;
         if (pRanges != null)
         {
-            for (ulong t1063 = 0; t1063 < (ulong)rangeCount; t1063++)
+            for (ulong t1064 = 0; t1064 < (ulong)rangeCount; t1064++)
             {
-                n += VkImageSubresourceRangeWire.Size(&pRanges[t1063], f);
+                n += VkImageSubresourceRangeWire.Size(&pRanges[t1064], f);
             }
         }
         return n;
@@ -63,9 +63,9 @@ public static unsafe partial class vkCmdClearDepthStencilImage
         if (pRanges != null)
         {
             e.ArraySize((ulong)rangeCount);
-            for (ulong t1064 = 0; t1064 < (ulong)rangeCount; t1064++)
+            for (ulong t1065 = 0; t1065 < (ulong)rangeCount; t1065++)
             {
-                VkImageSubresourceRangeWire.Encode(ref e, &pRanges[t1064]);
+                VkImageSubresourceRangeWire.Encode(ref e, &pRanges[t1065]);
             }
         }
         else e.ArraySize(0);
@@ -77,27 +77,27 @@ public static unsafe partial class vkCmdClearDepthStencilImage
         a->imageLayout = (VkImageLayout)d.I32();
         if (d.Pointer())
         {
-            var t1065 = (VkClearDepthStencilValue*)d.Alloc(1, (ulong)sizeof(VkClearDepthStencilValue));
-            if (t1065 == null) return;
-            VkClearDepthStencilValueWire.Decode(ref d, &(*t1065));
-            a->pDepthStencil = t1065;
+            var t1066 = (VkClearDepthStencilValue*)d.Alloc(1, (ulong)sizeof(VkClearDepthStencilValue));
+            if (t1066 == null) return;
+            VkClearDepthStencilValueWire.Decode(ref d, &(*t1066));
+            a->pDepthStencil = t1066;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         a->rangeCount = (uint)d.U32();
 
         {
-            ulong t1067 = d.ArraySize();
-            if (t1067 != 0)
+            ulong t1068 = d.ArraySize();
+            if (t1068 != 0)
             {
-                if (t1067 != (ulong)a->rangeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1067, 20)) return;
-                var t1068 = (VkImageSubresourceRange*)d.Alloc(t1067, (ulong)sizeof(VkImageSubresourceRange));
-                if (t1068 == null) return;
-                for (ulong t1066 = 0; t1066 < t1067; t1066++)
+                if (t1068 != (ulong)a->rangeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1068, 20)) return;
+                var t1069 = (VkImageSubresourceRange*)d.Alloc(t1068, (ulong)sizeof(VkImageSubresourceRange));
+                if (t1069 == null) return;
+                for (ulong t1067 = 0; t1067 < t1068; t1067++)
                 {
-                    VkImageSubresourceRangeWire.Decode(ref d, &t1068[t1066]);
+                    VkImageSubresourceRangeWire.Decode(ref d, &t1069[t1067]);
                 }
-                a->pRanges = t1068;
+                a->pRanges = t1069;
             }
             else if ((ulong)a->rangeCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -146,18 +146,18 @@ public static unsafe partial class vkCmdClearAttachments
         n += 8;
         if (pAttachments != null)
         {
-            for (ulong t1069 = 0; t1069 < (ulong)attachmentCount; t1069++)
+            for (ulong t1070 = 0; t1070 < (ulong)attachmentCount; t1070++)
             {
-                n += VkClearAttachmentWire.Size(&pAttachments[t1069], f);
+                n += VkClearAttachmentWire.Size(&pAttachments[t1070], f);
             }
         }
         n += 4;
         n += 8;
         if (pRects != null)
         {
-            for (ulong t1070 = 0; t1070 < (ulong)rectCount; t1070++)
+            for (ulong t1071 = 0; t1071 < (ulong)rectCount; t1071++)
             {
-                n += VkClearRectWire.Size(&pRects[t1070], f);
+                n += VkClearRectWire.Size(&pRects[t1071], f);
             }
         }
         return n;
@@ -171,9 +171,9 @@ public static unsafe partial class vkCmdClearAttachments
         if (pAttachments != null)
         {
             e.ArraySize((ulong)attachmentCount);
-            for (ulong t1071 = 0; t1071 < (ulong)attachmentCount; t1071++)
+            for (ulong t1072 = 0; t1072 < (ulong)attachmentCount; t1072++)
             {
-                VkClearAttachmentWire.Encode(ref e, &pAttachments[t1071]);
+                VkClearAttachmentWire.Encode(ref e, &pAttachments[t1072]);
             }
         }
         else e.ArraySize(0);
@@ -181,9 +181,9 @@ public static unsafe partial class vkCmdClearAttachments
         if (pRects != null)
         {
             e.ArraySize((ulong)rectCount);
-            for (ulong t1072 = 0; t1072 < (ulong)rectCount; t1072++)
+            for (ulong t1073 = 0; t1073 < (ulong)rectCount; t1073++)
             {
-                VkClearRectWire.Encode(ref e, &pRects[t1072]);
+                VkClearRectWire.Encode(ref e, &pRects[t1073]);
             }
         }
         else e.ArraySize(0);
@@ -194,36 +194,36 @@ public static unsafe partial class vkCmdClearAttachments
         a->attachmentCount = (uint)d.U32();
 
         {
-            ulong t1074 = d.ArraySize();
-            if (t1074 != 0)
+            ulong t1075 = d.ArraySize();
+            if (t1075 != 0)
             {
-                if (t1074 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1074, 20)) return;
-                var t1075 = (VkClearAttachment*)d.Alloc(t1074, (ulong)sizeof(VkClearAttachment));
-                if (t1075 == null) return;
-                for (ulong t1073 = 0; t1073 < t1074; t1073++)
+                if (t1075 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1075, 20)) return;
+                var t1076 = (VkClearAttachment*)d.Alloc(t1075, (ulong)sizeof(VkClearAttachment));
+                if (t1076 == null) return;
+                for (ulong t1074 = 0; t1074 < t1075; t1074++)
                 {
-                    VkClearAttachmentWire.Decode(ref d, &t1075[t1073]);
+                    VkClearAttachmentWire.Decode(ref d, &t1076[t1074]);
                 }
-                a->pAttachments = t1075;
+                a->pAttachments = t1076;
             }
             else if ((ulong)a->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->rectCount = (uint)d.U32();
 
         {
-            ulong t1077 = d.ArraySize();
-            if (t1077 != 0)
+            ulong t1078 = d.ArraySize();
+            if (t1078 != 0)
             {
-                if (t1077 != (ulong)a->rectCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1077, 24)) return;
-                var t1078 = (VkClearRect*)d.Alloc(t1077, (ulong)sizeof(VkClearRect));
-                if (t1078 == null) return;
-                for (ulong t1076 = 0; t1076 < t1077; t1076++)
+                if (t1078 != (ulong)a->rectCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1078, 24)) return;
+                var t1079 = (VkClearRect*)d.Alloc(t1078, (ulong)sizeof(VkClearRect));
+                if (t1079 == null) return;
+                for (ulong t1077 = 0; t1077 < t1078; t1077++)
                 {
-                    VkClearRectWire.Decode(ref d, &t1078[t1076]);
+                    VkClearRectWire.Decode(ref d, &t1079[t1077]);
                 }
-                a->pRects = t1078;
+                a->pRects = t1079;
             }
             else if ((ulong)a->rectCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -278,9 +278,9 @@ public static unsafe partial class vkCmdResolveImage
         n += 8;
         if (pRegions != null)
         {
-            for (ulong t1079 = 0; t1079 < (ulong)regionCount; t1079++)
+            for (ulong t1080 = 0; t1080 < (ulong)regionCount; t1080++)
             {
-                n += VkImageResolveWire.Size(&pRegions[t1079], f);
+                n += VkImageResolveWire.Size(&pRegions[t1080], f);
             }
         }
         return n;
@@ -298,9 +298,9 @@ public static unsafe partial class vkCmdResolveImage
         if (pRegions != null)
         {
             e.ArraySize((ulong)regionCount);
-            for (ulong t1080 = 0; t1080 < (ulong)regionCount; t1080++)
+            for (ulong t1081 = 0; t1081 < (ulong)regionCount; t1081++)
             {
-                VkImageResolveWire.Encode(ref e, &pRegions[t1080]);
+                VkImageResolveWire.Encode(ref e, &pRegions[t1081]);
             }
         }
         else e.ArraySize(0);
@@ -315,18 +315,18 @@ public static unsafe partial class vkCmdResolveImage
         a->regionCount = (uint)d.U32();
 
         {
-            ulong t1082 = d.ArraySize();
-            if (t1082 != 0)
+            ulong t1083 = d.ArraySize();
+            if (t1083 != 0)
             {
-                if (t1082 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1082, 68)) return;
-                var t1083 = (VkImageResolve*)d.Alloc(t1082, (ulong)sizeof(VkImageResolve));
-                if (t1083 == null) return;
-                for (ulong t1081 = 0; t1081 < t1082; t1081++)
+                if (t1083 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1083, 68)) return;
+                var t1084 = (VkImageResolve*)d.Alloc(t1083, (ulong)sizeof(VkImageResolve));
+                if (t1084 == null) return;
+                for (ulong t1082 = 0; t1082 < t1083; t1082++)
                 {
-                    VkImageResolveWire.Decode(ref d, &t1083[t1081]);
+                    VkImageResolveWire.Decode(ref d, &t1084[t1082]);
                 }
-                a->pRegions = t1083;
+                a->pRegions = t1084;
             }
             else if ((ulong)a->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -501,27 +501,27 @@ public static unsafe partial class vkCmdWaitEvents
         n += 8;
         if (pMemoryBarriers != null)
         {
-            for (ulong t1085 = 0; t1085 < (ulong)memoryBarrierCount; t1085++)
+            for (ulong t1086 = 0; t1086 < (ulong)memoryBarrierCount; t1086++)
             {
-                n += VkMemoryBarrierWire.Size(&pMemoryBarriers[t1085], f);
+                n += VkMemoryBarrierWire.Size(&pMemoryBarriers[t1086], f);
             }
         }
         n += 4;
         n += 8;
         if (pBufferMemoryBarriers != null)
         {
-            for (ulong t1086 = 0; t1086 < (ulong)bufferMemoryBarrierCount; t1086++)
+            for (ulong t1087 = 0; t1087 < (ulong)bufferMemoryBarrierCount; t1087++)
             {
-                n += VkBufferMemoryBarrierWire.Size(&pBufferMemoryBarriers[t1086], f);
+                n += VkBufferMemoryBarrierWire.Size(&pBufferMemoryBarriers[t1087], f);
             }
         }
         n += 4;
         n += 8;
         if (pImageMemoryBarriers != null)
         {
-            for (ulong t1087 = 0; t1087 < (ulong)imageMemoryBarrierCount; t1087++)
+            for (ulong t1088 = 0; t1088 < (ulong)imageMemoryBarrierCount; t1088++)
             {
-                n += VkImageMemoryBarrierWire.Size(&pImageMemoryBarriers[t1087], f);
+                n += VkImageMemoryBarrierWire.Size(&pImageMemoryBarriers[t1088], f);
             }
         }
         return n;
@@ -535,9 +535,9 @@ public static unsafe partial class vkCmdWaitEvents
         if (pEvents != null)
         {
             e.ArraySize((ulong)eventCount);
-            for (ulong t1088 = 0; t1088 < (ulong)eventCount; t1088++)
+            for (ulong t1089 = 0; t1089 < (ulong)eventCount; t1089++)
             {
-                e.Handle(pEvents[t1088]);
+                e.Handle(pEvents[t1089]);
             }
         }
         else e.ArraySize(0);
@@ -547,9 +547,9 @@ public static unsafe partial class vkCmdWaitEvents
         if (pMemoryBarriers != null)
         {
             e.ArraySize((ulong)memoryBarrierCount);
-            for (ulong t1089 = 0; t1089 < (ulong)memoryBarrierCount; t1089++)
+            for (ulong t1090 = 0; t1090 < (ulong)memoryBarrierCount; t1090++)
             {
-                VkMemoryBarrierWire.Encode(ref e, &pMemoryBarriers[t1089]);
+                VkMemoryBarrierWire.Encode(ref e, &pMemoryBarriers[t1090]);
             }
         }
         else e.ArraySize(0);
@@ -557,9 +557,9 @@ public static unsafe partial class vkCmdWaitEvents
         if (pBufferMemoryBarriers != null)
         {
             e.ArraySize((ulong)bufferMemoryBarrierCount);
-            for (ulong t1090 = 0; t1090 < (ulong)bufferMemoryBarrierCount; t1090++)
+            for (ulong t1091 = 0; t1091 < (ulong)bufferMemoryBarrierCount; t1091++)
             {
-                VkBufferMemoryBarrierWire.Encode(ref e, &pBufferMemoryBarriers[t1090]);
+                VkBufferMemoryBarrierWire.Encode(ref e, &pBufferMemoryBarriers[t1091]);
             }
         }
         else e.ArraySize(0);
@@ -567,9 +567,9 @@ public static unsafe partial class vkCmdWaitEvents
         if (pImageMemoryBarriers != null)
         {
             e.ArraySize((ulong)imageMemoryBarrierCount);
-            for (ulong t1091 = 0; t1091 < (ulong)imageMemoryBarrierCount; t1091++)
+            for (ulong t1092 = 0; t1092 < (ulong)imageMemoryBarrierCount; t1092++)
             {
-                VkImageMemoryBarrierWire.Encode(ref e, &pImageMemoryBarriers[t1091]);
+                VkImageMemoryBarrierWire.Encode(ref e, &pImageMemoryBarriers[t1092]);
             }
         }
         else e.ArraySize(0);
@@ -580,18 +580,18 @@ public static unsafe partial class vkCmdWaitEvents
         a->eventCount = (uint)d.U32();
 
         {
-            ulong t1093 = d.ArraySize();
-            if (t1093 != 0)
+            ulong t1094 = d.ArraySize();
+            if (t1094 != 0)
             {
-                if (t1093 != (ulong)a->eventCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1093, 8)) return;
-                var t1094 = (ulong*)d.Alloc(t1093, (ulong)sizeof(ulong));
-                if (t1094 == null) return;
-                for (ulong t1092 = 0; t1092 < t1093; t1092++)
+                if (t1094 != (ulong)a->eventCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1094, 8)) return;
+                var t1095 = (ulong*)d.Alloc(t1094, (ulong)sizeof(ulong));
+                if (t1095 == null) return;
+                for (ulong t1093 = 0; t1093 < t1094; t1093++)
                 {
-                    t1094[t1092] = d.Handle(11);
+                    t1095[t1093] = d.Handle(11);
                 }
-                a->pEvents = t1094;
+                a->pEvents = t1095;
             }
             else if ((ulong)a->eventCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -600,54 +600,54 @@ public static unsafe partial class vkCmdWaitEvents
         a->memoryBarrierCount = (uint)d.U32();
 
         {
-            ulong t1096 = d.ArraySize();
-            if (t1096 != 0)
+            ulong t1097 = d.ArraySize();
+            if (t1097 != 0)
             {
-                if (t1096 != (ulong)a->memoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1096, 20)) return;
-                var t1097 = (VkMemoryBarrier*)d.Alloc(t1096, (ulong)sizeof(VkMemoryBarrier));
-                if (t1097 == null) return;
-                for (ulong t1095 = 0; t1095 < t1096; t1095++)
+                if (t1097 != (ulong)a->memoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1097, 20)) return;
+                var t1098 = (VkMemoryBarrier*)d.Alloc(t1097, (ulong)sizeof(VkMemoryBarrier));
+                if (t1098 == null) return;
+                for (ulong t1096 = 0; t1096 < t1097; t1096++)
                 {
-                    VkMemoryBarrierWire.Decode(ref d, &t1097[t1095]);
+                    VkMemoryBarrierWire.Decode(ref d, &t1098[t1096]);
                 }
-                a->pMemoryBarriers = t1097;
+                a->pMemoryBarriers = t1098;
             }
             else if ((ulong)a->memoryBarrierCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->bufferMemoryBarrierCount = (uint)d.U32();
 
         {
-            ulong t1099 = d.ArraySize();
-            if (t1099 != 0)
+            ulong t1100 = d.ArraySize();
+            if (t1100 != 0)
             {
-                if (t1099 != (ulong)a->bufferMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1099, 52)) return;
-                var t1100 = (VkBufferMemoryBarrier*)d.Alloc(t1099, (ulong)sizeof(VkBufferMemoryBarrier));
-                if (t1100 == null) return;
-                for (ulong t1098 = 0; t1098 < t1099; t1098++)
+                if (t1100 != (ulong)a->bufferMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1100, 52)) return;
+                var t1101 = (VkBufferMemoryBarrier*)d.Alloc(t1100, (ulong)sizeof(VkBufferMemoryBarrier));
+                if (t1101 == null) return;
+                for (ulong t1099 = 0; t1099 < t1100; t1099++)
                 {
-                    VkBufferMemoryBarrierWire.Decode(ref d, &t1100[t1098]);
+                    VkBufferMemoryBarrierWire.Decode(ref d, &t1101[t1099]);
                 }
-                a->pBufferMemoryBarriers = t1100;
+                a->pBufferMemoryBarriers = t1101;
             }
             else if ((ulong)a->bufferMemoryBarrierCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->imageMemoryBarrierCount = (uint)d.U32();
 
         {
-            ulong t1102 = d.ArraySize();
-            if (t1102 != 0)
+            ulong t1103 = d.ArraySize();
+            if (t1103 != 0)
             {
-                if (t1102 != (ulong)a->imageMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1102, 64)) return;
-                var t1103 = (VkImageMemoryBarrier*)d.Alloc(t1102, (ulong)sizeof(VkImageMemoryBarrier));
-                if (t1103 == null) return;
-                for (ulong t1101 = 0; t1101 < t1102; t1101++)
+                if (t1103 != (ulong)a->imageMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1103, 64)) return;
+                var t1104 = (VkImageMemoryBarrier*)d.Alloc(t1103, (ulong)sizeof(VkImageMemoryBarrier));
+                if (t1104 == null) return;
+                for (ulong t1102 = 0; t1102 < t1103; t1102++)
                 {
-                    VkImageMemoryBarrierWire.Decode(ref d, &t1103[t1101]);
+                    VkImageMemoryBarrierWire.Decode(ref d, &t1104[t1102]);
                 }
-                a->pImageMemoryBarriers = t1103;
+                a->pImageMemoryBarriers = t1104;
             }
             else if ((ulong)a->imageMemoryBarrierCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -704,27 +704,27 @@ public static unsafe partial class vkCmdPipelineBarrier
         n += 8;
         if (pMemoryBarriers != null)
         {
-            for (ulong t1104 = 0; t1104 < (ulong)memoryBarrierCount; t1104++)
+            for (ulong t1105 = 0; t1105 < (ulong)memoryBarrierCount; t1105++)
             {
-                n += VkMemoryBarrierWire.Size(&pMemoryBarriers[t1104], f);
+                n += VkMemoryBarrierWire.Size(&pMemoryBarriers[t1105], f);
             }
         }
         n += 4;
         n += 8;
         if (pBufferMemoryBarriers != null)
         {
-            for (ulong t1105 = 0; t1105 < (ulong)bufferMemoryBarrierCount; t1105++)
+            for (ulong t1106 = 0; t1106 < (ulong)bufferMemoryBarrierCount; t1106++)
             {
-                n += VkBufferMemoryBarrierWire.Size(&pBufferMemoryBarriers[t1105], f);
+                n += VkBufferMemoryBarrierWire.Size(&pBufferMemoryBarriers[t1106], f);
             }
         }
         n += 4;
         n += 8;
         if (pImageMemoryBarriers != null)
         {
-            for (ulong t1106 = 0; t1106 < (ulong)imageMemoryBarrierCount; t1106++)
+            for (ulong t1107 = 0; t1107 < (ulong)imageMemoryBarrierCount; t1107++)
             {
-                n += VkImageMemoryBarrierWire.Size(&pImageMemoryBarriers[t1106], f);
+                n += VkImageMemoryBarrierWire.Size(&pImageMemoryBarriers[t1107], f);
             }
         }
         return n;
@@ -741,9 +741,9 @@ public static unsafe partial class vkCmdPipelineBarrier
         if (pMemoryBarriers != null)
         {
             e.ArraySize((ulong)memoryBarrierCount);
-            for (ulong t1107 = 0; t1107 < (ulong)memoryBarrierCount; t1107++)
+            for (ulong t1108 = 0; t1108 < (ulong)memoryBarrierCount; t1108++)
             {
-                VkMemoryBarrierWire.Encode(ref e, &pMemoryBarriers[t1107]);
+                VkMemoryBarrierWire.Encode(ref e, &pMemoryBarriers[t1108]);
             }
         }
         else e.ArraySize(0);
@@ -751,9 +751,9 @@ public static unsafe partial class vkCmdPipelineBarrier
         if (pBufferMemoryBarriers != null)
         {
             e.ArraySize((ulong)bufferMemoryBarrierCount);
-            for (ulong t1108 = 0; t1108 < (ulong)bufferMemoryBarrierCount; t1108++)
+            for (ulong t1109 = 0; t1109 < (ulong)bufferMemoryBarrierCount; t1109++)
             {
-                VkBufferMemoryBarrierWire.Encode(ref e, &pBufferMemoryBarriers[t1108]);
+                VkBufferMemoryBarrierWire.Encode(ref e, &pBufferMemoryBarriers[t1109]);
             }
         }
         else e.ArraySize(0);
@@ -761,9 +761,9 @@ public static unsafe partial class vkCmdPipelineBarrier
         if (pImageMemoryBarriers != null)
         {
             e.ArraySize((ulong)imageMemoryBarrierCount);
-            for (ulong t1109 = 0; t1109 < (ulong)imageMemoryBarrierCount; t1109++)
+            for (ulong t1110 = 0; t1110 < (ulong)imageMemoryBarrierCount; t1110++)
             {
-                VkImageMemoryBarrierWire.Encode(ref e, &pImageMemoryBarriers[t1109]);
+                VkImageMemoryBarrierWire.Encode(ref e, &pImageMemoryBarriers[t1110]);
             }
         }
         else e.ArraySize(0);
@@ -777,54 +777,54 @@ public static unsafe partial class vkCmdPipelineBarrier
         a->memoryBarrierCount = (uint)d.U32();
 
         {
-            ulong t1111 = d.ArraySize();
-            if (t1111 != 0)
+            ulong t1112 = d.ArraySize();
+            if (t1112 != 0)
             {
-                if (t1111 != (ulong)a->memoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1111, 20)) return;
-                var t1112 = (VkMemoryBarrier*)d.Alloc(t1111, (ulong)sizeof(VkMemoryBarrier));
-                if (t1112 == null) return;
-                for (ulong t1110 = 0; t1110 < t1111; t1110++)
+                if (t1112 != (ulong)a->memoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1112, 20)) return;
+                var t1113 = (VkMemoryBarrier*)d.Alloc(t1112, (ulong)sizeof(VkMemoryBarrier));
+                if (t1113 == null) return;
+                for (ulong t1111 = 0; t1111 < t1112; t1111++)
                 {
-                    VkMemoryBarrierWire.Decode(ref d, &t1112[t1110]);
+                    VkMemoryBarrierWire.Decode(ref d, &t1113[t1111]);
                 }
-                a->pMemoryBarriers = t1112;
+                a->pMemoryBarriers = t1113;
             }
             else if ((ulong)a->memoryBarrierCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->bufferMemoryBarrierCount = (uint)d.U32();
 
         {
-            ulong t1114 = d.ArraySize();
-            if (t1114 != 0)
+            ulong t1115 = d.ArraySize();
+            if (t1115 != 0)
             {
-                if (t1114 != (ulong)a->bufferMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1114, 52)) return;
-                var t1115 = (VkBufferMemoryBarrier*)d.Alloc(t1114, (ulong)sizeof(VkBufferMemoryBarrier));
-                if (t1115 == null) return;
-                for (ulong t1113 = 0; t1113 < t1114; t1113++)
+                if (t1115 != (ulong)a->bufferMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1115, 52)) return;
+                var t1116 = (VkBufferMemoryBarrier*)d.Alloc(t1115, (ulong)sizeof(VkBufferMemoryBarrier));
+                if (t1116 == null) return;
+                for (ulong t1114 = 0; t1114 < t1115; t1114++)
                 {
-                    VkBufferMemoryBarrierWire.Decode(ref d, &t1115[t1113]);
+                    VkBufferMemoryBarrierWire.Decode(ref d, &t1116[t1114]);
                 }
-                a->pBufferMemoryBarriers = t1115;
+                a->pBufferMemoryBarriers = t1116;
             }
             else if ((ulong)a->bufferMemoryBarrierCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->imageMemoryBarrierCount = (uint)d.U32();
 
         {
-            ulong t1117 = d.ArraySize();
-            if (t1117 != 0)
+            ulong t1118 = d.ArraySize();
+            if (t1118 != 0)
             {
-                if (t1117 != (ulong)a->imageMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1117, 64)) return;
-                var t1118 = (VkImageMemoryBarrier*)d.Alloc(t1117, (ulong)sizeof(VkImageMemoryBarrier));
-                if (t1118 == null) return;
-                for (ulong t1116 = 0; t1116 < t1117; t1116++)
+                if (t1118 != (ulong)a->imageMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1118, 64)) return;
+                var t1119 = (VkImageMemoryBarrier*)d.Alloc(t1118, (ulong)sizeof(VkImageMemoryBarrier));
+                if (t1119 == null) return;
+                for (ulong t1117 = 0; t1117 < t1118; t1117++)
                 {
-                    VkImageMemoryBarrierWire.Decode(ref d, &t1118[t1116]);
+                    VkImageMemoryBarrierWire.Decode(ref d, &t1119[t1117]);
                 }
-                a->pImageMemoryBarriers = t1118;
+                a->pImageMemoryBarriers = t1119;
             }
             else if ((ulong)a->imageMemoryBarrierCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1218,15 +1218,15 @@ public static unsafe partial class vkCmdPushConstants
         a->size = (uint)d.U32();
 
         {
-            ulong t1122 = d.ArraySize();
-            if (t1122 != 0)
+            ulong t1123 = d.ArraySize();
+            if (t1123 != 0)
             {
-                if (t1122 != (ulong)a->size) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1122, 1)) return;
-                var t1123 = (byte*)d.Alloc(t1122, (ulong)sizeof(byte));
-                if (t1123 == null) return;
-                d.Bytes(t1123, t1122 * 1);
-                a->pValues = t1123;
+                if (t1123 != (ulong)a->size) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1123, 1)) return;
+                var t1124 = (byte*)d.Alloc(t1123, (ulong)sizeof(byte));
+                if (t1124 == null) return;
+                d.Bytes(t1124, t1123 * 1);
+                a->pValues = t1124;
             }
             else if ((ulong)a->size != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1294,10 +1294,10 @@ public static unsafe partial class vkCmdBeginRenderPass
         a->commandBuffer = d.Handle(6);
         if (d.Pointer())
         {
-            var t1124 = (VkRenderPassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkRenderPassBeginInfo));
-            if (t1124 == null) return;
-            VkRenderPassBeginInfoWire.Decode(ref d, &(*t1124));
-            a->pRenderPassBegin = t1124;
+            var t1125 = (VkRenderPassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkRenderPassBeginInfo));
+            if (t1125 == null) return;
+            VkRenderPassBeginInfoWire.Decode(ref d, &(*t1125));
+            a->pRenderPassBegin = t1125;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         a->contents = (VkSubpassContents)d.I32();
@@ -1457,9 +1457,9 @@ public static unsafe partial class vkCmdExecuteCommands
         if (pCommandBuffers != null)
         {
             e.ArraySize((ulong)commandBufferCount);
-            for (ulong t1126 = 0; t1126 < (ulong)commandBufferCount; t1126++)
+            for (ulong t1127 = 0; t1127 < (ulong)commandBufferCount; t1127++)
             {
-                e.Handle(pCommandBuffers[t1126]);
+                e.Handle(pCommandBuffers[t1127]);
             }
         }
         else e.ArraySize(0);
@@ -1470,18 +1470,18 @@ public static unsafe partial class vkCmdExecuteCommands
         a->commandBufferCount = (uint)d.U32();
 
         {
-            ulong t1128 = d.ArraySize();
-            if (t1128 != 0)
+            ulong t1129 = d.ArraySize();
+            if (t1129 != 0)
             {
-                if (t1128 != (ulong)a->commandBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1128, 8)) return;
-                var t1129 = (ulong*)d.Alloc(t1128, (ulong)sizeof(ulong));
-                if (t1129 == null) return;
-                for (ulong t1127 = 0; t1127 < t1128; t1127++)
+                if (t1129 != (ulong)a->commandBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1129, 8)) return;
+                var t1130 = (ulong*)d.Alloc(t1129, (ulong)sizeof(ulong));
+                if (t1130 == null) return;
+                for (ulong t1128 = 0; t1128 < t1129; t1128++)
                 {
-                    t1129[t1127] = d.Handle(6);
+                    t1130[t1128] = d.Handle(6);
                 }
-                a->pCommandBuffers = t1129;
+                a->pCommandBuffers = t1130;
             }
             else if ((ulong)a->commandBufferCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1533,7 +1533,7 @@ public static unsafe partial class vkEnumerateInstanceVersion
     }
     public static void Decode(ref VnDecoder d, Args* a)
     {
-        if (d.Pointer()) { var t1130 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1130 == null) return; a->pApiVersion = t1130; }
+        if (d.Pointer()) { var t1131 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1131 == null) return; a->pApiVersion = t1131; }
     }
     public static ulong ReplySize(uint* pApiVersion, VnProtocolFilter f = null)
     {
@@ -1596,9 +1596,9 @@ public static unsafe partial class vkBindBufferMemory2
         n += 8;
         if (pBindInfos != null)
         {
-            for (ulong t1131 = 0; t1131 < (ulong)bindInfoCount; t1131++)
+            for (ulong t1132 = 0; t1132 < (ulong)bindInfoCount; t1132++)
             {
-                n += VkBindBufferMemoryInfoWire.Size(&pBindInfos[t1131], f);
+                n += VkBindBufferMemoryInfoWire.Size(&pBindInfos[t1132], f);
             }
         }
         return n;
@@ -1612,9 +1612,9 @@ public static unsafe partial class vkBindBufferMemory2
         if (pBindInfos != null)
         {
             e.ArraySize((ulong)bindInfoCount);
-            for (ulong t1132 = 0; t1132 < (ulong)bindInfoCount; t1132++)
+            for (ulong t1133 = 0; t1133 < (ulong)bindInfoCount; t1133++)
             {
-                VkBindBufferMemoryInfoWire.Encode(ref e, &pBindInfos[t1132]);
+                VkBindBufferMemoryInfoWire.Encode(ref e, &pBindInfos[t1133]);
             }
         }
         else e.ArraySize(0);
@@ -1625,18 +1625,18 @@ public static unsafe partial class vkBindBufferMemory2
         a->bindInfoCount = (uint)d.U32();
 
         {
-            ulong t1134 = d.ArraySize();
-            if (t1134 != 0)
+            ulong t1135 = d.ArraySize();
+            if (t1135 != 0)
             {
-                if (t1134 != (ulong)a->bindInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1134, 36)) return;
-                var t1135 = (VkBindBufferMemoryInfo*)d.Alloc(t1134, (ulong)sizeof(VkBindBufferMemoryInfo));
-                if (t1135 == null) return;
-                for (ulong t1133 = 0; t1133 < t1134; t1133++)
+                if (t1135 != (ulong)a->bindInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1135, 36)) return;
+                var t1136 = (VkBindBufferMemoryInfo*)d.Alloc(t1135, (ulong)sizeof(VkBindBufferMemoryInfo));
+                if (t1136 == null) return;
+                for (ulong t1134 = 0; t1134 < t1135; t1134++)
                 {
-                    VkBindBufferMemoryInfoWire.Decode(ref d, &t1135[t1133]);
+                    VkBindBufferMemoryInfoWire.Decode(ref d, &t1136[t1134]);
                 }
-                a->pBindInfos = t1135;
+                a->pBindInfos = t1136;
             }
             else if ((ulong)a->bindInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1687,9 +1687,9 @@ public static unsafe partial class vkBindImageMemory2
         n += 8;
         if (pBindInfos != null)
         {
-            for (ulong t1136 = 0; t1136 < (ulong)bindInfoCount; t1136++)
+            for (ulong t1137 = 0; t1137 < (ulong)bindInfoCount; t1137++)
             {
-                n += VkBindImageMemoryInfoWire.Size(&pBindInfos[t1136], f);
+                n += VkBindImageMemoryInfoWire.Size(&pBindInfos[t1137], f);
             }
         }
         return n;
@@ -1703,9 +1703,9 @@ public static unsafe partial class vkBindImageMemory2
         if (pBindInfos != null)
         {
             e.ArraySize((ulong)bindInfoCount);
-            for (ulong t1137 = 0; t1137 < (ulong)bindInfoCount; t1137++)
+            for (ulong t1138 = 0; t1138 < (ulong)bindInfoCount; t1138++)
             {
-                VkBindImageMemoryInfoWire.Encode(ref e, &pBindInfos[t1137]);
+                VkBindImageMemoryInfoWire.Encode(ref e, &pBindInfos[t1138]);
             }
         }
         else e.ArraySize(0);
@@ -1716,18 +1716,18 @@ public static unsafe partial class vkBindImageMemory2
         a->bindInfoCount = (uint)d.U32();
 
         {
-            ulong t1139 = d.ArraySize();
-            if (t1139 != 0)
+            ulong t1140 = d.ArraySize();
+            if (t1140 != 0)
             {
-                if (t1139 != (ulong)a->bindInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1139, 36)) return;
-                var t1140 = (VkBindImageMemoryInfo*)d.Alloc(t1139, (ulong)sizeof(VkBindImageMemoryInfo));
-                if (t1140 == null) return;
-                for (ulong t1138 = 0; t1138 < t1139; t1138++)
+                if (t1140 != (ulong)a->bindInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1140, 36)) return;
+                var t1141 = (VkBindImageMemoryInfo*)d.Alloc(t1140, (ulong)sizeof(VkBindImageMemoryInfo));
+                if (t1141 == null) return;
+                for (ulong t1139 = 0; t1139 < t1140; t1139++)
                 {
-                    VkBindImageMemoryInfoWire.Decode(ref d, &t1140[t1138]);
+                    VkBindImageMemoryInfoWire.Decode(ref d, &t1141[t1139]);
                 }
-                a->pBindInfos = t1140;
+                a->pBindInfos = t1141;
             }
             else if ((ulong)a->bindInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1797,7 +1797,7 @@ public static unsafe partial class vkGetDeviceGroupPeerMemoryFeatures
         a->heapIndex = (uint)d.U32();
         a->localDeviceIndex = (uint)d.U32();
         a->remoteDeviceIndex = (uint)d.U32();
-        if (d.Pointer()) { var t1141 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1141 == null) return; a->pPeerMemoryFeatures = t1141; }
+        if (d.Pointer()) { var t1142 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1142 == null) return; a->pPeerMemoryFeatures = t1142; }
     }
     public static ulong ReplySize(ulong device, uint heapIndex, uint localDeviceIndex, uint remoteDeviceIndex, uint* pPeerMemoryFeatures, VnProtocolFilter f = null)
     {
@@ -1981,9 +1981,9 @@ public static unsafe partial class vkEnumeratePhysicalDeviceGroups
         n += 8;
         if (pPhysicalDeviceGroupProperties != null)
         {
-            for (ulong t1142 = 0; t1142 < (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)); t1142++)
+            for (ulong t1143 = 0; t1143 < (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)); t1143++)
             {
-                n += VkPhysicalDeviceGroupPropertiesWire.SizePartial(&pPhysicalDeviceGroupProperties[t1142], f);
+                n += VkPhysicalDeviceGroupPropertiesWire.SizePartial(&pPhysicalDeviceGroupProperties[t1143], f);
             }
         }
         return n;
@@ -1998,9 +1998,9 @@ public static unsafe partial class vkEnumeratePhysicalDeviceGroups
         if (pPhysicalDeviceGroupProperties != null)
         {
             e.ArraySize((pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)));
-            for (ulong t1143 = 0; t1143 < (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)); t1143++)
+            for (ulong t1144 = 0; t1144 < (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)); t1144++)
             {
-                VkPhysicalDeviceGroupPropertiesWire.EncodePartial(ref e, &pPhysicalDeviceGroupProperties[t1143]);
+                VkPhysicalDeviceGroupPropertiesWire.EncodePartial(ref e, &pPhysicalDeviceGroupProperties[t1144]);
             }
         }
         else e.ArraySize(0);
@@ -2008,20 +2008,20 @@ public static unsafe partial class vkEnumeratePhysicalDeviceGroups
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->instance = d.Handle(1);
-        if (d.Pointer()) { var t1144 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1144 == null) return; *t1144 = (uint)d.U32(); a->pPhysicalDeviceGroupCount = t1144; }
+        if (d.Pointer()) { var t1145 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1145 == null) return; *t1145 = (uint)d.U32(); a->pPhysicalDeviceGroupCount = t1145; }
 
         {
-            ulong t1146 = d.ArraySize();
-            if (t1146 != 0)
+            ulong t1147 = d.ArraySize();
+            if (t1147 != 0)
             {
-                if (t1146 != (a->pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*a->pPhysicalDeviceGroupCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1147 = (VkPhysicalDeviceGroupProperties*)d.Alloc(t1146, (ulong)sizeof(VkPhysicalDeviceGroupProperties));
-                if (t1147 == null) return;
-                for (ulong t1145 = 0; t1145 < t1146; t1145++)
+                if (t1147 != (a->pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*a->pPhysicalDeviceGroupCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1148 = (VkPhysicalDeviceGroupProperties*)d.Alloc(t1147, (ulong)sizeof(VkPhysicalDeviceGroupProperties));
+                if (t1148 == null) return;
+                for (ulong t1146 = 0; t1146 < t1147; t1146++)
                 {
-                    VkPhysicalDeviceGroupPropertiesWire.DecodePartial(ref d, &t1147[t1145]);
+                    VkPhysicalDeviceGroupPropertiesWire.DecodePartial(ref d, &t1148[t1146]);
                 }
-                a->pPhysicalDeviceGroupProperties = t1147;
+                a->pPhysicalDeviceGroupProperties = t1148;
             }
         }
     }
@@ -2036,9 +2036,9 @@ public static unsafe partial class vkEnumeratePhysicalDeviceGroups
         n += 8;
         if (pPhysicalDeviceGroupProperties != null)
         {
-            for (ulong t1148 = 0; t1148 < (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)); t1148++)
+            for (ulong t1149 = 0; t1149 < (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)); t1149++)
             {
-                n += VkPhysicalDeviceGroupPropertiesWire.Size(&pPhysicalDeviceGroupProperties[t1148], f);
+                n += VkPhysicalDeviceGroupPropertiesWire.Size(&pPhysicalDeviceGroupProperties[t1149], f);
             }
         }
         return n;
@@ -2056,9 +2056,9 @@ public static unsafe partial class vkEnumeratePhysicalDeviceGroups
         if (pPhysicalDeviceGroupProperties != null)
         {
             e.ArraySize((pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)));
-            for (ulong t1149 = 0; t1149 < (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)); t1149++)
+            for (ulong t1150 = 0; t1150 < (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)); t1150++)
             {
-                VkPhysicalDeviceGroupPropertiesWire.Encode(ref e, &pPhysicalDeviceGroupProperties[t1149]);
+                VkPhysicalDeviceGroupPropertiesWire.Encode(ref e, &pPhysicalDeviceGroupProperties[t1150]);
             }
         }
         else e.ArraySize(0);
@@ -2076,13 +2076,13 @@ public static unsafe partial class vkEnumeratePhysicalDeviceGroups
         }
 
         {
-            ulong t1151 = d.ArraySize();
-            if (t1151 != 0)
+            ulong t1152 = d.ArraySize();
+            if (t1152 != 0)
             {
-                if (pPhysicalDeviceGroupProperties == null || t1151 > cap_pPhysicalDeviceGroupCount || t1151 != (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                for (ulong t1150 = 0; t1150 < t1151; t1150++)
+                if (pPhysicalDeviceGroupProperties == null || t1152 > cap_pPhysicalDeviceGroupCount || t1152 != (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                for (ulong t1151 = 0; t1151 < t1152; t1151++)
                 {
-                    VkPhysicalDeviceGroupPropertiesWire.DecodeInto(ref d, &pPhysicalDeviceGroupProperties[t1150]);
+                    VkPhysicalDeviceGroupPropertiesWire.DecodeInto(ref d, &pPhysicalDeviceGroupProperties[t1151]);
                 }
             }
         }
@@ -2144,18 +2144,18 @@ public static unsafe partial class vkGetImageMemoryRequirements2
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1152 = (VkImageMemoryRequirementsInfo2*)d.Alloc(1, (ulong)sizeof(VkImageMemoryRequirementsInfo2));
-            if (t1152 == null) return;
-            VkImageMemoryRequirementsInfo2Wire.Decode(ref d, &(*t1152));
-            a->pInfo = t1152;
+            var t1153 = (VkImageMemoryRequirementsInfo2*)d.Alloc(1, (ulong)sizeof(VkImageMemoryRequirementsInfo2));
+            if (t1153 == null) return;
+            VkImageMemoryRequirementsInfo2Wire.Decode(ref d, &(*t1153));
+            a->pInfo = t1153;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1153 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
-            if (t1153 == null) return;
-            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1153));
-            a->pMemoryRequirements = t1153;
+            var t1154 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
+            if (t1154 == null) return;
+            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1154));
+            a->pMemoryRequirements = t1154;
         }
     }
     public static ulong ReplySize(ulong device, VkImageMemoryRequirementsInfo2* pInfo, VkMemoryRequirements2* pMemoryRequirements, VnProtocolFilter f = null)
@@ -2244,18 +2244,18 @@ public static unsafe partial class vkGetBufferMemoryRequirements2
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1154 = (VkBufferMemoryRequirementsInfo2*)d.Alloc(1, (ulong)sizeof(VkBufferMemoryRequirementsInfo2));
-            if (t1154 == null) return;
-            VkBufferMemoryRequirementsInfo2Wire.Decode(ref d, &(*t1154));
-            a->pInfo = t1154;
+            var t1155 = (VkBufferMemoryRequirementsInfo2*)d.Alloc(1, (ulong)sizeof(VkBufferMemoryRequirementsInfo2));
+            if (t1155 == null) return;
+            VkBufferMemoryRequirementsInfo2Wire.Decode(ref d, &(*t1155));
+            a->pInfo = t1155;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1155 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
-            if (t1155 == null) return;
-            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1155));
-            a->pMemoryRequirements = t1155;
+            var t1156 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
+            if (t1156 == null) return;
+            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1156));
+            a->pMemoryRequirements = t1156;
         }
     }
     public static ulong ReplySize(ulong device, VkBufferMemoryRequirementsInfo2* pInfo, VkMemoryRequirements2* pMemoryRequirements, VnProtocolFilter f = null)
@@ -2321,9 +2321,9 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements2
         n += 8;
         if (pSparseMemoryRequirements != null)
         {
-            for (ulong t1156 = 0; t1156 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1156++)
+            for (ulong t1157 = 0; t1157 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1157++)
             {
-                n += VkSparseImageMemoryRequirements2Wire.SizePartial(&pSparseMemoryRequirements[t1156], f);
+                n += VkSparseImageMemoryRequirements2Wire.SizePartial(&pSparseMemoryRequirements[t1157], f);
             }
         }
         return n;
@@ -2343,9 +2343,9 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements2
         if (pSparseMemoryRequirements != null)
         {
             e.ArraySize((pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)));
-            for (ulong t1157 = 0; t1157 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1157++)
+            for (ulong t1158 = 0; t1158 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1158++)
             {
-                VkSparseImageMemoryRequirements2Wire.EncodePartial(ref e, &pSparseMemoryRequirements[t1157]);
+                VkSparseImageMemoryRequirements2Wire.EncodePartial(ref e, &pSparseMemoryRequirements[t1158]);
             }
         }
         else e.ArraySize(0);
@@ -2355,26 +2355,26 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements2
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1158 = (VkImageSparseMemoryRequirementsInfo2*)d.Alloc(1, (ulong)sizeof(VkImageSparseMemoryRequirementsInfo2));
-            if (t1158 == null) return;
-            VkImageSparseMemoryRequirementsInfo2Wire.Decode(ref d, &(*t1158));
-            a->pInfo = t1158;
+            var t1159 = (VkImageSparseMemoryRequirementsInfo2*)d.Alloc(1, (ulong)sizeof(VkImageSparseMemoryRequirementsInfo2));
+            if (t1159 == null) return;
+            VkImageSparseMemoryRequirementsInfo2Wire.Decode(ref d, &(*t1159));
+            a->pInfo = t1159;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer()) { var t1159 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1159 == null) return; *t1159 = (uint)d.U32(); a->pSparseMemoryRequirementCount = t1159; }
+        if (d.Pointer()) { var t1160 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1160 == null) return; *t1160 = (uint)d.U32(); a->pSparseMemoryRequirementCount = t1160; }
 
         {
-            ulong t1161 = d.ArraySize();
-            if (t1161 != 0)
+            ulong t1162 = d.ArraySize();
+            if (t1162 != 0)
             {
-                if (t1161 != (a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1162 = (VkSparseImageMemoryRequirements2*)d.Alloc(t1161, (ulong)sizeof(VkSparseImageMemoryRequirements2));
-                if (t1162 == null) return;
-                for (ulong t1160 = 0; t1160 < t1161; t1160++)
+                if (t1162 != (a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1163 = (VkSparseImageMemoryRequirements2*)d.Alloc(t1162, (ulong)sizeof(VkSparseImageMemoryRequirements2));
+                if (t1163 == null) return;
+                for (ulong t1161 = 0; t1161 < t1162; t1161++)
                 {
-                    VkSparseImageMemoryRequirements2Wire.DecodePartial(ref d, &t1162[t1160]);
+                    VkSparseImageMemoryRequirements2Wire.DecodePartial(ref d, &t1163[t1161]);
                 }
-                a->pSparseMemoryRequirements = t1162;
+                a->pSparseMemoryRequirements = t1163;
             }
         }
     }
@@ -2389,9 +2389,9 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements2
         n += 8;
         if (pSparseMemoryRequirements != null)
         {
-            for (ulong t1163 = 0; t1163 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1163++)
+            for (ulong t1164 = 0; t1164 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1164++)
             {
-                n += VkSparseImageMemoryRequirements2Wire.Size(&pSparseMemoryRequirements[t1163], f);
+                n += VkSparseImageMemoryRequirements2Wire.Size(&pSparseMemoryRequirements[t1164], f);
             }
         }
         return n;
@@ -2408,9 +2408,9 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements2
         if (pSparseMemoryRequirements != null)
         {
             e.ArraySize((pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)));
-            for (ulong t1164 = 0; t1164 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1164++)
+            for (ulong t1165 = 0; t1165 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1165++)
             {
-                VkSparseImageMemoryRequirements2Wire.Encode(ref e, &pSparseMemoryRequirements[t1164]);
+                VkSparseImageMemoryRequirements2Wire.Encode(ref e, &pSparseMemoryRequirements[t1165]);
             }
         }
         else e.ArraySize(0);
@@ -2426,13 +2426,13 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements2
         }
 
         {
-            ulong t1166 = d.ArraySize();
-            if (t1166 != 0)
+            ulong t1167 = d.ArraySize();
+            if (t1167 != 0)
             {
-                if (pSparseMemoryRequirements == null || t1166 > cap_pSparseMemoryRequirementCount || t1166 != (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
-                for (ulong t1165 = 0; t1165 < t1166; t1165++)
+                if (pSparseMemoryRequirements == null || t1167 > cap_pSparseMemoryRequirementCount || t1167 != (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
+                for (ulong t1166 = 0; t1166 < t1167; t1166++)
                 {
-                    VkSparseImageMemoryRequirements2Wire.DecodeInto(ref d, &pSparseMemoryRequirements[t1165]);
+                    VkSparseImageMemoryRequirements2Wire.DecodeInto(ref d, &pSparseMemoryRequirements[t1166]);
                 }
             }
         }
@@ -2483,10 +2483,10 @@ public static unsafe partial class vkGetPhysicalDeviceFeatures2
         a->physicalDevice = d.Handle(2);
         if (d.Pointer())
         {
-            var t1167 = (VkPhysicalDeviceFeatures2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFeatures2));
-            if (t1167 == null) return;
-            VkPhysicalDeviceFeatures2Wire.DecodePartial(ref d, &(*t1167));
-            a->pFeatures = t1167;
+            var t1168 = (VkPhysicalDeviceFeatures2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFeatures2));
+            if (t1168 == null) return;
+            VkPhysicalDeviceFeatures2Wire.DecodePartial(ref d, &(*t1168));
+            a->pFeatures = t1168;
         }
     }
     public static ulong ReplySize(ulong physicalDevice, VkPhysicalDeviceFeatures2* pFeatures, VnProtocolFilter f = null)
@@ -2564,10 +2564,10 @@ public static unsafe partial class vkGetPhysicalDeviceProperties2
         a->physicalDevice = d.Handle(2);
         if (d.Pointer())
         {
-            var t1168 = (VkPhysicalDeviceProperties2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProperties2));
-            if (t1168 == null) return;
-            VkPhysicalDeviceProperties2Wire.DecodePartial(ref d, &(*t1168));
-            a->pProperties = t1168;
+            var t1169 = (VkPhysicalDeviceProperties2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProperties2));
+            if (t1169 == null) return;
+            VkPhysicalDeviceProperties2Wire.DecodePartial(ref d, &(*t1169));
+            a->pProperties = t1169;
         }
     }
     public static ulong ReplySize(ulong physicalDevice, VkPhysicalDeviceProperties2* pProperties, VnProtocolFilter f = null)
@@ -2649,10 +2649,10 @@ public static unsafe partial class vkGetPhysicalDeviceFormatProperties2
         a->format = (VkFormat)d.I32();
         if (d.Pointer())
         {
-            var t1169 = (VkFormatProperties2*)d.Alloc(1, (ulong)sizeof(VkFormatProperties2));
-            if (t1169 == null) return;
-            VkFormatProperties2Wire.DecodePartial(ref d, &(*t1169));
-            a->pFormatProperties = t1169;
+            var t1170 = (VkFormatProperties2*)d.Alloc(1, (ulong)sizeof(VkFormatProperties2));
+            if (t1170 == null) return;
+            VkFormatProperties2Wire.DecodePartial(ref d, &(*t1170));
+            a->pFormatProperties = t1170;
         }
     }
     public static ulong ReplySize(ulong physicalDevice, VkFormat format, VkFormatProperties2* pFormatProperties, VnProtocolFilter f = null)
@@ -2742,18 +2742,18 @@ public static unsafe partial class vkGetPhysicalDeviceImageFormatProperties2
         a->physicalDevice = d.Handle(2);
         if (d.Pointer())
         {
-            var t1170 = (VkPhysicalDeviceImageFormatInfo2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageFormatInfo2));
-            if (t1170 == null) return;
-            VkPhysicalDeviceImageFormatInfo2Wire.Decode(ref d, &(*t1170));
-            a->pImageFormatInfo = t1170;
+            var t1171 = (VkPhysicalDeviceImageFormatInfo2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageFormatInfo2));
+            if (t1171 == null) return;
+            VkPhysicalDeviceImageFormatInfo2Wire.Decode(ref d, &(*t1171));
+            a->pImageFormatInfo = t1171;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1171 = (VkImageFormatProperties2*)d.Alloc(1, (ulong)sizeof(VkImageFormatProperties2));
-            if (t1171 == null) return;
-            VkImageFormatProperties2Wire.DecodePartial(ref d, &(*t1171));
-            a->pImageFormatProperties = t1171;
+            var t1172 = (VkImageFormatProperties2*)d.Alloc(1, (ulong)sizeof(VkImageFormatProperties2));
+            if (t1172 == null) return;
+            VkImageFormatProperties2Wire.DecodePartial(ref d, &(*t1172));
+            a->pImageFormatProperties = t1172;
         }
     }
     public static ulong ReplySize(ulong physicalDevice, VkPhysicalDeviceImageFormatInfo2* pImageFormatInfo, VkImageFormatProperties2* pImageFormatProperties, VnProtocolFilter f = null)
@@ -2816,9 +2816,9 @@ public static unsafe partial class vkGetPhysicalDeviceQueueFamilyProperties2
         n += 8;
         if (pQueueFamilyProperties != null)
         {
-            for (ulong t1172 = 0; t1172 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t1172++)
+            for (ulong t1173 = 0; t1173 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t1173++)
             {
-                n += VkQueueFamilyProperties2Wire.SizePartial(&pQueueFamilyProperties[t1172], f);
+                n += VkQueueFamilyProperties2Wire.SizePartial(&pQueueFamilyProperties[t1173], f);
             }
         }
         return n;
@@ -2833,9 +2833,9 @@ public static unsafe partial class vkGetPhysicalDeviceQueueFamilyProperties2
         if (pQueueFamilyProperties != null)
         {
             e.ArraySize((pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)));
-            for (ulong t1173 = 0; t1173 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t1173++)
+            for (ulong t1174 = 0; t1174 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t1174++)
             {
-                VkQueueFamilyProperties2Wire.EncodePartial(ref e, &pQueueFamilyProperties[t1173]);
+                VkQueueFamilyProperties2Wire.EncodePartial(ref e, &pQueueFamilyProperties[t1174]);
             }
         }
         else e.ArraySize(0);
@@ -2843,20 +2843,20 @@ public static unsafe partial class vkGetPhysicalDeviceQueueFamilyProperties2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
-        if (d.Pointer()) { var t1174 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1174 == null) return; *t1174 = (uint)d.U32(); a->pQueueFamilyPropertyCount = t1174; }
+        if (d.Pointer()) { var t1175 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1175 == null) return; *t1175 = (uint)d.U32(); a->pQueueFamilyPropertyCount = t1175; }
 
         {
-            ulong t1176 = d.ArraySize();
-            if (t1176 != 0)
+            ulong t1177 = d.ArraySize();
+            if (t1177 != 0)
             {
-                if (t1176 != (a->pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*a->pQueueFamilyPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1177 = (VkQueueFamilyProperties2*)d.Alloc(t1176, (ulong)sizeof(VkQueueFamilyProperties2));
-                if (t1177 == null) return;
-                for (ulong t1175 = 0; t1175 < t1176; t1175++)
+                if (t1177 != (a->pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*a->pQueueFamilyPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1178 = (VkQueueFamilyProperties2*)d.Alloc(t1177, (ulong)sizeof(VkQueueFamilyProperties2));
+                if (t1178 == null) return;
+                for (ulong t1176 = 0; t1176 < t1177; t1176++)
                 {
-                    VkQueueFamilyProperties2Wire.DecodePartial(ref d, &t1177[t1175]);
+                    VkQueueFamilyProperties2Wire.DecodePartial(ref d, &t1178[t1176]);
                 }
-                a->pQueueFamilyProperties = t1177;
+                a->pQueueFamilyProperties = t1178;
             }
         }
     }
@@ -2871,9 +2871,9 @@ public static unsafe partial class vkGetPhysicalDeviceQueueFamilyProperties2
         n += 8;
         if (pQueueFamilyProperties != null)
         {
-            for (ulong t1178 = 0; t1178 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t1178++)
+            for (ulong t1179 = 0; t1179 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t1179++)
             {
-                n += VkQueueFamilyProperties2Wire.Size(&pQueueFamilyProperties[t1178], f);
+                n += VkQueueFamilyProperties2Wire.Size(&pQueueFamilyProperties[t1179], f);
             }
         }
         return n;
@@ -2890,9 +2890,9 @@ public static unsafe partial class vkGetPhysicalDeviceQueueFamilyProperties2
         if (pQueueFamilyProperties != null)
         {
             e.ArraySize((pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)));
-            for (ulong t1179 = 0; t1179 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t1179++)
+            for (ulong t1180 = 0; t1180 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t1180++)
             {
-                VkQueueFamilyProperties2Wire.Encode(ref e, &pQueueFamilyProperties[t1179]);
+                VkQueueFamilyProperties2Wire.Encode(ref e, &pQueueFamilyProperties[t1180]);
             }
         }
         else e.ArraySize(0);
@@ -2908,13 +2908,13 @@ public static unsafe partial class vkGetPhysicalDeviceQueueFamilyProperties2
         }
 
         {
-            ulong t1181 = d.ArraySize();
-            if (t1181 != 0)
+            ulong t1182 = d.ArraySize();
+            if (t1182 != 0)
             {
-                if (pQueueFamilyProperties == null || t1181 > cap_pQueueFamilyPropertyCount || t1181 != (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
-                for (ulong t1180 = 0; t1180 < t1181; t1180++)
+                if (pQueueFamilyProperties == null || t1182 > cap_pQueueFamilyPropertyCount || t1182 != (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
+                for (ulong t1181 = 0; t1181 < t1182; t1181++)
                 {
-                    VkQueueFamilyProperties2Wire.DecodeInto(ref d, &pQueueFamilyProperties[t1180]);
+                    VkQueueFamilyProperties2Wire.DecodeInto(ref d, &pQueueFamilyProperties[t1181]);
                 }
             }
         }
@@ -2965,10 +2965,10 @@ public static unsafe partial class vkGetPhysicalDeviceMemoryProperties2
         a->physicalDevice = d.Handle(2);
         if (d.Pointer())
         {
-            var t1182 = (VkPhysicalDeviceMemoryProperties2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMemoryProperties2));
-            if (t1182 == null) return;
-            VkPhysicalDeviceMemoryProperties2Wire.DecodePartial(ref d, &(*t1182));
-            a->pMemoryProperties = t1182;
+            var t1183 = (VkPhysicalDeviceMemoryProperties2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMemoryProperties2));
+            if (t1183 == null) return;
+            VkPhysicalDeviceMemoryProperties2Wire.DecodePartial(ref d, &(*t1183));
+            a->pMemoryProperties = t1183;
         }
     }
     public static ulong ReplySize(ulong physicalDevice, VkPhysicalDeviceMemoryProperties2* pMemoryProperties, VnProtocolFilter f = null)
@@ -3034,9 +3034,9 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
         n += 8;
         if (pProperties != null)
         {
-            for (ulong t1183 = 0; t1183 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1183++)
+            for (ulong t1184 = 0; t1184 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1184++)
             {
-                n += VkSparseImageFormatProperties2Wire.SizePartial(&pProperties[t1183], f);
+                n += VkSparseImageFormatProperties2Wire.SizePartial(&pProperties[t1184], f);
             }
         }
         return n;
@@ -3056,9 +3056,9 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
         if (pProperties != null)
         {
             e.ArraySize((pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)));
-            for (ulong t1184 = 0; t1184 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1184++)
+            for (ulong t1185 = 0; t1185 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1185++)
             {
-                VkSparseImageFormatProperties2Wire.EncodePartial(ref e, &pProperties[t1184]);
+                VkSparseImageFormatProperties2Wire.EncodePartial(ref e, &pProperties[t1185]);
             }
         }
         else e.ArraySize(0);
@@ -3068,26 +3068,26 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
         a->physicalDevice = d.Handle(2);
         if (d.Pointer())
         {
-            var t1185 = (VkPhysicalDeviceSparseImageFormatInfo2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSparseImageFormatInfo2));
-            if (t1185 == null) return;
-            VkPhysicalDeviceSparseImageFormatInfo2Wire.Decode(ref d, &(*t1185));
-            a->pFormatInfo = t1185;
+            var t1186 = (VkPhysicalDeviceSparseImageFormatInfo2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSparseImageFormatInfo2));
+            if (t1186 == null) return;
+            VkPhysicalDeviceSparseImageFormatInfo2Wire.Decode(ref d, &(*t1186));
+            a->pFormatInfo = t1186;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer()) { var t1186 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1186 == null) return; *t1186 = (uint)d.U32(); a->pPropertyCount = t1186; }
+        if (d.Pointer()) { var t1187 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1187 == null) return; *t1187 = (uint)d.U32(); a->pPropertyCount = t1187; }
 
         {
-            ulong t1188 = d.ArraySize();
-            if (t1188 != 0)
+            ulong t1189 = d.ArraySize();
+            if (t1189 != 0)
             {
-                if (t1188 != (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1189 = (VkSparseImageFormatProperties2*)d.Alloc(t1188, (ulong)sizeof(VkSparseImageFormatProperties2));
-                if (t1189 == null) return;
-                for (ulong t1187 = 0; t1187 < t1188; t1187++)
+                if (t1189 != (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1190 = (VkSparseImageFormatProperties2*)d.Alloc(t1189, (ulong)sizeof(VkSparseImageFormatProperties2));
+                if (t1190 == null) return;
+                for (ulong t1188 = 0; t1188 < t1189; t1188++)
                 {
-                    VkSparseImageFormatProperties2Wire.DecodePartial(ref d, &t1189[t1187]);
+                    VkSparseImageFormatProperties2Wire.DecodePartial(ref d, &t1190[t1188]);
                 }
-                a->pProperties = t1189;
+                a->pProperties = t1190;
             }
         }
     }
@@ -3102,9 +3102,9 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
         n += 8;
         if (pProperties != null)
         {
-            for (ulong t1190 = 0; t1190 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1190++)
+            for (ulong t1191 = 0; t1191 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1191++)
             {
-                n += VkSparseImageFormatProperties2Wire.Size(&pProperties[t1190], f);
+                n += VkSparseImageFormatProperties2Wire.Size(&pProperties[t1191], f);
             }
         }
         return n;
@@ -3121,9 +3121,9 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
         if (pProperties != null)
         {
             e.ArraySize((pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)));
-            for (ulong t1191 = 0; t1191 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1191++)
+            for (ulong t1192 = 0; t1192 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1192++)
             {
-                VkSparseImageFormatProperties2Wire.Encode(ref e, &pProperties[t1191]);
+                VkSparseImageFormatProperties2Wire.Encode(ref e, &pProperties[t1192]);
             }
         }
         else e.ArraySize(0);
@@ -3139,13 +3139,13 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
         }
 
         {
-            ulong t1193 = d.ArraySize();
-            if (t1193 != 0)
+            ulong t1194 = d.ArraySize();
+            if (t1194 != 0)
             {
-                if (pProperties == null || t1193 > cap_pPropertyCount || t1193 != (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
-                for (ulong t1192 = 0; t1192 < t1193; t1192++)
+                if (pProperties == null || t1194 > cap_pPropertyCount || t1194 != (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
+                for (ulong t1193 = 0; t1193 < t1194; t1193++)
                 {
-                    VkSparseImageFormatProperties2Wire.DecodeInto(ref d, &pProperties[t1192]);
+                    VkSparseImageFormatProperties2Wire.DecodeInto(ref d, &pProperties[t1193]);
                 }
             }
         }
@@ -3256,13 +3256,13 @@ public static unsafe partial class vkGetDeviceQueue2
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1194 = (VkDeviceQueueInfo2*)d.Alloc(1, (ulong)sizeof(VkDeviceQueueInfo2));
-            if (t1194 == null) return;
-            VkDeviceQueueInfo2Wire.Decode(ref d, &(*t1194));
-            a->pQueueInfo = t1194;
+            var t1195 = (VkDeviceQueueInfo2*)d.Alloc(1, (ulong)sizeof(VkDeviceQueueInfo2));
+            if (t1195 == null) return;
+            VkDeviceQueueInfo2Wire.Decode(ref d, &(*t1195));
+            a->pQueueInfo = t1195;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer()) { var t1195 = (ulong*)d.Alloc(1, 8); if (t1195 == null) return; *t1195 = d.RawHandle(); a->pQueue = t1195; }
+        if (d.Pointer()) { var t1196 = (ulong*)d.Alloc(1, 8); if (t1196 == null) return; *t1196 = d.RawHandle(); a->pQueue = t1196; }
     }
     public static ulong ReplySize(ulong device, VkDeviceQueueInfo2* pQueueInfo, ulong* pQueue, VnProtocolFilter f = null)
     {
@@ -3347,14 +3347,14 @@ public static unsafe partial class vkCreateSamplerYcbcrConversion
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1196 = (VkSamplerYcbcrConversionCreateInfo*)d.Alloc(1, (ulong)sizeof(VkSamplerYcbcrConversionCreateInfo));
-            if (t1196 == null) return;
-            VkSamplerYcbcrConversionCreateInfoWire.Decode(ref d, &(*t1196));
-            a->pCreateInfo = t1196;
+            var t1197 = (VkSamplerYcbcrConversionCreateInfo*)d.Alloc(1, (ulong)sizeof(VkSamplerYcbcrConversionCreateInfo));
+            if (t1197 == null) return;
+            VkSamplerYcbcrConversionCreateInfoWire.Decode(ref d, &(*t1197));
+            a->pCreateInfo = t1197;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t1197 = (ulong*)d.Alloc(1, 8); if (t1197 == null) return; *t1197 = d.RawHandle(); a->pYcbcrConversion = t1197; }
+        if (d.Pointer()) { var t1198 = (ulong*)d.Alloc(1, 8); if (t1198 == null) return; *t1198 = d.RawHandle(); a->pYcbcrConversion = t1198; }
     }
     public static ulong ReplySize(ulong device, VkSamplerYcbcrConversionCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pYcbcrConversion, VnProtocolFilter f = null)
     {
@@ -3498,14 +3498,14 @@ public static unsafe partial class vkCreateDescriptorUpdateTemplate
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1198 = (VkDescriptorUpdateTemplateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDescriptorUpdateTemplateCreateInfo));
-            if (t1198 == null) return;
-            VkDescriptorUpdateTemplateCreateInfoWire.Decode(ref d, &(*t1198));
-            a->pCreateInfo = t1198;
+            var t1199 = (VkDescriptorUpdateTemplateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDescriptorUpdateTemplateCreateInfo));
+            if (t1199 == null) return;
+            VkDescriptorUpdateTemplateCreateInfoWire.Decode(ref d, &(*t1199));
+            a->pCreateInfo = t1199;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t1199 = (ulong*)d.Alloc(1, 8); if (t1199 == null) return; *t1199 = d.RawHandle(); a->pDescriptorUpdateTemplate = t1199; }
+        if (d.Pointer()) { var t1200 = (ulong*)d.Alloc(1, 8); if (t1200 == null) return; *t1200 = d.RawHandle(); a->pDescriptorUpdateTemplate = t1200; }
     }
     public static ulong ReplySize(ulong device, VkDescriptorUpdateTemplateCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pDescriptorUpdateTemplate, VnProtocolFilter f = null)
     {
@@ -3652,18 +3652,18 @@ public static unsafe partial class vkGetPhysicalDeviceExternalBufferProperties
         a->physicalDevice = d.Handle(2);
         if (d.Pointer())
         {
-            var t1200 = (VkPhysicalDeviceExternalBufferInfo*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExternalBufferInfo));
-            if (t1200 == null) return;
-            VkPhysicalDeviceExternalBufferInfoWire.Decode(ref d, &(*t1200));
-            a->pExternalBufferInfo = t1200;
+            var t1201 = (VkPhysicalDeviceExternalBufferInfo*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExternalBufferInfo));
+            if (t1201 == null) return;
+            VkPhysicalDeviceExternalBufferInfoWire.Decode(ref d, &(*t1201));
+            a->pExternalBufferInfo = t1201;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1201 = (VkExternalBufferProperties*)d.Alloc(1, (ulong)sizeof(VkExternalBufferProperties));
-            if (t1201 == null) return;
-            VkExternalBufferPropertiesWire.DecodePartial(ref d, &(*t1201));
-            a->pExternalBufferProperties = t1201;
+            var t1202 = (VkExternalBufferProperties*)d.Alloc(1, (ulong)sizeof(VkExternalBufferProperties));
+            if (t1202 == null) return;
+            VkExternalBufferPropertiesWire.DecodePartial(ref d, &(*t1202));
+            a->pExternalBufferProperties = t1202;
         }
     }
     public static ulong ReplySize(ulong physicalDevice, VkPhysicalDeviceExternalBufferInfo* pExternalBufferInfo, VkExternalBufferProperties* pExternalBufferProperties, VnProtocolFilter f = null)
@@ -3752,18 +3752,18 @@ public static unsafe partial class vkGetPhysicalDeviceExternalFenceProperties
         a->physicalDevice = d.Handle(2);
         if (d.Pointer())
         {
-            var t1202 = (VkPhysicalDeviceExternalFenceInfo*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExternalFenceInfo));
-            if (t1202 == null) return;
-            VkPhysicalDeviceExternalFenceInfoWire.Decode(ref d, &(*t1202));
-            a->pExternalFenceInfo = t1202;
+            var t1203 = (VkPhysicalDeviceExternalFenceInfo*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExternalFenceInfo));
+            if (t1203 == null) return;
+            VkPhysicalDeviceExternalFenceInfoWire.Decode(ref d, &(*t1203));
+            a->pExternalFenceInfo = t1203;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1203 = (VkExternalFenceProperties*)d.Alloc(1, (ulong)sizeof(VkExternalFenceProperties));
-            if (t1203 == null) return;
-            VkExternalFencePropertiesWire.DecodePartial(ref d, &(*t1203));
-            a->pExternalFenceProperties = t1203;
+            var t1204 = (VkExternalFenceProperties*)d.Alloc(1, (ulong)sizeof(VkExternalFenceProperties));
+            if (t1204 == null) return;
+            VkExternalFencePropertiesWire.DecodePartial(ref d, &(*t1204));
+            a->pExternalFenceProperties = t1204;
         }
     }
     public static ulong ReplySize(ulong physicalDevice, VkPhysicalDeviceExternalFenceInfo* pExternalFenceInfo, VkExternalFenceProperties* pExternalFenceProperties, VnProtocolFilter f = null)
@@ -3852,18 +3852,18 @@ public static unsafe partial class vkGetPhysicalDeviceExternalSemaphorePropertie
         a->physicalDevice = d.Handle(2);
         if (d.Pointer())
         {
-            var t1204 = (VkPhysicalDeviceExternalSemaphoreInfo*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExternalSemaphoreInfo));
-            if (t1204 == null) return;
-            VkPhysicalDeviceExternalSemaphoreInfoWire.Decode(ref d, &(*t1204));
-            a->pExternalSemaphoreInfo = t1204;
+            var t1205 = (VkPhysicalDeviceExternalSemaphoreInfo*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExternalSemaphoreInfo));
+            if (t1205 == null) return;
+            VkPhysicalDeviceExternalSemaphoreInfoWire.Decode(ref d, &(*t1205));
+            a->pExternalSemaphoreInfo = t1205;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1205 = (VkExternalSemaphoreProperties*)d.Alloc(1, (ulong)sizeof(VkExternalSemaphoreProperties));
-            if (t1205 == null) return;
-            VkExternalSemaphorePropertiesWire.DecodePartial(ref d, &(*t1205));
-            a->pExternalSemaphoreProperties = t1205;
+            var t1206 = (VkExternalSemaphoreProperties*)d.Alloc(1, (ulong)sizeof(VkExternalSemaphoreProperties));
+            if (t1206 == null) return;
+            VkExternalSemaphorePropertiesWire.DecodePartial(ref d, &(*t1206));
+            a->pExternalSemaphoreProperties = t1206;
         }
     }
     public static ulong ReplySize(ulong physicalDevice, VkPhysicalDeviceExternalSemaphoreInfo* pExternalSemaphoreInfo, VkExternalSemaphoreProperties* pExternalSemaphoreProperties, VnProtocolFilter f = null)
@@ -3952,18 +3952,18 @@ public static unsafe partial class vkGetDescriptorSetLayoutSupport
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1206 = (VkDescriptorSetLayoutCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetLayoutCreateInfo));
-            if (t1206 == null) return;
-            VkDescriptorSetLayoutCreateInfoWire.Decode(ref d, &(*t1206));
-            a->pCreateInfo = t1206;
+            var t1207 = (VkDescriptorSetLayoutCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetLayoutCreateInfo));
+            if (t1207 == null) return;
+            VkDescriptorSetLayoutCreateInfoWire.Decode(ref d, &(*t1207));
+            a->pCreateInfo = t1207;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1207 = (VkDescriptorSetLayoutSupport*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetLayoutSupport));
-            if (t1207 == null) return;
-            VkDescriptorSetLayoutSupportWire.DecodePartial(ref d, &(*t1207));
-            a->pSupport = t1207;
+            var t1208 = (VkDescriptorSetLayoutSupport*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetLayoutSupport));
+            if (t1208 == null) return;
+            VkDescriptorSetLayoutSupportWire.DecodePartial(ref d, &(*t1208));
+            a->pSupport = t1208;
         }
     }
     public static ulong ReplySize(ulong device, VkDescriptorSetLayoutCreateInfo* pCreateInfo, VkDescriptorSetLayoutSupport* pSupport, VnProtocolFilter f = null)
@@ -4193,14 +4193,14 @@ public static unsafe partial class vkCreateRenderPass2
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1208 = (VkRenderPassCreateInfo2*)d.Alloc(1, (ulong)sizeof(VkRenderPassCreateInfo2));
-            if (t1208 == null) return;
-            VkRenderPassCreateInfo2Wire.Decode(ref d, &(*t1208));
-            a->pCreateInfo = t1208;
+            var t1209 = (VkRenderPassCreateInfo2*)d.Alloc(1, (ulong)sizeof(VkRenderPassCreateInfo2));
+            if (t1209 == null) return;
+            VkRenderPassCreateInfo2Wire.Decode(ref d, &(*t1209));
+            a->pCreateInfo = t1209;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t1209 = (ulong*)d.Alloc(1, 8); if (t1209 == null) return; *t1209 = d.RawHandle(); a->pRenderPass = t1209; }
+        if (d.Pointer()) { var t1210 = (ulong*)d.Alloc(1, 8); if (t1210 == null) return; *t1210 = d.RawHandle(); a->pRenderPass = t1210; }
     }
     public static ulong ReplySize(ulong device, VkRenderPassCreateInfo2* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pRenderPass, VnProtocolFilter f = null)
     {
@@ -4291,18 +4291,18 @@ public static unsafe partial class vkCmdBeginRenderPass2
         a->commandBuffer = d.Handle(6);
         if (d.Pointer())
         {
-            var t1210 = (VkRenderPassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkRenderPassBeginInfo));
-            if (t1210 == null) return;
-            VkRenderPassBeginInfoWire.Decode(ref d, &(*t1210));
-            a->pRenderPassBegin = t1210;
+            var t1211 = (VkRenderPassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkRenderPassBeginInfo));
+            if (t1211 == null) return;
+            VkRenderPassBeginInfoWire.Decode(ref d, &(*t1211));
+            a->pRenderPassBegin = t1211;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1211 = (VkSubpassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkSubpassBeginInfo));
-            if (t1211 == null) return;
-            VkSubpassBeginInfoWire.Decode(ref d, &(*t1211));
-            a->pSubpassBeginInfo = t1211;
+            var t1212 = (VkSubpassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkSubpassBeginInfo));
+            if (t1212 == null) return;
+            VkSubpassBeginInfoWire.Decode(ref d, &(*t1212));
+            a->pSubpassBeginInfo = t1212;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4377,18 +4377,18 @@ public static unsafe partial class vkCmdNextSubpass2
         a->commandBuffer = d.Handle(6);
         if (d.Pointer())
         {
-            var t1212 = (VkSubpassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkSubpassBeginInfo));
-            if (t1212 == null) return;
-            VkSubpassBeginInfoWire.Decode(ref d, &(*t1212));
-            a->pSubpassBeginInfo = t1212;
+            var t1213 = (VkSubpassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkSubpassBeginInfo));
+            if (t1213 == null) return;
+            VkSubpassBeginInfoWire.Decode(ref d, &(*t1213));
+            a->pSubpassBeginInfo = t1213;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1213 = (VkSubpassEndInfo*)d.Alloc(1, (ulong)sizeof(VkSubpassEndInfo));
-            if (t1213 == null) return;
-            VkSubpassEndInfoWire.Decode(ref d, &(*t1213));
-            a->pSubpassEndInfo = t1213;
+            var t1214 = (VkSubpassEndInfo*)d.Alloc(1, (ulong)sizeof(VkSubpassEndInfo));
+            if (t1214 == null) return;
+            VkSubpassEndInfoWire.Decode(ref d, &(*t1214));
+            a->pSubpassEndInfo = t1214;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4452,10 +4452,10 @@ public static unsafe partial class vkCmdEndRenderPass2
         a->commandBuffer = d.Handle(6);
         if (d.Pointer())
         {
-            var t1214 = (VkSubpassEndInfo*)d.Alloc(1, (ulong)sizeof(VkSubpassEndInfo));
-            if (t1214 == null) return;
-            VkSubpassEndInfoWire.Decode(ref d, &(*t1214));
-            a->pSubpassEndInfo = t1214;
+            var t1215 = (VkSubpassEndInfo*)d.Alloc(1, (ulong)sizeof(VkSubpassEndInfo));
+            if (t1215 == null) return;
+            VkSubpassEndInfoWire.Decode(ref d, &(*t1215));
+            a->pSubpassEndInfo = t1215;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4574,7 +4574,7 @@ public static unsafe partial class vkGetSemaphoreCounterValue
     {
         a->device = d.Handle(3);
         a->semaphore = d.Handle(5);
-        if (d.Pointer()) { var t1215 = (ulong*)d.Alloc(1, (ulong)sizeof(ulong)); if (t1215 == null) return; a->pValue = t1215; }
+        if (d.Pointer()) { var t1216 = (ulong*)d.Alloc(1, (ulong)sizeof(ulong)); if (t1216 == null) return; a->pValue = t1216; }
     }
     public static ulong ReplySize(ulong device, ulong semaphore, ulong* pValue, VnProtocolFilter f = null)
     {
@@ -4658,10 +4658,10 @@ public static unsafe partial class vkWaitSemaphores
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1216 = (VkSemaphoreWaitInfo*)d.Alloc(1, (ulong)sizeof(VkSemaphoreWaitInfo));
-            if (t1216 == null) return;
-            VkSemaphoreWaitInfoWire.Decode(ref d, &(*t1216));
-            a->pWaitInfo = t1216;
+            var t1217 = (VkSemaphoreWaitInfo*)d.Alloc(1, (ulong)sizeof(VkSemaphoreWaitInfo));
+            if (t1217 == null) return;
+            VkSemaphoreWaitInfoWire.Decode(ref d, &(*t1217));
+            a->pWaitInfo = t1217;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         a->timeout = (ulong)d.U64();
@@ -4730,10 +4730,10 @@ public static unsafe partial class vkSignalSemaphore
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1217 = (VkSemaphoreSignalInfo*)d.Alloc(1, (ulong)sizeof(VkSemaphoreSignalInfo));
-            if (t1217 == null) return;
-            VkSemaphoreSignalInfoWire.Decode(ref d, &(*t1217));
-            a->pSignalInfo = t1217;
+            var t1218 = (VkSemaphoreSignalInfo*)d.Alloc(1, (ulong)sizeof(VkSemaphoreSignalInfo));
+            if (t1218 == null) return;
+            VkSemaphoreSignalInfoWire.Decode(ref d, &(*t1218));
+            a->pSignalInfo = t1218;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4801,10 +4801,10 @@ public static unsafe partial class vkGetBufferDeviceAddress
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1218 = (VkBufferDeviceAddressInfo*)d.Alloc(1, (ulong)sizeof(VkBufferDeviceAddressInfo));
-            if (t1218 == null) return;
-            VkBufferDeviceAddressInfoWire.Decode(ref d, &(*t1218));
-            a->pInfo = t1218;
+            var t1219 = (VkBufferDeviceAddressInfo*)d.Alloc(1, (ulong)sizeof(VkBufferDeviceAddressInfo));
+            if (t1219 == null) return;
+            VkBufferDeviceAddressInfoWire.Decode(ref d, &(*t1219));
+            a->pInfo = t1219;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4872,10 +4872,10 @@ public static unsafe partial class vkGetBufferOpaqueCaptureAddress
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1219 = (VkBufferDeviceAddressInfo*)d.Alloc(1, (ulong)sizeof(VkBufferDeviceAddressInfo));
-            if (t1219 == null) return;
-            VkBufferDeviceAddressInfoWire.Decode(ref d, &(*t1219));
-            a->pInfo = t1219;
+            var t1220 = (VkBufferDeviceAddressInfo*)d.Alloc(1, (ulong)sizeof(VkBufferDeviceAddressInfo));
+            if (t1220 == null) return;
+            VkBufferDeviceAddressInfoWire.Decode(ref d, &(*t1220));
+            a->pInfo = t1220;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4943,10 +4943,10 @@ public static unsafe partial class vkGetDeviceMemoryOpaqueCaptureAddress
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1220 = (VkDeviceMemoryOpaqueCaptureAddressInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceMemoryOpaqueCaptureAddressInfo));
-            if (t1220 == null) return;
-            VkDeviceMemoryOpaqueCaptureAddressInfoWire.Decode(ref d, &(*t1220));
-            a->pInfo = t1220;
+            var t1221 = (VkDeviceMemoryOpaqueCaptureAddressInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceMemoryOpaqueCaptureAddressInfo));
+            if (t1221 == null) return;
+            VkDeviceMemoryOpaqueCaptureAddressInfoWire.Decode(ref d, &(*t1221));
+            a->pInfo = t1221;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -5009,10 +5009,10 @@ public static unsafe partial class vkSetReplyCommandStreamMESA
     {
         if (d.Pointer())
         {
-            var t1221 = (VkCommandStreamDescriptionMESA*)d.Alloc(1, (ulong)sizeof(VkCommandStreamDescriptionMESA));
-            if (t1221 == null) return;
-            VkCommandStreamDescriptionMESAWire.Decode(ref d, &(*t1221));
-            a->pStream = t1221;
+            var t1222 = (VkCommandStreamDescriptionMESA*)d.Alloc(1, (ulong)sizeof(VkCommandStreamDescriptionMESA));
+            if (t1222 == null) return;
+            VkCommandStreamDescriptionMESAWire.Decode(ref d, &(*t1222));
+            a->pStream = t1222;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -5108,9 +5108,9 @@ public static unsafe partial class vkExecuteCommandStreamsMESA
         n += 8;
         if (pStreams != null)
         {
-            for (ulong t1222 = 0; t1222 < (ulong)streamCount; t1222++)
+            for (ulong t1223 = 0; t1223 < (ulong)streamCount; t1223++)
             {
-                n += VkCommandStreamDescriptionMESAWire.Size(&pStreams[t1222], f);
+                n += VkCommandStreamDescriptionMESAWire.Size(&pStreams[t1223], f);
             }
         }
         n += 8;
@@ -5122,9 +5122,9 @@ public static unsafe partial class vkExecuteCommandStreamsMESA
         n += 8;
         if (pDependencies != null)
         {
-            for (ulong t1224 = 0; t1224 < (ulong)dependencyCount; t1224++)
+            for (ulong t1225 = 0; t1225 < (ulong)dependencyCount; t1225++)
             {
-                n += VkCommandStreamDependencyMESAWire.Size(&pDependencies[t1224], f);
+                n += VkCommandStreamDependencyMESAWire.Size(&pDependencies[t1225], f);
             }
         }
         n += 4;
@@ -5138,9 +5138,9 @@ public static unsafe partial class vkExecuteCommandStreamsMESA
         if (pStreams != null)
         {
             e.ArraySize((ulong)streamCount);
-            for (ulong t1225 = 0; t1225 < (ulong)streamCount; t1225++)
+            for (ulong t1226 = 0; t1226 < (ulong)streamCount; t1226++)
             {
-                VkCommandStreamDescriptionMESAWire.Encode(ref e, &pStreams[t1225]);
+                VkCommandStreamDescriptionMESAWire.Encode(ref e, &pStreams[t1226]);
             }
         }
         else e.ArraySize(0);
@@ -5154,9 +5154,9 @@ public static unsafe partial class vkExecuteCommandStreamsMESA
         if (pDependencies != null)
         {
             e.ArraySize((ulong)dependencyCount);
-            for (ulong t1227 = 0; t1227 < (ulong)dependencyCount; t1227++)
+            for (ulong t1228 = 0; t1228 < (ulong)dependencyCount; t1228++)
             {
-                VkCommandStreamDependencyMESAWire.Encode(ref e, &pDependencies[t1227]);
+                VkCommandStreamDependencyMESAWire.Encode(ref e, &pDependencies[t1228]);
             }
         }
         else e.ArraySize(0);
@@ -5167,49 +5167,49 @@ public static unsafe partial class vkExecuteCommandStreamsMESA
         a->streamCount = (uint)d.U32();
 
         {
-            ulong t1229 = d.ArraySize();
-            if (t1229 != 0)
+            ulong t1230 = d.ArraySize();
+            if (t1230 != 0)
             {
-                if (t1229 != (ulong)a->streamCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1229, 20)) return;
-                var t1230 = (VkCommandStreamDescriptionMESA*)d.Alloc(t1229, (ulong)sizeof(VkCommandStreamDescriptionMESA));
-                if (t1230 == null) return;
-                for (ulong t1228 = 0; t1228 < t1229; t1228++)
+                if (t1230 != (ulong)a->streamCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1230, 20)) return;
+                var t1231 = (VkCommandStreamDescriptionMESA*)d.Alloc(t1230, (ulong)sizeof(VkCommandStreamDescriptionMESA));
+                if (t1231 == null) return;
+                for (ulong t1229 = 0; t1229 < t1230; t1229++)
                 {
-                    VkCommandStreamDescriptionMESAWire.Decode(ref d, &t1230[t1228]);
+                    VkCommandStreamDescriptionMESAWire.Decode(ref d, &t1231[t1229]);
                 }
-                a->pStreams = t1230;
+                a->pStreams = t1231;
             }
             else if ((ulong)a->streamCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1232 = d.ArraySize();
-            if (t1232 != 0)
+            ulong t1233 = d.ArraySize();
+            if (t1233 != 0)
             {
-                if (t1232 != (ulong)a->streamCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1232, 8)) return;
-                var t1233 = (nuint*)d.Alloc(t1232, (ulong)sizeof(nuint));
-                if (t1233 == null) return;
-                d.Bytes(t1233, t1232 * 8);
-                a->pReplyPositions = t1233;
+                if (t1233 != (ulong)a->streamCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1233, 8)) return;
+                var t1234 = (nuint*)d.Alloc(t1233, (ulong)sizeof(nuint));
+                if (t1234 == null) return;
+                d.Bytes(t1234, t1233 * 8);
+                a->pReplyPositions = t1234;
             }
         }
         a->dependencyCount = (uint)d.U32();
 
         {
-            ulong t1235 = d.ArraySize();
-            if (t1235 != 0)
+            ulong t1236 = d.ArraySize();
+            if (t1236 != 0)
             {
-                if (t1235 != (ulong)a->dependencyCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1235, 8)) return;
-                var t1236 = (VkCommandStreamDependencyMESA*)d.Alloc(t1235, (ulong)sizeof(VkCommandStreamDependencyMESA));
-                if (t1236 == null) return;
-                for (ulong t1234 = 0; t1234 < t1235; t1234++)
+                if (t1236 != (ulong)a->dependencyCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1236, 8)) return;
+                var t1237 = (VkCommandStreamDependencyMESA*)d.Alloc(t1236, (ulong)sizeof(VkCommandStreamDependencyMESA));
+                if (t1237 == null) return;
+                for (ulong t1235 = 0; t1235 < t1236; t1235++)
                 {
-                    VkCommandStreamDependencyMESAWire.Decode(ref d, &t1236[t1234]);
+                    VkCommandStreamDependencyMESAWire.Decode(ref d, &t1237[t1235]);
                 }
-                a->pDependencies = t1236;
+                a->pDependencies = t1237;
             }
             else if ((ulong)a->dependencyCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -5285,9 +5285,9 @@ public static unsafe partial class vkCmdBindTransformFeedbackBuffersEXT
         if (pBuffers != null)
         {
             e.ArraySize((ulong)bindingCount);
-            for (ulong t1240 = 0; t1240 < (ulong)bindingCount; t1240++)
+            for (ulong t1241 = 0; t1241 < (ulong)bindingCount; t1241++)
             {
-                e.Handle(pBuffers[t1240]);
+                e.Handle(pBuffers[t1241]);
             }
         }
         else e.ArraySize(0);
@@ -5311,46 +5311,46 @@ public static unsafe partial class vkCmdBindTransformFeedbackBuffersEXT
         a->bindingCount = (uint)d.U32();
 
         {
-            ulong t1244 = d.ArraySize();
-            if (t1244 != 0)
+            ulong t1245 = d.ArraySize();
+            if (t1245 != 0)
             {
-                if (t1244 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1244, 8)) return;
-                var t1245 = (ulong*)d.Alloc(t1244, (ulong)sizeof(ulong));
-                if (t1245 == null) return;
-                for (ulong t1243 = 0; t1243 < t1244; t1243++)
+                if (t1245 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1245, 8)) return;
+                var t1246 = (ulong*)d.Alloc(t1245, (ulong)sizeof(ulong));
+                if (t1246 == null) return;
+                for (ulong t1244 = 0; t1244 < t1245; t1244++)
                 {
-                    t1245[t1243] = d.Handle(9);
+                    t1246[t1244] = d.Handle(9);
                 }
-                a->pBuffers = t1245;
+                a->pBuffers = t1246;
             }
             else if ((ulong)a->bindingCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1247 = d.ArraySize();
-            if (t1247 != 0)
+            ulong t1248 = d.ArraySize();
+            if (t1248 != 0)
             {
-                if (t1247 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1247, 8)) return;
-                var t1248 = (ulong*)d.Alloc(t1247, (ulong)sizeof(ulong));
-                if (t1248 == null) return;
-                d.Bytes(t1248, t1247 * 8);
-                a->pOffsets = t1248;
+                if (t1248 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1248, 8)) return;
+                var t1249 = (ulong*)d.Alloc(t1248, (ulong)sizeof(ulong));
+                if (t1249 == null) return;
+                d.Bytes(t1249, t1248 * 8);
+                a->pOffsets = t1249;
             }
             else if ((ulong)a->bindingCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1250 = d.ArraySize();
-            if (t1250 != 0)
+            ulong t1251 = d.ArraySize();
+            if (t1251 != 0)
             {
-                if (t1250 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1250, 8)) return;
-                var t1251 = (ulong*)d.Alloc(t1250, (ulong)sizeof(ulong));
-                if (t1251 == null) return;
-                d.Bytes(t1251, t1250 * 8);
-                a->pSizes = t1251;
+                if (t1251 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1251, 8)) return;
+                var t1252 = (ulong*)d.Alloc(t1251, (ulong)sizeof(ulong));
+                if (t1252 == null) return;
+                d.Bytes(t1252, t1251 * 8);
+                a->pSizes = t1252;
             }
         }
     }
@@ -5418,9 +5418,9 @@ public static unsafe partial class vkCmdBeginTransformFeedbackEXT
         if (pCounterBuffers != null)
         {
             e.ArraySize((ulong)counterBufferCount);
-            for (ulong t1254 = 0; t1254 < (ulong)counterBufferCount; t1254++)
+            for (ulong t1255 = 0; t1255 < (ulong)counterBufferCount; t1255++)
             {
-                e.Handle(pCounterBuffers[t1254]);
+                e.Handle(pCounterBuffers[t1255]);
             }
         }
         else e.ArraySize(0);
@@ -5438,32 +5438,32 @@ public static unsafe partial class vkCmdBeginTransformFeedbackEXT
         a->counterBufferCount = (uint)d.U32();
 
         {
-            ulong t1257 = d.ArraySize();
-            if (t1257 != 0)
+            ulong t1258 = d.ArraySize();
+            if (t1258 != 0)
             {
-                if (t1257 != (ulong)a->counterBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1257, 8)) return;
-                var t1258 = (ulong*)d.Alloc(t1257, (ulong)sizeof(ulong));
-                if (t1258 == null) return;
-                for (ulong t1256 = 0; t1256 < t1257; t1256++)
+                if (t1258 != (ulong)a->counterBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1258, 8)) return;
+                var t1259 = (ulong*)d.Alloc(t1258, (ulong)sizeof(ulong));
+                if (t1259 == null) return;
+                for (ulong t1257 = 0; t1257 < t1258; t1257++)
                 {
-                    t1258[t1256] = d.Handle(9);
+                    t1259[t1257] = d.Handle(9);
                 }
-                a->pCounterBuffers = t1258;
+                a->pCounterBuffers = t1259;
             }
             else if ((ulong)a->counterBufferCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1260 = d.ArraySize();
-            if (t1260 != 0)
+            ulong t1261 = d.ArraySize();
+            if (t1261 != 0)
             {
-                if (t1260 != (ulong)a->counterBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1260, 8)) return;
-                var t1261 = (ulong*)d.Alloc(t1260, (ulong)sizeof(ulong));
-                if (t1261 == null) return;
-                d.Bytes(t1261, t1260 * 8);
-                a->pCounterBufferOffsets = t1261;
+                if (t1261 != (ulong)a->counterBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1261, 8)) return;
+                var t1262 = (ulong*)d.Alloc(t1261, (ulong)sizeof(ulong));
+                if (t1262 == null) return;
+                d.Bytes(t1262, t1261 * 8);
+                a->pCounterBufferOffsets = t1262;
             }
         }
     }
@@ -5531,9 +5531,9 @@ public static unsafe partial class vkCmdEndTransformFeedbackEXT
         if (pCounterBuffers != null)
         {
             e.ArraySize((ulong)counterBufferCount);
-            for (ulong t1264 = 0; t1264 < (ulong)counterBufferCount; t1264++)
+            for (ulong t1265 = 0; t1265 < (ulong)counterBufferCount; t1265++)
             {
-                e.Handle(pCounterBuffers[t1264]);
+                e.Handle(pCounterBuffers[t1265]);
             }
         }
         else e.ArraySize(0);
@@ -5551,32 +5551,32 @@ public static unsafe partial class vkCmdEndTransformFeedbackEXT
         a->counterBufferCount = (uint)d.U32();
 
         {
-            ulong t1267 = d.ArraySize();
-            if (t1267 != 0)
+            ulong t1268 = d.ArraySize();
+            if (t1268 != 0)
             {
-                if (t1267 != (ulong)a->counterBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1267, 8)) return;
-                var t1268 = (ulong*)d.Alloc(t1267, (ulong)sizeof(ulong));
-                if (t1268 == null) return;
-                for (ulong t1266 = 0; t1266 < t1267; t1266++)
+                if (t1268 != (ulong)a->counterBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1268, 8)) return;
+                var t1269 = (ulong*)d.Alloc(t1268, (ulong)sizeof(ulong));
+                if (t1269 == null) return;
+                for (ulong t1267 = 0; t1267 < t1268; t1267++)
                 {
-                    t1268[t1266] = d.Handle(9);
+                    t1269[t1267] = d.Handle(9);
                 }
-                a->pCounterBuffers = t1268;
+                a->pCounterBuffers = t1269;
             }
             else if ((ulong)a->counterBufferCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1270 = d.ArraySize();
-            if (t1270 != 0)
+            ulong t1271 = d.ArraySize();
+            if (t1271 != 0)
             {
-                if (t1270 != (ulong)a->counterBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1270, 8)) return;
-                var t1271 = (ulong*)d.Alloc(t1270, (ulong)sizeof(ulong));
-                if (t1271 == null) return;
-                d.Bytes(t1271, t1270 * 8);
-                a->pCounterBufferOffsets = t1271;
+                if (t1271 != (ulong)a->counterBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1271, 8)) return;
+                var t1272 = (ulong*)d.Alloc(t1271, (ulong)sizeof(ulong));
+                if (t1272 == null) return;
+                d.Bytes(t1272, t1271 * 8);
+                a->pCounterBufferOffsets = t1272;
             }
         }
     }
@@ -5841,10 +5841,10 @@ public static unsafe partial class vkGetImageDrmFormatModifierPropertiesEXT
         a->image = d.Handle(10);
         if (d.Pointer())
         {
-            var t1272 = (VkImageDrmFormatModifierPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkImageDrmFormatModifierPropertiesEXT));
-            if (t1272 == null) return;
-            VkImageDrmFormatModifierPropertiesEXTWire.DecodePartial(ref d, &(*t1272));
-            a->pProperties = t1272;
+            var t1273 = (VkImageDrmFormatModifierPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkImageDrmFormatModifierPropertiesEXT));
+            if (t1273 == null) return;
+            VkImageDrmFormatModifierPropertiesEXTWire.DecodePartial(ref d, &(*t1273));
+            a->pProperties = t1273;
         }
     }
     public static ulong ReplySize(ulong device, ulong image, VkImageDrmFormatModifierPropertiesEXT* pProperties, VnProtocolFilter f = null)
@@ -5925,10 +5925,10 @@ public static unsafe partial class vkCreateRingMESA
         a->ring = (ulong)d.U64();
         if (d.Pointer())
         {
-            var t1273 = (VkRingCreateInfoMESA*)d.Alloc(1, (ulong)sizeof(VkRingCreateInfoMESA));
-            if (t1273 == null) return;
-            VkRingCreateInfoMESAWire.Decode(ref d, &(*t1273));
-            a->pCreateInfo = t1273;
+            var t1274 = (VkRingCreateInfoMESA*)d.Alloc(1, (ulong)sizeof(VkRingCreateInfoMESA));
+            if (t1274 == null) return;
+            VkRingCreateInfoMESAWire.Decode(ref d, &(*t1274));
+            a->pCreateInfo = t1274;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -6157,10 +6157,10 @@ public static unsafe partial class vkGetMemoryResourcePropertiesMESA
         a->resourceId = (uint)d.U32();
         if (d.Pointer())
         {
-            var t1274 = (VkMemoryResourcePropertiesMESA*)d.Alloc(1, (ulong)sizeof(VkMemoryResourcePropertiesMESA));
-            if (t1274 == null) return;
-            VkMemoryResourcePropertiesMESAWire.DecodePartial(ref d, &(*t1274));
-            a->pMemoryResourceProperties = t1274;
+            var t1275 = (VkMemoryResourcePropertiesMESA*)d.Alloc(1, (ulong)sizeof(VkMemoryResourcePropertiesMESA));
+            if (t1275 == null) return;
+            VkMemoryResourcePropertiesMESAWire.DecodePartial(ref d, &(*t1275));
+            a->pMemoryResourceProperties = t1275;
         }
     }
     public static ulong ReplySize(ulong device, uint resourceId, VkMemoryResourcePropertiesMESA* pMemoryResourceProperties, VnProtocolFilter f = null)
@@ -6245,13 +6245,13 @@ public static unsafe partial class vkGetMemoryFdKHR
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1275 = (VkMemoryGetFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkMemoryGetFdInfoKHR));
-            if (t1275 == null) return;
-            VkMemoryGetFdInfoKHRWire.Decode(ref d, &(*t1275));
-            a->pGetFdInfo = t1275;
+            var t1276 = (VkMemoryGetFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkMemoryGetFdInfoKHR));
+            if (t1276 == null) return;
+            VkMemoryGetFdInfoKHRWire.Decode(ref d, &(*t1276));
+            a->pGetFdInfo = t1276;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer()) { var t1276 = (int*)d.Alloc(1, (ulong)sizeof(int)); if (t1276 == null) return; a->pFd = t1276; }
+        if (d.Pointer()) { var t1277 = (int*)d.Alloc(1, (ulong)sizeof(int)); if (t1277 == null) return; a->pFd = t1277; }
     }
     public static ulong ReplySize(ulong device, VkMemoryGetFdInfoKHR* pGetFdInfo, int* pFd, VnProtocolFilter f = null)
     {
@@ -6340,10 +6340,10 @@ public static unsafe partial class vkGetMemoryFdPropertiesKHR
         a->fd = (int)d.I32();
         if (d.Pointer())
         {
-            var t1277 = (VkMemoryFdPropertiesKHR*)d.Alloc(1, (ulong)sizeof(VkMemoryFdPropertiesKHR));
-            if (t1277 == null) return;
-            VkMemoryFdPropertiesKHRWire.DecodePartial(ref d, &(*t1277));
-            a->pMemoryFdProperties = t1277;
+            var t1278 = (VkMemoryFdPropertiesKHR*)d.Alloc(1, (ulong)sizeof(VkMemoryFdPropertiesKHR));
+            if (t1278 == null) return;
+            VkMemoryFdPropertiesKHRWire.DecodePartial(ref d, &(*t1278));
+            a->pMemoryFdProperties = t1278;
         }
     }
     public static ulong ReplySize(ulong device, VkExternalMemoryHandleTypeFlagBits handleType, int fd, VkMemoryFdPropertiesKHR* pMemoryFdProperties, VnProtocolFilter f = null)
@@ -6407,9 +6407,9 @@ public static unsafe partial class vkGetPhysicalDeviceToolProperties
         n += 8;
         if (pToolProperties != null)
         {
-            for (ulong t1278 = 0; t1278 < (pToolCount == null ? 0UL : (ulong)(*pToolCount)); t1278++)
+            for (ulong t1279 = 0; t1279 < (pToolCount == null ? 0UL : (ulong)(*pToolCount)); t1279++)
             {
-                n += VkPhysicalDeviceToolPropertiesWire.SizePartial(&pToolProperties[t1278], f);
+                n += VkPhysicalDeviceToolPropertiesWire.SizePartial(&pToolProperties[t1279], f);
             }
         }
         return n;
@@ -6424,9 +6424,9 @@ public static unsafe partial class vkGetPhysicalDeviceToolProperties
         if (pToolProperties != null)
         {
             e.ArraySize((pToolCount == null ? 0UL : (ulong)(*pToolCount)));
-            for (ulong t1279 = 0; t1279 < (pToolCount == null ? 0UL : (ulong)(*pToolCount)); t1279++)
+            for (ulong t1280 = 0; t1280 < (pToolCount == null ? 0UL : (ulong)(*pToolCount)); t1280++)
             {
-                VkPhysicalDeviceToolPropertiesWire.EncodePartial(ref e, &pToolProperties[t1279]);
+                VkPhysicalDeviceToolPropertiesWire.EncodePartial(ref e, &pToolProperties[t1280]);
             }
         }
         else e.ArraySize(0);
@@ -6434,20 +6434,20 @@ public static unsafe partial class vkGetPhysicalDeviceToolProperties
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
-        if (d.Pointer()) { var t1280 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1280 == null) return; *t1280 = (uint)d.U32(); a->pToolCount = t1280; }
+        if (d.Pointer()) { var t1281 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1281 == null) return; *t1281 = (uint)d.U32(); a->pToolCount = t1281; }
 
         {
-            ulong t1282 = d.ArraySize();
-            if (t1282 != 0)
+            ulong t1283 = d.ArraySize();
+            if (t1283 != 0)
             {
-                if (t1282 != (a->pToolCount == null ? 0UL : (ulong)(*a->pToolCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1283 = (VkPhysicalDeviceToolProperties*)d.Alloc(t1282, (ulong)sizeof(VkPhysicalDeviceToolProperties));
-                if (t1283 == null) return;
-                for (ulong t1281 = 0; t1281 < t1282; t1281++)
+                if (t1283 != (a->pToolCount == null ? 0UL : (ulong)(*a->pToolCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1284 = (VkPhysicalDeviceToolProperties*)d.Alloc(t1283, (ulong)sizeof(VkPhysicalDeviceToolProperties));
+                if (t1284 == null) return;
+                for (ulong t1282 = 0; t1282 < t1283; t1282++)
                 {
-                    VkPhysicalDeviceToolPropertiesWire.DecodePartial(ref d, &t1283[t1281]);
+                    VkPhysicalDeviceToolPropertiesWire.DecodePartial(ref d, &t1284[t1282]);
                 }
-                a->pToolProperties = t1283;
+                a->pToolProperties = t1284;
             }
         }
     }
@@ -6462,9 +6462,9 @@ public static unsafe partial class vkGetPhysicalDeviceToolProperties
         n += 8;
         if (pToolProperties != null)
         {
-            for (ulong t1284 = 0; t1284 < (pToolCount == null ? 0UL : (ulong)(*pToolCount)); t1284++)
+            for (ulong t1285 = 0; t1285 < (pToolCount == null ? 0UL : (ulong)(*pToolCount)); t1285++)
             {
-                n += VkPhysicalDeviceToolPropertiesWire.Size(&pToolProperties[t1284], f);
+                n += VkPhysicalDeviceToolPropertiesWire.Size(&pToolProperties[t1285], f);
             }
         }
         return n;
@@ -6482,9 +6482,9 @@ public static unsafe partial class vkGetPhysicalDeviceToolProperties
         if (pToolProperties != null)
         {
             e.ArraySize((pToolCount == null ? 0UL : (ulong)(*pToolCount)));
-            for (ulong t1285 = 0; t1285 < (pToolCount == null ? 0UL : (ulong)(*pToolCount)); t1285++)
+            for (ulong t1286 = 0; t1286 < (pToolCount == null ? 0UL : (ulong)(*pToolCount)); t1286++)
             {
-                VkPhysicalDeviceToolPropertiesWire.Encode(ref e, &pToolProperties[t1285]);
+                VkPhysicalDeviceToolPropertiesWire.Encode(ref e, &pToolProperties[t1286]);
             }
         }
         else e.ArraySize(0);
@@ -6502,13 +6502,13 @@ public static unsafe partial class vkGetPhysicalDeviceToolProperties
         }
 
         {
-            ulong t1287 = d.ArraySize();
-            if (t1287 != 0)
+            ulong t1288 = d.ArraySize();
+            if (t1288 != 0)
             {
-                if (pToolProperties == null || t1287 > cap_pToolCount || t1287 != (pToolCount == null ? 0UL : (ulong)(*pToolCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                for (ulong t1286 = 0; t1286 < t1287; t1286++)
+                if (pToolProperties == null || t1288 > cap_pToolCount || t1288 != (pToolCount == null ? 0UL : (ulong)(*pToolCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                for (ulong t1287 = 0; t1287 < t1288; t1287++)
                 {
-                    VkPhysicalDeviceToolPropertiesWire.DecodeInto(ref d, &pToolProperties[t1286]);
+                    VkPhysicalDeviceToolPropertiesWire.DecodeInto(ref d, &pToolProperties[t1287]);
                 }
             }
         }
@@ -6567,14 +6567,14 @@ public static unsafe partial class vkCreatePrivateDataSlot
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1288 = (VkPrivateDataSlotCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPrivateDataSlotCreateInfo));
-            if (t1288 == null) return;
-            VkPrivateDataSlotCreateInfoWire.Decode(ref d, &(*t1288));
-            a->pCreateInfo = t1288;
+            var t1289 = (VkPrivateDataSlotCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPrivateDataSlotCreateInfo));
+            if (t1289 == null) return;
+            VkPrivateDataSlotCreateInfoWire.Decode(ref d, &(*t1289));
+            a->pCreateInfo = t1289;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t1289 = (ulong*)d.Alloc(1, 8); if (t1289 == null) return; *t1289 = d.RawHandle(); a->pPrivateDataSlot = t1289; }
+        if (d.Pointer()) { var t1290 = (ulong*)d.Alloc(1, 8); if (t1290 == null) return; *t1290 = d.RawHandle(); a->pPrivateDataSlot = t1290; }
     }
     public static ulong ReplySize(ulong device, VkPrivateDataSlotCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pPrivateDataSlot, VnProtocolFilter f = null)
     {
@@ -6780,7 +6780,7 @@ public static unsafe partial class vkGetPrivateData
         a->objectType = (VkObjectType)d.I32();
         a->objectHandle = (ulong)d.U64();
         a->privateDataSlot = d.Handle(1000295000);
-        if (d.Pointer()) { var t1290 = (ulong*)d.Alloc(1, (ulong)sizeof(ulong)); if (t1290 == null) return; a->pData = t1290; }
+        if (d.Pointer()) { var t1291 = (ulong*)d.Alloc(1, (ulong)sizeof(ulong)); if (t1291 == null) return; a->pData = t1291; }
     }
     public static ulong ReplySize(ulong device, VkObjectType objectType, ulong objectHandle, ulong privateDataSlot, ulong* pData, VnProtocolFilter f = null)
     {
@@ -6861,10 +6861,10 @@ public static unsafe partial class vkCmdSetEvent2
         a->@event = d.Handle(11);
         if (d.Pointer())
         {
-            var t1291 = (VkDependencyInfo*)d.Alloc(1, (ulong)sizeof(VkDependencyInfo));
-            if (t1291 == null) return;
-            VkDependencyInfoWire.Decode(ref d, &(*t1291));
-            a->pDependencyInfo = t1291;
+            var t1292 = (VkDependencyInfo*)d.Alloc(1, (ulong)sizeof(VkDependencyInfo));
+            if (t1292 == null) return;
+            VkDependencyInfoWire.Decode(ref d, &(*t1292));
+            a->pDependencyInfo = t1292;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -6972,9 +6972,9 @@ public static unsafe partial class vkCmdWaitEvents2
         n += 8;
         if (pDependencyInfos != null)
         {
-            for (ulong t1293 = 0; t1293 < (ulong)eventCount; t1293++)
+            for (ulong t1294 = 0; t1294 < (ulong)eventCount; t1294++)
             {
-                n += VkDependencyInfoWire.Size(&pDependencyInfos[t1293], f);
+                n += VkDependencyInfoWire.Size(&pDependencyInfos[t1294], f);
             }
         }
         return n;
@@ -6988,18 +6988,18 @@ public static unsafe partial class vkCmdWaitEvents2
         if (pEvents != null)
         {
             e.ArraySize((ulong)eventCount);
-            for (ulong t1294 = 0; t1294 < (ulong)eventCount; t1294++)
+            for (ulong t1295 = 0; t1295 < (ulong)eventCount; t1295++)
             {
-                e.Handle(pEvents[t1294]);
+                e.Handle(pEvents[t1295]);
             }
         }
         else e.ArraySize(0);
         if (pDependencyInfos != null)
         {
             e.ArraySize((ulong)eventCount);
-            for (ulong t1295 = 0; t1295 < (ulong)eventCount; t1295++)
+            for (ulong t1296 = 0; t1296 < (ulong)eventCount; t1296++)
             {
-                VkDependencyInfoWire.Encode(ref e, &pDependencyInfos[t1295]);
+                VkDependencyInfoWire.Encode(ref e, &pDependencyInfos[t1296]);
             }
         }
         else e.ArraySize(0);
@@ -7010,35 +7010,35 @@ public static unsafe partial class vkCmdWaitEvents2
         a->eventCount = (uint)d.U32();
 
         {
-            ulong t1297 = d.ArraySize();
-            if (t1297 != 0)
+            ulong t1298 = d.ArraySize();
+            if (t1298 != 0)
             {
-                if (t1297 != (ulong)a->eventCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1297, 8)) return;
-                var t1298 = (ulong*)d.Alloc(t1297, (ulong)sizeof(ulong));
-                if (t1298 == null) return;
-                for (ulong t1296 = 0; t1296 < t1297; t1296++)
+                if (t1298 != (ulong)a->eventCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1298, 8)) return;
+                var t1299 = (ulong*)d.Alloc(t1298, (ulong)sizeof(ulong));
+                if (t1299 == null) return;
+                for (ulong t1297 = 0; t1297 < t1298; t1297++)
                 {
-                    t1298[t1296] = d.Handle(11);
+                    t1299[t1297] = d.Handle(11);
                 }
-                a->pEvents = t1298;
+                a->pEvents = t1299;
             }
             else if ((ulong)a->eventCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1300 = d.ArraySize();
-            if (t1300 != 0)
+            ulong t1301 = d.ArraySize();
+            if (t1301 != 0)
             {
-                if (t1300 != (ulong)a->eventCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1300, 52)) return;
-                var t1301 = (VkDependencyInfo*)d.Alloc(t1300, (ulong)sizeof(VkDependencyInfo));
-                if (t1301 == null) return;
-                for (ulong t1299 = 0; t1299 < t1300; t1299++)
+                if (t1301 != (ulong)a->eventCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1301, 52)) return;
+                var t1302 = (VkDependencyInfo*)d.Alloc(t1301, (ulong)sizeof(VkDependencyInfo));
+                if (t1302 == null) return;
+                for (ulong t1300 = 0; t1300 < t1301; t1300++)
                 {
-                    VkDependencyInfoWire.Decode(ref d, &t1301[t1299]);
+                    VkDependencyInfoWire.Decode(ref d, &t1302[t1300]);
                 }
-                a->pDependencyInfos = t1301;
+                a->pDependencyInfos = t1302;
             }
             else if ((ulong)a->eventCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -7103,10 +7103,10 @@ public static unsafe partial class vkCmdPipelineBarrier2
         a->commandBuffer = d.Handle(6);
         if (d.Pointer())
         {
-            var t1302 = (VkDependencyInfo*)d.Alloc(1, (ulong)sizeof(VkDependencyInfo));
-            if (t1302 == null) return;
-            VkDependencyInfoWire.Decode(ref d, &(*t1302));
-            a->pDependencyInfo = t1302;
+            var t1303 = (VkDependencyInfo*)d.Alloc(1, (ulong)sizeof(VkDependencyInfo));
+            if (t1303 == null) return;
+            VkDependencyInfoWire.Decode(ref d, &(*t1303));
+            a->pDependencyInfo = t1303;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -7214,9 +7214,9 @@ public static unsafe partial class vkQueueSubmit2
         n += 8;
         if (pSubmits != null)
         {
-            for (ulong t1303 = 0; t1303 < (ulong)submitCount; t1303++)
+            for (ulong t1304 = 0; t1304 < (ulong)submitCount; t1304++)
             {
-                n += VkSubmitInfo2Wire.Size(&pSubmits[t1303], f);
+                n += VkSubmitInfo2Wire.Size(&pSubmits[t1304], f);
             }
         }
         n += 8;
@@ -7231,9 +7231,9 @@ public static unsafe partial class vkQueueSubmit2
         if (pSubmits != null)
         {
             e.ArraySize((ulong)submitCount);
-            for (ulong t1304 = 0; t1304 < (ulong)submitCount; t1304++)
+            for (ulong t1305 = 0; t1305 < (ulong)submitCount; t1305++)
             {
-                VkSubmitInfo2Wire.Encode(ref e, &pSubmits[t1304]);
+                VkSubmitInfo2Wire.Encode(ref e, &pSubmits[t1305]);
             }
         }
         else e.ArraySize(0);
@@ -7245,18 +7245,18 @@ public static unsafe partial class vkQueueSubmit2
         a->submitCount = (uint)d.U32();
 
         {
-            ulong t1306 = d.ArraySize();
-            if (t1306 != 0)
+            ulong t1307 = d.ArraySize();
+            if (t1307 != 0)
             {
-                if (t1306 != (ulong)a->submitCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1306, 52)) return;
-                var t1307 = (VkSubmitInfo2*)d.Alloc(t1306, (ulong)sizeof(VkSubmitInfo2));
-                if (t1307 == null) return;
-                for (ulong t1305 = 0; t1305 < t1306; t1305++)
+                if (t1307 != (ulong)a->submitCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1307, 52)) return;
+                var t1308 = (VkSubmitInfo2*)d.Alloc(t1307, (ulong)sizeof(VkSubmitInfo2));
+                if (t1308 == null) return;
+                for (ulong t1306 = 0; t1306 < t1307; t1306++)
                 {
-                    VkSubmitInfo2Wire.Decode(ref d, &t1307[t1305]);
+                    VkSubmitInfo2Wire.Decode(ref d, &t1308[t1306]);
                 }
-                a->pSubmits = t1307;
+                a->pSubmits = t1308;
             }
             else if ((ulong)a->submitCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -7325,10 +7325,10 @@ public static unsafe partial class vkCmdCopyBuffer2
         a->commandBuffer = d.Handle(6);
         if (d.Pointer())
         {
-            var t1308 = (VkCopyBufferInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyBufferInfo2));
-            if (t1308 == null) return;
-            VkCopyBufferInfo2Wire.Decode(ref d, &(*t1308));
-            a->pCopyBufferInfo = t1308;
+            var t1309 = (VkCopyBufferInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyBufferInfo2));
+            if (t1309 == null) return;
+            VkCopyBufferInfo2Wire.Decode(ref d, &(*t1309));
+            a->pCopyBufferInfo = t1309;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -7392,10 +7392,10 @@ public static unsafe partial class vkCmdCopyImage2
         a->commandBuffer = d.Handle(6);
         if (d.Pointer())
         {
-            var t1309 = (VkCopyImageInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyImageInfo2));
-            if (t1309 == null) return;
-            VkCopyImageInfo2Wire.Decode(ref d, &(*t1309));
-            a->pCopyImageInfo = t1309;
+            var t1310 = (VkCopyImageInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyImageInfo2));
+            if (t1310 == null) return;
+            VkCopyImageInfo2Wire.Decode(ref d, &(*t1310));
+            a->pCopyImageInfo = t1310;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -7459,10 +7459,10 @@ public static unsafe partial class vkCmdCopyBufferToImage2
         a->commandBuffer = d.Handle(6);
         if (d.Pointer())
         {
-            var t1310 = (VkCopyBufferToImageInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyBufferToImageInfo2));
-            if (t1310 == null) return;
-            VkCopyBufferToImageInfo2Wire.Decode(ref d, &(*t1310));
-            a->pCopyBufferToImageInfo = t1310;
+            var t1311 = (VkCopyBufferToImageInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyBufferToImageInfo2));
+            if (t1311 == null) return;
+            VkCopyBufferToImageInfo2Wire.Decode(ref d, &(*t1311));
+            a->pCopyBufferToImageInfo = t1311;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -7526,10 +7526,10 @@ public static unsafe partial class vkCmdCopyImageToBuffer2
         a->commandBuffer = d.Handle(6);
         if (d.Pointer())
         {
-            var t1311 = (VkCopyImageToBufferInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyImageToBufferInfo2));
-            if (t1311 == null) return;
-            VkCopyImageToBufferInfo2Wire.Decode(ref d, &(*t1311));
-            a->pCopyImageToBufferInfo = t1311;
+            var t1312 = (VkCopyImageToBufferInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyImageToBufferInfo2));
+            if (t1312 == null) return;
+            VkCopyImageToBufferInfo2Wire.Decode(ref d, &(*t1312));
+            a->pCopyImageToBufferInfo = t1312;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -7593,10 +7593,10 @@ public static unsafe partial class vkCmdBlitImage2
         a->commandBuffer = d.Handle(6);
         if (d.Pointer())
         {
-            var t1312 = (VkBlitImageInfo2*)d.Alloc(1, (ulong)sizeof(VkBlitImageInfo2));
-            if (t1312 == null) return;
-            VkBlitImageInfo2Wire.Decode(ref d, &(*t1312));
-            a->pBlitImageInfo = t1312;
+            var t1313 = (VkBlitImageInfo2*)d.Alloc(1, (ulong)sizeof(VkBlitImageInfo2));
+            if (t1313 == null) return;
+            VkBlitImageInfo2Wire.Decode(ref d, &(*t1313));
+            a->pBlitImageInfo = t1313;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -7660,10 +7660,10 @@ public static unsafe partial class vkCmdResolveImage2
         a->commandBuffer = d.Handle(6);
         if (d.Pointer())
         {
-            var t1313 = (VkResolveImageInfo2*)d.Alloc(1, (ulong)sizeof(VkResolveImageInfo2));
-            if (t1313 == null) return;
-            VkResolveImageInfo2Wire.Decode(ref d, &(*t1313));
-            a->pResolveImageInfo = t1313;
+            var t1314 = (VkResolveImageInfo2*)d.Alloc(1, (ulong)sizeof(VkResolveImageInfo2));
+            if (t1314 == null) return;
+            VkResolveImageInfo2Wire.Decode(ref d, &(*t1314));
+            a->pResolveImageInfo = t1314;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -7727,10 +7727,10 @@ public static unsafe partial class vkCmdBeginRendering
         a->commandBuffer = d.Handle(6);
         if (d.Pointer())
         {
-            var t1314 = (VkRenderingInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingInfo));
-            if (t1314 == null) return;
-            VkRenderingInfoWire.Decode(ref d, &(*t1314));
-            a->pRenderingInfo = t1314;
+            var t1315 = (VkRenderingInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingInfo));
+            if (t1315 == null) return;
+            VkRenderingInfoWire.Decode(ref d, &(*t1315));
+            a->pRenderingInfo = t1315;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -7980,9 +7980,9 @@ public static unsafe partial class vkCmdSetViewportWithCount
         n += 8;
         if (pViewports != null)
         {
-            for (ulong t1315 = 0; t1315 < (ulong)viewportCount; t1315++)
+            for (ulong t1316 = 0; t1316 < (ulong)viewportCount; t1316++)
             {
-                n += VkViewportWire.Size(&pViewports[t1315], f);
+                n += VkViewportWire.Size(&pViewports[t1316], f);
             }
         }
         return n;
@@ -7996,9 +7996,9 @@ public static unsafe partial class vkCmdSetViewportWithCount
         if (pViewports != null)
         {
             e.ArraySize((ulong)viewportCount);
-            for (ulong t1316 = 0; t1316 < (ulong)viewportCount; t1316++)
+            for (ulong t1317 = 0; t1317 < (ulong)viewportCount; t1317++)
             {
-                VkViewportWire.Encode(ref e, &pViewports[t1316]);
+                VkViewportWire.Encode(ref e, &pViewports[t1317]);
             }
         }
         else e.ArraySize(0);
@@ -8009,18 +8009,18 @@ public static unsafe partial class vkCmdSetViewportWithCount
         a->viewportCount = (uint)d.U32();
 
         {
-            ulong t1318 = d.ArraySize();
-            if (t1318 != 0)
+            ulong t1319 = d.ArraySize();
+            if (t1319 != 0)
             {
-                if (t1318 != (ulong)a->viewportCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1318, 24)) return;
-                var t1319 = (VkViewport*)d.Alloc(t1318, (ulong)sizeof(VkViewport));
-                if (t1319 == null) return;
-                for (ulong t1317 = 0; t1317 < t1318; t1317++)
+                if (t1319 != (ulong)a->viewportCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1319, 24)) return;
+                var t1320 = (VkViewport*)d.Alloc(t1319, (ulong)sizeof(VkViewport));
+                if (t1320 == null) return;
+                for (ulong t1318 = 0; t1318 < t1319; t1318++)
                 {
-                    VkViewportWire.Decode(ref d, &t1319[t1317]);
+                    VkViewportWire.Decode(ref d, &t1320[t1318]);
                 }
-                a->pViewports = t1319;
+                a->pViewports = t1320;
             }
             else if ((ulong)a->viewportCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -8067,9 +8067,9 @@ public static unsafe partial class vkCmdSetScissorWithCount
         n += 8;
         if (pScissors != null)
         {
-            for (ulong t1320 = 0; t1320 < (ulong)scissorCount; t1320++)
+            for (ulong t1321 = 0; t1321 < (ulong)scissorCount; t1321++)
             {
-                n += VkRect2DWire.Size(&pScissors[t1320], f);
+                n += VkRect2DWire.Size(&pScissors[t1321], f);
             }
         }
         return n;
@@ -8083,9 +8083,9 @@ public static unsafe partial class vkCmdSetScissorWithCount
         if (pScissors != null)
         {
             e.ArraySize((ulong)scissorCount);
-            for (ulong t1321 = 0; t1321 < (ulong)scissorCount; t1321++)
+            for (ulong t1322 = 0; t1322 < (ulong)scissorCount; t1322++)
             {
-                VkRect2DWire.Encode(ref e, &pScissors[t1321]);
+                VkRect2DWire.Encode(ref e, &pScissors[t1322]);
             }
         }
         else e.ArraySize(0);
@@ -8096,18 +8096,18 @@ public static unsafe partial class vkCmdSetScissorWithCount
         a->scissorCount = (uint)d.U32();
 
         {
-            ulong t1323 = d.ArraySize();
-            if (t1323 != 0)
+            ulong t1324 = d.ArraySize();
+            if (t1324 != 0)
             {
-                if (t1323 != (ulong)a->scissorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1323, 16)) return;
-                var t1324 = (VkRect2D*)d.Alloc(t1323, (ulong)sizeof(VkRect2D));
-                if (t1324 == null) return;
-                for (ulong t1322 = 0; t1322 < t1323; t1322++)
+                if (t1324 != (ulong)a->scissorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1324, 16)) return;
+                var t1325 = (VkRect2D*)d.Alloc(t1324, (ulong)sizeof(VkRect2D));
+                if (t1325 == null) return;
+                for (ulong t1323 = 0; t1323 < t1324; t1323++)
                 {
-                    VkRect2DWire.Decode(ref d, &t1324[t1322]);
+                    VkRect2DWire.Decode(ref d, &t1325[t1323]);
                 }
-                a->pScissors = t1324;
+                a->pScissors = t1325;
             }
             else if ((ulong)a->scissorCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -8188,9 +8188,9 @@ public static unsafe partial class vkCmdBindVertexBuffers2
         if (pBuffers != null)
         {
             e.ArraySize((ulong)bindingCount);
-            for (ulong t1329 = 0; t1329 < (ulong)bindingCount; t1329++)
+            for (ulong t1330 = 0; t1330 < (ulong)bindingCount; t1330++)
             {
-                e.Handle(pBuffers[t1329]);
+                e.Handle(pBuffers[t1330]);
             }
         }
         else e.ArraySize(0);
@@ -8220,59 +8220,59 @@ public static unsafe partial class vkCmdBindVertexBuffers2
         a->bindingCount = (uint)d.U32();
 
         {
-            ulong t1334 = d.ArraySize();
-            if (t1334 != 0)
+            ulong t1335 = d.ArraySize();
+            if (t1335 != 0)
             {
-                if (t1334 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1334, 8)) return;
-                var t1335 = (ulong*)d.Alloc(t1334, (ulong)sizeof(ulong));
-                if (t1335 == null) return;
-                for (ulong t1333 = 0; t1333 < t1334; t1333++)
+                if (t1335 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1335, 8)) return;
+                var t1336 = (ulong*)d.Alloc(t1335, (ulong)sizeof(ulong));
+                if (t1336 == null) return;
+                for (ulong t1334 = 0; t1334 < t1335; t1334++)
                 {
-                    t1335[t1333] = d.Handle(9);
+                    t1336[t1334] = d.Handle(9);
                 }
-                a->pBuffers = t1335;
+                a->pBuffers = t1336;
             }
             else if ((ulong)a->bindingCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1337 = d.ArraySize();
-            if (t1337 != 0)
+            ulong t1338 = d.ArraySize();
+            if (t1338 != 0)
             {
-                if (t1337 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1337, 8)) return;
-                var t1338 = (ulong*)d.Alloc(t1337, (ulong)sizeof(ulong));
-                if (t1338 == null) return;
-                d.Bytes(t1338, t1337 * 8);
-                a->pOffsets = t1338;
+                if (t1338 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1338, 8)) return;
+                var t1339 = (ulong*)d.Alloc(t1338, (ulong)sizeof(ulong));
+                if (t1339 == null) return;
+                d.Bytes(t1339, t1338 * 8);
+                a->pOffsets = t1339;
             }
             else if ((ulong)a->bindingCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1340 = d.ArraySize();
-            if (t1340 != 0)
+            ulong t1341 = d.ArraySize();
+            if (t1341 != 0)
             {
-                if (t1340 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1340, 8)) return;
-                var t1341 = (ulong*)d.Alloc(t1340, (ulong)sizeof(ulong));
-                if (t1341 == null) return;
-                d.Bytes(t1341, t1340 * 8);
-                a->pSizes = t1341;
+                if (t1341 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1341, 8)) return;
+                var t1342 = (ulong*)d.Alloc(t1341, (ulong)sizeof(ulong));
+                if (t1342 == null) return;
+                d.Bytes(t1342, t1341 * 8);
+                a->pSizes = t1342;
             }
         }
 
         {
-            ulong t1343 = d.ArraySize();
-            if (t1343 != 0)
+            ulong t1344 = d.ArraySize();
+            if (t1344 != 0)
             {
-                if (t1343 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1343, 8)) return;
-                var t1344 = (ulong*)d.Alloc(t1343, (ulong)sizeof(ulong));
-                if (t1344 == null) return;
-                d.Bytes(t1344, t1343 * 8);
-                a->pStrides = t1344;
+                if (t1344 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1344, 8)) return;
+                var t1345 = (ulong*)d.Alloc(t1344, (ulong)sizeof(ulong));
+                if (t1345 == null) return;
+                d.Bytes(t1345, t1344 * 8);
+                a->pStrides = t1345;
             }
         }
     }
@@ -8831,18 +8831,18 @@ public static unsafe partial class vkGetDeviceBufferMemoryRequirements
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1345 = (VkDeviceBufferMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkDeviceBufferMemoryRequirements));
-            if (t1345 == null) return;
-            VkDeviceBufferMemoryRequirementsWire.Decode(ref d, &(*t1345));
-            a->pInfo = t1345;
+            var t1346 = (VkDeviceBufferMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkDeviceBufferMemoryRequirements));
+            if (t1346 == null) return;
+            VkDeviceBufferMemoryRequirementsWire.Decode(ref d, &(*t1346));
+            a->pInfo = t1346;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1346 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
-            if (t1346 == null) return;
-            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1346));
-            a->pMemoryRequirements = t1346;
+            var t1347 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
+            if (t1347 == null) return;
+            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1347));
+            a->pMemoryRequirements = t1347;
         }
     }
     public static ulong ReplySize(ulong device, VkDeviceBufferMemoryRequirements* pInfo, VkMemoryRequirements2* pMemoryRequirements, VnProtocolFilter f = null)
@@ -8931,18 +8931,18 @@ public static unsafe partial class vkGetDeviceImageMemoryRequirements
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1347 = (VkDeviceImageMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkDeviceImageMemoryRequirements));
-            if (t1347 == null) return;
-            VkDeviceImageMemoryRequirementsWire.Decode(ref d, &(*t1347));
-            a->pInfo = t1347;
+            var t1348 = (VkDeviceImageMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkDeviceImageMemoryRequirements));
+            if (t1348 == null) return;
+            VkDeviceImageMemoryRequirementsWire.Decode(ref d, &(*t1348));
+            a->pInfo = t1348;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1348 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
-            if (t1348 == null) return;
-            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1348));
-            a->pMemoryRequirements = t1348;
+            var t1349 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
+            if (t1349 == null) return;
+            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1349));
+            a->pMemoryRequirements = t1349;
         }
     }
     public static ulong ReplySize(ulong device, VkDeviceImageMemoryRequirements* pInfo, VkMemoryRequirements2* pMemoryRequirements, VnProtocolFilter f = null)
@@ -9008,9 +9008,9 @@ public static unsafe partial class vkGetDeviceImageSparseMemoryRequirements
         n += 8;
         if (pSparseMemoryRequirements != null)
         {
-            for (ulong t1349 = 0; t1349 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1349++)
+            for (ulong t1350 = 0; t1350 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1350++)
             {
-                n += VkSparseImageMemoryRequirements2Wire.SizePartial(&pSparseMemoryRequirements[t1349], f);
+                n += VkSparseImageMemoryRequirements2Wire.SizePartial(&pSparseMemoryRequirements[t1350], f);
             }
         }
         return n;
@@ -9030,9 +9030,9 @@ public static unsafe partial class vkGetDeviceImageSparseMemoryRequirements
         if (pSparseMemoryRequirements != null)
         {
             e.ArraySize((pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)));
-            for (ulong t1350 = 0; t1350 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1350++)
+            for (ulong t1351 = 0; t1351 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1351++)
             {
-                VkSparseImageMemoryRequirements2Wire.EncodePartial(ref e, &pSparseMemoryRequirements[t1350]);
+                VkSparseImageMemoryRequirements2Wire.EncodePartial(ref e, &pSparseMemoryRequirements[t1351]);
             }
         }
         else e.ArraySize(0);
@@ -9042,26 +9042,26 @@ public static unsafe partial class vkGetDeviceImageSparseMemoryRequirements
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1351 = (VkDeviceImageMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkDeviceImageMemoryRequirements));
-            if (t1351 == null) return;
-            VkDeviceImageMemoryRequirementsWire.Decode(ref d, &(*t1351));
-            a->pInfo = t1351;
+            var t1352 = (VkDeviceImageMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkDeviceImageMemoryRequirements));
+            if (t1352 == null) return;
+            VkDeviceImageMemoryRequirementsWire.Decode(ref d, &(*t1352));
+            a->pInfo = t1352;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer()) { var t1352 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1352 == null) return; *t1352 = (uint)d.U32(); a->pSparseMemoryRequirementCount = t1352; }
+        if (d.Pointer()) { var t1353 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1353 == null) return; *t1353 = (uint)d.U32(); a->pSparseMemoryRequirementCount = t1353; }
 
         {
-            ulong t1354 = d.ArraySize();
-            if (t1354 != 0)
+            ulong t1355 = d.ArraySize();
+            if (t1355 != 0)
             {
-                if (t1354 != (a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1355 = (VkSparseImageMemoryRequirements2*)d.Alloc(t1354, (ulong)sizeof(VkSparseImageMemoryRequirements2));
-                if (t1355 == null) return;
-                for (ulong t1353 = 0; t1353 < t1354; t1353++)
+                if (t1355 != (a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1356 = (VkSparseImageMemoryRequirements2*)d.Alloc(t1355, (ulong)sizeof(VkSparseImageMemoryRequirements2));
+                if (t1356 == null) return;
+                for (ulong t1354 = 0; t1354 < t1355; t1354++)
                 {
-                    VkSparseImageMemoryRequirements2Wire.DecodePartial(ref d, &t1355[t1353]);
+                    VkSparseImageMemoryRequirements2Wire.DecodePartial(ref d, &t1356[t1354]);
                 }
-                a->pSparseMemoryRequirements = t1355;
+                a->pSparseMemoryRequirements = t1356;
             }
         }
     }
@@ -9076,9 +9076,9 @@ public static unsafe partial class vkGetDeviceImageSparseMemoryRequirements
         n += 8;
         if (pSparseMemoryRequirements != null)
         {
-            for (ulong t1356 = 0; t1356 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1356++)
+            for (ulong t1357 = 0; t1357 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1357++)
             {
-                n += VkSparseImageMemoryRequirements2Wire.Size(&pSparseMemoryRequirements[t1356], f);
+                n += VkSparseImageMemoryRequirements2Wire.Size(&pSparseMemoryRequirements[t1357], f);
             }
         }
         return n;
@@ -9095,9 +9095,9 @@ public static unsafe partial class vkGetDeviceImageSparseMemoryRequirements
         if (pSparseMemoryRequirements != null)
         {
             e.ArraySize((pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)));
-            for (ulong t1357 = 0; t1357 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1357++)
+            for (ulong t1358 = 0; t1358 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1358++)
             {
-                VkSparseImageMemoryRequirements2Wire.Encode(ref e, &pSparseMemoryRequirements[t1357]);
+                VkSparseImageMemoryRequirements2Wire.Encode(ref e, &pSparseMemoryRequirements[t1358]);
             }
         }
         else e.ArraySize(0);
@@ -9113,13 +9113,13 @@ public static unsafe partial class vkGetDeviceImageSparseMemoryRequirements
         }
 
         {
-            ulong t1359 = d.ArraySize();
-            if (t1359 != 0)
+            ulong t1360 = d.ArraySize();
+            if (t1360 != 0)
             {
-                if (pSparseMemoryRequirements == null || t1359 > cap_pSparseMemoryRequirementCount || t1359 != (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
-                for (ulong t1358 = 0; t1358 < t1359; t1358++)
+                if (pSparseMemoryRequirements == null || t1360 > cap_pSparseMemoryRequirementCount || t1360 != (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
+                for (ulong t1359 = 0; t1359 < t1360; t1359++)
                 {
-                    VkSparseImageMemoryRequirements2Wire.DecodeInto(ref d, &pSparseMemoryRequirements[t1358]);
+                    VkSparseImageMemoryRequirements2Wire.DecodeInto(ref d, &pSparseMemoryRequirements[t1359]);
                 }
             }
         }
@@ -9269,16 +9269,16 @@ public static unsafe partial class vkGetPhysicalDeviceCalibrateableTimeDomainsKH
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
-        if (d.Pointer()) { var t1362 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1362 == null) return; *t1362 = (uint)d.U32(); a->pTimeDomainCount = t1362; }
+        if (d.Pointer()) { var t1363 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1363 == null) return; *t1363 = (uint)d.U32(); a->pTimeDomainCount = t1363; }
 
         {
-            ulong t1364 = d.ArraySize();
-            if (t1364 != 0)
+            ulong t1365 = d.ArraySize();
+            if (t1365 != 0)
             {
-                if (t1364 != (a->pTimeDomainCount == null ? 0UL : (ulong)(*a->pTimeDomainCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1365 = (VkTimeDomainKHR*)d.Alloc(t1364, (ulong)sizeof(VkTimeDomainKHR));
-                if (t1365 == null) return;
-                a->pTimeDomains = t1365;
+                if (t1365 != (a->pTimeDomainCount == null ? 0UL : (ulong)(*a->pTimeDomainCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1366 = (VkTimeDomainKHR*)d.Alloc(t1365, (ulong)sizeof(VkTimeDomainKHR));
+                if (t1366 == null) return;
+                a->pTimeDomains = t1366;
             }
         }
     }
@@ -9327,11 +9327,11 @@ public static unsafe partial class vkGetPhysicalDeviceCalibrateableTimeDomainsKH
         }
 
         {
-            ulong t1369 = d.ArraySize();
-            if (t1369 != 0)
+            ulong t1370 = d.ArraySize();
+            if (t1370 != 0)
             {
-                if (pTimeDomains == null || t1369 > cap_pTimeDomainCount || t1369 != (pTimeDomainCount == null ? 0UL : (ulong)(*pTimeDomainCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                d.Bytes(pTimeDomains, t1369 * 4);
+                if (pTimeDomains == null || t1370 > cap_pTimeDomainCount || t1370 != (pTimeDomainCount == null ? 0UL : (ulong)(*pTimeDomainCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                d.Bytes(pTimeDomains, t1370 * 4);
             }
         }
         return ret;
@@ -9366,9 +9366,9 @@ public static unsafe partial class vkGetCalibratedTimestampsKHR
         n += 8;
         if (pTimestampInfos != null)
         {
-            for (ulong t1370 = 0; t1370 < (ulong)timestampCount; t1370++)
+            for (ulong t1371 = 0; t1371 < (ulong)timestampCount; t1371++)
             {
-                n += VkCalibratedTimestampInfoKHRWire.Size(&pTimestampInfos[t1370], f);
+                n += VkCalibratedTimestampInfoKHRWire.Size(&pTimestampInfos[t1371], f);
             }
         }
         n += 8;
@@ -9384,9 +9384,9 @@ public static unsafe partial class vkGetCalibratedTimestampsKHR
         if (pTimestampInfos != null)
         {
             e.ArraySize((ulong)timestampCount);
-            for (ulong t1372 = 0; t1372 < (ulong)timestampCount; t1372++)
+            for (ulong t1373 = 0; t1373 < (ulong)timestampCount; t1373++)
             {
-                VkCalibratedTimestampInfoKHRWire.Encode(ref e, &pTimestampInfos[t1372]);
+                VkCalibratedTimestampInfoKHRWire.Encode(ref e, &pTimestampInfos[t1373]);
             }
         }
         else e.ArraySize(0);
@@ -9399,33 +9399,33 @@ public static unsafe partial class vkGetCalibratedTimestampsKHR
         a->timestampCount = (uint)d.U32();
 
         {
-            ulong t1375 = d.ArraySize();
-            if (t1375 != 0)
+            ulong t1376 = d.ArraySize();
+            if (t1376 != 0)
             {
-                if (t1375 != (ulong)a->timestampCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1375, 16)) return;
-                var t1376 = (VkCalibratedTimestampInfoKHR*)d.Alloc(t1375, (ulong)sizeof(VkCalibratedTimestampInfoKHR));
-                if (t1376 == null) return;
-                for (ulong t1374 = 0; t1374 < t1375; t1374++)
+                if (t1376 != (ulong)a->timestampCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1376, 16)) return;
+                var t1377 = (VkCalibratedTimestampInfoKHR*)d.Alloc(t1376, (ulong)sizeof(VkCalibratedTimestampInfoKHR));
+                if (t1377 == null) return;
+                for (ulong t1375 = 0; t1375 < t1376; t1375++)
                 {
-                    VkCalibratedTimestampInfoKHRWire.Decode(ref d, &t1376[t1374]);
+                    VkCalibratedTimestampInfoKHRWire.Decode(ref d, &t1377[t1375]);
                 }
-                a->pTimestampInfos = t1376;
+                a->pTimestampInfos = t1377;
             }
             else if ((ulong)a->timestampCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1378 = d.ArraySize();
-            if (t1378 != 0)
+            ulong t1379 = d.ArraySize();
+            if (t1379 != 0)
             {
-                if (t1378 != (ulong)a->timestampCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1379 = (ulong*)d.Alloc(t1378, (ulong)sizeof(ulong));
-                if (t1379 == null) return;
-                a->pTimestamps = t1379;
+                if (t1379 != (ulong)a->timestampCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1380 = (ulong*)d.Alloc(t1379, (ulong)sizeof(ulong));
+                if (t1380 == null) return;
+                a->pTimestamps = t1380;
             }
         }
-        if (d.Pointer()) { var t1380 = (ulong*)d.Alloc(1, (ulong)sizeof(ulong)); if (t1380 == null) return; a->pMaxDeviation = t1380; }
+        if (d.Pointer()) { var t1381 = (ulong*)d.Alloc(1, (ulong)sizeof(ulong)); if (t1381 == null) return; a->pMaxDeviation = t1381; }
     }
     public static ulong ReplySize(ulong device, uint timestampCount, VkCalibratedTimestampInfoKHR* pTimestampInfos, ulong* pTimestamps, ulong* pMaxDeviation, VnProtocolFilter f = null)
     {
@@ -9466,11 +9466,11 @@ public static unsafe partial class vkGetCalibratedTimestampsKHR
         ret = (VkResult)d.I32();
 
         {
-            ulong t1384 = d.ArraySize();
-            if (t1384 != 0)
+            ulong t1385 = d.ArraySize();
+            if (t1385 != 0)
             {
-                if (pTimestamps == null || t1384 > (ulong)timestampCount || t1384 != (ulong)timestampCount) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                d.Bytes(pTimestamps, t1384 * 8);
+                if (pTimestamps == null || t1385 > (ulong)timestampCount || t1385 != (ulong)timestampCount) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                d.Bytes(pTimestamps, t1385 * 8);
             }
         }
         if (d.Pointer())

@@ -105,10 +105,10 @@ public static unsafe partial class vkImportFenceFdKHR
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1385 = (VkImportFenceFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkImportFenceFdInfoKHR));
-            if (t1385 == null) return;
-            VkImportFenceFdInfoKHRWire.Decode(ref d, &(*t1385));
-            a->pImportFenceFdInfo = t1385;
+            var t1386 = (VkImportFenceFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkImportFenceFdInfoKHR));
+            if (t1386 == null) return;
+            VkImportFenceFdInfoKHRWire.Decode(ref d, &(*t1386));
+            a->pImportFenceFdInfo = t1386;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -179,13 +179,13 @@ public static unsafe partial class vkGetFenceFdKHR
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1386 = (VkFenceGetFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkFenceGetFdInfoKHR));
-            if (t1386 == null) return;
-            VkFenceGetFdInfoKHRWire.Decode(ref d, &(*t1386));
-            a->pGetFdInfo = t1386;
+            var t1387 = (VkFenceGetFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkFenceGetFdInfoKHR));
+            if (t1387 == null) return;
+            VkFenceGetFdInfoKHRWire.Decode(ref d, &(*t1387));
+            a->pGetFdInfo = t1387;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer()) { var t1387 = (int*)d.Alloc(1, (ulong)sizeof(int)); if (t1387 == null) return; a->pFd = t1387; }
+        if (d.Pointer()) { var t1388 = (int*)d.Alloc(1, (ulong)sizeof(int)); if (t1388 == null) return; a->pFd = t1388; }
     }
     public static ulong ReplySize(ulong device, VkFenceGetFdInfoKHR* pGetFdInfo, int* pFd, VnProtocolFilter f = null)
     {
@@ -265,10 +265,10 @@ public static unsafe partial class vkCmdBeginConditionalRenderingEXT
         a->commandBuffer = d.Handle(6);
         if (d.Pointer())
         {
-            var t1388 = (VkConditionalRenderingBeginInfoEXT*)d.Alloc(1, (ulong)sizeof(VkConditionalRenderingBeginInfoEXT));
-            if (t1388 == null) return;
-            VkConditionalRenderingBeginInfoEXTWire.Decode(ref d, &(*t1388));
-            a->pConditionalRenderingBegin = t1388;
+            var t1389 = (VkConditionalRenderingBeginInfoEXT*)d.Alloc(1, (ulong)sizeof(VkConditionalRenderingBeginInfoEXT));
+            if (t1389 == null) return;
+            VkConditionalRenderingBeginInfoEXTWire.Decode(ref d, &(*t1389));
+            a->pConditionalRenderingBegin = t1389;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -381,10 +381,10 @@ public static unsafe partial class vkImportSemaphoreFdKHR
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1389 = (VkImportSemaphoreFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkImportSemaphoreFdInfoKHR));
-            if (t1389 == null) return;
-            VkImportSemaphoreFdInfoKHRWire.Decode(ref d, &(*t1389));
-            a->pImportSemaphoreFdInfo = t1389;
+            var t1390 = (VkImportSemaphoreFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkImportSemaphoreFdInfoKHR));
+            if (t1390 == null) return;
+            VkImportSemaphoreFdInfoKHRWire.Decode(ref d, &(*t1390));
+            a->pImportSemaphoreFdInfo = t1390;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -455,13 +455,13 @@ public static unsafe partial class vkGetSemaphoreFdKHR
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1390 = (VkSemaphoreGetFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkSemaphoreGetFdInfoKHR));
-            if (t1390 == null) return;
-            VkSemaphoreGetFdInfoKHRWire.Decode(ref d, &(*t1390));
-            a->pGetFdInfo = t1390;
+            var t1391 = (VkSemaphoreGetFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkSemaphoreGetFdInfoKHR));
+            if (t1391 == null) return;
+            VkSemaphoreGetFdInfoKHRWire.Decode(ref d, &(*t1391));
+            a->pGetFdInfo = t1391;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer()) { var t1391 = (int*)d.Alloc(1, (ulong)sizeof(int)); if (t1391 == null) return; a->pFd = t1391; }
+        if (d.Pointer()) { var t1392 = (int*)d.Alloc(1, (ulong)sizeof(int)); if (t1392 == null) return; a->pFd = t1392; }
     }
     public static ulong ReplySize(ulong device, VkSemaphoreGetFdInfoKHR* pGetFdInfo, int* pFd, VnProtocolFilter f = null)
     {
@@ -645,10 +645,10 @@ public static unsafe partial class vkImportSemaphoreResourceMESA
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1392 = (VkImportSemaphoreResourceInfoMESA*)d.Alloc(1, (ulong)sizeof(VkImportSemaphoreResourceInfoMESA));
-            if (t1392 == null) return;
-            VkImportSemaphoreResourceInfoMESAWire.Decode(ref d, &(*t1392));
-            a->pImportSemaphoreResourceInfo = t1392;
+            var t1393 = (VkImportSemaphoreResourceInfoMESA*)d.Alloc(1, (ulong)sizeof(VkImportSemaphoreResourceInfoMESA));
+            if (t1393 == null) return;
+            VkImportSemaphoreResourceInfoMESAWire.Decode(ref d, &(*t1393));
+            a->pImportSemaphoreResourceInfo = t1393;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -697,9 +697,9 @@ public static unsafe partial class vkCmdDrawMultiEXT
         n += 8;
         if (pVertexInfo != null)
         {
-            for (ulong t1393 = 0; t1393 < (ulong)drawCount; t1393++)
+            for (ulong t1394 = 0; t1394 < (ulong)drawCount; t1394++)
             {
-                n += VkMultiDrawInfoEXTWire.Size(&pVertexInfo[t1393], f);
+                n += VkMultiDrawInfoEXTWire.Size(&pVertexInfo[t1394], f);
             }
         }
         n += 4;
@@ -716,9 +716,9 @@ public static unsafe partial class vkCmdDrawMultiEXT
         if (pVertexInfo != null)
         {
             e.ArraySize((ulong)drawCount);
-            for (ulong t1394 = 0; t1394 < (ulong)drawCount; t1394++)
+            for (ulong t1395 = 0; t1395 < (ulong)drawCount; t1395++)
             {
-                VkMultiDrawInfoEXTWire.Encode(ref e, &pVertexInfo[t1394]);
+                VkMultiDrawInfoEXTWire.Encode(ref e, &pVertexInfo[t1395]);
             }
         }
         else e.ArraySize(0);
@@ -732,18 +732,18 @@ public static unsafe partial class vkCmdDrawMultiEXT
         a->drawCount = (uint)d.U32();
 
         {
-            ulong t1396 = d.ArraySize();
-            if (t1396 != 0)
+            ulong t1397 = d.ArraySize();
+            if (t1397 != 0)
             {
-                if (t1396 != (ulong)a->drawCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1396, 8)) return;
-                var t1397 = (VkMultiDrawInfoEXT*)d.Alloc(t1396, (ulong)sizeof(VkMultiDrawInfoEXT));
-                if (t1397 == null) return;
-                for (ulong t1395 = 0; t1395 < t1396; t1395++)
+                if (t1397 != (ulong)a->drawCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1397, 8)) return;
+                var t1398 = (VkMultiDrawInfoEXT*)d.Alloc(t1397, (ulong)sizeof(VkMultiDrawInfoEXT));
+                if (t1398 == null) return;
+                for (ulong t1396 = 0; t1396 < t1397; t1396++)
                 {
-                    VkMultiDrawInfoEXTWire.Decode(ref d, &t1397[t1395]);
+                    VkMultiDrawInfoEXTWire.Decode(ref d, &t1398[t1396]);
                 }
-                a->pVertexInfo = t1397;
+                a->pVertexInfo = t1398;
             }
             else if ((ulong)a->drawCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -797,9 +797,9 @@ public static unsafe partial class vkCmdDrawMultiIndexedEXT
         n += 8;
         if (pIndexInfo != null)
         {
-            for (ulong t1398 = 0; t1398 < (ulong)drawCount; t1398++)
+            for (ulong t1399 = 0; t1399 < (ulong)drawCount; t1399++)
             {
-                n += VkMultiDrawIndexedInfoEXTWire.Size(&pIndexInfo[t1398], f);
+                n += VkMultiDrawIndexedInfoEXTWire.Size(&pIndexInfo[t1399], f);
             }
         }
         n += 4;
@@ -821,9 +821,9 @@ public static unsafe partial class vkCmdDrawMultiIndexedEXT
         if (pIndexInfo != null)
         {
             e.ArraySize((ulong)drawCount);
-            for (ulong t1399 = 0; t1399 < (ulong)drawCount; t1399++)
+            for (ulong t1400 = 0; t1400 < (ulong)drawCount; t1400++)
             {
-                VkMultiDrawIndexedInfoEXTWire.Encode(ref e, &pIndexInfo[t1399]);
+                VkMultiDrawIndexedInfoEXTWire.Encode(ref e, &pIndexInfo[t1400]);
             }
         }
         else e.ArraySize(0);
@@ -842,18 +842,18 @@ public static unsafe partial class vkCmdDrawMultiIndexedEXT
         a->drawCount = (uint)d.U32();
 
         {
-            ulong t1401 = d.ArraySize();
-            if (t1401 != 0)
+            ulong t1402 = d.ArraySize();
+            if (t1402 != 0)
             {
-                if (t1401 != (ulong)a->drawCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1401, 12)) return;
-                var t1402 = (VkMultiDrawIndexedInfoEXT*)d.Alloc(t1401, (ulong)sizeof(VkMultiDrawIndexedInfoEXT));
-                if (t1402 == null) return;
-                for (ulong t1400 = 0; t1400 < t1401; t1400++)
+                if (t1402 != (ulong)a->drawCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1402, 12)) return;
+                var t1403 = (VkMultiDrawIndexedInfoEXT*)d.Alloc(t1402, (ulong)sizeof(VkMultiDrawIndexedInfoEXT));
+                if (t1403 == null) return;
+                for (ulong t1401 = 0; t1401 < t1402; t1401++)
                 {
-                    VkMultiDrawIndexedInfoEXTWire.Decode(ref d, &t1402[t1400]);
+                    VkMultiDrawIndexedInfoEXTWire.Decode(ref d, &t1403[t1401]);
                 }
-                a->pIndexInfo = t1402;
+                a->pIndexInfo = t1403;
             }
             else if ((ulong)a->drawCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -862,10 +862,10 @@ public static unsafe partial class vkCmdDrawMultiIndexedEXT
         a->stride = (uint)d.U32();
         if (d.Pointer())
         {
-            var t1403 = (int*)d.Alloc(1, (ulong)sizeof(int));
-            if (t1403 == null) return;
-            (*t1403) = (int)d.I32();
-            a->pVertexOffset = t1403;
+            var t1404 = (int*)d.Alloc(1, (ulong)sizeof(int));
+            if (t1404 == null) return;
+            (*t1404) = (int)d.I32();
+            a->pVertexOffset = t1404;
         }
     }
     public static ulong ReplySize(ulong commandBuffer, uint drawCount, VkMultiDrawIndexedInfoEXT* pIndexInfo, uint instanceCount, uint firstInstance, uint stride, int* pVertexOffset, VnProtocolFilter f = null)
@@ -916,9 +916,9 @@ public static unsafe partial class vkCmdPushDescriptorSet
         n += 8;
         if (pDescriptorWrites != null)
         {
-            for (ulong t1404 = 0; t1404 < (ulong)descriptorWriteCount; t1404++)
+            for (ulong t1405 = 0; t1405 < (ulong)descriptorWriteCount; t1405++)
             {
-                n += VkWriteDescriptorSetWire.Size(&pDescriptorWrites[t1404], f);
+                n += VkWriteDescriptorSetWire.Size(&pDescriptorWrites[t1405], f);
             }
         }
         return n;
@@ -935,9 +935,9 @@ public static unsafe partial class vkCmdPushDescriptorSet
         if (pDescriptorWrites != null)
         {
             e.ArraySize((ulong)descriptorWriteCount);
-            for (ulong t1405 = 0; t1405 < (ulong)descriptorWriteCount; t1405++)
+            for (ulong t1406 = 0; t1406 < (ulong)descriptorWriteCount; t1406++)
             {
-                VkWriteDescriptorSetWire.Encode(ref e, &pDescriptorWrites[t1405]);
+                VkWriteDescriptorSetWire.Encode(ref e, &pDescriptorWrites[t1406]);
             }
         }
         else e.ArraySize(0);
@@ -951,18 +951,18 @@ public static unsafe partial class vkCmdPushDescriptorSet
         a->descriptorWriteCount = (uint)d.U32();
 
         {
-            ulong t1407 = d.ArraySize();
-            if (t1407 != 0)
+            ulong t1408 = d.ArraySize();
+            if (t1408 != 0)
             {
-                if (t1407 != (ulong)a->descriptorWriteCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1407, 60)) return;
-                var t1408 = (VkWriteDescriptorSet*)d.Alloc(t1407, (ulong)sizeof(VkWriteDescriptorSet));
-                if (t1408 == null) return;
-                for (ulong t1406 = 0; t1406 < t1407; t1406++)
+                if (t1408 != (ulong)a->descriptorWriteCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1408, 60)) return;
+                var t1409 = (VkWriteDescriptorSet*)d.Alloc(t1408, (ulong)sizeof(VkWriteDescriptorSet));
+                if (t1409 == null) return;
+                for (ulong t1407 = 0; t1407 < t1408; t1407++)
                 {
-                    VkWriteDescriptorSetWire.Decode(ref d, &t1408[t1406]);
+                    VkWriteDescriptorSetWire.Decode(ref d, &t1409[t1407]);
                 }
-                a->pDescriptorWrites = t1408;
+                a->pDescriptorWrites = t1409;
             }
             else if ((ulong)a->descriptorWriteCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1184,15 +1184,15 @@ public static unsafe partial class vkCmdSetColorWriteEnableEXT
         a->attachmentCount = (uint)d.U32();
 
         {
-            ulong t1412 = d.ArraySize();
-            if (t1412 != 0)
+            ulong t1413 = d.ArraySize();
+            if (t1413 != 0)
             {
-                if (t1412 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1412, 4)) return;
-                var t1413 = (uint*)d.Alloc(t1412, (ulong)sizeof(uint));
-                if (t1413 == null) return;
-                d.Bytes(t1413, t1412 * 4);
-                a->pColorWriteEnables = t1413;
+                if (t1413 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1413, 4)) return;
+                var t1414 = (uint*)d.Alloc(t1413, (ulong)sizeof(uint));
+                if (t1414 == null) return;
+                d.Bytes(t1414, t1413 * 4);
+                a->pColorWriteEnables = t1414;
             }
             else if ((ulong)a->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1241,18 +1241,18 @@ public static unsafe partial class vkCmdSetVertexInputEXT
         n += 8;
         if (pVertexBindingDescriptions != null)
         {
-            for (ulong t1414 = 0; t1414 < (ulong)vertexBindingDescriptionCount; t1414++)
+            for (ulong t1415 = 0; t1415 < (ulong)vertexBindingDescriptionCount; t1415++)
             {
-                n += VkVertexInputBindingDescription2EXTWire.Size(&pVertexBindingDescriptions[t1414], f);
+                n += VkVertexInputBindingDescription2EXTWire.Size(&pVertexBindingDescriptions[t1415], f);
             }
         }
         n += 4;
         n += 8;
         if (pVertexAttributeDescriptions != null)
         {
-            for (ulong t1415 = 0; t1415 < (ulong)vertexAttributeDescriptionCount; t1415++)
+            for (ulong t1416 = 0; t1416 < (ulong)vertexAttributeDescriptionCount; t1416++)
             {
-                n += VkVertexInputAttributeDescription2EXTWire.Size(&pVertexAttributeDescriptions[t1415], f);
+                n += VkVertexInputAttributeDescription2EXTWire.Size(&pVertexAttributeDescriptions[t1416], f);
             }
         }
         return n;
@@ -1266,9 +1266,9 @@ public static unsafe partial class vkCmdSetVertexInputEXT
         if (pVertexBindingDescriptions != null)
         {
             e.ArraySize((ulong)vertexBindingDescriptionCount);
-            for (ulong t1416 = 0; t1416 < (ulong)vertexBindingDescriptionCount; t1416++)
+            for (ulong t1417 = 0; t1417 < (ulong)vertexBindingDescriptionCount; t1417++)
             {
-                VkVertexInputBindingDescription2EXTWire.Encode(ref e, &pVertexBindingDescriptions[t1416]);
+                VkVertexInputBindingDescription2EXTWire.Encode(ref e, &pVertexBindingDescriptions[t1417]);
             }
         }
         else e.ArraySize(0);
@@ -1276,9 +1276,9 @@ public static unsafe partial class vkCmdSetVertexInputEXT
         if (pVertexAttributeDescriptions != null)
         {
             e.ArraySize((ulong)vertexAttributeDescriptionCount);
-            for (ulong t1417 = 0; t1417 < (ulong)vertexAttributeDescriptionCount; t1417++)
+            for (ulong t1418 = 0; t1418 < (ulong)vertexAttributeDescriptionCount; t1418++)
             {
-                VkVertexInputAttributeDescription2EXTWire.Encode(ref e, &pVertexAttributeDescriptions[t1417]);
+                VkVertexInputAttributeDescription2EXTWire.Encode(ref e, &pVertexAttributeDescriptions[t1418]);
             }
         }
         else e.ArraySize(0);
@@ -1289,36 +1289,36 @@ public static unsafe partial class vkCmdSetVertexInputEXT
         a->vertexBindingDescriptionCount = (uint)d.U32();
 
         {
-            ulong t1419 = d.ArraySize();
-            if (t1419 != 0)
+            ulong t1420 = d.ArraySize();
+            if (t1420 != 0)
             {
-                if (t1419 != (ulong)a->vertexBindingDescriptionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1419, 28)) return;
-                var t1420 = (VkVertexInputBindingDescription2EXT*)d.Alloc(t1419, (ulong)sizeof(VkVertexInputBindingDescription2EXT));
-                if (t1420 == null) return;
-                for (ulong t1418 = 0; t1418 < t1419; t1418++)
+                if (t1420 != (ulong)a->vertexBindingDescriptionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1420, 28)) return;
+                var t1421 = (VkVertexInputBindingDescription2EXT*)d.Alloc(t1420, (ulong)sizeof(VkVertexInputBindingDescription2EXT));
+                if (t1421 == null) return;
+                for (ulong t1419 = 0; t1419 < t1420; t1419++)
                 {
-                    VkVertexInputBindingDescription2EXTWire.Decode(ref d, &t1420[t1418]);
+                    VkVertexInputBindingDescription2EXTWire.Decode(ref d, &t1421[t1419]);
                 }
-                a->pVertexBindingDescriptions = t1420;
+                a->pVertexBindingDescriptions = t1421;
             }
             else if ((ulong)a->vertexBindingDescriptionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->vertexAttributeDescriptionCount = (uint)d.U32();
 
         {
-            ulong t1422 = d.ArraySize();
-            if (t1422 != 0)
+            ulong t1423 = d.ArraySize();
+            if (t1423 != 0)
             {
-                if (t1422 != (ulong)a->vertexAttributeDescriptionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1422, 28)) return;
-                var t1423 = (VkVertexInputAttributeDescription2EXT*)d.Alloc(t1422, (ulong)sizeof(VkVertexInputAttributeDescription2EXT));
-                if (t1423 == null) return;
-                for (ulong t1421 = 0; t1421 < t1422; t1421++)
+                if (t1423 != (ulong)a->vertexAttributeDescriptionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1423, 28)) return;
+                var t1424 = (VkVertexInputAttributeDescription2EXT*)d.Alloc(t1423, (ulong)sizeof(VkVertexInputAttributeDescription2EXT));
+                if (t1424 == null) return;
+                for (ulong t1422 = 0; t1422 < t1423; t1422++)
                 {
-                    VkVertexInputAttributeDescription2EXTWire.Decode(ref d, &t1423[t1421]);
+                    VkVertexInputAttributeDescription2EXTWire.Decode(ref d, &t1424[t1422]);
                 }
-                a->pVertexAttributeDescriptions = t1423;
+                a->pVertexAttributeDescriptions = t1424;
             }
             else if ((ulong)a->vertexAttributeDescriptionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1596,15 +1596,15 @@ public static unsafe partial class vkCmdSetSampleMaskEXT
         a->samples = (VkSampleCountFlagBits)d.U32();
 
         {
-            ulong t1427 = d.ArraySize();
-            if (t1427 != 0)
+            ulong t1428 = d.ArraySize();
+            if (t1428 != 0)
             {
-                if (t1427 != (((ulong)a->samples+31UL)/32UL)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1427, 4)) return;
-                var t1428 = (uint*)d.Alloc(t1427, (ulong)sizeof(uint));
-                if (t1428 == null) return;
-                d.Bytes(t1428, t1427 * 4);
-                a->pSampleMask = t1428;
+                if (t1428 != (((ulong)a->samples+31UL)/32UL)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1428, 4)) return;
+                var t1429 = (uint*)d.Alloc(t1428, (ulong)sizeof(uint));
+                if (t1429 == null) return;
+                d.Bytes(t1429, t1428 * 4);
+                a->pSampleMask = t1429;
             }
             else if ((((ulong)a->samples+31UL)/32UL) != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1834,15 +1834,15 @@ public static unsafe partial class vkCmdSetColorBlendEnableEXT
         a->attachmentCount = (uint)d.U32();
 
         {
-            ulong t1432 = d.ArraySize();
-            if (t1432 != 0)
+            ulong t1433 = d.ArraySize();
+            if (t1433 != 0)
             {
-                if (t1432 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1432, 4)) return;
-                var t1433 = (uint*)d.Alloc(t1432, (ulong)sizeof(uint));
-                if (t1433 == null) return;
-                d.Bytes(t1433, t1432 * 4);
-                a->pColorBlendEnables = t1433;
+                if (t1433 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1433, 4)) return;
+                var t1434 = (uint*)d.Alloc(t1433, (ulong)sizeof(uint));
+                if (t1434 == null) return;
+                d.Bytes(t1434, t1433 * 4);
+                a->pColorBlendEnables = t1434;
             }
             else if ((ulong)a->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1891,9 +1891,9 @@ public static unsafe partial class vkCmdSetColorBlendEquationEXT
         n += 8;
         if (pColorBlendEquations != null)
         {
-            for (ulong t1434 = 0; t1434 < (ulong)attachmentCount; t1434++)
+            for (ulong t1435 = 0; t1435 < (ulong)attachmentCount; t1435++)
             {
-                n += VkColorBlendEquationEXTWire.Size(&pColorBlendEquations[t1434], f);
+                n += VkColorBlendEquationEXTWire.Size(&pColorBlendEquations[t1435], f);
             }
         }
         return n;
@@ -1908,9 +1908,9 @@ public static unsafe partial class vkCmdSetColorBlendEquationEXT
         if (pColorBlendEquations != null)
         {
             e.ArraySize((ulong)attachmentCount);
-            for (ulong t1435 = 0; t1435 < (ulong)attachmentCount; t1435++)
+            for (ulong t1436 = 0; t1436 < (ulong)attachmentCount; t1436++)
             {
-                VkColorBlendEquationEXTWire.Encode(ref e, &pColorBlendEquations[t1435]);
+                VkColorBlendEquationEXTWire.Encode(ref e, &pColorBlendEquations[t1436]);
             }
         }
         else e.ArraySize(0);
@@ -1922,18 +1922,18 @@ public static unsafe partial class vkCmdSetColorBlendEquationEXT
         a->attachmentCount = (uint)d.U32();
 
         {
-            ulong t1437 = d.ArraySize();
-            if (t1437 != 0)
+            ulong t1438 = d.ArraySize();
+            if (t1438 != 0)
             {
-                if (t1437 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1437, 24)) return;
-                var t1438 = (VkColorBlendEquationEXT*)d.Alloc(t1437, (ulong)sizeof(VkColorBlendEquationEXT));
-                if (t1438 == null) return;
-                for (ulong t1436 = 0; t1436 < t1437; t1436++)
+                if (t1438 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1438, 24)) return;
+                var t1439 = (VkColorBlendEquationEXT*)d.Alloc(t1438, (ulong)sizeof(VkColorBlendEquationEXT));
+                if (t1439 == null) return;
+                for (ulong t1437 = 0; t1437 < t1438; t1437++)
                 {
-                    VkColorBlendEquationEXTWire.Decode(ref d, &t1438[t1436]);
+                    VkColorBlendEquationEXTWire.Decode(ref d, &t1439[t1437]);
                 }
-                a->pColorBlendEquations = t1438;
+                a->pColorBlendEquations = t1439;
             }
             else if ((ulong)a->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -2007,15 +2007,15 @@ public static unsafe partial class vkCmdSetColorWriteMaskEXT
         a->attachmentCount = (uint)d.U32();
 
         {
-            ulong t1442 = d.ArraySize();
-            if (t1442 != 0)
+            ulong t1443 = d.ArraySize();
+            if (t1443 != 0)
             {
-                if (t1442 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1442, 4)) return;
-                var t1443 = (uint*)d.Alloc(t1442, (ulong)sizeof(uint));
-                if (t1443 == null) return;
-                d.Bytes(t1443, t1442 * 4);
-                a->pColorWriteMasks = t1443;
+                if (t1443 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1443, 4)) return;
+                var t1444 = (uint*)d.Alloc(t1443, (ulong)sizeof(uint));
+                if (t1444 == null) return;
+                d.Bytes(t1444, t1443 * 4);
+                a->pColorWriteMasks = t1444;
             }
             else if ((ulong)a->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -2324,9 +2324,9 @@ public static unsafe partial class vkCmdSetColorBlendAdvancedEXT
         n += 8;
         if (pColorBlendAdvanced != null)
         {
-            for (ulong t1444 = 0; t1444 < (ulong)attachmentCount; t1444++)
+            for (ulong t1445 = 0; t1445 < (ulong)attachmentCount; t1445++)
             {
-                n += VkColorBlendAdvancedEXTWire.Size(&pColorBlendAdvanced[t1444], f);
+                n += VkColorBlendAdvancedEXTWire.Size(&pColorBlendAdvanced[t1445], f);
             }
         }
         return n;
@@ -2341,9 +2341,9 @@ public static unsafe partial class vkCmdSetColorBlendAdvancedEXT
         if (pColorBlendAdvanced != null)
         {
             e.ArraySize((ulong)attachmentCount);
-            for (ulong t1445 = 0; t1445 < (ulong)attachmentCount; t1445++)
+            for (ulong t1446 = 0; t1446 < (ulong)attachmentCount; t1446++)
             {
-                VkColorBlendAdvancedEXTWire.Encode(ref e, &pColorBlendAdvanced[t1445]);
+                VkColorBlendAdvancedEXTWire.Encode(ref e, &pColorBlendAdvanced[t1446]);
             }
         }
         else e.ArraySize(0);
@@ -2355,18 +2355,18 @@ public static unsafe partial class vkCmdSetColorBlendAdvancedEXT
         a->attachmentCount = (uint)d.U32();
 
         {
-            ulong t1447 = d.ArraySize();
-            if (t1447 != 0)
+            ulong t1448 = d.ArraySize();
+            if (t1448 != 0)
             {
-                if (t1447 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1447, 20)) return;
-                var t1448 = (VkColorBlendAdvancedEXT*)d.Alloc(t1447, (ulong)sizeof(VkColorBlendAdvancedEXT));
-                if (t1448 == null) return;
-                for (ulong t1446 = 0; t1446 < t1447; t1446++)
+                if (t1448 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1448, 20)) return;
+                var t1449 = (VkColorBlendAdvancedEXT*)d.Alloc(t1448, (ulong)sizeof(VkColorBlendAdvancedEXT));
+                if (t1449 == null) return;
+                for (ulong t1447 = 0; t1447 < t1448; t1447++)
                 {
-                    VkColorBlendAdvancedEXTWire.Decode(ref d, &t1448[t1446]);
+                    VkColorBlendAdvancedEXTWire.Decode(ref d, &t1449[t1447]);
                 }
-                a->pColorBlendAdvanced = t1448;
+                a->pColorBlendAdvanced = t1449;
             }
             else if ((ulong)a->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -2622,9 +2622,9 @@ public static unsafe partial class vkGetPhysicalDeviceFragmentShadingRatesKHR
         n += 8;
         if (pFragmentShadingRates != null)
         {
-            for (ulong t1449 = 0; t1449 < (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)); t1449++)
+            for (ulong t1450 = 0; t1450 < (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)); t1450++)
             {
-                n += VkPhysicalDeviceFragmentShadingRateKHRWire.SizePartial(&pFragmentShadingRates[t1449], f);
+                n += VkPhysicalDeviceFragmentShadingRateKHRWire.SizePartial(&pFragmentShadingRates[t1450], f);
             }
         }
         return n;
@@ -2639,9 +2639,9 @@ public static unsafe partial class vkGetPhysicalDeviceFragmentShadingRatesKHR
         if (pFragmentShadingRates != null)
         {
             e.ArraySize((pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)));
-            for (ulong t1450 = 0; t1450 < (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)); t1450++)
+            for (ulong t1451 = 0; t1451 < (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)); t1451++)
             {
-                VkPhysicalDeviceFragmentShadingRateKHRWire.EncodePartial(ref e, &pFragmentShadingRates[t1450]);
+                VkPhysicalDeviceFragmentShadingRateKHRWire.EncodePartial(ref e, &pFragmentShadingRates[t1451]);
             }
         }
         else e.ArraySize(0);
@@ -2649,20 +2649,20 @@ public static unsafe partial class vkGetPhysicalDeviceFragmentShadingRatesKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
-        if (d.Pointer()) { var t1451 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1451 == null) return; *t1451 = (uint)d.U32(); a->pFragmentShadingRateCount = t1451; }
+        if (d.Pointer()) { var t1452 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1452 == null) return; *t1452 = (uint)d.U32(); a->pFragmentShadingRateCount = t1452; }
 
         {
-            ulong t1453 = d.ArraySize();
-            if (t1453 != 0)
+            ulong t1454 = d.ArraySize();
+            if (t1454 != 0)
             {
-                if (t1453 != (a->pFragmentShadingRateCount == null ? 0UL : (ulong)(*a->pFragmentShadingRateCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1454 = (VkPhysicalDeviceFragmentShadingRateKHR*)d.Alloc(t1453, (ulong)sizeof(VkPhysicalDeviceFragmentShadingRateKHR));
-                if (t1454 == null) return;
-                for (ulong t1452 = 0; t1452 < t1453; t1452++)
+                if (t1454 != (a->pFragmentShadingRateCount == null ? 0UL : (ulong)(*a->pFragmentShadingRateCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1455 = (VkPhysicalDeviceFragmentShadingRateKHR*)d.Alloc(t1454, (ulong)sizeof(VkPhysicalDeviceFragmentShadingRateKHR));
+                if (t1455 == null) return;
+                for (ulong t1453 = 0; t1453 < t1454; t1453++)
                 {
-                    VkPhysicalDeviceFragmentShadingRateKHRWire.DecodePartial(ref d, &t1454[t1452]);
+                    VkPhysicalDeviceFragmentShadingRateKHRWire.DecodePartial(ref d, &t1455[t1453]);
                 }
-                a->pFragmentShadingRates = t1454;
+                a->pFragmentShadingRates = t1455;
             }
         }
     }
@@ -2677,9 +2677,9 @@ public static unsafe partial class vkGetPhysicalDeviceFragmentShadingRatesKHR
         n += 8;
         if (pFragmentShadingRates != null)
         {
-            for (ulong t1455 = 0; t1455 < (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)); t1455++)
+            for (ulong t1456 = 0; t1456 < (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)); t1456++)
             {
-                n += VkPhysicalDeviceFragmentShadingRateKHRWire.Size(&pFragmentShadingRates[t1455], f);
+                n += VkPhysicalDeviceFragmentShadingRateKHRWire.Size(&pFragmentShadingRates[t1456], f);
             }
         }
         return n;
@@ -2697,9 +2697,9 @@ public static unsafe partial class vkGetPhysicalDeviceFragmentShadingRatesKHR
         if (pFragmentShadingRates != null)
         {
             e.ArraySize((pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)));
-            for (ulong t1456 = 0; t1456 < (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)); t1456++)
+            for (ulong t1457 = 0; t1457 < (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)); t1457++)
             {
-                VkPhysicalDeviceFragmentShadingRateKHRWire.Encode(ref e, &pFragmentShadingRates[t1456]);
+                VkPhysicalDeviceFragmentShadingRateKHRWire.Encode(ref e, &pFragmentShadingRates[t1457]);
             }
         }
         else e.ArraySize(0);
@@ -2717,13 +2717,13 @@ public static unsafe partial class vkGetPhysicalDeviceFragmentShadingRatesKHR
         }
 
         {
-            ulong t1458 = d.ArraySize();
-            if (t1458 != 0)
+            ulong t1459 = d.ArraySize();
+            if (t1459 != 0)
             {
-                if (pFragmentShadingRates == null || t1458 > cap_pFragmentShadingRateCount || t1458 != (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                for (ulong t1457 = 0; t1457 < t1458; t1457++)
+                if (pFragmentShadingRates == null || t1459 > cap_pFragmentShadingRateCount || t1459 != (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                for (ulong t1458 = 0; t1458 < t1459; t1458++)
                 {
-                    VkPhysicalDeviceFragmentShadingRateKHRWire.DecodeInto(ref d, &pFragmentShadingRates[t1457]);
+                    VkPhysicalDeviceFragmentShadingRateKHRWire.DecodeInto(ref d, &pFragmentShadingRates[t1458]);
                 }
             }
         }
@@ -2778,12 +2778,15 @@ public static unsafe partial class vkCmdSetFragmentShadingRateKHR
         a->commandBuffer = d.Handle(6);
         if (d.Pointer())
         {
-            var t1459 = (VkExtent2D*)d.Alloc(1, (ulong)sizeof(VkExtent2D));
-            if (t1459 == null) return;
-            VkExtent2DWire.Decode(ref d, &(*t1459));
-            a->pFragmentSize = t1459;
+            var t1460 = (VkExtent2D*)d.Alloc(1, (ulong)sizeof(VkExtent2D));
+            if (t1460 == null) return;
+            VkExtent2DWire.Decode(ref d, &(*t1460));
+            a->pFragmentSize = t1460;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
+        var t1461 = (VkFragmentShadingRateCombinerOpKHR*)d.Alloc(2, (ulong)sizeof(VkFragmentShadingRateCombinerOpKHR));
+        if (t1461 == null) return;
+        a->combinerOps = t1461;
         if (!d.FixedArraySize(2)) return;
         d.Bytes(((int*)a->combinerOps), 8);
     }
@@ -2922,18 +2925,18 @@ public static unsafe partial class vkGetRenderingAreaGranularity
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1460 = (VkRenderingAreaInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingAreaInfo));
-            if (t1460 == null) return;
-            VkRenderingAreaInfoWire.Decode(ref d, &(*t1460));
-            a->pRenderingAreaInfo = t1460;
+            var t1462 = (VkRenderingAreaInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingAreaInfo));
+            if (t1462 == null) return;
+            VkRenderingAreaInfoWire.Decode(ref d, &(*t1462));
+            a->pRenderingAreaInfo = t1462;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1461 = (VkExtent2D*)d.Alloc(1, (ulong)sizeof(VkExtent2D));
-            if (t1461 == null) return;
-            VkExtent2DWire.DecodePartial(ref d, &(*t1461));
-            a->pGranularity = t1461;
+            var t1463 = (VkExtent2D*)d.Alloc(1, (ulong)sizeof(VkExtent2D));
+            if (t1463 == null) return;
+            VkExtent2DWire.DecodePartial(ref d, &(*t1463));
+            a->pGranularity = t1463;
         }
     }
     public static ulong ReplySize(ulong device, VkRenderingAreaInfo* pRenderingAreaInfo, VkExtent2D* pGranularity, VnProtocolFilter f = null)
@@ -3022,18 +3025,18 @@ public static unsafe partial class vkGetDeviceImageSubresourceLayout
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1462 = (VkDeviceImageSubresourceInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceImageSubresourceInfo));
-            if (t1462 == null) return;
-            VkDeviceImageSubresourceInfoWire.Decode(ref d, &(*t1462));
-            a->pInfo = t1462;
+            var t1464 = (VkDeviceImageSubresourceInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceImageSubresourceInfo));
+            if (t1464 == null) return;
+            VkDeviceImageSubresourceInfoWire.Decode(ref d, &(*t1464));
+            a->pInfo = t1464;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1463 = (VkSubresourceLayout2*)d.Alloc(1, (ulong)sizeof(VkSubresourceLayout2));
-            if (t1463 == null) return;
-            VkSubresourceLayout2Wire.DecodePartial(ref d, &(*t1463));
-            a->pLayout = t1463;
+            var t1465 = (VkSubresourceLayout2*)d.Alloc(1, (ulong)sizeof(VkSubresourceLayout2));
+            if (t1465 == null) return;
+            VkSubresourceLayout2Wire.DecodePartial(ref d, &(*t1465));
+            a->pLayout = t1465;
         }
     }
     public static ulong ReplySize(ulong device, VkDeviceImageSubresourceInfo* pInfo, VkSubresourceLayout2* pLayout, VnProtocolFilter f = null)
@@ -3126,18 +3129,18 @@ public static unsafe partial class vkGetImageSubresourceLayout2
         a->image = d.Handle(10);
         if (d.Pointer())
         {
-            var t1464 = (VkImageSubresource2*)d.Alloc(1, (ulong)sizeof(VkImageSubresource2));
-            if (t1464 == null) return;
-            VkImageSubresource2Wire.Decode(ref d, &(*t1464));
-            a->pSubresource = t1464;
+            var t1466 = (VkImageSubresource2*)d.Alloc(1, (ulong)sizeof(VkImageSubresource2));
+            if (t1466 == null) return;
+            VkImageSubresource2Wire.Decode(ref d, &(*t1466));
+            a->pSubresource = t1466;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1465 = (VkSubresourceLayout2*)d.Alloc(1, (ulong)sizeof(VkSubresourceLayout2));
-            if (t1465 == null) return;
-            VkSubresourceLayout2Wire.DecodePartial(ref d, &(*t1465));
-            a->pLayout = t1465;
+            var t1467 = (VkSubresourceLayout2*)d.Alloc(1, (ulong)sizeof(VkSubresourceLayout2));
+            if (t1467 == null) return;
+            VkSubresourceLayout2Wire.DecodePartial(ref d, &(*t1467));
+            a->pLayout = t1467;
         }
     }
     public static ulong ReplySize(ulong device, ulong image, VkImageSubresource2* pSubresource, VkSubresourceLayout2* pLayout, VnProtocolFilter f = null)
@@ -3215,10 +3218,10 @@ public static unsafe partial class vkCmdSetSampleLocationsEXT
         a->commandBuffer = d.Handle(6);
         if (d.Pointer())
         {
-            var t1466 = (VkSampleLocationsInfoEXT*)d.Alloc(1, (ulong)sizeof(VkSampleLocationsInfoEXT));
-            if (t1466 == null) return;
-            VkSampleLocationsInfoEXTWire.Decode(ref d, &(*t1466));
-            a->pSampleLocationsInfo = t1466;
+            var t1468 = (VkSampleLocationsInfoEXT*)d.Alloc(1, (ulong)sizeof(VkSampleLocationsInfoEXT));
+            if (t1468 == null) return;
+            VkSampleLocationsInfoEXTWire.Decode(ref d, &(*t1468));
+            a->pSampleLocationsInfo = t1468;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -3286,10 +3289,10 @@ public static unsafe partial class vkGetPhysicalDeviceMultisamplePropertiesEXT
         a->samples = (VkSampleCountFlagBits)d.U32();
         if (d.Pointer())
         {
-            var t1467 = (VkMultisamplePropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkMultisamplePropertiesEXT));
-            if (t1467 == null) return;
-            VkMultisamplePropertiesEXTWire.DecodePartial(ref d, &(*t1467));
-            a->pMultisampleProperties = t1467;
+            var t1469 = (VkMultisamplePropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkMultisamplePropertiesEXT));
+            if (t1469 == null) return;
+            VkMultisamplePropertiesEXTWire.DecodePartial(ref d, &(*t1469));
+            a->pMultisampleProperties = t1469;
         }
     }
     public static ulong ReplySize(ulong physicalDevice, VkSampleCountFlagBits samples, VkMultisamplePropertiesEXT* pMultisampleProperties, VnProtocolFilter f = null)
@@ -3368,10 +3371,10 @@ public static unsafe partial class vkUnmapMemory2
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1468 = (VkMemoryUnmapInfo*)d.Alloc(1, (ulong)sizeof(VkMemoryUnmapInfo));
-            if (t1468 == null) return;
-            VkMemoryUnmapInfoWire.Decode(ref d, &(*t1468));
-            a->pMemoryUnmapInfo = t1468;
+            var t1470 = (VkMemoryUnmapInfo*)d.Alloc(1, (ulong)sizeof(VkMemoryUnmapInfo));
+            if (t1470 == null) return;
+            VkMemoryUnmapInfoWire.Decode(ref d, &(*t1470));
+            a->pMemoryUnmapInfo = t1470;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -3438,10 +3441,10 @@ public static unsafe partial class vkCmdSetRenderingAttachmentLocations
         a->commandBuffer = d.Handle(6);
         if (d.Pointer())
         {
-            var t1469 = (VkRenderingAttachmentLocationInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingAttachmentLocationInfo));
-            if (t1469 == null) return;
-            VkRenderingAttachmentLocationInfoWire.Decode(ref d, &(*t1469));
-            a->pLocationInfo = t1469;
+            var t1471 = (VkRenderingAttachmentLocationInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingAttachmentLocationInfo));
+            if (t1471 == null) return;
+            VkRenderingAttachmentLocationInfoWire.Decode(ref d, &(*t1471));
+            a->pLocationInfo = t1471;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -3505,10 +3508,10 @@ public static unsafe partial class vkCmdSetRenderingInputAttachmentIndices
         a->commandBuffer = d.Handle(6);
         if (d.Pointer())
         {
-            var t1470 = (VkRenderingInputAttachmentIndexInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingInputAttachmentIndexInfo));
-            if (t1470 == null) return;
-            VkRenderingInputAttachmentIndexInfoWire.Decode(ref d, &(*t1470));
-            a->pInputAttachmentIndexInfo = t1470;
+            var t1472 = (VkRenderingInputAttachmentIndexInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingInputAttachmentIndexInfo));
+            if (t1472 == null) return;
+            VkRenderingInputAttachmentIndexInfoWire.Decode(ref d, &(*t1472));
+            a->pInputAttachmentIndexInfo = t1472;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -3572,10 +3575,10 @@ public static unsafe partial class vkCmdBindDescriptorSets2
         a->commandBuffer = d.Handle(6);
         if (d.Pointer())
         {
-            var t1471 = (VkBindDescriptorSetsInfo*)d.Alloc(1, (ulong)sizeof(VkBindDescriptorSetsInfo));
-            if (t1471 == null) return;
-            VkBindDescriptorSetsInfoWire.Decode(ref d, &(*t1471));
-            a->pBindDescriptorSetsInfo = t1471;
+            var t1473 = (VkBindDescriptorSetsInfo*)d.Alloc(1, (ulong)sizeof(VkBindDescriptorSetsInfo));
+            if (t1473 == null) return;
+            VkBindDescriptorSetsInfoWire.Decode(ref d, &(*t1473));
+            a->pBindDescriptorSetsInfo = t1473;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -3639,10 +3642,10 @@ public static unsafe partial class vkCmdPushConstants2
         a->commandBuffer = d.Handle(6);
         if (d.Pointer())
         {
-            var t1472 = (VkPushConstantsInfo*)d.Alloc(1, (ulong)sizeof(VkPushConstantsInfo));
-            if (t1472 == null) return;
-            VkPushConstantsInfoWire.Decode(ref d, &(*t1472));
-            a->pPushConstantsInfo = t1472;
+            var t1474 = (VkPushConstantsInfo*)d.Alloc(1, (ulong)sizeof(VkPushConstantsInfo));
+            if (t1474 == null) return;
+            VkPushConstantsInfoWire.Decode(ref d, &(*t1474));
+            a->pPushConstantsInfo = t1474;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -3706,10 +3709,10 @@ public static unsafe partial class vkCmdPushDescriptorSet2
         a->commandBuffer = d.Handle(6);
         if (d.Pointer())
         {
-            var t1473 = (VkPushDescriptorSetInfo*)d.Alloc(1, (ulong)sizeof(VkPushDescriptorSetInfo));
-            if (t1473 == null) return;
-            VkPushDescriptorSetInfoWire.Decode(ref d, &(*t1473));
-            a->pPushDescriptorSetInfo = t1473;
+            var t1475 = (VkPushDescriptorSetInfo*)d.Alloc(1, (ulong)sizeof(VkPushDescriptorSetInfo));
+            if (t1475 == null) return;
+            VkPushDescriptorSetInfoWire.Decode(ref d, &(*t1475));
+            a->pPushDescriptorSetInfo = t1475;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -3774,10 +3777,10 @@ public static unsafe partial class vkCopyImageToImage
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1474 = (VkCopyImageToImageInfo*)d.Alloc(1, (ulong)sizeof(VkCopyImageToImageInfo));
-            if (t1474 == null) return;
-            VkCopyImageToImageInfoWire.Decode(ref d, &(*t1474));
-            a->pCopyImageToImageInfo = t1474;
+            var t1476 = (VkCopyImageToImageInfo*)d.Alloc(1, (ulong)sizeof(VkCopyImageToImageInfo));
+            if (t1476 == null) return;
+            VkCopyImageToImageInfoWire.Decode(ref d, &(*t1476));
+            a->pCopyImageToImageInfo = t1476;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -3827,9 +3830,9 @@ public static unsafe partial class vkTransitionImageLayout
         n += 8;
         if (pTransitions != null)
         {
-            for (ulong t1475 = 0; t1475 < (ulong)transitionCount; t1475++)
+            for (ulong t1477 = 0; t1477 < (ulong)transitionCount; t1477++)
             {
-                n += VkHostImageLayoutTransitionInfoWire.Size(&pTransitions[t1475], f);
+                n += VkHostImageLayoutTransitionInfoWire.Size(&pTransitions[t1477], f);
             }
         }
         return n;
@@ -3843,9 +3846,9 @@ public static unsafe partial class vkTransitionImageLayout
         if (pTransitions != null)
         {
             e.ArraySize((ulong)transitionCount);
-            for (ulong t1476 = 0; t1476 < (ulong)transitionCount; t1476++)
+            for (ulong t1478 = 0; t1478 < (ulong)transitionCount; t1478++)
             {
-                VkHostImageLayoutTransitionInfoWire.Encode(ref e, &pTransitions[t1476]);
+                VkHostImageLayoutTransitionInfoWire.Encode(ref e, &pTransitions[t1478]);
             }
         }
         else e.ArraySize(0);
@@ -3856,18 +3859,18 @@ public static unsafe partial class vkTransitionImageLayout
         a->transitionCount = (uint)d.U32();
 
         {
-            ulong t1478 = d.ArraySize();
-            if (t1478 != 0)
+            ulong t1480 = d.ArraySize();
+            if (t1480 != 0)
             {
-                if (t1478 != (ulong)a->transitionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1478, 48)) return;
-                var t1479 = (VkHostImageLayoutTransitionInfo*)d.Alloc(t1478, (ulong)sizeof(VkHostImageLayoutTransitionInfo));
-                if (t1479 == null) return;
-                for (ulong t1477 = 0; t1477 < t1478; t1477++)
+                if (t1480 != (ulong)a->transitionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1480, 48)) return;
+                var t1481 = (VkHostImageLayoutTransitionInfo*)d.Alloc(t1480, (ulong)sizeof(VkHostImageLayoutTransitionInfo));
+                if (t1481 == null) return;
+                for (ulong t1479 = 0; t1479 < t1480; t1479++)
                 {
-                    VkHostImageLayoutTransitionInfoWire.Decode(ref d, &t1479[t1477]);
+                    VkHostImageLayoutTransitionInfoWire.Decode(ref d, &t1481[t1479]);
                 }
-                a->pTransitions = t1479;
+                a->pTransitions = t1481;
             }
             else if ((ulong)a->transitionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -3942,22 +3945,22 @@ public static unsafe partial class vkCopyImageToMemoryMESA
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1482 = (VkCopyImageToMemoryInfoMESA*)d.Alloc(1, (ulong)sizeof(VkCopyImageToMemoryInfoMESA));
-            if (t1482 == null) return;
-            VkCopyImageToMemoryInfoMESAWire.Decode(ref d, &(*t1482));
-            a->pCopyImageToMemoryInfo = t1482;
+            var t1484 = (VkCopyImageToMemoryInfoMESA*)d.Alloc(1, (ulong)sizeof(VkCopyImageToMemoryInfoMESA));
+            if (t1484 == null) return;
+            VkCopyImageToMemoryInfoMESAWire.Decode(ref d, &(*t1484));
+            a->pCopyImageToMemoryInfo = t1484;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         a->dataSize = (nuint)d.SizeT();
 
         {
-            ulong t1484 = d.ArraySize();
-            if (t1484 != 0)
+            ulong t1486 = d.ArraySize();
+            if (t1486 != 0)
             {
-                if (t1484 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1485 = (byte*)d.Alloc(t1484, (ulong)sizeof(byte));
-                if (t1485 == null) return;
-                a->pData = t1485;
+                if (t1486 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1487 = (byte*)d.Alloc(t1486, (ulong)sizeof(byte));
+                if (t1487 == null) return;
+                a->pData = t1487;
             }
         }
     }
@@ -3990,11 +3993,11 @@ public static unsafe partial class vkCopyImageToMemoryMESA
         ret = (VkResult)d.I32();
 
         {
-            ulong t1489 = d.ArraySize();
-            if (t1489 != 0)
+            ulong t1491 = d.ArraySize();
+            if (t1491 != 0)
             {
-                if (pData == null || t1489 > (ulong)dataSize || t1489 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                d.Bytes(pData, t1489 * 1);
+                if (pData == null || t1491 > (ulong)dataSize || t1491 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                d.Bytes(pData, t1491 * 1);
             }
         }
         return ret;
@@ -4045,10 +4048,10 @@ public static unsafe partial class vkCopyMemoryToImageMESA
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1490 = (VkCopyMemoryToImageInfoMESA*)d.Alloc(1, (ulong)sizeof(VkCopyMemoryToImageInfoMESA));
-            if (t1490 == null) return;
-            VkCopyMemoryToImageInfoMESAWire.Decode(ref d, &(*t1490));
-            a->pCopyMemoryToImageInfo = t1490;
+            var t1492 = (VkCopyMemoryToImageInfoMESA*)d.Alloc(1, (ulong)sizeof(VkCopyMemoryToImageInfoMESA));
+            if (t1492 == null) return;
+            VkCopyMemoryToImageInfoMESAWire.Decode(ref d, &(*t1492));
+            a->pCopyMemoryToImageInfo = t1492;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4111,7 +4114,7 @@ public static unsafe partial class vkCreateDeferredOperationKHR
     {
         a->device = d.Handle(3);
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t1491 = (ulong*)d.Alloc(1, 8); if (t1491 == null) return; *t1491 = d.RawHandle(); a->pDeferredOperation = t1491; }
+        if (d.Pointer()) { var t1493 = (ulong*)d.Alloc(1, 8); if (t1493 == null) return; *t1493 = d.RawHandle(); a->pDeferredOperation = t1493; }
     }
     public static ulong ReplySize(ulong device, VkAllocationCallbacks* pAllocator, ulong* pDeferredOperation, VnProtocolFilter f = null)
     {
@@ -4423,14 +4426,14 @@ public static unsafe partial class vkCreateAccelerationStructureKHR
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1492 = (VkAccelerationStructureCreateInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureCreateInfoKHR));
-            if (t1492 == null) return;
-            VkAccelerationStructureCreateInfoKHRWire.Decode(ref d, &(*t1492));
-            a->pCreateInfo = t1492;
+            var t1494 = (VkAccelerationStructureCreateInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureCreateInfoKHR));
+            if (t1494 == null) return;
+            VkAccelerationStructureCreateInfoKHRWire.Decode(ref d, &(*t1494));
+            a->pCreateInfo = t1494;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t1493 = (ulong*)d.Alloc(1, 8); if (t1493 == null) return; *t1493 = d.RawHandle(); a->pAccelerationStructure = t1493; }
+        if (d.Pointer()) { var t1495 = (ulong*)d.Alloc(1, 8); if (t1495 == null) return; *t1495 = d.RawHandle(); a->pAccelerationStructure = t1495; }
     }
     public static ulong ReplySize(ulong device, VkAccelerationStructureCreateInfoKHR* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pAccelerationStructure, VnProtocolFilter f = null)
     {
@@ -4571,10 +4574,10 @@ public static unsafe partial class vkCopyAccelerationStructureKHR
         a->deferredOperation = d.Handle(1000268000);
         if (d.Pointer())
         {
-            var t1494 = (VkCopyAccelerationStructureInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyAccelerationStructureInfoKHR));
-            if (t1494 == null) return;
-            VkCopyAccelerationStructureInfoKHRWire.Decode(ref d, &(*t1494));
-            a->pInfo = t1494;
+            var t1496 = (VkCopyAccelerationStructureInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyAccelerationStructureInfoKHR));
+            if (t1496 == null) return;
+            VkCopyAccelerationStructureInfoKHRWire.Decode(ref d, &(*t1496));
+            a->pInfo = t1496;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4645,9 +4648,9 @@ public static unsafe partial class vkWriteAccelerationStructuresPropertiesKHR
         if (pAccelerationStructures != null)
         {
             e.ArraySize((ulong)accelerationStructureCount);
-            for (ulong t1497 = 0; t1497 < (ulong)accelerationStructureCount; t1497++)
+            for (ulong t1499 = 0; t1499 < (ulong)accelerationStructureCount; t1499++)
             {
-                e.Handle(pAccelerationStructures[t1497]);
+                e.Handle(pAccelerationStructures[t1499]);
             }
         }
         else e.ArraySize(0);
@@ -4662,18 +4665,18 @@ public static unsafe partial class vkWriteAccelerationStructuresPropertiesKHR
         a->accelerationStructureCount = (uint)d.U32();
 
         {
-            ulong t1500 = d.ArraySize();
-            if (t1500 != 0)
+            ulong t1502 = d.ArraySize();
+            if (t1502 != 0)
             {
-                if (t1500 != (ulong)a->accelerationStructureCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1500, 8)) return;
-                var t1501 = (ulong*)d.Alloc(t1500, (ulong)sizeof(ulong));
-                if (t1501 == null) return;
-                for (ulong t1499 = 0; t1499 < t1500; t1499++)
+                if (t1502 != (ulong)a->accelerationStructureCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1502, 8)) return;
+                var t1503 = (ulong*)d.Alloc(t1502, (ulong)sizeof(ulong));
+                if (t1503 == null) return;
+                for (ulong t1501 = 0; t1501 < t1502; t1501++)
                 {
-                    t1501[t1499] = d.Handle(1000150000);
+                    t1503[t1501] = d.Handle(1000150000);
                 }
-                a->pAccelerationStructures = t1501;
+                a->pAccelerationStructures = t1503;
             }
             else if ((ulong)a->accelerationStructureCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -4681,13 +4684,13 @@ public static unsafe partial class vkWriteAccelerationStructuresPropertiesKHR
         a->dataSize = (nuint)d.SizeT();
 
         {
-            ulong t1503 = d.ArraySize();
-            if (t1503 != 0)
+            ulong t1505 = d.ArraySize();
+            if (t1505 != 0)
             {
-                if (t1503 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1504 = (byte*)d.Alloc(t1503, (ulong)sizeof(byte));
-                if (t1504 == null) return;
-                a->pData = t1504;
+                if (t1505 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1506 = (byte*)d.Alloc(t1505, (ulong)sizeof(byte));
+                if (t1506 == null) return;
+                a->pData = t1506;
             }
         }
         a->stride = (nuint)d.SizeT();
@@ -4721,11 +4724,11 @@ public static unsafe partial class vkWriteAccelerationStructuresPropertiesKHR
         ret = (VkResult)d.I32();
 
         {
-            ulong t1508 = d.ArraySize();
-            if (t1508 != 0)
+            ulong t1510 = d.ArraySize();
+            if (t1510 != 0)
             {
-                if (pData == null || t1508 > (ulong)dataSize || t1508 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                d.Bytes(pData, t1508 * 1);
+                if (pData == null || t1510 > (ulong)dataSize || t1510 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                d.Bytes(pData, t1510 * 1);
             }
         }
         return ret;
@@ -4775,10 +4778,10 @@ public static unsafe partial class vkCmdCopyAccelerationStructureKHR
         a->commandBuffer = d.Handle(6);
         if (d.Pointer())
         {
-            var t1509 = (VkCopyAccelerationStructureInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyAccelerationStructureInfoKHR));
-            if (t1509 == null) return;
-            VkCopyAccelerationStructureInfoKHRWire.Decode(ref d, &(*t1509));
-            a->pInfo = t1509;
+            var t1511 = (VkCopyAccelerationStructureInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyAccelerationStructureInfoKHR));
+            if (t1511 == null) return;
+            VkCopyAccelerationStructureInfoKHRWire.Decode(ref d, &(*t1511));
+            a->pInfo = t1511;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4842,10 +4845,10 @@ public static unsafe partial class vkCmdCopyAccelerationStructureToMemoryKHR
         a->commandBuffer = d.Handle(6);
         if (d.Pointer())
         {
-            var t1510 = (VkCopyAccelerationStructureToMemoryInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyAccelerationStructureToMemoryInfoKHR));
-            if (t1510 == null) return;
-            VkCopyAccelerationStructureToMemoryInfoKHRWire.Decode(ref d, &(*t1510));
-            a->pInfo = t1510;
+            var t1512 = (VkCopyAccelerationStructureToMemoryInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyAccelerationStructureToMemoryInfoKHR));
+            if (t1512 == null) return;
+            VkCopyAccelerationStructureToMemoryInfoKHRWire.Decode(ref d, &(*t1512));
+            a->pInfo = t1512;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4909,10 +4912,10 @@ public static unsafe partial class vkCmdCopyMemoryToAccelerationStructureKHR
         a->commandBuffer = d.Handle(6);
         if (d.Pointer())
         {
-            var t1511 = (VkCopyMemoryToAccelerationStructureInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyMemoryToAccelerationStructureInfoKHR));
-            if (t1511 == null) return;
-            VkCopyMemoryToAccelerationStructureInfoKHRWire.Decode(ref d, &(*t1511));
-            a->pInfo = t1511;
+            var t1513 = (VkCopyMemoryToAccelerationStructureInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyMemoryToAccelerationStructureInfoKHR));
+            if (t1513 == null) return;
+            VkCopyMemoryToAccelerationStructureInfoKHRWire.Decode(ref d, &(*t1513));
+            a->pInfo = t1513;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4977,10 +4980,10 @@ public static unsafe partial class vkGetAccelerationStructureDeviceAddressKHR
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1512 = (VkAccelerationStructureDeviceAddressInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureDeviceAddressInfoKHR));
-            if (t1512 == null) return;
-            VkAccelerationStructureDeviceAddressInfoKHRWire.Decode(ref d, &(*t1512));
-            a->pInfo = t1512;
+            var t1514 = (VkAccelerationStructureDeviceAddressInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureDeviceAddressInfoKHR));
+            if (t1514 == null) return;
+            VkAccelerationStructureDeviceAddressInfoKHRWire.Decode(ref d, &(*t1514));
+            a->pInfo = t1514;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -5048,9 +5051,9 @@ public static unsafe partial class vkCmdWriteAccelerationStructuresPropertiesKHR
         if (pAccelerationStructures != null)
         {
             e.ArraySize((ulong)accelerationStructureCount);
-            for (ulong t1514 = 0; t1514 < (ulong)accelerationStructureCount; t1514++)
+            for (ulong t1516 = 0; t1516 < (ulong)accelerationStructureCount; t1516++)
             {
-                e.Handle(pAccelerationStructures[t1514]);
+                e.Handle(pAccelerationStructures[t1516]);
             }
         }
         else e.ArraySize(0);
@@ -5064,18 +5067,18 @@ public static unsafe partial class vkCmdWriteAccelerationStructuresPropertiesKHR
         a->accelerationStructureCount = (uint)d.U32();
 
         {
-            ulong t1516 = d.ArraySize();
-            if (t1516 != 0)
+            ulong t1518 = d.ArraySize();
+            if (t1518 != 0)
             {
-                if (t1516 != (ulong)a->accelerationStructureCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1516, 8)) return;
-                var t1517 = (ulong*)d.Alloc(t1516, (ulong)sizeof(ulong));
-                if (t1517 == null) return;
-                for (ulong t1515 = 0; t1515 < t1516; t1515++)
+                if (t1518 != (ulong)a->accelerationStructureCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1518, 8)) return;
+                var t1519 = (ulong*)d.Alloc(t1518, (ulong)sizeof(ulong));
+                if (t1519 == null) return;
+                for (ulong t1517 = 0; t1517 < t1518; t1517++)
                 {
-                    t1517[t1515] = d.Handle(1000150000);
+                    t1519[t1517] = d.Handle(1000150000);
                 }
-                a->pAccelerationStructures = t1517;
+                a->pAccelerationStructures = t1519;
             }
             else if ((ulong)a->accelerationStructureCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -5146,13 +5149,13 @@ public static unsafe partial class vkGetDeviceAccelerationStructureCompatibility
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1518 = (VkAccelerationStructureVersionInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureVersionInfoKHR));
-            if (t1518 == null) return;
-            VkAccelerationStructureVersionInfoKHRWire.Decode(ref d, &(*t1518));
-            a->pVersionInfo = t1518;
+            var t1520 = (VkAccelerationStructureVersionInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureVersionInfoKHR));
+            if (t1520 == null) return;
+            VkAccelerationStructureVersionInfoKHRWire.Decode(ref d, &(*t1520));
+            a->pVersionInfo = t1520;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer()) { var t1519 = (VkAccelerationStructureCompatibilityKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureCompatibilityKHR)); if (t1519 == null) return; a->pCompatibility = t1519; }
+        if (d.Pointer()) { var t1521 = (VkAccelerationStructureCompatibilityKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureCompatibilityKHR)); if (t1521 == null) return; a->pCompatibility = t1521; }
     }
     public static ulong ReplySize(ulong device, VkAccelerationStructureVersionInfoKHR* pVersionInfo, VkAccelerationStructureCompatibilityKHR* pCompatibility, VnProtocolFilter f = null)
     {
@@ -5271,26 +5274,10 @@ public static unsafe partial class vkCmdTraceRaysKHR
         a->commandBuffer = d.Handle(6);
         if (d.Pointer())
         {
-            var t1520 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
-            if (t1520 == null) return;
-            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1520));
-            a->pRaygenShaderBindingTable = t1520;
-        }
-        else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer())
-        {
-            var t1521 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
-            if (t1521 == null) return;
-            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1521));
-            a->pMissShaderBindingTable = t1521;
-        }
-        else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer())
-        {
             var t1522 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
             if (t1522 == null) return;
             VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1522));
-            a->pHitShaderBindingTable = t1522;
+            a->pRaygenShaderBindingTable = t1522;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
@@ -5298,7 +5285,23 @@ public static unsafe partial class vkCmdTraceRaysKHR
             var t1523 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
             if (t1523 == null) return;
             VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1523));
-            a->pCallableShaderBindingTable = t1523;
+            a->pMissShaderBindingTable = t1523;
+        }
+        else { d.Fail(VnDecodeError.MissingPointer); return; }
+        if (d.Pointer())
+        {
+            var t1524 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
+            if (t1524 == null) return;
+            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1524));
+            a->pHitShaderBindingTable = t1524;
+        }
+        else { d.Fail(VnDecodeError.MissingPointer); return; }
+        if (d.Pointer())
+        {
+            var t1525 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
+            if (t1525 == null) return;
+            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1525));
+            a->pCallableShaderBindingTable = t1525;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         a->width = (uint)d.U32();
@@ -5374,13 +5377,13 @@ public static unsafe partial class vkGetRayTracingShaderGroupHandlesKHR
         a->dataSize = (nuint)d.SizeT();
 
         {
-            ulong t1527 = d.ArraySize();
-            if (t1527 != 0)
+            ulong t1529 = d.ArraySize();
+            if (t1529 != 0)
             {
-                if (t1527 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1528 = (byte*)d.Alloc(t1527, (ulong)sizeof(byte));
-                if (t1528 == null) return;
-                a->pData = t1528;
+                if (t1529 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1530 = (byte*)d.Alloc(t1529, (ulong)sizeof(byte));
+                if (t1530 == null) return;
+                a->pData = t1530;
             }
         }
     }
@@ -5413,11 +5416,11 @@ public static unsafe partial class vkGetRayTracingShaderGroupHandlesKHR
         ret = (VkResult)d.I32();
 
         {
-            ulong t1532 = d.ArraySize();
-            if (t1532 != 0)
+            ulong t1534 = d.ArraySize();
+            if (t1534 != 0)
             {
-                if (pData == null || t1532 > (ulong)dataSize || t1532 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                d.Bytes(pData, t1532 * 1);
+                if (pData == null || t1534 > (ulong)dataSize || t1534 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                d.Bytes(pData, t1534 * 1);
             }
         }
         return ret;
@@ -5476,13 +5479,13 @@ public static unsafe partial class vkGetRayTracingCaptureReplayShaderGroupHandle
         a->dataSize = (nuint)d.SizeT();
 
         {
-            ulong t1536 = d.ArraySize();
-            if (t1536 != 0)
+            ulong t1538 = d.ArraySize();
+            if (t1538 != 0)
             {
-                if (t1536 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1537 = (byte*)d.Alloc(t1536, (ulong)sizeof(byte));
-                if (t1537 == null) return;
-                a->pData = t1537;
+                if (t1538 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1539 = (byte*)d.Alloc(t1538, (ulong)sizeof(byte));
+                if (t1539 == null) return;
+                a->pData = t1539;
             }
         }
     }
@@ -5515,11 +5518,11 @@ public static unsafe partial class vkGetRayTracingCaptureReplayShaderGroupHandle
         ret = (VkResult)d.I32();
 
         {
-            ulong t1541 = d.ArraySize();
-            if (t1541 != 0)
+            ulong t1543 = d.ArraySize();
+            if (t1543 != 0)
             {
-                if (pData == null || t1541 > (ulong)dataSize || t1541 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                d.Bytes(pData, t1541 * 1);
+                if (pData == null || t1543 > (ulong)dataSize || t1543 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                d.Bytes(pData, t1543 * 1);
             }
         }
         return ret;
@@ -5605,26 +5608,10 @@ public static unsafe partial class vkCmdTraceRaysIndirectKHR
         a->commandBuffer = d.Handle(6);
         if (d.Pointer())
         {
-            var t1542 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
-            if (t1542 == null) return;
-            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1542));
-            a->pRaygenShaderBindingTable = t1542;
-        }
-        else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer())
-        {
-            var t1543 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
-            if (t1543 == null) return;
-            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1543));
-            a->pMissShaderBindingTable = t1543;
-        }
-        else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer())
-        {
             var t1544 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
             if (t1544 == null) return;
             VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1544));
-            a->pHitShaderBindingTable = t1544;
+            a->pRaygenShaderBindingTable = t1544;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
@@ -5632,7 +5619,23 @@ public static unsafe partial class vkCmdTraceRaysIndirectKHR
             var t1545 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
             if (t1545 == null) return;
             VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1545));
-            a->pCallableShaderBindingTable = t1545;
+            a->pMissShaderBindingTable = t1545;
+        }
+        else { d.Fail(VnDecodeError.MissingPointer); return; }
+        if (d.Pointer())
+        {
+            var t1546 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
+            if (t1546 == null) return;
+            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1546));
+            a->pHitShaderBindingTable = t1546;
+        }
+        else { d.Fail(VnDecodeError.MissingPointer); return; }
+        if (d.Pointer())
+        {
+            var t1547 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
+            if (t1547 == null) return;
+            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1547));
+            a->pCallableShaderBindingTable = t1547;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         a->indirectDeviceAddress = (ulong)d.U64();
@@ -5865,10 +5868,10 @@ public static unsafe partial class vkCmdSetDepthBias2EXT
         a->commandBuffer = d.Handle(6);
         if (d.Pointer())
         {
-            var t1546 = (VkDepthBiasInfoEXT*)d.Alloc(1, (ulong)sizeof(VkDepthBiasInfoEXT));
-            if (t1546 == null) return;
-            VkDepthBiasInfoEXTWire.Decode(ref d, &(*t1546));
-            a->pDepthBiasInfo = t1546;
+            var t1548 = (VkDepthBiasInfoEXT*)d.Alloc(1, (ulong)sizeof(VkDepthBiasInfoEXT));
+            if (t1548 == null) return;
+            VkDepthBiasInfoEXTWire.Decode(ref d, &(*t1548));
+            a->pDepthBiasInfo = t1548;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -5988,10 +5991,10 @@ public static unsafe partial class vkCmdSetDepthClampRangeEXT
         a->depthClampMode = (VkDepthClampModeEXT)d.I32();
         if (d.Pointer())
         {
-            var t1547 = (VkDepthClampRangeEXT*)d.Alloc(1, (ulong)sizeof(VkDepthClampRangeEXT));
-            if (t1547 == null) return;
-            VkDepthClampRangeEXTWire.Decode(ref d, &(*t1547));
-            a->pDepthClampRange = t1547;
+            var t1549 = (VkDepthClampRangeEXT*)d.Alloc(1, (ulong)sizeof(VkDepthClampRangeEXT));
+            if (t1549 == null) return;
+            VkDepthClampRangeEXTWire.Decode(ref d, &(*t1549));
+            a->pDepthClampRange = t1549;
         }
     }
     public static ulong ReplySize(ulong commandBuffer, VkDepthClampModeEXT depthClampMode, VkDepthClampRangeEXT* pDepthClampRange, VnProtocolFilter f = null)
@@ -6037,9 +6040,9 @@ public static unsafe partial class vkGetPhysicalDeviceCooperativeMatrixPropertie
         n += 8;
         if (pProperties != null)
         {
-            for (ulong t1548 = 0; t1548 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1548++)
+            for (ulong t1550 = 0; t1550 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1550++)
             {
-                n += VkCooperativeMatrixPropertiesKHRWire.SizePartial(&pProperties[t1548], f);
+                n += VkCooperativeMatrixPropertiesKHRWire.SizePartial(&pProperties[t1550], f);
             }
         }
         return n;
@@ -6054,9 +6057,9 @@ public static unsafe partial class vkGetPhysicalDeviceCooperativeMatrixPropertie
         if (pProperties != null)
         {
             e.ArraySize((pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)));
-            for (ulong t1549 = 0; t1549 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1549++)
+            for (ulong t1551 = 0; t1551 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1551++)
             {
-                VkCooperativeMatrixPropertiesKHRWire.EncodePartial(ref e, &pProperties[t1549]);
+                VkCooperativeMatrixPropertiesKHRWire.EncodePartial(ref e, &pProperties[t1551]);
             }
         }
         else e.ArraySize(0);
@@ -6064,20 +6067,20 @@ public static unsafe partial class vkGetPhysicalDeviceCooperativeMatrixPropertie
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
-        if (d.Pointer()) { var t1550 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1550 == null) return; *t1550 = (uint)d.U32(); a->pPropertyCount = t1550; }
+        if (d.Pointer()) { var t1552 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1552 == null) return; *t1552 = (uint)d.U32(); a->pPropertyCount = t1552; }
 
         {
-            ulong t1552 = d.ArraySize();
-            if (t1552 != 0)
+            ulong t1554 = d.ArraySize();
+            if (t1554 != 0)
             {
-                if (t1552 != (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1553 = (VkCooperativeMatrixPropertiesKHR*)d.Alloc(t1552, (ulong)sizeof(VkCooperativeMatrixPropertiesKHR));
-                if (t1553 == null) return;
-                for (ulong t1551 = 0; t1551 < t1552; t1551++)
+                if (t1554 != (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1555 = (VkCooperativeMatrixPropertiesKHR*)d.Alloc(t1554, (ulong)sizeof(VkCooperativeMatrixPropertiesKHR));
+                if (t1555 == null) return;
+                for (ulong t1553 = 0; t1553 < t1554; t1553++)
                 {
-                    VkCooperativeMatrixPropertiesKHRWire.DecodePartial(ref d, &t1553[t1551]);
+                    VkCooperativeMatrixPropertiesKHRWire.DecodePartial(ref d, &t1555[t1553]);
                 }
-                a->pProperties = t1553;
+                a->pProperties = t1555;
             }
         }
     }
@@ -6092,9 +6095,9 @@ public static unsafe partial class vkGetPhysicalDeviceCooperativeMatrixPropertie
         n += 8;
         if (pProperties != null)
         {
-            for (ulong t1554 = 0; t1554 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1554++)
+            for (ulong t1556 = 0; t1556 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1556++)
             {
-                n += VkCooperativeMatrixPropertiesKHRWire.Size(&pProperties[t1554], f);
+                n += VkCooperativeMatrixPropertiesKHRWire.Size(&pProperties[t1556], f);
             }
         }
         return n;
@@ -6112,9 +6115,9 @@ public static unsafe partial class vkGetPhysicalDeviceCooperativeMatrixPropertie
         if (pProperties != null)
         {
             e.ArraySize((pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)));
-            for (ulong t1555 = 0; t1555 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1555++)
+            for (ulong t1557 = 0; t1557 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1557++)
             {
-                VkCooperativeMatrixPropertiesKHRWire.Encode(ref e, &pProperties[t1555]);
+                VkCooperativeMatrixPropertiesKHRWire.Encode(ref e, &pProperties[t1557]);
             }
         }
         else e.ArraySize(0);
@@ -6132,13 +6135,13 @@ public static unsafe partial class vkGetPhysicalDeviceCooperativeMatrixPropertie
         }
 
         {
-            ulong t1557 = d.ArraySize();
-            if (t1557 != 0)
+            ulong t1559 = d.ArraySize();
+            if (t1559 != 0)
             {
-                if (pProperties == null || t1557 > cap_pPropertyCount || t1557 != (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                for (ulong t1556 = 0; t1556 < t1557; t1556++)
+                if (pProperties == null || t1559 > cap_pPropertyCount || t1559 != (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                for (ulong t1558 = 0; t1558 < t1559; t1558++)
                 {
-                    VkCooperativeMatrixPropertiesKHRWire.DecodeInto(ref d, &pProperties[t1556]);
+                    VkCooperativeMatrixPropertiesKHRWire.DecodeInto(ref d, &pProperties[t1558]);
                 }
             }
         }
@@ -6392,22 +6395,22 @@ public static unsafe partial class vkWriteSamplerDescriptorMESA
         a->device = d.Handle(3);
         if (d.Pointer())
         {
-            var t1560 = (VkSamplerCreateInfo*)d.Alloc(1, (ulong)sizeof(VkSamplerCreateInfo));
-            if (t1560 == null) return;
-            VkSamplerCreateInfoWire.Decode(ref d, &(*t1560));
-            a->pSampler = t1560;
+            var t1562 = (VkSamplerCreateInfo*)d.Alloc(1, (ulong)sizeof(VkSamplerCreateInfo));
+            if (t1562 == null) return;
+            VkSamplerCreateInfoWire.Decode(ref d, &(*t1562));
+            a->pSampler = t1562;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         a->dataSize = (nuint)d.SizeT();
 
         {
-            ulong t1562 = d.ArraySize();
-            if (t1562 != 0)
+            ulong t1564 = d.ArraySize();
+            if (t1564 != 0)
             {
-                if (t1562 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1563 = (byte*)d.Alloc(t1562, (ulong)sizeof(byte));
-                if (t1563 == null) return;
-                a->pData = t1563;
+                if (t1564 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1565 = (byte*)d.Alloc(t1564, (ulong)sizeof(byte));
+                if (t1565 == null) return;
+                a->pData = t1565;
             }
         }
     }
@@ -6440,11 +6443,11 @@ public static unsafe partial class vkWriteSamplerDescriptorMESA
         ret = (VkResult)d.I32();
 
         {
-            ulong t1567 = d.ArraySize();
-            if (t1567 != 0)
+            ulong t1569 = d.ArraySize();
+            if (t1569 != 0)
             {
-                if (pData == null || t1567 > (ulong)dataSize || t1567 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                d.Bytes(pData, t1567 * 1);
+                if (pData == null || t1569 > (ulong)dataSize || t1569 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                d.Bytes(pData, t1569 * 1);
             }
         }
         return ret;
