@@ -1,1 +1,3 @@
-﻿Console.WriteLine("Hello, World!");
+using Venus.Cli;
+
+return VenusCli.Run(args, Console.Out, Console.Error);

@@ -1,0 +1,112 @@
+using Venus.Transport.Vtest;
+
+namespace Venus.Cli;
+
+/// <summary>
+/// The <c>venus</c> command line. Exit codes: 0 success, 1 the command failed (message on
+/// stderr), 2 usage error (usage on stderr). Nothing throws out of <see cref="Run"/>.
+/// </summary>
+public static class VenusCli
+{
+    public const int ExitOk = 0;
+    public const int ExitFailed = 1;
+    public const int ExitUsage = 2;
+
+    public const string Usage = """
+        usage: venus <command> [options]
+
+        commands:
+          probe [--socket PATH] [--json]
+              Talk to a Venus vtest host (e.g. virgl_test_server --venus) like a guest driver:
+              handshake, capset, context, then vkEnumerateInstanceVersion, vkCreateInstance,
+              vkEnumeratePhysicalDevices and per device its properties, queue families, memory
+              properties and extensions. Prints a report, or JSON with --json.
+              --socket PATH   the host's socket (default: $VTEST_SOCKET_NAME, else /tmp/.virgl_test)
+              --json          print JSON instead of text
+          help
+              Print this text.
+        """;
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        try
+        {
+            if (args.Length == 0)
+                return UsageError(stderr, "no command given");
+            return args[0] switch
+            {
+                "probe" => Probe(args.AsSpan(1), stdout, stderr),
+                "help" or "-h" or "--help" => Help(stdout),
+                _ => UsageError(stderr, $"unknown command '{args[0]}'"),
+            };
+        }
+        catch (Exception e)
+        {
+            // Last resort: every expected failure is reported where it happens.
+            stderr.WriteLine($"venus: internal error: {e.GetType().Name}: {e.Message}");
+            return ExitFailed;
+        }
+    }
+
+    private static int Help(TextWriter stdout)
+    {
+        stdout.WriteLine(Usage);
+        return ExitOk;
+    }
+
+    private static int UsageError(TextWriter stderr, string message)
+    {
+        stderr.WriteLine($"venus: {message}");
+        stderr.WriteLine(Usage);
+        return ExitUsage;
+    }
+
+    private static int Probe(ReadOnlySpan<string> args, TextWriter stdout, TextWriter stderr)
+    {
+        string? socket = null;
+        bool json = false;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--socket":
+                    if (i + 1 >= args.Length || args[i + 1].Length == 0)
+                        return UsageError(stderr, "probe: --socket needs a path");
+                    socket = args[++i];
+                    break;
+                case "--json":
+                    json = true;
+                    break;
+                case "-h" or "--help":
+                    return Help(stdout);
+                default:
+                    return UsageError(stderr, $"probe: unknown option '{args[i]}'");
+            }
+        }
+        socket ??= Environment.GetEnvironmentVariable("VTEST_SOCKET_NAME") is { Length: > 0 } env ? env : VtestProtocol.DefaultSocketPath;
+
+        ProbeReport report;
+        try
+        {
+            using VtestVenusSession session = VtestVenusSession.Open(socket);
+            report = VenusProbe.Run(session);
+        }
+        catch (VtestException e)
+        {
+            // The transport's messages name the socket path and what failed.
+            stderr.WriteLine($"venus probe: {e.Message}");
+            return ExitFailed;
+        }
+        catch (VenusCallException e)
+        {
+            stderr.WriteLine($"venus probe: {socket}: {e.Message}");
+            return ExitFailed;
+        }
+
+        if (json)
+            ProbeOutput.WriteJson(stdout, report);
+        else
+            ProbeOutput.WriteText(stdout, report);
+        return ExitOk;
+    }
+}
