@@ -98,7 +98,8 @@ public unsafe ref struct VnDecoder
     bool Take(int n, out int at)
     {
         at = _pos;
-        if ((uint)_pos > (uint)(_buf.Length - n)) { Fail(VnDecodeError.Overrun); return false; }
+        // _pos never exceeds the length, so the room left is never negative; a negative n is huge as uint.
+        if ((uint)n > (uint)(_buf.Length - _pos)) { Fail(VnDecodeError.Overrun); return false; }
         _pos += n;
         return true;
     }
@@ -146,7 +147,7 @@ public unsafe ref struct VnDecoder
     /// <summary>Copies count raw bytes and skips the padding.</summary>
     public void Bytes(void* dst, ulong count)
     {
-        if (count > int.MaxValue) { Fail(VnDecodeError.Overrun); return; }
+        if (count > (ulong)Remaining) { Fail(VnDecodeError.Overrun); return; }
         int n = (int)count;
         int padded = (n + 3) & ~3;
         if (!Take(padded, out int at)) return;
@@ -156,7 +157,7 @@ public unsafe ref struct VnDecoder
     /// <summary>Skips count raw bytes and their padding (reply data the caller has no room for is an error elsewhere).</summary>
     public void Skip(ulong count)
     {
-        if (count > int.MaxValue) { Fail(VnDecodeError.Overrun); return; }
+        if (count > (ulong)Remaining) { Fail(VnDecodeError.Overrun); return; }
         Take(((int)count + 3) & ~3, out _);
     }
 

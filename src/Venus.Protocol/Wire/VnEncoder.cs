@@ -30,7 +30,7 @@ public unsafe ref struct VnEncoder
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     ref byte Reserve(int n)
     {
-        if ((uint)_pos > (uint)(_buf.Length - n)) ThrowOverflow(n);
+        if ((uint)n > (uint)(_buf.Length - _pos)) ThrowOverflow(n);
         ref byte r = ref Unsafe.Add(ref MemoryMarshal.GetReference(_buf), _pos);
         _pos += n;
         return ref r;
@@ -77,7 +77,8 @@ public unsafe ref struct VnEncoder
     /// <summary>Raw bytes followed by zero padding to the next 4-byte unit.</summary>
     public void Bytes(void* src, ulong count)
     {
-        int n = checked((int)count);
+        if (count > (ulong)(_buf.Length - _pos)) ThrowOverflow(checked((int)Math.Min(count, int.MaxValue)));
+        int n = (int)count;
         int padded = (n + 3) & ~3;
         ref byte dst = ref Reserve(padded);
         if (n != 0) Unsafe.CopyBlockUnaligned(ref dst, ref *(byte*)src, (uint)n);
