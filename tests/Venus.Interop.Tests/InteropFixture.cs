@@ -1,0 +1,247 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Venus.Interop.Tests;
+
+/// <summary>
+/// Mesa 25.0.7's venus guest (the trixie chroot of eng/peers.sh, ../shared/docs/peers.md) against a
+/// pluggable vtest host (<see cref="HostKind"/>). Builds the test clients of tests/clients once inside
+/// the chroot, starts hosts on unique sockets, and runs guest programs with a hard timeout, so that a
+/// hung guest becomes a failure carrying the last lines of the host log. Nothing is skipped: anything
+/// missing fails the tests that need it, with the reason.
+/// </summary>
+public sealed class InteropFixture : IDisposable
+{
+    private static readonly TimeSpan ChrootBuildTimeout = TimeSpan.FromMinutes(10);
+    private static readonly TimeSpan ClientBuildTimeout = TimeSpan.FromMinutes(3);
+
+    public const string VenusIcd = "/usr/share/vulkan/icd.d/virtio_icd.json";
+    public const string LavapipeIcd = "/usr/share/vulkan/icd.d/lvp_icd.json";
+
+    private readonly Lazy<string> _peersRoot;
+    private readonly Lazy<ClientBuild> _clients;
+    private readonly Lazy<VulkanInfoReference> _virglReference;
+
+    public InteropFixture()
+    {
+        RepoRoot = FindRepoRoot();
+        _peersRoot = new Lazy<string>(() => EnsureChroot(RepoRoot));
+        _clients = new Lazy<ClientBuild>(() => ClientBuild.Build(RepoRoot, PeersRoot));
+        _virglReference = new Lazy<VulkanInfoReference>(MeasureVirglReference);
+    }
+
+    /// <summary>The folder holding Venus.sln.</summary>
+    public string RepoRoot { get; }
+
+    /// <summary>The trixie chroot (default /var/cache/venus-peers); built on first use.</summary>
+    public string PeersRoot => _peersRoot.Value;
+
+    /// <summary>tests/clients compiled inside the chroot (built on first use, once).</summary>
+    public ClientBuild Clients => _clients.Value;
+
+    /// <summary>vulkaninfo through Mesa's venus on virglrenderer 1.1.0, measured once: the reference.</summary>
+    public VulkanInfoReference VirglReference => _virglReference.Value;
+
+    /// <summary>VN_DEBUG for guest runs: "vtest" plus VENUS_INTEROP_VN_DEBUG (e.g. "init,result,log_ctx_info").</summary>
+    public static string VnDebug =>
+        Environment.GetEnvironmentVariable("VENUS_INTEROP_VN_DEBUG") is { Length: > 0 } extra ? "vtest," + extra : "vtest";
+
+    /// <summary>Starts a fresh host of the given kind on a unique socket (throws <see cref="HostUnavailableException"/>).</summary>
+    public RunningHost StartHost(HostKind kind) => HostLauncher.For(kind).Start(RepoRoot, PeersRoot);
+
+    /// <summary>The environment that makes a Vulkan program in the chroot use Mesa's venus over vtest.</summary>
+    public static Dictionary<string, string> GuestEnvironment(RunningHost host) => new()
+    {
+        ["VK_DRIVER_FILES"] = VenusIcd,
+        ["VN_DEBUG"] = VnDebug,
+        ["VTEST_SOCKET_NAME"] = host.ChrootSocketPath,
+        ["XDG_RUNTIME_DIR"] = "/tmp",
+        ["NODEVICE_SELECT"] = "1",
+    };
+
+    /// <summary>Runs <paramref name="command"/> (sh -c, inside the chroot) through Mesa's venus against <paramref name="host"/>.</summary>
+    public GuestRun RunGuest(RunningHost host, string command, TimeSpan timeout,
+        IReadOnlyDictionary<string, string>? extraEnvironment = null)
+    {
+        Dictionary<string, string> env = GuestEnvironment(host);
+        if (extraEnvironment is not null)
+            foreach ((string k, string v) in extraEnvironment)
+                env[k] = v;
+        RunResult run = RunInChroot(command, env, timeout);
+        // Give the host a moment to log what the guest's disconnect did.
+        Thread.Sleep(50);
+        return new GuestRun(host.Launcher, run, host.IsAlive, host.LogTail(40));
+    }
+
+    /// <summary>Runs <paramref name="command"/> natively on the chroot's lavapipe (no venus): the baseline.</summary>
+    public RunResult RunNative(string command, TimeSpan timeout) =>
+        RunInChroot(command, new Dictionary<string, string>
+        {
+            ["VK_DRIVER_FILES"] = LavapipeIcd,
+            ["XDG_RUNTIME_DIR"] = "/tmp",
+            ["NODEVICE_SELECT"] = "1",
+        }, timeout);
+
+    /// <summary>Runs <paramref name="command"/> with <c>sh -c</c> inside the chroot with the given environment added.</summary>
+    public RunResult RunInChroot(string command, IReadOnlyDictionary<string, string>? environment, TimeSpan timeout)
+    {
+        var arguments = new List<string> { PeersRoot, "env" };
+        if (environment is not null)
+            foreach ((string key, string value) in environment)
+                arguments.Add($"{key}={value}");
+        arguments.AddRange(["sh", "-c", command]);
+        return ProcessRun.Run("chroot", arguments, timeout);
+    }
+
+    private VulkanInfoReference MeasureVirglReference()
+    {
+        using RunningHost host = StartHost(HostKind.VirglRenderer);
+        GuestRun summary = RunGuest(host, "vulkaninfo --summary", VulkanInfoTimeout);
+        if (!summary.Run.Succeeded)
+            throw new InvalidOperationException($"reference vulkaninfo --summary failed:\n{summary}");
+        GuestRun full = RunGuest(host, "vulkaninfo", VulkanInfoTimeout);
+        if (!full.Run.Succeeded)
+            throw new InvalidOperationException($"reference vulkaninfo failed:\n{full}");
+        return new VulkanInfoReference(summary, VulkanInfoSummary.Parse(summary.Run.Stdout), full,
+            VulkanInfoFull.Parse(full.Run.Stdout));
+    }
+
+    public static readonly TimeSpan VulkanInfoTimeout = TimeSpan.FromSeconds(60);
+
+    public void Dispose()
+    {
+        if (_clients.IsValueCreated)
+            _clients.Value.Dispose();
+    }
+
+    private static string FindRepoRoot()
+    {
+        for (string? dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
+        {
+            if (File.Exists(Path.Combine(dir, "Venus.sln")))
+                return dir;
+        }
+        throw new InvalidOperationException($"no Venus.sln above {AppContext.BaseDirectory}");
+    }
+
+    private static string EnsureChroot(string repoRoot)
+    {
+        string script = Path.Combine(repoRoot, "eng", "peers.sh");
+        RunResult path = ProcessRun.Run("bash", [script, "path"], TimeSpan.FromSeconds(10), repoRoot);
+        if (!path.Succeeded)
+            throw new InvalidOperationException($"eng/peers.sh path failed: {path}");
+        string peers = path.Stdout.Trim();
+
+        // peers.sh ensure restarts an unfinished debootstrap; if another test process is building the
+        // chroot right now, wait for its ready marker instead of racing it.
+        string ready = Path.Combine(peers, ".venus-peers-ready");
+        var clock = Stopwatch.StartNew();
+        while (!File.Exists(ready) && Directory.Exists(peers + ".partial") && IsDebootstrapRunning())
+        {
+            if (clock.Elapsed > ChrootBuildTimeout)
+                throw new TimeoutException($"another debootstrap of {peers} did not finish within {ChrootBuildTimeout.TotalMinutes} minutes");
+            Thread.Sleep(2000);
+        }
+
+        RunResult ensure = ProcessRun.Run("bash", [script, "ensure"], ChrootBuildTimeout, repoRoot);
+        if (!ensure.Succeeded)
+            throw new InvalidOperationException($"eng/peers.sh ensure could not provide the peers chroot: {ensure}");
+        string built = ensure.Stdout.Trim().Split('\n')[^1];
+        if (!Directory.Exists(built))
+            throw new InvalidOperationException($"eng/peers.sh ensure printed '{built}', which is not a folder");
+        return built;
+    }
+
+    private static bool IsDebootstrapRunning()
+    {
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out _))
+                continue;
+            try
+            {
+                if (File.ReadAllText(Path.Combine(dir, "cmdline")).Contains("debootstrap", StringComparison.Ordinal))
+                    return true;
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return false;
+    }
+
+    /// <summary>The clients of tests/clients built in a private folder under the chroot's /tmp.</summary>
+    public sealed class ClientBuild : IDisposable
+    {
+        private readonly string _hostDir;
+
+        private ClientBuild(string chrootDir, string hostDir, RunResult build)
+        {
+            ChrootDir = chrootDir;
+            _hostDir = hostDir;
+            BuildLog = build;
+        }
+
+        /// <summary>The build folder as the chroot sees it.</summary>
+        public string ChrootDir { get; }
+
+        public RunResult BuildLog { get; }
+
+        /// <summary>Chroot path of the executable built from tests/clients/NAME.c.</summary>
+        public string Executable(string name) => $"{ChrootDir}/{name}";
+
+        /// <summary>Chroot path of the SPIR-V built from tests/clients/NAME.</summary>
+        public string Spirv(string shaderFile) => $"{ChrootDir}/{shaderFile}.spv";
+
+        /// <summary>
+        /// Copies tests/clients into the chroot's /tmp, compiles every *.c with gcc (-lvulkan) and every
+        /// shader with glslangValidator -V, inside the chroot, so the binaries match its glibc and loader.
+        /// </summary>
+        public static ClientBuild Build(string repoRoot, string peersRoot)
+        {
+            string source = Path.Combine(repoRoot, "tests", "clients");
+            if (!Directory.Exists(source))
+                throw new InvalidOperationException($"{source} missing");
+            string chrootDir = $"/tmp/venus-interop-clients-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}";
+            string hostDir = peersRoot + chrootDir;
+            Directory.CreateDirectory(hostDir);
+            foreach (string file in Directory.EnumerateFiles(source))
+                File.Copy(file, Path.Combine(hostDir, Path.GetFileName(file)));
+
+            var script = new StringBuilder();
+            script.Append($"set -e; cd {chrootDir}; ");
+            script.Append("for c in *.c; do [ -e \"$c\" ] || continue; echo \"gcc $c\"; ");
+            script.Append("gcc -std=c11 -O2 -g -Wall -Wextra -o \"${c%.c}\" \"$c\" -lvulkan; done; ");
+            script.Append("for s in *.comp *.vert *.frag; do [ -e \"$s\" ] || continue; echo \"glslangValidator $s\"; ");
+            script.Append("glslangValidator -V -o \"$s.spv\" \"$s\"; done");
+            RunResult build = ProcessRun.Run("chroot", [peersRoot, "sh", "-c", script.ToString()], ClientBuildTimeout);
+            if (!build.Succeeded)
+            {
+                TryDelete(hostDir);
+                throw new InvalidOperationException($"building tests/clients inside the chroot failed:\n{build}");
+            }
+            return new ClientBuild(chrootDir, hostDir, build);
+        }
+
+        public void Dispose() => TryDelete(_hostDir);
+
+        private static void TryDelete(string dir)
+        {
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+}
+
+/// <summary>One guest program run against one host, with what the host said meanwhile.</summary>
+public sealed record GuestRun(HostLauncher Host, RunResult Run, bool HostAliveAfter, string HostLogTail)
+{
+    public override string ToString() =>
+        $"guest run against {Host.DisplayName}:\n{Run}\n" +
+        $"--- host {(HostAliveAfter ? "still running" : "NOT running any more")}; host log (last lines) ---\n{HostLogTail}\n" +
+        "(VENUS_INTEROP_VN_DEBUG=init,result,log_ctx_info adds Mesa's guest log to stderr; VENUS_INTEROP_KEEP_LOGS=1 keeps the host logs)";
+}
+
+[CollectionDefinition(Name)]
+public sealed class InteropCollection : ICollectionFixture<InteropFixture>
+{
+    public const string Name = "Venus interop (Mesa guest vs hosts)";
+}
