@@ -142,6 +142,72 @@ internal static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "write", SetLastError = true)]
     public static partial nint Write(int fd, void* buf, nuint count);
 
+    // ---- server side (VtestServer) and shared memory (VtestSharedMemory) ----
+
+    public const int SO_SNDTIMEO = 21;
+    public const int EADDRINUSE = 98;
+    public const int ECONNABORTED = 103;
+
+    public const int F_DUPFD_CLOEXEC = 1030;
+    public const uint MFD_CLOEXEC = 0x1;
+
+    /// <summary>File type bits of <c>st_mode</c>.</summary>
+    public const uint S_IFMT = 0xF000;
+    public const uint S_IFSOCK = 0xC000;
+
+    /// <summary><c>struct timeval</c> (LP64: two longs).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct TimeVal
+    {
+        public long tv_sec;
+        public long tv_usec;
+    }
+
+    [LibraryImport(Library, EntryPoint = "bind", SetLastError = true)]
+    public static partial int Bind(int fd, SockaddrUn* addr, uint addrlen);
+
+    [LibraryImport(Library, EntryPoint = "listen", SetLastError = true)]
+    public static partial int Listen(int fd, int backlog);
+
+    [LibraryImport(Library, EntryPoint = "accept4", SetLastError = true)]
+    public static partial int Accept4(int fd, void* addr, void* addrlen, int flags);
+
+    [LibraryImport(Library, EntryPoint = "setsockopt", SetLastError = true)]
+    public static partial int SetSockOpt(int fd, int level, int optname, void* optval, uint optlen);
+
+    [LibraryImport(Library, EntryPoint = "unlink", SetLastError = true)]
+    public static partial int Unlink(byte* path);
+
+    [LibraryImport(Library, EntryPoint = "memfd_create", SetLastError = true)]
+    public static partial int MemfdCreate(byte* name, uint flags);
+
+    [LibraryImport(Library, EntryPoint = "ftruncate", SetLastError = true)]
+    public static partial int Ftruncate(int fd, long length);
+
+    /// <summary><c>fcntl(fd, cmd, int arg)</c>; used for F_DUPFD_CLOEXEC only.</summary>
+    [LibraryImport(Library, EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int Fcntl(int fd, int cmd, int arg);
+
+    /// <summary>
+    /// <c>lstat</c> (exported by glibc since 2.33) into a caller-provided <c>struct stat</c>
+    /// buffer of at least <see cref="StatBufferSize"/> bytes; see <see cref="StatMode"/>/<see cref="StatIno"/>.
+    /// </summary>
+    [LibraryImport(Library, EntryPoint = "lstat", SetLastError = true)]
+    public static partial int Lstat(byte* path, void* statbuf);
+
+    /// <summary>Larger than <c>struct stat</c> on every LP64 Linux ABI (x86-64: 144, aarch64: 128).</summary>
+    public const int StatBufferSize = 256;
+
+    /// <summary><c>st_mode</c> from an <see cref="Lstat"/> buffer (x86-64 and aarch64 layouts).</summary>
+    public static uint StatMode(byte* statbuf) =>
+        RuntimeInformation.ProcessArchitecture == Architecture.X64 ? *(uint*)(statbuf + 24) : *(uint*)(statbuf + 16);
+
+    /// <summary><c>st_ino</c> (offset 8 on both x86-64 and aarch64).</summary>
+    public static ulong StatIno(byte* statbuf) => *(ulong*)(statbuf + 8);
+
+    /// <summary><c>st_dev</c> (offset 0).</summary>
+    public static ulong StatDev(byte* statbuf) => *(ulong*)statbuf;
+
     public static int LastError => Marshal.GetLastPInvokeError();
 
     public static string Describe(int errno) => $"{Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
