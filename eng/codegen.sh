@@ -22,4 +22,5 @@ grep -q "#define <name>VK_HEADER_VERSION</name> $want_version<" "$vkxml" \
   || { echo "codegen.sh: $vkxml is not vk.xml 1.4.$want_version" >&2; exit 1; }
 exec dotnet run --project "$root/src/Venus.Codegen" -c Release -- \
   --vkxml "$vkxml" --defs "$root/src/Venus.Codegen/Definitions" --out "$root/src/Venus.Protocol/Generated" \
-  --tests-out "$root/tests/Venus.Protocol.Tests/Generated" "$@"
+  --tests-out "$root/tests/Venus.Protocol.Tests/Generated" \
+  --host-out "$root/src/Venus.HostRenderer/Generated" "$@"

@@ -23,6 +23,10 @@ public static class VenusCli
               properties and extensions. Prints a report, or JSON with --json.
               --socket PATH   the host's socket (default: $VTEST_SOCKET_NAME, else /tmp/.virgl_test)
               --json          print JSON instead of text
+          dump FILE [--check]
+              Print a stream recorded by `venus-host serve --record DIR` as decoded calls, one per
+              line, each prefixed by the stream it ran on. Every command is re-encoded; --check
+              exits 1 unless every command decodes and re-encodes to the same bytes.
           help
               Print this text.
         """;
@@ -36,6 +40,7 @@ public static class VenusCli
             return args[0] switch
             {
                 "probe" => Probe(args.AsSpan(1), stdout, stderr),
+                "dump" => VenusDump.Run(args.AsSpan(1), stdout, stderr),
                 "help" or "-h" or "--help" => Help(stdout),
                 _ => UsageError(stderr, $"unknown command '{args[0]}'"),
             };
@@ -54,7 +59,7 @@ public static class VenusCli
         return ExitOk;
     }
 
-    private static int UsageError(TextWriter stderr, string message)
+    internal static int UsageError(TextWriter stderr, string message)
     {
         stderr.WriteLine($"venus: {message}");
         stderr.WriteLine(Usage);

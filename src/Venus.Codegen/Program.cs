@@ -11,11 +11,11 @@ namespace Venus.Codegen;
 /// </summary>
 public static class Program
 {
-    const string Usage = "usage: Venus.Codegen --vkxml PATH --defs DIR --out DIR [--tests-out DIR] [--check] [--verbose]";
+    const string Usage = "usage: Venus.Codegen --vkxml PATH --defs DIR --out DIR [--tests-out DIR] [--host-out DIR] [--check] [--verbose]";
 
     public static int Main(string[] args)
     {
-        string? vkxml = null, defs = null, outDir = null, testsOut = null;
+        string? vkxml = null, defs = null, outDir = null, testsOut = null, hostOut = null;
         bool check = false, verbose = false;
         for (int i = 0; i < args.Length; i++)
         {
@@ -28,6 +28,7 @@ public static class Program
                     case "--defs": defs = Next(); break;
                     case "--out": outDir = Next(); break;
                     case "--tests-out": testsOut = Next(); break;
+                    case "--host-out": hostOut = Next(); break;
                     case "--check": check = true; break;
                     case "--verbose": verbose = true; break;
                     case "-h" or "--help": Console.WriteLine(Usage); return 0;
@@ -63,6 +64,12 @@ public static class Program
                 int rc2 = check ? Check(testsOut, tests) : Write(testsOut, tests);
                 rc = Math.Max(rc, rc2);
             }
+            if (hostOut != null)
+            {
+                var host = GenerateHost(model);
+                int rc3 = check ? Check(hostOut, host) : Write(hostOut, host);
+                rc = Math.Max(rc, rc3);
+            }
             return rc;
         }
         catch (Exception e) when (e is InvalidDataException or System.Xml.XmlException or IOException)
@@ -83,6 +90,7 @@ public static class Program
             ["Vulkan/Structs.cs"] = native.EmitStructs(),
             ["Vulkan/Functions.cs"] = dispatch.Emit(),
             ["VenusProtocolInfo.cs"] = wire.EmitInfo(),
+            ["VenusCommandText.cs"] = new TextEmitter(model, native, wire).Emit(),
         };
         // Group wire structs and commands into files of bounded size so builds stay parallel.
         Chunked(o, "Wire/Structs", wire.WireStructs().Select(wire.EmitStruct), "Venus.Protocol.Wire");
@@ -95,6 +103,14 @@ public static class Program
         var native = new NativeEmitter(model);
         var wire = new WireEmitter(model, native);
         return new SortedDictionary<string, string>(StringComparer.Ordinal) { ["RandomArgs.cs"] = new TestEmitter(model, native, wire).Emit() };
+    }
+
+    public static SortedDictionary<string, string> GenerateHost(ProtocolModel model)
+    {
+        var native = new NativeEmitter(model);
+        var wire = new WireEmitter(model, native);
+        var fns = new DispatchEmitter(model, native);
+        return new SortedDictionary<string, string>(StringComparer.Ordinal) { ["CommandDispatch.cs"] = new HostDispatchEmitter(model, wire, fns).Emit() };
     }
 
     static void Chunked(SortedDictionary<string, string> o, string prefix, IEnumerable<string> parts, string ns)

@@ -1,1 +1,73 @@
-namespace Venus.HostRenderer; public static class Program { public static int Main(string[] args) { System.Console.Error.WriteLine("venus-host: not yet"); return 2; } }
+using Venus.HostRenderer.Context;
+using Venus.HostRenderer.Native;
+using Venus.HostRenderer.Server;
+using Venus.Transport.Vtest.Server;
+
+namespace Venus.HostRenderer;
+
+/// <summary>
+/// venus-host: a Venus host renderer. <c>serve</c> runs a vtest server whose clients (Mesa's venus
+/// guest with VN_DEBUG=vtest, or ours) get their Vulkan calls executed on this machine's driver.
+/// </summary>
+public static class Program
+{
+    const string Usage =
+        "usage: venus-host serve --socket-path PATH [--driver ICD_JSON] [--record DIR]\n" +
+        "  --socket-path PATH   unix socket to listen on (vtest protocol)\n" +
+        "  --driver ICD_JSON    Vulkan ICD manifest for the host driver (sets VK_DRIVER_FILES)\n" +
+        "  --record DIR         save every context's command stream to DIR (read with `venus dump`)";
+
+    public static int Main(string[] args)
+    {
+        try
+        {
+            return Run(args);
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"venus-host: {e.Message}");
+            return 1;
+        }
+    }
+
+    static int Run(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help") { Console.Error.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
+        if (args[0] != "serve") { Console.Error.WriteLine($"venus-host: unknown command '{args[0]}'\n{Usage}"); return 2; }
+        string? socket = null, driver = null, record = null;
+        for (int i = 1; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            try
+            {
+                switch (args[i])
+                {
+                    case "--socket-path": socket = Value(); break;
+                    case "--driver": driver = Value(); break;
+                    case "--record": record = Value(); break;
+                    default: Console.Error.WriteLine($"venus-host: unknown option '{args[i]}'\n{Usage}"); return 2;
+                }
+            }
+            catch (ArgumentException e) { Console.Error.WriteLine($"venus-host: {e.Message}\n{Usage}"); return 2; }
+        }
+        if (socket == null) { Console.Error.WriteLine($"venus-host: --socket-path is required\n{Usage}"); return 2; }
+        if (driver != null)
+        {
+            if (!File.Exists(driver)) { Console.Error.WriteLine($"venus-host: driver manifest not found: {driver}"); return 2; }
+            Environment.SetEnvironmentVariable("VK_DRIVER_FILES", driver);
+        }
+        var vk = VulkanLibrary.TryLoad(out var error);
+        if (vk == null) { Console.Error.WriteLine($"venus-host: {error}"); return 1; }
+        var log = (string line) => { lock (Console.Error) Console.Error.WriteLine(line); };
+        var options = new HostOptions { RecordDir = record, Log = log };
+        using var server = VtestServer.Start(socket, new VtestRendererFactory(vk, options), new VtestServerOptions { Log = log });
+        log($"venus-host: serving {socket} (protocol vk.xml 1.4.{Venus.Protocol.VenusProtocolInfo.VkXmlVersion & 0xfff}, {Venus.Protocol.VenusProtocolInfo.Extensions.Length} extensions)");
+        using var stop = new ManualResetEventSlim();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Set(); };
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Set();
+        System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
+        stop.Wait();
+        log("venus-host: stopping");
+        return 0;
+    }
+}

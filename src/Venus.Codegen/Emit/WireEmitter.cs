@@ -862,7 +862,8 @@ public sealed class WireEmitter
         w.Line(CodeWriter.Header("What the generated protocol covers."));
         w.Line("namespace Venus.Protocol;");
         w.Line();
-        w.Line("public readonly record struct VenusExtension(string Name, int Number, int SpecVersion);");
+        w.Line("/// <summary>A covered extension; CommandsTravel is false when some of its commands have no body (guests implement those locally).</summary>");
+        w.Line("public readonly record struct VenusExtension(string Name, int Number, int SpecVersion, bool CommandsTravel);");
         w.Line();
         w.Open("public static partial class VenusProtocolInfo");
         var reg = _m.Reg;
@@ -877,11 +878,19 @@ public sealed class WireEmitter
         w.Line();
         w.Line("/// <summary>Extensions whose commands and structs all travel: what the host's capset mask states.</summary>");
         w.Open("public static readonly VenusExtension[] Extensions =");
+        var bodies = new HashSet<string>();
+        foreach (var c in WireCommands())
+        {
+            bodies.Add(c.Name);
+            bodies.Add(c.Reg!.Name);
+            foreach (var a in c.Aliases) bodies.Add(a);
+        }
         foreach (var x in _m.CoveredExtensions)
         {
             int spec = Math.Min(x.SpecVersion, reg.ProtocolExtensions[x.Name].Spec);
             if (spec == 0) spec = x.SpecVersion;
-            w.Line($"new(\"{x.Name}\", {x.Number}, {spec}),");
+            bool travel = x.Commands.All(c => bodies.Contains(c) || bodies.Contains(reg.ResolveCommand(c)?.Name ?? c));
+            w.Line($"new(\"{x.Name}\", {x.Number}, {spec}, {(travel ? "true" : "false")}),");
         }
         w.Close(";");
         w.Line();
@@ -892,14 +901,14 @@ public sealed class WireEmitter
         w.Line();
         w.Line("/// <summary>Whether the command has an encoder and decoder in this protocol build.</summary>");
         w.Open("public static bool HasBody(int type) => type switch");
-        var bodies = WireCommands().Select(c => c.TypeValue).ToList();
-        foreach (var chunk in bodies.Chunk(16)) w.Line(string.Join(" or ", chunk) + " => true,");
+        var bodyTypes = WireCommands().Select(c => c.TypeValue).ToList();
+        foreach (var chunk in bodyTypes.Chunk(16)) w.Line(string.Join(" or ", chunk) + " => true,");
         w.Line("_ => false,");
         w.Close(";");
         w.Line();
         w.Line("/// <summary>Why a numbered command has no body (for logs); null when it has one.</summary>");
         w.Open("public static string WhyNoBody(int type) => type switch");
-        foreach (var c in _m.Commands.Where(c => !bodies.Contains(c.TypeValue)))
+        foreach (var c in _m.Commands.Where(c => !bodyTypes.Contains(c.TypeValue)))
             w.Line($"{c.TypeValue} => \"{(c.Unsupported ?? "its structs have no native layout").Replace("\"", "'")}\",");
         w.Line("_ => null,");
         w.Close(";");

@@ -325,7 +325,9 @@ public sealed class ProtocolModel
         var elem = TypeOf(m.Type);
         var f = new FieldModel { Name = m.Name, Reg = m, Elem = elem, IsConst = m.IsConst };
         var optional = m.Optional?.Split(',') ?? Array.Empty<string>();
-        f.Optional = optional.Length > 0 && optional[0] == "true";
+        // Members the spec lets other members make irrelevant (noautovalidity) may arrive as NULL:
+        // VkWriteDescriptorSet's arrays for other descriptor types, for one (§1.3, §1.8).
+        f.Optional = (optional.Length > 0 && optional[0] == "true") || m.NoAutoValidity;
         if (!isParam && m.Name == "sType" && m.Type == "VkStructureType") { f.Shape = FieldShape.SType; return f; }
         if (!isParam && m.Name == "pNext") { f.Shape = FieldShape.PNext; return f; }
         if (m.Type == "VkAllocationCallbacks" && m.PointerDepth == 1) { f.Shape = FieldShape.AllocationCallbacks; return f; }

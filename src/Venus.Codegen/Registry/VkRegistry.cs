@@ -22,6 +22,8 @@ public sealed class RegMember
     public int BitField { get; init; }
     public string? Selector { get; init; }
     public string? Selection { get; init; }
+    /// <summary>noautovalidity="true": the member may be ignored (and NULL) depending on other members.</summary>
+    public bool NoAutoValidity { get; init; }
 }
 
 public sealed class RegType
@@ -255,6 +257,7 @@ public sealed class VkRegistry
             BitField = bits,
             Selector = (string?)m.Attribute("selector"),
             Selection = (string?)m.Attribute("selection"),
+            NoAutoValidity = (string?)m.Attribute("noautovalidity") == "true",
         };
     }
 

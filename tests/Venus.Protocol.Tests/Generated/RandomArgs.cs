@@ -14502,7 +14502,7 @@ public static unsafe partial class RandomArgs
         a->commandBuffer = r.Handle();
         a->image = r.Handle();
         a->imageLayout = (VkImageLayout)r.I32();
-
+        if (r.Chance(80))
         {
             var r428 = r.Alloc<VkClearColorValue>(1);
             Fill(r, &(*r428));

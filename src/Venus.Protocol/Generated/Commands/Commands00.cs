@@ -6503,7 +6503,6 @@ public static unsafe partial class vkFreeDescriptorSets
                 }
                 a->pDescriptorSets = t963;
             }
-            else if ((ulong)a->descriptorSetCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
     public static ulong ReplySize(ulong device, ulong descriptorPool, uint descriptorSetCount, ulong* pDescriptorSets, VnProtocolFilter f = null)
@@ -7446,7 +7445,6 @@ public static unsafe partial class vkFreeCommandBuffers
                 }
                 a->pCommandBuffers = t995;
             }
-            else if ((ulong)a->commandBufferCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
     public static ulong ReplySize(ulong device, ulong commandPool, uint commandBufferCount, ulong* pCommandBuffers, VnProtocolFilter f = null)
@@ -9682,7 +9680,6 @@ public static unsafe partial class vkCmdClearColorImage
             VkClearColorValueWire.Decode(ref d, &(*t1060));
             a->pColor = t1060;
         }
-        else { d.Fail(VnDecodeError.MissingPointer); return; }
         a->rangeCount = (uint)d.U32();
 
         {

@@ -5451,7 +5451,6 @@ public static unsafe partial class vkCmdBeginTransformFeedbackEXT
                 }
                 a->pCounterBuffers = t1259;
             }
-            else if ((ulong)a->counterBufferCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
@@ -5564,7 +5563,6 @@ public static unsafe partial class vkCmdEndTransformFeedbackEXT
                 }
                 a->pCounterBuffers = t1269;
             }
-            else if ((ulong)a->counterBufferCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {

@@ -745,7 +745,6 @@ public static unsafe partial class vkCmdDrawMultiEXT
                 }
                 a->pVertexInfo = t1398;
             }
-            else if ((ulong)a->drawCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->instanceCount = (uint)d.U32();
         a->firstInstance = (uint)d.U32();
@@ -855,7 +854,6 @@ public static unsafe partial class vkCmdDrawMultiIndexedEXT
                 }
                 a->pIndexInfo = t1403;
             }
-            else if ((ulong)a->drawCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->instanceCount = (uint)d.U32();
         a->firstInstance = (uint)d.U32();

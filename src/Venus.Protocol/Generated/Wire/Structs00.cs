@@ -885,7 +885,6 @@ public static unsafe partial class VkAttachmentSampleCountInfoAMDWire
                 d.Bytes(t9, t8 * 4);
                 v->pColorAttachmentSamples = t9;
             }
-            else if ((ulong)v->colorAttachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->depthStencilAttachmentSamples = (VkSampleCountFlagBits)d.U32();
     }
@@ -2431,7 +2430,6 @@ public static unsafe partial class VkBufferCreateInfoWire
                 d.Bytes(t70, t69 * 4);
                 v->pQueueFamilyIndices = t70;
             }
-            else if ((ulong)v->queueFamilyIndexCount != 0 && (v->sharingMode == VkSharingMode.VK_SHARING_MODE_CONCURRENT)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)

@@ -4742,7 +4742,6 @@ public static unsafe partial class VkFramebufferCreateInfoWire
                 }
                 v->pAttachments = t246;
             }
-            else if ((ulong)v->attachmentCount != 0 && ((v->flags & (uint)VkFramebufferCreateFlagBits.VK_FRAMEBUFFER_CREATE_IMAGELESS_BIT) == 0)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->width = (uint)d.U32();
         v->height = (uint)d.U32();
@@ -5930,7 +5929,6 @@ public static unsafe partial class VkImageCreateInfoWire
                 d.Bytes(t277, t276 * 4);
                 v->pQueueFamilyIndices = t277;
             }
-            else if ((ulong)v->queueFamilyIndexCount != 0 && (v->sharingMode == VkSharingMode.VK_SHARING_MODE_CONCURRENT)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->initialLayout = (VkImageLayout)d.I32();
     }

@@ -3015,7 +3015,6 @@ public static unsafe partial class VkPhysicalDeviceImageDrmFormatModifierInfoEXT
                 d.Bytes(t348, t347 * 4);
                 v->pQueueFamilyIndices = t348;
             }
-            else if ((ulong)v->queueFamilyIndexCount != 0 && (v->sharingMode == VkSharingMode.VK_SHARING_MODE_CONCURRENT)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)

@@ -9295,7 +9295,6 @@ public static unsafe partial class VkPipelineRenderingCreateInfoWire
                 d.Bytes(t442, t441 * 4);
                 v->pColorAttachmentFormats = t442;
             }
-            else if ((ulong)v->colorAttachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->depthAttachmentFormat = (VkFormat)d.I32();
         v->stencilAttachmentFormat = (VkFormat)d.I32();

@@ -1141,7 +1141,6 @@ public static unsafe partial class VkRenderPassBeginInfoWire
                 }
                 v->pClearValues = t489;
             }
-            else if ((ulong)v->clearValueCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
@@ -2119,7 +2118,6 @@ public static unsafe partial class VkRenderingAreaInfoWire
                 d.Bytes(t559, t558 * 4);
                 v->pColorAttachmentFormats = t559;
             }
-            else if ((ulong)v->colorAttachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->depthAttachmentFormat = (VkFormat)d.I32();
         v->stencilAttachmentFormat = (VkFormat)d.I32();
@@ -2317,7 +2315,6 @@ public static unsafe partial class VkRenderingAttachmentLocationInfoWire
                 d.Bytes(t564, t563 * 4);
                 v->pColorAttachmentLocations = t564;
             }
-            else if ((ulong)v->colorAttachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
@@ -8312,7 +8309,6 @@ public static unsafe partial class VkWriteDescriptorSetWire
                 }
                 v->pImageInfo = t725;
             }
-            else if ((ulong)v->descriptorCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
@@ -8329,7 +8325,6 @@ public static unsafe partial class VkWriteDescriptorSetWire
                 }
                 v->pBufferInfo = t728;
             }
-            else if ((ulong)v->descriptorCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
@@ -8346,7 +8341,6 @@ public static unsafe partial class VkWriteDescriptorSetWire
                 }
                 v->pTexelBufferView = t731;
             }
-            else if ((ulong)v->descriptorCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)

@@ -1,0 +1,161 @@
+using Venus.Codegen.Model;
+
+namespace Venus.Codegen.Emit;
+
+/// <summary>
+/// The host renderer's command dispatch: for every command with a body, decode the request (ids
+/// translated to real handles with their type checked), call the driver through the function table
+/// of the command's dispatchable object, keep the object table in step with creations and
+/// destructions, and write the reply when the guest asked for one. Commands whose Vulkan semantics
+/// need more than that are routed to hand-written handlers (<see cref="HandWritten"/>).
+/// </summary>
+public sealed class HostDispatchEmitter
+{
+    readonly ProtocolModel _m;
+    readonly WireEmitter _wire;
+    readonly DispatchEmitter _fns;
+
+    /// <summary>Commands the host implements by hand (instance/device set-up, memory export, Venus transport, ...).</summary>
+    public static readonly HashSet<string> HandWritten = new()
+    {
+        // global and instance
+        "vkCreateInstance", "vkDestroyInstance", "vkEnumerateInstanceVersion", "vkEnumerateInstanceExtensionProperties",
+        "vkEnumerateInstanceLayerProperties", "vkEnumeratePhysicalDevices", "vkEnumeratePhysicalDeviceGroups",
+        "vkEnumerateDeviceExtensionProperties", "vkEnumerateDeviceLayerProperties",
+        "vkGetPhysicalDeviceProperties", "vkGetPhysicalDeviceProperties2",
+        // device and queues
+        "vkCreateDevice", "vkDestroyDevice", "vkGetDeviceQueue", "vkGetDeviceQueue2",
+        // memory: host-visible memory must be exportable to the guest
+        "vkAllocateMemory", "vkFreeMemory", "vkUnmapMemory", "vkFlushMappedMemoryRanges", "vkInvalidateMappedMemoryRanges",
+        // pool children
+        "vkAllocateCommandBuffers", "vkFreeCommandBuffers", "vkDestroyCommandPool",
+        "vkAllocateDescriptorSets", "vkFreeDescriptorSets", "vkResetDescriptorPool", "vkDestroyDescriptorPool",
+        // Venus transport (VK_MESA_venus_protocol)
+        "vkSetReplyCommandStreamMESA", "vkSeekReplyCommandStreamMESA", "vkExecuteCommandStreamsMESA",
+        "vkCreateRingMESA", "vkDestroyRingMESA", "vkNotifyRingMESA", "vkWriteRingExtraMESA",
+        "vkGetMemoryResourcePropertiesMESA", "vkResetFenceResourceMESA", "vkWaitSemaphoreResourceMESA",
+        "vkImportSemaphoreResourceMESA", "vkSubmitVirtqueueSeqnoMESA", "vkWaitVirtqueueSeqnoMESA", "vkWaitRingSeqnoMESA",
+        "vkCopyImageToMemoryMESA", "vkCopyMemoryToImageMESA", "vkWriteSamplerDescriptorMESA", "vkWriteResourceDescriptorMESA",
+    };
+
+    public HostDispatchEmitter(ProtocolModel m, WireEmitter wire, DispatchEmitter fns)
+    {
+        _m = m;
+        _wire = wire;
+        _fns = fns;
+    }
+
+    public string Emit()
+    {
+        var w = new CodeWriter();
+        w.Line(CodeWriter.Header("Host-side dispatch of every Venus command with a body."));
+        w.Line("using Venus.Protocol.Commands;");
+        w.Line("using Venus.Protocol.Vulkan;");
+        w.Line("using Venus.Protocol.Wire;");
+        w.Line();
+        w.Line("namespace Venus.HostRenderer.Context;");
+        w.Line();
+        var cmds = _wire.WireCommands().ToList();
+        w.Line("/// <summary>Hand-written handlers, implemented in the per-family files.</summary>");
+        w.Open("internal unsafe partial interface IHandlers");
+        foreach (var c in cmds.Where(c => HandWritten.Contains(c.Name)))
+            w.Line($"bool {c.Name}(Dispatcher x, {c.Name}.Args* a);");
+        w.Close();
+        w.Line();
+        w.Open("internal static unsafe partial class CommandDispatch");
+        w.Line("/// <summary>Decodes and runs one command whose type and flags were read; false = fatal for the context.</summary>");
+        w.Open("public static bool Run(Dispatcher x, int type, uint flags, ref VnDecoder d)");
+        w.Open("switch (type)");
+        foreach (var c in cmds) w.Line($"case {c.TypeValue}: return {c.Name}_(x, flags, ref d);");
+        w.Line("default: return x.Unsupported(type);");
+        w.Close();
+        w.Close();
+        foreach (var c in cmds) EmitCommand(w, c);
+        w.Close();
+        return w.ToString();
+    }
+
+    static bool IsDispatchableType(TypeRef t) => t.Kind == TypeKind.Handle && t.Dispatchable;
+
+    void EmitCommand(CodeWriter w, CommandModel c)
+    {
+        w.Line();
+        w.Open($"static bool {c.Name}_(Dispatcher x, uint flags, ref VnDecoder d)");
+        w.Line($"{c.Name}.Args a = default;");
+        w.Line("x.BeginCommand();");
+        w.Line($"{c.Name}.Decode(ref d, &a);");
+        w.Line($"if (d.Failed) return x.DecodeFailed({c.TypeValue}, ref d);");
+        if (HandWritten.Contains(c.Name))
+        {
+            w.Line($"if (!x.Handlers.{c.Name}(x, &a)) return false;");
+        }
+        else
+        {
+            var first = c.Params.FirstOrDefault();
+            if (first == null || !IsDispatchableType(first.Elem))
+            {
+                w.Line($"return x.Unsupported({c.TypeValue});");
+                w.Close();
+                return;
+            }
+            bool device = first.Elem.VkName is "VkDevice" or "VkQueue" or "VkCommandBuffer";
+            string table = device ? "x.DeviceFunctions" : "x.InstanceFunctions";
+            w.Line($"var fn = {table} == null ? null : {table}->{c.Reg!.Name};");
+            w.Line($"if (fn == null) return x.MissingFunction({c.TypeValue});");
+            // Output handles: the driver writes real handles into temporaries; the guest's ids are registered.
+            var outHandles = c.Params.Where(p => p.IsOutput && p.Elem.Kind == TypeKind.Handle).ToList();
+            var callArgs = new List<string>();
+            foreach (var p in c.Params)
+            {
+                string n = NativeEmitter.Escape(p.Name);
+                if (outHandles.Contains(p))
+                {
+                    if (p.Shape == FieldShape.Pointer)
+                    {
+                        w.Line($"ulong real_{p.Name} = 0;");
+                        callArgs.Add($"a.{n} == null ? null : &real_{p.Name}");
+                    }
+                    else
+                    {
+                        string len = string.Format(p.LenExpr!, "a.");
+                        w.Line($"ulong n_{p.Name} = a.{n} == null ? 0 : {len};");
+                        w.Line($"ulong* real_{p.Name} = n_{p.Name} == 0 ? null : (ulong*)d.Alloc(n_{p.Name}, 8);");
+                        w.Line($"if (n_{p.Name} != 0 && real_{p.Name} == null) return x.DecodeFailed({c.TypeValue}, ref d);");
+                        callArgs.Add($"real_{p.Name}");
+                    }
+                }
+                else if (p.Shape == FieldShape.AllocationCallbacks) callArgs.Add("null");
+                else callArgs.Add($"a.{n}");
+            }
+            string call = $"fn({string.Join(", ", callArgs)})";
+            if (c.Return != null) w.Line($"a.ret = {call};");
+            else w.Line($"{call};");
+            foreach (var p in outHandles)
+            {
+                string n = NativeEmitter.Escape(p.Name);
+                bool ok = c.Return?.VkName == "VkResult";
+                string succeeded = ok ? "(int)a.ret >= 0" : "true";
+                if (p.Shape == FieldShape.Pointer)
+                    w.Line($"if ({succeeded} && a.{n} != null && real_{p.Name} != 0 && !x.Register(*a.{n}, real_{p.Name}, {p.Elem.ObjectType})) return false;");
+                else
+                {
+                    w.Open($"if ({succeeded})");
+                    w.Line($"for (ulong i = 0; i < n_{p.Name}; i++) if (real_{p.Name}[i] != 0 && !x.Register(a.{n}[i], real_{p.Name}[i], {p.Elem.ObjectType})) return false;");
+                    w.Close();
+                }
+            }
+            // vkDestroyX(device, x, pAllocator): the object leaves the table once the driver destroyed it.
+            if (c.Name.StartsWith("vkDestroy") && c.Params.Count >= 2 && c.Params[1].Shape == FieldShape.Value && c.Params[1].Elem.Kind == TypeKind.Handle)
+                w.Line($"x.Unregister(a.{NativeEmitter.Escape(c.Params[1].Name)}, {c.Params[1].Elem.ObjectType});");
+        }
+        w.Open("if ((flags & 1) != 0)");
+        w.Line($"ulong size = {c.Name}.ReplySize(&a);");
+        w.Line("var e = x.BeginReply(size, out bool ok);");
+        w.Line("if (!ok) return false;");
+        w.Line($"{c.Name}.EncodeReply(ref e, &a);");
+        w.Line("x.EndReply(ref e);");
+        w.Close();
+        w.Line("return true;");
+        w.Close();
+    }
+}

@@ -1,0 +1,205 @@
+using System.Runtime.InteropServices;
+using Venus.HostRenderer.Native;
+using Venus.Protocol;
+using Venus.Protocol.Vulkan;
+
+namespace Venus.HostRenderer.Context;
+
+public sealed class HostOptions
+{
+    /// <summary>Most bytes one command may make the host allocate while decoding.</summary>
+    public ulong MaxCommandBytes { get; init; } = 64UL << 20;
+    /// <summary>Most bytes of guest-shared memory (blobs) one context may hold.</summary>
+    public ulong MaxSharedBytes { get; init; } = 8UL << 30;
+    public int MaxObjects { get; init; } = 1 << 20;
+    /// <summary>Folder for recorded command streams (--record), or null.</summary>
+    public string? RecordDir { get; init; }
+    public Action<string> Log { get; init; } = Console.Error.WriteLine;
+}
+
+/// <summary>A guest-visible resource: shared memory the guest maps (a memfd), by vtest resource id.</summary>
+internal sealed unsafe class Resource
+{
+    public uint Id;
+    public int Fd = -1;
+    public byte* Map;
+    public ulong Size;
+    /// <summary>The guest VkDeviceMemory this resource exports, 0 for plain shared memory.</summary>
+    public ulong MemoryId;
+    public bool OwnsMapping;
+}
+
+/// <summary>
+/// One Venus context: a vtest client's (or a virtio-gpu context's) objects, resources, rings and
+/// reply streams. A fatal error (§9) makes every later submission a no-op and is logged once; the
+/// server then drops the client and disposes the context, which destroys what the guest left.
+/// </summary>
+internal sealed unsafe partial class HostContext : IDisposable
+{
+    public HostOptions Options { get; }
+    public string Label { get; }
+    public ObjectTable Objects { get; }
+    public IHandlers Handlers { get; }
+    public VulkanLibrary Vk { get; }
+    public Dispatcher Virtqueue { get; }
+
+    readonly object _lock = new();
+    readonly Dictionary<uint, Resource> _resources = new();
+    uint _nextResource = 1;
+    ulong _sharedBytes;
+    readonly List<(bool Device, nint Table, int InstanceTable)> _tables = new();
+    volatile string? _fatal;
+    readonly Recorder? _recorder;
+
+    public HostContext(VulkanLibrary vk, HostOptions options, string label)
+    {
+        Vk = vk;
+        Options = options;
+        Label = label;
+        Objects = new ObjectTable(options.MaxObjects);
+        Handlers = new Handlers(this);
+        Virtqueue = new Dispatcher(this, "virtqueue");
+        if (options.RecordDir != null) _recorder = new Recorder(options.RecordDir, label);
+    }
+
+    public bool IsFatal => _fatal != null;
+    public string? FatalReason => _fatal;
+
+    /// <summary>Marks the context dead; the first reason is logged, later ones are dropped.</summary>
+    public void Fatal(string reason)
+    {
+        if (Interlocked.CompareExchange(ref _fatal, reason, null) == null)
+        {
+            Options.Log($"venus-host: context {Label}: fatal: {reason}");
+            OnFatal();
+        }
+    }
+
+    partial void OnFatal();
+
+    public void Record(string stream, ReadOnlySpan<byte> command) => _recorder?.Write(stream, command);
+
+    // ---- function tables -------------------------------------------------------------------------
+
+    public int AddInstanceTable(VkInstanceFunctions* t)
+    {
+        lock (_lock) { _tables.Add((false, (nint)t, -1)); return _tables.Count - 1; }
+    }
+
+    public int AddDeviceTable(VkDeviceFunctions* t, int instanceTable)
+    {
+        lock (_lock) { _tables.Add((true, (nint)t, instanceTable)); return _tables.Count - 1; }
+    }
+
+    public void SelectTables(int index, out VkInstanceFunctions* instance, out VkDeviceFunctions* device)
+    {
+        lock (_lock)
+        {
+            var t = _tables[index];
+            if (t.Device) { device = (VkDeviceFunctions*)t.Table; instance = (VkInstanceFunctions*)_tables[t.InstanceTable].Table; }
+            else { device = null; instance = (VkInstanceFunctions*)t.Table; }
+        }
+    }
+
+    // ---- resources -------------------------------------------------------------------------------
+
+    public bool TryGetResource(uint id, out Resource r)
+    {
+        lock (_lock) return _resources.TryGetValue(id, out r!);
+    }
+
+    /// <summary>A memfd the guest maps: blob_id 0 shared memory (rings, reply streams, command pools).</summary>
+    public Resource? CreateSharedMemory(ulong size, out string? error)
+    {
+        error = null;
+        size = (size + 4095) & ~4095UL;
+        if (size == 0) { error = "a blob of size 0"; return null; }
+        lock (_lock)
+        {
+            if (_sharedBytes + size > Options.MaxSharedBytes) { error = $"shared memory cap of {Options.MaxSharedBytes} bytes reached"; return null; }
+            _sharedBytes += size;
+        }
+        if (!Posix.CreateSharedMemory("venus-shmem", size, out int fd, out byte* map))
+        {
+            lock (_lock) _sharedBytes -= size;
+            error = $"memfd of {size} bytes failed (errno {Marshal.GetLastPInvokeError()})";
+            return null;
+        }
+        return AddResource(new Resource { Fd = fd, Map = map, Size = size, OwnsMapping = true });
+    }
+
+    public Resource AddResource(Resource r)
+    {
+        lock (_lock)
+        {
+            while (_resources.ContainsKey(_nextResource) || _nextResource == 0) _nextResource++;
+            r.Id = _nextResource++;
+            _resources[r.Id] = r;
+            return r;
+        }
+    }
+
+    public void UnrefResource(uint id)
+    {
+        Resource? r;
+        lock (_lock)
+        {
+            if (!_resources.Remove(id, out r)) return;
+            if (r.OwnsMapping) _sharedBytes -= r.Size;
+        }
+        RingsForget(r);
+        Virtqueue.UnsetReplyStreamIn(r.Map, r.Size);
+        if (r.OwnsMapping && r.Map != null) Posix.munmap(r.Map, (nuint)r.Size);
+        if (r.Fd >= 0) Posix.close(r.Fd);
+    }
+
+    partial void RingsForget(Resource r);
+
+    // ---- capset ----------------------------------------------------------------------------------
+
+    /// <summary>The venus capset this host states: what our generated protocol and this host implement.</summary>
+    public static byte[] BuildCapset()
+    {
+        var numbers = VenusProtocolInfo.Extensions.Select(x => x.Number).ToArray();
+        var capset = new VenusCapset
+        {
+            WireFormatVersion = VenusProtocolInfo.WireFormatVersion,
+            VkXmlVersion = VenusProtocolInfo.VkXmlVersion,
+            VkExtCommandSerializationSpecVersion = (uint)VenusProtocolInfo.CommandSerializationSpecVersion,
+            // Spec 2: the ring priority struct is accepted; the spec-3 host-copy commands are not implemented yet.
+            VkMesaVenusProtocolSpecVersion = 2,
+            SupportsBlobId0 = true,
+            AllowVkWaitSyncs = true,
+            SupportsMultipleTimelines = true,
+            UseGuestVram = false,
+            ExtensionMask = VenusExtensionMask.FromExtensions(numbers),
+        };
+        var bytes = new byte[VenusCapset.Size];
+        capset.WriteTo(bytes);
+        return bytes;
+    }
+
+    // ---- teardown --------------------------------------------------------------------------------
+
+    public void Dispose()
+    {
+        StopRings();
+        DestroyVulkanObjects();
+        List<Resource> all;
+        lock (_lock) { all = _resources.Values.ToList(); _resources.Clear(); }
+        foreach (var r in all)
+        {
+            if (r.OwnsMapping && r.Map != null) Posix.munmap(r.Map, (nuint)r.Size);
+            if (r.Fd >= 0) Posix.close(r.Fd);
+        }
+        lock (_lock)
+        {
+            foreach (var t in _tables) NativeMemory.Free((void*)t.Table);
+            _tables.Clear();
+        }
+        Virtqueue.Arena.Dispose();
+        _recorder?.Dispose();
+    }
+
+    partial void StopRings();
+}

@@ -1,0 +1,188 @@
+using System.Runtime.InteropServices;
+using Venus.HostRenderer.Context;
+using Venus.HostRenderer.Native;
+using Venus.Protocol.Commands;
+using Venus.Protocol.Vulkan;
+using Venus.Protocol.Wire;
+
+namespace Venus.HostRenderer;
+
+/// <summary>What the host keeps per VkDevice.</summary>
+internal sealed unsafe class DeviceState
+{
+    public ulong Id;
+    public ulong Handle;
+    public ulong PhysicalDevice;
+    public int Table;
+    public VkDeviceFunctions* Fns;
+    public VkPhysicalDeviceMemoryProperties Memory;
+    /// <summary>VK_EXT_external_memory_host is enabled: host-visible memory is imported from memfds the guest can map.</summary>
+    public bool HostPointerImport;
+    public ulong HostPointerAlignment = 4096;
+}
+
+internal sealed unsafe partial class Handlers
+{
+    const int ObjDevice = 3, ObjQueue = 4;
+    const int VenusStructBase = 1000384000; // VK_MESA_venus_protocol sTypes never reach the driver
+
+    readonly Dictionary<ulong, DeviceState> _devices = new();
+    readonly object _devLock = new();
+
+    DeviceState? DeviceOf(ulong deviceHandle)
+    {
+        lock (_devLock)
+            foreach (var d in _devices.Values) if (d.Handle == deviceHandle) return d;
+        return null;
+    }
+
+    public bool vkCreateDevice(Dispatcher x, vkCreateDevice.Args* a)
+    {
+        var fns = x.InstanceFunctions;
+        var ci = *a->pCreateInfo;
+        if (ci.enabledLayerCount != 0) { a->ret = VkResult.VK_ERROR_LAYER_NOT_PRESENT; return true; }
+        var offered = OfferedExtensions(fns, a->physicalDevice).Select(e => e.Name).ToHashSet();
+        var names = new List<string>();
+        for (uint i = 0; i < ci.enabledExtensionCount; i++)
+        {
+            string n = new string((sbyte*)ci.ppEnabledExtensionNames[i]);
+            if (!offered.Contains(n)) { a->ret = VkResult.VK_ERROR_EXTENSION_NOT_PRESENT; return true; }
+            names.Add(n);
+        }
+        // Host-visible memory reaches the guest as a memfd the driver imports (VK_EXT_external_memory_host).
+        bool hostImport = HasDriverExtension(fns, a->physicalDevice, "VK_EXT_external_memory_host");
+        if (hostImport && !names.Contains("VK_EXT_external_memory_host")) names.Add("VK_EXT_external_memory_host");
+        var ptrs = new nint[names.Count];
+        for (int i = 0; i < names.Count; i++) ptrs[i] = Marshal.StringToCoTaskMemUTF8(names[i]);
+        try
+        {
+            fixed (nint* pp = ptrs)
+            {
+                ci.enabledExtensionCount = (uint)names.Count;
+                ci.ppEnabledExtensionNames = (byte**)pp;
+                ci.ppEnabledLayerNames = null;
+                ulong device = 0;
+                a->ret = fns->vkCreateDevice(a->physicalDevice, &ci, null, &device);
+                if (a->ret != VkResult.VK_SUCCESS) return true;
+                var table = VulkanLibrary.LoadDevice(fns, device);
+                int index = _ctx.AddDeviceTable(table, x.FirstTable);
+                if (!x.Register(*a->pDevice, device, ObjDevice, index, x.FirstId))
+                {
+                    table->vkDestroyDevice(device, null);
+                    return false;
+                }
+                var state = new DeviceState { Id = *a->pDevice, Handle = device, PhysicalDevice = a->physicalDevice, Table = index, Fns = table, HostPointerImport = hostImport };
+                VkPhysicalDeviceMemoryProperties mem;
+                fns->vkGetPhysicalDeviceMemoryProperties(a->physicalDevice, &mem);
+                state.Memory = mem;
+                if (hostImport)
+                {
+                    var hp = new VkPhysicalDeviceExternalMemoryHostPropertiesEXT { sType = VkPhysicalDeviceExternalMemoryHostPropertiesEXT.SType };
+                    var p2 = new VkPhysicalDeviceProperties2 { sType = VkPhysicalDeviceProperties2.SType, pNext = &hp };
+                    fns->vkGetPhysicalDeviceProperties2(a->physicalDevice, &p2);
+                    state.HostPointerAlignment = Math.Max(4096UL, hp.minImportedHostPointerAlignment);
+                }
+                lock (_devLock) _devices[state.Id] = state;
+            }
+        }
+        finally
+        {
+            foreach (var p in ptrs) Marshal.FreeCoTaskMem(p);
+        }
+        return true;
+    }
+
+    static bool HasDriverExtension(VkInstanceFunctions* fns, ulong physicalDevice, string name)
+    {
+        uint n = 0;
+        if (fns->vkEnumerateDeviceExtensionProperties(physicalDevice, null, &n, null) < 0) return false;
+        var props = new VkExtensionProperties[n];
+        fixed (VkExtensionProperties* p = props)
+            if (fns->vkEnumerateDeviceExtensionProperties(physicalDevice, null, &n, p) < 0) return false;
+        for (int i = 0; i < n; i++)
+            fixed (byte* s = props[i].extensionName)
+                if (new string((sbyte*)s) == name) return true;
+        return false;
+    }
+
+    public bool vkDestroyDevice(Dispatcher x, vkDestroyDevice.Args* a)
+    {
+        if (a->device == 0) return true;
+        DeviceState? state;
+        lock (_devLock) state = _devices.Values.FirstOrDefault(d => d.Handle == a->device);
+        if (state == null) return Fatal("vkDestroyDevice: unknown device");
+        DestroyDevice(state);
+        return true;
+    }
+
+    /// <summary>Idles the device, frees the memory the host exported, destroys it and forgets its objects.</summary>
+    void DestroyDevice(DeviceState state)
+    {
+        state.Fns->vkDeviceWaitIdle(state.Handle);
+        FreeDeviceMemories(state);
+        state.Fns->vkDestroyDevice(state.Handle, null);
+        _ctx.Objects.RemoveDescendants(state.Id);
+        _ctx.Objects.Remove(state.Id, out _);
+        _ctx.UnbindTimelines(state.Handle);
+        lock (_devLock) _devices.Remove(state.Id);
+    }
+
+    void DestroyAllDevices()
+    {
+        List<DeviceState> all;
+        lock (_devLock) all = _devices.Values.ToList();
+        foreach (var d in all) DestroyDevice(d);
+    }
+
+    /// <summary>Removes the Venus-only structs from a chain before it reaches the driver.</summary>
+    static void* StripVenusStructs(void* chain, out uint ringIdx, out bool hasRing)
+    {
+        ringIdx = 0;
+        hasRing = false;
+        void* head = chain;
+        VnChainHeader* prev = null;
+        for (var p = (VnChainHeader*)chain; p != null; p = (VnChainHeader*)p->pNext)
+        {
+            if (p->sType >= VenusStructBase && p->sType < VenusStructBase + 1000)
+            {
+                if (p->sType == (int)VkDeviceQueueTimelineInfoMESA.SType) { ringIdx = ((VkDeviceQueueTimelineInfoMESA*)p)->ringIdx; hasRing = true; }
+                if (prev == null) head = p->pNext; else prev->pNext = p->pNext;
+                continue;
+            }
+            prev = p;
+        }
+        return head;
+    }
+
+    bool BindQueue(Dispatcher x, ulong id, ulong queue, ulong deviceHandle, bool hasRing, uint ringIdx)
+    {
+        if (queue == 0) return Fatal("vkGetDeviceQueue: the driver has no such queue");
+        if (_ctx.Objects.TryGet(id, out var known))
+        {
+            if (known.Type != ObjQueue || known.Handle != queue) return Fatal($"vkGetDeviceQueue: id 0x{id:x} is in use");
+        }
+        else if (!x.Register(id, queue, ObjQueue, x.FirstTable, x.FirstId)) return false;
+        if (hasRing)
+        {
+            if (ringIdx == 0 || ringIdx >= 64) return Fatal($"vkGetDeviceQueue2: ring index {ringIdx} is outside 1..63");
+            if (!_ctx.BindTimeline(ringIdx, queue, deviceHandle, x.DeviceFunctions)) return Fatal($"vkGetDeviceQueue2: ring index {ringIdx} is already bound");
+        }
+        return true;
+    }
+
+    public bool vkGetDeviceQueue(Dispatcher x, vkGetDeviceQueue.Args* a)
+    {
+        ulong queue = 0;
+        x.DeviceFunctions->vkGetDeviceQueue(a->device, a->queueFamilyIndex, a->queueIndex, &queue);
+        return BindQueue(x, *a->pQueue, queue, a->device, false, 0);
+    }
+
+    public bool vkGetDeviceQueue2(Dispatcher x, vkGetDeviceQueue2.Args* a)
+    {
+        var info = *a->pQueueInfo;
+        info.pNext = StripVenusStructs(info.pNext, out uint ringIdx, out bool hasRing);
+        ulong queue = 0;
+        x.DeviceFunctions->vkGetDeviceQueue2(a->device, &info, &queue);
+        return BindQueue(x, *a->pQueue, queue, a->device, hasRing, ringIdx);
+    }
+}

@@ -1,0 +1,76 @@
+using Venus.HostRenderer.Context;
+using Venus.Protocol.Commands;
+using Venus.Protocol.Vulkan;
+
+namespace Venus.HostRenderer;
+
+/// <summary>Command buffers and descriptor sets live and die with their pools; the table follows.</summary>
+internal sealed unsafe partial class Handlers
+{
+    const int ObjCommandBuffer = 6, ObjDescriptorSet = 23, ObjDescriptorPool = 22, ObjCommandPool = 25;
+
+    public bool vkAllocateCommandBuffers(Dispatcher x, vkAllocateCommandBuffers.Args* a)
+    {
+        uint n = a->pAllocateInfo->commandBufferCount;
+        ulong pool = _ctx.Objects.IdOf(a->pAllocateInfo->commandPool, ObjCommandPool);
+        var real = new ulong[n];
+        fixed (ulong* p = real) a->ret = x.DeviceFunctions->vkAllocateCommandBuffers(a->device, a->pAllocateInfo, p);
+        if (a->ret != VkResult.VK_SUCCESS) return true;
+        for (int i = 0; i < n; i++)
+            if (!x.Register(a->pCommandBuffers[i], real[i], ObjCommandBuffer, x.FirstTable, pool)) return false;
+        return true;
+    }
+
+    public bool vkFreeCommandBuffers(Dispatcher x, vkFreeCommandBuffers.Args* a)
+    {
+        x.DeviceFunctions->vkFreeCommandBuffers(a->device, a->commandPool, a->commandBufferCount, a->pCommandBuffers);
+        for (int i = 0; i < a->commandBufferCount; i++) x.Unregister(a->pCommandBuffers[i], ObjCommandBuffer);
+        return true;
+    }
+
+    public bool vkDestroyCommandPool(Dispatcher x, vkDestroyCommandPool.Args* a)
+    {
+        if (a->commandPool == 0) return true;
+        ulong id = _ctx.Objects.IdOf(a->commandPool, ObjCommandPool);
+        x.DeviceFunctions->vkDestroyCommandPool(a->device, a->commandPool, null);
+        _ctx.Objects.RemoveChildren(id);
+        _ctx.Objects.Remove(id, out _);
+        return true;
+    }
+
+    public bool vkAllocateDescriptorSets(Dispatcher x, vkAllocateDescriptorSets.Args* a)
+    {
+        uint n = a->pAllocateInfo->descriptorSetCount;
+        ulong pool = _ctx.Objects.IdOf(a->pAllocateInfo->descriptorPool, ObjDescriptorPool);
+        var real = new ulong[n];
+        fixed (ulong* p = real) a->ret = x.DeviceFunctions->vkAllocateDescriptorSets(a->device, a->pAllocateInfo, p);
+        if (a->ret != VkResult.VK_SUCCESS) return true;
+        for (int i = 0; i < n; i++)
+            if (!x.Register(a->pDescriptorSets[i], real[i], ObjDescriptorSet, -1, pool)) return false;
+        return true;
+    }
+
+    public bool vkFreeDescriptorSets(Dispatcher x, vkFreeDescriptorSets.Args* a)
+    {
+        a->ret = x.DeviceFunctions->vkFreeDescriptorSets(a->device, a->descriptorPool, a->descriptorSetCount, a->pDescriptorSets);
+        for (int i = 0; i < a->descriptorSetCount; i++) x.Unregister(a->pDescriptorSets[i], ObjDescriptorSet);
+        return true;
+    }
+
+    public bool vkResetDescriptorPool(Dispatcher x, vkResetDescriptorPool.Args* a)
+    {
+        a->ret = x.DeviceFunctions->vkResetDescriptorPool(a->device, a->descriptorPool, a->flags);
+        _ctx.Objects.RemoveChildren(_ctx.Objects.IdOf(a->descriptorPool, ObjDescriptorPool));
+        return true;
+    }
+
+    public bool vkDestroyDescriptorPool(Dispatcher x, vkDestroyDescriptorPool.Args* a)
+    {
+        if (a->descriptorPool == 0) return true;
+        ulong id = _ctx.Objects.IdOf(a->descriptorPool, ObjDescriptorPool);
+        x.DeviceFunctions->vkDestroyDescriptorPool(a->device, a->descriptorPool, null);
+        _ctx.Objects.RemoveChildren(id);
+        _ctx.Objects.Remove(id, out _);
+        return true;
+    }
+}
