@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The main job of this repository (README.md). Run as root from anywhere:
 #
-#   bash eng/run.sh [more venus probe options, e.g. --json]
+#   bash eng/run.sh [APP...]
 #
-# Ensures the peers chroot, starts virglrenderer 1.1.0's virgl_test_server --venus on lavapipe
-# inside it, and runs our CLI against it: `venus probe` talks to the host over vtest as a guest
-# driver would and reports what it offers. The server is stopped on exit.
-# Later the guest ICD and host renderer take this place (see README.md, Status).
+# Ensures the peers chroot, starts our host renderer (venus-host) on lavapipe inside it, and runs a
+# Vulkan app through it with Mesa 25.0.7's venus guest driver (our own guest ICD comes later):
+# by default `vulkaninfo --summary` and the project's compute job (tests/clients/compute.c, 1M
+# elements, mapped host-visible buffers, results checked), then `venus probe` (our CLI as a guest).
+# With APP given, runs that command line inside the chroot instead (e.g. `vulkaninfo`).
+# The host is stopped on exit.
 #
 # VENUS_MAIN_SOCKET: the socket path inside the chroot (default /tmp/venus-main.sock).
 set -euo pipefail
@@ -19,7 +21,6 @@ sock="${VENUS_MAIN_SOCKET:-/tmp/venus-main.sock}"
 echo "run.sh: peers chroot" >&2
 peers="$(bash eng/peers.sh ensure)"
 
-# Build first with only errors shown (the generated protocol has many harmless warnings).
 log="$root/artifacts/run-build.log"
 mkdir -p "$(dirname "$log")"
 echo "run.sh: building src/Venus.Cli (Release; log: $log)" >&2
@@ -30,7 +31,7 @@ stop_server() {
   [ -n "$server" ] || return 0
   if kill -0 "$server" 2>/dev/null; then
     kill "$server" 2>/dev/null || true
-    for _ in $(seq 1 30); do kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 50); do kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$server" 2>/dev/null || true
   fi
   rm -f "$peers$sock"
@@ -40,8 +41,29 @@ trap stop_server EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-echo "run.sh: virgl_test_server --venus on lavapipe at $peers$sock" >&2
-server="$(bash eng/peers.sh serve "$sock")"
-echo "run.sh: server pid $server (log: $peers$sock.log)" >&2
+echo "run.sh: venus-host on lavapipe at $peers$sock (publishing it into the chroot)" >&2
+server="$(bash eng/host.sh serve "$sock")"
+echo "run.sh: venus-host pid $server (log: $peers$sock.log)" >&2
 
-dotnet run --project src/Venus.Cli -c Release --no-build -- probe --socket "$peers$sock" "$@"
+guest() {
+  chroot "$peers" env VK_DRIVER_FILES=/usr/share/vulkan/icd.d/virtio_icd.json VN_DEBUG=vtest \
+    VTEST_SOCKET_NAME="$sock" XDG_RUNTIME_DIR=/tmp NODEVICE_SELECT=1 "$@"
+}
+
+if [ $# -gt 0 ]; then
+  guest "$@"
+  exit
+fi
+
+echo "== vulkaninfo --summary (Mesa's venus guest on venus-host)"
+guest timeout 60 vulkaninfo --summary
+
+echo "== compute job (Mesa's venus guest on venus-host)"
+work="$peers/tmp/venus-main-clients"
+mkdir -p "$work"
+cp tests/clients/compute.c tests/clients/compute.comp "$work/"
+chroot "$peers" sh -c 'cd /tmp/venus-main-clients && gcc -O2 -o compute compute.c -lvulkan && glslangValidator -V -o compute.spv compute.comp >/dev/null'
+guest /tmp/venus-main-clients/compute /tmp/venus-main-clients/compute.spv 1048576 60
+
+echo "== venus probe (our CLI as a guest on venus-host)"
+dotnet run --project src/Venus.Cli -c Release --no-build -- probe --socket "$peers$sock"
