@@ -215,7 +215,7 @@ public sealed class TestEmitter
             case FieldShape.Pointer:
                 {
                     var q = T();
-                    w.Open(f.Optional || f.Reg.Optional != null ? "if (r.Chance(80))" : "");
+                    w.Open(f.Optional ? "if (r.Chance(80))" : "");
                     w.Line($"var {q} = r.Alloc<{t.Cs}>(1);");
                     if (t.Kind is TypeKind.Scalar or TypeKind.Enum) ScalarFill(w, t, $"(*{q})", f.Name, plain, scaled);
                     else ElemFill(w, t, $"(*{q})");
@@ -284,6 +284,8 @@ public sealed class TestEmitter
                 continue;
             }
             FieldFill(w, c.Params, p, "a->", plain, scaled);
+            if (p.Shape == FieldShape.Value && p.Elem.Kind == TypeKind.Handle && !p.Optional)
+                w.Line($"if (a->{NativeEmitter.Escape(p.Name)} == 0) a->{NativeEmitter.Escape(p.Name)} = 1;");
         }
         w.Close();
 

@@ -246,7 +246,7 @@ public sealed class WireEmitter
         Elem(w, t, $"(*{q})", m, translate);
         w.Line($"{lv} = {q};");
         w.Close();
-        if (!f.Optional && m == Mode.Decode && !output && f.Reg.Optional == null)
+        if (!f.Optional && m == Mode.Decode && !output)
             w.Line($"else {{ d.Fail(VnDecodeError.MissingPointer); return; }}");
     }
 
@@ -776,8 +776,27 @@ public sealed class WireEmitter
                 w.Line($"{lv} = {q};");
             }
             Field(w, null, p, pfx, m, translate: true);
+            // A handle the command needs may not be VK_NULL_HANDLE: drivers do not check (they would crash).
+            if (m == Mode.Decode && p.Shape == FieldShape.Value && p.Elem.Kind == TypeKind.Handle && !p.Optional)
+                w.Line($"if ({lv} == 0) {{ d.Fail(VnDecodeError.NullHandle); return; }}");
             return;
         }
+        var t = p.Elem;
+        if (m == Mode.Decode && p.Shape == FieldShape.Pointer && !p.Optional)
+        {
+            // A required output pointer must be present: the driver writes through it.
+            var cw = new CodeWriter();
+            RequestOutputPointer(cw, c, p, lv, m);
+            foreach (var line in cw.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)) w.Line(line);
+            w.Line($"if ({lv} == null) {{ d.Fail(VnDecodeError.MissingPointer); return; }}");
+            return;
+        }
+        RequestOutputPointer(w, c, p, lv, m);
+    }
+
+    void RequestOutputPointer(CodeWriter w, CommandModel c, FieldModel p, string lv, Mode m)
+    {
+        string pfx = m == Mode.Decode ? "a->" : "";
         var t = p.Elem;
         bool isStruct = t.Struct != null;
         if (p.Shape == FieldShape.Pointer)

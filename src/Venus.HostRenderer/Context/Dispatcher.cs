@@ -27,7 +27,8 @@ internal sealed unsafe class Dispatcher : IVnHandleTranslator
     public ulong FirstId => _firstId;
     public int FirstTable => _firstTable;
 
-    // reply stream (vkSetReplyCommandStreamMESA)
+    // reply stream (vkSetReplyCommandStreamMESA); the resource stays pinned while it is the stream
+    Resource? _replyResource;
     byte* _replyBase;
     ulong _replySize, _replyPos;
     bool _inExecute;
@@ -163,10 +164,25 @@ internal sealed unsafe class Dispatcher : IVnHandleTranslator
             Ctx.Fatal($"{Name}: reply stream outside resource {resourceId}");
             return false;
         }
+        if (r.Map == null) { Ctx.Fatal($"{Name}: resource {resourceId} is not mapped by the host"); return false; }
+        if (_replyResource != r)
+        {
+            Ctx.Pin(r);
+            Ctx.Unpin(_replyResource);
+            _replyResource = r;
+        }
         _replyBase = r.Map + offset;
         _replySize = size;
         _replyPos = 0;
         return true;
+    }
+
+    public void ClearReplyStream()
+    {
+        Ctx.Unpin(_replyResource);
+        _replyResource = null;
+        _replyBase = null;
+        _replySize = _replyPos = 0;
     }
 
     public bool SeekReplyStream(ulong position)
@@ -174,11 +190,6 @@ internal sealed unsafe class Dispatcher : IVnHandleTranslator
         if (_replyBase == null || position > _replySize) { Ctx.Fatal($"{Name}: reply seek past the stream"); return false; }
         _replyPos = position;
         return true;
-    }
-
-    public void UnsetReplyStreamIn(byte* start, ulong length)
-    {
-        if (_replyBase >= start && _replyBase < start + length) { _replyBase = null; _replySize = 0; _replyPos = 0; }
     }
 
     public VnEncoder BeginReply(ulong size, out bool ok)

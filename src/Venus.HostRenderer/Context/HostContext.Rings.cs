@@ -59,6 +59,7 @@ internal sealed unsafe partial class HostContext
         }
         dispatcher.Ring = ring;
         dispatcher.RingId = id;
+        Pin(r); // the ring thread reads these pages until it has been joined
         ring.Faulted += (_, reason) => Fatal($"ring 0x{id:x}: {reason}");
         lock (_rings) _rings[id] = (ring, dispatcher, r);
         if (layout.MonitorPeriodMicroseconds != null)
@@ -78,18 +79,27 @@ internal sealed unsafe partial class HostContext
             if (!_rings.Remove(id, out e)) { Fatal($"vkDestroyRingMESA: unknown ring 0x{id:x}"); return false; }
         }
         if (caller == e.Dispatcher) { Fatal("vkDestroyRingMESA on the ring itself"); return false; }
-        _monitor?.Remove(e.Ring);
-        e.Ring.Dispose();
-        e.Dispatcher.Arena.Dispose();
+        ReleaseRing(e);
         return true;
     }
 
-    partial void RingsForget(Resource r)
+    /// <summary>Stops and joins the ring thread, then lets go of its memory and reply stream.</summary>
+    void ReleaseRing((HostRing Ring, Dispatcher Dispatcher, Resource Resource) e)
     {
-        // Freeing the memory a live ring uses is fatal (§9): the ring would read freed pages.
-        lock (_rings)
-            foreach (var e in _rings.Values)
-                if (e.Resource == r) { Fatal($"resource {r.Id} freed while ring 0x{e.Ring.Id:x} uses it"); break; }
+        _monitor?.Remove(e.Ring);
+        try
+        {
+            e.Ring.Dispose();
+        }
+        catch (TimeoutException)
+        {
+            // The thread is stuck (in the driver): keep its memory mapped rather than pull it away.
+            Options.Log($"venus-host: context {Label}: ring 0x{e.Ring.Id:x} did not stop; its memory stays mapped");
+            return;
+        }
+        e.Dispatcher.ClearReplyStream();
+        e.Dispatcher.Arena.Dispose();
+        Unpin(e.Resource);
     }
 
     partial void OnFatal()
@@ -103,12 +113,7 @@ internal sealed unsafe partial class HostContext
         _stopping.Cancel();
         List<(HostRing Ring, Dispatcher Dispatcher, Resource Resource)> all;
         lock (_rings) { all = _rings.Values.ToList(); _rings.Clear(); }
-        foreach (var e in all)
-        {
-            _monitor?.Remove(e.Ring);
-            e.Ring.Dispose();
-            e.Dispatcher.Arena.Dispose();
-        }
+        foreach (var e in all) ReleaseRing(e);
         _monitor?.Dispose();
         _monitor = null;
     }

@@ -27,6 +27,10 @@ internal sealed unsafe class Resource
     /// <summary>The guest VkDeviceMemory this resource exports, 0 for plain shared memory.</summary>
     public ulong MemoryId;
     public bool OwnsMapping;
+    /// <summary>Reply streams and rings using the mapping; it stays mapped until they let go.</summary>
+    public int Pins;
+    /// <summary>The guest unreferenced it while pinned: freed when the last pin goes.</summary>
+    public bool Released;
 }
 
 /// <summary>
@@ -145,15 +149,37 @@ internal sealed unsafe partial class HostContext : IDisposable
         lock (_lock)
         {
             if (!_resources.Remove(id, out r)) return;
-            if (r.OwnsMapping) _sharedBytes -= r.Size;
+            if (r.Pins > 0)
+            {
+                // A ring or a reply stream still uses the pages: keep them mapped until it lets go (§9).
+                r.Released = true;
+                r = null;
+            }
         }
-        RingsForget(r);
-        Virtqueue.UnsetReplyStreamIn(r.Map, r.Size);
+        if (r != null) Free(r);
+    }
+
+    /// <summary>Keeps a resource mapped while a reply stream or ring uses it.</summary>
+    public void Pin(Resource r)
+    {
+        lock (_lock) r.Pins++;
+    }
+
+    public void Unpin(Resource? r)
+    {
+        if (r == null) return;
+        bool free;
+        lock (_lock) free = --r.Pins == 0 && r.Released;
+        if (free) Free(r);
+    }
+
+    void Free(Resource r)
+    {
+        lock (_lock) if (r.OwnsMapping) _sharedBytes -= r.Size;
         if (r.OwnsMapping && r.Map != null) Posix.munmap(r.Map, (nuint)r.Size);
         if (r.Fd >= 0) Posix.close(r.Fd);
     }
 
-    partial void RingsForget(Resource r);
 
     // ---- capset ----------------------------------------------------------------------------------
 
@@ -185,13 +211,15 @@ internal sealed unsafe partial class HostContext : IDisposable
     {
         StopRings();
         DestroyVulkanObjects();
+        Virtqueue.ClearReplyStream();
         List<Resource> all;
-        lock (_lock) { all = _resources.Values.ToList(); _resources.Clear(); }
-        foreach (var r in all)
+        lock (_lock)
         {
-            if (r.OwnsMapping && r.Map != null) Posix.munmap(r.Map, (nuint)r.Size);
-            if (r.Fd >= 0) Posix.close(r.Fd);
+            all = _resources.Values.ToList();
+            _resources.Clear();
         }
+        // Anything still pinned belongs to a ring thread that would not stop: leave it mapped.
+        foreach (var r in all) if (r.Pins == 0) Free(r);
         lock (_lock)
         {
             foreach (var t in _tables) NativeMemory.Free((void*)t.Table);

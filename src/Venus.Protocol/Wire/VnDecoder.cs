@@ -31,6 +31,8 @@ public enum VnDecodeError
     MissingPointer,
     /// <summary>A pNext chain longer than <see cref="VnLimits.MaxChainLength"/>.</summary>
     ChainTooLong,
+    /// <summary>VK_NULL_HANDLE where the command requires an object.</summary>
+    NullHandle,
     /// <summary>Something the protocol never carries (a non-NULL pAllocator, a command without a body).</summary>
     Unsupported,
 }

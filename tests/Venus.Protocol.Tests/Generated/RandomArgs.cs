@@ -8351,6 +8351,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkEnumeratePhysicalDevices.Args* a)
     {
         a->instance = r.Handle();
+        if (a->instance == 0) a->instance = 1;
         { var r290 = r.Alloc<uint>(1);
         (*r290) = (uint)r.Count();
         a->pPhysicalDeviceCount = r290; }
@@ -8411,6 +8412,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetPhysicalDeviceFeatures.Args* a)
     {
         a->physicalDevice = r.Handle();
+        if (a->physicalDevice == 0) a->physicalDevice = 1;
         { var r293 = r.Alloc<VkPhysicalDeviceFeatures>(1);
         Fill(r, &(*r293));
         a->pFeatures = r293; }
@@ -8461,6 +8463,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetPhysicalDeviceFormatProperties.Args* a)
     {
         a->physicalDevice = r.Handle();
+        if (a->physicalDevice == 0) a->physicalDevice = 1;
         a->format = (VkFormat)r.I32();
         { var r294 = r.Alloc<VkFormatProperties>(1);
         Fill(r, &(*r294));
@@ -8512,6 +8515,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetPhysicalDeviceImageFormatProperties.Args* a)
     {
         a->physicalDevice = r.Handle();
+        if (a->physicalDevice == 0) a->physicalDevice = 1;
         a->format = (VkFormat)r.I32();
         a->type = (VkImageType)r.I32();
         a->tiling = (VkImageTiling)r.I32();
@@ -8568,6 +8572,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetPhysicalDeviceProperties.Args* a)
     {
         a->physicalDevice = r.Handle();
+        if (a->physicalDevice == 0) a->physicalDevice = 1;
         { var r296 = r.Alloc<VkPhysicalDeviceProperties>(1);
         Fill(r, &(*r296));
         a->pProperties = r296; }
@@ -8618,6 +8623,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetPhysicalDeviceQueueFamilyProperties.Args* a)
     {
         a->physicalDevice = r.Handle();
+        if (a->physicalDevice == 0) a->physicalDevice = 1;
         { var r297 = r.Alloc<uint>(1);
         (*r297) = (uint)r.Count();
         a->pQueueFamilyPropertyCount = r297; }
@@ -8677,6 +8683,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetPhysicalDeviceMemoryProperties.Args* a)
     {
         a->physicalDevice = r.Handle();
+        if (a->physicalDevice == 0) a->physicalDevice = 1;
         { var r300 = r.Alloc<VkPhysicalDeviceMemoryProperties>(1);
         Fill(r, &(*r300));
         a->pMemoryProperties = r300; }
@@ -8727,6 +8734,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCreateDevice.Args* a)
     {
         a->physicalDevice = r.Handle();
+        if (a->physicalDevice == 0) a->physicalDevice = 1;
 
         {
             var r301 = r.Alloc<VkDeviceCreateInfo>(1);
@@ -8891,6 +8899,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkEnumerateDeviceExtensionProperties.Args* a)
     {
         a->physicalDevice = r.Handle();
+        if (a->physicalDevice == 0) a->physicalDevice = 1;
         a->pLayerName = r.Chance(70) ? r.String() : null;
         { var r306 = r.Alloc<uint>(1);
         (*r306) = (uint)r.Count();
@@ -9011,6 +9020,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkEnumerateDeviceLayerProperties.Args* a)
     {
         a->physicalDevice = r.Handle();
+        if (a->physicalDevice == 0) a->physicalDevice = 1;
         { var r312 = r.Alloc<uint>(1);
         (*r312) = (uint)r.Count();
         a->pPropertyCount = r312; }
@@ -9071,6 +9081,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetDeviceQueue.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->queueFamilyIndex = (uint)r.U32();
         a->queueIndex = (uint)r.U32();
         { var r315 = r.Alloc<ulong>(1);
@@ -9123,6 +9134,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkQueueSubmit.Args* a)
     {
         a->queue = r.Handle();
+        if (a->queue == 0) a->queue = 1;
         a->submitCount = (uint)r.Count();
         if ((ulong)a->submitCount != 0 || r.Chance(50))
         {
@@ -9182,6 +9194,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkQueueWaitIdle.Args* a)
     {
         a->queue = r.Handle();
+        if (a->queue == 0) a->queue = 1;
     }
     public static byte[] EncodeRandom_vkQueueWaitIdle(TestRandom r)
     {
@@ -9230,6 +9243,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkDeviceWaitIdle.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
     }
     public static byte[] EncodeRandom_vkDeviceWaitIdle(TestRandom r)
     {
@@ -9278,6 +9292,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkAllocateMemory.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r318 = r.Alloc<VkMemoryAllocateInfo>(1);
@@ -9335,6 +9350,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkFreeMemory.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->memory = r.Handle();
     }
     public static byte[] EncodeRandom_vkFreeMemory(TestRandom r)
@@ -9383,7 +9399,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkUnmapMemory.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->memory = r.Handle();
+        if (a->memory == 0) a->memory = 1;
     }
     public static byte[] EncodeRandom_vkUnmapMemory(TestRandom r)
     {
@@ -9431,6 +9449,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkFlushMappedMemoryRanges.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->memoryRangeCount = (uint)r.Count();
         if ((ulong)a->memoryRangeCount != 0 || r.Chance(50))
         {
@@ -9489,6 +9508,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkInvalidateMappedMemoryRanges.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->memoryRangeCount = (uint)r.Count();
         if ((ulong)a->memoryRangeCount != 0 || r.Chance(50))
         {
@@ -9547,7 +9567,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetDeviceMemoryCommitment.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->memory = r.Handle();
+        if (a->memory == 0) a->memory = 1;
         { var r324 = r.Alloc<ulong>(1);
         (*r324) = (ulong)r.U64();
         a->pCommittedMemoryInBytes = r324; }
@@ -9598,8 +9620,11 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkBindBufferMemory.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->buffer = r.Handle();
+        if (a->buffer == 0) a->buffer = 1;
         a->memory = r.Handle();
+        if (a->memory == 0) a->memory = 1;
         a->memoryOffset = (ulong)r.U64();
     }
     public static byte[] EncodeRandom_vkBindBufferMemory(TestRandom r)
@@ -9649,8 +9674,11 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkBindImageMemory.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->image = r.Handle();
+        if (a->image == 0) a->image = 1;
         a->memory = r.Handle();
+        if (a->memory == 0) a->memory = 1;
         a->memoryOffset = (ulong)r.U64();
     }
     public static byte[] EncodeRandom_vkBindImageMemory(TestRandom r)
@@ -9700,7 +9728,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetBufferMemoryRequirements.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->buffer = r.Handle();
+        if (a->buffer == 0) a->buffer = 1;
         { var r325 = r.Alloc<VkMemoryRequirements>(1);
         Fill(r, &(*r325));
         a->pMemoryRequirements = r325; }
@@ -9751,7 +9781,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetImageMemoryRequirements.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->image = r.Handle();
+        if (a->image == 0) a->image = 1;
         { var r326 = r.Alloc<VkMemoryRequirements>(1);
         Fill(r, &(*r326));
         a->pMemoryRequirements = r326; }
@@ -9802,7 +9834,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetImageSparseMemoryRequirements.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->image = r.Handle();
+        if (a->image == 0) a->image = 1;
         { var r327 = r.Alloc<uint>(1);
         (*r327) = (uint)r.Count();
         a->pSparseMemoryRequirementCount = r327; }
@@ -9862,6 +9896,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetPhysicalDeviceSparseImageFormatProperties.Args* a)
     {
         a->physicalDevice = r.Handle();
+        if (a->physicalDevice == 0) a->physicalDevice = 1;
         a->format = (VkFormat)r.I32();
         a->type = (VkImageType)r.I32();
         a->samples = (VkSampleCountFlagBits)r.U32();
@@ -9926,6 +9961,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkQueueBindSparse.Args* a)
     {
         a->queue = r.Handle();
+        if (a->queue == 0) a->queue = 1;
         a->bindInfoCount = (uint)r.Count();
         if ((ulong)a->bindInfoCount != 0 || r.Chance(50))
         {
@@ -9985,6 +10021,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCreateFence.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r335 = r.Alloc<VkFenceCreateInfo>(1);
@@ -10042,6 +10079,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkDestroyFence.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->fence = r.Handle();
     }
     public static byte[] EncodeRandom_vkDestroyFence(TestRandom r)
@@ -10090,6 +10128,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkResetFences.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->fenceCount = (uint)r.Count();
         if ((ulong)a->fenceCount != 0 || r.Chance(50))
         {
@@ -10148,7 +10187,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetFenceStatus.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->fence = r.Handle();
+        if (a->fence == 0) a->fence = 1;
     }
     public static byte[] EncodeRandom_vkGetFenceStatus(TestRandom r)
     {
@@ -10197,6 +10238,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkWaitForFences.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->fenceCount = (uint)r.Count();
         if ((ulong)a->fenceCount != 0 || r.Chance(50))
         {
@@ -10257,6 +10299,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCreateSemaphore.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r341 = r.Alloc<VkSemaphoreCreateInfo>(1);
@@ -10314,6 +10357,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkDestroySemaphore.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->semaphore = r.Handle();
     }
     public static byte[] EncodeRandom_vkDestroySemaphore(TestRandom r)
@@ -10362,6 +10406,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCreateEvent.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r343 = r.Alloc<VkEventCreateInfo>(1);
@@ -10419,6 +10464,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkDestroyEvent.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->@event = r.Handle();
     }
     public static byte[] EncodeRandom_vkDestroyEvent(TestRandom r)
@@ -10467,7 +10513,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetEventStatus.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->@event = r.Handle();
+        if (a->@event == 0) a->@event = 1;
     }
     public static byte[] EncodeRandom_vkGetEventStatus(TestRandom r)
     {
@@ -10516,7 +10564,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkSetEvent.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->@event = r.Handle();
+        if (a->@event == 0) a->@event = 1;
     }
     public static byte[] EncodeRandom_vkSetEvent(TestRandom r)
     {
@@ -10565,7 +10615,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkResetEvent.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->@event = r.Handle();
+        if (a->@event == 0) a->@event = 1;
     }
     public static byte[] EncodeRandom_vkResetEvent(TestRandom r)
     {
@@ -10614,6 +10666,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCreateQueryPool.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r345 = r.Alloc<VkQueryPoolCreateInfo>(1);
@@ -10671,6 +10724,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkDestroyQueryPool.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->queryPool = r.Handle();
     }
     public static byte[] EncodeRandom_vkDestroyQueryPool(TestRandom r)
@@ -10719,7 +10773,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetQueryPoolResults.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->queryPool = r.Handle();
+        if (a->queryPool == 0) a->queryPool = 1;
         a->firstQuery = (uint)r.U32();
         a->queryCount = (uint)r.Count();
         a->dataSize = (nuint)r.Count();
@@ -10774,6 +10830,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCreateBuffer.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r348 = r.Alloc<VkBufferCreateInfo>(1);
@@ -10831,6 +10888,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkDestroyBuffer.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->buffer = r.Handle();
     }
     public static byte[] EncodeRandom_vkDestroyBuffer(TestRandom r)
@@ -10879,6 +10937,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCreateBufferView.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r350 = r.Alloc<VkBufferViewCreateInfo>(1);
@@ -10936,6 +10995,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkDestroyBufferView.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->bufferView = r.Handle();
     }
     public static byte[] EncodeRandom_vkDestroyBufferView(TestRandom r)
@@ -10984,6 +11044,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCreateImage.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r352 = r.Alloc<VkImageCreateInfo>(1);
@@ -11041,6 +11102,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkDestroyImage.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->image = r.Handle();
     }
     public static byte[] EncodeRandom_vkDestroyImage(TestRandom r)
@@ -11089,7 +11151,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetImageSubresourceLayout.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->image = r.Handle();
+        if (a->image == 0) a->image = 1;
 
         {
             var r354 = r.Alloc<VkImageSubresource>(1);
@@ -11146,6 +11210,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCreateImageView.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r356 = r.Alloc<VkImageViewCreateInfo>(1);
@@ -11203,6 +11268,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkDestroyImageView.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->imageView = r.Handle();
     }
     public static byte[] EncodeRandom_vkDestroyImageView(TestRandom r)
@@ -11251,6 +11317,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCreateShaderModule.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r358 = r.Alloc<VkShaderModuleCreateInfo>(1);
@@ -11308,6 +11375,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkDestroyShaderModule.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->shaderModule = r.Handle();
     }
     public static byte[] EncodeRandom_vkDestroyShaderModule(TestRandom r)
@@ -11356,6 +11424,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCreatePipelineCache.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r360 = r.Alloc<VkPipelineCacheCreateInfo>(1);
@@ -11413,6 +11482,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkDestroyPipelineCache.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->pipelineCache = r.Handle();
     }
     public static byte[] EncodeRandom_vkDestroyPipelineCache(TestRandom r)
@@ -11461,7 +11531,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetPipelineCacheData.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->pipelineCache = r.Handle();
+        if (a->pipelineCache == 0) a->pipelineCache = 1;
         { var r362 = r.Alloc<nuint>(1);
         (*r362) = (nuint)r.Count();
         a->pDataSize = r362; }
@@ -11514,7 +11586,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkMergePipelineCaches.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->dstCache = r.Handle();
+        if (a->dstCache == 0) a->dstCache = 1;
         a->srcCacheCount = (uint)r.Count();
         if ((ulong)a->srcCacheCount != 0 || r.Chance(50))
         {
@@ -11573,6 +11647,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCreateGraphicsPipelines.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->pipelineCache = r.Handle();
         a->createInfoCount = (uint)r.Count();
         if ((ulong)a->createInfoCount != 0 || r.Chance(50))
@@ -11641,6 +11716,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCreateComputePipelines.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->pipelineCache = r.Handle();
         a->createInfoCount = (uint)r.Count();
         if ((ulong)a->createInfoCount != 0 || r.Chance(50))
@@ -11709,6 +11785,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkDestroyPipeline.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->pipeline = r.Handle();
     }
     public static byte[] EncodeRandom_vkDestroyPipeline(TestRandom r)
@@ -11757,6 +11834,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCreatePipelineLayout.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r374 = r.Alloc<VkPipelineLayoutCreateInfo>(1);
@@ -11814,6 +11892,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkDestroyPipelineLayout.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->pipelineLayout = r.Handle();
     }
     public static byte[] EncodeRandom_vkDestroyPipelineLayout(TestRandom r)
@@ -11862,6 +11941,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCreateSampler.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r376 = r.Alloc<VkSamplerCreateInfo>(1);
@@ -11919,6 +11999,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkDestroySampler.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->sampler = r.Handle();
     }
     public static byte[] EncodeRandom_vkDestroySampler(TestRandom r)
@@ -11967,6 +12048,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCreateDescriptorSetLayout.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r378 = r.Alloc<VkDescriptorSetLayoutCreateInfo>(1);
@@ -12024,6 +12106,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkDestroyDescriptorSetLayout.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->descriptorSetLayout = r.Handle();
     }
     public static byte[] EncodeRandom_vkDestroyDescriptorSetLayout(TestRandom r)
@@ -12072,6 +12155,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCreateDescriptorPool.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r380 = r.Alloc<VkDescriptorPoolCreateInfo>(1);
@@ -12129,6 +12213,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkDestroyDescriptorPool.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->descriptorPool = r.Handle();
     }
     public static byte[] EncodeRandom_vkDestroyDescriptorPool(TestRandom r)
@@ -12177,7 +12262,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkResetDescriptorPool.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->descriptorPool = r.Handle();
+        if (a->descriptorPool == 0) a->descriptorPool = 1;
         a->flags = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkResetDescriptorPool(TestRandom r)
@@ -12227,6 +12314,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkAllocateDescriptorSets.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r382 = r.Alloc<VkDescriptorSetAllocateInfo>(1);
@@ -12290,7 +12378,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkFreeDescriptorSets.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->descriptorPool = r.Handle();
+        if (a->descriptorPool == 0) a->descriptorPool = 1;
         a->descriptorSetCount = (uint)r.Count();
         if ((ulong)a->descriptorSetCount != 0 || r.Chance(50))
         {
@@ -12349,6 +12439,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkUpdateDescriptorSets.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->descriptorWriteCount = (uint)r.Count();
         if ((ulong)a->descriptorWriteCount != 0 || r.Chance(50))
         {
@@ -12416,6 +12507,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCreateFramebuffer.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r391 = r.Alloc<VkFramebufferCreateInfo>(1);
@@ -12473,6 +12565,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkDestroyFramebuffer.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->framebuffer = r.Handle();
     }
     public static byte[] EncodeRandom_vkDestroyFramebuffer(TestRandom r)
@@ -12521,6 +12614,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCreateRenderPass.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r393 = r.Alloc<VkRenderPassCreateInfo>(1);
@@ -12578,6 +12672,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkDestroyRenderPass.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->renderPass = r.Handle();
     }
     public static byte[] EncodeRandom_vkDestroyRenderPass(TestRandom r)
@@ -12626,7 +12721,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetRenderAreaGranularity.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->renderPass = r.Handle();
+        if (a->renderPass == 0) a->renderPass = 1;
         { var r395 = r.Alloc<VkExtent2D>(1);
         Fill(r, &(*r395));
         a->pGranularity = r395; }
@@ -12677,6 +12774,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCreateCommandPool.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r396 = r.Alloc<VkCommandPoolCreateInfo>(1);
@@ -12734,6 +12832,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkDestroyCommandPool.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->commandPool = r.Handle();
     }
     public static byte[] EncodeRandom_vkDestroyCommandPool(TestRandom r)
@@ -12782,7 +12881,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkResetCommandPool.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->commandPool = r.Handle();
+        if (a->commandPool == 0) a->commandPool = 1;
         a->flags = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkResetCommandPool(TestRandom r)
@@ -12832,6 +12933,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkAllocateCommandBuffers.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r398 = r.Alloc<VkCommandBufferAllocateInfo>(1);
@@ -12895,7 +12997,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkFreeCommandBuffers.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->commandPool = r.Handle();
+        if (a->commandPool == 0) a->commandPool = 1;
         a->commandBufferCount = (uint)r.Count();
         if ((ulong)a->commandBufferCount != 0 || r.Chance(50))
         {
@@ -12953,6 +13057,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkBeginCommandBuffer.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r403 = r.Alloc<VkCommandBufferBeginInfo>(1);
@@ -13007,6 +13112,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkEndCommandBuffer.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
     }
     public static byte[] EncodeRandom_vkEndCommandBuffer(TestRandom r)
     {
@@ -13055,6 +13161,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkResetCommandBuffer.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->flags = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkResetCommandBuffer(TestRandom r)
@@ -13104,8 +13211,10 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdBindPipeline.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->pipelineBindPoint = (VkPipelineBindPoint)r.I32();
         a->pipeline = r.Handle();
+        if (a->pipeline == 0) a->pipeline = 1;
     }
     public static byte[] EncodeRandom_vkCmdBindPipeline(TestRandom r)
     {
@@ -13153,6 +13262,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetViewport.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->firstViewport = (uint)r.U32();
         a->viewportCount = (uint)r.Count();
         if ((ulong)a->viewportCount != 0 || r.Chance(50))
@@ -13211,6 +13321,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetScissor.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->firstScissor = (uint)r.U32();
         a->scissorCount = (uint)r.Count();
         if ((ulong)a->scissorCount != 0 || r.Chance(50))
@@ -13269,6 +13380,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetLineWidth.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->lineWidth = (float)r.F32();
     }
     public static byte[] EncodeRandom_vkCmdSetLineWidth(TestRandom r)
@@ -13317,6 +13429,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetDepthBias.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->depthBiasConstantFactor = (float)r.F32();
         a->depthBiasClamp = (float)r.F32();
         a->depthBiasSlopeFactor = (float)r.F32();
@@ -13367,6 +13480,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetBlendConstants.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         { var r408 = r.Alloc<float>(4); r.Bytes(r408, 4 * sizeof(float)); a->blendConstants = r408; }
     }
     public static byte[] EncodeRandom_vkCmdSetBlendConstants(TestRandom r)
@@ -13415,6 +13529,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetDepthBounds.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->minDepthBounds = (float)r.F32();
         a->maxDepthBounds = (float)r.F32();
     }
@@ -13464,6 +13579,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetStencilCompareMask.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->faceMask = (uint)r.U32();
         a->compareMask = (uint)r.U32();
     }
@@ -13513,6 +13629,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetStencilWriteMask.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->faceMask = (uint)r.U32();
         a->writeMask = (uint)r.U32();
     }
@@ -13562,6 +13679,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetStencilReference.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->faceMask = (uint)r.U32();
         a->reference = (uint)r.U32();
     }
@@ -13611,8 +13729,10 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdBindDescriptorSets.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->pipelineBindPoint = (VkPipelineBindPoint)r.I32();
         a->layout = r.Handle();
+        if (a->layout == 0) a->layout = 1;
         a->firstSet = (uint)r.U32();
         a->descriptorSetCount = (uint)r.Count();
         if ((ulong)a->descriptorSetCount != 0 || r.Chance(50))
@@ -13678,6 +13798,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdBindIndexBuffer.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->buffer = r.Handle();
         a->offset = (ulong)r.U64();
         a->indexType = (VkIndexType)r.I32();
@@ -13728,6 +13849,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdBindVertexBuffers.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->firstBinding = (uint)r.U32();
         a->bindingCount = (uint)r.Count();
         if ((ulong)a->bindingCount != 0 || r.Chance(50))
@@ -13792,6 +13914,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdDraw.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->vertexCount = (uint)r.Count();
         a->instanceCount = (uint)r.Count();
         a->firstVertex = (uint)r.U32();
@@ -13843,6 +13966,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdDrawIndexed.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->indexCount = (uint)r.Count();
         a->instanceCount = (uint)r.Count();
         a->firstIndex = (uint)r.U32();
@@ -13895,7 +14019,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdDrawIndirect.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->buffer = r.Handle();
+        if (a->buffer == 0) a->buffer = 1;
         a->offset = (ulong)r.U64();
         a->drawCount = (uint)r.Count();
         a->stride = (uint)r.U32();
@@ -13946,7 +14072,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdDrawIndexedIndirect.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->buffer = r.Handle();
+        if (a->buffer == 0) a->buffer = 1;
         a->offset = (ulong)r.U64();
         a->drawCount = (uint)r.Count();
         a->stride = (uint)r.U32();
@@ -13997,6 +14125,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdDispatch.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->groupCountX = (uint)r.U32();
         a->groupCountY = (uint)r.U32();
         a->groupCountZ = (uint)r.U32();
@@ -14047,7 +14176,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdDispatchIndirect.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->buffer = r.Handle();
+        if (a->buffer == 0) a->buffer = 1;
         a->offset = (ulong)r.U64();
     }
     public static byte[] EncodeRandom_vkCmdDispatchIndirect(TestRandom r)
@@ -14096,8 +14227,11 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdCopyBuffer.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->srcBuffer = r.Handle();
+        if (a->srcBuffer == 0) a->srcBuffer = 1;
         a->dstBuffer = r.Handle();
+        if (a->dstBuffer == 0) a->dstBuffer = 1;
         a->regionCount = (uint)r.Count();
         if ((ulong)a->regionCount != 0 || r.Chance(50))
         {
@@ -14155,9 +14289,12 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdCopyImage.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->srcImage = r.Handle();
+        if (a->srcImage == 0) a->srcImage = 1;
         a->srcImageLayout = (VkImageLayout)r.I32();
         a->dstImage = r.Handle();
+        if (a->dstImage == 0) a->dstImage = 1;
         a->dstImageLayout = (VkImageLayout)r.I32();
         a->regionCount = (uint)r.Count();
         if ((ulong)a->regionCount != 0 || r.Chance(50))
@@ -14216,9 +14353,12 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdBlitImage.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->srcImage = r.Handle();
+        if (a->srcImage == 0) a->srcImage = 1;
         a->srcImageLayout = (VkImageLayout)r.I32();
         a->dstImage = r.Handle();
+        if (a->dstImage == 0) a->dstImage = 1;
         a->dstImageLayout = (VkImageLayout)r.I32();
         a->regionCount = (uint)r.Count();
         if ((ulong)a->regionCount != 0 || r.Chance(50))
@@ -14278,8 +14418,11 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdCopyBufferToImage.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->srcBuffer = r.Handle();
+        if (a->srcBuffer == 0) a->srcBuffer = 1;
         a->dstImage = r.Handle();
+        if (a->dstImage == 0) a->dstImage = 1;
         a->dstImageLayout = (VkImageLayout)r.I32();
         a->regionCount = (uint)r.Count();
         if ((ulong)a->regionCount != 0 || r.Chance(50))
@@ -14338,9 +14481,12 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdCopyImageToBuffer.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->srcImage = r.Handle();
+        if (a->srcImage == 0) a->srcImage = 1;
         a->srcImageLayout = (VkImageLayout)r.I32();
         a->dstBuffer = r.Handle();
+        if (a->dstBuffer == 0) a->dstBuffer = 1;
         a->regionCount = (uint)r.Count();
         if ((ulong)a->regionCount != 0 || r.Chance(50))
         {
@@ -14398,7 +14544,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdUpdateBuffer.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->dstBuffer = r.Handle();
+        if (a->dstBuffer == 0) a->dstBuffer = 1;
         a->dstOffset = (ulong)r.U64();
         a->dataSize = (ulong)r.Count();
         { var r427 = r.Alloc<byte>((ulong)a->dataSize); r.Bytes(r427, (int)(ulong)a->dataSize); a->pData = r427; }
@@ -14449,7 +14597,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdFillBuffer.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->dstBuffer = r.Handle();
+        if (a->dstBuffer == 0) a->dstBuffer = 1;
         a->dstOffset = (ulong)r.U64();
         a->size = (ulong)r.U64();
         a->data = (uint)r.U32();
@@ -14500,7 +14650,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdClearColorImage.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->image = r.Handle();
+        if (a->image == 0) a->image = 1;
         a->imageLayout = (VkImageLayout)r.I32();
         if (r.Chance(80))
         {
@@ -14565,7 +14717,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdClearDepthStencilImage.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->image = r.Handle();
+        if (a->image == 0) a->image = 1;
         a->imageLayout = (VkImageLayout)r.I32();
 
         {
@@ -14630,6 +14784,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdClearAttachments.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->attachmentCount = (uint)r.Count();
         if ((ulong)a->attachmentCount != 0 || r.Chance(50))
         {
@@ -14697,9 +14852,12 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdResolveImage.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->srcImage = r.Handle();
+        if (a->srcImage == 0) a->srcImage = 1;
         a->srcImageLayout = (VkImageLayout)r.I32();
         a->dstImage = r.Handle();
+        if (a->dstImage == 0) a->dstImage = 1;
         a->dstImageLayout = (VkImageLayout)r.I32();
         a->regionCount = (uint)r.Count();
         if ((ulong)a->regionCount != 0 || r.Chance(50))
@@ -14758,7 +14916,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetEvent.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->@event = r.Handle();
+        if (a->@event == 0) a->@event = 1;
         a->stageMask = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdSetEvent(TestRandom r)
@@ -14807,7 +14967,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdResetEvent.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->@event = r.Handle();
+        if (a->@event == 0) a->@event = 1;
         a->stageMask = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdResetEvent(TestRandom r)
@@ -14856,6 +15018,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdWaitEvents.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->eventCount = (uint)r.Count();
         if ((ulong)a->eventCount != 0 || r.Chance(50))
         {
@@ -14945,6 +15108,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdPipelineBarrier.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->srcStageMask = (uint)r.U32();
         a->dstStageMask = (uint)r.U32();
         a->dependencyFlags = (uint)r.U32();
@@ -15025,7 +15189,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdBeginQuery.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->queryPool = r.Handle();
+        if (a->queryPool == 0) a->queryPool = 1;
         a->query = (uint)r.U32();
         a->flags = (uint)r.U32();
     }
@@ -15075,7 +15241,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdEndQuery.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->queryPool = r.Handle();
+        if (a->queryPool == 0) a->queryPool = 1;
         a->query = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdEndQuery(TestRandom r)
@@ -15124,7 +15292,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdResetQueryPool.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->queryPool = r.Handle();
+        if (a->queryPool == 0) a->queryPool = 1;
         a->firstQuery = (uint)r.U32();
         a->queryCount = (uint)r.Count();
     }
@@ -15174,8 +15344,10 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdWriteTimestamp.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->pipelineStage = (VkPipelineStageFlagBits)r.U32();
         a->queryPool = r.Handle();
+        if (a->queryPool == 0) a->queryPool = 1;
         a->query = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdWriteTimestamp(TestRandom r)
@@ -15224,10 +15396,13 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdCopyQueryPoolResults.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->queryPool = r.Handle();
+        if (a->queryPool == 0) a->queryPool = 1;
         a->firstQuery = (uint)r.U32();
         a->queryCount = (uint)r.Count();
         a->dstBuffer = r.Handle();
+        if (a->dstBuffer == 0) a->dstBuffer = 1;
         a->dstOffset = (ulong)r.U64();
         a->stride = (ulong)r.U64();
         a->flags = (uint)r.U32();
@@ -15278,7 +15453,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdPushConstants.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->layout = r.Handle();
+        if (a->layout == 0) a->layout = 1;
         a->stageFlags = (uint)r.U32();
         a->offset = (uint)r.U32();
         a->size = (uint)r.Count();
@@ -15330,6 +15507,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdBeginRenderPass.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r455 = r.Alloc<VkRenderPassBeginInfo>(1);
@@ -15384,6 +15562,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdNextSubpass.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->contents = (VkSubpassContents)r.I32();
     }
     public static byte[] EncodeRandom_vkCmdNextSubpass(TestRandom r)
@@ -15432,6 +15611,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdEndRenderPass.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
     }
     public static byte[] EncodeRandom_vkCmdEndRenderPass(TestRandom r)
     {
@@ -15479,6 +15659,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdExecuteCommands.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->commandBufferCount = (uint)r.Count();
         if ((ulong)a->commandBufferCount != 0 || r.Chance(50))
         {
@@ -15586,6 +15767,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkBindBufferMemory2.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->bindInfoCount = (uint)r.Count();
         if ((ulong)a->bindInfoCount != 0 || r.Chance(50))
         {
@@ -15644,6 +15826,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkBindImageMemory2.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->bindInfoCount = (uint)r.Count();
         if ((ulong)a->bindInfoCount != 0 || r.Chance(50))
         {
@@ -15702,6 +15885,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetDeviceGroupPeerMemoryFeatures.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->heapIndex = (uint)r.U32();
         a->localDeviceIndex = (uint)r.U32();
         a->remoteDeviceIndex = (uint)r.U32();
@@ -15755,6 +15939,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetDeviceMask.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->deviceMask = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdSetDeviceMask(TestRandom r)
@@ -15803,6 +15988,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdDispatchBase.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->baseGroupX = (uint)r.U32();
         a->baseGroupY = (uint)r.U32();
         a->baseGroupZ = (uint)r.U32();
@@ -15856,6 +16042,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkEnumeratePhysicalDeviceGroups.Args* a)
     {
         a->instance = r.Handle();
+        if (a->instance == 0) a->instance = 1;
         { var r464 = r.Alloc<uint>(1);
         (*r464) = (uint)r.Count();
         a->pPhysicalDeviceGroupCount = r464; }
@@ -15916,6 +16103,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetImageMemoryRequirements2.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r467 = r.Alloc<VkImageMemoryRequirementsInfo2>(1);
@@ -15972,6 +16160,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetBufferMemoryRequirements2.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r469 = r.Alloc<VkBufferMemoryRequirementsInfo2>(1);
@@ -16028,6 +16217,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetImageSparseMemoryRequirements2.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r471 = r.Alloc<VkImageSparseMemoryRequirementsInfo2>(1);
@@ -16093,6 +16283,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetPhysicalDeviceFeatures2.Args* a)
     {
         a->physicalDevice = r.Handle();
+        if (a->physicalDevice == 0) a->physicalDevice = 1;
         { var r475 = r.Alloc<VkPhysicalDeviceFeatures2>(1);
         Fill(r, &(*r475));
         a->pFeatures = r475; }
@@ -16143,6 +16334,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetPhysicalDeviceProperties2.Args* a)
     {
         a->physicalDevice = r.Handle();
+        if (a->physicalDevice == 0) a->physicalDevice = 1;
         { var r476 = r.Alloc<VkPhysicalDeviceProperties2>(1);
         Fill(r, &(*r476));
         a->pProperties = r476; }
@@ -16193,6 +16385,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetPhysicalDeviceFormatProperties2.Args* a)
     {
         a->physicalDevice = r.Handle();
+        if (a->physicalDevice == 0) a->physicalDevice = 1;
         a->format = (VkFormat)r.I32();
         { var r477 = r.Alloc<VkFormatProperties2>(1);
         Fill(r, &(*r477));
@@ -16244,6 +16437,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetPhysicalDeviceImageFormatProperties2.Args* a)
     {
         a->physicalDevice = r.Handle();
+        if (a->physicalDevice == 0) a->physicalDevice = 1;
 
         {
             var r478 = r.Alloc<VkPhysicalDeviceImageFormatInfo2>(1);
@@ -16301,6 +16495,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetPhysicalDeviceQueueFamilyProperties2.Args* a)
     {
         a->physicalDevice = r.Handle();
+        if (a->physicalDevice == 0) a->physicalDevice = 1;
         { var r480 = r.Alloc<uint>(1);
         (*r480) = (uint)r.Count();
         a->pQueueFamilyPropertyCount = r480; }
@@ -16360,6 +16555,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetPhysicalDeviceMemoryProperties2.Args* a)
     {
         a->physicalDevice = r.Handle();
+        if (a->physicalDevice == 0) a->physicalDevice = 1;
         { var r483 = r.Alloc<VkPhysicalDeviceMemoryProperties2>(1);
         Fill(r, &(*r483));
         a->pMemoryProperties = r483; }
@@ -16410,6 +16606,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetPhysicalDeviceSparseImageFormatProperties2.Args* a)
     {
         a->physicalDevice = r.Handle();
+        if (a->physicalDevice == 0) a->physicalDevice = 1;
 
         {
             var r484 = r.Alloc<VkPhysicalDeviceSparseImageFormatInfo2>(1);
@@ -16475,7 +16672,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkTrimCommandPool.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->commandPool = r.Handle();
+        if (a->commandPool == 0) a->commandPool = 1;
         a->flags = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkTrimCommandPool(TestRandom r)
@@ -16524,6 +16723,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetDeviceQueue2.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r488 = r.Alloc<VkDeviceQueueInfo2>(1);
@@ -16580,6 +16780,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCreateSamplerYcbcrConversion.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r490 = r.Alloc<VkSamplerYcbcrConversionCreateInfo>(1);
@@ -16637,6 +16838,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkDestroySamplerYcbcrConversion.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->ycbcrConversion = r.Handle();
     }
     public static byte[] EncodeRandom_vkDestroySamplerYcbcrConversion(TestRandom r)
@@ -16685,6 +16887,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCreateDescriptorUpdateTemplate.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r492 = r.Alloc<VkDescriptorUpdateTemplateCreateInfo>(1);
@@ -16742,6 +16945,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkDestroyDescriptorUpdateTemplate.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->descriptorUpdateTemplate = r.Handle();
     }
     public static byte[] EncodeRandom_vkDestroyDescriptorUpdateTemplate(TestRandom r)
@@ -16790,6 +16994,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetPhysicalDeviceExternalBufferProperties.Args* a)
     {
         a->physicalDevice = r.Handle();
+        if (a->physicalDevice == 0) a->physicalDevice = 1;
 
         {
             var r494 = r.Alloc<VkPhysicalDeviceExternalBufferInfo>(1);
@@ -16846,6 +17051,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetPhysicalDeviceExternalFenceProperties.Args* a)
     {
         a->physicalDevice = r.Handle();
+        if (a->physicalDevice == 0) a->physicalDevice = 1;
 
         {
             var r496 = r.Alloc<VkPhysicalDeviceExternalFenceInfo>(1);
@@ -16902,6 +17108,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetPhysicalDeviceExternalSemaphoreProperties.Args* a)
     {
         a->physicalDevice = r.Handle();
+        if (a->physicalDevice == 0) a->physicalDevice = 1;
 
         {
             var r498 = r.Alloc<VkPhysicalDeviceExternalSemaphoreInfo>(1);
@@ -16958,6 +17165,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetDescriptorSetLayoutSupport.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r500 = r.Alloc<VkDescriptorSetLayoutCreateInfo>(1);
@@ -17014,9 +17222,12 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdDrawIndirectCount.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->buffer = r.Handle();
+        if (a->buffer == 0) a->buffer = 1;
         a->offset = (ulong)r.U64();
         a->countBuffer = r.Handle();
+        if (a->countBuffer == 0) a->countBuffer = 1;
         a->countBufferOffset = (ulong)r.U64();
         a->maxDrawCount = (uint)r.Count();
         a->stride = (uint)r.U32();
@@ -17067,9 +17278,12 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdDrawIndexedIndirectCount.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->buffer = r.Handle();
+        if (a->buffer == 0) a->buffer = 1;
         a->offset = (ulong)r.U64();
         a->countBuffer = r.Handle();
+        if (a->countBuffer == 0) a->countBuffer = 1;
         a->countBufferOffset = (ulong)r.U64();
         a->maxDrawCount = (uint)r.Count();
         a->stride = (uint)r.U32();
@@ -17120,6 +17334,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCreateRenderPass2.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r502 = r.Alloc<VkRenderPassCreateInfo2>(1);
@@ -17177,6 +17392,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdBeginRenderPass2.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r504 = r.Alloc<VkRenderPassBeginInfo>(1);
@@ -17236,6 +17452,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdNextSubpass2.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r506 = r.Alloc<VkSubpassBeginInfo>(1);
@@ -17295,6 +17512,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdEndRenderPass2.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r508 = r.Alloc<VkSubpassEndInfo>(1);
@@ -17348,7 +17566,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkResetQueryPool.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->queryPool = r.Handle();
+        if (a->queryPool == 0) a->queryPool = 1;
         a->firstQuery = (uint)r.U32();
         a->queryCount = (uint)r.Count();
     }
@@ -17398,7 +17618,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetSemaphoreCounterValue.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->semaphore = r.Handle();
+        if (a->semaphore == 0) a->semaphore = 1;
         { var r509 = r.Alloc<ulong>(1);
         (*r509) = (ulong)r.U64();
         a->pValue = r509; }
@@ -17450,6 +17672,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkWaitSemaphores.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r510 = r.Alloc<VkSemaphoreWaitInfo>(1);
@@ -17505,6 +17728,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkSignalSemaphore.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r511 = r.Alloc<VkSemaphoreSignalInfo>(1);
@@ -17559,6 +17783,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetBufferDeviceAddress.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r512 = r.Alloc<VkBufferDeviceAddressInfo>(1);
@@ -17613,6 +17838,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetBufferOpaqueCaptureAddress.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r513 = r.Alloc<VkBufferDeviceAddressInfo>(1);
@@ -17667,6 +17893,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetDeviceMemoryOpaqueCaptureAddress.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r514 = r.Alloc<VkDeviceMemoryOpaqueCaptureAddressInfo>(1);
@@ -17893,6 +18120,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdBindTransformFeedbackBuffersEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->firstBinding = (uint)r.U32();
         a->bindingCount = (uint)r.Count();
         if ((ulong)a->bindingCount != 0 || r.Chance(50))
@@ -17963,6 +18191,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdBeginTransformFeedbackEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->firstCounterBuffer = (uint)r.U32();
         a->counterBufferCount = (uint)r.Count();
         if ((ulong)a->counterBufferCount != 0 || r.Chance(50))
@@ -18027,6 +18256,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdEndTransformFeedbackEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->firstCounterBuffer = (uint)r.U32();
         a->counterBufferCount = (uint)r.Count();
         if ((ulong)a->counterBufferCount != 0 || r.Chance(50))
@@ -18091,7 +18321,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdBeginQueryIndexedEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->queryPool = r.Handle();
+        if (a->queryPool == 0) a->queryPool = 1;
         a->query = (uint)r.U32();
         a->flags = (uint)r.U32();
         a->index = (uint)r.U32();
@@ -18142,7 +18374,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdEndQueryIndexedEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->queryPool = r.Handle();
+        if (a->queryPool == 0) a->queryPool = 1;
         a->query = (uint)r.U32();
         a->index = (uint)r.U32();
     }
@@ -18192,9 +18426,11 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdDrawIndirectByteCountEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->instanceCount = (uint)r.Count();
         a->firstInstance = (uint)r.U32();
         a->counterBuffer = r.Handle();
+        if (a->counterBuffer == 0) a->counterBuffer = 1;
         a->counterBufferOffset = (ulong)r.U64();
         a->counterOffset = (uint)r.U32();
         a->vertexStride = (uint)r.U32();
@@ -18245,7 +18481,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetImageDrmFormatModifierPropertiesEXT.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->image = r.Handle();
+        if (a->image == 0) a->image = 1;
         { var r536 = r.Alloc<VkImageDrmFormatModifierPropertiesEXT>(1);
         Fill(r, &(*r536));
         a->pProperties = r536; }
@@ -18495,6 +18733,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetMemoryResourcePropertiesMESA.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->resourceId = (uint)r.U32();
         { var r538 = r.Alloc<VkMemoryResourcePropertiesMESA>(1);
         Fill(r, &(*r538));
@@ -18547,6 +18786,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetMemoryFdKHR.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r539 = r.Alloc<VkMemoryGetFdInfoKHR>(1);
@@ -18604,6 +18844,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetMemoryFdPropertiesKHR.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->handleType = (VkExternalMemoryHandleTypeFlagBits)r.U32();
         a->fd = (int)r.I32();
         { var r541 = r.Alloc<VkMemoryFdPropertiesKHR>(1);
@@ -18657,6 +18898,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetPhysicalDeviceToolProperties.Args* a)
     {
         a->physicalDevice = r.Handle();
+        if (a->physicalDevice == 0) a->physicalDevice = 1;
         { var r542 = r.Alloc<uint>(1);
         (*r542) = (uint)r.Count();
         a->pToolCount = r542; }
@@ -18717,6 +18959,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCreatePrivateDataSlot.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r545 = r.Alloc<VkPrivateDataSlotCreateInfo>(1);
@@ -18774,6 +19017,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkDestroyPrivateDataSlot.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->privateDataSlot = r.Handle();
     }
     public static byte[] EncodeRandom_vkDestroyPrivateDataSlot(TestRandom r)
@@ -18822,9 +19066,11 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkSetPrivateData.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->objectType = (VkObjectType)r.I32();
         a->objectHandle = (ulong)r.U64();
         a->privateDataSlot = r.Handle();
+        if (a->privateDataSlot == 0) a->privateDataSlot = 1;
         a->data = (ulong)r.U64();
     }
     public static byte[] EncodeRandom_vkSetPrivateData(TestRandom r)
@@ -18874,9 +19120,11 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetPrivateData.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->objectType = (VkObjectType)r.I32();
         a->objectHandle = (ulong)r.U64();
         a->privateDataSlot = r.Handle();
+        if (a->privateDataSlot == 0) a->privateDataSlot = 1;
         { var r547 = r.Alloc<ulong>(1);
         (*r547) = (ulong)r.U64();
         a->pData = r547; }
@@ -18927,7 +19175,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetEvent2.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->@event = r.Handle();
+        if (a->@event == 0) a->@event = 1;
 
         {
             var r548 = r.Alloc<VkDependencyInfo>(1);
@@ -18981,7 +19231,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdResetEvent2.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->@event = r.Handle();
+        if (a->@event == 0) a->@event = 1;
         a->stageMask = (ulong)r.U64();
     }
     public static byte[] EncodeRandom_vkCmdResetEvent2(TestRandom r)
@@ -19030,6 +19282,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdWaitEvents2.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->eventCount = (uint)r.Count();
         if ((ulong)a->eventCount != 0 || r.Chance(50))
         {
@@ -19096,6 +19349,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdPipelineBarrier2.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r553 = r.Alloc<VkDependencyInfo>(1);
@@ -19149,8 +19403,10 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdWriteTimestamp2.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->stage = (ulong)r.U64();
         a->queryPool = r.Handle();
+        if (a->queryPool == 0) a->queryPool = 1;
         a->query = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdWriteTimestamp2(TestRandom r)
@@ -19199,6 +19455,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkQueueSubmit2.Args* a)
     {
         a->queue = r.Handle();
+        if (a->queue == 0) a->queue = 1;
         a->submitCount = (uint)r.Count();
         if ((ulong)a->submitCount != 0 || r.Chance(50))
         {
@@ -19258,6 +19515,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdCopyBuffer2.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r556 = r.Alloc<VkCopyBufferInfo2>(1);
@@ -19311,6 +19569,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdCopyImage2.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r557 = r.Alloc<VkCopyImageInfo2>(1);
@@ -19364,6 +19623,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdCopyBufferToImage2.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r558 = r.Alloc<VkCopyBufferToImageInfo2>(1);
@@ -19417,6 +19677,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdCopyImageToBuffer2.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r559 = r.Alloc<VkCopyImageToBufferInfo2>(1);
@@ -19470,6 +19731,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdBlitImage2.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r560 = r.Alloc<VkBlitImageInfo2>(1);
@@ -19523,6 +19785,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdResolveImage2.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r561 = r.Alloc<VkResolveImageInfo2>(1);
@@ -19576,6 +19839,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdBeginRendering.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r562 = r.Alloc<VkRenderingInfo>(1);
@@ -19629,6 +19893,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdEndRendering.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
     }
     public static byte[] EncodeRandom_vkCmdEndRendering(TestRandom r)
     {
@@ -19676,6 +19941,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetCullMode.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->cullMode = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdSetCullMode(TestRandom r)
@@ -19724,6 +19990,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetFrontFace.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->frontFace = (VkFrontFace)r.I32();
     }
     public static byte[] EncodeRandom_vkCmdSetFrontFace(TestRandom r)
@@ -19772,6 +20039,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetPrimitiveTopology.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->primitiveTopology = (VkPrimitiveTopology)r.I32();
     }
     public static byte[] EncodeRandom_vkCmdSetPrimitiveTopology(TestRandom r)
@@ -19820,6 +20088,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetViewportWithCount.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->viewportCount = (uint)r.Count();
         if ((ulong)a->viewportCount != 0 || r.Chance(50))
         {
@@ -19877,6 +20146,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetScissorWithCount.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->scissorCount = (uint)r.Count();
         if ((ulong)a->scissorCount != 0 || r.Chance(50))
         {
@@ -19934,6 +20204,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdBindVertexBuffers2.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->firstBinding = (uint)r.U32();
         a->bindingCount = (uint)r.Count();
         if ((ulong)a->bindingCount != 0 || r.Chance(50))
@@ -20010,6 +20281,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetDepthTestEnable.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->depthTestEnable = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdSetDepthTestEnable(TestRandom r)
@@ -20058,6 +20330,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetDepthWriteEnable.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->depthWriteEnable = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdSetDepthWriteEnable(TestRandom r)
@@ -20106,6 +20379,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetDepthCompareOp.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->depthCompareOp = (VkCompareOp)r.I32();
     }
     public static byte[] EncodeRandom_vkCmdSetDepthCompareOp(TestRandom r)
@@ -20154,6 +20428,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetDepthBoundsTestEnable.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->depthBoundsTestEnable = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdSetDepthBoundsTestEnable(TestRandom r)
@@ -20202,6 +20477,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetStencilTestEnable.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->stencilTestEnable = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdSetStencilTestEnable(TestRandom r)
@@ -20250,6 +20526,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetStencilOp.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->faceMask = (uint)r.U32();
         a->failOp = (VkStencilOp)r.I32();
         a->passOp = (VkStencilOp)r.I32();
@@ -20302,6 +20579,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetRasterizerDiscardEnable.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->rasterizerDiscardEnable = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdSetRasterizerDiscardEnable(TestRandom r)
@@ -20350,6 +20628,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetDepthBiasEnable.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->depthBiasEnable = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdSetDepthBiasEnable(TestRandom r)
@@ -20398,6 +20677,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetPrimitiveRestartEnable.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->primitiveRestartEnable = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdSetPrimitiveRestartEnable(TestRandom r)
@@ -20446,6 +20726,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetDeviceBufferMemoryRequirements.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r575 = r.Alloc<VkDeviceBufferMemoryRequirements>(1);
@@ -20502,6 +20783,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetDeviceImageMemoryRequirements.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r577 = r.Alloc<VkDeviceImageMemoryRequirements>(1);
@@ -20558,6 +20840,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetDeviceImageSparseMemoryRequirements.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r579 = r.Alloc<VkDeviceImageMemoryRequirements>(1);
@@ -20623,6 +20906,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetPatchControlPointsEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->patchControlPoints = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdSetPatchControlPointsEXT(TestRandom r)
@@ -20671,6 +20955,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetLogicOpEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->logicOp = (VkLogicOp)r.I32();
     }
     public static byte[] EncodeRandom_vkCmdSetLogicOpEXT(TestRandom r)
@@ -20719,6 +21004,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetPhysicalDeviceCalibrateableTimeDomainsKHR.Args* a)
     {
         a->physicalDevice = r.Handle();
+        if (a->physicalDevice == 0) a->physicalDevice = 1;
         { var r583 = r.Alloc<uint>(1);
         (*r583) = (uint)r.Count();
         a->pTimeDomainCount = r583; }
@@ -20776,6 +21062,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetCalibratedTimestampsKHR.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->timestampCount = (uint)r.Count();
         if ((ulong)a->timestampCount != 0 || r.Chance(50))
         {
@@ -20843,6 +21130,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetLineStipple.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->lineStippleFactor = (uint)r.U32();
         a->lineStipplePattern = (ushort)r.U16();
     }
@@ -20892,6 +21180,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkImportFenceFdKHR.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r591 = r.Alloc<VkImportFenceFdInfoKHR>(1);
@@ -20946,6 +21235,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetFenceFdKHR.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r592 = r.Alloc<VkFenceGetFdInfoKHR>(1);
@@ -21003,6 +21293,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdBeginConditionalRenderingEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r594 = r.Alloc<VkConditionalRenderingBeginInfoEXT>(1);
@@ -21056,6 +21347,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdEndConditionalRenderingEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
     }
     public static byte[] EncodeRandom_vkCmdEndConditionalRenderingEXT(TestRandom r)
     {
@@ -21103,6 +21395,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkImportSemaphoreFdKHR.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r595 = r.Alloc<VkImportSemaphoreFdInfoKHR>(1);
@@ -21157,6 +21450,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetSemaphoreFdKHR.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r596 = r.Alloc<VkSemaphoreGetFdInfoKHR>(1);
@@ -21214,7 +21508,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkResetFenceResourceMESA.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->fence = r.Handle();
+        if (a->fence == 0) a->fence = 1;
     }
     public static byte[] EncodeRandom_vkResetFenceResourceMESA(TestRandom r)
     {
@@ -21262,7 +21558,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkWaitSemaphoreResourceMESA.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->semaphore = r.Handle();
+        if (a->semaphore == 0) a->semaphore = 1;
     }
     public static byte[] EncodeRandom_vkWaitSemaphoreResourceMESA(TestRandom r)
     {
@@ -21310,6 +21608,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkImportSemaphoreResourceMESA.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r598 = r.Alloc<VkImportSemaphoreResourceInfoMESA>(1);
@@ -21363,6 +21662,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdDrawMultiEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->drawCount = (uint)r.Count();
         if ((ulong)a->drawCount != 0 || r.Chance(50))
         {
@@ -21423,6 +21723,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdDrawMultiIndexedEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->drawCount = (uint)r.Count();
         if ((ulong)a->drawCount != 0 || r.Chance(50))
         {
@@ -21486,8 +21787,10 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdPushDescriptorSet.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->pipelineBindPoint = (VkPipelineBindPoint)r.I32();
         a->layout = r.Handle();
+        if (a->layout == 0) a->layout = 1;
         a->set = (uint)r.U32();
         a->descriptorWriteCount = (uint)r.Count();
         if ((ulong)a->descriptorWriteCount != 0 || r.Chance(50))
@@ -21689,6 +21992,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetColorWriteEnableEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->attachmentCount = (uint)r.Count();
         if ((ulong)a->attachmentCount != 0 || r.Chance(50))
         {
@@ -21743,6 +22047,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetVertexInputEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->vertexBindingDescriptionCount = (uint)r.Count();
         if ((ulong)a->vertexBindingDescriptionCount != 0 || r.Chance(50))
         {
@@ -21810,6 +22115,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetTessellationDomainOriginEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->domainOrigin = (VkTessellationDomainOrigin)r.I32();
     }
     public static byte[] EncodeRandom_vkCmdSetTessellationDomainOriginEXT(TestRandom r)
@@ -21858,6 +22164,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetDepthClampEnableEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->depthClampEnable = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdSetDepthClampEnableEXT(TestRandom r)
@@ -21906,6 +22213,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetPolygonModeEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->polygonMode = (VkPolygonMode)r.I32();
     }
     public static byte[] EncodeRandom_vkCmdSetPolygonModeEXT(TestRandom r)
@@ -21954,6 +22262,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetRasterizationSamplesEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->rasterizationSamples = (VkSampleCountFlagBits)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdSetRasterizationSamplesEXT(TestRandom r)
@@ -22002,6 +22311,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetSampleMaskEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->samples = (VkSampleCountFlagBits)(4 * (1 + r.Count()));
         if ((((ulong)a->samples+31UL)/32UL) != 0 || r.Chance(50))
         {
@@ -22056,6 +22366,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetAlphaToCoverageEnableEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->alphaToCoverageEnable = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdSetAlphaToCoverageEnableEXT(TestRandom r)
@@ -22104,6 +22415,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetAlphaToOneEnableEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->alphaToOneEnable = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdSetAlphaToOneEnableEXT(TestRandom r)
@@ -22152,6 +22464,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetLogicOpEnableEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->logicOpEnable = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdSetLogicOpEnableEXT(TestRandom r)
@@ -22200,6 +22513,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetColorBlendEnableEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->firstAttachment = (uint)r.U32();
         a->attachmentCount = (uint)r.Count();
         if ((ulong)a->attachmentCount != 0 || r.Chance(50))
@@ -22255,6 +22569,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetColorBlendEquationEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->firstAttachment = (uint)r.U32();
         a->attachmentCount = (uint)r.Count();
         if ((ulong)a->attachmentCount != 0 || r.Chance(50))
@@ -22313,6 +22628,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetColorWriteMaskEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->firstAttachment = (uint)r.U32();
         a->attachmentCount = (uint)r.Count();
         if ((ulong)a->attachmentCount != 0 || r.Chance(50))
@@ -22368,6 +22684,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetRasterizationStreamEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->rasterizationStream = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdSetRasterizationStreamEXT(TestRandom r)
@@ -22416,6 +22733,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetConservativeRasterizationModeEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->conservativeRasterizationMode = (VkConservativeRasterizationModeEXT)r.I32();
     }
     public static byte[] EncodeRandom_vkCmdSetConservativeRasterizationModeEXT(TestRandom r)
@@ -22464,6 +22782,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetExtraPrimitiveOverestimationSizeEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->extraPrimitiveOverestimationSize = (float)r.F32();
     }
     public static byte[] EncodeRandom_vkCmdSetExtraPrimitiveOverestimationSizeEXT(TestRandom r)
@@ -22512,6 +22831,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetDepthClipEnableEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->depthClipEnable = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdSetDepthClipEnableEXT(TestRandom r)
@@ -22560,6 +22880,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetSampleLocationsEnableEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->sampleLocationsEnable = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdSetSampleLocationsEnableEXT(TestRandom r)
@@ -22608,6 +22929,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetColorBlendAdvancedEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->firstAttachment = (uint)r.U32();
         a->attachmentCount = (uint)r.Count();
         if ((ulong)a->attachmentCount != 0 || r.Chance(50))
@@ -22666,6 +22988,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetProvokingVertexModeEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->provokingVertexMode = (VkProvokingVertexModeEXT)r.I32();
     }
     public static byte[] EncodeRandom_vkCmdSetProvokingVertexModeEXT(TestRandom r)
@@ -22714,6 +23037,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetLineRasterizationModeEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->lineRasterizationMode = (VkLineRasterizationMode)r.I32();
     }
     public static byte[] EncodeRandom_vkCmdSetLineRasterizationModeEXT(TestRandom r)
@@ -22762,6 +23086,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetLineStippleEnableEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->stippledLineEnable = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdSetLineStippleEnableEXT(TestRandom r)
@@ -22810,6 +23135,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetDepthClipNegativeOneToOneEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->negativeOneToOne = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdSetDepthClipNegativeOneToOneEXT(TestRandom r)
@@ -22858,6 +23184,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetPhysicalDeviceFragmentShadingRatesKHR.Args* a)
     {
         a->physicalDevice = r.Handle();
+        if (a->physicalDevice == 0) a->physicalDevice = 1;
         { var r622 = r.Alloc<uint>(1);
         (*r622) = (uint)r.Count();
         a->pFragmentShadingRateCount = r622; }
@@ -22918,6 +23245,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetFragmentShadingRateKHR.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r625 = r.Alloc<VkExtent2D>(1);
@@ -22972,6 +23300,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdBindIndexBuffer2.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->buffer = r.Handle();
         a->offset = (ulong)r.U64();
         a->size = (ulong)r.U64();
@@ -23023,6 +23352,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetRenderingAreaGranularity.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r627 = r.Alloc<VkRenderingAreaInfo>(1);
@@ -23079,6 +23409,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetDeviceImageSubresourceLayout.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r629 = r.Alloc<VkDeviceImageSubresourceInfo>(1);
@@ -23135,7 +23466,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetImageSubresourceLayout2.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->image = r.Handle();
+        if (a->image == 0) a->image = 1;
 
         {
             var r631 = r.Alloc<VkImageSubresource2>(1);
@@ -23192,6 +23525,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetSampleLocationsEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r633 = r.Alloc<VkSampleLocationsInfoEXT>(1);
@@ -23245,6 +23579,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetPhysicalDeviceMultisamplePropertiesEXT.Args* a)
     {
         a->physicalDevice = r.Handle();
+        if (a->physicalDevice == 0) a->physicalDevice = 1;
         a->samples = (VkSampleCountFlagBits)r.U32();
         { var r634 = r.Alloc<VkMultisamplePropertiesEXT>(1);
         Fill(r, &(*r634));
@@ -23296,6 +23631,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkUnmapMemory2.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r635 = r.Alloc<VkMemoryUnmapInfo>(1);
@@ -23350,6 +23686,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetRenderingAttachmentLocations.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r636 = r.Alloc<VkRenderingAttachmentLocationInfo>(1);
@@ -23403,6 +23740,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetRenderingInputAttachmentIndices.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r637 = r.Alloc<VkRenderingInputAttachmentIndexInfo>(1);
@@ -23456,6 +23794,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdBindDescriptorSets2.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r638 = r.Alloc<VkBindDescriptorSetsInfo>(1);
@@ -23509,6 +23848,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdPushConstants2.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r639 = r.Alloc<VkPushConstantsInfo>(1);
@@ -23562,6 +23902,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdPushDescriptorSet2.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r640 = r.Alloc<VkPushDescriptorSetInfo>(1);
@@ -23615,6 +23956,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCopyImageToImage.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r641 = r.Alloc<VkCopyImageToImageInfo>(1);
@@ -23669,6 +24011,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkTransitionImageLayout.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->transitionCount = (uint)r.Count();
         if ((ulong)a->transitionCount != 0 || r.Chance(50))
         {
@@ -23727,6 +24070,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCopyImageToMemoryMESA.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r644 = r.Alloc<VkCopyImageToMemoryInfoMESA>(1);
@@ -23783,6 +24127,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCopyMemoryToImageMESA.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r646 = r.Alloc<VkCopyMemoryToImageInfoMESA>(1);
@@ -23837,6 +24182,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCreateDeferredOperationKHR.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         { var r647 = r.Alloc<ulong>(1);
         (*r647) = r.Handle();
         a->pDeferredOperation = r647; }
@@ -23888,6 +24234,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkDestroyDeferredOperationKHR.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->operation = r.Handle();
     }
     public static byte[] EncodeRandom_vkDestroyDeferredOperationKHR(TestRandom r)
@@ -23936,7 +24283,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetDeferredOperationMaxConcurrencyKHR.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->operation = r.Handle();
+        if (a->operation == 0) a->operation = 1;
     }
     public static byte[] EncodeRandom_vkGetDeferredOperationMaxConcurrencyKHR(TestRandom r)
     {
@@ -23985,7 +24334,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetDeferredOperationResultKHR.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->operation = r.Handle();
+        if (a->operation == 0) a->operation = 1;
     }
     public static byte[] EncodeRandom_vkGetDeferredOperationResultKHR(TestRandom r)
     {
@@ -24034,7 +24385,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkDeferredOperationJoinKHR.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->operation = r.Handle();
+        if (a->operation == 0) a->operation = 1;
     }
     public static byte[] EncodeRandom_vkDeferredOperationJoinKHR(TestRandom r)
     {
@@ -24083,6 +24436,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCreateAccelerationStructureKHR.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r648 = r.Alloc<VkAccelerationStructureCreateInfoKHR>(1);
@@ -24140,6 +24494,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkDestroyAccelerationStructureKHR.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->accelerationStructure = r.Handle();
     }
     public static byte[] EncodeRandom_vkDestroyAccelerationStructureKHR(TestRandom r)
@@ -24188,6 +24543,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCopyAccelerationStructureKHR.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->deferredOperation = r.Handle();
 
         {
@@ -24243,6 +24599,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkWriteAccelerationStructuresPropertiesKHR.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->accelerationStructureCount = (uint)r.Count();
         if ((ulong)a->accelerationStructureCount != 0 || r.Chance(50))
         {
@@ -24305,6 +24662,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdCopyAccelerationStructureKHR.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r654 = r.Alloc<VkCopyAccelerationStructureInfoKHR>(1);
@@ -24358,6 +24716,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdCopyAccelerationStructureToMemoryKHR.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r655 = r.Alloc<VkCopyAccelerationStructureToMemoryInfoKHR>(1);
@@ -24411,6 +24770,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdCopyMemoryToAccelerationStructureKHR.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r656 = r.Alloc<VkCopyMemoryToAccelerationStructureInfoKHR>(1);
@@ -24464,6 +24824,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetAccelerationStructureDeviceAddressKHR.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r657 = r.Alloc<VkAccelerationStructureDeviceAddressInfoKHR>(1);
@@ -24518,6 +24879,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdWriteAccelerationStructuresPropertiesKHR.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->accelerationStructureCount = (uint)r.Count();
         if ((ulong)a->accelerationStructureCount != 0 || r.Chance(50))
         {
@@ -24530,6 +24892,7 @@ public static unsafe partial class RandomArgs
         }
         a->queryType = (VkQueryType)r.I32();
         a->queryPool = r.Handle();
+        if (a->queryPool == 0) a->queryPool = 1;
         a->firstQuery = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdWriteAccelerationStructuresPropertiesKHR(TestRandom r)
@@ -24578,6 +24941,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetDeviceAccelerationStructureCompatibilityKHR.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r660 = r.Alloc<VkAccelerationStructureVersionInfoKHR>(1);
@@ -24634,6 +24998,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdTraceRaysKHR.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r662 = r.Alloc<VkStridedDeviceAddressRegionKHR>(1);
@@ -24708,7 +25073,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetRayTracingShaderGroupHandlesKHR.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->pipeline = r.Handle();
+        if (a->pipeline == 0) a->pipeline = 1;
         a->firstGroup = (uint)r.U32();
         a->groupCount = (uint)r.Count();
         a->dataSize = (nuint)r.Count();
@@ -24761,7 +25128,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetRayTracingCaptureReplayShaderGroupHandlesKHR.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->pipeline = r.Handle();
+        if (a->pipeline == 0) a->pipeline = 1;
         a->firstGroup = (uint)r.U32();
         a->groupCount = (uint)r.Count();
         a->dataSize = (nuint)r.Count();
@@ -24814,6 +25183,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdTraceRaysIndirectKHR.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r668 = r.Alloc<VkStridedDeviceAddressRegionKHR>(1);
@@ -24886,7 +25256,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetRayTracingShaderGroupStackSizeKHR.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
         a->pipeline = r.Handle();
+        if (a->pipeline == 0) a->pipeline = 1;
         a->group = (uint)r.U32();
         a->groupShader = (VkShaderGroupShaderKHR)r.I32();
     }
@@ -24937,6 +25309,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetRayTracingPipelineStackSizeKHR.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->pipelineStackSize = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdSetRayTracingPipelineStackSizeKHR(TestRandom r)
@@ -24985,6 +25358,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdTraceRaysIndirect2KHR.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->indirectDeviceAddress = (ulong)r.U64();
     }
     public static byte[] EncodeRandom_vkCmdTraceRaysIndirect2KHR(TestRandom r)
@@ -25033,6 +25407,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetDepthBias2EXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
             var r672 = r.Alloc<VkDepthBiasInfoEXT>(1);
@@ -25086,6 +25461,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetAttachmentFeedbackLoopEnableEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->aspectMask = (uint)r.U32();
     }
     public static byte[] EncodeRandom_vkCmdSetAttachmentFeedbackLoopEnableEXT(TestRandom r)
@@ -25134,6 +25510,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdSetDepthClampRangeEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->depthClampMode = (VkDepthClampModeEXT)r.I32();
         if (r.Chance(80))
         {
@@ -25188,6 +25565,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR.Args* a)
     {
         a->physicalDevice = r.Handle();
+        if (a->physicalDevice == 0) a->physicalDevice = 1;
         { var r674 = r.Alloc<uint>(1);
         (*r674) = (uint)r.Count();
         a->pPropertyCount = r674; }
@@ -25248,6 +25626,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdDrawMeshTasksEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->groupCountX = (uint)r.U32();
         a->groupCountY = (uint)r.U32();
         a->groupCountZ = (uint)r.U32();
@@ -25298,7 +25677,9 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdDrawMeshTasksIndirectEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->buffer = r.Handle();
+        if (a->buffer == 0) a->buffer = 1;
         a->offset = (ulong)r.U64();
         a->drawCount = (uint)r.Count();
         a->stride = (uint)r.U32();
@@ -25349,9 +25730,12 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkCmdDrawMeshTasksIndirectCountEXT.Args* a)
     {
         a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
         a->buffer = r.Handle();
+        if (a->buffer == 0) a->buffer = 1;
         a->offset = (ulong)r.U64();
         a->countBuffer = r.Handle();
+        if (a->countBuffer == 0) a->countBuffer = 1;
         a->countBufferOffset = (ulong)r.U64();
         a->maxDrawCount = (uint)r.Count();
         a->stride = (uint)r.U32();
@@ -25402,6 +25786,7 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkWriteSamplerDescriptorMESA.Args* a)
     {
         a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
 
         {
             var r677 = r.Alloc<VkSamplerCreateInfo>(1);

@@ -60,6 +60,7 @@ public static unsafe partial class vkCreateInstance
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
         if (d.Pointer()) { var t743 = (ulong*)d.Alloc(1, 8); if (t743 == null) return; *t743 = d.RawHandle(); a->pInstance = t743; }
+        if (a->pInstance == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(VkInstanceCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pInstance, VnProtocolFilter f = null)
     {
@@ -198,7 +199,9 @@ public static unsafe partial class vkEnumeratePhysicalDevices
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->instance = d.Handle(1);
+        if (a->instance == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer()) { var t746 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t746 == null) return; *t746 = (uint)d.U32(); a->pPhysicalDeviceCount = t746; }
+        if (a->pPhysicalDeviceCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
             ulong t748 = d.ArraySize();
@@ -319,6 +322,7 @@ public static unsafe partial class vkGetPhysicalDeviceFeatures
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
+        if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t754 = (VkPhysicalDeviceFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFeatures));
@@ -326,6 +330,7 @@ public static unsafe partial class vkGetPhysicalDeviceFeatures
             VkPhysicalDeviceFeaturesWire.DecodePartial(ref d, &(*t754));
             a->pFeatures = t754;
         }
+        if (a->pFeatures == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong physicalDevice, VkPhysicalDeviceFeatures* pFeatures, VnProtocolFilter f = null)
     {
@@ -403,6 +408,7 @@ public static unsafe partial class vkGetPhysicalDeviceFormatProperties
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
+        if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->format = (VkFormat)d.I32();
         if (d.Pointer())
         {
@@ -411,6 +417,7 @@ public static unsafe partial class vkGetPhysicalDeviceFormatProperties
             VkFormatPropertiesWire.DecodePartial(ref d, &(*t755));
             a->pFormatProperties = t755;
         }
+        if (a->pFormatProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong physicalDevice, VkFormat format, VkFormatProperties* pFormatProperties, VnProtocolFilter f = null)
     {
@@ -501,6 +508,7 @@ public static unsafe partial class vkGetPhysicalDeviceImageFormatProperties
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
+        if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->format = (VkFormat)d.I32();
         a->type = (VkImageType)d.I32();
         a->tiling = (VkImageTiling)d.I32();
@@ -513,6 +521,7 @@ public static unsafe partial class vkGetPhysicalDeviceImageFormatProperties
             VkImageFormatPropertiesWire.DecodePartial(ref d, &(*t756));
             a->pImageFormatProperties = t756;
         }
+        if (a->pImageFormatProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong physicalDevice, VkFormat format, VkImageType type, VkImageTiling tiling, uint usage, uint flags, VkImageFormatProperties* pImageFormatProperties, VnProtocolFilter f = null)
     {
@@ -590,6 +599,7 @@ public static unsafe partial class vkGetPhysicalDeviceProperties
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
+        if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t757 = (VkPhysicalDeviceProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProperties));
@@ -597,6 +607,7 @@ public static unsafe partial class vkGetPhysicalDeviceProperties
             VkPhysicalDevicePropertiesWire.DecodePartial(ref d, &(*t757));
             a->pProperties = t757;
         }
+        if (a->pProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong physicalDevice, VkPhysicalDeviceProperties* pProperties, VnProtocolFilter f = null)
     {
@@ -682,7 +693,9 @@ public static unsafe partial class vkGetPhysicalDeviceQueueFamilyProperties
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
+        if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer()) { var t760 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t760 == null) return; *t760 = (uint)d.U32(); a->pQueueFamilyPropertyCount = t760; }
+        if (a->pQueueFamilyPropertyCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
             ulong t762 = d.ArraySize();
@@ -802,6 +815,7 @@ public static unsafe partial class vkGetPhysicalDeviceMemoryProperties
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
+        if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t768 = (VkPhysicalDeviceMemoryProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMemoryProperties));
@@ -809,6 +823,7 @@ public static unsafe partial class vkGetPhysicalDeviceMemoryProperties
             VkPhysicalDeviceMemoryPropertiesWire.DecodePartial(ref d, &(*t768));
             a->pMemoryProperties = t768;
         }
+        if (a->pMemoryProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong physicalDevice, VkPhysicalDeviceMemoryProperties* pMemoryProperties, VnProtocolFilter f = null)
     {
@@ -891,6 +906,7 @@ public static unsafe partial class vkCreateDevice
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
+        if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t769 = (VkDeviceCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceCreateInfo));
@@ -901,6 +917,7 @@ public static unsafe partial class vkCreateDevice
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
         if (d.Pointer()) { var t770 = (ulong*)d.Alloc(1, 8); if (t770 == null) return; *t770 = d.RawHandle(); a->pDevice = t770; }
+        if (a->pDevice == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong physicalDevice, VkDeviceCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pDevice, VnProtocolFilter f = null)
     {
@@ -1043,6 +1060,7 @@ public static unsafe partial class vkEnumerateInstanceExtensionProperties
     {
         a->pLayerName = d.String();
         if (d.Pointer()) { var t773 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t773 == null) return; *t773 = (uint)d.U32(); a->pPropertyCount = t773; }
+        if (a->pPropertyCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
             ulong t775 = d.ArraySize();
@@ -1180,8 +1198,10 @@ public static unsafe partial class vkEnumerateDeviceExtensionProperties
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
+        if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->pLayerName = d.String();
         if (d.Pointer()) { var t783 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t783 == null) return; *t783 = (uint)d.U32(); a->pPropertyCount = t783; }
+        if (a->pPropertyCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
             ulong t785 = d.ArraySize();
@@ -1313,6 +1333,7 @@ public static unsafe partial class vkEnumerateInstanceLayerProperties
     public static void Decode(ref VnDecoder d, Args* a)
     {
         if (d.Pointer()) { var t793 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t793 == null) return; *t793 = (uint)d.U32(); a->pPropertyCount = t793; }
+        if (a->pPropertyCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
             ulong t795 = d.ArraySize();
@@ -1447,7 +1468,9 @@ public static unsafe partial class vkEnumerateDeviceLayerProperties
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
+        if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer()) { var t803 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t803 == null) return; *t803 = (uint)d.U32(); a->pPropertyCount = t803; }
+        if (a->pPropertyCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
             ulong t805 = d.ArraySize();
@@ -1569,9 +1592,11 @@ public static unsafe partial class vkGetDeviceQueue
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->queueFamilyIndex = (uint)d.U32();
         a->queueIndex = (uint)d.U32();
         if (d.Pointer()) { var t811 = (ulong*)d.Alloc(1, 8); if (t811 == null) return; *t811 = d.RawHandle(); a->pQueue = t811; }
+        if (a->pQueue == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, uint queueFamilyIndex, uint queueIndex, ulong* pQueue, VnProtocolFilter f = null)
     {
@@ -1660,6 +1685,7 @@ public static unsafe partial class vkQueueSubmit
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->queue = d.Handle(4);
+        if (a->queue == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->submitCount = (uint)d.U32();
 
         {
@@ -1731,6 +1757,7 @@ public static unsafe partial class vkQueueWaitIdle
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->queue = d.Handle(4);
+        if (a->queue == 0) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong ReplySize(ulong queue, VnProtocolFilter f = null)
     {
@@ -1783,6 +1810,7 @@ public static unsafe partial class vkDeviceWaitIdle
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong ReplySize(ulong device, VnProtocolFilter f = null)
     {
@@ -1853,6 +1881,7 @@ public static unsafe partial class vkAllocateMemory
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t817 = (VkMemoryAllocateInfo*)d.Alloc(1, (ulong)sizeof(VkMemoryAllocateInfo));
@@ -1863,6 +1892,7 @@ public static unsafe partial class vkAllocateMemory
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
         if (d.Pointer()) { var t818 = (ulong*)d.Alloc(1, 8); if (t818 == null) return; *t818 = d.RawHandle(); a->pMemory = t818; }
+        if (a->pMemory == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkMemoryAllocateInfo* pAllocateInfo, VkAllocationCallbacks* pAllocator, ulong* pMemory, VnProtocolFilter f = null)
     {
@@ -1935,6 +1965,7 @@ public static unsafe partial class vkFreeMemory
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->memory = d.Handle(8);
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
     }
@@ -1988,7 +2019,9 @@ public static unsafe partial class vkUnmapMemory
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->memory = d.Handle(8);
+        if (a->memory == 0) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong ReplySize(ulong device, ulong memory, VnProtocolFilter f = null)
     {
@@ -2059,6 +2092,7 @@ public static unsafe partial class vkFlushMappedMemoryRanges
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->memoryRangeCount = (uint)d.U32();
 
         {
@@ -2150,6 +2184,7 @@ public static unsafe partial class vkInvalidateMappedMemoryRanges
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->memoryRangeCount = (uint)d.U32();
 
         {
@@ -2225,8 +2260,11 @@ public static unsafe partial class vkGetDeviceMemoryCommitment
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->memory = d.Handle(8);
+        if (a->memory == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer()) { var t829 = (ulong*)d.Alloc(1, (ulong)sizeof(ulong)); if (t829 == null) return; a->pCommittedMemoryInBytes = t829; }
+        if (a->pCommittedMemoryInBytes == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, ulong memory, ulong* pCommittedMemoryInBytes, VnProtocolFilter f = null)
     {
@@ -2300,8 +2338,11 @@ public static unsafe partial class vkBindBufferMemory
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->buffer = d.Handle(9);
+        if (a->buffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->memory = d.Handle(8);
+        if (a->memory == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->memoryOffset = (ulong)d.U64();
     }
     public static ulong ReplySize(ulong device, ulong buffer, ulong memory, ulong memoryOffset, VnProtocolFilter f = null)
@@ -2364,8 +2405,11 @@ public static unsafe partial class vkBindImageMemory
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->image = d.Handle(10);
+        if (a->image == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->memory = d.Handle(8);
+        if (a->memory == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->memoryOffset = (ulong)d.U64();
     }
     public static ulong ReplySize(ulong device, ulong image, ulong memory, ulong memoryOffset, VnProtocolFilter f = null)
@@ -2432,7 +2476,9 @@ public static unsafe partial class vkGetBufferMemoryRequirements
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->buffer = d.Handle(9);
+        if (a->buffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t830 = (VkMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements));
@@ -2440,6 +2486,7 @@ public static unsafe partial class vkGetBufferMemoryRequirements
             VkMemoryRequirementsWire.DecodePartial(ref d, &(*t830));
             a->pMemoryRequirements = t830;
         }
+        if (a->pMemoryRequirements == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, ulong buffer, VkMemoryRequirements* pMemoryRequirements, VnProtocolFilter f = null)
     {
@@ -2517,7 +2564,9 @@ public static unsafe partial class vkGetImageMemoryRequirements
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->image = d.Handle(10);
+        if (a->image == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t831 = (VkMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements));
@@ -2525,6 +2574,7 @@ public static unsafe partial class vkGetImageMemoryRequirements
             VkMemoryRequirementsWire.DecodePartial(ref d, &(*t831));
             a->pMemoryRequirements = t831;
         }
+        if (a->pMemoryRequirements == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, ulong image, VkMemoryRequirements* pMemoryRequirements, VnProtocolFilter f = null)
     {
@@ -2613,8 +2663,11 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->image = d.Handle(10);
+        if (a->image == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer()) { var t834 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t834 == null) return; *t834 = (uint)d.U32(); a->pSparseMemoryRequirementCount = t834; }
+        if (a->pSparseMemoryRequirementCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
             ulong t836 = d.ArraySize();
@@ -2760,12 +2813,14 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
+        if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->format = (VkFormat)d.I32();
         a->type = (VkImageType)d.I32();
         a->samples = (VkSampleCountFlagBits)d.U32();
         a->usage = (uint)d.U32();
         a->tiling = (VkImageTiling)d.I32();
         if (d.Pointer()) { var t844 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t844 == null) return; *t844 = (uint)d.U32(); a->pPropertyCount = t844; }
+        if (a->pPropertyCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
             ulong t846 = d.ArraySize();
@@ -2899,6 +2954,7 @@ public static unsafe partial class vkQueueBindSparse
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->queue = d.Handle(4);
+        if (a->queue == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->bindInfoCount = (uint)d.U32();
 
         {
@@ -2988,6 +3044,7 @@ public static unsafe partial class vkCreateFence
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t857 = (VkFenceCreateInfo*)d.Alloc(1, (ulong)sizeof(VkFenceCreateInfo));
@@ -2998,6 +3055,7 @@ public static unsafe partial class vkCreateFence
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
         if (d.Pointer()) { var t858 = (ulong*)d.Alloc(1, 8); if (t858 == null) return; *t858 = d.RawHandle(); a->pFence = t858; }
+        if (a->pFence == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkFenceCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pFence, VnProtocolFilter f = null)
     {
@@ -3070,6 +3128,7 @@ public static unsafe partial class vkDestroyFence
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->fence = d.Handle(7);
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
     }
@@ -3139,6 +3198,7 @@ public static unsafe partial class vkResetFences
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->fenceCount = (uint)d.U32();
 
         {
@@ -3212,7 +3272,9 @@ public static unsafe partial class vkGetFenceStatus
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->fence = d.Handle(7);
+        if (a->fence == 0) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong ReplySize(ulong device, ulong fence, VnProtocolFilter f = null)
     {
@@ -3289,6 +3351,7 @@ public static unsafe partial class vkWaitForFences
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->fenceCount = (uint)d.U32();
 
         {
@@ -3379,6 +3442,7 @@ public static unsafe partial class vkCreateSemaphore
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t869 = (VkSemaphoreCreateInfo*)d.Alloc(1, (ulong)sizeof(VkSemaphoreCreateInfo));
@@ -3389,6 +3453,7 @@ public static unsafe partial class vkCreateSemaphore
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
         if (d.Pointer()) { var t870 = (ulong*)d.Alloc(1, 8); if (t870 == null) return; *t870 = d.RawHandle(); a->pSemaphore = t870; }
+        if (a->pSemaphore == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkSemaphoreCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pSemaphore, VnProtocolFilter f = null)
     {
@@ -3461,6 +3526,7 @@ public static unsafe partial class vkDestroySemaphore
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->semaphore = d.Handle(5);
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
     }
@@ -3530,6 +3596,7 @@ public static unsafe partial class vkCreateEvent
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t871 = (VkEventCreateInfo*)d.Alloc(1, (ulong)sizeof(VkEventCreateInfo));
@@ -3540,6 +3607,7 @@ public static unsafe partial class vkCreateEvent
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
         if (d.Pointer()) { var t872 = (ulong*)d.Alloc(1, 8); if (t872 == null) return; *t872 = d.RawHandle(); a->pEvent = t872; }
+        if (a->pEvent == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkEventCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pEvent, VnProtocolFilter f = null)
     {
@@ -3612,6 +3680,7 @@ public static unsafe partial class vkDestroyEvent
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->@event = d.Handle(11);
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
     }
@@ -3666,7 +3735,9 @@ public static unsafe partial class vkGetEventStatus
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->@event = d.Handle(11);
+        if (a->@event == 0) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong ReplySize(ulong device, ulong @event, VnProtocolFilter f = null)
     {
@@ -3722,7 +3793,9 @@ public static unsafe partial class vkSetEvent
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->@event = d.Handle(11);
+        if (a->@event == 0) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong ReplySize(ulong device, ulong @event, VnProtocolFilter f = null)
     {
@@ -3778,7 +3851,9 @@ public static unsafe partial class vkResetEvent
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->@event = d.Handle(11);
+        if (a->@event == 0) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong ReplySize(ulong device, ulong @event, VnProtocolFilter f = null)
     {
@@ -3849,6 +3924,7 @@ public static unsafe partial class vkCreateQueryPool
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t873 = (VkQueryPoolCreateInfo*)d.Alloc(1, (ulong)sizeof(VkQueryPoolCreateInfo));
@@ -3859,6 +3935,7 @@ public static unsafe partial class vkCreateQueryPool
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
         if (d.Pointer()) { var t874 = (ulong*)d.Alloc(1, 8); if (t874 == null) return; *t874 = d.RawHandle(); a->pQueryPool = t874; }
+        if (a->pQueryPool == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkQueryPoolCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pQueryPool, VnProtocolFilter f = null)
     {
@@ -3931,6 +4008,7 @@ public static unsafe partial class vkDestroyQueryPool
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->queryPool = d.Handle(12);
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
     }
@@ -4003,7 +4081,9 @@ public static unsafe partial class vkGetQueryPoolResults
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->queryPool = d.Handle(12);
+        if (a->queryPool == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->firstQuery = (uint)d.U32();
         a->queryCount = (uint)d.U32();
         a->dataSize = (nuint)d.SizeT();
@@ -4110,6 +4190,7 @@ public static unsafe partial class vkCreateBuffer
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t884 = (VkBufferCreateInfo*)d.Alloc(1, (ulong)sizeof(VkBufferCreateInfo));
@@ -4120,6 +4201,7 @@ public static unsafe partial class vkCreateBuffer
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
         if (d.Pointer()) { var t885 = (ulong*)d.Alloc(1, 8); if (t885 == null) return; *t885 = d.RawHandle(); a->pBuffer = t885; }
+        if (a->pBuffer == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkBufferCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pBuffer, VnProtocolFilter f = null)
     {
@@ -4192,6 +4274,7 @@ public static unsafe partial class vkDestroyBuffer
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->buffer = d.Handle(9);
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
     }
@@ -4261,6 +4344,7 @@ public static unsafe partial class vkCreateBufferView
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t886 = (VkBufferViewCreateInfo*)d.Alloc(1, (ulong)sizeof(VkBufferViewCreateInfo));
@@ -4271,6 +4355,7 @@ public static unsafe partial class vkCreateBufferView
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
         if (d.Pointer()) { var t887 = (ulong*)d.Alloc(1, 8); if (t887 == null) return; *t887 = d.RawHandle(); a->pView = t887; }
+        if (a->pView == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkBufferViewCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pView, VnProtocolFilter f = null)
     {
@@ -4343,6 +4428,7 @@ public static unsafe partial class vkDestroyBufferView
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->bufferView = d.Handle(13);
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
     }
@@ -4412,6 +4498,7 @@ public static unsafe partial class vkCreateImage
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t888 = (VkImageCreateInfo*)d.Alloc(1, (ulong)sizeof(VkImageCreateInfo));
@@ -4422,6 +4509,7 @@ public static unsafe partial class vkCreateImage
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
         if (d.Pointer()) { var t889 = (ulong*)d.Alloc(1, 8); if (t889 == null) return; *t889 = d.RawHandle(); a->pImage = t889; }
+        if (a->pImage == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkImageCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pImage, VnProtocolFilter f = null)
     {
@@ -4494,6 +4582,7 @@ public static unsafe partial class vkDestroyImage
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->image = d.Handle(10);
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
     }
@@ -4569,7 +4658,9 @@ public static unsafe partial class vkGetImageSubresourceLayout
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->image = d.Handle(10);
+        if (a->image == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t890 = (VkImageSubresource*)d.Alloc(1, (ulong)sizeof(VkImageSubresource));
@@ -4585,6 +4676,7 @@ public static unsafe partial class vkGetImageSubresourceLayout
             VkSubresourceLayoutWire.DecodePartial(ref d, &(*t891));
             a->pLayout = t891;
         }
+        if (a->pLayout == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, ulong image, VkImageSubresource* pSubresource, VkSubresourceLayout* pLayout, VnProtocolFilter f = null)
     {
@@ -4667,6 +4759,7 @@ public static unsafe partial class vkCreateImageView
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t892 = (VkImageViewCreateInfo*)d.Alloc(1, (ulong)sizeof(VkImageViewCreateInfo));
@@ -4677,6 +4770,7 @@ public static unsafe partial class vkCreateImageView
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
         if (d.Pointer()) { var t893 = (ulong*)d.Alloc(1, 8); if (t893 == null) return; *t893 = d.RawHandle(); a->pView = t893; }
+        if (a->pView == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkImageViewCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pView, VnProtocolFilter f = null)
     {
@@ -4749,6 +4843,7 @@ public static unsafe partial class vkDestroyImageView
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->imageView = d.Handle(14);
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
     }
@@ -4818,6 +4913,7 @@ public static unsafe partial class vkCreateShaderModule
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t894 = (VkShaderModuleCreateInfo*)d.Alloc(1, (ulong)sizeof(VkShaderModuleCreateInfo));
@@ -4828,6 +4924,7 @@ public static unsafe partial class vkCreateShaderModule
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
         if (d.Pointer()) { var t895 = (ulong*)d.Alloc(1, 8); if (t895 == null) return; *t895 = d.RawHandle(); a->pShaderModule = t895; }
+        if (a->pShaderModule == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkShaderModuleCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pShaderModule, VnProtocolFilter f = null)
     {
@@ -4900,6 +4997,7 @@ public static unsafe partial class vkDestroyShaderModule
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->shaderModule = d.Handle(15);
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
     }
@@ -4969,6 +5067,7 @@ public static unsafe partial class vkCreatePipelineCache
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t896 = (VkPipelineCacheCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineCacheCreateInfo));
@@ -4979,6 +5078,7 @@ public static unsafe partial class vkCreatePipelineCache
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
         if (d.Pointer()) { var t897 = (ulong*)d.Alloc(1, 8); if (t897 == null) return; *t897 = d.RawHandle(); a->pPipelineCache = t897; }
+        if (a->pPipelineCache == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkPipelineCacheCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pPipelineCache, VnProtocolFilter f = null)
     {
@@ -5051,6 +5151,7 @@ public static unsafe partial class vkDestroyPipelineCache
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->pipelineCache = d.Handle(16);
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
     }
@@ -5112,8 +5213,11 @@ public static unsafe partial class vkGetPipelineCacheData
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->pipelineCache = d.Handle(16);
+        if (a->pipelineCache == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer()) { var t900 = (nuint*)d.Alloc(1, (ulong)sizeof(nuint)); if (t900 == null) return; *t900 = (nuint)d.SizeT(); a->pDataSize = t900; }
+        if (a->pDataSize == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
             ulong t902 = d.ArraySize();
@@ -5234,7 +5338,9 @@ public static unsafe partial class vkMergePipelineCaches
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->dstCache = d.Handle(16);
+        if (a->dstCache == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->srcCacheCount = (uint)d.U32();
 
         {
@@ -5347,6 +5453,7 @@ public static unsafe partial class vkCreateGraphicsPipelines
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->pipelineCache = d.Handle(16);
         a->createInfoCount = (uint)d.U32();
 
@@ -5503,6 +5610,7 @@ public static unsafe partial class vkCreateComputePipelines
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->pipelineCache = d.Handle(16);
         a->createInfoCount = (uint)d.U32();
 
@@ -5622,6 +5730,7 @@ public static unsafe partial class vkDestroyPipeline
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->pipeline = d.Handle(19);
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
     }
@@ -5691,6 +5800,7 @@ public static unsafe partial class vkCreatePipelineLayout
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t941 = (VkPipelineLayoutCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineLayoutCreateInfo));
@@ -5701,6 +5811,7 @@ public static unsafe partial class vkCreatePipelineLayout
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
         if (d.Pointer()) { var t942 = (ulong*)d.Alloc(1, 8); if (t942 == null) return; *t942 = d.RawHandle(); a->pPipelineLayout = t942; }
+        if (a->pPipelineLayout == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkPipelineLayoutCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pPipelineLayout, VnProtocolFilter f = null)
     {
@@ -5773,6 +5884,7 @@ public static unsafe partial class vkDestroyPipelineLayout
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->pipelineLayout = d.Handle(17);
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
     }
@@ -5842,6 +5954,7 @@ public static unsafe partial class vkCreateSampler
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t943 = (VkSamplerCreateInfo*)d.Alloc(1, (ulong)sizeof(VkSamplerCreateInfo));
@@ -5852,6 +5965,7 @@ public static unsafe partial class vkCreateSampler
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
         if (d.Pointer()) { var t944 = (ulong*)d.Alloc(1, 8); if (t944 == null) return; *t944 = d.RawHandle(); a->pSampler = t944; }
+        if (a->pSampler == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkSamplerCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pSampler, VnProtocolFilter f = null)
     {
@@ -5924,6 +6038,7 @@ public static unsafe partial class vkDestroySampler
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->sampler = d.Handle(21);
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
     }
@@ -5993,6 +6108,7 @@ public static unsafe partial class vkCreateDescriptorSetLayout
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t945 = (VkDescriptorSetLayoutCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetLayoutCreateInfo));
@@ -6003,6 +6119,7 @@ public static unsafe partial class vkCreateDescriptorSetLayout
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
         if (d.Pointer()) { var t946 = (ulong*)d.Alloc(1, 8); if (t946 == null) return; *t946 = d.RawHandle(); a->pSetLayout = t946; }
+        if (a->pSetLayout == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkDescriptorSetLayoutCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pSetLayout, VnProtocolFilter f = null)
     {
@@ -6075,6 +6192,7 @@ public static unsafe partial class vkDestroyDescriptorSetLayout
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->descriptorSetLayout = d.Handle(20);
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
     }
@@ -6144,6 +6262,7 @@ public static unsafe partial class vkCreateDescriptorPool
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t947 = (VkDescriptorPoolCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDescriptorPoolCreateInfo));
@@ -6154,6 +6273,7 @@ public static unsafe partial class vkCreateDescriptorPool
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
         if (d.Pointer()) { var t948 = (ulong*)d.Alloc(1, 8); if (t948 == null) return; *t948 = d.RawHandle(); a->pDescriptorPool = t948; }
+        if (a->pDescriptorPool == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkDescriptorPoolCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pDescriptorPool, VnProtocolFilter f = null)
     {
@@ -6226,6 +6346,7 @@ public static unsafe partial class vkDestroyDescriptorPool
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->descriptorPool = d.Handle(22);
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
     }
@@ -6283,7 +6404,9 @@ public static unsafe partial class vkResetDescriptorPool
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->descriptorPool = d.Handle(22);
+        if (a->descriptorPool == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->flags = (uint)d.U32();
     }
     public static ulong ReplySize(ulong device, ulong descriptorPool, uint flags, VnProtocolFilter f = null)
@@ -6363,6 +6486,7 @@ public static unsafe partial class vkAllocateDescriptorSets
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t951 = (VkDescriptorSetAllocateInfo*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetAllocateInfo));
@@ -6486,7 +6610,9 @@ public static unsafe partial class vkFreeDescriptorSets
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->descriptorPool = d.Handle(22);
+        if (a->descriptorPool == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->descriptorSetCount = (uint)d.U32();
 
         {
@@ -6597,6 +6723,7 @@ public static unsafe partial class vkUpdateDescriptorSets
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->descriptorWriteCount = (uint)d.U32();
 
         {
@@ -6700,6 +6827,7 @@ public static unsafe partial class vkCreateFramebuffer
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t974 = (VkFramebufferCreateInfo*)d.Alloc(1, (ulong)sizeof(VkFramebufferCreateInfo));
@@ -6710,6 +6838,7 @@ public static unsafe partial class vkCreateFramebuffer
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
         if (d.Pointer()) { var t975 = (ulong*)d.Alloc(1, 8); if (t975 == null) return; *t975 = d.RawHandle(); a->pFramebuffer = t975; }
+        if (a->pFramebuffer == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkFramebufferCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pFramebuffer, VnProtocolFilter f = null)
     {
@@ -6782,6 +6911,7 @@ public static unsafe partial class vkDestroyFramebuffer
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->framebuffer = d.Handle(24);
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
     }
@@ -6851,6 +6981,7 @@ public static unsafe partial class vkCreateRenderPass
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t976 = (VkRenderPassCreateInfo*)d.Alloc(1, (ulong)sizeof(VkRenderPassCreateInfo));
@@ -6861,6 +6992,7 @@ public static unsafe partial class vkCreateRenderPass
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
         if (d.Pointer()) { var t977 = (ulong*)d.Alloc(1, 8); if (t977 == null) return; *t977 = d.RawHandle(); a->pRenderPass = t977; }
+        if (a->pRenderPass == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkRenderPassCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pRenderPass, VnProtocolFilter f = null)
     {
@@ -6933,6 +7065,7 @@ public static unsafe partial class vkDestroyRenderPass
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->renderPass = d.Handle(18);
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
     }
@@ -6997,7 +7130,9 @@ public static unsafe partial class vkGetRenderAreaGranularity
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->renderPass = d.Handle(18);
+        if (a->renderPass == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t978 = (VkExtent2D*)d.Alloc(1, (ulong)sizeof(VkExtent2D));
@@ -7005,6 +7140,7 @@ public static unsafe partial class vkGetRenderAreaGranularity
             VkExtent2DWire.DecodePartial(ref d, &(*t978));
             a->pGranularity = t978;
         }
+        if (a->pGranularity == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, ulong renderPass, VkExtent2D* pGranularity, VnProtocolFilter f = null)
     {
@@ -7087,6 +7223,7 @@ public static unsafe partial class vkCreateCommandPool
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t979 = (VkCommandPoolCreateInfo*)d.Alloc(1, (ulong)sizeof(VkCommandPoolCreateInfo));
@@ -7097,6 +7234,7 @@ public static unsafe partial class vkCreateCommandPool
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
         if (d.Pointer()) { var t980 = (ulong*)d.Alloc(1, 8); if (t980 == null) return; *t980 = d.RawHandle(); a->pCommandPool = t980; }
+        if (a->pCommandPool == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkCommandPoolCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pCommandPool, VnProtocolFilter f = null)
     {
@@ -7169,6 +7307,7 @@ public static unsafe partial class vkDestroyCommandPool
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->commandPool = d.Handle(25);
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
     }
@@ -7226,7 +7365,9 @@ public static unsafe partial class vkResetCommandPool
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->commandPool = d.Handle(25);
+        if (a->commandPool == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->flags = (uint)d.U32();
     }
     public static ulong ReplySize(ulong device, ulong commandPool, uint flags, VnProtocolFilter f = null)
@@ -7306,6 +7447,7 @@ public static unsafe partial class vkAllocateCommandBuffers
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t983 = (VkCommandBufferAllocateInfo*)d.Alloc(1, (ulong)sizeof(VkCommandBufferAllocateInfo));
@@ -7428,7 +7570,9 @@ public static unsafe partial class vkFreeCommandBuffers
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->commandPool = d.Handle(25);
+        if (a->commandPool == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->commandBufferCount = (uint)d.U32();
 
         {
@@ -7506,6 +7650,7 @@ public static unsafe partial class vkBeginCommandBuffer
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t996 = (VkCommandBufferBeginInfo*)d.Alloc(1, (ulong)sizeof(VkCommandBufferBeginInfo));
@@ -7566,6 +7711,7 @@ public static unsafe partial class vkEndCommandBuffer
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong ReplySize(ulong commandBuffer, VnProtocolFilter f = null)
     {
@@ -7621,6 +7767,7 @@ public static unsafe partial class vkResetCommandBuffer
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->flags = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, uint flags, VnProtocolFilter f = null)
@@ -7679,8 +7826,10 @@ public static unsafe partial class vkCmdBindPipeline
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->pipelineBindPoint = (VkPipelineBindPoint)d.I32();
         a->pipeline = d.Handle(19);
+        if (a->pipeline == 0) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong ReplySize(ulong commandBuffer, VkPipelineBindPoint pipelineBindPoint, ulong pipeline, VnProtocolFilter f = null)
     {
@@ -7753,6 +7902,7 @@ public static unsafe partial class vkCmdSetViewport
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->firstViewport = (uint)d.U32();
         a->viewportCount = (uint)d.U32();
 
@@ -7844,6 +7994,7 @@ public static unsafe partial class vkCmdSetScissor
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->firstScissor = (uint)d.U32();
         a->scissorCount = (uint)d.U32();
 
@@ -7914,6 +8065,7 @@ public static unsafe partial class vkCmdSetLineWidth
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->lineWidth = (float)d.F32();
     }
     public static ulong ReplySize(ulong commandBuffer, float lineWidth, VnProtocolFilter f = null)
@@ -7972,6 +8124,7 @@ public static unsafe partial class vkCmdSetDepthBias
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->depthBiasConstantFactor = (float)d.F32();
         a->depthBiasClamp = (float)d.F32();
         a->depthBiasSlopeFactor = (float)d.F32();
@@ -8027,6 +8180,7 @@ public static unsafe partial class vkCmdSetBlendConstants
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         var t1007 = (float*)d.Alloc(4, (ulong)sizeof(float));
         if (t1007 == null) return;
         a->blendConstants = t1007;
@@ -8086,6 +8240,7 @@ public static unsafe partial class vkCmdSetDepthBounds
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->minDepthBounds = (float)d.F32();
         a->maxDepthBounds = (float)d.F32();
     }
@@ -8142,6 +8297,7 @@ public static unsafe partial class vkCmdSetStencilCompareMask
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->faceMask = (uint)d.U32();
         a->compareMask = (uint)d.U32();
     }
@@ -8198,6 +8354,7 @@ public static unsafe partial class vkCmdSetStencilWriteMask
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->faceMask = (uint)d.U32();
         a->writeMask = (uint)d.U32();
     }
@@ -8254,6 +8411,7 @@ public static unsafe partial class vkCmdSetStencilReference
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->faceMask = (uint)d.U32();
         a->reference = (uint)d.U32();
     }
@@ -8346,8 +8504,10 @@ public static unsafe partial class vkCmdBindDescriptorSets
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->pipelineBindPoint = (VkPipelineBindPoint)d.I32();
         a->layout = d.Handle(17);
+        if (a->layout == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->firstSet = (uint)d.U32();
         a->descriptorSetCount = (uint)d.U32();
 
@@ -8439,6 +8599,7 @@ public static unsafe partial class vkCmdBindIndexBuffer
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->buffer = d.Handle(9);
         a->offset = (ulong)d.U64();
         a->indexType = (VkIndexType)d.I32();
@@ -8523,6 +8684,7 @@ public static unsafe partial class vkCmdBindVertexBuffers
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->firstBinding = (uint)d.U32();
         a->bindingCount = (uint)d.U32();
 
@@ -8616,6 +8778,7 @@ public static unsafe partial class vkCmdDraw
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->vertexCount = (uint)d.U32();
         a->instanceCount = (uint)d.U32();
         a->firstVertex = (uint)d.U32();
@@ -8683,6 +8846,7 @@ public static unsafe partial class vkCmdDrawIndexed
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->indexCount = (uint)d.U32();
         a->instanceCount = (uint)d.U32();
         a->firstIndex = (uint)d.U32();
@@ -8748,7 +8912,9 @@ public static unsafe partial class vkCmdDrawIndirect
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->buffer = d.Handle(9);
+        if (a->buffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->offset = (ulong)d.U64();
         a->drawCount = (uint)d.U32();
         a->stride = (uint)d.U32();
@@ -8812,7 +8978,9 @@ public static unsafe partial class vkCmdDrawIndexedIndirect
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->buffer = d.Handle(9);
+        if (a->buffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->offset = (ulong)d.U64();
         a->drawCount = (uint)d.U32();
         a->stride = (uint)d.U32();
@@ -8873,6 +9041,7 @@ public static unsafe partial class vkCmdDispatch
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->groupCountX = (uint)d.U32();
         a->groupCountY = (uint)d.U32();
         a->groupCountZ = (uint)d.U32();
@@ -8930,7 +9099,9 @@ public static unsafe partial class vkCmdDispatchIndirect
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->buffer = d.Handle(9);
+        if (a->buffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->offset = (ulong)d.U64();
     }
     public static ulong ReplySize(ulong commandBuffer, ulong buffer, ulong offset, VnProtocolFilter f = null)
@@ -9007,8 +9178,11 @@ public static unsafe partial class vkCmdCopyBuffer
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->srcBuffer = d.Handle(9);
+        if (a->srcBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->dstBuffer = d.Handle(9);
+        if (a->dstBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->regionCount = (uint)d.U32();
 
         {
@@ -9108,9 +9282,12 @@ public static unsafe partial class vkCmdCopyImage
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->srcImage = d.Handle(10);
+        if (a->srcImage == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->srcImageLayout = (VkImageLayout)d.I32();
         a->dstImage = d.Handle(10);
+        if (a->dstImage == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->dstImageLayout = (VkImageLayout)d.I32();
         a->regionCount = (uint)d.U32();
 
@@ -9214,9 +9391,12 @@ public static unsafe partial class vkCmdBlitImage
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->srcImage = d.Handle(10);
+        if (a->srcImage == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->srcImageLayout = (VkImageLayout)d.I32();
         a->dstImage = d.Handle(10);
+        if (a->dstImage == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->dstImageLayout = (VkImageLayout)d.I32();
         a->regionCount = (uint)d.U32();
 
@@ -9315,8 +9495,11 @@ public static unsafe partial class vkCmdCopyBufferToImage
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->srcBuffer = d.Handle(9);
+        if (a->srcBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->dstImage = d.Handle(10);
+        if (a->dstImage == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->dstImageLayout = (VkImageLayout)d.I32();
         a->regionCount = (uint)d.U32();
 
@@ -9357,367 +9540,5 @@ public static unsafe partial class vkCmdCopyBufferToImage
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->srcBuffer, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->srcBuffer, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->srcBuffer, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
-}
-
-/// <summary>vkCmdCopyImageToBuffer (VkCommandTypeEXT 116).</summary>
-public static unsafe partial class vkCmdCopyImageToBuffer
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)116;
-
-    public struct Args
-    {
-        public ulong commandBuffer;
-        public ulong srcImage;
-        public VkImageLayout srcImageLayout;
-        public ulong dstBuffer;
-        public uint regionCount;
-        public VkBufferImageCopy* pRegions;
-    }
-
-    public static ulong Size(ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstBuffer, uint regionCount, VkBufferImageCopy* pRegions, VnProtocolFilter f = null)
-    {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        n += 8;
-        n += 4;
-        n += 8;
-        if (pRegions != null)
-        {
-            for (ulong t1048 = 0; t1048 < (ulong)regionCount; t1048++)
-            {
-                n += VkBufferImageCopyWire.Size(&pRegions[t1048], f);
-            }
-        }
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstBuffer, uint regionCount, VkBufferImageCopy* pRegions)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.Handle(srcImage);
-        e.I32((int)srcImageLayout);
-        e.Handle(dstBuffer);
-        e.U32((uint)regionCount);
-        if (pRegions != null)
-        {
-            e.ArraySize((ulong)regionCount);
-            for (ulong t1049 = 0; t1049 < (ulong)regionCount; t1049++)
-            {
-                VkBufferImageCopyWire.Encode(ref e, &pRegions[t1049]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->commandBuffer = d.Handle(6);
-        a->srcImage = d.Handle(10);
-        a->srcImageLayout = (VkImageLayout)d.I32();
-        a->dstBuffer = d.Handle(9);
-        a->regionCount = (uint)d.U32();
-
-        {
-            ulong t1051 = d.ArraySize();
-            if (t1051 != 0)
-            {
-                if (t1051 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1051, 56)) return;
-                var t1052 = (VkBufferImageCopy*)d.Alloc(t1051, (ulong)sizeof(VkBufferImageCopy));
-                if (t1052 == null) return;
-                for (ulong t1050 = 0; t1050 < t1051; t1050++)
-                {
-                    VkBufferImageCopyWire.Decode(ref d, &t1052[t1050]);
-                }
-                a->pRegions = t1052;
-            }
-            else if ((ulong)a->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong ReplySize(ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstBuffer, uint regionCount, VkBufferImageCopy* pRegions, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstBuffer, uint regionCount, VkBufferImageCopy* pRegions)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-    }
-    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstBuffer, uint regionCount, VkBufferImageCopy* pRegions)
-    {
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
-        return;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstBuffer, a->regionCount, a->pRegions, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstBuffer, a->regionCount, a->pRegions);
-    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstBuffer, a->regionCount, a->pRegions);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstBuffer, a->regionCount, a->pRegions);
-    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstBuffer, a->regionCount, a->pRegions);
-}
-
-/// <summary>vkCmdUpdateBuffer (VkCommandTypeEXT 117).</summary>
-public static unsafe partial class vkCmdUpdateBuffer
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)117;
-
-    public struct Args
-    {
-        public ulong commandBuffer;
-        public ulong dstBuffer;
-        public ulong dstOffset;
-        public ulong dataSize;
-        public void* pData;
-    }
-
-    public static ulong Size(ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong dataSize, void* pData, VnProtocolFilter f = null)
-    {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        if (pData != null)
-        {
-            n += VnSize.Padded((ulong)dataSize * 1);
-        }
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong dataSize, void* pData)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.Handle(dstBuffer);
-        e.U64((ulong)dstOffset);
-        e.U64((ulong)dataSize);
-        if (pData != null)
-        {
-            e.ArraySize((ulong)dataSize);
-            e.Bytes(pData, (ulong)dataSize * 1);
-        }
-        else e.ArraySize(0);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->commandBuffer = d.Handle(6);
-        a->dstBuffer = d.Handle(9);
-        a->dstOffset = (ulong)d.U64();
-        a->dataSize = (ulong)d.U64();
-
-        {
-            ulong t1056 = d.ArraySize();
-            if (t1056 != 0)
-            {
-                if (t1056 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1056, 1)) return;
-                var t1057 = (byte*)d.Alloc(t1056, (ulong)sizeof(byte));
-                if (t1057 == null) return;
-                d.Bytes(t1057, t1056 * 1);
-                a->pData = t1057;
-            }
-            else if ((ulong)a->dataSize != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong ReplySize(ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong dataSize, void* pData, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong dataSize, void* pData)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-    }
-    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong dataSize, void* pData)
-    {
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
-        return;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->dstBuffer, a->dstOffset, a->dataSize, a->pData, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->dstBuffer, a->dstOffset, a->dataSize, a->pData);
-    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->dstBuffer, a->dstOffset, a->dataSize, a->pData);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->dstBuffer, a->dstOffset, a->dataSize, a->pData);
-    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->dstBuffer, a->dstOffset, a->dataSize, a->pData);
-}
-
-/// <summary>vkCmdFillBuffer (VkCommandTypeEXT 118).</summary>
-public static unsafe partial class vkCmdFillBuffer
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)118;
-
-    public struct Args
-    {
-        public ulong commandBuffer;
-        public ulong dstBuffer;
-        public ulong dstOffset;
-        public ulong size;
-        public uint data;
-    }
-
-    public static ulong Size(ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong size, uint data, VnProtocolFilter f = null)
-    {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong size, uint data)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.Handle(dstBuffer);
-        e.U64((ulong)dstOffset);
-        e.U64((ulong)size);
-        e.U32((uint)data);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->commandBuffer = d.Handle(6);
-        a->dstBuffer = d.Handle(9);
-        a->dstOffset = (ulong)d.U64();
-        a->size = (ulong)d.U64();
-        a->data = (uint)d.U32();
-    }
-    public static ulong ReplySize(ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong size, uint data, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong size, uint data)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-    }
-    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong size, uint data)
-    {
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
-        return;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->dstBuffer, a->dstOffset, a->size, a->data, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->dstBuffer, a->dstOffset, a->size, a->data);
-    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->dstBuffer, a->dstOffset, a->size, a->data);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->dstBuffer, a->dstOffset, a->size, a->data);
-    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->dstBuffer, a->dstOffset, a->size, a->data);
-}
-
-/// <summary>vkCmdClearColorImage (VkCommandTypeEXT 119).</summary>
-public static unsafe partial class vkCmdClearColorImage
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)119;
-
-    public struct Args
-    {
-        public ulong commandBuffer;
-        public ulong image;
-        public VkImageLayout imageLayout;
-        public VkClearColorValue* pColor;
-        public uint rangeCount;
-        public VkImageSubresourceRange* pRanges;
-    }
-
-    public static ulong Size(ulong commandBuffer, ulong image, VkImageLayout imageLayout, VkClearColorValue* pColor, uint rangeCount, VkImageSubresourceRange* pRanges, VnProtocolFilter f = null)
-    {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        n += 8;
-        if (pColor != null)
-        {
-            n += VkClearColorValueWire.Size(&(*pColor), f);
-        }
-        n += 4;
-        n += 8;
-        if (pRanges != null)
-        {
-            for (ulong t1058 = 0; t1058 < (ulong)rangeCount; t1058++)
-            {
-                n += VkImageSubresourceRangeWire.Size(&pRanges[t1058], f);
-            }
-        }
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong image, VkImageLayout imageLayout, VkClearColorValue* pColor, uint rangeCount, VkImageSubresourceRange* pRanges)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.Handle(image);
-        e.I32((int)imageLayout);
-        e.Pointer(pColor != null);
-        if (pColor != null)
-        {
-            VkClearColorValueWire.Encode(ref e, &(*pColor));
-        }
-        e.U32((uint)rangeCount);
-        if (pRanges != null)
-        {
-            e.ArraySize((ulong)rangeCount);
-            for (ulong t1059 = 0; t1059 < (ulong)rangeCount; t1059++)
-            {
-                VkImageSubresourceRangeWire.Encode(ref e, &pRanges[t1059]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->commandBuffer = d.Handle(6);
-        a->image = d.Handle(10);
-        a->imageLayout = (VkImageLayout)d.I32();
-        if (d.Pointer())
-        {
-            var t1060 = (VkClearColorValue*)d.Alloc(1, (ulong)sizeof(VkClearColorValue));
-            if (t1060 == null) return;
-            VkClearColorValueWire.Decode(ref d, &(*t1060));
-            a->pColor = t1060;
-        }
-        a->rangeCount = (uint)d.U32();
-
-        {
-            ulong t1062 = d.ArraySize();
-            if (t1062 != 0)
-            {
-                if (t1062 != (ulong)a->rangeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1062, 20)) return;
-                var t1063 = (VkImageSubresourceRange*)d.Alloc(t1062, (ulong)sizeof(VkImageSubresourceRange));
-                if (t1063 == null) return;
-                for (ulong t1061 = 0; t1061 < t1062; t1061++)
-                {
-                    VkImageSubresourceRangeWire.Decode(ref d, &t1063[t1061]);
-                }
-                a->pRanges = t1063;
-            }
-            else if ((ulong)a->rangeCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong ReplySize(ulong commandBuffer, ulong image, VkImageLayout imageLayout, VkClearColorValue* pColor, uint rangeCount, VkImageSubresourceRange* pRanges, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, ulong image, VkImageLayout imageLayout, VkClearColorValue* pColor, uint rangeCount, VkImageSubresourceRange* pRanges)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-    }
-    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, ulong image, VkImageLayout imageLayout, VkClearColorValue* pColor, uint rangeCount, VkImageSubresourceRange* pRanges)
-    {
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
-        return;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->image, a->imageLayout, a->pColor, a->rangeCount, a->pRanges, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->image, a->imageLayout, a->pColor, a->rangeCount, a->pRanges);
-    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->image, a->imageLayout, a->pColor, a->rangeCount, a->pRanges);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->image, a->imageLayout, a->pColor, a->rangeCount, a->pRanges);
-    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->image, a->imageLayout, a->pColor, a->rangeCount, a->pRanges);
 }
 

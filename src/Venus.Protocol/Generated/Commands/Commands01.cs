@@ -10,6 +10,377 @@ using Venus.Protocol.Wire;
 
 namespace Venus.Protocol.Commands;
 
+/// <summary>vkCmdCopyImageToBuffer (VkCommandTypeEXT 116).</summary>
+public static unsafe partial class vkCmdCopyImageToBuffer
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)116;
+
+    public struct Args
+    {
+        public ulong commandBuffer;
+        public ulong srcImage;
+        public VkImageLayout srcImageLayout;
+        public ulong dstBuffer;
+        public uint regionCount;
+        public VkBufferImageCopy* pRegions;
+    }
+
+    public static ulong Size(ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstBuffer, uint regionCount, VkBufferImageCopy* pRegions, VnProtocolFilter f = null)
+    {
+        ulong n = 8;
+        n += 8;
+        n += 8;
+        n += 4;
+        n += 8;
+        n += 4;
+        n += 8;
+        if (pRegions != null)
+        {
+            for (ulong t1048 = 0; t1048 < (ulong)regionCount; t1048++)
+            {
+                n += VkBufferImageCopyWire.Size(&pRegions[t1048], f);
+            }
+        }
+        return n;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstBuffer, uint regionCount, VkBufferImageCopy* pRegions)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(srcImage);
+        e.I32((int)srcImageLayout);
+        e.Handle(dstBuffer);
+        e.U32((uint)regionCount);
+        if (pRegions != null)
+        {
+            e.ArraySize((ulong)regionCount);
+            for (ulong t1049 = 0; t1049 < (ulong)regionCount; t1049++)
+            {
+                VkBufferImageCopyWire.Encode(ref e, &pRegions[t1049]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->srcImage = d.Handle(10);
+        if (a->srcImage == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->srcImageLayout = (VkImageLayout)d.I32();
+        a->dstBuffer = d.Handle(9);
+        if (a->dstBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->regionCount = (uint)d.U32();
+
+        {
+            ulong t1051 = d.ArraySize();
+            if (t1051 != 0)
+            {
+                if (t1051 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1051, 56)) return;
+                var t1052 = (VkBufferImageCopy*)d.Alloc(t1051, (ulong)sizeof(VkBufferImageCopy));
+                if (t1052 == null) return;
+                for (ulong t1050 = 0; t1050 < t1051; t1050++)
+                {
+                    VkBufferImageCopyWire.Decode(ref d, &t1052[t1050]);
+                }
+                a->pRegions = t1052;
+            }
+            else if ((ulong)a->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong ReplySize(ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstBuffer, uint regionCount, VkBufferImageCopy* pRegions, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstBuffer, uint regionCount, VkBufferImageCopy* pRegions)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstBuffer, uint regionCount, VkBufferImageCopy* pRegions)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstBuffer, a->regionCount, a->pRegions, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstBuffer, a->regionCount, a->pRegions);
+    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstBuffer, a->regionCount, a->pRegions);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstBuffer, a->regionCount, a->pRegions);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstBuffer, a->regionCount, a->pRegions);
+}
+
+/// <summary>vkCmdUpdateBuffer (VkCommandTypeEXT 117).</summary>
+public static unsafe partial class vkCmdUpdateBuffer
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)117;
+
+    public struct Args
+    {
+        public ulong commandBuffer;
+        public ulong dstBuffer;
+        public ulong dstOffset;
+        public ulong dataSize;
+        public void* pData;
+    }
+
+    public static ulong Size(ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong dataSize, void* pData, VnProtocolFilter f = null)
+    {
+        ulong n = 8;
+        n += 8;
+        n += 8;
+        n += 8;
+        n += 8;
+        n += 8;
+        if (pData != null)
+        {
+            n += VnSize.Padded((ulong)dataSize * 1);
+        }
+        return n;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong dataSize, void* pData)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(dstBuffer);
+        e.U64((ulong)dstOffset);
+        e.U64((ulong)dataSize);
+        if (pData != null)
+        {
+            e.ArraySize((ulong)dataSize);
+            e.Bytes(pData, (ulong)dataSize * 1);
+        }
+        else e.ArraySize(0);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->dstBuffer = d.Handle(9);
+        if (a->dstBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->dstOffset = (ulong)d.U64();
+        a->dataSize = (ulong)d.U64();
+
+        {
+            ulong t1056 = d.ArraySize();
+            if (t1056 != 0)
+            {
+                if (t1056 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1056, 1)) return;
+                var t1057 = (byte*)d.Alloc(t1056, (ulong)sizeof(byte));
+                if (t1057 == null) return;
+                d.Bytes(t1057, t1056 * 1);
+                a->pData = t1057;
+            }
+            else if ((ulong)a->dataSize != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong ReplySize(ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong dataSize, void* pData, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong dataSize, void* pData)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong dataSize, void* pData)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->dstBuffer, a->dstOffset, a->dataSize, a->pData, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->dstBuffer, a->dstOffset, a->dataSize, a->pData);
+    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->dstBuffer, a->dstOffset, a->dataSize, a->pData);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->dstBuffer, a->dstOffset, a->dataSize, a->pData);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->dstBuffer, a->dstOffset, a->dataSize, a->pData);
+}
+
+/// <summary>vkCmdFillBuffer (VkCommandTypeEXT 118).</summary>
+public static unsafe partial class vkCmdFillBuffer
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)118;
+
+    public struct Args
+    {
+        public ulong commandBuffer;
+        public ulong dstBuffer;
+        public ulong dstOffset;
+        public ulong size;
+        public uint data;
+    }
+
+    public static ulong Size(ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong size, uint data, VnProtocolFilter f = null)
+    {
+        ulong n = 8;
+        n += 8;
+        n += 8;
+        n += 8;
+        n += 8;
+        n += 4;
+        return n;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong size, uint data)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(dstBuffer);
+        e.U64((ulong)dstOffset);
+        e.U64((ulong)size);
+        e.U32((uint)data);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->dstBuffer = d.Handle(9);
+        if (a->dstBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->dstOffset = (ulong)d.U64();
+        a->size = (ulong)d.U64();
+        a->data = (uint)d.U32();
+    }
+    public static ulong ReplySize(ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong size, uint data, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong size, uint data)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong size, uint data)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->dstBuffer, a->dstOffset, a->size, a->data, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->dstBuffer, a->dstOffset, a->size, a->data);
+    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->dstBuffer, a->dstOffset, a->size, a->data);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->dstBuffer, a->dstOffset, a->size, a->data);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->dstBuffer, a->dstOffset, a->size, a->data);
+}
+
+/// <summary>vkCmdClearColorImage (VkCommandTypeEXT 119).</summary>
+public static unsafe partial class vkCmdClearColorImage
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)119;
+
+    public struct Args
+    {
+        public ulong commandBuffer;
+        public ulong image;
+        public VkImageLayout imageLayout;
+        public VkClearColorValue* pColor;
+        public uint rangeCount;
+        public VkImageSubresourceRange* pRanges;
+    }
+
+    public static ulong Size(ulong commandBuffer, ulong image, VkImageLayout imageLayout, VkClearColorValue* pColor, uint rangeCount, VkImageSubresourceRange* pRanges, VnProtocolFilter f = null)
+    {
+        ulong n = 8;
+        n += 8;
+        n += 8;
+        n += 4;
+        n += 8;
+        if (pColor != null)
+        {
+            n += VkClearColorValueWire.Size(&(*pColor), f);
+        }
+        n += 4;
+        n += 8;
+        if (pRanges != null)
+        {
+            for (ulong t1058 = 0; t1058 < (ulong)rangeCount; t1058++)
+            {
+                n += VkImageSubresourceRangeWire.Size(&pRanges[t1058], f);
+            }
+        }
+        return n;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong image, VkImageLayout imageLayout, VkClearColorValue* pColor, uint rangeCount, VkImageSubresourceRange* pRanges)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(image);
+        e.I32((int)imageLayout);
+        e.Pointer(pColor != null);
+        if (pColor != null)
+        {
+            VkClearColorValueWire.Encode(ref e, &(*pColor));
+        }
+        e.U32((uint)rangeCount);
+        if (pRanges != null)
+        {
+            e.ArraySize((ulong)rangeCount);
+            for (ulong t1059 = 0; t1059 < (ulong)rangeCount; t1059++)
+            {
+                VkImageSubresourceRangeWire.Encode(ref e, &pRanges[t1059]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->image = d.Handle(10);
+        if (a->image == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->imageLayout = (VkImageLayout)d.I32();
+        if (d.Pointer())
+        {
+            var t1060 = (VkClearColorValue*)d.Alloc(1, (ulong)sizeof(VkClearColorValue));
+            if (t1060 == null) return;
+            VkClearColorValueWire.Decode(ref d, &(*t1060));
+            a->pColor = t1060;
+        }
+        a->rangeCount = (uint)d.U32();
+
+        {
+            ulong t1062 = d.ArraySize();
+            if (t1062 != 0)
+            {
+                if (t1062 != (ulong)a->rangeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1062, 20)) return;
+                var t1063 = (VkImageSubresourceRange*)d.Alloc(t1062, (ulong)sizeof(VkImageSubresourceRange));
+                if (t1063 == null) return;
+                for (ulong t1061 = 0; t1061 < t1062; t1061++)
+                {
+                    VkImageSubresourceRangeWire.Decode(ref d, &t1063[t1061]);
+                }
+                a->pRanges = t1063;
+            }
+            else if ((ulong)a->rangeCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong ReplySize(ulong commandBuffer, ulong image, VkImageLayout imageLayout, VkClearColorValue* pColor, uint rangeCount, VkImageSubresourceRange* pRanges, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, ulong image, VkImageLayout imageLayout, VkClearColorValue* pColor, uint rangeCount, VkImageSubresourceRange* pRanges)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, ulong image, VkImageLayout imageLayout, VkClearColorValue* pColor, uint rangeCount, VkImageSubresourceRange* pRanges)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->image, a->imageLayout, a->pColor, a->rangeCount, a->pRanges, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->image, a->imageLayout, a->pColor, a->rangeCount, a->pRanges);
+    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->image, a->imageLayout, a->pColor, a->rangeCount, a->pRanges);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->image, a->imageLayout, a->pColor, a->rangeCount, a->pRanges);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->image, a->imageLayout, a->pColor, a->rangeCount, a->pRanges);
+}
+
 /// <summary>vkCmdClearDepthStencilImage (VkCommandTypeEXT 120).</summary>
 public static unsafe partial class vkCmdClearDepthStencilImage
 {
@@ -73,7 +444,9 @@ public static unsafe partial class vkCmdClearDepthStencilImage
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->image = d.Handle(10);
+        if (a->image == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->imageLayout = (VkImageLayout)d.I32();
         if (d.Pointer())
         {
@@ -191,6 +564,7 @@ public static unsafe partial class vkCmdClearAttachments
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->attachmentCount = (uint)d.U32();
 
         {
@@ -308,9 +682,12 @@ public static unsafe partial class vkCmdResolveImage
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->srcImage = d.Handle(10);
+        if (a->srcImage == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->srcImageLayout = (VkImageLayout)d.I32();
         a->dstImage = d.Handle(10);
+        if (a->dstImage == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->dstImageLayout = (VkImageLayout)d.I32();
         a->regionCount = (uint)d.U32();
 
@@ -384,7 +761,9 @@ public static unsafe partial class vkCmdSetEvent
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->@event = d.Handle(11);
+        if (a->@event == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->stageMask = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, ulong @event, uint stageMask, VnProtocolFilter f = null)
@@ -440,7 +819,9 @@ public static unsafe partial class vkCmdResetEvent
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->@event = d.Handle(11);
+        if (a->@event == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->stageMask = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, ulong @event, uint stageMask, VnProtocolFilter f = null)
@@ -577,6 +958,7 @@ public static unsafe partial class vkCmdWaitEvents
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->eventCount = (uint)d.U32();
 
         {
@@ -771,6 +1153,7 @@ public static unsafe partial class vkCmdPipelineBarrier
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->srcStageMask = (uint)d.U32();
         a->dstStageMask = (uint)d.U32();
         a->dependencyFlags = (uint)d.U32();
@@ -885,7 +1268,9 @@ public static unsafe partial class vkCmdBeginQuery
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->queryPool = d.Handle(12);
+        if (a->queryPool == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->query = (uint)d.U32();
         a->flags = (uint)d.U32();
     }
@@ -942,7 +1327,9 @@ public static unsafe partial class vkCmdEndQuery
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->queryPool = d.Handle(12);
+        if (a->queryPool == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->query = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, ulong queryPool, uint query, VnProtocolFilter f = null)
@@ -1001,7 +1388,9 @@ public static unsafe partial class vkCmdResetQueryPool
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->queryPool = d.Handle(12);
+        if (a->queryPool == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->firstQuery = (uint)d.U32();
         a->queryCount = (uint)d.U32();
     }
@@ -1061,8 +1450,10 @@ public static unsafe partial class vkCmdWriteTimestamp
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->pipelineStage = (VkPipelineStageFlagBits)d.U32();
         a->queryPool = d.Handle(12);
+        if (a->queryPool == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->query = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, VkPipelineStageFlagBits pipelineStage, ulong queryPool, uint query, VnProtocolFilter f = null)
@@ -1133,10 +1524,13 @@ public static unsafe partial class vkCmdCopyQueryPoolResults
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->queryPool = d.Handle(12);
+        if (a->queryPool == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->firstQuery = (uint)d.U32();
         a->queryCount = (uint)d.U32();
         a->dstBuffer = d.Handle(9);
+        if (a->dstBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->dstOffset = (ulong)d.U64();
         a->stride = (ulong)d.U64();
         a->flags = (uint)d.U32();
@@ -1212,7 +1606,9 @@ public static unsafe partial class vkCmdPushConstants
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->layout = d.Handle(17);
+        if (a->layout == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->stageFlags = (uint)d.U32();
         a->offset = (uint)d.U32();
         a->size = (uint)d.U32();
@@ -1292,6 +1688,7 @@ public static unsafe partial class vkCmdBeginRenderPass
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1125 = (VkRenderPassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkRenderPassBeginInfo));
@@ -1352,6 +1749,7 @@ public static unsafe partial class vkCmdNextSubpass
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->contents = (VkSubpassContents)d.I32();
     }
     public static ulong ReplySize(ulong commandBuffer, VkSubpassContents contents, VnProtocolFilter f = null)
@@ -1401,6 +1799,7 @@ public static unsafe partial class vkCmdEndRenderPass
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong ReplySize(ulong commandBuffer, VnProtocolFilter f = null)
     {
@@ -1467,6 +1866,7 @@ public static unsafe partial class vkCmdExecuteCommands
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->commandBufferCount = (uint)d.U32();
 
         {
@@ -1534,6 +1934,7 @@ public static unsafe partial class vkEnumerateInstanceVersion
     public static void Decode(ref VnDecoder d, Args* a)
     {
         if (d.Pointer()) { var t1131 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1131 == null) return; a->pApiVersion = t1131; }
+        if (a->pApiVersion == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(uint* pApiVersion, VnProtocolFilter f = null)
     {
@@ -1622,6 +2023,7 @@ public static unsafe partial class vkBindBufferMemory2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->bindInfoCount = (uint)d.U32();
 
         {
@@ -1713,6 +2115,7 @@ public static unsafe partial class vkBindImageMemory2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->bindInfoCount = (uint)d.U32();
 
         {
@@ -1794,10 +2197,12 @@ public static unsafe partial class vkGetDeviceGroupPeerMemoryFeatures
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->heapIndex = (uint)d.U32();
         a->localDeviceIndex = (uint)d.U32();
         a->remoteDeviceIndex = (uint)d.U32();
         if (d.Pointer()) { var t1142 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1142 == null) return; a->pPeerMemoryFeatures = t1142; }
+        if (a->pPeerMemoryFeatures == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, uint heapIndex, uint localDeviceIndex, uint remoteDeviceIndex, uint* pPeerMemoryFeatures, VnProtocolFilter f = null)
     {
@@ -1864,6 +2269,7 @@ public static unsafe partial class vkCmdSetDeviceMask
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->deviceMask = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, uint deviceMask, VnProtocolFilter f = null)
@@ -1931,6 +2337,7 @@ public static unsafe partial class vkCmdDispatchBase
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->baseGroupX = (uint)d.U32();
         a->baseGroupY = (uint)d.U32();
         a->baseGroupZ = (uint)d.U32();
@@ -2008,7 +2415,9 @@ public static unsafe partial class vkEnumeratePhysicalDeviceGroups
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->instance = d.Handle(1);
+        if (a->instance == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer()) { var t1145 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1145 == null) return; *t1145 = (uint)d.U32(); a->pPhysicalDeviceGroupCount = t1145; }
+        if (a->pPhysicalDeviceGroupCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
             ulong t1147 = d.ArraySize();
@@ -2142,6 +2551,7 @@ public static unsafe partial class vkGetImageMemoryRequirements2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1153 = (VkImageMemoryRequirementsInfo2*)d.Alloc(1, (ulong)sizeof(VkImageMemoryRequirementsInfo2));
@@ -2157,6 +2567,7 @@ public static unsafe partial class vkGetImageMemoryRequirements2
             VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1154));
             a->pMemoryRequirements = t1154;
         }
+        if (a->pMemoryRequirements == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkImageMemoryRequirementsInfo2* pInfo, VkMemoryRequirements2* pMemoryRequirements, VnProtocolFilter f = null)
     {
@@ -2242,6 +2653,7 @@ public static unsafe partial class vkGetBufferMemoryRequirements2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1155 = (VkBufferMemoryRequirementsInfo2*)d.Alloc(1, (ulong)sizeof(VkBufferMemoryRequirementsInfo2));
@@ -2257,6 +2669,7 @@ public static unsafe partial class vkGetBufferMemoryRequirements2
             VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1156));
             a->pMemoryRequirements = t1156;
         }
+        if (a->pMemoryRequirements == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkBufferMemoryRequirementsInfo2* pInfo, VkMemoryRequirements2* pMemoryRequirements, VnProtocolFilter f = null)
     {
@@ -2353,6 +2766,7 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1159 = (VkImageSparseMemoryRequirementsInfo2*)d.Alloc(1, (ulong)sizeof(VkImageSparseMemoryRequirementsInfo2));
@@ -2362,6 +2776,7 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements2
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { var t1160 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1160 == null) return; *t1160 = (uint)d.U32(); a->pSparseMemoryRequirementCount = t1160; }
+        if (a->pSparseMemoryRequirementCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
             ulong t1162 = d.ArraySize();
@@ -2481,6 +2896,7 @@ public static unsafe partial class vkGetPhysicalDeviceFeatures2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
+        if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1168 = (VkPhysicalDeviceFeatures2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFeatures2));
@@ -2488,6 +2904,7 @@ public static unsafe partial class vkGetPhysicalDeviceFeatures2
             VkPhysicalDeviceFeatures2Wire.DecodePartial(ref d, &(*t1168));
             a->pFeatures = t1168;
         }
+        if (a->pFeatures == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong physicalDevice, VkPhysicalDeviceFeatures2* pFeatures, VnProtocolFilter f = null)
     {
@@ -2562,6 +2979,7 @@ public static unsafe partial class vkGetPhysicalDeviceProperties2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
+        if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1169 = (VkPhysicalDeviceProperties2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProperties2));
@@ -2569,6 +2987,7 @@ public static unsafe partial class vkGetPhysicalDeviceProperties2
             VkPhysicalDeviceProperties2Wire.DecodePartial(ref d, &(*t1169));
             a->pProperties = t1169;
         }
+        if (a->pProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong physicalDevice, VkPhysicalDeviceProperties2* pProperties, VnProtocolFilter f = null)
     {
@@ -2646,6 +3065,7 @@ public static unsafe partial class vkGetPhysicalDeviceFormatProperties2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
+        if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->format = (VkFormat)d.I32();
         if (d.Pointer())
         {
@@ -2654,6 +3074,7 @@ public static unsafe partial class vkGetPhysicalDeviceFormatProperties2
             VkFormatProperties2Wire.DecodePartial(ref d, &(*t1170));
             a->pFormatProperties = t1170;
         }
+        if (a->pFormatProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong physicalDevice, VkFormat format, VkFormatProperties2* pFormatProperties, VnProtocolFilter f = null)
     {
@@ -2740,6 +3161,7 @@ public static unsafe partial class vkGetPhysicalDeviceImageFormatProperties2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
+        if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1171 = (VkPhysicalDeviceImageFormatInfo2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageFormatInfo2));
@@ -2755,6 +3177,7 @@ public static unsafe partial class vkGetPhysicalDeviceImageFormatProperties2
             VkImageFormatProperties2Wire.DecodePartial(ref d, &(*t1172));
             a->pImageFormatProperties = t1172;
         }
+        if (a->pImageFormatProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong physicalDevice, VkPhysicalDeviceImageFormatInfo2* pImageFormatInfo, VkImageFormatProperties2* pImageFormatProperties, VnProtocolFilter f = null)
     {
@@ -2843,7 +3266,9 @@ public static unsafe partial class vkGetPhysicalDeviceQueueFamilyProperties2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
+        if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer()) { var t1175 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1175 == null) return; *t1175 = (uint)d.U32(); a->pQueueFamilyPropertyCount = t1175; }
+        if (a->pQueueFamilyPropertyCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
             ulong t1177 = d.ArraySize();
@@ -2963,6 +3388,7 @@ public static unsafe partial class vkGetPhysicalDeviceMemoryProperties2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
+        if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1183 = (VkPhysicalDeviceMemoryProperties2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMemoryProperties2));
@@ -2970,6 +3396,7 @@ public static unsafe partial class vkGetPhysicalDeviceMemoryProperties2
             VkPhysicalDeviceMemoryProperties2Wire.DecodePartial(ref d, &(*t1183));
             a->pMemoryProperties = t1183;
         }
+        if (a->pMemoryProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong physicalDevice, VkPhysicalDeviceMemoryProperties2* pMemoryProperties, VnProtocolFilter f = null)
     {
@@ -3066,6 +3493,7 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
+        if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1186 = (VkPhysicalDeviceSparseImageFormatInfo2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSparseImageFormatInfo2));
@@ -3075,6 +3503,7 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { var t1187 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1187 == null) return; *t1187 = (uint)d.U32(); a->pPropertyCount = t1187; }
+        if (a->pPropertyCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
             ulong t1189 = d.ArraySize();
@@ -3189,7 +3618,9 @@ public static unsafe partial class vkTrimCommandPool
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->commandPool = d.Handle(25);
+        if (a->commandPool == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->flags = (uint)d.U32();
     }
     public static ulong ReplySize(ulong device, ulong commandPool, uint flags, VnProtocolFilter f = null)
@@ -3254,6 +3685,7 @@ public static unsafe partial class vkGetDeviceQueue2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1195 = (VkDeviceQueueInfo2*)d.Alloc(1, (ulong)sizeof(VkDeviceQueueInfo2));
@@ -3263,6 +3695,7 @@ public static unsafe partial class vkGetDeviceQueue2
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { var t1196 = (ulong*)d.Alloc(1, 8); if (t1196 == null) return; *t1196 = d.RawHandle(); a->pQueue = t1196; }
+        if (a->pQueue == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkDeviceQueueInfo2* pQueueInfo, ulong* pQueue, VnProtocolFilter f = null)
     {
@@ -3345,6 +3778,7 @@ public static unsafe partial class vkCreateSamplerYcbcrConversion
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1197 = (VkSamplerYcbcrConversionCreateInfo*)d.Alloc(1, (ulong)sizeof(VkSamplerYcbcrConversionCreateInfo));
@@ -3355,6 +3789,7 @@ public static unsafe partial class vkCreateSamplerYcbcrConversion
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
         if (d.Pointer()) { var t1198 = (ulong*)d.Alloc(1, 8); if (t1198 == null) return; *t1198 = d.RawHandle(); a->pYcbcrConversion = t1198; }
+        if (a->pYcbcrConversion == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkSamplerYcbcrConversionCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pYcbcrConversion, VnProtocolFilter f = null)
     {
@@ -3427,6 +3862,7 @@ public static unsafe partial class vkDestroySamplerYcbcrConversion
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->ycbcrConversion = d.Handle(1000156000);
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
     }
@@ -3496,6 +3932,7 @@ public static unsafe partial class vkCreateDescriptorUpdateTemplate
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1199 = (VkDescriptorUpdateTemplateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDescriptorUpdateTemplateCreateInfo));
@@ -3506,6 +3943,7 @@ public static unsafe partial class vkCreateDescriptorUpdateTemplate
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
         if (d.Pointer()) { var t1200 = (ulong*)d.Alloc(1, 8); if (t1200 == null) return; *t1200 = d.RawHandle(); a->pDescriptorUpdateTemplate = t1200; }
+        if (a->pDescriptorUpdateTemplate == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkDescriptorUpdateTemplateCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pDescriptorUpdateTemplate, VnProtocolFilter f = null)
     {
@@ -3578,6 +4016,7 @@ public static unsafe partial class vkDestroyDescriptorUpdateTemplate
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->descriptorUpdateTemplate = d.Handle(1000085000);
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
     }
@@ -3650,6 +4089,7 @@ public static unsafe partial class vkGetPhysicalDeviceExternalBufferProperties
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
+        if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1201 = (VkPhysicalDeviceExternalBufferInfo*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExternalBufferInfo));
@@ -3665,6 +4105,7 @@ public static unsafe partial class vkGetPhysicalDeviceExternalBufferProperties
             VkExternalBufferPropertiesWire.DecodePartial(ref d, &(*t1202));
             a->pExternalBufferProperties = t1202;
         }
+        if (a->pExternalBufferProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong physicalDevice, VkPhysicalDeviceExternalBufferInfo* pExternalBufferInfo, VkExternalBufferProperties* pExternalBufferProperties, VnProtocolFilter f = null)
     {
@@ -3750,6 +4191,7 @@ public static unsafe partial class vkGetPhysicalDeviceExternalFenceProperties
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
+        if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1203 = (VkPhysicalDeviceExternalFenceInfo*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExternalFenceInfo));
@@ -3765,6 +4207,7 @@ public static unsafe partial class vkGetPhysicalDeviceExternalFenceProperties
             VkExternalFencePropertiesWire.DecodePartial(ref d, &(*t1204));
             a->pExternalFenceProperties = t1204;
         }
+        if (a->pExternalFenceProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong physicalDevice, VkPhysicalDeviceExternalFenceInfo* pExternalFenceInfo, VkExternalFenceProperties* pExternalFenceProperties, VnProtocolFilter f = null)
     {
@@ -3850,6 +4293,7 @@ public static unsafe partial class vkGetPhysicalDeviceExternalSemaphorePropertie
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
+        if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1205 = (VkPhysicalDeviceExternalSemaphoreInfo*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExternalSemaphoreInfo));
@@ -3865,6 +4309,7 @@ public static unsafe partial class vkGetPhysicalDeviceExternalSemaphorePropertie
             VkExternalSemaphorePropertiesWire.DecodePartial(ref d, &(*t1206));
             a->pExternalSemaphoreProperties = t1206;
         }
+        if (a->pExternalSemaphoreProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong physicalDevice, VkPhysicalDeviceExternalSemaphoreInfo* pExternalSemaphoreInfo, VkExternalSemaphoreProperties* pExternalSemaphoreProperties, VnProtocolFilter f = null)
     {
@@ -3950,6 +4395,7 @@ public static unsafe partial class vkGetDescriptorSetLayoutSupport
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1207 = (VkDescriptorSetLayoutCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetLayoutCreateInfo));
@@ -3965,6 +4411,7 @@ public static unsafe partial class vkGetDescriptorSetLayoutSupport
             VkDescriptorSetLayoutSupportWire.DecodePartial(ref d, &(*t1208));
             a->pSupport = t1208;
         }
+        if (a->pSupport == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkDescriptorSetLayoutCreateInfo* pCreateInfo, VkDescriptorSetLayoutSupport* pSupport, VnProtocolFilter f = null)
     {
@@ -4046,9 +4493,12 @@ public static unsafe partial class vkCmdDrawIndirectCount
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->buffer = d.Handle(9);
+        if (a->buffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->offset = (ulong)d.U64();
         a->countBuffer = d.Handle(9);
+        if (a->countBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->countBufferOffset = (ulong)d.U64();
         a->maxDrawCount = (uint)d.U32();
         a->stride = (uint)d.U32();
@@ -4118,9 +4568,12 @@ public static unsafe partial class vkCmdDrawIndexedIndirectCount
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->buffer = d.Handle(9);
+        if (a->buffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->offset = (ulong)d.U64();
         a->countBuffer = d.Handle(9);
+        if (a->countBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->countBufferOffset = (ulong)d.U64();
         a->maxDrawCount = (uint)d.U32();
         a->stride = (uint)d.U32();
@@ -4191,6 +4644,7 @@ public static unsafe partial class vkCreateRenderPass2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1209 = (VkRenderPassCreateInfo2*)d.Alloc(1, (ulong)sizeof(VkRenderPassCreateInfo2));
@@ -4201,6 +4655,7 @@ public static unsafe partial class vkCreateRenderPass2
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
         if (d.Pointer()) { var t1210 = (ulong*)d.Alloc(1, 8); if (t1210 == null) return; *t1210 = d.RawHandle(); a->pRenderPass = t1210; }
+        if (a->pRenderPass == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkRenderPassCreateInfo2* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pRenderPass, VnProtocolFilter f = null)
     {
@@ -4289,6 +4744,7 @@ public static unsafe partial class vkCmdBeginRenderPass2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1211 = (VkRenderPassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkRenderPassBeginInfo));
@@ -4375,6 +4831,7 @@ public static unsafe partial class vkCmdNextSubpass2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1213 = (VkSubpassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkSubpassBeginInfo));
@@ -4450,6 +4907,7 @@ public static unsafe partial class vkCmdEndRenderPass2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1215 = (VkSubpassEndInfo*)d.Alloc(1, (ulong)sizeof(VkSubpassEndInfo));
@@ -4515,7 +4973,9 @@ public static unsafe partial class vkResetQueryPool
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->queryPool = d.Handle(12);
+        if (a->queryPool == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->firstQuery = (uint)d.U32();
         a->queryCount = (uint)d.U32();
     }
@@ -4573,8 +5033,11 @@ public static unsafe partial class vkGetSemaphoreCounterValue
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->semaphore = d.Handle(5);
+        if (a->semaphore == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer()) { var t1216 = (ulong*)d.Alloc(1, (ulong)sizeof(ulong)); if (t1216 == null) return; a->pValue = t1216; }
+        if (a->pValue == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, ulong semaphore, ulong* pValue, VnProtocolFilter f = null)
     {
@@ -4656,6 +5119,7 @@ public static unsafe partial class vkWaitSemaphores
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1217 = (VkSemaphoreWaitInfo*)d.Alloc(1, (ulong)sizeof(VkSemaphoreWaitInfo));
@@ -4728,6 +5192,7 @@ public static unsafe partial class vkSignalSemaphore
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1218 = (VkSemaphoreSignalInfo*)d.Alloc(1, (ulong)sizeof(VkSemaphoreSignalInfo));
@@ -4799,6 +5264,7 @@ public static unsafe partial class vkGetBufferDeviceAddress
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1219 = (VkBufferDeviceAddressInfo*)d.Alloc(1, (ulong)sizeof(VkBufferDeviceAddressInfo));
@@ -4870,6 +5336,7 @@ public static unsafe partial class vkGetBufferOpaqueCaptureAddress
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1220 = (VkBufferDeviceAddressInfo*)d.Alloc(1, (ulong)sizeof(VkBufferDeviceAddressInfo));
@@ -4941,6 +5408,7 @@ public static unsafe partial class vkGetDeviceMemoryOpaqueCaptureAddress
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1221 = (VkDeviceMemoryOpaqueCaptureAddressInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceMemoryOpaqueCaptureAddressInfo));
@@ -5307,6 +5775,7 @@ public static unsafe partial class vkCmdBindTransformFeedbackBuffersEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->firstBinding = (uint)d.U32();
         a->bindingCount = (uint)d.U32();
 
@@ -5434,6 +5903,7 @@ public static unsafe partial class vkCmdBeginTransformFeedbackEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->firstCounterBuffer = (uint)d.U32();
         a->counterBufferCount = (uint)d.U32();
 
@@ -5546,6 +6016,7 @@ public static unsafe partial class vkCmdEndTransformFeedbackEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->firstCounterBuffer = (uint)d.U32();
         a->counterBufferCount = (uint)d.U32();
 
@@ -5637,7 +6108,9 @@ public static unsafe partial class vkCmdBeginQueryIndexedEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->queryPool = d.Handle(12);
+        if (a->queryPool == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->query = (uint)d.U32();
         a->flags = (uint)d.U32();
         a->index = (uint)d.U32();
@@ -5698,7 +6171,9 @@ public static unsafe partial class vkCmdEndQueryIndexedEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->queryPool = d.Handle(12);
+        if (a->queryPool == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->query = (uint)d.U32();
         a->index = (uint)d.U32();
     }
@@ -5767,9 +6242,11 @@ public static unsafe partial class vkCmdDrawIndirectByteCountEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->instanceCount = (uint)d.U32();
         a->firstInstance = (uint)d.U32();
         a->counterBuffer = d.Handle(9);
+        if (a->counterBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->counterBufferOffset = (ulong)d.U64();
         a->counterOffset = (uint)d.U32();
         a->vertexStride = (uint)d.U32();
@@ -5836,7 +6313,9 @@ public static unsafe partial class vkGetImageDrmFormatModifierPropertiesEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->image = d.Handle(10);
+        if (a->image == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1273 = (VkImageDrmFormatModifierPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkImageDrmFormatModifierPropertiesEXT));
@@ -5844,6 +6323,7 @@ public static unsafe partial class vkGetImageDrmFormatModifierPropertiesEXT
             VkImageDrmFormatModifierPropertiesEXTWire.DecodePartial(ref d, &(*t1273));
             a->pProperties = t1273;
         }
+        if (a->pProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, ulong image, VkImageDrmFormatModifierPropertiesEXT* pProperties, VnProtocolFilter f = null)
     {
@@ -6152,6 +6632,7 @@ public static unsafe partial class vkGetMemoryResourcePropertiesMESA
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->resourceId = (uint)d.U32();
         if (d.Pointer())
         {
@@ -6160,6 +6641,7 @@ public static unsafe partial class vkGetMemoryResourcePropertiesMESA
             VkMemoryResourcePropertiesMESAWire.DecodePartial(ref d, &(*t1275));
             a->pMemoryResourceProperties = t1275;
         }
+        if (a->pMemoryResourceProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, uint resourceId, VkMemoryResourcePropertiesMESA* pMemoryResourceProperties, VnProtocolFilter f = null)
     {
@@ -6241,6 +6723,7 @@ public static unsafe partial class vkGetMemoryFdKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1276 = (VkMemoryGetFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkMemoryGetFdInfoKHR));
@@ -6250,6 +6733,7 @@ public static unsafe partial class vkGetMemoryFdKHR
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { var t1277 = (int*)d.Alloc(1, (ulong)sizeof(int)); if (t1277 == null) return; a->pFd = t1277; }
+        if (a->pFd == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkMemoryGetFdInfoKHR* pGetFdInfo, int* pFd, VnProtocolFilter f = null)
     {
@@ -6334,6 +6818,7 @@ public static unsafe partial class vkGetMemoryFdPropertiesKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->handleType = (VkExternalMemoryHandleTypeFlagBits)d.U32();
         a->fd = (int)d.I32();
         if (d.Pointer())
@@ -6343,6 +6828,7 @@ public static unsafe partial class vkGetMemoryFdPropertiesKHR
             VkMemoryFdPropertiesKHRWire.DecodePartial(ref d, &(*t1278));
             a->pMemoryFdProperties = t1278;
         }
+        if (a->pMemoryFdProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkExternalMemoryHandleTypeFlagBits handleType, int fd, VkMemoryFdPropertiesKHR* pMemoryFdProperties, VnProtocolFilter f = null)
     {
@@ -6432,7 +6918,9 @@ public static unsafe partial class vkGetPhysicalDeviceToolProperties
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
+        if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer()) { var t1281 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1281 == null) return; *t1281 = (uint)d.U32(); a->pToolCount = t1281; }
+        if (a->pToolCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
             ulong t1283 = d.ArraySize();
@@ -6563,6 +7051,7 @@ public static unsafe partial class vkCreatePrivateDataSlot
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1289 = (VkPrivateDataSlotCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPrivateDataSlotCreateInfo));
@@ -6573,6 +7062,7 @@ public static unsafe partial class vkCreatePrivateDataSlot
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
         if (d.Pointer()) { var t1290 = (ulong*)d.Alloc(1, 8); if (t1290 == null) return; *t1290 = d.RawHandle(); a->pPrivateDataSlot = t1290; }
+        if (a->pPrivateDataSlot == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkPrivateDataSlotCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pPrivateDataSlot, VnProtocolFilter f = null)
     {
@@ -6645,6 +7135,7 @@ public static unsafe partial class vkDestroyPrivateDataSlot
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->privateDataSlot = d.Handle(1000295000);
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
     }
@@ -6708,9 +7199,11 @@ public static unsafe partial class vkSetPrivateData
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->objectType = (VkObjectType)d.I32();
         a->objectHandle = (ulong)d.U64();
         a->privateDataSlot = d.Handle(1000295000);
+        if (a->privateDataSlot == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->data = (ulong)d.U64();
     }
     public static ulong ReplySize(ulong device, VkObjectType objectType, ulong objectHandle, ulong privateDataSlot, ulong data, VnProtocolFilter f = null)
@@ -6775,10 +7268,13 @@ public static unsafe partial class vkGetPrivateData
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->objectType = (VkObjectType)d.I32();
         a->objectHandle = (ulong)d.U64();
         a->privateDataSlot = d.Handle(1000295000);
+        if (a->privateDataSlot == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer()) { var t1291 = (ulong*)d.Alloc(1, (ulong)sizeof(ulong)); if (t1291 == null) return; a->pData = t1291; }
+        if (a->pData == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkObjectType objectType, ulong objectHandle, ulong privateDataSlot, ulong* pData, VnProtocolFilter f = null)
     {
@@ -6856,7 +7352,9 @@ public static unsafe partial class vkCmdSetEvent2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->@event = d.Handle(11);
+        if (a->@event == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1292 = (VkDependencyInfo*)d.Alloc(1, (ulong)sizeof(VkDependencyInfo));
@@ -6919,7 +7417,9 @@ public static unsafe partial class vkCmdResetEvent2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->@event = d.Handle(11);
+        if (a->@event == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->stageMask = (ulong)d.U64();
     }
     public static ulong ReplySize(ulong commandBuffer, ulong @event, ulong stageMask, VnProtocolFilter f = null)
@@ -7005,6 +7505,7 @@ public static unsafe partial class vkCmdWaitEvents2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->eventCount = (uint)d.U32();
 
         {
@@ -7099,6 +7600,7 @@ public static unsafe partial class vkCmdPipelineBarrier2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1303 = (VkDependencyInfo*)d.Alloc(1, (ulong)sizeof(VkDependencyInfo));
@@ -7164,8 +7666,10 @@ public static unsafe partial class vkCmdWriteTimestamp2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->stage = (ulong)d.U64();
         a->queryPool = d.Handle(12);
+        if (a->queryPool == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->query = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, ulong stage, ulong queryPool, uint query, VnProtocolFilter f = null)
@@ -7240,6 +7744,7 @@ public static unsafe partial class vkQueueSubmit2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->queue = d.Handle(4);
+        if (a->queue == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->submitCount = (uint)d.U32();
 
         {
@@ -7321,6 +7826,7 @@ public static unsafe partial class vkCmdCopyBuffer2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1309 = (VkCopyBufferInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyBufferInfo2));
@@ -7388,6 +7894,7 @@ public static unsafe partial class vkCmdCopyImage2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1310 = (VkCopyImageInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyImageInfo2));
@@ -7455,6 +7962,7 @@ public static unsafe partial class vkCmdCopyBufferToImage2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1311 = (VkCopyBufferToImageInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyBufferToImageInfo2));
@@ -7522,6 +8030,7 @@ public static unsafe partial class vkCmdCopyImageToBuffer2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1312 = (VkCopyImageToBufferInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyImageToBufferInfo2));
@@ -7589,6 +8098,7 @@ public static unsafe partial class vkCmdBlitImage2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1313 = (VkBlitImageInfo2*)d.Alloc(1, (ulong)sizeof(VkBlitImageInfo2));
@@ -7656,6 +8166,7 @@ public static unsafe partial class vkCmdResolveImage2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1314 = (VkResolveImageInfo2*)d.Alloc(1, (ulong)sizeof(VkResolveImageInfo2));
@@ -7723,6 +8234,7 @@ public static unsafe partial class vkCmdBeginRendering
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1315 = (VkRenderingInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingInfo));
@@ -7779,6 +8291,7 @@ public static unsafe partial class vkCmdEndRendering
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong ReplySize(ulong commandBuffer, VnProtocolFilter f = null)
     {
@@ -7830,6 +8343,7 @@ public static unsafe partial class vkCmdSetCullMode
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->cullMode = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, uint cullMode, VnProtocolFilter f = null)
@@ -7882,6 +8396,7 @@ public static unsafe partial class vkCmdSetFrontFace
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->frontFace = (VkFrontFace)d.I32();
     }
     public static ulong ReplySize(ulong commandBuffer, VkFrontFace frontFace, VnProtocolFilter f = null)
@@ -7934,6 +8449,7 @@ public static unsafe partial class vkCmdSetPrimitiveTopology
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->primitiveTopology = (VkPrimitiveTopology)d.I32();
     }
     public static ulong ReplySize(ulong commandBuffer, VkPrimitiveTopology primitiveTopology, VnProtocolFilter f = null)
@@ -8004,6 +8520,7 @@ public static unsafe partial class vkCmdSetViewportWithCount
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->viewportCount = (uint)d.U32();
 
         {
@@ -8091,6 +8608,7 @@ public static unsafe partial class vkCmdSetScissorWithCount
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->scissorCount = (uint)d.U32();
 
         {
@@ -8214,6 +8732,7 @@ public static unsafe partial class vkCmdBindVertexBuffers2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->firstBinding = (uint)d.U32();
         a->bindingCount = (uint)d.U32();
 
@@ -8324,6 +8843,7 @@ public static unsafe partial class vkCmdSetDepthTestEnable
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->depthTestEnable = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, uint depthTestEnable, VnProtocolFilter f = null)
@@ -8376,6 +8896,7 @@ public static unsafe partial class vkCmdSetDepthWriteEnable
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->depthWriteEnable = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, uint depthWriteEnable, VnProtocolFilter f = null)
@@ -8428,6 +8949,7 @@ public static unsafe partial class vkCmdSetDepthCompareOp
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->depthCompareOp = (VkCompareOp)d.I32();
     }
     public static ulong ReplySize(ulong commandBuffer, VkCompareOp depthCompareOp, VnProtocolFilter f = null)
@@ -8480,6 +9002,7 @@ public static unsafe partial class vkCmdSetDepthBoundsTestEnable
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->depthBoundsTestEnable = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, uint depthBoundsTestEnable, VnProtocolFilter f = null)
@@ -8532,6 +9055,7 @@ public static unsafe partial class vkCmdSetStencilTestEnable
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->stencilTestEnable = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, uint stencilTestEnable, VnProtocolFilter f = null)
@@ -8596,6 +9120,7 @@ public static unsafe partial class vkCmdSetStencilOp
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->faceMask = (uint)d.U32();
         a->failOp = (VkStencilOp)d.I32();
         a->passOp = (VkStencilOp)d.I32();
@@ -8652,6 +9177,7 @@ public static unsafe partial class vkCmdSetRasterizerDiscardEnable
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->rasterizerDiscardEnable = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, uint rasterizerDiscardEnable, VnProtocolFilter f = null)
@@ -8704,6 +9230,7 @@ public static unsafe partial class vkCmdSetDepthBiasEnable
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->depthBiasEnable = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, uint depthBiasEnable, VnProtocolFilter f = null)
@@ -8756,6 +9283,7 @@ public static unsafe partial class vkCmdSetPrimitiveRestartEnable
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->primitiveRestartEnable = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, uint primitiveRestartEnable, VnProtocolFilter f = null)
@@ -8778,710 +9306,5 @@ public static unsafe partial class vkCmdSetPrimitiveRestartEnable
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->primitiveRestartEnable);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->primitiveRestartEnable);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->primitiveRestartEnable);
-}
-
-/// <summary>vkGetDeviceBufferMemoryRequirements (VkCommandTypeEXT 230).</summary>
-public static unsafe partial class vkGetDeviceBufferMemoryRequirements
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)230;
-
-    public struct Args
-    {
-        public ulong device;
-        public VkDeviceBufferMemoryRequirements* pInfo;
-        public VkMemoryRequirements2* pMemoryRequirements;
-    }
-
-    public static ulong Size(ulong device, VkDeviceBufferMemoryRequirements* pInfo, VkMemoryRequirements2* pMemoryRequirements, VnProtocolFilter f = null)
-    {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        if (pInfo != null)
-        {
-            n += VkDeviceBufferMemoryRequirementsWire.Size(&(*pInfo), f);
-        }
-        n += 8;
-        if (pMemoryRequirements != null)
-        {
-            n += VkMemoryRequirements2Wire.SizePartial(&(*pMemoryRequirements), f);
-        }
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong device, VkDeviceBufferMemoryRequirements* pInfo, VkMemoryRequirements2* pMemoryRequirements)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(device);
-        e.Pointer(pInfo != null);
-        if (pInfo != null)
-        {
-            VkDeviceBufferMemoryRequirementsWire.Encode(ref e, &(*pInfo));
-        }
-        e.Pointer(pMemoryRequirements != null);
-        if (pMemoryRequirements != null)
-        {
-            VkMemoryRequirements2Wire.EncodePartial(ref e, &(*pMemoryRequirements));
-        }
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->device = d.Handle(3);
-        if (d.Pointer())
-        {
-            var t1346 = (VkDeviceBufferMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkDeviceBufferMemoryRequirements));
-            if (t1346 == null) return;
-            VkDeviceBufferMemoryRequirementsWire.Decode(ref d, &(*t1346));
-            a->pInfo = t1346;
-        }
-        else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer())
-        {
-            var t1347 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
-            if (t1347 == null) return;
-            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1347));
-            a->pMemoryRequirements = t1347;
-        }
-    }
-    public static ulong ReplySize(ulong device, VkDeviceBufferMemoryRequirements* pInfo, VkMemoryRequirements2* pMemoryRequirements, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += 8;
-        if (pMemoryRequirements != null)
-        {
-            n += VkMemoryRequirements2Wire.Size(&(*pMemoryRequirements), f);
-        }
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, ulong device, VkDeviceBufferMemoryRequirements* pInfo, VkMemoryRequirements2* pMemoryRequirements)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-        e.Pointer(pMemoryRequirements != null);
-        if (pMemoryRequirements != null)
-        {
-            VkMemoryRequirements2Wire.Encode(ref e, &(*pMemoryRequirements));
-        }
-    }
-    public static void DecodeReply(ref VnDecoder d, ulong device, VkDeviceBufferMemoryRequirements* pInfo, VkMemoryRequirements2* pMemoryRequirements)
-    {
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
-        if (d.Pointer())
-        {
-            if (pMemoryRequirements == null) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
-            VkMemoryRequirements2Wire.DecodeInto(ref d, pMemoryRequirements);
-        }
-        return;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->device, a->pInfo, a->pMemoryRequirements, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->device, a->pInfo, a->pMemoryRequirements);
-    public static ulong ReplySize(Args* a) => ReplySize(a->device, a->pInfo, a->pMemoryRequirements);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->device, a->pInfo, a->pMemoryRequirements);
-    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->device, a->pInfo, a->pMemoryRequirements);
-}
-
-/// <summary>vkGetDeviceImageMemoryRequirements (VkCommandTypeEXT 231).</summary>
-public static unsafe partial class vkGetDeviceImageMemoryRequirements
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)231;
-
-    public struct Args
-    {
-        public ulong device;
-        public VkDeviceImageMemoryRequirements* pInfo;
-        public VkMemoryRequirements2* pMemoryRequirements;
-    }
-
-    public static ulong Size(ulong device, VkDeviceImageMemoryRequirements* pInfo, VkMemoryRequirements2* pMemoryRequirements, VnProtocolFilter f = null)
-    {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        if (pInfo != null)
-        {
-            n += VkDeviceImageMemoryRequirementsWire.Size(&(*pInfo), f);
-        }
-        n += 8;
-        if (pMemoryRequirements != null)
-        {
-            n += VkMemoryRequirements2Wire.SizePartial(&(*pMemoryRequirements), f);
-        }
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong device, VkDeviceImageMemoryRequirements* pInfo, VkMemoryRequirements2* pMemoryRequirements)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(device);
-        e.Pointer(pInfo != null);
-        if (pInfo != null)
-        {
-            VkDeviceImageMemoryRequirementsWire.Encode(ref e, &(*pInfo));
-        }
-        e.Pointer(pMemoryRequirements != null);
-        if (pMemoryRequirements != null)
-        {
-            VkMemoryRequirements2Wire.EncodePartial(ref e, &(*pMemoryRequirements));
-        }
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->device = d.Handle(3);
-        if (d.Pointer())
-        {
-            var t1348 = (VkDeviceImageMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkDeviceImageMemoryRequirements));
-            if (t1348 == null) return;
-            VkDeviceImageMemoryRequirementsWire.Decode(ref d, &(*t1348));
-            a->pInfo = t1348;
-        }
-        else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer())
-        {
-            var t1349 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
-            if (t1349 == null) return;
-            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1349));
-            a->pMemoryRequirements = t1349;
-        }
-    }
-    public static ulong ReplySize(ulong device, VkDeviceImageMemoryRequirements* pInfo, VkMemoryRequirements2* pMemoryRequirements, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += 8;
-        if (pMemoryRequirements != null)
-        {
-            n += VkMemoryRequirements2Wire.Size(&(*pMemoryRequirements), f);
-        }
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, ulong device, VkDeviceImageMemoryRequirements* pInfo, VkMemoryRequirements2* pMemoryRequirements)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-        e.Pointer(pMemoryRequirements != null);
-        if (pMemoryRequirements != null)
-        {
-            VkMemoryRequirements2Wire.Encode(ref e, &(*pMemoryRequirements));
-        }
-    }
-    public static void DecodeReply(ref VnDecoder d, ulong device, VkDeviceImageMemoryRequirements* pInfo, VkMemoryRequirements2* pMemoryRequirements)
-    {
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
-        if (d.Pointer())
-        {
-            if (pMemoryRequirements == null) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
-            VkMemoryRequirements2Wire.DecodeInto(ref d, pMemoryRequirements);
-        }
-        return;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->device, a->pInfo, a->pMemoryRequirements, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->device, a->pInfo, a->pMemoryRequirements);
-    public static ulong ReplySize(Args* a) => ReplySize(a->device, a->pInfo, a->pMemoryRequirements);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->device, a->pInfo, a->pMemoryRequirements);
-    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->device, a->pInfo, a->pMemoryRequirements);
-}
-
-/// <summary>vkGetDeviceImageSparseMemoryRequirements (VkCommandTypeEXT 232).</summary>
-public static unsafe partial class vkGetDeviceImageSparseMemoryRequirements
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)232;
-
-    public struct Args
-    {
-        public ulong device;
-        public VkDeviceImageMemoryRequirements* pInfo;
-        public uint* pSparseMemoryRequirementCount;
-        public VkSparseImageMemoryRequirements2* pSparseMemoryRequirements;
-    }
-
-    public static ulong Size(ulong device, VkDeviceImageMemoryRequirements* pInfo, uint* pSparseMemoryRequirementCount, VkSparseImageMemoryRequirements2* pSparseMemoryRequirements, VnProtocolFilter f = null)
-    {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        if (pInfo != null)
-        {
-            n += VkDeviceImageMemoryRequirementsWire.Size(&(*pInfo), f);
-        }
-        n += 8; if (pSparseMemoryRequirementCount != null) n += 4;
-        n += 8;
-        if (pSparseMemoryRequirements != null)
-        {
-            for (ulong t1350 = 0; t1350 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1350++)
-            {
-                n += VkSparseImageMemoryRequirements2Wire.SizePartial(&pSparseMemoryRequirements[t1350], f);
-            }
-        }
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong device, VkDeviceImageMemoryRequirements* pInfo, uint* pSparseMemoryRequirementCount, VkSparseImageMemoryRequirements2* pSparseMemoryRequirements)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(device);
-        e.Pointer(pInfo != null);
-        if (pInfo != null)
-        {
-            VkDeviceImageMemoryRequirementsWire.Encode(ref e, &(*pInfo));
-        }
-        e.Pointer(pSparseMemoryRequirementCount != null);
-        if (pSparseMemoryRequirementCount != null) e.U32((uint)(*pSparseMemoryRequirementCount));
-        if (pSparseMemoryRequirements != null)
-        {
-            e.ArraySize((pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)));
-            for (ulong t1351 = 0; t1351 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1351++)
-            {
-                VkSparseImageMemoryRequirements2Wire.EncodePartial(ref e, &pSparseMemoryRequirements[t1351]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->device = d.Handle(3);
-        if (d.Pointer())
-        {
-            var t1352 = (VkDeviceImageMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkDeviceImageMemoryRequirements));
-            if (t1352 == null) return;
-            VkDeviceImageMemoryRequirementsWire.Decode(ref d, &(*t1352));
-            a->pInfo = t1352;
-        }
-        else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer()) { var t1353 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1353 == null) return; *t1353 = (uint)d.U32(); a->pSparseMemoryRequirementCount = t1353; }
-
-        {
-            ulong t1355 = d.ArraySize();
-            if (t1355 != 0)
-            {
-                if (t1355 != (a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1356 = (VkSparseImageMemoryRequirements2*)d.Alloc(t1355, (ulong)sizeof(VkSparseImageMemoryRequirements2));
-                if (t1356 == null) return;
-                for (ulong t1354 = 0; t1354 < t1355; t1354++)
-                {
-                    VkSparseImageMemoryRequirements2Wire.DecodePartial(ref d, &t1356[t1354]);
-                }
-                a->pSparseMemoryRequirements = t1356;
-            }
-        }
-    }
-    public static ulong ReplySize(ulong device, VkDeviceImageMemoryRequirements* pInfo, uint* pSparseMemoryRequirementCount, VkSparseImageMemoryRequirements2* pSparseMemoryRequirements, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += 8;
-        if (pSparseMemoryRequirementCount != null)
-        {
-            n += 4;
-        }
-        n += 8;
-        if (pSparseMemoryRequirements != null)
-        {
-            for (ulong t1357 = 0; t1357 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1357++)
-            {
-                n += VkSparseImageMemoryRequirements2Wire.Size(&pSparseMemoryRequirements[t1357], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, ulong device, VkDeviceImageMemoryRequirements* pInfo, uint* pSparseMemoryRequirementCount, VkSparseImageMemoryRequirements2* pSparseMemoryRequirements)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-        e.Pointer(pSparseMemoryRequirementCount != null);
-        if (pSparseMemoryRequirementCount != null)
-        {
-            e.U32((uint)(*pSparseMemoryRequirementCount));
-        }
-        if (pSparseMemoryRequirements != null)
-        {
-            e.ArraySize((pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)));
-            for (ulong t1358 = 0; t1358 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1358++)
-            {
-                VkSparseImageMemoryRequirements2Wire.Encode(ref e, &pSparseMemoryRequirements[t1358]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeReply(ref VnDecoder d, ulong device, VkDeviceImageMemoryRequirements* pInfo, uint* pSparseMemoryRequirementCount, VkSparseImageMemoryRequirements2* pSparseMemoryRequirements)
-    {
-        ulong cap_pSparseMemoryRequirementCount = pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount);
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
-        if (d.Pointer())
-        {
-            if (pSparseMemoryRequirementCount == null) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
-            *pSparseMemoryRequirementCount = (uint)d.U32();
-        }
-
-        {
-            ulong t1360 = d.ArraySize();
-            if (t1360 != 0)
-            {
-                if (pSparseMemoryRequirements == null || t1360 > cap_pSparseMemoryRequirementCount || t1360 != (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
-                for (ulong t1359 = 0; t1359 < t1360; t1359++)
-                {
-                    VkSparseImageMemoryRequirements2Wire.DecodeInto(ref d, &pSparseMemoryRequirements[t1359]);
-                }
-            }
-        }
-        return;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->device, a->pInfo, a->pSparseMemoryRequirementCount, a->pSparseMemoryRequirements, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->device, a->pInfo, a->pSparseMemoryRequirementCount, a->pSparseMemoryRequirements);
-    public static ulong ReplySize(Args* a) => ReplySize(a->device, a->pInfo, a->pSparseMemoryRequirementCount, a->pSparseMemoryRequirements);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->device, a->pInfo, a->pSparseMemoryRequirementCount, a->pSparseMemoryRequirements);
-    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->device, a->pInfo, a->pSparseMemoryRequirementCount, a->pSparseMemoryRequirements);
-}
-
-/// <summary>vkCmdSetPatchControlPointsEXT (VkCommandTypeEXT 233).</summary>
-public static unsafe partial class vkCmdSetPatchControlPointsEXT
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)233;
-
-    public struct Args
-    {
-        public ulong commandBuffer;
-        public uint patchControlPoints;
-    }
-
-    public static ulong Size(ulong commandBuffer, uint patchControlPoints, VnProtocolFilter f = null)
-    {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint patchControlPoints)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.U32((uint)patchControlPoints);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->commandBuffer = d.Handle(6);
-        a->patchControlPoints = (uint)d.U32();
-    }
-    public static ulong ReplySize(ulong commandBuffer, uint patchControlPoints, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, uint patchControlPoints)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-    }
-    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, uint patchControlPoints)
-    {
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
-        return;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->patchControlPoints, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->patchControlPoints);
-    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->patchControlPoints);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->patchControlPoints);
-    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->patchControlPoints);
-}
-
-/// <summary>vkCmdSetLogicOpEXT (VkCommandTypeEXT 234).</summary>
-public static unsafe partial class vkCmdSetLogicOpEXT
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)234;
-
-    public struct Args
-    {
-        public ulong commandBuffer;
-        public VkLogicOp logicOp;
-    }
-
-    public static ulong Size(ulong commandBuffer, VkLogicOp logicOp, VnProtocolFilter f = null)
-    {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkLogicOp logicOp)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.I32((int)logicOp);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->commandBuffer = d.Handle(6);
-        a->logicOp = (VkLogicOp)d.I32();
-    }
-    public static ulong ReplySize(ulong commandBuffer, VkLogicOp logicOp, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, VkLogicOp logicOp)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-    }
-    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, VkLogicOp logicOp)
-    {
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
-        return;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->logicOp, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->logicOp);
-    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->logicOp);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->logicOp);
-    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->logicOp);
-}
-
-/// <summary>vkGetPhysicalDeviceCalibrateableTimeDomainsKHR (VkCommandTypeEXT 235).</summary>
-public static unsafe partial class vkGetPhysicalDeviceCalibrateableTimeDomainsKHR
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)235;
-
-    public struct Args
-    {
-        public ulong physicalDevice;
-        public uint* pTimeDomainCount;
-        public VkTimeDomainKHR* pTimeDomains;
-        public VkResult ret;
-    }
-
-    public static ulong Size(ulong physicalDevice, uint* pTimeDomainCount, VkTimeDomainKHR* pTimeDomains, VnProtocolFilter f = null)
-    {
-        ulong n = 8;
-        n += 8;
-        n += 8; if (pTimeDomainCount != null) n += 4;
-        n += 8;
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong physicalDevice, uint* pTimeDomainCount, VkTimeDomainKHR* pTimeDomains)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(physicalDevice);
-        e.Pointer(pTimeDomainCount != null);
-        if (pTimeDomainCount != null) e.U32((uint)(*pTimeDomainCount));
-        e.ArraySize((pTimeDomains != null) ? (pTimeDomainCount == null ? 0UL : (ulong)(*pTimeDomainCount)) : 0);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->physicalDevice = d.Handle(2);
-        if (d.Pointer()) { var t1363 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1363 == null) return; *t1363 = (uint)d.U32(); a->pTimeDomainCount = t1363; }
-
-        {
-            ulong t1365 = d.ArraySize();
-            if (t1365 != 0)
-            {
-                if (t1365 != (a->pTimeDomainCount == null ? 0UL : (ulong)(*a->pTimeDomainCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1366 = (VkTimeDomainKHR*)d.Alloc(t1365, (ulong)sizeof(VkTimeDomainKHR));
-                if (t1366 == null) return;
-                a->pTimeDomains = t1366;
-            }
-        }
-    }
-    public static ulong ReplySize(ulong physicalDevice, uint* pTimeDomainCount, VkTimeDomainKHR* pTimeDomains, VnProtocolFilter f = null)
-    {
-        ulong n = 4 + 4;
-        n += 8;
-        if (pTimeDomainCount != null)
-        {
-            n += 4;
-        }
-        n += 8;
-        if (pTimeDomains != null)
-        {
-            n += VnSize.Padded((pTimeDomainCount == null ? 0UL : (ulong)(*pTimeDomainCount)) * 4);
-        }
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, VkResult ret, ulong physicalDevice, uint* pTimeDomainCount, VkTimeDomainKHR* pTimeDomains)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-        e.I32((int)ret);
-        e.Pointer(pTimeDomainCount != null);
-        if (pTimeDomainCount != null)
-        {
-            e.U32((uint)(*pTimeDomainCount));
-        }
-        if (pTimeDomains != null)
-        {
-            e.ArraySize((pTimeDomainCount == null ? 0UL : (ulong)(*pTimeDomainCount)));
-            e.Bytes(pTimeDomains, (pTimeDomainCount == null ? 0UL : (ulong)(*pTimeDomainCount)) * 4);
-        }
-        else e.ArraySize(0);
-    }
-    public static VkResult DecodeReply(ref VnDecoder d, ulong physicalDevice, uint* pTimeDomainCount, VkTimeDomainKHR* pTimeDomains)
-    {
-        ulong cap_pTimeDomainCount = pTimeDomainCount == null ? 0UL : (ulong)(*pTimeDomainCount);
-        VkResult ret = default;
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return ret; }
-        ret = (VkResult)d.I32();
-        if (d.Pointer())
-        {
-            if (pTimeDomainCount == null) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-            *pTimeDomainCount = (uint)d.U32();
-        }
-
-        {
-            ulong t1370 = d.ArraySize();
-            if (t1370 != 0)
-            {
-                if (pTimeDomains == null || t1370 > cap_pTimeDomainCount || t1370 != (pTimeDomainCount == null ? 0UL : (ulong)(*pTimeDomainCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                d.Bytes(pTimeDomains, t1370 * 4);
-            }
-        }
-        return ret;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->physicalDevice, a->pTimeDomainCount, a->pTimeDomains, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->physicalDevice, a->pTimeDomainCount, a->pTimeDomains);
-    public static ulong ReplySize(Args* a) => ReplySize(a->physicalDevice, a->pTimeDomainCount, a->pTimeDomains);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->ret, a->physicalDevice, a->pTimeDomainCount, a->pTimeDomains);
-    public static VkResult DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->physicalDevice, a->pTimeDomainCount, a->pTimeDomains);
-}
-
-/// <summary>vkGetCalibratedTimestampsKHR (VkCommandTypeEXT 236).</summary>
-public static unsafe partial class vkGetCalibratedTimestampsKHR
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)236;
-
-    public struct Args
-    {
-        public ulong device;
-        public uint timestampCount;
-        public VkCalibratedTimestampInfoKHR* pTimestampInfos;
-        public ulong* pTimestamps;
-        public ulong* pMaxDeviation;
-        public VkResult ret;
-    }
-
-    public static ulong Size(ulong device, uint timestampCount, VkCalibratedTimestampInfoKHR* pTimestampInfos, ulong* pTimestamps, ulong* pMaxDeviation, VnProtocolFilter f = null)
-    {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 8;
-        if (pTimestampInfos != null)
-        {
-            for (ulong t1371 = 0; t1371 < (ulong)timestampCount; t1371++)
-            {
-                n += VkCalibratedTimestampInfoKHRWire.Size(&pTimestampInfos[t1371], f);
-            }
-        }
-        n += 8;
-        n += 8;
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong device, uint timestampCount, VkCalibratedTimestampInfoKHR* pTimestampInfos, ulong* pTimestamps, ulong* pMaxDeviation)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(device);
-        e.U32((uint)timestampCount);
-        if (pTimestampInfos != null)
-        {
-            e.ArraySize((ulong)timestampCount);
-            for (ulong t1373 = 0; t1373 < (ulong)timestampCount; t1373++)
-            {
-                VkCalibratedTimestampInfoKHRWire.Encode(ref e, &pTimestampInfos[t1373]);
-            }
-        }
-        else e.ArraySize(0);
-        e.ArraySize((pTimestamps != null) ? (ulong)timestampCount : 0);
-        e.Pointer(pMaxDeviation != null);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->device = d.Handle(3);
-        a->timestampCount = (uint)d.U32();
-
-        {
-            ulong t1376 = d.ArraySize();
-            if (t1376 != 0)
-            {
-                if (t1376 != (ulong)a->timestampCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1376, 16)) return;
-                var t1377 = (VkCalibratedTimestampInfoKHR*)d.Alloc(t1376, (ulong)sizeof(VkCalibratedTimestampInfoKHR));
-                if (t1377 == null) return;
-                for (ulong t1375 = 0; t1375 < t1376; t1375++)
-                {
-                    VkCalibratedTimestampInfoKHRWire.Decode(ref d, &t1377[t1375]);
-                }
-                a->pTimestampInfos = t1377;
-            }
-            else if ((ulong)a->timestampCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-
-        {
-            ulong t1379 = d.ArraySize();
-            if (t1379 != 0)
-            {
-                if (t1379 != (ulong)a->timestampCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1380 = (ulong*)d.Alloc(t1379, (ulong)sizeof(ulong));
-                if (t1380 == null) return;
-                a->pTimestamps = t1380;
-            }
-        }
-        if (d.Pointer()) { var t1381 = (ulong*)d.Alloc(1, (ulong)sizeof(ulong)); if (t1381 == null) return; a->pMaxDeviation = t1381; }
-    }
-    public static ulong ReplySize(ulong device, uint timestampCount, VkCalibratedTimestampInfoKHR* pTimestampInfos, ulong* pTimestamps, ulong* pMaxDeviation, VnProtocolFilter f = null)
-    {
-        ulong n = 4 + 4;
-        n += 8;
-        if (pTimestamps != null)
-        {
-            n += VnSize.Padded((ulong)timestampCount * 8);
-        }
-        n += 8;
-        if (pMaxDeviation != null)
-        {
-            n += 8;
-        }
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, VkResult ret, ulong device, uint timestampCount, VkCalibratedTimestampInfoKHR* pTimestampInfos, ulong* pTimestamps, ulong* pMaxDeviation)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-        e.I32((int)ret);
-        if (pTimestamps != null)
-        {
-            e.ArraySize((ulong)timestampCount);
-            e.Bytes(pTimestamps, (ulong)timestampCount * 8);
-        }
-        else e.ArraySize(0);
-        e.Pointer(pMaxDeviation != null);
-        if (pMaxDeviation != null)
-        {
-            e.U64((ulong)(*pMaxDeviation));
-        }
-    }
-    public static VkResult DecodeReply(ref VnDecoder d, ulong device, uint timestampCount, VkCalibratedTimestampInfoKHR* pTimestampInfos, ulong* pTimestamps, ulong* pMaxDeviation)
-    {
-        VkResult ret = default;
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return ret; }
-        ret = (VkResult)d.I32();
-
-        {
-            ulong t1385 = d.ArraySize();
-            if (t1385 != 0)
-            {
-                if (pTimestamps == null || t1385 > (ulong)timestampCount || t1385 != (ulong)timestampCount) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                d.Bytes(pTimestamps, t1385 * 8);
-            }
-        }
-        if (d.Pointer())
-        {
-            if (pMaxDeviation == null) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-            *pMaxDeviation = (ulong)d.U64();
-        }
-        return ret;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->device, a->timestampCount, a->pTimestampInfos, a->pTimestamps, a->pMaxDeviation, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->device, a->timestampCount, a->pTimestampInfos, a->pTimestamps, a->pMaxDeviation);
-    public static ulong ReplySize(Args* a) => ReplySize(a->device, a->timestampCount, a->pTimestampInfos, a->pTimestamps, a->pMaxDeviation);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->ret, a->device, a->timestampCount, a->pTimestampInfos, a->pTimestamps, a->pMaxDeviation);
-    public static VkResult DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->device, a->timestampCount, a->pTimestampInfos, a->pTimestamps, a->pMaxDeviation);
 }
 

@@ -10,6 +10,723 @@ using Venus.Protocol.Wire;
 
 namespace Venus.Protocol.Commands;
 
+/// <summary>vkGetDeviceBufferMemoryRequirements (VkCommandTypeEXT 230).</summary>
+public static unsafe partial class vkGetDeviceBufferMemoryRequirements
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)230;
+
+    public struct Args
+    {
+        public ulong device;
+        public VkDeviceBufferMemoryRequirements* pInfo;
+        public VkMemoryRequirements2* pMemoryRequirements;
+    }
+
+    public static ulong Size(ulong device, VkDeviceBufferMemoryRequirements* pInfo, VkMemoryRequirements2* pMemoryRequirements, VnProtocolFilter f = null)
+    {
+        ulong n = 8;
+        n += 8;
+        n += 8;
+        if (pInfo != null)
+        {
+            n += VkDeviceBufferMemoryRequirementsWire.Size(&(*pInfo), f);
+        }
+        n += 8;
+        if (pMemoryRequirements != null)
+        {
+            n += VkMemoryRequirements2Wire.SizePartial(&(*pMemoryRequirements), f);
+        }
+        return n;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong device, VkDeviceBufferMemoryRequirements* pInfo, VkMemoryRequirements2* pMemoryRequirements)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(device);
+        e.Pointer(pInfo != null);
+        if (pInfo != null)
+        {
+            VkDeviceBufferMemoryRequirementsWire.Encode(ref e, &(*pInfo));
+        }
+        e.Pointer(pMemoryRequirements != null);
+        if (pMemoryRequirements != null)
+        {
+            VkMemoryRequirements2Wire.EncodePartial(ref e, &(*pMemoryRequirements));
+        }
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        if (d.Pointer())
+        {
+            var t1346 = (VkDeviceBufferMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkDeviceBufferMemoryRequirements));
+            if (t1346 == null) return;
+            VkDeviceBufferMemoryRequirementsWire.Decode(ref d, &(*t1346));
+            a->pInfo = t1346;
+        }
+        else { d.Fail(VnDecodeError.MissingPointer); return; }
+        if (d.Pointer())
+        {
+            var t1347 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
+            if (t1347 == null) return;
+            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1347));
+            a->pMemoryRequirements = t1347;
+        }
+        if (a->pMemoryRequirements == null) { d.Fail(VnDecodeError.MissingPointer); return; }
+    }
+    public static ulong ReplySize(ulong device, VkDeviceBufferMemoryRequirements* pInfo, VkMemoryRequirements2* pMemoryRequirements, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += 8;
+        if (pMemoryRequirements != null)
+        {
+            n += VkMemoryRequirements2Wire.Size(&(*pMemoryRequirements), f);
+        }
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong device, VkDeviceBufferMemoryRequirements* pInfo, VkMemoryRequirements2* pMemoryRequirements)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+        e.Pointer(pMemoryRequirements != null);
+        if (pMemoryRequirements != null)
+        {
+            VkMemoryRequirements2Wire.Encode(ref e, &(*pMemoryRequirements));
+        }
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong device, VkDeviceBufferMemoryRequirements* pInfo, VkMemoryRequirements2* pMemoryRequirements)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        if (d.Pointer())
+        {
+            if (pMemoryRequirements == null) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
+            VkMemoryRequirements2Wire.DecodeInto(ref d, pMemoryRequirements);
+        }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->device, a->pInfo, a->pMemoryRequirements, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->device, a->pInfo, a->pMemoryRequirements);
+    public static ulong ReplySize(Args* a) => ReplySize(a->device, a->pInfo, a->pMemoryRequirements);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->device, a->pInfo, a->pMemoryRequirements);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->device, a->pInfo, a->pMemoryRequirements);
+}
+
+/// <summary>vkGetDeviceImageMemoryRequirements (VkCommandTypeEXT 231).</summary>
+public static unsafe partial class vkGetDeviceImageMemoryRequirements
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)231;
+
+    public struct Args
+    {
+        public ulong device;
+        public VkDeviceImageMemoryRequirements* pInfo;
+        public VkMemoryRequirements2* pMemoryRequirements;
+    }
+
+    public static ulong Size(ulong device, VkDeviceImageMemoryRequirements* pInfo, VkMemoryRequirements2* pMemoryRequirements, VnProtocolFilter f = null)
+    {
+        ulong n = 8;
+        n += 8;
+        n += 8;
+        if (pInfo != null)
+        {
+            n += VkDeviceImageMemoryRequirementsWire.Size(&(*pInfo), f);
+        }
+        n += 8;
+        if (pMemoryRequirements != null)
+        {
+            n += VkMemoryRequirements2Wire.SizePartial(&(*pMemoryRequirements), f);
+        }
+        return n;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong device, VkDeviceImageMemoryRequirements* pInfo, VkMemoryRequirements2* pMemoryRequirements)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(device);
+        e.Pointer(pInfo != null);
+        if (pInfo != null)
+        {
+            VkDeviceImageMemoryRequirementsWire.Encode(ref e, &(*pInfo));
+        }
+        e.Pointer(pMemoryRequirements != null);
+        if (pMemoryRequirements != null)
+        {
+            VkMemoryRequirements2Wire.EncodePartial(ref e, &(*pMemoryRequirements));
+        }
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        if (d.Pointer())
+        {
+            var t1348 = (VkDeviceImageMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkDeviceImageMemoryRequirements));
+            if (t1348 == null) return;
+            VkDeviceImageMemoryRequirementsWire.Decode(ref d, &(*t1348));
+            a->pInfo = t1348;
+        }
+        else { d.Fail(VnDecodeError.MissingPointer); return; }
+        if (d.Pointer())
+        {
+            var t1349 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
+            if (t1349 == null) return;
+            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1349));
+            a->pMemoryRequirements = t1349;
+        }
+        if (a->pMemoryRequirements == null) { d.Fail(VnDecodeError.MissingPointer); return; }
+    }
+    public static ulong ReplySize(ulong device, VkDeviceImageMemoryRequirements* pInfo, VkMemoryRequirements2* pMemoryRequirements, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += 8;
+        if (pMemoryRequirements != null)
+        {
+            n += VkMemoryRequirements2Wire.Size(&(*pMemoryRequirements), f);
+        }
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong device, VkDeviceImageMemoryRequirements* pInfo, VkMemoryRequirements2* pMemoryRequirements)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+        e.Pointer(pMemoryRequirements != null);
+        if (pMemoryRequirements != null)
+        {
+            VkMemoryRequirements2Wire.Encode(ref e, &(*pMemoryRequirements));
+        }
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong device, VkDeviceImageMemoryRequirements* pInfo, VkMemoryRequirements2* pMemoryRequirements)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        if (d.Pointer())
+        {
+            if (pMemoryRequirements == null) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
+            VkMemoryRequirements2Wire.DecodeInto(ref d, pMemoryRequirements);
+        }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->device, a->pInfo, a->pMemoryRequirements, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->device, a->pInfo, a->pMemoryRequirements);
+    public static ulong ReplySize(Args* a) => ReplySize(a->device, a->pInfo, a->pMemoryRequirements);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->device, a->pInfo, a->pMemoryRequirements);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->device, a->pInfo, a->pMemoryRequirements);
+}
+
+/// <summary>vkGetDeviceImageSparseMemoryRequirements (VkCommandTypeEXT 232).</summary>
+public static unsafe partial class vkGetDeviceImageSparseMemoryRequirements
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)232;
+
+    public struct Args
+    {
+        public ulong device;
+        public VkDeviceImageMemoryRequirements* pInfo;
+        public uint* pSparseMemoryRequirementCount;
+        public VkSparseImageMemoryRequirements2* pSparseMemoryRequirements;
+    }
+
+    public static ulong Size(ulong device, VkDeviceImageMemoryRequirements* pInfo, uint* pSparseMemoryRequirementCount, VkSparseImageMemoryRequirements2* pSparseMemoryRequirements, VnProtocolFilter f = null)
+    {
+        ulong n = 8;
+        n += 8;
+        n += 8;
+        if (pInfo != null)
+        {
+            n += VkDeviceImageMemoryRequirementsWire.Size(&(*pInfo), f);
+        }
+        n += 8; if (pSparseMemoryRequirementCount != null) n += 4;
+        n += 8;
+        if (pSparseMemoryRequirements != null)
+        {
+            for (ulong t1350 = 0; t1350 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1350++)
+            {
+                n += VkSparseImageMemoryRequirements2Wire.SizePartial(&pSparseMemoryRequirements[t1350], f);
+            }
+        }
+        return n;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong device, VkDeviceImageMemoryRequirements* pInfo, uint* pSparseMemoryRequirementCount, VkSparseImageMemoryRequirements2* pSparseMemoryRequirements)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(device);
+        e.Pointer(pInfo != null);
+        if (pInfo != null)
+        {
+            VkDeviceImageMemoryRequirementsWire.Encode(ref e, &(*pInfo));
+        }
+        e.Pointer(pSparseMemoryRequirementCount != null);
+        if (pSparseMemoryRequirementCount != null) e.U32((uint)(*pSparseMemoryRequirementCount));
+        if (pSparseMemoryRequirements != null)
+        {
+            e.ArraySize((pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)));
+            for (ulong t1351 = 0; t1351 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1351++)
+            {
+                VkSparseImageMemoryRequirements2Wire.EncodePartial(ref e, &pSparseMemoryRequirements[t1351]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        if (d.Pointer())
+        {
+            var t1352 = (VkDeviceImageMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkDeviceImageMemoryRequirements));
+            if (t1352 == null) return;
+            VkDeviceImageMemoryRequirementsWire.Decode(ref d, &(*t1352));
+            a->pInfo = t1352;
+        }
+        else { d.Fail(VnDecodeError.MissingPointer); return; }
+        if (d.Pointer()) { var t1353 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1353 == null) return; *t1353 = (uint)d.U32(); a->pSparseMemoryRequirementCount = t1353; }
+        if (a->pSparseMemoryRequirementCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
+
+        {
+            ulong t1355 = d.ArraySize();
+            if (t1355 != 0)
+            {
+                if (t1355 != (a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1356 = (VkSparseImageMemoryRequirements2*)d.Alloc(t1355, (ulong)sizeof(VkSparseImageMemoryRequirements2));
+                if (t1356 == null) return;
+                for (ulong t1354 = 0; t1354 < t1355; t1354++)
+                {
+                    VkSparseImageMemoryRequirements2Wire.DecodePartial(ref d, &t1356[t1354]);
+                }
+                a->pSparseMemoryRequirements = t1356;
+            }
+        }
+    }
+    public static ulong ReplySize(ulong device, VkDeviceImageMemoryRequirements* pInfo, uint* pSparseMemoryRequirementCount, VkSparseImageMemoryRequirements2* pSparseMemoryRequirements, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += 8;
+        if (pSparseMemoryRequirementCount != null)
+        {
+            n += 4;
+        }
+        n += 8;
+        if (pSparseMemoryRequirements != null)
+        {
+            for (ulong t1357 = 0; t1357 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1357++)
+            {
+                n += VkSparseImageMemoryRequirements2Wire.Size(&pSparseMemoryRequirements[t1357], f);
+            }
+        }
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong device, VkDeviceImageMemoryRequirements* pInfo, uint* pSparseMemoryRequirementCount, VkSparseImageMemoryRequirements2* pSparseMemoryRequirements)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+        e.Pointer(pSparseMemoryRequirementCount != null);
+        if (pSparseMemoryRequirementCount != null)
+        {
+            e.U32((uint)(*pSparseMemoryRequirementCount));
+        }
+        if (pSparseMemoryRequirements != null)
+        {
+            e.ArraySize((pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)));
+            for (ulong t1358 = 0; t1358 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1358++)
+            {
+                VkSparseImageMemoryRequirements2Wire.Encode(ref e, &pSparseMemoryRequirements[t1358]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong device, VkDeviceImageMemoryRequirements* pInfo, uint* pSparseMemoryRequirementCount, VkSparseImageMemoryRequirements2* pSparseMemoryRequirements)
+    {
+        ulong cap_pSparseMemoryRequirementCount = pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount);
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        if (d.Pointer())
+        {
+            if (pSparseMemoryRequirementCount == null) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
+            *pSparseMemoryRequirementCount = (uint)d.U32();
+        }
+
+        {
+            ulong t1360 = d.ArraySize();
+            if (t1360 != 0)
+            {
+                if (pSparseMemoryRequirements == null || t1360 > cap_pSparseMemoryRequirementCount || t1360 != (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
+                for (ulong t1359 = 0; t1359 < t1360; t1359++)
+                {
+                    VkSparseImageMemoryRequirements2Wire.DecodeInto(ref d, &pSparseMemoryRequirements[t1359]);
+                }
+            }
+        }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->device, a->pInfo, a->pSparseMemoryRequirementCount, a->pSparseMemoryRequirements, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->device, a->pInfo, a->pSparseMemoryRequirementCount, a->pSparseMemoryRequirements);
+    public static ulong ReplySize(Args* a) => ReplySize(a->device, a->pInfo, a->pSparseMemoryRequirementCount, a->pSparseMemoryRequirements);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->device, a->pInfo, a->pSparseMemoryRequirementCount, a->pSparseMemoryRequirements);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->device, a->pInfo, a->pSparseMemoryRequirementCount, a->pSparseMemoryRequirements);
+}
+
+/// <summary>vkCmdSetPatchControlPointsEXT (VkCommandTypeEXT 233).</summary>
+public static unsafe partial class vkCmdSetPatchControlPointsEXT
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)233;
+
+    public struct Args
+    {
+        public ulong commandBuffer;
+        public uint patchControlPoints;
+    }
+
+    public static ulong Size(ulong commandBuffer, uint patchControlPoints, VnProtocolFilter f = null)
+    {
+        ulong n = 8;
+        n += 8;
+        n += 4;
+        return n;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint patchControlPoints)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)patchControlPoints);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->patchControlPoints = (uint)d.U32();
+    }
+    public static ulong ReplySize(ulong commandBuffer, uint patchControlPoints, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, uint patchControlPoints)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, uint patchControlPoints)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->patchControlPoints, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->patchControlPoints);
+    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->patchControlPoints);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->patchControlPoints);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->patchControlPoints);
+}
+
+/// <summary>vkCmdSetLogicOpEXT (VkCommandTypeEXT 234).</summary>
+public static unsafe partial class vkCmdSetLogicOpEXT
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)234;
+
+    public struct Args
+    {
+        public ulong commandBuffer;
+        public VkLogicOp logicOp;
+    }
+
+    public static ulong Size(ulong commandBuffer, VkLogicOp logicOp, VnProtocolFilter f = null)
+    {
+        ulong n = 8;
+        n += 8;
+        n += 4;
+        return n;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkLogicOp logicOp)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.I32((int)logicOp);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->logicOp = (VkLogicOp)d.I32();
+    }
+    public static ulong ReplySize(ulong commandBuffer, VkLogicOp logicOp, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, VkLogicOp logicOp)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, VkLogicOp logicOp)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->logicOp, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->logicOp);
+    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->logicOp);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->logicOp);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->logicOp);
+}
+
+/// <summary>vkGetPhysicalDeviceCalibrateableTimeDomainsKHR (VkCommandTypeEXT 235).</summary>
+public static unsafe partial class vkGetPhysicalDeviceCalibrateableTimeDomainsKHR
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)235;
+
+    public struct Args
+    {
+        public ulong physicalDevice;
+        public uint* pTimeDomainCount;
+        public VkTimeDomainKHR* pTimeDomains;
+        public VkResult ret;
+    }
+
+    public static ulong Size(ulong physicalDevice, uint* pTimeDomainCount, VkTimeDomainKHR* pTimeDomains, VnProtocolFilter f = null)
+    {
+        ulong n = 8;
+        n += 8;
+        n += 8; if (pTimeDomainCount != null) n += 4;
+        n += 8;
+        return n;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong physicalDevice, uint* pTimeDomainCount, VkTimeDomainKHR* pTimeDomains)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(physicalDevice);
+        e.Pointer(pTimeDomainCount != null);
+        if (pTimeDomainCount != null) e.U32((uint)(*pTimeDomainCount));
+        e.ArraySize((pTimeDomains != null) ? (pTimeDomainCount == null ? 0UL : (ulong)(*pTimeDomainCount)) : 0);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->physicalDevice = d.Handle(2);
+        if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        if (d.Pointer()) { var t1363 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1363 == null) return; *t1363 = (uint)d.U32(); a->pTimeDomainCount = t1363; }
+        if (a->pTimeDomainCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
+
+        {
+            ulong t1365 = d.ArraySize();
+            if (t1365 != 0)
+            {
+                if (t1365 != (a->pTimeDomainCount == null ? 0UL : (ulong)(*a->pTimeDomainCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1366 = (VkTimeDomainKHR*)d.Alloc(t1365, (ulong)sizeof(VkTimeDomainKHR));
+                if (t1366 == null) return;
+                a->pTimeDomains = t1366;
+            }
+        }
+    }
+    public static ulong ReplySize(ulong physicalDevice, uint* pTimeDomainCount, VkTimeDomainKHR* pTimeDomains, VnProtocolFilter f = null)
+    {
+        ulong n = 4 + 4;
+        n += 8;
+        if (pTimeDomainCount != null)
+        {
+            n += 4;
+        }
+        n += 8;
+        if (pTimeDomains != null)
+        {
+            n += VnSize.Padded((pTimeDomainCount == null ? 0UL : (ulong)(*pTimeDomainCount)) * 4);
+        }
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, VkResult ret, ulong physicalDevice, uint* pTimeDomainCount, VkTimeDomainKHR* pTimeDomains)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+        e.I32((int)ret);
+        e.Pointer(pTimeDomainCount != null);
+        if (pTimeDomainCount != null)
+        {
+            e.U32((uint)(*pTimeDomainCount));
+        }
+        if (pTimeDomains != null)
+        {
+            e.ArraySize((pTimeDomainCount == null ? 0UL : (ulong)(*pTimeDomainCount)));
+            e.Bytes(pTimeDomains, (pTimeDomainCount == null ? 0UL : (ulong)(*pTimeDomainCount)) * 4);
+        }
+        else e.ArraySize(0);
+    }
+    public static VkResult DecodeReply(ref VnDecoder d, ulong physicalDevice, uint* pTimeDomainCount, VkTimeDomainKHR* pTimeDomains)
+    {
+        ulong cap_pTimeDomainCount = pTimeDomainCount == null ? 0UL : (ulong)(*pTimeDomainCount);
+        VkResult ret = default;
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return ret; }
+        ret = (VkResult)d.I32();
+        if (d.Pointer())
+        {
+            if (pTimeDomainCount == null) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+            *pTimeDomainCount = (uint)d.U32();
+        }
+
+        {
+            ulong t1370 = d.ArraySize();
+            if (t1370 != 0)
+            {
+                if (pTimeDomains == null || t1370 > cap_pTimeDomainCount || t1370 != (pTimeDomainCount == null ? 0UL : (ulong)(*pTimeDomainCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                d.Bytes(pTimeDomains, t1370 * 4);
+            }
+        }
+        return ret;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->physicalDevice, a->pTimeDomainCount, a->pTimeDomains, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->physicalDevice, a->pTimeDomainCount, a->pTimeDomains);
+    public static ulong ReplySize(Args* a) => ReplySize(a->physicalDevice, a->pTimeDomainCount, a->pTimeDomains);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->ret, a->physicalDevice, a->pTimeDomainCount, a->pTimeDomains);
+    public static VkResult DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->physicalDevice, a->pTimeDomainCount, a->pTimeDomains);
+}
+
+/// <summary>vkGetCalibratedTimestampsKHR (VkCommandTypeEXT 236).</summary>
+public static unsafe partial class vkGetCalibratedTimestampsKHR
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)236;
+
+    public struct Args
+    {
+        public ulong device;
+        public uint timestampCount;
+        public VkCalibratedTimestampInfoKHR* pTimestampInfos;
+        public ulong* pTimestamps;
+        public ulong* pMaxDeviation;
+        public VkResult ret;
+    }
+
+    public static ulong Size(ulong device, uint timestampCount, VkCalibratedTimestampInfoKHR* pTimestampInfos, ulong* pTimestamps, ulong* pMaxDeviation, VnProtocolFilter f = null)
+    {
+        ulong n = 8;
+        n += 8;
+        n += 4;
+        n += 8;
+        if (pTimestampInfos != null)
+        {
+            for (ulong t1371 = 0; t1371 < (ulong)timestampCount; t1371++)
+            {
+                n += VkCalibratedTimestampInfoKHRWire.Size(&pTimestampInfos[t1371], f);
+            }
+        }
+        n += 8;
+        n += 8;
+        return n;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong device, uint timestampCount, VkCalibratedTimestampInfoKHR* pTimestampInfos, ulong* pTimestamps, ulong* pMaxDeviation)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(device);
+        e.U32((uint)timestampCount);
+        if (pTimestampInfos != null)
+        {
+            e.ArraySize((ulong)timestampCount);
+            for (ulong t1373 = 0; t1373 < (ulong)timestampCount; t1373++)
+            {
+                VkCalibratedTimestampInfoKHRWire.Encode(ref e, &pTimestampInfos[t1373]);
+            }
+        }
+        else e.ArraySize(0);
+        e.ArraySize((pTimestamps != null) ? (ulong)timestampCount : 0);
+        e.Pointer(pMaxDeviation != null);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->timestampCount = (uint)d.U32();
+
+        {
+            ulong t1376 = d.ArraySize();
+            if (t1376 != 0)
+            {
+                if (t1376 != (ulong)a->timestampCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1376, 16)) return;
+                var t1377 = (VkCalibratedTimestampInfoKHR*)d.Alloc(t1376, (ulong)sizeof(VkCalibratedTimestampInfoKHR));
+                if (t1377 == null) return;
+                for (ulong t1375 = 0; t1375 < t1376; t1375++)
+                {
+                    VkCalibratedTimestampInfoKHRWire.Decode(ref d, &t1377[t1375]);
+                }
+                a->pTimestampInfos = t1377;
+            }
+            else if ((ulong)a->timestampCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+
+        {
+            ulong t1379 = d.ArraySize();
+            if (t1379 != 0)
+            {
+                if (t1379 != (ulong)a->timestampCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1380 = (ulong*)d.Alloc(t1379, (ulong)sizeof(ulong));
+                if (t1380 == null) return;
+                a->pTimestamps = t1380;
+            }
+        }
+        if (d.Pointer()) { var t1381 = (ulong*)d.Alloc(1, (ulong)sizeof(ulong)); if (t1381 == null) return; a->pMaxDeviation = t1381; }
+        if (a->pMaxDeviation == null) { d.Fail(VnDecodeError.MissingPointer); return; }
+    }
+    public static ulong ReplySize(ulong device, uint timestampCount, VkCalibratedTimestampInfoKHR* pTimestampInfos, ulong* pTimestamps, ulong* pMaxDeviation, VnProtocolFilter f = null)
+    {
+        ulong n = 4 + 4;
+        n += 8;
+        if (pTimestamps != null)
+        {
+            n += VnSize.Padded((ulong)timestampCount * 8);
+        }
+        n += 8;
+        if (pMaxDeviation != null)
+        {
+            n += 8;
+        }
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, VkResult ret, ulong device, uint timestampCount, VkCalibratedTimestampInfoKHR* pTimestampInfos, ulong* pTimestamps, ulong* pMaxDeviation)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+        e.I32((int)ret);
+        if (pTimestamps != null)
+        {
+            e.ArraySize((ulong)timestampCount);
+            e.Bytes(pTimestamps, (ulong)timestampCount * 8);
+        }
+        else e.ArraySize(0);
+        e.Pointer(pMaxDeviation != null);
+        if (pMaxDeviation != null)
+        {
+            e.U64((ulong)(*pMaxDeviation));
+        }
+    }
+    public static VkResult DecodeReply(ref VnDecoder d, ulong device, uint timestampCount, VkCalibratedTimestampInfoKHR* pTimestampInfos, ulong* pTimestamps, ulong* pMaxDeviation)
+    {
+        VkResult ret = default;
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return ret; }
+        ret = (VkResult)d.I32();
+
+        {
+            ulong t1385 = d.ArraySize();
+            if (t1385 != 0)
+            {
+                if (pTimestamps == null || t1385 > (ulong)timestampCount || t1385 != (ulong)timestampCount) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                d.Bytes(pTimestamps, t1385 * 8);
+            }
+        }
+        if (d.Pointer())
+        {
+            if (pMaxDeviation == null) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+            *pMaxDeviation = (ulong)d.U64();
+        }
+        return ret;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->device, a->timestampCount, a->pTimestampInfos, a->pTimestamps, a->pMaxDeviation, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->device, a->timestampCount, a->pTimestampInfos, a->pTimestamps, a->pMaxDeviation);
+    public static ulong ReplySize(Args* a) => ReplySize(a->device, a->timestampCount, a->pTimestampInfos, a->pTimestamps, a->pMaxDeviation);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->ret, a->device, a->timestampCount, a->pTimestampInfos, a->pTimestamps, a->pMaxDeviation);
+    public static VkResult DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->device, a->timestampCount, a->pTimestampInfos, a->pTimestamps, a->pMaxDeviation);
+}
+
 /// <summary>vkCmdSetLineStipple (VkCommandTypeEXT 237).</summary>
 public static unsafe partial class vkCmdSetLineStipple
 {
@@ -41,6 +758,7 @@ public static unsafe partial class vkCmdSetLineStipple
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->lineStippleFactor = (uint)d.U32();
         a->lineStipplePattern = (ushort)d.U16();
     }
@@ -103,6 +821,7 @@ public static unsafe partial class vkImportFenceFdKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1386 = (VkImportFenceFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkImportFenceFdInfoKHR));
@@ -177,6 +896,7 @@ public static unsafe partial class vkGetFenceFdKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1387 = (VkFenceGetFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkFenceGetFdInfoKHR));
@@ -186,6 +906,7 @@ public static unsafe partial class vkGetFenceFdKHR
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { var t1388 = (int*)d.Alloc(1, (ulong)sizeof(int)); if (t1388 == null) return; a->pFd = t1388; }
+        if (a->pFd == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkFenceGetFdInfoKHR* pGetFdInfo, int* pFd, VnProtocolFilter f = null)
     {
@@ -263,6 +984,7 @@ public static unsafe partial class vkCmdBeginConditionalRenderingEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1389 = (VkConditionalRenderingBeginInfoEXT*)d.Alloc(1, (ulong)sizeof(VkConditionalRenderingBeginInfoEXT));
@@ -319,6 +1041,7 @@ public static unsafe partial class vkCmdEndConditionalRenderingEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong ReplySize(ulong commandBuffer, VnProtocolFilter f = null)
     {
@@ -379,6 +1102,7 @@ public static unsafe partial class vkImportSemaphoreFdKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1390 = (VkImportSemaphoreFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkImportSemaphoreFdInfoKHR));
@@ -453,6 +1177,7 @@ public static unsafe partial class vkGetSemaphoreFdKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1391 = (VkSemaphoreGetFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkSemaphoreGetFdInfoKHR));
@@ -462,6 +1187,7 @@ public static unsafe partial class vkGetSemaphoreFdKHR
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { var t1392 = (int*)d.Alloc(1, (ulong)sizeof(int)); if (t1392 == null) return; a->pFd = t1392; }
+        if (a->pFd == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkSemaphoreGetFdInfoKHR* pGetFdInfo, int* pFd, VnProtocolFilter f = null)
     {
@@ -531,7 +1257,9 @@ public static unsafe partial class vkResetFenceResourceMESA
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->fence = d.Handle(7);
+        if (a->fence == 0) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong ReplySize(ulong device, ulong fence, VnProtocolFilter f = null)
     {
@@ -583,7 +1311,9 @@ public static unsafe partial class vkWaitSemaphoreResourceMESA
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->semaphore = d.Handle(5);
+        if (a->semaphore == 0) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong ReplySize(ulong device, ulong semaphore, VnProtocolFilter f = null)
     {
@@ -643,6 +1373,7 @@ public static unsafe partial class vkImportSemaphoreResourceMESA
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1393 = (VkImportSemaphoreResourceInfoMESA*)d.Alloc(1, (ulong)sizeof(VkImportSemaphoreResourceInfoMESA));
@@ -729,6 +1460,7 @@ public static unsafe partial class vkCmdDrawMultiEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->drawCount = (uint)d.U32();
 
         {
@@ -838,6 +1570,7 @@ public static unsafe partial class vkCmdDrawMultiIndexedEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->drawCount = (uint)d.U32();
 
         {
@@ -943,8 +1676,10 @@ public static unsafe partial class vkCmdPushDescriptorSet
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->pipelineBindPoint = (VkPipelineBindPoint)d.I32();
         a->layout = d.Handle(17);
+        if (a->layout == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->set = (uint)d.U32();
         a->descriptorWriteCount = (uint)d.U32();
 
@@ -1179,6 +1914,7 @@ public static unsafe partial class vkCmdSetColorWriteEnableEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->attachmentCount = (uint)d.U32();
 
         {
@@ -1284,6 +2020,7 @@ public static unsafe partial class vkCmdSetVertexInputEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->vertexBindingDescriptionCount = (uint)d.U32();
 
         {
@@ -1371,6 +2108,7 @@ public static unsafe partial class vkCmdSetTessellationDomainOriginEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->domainOrigin = (VkTessellationDomainOrigin)d.I32();
     }
     public static ulong ReplySize(ulong commandBuffer, VkTessellationDomainOrigin domainOrigin, VnProtocolFilter f = null)
@@ -1423,6 +2161,7 @@ public static unsafe partial class vkCmdSetDepthClampEnableEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->depthClampEnable = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, uint depthClampEnable, VnProtocolFilter f = null)
@@ -1475,6 +2214,7 @@ public static unsafe partial class vkCmdSetPolygonModeEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->polygonMode = (VkPolygonMode)d.I32();
     }
     public static ulong ReplySize(ulong commandBuffer, VkPolygonMode polygonMode, VnProtocolFilter f = null)
@@ -1527,6 +2267,7 @@ public static unsafe partial class vkCmdSetRasterizationSamplesEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->rasterizationSamples = (VkSampleCountFlagBits)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, VkSampleCountFlagBits rasterizationSamples, VnProtocolFilter f = null)
@@ -1591,6 +2332,7 @@ public static unsafe partial class vkCmdSetSampleMaskEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->samples = (VkSampleCountFlagBits)d.U32();
 
         {
@@ -1657,6 +2399,7 @@ public static unsafe partial class vkCmdSetAlphaToCoverageEnableEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->alphaToCoverageEnable = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, uint alphaToCoverageEnable, VnProtocolFilter f = null)
@@ -1709,6 +2452,7 @@ public static unsafe partial class vkCmdSetAlphaToOneEnableEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->alphaToOneEnable = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, uint alphaToOneEnable, VnProtocolFilter f = null)
@@ -1761,6 +2505,7 @@ public static unsafe partial class vkCmdSetLogicOpEnableEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->logicOpEnable = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, uint logicOpEnable, VnProtocolFilter f = null)
@@ -1828,6 +2573,7 @@ public static unsafe partial class vkCmdSetColorBlendEnableEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->firstAttachment = (uint)d.U32();
         a->attachmentCount = (uint)d.U32();
 
@@ -1916,6 +2662,7 @@ public static unsafe partial class vkCmdSetColorBlendEquationEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->firstAttachment = (uint)d.U32();
         a->attachmentCount = (uint)d.U32();
 
@@ -2001,6 +2748,7 @@ public static unsafe partial class vkCmdSetColorWriteMaskEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->firstAttachment = (uint)d.U32();
         a->attachmentCount = (uint)d.U32();
 
@@ -2068,6 +2816,7 @@ public static unsafe partial class vkCmdSetRasterizationStreamEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->rasterizationStream = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, uint rasterizationStream, VnProtocolFilter f = null)
@@ -2120,6 +2869,7 @@ public static unsafe partial class vkCmdSetConservativeRasterizationModeEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->conservativeRasterizationMode = (VkConservativeRasterizationModeEXT)d.I32();
     }
     public static ulong ReplySize(ulong commandBuffer, VkConservativeRasterizationModeEXT conservativeRasterizationMode, VnProtocolFilter f = null)
@@ -2172,6 +2922,7 @@ public static unsafe partial class vkCmdSetExtraPrimitiveOverestimationSizeEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->extraPrimitiveOverestimationSize = (float)d.F32();
     }
     public static ulong ReplySize(ulong commandBuffer, float extraPrimitiveOverestimationSize, VnProtocolFilter f = null)
@@ -2224,6 +2975,7 @@ public static unsafe partial class vkCmdSetDepthClipEnableEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->depthClipEnable = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, uint depthClipEnable, VnProtocolFilter f = null)
@@ -2276,6 +3028,7 @@ public static unsafe partial class vkCmdSetSampleLocationsEnableEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->sampleLocationsEnable = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, uint sampleLocationsEnable, VnProtocolFilter f = null)
@@ -2349,6 +3102,7 @@ public static unsafe partial class vkCmdSetColorBlendAdvancedEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->firstAttachment = (uint)d.U32();
         a->attachmentCount = (uint)d.U32();
 
@@ -2419,6 +3173,7 @@ public static unsafe partial class vkCmdSetProvokingVertexModeEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->provokingVertexMode = (VkProvokingVertexModeEXT)d.I32();
     }
     public static ulong ReplySize(ulong commandBuffer, VkProvokingVertexModeEXT provokingVertexMode, VnProtocolFilter f = null)
@@ -2471,6 +3226,7 @@ public static unsafe partial class vkCmdSetLineRasterizationModeEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->lineRasterizationMode = (VkLineRasterizationMode)d.I32();
     }
     public static ulong ReplySize(ulong commandBuffer, VkLineRasterizationMode lineRasterizationMode, VnProtocolFilter f = null)
@@ -2523,6 +3279,7 @@ public static unsafe partial class vkCmdSetLineStippleEnableEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->stippledLineEnable = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, uint stippledLineEnable, VnProtocolFilter f = null)
@@ -2575,6 +3332,7 @@ public static unsafe partial class vkCmdSetDepthClipNegativeOneToOneEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->negativeOneToOne = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, uint negativeOneToOne, VnProtocolFilter f = null)
@@ -2647,7 +3405,9 @@ public static unsafe partial class vkGetPhysicalDeviceFragmentShadingRatesKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
+        if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer()) { var t1452 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1452 == null) return; *t1452 = (uint)d.U32(); a->pFragmentShadingRateCount = t1452; }
+        if (a->pFragmentShadingRateCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
             ulong t1454 = d.ArraySize();
@@ -2774,6 +3534,7 @@ public static unsafe partial class vkCmdSetFragmentShadingRateKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1460 = (VkExtent2D*)d.Alloc(1, (ulong)sizeof(VkExtent2D));
@@ -2847,6 +3608,7 @@ public static unsafe partial class vkCmdBindIndexBuffer2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->buffer = d.Handle(9);
         a->offset = (ulong)d.U64();
         a->size = (ulong)d.U64();
@@ -2921,6 +3683,7 @@ public static unsafe partial class vkGetRenderingAreaGranularity
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1462 = (VkRenderingAreaInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingAreaInfo));
@@ -2936,6 +3699,7 @@ public static unsafe partial class vkGetRenderingAreaGranularity
             VkExtent2DWire.DecodePartial(ref d, &(*t1463));
             a->pGranularity = t1463;
         }
+        if (a->pGranularity == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkRenderingAreaInfo* pRenderingAreaInfo, VkExtent2D* pGranularity, VnProtocolFilter f = null)
     {
@@ -3021,6 +3785,7 @@ public static unsafe partial class vkGetDeviceImageSubresourceLayout
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1464 = (VkDeviceImageSubresourceInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceImageSubresourceInfo));
@@ -3036,6 +3801,7 @@ public static unsafe partial class vkGetDeviceImageSubresourceLayout
             VkSubresourceLayout2Wire.DecodePartial(ref d, &(*t1465));
             a->pLayout = t1465;
         }
+        if (a->pLayout == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkDeviceImageSubresourceInfo* pInfo, VkSubresourceLayout2* pLayout, VnProtocolFilter f = null)
     {
@@ -3124,7 +3890,9 @@ public static unsafe partial class vkGetImageSubresourceLayout2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->image = d.Handle(10);
+        if (a->image == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1466 = (VkImageSubresource2*)d.Alloc(1, (ulong)sizeof(VkImageSubresource2));
@@ -3140,6 +3908,7 @@ public static unsafe partial class vkGetImageSubresourceLayout2
             VkSubresourceLayout2Wire.DecodePartial(ref d, &(*t1467));
             a->pLayout = t1467;
         }
+        if (a->pLayout == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, ulong image, VkImageSubresource2* pSubresource, VkSubresourceLayout2* pLayout, VnProtocolFilter f = null)
     {
@@ -3214,6 +3983,7 @@ public static unsafe partial class vkCmdSetSampleLocationsEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1468 = (VkSampleLocationsInfoEXT*)d.Alloc(1, (ulong)sizeof(VkSampleLocationsInfoEXT));
@@ -3284,6 +4054,7 @@ public static unsafe partial class vkGetPhysicalDeviceMultisamplePropertiesEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
+        if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->samples = (VkSampleCountFlagBits)d.U32();
         if (d.Pointer())
         {
@@ -3292,6 +4063,7 @@ public static unsafe partial class vkGetPhysicalDeviceMultisamplePropertiesEXT
             VkMultisamplePropertiesEXTWire.DecodePartial(ref d, &(*t1469));
             a->pMultisampleProperties = t1469;
         }
+        if (a->pMultisampleProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong physicalDevice, VkSampleCountFlagBits samples, VkMultisamplePropertiesEXT* pMultisampleProperties, VnProtocolFilter f = null)
     {
@@ -3367,6 +4139,7 @@ public static unsafe partial class vkUnmapMemory2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1470 = (VkMemoryUnmapInfo*)d.Alloc(1, (ulong)sizeof(VkMemoryUnmapInfo));
@@ -3437,6 +4210,7 @@ public static unsafe partial class vkCmdSetRenderingAttachmentLocations
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1471 = (VkRenderingAttachmentLocationInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingAttachmentLocationInfo));
@@ -3504,6 +4278,7 @@ public static unsafe partial class vkCmdSetRenderingInputAttachmentIndices
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1472 = (VkRenderingInputAttachmentIndexInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingInputAttachmentIndexInfo));
@@ -3571,6 +4346,7 @@ public static unsafe partial class vkCmdBindDescriptorSets2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1473 = (VkBindDescriptorSetsInfo*)d.Alloc(1, (ulong)sizeof(VkBindDescriptorSetsInfo));
@@ -3638,6 +4414,7 @@ public static unsafe partial class vkCmdPushConstants2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1474 = (VkPushConstantsInfo*)d.Alloc(1, (ulong)sizeof(VkPushConstantsInfo));
@@ -3705,6 +4482,7 @@ public static unsafe partial class vkCmdPushDescriptorSet2
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1475 = (VkPushDescriptorSetInfo*)d.Alloc(1, (ulong)sizeof(VkPushDescriptorSetInfo));
@@ -3773,6 +4551,7 @@ public static unsafe partial class vkCopyImageToImage
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1476 = (VkCopyImageToImageInfo*)d.Alloc(1, (ulong)sizeof(VkCopyImageToImageInfo));
@@ -3854,6 +4633,7 @@ public static unsafe partial class vkTransitionImageLayout
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->transitionCount = (uint)d.U32();
 
         {
@@ -3941,6 +4721,7 @@ public static unsafe partial class vkCopyImageToMemoryMESA
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1484 = (VkCopyImageToMemoryInfoMESA*)d.Alloc(1, (ulong)sizeof(VkCopyImageToMemoryInfoMESA));
@@ -4044,6 +4825,7 @@ public static unsafe partial class vkCopyMemoryToImageMESA
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1492 = (VkCopyMemoryToImageInfoMESA*)d.Alloc(1, (ulong)sizeof(VkCopyMemoryToImageInfoMESA));
@@ -4111,8 +4893,10 @@ public static unsafe partial class vkCreateDeferredOperationKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
         if (d.Pointer()) { var t1493 = (ulong*)d.Alloc(1, 8); if (t1493 == null) return; *t1493 = d.RawHandle(); a->pDeferredOperation = t1493; }
+        if (a->pDeferredOperation == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkAllocationCallbacks* pAllocator, ulong* pDeferredOperation, VnProtocolFilter f = null)
     {
@@ -4185,6 +4969,7 @@ public static unsafe partial class vkDestroyDeferredOperationKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->operation = d.Handle(1000268000);
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
     }
@@ -4239,7 +5024,9 @@ public static unsafe partial class vkGetDeferredOperationMaxConcurrencyKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->operation = d.Handle(1000268000);
+        if (a->operation == 0) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong ReplySize(ulong device, ulong operation, VnProtocolFilter f = null)
     {
@@ -4295,7 +5082,9 @@ public static unsafe partial class vkGetDeferredOperationResultKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->operation = d.Handle(1000268000);
+        if (a->operation == 0) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong ReplySize(ulong device, ulong operation, VnProtocolFilter f = null)
     {
@@ -4351,7 +5140,9 @@ public static unsafe partial class vkDeferredOperationJoinKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->operation = d.Handle(1000268000);
+        if (a->operation == 0) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong ReplySize(ulong device, ulong operation, VnProtocolFilter f = null)
     {
@@ -4422,6 +5213,7 @@ public static unsafe partial class vkCreateAccelerationStructureKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1494 = (VkAccelerationStructureCreateInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureCreateInfoKHR));
@@ -4432,6 +5224,7 @@ public static unsafe partial class vkCreateAccelerationStructureKHR
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
         if (d.Pointer()) { var t1495 = (ulong*)d.Alloc(1, 8); if (t1495 == null) return; *t1495 = d.RawHandle(); a->pAccelerationStructure = t1495; }
+        if (a->pAccelerationStructure == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkAccelerationStructureCreateInfoKHR* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pAccelerationStructure, VnProtocolFilter f = null)
     {
@@ -4504,6 +5297,7 @@ public static unsafe partial class vkDestroyAccelerationStructureKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->accelerationStructure = d.Handle(1000150000);
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
     }
@@ -4569,6 +5363,7 @@ public static unsafe partial class vkCopyAccelerationStructureKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->deferredOperation = d.Handle(1000268000);
         if (d.Pointer())
         {
@@ -4660,6 +5455,7 @@ public static unsafe partial class vkWriteAccelerationStructuresPropertiesKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->accelerationStructureCount = (uint)d.U32();
 
         {
@@ -4774,6 +5570,7 @@ public static unsafe partial class vkCmdCopyAccelerationStructureKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1511 = (VkCopyAccelerationStructureInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyAccelerationStructureInfoKHR));
@@ -4841,6 +5638,7 @@ public static unsafe partial class vkCmdCopyAccelerationStructureToMemoryKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1512 = (VkCopyAccelerationStructureToMemoryInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyAccelerationStructureToMemoryInfoKHR));
@@ -4908,6 +5706,7 @@ public static unsafe partial class vkCmdCopyMemoryToAccelerationStructureKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1513 = (VkCopyMemoryToAccelerationStructureInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyMemoryToAccelerationStructureInfoKHR));
@@ -4976,6 +5775,7 @@ public static unsafe partial class vkGetAccelerationStructureDeviceAddressKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1514 = (VkAccelerationStructureDeviceAddressInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureDeviceAddressInfoKHR));
@@ -5062,6 +5862,7 @@ public static unsafe partial class vkCmdWriteAccelerationStructuresPropertiesKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->accelerationStructureCount = (uint)d.U32();
 
         {
@@ -5082,6 +5883,7 @@ public static unsafe partial class vkCmdWriteAccelerationStructuresPropertiesKHR
         }
         a->queryType = (VkQueryType)d.I32();
         a->queryPool = d.Handle(12);
+        if (a->queryPool == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->firstQuery = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, uint accelerationStructureCount, ulong* pAccelerationStructures, VkQueryType queryType, ulong queryPool, uint firstQuery, VnProtocolFilter f = null)
@@ -5145,6 +5947,7 @@ public static unsafe partial class vkGetDeviceAccelerationStructureCompatibility
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1520 = (VkAccelerationStructureVersionInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureVersionInfoKHR));
@@ -5154,6 +5957,7 @@ public static unsafe partial class vkGetDeviceAccelerationStructureCompatibility
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { var t1521 = (VkAccelerationStructureCompatibilityKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureCompatibilityKHR)); if (t1521 == null) return; a->pCompatibility = t1521; }
+        if (a->pCompatibility == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkAccelerationStructureVersionInfoKHR* pVersionInfo, VkAccelerationStructureCompatibilityKHR* pCompatibility, VnProtocolFilter f = null)
     {
@@ -5270,6 +6074,7 @@ public static unsafe partial class vkCmdTraceRaysKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1522 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
@@ -5369,7 +6174,9 @@ public static unsafe partial class vkGetRayTracingShaderGroupHandlesKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->pipeline = d.Handle(19);
+        if (a->pipeline == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->firstGroup = (uint)d.U32();
         a->groupCount = (uint)d.U32();
         a->dataSize = (nuint)d.SizeT();
@@ -5471,7 +6278,9 @@ public static unsafe partial class vkGetRayTracingCaptureReplayShaderGroupHandle
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->pipeline = d.Handle(19);
+        if (a->pipeline == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->firstGroup = (uint)d.U32();
         a->groupCount = (uint)d.U32();
         a->dataSize = (nuint)d.SizeT();
@@ -5604,6 +6413,7 @@ public static unsafe partial class vkCmdTraceRaysIndirectKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1544 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
@@ -5695,7 +6505,9 @@ public static unsafe partial class vkGetRayTracingShaderGroupStackSizeKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->pipeline = d.Handle(19);
+        if (a->pipeline == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->group = (uint)d.U32();
         a->groupShader = (VkShaderGroupShaderKHR)d.I32();
     }
@@ -5752,6 +6564,7 @@ public static unsafe partial class vkCmdSetRayTracingPipelineStackSizeKHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->pipelineStackSize = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, uint pipelineStackSize, VnProtocolFilter f = null)
@@ -5804,6 +6617,7 @@ public static unsafe partial class vkCmdTraceRaysIndirect2KHR
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->indirectDeviceAddress = (ulong)d.U64();
     }
     public static ulong ReplySize(ulong commandBuffer, ulong indirectDeviceAddress, VnProtocolFilter f = null)
@@ -5864,6 +6678,7 @@ public static unsafe partial class vkCmdSetDepthBias2EXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1548 = (VkDepthBiasInfoEXT*)d.Alloc(1, (ulong)sizeof(VkDepthBiasInfoEXT));
@@ -5923,6 +6738,7 @@ public static unsafe partial class vkCmdSetAttachmentFeedbackLoopEnableEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->aspectMask = (uint)d.U32();
     }
     public static ulong ReplySize(ulong commandBuffer, uint aspectMask, VnProtocolFilter f = null)
@@ -5986,6 +6802,7 @@ public static unsafe partial class vkCmdSetDepthClampRangeEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->depthClampMode = (VkDepthClampModeEXT)d.I32();
         if (d.Pointer())
         {
@@ -6065,7 +6882,9 @@ public static unsafe partial class vkGetPhysicalDeviceCooperativeMatrixPropertie
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->physicalDevice = d.Handle(2);
+        if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer()) { var t1552 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1552 == null) return; *t1552 = (uint)d.U32(); a->pPropertyCount = t1552; }
+        if (a->pPropertyCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
             ulong t1554 = d.ArraySize();
@@ -6186,6 +7005,7 @@ public static unsafe partial class vkCmdDrawMeshTasksEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->groupCountX = (uint)d.U32();
         a->groupCountY = (uint)d.U32();
         a->groupCountZ = (uint)d.U32();
@@ -6249,7 +7069,9 @@ public static unsafe partial class vkCmdDrawMeshTasksIndirectEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->buffer = d.Handle(9);
+        if (a->buffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->offset = (ulong)d.U64();
         a->drawCount = (uint)d.U32();
         a->stride = (uint)d.U32();
@@ -6319,9 +7141,12 @@ public static unsafe partial class vkCmdDrawMeshTasksIndirectCountEXT
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->buffer = d.Handle(9);
+        if (a->buffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->offset = (ulong)d.U64();
         a->countBuffer = d.Handle(9);
+        if (a->countBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->countBufferOffset = (ulong)d.U64();
         a->maxDrawCount = (uint)d.U32();
         a->stride = (uint)d.U32();
@@ -6391,6 +7216,7 @@ public static unsafe partial class vkWriteSamplerDescriptorMESA
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
             var t1562 = (VkSamplerCreateInfo*)d.Alloc(1, (ulong)sizeof(VkSamplerCreateInfo));
