@@ -12,10 +12,12 @@ namespace Venus.HostRenderer;
 public static class Program
 {
     const string Usage =
-        "usage: venus-host serve --socket-path PATH [--driver ICD_JSON] [--record DIR]\n" +
+        "usage: venus-host serve --socket-path PATH [--driver ICD_JSON] [--record DIR] [--isolation process|thread]\n" +
         "  --socket-path PATH   unix socket to listen on (vtest protocol)\n" +
         "  --driver ICD_JSON    Vulkan ICD manifest for the host driver (sets VK_DRIVER_FILES)\n" +
-        "  --record DIR         save every context's command stream to DIR (read with `venus dump`)";
+        "  --record DIR         save every context's command stream to DIR (read with `venus dump`)\n" +
+        "  --isolation MODE     process (default): each client in its own worker process, so a driver\n" +
+        "                       crash ends that client only; thread: all clients in this process";
 
     public static int Main(string[] args)
     {
@@ -33,8 +35,11 @@ public static class Program
     static int Run(string[] args)
     {
         if (args.Length == 0 || args[0] is "-h" or "--help") { Console.Error.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
-        if (args[0] != "serve") { Console.Error.WriteLine($"venus-host: unknown command '{args[0]}'\n{Usage}"); return 2; }
+        if (args[0] is not ("serve" or "worker")) { Console.Error.WriteLine($"venus-host: unknown command '{args[0]}'\n{Usage}"); return 2; }
+        bool worker = args[0] == "worker";
         string? socket = null, driver = null, record = null;
+        string isolation = "process";
+        int fd = -1, clientId = 0;
         for (int i = 1; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -45,22 +50,35 @@ public static class Program
                     case "--socket-path": socket = Value(); break;
                     case "--driver": driver = Value(); break;
                     case "--record": record = Value(); break;
+                    case "--isolation": isolation = Value(); break;
+                    case "--fd" when worker: fd = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
+                    case "--client-id" when worker: clientId = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
                     default: Console.Error.WriteLine($"venus-host: unknown option '{args[i]}'\n{Usage}"); return 2;
                 }
             }
             catch (ArgumentException e) { Console.Error.WriteLine($"venus-host: {e.Message}\n{Usage}"); return 2; }
         }
-        if (socket == null) { Console.Error.WriteLine($"venus-host: --socket-path is required\n{Usage}"); return 2; }
+        if (isolation is not ("process" or "thread")) { Console.Error.WriteLine($"venus-host: --isolation is process or thread, not '{isolation}'\n{Usage}"); return 2; }
+        if (worker && fd < 3) { Console.Error.WriteLine("venus-host: worker needs --fd N (N >= 3)"); return 2; }
+        if (!worker && socket == null) { Console.Error.WriteLine($"venus-host: --socket-path is required\n{Usage}"); return 2; }
         if (driver != null)
         {
             if (!File.Exists(driver)) { Console.Error.WriteLine($"venus-host: driver manifest not found: {driver}"); return 2; }
             Environment.SetEnvironmentVariable("VK_DRIVER_FILES", driver);
         }
+        var log = (string line) => { lock (Console.Error) Console.Error.WriteLine(line); };
         var vk = VulkanLibrary.TryLoad(out var error);
         if (vk == null) { Console.Error.WriteLine($"venus-host: {error}"); return 1; }
-        var log = (string line) => { lock (Console.Error) Console.Error.WriteLine(line); };
         var options = new HostOptions { RecordDir = record, Log = log };
-        using var server = VtestServer.Start(socket, new VtestRendererFactory(vk, options), new VtestServerOptions { Log = log });
+        var factory = new VtestRendererFactory(vk, options);
+        if (worker)
+        {
+            // One client, served on this thread; the parent accepted it and passed the connection down.
+            VtestConnection.Serve(fd, clientId, factory, new VtestServerOptions { Log = log });
+            return 0;
+        }
+        var workers = isolation == "process" ? new WorkerProcesses(record, log) : null;
+        using var server = VtestServer.Start(socket!, factory, new VtestServerOptions { Log = log, HandOff = workers == null ? null : workers.Start });
         log($"venus-host: serving {socket} (protocol vk.xml 1.4.{Venus.Protocol.VenusProtocolInfo.VkXmlVersion & 0xfff}, {Venus.Protocol.VenusProtocolInfo.Extensions.Length} extensions)");
         using var stop = new ManualResetEventSlim();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Set(); };
@@ -68,6 +86,7 @@ public static class Program
         System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
         stop.Wait();
         log("venus-host: stopping");
+        workers?.StopAll();
         return 0;
     }
 }

@@ -148,6 +148,7 @@ internal static unsafe partial class Libc
     public const int EADDRINUSE = 98;
     public const int ECONNABORTED = 103;
 
+    public const int F_DUPFD = 0;
     public const int F_DUPFD_CLOEXEC = 1030;
     public const uint MFD_CLOEXEC = 0x1;
 
@@ -184,7 +185,7 @@ internal static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "ftruncate", SetLastError = true)]
     public static partial int Ftruncate(int fd, long length);
 
-    /// <summary><c>fcntl(fd, cmd, int arg)</c>; used for F_DUPFD_CLOEXEC only.</summary>
+    /// <summary><c>fcntl(fd, cmd, int arg)</c>; used for F_DUPFD and F_DUPFD_CLOEXEC only.</summary>
     [LibraryImport(Library, EntryPoint = "fcntl", SetLastError = true)]
     public static partial int Fcntl(int fd, int cmd, int arg);
 

@@ -22,7 +22,7 @@ namespace Venus.Transport.Vtest.Server;
 /// SUBMIT_CMD2 (one batch), SYNC_CREATE/UNREF/READ/WRITE/WAIT. The GL-only messages of vtest
 /// are refused like unknown ones.</para>
 /// </remarks>
-public sealed unsafe class VtestServer : IDisposable
+public sealed unsafe class VtestServer : IDisposable, IVtestClientHost
 {
     private const int ListenBacklog = 128;
 
@@ -179,7 +179,7 @@ public sealed unsafe class VtestServer : IDisposable
         }
     }
 
-    internal void Log(string line)
+    public void Log(string line)
     {
         try
         {
@@ -190,6 +190,8 @@ public sealed unsafe class VtestServer : IDisposable
             // A logger must not take the server down.
         }
     }
+
+    void IVtestClientHost.OnClientEnded(VtestServerClient client) => OnClientEnded(client);
 
     internal void OnClientEnded(VtestServerClient client)
     {
@@ -265,8 +267,21 @@ public sealed unsafe class VtestServer : IDisposable
                 Log($"vtest server '{SocketPath}': refused a connection: {Options.MaxClients} clients are being served (the limit)");
                 return;
             }
-            SetSendTimeout(fd);
             int id = ++_nextClientId;
+            if (Options.HandOff != null)
+            {
+                _acceptedCount++;
+                try
+                {
+                    Options.HandOff(fd, id);
+                }
+                catch (Exception e)
+                {
+                    Log($"vtest client {id.ToString(CultureInfo.InvariantCulture)} refused: hand-off failed: {e.Message}");
+                }
+                return;
+            }
+            SetSendTimeout(fd);
             client = new VtestServerClient(this, id, fd, _factory, Options);
             _clients.Add(id, client);
             try

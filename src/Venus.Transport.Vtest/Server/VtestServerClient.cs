@@ -20,7 +20,7 @@ internal sealed unsafe class VtestServerClient
 
     private const int MaxLoggedNameChars = 64;
 
-    private readonly VtestServer _server;
+    private readonly IVtestClientHost _server;
     private readonly IVtestRendererFactory _factory;
     private readonly VtestServerOptions _options;
     private readonly Lock _fdLock = new();
@@ -32,7 +32,7 @@ internal sealed unsafe class VtestServerClient
     private uint _capsetId;
     private bool _contextInitialized;
 
-    public VtestServerClient(VtestServer server, int id, int fd, IVtestRendererFactory factory, VtestServerOptions options)
+    internal VtestServerClient(IVtestClientHost server, int id, int fd, IVtestRendererFactory factory, VtestServerOptions options)
     {
         _server = server;
         Id = id;

@@ -49,6 +49,14 @@ public sealed record VtestServerOptions
     /// </summary>
     public Action<string>? Log { get; init; }
 
+    /// <summary>
+    /// Takes over an accepted connection instead of serving it on a thread of this process (the
+    /// host renderer hands each client to a worker process, so a driver crash ends one client
+    /// only). Receives the connection fd (close-on-exec) and the client id; owns the fd from then
+    /// on. Must not throw; null = serve in-process.
+    /// </summary>
+    public Action<int, int>? HandOff { get; init; }
+
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxClients, 1, nameof(MaxClients));
