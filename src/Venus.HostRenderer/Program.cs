@@ -39,7 +39,7 @@ public static class Program
         bool worker = args[0] == "worker";
         string? socket = null, driver = null, record = null;
         string isolation = "process";
-        int fd = -1, clientId = 0;
+        int fd = -1, clientId = 0, channel = -1;
         for (int i = 1; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -53,13 +53,14 @@ public static class Program
                     case "--isolation": isolation = Value(); break;
                     case "--fd" when worker: fd = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
                     case "--client-id" when worker: clientId = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
+                    case "--channel" when worker: channel = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
                     default: Console.Error.WriteLine($"venus-host: unknown option '{args[i]}'\n{Usage}"); return 2;
                 }
             }
             catch (ArgumentException e) { Console.Error.WriteLine($"venus-host: {e.Message}\n{Usage}"); return 2; }
         }
         if (isolation is not ("process" or "thread")) { Console.Error.WriteLine($"venus-host: --isolation is process or thread, not '{isolation}'\n{Usage}"); return 2; }
-        if (worker && fd < 3) { Console.Error.WriteLine("venus-host: worker needs --fd N (N >= 3)"); return 2; }
+        if (worker && fd < 3 && channel < 3) { Console.Error.WriteLine("venus-host: worker needs --fd N or --channel N (N >= 3)"); return 2; }
         if (!worker && socket == null) { Console.Error.WriteLine($"venus-host: --socket-path is required\n{Usage}"); return 2; }
         if (driver != null)
         {
@@ -73,6 +74,17 @@ public static class Program
         var factory = new VtestRendererFactory(vk, options);
         if (worker)
         {
+            if (channel >= 3)
+            {
+                // A spare: warm up while no client is waiting, then take the connection the server passes.
+                var warm = System.Diagnostics.Stopwatch.StartNew();
+                Warmup.Run(vk);
+                Warmup.CompileInBackground();
+                long warmMs = warm.ElapsedMilliseconds;
+                if (!VtestHandOffChannel.Receive(channel, out fd, out clientId)) return 0;
+                VtestConnection.Close(channel);
+                log($"venus-host: worker {Environment.ProcessId} serves vtest client {clientId} (warmed up in {warmMs} ms, waited {warm.ElapsedMilliseconds - warmMs} ms)");
+            }
             // One client, served on this thread; the parent accepted it and passed the connection down.
             VtestConnection.Serve(fd, clientId, factory, new VtestServerOptions { Log = log });
             return 0;

@@ -6,47 +6,102 @@ namespace Venus.HostRenderer.Server;
 
 /// <summary>
 /// Process isolation, as virglrenderer's render server does it: every vtest client is served by a
-/// worker process of its own (<c>venus-host worker --fd N</c>) that inherits the connection. A
-/// guest that makes the driver crash takes down its worker only; the server and the other clients
-/// go on.
+/// worker process of its own, so a guest that makes the driver crash takes down its worker only;
+/// the server and the other clients go on. One spare worker is always started ahead (and warmed
+/// up), so a client does not wait for a process to start: the server passes it the connection.
 /// </summary>
 internal sealed class WorkerProcesses
 {
     readonly string? _record;
     readonly Action<string> _log;
-    readonly Dictionary<int, Process> _running = new();
+    readonly Dictionary<Process, int> _running = new();
     readonly object _lock = new();
+    (Process Process, int Channel)? _spare;
+    bool _stopping;
 
     public WorkerProcesses(string? record, Action<string> log)
     {
         _record = record;
         _log = log;
+        lock (_lock) StartSpare();
     }
 
-    /// <summary>Starts the worker for one accepted connection; owns <paramref name="fd"/>.</summary>
-    public void Start(int fd, int clientId)
+    ProcessStartInfo WorkerStart(params string[] args)
     {
-        int inherited = -1;
+        var psi = new ProcessStartInfo { UseShellExecute = false };
+        string self = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
+        string dll = typeof(Program).Assembly.Location;
+        psi.FileName = self;
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet" && dll.Length > 0) psi.ArgumentList.Add(dll);
+        psi.ArgumentList.Add("worker");
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        if (_record != null) { psi.ArgumentList.Add("--record"); psi.ArgumentList.Add(_record); }
+        return psi;
+    }
+
+    /// <summary>Called under the lock.</summary>
+    void StartSpare()
+    {
+        if (_stopping) return;
+        (int server, int worker) = (-1, -1);
         try
         {
-            inherited = VtestConnection.DuplicateForChild(fd);
-            var psi = new ProcessStartInfo { UseShellExecute = false };
-            string self = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
-            string dll = typeof(Program).Assembly.Location;
-            psi.FileName = self;
-            if (Path.GetFileNameWithoutExtension(self) == "dotnet" && dll.Length > 0) psi.ArgumentList.Add(dll);
-            psi.ArgumentList.Add("worker");
-            psi.ArgumentList.Add("--fd");
-            psi.ArgumentList.Add(inherited.ToString(CultureInfo.InvariantCulture));
-            psi.ArgumentList.Add("--client-id");
-            psi.ArgumentList.Add(clientId.ToString(CultureInfo.InvariantCulture));
-            if (_record != null) { psi.ArgumentList.Add("--record"); psi.ArgumentList.Add(_record); }
-            var p = new Process { StartInfo = psi, EnableRaisingEvents = true };
-            p.Exited += (_, _) => Ended(clientId, p);
+            (server, worker) = VtestHandOffChannel.Create();
+            var p = new Process { StartInfo = WorkerStart("--channel", worker.ToString(CultureInfo.InvariantCulture)), EnableRaisingEvents = true };
+            p.Exited += (_, _) => Ended(p);
+            p.Start();
+            _running[p] = 0;
+            _spare = (p, server);
+            server = -1;
+        }
+        catch (Exception e)
+        {
+            _log($"venus-host: could not start a spare worker: {e.Message}");
+        }
+        finally
+        {
+            if (worker >= 0) VtestConnection.Close(worker);
+            if (server >= 0) VtestConnection.Close(server);
+        }
+    }
+
+    /// <summary>Hands one accepted connection to a worker; owns <paramref name="fd"/>.</summary>
+    public void Start(int fd, int clientId)
+    {
+        try
+        {
             lock (_lock)
             {
-                p.Start();
-                _running[clientId] = p;
+                if (_spare is { } spare)
+                {
+                    _spare = null;
+                    bool sent = VtestHandOffChannel.Send(spare.Channel, fd, clientId);
+                    VtestConnection.Close(spare.Channel);
+                    if (sent)
+                    {
+                        _running[spare.Process] = clientId;
+                        StartSpare();
+                        return;
+                    }
+                }
+                // No spare (it died, or none could start): a worker of its own for this client.
+                int inherited = VtestConnection.DuplicateForChild(fd);
+                try
+                {
+                    var p = new Process
+                    {
+                        StartInfo = WorkerStart("--fd", inherited.ToString(CultureInfo.InvariantCulture), "--client-id", clientId.ToString(CultureInfo.InvariantCulture)),
+                        EnableRaisingEvents = true,
+                    };
+                    p.Exited += (_, _) => Ended(p);
+                    p.Start();
+                    _running[p] = clientId;
+                    StartSpare();
+                }
+                finally
+                {
+                    VtestConnection.Close(inherited);
+                }
             }
         }
         catch (Exception e)
@@ -55,17 +110,25 @@ internal sealed class WorkerProcesses
         }
         finally
         {
-            // The worker has its own copy now; the server keeps none.
-            if (inherited >= 0) VtestConnection.Close(inherited);
             VtestConnection.Close(fd);
         }
     }
 
-    void Ended(int clientId, Process p)
+    void Ended(Process p)
     {
         int code = p.ExitCode;
-        lock (_lock) _running.Remove(clientId);
-        if (code != 0)
+        int clientId;
+        lock (_lock)
+        {
+            _running.Remove(p, out clientId);
+            if (_spare is { } s && s.Process == p)
+            {
+                VtestConnection.Close(s.Channel);
+                _spare = null;
+                if (!_stopping) _log($"venus-host: the spare worker ended with exit code {code}");
+            }
+        }
+        if (code != 0 && clientId != 0)
             _log($"venus-host: worker of vtest client {clientId} ended with {(code > 128 ? $"signal {code - 128}" : $"exit code {code}")}; the other clients go on");
         p.Dispose();
     }
@@ -73,7 +136,12 @@ internal sealed class WorkerProcesses
     public void StopAll()
     {
         Process[] all;
-        lock (_lock) all = _running.Values.ToArray();
+        lock (_lock)
+        {
+            _stopping = true;
+            all = _running.Keys.ToArray();
+            if (_spare is { } s) { VtestConnection.Close(s.Channel); _spare = null; }
+        }
         foreach (var p in all)
         {
             try { p.Kill(); p.WaitForExit(5000); } catch (Exception) { /* already gone */ }

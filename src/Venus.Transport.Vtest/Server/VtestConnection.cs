@@ -52,3 +52,66 @@ public static unsafe class VtestConnection
 
     public static void Close(int fd) => Libc.Close(fd);
 }
+
+/// <summary>
+/// Passing an accepted connection to a worker that is already running: a socketpair over which
+/// the server sends the connection fd (SCM_RIGHTS) with the client id. The worker starts (and
+/// warms up) before a client arrives, so a client never waits for a process to start.
+/// </summary>
+public static unsafe class VtestHandOffChannel
+{
+    /// <summary>A connected pair: [0] for the server (close-on-exec), [1] for the worker to inherit.</summary>
+    public static (int Server, int Worker) Create()
+    {
+        int* sv = stackalloc int[2];
+        if (Libc.SocketPair(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0, sv) != 0)
+            throw new IOException($"socketpair failed: {Libc.Describe(Libc.LastError)}");
+        int worker = Libc.Fcntl(sv[1], Libc.F_DUPFD, 3);
+        Libc.Close(sv[1]);
+        if (worker < 0) { Libc.Close(sv[0]); throw new IOException($"fcntl(F_DUPFD) failed: {Libc.Describe(Libc.LastError)}"); }
+        return (sv[0], worker);
+    }
+
+    /// <summary>Sends a connection and its client id; false when the worker is gone.</summary>
+    public static bool Send(int channel, int connection, int clientId)
+    {
+        ulong* control = stackalloc ulong[Libc.CmsgSpaceOneFd / sizeof(ulong)];
+        new Span<byte>(control, Libc.CmsgSpaceOneFd).Clear();
+        var cmsg = (Libc.CmsgHdr*)control;
+        cmsg->cmsg_len = Libc.CmsgLenOneFd;
+        cmsg->cmsg_level = Libc.SOL_SOCKET;
+        cmsg->cmsg_type = Libc.SCM_RIGHTS;
+        *(int*)((byte*)control + Libc.CmsgDataOffset) = connection;
+        int id = clientId;
+        Libc.IoVec iov = new() { iov_base = &id, iov_len = sizeof(int) };
+        Libc.MsgHdr message = new() { msg_iov = &iov, msg_iovlen = 1, msg_control = control, msg_controllen = Libc.CmsgSpaceOneFd };
+        while (true)
+        {
+            nint sent = Libc.SendMsg(channel, &message, Libc.MSG_NOSIGNAL);
+            if (sent == sizeof(int)) return true;
+            if (sent < 0 && Libc.LastError == Libc.EINTR) continue;
+            return false;
+        }
+    }
+
+    /// <summary>Waits for a connection; false when the server closed the channel.</summary>
+    public static bool Receive(int channel, out int connection, out int clientId)
+    {
+        connection = -1;
+        clientId = 0;
+        ulong* control = stackalloc ulong[Libc.CmsgSpaceOneFd / sizeof(ulong)];
+        new Span<byte>(control, Libc.CmsgSpaceOneFd).Clear();
+        int id = 0;
+        Libc.IoVec iov = new() { iov_base = &id, iov_len = sizeof(int) };
+        Libc.MsgHdr message = new() { msg_iov = &iov, msg_iovlen = 1, msg_control = control, msg_controllen = Libc.CmsgSpaceOneFd };
+        nint got;
+        do got = Libc.RecvMsg(channel, &message, Libc.MSG_CMSG_CLOEXEC);
+        while (got < 0 && Libc.LastError == Libc.EINTR);
+        if (got != sizeof(int)) return false;
+        var cmsg = (Libc.CmsgHdr*)control;
+        if (message.msg_controllen < (nuint)Libc.CmsgLenOneFd || cmsg->cmsg_level != Libc.SOL_SOCKET || cmsg->cmsg_type != Libc.SCM_RIGHTS) return false;
+        connection = *(int*)((byte*)control + Libc.CmsgDataOffset);
+        clientId = id;
+        return true;
+    }
+}

@@ -1,0 +1,77 @@
+using Venus.HostRenderer.Context;
+using Venus.HostRenderer.Native;
+using Venus.Protocol.Commands;
+using Venus.Protocol.Vulkan;
+using Venus.Protocol.Wire;
+
+namespace Venus.HostRenderer.Server;
+
+/// <summary>
+/// Gets a spare worker's code compiled and the driver loaded before (or while) a client arrives:
+/// a guest's first calls run once through a throw-away context, then every generated codec and
+/// handler is compiled in the background.
+/// </summary>
+internal static unsafe class Warmup
+{
+    /// <summary>Compiles the generated protocol and dispatch code on a background thread.</summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026",
+        Justification = "Warm-up only: a type the trimmer removed is simply not compiled ahead.")]
+    public static void CompileInBackground()
+    {
+        var t = new Thread(() =>
+        {
+            try
+            {
+                foreach (var asm in new[] { typeof(VnEncoder).Assembly, typeof(Warmup).Assembly })
+                    foreach (var type in asm.GetTypes())
+                    {
+                        if (type.IsGenericTypeDefinition || type.Namespace is not ("Venus.Protocol.Commands" or "Venus.Protocol.Wire" or "Venus.HostRenderer.Context" or "Venus.HostRenderer"))
+                            continue;
+                        foreach (var m in type.GetMethods(System.Reflection.BindingFlags.DeclaredOnly | System.Reflection.BindingFlags.Static |
+                                                          System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic))
+                        {
+                            if (m.IsAbstract || m.ContainsGenericParameters) continue;
+                            try { System.Runtime.CompilerServices.RuntimeHelpers.PrepareMethod(m.MethodHandle); } catch (Exception) { }
+                        }
+                    }
+            }
+            catch (Exception)
+            {
+                // Warming up is an optimisation only.
+            }
+        })
+        { IsBackground = true, Name = "venus-warmup", Priority = ThreadPriority.BelowNormal };
+        t.Start();
+    }
+
+    public static void Run(VulkanLibrary vk)
+    {
+        try
+        {
+            using var ctx = new HostContext(vk, new HostOptions { Log = _ => { } }, "warmup");
+            var reply = ctx.CreateSharedMemory(65536, out _);
+            if (reply == null) return;
+            var buf = new byte[4096];
+            var e = new VnEncoder(buf);
+            var stream = new VkCommandStreamDescriptionMESA { resourceId = reply.Id, offset = 0, size = 65536 };
+            vkSetReplyCommandStreamMESA.Encode(ref e, 0, &stream);
+            uint version = 0;
+            vkEnumerateInstanceVersion.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &version);
+            var app = new VkApplicationInfo { sType = VkApplicationInfo.SType, apiVersion = (1u << 22) | (1u << 12) };
+            var ci = new VkInstanceCreateInfo { sType = VkInstanceCreateInfo.SType, pApplicationInfo = &app };
+            ulong instance = 1;
+            vkCreateInstance.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &ci, null, &instance);
+            uint count = 1;
+            ulong device = 2;
+            vkEnumeratePhysicalDevices.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, instance, &count, &device);
+            VkPhysicalDeviceProperties props;
+            vkGetPhysicalDeviceProperties.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, device, &props);
+            vkDestroyInstance.Encode(ref e, 0, instance, null);
+            ctx.Submit(buf.AsSpan(0, e.Position), 0, () => { });
+        }
+        catch (Exception)
+        {
+            // Warming up is an optimisation only.
+        }
+    }
+}
