@@ -566,40 +566,15 @@ public sealed unsafe class VtestClient : IDisposable
     private int ReceiveFd(string what)
     {
         byte data;
-        ulong* control = stackalloc ulong[Libc.CmsgSpaceOneFd / sizeof(ulong)];
-        Libc.IoVec iov = new() { iov_base = &data, iov_len = VtestProtocol.FdMessageDataBytes };
-        Libc.MsgHdr message = default;
-        nint received;
-        int errno = 0;
-        do
-        {
-            new Span<byte>(control, Libc.CmsgSpaceOneFd).Clear();
-            message = new Libc.MsgHdr
-            {
-                msg_iov = &iov,
-                msg_iovlen = 1,
-                msg_control = control,
-                msg_controllen = Libc.CmsgSpaceOneFd,
-            };
-            received = Libc.RecvMsg(_fd, &message, Libc.MSG_CMSG_CLOEXEC);
-            errno = received < 0 ? Libc.LastError : 0;
-        } while (received < 0 && errno == Libc.EINTR);
-
+        nint received = Libc.ReceiveWithFd(_fd, &data, VtestProtocol.FdMessageDataBytes, out int fd, out bool truncated, out int errno);
         if (received == 0)
             throw Fault(VtestErrorKind.ConnectionClosed,
                 $"vtest server at '{SocketPath}' closed the connection before sending the fd of {what}");
         if (received < 0)
             throw Fault(VtestErrorKind.IoError, $"recvmsg for the fd of {what} failed: {Libc.Describe(errno)}", errno);
-
-        var cmsg = (Libc.CmsgHdr*)control;
-        bool hasFd = message.msg_controllen >= (nuint)Libc.CmsgLenOneFd
-            && cmsg->cmsg_level == Libc.SOL_SOCKET
-            && cmsg->cmsg_type == Libc.SCM_RIGHTS
-            && cmsg->cmsg_len >= (nuint)Libc.CmsgLenOneFd;
-        if (!hasFd)
+        if (fd < 0)
             throw Fault(VtestErrorKind.FdMissing, $"the reply to {what} carried no SCM_RIGHTS fd");
-        int fd = *(int*)((byte*)control + Libc.CmsgDataOffset);
-        if ((message.msg_flags & Libc.MSG_CTRUNC) != 0)
+        if (truncated)
         {
             Libc.Close(fd);
             throw Fault(VtestErrorKind.FdMissing, $"the reply to {what} carried more control data than one fd");

@@ -118,6 +118,55 @@ internal static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "sendmsg", SetLastError = true)]
     public static partial nint SendMsg(int fd, MsgHdr* msg, int flags);
 
+    /// <summary>
+    /// sendmsg of <paramref name="length"/> data bytes with one fd as SCM_RIGHTS, retried on EINTR.
+    /// Returns the bytes sent, or -1 with errno in <see cref="LastError"/>.
+    /// </summary>
+    public static nint SendWithFd(int socket, void* data, nuint length, int fd)
+    {
+        ulong* control = stackalloc ulong[CmsgSpaceOneFd / sizeof(ulong)];
+        new Span<byte>(control, CmsgSpaceOneFd).Clear();
+        var cmsg = (CmsgHdr*)control;
+        cmsg->cmsg_len = CmsgLenOneFd;
+        cmsg->cmsg_level = SOL_SOCKET;
+        cmsg->cmsg_type = SCM_RIGHTS;
+        *(int*)((byte*)control + CmsgDataOffset) = fd;
+        IoVec iov = new() { iov_base = data, iov_len = length };
+        MsgHdr message = new() { msg_iov = &iov, msg_iovlen = 1, msg_control = control, msg_controllen = CmsgSpaceOneFd };
+        nint sent;
+        do sent = SendMsg(socket, &message, MSG_NOSIGNAL);
+        while (sent < 0 && LastError == EINTR);
+        return sent;
+    }
+
+    /// <summary>
+    /// recvmsg of up to <paramref name="length"/> data bytes and at most one SCM_RIGHTS fd
+    /// (close-on-exec), retried on EINTR. Returns the bytes received (0 = closed) or -1 with errno
+    /// in <paramref name="errno"/>; <paramref name="fd"/> is -1 when none came, and
+    /// <paramref name="truncated"/> says the sender passed more control data than one fd.
+    /// </summary>
+    public static nint ReceiveWithFd(int socket, void* data, nuint length, out int fd, out bool truncated, out int errno)
+    {
+        ulong* control = stackalloc ulong[CmsgSpaceOneFd / sizeof(ulong)];
+        new Span<byte>(control, CmsgSpaceOneFd).Clear();
+        IoVec iov = new() { iov_base = data, iov_len = length };
+        MsgHdr message = new() { msg_iov = &iov, msg_iovlen = 1, msg_control = control, msg_controllen = CmsgSpaceOneFd };
+        nint received;
+        errno = 0;
+        do
+        {
+            received = RecvMsg(socket, &message, MSG_CMSG_CLOEXEC);
+            errno = received < 0 ? LastError : 0;
+        } while (received < 0 && errno == EINTR);
+        var cmsg = (CmsgHdr*)control;
+        fd = received > 0 && message.msg_controllen >= (nuint)CmsgLenOneFd && cmsg->cmsg_level == SOL_SOCKET
+             && cmsg->cmsg_type == SCM_RIGHTS && cmsg->cmsg_len >= (nuint)CmsgLenOneFd
+            ? *(int*)((byte*)control + CmsgDataOffset)
+            : -1;
+        truncated = (message.msg_flags & MSG_CTRUNC) != 0;
+        return received;
+    }
+
     [LibraryImport("libc", EntryPoint = "socketpair", SetLastError = true)]
     public static partial int SocketPair(int domain, int type, int protocol, int* sv);
 

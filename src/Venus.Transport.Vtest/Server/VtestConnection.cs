@@ -75,43 +75,19 @@ public static unsafe class VtestHandOffChannel
     /// <summary>Sends a connection and its client id; false when the worker is gone.</summary>
     public static bool Send(int channel, int connection, int clientId)
     {
-        ulong* control = stackalloc ulong[Libc.CmsgSpaceOneFd / sizeof(ulong)];
-        new Span<byte>(control, Libc.CmsgSpaceOneFd).Clear();
-        var cmsg = (Libc.CmsgHdr*)control;
-        cmsg->cmsg_len = Libc.CmsgLenOneFd;
-        cmsg->cmsg_level = Libc.SOL_SOCKET;
-        cmsg->cmsg_type = Libc.SCM_RIGHTS;
-        *(int*)((byte*)control + Libc.CmsgDataOffset) = connection;
         int id = clientId;
-        Libc.IoVec iov = new() { iov_base = &id, iov_len = sizeof(int) };
-        Libc.MsgHdr message = new() { msg_iov = &iov, msg_iovlen = 1, msg_control = control, msg_controllen = Libc.CmsgSpaceOneFd };
-        while (true)
-        {
-            nint sent = Libc.SendMsg(channel, &message, Libc.MSG_NOSIGNAL);
-            if (sent == sizeof(int)) return true;
-            if (sent < 0 && Libc.LastError == Libc.EINTR) continue;
-            return false;
-        }
+        return Libc.SendWithFd(channel, &id, sizeof(int), connection) == sizeof(int);
     }
 
     /// <summary>Waits for a connection; false when the server closed the channel.</summary>
     public static bool Receive(int channel, out int connection, out int clientId)
     {
-        connection = -1;
-        clientId = 0;
-        ulong* control = stackalloc ulong[Libc.CmsgSpaceOneFd / sizeof(ulong)];
-        new Span<byte>(control, Libc.CmsgSpaceOneFd).Clear();
         int id = 0;
-        Libc.IoVec iov = new() { iov_base = &id, iov_len = sizeof(int) };
-        Libc.MsgHdr message = new() { msg_iov = &iov, msg_iovlen = 1, msg_control = control, msg_controllen = Libc.CmsgSpaceOneFd };
-        nint got;
-        do got = Libc.RecvMsg(channel, &message, Libc.MSG_CMSG_CLOEXEC);
-        while (got < 0 && Libc.LastError == Libc.EINTR);
-        if (got != sizeof(int)) return false;
-        var cmsg = (Libc.CmsgHdr*)control;
-        if (message.msg_controllen < (nuint)Libc.CmsgLenOneFd || cmsg->cmsg_level != Libc.SOL_SOCKET || cmsg->cmsg_type != Libc.SCM_RIGHTS) return false;
-        connection = *(int*)((byte*)control + Libc.CmsgDataOffset);
+        nint got = Libc.ReceiveWithFd(channel, &id, sizeof(int), out connection, out bool truncated, out _);
         clientId = id;
-        return true;
+        if (got == sizeof(int) && connection >= 0 && !truncated) return true;
+        if (connection >= 0) Libc.Close(connection);
+        connection = -1;
+        return false;
     }
 }

@@ -612,34 +612,12 @@ internal sealed unsafe class VtestServerClient
     private void SendFd(int fd, string what)
     {
         byte data = 0;
-        ulong* control = stackalloc ulong[Libc.CmsgSpaceOneFd / sizeof(ulong)];
-        new Span<byte>(control, Libc.CmsgSpaceOneFd).Clear();
-        var cmsg = (Libc.CmsgHdr*)control;
-        cmsg->cmsg_len = Libc.CmsgLenOneFd;
-        cmsg->cmsg_level = Libc.SOL_SOCKET;
-        cmsg->cmsg_type = Libc.SCM_RIGHTS;
-        *(int*)((byte*)control + Libc.CmsgDataOffset) = fd;
-
-        Libc.IoVec iov = new() { iov_base = &data, iov_len = VtestProtocol.FdMessageDataBytes };
-        Libc.MsgHdr message = new()
-        {
-            msg_iov = &iov,
-            msg_iovlen = 1,
-            msg_control = control,
-            msg_controllen = Libc.CmsgSpaceOneFd,
-        };
-        while (true)
-        {
-            nint sent = Libc.SendMsg(_fd, &message, Libc.MSG_NOSIGNAL);
-            if (sent == VtestProtocol.FdMessageDataBytes)
-                return;
-            if (sent >= 0)
-                throw Drop($"sendmsg of the fd of {what} sent {sent} bytes");
-            int errno = Libc.LastError;
-            if (errno == Libc.EINTR)
-                continue;
-            throw SendFailed(errno, $"the fd of {what}");
-        }
+        nint sent = Libc.SendWithFd(_fd, &data, VtestProtocol.FdMessageDataBytes, fd);
+        if (sent == VtestProtocol.FdMessageDataBytes)
+            return;
+        if (sent >= 0)
+            throw Drop($"sendmsg of the fd of {what} sent {sent} bytes");
+        throw SendFailed(Libc.LastError, $"the fd of {what}");
     }
 
     private ClientEndedException SendFailed(int errno, string what)
