@@ -8,7 +8,8 @@
 #    which counts as one test;
 # 3. builds Venus.sln once (Release); if that fails (a failure), each test project still builds
 #    what it needs and runs, so one broken project does not hide the test results;
-# 4. runs `dotnet test` on every tests/*/*.csproj with a TRX logger into $VENUS_TEST_RESULTS
+# 4. runs `dotnet test` on every tests/*/*.csproj that references Microsoft.NET.Test.Sdk (not on
+#    support libraries such as tests/Venus.TestSupport) with a TRX logger into $VENUS_TEST_RESULTS
 #    (default artifacts/test-results) and counts the outcomes from the TRX files.
 #
 # The last line is "N passed, N failed, N skipped". The exit status is 1 when anything failed:
@@ -133,7 +134,11 @@ PY
 
 phase "tests"
 shopt -s nullglob
-projects=(tests/*/*.csproj)
+projects=()
+for proj in tests/*/*.csproj; do
+  # Only test projects: a support library (no test SDK, e.g. Venus.TestSupport) has no tests to run.
+  grep -qF 'Microsoft.NET.Test.Sdk' "$proj" && projects+=("$proj")
+done
 if [ ${#projects[@]} -eq 0 ]; then
   problem "tests: no test project under tests/"
 fi

@@ -7,7 +7,6 @@ namespace Venus.Layout.Tests;
 /// </summary>
 public sealed class PeersChroot
 {
-    private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan GccTimeout = TimeSpan.FromSeconds(120);
 
     private PeersChroot(string root) => Root = root;
@@ -15,43 +14,10 @@ public sealed class PeersChroot
     /// <summary>The chroot's folder on this machine (normally /var/cache/venus-peers).</summary>
     public string Root { get; }
 
-    public static string FindRepoRoot()
-    {
-        for (string? dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
-        {
-            if (File.Exists(Path.Combine(dir, "Venus.sln")))
-                return dir;
-        }
-        throw new InvalidOperationException($"no Venus.sln above {AppContext.BaseDirectory}");
-    }
-
     /// <summary>Runs <c>eng/peers.sh ensure</c> (building the chroot if needed) and checks that it has gcc.</summary>
     public static PeersChroot Ensure()
     {
-        string repoRoot = FindRepoRoot();
-        string script = Path.Combine(repoRoot, "eng", "peers.sh");
-        ProcessResult path = ProcessRunner.Run("bash", [script, "path"], TimeSpan.FromSeconds(10), repoRoot);
-        if (path.ExitCode != 0)
-            throw new InvalidOperationException($"eng/peers.sh path failed: {path}");
-        string peers = path.Stdout.Trim();
-
-        // peers.sh ensure restarts an unfinished debootstrap; if another process (a parallel test
-        // run) is building the chroot right now, wait for it instead of racing it.
-        string ready = Path.Combine(peers, ".venus-peers-ready");
-        long deadline = Environment.TickCount64 + (long)BuildTimeout.TotalMilliseconds;
-        while (!File.Exists(ready) && Directory.Exists(peers + ".partial") && IsDebootstrapRunning())
-        {
-            if (Environment.TickCount64 > deadline)
-                throw new TimeoutException($"another debootstrap of {peers} did not finish within {BuildTimeout.TotalMinutes} minutes");
-            Thread.Sleep(2000);
-        }
-
-        ProcessResult ensure = ProcessRunner.Run("bash", [script, "ensure"], BuildTimeout, repoRoot);
-        if (ensure.ExitCode != 0)
-            throw new InvalidOperationException($"eng/peers.sh ensure could not provide the peers chroot: {ensure}");
-        string root = ensure.Stdout.Trim().Split('\n')[^1];
-        if (!Directory.Exists(root))
-            throw new InvalidOperationException($"eng/peers.sh ensure printed '{root}', which is not a folder");
+        string root = PeersEnvironment.EnsureChroot(PeersEnvironment.FindRepoRoot());
         foreach (string needed in new[] { "usr/bin/gcc", "usr/include/vulkan/vulkan.h", "usr/include/vulkan/vulkan_core.h" })
         {
             if (!File.Exists(Path.Combine(root, needed)))
@@ -104,21 +70,4 @@ public sealed class PeersChroot
     }
 
     private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max] + $"\n... ({s.Length - max} more characters)";
-
-    private static bool IsDebootstrapRunning()
-    {
-        foreach (string dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out _))
-                continue;
-            try
-            {
-                if (File.ReadAllText(Path.Combine(dir, "cmdline")).Contains("debootstrap", StringComparison.Ordinal))
-                    return true;
-            }
-            catch (IOException) { }
-            catch (UnauthorizedAccessException) { }
-        }
-        return false;
-    }
 }

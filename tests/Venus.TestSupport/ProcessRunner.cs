@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace Venus.Peers.Tests;
+namespace Venus.TestSupport;
 
 public sealed record ProcessResult(int ExitCode, string Stdout, string Stderr)
 {
