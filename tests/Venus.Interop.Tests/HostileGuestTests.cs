@@ -75,8 +75,12 @@ public sealed record HostSample(IReadOnlyList<string> FdTargets, long VmRssKb, i
     /// <summary>
     /// Fds other than the assembly images the .NET runtime keeps open once it loaded them (2 per
     /// assembly, loaded lazily on first use and never closed: bounded, not a leak). Leaks would show here.
+    /// An image shows as "... (deleted)" once eng/host.sh republished venus-host under the running host.
     /// </summary>
-    public int ResourceFds => FdTargets.Count(t => !t.EndsWith(".dll", StringComparison.Ordinal));
+    public int ResourceFds => FdTargets.Count(t => !IsAssemblyImage(t));
+
+    private static bool IsAssemblyImage(string target) =>
+        target.EndsWith(".dll", StringComparison.Ordinal) || target.EndsWith(".dll (deleted)", StringComparison.Ordinal);
 
     /// <summary>The host and its workers together.</summary>
     public long TotalRssKb => VmRssKb + WorkerRssKb;
@@ -175,7 +179,7 @@ public sealed record HostSample(IReadOnlyList<string> FdTargets, long VmRssKb, i
         _ when target.StartsWith("pipe:", StringComparison.Ordinal) => "pipe",
         _ when target.StartsWith("anon_inode:", StringComparison.Ordinal) => target["anon_inode:".Length..].Trim('[', ']'),
         _ when target.StartsWith("/memfd:", StringComparison.Ordinal) => "memfd",
-        _ when target.EndsWith(".dll", StringComparison.Ordinal) => "dll",
+        _ when IsAssemblyImage(target) => "dll",
         _ when target.Contains(".so", StringComparison.Ordinal) => "so",
         _ when target.StartsWith("/dev/", StringComparison.Ordinal) => target,
         _ => "file",
