@@ -12,6 +12,10 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 die() { echo "host.sh: $*" >&2; exit 1; }
 
+# One published copy per checkout, so hosts started from another checkout never run (or get
+# replaced by) this checkout's build.
+host_dir() { echo "/opt/venus-host-$(printf %s "$root" | md5sum | cut -c1-8)"; }
+
 install() {
   local peers="$1"
   local dotnet_root; dotnet_root="$(dirname "$(readlink -f "$(command -v dotnet)")")"
@@ -20,9 +24,9 @@ install() {
     cp -a "$dotnet_root/dotnet" "$dotnet_root/host" "$peers/opt/dotnet/"
     cp -a "$dotnet_root/shared/Microsoft.NETCore.App" "$peers/opt/dotnet/shared/"
   fi
-  dotnet publish "$root/src/Venus.HostRenderer" -c Release -o "$peers/opt/venus-host" --nologo -v quiet \
-    -p:TreatWarningsAsErrors=false >"$peers/opt/venus-host.publish.log" 2>&1 \
-    || { tail -n 20 "$peers/opt/venus-host.publish.log" >&2; die "dotnet publish failed"; }
+  dotnet publish "$root/src/Venus.HostRenderer" -c Release -o "$peers$(host_dir)" --nologo -v quiet \
+    -p:TreatWarningsAsErrors=false >"$peers$(host_dir).publish.log" 2>&1 \
+    || { tail -n 20 "$peers$(host_dir).publish.log" >&2; die "dotnet publish failed"; }
 }
 
 serve() {
@@ -31,8 +35,8 @@ serve() {
   install "$peers"
   rm -f "$peers$sock"
   chroot "$peers" env -i PATH=/usr/bin:/bin HOME=/tmp XDG_RUNTIME_DIR=/tmp DOTNET_ROOT=/opt/dotnet \
-    DOTNET_CLI_TELEMETRY_OPTOUT=1 VK_DRIVER_FILES="${VENUS_HOST_DRIVER:-/usr/share/vulkan/icd.d/lvp_icd.json}" \
-    /opt/dotnet/dotnet /opt/venus-host/venus-host.dll serve --socket-path "$sock" "$@" >"$peers$sock.log" 2>&1 &
+    DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_EnableDiagnostics=0 VK_DRIVER_FILES="${VENUS_HOST_DRIVER:-/usr/share/vulkan/icd.d/lvp_icd.json}" \
+    /opt/dotnet/dotnet "$(host_dir)/venus-host.dll" serve --socket-path "$sock" "$@" >"$peers$sock.log" 2>&1 &
   local pid=$!
   for _ in $(seq 1 200); do
     [ -S "$peers$sock" ] && { echo "$pid"; return 0; }

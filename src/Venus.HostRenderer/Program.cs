@@ -95,7 +95,8 @@ public static class Program
         using var stop = new ManualResetEventSlim();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Set(); };
         AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Set();
-        System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
+        // Kept alive until Main returns: a collected registration would drop the handler and SIGTERM would kill the server without its shutdown.
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
         stop.Wait();
         log("venus-host: stopping");
         workers?.StopAll();

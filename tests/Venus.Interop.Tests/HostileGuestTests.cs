@@ -601,7 +601,7 @@ public sealed class HostileGuestTests(InteropFixture fx, HostileHostFixture host
                 Streams.SetReplyStream(x.Blob.ResourceId, 8192, 16), Streams.EnumerateInstanceVersion())),
             StreamCase("reply-stream-size-overflow", "outside resource", replyBlob: true, x => Streams.Concat(
                 Streams.SetReplyStream(x.Blob.ResourceId, 16, ulong.MaxValue - 8), Streams.EnumerateInstanceVersion())),
-            StreamCase("reply-stream-unknown-resource", "outside resource", replyBlob: true, x => Streams.Concat(
+            StreamCase("reply-stream-unknown-resource", "unknown resource", replyBlob: true, x => Streams.Concat(
                 Streams.SetReplyStream(x.Blob.ResourceId + 1000, 0, 16), Streams.EnumerateInstanceVersion())),
             StreamCase("reply-without-stream", "none set", replyBlob: true, _ => Streams.EnumerateInstanceVersion()),
             StreamCase("reply-overflows-stream", "does not fit", replyBlob: true, x => Streams.Concat(

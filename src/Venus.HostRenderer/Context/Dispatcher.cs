@@ -159,7 +159,12 @@ internal sealed unsafe class Dispatcher : IVnHandleTranslator
 
     public bool SetReplyStream(uint resourceId, ulong offset, ulong size)
     {
-        if (!Ctx.TryGetResource(resourceId, out var r) || offset > r.Size || size > r.Size - offset)
+        if (!Ctx.TryGetResource(resourceId, out var r))
+        {
+            Ctx.Fatal($"{Name}: reply stream in unknown resource {resourceId}");
+            return false;
+        }
+        if (offset > r.Size || size > r.Size - offset)
         {
             Ctx.Fatal($"{Name}: reply stream outside resource {resourceId}");
             return false;
