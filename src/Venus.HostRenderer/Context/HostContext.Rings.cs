@@ -140,23 +140,6 @@ internal sealed unsafe partial class HostContext
                 _timelines.Remove(k);
     }
 
-    ulong _sharedReserved;
-
-    public bool ReserveShared(ulong size)
-    {
-        lock (_timelines)
-        {
-            if (_sharedReserved + size > Options.MaxSharedBytes) return false;
-            _sharedReserved += size;
-            return true;
-        }
-    }
-
-    public void ReleaseShared(ulong size)
-    {
-        lock (_timelines) _sharedReserved -= Math.Min(size, _sharedReserved);
-    }
-
     void DestroyVulkanObjects()
     {
         try

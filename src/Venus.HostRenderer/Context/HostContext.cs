@@ -118,18 +118,33 @@ internal sealed unsafe partial class HostContext : IDisposable
         error = null;
         size = (size + 4095) & ~4095UL;
         if (size == 0) { error = "a blob of size 0"; return null; }
-        lock (_lock)
-        {
-            if (_sharedBytes + size > Options.MaxSharedBytes) { error = $"shared memory cap of {Options.MaxSharedBytes} bytes reached"; return null; }
-            _sharedBytes += size;
-        }
+        if (!ReserveShared(size)) { error = $"shared memory cap of {Options.MaxSharedBytes} bytes reached"; return null; }
         if (!Posix.CreateSharedMemory("venus-shmem", size, out int fd, out byte* map))
         {
-            lock (_lock) _sharedBytes -= size;
+            ReleaseShared(size);
             error = $"memfd of {size} bytes failed (errno {Marshal.GetLastPInvokeError()})";
             return null;
         }
         return AddResource(new Resource { Fd = fd, Map = map, Size = size, OwnsMapping = true });
+    }
+
+    /// <summary>
+    /// Counts guest-shared memory against <see cref="HostOptions.MaxSharedBytes"/>: blob_id-0 blobs
+    /// and the memfds behind exported device memory share one cap.
+    /// </summary>
+    public bool ReserveShared(ulong size)
+    {
+        lock (_lock)
+        {
+            if (_sharedBytes + size > Options.MaxSharedBytes) return false;
+            _sharedBytes += size;
+            return true;
+        }
+    }
+
+    public void ReleaseShared(ulong size)
+    {
+        lock (_lock) _sharedBytes -= Math.Min(size, _sharedBytes);
     }
 
     public Resource AddResource(Resource r)
@@ -175,7 +190,7 @@ internal sealed unsafe partial class HostContext : IDisposable
 
     void Free(Resource r)
     {
-        lock (_lock) if (r.OwnsMapping) _sharedBytes -= r.Size;
+        if (r.OwnsMapping) ReleaseShared(r.Size);
         if (r.OwnsMapping && r.Map != null) Posix.munmap(r.Map, (nuint)r.Size);
         if (r.Fd >= 0) Posix.close(r.Fd);
     }

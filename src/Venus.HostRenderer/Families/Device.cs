@@ -41,7 +41,8 @@ internal sealed unsafe partial class Handlers
         var fns = x.InstanceFunctions;
         var ci = *a->pCreateInfo;
         if (ci.enabledLayerCount != 0) { a->ret = VkResult.VK_ERROR_LAYER_NOT_PRESENT; return true; }
-        var offered = OfferedExtensions(fns, a->physicalDevice).Select(e => e.Name).ToHashSet();
+        var driver = DriverExtensions(fns, a->physicalDevice);
+        var offered = OfferedExtensions(driver).Select(e => e.Name).ToHashSet();
         var names = new List<string>();
         for (uint i = 0; i < ci.enabledExtensionCount; i++)
         {
@@ -50,7 +51,7 @@ internal sealed unsafe partial class Handlers
             names.Add(n);
         }
         // Host-visible memory reaches the guest as a memfd the driver imports (VK_EXT_external_memory_host).
-        bool hostImport = HasDriverExtension(fns, a->physicalDevice, "VK_EXT_external_memory_host");
+        bool hostImport = driver.Any(e => e.Name == "VK_EXT_external_memory_host");
         if (hostImport && !names.Contains("VK_EXT_external_memory_host")) names.Add("VK_EXT_external_memory_host");
         var ptrs = new nint[names.Count];
         for (int i = 0; i < names.Count; i++) ptrs[i] = Marshal.StringToCoTaskMemUTF8(names[i]);
@@ -90,19 +91,6 @@ internal sealed unsafe partial class Handlers
             foreach (var p in ptrs) Marshal.FreeCoTaskMem(p);
         }
         return true;
-    }
-
-    static bool HasDriverExtension(VkInstanceFunctions* fns, ulong physicalDevice, string name)
-    {
-        uint n = 0;
-        if (fns->vkEnumerateDeviceExtensionProperties(physicalDevice, null, &n, null) < 0) return false;
-        var props = new VkExtensionProperties[n];
-        fixed (VkExtensionProperties* p = props)
-            if (fns->vkEnumerateDeviceExtensionProperties(physicalDevice, null, &n, p) < 0) return false;
-        for (int i = 0; i < n; i++)
-            fixed (byte* s = props[i].extensionName)
-                if (new string((sbyte*)s) == name) return true;
-        return false;
     }
 
     public bool vkDestroyDevice(Dispatcher x, vkDestroyDevice.Args* a)

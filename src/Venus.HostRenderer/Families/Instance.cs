@@ -160,8 +160,8 @@ internal sealed unsafe partial class Handlers
         return true;
     }
 
-    /// <summary>Extensions the host offers: the driver's, where the protocol carries them.</summary>
-    List<(string Name, uint Spec)> OfferedExtensions(VkInstanceFunctions* fns, ulong physicalDevice)
+    /// <summary>The driver's device extensions with their spec versions.</summary>
+    static List<(string Name, uint Spec)> DriverExtensions(VkInstanceFunctions* fns, ulong physicalDevice)
     {
         var result = new List<(string, uint)>();
         uint n = 0;
@@ -170,13 +170,21 @@ internal sealed unsafe partial class Handlers
         fixed (VkExtensionProperties* p = props)
             if (fns->vkEnumerateDeviceExtensionProperties(physicalDevice, null, &n, p) < 0) return result;
         for (int i = 0; i < n; i++)
+            fixed (byte* s = props[i].extensionName)
+                result.Add((new string((sbyte*)s), props[i].specVersion));
+        return result;
+    }
+
+    /// <summary>Extensions the host offers: the driver's, where the protocol carries them.</summary>
+    static List<(string Name, uint Spec)> OfferedExtensions(List<(string Name, uint Spec)> driver)
+    {
+        var result = new List<(string, uint)>();
+        foreach (var (name, spec) in driver)
         {
-            string name;
-            fixed (byte* s = props[i].extensionName) name = new string((sbyte*)s);
             var x = ProtocolExtension(name);
             if (x == null) continue;
             if (!x.Value.CommandsTravel && !GuestLocal.Contains(name)) continue;
-            result.Add((name, Math.Min(props[i].specVersion, (uint)x.Value.SpecVersion)));
+            result.Add((name, Math.Min(spec, (uint)x.Value.SpecVersion)));
         }
         return result;
     }
@@ -195,7 +203,7 @@ internal sealed unsafe partial class Handlers
     public bool vkEnumerateDeviceExtensionProperties(Dispatcher x, vkEnumerateDeviceExtensionProperties.Args* a)
     {
         if (a->pLayerName != null) { a->ret = VkResult.VK_ERROR_LAYER_NOT_PRESENT; return true; }
-        var offered = OfferedExtensions(x.InstanceFunctions, a->physicalDevice);
+        var offered = OfferedExtensions(DriverExtensions(x.InstanceFunctions, a->physicalDevice));
         if (a->pProperties == null)
         {
             *a->pPropertyCount = (uint)offered.Count;
