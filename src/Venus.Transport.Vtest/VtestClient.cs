@@ -295,6 +295,38 @@ public sealed unsafe class VtestClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// True once the server has closed or reset the connection (poll with no wait: hang-up, error,
+    /// or end of stream). A guest driver polls this while it waits on shared memory (ring head,
+    /// fence status) so that a dead host turns into a device-lost error instead of a hang.
+    /// </summary>
+    public bool IsPeerClosed()
+    {
+        if (Volatile.Read(ref _disposed) || _fault is not null)
+            return true;
+        Libc.PollFd pollFd = new() { fd = _fd, events = (short)(Libc.POLLIN | Libc.POLLRDHUP) };
+        int ready = Libc.Poll(&pollFd, 1, 0);
+        if (ready <= 0)
+            return false;
+        if ((pollFd.revents & (Libc.POLLHUP | Libc.POLLERR | Libc.POLLNVAL | Libc.POLLRDHUP)) != 0)
+            return true;
+        // Readable with no request outstanding: only an end of stream can be there. Peek, never consume.
+        if ((pollFd.revents & Libc.POLLIN) != 0 && !_lock.IsHeldByCurrentThread && _lock.TryEnter())
+        {
+            try
+            {
+                byte b;
+                nint n = Libc.Recv(_fd, &b, 1, Libc.MSG_PEEK | Libc.MSG_DONTWAIT);
+                return n == 0;
+            }
+            finally
+            {
+                _lock.Exit();
+            }
+        }
+        return false;
+    }
+
     /// <summary>RESOURCE_UNREF; called by <see cref="VtestBlob.Dispose"/>.</summary>
     internal void ResourceUnref(uint resourceId)
     {

@@ -31,6 +31,9 @@ internal static unsafe partial class Libc
     public const short POLLERR = 0x008;
     public const short POLLHUP = 0x010;
     public const short POLLNVAL = 0x020;
+    public const short POLLRDHUP = 0x2000;
+    public const int MSG_PEEK = 0x2;
+    public const int MSG_DONTWAIT = 0x40;
 
     public const int EFD_CLOEXEC = 0x80000;
     public const int EFD_NONBLOCK = 0x800;

@@ -1,0 +1,961 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+using Venus.GuestIcd.Generated;
+using Venus.GuestIcd.Runtime;
+using Venus.Protocol.Vulkan;
+
+namespace Venus.GuestIcd.Loader;
+
+/// <summary>
+/// The commands that need the guest's own logic (cached physical-device data, object state,
+/// local command recording, mapping, polling waits, descriptor clean-up); everything else is
+/// generated forwarding (Generated/). Every export catches everything: no exception reaches the app.
+/// </summary>
+internal static unsafe class HandWritten
+{
+    private static readonly uint V10 = Ver(0), V11 = Ver(1), V12 = Ver(2), V13 = Ver(3);
+    private static uint Ver(uint minor) => (1u << 22) | (minor << 12);
+
+    public static void Add(Dictionary<string, ProcEntry> t)
+    {
+        void Put(string name, nint fn, ProcScope scope, uint core, string? ext = null) => t[name] = new ProcEntry(fn, scope, core, ext);
+
+        Put("vkCreateInstance", (nint)(delegate* unmanaged<VkInstanceCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)&vkCreateInstance, ProcScope.Global, V10);
+        Put("vkEnumerateInstanceVersion", (nint)(delegate* unmanaged<uint*, VkResult>)&vkEnumerateInstanceVersion, ProcScope.Global, V11);
+        Put("vkEnumerateInstanceExtensionProperties", (nint)(delegate* unmanaged<byte*, uint*, VkExtensionProperties*, VkResult>)&vkEnumerateInstanceExtensionProperties, ProcScope.Global, V10);
+        Put("vkEnumerateInstanceLayerProperties", (nint)(delegate* unmanaged<uint*, VkLayerProperties*, VkResult>)&vkEnumerateInstanceLayerProperties, ProcScope.Global, V10);
+        Put("vkGetInstanceProcAddr", (nint)(delegate* unmanaged<ulong, byte*, nint>)&IcdExports.GetInstanceProcAddr, ProcScope.Global, V10);
+        Put("vkDestroyInstance", (nint)(delegate* unmanaged<ulong, VkAllocationCallbacks*, void>)&vkDestroyInstance, ProcScope.Instance, V10);
+        Put("vkEnumeratePhysicalDevices", (nint)(delegate* unmanaged<ulong, uint*, ulong*, VkResult>)&vkEnumeratePhysicalDevices, ProcScope.Instance, V10);
+        var groups = (nint)(delegate* unmanaged<ulong, uint*, VkPhysicalDeviceGroupProperties*, VkResult>)&vkEnumeratePhysicalDeviceGroups;
+        Put("vkEnumeratePhysicalDeviceGroups", groups, ProcScope.Instance, V11);
+        Put("vkEnumeratePhysicalDeviceGroupsKHR", groups, ProcScope.Instance, 0, "VK_KHR_device_group_creation");
+
+        Put("vkGetPhysicalDeviceProperties", (nint)(delegate* unmanaged<ulong, VkPhysicalDeviceProperties*, void>)&vkGetPhysicalDeviceProperties, ProcScope.PhysicalDevice, V10);
+        var props2 = (nint)(delegate* unmanaged<ulong, VkPhysicalDeviceProperties2*, void>)&vkGetPhysicalDeviceProperties2;
+        Put("vkGetPhysicalDeviceProperties2", props2, ProcScope.PhysicalDevice, V11);
+        Put("vkGetPhysicalDeviceProperties2KHR", props2, ProcScope.PhysicalDevice, 0, "VK_KHR_get_physical_device_properties2");
+        Put("vkGetPhysicalDeviceFeatures", (nint)(delegate* unmanaged<ulong, VkPhysicalDeviceFeatures*, void>)&vkGetPhysicalDeviceFeatures, ProcScope.PhysicalDevice, V10);
+        var features2 = (nint)(delegate* unmanaged<ulong, VkPhysicalDeviceFeatures2*, void>)&vkGetPhysicalDeviceFeatures2;
+        Put("vkGetPhysicalDeviceFeatures2", features2, ProcScope.PhysicalDevice, V11);
+        Put("vkGetPhysicalDeviceFeatures2KHR", features2, ProcScope.PhysicalDevice, 0, "VK_KHR_get_physical_device_properties2");
+        Put("vkGetPhysicalDeviceMemoryProperties", (nint)(delegate* unmanaged<ulong, VkPhysicalDeviceMemoryProperties*, void>)&vkGetPhysicalDeviceMemoryProperties, ProcScope.PhysicalDevice, V10);
+        var memory2 = (nint)(delegate* unmanaged<ulong, VkPhysicalDeviceMemoryProperties2*, void>)&vkGetPhysicalDeviceMemoryProperties2;
+        Put("vkGetPhysicalDeviceMemoryProperties2", memory2, ProcScope.PhysicalDevice, V11);
+        Put("vkGetPhysicalDeviceMemoryProperties2KHR", memory2, ProcScope.PhysicalDevice, 0, "VK_KHR_get_physical_device_properties2");
+        Put("vkGetPhysicalDeviceQueueFamilyProperties", (nint)(delegate* unmanaged<ulong, uint*, VkQueueFamilyProperties*, void>)&vkGetPhysicalDeviceQueueFamilyProperties, ProcScope.PhysicalDevice, V10);
+        var queue2 = (nint)(delegate* unmanaged<ulong, uint*, VkQueueFamilyProperties2*, void>)&vkGetPhysicalDeviceQueueFamilyProperties2;
+        Put("vkGetPhysicalDeviceQueueFamilyProperties2", queue2, ProcScope.PhysicalDevice, V11);
+        Put("vkGetPhysicalDeviceQueueFamilyProperties2KHR", queue2, ProcScope.PhysicalDevice, 0, "VK_KHR_get_physical_device_properties2");
+        Put("vkEnumerateDeviceExtensionProperties", (nint)(delegate* unmanaged<ulong, byte*, uint*, VkExtensionProperties*, VkResult>)&vkEnumerateDeviceExtensionProperties, ProcScope.PhysicalDevice, V10);
+        Put("vkEnumerateDeviceLayerProperties", (nint)(delegate* unmanaged<ulong, uint*, VkLayerProperties*, VkResult>)&vkEnumerateDeviceLayerProperties, ProcScope.PhysicalDevice, V10);
+        var extBuffer = (nint)(delegate* unmanaged<ulong, void*, VkExternalBufferProperties*, void>)&vkGetPhysicalDeviceExternalBufferProperties;
+        Put("vkGetPhysicalDeviceExternalBufferProperties", extBuffer, ProcScope.PhysicalDevice, V11);
+        Put("vkGetPhysicalDeviceExternalBufferPropertiesKHR", extBuffer, ProcScope.PhysicalDevice, 0, "VK_KHR_external_memory_capabilities");
+        var extFence = (nint)(delegate* unmanaged<ulong, void*, VkExternalFenceProperties*, void>)&vkGetPhysicalDeviceExternalFenceProperties;
+        Put("vkGetPhysicalDeviceExternalFenceProperties", extFence, ProcScope.PhysicalDevice, V11);
+        Put("vkGetPhysicalDeviceExternalFencePropertiesKHR", extFence, ProcScope.PhysicalDevice, 0, "VK_KHR_external_fence_capabilities");
+        var extSem = (nint)(delegate* unmanaged<ulong, void*, VkExternalSemaphoreProperties*, void>)&vkGetPhysicalDeviceExternalSemaphoreProperties;
+        Put("vkGetPhysicalDeviceExternalSemaphoreProperties", extSem, ProcScope.PhysicalDevice, V11);
+        Put("vkGetPhysicalDeviceExternalSemaphorePropertiesKHR", extSem, ProcScope.PhysicalDevice, 0, "VK_KHR_external_semaphore_capabilities");
+        var tools = (nint)(delegate* unmanaged<ulong, uint*, void*, VkResult>)&vkGetPhysicalDeviceToolProperties;
+        Put("vkGetPhysicalDeviceToolProperties", tools, ProcScope.PhysicalDevice, V13);
+        Put("vkGetPhysicalDeviceToolPropertiesEXT", tools, ProcScope.PhysicalDevice, 0, "VK_EXT_tooling_info");
+        Put("vkCreateDevice", (nint)(delegate* unmanaged<ulong, VkDeviceCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)&vkCreateDevice, ProcScope.PhysicalDevice, V10);
+
+        Put("vkGetDeviceProcAddr", (nint)(delegate* unmanaged<ulong, byte*, nint>)&IcdExports.GetDeviceProcAddr, ProcScope.Device, V10);
+        Put("vkDestroyDevice", (nint)(delegate* unmanaged<ulong, VkAllocationCallbacks*, void>)&vkDestroyDevice, ProcScope.Device, V10);
+        Put("vkGetDeviceQueue", (nint)(delegate* unmanaged<ulong, uint, uint, ulong*, void>)&vkGetDeviceQueue, ProcScope.Device, V10);
+        Put("vkGetDeviceQueue2", (nint)(delegate* unmanaged<ulong, VkDeviceQueueInfo2*, ulong*, void>)&vkGetDeviceQueue2, ProcScope.Device, V11);
+        Put("vkDeviceWaitIdle", (nint)(delegate* unmanaged<ulong, VkResult>)&vkDeviceWaitIdle, ProcScope.Device, V10);
+        Put("vkQueueWaitIdle", (nint)(delegate* unmanaged<ulong, VkResult>)&vkQueueWaitIdle, ProcScope.Device, V10);
+        Put("vkQueueSubmit", (nint)(delegate* unmanaged<ulong, uint, VkSubmitInfo*, ulong, VkResult>)&vkQueueSubmit, ProcScope.Device, V10);
+        var submit2 = (nint)(delegate* unmanaged<ulong, uint, VkSubmitInfo2*, ulong, VkResult>)&vkQueueSubmit2;
+        Put("vkQueueSubmit2", submit2, ProcScope.Device, V13);
+        Put("vkQueueSubmit2KHR", submit2, ProcScope.Device, 0, "VK_KHR_synchronization2");
+        Put("vkQueueBindSparse", (nint)(delegate* unmanaged<ulong, uint, VkBindSparseInfo*, ulong, VkResult>)&vkQueueBindSparse, ProcScope.Device, V10);
+        Put("vkAllocateMemory", (nint)(delegate* unmanaged<ulong, VkMemoryAllocateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)&vkAllocateMemory, ProcScope.Device, V10);
+        Put("vkFreeMemory", (nint)(delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)&vkFreeMemory, ProcScope.Device, V10);
+        Put("vkMapMemory", (nint)(delegate* unmanaged<ulong, ulong, ulong, ulong, uint, void**, VkResult>)&vkMapMemory, ProcScope.Device, V10);
+        Put("vkUnmapMemory", (nint)(delegate* unmanaged<ulong, ulong, void>)&vkUnmapMemory, ProcScope.Device, V10);
+        Put("vkFlushMappedMemoryRanges", (nint)(delegate* unmanaged<ulong, uint, void*, VkResult>)&vkFlushMappedMemoryRanges, ProcScope.Device, V10);
+        Put("vkInvalidateMappedMemoryRanges", (nint)(delegate* unmanaged<ulong, uint, void*, VkResult>)&vkFlushMappedMemoryRanges, ProcScope.Device, V10);
+        Put("vkCreateCommandPool", (nint)(delegate* unmanaged<ulong, VkCommandPoolCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)&vkCreateCommandPool, ProcScope.Device, V10);
+        Put("vkDestroyCommandPool", (nint)(delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)&vkDestroyCommandPool, ProcScope.Device, V10);
+        Put("vkResetCommandPool", (nint)(delegate* unmanaged<ulong, ulong, uint, VkResult>)&vkResetCommandPool, ProcScope.Device, V10);
+        Put("vkAllocateCommandBuffers", (nint)(delegate* unmanaged<ulong, VkCommandBufferAllocateInfo*, ulong*, VkResult>)&vkAllocateCommandBuffers, ProcScope.Device, V10);
+        Put("vkFreeCommandBuffers", (nint)(delegate* unmanaged<ulong, ulong, uint, ulong*, void>)&vkFreeCommandBuffers, ProcScope.Device, V10);
+        Put("vkBeginCommandBuffer", (nint)(delegate* unmanaged<ulong, VkCommandBufferBeginInfo*, VkResult>)&vkBeginCommandBuffer, ProcScope.Device, V10);
+        Put("vkEndCommandBuffer", (nint)(delegate* unmanaged<ulong, VkResult>)&vkEndCommandBuffer, ProcScope.Device, V10);
+        Put("vkResetCommandBuffer", (nint)(delegate* unmanaged<ulong, uint, VkResult>)&vkResetCommandBuffer, ProcScope.Device, V10);
+        Put("vkWaitForFences", (nint)(delegate* unmanaged<ulong, uint, ulong*, uint, ulong, VkResult>)&vkWaitForFences, ProcScope.Device, V10);
+        var waitSem = (nint)(delegate* unmanaged<ulong, VkSemaphoreWaitInfo*, ulong, VkResult>)&vkWaitSemaphores;
+        Put("vkWaitSemaphores", waitSem, ProcScope.Device, V12);
+        Put("vkWaitSemaphoresKHR", waitSem, ProcScope.Device, 0, "VK_KHR_timeline_semaphore");
+        Put("vkUpdateDescriptorSets", (nint)(delegate* unmanaged<ulong, uint, VkWriteDescriptorSet*, uint, VkCopyDescriptorSet*, void>)&vkUpdateDescriptorSets, ProcScope.Device, V10);
+        var createTemplate = (nint)(delegate* unmanaged<ulong, VkDescriptorUpdateTemplateCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)&vkCreateDescriptorUpdateTemplate;
+        Put("vkCreateDescriptorUpdateTemplate", createTemplate, ProcScope.Device, V11);
+        Put("vkCreateDescriptorUpdateTemplateKHR", createTemplate, ProcScope.Device, 0, "VK_KHR_descriptor_update_template");
+        var destroyTemplate = (nint)(delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)&vkDestroyDescriptorUpdateTemplate;
+        Put("vkDestroyDescriptorUpdateTemplate", destroyTemplate, ProcScope.Device, V11);
+        Put("vkDestroyDescriptorUpdateTemplateKHR", destroyTemplate, ProcScope.Device, 0, "VK_KHR_descriptor_update_template");
+        var updateTemplate = (nint)(delegate* unmanaged<ulong, ulong, ulong, void*, void>)&vkUpdateDescriptorSetWithTemplate;
+        Put("vkUpdateDescriptorSetWithTemplate", updateTemplate, ProcScope.Device, V11);
+        Put("vkUpdateDescriptorSetWithTemplateKHR", updateTemplate, ProcScope.Device, 0, "VK_KHR_descriptor_update_template");
+        Put("vkCreateGraphicsPipelines", (nint)(delegate* unmanaged<ulong, ulong, uint, VkGraphicsPipelineCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)&vkCreateGraphicsPipelines, ProcScope.Device, V10);
+    }
+
+    // ---- global and instance ----------------------------------------------------------------------
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkCreateInstance(VkInstanceCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pInstance)
+    {
+        try
+        {
+            return GuestInstance.Create(pCreateInfo, pInstance);
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkCreateInstance");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static void vkDestroyInstance(ulong instance, VkAllocationCallbacks* pAllocator)
+    {
+        try
+        {
+            if (instance != 0)
+                DispatchableObject.From<GuestInstance>(instance).Destroy();
+        }
+        catch (Exception e)
+        {
+            Icd.FailVoid(e, "vkDestroyInstance");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkEnumerateInstanceVersion(uint* pApiVersion)
+    {
+        if (pApiVersion == null)
+            return VkResult.VK_ERROR_INITIALIZATION_FAILED;
+        *pApiVersion = GuestInstance.DriverApiVersion;
+        return VkResult.VK_SUCCESS;
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkEnumerateInstanceExtensionProperties(byte* pLayerName, uint* pPropertyCount, VkExtensionProperties* pProperties)
+    {
+        try
+        {
+            if (pLayerName != null)
+                return VkResult.VK_ERROR_LAYER_NOT_PRESENT;
+            var list = GuestInstance.Extensions;
+            return FillExtensions(list.Length, i => (list[i].Name, list[i].Spec), pPropertyCount, pProperties);
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkEnumerateInstanceExtensionProperties");
+        }
+    }
+
+    private static VkResult FillExtensions(int available, Func<int, (string Name, uint Spec)> get, uint* pCount, VkExtensionProperties* p)
+    {
+        if (pCount == null)
+            return VkResult.VK_ERROR_INITIALIZATION_FAILED;
+        if (p == null)
+        {
+            *pCount = (uint)available;
+            return VkResult.VK_SUCCESS;
+        }
+        uint n = Math.Min(*pCount, (uint)available);
+        for (int i = 0; i < n; i++)
+        {
+            (string name, uint spec) = get(i);
+            Runtime.PhysicalDevice.SetFixedString(p[i].extensionName, 256, name);
+            p[i].specVersion = spec;
+        }
+        *pCount = n;
+        return n < available ? VkResult.VK_INCOMPLETE : VkResult.VK_SUCCESS;
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkEnumerateInstanceLayerProperties(uint* pPropertyCount, VkLayerProperties* pProperties)
+    {
+        if (pPropertyCount == null)
+            return VkResult.VK_ERROR_INITIALIZATION_FAILED;
+        *pPropertyCount = 0;
+        return VkResult.VK_SUCCESS;
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkEnumeratePhysicalDevices(ulong instance, uint* pCount, ulong* pDevices)
+    {
+        try
+        {
+            var devices = DispatchableObject.From<GuestInstance>(instance).PhysicalDevices;
+            if (pDevices == null)
+            {
+                *pCount = (uint)devices.Length;
+                return VkResult.VK_SUCCESS;
+            }
+            uint n = Math.Min(*pCount, (uint)devices.Length);
+            for (int i = 0; i < n; i++)
+                pDevices[i] = devices[i].Handle;
+            *pCount = n;
+            return n < devices.Length ? VkResult.VK_INCOMPLETE : VkResult.VK_SUCCESS;
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkEnumeratePhysicalDevices");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkEnumeratePhysicalDeviceGroups(ulong instance, uint* pCount, VkPhysicalDeviceGroupProperties* pGroups)
+    {
+        try
+        {
+            // One group per device: the protocol has no multi-GPU groups to offer.
+            var devices = DispatchableObject.From<GuestInstance>(instance).PhysicalDevices;
+            if (pGroups == null)
+            {
+                *pCount = (uint)devices.Length;
+                return VkResult.VK_SUCCESS;
+            }
+            uint n = Math.Min(*pCount, (uint)devices.Length);
+            for (int i = 0; i < n; i++)
+            {
+                pGroups[i].physicalDeviceCount = 1;
+                pGroups[i].physicalDevices[0] = devices[i].Handle;
+                for (int j = 1; j < 32; j++)
+                    pGroups[i].physicalDevices[j] = 0;
+                pGroups[i].subsetAllocation = 0;
+            }
+            *pCount = n;
+            return n < devices.Length ? VkResult.VK_INCOMPLETE : VkResult.VK_SUCCESS;
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkEnumeratePhysicalDeviceGroups");
+        }
+    }
+
+    // ---- physical device --------------------------------------------------------------------------
+
+    private static Runtime.PhysicalDevice Physical(ulong handle) => DispatchableObject.From<Runtime.PhysicalDevice>(handle);
+
+    [UnmanagedCallersOnly]
+    private static void vkGetPhysicalDeviceProperties(ulong physicalDevice, VkPhysicalDeviceProperties* pProperties)
+    {
+        try
+        {
+            *pProperties = Physical(physicalDevice).Properties;
+        }
+        catch (Exception e)
+        {
+            Icd.FailVoid(e, "vkGetPhysicalDeviceProperties");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static void vkGetPhysicalDeviceProperties2(ulong physicalDevice, VkPhysicalDeviceProperties2* pProperties)
+    {
+        try
+        {
+            var pd = Physical(physicalDevice);
+            if (pProperties->pNext != null)
+                Calls.vkGetPhysicalDeviceProperties2(pd.Ring, physicalDevice, pProperties);
+            pd.PatchProperties2(pProperties);
+        }
+        catch (Exception e)
+        {
+            Icd.FailVoid(e, "vkGetPhysicalDeviceProperties2");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static void vkGetPhysicalDeviceFeatures(ulong physicalDevice, VkPhysicalDeviceFeatures* pFeatures)
+    {
+        try
+        {
+            *pFeatures = Physical(physicalDevice).Features;
+        }
+        catch (Exception e)
+        {
+            Icd.FailVoid(e, "vkGetPhysicalDeviceFeatures");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static void vkGetPhysicalDeviceFeatures2(ulong physicalDevice, VkPhysicalDeviceFeatures2* pFeatures)
+    {
+        try
+        {
+            var pd = Physical(physicalDevice);
+            if (pFeatures->pNext != null)
+                Calls.vkGetPhysicalDeviceFeatures2(pd.Ring, physicalDevice, pFeatures);
+            pFeatures->features = pd.Features;
+        }
+        catch (Exception e)
+        {
+            Icd.FailVoid(e, "vkGetPhysicalDeviceFeatures2");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static void vkGetPhysicalDeviceMemoryProperties(ulong physicalDevice, VkPhysicalDeviceMemoryProperties* pProperties)
+    {
+        try
+        {
+            *pProperties = Physical(physicalDevice).MemoryProperties;
+        }
+        catch (Exception e)
+        {
+            Icd.FailVoid(e, "vkGetPhysicalDeviceMemoryProperties");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static void vkGetPhysicalDeviceMemoryProperties2(ulong physicalDevice, VkPhysicalDeviceMemoryProperties2* pProperties)
+    {
+        try
+        {
+            var pd = Physical(physicalDevice);
+            if (pProperties->pNext != null)
+                Calls.vkGetPhysicalDeviceMemoryProperties2(pd.Ring, physicalDevice, pProperties);
+            pd.PatchMemoryProperties2(pProperties);
+        }
+        catch (Exception e)
+        {
+            Icd.FailVoid(e, "vkGetPhysicalDeviceMemoryProperties2");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static void vkGetPhysicalDeviceQueueFamilyProperties(ulong physicalDevice, uint* pCount, VkQueueFamilyProperties* pProperties)
+    {
+        try
+        {
+            var families = Physical(physicalDevice).QueueFamilies;
+            if (pProperties == null)
+            {
+                *pCount = (uint)families.Length;
+                return;
+            }
+            uint n = Math.Min(*pCount, (uint)families.Length);
+            for (int i = 0; i < n; i++)
+                pProperties[i] = families[i];
+            *pCount = n;
+        }
+        catch (Exception e)
+        {
+            Icd.FailVoid(e, "vkGetPhysicalDeviceQueueFamilyProperties");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static void vkGetPhysicalDeviceQueueFamilyProperties2(ulong physicalDevice, uint* pCount, VkQueueFamilyProperties2* pProperties)
+    {
+        try
+        {
+            var pd = Physical(physicalDevice);
+            var families = pd.QueueFamilies;
+            if (pProperties == null)
+            {
+                *pCount = (uint)families.Length;
+                return;
+            }
+            bool chained = false;
+            uint n = Math.Min(*pCount, (uint)families.Length);
+            for (int i = 0; i < n; i++)
+                chained |= pProperties[i].pNext != null;
+            if (chained)
+                Calls.vkGetPhysicalDeviceQueueFamilyProperties2(pd.Ring, physicalDevice, &n, pProperties);
+            for (int i = 0; i < n; i++)
+                pProperties[i].queueFamilyProperties = families[i];
+            *pCount = n;
+        }
+        catch (Exception e)
+        {
+            Icd.FailVoid(e, "vkGetPhysicalDeviceQueueFamilyProperties2");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkEnumerateDeviceExtensionProperties(ulong physicalDevice, byte* pLayerName, uint* pCount, VkExtensionProperties* pProperties)
+    {
+        try
+        {
+            if (pLayerName != null)
+                return VkResult.VK_ERROR_LAYER_NOT_PRESENT;
+            var pd = Physical(physicalDevice);
+            var list = pd.Extensions.ToArray();
+            if (pCount == null)
+                return VkResult.VK_ERROR_INITIALIZATION_FAILED;
+            if (pProperties == null)
+            {
+                *pCount = (uint)list.Length;
+                return VkResult.VK_SUCCESS;
+            }
+            uint n = Math.Min(*pCount, (uint)list.Length);
+            for (int i = 0; i < n; i++)
+                pProperties[i] = list[i];
+            *pCount = n;
+            return n < list.Length ? VkResult.VK_INCOMPLETE : VkResult.VK_SUCCESS;
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkEnumerateDeviceExtensionProperties");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkEnumerateDeviceLayerProperties(ulong physicalDevice, uint* pCount, VkLayerProperties* pProperties)
+    {
+        if (pCount == null)
+            return VkResult.VK_ERROR_INITIALIZATION_FAILED;
+        *pCount = 0;
+        return VkResult.VK_SUCCESS;
+    }
+
+    // No external handle types cross this transport: every query answers "none".
+    [UnmanagedCallersOnly]
+    private static void vkGetPhysicalDeviceExternalBufferProperties(ulong physicalDevice, void* pInfo, VkExternalBufferProperties* pProperties)
+    {
+        if (pProperties != null)
+            pProperties->externalMemoryProperties = default;
+    }
+
+    [UnmanagedCallersOnly]
+    private static void vkGetPhysicalDeviceExternalFenceProperties(ulong physicalDevice, void* pInfo, VkExternalFenceProperties* pProperties)
+    {
+        if (pProperties == null)
+            return;
+        pProperties->exportFromImportedHandleTypes = 0;
+        pProperties->compatibleHandleTypes = 0;
+        pProperties->externalFenceFeatures = 0;
+    }
+
+    [UnmanagedCallersOnly]
+    private static void vkGetPhysicalDeviceExternalSemaphoreProperties(ulong physicalDevice, void* pInfo, VkExternalSemaphoreProperties* pProperties)
+    {
+        if (pProperties == null)
+            return;
+        pProperties->exportFromImportedHandleTypes = 0;
+        pProperties->compatibleHandleTypes = 0;
+        pProperties->externalSemaphoreFeatures = 0;
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkGetPhysicalDeviceToolProperties(ulong physicalDevice, uint* pCount, void* pProperties)
+    {
+        if (pCount == null)
+            return VkResult.VK_ERROR_INITIALIZATION_FAILED;
+        *pCount = 0;
+        return VkResult.VK_SUCCESS;
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkCreateDevice(ulong physicalDevice, VkDeviceCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pDevice)
+    {
+        try
+        {
+            return Runtime.Device.Create(Physical(physicalDevice), pCreateInfo, pDevice);
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkCreateDevice");
+        }
+    }
+
+    // ---- device and queues ------------------------------------------------------------------------
+
+    private static Runtime.Device Dev(ulong handle) => DispatchableObject.From<Runtime.Device>(handle);
+
+    [UnmanagedCallersOnly]
+    private static void vkDestroyDevice(ulong device, VkAllocationCallbacks* pAllocator)
+    {
+        try
+        {
+            if (device != 0)
+                Dev(device).Destroy();
+        }
+        catch (Exception e)
+        {
+            Icd.FailVoid(e, "vkDestroyDevice");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static void vkGetDeviceQueue(ulong device, uint family, uint index, ulong* pQueue)
+    {
+        try
+        {
+            *pQueue = Dev(device).FindQueue(family, index, 0)?.Handle ?? 0;
+        }
+        catch (Exception e)
+        {
+            Icd.FailVoid(e, "vkGetDeviceQueue");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static void vkGetDeviceQueue2(ulong device, VkDeviceQueueInfo2* pInfo, ulong* pQueue)
+    {
+        try
+        {
+            *pQueue = Dev(device).FindQueue(pInfo->queueFamilyIndex, pInfo->queueIndex, pInfo->flags)?.Handle ?? 0;
+        }
+        catch (Exception e)
+        {
+            Icd.FailVoid(e, "vkGetDeviceQueue2");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkDeviceWaitIdle(ulong device)
+    {
+        try
+        {
+            foreach (Queue q in Dev(device).Queues)
+            {
+                VkResult r = q.WaitIdle();
+                if (r != VkResult.VK_SUCCESS)
+                    return r;
+            }
+            return VkResult.VK_SUCCESS;
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkDeviceWaitIdle");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkQueueWaitIdle(ulong queue)
+    {
+        try
+        {
+            return DispatchableObject.From<Queue>(queue).WaitIdle();
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkQueueWaitIdle");
+        }
+    }
+
+    // Submissions go through the ring without a reply (§8.5): the command buffers already went at vkEndCommandBuffer.
+    [UnmanagedCallersOnly]
+    private static VkResult vkQueueSubmit(ulong queue, uint submitCount, VkSubmitInfo* pSubmits, ulong fence)
+    {
+        try
+        {
+            Sends.vkQueueSubmit(DispatchableObject.From(queue).Ring, queue, submitCount, pSubmits, fence);
+            return VkResult.VK_SUCCESS;
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkQueueSubmit");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkQueueSubmit2(ulong queue, uint submitCount, VkSubmitInfo2* pSubmits, ulong fence)
+    {
+        try
+        {
+            Sends.vkQueueSubmit2(DispatchableObject.From(queue).Ring, queue, submitCount, pSubmits, fence);
+            return VkResult.VK_SUCCESS;
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkQueueSubmit2");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkQueueBindSparse(ulong queue, uint bindInfoCount, VkBindSparseInfo* pBindInfo, ulong fence)
+    {
+        try
+        {
+            Sends.vkQueueBindSparse(DispatchableObject.From(queue).Ring, queue, bindInfoCount, pBindInfo, fence);
+            return VkResult.VK_SUCCESS;
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkQueueBindSparse");
+        }
+    }
+
+    // ---- memory -----------------------------------------------------------------------------------
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkAllocateMemory(ulong device, VkMemoryAllocateInfo* pAllocateInfo, VkAllocationCallbacks* pAllocator, ulong* pMemory)
+    {
+        try
+        {
+            var dev = Dev(device);
+            ulong id = dev.Instance.NewObjectId();
+            VkResult r = Calls.vkAllocateMemory(dev.Ring, device, pAllocateInfo, null, &id);
+            if (r != VkResult.VK_SUCCESS)
+                return Icd.Trace(r, "vkAllocateMemory");
+            dev.Memories[id] = new DeviceMemory(dev, id, pAllocateInfo->allocationSize, pAllocateInfo->memoryTypeIndex);
+            *pMemory = id;
+            return VkResult.VK_SUCCESS;
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkAllocateMemory");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static void vkFreeMemory(ulong device, ulong memory, VkAllocationCallbacks* pAllocator)
+    {
+        try
+        {
+            if (memory == 0)
+                return;
+            var dev = Dev(device);
+            Sends.vkFreeMemory(dev.Ring, device, memory, null);
+            if (dev.Memories.TryRemove(memory, out DeviceMemory? m))
+                m.Release();
+        }
+        catch (Exception e)
+        {
+            Icd.FailVoid(e, "vkFreeMemory");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkMapMemory(ulong device, ulong memory, ulong offset, ulong size, uint flags, void** ppData)
+    {
+        try
+        {
+            var dev = Dev(device);
+            dev.Ring.ThrowIfLost();
+            if (!dev.Memories.TryGetValue(memory, out DeviceMemory? m))
+                return VkResult.VK_ERROR_MEMORY_MAP_FAILED;
+            return Icd.Trace(m.Map(offset, size, ppData), "vkMapMemory");
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkMapMemory");
+        }
+    }
+
+    // The blob stays mapped until vkFreeMemory: a later map is free, and the pages are the host's own.
+    [UnmanagedCallersOnly]
+    private static void vkUnmapMemory(ulong device, ulong memory)
+    {
+    }
+
+    // Mappings are coherent (the guest maps the host's pages): flush and invalidate have nothing to do.
+    [UnmanagedCallersOnly]
+    private static VkResult vkFlushMappedMemoryRanges(ulong device, uint count, void* pRanges) => VkResult.VK_SUCCESS;
+
+    // ---- command pools and buffers ---------------------------------------------------------------
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkCreateCommandPool(ulong device, VkCommandPoolCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pPool)
+    {
+        try
+        {
+            var dev = Dev(device);
+            ulong id = dev.Instance.NewObjectId();
+            VkResult r = Calls.vkCreateCommandPool(dev.Ring, device, pCreateInfo, null, &id);
+            if (r != VkResult.VK_SUCCESS)
+                return Icd.Trace(r, "vkCreateCommandPool");
+            dev.CommandPools[id] = new CommandPool(id, pCreateInfo->flags);
+            *pPool = id;
+            return VkResult.VK_SUCCESS;
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkCreateCommandPool");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static void vkDestroyCommandPool(ulong device, ulong pool, VkAllocationCallbacks* pAllocator)
+    {
+        try
+        {
+            if (pool == 0)
+                return;
+            var dev = Dev(device);
+            Sends.vkDestroyCommandPool(dev.Ring, device, pool, null);
+            if (dev.CommandPools.TryRemove(pool, out CommandPool? p))
+                p.FreeAll();
+        }
+        catch (Exception e)
+        {
+            Icd.FailVoid(e, "vkDestroyCommandPool");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkResetCommandPool(ulong device, ulong pool, uint flags)
+    {
+        try
+        {
+            var dev = Dev(device);
+            Sends.vkResetCommandPool(dev.Ring, device, pool, flags);
+            if (dev.CommandPools.TryGetValue(pool, out CommandPool? p))
+                lock (p.Buffers)
+                    foreach (CommandBuffer cb in p.Buffers)
+                        cb.ResetStream();
+            return VkResult.VK_SUCCESS;
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkResetCommandPool");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkAllocateCommandBuffers(ulong device, VkCommandBufferAllocateInfo* pInfo, ulong* pCommandBuffers)
+    {
+        try
+        {
+            var dev = Dev(device);
+            if (!dev.CommandPools.TryGetValue(pInfo->commandPool, out CommandPool? pool))
+                return VkResult.VK_ERROR_INITIALIZATION_FAILED;
+            uint n = pInfo->commandBufferCount;
+            var made = new CommandBuffer[n];
+            for (uint i = 0; i < n; i++)
+            {
+                made[i] = new CommandBuffer(dev, pool, pInfo->level);
+                pCommandBuffers[i] = made[i].Handle;
+            }
+            VkResult r = Calls.vkAllocateCommandBuffers(dev.Ring, device, pInfo, pCommandBuffers);
+            if (r != VkResult.VK_SUCCESS)
+            {
+                foreach (CommandBuffer cb in made)
+                    cb.Free();
+                for (uint i = 0; i < n; i++)
+                    pCommandBuffers[i] = 0;
+                return Icd.Trace(r, "vkAllocateCommandBuffers");
+            }
+            lock (pool.Buffers)
+                foreach (CommandBuffer cb in made)
+                    pool.Buffers.Add(cb);
+            return VkResult.VK_SUCCESS;
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkAllocateCommandBuffers");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static void vkFreeCommandBuffers(ulong device, ulong pool, uint count, ulong* pCommandBuffers)
+    {
+        try
+        {
+            var dev = Dev(device);
+            Sends.vkFreeCommandBuffers(dev.Ring, device, pool, count, pCommandBuffers);
+            for (uint i = 0; i < count; i++)
+            {
+                if (pCommandBuffers[i] == 0)
+                    continue;
+                var cb = CommandBuffer.FromHandle(pCommandBuffers[i]);
+                lock (cb.Pool.Buffers)
+                    cb.Pool.Buffers.Remove(cb);
+                cb.Free();
+            }
+        }
+        catch (Exception e)
+        {
+            Icd.FailVoid(e, "vkFreeCommandBuffers");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkBeginCommandBuffer(ulong commandBuffer, VkCommandBufferBeginInfo* pBeginInfo)
+    {
+        try
+        {
+            var cb = CommandBuffer.FromHandle(commandBuffer);
+            cb.ResetStream();
+            VkCommandBufferBeginInfo info = *pBeginInfo;
+            if (cb.Level == VkCommandBufferLevel.VK_COMMAND_BUFFER_LEVEL_PRIMARY)
+                info.pInheritanceInfo = null; // ignored for primaries; may be garbage
+            var e = cb.Reserve(Venus.Protocol.Commands.vkBeginCommandBuffer.Size(commandBuffer, &info, cb.StreamFilter));
+            Venus.Protocol.Commands.vkBeginCommandBuffer.Encode(ref e, 0, commandBuffer, &info);
+            cb.Commit(in e);
+            return VkResult.VK_SUCCESS;
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkBeginCommandBuffer");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkEndCommandBuffer(ulong commandBuffer)
+    {
+        try
+        {
+            var cb = CommandBuffer.FromHandle(commandBuffer);
+            var e = cb.Reserve(Venus.Protocol.Commands.vkEndCommandBuffer.Size(commandBuffer, cb.StreamFilter));
+            Venus.Protocol.Commands.vkEndCommandBuffer.Encode(ref e, 0, commandBuffer);
+            cb.Commit(in e);
+            VkResult recorded = cb.RecordResult;
+            GuestRing ring = cb.Ring;
+            ring.Enter();
+            try
+            {
+                cb.Flush(ring);
+            }
+            finally
+            {
+                ring.Exit();
+            }
+            return recorded;
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkEndCommandBuffer");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkResetCommandBuffer(ulong commandBuffer, uint flags)
+    {
+        try
+        {
+            var cb = CommandBuffer.FromHandle(commandBuffer);
+            cb.ResetStream();
+            Sends.vkResetCommandBuffer(cb.Ring, commandBuffer, flags);
+            return VkResult.VK_SUCCESS;
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkResetCommandBuffer");
+        }
+    }
+
+    // ---- waits ------------------------------------------------------------------------------------
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkWaitForFences(ulong device, uint fenceCount, ulong* pFences, uint waitAll, ulong timeout)
+    {
+        try
+        {
+            return Icd.Trace(Sync.WaitFences(Dev(device), fenceCount, pFences, waitAll, timeout), "vkWaitForFences");
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkWaitForFences");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkWaitSemaphores(ulong device, VkSemaphoreWaitInfo* pWaitInfo, ulong timeout)
+    {
+        try
+        {
+            return Icd.Trace(Sync.WaitSemaphores(Dev(device), pWaitInfo, timeout), "vkWaitSemaphores");
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkWaitSemaphores");
+        }
+    }
+
+    // ---- descriptors and pipelines ----------------------------------------------------------------
+
+    [UnmanagedCallersOnly]
+    private static void vkUpdateDescriptorSets(ulong device, uint writeCount, VkWriteDescriptorSet* pWrites, uint copyCount, VkCopyDescriptorSet* pCopies)
+    {
+        try
+        {
+            Descriptors.Update(Dev(device), writeCount, pWrites, copyCount, pCopies);
+        }
+        catch (Exception e)
+        {
+            Icd.FailVoid(e, "vkUpdateDescriptorSets");
+        }
+    }
+
+    // Templates live in the guest only: updates with them become vkUpdateDescriptorSets.
+    [UnmanagedCallersOnly]
+    private static VkResult vkCreateDescriptorUpdateTemplate(ulong device, VkDescriptorUpdateTemplateCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pTemplate)
+    {
+        try
+        {
+            var dev = Dev(device);
+            var entries = new VkDescriptorUpdateTemplateEntry[pCreateInfo->descriptorUpdateEntryCount];
+            for (int i = 0; i < entries.Length; i++)
+                entries[i] = pCreateInfo->pDescriptorUpdateEntries[i];
+            ulong id = dev.Instance.NewObjectId();
+            dev.Templates[id] = new DescriptorUpdateTemplate(entries);
+            *pTemplate = id;
+            return VkResult.VK_SUCCESS;
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkCreateDescriptorUpdateTemplate");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static void vkDestroyDescriptorUpdateTemplate(ulong device, ulong template, VkAllocationCallbacks* pAllocator)
+    {
+        try
+        {
+            Dev(device).Templates.TryRemove(template, out _);
+        }
+        catch (Exception e)
+        {
+            Icd.FailVoid(e, "vkDestroyDescriptorUpdateTemplate");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static void vkUpdateDescriptorSetWithTemplate(ulong device, ulong set, ulong template, void* pData)
+    {
+        try
+        {
+            var dev = Dev(device);
+            if (!dev.Templates.TryGetValue(template, out DescriptorUpdateTemplate? t))
+                throw new InvalidOperationException($"unknown descriptor update template 0x{template:x}");
+            Descriptors.UpdateWithTemplate(dev, set, t, (byte*)pData);
+        }
+        catch (Exception e)
+        {
+            Icd.FailVoid(e, "vkUpdateDescriptorSetWithTemplate");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkCreateGraphicsPipelines(ulong device, ulong cache, uint count, VkGraphicsPipelineCreateInfo* pCreateInfos, VkAllocationCallbacks* pAllocator, ulong* pPipelines)
+    {
+        try
+        {
+            var dev = Dev(device);
+            var clean = (VkGraphicsPipelineCreateInfo*)NativeMemory.Alloc((nuint)Math.Max(count, 1u), (nuint)sizeof(VkGraphicsPipelineCreateInfo));
+            try
+            {
+                for (uint i = 0; i < count; i++)
+                {
+                    clean[i] = pCreateInfos[i];
+                    Pipelines.Sanitize(&clean[i]);
+                    pPipelines[i] = dev.Instance.NewObjectId();
+                }
+                return Icd.Trace(Calls.vkCreateGraphicsPipelines(dev.Ring, device, cache, count, clean, null, pPipelines), "vkCreateGraphicsPipelines");
+            }
+            finally
+            {
+                NativeMemory.Free(clean);
+            }
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkCreateGraphicsPipelines");
+        }
+    }
+}

@@ -1,0 +1,43 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Venus.GuestIcd.Loader;
+
+internal enum ProcScope { Global, Instance, PhysicalDevice, Device }
+
+/// <summary>One exported Vulkan command: its function, who dispatches it, and what exposes it.</summary>
+internal readonly record struct ProcEntry(nint Function, ProcScope Scope, uint CoreVersion, string? Extension);
+
+/// <summary>
+/// Name → function for vkGetInstanceProcAddr / vkGetDeviceProcAddr / vk_icdGetPhysicalDeviceProcAddr:
+/// the generated forwarding entry points (Generated/) overlaid by the hand-written ones.
+/// </summary>
+internal static unsafe partial class ProcTable
+{
+    private static readonly Dictionary<string, ProcEntry> Table = Build();
+
+    static partial void AddGenerated(Dictionary<string, ProcEntry> table);
+
+    private static Dictionary<string, ProcEntry> Build()
+    {
+        var table = new Dictionary<string, ProcEntry>(StringComparer.Ordinal);
+        AddGenerated(table);
+        HandWritten.Add(table);
+        return table;
+    }
+
+    public static int Count => Table.Count;
+
+    public static bool TryGet(byte* name, out ProcEntry entry)
+    {
+        entry = default;
+        if (name == null)
+            return false;
+        string s = Marshal.PtrToStringUTF8((nint)name) ?? "";
+        return Table.TryGetValue(s, out entry);
+    }
+
+    public static bool TryGet(string name, out ProcEntry entry) => Table.TryGetValue(name, out entry);
+
+    public static IEnumerable<KeyValuePair<string, ProcEntry>> All => Table;
+}

@@ -1,0 +1,144 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Venus.Protocol.Vulkan;
+using Venus.Protocol.Wire;
+
+namespace Venus.GuestIcd.Runtime;
+
+/// <summary>
+/// A command buffer records locally: <c>vkBeginCommandBuffer</c>, every <c>vkCmd*</c> and
+/// <c>vkEndCommandBuffer</c> are encoded (flags 0) into a native stream that goes to the ring at
+/// <c>vkEndCommandBuffer</c> (venus-protocol.md §8.6), in chunks that end on command boundaries.
+/// Generated <c>vkCmd*</c> exports call <see cref="Reserve"/>, the command's <c>Encode</c>, then
+/// <see cref="Commit"/>: no allocation once the stream has grown to its working size.
+/// </summary>
+internal sealed unsafe class CommandBuffer : DispatchableObject
+{
+    /// <summary>A chunk is closed when the next command would take it past this many bytes.</summary>
+    private const int ChunkBytes = 64 * 1024;
+
+    private byte* _stream;
+    private int _length, _capacity;
+    private int _chunkStart;
+    private int[] _boundaries = new int[8];
+    private int _boundaryCount;
+
+    public CommandBuffer(Device device, CommandPool pool, VkCommandBufferLevel level)
+    {
+        Device = device;
+        Pool = pool;
+        Level = level;
+        StreamFilter = device.Filter;
+    }
+
+    public Device Device { get; }
+    public CommandPool Pool { get; }
+    public VkCommandBufferLevel Level { get; }
+    public override GuestInstance Instance => Device.Instance;
+
+    /// <summary>The filter the generated size and encode functions use.</summary>
+    public VnProtocolFilter StreamFilter { get; }
+
+    /// <summary>The first error met while recording; vkEndCommandBuffer returns it.</summary>
+    public VkResult RecordResult { get; private set; } = VkResult.VK_SUCCESS;
+
+    public int Length => _length;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static CommandBuffer FromHandle(ulong handle) => Unsafe.As<CommandBuffer>(From(handle));
+
+    /// <summary>Room for one command of <paramref name="size"/> bytes; returns its encoder.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public VnEncoder Reserve(ulong size)
+    {
+        if (size > (ulong)(_capacity - _length) || _length - _chunkStart + (long)size > ChunkBytes)
+            Grow(size);
+        return new VnEncoder(new Span<byte>(_stream + _length, (int)size), StreamFilter);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Commit(in VnEncoder e) => _length += e.Position;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Grow(ulong size)
+    {
+        if (size > int.MaxValue / 2)
+            throw new VulkanResultException(VkResult.VK_ERROR_OUT_OF_HOST_MEMORY, $"a {size}-byte command");
+        if (_length > _chunkStart && _length - _chunkStart + (long)size > ChunkBytes)
+        {
+            if (_boundaryCount == _boundaries.Length)
+                Array.Resize(ref _boundaries, _boundaries.Length * 2);
+            _boundaries[_boundaryCount++] = _length;
+            _chunkStart = _length;
+        }
+        long needed = (long)_length + (long)size;
+        if (needed > _capacity)
+        {
+            long capacity = Math.Max(needed, Math.Max(16 * 1024, (long)_capacity * 2));
+            byte* p = (byte*)NativeMemory.Realloc(_stream, (nuint)capacity);
+            if (p == null)
+                throw new OutOfMemoryException();
+            _stream = p;
+            _capacity = (int)capacity;
+        }
+    }
+
+    /// <summary>Records a failure of a void vkCmd*: logged once, returned by vkEndCommandBuffer.</summary>
+    public void Fail(Exception e, string command)
+    {
+        VkResult r = Icd.Fail(e, command);
+        if (RecordResult == VkResult.VK_SUCCESS)
+            RecordResult = r;
+    }
+
+    /// <summary>Failure path of the generated vkCmd* exports; never throws.</summary>
+    public static void FailSafe(ulong handle, Exception e, string command)
+    {
+        try
+        {
+            if (handle != 0 && From(handle) is CommandBuffer cb)
+            {
+                cb.Fail(e, command);
+                return;
+            }
+        }
+        catch
+        {
+        }
+        Icd.FailVoid(e, command);
+    }
+
+    /// <summary>Forgets the recorded stream (begin, reset, pool reset).</summary>
+    public void ResetStream()
+    {
+        _length = 0;
+        _chunkStart = 0;
+        _boundaryCount = 0;
+        RecordResult = VkResult.VK_SUCCESS;
+    }
+
+    /// <summary>Sends the recorded stream through the ring, chunk by chunk. Hold the ring lock.</summary>
+    public void Flush(GuestRing ring)
+    {
+        int start = 0;
+        for (int i = 0; i <= _boundaryCount; i++)
+        {
+            int end = i < _boundaryCount ? _boundaries[i] : _length;
+            if (end > start)
+                ring.Submit(new ReadOnlySpan<byte>(_stream + start, end - start));
+            start = end;
+        }
+        ResetStream();
+    }
+
+    public void Free()
+    {
+        if (_stream != null)
+        {
+            NativeMemory.Free(_stream);
+            _stream = null;
+        }
+        _capacity = _length = 0;
+        ReleaseHandle();
+    }
+}

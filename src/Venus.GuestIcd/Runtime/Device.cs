@@ -1,0 +1,240 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using Venus.GuestIcd.Generated;
+using Venus.Protocol.Vulkan;
+
+namespace Venus.GuestIcd.Runtime;
+
+/// <summary>A VkDevice: its queues (fetched once at creation), enabled extensions, and the guest state of its objects.</summary>
+internal sealed unsafe class Device : DispatchableObject
+{
+    private readonly HashSet<string> _enabledExtensions;
+    private readonly List<Queue> _queues = new();
+
+    public readonly ConcurrentDictionary<ulong, DeviceMemory> Memories = new();
+    public readonly ConcurrentDictionary<ulong, CommandPool> CommandPools = new();
+    public readonly ConcurrentDictionary<ulong, DescriptorUpdateTemplate> Templates = new();
+
+    private Device(PhysicalDevice physicalDevice, HashSet<string> enabledExtensions)
+    {
+        PhysicalDevice = physicalDevice;
+        _enabledExtensions = enabledExtensions;
+    }
+
+    public PhysicalDevice PhysicalDevice { get; }
+    public override GuestInstance Instance => PhysicalDevice.Instance;
+    public uint ApiVersion => PhysicalDevice.ApiVersion;
+    public bool IsEnabled(string extension) => _enabledExtensions.Contains(extension);
+    public IReadOnlyList<Queue> Queues => _queues;
+
+    public static VkResult Create(PhysicalDevice physicalDevice, VkDeviceCreateInfo* createInfo, ulong* pDevice)
+    {
+        var enabled = new HashSet<string>(StringComparer.Ordinal);
+        for (uint i = 0; i < createInfo->enabledExtensionCount; i++)
+        {
+            string name = Marshal.PtrToStringUTF8((nint)createInfo->ppEnabledExtensionNames[i]) ?? "";
+            if (!physicalDevice.HasExtension(name))
+            {
+                IcdLog.Info($"vkCreateDevice: device extension {name} is not supported");
+                return VkResult.VK_ERROR_EXTENSION_NOT_PRESENT;
+            }
+            enabled.Add(name);
+        }
+
+        var device = new Device(physicalDevice, enabled);
+        GuestRing ring = device.Ring;
+        VkDeviceCreateInfo hostInfo = *createInfo;
+        hostInfo.enabledLayerCount = 0;
+        hostInfo.ppEnabledLayerNames = null;
+        ulong id = device.Handle;
+        VkResult r = Calls.vkCreateDevice(ring, physicalDevice.Handle, &hostInfo, null, &id);
+        if (r != VkResult.VK_SUCCESS)
+        {
+            device.ReleaseHandle();
+            return Icd.Trace(r, "vkCreateDevice");
+        }
+
+        // Every queue is fetched now, each with its own timeline (ring_idx) when the host has them (§8.5).
+        bool timelines = physicalDevice.Instance.Capset.SupportsMultipleTimelines;
+        for (uint i = 0; i < createInfo->queueCreateInfoCount; i++)
+        {
+            VkDeviceQueueCreateInfo* q = &createInfo->pQueueCreateInfos[i];
+            for (uint index = 0; index < q->queueCount; index++)
+            {
+                var queue = new Queue(device, q->queueFamilyIndex, index, q->flags,
+                    timelines ? physicalDevice.Instance.AllocateTimeline() : 0);
+                var timeline = new VkDeviceQueueTimelineInfoMESA { sType = VkDeviceQueueTimelineInfoMESA.SType, ringIdx = queue.RingIdx };
+                var info = new VkDeviceQueueInfo2
+                {
+                    sType = VkDeviceQueueInfo2.SType,
+                    pNext = queue.RingIdx != 0 ? &timeline : null,
+                    flags = q->flags,
+                    queueFamilyIndex = q->queueFamilyIndex,
+                    queueIndex = index,
+                };
+                ulong queueId = queue.Handle;
+                Sends.vkGetDeviceQueue2(ring, device.Handle, &info, &queueId);
+                device._queues.Add(queue);
+            }
+        }
+        *pDevice = device.Handle;
+        return VkResult.VK_SUCCESS;
+    }
+
+    public Queue? FindQueue(uint family, uint index, uint flags)
+    {
+        foreach (Queue q in _queues)
+            if (q.Family == family && q.Index == index && q.Flags == flags)
+                return q;
+        return null;
+    }
+
+    public void Destroy()
+    {
+        try
+        {
+            if (!Ring.IsLost)
+                Sends.vkDestroyDevice(Ring, Handle, null);
+        }
+        catch (Exception e)
+        {
+            IcdLog.Info($"vkDestroyDevice: {e.Message}");
+        }
+        foreach (CommandPool pool in CommandPools.Values)
+            pool.FreeAll();
+        foreach (DeviceMemory memory in Memories.Values)
+            memory.Release();
+        foreach (Queue q in _queues)
+        {
+            Instance.FreeTimeline(q.RingIdx);
+            q.ReleaseHandle();
+        }
+        ReleaseHandle();
+    }
+}
+
+/// <summary>A VkQueue, with its timeline and (for vkQueueWaitIdle) a fence of its own, made on first use.</summary>
+internal sealed unsafe class Queue : DispatchableObject
+{
+    private ulong _idleFence;
+
+    public Queue(Device device, uint family, uint index, uint flags, uint ringIdx)
+    {
+        Device = device;
+        Family = family;
+        Index = index;
+        Flags = flags;
+        RingIdx = ringIdx;
+    }
+
+    public Device Device { get; }
+    public override GuestInstance Instance => Device.Instance;
+    public uint Family { get; }
+    public uint Index { get; }
+    public uint Flags { get; }
+    public uint RingIdx { get; }
+
+    /// <summary>
+    /// vkQueueWaitIdle without blocking the host's ring thread (a host may refuse blocking waits):
+    /// an empty submission with our fence, then the fence is polled.
+    /// </summary>
+    public VkResult WaitIdle()
+    {
+        GuestRing ring = Ring;
+        if (_idleFence == 0)
+        {
+            var info = new VkFenceCreateInfo { sType = VkFenceCreateInfo.SType };
+            ulong fence = Instance.NewObjectId();
+            VkResult r = Calls.vkCreateFence(ring, Device.Handle, &info, null, &fence);
+            if (r != VkResult.VK_SUCCESS)
+                return r;
+            _idleFence = fence;
+        }
+        ulong f = _idleFence;
+        Sends.vkQueueSubmit(ring, Handle, 0, null, f);
+        VkResult result = Sync.WaitFences(Device, 1, &f, 1, ulong.MaxValue);
+        if (result == VkResult.VK_SUCCESS)
+            Sends.vkResetFences(ring, Device.Handle, 1, &f);
+        return result;
+    }
+
+    public void Destroy()
+    {
+        if (_idleFence != 0 && !Ring.IsLost)
+        {
+            ulong f = _idleFence;
+            Sends.vkDestroyFence(Ring, Device.Handle, f, null);
+        }
+    }
+}
+
+/// <summary>A VkDeviceMemory: size, type, and the blob that maps it (made on first vkMapMemory, §8.4).</summary>
+internal sealed unsafe class DeviceMemory(Device device, ulong id, ulong size, uint typeIndex)
+{
+    private readonly Lock _lock = new();
+    private Transport.GuestShmem? _blob;
+
+    public Device Device { get; } = device;
+    public ulong Id { get; } = id;
+    public ulong Size { get; } = size;
+    public uint TypeIndex { get; } = typeIndex;
+
+    public VkResult Map(ulong offset, ulong size, void** ppData)
+    {
+        if (!Device.PhysicalDevice.IsMappable(TypeIndex))
+            return VkResult.VK_ERROR_MEMORY_MAP_FAILED;
+        if (offset >= Size || (size != ulong.MaxValue && (size == 0 || size > Size - offset)))
+            return VkResult.VK_ERROR_MEMORY_MAP_FAILED;
+        lock (_lock)
+        {
+            if (_blob is null)
+            {
+                try
+                {
+                    _blob = Device.Instance.Transport.CreateMemoryBlob(Id, Size, mappable: true);
+                }
+                catch (Exception e)
+                {
+                    IcdLog.Error($"vkMapMemory: the host could not share memory 0x{Id:x} ({Size} bytes) as a blob: {e.Message}");
+                    return VkResult.VK_ERROR_MEMORY_MAP_FAILED;
+                }
+            }
+            *ppData = _blob.Pointer + offset;
+            return VkResult.VK_SUCCESS;
+        }
+    }
+
+    public void Release()
+    {
+        lock (_lock)
+        {
+            try
+            {
+                _blob?.Dispose();
+            }
+            catch (Exception e)
+            {
+                IcdLog.Info($"releasing the blob of memory 0x{Id:x}: {e.Message}");
+            }
+            _blob = null;
+        }
+    }
+}
+
+/// <summary>A VkCommandPool's command buffers, so a pool reset or destroy reaches them.</summary>
+internal sealed class CommandPool(ulong id, uint flags)
+{
+    public ulong Id { get; } = id;
+    public uint Flags { get; } = flags;
+    public readonly HashSet<CommandBuffer> Buffers = new();
+
+    public void FreeAll()
+    {
+        lock (Buffers)
+        {
+            foreach (CommandBuffer cb in Buffers)
+                cb.Free();
+            Buffers.Clear();
+        }
+    }
+}

@@ -1,0 +1,412 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Venus.GuestIcd.Transport;
+using Venus.Protocol;
+using Venus.Protocol.Commands;
+using Venus.Protocol.Vulkan;
+using Venus.Protocol.Wire;
+
+namespace Venus.GuestIcd.Runtime;
+
+/// <summary>
+/// The guest end of a Venus ring (venus-protocol.md §4): a shared-memory head/tail/status/buffer
+/// the host's ring thread consumes, so commands travel without a syscall each; the socket is used
+/// only for <c>vkNotifyRingMESA</c> when the host thread went idle.
+/// <para>
+/// Calls: <see cref="Enter"/>, <see cref="BeginCall"/> (writes <c>vkSetReplyCommandStreamMESA</c>
+/// in front when a reply is wanted), the generated <c>Encode</c>, then <see cref="Call"/> (sends,
+/// waits until the host's head passes the command, returns a decoder over the reply) or
+/// <see cref="Send"/> (no reply, no wait), and <see cref="Exit"/> in a finally. One call runs at a
+/// time per ring, which is what lets every reply use offset 0 of the reply buffer.
+/// </para>
+/// </summary>
+internal sealed unsafe class GuestRing : IDisposable
+{
+    private const uint HeadOffset = 0, TailOffset = 64, StatusOffset = 128, BufferOffset = 192;
+    private const uint ExtraSize = 4;
+    private const uint StatusIdle = 0x1, StatusFatal = 0x2, StatusAlive = 0x4;
+    /// <summary>How often the host's ring monitor sets ALIVE (we check it at a multiple of this).</summary>
+    private const uint MonitorPeriodMicroseconds = 1_000_000;
+    private const long WatchdogMilliseconds = 10_000;
+
+    private readonly IGuestTransport _transport;
+    private readonly GuestShmem _shmem;
+    private readonly uint _bufferSize;
+    private readonly uint* _head, _tail, _status;
+    private readonly byte* _buffer;
+    private readonly Lock _lock = new();
+    private uint _cur;
+    private GuestShmem _reply;
+    private GuestShmem? _upload;
+    private byte* _scratch;
+    private int _scratchCapacity;
+    private int _prefix;
+    private ulong _requestSize, _replySize;
+    private string? _lost;
+
+    public GuestRing(IGuestTransport transport, VnProtocolFilter filter, ulong ringId, uint bufferSize, ulong replySize)
+    {
+        if (bufferSize == 0 || (bufferSize & (bufferSize - 1)) != 0)
+            throw new ArgumentException("the ring buffer size must be a power of two", nameof(bufferSize));
+        _transport = transport;
+        Filter = filter;
+        RingId = ringId;
+        _bufferSize = bufferSize;
+        ulong shmemSize = BufferOffset + bufferSize + ExtraSize;
+        _shmem = transport.CreateShmem(shmemSize);
+        try
+        {
+            byte* p = _shmem.Pointer;
+            new Span<byte>(p, (int)BufferOffset).Clear();
+            _head = (uint*)(p + HeadOffset);
+            _tail = (uint*)(p + TailOffset);
+            _status = (uint*)(p + StatusOffset);
+            _buffer = p + BufferOffset;
+            _reply = transport.CreateShmem(replySize);
+
+            var monitor = new VkRingMonitorInfoMESA
+            {
+                sType = VkRingMonitorInfoMESA.SType,
+                maxReportingPeriodMicroseconds = MonitorPeriodMicroseconds,
+            };
+            var info = new VkRingCreateInfoMESA
+            {
+                sType = VkRingCreateInfoMESA.SType,
+                pNext = &monitor,
+                resourceId = _shmem.ResourceId,
+                offset = 0,
+                size = (nuint)shmemSize,
+                idleTimeout = 5_000_000, // ns: the host's ring thread idles after 5 ms without work
+                headOffset = HeadOffset,
+                tailOffset = TailOffset,
+                statusOffset = StatusOffset,
+                bufferOffset = BufferOffset,
+                bufferSize = bufferSize,
+                extraOffset = BufferOffset + bufferSize,
+                extraSize = ExtraSize,
+            };
+            ulong size = vkCreateRingMESA.Size(ringId, &info, filter);
+            byte* bytes = stackalloc byte[(int)size];
+            var e = new VnEncoder(new Span<byte>(bytes, (int)size), filter);
+            vkCreateRingMESA.Encode(ref e, 0, ringId, &info);
+            transport.SubmitVirtqueue(e.Written);
+        }
+        catch
+        {
+            _reply?.Dispose();
+            _shmem.Dispose();
+            throw;
+        }
+        _lastAliveCheck = Environment.TickCount64;
+    }
+
+    public ulong RingId { get; }
+    public VnProtocolFilter Filter { get; }
+    public IGuestTransport Transport => _transport;
+    public bool IsLost => _lost is not null;
+
+    // ---- call protocol ---------------------------------------------------------------------------
+
+    public void Enter() => _lock.Enter();
+    public void Exit() => _lock.Exit();
+
+    /// <summary>Starts a command; with <paramref name="replySize"/> &gt; 0 the reply stream is set first. Hold the lock.</summary>
+    public VnEncoder BeginCall(ulong requestSize, ulong replySize)
+    {
+        ThrowIfLost();
+        int prefix = 0;
+        if (replySize > 0)
+        {
+            if (replySize > _reply.Size)
+                GrowReply(replySize);
+            prefix = SetReplySize;
+        }
+        ulong total = (ulong)prefix + requestSize;
+        if (total > int.MaxValue)
+            throw new VulkanResultException(VkResult.VK_ERROR_OUT_OF_HOST_MEMORY, $"a command of {requestSize} bytes is too large to encode");
+        EnsureScratch((int)total);
+        _prefix = prefix;
+        _requestSize = requestSize;
+        _replySize = replySize;
+        var e = new VnEncoder(new Span<byte>(_scratch, (int)total), Filter);
+        if (replySize > 0)
+        {
+            var stream = new VkCommandStreamDescriptionMESA { resourceId = _reply.ResourceId, offset = 0, size = (nuint)replySize };
+            vkSetReplyCommandStreamMESA.Encode(ref e, 0, &stream);
+        }
+        return e;
+    }
+
+    private static readonly int SetReplySize = ComputeSetReplySize();
+
+    private static int ComputeSetReplySize()
+    {
+        var stream = new VkCommandStreamDescriptionMESA();
+        return (int)vkSetReplyCommandStreamMESA.Size(&stream);
+    }
+
+    /// <summary>Sends the command begun with <see cref="BeginCall"/> with a reply and waits for it.</summary>
+    public VnDecoder Call(in VnEncoder e)
+    {
+        CheckEncoded(e);
+        new Span<byte>(_reply.Pointer, (int)_replySize).Clear();
+        uint seqno = Submit(e.Written);
+        WaitSeqno(seqno);
+        return new VnDecoder(new ReadOnlySpan<byte>(_reply.Pointer, (int)_replySize));
+    }
+
+    /// <summary>Sends the command begun with <see cref="BeginCall"/> (no reply) without waiting.</summary>
+    public uint Send(in VnEncoder e)
+    {
+        CheckEncoded(e);
+        return Submit(e.Written);
+    }
+
+    /// <summary>Throws when a reply did not decode (the host and guest disagree about the protocol).</summary>
+    public void CheckReply(in VnDecoder d, string command)
+    {
+        if (d.Failed)
+            throw new InvalidOperationException(
+                $"{command}: the host's reply did not decode ({d.Error} at byte {d.ErrorPosition} of {_replySize})");
+    }
+
+    private void CheckEncoded(in VnEncoder e)
+    {
+        if ((ulong)(e.Position - _prefix) != _requestSize)
+            throw new InvalidOperationException($"encoded {e.Position - _prefix} bytes, but the size function said {_requestSize}");
+    }
+
+    private void EnsureScratch(int size)
+    {
+        if (size <= _scratchCapacity)
+            return;
+        int capacity = Math.Max(size, Math.Max(4096, _scratchCapacity * 2));
+        byte* p = (byte*)NativeMemory.Realloc(_scratch, (nuint)capacity);
+        if (p == null)
+            throw new OutOfMemoryException();
+        _scratch = p;
+        _scratchCapacity = capacity;
+    }
+
+    private void GrowReply(ulong size)
+    {
+        ulong newSize = Math.Max(size, _reply.Size * 2);
+        GuestShmem bigger = _transport.CreateShmem(newSize);
+        _reply.Dispose();
+        _reply = bigger;
+    }
+
+    // ---- submission ------------------------------------------------------------------------------
+
+    /// <summary>Largest stream written into the ring directly; bigger ones go through an upload blob.</summary>
+    public uint DirectLimit => _bufferSize / 4;
+
+    /// <summary>
+    /// Writes whole commands into the ring and returns the seqno (tail) after them. Streams over
+    /// <see cref="DirectLimit"/> are placed in an upload blob and referenced by
+    /// <c>vkExecuteCommandStreamsMESA</c> (§4.5); the call then waits until the host consumed it,
+    /// so the blob can be reused. Hold the lock.
+    /// </summary>
+    public uint Submit(ReadOnlySpan<byte> commands)
+    {
+        ThrowIfLost();
+        if ((uint)commands.Length <= DirectLimit)
+            return WriteRing(commands);
+        return SubmitIndirect(commands);
+    }
+
+    private uint SubmitIndirect(ReadOnlySpan<byte> commands)
+    {
+        ulong needed = (ulong)commands.Length;
+        if (_upload is null || _upload.Size < needed)
+        {
+            _upload?.Dispose();
+            _upload = null;
+            _upload = _transport.CreateShmem(Math.Max(1UL << 20, RoundUpPow2(needed)));
+        }
+        commands.CopyTo(new Span<byte>(_upload.Pointer, commands.Length));
+        var stream = new VkCommandStreamDescriptionMESA { resourceId = _upload.ResourceId, offset = 0, size = (nuint)commands.Length };
+        ulong size = vkExecuteCommandStreamsMESA.Size(1, &stream, null, 0, null, 0, Filter);
+        byte* bytes = stackalloc byte[(int)size];
+        var e = new VnEncoder(new Span<byte>(bytes, (int)size), Filter);
+        vkExecuteCommandStreamsMESA.Encode(ref e, 0, 1, &stream, null, 0, null, 0);
+        uint seqno = WriteRing(e.Written);
+        WaitSeqno(seqno);
+        return seqno;
+    }
+
+    private static ulong RoundUpPow2(ulong v)
+    {
+        ulong p = 1;
+        while (p < v)
+            p <<= 1;
+        return p;
+    }
+
+    private uint WriteRing(ReadOnlySpan<byte> data)
+    {
+        uint size = (uint)data.Length;
+        // Space: everything between head and our tail is still the host's.
+        if (_cur + size - Volatile.Read(ref *_head) > _bufferSize)
+            WaitForSpace(size);
+
+        uint pos = _cur & (_bufferSize - 1);
+        uint first = Math.Min(size, _bufferSize - pos);
+        fixed (byte* src = data)
+        {
+            Buffer.MemoryCopy(src, _buffer + pos, first, first);
+            if (first < size)
+                Buffer.MemoryCopy(src + first, _buffer, size - first, size - first);
+        }
+        _cur += size;
+        Volatile.Write(ref *_tail, _cur);
+        // seq_cst between the tail store and the status load (the host does the mirror image).
+        Interlocked.MemoryBarrier();
+        uint status = Volatile.Read(ref *_status);
+        if ((status & StatusFatal) != 0)
+            Lose("the host marked the ring FATAL (it rejected a command; see the host's log)");
+        if ((status & StatusIdle) != 0)
+            Notify();
+        return _cur;
+    }
+
+    private void Notify()
+    {
+        ulong size = vkNotifyRingMESA.Size(RingId, _cur, 0, Filter);
+        byte* bytes = stackalloc byte[(int)size];
+        var e = new VnEncoder(new Span<byte>(bytes, (int)size), Filter);
+        vkNotifyRingMESA.Encode(ref e, 0, RingId, _cur, 0);
+        try
+        {
+            _transport.SubmitVirtqueue(e.Written);
+        }
+        catch (Exception ex) when (ex is not DeviceLostException)
+        {
+            Lose($"notifying the host failed: {ex.Message}");
+        }
+    }
+
+    private void WaitForSpace(uint size)
+    {
+        var relax = new Relax(this);
+        while (_cur + size - Volatile.Read(ref *_head) > _bufferSize)
+            relax.Step();
+    }
+
+    /// <summary>True once the host's head has passed <paramref name="seqno"/> (wrap-aware).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Reached(uint seqno) => (int)(Volatile.Read(ref *_head) - seqno) >= 0;
+
+    /// <summary>Waits (spin, yield, then growing sleeps) until the host consumed everything up to <paramref name="seqno"/>.</summary>
+    public void WaitSeqno(uint seqno)
+    {
+        if (Reached(seqno))
+            return;
+        var relax = new Relax(this);
+        while (!Reached(seqno))
+            relax.Step();
+    }
+
+    // ---- liveness ------------------------------------------------------------------------------
+
+    private long _lastAliveCheck;
+
+    /// <summary>
+    /// One step of a wait on the host: spins first (a ring round trip is a few µs), then yields,
+    /// then sleeps 10 µs doubling to 1 ms. From the yield phase on it checks the ring's FATAL bit,
+    /// the connection, and the host's ALIVE watchdog, so a dead host ends a wait within about a
+    /// millisecond of being noticed.
+    /// </summary>
+    public struct Relax(GuestRing ring)
+    {
+        private int _iteration;
+
+        public void Step()
+        {
+            int i = _iteration++;
+            if (i < 64)
+            {
+                Thread.SpinWait(16);
+                return;
+            }
+            ring.CheckHost();
+            if (i < 256)
+            {
+                Thread.Yield();
+                return;
+            }
+            int shift = Math.Min((i - 256) / 64, 7); // 10 µs .. 1.28 ms
+            Posix.SleepMicroseconds(10u << shift);
+        }
+    }
+
+    /// <summary>Throws <see cref="DeviceLostException"/> if the host is gone, FATAL, or silent past the watchdog.</summary>
+    public void CheckHost()
+    {
+        ThrowIfLost();
+        uint status = Volatile.Read(ref *_status);
+        if ((status & StatusFatal) != 0)
+            Lose("the host marked the ring FATAL (it rejected a command; see the host's log)");
+        if (_transport.IsHostGone())
+            Lose($"the host closed the connection ({_transport.Name})");
+        long now = Environment.TickCount64;
+        if (now - _lastAliveCheck >= WatchdogMilliseconds)
+        {
+            // The host's monitor sets ALIVE every MonitorPeriod; clear it and expect it back.
+            uint before = Interlocked.And(ref *_status, ~StatusAlive);
+            if ((before & StatusAlive) == 0)
+                Lose($"the host's ring monitor has not reported for {WatchdogMilliseconds / 1000} s");
+            _lastAliveCheck = now;
+        }
+    }
+
+    public void ThrowIfLost()
+    {
+        if (_lost is string why)
+            throw new DeviceLostException(why);
+    }
+
+    /// <summary>Marks the ring (and so the instance) lost and throws.</summary>
+    [DoesNotReturn]
+    public void Lose(string why)
+    {
+        if (_lost is null)
+        {
+            _lost = why;
+            IcdLog.Error($"device lost: {why}");
+        }
+        throw new DeviceLostException(_lost);
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_lost is null)
+            {
+                try
+                {
+                    ulong size = vkDestroyRingMESA.Size(RingId, Filter);
+                    byte* bytes = stackalloc byte[(int)size];
+                    var e = new VnEncoder(new Span<byte>(bytes, (int)size), Filter);
+                    vkDestroyRingMESA.Encode(ref e, 0, RingId);
+                    _transport.SubmitVirtqueue(e.Written);
+                }
+                catch (Exception ex)
+                {
+                    IcdLog.Info($"vkDestroyRingMESA: {ex.Message}");
+                }
+            }
+            _lost ??= "the instance was destroyed";
+            _upload?.Dispose();
+            _reply.Dispose();
+            _shmem.Dispose();
+            if (_scratch != null)
+            {
+                NativeMemory.Free(_scratch);
+                _scratch = null;
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+using Venus.Protocol.Vulkan;
+using Venus.Transport.Vtest;
+
+namespace Venus.GuestIcd.Runtime;
+
+/// <summary>
+/// The driver's log, on stderr with a "venus:" prefix. Errors (anything that becomes a failing
+/// VkResult for a reason other than an ordinary Vulkan outcome) are always written; the rest only
+/// when <c>VENUS_DEBUG</c> asks for it: <c>VENUS_DEBUG=1|all</c>, or a comma list of
+/// <c>init</c> (transport and device set-up), <c>result</c> (every failing VkResult), <c>wait</c>.
+/// </summary>
+internal static class IcdLog
+{
+    private static readonly Lock Gate = new();
+    public static readonly bool Init, Result, Wait;
+
+    static IcdLog()
+    {
+        string flags = Environment.GetEnvironmentVariable("VENUS_DEBUG") ?? "";
+        bool all = flags is "1" or "all" || flags.Contains("all", StringComparison.Ordinal);
+        Init = all || flags.Contains("init", StringComparison.Ordinal);
+        Result = all || flags.Contains("result", StringComparison.Ordinal);
+        Wait = all || flags.Contains("wait", StringComparison.Ordinal);
+    }
+
+    public static void Error(string message) => Write(message);
+
+    public static void Info(string message)
+    {
+        if (Init)
+            Write(message);
+    }
+
+    private static void Write(string message)
+    {
+        try
+        {
+            lock (Gate)
+                Console.Error.WriteLine("venus: " + message);
+        }
+        catch
+        {
+            // Logging must never fail a Vulkan call.
+        }
+    }
+}
+
+/// <summary>The host went away or declared the context dead: every later call reports VK_ERROR_DEVICE_LOST.</summary>
+internal sealed class DeviceLostException(string message) : Exception(message);
+
+/// <summary>A failure that maps to a specific VkResult (e.g. an allocation the host refused).</summary>
+internal sealed class VulkanResultException(VkResult result, string message) : Exception(message)
+{
+    public VkResult Result { get; } = result;
+}
+
+/// <summary>Turns anything thrown inside an export into a VkResult and one log line; nothing escapes to the app.</summary>
+internal static class Icd
+{
+    public static VkResult Fail(Exception e, string command)
+    {
+        try
+        {
+            switch (e)
+            {
+                case VulkanResultException v:
+                    if (IcdLog.Result)
+                        IcdLog.Error($"{command}: {v.Result}: {v.Message}");
+                    return v.Result;
+                case DeviceLostException:
+                    IcdLog.Error($"{command}: device lost: {e.Message}");
+                    return VkResult.VK_ERROR_DEVICE_LOST;
+                case VtestException:
+                    IcdLog.Error($"{command}: device lost: {e.Message}");
+                    return VkResult.VK_ERROR_DEVICE_LOST;
+                case OutOfMemoryException:
+                    IcdLog.Error($"{command}: out of host memory");
+                    return VkResult.VK_ERROR_OUT_OF_HOST_MEMORY;
+                default:
+                    IcdLog.Error($"{command}: internal error: {e.GetType().Name}: {e.Message}");
+                    return VkResult.VK_ERROR_UNKNOWN;
+            }
+        }
+        catch
+        {
+            return VkResult.VK_ERROR_UNKNOWN;
+        }
+    }
+
+    /// <summary>For void commands: the error is logged (the device is marked lost by whoever saw it).</summary>
+    public static void FailVoid(Exception e, string command) => Fail(e, command);
+
+    /// <summary>Logs a failing VkResult from the host when <c>VENUS_DEBUG=result</c>.</summary>
+    public static VkResult Trace(VkResult result, string command)
+    {
+        if (result < 0 && IcdLog.Result)
+            IcdLog.Error($"{command} -> {result}");
+        return result;
+    }
+}

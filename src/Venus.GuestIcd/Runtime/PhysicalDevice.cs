@@ -1,0 +1,200 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Venus.GuestIcd.Generated;
+using Venus.Protocol;
+using Venus.Protocol.Vulkan;
+
+namespace Venus.GuestIcd.Runtime;
+
+/// <summary>
+/// A VkPhysicalDevice with its data fetched once from the host and cached (venus-protocol.md §8.2):
+/// core properties, features, memory and queue-family properties, and the device extensions that
+/// both the host's driver and the host's protocol support and that this driver can carry.
+/// </summary>
+internal sealed unsafe class PhysicalDevice : DispatchableObject
+{
+    /// <summary>
+    /// Extensions the protocol carries but this driver cannot honour: external handles need fds
+    /// this transport does not pass, host pointers cannot cross a process or VM boundary, and
+    /// swapchains need WSI, which this driver does not implement.
+    /// </summary>
+    private static readonly HashSet<string> Unsupported = new(StringComparer.Ordinal)
+    {
+        "VK_KHR_external_memory_fd", "VK_EXT_external_memory_dma_buf", "VK_KHR_external_semaphore_fd",
+        "VK_KHR_external_fence_fd", "VK_EXT_external_memory_host", "VK_EXT_image_drm_format_modifier",
+        "VK_EXT_queue_family_foreign", "VK_KHR_swapchain", "VK_KHR_swapchain_mutable_format",
+        "VK_EXT_swapchain_maintenance1", "VK_KHR_present_id", "VK_KHR_present_wait",
+        "VK_KHR_incremental_present", "VK_EXT_display_control", "VK_KHR_display_swapchain",
+        "VK_ANDROID_native_buffer", "VK_ANDROID_external_memory_android_hardware_buffer",
+        "VK_EXT_physical_device_drm", "VK_EXT_pci_bus_info", "VK_EXT_device_memory_report",
+        "VK_KHR_map_memory2", "VK_EXT_map_memory_placed", "VK_EXT_host_image_copy",
+        "VK_KHR_deferred_host_operations", "VK_KHR_acceleration_structure", "VK_KHR_ray_tracing_pipeline",
+        "VK_KHR_ray_query", "VK_KHR_pipeline_binary", "VK_EXT_descriptor_buffer",
+        "VK_KHR_push_descriptor", "VK_EXT_device_fault", "VK_KHR_calibrated_timestamps", "VK_EXT_calibrated_timestamps",
+    };
+
+    private VkPhysicalDeviceProperties _properties;
+    private VkPhysicalDeviceFeatures _features;
+    private VkPhysicalDeviceMemoryProperties _memory;
+    private VkQueueFamilyProperties[] _queueFamilies = [];
+    private VkExtensionProperties[] _extensions = [];
+    private HashSet<string> _extensionNames = new(StringComparer.Ordinal);
+
+    public PhysicalDevice(GuestInstance instance) => Instance = instance;
+
+    public override GuestInstance Instance { get; }
+
+    /// <summary>What this driver reports: min(host device, host protocol, this driver's 1.3).</summary>
+    public uint ApiVersion => _properties.apiVersion;
+    public ref readonly VkPhysicalDeviceProperties Properties => ref _properties;
+    public ref readonly VkPhysicalDeviceFeatures Features => ref _features;
+    public ref readonly VkPhysicalDeviceMemoryProperties MemoryProperties => ref _memory;
+    public ReadOnlySpan<VkQueueFamilyProperties> QueueFamilies => _queueFamilies;
+    public ReadOnlySpan<VkExtensionProperties> Extensions => _extensions;
+    public bool HasExtension(string name) => _extensionNames.Contains(name);
+
+    /// <summary>Memory types whose mapping this driver can offer (host-visible and coherent).</summary>
+    public bool IsMappable(uint typeIndex) =>
+        typeIndex < _memory.memoryTypeCount &&
+        (_memory.memoryTypes[(int)typeIndex].propertyFlags & (uint)VkMemoryPropertyFlagBits.VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) != 0;
+
+    /// <summary>Fetches everything; false for a device below Vulkan 1.1 (not shown, like Mesa).</summary>
+    public bool Initialize()
+    {
+        GuestRing ring = Instance.Ring;
+        VkPhysicalDeviceProperties props;
+        Calls.vkGetPhysicalDeviceProperties(ring, Handle, &props);
+        if (props.apiVersion < VenusCapset.MakeVulkanVersion(1, 1, 0))
+            return false;
+        uint hostApi = props.apiVersion;
+        props.apiVersion = ClampVersion(props.apiVersion, Math.Min(Instance.Ring.Filter.ApiVersion, GuestInstance.DriverApiVersion));
+        string hostName = FixedString(props.deviceName, 256);
+        SetFixedString(props.deviceName, 256, $"Virtio-GPU Venus.NET ({hostName})");
+        _properties = props;
+
+        VkPhysicalDeviceFeatures features;
+        Calls.vkGetPhysicalDeviceFeatures(ring, Handle, &features);
+        _features = features;
+
+        VkPhysicalDeviceMemoryProperties memory;
+        Calls.vkGetPhysicalDeviceMemoryProperties(ring, Handle, &memory);
+        for (int i = 0; i < memory.memoryTypeCount && i < 32; i++)
+        {
+            // Mappings are the host's own pages shared with us: coherent. A non-coherent
+            // host-visible type is offered as device memory only (§8.3).
+            uint flags = memory.memoryTypes[i].propertyFlags;
+            if ((flags & (uint)VkMemoryPropertyFlagBits.VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) != 0 &&
+                (flags & (uint)VkMemoryPropertyFlagBits.VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) == 0)
+                memory.memoryTypes[i].propertyFlags = flags & ~(uint)(VkMemoryPropertyFlagBits.VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VkMemoryPropertyFlagBits.VK_MEMORY_PROPERTY_HOST_CACHED_BIT);
+        }
+        _memory = memory;
+
+        uint count = 0;
+        Calls.vkGetPhysicalDeviceQueueFamilyProperties(ring, Handle, &count, null);
+        var families = new VkQueueFamilyProperties[count];
+        fixed (VkQueueFamilyProperties* p = families)
+            Calls.vkGetPhysicalDeviceQueueFamilyProperties(ring, Handle, &count, p);
+        _queueFamilies = families.AsSpan(0, (int)Math.Min(count, (uint)families.Length)).ToArray();
+
+        LoadExtensions(ring);
+        IcdLog.Info($"physical device '{hostName}': host api {VenusCapset.FormatVulkanVersion(hostApi)}, " +
+            $"reported {VenusCapset.FormatVulkanVersion(props.apiVersion)}, {_extensions.Length} device extensions");
+        return true;
+    }
+
+    private static uint ClampVersion(uint hostVersion, uint limit)
+    {
+        // Compare major.minor; keep the host's patch unless the host is newer than the limit.
+        uint hostMinor = hostVersion >> 12, limitMinor = limit >> 12;
+        if (hostMinor > limitMinor)
+            return (limit & ~0xfffu) | Math.Min(hostVersion & 0xfff, limit & 0xfff);
+        return hostVersion;
+    }
+
+    private void LoadExtensions(GuestRing ring)
+    {
+        uint count = 0;
+        VkResult r = Calls.vkEnumerateDeviceExtensionProperties(ring, Handle, null, &count, null);
+        if (r != VkResult.VK_SUCCESS)
+            throw new VulkanResultException(r, "the host's vkEnumerateDeviceExtensionProperties failed");
+        var host = new VkExtensionProperties[count];
+        fixed (VkExtensionProperties* p = host)
+            r = Calls.vkEnumerateDeviceExtensionProperties(ring, Handle, null, &count, p);
+        if (r is not (VkResult.VK_SUCCESS or VkResult.VK_INCOMPLETE))
+            throw new VulkanResultException(r, "the host's vkEnumerateDeviceExtensionProperties failed");
+
+        var protocol = new Dictionary<string, VenusExtension>(StringComparer.Ordinal);
+        foreach (VenusExtension e in VenusProtocolInfo.Extensions)
+            if (e.CommandsTravel)
+                protocol[e.Name] = e;
+
+        var kept = new List<VkExtensionProperties>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < count && i < host.Length; i++)
+        {
+            VkExtensionProperties ext = host[i];
+            string name = FixedString(ext.extensionName, 256);
+            if (Unsupported.Contains(name) || !protocol.TryGetValue(name, out VenusExtension known))
+                continue;
+            if (!Instance.Ring.Filter.HasExtension(known.Number))
+                continue;
+            ext.specVersion = Math.Min(ext.specVersion, (uint)known.SpecVersion);
+            if (names.Add(name))
+                kept.Add(ext);
+        }
+        _extensions = kept.ToArray();
+        _extensionNames = names;
+    }
+
+    public static string FixedString(byte* chars, int capacity)
+    {
+        int n = 0;
+        while (n < capacity && chars[n] != 0)
+            n++;
+        return Encoding.UTF8.GetString(chars, n);
+    }
+
+    public static void SetFixedString(byte* chars, int capacity, string value)
+    {
+        new Span<byte>(chars, capacity).Clear();
+        int n = Encoding.UTF8.GetBytes(value.AsSpan(), new Span<byte>(chars, capacity - 1));
+        chars[Math.Min(n, capacity - 1)] = 0;
+    }
+
+    /// <summary>Overwrites what this driver reports differently from the host in a properties2 chain.</summary>
+    public void PatchProperties2(VkPhysicalDeviceProperties2* p)
+    {
+        p->properties = _properties;
+        for (var s = (VkBaseOutStructure*)p->pNext; s != null; s = s->pNext)
+        {
+            switch (s->sType)
+            {
+                case VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES:
+                {
+                    var d = (VkPhysicalDeviceDriverProperties*)s;
+                    string hostDriver = FixedString(d->driverName, 256);
+                    string hostInfo = FixedString(d->driverInfo, 256);
+                    d->driverID = VkDriverId.VK_DRIVER_ID_MESA_VENUS;
+                    SetFixedString(d->driverName, 256, "Venus.NET");
+                    SetFixedString(d->driverInfo, 256, $"host driver {hostDriver} {hostInfo}".Trim());
+                    d->conformanceVersion = default;
+                    break;
+                }
+                case VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_PROPERTIES:
+                {
+                    var d = (VkPhysicalDeviceVulkan12Properties*)s;
+                    string hostDriver = FixedString(d->driverName, 256);
+                    string hostInfo = FixedString(d->driverInfo, 256);
+                    d->driverID = VkDriverId.VK_DRIVER_ID_MESA_VENUS;
+                    SetFixedString(d->driverName, 256, "Venus.NET");
+                    SetFixedString(d->driverInfo, 256, $"host driver {hostDriver} {hostInfo}".Trim());
+                    d->conformanceVersion = default;
+                    break;
+                }
+            }
+        }
+    }
+
+    /// <summary>The cached memory properties into a memory-properties2 chain (budget structs stay the host's).</summary>
+    public void PatchMemoryProperties2(VkPhysicalDeviceMemoryProperties2* p) => p->memoryProperties = _memory;
+}

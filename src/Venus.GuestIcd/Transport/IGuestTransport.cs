@@ -1,0 +1,38 @@
+using Venus.Protocol;
+
+namespace Venus.GuestIcd.Transport;
+
+/// <summary>
+/// What the driver needs from a transport (vtest here; virtgpu ioctls later): the capset, shared
+/// memory blobs, the virtqueue path for commands that cannot go through a ring, and a liveness
+/// probe. Failures throw; a lost connection throws <see cref="Runtime.DeviceLostException"/> or a
+/// transport exception that the export wrappers turn into VK_ERROR_DEVICE_LOST.
+/// </summary>
+internal interface IGuestTransport : IDisposable
+{
+    /// <summary>E.g. "vtest:/tmp/.virgl_test", for logs.</summary>
+    string Name { get; }
+
+    VenusCapset Capset { get; }
+
+    /// <summary>Host-allocated shared memory the guest maps (rings, reply buffers, uploads): HOST3D, MAPPABLE, blob id 0.</summary>
+    GuestShmem CreateShmem(ulong size);
+
+    /// <summary>The blob of a VkDeviceMemory (blob id = the memory's object id), mapped when <paramref name="mappable"/>.</summary>
+    GuestShmem CreateMemoryBlob(ulong memoryId, ulong size, bool mappable);
+
+    /// <summary>Sends a command stream outside any ring (vkCreateRingMESA, vkNotifyRingMESA, ...).</summary>
+    void SubmitVirtqueue(ReadOnlySpan<byte> stream);
+
+    /// <summary>True once the host is known to be gone (connection closed or reset).</summary>
+    bool IsHostGone();
+}
+
+/// <summary>A mapped blob resource.</summary>
+internal abstract unsafe class GuestShmem : IDisposable
+{
+    public abstract uint ResourceId { get; }
+    public abstract byte* Pointer { get; }
+    public abstract ulong Size { get; }
+    public abstract void Dispose();
+}

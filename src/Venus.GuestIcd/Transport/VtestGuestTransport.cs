@@ -1,0 +1,73 @@
+using Venus.Protocol;
+using Venus.Transport.Vtest;
+
+namespace Venus.GuestIcd.Transport;
+
+/// <summary>
+/// The vtest transport, chosen like Mesa's driver does: <c>VN_DEBUG</c> containing <c>vtest</c>
+/// (or <c>VENUS_TRANSPORT=vtest</c>), socket <c>VTEST_SOCKET_NAME</c> (default /tmp/.virgl_test).
+/// </summary>
+internal sealed unsafe class VtestGuestTransport : IGuestTransport
+{
+    public const string DefaultSocket = "/tmp/.virgl_test";
+
+    private readonly VtestClient _client;
+
+    private VtestGuestTransport(VtestClient client, VenusCapset capset)
+    {
+        _client = client;
+        Capset = capset;
+    }
+
+    public static bool Requested()
+    {
+        string? debug = Environment.GetEnvironmentVariable("VN_DEBUG");
+        string? transport = Environment.GetEnvironmentVariable("VENUS_TRANSPORT");
+        return transport == "vtest" || (debug is not null && debug.Split(',').Contains("vtest"));
+    }
+
+    public static string SocketPath()
+    {
+        string? path = Environment.GetEnvironmentVariable("VTEST_SOCKET_NAME");
+        return string.IsNullOrEmpty(path) ? DefaultSocket : path;
+    }
+
+    public static VtestGuestTransport Connect(string socketPath, string rendererName)
+    {
+        VtestClient client = VtestClient.Connect(socketPath, rendererName);
+        try
+        {
+            VenusCapset capset = client.GetCapset();
+            client.ContextInit();
+            return new VtestGuestTransport(client, capset);
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
+    public string Name => "vtest:" + _client.SocketPath;
+    public VenusCapset Capset { get; }
+
+    public GuestShmem CreateShmem(ulong size) =>
+        new Blob(_client.CreateBlob(VtestBlobType.Host3D, VtestBlobFlags.Mappable, size, 0));
+
+    public GuestShmem CreateMemoryBlob(ulong memoryId, ulong size, bool mappable) =>
+        new Blob(_client.CreateBlob(VtestBlobType.Host3D, mappable ? VtestBlobFlags.Mappable : 0, size, memoryId));
+
+    public void SubmitVirtqueue(ReadOnlySpan<byte> stream) => _client.SubmitCommands(stream, 0);
+
+    public bool IsHostGone() => _client.IsPeerClosed();
+
+    public void Dispose() => _client.Dispose();
+
+    private sealed class Blob(VtestBlob blob) : GuestShmem
+    {
+        public override uint ResourceId => blob.ResourceId;
+        public override byte* Pointer => blob.Pointer;
+        public override ulong Size => blob.Size;
+        public override void Dispose() => blob.Dispose();
+    }
+}
