@@ -103,6 +103,7 @@ internal static unsafe class HandWritten
         var updateTemplate = (nint)(delegate* unmanaged<ulong, ulong, ulong, void*, void>)&vkUpdateDescriptorSetWithTemplate;
         Put("vkUpdateDescriptorSetWithTemplate", updateTemplate, ProcScope.Device, V11);
         Put("vkUpdateDescriptorSetWithTemplateKHR", updateTemplate, ProcScope.Device, 0, "VK_KHR_descriptor_update_template");
+        Put("vkGetQueryPoolResults", (nint)(delegate* unmanaged<ulong, ulong, uint, uint, nuint, void*, ulong, uint, VkResult>)&vkGetQueryPoolResults, ProcScope.Device, V10);
         Put("vkCreateGraphicsPipelines", (nint)(delegate* unmanaged<ulong, ulong, uint, VkGraphicsPipelineCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)&vkCreateGraphicsPipelines, ProcScope.Device, V10);
     }
 
@@ -928,6 +929,33 @@ internal static unsafe class HandWritten
         catch (Exception e)
         {
             Icd.FailVoid(e, "vkUpdateDescriptorSetWithTemplate");
+        }
+    }
+
+    /// <summary>
+    /// VK_QUERY_RESULT_WAIT_BIT would block the host's ring thread; the wait happens here instead,
+    /// polling without the bit while the host answers VK_NOT_READY.
+    /// </summary>
+    [UnmanagedCallersOnly]
+    private static VkResult vkGetQueryPoolResults(ulong device, ulong queryPool, uint firstQuery, uint queryCount, nuint dataSize, void* pData, ulong stride, uint flags)
+    {
+        const uint waitBit = (uint)VkQueryResultFlagBits.VK_QUERY_RESULT_WAIT_BIT;
+        try
+        {
+            var dev = Dev(device);
+            uint hostFlags = flags & ~waitBit;
+            var relax = new GuestRing.Relax(dev.Ring);
+            while (true)
+            {
+                VkResult r = Calls.vkGetQueryPoolResults(dev.Ring, device, queryPool, firstQuery, queryCount, dataSize, pData, stride, hostFlags);
+                if (r != VkResult.VK_NOT_READY || (flags & waitBit) == 0)
+                    return Icd.Trace(r, "vkGetQueryPoolResults");
+                relax.Step();
+            }
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkGetQueryPoolResults");
         }
     }
 

@@ -93,6 +93,8 @@ internal sealed unsafe class Device : DispatchableObject
     {
         try
         {
+            foreach (Queue q in _queues)
+                q.Destroy();
             if (!Ring.IsLost)
                 Sends.vkDestroyDevice(Ring, Handle, null);
         }
