@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates src/Venus.Protocol/Generated from vk.xml 1.4.309 and our Venus definitions.
+# Regenerates src/Venus.Protocol/Generated, tests/Venus.Protocol.Tests/Generated, src/Venus.HostRenderer/Generated
+# and src/Venus.GuestIcd/Generated from vk.xml 1.4.309 and our Venus definitions.
 #   eng/codegen.sh           write the generated files
 #   eng/codegen.sh --check   fail if the committed files differ from a fresh generation
 # vk.xml comes from $VENUS_VKXML, else the peers chroot (Debian trixie's libvulkan-dev ships it),
@@ -23,4 +24,5 @@ grep -q "#define <name>VK_HEADER_VERSION</name> $want_version<" "$vkxml" \
 exec dotnet run --project "$root/src/Venus.Codegen" -c Release -- \
   --vkxml "$vkxml" --defs "$root/src/Venus.Codegen/Definitions" --out "$root/src/Venus.Protocol/Generated" \
   --tests-out "$root/tests/Venus.Protocol.Tests/Generated" \
-  --host-out "$root/src/Venus.HostRenderer/Generated" "$@"
+  --host-out "$root/src/Venus.HostRenderer/Generated" \
+  --icd-out "$root/src/Venus.GuestIcd/Generated" "$@"

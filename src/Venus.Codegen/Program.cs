@@ -6,16 +6,17 @@ using Venus.Codegen.Registry;
 namespace Venus.Codegen;
 
 /// <summary>
-/// venus-codegen: vk.xml + src/Venus.Codegen/Definitions/*.xml → src/Venus.Protocol/Generated.
+/// venus-codegen: vk.xml + src/Venus.Codegen/Definitions/*.xml → src/Venus.Protocol/Generated (and, when asked,
+/// the protocol tests', the host renderer's and the guest ICD's generated code).
 /// With --check it writes nothing and fails when the committed files differ from what it would write.
 /// </summary>
 public static class Program
 {
-    const string Usage = "usage: Venus.Codegen --vkxml PATH --defs DIR --out DIR [--tests-out DIR] [--host-out DIR] [--check] [--verbose]";
+    const string Usage = "usage: Venus.Codegen --vkxml PATH --defs DIR --out DIR [--tests-out DIR] [--host-out DIR] [--icd-out DIR] [--check] [--verbose]";
 
     public static int Main(string[] args)
     {
-        string? vkxml = null, defs = null, outDir = null, testsOut = null, hostOut = null;
+        string? vkxml = null, defs = null, outDir = null, testsOut = null, hostOut = null, icdOut = null;
         bool check = false, verbose = false;
         for (int i = 0; i < args.Length; i++)
         {
@@ -29,6 +30,7 @@ public static class Program
                     case "--out": outDir = Next(); break;
                     case "--tests-out": testsOut = Next(); break;
                     case "--host-out": hostOut = Next(); break;
+                    case "--icd-out": icdOut = Next(); break;
                     case "--check": check = true; break;
                     case "--verbose": verbose = true; break;
                     case "-h" or "--help": Console.WriteLine(Usage); return 0;
@@ -49,6 +51,8 @@ public static class Program
             if (reg.HeaderVersion == 0) throw new InvalidDataException($"{vkxml}: no VK_HEADER_VERSION");
             var model = new ProtocolModel(reg);
             var outputs = Generate(model);
+            // The ICD's rules can refuse the model (icd.xml): find out before anything is written.
+            var icd = icdOut != null ? GenerateIcd(model) : null;
             if (verbose)
             {
                 foreach (var w in model.Warnings) Console.Error.WriteLine($"note: {w}");
@@ -69,6 +73,11 @@ public static class Program
                 var host = GenerateHost(model);
                 int rc3 = check ? Check(hostOut, host) : Write(hostOut, host);
                 rc = Math.Max(rc, rc3);
+            }
+            if (icdOut != null && icd != null)
+            {
+                int rc4 = check ? Check(icdOut, icd) : Write(icdOut, icd);
+                rc = Math.Max(rc, rc4);
             }
             return rc;
         }
@@ -111,6 +120,14 @@ public static class Program
         var wire = new WireEmitter(model, native);
         var fns = new DispatchEmitter(model, native);
         return new SortedDictionary<string, string>(StringComparer.Ordinal) { ["CommandDispatch.cs"] = new HostDispatchEmitter(model, wire, fns).Emit() };
+    }
+
+    public static SortedDictionary<string, string> GenerateIcd(ProtocolModel model)
+    {
+        var native = new NativeEmitter(model);
+        var wire = new WireEmitter(model, native);
+        var fns = new DispatchEmitter(model, native);
+        return new IcdEmitter(model, wire, fns).Emit();
     }
 
     static void Chunked(SortedDictionary<string, string> o, string prefix, IEnumerable<string> parts, string ns)

@@ -18,7 +18,12 @@ public sealed class DispatchEmitter
         _native = native;
     }
 
-    string? Signature(RegCommand c)
+    /// <summary>
+    /// C# types of a command's C ABI: one per parameter, then the return type; null when the command
+    /// has no native signature here (a parameter of an opaque or non-native type passed by value).
+    /// The tables' <c>delegate* unmanaged</c> fields and the guest ICD's exports both use it.
+    /// </summary>
+    public List<string>? NativeSignature(RegCommand c)
     {
         var parts = new List<string>();
         foreach (var p in c.Params)
@@ -35,8 +40,11 @@ public sealed class DispatchEmitter
         }
         var r = c.ReturnType == "void" ? null : _m.TypeOf(c.ReturnType);
         parts.Add(r == null ? "void" : r.Kind == TypeKind.FuncPointer ? "nint" : r.Cs);
-        return "delegate* unmanaged<" + string.Join(", ", parts) + ">";
+        return parts;
     }
+
+    string? Signature(RegCommand c) =>
+        NativeSignature(c) is { } parts ? "delegate* unmanaged<" + string.Join(", ", parts) + ">" : null;
 
     bool IsDeviceLevel(RegCommand c)
     {

@@ -114,6 +114,8 @@ public sealed class VkRegistry
     /// <summary>(struct, member) → C# condition over "{0}" under which the member is encoded.</summary>
     public Dictionary<(string, string), string> Conditions { get; } = new();
     public HashSet<string> BlockedTypes { get; } = new();
+    /// <summary>Guest ICD (icd.xml): commands whose entry points are written by hand, as listed (core or alias names).</summary>
+    public List<string> IcdHandWritten { get; } = new();
     /// <summary>VK_HEADER_VERSION of vk.xml (309 for 1.4.309).</summary>
     public int HeaderVersion { get; private set; }
 
@@ -162,6 +164,9 @@ public sealed class VkRegistry
             foreach (var b in v.Elements("blocked"))
                 BlockedTypes.Add((string)b.Attribute("type")!);
         }
+        foreach (var icd in root.Elements("icd"))
+            foreach (var h in icd.Elements("handwritten"))
+                IcdHandWritten.Add((string?)h.Attribute("command") ?? throw new InvalidDataException($"{source}: <handwritten> without command"));
         if (HeaderVersion == 0)
         {
             var hv = root.Descendants("type").FirstOrDefault(t => (string?)t.Attribute("category") == "define" && t.Element("name")?.Value == "VK_HEADER_VERSION");

@@ -1,0 +1,392 @@
+using System.Text;
+using Venus.Codegen.Model;
+using Venus.Codegen.Registry;
+
+namespace Venus.Codegen.Emit;
+
+/// <summary>
+/// The guest ICD's forwarding code (src/Venus.GuestIcd/Generated), for every command with a body:
+/// <list type="bullet">
+/// <item><c>Calls.vkX(ring, ...)</c>: the command with a reply, waited for and decoded into the caller's memory.</item>
+/// <item><c>Sends.vkX(ring, ...)</c>: the command without a reply, not waited for; returns the ring seqno.</item>
+/// <item><c>Entrypoints.vkX(...)</c>: the <c>[UnmanagedCallersOnly]</c> export the loader calls, for every
+///   app-facing command not written by hand (Definitions/icd.xml). <c>vkCmd*</c> are recorded into the
+///   command buffer's stream; the rest go through the ring of their dispatchable object, synchronously
+///   when the reply carries anything (a return value or an output), else asynchronously. Objects the
+///   command creates get guest-chosen ids first (venus-protocol.md §1.7).</item>
+/// <item><c>ProcTable.AddGenerated</c>: every export under its core name and its aliases, with the scope
+///   that dispatches it, the core version that has the name and the extension that provides it.</item>
+/// </list>
+/// Nothing here allocates on the success path: the vkCmd* path is Reserve, Encode, Commit.
+/// </summary>
+public sealed class IcdEmitter
+{
+    const string Ns = "Venus.GuestIcd.Generated";
+    /// <summary>The hand-written half of ProcTable lives here; a partial class must share it.</summary>
+    const string ProcTableNs = "Venus.GuestIcd.Loader";
+    const string ReplyFlag = "VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT";
+
+    readonly ProtocolModel _m;
+    readonly WireEmitter _wire;
+    readonly DispatchEmitter _fns;
+    /// <summary>Defining (core) names of the commands icd.xml lists.</summary>
+    readonly HashSet<string> _handWritten = new(StringComparer.Ordinal);
+
+    public IcdEmitter(ProtocolModel m, WireEmitter wire, DispatchEmitter fns)
+    {
+        _m = m;
+        _wire = wire;
+        _fns = fns;
+        foreach (var n in m.Reg.IcdHandWritten)
+        {
+            var rc = m.Reg.ResolveCommand(n) ?? throw new InvalidDataException($"icd.xml: unknown command {n}");
+            _handWritten.Add(rc.Name);
+        }
+    }
+
+    /// <summary>Commands with a body: Calls and Sends have them all.</summary>
+    public List<CommandModel> Bodies() => _wire.WireCommands().ToList();
+
+    /// <summary>Commands that get a generated export: app-facing (not Venus' own transport commands) and not hand-written (icd.xml).</summary>
+    public List<CommandModel> Exported()
+    {
+        var list = new List<CommandModel>();
+        foreach (var c in Bodies())
+        {
+            if (IsVenusTransport(c)) continue;
+            if (_handWritten.Contains(c.Reg!.Name)) continue;
+            var first = c.Params.FirstOrDefault();
+            if (first == null || first.Shape != FieldShape.Value || first.Elem.Kind != TypeKind.Handle || !first.Elem.Dispatchable)
+                throw new InvalidDataException($"{c.Name}: its first parameter is not a dispatchable handle; list it in icd.xml and write it by hand");
+            var dispatchableOut = OutputHandles(c).FirstOrDefault(h => h.Type.Dispatchable);
+            if (dispatchableOut.Path != null)
+                throw new InvalidDataException($"{c.Name}: it returns a dispatchable handle ({dispatchableOut.Path}: {dispatchableOut.Type.VkName}); list it in icd.xml and write it by hand");
+            var nested = OutputHandles(c).FirstOrDefault(h => h.Nested);
+            if (nested.Path != null)
+                throw new InvalidDataException($"{c.Name}: an output struct holds a handle ({nested.Path}: {nested.Type.VkName}) whose id the guest would have to choose; list it in icd.xml and write it by hand");
+            if (_fns.NativeSignature(c.Reg) == null)
+                throw new InvalidDataException($"{c.Name}: no native signature; list it in icd.xml and write it by hand");
+            if (IsCmd(c) && (c.Return != null || c.Params.Any(p => p.IsOutput)))
+                throw new InvalidDataException($"{c.Name}: a vkCmd* with a return value or an output cannot be recorded; list it in icd.xml and write it by hand");
+            list.Add(c);
+        }
+        return list;
+    }
+
+    /// <summary>VK_EXT_command_serialization / VK_MESA_venus_protocol commands: the ICD runtime's transport, never the app's.</summary>
+    bool IsVenusTransport(CommandModel c) =>
+        _m.Reg.CommandOrigin.TryGetValue(c.Reg!.Name, out var origin) && origin is "VK_EXT_command_serialization" or "VK_MESA_venus_protocol";
+
+    public SortedDictionary<string, string> Emit()
+    {
+        var o = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var bodies = Bodies();
+        var exported = Exported();
+        Chunked(o, "Calls", "internal static unsafe partial class Calls",
+            "Calls: the command with a reply, waited for and decoded.", bodies.Select(EmitCall));
+        Chunked(o, "Sends", "internal static unsafe partial class Sends",
+            "Sends: the command without a reply, not waited for.", bodies.Select(EmitSend));
+        Chunked(o, "Entrypoints", "internal static unsafe partial class Entrypoints",
+            "Entrypoints: the exports the Vulkan loader calls for commands not written by hand.", exported.Select(EmitEntrypoint),
+            "using System.Runtime.InteropServices;\n");
+        o["ProcTable.cs"] = EmitProcTable(exported);
+        return o;
+    }
+
+    // ---- helpers ---------------------------------------------------------------------------------
+
+    static bool IsCmd(CommandModel c) => c.Reg!.Name.StartsWith("vkCmd", StringComparison.Ordinal) && c.Params.Count > 0 && c.Params[0].Elem.VkName == "VkCommandBuffer";
+
+    static string N(FieldModel p) => NativeEmitter.Escape(p.Name);
+
+    /// <summary>A local name that no parameter of the command uses (vkCreateRingMESA has a parameter named ring).</summary>
+    static string Local(CommandModel c, string want)
+    {
+        string n = want;
+        while (c.Params.Any(p => p.Name == n || N(p) == n)) n += "_";
+        return n;
+    }
+
+    static string Ret(CommandModel c) => c.Return == null ? "void" : c.Return.Cs;
+
+    /// <summary>"a, b, null, d" with VkAllocationCallbacks* as null; extra appended (filter) when given.</summary>
+    static string Args(CommandModel c, string? extra = null, bool allocatorNull = true)
+    {
+        var a = c.Params.Select(p => allocatorNull && p.Shape == FieldShape.AllocationCallbacks ? "null" : N(p)).ToList();
+        if (extra != null) a.Add(extra);
+        return string.Join(", ", a);
+    }
+
+    static string Lead(string s) => s.Length == 0 ? "" : ", " + s;
+
+    /// <summary>Handles the reply writes: output handle parameters, and handles inside output structs (Nested).</summary>
+    IEnumerable<(string Path, TypeRef Type, bool Nested)> OutputHandles(CommandModel c)
+    {
+        foreach (var p in c.Params.Where(p => p.IsOutput))
+        {
+            if (p.Elem.Kind == TypeKind.Handle) yield return (p.Name, p.Elem, false);
+            else if (p.Elem.Struct != null)
+                foreach (var (path, t) in HandlesIn(p.Elem.Struct, p.Name, new HashSet<string>()))
+                    yield return (path, t, true);
+        }
+    }
+
+    IEnumerable<(string, TypeRef)> HandlesIn(StructModel s, string path, HashSet<string> seen)
+    {
+        if (!seen.Add(s.Name)) yield break;
+        foreach (var f in s.Fields)
+        {
+            if (f.Shape is FieldShape.SType or FieldShape.PNext or FieldShape.AllocationCallbacks) continue;
+            if (f.Elem.Kind == TypeKind.Handle) yield return ($"{path}->{f.Name}", f.Elem);
+            else if (f.Elem.Struct != null && f.Elem.Struct.Encodable)
+                foreach (var h in HandlesIn(f.Elem.Struct, $"{path}->{f.Name}", seen)) yield return h;
+        }
+        if (s.HasPNext)
+            foreach (var x in _m.ChainMembers(s).Where(x => x.Used))
+                foreach (var h in HandlesIn(x, $"{path}->pNext({x.Name})", seen)) yield return h;
+    }
+
+    void Chunked(SortedDictionary<string, string> o, string prefix, string decl, string what, IEnumerable<string> parts, string usings = "")
+    {
+        int file = 0;
+        var sb = new StringBuilder();
+        void Flush()
+        {
+            if (sb.Length == 0 && file > 0) return;
+            o[$"{prefix}{file:D2}.cs"] = CodeWriter.Header($"Guest ICD {what}") +
+                usings + "using Venus.GuestIcd.Runtime;\nusing Venus.Protocol.Vulkan;\nusing Venus.Protocol.Wire;\n" +
+                "using Commands = Venus.Protocol.Commands;\n\nnamespace " + Ns + ";\n\n" +
+                decl + "\n{\n" + sb.ToString().TrimEnd('\n') + "\n}\n";
+            sb.Clear();
+            file++;
+        }
+        bool firstInFile = true;
+        foreach (var p in parts)
+        {
+            if (!firstInFile) sb.Append('\n');
+            sb.Append(Indent(p));
+            firstInFile = false;
+            if (sb.Length > 400_000) { Flush(); firstInFile = true; }
+        }
+        Flush();
+    }
+
+    static string Indent(string s) =>
+        string.Concat(s.Split('\n').Select(l => l.Length == 0 ? "\n" : "    " + l + "\n")).TrimEnd('\n') + "\n";
+
+    // ---- Calls and Sends ------------------------------------------------------------------------
+
+    string WireParams(CommandModel c) => string.Join(", ", c.Params.Select(p => $"{_wire.ParamCs(p)} {N(p)}"));
+
+    string EmitCall(CommandModel c)
+    {
+        var w = new CodeWriter();
+        string ring = Local(c, "ring"), e = Local(c, "e"), d = Local(c, "d"), ret = Local(c, "ret");
+        string cls = $"Commands.{c.Name}";
+        w.Line($"/// <summary>{c.Name} with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>");
+        w.Open($"public static {Ret(c)} {c.Name}(GuestRing {ring}{Lead(WireParams(c))})");
+        w.Line($"{ring}.Enter();");
+        w.Open("try");
+        w.Line($"VnEncoder {e} = {ring}.BeginCall({cls}.Size({Args(c, $"{ring}.Filter")}), {cls}.ReplySize({Args(c, $"{ring}.Filter")}));");
+        w.Line($"{cls}.Encode(ref {e}, {ReplyFlag}{Lead(Args(c))});");
+        w.Line($"VnDecoder {d} = {ring}.Call(in {e});");
+        string decode = $"{cls}.DecodeReply(ref {d}{Lead(Args(c))});";
+        w.Line(c.Return != null ? $"{Ret(c)} {ret} = {decode}" : decode);
+        w.Line($"{ring}.CheckReply(in {d}, \"{c.Name}\");");
+        if (c.Return != null) w.Line($"return {ret};");
+        w.Close();
+        w.Open("finally");
+        w.Line($"{ring}.Exit();");
+        w.Close();
+        w.Close();
+        return w.ToString();
+    }
+
+    string EmitSend(CommandModel c)
+    {
+        var w = new CodeWriter();
+        string ring = Local(c, "ring"), e = Local(c, "e");
+        string cls = $"Commands.{c.Name}";
+        w.Line($"/// <summary>{c.Name} without a reply: queues it on the ring and returns the seqno after it.</summary>");
+        w.Open($"public static uint {c.Name}(GuestRing {ring}{Lead(WireParams(c))})");
+        w.Line($"{ring}.Enter();");
+        w.Open("try");
+        w.Line($"VnEncoder {e} = {ring}.BeginCall({cls}.Size({Args(c, $"{ring}.Filter")}), 0);");
+        w.Line($"{cls}.Encode(ref {e}, 0{Lead(Args(c))});");
+        w.Line($"return {ring}.Send(in {e});");
+        w.Close();
+        w.Open("finally");
+        w.Line($"{ring}.Exit();");
+        w.Close();
+        w.Close();
+        return w.ToString();
+    }
+
+    // ---- Entrypoints ----------------------------------------------------------------------------
+
+    /// <summary>Arguments for the wire functions from the export's parameters: cast where the C ABI type differs.</summary>
+    string ForwardArgs(CommandModel c, List<string> native, string? extra = null)
+    {
+        var a = new List<string>();
+        for (int i = 0; i < c.Params.Count; i++)
+        {
+            var p = c.Params[i];
+            if (p.Shape == FieldShape.AllocationCallbacks) { a.Add("null"); continue; }
+            string wire = _wire.ParamCs(p);
+            a.Add(wire == native[i] ? N(p) : $"({wire}){N(p)}");
+        }
+        if (extra != null) a.Add(extra);
+        return string.Join(", ", a);
+    }
+
+    string EmitEntrypoint(CommandModel c)
+    {
+        var w = new CodeWriter();
+        var native = _fns.NativeSignature(c.Reg!)!;
+        string nativeRet = native[^1];
+        string sig = string.Join(", ", c.Params.Select((p, i) => $"{native[i]} {N(p)}"));
+        string name = c.Name;
+        string ex = Local(c, "ex");
+        var first = c.Params[0];
+        w.Line("[UnmanagedCallersOnly]");
+        w.Open($"public static {nativeRet} {name}({sig})");
+        if (IsCmd(c))
+        {
+            string cb = Local(c, "cb"), e = Local(c, "e");
+            w.Open("try");
+            w.Line($"var {cb} = CommandBuffer.FromHandle({N(first)});");
+            w.Line($"VnEncoder {e} = {cb}.Reserve(Commands.{name}.Size({ForwardArgs(c, native, $"{cb}.StreamFilter")}));");
+            w.Line($"Commands.{name}.Encode(ref {e}, 0{Lead(ForwardArgs(c, native))});");
+            w.Line($"{cb}.Commit(in {e});");
+            w.Close();
+            w.Open($"catch (Exception {ex})");
+            w.Line($"CommandBuffer.FailSafe({N(first)}, {ex}, \"{name}\");");
+            w.Close();
+            w.Close();
+            return w.ToString();
+        }
+        string o = Local(c, "o"), r = Local(c, "r"), i = Local(c, "i"), n = Local(c, "n");
+        bool isResult = c.Return?.VkName == "VkResult";
+        bool reply = c.Return != null || c.Params.Any(p => p.IsOutput);
+        var created = c.Params.Where(p => p.IsOutput && p.Elem.Kind == TypeKind.Handle).ToList();
+        w.Open("try");
+        w.Line($"var {o} = DispatchableObject.From({N(first)});");
+        // The guest chooses the ids of the objects the command creates (§1.7).
+        foreach (var p in created) EmitHandles(w, p, $"{o}.Instance.NewObjectId()", i, n);
+        string call = $"Calls.{name}({o}.Ring, {ForwardArgs(c, native)})";
+        string sret = c.Return == null ? "" : (Ret(c) == nativeRet ? "" : $"({nativeRet})");
+        if (!reply) w.Line($"Sends.{name}({o}.Ring, {ForwardArgs(c, native)});");
+        else if (isResult && created.Count > 0)
+        {
+            // A failed creation leaves VK_NULL_HANDLE, not an id the host never registered.
+            w.Line($"VkResult {r} = {call};");
+            foreach (var p in created) EmitHandles(w, p, "0", i, n, $"{r} < 0");
+            w.Line($"return Icd.Trace({r}, \"{name}\");");
+        }
+        else if (isResult) w.Line($"return Icd.Trace({call}, \"{name}\");");
+        else if (c.Return != null) w.Line($"return {sret}{call};");
+        else w.Line($"{call};");
+        w.Close();
+        w.Open($"catch (Exception {ex})");
+        if (isResult)
+        {
+            foreach (var p in created) EmitHandles(w, p, "0", i, n);
+            w.Line($"return Icd.Fail({ex}, \"{name}\");");
+        }
+        else
+        {
+            w.Line($"Icd.FailVoid({ex}, \"{name}\");");
+            if (c.Return != null) w.Line("return default;");
+        }
+        w.Close();
+        w.Close();
+        return w.ToString();
+    }
+
+    /// <summary>Writes value into every element of an output handle parameter (a pointer or an array with a len).</summary>
+    static void EmitHandles(CodeWriter w, FieldModel p, string value, string i, string n, string? when = null)
+    {
+        string pn = N(p);
+        string cond = when == null ? $"{pn} != null" : $"{when} && {pn} != null";
+        if (p.Shape == FieldShape.Pointer)
+        {
+            w.Line($"if ({cond}) *{pn} = {value};");
+            return;
+        }
+        if (p.Shape != FieldShape.Array || p.LenExpr == null)
+            throw new InvalidDataException($"{p.Name}: an output handle of shape {p.Shape}");
+        w.Open($"if ({cond})");
+        w.Line($"ulong {n} = {string.Format(p.LenExpr, "")};");
+        w.Line($"for (ulong {i} = 0; {i} < {n}; {i}++) {pn}[{i}] = {value};");
+        w.Close();
+    }
+
+    // ---- ProcTable ------------------------------------------------------------------------------
+
+    /// <summary>The name's origin: (core version, null) when a Vulkan version requires it, else (0, extension); null when only platform or disabled extensions have it.</summary>
+    (uint Core, string? Ext)? Origin(string name)
+    {
+        uint core = 0;
+        foreach (var f in _m.Reg.Features)
+            if (f.Commands.Contains(name))
+            {
+                uint v = (uint)((f.Major << 22) | (f.Minor << 12));
+                if (core == 0 || v < core) core = v;
+            }
+        if (core != 0) return (core, null);
+        var exts = _m.Reg.Extensions.Values
+            .Where(x => x.Platform == null && x.Supported.Split(',').Contains("vulkan") && x.Commands.Contains(name))
+            .OrderBy(x => _m.CoveredExtensions.Contains(x) ? 0 : 1).ThenBy(x => x.Number).ToList();
+        return exts.Count == 0 ? null : (0u, exts[0].Name);
+    }
+
+    /// <summary>Every name of the command: the defining one and its aliases that a Vulkan version or a non-platform extension has.</summary>
+    List<(string Name, uint Core, string? Ext)> Names(CommandModel c)
+    {
+        string def = c.Reg!.Name;
+        var names = _m.Reg.Commands.Keys.Where(k => _m.Reg.ResolveCommand(k)?.Name == def).OrderBy(k => k == def ? 0 : 1).ThenBy(k => k, StringComparer.Ordinal);
+        var list = new List<(string, uint, string?)>();
+        foreach (var k in names)
+            if (Origin(k) is { } og) list.Add((k, og.Core, og.Ext));
+        if (list.Count == 0) throw new InvalidDataException($"{c.Name}: no Vulkan version or extension provides it");
+        return list;
+    }
+
+    static string Scope(CommandModel c) => c.Params[0].Elem.VkName switch
+    {
+        "VkInstance" => "ProcScope.Instance",
+        "VkPhysicalDevice" => "ProcScope.PhysicalDevice",
+        "VkDevice" or "VkQueue" or "VkCommandBuffer" => "ProcScope.Device",
+        var t => throw new InvalidDataException($"{c.Name}: no proc scope for a first parameter of type {t}"),
+    };
+
+    static string Version(uint v) => v == 0 ? "0" : $"(1u << 22) | ({(v >> 12) & 0x3FF}u << 12)";
+
+    string EmitProcTable(List<CommandModel> exported)
+    {
+        var w = new CodeWriter();
+        w.Line(CodeWriter.Header("Guest ICD ProcTable: the generated exports under every name the loader may ask for."));
+        w.Line("using Venus.GuestIcd.Generated;");
+        w.Line("using Venus.Protocol.Vulkan;");
+        w.Line();
+        w.Line($"namespace {ProcTableNs};");
+        w.Line();
+        w.Open("internal static unsafe partial class ProcTable");
+        w.Open("static partial void AddGenerated(Dictionary<string, ProcEntry> table)");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var c in exported)
+        {
+            var native = _fns.NativeSignature(c.Reg!)!;
+            string fn = $"(nint)(delegate* unmanaged<{string.Join(", ", native)}>)&Entrypoints.{c.Name}";
+            string scope = Scope(c);
+            foreach (var (name, core, ext) in Names(c))
+            {
+                if (!seen.Add(name)) throw new InvalidDataException($"{name}: two generated exports claim it");
+                w.Line($"table[\"{name}\"] = new ProcEntry({fn}, {scope}, {Version(core)}, {(ext == null ? "null" : $"\"{ext}\"")});");
+            }
+        }
+        w.Close();
+        w.Close();
+        return w.ToString();
+    }
+}
