@@ -340,20 +340,6 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
-    public static VkResult vkGetQueryPoolResults(ulong device, ulong queryPool, uint firstQuery, uint queryCount, nuint dataSize, void* pData, ulong stride, uint flags)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkGetQueryPoolResults(o.Ring, device, queryPool, firstQuery, queryCount, dataSize, pData, stride, flags), "vkGetQueryPoolResults");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkGetQueryPoolResults");
-        }
-    }
-
-    [UnmanagedCallersOnly]
     public static VkResult vkCreateBuffer(ulong device, VkBufferCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pBuffer)
     {
         try
@@ -2883,6 +2869,22 @@ internal static unsafe partial class Entrypoints
         catch (Exception ex)
         {
             CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdDrawMultiIndexedEXT");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    public static void vkCmdPushDescriptorSet(ulong commandBuffer, VkPipelineBindPoint pipelineBindPoint, ulong layout, uint set, uint descriptorWriteCount, VkWriteDescriptorSet* pDescriptorWrites)
+    {
+        try
+        {
+            var cb = CommandBuffer.FromHandle(commandBuffer);
+            VnEncoder e = cb.Reserve(Commands.vkCmdPushDescriptorSet.Size(commandBuffer, pipelineBindPoint, layout, set, descriptorWriteCount, pDescriptorWrites, cb.StreamFilter));
+            Commands.vkCmdPushDescriptorSet.Encode(ref e, 0, commandBuffer, pipelineBindPoint, layout, set, descriptorWriteCount, pDescriptorWrites);
+            cb.Commit(in e);
+        }
+        catch (Exception ex)
+        {
+            CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdPushDescriptorSet");
         }
     }
 
