@@ -135,12 +135,20 @@ public sealed class HostDispatchEmitter
                 string n = NativeEmitter.Escape(p.Name);
                 bool ok = c.Return?.VkName == "VkResult";
                 string succeeded = ok ? "(int)a.ret >= 0" : "true";
+                // An object the driver did not create is answered as VK_NULL_HANDLE, never as the
+                // guest's id: the guest must not believe in an id this table never registered.
                 if (p.Shape == FieldShape.Pointer)
-                    w.Line($"if ({succeeded} && a.{n} != null && real_{p.Name} != 0 && !x.Register(*a.{n}, real_{p.Name}, {p.Elem.ObjectType})) return false;");
+                {
+                    w.Open($"if (a.{n} != null)");
+                    w.Line($"if ({succeeded} && real_{p.Name} != 0) {{ if (!x.Register(*a.{n}, real_{p.Name}, {p.Elem.ObjectType})) return false; }}");
+                    w.Line($"else *a.{n} = 0;");
+                    w.Close();
+                }
                 else
                 {
-                    w.Open($"if ({succeeded})");
-                    w.Line($"for (ulong i = 0; i < n_{p.Name}; i++) if (real_{p.Name}[i] != 0 && !x.Register(a.{n}[i], real_{p.Name}[i], {p.Elem.ObjectType})) return false;");
+                    w.Open($"for (ulong i = 0; i < n_{p.Name}; i++)");
+                    w.Line($"if ({succeeded} && real_{p.Name}[i] != 0) {{ if (!x.Register(a.{n}[i], real_{p.Name}[i], {p.Elem.ObjectType})) return false; }}");
+                    w.Line($"else a.{n}[i] = 0;");
                     w.Close();
                 }
             }

@@ -1009,7 +1009,11 @@ internal static unsafe partial class CommandDispatch
         if (fn == null) return x.MissingFunction(35);
         ulong real_pFence = 0;
         a.ret = fn(a.device, a.pCreateInfo, null, a.pFence == null ? null : &real_pFence);
-        if ((int)a.ret >= 0 && a.pFence != null && real_pFence != 0 && !x.Register(*a.pFence, real_pFence, 7)) return false;
+        if (a.pFence != null)
+        {
+            if ((int)a.ret >= 0 && real_pFence != 0) { if (!x.Register(*a.pFence, real_pFence, 7)) return false; }
+            else *a.pFence = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateFence.ReplySize(&a);
@@ -1112,7 +1116,11 @@ internal static unsafe partial class CommandDispatch
         if (fn == null) return x.MissingFunction(40);
         ulong real_pSemaphore = 0;
         a.ret = fn(a.device, a.pCreateInfo, null, a.pSemaphore == null ? null : &real_pSemaphore);
-        if ((int)a.ret >= 0 && a.pSemaphore != null && real_pSemaphore != 0 && !x.Register(*a.pSemaphore, real_pSemaphore, 5)) return false;
+        if (a.pSemaphore != null)
+        {
+            if ((int)a.ret >= 0 && real_pSemaphore != 0) { if (!x.Register(*a.pSemaphore, real_pSemaphore, 5)) return false; }
+            else *a.pSemaphore = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateSemaphore.ReplySize(&a);
@@ -1155,7 +1163,11 @@ internal static unsafe partial class CommandDispatch
         if (fn == null) return x.MissingFunction(42);
         ulong real_pEvent = 0;
         a.ret = fn(a.device, a.pCreateInfo, null, a.pEvent == null ? null : &real_pEvent);
-        if ((int)a.ret >= 0 && a.pEvent != null && real_pEvent != 0 && !x.Register(*a.pEvent, real_pEvent, 11)) return false;
+        if (a.pEvent != null)
+        {
+            if ((int)a.ret >= 0 && real_pEvent != 0) { if (!x.Register(*a.pEvent, real_pEvent, 11)) return false; }
+            else *a.pEvent = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateEvent.ReplySize(&a);
@@ -1258,7 +1270,11 @@ internal static unsafe partial class CommandDispatch
         if (fn == null) return x.MissingFunction(47);
         ulong real_pQueryPool = 0;
         a.ret = fn(a.device, a.pCreateInfo, null, a.pQueryPool == null ? null : &real_pQueryPool);
-        if ((int)a.ret >= 0 && a.pQueryPool != null && real_pQueryPool != 0 && !x.Register(*a.pQueryPool, real_pQueryPool, 12)) return false;
+        if (a.pQueryPool != null)
+        {
+            if ((int)a.ret >= 0 && real_pQueryPool != 0) { if (!x.Register(*a.pQueryPool, real_pQueryPool, 12)) return false; }
+            else *a.pQueryPool = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateQueryPool.ReplySize(&a);
@@ -1321,7 +1337,11 @@ internal static unsafe partial class CommandDispatch
         if (fn == null) return x.MissingFunction(50);
         ulong real_pBuffer = 0;
         a.ret = fn(a.device, a.pCreateInfo, null, a.pBuffer == null ? null : &real_pBuffer);
-        if ((int)a.ret >= 0 && a.pBuffer != null && real_pBuffer != 0 && !x.Register(*a.pBuffer, real_pBuffer, 9)) return false;
+        if (a.pBuffer != null)
+        {
+            if ((int)a.ret >= 0 && real_pBuffer != 0) { if (!x.Register(*a.pBuffer, real_pBuffer, 9)) return false; }
+            else *a.pBuffer = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateBuffer.ReplySize(&a);
@@ -1364,7 +1384,11 @@ internal static unsafe partial class CommandDispatch
         if (fn == null) return x.MissingFunction(52);
         ulong real_pView = 0;
         a.ret = fn(a.device, a.pCreateInfo, null, a.pView == null ? null : &real_pView);
-        if ((int)a.ret >= 0 && a.pView != null && real_pView != 0 && !x.Register(*a.pView, real_pView, 13)) return false;
+        if (a.pView != null)
+        {
+            if ((int)a.ret >= 0 && real_pView != 0) { if (!x.Register(*a.pView, real_pView, 13)) return false; }
+            else *a.pView = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateBufferView.ReplySize(&a);
@@ -1407,7 +1431,11 @@ internal static unsafe partial class CommandDispatch
         if (fn == null) return x.MissingFunction(54);
         ulong real_pImage = 0;
         a.ret = fn(a.device, a.pCreateInfo, null, a.pImage == null ? null : &real_pImage);
-        if ((int)a.ret >= 0 && a.pImage != null && real_pImage != 0 && !x.Register(*a.pImage, real_pImage, 10)) return false;
+        if (a.pImage != null)
+        {
+            if ((int)a.ret >= 0 && real_pImage != 0) { if (!x.Register(*a.pImage, real_pImage, 10)) return false; }
+            else *a.pImage = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateImage.ReplySize(&a);
@@ -1470,7 +1498,11 @@ internal static unsafe partial class CommandDispatch
         if (fn == null) return x.MissingFunction(57);
         ulong real_pView = 0;
         a.ret = fn(a.device, a.pCreateInfo, null, a.pView == null ? null : &real_pView);
-        if ((int)a.ret >= 0 && a.pView != null && real_pView != 0 && !x.Register(*a.pView, real_pView, 14)) return false;
+        if (a.pView != null)
+        {
+            if ((int)a.ret >= 0 && real_pView != 0) { if (!x.Register(*a.pView, real_pView, 14)) return false; }
+            else *a.pView = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateImageView.ReplySize(&a);
@@ -1513,7 +1545,11 @@ internal static unsafe partial class CommandDispatch
         if (fn == null) return x.MissingFunction(59);
         ulong real_pShaderModule = 0;
         a.ret = fn(a.device, a.pCreateInfo, null, a.pShaderModule == null ? null : &real_pShaderModule);
-        if ((int)a.ret >= 0 && a.pShaderModule != null && real_pShaderModule != 0 && !x.Register(*a.pShaderModule, real_pShaderModule, 15)) return false;
+        if (a.pShaderModule != null)
+        {
+            if ((int)a.ret >= 0 && real_pShaderModule != 0) { if (!x.Register(*a.pShaderModule, real_pShaderModule, 15)) return false; }
+            else *a.pShaderModule = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateShaderModule.ReplySize(&a);
@@ -1556,7 +1592,11 @@ internal static unsafe partial class CommandDispatch
         if (fn == null) return x.MissingFunction(61);
         ulong real_pPipelineCache = 0;
         a.ret = fn(a.device, a.pCreateInfo, null, a.pPipelineCache == null ? null : &real_pPipelineCache);
-        if ((int)a.ret >= 0 && a.pPipelineCache != null && real_pPipelineCache != 0 && !x.Register(*a.pPipelineCache, real_pPipelineCache, 16)) return false;
+        if (a.pPipelineCache != null)
+        {
+            if ((int)a.ret >= 0 && real_pPipelineCache != 0) { if (!x.Register(*a.pPipelineCache, real_pPipelineCache, 16)) return false; }
+            else *a.pPipelineCache = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreatePipelineCache.ReplySize(&a);
@@ -1641,9 +1681,10 @@ internal static unsafe partial class CommandDispatch
         ulong* real_pPipelines = n_pPipelines == 0 ? null : (ulong*)d.Alloc(n_pPipelines, 8);
         if (n_pPipelines != 0 && real_pPipelines == null) return x.DecodeFailed(65, ref d);
         a.ret = fn(a.device, a.pipelineCache, a.createInfoCount, a.pCreateInfos, null, real_pPipelines);
-        if ((int)a.ret >= 0)
+        for (ulong i = 0; i < n_pPipelines; i++)
         {
-            for (ulong i = 0; i < n_pPipelines; i++) if (real_pPipelines[i] != 0 && !x.Register(a.pPipelines[i], real_pPipelines[i], 19)) return false;
+            if ((int)a.ret >= 0 && real_pPipelines[i] != 0) { if (!x.Register(a.pPipelines[i], real_pPipelines[i], 19)) return false; }
+            else a.pPipelines[i] = 0;
         }
         if ((flags & 1) != 0)
         {
@@ -1668,9 +1709,10 @@ internal static unsafe partial class CommandDispatch
         ulong* real_pPipelines = n_pPipelines == 0 ? null : (ulong*)d.Alloc(n_pPipelines, 8);
         if (n_pPipelines != 0 && real_pPipelines == null) return x.DecodeFailed(66, ref d);
         a.ret = fn(a.device, a.pipelineCache, a.createInfoCount, a.pCreateInfos, null, real_pPipelines);
-        if ((int)a.ret >= 0)
+        for (ulong i = 0; i < n_pPipelines; i++)
         {
-            for (ulong i = 0; i < n_pPipelines; i++) if (real_pPipelines[i] != 0 && !x.Register(a.pPipelines[i], real_pPipelines[i], 19)) return false;
+            if ((int)a.ret >= 0 && real_pPipelines[i] != 0) { if (!x.Register(a.pPipelines[i], real_pPipelines[i], 19)) return false; }
+            else a.pPipelines[i] = 0;
         }
         if ((flags & 1) != 0)
         {
@@ -1714,7 +1756,11 @@ internal static unsafe partial class CommandDispatch
         if (fn == null) return x.MissingFunction(68);
         ulong real_pPipelineLayout = 0;
         a.ret = fn(a.device, a.pCreateInfo, null, a.pPipelineLayout == null ? null : &real_pPipelineLayout);
-        if ((int)a.ret >= 0 && a.pPipelineLayout != null && real_pPipelineLayout != 0 && !x.Register(*a.pPipelineLayout, real_pPipelineLayout, 17)) return false;
+        if (a.pPipelineLayout != null)
+        {
+            if ((int)a.ret >= 0 && real_pPipelineLayout != 0) { if (!x.Register(*a.pPipelineLayout, real_pPipelineLayout, 17)) return false; }
+            else *a.pPipelineLayout = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreatePipelineLayout.ReplySize(&a);
@@ -1757,7 +1803,11 @@ internal static unsafe partial class CommandDispatch
         if (fn == null) return x.MissingFunction(70);
         ulong real_pSampler = 0;
         a.ret = fn(a.device, a.pCreateInfo, null, a.pSampler == null ? null : &real_pSampler);
-        if ((int)a.ret >= 0 && a.pSampler != null && real_pSampler != 0 && !x.Register(*a.pSampler, real_pSampler, 21)) return false;
+        if (a.pSampler != null)
+        {
+            if ((int)a.ret >= 0 && real_pSampler != 0) { if (!x.Register(*a.pSampler, real_pSampler, 21)) return false; }
+            else *a.pSampler = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateSampler.ReplySize(&a);
@@ -1800,7 +1850,11 @@ internal static unsafe partial class CommandDispatch
         if (fn == null) return x.MissingFunction(72);
         ulong real_pSetLayout = 0;
         a.ret = fn(a.device, a.pCreateInfo, null, a.pSetLayout == null ? null : &real_pSetLayout);
-        if ((int)a.ret >= 0 && a.pSetLayout != null && real_pSetLayout != 0 && !x.Register(*a.pSetLayout, real_pSetLayout, 20)) return false;
+        if (a.pSetLayout != null)
+        {
+            if ((int)a.ret >= 0 && real_pSetLayout != 0) { if (!x.Register(*a.pSetLayout, real_pSetLayout, 20)) return false; }
+            else *a.pSetLayout = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateDescriptorSetLayout.ReplySize(&a);
@@ -1843,7 +1897,11 @@ internal static unsafe partial class CommandDispatch
         if (fn == null) return x.MissingFunction(74);
         ulong real_pDescriptorPool = 0;
         a.ret = fn(a.device, a.pCreateInfo, null, a.pDescriptorPool == null ? null : &real_pDescriptorPool);
-        if ((int)a.ret >= 0 && a.pDescriptorPool != null && real_pDescriptorPool != 0 && !x.Register(*a.pDescriptorPool, real_pDescriptorPool, 22)) return false;
+        if (a.pDescriptorPool != null)
+        {
+            if ((int)a.ret >= 0 && real_pDescriptorPool != 0) { if (!x.Register(*a.pDescriptorPool, real_pDescriptorPool, 22)) return false; }
+            else *a.pDescriptorPool = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateDescriptorPool.ReplySize(&a);
@@ -1957,7 +2015,11 @@ internal static unsafe partial class CommandDispatch
         if (fn == null) return x.MissingFunction(80);
         ulong real_pFramebuffer = 0;
         a.ret = fn(a.device, a.pCreateInfo, null, a.pFramebuffer == null ? null : &real_pFramebuffer);
-        if ((int)a.ret >= 0 && a.pFramebuffer != null && real_pFramebuffer != 0 && !x.Register(*a.pFramebuffer, real_pFramebuffer, 24)) return false;
+        if (a.pFramebuffer != null)
+        {
+            if ((int)a.ret >= 0 && real_pFramebuffer != 0) { if (!x.Register(*a.pFramebuffer, real_pFramebuffer, 24)) return false; }
+            else *a.pFramebuffer = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateFramebuffer.ReplySize(&a);
@@ -2000,7 +2062,11 @@ internal static unsafe partial class CommandDispatch
         if (fn == null) return x.MissingFunction(82);
         ulong real_pRenderPass = 0;
         a.ret = fn(a.device, a.pCreateInfo, null, a.pRenderPass == null ? null : &real_pRenderPass);
-        if ((int)a.ret >= 0 && a.pRenderPass != null && real_pRenderPass != 0 && !x.Register(*a.pRenderPass, real_pRenderPass, 18)) return false;
+        if (a.pRenderPass != null)
+        {
+            if ((int)a.ret >= 0 && real_pRenderPass != 0) { if (!x.Register(*a.pRenderPass, real_pRenderPass, 18)) return false; }
+            else *a.pRenderPass = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateRenderPass.ReplySize(&a);
@@ -2063,7 +2129,11 @@ internal static unsafe partial class CommandDispatch
         if (fn == null) return x.MissingFunction(85);
         ulong real_pCommandPool = 0;
         a.ret = fn(a.device, a.pCreateInfo, null, a.pCommandPool == null ? null : &real_pCommandPool);
-        if ((int)a.ret >= 0 && a.pCommandPool != null && real_pCommandPool != 0 && !x.Register(*a.pCommandPool, real_pCommandPool, 25)) return false;
+        if (a.pCommandPool != null)
+        {
+            if ((int)a.ret >= 0 && real_pCommandPool != 0) { if (!x.Register(*a.pCommandPool, real_pCommandPool, 25)) return false; }
+            else *a.pCommandPool = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateCommandPool.ReplySize(&a);
@@ -3471,7 +3541,11 @@ internal static unsafe partial class CommandDispatch
         if (fn == null) return x.MissingFunction(156);
         ulong real_pYcbcrConversion = 0;
         a.ret = fn(a.device, a.pCreateInfo, null, a.pYcbcrConversion == null ? null : &real_pYcbcrConversion);
-        if ((int)a.ret >= 0 && a.pYcbcrConversion != null && real_pYcbcrConversion != 0 && !x.Register(*a.pYcbcrConversion, real_pYcbcrConversion, 1000156000)) return false;
+        if (a.pYcbcrConversion != null)
+        {
+            if ((int)a.ret >= 0 && real_pYcbcrConversion != 0) { if (!x.Register(*a.pYcbcrConversion, real_pYcbcrConversion, 1000156000)) return false; }
+            else *a.pYcbcrConversion = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateSamplerYcbcrConversion.ReplySize(&a);
@@ -3514,7 +3588,11 @@ internal static unsafe partial class CommandDispatch
         if (fn == null) return x.MissingFunction(158);
         ulong real_pDescriptorUpdateTemplate = 0;
         a.ret = fn(a.device, a.pCreateInfo, null, a.pDescriptorUpdateTemplate == null ? null : &real_pDescriptorUpdateTemplate);
-        if ((int)a.ret >= 0 && a.pDescriptorUpdateTemplate != null && real_pDescriptorUpdateTemplate != 0 && !x.Register(*a.pDescriptorUpdateTemplate, real_pDescriptorUpdateTemplate, 1000085000)) return false;
+        if (a.pDescriptorUpdateTemplate != null)
+        {
+            if ((int)a.ret >= 0 && real_pDescriptorUpdateTemplate != 0) { if (!x.Register(*a.pDescriptorUpdateTemplate, real_pDescriptorUpdateTemplate, 1000085000)) return false; }
+            else *a.pDescriptorUpdateTemplate = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateDescriptorUpdateTemplate.ReplySize(&a);
@@ -3677,7 +3755,11 @@ internal static unsafe partial class CommandDispatch
         if (fn == null) return x.MissingFunction(167);
         ulong real_pRenderPass = 0;
         a.ret = fn(a.device, a.pCreateInfo, null, a.pRenderPass == null ? null : &real_pRenderPass);
-        if ((int)a.ret >= 0 && a.pRenderPass != null && real_pRenderPass != 0 && !x.Register(*a.pRenderPass, real_pRenderPass, 18)) return false;
+        if (a.pRenderPass != null)
+        {
+            if ((int)a.ret >= 0 && real_pRenderPass != 0) { if (!x.Register(*a.pRenderPass, real_pRenderPass, 18)) return false; }
+            else *a.pRenderPass = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateRenderPass2.ReplySize(&a);
@@ -4243,7 +4325,11 @@ internal static unsafe partial class CommandDispatch
         if (fn == null) return x.MissingFunction(197);
         ulong real_pPrivateDataSlot = 0;
         a.ret = fn(a.device, a.pCreateInfo, null, a.pPrivateDataSlot == null ? null : &real_pPrivateDataSlot);
-        if ((int)a.ret >= 0 && a.pPrivateDataSlot != null && real_pPrivateDataSlot != 0 && !x.Register(*a.pPrivateDataSlot, real_pPrivateDataSlot, 1000295000)) return false;
+        if (a.pPrivateDataSlot != null)
+        {
+            if ((int)a.ret >= 0 && real_pPrivateDataSlot != 0) { if (!x.Register(*a.pPrivateDataSlot, real_pPrivateDataSlot, 1000295000)) return false; }
+            else *a.pPrivateDataSlot = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreatePrivateDataSlot.ReplySize(&a);
@@ -6170,7 +6256,11 @@ internal static unsafe partial class CommandDispatch
         if (fn == null) return x.MissingFunction(299);
         ulong real_pDeferredOperation = 0;
         a.ret = fn(a.device, null, a.pDeferredOperation == null ? null : &real_pDeferredOperation);
-        if ((int)a.ret >= 0 && a.pDeferredOperation != null && real_pDeferredOperation != 0 && !x.Register(*a.pDeferredOperation, real_pDeferredOperation, 1000268000)) return false;
+        if (a.pDeferredOperation != null)
+        {
+            if ((int)a.ret >= 0 && real_pDeferredOperation != 0) { if (!x.Register(*a.pDeferredOperation, real_pDeferredOperation, 1000268000)) return false; }
+            else *a.pDeferredOperation = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateDeferredOperationKHR.ReplySize(&a);
@@ -6273,7 +6363,11 @@ internal static unsafe partial class CommandDispatch
         if (fn == null) return x.MissingFunction(304);
         ulong real_pAccelerationStructure = 0;
         a.ret = fn(a.device, a.pCreateInfo, null, a.pAccelerationStructure == null ? null : &real_pAccelerationStructure);
-        if ((int)a.ret >= 0 && a.pAccelerationStructure != null && real_pAccelerationStructure != 0 && !x.Register(*a.pAccelerationStructure, real_pAccelerationStructure, 1000150000)) return false;
+        if (a.pAccelerationStructure != null)
+        {
+            if ((int)a.ret >= 0 && real_pAccelerationStructure != 0) { if (!x.Register(*a.pAccelerationStructure, real_pAccelerationStructure, 1000150000)) return false; }
+            else *a.pAccelerationStructure = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateAccelerationStructureKHR.ReplySize(&a);
