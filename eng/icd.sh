@@ -18,6 +18,9 @@ icd_dir() { echo "/opt/venus-icd-$(printf %s "$root" | md5sum | cut -c1-8)"; }
 
 build() {
   mkdir -p "$out"
+  # Two publishes at once share obj/ and break ILC: one at a time per checkout.
+  exec 9>"$root/artifacts/icd.lock"
+  flock 9
   local log="$out/publish.log"
   dotnet publish "$root/src/Venus.GuestIcd" -c Release -r linux-x64 -o "$out" --nologo \
     -p:TreatWarningsAsErrors=false >"$log" 2>&1 \
