@@ -267,7 +267,8 @@ echo "Per-run outputs and host logs: ${out#"$root"/}"
 # ---- optional: are the queries round trips? Count them on a recording venus-host. ----
 if [ "$verify" = 1 ]; then
   echo
-  echo "Round-trip check (BENCH_VERIFY=1): commands venus-host received during icdbench --queries 100"
+  echo "Round-trip check (BENCH_VERIFY=1): commands a recording venus-host received from icdbench --cmds 400 --submits 10 --queries 100 --reps 1"
+  echo "(120 calls of each query: 100 + 20 warm-up; 60 submits: 10 + 50 warm-up)"
   recdir="/tmp/icdbench-$$-rec"
   rm -rf "${P:?}$recdir"; mkdir -p "$P$recdir"
   if ! pid="$(bash eng/host.sh serve "$rsock" --isolation thread --record "$recdir" 2>"$out/rec-start.log")"; then
@@ -289,7 +290,7 @@ if [ "$verify" = 1 ]; then
       count() { grep -c "^\[[^]]*\] $1(" "$out/$c.verify.dump" || true; }
       echo "- $(label "$c"): vkGetImageSubresourceLayout $(count vkGetImageSubresourceLayout) of 120 calls," \
         "vkGetDescriptorSetLayoutSupport $(count vkGetDescriptorSetLayoutSupport) of 120," \
-        "vkGetBufferMemoryRequirements $(count vkGetBufferMemoryRequirements) of 21001 (+ $(count vkGetBufferMemoryRequirements2) ...2)," \
+        "vkGetBufferMemoryRequirements $(count vkGetBufferMemoryRequirements) of 21001 (and $(count vkGetBufferMemoryRequirements2) vkGetBufferMemoryRequirements2)," \
         "vkQueueSubmit $(count vkQueueSubmit) for 60 submits, vkWaitForFences $(count vkWaitForFences), vkGetFenceStatus $(count vkGetFenceStatus)"
     done
     hsock="$hsock_saved"
