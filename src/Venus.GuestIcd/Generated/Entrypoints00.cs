@@ -86,20 +86,6 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
-    public static void vkGetBufferMemoryRequirements(ulong device, ulong buffer, VkMemoryRequirements* pMemoryRequirements)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            Calls.vkGetBufferMemoryRequirements(o.Ring, device, buffer, pMemoryRequirements);
-        }
-        catch (Exception ex)
-        {
-            Icd.FailVoid(ex, "vkGetBufferMemoryRequirements");
-        }
-    }
-
-    [UnmanagedCallersOnly]
     public static void vkGetImageMemoryRequirements(ulong device, ulong image, VkMemoryRequirements* pMemoryRequirements)
     {
         try
@@ -354,20 +340,6 @@ internal static unsafe partial class Entrypoints
         {
             if (pBuffer != null) *pBuffer = 0;
             return Icd.Fail(ex, "vkCreateBuffer");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static void vkDestroyBuffer(ulong device, ulong buffer, VkAllocationCallbacks* pAllocator)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            Sends.vkDestroyBuffer(o.Ring, device, buffer, null);
-        }
-        catch (Exception ex)
-        {
-            Icd.FailVoid(ex, "vkDestroyBuffer");
         }
     }
 

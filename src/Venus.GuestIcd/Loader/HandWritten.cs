@@ -103,6 +103,8 @@ internal static unsafe class HandWritten
         var updateTemplate = (nint)(delegate* unmanaged<ulong, ulong, ulong, void*, void>)&vkUpdateDescriptorSetWithTemplate;
         Put("vkUpdateDescriptorSetWithTemplate", updateTemplate, ProcScope.Device, V11);
         Put("vkUpdateDescriptorSetWithTemplateKHR", updateTemplate, ProcScope.Device, 0, "VK_KHR_descriptor_update_template");
+        Put("vkGetBufferMemoryRequirements", (nint)(delegate* unmanaged<ulong, ulong, VkMemoryRequirements*, void>)&vkGetBufferMemoryRequirements, ProcScope.Device, V10);
+        Put("vkDestroyBuffer", (nint)(delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)&vkDestroyBuffer, ProcScope.Device, V10);
         Put("vkGetQueryPoolResults", (nint)(delegate* unmanaged<ulong, ulong, uint, uint, nuint, void*, ulong, uint, VkResult>)&vkGetQueryPoolResults, ProcScope.Device, V10);
         Put("vkCreateGraphicsPipelines", (nint)(delegate* unmanaged<ulong, ulong, uint, VkGraphicsPipelineCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)&vkCreateGraphicsPipelines, ProcScope.Device, V10);
     }
@@ -929,6 +931,44 @@ internal static unsafe class HandWritten
         catch (Exception e)
         {
             Icd.FailVoid(e, "vkUpdateDescriptorSetWithTemplate");
+        }
+    }
+
+    /// <summary>A buffer's requirements never change: asked of the host once per buffer, then answered here.</summary>
+    [UnmanagedCallersOnly]
+    private static void vkGetBufferMemoryRequirements(ulong device, ulong buffer, VkMemoryRequirements* pRequirements)
+    {
+        try
+        {
+            var dev = Dev(device);
+            if (dev.BufferRequirements.TryGetValue(buffer, out VkMemoryRequirements cached))
+            {
+                *pRequirements = cached;
+                return;
+            }
+            Calls.vkGetBufferMemoryRequirements(dev.Ring, device, buffer, pRequirements);
+            dev.BufferRequirements[buffer] = *pRequirements;
+        }
+        catch (Exception e)
+        {
+            Icd.FailVoid(e, "vkGetBufferMemoryRequirements");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static void vkDestroyBuffer(ulong device, ulong buffer, VkAllocationCallbacks* pAllocator)
+    {
+        try
+        {
+            if (buffer == 0)
+                return;
+            var dev = Dev(device);
+            dev.BufferRequirements.TryRemove(buffer, out _);
+            Sends.vkDestroyBuffer(dev.Ring, device, buffer, null);
+        }
+        catch (Exception e)
+        {
+            Icd.FailVoid(e, "vkDestroyBuffer");
         }
     }
 

@@ -14,6 +14,7 @@ internal sealed unsafe class Device : DispatchableObject
     public readonly ConcurrentDictionary<ulong, DeviceMemory> Memories = new();
     public readonly ConcurrentDictionary<ulong, CommandPool> CommandPools = new();
     public readonly ConcurrentDictionary<ulong, DescriptorUpdateTemplate> Templates = new();
+    public readonly ConcurrentDictionary<ulong, VkMemoryRequirements> BufferRequirements = new();
 
     private Device(PhysicalDevice physicalDevice, HashSet<string> enabledExtensions)
     {
