@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds (once) and caches the Debian trixie chroot that holds the real Venus peers:
 # Mesa 25.0.7's venus guest ICD, virglrenderer 1.1.0's virgl_test_server, lavapipe,
-# vulkaninfo/vkcube/vkmark and vk.xml 1.4.309 (see ../shared/docs/peers.md).
+# vulkaninfo/vkcube/vkmark, vk.xml 1.4.309 and the Khronos validation layer (see ../shared/docs/peers.md).
 #
 #   eng/peers.sh ensure        build the chroot if missing, mount /proc and /dev, print its path
 #   eng/peers.sh path          print the chroot path (no side effects)
@@ -12,13 +12,38 @@
 set -euo pipefail
 
 PEERS="${VENUS_PEERS:-/var/cache/venus-peers}"
-PKGS=mesa-vulkan-drivers,virgl-server,vulkan-tools,vkmark,libvulkan-dev,xvfb,xauth,libegl-mesa0,libgl1-mesa-dri,libegl1,gcc,libc6-dev,glslang-tools
+PKGS=mesa-vulkan-drivers,virgl-server,vulkan-tools,vkmark,libvulkan-dev,xvfb,xauth,libegl-mesa0,libgl1-mesa-dri,libegl1,gcc,libc6-dev,glslang-tools,vulkan-validationlayers
 
 die() { echo "peers.sh: $*" >&2; exit 1; }
 
 ensure_mounts() {
   mountpoint -q "$PEERS/proc" || mount --bind /proc "$PEERS/proc"
   mountpoint -q "$PEERS/dev" || mount --bind /dev "$PEERS/dev"
+}
+
+# Packages added to PKGS after a chroot was built: install them into the existing chroot with its own
+# apt (it knows its source). One check file per package; a lock keeps parallel callers from racing apt.
+LATE_PKGS=("vulkan-validationlayers:usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json")
+
+ensure_packages() {
+  local missing=() entry
+  for entry in "${LATE_PKGS[@]}"; do
+    [ -e "$PEERS/${entry#*:}" ] || missing+=("${entry%%:*}")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  (
+    flock -w 600 9 || die "timed out waiting for another install into $PEERS"
+    local still=() entry
+    for entry in "${LATE_PKGS[@]}"; do
+      [ -e "$PEERS/${entry#*:}" ] || still+=("${entry%%:*}")
+    done
+    [ ${#still[@]} -eq 0 ] && exit 0
+    echo "peers.sh: installing ${still[*]} into $PEERS" >&2
+    { chroot "$PEERS" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${still[@]}" \
+        || { chroot "$PEERS" apt-get update -qq \
+             && chroot "$PEERS" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${still[@]}"; }
+    } >"$PEERS.apt.log" 2>&1 || { tail -n 30 "$PEERS.apt.log" >&2; die "apt-get install ${still[*]} in $PEERS failed (log: $PEERS.apt.log)"; }
+  ) 9>"$PEERS.lock"
 }
 
 ensure() {
@@ -37,8 +62,10 @@ ensure() {
     touch "$PEERS/.venus-peers-ready"
   fi
   ensure_mounts
+  ensure_packages
   for f in usr/bin/virgl_test_server usr/bin/vulkaninfo usr/share/vulkan/registry/vk.xml \
-           usr/share/vulkan/icd.d/lvp_icd.json usr/share/vulkan/icd.d/virtio_icd.json; do
+           usr/share/vulkan/icd.d/lvp_icd.json usr/share/vulkan/icd.d/virtio_icd.json \
+           usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json; do
     [ -e "$PEERS/$f" ] || die "chroot at $PEERS lacks /$f; remove it and run again"
   done
   echo "$PEERS"

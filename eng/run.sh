@@ -3,14 +3,15 @@
 #
 #   bash eng/run.sh [APP...]
 #
-# Ensures the peers chroot, starts our host renderer (venus-host) on lavapipe inside it, and runs a
-# Vulkan app through it with Mesa 25.0.7's venus guest driver (our own guest ICD comes later):
-# by default `vulkaninfo --summary` and the project's compute job (tests/clients/compute.c, 1M
-# elements, mapped host-visible buffers, results checked), then `venus probe` (our CLI as a guest).
+# Ensures the peers chroot, starts our host renderer (venus-host) on lavapipe inside it, and runs
+# Vulkan apps through it with our guest ICD (libvenus_icd.so, eng/icd.sh): by default
+# `vulkaninfo --summary` and the project's compute job (tests/clients/compute.c, 1M elements,
+# mapped host-visible buffers, results checked), then `venus probe` (our CLI as a guest).
 # With APP given, runs that command line inside the chroot instead (e.g. `vulkaninfo`).
 # The host is stopped on exit.
 #
 # VENUS_MAIN_SOCKET: the socket path inside the chroot (default /tmp/venus-main.sock).
+# VENUS_GUEST=mesa: use Mesa 25.0.7's venus guest driver instead of ours.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -41,12 +42,21 @@ trap stop_server EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+if [ "${VENUS_GUEST:-ours}" = mesa ]; then
+  manifest=/usr/share/vulkan/icd.d/virtio_icd.json
+  guest_name="Mesa's venus guest"
+else
+  echo "run.sh: our guest ICD (eng/icd.sh install: NativeAOT publish, about a minute the first time)" >&2
+  manifest="$(bash eng/icd.sh install | tail -n 1)"
+  guest_name="our guest ICD"
+fi
+
 echo "run.sh: venus-host on lavapipe at $peers$sock (publishing it into the chroot)" >&2
 server="$(bash eng/host.sh serve "$sock")"
 echo "run.sh: venus-host pid $server (log: $peers$sock.log)" >&2
 
 guest() {
-  chroot "$peers" env VK_DRIVER_FILES=/usr/share/vulkan/icd.d/virtio_icd.json VN_DEBUG=vtest \
+  chroot "$peers" env VK_DRIVER_FILES="$manifest" VN_DEBUG=vtest \
     VTEST_SOCKET_NAME="$sock" XDG_RUNTIME_DIR=/tmp NODEVICE_SELECT=1 "$@"
 }
 
@@ -55,13 +65,13 @@ if [ $# -gt 0 ]; then
   exit
 fi
 
-echo "== vulkaninfo --summary (Mesa's venus guest on venus-host)"
+echo "== vulkaninfo --summary ($guest_name on venus-host)"
 guest timeout 60 vulkaninfo --summary
 
-echo "== compute job (Mesa's venus guest on venus-host)"
+echo "== compute job ($guest_name on venus-host)"
 work="$peers/tmp/venus-main-clients"
 mkdir -p "$work"
-cp tests/clients/compute.c tests/clients/compute.comp "$work/"
+cp tests/clients/compute.c tests/clients/compute.comp tests/clients/vk_result_name.h "$work/"
 chroot "$peers" sh -c 'cd /tmp/venus-main-clients && gcc -O2 -o compute compute.c -lvulkan && glslangValidator -V -o compute.spv compute.comp >/dev/null'
 guest /tmp/venus-main-clients/compute /tmp/venus-main-clients/compute.spv 1048576 60
 

@@ -23,7 +23,7 @@ public sealed class ComputeTests(InteropFixture fx, ITestOutputHelper output)
     [Fact]
     public void ClientsBuildInsideTheChroot()
     {
-        InteropFixture.ClientBuild clients = fx.Clients;
+        ClientBuild clients = fx.Clients;
         output.WriteLine($"built in {clients.ChrootDir} ({clients.BuildLog.Wall.TotalMilliseconds:0} ms)");
         output.WriteLine(clients.BuildLog.Stdout + clients.BuildLog.Stderr);
         Assert.True(clients.BuildLog.Succeeded);

@@ -12,9 +12,6 @@ namespace Venus.Interop.Tests;
 /// </summary>
 public sealed class InteropFixture : IDisposable
 {
-    private static readonly TimeSpan ChrootBuildTimeout = TimeSpan.FromMinutes(10);
-    private static readonly TimeSpan ClientBuildTimeout = TimeSpan.FromMinutes(3);
-
     public const string VenusIcd = "/usr/share/vulkan/icd.d/virtio_icd.json";
     public const string LavapipeIcd = "/usr/share/vulkan/icd.d/lvp_icd.json";
 
@@ -24,8 +21,8 @@ public sealed class InteropFixture : IDisposable
 
     public InteropFixture()
     {
-        RepoRoot = FindRepoRoot();
-        _peersRoot = new Lazy<string>(() => EnsureChroot(RepoRoot));
+        RepoRoot = PeersEnvironment.FindRepoRoot();
+        _peersRoot = new Lazy<string>(() => PeersEnvironment.EnsureChroot(RepoRoot));
         _clients = new Lazy<ClientBuild>(() => ClientBuild.Build(RepoRoot, PeersRoot));
         _virglReference = new Lazy<VulkanInfoReference>(MeasureVirglReference);
     }
@@ -113,122 +110,6 @@ public sealed class InteropFixture : IDisposable
         if (_clients.IsValueCreated)
             _clients.Value.Dispose();
     }
-
-    private static string FindRepoRoot()
-    {
-        for (string? dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
-        {
-            if (File.Exists(Path.Combine(dir, "Venus.sln")))
-                return dir;
-        }
-        throw new InvalidOperationException($"no Venus.sln above {AppContext.BaseDirectory}");
-    }
-
-    private static string EnsureChroot(string repoRoot)
-    {
-        string script = Path.Combine(repoRoot, "eng", "peers.sh");
-        RunResult path = ProcessRun.Run("bash", [script, "path"], TimeSpan.FromSeconds(10), repoRoot);
-        if (!path.Succeeded)
-            throw new InvalidOperationException($"eng/peers.sh path failed: {path}");
-        string peers = path.Stdout.Trim();
-
-        // peers.sh ensure restarts an unfinished debootstrap; if another test process is building the
-        // chroot right now, wait for its ready marker instead of racing it.
-        string ready = Path.Combine(peers, ".venus-peers-ready");
-        var clock = Stopwatch.StartNew();
-        while (!File.Exists(ready) && Directory.Exists(peers + ".partial") && IsDebootstrapRunning())
-        {
-            if (clock.Elapsed > ChrootBuildTimeout)
-                throw new TimeoutException($"another debootstrap of {peers} did not finish within {ChrootBuildTimeout.TotalMinutes} minutes");
-            Thread.Sleep(2000);
-        }
-
-        RunResult ensure = ProcessRun.Run("bash", [script, "ensure"], ChrootBuildTimeout, repoRoot);
-        if (!ensure.Succeeded)
-            throw new InvalidOperationException($"eng/peers.sh ensure could not provide the peers chroot: {ensure}");
-        string built = ensure.Stdout.Trim().Split('\n')[^1];
-        if (!Directory.Exists(built))
-            throw new InvalidOperationException($"eng/peers.sh ensure printed '{built}', which is not a folder");
-        return built;
-    }
-
-    private static bool IsDebootstrapRunning()
-    {
-        foreach (string dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out _))
-                continue;
-            try
-            {
-                if (File.ReadAllText(Path.Combine(dir, "cmdline")).Contains("debootstrap", StringComparison.Ordinal))
-                    return true;
-            }
-            catch (IOException) { }
-            catch (UnauthorizedAccessException) { }
-        }
-        return false;
-    }
-
-    /// <summary>The clients of tests/clients built in a private folder under the chroot's /tmp.</summary>
-    public sealed class ClientBuild : IDisposable
-    {
-        private readonly string _hostDir;
-
-        private ClientBuild(string chrootDir, string hostDir, RunResult build)
-        {
-            ChrootDir = chrootDir;
-            _hostDir = hostDir;
-            BuildLog = build;
-        }
-
-        /// <summary>The build folder as the chroot sees it.</summary>
-        public string ChrootDir { get; }
-
-        public RunResult BuildLog { get; }
-
-        /// <summary>Chroot path of the executable built from tests/clients/NAME.c.</summary>
-        public string Executable(string name) => $"{ChrootDir}/{name}";
-
-        /// <summary>Chroot path of the SPIR-V built from tests/clients/NAME.</summary>
-        public string Spirv(string shaderFile) => $"{ChrootDir}/{shaderFile}.spv";
-
-        /// <summary>
-        /// Copies tests/clients into the chroot's /tmp, compiles every *.c with gcc (-lvulkan) and every
-        /// shader with glslangValidator -V, inside the chroot, so the binaries match its glibc and loader.
-        /// </summary>
-        public static ClientBuild Build(string repoRoot, string peersRoot)
-        {
-            string source = Path.Combine(repoRoot, "tests", "clients");
-            if (!Directory.Exists(source))
-                throw new InvalidOperationException($"{source} missing");
-            string chrootDir = $"/tmp/venus-interop-clients-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}";
-            string hostDir = peersRoot + chrootDir;
-            Directory.CreateDirectory(hostDir);
-            foreach (string file in Directory.EnumerateFiles(source))
-                File.Copy(file, Path.Combine(hostDir, Path.GetFileName(file)));
-
-            var script = new StringBuilder();
-            script.Append($"set -e; cd {chrootDir}; ");
-            script.Append("for c in *.c; do [ -e \"$c\" ] || continue; echo \"gcc $c\"; ");
-            script.Append("gcc -std=c11 -O2 -g -Wall -Wextra -o \"${c%.c}\" \"$c\" -lvulkan; done; ");
-            script.Append("for s in *.comp *.vert *.frag; do [ -e \"$s\" ] || continue; echo \"glslangValidator $s\"; ");
-            script.Append("glslangValidator -V -o \"$s.spv\" \"$s\"; done");
-            RunResult build = ProcessRun.Run("chroot", [peersRoot, "sh", "-c", script.ToString()], ClientBuildTimeout);
-            if (!build.Succeeded)
-            {
-                TryDelete(hostDir);
-                throw new InvalidOperationException($"building tests/clients inside the chroot failed:\n{build}");
-            }
-            return new ClientBuild(chrootDir, hostDir, build);
-        }
-
-        public void Dispose() => TryDelete(_hostDir);
-
-        private static void TryDelete(string dir)
-        {
-            try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        }
-    }
 }
 
 /// <summary>One guest program run against one host, with what the host said meanwhile.</summary>
@@ -245,3 +126,6 @@ public sealed class InteropCollection : ICollectionFixture<InteropFixture>
 {
     public const string Name = "Venus interop (Mesa guest vs hosts)";
 }
+
+/// <summary>vulkaninfo through Mesa's venus against virglrenderer 1.1.0: what venus-host is compared with.</summary>
+public sealed record VulkanInfoReference(GuestRun SummaryRun, VulkanInfoSummary Summary, GuestRun FullRun, VulkanInfoFull Full);

@@ -11,9 +11,13 @@
  *   compute: N=1048576 ok wall_ms=12.3 init_ms=... submit_wait_us=... verify_us=...
  *
  * Exit codes: 0 all values match; 1 a value is wrong or a usage/file error; 2 a Vulkan call failed
- * ("compute: <call> failed: <VkResult>"); 3 the whole run took longer than TIMEOUT_S (default 60;
- * "compute: timeout after S s in <stage>"), e.g. because the driver hung. TIMEOUT_S 0 = no guard.
- * Progress lines ("compute: stage ...") go to stderr when COMPUTE_VERBOSE is set.
+ * ("compute: <call> failed: <VkResult number> (<VkResult name>)"); 3 the whole run took longer than
+ * TIMEOUT_S (default 60; "compute: timeout after S s in <stage>"), e.g. because the driver hung.
+ * TIMEOUT_S 0 = no guard. Progress lines ("compute: stage ...") go to stderr when COMPUTE_VERBOSE is set.
+ *
+ * COMPUTE_INVALID_USAGE=1 adds one deliberate valid-usage error before the job (a buffer created with
+ * usage 0, then destroyed; drivers accept it): a validation layer must report it, which proves that a
+ * run without reports really ran under the layer (tests/Venus.GuestIcd.Tests).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <vulkan/vulkan.h>
@@ -25,6 +29,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "vk_result_name.h"
 
 static const char *volatile g_stage = "start";
 static unsigned g_timeout_s = 60;
@@ -67,13 +73,13 @@ static double now_us(void)
     return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
-/* Calls NAME(...); on any result but VK_SUCCESS prints "compute: NAME failed: <VkResult>", exit 2. */
+/* Calls NAME(...); on any result but VK_SUCCESS prints "compute: NAME failed: <VkResult> (<name>)", exit 2. */
 #define VK(name, ...)                                                                \
     do {                                                                             \
         stage(#name);                                                                \
         VkResult r_ = name(__VA_ARGS__);                                             \
         if (r_ != VK_SUCCESS) {                                                      \
-            printf("compute: %s failed: %d\n", #name, (int)r_);                      \
+            printf("compute: %s failed: %d (%s)\n", #name, (int)r_, vk_result_name(r_)); \
             fflush(stdout);                                                          \
             exit(2);                                                                 \
         }                                                                            \
@@ -165,7 +171,7 @@ int main(int argc, char **argv)
     stage("vkEnumeratePhysicalDevices");
     VkResult er = vkEnumeratePhysicalDevices(instance, &count, pds);
     if (er != VK_SUCCESS && er != VK_INCOMPLETE) {
-        printf("compute: vkEnumeratePhysicalDevices failed: %d\n", (int)er);
+        printf("compute: vkEnumeratePhysicalDevices failed: %d (%s)\n", (int)er, vk_result_name(er));
         return 2;
     }
     VkPhysicalDevice pd = pds[0];
@@ -211,6 +217,21 @@ int main(int argc, char **argv)
     VkQueue queue;
     stage("vkGetDeviceQueue");
     vkGetDeviceQueue(device, qf, 0, &queue);
+
+    if (getenv("COMPUTE_INVALID_USAGE")) {
+        /* VUID-VkBufferCreateInfo-None-09500 (usage must not be 0): the decoy for validation runs. */
+        VkBufferCreateInfo bad = {
+            .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+            .size = 256,
+            .usage = 0,
+            .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
+        };
+        VkBuffer decoy;
+        stage("vkCreateBuffer (deliberately invalid: usage 0)");
+        if (vkCreateBuffer(device, &bad, NULL, &decoy) == VK_SUCCESS)
+            vkDestroyBuffer(device, decoy, NULL);
+        printf("compute: made one deliberate valid-usage error (vkCreateBuffer with usage 0)\n");
+    }
 
     /* Two storage buffers, each in its own HOST_VISIBLE|HOST_COHERENT allocation. */
     VkDeviceSize bytes = (VkDeviceSize)n * sizeof(uint32_t);

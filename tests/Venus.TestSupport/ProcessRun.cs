@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace Venus.Interop.Tests;
+namespace Venus.TestSupport;
 
 /// <summary>One finished (or killed) process: exit code, both streams, wall time.</summary>
 public sealed record RunResult(

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace Venus.Interop.Tests;
+namespace Venus.TestSupport;
 
 /// <summary>A Vulkan version as vulkaninfo prints it ("1.2.0").</summary>
 public readonly record struct VkVersion(int Major, int Minor, int Patch) : IComparable<VkVersion>
@@ -127,6 +127,3 @@ public sealed record VulkanInfoFull(IReadOnlyList<VulkanInfoFull.Device> Devices
         return new VulkanInfoFull(devices);
     }
 }
-
-/// <summary>vulkaninfo through Mesa's venus against virglrenderer 1.1.0: what venus-host is compared with.</summary>
-public sealed record VulkanInfoReference(GuestRun SummaryRun, VulkanInfoSummary Summary, GuestRun FullRun, VulkanInfoFull Full);

@@ -1,8 +1,8 @@
 using System.Globalization;
 
-namespace Venus.Interop.Tests;
+namespace Venus.TestSupport;
 
-/// <summary>Which vtest host renderer serves Mesa's venus guest.</summary>
+/// <summary>Which vtest host renderer serves a venus guest (Mesa's or ours).</summary>
 public enum HostKind
 {
     /// <summary>virglrenderer 1.1.0's <c>virgl_test_server --venus</c> on lavapipe (eng/peers.sh serve): the reference.</summary>
@@ -34,10 +34,16 @@ public sealed record HostLauncher(HostKind Kind, string DisplayName, string Scri
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
-    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
+    // eng/host.sh publishes venus-host before it starts it: minutes on a loaded 2-core machine.
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(300);
 
-    /// <summary>Starts the host on a fresh socket; throws <see cref="HostUnavailableException"/> with the reason.</summary>
-    public RunningHost Start(string repoRoot, string peersRoot)
+    /// <summary>
+    /// Starts the host on a fresh socket (chroot /tmp/<paramref name="socketPrefix"/>-KIND-PID-RANDOM.sock),
+    /// passing <paramref name="options"/> after <c>serve SOCKET</c>; throws <see cref="HostUnavailableException"/>
+    /// with the reason.
+    /// </summary>
+    public RunningHost Start(string repoRoot, string peersRoot, IReadOnlyList<string>? options = null,
+        string socketPrefix = "venus-interop")
     {
         string script = Path.Combine(repoRoot, Script); // an absolute Script stays as it is
         if (!File.Exists(script))
@@ -45,9 +51,10 @@ public sealed record HostLauncher(HostKind Kind, string DisplayName, string Scri
                 $"{Script} missing: {DisplayName} cannot be started (expected `bash {Script} serve SOCKET` to start it " +
                 "inside the peers chroot and print its pid)");
 
-        string name = $"venus-interop-{Kind.ToString().ToLowerInvariant()}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}.sock";
+        string name = $"{socketPrefix}-{Kind.ToString().ToLowerInvariant()}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}.sock";
         string chrootSocket = "/tmp/" + name;
-        RunResult serve = ProcessRun.Run("bash", [script, "serve", chrootSocket], StartTimeout, repoRoot);
+        string[] arguments = [script, "serve", chrootSocket, .. options ?? []];
+        RunResult serve = ProcessRun.Run("bash", arguments, StartTimeout, repoRoot);
         string logPath = peersRoot + chrootSocket + ".log";
         string lastLine = serve.Stdout.Trim().Split('\n')[^1].Trim();
         if (!serve.Succeeded || !int.TryParse(lastLine, NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
@@ -57,7 +64,7 @@ public sealed record HostLauncher(HostKind Kind, string DisplayName, string Scri
             foreach (int stray in ProcessTree.FindByCommandLine(chrootSocket))
                 ProcessTree.Stop(stray, TimeSpan.FromSeconds(3));
             throw new HostUnavailableException(
-                $"`bash {Script} serve {chrootSocket}` did not start {DisplayName}: {serve}\n--- server log ---\n{log}");
+                $"`bash {Script} serve {chrootSocket}{string.Concat((options ?? []).Select(o => " " + o))}` did not start {DisplayName}: {serve}\n--- server log ---\n{log}");
         }
         return new RunningHost(this, pid, chrootSocket, peersRoot + chrootSocket, logPath);
     }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 
-namespace Venus.Interop.Tests;
+namespace Venus.TestSupport;
 
 /// <summary>
 /// Stops a process we started together with its descendants (virgl_test_server forks
@@ -34,6 +34,33 @@ public static partial class ProcessTree
         foreach (Proc p in tree)
             Signal(p, SIGKILL);
     }
+
+    /// <summary>
+    /// SIGKILL to the process and all its descendants at once (collected first, so a parent's death
+    /// cannot hide its children), then again to anything forked meanwhile. Returns the pids signalled.
+    /// </summary>
+    public static IReadOnlyList<int> KillTree(int rootPid)
+    {
+        if (Read(rootPid) is not { } root)
+            return [];
+        List<Proc> tree = [root, .. Descendants(root.Pid)];
+        foreach (Proc p in tree)
+            Signal(p, SIGKILL);
+        foreach (Proc p in tree.ToList())
+            foreach (Proc late in Descendants(p.Pid))
+            {
+                Signal(late, SIGKILL);
+                tree.Add(late);
+            }
+        return tree.Select(p => p.Pid).Distinct().ToList();
+    }
+
+    /// <summary>The live (non-zombie) processes among <paramref name="pids"/>.</summary>
+    public static IReadOnlyList<int> Alive(IEnumerable<int> pids) => pids.Where(IsAlive).ToList();
+
+    /// <summary>The live descendants of <paramref name="pid"/> (children, grandchildren, ...).</summary>
+    public static IReadOnlyList<int> DescendantsOf(int pid) =>
+        Descendants(pid).Where(p => !p.Zombie).Select(p => p.Pid).ToList();
 
     /// <summary>Live processes whose command line contains <paramref name="fragment"/> (a unique path of ours).</summary>
     public static IReadOnlyList<int> FindByCommandLine(string fragment)
