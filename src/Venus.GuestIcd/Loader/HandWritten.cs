@@ -154,8 +154,7 @@ internal static unsafe class HandWritten
         {
             if (pLayerName != null)
                 return VkResult.VK_ERROR_LAYER_NOT_PRESENT;
-            var list = GuestInstance.Extensions;
-            return FillExtensions(list.Length, i => (list[i].Name, list[i].Spec), pPropertyCount, pProperties);
+            return Enumerate<VkExtensionProperties>(GuestInstance.ExtensionProperties, pPropertyCount, pProperties);
         }
         catch (Exception e)
         {
@@ -163,24 +162,23 @@ internal static unsafe class HandWritten
         }
     }
 
-    private static VkResult FillExtensions(int available, Func<int, (string Name, uint Spec)> get, uint* pCount, VkExtensionProperties* p)
+    /// <summary>
+    /// The Vulkan two-call idiom: with no output array, the count; otherwise up to *pCount items
+    /// and VK_INCOMPLETE when that was not all of them.
+    /// </summary>
+    private static VkResult Enumerate<T>(ReadOnlySpan<T> items, uint* pCount, T* pItems) where T : unmanaged
     {
         if (pCount == null)
             return VkResult.VK_ERROR_INITIALIZATION_FAILED;
-        if (p == null)
+        if (pItems == null)
         {
-            *pCount = (uint)available;
+            *pCount = (uint)items.Length;
             return VkResult.VK_SUCCESS;
         }
-        uint n = Math.Min(*pCount, (uint)available);
-        for (int i = 0; i < n; i++)
-        {
-            (string name, uint spec) = get(i);
-            Runtime.PhysicalDevice.SetFixedString(p[i].extensionName, 256, name);
-            p[i].specVersion = spec;
-        }
+        uint n = Math.Min(*pCount, (uint)items.Length);
+        items[..(int)n].CopyTo(new Span<T>(pItems, (int)n));
         *pCount = n;
-        return n < available ? VkResult.VK_INCOMPLETE : VkResult.VK_SUCCESS;
+        return n < items.Length ? VkResult.VK_INCOMPLETE : VkResult.VK_SUCCESS;
     }
 
     [UnmanagedCallersOnly]
@@ -197,17 +195,7 @@ internal static unsafe class HandWritten
     {
         try
         {
-            var devices = DispatchableObject.From<GuestInstance>(instance).PhysicalDevices;
-            if (pDevices == null)
-            {
-                *pCount = (uint)devices.Length;
-                return VkResult.VK_SUCCESS;
-            }
-            uint n = Math.Min(*pCount, (uint)devices.Length);
-            for (int i = 0; i < n; i++)
-                pDevices[i] = devices[i].Handle;
-            *pCount = n;
-            return n < devices.Length ? VkResult.VK_INCOMPLETE : VkResult.VK_SUCCESS;
+            return Enumerate<ulong>(DispatchableObject.From<GuestInstance>(instance).PhysicalDeviceHandles, pCount, pDevices);
         }
         catch (Exception e)
         {
@@ -341,16 +329,7 @@ internal static unsafe class HandWritten
     {
         try
         {
-            var families = Physical(physicalDevice).QueueFamilies;
-            if (pProperties == null)
-            {
-                *pCount = (uint)families.Length;
-                return;
-            }
-            uint n = Math.Min(*pCount, (uint)families.Length);
-            for (int i = 0; i < n; i++)
-                pProperties[i] = families[i];
-            *pCount = n;
+            Enumerate(Physical(physicalDevice).QueueFamilies, pCount, pProperties);
         }
         catch (Exception e)
         {
@@ -393,20 +372,7 @@ internal static unsafe class HandWritten
         {
             if (pLayerName != null)
                 return VkResult.VK_ERROR_LAYER_NOT_PRESENT;
-            var pd = Physical(physicalDevice);
-            var list = pd.Extensions.ToArray();
-            if (pCount == null)
-                return VkResult.VK_ERROR_INITIALIZATION_FAILED;
-            if (pProperties == null)
-            {
-                *pCount = (uint)list.Length;
-                return VkResult.VK_SUCCESS;
-            }
-            uint n = Math.Min(*pCount, (uint)list.Length);
-            for (int i = 0; i < n; i++)
-                pProperties[i] = list[i];
-            *pCount = n;
-            return n < list.Length ? VkResult.VK_INCOMPLETE : VkResult.VK_SUCCESS;
+            return Enumerate(Physical(physicalDevice).Extensions, pCount, pProperties);
         }
         catch (Exception e)
         {

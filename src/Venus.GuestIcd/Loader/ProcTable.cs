@@ -26,8 +26,6 @@ internal static unsafe partial class ProcTable
         return table;
     }
 
-    public static int Count => Table.Count;
-
     public static bool TryGet(byte* name, out ProcEntry entry)
     {
         entry = default;
@@ -36,8 +34,4 @@ internal static unsafe partial class ProcTable
         string s = Marshal.PtrToStringUTF8((nint)name) ?? "";
         return Table.TryGetValue(s, out entry);
     }
-
-    public static bool TryGet(string name, out ProcEntry entry) => Table.TryGetValue(name, out entry);
-
-    public static IEnumerable<KeyValuePair<string, ProcEntry>> All => Table;
 }

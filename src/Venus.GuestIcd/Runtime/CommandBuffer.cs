@@ -42,8 +42,6 @@ internal sealed unsafe class CommandBuffer : DispatchableObject
     /// <summary>The first error met while recording; vkEndCommandBuffer returns it.</summary>
     public VkResult RecordResult { get; private set; } = VkResult.VK_SUCCESS;
 
-    public int Length => _length;
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static CommandBuffer FromHandle(ulong handle) => Unsafe.As<CommandBuffer>(From(handle));
 

@@ -48,14 +48,14 @@ internal static unsafe class Descriptors
             for (uint i = 0; i < writeCount; i++)
             {
                 VkWriteDescriptorSet w = writes[i];
-                switch (KindOf(w.descriptorType))
+                Kind kind = KindOf(w.descriptorType);
+                switch (kind)
                 {
                     case Kind.Image or Kind.Sampler or Kind.ImageOnly:
                         w.pBufferInfo = null;
                         w.pTexelBufferView = null;
                         if (w.pImageInfo != null)
                         {
-                            Kind kind = KindOf(w.descriptorType);
                             for (uint j = 0; j < w.descriptorCount; j++)
                             {
                                 VkDescriptorImageInfo info = w.pImageInfo[j];

@@ -38,11 +38,20 @@ internal sealed unsafe class GuestInstance : DispatchableObject
         ("VK_KHR_device_group_creation", 1),
     ];
 
+    /// <summary><see cref="Extensions"/> as vkEnumerateInstanceExtensionProperties returns them.</summary>
+    public static readonly VkExtensionProperties[] ExtensionProperties = Extensions.Select(e =>
+    {
+        var p = new VkExtensionProperties { specVersion = e.Spec };
+        PhysicalDevice.SetFixedString(p.extensionName, 256, e.Name);
+        return p;
+    }).ToArray();
+
     private readonly IGuestTransport _transport;
     private readonly GuestRing _ring;
     private long _nextObjectId = FirstObjectId;
     private readonly Lock _physicalDevicesLock = new();
     private PhysicalDevice[]? _physicalDevices;
+    private ulong[]? _physicalDeviceHandles;
     private ulong _timelineMask; // bit n: ring_idx n in use by a queue (bit 0 = the CPU timeline, never handed out)
 
     private GuestInstance(IGuestTransport transport, GuestRing ring, uint hostInstanceVersion, uint apiVersion)
@@ -198,13 +207,31 @@ internal sealed unsafe class GuestInstance : DispatchableObject
     {
         get
         {
-            if (Volatile.Read(ref _physicalDevices) is PhysicalDevice[] cached)
-                return cached;
-            lock (_physicalDevicesLock)
-            {
-                _physicalDevices ??= EnumerateFromHost();
-                return _physicalDevices;
-            }
+            EnsureEnumerated();
+            return _physicalDevices!;
+        }
+    }
+
+    /// <summary>The handles of <see cref="PhysicalDevices"/>, as vkEnumeratePhysicalDevices returns them.</summary>
+    public ulong[] PhysicalDeviceHandles
+    {
+        get
+        {
+            EnsureEnumerated();
+            return _physicalDeviceHandles!;
+        }
+    }
+
+    private void EnsureEnumerated()
+    {
+        if (Volatile.Read(ref _physicalDeviceHandles) is not null)
+            return;
+        lock (_physicalDevicesLock)
+        {
+            if (_physicalDeviceHandles is not null)
+                return;
+            _physicalDevices = EnumerateFromHost();
+            Volatile.Write(ref _physicalDeviceHandles, _physicalDevices.Select(d => d.Handle).ToArray());
         }
     }
 

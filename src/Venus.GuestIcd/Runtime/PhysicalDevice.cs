@@ -172,27 +172,28 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
                 case VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES:
                 {
                     var d = (VkPhysicalDeviceDriverProperties*)s;
-                    string hostDriver = FixedString(d->driverName, 256);
-                    string hostInfo = FixedString(d->driverInfo, 256);
-                    d->driverID = VkDriverId.VK_DRIVER_ID_MESA_VENUS;
-                    SetFixedString(d->driverName, 256, "Venus.NET");
-                    SetFixedString(d->driverInfo, 256, $"host driver {hostDriver} {hostInfo}".Trim());
-                    d->conformanceVersion = default;
+                    PatchDriverIdentity(&d->driverID, d->driverName, d->driverInfo, &d->conformanceVersion);
                     break;
                 }
                 case VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_PROPERTIES:
                 {
                     var d = (VkPhysicalDeviceVulkan12Properties*)s;
-                    string hostDriver = FixedString(d->driverName, 256);
-                    string hostInfo = FixedString(d->driverInfo, 256);
-                    d->driverID = VkDriverId.VK_DRIVER_ID_MESA_VENUS;
-                    SetFixedString(d->driverName, 256, "Venus.NET");
-                    SetFixedString(d->driverInfo, 256, $"host driver {hostDriver} {hostInfo}".Trim());
-                    d->conformanceVersion = default;
+                    PatchDriverIdentity(&d->driverID, d->driverName, d->driverInfo, &d->conformanceVersion);
                     break;
                 }
             }
         }
+    }
+
+    /// <summary>The driver is ours (Venus.NET); the host's driver goes into driverInfo. Not conformance-tested.</summary>
+    private static void PatchDriverIdentity(VkDriverId* id, byte* name, byte* info, VkConformanceVersion* conformance)
+    {
+        string hostDriver = FixedString(name, 256);
+        string hostInfo = FixedString(info, 256);
+        *id = VkDriverId.VK_DRIVER_ID_MESA_VENUS;
+        SetFixedString(name, 256, "Venus.NET");
+        SetFixedString(info, 256, $"host driver {hostDriver} {hostInfo}".Trim());
+        *conformance = default;
     }
 
     /// <summary>The cached memory properties into a memory-properties2 chain (budget structs stay the host's).</summary>
