@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# A real virtio-gpu VM with the venus capset (../shared/docs/vm.md), for the guest ICD's virtgpu
+# transport: QEMU 10 (TCG) from the peers chroot, virglrenderer 1.1.0's render server rendering on
+# lavapipe, a Debian trixie kernel, and an initramfs holding our ICD, Mesa's venus ICD, vulkaninfo
+# and the test clients. Run as root.
+#
+#   eng/vm.sh build              install QEMU into the peers chroot, cache the kernel, build our ICD
+#                                and the guest initramfs; prints the initramfs path
+#   eng/vm.sh run [SCENARIO]     build, boot once, write the serial log to artifacts/vm/SCENARIO.log
+#                                and print it; fails with a readable message unless the guest ran
+#                                every step of the scenario and powered off
+#
+# Scenarios (tests/vm/init runs the steps): venus (default: the device offers the venus capset;
+# vulkaninfo, the compute job and sync through our ICD and Mesa's) and novenus (a virgl-only
+# device: both drivers must refuse it cleanly).
+#
+# VENUS_VM_TIMEOUT: seconds one boot may take (default 600). VENUS_VM_CPUS (default 2),
+# VENUS_VM_MEMORY (default 2G).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+die() { echo "vm.sh: $*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "must run as root (chroot, mounts)"
+
+PEERS="$(bash "$root/eng/peers.sh" ensure)"
+# Everything the VM uses lives inside the peers chroot, where QEMU runs: the kernel cache is shared,
+# the initramfs is per checkout.
+cache=/var/cache/venus-vm
+work="/var/tmp/venus-vm-$(printf %s "$root" | md5sum | cut -c1-8)"
+out="$root/artifacts/vm"
+timeout_s="${VENUS_VM_TIMEOUT:-600}"
+
+# What QEMU and the initramfs need in the chroot: path that proves it is there -> package.
+HOST_PKGS=(
+  "usr/bin/qemu-system-x86_64:qemu-system-x86"
+  "usr/lib/x86_64-linux-gnu/qemu/hw-display-virtio-gpu-gl.so:qemu-system-modules-opengl"
+  "usr/lib/x86_64-linux-gnu/libGL.so.1:libgl1"
+  "usr/lib/x86_64-linux-gnu/libOpenGL.so.0:libopengl0"
+  "usr/bin/busybox:busybox-static"
+  "usr/sbin/depmod:kmod"
+  "usr/bin/xz:xz-utils"
+  "usr/bin/cpio:cpio"
+)
+
+ensure_host_packages() {
+  local missing=() entry
+  for entry in "${HOST_PKGS[@]}"; do
+    [ -e "$PEERS/${entry%%:*}" ] || missing+=("${entry#*:}")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  (
+    flock -w 600 9 || die "timed out waiting for another install into $PEERS"
+    echo "vm.sh: installing ${missing[*]} into $PEERS" >&2
+    { chroot "$PEERS" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+        || { chroot "$PEERS" apt-get update -qq \
+             && chroot "$PEERS" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; }
+    } >"$PEERS.vm-apt.log" 2>&1 || { tail -n 30 "$PEERS.vm-apt.log" >&2; die "apt-get install ${missing[*]} in $PEERS failed (log: $PEERS.vm-apt.log)"; }
+  ) 9>"$PEERS.lock"
+  for entry in "${HOST_PKGS[@]}"; do
+    [ -e "$PEERS/${entry%%:*}" ] || die "installed ${entry#*:} but $PEERS/${entry%%:*} is still missing"
+  done
+}
+
+# The trixie kernel (linux-image-amd64's current version) and the modules virtio-gpu needs,
+# decompressed (busybox insmod cannot read .ko.xz) and numbered in load order.
+ensure_kernel() {
+  local pkg
+  pkg="$(chroot "$PEERS" apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')"
+  [ -n "$pkg" ] || die "the peers chroot's apt does not know linux-image-amd64 (try: chroot $PEERS apt-get update)"
+  local kver="${pkg#linux-image-}"
+  kdir="$cache/kernel-$kver"
+  [ -f "$PEERS$kdir/.ready" ] && return 0
+  (
+    flock -w 600 9 || die "timed out waiting for another kernel download"
+    [ -f "$PEERS$kdir/.ready" ] && exit 0
+    echo "vm.sh: fetching kernel $kver" >&2
+    rm -rf "$PEERS$kdir" "$PEERS$kdir.partial"
+    mkdir -p "$PEERS$kdir.partial/deb" "$PEERS$kdir.partial/modules"
+    chmod 777 "$PEERS$kdir.partial/deb"   # apt-get download runs as _apt where it can
+    chroot "$PEERS" sh -c "cd '$kdir.partial/deb' && apt-get download -q '$pkg'" >"$PEERS$kdir.partial/download.log" 2>&1 \
+      || { chroot "$PEERS" apt-get update -qq && chroot "$PEERS" sh -c "cd '$kdir.partial/deb' && apt-get download -q '$pkg'"; } \
+      >>"$PEERS$kdir.partial/download.log" 2>&1 || { tail -n 20 "$PEERS$kdir.partial/download.log" >&2; die "apt-get download $pkg failed"; }
+    chroot "$PEERS" sh -c "dpkg-deb -x '$kdir.partial'/deb/*.deb '$kdir.partial/x'" || die "cannot unpack $pkg"
+    local mroot="$kdir.partial/x/usr"
+    [ -d "$PEERS$mroot/lib/modules/$kver" ] || mroot="$kdir.partial/x"
+    chroot "$PEERS" depmod -b "$mroot" "$kver" || die "depmod on $pkg failed"
+    local dep="$PEERS$mroot/lib/modules/$kver/modules.dep"
+    local line
+    line="$(grep -E '/virtio-gpu\.ko(\.xz)?:' "$dep")" || die "$pkg has no virtio-gpu module"
+    # modules.dep lists a module's dependencies with the ones loaded last first.
+    local mods=() m n=0
+    for m in ${line#*:}; do mods=("$m" "${mods[@]}"); done
+    mods+=("${line%%:*}")
+    for m in "${mods[@]}"; do
+      n=$((n + 1))
+      local base
+      base="$(basename "$m" .xz)"
+      chroot "$PEERS" sh -c "xz -dc '$mroot/lib/modules/$kver/$m' > '$kdir.partial/modules/$(printf %02d $n)-$base'" \
+        || die "cannot decompress $m"
+    done
+    cp "$PEERS$kdir.partial/x/boot/vmlinuz-$kver" "$PEERS$kdir.partial/vmlinuz"
+    rm -rf "$PEERS$kdir.partial/x" "$PEERS$kdir.partial/deb"
+    mv "$PEERS$kdir.partial" "$PEERS$kdir"
+    touch "$PEERS$kdir/.ready"
+  ) 9>"$PEERS$cache.lock" || exit 1
+}
+
+# Copies FILE (a path inside the chroot) and the shared libraries it needs into the staging root,
+# at the same paths, symlinks resolved.
+copy_closure() {
+  local f lib
+  for f in "$@"; do
+    [ -e "$PEERS$f" ] || die "the chroot has no $f"
+    mkdir -p "$stage$(dirname "$f")"
+    cp -L "$PEERS$f" "$stage$f"
+    while read -r lib; do
+      [ -e "$stage$lib" ] && continue
+      mkdir -p "$stage$(dirname "$lib")"
+      cp -L "$PEERS$lib" "$stage$lib"
+    done < <(chroot "$PEERS" ldd "$f" 2>/dev/null | awk '/=> \//{print $3} /^[ \t]*\/lib/{print $1}')
+  done
+}
+
+build() {
+  mkdir -p "$PEERS$cache" "$out"
+  ensure_host_packages
+  ensure_kernel
+  local icd
+  icd="$(bash "$root/eng/icd.sh" install)" || die "eng/icd.sh install failed"
+  local icd_dir
+  icd_dir="$(dirname "$icd")"
+
+  # The test clients, built in the chroot (its glibc and loader are the guest's).
+  rm -rf "$PEERS$work" && mkdir -p "$PEERS$work/clients"
+  cp "$root"/tests/clients/*.c "$root"/tests/clients/*.h "$root"/tests/clients/*.comp "$root/tests/vm/vmrun.c" "$PEERS$work/clients/"
+  chroot "$PEERS" sh -c "cd '$work/clients' && gcc -std=c11 -O2 -Wall -o compute compute.c -lvulkan && \
+      gcc -std=c11 -O2 -Wall -o sync sync.c -lvulkan && gcc -std=c11 -O2 -Wall -o vmrun vmrun.c && \
+      glslangValidator -V -o compute.comp.spv compute.comp >/dev/null" >"$PEERS$work/clients.log" 2>&1 \
+    || { cat "$PEERS$work/clients.log" >&2; die "building the test clients in the chroot failed"; }
+
+  stage="$PEERS$work/root"
+  mkdir -p "$stage"/{bin,dev,proc,sys,tmp,run,opt/venus,lib/modules/venus,usr/bin,usr/share/vulkan/icd.d}
+  cp "$PEERS/usr/bin/busybox" "$stage/bin/busybox"
+  cp "$root/tests/vm/init" "$stage/init" && chmod 755 "$stage/init"
+  cp "$PEERS$kdir"/modules/*.ko "$stage/lib/modules/venus/"
+  copy_closure /usr/bin/vulkaninfo /usr/lib/x86_64-linux-gnu/libvulkan.so.1 \
+    /usr/lib/x86_64-linux-gnu/libvulkan_virtio.so "$icd_dir/libvenus_icd.so" \
+    "$work/clients/compute" "$work/clients/sync" "$work/clients/vmrun"
+  cp "$PEERS/usr/share/vulkan/icd.d/virtio_icd.json" "$stage/usr/share/vulkan/icd.d/"
+  cp "$stage$icd_dir/libvenus_icd.so" "$stage/opt/venus/libvenus_icd.so"
+  cp "$PEERS$icd" "$stage/opt/venus/venus_icd.json"
+  for b in compute sync vmrun; do mv "$stage$work/clients/$b" "$stage/usr/bin/$b"; done
+  cp "$PEERS$work/clients/compute.comp.spv" "$stage/opt/venus/"
+  rm -rf "${stage:?}$work" "${stage:?}$icd_dir"
+  ln -sf libvulkan.so.1 "$stage/usr/lib/x86_64-linux-gnu/libvulkan.so"
+
+  chroot "$PEERS" sh -c "cd '$work/root' && find . | cpio -o -H newc --quiet > '$work/guest.cpio'" \
+    || die "packing the initramfs failed"
+  initrd="$work/guest.cpio"
+  echo "vm.sh: initramfs $(( $(stat -c %s "$PEERS$initrd") / 1048576 )) MiB, kernel $kdir" >&2
+}
+
+run() {
+  local scenario="${1:-venus}" device
+  case "$scenario" in
+    venus) device="virtio-gpu-gl-pci,venus=on,blob=on,hostmem=2G" ;;
+    novenus) device="virtio-gpu-gl-pci" ;;
+    *) die "unknown scenario '$scenario' (venus, novenus)" ;;
+  esac
+  build
+  local log="$out/$scenario.log"
+  rm -f "$log"
+  echo "vm.sh: booting ($scenario: -device $device), serial log $log" >&2
+  local t0=$SECONDS rc=0
+  # A private mount namespace: /sys is bound into the chroot for QEMU only and goes away with it.
+  # The render server inherits VK_DRIVER_FILES and renders on lavapipe.
+  unshare --mount -- sh -c "mount --bind /sys '$PEERS/sys' && exec chroot '$PEERS' env \
+      VK_DRIVER_FILES=/usr/share/vulkan/icd.d/lvp_icd.json XDG_RUNTIME_DIR=/tmp \
+      timeout -k 10 '$timeout_s' qemu-system-x86_64 -accel tcg -cpu max -smp '${VENUS_VM_CPUS:-2}' \
+      -m '${VENUS_VM_MEMORY:-2G}' -machine q35 -nodefaults -vga none \
+      -device '$device' -display egl-headless,rendernode=/dev/null \
+      -kernel '$kdir/vmlinuz' -initrd '$initrd' \
+      -append 'console=ttyS0 rdinit=/init panic=-1 loglevel=4 venus_vm=$scenario' \
+      -serial stdio -monitor none -no-reboot" </dev/null >"$log" 2>&1 || rc=$?
+  local took=$((SECONDS - t0))
+  if grep -q '^@@venus-vm done' "$log"; then
+    echo "vm.sh: $scenario: the guest ran every step and powered off in $took s (qemu exit $rc)" >&2
+    grep -E '^@@venus-vm (end|scenario)' "$log" | sed 's/^@@venus-vm /    /' >&2
+    echo "$log"
+    return 0
+  fi
+  echo "vm.sh: $scenario: the guest did not finish its steps (qemu exit $rc after $took s)" >&2
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    echo "vm.sh: the boot ran past VENUS_VM_TIMEOUT=$timeout_s s and was killed" >&2
+  fi
+  grep -m 3 -E 'Kernel panic|qemu-system-x86_64:|BUG:|Oops' "$log" >&2 || true
+  echo "vm.sh: last lines of $log:" >&2
+  tail -n 30 "$log" | sed 's/^/    /' >&2
+  exit 1
+}
+
+case "${1:-}" in
+  build) build; echo "$PEERS$initrd" ;;
+  run) shift; [ $# -le 1 ] || die "usage: vm.sh run [venus|novenus]"; run "$@" ;;
+  *) die "usage: vm.sh build | run [venus|novenus]" ;;
+esac
