@@ -14,11 +14,23 @@
 # vulkaninfo, the compute job and sync through our ICD and Mesa's) and novenus (a virgl-only
 # device: both drivers must refuse it cleanly).
 #
-# VENUS_VM_TIMEOUT: seconds one boot may take (default 600). VENUS_VM_CPUS (default 2),
+# VENUS_VM_TIMEOUT: seconds one boot may take (default 600). VENUS_VM_CPUS (default 1),
 # VENUS_VM_MEMORY (default 2G).
+#
+# QEMU 10.0's TCG sometimes aborts with "iotlb_to_section: Assertion ... failed" while the guest
+# maps and unmaps host-visible blobs (seen in about 1 of 4 boots with 2 vCPUs, not with 1): a
+# QEMU bug, not the guest's. One vCPU is the default, and a boot that dies of exactly that
+# assertion is retried once, saying so.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 die() { echo "vm.sh: $*" >&2; exit 1; }
+usage="usage: vm.sh build | run [venus|novenus]"
+case "${1:-}" in
+  build) [ $# -eq 1 ] || die "$usage" ;;
+  run) [ $# -le 2 ] || die "$usage"
+       case "${2:-venus}" in venus|novenus) ;; *) die "unknown scenario '${2}' (venus, novenus)" ;; esac ;;
+  *) die "$usage" ;;
+esac
 [ "$(id -u)" = 0 ] || die "must run as root (chroot, mounts)"
 
 PEERS="$(bash "$root/eng/peers.sh" ensure)"
@@ -167,7 +179,20 @@ run() {
     *) die "unknown scenario '$scenario' (venus, novenus)" ;;
   esac
   build
-  local log="$out/$scenario.log"
+  local log="$out/$scenario.log" attempt
+  for attempt in 1 2; do
+    boot "$scenario" "$device" "$log" && return 0
+    if [ "$attempt" = 1 ] && grep -aq "qemu-system-x86_64: .*iotlb_to_section: Assertion" "$log"; then
+      echo "vm.sh: QEMU aborted on its known TCG iotlb assertion (a QEMU bug); booting once more" >&2
+      mv "$log" "$log.qemu-abort"
+      continue
+    fi
+    exit 1
+  done
+}
+
+boot() {
+  local scenario="$1" device="$2" log="$3"
   rm -f "$log"
   echo "vm.sh: booting ($scenario: -device $device), serial log $log" >&2
   local t0=$SECONDS rc=0
@@ -175,16 +200,16 @@ run() {
   # The render server inherits VK_DRIVER_FILES and renders on lavapipe.
   unshare --mount -- sh -c "mount --bind /sys '$PEERS/sys' && exec chroot '$PEERS' env \
       VK_DRIVER_FILES=/usr/share/vulkan/icd.d/lvp_icd.json XDG_RUNTIME_DIR=/tmp \
-      timeout -k 10 '$timeout_s' qemu-system-x86_64 -accel tcg -cpu max -smp '${VENUS_VM_CPUS:-2}' \
+      timeout -k 10 '$timeout_s' qemu-system-x86_64 -accel tcg -cpu max -smp '${VENUS_VM_CPUS:-1}' \
       -m '${VENUS_VM_MEMORY:-2G}' -machine q35 -nodefaults -vga none \
       -device '$device' -display egl-headless,rendernode=/dev/null \
       -kernel '$kdir/vmlinuz' -initrd '$initrd' \
       -append 'console=ttyS0 rdinit=/init panic=-1 loglevel=4 venus_vm=$scenario' \
       -serial stdio -monitor none -no-reboot" </dev/null >"$log" 2>&1 || rc=$?
   local took=$((SECONDS - t0))
-  if grep -q '^@@venus-vm done' "$log"; then
+  if grep -aq '^@@venus-vm done' "$log"; then
     echo "vm.sh: $scenario: the guest ran every step and powered off in $took s (qemu exit $rc)" >&2
-    grep -E '^@@venus-vm (end|scenario)' "$log" | sed 's/^@@venus-vm /    /' >&2
+    grep -aE '^@@venus-vm (end|scenario)' "$log" | sed 's/^@@venus-vm /    /' >&2
     echo "$log"
     return 0
   fi
@@ -192,14 +217,18 @@ run() {
   if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
     echo "vm.sh: the boot ran past VENUS_VM_TIMEOUT=$timeout_s s and was killed" >&2
   fi
-  grep -m 3 -E 'Kernel panic|qemu-system-x86_64:|BUG:|Oops' "$log" >&2 || true
+  grep -a -m 3 -E 'Kernel panic|qemu-system-x86_64:|BUG:|Oops' "$log" >&2 || true
   echo "vm.sh: last lines of $log:" >&2
   tail -n 30 "$log" | sed 's/^/    /' >&2
-  exit 1
+  return 1
 }
+
+# One build or boot per checkout at a time (they share the staging root and the initramfs).
+mkdir -p "$PEERS/var/tmp"
+exec 8>"$PEERS$work.lock"
+flock -w 1200 8 || die "timed out waiting for another eng/vm.sh of this checkout"
 
 case "${1:-}" in
   build) build; echo "$PEERS$initrd" ;;
-  run) shift; [ $# -le 1 ] || die "usage: vm.sh run [venus|novenus]"; run "$@" ;;
-  *) die "usage: vm.sh build | run [venus|novenus]" ;;
+  run) shift; run "$@" ;;
 esac

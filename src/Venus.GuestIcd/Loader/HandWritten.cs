@@ -567,10 +567,15 @@ internal static unsafe class HandWritten
         {
             var dev = Dev(device);
             ulong id = dev.Instance.NewObjectId();
-            VkResult r = Calls.vkAllocateMemory(dev.Ring, device, pAllocateInfo, null, &id);
+            // Host-visible memory is shared as a blob, and blobs are whole pages (the kernel's GEM
+            // objects): allocate whole pages on the host so the blob never exceeds the memory.
+            VkMemoryAllocateInfo info = *pAllocateInfo;
+            if (dev.PhysicalDevice.IsMappable(info.memoryTypeIndex) && info.allocationSize <= ulong.MaxValue - 4095)
+                info.allocationSize = (info.allocationSize + 4095) & ~4095UL;
+            VkResult r = Calls.vkAllocateMemory(dev.Ring, device, &info, null, &id);
             if (r != VkResult.VK_SUCCESS)
                 return Icd.Trace(r, "vkAllocateMemory");
-            dev.Memories[id] = new DeviceMemory(dev, id, pAllocateInfo->allocationSize, pAllocateInfo->memoryTypeIndex);
+            dev.Memories[id] = new DeviceMemory(dev, id, pAllocateInfo->allocationSize, info.allocationSize, info.memoryTypeIndex);
             *pMemory = id;
             return VkResult.VK_SUCCESS;
         }

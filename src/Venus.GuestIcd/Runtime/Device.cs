@@ -171,8 +171,11 @@ internal sealed unsafe class Queue : DispatchableObject
     }
 }
 
-/// <summary>A VkDeviceMemory: size, type, and the blob that maps it (made on first vkMapMemory, §8.4).</summary>
-internal sealed unsafe class DeviceMemory(Device device, ulong id, ulong size, uint typeIndex)
+/// <summary>
+/// A VkDeviceMemory: the app's size, the size allocated on the host (whole pages for host-visible
+/// types), the type, and the blob that maps it (made on first vkMapMemory, §8.4).
+/// </summary>
+internal sealed unsafe class DeviceMemory(Device device, ulong id, ulong size, ulong hostSize, uint typeIndex)
 {
     private readonly Lock _lock = new();
     private Transport.GuestShmem? _blob;
@@ -180,6 +183,7 @@ internal sealed unsafe class DeviceMemory(Device device, ulong id, ulong size, u
     public Device Device { get; } = device;
     public ulong Id { get; } = id;
     public ulong Size { get; } = size;
+    public ulong HostSize { get; } = hostSize;
     public uint TypeIndex { get; } = typeIndex;
 
     public VkResult Map(ulong offset, ulong size, void** ppData)
@@ -194,7 +198,7 @@ internal sealed unsafe class DeviceMemory(Device device, ulong id, ulong size, u
             {
                 try
                 {
-                    _blob = Device.Instance.Transport.CreateMemoryBlob(Id, Size, mappable: true);
+                    _blob = Device.Instance.Transport.CreateMemoryBlob(Id, HostSize, mappable: true);
                 }
                 catch (Exception e)
                 {

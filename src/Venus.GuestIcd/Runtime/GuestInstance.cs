@@ -89,24 +89,9 @@ internal sealed unsafe class GuestInstance : DispatchableObject
             }
         }
 
-        if (!VtestGuestTransport.Requested())
-        {
-            IcdLog.Error("no transport: the virtio-gpu transport is not available in this build; " +
-                "set VN_DEBUG=vtest (or VENUS_TRANSPORT=vtest) and VTEST_SOCKET_NAME to use a vtest host");
+        IGuestTransport? transport = OpenTransport();
+        if (transport is null)
             return VkResult.VK_ERROR_INCOMPATIBLE_DRIVER;
-        }
-
-        string socket = VtestGuestTransport.SocketPath();
-        IGuestTransport transport;
-        try
-        {
-            transport = VtestGuestTransport.Connect(socket, ProcessName());
-        }
-        catch (Exception e)
-        {
-            IcdLog.Error($"cannot use the vtest host at {socket}: {e.Message}");
-            return VkResult.VK_ERROR_INCOMPATIBLE_DRIVER;
-        }
 
         GuestRing? ring = null;
         try
@@ -178,6 +163,45 @@ internal sealed unsafe class GuestInstance : DispatchableObject
             IcdLog.Error($"vkCreateInstance on {transport.Name} failed: {e.Message}");
             return VkResult.VK_ERROR_INITIALIZATION_FAILED;
         }
+    }
+
+    /// <summary>
+    /// vtest when asked for by env (as Mesa: VN_DEBUG=vtest, or VENUS_TRANSPORT=vtest), otherwise
+    /// the first virtio-gpu render node with the venus capset; null (after one log line saying
+    /// why) when neither is usable.
+    /// </summary>
+    private static IGuestTransport? OpenTransport()
+    {
+        string? asked = Environment.GetEnvironmentVariable("VENUS_TRANSPORT");
+        if (VtestGuestTransport.Requested())
+        {
+            string socket = VtestGuestTransport.SocketPath();
+            try
+            {
+                IGuestTransport vtest = VtestGuestTransport.Connect(socket, ProcessName());
+                IcdLog.Info($"transport: {vtest.Name} (vtest asked for by VN_DEBUG or VENUS_TRANSPORT)");
+                return vtest;
+            }
+            catch (Exception e)
+            {
+                IcdLog.Error($"cannot use the vtest host at {socket}: {e.Message}");
+                return null;
+            }
+        }
+        if (!string.IsNullOrEmpty(asked) && asked != "virtgpu")
+        {
+            IcdLog.Error($"VENUS_TRANSPORT={asked} is not a transport (vtest or virtgpu)");
+            return null;
+        }
+        VirtgpuGuestTransport? virtgpu = VirtgpuGuestTransport.Open(out string why);
+        if (virtgpu is null)
+        {
+            IcdLog.Error($"no virtio-gpu device for Venus: {why}. " +
+                "For a vtest host set VN_DEBUG=vtest (or VENUS_TRANSPORT=vtest) and VTEST_SOCKET_NAME");
+            return null;
+        }
+        IcdLog.Info($"transport: {virtgpu.Name} (virtio-gpu render node with the venus capset)");
+        return virtgpu;
     }
 
     private static long s_ringIds;

@@ -1,4 +1,5 @@
 using Venus.Protocol.Vulkan;
+using Venus.Transport.Virtgpu;
 using Venus.Transport.Vtest;
 
 namespace Venus.GuestIcd.Runtime;
@@ -71,6 +72,12 @@ internal static class Icd
                     IcdLog.Error($"{command}: device lost: {e.Message}");
                     return VkResult.VK_ERROR_DEVICE_LOST;
                 case VtestException:
+                    IcdLog.Error($"{command}: device lost: {e.Message}");
+                    return VkResult.VK_ERROR_DEVICE_LOST;
+                case VirtgpuException { Errno: 12 }:
+                    IcdLog.Error($"{command}: out of device memory: {e.Message}");
+                    return VkResult.VK_ERROR_OUT_OF_DEVICE_MEMORY;
+                case VirtgpuException:
                     IcdLog.Error($"{command}: device lost: {e.Message}");
                     return VkResult.VK_ERROR_DEVICE_LOST;
                 case OutOfMemoryException:

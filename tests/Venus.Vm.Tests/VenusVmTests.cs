@@ -1,0 +1,174 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Xunit.Abstractions;
+
+namespace Venus.Vm.Tests;
+
+/// <summary>
+/// Our guest ICD inside a real virtio-gpu VM (eng/vm.sh, scenario venus): QEMU 10 with
+/// <c>virtio-gpu-gl-pci,venus=on</c>, virglrenderer 1.1.0's render server on lavapipe, the guest
+/// talking to /dev/dri/renderD128 through VIRTGPU ioctls. The same boot runs Mesa 25.0.7's venus
+/// guest as the reference.
+/// </summary>
+[Collection("vm")]
+public sealed class VenusVmTests(VenusBootFixture fixture, ITestOutputHelper output)
+{
+    private VmBoot Boot => fixture.Boot;
+
+    private VmStep Passed(string name)
+    {
+        VmStep step = Boot.Step(name);
+        output.WriteLine($"{name}: exit {step.ExitCode}, {step.WallMs:0.0} ms");
+        Assert.True(step.ExitCode == 0, $"step {step}");
+        return step;
+    }
+
+    [Fact]
+    public void TheKernelOffersVenusWithBlobsAndContextInit()
+    {
+        VmStep kernel = Boot.Step("kernel");
+        Assert.Contains("+resource_blob +host_visible", kernel.Output);
+        Assert.Contains("+context_init", kernel.Output);
+        Assert.Matches(@"cap set \d+: id 4,", kernel.Output);
+        Assert.Contains("renderD128", kernel.Output);
+    }
+
+    [Fact]
+    public void OurIcdChoosesTheRenderNodeNotVtest()
+    {
+        VmStep step = Passed("ours-summary");
+        Assert.Contains("venus: transport: virtgpu:/dev/dri/renderD128", step.Output);
+        Assert.DoesNotContain("vtest", step.Output);
+    }
+
+    [Fact]
+    public void VulkaninfoThroughOurIcdListsTheDevice()
+    {
+        VulkanInfoSummary summary = VulkanInfoSummary.Parse(Passed("ours-summary").Output);
+        SummaryDevice device = Assert.Single(summary.Devices);
+        output.WriteLine($"ours: {device.Name}, {device.ApiVersion}, {device.DriverName}");
+        Assert.StartsWith("Virtio-GPU Venus.NET (", device.Name);
+        Assert.Contains("llvmpipe", device.Name);
+        Assert.Equal("Venus.NET", device.DriverName);
+        Assert.True(device.ApiVersion >= new VkVersion(1, 3, 0), $"apiVersion {device.ApiVersion}");
+    }
+
+    /// <summary>Device name, apiVersion and extensions, ours against Mesa's in the same boot.</summary>
+    [Fact]
+    public void OurIcdMatchesOrExceedsMesasVenusInTheSameBoot()
+    {
+        VulkanInfoFull.Device ours = Assert.Single(VulkanInfoFull.Parse(Passed("ours-full").Output).Devices);
+        VulkanInfoFull.Device mesa = Assert.Single(VulkanInfoFull.Parse(Passed("mesa-full").Output).Devices);
+        output.WriteLine($"ours: '{ours.Name}' {ours.ApiVersion}, {ours.Extensions.Count} device extensions");
+        output.WriteLine($"Mesa: '{mesa.Name}' {mesa.ApiVersion}, {mesa.Extensions.Count} device extensions");
+        output.WriteLine("only Mesa: " + string.Join(' ', mesa.Extensions.Keys.Except(ours.Extensions.Keys).Order()));
+        output.WriteLine("only ours: " + string.Join(' ', ours.Extensions.Keys.Except(mesa.Extensions.Keys).Order()));
+
+        // Both name the same host device: "Virtio-GPU Venus (X)" and "Virtio-GPU Venus.NET (X)".
+        Assert.Equal(HostDevice(mesa.Name), HostDevice(ours.Name));
+        Assert.Equal(ours.DeclaredExtensionCount, ours.Extensions.Count);
+        Assert.Equal(mesa.DeclaredExtensionCount, mesa.Extensions.Count);
+        Assert.True(ours.ApiVersion >= mesa.ApiVersion, $"ours {ours.ApiVersion} < Mesa's {mesa.ApiVersion}");
+        Assert.True(ours.ApiVersion >= new VkVersion(1, 3, 0), $"ours {ours.ApiVersion}: the host allows 1.3");
+    }
+
+    private static string HostDevice(string name)
+    {
+        Match m = Regex.Match(name, @"^Virtio-GPU Venus(?:\.NET)? \((.*)\)$");
+        Assert.True(m.Success, $"device name '{name}'");
+        return m.Groups[1].Value;
+    }
+
+    [Fact]
+    public void TheComputeJobPassesThroughOurIcd()
+    {
+        VmStep step = Passed("ours-compute");
+        Assert.Contains("Venus.NET", step.Output);
+        Assert.Matches(@"compute: N=1048576 ok ", step.Output);
+    }
+
+    [Fact]
+    public void MesasComputeJobPassesInTheSameBoot()
+    {
+        VmStep step = Passed("mesa-compute");
+        Assert.Matches(@"compute: N=1048576 ok ", step.Output);
+    }
+
+    [Fact]
+    public void SynchronizationWorksThroughOurIcd()
+    {
+        VmStep step = Passed("ours-sync");
+        Assert.Contains("sync: all ok", step.Output);
+    }
+
+    /// <summary>Before virtio_gpu is loaded there is no render node: a clean refusal, not a crash.</summary>
+    [Fact]
+    public void NoRenderNodeIsAnIncompatibleDriverWithOneLogLine()
+    {
+        VmStep step = Boot.Step("ours-no-node");
+        Assert.True(step.ExitCode is > 0 and < 128, $"vulkaninfo should fail cleanly: {step}");
+        Assert.Contains("venus: no virtio-gpu device for Venus: no render node in /dev/dri", step.Output);
+        Assert.Contains("ERROR_INCOMPATIBLE_DRIVER", step.Output);
+        Assert.Single(step.Output.Split('\n'), l => l.StartsWith("venus:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ANodeThatIsNotVirtioGpuIsRefusedWithTheReason()
+    {
+        VmStep step = Boot.Step("ours-not-virtgpu");
+        Assert.True(step.ExitCode is > 0 and < 128, $"vulkaninfo should fail cleanly: {step}");
+        Assert.Contains("venus: no virtio-gpu device for Venus: DRM_IOCTL_VERSION failed on /dev/null", step.Output);
+        Assert.Contains("ERROR_INCOMPATIBLE_DRIVER", step.Output);
+    }
+
+    /// <summary>3 GiB of host-visible memory does not fit the 2 GiB host window: vkMapMemory fails, nothing crashes.</summary>
+    [Fact]
+    public void MemoryBeyondTheHostWindowFailsToMapCleanly()
+    {
+        VmStep step = Boot.Step("ours-map-too-big");
+        Assert.Equal(2, step.ExitCode);
+        Assert.Contains("compute: vkMapMemory failed: -5 (VK_ERROR_MEMORY_MAP_FAILED)", step.Output);
+        Assert.Matches(@"venus: vkMapMemory: the host could not share memory 0x[0-9a-f]+ \(3221225472 bytes\) as a blob: VIRTGPU_RESOURCE_CREATE_BLOB", step.Output);
+    }
+
+    /// <summary>The wall times of the closing note: vulkaninfo and the compute job, ours vs Mesa's, interleaved.</summary>
+    [Fact]
+    public void TimedRunsAllPass()
+    {
+        foreach (string what in new[] { "vulkaninfo", "compute" })
+        {
+            foreach (string who in new[] { "ours", "mesa" })
+            {
+                var times = new List<double>();
+                for (int i = 1; i <= 3; i++)
+                    times.Add(Passed($"time-{who}-{what}-{i}").WallMs);
+                times.Sort();
+                output.WriteLine($"{what} {who}: median {times[1].ToString("0.0", CultureInfo.InvariantCulture)} ms " +
+                    $"({string.Join(", ", times.Select(t => t.ToString("0.0", CultureInfo.InvariantCulture)))})");
+            }
+        }
+    }
+}
+
+/// <summary>A virtio-gpu device without the venus capset (virgl only, no blobs): both drivers refuse it.</summary>
+[Collection("vm")]
+public sealed class NoVenusVmTests(NoVenusBootFixture fixture)
+{
+    [Fact]
+    public void OurIcdRefusesANodeWithoutTheVenusCapsetAndSaysWhy()
+    {
+        VmStep step = fixture.Boot.Step("ours-novenus");
+        Assert.True(step.ExitCode is > 0 and < 128, $"vulkaninfo should fail cleanly: {step}");
+        Assert.Contains("venus: no virtio-gpu device for Venus: /dev/dri/renderD128", step.Output);
+        Assert.Contains("no venus capset (the device offers virgl, virgl2)", step.Output);
+        Assert.Contains("ERROR_INCOMPATIBLE_DRIVER", step.Output);
+        Assert.Single(step.Output.Split('\n'), l => l.StartsWith("venus:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void MesasDriverAlsoFindsNoDevice()
+    {
+        VmStep step = fixture.Boot.Step("mesa-novenus");
+        Assert.NotEqual(0, step.ExitCode);
+    }
+}
