@@ -53,6 +53,11 @@ public sealed class DispatchEmitter
         return first != null && first.Category == "handle" && first.Name is "VkDevice" or "VkQueue" or "VkCommandBuffer" && c.Name != "vkGetDeviceProcAddr";
     }
 
+    /// <summary>The other names of a defining command (vk.xml aliases, followed transitively), in name order.</summary>
+    List<string> Aliases(RegCommand c) =>
+        _m.Reg.Commands.Values.Where(a => a.Alias != null && a.Name != c.Name && _m.Reg.ResolveCommand(a.Name)?.Name == c.Name)
+            .Select(a => a.Name).OrderBy(n => n, StringComparer.Ordinal).ToList();
+
     public string Emit()
     {
         var w = new CodeWriter();
@@ -70,10 +75,18 @@ public sealed class DispatchEmitter
             var mine = cmds.Where(x => IsDeviceLevel(x.Item1) == device).ToList();
             foreach (var (c, sig) in mine) w.Line($"public {sig} {c.Name};");
             w.Line();
-            w.Line("/// <summary>Loads every entry point; ones the driver lacks stay null.</summary>");
+            w.Line("/// <summary>");
+            w.Line("/// Loads every entry point; ones the driver lacks stay null. A command is looked up by its");
+            w.Line("/// defining name, then by its aliases: a device of an older version, or one with only the");
+            w.Line("/// extension enabled, has it under the extension's name only (vkCmdPushDescriptorSetKHR).");
+            w.Line("/// </summary>");
             w.Open("public void Load(delegate* unmanaged<nint, byte*, nint> getProcAddr, nint handle)");
             foreach (var (c, sig) in mine)
+            {
                 w.Line($"fixed (byte* n = \"{c.Name}\"u8) {c.Name} = ({sig})getProcAddr(handle, n);");
+                foreach (var alias in Aliases(c))
+                    w.Line($"if ({c.Name} == null) fixed (byte* n = \"{alias}\"u8) {c.Name} = ({sig})getProcAddr(handle, n);");
+            }
             w.Close();
             w.Close();
         }

@@ -97,7 +97,11 @@ public unsafe struct VkInstanceFunctions
     public delegate* unmanaged<ulong, void> vkWaitVirtqueueSeqnoMESA;
     public delegate* unmanaged<ulong, nuint, uint, void> vkWriteRingExtraMESA;
 
-    /// <summary>Loads every entry point; ones the driver lacks stay null.</summary>
+    /// <summary>
+    /// Loads every entry point; ones the driver lacks stay null. A command is looked up by its
+    /// defining name, then by its aliases: a device of an older version, or one with only the
+    /// extension enabled, has it under the extension's name only (vkCmdPushDescriptorSetKHR).
+    /// </summary>
     public void Load(delegate* unmanaged<nint, byte*, nint> getProcAddr, nint handle)
     {
         fixed (byte* n = "vkAcquireDrmDisplayEXT"u8) vkAcquireDrmDisplayEXT = (delegate* unmanaged<ulong, int, ulong, VkResult>)getProcAddr(handle, n);
@@ -121,6 +125,7 @@ public unsafe struct VkInstanceFunctions
         fixed (byte* n = "vkEnumerateInstanceLayerProperties"u8) vkEnumerateInstanceLayerProperties = (delegate* unmanaged<uint*, VkLayerProperties*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkEnumerateInstanceVersion"u8) vkEnumerateInstanceVersion = (delegate* unmanaged<uint*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkEnumeratePhysicalDeviceGroups"u8) vkEnumeratePhysicalDeviceGroups = (delegate* unmanaged<ulong, uint*, VkPhysicalDeviceGroupProperties*, VkResult>)getProcAddr(handle, n);
+        if (vkEnumeratePhysicalDeviceGroups == null) fixed (byte* n = "vkEnumeratePhysicalDeviceGroupsKHR"u8) vkEnumeratePhysicalDeviceGroups = (delegate* unmanaged<ulong, uint*, VkPhysicalDeviceGroupProperties*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkEnumeratePhysicalDeviceQueueFamilyPerformanceQueryCountersKHR"u8) vkEnumeratePhysicalDeviceQueueFamilyPerformanceQueryCountersKHR = (delegate* unmanaged<ulong, uint, uint*, VkPerformanceCounterKHR*, VkPerformanceCounterDescriptionKHR*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkEnumeratePhysicalDevices"u8) vkEnumeratePhysicalDevices = (delegate* unmanaged<ulong, uint*, ulong*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkExecuteCommandStreamsMESA"u8) vkExecuteCommandStreamsMESA = (delegate* unmanaged<uint, VkCommandStreamDescriptionMESA*, nuint*, uint, VkCommandStreamDependencyMESA*, uint, void>)getProcAddr(handle, n);
@@ -133,6 +138,7 @@ public unsafe struct VkInstanceFunctions
         fixed (byte* n = "vkGetDrmDisplayEXT"u8) vkGetDrmDisplayEXT = (delegate* unmanaged<ulong, int, uint, ulong*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetInstanceProcAddr"u8) vkGetInstanceProcAddr = (delegate* unmanaged<ulong, byte*, nint>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceCalibrateableTimeDomainsKHR"u8) vkGetPhysicalDeviceCalibrateableTimeDomainsKHR = (delegate* unmanaged<ulong, uint*, VkTimeDomainKHR*, VkResult>)getProcAddr(handle, n);
+        if (vkGetPhysicalDeviceCalibrateableTimeDomainsKHR == null) fixed (byte* n = "vkGetPhysicalDeviceCalibrateableTimeDomainsEXT"u8) vkGetPhysicalDeviceCalibrateableTimeDomainsKHR = (delegate* unmanaged<ulong, uint*, VkTimeDomainKHR*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceCooperativeMatrixFlexibleDimensionsPropertiesNV"u8) vkGetPhysicalDeviceCooperativeMatrixFlexibleDimensionsPropertiesNV = (delegate* unmanaged<ulong, uint*, VkCooperativeMatrixFlexibleDimensionsPropertiesNV*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR"u8) vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR = (delegate* unmanaged<ulong, uint*, VkCooperativeMatrixPropertiesKHR*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV"u8) vkGetPhysicalDeviceCooperativeMatrixPropertiesNV = (delegate* unmanaged<ulong, uint*, VkCooperativeMatrixPropertiesNV*, VkResult>)getProcAddr(handle, n);
@@ -142,28 +148,38 @@ public unsafe struct VkInstanceFunctions
         fixed (byte* n = "vkGetPhysicalDeviceDisplayProperties2KHR"u8) vkGetPhysicalDeviceDisplayProperties2KHR = (delegate* unmanaged<ulong, uint*, VkDisplayProperties2KHR*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceDisplayPropertiesKHR"u8) vkGetPhysicalDeviceDisplayPropertiesKHR = (delegate* unmanaged<ulong, uint*, VkDisplayPropertiesKHR*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceExternalBufferProperties"u8) vkGetPhysicalDeviceExternalBufferProperties = (delegate* unmanaged<ulong, VkPhysicalDeviceExternalBufferInfo*, VkExternalBufferProperties*, void>)getProcAddr(handle, n);
+        if (vkGetPhysicalDeviceExternalBufferProperties == null) fixed (byte* n = "vkGetPhysicalDeviceExternalBufferPropertiesKHR"u8) vkGetPhysicalDeviceExternalBufferProperties = (delegate* unmanaged<ulong, VkPhysicalDeviceExternalBufferInfo*, VkExternalBufferProperties*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceExternalFenceProperties"u8) vkGetPhysicalDeviceExternalFenceProperties = (delegate* unmanaged<ulong, VkPhysicalDeviceExternalFenceInfo*, VkExternalFenceProperties*, void>)getProcAddr(handle, n);
+        if (vkGetPhysicalDeviceExternalFenceProperties == null) fixed (byte* n = "vkGetPhysicalDeviceExternalFencePropertiesKHR"u8) vkGetPhysicalDeviceExternalFenceProperties = (delegate* unmanaged<ulong, VkPhysicalDeviceExternalFenceInfo*, VkExternalFenceProperties*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceExternalImageFormatPropertiesNV"u8) vkGetPhysicalDeviceExternalImageFormatPropertiesNV = (delegate* unmanaged<ulong, VkFormat, VkImageType, VkImageTiling, uint, uint, uint, VkExternalImageFormatPropertiesNV*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceExternalSemaphoreProperties"u8) vkGetPhysicalDeviceExternalSemaphoreProperties = (delegate* unmanaged<ulong, VkPhysicalDeviceExternalSemaphoreInfo*, VkExternalSemaphoreProperties*, void>)getProcAddr(handle, n);
+        if (vkGetPhysicalDeviceExternalSemaphoreProperties == null) fixed (byte* n = "vkGetPhysicalDeviceExternalSemaphorePropertiesKHR"u8) vkGetPhysicalDeviceExternalSemaphoreProperties = (delegate* unmanaged<ulong, VkPhysicalDeviceExternalSemaphoreInfo*, VkExternalSemaphoreProperties*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceFeatures"u8) vkGetPhysicalDeviceFeatures = (delegate* unmanaged<ulong, VkPhysicalDeviceFeatures*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceFeatures2"u8) vkGetPhysicalDeviceFeatures2 = (delegate* unmanaged<ulong, VkPhysicalDeviceFeatures2*, void>)getProcAddr(handle, n);
+        if (vkGetPhysicalDeviceFeatures2 == null) fixed (byte* n = "vkGetPhysicalDeviceFeatures2KHR"u8) vkGetPhysicalDeviceFeatures2 = (delegate* unmanaged<ulong, VkPhysicalDeviceFeatures2*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceFormatProperties"u8) vkGetPhysicalDeviceFormatProperties = (delegate* unmanaged<ulong, VkFormat, VkFormatProperties*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceFormatProperties2"u8) vkGetPhysicalDeviceFormatProperties2 = (delegate* unmanaged<ulong, VkFormat, VkFormatProperties2*, void>)getProcAddr(handle, n);
+        if (vkGetPhysicalDeviceFormatProperties2 == null) fixed (byte* n = "vkGetPhysicalDeviceFormatProperties2KHR"u8) vkGetPhysicalDeviceFormatProperties2 = (delegate* unmanaged<ulong, VkFormat, VkFormatProperties2*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceFragmentShadingRatesKHR"u8) vkGetPhysicalDeviceFragmentShadingRatesKHR = (delegate* unmanaged<ulong, uint*, VkPhysicalDeviceFragmentShadingRateKHR*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceImageFormatProperties"u8) vkGetPhysicalDeviceImageFormatProperties = (delegate* unmanaged<ulong, VkFormat, VkImageType, VkImageTiling, uint, uint, VkImageFormatProperties*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceImageFormatProperties2"u8) vkGetPhysicalDeviceImageFormatProperties2 = (delegate* unmanaged<ulong, VkPhysicalDeviceImageFormatInfo2*, VkImageFormatProperties2*, VkResult>)getProcAddr(handle, n);
+        if (vkGetPhysicalDeviceImageFormatProperties2 == null) fixed (byte* n = "vkGetPhysicalDeviceImageFormatProperties2KHR"u8) vkGetPhysicalDeviceImageFormatProperties2 = (delegate* unmanaged<ulong, VkPhysicalDeviceImageFormatInfo2*, VkImageFormatProperties2*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceMemoryProperties"u8) vkGetPhysicalDeviceMemoryProperties = (delegate* unmanaged<ulong, VkPhysicalDeviceMemoryProperties*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceMemoryProperties2"u8) vkGetPhysicalDeviceMemoryProperties2 = (delegate* unmanaged<ulong, VkPhysicalDeviceMemoryProperties2*, void>)getProcAddr(handle, n);
+        if (vkGetPhysicalDeviceMemoryProperties2 == null) fixed (byte* n = "vkGetPhysicalDeviceMemoryProperties2KHR"u8) vkGetPhysicalDeviceMemoryProperties2 = (delegate* unmanaged<ulong, VkPhysicalDeviceMemoryProperties2*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceMultisamplePropertiesEXT"u8) vkGetPhysicalDeviceMultisamplePropertiesEXT = (delegate* unmanaged<ulong, VkSampleCountFlagBits, VkMultisamplePropertiesEXT*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceOpticalFlowImageFormatsNV"u8) vkGetPhysicalDeviceOpticalFlowImageFormatsNV = (delegate* unmanaged<ulong, VkOpticalFlowImageFormatInfoNV*, uint*, VkOpticalFlowImageFormatPropertiesNV*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDevicePresentRectanglesKHR"u8) vkGetPhysicalDevicePresentRectanglesKHR = (delegate* unmanaged<ulong, ulong, uint*, VkRect2D*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceProperties"u8) vkGetPhysicalDeviceProperties = (delegate* unmanaged<ulong, VkPhysicalDeviceProperties*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceProperties2"u8) vkGetPhysicalDeviceProperties2 = (delegate* unmanaged<ulong, VkPhysicalDeviceProperties2*, void>)getProcAddr(handle, n);
+        if (vkGetPhysicalDeviceProperties2 == null) fixed (byte* n = "vkGetPhysicalDeviceProperties2KHR"u8) vkGetPhysicalDeviceProperties2 = (delegate* unmanaged<ulong, VkPhysicalDeviceProperties2*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceQueueFamilyPerformanceQueryPassesKHR"u8) vkGetPhysicalDeviceQueueFamilyPerformanceQueryPassesKHR = (delegate* unmanaged<ulong, VkQueryPoolPerformanceCreateInfoKHR*, uint*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceQueueFamilyProperties"u8) vkGetPhysicalDeviceQueueFamilyProperties = (delegate* unmanaged<ulong, uint*, VkQueueFamilyProperties*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceQueueFamilyProperties2"u8) vkGetPhysicalDeviceQueueFamilyProperties2 = (delegate* unmanaged<ulong, uint*, VkQueueFamilyProperties2*, void>)getProcAddr(handle, n);
+        if (vkGetPhysicalDeviceQueueFamilyProperties2 == null) fixed (byte* n = "vkGetPhysicalDeviceQueueFamilyProperties2KHR"u8) vkGetPhysicalDeviceQueueFamilyProperties2 = (delegate* unmanaged<ulong, uint*, VkQueueFamilyProperties2*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceSparseImageFormatProperties"u8) vkGetPhysicalDeviceSparseImageFormatProperties = (delegate* unmanaged<ulong, VkFormat, VkImageType, VkSampleCountFlagBits, uint, VkImageTiling, uint*, VkSparseImageFormatProperties*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceSparseImageFormatProperties2"u8) vkGetPhysicalDeviceSparseImageFormatProperties2 = (delegate* unmanaged<ulong, VkPhysicalDeviceSparseImageFormatInfo2*, uint*, VkSparseImageFormatProperties2*, void>)getProcAddr(handle, n);
+        if (vkGetPhysicalDeviceSparseImageFormatProperties2 == null) fixed (byte* n = "vkGetPhysicalDeviceSparseImageFormatProperties2KHR"u8) vkGetPhysicalDeviceSparseImageFormatProperties2 = (delegate* unmanaged<ulong, VkPhysicalDeviceSparseImageFormatInfo2*, uint*, VkSparseImageFormatProperties2*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceSupportedFramebufferMixedSamplesCombinationsNV"u8) vkGetPhysicalDeviceSupportedFramebufferMixedSamplesCombinationsNV = (delegate* unmanaged<ulong, uint*, VkFramebufferMixedSamplesCombinationNV*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceSurfaceCapabilities2EXT"u8) vkGetPhysicalDeviceSurfaceCapabilities2EXT = (delegate* unmanaged<ulong, ulong, VkSurfaceCapabilities2EXT*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceSurfaceCapabilities2KHR"u8) vkGetPhysicalDeviceSurfaceCapabilities2KHR = (delegate* unmanaged<ulong, VkPhysicalDeviceSurfaceInfo2KHR*, VkSurfaceCapabilities2KHR*, VkResult>)getProcAddr(handle, n);
@@ -173,6 +189,7 @@ public unsafe struct VkInstanceFunctions
         fixed (byte* n = "vkGetPhysicalDeviceSurfacePresentModesKHR"u8) vkGetPhysicalDeviceSurfacePresentModesKHR = (delegate* unmanaged<ulong, ulong, uint*, VkPresentModeKHR*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceSurfaceSupportKHR"u8) vkGetPhysicalDeviceSurfaceSupportKHR = (delegate* unmanaged<ulong, uint, ulong, uint*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceToolProperties"u8) vkGetPhysicalDeviceToolProperties = (delegate* unmanaged<ulong, uint*, VkPhysicalDeviceToolProperties*, VkResult>)getProcAddr(handle, n);
+        if (vkGetPhysicalDeviceToolProperties == null) fixed (byte* n = "vkGetPhysicalDeviceToolPropertiesEXT"u8) vkGetPhysicalDeviceToolProperties = (delegate* unmanaged<ulong, uint*, VkPhysicalDeviceToolProperties*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceVideoCapabilitiesKHR"u8) vkGetPhysicalDeviceVideoCapabilitiesKHR = (delegate* unmanaged<ulong, VkVideoProfileInfoKHR*, VkVideoCapabilitiesKHR*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceVideoEncodeQualityLevelPropertiesKHR"u8) vkGetPhysicalDeviceVideoEncodeQualityLevelPropertiesKHR = (delegate* unmanaged<ulong, VkPhysicalDeviceVideoEncodeQualityLevelInfoKHR*, VkVideoEncodeQualityLevelPropertiesKHR*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPhysicalDeviceVideoFormatPropertiesKHR"u8) vkGetPhysicalDeviceVideoFormatPropertiesKHR = (delegate* unmanaged<ulong, VkPhysicalDeviceVideoFormatInfoKHR*, uint*, VkVideoFormatPropertiesKHR*, VkResult>)getProcAddr(handle, n);
@@ -692,7 +709,11 @@ public unsafe struct VkDeviceFunctions
     public delegate* unmanaged<ulong, void*, nuint, void*, VkResult> vkWriteResourceDescriptorMESA;
     public delegate* unmanaged<ulong, VkSamplerCreateInfo*, nuint, void*, VkResult> vkWriteSamplerDescriptorMESA;
 
-    /// <summary>Loads every entry point; ones the driver lacks stay null.</summary>
+    /// <summary>
+    /// Loads every entry point; ones the driver lacks stay null. A command is looked up by its
+    /// defining name, then by its aliases: a device of an older version, or one with only the
+    /// extension enabled, has it under the extension's name only (vkCmdPushDescriptorSetKHR).
+    /// </summary>
     public void Load(delegate* unmanaged<nint, byte*, nint> getProcAddr, nint handle)
     {
         fixed (byte* n = "vkAcquireNextImage2KHR"u8) vkAcquireNextImage2KHR = (delegate* unmanaged<ulong, VkAcquireNextImageInfoKHR*, uint*, VkResult>)getProcAddr(handle, n);
@@ -707,8 +728,10 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkBindAccelerationStructureMemoryNV"u8) vkBindAccelerationStructureMemoryNV = (delegate* unmanaged<ulong, uint, VkBindAccelerationStructureMemoryInfoNV*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkBindBufferMemory"u8) vkBindBufferMemory = (delegate* unmanaged<ulong, ulong, ulong, ulong, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkBindBufferMemory2"u8) vkBindBufferMemory2 = (delegate* unmanaged<ulong, uint, VkBindBufferMemoryInfo*, VkResult>)getProcAddr(handle, n);
+        if (vkBindBufferMemory2 == null) fixed (byte* n = "vkBindBufferMemory2KHR"u8) vkBindBufferMemory2 = (delegate* unmanaged<ulong, uint, VkBindBufferMemoryInfo*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkBindImageMemory"u8) vkBindImageMemory = (delegate* unmanaged<ulong, ulong, ulong, ulong, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkBindImageMemory2"u8) vkBindImageMemory2 = (delegate* unmanaged<ulong, uint, VkBindImageMemoryInfo*, VkResult>)getProcAddr(handle, n);
+        if (vkBindImageMemory2 == null) fixed (byte* n = "vkBindImageMemory2KHR"u8) vkBindImageMemory2 = (delegate* unmanaged<ulong, uint, VkBindImageMemoryInfo*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkBindOpticalFlowSessionImageNV"u8) vkBindOpticalFlowSessionImageNV = (delegate* unmanaged<ulong, ulong, VkOpticalFlowSessionBindingPointNV, ulong, VkImageLayout, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkBindVideoSessionMemoryKHR"u8) vkBindVideoSessionMemoryKHR = (delegate* unmanaged<ulong, ulong, uint, VkBindVideoSessionMemoryInfoKHR*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkBuildAccelerationStructuresKHR"u8) vkBuildAccelerationStructuresKHR = (delegate* unmanaged<ulong, ulong, uint, VkAccelerationStructureBuildGeometryInfoKHR*, VkAccelerationStructureBuildRangeInfoKHR**, VkResult>)getProcAddr(handle, n);
@@ -719,7 +742,9 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkCmdBeginQueryIndexedEXT"u8) vkCmdBeginQueryIndexedEXT = (delegate* unmanaged<ulong, ulong, uint, uint, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdBeginRenderPass"u8) vkCmdBeginRenderPass = (delegate* unmanaged<ulong, VkRenderPassBeginInfo*, VkSubpassContents, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdBeginRenderPass2"u8) vkCmdBeginRenderPass2 = (delegate* unmanaged<ulong, VkRenderPassBeginInfo*, VkSubpassBeginInfo*, void>)getProcAddr(handle, n);
+        if (vkCmdBeginRenderPass2 == null) fixed (byte* n = "vkCmdBeginRenderPass2KHR"u8) vkCmdBeginRenderPass2 = (delegate* unmanaged<ulong, VkRenderPassBeginInfo*, VkSubpassBeginInfo*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdBeginRendering"u8) vkCmdBeginRendering = (delegate* unmanaged<ulong, VkRenderingInfo*, void>)getProcAddr(handle, n);
+        if (vkCmdBeginRendering == null) fixed (byte* n = "vkCmdBeginRenderingKHR"u8) vkCmdBeginRendering = (delegate* unmanaged<ulong, VkRenderingInfo*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdBeginTransformFeedbackEXT"u8) vkCmdBeginTransformFeedbackEXT = (delegate* unmanaged<ulong, uint, uint, ulong*, ulong*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdBeginVideoCodingKHR"u8) vkCmdBeginVideoCodingKHR = (delegate* unmanaged<ulong, VkVideoBeginCodingInfoKHR*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdBindDescriptorBufferEmbeddedSamplers2EXT"u8) vkCmdBindDescriptorBufferEmbeddedSamplers2EXT = (delegate* unmanaged<ulong, VkBindDescriptorBufferEmbeddedSamplersInfoEXT*, void>)getProcAddr(handle, n);
@@ -727,8 +752,10 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkCmdBindDescriptorBuffersEXT"u8) vkCmdBindDescriptorBuffersEXT = (delegate* unmanaged<ulong, uint, VkDescriptorBufferBindingInfoEXT*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdBindDescriptorSets"u8) vkCmdBindDescriptorSets = (delegate* unmanaged<ulong, VkPipelineBindPoint, ulong, uint, uint, ulong*, uint, uint*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdBindDescriptorSets2"u8) vkCmdBindDescriptorSets2 = (delegate* unmanaged<ulong, VkBindDescriptorSetsInfo*, void>)getProcAddr(handle, n);
+        if (vkCmdBindDescriptorSets2 == null) fixed (byte* n = "vkCmdBindDescriptorSets2KHR"u8) vkCmdBindDescriptorSets2 = (delegate* unmanaged<ulong, VkBindDescriptorSetsInfo*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdBindIndexBuffer"u8) vkCmdBindIndexBuffer = (delegate* unmanaged<ulong, ulong, ulong, VkIndexType, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdBindIndexBuffer2"u8) vkCmdBindIndexBuffer2 = (delegate* unmanaged<ulong, ulong, ulong, ulong, VkIndexType, void>)getProcAddr(handle, n);
+        if (vkCmdBindIndexBuffer2 == null) fixed (byte* n = "vkCmdBindIndexBuffer2KHR"u8) vkCmdBindIndexBuffer2 = (delegate* unmanaged<ulong, ulong, ulong, ulong, VkIndexType, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdBindInvocationMaskHUAWEI"u8) vkCmdBindInvocationMaskHUAWEI = (delegate* unmanaged<ulong, ulong, VkImageLayout, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdBindPipeline"u8) vkCmdBindPipeline = (delegate* unmanaged<ulong, VkPipelineBindPoint, ulong, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdBindPipelineShaderGroupNV"u8) vkCmdBindPipelineShaderGroupNV = (delegate* unmanaged<ulong, VkPipelineBindPoint, ulong, uint, void>)getProcAddr(handle, n);
@@ -737,8 +764,10 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkCmdBindTransformFeedbackBuffersEXT"u8) vkCmdBindTransformFeedbackBuffersEXT = (delegate* unmanaged<ulong, uint, uint, ulong*, ulong*, ulong*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdBindVertexBuffers"u8) vkCmdBindVertexBuffers = (delegate* unmanaged<ulong, uint, uint, ulong*, ulong*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdBindVertexBuffers2"u8) vkCmdBindVertexBuffers2 = (delegate* unmanaged<ulong, uint, uint, ulong*, ulong*, ulong*, ulong*, void>)getProcAddr(handle, n);
+        if (vkCmdBindVertexBuffers2 == null) fixed (byte* n = "vkCmdBindVertexBuffers2EXT"u8) vkCmdBindVertexBuffers2 = (delegate* unmanaged<ulong, uint, uint, ulong*, ulong*, ulong*, ulong*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdBlitImage"u8) vkCmdBlitImage = (delegate* unmanaged<ulong, ulong, VkImageLayout, ulong, VkImageLayout, uint, VkImageBlit*, VkFilter, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdBlitImage2"u8) vkCmdBlitImage2 = (delegate* unmanaged<ulong, VkBlitImageInfo2*, void>)getProcAddr(handle, n);
+        if (vkCmdBlitImage2 == null) fixed (byte* n = "vkCmdBlitImage2KHR"u8) vkCmdBlitImage2 = (delegate* unmanaged<ulong, VkBlitImageInfo2*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdBuildAccelerationStructureNV"u8) vkCmdBuildAccelerationStructureNV = (delegate* unmanaged<ulong, VkAccelerationStructureInfoNV*, ulong, ulong, uint, ulong, ulong, ulong, ulong, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdBuildAccelerationStructuresIndirectKHR"u8) vkCmdBuildAccelerationStructuresIndirectKHR = (delegate* unmanaged<ulong, uint, VkAccelerationStructureBuildGeometryInfoKHR*, ulong*, uint*, uint**, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdBuildAccelerationStructuresKHR"u8) vkCmdBuildAccelerationStructuresKHR = (delegate* unmanaged<ulong, uint, VkAccelerationStructureBuildGeometryInfoKHR*, VkAccelerationStructureBuildRangeInfoKHR**, void>)getProcAddr(handle, n);
@@ -755,12 +784,16 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkCmdCopyAccelerationStructureToMemoryKHR"u8) vkCmdCopyAccelerationStructureToMemoryKHR = (delegate* unmanaged<ulong, VkCopyAccelerationStructureToMemoryInfoKHR*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdCopyBuffer"u8) vkCmdCopyBuffer = (delegate* unmanaged<ulong, ulong, ulong, uint, VkBufferCopy*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdCopyBuffer2"u8) vkCmdCopyBuffer2 = (delegate* unmanaged<ulong, VkCopyBufferInfo2*, void>)getProcAddr(handle, n);
+        if (vkCmdCopyBuffer2 == null) fixed (byte* n = "vkCmdCopyBuffer2KHR"u8) vkCmdCopyBuffer2 = (delegate* unmanaged<ulong, VkCopyBufferInfo2*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdCopyBufferToImage"u8) vkCmdCopyBufferToImage = (delegate* unmanaged<ulong, ulong, ulong, VkImageLayout, uint, VkBufferImageCopy*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdCopyBufferToImage2"u8) vkCmdCopyBufferToImage2 = (delegate* unmanaged<ulong, VkCopyBufferToImageInfo2*, void>)getProcAddr(handle, n);
+        if (vkCmdCopyBufferToImage2 == null) fixed (byte* n = "vkCmdCopyBufferToImage2KHR"u8) vkCmdCopyBufferToImage2 = (delegate* unmanaged<ulong, VkCopyBufferToImageInfo2*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdCopyImage"u8) vkCmdCopyImage = (delegate* unmanaged<ulong, ulong, VkImageLayout, ulong, VkImageLayout, uint, VkImageCopy*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdCopyImage2"u8) vkCmdCopyImage2 = (delegate* unmanaged<ulong, VkCopyImageInfo2*, void>)getProcAddr(handle, n);
+        if (vkCmdCopyImage2 == null) fixed (byte* n = "vkCmdCopyImage2KHR"u8) vkCmdCopyImage2 = (delegate* unmanaged<ulong, VkCopyImageInfo2*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdCopyImageToBuffer"u8) vkCmdCopyImageToBuffer = (delegate* unmanaged<ulong, ulong, VkImageLayout, ulong, uint, VkBufferImageCopy*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdCopyImageToBuffer2"u8) vkCmdCopyImageToBuffer2 = (delegate* unmanaged<ulong, VkCopyImageToBufferInfo2*, void>)getProcAddr(handle, n);
+        if (vkCmdCopyImageToBuffer2 == null) fixed (byte* n = "vkCmdCopyImageToBuffer2KHR"u8) vkCmdCopyImageToBuffer2 = (delegate* unmanaged<ulong, VkCopyImageToBufferInfo2*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdCopyMemoryIndirectNV"u8) vkCmdCopyMemoryIndirectNV = (delegate* unmanaged<ulong, ulong, uint, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdCopyMemoryToAccelerationStructureKHR"u8) vkCmdCopyMemoryToAccelerationStructureKHR = (delegate* unmanaged<ulong, VkCopyMemoryToAccelerationStructureInfoKHR*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdCopyMemoryToImageIndirectNV"u8) vkCmdCopyMemoryToImageIndirectNV = (delegate* unmanaged<ulong, ulong, uint, uint, ulong, VkImageLayout, VkImageSubresourceLayers*, void>)getProcAddr(handle, n);
@@ -778,6 +811,7 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkCmdDecompressMemoryNV"u8) vkCmdDecompressMemoryNV = (delegate* unmanaged<ulong, uint, VkDecompressMemoryRegionNV*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdDispatch"u8) vkCmdDispatch = (delegate* unmanaged<ulong, uint, uint, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdDispatchBase"u8) vkCmdDispatchBase = (delegate* unmanaged<ulong, uint, uint, uint, uint, uint, uint, void>)getProcAddr(handle, n);
+        if (vkCmdDispatchBase == null) fixed (byte* n = "vkCmdDispatchBaseKHR"u8) vkCmdDispatchBase = (delegate* unmanaged<ulong, uint, uint, uint, uint, uint, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdDispatchIndirect"u8) vkCmdDispatchIndirect = (delegate* unmanaged<ulong, ulong, ulong, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdDraw"u8) vkCmdDraw = (delegate* unmanaged<ulong, uint, uint, uint, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdDrawClusterHUAWEI"u8) vkCmdDrawClusterHUAWEI = (delegate* unmanaged<ulong, uint, uint, uint, void>)getProcAddr(handle, n);
@@ -785,9 +819,13 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkCmdDrawIndexed"u8) vkCmdDrawIndexed = (delegate* unmanaged<ulong, uint, uint, uint, int, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdDrawIndexedIndirect"u8) vkCmdDrawIndexedIndirect = (delegate* unmanaged<ulong, ulong, ulong, uint, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdDrawIndexedIndirectCount"u8) vkCmdDrawIndexedIndirectCount = (delegate* unmanaged<ulong, ulong, ulong, ulong, ulong, uint, uint, void>)getProcAddr(handle, n);
+        if (vkCmdDrawIndexedIndirectCount == null) fixed (byte* n = "vkCmdDrawIndexedIndirectCountAMD"u8) vkCmdDrawIndexedIndirectCount = (delegate* unmanaged<ulong, ulong, ulong, ulong, ulong, uint, uint, void>)getProcAddr(handle, n);
+        if (vkCmdDrawIndexedIndirectCount == null) fixed (byte* n = "vkCmdDrawIndexedIndirectCountKHR"u8) vkCmdDrawIndexedIndirectCount = (delegate* unmanaged<ulong, ulong, ulong, ulong, ulong, uint, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdDrawIndirect"u8) vkCmdDrawIndirect = (delegate* unmanaged<ulong, ulong, ulong, uint, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdDrawIndirectByteCountEXT"u8) vkCmdDrawIndirectByteCountEXT = (delegate* unmanaged<ulong, uint, uint, ulong, ulong, uint, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdDrawIndirectCount"u8) vkCmdDrawIndirectCount = (delegate* unmanaged<ulong, ulong, ulong, ulong, ulong, uint, uint, void>)getProcAddr(handle, n);
+        if (vkCmdDrawIndirectCount == null) fixed (byte* n = "vkCmdDrawIndirectCountAMD"u8) vkCmdDrawIndirectCount = (delegate* unmanaged<ulong, ulong, ulong, ulong, ulong, uint, uint, void>)getProcAddr(handle, n);
+        if (vkCmdDrawIndirectCount == null) fixed (byte* n = "vkCmdDrawIndirectCountKHR"u8) vkCmdDrawIndirectCount = (delegate* unmanaged<ulong, ulong, ulong, ulong, ulong, uint, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdDrawMeshTasksEXT"u8) vkCmdDrawMeshTasksEXT = (delegate* unmanaged<ulong, uint, uint, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdDrawMeshTasksIndirectCountEXT"u8) vkCmdDrawMeshTasksIndirectCountEXT = (delegate* unmanaged<ulong, ulong, ulong, ulong, ulong, uint, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdDrawMeshTasksIndirectCountNV"u8) vkCmdDrawMeshTasksIndirectCountNV = (delegate* unmanaged<ulong, ulong, ulong, ulong, ulong, uint, uint, void>)getProcAddr(handle, n);
@@ -803,7 +841,9 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkCmdEndQueryIndexedEXT"u8) vkCmdEndQueryIndexedEXT = (delegate* unmanaged<ulong, ulong, uint, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdEndRenderPass"u8) vkCmdEndRenderPass = (delegate* unmanaged<ulong, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdEndRenderPass2"u8) vkCmdEndRenderPass2 = (delegate* unmanaged<ulong, VkSubpassEndInfo*, void>)getProcAddr(handle, n);
+        if (vkCmdEndRenderPass2 == null) fixed (byte* n = "vkCmdEndRenderPass2KHR"u8) vkCmdEndRenderPass2 = (delegate* unmanaged<ulong, VkSubpassEndInfo*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdEndRendering"u8) vkCmdEndRendering = (delegate* unmanaged<ulong, void>)getProcAddr(handle, n);
+        if (vkCmdEndRendering == null) fixed (byte* n = "vkCmdEndRenderingKHR"u8) vkCmdEndRendering = (delegate* unmanaged<ulong, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdEndTransformFeedbackEXT"u8) vkCmdEndTransformFeedbackEXT = (delegate* unmanaged<ulong, uint, uint, ulong*, ulong*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdEndVideoCodingKHR"u8) vkCmdEndVideoCodingKHR = (delegate* unmanaged<ulong, VkVideoEndCodingInfoKHR*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdExecuteCommands"u8) vkCmdExecuteCommands = (delegate* unmanaged<ulong, uint, ulong*, void>)getProcAddr(handle, n);
@@ -813,22 +853,31 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkCmdInsertDebugUtilsLabelEXT"u8) vkCmdInsertDebugUtilsLabelEXT = (delegate* unmanaged<ulong, VkDebugUtilsLabelEXT*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdNextSubpass"u8) vkCmdNextSubpass = (delegate* unmanaged<ulong, VkSubpassContents, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdNextSubpass2"u8) vkCmdNextSubpass2 = (delegate* unmanaged<ulong, VkSubpassBeginInfo*, VkSubpassEndInfo*, void>)getProcAddr(handle, n);
+        if (vkCmdNextSubpass2 == null) fixed (byte* n = "vkCmdNextSubpass2KHR"u8) vkCmdNextSubpass2 = (delegate* unmanaged<ulong, VkSubpassBeginInfo*, VkSubpassEndInfo*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdOpticalFlowExecuteNV"u8) vkCmdOpticalFlowExecuteNV = (delegate* unmanaged<ulong, ulong, VkOpticalFlowExecuteInfoNV*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdPipelineBarrier"u8) vkCmdPipelineBarrier = (delegate* unmanaged<ulong, uint, uint, uint, uint, VkMemoryBarrier*, uint, VkBufferMemoryBarrier*, uint, VkImageMemoryBarrier*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdPipelineBarrier2"u8) vkCmdPipelineBarrier2 = (delegate* unmanaged<ulong, VkDependencyInfo*, void>)getProcAddr(handle, n);
+        if (vkCmdPipelineBarrier2 == null) fixed (byte* n = "vkCmdPipelineBarrier2KHR"u8) vkCmdPipelineBarrier2 = (delegate* unmanaged<ulong, VkDependencyInfo*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdPreprocessGeneratedCommandsEXT"u8) vkCmdPreprocessGeneratedCommandsEXT = (delegate* unmanaged<ulong, VkGeneratedCommandsInfoEXT*, ulong, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdPreprocessGeneratedCommandsNV"u8) vkCmdPreprocessGeneratedCommandsNV = (delegate* unmanaged<ulong, VkGeneratedCommandsInfoNV*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdPushConstants"u8) vkCmdPushConstants = (delegate* unmanaged<ulong, ulong, uint, uint, uint, void*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdPushConstants2"u8) vkCmdPushConstants2 = (delegate* unmanaged<ulong, VkPushConstantsInfo*, void>)getProcAddr(handle, n);
+        if (vkCmdPushConstants2 == null) fixed (byte* n = "vkCmdPushConstants2KHR"u8) vkCmdPushConstants2 = (delegate* unmanaged<ulong, VkPushConstantsInfo*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdPushDescriptorSet"u8) vkCmdPushDescriptorSet = (delegate* unmanaged<ulong, VkPipelineBindPoint, ulong, uint, uint, VkWriteDescriptorSet*, void>)getProcAddr(handle, n);
+        if (vkCmdPushDescriptorSet == null) fixed (byte* n = "vkCmdPushDescriptorSetKHR"u8) vkCmdPushDescriptorSet = (delegate* unmanaged<ulong, VkPipelineBindPoint, ulong, uint, uint, VkWriteDescriptorSet*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdPushDescriptorSet2"u8) vkCmdPushDescriptorSet2 = (delegate* unmanaged<ulong, VkPushDescriptorSetInfo*, void>)getProcAddr(handle, n);
+        if (vkCmdPushDescriptorSet2 == null) fixed (byte* n = "vkCmdPushDescriptorSet2KHR"u8) vkCmdPushDescriptorSet2 = (delegate* unmanaged<ulong, VkPushDescriptorSetInfo*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdPushDescriptorSetWithTemplate"u8) vkCmdPushDescriptorSetWithTemplate = (delegate* unmanaged<ulong, ulong, ulong, uint, void*, void>)getProcAddr(handle, n);
+        if (vkCmdPushDescriptorSetWithTemplate == null) fixed (byte* n = "vkCmdPushDescriptorSetWithTemplateKHR"u8) vkCmdPushDescriptorSetWithTemplate = (delegate* unmanaged<ulong, ulong, ulong, uint, void*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdPushDescriptorSetWithTemplate2"u8) vkCmdPushDescriptorSetWithTemplate2 = (delegate* unmanaged<ulong, VkPushDescriptorSetWithTemplateInfo*, void>)getProcAddr(handle, n);
+        if (vkCmdPushDescriptorSetWithTemplate2 == null) fixed (byte* n = "vkCmdPushDescriptorSetWithTemplate2KHR"u8) vkCmdPushDescriptorSetWithTemplate2 = (delegate* unmanaged<ulong, VkPushDescriptorSetWithTemplateInfo*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdResetEvent"u8) vkCmdResetEvent = (delegate* unmanaged<ulong, ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdResetEvent2"u8) vkCmdResetEvent2 = (delegate* unmanaged<ulong, ulong, ulong, void>)getProcAddr(handle, n);
+        if (vkCmdResetEvent2 == null) fixed (byte* n = "vkCmdResetEvent2KHR"u8) vkCmdResetEvent2 = (delegate* unmanaged<ulong, ulong, ulong, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdResetQueryPool"u8) vkCmdResetQueryPool = (delegate* unmanaged<ulong, ulong, uint, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdResolveImage"u8) vkCmdResolveImage = (delegate* unmanaged<ulong, ulong, VkImageLayout, ulong, VkImageLayout, uint, VkImageResolve*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdResolveImage2"u8) vkCmdResolveImage2 = (delegate* unmanaged<ulong, VkResolveImageInfo2*, void>)getProcAddr(handle, n);
+        if (vkCmdResolveImage2 == null) fixed (byte* n = "vkCmdResolveImage2KHR"u8) vkCmdResolveImage2 = (delegate* unmanaged<ulong, VkResolveImageInfo2*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetAlphaToCoverageEnableEXT"u8) vkCmdSetAlphaToCoverageEnableEXT = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetAlphaToOneEnableEXT"u8) vkCmdSetAlphaToOneEnableEXT = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetAttachmentFeedbackLoopEnableEXT"u8) vkCmdSetAttachmentFeedbackLoopEnableEXT = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
@@ -848,34 +897,45 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkCmdSetCoverageToColorEnableNV"u8) vkCmdSetCoverageToColorEnableNV = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetCoverageToColorLocationNV"u8) vkCmdSetCoverageToColorLocationNV = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetCullMode"u8) vkCmdSetCullMode = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
+        if (vkCmdSetCullMode == null) fixed (byte* n = "vkCmdSetCullModeEXT"u8) vkCmdSetCullMode = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetDepthBias"u8) vkCmdSetDepthBias = (delegate* unmanaged<ulong, float, float, float, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetDepthBias2EXT"u8) vkCmdSetDepthBias2EXT = (delegate* unmanaged<ulong, VkDepthBiasInfoEXT*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetDepthBiasEnable"u8) vkCmdSetDepthBiasEnable = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
+        if (vkCmdSetDepthBiasEnable == null) fixed (byte* n = "vkCmdSetDepthBiasEnableEXT"u8) vkCmdSetDepthBiasEnable = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetDepthBounds"u8) vkCmdSetDepthBounds = (delegate* unmanaged<ulong, float, float, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetDepthBoundsTestEnable"u8) vkCmdSetDepthBoundsTestEnable = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
+        if (vkCmdSetDepthBoundsTestEnable == null) fixed (byte* n = "vkCmdSetDepthBoundsTestEnableEXT"u8) vkCmdSetDepthBoundsTestEnable = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetDepthClampEnableEXT"u8) vkCmdSetDepthClampEnableEXT = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetDepthClampRangeEXT"u8) vkCmdSetDepthClampRangeEXT = (delegate* unmanaged<ulong, VkDepthClampModeEXT, VkDepthClampRangeEXT*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetDepthClipEnableEXT"u8) vkCmdSetDepthClipEnableEXT = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetDepthClipNegativeOneToOneEXT"u8) vkCmdSetDepthClipNegativeOneToOneEXT = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetDepthCompareOp"u8) vkCmdSetDepthCompareOp = (delegate* unmanaged<ulong, VkCompareOp, void>)getProcAddr(handle, n);
+        if (vkCmdSetDepthCompareOp == null) fixed (byte* n = "vkCmdSetDepthCompareOpEXT"u8) vkCmdSetDepthCompareOp = (delegate* unmanaged<ulong, VkCompareOp, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetDepthTestEnable"u8) vkCmdSetDepthTestEnable = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
+        if (vkCmdSetDepthTestEnable == null) fixed (byte* n = "vkCmdSetDepthTestEnableEXT"u8) vkCmdSetDepthTestEnable = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetDepthWriteEnable"u8) vkCmdSetDepthWriteEnable = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
+        if (vkCmdSetDepthWriteEnable == null) fixed (byte* n = "vkCmdSetDepthWriteEnableEXT"u8) vkCmdSetDepthWriteEnable = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetDescriptorBufferOffsets2EXT"u8) vkCmdSetDescriptorBufferOffsets2EXT = (delegate* unmanaged<ulong, VkSetDescriptorBufferOffsetsInfoEXT*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetDescriptorBufferOffsetsEXT"u8) vkCmdSetDescriptorBufferOffsetsEXT = (delegate* unmanaged<ulong, VkPipelineBindPoint, ulong, uint, uint, uint*, ulong*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetDeviceMask"u8) vkCmdSetDeviceMask = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
+        if (vkCmdSetDeviceMask == null) fixed (byte* n = "vkCmdSetDeviceMaskKHR"u8) vkCmdSetDeviceMask = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetDiscardRectangleEXT"u8) vkCmdSetDiscardRectangleEXT = (delegate* unmanaged<ulong, uint, uint, VkRect2D*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetDiscardRectangleEnableEXT"u8) vkCmdSetDiscardRectangleEnableEXT = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetDiscardRectangleModeEXT"u8) vkCmdSetDiscardRectangleModeEXT = (delegate* unmanaged<ulong, VkDiscardRectangleModeEXT, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetEvent"u8) vkCmdSetEvent = (delegate* unmanaged<ulong, ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetEvent2"u8) vkCmdSetEvent2 = (delegate* unmanaged<ulong, ulong, VkDependencyInfo*, void>)getProcAddr(handle, n);
+        if (vkCmdSetEvent2 == null) fixed (byte* n = "vkCmdSetEvent2KHR"u8) vkCmdSetEvent2 = (delegate* unmanaged<ulong, ulong, VkDependencyInfo*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetExclusiveScissorEnableNV"u8) vkCmdSetExclusiveScissorEnableNV = (delegate* unmanaged<ulong, uint, uint, uint*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetExclusiveScissorNV"u8) vkCmdSetExclusiveScissorNV = (delegate* unmanaged<ulong, uint, uint, VkRect2D*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetExtraPrimitiveOverestimationSizeEXT"u8) vkCmdSetExtraPrimitiveOverestimationSizeEXT = (delegate* unmanaged<ulong, float, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetFragmentShadingRateEnumNV"u8) vkCmdSetFragmentShadingRateEnumNV = (delegate* unmanaged<ulong, VkFragmentShadingRateNV, VkFragmentShadingRateCombinerOpKHR*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetFragmentShadingRateKHR"u8) vkCmdSetFragmentShadingRateKHR = (delegate* unmanaged<ulong, VkExtent2D*, VkFragmentShadingRateCombinerOpKHR*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetFrontFace"u8) vkCmdSetFrontFace = (delegate* unmanaged<ulong, VkFrontFace, void>)getProcAddr(handle, n);
+        if (vkCmdSetFrontFace == null) fixed (byte* n = "vkCmdSetFrontFaceEXT"u8) vkCmdSetFrontFace = (delegate* unmanaged<ulong, VkFrontFace, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetLineRasterizationModeEXT"u8) vkCmdSetLineRasterizationModeEXT = (delegate* unmanaged<ulong, VkLineRasterizationMode, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetLineStipple"u8) vkCmdSetLineStipple = (delegate* unmanaged<ulong, uint, ushort, void>)getProcAddr(handle, n);
+        if (vkCmdSetLineStipple == null) fixed (byte* n = "vkCmdSetLineStippleEXT"u8) vkCmdSetLineStipple = (delegate* unmanaged<ulong, uint, ushort, void>)getProcAddr(handle, n);
+        if (vkCmdSetLineStipple == null) fixed (byte* n = "vkCmdSetLineStippleKHR"u8) vkCmdSetLineStipple = (delegate* unmanaged<ulong, uint, ushort, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetLineStippleEnableEXT"u8) vkCmdSetLineStippleEnableEXT = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetLineWidth"u8) vkCmdSetLineWidth = (delegate* unmanaged<ulong, float, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetLogicOpEXT"u8) vkCmdSetLogicOpEXT = (delegate* unmanaged<ulong, VkLogicOp, void>)getProcAddr(handle, n);
@@ -886,25 +946,33 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkCmdSetPerformanceStreamMarkerINTEL"u8) vkCmdSetPerformanceStreamMarkerINTEL = (delegate* unmanaged<ulong, VkPerformanceStreamMarkerInfoINTEL*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetPolygonModeEXT"u8) vkCmdSetPolygonModeEXT = (delegate* unmanaged<ulong, VkPolygonMode, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetPrimitiveRestartEnable"u8) vkCmdSetPrimitiveRestartEnable = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
+        if (vkCmdSetPrimitiveRestartEnable == null) fixed (byte* n = "vkCmdSetPrimitiveRestartEnableEXT"u8) vkCmdSetPrimitiveRestartEnable = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetPrimitiveTopology"u8) vkCmdSetPrimitiveTopology = (delegate* unmanaged<ulong, VkPrimitiveTopology, void>)getProcAddr(handle, n);
+        if (vkCmdSetPrimitiveTopology == null) fixed (byte* n = "vkCmdSetPrimitiveTopologyEXT"u8) vkCmdSetPrimitiveTopology = (delegate* unmanaged<ulong, VkPrimitiveTopology, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetProvokingVertexModeEXT"u8) vkCmdSetProvokingVertexModeEXT = (delegate* unmanaged<ulong, VkProvokingVertexModeEXT, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetRasterizationSamplesEXT"u8) vkCmdSetRasterizationSamplesEXT = (delegate* unmanaged<ulong, VkSampleCountFlagBits, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetRasterizationStreamEXT"u8) vkCmdSetRasterizationStreamEXT = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetRasterizerDiscardEnable"u8) vkCmdSetRasterizerDiscardEnable = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
+        if (vkCmdSetRasterizerDiscardEnable == null) fixed (byte* n = "vkCmdSetRasterizerDiscardEnableEXT"u8) vkCmdSetRasterizerDiscardEnable = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetRayTracingPipelineStackSizeKHR"u8) vkCmdSetRayTracingPipelineStackSizeKHR = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetRenderingAttachmentLocations"u8) vkCmdSetRenderingAttachmentLocations = (delegate* unmanaged<ulong, VkRenderingAttachmentLocationInfo*, void>)getProcAddr(handle, n);
+        if (vkCmdSetRenderingAttachmentLocations == null) fixed (byte* n = "vkCmdSetRenderingAttachmentLocationsKHR"u8) vkCmdSetRenderingAttachmentLocations = (delegate* unmanaged<ulong, VkRenderingAttachmentLocationInfo*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetRenderingInputAttachmentIndices"u8) vkCmdSetRenderingInputAttachmentIndices = (delegate* unmanaged<ulong, VkRenderingInputAttachmentIndexInfo*, void>)getProcAddr(handle, n);
+        if (vkCmdSetRenderingInputAttachmentIndices == null) fixed (byte* n = "vkCmdSetRenderingInputAttachmentIndicesKHR"u8) vkCmdSetRenderingInputAttachmentIndices = (delegate* unmanaged<ulong, VkRenderingInputAttachmentIndexInfo*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetRepresentativeFragmentTestEnableNV"u8) vkCmdSetRepresentativeFragmentTestEnableNV = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetSampleLocationsEXT"u8) vkCmdSetSampleLocationsEXT = (delegate* unmanaged<ulong, VkSampleLocationsInfoEXT*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetSampleLocationsEnableEXT"u8) vkCmdSetSampleLocationsEnableEXT = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetSampleMaskEXT"u8) vkCmdSetSampleMaskEXT = (delegate* unmanaged<ulong, VkSampleCountFlagBits, uint*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetScissor"u8) vkCmdSetScissor = (delegate* unmanaged<ulong, uint, uint, VkRect2D*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetScissorWithCount"u8) vkCmdSetScissorWithCount = (delegate* unmanaged<ulong, uint, VkRect2D*, void>)getProcAddr(handle, n);
+        if (vkCmdSetScissorWithCount == null) fixed (byte* n = "vkCmdSetScissorWithCountEXT"u8) vkCmdSetScissorWithCount = (delegate* unmanaged<ulong, uint, VkRect2D*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetShadingRateImageEnableNV"u8) vkCmdSetShadingRateImageEnableNV = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetStencilCompareMask"u8) vkCmdSetStencilCompareMask = (delegate* unmanaged<ulong, uint, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetStencilOp"u8) vkCmdSetStencilOp = (delegate* unmanaged<ulong, uint, VkStencilOp, VkStencilOp, VkStencilOp, VkCompareOp, void>)getProcAddr(handle, n);
+        if (vkCmdSetStencilOp == null) fixed (byte* n = "vkCmdSetStencilOpEXT"u8) vkCmdSetStencilOp = (delegate* unmanaged<ulong, uint, VkStencilOp, VkStencilOp, VkStencilOp, VkCompareOp, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetStencilReference"u8) vkCmdSetStencilReference = (delegate* unmanaged<ulong, uint, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetStencilTestEnable"u8) vkCmdSetStencilTestEnable = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
+        if (vkCmdSetStencilTestEnable == null) fixed (byte* n = "vkCmdSetStencilTestEnableEXT"u8) vkCmdSetStencilTestEnable = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetStencilWriteMask"u8) vkCmdSetStencilWriteMask = (delegate* unmanaged<ulong, uint, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetTessellationDomainOriginEXT"u8) vkCmdSetTessellationDomainOriginEXT = (delegate* unmanaged<ulong, VkTessellationDomainOrigin, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetVertexInputEXT"u8) vkCmdSetVertexInputEXT = (delegate* unmanaged<ulong, uint, VkVertexInputBindingDescription2EXT*, uint, VkVertexInputAttributeDescription2EXT*, void>)getProcAddr(handle, n);
@@ -914,6 +982,7 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkCmdSetViewportWScalingEnableNV"u8) vkCmdSetViewportWScalingEnableNV = (delegate* unmanaged<ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetViewportWScalingNV"u8) vkCmdSetViewportWScalingNV = (delegate* unmanaged<ulong, uint, uint, VkViewportWScalingNV*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSetViewportWithCount"u8) vkCmdSetViewportWithCount = (delegate* unmanaged<ulong, uint, VkViewport*, void>)getProcAddr(handle, n);
+        if (vkCmdSetViewportWithCount == null) fixed (byte* n = "vkCmdSetViewportWithCountEXT"u8) vkCmdSetViewportWithCount = (delegate* unmanaged<ulong, uint, VkViewport*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdSubpassShadingHUAWEI"u8) vkCmdSubpassShadingHUAWEI = (delegate* unmanaged<ulong, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdTraceRaysIndirect2KHR"u8) vkCmdTraceRaysIndirect2KHR = (delegate* unmanaged<ulong, ulong, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdTraceRaysIndirectKHR"u8) vkCmdTraceRaysIndirectKHR = (delegate* unmanaged<ulong, VkStridedDeviceAddressRegionKHR*, VkStridedDeviceAddressRegionKHR*, VkStridedDeviceAddressRegionKHR*, VkStridedDeviceAddressRegionKHR*, ulong, void>)getProcAddr(handle, n);
@@ -923,6 +992,7 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkCmdUpdatePipelineIndirectBufferNV"u8) vkCmdUpdatePipelineIndirectBufferNV = (delegate* unmanaged<ulong, VkPipelineBindPoint, ulong, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdWaitEvents"u8) vkCmdWaitEvents = (delegate* unmanaged<ulong, uint, ulong*, uint, uint, uint, VkMemoryBarrier*, uint, VkBufferMemoryBarrier*, uint, VkImageMemoryBarrier*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdWaitEvents2"u8) vkCmdWaitEvents2 = (delegate* unmanaged<ulong, uint, ulong*, VkDependencyInfo*, void>)getProcAddr(handle, n);
+        if (vkCmdWaitEvents2 == null) fixed (byte* n = "vkCmdWaitEvents2KHR"u8) vkCmdWaitEvents2 = (delegate* unmanaged<ulong, uint, ulong*, VkDependencyInfo*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdWriteAccelerationStructuresPropertiesKHR"u8) vkCmdWriteAccelerationStructuresPropertiesKHR = (delegate* unmanaged<ulong, uint, ulong*, VkQueryType, ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdWriteAccelerationStructuresPropertiesNV"u8) vkCmdWriteAccelerationStructuresPropertiesNV = (delegate* unmanaged<ulong, uint, ulong*, VkQueryType, ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdWriteBufferMarker2AMD"u8) vkCmdWriteBufferMarker2AMD = (delegate* unmanaged<ulong, ulong, ulong, ulong, uint, void>)getProcAddr(handle, n);
@@ -930,15 +1000,19 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkCmdWriteMicromapsPropertiesEXT"u8) vkCmdWriteMicromapsPropertiesEXT = (delegate* unmanaged<ulong, uint, ulong*, VkQueryType, ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdWriteTimestamp"u8) vkCmdWriteTimestamp = (delegate* unmanaged<ulong, VkPipelineStageFlagBits, ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCmdWriteTimestamp2"u8) vkCmdWriteTimestamp2 = (delegate* unmanaged<ulong, ulong, ulong, uint, void>)getProcAddr(handle, n);
+        if (vkCmdWriteTimestamp2 == null) fixed (byte* n = "vkCmdWriteTimestamp2KHR"u8) vkCmdWriteTimestamp2 = (delegate* unmanaged<ulong, ulong, ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkCompileDeferredNV"u8) vkCompileDeferredNV = (delegate* unmanaged<ulong, ulong, uint, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkConvertCooperativeVectorMatrixNV"u8) vkConvertCooperativeVectorMatrixNV = (delegate* unmanaged<ulong, VkConvertCooperativeVectorMatrixInfoNV*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCopyAccelerationStructureKHR"u8) vkCopyAccelerationStructureKHR = (delegate* unmanaged<ulong, ulong, VkCopyAccelerationStructureInfoKHR*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCopyAccelerationStructureToMemoryKHR"u8) vkCopyAccelerationStructureToMemoryKHR = (delegate* unmanaged<ulong, ulong, VkCopyAccelerationStructureToMemoryInfoKHR*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCopyImageToImage"u8) vkCopyImageToImage = (delegate* unmanaged<ulong, VkCopyImageToImageInfo*, VkResult>)getProcAddr(handle, n);
+        if (vkCopyImageToImage == null) fixed (byte* n = "vkCopyImageToImageEXT"u8) vkCopyImageToImage = (delegate* unmanaged<ulong, VkCopyImageToImageInfo*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCopyImageToMemory"u8) vkCopyImageToMemory = (delegate* unmanaged<ulong, VkCopyImageToMemoryInfo*, VkResult>)getProcAddr(handle, n);
+        if (vkCopyImageToMemory == null) fixed (byte* n = "vkCopyImageToMemoryEXT"u8) vkCopyImageToMemory = (delegate* unmanaged<ulong, VkCopyImageToMemoryInfo*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCopyImageToMemoryMESA"u8) vkCopyImageToMemoryMESA = (delegate* unmanaged<ulong, VkCopyImageToMemoryInfoMESA*, nuint, void*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCopyMemoryToAccelerationStructureKHR"u8) vkCopyMemoryToAccelerationStructureKHR = (delegate* unmanaged<ulong, ulong, VkCopyMemoryToAccelerationStructureInfoKHR*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCopyMemoryToImage"u8) vkCopyMemoryToImage = (delegate* unmanaged<ulong, VkCopyMemoryToImageInfo*, VkResult>)getProcAddr(handle, n);
+        if (vkCopyMemoryToImage == null) fixed (byte* n = "vkCopyMemoryToImageEXT"u8) vkCopyMemoryToImage = (delegate* unmanaged<ulong, VkCopyMemoryToImageInfo*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCopyMemoryToImageMESA"u8) vkCopyMemoryToImageMESA = (delegate* unmanaged<ulong, VkCopyMemoryToImageInfoMESA*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCopyMemoryToMicromapEXT"u8) vkCopyMemoryToMicromapEXT = (delegate* unmanaged<ulong, ulong, VkCopyMemoryToMicromapInfoEXT*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCopyMicromapEXT"u8) vkCopyMicromapEXT = (delegate* unmanaged<ulong, ulong, VkCopyMicromapInfoEXT*, VkResult>)getProcAddr(handle, n);
@@ -957,6 +1031,7 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkCreateDescriptorPool"u8) vkCreateDescriptorPool = (delegate* unmanaged<ulong, VkDescriptorPoolCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCreateDescriptorSetLayout"u8) vkCreateDescriptorSetLayout = (delegate* unmanaged<ulong, VkDescriptorSetLayoutCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCreateDescriptorUpdateTemplate"u8) vkCreateDescriptorUpdateTemplate = (delegate* unmanaged<ulong, VkDescriptorUpdateTemplateCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)getProcAddr(handle, n);
+        if (vkCreateDescriptorUpdateTemplate == null) fixed (byte* n = "vkCreateDescriptorUpdateTemplateKHR"u8) vkCreateDescriptorUpdateTemplate = (delegate* unmanaged<ulong, VkDescriptorUpdateTemplateCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCreateEvent"u8) vkCreateEvent = (delegate* unmanaged<ulong, VkEventCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCreateFence"u8) vkCreateFence = (delegate* unmanaged<ulong, VkFenceCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCreateFramebuffer"u8) vkCreateFramebuffer = (delegate* unmanaged<ulong, VkFramebufferCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)getProcAddr(handle, n);
@@ -972,13 +1047,16 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkCreatePipelineCache"u8) vkCreatePipelineCache = (delegate* unmanaged<ulong, VkPipelineCacheCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCreatePipelineLayout"u8) vkCreatePipelineLayout = (delegate* unmanaged<ulong, VkPipelineLayoutCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCreatePrivateDataSlot"u8) vkCreatePrivateDataSlot = (delegate* unmanaged<ulong, VkPrivateDataSlotCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)getProcAddr(handle, n);
+        if (vkCreatePrivateDataSlot == null) fixed (byte* n = "vkCreatePrivateDataSlotEXT"u8) vkCreatePrivateDataSlot = (delegate* unmanaged<ulong, VkPrivateDataSlotCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCreateQueryPool"u8) vkCreateQueryPool = (delegate* unmanaged<ulong, VkQueryPoolCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCreateRayTracingPipelinesKHR"u8) vkCreateRayTracingPipelinesKHR = (delegate* unmanaged<ulong, ulong, ulong, uint, VkRayTracingPipelineCreateInfoKHR*, VkAllocationCallbacks*, ulong*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCreateRayTracingPipelinesNV"u8) vkCreateRayTracingPipelinesNV = (delegate* unmanaged<ulong, ulong, uint, VkRayTracingPipelineCreateInfoNV*, VkAllocationCallbacks*, ulong*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCreateRenderPass"u8) vkCreateRenderPass = (delegate* unmanaged<ulong, VkRenderPassCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCreateRenderPass2"u8) vkCreateRenderPass2 = (delegate* unmanaged<ulong, VkRenderPassCreateInfo2*, VkAllocationCallbacks*, ulong*, VkResult>)getProcAddr(handle, n);
+        if (vkCreateRenderPass2 == null) fixed (byte* n = "vkCreateRenderPass2KHR"u8) vkCreateRenderPass2 = (delegate* unmanaged<ulong, VkRenderPassCreateInfo2*, VkAllocationCallbacks*, ulong*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCreateSampler"u8) vkCreateSampler = (delegate* unmanaged<ulong, VkSamplerCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCreateSamplerYcbcrConversion"u8) vkCreateSamplerYcbcrConversion = (delegate* unmanaged<ulong, VkSamplerYcbcrConversionCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)getProcAddr(handle, n);
+        if (vkCreateSamplerYcbcrConversion == null) fixed (byte* n = "vkCreateSamplerYcbcrConversionKHR"u8) vkCreateSamplerYcbcrConversion = (delegate* unmanaged<ulong, VkSamplerYcbcrConversionCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCreateSemaphore"u8) vkCreateSemaphore = (delegate* unmanaged<ulong, VkSemaphoreCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCreateShaderModule"u8) vkCreateShaderModule = (delegate* unmanaged<ulong, VkShaderModuleCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkCreateShadersEXT"u8) vkCreateShadersEXT = (delegate* unmanaged<ulong, uint, VkShaderCreateInfoEXT*, VkAllocationCallbacks*, ulong*, VkResult>)getProcAddr(handle, n);
@@ -1003,6 +1081,7 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkDestroyDescriptorPool"u8) vkDestroyDescriptorPool = (delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkDestroyDescriptorSetLayout"u8) vkDestroyDescriptorSetLayout = (delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkDestroyDescriptorUpdateTemplate"u8) vkDestroyDescriptorUpdateTemplate = (delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)getProcAddr(handle, n);
+        if (vkDestroyDescriptorUpdateTemplate == null) fixed (byte* n = "vkDestroyDescriptorUpdateTemplateKHR"u8) vkDestroyDescriptorUpdateTemplate = (delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkDestroyDevice"u8) vkDestroyDevice = (delegate* unmanaged<ulong, VkAllocationCallbacks*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkDestroyEvent"u8) vkDestroyEvent = (delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkDestroyFence"u8) vkDestroyFence = (delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)getProcAddr(handle, n);
@@ -1019,10 +1098,12 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkDestroyPipelineCache"u8) vkDestroyPipelineCache = (delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkDestroyPipelineLayout"u8) vkDestroyPipelineLayout = (delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkDestroyPrivateDataSlot"u8) vkDestroyPrivateDataSlot = (delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)getProcAddr(handle, n);
+        if (vkDestroyPrivateDataSlot == null) fixed (byte* n = "vkDestroyPrivateDataSlotEXT"u8) vkDestroyPrivateDataSlot = (delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkDestroyQueryPool"u8) vkDestroyQueryPool = (delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkDestroyRenderPass"u8) vkDestroyRenderPass = (delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkDestroySampler"u8) vkDestroySampler = (delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkDestroySamplerYcbcrConversion"u8) vkDestroySamplerYcbcrConversion = (delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)getProcAddr(handle, n);
+        if (vkDestroySamplerYcbcrConversion == null) fixed (byte* n = "vkDestroySamplerYcbcrConversionKHR"u8) vkDestroySamplerYcbcrConversion = (delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkDestroySemaphore"u8) vkDestroySemaphore = (delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkDestroyShaderEXT"u8) vkDestroyShaderEXT = (delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkDestroyShaderModule"u8) vkDestroyShaderModule = (delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)getProcAddr(handle, n);
@@ -1043,11 +1124,16 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkGetAccelerationStructureMemoryRequirementsNV"u8) vkGetAccelerationStructureMemoryRequirementsNV = (delegate* unmanaged<ulong, VkAccelerationStructureMemoryRequirementsInfoNV*, VkMemoryRequirements2*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetAccelerationStructureOpaqueCaptureDescriptorDataEXT"u8) vkGetAccelerationStructureOpaqueCaptureDescriptorDataEXT = (delegate* unmanaged<ulong, VkAccelerationStructureCaptureDescriptorDataInfoEXT*, void*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetBufferDeviceAddress"u8) vkGetBufferDeviceAddress = (delegate* unmanaged<ulong, VkBufferDeviceAddressInfo*, ulong>)getProcAddr(handle, n);
+        if (vkGetBufferDeviceAddress == null) fixed (byte* n = "vkGetBufferDeviceAddressEXT"u8) vkGetBufferDeviceAddress = (delegate* unmanaged<ulong, VkBufferDeviceAddressInfo*, ulong>)getProcAddr(handle, n);
+        if (vkGetBufferDeviceAddress == null) fixed (byte* n = "vkGetBufferDeviceAddressKHR"u8) vkGetBufferDeviceAddress = (delegate* unmanaged<ulong, VkBufferDeviceAddressInfo*, ulong>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetBufferMemoryRequirements"u8) vkGetBufferMemoryRequirements = (delegate* unmanaged<ulong, ulong, VkMemoryRequirements*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetBufferMemoryRequirements2"u8) vkGetBufferMemoryRequirements2 = (delegate* unmanaged<ulong, VkBufferMemoryRequirementsInfo2*, VkMemoryRequirements2*, void>)getProcAddr(handle, n);
+        if (vkGetBufferMemoryRequirements2 == null) fixed (byte* n = "vkGetBufferMemoryRequirements2KHR"u8) vkGetBufferMemoryRequirements2 = (delegate* unmanaged<ulong, VkBufferMemoryRequirementsInfo2*, VkMemoryRequirements2*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetBufferOpaqueCaptureAddress"u8) vkGetBufferOpaqueCaptureAddress = (delegate* unmanaged<ulong, VkBufferDeviceAddressInfo*, ulong>)getProcAddr(handle, n);
+        if (vkGetBufferOpaqueCaptureAddress == null) fixed (byte* n = "vkGetBufferOpaqueCaptureAddressKHR"u8) vkGetBufferOpaqueCaptureAddress = (delegate* unmanaged<ulong, VkBufferDeviceAddressInfo*, ulong>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetBufferOpaqueCaptureDescriptorDataEXT"u8) vkGetBufferOpaqueCaptureDescriptorDataEXT = (delegate* unmanaged<ulong, VkBufferCaptureDescriptorDataInfoEXT*, void*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetCalibratedTimestampsKHR"u8) vkGetCalibratedTimestampsKHR = (delegate* unmanaged<ulong, uint, VkCalibratedTimestampInfoKHR*, ulong*, ulong*, VkResult>)getProcAddr(handle, n);
+        if (vkGetCalibratedTimestampsKHR == null) fixed (byte* n = "vkGetCalibratedTimestampsEXT"u8) vkGetCalibratedTimestampsKHR = (delegate* unmanaged<ulong, uint, VkCalibratedTimestampInfoKHR*, ulong*, ulong*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetClusterAccelerationStructureBuildSizesNV"u8) vkGetClusterAccelerationStructureBuildSizesNV = (delegate* unmanaged<ulong, VkClusterAccelerationStructureInputInfoNV*, VkAccelerationStructureBuildSizesInfoKHR*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetCudaModuleCacheNV"u8) vkGetCudaModuleCacheNV = (delegate* unmanaged<ulong, ulong, nuint*, void*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetDeferredOperationMaxConcurrencyKHR"u8) vkGetDeferredOperationMaxConcurrencyKHR = (delegate* unmanaged<ulong, ulong, uint>)getProcAddr(handle, n);
@@ -1058,17 +1144,24 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkGetDescriptorSetLayoutHostMappingInfoVALVE"u8) vkGetDescriptorSetLayoutHostMappingInfoVALVE = (delegate* unmanaged<ulong, VkDescriptorSetBindingReferenceVALVE*, VkDescriptorSetLayoutHostMappingInfoVALVE*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetDescriptorSetLayoutSizeEXT"u8) vkGetDescriptorSetLayoutSizeEXT = (delegate* unmanaged<ulong, ulong, ulong*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetDescriptorSetLayoutSupport"u8) vkGetDescriptorSetLayoutSupport = (delegate* unmanaged<ulong, VkDescriptorSetLayoutCreateInfo*, VkDescriptorSetLayoutSupport*, void>)getProcAddr(handle, n);
+        if (vkGetDescriptorSetLayoutSupport == null) fixed (byte* n = "vkGetDescriptorSetLayoutSupportKHR"u8) vkGetDescriptorSetLayoutSupport = (delegate* unmanaged<ulong, VkDescriptorSetLayoutCreateInfo*, VkDescriptorSetLayoutSupport*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetDeviceAccelerationStructureCompatibilityKHR"u8) vkGetDeviceAccelerationStructureCompatibilityKHR = (delegate* unmanaged<ulong, VkAccelerationStructureVersionInfoKHR*, VkAccelerationStructureCompatibilityKHR*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetDeviceBufferMemoryRequirements"u8) vkGetDeviceBufferMemoryRequirements = (delegate* unmanaged<ulong, VkDeviceBufferMemoryRequirements*, VkMemoryRequirements2*, void>)getProcAddr(handle, n);
+        if (vkGetDeviceBufferMemoryRequirements == null) fixed (byte* n = "vkGetDeviceBufferMemoryRequirementsKHR"u8) vkGetDeviceBufferMemoryRequirements = (delegate* unmanaged<ulong, VkDeviceBufferMemoryRequirements*, VkMemoryRequirements2*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetDeviceFaultInfoEXT"u8) vkGetDeviceFaultInfoEXT = (delegate* unmanaged<ulong, VkDeviceFaultCountsEXT*, VkDeviceFaultInfoEXT*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetDeviceGroupPeerMemoryFeatures"u8) vkGetDeviceGroupPeerMemoryFeatures = (delegate* unmanaged<ulong, uint, uint, uint, uint*, void>)getProcAddr(handle, n);
+        if (vkGetDeviceGroupPeerMemoryFeatures == null) fixed (byte* n = "vkGetDeviceGroupPeerMemoryFeaturesKHR"u8) vkGetDeviceGroupPeerMemoryFeatures = (delegate* unmanaged<ulong, uint, uint, uint, uint*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetDeviceGroupPresentCapabilitiesKHR"u8) vkGetDeviceGroupPresentCapabilitiesKHR = (delegate* unmanaged<ulong, VkDeviceGroupPresentCapabilitiesKHR*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetDeviceGroupSurfacePresentModesKHR"u8) vkGetDeviceGroupSurfacePresentModesKHR = (delegate* unmanaged<ulong, ulong, uint*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetDeviceImageMemoryRequirements"u8) vkGetDeviceImageMemoryRequirements = (delegate* unmanaged<ulong, VkDeviceImageMemoryRequirements*, VkMemoryRequirements2*, void>)getProcAddr(handle, n);
+        if (vkGetDeviceImageMemoryRequirements == null) fixed (byte* n = "vkGetDeviceImageMemoryRequirementsKHR"u8) vkGetDeviceImageMemoryRequirements = (delegate* unmanaged<ulong, VkDeviceImageMemoryRequirements*, VkMemoryRequirements2*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetDeviceImageSparseMemoryRequirements"u8) vkGetDeviceImageSparseMemoryRequirements = (delegate* unmanaged<ulong, VkDeviceImageMemoryRequirements*, uint*, VkSparseImageMemoryRequirements2*, void>)getProcAddr(handle, n);
+        if (vkGetDeviceImageSparseMemoryRequirements == null) fixed (byte* n = "vkGetDeviceImageSparseMemoryRequirementsKHR"u8) vkGetDeviceImageSparseMemoryRequirements = (delegate* unmanaged<ulong, VkDeviceImageMemoryRequirements*, uint*, VkSparseImageMemoryRequirements2*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetDeviceImageSubresourceLayout"u8) vkGetDeviceImageSubresourceLayout = (delegate* unmanaged<ulong, VkDeviceImageSubresourceInfo*, VkSubresourceLayout2*, void>)getProcAddr(handle, n);
+        if (vkGetDeviceImageSubresourceLayout == null) fixed (byte* n = "vkGetDeviceImageSubresourceLayoutKHR"u8) vkGetDeviceImageSubresourceLayout = (delegate* unmanaged<ulong, VkDeviceImageSubresourceInfo*, VkSubresourceLayout2*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetDeviceMemoryCommitment"u8) vkGetDeviceMemoryCommitment = (delegate* unmanaged<ulong, ulong, ulong*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetDeviceMemoryOpaqueCaptureAddress"u8) vkGetDeviceMemoryOpaqueCaptureAddress = (delegate* unmanaged<ulong, VkDeviceMemoryOpaqueCaptureAddressInfo*, ulong>)getProcAddr(handle, n);
+        if (vkGetDeviceMemoryOpaqueCaptureAddress == null) fixed (byte* n = "vkGetDeviceMemoryOpaqueCaptureAddressKHR"u8) vkGetDeviceMemoryOpaqueCaptureAddress = (delegate* unmanaged<ulong, VkDeviceMemoryOpaqueCaptureAddressInfo*, ulong>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetDeviceMicromapCompatibilityEXT"u8) vkGetDeviceMicromapCompatibilityEXT = (delegate* unmanaged<ulong, VkMicromapVersionInfoEXT*, VkAccelerationStructureCompatibilityKHR*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetDeviceQueue"u8) vkGetDeviceQueue = (delegate* unmanaged<ulong, uint, uint, ulong*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetDeviceQueue2"u8) vkGetDeviceQueue2 = (delegate* unmanaged<ulong, VkDeviceQueueInfo2*, ulong*, void>)getProcAddr(handle, n);
@@ -1084,11 +1177,15 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkGetImageDrmFormatModifierPropertiesEXT"u8) vkGetImageDrmFormatModifierPropertiesEXT = (delegate* unmanaged<ulong, ulong, VkImageDrmFormatModifierPropertiesEXT*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetImageMemoryRequirements"u8) vkGetImageMemoryRequirements = (delegate* unmanaged<ulong, ulong, VkMemoryRequirements*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetImageMemoryRequirements2"u8) vkGetImageMemoryRequirements2 = (delegate* unmanaged<ulong, VkImageMemoryRequirementsInfo2*, VkMemoryRequirements2*, void>)getProcAddr(handle, n);
+        if (vkGetImageMemoryRequirements2 == null) fixed (byte* n = "vkGetImageMemoryRequirements2KHR"u8) vkGetImageMemoryRequirements2 = (delegate* unmanaged<ulong, VkImageMemoryRequirementsInfo2*, VkMemoryRequirements2*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetImageOpaqueCaptureDescriptorDataEXT"u8) vkGetImageOpaqueCaptureDescriptorDataEXT = (delegate* unmanaged<ulong, VkImageCaptureDescriptorDataInfoEXT*, void*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetImageSparseMemoryRequirements"u8) vkGetImageSparseMemoryRequirements = (delegate* unmanaged<ulong, ulong, uint*, VkSparseImageMemoryRequirements*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetImageSparseMemoryRequirements2"u8) vkGetImageSparseMemoryRequirements2 = (delegate* unmanaged<ulong, VkImageSparseMemoryRequirementsInfo2*, uint*, VkSparseImageMemoryRequirements2*, void>)getProcAddr(handle, n);
+        if (vkGetImageSparseMemoryRequirements2 == null) fixed (byte* n = "vkGetImageSparseMemoryRequirements2KHR"u8) vkGetImageSparseMemoryRequirements2 = (delegate* unmanaged<ulong, VkImageSparseMemoryRequirementsInfo2*, uint*, VkSparseImageMemoryRequirements2*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetImageSubresourceLayout"u8) vkGetImageSubresourceLayout = (delegate* unmanaged<ulong, ulong, VkImageSubresource*, VkSubresourceLayout*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetImageSubresourceLayout2"u8) vkGetImageSubresourceLayout2 = (delegate* unmanaged<ulong, ulong, VkImageSubresource2*, VkSubresourceLayout2*, void>)getProcAddr(handle, n);
+        if (vkGetImageSubresourceLayout2 == null) fixed (byte* n = "vkGetImageSubresourceLayout2EXT"u8) vkGetImageSubresourceLayout2 = (delegate* unmanaged<ulong, ulong, VkImageSubresource2*, VkSubresourceLayout2*, void>)getProcAddr(handle, n);
+        if (vkGetImageSubresourceLayout2 == null) fixed (byte* n = "vkGetImageSubresourceLayout2KHR"u8) vkGetImageSubresourceLayout2 = (delegate* unmanaged<ulong, ulong, VkImageSubresource2*, VkSubresourceLayout2*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetImageViewAddressNVX"u8) vkGetImageViewAddressNVX = (delegate* unmanaged<ulong, ulong, VkImageViewAddressPropertiesNVX*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetImageViewHandle64NVX"u8) vkGetImageViewHandle64NVX = (delegate* unmanaged<ulong, VkImageViewHandleInfoNVX*, ulong>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetImageViewHandleNVX"u8) vkGetImageViewHandleNVX = (delegate* unmanaged<ulong, VkImageViewHandleInfoNVX*, uint>)getProcAddr(handle, n);
@@ -1113,17 +1210,21 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkGetPipelineKeyKHR"u8) vkGetPipelineKeyKHR = (delegate* unmanaged<ulong, VkPipelineCreateInfoKHR*, VkPipelineBinaryKeyKHR*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPipelinePropertiesEXT"u8) vkGetPipelinePropertiesEXT = (delegate* unmanaged<ulong, VkPipelineInfoKHR*, VkBaseOutStructure*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetPrivateData"u8) vkGetPrivateData = (delegate* unmanaged<ulong, VkObjectType, ulong, ulong, ulong*, void>)getProcAddr(handle, n);
+        if (vkGetPrivateData == null) fixed (byte* n = "vkGetPrivateDataEXT"u8) vkGetPrivateData = (delegate* unmanaged<ulong, VkObjectType, ulong, ulong, ulong*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetQueryPoolResults"u8) vkGetQueryPoolResults = (delegate* unmanaged<ulong, ulong, uint, uint, nuint, void*, ulong, uint, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetQueueCheckpointData2NV"u8) vkGetQueueCheckpointData2NV = (delegate* unmanaged<ulong, uint*, VkCheckpointData2NV*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetQueueCheckpointDataNV"u8) vkGetQueueCheckpointDataNV = (delegate* unmanaged<ulong, uint*, VkCheckpointDataNV*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetRayTracingCaptureReplayShaderGroupHandlesKHR"u8) vkGetRayTracingCaptureReplayShaderGroupHandlesKHR = (delegate* unmanaged<ulong, ulong, uint, uint, nuint, void*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetRayTracingShaderGroupHandlesKHR"u8) vkGetRayTracingShaderGroupHandlesKHR = (delegate* unmanaged<ulong, ulong, uint, uint, nuint, void*, VkResult>)getProcAddr(handle, n);
+        if (vkGetRayTracingShaderGroupHandlesKHR == null) fixed (byte* n = "vkGetRayTracingShaderGroupHandlesNV"u8) vkGetRayTracingShaderGroupHandlesKHR = (delegate* unmanaged<ulong, ulong, uint, uint, nuint, void*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetRayTracingShaderGroupStackSizeKHR"u8) vkGetRayTracingShaderGroupStackSizeKHR = (delegate* unmanaged<ulong, ulong, uint, VkShaderGroupShaderKHR, ulong>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetRefreshCycleDurationGOOGLE"u8) vkGetRefreshCycleDurationGOOGLE = (delegate* unmanaged<ulong, ulong, VkRefreshCycleDurationGOOGLE*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetRenderAreaGranularity"u8) vkGetRenderAreaGranularity = (delegate* unmanaged<ulong, ulong, VkExtent2D*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetRenderingAreaGranularity"u8) vkGetRenderingAreaGranularity = (delegate* unmanaged<ulong, VkRenderingAreaInfo*, VkExtent2D*, void>)getProcAddr(handle, n);
+        if (vkGetRenderingAreaGranularity == null) fixed (byte* n = "vkGetRenderingAreaGranularityKHR"u8) vkGetRenderingAreaGranularity = (delegate* unmanaged<ulong, VkRenderingAreaInfo*, VkExtent2D*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetSamplerOpaqueCaptureDescriptorDataEXT"u8) vkGetSamplerOpaqueCaptureDescriptorDataEXT = (delegate* unmanaged<ulong, VkSamplerCaptureDescriptorDataInfoEXT*, void*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetSemaphoreCounterValue"u8) vkGetSemaphoreCounterValue = (delegate* unmanaged<ulong, ulong, ulong*, VkResult>)getProcAddr(handle, n);
+        if (vkGetSemaphoreCounterValue == null) fixed (byte* n = "vkGetSemaphoreCounterValueKHR"u8) vkGetSemaphoreCounterValue = (delegate* unmanaged<ulong, ulong, ulong*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetSemaphoreFdKHR"u8) vkGetSemaphoreFdKHR = (delegate* unmanaged<ulong, VkSemaphoreGetFdInfoKHR*, int*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetShaderBinaryDataEXT"u8) vkGetShaderBinaryDataEXT = (delegate* unmanaged<ulong, ulong, nuint*, void*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkGetShaderInfoAMD"u8) vkGetShaderInfoAMD = (delegate* unmanaged<ulong, ulong, VkShaderStageFlagBits, VkShaderInfoTypeAMD, nuint*, void*, VkResult>)getProcAddr(handle, n);
@@ -1142,6 +1243,7 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkLatencySleepNV"u8) vkLatencySleepNV = (delegate* unmanaged<ulong, ulong, VkLatencySleepInfoNV*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkMapMemory"u8) vkMapMemory = (delegate* unmanaged<ulong, ulong, ulong, ulong, uint, void**, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkMapMemory2"u8) vkMapMemory2 = (delegate* unmanaged<ulong, VkMemoryMapInfo*, void**, VkResult>)getProcAddr(handle, n);
+        if (vkMapMemory2 == null) fixed (byte* n = "vkMapMemory2KHR"u8) vkMapMemory2 = (delegate* unmanaged<ulong, VkMemoryMapInfo*, void**, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkMergePipelineCaches"u8) vkMergePipelineCaches = (delegate* unmanaged<ulong, ulong, uint, ulong*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkMergeValidationCachesEXT"u8) vkMergeValidationCachesEXT = (delegate* unmanaged<ulong, ulong, uint, ulong*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkQueueBeginDebugUtilsLabelEXT"u8) vkQueueBeginDebugUtilsLabelEXT = (delegate* unmanaged<ulong, VkDebugUtilsLabelEXT*, void>)getProcAddr(handle, n);
@@ -1153,6 +1255,7 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkQueueSetPerformanceConfigurationINTEL"u8) vkQueueSetPerformanceConfigurationINTEL = (delegate* unmanaged<ulong, ulong, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkQueueSubmit"u8) vkQueueSubmit = (delegate* unmanaged<ulong, uint, VkSubmitInfo*, ulong, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkQueueSubmit2"u8) vkQueueSubmit2 = (delegate* unmanaged<ulong, uint, VkSubmitInfo2*, ulong, VkResult>)getProcAddr(handle, n);
+        if (vkQueueSubmit2 == null) fixed (byte* n = "vkQueueSubmit2KHR"u8) vkQueueSubmit2 = (delegate* unmanaged<ulong, uint, VkSubmitInfo2*, ulong, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkQueueWaitIdle"u8) vkQueueWaitIdle = (delegate* unmanaged<ulong, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkRegisterDeviceEventEXT"u8) vkRegisterDeviceEventEXT = (delegate* unmanaged<ulong, VkDeviceEventInfoEXT*, VkAllocationCallbacks*, ulong*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkRegisterDisplayEventEXT"u8) vkRegisterDisplayEventEXT = (delegate* unmanaged<ulong, ulong, VkDisplayEventInfoEXT*, VkAllocationCallbacks*, ulong*, VkResult>)getProcAddr(handle, n);
@@ -1167,6 +1270,7 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkResetFenceResourceMESA"u8) vkResetFenceResourceMESA = (delegate* unmanaged<ulong, ulong, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkResetFences"u8) vkResetFences = (delegate* unmanaged<ulong, uint, ulong*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkResetQueryPool"u8) vkResetQueryPool = (delegate* unmanaged<ulong, ulong, uint, uint, void>)getProcAddr(handle, n);
+        if (vkResetQueryPool == null) fixed (byte* n = "vkResetQueryPoolEXT"u8) vkResetQueryPool = (delegate* unmanaged<ulong, ulong, uint, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkSetDebugUtilsObjectNameEXT"u8) vkSetDebugUtilsObjectNameEXT = (delegate* unmanaged<ulong, VkDebugUtilsObjectNameInfoEXT*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkSetDebugUtilsObjectTagEXT"u8) vkSetDebugUtilsObjectTagEXT = (delegate* unmanaged<ulong, VkDebugUtilsObjectTagInfoEXT*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkSetDeviceMemoryPriorityEXT"u8) vkSetDeviceMemoryPriorityEXT = (delegate* unmanaged<ulong, ulong, float, void>)getProcAddr(handle, n);
@@ -1176,13 +1280,19 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkSetLatencySleepModeNV"u8) vkSetLatencySleepModeNV = (delegate* unmanaged<ulong, ulong, VkLatencySleepModeInfoNV*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkSetLocalDimmingAMD"u8) vkSetLocalDimmingAMD = (delegate* unmanaged<ulong, ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkSetPrivateData"u8) vkSetPrivateData = (delegate* unmanaged<ulong, VkObjectType, ulong, ulong, ulong, VkResult>)getProcAddr(handle, n);
+        if (vkSetPrivateData == null) fixed (byte* n = "vkSetPrivateDataEXT"u8) vkSetPrivateData = (delegate* unmanaged<ulong, VkObjectType, ulong, ulong, ulong, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkSignalSemaphore"u8) vkSignalSemaphore = (delegate* unmanaged<ulong, VkSemaphoreSignalInfo*, VkResult>)getProcAddr(handle, n);
+        if (vkSignalSemaphore == null) fixed (byte* n = "vkSignalSemaphoreKHR"u8) vkSignalSemaphore = (delegate* unmanaged<ulong, VkSemaphoreSignalInfo*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkTransitionImageLayout"u8) vkTransitionImageLayout = (delegate* unmanaged<ulong, uint, VkHostImageLayoutTransitionInfo*, VkResult>)getProcAddr(handle, n);
+        if (vkTransitionImageLayout == null) fixed (byte* n = "vkTransitionImageLayoutEXT"u8) vkTransitionImageLayout = (delegate* unmanaged<ulong, uint, VkHostImageLayoutTransitionInfo*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkTrimCommandPool"u8) vkTrimCommandPool = (delegate* unmanaged<ulong, ulong, uint, void>)getProcAddr(handle, n);
+        if (vkTrimCommandPool == null) fixed (byte* n = "vkTrimCommandPoolKHR"u8) vkTrimCommandPool = (delegate* unmanaged<ulong, ulong, uint, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkUninitializePerformanceApiINTEL"u8) vkUninitializePerformanceApiINTEL = (delegate* unmanaged<ulong, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkUnmapMemory"u8) vkUnmapMemory = (delegate* unmanaged<ulong, ulong, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkUnmapMemory2"u8) vkUnmapMemory2 = (delegate* unmanaged<ulong, VkMemoryUnmapInfo*, VkResult>)getProcAddr(handle, n);
+        if (vkUnmapMemory2 == null) fixed (byte* n = "vkUnmapMemory2KHR"u8) vkUnmapMemory2 = (delegate* unmanaged<ulong, VkMemoryUnmapInfo*, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkUpdateDescriptorSetWithTemplate"u8) vkUpdateDescriptorSetWithTemplate = (delegate* unmanaged<ulong, ulong, ulong, void*, void>)getProcAddr(handle, n);
+        if (vkUpdateDescriptorSetWithTemplate == null) fixed (byte* n = "vkUpdateDescriptorSetWithTemplateKHR"u8) vkUpdateDescriptorSetWithTemplate = (delegate* unmanaged<ulong, ulong, ulong, void*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkUpdateDescriptorSets"u8) vkUpdateDescriptorSets = (delegate* unmanaged<ulong, uint, VkWriteDescriptorSet*, uint, VkCopyDescriptorSet*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkUpdateIndirectExecutionSetPipelineEXT"u8) vkUpdateIndirectExecutionSetPipelineEXT = (delegate* unmanaged<ulong, ulong, uint, VkWriteIndirectExecutionSetPipelineEXT*, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkUpdateIndirectExecutionSetShaderEXT"u8) vkUpdateIndirectExecutionSetShaderEXT = (delegate* unmanaged<ulong, ulong, uint, VkWriteIndirectExecutionSetShaderEXT*, void>)getProcAddr(handle, n);
@@ -1191,6 +1301,7 @@ public unsafe struct VkDeviceFunctions
         fixed (byte* n = "vkWaitForPresentKHR"u8) vkWaitForPresentKHR = (delegate* unmanaged<ulong, ulong, ulong, ulong, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkWaitSemaphoreResourceMESA"u8) vkWaitSemaphoreResourceMESA = (delegate* unmanaged<ulong, ulong, void>)getProcAddr(handle, n);
         fixed (byte* n = "vkWaitSemaphores"u8) vkWaitSemaphores = (delegate* unmanaged<ulong, VkSemaphoreWaitInfo*, ulong, VkResult>)getProcAddr(handle, n);
+        if (vkWaitSemaphores == null) fixed (byte* n = "vkWaitSemaphoresKHR"u8) vkWaitSemaphores = (delegate* unmanaged<ulong, VkSemaphoreWaitInfo*, ulong, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkWriteAccelerationStructuresPropertiesKHR"u8) vkWriteAccelerationStructuresPropertiesKHR = (delegate* unmanaged<ulong, uint, ulong*, VkQueryType, nuint, void*, nuint, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkWriteMicromapsPropertiesEXT"u8) vkWriteMicromapsPropertiesEXT = (delegate* unmanaged<ulong, uint, ulong*, VkQueryType, nuint, void*, nuint, VkResult>)getProcAddr(handle, n);
         fixed (byte* n = "vkWriteResourceDescriptorMESA"u8) vkWriteResourceDescriptorMESA = (delegate* unmanaged<ulong, void*, nuint, void*, VkResult>)getProcAddr(handle, n);
