@@ -16,6 +16,9 @@ namespace Venus.Codegen.Emit;
 ///   command creates get guest-chosen ids first (venus-protocol.md §1.7).</item>
 /// <item><c>ProcTable.AddGenerated</c>: every export under its core name and its aliases, with the scope
 ///   that dispatches it, the core version that has the name and the extension that provides it.</item>
+/// <item><c>ExtensionCommands.All</c>: the commands of every covered device extension with the
+///   <c>depends</c> of the require block that brings them, so the ICD can tell which extensions it
+///   implements completely (an entry point for every command whose dependency it can meet).</item>
 /// </list>
 /// Nothing here allocates on the success path: the vkCmd* path is Reserve, Encode, Commit.
 /// </summary>
@@ -90,6 +93,7 @@ public sealed class IcdEmitter
             "Entrypoints: the exports the Vulkan loader calls for commands not written by hand.", exported.Select(EmitEntrypoint),
             "using System.Runtime.InteropServices;\n");
         o["ProcTable.cs"] = EmitProcTable(exported);
+        o["ExtensionCommands.cs"] = EmitExtensionCommands();
         return o;
     }
 
@@ -361,6 +365,28 @@ public sealed class IcdEmitter
     };
 
     static string Version(uint v) => v == 0 ? "0" : $"(1u << 22) | ({(v >> 12) & 0x3FF}u << 12)";
+
+    string EmitExtensionCommands()
+    {
+        var w = new CodeWriter();
+        w.Line(CodeWriter.Header("Guest ICD extension commands: what each covered device extension brings, and under which dependency."));
+        w.Line("using Venus.GuestIcd.Runtime;");
+        w.Line();
+        w.Line($"namespace {Ns};");
+        w.Line();
+        w.Line("/// <summary>");
+        w.Line("/// Every command of every device extension the protocol covers, by the name the extension gives it,");
+        w.Line("/// with the vk.xml <c>depends</c> of the require block that lists it (null: the extension alone brings it).");
+        w.Line("/// </summary>");
+        w.Open("internal static class ExtensionCommands");
+        w.Open("public static readonly ExtensionCommand[] All =");
+        foreach (var x in _m.CoveredExtensions.Where(x => x.Kind == "device").OrderBy(x => x.Number))
+            foreach (var (cmd, depends) in x.CommandDepends)
+                w.Line($"new(\"{x.Name}\", \"{cmd}\", {(depends == null ? "null" : $"\"{depends}\"")}),");
+        w.Close(";");
+        w.Close();
+        return w.ToString();
+    }
 
     string EmitProcTable(List<CommandModel> exported)
     {

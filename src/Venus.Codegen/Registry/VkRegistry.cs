@@ -79,6 +79,12 @@ public sealed class RegExtension
     public string? PromotedTo { get; init; }
     public HashSet<string> Types { get; } = new();
     public HashSet<string> Commands { get; } = new();
+    /// <summary>
+    /// Per command, the <c>depends</c> expression of the require block that lists it (vk.xml syntax:
+    /// extension and version names, ',' or, '+' and, parentheses); null when a block without one
+    /// lists it, i.e. the command comes with the extension alone.
+    /// </summary>
+    public Dictionary<string, string?> CommandDepends { get; } = new();
 }
 
 public sealed class RegFeature
@@ -397,7 +403,16 @@ public sealed class VkRegistry
             }
             if (!vulkan) continue;
             foreach (var t in req.Elements("type")) { var n = (string)t.Attribute("name")!; ext.Types.Add(n); TypeOrigin.TryAdd(n, name); }
-            foreach (var cm in req.Elements("command")) { var n = (string)cm.Attribute("name")!; ext.Commands.Add(n); CommandOrigin.TryAdd(n, name); }
+            var depends = (string?)req.Attribute("depends");
+            foreach (var cm in req.Elements("command"))
+            {
+                var n = (string)cm.Attribute("name")!;
+                ext.Commands.Add(n);
+                CommandOrigin.TryAdd(n, name);
+                // Listed by several blocks: needed when any of them applies.
+                if (!ext.CommandDepends.TryGetValue(n, out var had)) ext.CommandDepends[n] = depends;
+                else if (had != null) ext.CommandDepends[n] = depends == null ? null : $"({had}),({depends})";
+            }
         }
         Extensions[name] = ext;
     }

@@ -2681,34 +2681,6 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
-    public static VkResult vkGetPhysicalDeviceCalibrateableTimeDomainsKHR(ulong physicalDevice, uint* pTimeDomainCount, VkTimeDomainKHR* pTimeDomains)
-    {
-        try
-        {
-            var o = DispatchableObject.From(physicalDevice);
-            return Icd.Trace(Calls.vkGetPhysicalDeviceCalibrateableTimeDomainsKHR(o.Ring, physicalDevice, pTimeDomainCount, pTimeDomains), "vkGetPhysicalDeviceCalibrateableTimeDomainsKHR");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkGetPhysicalDeviceCalibrateableTimeDomainsKHR");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static VkResult vkGetCalibratedTimestampsKHR(ulong device, uint timestampCount, VkCalibratedTimestampInfoKHR* pTimestampInfos, ulong* pTimestamps, ulong* pMaxDeviation)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkGetCalibratedTimestampsKHR(o.Ring, device, timestampCount, pTimestampInfos, pTimestamps, pMaxDeviation), "vkGetCalibratedTimestampsKHR");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkGetCalibratedTimestampsKHR");
-        }
-    }
-
-    [UnmanagedCallersOnly]
     public static void vkCmdSetLineStipple(ulong commandBuffer, uint lineStippleFactor, ushort lineStipplePattern)
     {
         try
@@ -2841,22 +2813,6 @@ internal static unsafe partial class Entrypoints
         catch (Exception ex)
         {
             CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdDrawMultiIndexedEXT");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static void vkCmdPushDescriptorSet(ulong commandBuffer, VkPipelineBindPoint pipelineBindPoint, ulong layout, uint set, uint descriptorWriteCount, VkWriteDescriptorSet* pDescriptorWrites)
-    {
-        try
-        {
-            var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdPushDescriptorSet.Size(commandBuffer, pipelineBindPoint, layout, set, descriptorWriteCount, pDescriptorWrites, cb.StreamFilter));
-            Commands.vkCmdPushDescriptorSet.Encode(ref e, 0, commandBuffer, pipelineBindPoint, layout, set, descriptorWriteCount, pDescriptorWrites);
-            cb.Commit(in e);
-        }
-        catch (Exception ex)
-        {
-            CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdPushDescriptorSet");
         }
     }
 

@@ -14,7 +14,7 @@ namespace Venus.GuestIcd.Loader;
 /// </summary>
 internal static unsafe class HandWritten
 {
-    private static readonly uint V10 = Ver(0), V11 = Ver(1), V12 = Ver(2), V13 = Ver(3);
+    private static readonly uint V10 = Ver(0), V11 = Ver(1), V12 = Ver(2), V13 = Ver(3), V14 = Ver(4);
     private static uint Ver(uint minor) => (1u << 22) | (minor << 12);
 
     public static void Add(Dictionary<string, ProcEntry> t)
@@ -62,6 +62,9 @@ internal static unsafe class HandWritten
         var tools = (nint)(delegate* unmanaged<ulong, uint*, void*, VkResult>)&vkGetPhysicalDeviceToolProperties;
         Put("vkGetPhysicalDeviceToolProperties", tools, ProcScope.PhysicalDevice, V13);
         Put("vkGetPhysicalDeviceToolPropertiesEXT", tools, ProcScope.PhysicalDevice, 0, "VK_EXT_tooling_info");
+        var timeDomains = (nint)(delegate* unmanaged<ulong, uint*, VkTimeDomainKHR*, VkResult>)&vkGetPhysicalDeviceCalibrateableTimeDomainsKHR;
+        Put("vkGetPhysicalDeviceCalibrateableTimeDomainsKHR", timeDomains, ProcScope.PhysicalDevice, 0, "VK_KHR_calibrated_timestamps");
+        Put("vkGetPhysicalDeviceCalibrateableTimeDomainsEXT", timeDomains, ProcScope.PhysicalDevice, 0, "VK_EXT_calibrated_timestamps");
         Put("vkCreateDevice", (nint)(delegate* unmanaged<ulong, VkDeviceCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)&vkCreateDevice, ProcScope.PhysicalDevice, V10);
 
         Put("vkGetDeviceProcAddr", (nint)(delegate* unmanaged<ulong, byte*, nint>)&IcdExports.GetDeviceProcAddr, ProcScope.Device, V10);
@@ -103,6 +106,15 @@ internal static unsafe class HandWritten
         var updateTemplate = (nint)(delegate* unmanaged<ulong, ulong, ulong, void*, void>)&vkUpdateDescriptorSetWithTemplate;
         Put("vkUpdateDescriptorSetWithTemplate", updateTemplate, ProcScope.Device, V11);
         Put("vkUpdateDescriptorSetWithTemplateKHR", updateTemplate, ProcScope.Device, 0, "VK_KHR_descriptor_update_template");
+        var push = (nint)(delegate* unmanaged<ulong, VkPipelineBindPoint, ulong, uint, uint, VkWriteDescriptorSet*, void>)&vkCmdPushDescriptorSet;
+        Put("vkCmdPushDescriptorSet", push, ProcScope.Device, V14);
+        Put("vkCmdPushDescriptorSetKHR", push, ProcScope.Device, 0, "VK_KHR_push_descriptor");
+        var pushTemplate = (nint)(delegate* unmanaged<ulong, ulong, ulong, uint, void*, void>)&vkCmdPushDescriptorSetWithTemplate;
+        Put("vkCmdPushDescriptorSetWithTemplate", pushTemplate, ProcScope.Device, V14);
+        Put("vkCmdPushDescriptorSetWithTemplateKHR", pushTemplate, ProcScope.Device, 0, "VK_KHR_push_descriptor");
+        var timestamps = (nint)(delegate* unmanaged<ulong, uint, VkCalibratedTimestampInfoKHR*, ulong*, ulong*, VkResult>)&vkGetCalibratedTimestampsKHR;
+        Put("vkGetCalibratedTimestampsKHR", timestamps, ProcScope.Device, 0, "VK_KHR_calibrated_timestamps");
+        Put("vkGetCalibratedTimestampsEXT", timestamps, ProcScope.Device, 0, "VK_EXT_calibrated_timestamps");
         Put("vkGetBufferMemoryRequirements", (nint)(delegate* unmanaged<ulong, ulong, VkMemoryRequirements*, void>)&vkGetBufferMemoryRequirements, ProcScope.Device, V10);
         Put("vkDestroyBuffer", (nint)(delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)&vkDestroyBuffer, ProcScope.Device, V10);
         Put("vkGetQueryPoolResults", (nint)(delegate* unmanaged<ulong, ulong, uint, uint, nuint, void*, ulong, uint, VkResult>)&vkGetQueryPoolResults, ProcScope.Device, V10);
@@ -255,10 +267,7 @@ internal static unsafe class HandWritten
     {
         try
         {
-            var pd = Physical(physicalDevice);
-            if (pProperties->pNext != null)
-                Calls.vkGetPhysicalDeviceProperties2(pd.Ring, physicalDevice, pProperties);
-            pd.PatchProperties2(pProperties);
+            Physical(physicalDevice).GetProperties2(pProperties);
         }
         catch (Exception e)
         {
@@ -284,10 +293,7 @@ internal static unsafe class HandWritten
     {
         try
         {
-            var pd = Physical(physicalDevice);
-            if (pFeatures->pNext != null)
-                Calls.vkGetPhysicalDeviceFeatures2(pd.Ring, physicalDevice, pFeatures);
-            pFeatures->features = pd.Features;
+            Physical(physicalDevice).GetFeatures2(pFeatures);
         }
         catch (Exception e)
         {
@@ -424,6 +430,19 @@ internal static unsafe class HandWritten
             return VkResult.VK_ERROR_INITIALIZATION_FAILED;
         *pCount = 0;
         return VkResult.VK_SUCCESS;
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkGetPhysicalDeviceCalibrateableTimeDomainsKHR(ulong physicalDevice, uint* pCount, VkTimeDomainKHR* pDomains)
+    {
+        try
+        {
+            return Enumerate<VkTimeDomainKHR>(Physical(physicalDevice).TimeDomains, pCount, pDomains);
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkGetPhysicalDeviceCalibrateableTimeDomainsKHR");
+        }
     }
 
     [UnmanagedCallersOnly]
@@ -574,9 +593,17 @@ internal static unsafe class HandWritten
                 info.allocationSize = (info.allocationSize + 4095) & ~4095UL;
             VkResult r = Calls.vkAllocateMemory(dev.Ring, device, &info, null, &id);
             if (r != VkResult.VK_SUCCESS)
+            {
+                if (dev.ReportsMemory)
+                    dev.ReportMemory(VkDeviceMemoryReportEventTypeEXT.VK_DEVICE_MEMORY_REPORT_EVENT_TYPE_ALLOCATION_FAILED_EXT,
+                        0, pAllocateInfo->allocationSize, info.memoryTypeIndex);
                 return Icd.Trace(r, "vkAllocateMemory");
+            }
             dev.Memories[id] = new DeviceMemory(dev, id, pAllocateInfo->allocationSize, info.allocationSize, info.memoryTypeIndex);
             *pMemory = id;
+            if (dev.ReportsMemory)
+                dev.ReportMemory(VkDeviceMemoryReportEventTypeEXT.VK_DEVICE_MEMORY_REPORT_EVENT_TYPE_ALLOCATE_EXT,
+                    id, pAllocateInfo->allocationSize, info.memoryTypeIndex);
             return VkResult.VK_SUCCESS;
         }
         catch (Exception e)
@@ -595,7 +622,11 @@ internal static unsafe class HandWritten
             var dev = Dev(device);
             Sends.vkFreeMemory(dev.Ring, device, memory, null);
             if (dev.Memories.TryRemove(memory, out DeviceMemory? m))
+            {
                 m.Release();
+                if (dev.ReportsMemory)
+                    dev.ReportMemory(VkDeviceMemoryReportEventTypeEXT.VK_DEVICE_MEMORY_REPORT_EVENT_TYPE_FREE_EXT, memory, m.Size, m.TypeIndex);
+            }
         }
         catch (Exception e)
         {
@@ -812,6 +843,19 @@ internal static unsafe class HandWritten
         }
     }
 
+    [UnmanagedCallersOnly]
+    private static VkResult vkGetCalibratedTimestampsKHR(ulong device, uint timestampCount, VkCalibratedTimestampInfoKHR* pTimestampInfos, ulong* pTimestamps, ulong* pMaxDeviation)
+    {
+        try
+        {
+            return Icd.Trace(Timestamps.Get(Dev(device), timestampCount, pTimestampInfos, pTimestamps, pMaxDeviation), "vkGetCalibratedTimestampsKHR");
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkGetCalibratedTimestampsKHR");
+        }
+    }
+
     // ---- waits ------------------------------------------------------------------------------------
 
     [UnmanagedCallersOnly]
@@ -866,7 +910,7 @@ internal static unsafe class HandWritten
             for (int i = 0; i < entries.Length; i++)
                 entries[i] = pCreateInfo->pDescriptorUpdateEntries[i];
             ulong id = dev.Instance.NewObjectId();
-            dev.Templates[id] = new DescriptorUpdateTemplate(entries);
+            dev.Templates[id] = new DescriptorUpdateTemplate(entries, pCreateInfo->templateType, pCreateInfo->pipelineBindPoint);
             *pTemplate = id;
             return VkResult.VK_SUCCESS;
         }
@@ -902,6 +946,37 @@ internal static unsafe class HandWritten
         catch (Exception e)
         {
             Icd.FailVoid(e, "vkUpdateDescriptorSetWithTemplate");
+        }
+    }
+
+    // Push descriptors are recorded like every vkCmd*: no allocation once the command buffer's
+    // scratch has grown; the writes are cleaned (or, for a template, built) there.
+    [UnmanagedCallersOnly]
+    private static void vkCmdPushDescriptorSet(ulong commandBuffer, VkPipelineBindPoint pipelineBindPoint, ulong layout, uint set, uint descriptorWriteCount, VkWriteDescriptorSet* pDescriptorWrites)
+    {
+        try
+        {
+            Descriptors.Push(CommandBuffer.FromHandle(commandBuffer), pipelineBindPoint, layout, set, descriptorWriteCount, pDescriptorWrites);
+        }
+        catch (Exception e)
+        {
+            CommandBuffer.FailSafe(commandBuffer, e, "vkCmdPushDescriptorSet");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static void vkCmdPushDescriptorSetWithTemplate(ulong commandBuffer, ulong descriptorUpdateTemplate, ulong layout, uint set, void* pData)
+    {
+        try
+        {
+            var cb = CommandBuffer.FromHandle(commandBuffer);
+            if (!cb.Device.Templates.TryGetValue(descriptorUpdateTemplate, out DescriptorUpdateTemplate? t))
+                throw new InvalidOperationException($"unknown descriptor update template 0x{descriptorUpdateTemplate:x}");
+            Descriptors.PushWithTemplate(cb, t, layout, set, (byte*)pData);
+        }
+        catch (Exception e)
+        {
+            CommandBuffer.FailSafe(commandBuffer, e, "vkCmdPushDescriptorSetWithTemplate");
         }
     }
 
@@ -977,18 +1052,20 @@ internal static unsafe class HandWritten
         {
             var dev = Dev(device);
             var clean = (VkGraphicsPipelineCreateInfo*)NativeMemory.Alloc((nuint)Math.Max(count, 1u), (nuint)sizeof(VkGraphicsPipelineCreateInfo));
+            var copies = (Pipelines.StateCopies*)NativeMemory.Alloc((nuint)Math.Max(count, 1u), (nuint)sizeof(Pipelines.StateCopies));
             try
             {
                 for (uint i = 0; i < count; i++)
                 {
                     clean[i] = pCreateInfos[i];
-                    Pipelines.Sanitize(&clean[i]);
+                    Pipelines.Sanitize(&clean[i], &copies[i], dev);
                     pPipelines[i] = dev.Instance.NewObjectId();
                 }
                 return Icd.Trace(Calls.vkCreateGraphicsPipelines(dev.Ring, device, cache, count, clean, null, pPipelines), "vkCreateGraphicsPipelines");
             }
             finally
             {
+                NativeMemory.Free(copies);
                 NativeMemory.Free(clean);
             }
         }

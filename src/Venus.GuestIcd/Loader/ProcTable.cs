@@ -26,6 +26,9 @@ internal static unsafe partial class ProcTable
         return table;
     }
 
+    /// <summary>Whether this driver has an entry point under <paramref name="name"/>.</summary>
+    public static bool Has(string name) => Table.ContainsKey(name);
+
     public static bool TryGet(byte* name, out ProcEntry entry)
     {
         entry = default;

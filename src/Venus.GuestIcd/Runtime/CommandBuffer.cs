@@ -22,6 +22,8 @@ internal sealed unsafe class CommandBuffer : DispatchableObject
     private int _chunkStart;
     private int[] _boundaries = new int[8];
     private int _boundaryCount;
+    private byte* _scratch;
+    private nuint _scratchBytes;
 
     public CommandBuffer(Device device, CommandPool pool, VkCommandBufferLevel level)
     {
@@ -81,6 +83,26 @@ internal sealed unsafe class CommandBuffer : DispatchableObject
         }
     }
 
+    /// <summary>
+    /// Working memory for a command being recorded (e.g. push-descriptor writes built from a
+    /// template), at least <paramref name="bytes"/> long; reused, so valid until the next call.
+    /// Command buffers are externally synchronized, so one block per command buffer is enough.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte* Scratch(nuint bytes) => bytes <= _scratchBytes ? _scratch : GrowScratch(bytes);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private byte* GrowScratch(nuint bytes)
+    {
+        nuint size = Math.Max(bytes, Math.Max(4096, _scratchBytes * 2));
+        byte* p = (byte*)NativeMemory.Realloc(_scratch, size);
+        if (p == null)
+            throw new OutOfMemoryException();
+        _scratch = p;
+        _scratchBytes = size;
+        return p;
+    }
+
     /// <summary>Records a failure of a void vkCmd*: logged once, returned by vkEndCommandBuffer.</summary>
     public void Fail(Exception e, string command)
     {
@@ -136,6 +158,12 @@ internal sealed unsafe class CommandBuffer : DispatchableObject
             NativeMemory.Free(_stream);
             _stream = null;
         }
+        if (_scratch != null)
+        {
+            NativeMemory.Free(_scratch);
+            _scratch = null;
+        }
+        _scratchBytes = 0;
         _capacity = _length = 0;
         ReleaseHandle();
     }

@@ -16,10 +16,14 @@ internal sealed unsafe class Device : DispatchableObject
     public readonly ConcurrentDictionary<ulong, DescriptorUpdateTemplate> Templates = new();
     public readonly ConcurrentDictionary<ulong, VkMemoryRequirements> BufferRequirements = new();
 
-    private Device(PhysicalDevice physicalDevice, HashSet<string> enabledExtensions)
+    /// <summary>VK_EXT_device_memory_report callbacks given at creation (function, user data).</summary>
+    private readonly (nint Callback, nint UserData)[] _memoryReports;
+
+    private Device(PhysicalDevice physicalDevice, HashSet<string> enabledExtensions, (nint, nint)[] memoryReports)
     {
         PhysicalDevice = physicalDevice;
         _enabledExtensions = enabledExtensions;
+        _memoryReports = memoryReports;
     }
 
     public PhysicalDevice PhysicalDevice { get; }
@@ -42,11 +46,33 @@ internal sealed unsafe class Device : DispatchableObject
             enabled.Add(name);
         }
 
-        var device = new Device(physicalDevice, enabled);
+        // Device-memory report structs are not in the protocol (the encoder leaves them out); the
+        // callbacks stay here.
+        var reports = new List<(nint, nint)>();
+        for (var s = (VkBaseOutStructure*)createInfo->pNext; s != null; s = s->pNext)
+            if (s->sType == VkStructureType.VK_STRUCTURE_TYPE_DEVICE_DEVICE_MEMORY_REPORT_CREATE_INFO_EXT)
+            {
+                var report = (VkDeviceDeviceMemoryReportCreateInfoEXT*)s;
+                if (report->pfnUserCallback != 0)
+                    reports.Add((report->pfnUserCallback, (nint)report->pUserData));
+            }
+
+        var device = new Device(physicalDevice, enabled, reports.ToArray());
         GuestRing ring = device.Ring;
         VkDeviceCreateInfo hostInfo = *createInfo;
         hostInfo.enabledLayerCount = 0;
         hostInfo.ppEnabledLayerNames = null;
+        // Only the host's own extensions are enabled there; the ones this driver answers alone are not.
+        byte** hostNames = stackalloc byte*[(int)Math.Min(createInfo->enabledExtensionCount, 1024u)];
+        uint hostCount = 0;
+        for (uint i = 0; i < createInfo->enabledExtensionCount && hostCount < 1024; i++)
+        {
+            string name = Marshal.PtrToStringUTF8((nint)createInfo->ppEnabledExtensionNames[i]) ?? "";
+            if (physicalDevice.IsHostExtension(name))
+                hostNames[hostCount++] = createInfo->ppEnabledExtensionNames[i];
+        }
+        hostInfo.enabledExtensionCount = hostCount;
+        hostInfo.ppEnabledExtensionNames = hostCount == 0 ? null : hostNames;
         ulong id = device.Handle;
         VkResult r = Calls.vkCreateDevice(ring, physicalDevice.Handle, &hostInfo, null, &id);
         if (r != VkResult.VK_SUCCESS)
@@ -80,6 +106,26 @@ internal sealed unsafe class Device : DispatchableObject
         }
         *pDevice = device.Handle;
         return VkResult.VK_SUCCESS;
+    }
+
+    public bool ReportsMemory => _memoryReports.Length != 0;
+
+    /// <summary>Tells the VK_EXT_device_memory_report callbacks about a VkDeviceMemory event.</summary>
+    public void ReportMemory(VkDeviceMemoryReportEventTypeEXT type, ulong memoryId, ulong size, uint typeIndex)
+    {
+        var data = new VkDeviceMemoryReportCallbackDataEXT
+        {
+            sType = VkDeviceMemoryReportCallbackDataEXT.SType,
+            type = type,
+            memoryObjectId = memoryId,
+            size = size,
+            objectType = VkObjectType.VK_OBJECT_TYPE_DEVICE_MEMORY,
+            objectHandle = memoryId,
+            heapIndex = typeIndex < PhysicalDevice.MemoryProperties.memoryTypeCount
+                ? PhysicalDevice.MemoryProperties.memoryTypes[(int)typeIndex].heapIndex : 0,
+        };
+        foreach ((nint callback, nint userData) in _memoryReports)
+            ((delegate* unmanaged<VkDeviceMemoryReportCallbackDataEXT*, void*, void>)callback)(&data, (void*)userData);
     }
 
     public Queue? FindQueue(uint family, uint index, uint flags)

@@ -15,8 +15,9 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
 {
     /// <summary>
     /// Extensions the protocol carries but this driver cannot honour: external handles need fds
-    /// this transport does not pass, host pointers cannot cross a process or VM boundary, and
-    /// swapchains need WSI, which this driver does not implement.
+    /// this transport does not pass (and VK_EXT_queue_family_foreign only serves resources shared
+    /// through them), host pointers cannot cross a process or VM boundary, swapchains need WSI,
+    /// which this driver does not implement, and the rest need guest-side work not done yet.
     /// </summary>
     private static readonly HashSet<string> Unsupported = new(StringComparer.Ordinal)
     {
@@ -26,12 +27,23 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
         "VK_EXT_swapchain_maintenance1", "VK_KHR_present_id", "VK_KHR_present_wait",
         "VK_KHR_incremental_present", "VK_EXT_display_control", "VK_KHR_display_swapchain",
         "VK_ANDROID_native_buffer", "VK_ANDROID_external_memory_android_hardware_buffer",
-        "VK_EXT_physical_device_drm", "VK_EXT_pci_bus_info", "VK_EXT_device_memory_report",
         "VK_KHR_map_memory2", "VK_EXT_map_memory_placed", "VK_EXT_host_image_copy",
         "VK_KHR_deferred_host_operations", "VK_KHR_acceleration_structure", "VK_KHR_ray_tracing_pipeline",
-        "VK_KHR_ray_query", "VK_KHR_pipeline_binary", "VK_EXT_descriptor_buffer",
-        "VK_KHR_push_descriptor", "VK_EXT_device_fault", "VK_KHR_calibrated_timestamps", "VK_EXT_calibrated_timestamps",
+        "VK_KHR_ray_query", "VK_KHR_pipeline_binary", "VK_EXT_descriptor_buffer", "VK_EXT_device_fault",
     };
+
+    /// <summary>
+    /// Extensions this driver answers itself, whatever the host offers (and never asks the host
+    /// for): tool properties (none), device-memory reports (from vkAllocateMemory/vkFreeMemory),
+    /// and the DRM node and PCI address of the transport's device where it has one.
+    /// </summary>
+    private static readonly HashSet<string> GuestLocal = new(StringComparer.Ordinal)
+    {
+        "VK_EXT_tooling_info", "VK_EXT_device_memory_report", "VK_EXT_physical_device_drm", "VK_EXT_pci_bus_info",
+    };
+
+    private static readonly HashSet<string> InstanceExtensionNames =
+        new(GuestInstance.Extensions.Select(e => e.Name), StringComparer.Ordinal);
 
     private VkPhysicalDeviceProperties _properties;
     private VkPhysicalDeviceFeatures _features;
@@ -39,6 +51,7 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
     private VkQueueFamilyProperties[] _queueFamilies = [];
     private VkExtensionProperties[] _extensions = [];
     private HashSet<string> _extensionNames = new(StringComparer.Ordinal);
+    private HashSet<string> _hostExtensionNames = new(StringComparer.Ordinal);
 
     public PhysicalDevice(GuestInstance instance) => Instance = instance;
 
@@ -52,6 +65,16 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
     public ReadOnlySpan<VkQueueFamilyProperties> QueueFamilies => _queueFamilies;
     public ReadOnlySpan<VkExtensionProperties> Extensions => _extensions;
     public bool HasExtension(string name) => _extensionNames.Contains(name);
+
+    /// <summary>Offered because the host's device has it (enable it there too), not answered by this driver alone.</summary>
+    public bool IsHostExtension(string name) => _hostExtensionNames.Contains(name);
+
+    /// <summary>VK_EXT/KHR_calibrated_timestamps' time domains, asked for once.</summary>
+    public VkTimeDomainKHR[] TimeDomains => _timeDomains ??= Timestamps.Domains(this);
+    private VkTimeDomainKHR[]? _timeDomains;
+
+    /// <summary>The transport's DRM device (VK_EXT_physical_device_drm, VK_EXT_pci_bus_info); null over vtest.</summary>
+    public Transport.DrmNodeInfo? Drm { get; private set; }
 
     /// <summary>Memory types whose mapping this driver can offer (host-visible and coherent).</summary>
     public bool IsMappable(uint typeIndex) =>
@@ -125,25 +148,64 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
 
         var protocol = new Dictionary<string, VenusExtension>(StringComparer.Ordinal);
         foreach (VenusExtension e in VenusProtocolInfo.Extensions)
-            if (e.CommandsTravel)
-                protocol[e.Name] = e;
+            protocol[e.Name] = e;
 
-        var kept = new List<VkExtensionProperties>();
-        var names = new HashSet<string>(StringComparer.Ordinal);
+        var candidates = new List<(string Name, VkExtensionProperties Properties)>();
+        var offered = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < count && i < host.Length; i++)
         {
             VkExtensionProperties ext = host[i];
             string name = FixedString(ext.extensionName, 256);
-            if (Unsupported.Contains(name) || !protocol.TryGetValue(name, out VenusExtension known))
+            if (GuestLocal.Contains(name))
                 continue;
-            if (!Instance.Ring.Filter.HasExtension(known.Number))
+            bool inProtocol = protocol.TryGetValue(name, out VenusExtension known);
+            string? why = Unsupported.Contains(name) ? "needs what this driver lacks"
+                : !inProtocol ? "not in the protocol"
+                : !Instance.Ring.Filter.HasExtension(known.Number) ? "not in the host's capset mask"
+                : null;
+            if (why is not null)
+            {
+                IcdLog.Info($"device extension {name} left out: {why}");
                 continue;
+            }
             ext.specVersion = Math.Min(ext.specVersion, (uint)known.SpecVersion);
-            if (names.Add(name))
-                kept.Add(ext);
+            if (offered.Add(name))
+                candidates.Add((name, ext));
         }
+
+        // Commands that do not travel are fine where this driver has its own entry point
+        // (templates, push-descriptor templates, calibrated timestamps) or where they only come
+        // with an extension that is not offered (the WSI commands of VK_KHR_device_group).
+        var dropped = new List<(string Extension, string Why)>();
+        ExtensionFilter.Apply(offered, Generated.ExtensionCommands.All, Loader.ProcTable.Has, _properties.apiVersion,
+            InstanceExtensionNames, dropped);
+        foreach ((string ext, string why) in dropped)
+            IcdLog.Info($"device extension {ext} left out: {why}");
+
+        var kept = new List<VkExtensionProperties>();
+        foreach ((string name, VkExtensionProperties p) in candidates)
+            if (offered.Contains(name))
+                kept.Add(p);
+        var hostNames = new HashSet<string>(offered, StringComparer.Ordinal);
+
+        Drm = Instance.Transport.DrmInfo;
+        void Local(string name, uint spec)
+        {
+            var p = new VkExtensionProperties { specVersion = spec };
+            SetFixedString(p.extensionName, 256, name);
+            kept.Add(p);
+            offered.Add(name);
+        }
+        Local("VK_EXT_tooling_info", 1);
+        Local("VK_EXT_device_memory_report", 2);
+        if (Drm is not null)
+            Local("VK_EXT_physical_device_drm", 1);
+        if (Drm?.Pci is not null)
+            Local("VK_EXT_pci_bus_info", 2);
+
         _extensions = kept.ToArray();
-        _extensionNames = names;
+        _extensionNames = offered;
+        _hostExtensionNames = hostNames;
     }
 
     public static string FixedString(byte* chars, int capacity)
@@ -161,6 +223,65 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
         chars[Math.Min(n, capacity - 1)] = 0;
     }
 
+    /// <summary>Property structs this driver fills itself; the host never sees them.</summary>
+    public static ReadOnlySpan<VkStructureType> LocalProperties =>
+    [
+        VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PCI_BUS_INFO_PROPERTIES_EXT,
+        VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRM_PROPERTIES_EXT,
+    ];
+
+    /// <summary>Feature structs this driver fills itself; the host never sees them.</summary>
+    public static ReadOnlySpan<VkStructureType> LocalFeatures =>
+    [
+        VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DEVICE_MEMORY_REPORT_FEATURES_EXT,
+    ];
+
+    /// <summary>
+    /// vkGetPhysicalDeviceProperties2: the host answers the chain except the structs this driver
+    /// fills (<see cref="LocalProperties"/>), then the cached and local parts are written in.
+    /// </summary>
+    public void GetProperties2(VkPhysicalDeviceProperties2* p)
+    {
+        if (p->pNext != null)
+        {
+            var splice = new ChainSplice();
+            splice.Unlink((VkBaseOutStructure*)p, LocalProperties);
+            try
+            {
+                if (p->pNext != null)
+                    Calls.vkGetPhysicalDeviceProperties2(Ring, Handle, p);
+            }
+            finally
+            {
+                splice.Relink();
+            }
+        }
+        PatchProperties2(p);
+    }
+
+    /// <summary>vkGetPhysicalDeviceFeatures2, the same way (<see cref="LocalFeatures"/>).</summary>
+    public void GetFeatures2(VkPhysicalDeviceFeatures2* p)
+    {
+        if (p->pNext != null)
+        {
+            var splice = new ChainSplice();
+            splice.Unlink((VkBaseOutStructure*)p, LocalFeatures);
+            try
+            {
+                if (p->pNext != null)
+                    Calls.vkGetPhysicalDeviceFeatures2(Ring, Handle, p);
+            }
+            finally
+            {
+                splice.Relink();
+            }
+        }
+        p->features = _features;
+        for (var s = (VkBaseOutStructure*)p->pNext; s != null; s = s->pNext)
+            if (s->sType == VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DEVICE_MEMORY_REPORT_FEATURES_EXT)
+                ((VkPhysicalDeviceDeviceMemoryReportFeaturesEXT*)s)->deviceMemoryReport = 1;
+    }
+
     /// <summary>Overwrites what this driver reports differently from the host in a properties2 chain.</summary>
     public void PatchProperties2(VkPhysicalDeviceProperties2* p)
     {
@@ -169,6 +290,26 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
         {
             switch (s->sType)
             {
+                case VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PCI_BUS_INFO_PROPERTIES_EXT when Drm?.Pci is { } pci:
+                {
+                    var d = (VkPhysicalDevicePCIBusInfoPropertiesEXT*)s;
+                    d->pciDomain = pci.Domain;
+                    d->pciBus = pci.Bus;
+                    d->pciDevice = pci.Device;
+                    d->pciFunction = pci.Function;
+                    break;
+                }
+                case VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRM_PROPERTIES_EXT when Drm is { } drm:
+                {
+                    var d = (VkPhysicalDeviceDrmPropertiesEXT*)s;
+                    d->hasPrimary = drm.HasPrimary ? 1u : 0u;
+                    d->hasRender = 1;
+                    d->primaryMajor = drm.PrimaryMajor;
+                    d->primaryMinor = drm.PrimaryMinor;
+                    d->renderMajor = drm.RenderMajor;
+                    d->renderMinor = drm.RenderMinor;
+                    break;
+                }
                 case VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES:
                 {
                     var d = (VkPhysicalDeviceDriverProperties*)s;

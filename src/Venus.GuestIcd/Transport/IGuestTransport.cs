@@ -26,6 +26,13 @@ internal interface IGuestTransport : IDisposable
 
     /// <summary>True once the host is known to be gone (connection closed or reset).</summary>
     bool IsHostGone();
+
+    /// <summary>
+    /// The DRM device the transport runs on (virtio-gpu's render node, its primary node and PCI
+    /// address) for VK_EXT_physical_device_drm and VK_EXT_pci_bus_info; null where there is none
+    /// (vtest is a socket).
+    /// </summary>
+    DrmNodeInfo? DrmInfo => null;
 }
 
 /// <summary>A mapped blob resource.</summary>

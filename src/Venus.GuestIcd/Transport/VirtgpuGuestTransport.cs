@@ -22,10 +22,15 @@ internal sealed unsafe class VirtgpuGuestTransport : IGuestTransport
     {
         _device = device;
         Capset = capset;
+        _drmInfo = new Lazy<DrmNodeInfo?>(() => DrmNodeInfo.Query(device.Path));
     }
 
     public string Name => "virtgpu:" + _device.Path;
     public VenusCapset Capset { get; }
+
+    /// <summary>The render node's DRM and PCI identity, read once (null when the node cannot be examined).</summary>
+    public DrmNodeInfo? DrmInfo => _drmInfo.Value;
+    private readonly Lazy<DrmNodeInfo?> _drmInfo;
 
     /// <summary>
     /// The first render node that can carry Venus, with its context initialised. Null when none
