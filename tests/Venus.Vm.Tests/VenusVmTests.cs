@@ -70,6 +70,12 @@ public sealed class VenusVmTests(VenusBootFixture fixture, ITestOutputHelper out
         Assert.Equal(mesa.DeclaredExtensionCount, mesa.Extensions.Count);
         Assert.True(ours.ApiVersion >= mesa.ApiVersion, $"ours {ours.ApiVersion} < Mesa's {mesa.ApiVersion}");
         Assert.True(ours.ApiVersion >= new VkVersion(1, 3, 0), $"ours {ours.ApiVersion}: the host allows 1.3");
+        Assert.True(ours.Extensions.Count >= mesa.Extensions.Count,
+            $"ours lists {ours.Extensions.Count} device extensions, Mesa's {mesa.Extensions.Count}; only Mesa: " +
+            string.Join(' ', mesa.Extensions.Keys.Except(ours.Extensions.Keys).Order()));
+        // The DRM and PCI identity come from the render node in both drivers: they must agree.
+        Assert.Contains("VK_EXT_physical_device_drm", ours.Extensions.Keys);
+        Assert.Contains("VK_EXT_pci_bus_info", ours.Extensions.Keys);
     }
 
     private static string HostDevice(string name)
@@ -99,6 +105,28 @@ public sealed class VenusVmTests(VenusBootFixture fixture, ITestOutputHelper out
     {
         VmStep step = Passed("ours-sync");
         Assert.Contains("sync: all ok", step.Output);
+    }
+
+    /// <summary>
+    /// Push descriptors (plain and templates), device groups, calibrated timestamps, tooling info,
+    /// memory reports, DRM and PCI bus info, with results read back through virtio-gpu memory;
+    /// the DRM and PCI values ours reports equal Mesa's.
+    /// </summary>
+    [Fact]
+    public void DriverImplementedExtensionsWorkAndAgreeWithMesa()
+    {
+        VmStep ours = Passed("ours-exts");
+        Assert.Contains("exts: all ok", ours.Output);
+        foreach (string step in new[] { "push", "push-template", "device-group", "calibrated", "tooling", "memory-report", "drm" })
+            Assert.Contains($"exts: {step} ok", ours.Output);
+        VmStep mesa = Passed("mesa-exts");
+        Assert.Contains("exts: all ok", mesa.Output);
+        string[] Identity(string text) => text.Split('\n')
+            .Where(l => l.StartsWith("exts: drm ", StringComparison.Ordinal) || l.StartsWith("exts: pci ", StringComparison.Ordinal))
+            .ToArray();
+        output.WriteLine(string.Join('\n', Identity(ours.Output)));
+        Assert.NotEmpty(Identity(ours.Output));
+        Assert.Equal(Identity(mesa.Output), Identity(ours.Output));
     }
 
     /// <summary>Before virtio_gpu is loaded there is no render node: a clean refusal, not a crash.</summary>
@@ -131,6 +159,15 @@ public sealed class VenusVmTests(VenusBootFixture fixture, ITestOutputHelper out
         Assert.Matches(@"venus: vkMapMemory: the host could not share memory 0x[0-9a-f]+ \(3221225472 bytes\) as a blob: VIRTGPU_RESOURCE_CREATE_BLOB", step.Output);
     }
 
+}
+
+/// <summary>
+/// The wall times of the closing note (scenario timing): full vulkaninfo and the compute job,
+/// ours and Mesa's interleaved in one boot, each after a one-second pause.
+/// </summary>
+[Collection("vm")]
+public sealed class TimingVmTests(TimingBootFixture fixture, ITestOutputHelper output)
+{
     /// <summary>The wall times of the closing note: vulkaninfo and the compute job, ours vs Mesa's, interleaved.</summary>
     [Fact]
     public void TimedRunsAllPass()
@@ -141,12 +178,19 @@ public sealed class VenusVmTests(VenusBootFixture fixture, ITestOutputHelper out
             {
                 var times = new List<double>();
                 for (int i = 1; i <= 3; i++)
-                    times.Add(Passed($"time-{who}-{what}-{i}").WallMs);
+                    times.Add(Step($"time-{who}-{what}-{i}").WallMs);
                 times.Sort();
                 output.WriteLine($"{what} {who}: median {times[1].ToString("0.0", CultureInfo.InvariantCulture)} ms " +
                     $"({string.Join(", ", times.Select(t => t.ToString("0.0", CultureInfo.InvariantCulture)))})");
             }
         }
+    }
+
+    private VmStep Step(string name)
+    {
+        VmStep step = fixture.Boot.Step(name);
+        Assert.True(step.ExitCode == 0, $"step {step}");
+        return step;
     }
 }
 

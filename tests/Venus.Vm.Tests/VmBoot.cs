@@ -98,6 +98,13 @@ public sealed class VenusBootFixture
     public VmBoot Boot => _boot.Value;
 }
 
+/// <summary>The timing boot, once for all tests of the collection.</summary>
+public sealed class TimingBootFixture
+{
+    private readonly Lazy<VmBoot> _boot = new(() => VmBoot.Run("timing"));
+    public VmBoot Boot => _boot.Value;
+}
+
 /// <summary>The virgl-only boot (no venus capset), once for all tests of the collection.</summary>
 public sealed class NoVenusBootFixture
 {
@@ -106,4 +113,4 @@ public sealed class NoVenusBootFixture
 }
 
 [CollectionDefinition("vm", DisableParallelization = true)]
-public sealed class VmCollection : ICollectionFixture<VenusBootFixture>, ICollectionFixture<NoVenusBootFixture>;
+public sealed class VmCollection : ICollectionFixture<VenusBootFixture>, ICollectionFixture<TimingBootFixture>, ICollectionFixture<NoVenusBootFixture>;
