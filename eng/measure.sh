@@ -16,7 +16,7 @@ pids+=("$(bash eng/peers.sh serve /tmp/measure-virgl.sock)")
 pids+=("$(bash eng/host.sh serve /tmp/measure-host.sock)")
 pids+=("$(bash eng/host.sh serve /tmp/measure-thread.sock --isolation thread)")
 mkdir -p "$P/tmp/measure-clients"
-cp tests/clients/compute.c tests/clients/compute.comp "$P/tmp/measure-clients/"
+cp tests/clients/compute.c tests/clients/compute.comp tests/clients/*.h "$P/tmp/measure-clients/"
 chroot "$P" sh -c 'cd /tmp/measure-clients && gcc -O2 -o compute compute.c -lvulkan && glslangValidator -V -o compute.spv compute.comp >/dev/null'
 guest() { chroot "$P" env VK_DRIVER_FILES=/usr/share/vulkan/icd.d/virtio_icd.json VN_DEBUG=vtest VTEST_SOCKET_NAME="$1" XDG_RUNTIME_DIR=/tmp NODEVICE_SELECT=1 "${@:2}"; }
 native() { chroot "$P" env VK_DRIVER_FILES=/usr/share/vulkan/icd.d/lvp_icd.json XDG_RUNTIME_DIR=/tmp NODEVICE_SELECT=1 "$@"; }

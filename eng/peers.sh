@@ -5,6 +5,8 @@
 #
 #   eng/peers.sh ensure        build the chroot if missing, mount /proc and /dev, print its path
 #   eng/peers.sh path          print the chroot path (no side effects)
+#   eng/peers.sh install PKG:PATH...  ensure, then apt-get install each PKG whose PATH (inside the
+#                              chroot) is missing (what eng/vm.sh adds: QEMU, busybox, ...)
 #   eng/peers.sh serve SOCKET  start virgl_test_server --venus on lavapipe; SOCKET is a path
 #                              inside the chroot (e.g. /tmp/venus.sock); prints the server pid
 #
@@ -25,16 +27,18 @@ ensure_mounts() {
 # apt (it knows its source). One check file per package; a lock keeps parallel callers from racing apt.
 LATE_PKGS=("vulkan-validationlayers:usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json")
 
-ensure_packages() {
+# install_packages PKG:PATH...: apt-get installs each PKG whose PATH (relative to the chroot) is
+# missing, under the chroot's lock; fails if a PATH is still missing afterwards.
+install_packages() {
   local missing=() entry
-  for entry in "${LATE_PKGS[@]}"; do
+  for entry in "$@"; do
     [ -e "$PEERS/${entry#*:}" ] || missing+=("${entry%%:*}")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   (
     flock -w 600 9 || die "timed out waiting for another install into $PEERS"
     local still=() entry
-    for entry in "${LATE_PKGS[@]}"; do
+    for entry in "$@"; do
       [ -e "$PEERS/${entry#*:}" ] || still+=("${entry%%:*}")
     done
     [ ${#still[@]} -eq 0 ] && exit 0
@@ -43,7 +47,10 @@ ensure_packages() {
         || { chroot "$PEERS" apt-get update -qq \
              && chroot "$PEERS" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${still[@]}"; }
     } >"$PEERS.apt.log" 2>&1 || { tail -n 30 "$PEERS.apt.log" >&2; die "apt-get install ${still[*]} in $PEERS failed (log: $PEERS.apt.log)"; }
-  ) 9>"$PEERS.lock"
+  ) 9>"$PEERS.lock" || exit 1
+  for entry in "$@"; do
+    [ -e "$PEERS/${entry#*:}" ] || die "installed ${entry%%:*} but $PEERS/${entry#*:} is still missing"
+  done
 }
 
 ensure() {
@@ -62,7 +69,7 @@ ensure() {
     touch "$PEERS/.venus-peers-ready"
   fi
   ensure_mounts
-  ensure_packages
+  install_packages "${LATE_PKGS[@]}"
   for f in usr/bin/virgl_test_server usr/bin/vulkaninfo usr/share/vulkan/registry/vk.xml \
            usr/share/vulkan/icd.d/lvp_icd.json usr/share/vulkan/icd.d/virtio_icd.json \
            usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json; do
@@ -89,6 +96,7 @@ serve() {
 case "${1:-}" in
   ensure) ensure ;;
   path) echo "$PEERS" ;;
+  install) shift; [ $# -gt 0 ] || die "usage: peers.sh install PACKAGE:PATH..."; ensure >/dev/null; install_packages "$@" ;;
   serve) shift; serve "$@" ;;
-  *) die "usage: peers.sh ensure | path | serve SOCKET" ;;
+  *) die "usage: peers.sh ensure | path | install PACKAGE:PATH... | serve SOCKET" ;;
 esac

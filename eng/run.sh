@@ -71,7 +71,7 @@ guest timeout 60 vulkaninfo --summary
 echo "== compute job ($guest_name on venus-host)"
 work="$peers/tmp/venus-main-clients"
 mkdir -p "$work"
-cp tests/clients/compute.c tests/clients/compute.comp tests/clients/vk_result_name.h "$work/"
+cp tests/clients/compute.c tests/clients/compute.comp tests/clients/*.h "$work/"
 chroot "$peers" sh -c 'cd /tmp/venus-main-clients && gcc -O2 -o compute compute.c -lvulkan && glslangValidator -V -o compute.spv compute.comp >/dev/null'
 guest /tmp/venus-main-clients/compute /tmp/venus-main-clients/compute.spv 1048576 60
 

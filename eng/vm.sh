@@ -44,36 +44,17 @@ work="/var/tmp/venus-vm-$(printf %s "$root" | md5sum | cut -c1-8)"
 out="$root/artifacts/vm"
 timeout_s="${VENUS_VM_TIMEOUT:-600}"
 
-# What QEMU and the initramfs need in the chroot: path that proves it is there -> package.
+# What QEMU and the initramfs need in the chroot: package -> a path that proves it is there.
 HOST_PKGS=(
-  "usr/bin/qemu-system-x86_64:qemu-system-x86"
-  "usr/lib/x86_64-linux-gnu/qemu/hw-display-virtio-gpu-gl.so:qemu-system-modules-opengl"
-  "usr/lib/x86_64-linux-gnu/libGL.so.1:libgl1"
-  "usr/lib/x86_64-linux-gnu/libOpenGL.so.0:libopengl0"
-  "usr/bin/busybox:busybox-static"
-  "usr/sbin/depmod:kmod"
-  "usr/bin/xz:xz-utils"
-  "usr/bin/cpio:cpio"
+  "qemu-system-x86:usr/bin/qemu-system-x86_64"
+  "qemu-system-modules-opengl:usr/lib/x86_64-linux-gnu/qemu/hw-display-virtio-gpu-gl.so"
+  "libgl1:usr/lib/x86_64-linux-gnu/libGL.so.1"
+  "libopengl0:usr/lib/x86_64-linux-gnu/libOpenGL.so.0"
+  "busybox-static:usr/bin/busybox"
+  "kmod:usr/sbin/depmod"
+  "xz-utils:usr/bin/xz"
+  "cpio:usr/bin/cpio"
 )
-
-ensure_host_packages() {
-  local missing=() entry
-  for entry in "${HOST_PKGS[@]}"; do
-    [ -e "$PEERS/${entry%%:*}" ] || missing+=("${entry#*:}")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  (
-    flock -w 600 9 || die "timed out waiting for another install into $PEERS"
-    echo "vm.sh: installing ${missing[*]} into $PEERS" >&2
-    { chroot "$PEERS" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
-        || { chroot "$PEERS" apt-get update -qq \
-             && chroot "$PEERS" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; }
-    } >"$PEERS.vm-apt.log" 2>&1 || { tail -n 30 "$PEERS.vm-apt.log" >&2; die "apt-get install ${missing[*]} in $PEERS failed (log: $PEERS.vm-apt.log)"; }
-  ) 9>"$PEERS.lock"
-  for entry in "${HOST_PKGS[@]}"; do
-    [ -e "$PEERS/${entry%%:*}" ] || die "installed ${entry#*:} but $PEERS/${entry%%:*} is still missing"
-  done
-}
 
 # The trixie kernel (linux-image-amd64's current version) and the modules virtio-gpu needs,
 # decompressed (busybox insmod cannot read .ko.xz) and numbered in load order.
@@ -137,7 +118,7 @@ copy_closure() {
 
 build() {
   mkdir -p "$PEERS$cache" "$out"
-  ensure_host_packages
+  bash "$root/eng/peers.sh" install "${HOST_PKGS[@]}" || die "could not install the VM's packages into $PEERS"
   ensure_kernel
   local icd
   icd="$(bash "$root/eng/icd.sh" install)" || die "eng/icd.sh install failed"

@@ -134,19 +134,14 @@ public sealed class VenusVmTests(VenusBootFixture fixture, ITestOutputHelper out
     public void NoRenderNodeIsAnIncompatibleDriverWithOneLogLine()
     {
         VmStep step = Boot.Step("ours-no-node");
-        Assert.True(step.ExitCode is > 0 and < 128, $"vulkaninfo should fail cleanly: {step}");
-        Assert.Contains("venus: no virtio-gpu device for Venus: no render node in /dev/dri", step.Output);
-        Assert.Contains("ERROR_INCOMPATIBLE_DRIVER", step.Output);
-        Assert.Single(step.Output.Split('\n'), l => l.StartsWith("venus:", StringComparison.Ordinal));
+        VmAssert.CleanRefusal(step, "venus: no virtio-gpu device for Venus: no render node in /dev/dri");
     }
 
     [Fact]
     public void ANodeThatIsNotVirtioGpuIsRefusedWithTheReason()
     {
         VmStep step = Boot.Step("ours-not-virtgpu");
-        Assert.True(step.ExitCode is > 0 and < 128, $"vulkaninfo should fail cleanly: {step}");
-        Assert.Contains("venus: no virtio-gpu device for Venus: DRM_IOCTL_VERSION failed on /dev/null", step.Output);
-        Assert.Contains("ERROR_INCOMPATIBLE_DRIVER", step.Output);
+        VmAssert.CleanRefusal(step, "venus: no virtio-gpu device for Venus: DRM_IOCTL_VERSION failed on /dev/null");
     }
 
     /// <summary>3 GiB of host-visible memory does not fit the 2 GiB host window: vkMapMemory fails, nothing crashes.</summary>
@@ -202,11 +197,8 @@ public sealed class NoVenusVmTests(NoVenusBootFixture fixture)
     public void OurIcdRefusesANodeWithoutTheVenusCapsetAndSaysWhy()
     {
         VmStep step = fixture.Boot.Step("ours-novenus");
-        Assert.True(step.ExitCode is > 0 and < 128, $"vulkaninfo should fail cleanly: {step}");
-        Assert.Contains("venus: no virtio-gpu device for Venus: /dev/dri/renderD128", step.Output);
         Assert.Contains("no venus capset (the device offers virgl, virgl2)", step.Output);
-        Assert.Contains("ERROR_INCOMPATIBLE_DRIVER", step.Output);
-        Assert.Single(step.Output.Split('\n'), l => l.StartsWith("venus:", StringComparison.Ordinal));
+        VmAssert.CleanRefusal(step, "venus: no virtio-gpu device for Venus: /dev/dri/renderD128");
     }
 
     [Fact]

@@ -91,6 +91,21 @@ public sealed partial class VmBoot
     private static partial Regex EndRegex();
 }
 
+public static class VmAssert
+{
+    /// <summary>
+    /// vulkaninfo failed without a signal, the loader saw VK_ERROR_INCOMPATIBLE_DRIVER, and our
+    /// driver said why in exactly one "venus:" line starting with <paramref name="why"/>.
+    /// </summary>
+    public static void CleanRefusal(VmStep step, string why)
+    {
+        Assert.True(step.ExitCode is > 0 and < 128, $"vulkaninfo should fail cleanly: {step}");
+        Assert.Contains("ERROR_INCOMPATIBLE_DRIVER", step.Output);
+        string line = Assert.Single(step.Output.Split('\n'), l => l.StartsWith("venus:", StringComparison.Ordinal));
+        Assert.StartsWith(why, line);
+    }
+}
+
 /// <summary>The venus boot, once for all tests of the collection.</summary>
 public sealed class VenusBootFixture
 {

@@ -30,7 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vk_result_name.h"
+#define CLIENT_NAME "compute"
+#include "client_util.h"
 
 static const char *volatile g_stage = "start";
 static unsigned g_timeout_s = 60;
@@ -85,28 +86,6 @@ static double now_us(void)
         }                                                                            \
     } while (0)
 
-static uint32_t *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    if (len <= 0 || len % 4) {
-        fclose(f);
-        return NULL;
-    }
-    uint32_t *data = malloc((size_t)len);
-    if (data && fread(data, 1, (size_t)len, f) != (size_t)len) {
-        free(data);
-        data = NULL;
-    }
-    fclose(f);
-    *size = (size_t)len;
-    return data;
-}
-
 static uint32_t pick_memory_type(const VkPhysicalDeviceMemoryProperties *props, uint32_t bits,
                                  VkMemoryPropertyFlags want)
 {
@@ -137,7 +116,7 @@ int main(int argc, char **argv)
     alarm(g_timeout_s);
 
     size_t spv_size = 0;
-    uint32_t *spv = read_file(argv[1], &spv_size);
+    uint32_t *spv = read_spirv(argv[1], &spv_size);
     if (!spv) {
         printf("compute: cannot read SPIR-V from %s\n", argv[1]);
         return 1;

@@ -38,23 +38,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "vk_result_name.h"
-
-#define CHECK(name, ...)                                                                  \
-    do {                                                                                  \
-        VkResult r_ = name(__VA_ARGS__);                                                  \
-        if (r_ != VK_SUCCESS) {                                                           \
-            printf("exts: %s failed: %d (%s)\n", #name, (int)r_, vk_result_name(r_));     \
-            return 1;                                                                     \
-        }                                                                                 \
-    } while (0)
-
-#define WRONG(...)                    \
-    do {                              \
-        printf("exts: " __VA_ARGS__); \
-        printf("\n");                 \
-        return 1;                     \
-    } while (0)
+#define CLIENT_NAME "exts"
+#include "client_util.h"
 
 enum { N = 4096, GROUP = 64 };
 
@@ -107,24 +92,6 @@ static uint64_t clock_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *data = len > 0 ? malloc((size_t)len) : NULL;
-    if (data && fread(data, 1, (size_t)len, f) != (size_t)len) {
-        free(data);
-        data = NULL;
-    }
-    fclose(f);
-    *size = (size_t)len;
-    return data;
-}
-
 /* Input pattern for a step: in[i] = i * 5 + seed (in the buffer that is the input this time). */
 static void fill(int in, uint32_t seed)
 {
@@ -165,7 +132,7 @@ int main(int argc, char **argv)
     }
     map = !(argc > 2 && strcmp(argv[2], "nomap") == 0);
     size_t spv_size = 0;
-    uint32_t *spv = read_file(argv[1], &spv_size);
+    uint32_t *spv = read_spirv(argv[1], &spv_size);
     if (!spv)
         WRONG("cannot read %s", argv[1]);
 

@@ -26,23 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vk_result_name.h"
-
-#define CHECK(name, ...)                                                                  \
-    do {                                                                                  \
-        VkResult r_ = name(__VA_ARGS__);                                                  \
-        if (r_ != VK_SUCCESS) {                                                           \
-            printf("sync: %s failed: %d (%s)\n", #name, (int)r_, vk_result_name(r_));     \
-            return 1;                                                                     \
-        }                                                                                 \
-    } while (0)
-
-#define WRONG(...)                  \
-    do {                            \
-        printf("sync: " __VA_ARGS__); \
-        printf("\n");               \
-        return 1;                   \
-    } while (0)
+#define CLIENT_NAME "sync"
+#include "client_util.h"
 
 static VkDevice dev;
 static VkQueue queue;

@@ -1,0 +1,61 @@
+/*
+ * What the C test clients share (the .c files in tests/clients). Define CLIENT_NAME ("sync", "exts", ...)
+ * before including it; every message starts with it.
+ *
+ *   CHECK(vkFoo, args...)   calls vkFoo; on a result other than VK_SUCCESS prints
+ *                           "NAME: vkFoo failed: <n> (<VK_...>)" and returns 1 from the caller
+ *   WRONG(fmt, ...)         prints "NAME: <message>" and returns 1 from the caller
+ *   read_spirv(path, &size) the whole file, or NULL when it is missing, empty or not whole words
+ */
+#ifndef VENUS_CLIENT_UTIL_H
+#define VENUS_CLIENT_UTIL_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "vk_result_name.h"
+
+#ifndef CLIENT_NAME
+#error "define CLIENT_NAME before including client_util.h"
+#endif
+
+#define CHECK(name, ...)                                                                        \
+    do {                                                                                        \
+        VkResult r_ = name(__VA_ARGS__);                                                        \
+        if (r_ != VK_SUCCESS) {                                                                 \
+            printf(CLIENT_NAME ": %s failed: %d (%s)\n", #name, (int)r_, vk_result_name(r_));   \
+            return 1;                                                                           \
+        }                                                                                       \
+    } while (0)
+
+#define WRONG(...)                          \
+    do {                                    \
+        printf(CLIENT_NAME ": " __VA_ARGS__); \
+        printf("\n");                       \
+        return 1;                           \
+    } while (0)
+
+static inline uint32_t *read_spirv(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    if (len <= 0 || len % 4) {
+        fclose(f);
+        return NULL;
+    }
+    uint32_t *data = malloc((size_t)len);
+    if (data && fread(data, 1, (size_t)len, f) != (size_t)len) {
+        free(data);
+        data = NULL;
+    }
+    fclose(f);
+    *size = (size_t)len;
+    return data;
+}
+
+#endif
