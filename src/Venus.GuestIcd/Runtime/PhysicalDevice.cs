@@ -242,44 +242,42 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
     /// </summary>
     public void GetProperties2(VkPhysicalDeviceProperties2* p)
     {
-        if (p->pNext != null)
-        {
-            var splice = new ChainSplice();
-            splice.Unlink((VkBaseOutStructure*)p, LocalProperties);
-            try
-            {
-                if (p->pNext != null)
-                    Calls.vkGetPhysicalDeviceProperties2(Ring, Handle, p);
-            }
-            finally
-            {
-                splice.Relink();
-            }
-        }
+        AskHostWithout(p, LocalProperties, &Calls.vkGetPhysicalDeviceProperties2);
         PatchProperties2(p);
     }
 
     /// <summary>vkGetPhysicalDeviceFeatures2, the same way (<see cref="LocalFeatures"/>).</summary>
     public void GetFeatures2(VkPhysicalDeviceFeatures2* p)
     {
-        if (p->pNext != null)
-        {
-            var splice = new ChainSplice();
-            splice.Unlink((VkBaseOutStructure*)p, LocalFeatures);
-            try
-            {
-                if (p->pNext != null)
-                    Calls.vkGetPhysicalDeviceFeatures2(Ring, Handle, p);
-            }
-            finally
-            {
-                splice.Relink();
-            }
-        }
+        AskHostWithout(p, LocalFeatures, &Calls.vkGetPhysicalDeviceFeatures2);
         p->features = _features;
         for (var s = (VkBaseOutStructure*)p->pNext; s != null; s = s->pNext)
             if (s->sType == VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DEVICE_MEMORY_REPORT_FEATURES_EXT)
                 ((VkPhysicalDeviceDeviceMemoryReportFeaturesEXT*)s)->deviceMemoryReport = 1;
+    }
+
+    /// <summary>
+    /// Sends a query's pNext chain to the host without the structs in <paramref name="local"/>
+    /// (unlinked for the call, linked back afterwards); nothing is sent when no other struct is
+    /// chained, since the core part is cached.
+    /// </summary>
+    private void AskHostWithout<T>(T* query, ReadOnlySpan<VkStructureType> local,
+        delegate*<GuestRing, ulong, T*, void> call) where T : unmanaged
+    {
+        var head = (VkBaseOutStructure*)query;
+        if (head->pNext == null)
+            return;
+        var splice = new ChainSplice();
+        splice.Unlink(head, local);
+        try
+        {
+            if (head->pNext != null)
+                call(Ring, Handle, query);
+        }
+        finally
+        {
+            splice.Relink();
+        }
     }
 
     /// <summary>Overwrites what this driver reports differently from the host in a properties2 chain.</summary>
