@@ -6,9 +6,10 @@
 #
 #   eng/vm.sh build              install QEMU into the peers chroot, cache the kernel, build our ICD
 #                                and the guest initramfs; prints the initramfs path
-#   eng/vm.sh run [SCENARIO]     build, boot, write the serial log to artifacts/vm/SCENARIO.log
-#                                and print it; fails with a readable message unless the guest ran
-#                                every step of the scenario and powered off
+#   eng/vm.sh run [SCENARIO]...  build once, then boot each scenario (default venus) and write its
+#                                serial log to artifacts/vm/SCENARIO.log; prints the log's path for
+#                                each scenario whose guest ran every step and powered off, explains
+#                                each that did not (readable message on stderr), and then fails
 #
 # Scenarios (tests/vm/init runs the steps): venus (default: the device offers the venus capset;
 # vulkaninfo, the compute job, sync and exts through our ICD and Mesa's, and clean failures),
@@ -27,11 +28,12 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 die() { echo "vm.sh: $*" >&2; exit 1; }
-usage="usage: vm.sh build | run [venus|timing|novenus]"
+usage="usage: vm.sh build | run [venus|timing|novenus]..."
 case "${1:-}" in
   build) [ $# -eq 1 ] || die "$usage" ;;
-  run) [ $# -le 2 ] || die "$usage"
-       case "${2:-venus}" in venus|timing|novenus) ;; *) die "unknown scenario '${2}' (venus, timing, novenus)" ;; esac ;;
+  run) for s in "${@:2}"; do
+         case "$s" in venus|timing|novenus) ;; *) die "unknown scenario '$s' (venus, timing, novenus)" ;; esac
+       done ;;
   *) die "$usage" ;;
 esac
 [ "$(id -u)" = 0 ] || die "must run as root (chroot, mounts)"
@@ -55,6 +57,9 @@ HOST_PKGS=(
   "xz-utils:usr/bin/xz"
   "cpio:usr/bin/cpio"
 )
+
+# The programs tests/vm/init runs, built from tests/clients (and tests/vm/vmrun.c) into /usr/bin.
+CLIENTS=(compute sync exts vmrun)
 
 # The trixie kernel (linux-image-amd64's current version) and the modules virtio-gpu needs,
 # decompressed (busybox insmod cannot read .ko.xz) and numbered in load order.
@@ -128,9 +133,7 @@ build() {
   # The test clients, built in the chroot (its glibc and loader are the guest's).
   rm -rf "$PEERS$work" && mkdir -p "$PEERS$work/clients"
   cp "$root"/tests/clients/*.c "$root"/tests/clients/*.h "$root"/tests/clients/*.comp "$root/tests/vm/vmrun.c" "$PEERS$work/clients/"
-  chroot "$PEERS" sh -c "cd '$work/clients' && gcc -std=c11 -O2 -Wall -o compute compute.c -lvulkan && \
-      gcc -std=c11 -O2 -Wall -o sync sync.c -lvulkan && gcc -std=c11 -O2 -Wall -o exts exts.c -lvulkan && \
-      gcc -std=c11 -O2 -Wall -o vmrun vmrun.c && \
+  chroot "$PEERS" sh -c "cd '$work/clients' && for c in ${CLIENTS[*]}; do gcc -std=c11 -O2 -Wall -o \$c \$c.c -lvulkan || exit 1; done && \
       glslangValidator -V -o compute.comp.spv compute.comp >/dev/null" >"$PEERS$work/clients.log" 2>&1 \
     || { cat "$PEERS$work/clients.log" >&2; die "building the test clients in the chroot failed"; }
 
@@ -141,11 +144,11 @@ build() {
   cp "$PEERS$kdir"/modules/*.ko "$stage/lib/modules/venus/"
   copy_closure /usr/bin/vulkaninfo /usr/lib/x86_64-linux-gnu/libvulkan.so.1 \
     /usr/lib/x86_64-linux-gnu/libvulkan_virtio.so "$icd_dir/libvenus_icd.so" \
-    "$work/clients/compute" "$work/clients/sync" "$work/clients/exts" "$work/clients/vmrun"
+    "${CLIENTS[@]/#/$work/clients/}"
   cp "$PEERS/usr/share/vulkan/icd.d/virtio_icd.json" "$stage/usr/share/vulkan/icd.d/"
   cp "$stage$icd_dir/libvenus_icd.so" "$stage/opt/venus/libvenus_icd.so"
   cp "$PEERS$icd" "$stage/opt/venus/venus_icd.json"
-  for b in compute sync exts vmrun; do mv "$stage$work/clients/$b" "$stage/usr/bin/$b"; done
+  for b in "${CLIENTS[@]}"; do mv "$stage$work/clients/$b" "$stage/usr/bin/$b"; done
   cp "$PEERS$work/clients/compute.comp.spv" "$stage/opt/venus/"
   rm -rf "${stage:?}$work" "${stage:?}$icd_dir"
   ln -sf libvulkan.so.1 "$stage/usr/lib/x86_64-linux-gnu/libvulkan.so"
@@ -157,13 +160,21 @@ build() {
 }
 
 run() {
-  local scenario="${1:-venus}" device
+  build
+  local failed=0 scenario
+  for scenario in "$@"; do
+    run_one "$scenario" || failed=1
+  done
+  return "$failed"
+}
+
+# Boots one scenario (up to 3 times on QEMU's known abort); 0 when the guest ran every step.
+run_one() {
+  local scenario="$1" device
   case "$scenario" in
     venus|timing) device="virtio-gpu-gl-pci,venus=on,blob=on,hostmem=2G" ;;
     novenus) device="virtio-gpu-gl-pci" ;;
-    *) die "unknown scenario '$scenario' (venus, timing, novenus)" ;;
   esac
-  build
   local log="$out/$scenario.log" attempt
   for attempt in 1 2 3; do
     boot "$scenario" "$device" "$log" && return 0
@@ -172,7 +183,7 @@ run() {
       mv "$log" "$log.qemu-abort-$attempt"
       continue
     fi
-    exit 1
+    return 1
   done
 }
 
@@ -215,5 +226,5 @@ flock -w 1200 8 || die "timed out waiting for another eng/vm.sh of this checkout
 
 case "${1:-}" in
   build) build; echo "$PEERS$initrd" ;;
-  run) shift; run "$@" ;;
+  run) shift; [ $# -gt 0 ] || set -- venus; run "$@" ;;
 esac

@@ -11,9 +11,9 @@ namespace Venus.Vm.Tests;
 /// guest as the reference.
 /// </summary>
 [Collection("vm")]
-public sealed class VenusVmTests(VenusBootFixture fixture, ITestOutputHelper output)
+public sealed class VenusVmTests(VmBootsFixture fixture, ITestOutputHelper output)
 {
-    private VmBoot Boot => fixture.Boot;
+    private VmBoot Boot => fixture.Boot("venus");
 
     private VmStep Passed(string name)
     {
@@ -161,7 +161,7 @@ public sealed class VenusVmTests(VenusBootFixture fixture, ITestOutputHelper out
 /// ours and Mesa's interleaved in one boot, each after a one-second pause.
 /// </summary>
 [Collection("vm")]
-public sealed class TimingVmTests(TimingBootFixture fixture, ITestOutputHelper output)
+public sealed class TimingVmTests(VmBootsFixture fixture, ITestOutputHelper output)
 {
     /// <summary>The wall times of the closing note: vulkaninfo and the compute job, ours vs Mesa's, interleaved.</summary>
     [Fact]
@@ -183,7 +183,7 @@ public sealed class TimingVmTests(TimingBootFixture fixture, ITestOutputHelper o
 
     private VmStep Step(string name)
     {
-        VmStep step = fixture.Boot.Step(name);
+        VmStep step = fixture.Boot("timing").Step(name);
         Assert.True(step.ExitCode == 0, $"step {step}");
         return step;
     }
@@ -191,12 +191,12 @@ public sealed class TimingVmTests(TimingBootFixture fixture, ITestOutputHelper o
 
 /// <summary>A virtio-gpu device without the venus capset (virgl only, no blobs): both drivers refuse it.</summary>
 [Collection("vm")]
-public sealed class NoVenusVmTests(NoVenusBootFixture fixture)
+public sealed class NoVenusVmTests(VmBootsFixture fixture)
 {
     [Fact]
     public void OurIcdRefusesANodeWithoutTheVenusCapsetAndSaysWhy()
     {
-        VmStep step = fixture.Boot.Step("ours-novenus");
+        VmStep step = fixture.Boot("novenus").Step("ours-novenus");
         Assert.Contains("no venus capset (the device offers virgl, virgl2)", step.Output);
         VmAssert.CleanRefusal(step, "venus: no virtio-gpu device for Venus: /dev/dri/renderD128");
     }
@@ -204,7 +204,7 @@ public sealed class NoVenusVmTests(NoVenusBootFixture fixture)
     [Fact]
     public void MesasDriverAlsoFindsNoDevice()
     {
-        VmStep step = fixture.Boot.Step("mesa-novenus");
+        VmStep step = fixture.Boot("novenus").Step("mesa-novenus");
         Assert.NotEqual(0, step.ExitCode);
     }
 }
