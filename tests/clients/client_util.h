@@ -6,9 +6,13 @@
  *                           "NAME: vkFoo failed: <n> (<VK_...>)" and returns 1 from the caller
  *   WRONG(fmt, ...)         prints "NAME: <message>" and returns 1 from the caller
  *   read_spirv(path, &size) the whole file, or NULL when it is missing, empty or not whole words
+ *   first_device(...)       a Vulkan 1.3 instance and its first physical device, whose name and
+ *                           apiVersion it prints as "NAME: device="..." api=X.Y.Z"; 1 on failure
  */
 #ifndef VENUS_CLIENT_UTIL_H
 #define VENUS_CLIENT_UTIL_H
+
+#include <vulkan/vulkan.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +22,22 @@
 
 #ifndef CLIENT_NAME
 #error "define CLIENT_NAME before including client_util.h"
+static inline int first_device(const char *app_name, VkInstance *instance, VkPhysicalDevice *pd,
+                               VkPhysicalDeviceProperties *props)
+{
+    VkApplicationInfo app = { .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO, .pApplicationName = app_name, .apiVersion = VK_API_VERSION_1_3 };
+    VkInstanceCreateInfo ici = { .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, .pApplicationInfo = &app };
+    CHECK(vkCreateInstance, &ici, NULL, instance);
+    uint32_t count = 1;
+    VkResult er = vkEnumeratePhysicalDevices(*instance, &count, pd);
+    if ((er != VK_SUCCESS && er != VK_INCOMPLETE) || count == 0)
+        WRONG("no physical device (%d)", (int)er);
+    vkGetPhysicalDeviceProperties(*pd, props);
+    printf(CLIENT_NAME ": device=\"%s\" api=%u.%u.%u\n", props->deviceName, VK_API_VERSION_MAJOR(props->apiVersion),
+           VK_API_VERSION_MINOR(props->apiVersion), VK_API_VERSION_PATCH(props->apiVersion));
+    return 0;
+}
+
 #endif
 
 #define CHECK(name, ...)                                                                        \
@@ -56,6 +76,22 @@ static inline uint32_t *read_spirv(const char *path, size_t *size)
     fclose(f);
     *size = (size_t)len;
     return data;
+}
+
+static inline int first_device(const char *app_name, VkInstance *instance, VkPhysicalDevice *pd,
+                               VkPhysicalDeviceProperties *props)
+{
+    VkApplicationInfo app = { .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO, .pApplicationName = app_name, .apiVersion = VK_API_VERSION_1_3 };
+    VkInstanceCreateInfo ici = { .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, .pApplicationInfo = &app };
+    CHECK(vkCreateInstance, &ici, NULL, instance);
+    uint32_t count = 1;
+    VkResult er = vkEnumeratePhysicalDevices(*instance, &count, pd);
+    if ((er != VK_SUCCESS && er != VK_INCOMPLETE) || count == 0)
+        WRONG("no physical device (%d)", (int)er);
+    vkGetPhysicalDeviceProperties(*pd, props);
+    printf(CLIENT_NAME ": device=\"%s\" api=%u.%u.%u\n", props->deviceName, VK_API_VERSION_MAJOR(props->apiVersion),
+           VK_API_VERSION_MINOR(props->apiVersion), VK_API_VERSION_PATCH(props->apiVersion));
+    return 0;
 }
 
 #endif

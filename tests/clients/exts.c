@@ -136,19 +136,11 @@ int main(int argc, char **argv)
     if (!spv)
         WRONG("cannot read %s", argv[1]);
 
-    VkApplicationInfo app = { .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO, .pApplicationName = "venus-exts", .apiVersion = VK_API_VERSION_1_3 };
-    VkInstanceCreateInfo ici = { .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, .pApplicationInfo = &app };
     VkInstance instance;
-    CHECK(vkCreateInstance, &ici, NULL, &instance);
-    uint32_t count = 1;
     VkPhysicalDevice pd;
-    VkResult er = vkEnumeratePhysicalDevices(instance, &count, &pd);
-    if ((er != VK_SUCCESS && er != VK_INCOMPLETE) || count == 0)
-        WRONG("no physical device (%d)", (int)er);
     VkPhysicalDeviceProperties props;
-    vkGetPhysicalDeviceProperties(pd, &props);
-    printf("exts: device=\"%s\" api=%u.%u.%u\n", props.deviceName, VK_API_VERSION_MAJOR(props.apiVersion),
-           VK_API_VERSION_MINOR(props.apiVersion), VK_API_VERSION_PATCH(props.apiVersion));
+    if (first_device("venus-exts", &instance, &pd, &props))
+        return 1;
     if (props.apiVersion < VK_API_VERSION_1_1)
         WRONG("device api below 1.1");
 

@@ -52,19 +52,11 @@ int main(int argc, char **argv)
 {
     int map = !(argc > 1 && strcmp(argv[1], "nomap") == 0);
     setvbuf(stdout, NULL, _IOLBF, 0);
-    VkApplicationInfo app = { .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO, .pApplicationName = "venus-sync", .apiVersion = VK_API_VERSION_1_3 };
-    VkInstanceCreateInfo ici = { .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, .pApplicationInfo = &app };
     VkInstance instance;
-    CHECK(vkCreateInstance, &ici, NULL, &instance);
-    uint32_t count = 1;
     VkPhysicalDevice pd;
-    VkResult er = vkEnumeratePhysicalDevices(instance, &count, &pd);
-    if ((er != VK_SUCCESS && er != VK_INCOMPLETE) || count == 0)
-        WRONG("no physical device (%d)", (int)er);
     VkPhysicalDeviceProperties props;
-    vkGetPhysicalDeviceProperties(pd, &props);
-    printf("sync: device=\"%s\" api=%u.%u.%u\n", props.deviceName, VK_API_VERSION_MAJOR(props.apiVersion),
-           VK_API_VERSION_MINOR(props.apiVersion), VK_API_VERSION_PATCH(props.apiVersion));
+    if (first_device("venus-sync", &instance, &pd, &props))
+        return 1;
     if (props.apiVersion < VK_API_VERSION_1_3)
         WRONG("device api %u.%u is below 1.3", VK_API_VERSION_MAJOR(props.apiVersion), VK_API_VERSION_MINOR(props.apiVersion));
 
