@@ -83,7 +83,14 @@ internal static unsafe class HandWritten
         Put("vkMapMemory", (nint)(delegate* unmanaged<ulong, ulong, ulong, ulong, uint, void**, VkResult>)&vkMapMemory, ProcScope.Device, V10);
         Put("vkUnmapMemory", (nint)(delegate* unmanaged<ulong, ulong, void>)&vkUnmapMemory, ProcScope.Device, V10);
         Put("vkFlushMappedMemoryRanges", (nint)(delegate* unmanaged<ulong, uint, void*, VkResult>)&vkFlushMappedMemoryRanges, ProcScope.Device, V10);
-        Put("vkInvalidateMappedMemoryRanges", (nint)(delegate* unmanaged<ulong, uint, void*, VkResult>)&vkFlushMappedMemoryRanges, ProcScope.Device, V10);
+        Put("vkInvalidateMappedMemoryRanges", (nint)(delegate* unmanaged<ulong, uint, void*, VkResult>)&vkInvalidateMappedMemoryRanges, ProcScope.Device, V10);
+        Put("vkGetMemoryHostPointerPropertiesEXT", (nint)(delegate* unmanaged<ulong, uint, void*, VkMemoryHostPointerPropertiesEXT*, VkResult>)&vkGetMemoryHostPointerPropertiesEXT, ProcScope.Device, 0, "VK_EXT_external_memory_host");
+        Put("vkGetFenceStatus", (nint)(delegate* unmanaged<ulong, ulong, VkResult>)&vkGetFenceStatus, ProcScope.Device, V10);
+        Put("vkGetEventStatus", (nint)(delegate* unmanaged<ulong, ulong, VkResult>)&vkGetEventStatus, ProcScope.Device, V10);
+        Put("vkSetEvent", (nint)(delegate* unmanaged<ulong, ulong, VkResult>)&vkSetEvent, ProcScope.Device, V10);
+        var counter = (nint)(delegate* unmanaged<ulong, ulong, ulong*, VkResult>)&vkGetSemaphoreCounterValue;
+        Put("vkGetSemaphoreCounterValue", counter, ProcScope.Device, V12);
+        Put("vkGetSemaphoreCounterValueKHR", counter, ProcScope.Device, 0, "VK_KHR_timeline_semaphore");
         Put("vkCreateCommandPool", (nint)(delegate* unmanaged<ulong, VkCommandPoolCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)&vkCreateCommandPool, ProcScope.Device, V10);
         Put("vkDestroyCommandPool", (nint)(delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)&vkDestroyCommandPool, ProcScope.Device, V10);
         Put("vkResetCommandPool", (nint)(delegate* unmanaged<ulong, ulong, uint, VkResult>)&vkResetCommandPool, ProcScope.Device, V10);
@@ -399,8 +406,17 @@ internal static unsafe class HandWritten
     [UnmanagedCallersOnly]
     private static void vkGetPhysicalDeviceExternalBufferProperties(ulong physicalDevice, void* pInfo, VkExternalBufferProperties* pProperties)
     {
-        if (pProperties != null)
-            pProperties->externalMemoryProperties = default;
+        if (pProperties == null)
+            return;
+        pProperties->externalMemoryProperties = default;
+        // Host pointers are imported by this driver itself (HostPointerMemory); no other handle type is.
+        var info = (VkPhysicalDeviceExternalBufferInfo*)pInfo;
+        if (info != null && HostPointerMemory.IsHostHandleType((uint)info->handleType))
+        {
+            pProperties->externalMemoryProperties.externalMemoryFeatures =
+                (uint)VkExternalMemoryFeatureFlagBits.VK_EXTERNAL_MEMORY_FEATURE_IMPORTABLE_BIT;
+            pProperties->externalMemoryProperties.compatibleHandleTypes = (uint)info->handleType;
+        }
     }
 
     [UnmanagedCallersOnly]
@@ -507,12 +523,14 @@ internal static unsafe class HandWritten
     {
         try
         {
-            foreach (Queue q in Dev(device).Queues)
+            Device dev = Dev(device);
+            foreach (Queue q in dev.Queues)
             {
                 VkResult r = q.WaitIdle();
                 if (r != VkResult.VK_SUCCESS)
                     return r;
             }
+            dev.PullDeviceWrites();
             return VkResult.VK_SUCCESS;
         }
         catch (Exception e)
@@ -526,7 +544,8 @@ internal static unsafe class HandWritten
     {
         try
         {
-            return DispatchableObject.From<Queue>(queue).WaitIdle();
+            Queue q = DispatchableObject.From<Queue>(queue);
+            return Completed(q.Device, q.WaitIdle());
         }
         catch (Exception e)
         {
@@ -540,7 +559,9 @@ internal static unsafe class HandWritten
     {
         try
         {
-            Sends.vkQueueSubmit(DispatchableObject.From(queue).Ring, queue, submitCount, pSubmits, fence);
+            Queue q = DispatchableObject.From<Queue>(queue);
+            q.Device.PushHostWrites();
+            Sends.vkQueueSubmit(q.Ring, queue, submitCount, pSubmits, fence);
             return VkResult.VK_SUCCESS;
         }
         catch (Exception e)
@@ -554,7 +575,9 @@ internal static unsafe class HandWritten
     {
         try
         {
-            Sends.vkQueueSubmit2(DispatchableObject.From(queue).Ring, queue, submitCount, pSubmits, fence);
+            Queue q = DispatchableObject.From<Queue>(queue);
+            q.Device.PushHostWrites();
+            Sends.vkQueueSubmit2(q.Ring, queue, submitCount, pSubmits, fence);
             return VkResult.VK_SUCCESS;
         }
         catch (Exception e)
@@ -568,7 +591,9 @@ internal static unsafe class HandWritten
     {
         try
         {
-            Sends.vkQueueBindSparse(DispatchableObject.From(queue).Ring, queue, bindInfoCount, pBindInfo, fence);
+            Queue q = DispatchableObject.From<Queue>(queue);
+            q.Device.PushHostWrites();
+            Sends.vkQueueBindSparse(q.Ring, queue, bindInfoCount, pBindInfo, fence);
             return VkResult.VK_SUCCESS;
         }
         catch (Exception e)
@@ -589,6 +614,13 @@ internal static unsafe class HandWritten
             // Host-visible memory is shared as a blob, and blobs are whole pages (the kernel's GEM
             // objects): allocate whole pages on the host so the blob never exceeds the memory.
             VkMemoryAllocateInfo info = *pAllocateInfo;
+            // A host-pointer import is honoured here (HostPointerMemory); the encoder leaves its struct out.
+            VkImportMemoryHostPointerInfoEXT* import = HostPointerMemory.FindImport(info.pNext);
+            if (import != null && HostPointerMemory.Refusal(dev.PhysicalDevice, import, info.allocationSize, info.memoryTypeIndex) is { } why)
+            {
+                IcdLog.Error($"vkAllocateMemory: cannot import host memory: {why}");
+                return VkResult.VK_ERROR_INVALID_EXTERNAL_HANDLE;
+            }
             if (dev.PhysicalDevice.IsMappable(info.memoryTypeIndex) && info.allocationSize <= ulong.MaxValue - 4095)
                 info.allocationSize = (info.allocationSize + 4095) & ~4095UL;
             VkResult r = Calls.vkAllocateMemory(dev.Ring, device, &info, null, &id);
@@ -599,7 +631,15 @@ internal static unsafe class HandWritten
                         0, pAllocateInfo->allocationSize, info.memoryTypeIndex);
                 return Icd.Trace(r, "vkAllocateMemory");
             }
-            dev.Memories[id] = new DeviceMemory(dev, id, pAllocateInfo->allocationSize, info.allocationSize, info.memoryTypeIndex);
+            var memory = new DeviceMemory(dev, id, pAllocateInfo->allocationSize, info.allocationSize, info.memoryTypeIndex);
+            if (import != null && memory.ImportHostPointer((byte*)import->pHostPointer) is var imported && imported != VkResult.VK_SUCCESS)
+            {
+                memory.Release();
+                Sends.vkFreeMemory(dev.Ring, device, id, null);
+                // The device side of an import is a mapped blob: a host that cannot share the memory cannot import.
+                return Icd.Trace(VkResult.VK_ERROR_INVALID_EXTERNAL_HANDLE, "vkAllocateMemory");
+            }
+            dev.Memories[id] = memory;
             *pMemory = id;
             if (dev.ReportsMemory)
                 dev.ReportMemory(VkDeviceMemoryReportEventTypeEXT.VK_DEVICE_MEMORY_REPORT_EVENT_TYPE_ALLOCATE_EXT,
@@ -657,9 +697,49 @@ internal static unsafe class HandWritten
     {
     }
 
-    // Mappings are coherent (the guest maps the host's pages): flush and invalidate have nothing to do.
+    // Mappings are coherent (the guest maps the host's pages): flush and invalidate only move the
+    // changes of imported host memory (HostPointerMemory), whose app side is not the host's pages.
     [UnmanagedCallersOnly]
-    private static VkResult vkFlushMappedMemoryRanges(ulong device, uint count, void* pRanges) => VkResult.VK_SUCCESS;
+    private static VkResult vkFlushMappedMemoryRanges(ulong device, uint count, void* pRanges)
+    {
+        try
+        {
+            Dev(device).PushHostWrites();
+            return VkResult.VK_SUCCESS;
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkFlushMappedMemoryRanges");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkInvalidateMappedMemoryRanges(ulong device, uint count, void* pRanges)
+    {
+        try
+        {
+            Dev(device).PullDeviceWrites();
+            return VkResult.VK_SUCCESS;
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkInvalidateMappedMemoryRanges");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkGetMemoryHostPointerPropertiesEXT(ulong device, uint handleType, void* pHostPointer, VkMemoryHostPointerPropertiesEXT* pProperties)
+    {
+        try
+        {
+            return Icd.Trace(HostPointerMemory.GetProperties(Dev(device).PhysicalDevice, handleType, pHostPointer, pProperties),
+                "vkGetMemoryHostPointerPropertiesEXT");
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkGetMemoryHostPointerPropertiesEXT");
+        }
+    }
 
     // ---- command pools and buffers ---------------------------------------------------------------
 
@@ -863,7 +943,8 @@ internal static unsafe class HandWritten
     {
         try
         {
-            return Icd.Trace(Sync.WaitFences(Dev(device), fenceCount, pFences, waitAll, timeout), "vkWaitForFences");
+            Device dev = Dev(device);
+            return Icd.Trace(Completed(dev, Sync.WaitFences(dev, fenceCount, pFences, waitAll, timeout)), "vkWaitForFences");
         }
         catch (Exception e)
         {
@@ -876,11 +957,78 @@ internal static unsafe class HandWritten
     {
         try
         {
-            return Icd.Trace(Sync.WaitSemaphores(Dev(device), pWaitInfo, timeout), "vkWaitSemaphores");
+            Device dev = Dev(device);
+            return Icd.Trace(Completed(dev, Sync.WaitSemaphores(dev, pWaitInfo, timeout)), "vkWaitSemaphores");
         }
         catch (Exception e)
         {
             return Icd.Fail(e, "vkWaitSemaphores");
+        }
+    }
+
+    /// <summary>A wait or status query that saw work complete: the device's writes to imported host memory become the app's.</summary>
+    private static VkResult Completed(Device device, VkResult r)
+    {
+        if (r == VkResult.VK_SUCCESS || r == VkResult.VK_EVENT_SET)
+            device.PullDeviceWrites();
+        return r;
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkGetFenceStatus(ulong device, ulong fence)
+    {
+        try
+        {
+            Device dev = Dev(device);
+            return Icd.Trace(Completed(dev, Calls.vkGetFenceStatus(dev.Ring, device, fence)), "vkGetFenceStatus");
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkGetFenceStatus");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkGetSemaphoreCounterValue(ulong device, ulong semaphore, ulong* pValue)
+    {
+        try
+        {
+            Device dev = Dev(device);
+            return Icd.Trace(Completed(dev, Calls.vkGetSemaphoreCounterValue(dev.Ring, device, semaphore, pValue)), "vkGetSemaphoreCounterValue");
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkGetSemaphoreCounterValue");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkGetEventStatus(ulong device, ulong @event)
+    {
+        try
+        {
+            Device dev = Dev(device);
+            return Icd.Trace(Completed(dev, Calls.vkGetEventStatus(dev.Ring, device, @event)), "vkGetEventStatus");
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkGetEventStatus");
+        }
+    }
+
+    /// <summary>A host-set event can release device work that reads imported host memory: the app's writes go first.</summary>
+    [UnmanagedCallersOnly]
+    private static VkResult vkSetEvent(ulong device, ulong @event)
+    {
+        try
+        {
+            Device dev = Dev(device);
+            dev.PushHostWrites();
+            return Icd.Trace(Calls.vkSetEvent(dev.Ring, device, @event), "vkSetEvent");
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkSetEvent");
         }
     }
 

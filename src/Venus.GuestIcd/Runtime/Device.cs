@@ -16,6 +16,10 @@ internal sealed unsafe class Device : DispatchableObject
     public readonly ConcurrentDictionary<ulong, DescriptorUpdateTemplate> Templates = new();
     public readonly ConcurrentDictionary<ulong, VkMemoryRequirements> BufferRequirements = new();
 
+    /// <summary>Imported host memory (VK_EXT_external_memory_host), replaced whole on change so the sync points read it without a lock.</summary>
+    private HostPointerMemory[] _hostImports = [];
+    private readonly Lock _hostImportsLock = new();
+
     /// <summary>VK_EXT_device_memory_report callbacks given at creation (function, user data).</summary>
     private readonly (nint Callback, nint UserData)[] _memoryReports;
 
@@ -128,6 +132,32 @@ internal sealed unsafe class Device : DispatchableObject
             ((delegate* unmanaged<VkDeviceMemoryReportCallbackDataEXT*, void*, void>)callback)(&data, (void*)userData);
     }
 
+    public void AddHostImport(HostPointerMemory m)
+    {
+        lock (_hostImportsLock)
+            _hostImports = [.. _hostImports, m];
+    }
+
+    public void RemoveHostImport(HostPointerMemory m)
+    {
+        lock (_hostImportsLock)
+            _hostImports = Array.FindAll(_hostImports, x => x != m);
+    }
+
+    /// <summary>Before the device may read: the app's writes to imported host memory go to the device (no-op without imports).</summary>
+    public void PushHostWrites()
+    {
+        foreach (HostPointerMemory m in _hostImports)
+            m.Push();
+    }
+
+    /// <summary>After the app observed completion: the device's writes to imported host memory come back.</summary>
+    public void PullDeviceWrites()
+    {
+        foreach (HostPointerMemory m in _hostImports)
+            m.Pull();
+    }
+
     public Queue? FindQueue(uint family, uint index, uint flags)
     {
         foreach (Queue q in _queues)
@@ -232,8 +262,32 @@ internal sealed unsafe class DeviceMemory(Device device, ulong id, ulong size, u
     public ulong HostSize { get; } = hostSize;
     public uint TypeIndex { get; } = typeIndex;
 
+    /// <summary>Set when the memory imports an app's host pointer: its blob is the device's side of it.</summary>
+    public HostPointerMemory? HostImport { get; private set; }
+
+    /// <summary>VK_EXT_external_memory_host: maps the blob and takes the app's range as the contents.</summary>
+    public VkResult ImportHostPointer(byte* pointer)
+    {
+        void* blob;
+        VkResult r = Map(0, ulong.MaxValue, &blob);
+        if (r != VkResult.VK_SUCCESS)
+            return r;
+        HostImport = new HostPointerMemory(pointer, (byte*)blob, Size);
+        Device.AddHostImport(HostImport);
+        return VkResult.VK_SUCCESS;
+    }
+
     public VkResult Map(ulong offset, ulong size, void** ppData)
     {
+        if (HostImport is not null)
+        {
+            // Mapping imported memory gives the app's own pointer back (what drivers do); its
+            // contents are the app's side, synchronised at the usual points.
+            if (offset >= Size || (size != ulong.MaxValue && (size == 0 || size > Size - offset)))
+                return VkResult.VK_ERROR_MEMORY_MAP_FAILED;
+            *ppData = HostImport.AppPointer + offset;
+            return VkResult.VK_SUCCESS;
+        }
         if (!Device.PhysicalDevice.IsMappable(TypeIndex))
             return VkResult.VK_ERROR_MEMORY_MAP_FAILED;
         if (offset >= Size || (size != ulong.MaxValue && (size == 0 || size > Size - offset)))
@@ -261,6 +315,12 @@ internal sealed unsafe class DeviceMemory(Device device, ulong id, ulong size, u
     {
         lock (_lock)
         {
+            if (HostImport is not null)
+            {
+                Device.RemoveHostImport(HostImport);
+                HostImport.Dispose();
+                HostImport = null;
+            }
             try
             {
                 _blob?.Dispose();

@@ -16,13 +16,13 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
     /// <summary>
     /// Extensions the protocol carries but this driver cannot honour: external handles need fds
     /// this transport does not pass (and VK_EXT_queue_family_foreign only serves resources shared
-    /// through them), host pointers cannot cross a process or VM boundary, swapchains need WSI,
+    /// through them), swapchains need WSI,
     /// which this driver does not implement, and the rest need guest-side work not done yet.
     /// </summary>
     private static readonly HashSet<string> Unsupported = new(StringComparer.Ordinal)
     {
         "VK_KHR_external_memory_fd", "VK_EXT_external_memory_dma_buf", "VK_KHR_external_semaphore_fd",
-        "VK_KHR_external_fence_fd", "VK_EXT_external_memory_host", "VK_EXT_image_drm_format_modifier",
+        "VK_KHR_external_fence_fd", "VK_EXT_image_drm_format_modifier",
         "VK_EXT_queue_family_foreign", "VK_KHR_swapchain", "VK_KHR_swapchain_mutable_format",
         "VK_EXT_swapchain_maintenance1", "VK_KHR_present_id", "VK_KHR_present_wait",
         "VK_KHR_incremental_present", "VK_EXT_display_control", "VK_KHR_display_swapchain",
@@ -35,11 +35,13 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
     /// <summary>
     /// Extensions this driver answers itself, whatever the host offers (and never asks the host
     /// for): tool properties (none), device-memory reports (from vkAllocateMemory/vkFreeMemory),
-    /// and the DRM node and PCI address of the transport's device where it has one.
+    /// the DRM node and PCI address of the transport's device where it has one, and host-pointer
+    /// imports (<see cref="HostPointerMemory"/>) where a memory type can be mapped.
     /// </summary>
     private static readonly HashSet<string> GuestLocal = new(StringComparer.Ordinal)
     {
         "VK_EXT_tooling_info", "VK_EXT_device_memory_report", "VK_EXT_physical_device_drm", "VK_EXT_pci_bus_info",
+        "VK_EXT_external_memory_host",
     };
 
     private static readonly HashSet<string> InstanceExtensionNames =
@@ -80,6 +82,19 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
     public bool IsMappable(uint typeIndex) =>
         typeIndex < _memory.memoryTypeCount &&
         (_memory.memoryTypes[(int)typeIndex].propertyFlags & (uint)VkMemoryPropertyFlagBits.VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) != 0;
+
+    /// <summary>Bit N set for each memory type N this driver can map (<see cref="IsMappable"/>).</summary>
+    public uint MappableTypeBits
+    {
+        get
+        {
+            uint bits = 0;
+            for (uint i = 0; i < _memory.memoryTypeCount && i < 32; i++)
+                if (IsMappable(i))
+                    bits |= 1u << (int)i;
+            return bits;
+        }
+    }
 
     /// <summary>Fetches everything; false for a device below Vulkan 1.1 (not shown, like Mesa).</summary>
     public bool Initialize()
@@ -200,6 +215,8 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
         Local("VK_EXT_device_memory_report", 2);
         if (Drm is not null)
             Local("VK_EXT_physical_device_drm", 1);
+        if (MappableTypeBits != 0)
+            Local("VK_EXT_external_memory_host", 1);
         if (Drm?.Pci is not null)
             Local("VK_EXT_pci_bus_info", 2);
 
@@ -228,6 +245,7 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
     [
         VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PCI_BUS_INFO_PROPERTIES_EXT,
         VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRM_PROPERTIES_EXT,
+        VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT,
     ];
 
     /// <summary>Feature structs this driver fills itself; the host never sees them.</summary>
@@ -308,6 +326,9 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
                     d->renderMinor = drm.RenderMinor;
                     break;
                 }
+                case VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT:
+                    ((VkPhysicalDeviceExternalMemoryHostPropertiesEXT*)s)->minImportedHostPointerAlignment = HostPointerMemory.Alignment;
+                    break;
                 case VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES:
                 {
                     var d = (VkPhysicalDeviceDriverProperties*)s;
