@@ -428,10 +428,42 @@ public sealed class WireEmitter
                     EmitChain(w, s, Mode.DecodePartial);
                     EmitChain(w, s, Mode.DecodeInto);
                 }
+                EmitChainInfo(w, s);
             }
         }
         w.Close();
         return w.ToString();
+    }
+
+    /// <summary>
+    /// The structs a pNext chain of <paramref name="s"/> may carry in mode <paramref name="m"/>: full
+    /// forms take every chain member the protocol covers; partial forms and replies (DecodeInto) only
+    /// those that can be outputs.
+    /// </summary>
+    List<StructModel> ChainMembersFor(StructModel s, Mode m) =>
+        _m.ChainMembers(s).Where(x => _native.NativeStructNames.Contains(x.Name) && x.Used && (!IsPartialMode(m) && m != Mode.DecodeInto || x.Output)).ToList();
+
+    /// <summary>
+    /// What the chain decoders accept, as data: the sTypes, those vk.xml lets appear more than once
+    /// in one chain (allowduplicate), and the chain limit (every other known struct once).
+    /// </summary>
+    void EmitChainInfo(CodeWriter w, StructModel s)
+    {
+        void One(string prefix, List<StructModel> members, string what)
+        {
+            var dup = members.Where(x => x.Reg.AllowDuplicate).ToList();
+            w.Line($"/// <summary>sTypes of the structs a pNext chain of {s.Name} carries {what}, in sType order.</summary>");
+            w.Line($"public static ReadOnlySpan<int> {prefix}ChainSTypes => [{string.Join(", ", members.Select(x => x.STypeValue))}];");
+            if (dup.Count > 0)
+            {
+                w.Line($"/// <summary>Those of <see cref=\"{prefix}ChainSTypes\"/> that may appear more than once in one chain (vk.xml allowduplicate).</summary>");
+                w.Line($"public static ReadOnlySpan<int> {prefix}DuplicableChainSTypes => [{string.Join(", ", dup.Select(x => x.STypeValue))}];");
+            }
+            w.Line($"/// <summary>Longest valid chain {what} without duplicable structs: each known struct once.</summary>");
+            w.Line($"public const int {prefix}ChainLimit = {members.Count - dup.Count};");
+        }
+        One("", ChainMembersFor(s, Mode.Decode), "in full (Size, Encode, Decode)");
+        if (s.Output) One("Partial", ChainMembersFor(s, Mode.DecodePartial), "as an output (partial forms, replies)");
     }
 
     static string Sig(StructModel s, Mode m, string name, string extra = "") => m switch
@@ -520,7 +552,7 @@ public sealed class WireEmitter
 
     void EmitChain(CodeWriter w, StructModel s, Mode m)
     {
-        var members = _m.ChainMembers(s).Where(x => _native.NativeStructNames.Contains(x.Name) && x.Used && (!IsPartialMode(m) && m != Mode.DecodeInto || x.Output)).ToList();
+        var members = ChainMembersFor(s, m);
         switch (m)
         {
             case Mode.Size:

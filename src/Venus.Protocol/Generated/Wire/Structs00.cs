@@ -98,6 +98,10 @@ public static unsafe partial class VkAccelerationStructureCreateInfoKHRWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkAccelerationStructureCreateInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkAccelerationStructureDeviceAddressInfoKHRWire
@@ -173,6 +177,10 @@ public static unsafe partial class VkAccelerationStructureDeviceAddressInfoKHRWi
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkAccelerationStructureDeviceAddressInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkAccelerationStructureVersionInfoKHRWire
@@ -270,6 +278,10 @@ public static unsafe partial class VkAccelerationStructureVersionInfoKHRWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkAccelerationStructureVersionInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkApplicationInfoWire
@@ -357,6 +369,10 @@ public static unsafe partial class VkApplicationInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkApplicationInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkAttachmentDescriptionWire
@@ -530,6 +546,10 @@ public static unsafe partial class VkAttachmentDescription2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkAttachmentDescription2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000241002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkAttachmentDescriptionStencilLayoutWire
@@ -608,6 +628,10 @@ public static unsafe partial class VkAttachmentDescriptionStencilLayoutWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkAttachmentDescriptionStencilLayout carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkAttachmentReferenceWire
@@ -742,6 +766,10 @@ public static unsafe partial class VkAttachmentReference2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkAttachmentReference2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000241001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkAttachmentReferenceStencilLayoutWire
@@ -817,6 +845,10 @@ public static unsafe partial class VkAttachmentReferenceStencilLayoutWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkAttachmentReferenceStencilLayout carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkAttachmentSampleCountInfoAMDWire
@@ -919,6 +951,10 @@ public static unsafe partial class VkAttachmentSampleCountInfoAMDWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkAttachmentSampleCountInfoAMD carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkAttachmentSampleLocationsEXTWire
@@ -1060,6 +1096,10 @@ public static unsafe partial class VkBindBufferMemoryDeviceGroupInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBindBufferMemoryDeviceGroupInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkBindBufferMemoryInfoWire
@@ -1165,6 +1205,10 @@ public static unsafe partial class VkBindBufferMemoryInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBindBufferMemoryInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000060013, 1000545002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 2;
 }
 
 public static unsafe partial class VkBindDescriptorSetsInfoWire
@@ -1319,6 +1363,10 @@ public static unsafe partial class VkBindDescriptorSetsInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBindDescriptorSetsInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [30];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkBindImageMemoryDeviceGroupInfoWire
@@ -1456,6 +1504,10 @@ public static unsafe partial class VkBindImageMemoryDeviceGroupInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBindImageMemoryDeviceGroupInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkBindImageMemoryInfoWire
@@ -1585,6 +1637,10 @@ public static unsafe partial class VkBindImageMemoryInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBindImageMemoryInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000060009, 1000060014, 1000156002, 1000545002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 4;
 }
 
 public static unsafe partial class VkBindImageMemorySwapchainInfoKHRWire
@@ -1663,6 +1719,10 @@ public static unsafe partial class VkBindImageMemorySwapchainInfoKHRWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBindImageMemorySwapchainInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkBindImagePlaneMemoryInfoWire
@@ -1738,6 +1798,10 @@ public static unsafe partial class VkBindImagePlaneMemoryInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBindImagePlaneMemoryInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkBindMemoryStatusWire
@@ -1828,6 +1892,10 @@ public static unsafe partial class VkBindMemoryStatusWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBindMemoryStatus carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkBindSparseInfoWire
@@ -2103,6 +2171,10 @@ public static unsafe partial class VkBindSparseInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBindSparseInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000060006, 1000207003];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 2;
 }
 
 public static unsafe partial class VkBlitImageInfo2Wire
@@ -2227,6 +2299,10 @@ public static unsafe partial class VkBlitImageInfo2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBlitImageInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkBufferCopyWire
@@ -2352,6 +2428,10 @@ public static unsafe partial class VkBufferCopy2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBufferCopy2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkBufferCreateInfoWire
@@ -2511,6 +2591,10 @@ public static unsafe partial class VkBufferCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBufferCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000072000, 1000244002, 1000257002, 1000470006];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 4;
 }
 
 public static unsafe partial class VkBufferDeviceAddressCreateInfoEXTWire
@@ -2586,6 +2670,10 @@ public static unsafe partial class VkBufferDeviceAddressCreateInfoEXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBufferDeviceAddressCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkBufferDeviceAddressInfoWire
@@ -2661,6 +2749,10 @@ public static unsafe partial class VkBufferDeviceAddressInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBufferDeviceAddressInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkBufferImageCopyWire
@@ -2804,6 +2896,10 @@ public static unsafe partial class VkBufferImageCopy2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBufferImageCopy2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkBufferMemoryBarrierWire
@@ -2909,6 +3005,10 @@ public static unsafe partial class VkBufferMemoryBarrierWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBufferMemoryBarrier carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000453000];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkBufferMemoryBarrier2Wire
@@ -3032,6 +3132,10 @@ public static unsafe partial class VkBufferMemoryBarrier2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBufferMemoryBarrier2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000453000, 1000574002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 2;
 }
 
 public static unsafe partial class VkBufferMemoryRequirementsInfo2Wire
@@ -3107,6 +3211,10 @@ public static unsafe partial class VkBufferMemoryRequirementsInfo2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBufferMemoryRequirementsInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkBufferOpaqueCaptureAddressCreateInfoWire
@@ -3182,6 +3290,10 @@ public static unsafe partial class VkBufferOpaqueCaptureAddressCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBufferOpaqueCaptureAddressCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkBufferUsageFlags2CreateInfoWire
@@ -3257,6 +3369,10 @@ public static unsafe partial class VkBufferUsageFlags2CreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBufferUsageFlags2CreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkBufferViewCreateInfoWire
@@ -3356,6 +3472,10 @@ public static unsafe partial class VkBufferViewCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBufferViewCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000470006];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkCalibratedTimestampInfoKHRWire
@@ -3431,6 +3551,10 @@ public static unsafe partial class VkCalibratedTimestampInfoKHRWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkCalibratedTimestampInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkClearAttachmentWire
@@ -3879,6 +4003,10 @@ public static unsafe partial class VkCommandBufferAllocateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkCommandBufferAllocateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCommandBufferBeginInfoWire
@@ -3983,6 +4111,10 @@ public static unsafe partial class VkCommandBufferBeginInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkCommandBufferBeginInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000060004];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkCommandBufferInheritanceConditionalRenderingInfoEXTWire
@@ -4058,6 +4190,10 @@ public static unsafe partial class VkCommandBufferInheritanceConditionalRenderin
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkCommandBufferInheritanceConditionalRenderingInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCommandBufferInheritanceInfoWire
@@ -4208,6 +4344,10 @@ public static unsafe partial class VkCommandBufferInheritanceInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkCommandBufferInheritanceInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000044004, 1000044008, 1000081000, 1000232001, 1000232002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 5;
 }
 
 public static unsafe partial class VkCommandBufferInheritanceRenderingInfoWire
@@ -4323,6 +4463,10 @@ public static unsafe partial class VkCommandBufferInheritanceRenderingInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkCommandBufferInheritanceRenderingInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCommandBufferSubmitInfoWire
@@ -4401,6 +4545,10 @@ public static unsafe partial class VkCommandBufferSubmitInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkCommandBufferSubmitInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCommandPoolCreateInfoWire
@@ -4479,6 +4627,10 @@ public static unsafe partial class VkCommandPoolCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkCommandPoolCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCommandStreamDependencyMESAWire
@@ -4734,6 +4886,10 @@ public static unsafe partial class VkComputePipelineCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkComputePipelineCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000068000, 1000192000, 1000470005];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 3;
 }
 
 public static unsafe partial class VkConditionalRenderingBeginInfoEXTWire
@@ -4815,6 +4971,10 @@ public static unsafe partial class VkConditionalRenderingBeginInfoEXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkConditionalRenderingBeginInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkConformanceVersionWire
@@ -5094,6 +5254,14 @@ public static unsafe partial class VkCooperativeMatrixPropertiesKHRWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkCooperativeMatrixPropertiesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkCooperativeMatrixPropertiesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkCopyAccelerationStructureInfoKHRWire
@@ -5175,6 +5343,10 @@ public static unsafe partial class VkCopyAccelerationStructureInfoKHRWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkCopyAccelerationStructureInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCopyAccelerationStructureToMemoryInfoKHRWire
@@ -5256,6 +5428,10 @@ public static unsafe partial class VkCopyAccelerationStructureToMemoryInfoKHRWir
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkCopyAccelerationStructureToMemoryInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCopyBufferInfo2Wire
@@ -5371,6 +5547,10 @@ public static unsafe partial class VkCopyBufferInfo2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkCopyBufferInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCopyBufferToImageInfo2Wire
@@ -5489,6 +5669,10 @@ public static unsafe partial class VkCopyBufferToImageInfo2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkCopyBufferToImageInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCopyDescriptorSetWire
@@ -5582,6 +5766,10 @@ public static unsafe partial class VkCopyDescriptorSetWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkCopyDescriptorSet carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCopyImageInfo2Wire
@@ -5703,6 +5891,10 @@ public static unsafe partial class VkCopyImageInfo2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkCopyImageInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCopyImageToBufferInfo2Wire
@@ -5821,6 +6013,10 @@ public static unsafe partial class VkCopyImageToBufferInfo2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkCopyImageToBufferInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCopyImageToImageInfoWire
@@ -5945,6 +6141,10 @@ public static unsafe partial class VkCopyImageToImageInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkCopyImageToImageInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCopyImageToMemoryInfoMESAWire
@@ -6041,6 +6241,10 @@ public static unsafe partial class VkCopyImageToMemoryInfoMESAWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkCopyImageToMemoryInfoMESA carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCopyMemoryToAccelerationStructureInfoKHRWire
@@ -6122,6 +6326,10 @@ public static unsafe partial class VkCopyMemoryToAccelerationStructureInfoKHRWir
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkCopyMemoryToAccelerationStructureInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCopyMemoryToImageInfoMESAWire
@@ -6240,6 +6448,10 @@ public static unsafe partial class VkCopyMemoryToImageInfoMESAWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkCopyMemoryToImageInfoMESA carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDependencyInfoWire
@@ -6426,6 +6638,10 @@ public static unsafe partial class VkDependencyInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDependencyInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDepthBiasInfoEXTWire
@@ -6519,6 +6735,10 @@ public static unsafe partial class VkDepthBiasInfoEXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDepthBiasInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000283002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkDepthBiasRepresentationInfoEXTWire
@@ -6597,6 +6817,10 @@ public static unsafe partial class VkDepthBiasRepresentationInfoEXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDepthBiasRepresentationInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDepthClampRangeEXTWire
@@ -6865,6 +7089,10 @@ public static unsafe partial class VkDescriptorPoolCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDescriptorPoolCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000138003, 1000351002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 2;
 }
 
 public static unsafe partial class VkDescriptorPoolInlineUniformBlockCreateInfoWire
@@ -6940,6 +7168,10 @@ public static unsafe partial class VkDescriptorPoolInlineUniformBlockCreateInfoW
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDescriptorPoolInlineUniformBlockCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDescriptorPoolSizeWire
@@ -7102,6 +7334,10 @@ public static unsafe partial class VkDescriptorSetAllocateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDescriptorSetAllocateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000161003];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkDescriptorSetLayoutBindingWire
@@ -7279,6 +7515,10 @@ public static unsafe partial class VkDescriptorSetLayoutBindingFlagsCreateInfoWi
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDescriptorSetLayoutBindingFlagsCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDescriptorSetLayoutCreateInfoWire
@@ -7415,6 +7655,10 @@ public static unsafe partial class VkDescriptorSetLayoutCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDescriptorSetLayoutCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000161000, 1000351002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 2;
 }
 
 public static unsafe partial class VkDescriptorSetLayoutSupportWire
@@ -7603,6 +7847,14 @@ public static unsafe partial class VkDescriptorSetLayoutSupportWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDescriptorSetLayoutSupport carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000161004];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
+    /// <summary>sTypes of the structs a pNext chain of VkDescriptorSetLayoutSupport carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [1000161004];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 1;
 }
 
 public static unsafe partial class VkDescriptorSetVariableDescriptorCountAllocateInfoWire
@@ -7703,6 +7955,10 @@ public static unsafe partial class VkDescriptorSetVariableDescriptorCountAllocat
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDescriptorSetVariableDescriptorCountAllocateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDescriptorSetVariableDescriptorCountLayoutSupportWire
@@ -7866,6 +8122,14 @@ public static unsafe partial class VkDescriptorSetVariableDescriptorCountLayoutS
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDescriptorSetVariableDescriptorCountLayoutSupport carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkDescriptorSetVariableDescriptorCountLayoutSupport carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkDescriptorUpdateTemplateCreateInfoWire
@@ -7993,6 +8257,10 @@ public static unsafe partial class VkDescriptorUpdateTemplateCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDescriptorUpdateTemplateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDescriptorUpdateTemplateEntryWire
@@ -8136,6 +8404,10 @@ public static unsafe partial class VkDeviceBufferMemoryRequirementsWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceBufferMemoryRequirements carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDeviceCreateInfoWire
@@ -9749,5 +10021,11 @@ public static unsafe partial class VkDeviceCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [49, 51, 53, 55, 1000028000, 1000044003, 1000053001, 1000059000, 1000063000, 1000066000, 1000068001, 1000070001, 1000081001, 1000082000, 1000083000, 1000102000, 1000108000, 1000120000, 1000138000, 1000145001, 1000148000, 1000150013, 1000156004, 1000161001, 1000175000, 1000177000, 1000180000, 1000181000, 1000190002, 1000201000, 1000203000, 1000207000, 1000211000, 1000215000, 1000221000, 1000225002, 1000226003, 1000232000, 1000234000, 1000235000, 1000241000, 1000244000, 1000251000, 1000252000, 1000253000, 1000254000, 1000257000, 1000259000, 1000260000, 1000261000, 1000265000, 1000267000, 1000270000, 1000273000, 1000276000, 1000280000, 1000281000, 1000283000, 1000286000, 1000287002, 1000295000, 1000295001, 1000297000, 1000314007, 1000320000, 1000323000, 1000325000, 1000328000, 1000330000, 1000335000, 1000336000, 1000339000, 1000340000, 1000342000, 1000344000, 1000347000, 1000348013, 1000351000, 1000352000, 1000355000, 1000356000, 1000376000, 1000377000, 1000381000, 1000382000, 1000386000, 1000388000, 1000391000, 1000392000, 1000393000, 1000395000, 1000411000, 1000413000, 1000416000, 1000418000, 1000421000, 1000422000, 1000434000, 1000451000, 1000455000, 1000465000, 1000466000, 1000470000, 1000481000, 1000495000, 1000498000, 1000499000, 1000506000, 1000524000, 1000528000, 1000544000, 1000545000, 1000558000, 1000562000, 1000564000, 1000572000, 1000574000, 1000582000, 1000608000];
+    /// <summary>Those of <see cref="ChainSTypes"/> that may appear more than once in one chain (vk.xml allowduplicate).</summary>
+    public static ReadOnlySpan<int> DuplicableChainSTypes => [1000295001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 118;
 }
 

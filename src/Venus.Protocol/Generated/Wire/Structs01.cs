@@ -86,6 +86,10 @@ public static unsafe partial class VkDeviceGroupBindSparseInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceGroupBindSparseInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDeviceGroupCommandBufferBeginInfoWire
@@ -161,6 +165,10 @@ public static unsafe partial class VkDeviceGroupCommandBufferBeginInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceGroupCommandBufferBeginInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDeviceGroupDeviceCreateInfoWire
@@ -267,6 +275,10 @@ public static unsafe partial class VkDeviceGroupDeviceCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceGroupDeviceCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDeviceGroupRenderPassBeginInfoWire
@@ -379,6 +391,10 @@ public static unsafe partial class VkDeviceGroupRenderPassBeginInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceGroupRenderPassBeginInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDeviceGroupSubmitInfoWire
@@ -535,6 +551,10 @@ public static unsafe partial class VkDeviceGroupSubmitInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceGroupSubmitInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDeviceImageMemoryRequirementsWire
@@ -628,6 +648,10 @@ public static unsafe partial class VkDeviceImageMemoryRequirementsWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceImageMemoryRequirements carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDeviceImageSubresourceInfoWire
@@ -736,6 +760,10 @@ public static unsafe partial class VkDeviceImageSubresourceInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceImageSubresourceInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDeviceMemoryOpaqueCaptureAddressInfoWire
@@ -811,6 +839,10 @@ public static unsafe partial class VkDeviceMemoryOpaqueCaptureAddressInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceMemoryOpaqueCaptureAddressInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDeviceOrHostAddressConstKHRWire
@@ -970,6 +1002,10 @@ public static unsafe partial class VkDevicePrivateDataCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDevicePrivateDataCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDeviceQueueCreateInfoWire
@@ -1088,6 +1124,10 @@ public static unsafe partial class VkDeviceQueueCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceQueueCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000174000];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkDeviceQueueGlobalPriorityCreateInfoWire
@@ -1163,6 +1203,10 @@ public static unsafe partial class VkDeviceQueueGlobalPriorityCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceQueueGlobalPriorityCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDeviceQueueInfo2Wire
@@ -1256,6 +1300,10 @@ public static unsafe partial class VkDeviceQueueInfo2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceQueueInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000384005];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkDeviceQueueTimelineInfoMESAWire
@@ -1331,6 +1379,10 @@ public static unsafe partial class VkDeviceQueueTimelineInfoMESAWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceQueueTimelineInfoMESA carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDrmFormatModifierProperties2EXTWire
@@ -1735,6 +1787,14 @@ public static unsafe partial class VkDrmFormatModifierPropertiesList2EXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDrmFormatModifierPropertiesList2EXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkDrmFormatModifierPropertiesList2EXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkDrmFormatModifierPropertiesListEXTWire
@@ -1979,6 +2039,14 @@ public static unsafe partial class VkDrmFormatModifierPropertiesListEXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDrmFormatModifierPropertiesListEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkDrmFormatModifierPropertiesListEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkEventCreateInfoWire
@@ -2054,6 +2122,10 @@ public static unsafe partial class VkEventCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkEventCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkExportFenceCreateInfoWire
@@ -2129,6 +2201,10 @@ public static unsafe partial class VkExportFenceCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkExportFenceCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkExportMemoryAllocateInfoWire
@@ -2204,6 +2280,10 @@ public static unsafe partial class VkExportMemoryAllocateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkExportMemoryAllocateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkExportSemaphoreCreateInfoWire
@@ -2279,6 +2359,10 @@ public static unsafe partial class VkExportSemaphoreCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkExportSemaphoreCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkExtensionPropertiesWire
@@ -2680,6 +2764,14 @@ public static unsafe partial class VkExternalBufferPropertiesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkExternalBufferProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkExternalBufferProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkExternalFencePropertiesWire
@@ -2851,6 +2943,14 @@ public static unsafe partial class VkExternalFencePropertiesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkExternalFenceProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkExternalFenceProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkExternalImageFormatPropertiesWire
@@ -3017,6 +3117,14 @@ public static unsafe partial class VkExternalImageFormatPropertiesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkExternalImageFormatProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkExternalImageFormatProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkExternalMemoryAcquireUnmodifiedEXTWire
@@ -3092,6 +3200,10 @@ public static unsafe partial class VkExternalMemoryAcquireUnmodifiedEXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkExternalMemoryAcquireUnmodifiedEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkExternalMemoryBufferCreateInfoWire
@@ -3167,6 +3279,10 @@ public static unsafe partial class VkExternalMemoryBufferCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkExternalMemoryBufferCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkExternalMemoryImageCreateInfoWire
@@ -3242,6 +3358,10 @@ public static unsafe partial class VkExternalMemoryImageCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkExternalMemoryImageCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkExternalMemoryPropertiesWire
@@ -3493,6 +3613,14 @@ public static unsafe partial class VkExternalSemaphorePropertiesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkExternalSemaphoreProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkExternalSemaphoreProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkFenceCreateInfoWire
@@ -3580,6 +3708,10 @@ public static unsafe partial class VkFenceCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkFenceCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000113000];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkFenceGetFdInfoKHRWire
@@ -3658,6 +3790,10 @@ public static unsafe partial class VkFenceGetFdInfoKHRWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkFenceGetFdInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkFilterCubicImageViewImageFormatPropertiesEXTWire
@@ -3825,6 +3961,14 @@ public static unsafe partial class VkFilterCubicImageViewImageFormatPropertiesEX
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkFilterCubicImageViewImageFormatPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkFilterCubicImageViewImageFormatPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkFormatPropertiesWire
@@ -4171,6 +4315,14 @@ public static unsafe partial class VkFormatProperties2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkFormatProperties2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000158000, 1000158006, 1000360000, 1000376001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 4;
+    /// <summary>sTypes of the structs a pNext chain of VkFormatProperties2 carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [1000158000, 1000158006, 1000360000, 1000376001];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 4;
 }
 
 public static unsafe partial class VkFormatProperties3Wire
@@ -4342,6 +4494,14 @@ public static unsafe partial class VkFormatProperties3Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkFormatProperties3 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkFormatProperties3 carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkFragmentShadingRateAttachmentInfoKHRWire
@@ -4434,6 +4594,10 @@ public static unsafe partial class VkFragmentShadingRateAttachmentInfoKHRWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkFragmentShadingRateAttachmentInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkFramebufferAttachmentImageInfoWire
@@ -4549,6 +4713,10 @@ public static unsafe partial class VkFramebufferAttachmentImageInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkFramebufferAttachmentImageInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkFramebufferAttachmentsCreateInfoWire
@@ -4658,6 +4826,10 @@ public static unsafe partial class VkFramebufferAttachmentsCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkFramebufferAttachmentsCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkFramebufferCreateInfoWire
@@ -4790,6 +4962,10 @@ public static unsafe partial class VkFramebufferCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkFramebufferCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000108001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkGraphicsPipelineCreateInfoWire
@@ -5189,6 +5365,10 @@ public static unsafe partial class VkGraphicsPipelineCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkGraphicsPipelineCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000044002, 1000044008, 1000068000, 1000192000, 1000226001, 1000232001, 1000232002, 1000290000, 1000320002, 1000470005];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 10;
 }
 
 public static unsafe partial class VkGraphicsPipelineLibraryCreateInfoEXTWire
@@ -5264,6 +5444,10 @@ public static unsafe partial class VkGraphicsPipelineLibraryCreateInfoEXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkGraphicsPipelineLibraryCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkHostImageCopyDevicePerformanceQueryWire
@@ -5431,6 +5615,14 @@ public static unsafe partial class VkHostImageCopyDevicePerformanceQueryWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkHostImageCopyDevicePerformanceQuery carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkHostImageCopyDevicePerformanceQuery carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkHostImageLayoutTransitionInfoWire
@@ -5515,6 +5707,10 @@ public static unsafe partial class VkHostImageLayoutTransitionInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkHostImageLayoutTransitionInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageBlitWire
@@ -5694,6 +5890,10 @@ public static unsafe partial class VkImageBlit2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImageBlit2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageCopyWire
@@ -5831,6 +6031,10 @@ public static unsafe partial class VkImageCopy2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImageCopy2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageCreateInfoWire
@@ -6035,6 +6239,10 @@ public static unsafe partial class VkImageCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImageCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000060008, 1000072001, 1000147000, 1000158003, 1000158004, 1000246000];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 6;
 }
 
 public static unsafe partial class VkImageDrmFormatModifierExplicitCreateInfoEXTWire
@@ -6147,6 +6355,10 @@ public static unsafe partial class VkImageDrmFormatModifierExplicitCreateInfoEXT
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImageDrmFormatModifierExplicitCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageDrmFormatModifierListCreateInfoEXTWire
@@ -6247,6 +6459,10 @@ public static unsafe partial class VkImageDrmFormatModifierListCreateInfoEXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImageDrmFormatModifierListCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageDrmFormatModifierPropertiesEXTWire
@@ -6410,6 +6626,14 @@ public static unsafe partial class VkImageDrmFormatModifierPropertiesEXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImageDrmFormatModifierPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkImageDrmFormatModifierPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkImageFormatListCreateInfoWire
@@ -6510,6 +6734,10 @@ public static unsafe partial class VkImageFormatListCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImageFormatListCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageFormatPropertiesWire
@@ -6867,6 +7095,14 @@ public static unsafe partial class VkImageFormatProperties2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImageFormatProperties2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000071001, 1000156005, 1000170001, 1000270009];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 4;
+    /// <summary>sTypes of the structs a pNext chain of VkImageFormatProperties2 carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [1000071001, 1000156005, 1000170001, 1000270009];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 4;
 }
 
 public static unsafe partial class VkImageMemoryBarrierWire
@@ -6987,6 +7223,10 @@ public static unsafe partial class VkImageMemoryBarrierWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImageMemoryBarrier carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000143000, 1000453000];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 2;
 }
 
 public static unsafe partial class VkImageMemoryBarrier2Wire
@@ -7125,6 +7365,10 @@ public static unsafe partial class VkImageMemoryBarrier2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImageMemoryBarrier2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000143000, 1000453000, 1000574002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 3;
 }
 
 public static unsafe partial class VkImageMemoryRequirementsInfo2Wire
@@ -7212,6 +7456,10 @@ public static unsafe partial class VkImageMemoryRequirementsInfo2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImageMemoryRequirementsInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000156003];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkImagePlaneMemoryRequirementsInfoWire
@@ -7287,6 +7535,10 @@ public static unsafe partial class VkImagePlaneMemoryRequirementsInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImagePlaneMemoryRequirementsInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageResolveWire
@@ -7424,6 +7676,10 @@ public static unsafe partial class VkImageResolve2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImageResolve2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageSparseMemoryRequirementsInfo2Wire
@@ -7499,6 +7755,10 @@ public static unsafe partial class VkImageSparseMemoryRequirementsInfo2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImageSparseMemoryRequirementsInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageStencilUsageCreateInfoWire
@@ -7574,6 +7834,10 @@ public static unsafe partial class VkImageStencilUsageCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImageStencilUsageCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageSubresourceWire
@@ -7693,6 +7957,10 @@ public static unsafe partial class VkImageSubresource2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImageSubresource2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageSubresourceLayersWire
@@ -7865,6 +8133,10 @@ public static unsafe partial class VkImageSwapchainCreateInfoKHRWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImageSwapchainCreateInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageViewCreateInfoWire
@@ -8003,6 +8275,10 @@ public static unsafe partial class VkImageViewCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImageViewCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000117002, 1000156001, 1000391001, 1000418001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 4;
 }
 
 public static unsafe partial class VkImageViewMinLodCreateInfoEXTWire
@@ -8078,6 +8354,10 @@ public static unsafe partial class VkImageViewMinLodCreateInfoEXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImageViewMinLodCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageViewSlicedCreateInfoEXTWire
@@ -8156,6 +8436,10 @@ public static unsafe partial class VkImageViewSlicedCreateInfoEXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImageViewSlicedCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageViewUsageCreateInfoWire
@@ -8231,6 +8515,10 @@ public static unsafe partial class VkImageViewUsageCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImageViewUsageCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImportFenceFdInfoKHRWire
@@ -8315,6 +8603,10 @@ public static unsafe partial class VkImportFenceFdInfoKHRWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImportFenceFdInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImportMemoryFdInfoKHRWire
@@ -8393,6 +8685,10 @@ public static unsafe partial class VkImportMemoryFdInfoKHRWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImportMemoryFdInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImportMemoryResourceInfoMESAWire
@@ -8468,6 +8764,10 @@ public static unsafe partial class VkImportMemoryResourceInfoMESAWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImportMemoryResourceInfoMESA carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImportSemaphoreFdInfoKHRWire
@@ -8552,6 +8852,10 @@ public static unsafe partial class VkImportSemaphoreFdInfoKHRWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImportSemaphoreFdInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImportSemaphoreResourceInfoMESAWire
@@ -8630,6 +8934,10 @@ public static unsafe partial class VkImportSemaphoreResourceInfoMESAWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImportSemaphoreResourceInfoMESA carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkInputAttachmentAspectReferenceWire
@@ -8822,6 +9130,10 @@ public static unsafe partial class VkInstanceCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkInstanceCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkLayerPropertiesWire
@@ -8993,6 +9305,10 @@ public static unsafe partial class VkMappedMemoryRangeWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkMappedMemoryRange carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkMemoryAllocateFlagsInfoWire
@@ -9071,6 +9387,10 @@ public static unsafe partial class VkMemoryAllocateFlagsInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryAllocateFlagsInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkMemoryAllocateInfoWire
@@ -9221,6 +9541,10 @@ public static unsafe partial class VkMemoryAllocateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryAllocateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000060000, 1000072002, 1000074000, 1000127001, 1000257003, 1000384002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 6;
 }
 
 public static unsafe partial class VkMemoryBarrierWire
@@ -9299,6 +9623,10 @@ public static unsafe partial class VkMemoryBarrierWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryBarrier carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkMemoryBarrier2Wire
@@ -9395,6 +9723,10 @@ public static unsafe partial class VkMemoryBarrier2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryBarrier2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000574002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkMemoryBarrierAccessFlags3KHRWire
@@ -9473,6 +9805,10 @@ public static unsafe partial class VkMemoryBarrierAccessFlags3KHRWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryBarrierAccessFlags3KHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkMemoryDedicatedAllocateInfoWire
@@ -9551,6 +9887,10 @@ public static unsafe partial class VkMemoryDedicatedAllocateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryDedicatedAllocateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkMemoryDedicatedRequirementsWire
@@ -9718,6 +10058,14 @@ public static unsafe partial class VkMemoryDedicatedRequirementsWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryDedicatedRequirements carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryDedicatedRequirements carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkMemoryFdPropertiesKHRWire
@@ -9881,6 +10229,14 @@ public static unsafe partial class VkMemoryFdPropertiesKHRWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryFdPropertiesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryFdPropertiesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkMemoryGetFdInfoKHRWire
@@ -9959,6 +10315,10 @@ public static unsafe partial class VkMemoryGetFdInfoKHRWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryGetFdInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkMemoryHeapWire
@@ -10110,981 +10470,9 @@ public static unsafe partial class VkMemoryOpaqueCaptureAddressAllocateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
-}
-
-public static unsafe partial class VkMemoryRequirementsWire
-{
-    public static ulong Size(VkMemoryRequirements* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkMemoryRequirements* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkMemoryRequirements* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkMemoryRequirements* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkMemoryRequirements* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 8;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkMemoryRequirements* v)
-    {
-        e.U64((ulong)v->size);
-        e.U64((ulong)v->alignment);
-        e.U32((uint)v->memoryTypeBits);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkMemoryRequirements* v)
-    {
-        v->size = (ulong)d.U64();
-        v->alignment = (ulong)d.U64();
-        v->memoryTypeBits = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkMemoryRequirements* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkMemoryRequirements* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkMemoryRequirements* v)
-    {
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkMemoryRequirements* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkMemoryRequirements* v)
-    {
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkMemoryRequirements* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkMemoryRequirements* v)
-    {
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkMemoryRequirements* v)
-    {
-        v->size = (ulong)d.U64();
-        v->alignment = (ulong)d.U64();
-        v->memoryTypeBits = (uint)d.U32();
-    }
-}
-
-public static unsafe partial class VkMemoryRequirements2Wire
-{
-    public static ulong Size(VkMemoryRequirements2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkMemoryRequirements2* v)
-    {
-        e.I32((int)VkMemoryRequirements2.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkMemoryRequirements2* v)
-    {
-        if (d.I32() != (int)VkMemoryRequirements2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkMemoryRequirements2.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkMemoryRequirements2* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkMemoryRequirements2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkMemoryRequirementsWire.Size(&v->memoryRequirements, f);
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkMemoryRequirements2* v)
-    {
-        VkMemoryRequirementsWire.Encode(ref e, &v->memoryRequirements);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkMemoryRequirements2* v)
-    {
-        VkMemoryRequirementsWire.Decode(ref d, &v->memoryRequirements);
-    }
-    public static ulong SizePartial(VkMemoryRequirements2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkMemoryRequirements2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkMemoryRequirementsWire.SizePartial(&v->memoryRequirements, f);
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkMemoryRequirements2* v)
-    {
-        e.I32((int)VkMemoryRequirements2.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkMemoryRequirements2* v)
-    {
-        VkMemoryRequirementsWire.EncodePartial(ref e, &v->memoryRequirements);
-    }
-    public static void DecodePartial(ref VnDecoder d, VkMemoryRequirements2* v)
-    {
-        if (d.I32() != (int)VkMemoryRequirements2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkMemoryRequirements2.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkMemoryRequirements2* v)
-    {
-        VkMemoryRequirementsWire.DecodePartial(ref d, &v->memoryRequirements);
-    }
-    public static void DecodeInto(ref VnDecoder d, VkMemoryRequirements2* v)
-    {
-        if (d.I32() != (int)VkMemoryRequirements2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkMemoryRequirements2* v)
-    {
-        VkMemoryRequirementsWire.DecodeInto(ref d, &v->memoryRequirements);
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000127000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkMemoryDedicatedRequirementsWire.SizeSelf((VkMemoryDedicatedRequirements*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000127000: e.Pointer(true); e.I32(1000127000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkMemoryDedicatedRequirementsWire.EncodeSelf(ref e, (VkMemoryDedicatedRequirements*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000127000:
-            {
-                var p = (VkMemoryDedicatedRequirements*)d.Alloc(1, (ulong)sizeof(VkMemoryDedicatedRequirements));
-                if (p == null) return null;
-                p->sType = VkMemoryDedicatedRequirements.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkMemoryDedicatedRequirementsWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000127000: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkMemoryDedicatedRequirementsWire.SizePartialSelf((VkMemoryDedicatedRequirements*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000127000: e.Pointer(true); e.I32(1000127000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkMemoryDedicatedRequirementsWire.EncodePartialSelf(ref e, (VkMemoryDedicatedRequirements*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000127000:
-            {
-                var p = (VkMemoryDedicatedRequirements*)d.Alloc(1, (ulong)sizeof(VkMemoryDedicatedRequirements));
-                if (p == null) return null;
-                p->sType = VkMemoryDedicatedRequirements.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkMemoryDedicatedRequirementsWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            case 1000127000: VkMemoryDedicatedRequirementsWire.DecodeIntoSelf(ref d, (VkMemoryDedicatedRequirements*)p); return;
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkMemoryResourceAllocationSizePropertiesMESAWire
-{
-    public static ulong Size(VkMemoryResourceAllocationSizePropertiesMESA* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkMemoryResourceAllocationSizePropertiesMESA* v)
-    {
-        e.I32((int)VkMemoryResourceAllocationSizePropertiesMESA.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkMemoryResourceAllocationSizePropertiesMESA* v)
-    {
-        if (d.I32() != (int)VkMemoryResourceAllocationSizePropertiesMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkMemoryResourceAllocationSizePropertiesMESA.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkMemoryResourceAllocationSizePropertiesMESA* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkMemoryResourceAllocationSizePropertiesMESA* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkMemoryResourceAllocationSizePropertiesMESA* v)
-    {
-        e.U64((ulong)v->allocationSize);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkMemoryResourceAllocationSizePropertiesMESA* v)
-    {
-        v->allocationSize = (ulong)d.U64();
-    }
-    public static ulong SizePartial(VkMemoryResourceAllocationSizePropertiesMESA* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkMemoryResourceAllocationSizePropertiesMESA* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkMemoryResourceAllocationSizePropertiesMESA* v)
-    {
-        e.I32((int)VkMemoryResourceAllocationSizePropertiesMESA.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkMemoryResourceAllocationSizePropertiesMESA* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkMemoryResourceAllocationSizePropertiesMESA* v)
-    {
-        if (d.I32() != (int)VkMemoryResourceAllocationSizePropertiesMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkMemoryResourceAllocationSizePropertiesMESA.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkMemoryResourceAllocationSizePropertiesMESA* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkMemoryResourceAllocationSizePropertiesMESA* v)
-    {
-        if (d.I32() != (int)VkMemoryResourceAllocationSizePropertiesMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkMemoryResourceAllocationSizePropertiesMESA* v)
-    {
-        v->allocationSize = (ulong)d.U64();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkMemoryResourcePropertiesMESAWire
-{
-    public static ulong Size(VkMemoryResourcePropertiesMESA* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkMemoryResourcePropertiesMESA* v)
-    {
-        e.I32((int)VkMemoryResourcePropertiesMESA.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkMemoryResourcePropertiesMESA* v)
-    {
-        if (d.I32() != (int)VkMemoryResourcePropertiesMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkMemoryResourcePropertiesMESA.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkMemoryResourcePropertiesMESA* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkMemoryResourcePropertiesMESA* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkMemoryResourcePropertiesMESA* v)
-    {
-        e.U32((uint)v->memoryTypeBits);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkMemoryResourcePropertiesMESA* v)
-    {
-        v->memoryTypeBits = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkMemoryResourcePropertiesMESA* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkMemoryResourcePropertiesMESA* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkMemoryResourcePropertiesMESA* v)
-    {
-        e.I32((int)VkMemoryResourcePropertiesMESA.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkMemoryResourcePropertiesMESA* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkMemoryResourcePropertiesMESA* v)
-    {
-        if (d.I32() != (int)VkMemoryResourcePropertiesMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkMemoryResourcePropertiesMESA.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkMemoryResourcePropertiesMESA* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkMemoryResourcePropertiesMESA* v)
-    {
-        if (d.I32() != (int)VkMemoryResourcePropertiesMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkMemoryResourcePropertiesMESA* v)
-    {
-        v->memoryTypeBits = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000384003: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkMemoryResourceAllocationSizePropertiesMESAWire.SizeSelf((VkMemoryResourceAllocationSizePropertiesMESA*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000384003: e.Pointer(true); e.I32(1000384003); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkMemoryResourceAllocationSizePropertiesMESAWire.EncodeSelf(ref e, (VkMemoryResourceAllocationSizePropertiesMESA*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000384003:
-            {
-                var p = (VkMemoryResourceAllocationSizePropertiesMESA*)d.Alloc(1, (ulong)sizeof(VkMemoryResourceAllocationSizePropertiesMESA));
-                if (p == null) return null;
-                p->sType = VkMemoryResourceAllocationSizePropertiesMESA.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkMemoryResourceAllocationSizePropertiesMESAWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000384003: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkMemoryResourceAllocationSizePropertiesMESAWire.SizePartialSelf((VkMemoryResourceAllocationSizePropertiesMESA*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000384003: e.Pointer(true); e.I32(1000384003); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkMemoryResourceAllocationSizePropertiesMESAWire.EncodePartialSelf(ref e, (VkMemoryResourceAllocationSizePropertiesMESA*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000384003:
-            {
-                var p = (VkMemoryResourceAllocationSizePropertiesMESA*)d.Alloc(1, (ulong)sizeof(VkMemoryResourceAllocationSizePropertiesMESA));
-                if (p == null) return null;
-                p->sType = VkMemoryResourceAllocationSizePropertiesMESA.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkMemoryResourceAllocationSizePropertiesMESAWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            case 1000384003: VkMemoryResourceAllocationSizePropertiesMESAWire.DecodeIntoSelf(ref d, (VkMemoryResourceAllocationSizePropertiesMESA*)p); return;
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkMemoryToImageCopyMESAWire
-{
-    public static ulong Size(VkMemoryToImageCopyMESA* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkMemoryToImageCopyMESA* v)
-    {
-        e.I32((int)VkMemoryToImageCopyMESA.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkMemoryToImageCopyMESA* v)
-    {
-        if (d.I32() != (int)VkMemoryToImageCopyMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkMemoryToImageCopyMESA.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkMemoryToImageCopyMESA* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkMemoryToImageCopyMESA* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 8;
-        if (v->pData != null)
-        {
-            n += VnSize.Padded((ulong)v->dataSize * 1);
-        }
-        n += 4;
-        n += 4;
-        n += VkImageSubresourceLayersWire.Size(&v->imageSubresource, f);
-        n += VkOffset3DWire.Size(&v->imageOffset, f);
-        n += VkExtent3DWire.Size(&v->imageExtent, f);
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkMemoryToImageCopyMESA* v)
-    {
-        e.SizeT((nuint)v->dataSize);
-        if (v->pData != null)
-        {
-            e.ArraySize((ulong)v->dataSize);
-            e.Bytes(v->pData, (ulong)v->dataSize * 1);
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->memoryRowLength);
-        e.U32((uint)v->memoryImageHeight);
-        VkImageSubresourceLayersWire.Encode(ref e, &v->imageSubresource);
-        VkOffset3DWire.Encode(ref e, &v->imageOffset);
-        VkExtent3DWire.Encode(ref e, &v->imageExtent);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkMemoryToImageCopyMESA* v)
-    {
-        v->dataSize = (nuint)d.SizeT();
-
-        {
-            ulong t307 = d.ArraySize();
-            if (t307 != 0)
-            {
-                if (t307 != (ulong)v->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t307, 1)) return;
-                var t308 = (byte*)d.Alloc(t307, (ulong)sizeof(byte));
-                if (t308 == null) return;
-                d.Bytes(t308, t307 * 1);
-                v->pData = t308;
-            }
-            else if ((ulong)v->dataSize != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->memoryRowLength = (uint)d.U32();
-        v->memoryImageHeight = (uint)d.U32();
-        VkImageSubresourceLayersWire.Decode(ref d, &v->imageSubresource);
-        VkOffset3DWire.Decode(ref d, &v->imageOffset);
-        VkExtent3DWire.Decode(ref d, &v->imageExtent);
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkMemoryTypeWire
-{
-    public static ulong Size(VkMemoryType* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkMemoryType* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkMemoryType* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkMemoryType* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkMemoryType* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkMemoryType* v)
-    {
-        e.U32((uint)v->propertyFlags);
-        e.U32((uint)v->heapIndex);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkMemoryType* v)
-    {
-        v->propertyFlags = (uint)d.U32();
-        v->heapIndex = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkMemoryType* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkMemoryType* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkMemoryType* v)
-    {
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkMemoryType* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkMemoryType* v)
-    {
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkMemoryType* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkMemoryType* v)
-    {
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkMemoryType* v)
-    {
-        v->propertyFlags = (uint)d.U32();
-        v->heapIndex = (uint)d.U32();
-    }
-}
-
-public static unsafe partial class VkMemoryUnmapInfoWire
-{
-    public static ulong Size(VkMemoryUnmapInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkMemoryUnmapInfo* v)
-    {
-        e.I32((int)VkMemoryUnmapInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkMemoryUnmapInfo* v)
-    {
-        if (d.I32() != (int)VkMemoryUnmapInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkMemoryUnmapInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkMemoryUnmapInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkMemoryUnmapInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkMemoryUnmapInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.Handle(v->memory);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkMemoryUnmapInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->memory = d.Handle(8);
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkMultiDrawIndexedInfoEXTWire
-{
-    public static ulong Size(VkMultiDrawIndexedInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkMultiDrawIndexedInfoEXT* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkMultiDrawIndexedInfoEXT* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkMultiDrawIndexedInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkMultiDrawIndexedInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkMultiDrawIndexedInfoEXT* v)
-    {
-        e.U32((uint)v->firstIndex);
-        e.U32((uint)v->indexCount);
-        e.I32((int)v->vertexOffset);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkMultiDrawIndexedInfoEXT* v)
-    {
-        v->firstIndex = (uint)d.U32();
-        v->indexCount = (uint)d.U32();
-        v->vertexOffset = (int)d.I32();
-    }
-}
-
-public static unsafe partial class VkMultiDrawInfoEXTWire
-{
-    public static ulong Size(VkMultiDrawInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkMultiDrawInfoEXT* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkMultiDrawInfoEXT* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkMultiDrawInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkMultiDrawInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkMultiDrawInfoEXT* v)
-    {
-        e.U32((uint)v->firstVertex);
-        e.U32((uint)v->vertexCount);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkMultiDrawInfoEXT* v)
-    {
-        v->firstVertex = (uint)d.U32();
-        v->vertexCount = (uint)d.U32();
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryOpaqueCaptureAddressAllocateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 

@@ -10,6 +10,1014 @@ using Venus.Protocol.Wire;
 
 namespace Venus.Protocol.Wire;
 
+public static unsafe partial class VkMemoryRequirementsWire
+{
+    public static ulong Size(VkMemoryRequirements* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkMemoryRequirements* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkMemoryRequirements* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkMemoryRequirements* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkMemoryRequirements* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        n += 8;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkMemoryRequirements* v)
+    {
+        e.U64((ulong)v->size);
+        e.U64((ulong)v->alignment);
+        e.U32((uint)v->memoryTypeBits);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkMemoryRequirements* v)
+    {
+        v->size = (ulong)d.U64();
+        v->alignment = (ulong)d.U64();
+        v->memoryTypeBits = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkMemoryRequirements* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkMemoryRequirements* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkMemoryRequirements* v)
+    {
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkMemoryRequirements* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkMemoryRequirements* v)
+    {
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkMemoryRequirements* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkMemoryRequirements* v)
+    {
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkMemoryRequirements* v)
+    {
+        v->size = (ulong)d.U64();
+        v->alignment = (ulong)d.U64();
+        v->memoryTypeBits = (uint)d.U32();
+    }
+}
+
+public static unsafe partial class VkMemoryRequirements2Wire
+{
+    public static ulong Size(VkMemoryRequirements2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkMemoryRequirements2* v)
+    {
+        e.I32((int)VkMemoryRequirements2.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkMemoryRequirements2* v)
+    {
+        if (d.I32() != (int)VkMemoryRequirements2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkMemoryRequirements2.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkMemoryRequirements2* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkMemoryRequirements2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkMemoryRequirementsWire.Size(&v->memoryRequirements, f);
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkMemoryRequirements2* v)
+    {
+        VkMemoryRequirementsWire.Encode(ref e, &v->memoryRequirements);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkMemoryRequirements2* v)
+    {
+        VkMemoryRequirementsWire.Decode(ref d, &v->memoryRequirements);
+    }
+    public static ulong SizePartial(VkMemoryRequirements2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkMemoryRequirements2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkMemoryRequirementsWire.SizePartial(&v->memoryRequirements, f);
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkMemoryRequirements2* v)
+    {
+        e.I32((int)VkMemoryRequirements2.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkMemoryRequirements2* v)
+    {
+        VkMemoryRequirementsWire.EncodePartial(ref e, &v->memoryRequirements);
+    }
+    public static void DecodePartial(ref VnDecoder d, VkMemoryRequirements2* v)
+    {
+        if (d.I32() != (int)VkMemoryRequirements2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkMemoryRequirements2.SType;
+        v->pNext = DecodePartialChain(ref d, 0);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkMemoryRequirements2* v)
+    {
+        VkMemoryRequirementsWire.DecodePartial(ref d, &v->memoryRequirements);
+    }
+    public static void DecodeInto(ref VnDecoder d, VkMemoryRequirements2* v)
+    {
+        if (d.I32() != (int)VkMemoryRequirements2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext, 0);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkMemoryRequirements2* v)
+    {
+        VkMemoryRequirementsWire.DecodeInto(ref d, &v->memoryRequirements);
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000127000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkMemoryDedicatedRequirementsWire.SizeSelf((VkMemoryDedicatedRequirements*)p, f);
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000127000: e.Pointer(true); e.I32(1000127000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkMemoryDedicatedRequirementsWire.EncodeSelf(ref e, (VkMemoryDedicatedRequirements*)p); return;
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            case 1000127000:
+            {
+                var p = (VkMemoryDedicatedRequirements*)d.Alloc(1, (ulong)sizeof(VkMemoryDedicatedRequirements));
+                if (p == null) return null;
+                p->sType = VkMemoryDedicatedRequirements.SType;
+                p->pNext = DecodeChain(ref d, depth + 1);
+                if (d.Failed) return null;
+                VkMemoryDedicatedRequirementsWire.DecodeSelf(ref d, p);
+                return p;
+            }
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000127000: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkMemoryDedicatedRequirementsWire.SizePartialSelf((VkMemoryDedicatedRequirements*)p, f);
+            }
+        }
+        return 8;
+    }
+    public static void EncodePartialChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000127000: e.Pointer(true); e.I32(1000127000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkMemoryDedicatedRequirementsWire.EncodePartialSelf(ref e, (VkMemoryDedicatedRequirements*)p); return;
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            case 1000127000:
+            {
+                var p = (VkMemoryDedicatedRequirements*)d.Alloc(1, (ulong)sizeof(VkMemoryDedicatedRequirements));
+                if (p == null) return null;
+                p->sType = VkMemoryDedicatedRequirements.SType;
+                p->pNext = DecodePartialChain(ref d, depth + 1);
+                if (d.Failed) return null;
+                VkMemoryDedicatedRequirementsWire.DecodePartialSelf(ref d, p);
+                return p;
+            }
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    {
+        if (!d.Pointer()) return;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
+        int st = d.I32();
+        void* p = chain;
+        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
+        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
+        if (d.Failed) return;
+        switch (st)
+        {
+            case 1000127000: VkMemoryDedicatedRequirementsWire.DecodeIntoSelf(ref d, (VkMemoryDedicatedRequirements*)p); return;
+            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryRequirements2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000127000];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryRequirements2 carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [1000127000];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 1;
+}
+
+public static unsafe partial class VkMemoryResourceAllocationSizePropertiesMESAWire
+{
+    public static ulong Size(VkMemoryResourceAllocationSizePropertiesMESA* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkMemoryResourceAllocationSizePropertiesMESA* v)
+    {
+        e.I32((int)VkMemoryResourceAllocationSizePropertiesMESA.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkMemoryResourceAllocationSizePropertiesMESA* v)
+    {
+        if (d.I32() != (int)VkMemoryResourceAllocationSizePropertiesMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkMemoryResourceAllocationSizePropertiesMESA.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkMemoryResourceAllocationSizePropertiesMESA* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkMemoryResourceAllocationSizePropertiesMESA* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkMemoryResourceAllocationSizePropertiesMESA* v)
+    {
+        e.U64((ulong)v->allocationSize);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkMemoryResourceAllocationSizePropertiesMESA* v)
+    {
+        v->allocationSize = (ulong)d.U64();
+    }
+    public static ulong SizePartial(VkMemoryResourceAllocationSizePropertiesMESA* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkMemoryResourceAllocationSizePropertiesMESA* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkMemoryResourceAllocationSizePropertiesMESA* v)
+    {
+        e.I32((int)VkMemoryResourceAllocationSizePropertiesMESA.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkMemoryResourceAllocationSizePropertiesMESA* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkMemoryResourceAllocationSizePropertiesMESA* v)
+    {
+        if (d.I32() != (int)VkMemoryResourceAllocationSizePropertiesMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkMemoryResourceAllocationSizePropertiesMESA.SType;
+        v->pNext = DecodePartialChain(ref d, 0);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkMemoryResourceAllocationSizePropertiesMESA* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkMemoryResourceAllocationSizePropertiesMESA* v)
+    {
+        if (d.I32() != (int)VkMemoryResourceAllocationSizePropertiesMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext, 0);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkMemoryResourceAllocationSizePropertiesMESA* v)
+    {
+        v->allocationSize = (ulong)d.U64();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodePartialChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    {
+        if (!d.Pointer()) return;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
+        int st = d.I32();
+        void* p = chain;
+        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
+        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
+        if (d.Failed) return;
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryResourceAllocationSizePropertiesMESA carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryResourceAllocationSizePropertiesMESA carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkMemoryResourcePropertiesMESAWire
+{
+    public static ulong Size(VkMemoryResourcePropertiesMESA* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkMemoryResourcePropertiesMESA* v)
+    {
+        e.I32((int)VkMemoryResourcePropertiesMESA.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkMemoryResourcePropertiesMESA* v)
+    {
+        if (d.I32() != (int)VkMemoryResourcePropertiesMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkMemoryResourcePropertiesMESA.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkMemoryResourcePropertiesMESA* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkMemoryResourcePropertiesMESA* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkMemoryResourcePropertiesMESA* v)
+    {
+        e.U32((uint)v->memoryTypeBits);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkMemoryResourcePropertiesMESA* v)
+    {
+        v->memoryTypeBits = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkMemoryResourcePropertiesMESA* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkMemoryResourcePropertiesMESA* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkMemoryResourcePropertiesMESA* v)
+    {
+        e.I32((int)VkMemoryResourcePropertiesMESA.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkMemoryResourcePropertiesMESA* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkMemoryResourcePropertiesMESA* v)
+    {
+        if (d.I32() != (int)VkMemoryResourcePropertiesMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkMemoryResourcePropertiesMESA.SType;
+        v->pNext = DecodePartialChain(ref d, 0);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkMemoryResourcePropertiesMESA* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkMemoryResourcePropertiesMESA* v)
+    {
+        if (d.I32() != (int)VkMemoryResourcePropertiesMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext, 0);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkMemoryResourcePropertiesMESA* v)
+    {
+        v->memoryTypeBits = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000384003: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkMemoryResourceAllocationSizePropertiesMESAWire.SizeSelf((VkMemoryResourceAllocationSizePropertiesMESA*)p, f);
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000384003: e.Pointer(true); e.I32(1000384003); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkMemoryResourceAllocationSizePropertiesMESAWire.EncodeSelf(ref e, (VkMemoryResourceAllocationSizePropertiesMESA*)p); return;
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            case 1000384003:
+            {
+                var p = (VkMemoryResourceAllocationSizePropertiesMESA*)d.Alloc(1, (ulong)sizeof(VkMemoryResourceAllocationSizePropertiesMESA));
+                if (p == null) return null;
+                p->sType = VkMemoryResourceAllocationSizePropertiesMESA.SType;
+                p->pNext = DecodeChain(ref d, depth + 1);
+                if (d.Failed) return null;
+                VkMemoryResourceAllocationSizePropertiesMESAWire.DecodeSelf(ref d, p);
+                return p;
+            }
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000384003: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkMemoryResourceAllocationSizePropertiesMESAWire.SizePartialSelf((VkMemoryResourceAllocationSizePropertiesMESA*)p, f);
+            }
+        }
+        return 8;
+    }
+    public static void EncodePartialChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000384003: e.Pointer(true); e.I32(1000384003); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkMemoryResourceAllocationSizePropertiesMESAWire.EncodePartialSelf(ref e, (VkMemoryResourceAllocationSizePropertiesMESA*)p); return;
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            case 1000384003:
+            {
+                var p = (VkMemoryResourceAllocationSizePropertiesMESA*)d.Alloc(1, (ulong)sizeof(VkMemoryResourceAllocationSizePropertiesMESA));
+                if (p == null) return null;
+                p->sType = VkMemoryResourceAllocationSizePropertiesMESA.SType;
+                p->pNext = DecodePartialChain(ref d, depth + 1);
+                if (d.Failed) return null;
+                VkMemoryResourceAllocationSizePropertiesMESAWire.DecodePartialSelf(ref d, p);
+                return p;
+            }
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    {
+        if (!d.Pointer()) return;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
+        int st = d.I32();
+        void* p = chain;
+        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
+        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
+        if (d.Failed) return;
+        switch (st)
+        {
+            case 1000384003: VkMemoryResourceAllocationSizePropertiesMESAWire.DecodeIntoSelf(ref d, (VkMemoryResourceAllocationSizePropertiesMESA*)p); return;
+            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryResourcePropertiesMESA carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000384003];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryResourcePropertiesMESA carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [1000384003];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 1;
+}
+
+public static unsafe partial class VkMemoryToImageCopyMESAWire
+{
+    public static ulong Size(VkMemoryToImageCopyMESA* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkMemoryToImageCopyMESA* v)
+    {
+        e.I32((int)VkMemoryToImageCopyMESA.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkMemoryToImageCopyMESA* v)
+    {
+        if (d.I32() != (int)VkMemoryToImageCopyMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkMemoryToImageCopyMESA.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkMemoryToImageCopyMESA* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkMemoryToImageCopyMESA* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        n += 8;
+        if (v->pData != null)
+        {
+            n += VnSize.Padded((ulong)v->dataSize * 1);
+        }
+        n += 4;
+        n += 4;
+        n += VkImageSubresourceLayersWire.Size(&v->imageSubresource, f);
+        n += VkOffset3DWire.Size(&v->imageOffset, f);
+        n += VkExtent3DWire.Size(&v->imageExtent, f);
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkMemoryToImageCopyMESA* v)
+    {
+        e.SizeT((nuint)v->dataSize);
+        if (v->pData != null)
+        {
+            e.ArraySize((ulong)v->dataSize);
+            e.Bytes(v->pData, (ulong)v->dataSize * 1);
+        }
+        else e.ArraySize(0);
+        e.U32((uint)v->memoryRowLength);
+        e.U32((uint)v->memoryImageHeight);
+        VkImageSubresourceLayersWire.Encode(ref e, &v->imageSubresource);
+        VkOffset3DWire.Encode(ref e, &v->imageOffset);
+        VkExtent3DWire.Encode(ref e, &v->imageExtent);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkMemoryToImageCopyMESA* v)
+    {
+        v->dataSize = (nuint)d.SizeT();
+
+        {
+            ulong t307 = d.ArraySize();
+            if (t307 != 0)
+            {
+                if (t307 != (ulong)v->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t307, 1)) return;
+                var t308 = (byte*)d.Alloc(t307, (ulong)sizeof(byte));
+                if (t308 == null) return;
+                d.Bytes(t308, t307 * 1);
+                v->pData = t308;
+            }
+            else if ((ulong)v->dataSize != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+        v->memoryRowLength = (uint)d.U32();
+        v->memoryImageHeight = (uint)d.U32();
+        VkImageSubresourceLayersWire.Decode(ref d, &v->imageSubresource);
+        VkOffset3DWire.Decode(ref d, &v->imageOffset);
+        VkExtent3DWire.Decode(ref d, &v->imageExtent);
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryToImageCopyMESA carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkMemoryTypeWire
+{
+    public static ulong Size(VkMemoryType* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkMemoryType* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkMemoryType* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkMemoryType* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkMemoryType* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkMemoryType* v)
+    {
+        e.U32((uint)v->propertyFlags);
+        e.U32((uint)v->heapIndex);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkMemoryType* v)
+    {
+        v->propertyFlags = (uint)d.U32();
+        v->heapIndex = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkMemoryType* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkMemoryType* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkMemoryType* v)
+    {
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkMemoryType* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkMemoryType* v)
+    {
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkMemoryType* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkMemoryType* v)
+    {
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkMemoryType* v)
+    {
+        v->propertyFlags = (uint)d.U32();
+        v->heapIndex = (uint)d.U32();
+    }
+}
+
+public static unsafe partial class VkMemoryUnmapInfoWire
+{
+    public static ulong Size(VkMemoryUnmapInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkMemoryUnmapInfo* v)
+    {
+        e.I32((int)VkMemoryUnmapInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkMemoryUnmapInfo* v)
+    {
+        if (d.I32() != (int)VkMemoryUnmapInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkMemoryUnmapInfo.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkMemoryUnmapInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkMemoryUnmapInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 8;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkMemoryUnmapInfo* v)
+    {
+        e.U32((uint)v->flags);
+        e.Handle(v->memory);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkMemoryUnmapInfo* v)
+    {
+        v->flags = (uint)d.U32();
+        v->memory = d.Handle(8);
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryUnmapInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkMultiDrawIndexedInfoEXTWire
+{
+    public static ulong Size(VkMultiDrawIndexedInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkMultiDrawIndexedInfoEXT* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkMultiDrawIndexedInfoEXT* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkMultiDrawIndexedInfoEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkMultiDrawIndexedInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkMultiDrawIndexedInfoEXT* v)
+    {
+        e.U32((uint)v->firstIndex);
+        e.U32((uint)v->indexCount);
+        e.I32((int)v->vertexOffset);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkMultiDrawIndexedInfoEXT* v)
+    {
+        v->firstIndex = (uint)d.U32();
+        v->indexCount = (uint)d.U32();
+        v->vertexOffset = (int)d.I32();
+    }
+}
+
+public static unsafe partial class VkMultiDrawInfoEXTWire
+{
+    public static ulong Size(VkMultiDrawInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkMultiDrawInfoEXT* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkMultiDrawInfoEXT* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkMultiDrawInfoEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkMultiDrawInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkMultiDrawInfoEXT* v)
+    {
+        e.U32((uint)v->firstVertex);
+        e.U32((uint)v->vertexCount);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkMultiDrawInfoEXT* v)
+    {
+        v->firstVertex = (uint)d.U32();
+        v->vertexCount = (uint)d.U32();
+    }
+}
+
 public static unsafe partial class VkMultisamplePropertiesEXTWire
 {
     public static ulong Size(VkMultisamplePropertiesEXT* v, VnProtocolFilter f = null)
@@ -174,6 +1182,14 @@ public static unsafe partial class VkMultisamplePropertiesEXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkMultisamplePropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkMultisamplePropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkMultisampledRenderToSingleSampledInfoEXTWire
@@ -252,6 +1268,10 @@ public static unsafe partial class VkMultisampledRenderToSingleSampledInfoEXTWir
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkMultisampledRenderToSingleSampledInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkMutableDescriptorTypeCreateInfoEXTWire
@@ -361,6 +1381,10 @@ public static unsafe partial class VkMutableDescriptorTypeCreateInfoEXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkMutableDescriptorTypeCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkMutableDescriptorTypeListEXTWire
@@ -684,6 +1708,14 @@ public static unsafe partial class VkPhysicalDevice16BitStorageFeaturesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevice16BitStorageFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevice16BitStorageFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDevice4444FormatsFeaturesEXTWire
@@ -851,6 +1883,14 @@ public static unsafe partial class VkPhysicalDevice4444FormatsFeaturesEXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevice4444FormatsFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevice4444FormatsFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDevice8BitStorageFeaturesWire
@@ -1022,6 +2062,14 @@ public static unsafe partial class VkPhysicalDevice8BitStorageFeaturesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevice8BitStorageFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevice8BitStorageFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceAccelerationStructureFeaturesKHRWire
@@ -1201,6 +2249,14 @@ public static unsafe partial class VkPhysicalDeviceAccelerationStructureFeatures
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceAccelerationStructureFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceAccelerationStructureFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceAccelerationStructurePropertiesKHRWire
@@ -1392,6 +2448,14 @@ public static unsafe partial class VkPhysicalDeviceAccelerationStructureProperti
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceAccelerationStructurePropertiesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceAccelerationStructurePropertiesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXTWire
@@ -1555,6 +2619,14 @@ public static unsafe partial class VkPhysicalDeviceAttachmentFeedbackLoopDynamic
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXTWire
@@ -1718,6 +2790,14 @@ public static unsafe partial class VkPhysicalDeviceAttachmentFeedbackLoopLayoutF
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceBlendOperationAdvancedFeaturesEXTWire
@@ -1881,6 +2961,14 @@ public static unsafe partial class VkPhysicalDeviceBlendOperationAdvancedFeature
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceBlendOperationAdvancedPropertiesEXTWire
@@ -2064,6 +3152,14 @@ public static unsafe partial class VkPhysicalDeviceBlendOperationAdvancedPropert
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceBorderColorSwizzleFeaturesEXTWire
@@ -2231,6 +3327,14 @@ public static unsafe partial class VkPhysicalDeviceBorderColorSwizzleFeaturesEXT
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceBorderColorSwizzleFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceBorderColorSwizzleFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceBufferDeviceAddressFeaturesWire
@@ -2402,6 +3506,14 @@ public static unsafe partial class VkPhysicalDeviceBufferDeviceAddressFeaturesWi
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceBufferDeviceAddressFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceBufferDeviceAddressFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceBufferDeviceAddressFeaturesEXTWire
@@ -2573,6 +3685,14 @@ public static unsafe partial class VkPhysicalDeviceBufferDeviceAddressFeaturesEX
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceBufferDeviceAddressFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceBufferDeviceAddressFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceColorWriteEnableFeaturesEXTWire
@@ -2736,6 +3856,14 @@ public static unsafe partial class VkPhysicalDeviceColorWriteEnableFeaturesEXTWi
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceColorWriteEnableFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceColorWriteEnableFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceComputeShaderDerivativesFeaturesKHRWire
@@ -2903,6 +4031,14 @@ public static unsafe partial class VkPhysicalDeviceComputeShaderDerivativesFeatu
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceComputeShaderDerivativesPropertiesKHRWire
@@ -3066,6 +4202,14 @@ public static unsafe partial class VkPhysicalDeviceComputeShaderDerivativesPrope
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceConditionalRenderingFeaturesEXTWire
@@ -3233,6 +4377,14 @@ public static unsafe partial class VkPhysicalDeviceConditionalRenderingFeaturesE
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceConditionalRenderingFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceConditionalRenderingFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceConservativeRasterizationPropertiesEXTWire
@@ -3428,6 +4580,14 @@ public static unsafe partial class VkPhysicalDeviceConservativeRasterizationProp
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceConservativeRasterizationPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceConservativeRasterizationPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceCooperativeMatrixFeaturesKHRWire
@@ -3595,6 +4755,14 @@ public static unsafe partial class VkPhysicalDeviceCooperativeMatrixFeaturesKHRW
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceCooperativeMatrixFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceCooperativeMatrixFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceCooperativeMatrixPropertiesKHRWire
@@ -3758,6 +4926,14 @@ public static unsafe partial class VkPhysicalDeviceCooperativeMatrixPropertiesKH
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceCooperativeMatrixPropertiesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceCooperativeMatrixPropertiesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceCustomBorderColorFeaturesEXTWire
@@ -3925,6 +5101,14 @@ public static unsafe partial class VkPhysicalDeviceCustomBorderColorFeaturesEXTW
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceCustomBorderColorFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceCustomBorderColorFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceCustomBorderColorPropertiesEXTWire
@@ -4088,6 +5272,14 @@ public static unsafe partial class VkPhysicalDeviceCustomBorderColorPropertiesEX
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceCustomBorderColorPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceCustomBorderColorPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDepthBiasControlFeaturesEXTWire
@@ -4263,6 +5455,14 @@ public static unsafe partial class VkPhysicalDeviceDepthBiasControlFeaturesEXTWi
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDepthBiasControlFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDepthBiasControlFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDepthClampControlFeaturesEXTWire
@@ -4426,6 +5626,14 @@ public static unsafe partial class VkPhysicalDeviceDepthClampControlFeaturesEXTW
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDepthClampControlFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDepthClampControlFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDepthClampZeroOneFeaturesKHRWire
@@ -4589,6 +5797,14 @@ public static unsafe partial class VkPhysicalDeviceDepthClampZeroOneFeaturesKHRW
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDepthClampZeroOneFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDepthClampZeroOneFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDepthClipControlFeaturesEXTWire
@@ -4752,6 +5968,14 @@ public static unsafe partial class VkPhysicalDeviceDepthClipControlFeaturesEXTWi
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDepthClipControlFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDepthClipControlFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDepthClipEnableFeaturesEXTWire
@@ -4915,6 +6139,14 @@ public static unsafe partial class VkPhysicalDeviceDepthClipEnableFeaturesEXTWir
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDepthClipEnableFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDepthClipEnableFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDepthStencilResolvePropertiesWire
@@ -5090,6 +6322,14 @@ public static unsafe partial class VkPhysicalDeviceDepthStencilResolveProperties
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDepthStencilResolveProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDepthStencilResolveProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDescriptorIndexingFeaturesWire
@@ -5329,6 +6569,14 @@ public static unsafe partial class VkPhysicalDeviceDescriptorIndexingFeaturesWir
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDescriptorIndexingFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDescriptorIndexingFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDescriptorIndexingPropertiesWire
@@ -5580,6 +6828,14 @@ public static unsafe partial class VkPhysicalDeviceDescriptorIndexingPropertiesW
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDescriptorIndexingProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDescriptorIndexingProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXTWire
@@ -5747,6 +7003,14 @@ public static unsafe partial class VkPhysicalDeviceDeviceGeneratedCommandsFeatur
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXTWire
@@ -5954,6 +7218,14 @@ public static unsafe partial class VkPhysicalDeviceDeviceGeneratedCommandsProper
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDriverPropertiesWire
@@ -6138,6 +7410,14 @@ public static unsafe partial class VkPhysicalDeviceDriverPropertiesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDriverProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDriverProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDynamicRenderingFeaturesWire
@@ -6301,6 +7581,14 @@ public static unsafe partial class VkPhysicalDeviceDynamicRenderingFeaturesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDynamicRenderingFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDynamicRenderingFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDynamicRenderingLocalReadFeaturesWire
@@ -6464,6 +7752,14 @@ public static unsafe partial class VkPhysicalDeviceDynamicRenderingLocalReadFeat
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDynamicRenderingLocalReadFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDynamicRenderingLocalReadFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXTWire
@@ -6627,6 +7923,14 @@ public static unsafe partial class VkPhysicalDeviceDynamicRenderingUnusedAttachm
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceExtendedDynamicState2FeaturesEXTWire
@@ -6798,6 +8102,14 @@ public static unsafe partial class VkPhysicalDeviceExtendedDynamicState2Features
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceExtendedDynamicState2FeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceExtendedDynamicState2FeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceExtendedDynamicState3FeaturesEXTWire
@@ -7081,6 +8393,14 @@ public static unsafe partial class VkPhysicalDeviceExtendedDynamicState3Features
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceExtendedDynamicState3FeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceExtendedDynamicState3FeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceExtendedDynamicState3PropertiesEXTWire
@@ -7244,6 +8564,14 @@ public static unsafe partial class VkPhysicalDeviceExtendedDynamicState3Properti
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceExtendedDynamicState3PropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceExtendedDynamicState3PropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceExtendedDynamicStateFeaturesEXTWire
@@ -7407,6 +8735,14 @@ public static unsafe partial class VkPhysicalDeviceExtendedDynamicStateFeaturesE
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceExtendedDynamicStateFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceExtendedDynamicStateFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceExternalBufferInfoWire
@@ -7500,6 +8836,10 @@ public static unsafe partial class VkPhysicalDeviceExternalBufferInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceExternalBufferInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000470006];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkPhysicalDeviceExternalFenceInfoWire
@@ -7575,6 +8915,10 @@ public static unsafe partial class VkPhysicalDeviceExternalFenceInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceExternalFenceInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceExternalImageFormatInfoWire
@@ -7650,6 +8994,10 @@ public static unsafe partial class VkPhysicalDeviceExternalImageFormatInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceExternalImageFormatInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceExternalSemaphoreInfoWire
@@ -7737,6 +9085,10 @@ public static unsafe partial class VkPhysicalDeviceExternalSemaphoreInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceExternalSemaphoreInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000207002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkPhysicalDeviceFeaturesWire
@@ -11091,5 +12443,13 @@ public static unsafe partial class VkPhysicalDeviceFeatures2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFeatures2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [49, 51, 53, 55, 1000028000, 1000044003, 1000053001, 1000063000, 1000066000, 1000068001, 1000081001, 1000082000, 1000083000, 1000102000, 1000108000, 1000120000, 1000138000, 1000145001, 1000148000, 1000150013, 1000156004, 1000161001, 1000175000, 1000177000, 1000180000, 1000181000, 1000190002, 1000201000, 1000203000, 1000207000, 1000211000, 1000215000, 1000221000, 1000225002, 1000226003, 1000232000, 1000234000, 1000235000, 1000241000, 1000244000, 1000251000, 1000252000, 1000253000, 1000254000, 1000257000, 1000259000, 1000260000, 1000261000, 1000265000, 1000267000, 1000270000, 1000273000, 1000276000, 1000280000, 1000281000, 1000283000, 1000286000, 1000287002, 1000295000, 1000297000, 1000314007, 1000320000, 1000323000, 1000325000, 1000328000, 1000330000, 1000335000, 1000336000, 1000339000, 1000340000, 1000342000, 1000344000, 1000347000, 1000348013, 1000351000, 1000352000, 1000355000, 1000356000, 1000376000, 1000377000, 1000381000, 1000382000, 1000386000, 1000388000, 1000391000, 1000392000, 1000393000, 1000395000, 1000411000, 1000413000, 1000416000, 1000418000, 1000421000, 1000422000, 1000434000, 1000451000, 1000455000, 1000465000, 1000466000, 1000470000, 1000481000, 1000495000, 1000498000, 1000499000, 1000506000, 1000524000, 1000528000, 1000544000, 1000545000, 1000558000, 1000562000, 1000564000, 1000572000, 1000574000, 1000582000, 1000608000];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 116;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFeatures2 carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [49, 51, 53, 55, 1000028000, 1000044003, 1000053001, 1000063000, 1000066000, 1000068001, 1000081001, 1000082000, 1000083000, 1000102000, 1000108000, 1000120000, 1000138000, 1000145001, 1000148000, 1000150013, 1000156004, 1000161001, 1000175000, 1000177000, 1000180000, 1000181000, 1000190002, 1000201000, 1000203000, 1000207000, 1000211000, 1000215000, 1000221000, 1000225002, 1000226003, 1000232000, 1000234000, 1000235000, 1000241000, 1000244000, 1000251000, 1000252000, 1000253000, 1000254000, 1000257000, 1000259000, 1000260000, 1000261000, 1000265000, 1000267000, 1000270000, 1000273000, 1000276000, 1000280000, 1000281000, 1000283000, 1000286000, 1000287002, 1000295000, 1000297000, 1000314007, 1000320000, 1000323000, 1000325000, 1000328000, 1000330000, 1000335000, 1000336000, 1000339000, 1000340000, 1000342000, 1000344000, 1000347000, 1000348013, 1000351000, 1000352000, 1000355000, 1000356000, 1000376000, 1000377000, 1000381000, 1000382000, 1000386000, 1000388000, 1000391000, 1000392000, 1000393000, 1000395000, 1000411000, 1000413000, 1000416000, 1000418000, 1000421000, 1000422000, 1000434000, 1000451000, 1000455000, 1000465000, 1000466000, 1000470000, 1000481000, 1000495000, 1000498000, 1000499000, 1000506000, 1000524000, 1000528000, 1000544000, 1000545000, 1000558000, 1000562000, 1000564000, 1000572000, 1000574000, 1000582000, 1000608000];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 116;
 }
 

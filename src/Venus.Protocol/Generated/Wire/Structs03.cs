@@ -235,6 +235,14 @@ public static unsafe partial class VkPhysicalDeviceFloatControlsPropertiesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFloatControlsProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFloatControlsProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHRWire
@@ -398,6 +406,14 @@ public static unsafe partial class VkPhysicalDeviceFragmentShaderBarycentricFeat
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHRWire
@@ -561,6 +577,14 @@ public static unsafe partial class VkPhysicalDeviceFragmentShaderBarycentricProp
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceFragmentShaderInterlockFeaturesEXTWire
@@ -732,6 +756,14 @@ public static unsafe partial class VkPhysicalDeviceFragmentShaderInterlockFeatur
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceFragmentShadingRateFeaturesKHRWire
@@ -903,6 +935,14 @@ public static unsafe partial class VkPhysicalDeviceFragmentShadingRateFeaturesKH
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFragmentShadingRateFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFragmentShadingRateFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceFragmentShadingRateKHRWire
@@ -1073,6 +1113,14 @@ public static unsafe partial class VkPhysicalDeviceFragmentShadingRateKHRWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFragmentShadingRateKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFragmentShadingRateKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceFragmentShadingRatePropertiesKHRWire
@@ -1309,6 +1357,14 @@ public static unsafe partial class VkPhysicalDeviceFragmentShadingRateProperties
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFragmentShadingRatePropertiesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFragmentShadingRatePropertiesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceGlobalPriorityQueryFeaturesWire
@@ -1472,6 +1528,14 @@ public static unsafe partial class VkPhysicalDeviceGlobalPriorityQueryFeaturesWi
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceGlobalPriorityQueryFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceGlobalPriorityQueryFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXTWire
@@ -1635,6 +1699,14 @@ public static unsafe partial class VkPhysicalDeviceGraphicsPipelineLibraryFeatur
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXTWire
@@ -1802,6 +1874,14 @@ public static unsafe partial class VkPhysicalDeviceGraphicsPipelineLibraryProper
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceGroupPropertiesWire
@@ -1984,6 +2064,14 @@ public static unsafe partial class VkPhysicalDeviceGroupPropertiesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceGroupProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceGroupProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceHostImageCopyFeaturesWire
@@ -2147,6 +2235,14 @@ public static unsafe partial class VkPhysicalDeviceHostImageCopyFeaturesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceHostImageCopyFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceHostImageCopyFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceHostImageCopyPropertiesWire
@@ -2425,6 +2521,14 @@ public static unsafe partial class VkPhysicalDeviceHostImageCopyPropertiesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceHostImageCopyProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceHostImageCopyProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceHostQueryResetFeaturesWire
@@ -2588,6 +2692,14 @@ public static unsafe partial class VkPhysicalDeviceHostQueryResetFeaturesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceHostQueryResetFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceHostQueryResetFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceIDPropertiesWire
@@ -2776,6 +2888,14 @@ public static unsafe partial class VkPhysicalDeviceIDPropertiesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceIDProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceIDProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWire
@@ -2943,6 +3063,14 @@ public static unsafe partial class VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWir
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceImage2DViewOf3DFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceImage2DViewOf3DFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceImageDrmFormatModifierInfoEXTWire
@@ -3048,6 +3176,10 @@ public static unsafe partial class VkPhysicalDeviceImageDrmFormatModifierInfoEXT
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceImageDrmFormatModifierInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceImageFormatInfo2Wire
@@ -3195,6 +3327,10 @@ public static unsafe partial class VkPhysicalDeviceImageFormatInfo2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceImageFormatInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000071000, 1000147000, 1000158002, 1000170000, 1000246000];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 5;
 }
 
 public static unsafe partial class VkPhysicalDeviceImageRobustnessFeaturesWire
@@ -3358,6 +3494,14 @@ public static unsafe partial class VkPhysicalDeviceImageRobustnessFeaturesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceImageRobustnessFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceImageRobustnessFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXTWire
@@ -3521,6 +3665,14 @@ public static unsafe partial class VkPhysicalDeviceImageSlicedViewOf3DFeaturesEX
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceImageViewImageFormatInfoEXTWire
@@ -3596,6 +3748,10 @@ public static unsafe partial class VkPhysicalDeviceImageViewImageFormatInfoEXTWi
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceImageViewImageFormatInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceImageViewMinLodFeaturesEXTWire
@@ -3759,6 +3915,14 @@ public static unsafe partial class VkPhysicalDeviceImageViewMinLodFeaturesEXTWir
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceImageViewMinLodFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceImageViewMinLodFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceImagelessFramebufferFeaturesWire
@@ -3922,6 +4086,14 @@ public static unsafe partial class VkPhysicalDeviceImagelessFramebufferFeaturesW
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceImagelessFramebufferFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceImagelessFramebufferFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceIndexTypeUint8FeaturesWire
@@ -4085,6 +4257,14 @@ public static unsafe partial class VkPhysicalDeviceIndexTypeUint8FeaturesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceIndexTypeUint8Features carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceIndexTypeUint8Features carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceInlineUniformBlockFeaturesWire
@@ -4252,6 +4432,14 @@ public static unsafe partial class VkPhysicalDeviceInlineUniformBlockFeaturesWir
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceInlineUniformBlockFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceInlineUniformBlockFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceInlineUniformBlockPropertiesWire
@@ -4431,6 +4619,14 @@ public static unsafe partial class VkPhysicalDeviceInlineUniformBlockPropertiesW
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceInlineUniformBlockProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceInlineUniformBlockProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceLegacyDitheringFeaturesEXTWire
@@ -4594,6 +4790,14 @@ public static unsafe partial class VkPhysicalDeviceLegacyDitheringFeaturesEXTWir
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceLegacyDitheringFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceLegacyDitheringFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceLegacyVertexAttributesFeaturesEXTWire
@@ -4757,6 +4961,14 @@ public static unsafe partial class VkPhysicalDeviceLegacyVertexAttributesFeature
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceLegacyVertexAttributesPropertiesEXTWire
@@ -4920,6 +5132,14 @@ public static unsafe partial class VkPhysicalDeviceLegacyVertexAttributesPropert
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceLimitsWire
@@ -5613,6 +5833,14 @@ public static unsafe partial class VkPhysicalDeviceLineRasterizationFeaturesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceLineRasterizationFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceLineRasterizationFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceLineRasterizationPropertiesWire
@@ -5776,6 +6004,14 @@ public static unsafe partial class VkPhysicalDeviceLineRasterizationPropertiesWi
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceLineRasterizationProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceLineRasterizationProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMaintenance3PropertiesWire
@@ -5943,6 +6179,14 @@ public static unsafe partial class VkPhysicalDeviceMaintenance3PropertiesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance3Properties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance3Properties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMaintenance4FeaturesWire
@@ -6106,6 +6350,14 @@ public static unsafe partial class VkPhysicalDeviceMaintenance4FeaturesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance4Features carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance4Features carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMaintenance4PropertiesWire
@@ -6269,6 +6521,14 @@ public static unsafe partial class VkPhysicalDeviceMaintenance4PropertiesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance4Properties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance4Properties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMaintenance5FeaturesWire
@@ -6432,6 +6692,14 @@ public static unsafe partial class VkPhysicalDeviceMaintenance5FeaturesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance5Features carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance5Features carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMaintenance5PropertiesWire
@@ -6615,6 +6883,14 @@ public static unsafe partial class VkPhysicalDeviceMaintenance5PropertiesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance5Properties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance5Properties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMaintenance6FeaturesWire
@@ -6778,6 +7054,14 @@ public static unsafe partial class VkPhysicalDeviceMaintenance6FeaturesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance6Features carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance6Features carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMaintenance6PropertiesWire
@@ -6949,6 +7233,14 @@ public static unsafe partial class VkPhysicalDeviceMaintenance6PropertiesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance6Properties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance6Properties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMaintenance7FeaturesKHRWire
@@ -7112,6 +7404,14 @@ public static unsafe partial class VkPhysicalDeviceMaintenance7FeaturesKHRWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance7FeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance7FeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMaintenance7PropertiesKHRWire
@@ -7303,6 +7603,14 @@ public static unsafe partial class VkPhysicalDeviceMaintenance7PropertiesKHRWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance7PropertiesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance7PropertiesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMaintenance8FeaturesKHRWire
@@ -7466,6 +7774,14 @@ public static unsafe partial class VkPhysicalDeviceMaintenance8FeaturesKHRWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance8FeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance8FeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMemoryBudgetPropertiesEXTWire
@@ -7639,6 +7955,14 @@ public static unsafe partial class VkPhysicalDeviceMemoryBudgetPropertiesEXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMemoryBudgetPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMemoryBudgetPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMemoryPropertiesWire
@@ -7976,6 +8300,14 @@ public static unsafe partial class VkPhysicalDeviceMemoryProperties2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMemoryProperties2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000237000];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMemoryProperties2 carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [1000237000];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 1;
 }
 
 public static unsafe partial class VkPhysicalDeviceMeshShaderFeaturesEXTWire
@@ -8155,6 +8487,14 @@ public static unsafe partial class VkPhysicalDeviceMeshShaderFeaturesEXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMeshShaderFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMeshShaderFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMeshShaderPropertiesEXTWire
@@ -8438,6 +8778,14 @@ public static unsafe partial class VkPhysicalDeviceMeshShaderPropertiesEXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMeshShaderPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMeshShaderPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMultiDrawFeaturesEXTWire
@@ -8601,6 +8949,14 @@ public static unsafe partial class VkPhysicalDeviceMultiDrawFeaturesEXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMultiDrawFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMultiDrawFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMultiDrawPropertiesEXTWire
@@ -8764,6 +9120,14 @@ public static unsafe partial class VkPhysicalDeviceMultiDrawPropertiesEXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMultiDrawPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMultiDrawPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXTWire
@@ -8927,6 +9291,14 @@ public static unsafe partial class VkPhysicalDeviceMultisampledRenderToSingleSam
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMultiviewFeaturesWire
@@ -9098,6 +9470,14 @@ public static unsafe partial class VkPhysicalDeviceMultiviewFeaturesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMultiviewFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMultiviewFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMultiviewPropertiesWire
@@ -9265,6 +9645,14 @@ public static unsafe partial class VkPhysicalDeviceMultiviewPropertiesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMultiviewProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMultiviewProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMutableDescriptorTypeFeaturesEXTWire
@@ -9428,6 +9816,14 @@ public static unsafe partial class VkPhysicalDeviceMutableDescriptorTypeFeatures
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceNestedCommandBufferFeaturesEXTWire
@@ -9599,1158 +9995,13 @@ public static unsafe partial class VkPhysicalDeviceNestedCommandBufferFeaturesEX
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
-}
-
-public static unsafe partial class VkPhysicalDeviceNestedCommandBufferPropertiesEXTWire
-{
-    public static ulong Size(VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v)
-    {
-        e.I32((int)VkPhysicalDeviceNestedCommandBufferPropertiesEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceNestedCommandBufferPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceNestedCommandBufferPropertiesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v)
-    {
-        e.U32((uint)v->maxCommandBufferNestingLevel);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v)
-    {
-        v->maxCommandBufferNestingLevel = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v)
-    {
-        e.I32((int)VkPhysicalDeviceNestedCommandBufferPropertiesEXT.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceNestedCommandBufferPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceNestedCommandBufferPropertiesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceNestedCommandBufferPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v)
-    {
-        v->maxCommandBufferNestingLevel = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXTWire
-{
-    public static ulong Size(VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v)
-    {
-        e.I32((int)VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v)
-    {
-        e.U32((uint)v->nonSeamlessCubeMap);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v)
-    {
-        v->nonSeamlessCubeMap = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v)
-    {
-        e.I32((int)VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v)
-    {
-        v->nonSeamlessCubeMap = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDevicePCIBusInfoPropertiesEXTWire
-{
-    public static ulong Size(VkPhysicalDevicePCIBusInfoPropertiesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDevicePCIBusInfoPropertiesEXT* v)
-    {
-        e.I32((int)VkPhysicalDevicePCIBusInfoPropertiesEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDevicePCIBusInfoPropertiesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePCIBusInfoPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDevicePCIBusInfoPropertiesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDevicePCIBusInfoPropertiesEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDevicePCIBusInfoPropertiesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDevicePCIBusInfoPropertiesEXT* v)
-    {
-        e.U32((uint)v->pciDomain);
-        e.U32((uint)v->pciBus);
-        e.U32((uint)v->pciDevice);
-        e.U32((uint)v->pciFunction);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDevicePCIBusInfoPropertiesEXT* v)
-    {
-        v->pciDomain = (uint)d.U32();
-        v->pciBus = (uint)d.U32();
-        v->pciDevice = (uint)d.U32();
-        v->pciFunction = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDevicePCIBusInfoPropertiesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDevicePCIBusInfoPropertiesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDevicePCIBusInfoPropertiesEXT* v)
-    {
-        e.I32((int)VkPhysicalDevicePCIBusInfoPropertiesEXT.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDevicePCIBusInfoPropertiesEXT* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDevicePCIBusInfoPropertiesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePCIBusInfoPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDevicePCIBusInfoPropertiesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDevicePCIBusInfoPropertiesEXT* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDevicePCIBusInfoPropertiesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePCIBusInfoPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDevicePCIBusInfoPropertiesEXT* v)
-    {
-        v->pciDomain = (uint)d.U32();
-        v->pciBus = (uint)d.U32();
-        v->pciDevice = (uint)d.U32();
-        v->pciFunction = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDevicePipelineCreationCacheControlFeaturesWire
-{
-    public static ulong Size(VkPhysicalDevicePipelineCreationCacheControlFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDevicePipelineCreationCacheControlFeatures* v)
-    {
-        e.I32((int)VkPhysicalDevicePipelineCreationCacheControlFeatures.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDevicePipelineCreationCacheControlFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePipelineCreationCacheControlFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDevicePipelineCreationCacheControlFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDevicePipelineCreationCacheControlFeatures* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDevicePipelineCreationCacheControlFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDevicePipelineCreationCacheControlFeatures* v)
-    {
-        e.U32((uint)v->pipelineCreationCacheControl);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDevicePipelineCreationCacheControlFeatures* v)
-    {
-        v->pipelineCreationCacheControl = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDevicePipelineCreationCacheControlFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDevicePipelineCreationCacheControlFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDevicePipelineCreationCacheControlFeatures* v)
-    {
-        e.I32((int)VkPhysicalDevicePipelineCreationCacheControlFeatures.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDevicePipelineCreationCacheControlFeatures* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDevicePipelineCreationCacheControlFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePipelineCreationCacheControlFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDevicePipelineCreationCacheControlFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDevicePipelineCreationCacheControlFeatures* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDevicePipelineCreationCacheControlFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePipelineCreationCacheControlFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDevicePipelineCreationCacheControlFeatures* v)
-    {
-        v->pipelineCreationCacheControl = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXTWire
-{
-    public static ulong Size(VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v)
-    {
-        e.I32((int)VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v)
-    {
-        e.U32((uint)v->pipelineLibraryGroupHandles);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v)
-    {
-        v->pipelineLibraryGroupHandles = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v)
-    {
-        e.I32((int)VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v)
-    {
-        v->pipelineLibraryGroupHandles = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDevicePipelineProtectedAccessFeaturesWire
-{
-    public static ulong Size(VkPhysicalDevicePipelineProtectedAccessFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDevicePipelineProtectedAccessFeatures* v)
-    {
-        e.I32((int)VkPhysicalDevicePipelineProtectedAccessFeatures.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDevicePipelineProtectedAccessFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePipelineProtectedAccessFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDevicePipelineProtectedAccessFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDevicePipelineProtectedAccessFeatures* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDevicePipelineProtectedAccessFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDevicePipelineProtectedAccessFeatures* v)
-    {
-        e.U32((uint)v->pipelineProtectedAccess);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDevicePipelineProtectedAccessFeatures* v)
-    {
-        v->pipelineProtectedAccess = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDevicePipelineProtectedAccessFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDevicePipelineProtectedAccessFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDevicePipelineProtectedAccessFeatures* v)
-    {
-        e.I32((int)VkPhysicalDevicePipelineProtectedAccessFeatures.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDevicePipelineProtectedAccessFeatures* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDevicePipelineProtectedAccessFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePipelineProtectedAccessFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDevicePipelineProtectedAccessFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDevicePipelineProtectedAccessFeatures* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDevicePipelineProtectedAccessFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePipelineProtectedAccessFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDevicePipelineProtectedAccessFeatures* v)
-    {
-        v->pipelineProtectedAccess = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDevicePipelineRobustnessFeaturesWire
-{
-    public static ulong Size(VkPhysicalDevicePipelineRobustnessFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDevicePipelineRobustnessFeatures* v)
-    {
-        e.I32((int)VkPhysicalDevicePipelineRobustnessFeatures.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePipelineRobustnessFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDevicePipelineRobustnessFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessFeatures* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDevicePipelineRobustnessFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDevicePipelineRobustnessFeatures* v)
-    {
-        e.U32((uint)v->pipelineRobustness);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessFeatures* v)
-    {
-        v->pipelineRobustness = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDevicePipelineRobustnessFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDevicePipelineRobustnessFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDevicePipelineRobustnessFeatures* v)
-    {
-        e.I32((int)VkPhysicalDevicePipelineRobustnessFeatures.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDevicePipelineRobustnessFeatures* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePipelineRobustnessFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDevicePipelineRobustnessFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessFeatures* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePipelineRobustnessFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessFeatures* v)
-    {
-        v->pipelineRobustness = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceNestedCommandBufferFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceNestedCommandBufferFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 

@@ -10,6 +10,1215 @@ using Venus.Protocol.Wire;
 
 namespace Venus.Protocol.Wire;
 
+public static unsafe partial class VkPhysicalDeviceNestedCommandBufferPropertiesEXTWire
+{
+    public static ulong Size(VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v)
+    {
+        e.I32((int)VkPhysicalDeviceNestedCommandBufferPropertiesEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceNestedCommandBufferPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceNestedCommandBufferPropertiesEXT.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v)
+    {
+        e.U32((uint)v->maxCommandBufferNestingLevel);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v)
+    {
+        v->maxCommandBufferNestingLevel = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v)
+    {
+        e.I32((int)VkPhysicalDeviceNestedCommandBufferPropertiesEXT.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceNestedCommandBufferPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceNestedCommandBufferPropertiesEXT.SType;
+        v->pNext = DecodePartialChain(ref d, 0);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceNestedCommandBufferPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext, 0);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v)
+    {
+        v->maxCommandBufferNestingLevel = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodePartialChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    {
+        if (!d.Pointer()) return;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
+        int st = d.I32();
+        void* p = chain;
+        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
+        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
+        if (d.Failed) return;
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceNestedCommandBufferPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceNestedCommandBufferPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXTWire
+{
+    public static ulong Size(VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v)
+    {
+        e.I32((int)VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v)
+    {
+        e.U32((uint)v->nonSeamlessCubeMap);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v)
+    {
+        v->nonSeamlessCubeMap = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v)
+    {
+        e.I32((int)VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT.SType;
+        v->pNext = DecodePartialChain(ref d, 0);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext, 0);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v)
+    {
+        v->nonSeamlessCubeMap = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodePartialChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    {
+        if (!d.Pointer()) return;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
+        int st = d.I32();
+        void* p = chain;
+        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
+        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
+        if (d.Failed) return;
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDevicePCIBusInfoPropertiesEXTWire
+{
+    public static ulong Size(VkPhysicalDevicePCIBusInfoPropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDevicePCIBusInfoPropertiesEXT* v)
+    {
+        e.I32((int)VkPhysicalDevicePCIBusInfoPropertiesEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDevicePCIBusInfoPropertiesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePCIBusInfoPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDevicePCIBusInfoPropertiesEXT.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDevicePCIBusInfoPropertiesEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDevicePCIBusInfoPropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDevicePCIBusInfoPropertiesEXT* v)
+    {
+        e.U32((uint)v->pciDomain);
+        e.U32((uint)v->pciBus);
+        e.U32((uint)v->pciDevice);
+        e.U32((uint)v->pciFunction);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDevicePCIBusInfoPropertiesEXT* v)
+    {
+        v->pciDomain = (uint)d.U32();
+        v->pciBus = (uint)d.U32();
+        v->pciDevice = (uint)d.U32();
+        v->pciFunction = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDevicePCIBusInfoPropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDevicePCIBusInfoPropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDevicePCIBusInfoPropertiesEXT* v)
+    {
+        e.I32((int)VkPhysicalDevicePCIBusInfoPropertiesEXT.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDevicePCIBusInfoPropertiesEXT* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDevicePCIBusInfoPropertiesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePCIBusInfoPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDevicePCIBusInfoPropertiesEXT.SType;
+        v->pNext = DecodePartialChain(ref d, 0);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDevicePCIBusInfoPropertiesEXT* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDevicePCIBusInfoPropertiesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePCIBusInfoPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext, 0);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDevicePCIBusInfoPropertiesEXT* v)
+    {
+        v->pciDomain = (uint)d.U32();
+        v->pciBus = (uint)d.U32();
+        v->pciDevice = (uint)d.U32();
+        v->pciFunction = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodePartialChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    {
+        if (!d.Pointer()) return;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
+        int st = d.I32();
+        void* p = chain;
+        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
+        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
+        if (d.Failed) return;
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePCIBusInfoPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePCIBusInfoPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDevicePipelineCreationCacheControlFeaturesWire
+{
+    public static ulong Size(VkPhysicalDevicePipelineCreationCacheControlFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDevicePipelineCreationCacheControlFeatures* v)
+    {
+        e.I32((int)VkPhysicalDevicePipelineCreationCacheControlFeatures.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDevicePipelineCreationCacheControlFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePipelineCreationCacheControlFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDevicePipelineCreationCacheControlFeatures.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDevicePipelineCreationCacheControlFeatures* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDevicePipelineCreationCacheControlFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDevicePipelineCreationCacheControlFeatures* v)
+    {
+        e.U32((uint)v->pipelineCreationCacheControl);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDevicePipelineCreationCacheControlFeatures* v)
+    {
+        v->pipelineCreationCacheControl = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDevicePipelineCreationCacheControlFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDevicePipelineCreationCacheControlFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDevicePipelineCreationCacheControlFeatures* v)
+    {
+        e.I32((int)VkPhysicalDevicePipelineCreationCacheControlFeatures.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDevicePipelineCreationCacheControlFeatures* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDevicePipelineCreationCacheControlFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePipelineCreationCacheControlFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDevicePipelineCreationCacheControlFeatures.SType;
+        v->pNext = DecodePartialChain(ref d, 0);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDevicePipelineCreationCacheControlFeatures* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDevicePipelineCreationCacheControlFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePipelineCreationCacheControlFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext, 0);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDevicePipelineCreationCacheControlFeatures* v)
+    {
+        v->pipelineCreationCacheControl = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodePartialChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    {
+        if (!d.Pointer()) return;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
+        int st = d.I32();
+        void* p = chain;
+        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
+        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
+        if (d.Failed) return;
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePipelineCreationCacheControlFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePipelineCreationCacheControlFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXTWire
+{
+    public static ulong Size(VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v)
+    {
+        e.I32((int)VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v)
+    {
+        e.U32((uint)v->pipelineLibraryGroupHandles);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v)
+    {
+        v->pipelineLibraryGroupHandles = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v)
+    {
+        e.I32((int)VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT.SType;
+        v->pNext = DecodePartialChain(ref d, 0);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext, 0);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v)
+    {
+        v->pipelineLibraryGroupHandles = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodePartialChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    {
+        if (!d.Pointer()) return;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
+        int st = d.I32();
+        void* p = chain;
+        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
+        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
+        if (d.Failed) return;
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDevicePipelineProtectedAccessFeaturesWire
+{
+    public static ulong Size(VkPhysicalDevicePipelineProtectedAccessFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDevicePipelineProtectedAccessFeatures* v)
+    {
+        e.I32((int)VkPhysicalDevicePipelineProtectedAccessFeatures.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDevicePipelineProtectedAccessFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePipelineProtectedAccessFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDevicePipelineProtectedAccessFeatures.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDevicePipelineProtectedAccessFeatures* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDevicePipelineProtectedAccessFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDevicePipelineProtectedAccessFeatures* v)
+    {
+        e.U32((uint)v->pipelineProtectedAccess);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDevicePipelineProtectedAccessFeatures* v)
+    {
+        v->pipelineProtectedAccess = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDevicePipelineProtectedAccessFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDevicePipelineProtectedAccessFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDevicePipelineProtectedAccessFeatures* v)
+    {
+        e.I32((int)VkPhysicalDevicePipelineProtectedAccessFeatures.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDevicePipelineProtectedAccessFeatures* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDevicePipelineProtectedAccessFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePipelineProtectedAccessFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDevicePipelineProtectedAccessFeatures.SType;
+        v->pNext = DecodePartialChain(ref d, 0);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDevicePipelineProtectedAccessFeatures* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDevicePipelineProtectedAccessFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePipelineProtectedAccessFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext, 0);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDevicePipelineProtectedAccessFeatures* v)
+    {
+        v->pipelineProtectedAccess = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodePartialChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    {
+        if (!d.Pointer()) return;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
+        int st = d.I32();
+        void* p = chain;
+        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
+        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
+        if (d.Failed) return;
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePipelineProtectedAccessFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePipelineProtectedAccessFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDevicePipelineRobustnessFeaturesWire
+{
+    public static ulong Size(VkPhysicalDevicePipelineRobustnessFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDevicePipelineRobustnessFeatures* v)
+    {
+        e.I32((int)VkPhysicalDevicePipelineRobustnessFeatures.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePipelineRobustnessFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDevicePipelineRobustnessFeatures.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessFeatures* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDevicePipelineRobustnessFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDevicePipelineRobustnessFeatures* v)
+    {
+        e.U32((uint)v->pipelineRobustness);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessFeatures* v)
+    {
+        v->pipelineRobustness = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDevicePipelineRobustnessFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDevicePipelineRobustnessFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDevicePipelineRobustnessFeatures* v)
+    {
+        e.I32((int)VkPhysicalDevicePipelineRobustnessFeatures.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDevicePipelineRobustnessFeatures* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePipelineRobustnessFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDevicePipelineRobustnessFeatures.SType;
+        v->pNext = DecodePartialChain(ref d, 0);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessFeatures* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePipelineRobustnessFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext, 0);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessFeatures* v)
+    {
+        v->pipelineRobustness = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodePartialChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    {
+        if (!d.Pointer()) return;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
+        int st = d.I32();
+        void* p = chain;
+        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
+        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
+        if (d.Failed) return;
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePipelineRobustnessFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePipelineRobustnessFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
 public static unsafe partial class VkPhysicalDevicePipelineRobustnessPropertiesWire
 {
     public static ulong Size(VkPhysicalDevicePipelineRobustnessProperties* v, VnProtocolFilter f = null)
@@ -183,6 +1392,14 @@ public static unsafe partial class VkPhysicalDevicePipelineRobustnessPropertiesW
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePipelineRobustnessProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePipelineRobustnessProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDevicePointClippingPropertiesWire
@@ -346,6 +1563,14 @@ public static unsafe partial class VkPhysicalDevicePointClippingPropertiesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePointClippingProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePointClippingProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXTWire
@@ -513,6 +1738,14 @@ public static unsafe partial class VkPhysicalDevicePrimitiveTopologyListRestartF
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXTWire
@@ -684,6 +1917,14 @@ public static unsafe partial class VkPhysicalDevicePrimitivesGeneratedQueryFeatu
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDevicePrivateDataFeaturesWire
@@ -847,6 +2088,14 @@ public static unsafe partial class VkPhysicalDevicePrivateDataFeaturesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePrivateDataFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePrivateDataFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDevicePropertiesWire
@@ -2429,6 +3678,14 @@ public static unsafe partial class VkPhysicalDeviceProperties2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceProperties2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [50, 52, 54, 56, 1000028001, 1000053002, 1000068002, 1000071004, 1000080000, 1000094000, 1000101000, 1000117000, 1000130000, 1000138001, 1000143003, 1000145002, 1000148001, 1000150014, 1000161002, 1000168000, 1000190000, 1000196000, 1000197000, 1000199000, 1000207001, 1000212000, 1000225000, 1000226002, 1000254002, 1000259002, 1000270001, 1000280001, 1000281001, 1000286001, 1000287001, 1000320001, 1000322000, 1000328001, 1000347001, 1000392001, 1000395001, 1000413001, 1000451001, 1000455001, 1000470001, 1000495001, 1000506002, 1000511000, 1000525000, 1000545001, 1000562001, 1000572001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 52;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceProperties2 carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [50, 52, 54, 56, 1000028001, 1000053002, 1000068002, 1000071004, 1000080000, 1000094000, 1000101000, 1000117000, 1000130000, 1000138001, 1000143003, 1000145002, 1000148001, 1000150014, 1000161002, 1000168000, 1000190000, 1000196000, 1000197000, 1000199000, 1000207001, 1000212000, 1000225000, 1000226002, 1000254002, 1000259002, 1000270001, 1000280001, 1000281001, 1000286001, 1000287001, 1000320001, 1000322000, 1000328001, 1000347001, 1000392001, 1000395001, 1000413001, 1000451001, 1000455001, 1000470001, 1000495001, 1000506002, 1000511000, 1000525000, 1000545001, 1000562001, 1000572001];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 52;
 }
 
 public static unsafe partial class VkPhysicalDeviceProtectedMemoryFeaturesWire
@@ -2592,6 +3849,14 @@ public static unsafe partial class VkPhysicalDeviceProtectedMemoryFeaturesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceProtectedMemoryFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceProtectedMemoryFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceProtectedMemoryPropertiesWire
@@ -2755,6 +4020,14 @@ public static unsafe partial class VkPhysicalDeviceProtectedMemoryPropertiesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceProtectedMemoryProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceProtectedMemoryProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceProvokingVertexFeaturesEXTWire
@@ -2922,6 +4195,14 @@ public static unsafe partial class VkPhysicalDeviceProvokingVertexFeaturesEXTWir
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceProvokingVertexFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceProvokingVertexFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceProvokingVertexPropertiesEXTWire
@@ -3089,6 +4370,14 @@ public static unsafe partial class VkPhysicalDeviceProvokingVertexPropertiesEXTW
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceProvokingVertexPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceProvokingVertexPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDevicePushDescriptorPropertiesWire
@@ -3252,6 +4541,14 @@ public static unsafe partial class VkPhysicalDevicePushDescriptorPropertiesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePushDescriptorProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePushDescriptorProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWire
@@ -3415,6 +4712,14 @@ public static unsafe partial class VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWir
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXTWire
@@ -3586,6 +4891,14 @@ public static unsafe partial class VkPhysicalDeviceRasterizationOrderAttachmentA
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceRayQueryFeaturesKHRWire
@@ -3749,6 +5062,14 @@ public static unsafe partial class VkPhysicalDeviceRayQueryFeaturesKHRWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRayQueryFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRayQueryFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceRayTracingMaintenance1FeaturesKHRWire
@@ -3916,6 +5237,14 @@ public static unsafe partial class VkPhysicalDeviceRayTracingMaintenance1Feature
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceRayTracingPipelineFeaturesKHRWire
@@ -4095,6 +5424,14 @@ public static unsafe partial class VkPhysicalDeviceRayTracingPipelineFeaturesKHR
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRayTracingPipelineFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRayTracingPipelineFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceRayTracingPipelinePropertiesKHRWire
@@ -4286,6 +5623,14 @@ public static unsafe partial class VkPhysicalDeviceRayTracingPipelinePropertiesK
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRayTracingPipelinePropertiesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRayTracingPipelinePropertiesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceRayTracingPositionFetchFeaturesKHRWire
@@ -4449,6 +5794,14 @@ public static unsafe partial class VkPhysicalDeviceRayTracingPositionFetchFeatur
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceRobustness2FeaturesEXTWire
@@ -4620,6 +5973,14 @@ public static unsafe partial class VkPhysicalDeviceRobustness2FeaturesEXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRobustness2FeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRobustness2FeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceRobustness2PropertiesEXTWire
@@ -4787,6 +6148,14 @@ public static unsafe partial class VkPhysicalDeviceRobustness2PropertiesEXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRobustness2PropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRobustness2PropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceSampleLocationsPropertiesEXTWire
@@ -4972,6 +6341,14 @@ public static unsafe partial class VkPhysicalDeviceSampleLocationsPropertiesEXTW
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSampleLocationsPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSampleLocationsPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceSamplerFilterMinmaxPropertiesWire
@@ -5139,6 +6516,14 @@ public static unsafe partial class VkPhysicalDeviceSamplerFilterMinmaxProperties
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSamplerFilterMinmaxProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSamplerFilterMinmaxProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceSamplerYcbcrConversionFeaturesWire
@@ -5302,6 +6687,14 @@ public static unsafe partial class VkPhysicalDeviceSamplerYcbcrConversionFeature
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSamplerYcbcrConversionFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSamplerYcbcrConversionFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceScalarBlockLayoutFeaturesWire
@@ -5465,6 +6858,14 @@ public static unsafe partial class VkPhysicalDeviceScalarBlockLayoutFeaturesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceScalarBlockLayoutFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceScalarBlockLayoutFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceSeparateDepthStencilLayoutsFeaturesWire
@@ -5628,6 +7029,14 @@ public static unsafe partial class VkPhysicalDeviceSeparateDepthStencilLayoutsFe
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderAtomicFloat2FeaturesEXTWire
@@ -5835,6 +7244,14 @@ public static unsafe partial class VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderAtomicFloatFeaturesEXTWire
@@ -6042,6 +7459,14 @@ public static unsafe partial class VkPhysicalDeviceShaderAtomicFloatFeaturesEXTW
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderAtomicFloatFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderAtomicFloatFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderAtomicInt64FeaturesWire
@@ -6209,6 +7634,14 @@ public static unsafe partial class VkPhysicalDeviceShaderAtomicInt64FeaturesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderAtomicInt64Features carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderAtomicInt64Features carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderClockFeaturesKHRWire
@@ -6376,6 +7809,14 @@ public static unsafe partial class VkPhysicalDeviceShaderClockFeaturesKHRWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderClockFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderClockFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderDemoteToHelperInvocationFeaturesWire
@@ -6539,6 +7980,14 @@ public static unsafe partial class VkPhysicalDeviceShaderDemoteToHelperInvocatio
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderDrawParametersFeaturesWire
@@ -6702,6 +8151,14 @@ public static unsafe partial class VkPhysicalDeviceShaderDrawParametersFeaturesW
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderDrawParametersFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderDrawParametersFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderExpectAssumeFeaturesWire
@@ -6865,6 +8322,14 @@ public static unsafe partial class VkPhysicalDeviceShaderExpectAssumeFeaturesWir
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderExpectAssumeFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderExpectAssumeFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderFloat16Int8FeaturesWire
@@ -7032,1922 +8497,13 @@ public static unsafe partial class VkPhysicalDeviceShaderFloat16Int8FeaturesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
-}
-
-public static unsafe partial class VkPhysicalDeviceShaderFloatControls2FeaturesWire
-{
-    public static ulong Size(VkPhysicalDeviceShaderFloatControls2Features* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderFloatControls2Features* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderFloatControls2Features.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderFloatControls2Features* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderFloatControls2Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderFloatControls2Features.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderFloatControls2Features* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceShaderFloatControls2Features* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderFloatControls2Features* v)
-    {
-        e.U32((uint)v->shaderFloatControls2);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderFloatControls2Features* v)
-    {
-        v->shaderFloatControls2 = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceShaderFloatControls2Features* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceShaderFloatControls2Features* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderFloatControls2Features* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderFloatControls2Features.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderFloatControls2Features* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderFloatControls2Features* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderFloatControls2Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderFloatControls2Features.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderFloatControls2Features* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderFloatControls2Features* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderFloatControls2Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderFloatControls2Features* v)
-    {
-        v->shaderFloatControls2 = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXTWire
-{
-    public static ulong Size(VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v)
-    {
-        e.U32((uint)v->shaderImageInt64Atomics);
-        e.U32((uint)v->sparseImageInt64Atomics);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v)
-    {
-        v->shaderImageInt64Atomics = (uint)d.U32();
-        v->sparseImageInt64Atomics = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v)
-    {
-        v->shaderImageInt64Atomics = (uint)d.U32();
-        v->sparseImageInt64Atomics = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceShaderIntegerDotProductFeaturesWire
-{
-    public static ulong Size(VkPhysicalDeviceShaderIntegerDotProductFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderIntegerDotProductFeatures* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderIntegerDotProductFeatures.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderIntegerDotProductFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderIntegerDotProductFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductFeatures* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceShaderIntegerDotProductFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderIntegerDotProductFeatures* v)
-    {
-        e.U32((uint)v->shaderIntegerDotProduct);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductFeatures* v)
-    {
-        v->shaderIntegerDotProduct = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceShaderIntegerDotProductFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceShaderIntegerDotProductFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderIntegerDotProductFeatures* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderIntegerDotProductFeatures.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderIntegerDotProductFeatures* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderIntegerDotProductFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderIntegerDotProductFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductFeatures* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderIntegerDotProductFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductFeatures* v)
-    {
-        v->shaderIntegerDotProduct = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceShaderIntegerDotProductPropertiesWire
-{
-    public static ulong Size(VkPhysicalDeviceShaderIntegerDotProductProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderIntegerDotProductProperties* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderIntegerDotProductProperties.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderIntegerDotProductProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderIntegerDotProductProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductProperties* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceShaderIntegerDotProductProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderIntegerDotProductProperties* v)
-    {
-        e.U32((uint)v->integerDotProduct8BitUnsignedAccelerated);
-        e.U32((uint)v->integerDotProduct8BitSignedAccelerated);
-        e.U32((uint)v->integerDotProduct8BitMixedSignednessAccelerated);
-        e.U32((uint)v->integerDotProduct4x8BitPackedUnsignedAccelerated);
-        e.U32((uint)v->integerDotProduct4x8BitPackedSignedAccelerated);
-        e.U32((uint)v->integerDotProduct4x8BitPackedMixedSignednessAccelerated);
-        e.U32((uint)v->integerDotProduct16BitUnsignedAccelerated);
-        e.U32((uint)v->integerDotProduct16BitSignedAccelerated);
-        e.U32((uint)v->integerDotProduct16BitMixedSignednessAccelerated);
-        e.U32((uint)v->integerDotProduct32BitUnsignedAccelerated);
-        e.U32((uint)v->integerDotProduct32BitSignedAccelerated);
-        e.U32((uint)v->integerDotProduct32BitMixedSignednessAccelerated);
-        e.U32((uint)v->integerDotProduct64BitUnsignedAccelerated);
-        e.U32((uint)v->integerDotProduct64BitSignedAccelerated);
-        e.U32((uint)v->integerDotProduct64BitMixedSignednessAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating8BitUnsignedAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating8BitSignedAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating8BitMixedSignednessAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating4x8BitPackedUnsignedAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating4x8BitPackedSignedAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating4x8BitPackedMixedSignednessAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating16BitUnsignedAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating16BitSignedAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating16BitMixedSignednessAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating32BitUnsignedAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating32BitSignedAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating32BitMixedSignednessAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating64BitUnsignedAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating64BitSignedAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating64BitMixedSignednessAccelerated);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductProperties* v)
-    {
-        v->integerDotProduct8BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProduct8BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProduct8BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProduct4x8BitPackedUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProduct4x8BitPackedSignedAccelerated = (uint)d.U32();
-        v->integerDotProduct4x8BitPackedMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProduct16BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProduct16BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProduct16BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProduct32BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProduct32BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProduct32BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProduct64BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProduct64BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProduct64BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating8BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating8BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating8BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating4x8BitPackedUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating4x8BitPackedSignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating4x8BitPackedMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating16BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating16BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating16BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating32BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating32BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating32BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating64BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating64BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating64BitMixedSignednessAccelerated = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceShaderIntegerDotProductProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceShaderIntegerDotProductProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderIntegerDotProductProperties* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderIntegerDotProductProperties.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderIntegerDotProductProperties* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderIntegerDotProductProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderIntegerDotProductProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductProperties* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderIntegerDotProductProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductProperties* v)
-    {
-        v->integerDotProduct8BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProduct8BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProduct8BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProduct4x8BitPackedUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProduct4x8BitPackedSignedAccelerated = (uint)d.U32();
-        v->integerDotProduct4x8BitPackedMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProduct16BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProduct16BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProduct16BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProduct32BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProduct32BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProduct32BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProduct64BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProduct64BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProduct64BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating8BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating8BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating8BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating4x8BitPackedUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating4x8BitPackedSignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating4x8BitPackedMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating16BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating16BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating16BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating32BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating32BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating32BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating64BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating64BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating64BitMixedSignednessAccelerated = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHRWire
-{
-    public static ulong Size(VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v)
-    {
-        e.U32((uint)v->shaderMaximalReconvergence);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v)
-    {
-        v->shaderMaximalReconvergence = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v)
-    {
-        v->shaderMaximalReconvergence = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceShaderQuadControlFeaturesKHRWire
-{
-    public static ulong Size(VkPhysicalDeviceShaderQuadControlFeaturesKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderQuadControlFeaturesKHR* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderQuadControlFeaturesKHR.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderQuadControlFeaturesKHR* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderQuadControlFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderQuadControlFeaturesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderQuadControlFeaturesKHR* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceShaderQuadControlFeaturesKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderQuadControlFeaturesKHR* v)
-    {
-        e.U32((uint)v->shaderQuadControl);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderQuadControlFeaturesKHR* v)
-    {
-        v->shaderQuadControl = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceShaderQuadControlFeaturesKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceShaderQuadControlFeaturesKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderQuadControlFeaturesKHR* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderQuadControlFeaturesKHR.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderQuadControlFeaturesKHR* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderQuadControlFeaturesKHR* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderQuadControlFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderQuadControlFeaturesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderQuadControlFeaturesKHR* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderQuadControlFeaturesKHR* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderQuadControlFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderQuadControlFeaturesKHR* v)
-    {
-        v->shaderQuadControl = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHRWire
-{
-    public static ulong Size(VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v)
-    {
-        e.U32((uint)v->shaderRelaxedExtendedInstruction);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v)
-    {
-        v->shaderRelaxedExtendedInstruction = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v)
-    {
-        v->shaderRelaxedExtendedInstruction = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXTWire
-{
-    public static ulong Size(VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v)
-    {
-        e.U32((uint)v->shaderReplicatedComposites);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v)
-    {
-        v->shaderReplicatedComposites = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v)
-    {
-        v->shaderReplicatedComposites = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceShaderSubgroupExtendedTypesFeaturesWire
-{
-    public static ulong Size(VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v)
-    {
-        e.U32((uint)v->shaderSubgroupExtendedTypes);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v)
-    {
-        v->shaderSubgroupExtendedTypes = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v)
-    {
-        v->shaderSubgroupExtendedTypes = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceShaderSubgroupRotateFeaturesWire
-{
-    public static ulong Size(VkPhysicalDeviceShaderSubgroupRotateFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderSubgroupRotateFeatures* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderSubgroupRotateFeatures.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupRotateFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupRotateFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderSubgroupRotateFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupRotateFeatures* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceShaderSubgroupRotateFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderSubgroupRotateFeatures* v)
-    {
-        e.U32((uint)v->shaderSubgroupRotate);
-        e.U32((uint)v->shaderSubgroupRotateClustered);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupRotateFeatures* v)
-    {
-        v->shaderSubgroupRotate = (uint)d.U32();
-        v->shaderSubgroupRotateClustered = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceShaderSubgroupRotateFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceShaderSubgroupRotateFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderSubgroupRotateFeatures* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderSubgroupRotateFeatures.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderSubgroupRotateFeatures* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupRotateFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupRotateFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderSubgroupRotateFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupRotateFeatures* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupRotateFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupRotateFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupRotateFeatures* v)
-    {
-        v->shaderSubgroupRotate = (uint)d.U32();
-        v->shaderSubgroupRotateClustered = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHRWire
-{
-    public static ulong Size(VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v)
-    {
-        e.U32((uint)v->shaderSubgroupUniformControlFlow);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v)
-    {
-        v->shaderSubgroupUniformControlFlow = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v)
-    {
-        v->shaderSubgroupUniformControlFlow = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderFloat16Int8Features carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderFloat16Int8Features carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 

@@ -10,6 +10,2011 @@ using Venus.Protocol.Wire;
 
 namespace Venus.Protocol.Wire;
 
+public static unsafe partial class VkPhysicalDeviceShaderFloatControls2FeaturesWire
+{
+    public static ulong Size(VkPhysicalDeviceShaderFloatControls2Features* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderFloatControls2Features* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderFloatControls2Features.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderFloatControls2Features* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderFloatControls2Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderFloatControls2Features.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderFloatControls2Features* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceShaderFloatControls2Features* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderFloatControls2Features* v)
+    {
+        e.U32((uint)v->shaderFloatControls2);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderFloatControls2Features* v)
+    {
+        v->shaderFloatControls2 = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceShaderFloatControls2Features* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceShaderFloatControls2Features* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderFloatControls2Features* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderFloatControls2Features.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderFloatControls2Features* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderFloatControls2Features* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderFloatControls2Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderFloatControls2Features.SType;
+        v->pNext = DecodePartialChain(ref d, 0);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderFloatControls2Features* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderFloatControls2Features* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderFloatControls2Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext, 0);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderFloatControls2Features* v)
+    {
+        v->shaderFloatControls2 = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodePartialChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    {
+        if (!d.Pointer()) return;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
+        int st = d.I32();
+        void* p = chain;
+        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
+        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
+        if (d.Failed) return;
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderFloatControls2Features carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderFloatControls2Features carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXTWire
+{
+    public static ulong Size(VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v)
+    {
+        e.U32((uint)v->shaderImageInt64Atomics);
+        e.U32((uint)v->sparseImageInt64Atomics);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v)
+    {
+        v->shaderImageInt64Atomics = (uint)d.U32();
+        v->sparseImageInt64Atomics = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT.SType;
+        v->pNext = DecodePartialChain(ref d, 0);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext, 0);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v)
+    {
+        v->shaderImageInt64Atomics = (uint)d.U32();
+        v->sparseImageInt64Atomics = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodePartialChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    {
+        if (!d.Pointer()) return;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
+        int st = d.I32();
+        void* p = chain;
+        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
+        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
+        if (d.Failed) return;
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceShaderIntegerDotProductFeaturesWire
+{
+    public static ulong Size(VkPhysicalDeviceShaderIntegerDotProductFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderIntegerDotProductFeatures* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderIntegerDotProductFeatures.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderIntegerDotProductFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderIntegerDotProductFeatures.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductFeatures* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceShaderIntegerDotProductFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderIntegerDotProductFeatures* v)
+    {
+        e.U32((uint)v->shaderIntegerDotProduct);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductFeatures* v)
+    {
+        v->shaderIntegerDotProduct = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceShaderIntegerDotProductFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceShaderIntegerDotProductFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderIntegerDotProductFeatures* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderIntegerDotProductFeatures.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderIntegerDotProductFeatures* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderIntegerDotProductFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderIntegerDotProductFeatures.SType;
+        v->pNext = DecodePartialChain(ref d, 0);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductFeatures* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderIntegerDotProductFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext, 0);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductFeatures* v)
+    {
+        v->shaderIntegerDotProduct = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodePartialChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    {
+        if (!d.Pointer()) return;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
+        int st = d.I32();
+        void* p = chain;
+        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
+        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
+        if (d.Failed) return;
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderIntegerDotProductFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderIntegerDotProductFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceShaderIntegerDotProductPropertiesWire
+{
+    public static ulong Size(VkPhysicalDeviceShaderIntegerDotProductProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderIntegerDotProductProperties* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderIntegerDotProductProperties.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderIntegerDotProductProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderIntegerDotProductProperties.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductProperties* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceShaderIntegerDotProductProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderIntegerDotProductProperties* v)
+    {
+        e.U32((uint)v->integerDotProduct8BitUnsignedAccelerated);
+        e.U32((uint)v->integerDotProduct8BitSignedAccelerated);
+        e.U32((uint)v->integerDotProduct8BitMixedSignednessAccelerated);
+        e.U32((uint)v->integerDotProduct4x8BitPackedUnsignedAccelerated);
+        e.U32((uint)v->integerDotProduct4x8BitPackedSignedAccelerated);
+        e.U32((uint)v->integerDotProduct4x8BitPackedMixedSignednessAccelerated);
+        e.U32((uint)v->integerDotProduct16BitUnsignedAccelerated);
+        e.U32((uint)v->integerDotProduct16BitSignedAccelerated);
+        e.U32((uint)v->integerDotProduct16BitMixedSignednessAccelerated);
+        e.U32((uint)v->integerDotProduct32BitUnsignedAccelerated);
+        e.U32((uint)v->integerDotProduct32BitSignedAccelerated);
+        e.U32((uint)v->integerDotProduct32BitMixedSignednessAccelerated);
+        e.U32((uint)v->integerDotProduct64BitUnsignedAccelerated);
+        e.U32((uint)v->integerDotProduct64BitSignedAccelerated);
+        e.U32((uint)v->integerDotProduct64BitMixedSignednessAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating8BitUnsignedAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating8BitSignedAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating8BitMixedSignednessAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating4x8BitPackedUnsignedAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating4x8BitPackedSignedAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating4x8BitPackedMixedSignednessAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating16BitUnsignedAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating16BitSignedAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating16BitMixedSignednessAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating32BitUnsignedAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating32BitSignedAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating32BitMixedSignednessAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating64BitUnsignedAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating64BitSignedAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating64BitMixedSignednessAccelerated);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductProperties* v)
+    {
+        v->integerDotProduct8BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProduct8BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProduct8BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProduct4x8BitPackedUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProduct4x8BitPackedSignedAccelerated = (uint)d.U32();
+        v->integerDotProduct4x8BitPackedMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProduct16BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProduct16BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProduct16BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProduct32BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProduct32BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProduct32BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProduct64BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProduct64BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProduct64BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating8BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating8BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating8BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating4x8BitPackedUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating4x8BitPackedSignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating4x8BitPackedMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating16BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating16BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating16BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating32BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating32BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating32BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating64BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating64BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating64BitMixedSignednessAccelerated = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceShaderIntegerDotProductProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceShaderIntegerDotProductProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderIntegerDotProductProperties* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderIntegerDotProductProperties.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderIntegerDotProductProperties* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderIntegerDotProductProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderIntegerDotProductProperties.SType;
+        v->pNext = DecodePartialChain(ref d, 0);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductProperties* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderIntegerDotProductProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext, 0);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductProperties* v)
+    {
+        v->integerDotProduct8BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProduct8BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProduct8BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProduct4x8BitPackedUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProduct4x8BitPackedSignedAccelerated = (uint)d.U32();
+        v->integerDotProduct4x8BitPackedMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProduct16BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProduct16BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProduct16BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProduct32BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProduct32BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProduct32BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProduct64BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProduct64BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProduct64BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating8BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating8BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating8BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating4x8BitPackedUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating4x8BitPackedSignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating4x8BitPackedMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating16BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating16BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating16BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating32BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating32BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating32BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating64BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating64BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating64BitMixedSignednessAccelerated = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodePartialChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    {
+        if (!d.Pointer()) return;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
+        int st = d.I32();
+        void* p = chain;
+        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
+        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
+        if (d.Failed) return;
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderIntegerDotProductProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderIntegerDotProductProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHRWire
+{
+    public static ulong Size(VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v)
+    {
+        e.U32((uint)v->shaderMaximalReconvergence);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v)
+    {
+        v->shaderMaximalReconvergence = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR.SType;
+        v->pNext = DecodePartialChain(ref d, 0);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext, 0);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v)
+    {
+        v->shaderMaximalReconvergence = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodePartialChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    {
+        if (!d.Pointer()) return;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
+        int st = d.I32();
+        void* p = chain;
+        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
+        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
+        if (d.Failed) return;
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceShaderQuadControlFeaturesKHRWire
+{
+    public static ulong Size(VkPhysicalDeviceShaderQuadControlFeaturesKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderQuadControlFeaturesKHR* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderQuadControlFeaturesKHR.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderQuadControlFeaturesKHR* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderQuadControlFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderQuadControlFeaturesKHR.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderQuadControlFeaturesKHR* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceShaderQuadControlFeaturesKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderQuadControlFeaturesKHR* v)
+    {
+        e.U32((uint)v->shaderQuadControl);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderQuadControlFeaturesKHR* v)
+    {
+        v->shaderQuadControl = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceShaderQuadControlFeaturesKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceShaderQuadControlFeaturesKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderQuadControlFeaturesKHR* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderQuadControlFeaturesKHR.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderQuadControlFeaturesKHR* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderQuadControlFeaturesKHR* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderQuadControlFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderQuadControlFeaturesKHR.SType;
+        v->pNext = DecodePartialChain(ref d, 0);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderQuadControlFeaturesKHR* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderQuadControlFeaturesKHR* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderQuadControlFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext, 0);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderQuadControlFeaturesKHR* v)
+    {
+        v->shaderQuadControl = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodePartialChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    {
+        if (!d.Pointer()) return;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
+        int st = d.I32();
+        void* p = chain;
+        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
+        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
+        if (d.Failed) return;
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderQuadControlFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderQuadControlFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHRWire
+{
+    public static ulong Size(VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v)
+    {
+        e.U32((uint)v->shaderRelaxedExtendedInstruction);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v)
+    {
+        v->shaderRelaxedExtendedInstruction = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR.SType;
+        v->pNext = DecodePartialChain(ref d, 0);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext, 0);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v)
+    {
+        v->shaderRelaxedExtendedInstruction = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodePartialChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    {
+        if (!d.Pointer()) return;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
+        int st = d.I32();
+        void* p = chain;
+        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
+        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
+        if (d.Failed) return;
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXTWire
+{
+    public static ulong Size(VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v)
+    {
+        e.U32((uint)v->shaderReplicatedComposites);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v)
+    {
+        v->shaderReplicatedComposites = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT.SType;
+        v->pNext = DecodePartialChain(ref d, 0);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext, 0);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v)
+    {
+        v->shaderReplicatedComposites = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodePartialChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    {
+        if (!d.Pointer()) return;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
+        int st = d.I32();
+        void* p = chain;
+        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
+        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
+        if (d.Failed) return;
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceShaderSubgroupExtendedTypesFeaturesWire
+{
+    public static ulong Size(VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v)
+    {
+        e.U32((uint)v->shaderSubgroupExtendedTypes);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v)
+    {
+        v->shaderSubgroupExtendedTypes = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures.SType;
+        v->pNext = DecodePartialChain(ref d, 0);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext, 0);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v)
+    {
+        v->shaderSubgroupExtendedTypes = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodePartialChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    {
+        if (!d.Pointer()) return;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
+        int st = d.I32();
+        void* p = chain;
+        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
+        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
+        if (d.Failed) return;
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceShaderSubgroupRotateFeaturesWire
+{
+    public static ulong Size(VkPhysicalDeviceShaderSubgroupRotateFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderSubgroupRotateFeatures* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderSubgroupRotateFeatures.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupRotateFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupRotateFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderSubgroupRotateFeatures.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupRotateFeatures* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceShaderSubgroupRotateFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderSubgroupRotateFeatures* v)
+    {
+        e.U32((uint)v->shaderSubgroupRotate);
+        e.U32((uint)v->shaderSubgroupRotateClustered);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupRotateFeatures* v)
+    {
+        v->shaderSubgroupRotate = (uint)d.U32();
+        v->shaderSubgroupRotateClustered = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceShaderSubgroupRotateFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceShaderSubgroupRotateFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderSubgroupRotateFeatures* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderSubgroupRotateFeatures.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderSubgroupRotateFeatures* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupRotateFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupRotateFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderSubgroupRotateFeatures.SType;
+        v->pNext = DecodePartialChain(ref d, 0);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupRotateFeatures* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupRotateFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupRotateFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext, 0);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupRotateFeatures* v)
+    {
+        v->shaderSubgroupRotate = (uint)d.U32();
+        v->shaderSubgroupRotateClustered = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodePartialChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    {
+        if (!d.Pointer()) return;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
+        int st = d.I32();
+        void* p = chain;
+        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
+        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
+        if (d.Failed) return;
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderSubgroupRotateFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderSubgroupRotateFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHRWire
+{
+    public static ulong Size(VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v)
+    {
+        e.U32((uint)v->shaderSubgroupUniformControlFlow);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v)
+    {
+        v->shaderSubgroupUniformControlFlow = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR.SType;
+        v->pNext = DecodePartialChain(ref d, 0);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext, 0);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v)
+    {
+        v->shaderSubgroupUniformControlFlow = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodePartialChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    {
+        if (!d.Pointer()) return;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
+        int st = d.I32();
+        void* p = chain;
+        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
+        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
+        if (d.Failed) return;
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
 public static unsafe partial class VkPhysicalDeviceShaderTerminateInvocationFeaturesWire
 {
     public static ulong Size(VkPhysicalDeviceShaderTerminateInvocationFeatures* v, VnProtocolFilter f = null)
@@ -171,6 +2176,14 @@ public static unsafe partial class VkPhysicalDeviceShaderTerminateInvocationFeat
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderTerminateInvocationFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderTerminateInvocationFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderTileImageFeaturesEXTWire
@@ -342,6 +2355,14 @@ public static unsafe partial class VkPhysicalDeviceShaderTileImageFeaturesEXTWir
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderTileImageFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderTileImageFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderTileImagePropertiesEXTWire
@@ -513,6 +2534,14 @@ public static unsafe partial class VkPhysicalDeviceShaderTileImagePropertiesEXTW
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderTileImagePropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderTileImagePropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceSparseImageFormatInfo2Wire
@@ -600,6 +2629,10 @@ public static unsafe partial class VkPhysicalDeviceSparseImageFormatInfo2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSparseImageFormatInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceSparsePropertiesWire
@@ -863,6 +2896,14 @@ public static unsafe partial class VkPhysicalDeviceSubgroupPropertiesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSubgroupProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSubgroupProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceSubgroupSizeControlFeaturesWire
@@ -1030,6 +3071,14 @@ public static unsafe partial class VkPhysicalDeviceSubgroupSizeControlFeaturesWi
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSubgroupSizeControlFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSubgroupSizeControlFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceSubgroupSizeControlPropertiesWire
@@ -1205,6 +3254,14 @@ public static unsafe partial class VkPhysicalDeviceSubgroupSizeControlProperties
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSubgroupSizeControlProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSubgroupSizeControlProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceSynchronization2FeaturesWire
@@ -1368,6 +3425,14 @@ public static unsafe partial class VkPhysicalDeviceSynchronization2FeaturesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSynchronization2Features carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSynchronization2Features carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceTexelBufferAlignmentFeaturesEXTWire
@@ -1531,6 +3596,14 @@ public static unsafe partial class VkPhysicalDeviceTexelBufferAlignmentFeaturesE
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceTexelBufferAlignmentPropertiesWire
@@ -1706,6 +3779,14 @@ public static unsafe partial class VkPhysicalDeviceTexelBufferAlignmentPropertie
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTexelBufferAlignmentProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTexelBufferAlignmentProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceTextureCompressionASTCHDRFeaturesWire
@@ -1869,6 +3950,14 @@ public static unsafe partial class VkPhysicalDeviceTextureCompressionASTCHDRFeat
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTextureCompressionASTCHDRFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTextureCompressionASTCHDRFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceTimelineSemaphoreFeaturesWire
@@ -2032,6 +4121,14 @@ public static unsafe partial class VkPhysicalDeviceTimelineSemaphoreFeaturesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTimelineSemaphoreFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTimelineSemaphoreFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceTimelineSemaphorePropertiesWire
@@ -2195,6 +4292,14 @@ public static unsafe partial class VkPhysicalDeviceTimelineSemaphorePropertiesWi
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTimelineSemaphoreProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTimelineSemaphoreProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceToolPropertiesWire
@@ -2386,6 +4491,14 @@ public static unsafe partial class VkPhysicalDeviceToolPropertiesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceToolProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceToolProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceTransformFeedbackFeaturesEXTWire
@@ -2553,6 +4666,14 @@ public static unsafe partial class VkPhysicalDeviceTransformFeedbackFeaturesEXTW
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTransformFeedbackFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTransformFeedbackFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceTransformFeedbackPropertiesEXTWire
@@ -2752,6 +4873,14 @@ public static unsafe partial class VkPhysicalDeviceTransformFeedbackPropertiesEX
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTransformFeedbackPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTransformFeedbackPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceUniformBufferStandardLayoutFeaturesWire
@@ -2915,6 +5044,14 @@ public static unsafe partial class VkPhysicalDeviceUniformBufferStandardLayoutFe
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceUniformBufferStandardLayoutFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceUniformBufferStandardLayoutFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceVariablePointersFeaturesWire
@@ -3082,6 +5219,14 @@ public static unsafe partial class VkPhysicalDeviceVariablePointersFeaturesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVariablePointersFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVariablePointersFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceVertexAttributeDivisorFeaturesWire
@@ -3249,6 +5394,14 @@ public static unsafe partial class VkPhysicalDeviceVertexAttributeDivisorFeature
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVertexAttributeDivisorFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVertexAttributeDivisorFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceVertexAttributeDivisorPropertiesWire
@@ -3416,6 +5569,14 @@ public static unsafe partial class VkPhysicalDeviceVertexAttributeDivisorPropert
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVertexAttributeDivisorProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVertexAttributeDivisorProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceVertexAttributeDivisorPropertiesEXTWire
@@ -3579,6 +5740,14 @@ public static unsafe partial class VkPhysicalDeviceVertexAttributeDivisorPropert
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXTWire
@@ -3742,6 +5911,14 @@ public static unsafe partial class VkPhysicalDeviceVertexAttributeRobustnessFeat
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceVertexInputDynamicStateFeaturesEXTWire
@@ -3905,6 +6082,14 @@ public static unsafe partial class VkPhysicalDeviceVertexInputDynamicStateFeatur
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceVulkan11FeaturesWire
@@ -4112,6 +6297,14 @@ public static unsafe partial class VkPhysicalDeviceVulkan11FeaturesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan11Features carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan11Features carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceVulkan11PropertiesWire
@@ -4340,6 +6533,14 @@ public static unsafe partial class VkPhysicalDeviceVulkan11PropertiesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan11Properties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan11Properties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceVulkan12FeaturesWire
@@ -4687,6 +6888,14 @@ public static unsafe partial class VkPhysicalDeviceVulkan12FeaturesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan12Features carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan12Features carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceVulkan12PropertiesWire
@@ -5063,6 +7272,14 @@ public static unsafe partial class VkPhysicalDeviceVulkan12PropertiesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan12Properties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan12Properties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceVulkan13FeaturesWire
@@ -5282,6 +7499,14 @@ public static unsafe partial class VkPhysicalDeviceVulkan13FeaturesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan13Features carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan13Features carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceVulkan13PropertiesWire
@@ -5621,6 +7846,14 @@ public static unsafe partial class VkPhysicalDeviceVulkan13PropertiesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan13Properties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan13Properties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceVulkan14FeaturesWire
@@ -5864,6 +8097,14 @@ public static unsafe partial class VkPhysicalDeviceVulkan14FeaturesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan14Features carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan14Features carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceVulkan14PropertiesWire
@@ -6218,6 +8459,14 @@ public static unsafe partial class VkPhysicalDeviceVulkan14PropertiesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan14Properties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan14Properties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceVulkanMemoryModelFeaturesWire
@@ -6389,6 +8638,14 @@ public static unsafe partial class VkPhysicalDeviceVulkanMemoryModelFeaturesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkanMemoryModelFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkanMemoryModelFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHRWire
@@ -6564,6 +8821,14 @@ public static unsafe partial class VkPhysicalDeviceWorkgroupMemoryExplicitLayout
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXTWire
@@ -6727,6 +8992,14 @@ public static unsafe partial class VkPhysicalDeviceYcbcr2Plane444FormatsFeatures
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWire
@@ -6890,6 +9163,14 @@ public static unsafe partial class VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWi
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceYcbcrImageArraysFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceYcbcrImageArraysFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeaturesWire
@@ -7053,6 +9334,14 @@ public static unsafe partial class VkPhysicalDeviceZeroInitializeWorkgroupMemory
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineCacheCreateInfoWire
@@ -7156,6 +9445,10 @@ public static unsafe partial class VkPipelineCacheCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineCacheCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineColorBlendAdvancedStateCreateInfoEXTWire
@@ -7237,6 +9530,10 @@ public static unsafe partial class VkPipelineColorBlendAdvancedStateCreateInfoEX
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineColorBlendAdvancedStateCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineColorBlendAttachmentStateWire
@@ -7442,6 +9739,10 @@ public static unsafe partial class VkPipelineColorBlendStateCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineColorBlendStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000148002, 1000381001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 2;
 }
 
 public static unsafe partial class VkPipelineColorWriteCreateInfoEXTWire
@@ -7542,3015 +9843,9 @@ public static unsafe partial class VkPipelineColorWriteCreateInfoEXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
-}
-
-public static unsafe partial class VkPipelineCoverageModulationStateCreateInfoNVWire
-{
-    public static ulong Size(VkPipelineCoverageModulationStateCreateInfoNV* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineCoverageModulationStateCreateInfoNV* v)
-    {
-        e.I32((int)VkPipelineCoverageModulationStateCreateInfoNV.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineCoverageModulationStateCreateInfoNV* v)
-    {
-        if (d.I32() != (int)VkPipelineCoverageModulationStateCreateInfoNV.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineCoverageModulationStateCreateInfoNV.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineCoverageModulationStateCreateInfoNV* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineCoverageModulationStateCreateInfoNV* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pCoverageModulationTable != null)
-        {
-            n += VnSize.Padded((ulong)v->coverageModulationTableCount * 4);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineCoverageModulationStateCreateInfoNV* v)
-    {
-        e.U32((uint)v->flags);
-        e.I32((int)v->coverageModulationMode);
-        e.U32((uint)v->coverageModulationTableEnable);
-        e.U32((uint)v->coverageModulationTableCount);
-        if (v->pCoverageModulationTable != null)
-        {
-            e.ArraySize((ulong)v->coverageModulationTableCount);
-            e.Bytes(v->pCoverageModulationTable, (ulong)v->coverageModulationTableCount * 4);
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineCoverageModulationStateCreateInfoNV* v)
-    {
-        v->flags = (uint)d.U32();
-        v->coverageModulationMode = (VkCoverageModulationModeNV)d.I32();
-        v->coverageModulationTableEnable = (uint)d.U32();
-        v->coverageModulationTableCount = (uint)d.U32();
-
-        {
-            ulong t405 = d.ArraySize();
-            if (t405 != 0)
-            {
-                if (t405 != (ulong)v->coverageModulationTableCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t405, 4)) return;
-                var t406 = (float*)d.Alloc(t405, (ulong)sizeof(float));
-                if (t406 == null) return;
-                d.Bytes(t406, t405 * 4);
-                v->pCoverageModulationTable = t406;
-            }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineCreateFlags2CreateInfoWire
-{
-    public static ulong Size(VkPipelineCreateFlags2CreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineCreateFlags2CreateInfo* v)
-    {
-        e.I32((int)VkPipelineCreateFlags2CreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineCreateFlags2CreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineCreateFlags2CreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineCreateFlags2CreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineCreateFlags2CreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineCreateFlags2CreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineCreateFlags2CreateInfo* v)
-    {
-        e.U64((ulong)v->flags);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineCreateFlags2CreateInfo* v)
-    {
-        v->flags = (ulong)d.U64();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineCreationFeedbackWire
-{
-    public static ulong Size(VkPipelineCreationFeedback* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineCreationFeedback* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineCreationFeedback* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineCreationFeedback* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineCreationFeedback* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineCreationFeedback* v)
-    {
-        e.U32((uint)v->flags);
-        e.U64((ulong)v->duration);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineCreationFeedback* v)
-    {
-        v->flags = (uint)d.U32();
-        v->duration = (ulong)d.U64();
-    }
-}
-
-public static unsafe partial class VkPipelineCreationFeedbackCreateInfoWire
-{
-    public static ulong Size(VkPipelineCreationFeedbackCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineCreationFeedbackCreateInfo* v)
-    {
-        e.I32((int)VkPipelineCreationFeedbackCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineCreationFeedbackCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineCreationFeedbackCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineCreationFeedbackCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineCreationFeedbackCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineCreationFeedbackCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        if (v->pPipelineCreationFeedback != null)
-        {
-            n += VkPipelineCreationFeedbackWire.Size(&(*v->pPipelineCreationFeedback), f);
-        }
-        n += 4;
-        n += 8;
-        if (v->pPipelineStageCreationFeedbacks != null)
-        {
-            for (ulong t407 = 0; t407 < (ulong)v->pipelineStageCreationFeedbackCount; t407++)
-            {
-                n += VkPipelineCreationFeedbackWire.Size(&v->pPipelineStageCreationFeedbacks[t407], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineCreationFeedbackCreateInfo* v)
-    {
-        e.Pointer(v->pPipelineCreationFeedback != null);
-        if (v->pPipelineCreationFeedback != null)
-        {
-            VkPipelineCreationFeedbackWire.Encode(ref e, &(*v->pPipelineCreationFeedback));
-        }
-        e.U32((uint)v->pipelineStageCreationFeedbackCount);
-        if (v->pPipelineStageCreationFeedbacks != null)
-        {
-            e.ArraySize((ulong)v->pipelineStageCreationFeedbackCount);
-            for (ulong t408 = 0; t408 < (ulong)v->pipelineStageCreationFeedbackCount; t408++)
-            {
-                VkPipelineCreationFeedbackWire.Encode(ref e, &v->pPipelineStageCreationFeedbacks[t408]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineCreationFeedbackCreateInfo* v)
-    {
-        if (d.Pointer())
-        {
-            var t409 = (VkPipelineCreationFeedback*)d.Alloc(1, (ulong)sizeof(VkPipelineCreationFeedback));
-            if (t409 == null) return;
-            VkPipelineCreationFeedbackWire.Decode(ref d, &(*t409));
-            v->pPipelineCreationFeedback = t409;
-        }
-        else { d.Fail(VnDecodeError.MissingPointer); return; }
-        v->pipelineStageCreationFeedbackCount = (uint)d.U32();
-
-        {
-            ulong t411 = d.ArraySize();
-            if (t411 != 0)
-            {
-                if (t411 != (ulong)v->pipelineStageCreationFeedbackCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t411, 12)) return;
-                var t412 = (VkPipelineCreationFeedback*)d.Alloc(t411, (ulong)sizeof(VkPipelineCreationFeedback));
-                if (t412 == null) return;
-                for (ulong t410 = 0; t410 < t411; t410++)
-                {
-                    VkPipelineCreationFeedbackWire.Decode(ref d, &t412[t410]);
-                }
-                v->pPipelineStageCreationFeedbacks = t412;
-            }
-            else if ((ulong)v->pipelineStageCreationFeedbackCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineDepthStencilStateCreateInfoWire
-{
-    public static ulong Size(VkPipelineDepthStencilStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineDepthStencilStateCreateInfo* v)
-    {
-        e.I32((int)VkPipelineDepthStencilStateCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineDepthStencilStateCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineDepthStencilStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineDepthStencilStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineDepthStencilStateCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineDepthStencilStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += VkStencilOpStateWire.Size(&v->front, f);
-        n += VkStencilOpStateWire.Size(&v->back, f);
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineDepthStencilStateCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->depthTestEnable);
-        e.U32((uint)v->depthWriteEnable);
-        e.I32((int)v->depthCompareOp);
-        e.U32((uint)v->depthBoundsTestEnable);
-        e.U32((uint)v->stencilTestEnable);
-        VkStencilOpStateWire.Encode(ref e, &v->front);
-        VkStencilOpStateWire.Encode(ref e, &v->back);
-        e.F32((float)v->minDepthBounds);
-        e.F32((float)v->maxDepthBounds);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineDepthStencilStateCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->depthTestEnable = (uint)d.U32();
-        v->depthWriteEnable = (uint)d.U32();
-        v->depthCompareOp = (VkCompareOp)d.I32();
-        v->depthBoundsTestEnable = (uint)d.U32();
-        v->stencilTestEnable = (uint)d.U32();
-        VkStencilOpStateWire.Decode(ref d, &v->front);
-        VkStencilOpStateWire.Decode(ref d, &v->back);
-        v->minDepthBounds = (float)d.F32();
-        v->maxDepthBounds = (float)d.F32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineDynamicStateCreateInfoWire
-{
-    public static ulong Size(VkPipelineDynamicStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineDynamicStateCreateInfo* v)
-    {
-        e.I32((int)VkPipelineDynamicStateCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineDynamicStateCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineDynamicStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineDynamicStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineDynamicStateCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineDynamicStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pDynamicStates != null)
-        {
-            n += VnSize.Padded((ulong)v->dynamicStateCount * 4);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineDynamicStateCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->dynamicStateCount);
-        if (v->pDynamicStates != null)
-        {
-            e.ArraySize((ulong)v->dynamicStateCount);
-            e.Bytes(v->pDynamicStates, (ulong)v->dynamicStateCount * 4);
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineDynamicStateCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->dynamicStateCount = (uint)d.U32();
-
-        {
-            ulong t416 = d.ArraySize();
-            if (t416 != 0)
-            {
-                if (t416 != (ulong)v->dynamicStateCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t416, 4)) return;
-                var t417 = (VkDynamicState*)d.Alloc(t416, (ulong)sizeof(VkDynamicState));
-                if (t417 == null) return;
-                d.Bytes(t417, t416 * 4);
-                v->pDynamicStates = t417;
-            }
-            else if ((ulong)v->dynamicStateCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineFragmentShadingRateStateCreateInfoKHRWire
-{
-    public static ulong Size(VkPipelineFragmentShadingRateStateCreateInfoKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineFragmentShadingRateStateCreateInfoKHR* v)
-    {
-        e.I32((int)VkPipelineFragmentShadingRateStateCreateInfoKHR.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineFragmentShadingRateStateCreateInfoKHR* v)
-    {
-        if (d.I32() != (int)VkPipelineFragmentShadingRateStateCreateInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineFragmentShadingRateStateCreateInfoKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineFragmentShadingRateStateCreateInfoKHR* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineFragmentShadingRateStateCreateInfoKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkExtent2DWire.Size(&v->fragmentSize, f);
-        n += 8 + 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineFragmentShadingRateStateCreateInfoKHR* v)
-    {
-        VkExtent2DWire.Encode(ref e, &v->fragmentSize);
-        e.ArraySize(2);
-        e.Bytes(((int*)v->combinerOps), 8);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineFragmentShadingRateStateCreateInfoKHR* v)
-    {
-        VkExtent2DWire.Decode(ref d, &v->fragmentSize);
-        if (!d.FixedArraySize(2)) return;
-        d.Bytes(((int*)v->combinerOps), 8);
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineInputAssemblyStateCreateInfoWire
-{
-    public static ulong Size(VkPipelineInputAssemblyStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineInputAssemblyStateCreateInfo* v)
-    {
-        e.I32((int)VkPipelineInputAssemblyStateCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineInputAssemblyStateCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineInputAssemblyStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineInputAssemblyStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineInputAssemblyStateCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineInputAssemblyStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineInputAssemblyStateCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.I32((int)v->topology);
-        e.U32((uint)v->primitiveRestartEnable);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineInputAssemblyStateCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->topology = (VkPrimitiveTopology)d.I32();
-        v->primitiveRestartEnable = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineLayoutCreateInfoWire
-{
-    public static ulong Size(VkPipelineLayoutCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineLayoutCreateInfo* v)
-    {
-        e.I32((int)VkPipelineLayoutCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineLayoutCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineLayoutCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineLayoutCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineLayoutCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineLayoutCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pSetLayouts != null)
-        {
-            n += 8 * (ulong)v->setLayoutCount;
-        }
-        n += 4;
-        n += 8;
-        if (v->pPushConstantRanges != null)
-        {
-            for (ulong t419 = 0; t419 < (ulong)v->pushConstantRangeCount; t419++)
-            {
-                n += VkPushConstantRangeWire.Size(&v->pPushConstantRanges[t419], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineLayoutCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->setLayoutCount);
-        if (v->pSetLayouts != null)
-        {
-            e.ArraySize((ulong)v->setLayoutCount);
-            for (ulong t420 = 0; t420 < (ulong)v->setLayoutCount; t420++)
-            {
-                e.Handle(v->pSetLayouts[t420]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->pushConstantRangeCount);
-        if (v->pPushConstantRanges != null)
-        {
-            e.ArraySize((ulong)v->pushConstantRangeCount);
-            for (ulong t421 = 0; t421 < (ulong)v->pushConstantRangeCount; t421++)
-            {
-                VkPushConstantRangeWire.Encode(ref e, &v->pPushConstantRanges[t421]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineLayoutCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->setLayoutCount = (uint)d.U32();
-
-        {
-            ulong t423 = d.ArraySize();
-            if (t423 != 0)
-            {
-                if (t423 != (ulong)v->setLayoutCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t423, 8)) return;
-                var t424 = (ulong*)d.Alloc(t423, (ulong)sizeof(ulong));
-                if (t424 == null) return;
-                for (ulong t422 = 0; t422 < t423; t422++)
-                {
-                    t424[t422] = d.Handle(20);
-                }
-                v->pSetLayouts = t424;
-            }
-            else if ((ulong)v->setLayoutCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->pushConstantRangeCount = (uint)d.U32();
-
-        {
-            ulong t426 = d.ArraySize();
-            if (t426 != 0)
-            {
-                if (t426 != (ulong)v->pushConstantRangeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t426, 12)) return;
-                var t427 = (VkPushConstantRange*)d.Alloc(t426, (ulong)sizeof(VkPushConstantRange));
-                if (t427 == null) return;
-                for (ulong t425 = 0; t425 < t426; t425++)
-                {
-                    VkPushConstantRangeWire.Decode(ref d, &t427[t425]);
-                }
-                v->pPushConstantRanges = t427;
-            }
-            else if ((ulong)v->pushConstantRangeCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineLibraryCreateInfoKHRWire
-{
-    public static ulong Size(VkPipelineLibraryCreateInfoKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineLibraryCreateInfoKHR* v)
-    {
-        e.I32((int)VkPipelineLibraryCreateInfoKHR.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineLibraryCreateInfoKHR* v)
-    {
-        if (d.I32() != (int)VkPipelineLibraryCreateInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineLibraryCreateInfoKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineLibraryCreateInfoKHR* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineLibraryCreateInfoKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pLibraries != null)
-        {
-            n += 8 * (ulong)v->libraryCount;
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineLibraryCreateInfoKHR* v)
-    {
-        e.U32((uint)v->libraryCount);
-        if (v->pLibraries != null)
-        {
-            e.ArraySize((ulong)v->libraryCount);
-            for (ulong t429 = 0; t429 < (ulong)v->libraryCount; t429++)
-            {
-                e.Handle(v->pLibraries[t429]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineLibraryCreateInfoKHR* v)
-    {
-        v->libraryCount = (uint)d.U32();
-
-        {
-            ulong t431 = d.ArraySize();
-            if (t431 != 0)
-            {
-                if (t431 != (ulong)v->libraryCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t431, 8)) return;
-                var t432 = (ulong*)d.Alloc(t431, (ulong)sizeof(ulong));
-                if (t432 == null) return;
-                for (ulong t430 = 0; t430 < t431; t430++)
-                {
-                    t432[t430] = d.Handle(19);
-                }
-                v->pLibraries = t432;
-            }
-            else if ((ulong)v->libraryCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineMultisampleStateCreateInfoWire
-{
-    public static ulong Size(VkPipelineMultisampleStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineMultisampleStateCreateInfo* v)
-    {
-        e.I32((int)VkPipelineMultisampleStateCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineMultisampleStateCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineMultisampleStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineMultisampleStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineMultisampleStateCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineMultisampleStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pSampleMask != null)
-        {
-            n += VnSize.Padded((((ulong)v->rasterizationSamples+31UL)/32UL) * 4);
-        }
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineMultisampleStateCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->rasterizationSamples);
-        e.U32((uint)v->sampleShadingEnable);
-        e.F32((float)v->minSampleShading);
-        if (v->pSampleMask != null)
-        {
-            e.ArraySize((((ulong)v->rasterizationSamples+31UL)/32UL));
-            e.Bytes(v->pSampleMask, (((ulong)v->rasterizationSamples+31UL)/32UL) * 4);
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->alphaToCoverageEnable);
-        e.U32((uint)v->alphaToOneEnable);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineMultisampleStateCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->rasterizationSamples = (VkSampleCountFlagBits)d.U32();
-        v->sampleShadingEnable = (uint)d.U32();
-        v->minSampleShading = (float)d.F32();
-
-        {
-            ulong t436 = d.ArraySize();
-            if (t436 != 0)
-            {
-                if (t436 != (((ulong)v->rasterizationSamples+31UL)/32UL)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t436, 4)) return;
-                var t437 = (uint*)d.Alloc(t436, (ulong)sizeof(uint));
-                if (t437 == null) return;
-                d.Bytes(t437, t436 * 4);
-                v->pSampleMask = t437;
-            }
-        }
-        v->alphaToCoverageEnable = (uint)d.U32();
-        v->alphaToOneEnable = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000143002 when f == null || f.HasExtension(144): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineSampleLocationsStateCreateInfoEXTWire.SizeSelf((VkPipelineSampleLocationsStateCreateInfoEXT*)p, f);
-                case 1000152000 when f == null || f.HasExtension(153): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineCoverageModulationStateCreateInfoNVWire.SizeSelf((VkPipelineCoverageModulationStateCreateInfoNV*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000143002 when f == null || f.HasExtension(144): e.Pointer(true); e.I32(1000143002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineSampleLocationsStateCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineSampleLocationsStateCreateInfoEXT*)p); return;
-                case 1000152000 when f == null || f.HasExtension(153): e.Pointer(true); e.I32(1000152000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineCoverageModulationStateCreateInfoNVWire.EncodeSelf(ref e, (VkPipelineCoverageModulationStateCreateInfoNV*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000143002:
-            {
-                var p = (VkPipelineSampleLocationsStateCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineSampleLocationsStateCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkPipelineSampleLocationsStateCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineSampleLocationsStateCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000152000:
-            {
-                var p = (VkPipelineCoverageModulationStateCreateInfoNV*)d.Alloc(1, (ulong)sizeof(VkPipelineCoverageModulationStateCreateInfoNV));
-                if (p == null) return null;
-                p->sType = VkPipelineCoverageModulationStateCreateInfoNV.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineCoverageModulationStateCreateInfoNVWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineRasterizationConservativeStateCreateInfoEXTWire
-{
-    public static ulong Size(VkPipelineRasterizationConservativeStateCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineRasterizationConservativeStateCreateInfoEXT* v)
-    {
-        e.I32((int)VkPipelineRasterizationConservativeStateCreateInfoEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineRasterizationConservativeStateCreateInfoEXT* v)
-    {
-        if (d.I32() != (int)VkPipelineRasterizationConservativeStateCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineRasterizationConservativeStateCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineRasterizationConservativeStateCreateInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineRasterizationConservativeStateCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineRasterizationConservativeStateCreateInfoEXT* v)
-    {
-        e.U32((uint)v->flags);
-        e.I32((int)v->conservativeRasterizationMode);
-        e.F32((float)v->extraPrimitiveOverestimationSize);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineRasterizationConservativeStateCreateInfoEXT* v)
-    {
-        v->flags = (uint)d.U32();
-        v->conservativeRasterizationMode = (VkConservativeRasterizationModeEXT)d.I32();
-        v->extraPrimitiveOverestimationSize = (float)d.F32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineRasterizationDepthClipStateCreateInfoEXTWire
-{
-    public static ulong Size(VkPipelineRasterizationDepthClipStateCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineRasterizationDepthClipStateCreateInfoEXT* v)
-    {
-        e.I32((int)VkPipelineRasterizationDepthClipStateCreateInfoEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineRasterizationDepthClipStateCreateInfoEXT* v)
-    {
-        if (d.I32() != (int)VkPipelineRasterizationDepthClipStateCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineRasterizationDepthClipStateCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineRasterizationDepthClipStateCreateInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineRasterizationDepthClipStateCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineRasterizationDepthClipStateCreateInfoEXT* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->depthClipEnable);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineRasterizationDepthClipStateCreateInfoEXT* v)
-    {
-        v->flags = (uint)d.U32();
-        v->depthClipEnable = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineRasterizationLineStateCreateInfoWire
-{
-    public static ulong Size(VkPipelineRasterizationLineStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineRasterizationLineStateCreateInfo* v)
-    {
-        e.I32((int)VkPipelineRasterizationLineStateCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineRasterizationLineStateCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineRasterizationLineStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineRasterizationLineStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineRasterizationLineStateCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineRasterizationLineStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineRasterizationLineStateCreateInfo* v)
-    {
-        e.I32((int)v->lineRasterizationMode);
-        e.U32((uint)v->stippledLineEnable);
-        e.U32((uint)v->lineStippleFactor);
-        e.U16((ushort)v->lineStipplePattern);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineRasterizationLineStateCreateInfo* v)
-    {
-        v->lineRasterizationMode = (VkLineRasterizationMode)d.I32();
-        v->stippledLineEnable = (uint)d.U32();
-        v->lineStippleFactor = (uint)d.U32();
-        v->lineStipplePattern = (ushort)d.U16();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineRasterizationProvokingVertexStateCreateInfoEXTWire
-{
-    public static ulong Size(VkPipelineRasterizationProvokingVertexStateCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineRasterizationProvokingVertexStateCreateInfoEXT* v)
-    {
-        e.I32((int)VkPipelineRasterizationProvokingVertexStateCreateInfoEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineRasterizationProvokingVertexStateCreateInfoEXT* v)
-    {
-        if (d.I32() != (int)VkPipelineRasterizationProvokingVertexStateCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineRasterizationProvokingVertexStateCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineRasterizationProvokingVertexStateCreateInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineRasterizationProvokingVertexStateCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineRasterizationProvokingVertexStateCreateInfoEXT* v)
-    {
-        e.I32((int)v->provokingVertexMode);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineRasterizationProvokingVertexStateCreateInfoEXT* v)
-    {
-        v->provokingVertexMode = (VkProvokingVertexModeEXT)d.I32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineRasterizationStateCreateInfoWire
-{
-    public static ulong Size(VkPipelineRasterizationStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineRasterizationStateCreateInfo* v)
-    {
-        e.I32((int)VkPipelineRasterizationStateCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineRasterizationStateCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineRasterizationStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineRasterizationStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineRasterizationStateCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineRasterizationStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineRasterizationStateCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->depthClampEnable);
-        e.U32((uint)v->rasterizerDiscardEnable);
-        e.I32((int)v->polygonMode);
-        e.U32((uint)v->cullMode);
-        e.I32((int)v->frontFace);
-        e.U32((uint)v->depthBiasEnable);
-        e.F32((float)v->depthBiasConstantFactor);
-        e.F32((float)v->depthBiasClamp);
-        e.F32((float)v->depthBiasSlopeFactor);
-        e.F32((float)v->lineWidth);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineRasterizationStateCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->depthClampEnable = (uint)d.U32();
-        v->rasterizerDiscardEnable = (uint)d.U32();
-        v->polygonMode = (VkPolygonMode)d.I32();
-        v->cullMode = (uint)d.U32();
-        v->frontFace = (VkFrontFace)d.I32();
-        v->depthBiasEnable = (uint)d.U32();
-        v->depthBiasConstantFactor = (float)d.F32();
-        v->depthBiasClamp = (float)d.F32();
-        v->depthBiasSlopeFactor = (float)d.F32();
-        v->lineWidth = (float)d.F32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000028002 when f == null || f.HasExtension(29): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRasterizationStateStreamCreateInfoEXTWire.SizeSelf((VkPipelineRasterizationStateStreamCreateInfoEXT*)p, f);
-                case 1000101001 when f == null || f.HasExtension(102): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRasterizationConservativeStateCreateInfoEXTWire.SizeSelf((VkPipelineRasterizationConservativeStateCreateInfoEXT*)p, f);
-                case 1000102001 when f == null || f.HasExtension(103): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRasterizationDepthClipStateCreateInfoEXTWire.SizeSelf((VkPipelineRasterizationDepthClipStateCreateInfoEXT*)p, f);
-                case 1000254001 when f == null || f.HasExtension(255): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRasterizationProvokingVertexStateCreateInfoEXTWire.SizeSelf((VkPipelineRasterizationProvokingVertexStateCreateInfoEXT*)p, f);
-                case 1000259001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRasterizationLineStateCreateInfoWire.SizeSelf((VkPipelineRasterizationLineStateCreateInfo*)p, f);
-                case 1000283002 when f == null || f.HasExtension(284): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkDepthBiasRepresentationInfoEXTWire.SizeSelf((VkDepthBiasRepresentationInfoEXT*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000028002 when f == null || f.HasExtension(29): e.Pointer(true); e.I32(1000028002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRasterizationStateStreamCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineRasterizationStateStreamCreateInfoEXT*)p); return;
-                case 1000101001 when f == null || f.HasExtension(102): e.Pointer(true); e.I32(1000101001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRasterizationConservativeStateCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineRasterizationConservativeStateCreateInfoEXT*)p); return;
-                case 1000102001 when f == null || f.HasExtension(103): e.Pointer(true); e.I32(1000102001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRasterizationDepthClipStateCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineRasterizationDepthClipStateCreateInfoEXT*)p); return;
-                case 1000254001 when f == null || f.HasExtension(255): e.Pointer(true); e.I32(1000254001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRasterizationProvokingVertexStateCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineRasterizationProvokingVertexStateCreateInfoEXT*)p); return;
-                case 1000259001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): e.Pointer(true); e.I32(1000259001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRasterizationLineStateCreateInfoWire.EncodeSelf(ref e, (VkPipelineRasterizationLineStateCreateInfo*)p); return;
-                case 1000283002 when f == null || f.HasExtension(284): e.Pointer(true); e.I32(1000283002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkDepthBiasRepresentationInfoEXTWire.EncodeSelf(ref e, (VkDepthBiasRepresentationInfoEXT*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000028002:
-            {
-                var p = (VkPipelineRasterizationStateStreamCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationStateStreamCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkPipelineRasterizationStateStreamCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineRasterizationStateStreamCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000101001:
-            {
-                var p = (VkPipelineRasterizationConservativeStateCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationConservativeStateCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkPipelineRasterizationConservativeStateCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineRasterizationConservativeStateCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000102001:
-            {
-                var p = (VkPipelineRasterizationDepthClipStateCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationDepthClipStateCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkPipelineRasterizationDepthClipStateCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineRasterizationDepthClipStateCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000254001:
-            {
-                var p = (VkPipelineRasterizationProvokingVertexStateCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationProvokingVertexStateCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkPipelineRasterizationProvokingVertexStateCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineRasterizationProvokingVertexStateCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000259001:
-            {
-                var p = (VkPipelineRasterizationLineStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationLineStateCreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineRasterizationLineStateCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineRasterizationLineStateCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000283002:
-            {
-                var p = (VkDepthBiasRepresentationInfoEXT*)d.Alloc(1, (ulong)sizeof(VkDepthBiasRepresentationInfoEXT));
-                if (p == null) return null;
-                p->sType = VkDepthBiasRepresentationInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkDepthBiasRepresentationInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineRasterizationStateStreamCreateInfoEXTWire
-{
-    public static ulong Size(VkPipelineRasterizationStateStreamCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineRasterizationStateStreamCreateInfoEXT* v)
-    {
-        e.I32((int)VkPipelineRasterizationStateStreamCreateInfoEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineRasterizationStateStreamCreateInfoEXT* v)
-    {
-        if (d.I32() != (int)VkPipelineRasterizationStateStreamCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineRasterizationStateStreamCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineRasterizationStateStreamCreateInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineRasterizationStateStreamCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineRasterizationStateStreamCreateInfoEXT* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->rasterizationStream);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineRasterizationStateStreamCreateInfoEXT* v)
-    {
-        v->flags = (uint)d.U32();
-        v->rasterizationStream = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineRenderingCreateInfoWire
-{
-    public static ulong Size(VkPipelineRenderingCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineRenderingCreateInfo* v)
-    {
-        e.I32((int)VkPipelineRenderingCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineRenderingCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineRenderingCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineRenderingCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineRenderingCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineRenderingCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pColorAttachmentFormats != null)
-        {
-            n += VnSize.Padded((ulong)v->colorAttachmentCount * 4);
-        }
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineRenderingCreateInfo* v)
-    {
-        e.U32((uint)v->viewMask);
-        e.U32((uint)v->colorAttachmentCount);
-        if (v->pColorAttachmentFormats != null)
-        {
-            e.ArraySize((ulong)v->colorAttachmentCount);
-            e.Bytes(v->pColorAttachmentFormats, (ulong)v->colorAttachmentCount * 4);
-        }
-        else e.ArraySize(0);
-        e.I32((int)v->depthAttachmentFormat);
-        e.I32((int)v->stencilAttachmentFormat);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineRenderingCreateInfo* v)
-    {
-        v->viewMask = (uint)d.U32();
-        v->colorAttachmentCount = (uint)d.U32();
-
-        {
-            ulong t441 = d.ArraySize();
-            if (t441 != 0)
-            {
-                if (t441 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t441, 4)) return;
-                var t442 = (VkFormat*)d.Alloc(t441, (ulong)sizeof(VkFormat));
-                if (t442 == null) return;
-                d.Bytes(t442, t441 * 4);
-                v->pColorAttachmentFormats = t442;
-            }
-        }
-        v->depthAttachmentFormat = (VkFormat)d.I32();
-        v->stencilAttachmentFormat = (VkFormat)d.I32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineRobustnessCreateInfoWire
-{
-    public static ulong Size(VkPipelineRobustnessCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineRobustnessCreateInfo* v)
-    {
-        e.I32((int)VkPipelineRobustnessCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineRobustnessCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineRobustnessCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineRobustnessCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineRobustnessCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineRobustnessCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineRobustnessCreateInfo* v)
-    {
-        e.I32((int)v->storageBuffers);
-        e.I32((int)v->uniformBuffers);
-        e.I32((int)v->vertexInputs);
-        e.I32((int)v->images);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineRobustnessCreateInfo* v)
-    {
-        v->storageBuffers = (VkPipelineRobustnessBufferBehavior)d.I32();
-        v->uniformBuffers = (VkPipelineRobustnessBufferBehavior)d.I32();
-        v->vertexInputs = (VkPipelineRobustnessBufferBehavior)d.I32();
-        v->images = (VkPipelineRobustnessImageBehavior)d.I32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineSampleLocationsStateCreateInfoEXTWire
-{
-    public static ulong Size(VkPipelineSampleLocationsStateCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineSampleLocationsStateCreateInfoEXT* v)
-    {
-        e.I32((int)VkPipelineSampleLocationsStateCreateInfoEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineSampleLocationsStateCreateInfoEXT* v)
-    {
-        if (d.I32() != (int)VkPipelineSampleLocationsStateCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineSampleLocationsStateCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineSampleLocationsStateCreateInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineSampleLocationsStateCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += VkSampleLocationsInfoEXTWire.Size(&v->sampleLocationsInfo, f);
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineSampleLocationsStateCreateInfoEXT* v)
-    {
-        e.U32((uint)v->sampleLocationsEnable);
-        VkSampleLocationsInfoEXTWire.Encode(ref e, &v->sampleLocationsInfo);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineSampleLocationsStateCreateInfoEXT* v)
-    {
-        v->sampleLocationsEnable = (uint)d.U32();
-        VkSampleLocationsInfoEXTWire.Decode(ref d, &v->sampleLocationsInfo);
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineShaderStageCreateInfoWire
-{
-    public static ulong Size(VkPipelineShaderStageCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineShaderStageCreateInfo* v)
-    {
-        e.I32((int)VkPipelineShaderStageCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineShaderStageCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineShaderStageCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineShaderStageCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineShaderStageCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineShaderStageCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        n += VnSize.String(v->pName);
-        n += 8;
-        if (v->pSpecializationInfo != null)
-        {
-            n += VkSpecializationInfoWire.Size(&(*v->pSpecializationInfo), f);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineShaderStageCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->stage);
-        e.Handle(v->module);
-        e.String(v->pName);
-        e.Pointer(v->pSpecializationInfo != null);
-        if (v->pSpecializationInfo != null)
-        {
-            VkSpecializationInfoWire.Encode(ref e, &(*v->pSpecializationInfo));
-        }
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineShaderStageCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->stage = (VkShaderStageFlagBits)d.U32();
-        v->module = d.Handle(15);
-        v->pName = d.String();
-        if (d.Pointer())
-        {
-            var t443 = (VkSpecializationInfo*)d.Alloc(1, (ulong)sizeof(VkSpecializationInfo));
-            if (t443 == null) return;
-            VkSpecializationInfoWire.Decode(ref d, &(*t443));
-            v->pSpecializationInfo = t443;
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 16: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkShaderModuleCreateInfoWire.SizeSelf((VkShaderModuleCreateInfo*)p, f);
-                case 1000068000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRobustnessCreateInfoWire.SizeSelf((VkPipelineRobustnessCreateInfo*)p, f);
-                case 1000225001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineShaderStageRequiredSubgroupSizeCreateInfoWire.SizeSelf((VkPipelineShaderStageRequiredSubgroupSizeCreateInfo*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 16: e.Pointer(true); e.I32(16); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkShaderModuleCreateInfoWire.EncodeSelf(ref e, (VkShaderModuleCreateInfo*)p); return;
-                case 1000068000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): e.Pointer(true); e.I32(1000068000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRobustnessCreateInfoWire.EncodeSelf(ref e, (VkPipelineRobustnessCreateInfo*)p); return;
-                case 1000225001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): e.Pointer(true); e.I32(1000225001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineShaderStageRequiredSubgroupSizeCreateInfoWire.EncodeSelf(ref e, (VkPipelineShaderStageRequiredSubgroupSizeCreateInfo*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 16:
-            {
-                var p = (VkShaderModuleCreateInfo*)d.Alloc(1, (ulong)sizeof(VkShaderModuleCreateInfo));
-                if (p == null) return null;
-                p->sType = VkShaderModuleCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkShaderModuleCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000068000:
-            {
-                var p = (VkPipelineRobustnessCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineRobustnessCreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineRobustnessCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineRobustnessCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000225001:
-            {
-                var p = (VkPipelineShaderStageRequiredSubgroupSizeCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineShaderStageRequiredSubgroupSizeCreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineShaderStageRequiredSubgroupSizeCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineShaderStageRequiredSubgroupSizeCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineShaderStageRequiredSubgroupSizeCreateInfoWire
-{
-    public static ulong Size(VkPipelineShaderStageRequiredSubgroupSizeCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineShaderStageRequiredSubgroupSizeCreateInfo* v)
-    {
-        e.I32((int)VkPipelineShaderStageRequiredSubgroupSizeCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineShaderStageRequiredSubgroupSizeCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineShaderStageRequiredSubgroupSizeCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineShaderStageRequiredSubgroupSizeCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineShaderStageRequiredSubgroupSizeCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineShaderStageRequiredSubgroupSizeCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineShaderStageRequiredSubgroupSizeCreateInfo* v)
-    {
-        e.U32((uint)v->requiredSubgroupSize);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineShaderStageRequiredSubgroupSizeCreateInfo* v)
-    {
-        v->requiredSubgroupSize = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineTessellationDomainOriginStateCreateInfoWire
-{
-    public static ulong Size(VkPipelineTessellationDomainOriginStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineTessellationDomainOriginStateCreateInfo* v)
-    {
-        e.I32((int)VkPipelineTessellationDomainOriginStateCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineTessellationDomainOriginStateCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineTessellationDomainOriginStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineTessellationDomainOriginStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineTessellationDomainOriginStateCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineTessellationDomainOriginStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineTessellationDomainOriginStateCreateInfo* v)
-    {
-        e.I32((int)v->domainOrigin);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineTessellationDomainOriginStateCreateInfo* v)
-    {
-        v->domainOrigin = (VkTessellationDomainOrigin)d.I32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineTessellationStateCreateInfoWire
-{
-    public static ulong Size(VkPipelineTessellationStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineTessellationStateCreateInfo* v)
-    {
-        e.I32((int)VkPipelineTessellationStateCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineTessellationStateCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineTessellationStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineTessellationStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineTessellationStateCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineTessellationStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineTessellationStateCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->patchControlPoints);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineTessellationStateCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->patchControlPoints = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000117003: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineTessellationDomainOriginStateCreateInfoWire.SizeSelf((VkPipelineTessellationDomainOriginStateCreateInfo*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000117003: e.Pointer(true); e.I32(1000117003); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineTessellationDomainOriginStateCreateInfoWire.EncodeSelf(ref e, (VkPipelineTessellationDomainOriginStateCreateInfo*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000117003:
-            {
-                var p = (VkPipelineTessellationDomainOriginStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineTessellationDomainOriginStateCreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineTessellationDomainOriginStateCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineTessellationDomainOriginStateCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineVertexInputDivisorStateCreateInfoWire
-{
-    public static ulong Size(VkPipelineVertexInputDivisorStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineVertexInputDivisorStateCreateInfo* v)
-    {
-        e.I32((int)VkPipelineVertexInputDivisorStateCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineVertexInputDivisorStateCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineVertexInputDivisorStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineVertexInputDivisorStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineVertexInputDivisorStateCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineVertexInputDivisorStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pVertexBindingDivisors != null)
-        {
-            for (ulong t444 = 0; t444 < (ulong)v->vertexBindingDivisorCount; t444++)
-            {
-                n += VkVertexInputBindingDivisorDescriptionWire.Size(&v->pVertexBindingDivisors[t444], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineVertexInputDivisorStateCreateInfo* v)
-    {
-        e.U32((uint)v->vertexBindingDivisorCount);
-        if (v->pVertexBindingDivisors != null)
-        {
-            e.ArraySize((ulong)v->vertexBindingDivisorCount);
-            for (ulong t445 = 0; t445 < (ulong)v->vertexBindingDivisorCount; t445++)
-            {
-                VkVertexInputBindingDivisorDescriptionWire.Encode(ref e, &v->pVertexBindingDivisors[t445]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineVertexInputDivisorStateCreateInfo* v)
-    {
-        v->vertexBindingDivisorCount = (uint)d.U32();
-
-        {
-            ulong t447 = d.ArraySize();
-            if (t447 != 0)
-            {
-                if (t447 != (ulong)v->vertexBindingDivisorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t447, 8)) return;
-                var t448 = (VkVertexInputBindingDivisorDescription*)d.Alloc(t447, (ulong)sizeof(VkVertexInputBindingDivisorDescription));
-                if (t448 == null) return;
-                for (ulong t446 = 0; t446 < t447; t446++)
-                {
-                    VkVertexInputBindingDivisorDescriptionWire.Decode(ref d, &t448[t446]);
-                }
-                v->pVertexBindingDivisors = t448;
-            }
-            else if ((ulong)v->vertexBindingDivisorCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineVertexInputStateCreateInfoWire
-{
-    public static ulong Size(VkPipelineVertexInputStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineVertexInputStateCreateInfo* v)
-    {
-        e.I32((int)VkPipelineVertexInputStateCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineVertexInputStateCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineVertexInputStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineVertexInputStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineVertexInputStateCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineVertexInputStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pVertexBindingDescriptions != null)
-        {
-            for (ulong t449 = 0; t449 < (ulong)v->vertexBindingDescriptionCount; t449++)
-            {
-                n += VkVertexInputBindingDescriptionWire.Size(&v->pVertexBindingDescriptions[t449], f);
-            }
-        }
-        n += 4;
-        n += 8;
-        if (v->pVertexAttributeDescriptions != null)
-        {
-            for (ulong t450 = 0; t450 < (ulong)v->vertexAttributeDescriptionCount; t450++)
-            {
-                n += VkVertexInputAttributeDescriptionWire.Size(&v->pVertexAttributeDescriptions[t450], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineVertexInputStateCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->vertexBindingDescriptionCount);
-        if (v->pVertexBindingDescriptions != null)
-        {
-            e.ArraySize((ulong)v->vertexBindingDescriptionCount);
-            for (ulong t451 = 0; t451 < (ulong)v->vertexBindingDescriptionCount; t451++)
-            {
-                VkVertexInputBindingDescriptionWire.Encode(ref e, &v->pVertexBindingDescriptions[t451]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->vertexAttributeDescriptionCount);
-        if (v->pVertexAttributeDescriptions != null)
-        {
-            e.ArraySize((ulong)v->vertexAttributeDescriptionCount);
-            for (ulong t452 = 0; t452 < (ulong)v->vertexAttributeDescriptionCount; t452++)
-            {
-                VkVertexInputAttributeDescriptionWire.Encode(ref e, &v->pVertexAttributeDescriptions[t452]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineVertexInputStateCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->vertexBindingDescriptionCount = (uint)d.U32();
-
-        {
-            ulong t454 = d.ArraySize();
-            if (t454 != 0)
-            {
-                if (t454 != (ulong)v->vertexBindingDescriptionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t454, 12)) return;
-                var t455 = (VkVertexInputBindingDescription*)d.Alloc(t454, (ulong)sizeof(VkVertexInputBindingDescription));
-                if (t455 == null) return;
-                for (ulong t453 = 0; t453 < t454; t453++)
-                {
-                    VkVertexInputBindingDescriptionWire.Decode(ref d, &t455[t453]);
-                }
-                v->pVertexBindingDescriptions = t455;
-            }
-            else if ((ulong)v->vertexBindingDescriptionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->vertexAttributeDescriptionCount = (uint)d.U32();
-
-        {
-            ulong t457 = d.ArraySize();
-            if (t457 != 0)
-            {
-                if (t457 != (ulong)v->vertexAttributeDescriptionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t457, 16)) return;
-                var t458 = (VkVertexInputAttributeDescription*)d.Alloc(t457, (ulong)sizeof(VkVertexInputAttributeDescription));
-                if (t458 == null) return;
-                for (ulong t456 = 0; t456 < t457; t456++)
-                {
-                    VkVertexInputAttributeDescriptionWire.Decode(ref d, &t458[t456]);
-                }
-                v->pVertexAttributeDescriptions = t458;
-            }
-            else if ((ulong)v->vertexAttributeDescriptionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000190001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(191) || f.HasExtension(526): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineVertexInputDivisorStateCreateInfoWire.SizeSelf((VkPipelineVertexInputDivisorStateCreateInfo*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000190001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(191) || f.HasExtension(526): e.Pointer(true); e.I32(1000190001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineVertexInputDivisorStateCreateInfoWire.EncodeSelf(ref e, (VkPipelineVertexInputDivisorStateCreateInfo*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000190001:
-            {
-                var p = (VkPipelineVertexInputDivisorStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineVertexInputDivisorStateCreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineVertexInputDivisorStateCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineVertexInputDivisorStateCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineViewportDepthClampControlCreateInfoEXTWire
-{
-    public static ulong Size(VkPipelineViewportDepthClampControlCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineViewportDepthClampControlCreateInfoEXT* v)
-    {
-        e.I32((int)VkPipelineViewportDepthClampControlCreateInfoEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineViewportDepthClampControlCreateInfoEXT* v)
-    {
-        if (d.I32() != (int)VkPipelineViewportDepthClampControlCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineViewportDepthClampControlCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineViewportDepthClampControlCreateInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineViewportDepthClampControlCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pDepthClampRange != null)
-        {
-            n += VkDepthClampRangeEXTWire.Size(&(*v->pDepthClampRange), f);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineViewportDepthClampControlCreateInfoEXT* v)
-    {
-        e.I32((int)v->depthClampMode);
-        e.Pointer(v->pDepthClampRange != null);
-        if (v->pDepthClampRange != null)
-        {
-            VkDepthClampRangeEXTWire.Encode(ref e, &(*v->pDepthClampRange));
-        }
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineViewportDepthClampControlCreateInfoEXT* v)
-    {
-        v->depthClampMode = (VkDepthClampModeEXT)d.I32();
-        if (d.Pointer())
-        {
-            var t459 = (VkDepthClampRangeEXT*)d.Alloc(1, (ulong)sizeof(VkDepthClampRangeEXT));
-            if (t459 == null) return;
-            VkDepthClampRangeEXTWire.Decode(ref d, &(*t459));
-            v->pDepthClampRange = t459;
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineViewportDepthClipControlCreateInfoEXTWire
-{
-    public static ulong Size(VkPipelineViewportDepthClipControlCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineViewportDepthClipControlCreateInfoEXT* v)
-    {
-        e.I32((int)VkPipelineViewportDepthClipControlCreateInfoEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineViewportDepthClipControlCreateInfoEXT* v)
-    {
-        if (d.I32() != (int)VkPipelineViewportDepthClipControlCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineViewportDepthClipControlCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineViewportDepthClipControlCreateInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineViewportDepthClipControlCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineViewportDepthClipControlCreateInfoEXT* v)
-    {
-        e.U32((uint)v->negativeOneToOne);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineViewportDepthClipControlCreateInfoEXT* v)
-    {
-        v->negativeOneToOne = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPipelineViewportStateCreateInfoWire
-{
-    public static ulong Size(VkPipelineViewportStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineViewportStateCreateInfo* v)
-    {
-        e.I32((int)VkPipelineViewportStateCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineViewportStateCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineViewportStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineViewportStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineViewportStateCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineViewportStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pViewports != null)
-        {
-            for (ulong t460 = 0; t460 < (ulong)v->viewportCount; t460++)
-            {
-                n += VkViewportWire.Size(&v->pViewports[t460], f);
-            }
-        }
-        n += 4;
-        n += 8;
-        if (v->pScissors != null)
-        {
-            for (ulong t461 = 0; t461 < (ulong)v->scissorCount; t461++)
-            {
-                n += VkRect2DWire.Size(&v->pScissors[t461], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineViewportStateCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->viewportCount);
-        if (v->pViewports != null)
-        {
-            e.ArraySize((ulong)v->viewportCount);
-            for (ulong t462 = 0; t462 < (ulong)v->viewportCount; t462++)
-            {
-                VkViewportWire.Encode(ref e, &v->pViewports[t462]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->scissorCount);
-        if (v->pScissors != null)
-        {
-            e.ArraySize((ulong)v->scissorCount);
-            for (ulong t463 = 0; t463 < (ulong)v->scissorCount; t463++)
-            {
-                VkRect2DWire.Encode(ref e, &v->pScissors[t463]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineViewportStateCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->viewportCount = (uint)d.U32();
-
-        {
-            ulong t465 = d.ArraySize();
-            if (t465 != 0)
-            {
-                if (t465 != (ulong)v->viewportCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t465, 24)) return;
-                var t466 = (VkViewport*)d.Alloc(t465, (ulong)sizeof(VkViewport));
-                if (t466 == null) return;
-                for (ulong t464 = 0; t464 < t465; t464++)
-                {
-                    VkViewportWire.Decode(ref d, &t466[t464]);
-                }
-                v->pViewports = t466;
-            }
-        }
-        v->scissorCount = (uint)d.U32();
-
-        {
-            ulong t468 = d.ArraySize();
-            if (t468 != 0)
-            {
-                if (t468 != (ulong)v->scissorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t468, 16)) return;
-                var t469 = (VkRect2D*)d.Alloc(t468, (ulong)sizeof(VkRect2D));
-                if (t469 == null) return;
-                for (ulong t467 = 0; t467 < t468; t467++)
-                {
-                    VkRect2DWire.Decode(ref d, &t469[t467]);
-                }
-                v->pScissors = t469;
-            }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000355001 when f == null || f.HasExtension(356): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineViewportDepthClipControlCreateInfoEXTWire.SizeSelf((VkPipelineViewportDepthClipControlCreateInfoEXT*)p, f);
-                case 1000582001 when f == null || f.HasExtension(583): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineViewportDepthClampControlCreateInfoEXTWire.SizeSelf((VkPipelineViewportDepthClampControlCreateInfoEXT*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000355001 when f == null || f.HasExtension(356): e.Pointer(true); e.I32(1000355001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineViewportDepthClipControlCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineViewportDepthClipControlCreateInfoEXT*)p); return;
-                case 1000582001 when f == null || f.HasExtension(583): e.Pointer(true); e.I32(1000582001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineViewportDepthClampControlCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineViewportDepthClampControlCreateInfoEXT*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000355001:
-            {
-                var p = (VkPipelineViewportDepthClipControlCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineViewportDepthClipControlCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkPipelineViewportDepthClipControlCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineViewportDepthClipControlCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000582001:
-            {
-                var p = (VkPipelineViewportDepthClampControlCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineViewportDepthClampControlCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkPipelineViewportDepthClampControlCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineViewportDepthClampControlCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPrivateDataSlotCreateInfoWire
-{
-    public static ulong Size(VkPrivateDataSlotCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPrivateDataSlotCreateInfo* v)
-    {
-        e.I32((int)VkPrivateDataSlotCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPrivateDataSlotCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPrivateDataSlotCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPrivateDataSlotCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPrivateDataSlotCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPrivateDataSlotCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPrivateDataSlotCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPrivateDataSlotCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineColorWriteCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 

@@ -10,6 +10,3132 @@ using Venus.Protocol.Wire;
 
 namespace Venus.Protocol.Wire;
 
+public static unsafe partial class VkPipelineCoverageModulationStateCreateInfoNVWire
+{
+    public static ulong Size(VkPipelineCoverageModulationStateCreateInfoNV* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineCoverageModulationStateCreateInfoNV* v)
+    {
+        e.I32((int)VkPipelineCoverageModulationStateCreateInfoNV.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineCoverageModulationStateCreateInfoNV* v)
+    {
+        if (d.I32() != (int)VkPipelineCoverageModulationStateCreateInfoNV.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineCoverageModulationStateCreateInfoNV.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineCoverageModulationStateCreateInfoNV* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineCoverageModulationStateCreateInfoNV* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 8;
+        if (v->pCoverageModulationTable != null)
+        {
+            n += VnSize.Padded((ulong)v->coverageModulationTableCount * 4);
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineCoverageModulationStateCreateInfoNV* v)
+    {
+        e.U32((uint)v->flags);
+        e.I32((int)v->coverageModulationMode);
+        e.U32((uint)v->coverageModulationTableEnable);
+        e.U32((uint)v->coverageModulationTableCount);
+        if (v->pCoverageModulationTable != null)
+        {
+            e.ArraySize((ulong)v->coverageModulationTableCount);
+            e.Bytes(v->pCoverageModulationTable, (ulong)v->coverageModulationTableCount * 4);
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineCoverageModulationStateCreateInfoNV* v)
+    {
+        v->flags = (uint)d.U32();
+        v->coverageModulationMode = (VkCoverageModulationModeNV)d.I32();
+        v->coverageModulationTableEnable = (uint)d.U32();
+        v->coverageModulationTableCount = (uint)d.U32();
+
+        {
+            ulong t405 = d.ArraySize();
+            if (t405 != 0)
+            {
+                if (t405 != (ulong)v->coverageModulationTableCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t405, 4)) return;
+                var t406 = (float*)d.Alloc(t405, (ulong)sizeof(float));
+                if (t406 == null) return;
+                d.Bytes(t406, t405 * 4);
+                v->pCoverageModulationTable = t406;
+            }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineCoverageModulationStateCreateInfoNV carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkPipelineCreateFlags2CreateInfoWire
+{
+    public static ulong Size(VkPipelineCreateFlags2CreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineCreateFlags2CreateInfo* v)
+    {
+        e.I32((int)VkPipelineCreateFlags2CreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineCreateFlags2CreateInfo* v)
+    {
+        if (d.I32() != (int)VkPipelineCreateFlags2CreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineCreateFlags2CreateInfo.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineCreateFlags2CreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineCreateFlags2CreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineCreateFlags2CreateInfo* v)
+    {
+        e.U64((ulong)v->flags);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineCreateFlags2CreateInfo* v)
+    {
+        v->flags = (ulong)d.U64();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineCreateFlags2CreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkPipelineCreationFeedbackWire
+{
+    public static ulong Size(VkPipelineCreationFeedback* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineCreationFeedback* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineCreationFeedback* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineCreationFeedback* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineCreationFeedback* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 8;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineCreationFeedback* v)
+    {
+        e.U32((uint)v->flags);
+        e.U64((ulong)v->duration);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineCreationFeedback* v)
+    {
+        v->flags = (uint)d.U32();
+        v->duration = (ulong)d.U64();
+    }
+}
+
+public static unsafe partial class VkPipelineCreationFeedbackCreateInfoWire
+{
+    public static ulong Size(VkPipelineCreationFeedbackCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineCreationFeedbackCreateInfo* v)
+    {
+        e.I32((int)VkPipelineCreationFeedbackCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineCreationFeedbackCreateInfo* v)
+    {
+        if (d.I32() != (int)VkPipelineCreationFeedbackCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineCreationFeedbackCreateInfo.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineCreationFeedbackCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineCreationFeedbackCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        if (v->pPipelineCreationFeedback != null)
+        {
+            n += VkPipelineCreationFeedbackWire.Size(&(*v->pPipelineCreationFeedback), f);
+        }
+        n += 4;
+        n += 8;
+        if (v->pPipelineStageCreationFeedbacks != null)
+        {
+            for (ulong t407 = 0; t407 < (ulong)v->pipelineStageCreationFeedbackCount; t407++)
+            {
+                n += VkPipelineCreationFeedbackWire.Size(&v->pPipelineStageCreationFeedbacks[t407], f);
+            }
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineCreationFeedbackCreateInfo* v)
+    {
+        e.Pointer(v->pPipelineCreationFeedback != null);
+        if (v->pPipelineCreationFeedback != null)
+        {
+            VkPipelineCreationFeedbackWire.Encode(ref e, &(*v->pPipelineCreationFeedback));
+        }
+        e.U32((uint)v->pipelineStageCreationFeedbackCount);
+        if (v->pPipelineStageCreationFeedbacks != null)
+        {
+            e.ArraySize((ulong)v->pipelineStageCreationFeedbackCount);
+            for (ulong t408 = 0; t408 < (ulong)v->pipelineStageCreationFeedbackCount; t408++)
+            {
+                VkPipelineCreationFeedbackWire.Encode(ref e, &v->pPipelineStageCreationFeedbacks[t408]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineCreationFeedbackCreateInfo* v)
+    {
+        if (d.Pointer())
+        {
+            var t409 = (VkPipelineCreationFeedback*)d.Alloc(1, (ulong)sizeof(VkPipelineCreationFeedback));
+            if (t409 == null) return;
+            VkPipelineCreationFeedbackWire.Decode(ref d, &(*t409));
+            v->pPipelineCreationFeedback = t409;
+        }
+        else { d.Fail(VnDecodeError.MissingPointer); return; }
+        v->pipelineStageCreationFeedbackCount = (uint)d.U32();
+
+        {
+            ulong t411 = d.ArraySize();
+            if (t411 != 0)
+            {
+                if (t411 != (ulong)v->pipelineStageCreationFeedbackCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t411, 12)) return;
+                var t412 = (VkPipelineCreationFeedback*)d.Alloc(t411, (ulong)sizeof(VkPipelineCreationFeedback));
+                if (t412 == null) return;
+                for (ulong t410 = 0; t410 < t411; t410++)
+                {
+                    VkPipelineCreationFeedbackWire.Decode(ref d, &t412[t410]);
+                }
+                v->pPipelineStageCreationFeedbacks = t412;
+            }
+            else if ((ulong)v->pipelineStageCreationFeedbackCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineCreationFeedbackCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkPipelineDepthStencilStateCreateInfoWire
+{
+    public static ulong Size(VkPipelineDepthStencilStateCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineDepthStencilStateCreateInfo* v)
+    {
+        e.I32((int)VkPipelineDepthStencilStateCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineDepthStencilStateCreateInfo* v)
+    {
+        if (d.I32() != (int)VkPipelineDepthStencilStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineDepthStencilStateCreateInfo.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineDepthStencilStateCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineDepthStencilStateCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += VkStencilOpStateWire.Size(&v->front, f);
+        n += VkStencilOpStateWire.Size(&v->back, f);
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineDepthStencilStateCreateInfo* v)
+    {
+        e.U32((uint)v->flags);
+        e.U32((uint)v->depthTestEnable);
+        e.U32((uint)v->depthWriteEnable);
+        e.I32((int)v->depthCompareOp);
+        e.U32((uint)v->depthBoundsTestEnable);
+        e.U32((uint)v->stencilTestEnable);
+        VkStencilOpStateWire.Encode(ref e, &v->front);
+        VkStencilOpStateWire.Encode(ref e, &v->back);
+        e.F32((float)v->minDepthBounds);
+        e.F32((float)v->maxDepthBounds);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineDepthStencilStateCreateInfo* v)
+    {
+        v->flags = (uint)d.U32();
+        v->depthTestEnable = (uint)d.U32();
+        v->depthWriteEnable = (uint)d.U32();
+        v->depthCompareOp = (VkCompareOp)d.I32();
+        v->depthBoundsTestEnable = (uint)d.U32();
+        v->stencilTestEnable = (uint)d.U32();
+        VkStencilOpStateWire.Decode(ref d, &v->front);
+        VkStencilOpStateWire.Decode(ref d, &v->back);
+        v->minDepthBounds = (float)d.F32();
+        v->maxDepthBounds = (float)d.F32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineDepthStencilStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkPipelineDynamicStateCreateInfoWire
+{
+    public static ulong Size(VkPipelineDynamicStateCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineDynamicStateCreateInfo* v)
+    {
+        e.I32((int)VkPipelineDynamicStateCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineDynamicStateCreateInfo* v)
+    {
+        if (d.I32() != (int)VkPipelineDynamicStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineDynamicStateCreateInfo.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineDynamicStateCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineDynamicStateCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 8;
+        if (v->pDynamicStates != null)
+        {
+            n += VnSize.Padded((ulong)v->dynamicStateCount * 4);
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineDynamicStateCreateInfo* v)
+    {
+        e.U32((uint)v->flags);
+        e.U32((uint)v->dynamicStateCount);
+        if (v->pDynamicStates != null)
+        {
+            e.ArraySize((ulong)v->dynamicStateCount);
+            e.Bytes(v->pDynamicStates, (ulong)v->dynamicStateCount * 4);
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineDynamicStateCreateInfo* v)
+    {
+        v->flags = (uint)d.U32();
+        v->dynamicStateCount = (uint)d.U32();
+
+        {
+            ulong t416 = d.ArraySize();
+            if (t416 != 0)
+            {
+                if (t416 != (ulong)v->dynamicStateCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t416, 4)) return;
+                var t417 = (VkDynamicState*)d.Alloc(t416, (ulong)sizeof(VkDynamicState));
+                if (t417 == null) return;
+                d.Bytes(t417, t416 * 4);
+                v->pDynamicStates = t417;
+            }
+            else if ((ulong)v->dynamicStateCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineDynamicStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkPipelineFragmentShadingRateStateCreateInfoKHRWire
+{
+    public static ulong Size(VkPipelineFragmentShadingRateStateCreateInfoKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineFragmentShadingRateStateCreateInfoKHR* v)
+    {
+        e.I32((int)VkPipelineFragmentShadingRateStateCreateInfoKHR.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineFragmentShadingRateStateCreateInfoKHR* v)
+    {
+        if (d.I32() != (int)VkPipelineFragmentShadingRateStateCreateInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineFragmentShadingRateStateCreateInfoKHR.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineFragmentShadingRateStateCreateInfoKHR* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineFragmentShadingRateStateCreateInfoKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkExtent2DWire.Size(&v->fragmentSize, f);
+        n += 8 + 8;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineFragmentShadingRateStateCreateInfoKHR* v)
+    {
+        VkExtent2DWire.Encode(ref e, &v->fragmentSize);
+        e.ArraySize(2);
+        e.Bytes(((int*)v->combinerOps), 8);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineFragmentShadingRateStateCreateInfoKHR* v)
+    {
+        VkExtent2DWire.Decode(ref d, &v->fragmentSize);
+        if (!d.FixedArraySize(2)) return;
+        d.Bytes(((int*)v->combinerOps), 8);
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineFragmentShadingRateStateCreateInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkPipelineInputAssemblyStateCreateInfoWire
+{
+    public static ulong Size(VkPipelineInputAssemblyStateCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineInputAssemblyStateCreateInfo* v)
+    {
+        e.I32((int)VkPipelineInputAssemblyStateCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineInputAssemblyStateCreateInfo* v)
+    {
+        if (d.I32() != (int)VkPipelineInputAssemblyStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineInputAssemblyStateCreateInfo.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineInputAssemblyStateCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineInputAssemblyStateCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineInputAssemblyStateCreateInfo* v)
+    {
+        e.U32((uint)v->flags);
+        e.I32((int)v->topology);
+        e.U32((uint)v->primitiveRestartEnable);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineInputAssemblyStateCreateInfo* v)
+    {
+        v->flags = (uint)d.U32();
+        v->topology = (VkPrimitiveTopology)d.I32();
+        v->primitiveRestartEnable = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineInputAssemblyStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkPipelineLayoutCreateInfoWire
+{
+    public static ulong Size(VkPipelineLayoutCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineLayoutCreateInfo* v)
+    {
+        e.I32((int)VkPipelineLayoutCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineLayoutCreateInfo* v)
+    {
+        if (d.I32() != (int)VkPipelineLayoutCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineLayoutCreateInfo.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineLayoutCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineLayoutCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 8;
+        if (v->pSetLayouts != null)
+        {
+            n += 8 * (ulong)v->setLayoutCount;
+        }
+        n += 4;
+        n += 8;
+        if (v->pPushConstantRanges != null)
+        {
+            for (ulong t419 = 0; t419 < (ulong)v->pushConstantRangeCount; t419++)
+            {
+                n += VkPushConstantRangeWire.Size(&v->pPushConstantRanges[t419], f);
+            }
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineLayoutCreateInfo* v)
+    {
+        e.U32((uint)v->flags);
+        e.U32((uint)v->setLayoutCount);
+        if (v->pSetLayouts != null)
+        {
+            e.ArraySize((ulong)v->setLayoutCount);
+            for (ulong t420 = 0; t420 < (ulong)v->setLayoutCount; t420++)
+            {
+                e.Handle(v->pSetLayouts[t420]);
+            }
+        }
+        else e.ArraySize(0);
+        e.U32((uint)v->pushConstantRangeCount);
+        if (v->pPushConstantRanges != null)
+        {
+            e.ArraySize((ulong)v->pushConstantRangeCount);
+            for (ulong t421 = 0; t421 < (ulong)v->pushConstantRangeCount; t421++)
+            {
+                VkPushConstantRangeWire.Encode(ref e, &v->pPushConstantRanges[t421]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineLayoutCreateInfo* v)
+    {
+        v->flags = (uint)d.U32();
+        v->setLayoutCount = (uint)d.U32();
+
+        {
+            ulong t423 = d.ArraySize();
+            if (t423 != 0)
+            {
+                if (t423 != (ulong)v->setLayoutCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t423, 8)) return;
+                var t424 = (ulong*)d.Alloc(t423, (ulong)sizeof(ulong));
+                if (t424 == null) return;
+                for (ulong t422 = 0; t422 < t423; t422++)
+                {
+                    t424[t422] = d.Handle(20);
+                }
+                v->pSetLayouts = t424;
+            }
+            else if ((ulong)v->setLayoutCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+        v->pushConstantRangeCount = (uint)d.U32();
+
+        {
+            ulong t426 = d.ArraySize();
+            if (t426 != 0)
+            {
+                if (t426 != (ulong)v->pushConstantRangeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t426, 12)) return;
+                var t427 = (VkPushConstantRange*)d.Alloc(t426, (ulong)sizeof(VkPushConstantRange));
+                if (t427 == null) return;
+                for (ulong t425 = 0; t425 < t426; t425++)
+                {
+                    VkPushConstantRangeWire.Decode(ref d, &t427[t425]);
+                }
+                v->pPushConstantRanges = t427;
+            }
+            else if ((ulong)v->pushConstantRangeCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineLayoutCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkPipelineLibraryCreateInfoKHRWire
+{
+    public static ulong Size(VkPipelineLibraryCreateInfoKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineLibraryCreateInfoKHR* v)
+    {
+        e.I32((int)VkPipelineLibraryCreateInfoKHR.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineLibraryCreateInfoKHR* v)
+    {
+        if (d.I32() != (int)VkPipelineLibraryCreateInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineLibraryCreateInfoKHR.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineLibraryCreateInfoKHR* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineLibraryCreateInfoKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 8;
+        if (v->pLibraries != null)
+        {
+            n += 8 * (ulong)v->libraryCount;
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineLibraryCreateInfoKHR* v)
+    {
+        e.U32((uint)v->libraryCount);
+        if (v->pLibraries != null)
+        {
+            e.ArraySize((ulong)v->libraryCount);
+            for (ulong t429 = 0; t429 < (ulong)v->libraryCount; t429++)
+            {
+                e.Handle(v->pLibraries[t429]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineLibraryCreateInfoKHR* v)
+    {
+        v->libraryCount = (uint)d.U32();
+
+        {
+            ulong t431 = d.ArraySize();
+            if (t431 != 0)
+            {
+                if (t431 != (ulong)v->libraryCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t431, 8)) return;
+                var t432 = (ulong*)d.Alloc(t431, (ulong)sizeof(ulong));
+                if (t432 == null) return;
+                for (ulong t430 = 0; t430 < t431; t430++)
+                {
+                    t432[t430] = d.Handle(19);
+                }
+                v->pLibraries = t432;
+            }
+            else if ((ulong)v->libraryCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineLibraryCreateInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkPipelineMultisampleStateCreateInfoWire
+{
+    public static ulong Size(VkPipelineMultisampleStateCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineMultisampleStateCreateInfo* v)
+    {
+        e.I32((int)VkPipelineMultisampleStateCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineMultisampleStateCreateInfo* v)
+    {
+        if (d.I32() != (int)VkPipelineMultisampleStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineMultisampleStateCreateInfo.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineMultisampleStateCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineMultisampleStateCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 8;
+        if (v->pSampleMask != null)
+        {
+            n += VnSize.Padded((((ulong)v->rasterizationSamples+31UL)/32UL) * 4);
+        }
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineMultisampleStateCreateInfo* v)
+    {
+        e.U32((uint)v->flags);
+        e.U32((uint)v->rasterizationSamples);
+        e.U32((uint)v->sampleShadingEnable);
+        e.F32((float)v->minSampleShading);
+        if (v->pSampleMask != null)
+        {
+            e.ArraySize((((ulong)v->rasterizationSamples+31UL)/32UL));
+            e.Bytes(v->pSampleMask, (((ulong)v->rasterizationSamples+31UL)/32UL) * 4);
+        }
+        else e.ArraySize(0);
+        e.U32((uint)v->alphaToCoverageEnable);
+        e.U32((uint)v->alphaToOneEnable);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineMultisampleStateCreateInfo* v)
+    {
+        v->flags = (uint)d.U32();
+        v->rasterizationSamples = (VkSampleCountFlagBits)d.U32();
+        v->sampleShadingEnable = (uint)d.U32();
+        v->minSampleShading = (float)d.F32();
+
+        {
+            ulong t436 = d.ArraySize();
+            if (t436 != 0)
+            {
+                if (t436 != (((ulong)v->rasterizationSamples+31UL)/32UL)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t436, 4)) return;
+                var t437 = (uint*)d.Alloc(t436, (ulong)sizeof(uint));
+                if (t437 == null) return;
+                d.Bytes(t437, t436 * 4);
+                v->pSampleMask = t437;
+            }
+        }
+        v->alphaToCoverageEnable = (uint)d.U32();
+        v->alphaToOneEnable = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000143002 when f == null || f.HasExtension(144): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineSampleLocationsStateCreateInfoEXTWire.SizeSelf((VkPipelineSampleLocationsStateCreateInfoEXT*)p, f);
+                case 1000152000 when f == null || f.HasExtension(153): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineCoverageModulationStateCreateInfoNVWire.SizeSelf((VkPipelineCoverageModulationStateCreateInfoNV*)p, f);
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000143002 when f == null || f.HasExtension(144): e.Pointer(true); e.I32(1000143002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineSampleLocationsStateCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineSampleLocationsStateCreateInfoEXT*)p); return;
+                case 1000152000 when f == null || f.HasExtension(153): e.Pointer(true); e.I32(1000152000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineCoverageModulationStateCreateInfoNVWire.EncodeSelf(ref e, (VkPipelineCoverageModulationStateCreateInfoNV*)p); return;
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            case 1000143002:
+            {
+                var p = (VkPipelineSampleLocationsStateCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineSampleLocationsStateCreateInfoEXT));
+                if (p == null) return null;
+                p->sType = VkPipelineSampleLocationsStateCreateInfoEXT.SType;
+                p->pNext = DecodeChain(ref d, depth + 1);
+                if (d.Failed) return null;
+                VkPipelineSampleLocationsStateCreateInfoEXTWire.DecodeSelf(ref d, p);
+                return p;
+            }
+            case 1000152000:
+            {
+                var p = (VkPipelineCoverageModulationStateCreateInfoNV*)d.Alloc(1, (ulong)sizeof(VkPipelineCoverageModulationStateCreateInfoNV));
+                if (p == null) return null;
+                p->sType = VkPipelineCoverageModulationStateCreateInfoNV.SType;
+                p->pNext = DecodeChain(ref d, depth + 1);
+                if (d.Failed) return null;
+                VkPipelineCoverageModulationStateCreateInfoNVWire.DecodeSelf(ref d, p);
+                return p;
+            }
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineMultisampleStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000143002, 1000152000];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 2;
+}
+
+public static unsafe partial class VkPipelineRasterizationConservativeStateCreateInfoEXTWire
+{
+    public static ulong Size(VkPipelineRasterizationConservativeStateCreateInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineRasterizationConservativeStateCreateInfoEXT* v)
+    {
+        e.I32((int)VkPipelineRasterizationConservativeStateCreateInfoEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineRasterizationConservativeStateCreateInfoEXT* v)
+    {
+        if (d.I32() != (int)VkPipelineRasterizationConservativeStateCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineRasterizationConservativeStateCreateInfoEXT.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineRasterizationConservativeStateCreateInfoEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineRasterizationConservativeStateCreateInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineRasterizationConservativeStateCreateInfoEXT* v)
+    {
+        e.U32((uint)v->flags);
+        e.I32((int)v->conservativeRasterizationMode);
+        e.F32((float)v->extraPrimitiveOverestimationSize);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineRasterizationConservativeStateCreateInfoEXT* v)
+    {
+        v->flags = (uint)d.U32();
+        v->conservativeRasterizationMode = (VkConservativeRasterizationModeEXT)d.I32();
+        v->extraPrimitiveOverestimationSize = (float)d.F32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineRasterizationConservativeStateCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkPipelineRasterizationDepthClipStateCreateInfoEXTWire
+{
+    public static ulong Size(VkPipelineRasterizationDepthClipStateCreateInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineRasterizationDepthClipStateCreateInfoEXT* v)
+    {
+        e.I32((int)VkPipelineRasterizationDepthClipStateCreateInfoEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineRasterizationDepthClipStateCreateInfoEXT* v)
+    {
+        if (d.I32() != (int)VkPipelineRasterizationDepthClipStateCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineRasterizationDepthClipStateCreateInfoEXT.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineRasterizationDepthClipStateCreateInfoEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineRasterizationDepthClipStateCreateInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineRasterizationDepthClipStateCreateInfoEXT* v)
+    {
+        e.U32((uint)v->flags);
+        e.U32((uint)v->depthClipEnable);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineRasterizationDepthClipStateCreateInfoEXT* v)
+    {
+        v->flags = (uint)d.U32();
+        v->depthClipEnable = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineRasterizationDepthClipStateCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkPipelineRasterizationLineStateCreateInfoWire
+{
+    public static ulong Size(VkPipelineRasterizationLineStateCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineRasterizationLineStateCreateInfo* v)
+    {
+        e.I32((int)VkPipelineRasterizationLineStateCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineRasterizationLineStateCreateInfo* v)
+    {
+        if (d.I32() != (int)VkPipelineRasterizationLineStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineRasterizationLineStateCreateInfo.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineRasterizationLineStateCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineRasterizationLineStateCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineRasterizationLineStateCreateInfo* v)
+    {
+        e.I32((int)v->lineRasterizationMode);
+        e.U32((uint)v->stippledLineEnable);
+        e.U32((uint)v->lineStippleFactor);
+        e.U16((ushort)v->lineStipplePattern);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineRasterizationLineStateCreateInfo* v)
+    {
+        v->lineRasterizationMode = (VkLineRasterizationMode)d.I32();
+        v->stippledLineEnable = (uint)d.U32();
+        v->lineStippleFactor = (uint)d.U32();
+        v->lineStipplePattern = (ushort)d.U16();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineRasterizationLineStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkPipelineRasterizationProvokingVertexStateCreateInfoEXTWire
+{
+    public static ulong Size(VkPipelineRasterizationProvokingVertexStateCreateInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineRasterizationProvokingVertexStateCreateInfoEXT* v)
+    {
+        e.I32((int)VkPipelineRasterizationProvokingVertexStateCreateInfoEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineRasterizationProvokingVertexStateCreateInfoEXT* v)
+    {
+        if (d.I32() != (int)VkPipelineRasterizationProvokingVertexStateCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineRasterizationProvokingVertexStateCreateInfoEXT.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineRasterizationProvokingVertexStateCreateInfoEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineRasterizationProvokingVertexStateCreateInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineRasterizationProvokingVertexStateCreateInfoEXT* v)
+    {
+        e.I32((int)v->provokingVertexMode);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineRasterizationProvokingVertexStateCreateInfoEXT* v)
+    {
+        v->provokingVertexMode = (VkProvokingVertexModeEXT)d.I32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineRasterizationProvokingVertexStateCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkPipelineRasterizationStateCreateInfoWire
+{
+    public static ulong Size(VkPipelineRasterizationStateCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineRasterizationStateCreateInfo* v)
+    {
+        e.I32((int)VkPipelineRasterizationStateCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineRasterizationStateCreateInfo* v)
+    {
+        if (d.I32() != (int)VkPipelineRasterizationStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineRasterizationStateCreateInfo.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineRasterizationStateCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineRasterizationStateCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineRasterizationStateCreateInfo* v)
+    {
+        e.U32((uint)v->flags);
+        e.U32((uint)v->depthClampEnable);
+        e.U32((uint)v->rasterizerDiscardEnable);
+        e.I32((int)v->polygonMode);
+        e.U32((uint)v->cullMode);
+        e.I32((int)v->frontFace);
+        e.U32((uint)v->depthBiasEnable);
+        e.F32((float)v->depthBiasConstantFactor);
+        e.F32((float)v->depthBiasClamp);
+        e.F32((float)v->depthBiasSlopeFactor);
+        e.F32((float)v->lineWidth);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineRasterizationStateCreateInfo* v)
+    {
+        v->flags = (uint)d.U32();
+        v->depthClampEnable = (uint)d.U32();
+        v->rasterizerDiscardEnable = (uint)d.U32();
+        v->polygonMode = (VkPolygonMode)d.I32();
+        v->cullMode = (uint)d.U32();
+        v->frontFace = (VkFrontFace)d.I32();
+        v->depthBiasEnable = (uint)d.U32();
+        v->depthBiasConstantFactor = (float)d.F32();
+        v->depthBiasClamp = (float)d.F32();
+        v->depthBiasSlopeFactor = (float)d.F32();
+        v->lineWidth = (float)d.F32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000028002 when f == null || f.HasExtension(29): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRasterizationStateStreamCreateInfoEXTWire.SizeSelf((VkPipelineRasterizationStateStreamCreateInfoEXT*)p, f);
+                case 1000101001 when f == null || f.HasExtension(102): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRasterizationConservativeStateCreateInfoEXTWire.SizeSelf((VkPipelineRasterizationConservativeStateCreateInfoEXT*)p, f);
+                case 1000102001 when f == null || f.HasExtension(103): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRasterizationDepthClipStateCreateInfoEXTWire.SizeSelf((VkPipelineRasterizationDepthClipStateCreateInfoEXT*)p, f);
+                case 1000254001 when f == null || f.HasExtension(255): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRasterizationProvokingVertexStateCreateInfoEXTWire.SizeSelf((VkPipelineRasterizationProvokingVertexStateCreateInfoEXT*)p, f);
+                case 1000259001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRasterizationLineStateCreateInfoWire.SizeSelf((VkPipelineRasterizationLineStateCreateInfo*)p, f);
+                case 1000283002 when f == null || f.HasExtension(284): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkDepthBiasRepresentationInfoEXTWire.SizeSelf((VkDepthBiasRepresentationInfoEXT*)p, f);
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000028002 when f == null || f.HasExtension(29): e.Pointer(true); e.I32(1000028002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRasterizationStateStreamCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineRasterizationStateStreamCreateInfoEXT*)p); return;
+                case 1000101001 when f == null || f.HasExtension(102): e.Pointer(true); e.I32(1000101001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRasterizationConservativeStateCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineRasterizationConservativeStateCreateInfoEXT*)p); return;
+                case 1000102001 when f == null || f.HasExtension(103): e.Pointer(true); e.I32(1000102001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRasterizationDepthClipStateCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineRasterizationDepthClipStateCreateInfoEXT*)p); return;
+                case 1000254001 when f == null || f.HasExtension(255): e.Pointer(true); e.I32(1000254001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRasterizationProvokingVertexStateCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineRasterizationProvokingVertexStateCreateInfoEXT*)p); return;
+                case 1000259001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): e.Pointer(true); e.I32(1000259001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRasterizationLineStateCreateInfoWire.EncodeSelf(ref e, (VkPipelineRasterizationLineStateCreateInfo*)p); return;
+                case 1000283002 when f == null || f.HasExtension(284): e.Pointer(true); e.I32(1000283002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkDepthBiasRepresentationInfoEXTWire.EncodeSelf(ref e, (VkDepthBiasRepresentationInfoEXT*)p); return;
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            case 1000028002:
+            {
+                var p = (VkPipelineRasterizationStateStreamCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationStateStreamCreateInfoEXT));
+                if (p == null) return null;
+                p->sType = VkPipelineRasterizationStateStreamCreateInfoEXT.SType;
+                p->pNext = DecodeChain(ref d, depth + 1);
+                if (d.Failed) return null;
+                VkPipelineRasterizationStateStreamCreateInfoEXTWire.DecodeSelf(ref d, p);
+                return p;
+            }
+            case 1000101001:
+            {
+                var p = (VkPipelineRasterizationConservativeStateCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationConservativeStateCreateInfoEXT));
+                if (p == null) return null;
+                p->sType = VkPipelineRasterizationConservativeStateCreateInfoEXT.SType;
+                p->pNext = DecodeChain(ref d, depth + 1);
+                if (d.Failed) return null;
+                VkPipelineRasterizationConservativeStateCreateInfoEXTWire.DecodeSelf(ref d, p);
+                return p;
+            }
+            case 1000102001:
+            {
+                var p = (VkPipelineRasterizationDepthClipStateCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationDepthClipStateCreateInfoEXT));
+                if (p == null) return null;
+                p->sType = VkPipelineRasterizationDepthClipStateCreateInfoEXT.SType;
+                p->pNext = DecodeChain(ref d, depth + 1);
+                if (d.Failed) return null;
+                VkPipelineRasterizationDepthClipStateCreateInfoEXTWire.DecodeSelf(ref d, p);
+                return p;
+            }
+            case 1000254001:
+            {
+                var p = (VkPipelineRasterizationProvokingVertexStateCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationProvokingVertexStateCreateInfoEXT));
+                if (p == null) return null;
+                p->sType = VkPipelineRasterizationProvokingVertexStateCreateInfoEXT.SType;
+                p->pNext = DecodeChain(ref d, depth + 1);
+                if (d.Failed) return null;
+                VkPipelineRasterizationProvokingVertexStateCreateInfoEXTWire.DecodeSelf(ref d, p);
+                return p;
+            }
+            case 1000259001:
+            {
+                var p = (VkPipelineRasterizationLineStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationLineStateCreateInfo));
+                if (p == null) return null;
+                p->sType = VkPipelineRasterizationLineStateCreateInfo.SType;
+                p->pNext = DecodeChain(ref d, depth + 1);
+                if (d.Failed) return null;
+                VkPipelineRasterizationLineStateCreateInfoWire.DecodeSelf(ref d, p);
+                return p;
+            }
+            case 1000283002:
+            {
+                var p = (VkDepthBiasRepresentationInfoEXT*)d.Alloc(1, (ulong)sizeof(VkDepthBiasRepresentationInfoEXT));
+                if (p == null) return null;
+                p->sType = VkDepthBiasRepresentationInfoEXT.SType;
+                p->pNext = DecodeChain(ref d, depth + 1);
+                if (d.Failed) return null;
+                VkDepthBiasRepresentationInfoEXTWire.DecodeSelf(ref d, p);
+                return p;
+            }
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineRasterizationStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000028002, 1000101001, 1000102001, 1000254001, 1000259001, 1000283002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 6;
+}
+
+public static unsafe partial class VkPipelineRasterizationStateStreamCreateInfoEXTWire
+{
+    public static ulong Size(VkPipelineRasterizationStateStreamCreateInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineRasterizationStateStreamCreateInfoEXT* v)
+    {
+        e.I32((int)VkPipelineRasterizationStateStreamCreateInfoEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineRasterizationStateStreamCreateInfoEXT* v)
+    {
+        if (d.I32() != (int)VkPipelineRasterizationStateStreamCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineRasterizationStateStreamCreateInfoEXT.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineRasterizationStateStreamCreateInfoEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineRasterizationStateStreamCreateInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineRasterizationStateStreamCreateInfoEXT* v)
+    {
+        e.U32((uint)v->flags);
+        e.U32((uint)v->rasterizationStream);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineRasterizationStateStreamCreateInfoEXT* v)
+    {
+        v->flags = (uint)d.U32();
+        v->rasterizationStream = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineRasterizationStateStreamCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkPipelineRenderingCreateInfoWire
+{
+    public static ulong Size(VkPipelineRenderingCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineRenderingCreateInfo* v)
+    {
+        e.I32((int)VkPipelineRenderingCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineRenderingCreateInfo* v)
+    {
+        if (d.I32() != (int)VkPipelineRenderingCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineRenderingCreateInfo.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineRenderingCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineRenderingCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 8;
+        if (v->pColorAttachmentFormats != null)
+        {
+            n += VnSize.Padded((ulong)v->colorAttachmentCount * 4);
+        }
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineRenderingCreateInfo* v)
+    {
+        e.U32((uint)v->viewMask);
+        e.U32((uint)v->colorAttachmentCount);
+        if (v->pColorAttachmentFormats != null)
+        {
+            e.ArraySize((ulong)v->colorAttachmentCount);
+            e.Bytes(v->pColorAttachmentFormats, (ulong)v->colorAttachmentCount * 4);
+        }
+        else e.ArraySize(0);
+        e.I32((int)v->depthAttachmentFormat);
+        e.I32((int)v->stencilAttachmentFormat);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineRenderingCreateInfo* v)
+    {
+        v->viewMask = (uint)d.U32();
+        v->colorAttachmentCount = (uint)d.U32();
+
+        {
+            ulong t441 = d.ArraySize();
+            if (t441 != 0)
+            {
+                if (t441 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t441, 4)) return;
+                var t442 = (VkFormat*)d.Alloc(t441, (ulong)sizeof(VkFormat));
+                if (t442 == null) return;
+                d.Bytes(t442, t441 * 4);
+                v->pColorAttachmentFormats = t442;
+            }
+        }
+        v->depthAttachmentFormat = (VkFormat)d.I32();
+        v->stencilAttachmentFormat = (VkFormat)d.I32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineRenderingCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkPipelineRobustnessCreateInfoWire
+{
+    public static ulong Size(VkPipelineRobustnessCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineRobustnessCreateInfo* v)
+    {
+        e.I32((int)VkPipelineRobustnessCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineRobustnessCreateInfo* v)
+    {
+        if (d.I32() != (int)VkPipelineRobustnessCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineRobustnessCreateInfo.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineRobustnessCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineRobustnessCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineRobustnessCreateInfo* v)
+    {
+        e.I32((int)v->storageBuffers);
+        e.I32((int)v->uniformBuffers);
+        e.I32((int)v->vertexInputs);
+        e.I32((int)v->images);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineRobustnessCreateInfo* v)
+    {
+        v->storageBuffers = (VkPipelineRobustnessBufferBehavior)d.I32();
+        v->uniformBuffers = (VkPipelineRobustnessBufferBehavior)d.I32();
+        v->vertexInputs = (VkPipelineRobustnessBufferBehavior)d.I32();
+        v->images = (VkPipelineRobustnessImageBehavior)d.I32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineRobustnessCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkPipelineSampleLocationsStateCreateInfoEXTWire
+{
+    public static ulong Size(VkPipelineSampleLocationsStateCreateInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineSampleLocationsStateCreateInfoEXT* v)
+    {
+        e.I32((int)VkPipelineSampleLocationsStateCreateInfoEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineSampleLocationsStateCreateInfoEXT* v)
+    {
+        if (d.I32() != (int)VkPipelineSampleLocationsStateCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineSampleLocationsStateCreateInfoEXT.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineSampleLocationsStateCreateInfoEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineSampleLocationsStateCreateInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += VkSampleLocationsInfoEXTWire.Size(&v->sampleLocationsInfo, f);
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineSampleLocationsStateCreateInfoEXT* v)
+    {
+        e.U32((uint)v->sampleLocationsEnable);
+        VkSampleLocationsInfoEXTWire.Encode(ref e, &v->sampleLocationsInfo);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineSampleLocationsStateCreateInfoEXT* v)
+    {
+        v->sampleLocationsEnable = (uint)d.U32();
+        VkSampleLocationsInfoEXTWire.Decode(ref d, &v->sampleLocationsInfo);
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineSampleLocationsStateCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkPipelineShaderStageCreateInfoWire
+{
+    public static ulong Size(VkPipelineShaderStageCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineShaderStageCreateInfo* v)
+    {
+        e.I32((int)VkPipelineShaderStageCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineShaderStageCreateInfo* v)
+    {
+        if (d.I32() != (int)VkPipelineShaderStageCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineShaderStageCreateInfo.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineShaderStageCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineShaderStageCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 8;
+        n += VnSize.String(v->pName);
+        n += 8;
+        if (v->pSpecializationInfo != null)
+        {
+            n += VkSpecializationInfoWire.Size(&(*v->pSpecializationInfo), f);
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineShaderStageCreateInfo* v)
+    {
+        e.U32((uint)v->flags);
+        e.U32((uint)v->stage);
+        e.Handle(v->module);
+        e.String(v->pName);
+        e.Pointer(v->pSpecializationInfo != null);
+        if (v->pSpecializationInfo != null)
+        {
+            VkSpecializationInfoWire.Encode(ref e, &(*v->pSpecializationInfo));
+        }
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineShaderStageCreateInfo* v)
+    {
+        v->flags = (uint)d.U32();
+        v->stage = (VkShaderStageFlagBits)d.U32();
+        v->module = d.Handle(15);
+        v->pName = d.String();
+        if (d.Pointer())
+        {
+            var t443 = (VkSpecializationInfo*)d.Alloc(1, (ulong)sizeof(VkSpecializationInfo));
+            if (t443 == null) return;
+            VkSpecializationInfoWire.Decode(ref d, &(*t443));
+            v->pSpecializationInfo = t443;
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 16: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkShaderModuleCreateInfoWire.SizeSelf((VkShaderModuleCreateInfo*)p, f);
+                case 1000068000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRobustnessCreateInfoWire.SizeSelf((VkPipelineRobustnessCreateInfo*)p, f);
+                case 1000225001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineShaderStageRequiredSubgroupSizeCreateInfoWire.SizeSelf((VkPipelineShaderStageRequiredSubgroupSizeCreateInfo*)p, f);
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 16: e.Pointer(true); e.I32(16); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkShaderModuleCreateInfoWire.EncodeSelf(ref e, (VkShaderModuleCreateInfo*)p); return;
+                case 1000068000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): e.Pointer(true); e.I32(1000068000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRobustnessCreateInfoWire.EncodeSelf(ref e, (VkPipelineRobustnessCreateInfo*)p); return;
+                case 1000225001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): e.Pointer(true); e.I32(1000225001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineShaderStageRequiredSubgroupSizeCreateInfoWire.EncodeSelf(ref e, (VkPipelineShaderStageRequiredSubgroupSizeCreateInfo*)p); return;
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            case 16:
+            {
+                var p = (VkShaderModuleCreateInfo*)d.Alloc(1, (ulong)sizeof(VkShaderModuleCreateInfo));
+                if (p == null) return null;
+                p->sType = VkShaderModuleCreateInfo.SType;
+                p->pNext = DecodeChain(ref d, depth + 1);
+                if (d.Failed) return null;
+                VkShaderModuleCreateInfoWire.DecodeSelf(ref d, p);
+                return p;
+            }
+            case 1000068000:
+            {
+                var p = (VkPipelineRobustnessCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineRobustnessCreateInfo));
+                if (p == null) return null;
+                p->sType = VkPipelineRobustnessCreateInfo.SType;
+                p->pNext = DecodeChain(ref d, depth + 1);
+                if (d.Failed) return null;
+                VkPipelineRobustnessCreateInfoWire.DecodeSelf(ref d, p);
+                return p;
+            }
+            case 1000225001:
+            {
+                var p = (VkPipelineShaderStageRequiredSubgroupSizeCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineShaderStageRequiredSubgroupSizeCreateInfo));
+                if (p == null) return null;
+                p->sType = VkPipelineShaderStageRequiredSubgroupSizeCreateInfo.SType;
+                p->pNext = DecodeChain(ref d, depth + 1);
+                if (d.Failed) return null;
+                VkPipelineShaderStageRequiredSubgroupSizeCreateInfoWire.DecodeSelf(ref d, p);
+                return p;
+            }
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineShaderStageCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [16, 1000068000, 1000225001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 3;
+}
+
+public static unsafe partial class VkPipelineShaderStageRequiredSubgroupSizeCreateInfoWire
+{
+    public static ulong Size(VkPipelineShaderStageRequiredSubgroupSizeCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineShaderStageRequiredSubgroupSizeCreateInfo* v)
+    {
+        e.I32((int)VkPipelineShaderStageRequiredSubgroupSizeCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineShaderStageRequiredSubgroupSizeCreateInfo* v)
+    {
+        if (d.I32() != (int)VkPipelineShaderStageRequiredSubgroupSizeCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineShaderStageRequiredSubgroupSizeCreateInfo.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineShaderStageRequiredSubgroupSizeCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineShaderStageRequiredSubgroupSizeCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineShaderStageRequiredSubgroupSizeCreateInfo* v)
+    {
+        e.U32((uint)v->requiredSubgroupSize);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineShaderStageRequiredSubgroupSizeCreateInfo* v)
+    {
+        v->requiredSubgroupSize = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineShaderStageRequiredSubgroupSizeCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkPipelineTessellationDomainOriginStateCreateInfoWire
+{
+    public static ulong Size(VkPipelineTessellationDomainOriginStateCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineTessellationDomainOriginStateCreateInfo* v)
+    {
+        e.I32((int)VkPipelineTessellationDomainOriginStateCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineTessellationDomainOriginStateCreateInfo* v)
+    {
+        if (d.I32() != (int)VkPipelineTessellationDomainOriginStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineTessellationDomainOriginStateCreateInfo.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineTessellationDomainOriginStateCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineTessellationDomainOriginStateCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineTessellationDomainOriginStateCreateInfo* v)
+    {
+        e.I32((int)v->domainOrigin);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineTessellationDomainOriginStateCreateInfo* v)
+    {
+        v->domainOrigin = (VkTessellationDomainOrigin)d.I32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineTessellationDomainOriginStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkPipelineTessellationStateCreateInfoWire
+{
+    public static ulong Size(VkPipelineTessellationStateCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineTessellationStateCreateInfo* v)
+    {
+        e.I32((int)VkPipelineTessellationStateCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineTessellationStateCreateInfo* v)
+    {
+        if (d.I32() != (int)VkPipelineTessellationStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineTessellationStateCreateInfo.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineTessellationStateCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineTessellationStateCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineTessellationStateCreateInfo* v)
+    {
+        e.U32((uint)v->flags);
+        e.U32((uint)v->patchControlPoints);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineTessellationStateCreateInfo* v)
+    {
+        v->flags = (uint)d.U32();
+        v->patchControlPoints = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000117003: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineTessellationDomainOriginStateCreateInfoWire.SizeSelf((VkPipelineTessellationDomainOriginStateCreateInfo*)p, f);
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000117003: e.Pointer(true); e.I32(1000117003); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineTessellationDomainOriginStateCreateInfoWire.EncodeSelf(ref e, (VkPipelineTessellationDomainOriginStateCreateInfo*)p); return;
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            case 1000117003:
+            {
+                var p = (VkPipelineTessellationDomainOriginStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineTessellationDomainOriginStateCreateInfo));
+                if (p == null) return null;
+                p->sType = VkPipelineTessellationDomainOriginStateCreateInfo.SType;
+                p->pNext = DecodeChain(ref d, depth + 1);
+                if (d.Failed) return null;
+                VkPipelineTessellationDomainOriginStateCreateInfoWire.DecodeSelf(ref d, p);
+                return p;
+            }
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineTessellationStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000117003];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
+}
+
+public static unsafe partial class VkPipelineVertexInputDivisorStateCreateInfoWire
+{
+    public static ulong Size(VkPipelineVertexInputDivisorStateCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineVertexInputDivisorStateCreateInfo* v)
+    {
+        e.I32((int)VkPipelineVertexInputDivisorStateCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineVertexInputDivisorStateCreateInfo* v)
+    {
+        if (d.I32() != (int)VkPipelineVertexInputDivisorStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineVertexInputDivisorStateCreateInfo.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineVertexInputDivisorStateCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineVertexInputDivisorStateCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 8;
+        if (v->pVertexBindingDivisors != null)
+        {
+            for (ulong t444 = 0; t444 < (ulong)v->vertexBindingDivisorCount; t444++)
+            {
+                n += VkVertexInputBindingDivisorDescriptionWire.Size(&v->pVertexBindingDivisors[t444], f);
+            }
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineVertexInputDivisorStateCreateInfo* v)
+    {
+        e.U32((uint)v->vertexBindingDivisorCount);
+        if (v->pVertexBindingDivisors != null)
+        {
+            e.ArraySize((ulong)v->vertexBindingDivisorCount);
+            for (ulong t445 = 0; t445 < (ulong)v->vertexBindingDivisorCount; t445++)
+            {
+                VkVertexInputBindingDivisorDescriptionWire.Encode(ref e, &v->pVertexBindingDivisors[t445]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineVertexInputDivisorStateCreateInfo* v)
+    {
+        v->vertexBindingDivisorCount = (uint)d.U32();
+
+        {
+            ulong t447 = d.ArraySize();
+            if (t447 != 0)
+            {
+                if (t447 != (ulong)v->vertexBindingDivisorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t447, 8)) return;
+                var t448 = (VkVertexInputBindingDivisorDescription*)d.Alloc(t447, (ulong)sizeof(VkVertexInputBindingDivisorDescription));
+                if (t448 == null) return;
+                for (ulong t446 = 0; t446 < t447; t446++)
+                {
+                    VkVertexInputBindingDivisorDescriptionWire.Decode(ref d, &t448[t446]);
+                }
+                v->pVertexBindingDivisors = t448;
+            }
+            else if ((ulong)v->vertexBindingDivisorCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineVertexInputDivisorStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkPipelineVertexInputStateCreateInfoWire
+{
+    public static ulong Size(VkPipelineVertexInputStateCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineVertexInputStateCreateInfo* v)
+    {
+        e.I32((int)VkPipelineVertexInputStateCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineVertexInputStateCreateInfo* v)
+    {
+        if (d.I32() != (int)VkPipelineVertexInputStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineVertexInputStateCreateInfo.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineVertexInputStateCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineVertexInputStateCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 8;
+        if (v->pVertexBindingDescriptions != null)
+        {
+            for (ulong t449 = 0; t449 < (ulong)v->vertexBindingDescriptionCount; t449++)
+            {
+                n += VkVertexInputBindingDescriptionWire.Size(&v->pVertexBindingDescriptions[t449], f);
+            }
+        }
+        n += 4;
+        n += 8;
+        if (v->pVertexAttributeDescriptions != null)
+        {
+            for (ulong t450 = 0; t450 < (ulong)v->vertexAttributeDescriptionCount; t450++)
+            {
+                n += VkVertexInputAttributeDescriptionWire.Size(&v->pVertexAttributeDescriptions[t450], f);
+            }
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineVertexInputStateCreateInfo* v)
+    {
+        e.U32((uint)v->flags);
+        e.U32((uint)v->vertexBindingDescriptionCount);
+        if (v->pVertexBindingDescriptions != null)
+        {
+            e.ArraySize((ulong)v->vertexBindingDescriptionCount);
+            for (ulong t451 = 0; t451 < (ulong)v->vertexBindingDescriptionCount; t451++)
+            {
+                VkVertexInputBindingDescriptionWire.Encode(ref e, &v->pVertexBindingDescriptions[t451]);
+            }
+        }
+        else e.ArraySize(0);
+        e.U32((uint)v->vertexAttributeDescriptionCount);
+        if (v->pVertexAttributeDescriptions != null)
+        {
+            e.ArraySize((ulong)v->vertexAttributeDescriptionCount);
+            for (ulong t452 = 0; t452 < (ulong)v->vertexAttributeDescriptionCount; t452++)
+            {
+                VkVertexInputAttributeDescriptionWire.Encode(ref e, &v->pVertexAttributeDescriptions[t452]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineVertexInputStateCreateInfo* v)
+    {
+        v->flags = (uint)d.U32();
+        v->vertexBindingDescriptionCount = (uint)d.U32();
+
+        {
+            ulong t454 = d.ArraySize();
+            if (t454 != 0)
+            {
+                if (t454 != (ulong)v->vertexBindingDescriptionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t454, 12)) return;
+                var t455 = (VkVertexInputBindingDescription*)d.Alloc(t454, (ulong)sizeof(VkVertexInputBindingDescription));
+                if (t455 == null) return;
+                for (ulong t453 = 0; t453 < t454; t453++)
+                {
+                    VkVertexInputBindingDescriptionWire.Decode(ref d, &t455[t453]);
+                }
+                v->pVertexBindingDescriptions = t455;
+            }
+            else if ((ulong)v->vertexBindingDescriptionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+        v->vertexAttributeDescriptionCount = (uint)d.U32();
+
+        {
+            ulong t457 = d.ArraySize();
+            if (t457 != 0)
+            {
+                if (t457 != (ulong)v->vertexAttributeDescriptionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t457, 16)) return;
+                var t458 = (VkVertexInputAttributeDescription*)d.Alloc(t457, (ulong)sizeof(VkVertexInputAttributeDescription));
+                if (t458 == null) return;
+                for (ulong t456 = 0; t456 < t457; t456++)
+                {
+                    VkVertexInputAttributeDescriptionWire.Decode(ref d, &t458[t456]);
+                }
+                v->pVertexAttributeDescriptions = t458;
+            }
+            else if ((ulong)v->vertexAttributeDescriptionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000190001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(191) || f.HasExtension(526): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineVertexInputDivisorStateCreateInfoWire.SizeSelf((VkPipelineVertexInputDivisorStateCreateInfo*)p, f);
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000190001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(191) || f.HasExtension(526): e.Pointer(true); e.I32(1000190001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineVertexInputDivisorStateCreateInfoWire.EncodeSelf(ref e, (VkPipelineVertexInputDivisorStateCreateInfo*)p); return;
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            case 1000190001:
+            {
+                var p = (VkPipelineVertexInputDivisorStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineVertexInputDivisorStateCreateInfo));
+                if (p == null) return null;
+                p->sType = VkPipelineVertexInputDivisorStateCreateInfo.SType;
+                p->pNext = DecodeChain(ref d, depth + 1);
+                if (d.Failed) return null;
+                VkPipelineVertexInputDivisorStateCreateInfoWire.DecodeSelf(ref d, p);
+                return p;
+            }
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineVertexInputStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000190001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
+}
+
+public static unsafe partial class VkPipelineViewportDepthClampControlCreateInfoEXTWire
+{
+    public static ulong Size(VkPipelineViewportDepthClampControlCreateInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineViewportDepthClampControlCreateInfoEXT* v)
+    {
+        e.I32((int)VkPipelineViewportDepthClampControlCreateInfoEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineViewportDepthClampControlCreateInfoEXT* v)
+    {
+        if (d.I32() != (int)VkPipelineViewportDepthClampControlCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineViewportDepthClampControlCreateInfoEXT.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineViewportDepthClampControlCreateInfoEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineViewportDepthClampControlCreateInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 8;
+        if (v->pDepthClampRange != null)
+        {
+            n += VkDepthClampRangeEXTWire.Size(&(*v->pDepthClampRange), f);
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineViewportDepthClampControlCreateInfoEXT* v)
+    {
+        e.I32((int)v->depthClampMode);
+        e.Pointer(v->pDepthClampRange != null);
+        if (v->pDepthClampRange != null)
+        {
+            VkDepthClampRangeEXTWire.Encode(ref e, &(*v->pDepthClampRange));
+        }
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineViewportDepthClampControlCreateInfoEXT* v)
+    {
+        v->depthClampMode = (VkDepthClampModeEXT)d.I32();
+        if (d.Pointer())
+        {
+            var t459 = (VkDepthClampRangeEXT*)d.Alloc(1, (ulong)sizeof(VkDepthClampRangeEXT));
+            if (t459 == null) return;
+            VkDepthClampRangeEXTWire.Decode(ref d, &(*t459));
+            v->pDepthClampRange = t459;
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineViewportDepthClampControlCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkPipelineViewportDepthClipControlCreateInfoEXTWire
+{
+    public static ulong Size(VkPipelineViewportDepthClipControlCreateInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineViewportDepthClipControlCreateInfoEXT* v)
+    {
+        e.I32((int)VkPipelineViewportDepthClipControlCreateInfoEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineViewportDepthClipControlCreateInfoEXT* v)
+    {
+        if (d.I32() != (int)VkPipelineViewportDepthClipControlCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineViewportDepthClipControlCreateInfoEXT.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineViewportDepthClipControlCreateInfoEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineViewportDepthClipControlCreateInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineViewportDepthClipControlCreateInfoEXT* v)
+    {
+        e.U32((uint)v->negativeOneToOne);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineViewportDepthClipControlCreateInfoEXT* v)
+    {
+        v->negativeOneToOne = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineViewportDepthClipControlCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkPipelineViewportStateCreateInfoWire
+{
+    public static ulong Size(VkPipelineViewportStateCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPipelineViewportStateCreateInfo* v)
+    {
+        e.I32((int)VkPipelineViewportStateCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPipelineViewportStateCreateInfo* v)
+    {
+        if (d.I32() != (int)VkPipelineViewportStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPipelineViewportStateCreateInfo.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPipelineViewportStateCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPipelineViewportStateCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 8;
+        if (v->pViewports != null)
+        {
+            for (ulong t460 = 0; t460 < (ulong)v->viewportCount; t460++)
+            {
+                n += VkViewportWire.Size(&v->pViewports[t460], f);
+            }
+        }
+        n += 4;
+        n += 8;
+        if (v->pScissors != null)
+        {
+            for (ulong t461 = 0; t461 < (ulong)v->scissorCount; t461++)
+            {
+                n += VkRect2DWire.Size(&v->pScissors[t461], f);
+            }
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPipelineViewportStateCreateInfo* v)
+    {
+        e.U32((uint)v->flags);
+        e.U32((uint)v->viewportCount);
+        if (v->pViewports != null)
+        {
+            e.ArraySize((ulong)v->viewportCount);
+            for (ulong t462 = 0; t462 < (ulong)v->viewportCount; t462++)
+            {
+                VkViewportWire.Encode(ref e, &v->pViewports[t462]);
+            }
+        }
+        else e.ArraySize(0);
+        e.U32((uint)v->scissorCount);
+        if (v->pScissors != null)
+        {
+            e.ArraySize((ulong)v->scissorCount);
+            for (ulong t463 = 0; t463 < (ulong)v->scissorCount; t463++)
+            {
+                VkRect2DWire.Encode(ref e, &v->pScissors[t463]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPipelineViewportStateCreateInfo* v)
+    {
+        v->flags = (uint)d.U32();
+        v->viewportCount = (uint)d.U32();
+
+        {
+            ulong t465 = d.ArraySize();
+            if (t465 != 0)
+            {
+                if (t465 != (ulong)v->viewportCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t465, 24)) return;
+                var t466 = (VkViewport*)d.Alloc(t465, (ulong)sizeof(VkViewport));
+                if (t466 == null) return;
+                for (ulong t464 = 0; t464 < t465; t464++)
+                {
+                    VkViewportWire.Decode(ref d, &t466[t464]);
+                }
+                v->pViewports = t466;
+            }
+        }
+        v->scissorCount = (uint)d.U32();
+
+        {
+            ulong t468 = d.ArraySize();
+            if (t468 != 0)
+            {
+                if (t468 != (ulong)v->scissorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t468, 16)) return;
+                var t469 = (VkRect2D*)d.Alloc(t468, (ulong)sizeof(VkRect2D));
+                if (t469 == null) return;
+                for (ulong t467 = 0; t467 < t468; t467++)
+                {
+                    VkRect2DWire.Decode(ref d, &t469[t467]);
+                }
+                v->pScissors = t469;
+            }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000355001 when f == null || f.HasExtension(356): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineViewportDepthClipControlCreateInfoEXTWire.SizeSelf((VkPipelineViewportDepthClipControlCreateInfoEXT*)p, f);
+                case 1000582001 when f == null || f.HasExtension(583): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineViewportDepthClampControlCreateInfoEXTWire.SizeSelf((VkPipelineViewportDepthClampControlCreateInfoEXT*)p, f);
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000355001 when f == null || f.HasExtension(356): e.Pointer(true); e.I32(1000355001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineViewportDepthClipControlCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineViewportDepthClipControlCreateInfoEXT*)p); return;
+                case 1000582001 when f == null || f.HasExtension(583): e.Pointer(true); e.I32(1000582001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineViewportDepthClampControlCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineViewportDepthClampControlCreateInfoEXT*)p); return;
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            case 1000355001:
+            {
+                var p = (VkPipelineViewportDepthClipControlCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineViewportDepthClipControlCreateInfoEXT));
+                if (p == null) return null;
+                p->sType = VkPipelineViewportDepthClipControlCreateInfoEXT.SType;
+                p->pNext = DecodeChain(ref d, depth + 1);
+                if (d.Failed) return null;
+                VkPipelineViewportDepthClipControlCreateInfoEXTWire.DecodeSelf(ref d, p);
+                return p;
+            }
+            case 1000582001:
+            {
+                var p = (VkPipelineViewportDepthClampControlCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineViewportDepthClampControlCreateInfoEXT));
+                if (p == null) return null;
+                p->sType = VkPipelineViewportDepthClampControlCreateInfoEXT.SType;
+                p->pNext = DecodeChain(ref d, depth + 1);
+                if (d.Failed) return null;
+                VkPipelineViewportDepthClampControlCreateInfoEXTWire.DecodeSelf(ref d, p);
+                return p;
+            }
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineViewportStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000355001, 1000582001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 2;
+}
+
+public static unsafe partial class VkPrivateDataSlotCreateInfoWire
+{
+    public static ulong Size(VkPrivateDataSlotCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPrivateDataSlotCreateInfo* v)
+    {
+        e.I32((int)VkPrivateDataSlotCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPrivateDataSlotCreateInfo* v)
+    {
+        if (d.I32() != (int)VkPrivateDataSlotCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPrivateDataSlotCreateInfo.SType;
+        v->pNext = DecodeChain(ref d, 0);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPrivateDataSlotCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPrivateDataSlotCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPrivateDataSlotCreateInfo* v)
+    {
+        e.U32((uint)v->flags);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPrivateDataSlotCreateInfo* v)
+    {
+        v->flags = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        return 8;
+    }
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        var f = e.Filter;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+            }
+        }
+        e.Pointer(false);
+    }
+    public static void* DecodeChain(ref VnDecoder d, int depth)
+    {
+        if (!d.Pointer()) return null;
+        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+        int st = d.I32();
+        switch (st)
+        {
+            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPrivateDataSlotCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
 public static unsafe partial class VkProtectedSubmitInfoWire
 {
     public static ulong Size(VkProtectedSubmitInfo* v, VnProtocolFilter f = null)
@@ -83,6 +3209,10 @@ public static unsafe partial class VkProtectedSubmitInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkProtectedSubmitInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPushConstantRangeWire
@@ -248,6 +3378,10 @@ public static unsafe partial class VkPushConstantsInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPushConstantsInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [30];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkPushDescriptorSetInfoWire
@@ -378,6 +3512,10 @@ public static unsafe partial class VkPushDescriptorSetInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPushDescriptorSetInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [30];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkQueryPoolCreateInfoWire
@@ -462,6 +3600,10 @@ public static unsafe partial class VkQueryPoolCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkQueryPoolCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkQueueFamilyGlobalPriorityPropertiesWire
@@ -632,6 +3774,14 @@ public static unsafe partial class VkQueueFamilyGlobalPriorityPropertiesWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkQueueFamilyGlobalPriorityProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkQueueFamilyGlobalPriorityProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkQueueFamilyPropertiesWire
@@ -910,6 +4060,14 @@ public static unsafe partial class VkQueueFamilyProperties2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkQueueFamilyProperties2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000388001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
+    /// <summary>sTypes of the structs a pNext chain of VkQueueFamilyProperties2 carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [1000388001];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 1;
 }
 
 public static unsafe partial class VkRect2DWire
@@ -1057,6 +4215,10 @@ public static unsafe partial class VkRenderPassAttachmentBeginInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkRenderPassAttachmentBeginInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkRenderPassBeginInfoWire
@@ -1210,6 +4372,10 @@ public static unsafe partial class VkRenderPassBeginInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkRenderPassBeginInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000060003, 1000108003, 1000143001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 3;
 }
 
 public static unsafe partial class VkRenderPassCreateInfoWire
@@ -1420,6 +4586,10 @@ public static unsafe partial class VkRenderPassCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkRenderPassCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000053000, 1000117001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 2;
 }
 
 public static unsafe partial class VkRenderPassCreateInfo2Wire
@@ -1634,6 +4804,10 @@ public static unsafe partial class VkRenderPassCreateInfo2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkRenderPassCreateInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkRenderPassInputAttachmentAspectCreateInfoWire
@@ -1743,6 +4917,10 @@ public static unsafe partial class VkRenderPassInputAttachmentAspectCreateInfoWi
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkRenderPassInputAttachmentAspectCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkRenderPassMultiviewCreateInfoWire
@@ -1899,6 +5077,10 @@ public static unsafe partial class VkRenderPassMultiviewCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkRenderPassMultiviewCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkRenderPassSampleLocationsBeginInfoEXTWire
@@ -2045,6 +5227,10 @@ public static unsafe partial class VkRenderPassSampleLocationsBeginInfoEXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkRenderPassSampleLocationsBeginInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkRenderingAreaInfoWire
@@ -2153,6 +5339,10 @@ public static unsafe partial class VkRenderingAreaInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkRenderingAreaInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkRenderingAttachmentInfoWire
@@ -2249,6 +5439,10 @@ public static unsafe partial class VkRenderingAttachmentInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkRenderingAttachmentInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkRenderingAttachmentLocationInfoWire
@@ -2348,6 +5542,10 @@ public static unsafe partial class VkRenderingAttachmentLocationInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkRenderingAttachmentLocationInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkRenderingFragmentShadingRateAttachmentInfoKHRWire
@@ -2429,6 +5627,10 @@ public static unsafe partial class VkRenderingFragmentShadingRateAttachmentInfoK
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkRenderingFragmentShadingRateAttachmentInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkRenderingInfoWire
@@ -2620,6 +5822,10 @@ public static unsafe partial class VkRenderingInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkRenderingInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000044006, 1000060003, 1000376002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 3;
 }
 
 public static unsafe partial class VkRenderingInputAttachmentIndexInfoWire
@@ -2753,6 +5959,10 @@ public static unsafe partial class VkRenderingInputAttachmentIndexInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkRenderingInputAttachmentIndexInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkResolveImageInfo2Wire
@@ -2874,6 +6084,10 @@ public static unsafe partial class VkResolveImageInfo2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkResolveImageInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkRingCreateInfoMESAWire
@@ -3006,6 +6220,10 @@ public static unsafe partial class VkRingCreateInfoMESAWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkRingCreateInfoMESA carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000384006, 1000384007];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 2;
 }
 
 public static unsafe partial class VkRingMonitorInfoMESAWire
@@ -3081,6 +6299,10 @@ public static unsafe partial class VkRingMonitorInfoMESAWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkRingMonitorInfoMESA carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkRingPriorityInfoMESAWire
@@ -3156,6 +6378,10 @@ public static unsafe partial class VkRingPriorityInfoMESAWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkRingPriorityInfoMESA carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkSampleLocationEXTWire
@@ -3312,6 +6538,10 @@ public static unsafe partial class VkSampleLocationsInfoEXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkSampleLocationsInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkSamplerBorderColorComponentMappingCreateInfoEXTWire
@@ -3390,6 +6620,10 @@ public static unsafe partial class VkSamplerBorderColorComponentMappingCreateInf
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkSamplerBorderColorComponentMappingCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkSamplerCreateInfoWire
@@ -3558,6 +6792,10 @@ public static unsafe partial class VkSamplerCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkSamplerCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000130001, 1000156001, 1000287000, 1000411001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 4;
 }
 
 public static unsafe partial class VkSamplerCustomBorderColorCreateInfoEXTWire
@@ -3636,6 +6874,10 @@ public static unsafe partial class VkSamplerCustomBorderColorCreateInfoEXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkSamplerCustomBorderColorCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkSamplerReductionModeCreateInfoWire
@@ -3711,6 +6953,10 @@ public static unsafe partial class VkSamplerReductionModeCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkSamplerReductionModeCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkSamplerYcbcrConversionCreateInfoWire
@@ -3807,6 +7053,10 @@ public static unsafe partial class VkSamplerYcbcrConversionCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkSamplerYcbcrConversionCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkSamplerYcbcrConversionImageFormatPropertiesWire
@@ -3970,6 +7220,14 @@ public static unsafe partial class VkSamplerYcbcrConversionImageFormatProperties
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkSamplerYcbcrConversionImageFormatProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkSamplerYcbcrConversionImageFormatProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkSamplerYcbcrConversionInfoWire
@@ -4045,6 +7303,10 @@ public static unsafe partial class VkSamplerYcbcrConversionInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkSamplerYcbcrConversionInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkSemaphoreCreateInfoWire
@@ -4144,6 +7406,10 @@ public static unsafe partial class VkSemaphoreCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkSemaphoreCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000077000, 1000207002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 2;
 }
 
 public static unsafe partial class VkSemaphoreGetFdInfoKHRWire
@@ -4222,6 +7488,10 @@ public static unsafe partial class VkSemaphoreGetFdInfoKHRWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkSemaphoreGetFdInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkSemaphoreSignalInfoWire
@@ -4300,6 +7570,10 @@ public static unsafe partial class VkSemaphoreSignalInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkSemaphoreSignalInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkSemaphoreSubmitInfoWire
@@ -4384,6 +7658,10 @@ public static unsafe partial class VkSemaphoreSubmitInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkSemaphoreSubmitInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkSemaphoreTypeCreateInfoWire
@@ -4462,6 +7740,10 @@ public static unsafe partial class VkSemaphoreTypeCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkSemaphoreTypeCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkSemaphoreWaitInfoWire
@@ -4596,6 +7878,10 @@ public static unsafe partial class VkSemaphoreWaitInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkSemaphoreWaitInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkShaderModuleCreateInfoWire
@@ -4699,6 +7985,10 @@ public static unsafe partial class VkShaderModuleCreateInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkShaderModuleCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkSparseBufferMemoryBindInfoWire
@@ -5023,6 +8313,14 @@ public static unsafe partial class VkSparseImageFormatProperties2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkSparseImageFormatProperties2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkSparseImageFormatProperties2 carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkSparseImageMemoryBindWire
@@ -5408,6 +8706,14 @@ public static unsafe partial class VkSparseImageMemoryRequirements2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkSparseImageMemoryRequirements2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkSparseImageMemoryRequirements2 carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkSparseImageOpaqueMemoryBindInfoWire
@@ -6012,6 +9318,10 @@ public static unsafe partial class VkSubmitInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkSubmitInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000060005, 1000145000, 1000207003];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 3;
 }
 
 public static unsafe partial class VkSubmitInfo2Wire
@@ -6198,6 +9508,10 @@ public static unsafe partial class VkSubmitInfo2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkSubmitInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkSubpassBeginInfoWire
@@ -6273,6 +9587,10 @@ public static unsafe partial class VkSubpassBeginInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkSubpassBeginInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkSubpassDependencyWire
@@ -6437,6 +9755,10 @@ public static unsafe partial class VkSubpassDependency2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkSubpassDependency2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000314000];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkSubpassDescriptionWire
@@ -6899,6 +10221,10 @@ public static unsafe partial class VkSubpassDescription2Wire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkSubpassDescription2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000199001, 1000226000, 1000376002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 3;
 }
 
 public static unsafe partial class VkSubpassDescriptionDepthStencilResolveWire
@@ -6994,6 +10320,10 @@ public static unsafe partial class VkSubpassDescriptionDepthStencilResolveWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkSubpassDescriptionDepthStencilResolve carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkSubpassEndInfoWire
@@ -7066,6 +10396,10 @@ public static unsafe partial class VkSubpassEndInfoWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return null;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkSubpassEndInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkSubpassResolvePerformanceQueryEXTWire
@@ -7229,1380 +10563,13 @@ public static unsafe partial class VkSubpassResolvePerformanceQueryEXTWire
             default: d.Fail(VnDecodeError.UnexpectedSType); return;
         }
     }
-}
-
-public static unsafe partial class VkSubpassSampleLocationsEXTWire
-{
-    public static ulong Size(VkSubpassSampleLocationsEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSubpassSampleLocationsEXT* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSubpassSampleLocationsEXT* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSubpassSampleLocationsEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSubpassSampleLocationsEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += VkSampleLocationsInfoEXTWire.Size(&v->sampleLocationsInfo, f);
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSubpassSampleLocationsEXT* v)
-    {
-        e.U32((uint)v->subpassIndex);
-        VkSampleLocationsInfoEXTWire.Encode(ref e, &v->sampleLocationsInfo);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSubpassSampleLocationsEXT* v)
-    {
-        v->subpassIndex = (uint)d.U32();
-        VkSampleLocationsInfoEXTWire.Decode(ref d, &v->sampleLocationsInfo);
-    }
-}
-
-public static unsafe partial class VkSubresourceHostMemcpySizeWire
-{
-    public static ulong Size(VkSubresourceHostMemcpySize* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSubresourceHostMemcpySize* v)
-    {
-        e.I32((int)VkSubresourceHostMemcpySize.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSubresourceHostMemcpySize* v)
-    {
-        if (d.I32() != (int)VkSubresourceHostMemcpySize.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSubresourceHostMemcpySize.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSubresourceHostMemcpySize* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSubresourceHostMemcpySize* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSubresourceHostMemcpySize* v)
-    {
-        e.U64((ulong)v->size);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSubresourceHostMemcpySize* v)
-    {
-        v->size = (ulong)d.U64();
-    }
-    public static ulong SizePartial(VkSubresourceHostMemcpySize* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkSubresourceHostMemcpySize* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkSubresourceHostMemcpySize* v)
-    {
-        e.I32((int)VkSubresourceHostMemcpySize.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkSubresourceHostMemcpySize* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkSubresourceHostMemcpySize* v)
-    {
-        if (d.I32() != (int)VkSubresourceHostMemcpySize.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSubresourceHostMemcpySize.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkSubresourceHostMemcpySize* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkSubresourceHostMemcpySize* v)
-    {
-        if (d.I32() != (int)VkSubresourceHostMemcpySize.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkSubresourceHostMemcpySize* v)
-    {
-        v->size = (ulong)d.U64();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkSubresourceLayoutWire
-{
-    public static ulong Size(VkSubresourceLayout* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSubresourceLayout* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSubresourceLayout* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSubresourceLayout* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSubresourceLayout* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSubresourceLayout* v)
-    {
-        e.U64((ulong)v->offset);
-        e.U64((ulong)v->size);
-        e.U64((ulong)v->rowPitch);
-        e.U64((ulong)v->arrayPitch);
-        e.U64((ulong)v->depthPitch);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSubresourceLayout* v)
-    {
-        v->offset = (ulong)d.U64();
-        v->size = (ulong)d.U64();
-        v->rowPitch = (ulong)d.U64();
-        v->arrayPitch = (ulong)d.U64();
-        v->depthPitch = (ulong)d.U64();
-    }
-    public static ulong SizePartial(VkSubresourceLayout* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkSubresourceLayout* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkSubresourceLayout* v)
-    {
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkSubresourceLayout* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkSubresourceLayout* v)
-    {
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkSubresourceLayout* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkSubresourceLayout* v)
-    {
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkSubresourceLayout* v)
-    {
-        v->offset = (ulong)d.U64();
-        v->size = (ulong)d.U64();
-        v->rowPitch = (ulong)d.U64();
-        v->arrayPitch = (ulong)d.U64();
-        v->depthPitch = (ulong)d.U64();
-    }
-}
-
-public static unsafe partial class VkSubresourceLayout2Wire
-{
-    public static ulong Size(VkSubresourceLayout2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSubresourceLayout2* v)
-    {
-        e.I32((int)VkSubresourceLayout2.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSubresourceLayout2* v)
-    {
-        if (d.I32() != (int)VkSubresourceLayout2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSubresourceLayout2.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSubresourceLayout2* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSubresourceLayout2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkSubresourceLayoutWire.Size(&v->subresourceLayout, f);
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSubresourceLayout2* v)
-    {
-        VkSubresourceLayoutWire.Encode(ref e, &v->subresourceLayout);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSubresourceLayout2* v)
-    {
-        VkSubresourceLayoutWire.Decode(ref d, &v->subresourceLayout);
-    }
-    public static ulong SizePartial(VkSubresourceLayout2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkSubresourceLayout2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkSubresourceLayoutWire.SizePartial(&v->subresourceLayout, f);
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkSubresourceLayout2* v)
-    {
-        e.I32((int)VkSubresourceLayout2.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkSubresourceLayout2* v)
-    {
-        VkSubresourceLayoutWire.EncodePartial(ref e, &v->subresourceLayout);
-    }
-    public static void DecodePartial(ref VnDecoder d, VkSubresourceLayout2* v)
-    {
-        if (d.I32() != (int)VkSubresourceLayout2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSubresourceLayout2.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkSubresourceLayout2* v)
-    {
-        VkSubresourceLayoutWire.DecodePartial(ref d, &v->subresourceLayout);
-    }
-    public static void DecodeInto(ref VnDecoder d, VkSubresourceLayout2* v)
-    {
-        if (d.I32() != (int)VkSubresourceLayout2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkSubresourceLayout2* v)
-    {
-        VkSubresourceLayoutWire.DecodeInto(ref d, &v->subresourceLayout);
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000270008 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkSubresourceHostMemcpySizeWire.SizeSelf((VkSubresourceHostMemcpySize*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000270008 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): e.Pointer(true); e.I32(1000270008); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkSubresourceHostMemcpySizeWire.EncodeSelf(ref e, (VkSubresourceHostMemcpySize*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000270008:
-            {
-                var p = (VkSubresourceHostMemcpySize*)d.Alloc(1, (ulong)sizeof(VkSubresourceHostMemcpySize));
-                if (p == null) return null;
-                p->sType = VkSubresourceHostMemcpySize.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkSubresourceHostMemcpySizeWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000270008 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkSubresourceHostMemcpySizeWire.SizePartialSelf((VkSubresourceHostMemcpySize*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000270008 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): e.Pointer(true); e.I32(1000270008); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkSubresourceHostMemcpySizeWire.EncodePartialSelf(ref e, (VkSubresourceHostMemcpySize*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000270008:
-            {
-                var p = (VkSubresourceHostMemcpySize*)d.Alloc(1, (ulong)sizeof(VkSubresourceHostMemcpySize));
-                if (p == null) return null;
-                p->sType = VkSubresourceHostMemcpySize.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkSubresourceHostMemcpySizeWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            case 1000270008: VkSubresourceHostMemcpySizeWire.DecodeIntoSelf(ref d, (VkSubresourceHostMemcpySize*)p); return;
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkTimelineSemaphoreSubmitInfoWire
-{
-    public static ulong Size(VkTimelineSemaphoreSubmitInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkTimelineSemaphoreSubmitInfo* v)
-    {
-        e.I32((int)VkTimelineSemaphoreSubmitInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkTimelineSemaphoreSubmitInfo* v)
-    {
-        if (d.I32() != (int)VkTimelineSemaphoreSubmitInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkTimelineSemaphoreSubmitInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkTimelineSemaphoreSubmitInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkTimelineSemaphoreSubmitInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pWaitSemaphoreValues != null)
-        {
-            n += VnSize.Padded((ulong)v->waitSemaphoreValueCount * 8);
-        }
-        n += 4;
-        n += 8;
-        if (v->pSignalSemaphoreValues != null)
-        {
-            n += VnSize.Padded((ulong)v->signalSemaphoreValueCount * 8);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkTimelineSemaphoreSubmitInfo* v)
-    {
-        e.U32((uint)v->waitSemaphoreValueCount);
-        if (v->pWaitSemaphoreValues != null)
-        {
-            e.ArraySize((ulong)v->waitSemaphoreValueCount);
-            e.Bytes(v->pWaitSemaphoreValues, (ulong)v->waitSemaphoreValueCount * 8);
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->signalSemaphoreValueCount);
-        if (v->pSignalSemaphoreValues != null)
-        {
-            e.ArraySize((ulong)v->signalSemaphoreValueCount);
-            e.Bytes(v->pSignalSemaphoreValues, (ulong)v->signalSemaphoreValueCount * 8);
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkTimelineSemaphoreSubmitInfo* v)
-    {
-        v->waitSemaphoreValueCount = (uint)d.U32();
-
-        {
-            ulong t712 = d.ArraySize();
-            if (t712 != 0)
-            {
-                if (t712 != (ulong)v->waitSemaphoreValueCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t712, 8)) return;
-                var t713 = (ulong*)d.Alloc(t712, (ulong)sizeof(ulong));
-                if (t713 == null) return;
-                d.Bytes(t713, t712 * 8);
-                v->pWaitSemaphoreValues = t713;
-            }
-        }
-        v->signalSemaphoreValueCount = (uint)d.U32();
-
-        {
-            ulong t715 = d.ArraySize();
-            if (t715 != 0)
-            {
-                if (t715 != (ulong)v->signalSemaphoreValueCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t715, 8)) return;
-                var t716 = (ulong*)d.Alloc(t715, (ulong)sizeof(ulong));
-                if (t716 == null) return;
-                d.Bytes(t716, t715 * 8);
-                v->pSignalSemaphoreValues = t716;
-            }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkVertexInputAttributeDescriptionWire
-{
-    public static ulong Size(VkVertexInputAttributeDescription* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkVertexInputAttributeDescription* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkVertexInputAttributeDescription* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkVertexInputAttributeDescription* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkVertexInputAttributeDescription* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkVertexInputAttributeDescription* v)
-    {
-        e.U32((uint)v->location);
-        e.U32((uint)v->binding);
-        e.I32((int)v->format);
-        e.U32((uint)v->offset);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkVertexInputAttributeDescription* v)
-    {
-        v->location = (uint)d.U32();
-        v->binding = (uint)d.U32();
-        v->format = (VkFormat)d.I32();
-        v->offset = (uint)d.U32();
-    }
-}
-
-public static unsafe partial class VkVertexInputAttributeDescription2EXTWire
-{
-    public static ulong Size(VkVertexInputAttributeDescription2EXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkVertexInputAttributeDescription2EXT* v)
-    {
-        e.I32((int)VkVertexInputAttributeDescription2EXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkVertexInputAttributeDescription2EXT* v)
-    {
-        if (d.I32() != (int)VkVertexInputAttributeDescription2EXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkVertexInputAttributeDescription2EXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkVertexInputAttributeDescription2EXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkVertexInputAttributeDescription2EXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkVertexInputAttributeDescription2EXT* v)
-    {
-        e.U32((uint)v->location);
-        e.U32((uint)v->binding);
-        e.I32((int)v->format);
-        e.U32((uint)v->offset);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkVertexInputAttributeDescription2EXT* v)
-    {
-        v->location = (uint)d.U32();
-        v->binding = (uint)d.U32();
-        v->format = (VkFormat)d.I32();
-        v->offset = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkVertexInputBindingDescriptionWire
-{
-    public static ulong Size(VkVertexInputBindingDescription* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkVertexInputBindingDescription* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkVertexInputBindingDescription* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkVertexInputBindingDescription* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkVertexInputBindingDescription* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkVertexInputBindingDescription* v)
-    {
-        e.U32((uint)v->binding);
-        e.U32((uint)v->stride);
-        e.I32((int)v->inputRate);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkVertexInputBindingDescription* v)
-    {
-        v->binding = (uint)d.U32();
-        v->stride = (uint)d.U32();
-        v->inputRate = (VkVertexInputRate)d.I32();
-    }
-}
-
-public static unsafe partial class VkVertexInputBindingDescription2EXTWire
-{
-    public static ulong Size(VkVertexInputBindingDescription2EXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkVertexInputBindingDescription2EXT* v)
-    {
-        e.I32((int)VkVertexInputBindingDescription2EXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkVertexInputBindingDescription2EXT* v)
-    {
-        if (d.I32() != (int)VkVertexInputBindingDescription2EXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkVertexInputBindingDescription2EXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkVertexInputBindingDescription2EXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkVertexInputBindingDescription2EXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkVertexInputBindingDescription2EXT* v)
-    {
-        e.U32((uint)v->binding);
-        e.U32((uint)v->stride);
-        e.I32((int)v->inputRate);
-        e.U32((uint)v->divisor);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkVertexInputBindingDescription2EXT* v)
-    {
-        v->binding = (uint)d.U32();
-        v->stride = (uint)d.U32();
-        v->inputRate = (VkVertexInputRate)d.I32();
-        v->divisor = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkVertexInputBindingDivisorDescriptionWire
-{
-    public static ulong Size(VkVertexInputBindingDivisorDescription* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkVertexInputBindingDivisorDescription* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkVertexInputBindingDivisorDescription* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkVertexInputBindingDivisorDescription* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkVertexInputBindingDivisorDescription* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkVertexInputBindingDivisorDescription* v)
-    {
-        e.U32((uint)v->binding);
-        e.U32((uint)v->divisor);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkVertexInputBindingDivisorDescription* v)
-    {
-        v->binding = (uint)d.U32();
-        v->divisor = (uint)d.U32();
-    }
-}
-
-public static unsafe partial class VkViewportWire
-{
-    public static ulong Size(VkViewport* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkViewport* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkViewport* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkViewport* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkViewport* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkViewport* v)
-    {
-        e.F32((float)v->x);
-        e.F32((float)v->y);
-        e.F32((float)v->width);
-        e.F32((float)v->height);
-        e.F32((float)v->minDepth);
-        e.F32((float)v->maxDepth);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkViewport* v)
-    {
-        v->x = (float)d.F32();
-        v->y = (float)d.F32();
-        v->width = (float)d.F32();
-        v->height = (float)d.F32();
-        v->minDepth = (float)d.F32();
-        v->maxDepth = (float)d.F32();
-    }
-}
-
-public static unsafe partial class VkWriteDescriptorSetWire
-{
-    public static ulong Size(VkWriteDescriptorSet* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkWriteDescriptorSet* v)
-    {
-        e.I32((int)VkWriteDescriptorSet.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkWriteDescriptorSet* v)
-    {
-        if (d.I32() != (int)VkWriteDescriptorSet.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkWriteDescriptorSet.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkWriteDescriptorSet* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkWriteDescriptorSet* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pImageInfo != null)
-        {
-            for (ulong t717 = 0; t717 < (ulong)v->descriptorCount; t717++)
-            {
-                n += VkDescriptorImageInfoWire.Size(&v->pImageInfo[t717], f);
-            }
-        }
-        n += 8;
-        if (v->pBufferInfo != null)
-        {
-            for (ulong t718 = 0; t718 < (ulong)v->descriptorCount; t718++)
-            {
-                n += VkDescriptorBufferInfoWire.Size(&v->pBufferInfo[t718], f);
-            }
-        }
-        n += 8;
-        if (v->pTexelBufferView != null)
-        {
-            n += 8 * (ulong)v->descriptorCount;
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkWriteDescriptorSet* v)
-    {
-        e.Handle(v->dstSet);
-        e.U32((uint)v->dstBinding);
-        e.U32((uint)v->dstArrayElement);
-        e.U32((uint)v->descriptorCount);
-        e.I32((int)v->descriptorType);
-        if (v->pImageInfo != null)
-        {
-            e.ArraySize((ulong)v->descriptorCount);
-            for (ulong t720 = 0; t720 < (ulong)v->descriptorCount; t720++)
-            {
-                VkDescriptorImageInfoWire.Encode(ref e, &v->pImageInfo[t720]);
-            }
-        }
-        else e.ArraySize(0);
-        if (v->pBufferInfo != null)
-        {
-            e.ArraySize((ulong)v->descriptorCount);
-            for (ulong t721 = 0; t721 < (ulong)v->descriptorCount; t721++)
-            {
-                VkDescriptorBufferInfoWire.Encode(ref e, &v->pBufferInfo[t721]);
-            }
-        }
-        else e.ArraySize(0);
-        if (v->pTexelBufferView != null)
-        {
-            e.ArraySize((ulong)v->descriptorCount);
-            for (ulong t722 = 0; t722 < (ulong)v->descriptorCount; t722++)
-            {
-                e.Handle(v->pTexelBufferView[t722]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkWriteDescriptorSet* v)
-    {
-        v->dstSet = d.Handle(23);
-        v->dstBinding = (uint)d.U32();
-        v->dstArrayElement = (uint)d.U32();
-        v->descriptorCount = (uint)d.U32();
-        v->descriptorType = (VkDescriptorType)d.I32();
-
-        {
-            ulong t724 = d.ArraySize();
-            if (t724 != 0)
-            {
-                if (t724 != (ulong)v->descriptorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t724, 20)) return;
-                var t725 = (VkDescriptorImageInfo*)d.Alloc(t724, (ulong)sizeof(VkDescriptorImageInfo));
-                if (t725 == null) return;
-                for (ulong t723 = 0; t723 < t724; t723++)
-                {
-                    VkDescriptorImageInfoWire.Decode(ref d, &t725[t723]);
-                }
-                v->pImageInfo = t725;
-            }
-        }
-
-        {
-            ulong t727 = d.ArraySize();
-            if (t727 != 0)
-            {
-                if (t727 != (ulong)v->descriptorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t727, 24)) return;
-                var t728 = (VkDescriptorBufferInfo*)d.Alloc(t727, (ulong)sizeof(VkDescriptorBufferInfo));
-                if (t728 == null) return;
-                for (ulong t726 = 0; t726 < t727; t726++)
-                {
-                    VkDescriptorBufferInfoWire.Decode(ref d, &t728[t726]);
-                }
-                v->pBufferInfo = t728;
-            }
-        }
-
-        {
-            ulong t730 = d.ArraySize();
-            if (t730 != 0)
-            {
-                if (t730 != (ulong)v->descriptorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t730, 8)) return;
-                var t731 = (ulong*)d.Alloc(t730, (ulong)sizeof(ulong));
-                if (t731 == null) return;
-                for (ulong t729 = 0; t729 < t730; t729++)
-                {
-                    t731[t729] = d.Handle(13);
-                }
-                v->pTexelBufferView = t731;
-            }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000138002 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkWriteDescriptorSetInlineUniformBlockWire.SizeSelf((VkWriteDescriptorSetInlineUniformBlock*)p, f);
-                case 1000150007 when f == null || f.HasExtension(151): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkWriteDescriptorSetAccelerationStructureKHRWire.SizeSelf((VkWriteDescriptorSetAccelerationStructureKHR*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000138002 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): e.Pointer(true); e.I32(1000138002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkWriteDescriptorSetInlineUniformBlockWire.EncodeSelf(ref e, (VkWriteDescriptorSetInlineUniformBlock*)p); return;
-                case 1000150007 when f == null || f.HasExtension(151): e.Pointer(true); e.I32(1000150007); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkWriteDescriptorSetAccelerationStructureKHRWire.EncodeSelf(ref e, (VkWriteDescriptorSetAccelerationStructureKHR*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000138002:
-            {
-                var p = (VkWriteDescriptorSetInlineUniformBlock*)d.Alloc(1, (ulong)sizeof(VkWriteDescriptorSetInlineUniformBlock));
-                if (p == null) return null;
-                p->sType = VkWriteDescriptorSetInlineUniformBlock.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkWriteDescriptorSetInlineUniformBlockWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000150007:
-            {
-                var p = (VkWriteDescriptorSetAccelerationStructureKHR*)d.Alloc(1, (ulong)sizeof(VkWriteDescriptorSetAccelerationStructureKHR));
-                if (p == null) return null;
-                p->sType = VkWriteDescriptorSetAccelerationStructureKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkWriteDescriptorSetAccelerationStructureKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkWriteDescriptorSetAccelerationStructureKHRWire
-{
-    public static ulong Size(VkWriteDescriptorSetAccelerationStructureKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkWriteDescriptorSetAccelerationStructureKHR* v)
-    {
-        e.I32((int)VkWriteDescriptorSetAccelerationStructureKHR.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkWriteDescriptorSetAccelerationStructureKHR* v)
-    {
-        if (d.I32() != (int)VkWriteDescriptorSetAccelerationStructureKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkWriteDescriptorSetAccelerationStructureKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkWriteDescriptorSetAccelerationStructureKHR* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkWriteDescriptorSetAccelerationStructureKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pAccelerationStructures != null)
-        {
-            n += 8 * (ulong)v->accelerationStructureCount;
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkWriteDescriptorSetAccelerationStructureKHR* v)
-    {
-        e.U32((uint)v->accelerationStructureCount);
-        if (v->pAccelerationStructures != null)
-        {
-            e.ArraySize((ulong)v->accelerationStructureCount);
-            for (ulong t733 = 0; t733 < (ulong)v->accelerationStructureCount; t733++)
-            {
-                e.Handle(v->pAccelerationStructures[t733]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkWriteDescriptorSetAccelerationStructureKHR* v)
-    {
-        v->accelerationStructureCount = (uint)d.U32();
-
-        {
-            ulong t735 = d.ArraySize();
-            if (t735 != 0)
-            {
-                if (t735 != (ulong)v->accelerationStructureCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t735, 8)) return;
-                var t736 = (ulong*)d.Alloc(t735, (ulong)sizeof(ulong));
-                if (t736 == null) return;
-                for (ulong t734 = 0; t734 < t735; t734++)
-                {
-                    t736[t734] = d.Handle(1000150000);
-                }
-                v->pAccelerationStructures = t736;
-            }
-            else if ((ulong)v->accelerationStructureCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkWriteDescriptorSetInlineUniformBlockWire
-{
-    public static ulong Size(VkWriteDescriptorSetInlineUniformBlock* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkWriteDescriptorSetInlineUniformBlock* v)
-    {
-        e.I32((int)VkWriteDescriptorSetInlineUniformBlock.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkWriteDescriptorSetInlineUniformBlock* v)
-    {
-        if (d.I32() != (int)VkWriteDescriptorSetInlineUniformBlock.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkWriteDescriptorSetInlineUniformBlock.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkWriteDescriptorSetInlineUniformBlock* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkWriteDescriptorSetInlineUniformBlock* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pData != null)
-        {
-            n += VnSize.Padded((ulong)v->dataSize * 1);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkWriteDescriptorSetInlineUniformBlock* v)
-    {
-        e.U32((uint)v->dataSize);
-        if (v->pData != null)
-        {
-            e.ArraySize((ulong)v->dataSize);
-            e.Bytes(v->pData, (ulong)v->dataSize * 1);
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkWriteDescriptorSetInlineUniformBlock* v)
-    {
-        v->dataSize = (uint)d.U32();
-
-        {
-            ulong t740 = d.ArraySize();
-            if (t740 != 0)
-            {
-                if (t740 != (ulong)v->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t740, 1)) return;
-                var t741 = (byte*)d.Alloc(t740, (ulong)sizeof(byte));
-                if (t741 == null) return;
-                d.Bytes(t741, t740 * 1);
-                v->pData = t741;
-            }
-            else if ((ulong)v->dataSize != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkSubpassResolvePerformanceQueryEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkSubpassResolvePerformanceQueryEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
