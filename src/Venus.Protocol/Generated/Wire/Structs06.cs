@@ -10,9510 +10,6 @@ using Venus.Protocol.Wire;
 
 namespace Venus.Protocol.Wire;
 
-public static unsafe partial class VkPipelineCoverageModulationStateCreateInfoNVWire
-{
-    public static ulong Size(VkPipelineCoverageModulationStateCreateInfoNV* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineCoverageModulationStateCreateInfoNV* v)
-    {
-        e.I32((int)VkPipelineCoverageModulationStateCreateInfoNV.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineCoverageModulationStateCreateInfoNV* v)
-    {
-        if (d.I32() != (int)VkPipelineCoverageModulationStateCreateInfoNV.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineCoverageModulationStateCreateInfoNV.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineCoverageModulationStateCreateInfoNV* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineCoverageModulationStateCreateInfoNV* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pCoverageModulationTable != null)
-        {
-            n += VnSize.Padded((ulong)v->coverageModulationTableCount * 4);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineCoverageModulationStateCreateInfoNV* v)
-    {
-        e.U32((uint)v->flags);
-        e.I32((int)v->coverageModulationMode);
-        e.U32((uint)v->coverageModulationTableEnable);
-        e.U32((uint)v->coverageModulationTableCount);
-        if (v->pCoverageModulationTable != null)
-        {
-            e.ArraySize((ulong)v->coverageModulationTableCount);
-            e.Bytes(v->pCoverageModulationTable, (ulong)v->coverageModulationTableCount * 4);
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineCoverageModulationStateCreateInfoNV* v)
-    {
-        v->flags = (uint)d.U32();
-        v->coverageModulationMode = (VkCoverageModulationModeNV)d.I32();
-        v->coverageModulationTableEnable = (uint)d.U32();
-        v->coverageModulationTableCount = (uint)d.U32();
-
-        {
-            ulong t405 = d.ArraySize();
-            if (t405 != 0)
-            {
-                if (t405 != (ulong)v->coverageModulationTableCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t405, 4)) return;
-                var t406 = (float*)d.Alloc(t405, (ulong)sizeof(float));
-                if (t406 == null) return;
-                d.Bytes(t406, t405 * 4);
-                v->pCoverageModulationTable = t406;
-            }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineCoverageModulationStateCreateInfoNV carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkPipelineCreateFlags2CreateInfoWire
-{
-    public static ulong Size(VkPipelineCreateFlags2CreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineCreateFlags2CreateInfo* v)
-    {
-        e.I32((int)VkPipelineCreateFlags2CreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineCreateFlags2CreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineCreateFlags2CreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineCreateFlags2CreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineCreateFlags2CreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineCreateFlags2CreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineCreateFlags2CreateInfo* v)
-    {
-        e.U64((ulong)v->flags);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineCreateFlags2CreateInfo* v)
-    {
-        v->flags = (ulong)d.U64();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineCreateFlags2CreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkPipelineCreationFeedbackWire
-{
-    public static ulong Size(VkPipelineCreationFeedback* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineCreationFeedback* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineCreationFeedback* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineCreationFeedback* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineCreationFeedback* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineCreationFeedback* v)
-    {
-        e.U32((uint)v->flags);
-        e.U64((ulong)v->duration);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineCreationFeedback* v)
-    {
-        v->flags = (uint)d.U32();
-        v->duration = (ulong)d.U64();
-    }
-}
-
-public static unsafe partial class VkPipelineCreationFeedbackCreateInfoWire
-{
-    public static ulong Size(VkPipelineCreationFeedbackCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineCreationFeedbackCreateInfo* v)
-    {
-        e.I32((int)VkPipelineCreationFeedbackCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineCreationFeedbackCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineCreationFeedbackCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineCreationFeedbackCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineCreationFeedbackCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineCreationFeedbackCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        if (v->pPipelineCreationFeedback != null)
-        {
-            n += VkPipelineCreationFeedbackWire.Size(&(*v->pPipelineCreationFeedback), f);
-        }
-        n += 4;
-        n += 8;
-        if (v->pPipelineStageCreationFeedbacks != null)
-        {
-            for (ulong t407 = 0; t407 < (ulong)v->pipelineStageCreationFeedbackCount; t407++)
-            {
-                n += VkPipelineCreationFeedbackWire.Size(&v->pPipelineStageCreationFeedbacks[t407], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineCreationFeedbackCreateInfo* v)
-    {
-        e.Pointer(v->pPipelineCreationFeedback != null);
-        if (v->pPipelineCreationFeedback != null)
-        {
-            VkPipelineCreationFeedbackWire.Encode(ref e, &(*v->pPipelineCreationFeedback));
-        }
-        e.U32((uint)v->pipelineStageCreationFeedbackCount);
-        if (v->pPipelineStageCreationFeedbacks != null)
-        {
-            e.ArraySize((ulong)v->pipelineStageCreationFeedbackCount);
-            for (ulong t408 = 0; t408 < (ulong)v->pipelineStageCreationFeedbackCount; t408++)
-            {
-                VkPipelineCreationFeedbackWire.Encode(ref e, &v->pPipelineStageCreationFeedbacks[t408]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineCreationFeedbackCreateInfo* v)
-    {
-        if (d.Pointer())
-        {
-            var t409 = (VkPipelineCreationFeedback*)d.Alloc(1, (ulong)sizeof(VkPipelineCreationFeedback));
-            if (t409 == null) return;
-            VkPipelineCreationFeedbackWire.Decode(ref d, &(*t409));
-            v->pPipelineCreationFeedback = t409;
-        }
-        else { d.Fail(VnDecodeError.MissingPointer); return; }
-        v->pipelineStageCreationFeedbackCount = (uint)d.U32();
-
-        {
-            ulong t411 = d.ArraySize();
-            if (t411 != 0)
-            {
-                if (t411 != (ulong)v->pipelineStageCreationFeedbackCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t411, 12)) return;
-                var t412 = (VkPipelineCreationFeedback*)d.Alloc(t411, (ulong)sizeof(VkPipelineCreationFeedback));
-                if (t412 == null) return;
-                for (ulong t410 = 0; t410 < t411; t410++)
-                {
-                    VkPipelineCreationFeedbackWire.Decode(ref d, &t412[t410]);
-                }
-                v->pPipelineStageCreationFeedbacks = t412;
-            }
-            else if ((ulong)v->pipelineStageCreationFeedbackCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineCreationFeedbackCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkPipelineDepthStencilStateCreateInfoWire
-{
-    public static ulong Size(VkPipelineDepthStencilStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineDepthStencilStateCreateInfo* v)
-    {
-        e.I32((int)VkPipelineDepthStencilStateCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineDepthStencilStateCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineDepthStencilStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineDepthStencilStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineDepthStencilStateCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineDepthStencilStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += VkStencilOpStateWire.Size(&v->front, f);
-        n += VkStencilOpStateWire.Size(&v->back, f);
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineDepthStencilStateCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->depthTestEnable);
-        e.U32((uint)v->depthWriteEnable);
-        e.I32((int)v->depthCompareOp);
-        e.U32((uint)v->depthBoundsTestEnable);
-        e.U32((uint)v->stencilTestEnable);
-        VkStencilOpStateWire.Encode(ref e, &v->front);
-        VkStencilOpStateWire.Encode(ref e, &v->back);
-        e.F32((float)v->minDepthBounds);
-        e.F32((float)v->maxDepthBounds);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineDepthStencilStateCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->depthTestEnable = (uint)d.U32();
-        v->depthWriteEnable = (uint)d.U32();
-        v->depthCompareOp = (VkCompareOp)d.I32();
-        v->depthBoundsTestEnable = (uint)d.U32();
-        v->stencilTestEnable = (uint)d.U32();
-        VkStencilOpStateWire.Decode(ref d, &v->front);
-        VkStencilOpStateWire.Decode(ref d, &v->back);
-        v->minDepthBounds = (float)d.F32();
-        v->maxDepthBounds = (float)d.F32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineDepthStencilStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkPipelineDynamicStateCreateInfoWire
-{
-    public static ulong Size(VkPipelineDynamicStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineDynamicStateCreateInfo* v)
-    {
-        e.I32((int)VkPipelineDynamicStateCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineDynamicStateCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineDynamicStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineDynamicStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineDynamicStateCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineDynamicStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pDynamicStates != null)
-        {
-            n += VnSize.Padded((ulong)v->dynamicStateCount * 4);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineDynamicStateCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->dynamicStateCount);
-        if (v->pDynamicStates != null)
-        {
-            e.ArraySize((ulong)v->dynamicStateCount);
-            e.Bytes(v->pDynamicStates, (ulong)v->dynamicStateCount * 4);
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineDynamicStateCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->dynamicStateCount = (uint)d.U32();
-
-        {
-            ulong t416 = d.ArraySize();
-            if (t416 != 0)
-            {
-                if (t416 != (ulong)v->dynamicStateCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t416, 4)) return;
-                var t417 = (VkDynamicState*)d.Alloc(t416, (ulong)sizeof(VkDynamicState));
-                if (t417 == null) return;
-                d.Bytes(t417, t416 * 4);
-                v->pDynamicStates = t417;
-            }
-            else if ((ulong)v->dynamicStateCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineDynamicStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkPipelineFragmentShadingRateStateCreateInfoKHRWire
-{
-    public static ulong Size(VkPipelineFragmentShadingRateStateCreateInfoKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineFragmentShadingRateStateCreateInfoKHR* v)
-    {
-        e.I32((int)VkPipelineFragmentShadingRateStateCreateInfoKHR.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineFragmentShadingRateStateCreateInfoKHR* v)
-    {
-        if (d.I32() != (int)VkPipelineFragmentShadingRateStateCreateInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineFragmentShadingRateStateCreateInfoKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineFragmentShadingRateStateCreateInfoKHR* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineFragmentShadingRateStateCreateInfoKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkExtent2DWire.Size(&v->fragmentSize, f);
-        n += 8 + 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineFragmentShadingRateStateCreateInfoKHR* v)
-    {
-        VkExtent2DWire.Encode(ref e, &v->fragmentSize);
-        e.ArraySize(2);
-        e.Bytes(((int*)v->combinerOps), 8);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineFragmentShadingRateStateCreateInfoKHR* v)
-    {
-        VkExtent2DWire.Decode(ref d, &v->fragmentSize);
-        if (!d.FixedArraySize(2)) return;
-        d.Bytes(((int*)v->combinerOps), 8);
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineFragmentShadingRateStateCreateInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkPipelineInputAssemblyStateCreateInfoWire
-{
-    public static ulong Size(VkPipelineInputAssemblyStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineInputAssemblyStateCreateInfo* v)
-    {
-        e.I32((int)VkPipelineInputAssemblyStateCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineInputAssemblyStateCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineInputAssemblyStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineInputAssemblyStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineInputAssemblyStateCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineInputAssemblyStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineInputAssemblyStateCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.I32((int)v->topology);
-        e.U32((uint)v->primitiveRestartEnable);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineInputAssemblyStateCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->topology = (VkPrimitiveTopology)d.I32();
-        v->primitiveRestartEnable = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineInputAssemblyStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkPipelineLayoutCreateInfoWire
-{
-    public static ulong Size(VkPipelineLayoutCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineLayoutCreateInfo* v)
-    {
-        e.I32((int)VkPipelineLayoutCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineLayoutCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineLayoutCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineLayoutCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineLayoutCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineLayoutCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pSetLayouts != null)
-        {
-            n += 8 * (ulong)v->setLayoutCount;
-        }
-        n += 4;
-        n += 8;
-        if (v->pPushConstantRanges != null)
-        {
-            for (ulong t419 = 0; t419 < (ulong)v->pushConstantRangeCount; t419++)
-            {
-                n += VkPushConstantRangeWire.Size(&v->pPushConstantRanges[t419], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineLayoutCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->setLayoutCount);
-        if (v->pSetLayouts != null)
-        {
-            e.ArraySize((ulong)v->setLayoutCount);
-            for (ulong t420 = 0; t420 < (ulong)v->setLayoutCount; t420++)
-            {
-                e.Handle(v->pSetLayouts[t420]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->pushConstantRangeCount);
-        if (v->pPushConstantRanges != null)
-        {
-            e.ArraySize((ulong)v->pushConstantRangeCount);
-            for (ulong t421 = 0; t421 < (ulong)v->pushConstantRangeCount; t421++)
-            {
-                VkPushConstantRangeWire.Encode(ref e, &v->pPushConstantRanges[t421]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineLayoutCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->setLayoutCount = (uint)d.U32();
-
-        {
-            ulong t423 = d.ArraySize();
-            if (t423 != 0)
-            {
-                if (t423 != (ulong)v->setLayoutCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t423, 8)) return;
-                var t424 = (ulong*)d.Alloc(t423, (ulong)sizeof(ulong));
-                if (t424 == null) return;
-                for (ulong t422 = 0; t422 < t423; t422++)
-                {
-                    t424[t422] = d.Handle(20);
-                }
-                v->pSetLayouts = t424;
-            }
-            else if ((ulong)v->setLayoutCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->pushConstantRangeCount = (uint)d.U32();
-
-        {
-            ulong t426 = d.ArraySize();
-            if (t426 != 0)
-            {
-                if (t426 != (ulong)v->pushConstantRangeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t426, 12)) return;
-                var t427 = (VkPushConstantRange*)d.Alloc(t426, (ulong)sizeof(VkPushConstantRange));
-                if (t427 == null) return;
-                for (ulong t425 = 0; t425 < t426; t425++)
-                {
-                    VkPushConstantRangeWire.Decode(ref d, &t427[t425]);
-                }
-                v->pPushConstantRanges = t427;
-            }
-            else if ((ulong)v->pushConstantRangeCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineLayoutCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkPipelineLibraryCreateInfoKHRWire
-{
-    public static ulong Size(VkPipelineLibraryCreateInfoKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineLibraryCreateInfoKHR* v)
-    {
-        e.I32((int)VkPipelineLibraryCreateInfoKHR.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineLibraryCreateInfoKHR* v)
-    {
-        if (d.I32() != (int)VkPipelineLibraryCreateInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineLibraryCreateInfoKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineLibraryCreateInfoKHR* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineLibraryCreateInfoKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pLibraries != null)
-        {
-            n += 8 * (ulong)v->libraryCount;
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineLibraryCreateInfoKHR* v)
-    {
-        e.U32((uint)v->libraryCount);
-        if (v->pLibraries != null)
-        {
-            e.ArraySize((ulong)v->libraryCount);
-            for (ulong t429 = 0; t429 < (ulong)v->libraryCount; t429++)
-            {
-                e.Handle(v->pLibraries[t429]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineLibraryCreateInfoKHR* v)
-    {
-        v->libraryCount = (uint)d.U32();
-
-        {
-            ulong t431 = d.ArraySize();
-            if (t431 != 0)
-            {
-                if (t431 != (ulong)v->libraryCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t431, 8)) return;
-                var t432 = (ulong*)d.Alloc(t431, (ulong)sizeof(ulong));
-                if (t432 == null) return;
-                for (ulong t430 = 0; t430 < t431; t430++)
-                {
-                    t432[t430] = d.Handle(19);
-                }
-                v->pLibraries = t432;
-            }
-            else if ((ulong)v->libraryCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineLibraryCreateInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkPipelineMultisampleStateCreateInfoWire
-{
-    public static ulong Size(VkPipelineMultisampleStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineMultisampleStateCreateInfo* v)
-    {
-        e.I32((int)VkPipelineMultisampleStateCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineMultisampleStateCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineMultisampleStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineMultisampleStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineMultisampleStateCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineMultisampleStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pSampleMask != null)
-        {
-            n += VnSize.Padded((((ulong)v->rasterizationSamples+31UL)/32UL) * 4);
-        }
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineMultisampleStateCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->rasterizationSamples);
-        e.U32((uint)v->sampleShadingEnable);
-        e.F32((float)v->minSampleShading);
-        if (v->pSampleMask != null)
-        {
-            e.ArraySize((((ulong)v->rasterizationSamples+31UL)/32UL));
-            e.Bytes(v->pSampleMask, (((ulong)v->rasterizationSamples+31UL)/32UL) * 4);
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->alphaToCoverageEnable);
-        e.U32((uint)v->alphaToOneEnable);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineMultisampleStateCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->rasterizationSamples = (VkSampleCountFlagBits)d.U32();
-        v->sampleShadingEnable = (uint)d.U32();
-        v->minSampleShading = (float)d.F32();
-
-        {
-            ulong t436 = d.ArraySize();
-            if (t436 != 0)
-            {
-                if (t436 != (((ulong)v->rasterizationSamples+31UL)/32UL)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t436, 4)) return;
-                var t437 = (uint*)d.Alloc(t436, (ulong)sizeof(uint));
-                if (t437 == null) return;
-                d.Bytes(t437, t436 * 4);
-                v->pSampleMask = t437;
-            }
-        }
-        v->alphaToCoverageEnable = (uint)d.U32();
-        v->alphaToOneEnable = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000143002 when f == null || f.HasExtension(144): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineSampleLocationsStateCreateInfoEXTWire.SizeSelf((VkPipelineSampleLocationsStateCreateInfoEXT*)p, f);
-                case 1000152000 when f == null || f.HasExtension(153): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineCoverageModulationStateCreateInfoNVWire.SizeSelf((VkPipelineCoverageModulationStateCreateInfoNV*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000143002 when f == null || f.HasExtension(144): e.Pointer(true); e.I32(1000143002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineSampleLocationsStateCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineSampleLocationsStateCreateInfoEXT*)p); return;
-                case 1000152000 when f == null || f.HasExtension(153): e.Pointer(true); e.I32(1000152000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineCoverageModulationStateCreateInfoNVWire.EncodeSelf(ref e, (VkPipelineCoverageModulationStateCreateInfoNV*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000143002:
-            {
-                var p = (VkPipelineSampleLocationsStateCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineSampleLocationsStateCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkPipelineSampleLocationsStateCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineSampleLocationsStateCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000152000:
-            {
-                var p = (VkPipelineCoverageModulationStateCreateInfoNV*)d.Alloc(1, (ulong)sizeof(VkPipelineCoverageModulationStateCreateInfoNV));
-                if (p == null) return null;
-                p->sType = VkPipelineCoverageModulationStateCreateInfoNV.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineCoverageModulationStateCreateInfoNVWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineMultisampleStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [1000143002, 1000152000];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 2;
-}
-
-public static unsafe partial class VkPipelineRasterizationConservativeStateCreateInfoEXTWire
-{
-    public static ulong Size(VkPipelineRasterizationConservativeStateCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineRasterizationConservativeStateCreateInfoEXT* v)
-    {
-        e.I32((int)VkPipelineRasterizationConservativeStateCreateInfoEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineRasterizationConservativeStateCreateInfoEXT* v)
-    {
-        if (d.I32() != (int)VkPipelineRasterizationConservativeStateCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineRasterizationConservativeStateCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineRasterizationConservativeStateCreateInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineRasterizationConservativeStateCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineRasterizationConservativeStateCreateInfoEXT* v)
-    {
-        e.U32((uint)v->flags);
-        e.I32((int)v->conservativeRasterizationMode);
-        e.F32((float)v->extraPrimitiveOverestimationSize);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineRasterizationConservativeStateCreateInfoEXT* v)
-    {
-        v->flags = (uint)d.U32();
-        v->conservativeRasterizationMode = (VkConservativeRasterizationModeEXT)d.I32();
-        v->extraPrimitiveOverestimationSize = (float)d.F32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineRasterizationConservativeStateCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkPipelineRasterizationDepthClipStateCreateInfoEXTWire
-{
-    public static ulong Size(VkPipelineRasterizationDepthClipStateCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineRasterizationDepthClipStateCreateInfoEXT* v)
-    {
-        e.I32((int)VkPipelineRasterizationDepthClipStateCreateInfoEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineRasterizationDepthClipStateCreateInfoEXT* v)
-    {
-        if (d.I32() != (int)VkPipelineRasterizationDepthClipStateCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineRasterizationDepthClipStateCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineRasterizationDepthClipStateCreateInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineRasterizationDepthClipStateCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineRasterizationDepthClipStateCreateInfoEXT* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->depthClipEnable);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineRasterizationDepthClipStateCreateInfoEXT* v)
-    {
-        v->flags = (uint)d.U32();
-        v->depthClipEnable = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineRasterizationDepthClipStateCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkPipelineRasterizationLineStateCreateInfoWire
-{
-    public static ulong Size(VkPipelineRasterizationLineStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineRasterizationLineStateCreateInfo* v)
-    {
-        e.I32((int)VkPipelineRasterizationLineStateCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineRasterizationLineStateCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineRasterizationLineStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineRasterizationLineStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineRasterizationLineStateCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineRasterizationLineStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineRasterizationLineStateCreateInfo* v)
-    {
-        e.I32((int)v->lineRasterizationMode);
-        e.U32((uint)v->stippledLineEnable);
-        e.U32((uint)v->lineStippleFactor);
-        e.U16((ushort)v->lineStipplePattern);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineRasterizationLineStateCreateInfo* v)
-    {
-        v->lineRasterizationMode = (VkLineRasterizationMode)d.I32();
-        v->stippledLineEnable = (uint)d.U32();
-        v->lineStippleFactor = (uint)d.U32();
-        v->lineStipplePattern = (ushort)d.U16();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineRasterizationLineStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkPipelineRasterizationProvokingVertexStateCreateInfoEXTWire
-{
-    public static ulong Size(VkPipelineRasterizationProvokingVertexStateCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineRasterizationProvokingVertexStateCreateInfoEXT* v)
-    {
-        e.I32((int)VkPipelineRasterizationProvokingVertexStateCreateInfoEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineRasterizationProvokingVertexStateCreateInfoEXT* v)
-    {
-        if (d.I32() != (int)VkPipelineRasterizationProvokingVertexStateCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineRasterizationProvokingVertexStateCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineRasterizationProvokingVertexStateCreateInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineRasterizationProvokingVertexStateCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineRasterizationProvokingVertexStateCreateInfoEXT* v)
-    {
-        e.I32((int)v->provokingVertexMode);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineRasterizationProvokingVertexStateCreateInfoEXT* v)
-    {
-        v->provokingVertexMode = (VkProvokingVertexModeEXT)d.I32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineRasterizationProvokingVertexStateCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkPipelineRasterizationStateCreateInfoWire
-{
-    public static ulong Size(VkPipelineRasterizationStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineRasterizationStateCreateInfo* v)
-    {
-        e.I32((int)VkPipelineRasterizationStateCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineRasterizationStateCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineRasterizationStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineRasterizationStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineRasterizationStateCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineRasterizationStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineRasterizationStateCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->depthClampEnable);
-        e.U32((uint)v->rasterizerDiscardEnable);
-        e.I32((int)v->polygonMode);
-        e.U32((uint)v->cullMode);
-        e.I32((int)v->frontFace);
-        e.U32((uint)v->depthBiasEnable);
-        e.F32((float)v->depthBiasConstantFactor);
-        e.F32((float)v->depthBiasClamp);
-        e.F32((float)v->depthBiasSlopeFactor);
-        e.F32((float)v->lineWidth);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineRasterizationStateCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->depthClampEnable = (uint)d.U32();
-        v->rasterizerDiscardEnable = (uint)d.U32();
-        v->polygonMode = (VkPolygonMode)d.I32();
-        v->cullMode = (uint)d.U32();
-        v->frontFace = (VkFrontFace)d.I32();
-        v->depthBiasEnable = (uint)d.U32();
-        v->depthBiasConstantFactor = (float)d.F32();
-        v->depthBiasClamp = (float)d.F32();
-        v->depthBiasSlopeFactor = (float)d.F32();
-        v->lineWidth = (float)d.F32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000028002 when f == null || f.HasExtension(29): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRasterizationStateStreamCreateInfoEXTWire.SizeSelf((VkPipelineRasterizationStateStreamCreateInfoEXT*)p, f);
-                case 1000101001 when f == null || f.HasExtension(102): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRasterizationConservativeStateCreateInfoEXTWire.SizeSelf((VkPipelineRasterizationConservativeStateCreateInfoEXT*)p, f);
-                case 1000102001 when f == null || f.HasExtension(103): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRasterizationDepthClipStateCreateInfoEXTWire.SizeSelf((VkPipelineRasterizationDepthClipStateCreateInfoEXT*)p, f);
-                case 1000254001 when f == null || f.HasExtension(255): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRasterizationProvokingVertexStateCreateInfoEXTWire.SizeSelf((VkPipelineRasterizationProvokingVertexStateCreateInfoEXT*)p, f);
-                case 1000259001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRasterizationLineStateCreateInfoWire.SizeSelf((VkPipelineRasterizationLineStateCreateInfo*)p, f);
-                case 1000283002 when f == null || f.HasExtension(284): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkDepthBiasRepresentationInfoEXTWire.SizeSelf((VkDepthBiasRepresentationInfoEXT*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000028002 when f == null || f.HasExtension(29): e.Pointer(true); e.I32(1000028002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRasterizationStateStreamCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineRasterizationStateStreamCreateInfoEXT*)p); return;
-                case 1000101001 when f == null || f.HasExtension(102): e.Pointer(true); e.I32(1000101001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRasterizationConservativeStateCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineRasterizationConservativeStateCreateInfoEXT*)p); return;
-                case 1000102001 when f == null || f.HasExtension(103): e.Pointer(true); e.I32(1000102001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRasterizationDepthClipStateCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineRasterizationDepthClipStateCreateInfoEXT*)p); return;
-                case 1000254001 when f == null || f.HasExtension(255): e.Pointer(true); e.I32(1000254001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRasterizationProvokingVertexStateCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineRasterizationProvokingVertexStateCreateInfoEXT*)p); return;
-                case 1000259001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): e.Pointer(true); e.I32(1000259001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRasterizationLineStateCreateInfoWire.EncodeSelf(ref e, (VkPipelineRasterizationLineStateCreateInfo*)p); return;
-                case 1000283002 when f == null || f.HasExtension(284): e.Pointer(true); e.I32(1000283002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkDepthBiasRepresentationInfoEXTWire.EncodeSelf(ref e, (VkDepthBiasRepresentationInfoEXT*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000028002:
-            {
-                var p = (VkPipelineRasterizationStateStreamCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationStateStreamCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkPipelineRasterizationStateStreamCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineRasterizationStateStreamCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000101001:
-            {
-                var p = (VkPipelineRasterizationConservativeStateCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationConservativeStateCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkPipelineRasterizationConservativeStateCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineRasterizationConservativeStateCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000102001:
-            {
-                var p = (VkPipelineRasterizationDepthClipStateCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationDepthClipStateCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkPipelineRasterizationDepthClipStateCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineRasterizationDepthClipStateCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000254001:
-            {
-                var p = (VkPipelineRasterizationProvokingVertexStateCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationProvokingVertexStateCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkPipelineRasterizationProvokingVertexStateCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineRasterizationProvokingVertexStateCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000259001:
-            {
-                var p = (VkPipelineRasterizationLineStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationLineStateCreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineRasterizationLineStateCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineRasterizationLineStateCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000283002:
-            {
-                var p = (VkDepthBiasRepresentationInfoEXT*)d.Alloc(1, (ulong)sizeof(VkDepthBiasRepresentationInfoEXT));
-                if (p == null) return null;
-                p->sType = VkDepthBiasRepresentationInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkDepthBiasRepresentationInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineRasterizationStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [1000028002, 1000101001, 1000102001, 1000254001, 1000259001, 1000283002];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 6;
-}
-
-public static unsafe partial class VkPipelineRasterizationStateStreamCreateInfoEXTWire
-{
-    public static ulong Size(VkPipelineRasterizationStateStreamCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineRasterizationStateStreamCreateInfoEXT* v)
-    {
-        e.I32((int)VkPipelineRasterizationStateStreamCreateInfoEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineRasterizationStateStreamCreateInfoEXT* v)
-    {
-        if (d.I32() != (int)VkPipelineRasterizationStateStreamCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineRasterizationStateStreamCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineRasterizationStateStreamCreateInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineRasterizationStateStreamCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineRasterizationStateStreamCreateInfoEXT* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->rasterizationStream);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineRasterizationStateStreamCreateInfoEXT* v)
-    {
-        v->flags = (uint)d.U32();
-        v->rasterizationStream = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineRasterizationStateStreamCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkPipelineRenderingCreateInfoWire
-{
-    public static ulong Size(VkPipelineRenderingCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineRenderingCreateInfo* v)
-    {
-        e.I32((int)VkPipelineRenderingCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineRenderingCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineRenderingCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineRenderingCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineRenderingCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineRenderingCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pColorAttachmentFormats != null)
-        {
-            n += VnSize.Padded((ulong)v->colorAttachmentCount * 4);
-        }
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineRenderingCreateInfo* v)
-    {
-        e.U32((uint)v->viewMask);
-        e.U32((uint)v->colorAttachmentCount);
-        if (v->pColorAttachmentFormats != null)
-        {
-            e.ArraySize((ulong)v->colorAttachmentCount);
-            e.Bytes(v->pColorAttachmentFormats, (ulong)v->colorAttachmentCount * 4);
-        }
-        else e.ArraySize(0);
-        e.I32((int)v->depthAttachmentFormat);
-        e.I32((int)v->stencilAttachmentFormat);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineRenderingCreateInfo* v)
-    {
-        v->viewMask = (uint)d.U32();
-        v->colorAttachmentCount = (uint)d.U32();
-
-        {
-            ulong t441 = d.ArraySize();
-            if (t441 != 0)
-            {
-                if (t441 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t441, 4)) return;
-                var t442 = (VkFormat*)d.Alloc(t441, (ulong)sizeof(VkFormat));
-                if (t442 == null) return;
-                d.Bytes(t442, t441 * 4);
-                v->pColorAttachmentFormats = t442;
-            }
-        }
-        v->depthAttachmentFormat = (VkFormat)d.I32();
-        v->stencilAttachmentFormat = (VkFormat)d.I32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineRenderingCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkPipelineRobustnessCreateInfoWire
-{
-    public static ulong Size(VkPipelineRobustnessCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineRobustnessCreateInfo* v)
-    {
-        e.I32((int)VkPipelineRobustnessCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineRobustnessCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineRobustnessCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineRobustnessCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineRobustnessCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineRobustnessCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineRobustnessCreateInfo* v)
-    {
-        e.I32((int)v->storageBuffers);
-        e.I32((int)v->uniformBuffers);
-        e.I32((int)v->vertexInputs);
-        e.I32((int)v->images);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineRobustnessCreateInfo* v)
-    {
-        v->storageBuffers = (VkPipelineRobustnessBufferBehavior)d.I32();
-        v->uniformBuffers = (VkPipelineRobustnessBufferBehavior)d.I32();
-        v->vertexInputs = (VkPipelineRobustnessBufferBehavior)d.I32();
-        v->images = (VkPipelineRobustnessImageBehavior)d.I32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineRobustnessCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkPipelineSampleLocationsStateCreateInfoEXTWire
-{
-    public static ulong Size(VkPipelineSampleLocationsStateCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineSampleLocationsStateCreateInfoEXT* v)
-    {
-        e.I32((int)VkPipelineSampleLocationsStateCreateInfoEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineSampleLocationsStateCreateInfoEXT* v)
-    {
-        if (d.I32() != (int)VkPipelineSampleLocationsStateCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineSampleLocationsStateCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineSampleLocationsStateCreateInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineSampleLocationsStateCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += VkSampleLocationsInfoEXTWire.Size(&v->sampleLocationsInfo, f);
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineSampleLocationsStateCreateInfoEXT* v)
-    {
-        e.U32((uint)v->sampleLocationsEnable);
-        VkSampleLocationsInfoEXTWire.Encode(ref e, &v->sampleLocationsInfo);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineSampleLocationsStateCreateInfoEXT* v)
-    {
-        v->sampleLocationsEnable = (uint)d.U32();
-        VkSampleLocationsInfoEXTWire.Decode(ref d, &v->sampleLocationsInfo);
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineSampleLocationsStateCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkPipelineShaderStageCreateInfoWire
-{
-    public static ulong Size(VkPipelineShaderStageCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineShaderStageCreateInfo* v)
-    {
-        e.I32((int)VkPipelineShaderStageCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineShaderStageCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineShaderStageCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineShaderStageCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineShaderStageCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineShaderStageCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        n += VnSize.String(v->pName);
-        n += 8;
-        if (v->pSpecializationInfo != null)
-        {
-            n += VkSpecializationInfoWire.Size(&(*v->pSpecializationInfo), f);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineShaderStageCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->stage);
-        e.Handle(v->module);
-        e.String(v->pName);
-        e.Pointer(v->pSpecializationInfo != null);
-        if (v->pSpecializationInfo != null)
-        {
-            VkSpecializationInfoWire.Encode(ref e, &(*v->pSpecializationInfo));
-        }
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineShaderStageCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->stage = (VkShaderStageFlagBits)d.U32();
-        v->module = d.Handle(15);
-        v->pName = d.String();
-        if (d.Pointer())
-        {
-            var t443 = (VkSpecializationInfo*)d.Alloc(1, (ulong)sizeof(VkSpecializationInfo));
-            if (t443 == null) return;
-            VkSpecializationInfoWire.Decode(ref d, &(*t443));
-            v->pSpecializationInfo = t443;
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 16: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkShaderModuleCreateInfoWire.SizeSelf((VkShaderModuleCreateInfo*)p, f);
-                case 1000068000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRobustnessCreateInfoWire.SizeSelf((VkPipelineRobustnessCreateInfo*)p, f);
-                case 1000225001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineShaderStageRequiredSubgroupSizeCreateInfoWire.SizeSelf((VkPipelineShaderStageRequiredSubgroupSizeCreateInfo*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 16: e.Pointer(true); e.I32(16); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkShaderModuleCreateInfoWire.EncodeSelf(ref e, (VkShaderModuleCreateInfo*)p); return;
-                case 1000068000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): e.Pointer(true); e.I32(1000068000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRobustnessCreateInfoWire.EncodeSelf(ref e, (VkPipelineRobustnessCreateInfo*)p); return;
-                case 1000225001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): e.Pointer(true); e.I32(1000225001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineShaderStageRequiredSubgroupSizeCreateInfoWire.EncodeSelf(ref e, (VkPipelineShaderStageRequiredSubgroupSizeCreateInfo*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 16:
-            {
-                var p = (VkShaderModuleCreateInfo*)d.Alloc(1, (ulong)sizeof(VkShaderModuleCreateInfo));
-                if (p == null) return null;
-                p->sType = VkShaderModuleCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkShaderModuleCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000068000:
-            {
-                var p = (VkPipelineRobustnessCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineRobustnessCreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineRobustnessCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineRobustnessCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000225001:
-            {
-                var p = (VkPipelineShaderStageRequiredSubgroupSizeCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineShaderStageRequiredSubgroupSizeCreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineShaderStageRequiredSubgroupSizeCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineShaderStageRequiredSubgroupSizeCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineShaderStageCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [16, 1000068000, 1000225001];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 3;
-}
-
-public static unsafe partial class VkPipelineShaderStageRequiredSubgroupSizeCreateInfoWire
-{
-    public static ulong Size(VkPipelineShaderStageRequiredSubgroupSizeCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineShaderStageRequiredSubgroupSizeCreateInfo* v)
-    {
-        e.I32((int)VkPipelineShaderStageRequiredSubgroupSizeCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineShaderStageRequiredSubgroupSizeCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineShaderStageRequiredSubgroupSizeCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineShaderStageRequiredSubgroupSizeCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineShaderStageRequiredSubgroupSizeCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineShaderStageRequiredSubgroupSizeCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineShaderStageRequiredSubgroupSizeCreateInfo* v)
-    {
-        e.U32((uint)v->requiredSubgroupSize);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineShaderStageRequiredSubgroupSizeCreateInfo* v)
-    {
-        v->requiredSubgroupSize = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineShaderStageRequiredSubgroupSizeCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkPipelineTessellationDomainOriginStateCreateInfoWire
-{
-    public static ulong Size(VkPipelineTessellationDomainOriginStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineTessellationDomainOriginStateCreateInfo* v)
-    {
-        e.I32((int)VkPipelineTessellationDomainOriginStateCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineTessellationDomainOriginStateCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineTessellationDomainOriginStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineTessellationDomainOriginStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineTessellationDomainOriginStateCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineTessellationDomainOriginStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineTessellationDomainOriginStateCreateInfo* v)
-    {
-        e.I32((int)v->domainOrigin);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineTessellationDomainOriginStateCreateInfo* v)
-    {
-        v->domainOrigin = (VkTessellationDomainOrigin)d.I32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineTessellationDomainOriginStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkPipelineTessellationStateCreateInfoWire
-{
-    public static ulong Size(VkPipelineTessellationStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineTessellationStateCreateInfo* v)
-    {
-        e.I32((int)VkPipelineTessellationStateCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineTessellationStateCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineTessellationStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineTessellationStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineTessellationStateCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineTessellationStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineTessellationStateCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->patchControlPoints);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineTessellationStateCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->patchControlPoints = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000117003: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineTessellationDomainOriginStateCreateInfoWire.SizeSelf((VkPipelineTessellationDomainOriginStateCreateInfo*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000117003: e.Pointer(true); e.I32(1000117003); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineTessellationDomainOriginStateCreateInfoWire.EncodeSelf(ref e, (VkPipelineTessellationDomainOriginStateCreateInfo*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000117003:
-            {
-                var p = (VkPipelineTessellationDomainOriginStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineTessellationDomainOriginStateCreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineTessellationDomainOriginStateCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineTessellationDomainOriginStateCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineTessellationStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [1000117003];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 1;
-}
-
-public static unsafe partial class VkPipelineVertexInputDivisorStateCreateInfoWire
-{
-    public static ulong Size(VkPipelineVertexInputDivisorStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineVertexInputDivisorStateCreateInfo* v)
-    {
-        e.I32((int)VkPipelineVertexInputDivisorStateCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineVertexInputDivisorStateCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineVertexInputDivisorStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineVertexInputDivisorStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineVertexInputDivisorStateCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineVertexInputDivisorStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pVertexBindingDivisors != null)
-        {
-            for (ulong t444 = 0; t444 < (ulong)v->vertexBindingDivisorCount; t444++)
-            {
-                n += VkVertexInputBindingDivisorDescriptionWire.Size(&v->pVertexBindingDivisors[t444], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineVertexInputDivisorStateCreateInfo* v)
-    {
-        e.U32((uint)v->vertexBindingDivisorCount);
-        if (v->pVertexBindingDivisors != null)
-        {
-            e.ArraySize((ulong)v->vertexBindingDivisorCount);
-            for (ulong t445 = 0; t445 < (ulong)v->vertexBindingDivisorCount; t445++)
-            {
-                VkVertexInputBindingDivisorDescriptionWire.Encode(ref e, &v->pVertexBindingDivisors[t445]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineVertexInputDivisorStateCreateInfo* v)
-    {
-        v->vertexBindingDivisorCount = (uint)d.U32();
-
-        {
-            ulong t447 = d.ArraySize();
-            if (t447 != 0)
-            {
-                if (t447 != (ulong)v->vertexBindingDivisorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t447, 8)) return;
-                var t448 = (VkVertexInputBindingDivisorDescription*)d.Alloc(t447, (ulong)sizeof(VkVertexInputBindingDivisorDescription));
-                if (t448 == null) return;
-                for (ulong t446 = 0; t446 < t447; t446++)
-                {
-                    VkVertexInputBindingDivisorDescriptionWire.Decode(ref d, &t448[t446]);
-                }
-                v->pVertexBindingDivisors = t448;
-            }
-            else if ((ulong)v->vertexBindingDivisorCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineVertexInputDivisorStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkPipelineVertexInputStateCreateInfoWire
-{
-    public static ulong Size(VkPipelineVertexInputStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineVertexInputStateCreateInfo* v)
-    {
-        e.I32((int)VkPipelineVertexInputStateCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineVertexInputStateCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineVertexInputStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineVertexInputStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineVertexInputStateCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineVertexInputStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pVertexBindingDescriptions != null)
-        {
-            for (ulong t449 = 0; t449 < (ulong)v->vertexBindingDescriptionCount; t449++)
-            {
-                n += VkVertexInputBindingDescriptionWire.Size(&v->pVertexBindingDescriptions[t449], f);
-            }
-        }
-        n += 4;
-        n += 8;
-        if (v->pVertexAttributeDescriptions != null)
-        {
-            for (ulong t450 = 0; t450 < (ulong)v->vertexAttributeDescriptionCount; t450++)
-            {
-                n += VkVertexInputAttributeDescriptionWire.Size(&v->pVertexAttributeDescriptions[t450], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineVertexInputStateCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->vertexBindingDescriptionCount);
-        if (v->pVertexBindingDescriptions != null)
-        {
-            e.ArraySize((ulong)v->vertexBindingDescriptionCount);
-            for (ulong t451 = 0; t451 < (ulong)v->vertexBindingDescriptionCount; t451++)
-            {
-                VkVertexInputBindingDescriptionWire.Encode(ref e, &v->pVertexBindingDescriptions[t451]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->vertexAttributeDescriptionCount);
-        if (v->pVertexAttributeDescriptions != null)
-        {
-            e.ArraySize((ulong)v->vertexAttributeDescriptionCount);
-            for (ulong t452 = 0; t452 < (ulong)v->vertexAttributeDescriptionCount; t452++)
-            {
-                VkVertexInputAttributeDescriptionWire.Encode(ref e, &v->pVertexAttributeDescriptions[t452]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineVertexInputStateCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->vertexBindingDescriptionCount = (uint)d.U32();
-
-        {
-            ulong t454 = d.ArraySize();
-            if (t454 != 0)
-            {
-                if (t454 != (ulong)v->vertexBindingDescriptionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t454, 12)) return;
-                var t455 = (VkVertexInputBindingDescription*)d.Alloc(t454, (ulong)sizeof(VkVertexInputBindingDescription));
-                if (t455 == null) return;
-                for (ulong t453 = 0; t453 < t454; t453++)
-                {
-                    VkVertexInputBindingDescriptionWire.Decode(ref d, &t455[t453]);
-                }
-                v->pVertexBindingDescriptions = t455;
-            }
-            else if ((ulong)v->vertexBindingDescriptionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->vertexAttributeDescriptionCount = (uint)d.U32();
-
-        {
-            ulong t457 = d.ArraySize();
-            if (t457 != 0)
-            {
-                if (t457 != (ulong)v->vertexAttributeDescriptionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t457, 16)) return;
-                var t458 = (VkVertexInputAttributeDescription*)d.Alloc(t457, (ulong)sizeof(VkVertexInputAttributeDescription));
-                if (t458 == null) return;
-                for (ulong t456 = 0; t456 < t457; t456++)
-                {
-                    VkVertexInputAttributeDescriptionWire.Decode(ref d, &t458[t456]);
-                }
-                v->pVertexAttributeDescriptions = t458;
-            }
-            else if ((ulong)v->vertexAttributeDescriptionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000190001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(191) || f.HasExtension(526): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineVertexInputDivisorStateCreateInfoWire.SizeSelf((VkPipelineVertexInputDivisorStateCreateInfo*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000190001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(191) || f.HasExtension(526): e.Pointer(true); e.I32(1000190001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineVertexInputDivisorStateCreateInfoWire.EncodeSelf(ref e, (VkPipelineVertexInputDivisorStateCreateInfo*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000190001:
-            {
-                var p = (VkPipelineVertexInputDivisorStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineVertexInputDivisorStateCreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineVertexInputDivisorStateCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineVertexInputDivisorStateCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineVertexInputStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [1000190001];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 1;
-}
-
-public static unsafe partial class VkPipelineViewportDepthClampControlCreateInfoEXTWire
-{
-    public static ulong Size(VkPipelineViewportDepthClampControlCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineViewportDepthClampControlCreateInfoEXT* v)
-    {
-        e.I32((int)VkPipelineViewportDepthClampControlCreateInfoEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineViewportDepthClampControlCreateInfoEXT* v)
-    {
-        if (d.I32() != (int)VkPipelineViewportDepthClampControlCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineViewportDepthClampControlCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineViewportDepthClampControlCreateInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineViewportDepthClampControlCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pDepthClampRange != null)
-        {
-            n += VkDepthClampRangeEXTWire.Size(&(*v->pDepthClampRange), f);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineViewportDepthClampControlCreateInfoEXT* v)
-    {
-        e.I32((int)v->depthClampMode);
-        e.Pointer(v->pDepthClampRange != null);
-        if (v->pDepthClampRange != null)
-        {
-            VkDepthClampRangeEXTWire.Encode(ref e, &(*v->pDepthClampRange));
-        }
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineViewportDepthClampControlCreateInfoEXT* v)
-    {
-        v->depthClampMode = (VkDepthClampModeEXT)d.I32();
-        if (d.Pointer())
-        {
-            var t459 = (VkDepthClampRangeEXT*)d.Alloc(1, (ulong)sizeof(VkDepthClampRangeEXT));
-            if (t459 == null) return;
-            VkDepthClampRangeEXTWire.Decode(ref d, &(*t459));
-            v->pDepthClampRange = t459;
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineViewportDepthClampControlCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkPipelineViewportDepthClipControlCreateInfoEXTWire
-{
-    public static ulong Size(VkPipelineViewportDepthClipControlCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineViewportDepthClipControlCreateInfoEXT* v)
-    {
-        e.I32((int)VkPipelineViewportDepthClipControlCreateInfoEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineViewportDepthClipControlCreateInfoEXT* v)
-    {
-        if (d.I32() != (int)VkPipelineViewportDepthClipControlCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineViewportDepthClipControlCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineViewportDepthClipControlCreateInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineViewportDepthClipControlCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineViewportDepthClipControlCreateInfoEXT* v)
-    {
-        e.U32((uint)v->negativeOneToOne);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineViewportDepthClipControlCreateInfoEXT* v)
-    {
-        v->negativeOneToOne = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineViewportDepthClipControlCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkPipelineViewportStateCreateInfoWire
-{
-    public static ulong Size(VkPipelineViewportStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPipelineViewportStateCreateInfo* v)
-    {
-        e.I32((int)VkPipelineViewportStateCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPipelineViewportStateCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPipelineViewportStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPipelineViewportStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPipelineViewportStateCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPipelineViewportStateCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pViewports != null)
-        {
-            for (ulong t460 = 0; t460 < (ulong)v->viewportCount; t460++)
-            {
-                n += VkViewportWire.Size(&v->pViewports[t460], f);
-            }
-        }
-        n += 4;
-        n += 8;
-        if (v->pScissors != null)
-        {
-            for (ulong t461 = 0; t461 < (ulong)v->scissorCount; t461++)
-            {
-                n += VkRect2DWire.Size(&v->pScissors[t461], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPipelineViewportStateCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->viewportCount);
-        if (v->pViewports != null)
-        {
-            e.ArraySize((ulong)v->viewportCount);
-            for (ulong t462 = 0; t462 < (ulong)v->viewportCount; t462++)
-            {
-                VkViewportWire.Encode(ref e, &v->pViewports[t462]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->scissorCount);
-        if (v->pScissors != null)
-        {
-            e.ArraySize((ulong)v->scissorCount);
-            for (ulong t463 = 0; t463 < (ulong)v->scissorCount; t463++)
-            {
-                VkRect2DWire.Encode(ref e, &v->pScissors[t463]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPipelineViewportStateCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->viewportCount = (uint)d.U32();
-
-        {
-            ulong t465 = d.ArraySize();
-            if (t465 != 0)
-            {
-                if (t465 != (ulong)v->viewportCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t465, 24)) return;
-                var t466 = (VkViewport*)d.Alloc(t465, (ulong)sizeof(VkViewport));
-                if (t466 == null) return;
-                for (ulong t464 = 0; t464 < t465; t464++)
-                {
-                    VkViewportWire.Decode(ref d, &t466[t464]);
-                }
-                v->pViewports = t466;
-            }
-        }
-        v->scissorCount = (uint)d.U32();
-
-        {
-            ulong t468 = d.ArraySize();
-            if (t468 != 0)
-            {
-                if (t468 != (ulong)v->scissorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t468, 16)) return;
-                var t469 = (VkRect2D*)d.Alloc(t468, (ulong)sizeof(VkRect2D));
-                if (t469 == null) return;
-                for (ulong t467 = 0; t467 < t468; t467++)
-                {
-                    VkRect2DWire.Decode(ref d, &t469[t467]);
-                }
-                v->pScissors = t469;
-            }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000355001 when f == null || f.HasExtension(356): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineViewportDepthClipControlCreateInfoEXTWire.SizeSelf((VkPipelineViewportDepthClipControlCreateInfoEXT*)p, f);
-                case 1000582001 when f == null || f.HasExtension(583): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineViewportDepthClampControlCreateInfoEXTWire.SizeSelf((VkPipelineViewportDepthClampControlCreateInfoEXT*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000355001 when f == null || f.HasExtension(356): e.Pointer(true); e.I32(1000355001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineViewportDepthClipControlCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineViewportDepthClipControlCreateInfoEXT*)p); return;
-                case 1000582001 when f == null || f.HasExtension(583): e.Pointer(true); e.I32(1000582001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineViewportDepthClampControlCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineViewportDepthClampControlCreateInfoEXT*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000355001:
-            {
-                var p = (VkPipelineViewportDepthClipControlCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineViewportDepthClipControlCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkPipelineViewportDepthClipControlCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineViewportDepthClipControlCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000582001:
-            {
-                var p = (VkPipelineViewportDepthClampControlCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineViewportDepthClampControlCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkPipelineViewportDepthClampControlCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineViewportDepthClampControlCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPipelineViewportStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [1000355001, 1000582001];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 2;
-}
-
-public static unsafe partial class VkPrivateDataSlotCreateInfoWire
-{
-    public static ulong Size(VkPrivateDataSlotCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPrivateDataSlotCreateInfo* v)
-    {
-        e.I32((int)VkPrivateDataSlotCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPrivateDataSlotCreateInfo* v)
-    {
-        if (d.I32() != (int)VkPrivateDataSlotCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPrivateDataSlotCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPrivateDataSlotCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPrivateDataSlotCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPrivateDataSlotCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPrivateDataSlotCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPrivateDataSlotCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkProtectedSubmitInfoWire
-{
-    public static ulong Size(VkProtectedSubmitInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkProtectedSubmitInfo* v)
-    {
-        e.I32((int)VkProtectedSubmitInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkProtectedSubmitInfo* v)
-    {
-        if (d.I32() != (int)VkProtectedSubmitInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkProtectedSubmitInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkProtectedSubmitInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkProtectedSubmitInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkProtectedSubmitInfo* v)
-    {
-        e.U32((uint)v->protectedSubmit);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkProtectedSubmitInfo* v)
-    {
-        v->protectedSubmit = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkProtectedSubmitInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkPushConstantRangeWire
-{
-    public static ulong Size(VkPushConstantRange* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPushConstantRange* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPushConstantRange* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPushConstantRange* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPushConstantRange* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPushConstantRange* v)
-    {
-        e.U32((uint)v->stageFlags);
-        e.U32((uint)v->offset);
-        e.U32((uint)v->size);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPushConstantRange* v)
-    {
-        v->stageFlags = (uint)d.U32();
-        v->offset = (uint)d.U32();
-        v->size = (uint)d.U32();
-    }
-}
-
-public static unsafe partial class VkPushConstantsInfoWire
-{
-    public static ulong Size(VkPushConstantsInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPushConstantsInfo* v)
-    {
-        e.I32((int)VkPushConstantsInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPushConstantsInfo* v)
-    {
-        if (d.I32() != (int)VkPushConstantsInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPushConstantsInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPushConstantsInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPushConstantsInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pValues != null)
-        {
-            n += VnSize.Padded((ulong)v->size * 1);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPushConstantsInfo* v)
-    {
-        e.Handle(v->layout);
-        e.U32((uint)v->stageFlags);
-        e.U32((uint)v->offset);
-        e.U32((uint)v->size);
-        if (v->pValues != null)
-        {
-            e.ArraySize((ulong)v->size);
-            e.Bytes(v->pValues, (ulong)v->size * 1);
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPushConstantsInfo* v)
-    {
-        v->layout = d.Handle(17);
-        v->stageFlags = (uint)d.U32();
-        v->offset = (uint)d.U32();
-        v->size = (uint)d.U32();
-
-        {
-            ulong t473 = d.ArraySize();
-            if (t473 != 0)
-            {
-                if (t473 != (ulong)v->size) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t473, 1)) return;
-                var t474 = (byte*)d.Alloc(t473, (ulong)sizeof(byte));
-                if (t474 == null) return;
-                d.Bytes(t474, t473 * 1);
-                v->pValues = t474;
-            }
-            else if ((ulong)v->size != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 30: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineLayoutCreateInfoWire.SizeSelf((VkPipelineLayoutCreateInfo*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 30: e.Pointer(true); e.I32(30); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineLayoutCreateInfoWire.EncodeSelf(ref e, (VkPipelineLayoutCreateInfo*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 30:
-            {
-                var p = (VkPipelineLayoutCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineLayoutCreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineLayoutCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineLayoutCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPushConstantsInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [30];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 1;
-}
-
-public static unsafe partial class VkPushDescriptorSetInfoWire
-{
-    public static ulong Size(VkPushDescriptorSetInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPushDescriptorSetInfo* v)
-    {
-        e.I32((int)VkPushDescriptorSetInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPushDescriptorSetInfo* v)
-    {
-        if (d.I32() != (int)VkPushDescriptorSetInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPushDescriptorSetInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPushDescriptorSetInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPushDescriptorSetInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pDescriptorWrites != null)
-        {
-            for (ulong t475 = 0; t475 < (ulong)v->descriptorWriteCount; t475++)
-            {
-                n += VkWriteDescriptorSetWire.Size(&v->pDescriptorWrites[t475], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPushDescriptorSetInfo* v)
-    {
-        e.U32((uint)v->stageFlags);
-        e.Handle(v->layout);
-        e.U32((uint)v->set);
-        e.U32((uint)v->descriptorWriteCount);
-        if (v->pDescriptorWrites != null)
-        {
-            e.ArraySize((ulong)v->descriptorWriteCount);
-            for (ulong t476 = 0; t476 < (ulong)v->descriptorWriteCount; t476++)
-            {
-                VkWriteDescriptorSetWire.Encode(ref e, &v->pDescriptorWrites[t476]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPushDescriptorSetInfo* v)
-    {
-        v->stageFlags = (uint)d.U32();
-        v->layout = d.Handle(17);
-        v->set = (uint)d.U32();
-        v->descriptorWriteCount = (uint)d.U32();
-
-        {
-            ulong t478 = d.ArraySize();
-            if (t478 != 0)
-            {
-                if (t478 != (ulong)v->descriptorWriteCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t478, 60)) return;
-                var t479 = (VkWriteDescriptorSet*)d.Alloc(t478, (ulong)sizeof(VkWriteDescriptorSet));
-                if (t479 == null) return;
-                for (ulong t477 = 0; t477 < t478; t477++)
-                {
-                    VkWriteDescriptorSetWire.Decode(ref d, &t479[t477]);
-                }
-                v->pDescriptorWrites = t479;
-            }
-            else if ((ulong)v->descriptorWriteCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 30: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineLayoutCreateInfoWire.SizeSelf((VkPipelineLayoutCreateInfo*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 30: e.Pointer(true); e.I32(30); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineLayoutCreateInfoWire.EncodeSelf(ref e, (VkPipelineLayoutCreateInfo*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 30:
-            {
-                var p = (VkPipelineLayoutCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineLayoutCreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineLayoutCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineLayoutCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkPushDescriptorSetInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [30];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 1;
-}
-
-public static unsafe partial class VkQueryPoolCreateInfoWire
-{
-    public static ulong Size(VkQueryPoolCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkQueryPoolCreateInfo* v)
-    {
-        e.I32((int)VkQueryPoolCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkQueryPoolCreateInfo* v)
-    {
-        if (d.I32() != (int)VkQueryPoolCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkQueryPoolCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkQueryPoolCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkQueryPoolCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkQueryPoolCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.I32((int)v->queryType);
-        e.U32((uint)v->queryCount);
-        e.U32((uint)v->pipelineStatistics);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkQueryPoolCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->queryType = (VkQueryType)d.I32();
-        v->queryCount = (uint)d.U32();
-        v->pipelineStatistics = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkQueryPoolCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkQueueFamilyGlobalPriorityPropertiesWire
-{
-    public static ulong Size(VkQueueFamilyGlobalPriorityProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkQueueFamilyGlobalPriorityProperties* v)
-    {
-        e.I32((int)VkQueueFamilyGlobalPriorityProperties.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkQueueFamilyGlobalPriorityProperties* v)
-    {
-        if (d.I32() != (int)VkQueueFamilyGlobalPriorityProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkQueueFamilyGlobalPriorityProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkQueueFamilyGlobalPriorityProperties* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkQueueFamilyGlobalPriorityProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8 + 64;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkQueueFamilyGlobalPriorityProperties* v)
-    {
-        e.U32((uint)v->priorityCount);
-        e.ArraySize(16);
-        e.Bytes(((int*)v->priorities), 64);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkQueueFamilyGlobalPriorityProperties* v)
-    {
-        v->priorityCount = (uint)d.U32();
-        if (!d.FixedArraySize(16)) return;
-        d.Bytes(((int*)v->priorities), 64);
-    }
-    public static ulong SizePartial(VkQueueFamilyGlobalPriorityProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkQueueFamilyGlobalPriorityProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkQueueFamilyGlobalPriorityProperties* v)
-    {
-        e.I32((int)VkQueueFamilyGlobalPriorityProperties.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkQueueFamilyGlobalPriorityProperties* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkQueueFamilyGlobalPriorityProperties* v)
-    {
-        if (d.I32() != (int)VkQueueFamilyGlobalPriorityProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkQueueFamilyGlobalPriorityProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkQueueFamilyGlobalPriorityProperties* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkQueueFamilyGlobalPriorityProperties* v)
-    {
-        if (d.I32() != (int)VkQueueFamilyGlobalPriorityProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkQueueFamilyGlobalPriorityProperties* v)
-    {
-        v->priorityCount = (uint)d.U32();
-        if (!d.FixedArraySize(16)) return;
-        d.Bytes(((int*)v->priorities), 64);
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkQueueFamilyGlobalPriorityProperties carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-    /// <summary>sTypes of the structs a pNext chain of VkQueueFamilyGlobalPriorityProperties carries as an output (partial forms, replies), in sType order.</summary>
-    public static ReadOnlySpan<int> PartialChainSTypes => [];
-    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
-    public const int PartialChainLimit = 0;
-}
-
-public static unsafe partial class VkQueueFamilyPropertiesWire
-{
-    public static ulong Size(VkQueueFamilyProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkQueueFamilyProperties* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkQueueFamilyProperties* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkQueueFamilyProperties* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkQueueFamilyProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += VkExtent3DWire.Size(&v->minImageTransferGranularity, f);
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkQueueFamilyProperties* v)
-    {
-        e.U32((uint)v->queueFlags);
-        e.U32((uint)v->queueCount);
-        e.U32((uint)v->timestampValidBits);
-        VkExtent3DWire.Encode(ref e, &v->minImageTransferGranularity);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkQueueFamilyProperties* v)
-    {
-        v->queueFlags = (uint)d.U32();
-        v->queueCount = (uint)d.U32();
-        v->timestampValidBits = (uint)d.U32();
-        VkExtent3DWire.Decode(ref d, &v->minImageTransferGranularity);
-    }
-    public static ulong SizePartial(VkQueueFamilyProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkQueueFamilyProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkExtent3DWire.SizePartial(&v->minImageTransferGranularity, f);
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkQueueFamilyProperties* v)
-    {
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkQueueFamilyProperties* v)
-    {
-        VkExtent3DWire.EncodePartial(ref e, &v->minImageTransferGranularity);
-    }
-    public static void DecodePartial(ref VnDecoder d, VkQueueFamilyProperties* v)
-    {
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkQueueFamilyProperties* v)
-    {
-        VkExtent3DWire.DecodePartial(ref d, &v->minImageTransferGranularity);
-    }
-    public static void DecodeInto(ref VnDecoder d, VkQueueFamilyProperties* v)
-    {
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkQueueFamilyProperties* v)
-    {
-        v->queueFlags = (uint)d.U32();
-        v->queueCount = (uint)d.U32();
-        v->timestampValidBits = (uint)d.U32();
-        VkExtent3DWire.DecodeInto(ref d, &v->minImageTransferGranularity);
-    }
-}
-
-public static unsafe partial class VkQueueFamilyProperties2Wire
-{
-    public static ulong Size(VkQueueFamilyProperties2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkQueueFamilyProperties2* v)
-    {
-        e.I32((int)VkQueueFamilyProperties2.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkQueueFamilyProperties2* v)
-    {
-        if (d.I32() != (int)VkQueueFamilyProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkQueueFamilyProperties2.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkQueueFamilyProperties2* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkQueueFamilyProperties2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkQueueFamilyPropertiesWire.Size(&v->queueFamilyProperties, f);
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkQueueFamilyProperties2* v)
-    {
-        VkQueueFamilyPropertiesWire.Encode(ref e, &v->queueFamilyProperties);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkQueueFamilyProperties2* v)
-    {
-        VkQueueFamilyPropertiesWire.Decode(ref d, &v->queueFamilyProperties);
-    }
-    public static ulong SizePartial(VkQueueFamilyProperties2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkQueueFamilyProperties2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkQueueFamilyPropertiesWire.SizePartial(&v->queueFamilyProperties, f);
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkQueueFamilyProperties2* v)
-    {
-        e.I32((int)VkQueueFamilyProperties2.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkQueueFamilyProperties2* v)
-    {
-        VkQueueFamilyPropertiesWire.EncodePartial(ref e, &v->queueFamilyProperties);
-    }
-    public static void DecodePartial(ref VnDecoder d, VkQueueFamilyProperties2* v)
-    {
-        if (d.I32() != (int)VkQueueFamilyProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkQueueFamilyProperties2.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkQueueFamilyProperties2* v)
-    {
-        VkQueueFamilyPropertiesWire.DecodePartial(ref d, &v->queueFamilyProperties);
-    }
-    public static void DecodeInto(ref VnDecoder d, VkQueueFamilyProperties2* v)
-    {
-        if (d.I32() != (int)VkQueueFamilyProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkQueueFamilyProperties2* v)
-    {
-        VkQueueFamilyPropertiesWire.DecodeInto(ref d, &v->queueFamilyProperties);
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000388001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(189) || f.HasExtension(389): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkQueueFamilyGlobalPriorityPropertiesWire.SizeSelf((VkQueueFamilyGlobalPriorityProperties*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000388001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(189) || f.HasExtension(389): e.Pointer(true); e.I32(1000388001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkQueueFamilyGlobalPriorityPropertiesWire.EncodeSelf(ref e, (VkQueueFamilyGlobalPriorityProperties*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000388001:
-            {
-                var p = (VkQueueFamilyGlobalPriorityProperties*)d.Alloc(1, (ulong)sizeof(VkQueueFamilyGlobalPriorityProperties));
-                if (p == null) return null;
-                p->sType = VkQueueFamilyGlobalPriorityProperties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkQueueFamilyGlobalPriorityPropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000388001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(189) || f.HasExtension(389): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkQueueFamilyGlobalPriorityPropertiesWire.SizePartialSelf((VkQueueFamilyGlobalPriorityProperties*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000388001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(189) || f.HasExtension(389): e.Pointer(true); e.I32(1000388001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkQueueFamilyGlobalPriorityPropertiesWire.EncodePartialSelf(ref e, (VkQueueFamilyGlobalPriorityProperties*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000388001:
-            {
-                var p = (VkQueueFamilyGlobalPriorityProperties*)d.Alloc(1, (ulong)sizeof(VkQueueFamilyGlobalPriorityProperties));
-                if (p == null) return null;
-                p->sType = VkQueueFamilyGlobalPriorityProperties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkQueueFamilyGlobalPriorityPropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            case 1000388001: VkQueueFamilyGlobalPriorityPropertiesWire.DecodeIntoSelf(ref d, (VkQueueFamilyGlobalPriorityProperties*)p); return;
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkQueueFamilyProperties2 carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [1000388001];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 1;
-    /// <summary>sTypes of the structs a pNext chain of VkQueueFamilyProperties2 carries as an output (partial forms, replies), in sType order.</summary>
-    public static ReadOnlySpan<int> PartialChainSTypes => [1000388001];
-    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
-    public const int PartialChainLimit = 1;
-}
-
-public static unsafe partial class VkRect2DWire
-{
-    public static ulong Size(VkRect2D* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRect2D* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRect2D* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRect2D* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRect2D* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkOffset2DWire.Size(&v->offset, f);
-        n += VkExtent2DWire.Size(&v->extent, f);
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRect2D* v)
-    {
-        VkOffset2DWire.Encode(ref e, &v->offset);
-        VkExtent2DWire.Encode(ref e, &v->extent);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRect2D* v)
-    {
-        VkOffset2DWire.Decode(ref d, &v->offset);
-        VkExtent2DWire.Decode(ref d, &v->extent);
-    }
-}
-
-public static unsafe partial class VkRenderPassAttachmentBeginInfoWire
-{
-    public static ulong Size(VkRenderPassAttachmentBeginInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRenderPassAttachmentBeginInfo* v)
-    {
-        e.I32((int)VkRenderPassAttachmentBeginInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRenderPassAttachmentBeginInfo* v)
-    {
-        if (d.I32() != (int)VkRenderPassAttachmentBeginInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRenderPassAttachmentBeginInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRenderPassAttachmentBeginInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRenderPassAttachmentBeginInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pAttachments != null)
-        {
-            n += 8 * (ulong)v->attachmentCount;
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRenderPassAttachmentBeginInfo* v)
-    {
-        e.U32((uint)v->attachmentCount);
-        if (v->pAttachments != null)
-        {
-            e.ArraySize((ulong)v->attachmentCount);
-            for (ulong t481 = 0; t481 < (ulong)v->attachmentCount; t481++)
-            {
-                e.Handle(v->pAttachments[t481]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRenderPassAttachmentBeginInfo* v)
-    {
-        v->attachmentCount = (uint)d.U32();
-
-        {
-            ulong t483 = d.ArraySize();
-            if (t483 != 0)
-            {
-                if (t483 != (ulong)v->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t483, 8)) return;
-                var t484 = (ulong*)d.Alloc(t483, (ulong)sizeof(ulong));
-                if (t484 == null) return;
-                for (ulong t482 = 0; t482 < t483; t482++)
-                {
-                    t484[t482] = d.Handle(14);
-                }
-                v->pAttachments = t484;
-            }
-            else if ((ulong)v->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkRenderPassAttachmentBeginInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkRenderPassBeginInfoWire
-{
-    public static ulong Size(VkRenderPassBeginInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRenderPassBeginInfo* v)
-    {
-        e.I32((int)VkRenderPassBeginInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRenderPassBeginInfo* v)
-    {
-        if (d.I32() != (int)VkRenderPassBeginInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRenderPassBeginInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRenderPassBeginInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRenderPassBeginInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 8;
-        n += VkRect2DWire.Size(&v->renderArea, f);
-        n += 4;
-        n += 8;
-        if (v->pClearValues != null)
-        {
-            for (ulong t485 = 0; t485 < (ulong)v->clearValueCount; t485++)
-            {
-                n += VkClearValueWire.Size(&v->pClearValues[t485], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRenderPassBeginInfo* v)
-    {
-        e.Handle(v->renderPass);
-        e.Handle(v->framebuffer);
-        VkRect2DWire.Encode(ref e, &v->renderArea);
-        e.U32((uint)v->clearValueCount);
-        if (v->pClearValues != null)
-        {
-            e.ArraySize((ulong)v->clearValueCount);
-            for (ulong t486 = 0; t486 < (ulong)v->clearValueCount; t486++)
-            {
-                VkClearValueWire.Encode(ref e, &v->pClearValues[t486]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRenderPassBeginInfo* v)
-    {
-        v->renderPass = d.Handle(18);
-        v->framebuffer = d.Handle(24);
-        VkRect2DWire.Decode(ref d, &v->renderArea);
-        v->clearValueCount = (uint)d.U32();
-
-        {
-            ulong t488 = d.ArraySize();
-            if (t488 != 0)
-            {
-                if (t488 != (ulong)v->clearValueCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t488, 12)) return;
-                var t489 = (VkClearValue*)d.Alloc(t488, (ulong)sizeof(VkClearValue));
-                if (t489 == null) return;
-                for (ulong t487 = 0; t487 < t488; t487++)
-                {
-                    VkClearValueWire.Decode(ref d, &t489[t487]);
-                }
-                v->pClearValues = t489;
-            }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000060003: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkDeviceGroupRenderPassBeginInfoWire.SizeSelf((VkDeviceGroupRenderPassBeginInfo*)p, f);
-                case 1000108003: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkRenderPassAttachmentBeginInfoWire.SizeSelf((VkRenderPassAttachmentBeginInfo*)p, f);
-                case 1000143001 when f == null || f.HasExtension(144): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkRenderPassSampleLocationsBeginInfoEXTWire.SizeSelf((VkRenderPassSampleLocationsBeginInfoEXT*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000060003: e.Pointer(true); e.I32(1000060003); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkDeviceGroupRenderPassBeginInfoWire.EncodeSelf(ref e, (VkDeviceGroupRenderPassBeginInfo*)p); return;
-                case 1000108003: e.Pointer(true); e.I32(1000108003); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkRenderPassAttachmentBeginInfoWire.EncodeSelf(ref e, (VkRenderPassAttachmentBeginInfo*)p); return;
-                case 1000143001 when f == null || f.HasExtension(144): e.Pointer(true); e.I32(1000143001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkRenderPassSampleLocationsBeginInfoEXTWire.EncodeSelf(ref e, (VkRenderPassSampleLocationsBeginInfoEXT*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000060003:
-            {
-                var p = (VkDeviceGroupRenderPassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceGroupRenderPassBeginInfo));
-                if (p == null) return null;
-                p->sType = VkDeviceGroupRenderPassBeginInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkDeviceGroupRenderPassBeginInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000108003:
-            {
-                var p = (VkRenderPassAttachmentBeginInfo*)d.Alloc(1, (ulong)sizeof(VkRenderPassAttachmentBeginInfo));
-                if (p == null) return null;
-                p->sType = VkRenderPassAttachmentBeginInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkRenderPassAttachmentBeginInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000143001:
-            {
-                var p = (VkRenderPassSampleLocationsBeginInfoEXT*)d.Alloc(1, (ulong)sizeof(VkRenderPassSampleLocationsBeginInfoEXT));
-                if (p == null) return null;
-                p->sType = VkRenderPassSampleLocationsBeginInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkRenderPassSampleLocationsBeginInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkRenderPassBeginInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [1000060003, 1000108003, 1000143001];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 3;
-}
-
-public static unsafe partial class VkRenderPassCreateInfoWire
-{
-    public static ulong Size(VkRenderPassCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRenderPassCreateInfo* v)
-    {
-        e.I32((int)VkRenderPassCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRenderPassCreateInfo* v)
-    {
-        if (d.I32() != (int)VkRenderPassCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRenderPassCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRenderPassCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRenderPassCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pAttachments != null)
-        {
-            for (ulong t490 = 0; t490 < (ulong)v->attachmentCount; t490++)
-            {
-                n += VkAttachmentDescriptionWire.Size(&v->pAttachments[t490], f);
-            }
-        }
-        n += 4;
-        n += 8;
-        if (v->pSubpasses != null)
-        {
-            for (ulong t491 = 0; t491 < (ulong)v->subpassCount; t491++)
-            {
-                n += VkSubpassDescriptionWire.Size(&v->pSubpasses[t491], f);
-            }
-        }
-        n += 4;
-        n += 8;
-        if (v->pDependencies != null)
-        {
-            for (ulong t492 = 0; t492 < (ulong)v->dependencyCount; t492++)
-            {
-                n += VkSubpassDependencyWire.Size(&v->pDependencies[t492], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRenderPassCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->attachmentCount);
-        if (v->pAttachments != null)
-        {
-            e.ArraySize((ulong)v->attachmentCount);
-            for (ulong t493 = 0; t493 < (ulong)v->attachmentCount; t493++)
-            {
-                VkAttachmentDescriptionWire.Encode(ref e, &v->pAttachments[t493]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->subpassCount);
-        if (v->pSubpasses != null)
-        {
-            e.ArraySize((ulong)v->subpassCount);
-            for (ulong t494 = 0; t494 < (ulong)v->subpassCount; t494++)
-            {
-                VkSubpassDescriptionWire.Encode(ref e, &v->pSubpasses[t494]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->dependencyCount);
-        if (v->pDependencies != null)
-        {
-            e.ArraySize((ulong)v->dependencyCount);
-            for (ulong t495 = 0; t495 < (ulong)v->dependencyCount; t495++)
-            {
-                VkSubpassDependencyWire.Encode(ref e, &v->pDependencies[t495]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRenderPassCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->attachmentCount = (uint)d.U32();
-
-        {
-            ulong t497 = d.ArraySize();
-            if (t497 != 0)
-            {
-                if (t497 != (ulong)v->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t497, 36)) return;
-                var t498 = (VkAttachmentDescription*)d.Alloc(t497, (ulong)sizeof(VkAttachmentDescription));
-                if (t498 == null) return;
-                for (ulong t496 = 0; t496 < t497; t496++)
-                {
-                    VkAttachmentDescriptionWire.Decode(ref d, &t498[t496]);
-                }
-                v->pAttachments = t498;
-            }
-            else if ((ulong)v->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->subpassCount = (uint)d.U32();
-
-        {
-            ulong t500 = d.ArraySize();
-            if (t500 != 0)
-            {
-                if (t500 != (ulong)v->subpassCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t500, 60)) return;
-                var t501 = (VkSubpassDescription*)d.Alloc(t500, (ulong)sizeof(VkSubpassDescription));
-                if (t501 == null) return;
-                for (ulong t499 = 0; t499 < t500; t499++)
-                {
-                    VkSubpassDescriptionWire.Decode(ref d, &t501[t499]);
-                }
-                v->pSubpasses = t501;
-            }
-            else if ((ulong)v->subpassCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->dependencyCount = (uint)d.U32();
-
-        {
-            ulong t503 = d.ArraySize();
-            if (t503 != 0)
-            {
-                if (t503 != (ulong)v->dependencyCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t503, 28)) return;
-                var t504 = (VkSubpassDependency*)d.Alloc(t503, (ulong)sizeof(VkSubpassDependency));
-                if (t504 == null) return;
-                for (ulong t502 = 0; t502 < t503; t502++)
-                {
-                    VkSubpassDependencyWire.Decode(ref d, &t504[t502]);
-                }
-                v->pDependencies = t504;
-            }
-            else if ((ulong)v->dependencyCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000053000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkRenderPassMultiviewCreateInfoWire.SizeSelf((VkRenderPassMultiviewCreateInfo*)p, f);
-                case 1000117001: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkRenderPassInputAttachmentAspectCreateInfoWire.SizeSelf((VkRenderPassInputAttachmentAspectCreateInfo*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000053000: e.Pointer(true); e.I32(1000053000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkRenderPassMultiviewCreateInfoWire.EncodeSelf(ref e, (VkRenderPassMultiviewCreateInfo*)p); return;
-                case 1000117001: e.Pointer(true); e.I32(1000117001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkRenderPassInputAttachmentAspectCreateInfoWire.EncodeSelf(ref e, (VkRenderPassInputAttachmentAspectCreateInfo*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000053000:
-            {
-                var p = (VkRenderPassMultiviewCreateInfo*)d.Alloc(1, (ulong)sizeof(VkRenderPassMultiviewCreateInfo));
-                if (p == null) return null;
-                p->sType = VkRenderPassMultiviewCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkRenderPassMultiviewCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000117001:
-            {
-                var p = (VkRenderPassInputAttachmentAspectCreateInfo*)d.Alloc(1, (ulong)sizeof(VkRenderPassInputAttachmentAspectCreateInfo));
-                if (p == null) return null;
-                p->sType = VkRenderPassInputAttachmentAspectCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkRenderPassInputAttachmentAspectCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkRenderPassCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [1000053000, 1000117001];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 2;
-}
-
-public static unsafe partial class VkRenderPassCreateInfo2Wire
-{
-    public static ulong Size(VkRenderPassCreateInfo2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRenderPassCreateInfo2* v)
-    {
-        e.I32((int)VkRenderPassCreateInfo2.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRenderPassCreateInfo2* v)
-    {
-        if (d.I32() != (int)VkRenderPassCreateInfo2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRenderPassCreateInfo2.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRenderPassCreateInfo2* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRenderPassCreateInfo2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pAttachments != null)
-        {
-            for (ulong t505 = 0; t505 < (ulong)v->attachmentCount; t505++)
-            {
-                n += VkAttachmentDescription2Wire.Size(&v->pAttachments[t505], f);
-            }
-        }
-        n += 4;
-        n += 8;
-        if (v->pSubpasses != null)
-        {
-            for (ulong t506 = 0; t506 < (ulong)v->subpassCount; t506++)
-            {
-                n += VkSubpassDescription2Wire.Size(&v->pSubpasses[t506], f);
-            }
-        }
-        n += 4;
-        n += 8;
-        if (v->pDependencies != null)
-        {
-            for (ulong t507 = 0; t507 < (ulong)v->dependencyCount; t507++)
-            {
-                n += VkSubpassDependency2Wire.Size(&v->pDependencies[t507], f);
-            }
-        }
-        n += 4;
-        n += 8;
-        if (v->pCorrelatedViewMasks != null)
-        {
-            n += VnSize.Padded((ulong)v->correlatedViewMaskCount * 4);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRenderPassCreateInfo2* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->attachmentCount);
-        if (v->pAttachments != null)
-        {
-            e.ArraySize((ulong)v->attachmentCount);
-            for (ulong t509 = 0; t509 < (ulong)v->attachmentCount; t509++)
-            {
-                VkAttachmentDescription2Wire.Encode(ref e, &v->pAttachments[t509]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->subpassCount);
-        if (v->pSubpasses != null)
-        {
-            e.ArraySize((ulong)v->subpassCount);
-            for (ulong t510 = 0; t510 < (ulong)v->subpassCount; t510++)
-            {
-                VkSubpassDescription2Wire.Encode(ref e, &v->pSubpasses[t510]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->dependencyCount);
-        if (v->pDependencies != null)
-        {
-            e.ArraySize((ulong)v->dependencyCount);
-            for (ulong t511 = 0; t511 < (ulong)v->dependencyCount; t511++)
-            {
-                VkSubpassDependency2Wire.Encode(ref e, &v->pDependencies[t511]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->correlatedViewMaskCount);
-        if (v->pCorrelatedViewMasks != null)
-        {
-            e.ArraySize((ulong)v->correlatedViewMaskCount);
-            e.Bytes(v->pCorrelatedViewMasks, (ulong)v->correlatedViewMaskCount * 4);
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRenderPassCreateInfo2* v)
-    {
-        v->flags = (uint)d.U32();
-        v->attachmentCount = (uint)d.U32();
-
-        {
-            ulong t514 = d.ArraySize();
-            if (t514 != 0)
-            {
-                if (t514 != (ulong)v->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t514, 48)) return;
-                var t515 = (VkAttachmentDescription2*)d.Alloc(t514, (ulong)sizeof(VkAttachmentDescription2));
-                if (t515 == null) return;
-                for (ulong t513 = 0; t513 < t514; t513++)
-                {
-                    VkAttachmentDescription2Wire.Decode(ref d, &t515[t513]);
-                }
-                v->pAttachments = t515;
-            }
-            else if ((ulong)v->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->subpassCount = (uint)d.U32();
-
-        {
-            ulong t517 = d.ArraySize();
-            if (t517 != 0)
-            {
-                if (t517 != (ulong)v->subpassCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t517, 76)) return;
-                var t518 = (VkSubpassDescription2*)d.Alloc(t517, (ulong)sizeof(VkSubpassDescription2));
-                if (t518 == null) return;
-                for (ulong t516 = 0; t516 < t517; t516++)
-                {
-                    VkSubpassDescription2Wire.Decode(ref d, &t518[t516]);
-                }
-                v->pSubpasses = t518;
-            }
-            else if ((ulong)v->subpassCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->dependencyCount = (uint)d.U32();
-
-        {
-            ulong t520 = d.ArraySize();
-            if (t520 != 0)
-            {
-                if (t520 != (ulong)v->dependencyCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t520, 44)) return;
-                var t521 = (VkSubpassDependency2*)d.Alloc(t520, (ulong)sizeof(VkSubpassDependency2));
-                if (t521 == null) return;
-                for (ulong t519 = 0; t519 < t520; t519++)
-                {
-                    VkSubpassDependency2Wire.Decode(ref d, &t521[t519]);
-                }
-                v->pDependencies = t521;
-            }
-            else if ((ulong)v->dependencyCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->correlatedViewMaskCount = (uint)d.U32();
-
-        {
-            ulong t523 = d.ArraySize();
-            if (t523 != 0)
-            {
-                if (t523 != (ulong)v->correlatedViewMaskCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t523, 4)) return;
-                var t524 = (uint*)d.Alloc(t523, (ulong)sizeof(uint));
-                if (t524 == null) return;
-                d.Bytes(t524, t523 * 4);
-                v->pCorrelatedViewMasks = t524;
-            }
-            else if ((ulong)v->correlatedViewMaskCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkRenderPassCreateInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkRenderPassInputAttachmentAspectCreateInfoWire
-{
-    public static ulong Size(VkRenderPassInputAttachmentAspectCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRenderPassInputAttachmentAspectCreateInfo* v)
-    {
-        e.I32((int)VkRenderPassInputAttachmentAspectCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRenderPassInputAttachmentAspectCreateInfo* v)
-    {
-        if (d.I32() != (int)VkRenderPassInputAttachmentAspectCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRenderPassInputAttachmentAspectCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRenderPassInputAttachmentAspectCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRenderPassInputAttachmentAspectCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pAspectReferences != null)
-        {
-            for (ulong t525 = 0; t525 < (ulong)v->aspectReferenceCount; t525++)
-            {
-                n += VkInputAttachmentAspectReferenceWire.Size(&v->pAspectReferences[t525], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRenderPassInputAttachmentAspectCreateInfo* v)
-    {
-        e.U32((uint)v->aspectReferenceCount);
-        if (v->pAspectReferences != null)
-        {
-            e.ArraySize((ulong)v->aspectReferenceCount);
-            for (ulong t526 = 0; t526 < (ulong)v->aspectReferenceCount; t526++)
-            {
-                VkInputAttachmentAspectReferenceWire.Encode(ref e, &v->pAspectReferences[t526]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRenderPassInputAttachmentAspectCreateInfo* v)
-    {
-        v->aspectReferenceCount = (uint)d.U32();
-
-        {
-            ulong t528 = d.ArraySize();
-            if (t528 != 0)
-            {
-                if (t528 != (ulong)v->aspectReferenceCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t528, 12)) return;
-                var t529 = (VkInputAttachmentAspectReference*)d.Alloc(t528, (ulong)sizeof(VkInputAttachmentAspectReference));
-                if (t529 == null) return;
-                for (ulong t527 = 0; t527 < t528; t527++)
-                {
-                    VkInputAttachmentAspectReferenceWire.Decode(ref d, &t529[t527]);
-                }
-                v->pAspectReferences = t529;
-            }
-            else if ((ulong)v->aspectReferenceCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkRenderPassInputAttachmentAspectCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkRenderPassMultiviewCreateInfoWire
-{
-    public static ulong Size(VkRenderPassMultiviewCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRenderPassMultiviewCreateInfo* v)
-    {
-        e.I32((int)VkRenderPassMultiviewCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRenderPassMultiviewCreateInfo* v)
-    {
-        if (d.I32() != (int)VkRenderPassMultiviewCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRenderPassMultiviewCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRenderPassMultiviewCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRenderPassMultiviewCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pViewMasks != null)
-        {
-            n += VnSize.Padded((ulong)v->subpassCount * 4);
-        }
-        n += 4;
-        n += 8;
-        if (v->pViewOffsets != null)
-        {
-            n += VnSize.Padded((ulong)v->dependencyCount * 4);
-        }
-        n += 4;
-        n += 8;
-        if (v->pCorrelationMasks != null)
-        {
-            n += VnSize.Padded((ulong)v->correlationMaskCount * 4);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRenderPassMultiviewCreateInfo* v)
-    {
-        e.U32((uint)v->subpassCount);
-        if (v->pViewMasks != null)
-        {
-            e.ArraySize((ulong)v->subpassCount);
-            e.Bytes(v->pViewMasks, (ulong)v->subpassCount * 4);
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->dependencyCount);
-        if (v->pViewOffsets != null)
-        {
-            e.ArraySize((ulong)v->dependencyCount);
-            e.Bytes(v->pViewOffsets, (ulong)v->dependencyCount * 4);
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->correlationMaskCount);
-        if (v->pCorrelationMasks != null)
-        {
-            e.ArraySize((ulong)v->correlationMaskCount);
-            e.Bytes(v->pCorrelationMasks, (ulong)v->correlationMaskCount * 4);
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRenderPassMultiviewCreateInfo* v)
-    {
-        v->subpassCount = (uint)d.U32();
-
-        {
-            ulong t537 = d.ArraySize();
-            if (t537 != 0)
-            {
-                if (t537 != (ulong)v->subpassCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t537, 4)) return;
-                var t538 = (uint*)d.Alloc(t537, (ulong)sizeof(uint));
-                if (t538 == null) return;
-                d.Bytes(t538, t537 * 4);
-                v->pViewMasks = t538;
-            }
-            else if ((ulong)v->subpassCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->dependencyCount = (uint)d.U32();
-
-        {
-            ulong t540 = d.ArraySize();
-            if (t540 != 0)
-            {
-                if (t540 != (ulong)v->dependencyCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t540, 4)) return;
-                var t541 = (int*)d.Alloc(t540, (ulong)sizeof(int));
-                if (t541 == null) return;
-                d.Bytes(t541, t540 * 4);
-                v->pViewOffsets = t541;
-            }
-            else if ((ulong)v->dependencyCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->correlationMaskCount = (uint)d.U32();
-
-        {
-            ulong t543 = d.ArraySize();
-            if (t543 != 0)
-            {
-                if (t543 != (ulong)v->correlationMaskCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t543, 4)) return;
-                var t544 = (uint*)d.Alloc(t543, (ulong)sizeof(uint));
-                if (t544 == null) return;
-                d.Bytes(t544, t543 * 4);
-                v->pCorrelationMasks = t544;
-            }
-            else if ((ulong)v->correlationMaskCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkRenderPassMultiviewCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkRenderPassSampleLocationsBeginInfoEXTWire
-{
-    public static ulong Size(VkRenderPassSampleLocationsBeginInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRenderPassSampleLocationsBeginInfoEXT* v)
-    {
-        e.I32((int)VkRenderPassSampleLocationsBeginInfoEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRenderPassSampleLocationsBeginInfoEXT* v)
-    {
-        if (d.I32() != (int)VkRenderPassSampleLocationsBeginInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRenderPassSampleLocationsBeginInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRenderPassSampleLocationsBeginInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRenderPassSampleLocationsBeginInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pAttachmentInitialSampleLocations != null)
-        {
-            for (ulong t545 = 0; t545 < (ulong)v->attachmentInitialSampleLocationsCount; t545++)
-            {
-                n += VkAttachmentSampleLocationsEXTWire.Size(&v->pAttachmentInitialSampleLocations[t545], f);
-            }
-        }
-        n += 4;
-        n += 8;
-        if (v->pPostSubpassSampleLocations != null)
-        {
-            for (ulong t546 = 0; t546 < (ulong)v->postSubpassSampleLocationsCount; t546++)
-            {
-                n += VkSubpassSampleLocationsEXTWire.Size(&v->pPostSubpassSampleLocations[t546], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRenderPassSampleLocationsBeginInfoEXT* v)
-    {
-        e.U32((uint)v->attachmentInitialSampleLocationsCount);
-        if (v->pAttachmentInitialSampleLocations != null)
-        {
-            e.ArraySize((ulong)v->attachmentInitialSampleLocationsCount);
-            for (ulong t547 = 0; t547 < (ulong)v->attachmentInitialSampleLocationsCount; t547++)
-            {
-                VkAttachmentSampleLocationsEXTWire.Encode(ref e, &v->pAttachmentInitialSampleLocations[t547]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->postSubpassSampleLocationsCount);
-        if (v->pPostSubpassSampleLocations != null)
-        {
-            e.ArraySize((ulong)v->postSubpassSampleLocationsCount);
-            for (ulong t548 = 0; t548 < (ulong)v->postSubpassSampleLocationsCount; t548++)
-            {
-                VkSubpassSampleLocationsEXTWire.Encode(ref e, &v->pPostSubpassSampleLocations[t548]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRenderPassSampleLocationsBeginInfoEXT* v)
-    {
-        v->attachmentInitialSampleLocationsCount = (uint)d.U32();
-
-        {
-            ulong t550 = d.ArraySize();
-            if (t550 != 0)
-            {
-                if (t550 != (ulong)v->attachmentInitialSampleLocationsCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t550, 40)) return;
-                var t551 = (VkAttachmentSampleLocationsEXT*)d.Alloc(t550, (ulong)sizeof(VkAttachmentSampleLocationsEXT));
-                if (t551 == null) return;
-                for (ulong t549 = 0; t549 < t550; t549++)
-                {
-                    VkAttachmentSampleLocationsEXTWire.Decode(ref d, &t551[t549]);
-                }
-                v->pAttachmentInitialSampleLocations = t551;
-            }
-            else if ((ulong)v->attachmentInitialSampleLocationsCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->postSubpassSampleLocationsCount = (uint)d.U32();
-
-        {
-            ulong t553 = d.ArraySize();
-            if (t553 != 0)
-            {
-                if (t553 != (ulong)v->postSubpassSampleLocationsCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t553, 40)) return;
-                var t554 = (VkSubpassSampleLocationsEXT*)d.Alloc(t553, (ulong)sizeof(VkSubpassSampleLocationsEXT));
-                if (t554 == null) return;
-                for (ulong t552 = 0; t552 < t553; t552++)
-                {
-                    VkSubpassSampleLocationsEXTWire.Decode(ref d, &t554[t552]);
-                }
-                v->pPostSubpassSampleLocations = t554;
-            }
-            else if ((ulong)v->postSubpassSampleLocationsCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkRenderPassSampleLocationsBeginInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkRenderingAreaInfoWire
-{
-    public static ulong Size(VkRenderingAreaInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRenderingAreaInfo* v)
-    {
-        e.I32((int)VkRenderingAreaInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRenderingAreaInfo* v)
-    {
-        if (d.I32() != (int)VkRenderingAreaInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRenderingAreaInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRenderingAreaInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRenderingAreaInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pColorAttachmentFormats != null)
-        {
-            n += VnSize.Padded((ulong)v->colorAttachmentCount * 4);
-        }
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRenderingAreaInfo* v)
-    {
-        e.U32((uint)v->viewMask);
-        e.U32((uint)v->colorAttachmentCount);
-        if (v->pColorAttachmentFormats != null)
-        {
-            e.ArraySize((ulong)v->colorAttachmentCount);
-            e.Bytes(v->pColorAttachmentFormats, (ulong)v->colorAttachmentCount * 4);
-        }
-        else e.ArraySize(0);
-        e.I32((int)v->depthAttachmentFormat);
-        e.I32((int)v->stencilAttachmentFormat);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRenderingAreaInfo* v)
-    {
-        v->viewMask = (uint)d.U32();
-        v->colorAttachmentCount = (uint)d.U32();
-
-        {
-            ulong t558 = d.ArraySize();
-            if (t558 != 0)
-            {
-                if (t558 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t558, 4)) return;
-                var t559 = (VkFormat*)d.Alloc(t558, (ulong)sizeof(VkFormat));
-                if (t559 == null) return;
-                d.Bytes(t559, t558 * 4);
-                v->pColorAttachmentFormats = t559;
-            }
-        }
-        v->depthAttachmentFormat = (VkFormat)d.I32();
-        v->stencilAttachmentFormat = (VkFormat)d.I32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkRenderingAreaInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkRenderingAttachmentInfoWire
-{
-    public static ulong Size(VkRenderingAttachmentInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRenderingAttachmentInfo* v)
-    {
-        e.I32((int)VkRenderingAttachmentInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRenderingAttachmentInfo* v)
-    {
-        if (d.I32() != (int)VkRenderingAttachmentInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRenderingAttachmentInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRenderingAttachmentInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRenderingAttachmentInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += VkClearValueWire.Size(&v->clearValue, f);
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRenderingAttachmentInfo* v)
-    {
-        e.Handle(v->imageView);
-        e.I32((int)v->imageLayout);
-        e.U32((uint)v->resolveMode);
-        e.Handle(v->resolveImageView);
-        e.I32((int)v->resolveImageLayout);
-        e.I32((int)v->loadOp);
-        e.I32((int)v->storeOp);
-        VkClearValueWire.Encode(ref e, &v->clearValue);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRenderingAttachmentInfo* v)
-    {
-        v->imageView = d.Handle(14);
-        v->imageLayout = (VkImageLayout)d.I32();
-        v->resolveMode = (VkResolveModeFlagBits)d.U32();
-        v->resolveImageView = d.Handle(14);
-        v->resolveImageLayout = (VkImageLayout)d.I32();
-        v->loadOp = (VkAttachmentLoadOp)d.I32();
-        v->storeOp = (VkAttachmentStoreOp)d.I32();
-        VkClearValueWire.Decode(ref d, &v->clearValue);
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkRenderingAttachmentInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkRenderingAttachmentLocationInfoWire
-{
-    public static ulong Size(VkRenderingAttachmentLocationInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRenderingAttachmentLocationInfo* v)
-    {
-        e.I32((int)VkRenderingAttachmentLocationInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRenderingAttachmentLocationInfo* v)
-    {
-        if (d.I32() != (int)VkRenderingAttachmentLocationInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRenderingAttachmentLocationInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRenderingAttachmentLocationInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRenderingAttachmentLocationInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pColorAttachmentLocations != null)
-        {
-            n += VnSize.Padded((ulong)v->colorAttachmentCount * 4);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRenderingAttachmentLocationInfo* v)
-    {
-        e.U32((uint)v->colorAttachmentCount);
-        if (v->pColorAttachmentLocations != null)
-        {
-            e.ArraySize((ulong)v->colorAttachmentCount);
-            e.Bytes(v->pColorAttachmentLocations, (ulong)v->colorAttachmentCount * 4);
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRenderingAttachmentLocationInfo* v)
-    {
-        v->colorAttachmentCount = (uint)d.U32();
-
-        {
-            ulong t563 = d.ArraySize();
-            if (t563 != 0)
-            {
-                if (t563 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t563, 4)) return;
-                var t564 = (uint*)d.Alloc(t563, (ulong)sizeof(uint));
-                if (t564 == null) return;
-                d.Bytes(t564, t563 * 4);
-                v->pColorAttachmentLocations = t564;
-            }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkRenderingAttachmentLocationInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkRenderingFragmentShadingRateAttachmentInfoKHRWire
-{
-    public static ulong Size(VkRenderingFragmentShadingRateAttachmentInfoKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRenderingFragmentShadingRateAttachmentInfoKHR* v)
-    {
-        e.I32((int)VkRenderingFragmentShadingRateAttachmentInfoKHR.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRenderingFragmentShadingRateAttachmentInfoKHR* v)
-    {
-        if (d.I32() != (int)VkRenderingFragmentShadingRateAttachmentInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRenderingFragmentShadingRateAttachmentInfoKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRenderingFragmentShadingRateAttachmentInfoKHR* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRenderingFragmentShadingRateAttachmentInfoKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 4;
-        n += VkExtent2DWire.Size(&v->shadingRateAttachmentTexelSize, f);
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRenderingFragmentShadingRateAttachmentInfoKHR* v)
-    {
-        e.Handle(v->imageView);
-        e.I32((int)v->imageLayout);
-        VkExtent2DWire.Encode(ref e, &v->shadingRateAttachmentTexelSize);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRenderingFragmentShadingRateAttachmentInfoKHR* v)
-    {
-        v->imageView = d.Handle(14);
-        v->imageLayout = (VkImageLayout)d.I32();
-        VkExtent2DWire.Decode(ref d, &v->shadingRateAttachmentTexelSize);
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkRenderingFragmentShadingRateAttachmentInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkRenderingInfoWire
-{
-    public static ulong Size(VkRenderingInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRenderingInfo* v)
-    {
-        e.I32((int)VkRenderingInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRenderingInfo* v)
-    {
-        if (d.I32() != (int)VkRenderingInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRenderingInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRenderingInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRenderingInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += VkRect2DWire.Size(&v->renderArea, f);
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pColorAttachments != null)
-        {
-            for (ulong t565 = 0; t565 < (ulong)v->colorAttachmentCount; t565++)
-            {
-                n += VkRenderingAttachmentInfoWire.Size(&v->pColorAttachments[t565], f);
-            }
-        }
-        n += 8;
-        if (v->pDepthAttachment != null)
-        {
-            n += VkRenderingAttachmentInfoWire.Size(&(*v->pDepthAttachment), f);
-        }
-        n += 8;
-        if (v->pStencilAttachment != null)
-        {
-            n += VkRenderingAttachmentInfoWire.Size(&(*v->pStencilAttachment), f);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRenderingInfo* v)
-    {
-        e.U32((uint)v->flags);
-        VkRect2DWire.Encode(ref e, &v->renderArea);
-        e.U32((uint)v->layerCount);
-        e.U32((uint)v->viewMask);
-        e.U32((uint)v->colorAttachmentCount);
-        if (v->pColorAttachments != null)
-        {
-            e.ArraySize((ulong)v->colorAttachmentCount);
-            for (ulong t566 = 0; t566 < (ulong)v->colorAttachmentCount; t566++)
-            {
-                VkRenderingAttachmentInfoWire.Encode(ref e, &v->pColorAttachments[t566]);
-            }
-        }
-        else e.ArraySize(0);
-        e.Pointer(v->pDepthAttachment != null);
-        if (v->pDepthAttachment != null)
-        {
-            VkRenderingAttachmentInfoWire.Encode(ref e, &(*v->pDepthAttachment));
-        }
-        e.Pointer(v->pStencilAttachment != null);
-        if (v->pStencilAttachment != null)
-        {
-            VkRenderingAttachmentInfoWire.Encode(ref e, &(*v->pStencilAttachment));
-        }
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRenderingInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        VkRect2DWire.Decode(ref d, &v->renderArea);
-        v->layerCount = (uint)d.U32();
-        v->viewMask = (uint)d.U32();
-        v->colorAttachmentCount = (uint)d.U32();
-
-        {
-            ulong t568 = d.ArraySize();
-            if (t568 != 0)
-            {
-                if (t568 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t568, 60)) return;
-                var t569 = (VkRenderingAttachmentInfo*)d.Alloc(t568, (ulong)sizeof(VkRenderingAttachmentInfo));
-                if (t569 == null) return;
-                for (ulong t567 = 0; t567 < t568; t567++)
-                {
-                    VkRenderingAttachmentInfoWire.Decode(ref d, &t569[t567]);
-                }
-                v->pColorAttachments = t569;
-            }
-            else if ((ulong)v->colorAttachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        if (d.Pointer())
-        {
-            var t570 = (VkRenderingAttachmentInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingAttachmentInfo));
-            if (t570 == null) return;
-            VkRenderingAttachmentInfoWire.Decode(ref d, &(*t570));
-            v->pDepthAttachment = t570;
-        }
-        if (d.Pointer())
-        {
-            var t571 = (VkRenderingAttachmentInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingAttachmentInfo));
-            if (t571 == null) return;
-            VkRenderingAttachmentInfoWire.Decode(ref d, &(*t571));
-            v->pStencilAttachment = t571;
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000044006 when f == null || f.HasExtension(227): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkRenderingFragmentShadingRateAttachmentInfoKHRWire.SizeSelf((VkRenderingFragmentShadingRateAttachmentInfoKHR*)p, f);
-                case 1000060003: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkDeviceGroupRenderPassBeginInfoWire.SizeSelf((VkDeviceGroupRenderPassBeginInfo*)p, f);
-                case 1000376002 when f == null || f.HasExtension(377): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkMultisampledRenderToSingleSampledInfoEXTWire.SizeSelf((VkMultisampledRenderToSingleSampledInfoEXT*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000044006 when f == null || f.HasExtension(227): e.Pointer(true); e.I32(1000044006); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkRenderingFragmentShadingRateAttachmentInfoKHRWire.EncodeSelf(ref e, (VkRenderingFragmentShadingRateAttachmentInfoKHR*)p); return;
-                case 1000060003: e.Pointer(true); e.I32(1000060003); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkDeviceGroupRenderPassBeginInfoWire.EncodeSelf(ref e, (VkDeviceGroupRenderPassBeginInfo*)p); return;
-                case 1000376002 when f == null || f.HasExtension(377): e.Pointer(true); e.I32(1000376002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkMultisampledRenderToSingleSampledInfoEXTWire.EncodeSelf(ref e, (VkMultisampledRenderToSingleSampledInfoEXT*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000044006:
-            {
-                var p = (VkRenderingFragmentShadingRateAttachmentInfoKHR*)d.Alloc(1, (ulong)sizeof(VkRenderingFragmentShadingRateAttachmentInfoKHR));
-                if (p == null) return null;
-                p->sType = VkRenderingFragmentShadingRateAttachmentInfoKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkRenderingFragmentShadingRateAttachmentInfoKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000060003:
-            {
-                var p = (VkDeviceGroupRenderPassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceGroupRenderPassBeginInfo));
-                if (p == null) return null;
-                p->sType = VkDeviceGroupRenderPassBeginInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkDeviceGroupRenderPassBeginInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000376002:
-            {
-                var p = (VkMultisampledRenderToSingleSampledInfoEXT*)d.Alloc(1, (ulong)sizeof(VkMultisampledRenderToSingleSampledInfoEXT));
-                if (p == null) return null;
-                p->sType = VkMultisampledRenderToSingleSampledInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkMultisampledRenderToSingleSampledInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkRenderingInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [1000044006, 1000060003, 1000376002];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 3;
-}
-
-public static unsafe partial class VkRenderingInputAttachmentIndexInfoWire
-{
-    public static ulong Size(VkRenderingInputAttachmentIndexInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRenderingInputAttachmentIndexInfo* v)
-    {
-        e.I32((int)VkRenderingInputAttachmentIndexInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRenderingInputAttachmentIndexInfo* v)
-    {
-        if (d.I32() != (int)VkRenderingInputAttachmentIndexInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRenderingInputAttachmentIndexInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRenderingInputAttachmentIndexInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRenderingInputAttachmentIndexInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pColorAttachmentInputIndices != null)
-        {
-            n += VnSize.Padded((ulong)v->colorAttachmentCount * 4);
-        }
-        n += 8;
-        if (v->pDepthInputAttachmentIndex != null)
-        {
-            n += 4;
-        }
-        n += 8;
-        if (v->pStencilInputAttachmentIndex != null)
-        {
-            n += 4;
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRenderingInputAttachmentIndexInfo* v)
-    {
-        e.U32((uint)v->colorAttachmentCount);
-        if (v->pColorAttachmentInputIndices != null)
-        {
-            e.ArraySize((ulong)v->colorAttachmentCount);
-            e.Bytes(v->pColorAttachmentInputIndices, (ulong)v->colorAttachmentCount * 4);
-        }
-        else e.ArraySize(0);
-        e.Pointer(v->pDepthInputAttachmentIndex != null);
-        if (v->pDepthInputAttachmentIndex != null)
-        {
-            e.U32((uint)(*v->pDepthInputAttachmentIndex));
-        }
-        e.Pointer(v->pStencilInputAttachmentIndex != null);
-        if (v->pStencilInputAttachmentIndex != null)
-        {
-            e.U32((uint)(*v->pStencilInputAttachmentIndex));
-        }
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRenderingInputAttachmentIndexInfo* v)
-    {
-        v->colorAttachmentCount = (uint)d.U32();
-
-        {
-            ulong t575 = d.ArraySize();
-            if (t575 != 0)
-            {
-                if (t575 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t575, 4)) return;
-                var t576 = (uint*)d.Alloc(t575, (ulong)sizeof(uint));
-                if (t576 == null) return;
-                d.Bytes(t576, t575 * 4);
-                v->pColorAttachmentInputIndices = t576;
-            }
-        }
-        if (d.Pointer())
-        {
-            var t577 = (uint*)d.Alloc(1, (ulong)sizeof(uint));
-            if (t577 == null) return;
-            (*t577) = (uint)d.U32();
-            v->pDepthInputAttachmentIndex = t577;
-        }
-        if (d.Pointer())
-        {
-            var t578 = (uint*)d.Alloc(1, (ulong)sizeof(uint));
-            if (t578 == null) return;
-            (*t578) = (uint)d.U32();
-            v->pStencilInputAttachmentIndex = t578;
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkRenderingInputAttachmentIndexInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkResolveImageInfo2Wire
-{
-    public static ulong Size(VkResolveImageInfo2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkResolveImageInfo2* v)
-    {
-        e.I32((int)VkResolveImageInfo2.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkResolveImageInfo2* v)
-    {
-        if (d.I32() != (int)VkResolveImageInfo2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkResolveImageInfo2.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkResolveImageInfo2* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkResolveImageInfo2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 4;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pRegions != null)
-        {
-            for (ulong t579 = 0; t579 < (ulong)v->regionCount; t579++)
-            {
-                n += VkImageResolve2Wire.Size(&v->pRegions[t579], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkResolveImageInfo2* v)
-    {
-        e.Handle(v->srcImage);
-        e.I32((int)v->srcImageLayout);
-        e.Handle(v->dstImage);
-        e.I32((int)v->dstImageLayout);
-        e.U32((uint)v->regionCount);
-        if (v->pRegions != null)
-        {
-            e.ArraySize((ulong)v->regionCount);
-            for (ulong t580 = 0; t580 < (ulong)v->regionCount; t580++)
-            {
-                VkImageResolve2Wire.Encode(ref e, &v->pRegions[t580]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkResolveImageInfo2* v)
-    {
-        v->srcImage = d.Handle(10);
-        v->srcImageLayout = (VkImageLayout)d.I32();
-        v->dstImage = d.Handle(10);
-        v->dstImageLayout = (VkImageLayout)d.I32();
-        v->regionCount = (uint)d.U32();
-
-        {
-            ulong t582 = d.ArraySize();
-            if (t582 != 0)
-            {
-                if (t582 != (ulong)v->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t582, 80)) return;
-                var t583 = (VkImageResolve2*)d.Alloc(t582, (ulong)sizeof(VkImageResolve2));
-                if (t583 == null) return;
-                for (ulong t581 = 0; t581 < t582; t581++)
-                {
-                    VkImageResolve2Wire.Decode(ref d, &t583[t581]);
-                }
-                v->pRegions = t583;
-            }
-            else if ((ulong)v->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkResolveImageInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkRingCreateInfoMESAWire
-{
-    public static ulong Size(VkRingCreateInfoMESA* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRingCreateInfoMESA* v)
-    {
-        e.I32((int)VkRingCreateInfoMESA.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRingCreateInfoMESA* v)
-    {
-        if (d.I32() != (int)VkRingCreateInfoMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRingCreateInfoMESA.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRingCreateInfoMESA* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRingCreateInfoMESA* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRingCreateInfoMESA* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->resourceId);
-        e.SizeT((nuint)v->offset);
-        e.SizeT((nuint)v->size);
-        e.U64((ulong)v->idleTimeout);
-        e.SizeT((nuint)v->headOffset);
-        e.SizeT((nuint)v->tailOffset);
-        e.SizeT((nuint)v->statusOffset);
-        e.SizeT((nuint)v->bufferOffset);
-        e.SizeT((nuint)v->bufferSize);
-        e.SizeT((nuint)v->extraOffset);
-        e.SizeT((nuint)v->extraSize);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRingCreateInfoMESA* v)
-    {
-        v->flags = (uint)d.U32();
-        v->resourceId = (uint)d.U32();
-        v->offset = (nuint)d.SizeT();
-        v->size = (nuint)d.SizeT();
-        v->idleTimeout = (ulong)d.U64();
-        v->headOffset = (nuint)d.SizeT();
-        v->tailOffset = (nuint)d.SizeT();
-        v->statusOffset = (nuint)d.SizeT();
-        v->bufferOffset = (nuint)d.SizeT();
-        v->bufferSize = (nuint)d.SizeT();
-        v->extraOffset = (nuint)d.SizeT();
-        v->extraSize = (nuint)d.SizeT();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000384006: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkRingMonitorInfoMESAWire.SizeSelf((VkRingMonitorInfoMESA*)p, f);
-                case 1000384007: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkRingPriorityInfoMESAWire.SizeSelf((VkRingPriorityInfoMESA*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000384006: e.Pointer(true); e.I32(1000384006); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkRingMonitorInfoMESAWire.EncodeSelf(ref e, (VkRingMonitorInfoMESA*)p); return;
-                case 1000384007: e.Pointer(true); e.I32(1000384007); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkRingPriorityInfoMESAWire.EncodeSelf(ref e, (VkRingPriorityInfoMESA*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000384006:
-            {
-                var p = (VkRingMonitorInfoMESA*)d.Alloc(1, (ulong)sizeof(VkRingMonitorInfoMESA));
-                if (p == null) return null;
-                p->sType = VkRingMonitorInfoMESA.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkRingMonitorInfoMESAWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000384007:
-            {
-                var p = (VkRingPriorityInfoMESA*)d.Alloc(1, (ulong)sizeof(VkRingPriorityInfoMESA));
-                if (p == null) return null;
-                p->sType = VkRingPriorityInfoMESA.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkRingPriorityInfoMESAWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkRingCreateInfoMESA carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [1000384006, 1000384007];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 2;
-}
-
-public static unsafe partial class VkRingMonitorInfoMESAWire
-{
-    public static ulong Size(VkRingMonitorInfoMESA* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRingMonitorInfoMESA* v)
-    {
-        e.I32((int)VkRingMonitorInfoMESA.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRingMonitorInfoMESA* v)
-    {
-        if (d.I32() != (int)VkRingMonitorInfoMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRingMonitorInfoMESA.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRingMonitorInfoMESA* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRingMonitorInfoMESA* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRingMonitorInfoMESA* v)
-    {
-        e.U32((uint)v->maxReportingPeriodMicroseconds);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRingMonitorInfoMESA* v)
-    {
-        v->maxReportingPeriodMicroseconds = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkRingMonitorInfoMESA carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkRingPriorityInfoMESAWire
-{
-    public static ulong Size(VkRingPriorityInfoMESA* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRingPriorityInfoMESA* v)
-    {
-        e.I32((int)VkRingPriorityInfoMESA.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRingPriorityInfoMESA* v)
-    {
-        if (d.I32() != (int)VkRingPriorityInfoMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRingPriorityInfoMESA.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRingPriorityInfoMESA* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRingPriorityInfoMESA* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRingPriorityInfoMESA* v)
-    {
-        e.I32((int)v->priority);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRingPriorityInfoMESA* v)
-    {
-        v->priority = (int)d.I32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkRingPriorityInfoMESA carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkSampleLocationEXTWire
-{
-    public static ulong Size(VkSampleLocationEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSampleLocationEXT* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSampleLocationEXT* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSampleLocationEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSampleLocationEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSampleLocationEXT* v)
-    {
-        e.F32((float)v->x);
-        e.F32((float)v->y);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSampleLocationEXT* v)
-    {
-        v->x = (float)d.F32();
-        v->y = (float)d.F32();
-    }
-}
-
-public static unsafe partial class VkSampleLocationsInfoEXTWire
-{
-    public static ulong Size(VkSampleLocationsInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSampleLocationsInfoEXT* v)
-    {
-        e.I32((int)VkSampleLocationsInfoEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSampleLocationsInfoEXT* v)
-    {
-        if (d.I32() != (int)VkSampleLocationsInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSampleLocationsInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSampleLocationsInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSampleLocationsInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += VkExtent2DWire.Size(&v->sampleLocationGridSize, f);
-        n += 4;
-        n += 8;
-        if (v->pSampleLocations != null)
-        {
-            for (ulong t584 = 0; t584 < (ulong)v->sampleLocationsCount; t584++)
-            {
-                n += VkSampleLocationEXTWire.Size(&v->pSampleLocations[t584], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSampleLocationsInfoEXT* v)
-    {
-        e.U32((uint)v->sampleLocationsPerPixel);
-        VkExtent2DWire.Encode(ref e, &v->sampleLocationGridSize);
-        e.U32((uint)v->sampleLocationsCount);
-        if (v->pSampleLocations != null)
-        {
-            e.ArraySize((ulong)v->sampleLocationsCount);
-            for (ulong t585 = 0; t585 < (ulong)v->sampleLocationsCount; t585++)
-            {
-                VkSampleLocationEXTWire.Encode(ref e, &v->pSampleLocations[t585]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSampleLocationsInfoEXT* v)
-    {
-        v->sampleLocationsPerPixel = (VkSampleCountFlagBits)d.U32();
-        VkExtent2DWire.Decode(ref d, &v->sampleLocationGridSize);
-        v->sampleLocationsCount = (uint)d.U32();
-
-        {
-            ulong t587 = d.ArraySize();
-            if (t587 != 0)
-            {
-                if (t587 != (ulong)v->sampleLocationsCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t587, 8)) return;
-                var t588 = (VkSampleLocationEXT*)d.Alloc(t587, (ulong)sizeof(VkSampleLocationEXT));
-                if (t588 == null) return;
-                for (ulong t586 = 0; t586 < t587; t586++)
-                {
-                    VkSampleLocationEXTWire.Decode(ref d, &t588[t586]);
-                }
-                v->pSampleLocations = t588;
-            }
-            else if ((ulong)v->sampleLocationsCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkSampleLocationsInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkSamplerBorderColorComponentMappingCreateInfoEXTWire
-{
-    public static ulong Size(VkSamplerBorderColorComponentMappingCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSamplerBorderColorComponentMappingCreateInfoEXT* v)
-    {
-        e.I32((int)VkSamplerBorderColorComponentMappingCreateInfoEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSamplerBorderColorComponentMappingCreateInfoEXT* v)
-    {
-        if (d.I32() != (int)VkSamplerBorderColorComponentMappingCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSamplerBorderColorComponentMappingCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSamplerBorderColorComponentMappingCreateInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSamplerBorderColorComponentMappingCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkComponentMappingWire.Size(&v->components, f);
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSamplerBorderColorComponentMappingCreateInfoEXT* v)
-    {
-        VkComponentMappingWire.Encode(ref e, &v->components);
-        e.U32((uint)v->srgb);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSamplerBorderColorComponentMappingCreateInfoEXT* v)
-    {
-        VkComponentMappingWire.Decode(ref d, &v->components);
-        v->srgb = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkSamplerBorderColorComponentMappingCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkSamplerCreateInfoWire
-{
-    public static ulong Size(VkSamplerCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSamplerCreateInfo* v)
-    {
-        e.I32((int)VkSamplerCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSamplerCreateInfo* v)
-    {
-        if (d.I32() != (int)VkSamplerCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSamplerCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSamplerCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSamplerCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSamplerCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.I32((int)v->magFilter);
-        e.I32((int)v->minFilter);
-        e.I32((int)v->mipmapMode);
-        e.I32((int)v->addressModeU);
-        e.I32((int)v->addressModeV);
-        e.I32((int)v->addressModeW);
-        e.F32((float)v->mipLodBias);
-        e.U32((uint)v->anisotropyEnable);
-        e.F32((float)v->maxAnisotropy);
-        e.U32((uint)v->compareEnable);
-        e.I32((int)v->compareOp);
-        e.F32((float)v->minLod);
-        e.F32((float)v->maxLod);
-        e.I32((int)v->borderColor);
-        e.U32((uint)v->unnormalizedCoordinates);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSamplerCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->magFilter = (VkFilter)d.I32();
-        v->minFilter = (VkFilter)d.I32();
-        v->mipmapMode = (VkSamplerMipmapMode)d.I32();
-        v->addressModeU = (VkSamplerAddressMode)d.I32();
-        v->addressModeV = (VkSamplerAddressMode)d.I32();
-        v->addressModeW = (VkSamplerAddressMode)d.I32();
-        v->mipLodBias = (float)d.F32();
-        v->anisotropyEnable = (uint)d.U32();
-        v->maxAnisotropy = (float)d.F32();
-        v->compareEnable = (uint)d.U32();
-        v->compareOp = (VkCompareOp)d.I32();
-        v->minLod = (float)d.F32();
-        v->maxLod = (float)d.F32();
-        v->borderColor = (VkBorderColor)d.I32();
-        v->unnormalizedCoordinates = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000130001: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkSamplerReductionModeCreateInfoWire.SizeSelf((VkSamplerReductionModeCreateInfo*)p, f);
-                case 1000156001: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkSamplerYcbcrConversionInfoWire.SizeSelf((VkSamplerYcbcrConversionInfo*)p, f);
-                case 1000287000 when f == null || f.HasExtension(288): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkSamplerCustomBorderColorCreateInfoEXTWire.SizeSelf((VkSamplerCustomBorderColorCreateInfoEXT*)p, f);
-                case 1000411001 when f == null || f.HasExtension(412): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkSamplerBorderColorComponentMappingCreateInfoEXTWire.SizeSelf((VkSamplerBorderColorComponentMappingCreateInfoEXT*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000130001: e.Pointer(true); e.I32(1000130001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkSamplerReductionModeCreateInfoWire.EncodeSelf(ref e, (VkSamplerReductionModeCreateInfo*)p); return;
-                case 1000156001: e.Pointer(true); e.I32(1000156001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkSamplerYcbcrConversionInfoWire.EncodeSelf(ref e, (VkSamplerYcbcrConversionInfo*)p); return;
-                case 1000287000 when f == null || f.HasExtension(288): e.Pointer(true); e.I32(1000287000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkSamplerCustomBorderColorCreateInfoEXTWire.EncodeSelf(ref e, (VkSamplerCustomBorderColorCreateInfoEXT*)p); return;
-                case 1000411001 when f == null || f.HasExtension(412): e.Pointer(true); e.I32(1000411001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkSamplerBorderColorComponentMappingCreateInfoEXTWire.EncodeSelf(ref e, (VkSamplerBorderColorComponentMappingCreateInfoEXT*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000130001:
-            {
-                var p = (VkSamplerReductionModeCreateInfo*)d.Alloc(1, (ulong)sizeof(VkSamplerReductionModeCreateInfo));
-                if (p == null) return null;
-                p->sType = VkSamplerReductionModeCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkSamplerReductionModeCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000156001:
-            {
-                var p = (VkSamplerYcbcrConversionInfo*)d.Alloc(1, (ulong)sizeof(VkSamplerYcbcrConversionInfo));
-                if (p == null) return null;
-                p->sType = VkSamplerYcbcrConversionInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkSamplerYcbcrConversionInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000287000:
-            {
-                var p = (VkSamplerCustomBorderColorCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkSamplerCustomBorderColorCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkSamplerCustomBorderColorCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkSamplerCustomBorderColorCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000411001:
-            {
-                var p = (VkSamplerBorderColorComponentMappingCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkSamplerBorderColorComponentMappingCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkSamplerBorderColorComponentMappingCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkSamplerBorderColorComponentMappingCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkSamplerCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [1000130001, 1000156001, 1000287000, 1000411001];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 4;
-}
-
-public static unsafe partial class VkSamplerCustomBorderColorCreateInfoEXTWire
-{
-    public static ulong Size(VkSamplerCustomBorderColorCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSamplerCustomBorderColorCreateInfoEXT* v)
-    {
-        e.I32((int)VkSamplerCustomBorderColorCreateInfoEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSamplerCustomBorderColorCreateInfoEXT* v)
-    {
-        if (d.I32() != (int)VkSamplerCustomBorderColorCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSamplerCustomBorderColorCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSamplerCustomBorderColorCreateInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSamplerCustomBorderColorCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkClearColorValueWire.Size(&v->customBorderColor, f);
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSamplerCustomBorderColorCreateInfoEXT* v)
-    {
-        VkClearColorValueWire.Encode(ref e, &v->customBorderColor);
-        e.I32((int)v->format);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSamplerCustomBorderColorCreateInfoEXT* v)
-    {
-        VkClearColorValueWire.Decode(ref d, &v->customBorderColor);
-        v->format = (VkFormat)d.I32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkSamplerCustomBorderColorCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkSamplerReductionModeCreateInfoWire
-{
-    public static ulong Size(VkSamplerReductionModeCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSamplerReductionModeCreateInfo* v)
-    {
-        e.I32((int)VkSamplerReductionModeCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSamplerReductionModeCreateInfo* v)
-    {
-        if (d.I32() != (int)VkSamplerReductionModeCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSamplerReductionModeCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSamplerReductionModeCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSamplerReductionModeCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSamplerReductionModeCreateInfo* v)
-    {
-        e.I32((int)v->reductionMode);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSamplerReductionModeCreateInfo* v)
-    {
-        v->reductionMode = (VkSamplerReductionMode)d.I32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkSamplerReductionModeCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkSamplerYcbcrConversionCreateInfoWire
-{
-    public static ulong Size(VkSamplerYcbcrConversionCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSamplerYcbcrConversionCreateInfo* v)
-    {
-        e.I32((int)VkSamplerYcbcrConversionCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSamplerYcbcrConversionCreateInfo* v)
-    {
-        if (d.I32() != (int)VkSamplerYcbcrConversionCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSamplerYcbcrConversionCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSamplerYcbcrConversionCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSamplerYcbcrConversionCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += VkComponentMappingWire.Size(&v->components, f);
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSamplerYcbcrConversionCreateInfo* v)
-    {
-        e.I32((int)v->format);
-        e.I32((int)v->ycbcrModel);
-        e.I32((int)v->ycbcrRange);
-        VkComponentMappingWire.Encode(ref e, &v->components);
-        e.I32((int)v->xChromaOffset);
-        e.I32((int)v->yChromaOffset);
-        e.I32((int)v->chromaFilter);
-        e.U32((uint)v->forceExplicitReconstruction);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSamplerYcbcrConversionCreateInfo* v)
-    {
-        v->format = (VkFormat)d.I32();
-        v->ycbcrModel = (VkSamplerYcbcrModelConversion)d.I32();
-        v->ycbcrRange = (VkSamplerYcbcrRange)d.I32();
-        VkComponentMappingWire.Decode(ref d, &v->components);
-        v->xChromaOffset = (VkChromaLocation)d.I32();
-        v->yChromaOffset = (VkChromaLocation)d.I32();
-        v->chromaFilter = (VkFilter)d.I32();
-        v->forceExplicitReconstruction = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkSamplerYcbcrConversionCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkSamplerYcbcrConversionImageFormatPropertiesWire
-{
-    public static ulong Size(VkSamplerYcbcrConversionImageFormatProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSamplerYcbcrConversionImageFormatProperties* v)
-    {
-        e.I32((int)VkSamplerYcbcrConversionImageFormatProperties.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSamplerYcbcrConversionImageFormatProperties* v)
-    {
-        if (d.I32() != (int)VkSamplerYcbcrConversionImageFormatProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSamplerYcbcrConversionImageFormatProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSamplerYcbcrConversionImageFormatProperties* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSamplerYcbcrConversionImageFormatProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSamplerYcbcrConversionImageFormatProperties* v)
-    {
-        e.U32((uint)v->combinedImageSamplerDescriptorCount);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSamplerYcbcrConversionImageFormatProperties* v)
-    {
-        v->combinedImageSamplerDescriptorCount = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkSamplerYcbcrConversionImageFormatProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkSamplerYcbcrConversionImageFormatProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkSamplerYcbcrConversionImageFormatProperties* v)
-    {
-        e.I32((int)VkSamplerYcbcrConversionImageFormatProperties.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkSamplerYcbcrConversionImageFormatProperties* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkSamplerYcbcrConversionImageFormatProperties* v)
-    {
-        if (d.I32() != (int)VkSamplerYcbcrConversionImageFormatProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSamplerYcbcrConversionImageFormatProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkSamplerYcbcrConversionImageFormatProperties* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkSamplerYcbcrConversionImageFormatProperties* v)
-    {
-        if (d.I32() != (int)VkSamplerYcbcrConversionImageFormatProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkSamplerYcbcrConversionImageFormatProperties* v)
-    {
-        v->combinedImageSamplerDescriptorCount = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkSamplerYcbcrConversionImageFormatProperties carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-    /// <summary>sTypes of the structs a pNext chain of VkSamplerYcbcrConversionImageFormatProperties carries as an output (partial forms, replies), in sType order.</summary>
-    public static ReadOnlySpan<int> PartialChainSTypes => [];
-    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
-    public const int PartialChainLimit = 0;
-}
-
-public static unsafe partial class VkSamplerYcbcrConversionInfoWire
-{
-    public static ulong Size(VkSamplerYcbcrConversionInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSamplerYcbcrConversionInfo* v)
-    {
-        e.I32((int)VkSamplerYcbcrConversionInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSamplerYcbcrConversionInfo* v)
-    {
-        if (d.I32() != (int)VkSamplerYcbcrConversionInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSamplerYcbcrConversionInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSamplerYcbcrConversionInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSamplerYcbcrConversionInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSamplerYcbcrConversionInfo* v)
-    {
-        e.Handle(v->conversion);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSamplerYcbcrConversionInfo* v)
-    {
-        v->conversion = d.Handle(1000156000);
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkSamplerYcbcrConversionInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkSemaphoreCreateInfoWire
-{
-    public static ulong Size(VkSemaphoreCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSemaphoreCreateInfo* v)
-    {
-        e.I32((int)VkSemaphoreCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSemaphoreCreateInfo* v)
-    {
-        if (d.I32() != (int)VkSemaphoreCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSemaphoreCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSemaphoreCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSemaphoreCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSemaphoreCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSemaphoreCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000077000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkExportSemaphoreCreateInfoWire.SizeSelf((VkExportSemaphoreCreateInfo*)p, f);
-                case 1000207002: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkSemaphoreTypeCreateInfoWire.SizeSelf((VkSemaphoreTypeCreateInfo*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000077000: e.Pointer(true); e.I32(1000077000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkExportSemaphoreCreateInfoWire.EncodeSelf(ref e, (VkExportSemaphoreCreateInfo*)p); return;
-                case 1000207002: e.Pointer(true); e.I32(1000207002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkSemaphoreTypeCreateInfoWire.EncodeSelf(ref e, (VkSemaphoreTypeCreateInfo*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000077000:
-            {
-                var p = (VkExportSemaphoreCreateInfo*)d.Alloc(1, (ulong)sizeof(VkExportSemaphoreCreateInfo));
-                if (p == null) return null;
-                p->sType = VkExportSemaphoreCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkExportSemaphoreCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000207002:
-            {
-                var p = (VkSemaphoreTypeCreateInfo*)d.Alloc(1, (ulong)sizeof(VkSemaphoreTypeCreateInfo));
-                if (p == null) return null;
-                p->sType = VkSemaphoreTypeCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkSemaphoreTypeCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkSemaphoreCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [1000077000, 1000207002];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 2;
-}
-
-public static unsafe partial class VkSemaphoreGetFdInfoKHRWire
-{
-    public static ulong Size(VkSemaphoreGetFdInfoKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSemaphoreGetFdInfoKHR* v)
-    {
-        e.I32((int)VkSemaphoreGetFdInfoKHR.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSemaphoreGetFdInfoKHR* v)
-    {
-        if (d.I32() != (int)VkSemaphoreGetFdInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSemaphoreGetFdInfoKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSemaphoreGetFdInfoKHR* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSemaphoreGetFdInfoKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSemaphoreGetFdInfoKHR* v)
-    {
-        e.Handle(v->semaphore);
-        e.U32((uint)v->handleType);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSemaphoreGetFdInfoKHR* v)
-    {
-        v->semaphore = d.Handle(5);
-        v->handleType = (VkExternalSemaphoreHandleTypeFlagBits)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkSemaphoreGetFdInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkSemaphoreSignalInfoWire
-{
-    public static ulong Size(VkSemaphoreSignalInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSemaphoreSignalInfo* v)
-    {
-        e.I32((int)VkSemaphoreSignalInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSemaphoreSignalInfo* v)
-    {
-        if (d.I32() != (int)VkSemaphoreSignalInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSemaphoreSignalInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSemaphoreSignalInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSemaphoreSignalInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSemaphoreSignalInfo* v)
-    {
-        e.Handle(v->semaphore);
-        e.U64((ulong)v->value);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSemaphoreSignalInfo* v)
-    {
-        v->semaphore = d.Handle(5);
-        v->value = (ulong)d.U64();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkSemaphoreSignalInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkSemaphoreSubmitInfoWire
-{
-    public static ulong Size(VkSemaphoreSubmitInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSemaphoreSubmitInfo* v)
-    {
-        e.I32((int)VkSemaphoreSubmitInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSemaphoreSubmitInfo* v)
-    {
-        if (d.I32() != (int)VkSemaphoreSubmitInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSemaphoreSubmitInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSemaphoreSubmitInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSemaphoreSubmitInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSemaphoreSubmitInfo* v)
-    {
-        e.Handle(v->semaphore);
-        e.U64((ulong)v->value);
-        e.U64((ulong)v->stageMask);
-        e.U32((uint)v->deviceIndex);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSemaphoreSubmitInfo* v)
-    {
-        v->semaphore = d.Handle(5);
-        v->value = (ulong)d.U64();
-        v->stageMask = (ulong)d.U64();
-        v->deviceIndex = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkSemaphoreSubmitInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkSemaphoreTypeCreateInfoWire
-{
-    public static ulong Size(VkSemaphoreTypeCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSemaphoreTypeCreateInfo* v)
-    {
-        e.I32((int)VkSemaphoreTypeCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSemaphoreTypeCreateInfo* v)
-    {
-        if (d.I32() != (int)VkSemaphoreTypeCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSemaphoreTypeCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSemaphoreTypeCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSemaphoreTypeCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSemaphoreTypeCreateInfo* v)
-    {
-        e.I32((int)v->semaphoreType);
-        e.U64((ulong)v->initialValue);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSemaphoreTypeCreateInfo* v)
-    {
-        v->semaphoreType = (VkSemaphoreType)d.I32();
-        v->initialValue = (ulong)d.U64();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkSemaphoreTypeCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkSemaphoreWaitInfoWire
-{
-    public static ulong Size(VkSemaphoreWaitInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSemaphoreWaitInfo* v)
-    {
-        e.I32((int)VkSemaphoreWaitInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSemaphoreWaitInfo* v)
-    {
-        if (d.I32() != (int)VkSemaphoreWaitInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSemaphoreWaitInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSemaphoreWaitInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSemaphoreWaitInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pSemaphores != null)
-        {
-            n += 8 * (ulong)v->semaphoreCount;
-        }
-        n += 8;
-        if (v->pValues != null)
-        {
-            n += VnSize.Padded((ulong)v->semaphoreCount * 8);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSemaphoreWaitInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->semaphoreCount);
-        if (v->pSemaphores != null)
-        {
-            e.ArraySize((ulong)v->semaphoreCount);
-            for (ulong t591 = 0; t591 < (ulong)v->semaphoreCount; t591++)
-            {
-                e.Handle(v->pSemaphores[t591]);
-            }
-        }
-        else e.ArraySize(0);
-        if (v->pValues != null)
-        {
-            e.ArraySize((ulong)v->semaphoreCount);
-            e.Bytes(v->pValues, (ulong)v->semaphoreCount * 8);
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSemaphoreWaitInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->semaphoreCount = (uint)d.U32();
-
-        {
-            ulong t594 = d.ArraySize();
-            if (t594 != 0)
-            {
-                if (t594 != (ulong)v->semaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t594, 8)) return;
-                var t595 = (ulong*)d.Alloc(t594, (ulong)sizeof(ulong));
-                if (t595 == null) return;
-                for (ulong t593 = 0; t593 < t594; t593++)
-                {
-                    t595[t593] = d.Handle(5);
-                }
-                v->pSemaphores = t595;
-            }
-            else if ((ulong)v->semaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-
-        {
-            ulong t597 = d.ArraySize();
-            if (t597 != 0)
-            {
-                if (t597 != (ulong)v->semaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t597, 8)) return;
-                var t598 = (ulong*)d.Alloc(t597, (ulong)sizeof(ulong));
-                if (t598 == null) return;
-                d.Bytes(t598, t597 * 8);
-                v->pValues = t598;
-            }
-            else if ((ulong)v->semaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkSemaphoreWaitInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkShaderModuleCreateInfoWire
-{
-    public static ulong Size(VkShaderModuleCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkShaderModuleCreateInfo* v)
-    {
-        e.I32((int)VkShaderModuleCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkShaderModuleCreateInfo* v)
-    {
-        if (d.I32() != (int)VkShaderModuleCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkShaderModuleCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkShaderModuleCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkShaderModuleCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        n += 8;
-        if (v->pCode != null)
-        {
-            n += VnSize.Padded(((ulong)v->codeSize/4UL) * 4);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkShaderModuleCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.SizeT((nuint)v->codeSize);
-        if (v->pCode != null)
-        {
-            e.ArraySize(((ulong)v->codeSize/4UL));
-            e.Bytes(v->pCode, ((ulong)v->codeSize/4UL) * 4);
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkShaderModuleCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->codeSize = (nuint)d.SizeT();
-
-        {
-            ulong t602 = d.ArraySize();
-            if (t602 != 0)
-            {
-                if (t602 != ((ulong)v->codeSize/4UL)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t602, 4)) return;
-                var t603 = (uint*)d.Alloc(t602, (ulong)sizeof(uint));
-                if (t603 == null) return;
-                d.Bytes(t603, t602 * 4);
-                v->pCode = t603;
-            }
-            else if (((ulong)v->codeSize/4UL) != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkShaderModuleCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkSparseBufferMemoryBindInfoWire
-{
-    public static ulong Size(VkSparseBufferMemoryBindInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSparseBufferMemoryBindInfo* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSparseBufferMemoryBindInfo* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSparseBufferMemoryBindInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSparseBufferMemoryBindInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 4;
-        n += 8;
-        if (v->pBinds != null)
-        {
-            for (ulong t604 = 0; t604 < (ulong)v->bindCount; t604++)
-            {
-                n += VkSparseMemoryBindWire.Size(&v->pBinds[t604], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSparseBufferMemoryBindInfo* v)
-    {
-        e.Handle(v->buffer);
-        e.U32((uint)v->bindCount);
-        if (v->pBinds != null)
-        {
-            e.ArraySize((ulong)v->bindCount);
-            for (ulong t605 = 0; t605 < (ulong)v->bindCount; t605++)
-            {
-                VkSparseMemoryBindWire.Encode(ref e, &v->pBinds[t605]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSparseBufferMemoryBindInfo* v)
-    {
-        v->buffer = d.Handle(9);
-        v->bindCount = (uint)d.U32();
-
-        {
-            ulong t607 = d.ArraySize();
-            if (t607 != 0)
-            {
-                if (t607 != (ulong)v->bindCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t607, 36)) return;
-                var t608 = (VkSparseMemoryBind*)d.Alloc(t607, (ulong)sizeof(VkSparseMemoryBind));
-                if (t608 == null) return;
-                for (ulong t606 = 0; t606 < t607; t606++)
-                {
-                    VkSparseMemoryBindWire.Decode(ref d, &t608[t606]);
-                }
-                v->pBinds = t608;
-            }
-            else if ((ulong)v->bindCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-}
-
-public static unsafe partial class VkSparseImageFormatPropertiesWire
-{
-    public static ulong Size(VkSparseImageFormatProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSparseImageFormatProperties* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSparseImageFormatProperties* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSparseImageFormatProperties* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSparseImageFormatProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += VkExtent3DWire.Size(&v->imageGranularity, f);
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSparseImageFormatProperties* v)
-    {
-        e.U32((uint)v->aspectMask);
-        VkExtent3DWire.Encode(ref e, &v->imageGranularity);
-        e.U32((uint)v->flags);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSparseImageFormatProperties* v)
-    {
-        v->aspectMask = (uint)d.U32();
-        VkExtent3DWire.Decode(ref d, &v->imageGranularity);
-        v->flags = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkSparseImageFormatProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkSparseImageFormatProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkExtent3DWire.SizePartial(&v->imageGranularity, f);
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkSparseImageFormatProperties* v)
-    {
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkSparseImageFormatProperties* v)
-    {
-        VkExtent3DWire.EncodePartial(ref e, &v->imageGranularity);
-    }
-    public static void DecodePartial(ref VnDecoder d, VkSparseImageFormatProperties* v)
-    {
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkSparseImageFormatProperties* v)
-    {
-        VkExtent3DWire.DecodePartial(ref d, &v->imageGranularity);
-    }
-    public static void DecodeInto(ref VnDecoder d, VkSparseImageFormatProperties* v)
-    {
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkSparseImageFormatProperties* v)
-    {
-        v->aspectMask = (uint)d.U32();
-        VkExtent3DWire.DecodeInto(ref d, &v->imageGranularity);
-        v->flags = (uint)d.U32();
-    }
-}
-
-public static unsafe partial class VkSparseImageFormatProperties2Wire
-{
-    public static ulong Size(VkSparseImageFormatProperties2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSparseImageFormatProperties2* v)
-    {
-        e.I32((int)VkSparseImageFormatProperties2.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSparseImageFormatProperties2* v)
-    {
-        if (d.I32() != (int)VkSparseImageFormatProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSparseImageFormatProperties2.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSparseImageFormatProperties2* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSparseImageFormatProperties2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkSparseImageFormatPropertiesWire.Size(&v->properties, f);
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSparseImageFormatProperties2* v)
-    {
-        VkSparseImageFormatPropertiesWire.Encode(ref e, &v->properties);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSparseImageFormatProperties2* v)
-    {
-        VkSparseImageFormatPropertiesWire.Decode(ref d, &v->properties);
-    }
-    public static ulong SizePartial(VkSparseImageFormatProperties2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkSparseImageFormatProperties2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkSparseImageFormatPropertiesWire.SizePartial(&v->properties, f);
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkSparseImageFormatProperties2* v)
-    {
-        e.I32((int)VkSparseImageFormatProperties2.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkSparseImageFormatProperties2* v)
-    {
-        VkSparseImageFormatPropertiesWire.EncodePartial(ref e, &v->properties);
-    }
-    public static void DecodePartial(ref VnDecoder d, VkSparseImageFormatProperties2* v)
-    {
-        if (d.I32() != (int)VkSparseImageFormatProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSparseImageFormatProperties2.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkSparseImageFormatProperties2* v)
-    {
-        VkSparseImageFormatPropertiesWire.DecodePartial(ref d, &v->properties);
-    }
-    public static void DecodeInto(ref VnDecoder d, VkSparseImageFormatProperties2* v)
-    {
-        if (d.I32() != (int)VkSparseImageFormatProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkSparseImageFormatProperties2* v)
-    {
-        VkSparseImageFormatPropertiesWire.DecodeInto(ref d, &v->properties);
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkSparseImageFormatProperties2 carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-    /// <summary>sTypes of the structs a pNext chain of VkSparseImageFormatProperties2 carries as an output (partial forms, replies), in sType order.</summary>
-    public static ReadOnlySpan<int> PartialChainSTypes => [];
-    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
-    public const int PartialChainLimit = 0;
-}
-
-public static unsafe partial class VkSparseImageMemoryBindWire
-{
-    public static ulong Size(VkSparseImageMemoryBind* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSparseImageMemoryBind* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSparseImageMemoryBind* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSparseImageMemoryBind* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSparseImageMemoryBind* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkImageSubresourceWire.Size(&v->subresource, f);
-        n += VkOffset3DWire.Size(&v->offset, f);
-        n += VkExtent3DWire.Size(&v->extent, f);
-        n += 8;
-        n += 8;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSparseImageMemoryBind* v)
-    {
-        VkImageSubresourceWire.Encode(ref e, &v->subresource);
-        VkOffset3DWire.Encode(ref e, &v->offset);
-        VkExtent3DWire.Encode(ref e, &v->extent);
-        e.Handle(v->memory);
-        e.U64((ulong)v->memoryOffset);
-        e.U32((uint)v->flags);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSparseImageMemoryBind* v)
-    {
-        VkImageSubresourceWire.Decode(ref d, &v->subresource);
-        VkOffset3DWire.Decode(ref d, &v->offset);
-        VkExtent3DWire.Decode(ref d, &v->extent);
-        v->memory = d.Handle(8);
-        v->memoryOffset = (ulong)d.U64();
-        v->flags = (uint)d.U32();
-    }
-}
-
-public static unsafe partial class VkSparseImageMemoryBindInfoWire
-{
-    public static ulong Size(VkSparseImageMemoryBindInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSparseImageMemoryBindInfo* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSparseImageMemoryBindInfo* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSparseImageMemoryBindInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSparseImageMemoryBindInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 4;
-        n += 8;
-        if (v->pBinds != null)
-        {
-            for (ulong t609 = 0; t609 < (ulong)v->bindCount; t609++)
-            {
-                n += VkSparseImageMemoryBindWire.Size(&v->pBinds[t609], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSparseImageMemoryBindInfo* v)
-    {
-        e.Handle(v->image);
-        e.U32((uint)v->bindCount);
-        if (v->pBinds != null)
-        {
-            e.ArraySize((ulong)v->bindCount);
-            for (ulong t610 = 0; t610 < (ulong)v->bindCount; t610++)
-            {
-                VkSparseImageMemoryBindWire.Encode(ref e, &v->pBinds[t610]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSparseImageMemoryBindInfo* v)
-    {
-        v->image = d.Handle(10);
-        v->bindCount = (uint)d.U32();
-
-        {
-            ulong t612 = d.ArraySize();
-            if (t612 != 0)
-            {
-                if (t612 != (ulong)v->bindCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t612, 56)) return;
-                var t613 = (VkSparseImageMemoryBind*)d.Alloc(t612, (ulong)sizeof(VkSparseImageMemoryBind));
-                if (t613 == null) return;
-                for (ulong t611 = 0; t611 < t612; t611++)
-                {
-                    VkSparseImageMemoryBindWire.Decode(ref d, &t613[t611]);
-                }
-                v->pBinds = t613;
-            }
-            else if ((ulong)v->bindCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-}
-
-public static unsafe partial class VkSparseImageMemoryRequirementsWire
-{
-    public static ulong Size(VkSparseImageMemoryRequirements* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSparseImageMemoryRequirements* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSparseImageMemoryRequirements* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSparseImageMemoryRequirements* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSparseImageMemoryRequirements* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkSparseImageFormatPropertiesWire.Size(&v->formatProperties, f);
-        n += 4;
-        n += 8;
-        n += 8;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSparseImageMemoryRequirements* v)
-    {
-        VkSparseImageFormatPropertiesWire.Encode(ref e, &v->formatProperties);
-        e.U32((uint)v->imageMipTailFirstLod);
-        e.U64((ulong)v->imageMipTailSize);
-        e.U64((ulong)v->imageMipTailOffset);
-        e.U64((ulong)v->imageMipTailStride);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSparseImageMemoryRequirements* v)
-    {
-        VkSparseImageFormatPropertiesWire.Decode(ref d, &v->formatProperties);
-        v->imageMipTailFirstLod = (uint)d.U32();
-        v->imageMipTailSize = (ulong)d.U64();
-        v->imageMipTailOffset = (ulong)d.U64();
-        v->imageMipTailStride = (ulong)d.U64();
-    }
-    public static ulong SizePartial(VkSparseImageMemoryRequirements* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkSparseImageMemoryRequirements* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkSparseImageFormatPropertiesWire.SizePartial(&v->formatProperties, f);
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkSparseImageMemoryRequirements* v)
-    {
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkSparseImageMemoryRequirements* v)
-    {
-        VkSparseImageFormatPropertiesWire.EncodePartial(ref e, &v->formatProperties);
-    }
-    public static void DecodePartial(ref VnDecoder d, VkSparseImageMemoryRequirements* v)
-    {
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkSparseImageMemoryRequirements* v)
-    {
-        VkSparseImageFormatPropertiesWire.DecodePartial(ref d, &v->formatProperties);
-    }
-    public static void DecodeInto(ref VnDecoder d, VkSparseImageMemoryRequirements* v)
-    {
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkSparseImageMemoryRequirements* v)
-    {
-        VkSparseImageFormatPropertiesWire.DecodeInto(ref d, &v->formatProperties);
-        v->imageMipTailFirstLod = (uint)d.U32();
-        v->imageMipTailSize = (ulong)d.U64();
-        v->imageMipTailOffset = (ulong)d.U64();
-        v->imageMipTailStride = (ulong)d.U64();
-    }
-}
-
-public static unsafe partial class VkSparseImageMemoryRequirements2Wire
-{
-    public static ulong Size(VkSparseImageMemoryRequirements2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSparseImageMemoryRequirements2* v)
-    {
-        e.I32((int)VkSparseImageMemoryRequirements2.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSparseImageMemoryRequirements2* v)
-    {
-        if (d.I32() != (int)VkSparseImageMemoryRequirements2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSparseImageMemoryRequirements2.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSparseImageMemoryRequirements2* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSparseImageMemoryRequirements2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkSparseImageMemoryRequirementsWire.Size(&v->memoryRequirements, f);
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSparseImageMemoryRequirements2* v)
-    {
-        VkSparseImageMemoryRequirementsWire.Encode(ref e, &v->memoryRequirements);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSparseImageMemoryRequirements2* v)
-    {
-        VkSparseImageMemoryRequirementsWire.Decode(ref d, &v->memoryRequirements);
-    }
-    public static ulong SizePartial(VkSparseImageMemoryRequirements2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkSparseImageMemoryRequirements2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkSparseImageMemoryRequirementsWire.SizePartial(&v->memoryRequirements, f);
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkSparseImageMemoryRequirements2* v)
-    {
-        e.I32((int)VkSparseImageMemoryRequirements2.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkSparseImageMemoryRequirements2* v)
-    {
-        VkSparseImageMemoryRequirementsWire.EncodePartial(ref e, &v->memoryRequirements);
-    }
-    public static void DecodePartial(ref VnDecoder d, VkSparseImageMemoryRequirements2* v)
-    {
-        if (d.I32() != (int)VkSparseImageMemoryRequirements2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSparseImageMemoryRequirements2.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkSparseImageMemoryRequirements2* v)
-    {
-        VkSparseImageMemoryRequirementsWire.DecodePartial(ref d, &v->memoryRequirements);
-    }
-    public static void DecodeInto(ref VnDecoder d, VkSparseImageMemoryRequirements2* v)
-    {
-        if (d.I32() != (int)VkSparseImageMemoryRequirements2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkSparseImageMemoryRequirements2* v)
-    {
-        VkSparseImageMemoryRequirementsWire.DecodeInto(ref d, &v->memoryRequirements);
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkSparseImageMemoryRequirements2 carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-    /// <summary>sTypes of the structs a pNext chain of VkSparseImageMemoryRequirements2 carries as an output (partial forms, replies), in sType order.</summary>
-    public static ReadOnlySpan<int> PartialChainSTypes => [];
-    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
-    public const int PartialChainLimit = 0;
-}
-
-public static unsafe partial class VkSparseImageOpaqueMemoryBindInfoWire
-{
-    public static ulong Size(VkSparseImageOpaqueMemoryBindInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSparseImageOpaqueMemoryBindInfo* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSparseImageOpaqueMemoryBindInfo* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSparseImageOpaqueMemoryBindInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSparseImageOpaqueMemoryBindInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 4;
-        n += 8;
-        if (v->pBinds != null)
-        {
-            for (ulong t614 = 0; t614 < (ulong)v->bindCount; t614++)
-            {
-                n += VkSparseMemoryBindWire.Size(&v->pBinds[t614], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSparseImageOpaqueMemoryBindInfo* v)
-    {
-        e.Handle(v->image);
-        e.U32((uint)v->bindCount);
-        if (v->pBinds != null)
-        {
-            e.ArraySize((ulong)v->bindCount);
-            for (ulong t615 = 0; t615 < (ulong)v->bindCount; t615++)
-            {
-                VkSparseMemoryBindWire.Encode(ref e, &v->pBinds[t615]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSparseImageOpaqueMemoryBindInfo* v)
-    {
-        v->image = d.Handle(10);
-        v->bindCount = (uint)d.U32();
-
-        {
-            ulong t617 = d.ArraySize();
-            if (t617 != 0)
-            {
-                if (t617 != (ulong)v->bindCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t617, 36)) return;
-                var t618 = (VkSparseMemoryBind*)d.Alloc(t617, (ulong)sizeof(VkSparseMemoryBind));
-                if (t618 == null) return;
-                for (ulong t616 = 0; t616 < t617; t616++)
-                {
-                    VkSparseMemoryBindWire.Decode(ref d, &t618[t616]);
-                }
-                v->pBinds = t618;
-            }
-            else if ((ulong)v->bindCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-}
-
-public static unsafe partial class VkSparseMemoryBindWire
-{
-    public static ulong Size(VkSparseMemoryBind* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSparseMemoryBind* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSparseMemoryBind* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSparseMemoryBind* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSparseMemoryBind* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSparseMemoryBind* v)
-    {
-        e.U64((ulong)v->resourceOffset);
-        e.U64((ulong)v->size);
-        e.Handle(v->memory);
-        e.U64((ulong)v->memoryOffset);
-        e.U32((uint)v->flags);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSparseMemoryBind* v)
-    {
-        v->resourceOffset = (ulong)d.U64();
-        v->size = (ulong)d.U64();
-        v->memory = d.Handle(8);
-        v->memoryOffset = (ulong)d.U64();
-        v->flags = (uint)d.U32();
-    }
-}
-
-public static unsafe partial class VkSpecializationInfoWire
-{
-    public static ulong Size(VkSpecializationInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSpecializationInfo* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSpecializationInfo* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSpecializationInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSpecializationInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pMapEntries != null)
-        {
-            for (ulong t619 = 0; t619 < (ulong)v->mapEntryCount; t619++)
-            {
-                n += VkSpecializationMapEntryWire.Size(&v->pMapEntries[t619], f);
-            }
-        }
-        n += 8;
-        n += 8;
-        if (v->pData != null)
-        {
-            n += VnSize.Padded((ulong)v->dataSize * 1);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSpecializationInfo* v)
-    {
-        e.U32((uint)v->mapEntryCount);
-        if (v->pMapEntries != null)
-        {
-            e.ArraySize((ulong)v->mapEntryCount);
-            for (ulong t621 = 0; t621 < (ulong)v->mapEntryCount; t621++)
-            {
-                VkSpecializationMapEntryWire.Encode(ref e, &v->pMapEntries[t621]);
-            }
-        }
-        else e.ArraySize(0);
-        e.SizeT((nuint)v->dataSize);
-        if (v->pData != null)
-        {
-            e.ArraySize((ulong)v->dataSize);
-            e.Bytes(v->pData, (ulong)v->dataSize * 1);
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSpecializationInfo* v)
-    {
-        v->mapEntryCount = (uint)d.U32();
-
-        {
-            ulong t624 = d.ArraySize();
-            if (t624 != 0)
-            {
-                if (t624 != (ulong)v->mapEntryCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t624, 16)) return;
-                var t625 = (VkSpecializationMapEntry*)d.Alloc(t624, (ulong)sizeof(VkSpecializationMapEntry));
-                if (t625 == null) return;
-                for (ulong t623 = 0; t623 < t624; t623++)
-                {
-                    VkSpecializationMapEntryWire.Decode(ref d, &t625[t623]);
-                }
-                v->pMapEntries = t625;
-            }
-            else if ((ulong)v->mapEntryCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->dataSize = (nuint)d.SizeT();
-
-        {
-            ulong t627 = d.ArraySize();
-            if (t627 != 0)
-            {
-                if (t627 != (ulong)v->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t627, 1)) return;
-                var t628 = (byte*)d.Alloc(t627, (ulong)sizeof(byte));
-                if (t628 == null) return;
-                d.Bytes(t628, t627 * 1);
-                v->pData = t628;
-            }
-            else if ((ulong)v->dataSize != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-}
-
-public static unsafe partial class VkSpecializationMapEntryWire
-{
-    public static ulong Size(VkSpecializationMapEntry* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSpecializationMapEntry* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSpecializationMapEntry* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSpecializationMapEntry* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSpecializationMapEntry* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSpecializationMapEntry* v)
-    {
-        e.U32((uint)v->constantID);
-        e.U32((uint)v->offset);
-        e.SizeT((nuint)v->size);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSpecializationMapEntry* v)
-    {
-        v->constantID = (uint)d.U32();
-        v->offset = (uint)d.U32();
-        v->size = (nuint)d.SizeT();
-    }
-}
-
-public static unsafe partial class VkStencilOpStateWire
-{
-    public static ulong Size(VkStencilOpState* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkStencilOpState* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkStencilOpState* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkStencilOpState* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkStencilOpState* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkStencilOpState* v)
-    {
-        e.I32((int)v->failOp);
-        e.I32((int)v->passOp);
-        e.I32((int)v->depthFailOp);
-        e.I32((int)v->compareOp);
-        e.U32((uint)v->compareMask);
-        e.U32((uint)v->writeMask);
-        e.U32((uint)v->reference);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkStencilOpState* v)
-    {
-        v->failOp = (VkStencilOp)d.I32();
-        v->passOp = (VkStencilOp)d.I32();
-        v->depthFailOp = (VkStencilOp)d.I32();
-        v->compareOp = (VkCompareOp)d.I32();
-        v->compareMask = (uint)d.U32();
-        v->writeMask = (uint)d.U32();
-        v->reference = (uint)d.U32();
-    }
-}
-
-public static unsafe partial class VkStridedDeviceAddressRegionKHRWire
-{
-    public static ulong Size(VkStridedDeviceAddressRegionKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkStridedDeviceAddressRegionKHR* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkStridedDeviceAddressRegionKHR* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkStridedDeviceAddressRegionKHR* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkStridedDeviceAddressRegionKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 8;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkStridedDeviceAddressRegionKHR* v)
-    {
-        e.U64((ulong)v->deviceAddress);
-        e.U64((ulong)v->stride);
-        e.U64((ulong)v->size);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkStridedDeviceAddressRegionKHR* v)
-    {
-        v->deviceAddress = (ulong)d.U64();
-        v->stride = (ulong)d.U64();
-        v->size = (ulong)d.U64();
-    }
-}
-
-public static unsafe partial class VkSubmitInfoWire
-{
-    public static ulong Size(VkSubmitInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSubmitInfo* v)
-    {
-        e.I32((int)VkSubmitInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSubmitInfo* v)
-    {
-        if (d.I32() != (int)VkSubmitInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSubmitInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSubmitInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSubmitInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pWaitSemaphores != null)
-        {
-            n += 8 * (ulong)v->waitSemaphoreCount;
-        }
-        n += 8;
-        if (v->pWaitDstStageMask != null)
-        {
-            n += VnSize.Padded((ulong)v->waitSemaphoreCount * 4);
-        }
-        n += 4;
-        n += 8;
-        if (v->pCommandBuffers != null)
-        {
-            n += 8 * (ulong)v->commandBufferCount;
-        }
-        n += 4;
-        n += 8;
-        if (v->pSignalSemaphores != null)
-        {
-            n += 8 * (ulong)v->signalSemaphoreCount;
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSubmitInfo* v)
-    {
-        e.U32((uint)v->waitSemaphoreCount);
-        if (v->pWaitSemaphores != null)
-        {
-            e.ArraySize((ulong)v->waitSemaphoreCount);
-            for (ulong t633 = 0; t633 < (ulong)v->waitSemaphoreCount; t633++)
-            {
-                e.Handle(v->pWaitSemaphores[t633]);
-            }
-        }
-        else e.ArraySize(0);
-        if (v->pWaitDstStageMask != null)
-        {
-            e.ArraySize((ulong)v->waitSemaphoreCount);
-            e.Bytes(v->pWaitDstStageMask, (ulong)v->waitSemaphoreCount * 4);
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->commandBufferCount);
-        if (v->pCommandBuffers != null)
-        {
-            e.ArraySize((ulong)v->commandBufferCount);
-            for (ulong t635 = 0; t635 < (ulong)v->commandBufferCount; t635++)
-            {
-                e.Handle(v->pCommandBuffers[t635]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->signalSemaphoreCount);
-        if (v->pSignalSemaphores != null)
-        {
-            e.ArraySize((ulong)v->signalSemaphoreCount);
-            for (ulong t636 = 0; t636 < (ulong)v->signalSemaphoreCount; t636++)
-            {
-                e.Handle(v->pSignalSemaphores[t636]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSubmitInfo* v)
-    {
-        v->waitSemaphoreCount = (uint)d.U32();
-
-        {
-            ulong t638 = d.ArraySize();
-            if (t638 != 0)
-            {
-                if (t638 != (ulong)v->waitSemaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t638, 8)) return;
-                var t639 = (ulong*)d.Alloc(t638, (ulong)sizeof(ulong));
-                if (t639 == null) return;
-                for (ulong t637 = 0; t637 < t638; t637++)
-                {
-                    t639[t637] = d.Handle(5);
-                }
-                v->pWaitSemaphores = t639;
-            }
-            else if ((ulong)v->waitSemaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-
-        {
-            ulong t641 = d.ArraySize();
-            if (t641 != 0)
-            {
-                if (t641 != (ulong)v->waitSemaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t641, 4)) return;
-                var t642 = (uint*)d.Alloc(t641, (ulong)sizeof(uint));
-                if (t642 == null) return;
-                d.Bytes(t642, t641 * 4);
-                v->pWaitDstStageMask = t642;
-            }
-            else if ((ulong)v->waitSemaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->commandBufferCount = (uint)d.U32();
-
-        {
-            ulong t644 = d.ArraySize();
-            if (t644 != 0)
-            {
-                if (t644 != (ulong)v->commandBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t644, 8)) return;
-                var t645 = (ulong*)d.Alloc(t644, (ulong)sizeof(ulong));
-                if (t645 == null) return;
-                for (ulong t643 = 0; t643 < t644; t643++)
-                {
-                    t645[t643] = d.Handle(6);
-                }
-                v->pCommandBuffers = t645;
-            }
-            else if ((ulong)v->commandBufferCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->signalSemaphoreCount = (uint)d.U32();
-
-        {
-            ulong t647 = d.ArraySize();
-            if (t647 != 0)
-            {
-                if (t647 != (ulong)v->signalSemaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t647, 8)) return;
-                var t648 = (ulong*)d.Alloc(t647, (ulong)sizeof(ulong));
-                if (t648 == null) return;
-                for (ulong t646 = 0; t646 < t647; t646++)
-                {
-                    t648[t646] = d.Handle(5);
-                }
-                v->pSignalSemaphores = t648;
-            }
-            else if ((ulong)v->signalSemaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000060005: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkDeviceGroupSubmitInfoWire.SizeSelf((VkDeviceGroupSubmitInfo*)p, f);
-                case 1000145000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkProtectedSubmitInfoWire.SizeSelf((VkProtectedSubmitInfo*)p, f);
-                case 1000207003: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkTimelineSemaphoreSubmitInfoWire.SizeSelf((VkTimelineSemaphoreSubmitInfo*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000060005: e.Pointer(true); e.I32(1000060005); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkDeviceGroupSubmitInfoWire.EncodeSelf(ref e, (VkDeviceGroupSubmitInfo*)p); return;
-                case 1000145000: e.Pointer(true); e.I32(1000145000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkProtectedSubmitInfoWire.EncodeSelf(ref e, (VkProtectedSubmitInfo*)p); return;
-                case 1000207003: e.Pointer(true); e.I32(1000207003); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkTimelineSemaphoreSubmitInfoWire.EncodeSelf(ref e, (VkTimelineSemaphoreSubmitInfo*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000060005:
-            {
-                var p = (VkDeviceGroupSubmitInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceGroupSubmitInfo));
-                if (p == null) return null;
-                p->sType = VkDeviceGroupSubmitInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkDeviceGroupSubmitInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000145000:
-            {
-                var p = (VkProtectedSubmitInfo*)d.Alloc(1, (ulong)sizeof(VkProtectedSubmitInfo));
-                if (p == null) return null;
-                p->sType = VkProtectedSubmitInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkProtectedSubmitInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000207003:
-            {
-                var p = (VkTimelineSemaphoreSubmitInfo*)d.Alloc(1, (ulong)sizeof(VkTimelineSemaphoreSubmitInfo));
-                if (p == null) return null;
-                p->sType = VkTimelineSemaphoreSubmitInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkTimelineSemaphoreSubmitInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkSubmitInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [1000060005, 1000145000, 1000207003];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 3;
-}
-
-public static unsafe partial class VkSubmitInfo2Wire
-{
-    public static ulong Size(VkSubmitInfo2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSubmitInfo2* v)
-    {
-        e.I32((int)VkSubmitInfo2.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSubmitInfo2* v)
-    {
-        if (d.I32() != (int)VkSubmitInfo2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSubmitInfo2.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSubmitInfo2* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSubmitInfo2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pWaitSemaphoreInfos != null)
-        {
-            for (ulong t649 = 0; t649 < (ulong)v->waitSemaphoreInfoCount; t649++)
-            {
-                n += VkSemaphoreSubmitInfoWire.Size(&v->pWaitSemaphoreInfos[t649], f);
-            }
-        }
-        n += 4;
-        n += 8;
-        if (v->pCommandBufferInfos != null)
-        {
-            for (ulong t650 = 0; t650 < (ulong)v->commandBufferInfoCount; t650++)
-            {
-                n += VkCommandBufferSubmitInfoWire.Size(&v->pCommandBufferInfos[t650], f);
-            }
-        }
-        n += 4;
-        n += 8;
-        if (v->pSignalSemaphoreInfos != null)
-        {
-            for (ulong t651 = 0; t651 < (ulong)v->signalSemaphoreInfoCount; t651++)
-            {
-                n += VkSemaphoreSubmitInfoWire.Size(&v->pSignalSemaphoreInfos[t651], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSubmitInfo2* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->waitSemaphoreInfoCount);
-        if (v->pWaitSemaphoreInfos != null)
-        {
-            e.ArraySize((ulong)v->waitSemaphoreInfoCount);
-            for (ulong t652 = 0; t652 < (ulong)v->waitSemaphoreInfoCount; t652++)
-            {
-                VkSemaphoreSubmitInfoWire.Encode(ref e, &v->pWaitSemaphoreInfos[t652]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->commandBufferInfoCount);
-        if (v->pCommandBufferInfos != null)
-        {
-            e.ArraySize((ulong)v->commandBufferInfoCount);
-            for (ulong t653 = 0; t653 < (ulong)v->commandBufferInfoCount; t653++)
-            {
-                VkCommandBufferSubmitInfoWire.Encode(ref e, &v->pCommandBufferInfos[t653]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->signalSemaphoreInfoCount);
-        if (v->pSignalSemaphoreInfos != null)
-        {
-            e.ArraySize((ulong)v->signalSemaphoreInfoCount);
-            for (ulong t654 = 0; t654 < (ulong)v->signalSemaphoreInfoCount; t654++)
-            {
-                VkSemaphoreSubmitInfoWire.Encode(ref e, &v->pSignalSemaphoreInfos[t654]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSubmitInfo2* v)
-    {
-        v->flags = (uint)d.U32();
-        v->waitSemaphoreInfoCount = (uint)d.U32();
-
-        {
-            ulong t656 = d.ArraySize();
-            if (t656 != 0)
-            {
-                if (t656 != (ulong)v->waitSemaphoreInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t656, 40)) return;
-                var t657 = (VkSemaphoreSubmitInfo*)d.Alloc(t656, (ulong)sizeof(VkSemaphoreSubmitInfo));
-                if (t657 == null) return;
-                for (ulong t655 = 0; t655 < t656; t655++)
-                {
-                    VkSemaphoreSubmitInfoWire.Decode(ref d, &t657[t655]);
-                }
-                v->pWaitSemaphoreInfos = t657;
-            }
-            else if ((ulong)v->waitSemaphoreInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->commandBufferInfoCount = (uint)d.U32();
-
-        {
-            ulong t659 = d.ArraySize();
-            if (t659 != 0)
-            {
-                if (t659 != (ulong)v->commandBufferInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t659, 24)) return;
-                var t660 = (VkCommandBufferSubmitInfo*)d.Alloc(t659, (ulong)sizeof(VkCommandBufferSubmitInfo));
-                if (t660 == null) return;
-                for (ulong t658 = 0; t658 < t659; t658++)
-                {
-                    VkCommandBufferSubmitInfoWire.Decode(ref d, &t660[t658]);
-                }
-                v->pCommandBufferInfos = t660;
-            }
-            else if ((ulong)v->commandBufferInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->signalSemaphoreInfoCount = (uint)d.U32();
-
-        {
-            ulong t662 = d.ArraySize();
-            if (t662 != 0)
-            {
-                if (t662 != (ulong)v->signalSemaphoreInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t662, 40)) return;
-                var t663 = (VkSemaphoreSubmitInfo*)d.Alloc(t662, (ulong)sizeof(VkSemaphoreSubmitInfo));
-                if (t663 == null) return;
-                for (ulong t661 = 0; t661 < t662; t661++)
-                {
-                    VkSemaphoreSubmitInfoWire.Decode(ref d, &t663[t661]);
-                }
-                v->pSignalSemaphoreInfos = t663;
-            }
-            else if ((ulong)v->signalSemaphoreInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkSubmitInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
 public static unsafe partial class VkSubpassBeginInfoWire
 {
     public static ulong Size(VkSubpassBeginInfo* v, VnProtocolFilter f = null)
@@ -9532,7 +28,7 @@ public static unsafe partial class VkSubpassBeginInfoWire
     {
         if (d.I32() != (int)VkSubpassBeginInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkSubpassBeginInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9556,36 +52,12 @@ public static unsafe partial class VkSubpassBeginInfoWire
     {
         v->contents = (VkSubpassContents)d.I32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
     /// <summary>sTypes of the structs a pNext chain of VkSubpassBeginInfo carries in full (Size, Encode, Decode), in sType order.</summary>
     public static ReadOnlySpan<int> ChainSTypes => [];
@@ -9667,7 +139,7 @@ public static unsafe partial class VkSubpassDependency2Wire
     {
         if (d.I32() != (int)VkSubpassDependency2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkSubpassDependency2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9714,46 +186,76 @@ public static unsafe partial class VkSubpassDependency2Wire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000314000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(315): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkMemoryBarrier2Wire.SizeSelf((VkMemoryBarrier2*)p, f);
+                case 1000314000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(315): n += 12 + VkMemoryBarrier2Wire.SizeSelf((VkMemoryBarrier2*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000314000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(315): e.Pointer(true); e.I32(1000314000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkMemoryBarrier2Wire.EncodeSelf(ref e, (VkMemoryBarrier2*)p); return;
+                case 1000314000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(315): e.Pointer(true); e.I32(1000314000); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000314000: VkMemoryBarrier2Wire.EncodeSelf(ref e, (VkMemoryBarrier2*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000314000:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkMemoryBarrier2*)d.Alloc(1, (ulong)sizeof(VkMemoryBarrier2));
-                if (p == null) return null;
-                p->sType = VkMemoryBarrier2.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkMemoryBarrier2Wire.DecodeSelf(ref d, p);
-                return p;
+                case 1000314000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkMemoryBarrier2)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000314000: VkMemoryBarrier2Wire.DecodeSelf(ref d, (VkMemoryBarrier2*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
     /// <summary>sTypes of the structs a pNext chain of VkSubpassDependency2 carries in full (Size, Encode, Decode), in sType order.</summary>
     public static ReadOnlySpan<int> ChainSTypes => [1000314000];
@@ -9972,7 +474,7 @@ public static unsafe partial class VkSubpassDescription2Wire
     {
         if (d.I32() != (int)VkSubpassDescription2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkSubpassDescription2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -10156,70 +658,86 @@ public static unsafe partial class VkSubpassDescription2Wire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000199001: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkSubpassDescriptionDepthStencilResolveWire.SizeSelf((VkSubpassDescriptionDepthStencilResolve*)p, f);
-                case 1000226000 when f == null || f.HasExtension(227): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkFragmentShadingRateAttachmentInfoKHRWire.SizeSelf((VkFragmentShadingRateAttachmentInfoKHR*)p, f);
-                case 1000376002 when f == null || f.HasExtension(377): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkMultisampledRenderToSingleSampledInfoEXTWire.SizeSelf((VkMultisampledRenderToSingleSampledInfoEXT*)p, f);
+                case 1000199001: n += 12 + VkSubpassDescriptionDepthStencilResolveWire.SizeSelf((VkSubpassDescriptionDepthStencilResolve*)p, f); break;
+                case 1000226000 when f == null || f.HasExtension(227): n += 12 + VkFragmentShadingRateAttachmentInfoKHRWire.SizeSelf((VkFragmentShadingRateAttachmentInfoKHR*)p, f); break;
+                case 1000376002 when f == null || f.HasExtension(377): n += 12 + VkMultisampledRenderToSingleSampledInfoEXTWire.SizeSelf((VkMultisampledRenderToSingleSampledInfoEXT*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[3];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 3) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000199001: e.Pointer(true); e.I32(1000199001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkSubpassDescriptionDepthStencilResolveWire.EncodeSelf(ref e, (VkSubpassDescriptionDepthStencilResolve*)p); return;
-                case 1000226000 when f == null || f.HasExtension(227): e.Pointer(true); e.I32(1000226000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkFragmentShadingRateAttachmentInfoKHRWire.EncodeSelf(ref e, (VkFragmentShadingRateAttachmentInfoKHR*)p); return;
-                case 1000376002 when f == null || f.HasExtension(377): e.Pointer(true); e.I32(1000376002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkMultisampledRenderToSingleSampledInfoEXTWire.EncodeSelf(ref e, (VkMultisampledRenderToSingleSampledInfoEXT*)p); return;
+                case 1000199001: e.Pointer(true); e.I32(1000199001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000226000 when f == null || f.HasExtension(227): e.Pointer(true); e.I32(1000226000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000376002 when f == null || f.HasExtension(377): e.Pointer(true); e.I32(1000376002); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000199001: VkSubpassDescriptionDepthStencilResolveWire.EncodeSelf(ref e, (VkSubpassDescriptionDepthStencilResolve*)q); break;
+                case 1000226000: VkFragmentShadingRateAttachmentInfoKHRWire.EncodeSelf(ref e, (VkFragmentShadingRateAttachmentInfoKHR*)q); break;
+                case 1000376002: VkMultisampledRenderToSingleSampledInfoEXTWire.EncodeSelf(ref e, (VkMultisampledRenderToSingleSampledInfoEXT*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000199001:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkSubpassDescriptionDepthStencilResolve*)d.Alloc(1, (ulong)sizeof(VkSubpassDescriptionDepthStencilResolve));
-                if (p == null) return null;
-                p->sType = VkSubpassDescriptionDepthStencilResolve.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkSubpassDescriptionDepthStencilResolveWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000199001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkSubpassDescriptionDepthStencilResolve)); break;
+                case 1000226000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkFragmentShadingRateAttachmentInfoKHR)); break;
+                case 1000376002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkMultisampledRenderToSingleSampledInfoEXT)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000226000:
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkFragmentShadingRateAttachmentInfoKHR*)d.Alloc(1, (ulong)sizeof(VkFragmentShadingRateAttachmentInfoKHR));
-                if (p == null) return null;
-                p->sType = VkFragmentShadingRateAttachmentInfoKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkFragmentShadingRateAttachmentInfoKHRWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000199001: VkSubpassDescriptionDepthStencilResolveWire.DecodeSelf(ref d, (VkSubpassDescriptionDepthStencilResolve*)last); break;
+                case 1000226000: VkFragmentShadingRateAttachmentInfoKHRWire.DecodeSelf(ref d, (VkFragmentShadingRateAttachmentInfoKHR*)last); break;
+                case 1000376002: VkMultisampledRenderToSingleSampledInfoEXTWire.DecodeSelf(ref d, (VkMultisampledRenderToSingleSampledInfoEXT*)last); break;
             }
-            case 1000376002:
-            {
-                var p = (VkMultisampledRenderToSingleSampledInfoEXT*)d.Alloc(1, (ulong)sizeof(VkMultisampledRenderToSingleSampledInfoEXT));
-                if (p == null) return null;
-                p->sType = VkMultisampledRenderToSingleSampledInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkMultisampledRenderToSingleSampledInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
     /// <summary>sTypes of the structs a pNext chain of VkSubpassDescription2 carries in full (Size, Encode, Decode), in sType order.</summary>
     public static ReadOnlySpan<int> ChainSTypes => [1000199001, 1000226000, 1000376002];
@@ -10245,7 +763,7 @@ public static unsafe partial class VkSubpassDescriptionDepthStencilResolveWire
     {
         if (d.I32() != (int)VkSubpassDescriptionDepthStencilResolve.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkSubpassDescriptionDepthStencilResolve.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -10289,36 +807,12 @@ public static unsafe partial class VkSubpassDescriptionDepthStencilResolveWire
             v->pDepthStencilResolveAttachment = t706;
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
     /// <summary>sTypes of the structs a pNext chain of VkSubpassDescriptionDepthStencilResolve carries in full (Size, Encode, Decode), in sType order.</summary>
     public static ReadOnlySpan<int> ChainSTypes => [];
@@ -10344,7 +838,7 @@ public static unsafe partial class VkSubpassEndInfoWire
     {
         if (d.I32() != (int)VkSubpassEndInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkSubpassEndInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -10365,36 +859,12 @@ public static unsafe partial class VkSubpassEndInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkSubpassEndInfo* v)
     {
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
     /// <summary>sTypes of the structs a pNext chain of VkSubpassEndInfo carries in full (Size, Encode, Decode), in sType order.</summary>
     public static ReadOnlySpan<int> ChainSTypes => [];
@@ -10420,7 +890,7 @@ public static unsafe partial class VkSubpassResolvePerformanceQueryEXTWire
     {
         if (d.I32() != (int)VkSubpassResolvePerformanceQueryEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkSubpassResolvePerformanceQueryEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -10468,7 +938,7 @@ public static unsafe partial class VkSubpassResolvePerformanceQueryEXTWire
     {
         if (d.I32() != (int)VkSubpassResolvePerformanceQueryEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkSubpassResolvePerformanceQueryEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -10478,7 +948,7 @@ public static unsafe partial class VkSubpassResolvePerformanceQueryEXTWire
     public static void DecodeInto(ref VnDecoder d, VkSubpassResolvePerformanceQueryEXT* v)
     {
         if (d.I32() != (int)VkSubpassResolvePerformanceQueryEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -10486,82 +956,23 @@ public static unsafe partial class VkSubpassResolvePerformanceQueryEXTWire
     {
         v->optimal = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
     /// <summary>sTypes of the structs a pNext chain of VkSubpassResolvePerformanceQueryEXT carries in full (Size, Encode, Decode), in sType order.</summary>
     public static ReadOnlySpan<int> ChainSTypes => [];
@@ -10571,5 +982,1336 @@ public static unsafe partial class VkSubpassResolvePerformanceQueryEXTWire
     public static ReadOnlySpan<int> PartialChainSTypes => [];
     /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
     public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkSubpassSampleLocationsEXTWire
+{
+    public static ulong Size(VkSubpassSampleLocationsEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSubpassSampleLocationsEXT* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSubpassSampleLocationsEXT* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSubpassSampleLocationsEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSubpassSampleLocationsEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += VkSampleLocationsInfoEXTWire.Size(&v->sampleLocationsInfo, f);
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSubpassSampleLocationsEXT* v)
+    {
+        e.U32((uint)v->subpassIndex);
+        VkSampleLocationsInfoEXTWire.Encode(ref e, &v->sampleLocationsInfo);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSubpassSampleLocationsEXT* v)
+    {
+        v->subpassIndex = (uint)d.U32();
+        VkSampleLocationsInfoEXTWire.Decode(ref d, &v->sampleLocationsInfo);
+    }
+}
+
+public static unsafe partial class VkSubresourceHostMemcpySizeWire
+{
+    public static ulong Size(VkSubresourceHostMemcpySize* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSubresourceHostMemcpySize* v)
+    {
+        e.I32((int)VkSubresourceHostMemcpySize.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSubresourceHostMemcpySize* v)
+    {
+        if (d.I32() != (int)VkSubresourceHostMemcpySize.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSubresourceHostMemcpySize.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSubresourceHostMemcpySize* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSubresourceHostMemcpySize* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSubresourceHostMemcpySize* v)
+    {
+        e.U64((ulong)v->size);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSubresourceHostMemcpySize* v)
+    {
+        v->size = (ulong)d.U64();
+    }
+    public static ulong SizePartial(VkSubresourceHostMemcpySize* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkSubresourceHostMemcpySize* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkSubresourceHostMemcpySize* v)
+    {
+        e.I32((int)VkSubresourceHostMemcpySize.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkSubresourceHostMemcpySize* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkSubresourceHostMemcpySize* v)
+    {
+        if (d.I32() != (int)VkSubresourceHostMemcpySize.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSubresourceHostMemcpySize.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkSubresourceHostMemcpySize* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkSubresourceHostMemcpySize* v)
+    {
+        if (d.I32() != (int)VkSubresourceHostMemcpySize.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkSubresourceHostMemcpySize* v)
+    {
+        v->size = (ulong)d.U64();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkSubresourceHostMemcpySize carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkSubresourceHostMemcpySize carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkSubresourceLayoutWire
+{
+    public static ulong Size(VkSubresourceLayout* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSubresourceLayout* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSubresourceLayout* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSubresourceLayout* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSubresourceLayout* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        n += 8;
+        n += 8;
+        n += 8;
+        n += 8;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSubresourceLayout* v)
+    {
+        e.U64((ulong)v->offset);
+        e.U64((ulong)v->size);
+        e.U64((ulong)v->rowPitch);
+        e.U64((ulong)v->arrayPitch);
+        e.U64((ulong)v->depthPitch);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSubresourceLayout* v)
+    {
+        v->offset = (ulong)d.U64();
+        v->size = (ulong)d.U64();
+        v->rowPitch = (ulong)d.U64();
+        v->arrayPitch = (ulong)d.U64();
+        v->depthPitch = (ulong)d.U64();
+    }
+    public static ulong SizePartial(VkSubresourceLayout* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkSubresourceLayout* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkSubresourceLayout* v)
+    {
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkSubresourceLayout* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkSubresourceLayout* v)
+    {
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkSubresourceLayout* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkSubresourceLayout* v)
+    {
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkSubresourceLayout* v)
+    {
+        v->offset = (ulong)d.U64();
+        v->size = (ulong)d.U64();
+        v->rowPitch = (ulong)d.U64();
+        v->arrayPitch = (ulong)d.U64();
+        v->depthPitch = (ulong)d.U64();
+    }
+}
+
+public static unsafe partial class VkSubresourceLayout2Wire
+{
+    public static ulong Size(VkSubresourceLayout2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSubresourceLayout2* v)
+    {
+        e.I32((int)VkSubresourceLayout2.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSubresourceLayout2* v)
+    {
+        if (d.I32() != (int)VkSubresourceLayout2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSubresourceLayout2.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSubresourceLayout2* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSubresourceLayout2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkSubresourceLayoutWire.Size(&v->subresourceLayout, f);
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSubresourceLayout2* v)
+    {
+        VkSubresourceLayoutWire.Encode(ref e, &v->subresourceLayout);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSubresourceLayout2* v)
+    {
+        VkSubresourceLayoutWire.Decode(ref d, &v->subresourceLayout);
+    }
+    public static ulong SizePartial(VkSubresourceLayout2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkSubresourceLayout2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkSubresourceLayoutWire.SizePartial(&v->subresourceLayout, f);
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkSubresourceLayout2* v)
+    {
+        e.I32((int)VkSubresourceLayout2.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkSubresourceLayout2* v)
+    {
+        VkSubresourceLayoutWire.EncodePartial(ref e, &v->subresourceLayout);
+    }
+    public static void DecodePartial(ref VnDecoder d, VkSubresourceLayout2* v)
+    {
+        if (d.I32() != (int)VkSubresourceLayout2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSubresourceLayout2.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkSubresourceLayout2* v)
+    {
+        VkSubresourceLayoutWire.DecodePartial(ref d, &v->subresourceLayout);
+    }
+    public static void DecodeInto(ref VnDecoder d, VkSubresourceLayout2* v)
+    {
+        if (d.I32() != (int)VkSubresourceLayout2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkSubresourceLayout2* v)
+    {
+        VkSubresourceLayoutWire.DecodeInto(ref d, &v->subresourceLayout);
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        ulong n = 8;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000270008 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): n += 12 + VkSubresourceHostMemcpySizeWire.SizeSelf((VkSubresourceHostMemcpySize*)p, f); break;
+            }
+        }
+        return n;
+    }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        if (p == null) { e.Pointer(false); return; }
+        var f = e.Filter;
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
+        {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000270008 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): e.Pointer(true); e.I32(1000270008); kept[n++] = (VnChainHeader*)p; break;
+            }
+        }
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000270008: VkSubresourceHostMemcpySizeWire.EncodeSelf(ref e, (VkSubresourceHostMemcpySize*)q); break;
+            }
+        }
+    }
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (!d.Pointer()) return null;
+        VnChainHeader* last = null;
+        int n = 0;
+        do
+        {
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
+            {
+                case 1000270008: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkSubresourceHostMemcpySize)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            }
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000270008: VkSubresourceHostMemcpySizeWire.DecodeSelf(ref d, (VkSubresourceHostMemcpySize*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
+        }
+        return next;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
+    {
+        ulong n = 8;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000270008 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): n += 12 + VkSubresourceHostMemcpySizeWire.SizePartialSelf((VkSubresourceHostMemcpySize*)p, f); break;
+            }
+        }
+        return n;
+    }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void EncodePartialChain(ref VnEncoder e, void* p)
+    {
+        if (p == null) { e.Pointer(false); return; }
+        var f = e.Filter;
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
+        {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodePartialChain(ref e, p); break; }
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000270008 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): e.Pointer(true); e.I32(1000270008); kept[n++] = (VnChainHeader*)p; break;
+            }
+        }
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000270008: VkSubresourceHostMemcpySizeWire.EncodePartialSelf(ref e, (VkSubresourceHostMemcpySize*)q); break;
+            }
+        }
+    }
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (!d.Pointer()) return null;
+        VnChainHeader* last = null;
+        int n = 0;
+        do
+        {
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
+            {
+                case 1000270008: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkSubresourceHostMemcpySize)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            }
+            if (p == null) return null;
+            if (++n > PartialChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000270008: VkSubresourceHostMemcpySizeWire.DecodePartialSelf(ref d, (VkSubresourceHostMemcpySize*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
+        }
+        return next;
+    }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (!d.Pointer()) return;
+        VnChainHeader** found = stackalloc VnChainHeader*[PartialChainLimit];
+        int n = 0;
+        var p = (VnChainHeader*)chain;
+        do
+        {
+            if (n == PartialChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return; }
+            int st = d.I32();
+            while (p != null && p->sType != st) p = (VnChainHeader*)p->pNext;
+            if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+            found[n++] = p;
+            p = (VnChainHeader*)p->pNext;
+        } while (d.Pointer());
+        if (d.Failed) return;
+        while (n > 0)
+        {
+            p = found[--n];
+            switch (p->sType)
+            {
+                case 1000270008: VkSubresourceHostMemcpySizeWire.DecodeIntoSelf(ref d, (VkSubresourceHostMemcpySize*)p); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return;
+            }
+            if (d.Failed) return;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkSubresourceLayout2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000270008];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
+    /// <summary>sTypes of the structs a pNext chain of VkSubresourceLayout2 carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [1000270008];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 1;
+}
+
+public static unsafe partial class VkTimelineSemaphoreSubmitInfoWire
+{
+    public static ulong Size(VkTimelineSemaphoreSubmitInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkTimelineSemaphoreSubmitInfo* v)
+    {
+        e.I32((int)VkTimelineSemaphoreSubmitInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkTimelineSemaphoreSubmitInfo* v)
+    {
+        if (d.I32() != (int)VkTimelineSemaphoreSubmitInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkTimelineSemaphoreSubmitInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkTimelineSemaphoreSubmitInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkTimelineSemaphoreSubmitInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 8;
+        if (v->pWaitSemaphoreValues != null)
+        {
+            n += VnSize.Padded((ulong)v->waitSemaphoreValueCount * 8);
+        }
+        n += 4;
+        n += 8;
+        if (v->pSignalSemaphoreValues != null)
+        {
+            n += VnSize.Padded((ulong)v->signalSemaphoreValueCount * 8);
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkTimelineSemaphoreSubmitInfo* v)
+    {
+        e.U32((uint)v->waitSemaphoreValueCount);
+        if (v->pWaitSemaphoreValues != null)
+        {
+            e.ArraySize((ulong)v->waitSemaphoreValueCount);
+            e.Bytes(v->pWaitSemaphoreValues, (ulong)v->waitSemaphoreValueCount * 8);
+        }
+        else e.ArraySize(0);
+        e.U32((uint)v->signalSemaphoreValueCount);
+        if (v->pSignalSemaphoreValues != null)
+        {
+            e.ArraySize((ulong)v->signalSemaphoreValueCount);
+            e.Bytes(v->pSignalSemaphoreValues, (ulong)v->signalSemaphoreValueCount * 8);
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkTimelineSemaphoreSubmitInfo* v)
+    {
+        v->waitSemaphoreValueCount = (uint)d.U32();
+
+        {
+            ulong t712 = d.ArraySize();
+            if (t712 != 0)
+            {
+                if (t712 != (ulong)v->waitSemaphoreValueCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t712, 8)) return;
+                var t713 = (ulong*)d.Alloc(t712, (ulong)sizeof(ulong));
+                if (t713 == null) return;
+                d.Bytes(t713, t712 * 8);
+                v->pWaitSemaphoreValues = t713;
+            }
+        }
+        v->signalSemaphoreValueCount = (uint)d.U32();
+
+        {
+            ulong t715 = d.ArraySize();
+            if (t715 != 0)
+            {
+                if (t715 != (ulong)v->signalSemaphoreValueCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t715, 8)) return;
+                var t716 = (ulong*)d.Alloc(t715, (ulong)sizeof(ulong));
+                if (t716 == null) return;
+                d.Bytes(t716, t715 * 8);
+                v->pSignalSemaphoreValues = t716;
+            }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkTimelineSemaphoreSubmitInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkVertexInputAttributeDescriptionWire
+{
+    public static ulong Size(VkVertexInputAttributeDescription* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkVertexInputAttributeDescription* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkVertexInputAttributeDescription* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkVertexInputAttributeDescription* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkVertexInputAttributeDescription* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkVertexInputAttributeDescription* v)
+    {
+        e.U32((uint)v->location);
+        e.U32((uint)v->binding);
+        e.I32((int)v->format);
+        e.U32((uint)v->offset);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkVertexInputAttributeDescription* v)
+    {
+        v->location = (uint)d.U32();
+        v->binding = (uint)d.U32();
+        v->format = (VkFormat)d.I32();
+        v->offset = (uint)d.U32();
+    }
+}
+
+public static unsafe partial class VkVertexInputAttributeDescription2EXTWire
+{
+    public static ulong Size(VkVertexInputAttributeDescription2EXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkVertexInputAttributeDescription2EXT* v)
+    {
+        e.I32((int)VkVertexInputAttributeDescription2EXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkVertexInputAttributeDescription2EXT* v)
+    {
+        if (d.I32() != (int)VkVertexInputAttributeDescription2EXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkVertexInputAttributeDescription2EXT.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkVertexInputAttributeDescription2EXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkVertexInputAttributeDescription2EXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkVertexInputAttributeDescription2EXT* v)
+    {
+        e.U32((uint)v->location);
+        e.U32((uint)v->binding);
+        e.I32((int)v->format);
+        e.U32((uint)v->offset);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkVertexInputAttributeDescription2EXT* v)
+    {
+        v->location = (uint)d.U32();
+        v->binding = (uint)d.U32();
+        v->format = (VkFormat)d.I32();
+        v->offset = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkVertexInputAttributeDescription2EXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkVertexInputBindingDescriptionWire
+{
+    public static ulong Size(VkVertexInputBindingDescription* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkVertexInputBindingDescription* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkVertexInputBindingDescription* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkVertexInputBindingDescription* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkVertexInputBindingDescription* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkVertexInputBindingDescription* v)
+    {
+        e.U32((uint)v->binding);
+        e.U32((uint)v->stride);
+        e.I32((int)v->inputRate);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkVertexInputBindingDescription* v)
+    {
+        v->binding = (uint)d.U32();
+        v->stride = (uint)d.U32();
+        v->inputRate = (VkVertexInputRate)d.I32();
+    }
+}
+
+public static unsafe partial class VkVertexInputBindingDescription2EXTWire
+{
+    public static ulong Size(VkVertexInputBindingDescription2EXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkVertexInputBindingDescription2EXT* v)
+    {
+        e.I32((int)VkVertexInputBindingDescription2EXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkVertexInputBindingDescription2EXT* v)
+    {
+        if (d.I32() != (int)VkVertexInputBindingDescription2EXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkVertexInputBindingDescription2EXT.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkVertexInputBindingDescription2EXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkVertexInputBindingDescription2EXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkVertexInputBindingDescription2EXT* v)
+    {
+        e.U32((uint)v->binding);
+        e.U32((uint)v->stride);
+        e.I32((int)v->inputRate);
+        e.U32((uint)v->divisor);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkVertexInputBindingDescription2EXT* v)
+    {
+        v->binding = (uint)d.U32();
+        v->stride = (uint)d.U32();
+        v->inputRate = (VkVertexInputRate)d.I32();
+        v->divisor = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkVertexInputBindingDescription2EXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkVertexInputBindingDivisorDescriptionWire
+{
+    public static ulong Size(VkVertexInputBindingDivisorDescription* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkVertexInputBindingDivisorDescription* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkVertexInputBindingDivisorDescription* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkVertexInputBindingDivisorDescription* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkVertexInputBindingDivisorDescription* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkVertexInputBindingDivisorDescription* v)
+    {
+        e.U32((uint)v->binding);
+        e.U32((uint)v->divisor);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkVertexInputBindingDivisorDescription* v)
+    {
+        v->binding = (uint)d.U32();
+        v->divisor = (uint)d.U32();
+    }
+}
+
+public static unsafe partial class VkViewportWire
+{
+    public static ulong Size(VkViewport* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkViewport* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkViewport* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkViewport* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkViewport* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkViewport* v)
+    {
+        e.F32((float)v->x);
+        e.F32((float)v->y);
+        e.F32((float)v->width);
+        e.F32((float)v->height);
+        e.F32((float)v->minDepth);
+        e.F32((float)v->maxDepth);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkViewport* v)
+    {
+        v->x = (float)d.F32();
+        v->y = (float)d.F32();
+        v->width = (float)d.F32();
+        v->height = (float)d.F32();
+        v->minDepth = (float)d.F32();
+        v->maxDepth = (float)d.F32();
+    }
+}
+
+public static unsafe partial class VkWriteDescriptorSetWire
+{
+    public static ulong Size(VkWriteDescriptorSet* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkWriteDescriptorSet* v)
+    {
+        e.I32((int)VkWriteDescriptorSet.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkWriteDescriptorSet* v)
+    {
+        if (d.I32() != (int)VkWriteDescriptorSet.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkWriteDescriptorSet.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkWriteDescriptorSet* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkWriteDescriptorSet* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 8;
+        if (v->pImageInfo != null)
+        {
+            for (ulong t717 = 0; t717 < (ulong)v->descriptorCount; t717++)
+            {
+                n += VkDescriptorImageInfoWire.Size(&v->pImageInfo[t717], f);
+            }
+        }
+        n += 8;
+        if (v->pBufferInfo != null)
+        {
+            for (ulong t718 = 0; t718 < (ulong)v->descriptorCount; t718++)
+            {
+                n += VkDescriptorBufferInfoWire.Size(&v->pBufferInfo[t718], f);
+            }
+        }
+        n += 8;
+        if (v->pTexelBufferView != null)
+        {
+            n += 8 * (ulong)v->descriptorCount;
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkWriteDescriptorSet* v)
+    {
+        e.Handle(v->dstSet);
+        e.U32((uint)v->dstBinding);
+        e.U32((uint)v->dstArrayElement);
+        e.U32((uint)v->descriptorCount);
+        e.I32((int)v->descriptorType);
+        if (v->pImageInfo != null)
+        {
+            e.ArraySize((ulong)v->descriptorCount);
+            for (ulong t720 = 0; t720 < (ulong)v->descriptorCount; t720++)
+            {
+                VkDescriptorImageInfoWire.Encode(ref e, &v->pImageInfo[t720]);
+            }
+        }
+        else e.ArraySize(0);
+        if (v->pBufferInfo != null)
+        {
+            e.ArraySize((ulong)v->descriptorCount);
+            for (ulong t721 = 0; t721 < (ulong)v->descriptorCount; t721++)
+            {
+                VkDescriptorBufferInfoWire.Encode(ref e, &v->pBufferInfo[t721]);
+            }
+        }
+        else e.ArraySize(0);
+        if (v->pTexelBufferView != null)
+        {
+            e.ArraySize((ulong)v->descriptorCount);
+            for (ulong t722 = 0; t722 < (ulong)v->descriptorCount; t722++)
+            {
+                e.Handle(v->pTexelBufferView[t722]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkWriteDescriptorSet* v)
+    {
+        v->dstSet = d.Handle(23);
+        v->dstBinding = (uint)d.U32();
+        v->dstArrayElement = (uint)d.U32();
+        v->descriptorCount = (uint)d.U32();
+        v->descriptorType = (VkDescriptorType)d.I32();
+
+        {
+            ulong t724 = d.ArraySize();
+            if (t724 != 0)
+            {
+                if (t724 != (ulong)v->descriptorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t724, 20)) return;
+                var t725 = (VkDescriptorImageInfo*)d.Alloc(t724, (ulong)sizeof(VkDescriptorImageInfo));
+                if (t725 == null) return;
+                for (ulong t723 = 0; t723 < t724; t723++)
+                {
+                    VkDescriptorImageInfoWire.Decode(ref d, &t725[t723]);
+                }
+                v->pImageInfo = t725;
+            }
+        }
+
+        {
+            ulong t727 = d.ArraySize();
+            if (t727 != 0)
+            {
+                if (t727 != (ulong)v->descriptorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t727, 24)) return;
+                var t728 = (VkDescriptorBufferInfo*)d.Alloc(t727, (ulong)sizeof(VkDescriptorBufferInfo));
+                if (t728 == null) return;
+                for (ulong t726 = 0; t726 < t727; t726++)
+                {
+                    VkDescriptorBufferInfoWire.Decode(ref d, &t728[t726]);
+                }
+                v->pBufferInfo = t728;
+            }
+        }
+
+        {
+            ulong t730 = d.ArraySize();
+            if (t730 != 0)
+            {
+                if (t730 != (ulong)v->descriptorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t730, 8)) return;
+                var t731 = (ulong*)d.Alloc(t730, (ulong)sizeof(ulong));
+                if (t731 == null) return;
+                for (ulong t729 = 0; t729 < t730; t729++)
+                {
+                    t731[t729] = d.Handle(13);
+                }
+                v->pTexelBufferView = t731;
+            }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        ulong n = 8;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000138002 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): n += 12 + VkWriteDescriptorSetInlineUniformBlockWire.SizeSelf((VkWriteDescriptorSetInlineUniformBlock*)p, f); break;
+                case 1000150007 when f == null || f.HasExtension(151): n += 12 + VkWriteDescriptorSetAccelerationStructureKHRWire.SizeSelf((VkWriteDescriptorSetAccelerationStructureKHR*)p, f); break;
+            }
+        }
+        return n;
+    }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        if (p == null) { e.Pointer(false); return; }
+        var f = e.Filter;
+        VnChainHeader** kept = stackalloc VnChainHeader*[2];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
+        {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 2) { EncodeChain(ref e, p); break; }
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000138002 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): e.Pointer(true); e.I32(1000138002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000150007 when f == null || f.HasExtension(151): e.Pointer(true); e.I32(1000150007); kept[n++] = (VnChainHeader*)p; break;
+            }
+        }
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000138002: VkWriteDescriptorSetInlineUniformBlockWire.EncodeSelf(ref e, (VkWriteDescriptorSetInlineUniformBlock*)q); break;
+                case 1000150007: VkWriteDescriptorSetAccelerationStructureKHRWire.EncodeSelf(ref e, (VkWriteDescriptorSetAccelerationStructureKHR*)q); break;
+            }
+        }
+    }
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (!d.Pointer()) return null;
+        VnChainHeader* last = null;
+        int n = 0;
+        do
+        {
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
+            {
+                case 1000138002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkWriteDescriptorSetInlineUniformBlock)); break;
+                case 1000150007: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkWriteDescriptorSetAccelerationStructureKHR)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            }
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000138002: VkWriteDescriptorSetInlineUniformBlockWire.DecodeSelf(ref d, (VkWriteDescriptorSetInlineUniformBlock*)last); break;
+                case 1000150007: VkWriteDescriptorSetAccelerationStructureKHRWire.DecodeSelf(ref d, (VkWriteDescriptorSetAccelerationStructureKHR*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
+        }
+        return next;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkWriteDescriptorSet carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000138002, 1000150007];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 2;
+}
+
+public static unsafe partial class VkWriteDescriptorSetAccelerationStructureKHRWire
+{
+    public static ulong Size(VkWriteDescriptorSetAccelerationStructureKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkWriteDescriptorSetAccelerationStructureKHR* v)
+    {
+        e.I32((int)VkWriteDescriptorSetAccelerationStructureKHR.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkWriteDescriptorSetAccelerationStructureKHR* v)
+    {
+        if (d.I32() != (int)VkWriteDescriptorSetAccelerationStructureKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkWriteDescriptorSetAccelerationStructureKHR.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkWriteDescriptorSetAccelerationStructureKHR* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkWriteDescriptorSetAccelerationStructureKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 8;
+        if (v->pAccelerationStructures != null)
+        {
+            n += 8 * (ulong)v->accelerationStructureCount;
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkWriteDescriptorSetAccelerationStructureKHR* v)
+    {
+        e.U32((uint)v->accelerationStructureCount);
+        if (v->pAccelerationStructures != null)
+        {
+            e.ArraySize((ulong)v->accelerationStructureCount);
+            for (ulong t733 = 0; t733 < (ulong)v->accelerationStructureCount; t733++)
+            {
+                e.Handle(v->pAccelerationStructures[t733]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkWriteDescriptorSetAccelerationStructureKHR* v)
+    {
+        v->accelerationStructureCount = (uint)d.U32();
+
+        {
+            ulong t735 = d.ArraySize();
+            if (t735 != 0)
+            {
+                if (t735 != (ulong)v->accelerationStructureCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t735, 8)) return;
+                var t736 = (ulong*)d.Alloc(t735, (ulong)sizeof(ulong));
+                if (t736 == null) return;
+                for (ulong t734 = 0; t734 < t735; t734++)
+                {
+                    t736[t734] = d.Handle(1000150000);
+                }
+                v->pAccelerationStructures = t736;
+            }
+            else if ((ulong)v->accelerationStructureCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkWriteDescriptorSetAccelerationStructureKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkWriteDescriptorSetInlineUniformBlockWire
+{
+    public static ulong Size(VkWriteDescriptorSetInlineUniformBlock* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkWriteDescriptorSetInlineUniformBlock* v)
+    {
+        e.I32((int)VkWriteDescriptorSetInlineUniformBlock.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkWriteDescriptorSetInlineUniformBlock* v)
+    {
+        if (d.I32() != (int)VkWriteDescriptorSetInlineUniformBlock.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkWriteDescriptorSetInlineUniformBlock.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkWriteDescriptorSetInlineUniformBlock* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkWriteDescriptorSetInlineUniformBlock* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 8;
+        if (v->pData != null)
+        {
+            n += VnSize.Padded((ulong)v->dataSize * 1);
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkWriteDescriptorSetInlineUniformBlock* v)
+    {
+        e.U32((uint)v->dataSize);
+        if (v->pData != null)
+        {
+            e.ArraySize((ulong)v->dataSize);
+            e.Bytes(v->pData, (ulong)v->dataSize * 1);
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkWriteDescriptorSetInlineUniformBlock* v)
+    {
+        v->dataSize = (uint)d.U32();
+
+        {
+            ulong t740 = d.ArraySize();
+            if (t740 != 0)
+            {
+                if (t740 != (ulong)v->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t740, 1)) return;
+                var t741 = (byte*)d.Alloc(t740, (ulong)sizeof(byte));
+                if (t741 == null) return;
+                d.Bytes(t741, t740 * 1);
+                v->pData = t741;
+            }
+            else if ((ulong)v->dataSize != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkWriteDescriptorSetInlineUniformBlock carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
