@@ -66,6 +66,16 @@ public static unsafe class Calls
         return e.Position;
     }
 
+    /// <summary>vkQueueSubmit as above with the submit's two-struct chain (<see cref="Fixture.ChainedSubmit"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int EncodeQueueSubmitChained(Span<byte> stream, Fixture fx)
+    {
+        ulong size = vkQueueSubmit.Size(Fixture.Queue, 1, fx.ChainedSubmit, Fixture.Fence);
+        var e = new VnEncoder(stream.Slice(0, (int)size));
+        vkQueueSubmit.Encode(ref e, Reply, Fixture.Queue, 1, fx.ChainedSubmit, Fixture.Fence);
+        return e.Position;
+    }
+
     // ---- host: decode -----------------------------------------------------------------------
 
     /// <summary>Decodes one vkCmdDraw command; true when it decoded cleanly and used the whole input.</summary>

@@ -17,7 +17,7 @@ public unsafe class DecodeBenchmarks
     VnArena _arena = null!;
     OpenAddressingHandleTable _table = null!;
     DictionaryHandleTable _dict = null!;
-    byte[] _draw = null!, _drawBatch = null!, _bind = null!, _submit = null!;
+    byte[] _draw = null!, _drawBatch = null!, _bind = null!, _submit = null!, _submitChained = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -31,6 +31,7 @@ public unsafe class DecodeBenchmarks
         _drawBatch = buf.AsSpan(0, Calls.EncodeDrawBatch(buf)).ToArray();
         _bind = buf.AsSpan(0, Calls.EncodeBindDescriptorSets(buf, _fx)).ToArray();
         _submit = buf.AsSpan(0, Calls.EncodeQueueSubmit(buf, _fx)).ToArray();
+        _submitChained = buf.AsSpan(0, Calls.EncodeQueueSubmitChained(buf, _fx)).ToArray();
         // Warm the arena's first block so the measured calls never hit NativeMemory.
         _arena.Alloc(1);
         _arena.Reset();
@@ -76,6 +77,13 @@ public unsafe class DecodeBenchmarks
     {
         vkQueueSubmit.Args a;
         return Calls.DecodeQueueSubmit(_submit, _arena, _dict, &a, out _) ? a.fence : 0;
+    }
+
+    [Benchmark]
+    public ulong Decode_vkQueueSubmit_Chained()
+    {
+        vkQueueSubmit.Args a;
+        return Calls.DecodeQueueSubmit(_submitChained, _arena, _table, &a, out _) ? a.fence : 0;
     }
 
     // For --verify.

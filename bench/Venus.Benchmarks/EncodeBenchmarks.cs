@@ -34,4 +34,7 @@ public unsafe class EncodeBenchmarks
 
     [Benchmark]
     public int Encode_vkQueueSubmit() => Calls.EncodeQueueSubmit(_stream, _fx);
+
+    [Benchmark]
+    public int Encode_vkQueueSubmit_Chained() => Calls.EncodeQueueSubmitChained(_stream, _fx);
 }

@@ -38,6 +38,12 @@ public sealed unsafe class Fixture : IDisposable
     public readonly uint* WaitDstStageMask;
     public readonly ulong* CommandBuffers;
     public readonly ulong* SignalSemaphores;
+    /// <summary>The same submit with a two-struct pNext chain (timeline values, then protected-submit), as timeline users send it.</summary>
+    public readonly VkSubmitInfo* ChainedSubmit;
+    public readonly VkTimelineSemaphoreSubmitInfo* Timeline;
+    public readonly VkProtectedSubmitInfo* Protected;
+    public readonly ulong* WaitValues;
+    public readonly ulong* SignalValues;
 
     void* _block;
 
@@ -45,7 +51,9 @@ public sealed unsafe class Fixture : IDisposable
     {
         // One block for everything, carved in order; all pieces stay 8-aligned.
         nuint bytes = (nuint)(DescriptorSetCount * 8 + 8 /* 2 offsets */ + (uint)sizeof(VkSubmitInfo)
-                              + WaitSemaphoreCount * 8 + 8 /* 2 masks */ + CommandBufferCount * 8 + SignalSemaphoreCount * 8);
+                              + WaitSemaphoreCount * 8 + 8 /* 2 masks */ + CommandBufferCount * 8 + SignalSemaphoreCount * 8
+                              + (uint)sizeof(VkSubmitInfo) + (uint)sizeof(VkTimelineSemaphoreSubmitInfo) + (uint)sizeof(VkProtectedSubmitInfo)
+                              + WaitSemaphoreCount * 8 + SignalSemaphoreCount * 8);
         _block = NativeMemory.AllocZeroed(bytes);
         byte* p = (byte*)_block;
         DescriptorSets = (ulong*)p; p += DescriptorSetCount * 8;
@@ -54,7 +62,12 @@ public sealed unsafe class Fixture : IDisposable
         WaitSemaphores = (ulong*)p; p += WaitSemaphoreCount * 8;
         WaitDstStageMask = (uint*)p; p += 8;
         CommandBuffers = (ulong*)p; p += CommandBufferCount * 8;
-        SignalSemaphores = (ulong*)p;
+        SignalSemaphores = (ulong*)p; p += SignalSemaphoreCount * 8;
+        ChainedSubmit = (VkSubmitInfo*)p; p += sizeof(VkSubmitInfo);
+        Timeline = (VkTimelineSemaphoreSubmitInfo*)p; p += sizeof(VkTimelineSemaphoreSubmitInfo);
+        Protected = (VkProtectedSubmitInfo*)p; p += sizeof(VkProtectedSubmitInfo);
+        WaitValues = (ulong*)p; p += WaitSemaphoreCount * 8;
+        SignalValues = (ulong*)p;
 
         for (uint i = 0; i < DescriptorSetCount; i++) DescriptorSets[i] = DescriptorSet0 + i;
         DynamicOffsets[0] = 256;
@@ -76,6 +89,21 @@ public sealed unsafe class Fixture : IDisposable
         Submit->pCommandBuffers = CommandBuffers;
         Submit->signalSemaphoreCount = SignalSemaphoreCount;
         Submit->pSignalSemaphores = SignalSemaphores;
+
+        WaitValues[0] = 41;
+        WaitValues[1] = 42;
+        SignalValues[0] = 43;
+        Timeline->sType = VkTimelineSemaphoreSubmitInfo.SType;
+        Timeline->pNext = Protected;
+        Timeline->waitSemaphoreValueCount = WaitSemaphoreCount;
+        Timeline->pWaitSemaphoreValues = WaitValues;
+        Timeline->signalSemaphoreValueCount = SignalSemaphoreCount;
+        Timeline->pSignalSemaphoreValues = SignalValues;
+        Protected->sType = VkProtectedSubmitInfo.SType;
+        Protected->pNext = null;
+        Protected->protectedSubmit = 0;
+        *ChainedSubmit = *Submit;
+        ChainedSubmit->pNext = Timeline;
     }
 
     /// <summary>The host handle the table maps a guest id to (pointer-like, distinct from the id).</summary>

@@ -31,6 +31,7 @@ public static unsafe class Verify
         try
         {
             RoundTrips(enc, dec);
+            ChainedRoundTrip(enc, dec);
             Rejections(enc, dec);
             BenchmarkReturnValues(enc, dec);
             NoAllocations(enc, dec);
@@ -137,6 +138,30 @@ public static unsafe class Verify
         }
     }
 
+    /// <summary>vkQueueSubmit with the two-struct chain: the chain arrives in order with its values.</summary>
+    static void ChainedRoundTrip(EncodeBenchmarks enc, DecodeBenchmarks dec)
+    {
+        var fx = dec.Inputs;
+        int n = enc.Encode_vkQueueSubmit_Chained();
+        ulong size = vkQueueSubmit.Size(Fixture.Queue, 1, fx.ChainedSubmit, Fixture.Fence);
+        // 148 + timeline (ptr 8 + sType 4 + 4 + (8+16) + 4 + (8+8)) + protected (ptr 8 + sType 4 + 4)
+        Check((ulong)n == size && n == 148 + 60 + 16, $"vkQueueSubmit chained: Size {size}, written {n}, expected 224");
+        var bytes = enc.Stream[..n].ToArray();
+        vkQueueSubmit.Args a;
+        Check(Calls.DecodeQueueSubmit(bytes, dec.Arena, dec.Table, &a, out _), "vkQueueSubmit chained: decode");
+        if (a.pSubmits == null) return;
+        var t = (VkTimelineSemaphoreSubmitInfo*)a.pSubmits->pNext;
+        Check(t != null && t->sType == VkTimelineSemaphoreSubmitInfo.SType && t->waitSemaphoreValueCount == 2
+              && t->pWaitSemaphoreValues[0] == 41 && t->pWaitSemaphoreValues[1] == 42
+              && t->signalSemaphoreValueCount == 1 && t->pSignalSemaphoreValues[0] == 43,
+            "vkQueueSubmit chained: timeline values first in the chain");
+        var p = t == null ? null : (VkProtectedSubmitInfo*)t->pNext;
+        Check(p != null && p->sType == VkProtectedSubmitInfo.SType && p->protectedSubmit == 0 && p->pNext == null,
+            "vkQueueSubmit chained: protected-submit info second, end of chain");
+        Check(a.pSubmits->commandBufferCount == 3 && a.pSubmits->pCommandBuffers[2] == H(Fixture.CommandBuffer + 2),
+            "vkQueueSubmit chained: the submit's own fields after the chain");
+    }
+
     /// <summary>The translator and the bounds checks are really exercised: unknown ids, wrong types and truncation fail.</summary>
     static void Rejections(EncodeBenchmarks enc, DecodeBenchmarks dec)
     {
@@ -189,6 +214,7 @@ public static unsafe class Verify
         Check(dec.Decode_vkCmdBindDescriptorSets() == H(Fixture.DescriptorSet0 + 3), "Decode_vkCmdBindDescriptorSets returns the 4th set");
         Check(dec.Decode_vkQueueSubmit() == H(Fixture.Fence), "Decode_vkQueueSubmit returns the fence");
         Check(dec.Decode_vkQueueSubmit_DictionaryTable() == H(Fixture.Fence), "Decode_vkQueueSubmit_DictionaryTable returns the fence");
+        Check(dec.Decode_vkQueueSubmit_Chained() == H(Fixture.Fence), "Decode_vkQueueSubmit_Chained returns the fence");
         Check(enc.Encode_vkCmdDraw() == 32 && enc.Encode_vkCmdDraw_x1000() == 32000
               && enc.Encode_vkCmdBindDescriptorSets() == 96 && enc.Encode_vkQueueSubmit() == 148, "encode benchmarks return their sizes");
     }
@@ -202,11 +228,13 @@ public static unsafe class Verify
             ("Encode_vkCmdDraw_x1000", () => (ulong)enc.Encode_vkCmdDraw_x1000(), 10),
             ("Encode_vkCmdBindDescriptorSets", () => (ulong)enc.Encode_vkCmdBindDescriptorSets(), 1000),
             ("Encode_vkQueueSubmit", () => (ulong)enc.Encode_vkQueueSubmit(), 1000),
+            ("Encode_vkQueueSubmit_Chained", () => (ulong)enc.Encode_vkQueueSubmit_Chained(), 1000),
             ("Decode_vkCmdDraw", dec.Decode_vkCmdDraw, 1000),
             ("Decode_vkCmdDraw_x1000", dec.Decode_vkCmdDraw_x1000, 10),
             ("Decode_vkCmdBindDescriptorSets", dec.Decode_vkCmdBindDescriptorSets, 1000),
             ("Decode_vkQueueSubmit", dec.Decode_vkQueueSubmit, 1000),
             ("Decode_vkQueueSubmit_DictionaryTable", dec.Decode_vkQueueSubmit_DictionaryTable, 1000),
+            ("Decode_vkQueueSubmit_Chained", dec.Decode_vkQueueSubmit_Chained, 1000),
         };
         foreach (var (name, body, reps) in bodies)
         {

@@ -125,18 +125,27 @@ public class HostileInputTests
     }
 
     [Fact]
-    public void LongPNextChainsAreCutOff()
+    public unsafe void LongPNextChainsAreCutOff()
     {
-        // vkCreateFence with a chain of 1000 VkExportFenceCreateInfo elements: refused at the chain limit, no stack overflow.
+        // vkCreateFence with a chain of 1000 VkExportFenceCreateInfo elements: refused at VkFenceCreateInfo's
+        // chain limit (each struct its chain knows, once), decoded without recursion (LongChainTests has
+        // the longest valid chains and the refusals on a small stack).
         var w = new List<byte>();
         void U32(uint v) => w.AddRange(BitConverter.GetBytes(v));
         void U64(ulong v) => w.AddRange(BitConverter.GetBytes(v));
         U64(1);       // device
         U64(1);       // pCreateInfo present
         U32(8);       // VK_STRUCTURE_TYPE_FENCE_CREATE_INFO
+        int headers = w.Count;
         for (int i = 0; i < 1000; i++) { U64(1); U32(1000113000); } // VK_STRUCTURE_TYPE_EXPORT_FENCE_CREATE_INFO
         using var arena = new VnArena();
-        var err = Decode((int)Venus.Protocol.Commands.vkCreateFence.Type, w.ToArray(), arena);
-        Assert.Equal(VnDecodeError.ChainTooLong, err);
+        arena.Reset();
+        var d = new VnDecoder(w.ToArray(), arena);
+        Venus.Protocol.Commands.vkCreateFence.Args a;
+        Venus.Protocol.Commands.vkCreateFence.Decode(ref d, &a);
+        Assert.Equal(VnDecodeError.ChainTooLong, d.Error);
+        // Refused at the element one past the limit, before reading further.
+        int limit = Venus.Protocol.Wire.VkFenceCreateInfoWire.ChainLimit;
+        Assert.Equal(headers + 12 * (limit + 1), d.ErrorPosition);
     }
 }

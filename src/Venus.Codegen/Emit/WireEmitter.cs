@@ -428,10 +428,42 @@ public sealed class WireEmitter
                     EmitChain(w, s, Mode.DecodePartial);
                     EmitChain(w, s, Mode.DecodeInto);
                 }
+                EmitChainInfo(w, s);
             }
         }
         w.Close();
         return w.ToString();
+    }
+
+    /// <summary>
+    /// The structs a pNext chain of <paramref name="s"/> may carry in mode <paramref name="m"/>: full
+    /// forms take every chain member the protocol covers; partial forms and replies (DecodeInto) only
+    /// those that can be outputs.
+    /// </summary>
+    List<StructModel> ChainMembersFor(StructModel s, Mode m) =>
+        _m.ChainMembers(s).Where(x => _native.NativeStructNames.Contains(x.Name) && x.Used && (!IsPartialMode(m) && m != Mode.DecodeInto || x.Output)).ToList();
+
+    /// <summary>
+    /// What the chain decoders accept, as data: the sTypes, those vk.xml lets appear more than once
+    /// in one chain (allowduplicate), and the chain limit (every other known struct once).
+    /// </summary>
+    void EmitChainInfo(CodeWriter w, StructModel s)
+    {
+        void One(string prefix, List<StructModel> members, string what)
+        {
+            var dup = members.Where(x => x.Reg.AllowDuplicate).ToList();
+            w.Line($"/// <summary>sTypes of the structs a pNext chain of {s.Name} carries {what}, in sType order.</summary>");
+            w.Line($"public static ReadOnlySpan<int> {prefix}ChainSTypes => [{string.Join(", ", members.Select(x => x.STypeValue))}];");
+            if (dup.Count > 0)
+            {
+                w.Line($"/// <summary>Those of <see cref=\"{prefix}ChainSTypes\"/> that may appear more than once in one chain (vk.xml allowduplicate).</summary>");
+                w.Line($"public static ReadOnlySpan<int> {prefix}DuplicableChainSTypes => [{string.Join(", ", dup.Select(x => x.STypeValue))}];");
+            }
+            w.Line($"/// <summary>Longest valid chain {what} without duplicable structs: each known struct once.</summary>");
+            w.Line($"public const int {prefix}ChainLimit = {members.Count - dup.Count};");
+        }
+        One("", ChainMembersFor(s, Mode.Decode), "in full (Size, Encode, Decode)");
+        if (s.Output) One("Partial", ChainMembersFor(s, Mode.DecodePartial), "as an output (partial forms, replies)");
     }
 
     static string Sig(StructModel s, Mode m, string name, string extra = "") => m switch
@@ -474,8 +506,8 @@ public sealed class WireEmitter
             }
             if (s.HasPNext)
             {
-                if (m == Mode.DecodeInto) w.Line($"{chainFn}(ref d, v->pNext, 0);");
-                else w.Line($"v->pNext = {chainFn}(ref d, 0);");
+                if (m == Mode.DecodeInto) w.Line($"{chainFn}(ref d, v->pNext);");
+                else w.Line($"v->pNext = {chainFn}(ref d);");
             }
             w.Line("if (d.Failed) return;");
             w.Line($"{self}(ref d, v);");
@@ -520,42 +552,75 @@ public sealed class WireEmitter
 
     void EmitChain(CodeWriter w, StructModel s, Mode m)
     {
-        var members = _m.ChainMembers(s).Where(x => _native.NativeStructNames.Contains(x.Name) && x.Used && (!IsPartialMode(m) && m != Mode.DecodeInto || x.Output)).ToList();
+        var members = ChainMembersFor(s, m);
         switch (m)
         {
             case Mode.Size:
             case Mode.SizePartial:
-                w.Open($"public static ulong {(m == Mode.Size ? "SizeChain" : "SizePartialChain")}(void* p, VnProtocolFilter f)");
-                w.Open("for (; p != null; p = ((VnChainHeader*)p)->pNext)");
-                w.Open("switch (((VnChainHeader*)p)->sType)");
-                foreach (var x in members)
                 {
-                    string g = Gate(x);
-                    string cond = g == "true" ? "" : $" when f == null || {g}";
-                    w.Line($"case {x.STypeValue}{cond}: return 12 + {(m == Mode.Size ? "SizeChain" : "SizePartialChain")}(((VnChainHeader*)p)->pNext, f) + {W(x)}.{(m == Mode.Size ? "SizeSelf" : "SizePartialSelf")}(({x.Name}*)p, f);");
-                }
-                w.Close();
-                w.Close();
-                w.Line("return 8;");
-                w.Close();
-                return;
-            case Mode.Encode:
-            case Mode.EncodePartial:
-                {
-                    string name = m == Mode.Encode ? "EncodeChain" : "EncodePartialChain";
-                    w.Open($"public static void {name}(ref VnEncoder e, void* p)");
-                    w.Line("var f = e.Filter;");
+                    // A loop, not a recursion: 8 for the end marker, 12 + self for each element kept.
+                    string self = m == Mode.Size ? "SizeSelf" : "SizePartialSelf";
+                    if (members.Count == 0)
+                    {
+                        w.Line($"public static ulong {(m == Mode.Size ? "SizeChain" : "SizePartialChain")}(void* p, VnProtocolFilter f) => 8;");
+                        return;
+                    }
+                    w.Open($"public static ulong {(m == Mode.Size ? "SizeChain" : "SizePartialChain")}(void* p, VnProtocolFilter f)");
+                    w.Line("ulong n = 8;");
                     w.Open("for (; p != null; p = ((VnChainHeader*)p)->pNext)");
                     w.Open("switch (((VnChainHeader*)p)->sType)");
                     foreach (var x in members)
                     {
                         string g = Gate(x);
                         string cond = g == "true" ? "" : $" when f == null || {g}";
-                        w.Line($"case {x.STypeValue}{cond}: e.Pointer(true); e.I32({x.STypeValue}); {name}(ref e, ((VnChainHeader*)p)->pNext); {W(x)}.{(m == Mode.Encode ? "EncodeSelf" : "EncodePartialSelf")}(ref e, ({x.Name}*)p); return{_ret};");
+                        w.Line($"case {x.STypeValue}{cond}: n += 12 + {W(x)}.{self}(({x.Name}*)p, f); break;");
                     }
                     w.Close();
                     w.Close();
-                    w.Line("e.Pointer(false);");
+                    w.Line("return n;");
+                    w.Close();
+                    return;
+                }
+            case Mode.Encode:
+            case Mode.EncodePartial:
+                {
+                    string name = m == Mode.Encode ? "EncodeChain" : "EncodePartialChain";
+                    string self = m == Mode.Encode ? "EncodeSelf" : "EncodePartialSelf";
+                    if (members.Count == 0)
+                    {
+                        w.Line($"public static void {name}(ref VnEncoder e, void* p) => e.Pointer(false);");
+                        return;
+                    }
+                    // Every kept element's header first, then their members last to first (§1.5). No
+                    // frame per element: the elements kept are remembered on the stack, as many as the
+                    // chain limit; a longer chain (structs vk.xml lets repeat) hands its rest, which
+                    // encodes as one piece, to a nested call at that point.
+                    w.Line("[System.Runtime.CompilerServices.SkipLocalsInit]");
+                    w.Open($"public static void {name}(ref VnEncoder e, void* p)");
+                    w.Line("if (p == null) { e.Pointer(false); return; }");
+                    w.Line("var f = e.Filter;");
+                    int room = Math.Max(1, members.Count(x => !x.Reg.AllowDuplicate)); // the chain limit; never 0, so each call takes at least one element
+                    w.Line($"VnChainHeader** kept = stackalloc VnChainHeader*[{room}];");
+                    w.Line("int n = 0;");
+                    w.Open("for (; ; p = ((VnChainHeader*)p)->pNext)");
+                    w.Line("if (p == null) { e.Pointer(false); break; }");
+                    w.Line($"if (n == {room}) {{ {name}(ref e, p); break; }}");
+                    w.Open("switch (((VnChainHeader*)p)->sType)");
+                    foreach (var x in members)
+                    {
+                        string g = Gate(x);
+                        string cond = g == "true" ? "" : $" when f == null || {g}";
+                        w.Line($"case {x.STypeValue}{cond}: e.Pointer(true); e.I32({x.STypeValue}); kept[n++] = (VnChainHeader*)p; break;");
+                    }
+                    w.Close();
+                    w.Close();
+                    w.Open("while (n > 0)");
+                    w.Line("var q = kept[--n];");
+                    w.Open("switch (q->sType)");
+                    foreach (var x in members)
+                        w.Line($"case {x.STypeValue}: {W(x)}.{self}(ref e, ({x.Name}*)q); break;");
+                    w.Close();
+                    w.Close();
                     w.Close();
                     return;
                 }
@@ -563,44 +628,96 @@ public sealed class WireEmitter
             case Mode.DecodePartial:
                 {
                     string name = m == Mode.Decode ? "DecodeChain" : "DecodePartialChain";
-                    w.Open($"public static void* {name}(ref VnDecoder d, int depth)");
+                    string self = m == Mode.Decode ? "DecodeSelf" : "DecodePartialSelf";
+                    string limit = m == Mode.Decode ? "ChainLimit" : "PartialChainLimit";
+                    w.Open($"public static void* {name}(ref VnDecoder d)");
+                    if (members.Count == 0)
+                    {
+                        w.Line("if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);");
+                        w.Line("return null;");
+                        w.Close();
+                        return;
+                    }
+                    // No recursion, so no depth to bound: every element's sType comes before any
+                    // element's members (§1.5). The headers are read first, each element allocated
+                    // and linked to the one before it; then the members arrive innermost first, and
+                    // the links are turned forward while they are decoded.
                     w.Line("if (!d.Pointer()) return null;");
-                    w.Line("if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }");
+                    w.Line("VnChainHeader* last = null;");
+                    w.Line("int n = 0;");
+                    w.Open("do");
                     w.Line("int st = d.I32();");
+                    w.Line("VnChainHeader* p;");
                     w.Open("switch (st)");
                     foreach (var x in members)
                     {
-                        w.Open($"case {x.STypeValue}:");
-                        w.Line($"var p = ({x.Name}*)d.Alloc(1, (ulong)sizeof({x.Name}));");
-                        w.Line("if (p == null) return null;");
-                        w.Line($"p->sType = {x.Name}.SType;");
-                        w.Line($"p->pNext = {name}(ref d, depth + 1);");
-                        w.Line("if (d.Failed) return null;");
-                        w.Line($"{W(x)}.{(m == Mode.Decode ? "DecodeSelf" : "DecodePartialSelf")}(ref d, p);");
-                        w.Line("return p;");
-                        w.Close();
+                        // Structs vk.xml lets repeat (allowduplicate) do not count against the limit; the arena cap bounds them.
+                        string uncounted = x.Reg.AllowDuplicate ? " n--;" : "";
+                        w.Line($"case {x.STypeValue}: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof({x.Name}));{uncounted} break;");
                     }
                     w.Line("default: d.Fail(VnDecodeError.UnexpectedSType); return null;");
                     w.Close();
+                    w.Line("if (p == null) return null;");
+                    w.Line($"if (++n > {limit}) {{ d.Fail(VnDecodeError.ChainTooLong); return null; }}");
+                    w.Line("p->sType = st;");
+                    w.Line("p->pNext = last;");
+                    w.Line("last = p;");
+                    w.Close(" while (d.Pointer());");
+                    w.Line("if (d.Failed) return null;");
+                    w.Line("VnChainHeader* next = null;");
+                    w.Open("while (last != null)");
+                    w.Line("var before = (VnChainHeader*)last->pNext;");
+                    w.Line("last->pNext = next;");
+                    w.Open("switch (last->sType)");
+                    foreach (var x in members)
+                        w.Line($"case {x.STypeValue}: {W(x)}.{self}(ref d, ({x.Name}*)last); break;");
+                    w.Close();
+                    w.Line("if (d.Failed) return null;");
+                    w.Line("next = last;");
+                    w.Line("last = before;");
+                    w.Close();
+                    w.Line("return next;");
                     w.Close();
                     return;
                 }
             case Mode.DecodeInto:
                 {
-                    // The host may leave out chain elements but keeps their order; each one is found forward in the caller's chain (§1.5).
-                    w.Open("public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)");
+                    if (members.FirstOrDefault(x => x.Reg.AllowDuplicate) is { } dup)
+                        throw new InvalidOperationException($"{s.Name}: output chain member {dup.Name} may repeat; DecodeIntoChain keeps one slot per known struct");
+                    if (members.Count == 0)
+                    {
+                        w.Open("public static void DecodeIntoChain(ref VnDecoder d, void* chain)");
+                        w.Line("if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);");
+                        w.Close();
+                        return;
+                    }
+                    w.Line("[System.Runtime.CompilerServices.SkipLocalsInit]");
+                    w.Open("public static void DecodeIntoChain(ref VnDecoder d, void* chain)");
+                    // The host may leave out chain elements but keeps their order; each one is found
+                    // forward in the caller's chain (§1.5). No recursion: the headers come first and
+                    // the elements found are kept (at most one of each known struct), then their
+                    // members arrive innermost first.
                     w.Line("if (!d.Pointer()) return;");
-                    w.Line("if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }");
+                    w.Line("VnChainHeader** found = stackalloc VnChainHeader*[PartialChainLimit];");
+                    w.Line("int n = 0;");
+                    w.Line("var p = (VnChainHeader*)chain;");
+                    w.Open("do");
+                    w.Line("if (n == PartialChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return; }");
                     w.Line("int st = d.I32();");
-                    w.Line("void* p = chain;");
-                    w.Line("while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;");
+                    w.Line("while (p != null && p->sType != st) p = (VnChainHeader*)p->pNext;");
                     w.Line("if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }");
-                    w.Line("DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);");
+                    w.Line("found[n++] = p;");
+                    w.Line("p = (VnChainHeader*)p->pNext;");
+                    w.Close(" while (d.Pointer());");
                     w.Line("if (d.Failed) return;");
-                    w.Open("switch (st)");
+                    w.Open("while (n > 0)");
+                    w.Line("p = found[--n];");
+                    w.Open("switch (p->sType)");
                     foreach (var x in members)
-                        w.Line($"case {x.STypeValue}: {W(x)}.DecodeIntoSelf(ref d, ({x.Name}*)p); return{_ret};");
+                        w.Line($"case {x.STypeValue}: {W(x)}.DecodeIntoSelf(ref d, ({x.Name}*)p); break;");
                     w.Line("default: d.Fail(VnDecodeError.UnexpectedSType); return;");
+                    w.Close();
+                    w.Line("if (d.Failed) return;");
                     w.Close();
                     w.Close();
                     return;

@@ -33,6 +33,8 @@ public sealed class RegType
     public List<RegMember> Members { get; } = new();
     public string? Alias { get; set; }
     public bool ReturnedOnly { get; set; }
+    /// <summary>vk.xml allowduplicate: the struct may appear more than once in one pNext chain.</summary>
+    public bool AllowDuplicate { get; set; }
     public List<string> StructExtends { get; } = new();
     public string? Parent { get; set; }              // handles
     public bool Dispatchable { get; set; }           // handles
@@ -194,6 +196,7 @@ public sealed class VkRegistry
             case "struct":
             case "union":
                 rt.ReturnedOnly = (string?)t.Attribute("returnedonly") == "true";
+                rt.AllowDuplicate = (string?)t.Attribute("allowduplicate") == "true";
                 var ext = (string?)t.Attribute("structextends");
                 if (ext != null) rt.StructExtends.AddRange(ext.Split(','));
                 foreach (var m in t.Elements("member"))

@@ -29,18 +29,16 @@ public enum VnDecodeError
     BadString,
     /// <summary>A required pointer was NULL on the wire.</summary>
     MissingPointer,
-    /// <summary>A pNext chain longer than <see cref="VnLimits.MaxChainLength"/>.</summary>
+    /// <summary>
+    /// A pNext chain with more elements than the structs the protocol knows for that chain (the
+    /// generated <c>ChainLimit</c> of its base struct: each known struct once; structs vk.xml
+    /// lets repeat do not count).
+    /// </summary>
     ChainTooLong,
     /// <summary>VK_NULL_HANDLE where the command requires an object.</summary>
     NullHandle,
     /// <summary>Something the protocol never carries (a non-NULL pAllocator, a command without a body).</summary>
     Unsupported,
-}
-
-public static class VnLimits
-{
-    /// <summary>Longest pNext chain accepted; decoding recurses once per element.</summary>
-    public const int MaxChainLength = 64;
 }
 
 /// <summary>Start of every Vulkan struct with sType/pNext, for walking chains.</summary>

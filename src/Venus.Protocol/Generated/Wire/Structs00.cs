@@ -28,7 +28,7 @@ public static unsafe partial class VkAccelerationStructureCreateInfoKHRWire
     {
         if (d.I32() != (int)VkAccelerationStructureCreateInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkAccelerationStructureCreateInfoKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -67,37 +67,17 @@ public static unsafe partial class VkAccelerationStructureCreateInfoKHRWire
         v->type = (VkAccelerationStructureTypeKHR)d.I32();
         v->deviceAddress = (ulong)d.U64();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkAccelerationStructureCreateInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkAccelerationStructureDeviceAddressInfoKHRWire
@@ -118,7 +98,7 @@ public static unsafe partial class VkAccelerationStructureDeviceAddressInfoKHRWi
     {
         if (d.I32() != (int)VkAccelerationStructureDeviceAddressInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkAccelerationStructureDeviceAddressInfoKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -142,37 +122,17 @@ public static unsafe partial class VkAccelerationStructureDeviceAddressInfoKHRWi
     {
         v->accelerationStructure = d.Handle(1000150000);
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkAccelerationStructureDeviceAddressInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkAccelerationStructureVersionInfoKHRWire
@@ -193,7 +153,7 @@ public static unsafe partial class VkAccelerationStructureVersionInfoKHRWire
     {
         if (d.I32() != (int)VkAccelerationStructureVersionInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkAccelerationStructureVersionInfoKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -239,37 +199,17 @@ public static unsafe partial class VkAccelerationStructureVersionInfoKHRWire
             else if ((2UL*16UL) != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkAccelerationStructureVersionInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkApplicationInfoWire
@@ -290,7 +230,7 @@ public static unsafe partial class VkApplicationInfoWire
     {
         if (d.I32() != (int)VkApplicationInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkApplicationInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -326,37 +266,17 @@ public static unsafe partial class VkApplicationInfoWire
         v->engineVersion = (uint)d.U32();
         v->apiVersion = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkApplicationInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkAttachmentDescriptionWire
@@ -439,7 +359,7 @@ public static unsafe partial class VkAttachmentDescription2Wire
     {
         if (d.I32() != (int)VkAttachmentDescription2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkAttachmentDescription2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -489,47 +409,81 @@ public static unsafe partial class VkAttachmentDescription2Wire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000241002: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkAttachmentDescriptionStencilLayoutWire.SizeSelf((VkAttachmentDescriptionStencilLayout*)p, f);
+                case 1000241002: n += 12 + VkAttachmentDescriptionStencilLayoutWire.SizeSelf((VkAttachmentDescriptionStencilLayout*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000241002: e.Pointer(true); e.I32(1000241002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkAttachmentDescriptionStencilLayoutWire.EncodeSelf(ref e, (VkAttachmentDescriptionStencilLayout*)p); return;
+                case 1000241002: e.Pointer(true); e.I32(1000241002); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000241002: VkAttachmentDescriptionStencilLayoutWire.EncodeSelf(ref e, (VkAttachmentDescriptionStencilLayout*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000241002:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkAttachmentDescriptionStencilLayout*)d.Alloc(1, (ulong)sizeof(VkAttachmentDescriptionStencilLayout));
-                if (p == null) return null;
-                p->sType = VkAttachmentDescriptionStencilLayout.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkAttachmentDescriptionStencilLayoutWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000241002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkAttachmentDescriptionStencilLayout)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000241002: VkAttachmentDescriptionStencilLayoutWire.DecodeSelf(ref d, (VkAttachmentDescriptionStencilLayout*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkAttachmentDescription2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000241002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkAttachmentDescriptionStencilLayoutWire
@@ -550,7 +504,7 @@ public static unsafe partial class VkAttachmentDescriptionStencilLayoutWire
     {
         if (d.I32() != (int)VkAttachmentDescriptionStencilLayout.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkAttachmentDescriptionStencilLayout.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -577,37 +531,17 @@ public static unsafe partial class VkAttachmentDescriptionStencilLayoutWire
         v->stencilInitialLayout = (VkImageLayout)d.I32();
         v->stencilFinalLayout = (VkImageLayout)d.I32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkAttachmentDescriptionStencilLayout carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkAttachmentReferenceWire
@@ -669,7 +603,7 @@ public static unsafe partial class VkAttachmentReference2Wire
     {
         if (d.I32() != (int)VkAttachmentReference2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkAttachmentReference2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -701,47 +635,81 @@ public static unsafe partial class VkAttachmentReference2Wire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000241001: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkAttachmentReferenceStencilLayoutWire.SizeSelf((VkAttachmentReferenceStencilLayout*)p, f);
+                case 1000241001: n += 12 + VkAttachmentReferenceStencilLayoutWire.SizeSelf((VkAttachmentReferenceStencilLayout*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000241001: e.Pointer(true); e.I32(1000241001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkAttachmentReferenceStencilLayoutWire.EncodeSelf(ref e, (VkAttachmentReferenceStencilLayout*)p); return;
+                case 1000241001: e.Pointer(true); e.I32(1000241001); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000241001: VkAttachmentReferenceStencilLayoutWire.EncodeSelf(ref e, (VkAttachmentReferenceStencilLayout*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000241001:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkAttachmentReferenceStencilLayout*)d.Alloc(1, (ulong)sizeof(VkAttachmentReferenceStencilLayout));
-                if (p == null) return null;
-                p->sType = VkAttachmentReferenceStencilLayout.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkAttachmentReferenceStencilLayoutWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000241001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkAttachmentReferenceStencilLayout)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000241001: VkAttachmentReferenceStencilLayoutWire.DecodeSelf(ref d, (VkAttachmentReferenceStencilLayout*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkAttachmentReference2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000241001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkAttachmentReferenceStencilLayoutWire
@@ -762,7 +730,7 @@ public static unsafe partial class VkAttachmentReferenceStencilLayoutWire
     {
         if (d.I32() != (int)VkAttachmentReferenceStencilLayout.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkAttachmentReferenceStencilLayout.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -786,37 +754,17 @@ public static unsafe partial class VkAttachmentReferenceStencilLayoutWire
     {
         v->stencilLayout = (VkImageLayout)d.I32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkAttachmentReferenceStencilLayout carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkAttachmentSampleCountInfoAMDWire
@@ -837,7 +785,7 @@ public static unsafe partial class VkAttachmentSampleCountInfoAMDWire
     {
         if (d.I32() != (int)VkAttachmentSampleCountInfoAMD.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkAttachmentSampleCountInfoAMD.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -888,37 +836,17 @@ public static unsafe partial class VkAttachmentSampleCountInfoAMDWire
         }
         v->depthStencilAttachmentSamples = (VkSampleCountFlagBits)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkAttachmentSampleCountInfoAMD carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkAttachmentSampleLocationsEXTWire
@@ -980,7 +908,7 @@ public static unsafe partial class VkBindBufferMemoryDeviceGroupInfoWire
     {
         if (d.I32() != (int)VkBindBufferMemoryDeviceGroupInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkBindBufferMemoryDeviceGroupInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -1029,37 +957,17 @@ public static unsafe partial class VkBindBufferMemoryDeviceGroupInfoWire
             else if ((ulong)v->deviceIndexCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkBindBufferMemoryDeviceGroupInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkBindBufferMemoryInfoWire
@@ -1080,7 +988,7 @@ public static unsafe partial class VkBindBufferMemoryInfoWire
     {
         if (d.I32() != (int)VkBindBufferMemoryInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkBindBufferMemoryInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -1112,59 +1020,86 @@ public static unsafe partial class VkBindBufferMemoryInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000060013: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkBindBufferMemoryDeviceGroupInfoWire.SizeSelf((VkBindBufferMemoryDeviceGroupInfo*)p, f);
-                case 1000545002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkBindMemoryStatusWire.SizeSelf((VkBindMemoryStatus*)p, f);
+                case 1000060013: n += 12 + VkBindBufferMemoryDeviceGroupInfoWire.SizeSelf((VkBindBufferMemoryDeviceGroupInfo*)p, f); break;
+                case 1000545002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): n += 12 + VkBindMemoryStatusWire.SizeSelf((VkBindMemoryStatus*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[2];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 2) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000060013: e.Pointer(true); e.I32(1000060013); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkBindBufferMemoryDeviceGroupInfoWire.EncodeSelf(ref e, (VkBindBufferMemoryDeviceGroupInfo*)p); return;
-                case 1000545002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): e.Pointer(true); e.I32(1000545002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkBindMemoryStatusWire.EncodeSelf(ref e, (VkBindMemoryStatus*)p); return;
+                case 1000060013: e.Pointer(true); e.I32(1000060013); kept[n++] = (VnChainHeader*)p; break;
+                case 1000545002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): e.Pointer(true); e.I32(1000545002); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000060013: VkBindBufferMemoryDeviceGroupInfoWire.EncodeSelf(ref e, (VkBindBufferMemoryDeviceGroupInfo*)q); break;
+                case 1000545002: VkBindMemoryStatusWire.EncodeSelf(ref e, (VkBindMemoryStatus*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000060013:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkBindBufferMemoryDeviceGroupInfo*)d.Alloc(1, (ulong)sizeof(VkBindBufferMemoryDeviceGroupInfo));
-                if (p == null) return null;
-                p->sType = VkBindBufferMemoryDeviceGroupInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkBindBufferMemoryDeviceGroupInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000060013: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkBindBufferMemoryDeviceGroupInfo)); break;
+                case 1000545002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkBindMemoryStatus)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000545002:
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkBindMemoryStatus*)d.Alloc(1, (ulong)sizeof(VkBindMemoryStatus));
-                if (p == null) return null;
-                p->sType = VkBindMemoryStatus.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkBindMemoryStatusWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000060013: VkBindBufferMemoryDeviceGroupInfoWire.DecodeSelf(ref d, (VkBindBufferMemoryDeviceGroupInfo*)last); break;
+                case 1000545002: VkBindMemoryStatusWire.DecodeSelf(ref d, (VkBindMemoryStatus*)last); break;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBindBufferMemoryInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000060013, 1000545002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 2;
 }
 
 public static unsafe partial class VkBindDescriptorSetsInfoWire
@@ -1185,7 +1120,7 @@ public static unsafe partial class VkBindDescriptorSetsInfoWire
     {
         if (d.I32() != (int)VkBindDescriptorSetsInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkBindDescriptorSetsInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -1278,47 +1213,81 @@ public static unsafe partial class VkBindDescriptorSetsInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 30: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineLayoutCreateInfoWire.SizeSelf((VkPipelineLayoutCreateInfo*)p, f);
+                case 30: n += 12 + VkPipelineLayoutCreateInfoWire.SizeSelf((VkPipelineLayoutCreateInfo*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 30: e.Pointer(true); e.I32(30); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineLayoutCreateInfoWire.EncodeSelf(ref e, (VkPipelineLayoutCreateInfo*)p); return;
+                case 30: e.Pointer(true); e.I32(30); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 30: VkPipelineLayoutCreateInfoWire.EncodeSelf(ref e, (VkPipelineLayoutCreateInfo*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 30:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkPipelineLayoutCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineLayoutCreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineLayoutCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineLayoutCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 30: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineLayoutCreateInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 30: VkPipelineLayoutCreateInfoWire.DecodeSelf(ref d, (VkPipelineLayoutCreateInfo*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBindDescriptorSetsInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [30];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkBindImageMemoryDeviceGroupInfoWire
@@ -1339,7 +1308,7 @@ public static unsafe partial class VkBindImageMemoryDeviceGroupInfoWire
     {
         if (d.I32() != (int)VkBindImageMemoryDeviceGroupInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkBindImageMemoryDeviceGroupInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -1425,37 +1394,17 @@ public static unsafe partial class VkBindImageMemoryDeviceGroupInfoWire
             else if ((ulong)v->splitInstanceBindRegionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkBindImageMemoryDeviceGroupInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkBindImageMemoryInfoWire
@@ -1476,7 +1425,7 @@ public static unsafe partial class VkBindImageMemoryInfoWire
     {
         if (d.I32() != (int)VkBindImageMemoryInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkBindImageMemoryInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -1508,83 +1457,96 @@ public static unsafe partial class VkBindImageMemoryInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000060009 when f == null || f.HasExtension(61): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkBindImageMemorySwapchainInfoKHRWire.SizeSelf((VkBindImageMemorySwapchainInfoKHR*)p, f);
-                case 1000060014: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkBindImageMemoryDeviceGroupInfoWire.SizeSelf((VkBindImageMemoryDeviceGroupInfo*)p, f);
-                case 1000156002: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkBindImagePlaneMemoryInfoWire.SizeSelf((VkBindImagePlaneMemoryInfo*)p, f);
-                case 1000545002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkBindMemoryStatusWire.SizeSelf((VkBindMemoryStatus*)p, f);
+                case 1000060009 when f == null || f.HasExtension(61): n += 12 + VkBindImageMemorySwapchainInfoKHRWire.SizeSelf((VkBindImageMemorySwapchainInfoKHR*)p, f); break;
+                case 1000060014: n += 12 + VkBindImageMemoryDeviceGroupInfoWire.SizeSelf((VkBindImageMemoryDeviceGroupInfo*)p, f); break;
+                case 1000156002: n += 12 + VkBindImagePlaneMemoryInfoWire.SizeSelf((VkBindImagePlaneMemoryInfo*)p, f); break;
+                case 1000545002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): n += 12 + VkBindMemoryStatusWire.SizeSelf((VkBindMemoryStatus*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[4];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 4) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000060009 when f == null || f.HasExtension(61): e.Pointer(true); e.I32(1000060009); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkBindImageMemorySwapchainInfoKHRWire.EncodeSelf(ref e, (VkBindImageMemorySwapchainInfoKHR*)p); return;
-                case 1000060014: e.Pointer(true); e.I32(1000060014); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkBindImageMemoryDeviceGroupInfoWire.EncodeSelf(ref e, (VkBindImageMemoryDeviceGroupInfo*)p); return;
-                case 1000156002: e.Pointer(true); e.I32(1000156002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkBindImagePlaneMemoryInfoWire.EncodeSelf(ref e, (VkBindImagePlaneMemoryInfo*)p); return;
-                case 1000545002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): e.Pointer(true); e.I32(1000545002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkBindMemoryStatusWire.EncodeSelf(ref e, (VkBindMemoryStatus*)p); return;
+                case 1000060009 when f == null || f.HasExtension(61): e.Pointer(true); e.I32(1000060009); kept[n++] = (VnChainHeader*)p; break;
+                case 1000060014: e.Pointer(true); e.I32(1000060014); kept[n++] = (VnChainHeader*)p; break;
+                case 1000156002: e.Pointer(true); e.I32(1000156002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000545002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): e.Pointer(true); e.I32(1000545002); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000060009: VkBindImageMemorySwapchainInfoKHRWire.EncodeSelf(ref e, (VkBindImageMemorySwapchainInfoKHR*)q); break;
+                case 1000060014: VkBindImageMemoryDeviceGroupInfoWire.EncodeSelf(ref e, (VkBindImageMemoryDeviceGroupInfo*)q); break;
+                case 1000156002: VkBindImagePlaneMemoryInfoWire.EncodeSelf(ref e, (VkBindImagePlaneMemoryInfo*)q); break;
+                case 1000545002: VkBindMemoryStatusWire.EncodeSelf(ref e, (VkBindMemoryStatus*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000060009:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkBindImageMemorySwapchainInfoKHR*)d.Alloc(1, (ulong)sizeof(VkBindImageMemorySwapchainInfoKHR));
-                if (p == null) return null;
-                p->sType = VkBindImageMemorySwapchainInfoKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkBindImageMemorySwapchainInfoKHRWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000060009: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkBindImageMemorySwapchainInfoKHR)); break;
+                case 1000060014: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkBindImageMemoryDeviceGroupInfo)); break;
+                case 1000156002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkBindImagePlaneMemoryInfo)); break;
+                case 1000545002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkBindMemoryStatus)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000060014:
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkBindImageMemoryDeviceGroupInfo*)d.Alloc(1, (ulong)sizeof(VkBindImageMemoryDeviceGroupInfo));
-                if (p == null) return null;
-                p->sType = VkBindImageMemoryDeviceGroupInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkBindImageMemoryDeviceGroupInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000060009: VkBindImageMemorySwapchainInfoKHRWire.DecodeSelf(ref d, (VkBindImageMemorySwapchainInfoKHR*)last); break;
+                case 1000060014: VkBindImageMemoryDeviceGroupInfoWire.DecodeSelf(ref d, (VkBindImageMemoryDeviceGroupInfo*)last); break;
+                case 1000156002: VkBindImagePlaneMemoryInfoWire.DecodeSelf(ref d, (VkBindImagePlaneMemoryInfo*)last); break;
+                case 1000545002: VkBindMemoryStatusWire.DecodeSelf(ref d, (VkBindMemoryStatus*)last); break;
             }
-            case 1000156002:
-            {
-                var p = (VkBindImagePlaneMemoryInfo*)d.Alloc(1, (ulong)sizeof(VkBindImagePlaneMemoryInfo));
-                if (p == null) return null;
-                p->sType = VkBindImagePlaneMemoryInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkBindImagePlaneMemoryInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000545002:
-            {
-                var p = (VkBindMemoryStatus*)d.Alloc(1, (ulong)sizeof(VkBindMemoryStatus));
-                if (p == null) return null;
-                p->sType = VkBindMemoryStatus.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkBindMemoryStatusWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBindImageMemoryInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000060009, 1000060014, 1000156002, 1000545002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 4;
 }
 
 public static unsafe partial class VkBindImageMemorySwapchainInfoKHRWire
@@ -1605,7 +1567,7 @@ public static unsafe partial class VkBindImageMemorySwapchainInfoKHRWire
     {
         if (d.I32() != (int)VkBindImageMemorySwapchainInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkBindImageMemorySwapchainInfoKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -1632,37 +1594,17 @@ public static unsafe partial class VkBindImageMemorySwapchainInfoKHRWire
         v->swapchain = d.Handle(1000001000);
         v->imageIndex = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkBindImageMemorySwapchainInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkBindImagePlaneMemoryInfoWire
@@ -1683,7 +1625,7 @@ public static unsafe partial class VkBindImagePlaneMemoryInfoWire
     {
         if (d.I32() != (int)VkBindImagePlaneMemoryInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkBindImagePlaneMemoryInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -1707,37 +1649,17 @@ public static unsafe partial class VkBindImagePlaneMemoryInfoWire
     {
         v->planeAspect = (VkImageAspectFlagBits)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkBindImagePlaneMemoryInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkBindMemoryStatusWire
@@ -1758,7 +1680,7 @@ public static unsafe partial class VkBindMemoryStatusWire
     {
         if (d.I32() != (int)VkBindMemoryStatus.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkBindMemoryStatus.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -1797,37 +1719,17 @@ public static unsafe partial class VkBindMemoryStatusWire
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkBindMemoryStatus carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkBindSparseInfoWire
@@ -1848,7 +1750,7 @@ public static unsafe partial class VkBindSparseInfoWire
     {
         if (d.I32() != (int)VkBindSparseInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkBindSparseInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2050,59 +1952,86 @@ public static unsafe partial class VkBindSparseInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000060006: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkDeviceGroupBindSparseInfoWire.SizeSelf((VkDeviceGroupBindSparseInfo*)p, f);
-                case 1000207003: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkTimelineSemaphoreSubmitInfoWire.SizeSelf((VkTimelineSemaphoreSubmitInfo*)p, f);
+                case 1000060006: n += 12 + VkDeviceGroupBindSparseInfoWire.SizeSelf((VkDeviceGroupBindSparseInfo*)p, f); break;
+                case 1000207003: n += 12 + VkTimelineSemaphoreSubmitInfoWire.SizeSelf((VkTimelineSemaphoreSubmitInfo*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[2];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 2) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000060006: e.Pointer(true); e.I32(1000060006); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkDeviceGroupBindSparseInfoWire.EncodeSelf(ref e, (VkDeviceGroupBindSparseInfo*)p); return;
-                case 1000207003: e.Pointer(true); e.I32(1000207003); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkTimelineSemaphoreSubmitInfoWire.EncodeSelf(ref e, (VkTimelineSemaphoreSubmitInfo*)p); return;
+                case 1000060006: e.Pointer(true); e.I32(1000060006); kept[n++] = (VnChainHeader*)p; break;
+                case 1000207003: e.Pointer(true); e.I32(1000207003); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000060006: VkDeviceGroupBindSparseInfoWire.EncodeSelf(ref e, (VkDeviceGroupBindSparseInfo*)q); break;
+                case 1000207003: VkTimelineSemaphoreSubmitInfoWire.EncodeSelf(ref e, (VkTimelineSemaphoreSubmitInfo*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000060006:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkDeviceGroupBindSparseInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceGroupBindSparseInfo));
-                if (p == null) return null;
-                p->sType = VkDeviceGroupBindSparseInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkDeviceGroupBindSparseInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000060006: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkDeviceGroupBindSparseInfo)); break;
+                case 1000207003: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkTimelineSemaphoreSubmitInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000207003:
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkTimelineSemaphoreSubmitInfo*)d.Alloc(1, (ulong)sizeof(VkTimelineSemaphoreSubmitInfo));
-                if (p == null) return null;
-                p->sType = VkTimelineSemaphoreSubmitInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkTimelineSemaphoreSubmitInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000060006: VkDeviceGroupBindSparseInfoWire.DecodeSelf(ref d, (VkDeviceGroupBindSparseInfo*)last); break;
+                case 1000207003: VkTimelineSemaphoreSubmitInfoWire.DecodeSelf(ref d, (VkTimelineSemaphoreSubmitInfo*)last); break;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBindSparseInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000060006, 1000207003];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 2;
 }
 
 public static unsafe partial class VkBlitImageInfo2Wire
@@ -2123,7 +2052,7 @@ public static unsafe partial class VkBlitImageInfo2Wire
     {
         if (d.I32() != (int)VkBlitImageInfo2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkBlitImageInfo2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2196,37 +2125,17 @@ public static unsafe partial class VkBlitImageInfo2Wire
         }
         v->filter = (VkFilter)d.I32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkBlitImageInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkBufferCopyWire
@@ -2291,7 +2200,7 @@ public static unsafe partial class VkBufferCopy2Wire
     {
         if (d.I32() != (int)VkBufferCopy2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkBufferCopy2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2321,37 +2230,17 @@ public static unsafe partial class VkBufferCopy2Wire
         v->dstOffset = (ulong)d.U64();
         v->size = (ulong)d.U64();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkBufferCopy2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkBufferCreateInfoWire
@@ -2372,7 +2261,7 @@ public static unsafe partial class VkBufferCreateInfoWire
     {
         if (d.I32() != (int)VkBufferCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkBufferCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2434,83 +2323,96 @@ public static unsafe partial class VkBufferCreateInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000072000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkExternalMemoryBufferCreateInfoWire.SizeSelf((VkExternalMemoryBufferCreateInfo*)p, f);
-                case 1000244002 when f == null || f.HasExtension(245): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkBufferDeviceAddressCreateInfoEXTWire.SizeSelf((VkBufferDeviceAddressCreateInfoEXT*)p, f);
-                case 1000257002: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkBufferOpaqueCaptureAddressCreateInfoWire.SizeSelf((VkBufferOpaqueCaptureAddressCreateInfo*)p, f);
-                case 1000470006 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkBufferUsageFlags2CreateInfoWire.SizeSelf((VkBufferUsageFlags2CreateInfo*)p, f);
+                case 1000072000: n += 12 + VkExternalMemoryBufferCreateInfoWire.SizeSelf((VkExternalMemoryBufferCreateInfo*)p, f); break;
+                case 1000244002 when f == null || f.HasExtension(245): n += 12 + VkBufferDeviceAddressCreateInfoEXTWire.SizeSelf((VkBufferDeviceAddressCreateInfoEXT*)p, f); break;
+                case 1000257002: n += 12 + VkBufferOpaqueCaptureAddressCreateInfoWire.SizeSelf((VkBufferOpaqueCaptureAddressCreateInfo*)p, f); break;
+                case 1000470006 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): n += 12 + VkBufferUsageFlags2CreateInfoWire.SizeSelf((VkBufferUsageFlags2CreateInfo*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[4];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 4) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000072000: e.Pointer(true); e.I32(1000072000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkExternalMemoryBufferCreateInfoWire.EncodeSelf(ref e, (VkExternalMemoryBufferCreateInfo*)p); return;
-                case 1000244002 when f == null || f.HasExtension(245): e.Pointer(true); e.I32(1000244002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkBufferDeviceAddressCreateInfoEXTWire.EncodeSelf(ref e, (VkBufferDeviceAddressCreateInfoEXT*)p); return;
-                case 1000257002: e.Pointer(true); e.I32(1000257002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkBufferOpaqueCaptureAddressCreateInfoWire.EncodeSelf(ref e, (VkBufferOpaqueCaptureAddressCreateInfo*)p); return;
-                case 1000470006 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): e.Pointer(true); e.I32(1000470006); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkBufferUsageFlags2CreateInfoWire.EncodeSelf(ref e, (VkBufferUsageFlags2CreateInfo*)p); return;
+                case 1000072000: e.Pointer(true); e.I32(1000072000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000244002 when f == null || f.HasExtension(245): e.Pointer(true); e.I32(1000244002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000257002: e.Pointer(true); e.I32(1000257002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000470006 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): e.Pointer(true); e.I32(1000470006); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000072000: VkExternalMemoryBufferCreateInfoWire.EncodeSelf(ref e, (VkExternalMemoryBufferCreateInfo*)q); break;
+                case 1000244002: VkBufferDeviceAddressCreateInfoEXTWire.EncodeSelf(ref e, (VkBufferDeviceAddressCreateInfoEXT*)q); break;
+                case 1000257002: VkBufferOpaqueCaptureAddressCreateInfoWire.EncodeSelf(ref e, (VkBufferOpaqueCaptureAddressCreateInfo*)q); break;
+                case 1000470006: VkBufferUsageFlags2CreateInfoWire.EncodeSelf(ref e, (VkBufferUsageFlags2CreateInfo*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000072000:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkExternalMemoryBufferCreateInfo*)d.Alloc(1, (ulong)sizeof(VkExternalMemoryBufferCreateInfo));
-                if (p == null) return null;
-                p->sType = VkExternalMemoryBufferCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkExternalMemoryBufferCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000072000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkExternalMemoryBufferCreateInfo)); break;
+                case 1000244002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkBufferDeviceAddressCreateInfoEXT)); break;
+                case 1000257002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkBufferOpaqueCaptureAddressCreateInfo)); break;
+                case 1000470006: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkBufferUsageFlags2CreateInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000244002:
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkBufferDeviceAddressCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkBufferDeviceAddressCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkBufferDeviceAddressCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkBufferDeviceAddressCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000072000: VkExternalMemoryBufferCreateInfoWire.DecodeSelf(ref d, (VkExternalMemoryBufferCreateInfo*)last); break;
+                case 1000244002: VkBufferDeviceAddressCreateInfoEXTWire.DecodeSelf(ref d, (VkBufferDeviceAddressCreateInfoEXT*)last); break;
+                case 1000257002: VkBufferOpaqueCaptureAddressCreateInfoWire.DecodeSelf(ref d, (VkBufferOpaqueCaptureAddressCreateInfo*)last); break;
+                case 1000470006: VkBufferUsageFlags2CreateInfoWire.DecodeSelf(ref d, (VkBufferUsageFlags2CreateInfo*)last); break;
             }
-            case 1000257002:
-            {
-                var p = (VkBufferOpaqueCaptureAddressCreateInfo*)d.Alloc(1, (ulong)sizeof(VkBufferOpaqueCaptureAddressCreateInfo));
-                if (p == null) return null;
-                p->sType = VkBufferOpaqueCaptureAddressCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkBufferOpaqueCaptureAddressCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000470006:
-            {
-                var p = (VkBufferUsageFlags2CreateInfo*)d.Alloc(1, (ulong)sizeof(VkBufferUsageFlags2CreateInfo));
-                if (p == null) return null;
-                p->sType = VkBufferUsageFlags2CreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkBufferUsageFlags2CreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBufferCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000072000, 1000244002, 1000257002, 1000470006];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 4;
 }
 
 public static unsafe partial class VkBufferDeviceAddressCreateInfoEXTWire
@@ -2531,7 +2433,7 @@ public static unsafe partial class VkBufferDeviceAddressCreateInfoEXTWire
     {
         if (d.I32() != (int)VkBufferDeviceAddressCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkBufferDeviceAddressCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2555,37 +2457,17 @@ public static unsafe partial class VkBufferDeviceAddressCreateInfoEXTWire
     {
         v->deviceAddress = (ulong)d.U64();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkBufferDeviceAddressCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkBufferDeviceAddressInfoWire
@@ -2606,7 +2488,7 @@ public static unsafe partial class VkBufferDeviceAddressInfoWire
     {
         if (d.I32() != (int)VkBufferDeviceAddressInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkBufferDeviceAddressInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2630,37 +2512,17 @@ public static unsafe partial class VkBufferDeviceAddressInfoWire
     {
         v->buffer = d.Handle(9);
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkBufferDeviceAddressInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkBufferImageCopyWire
@@ -2734,7 +2596,7 @@ public static unsafe partial class VkBufferImageCopy2Wire
     {
         if (d.I32() != (int)VkBufferImageCopy2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkBufferImageCopy2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2773,37 +2635,17 @@ public static unsafe partial class VkBufferImageCopy2Wire
         VkOffset3DWire.Decode(ref d, &v->imageOffset);
         VkExtent3DWire.Decode(ref d, &v->imageExtent);
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkBufferImageCopy2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkBufferMemoryBarrierWire
@@ -2824,7 +2666,7 @@ public static unsafe partial class VkBufferMemoryBarrierWire
     {
         if (d.I32() != (int)VkBufferMemoryBarrier.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkBufferMemoryBarrier.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2868,47 +2710,81 @@ public static unsafe partial class VkBufferMemoryBarrierWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000453000 when f == null || f.HasExtension(454): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkExternalMemoryAcquireUnmodifiedEXTWire.SizeSelf((VkExternalMemoryAcquireUnmodifiedEXT*)p, f);
+                case 1000453000 when f == null || f.HasExtension(454): n += 12 + VkExternalMemoryAcquireUnmodifiedEXTWire.SizeSelf((VkExternalMemoryAcquireUnmodifiedEXT*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000453000 when f == null || f.HasExtension(454): e.Pointer(true); e.I32(1000453000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkExternalMemoryAcquireUnmodifiedEXTWire.EncodeSelf(ref e, (VkExternalMemoryAcquireUnmodifiedEXT*)p); return;
+                case 1000453000 when f == null || f.HasExtension(454): e.Pointer(true); e.I32(1000453000); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000453000: VkExternalMemoryAcquireUnmodifiedEXTWire.EncodeSelf(ref e, (VkExternalMemoryAcquireUnmodifiedEXT*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000453000:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkExternalMemoryAcquireUnmodifiedEXT*)d.Alloc(1, (ulong)sizeof(VkExternalMemoryAcquireUnmodifiedEXT));
-                if (p == null) return null;
-                p->sType = VkExternalMemoryAcquireUnmodifiedEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkExternalMemoryAcquireUnmodifiedEXTWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000453000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkExternalMemoryAcquireUnmodifiedEXT)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000453000: VkExternalMemoryAcquireUnmodifiedEXTWire.DecodeSelf(ref d, (VkExternalMemoryAcquireUnmodifiedEXT*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBufferMemoryBarrier carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000453000];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkBufferMemoryBarrier2Wire
@@ -2929,7 +2805,7 @@ public static unsafe partial class VkBufferMemoryBarrier2Wire
     {
         if (d.I32() != (int)VkBufferMemoryBarrier2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkBufferMemoryBarrier2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2979,59 +2855,86 @@ public static unsafe partial class VkBufferMemoryBarrier2Wire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000453000 when f == null || f.HasExtension(454): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkExternalMemoryAcquireUnmodifiedEXTWire.SizeSelf((VkExternalMemoryAcquireUnmodifiedEXT*)p, f);
-                case 1000574002 when f == null || f.HasExtension(575): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkMemoryBarrierAccessFlags3KHRWire.SizeSelf((VkMemoryBarrierAccessFlags3KHR*)p, f);
+                case 1000453000 when f == null || f.HasExtension(454): n += 12 + VkExternalMemoryAcquireUnmodifiedEXTWire.SizeSelf((VkExternalMemoryAcquireUnmodifiedEXT*)p, f); break;
+                case 1000574002 when f == null || f.HasExtension(575): n += 12 + VkMemoryBarrierAccessFlags3KHRWire.SizeSelf((VkMemoryBarrierAccessFlags3KHR*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[2];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 2) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000453000 when f == null || f.HasExtension(454): e.Pointer(true); e.I32(1000453000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkExternalMemoryAcquireUnmodifiedEXTWire.EncodeSelf(ref e, (VkExternalMemoryAcquireUnmodifiedEXT*)p); return;
-                case 1000574002 when f == null || f.HasExtension(575): e.Pointer(true); e.I32(1000574002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkMemoryBarrierAccessFlags3KHRWire.EncodeSelf(ref e, (VkMemoryBarrierAccessFlags3KHR*)p); return;
+                case 1000453000 when f == null || f.HasExtension(454): e.Pointer(true); e.I32(1000453000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000574002 when f == null || f.HasExtension(575): e.Pointer(true); e.I32(1000574002); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000453000: VkExternalMemoryAcquireUnmodifiedEXTWire.EncodeSelf(ref e, (VkExternalMemoryAcquireUnmodifiedEXT*)q); break;
+                case 1000574002: VkMemoryBarrierAccessFlags3KHRWire.EncodeSelf(ref e, (VkMemoryBarrierAccessFlags3KHR*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000453000:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkExternalMemoryAcquireUnmodifiedEXT*)d.Alloc(1, (ulong)sizeof(VkExternalMemoryAcquireUnmodifiedEXT));
-                if (p == null) return null;
-                p->sType = VkExternalMemoryAcquireUnmodifiedEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkExternalMemoryAcquireUnmodifiedEXTWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000453000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkExternalMemoryAcquireUnmodifiedEXT)); break;
+                case 1000574002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkMemoryBarrierAccessFlags3KHR)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000574002:
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkMemoryBarrierAccessFlags3KHR*)d.Alloc(1, (ulong)sizeof(VkMemoryBarrierAccessFlags3KHR));
-                if (p == null) return null;
-                p->sType = VkMemoryBarrierAccessFlags3KHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkMemoryBarrierAccessFlags3KHRWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000453000: VkExternalMemoryAcquireUnmodifiedEXTWire.DecodeSelf(ref d, (VkExternalMemoryAcquireUnmodifiedEXT*)last); break;
+                case 1000574002: VkMemoryBarrierAccessFlags3KHRWire.DecodeSelf(ref d, (VkMemoryBarrierAccessFlags3KHR*)last); break;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBufferMemoryBarrier2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000453000, 1000574002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 2;
 }
 
 public static unsafe partial class VkBufferMemoryRequirementsInfo2Wire
@@ -3052,7 +2955,7 @@ public static unsafe partial class VkBufferMemoryRequirementsInfo2Wire
     {
         if (d.I32() != (int)VkBufferMemoryRequirementsInfo2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkBufferMemoryRequirementsInfo2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3076,37 +2979,17 @@ public static unsafe partial class VkBufferMemoryRequirementsInfo2Wire
     {
         v->buffer = d.Handle(9);
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkBufferMemoryRequirementsInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkBufferOpaqueCaptureAddressCreateInfoWire
@@ -3127,7 +3010,7 @@ public static unsafe partial class VkBufferOpaqueCaptureAddressCreateInfoWire
     {
         if (d.I32() != (int)VkBufferOpaqueCaptureAddressCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkBufferOpaqueCaptureAddressCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3151,37 +3034,17 @@ public static unsafe partial class VkBufferOpaqueCaptureAddressCreateInfoWire
     {
         v->opaqueCaptureAddress = (ulong)d.U64();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkBufferOpaqueCaptureAddressCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkBufferUsageFlags2CreateInfoWire
@@ -3202,7 +3065,7 @@ public static unsafe partial class VkBufferUsageFlags2CreateInfoWire
     {
         if (d.I32() != (int)VkBufferUsageFlags2CreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkBufferUsageFlags2CreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3226,37 +3089,17 @@ public static unsafe partial class VkBufferUsageFlags2CreateInfoWire
     {
         v->usage = (ulong)d.U64();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkBufferUsageFlags2CreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkBufferViewCreateInfoWire
@@ -3277,7 +3120,7 @@ public static unsafe partial class VkBufferViewCreateInfoWire
     {
         if (d.I32() != (int)VkBufferViewCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkBufferViewCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3315,47 +3158,81 @@ public static unsafe partial class VkBufferViewCreateInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000470006 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkBufferUsageFlags2CreateInfoWire.SizeSelf((VkBufferUsageFlags2CreateInfo*)p, f);
+                case 1000470006 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): n += 12 + VkBufferUsageFlags2CreateInfoWire.SizeSelf((VkBufferUsageFlags2CreateInfo*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000470006 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): e.Pointer(true); e.I32(1000470006); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkBufferUsageFlags2CreateInfoWire.EncodeSelf(ref e, (VkBufferUsageFlags2CreateInfo*)p); return;
+                case 1000470006 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): e.Pointer(true); e.I32(1000470006); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000470006: VkBufferUsageFlags2CreateInfoWire.EncodeSelf(ref e, (VkBufferUsageFlags2CreateInfo*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000470006:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkBufferUsageFlags2CreateInfo*)d.Alloc(1, (ulong)sizeof(VkBufferUsageFlags2CreateInfo));
-                if (p == null) return null;
-                p->sType = VkBufferUsageFlags2CreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkBufferUsageFlags2CreateInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000470006: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkBufferUsageFlags2CreateInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000470006: VkBufferUsageFlags2CreateInfoWire.DecodeSelf(ref d, (VkBufferUsageFlags2CreateInfo*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkBufferViewCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000470006];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkCalibratedTimestampInfoKHRWire
@@ -3376,7 +3253,7 @@ public static unsafe partial class VkCalibratedTimestampInfoKHRWire
     {
         if (d.I32() != (int)VkCalibratedTimestampInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkCalibratedTimestampInfoKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3400,37 +3277,17 @@ public static unsafe partial class VkCalibratedTimestampInfoKHRWire
     {
         v->timeDomain = (VkTimeDomainKHR)d.I32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkCalibratedTimestampInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkClearAttachmentWire
@@ -3818,7 +3675,7 @@ public static unsafe partial class VkCommandBufferAllocateInfoWire
     {
         if (d.I32() != (int)VkCommandBufferAllocateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkCommandBufferAllocateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3848,37 +3705,17 @@ public static unsafe partial class VkCommandBufferAllocateInfoWire
         v->level = (VkCommandBufferLevel)d.I32();
         v->commandBufferCount = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkCommandBufferAllocateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCommandBufferBeginInfoWire
@@ -3899,7 +3736,7 @@ public static unsafe partial class VkCommandBufferBeginInfoWire
     {
         if (d.I32() != (int)VkCommandBufferBeginInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkCommandBufferBeginInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3942,47 +3779,81 @@ public static unsafe partial class VkCommandBufferBeginInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000060004: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkDeviceGroupCommandBufferBeginInfoWire.SizeSelf((VkDeviceGroupCommandBufferBeginInfo*)p, f);
+                case 1000060004: n += 12 + VkDeviceGroupCommandBufferBeginInfoWire.SizeSelf((VkDeviceGroupCommandBufferBeginInfo*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000060004: e.Pointer(true); e.I32(1000060004); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkDeviceGroupCommandBufferBeginInfoWire.EncodeSelf(ref e, (VkDeviceGroupCommandBufferBeginInfo*)p); return;
+                case 1000060004: e.Pointer(true); e.I32(1000060004); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000060004: VkDeviceGroupCommandBufferBeginInfoWire.EncodeSelf(ref e, (VkDeviceGroupCommandBufferBeginInfo*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000060004:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkDeviceGroupCommandBufferBeginInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceGroupCommandBufferBeginInfo));
-                if (p == null) return null;
-                p->sType = VkDeviceGroupCommandBufferBeginInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkDeviceGroupCommandBufferBeginInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000060004: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkDeviceGroupCommandBufferBeginInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000060004: VkDeviceGroupCommandBufferBeginInfoWire.DecodeSelf(ref d, (VkDeviceGroupCommandBufferBeginInfo*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkCommandBufferBeginInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000060004];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkCommandBufferInheritanceConditionalRenderingInfoEXTWire
@@ -4003,7 +3874,7 @@ public static unsafe partial class VkCommandBufferInheritanceConditionalRenderin
     {
         if (d.I32() != (int)VkCommandBufferInheritanceConditionalRenderingInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkCommandBufferInheritanceConditionalRenderingInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4027,37 +3898,17 @@ public static unsafe partial class VkCommandBufferInheritanceConditionalRenderin
     {
         v->conditionalRenderingEnable = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkCommandBufferInheritanceConditionalRenderingInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCommandBufferInheritanceInfoWire
@@ -4078,7 +3929,7 @@ public static unsafe partial class VkCommandBufferInheritanceInfoWire
     {
         if (d.I32() != (int)VkCommandBufferInheritanceInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkCommandBufferInheritanceInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4119,95 +3970,101 @@ public static unsafe partial class VkCommandBufferInheritanceInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000044004 when f == null || f.HasVersion(0x403000u) || f.HasExtension(45): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkCommandBufferInheritanceRenderingInfoWire.SizeSelf((VkCommandBufferInheritanceRenderingInfo*)p, f);
-                case 1000044008 when f == null || f.HasExtension(153): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkAttachmentSampleCountInfoAMDWire.SizeSelf((VkAttachmentSampleCountInfoAMD*)p, f);
-                case 1000081000 when f == null || f.HasExtension(82): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkCommandBufferInheritanceConditionalRenderingInfoEXTWire.SizeSelf((VkCommandBufferInheritanceConditionalRenderingInfoEXT*)p, f);
-                case 1000232001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkRenderingAttachmentLocationInfoWire.SizeSelf((VkRenderingAttachmentLocationInfo*)p, f);
-                case 1000232002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkRenderingInputAttachmentIndexInfoWire.SizeSelf((VkRenderingInputAttachmentIndexInfo*)p, f);
+                case 1000044004 when f == null || f.HasVersion(0x403000u) || f.HasExtension(45): n += 12 + VkCommandBufferInheritanceRenderingInfoWire.SizeSelf((VkCommandBufferInheritanceRenderingInfo*)p, f); break;
+                case 1000044008 when f == null || f.HasExtension(153): n += 12 + VkAttachmentSampleCountInfoAMDWire.SizeSelf((VkAttachmentSampleCountInfoAMD*)p, f); break;
+                case 1000081000 when f == null || f.HasExtension(82): n += 12 + VkCommandBufferInheritanceConditionalRenderingInfoEXTWire.SizeSelf((VkCommandBufferInheritanceConditionalRenderingInfoEXT*)p, f); break;
+                case 1000232001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): n += 12 + VkRenderingAttachmentLocationInfoWire.SizeSelf((VkRenderingAttachmentLocationInfo*)p, f); break;
+                case 1000232002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): n += 12 + VkRenderingInputAttachmentIndexInfoWire.SizeSelf((VkRenderingInputAttachmentIndexInfo*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[5];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 5) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000044004 when f == null || f.HasVersion(0x403000u) || f.HasExtension(45): e.Pointer(true); e.I32(1000044004); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkCommandBufferInheritanceRenderingInfoWire.EncodeSelf(ref e, (VkCommandBufferInheritanceRenderingInfo*)p); return;
-                case 1000044008 when f == null || f.HasExtension(153): e.Pointer(true); e.I32(1000044008); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkAttachmentSampleCountInfoAMDWire.EncodeSelf(ref e, (VkAttachmentSampleCountInfoAMD*)p); return;
-                case 1000081000 when f == null || f.HasExtension(82): e.Pointer(true); e.I32(1000081000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkCommandBufferInheritanceConditionalRenderingInfoEXTWire.EncodeSelf(ref e, (VkCommandBufferInheritanceConditionalRenderingInfoEXT*)p); return;
-                case 1000232001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): e.Pointer(true); e.I32(1000232001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkRenderingAttachmentLocationInfoWire.EncodeSelf(ref e, (VkRenderingAttachmentLocationInfo*)p); return;
-                case 1000232002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): e.Pointer(true); e.I32(1000232002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkRenderingInputAttachmentIndexInfoWire.EncodeSelf(ref e, (VkRenderingInputAttachmentIndexInfo*)p); return;
+                case 1000044004 when f == null || f.HasVersion(0x403000u) || f.HasExtension(45): e.Pointer(true); e.I32(1000044004); kept[n++] = (VnChainHeader*)p; break;
+                case 1000044008 when f == null || f.HasExtension(153): e.Pointer(true); e.I32(1000044008); kept[n++] = (VnChainHeader*)p; break;
+                case 1000081000 when f == null || f.HasExtension(82): e.Pointer(true); e.I32(1000081000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000232001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): e.Pointer(true); e.I32(1000232001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000232002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): e.Pointer(true); e.I32(1000232002); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000044004: VkCommandBufferInheritanceRenderingInfoWire.EncodeSelf(ref e, (VkCommandBufferInheritanceRenderingInfo*)q); break;
+                case 1000044008: VkAttachmentSampleCountInfoAMDWire.EncodeSelf(ref e, (VkAttachmentSampleCountInfoAMD*)q); break;
+                case 1000081000: VkCommandBufferInheritanceConditionalRenderingInfoEXTWire.EncodeSelf(ref e, (VkCommandBufferInheritanceConditionalRenderingInfoEXT*)q); break;
+                case 1000232001: VkRenderingAttachmentLocationInfoWire.EncodeSelf(ref e, (VkRenderingAttachmentLocationInfo*)q); break;
+                case 1000232002: VkRenderingInputAttachmentIndexInfoWire.EncodeSelf(ref e, (VkRenderingInputAttachmentIndexInfo*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000044004:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkCommandBufferInheritanceRenderingInfo*)d.Alloc(1, (ulong)sizeof(VkCommandBufferInheritanceRenderingInfo));
-                if (p == null) return null;
-                p->sType = VkCommandBufferInheritanceRenderingInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkCommandBufferInheritanceRenderingInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000044004: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkCommandBufferInheritanceRenderingInfo)); break;
+                case 1000044008: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkAttachmentSampleCountInfoAMD)); break;
+                case 1000081000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkCommandBufferInheritanceConditionalRenderingInfoEXT)); break;
+                case 1000232001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkRenderingAttachmentLocationInfo)); break;
+                case 1000232002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkRenderingInputAttachmentIndexInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000044008:
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkAttachmentSampleCountInfoAMD*)d.Alloc(1, (ulong)sizeof(VkAttachmentSampleCountInfoAMD));
-                if (p == null) return null;
-                p->sType = VkAttachmentSampleCountInfoAMD.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkAttachmentSampleCountInfoAMDWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000044004: VkCommandBufferInheritanceRenderingInfoWire.DecodeSelf(ref d, (VkCommandBufferInheritanceRenderingInfo*)last); break;
+                case 1000044008: VkAttachmentSampleCountInfoAMDWire.DecodeSelf(ref d, (VkAttachmentSampleCountInfoAMD*)last); break;
+                case 1000081000: VkCommandBufferInheritanceConditionalRenderingInfoEXTWire.DecodeSelf(ref d, (VkCommandBufferInheritanceConditionalRenderingInfoEXT*)last); break;
+                case 1000232001: VkRenderingAttachmentLocationInfoWire.DecodeSelf(ref d, (VkRenderingAttachmentLocationInfo*)last); break;
+                case 1000232002: VkRenderingInputAttachmentIndexInfoWire.DecodeSelf(ref d, (VkRenderingInputAttachmentIndexInfo*)last); break;
             }
-            case 1000081000:
-            {
-                var p = (VkCommandBufferInheritanceConditionalRenderingInfoEXT*)d.Alloc(1, (ulong)sizeof(VkCommandBufferInheritanceConditionalRenderingInfoEXT));
-                if (p == null) return null;
-                p->sType = VkCommandBufferInheritanceConditionalRenderingInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkCommandBufferInheritanceConditionalRenderingInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000232001:
-            {
-                var p = (VkRenderingAttachmentLocationInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingAttachmentLocationInfo));
-                if (p == null) return null;
-                p->sType = VkRenderingAttachmentLocationInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkRenderingAttachmentLocationInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000232002:
-            {
-                var p = (VkRenderingInputAttachmentIndexInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingInputAttachmentIndexInfo));
-                if (p == null) return null;
-                p->sType = VkRenderingInputAttachmentIndexInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkRenderingInputAttachmentIndexInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkCommandBufferInheritanceInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000044004, 1000044008, 1000081000, 1000232001, 1000232002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 5;
 }
 
 public static unsafe partial class VkCommandBufferInheritanceRenderingInfoWire
@@ -4228,7 +4085,7 @@ public static unsafe partial class VkCommandBufferInheritanceRenderingInfoWire
     {
         if (d.I32() != (int)VkCommandBufferInheritanceRenderingInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkCommandBufferInheritanceRenderingInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4292,37 +4149,17 @@ public static unsafe partial class VkCommandBufferInheritanceRenderingInfoWire
         v->stencilAttachmentFormat = (VkFormat)d.I32();
         v->rasterizationSamples = (VkSampleCountFlagBits)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkCommandBufferInheritanceRenderingInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCommandBufferSubmitInfoWire
@@ -4343,7 +4180,7 @@ public static unsafe partial class VkCommandBufferSubmitInfoWire
     {
         if (d.I32() != (int)VkCommandBufferSubmitInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkCommandBufferSubmitInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4370,37 +4207,17 @@ public static unsafe partial class VkCommandBufferSubmitInfoWire
         v->commandBuffer = d.Handle(6);
         v->deviceMask = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkCommandBufferSubmitInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCommandPoolCreateInfoWire
@@ -4421,7 +4238,7 @@ public static unsafe partial class VkCommandPoolCreateInfoWire
     {
         if (d.I32() != (int)VkCommandPoolCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkCommandPoolCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4448,37 +4265,17 @@ public static unsafe partial class VkCommandPoolCreateInfoWire
         v->flags = (uint)d.U32();
         v->queueFamilyIndex = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkCommandPoolCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCommandStreamDependencyMESAWire
@@ -4631,7 +4428,7 @@ public static unsafe partial class VkComputePipelineCreateInfoWire
     {
         if (d.I32() != (int)VkComputePipelineCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkComputePipelineCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4669,71 +4466,91 @@ public static unsafe partial class VkComputePipelineCreateInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000068000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRobustnessCreateInfoWire.SizeSelf((VkPipelineRobustnessCreateInfo*)p, f);
-                case 1000192000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(193): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineCreationFeedbackCreateInfoWire.SizeSelf((VkPipelineCreationFeedbackCreateInfo*)p, f);
-                case 1000470005 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineCreateFlags2CreateInfoWire.SizeSelf((VkPipelineCreateFlags2CreateInfo*)p, f);
+                case 1000068000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): n += 12 + VkPipelineRobustnessCreateInfoWire.SizeSelf((VkPipelineRobustnessCreateInfo*)p, f); break;
+                case 1000192000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(193): n += 12 + VkPipelineCreationFeedbackCreateInfoWire.SizeSelf((VkPipelineCreationFeedbackCreateInfo*)p, f); break;
+                case 1000470005 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): n += 12 + VkPipelineCreateFlags2CreateInfoWire.SizeSelf((VkPipelineCreateFlags2CreateInfo*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[3];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 3) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000068000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): e.Pointer(true); e.I32(1000068000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRobustnessCreateInfoWire.EncodeSelf(ref e, (VkPipelineRobustnessCreateInfo*)p); return;
-                case 1000192000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(193): e.Pointer(true); e.I32(1000192000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineCreationFeedbackCreateInfoWire.EncodeSelf(ref e, (VkPipelineCreationFeedbackCreateInfo*)p); return;
-                case 1000470005 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): e.Pointer(true); e.I32(1000470005); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineCreateFlags2CreateInfoWire.EncodeSelf(ref e, (VkPipelineCreateFlags2CreateInfo*)p); return;
+                case 1000068000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): e.Pointer(true); e.I32(1000068000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000192000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(193): e.Pointer(true); e.I32(1000192000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000470005 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): e.Pointer(true); e.I32(1000470005); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000068000: VkPipelineRobustnessCreateInfoWire.EncodeSelf(ref e, (VkPipelineRobustnessCreateInfo*)q); break;
+                case 1000192000: VkPipelineCreationFeedbackCreateInfoWire.EncodeSelf(ref e, (VkPipelineCreationFeedbackCreateInfo*)q); break;
+                case 1000470005: VkPipelineCreateFlags2CreateInfoWire.EncodeSelf(ref e, (VkPipelineCreateFlags2CreateInfo*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000068000:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkPipelineRobustnessCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineRobustnessCreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineRobustnessCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineRobustnessCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000068000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineRobustnessCreateInfo)); break;
+                case 1000192000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineCreationFeedbackCreateInfo)); break;
+                case 1000470005: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineCreateFlags2CreateInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000192000:
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkPipelineCreationFeedbackCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineCreationFeedbackCreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineCreationFeedbackCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineCreationFeedbackCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000068000: VkPipelineRobustnessCreateInfoWire.DecodeSelf(ref d, (VkPipelineRobustnessCreateInfo*)last); break;
+                case 1000192000: VkPipelineCreationFeedbackCreateInfoWire.DecodeSelf(ref d, (VkPipelineCreationFeedbackCreateInfo*)last); break;
+                case 1000470005: VkPipelineCreateFlags2CreateInfoWire.DecodeSelf(ref d, (VkPipelineCreateFlags2CreateInfo*)last); break;
             }
-            case 1000470005:
-            {
-                var p = (VkPipelineCreateFlags2CreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineCreateFlags2CreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineCreateFlags2CreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineCreateFlags2CreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkComputePipelineCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000068000, 1000192000, 1000470005];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 3;
 }
 
 public static unsafe partial class VkConditionalRenderingBeginInfoEXTWire
@@ -4754,7 +4571,7 @@ public static unsafe partial class VkConditionalRenderingBeginInfoEXTWire
     {
         if (d.I32() != (int)VkConditionalRenderingBeginInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkConditionalRenderingBeginInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4784,37 +4601,17 @@ public static unsafe partial class VkConditionalRenderingBeginInfoEXTWire
         v->offset = (ulong)d.U64();
         v->flags = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkConditionalRenderingBeginInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkConformanceVersionWire
@@ -4919,7 +4716,7 @@ public static unsafe partial class VkCooperativeMatrixPropertiesKHRWire
     {
         if (d.I32() != (int)VkCooperativeMatrixPropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkCooperativeMatrixPropertiesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4991,7 +4788,7 @@ public static unsafe partial class VkCooperativeMatrixPropertiesKHRWire
     {
         if (d.I32() != (int)VkCooperativeMatrixPropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkCooperativeMatrixPropertiesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -5001,7 +4798,7 @@ public static unsafe partial class VkCooperativeMatrixPropertiesKHRWire
     public static void DecodeInto(ref VnDecoder d, VkCooperativeMatrixPropertiesKHR* v)
     {
         if (d.I32() != (int)VkCooperativeMatrixPropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -5017,83 +4814,32 @@ public static unsafe partial class VkCooperativeMatrixPropertiesKHRWire
         v->saturatingAccumulation = (uint)d.U32();
         v->scope = (VkScopeKHR)d.I32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkCooperativeMatrixPropertiesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkCooperativeMatrixPropertiesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkCopyAccelerationStructureInfoKHRWire
@@ -5114,7 +4860,7 @@ public static unsafe partial class VkCopyAccelerationStructureInfoKHRWire
     {
         if (d.I32() != (int)VkCopyAccelerationStructureInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkCopyAccelerationStructureInfoKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5144,37 +4890,17 @@ public static unsafe partial class VkCopyAccelerationStructureInfoKHRWire
         v->dst = d.Handle(1000150000);
         v->mode = (VkCopyAccelerationStructureModeKHR)d.I32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkCopyAccelerationStructureInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCopyAccelerationStructureToMemoryInfoKHRWire
@@ -5195,7 +4921,7 @@ public static unsafe partial class VkCopyAccelerationStructureToMemoryInfoKHRWir
     {
         if (d.I32() != (int)VkCopyAccelerationStructureToMemoryInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkCopyAccelerationStructureToMemoryInfoKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5225,37 +4951,17 @@ public static unsafe partial class VkCopyAccelerationStructureToMemoryInfoKHRWir
         VkDeviceOrHostAddressKHRWire.Decode(ref d, &v->dst);
         v->mode = (VkCopyAccelerationStructureModeKHR)d.I32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkCopyAccelerationStructureToMemoryInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCopyBufferInfo2Wire
@@ -5276,7 +4982,7 @@ public static unsafe partial class VkCopyBufferInfo2Wire
     {
         if (d.I32() != (int)VkCopyBufferInfo2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkCopyBufferInfo2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5340,37 +5046,17 @@ public static unsafe partial class VkCopyBufferInfo2Wire
             else if ((ulong)v->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkCopyBufferInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCopyBufferToImageInfo2Wire
@@ -5391,7 +5077,7 @@ public static unsafe partial class VkCopyBufferToImageInfo2Wire
     {
         if (d.I32() != (int)VkCopyBufferToImageInfo2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkCopyBufferToImageInfo2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5458,37 +5144,17 @@ public static unsafe partial class VkCopyBufferToImageInfo2Wire
             else if ((ulong)v->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkCopyBufferToImageInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCopyDescriptorSetWire
@@ -5509,7 +5175,7 @@ public static unsafe partial class VkCopyDescriptorSetWire
     {
         if (d.I32() != (int)VkCopyDescriptorSet.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkCopyDescriptorSet.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5551,37 +5217,17 @@ public static unsafe partial class VkCopyDescriptorSetWire
         v->dstArrayElement = (uint)d.U32();
         v->descriptorCount = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkCopyDescriptorSet carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCopyImageInfo2Wire
@@ -5602,7 +5248,7 @@ public static unsafe partial class VkCopyImageInfo2Wire
     {
         if (d.I32() != (int)VkCopyImageInfo2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkCopyImageInfo2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5672,37 +5318,17 @@ public static unsafe partial class VkCopyImageInfo2Wire
             else if ((ulong)v->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkCopyImageInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCopyImageToBufferInfo2Wire
@@ -5723,7 +5349,7 @@ public static unsafe partial class VkCopyImageToBufferInfo2Wire
     {
         if (d.I32() != (int)VkCopyImageToBufferInfo2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkCopyImageToBufferInfo2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5790,37 +5416,17 @@ public static unsafe partial class VkCopyImageToBufferInfo2Wire
             else if ((ulong)v->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkCopyImageToBufferInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCopyImageToImageInfoWire
@@ -5841,7 +5447,7 @@ public static unsafe partial class VkCopyImageToImageInfoWire
     {
         if (d.I32() != (int)VkCopyImageToImageInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkCopyImageToImageInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5914,37 +5520,17 @@ public static unsafe partial class VkCopyImageToImageInfoWire
             else if ((ulong)v->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkCopyImageToImageInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCopyImageToMemoryInfoMESAWire
@@ -5965,7 +5551,7 @@ public static unsafe partial class VkCopyImageToMemoryInfoMESAWire
     {
         if (d.I32() != (int)VkCopyImageToMemoryInfoMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkCopyImageToMemoryInfoMESA.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6010,37 +5596,17 @@ public static unsafe partial class VkCopyImageToMemoryInfoMESAWire
         VkOffset3DWire.Decode(ref d, &v->imageOffset);
         VkExtent3DWire.Decode(ref d, &v->imageExtent);
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkCopyImageToMemoryInfoMESA carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCopyMemoryToAccelerationStructureInfoKHRWire
@@ -6061,7 +5627,7 @@ public static unsafe partial class VkCopyMemoryToAccelerationStructureInfoKHRWir
     {
         if (d.I32() != (int)VkCopyMemoryToAccelerationStructureInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkCopyMemoryToAccelerationStructureInfoKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6091,37 +5657,17 @@ public static unsafe partial class VkCopyMemoryToAccelerationStructureInfoKHRWir
         v->dst = d.Handle(1000150000);
         v->mode = (VkCopyAccelerationStructureModeKHR)d.I32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkCopyMemoryToAccelerationStructureInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkCopyMemoryToImageInfoMESAWire
@@ -6142,7 +5688,7 @@ public static unsafe partial class VkCopyMemoryToImageInfoMESAWire
     {
         if (d.I32() != (int)VkCopyMemoryToImageInfoMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkCopyMemoryToImageInfoMESA.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6209,37 +5755,17 @@ public static unsafe partial class VkCopyMemoryToImageInfoMESAWire
             else if ((ulong)v->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkCopyMemoryToImageInfoMESA carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDependencyInfoWire
@@ -6260,7 +5786,7 @@ public static unsafe partial class VkDependencyInfoWire
     {
         if (d.I32() != (int)VkDependencyInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDependencyInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6395,37 +5921,17 @@ public static unsafe partial class VkDependencyInfoWire
             else if ((ulong)v->imageMemoryBarrierCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkDependencyInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDepthBiasInfoEXTWire
@@ -6446,7 +5952,7 @@ public static unsafe partial class VkDepthBiasInfoEXTWire
     {
         if (d.I32() != (int)VkDepthBiasInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDepthBiasInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6478,47 +5984,81 @@ public static unsafe partial class VkDepthBiasInfoEXTWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000283002 when f == null || f.HasExtension(284): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkDepthBiasRepresentationInfoEXTWire.SizeSelf((VkDepthBiasRepresentationInfoEXT*)p, f);
+                case 1000283002 when f == null || f.HasExtension(284): n += 12 + VkDepthBiasRepresentationInfoEXTWire.SizeSelf((VkDepthBiasRepresentationInfoEXT*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000283002 when f == null || f.HasExtension(284): e.Pointer(true); e.I32(1000283002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkDepthBiasRepresentationInfoEXTWire.EncodeSelf(ref e, (VkDepthBiasRepresentationInfoEXT*)p); return;
+                case 1000283002 when f == null || f.HasExtension(284): e.Pointer(true); e.I32(1000283002); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000283002: VkDepthBiasRepresentationInfoEXTWire.EncodeSelf(ref e, (VkDepthBiasRepresentationInfoEXT*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000283002:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkDepthBiasRepresentationInfoEXT*)d.Alloc(1, (ulong)sizeof(VkDepthBiasRepresentationInfoEXT));
-                if (p == null) return null;
-                p->sType = VkDepthBiasRepresentationInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkDepthBiasRepresentationInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000283002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkDepthBiasRepresentationInfoEXT)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000283002: VkDepthBiasRepresentationInfoEXTWire.DecodeSelf(ref d, (VkDepthBiasRepresentationInfoEXT*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDepthBiasInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000283002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkDepthBiasRepresentationInfoEXTWire
@@ -6539,7 +6079,7 @@ public static unsafe partial class VkDepthBiasRepresentationInfoEXTWire
     {
         if (d.I32() != (int)VkDepthBiasRepresentationInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDepthBiasRepresentationInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6566,37 +6106,17 @@ public static unsafe partial class VkDepthBiasRepresentationInfoEXTWire
         v->depthBiasRepresentation = (VkDepthBiasRepresentationEXT)d.I32();
         v->depthBiasExact = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkDepthBiasRepresentationInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDepthClampRangeEXTWire
@@ -6746,7 +6266,7 @@ public static unsafe partial class VkDescriptorPoolCreateInfoWire
     {
         if (d.I32() != (int)VkDescriptorPoolCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDescriptorPoolCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6812,59 +6332,86 @@ public static unsafe partial class VkDescriptorPoolCreateInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000138003 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkDescriptorPoolInlineUniformBlockCreateInfoWire.SizeSelf((VkDescriptorPoolInlineUniformBlockCreateInfo*)p, f);
-                case 1000351002 when f == null || f.HasExtension(352) || f.HasExtension(495): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkMutableDescriptorTypeCreateInfoEXTWire.SizeSelf((VkMutableDescriptorTypeCreateInfoEXT*)p, f);
+                case 1000138003 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): n += 12 + VkDescriptorPoolInlineUniformBlockCreateInfoWire.SizeSelf((VkDescriptorPoolInlineUniformBlockCreateInfo*)p, f); break;
+                case 1000351002 when f == null || f.HasExtension(352) || f.HasExtension(495): n += 12 + VkMutableDescriptorTypeCreateInfoEXTWire.SizeSelf((VkMutableDescriptorTypeCreateInfoEXT*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[2];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 2) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000138003 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): e.Pointer(true); e.I32(1000138003); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkDescriptorPoolInlineUniformBlockCreateInfoWire.EncodeSelf(ref e, (VkDescriptorPoolInlineUniformBlockCreateInfo*)p); return;
-                case 1000351002 when f == null || f.HasExtension(352) || f.HasExtension(495): e.Pointer(true); e.I32(1000351002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkMutableDescriptorTypeCreateInfoEXTWire.EncodeSelf(ref e, (VkMutableDescriptorTypeCreateInfoEXT*)p); return;
+                case 1000138003 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): e.Pointer(true); e.I32(1000138003); kept[n++] = (VnChainHeader*)p; break;
+                case 1000351002 when f == null || f.HasExtension(352) || f.HasExtension(495): e.Pointer(true); e.I32(1000351002); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000138003: VkDescriptorPoolInlineUniformBlockCreateInfoWire.EncodeSelf(ref e, (VkDescriptorPoolInlineUniformBlockCreateInfo*)q); break;
+                case 1000351002: VkMutableDescriptorTypeCreateInfoEXTWire.EncodeSelf(ref e, (VkMutableDescriptorTypeCreateInfoEXT*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000138003:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkDescriptorPoolInlineUniformBlockCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDescriptorPoolInlineUniformBlockCreateInfo));
-                if (p == null) return null;
-                p->sType = VkDescriptorPoolInlineUniformBlockCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkDescriptorPoolInlineUniformBlockCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000138003: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkDescriptorPoolInlineUniformBlockCreateInfo)); break;
+                case 1000351002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkMutableDescriptorTypeCreateInfoEXT)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000351002:
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkMutableDescriptorTypeCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkMutableDescriptorTypeCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkMutableDescriptorTypeCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkMutableDescriptorTypeCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000138003: VkDescriptorPoolInlineUniformBlockCreateInfoWire.DecodeSelf(ref d, (VkDescriptorPoolInlineUniformBlockCreateInfo*)last); break;
+                case 1000351002: VkMutableDescriptorTypeCreateInfoEXTWire.DecodeSelf(ref d, (VkMutableDescriptorTypeCreateInfoEXT*)last); break;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDescriptorPoolCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000138003, 1000351002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 2;
 }
 
 public static unsafe partial class VkDescriptorPoolInlineUniformBlockCreateInfoWire
@@ -6885,7 +6432,7 @@ public static unsafe partial class VkDescriptorPoolInlineUniformBlockCreateInfoW
     {
         if (d.I32() != (int)VkDescriptorPoolInlineUniformBlockCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDescriptorPoolInlineUniformBlockCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6909,37 +6456,17 @@ public static unsafe partial class VkDescriptorPoolInlineUniformBlockCreateInfoW
     {
         v->maxInlineUniformBlockBindings = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkDescriptorPoolInlineUniformBlockCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDescriptorPoolSizeWire
@@ -7001,7 +6528,7 @@ public static unsafe partial class VkDescriptorSetAllocateInfoWire
     {
         if (d.I32() != (int)VkDescriptorSetAllocateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDescriptorSetAllocateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7061,47 +6588,81 @@ public static unsafe partial class VkDescriptorSetAllocateInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000161003: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkDescriptorSetVariableDescriptorCountAllocateInfoWire.SizeSelf((VkDescriptorSetVariableDescriptorCountAllocateInfo*)p, f);
+                case 1000161003: n += 12 + VkDescriptorSetVariableDescriptorCountAllocateInfoWire.SizeSelf((VkDescriptorSetVariableDescriptorCountAllocateInfo*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000161003: e.Pointer(true); e.I32(1000161003); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkDescriptorSetVariableDescriptorCountAllocateInfoWire.EncodeSelf(ref e, (VkDescriptorSetVariableDescriptorCountAllocateInfo*)p); return;
+                case 1000161003: e.Pointer(true); e.I32(1000161003); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000161003: VkDescriptorSetVariableDescriptorCountAllocateInfoWire.EncodeSelf(ref e, (VkDescriptorSetVariableDescriptorCountAllocateInfo*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000161003:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkDescriptorSetVariableDescriptorCountAllocateInfo*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetVariableDescriptorCountAllocateInfo));
-                if (p == null) return null;
-                p->sType = VkDescriptorSetVariableDescriptorCountAllocateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkDescriptorSetVariableDescriptorCountAllocateInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000161003: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetVariableDescriptorCountAllocateInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000161003: VkDescriptorSetVariableDescriptorCountAllocateInfoWire.DecodeSelf(ref d, (VkDescriptorSetVariableDescriptorCountAllocateInfo*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDescriptorSetAllocateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000161003];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkDescriptorSetLayoutBindingWire
@@ -7199,7 +6760,7 @@ public static unsafe partial class VkDescriptorSetLayoutBindingFlagsCreateInfoWi
     {
         if (d.I32() != (int)VkDescriptorSetLayoutBindingFlagsCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDescriptorSetLayoutBindingFlagsCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7248,37 +6809,17 @@ public static unsafe partial class VkDescriptorSetLayoutBindingFlagsCreateInfoWi
             else if ((ulong)v->bindingCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkDescriptorSetLayoutBindingFlagsCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDescriptorSetLayoutCreateInfoWire
@@ -7299,7 +6840,7 @@ public static unsafe partial class VkDescriptorSetLayoutCreateInfoWire
     {
         if (d.I32() != (int)VkDescriptorSetLayoutCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDescriptorSetLayoutCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7362,59 +6903,86 @@ public static unsafe partial class VkDescriptorSetLayoutCreateInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000161000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkDescriptorSetLayoutBindingFlagsCreateInfoWire.SizeSelf((VkDescriptorSetLayoutBindingFlagsCreateInfo*)p, f);
-                case 1000351002 when f == null || f.HasExtension(352) || f.HasExtension(495): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkMutableDescriptorTypeCreateInfoEXTWire.SizeSelf((VkMutableDescriptorTypeCreateInfoEXT*)p, f);
+                case 1000161000: n += 12 + VkDescriptorSetLayoutBindingFlagsCreateInfoWire.SizeSelf((VkDescriptorSetLayoutBindingFlagsCreateInfo*)p, f); break;
+                case 1000351002 when f == null || f.HasExtension(352) || f.HasExtension(495): n += 12 + VkMutableDescriptorTypeCreateInfoEXTWire.SizeSelf((VkMutableDescriptorTypeCreateInfoEXT*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[2];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 2) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000161000: e.Pointer(true); e.I32(1000161000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkDescriptorSetLayoutBindingFlagsCreateInfoWire.EncodeSelf(ref e, (VkDescriptorSetLayoutBindingFlagsCreateInfo*)p); return;
-                case 1000351002 when f == null || f.HasExtension(352) || f.HasExtension(495): e.Pointer(true); e.I32(1000351002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkMutableDescriptorTypeCreateInfoEXTWire.EncodeSelf(ref e, (VkMutableDescriptorTypeCreateInfoEXT*)p); return;
+                case 1000161000: e.Pointer(true); e.I32(1000161000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000351002 when f == null || f.HasExtension(352) || f.HasExtension(495): e.Pointer(true); e.I32(1000351002); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000161000: VkDescriptorSetLayoutBindingFlagsCreateInfoWire.EncodeSelf(ref e, (VkDescriptorSetLayoutBindingFlagsCreateInfo*)q); break;
+                case 1000351002: VkMutableDescriptorTypeCreateInfoEXTWire.EncodeSelf(ref e, (VkMutableDescriptorTypeCreateInfoEXT*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000161000:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkDescriptorSetLayoutBindingFlagsCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetLayoutBindingFlagsCreateInfo));
-                if (p == null) return null;
-                p->sType = VkDescriptorSetLayoutBindingFlagsCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkDescriptorSetLayoutBindingFlagsCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000161000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetLayoutBindingFlagsCreateInfo)); break;
+                case 1000351002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkMutableDescriptorTypeCreateInfoEXT)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000351002:
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkMutableDescriptorTypeCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkMutableDescriptorTypeCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkMutableDescriptorTypeCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkMutableDescriptorTypeCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000161000: VkDescriptorSetLayoutBindingFlagsCreateInfoWire.DecodeSelf(ref d, (VkDescriptorSetLayoutBindingFlagsCreateInfo*)last); break;
+                case 1000351002: VkMutableDescriptorTypeCreateInfoEXTWire.DecodeSelf(ref d, (VkMutableDescriptorTypeCreateInfoEXT*)last); break;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDescriptorSetLayoutCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000161000, 1000351002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 2;
 }
 
 public static unsafe partial class VkDescriptorSetLayoutSupportWire
@@ -7435,7 +7003,7 @@ public static unsafe partial class VkDescriptorSetLayoutSupportWire
     {
         if (d.I32() != (int)VkDescriptorSetLayoutSupport.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDescriptorSetLayoutSupport.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7483,7 +7051,7 @@ public static unsafe partial class VkDescriptorSetLayoutSupportWire
     {
         if (d.I32() != (int)VkDescriptorSetLayoutSupport.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDescriptorSetLayoutSupport.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -7493,7 +7061,7 @@ public static unsafe partial class VkDescriptorSetLayoutSupportWire
     public static void DecodeInto(ref VnDecoder d, VkDescriptorSetLayoutSupport* v)
     {
         if (d.I32() != (int)VkDescriptorSetLayoutSupport.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -7503,106 +7071,186 @@ public static unsafe partial class VkDescriptorSetLayoutSupportWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000161004: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkDescriptorSetVariableDescriptorCountLayoutSupportWire.SizeSelf((VkDescriptorSetVariableDescriptorCountLayoutSupport*)p, f);
+                case 1000161004: n += 12 + VkDescriptorSetVariableDescriptorCountLayoutSupportWire.SizeSelf((VkDescriptorSetVariableDescriptorCountLayoutSupport*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000161004: e.Pointer(true); e.I32(1000161004); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkDescriptorSetVariableDescriptorCountLayoutSupportWire.EncodeSelf(ref e, (VkDescriptorSetVariableDescriptorCountLayoutSupport*)p); return;
+                case 1000161004: e.Pointer(true); e.I32(1000161004); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000161004: VkDescriptorSetVariableDescriptorCountLayoutSupportWire.EncodeSelf(ref e, (VkDescriptorSetVariableDescriptorCountLayoutSupport*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000161004:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkDescriptorSetVariableDescriptorCountLayoutSupport*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetVariableDescriptorCountLayoutSupport));
-                if (p == null) return null;
-                p->sType = VkDescriptorSetVariableDescriptorCountLayoutSupport.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkDescriptorSetVariableDescriptorCountLayoutSupportWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000161004: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetVariableDescriptorCountLayoutSupport)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000161004: VkDescriptorSetVariableDescriptorCountLayoutSupportWire.DecodeSelf(ref d, (VkDescriptorSetVariableDescriptorCountLayoutSupport*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
     public static ulong SizePartialChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000161004: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkDescriptorSetVariableDescriptorCountLayoutSupportWire.SizePartialSelf((VkDescriptorSetVariableDescriptorCountLayoutSupport*)p, f);
+                case 1000161004: n += 12 + VkDescriptorSetVariableDescriptorCountLayoutSupportWire.SizePartialSelf((VkDescriptorSetVariableDescriptorCountLayoutSupport*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodePartialChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodePartialChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000161004: e.Pointer(true); e.I32(1000161004); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkDescriptorSetVariableDescriptorCountLayoutSupportWire.EncodePartialSelf(ref e, (VkDescriptorSetVariableDescriptorCountLayoutSupport*)p); return;
+                case 1000161004: e.Pointer(true); e.I32(1000161004); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000161004: VkDescriptorSetVariableDescriptorCountLayoutSupportWire.EncodePartialSelf(ref e, (VkDescriptorSetVariableDescriptorCountLayoutSupport*)q); break;
+            }
+        }
     }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000161004:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkDescriptorSetVariableDescriptorCountLayoutSupport*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetVariableDescriptorCountLayoutSupport));
-                if (p == null) return null;
-                p->sType = VkDescriptorSetVariableDescriptorCountLayoutSupport.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkDescriptorSetVariableDescriptorCountLayoutSupportWire.DecodePartialSelf(ref d, p);
-                return p;
+                case 1000161004: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetVariableDescriptorCountLayoutSupport)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > PartialChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000161004: VkDescriptorSetVariableDescriptorCountLayoutSupportWire.DecodePartialSelf(ref d, (VkDescriptorSetVariableDescriptorCountLayoutSupport*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
         if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
+        VnChainHeader** found = stackalloc VnChainHeader*[PartialChainLimit];
+        int n = 0;
+        var p = (VnChainHeader*)chain;
+        do
         {
-            case 1000161004: VkDescriptorSetVariableDescriptorCountLayoutSupportWire.DecodeIntoSelf(ref d, (VkDescriptorSetVariableDescriptorCountLayoutSupport*)p); return;
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+            if (n == PartialChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return; }
+            int st = d.I32();
+            while (p != null && p->sType != st) p = (VnChainHeader*)p->pNext;
+            if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+            found[n++] = p;
+            p = (VnChainHeader*)p->pNext;
+        } while (d.Pointer());
+        if (d.Failed) return;
+        while (n > 0)
+        {
+            p = found[--n];
+            switch (p->sType)
+            {
+                case 1000161004: VkDescriptorSetVariableDescriptorCountLayoutSupportWire.DecodeIntoSelf(ref d, (VkDescriptorSetVariableDescriptorCountLayoutSupport*)p); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return;
+            }
+            if (d.Failed) return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDescriptorSetLayoutSupport carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000161004];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
+    /// <summary>sTypes of the structs a pNext chain of VkDescriptorSetLayoutSupport carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [1000161004];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 1;
 }
 
 public static unsafe partial class VkDescriptorSetVariableDescriptorCountAllocateInfoWire
@@ -7623,7 +7271,7 @@ public static unsafe partial class VkDescriptorSetVariableDescriptorCountAllocat
     {
         if (d.I32() != (int)VkDescriptorSetVariableDescriptorCountAllocateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDescriptorSetVariableDescriptorCountAllocateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7672,37 +7320,17 @@ public static unsafe partial class VkDescriptorSetVariableDescriptorCountAllocat
             else if ((ulong)v->descriptorSetCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkDescriptorSetVariableDescriptorCountAllocateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDescriptorSetVariableDescriptorCountLayoutSupportWire
@@ -7723,7 +7351,7 @@ public static unsafe partial class VkDescriptorSetVariableDescriptorCountLayoutS
     {
         if (d.I32() != (int)VkDescriptorSetVariableDescriptorCountLayoutSupport.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDescriptorSetVariableDescriptorCountLayoutSupport.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7771,7 +7399,7 @@ public static unsafe partial class VkDescriptorSetVariableDescriptorCountLayoutS
     {
         if (d.I32() != (int)VkDescriptorSetVariableDescriptorCountLayoutSupport.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDescriptorSetVariableDescriptorCountLayoutSupport.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -7781,7 +7409,7 @@ public static unsafe partial class VkDescriptorSetVariableDescriptorCountLayoutS
     public static void DecodeInto(ref VnDecoder d, VkDescriptorSetVariableDescriptorCountLayoutSupport* v)
     {
         if (d.I32() != (int)VkDescriptorSetVariableDescriptorCountLayoutSupport.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -7789,83 +7417,32 @@ public static unsafe partial class VkDescriptorSetVariableDescriptorCountLayoutS
     {
         v->maxVariableDescriptorCount = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkDescriptorSetVariableDescriptorCountLayoutSupport carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkDescriptorSetVariableDescriptorCountLayoutSupport carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkDescriptorUpdateTemplateCreateInfoWire
@@ -7886,7 +7463,7 @@ public static unsafe partial class VkDescriptorUpdateTemplateCreateInfoWire
     {
         if (d.I32() != (int)VkDescriptorUpdateTemplateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDescriptorUpdateTemplateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7962,37 +7539,17 @@ public static unsafe partial class VkDescriptorUpdateTemplateCreateInfoWire
         v->pipelineLayout = d.Handle(17);
         v->set = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkDescriptorUpdateTemplateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDescriptorUpdateTemplateEntryWire
@@ -8066,7 +7623,7 @@ public static unsafe partial class VkDeviceBufferMemoryRequirementsWire
     {
         if (d.I32() != (int)VkDeviceBufferMemoryRequirements.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDeviceBufferMemoryRequirements.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8105,37 +7662,17 @@ public static unsafe partial class VkDeviceBufferMemoryRequirementsWire
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceBufferMemoryRequirements carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDeviceCreateInfoWire
@@ -8156,7 +7693,7 @@ public static unsafe partial class VkDeviceCreateInfoWire
     {
         if (d.I32() != (int)VkDeviceCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDeviceCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8292,1462 +7829,785 @@ public static unsafe partial class VkDeviceCreateInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 49: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVulkan11FeaturesWire.SizeSelf((VkPhysicalDeviceVulkan11Features*)p, f);
-                case 51: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVulkan12FeaturesWire.SizeSelf((VkPhysicalDeviceVulkan12Features*)p, f);
-                case 53 when f == null || f.HasVersion(0x403000u): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVulkan13FeaturesWire.SizeSelf((VkPhysicalDeviceVulkan13Features*)p, f);
-                case 55 when f == null || f.HasVersion(0x404000u): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVulkan14FeaturesWire.SizeSelf((VkPhysicalDeviceVulkan14Features*)p, f);
-                case 1000028000 when f == null || f.HasExtension(29): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceTransformFeedbackFeaturesEXTWire.SizeSelf((VkPhysicalDeviceTransformFeedbackFeaturesEXT*)p, f);
-                case 1000044003 when f == null || f.HasVersion(0x403000u) || f.HasExtension(45): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDynamicRenderingFeaturesWire.SizeSelf((VkPhysicalDeviceDynamicRenderingFeatures*)p, f);
-                case 1000053001: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMultiviewFeaturesWire.SizeSelf((VkPhysicalDeviceMultiviewFeatures*)p, f);
-                case 1000059000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceFeatures2Wire.SizeSelf((VkPhysicalDeviceFeatures2*)p, f);
-                case 1000063000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderDrawParametersFeaturesWire.SizeSelf((VkPhysicalDeviceShaderDrawParametersFeatures*)p, f);
-                case 1000066000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(67): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceTextureCompressionASTCHDRFeaturesWire.SizeSelf((VkPhysicalDeviceTextureCompressionASTCHDRFeatures*)p, f);
-                case 1000068001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePipelineRobustnessFeaturesWire.SizeSelf((VkPhysicalDevicePipelineRobustnessFeatures*)p, f);
-                case 1000070001: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkDeviceGroupDeviceCreateInfoWire.SizeSelf((VkDeviceGroupDeviceCreateInfo*)p, f);
-                case 1000081001 when f == null || f.HasExtension(82): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceConditionalRenderingFeaturesEXTWire.SizeSelf((VkPhysicalDeviceConditionalRenderingFeaturesEXT*)p, f);
-                case 1000082000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderFloat16Int8FeaturesWire.SizeSelf((VkPhysicalDeviceShaderFloat16Int8Features*)p, f);
-                case 1000083000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevice16BitStorageFeaturesWire.SizeSelf((VkPhysicalDevice16BitStorageFeatures*)p, f);
-                case 1000102000 when f == null || f.HasExtension(103): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDepthClipEnableFeaturesEXTWire.SizeSelf((VkPhysicalDeviceDepthClipEnableFeaturesEXT*)p, f);
-                case 1000108000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceImagelessFramebufferFeaturesWire.SizeSelf((VkPhysicalDeviceImagelessFramebufferFeatures*)p, f);
-                case 1000120000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVariablePointersFeaturesWire.SizeSelf((VkPhysicalDeviceVariablePointersFeatures*)p, f);
-                case 1000138000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceInlineUniformBlockFeaturesWire.SizeSelf((VkPhysicalDeviceInlineUniformBlockFeatures*)p, f);
-                case 1000145001: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceProtectedMemoryFeaturesWire.SizeSelf((VkPhysicalDeviceProtectedMemoryFeatures*)p, f);
-                case 1000148000 when f == null || f.HasExtension(149): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceBlendOperationAdvancedFeaturesEXTWire.SizeSelf((VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT*)p, f);
-                case 1000150013 when f == null || f.HasExtension(151): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceAccelerationStructureFeaturesKHRWire.SizeSelf((VkPhysicalDeviceAccelerationStructureFeaturesKHR*)p, f);
-                case 1000156004: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceSamplerYcbcrConversionFeaturesWire.SizeSelf((VkPhysicalDeviceSamplerYcbcrConversionFeatures*)p, f);
-                case 1000161001: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDescriptorIndexingFeaturesWire.SizeSelf((VkPhysicalDeviceDescriptorIndexingFeatures*)p, f);
-                case 1000175000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderSubgroupExtendedTypesFeaturesWire.SizeSelf((VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures*)p, f);
-                case 1000177000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevice8BitStorageFeaturesWire.SizeSelf((VkPhysicalDevice8BitStorageFeatures*)p, f);
-                case 1000180000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderAtomicInt64FeaturesWire.SizeSelf((VkPhysicalDeviceShaderAtomicInt64Features*)p, f);
-                case 1000181000 when f == null || f.HasExtension(182): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderClockFeaturesKHRWire.SizeSelf((VkPhysicalDeviceShaderClockFeaturesKHR*)p, f);
-                case 1000190002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(191) || f.HasExtension(526): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVertexAttributeDivisorFeaturesWire.SizeSelf((VkPhysicalDeviceVertexAttributeDivisorFeatures*)p, f);
-                case 1000201000 when f == null || f.HasExtension(202) || f.HasExtension(512): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceComputeShaderDerivativesFeaturesKHRWire.SizeSelf((VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR*)p, f);
-                case 1000203000 when f == null || f.HasExtension(323): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHRWire.SizeSelf((VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR*)p, f);
-                case 1000207000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceTimelineSemaphoreFeaturesWire.SizeSelf((VkPhysicalDeviceTimelineSemaphoreFeatures*)p, f);
-                case 1000211000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVulkanMemoryModelFeaturesWire.SizeSelf((VkPhysicalDeviceVulkanMemoryModelFeatures*)p, f);
-                case 1000215000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(216): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderTerminateInvocationFeaturesWire.SizeSelf((VkPhysicalDeviceShaderTerminateInvocationFeatures*)p, f);
-                case 1000221000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceScalarBlockLayoutFeaturesWire.SizeSelf((VkPhysicalDeviceScalarBlockLayoutFeatures*)p, f);
-                case 1000225002 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceSubgroupSizeControlFeaturesWire.SizeSelf((VkPhysicalDeviceSubgroupSizeControlFeatures*)p, f);
-                case 1000226003 when f == null || f.HasExtension(227): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceFragmentShadingRateFeaturesKHRWire.SizeSelf((VkPhysicalDeviceFragmentShadingRateFeaturesKHR*)p, f);
-                case 1000232000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDynamicRenderingLocalReadFeaturesWire.SizeSelf((VkPhysicalDeviceDynamicRenderingLocalReadFeatures*)p, f);
-                case 1000234000 when f == null || f.HasExtension(235): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXTWire.SizeSelf((VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT*)p, f);
-                case 1000235000 when f == null || f.HasExtension(236): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderQuadControlFeaturesKHRWire.SizeSelf((VkPhysicalDeviceShaderQuadControlFeaturesKHR*)p, f);
-                case 1000241000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceSeparateDepthStencilLayoutsFeaturesWire.SizeSelf((VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures*)p, f);
-                case 1000244000 when f == null || f.HasExtension(245): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceBufferDeviceAddressFeaturesEXTWire.SizeSelf((VkPhysicalDeviceBufferDeviceAddressFeaturesEXT*)p, f);
-                case 1000251000 when f == null || f.HasExtension(252): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceFragmentShaderInterlockFeaturesEXTWire.SizeSelf((VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT*)p, f);
-                case 1000252000 when f == null || f.HasExtension(253): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWire.SizeSelf((VkPhysicalDeviceYcbcrImageArraysFeaturesEXT*)p, f);
-                case 1000253000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceUniformBufferStandardLayoutFeaturesWire.SizeSelf((VkPhysicalDeviceUniformBufferStandardLayoutFeatures*)p, f);
-                case 1000254000 when f == null || f.HasExtension(255): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceProvokingVertexFeaturesEXTWire.SizeSelf((VkPhysicalDeviceProvokingVertexFeaturesEXT*)p, f);
-                case 1000257000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceBufferDeviceAddressFeaturesWire.SizeSelf((VkPhysicalDeviceBufferDeviceAddressFeatures*)p, f);
-                case 1000259000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceLineRasterizationFeaturesWire.SizeSelf((VkPhysicalDeviceLineRasterizationFeatures*)p, f);
-                case 1000260000 when f == null || f.HasExtension(261): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderAtomicFloatFeaturesEXTWire.SizeSelf((VkPhysicalDeviceShaderAtomicFloatFeaturesEXT*)p, f);
-                case 1000261000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceHostQueryResetFeaturesWire.SizeSelf((VkPhysicalDeviceHostQueryResetFeatures*)p, f);
-                case 1000265000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(266) || f.HasExtension(534): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceIndexTypeUint8FeaturesWire.SizeSelf((VkPhysicalDeviceIndexTypeUint8Features*)p, f);
-                case 1000267000 when f == null || f.HasExtension(268): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceExtendedDynamicStateFeaturesEXTWire.SizeSelf((VkPhysicalDeviceExtendedDynamicStateFeaturesEXT*)p, f);
-                case 1000270000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceHostImageCopyFeaturesWire.SizeSelf((VkPhysicalDeviceHostImageCopyFeatures*)p, f);
-                case 1000273000 when f == null || f.HasExtension(274): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderAtomicFloat2FeaturesEXTWire.SizeSelf((VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT*)p, f);
-                case 1000276000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(277): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderDemoteToHelperInvocationFeaturesWire.SizeSelf((VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures*)p, f);
-                case 1000280000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(281): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderIntegerDotProductFeaturesWire.SizeSelf((VkPhysicalDeviceShaderIntegerDotProductFeatures*)p, f);
-                case 1000281000 when f == null || f.HasExtension(282): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceTexelBufferAlignmentFeaturesEXTWire.SizeSelf((VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT*)p, f);
-                case 1000283000 when f == null || f.HasExtension(284): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDepthBiasControlFeaturesEXTWire.SizeSelf((VkPhysicalDeviceDepthBiasControlFeaturesEXT*)p, f);
-                case 1000286000 when f == null || f.HasExtension(287): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceRobustness2FeaturesEXTWire.SizeSelf((VkPhysicalDeviceRobustness2FeaturesEXT*)p, f);
-                case 1000287002 when f == null || f.HasExtension(288): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceCustomBorderColorFeaturesEXTWire.SizeSelf((VkPhysicalDeviceCustomBorderColorFeaturesEXT*)p, f);
-                case 1000295000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(296): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePrivateDataFeaturesWire.SizeSelf((VkPhysicalDevicePrivateDataFeatures*)p, f);
-                case 1000295001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(296): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkDevicePrivateDataCreateInfoWire.SizeSelf((VkDevicePrivateDataCreateInfo*)p, f);
-                case 1000297000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(298): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePipelineCreationCacheControlFeaturesWire.SizeSelf((VkPhysicalDevicePipelineCreationCacheControlFeatures*)p, f);
-                case 1000314007 when f == null || f.HasVersion(0x403000u) || f.HasExtension(315): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceSynchronization2FeaturesWire.SizeSelf((VkPhysicalDeviceSynchronization2Features*)p, f);
-                case 1000320000 when f == null || f.HasExtension(321): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXTWire.SizeSelf((VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT*)p, f);
-                case 1000323000 when f == null || f.HasExtension(324): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHRWire.SizeSelf((VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR*)p, f);
-                case 1000325000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(326): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeaturesWire.SizeSelf((VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures*)p, f);
-                case 1000328000 when f == null || f.HasExtension(329): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMeshShaderFeaturesEXTWire.SizeSelf((VkPhysicalDeviceMeshShaderFeaturesEXT*)p, f);
-                case 1000330000 when f == null || f.HasExtension(331): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXTWire.SizeSelf((VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT*)p, f);
-                case 1000335000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(336): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceImageRobustnessFeaturesWire.SizeSelf((VkPhysicalDeviceImageRobustnessFeatures*)p, f);
-                case 1000336000 when f == null || f.HasExtension(337): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHRWire.SizeSelf((VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR*)p, f);
-                case 1000339000 when f == null || f.HasExtension(340): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXTWire.SizeSelf((VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT*)p, f);
-                case 1000340000 when f == null || f.HasExtension(341): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevice4444FormatsFeaturesEXTWire.SizeSelf((VkPhysicalDevice4444FormatsFeaturesEXT*)p, f);
-                case 1000342000 when f == null || f.HasExtension(343) || f.HasExtension(464): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXTWire.SizeSelf((VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT*)p, f);
-                case 1000344000 when f == null || f.HasExtension(345): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWire.SizeSelf((VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT*)p, f);
-                case 1000347000 when f == null || f.HasExtension(348): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceRayTracingPipelineFeaturesKHRWire.SizeSelf((VkPhysicalDeviceRayTracingPipelineFeaturesKHR*)p, f);
-                case 1000348013 when f == null || f.HasExtension(349): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceRayQueryFeaturesKHRWire.SizeSelf((VkPhysicalDeviceRayQueryFeaturesKHR*)p, f);
-                case 1000351000 when f == null || f.HasExtension(352) || f.HasExtension(495): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMutableDescriptorTypeFeaturesEXTWire.SizeSelf((VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT*)p, f);
-                case 1000352000 when f == null || f.HasExtension(353): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVertexInputDynamicStateFeaturesEXTWire.SizeSelf((VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT*)p, f);
-                case 1000355000 when f == null || f.HasExtension(356): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDepthClipControlFeaturesEXTWire.SizeSelf((VkPhysicalDeviceDepthClipControlFeaturesEXT*)p, f);
-                case 1000356000 when f == null || f.HasExtension(357): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXTWire.SizeSelf((VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT*)p, f);
-                case 1000376000 when f == null || f.HasExtension(377): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXTWire.SizeSelf((VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT*)p, f);
-                case 1000377000 when f == null || f.HasExtension(378): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceExtendedDynamicState2FeaturesEXTWire.SizeSelf((VkPhysicalDeviceExtendedDynamicState2FeaturesEXT*)p, f);
-                case 1000381000 when f == null || f.HasExtension(382): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceColorWriteEnableFeaturesEXTWire.SizeSelf((VkPhysicalDeviceColorWriteEnableFeaturesEXT*)p, f);
-                case 1000382000 when f == null || f.HasExtension(383): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXTWire.SizeSelf((VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT*)p, f);
-                case 1000386000 when f == null || f.HasExtension(387): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceRayTracingMaintenance1FeaturesKHRWire.SizeSelf((VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR*)p, f);
-                case 1000388000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(189) || f.HasExtension(389): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceGlobalPriorityQueryFeaturesWire.SizeSelf((VkPhysicalDeviceGlobalPriorityQueryFeatures*)p, f);
-                case 1000391000 when f == null || f.HasExtension(392): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceImageViewMinLodFeaturesEXTWire.SizeSelf((VkPhysicalDeviceImageViewMinLodFeaturesEXT*)p, f);
-                case 1000392000 when f == null || f.HasExtension(393): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMultiDrawFeaturesEXTWire.SizeSelf((VkPhysicalDeviceMultiDrawFeaturesEXT*)p, f);
-                case 1000393000 when f == null || f.HasExtension(394): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWire.SizeSelf((VkPhysicalDeviceImage2DViewOf3DFeaturesEXT*)p, f);
-                case 1000395000 when f == null || f.HasExtension(396): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderTileImageFeaturesEXTWire.SizeSelf((VkPhysicalDeviceShaderTileImageFeaturesEXT*)p, f);
-                case 1000411000 when f == null || f.HasExtension(412): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceBorderColorSwizzleFeaturesEXTWire.SizeSelf((VkPhysicalDeviceBorderColorSwizzleFeaturesEXT*)p, f);
-                case 1000413000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(414): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMaintenance4FeaturesWire.SizeSelf((VkPhysicalDeviceMaintenance4Features*)p, f);
-                case 1000416000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(417): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderSubgroupRotateFeaturesWire.SizeSelf((VkPhysicalDeviceShaderSubgroupRotateFeatures*)p, f);
-                case 1000418000 when f == null || f.HasExtension(419): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXTWire.SizeSelf((VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT*)p, f);
-                case 1000421000 when f == null || f.HasExtension(422) || f.HasExtension(605): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDepthClampZeroOneFeaturesKHRWire.SizeSelf((VkPhysicalDeviceDepthClampZeroOneFeaturesKHR*)p, f);
-                case 1000422000 when f == null || f.HasExtension(423): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXTWire.SizeSelf((VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT*)p, f);
-                case 1000434000 when f == null || f.HasExtension(435): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHRWire.SizeSelf((VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR*)p, f);
-                case 1000451000 when f == null || f.HasExtension(452): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceNestedCommandBufferFeaturesEXTWire.SizeSelf((VkPhysicalDeviceNestedCommandBufferFeaturesEXT*)p, f);
-                case 1000455000 when f == null || f.HasExtension(456): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceExtendedDynamicState3FeaturesEXTWire.SizeSelf((VkPhysicalDeviceExtendedDynamicState3FeaturesEXT*)p, f);
-                case 1000465000 when f == null || f.HasExtension(466): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceLegacyDitheringFeaturesEXTWire.SizeSelf((VkPhysicalDeviceLegacyDitheringFeaturesEXT*)p, f);
-                case 1000466000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(467): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePipelineProtectedAccessFeaturesWire.SizeSelf((VkPhysicalDevicePipelineProtectedAccessFeatures*)p, f);
-                case 1000470000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMaintenance5FeaturesWire.SizeSelf((VkPhysicalDeviceMaintenance5Features*)p, f);
-                case 1000481000 when f == null || f.HasExtension(482): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceRayTracingPositionFetchFeaturesKHRWire.SizeSelf((VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR*)p, f);
-                case 1000495000 when f == null || f.HasExtension(496): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceLegacyVertexAttributesFeaturesEXTWire.SizeSelf((VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT*)p, f);
-                case 1000498000 when f == null || f.HasExtension(499): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXTWire.SizeSelf((VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT*)p, f);
-                case 1000499000 when f == null || f.HasExtension(500): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXTWire.SizeSelf((VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT*)p, f);
-                case 1000506000 when f == null || f.HasExtension(507): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceCooperativeMatrixFeaturesKHRWire.SizeSelf((VkPhysicalDeviceCooperativeMatrixFeaturesKHR*)p, f);
-                case 1000524000 when f == null || f.HasExtension(525): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXTWire.SizeSelf((VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT*)p, f);
-                case 1000528000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(529): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderFloatControls2FeaturesWire.SizeSelf((VkPhysicalDeviceShaderFloatControls2Features*)p, f);
-                case 1000544000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(545): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderExpectAssumeFeaturesWire.SizeSelf((VkPhysicalDeviceShaderExpectAssumeFeatures*)p, f);
-                case 1000545000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMaintenance6FeaturesWire.SizeSelf((VkPhysicalDeviceMaintenance6Features*)p, f);
-                case 1000558000 when f == null || f.HasExtension(559): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHRWire.SizeSelf((VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR*)p, f);
-                case 1000562000 when f == null || f.HasExtension(563): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMaintenance7FeaturesKHRWire.SizeSelf((VkPhysicalDeviceMaintenance7FeaturesKHR*)p, f);
-                case 1000564000 when f == null || f.HasExtension(565): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXTWire.SizeSelf((VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT*)p, f);
-                case 1000572000 when f == null || f.HasExtension(573): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXTWire.SizeSelf((VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT*)p, f);
-                case 1000574000 when f == null || f.HasExtension(575): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMaintenance8FeaturesKHRWire.SizeSelf((VkPhysicalDeviceMaintenance8FeaturesKHR*)p, f);
-                case 1000582000 when f == null || f.HasExtension(583): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDepthClampControlFeaturesEXTWire.SizeSelf((VkPhysicalDeviceDepthClampControlFeaturesEXT*)p, f);
-                case 1000608000 when f == null || f.HasExtension(609): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXTWire.SizeSelf((VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT*)p, f);
+                case 49: n += 12 + VkPhysicalDeviceVulkan11FeaturesWire.SizeSelf((VkPhysicalDeviceVulkan11Features*)p, f); break;
+                case 51: n += 12 + VkPhysicalDeviceVulkan12FeaturesWire.SizeSelf((VkPhysicalDeviceVulkan12Features*)p, f); break;
+                case 53 when f == null || f.HasVersion(0x403000u): n += 12 + VkPhysicalDeviceVulkan13FeaturesWire.SizeSelf((VkPhysicalDeviceVulkan13Features*)p, f); break;
+                case 55 when f == null || f.HasVersion(0x404000u): n += 12 + VkPhysicalDeviceVulkan14FeaturesWire.SizeSelf((VkPhysicalDeviceVulkan14Features*)p, f); break;
+                case 1000028000 when f == null || f.HasExtension(29): n += 12 + VkPhysicalDeviceTransformFeedbackFeaturesEXTWire.SizeSelf((VkPhysicalDeviceTransformFeedbackFeaturesEXT*)p, f); break;
+                case 1000044003 when f == null || f.HasVersion(0x403000u) || f.HasExtension(45): n += 12 + VkPhysicalDeviceDynamicRenderingFeaturesWire.SizeSelf((VkPhysicalDeviceDynamicRenderingFeatures*)p, f); break;
+                case 1000053001: n += 12 + VkPhysicalDeviceMultiviewFeaturesWire.SizeSelf((VkPhysicalDeviceMultiviewFeatures*)p, f); break;
+                case 1000059000: n += 12 + VkPhysicalDeviceFeatures2Wire.SizeSelf((VkPhysicalDeviceFeatures2*)p, f); break;
+                case 1000063000: n += 12 + VkPhysicalDeviceShaderDrawParametersFeaturesWire.SizeSelf((VkPhysicalDeviceShaderDrawParametersFeatures*)p, f); break;
+                case 1000066000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(67): n += 12 + VkPhysicalDeviceTextureCompressionASTCHDRFeaturesWire.SizeSelf((VkPhysicalDeviceTextureCompressionASTCHDRFeatures*)p, f); break;
+                case 1000068001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): n += 12 + VkPhysicalDevicePipelineRobustnessFeaturesWire.SizeSelf((VkPhysicalDevicePipelineRobustnessFeatures*)p, f); break;
+                case 1000070001: n += 12 + VkDeviceGroupDeviceCreateInfoWire.SizeSelf((VkDeviceGroupDeviceCreateInfo*)p, f); break;
+                case 1000081001 when f == null || f.HasExtension(82): n += 12 + VkPhysicalDeviceConditionalRenderingFeaturesEXTWire.SizeSelf((VkPhysicalDeviceConditionalRenderingFeaturesEXT*)p, f); break;
+                case 1000082000: n += 12 + VkPhysicalDeviceShaderFloat16Int8FeaturesWire.SizeSelf((VkPhysicalDeviceShaderFloat16Int8Features*)p, f); break;
+                case 1000083000: n += 12 + VkPhysicalDevice16BitStorageFeaturesWire.SizeSelf((VkPhysicalDevice16BitStorageFeatures*)p, f); break;
+                case 1000102000 when f == null || f.HasExtension(103): n += 12 + VkPhysicalDeviceDepthClipEnableFeaturesEXTWire.SizeSelf((VkPhysicalDeviceDepthClipEnableFeaturesEXT*)p, f); break;
+                case 1000108000: n += 12 + VkPhysicalDeviceImagelessFramebufferFeaturesWire.SizeSelf((VkPhysicalDeviceImagelessFramebufferFeatures*)p, f); break;
+                case 1000120000: n += 12 + VkPhysicalDeviceVariablePointersFeaturesWire.SizeSelf((VkPhysicalDeviceVariablePointersFeatures*)p, f); break;
+                case 1000138000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): n += 12 + VkPhysicalDeviceInlineUniformBlockFeaturesWire.SizeSelf((VkPhysicalDeviceInlineUniformBlockFeatures*)p, f); break;
+                case 1000145001: n += 12 + VkPhysicalDeviceProtectedMemoryFeaturesWire.SizeSelf((VkPhysicalDeviceProtectedMemoryFeatures*)p, f); break;
+                case 1000148000 when f == null || f.HasExtension(149): n += 12 + VkPhysicalDeviceBlendOperationAdvancedFeaturesEXTWire.SizeSelf((VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT*)p, f); break;
+                case 1000150013 when f == null || f.HasExtension(151): n += 12 + VkPhysicalDeviceAccelerationStructureFeaturesKHRWire.SizeSelf((VkPhysicalDeviceAccelerationStructureFeaturesKHR*)p, f); break;
+                case 1000156004: n += 12 + VkPhysicalDeviceSamplerYcbcrConversionFeaturesWire.SizeSelf((VkPhysicalDeviceSamplerYcbcrConversionFeatures*)p, f); break;
+                case 1000161001: n += 12 + VkPhysicalDeviceDescriptorIndexingFeaturesWire.SizeSelf((VkPhysicalDeviceDescriptorIndexingFeatures*)p, f); break;
+                case 1000175000: n += 12 + VkPhysicalDeviceShaderSubgroupExtendedTypesFeaturesWire.SizeSelf((VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures*)p, f); break;
+                case 1000177000: n += 12 + VkPhysicalDevice8BitStorageFeaturesWire.SizeSelf((VkPhysicalDevice8BitStorageFeatures*)p, f); break;
+                case 1000180000: n += 12 + VkPhysicalDeviceShaderAtomicInt64FeaturesWire.SizeSelf((VkPhysicalDeviceShaderAtomicInt64Features*)p, f); break;
+                case 1000181000 when f == null || f.HasExtension(182): n += 12 + VkPhysicalDeviceShaderClockFeaturesKHRWire.SizeSelf((VkPhysicalDeviceShaderClockFeaturesKHR*)p, f); break;
+                case 1000190002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(191) || f.HasExtension(526): n += 12 + VkPhysicalDeviceVertexAttributeDivisorFeaturesWire.SizeSelf((VkPhysicalDeviceVertexAttributeDivisorFeatures*)p, f); break;
+                case 1000201000 when f == null || f.HasExtension(202) || f.HasExtension(512): n += 12 + VkPhysicalDeviceComputeShaderDerivativesFeaturesKHRWire.SizeSelf((VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR*)p, f); break;
+                case 1000203000 when f == null || f.HasExtension(323): n += 12 + VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHRWire.SizeSelf((VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR*)p, f); break;
+                case 1000207000: n += 12 + VkPhysicalDeviceTimelineSemaphoreFeaturesWire.SizeSelf((VkPhysicalDeviceTimelineSemaphoreFeatures*)p, f); break;
+                case 1000211000: n += 12 + VkPhysicalDeviceVulkanMemoryModelFeaturesWire.SizeSelf((VkPhysicalDeviceVulkanMemoryModelFeatures*)p, f); break;
+                case 1000215000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(216): n += 12 + VkPhysicalDeviceShaderTerminateInvocationFeaturesWire.SizeSelf((VkPhysicalDeviceShaderTerminateInvocationFeatures*)p, f); break;
+                case 1000221000: n += 12 + VkPhysicalDeviceScalarBlockLayoutFeaturesWire.SizeSelf((VkPhysicalDeviceScalarBlockLayoutFeatures*)p, f); break;
+                case 1000225002 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): n += 12 + VkPhysicalDeviceSubgroupSizeControlFeaturesWire.SizeSelf((VkPhysicalDeviceSubgroupSizeControlFeatures*)p, f); break;
+                case 1000226003 when f == null || f.HasExtension(227): n += 12 + VkPhysicalDeviceFragmentShadingRateFeaturesKHRWire.SizeSelf((VkPhysicalDeviceFragmentShadingRateFeaturesKHR*)p, f); break;
+                case 1000232000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): n += 12 + VkPhysicalDeviceDynamicRenderingLocalReadFeaturesWire.SizeSelf((VkPhysicalDeviceDynamicRenderingLocalReadFeatures*)p, f); break;
+                case 1000234000 when f == null || f.HasExtension(235): n += 12 + VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXTWire.SizeSelf((VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT*)p, f); break;
+                case 1000235000 when f == null || f.HasExtension(236): n += 12 + VkPhysicalDeviceShaderQuadControlFeaturesKHRWire.SizeSelf((VkPhysicalDeviceShaderQuadControlFeaturesKHR*)p, f); break;
+                case 1000241000: n += 12 + VkPhysicalDeviceSeparateDepthStencilLayoutsFeaturesWire.SizeSelf((VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures*)p, f); break;
+                case 1000244000 when f == null || f.HasExtension(245): n += 12 + VkPhysicalDeviceBufferDeviceAddressFeaturesEXTWire.SizeSelf((VkPhysicalDeviceBufferDeviceAddressFeaturesEXT*)p, f); break;
+                case 1000251000 when f == null || f.HasExtension(252): n += 12 + VkPhysicalDeviceFragmentShaderInterlockFeaturesEXTWire.SizeSelf((VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT*)p, f); break;
+                case 1000252000 when f == null || f.HasExtension(253): n += 12 + VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWire.SizeSelf((VkPhysicalDeviceYcbcrImageArraysFeaturesEXT*)p, f); break;
+                case 1000253000: n += 12 + VkPhysicalDeviceUniformBufferStandardLayoutFeaturesWire.SizeSelf((VkPhysicalDeviceUniformBufferStandardLayoutFeatures*)p, f); break;
+                case 1000254000 when f == null || f.HasExtension(255): n += 12 + VkPhysicalDeviceProvokingVertexFeaturesEXTWire.SizeSelf((VkPhysicalDeviceProvokingVertexFeaturesEXT*)p, f); break;
+                case 1000257000: n += 12 + VkPhysicalDeviceBufferDeviceAddressFeaturesWire.SizeSelf((VkPhysicalDeviceBufferDeviceAddressFeatures*)p, f); break;
+                case 1000259000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): n += 12 + VkPhysicalDeviceLineRasterizationFeaturesWire.SizeSelf((VkPhysicalDeviceLineRasterizationFeatures*)p, f); break;
+                case 1000260000 when f == null || f.HasExtension(261): n += 12 + VkPhysicalDeviceShaderAtomicFloatFeaturesEXTWire.SizeSelf((VkPhysicalDeviceShaderAtomicFloatFeaturesEXT*)p, f); break;
+                case 1000261000: n += 12 + VkPhysicalDeviceHostQueryResetFeaturesWire.SizeSelf((VkPhysicalDeviceHostQueryResetFeatures*)p, f); break;
+                case 1000265000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(266) || f.HasExtension(534): n += 12 + VkPhysicalDeviceIndexTypeUint8FeaturesWire.SizeSelf((VkPhysicalDeviceIndexTypeUint8Features*)p, f); break;
+                case 1000267000 when f == null || f.HasExtension(268): n += 12 + VkPhysicalDeviceExtendedDynamicStateFeaturesEXTWire.SizeSelf((VkPhysicalDeviceExtendedDynamicStateFeaturesEXT*)p, f); break;
+                case 1000270000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): n += 12 + VkPhysicalDeviceHostImageCopyFeaturesWire.SizeSelf((VkPhysicalDeviceHostImageCopyFeatures*)p, f); break;
+                case 1000273000 when f == null || f.HasExtension(274): n += 12 + VkPhysicalDeviceShaderAtomicFloat2FeaturesEXTWire.SizeSelf((VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT*)p, f); break;
+                case 1000276000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(277): n += 12 + VkPhysicalDeviceShaderDemoteToHelperInvocationFeaturesWire.SizeSelf((VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures*)p, f); break;
+                case 1000280000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(281): n += 12 + VkPhysicalDeviceShaderIntegerDotProductFeaturesWire.SizeSelf((VkPhysicalDeviceShaderIntegerDotProductFeatures*)p, f); break;
+                case 1000281000 when f == null || f.HasExtension(282): n += 12 + VkPhysicalDeviceTexelBufferAlignmentFeaturesEXTWire.SizeSelf((VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT*)p, f); break;
+                case 1000283000 when f == null || f.HasExtension(284): n += 12 + VkPhysicalDeviceDepthBiasControlFeaturesEXTWire.SizeSelf((VkPhysicalDeviceDepthBiasControlFeaturesEXT*)p, f); break;
+                case 1000286000 when f == null || f.HasExtension(287): n += 12 + VkPhysicalDeviceRobustness2FeaturesEXTWire.SizeSelf((VkPhysicalDeviceRobustness2FeaturesEXT*)p, f); break;
+                case 1000287002 when f == null || f.HasExtension(288): n += 12 + VkPhysicalDeviceCustomBorderColorFeaturesEXTWire.SizeSelf((VkPhysicalDeviceCustomBorderColorFeaturesEXT*)p, f); break;
+                case 1000295000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(296): n += 12 + VkPhysicalDevicePrivateDataFeaturesWire.SizeSelf((VkPhysicalDevicePrivateDataFeatures*)p, f); break;
+                case 1000295001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(296): n += 12 + VkDevicePrivateDataCreateInfoWire.SizeSelf((VkDevicePrivateDataCreateInfo*)p, f); break;
+                case 1000297000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(298): n += 12 + VkPhysicalDevicePipelineCreationCacheControlFeaturesWire.SizeSelf((VkPhysicalDevicePipelineCreationCacheControlFeatures*)p, f); break;
+                case 1000314007 when f == null || f.HasVersion(0x403000u) || f.HasExtension(315): n += 12 + VkPhysicalDeviceSynchronization2FeaturesWire.SizeSelf((VkPhysicalDeviceSynchronization2Features*)p, f); break;
+                case 1000320000 when f == null || f.HasExtension(321): n += 12 + VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXTWire.SizeSelf((VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT*)p, f); break;
+                case 1000323000 when f == null || f.HasExtension(324): n += 12 + VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHRWire.SizeSelf((VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR*)p, f); break;
+                case 1000325000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(326): n += 12 + VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeaturesWire.SizeSelf((VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures*)p, f); break;
+                case 1000328000 when f == null || f.HasExtension(329): n += 12 + VkPhysicalDeviceMeshShaderFeaturesEXTWire.SizeSelf((VkPhysicalDeviceMeshShaderFeaturesEXT*)p, f); break;
+                case 1000330000 when f == null || f.HasExtension(331): n += 12 + VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXTWire.SizeSelf((VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT*)p, f); break;
+                case 1000335000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(336): n += 12 + VkPhysicalDeviceImageRobustnessFeaturesWire.SizeSelf((VkPhysicalDeviceImageRobustnessFeatures*)p, f); break;
+                case 1000336000 when f == null || f.HasExtension(337): n += 12 + VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHRWire.SizeSelf((VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR*)p, f); break;
+                case 1000339000 when f == null || f.HasExtension(340): n += 12 + VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXTWire.SizeSelf((VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT*)p, f); break;
+                case 1000340000 when f == null || f.HasExtension(341): n += 12 + VkPhysicalDevice4444FormatsFeaturesEXTWire.SizeSelf((VkPhysicalDevice4444FormatsFeaturesEXT*)p, f); break;
+                case 1000342000 when f == null || f.HasExtension(343) || f.HasExtension(464): n += 12 + VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXTWire.SizeSelf((VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT*)p, f); break;
+                case 1000344000 when f == null || f.HasExtension(345): n += 12 + VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWire.SizeSelf((VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT*)p, f); break;
+                case 1000347000 when f == null || f.HasExtension(348): n += 12 + VkPhysicalDeviceRayTracingPipelineFeaturesKHRWire.SizeSelf((VkPhysicalDeviceRayTracingPipelineFeaturesKHR*)p, f); break;
+                case 1000348013 when f == null || f.HasExtension(349): n += 12 + VkPhysicalDeviceRayQueryFeaturesKHRWire.SizeSelf((VkPhysicalDeviceRayQueryFeaturesKHR*)p, f); break;
+                case 1000351000 when f == null || f.HasExtension(352) || f.HasExtension(495): n += 12 + VkPhysicalDeviceMutableDescriptorTypeFeaturesEXTWire.SizeSelf((VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT*)p, f); break;
+                case 1000352000 when f == null || f.HasExtension(353): n += 12 + VkPhysicalDeviceVertexInputDynamicStateFeaturesEXTWire.SizeSelf((VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT*)p, f); break;
+                case 1000355000 when f == null || f.HasExtension(356): n += 12 + VkPhysicalDeviceDepthClipControlFeaturesEXTWire.SizeSelf((VkPhysicalDeviceDepthClipControlFeaturesEXT*)p, f); break;
+                case 1000356000 when f == null || f.HasExtension(357): n += 12 + VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXTWire.SizeSelf((VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT*)p, f); break;
+                case 1000376000 when f == null || f.HasExtension(377): n += 12 + VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXTWire.SizeSelf((VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT*)p, f); break;
+                case 1000377000 when f == null || f.HasExtension(378): n += 12 + VkPhysicalDeviceExtendedDynamicState2FeaturesEXTWire.SizeSelf((VkPhysicalDeviceExtendedDynamicState2FeaturesEXT*)p, f); break;
+                case 1000381000 when f == null || f.HasExtension(382): n += 12 + VkPhysicalDeviceColorWriteEnableFeaturesEXTWire.SizeSelf((VkPhysicalDeviceColorWriteEnableFeaturesEXT*)p, f); break;
+                case 1000382000 when f == null || f.HasExtension(383): n += 12 + VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXTWire.SizeSelf((VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT*)p, f); break;
+                case 1000386000 when f == null || f.HasExtension(387): n += 12 + VkPhysicalDeviceRayTracingMaintenance1FeaturesKHRWire.SizeSelf((VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR*)p, f); break;
+                case 1000388000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(189) || f.HasExtension(389): n += 12 + VkPhysicalDeviceGlobalPriorityQueryFeaturesWire.SizeSelf((VkPhysicalDeviceGlobalPriorityQueryFeatures*)p, f); break;
+                case 1000391000 when f == null || f.HasExtension(392): n += 12 + VkPhysicalDeviceImageViewMinLodFeaturesEXTWire.SizeSelf((VkPhysicalDeviceImageViewMinLodFeaturesEXT*)p, f); break;
+                case 1000392000 when f == null || f.HasExtension(393): n += 12 + VkPhysicalDeviceMultiDrawFeaturesEXTWire.SizeSelf((VkPhysicalDeviceMultiDrawFeaturesEXT*)p, f); break;
+                case 1000393000 when f == null || f.HasExtension(394): n += 12 + VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWire.SizeSelf((VkPhysicalDeviceImage2DViewOf3DFeaturesEXT*)p, f); break;
+                case 1000395000 when f == null || f.HasExtension(396): n += 12 + VkPhysicalDeviceShaderTileImageFeaturesEXTWire.SizeSelf((VkPhysicalDeviceShaderTileImageFeaturesEXT*)p, f); break;
+                case 1000411000 when f == null || f.HasExtension(412): n += 12 + VkPhysicalDeviceBorderColorSwizzleFeaturesEXTWire.SizeSelf((VkPhysicalDeviceBorderColorSwizzleFeaturesEXT*)p, f); break;
+                case 1000413000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(414): n += 12 + VkPhysicalDeviceMaintenance4FeaturesWire.SizeSelf((VkPhysicalDeviceMaintenance4Features*)p, f); break;
+                case 1000416000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(417): n += 12 + VkPhysicalDeviceShaderSubgroupRotateFeaturesWire.SizeSelf((VkPhysicalDeviceShaderSubgroupRotateFeatures*)p, f); break;
+                case 1000418000 when f == null || f.HasExtension(419): n += 12 + VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXTWire.SizeSelf((VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT*)p, f); break;
+                case 1000421000 when f == null || f.HasExtension(422) || f.HasExtension(605): n += 12 + VkPhysicalDeviceDepthClampZeroOneFeaturesKHRWire.SizeSelf((VkPhysicalDeviceDepthClampZeroOneFeaturesKHR*)p, f); break;
+                case 1000422000 when f == null || f.HasExtension(423): n += 12 + VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXTWire.SizeSelf((VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT*)p, f); break;
+                case 1000434000 when f == null || f.HasExtension(435): n += 12 + VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHRWire.SizeSelf((VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR*)p, f); break;
+                case 1000451000 when f == null || f.HasExtension(452): n += 12 + VkPhysicalDeviceNestedCommandBufferFeaturesEXTWire.SizeSelf((VkPhysicalDeviceNestedCommandBufferFeaturesEXT*)p, f); break;
+                case 1000455000 when f == null || f.HasExtension(456): n += 12 + VkPhysicalDeviceExtendedDynamicState3FeaturesEXTWire.SizeSelf((VkPhysicalDeviceExtendedDynamicState3FeaturesEXT*)p, f); break;
+                case 1000465000 when f == null || f.HasExtension(466): n += 12 + VkPhysicalDeviceLegacyDitheringFeaturesEXTWire.SizeSelf((VkPhysicalDeviceLegacyDitheringFeaturesEXT*)p, f); break;
+                case 1000466000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(467): n += 12 + VkPhysicalDevicePipelineProtectedAccessFeaturesWire.SizeSelf((VkPhysicalDevicePipelineProtectedAccessFeatures*)p, f); break;
+                case 1000470000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): n += 12 + VkPhysicalDeviceMaintenance5FeaturesWire.SizeSelf((VkPhysicalDeviceMaintenance5Features*)p, f); break;
+                case 1000481000 when f == null || f.HasExtension(482): n += 12 + VkPhysicalDeviceRayTracingPositionFetchFeaturesKHRWire.SizeSelf((VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR*)p, f); break;
+                case 1000495000 when f == null || f.HasExtension(496): n += 12 + VkPhysicalDeviceLegacyVertexAttributesFeaturesEXTWire.SizeSelf((VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT*)p, f); break;
+                case 1000498000 when f == null || f.HasExtension(499): n += 12 + VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXTWire.SizeSelf((VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT*)p, f); break;
+                case 1000499000 when f == null || f.HasExtension(500): n += 12 + VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXTWire.SizeSelf((VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT*)p, f); break;
+                case 1000506000 when f == null || f.HasExtension(507): n += 12 + VkPhysicalDeviceCooperativeMatrixFeaturesKHRWire.SizeSelf((VkPhysicalDeviceCooperativeMatrixFeaturesKHR*)p, f); break;
+                case 1000524000 when f == null || f.HasExtension(525): n += 12 + VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXTWire.SizeSelf((VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT*)p, f); break;
+                case 1000528000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(529): n += 12 + VkPhysicalDeviceShaderFloatControls2FeaturesWire.SizeSelf((VkPhysicalDeviceShaderFloatControls2Features*)p, f); break;
+                case 1000544000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(545): n += 12 + VkPhysicalDeviceShaderExpectAssumeFeaturesWire.SizeSelf((VkPhysicalDeviceShaderExpectAssumeFeatures*)p, f); break;
+                case 1000545000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): n += 12 + VkPhysicalDeviceMaintenance6FeaturesWire.SizeSelf((VkPhysicalDeviceMaintenance6Features*)p, f); break;
+                case 1000558000 when f == null || f.HasExtension(559): n += 12 + VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHRWire.SizeSelf((VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR*)p, f); break;
+                case 1000562000 when f == null || f.HasExtension(563): n += 12 + VkPhysicalDeviceMaintenance7FeaturesKHRWire.SizeSelf((VkPhysicalDeviceMaintenance7FeaturesKHR*)p, f); break;
+                case 1000564000 when f == null || f.HasExtension(565): n += 12 + VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXTWire.SizeSelf((VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT*)p, f); break;
+                case 1000572000 when f == null || f.HasExtension(573): n += 12 + VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXTWire.SizeSelf((VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT*)p, f); break;
+                case 1000574000 when f == null || f.HasExtension(575): n += 12 + VkPhysicalDeviceMaintenance8FeaturesKHRWire.SizeSelf((VkPhysicalDeviceMaintenance8FeaturesKHR*)p, f); break;
+                case 1000582000 when f == null || f.HasExtension(583): n += 12 + VkPhysicalDeviceDepthClampControlFeaturesEXTWire.SizeSelf((VkPhysicalDeviceDepthClampControlFeaturesEXT*)p, f); break;
+                case 1000608000 when f == null || f.HasExtension(609): n += 12 + VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXTWire.SizeSelf((VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[118];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 118) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 49: e.Pointer(true); e.I32(49); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVulkan11FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkan11Features*)p); return;
-                case 51: e.Pointer(true); e.I32(51); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVulkan12FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkan12Features*)p); return;
-                case 53 when f == null || f.HasVersion(0x403000u): e.Pointer(true); e.I32(53); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVulkan13FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkan13Features*)p); return;
-                case 55 when f == null || f.HasVersion(0x404000u): e.Pointer(true); e.I32(55); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVulkan14FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkan14Features*)p); return;
-                case 1000028000 when f == null || f.HasExtension(29): e.Pointer(true); e.I32(1000028000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceTransformFeedbackFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceTransformFeedbackFeaturesEXT*)p); return;
-                case 1000044003 when f == null || f.HasVersion(0x403000u) || f.HasExtension(45): e.Pointer(true); e.I32(1000044003); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDynamicRenderingFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceDynamicRenderingFeatures*)p); return;
-                case 1000053001: e.Pointer(true); e.I32(1000053001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMultiviewFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceMultiviewFeatures*)p); return;
-                case 1000059000: e.Pointer(true); e.I32(1000059000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceFeatures2Wire.EncodeSelf(ref e, (VkPhysicalDeviceFeatures2*)p); return;
-                case 1000063000: e.Pointer(true); e.I32(1000063000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderDrawParametersFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderDrawParametersFeatures*)p); return;
-                case 1000066000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(67): e.Pointer(true); e.I32(1000066000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceTextureCompressionASTCHDRFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceTextureCompressionASTCHDRFeatures*)p); return;
-                case 1000068001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): e.Pointer(true); e.I32(1000068001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePipelineRobustnessFeaturesWire.EncodeSelf(ref e, (VkPhysicalDevicePipelineRobustnessFeatures*)p); return;
-                case 1000070001: e.Pointer(true); e.I32(1000070001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkDeviceGroupDeviceCreateInfoWire.EncodeSelf(ref e, (VkDeviceGroupDeviceCreateInfo*)p); return;
-                case 1000081001 when f == null || f.HasExtension(82): e.Pointer(true); e.I32(1000081001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceConditionalRenderingFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceConditionalRenderingFeaturesEXT*)p); return;
-                case 1000082000: e.Pointer(true); e.I32(1000082000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderFloat16Int8FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderFloat16Int8Features*)p); return;
-                case 1000083000: e.Pointer(true); e.I32(1000083000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevice16BitStorageFeaturesWire.EncodeSelf(ref e, (VkPhysicalDevice16BitStorageFeatures*)p); return;
-                case 1000102000 when f == null || f.HasExtension(103): e.Pointer(true); e.I32(1000102000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDepthClipEnableFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceDepthClipEnableFeaturesEXT*)p); return;
-                case 1000108000: e.Pointer(true); e.I32(1000108000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceImagelessFramebufferFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceImagelessFramebufferFeatures*)p); return;
-                case 1000120000: e.Pointer(true); e.I32(1000120000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVariablePointersFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVariablePointersFeatures*)p); return;
-                case 1000138000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): e.Pointer(true); e.I32(1000138000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceInlineUniformBlockFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceInlineUniformBlockFeatures*)p); return;
-                case 1000145001: e.Pointer(true); e.I32(1000145001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceProtectedMemoryFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceProtectedMemoryFeatures*)p); return;
-                case 1000148000 when f == null || f.HasExtension(149): e.Pointer(true); e.I32(1000148000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceBlendOperationAdvancedFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT*)p); return;
-                case 1000150013 when f == null || f.HasExtension(151): e.Pointer(true); e.I32(1000150013); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceAccelerationStructureFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceAccelerationStructureFeaturesKHR*)p); return;
-                case 1000156004: e.Pointer(true); e.I32(1000156004); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceSamplerYcbcrConversionFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceSamplerYcbcrConversionFeatures*)p); return;
-                case 1000161001: e.Pointer(true); e.I32(1000161001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDescriptorIndexingFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceDescriptorIndexingFeatures*)p); return;
-                case 1000175000: e.Pointer(true); e.I32(1000175000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderSubgroupExtendedTypesFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures*)p); return;
-                case 1000177000: e.Pointer(true); e.I32(1000177000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevice8BitStorageFeaturesWire.EncodeSelf(ref e, (VkPhysicalDevice8BitStorageFeatures*)p); return;
-                case 1000180000: e.Pointer(true); e.I32(1000180000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderAtomicInt64FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderAtomicInt64Features*)p); return;
-                case 1000181000 when f == null || f.HasExtension(182): e.Pointer(true); e.I32(1000181000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderClockFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderClockFeaturesKHR*)p); return;
-                case 1000190002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(191) || f.HasExtension(526): e.Pointer(true); e.I32(1000190002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVertexAttributeDivisorFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVertexAttributeDivisorFeatures*)p); return;
-                case 1000201000 when f == null || f.HasExtension(202) || f.HasExtension(512): e.Pointer(true); e.I32(1000201000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceComputeShaderDerivativesFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR*)p); return;
-                case 1000203000 when f == null || f.HasExtension(323): e.Pointer(true); e.I32(1000203000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR*)p); return;
-                case 1000207000: e.Pointer(true); e.I32(1000207000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceTimelineSemaphoreFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceTimelineSemaphoreFeatures*)p); return;
-                case 1000211000: e.Pointer(true); e.I32(1000211000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVulkanMemoryModelFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkanMemoryModelFeatures*)p); return;
-                case 1000215000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(216): e.Pointer(true); e.I32(1000215000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderTerminateInvocationFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderTerminateInvocationFeatures*)p); return;
-                case 1000221000: e.Pointer(true); e.I32(1000221000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceScalarBlockLayoutFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceScalarBlockLayoutFeatures*)p); return;
-                case 1000225002 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): e.Pointer(true); e.I32(1000225002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceSubgroupSizeControlFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceSubgroupSizeControlFeatures*)p); return;
-                case 1000226003 when f == null || f.HasExtension(227): e.Pointer(true); e.I32(1000226003); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceFragmentShadingRateFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceFragmentShadingRateFeaturesKHR*)p); return;
-                case 1000232000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): e.Pointer(true); e.I32(1000232000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDynamicRenderingLocalReadFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceDynamicRenderingLocalReadFeatures*)p); return;
-                case 1000234000 when f == null || f.HasExtension(235): e.Pointer(true); e.I32(1000234000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT*)p); return;
-                case 1000235000 when f == null || f.HasExtension(236): e.Pointer(true); e.I32(1000235000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderQuadControlFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderQuadControlFeaturesKHR*)p); return;
-                case 1000241000: e.Pointer(true); e.I32(1000241000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceSeparateDepthStencilLayoutsFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures*)p); return;
-                case 1000244000 when f == null || f.HasExtension(245): e.Pointer(true); e.I32(1000244000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceBufferDeviceAddressFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceBufferDeviceAddressFeaturesEXT*)p); return;
-                case 1000251000 when f == null || f.HasExtension(252): e.Pointer(true); e.I32(1000251000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceFragmentShaderInterlockFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT*)p); return;
-                case 1000252000 when f == null || f.HasExtension(253): e.Pointer(true); e.I32(1000252000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceYcbcrImageArraysFeaturesEXT*)p); return;
-                case 1000253000: e.Pointer(true); e.I32(1000253000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceUniformBufferStandardLayoutFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceUniformBufferStandardLayoutFeatures*)p); return;
-                case 1000254000 when f == null || f.HasExtension(255): e.Pointer(true); e.I32(1000254000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceProvokingVertexFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceProvokingVertexFeaturesEXT*)p); return;
-                case 1000257000: e.Pointer(true); e.I32(1000257000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceBufferDeviceAddressFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceBufferDeviceAddressFeatures*)p); return;
-                case 1000259000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): e.Pointer(true); e.I32(1000259000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceLineRasterizationFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceLineRasterizationFeatures*)p); return;
-                case 1000260000 when f == null || f.HasExtension(261): e.Pointer(true); e.I32(1000260000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderAtomicFloatFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderAtomicFloatFeaturesEXT*)p); return;
-                case 1000261000: e.Pointer(true); e.I32(1000261000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceHostQueryResetFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceHostQueryResetFeatures*)p); return;
-                case 1000265000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(266) || f.HasExtension(534): e.Pointer(true); e.I32(1000265000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceIndexTypeUint8FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceIndexTypeUint8Features*)p); return;
-                case 1000267000 when f == null || f.HasExtension(268): e.Pointer(true); e.I32(1000267000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceExtendedDynamicStateFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceExtendedDynamicStateFeaturesEXT*)p); return;
-                case 1000270000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): e.Pointer(true); e.I32(1000270000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceHostImageCopyFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceHostImageCopyFeatures*)p); return;
-                case 1000273000 when f == null || f.HasExtension(274): e.Pointer(true); e.I32(1000273000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderAtomicFloat2FeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT*)p); return;
-                case 1000276000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(277): e.Pointer(true); e.I32(1000276000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderDemoteToHelperInvocationFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures*)p); return;
-                case 1000280000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(281): e.Pointer(true); e.I32(1000280000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderIntegerDotProductFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderIntegerDotProductFeatures*)p); return;
-                case 1000281000 when f == null || f.HasExtension(282): e.Pointer(true); e.I32(1000281000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceTexelBufferAlignmentFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT*)p); return;
-                case 1000283000 when f == null || f.HasExtension(284): e.Pointer(true); e.I32(1000283000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDepthBiasControlFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceDepthBiasControlFeaturesEXT*)p); return;
-                case 1000286000 when f == null || f.HasExtension(287): e.Pointer(true); e.I32(1000286000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceRobustness2FeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceRobustness2FeaturesEXT*)p); return;
-                case 1000287002 when f == null || f.HasExtension(288): e.Pointer(true); e.I32(1000287002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceCustomBorderColorFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceCustomBorderColorFeaturesEXT*)p); return;
-                case 1000295000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(296): e.Pointer(true); e.I32(1000295000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePrivateDataFeaturesWire.EncodeSelf(ref e, (VkPhysicalDevicePrivateDataFeatures*)p); return;
-                case 1000295001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(296): e.Pointer(true); e.I32(1000295001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkDevicePrivateDataCreateInfoWire.EncodeSelf(ref e, (VkDevicePrivateDataCreateInfo*)p); return;
-                case 1000297000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(298): e.Pointer(true); e.I32(1000297000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePipelineCreationCacheControlFeaturesWire.EncodeSelf(ref e, (VkPhysicalDevicePipelineCreationCacheControlFeatures*)p); return;
-                case 1000314007 when f == null || f.HasVersion(0x403000u) || f.HasExtension(315): e.Pointer(true); e.I32(1000314007); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceSynchronization2FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceSynchronization2Features*)p); return;
-                case 1000320000 when f == null || f.HasExtension(321): e.Pointer(true); e.I32(1000320000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT*)p); return;
-                case 1000323000 when f == null || f.HasExtension(324): e.Pointer(true); e.I32(1000323000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR*)p); return;
-                case 1000325000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(326): e.Pointer(true); e.I32(1000325000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures*)p); return;
-                case 1000328000 when f == null || f.HasExtension(329): e.Pointer(true); e.I32(1000328000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMeshShaderFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceMeshShaderFeaturesEXT*)p); return;
-                case 1000330000 when f == null || f.HasExtension(331): e.Pointer(true); e.I32(1000330000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT*)p); return;
-                case 1000335000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(336): e.Pointer(true); e.I32(1000335000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceImageRobustnessFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceImageRobustnessFeatures*)p); return;
-                case 1000336000 when f == null || f.HasExtension(337): e.Pointer(true); e.I32(1000336000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR*)p); return;
-                case 1000339000 when f == null || f.HasExtension(340): e.Pointer(true); e.I32(1000339000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT*)p); return;
-                case 1000340000 when f == null || f.HasExtension(341): e.Pointer(true); e.I32(1000340000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevice4444FormatsFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDevice4444FormatsFeaturesEXT*)p); return;
-                case 1000342000 when f == null || f.HasExtension(343) || f.HasExtension(464): e.Pointer(true); e.I32(1000342000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT*)p); return;
-                case 1000344000 when f == null || f.HasExtension(345): e.Pointer(true); e.I32(1000344000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT*)p); return;
-                case 1000347000 when f == null || f.HasExtension(348): e.Pointer(true); e.I32(1000347000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceRayTracingPipelineFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceRayTracingPipelineFeaturesKHR*)p); return;
-                case 1000348013 when f == null || f.HasExtension(349): e.Pointer(true); e.I32(1000348013); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceRayQueryFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceRayQueryFeaturesKHR*)p); return;
-                case 1000351000 when f == null || f.HasExtension(352) || f.HasExtension(495): e.Pointer(true); e.I32(1000351000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMutableDescriptorTypeFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT*)p); return;
-                case 1000352000 when f == null || f.HasExtension(353): e.Pointer(true); e.I32(1000352000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVertexInputDynamicStateFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT*)p); return;
-                case 1000355000 when f == null || f.HasExtension(356): e.Pointer(true); e.I32(1000355000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDepthClipControlFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceDepthClipControlFeaturesEXT*)p); return;
-                case 1000356000 when f == null || f.HasExtension(357): e.Pointer(true); e.I32(1000356000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT*)p); return;
-                case 1000376000 when f == null || f.HasExtension(377): e.Pointer(true); e.I32(1000376000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT*)p); return;
-                case 1000377000 when f == null || f.HasExtension(378): e.Pointer(true); e.I32(1000377000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceExtendedDynamicState2FeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceExtendedDynamicState2FeaturesEXT*)p); return;
-                case 1000381000 when f == null || f.HasExtension(382): e.Pointer(true); e.I32(1000381000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceColorWriteEnableFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceColorWriteEnableFeaturesEXT*)p); return;
-                case 1000382000 when f == null || f.HasExtension(383): e.Pointer(true); e.I32(1000382000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT*)p); return;
-                case 1000386000 when f == null || f.HasExtension(387): e.Pointer(true); e.I32(1000386000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceRayTracingMaintenance1FeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR*)p); return;
-                case 1000388000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(189) || f.HasExtension(389): e.Pointer(true); e.I32(1000388000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceGlobalPriorityQueryFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceGlobalPriorityQueryFeatures*)p); return;
-                case 1000391000 when f == null || f.HasExtension(392): e.Pointer(true); e.I32(1000391000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceImageViewMinLodFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceImageViewMinLodFeaturesEXT*)p); return;
-                case 1000392000 when f == null || f.HasExtension(393): e.Pointer(true); e.I32(1000392000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMultiDrawFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceMultiDrawFeaturesEXT*)p); return;
-                case 1000393000 when f == null || f.HasExtension(394): e.Pointer(true); e.I32(1000393000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceImage2DViewOf3DFeaturesEXT*)p); return;
-                case 1000395000 when f == null || f.HasExtension(396): e.Pointer(true); e.I32(1000395000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderTileImageFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderTileImageFeaturesEXT*)p); return;
-                case 1000411000 when f == null || f.HasExtension(412): e.Pointer(true); e.I32(1000411000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceBorderColorSwizzleFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceBorderColorSwizzleFeaturesEXT*)p); return;
-                case 1000413000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(414): e.Pointer(true); e.I32(1000413000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMaintenance4FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance4Features*)p); return;
-                case 1000416000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(417): e.Pointer(true); e.I32(1000416000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderSubgroupRotateFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderSubgroupRotateFeatures*)p); return;
-                case 1000418000 when f == null || f.HasExtension(419): e.Pointer(true); e.I32(1000418000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT*)p); return;
-                case 1000421000 when f == null || f.HasExtension(422) || f.HasExtension(605): e.Pointer(true); e.I32(1000421000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDepthClampZeroOneFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceDepthClampZeroOneFeaturesKHR*)p); return;
-                case 1000422000 when f == null || f.HasExtension(423): e.Pointer(true); e.I32(1000422000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT*)p); return;
-                case 1000434000 when f == null || f.HasExtension(435): e.Pointer(true); e.I32(1000434000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR*)p); return;
-                case 1000451000 when f == null || f.HasExtension(452): e.Pointer(true); e.I32(1000451000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceNestedCommandBufferFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceNestedCommandBufferFeaturesEXT*)p); return;
-                case 1000455000 when f == null || f.HasExtension(456): e.Pointer(true); e.I32(1000455000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceExtendedDynamicState3FeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceExtendedDynamicState3FeaturesEXT*)p); return;
-                case 1000465000 when f == null || f.HasExtension(466): e.Pointer(true); e.I32(1000465000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceLegacyDitheringFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceLegacyDitheringFeaturesEXT*)p); return;
-                case 1000466000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(467): e.Pointer(true); e.I32(1000466000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePipelineProtectedAccessFeaturesWire.EncodeSelf(ref e, (VkPhysicalDevicePipelineProtectedAccessFeatures*)p); return;
-                case 1000470000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): e.Pointer(true); e.I32(1000470000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMaintenance5FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance5Features*)p); return;
-                case 1000481000 when f == null || f.HasExtension(482): e.Pointer(true); e.I32(1000481000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceRayTracingPositionFetchFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR*)p); return;
-                case 1000495000 when f == null || f.HasExtension(496): e.Pointer(true); e.I32(1000495000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceLegacyVertexAttributesFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT*)p); return;
-                case 1000498000 when f == null || f.HasExtension(499): e.Pointer(true); e.I32(1000498000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT*)p); return;
-                case 1000499000 when f == null || f.HasExtension(500): e.Pointer(true); e.I32(1000499000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT*)p); return;
-                case 1000506000 when f == null || f.HasExtension(507): e.Pointer(true); e.I32(1000506000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceCooperativeMatrixFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceCooperativeMatrixFeaturesKHR*)p); return;
-                case 1000524000 when f == null || f.HasExtension(525): e.Pointer(true); e.I32(1000524000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT*)p); return;
-                case 1000528000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(529): e.Pointer(true); e.I32(1000528000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderFloatControls2FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderFloatControls2Features*)p); return;
-                case 1000544000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(545): e.Pointer(true); e.I32(1000544000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderExpectAssumeFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderExpectAssumeFeatures*)p); return;
-                case 1000545000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): e.Pointer(true); e.I32(1000545000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMaintenance6FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance6Features*)p); return;
-                case 1000558000 when f == null || f.HasExtension(559): e.Pointer(true); e.I32(1000558000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR*)p); return;
-                case 1000562000 when f == null || f.HasExtension(563): e.Pointer(true); e.I32(1000562000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMaintenance7FeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance7FeaturesKHR*)p); return;
-                case 1000564000 when f == null || f.HasExtension(565): e.Pointer(true); e.I32(1000564000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT*)p); return;
-                case 1000572000 when f == null || f.HasExtension(573): e.Pointer(true); e.I32(1000572000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT*)p); return;
-                case 1000574000 when f == null || f.HasExtension(575): e.Pointer(true); e.I32(1000574000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMaintenance8FeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance8FeaturesKHR*)p); return;
-                case 1000582000 when f == null || f.HasExtension(583): e.Pointer(true); e.I32(1000582000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDepthClampControlFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceDepthClampControlFeaturesEXT*)p); return;
-                case 1000608000 when f == null || f.HasExtension(609): e.Pointer(true); e.I32(1000608000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT*)p); return;
+                case 49: e.Pointer(true); e.I32(49); kept[n++] = (VnChainHeader*)p; break;
+                case 51: e.Pointer(true); e.I32(51); kept[n++] = (VnChainHeader*)p; break;
+                case 53 when f == null || f.HasVersion(0x403000u): e.Pointer(true); e.I32(53); kept[n++] = (VnChainHeader*)p; break;
+                case 55 when f == null || f.HasVersion(0x404000u): e.Pointer(true); e.I32(55); kept[n++] = (VnChainHeader*)p; break;
+                case 1000028000 when f == null || f.HasExtension(29): e.Pointer(true); e.I32(1000028000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000044003 when f == null || f.HasVersion(0x403000u) || f.HasExtension(45): e.Pointer(true); e.I32(1000044003); kept[n++] = (VnChainHeader*)p; break;
+                case 1000053001: e.Pointer(true); e.I32(1000053001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000059000: e.Pointer(true); e.I32(1000059000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000063000: e.Pointer(true); e.I32(1000063000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000066000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(67): e.Pointer(true); e.I32(1000066000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000068001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): e.Pointer(true); e.I32(1000068001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000070001: e.Pointer(true); e.I32(1000070001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000081001 when f == null || f.HasExtension(82): e.Pointer(true); e.I32(1000081001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000082000: e.Pointer(true); e.I32(1000082000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000083000: e.Pointer(true); e.I32(1000083000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000102000 when f == null || f.HasExtension(103): e.Pointer(true); e.I32(1000102000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000108000: e.Pointer(true); e.I32(1000108000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000120000: e.Pointer(true); e.I32(1000120000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000138000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): e.Pointer(true); e.I32(1000138000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000145001: e.Pointer(true); e.I32(1000145001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000148000 when f == null || f.HasExtension(149): e.Pointer(true); e.I32(1000148000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000150013 when f == null || f.HasExtension(151): e.Pointer(true); e.I32(1000150013); kept[n++] = (VnChainHeader*)p; break;
+                case 1000156004: e.Pointer(true); e.I32(1000156004); kept[n++] = (VnChainHeader*)p; break;
+                case 1000161001: e.Pointer(true); e.I32(1000161001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000175000: e.Pointer(true); e.I32(1000175000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000177000: e.Pointer(true); e.I32(1000177000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000180000: e.Pointer(true); e.I32(1000180000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000181000 when f == null || f.HasExtension(182): e.Pointer(true); e.I32(1000181000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000190002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(191) || f.HasExtension(526): e.Pointer(true); e.I32(1000190002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000201000 when f == null || f.HasExtension(202) || f.HasExtension(512): e.Pointer(true); e.I32(1000201000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000203000 when f == null || f.HasExtension(323): e.Pointer(true); e.I32(1000203000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000207000: e.Pointer(true); e.I32(1000207000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000211000: e.Pointer(true); e.I32(1000211000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000215000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(216): e.Pointer(true); e.I32(1000215000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000221000: e.Pointer(true); e.I32(1000221000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000225002 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): e.Pointer(true); e.I32(1000225002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000226003 when f == null || f.HasExtension(227): e.Pointer(true); e.I32(1000226003); kept[n++] = (VnChainHeader*)p; break;
+                case 1000232000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): e.Pointer(true); e.I32(1000232000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000234000 when f == null || f.HasExtension(235): e.Pointer(true); e.I32(1000234000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000235000 when f == null || f.HasExtension(236): e.Pointer(true); e.I32(1000235000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000241000: e.Pointer(true); e.I32(1000241000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000244000 when f == null || f.HasExtension(245): e.Pointer(true); e.I32(1000244000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000251000 when f == null || f.HasExtension(252): e.Pointer(true); e.I32(1000251000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000252000 when f == null || f.HasExtension(253): e.Pointer(true); e.I32(1000252000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000253000: e.Pointer(true); e.I32(1000253000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000254000 when f == null || f.HasExtension(255): e.Pointer(true); e.I32(1000254000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000257000: e.Pointer(true); e.I32(1000257000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000259000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): e.Pointer(true); e.I32(1000259000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000260000 when f == null || f.HasExtension(261): e.Pointer(true); e.I32(1000260000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000261000: e.Pointer(true); e.I32(1000261000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000265000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(266) || f.HasExtension(534): e.Pointer(true); e.I32(1000265000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000267000 when f == null || f.HasExtension(268): e.Pointer(true); e.I32(1000267000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000270000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): e.Pointer(true); e.I32(1000270000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000273000 when f == null || f.HasExtension(274): e.Pointer(true); e.I32(1000273000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000276000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(277): e.Pointer(true); e.I32(1000276000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000280000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(281): e.Pointer(true); e.I32(1000280000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000281000 when f == null || f.HasExtension(282): e.Pointer(true); e.I32(1000281000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000283000 when f == null || f.HasExtension(284): e.Pointer(true); e.I32(1000283000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000286000 when f == null || f.HasExtension(287): e.Pointer(true); e.I32(1000286000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000287002 when f == null || f.HasExtension(288): e.Pointer(true); e.I32(1000287002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000295000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(296): e.Pointer(true); e.I32(1000295000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000295001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(296): e.Pointer(true); e.I32(1000295001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000297000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(298): e.Pointer(true); e.I32(1000297000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000314007 when f == null || f.HasVersion(0x403000u) || f.HasExtension(315): e.Pointer(true); e.I32(1000314007); kept[n++] = (VnChainHeader*)p; break;
+                case 1000320000 when f == null || f.HasExtension(321): e.Pointer(true); e.I32(1000320000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000323000 when f == null || f.HasExtension(324): e.Pointer(true); e.I32(1000323000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000325000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(326): e.Pointer(true); e.I32(1000325000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000328000 when f == null || f.HasExtension(329): e.Pointer(true); e.I32(1000328000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000330000 when f == null || f.HasExtension(331): e.Pointer(true); e.I32(1000330000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000335000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(336): e.Pointer(true); e.I32(1000335000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000336000 when f == null || f.HasExtension(337): e.Pointer(true); e.I32(1000336000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000339000 when f == null || f.HasExtension(340): e.Pointer(true); e.I32(1000339000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000340000 when f == null || f.HasExtension(341): e.Pointer(true); e.I32(1000340000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000342000 when f == null || f.HasExtension(343) || f.HasExtension(464): e.Pointer(true); e.I32(1000342000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000344000 when f == null || f.HasExtension(345): e.Pointer(true); e.I32(1000344000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000347000 when f == null || f.HasExtension(348): e.Pointer(true); e.I32(1000347000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000348013 when f == null || f.HasExtension(349): e.Pointer(true); e.I32(1000348013); kept[n++] = (VnChainHeader*)p; break;
+                case 1000351000 when f == null || f.HasExtension(352) || f.HasExtension(495): e.Pointer(true); e.I32(1000351000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000352000 when f == null || f.HasExtension(353): e.Pointer(true); e.I32(1000352000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000355000 when f == null || f.HasExtension(356): e.Pointer(true); e.I32(1000355000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000356000 when f == null || f.HasExtension(357): e.Pointer(true); e.I32(1000356000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000376000 when f == null || f.HasExtension(377): e.Pointer(true); e.I32(1000376000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000377000 when f == null || f.HasExtension(378): e.Pointer(true); e.I32(1000377000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000381000 when f == null || f.HasExtension(382): e.Pointer(true); e.I32(1000381000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000382000 when f == null || f.HasExtension(383): e.Pointer(true); e.I32(1000382000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000386000 when f == null || f.HasExtension(387): e.Pointer(true); e.I32(1000386000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000388000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(189) || f.HasExtension(389): e.Pointer(true); e.I32(1000388000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000391000 when f == null || f.HasExtension(392): e.Pointer(true); e.I32(1000391000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000392000 when f == null || f.HasExtension(393): e.Pointer(true); e.I32(1000392000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000393000 when f == null || f.HasExtension(394): e.Pointer(true); e.I32(1000393000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000395000 when f == null || f.HasExtension(396): e.Pointer(true); e.I32(1000395000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000411000 when f == null || f.HasExtension(412): e.Pointer(true); e.I32(1000411000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000413000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(414): e.Pointer(true); e.I32(1000413000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000416000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(417): e.Pointer(true); e.I32(1000416000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000418000 when f == null || f.HasExtension(419): e.Pointer(true); e.I32(1000418000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000421000 when f == null || f.HasExtension(422) || f.HasExtension(605): e.Pointer(true); e.I32(1000421000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000422000 when f == null || f.HasExtension(423): e.Pointer(true); e.I32(1000422000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000434000 when f == null || f.HasExtension(435): e.Pointer(true); e.I32(1000434000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000451000 when f == null || f.HasExtension(452): e.Pointer(true); e.I32(1000451000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000455000 when f == null || f.HasExtension(456): e.Pointer(true); e.I32(1000455000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000465000 when f == null || f.HasExtension(466): e.Pointer(true); e.I32(1000465000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000466000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(467): e.Pointer(true); e.I32(1000466000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000470000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): e.Pointer(true); e.I32(1000470000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000481000 when f == null || f.HasExtension(482): e.Pointer(true); e.I32(1000481000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000495000 when f == null || f.HasExtension(496): e.Pointer(true); e.I32(1000495000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000498000 when f == null || f.HasExtension(499): e.Pointer(true); e.I32(1000498000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000499000 when f == null || f.HasExtension(500): e.Pointer(true); e.I32(1000499000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000506000 when f == null || f.HasExtension(507): e.Pointer(true); e.I32(1000506000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000524000 when f == null || f.HasExtension(525): e.Pointer(true); e.I32(1000524000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000528000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(529): e.Pointer(true); e.I32(1000528000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000544000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(545): e.Pointer(true); e.I32(1000544000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000545000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): e.Pointer(true); e.I32(1000545000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000558000 when f == null || f.HasExtension(559): e.Pointer(true); e.I32(1000558000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000562000 when f == null || f.HasExtension(563): e.Pointer(true); e.I32(1000562000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000564000 when f == null || f.HasExtension(565): e.Pointer(true); e.I32(1000564000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000572000 when f == null || f.HasExtension(573): e.Pointer(true); e.I32(1000572000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000574000 when f == null || f.HasExtension(575): e.Pointer(true); e.I32(1000574000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000582000 when f == null || f.HasExtension(583): e.Pointer(true); e.I32(1000582000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000608000 when f == null || f.HasExtension(609): e.Pointer(true); e.I32(1000608000); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 49: VkPhysicalDeviceVulkan11FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkan11Features*)q); break;
+                case 51: VkPhysicalDeviceVulkan12FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkan12Features*)q); break;
+                case 53: VkPhysicalDeviceVulkan13FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkan13Features*)q); break;
+                case 55: VkPhysicalDeviceVulkan14FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkan14Features*)q); break;
+                case 1000028000: VkPhysicalDeviceTransformFeedbackFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceTransformFeedbackFeaturesEXT*)q); break;
+                case 1000044003: VkPhysicalDeviceDynamicRenderingFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceDynamicRenderingFeatures*)q); break;
+                case 1000053001: VkPhysicalDeviceMultiviewFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceMultiviewFeatures*)q); break;
+                case 1000059000: VkPhysicalDeviceFeatures2Wire.EncodeSelf(ref e, (VkPhysicalDeviceFeatures2*)q); break;
+                case 1000063000: VkPhysicalDeviceShaderDrawParametersFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderDrawParametersFeatures*)q); break;
+                case 1000066000: VkPhysicalDeviceTextureCompressionASTCHDRFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceTextureCompressionASTCHDRFeatures*)q); break;
+                case 1000068001: VkPhysicalDevicePipelineRobustnessFeaturesWire.EncodeSelf(ref e, (VkPhysicalDevicePipelineRobustnessFeatures*)q); break;
+                case 1000070001: VkDeviceGroupDeviceCreateInfoWire.EncodeSelf(ref e, (VkDeviceGroupDeviceCreateInfo*)q); break;
+                case 1000081001: VkPhysicalDeviceConditionalRenderingFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceConditionalRenderingFeaturesEXT*)q); break;
+                case 1000082000: VkPhysicalDeviceShaderFloat16Int8FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderFloat16Int8Features*)q); break;
+                case 1000083000: VkPhysicalDevice16BitStorageFeaturesWire.EncodeSelf(ref e, (VkPhysicalDevice16BitStorageFeatures*)q); break;
+                case 1000102000: VkPhysicalDeviceDepthClipEnableFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceDepthClipEnableFeaturesEXT*)q); break;
+                case 1000108000: VkPhysicalDeviceImagelessFramebufferFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceImagelessFramebufferFeatures*)q); break;
+                case 1000120000: VkPhysicalDeviceVariablePointersFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVariablePointersFeatures*)q); break;
+                case 1000138000: VkPhysicalDeviceInlineUniformBlockFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceInlineUniformBlockFeatures*)q); break;
+                case 1000145001: VkPhysicalDeviceProtectedMemoryFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceProtectedMemoryFeatures*)q); break;
+                case 1000148000: VkPhysicalDeviceBlendOperationAdvancedFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT*)q); break;
+                case 1000150013: VkPhysicalDeviceAccelerationStructureFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceAccelerationStructureFeaturesKHR*)q); break;
+                case 1000156004: VkPhysicalDeviceSamplerYcbcrConversionFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceSamplerYcbcrConversionFeatures*)q); break;
+                case 1000161001: VkPhysicalDeviceDescriptorIndexingFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceDescriptorIndexingFeatures*)q); break;
+                case 1000175000: VkPhysicalDeviceShaderSubgroupExtendedTypesFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures*)q); break;
+                case 1000177000: VkPhysicalDevice8BitStorageFeaturesWire.EncodeSelf(ref e, (VkPhysicalDevice8BitStorageFeatures*)q); break;
+                case 1000180000: VkPhysicalDeviceShaderAtomicInt64FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderAtomicInt64Features*)q); break;
+                case 1000181000: VkPhysicalDeviceShaderClockFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderClockFeaturesKHR*)q); break;
+                case 1000190002: VkPhysicalDeviceVertexAttributeDivisorFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVertexAttributeDivisorFeatures*)q); break;
+                case 1000201000: VkPhysicalDeviceComputeShaderDerivativesFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR*)q); break;
+                case 1000203000: VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR*)q); break;
+                case 1000207000: VkPhysicalDeviceTimelineSemaphoreFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceTimelineSemaphoreFeatures*)q); break;
+                case 1000211000: VkPhysicalDeviceVulkanMemoryModelFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkanMemoryModelFeatures*)q); break;
+                case 1000215000: VkPhysicalDeviceShaderTerminateInvocationFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderTerminateInvocationFeatures*)q); break;
+                case 1000221000: VkPhysicalDeviceScalarBlockLayoutFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceScalarBlockLayoutFeatures*)q); break;
+                case 1000225002: VkPhysicalDeviceSubgroupSizeControlFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceSubgroupSizeControlFeatures*)q); break;
+                case 1000226003: VkPhysicalDeviceFragmentShadingRateFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceFragmentShadingRateFeaturesKHR*)q); break;
+                case 1000232000: VkPhysicalDeviceDynamicRenderingLocalReadFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceDynamicRenderingLocalReadFeatures*)q); break;
+                case 1000234000: VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT*)q); break;
+                case 1000235000: VkPhysicalDeviceShaderQuadControlFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderQuadControlFeaturesKHR*)q); break;
+                case 1000241000: VkPhysicalDeviceSeparateDepthStencilLayoutsFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures*)q); break;
+                case 1000244000: VkPhysicalDeviceBufferDeviceAddressFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceBufferDeviceAddressFeaturesEXT*)q); break;
+                case 1000251000: VkPhysicalDeviceFragmentShaderInterlockFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT*)q); break;
+                case 1000252000: VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceYcbcrImageArraysFeaturesEXT*)q); break;
+                case 1000253000: VkPhysicalDeviceUniformBufferStandardLayoutFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceUniformBufferStandardLayoutFeatures*)q); break;
+                case 1000254000: VkPhysicalDeviceProvokingVertexFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceProvokingVertexFeaturesEXT*)q); break;
+                case 1000257000: VkPhysicalDeviceBufferDeviceAddressFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceBufferDeviceAddressFeatures*)q); break;
+                case 1000259000: VkPhysicalDeviceLineRasterizationFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceLineRasterizationFeatures*)q); break;
+                case 1000260000: VkPhysicalDeviceShaderAtomicFloatFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderAtomicFloatFeaturesEXT*)q); break;
+                case 1000261000: VkPhysicalDeviceHostQueryResetFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceHostQueryResetFeatures*)q); break;
+                case 1000265000: VkPhysicalDeviceIndexTypeUint8FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceIndexTypeUint8Features*)q); break;
+                case 1000267000: VkPhysicalDeviceExtendedDynamicStateFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceExtendedDynamicStateFeaturesEXT*)q); break;
+                case 1000270000: VkPhysicalDeviceHostImageCopyFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceHostImageCopyFeatures*)q); break;
+                case 1000273000: VkPhysicalDeviceShaderAtomicFloat2FeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT*)q); break;
+                case 1000276000: VkPhysicalDeviceShaderDemoteToHelperInvocationFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures*)q); break;
+                case 1000280000: VkPhysicalDeviceShaderIntegerDotProductFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderIntegerDotProductFeatures*)q); break;
+                case 1000281000: VkPhysicalDeviceTexelBufferAlignmentFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT*)q); break;
+                case 1000283000: VkPhysicalDeviceDepthBiasControlFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceDepthBiasControlFeaturesEXT*)q); break;
+                case 1000286000: VkPhysicalDeviceRobustness2FeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceRobustness2FeaturesEXT*)q); break;
+                case 1000287002: VkPhysicalDeviceCustomBorderColorFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceCustomBorderColorFeaturesEXT*)q); break;
+                case 1000295000: VkPhysicalDevicePrivateDataFeaturesWire.EncodeSelf(ref e, (VkPhysicalDevicePrivateDataFeatures*)q); break;
+                case 1000295001: VkDevicePrivateDataCreateInfoWire.EncodeSelf(ref e, (VkDevicePrivateDataCreateInfo*)q); break;
+                case 1000297000: VkPhysicalDevicePipelineCreationCacheControlFeaturesWire.EncodeSelf(ref e, (VkPhysicalDevicePipelineCreationCacheControlFeatures*)q); break;
+                case 1000314007: VkPhysicalDeviceSynchronization2FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceSynchronization2Features*)q); break;
+                case 1000320000: VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT*)q); break;
+                case 1000323000: VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR*)q); break;
+                case 1000325000: VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures*)q); break;
+                case 1000328000: VkPhysicalDeviceMeshShaderFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceMeshShaderFeaturesEXT*)q); break;
+                case 1000330000: VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT*)q); break;
+                case 1000335000: VkPhysicalDeviceImageRobustnessFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceImageRobustnessFeatures*)q); break;
+                case 1000336000: VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR*)q); break;
+                case 1000339000: VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT*)q); break;
+                case 1000340000: VkPhysicalDevice4444FormatsFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDevice4444FormatsFeaturesEXT*)q); break;
+                case 1000342000: VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT*)q); break;
+                case 1000344000: VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT*)q); break;
+                case 1000347000: VkPhysicalDeviceRayTracingPipelineFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceRayTracingPipelineFeaturesKHR*)q); break;
+                case 1000348013: VkPhysicalDeviceRayQueryFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceRayQueryFeaturesKHR*)q); break;
+                case 1000351000: VkPhysicalDeviceMutableDescriptorTypeFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT*)q); break;
+                case 1000352000: VkPhysicalDeviceVertexInputDynamicStateFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT*)q); break;
+                case 1000355000: VkPhysicalDeviceDepthClipControlFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceDepthClipControlFeaturesEXT*)q); break;
+                case 1000356000: VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT*)q); break;
+                case 1000376000: VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT*)q); break;
+                case 1000377000: VkPhysicalDeviceExtendedDynamicState2FeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceExtendedDynamicState2FeaturesEXT*)q); break;
+                case 1000381000: VkPhysicalDeviceColorWriteEnableFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceColorWriteEnableFeaturesEXT*)q); break;
+                case 1000382000: VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT*)q); break;
+                case 1000386000: VkPhysicalDeviceRayTracingMaintenance1FeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR*)q); break;
+                case 1000388000: VkPhysicalDeviceGlobalPriorityQueryFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceGlobalPriorityQueryFeatures*)q); break;
+                case 1000391000: VkPhysicalDeviceImageViewMinLodFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceImageViewMinLodFeaturesEXT*)q); break;
+                case 1000392000: VkPhysicalDeviceMultiDrawFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceMultiDrawFeaturesEXT*)q); break;
+                case 1000393000: VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceImage2DViewOf3DFeaturesEXT*)q); break;
+                case 1000395000: VkPhysicalDeviceShaderTileImageFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderTileImageFeaturesEXT*)q); break;
+                case 1000411000: VkPhysicalDeviceBorderColorSwizzleFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceBorderColorSwizzleFeaturesEXT*)q); break;
+                case 1000413000: VkPhysicalDeviceMaintenance4FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance4Features*)q); break;
+                case 1000416000: VkPhysicalDeviceShaderSubgroupRotateFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderSubgroupRotateFeatures*)q); break;
+                case 1000418000: VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT*)q); break;
+                case 1000421000: VkPhysicalDeviceDepthClampZeroOneFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceDepthClampZeroOneFeaturesKHR*)q); break;
+                case 1000422000: VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT*)q); break;
+                case 1000434000: VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR*)q); break;
+                case 1000451000: VkPhysicalDeviceNestedCommandBufferFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceNestedCommandBufferFeaturesEXT*)q); break;
+                case 1000455000: VkPhysicalDeviceExtendedDynamicState3FeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceExtendedDynamicState3FeaturesEXT*)q); break;
+                case 1000465000: VkPhysicalDeviceLegacyDitheringFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceLegacyDitheringFeaturesEXT*)q); break;
+                case 1000466000: VkPhysicalDevicePipelineProtectedAccessFeaturesWire.EncodeSelf(ref e, (VkPhysicalDevicePipelineProtectedAccessFeatures*)q); break;
+                case 1000470000: VkPhysicalDeviceMaintenance5FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance5Features*)q); break;
+                case 1000481000: VkPhysicalDeviceRayTracingPositionFetchFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR*)q); break;
+                case 1000495000: VkPhysicalDeviceLegacyVertexAttributesFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT*)q); break;
+                case 1000498000: VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT*)q); break;
+                case 1000499000: VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT*)q); break;
+                case 1000506000: VkPhysicalDeviceCooperativeMatrixFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceCooperativeMatrixFeaturesKHR*)q); break;
+                case 1000524000: VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT*)q); break;
+                case 1000528000: VkPhysicalDeviceShaderFloatControls2FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderFloatControls2Features*)q); break;
+                case 1000544000: VkPhysicalDeviceShaderExpectAssumeFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderExpectAssumeFeatures*)q); break;
+                case 1000545000: VkPhysicalDeviceMaintenance6FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance6Features*)q); break;
+                case 1000558000: VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR*)q); break;
+                case 1000562000: VkPhysicalDeviceMaintenance7FeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance7FeaturesKHR*)q); break;
+                case 1000564000: VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT*)q); break;
+                case 1000572000: VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT*)q); break;
+                case 1000574000: VkPhysicalDeviceMaintenance8FeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance8FeaturesKHR*)q); break;
+                case 1000582000: VkPhysicalDeviceDepthClampControlFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceDepthClampControlFeaturesEXT*)q); break;
+                case 1000608000: VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 49:
-            {
-                var p = (VkPhysicalDeviceVulkan11Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan11Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVulkan11Features.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVulkan11FeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 51:
-            {
-                var p = (VkPhysicalDeviceVulkan12Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan12Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVulkan12Features.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVulkan12FeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 53:
-            {
-                var p = (VkPhysicalDeviceVulkan13Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan13Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVulkan13Features.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVulkan13FeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 55:
-            {
-                var p = (VkPhysicalDeviceVulkan14Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan14Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVulkan14Features.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVulkan14FeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000028000:
-            {
-                var p = (VkPhysicalDeviceTransformFeedbackFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTransformFeedbackFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceTransformFeedbackFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceTransformFeedbackFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000044003:
-            {
-                var p = (VkPhysicalDeviceDynamicRenderingFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDynamicRenderingFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDynamicRenderingFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDynamicRenderingFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000053001:
-            {
-                var p = (VkPhysicalDeviceMultiviewFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMultiviewFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMultiviewFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMultiviewFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000059000:
-            {
-                var p = (VkPhysicalDeviceFeatures2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFeatures2));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceFeatures2.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceFeatures2Wire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000063000:
-            {
-                var p = (VkPhysicalDeviceShaderDrawParametersFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderDrawParametersFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderDrawParametersFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderDrawParametersFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000066000:
-            {
-                var p = (VkPhysicalDeviceTextureCompressionASTCHDRFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTextureCompressionASTCHDRFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceTextureCompressionASTCHDRFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceTextureCompressionASTCHDRFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000068001:
-            {
-                var p = (VkPhysicalDevicePipelineRobustnessFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineRobustnessFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePipelineRobustnessFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePipelineRobustnessFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000070001:
-            {
-                var p = (VkDeviceGroupDeviceCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceGroupDeviceCreateInfo));
-                if (p == null) return null;
-                p->sType = VkDeviceGroupDeviceCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkDeviceGroupDeviceCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000081001:
-            {
-                var p = (VkPhysicalDeviceConditionalRenderingFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceConditionalRenderingFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceConditionalRenderingFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceConditionalRenderingFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000082000:
-            {
-                var p = (VkPhysicalDeviceShaderFloat16Int8Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderFloat16Int8Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderFloat16Int8Features.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderFloat16Int8FeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000083000:
-            {
-                var p = (VkPhysicalDevice16BitStorageFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevice16BitStorageFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevice16BitStorageFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevice16BitStorageFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000102000:
-            {
-                var p = (VkPhysicalDeviceDepthClipEnableFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthClipEnableFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDepthClipEnableFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDepthClipEnableFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000108000:
-            {
-                var p = (VkPhysicalDeviceImagelessFramebufferFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImagelessFramebufferFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceImagelessFramebufferFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceImagelessFramebufferFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000120000:
-            {
-                var p = (VkPhysicalDeviceVariablePointersFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVariablePointersFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVariablePointersFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVariablePointersFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000138000:
-            {
-                var p = (VkPhysicalDeviceInlineUniformBlockFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceInlineUniformBlockFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceInlineUniformBlockFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceInlineUniformBlockFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000145001:
-            {
-                var p = (VkPhysicalDeviceProtectedMemoryFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProtectedMemoryFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceProtectedMemoryFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceProtectedMemoryFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000148000:
-            {
-                var p = (VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceBlendOperationAdvancedFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000150013:
-            {
-                var p = (VkPhysicalDeviceAccelerationStructureFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceAccelerationStructureFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceAccelerationStructureFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceAccelerationStructureFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000156004:
-            {
-                var p = (VkPhysicalDeviceSamplerYcbcrConversionFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSamplerYcbcrConversionFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceSamplerYcbcrConversionFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceSamplerYcbcrConversionFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000161001:
-            {
-                var p = (VkPhysicalDeviceDescriptorIndexingFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDescriptorIndexingFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDescriptorIndexingFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDescriptorIndexingFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000175000:
-            {
-                var p = (VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderSubgroupExtendedTypesFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000177000:
-            {
-                var p = (VkPhysicalDevice8BitStorageFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevice8BitStorageFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevice8BitStorageFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevice8BitStorageFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000180000:
-            {
-                var p = (VkPhysicalDeviceShaderAtomicInt64Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderAtomicInt64Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderAtomicInt64Features.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderAtomicInt64FeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000181000:
-            {
-                var p = (VkPhysicalDeviceShaderClockFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderClockFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderClockFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderClockFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000190002:
-            {
-                var p = (VkPhysicalDeviceVertexAttributeDivisorFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVertexAttributeDivisorFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVertexAttributeDivisorFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVertexAttributeDivisorFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000201000:
-            {
-                var p = (VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceComputeShaderDerivativesFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000203000:
-            {
-                var p = (VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000207000:
-            {
-                var p = (VkPhysicalDeviceTimelineSemaphoreFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTimelineSemaphoreFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceTimelineSemaphoreFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceTimelineSemaphoreFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000211000:
-            {
-                var p = (VkPhysicalDeviceVulkanMemoryModelFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkanMemoryModelFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVulkanMemoryModelFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVulkanMemoryModelFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000215000:
-            {
-                var p = (VkPhysicalDeviceShaderTerminateInvocationFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderTerminateInvocationFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderTerminateInvocationFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderTerminateInvocationFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000221000:
-            {
-                var p = (VkPhysicalDeviceScalarBlockLayoutFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceScalarBlockLayoutFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceScalarBlockLayoutFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceScalarBlockLayoutFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000225002:
-            {
-                var p = (VkPhysicalDeviceSubgroupSizeControlFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSubgroupSizeControlFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceSubgroupSizeControlFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceSubgroupSizeControlFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000226003:
-            {
-                var p = (VkPhysicalDeviceFragmentShadingRateFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFragmentShadingRateFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceFragmentShadingRateFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceFragmentShadingRateFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000232000:
-            {
-                var p = (VkPhysicalDeviceDynamicRenderingLocalReadFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDynamicRenderingLocalReadFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDynamicRenderingLocalReadFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDynamicRenderingLocalReadFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000234000:
-            {
-                var p = (VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000235000:
-            {
-                var p = (VkPhysicalDeviceShaderQuadControlFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderQuadControlFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderQuadControlFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderQuadControlFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000241000:
-            {
-                var p = (VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceSeparateDepthStencilLayoutsFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000244000:
-            {
-                var p = (VkPhysicalDeviceBufferDeviceAddressFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBufferDeviceAddressFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceBufferDeviceAddressFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceBufferDeviceAddressFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000251000:
-            {
-                var p = (VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceFragmentShaderInterlockFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000252000:
-            {
-                var p = (VkPhysicalDeviceYcbcrImageArraysFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceYcbcrImageArraysFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceYcbcrImageArraysFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000253000:
-            {
-                var p = (VkPhysicalDeviceUniformBufferStandardLayoutFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceUniformBufferStandardLayoutFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceUniformBufferStandardLayoutFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceUniformBufferStandardLayoutFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000254000:
-            {
-                var p = (VkPhysicalDeviceProvokingVertexFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProvokingVertexFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceProvokingVertexFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceProvokingVertexFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000257000:
-            {
-                var p = (VkPhysicalDeviceBufferDeviceAddressFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBufferDeviceAddressFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceBufferDeviceAddressFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceBufferDeviceAddressFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000259000:
-            {
-                var p = (VkPhysicalDeviceLineRasterizationFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceLineRasterizationFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceLineRasterizationFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceLineRasterizationFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000260000:
-            {
-                var p = (VkPhysicalDeviceShaderAtomicFloatFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderAtomicFloatFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderAtomicFloatFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderAtomicFloatFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000261000:
-            {
-                var p = (VkPhysicalDeviceHostQueryResetFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceHostQueryResetFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceHostQueryResetFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceHostQueryResetFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000265000:
-            {
-                var p = (VkPhysicalDeviceIndexTypeUint8Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceIndexTypeUint8Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceIndexTypeUint8Features.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceIndexTypeUint8FeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000267000:
-            {
-                var p = (VkPhysicalDeviceExtendedDynamicStateFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExtendedDynamicStateFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceExtendedDynamicStateFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceExtendedDynamicStateFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000270000:
-            {
-                var p = (VkPhysicalDeviceHostImageCopyFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceHostImageCopyFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceHostImageCopyFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceHostImageCopyFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000273000:
-            {
-                var p = (VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderAtomicFloat2FeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000276000:
-            {
-                var p = (VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderDemoteToHelperInvocationFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000280000:
-            {
-                var p = (VkPhysicalDeviceShaderIntegerDotProductFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderIntegerDotProductFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderIntegerDotProductFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderIntegerDotProductFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000281000:
-            {
-                var p = (VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceTexelBufferAlignmentFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000283000:
-            {
-                var p = (VkPhysicalDeviceDepthBiasControlFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthBiasControlFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDepthBiasControlFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDepthBiasControlFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000286000:
-            {
-                var p = (VkPhysicalDeviceRobustness2FeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRobustness2FeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceRobustness2FeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceRobustness2FeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000287002:
-            {
-                var p = (VkPhysicalDeviceCustomBorderColorFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceCustomBorderColorFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceCustomBorderColorFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceCustomBorderColorFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000295000:
-            {
-                var p = (VkPhysicalDevicePrivateDataFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePrivateDataFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePrivateDataFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePrivateDataFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000295001:
-            {
-                var p = (VkDevicePrivateDataCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDevicePrivateDataCreateInfo));
-                if (p == null) return null;
-                p->sType = VkDevicePrivateDataCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkDevicePrivateDataCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000297000:
-            {
-                var p = (VkPhysicalDevicePipelineCreationCacheControlFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineCreationCacheControlFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePipelineCreationCacheControlFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePipelineCreationCacheControlFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000314007:
-            {
-                var p = (VkPhysicalDeviceSynchronization2Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSynchronization2Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceSynchronization2Features.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceSynchronization2FeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000320000:
-            {
-                var p = (VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000323000:
-            {
-                var p = (VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000325000:
-            {
-                var p = (VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000328000:
-            {
-                var p = (VkPhysicalDeviceMeshShaderFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMeshShaderFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMeshShaderFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMeshShaderFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000330000:
-            {
-                var p = (VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000335000:
-            {
-                var p = (VkPhysicalDeviceImageRobustnessFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageRobustnessFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceImageRobustnessFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceImageRobustnessFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000336000:
-            {
-                var p = (VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000339000:
-            {
-                var p = (VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000340000:
-            {
-                var p = (VkPhysicalDevice4444FormatsFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevice4444FormatsFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevice4444FormatsFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevice4444FormatsFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000342000:
-            {
-                var p = (VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000344000:
-            {
-                var p = (VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000347000:
-            {
-                var p = (VkPhysicalDeviceRayTracingPipelineFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayTracingPipelineFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceRayTracingPipelineFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceRayTracingPipelineFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000348013:
-            {
-                var p = (VkPhysicalDeviceRayQueryFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayQueryFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceRayQueryFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceRayQueryFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000351000:
-            {
-                var p = (VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMutableDescriptorTypeFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000352000:
-            {
-                var p = (VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVertexInputDynamicStateFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000355000:
-            {
-                var p = (VkPhysicalDeviceDepthClipControlFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthClipControlFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDepthClipControlFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDepthClipControlFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000356000:
-            {
-                var p = (VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000376000:
-            {
-                var p = (VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000377000:
-            {
-                var p = (VkPhysicalDeviceExtendedDynamicState2FeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExtendedDynamicState2FeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceExtendedDynamicState2FeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceExtendedDynamicState2FeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000381000:
-            {
-                var p = (VkPhysicalDeviceColorWriteEnableFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceColorWriteEnableFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceColorWriteEnableFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceColorWriteEnableFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000382000:
-            {
-                var p = (VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000386000:
-            {
-                var p = (VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceRayTracingMaintenance1FeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000388000:
-            {
-                var p = (VkPhysicalDeviceGlobalPriorityQueryFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceGlobalPriorityQueryFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceGlobalPriorityQueryFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceGlobalPriorityQueryFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000391000:
-            {
-                var p = (VkPhysicalDeviceImageViewMinLodFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageViewMinLodFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceImageViewMinLodFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceImageViewMinLodFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000392000:
-            {
-                var p = (VkPhysicalDeviceMultiDrawFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMultiDrawFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMultiDrawFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMultiDrawFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000393000:
-            {
-                var p = (VkPhysicalDeviceImage2DViewOf3DFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImage2DViewOf3DFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceImage2DViewOf3DFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000395000:
-            {
-                var p = (VkPhysicalDeviceShaderTileImageFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderTileImageFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderTileImageFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderTileImageFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000411000:
-            {
-                var p = (VkPhysicalDeviceBorderColorSwizzleFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBorderColorSwizzleFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceBorderColorSwizzleFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceBorderColorSwizzleFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000413000:
-            {
-                var p = (VkPhysicalDeviceMaintenance4Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance4Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMaintenance4Features.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMaintenance4FeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000416000:
-            {
-                var p = (VkPhysicalDeviceShaderSubgroupRotateFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderSubgroupRotateFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderSubgroupRotateFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderSubgroupRotateFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000418000:
-            {
-                var p = (VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000421000:
-            {
-                var p = (VkPhysicalDeviceDepthClampZeroOneFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthClampZeroOneFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDepthClampZeroOneFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDepthClampZeroOneFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000422000:
-            {
-                var p = (VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000434000:
-            {
-                var p = (VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000451000:
-            {
-                var p = (VkPhysicalDeviceNestedCommandBufferFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceNestedCommandBufferFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceNestedCommandBufferFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceNestedCommandBufferFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000455000:
-            {
-                var p = (VkPhysicalDeviceExtendedDynamicState3FeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExtendedDynamicState3FeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceExtendedDynamicState3FeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceExtendedDynamicState3FeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000465000:
-            {
-                var p = (VkPhysicalDeviceLegacyDitheringFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceLegacyDitheringFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceLegacyDitheringFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceLegacyDitheringFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000466000:
-            {
-                var p = (VkPhysicalDevicePipelineProtectedAccessFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineProtectedAccessFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePipelineProtectedAccessFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePipelineProtectedAccessFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000470000:
-            {
-                var p = (VkPhysicalDeviceMaintenance5Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance5Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMaintenance5Features.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMaintenance5FeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000481000:
-            {
-                var p = (VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceRayTracingPositionFetchFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000495000:
-            {
-                var p = (VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceLegacyVertexAttributesFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000498000:
-            {
-                var p = (VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000499000:
-            {
-                var p = (VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000506000:
-            {
-                var p = (VkPhysicalDeviceCooperativeMatrixFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceCooperativeMatrixFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceCooperativeMatrixFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceCooperativeMatrixFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000524000:
-            {
-                var p = (VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000528000:
-            {
-                var p = (VkPhysicalDeviceShaderFloatControls2Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderFloatControls2Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderFloatControls2Features.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderFloatControls2FeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000544000:
-            {
-                var p = (VkPhysicalDeviceShaderExpectAssumeFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderExpectAssumeFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderExpectAssumeFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderExpectAssumeFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000545000:
-            {
-                var p = (VkPhysicalDeviceMaintenance6Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance6Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMaintenance6Features.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMaintenance6FeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000558000:
-            {
-                var p = (VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000562000:
-            {
-                var p = (VkPhysicalDeviceMaintenance7FeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance7FeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMaintenance7FeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMaintenance7FeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000564000:
-            {
-                var p = (VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000572000:
-            {
-                var p = (VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000574000:
-            {
-                var p = (VkPhysicalDeviceMaintenance8FeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance8FeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMaintenance8FeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMaintenance8FeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000582000:
-            {
-                var p = (VkPhysicalDeviceDepthClampControlFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthClampControlFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDepthClampControlFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDepthClampControlFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000608000:
-            {
-                var p = (VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
+            {
+                case 49: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan11Features)); break;
+                case 51: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan12Features)); break;
+                case 53: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan13Features)); break;
+                case 55: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan14Features)); break;
+                case 1000028000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTransformFeedbackFeaturesEXT)); break;
+                case 1000044003: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDynamicRenderingFeatures)); break;
+                case 1000053001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMultiviewFeatures)); break;
+                case 1000059000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFeatures2)); break;
+                case 1000063000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderDrawParametersFeatures)); break;
+                case 1000066000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTextureCompressionASTCHDRFeatures)); break;
+                case 1000068001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineRobustnessFeatures)); break;
+                case 1000070001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkDeviceGroupDeviceCreateInfo)); break;
+                case 1000081001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceConditionalRenderingFeaturesEXT)); break;
+                case 1000082000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderFloat16Int8Features)); break;
+                case 1000083000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevice16BitStorageFeatures)); break;
+                case 1000102000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthClipEnableFeaturesEXT)); break;
+                case 1000108000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImagelessFramebufferFeatures)); break;
+                case 1000120000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVariablePointersFeatures)); break;
+                case 1000138000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceInlineUniformBlockFeatures)); break;
+                case 1000145001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProtectedMemoryFeatures)); break;
+                case 1000148000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT)); break;
+                case 1000150013: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceAccelerationStructureFeaturesKHR)); break;
+                case 1000156004: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSamplerYcbcrConversionFeatures)); break;
+                case 1000161001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDescriptorIndexingFeatures)); break;
+                case 1000175000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures)); break;
+                case 1000177000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevice8BitStorageFeatures)); break;
+                case 1000180000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderAtomicInt64Features)); break;
+                case 1000181000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderClockFeaturesKHR)); break;
+                case 1000190002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVertexAttributeDivisorFeatures)); break;
+                case 1000201000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR)); break;
+                case 1000203000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR)); break;
+                case 1000207000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTimelineSemaphoreFeatures)); break;
+                case 1000211000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkanMemoryModelFeatures)); break;
+                case 1000215000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderTerminateInvocationFeatures)); break;
+                case 1000221000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceScalarBlockLayoutFeatures)); break;
+                case 1000225002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSubgroupSizeControlFeatures)); break;
+                case 1000226003: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFragmentShadingRateFeaturesKHR)); break;
+                case 1000232000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDynamicRenderingLocalReadFeatures)); break;
+                case 1000234000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT)); break;
+                case 1000235000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderQuadControlFeaturesKHR)); break;
+                case 1000241000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures)); break;
+                case 1000244000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBufferDeviceAddressFeaturesEXT)); break;
+                case 1000251000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT)); break;
+                case 1000252000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceYcbcrImageArraysFeaturesEXT)); break;
+                case 1000253000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceUniformBufferStandardLayoutFeatures)); break;
+                case 1000254000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProvokingVertexFeaturesEXT)); break;
+                case 1000257000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBufferDeviceAddressFeatures)); break;
+                case 1000259000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceLineRasterizationFeatures)); break;
+                case 1000260000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderAtomicFloatFeaturesEXT)); break;
+                case 1000261000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceHostQueryResetFeatures)); break;
+                case 1000265000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceIndexTypeUint8Features)); break;
+                case 1000267000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExtendedDynamicStateFeaturesEXT)); break;
+                case 1000270000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceHostImageCopyFeatures)); break;
+                case 1000273000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT)); break;
+                case 1000276000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures)); break;
+                case 1000280000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderIntegerDotProductFeatures)); break;
+                case 1000281000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT)); break;
+                case 1000283000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthBiasControlFeaturesEXT)); break;
+                case 1000286000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRobustness2FeaturesEXT)); break;
+                case 1000287002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceCustomBorderColorFeaturesEXT)); break;
+                case 1000295000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePrivateDataFeatures)); break;
+                case 1000295001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkDevicePrivateDataCreateInfo)); n--; break;
+                case 1000297000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineCreationCacheControlFeatures)); break;
+                case 1000314007: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSynchronization2Features)); break;
+                case 1000320000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT)); break;
+                case 1000323000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR)); break;
+                case 1000325000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures)); break;
+                case 1000328000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMeshShaderFeaturesEXT)); break;
+                case 1000330000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT)); break;
+                case 1000335000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageRobustnessFeatures)); break;
+                case 1000336000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR)); break;
+                case 1000339000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT)); break;
+                case 1000340000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevice4444FormatsFeaturesEXT)); break;
+                case 1000342000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT)); break;
+                case 1000344000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT)); break;
+                case 1000347000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayTracingPipelineFeaturesKHR)); break;
+                case 1000348013: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayQueryFeaturesKHR)); break;
+                case 1000351000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT)); break;
+                case 1000352000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT)); break;
+                case 1000355000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthClipControlFeaturesEXT)); break;
+                case 1000356000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT)); break;
+                case 1000376000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT)); break;
+                case 1000377000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExtendedDynamicState2FeaturesEXT)); break;
+                case 1000381000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceColorWriteEnableFeaturesEXT)); break;
+                case 1000382000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT)); break;
+                case 1000386000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR)); break;
+                case 1000388000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceGlobalPriorityQueryFeatures)); break;
+                case 1000391000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageViewMinLodFeaturesEXT)); break;
+                case 1000392000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMultiDrawFeaturesEXT)); break;
+                case 1000393000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImage2DViewOf3DFeaturesEXT)); break;
+                case 1000395000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderTileImageFeaturesEXT)); break;
+                case 1000411000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBorderColorSwizzleFeaturesEXT)); break;
+                case 1000413000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance4Features)); break;
+                case 1000416000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderSubgroupRotateFeatures)); break;
+                case 1000418000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT)); break;
+                case 1000421000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthClampZeroOneFeaturesKHR)); break;
+                case 1000422000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT)); break;
+                case 1000434000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR)); break;
+                case 1000451000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceNestedCommandBufferFeaturesEXT)); break;
+                case 1000455000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExtendedDynamicState3FeaturesEXT)); break;
+                case 1000465000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceLegacyDitheringFeaturesEXT)); break;
+                case 1000466000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineProtectedAccessFeatures)); break;
+                case 1000470000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance5Features)); break;
+                case 1000481000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR)); break;
+                case 1000495000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT)); break;
+                case 1000498000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT)); break;
+                case 1000499000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT)); break;
+                case 1000506000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceCooperativeMatrixFeaturesKHR)); break;
+                case 1000524000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT)); break;
+                case 1000528000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderFloatControls2Features)); break;
+                case 1000544000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderExpectAssumeFeatures)); break;
+                case 1000545000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance6Features)); break;
+                case 1000558000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR)); break;
+                case 1000562000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance7FeaturesKHR)); break;
+                case 1000564000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT)); break;
+                case 1000572000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT)); break;
+                case 1000574000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance8FeaturesKHR)); break;
+                case 1000582000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthClampControlFeaturesEXT)); break;
+                case 1000608000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            }
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 49: VkPhysicalDeviceVulkan11FeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceVulkan11Features*)last); break;
+                case 51: VkPhysicalDeviceVulkan12FeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceVulkan12Features*)last); break;
+                case 53: VkPhysicalDeviceVulkan13FeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceVulkan13Features*)last); break;
+                case 55: VkPhysicalDeviceVulkan14FeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceVulkan14Features*)last); break;
+                case 1000028000: VkPhysicalDeviceTransformFeedbackFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceTransformFeedbackFeaturesEXT*)last); break;
+                case 1000044003: VkPhysicalDeviceDynamicRenderingFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceDynamicRenderingFeatures*)last); break;
+                case 1000053001: VkPhysicalDeviceMultiviewFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceMultiviewFeatures*)last); break;
+                case 1000059000: VkPhysicalDeviceFeatures2Wire.DecodeSelf(ref d, (VkPhysicalDeviceFeatures2*)last); break;
+                case 1000063000: VkPhysicalDeviceShaderDrawParametersFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderDrawParametersFeatures*)last); break;
+                case 1000066000: VkPhysicalDeviceTextureCompressionASTCHDRFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceTextureCompressionASTCHDRFeatures*)last); break;
+                case 1000068001: VkPhysicalDevicePipelineRobustnessFeaturesWire.DecodeSelf(ref d, (VkPhysicalDevicePipelineRobustnessFeatures*)last); break;
+                case 1000070001: VkDeviceGroupDeviceCreateInfoWire.DecodeSelf(ref d, (VkDeviceGroupDeviceCreateInfo*)last); break;
+                case 1000081001: VkPhysicalDeviceConditionalRenderingFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceConditionalRenderingFeaturesEXT*)last); break;
+                case 1000082000: VkPhysicalDeviceShaderFloat16Int8FeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderFloat16Int8Features*)last); break;
+                case 1000083000: VkPhysicalDevice16BitStorageFeaturesWire.DecodeSelf(ref d, (VkPhysicalDevice16BitStorageFeatures*)last); break;
+                case 1000102000: VkPhysicalDeviceDepthClipEnableFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceDepthClipEnableFeaturesEXT*)last); break;
+                case 1000108000: VkPhysicalDeviceImagelessFramebufferFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceImagelessFramebufferFeatures*)last); break;
+                case 1000120000: VkPhysicalDeviceVariablePointersFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceVariablePointersFeatures*)last); break;
+                case 1000138000: VkPhysicalDeviceInlineUniformBlockFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceInlineUniformBlockFeatures*)last); break;
+                case 1000145001: VkPhysicalDeviceProtectedMemoryFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceProtectedMemoryFeatures*)last); break;
+                case 1000148000: VkPhysicalDeviceBlendOperationAdvancedFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT*)last); break;
+                case 1000150013: VkPhysicalDeviceAccelerationStructureFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceAccelerationStructureFeaturesKHR*)last); break;
+                case 1000156004: VkPhysicalDeviceSamplerYcbcrConversionFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceSamplerYcbcrConversionFeatures*)last); break;
+                case 1000161001: VkPhysicalDeviceDescriptorIndexingFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceDescriptorIndexingFeatures*)last); break;
+                case 1000175000: VkPhysicalDeviceShaderSubgroupExtendedTypesFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures*)last); break;
+                case 1000177000: VkPhysicalDevice8BitStorageFeaturesWire.DecodeSelf(ref d, (VkPhysicalDevice8BitStorageFeatures*)last); break;
+                case 1000180000: VkPhysicalDeviceShaderAtomicInt64FeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderAtomicInt64Features*)last); break;
+                case 1000181000: VkPhysicalDeviceShaderClockFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderClockFeaturesKHR*)last); break;
+                case 1000190002: VkPhysicalDeviceVertexAttributeDivisorFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceVertexAttributeDivisorFeatures*)last); break;
+                case 1000201000: VkPhysicalDeviceComputeShaderDerivativesFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR*)last); break;
+                case 1000203000: VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR*)last); break;
+                case 1000207000: VkPhysicalDeviceTimelineSemaphoreFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceTimelineSemaphoreFeatures*)last); break;
+                case 1000211000: VkPhysicalDeviceVulkanMemoryModelFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceVulkanMemoryModelFeatures*)last); break;
+                case 1000215000: VkPhysicalDeviceShaderTerminateInvocationFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderTerminateInvocationFeatures*)last); break;
+                case 1000221000: VkPhysicalDeviceScalarBlockLayoutFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceScalarBlockLayoutFeatures*)last); break;
+                case 1000225002: VkPhysicalDeviceSubgroupSizeControlFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceSubgroupSizeControlFeatures*)last); break;
+                case 1000226003: VkPhysicalDeviceFragmentShadingRateFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceFragmentShadingRateFeaturesKHR*)last); break;
+                case 1000232000: VkPhysicalDeviceDynamicRenderingLocalReadFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceDynamicRenderingLocalReadFeatures*)last); break;
+                case 1000234000: VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT*)last); break;
+                case 1000235000: VkPhysicalDeviceShaderQuadControlFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderQuadControlFeaturesKHR*)last); break;
+                case 1000241000: VkPhysicalDeviceSeparateDepthStencilLayoutsFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures*)last); break;
+                case 1000244000: VkPhysicalDeviceBufferDeviceAddressFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceBufferDeviceAddressFeaturesEXT*)last); break;
+                case 1000251000: VkPhysicalDeviceFragmentShaderInterlockFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT*)last); break;
+                case 1000252000: VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceYcbcrImageArraysFeaturesEXT*)last); break;
+                case 1000253000: VkPhysicalDeviceUniformBufferStandardLayoutFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceUniformBufferStandardLayoutFeatures*)last); break;
+                case 1000254000: VkPhysicalDeviceProvokingVertexFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceProvokingVertexFeaturesEXT*)last); break;
+                case 1000257000: VkPhysicalDeviceBufferDeviceAddressFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceBufferDeviceAddressFeatures*)last); break;
+                case 1000259000: VkPhysicalDeviceLineRasterizationFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceLineRasterizationFeatures*)last); break;
+                case 1000260000: VkPhysicalDeviceShaderAtomicFloatFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderAtomicFloatFeaturesEXT*)last); break;
+                case 1000261000: VkPhysicalDeviceHostQueryResetFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceHostQueryResetFeatures*)last); break;
+                case 1000265000: VkPhysicalDeviceIndexTypeUint8FeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceIndexTypeUint8Features*)last); break;
+                case 1000267000: VkPhysicalDeviceExtendedDynamicStateFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceExtendedDynamicStateFeaturesEXT*)last); break;
+                case 1000270000: VkPhysicalDeviceHostImageCopyFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceHostImageCopyFeatures*)last); break;
+                case 1000273000: VkPhysicalDeviceShaderAtomicFloat2FeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT*)last); break;
+                case 1000276000: VkPhysicalDeviceShaderDemoteToHelperInvocationFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures*)last); break;
+                case 1000280000: VkPhysicalDeviceShaderIntegerDotProductFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderIntegerDotProductFeatures*)last); break;
+                case 1000281000: VkPhysicalDeviceTexelBufferAlignmentFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT*)last); break;
+                case 1000283000: VkPhysicalDeviceDepthBiasControlFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceDepthBiasControlFeaturesEXT*)last); break;
+                case 1000286000: VkPhysicalDeviceRobustness2FeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceRobustness2FeaturesEXT*)last); break;
+                case 1000287002: VkPhysicalDeviceCustomBorderColorFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceCustomBorderColorFeaturesEXT*)last); break;
+                case 1000295000: VkPhysicalDevicePrivateDataFeaturesWire.DecodeSelf(ref d, (VkPhysicalDevicePrivateDataFeatures*)last); break;
+                case 1000295001: VkDevicePrivateDataCreateInfoWire.DecodeSelf(ref d, (VkDevicePrivateDataCreateInfo*)last); break;
+                case 1000297000: VkPhysicalDevicePipelineCreationCacheControlFeaturesWire.DecodeSelf(ref d, (VkPhysicalDevicePipelineCreationCacheControlFeatures*)last); break;
+                case 1000314007: VkPhysicalDeviceSynchronization2FeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceSynchronization2Features*)last); break;
+                case 1000320000: VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT*)last); break;
+                case 1000323000: VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR*)last); break;
+                case 1000325000: VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures*)last); break;
+                case 1000328000: VkPhysicalDeviceMeshShaderFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceMeshShaderFeaturesEXT*)last); break;
+                case 1000330000: VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT*)last); break;
+                case 1000335000: VkPhysicalDeviceImageRobustnessFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceImageRobustnessFeatures*)last); break;
+                case 1000336000: VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR*)last); break;
+                case 1000339000: VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT*)last); break;
+                case 1000340000: VkPhysicalDevice4444FormatsFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDevice4444FormatsFeaturesEXT*)last); break;
+                case 1000342000: VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT*)last); break;
+                case 1000344000: VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT*)last); break;
+                case 1000347000: VkPhysicalDeviceRayTracingPipelineFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceRayTracingPipelineFeaturesKHR*)last); break;
+                case 1000348013: VkPhysicalDeviceRayQueryFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceRayQueryFeaturesKHR*)last); break;
+                case 1000351000: VkPhysicalDeviceMutableDescriptorTypeFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT*)last); break;
+                case 1000352000: VkPhysicalDeviceVertexInputDynamicStateFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT*)last); break;
+                case 1000355000: VkPhysicalDeviceDepthClipControlFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceDepthClipControlFeaturesEXT*)last); break;
+                case 1000356000: VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT*)last); break;
+                case 1000376000: VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT*)last); break;
+                case 1000377000: VkPhysicalDeviceExtendedDynamicState2FeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceExtendedDynamicState2FeaturesEXT*)last); break;
+                case 1000381000: VkPhysicalDeviceColorWriteEnableFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceColorWriteEnableFeaturesEXT*)last); break;
+                case 1000382000: VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT*)last); break;
+                case 1000386000: VkPhysicalDeviceRayTracingMaintenance1FeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR*)last); break;
+                case 1000388000: VkPhysicalDeviceGlobalPriorityQueryFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceGlobalPriorityQueryFeatures*)last); break;
+                case 1000391000: VkPhysicalDeviceImageViewMinLodFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceImageViewMinLodFeaturesEXT*)last); break;
+                case 1000392000: VkPhysicalDeviceMultiDrawFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceMultiDrawFeaturesEXT*)last); break;
+                case 1000393000: VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceImage2DViewOf3DFeaturesEXT*)last); break;
+                case 1000395000: VkPhysicalDeviceShaderTileImageFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderTileImageFeaturesEXT*)last); break;
+                case 1000411000: VkPhysicalDeviceBorderColorSwizzleFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceBorderColorSwizzleFeaturesEXT*)last); break;
+                case 1000413000: VkPhysicalDeviceMaintenance4FeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceMaintenance4Features*)last); break;
+                case 1000416000: VkPhysicalDeviceShaderSubgroupRotateFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderSubgroupRotateFeatures*)last); break;
+                case 1000418000: VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT*)last); break;
+                case 1000421000: VkPhysicalDeviceDepthClampZeroOneFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceDepthClampZeroOneFeaturesKHR*)last); break;
+                case 1000422000: VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT*)last); break;
+                case 1000434000: VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR*)last); break;
+                case 1000451000: VkPhysicalDeviceNestedCommandBufferFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceNestedCommandBufferFeaturesEXT*)last); break;
+                case 1000455000: VkPhysicalDeviceExtendedDynamicState3FeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceExtendedDynamicState3FeaturesEXT*)last); break;
+                case 1000465000: VkPhysicalDeviceLegacyDitheringFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceLegacyDitheringFeaturesEXT*)last); break;
+                case 1000466000: VkPhysicalDevicePipelineProtectedAccessFeaturesWire.DecodeSelf(ref d, (VkPhysicalDevicePipelineProtectedAccessFeatures*)last); break;
+                case 1000470000: VkPhysicalDeviceMaintenance5FeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceMaintenance5Features*)last); break;
+                case 1000481000: VkPhysicalDeviceRayTracingPositionFetchFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR*)last); break;
+                case 1000495000: VkPhysicalDeviceLegacyVertexAttributesFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT*)last); break;
+                case 1000498000: VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT*)last); break;
+                case 1000499000: VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT*)last); break;
+                case 1000506000: VkPhysicalDeviceCooperativeMatrixFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceCooperativeMatrixFeaturesKHR*)last); break;
+                case 1000524000: VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT*)last); break;
+                case 1000528000: VkPhysicalDeviceShaderFloatControls2FeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderFloatControls2Features*)last); break;
+                case 1000544000: VkPhysicalDeviceShaderExpectAssumeFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderExpectAssumeFeatures*)last); break;
+                case 1000545000: VkPhysicalDeviceMaintenance6FeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceMaintenance6Features*)last); break;
+                case 1000558000: VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR*)last); break;
+                case 1000562000: VkPhysicalDeviceMaintenance7FeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceMaintenance7FeaturesKHR*)last); break;
+                case 1000564000: VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT*)last); break;
+                case 1000572000: VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT*)last); break;
+                case 1000574000: VkPhysicalDeviceMaintenance8FeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceMaintenance8FeaturesKHR*)last); break;
+                case 1000582000: VkPhysicalDeviceDepthClampControlFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceDepthClampControlFeaturesEXT*)last); break;
+                case 1000608000: VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [49, 51, 53, 55, 1000028000, 1000044003, 1000053001, 1000059000, 1000063000, 1000066000, 1000068001, 1000070001, 1000081001, 1000082000, 1000083000, 1000102000, 1000108000, 1000120000, 1000138000, 1000145001, 1000148000, 1000150013, 1000156004, 1000161001, 1000175000, 1000177000, 1000180000, 1000181000, 1000190002, 1000201000, 1000203000, 1000207000, 1000211000, 1000215000, 1000221000, 1000225002, 1000226003, 1000232000, 1000234000, 1000235000, 1000241000, 1000244000, 1000251000, 1000252000, 1000253000, 1000254000, 1000257000, 1000259000, 1000260000, 1000261000, 1000265000, 1000267000, 1000270000, 1000273000, 1000276000, 1000280000, 1000281000, 1000283000, 1000286000, 1000287002, 1000295000, 1000295001, 1000297000, 1000314007, 1000320000, 1000323000, 1000325000, 1000328000, 1000330000, 1000335000, 1000336000, 1000339000, 1000340000, 1000342000, 1000344000, 1000347000, 1000348013, 1000351000, 1000352000, 1000355000, 1000356000, 1000376000, 1000377000, 1000381000, 1000382000, 1000386000, 1000388000, 1000391000, 1000392000, 1000393000, 1000395000, 1000411000, 1000413000, 1000416000, 1000418000, 1000421000, 1000422000, 1000434000, 1000451000, 1000455000, 1000465000, 1000466000, 1000470000, 1000481000, 1000495000, 1000498000, 1000499000, 1000506000, 1000524000, 1000528000, 1000544000, 1000545000, 1000558000, 1000562000, 1000564000, 1000572000, 1000574000, 1000582000, 1000608000];
+    /// <summary>Those of <see cref="ChainSTypes"/> that may appear more than once in one chain (vk.xml allowduplicate).</summary>
+    public static ReadOnlySpan<int> DuplicableChainSTypes => [1000295001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 118;
+}
+
+public static unsafe partial class VkDeviceGroupBindSparseInfoWire
+{
+    public static ulong Size(VkDeviceGroupBindSparseInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkDeviceGroupBindSparseInfo* v)
+    {
+        e.I32((int)VkDeviceGroupBindSparseInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkDeviceGroupBindSparseInfo* v)
+    {
+        if (d.I32() != (int)VkDeviceGroupBindSparseInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkDeviceGroupBindSparseInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkDeviceGroupBindSparseInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkDeviceGroupBindSparseInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkDeviceGroupBindSparseInfo* v)
+    {
+        e.U32((uint)v->resourceDeviceIndex);
+        e.U32((uint)v->memoryDeviceIndex);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkDeviceGroupBindSparseInfo* v)
+    {
+        v->resourceDeviceIndex = (uint)d.U32();
+        v->memoryDeviceIndex = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceGroupBindSparseInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkDeviceGroupCommandBufferBeginInfoWire
+{
+    public static ulong Size(VkDeviceGroupCommandBufferBeginInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkDeviceGroupCommandBufferBeginInfo* v)
+    {
+        e.I32((int)VkDeviceGroupCommandBufferBeginInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkDeviceGroupCommandBufferBeginInfo* v)
+    {
+        if (d.I32() != (int)VkDeviceGroupCommandBufferBeginInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkDeviceGroupCommandBufferBeginInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkDeviceGroupCommandBufferBeginInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkDeviceGroupCommandBufferBeginInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkDeviceGroupCommandBufferBeginInfo* v)
+    {
+        e.U32((uint)v->deviceMask);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkDeviceGroupCommandBufferBeginInfo* v)
+    {
+        v->deviceMask = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceGroupCommandBufferBeginInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 

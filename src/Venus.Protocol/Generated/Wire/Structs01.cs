@@ -10,159 +10,6 @@ using Venus.Protocol.Wire;
 
 namespace Venus.Protocol.Wire;
 
-public static unsafe partial class VkDeviceGroupBindSparseInfoWire
-{
-    public static ulong Size(VkDeviceGroupBindSparseInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkDeviceGroupBindSparseInfo* v)
-    {
-        e.I32((int)VkDeviceGroupBindSparseInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkDeviceGroupBindSparseInfo* v)
-    {
-        if (d.I32() != (int)VkDeviceGroupBindSparseInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkDeviceGroupBindSparseInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkDeviceGroupBindSparseInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkDeviceGroupBindSparseInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkDeviceGroupBindSparseInfo* v)
-    {
-        e.U32((uint)v->resourceDeviceIndex);
-        e.U32((uint)v->memoryDeviceIndex);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkDeviceGroupBindSparseInfo* v)
-    {
-        v->resourceDeviceIndex = (uint)d.U32();
-        v->memoryDeviceIndex = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkDeviceGroupCommandBufferBeginInfoWire
-{
-    public static ulong Size(VkDeviceGroupCommandBufferBeginInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkDeviceGroupCommandBufferBeginInfo* v)
-    {
-        e.I32((int)VkDeviceGroupCommandBufferBeginInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkDeviceGroupCommandBufferBeginInfo* v)
-    {
-        if (d.I32() != (int)VkDeviceGroupCommandBufferBeginInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkDeviceGroupCommandBufferBeginInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkDeviceGroupCommandBufferBeginInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkDeviceGroupCommandBufferBeginInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkDeviceGroupCommandBufferBeginInfo* v)
-    {
-        e.U32((uint)v->deviceMask);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkDeviceGroupCommandBufferBeginInfo* v)
-    {
-        v->deviceMask = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
 public static unsafe partial class VkDeviceGroupDeviceCreateInfoWire
 {
     public static ulong Size(VkDeviceGroupDeviceCreateInfo* v, VnProtocolFilter f = null)
@@ -181,7 +28,7 @@ public static unsafe partial class VkDeviceGroupDeviceCreateInfoWire
     {
         if (d.I32() != (int)VkDeviceGroupDeviceCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDeviceGroupDeviceCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -236,37 +83,17 @@ public static unsafe partial class VkDeviceGroupDeviceCreateInfoWire
             else if ((ulong)v->physicalDeviceCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceGroupDeviceCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDeviceGroupRenderPassBeginInfoWire
@@ -287,7 +114,7 @@ public static unsafe partial class VkDeviceGroupRenderPassBeginInfoWire
     {
         if (d.I32() != (int)VkDeviceGroupRenderPassBeginInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDeviceGroupRenderPassBeginInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -348,37 +175,17 @@ public static unsafe partial class VkDeviceGroupRenderPassBeginInfoWire
             else if ((ulong)v->deviceRenderAreaCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceGroupRenderPassBeginInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDeviceGroupSubmitInfoWire
@@ -399,7 +206,7 @@ public static unsafe partial class VkDeviceGroupSubmitInfoWire
     {
         if (d.I32() != (int)VkDeviceGroupSubmitInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDeviceGroupSubmitInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -504,37 +311,17 @@ public static unsafe partial class VkDeviceGroupSubmitInfoWire
             else if ((ulong)v->signalSemaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceGroupSubmitInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDeviceImageMemoryRequirementsWire
@@ -555,7 +342,7 @@ public static unsafe partial class VkDeviceImageMemoryRequirementsWire
     {
         if (d.I32() != (int)VkDeviceImageMemoryRequirements.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDeviceImageMemoryRequirements.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -597,37 +384,17 @@ public static unsafe partial class VkDeviceImageMemoryRequirementsWire
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         v->planeAspect = (VkImageAspectFlagBits)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceImageMemoryRequirements carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDeviceImageSubresourceInfoWire
@@ -648,7 +415,7 @@ public static unsafe partial class VkDeviceImageSubresourceInfoWire
     {
         if (d.I32() != (int)VkDeviceImageSubresourceInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDeviceImageSubresourceInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -705,37 +472,17 @@ public static unsafe partial class VkDeviceImageSubresourceInfoWire
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceImageSubresourceInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDeviceMemoryOpaqueCaptureAddressInfoWire
@@ -756,7 +503,7 @@ public static unsafe partial class VkDeviceMemoryOpaqueCaptureAddressInfoWire
     {
         if (d.I32() != (int)VkDeviceMemoryOpaqueCaptureAddressInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDeviceMemoryOpaqueCaptureAddressInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -780,37 +527,17 @@ public static unsafe partial class VkDeviceMemoryOpaqueCaptureAddressInfoWire
     {
         v->memory = d.Handle(8);
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceMemoryOpaqueCaptureAddressInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDeviceOrHostAddressConstKHRWire
@@ -915,7 +642,7 @@ public static unsafe partial class VkDevicePrivateDataCreateInfoWire
     {
         if (d.I32() != (int)VkDevicePrivateDataCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDevicePrivateDataCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -939,37 +666,17 @@ public static unsafe partial class VkDevicePrivateDataCreateInfoWire
     {
         v->privateDataSlotRequestCount = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkDevicePrivateDataCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDeviceQueueCreateInfoWire
@@ -990,7 +697,7 @@ public static unsafe partial class VkDeviceQueueCreateInfoWire
     {
         if (d.I32() != (int)VkDeviceQueueCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDeviceQueueCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -1047,47 +754,81 @@ public static unsafe partial class VkDeviceQueueCreateInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000174000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(175) || f.HasExtension(189): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkDeviceQueueGlobalPriorityCreateInfoWire.SizeSelf((VkDeviceQueueGlobalPriorityCreateInfo*)p, f);
+                case 1000174000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(175) || f.HasExtension(189): n += 12 + VkDeviceQueueGlobalPriorityCreateInfoWire.SizeSelf((VkDeviceQueueGlobalPriorityCreateInfo*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000174000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(175) || f.HasExtension(189): e.Pointer(true); e.I32(1000174000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkDeviceQueueGlobalPriorityCreateInfoWire.EncodeSelf(ref e, (VkDeviceQueueGlobalPriorityCreateInfo*)p); return;
+                case 1000174000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(175) || f.HasExtension(189): e.Pointer(true); e.I32(1000174000); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000174000: VkDeviceQueueGlobalPriorityCreateInfoWire.EncodeSelf(ref e, (VkDeviceQueueGlobalPriorityCreateInfo*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000174000:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkDeviceQueueGlobalPriorityCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceQueueGlobalPriorityCreateInfo));
-                if (p == null) return null;
-                p->sType = VkDeviceQueueGlobalPriorityCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkDeviceQueueGlobalPriorityCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000174000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkDeviceQueueGlobalPriorityCreateInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000174000: VkDeviceQueueGlobalPriorityCreateInfoWire.DecodeSelf(ref d, (VkDeviceQueueGlobalPriorityCreateInfo*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceQueueCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000174000];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkDeviceQueueGlobalPriorityCreateInfoWire
@@ -1108,7 +849,7 @@ public static unsafe partial class VkDeviceQueueGlobalPriorityCreateInfoWire
     {
         if (d.I32() != (int)VkDeviceQueueGlobalPriorityCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDeviceQueueGlobalPriorityCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -1132,37 +873,17 @@ public static unsafe partial class VkDeviceQueueGlobalPriorityCreateInfoWire
     {
         v->globalPriority = (VkQueueGlobalPriority)d.I32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceQueueGlobalPriorityCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDeviceQueueInfo2Wire
@@ -1183,7 +904,7 @@ public static unsafe partial class VkDeviceQueueInfo2Wire
     {
         if (d.I32() != (int)VkDeviceQueueInfo2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDeviceQueueInfo2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -1215,47 +936,81 @@ public static unsafe partial class VkDeviceQueueInfo2Wire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000384005: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkDeviceQueueTimelineInfoMESAWire.SizeSelf((VkDeviceQueueTimelineInfoMESA*)p, f);
+                case 1000384005: n += 12 + VkDeviceQueueTimelineInfoMESAWire.SizeSelf((VkDeviceQueueTimelineInfoMESA*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000384005: e.Pointer(true); e.I32(1000384005); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkDeviceQueueTimelineInfoMESAWire.EncodeSelf(ref e, (VkDeviceQueueTimelineInfoMESA*)p); return;
+                case 1000384005: e.Pointer(true); e.I32(1000384005); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000384005: VkDeviceQueueTimelineInfoMESAWire.EncodeSelf(ref e, (VkDeviceQueueTimelineInfoMESA*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000384005:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkDeviceQueueTimelineInfoMESA*)d.Alloc(1, (ulong)sizeof(VkDeviceQueueTimelineInfoMESA));
-                if (p == null) return null;
-                p->sType = VkDeviceQueueTimelineInfoMESA.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkDeviceQueueTimelineInfoMESAWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000384005: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkDeviceQueueTimelineInfoMESA)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000384005: VkDeviceQueueTimelineInfoMESAWire.DecodeSelf(ref d, (VkDeviceQueueTimelineInfoMESA*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceQueueInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000384005];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkDeviceQueueTimelineInfoMESAWire
@@ -1276,7 +1031,7 @@ public static unsafe partial class VkDeviceQueueTimelineInfoMESAWire
     {
         if (d.I32() != (int)VkDeviceQueueTimelineInfoMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDeviceQueueTimelineInfoMESA.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -1300,37 +1055,17 @@ public static unsafe partial class VkDeviceQueueTimelineInfoMESAWire
     {
         v->ringIdx = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceQueueTimelineInfoMESA carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkDrmFormatModifierProperties2EXTWire
@@ -1511,7 +1246,7 @@ public static unsafe partial class VkDrmFormatModifierPropertiesList2EXTWire
     {
         if (d.I32() != (int)VkDrmFormatModifierPropertiesList2EXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDrmFormatModifierPropertiesList2EXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -1611,7 +1346,7 @@ public static unsafe partial class VkDrmFormatModifierPropertiesList2EXTWire
     {
         if (d.I32() != (int)VkDrmFormatModifierPropertiesList2EXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDrmFormatModifierPropertiesList2EXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -1637,7 +1372,7 @@ public static unsafe partial class VkDrmFormatModifierPropertiesList2EXTWire
     public static void DecodeInto(ref VnDecoder d, VkDrmFormatModifierPropertiesList2EXT* v)
     {
         if (d.I32() != (int)VkDrmFormatModifierPropertiesList2EXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -1658,83 +1393,32 @@ public static unsafe partial class VkDrmFormatModifierPropertiesList2EXTWire
             }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkDrmFormatModifierPropertiesList2EXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkDrmFormatModifierPropertiesList2EXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkDrmFormatModifierPropertiesListEXTWire
@@ -1755,7 +1439,7 @@ public static unsafe partial class VkDrmFormatModifierPropertiesListEXTWire
     {
         if (d.I32() != (int)VkDrmFormatModifierPropertiesListEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDrmFormatModifierPropertiesListEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -1855,7 +1539,7 @@ public static unsafe partial class VkDrmFormatModifierPropertiesListEXTWire
     {
         if (d.I32() != (int)VkDrmFormatModifierPropertiesListEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkDrmFormatModifierPropertiesListEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -1881,7 +1565,7 @@ public static unsafe partial class VkDrmFormatModifierPropertiesListEXTWire
     public static void DecodeInto(ref VnDecoder d, VkDrmFormatModifierPropertiesListEXT* v)
     {
         if (d.I32() != (int)VkDrmFormatModifierPropertiesListEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -1902,83 +1586,32 @@ public static unsafe partial class VkDrmFormatModifierPropertiesListEXTWire
             }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkDrmFormatModifierPropertiesListEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkDrmFormatModifierPropertiesListEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkEventCreateInfoWire
@@ -1999,7 +1632,7 @@ public static unsafe partial class VkEventCreateInfoWire
     {
         if (d.I32() != (int)VkEventCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkEventCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2023,37 +1656,17 @@ public static unsafe partial class VkEventCreateInfoWire
     {
         v->flags = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkEventCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkExportFenceCreateInfoWire
@@ -2074,7 +1687,7 @@ public static unsafe partial class VkExportFenceCreateInfoWire
     {
         if (d.I32() != (int)VkExportFenceCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkExportFenceCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2098,37 +1711,17 @@ public static unsafe partial class VkExportFenceCreateInfoWire
     {
         v->handleTypes = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkExportFenceCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkExportMemoryAllocateInfoWire
@@ -2149,7 +1742,7 @@ public static unsafe partial class VkExportMemoryAllocateInfoWire
     {
         if (d.I32() != (int)VkExportMemoryAllocateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkExportMemoryAllocateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2173,37 +1766,17 @@ public static unsafe partial class VkExportMemoryAllocateInfoWire
     {
         v->handleTypes = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkExportMemoryAllocateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkExportSemaphoreCreateInfoWire
@@ -2224,7 +1797,7 @@ public static unsafe partial class VkExportSemaphoreCreateInfoWire
     {
         if (d.I32() != (int)VkExportSemaphoreCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkExportSemaphoreCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2248,37 +1821,17 @@ public static unsafe partial class VkExportSemaphoreCreateInfoWire
     {
         v->handleTypes = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkExportSemaphoreCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkExtensionPropertiesWire
@@ -2534,7 +2087,7 @@ public static unsafe partial class VkExternalBufferPropertiesWire
     {
         if (d.I32() != (int)VkExternalBufferProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkExternalBufferProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2584,7 +2137,7 @@ public static unsafe partial class VkExternalBufferPropertiesWire
     {
         if (d.I32() != (int)VkExternalBufferProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkExternalBufferProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -2595,7 +2148,7 @@ public static unsafe partial class VkExternalBufferPropertiesWire
     public static void DecodeInto(ref VnDecoder d, VkExternalBufferProperties* v)
     {
         if (d.I32() != (int)VkExternalBufferProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -2603,83 +2156,32 @@ public static unsafe partial class VkExternalBufferPropertiesWire
     {
         VkExternalMemoryPropertiesWire.DecodeInto(ref d, &v->externalMemoryProperties);
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkExternalBufferProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkExternalBufferProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkExternalFencePropertiesWire
@@ -2700,7 +2202,7 @@ public static unsafe partial class VkExternalFencePropertiesWire
     {
         if (d.I32() != (int)VkExternalFenceProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkExternalFenceProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2754,7 +2256,7 @@ public static unsafe partial class VkExternalFencePropertiesWire
     {
         if (d.I32() != (int)VkExternalFenceProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkExternalFenceProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -2764,7 +2266,7 @@ public static unsafe partial class VkExternalFencePropertiesWire
     public static void DecodeInto(ref VnDecoder d, VkExternalFenceProperties* v)
     {
         if (d.I32() != (int)VkExternalFenceProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -2774,83 +2276,32 @@ public static unsafe partial class VkExternalFencePropertiesWire
         v->compatibleHandleTypes = (uint)d.U32();
         v->externalFenceFeatures = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkExternalFenceProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkExternalFenceProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkExternalImageFormatPropertiesWire
@@ -2871,7 +2322,7 @@ public static unsafe partial class VkExternalImageFormatPropertiesWire
     {
         if (d.I32() != (int)VkExternalImageFormatProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkExternalImageFormatProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2921,7 +2372,7 @@ public static unsafe partial class VkExternalImageFormatPropertiesWire
     {
         if (d.I32() != (int)VkExternalImageFormatProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkExternalImageFormatProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -2932,7 +2383,7 @@ public static unsafe partial class VkExternalImageFormatPropertiesWire
     public static void DecodeInto(ref VnDecoder d, VkExternalImageFormatProperties* v)
     {
         if (d.I32() != (int)VkExternalImageFormatProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -2940,83 +2391,32 @@ public static unsafe partial class VkExternalImageFormatPropertiesWire
     {
         VkExternalMemoryPropertiesWire.DecodeInto(ref d, &v->externalMemoryProperties);
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkExternalImageFormatProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkExternalImageFormatProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkExternalMemoryAcquireUnmodifiedEXTWire
@@ -3037,7 +2437,7 @@ public static unsafe partial class VkExternalMemoryAcquireUnmodifiedEXTWire
     {
         if (d.I32() != (int)VkExternalMemoryAcquireUnmodifiedEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkExternalMemoryAcquireUnmodifiedEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3061,37 +2461,17 @@ public static unsafe partial class VkExternalMemoryAcquireUnmodifiedEXTWire
     {
         v->acquireUnmodifiedMemory = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkExternalMemoryAcquireUnmodifiedEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkExternalMemoryBufferCreateInfoWire
@@ -3112,7 +2492,7 @@ public static unsafe partial class VkExternalMemoryBufferCreateInfoWire
     {
         if (d.I32() != (int)VkExternalMemoryBufferCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkExternalMemoryBufferCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3136,37 +2516,17 @@ public static unsafe partial class VkExternalMemoryBufferCreateInfoWire
     {
         v->handleTypes = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkExternalMemoryBufferCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkExternalMemoryImageCreateInfoWire
@@ -3187,7 +2547,7 @@ public static unsafe partial class VkExternalMemoryImageCreateInfoWire
     {
         if (d.I32() != (int)VkExternalMemoryImageCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkExternalMemoryImageCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3211,37 +2571,17 @@ public static unsafe partial class VkExternalMemoryImageCreateInfoWire
     {
         v->handleTypes = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkExternalMemoryImageCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkExternalMemoryPropertiesWire
@@ -3342,7 +2682,7 @@ public static unsafe partial class VkExternalSemaphorePropertiesWire
     {
         if (d.I32() != (int)VkExternalSemaphoreProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkExternalSemaphoreProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3396,7 +2736,7 @@ public static unsafe partial class VkExternalSemaphorePropertiesWire
     {
         if (d.I32() != (int)VkExternalSemaphoreProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkExternalSemaphoreProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -3406,7 +2746,7 @@ public static unsafe partial class VkExternalSemaphorePropertiesWire
     public static void DecodeInto(ref VnDecoder d, VkExternalSemaphoreProperties* v)
     {
         if (d.I32() != (int)VkExternalSemaphoreProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -3416,83 +2756,32 @@ public static unsafe partial class VkExternalSemaphorePropertiesWire
         v->compatibleHandleTypes = (uint)d.U32();
         v->externalSemaphoreFeatures = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkExternalSemaphoreProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkExternalSemaphoreProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkFenceCreateInfoWire
@@ -3513,7 +2802,7 @@ public static unsafe partial class VkFenceCreateInfoWire
     {
         if (d.I32() != (int)VkFenceCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkFenceCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3539,47 +2828,81 @@ public static unsafe partial class VkFenceCreateInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000113000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkExportFenceCreateInfoWire.SizeSelf((VkExportFenceCreateInfo*)p, f);
+                case 1000113000: n += 12 + VkExportFenceCreateInfoWire.SizeSelf((VkExportFenceCreateInfo*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000113000: e.Pointer(true); e.I32(1000113000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkExportFenceCreateInfoWire.EncodeSelf(ref e, (VkExportFenceCreateInfo*)p); return;
+                case 1000113000: e.Pointer(true); e.I32(1000113000); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000113000: VkExportFenceCreateInfoWire.EncodeSelf(ref e, (VkExportFenceCreateInfo*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000113000:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkExportFenceCreateInfo*)d.Alloc(1, (ulong)sizeof(VkExportFenceCreateInfo));
-                if (p == null) return null;
-                p->sType = VkExportFenceCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkExportFenceCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000113000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkExportFenceCreateInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000113000: VkExportFenceCreateInfoWire.DecodeSelf(ref d, (VkExportFenceCreateInfo*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkFenceCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000113000];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkFenceGetFdInfoKHRWire
@@ -3600,7 +2923,7 @@ public static unsafe partial class VkFenceGetFdInfoKHRWire
     {
         if (d.I32() != (int)VkFenceGetFdInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkFenceGetFdInfoKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3627,37 +2950,17 @@ public static unsafe partial class VkFenceGetFdInfoKHRWire
         v->fence = d.Handle(7);
         v->handleType = (VkExternalFenceHandleTypeFlagBits)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkFenceGetFdInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkFilterCubicImageViewImageFormatPropertiesEXTWire
@@ -3678,7 +2981,7 @@ public static unsafe partial class VkFilterCubicImageViewImageFormatPropertiesEX
     {
         if (d.I32() != (int)VkFilterCubicImageViewImageFormatPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkFilterCubicImageViewImageFormatPropertiesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3729,7 +3032,7 @@ public static unsafe partial class VkFilterCubicImageViewImageFormatPropertiesEX
     {
         if (d.I32() != (int)VkFilterCubicImageViewImageFormatPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkFilterCubicImageViewImageFormatPropertiesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -3739,7 +3042,7 @@ public static unsafe partial class VkFilterCubicImageViewImageFormatPropertiesEX
     public static void DecodeInto(ref VnDecoder d, VkFilterCubicImageViewImageFormatPropertiesEXT* v)
     {
         if (d.I32() != (int)VkFilterCubicImageViewImageFormatPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -3748,83 +3051,32 @@ public static unsafe partial class VkFilterCubicImageViewImageFormatPropertiesEX
         v->filterCubic = (uint)d.U32();
         v->filterCubicMinmax = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkFilterCubicImageViewImageFormatPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkFilterCubicImageViewImageFormatPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkFormatPropertiesWire
@@ -3925,7 +3177,7 @@ public static unsafe partial class VkFormatProperties2Wire
     {
         if (d.I32() != (int)VkFormatProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkFormatProperties2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3975,7 +3227,7 @@ public static unsafe partial class VkFormatProperties2Wire
     {
         if (d.I32() != (int)VkFormatProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkFormatProperties2.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -3986,7 +3238,7 @@ public static unsafe partial class VkFormatProperties2Wire
     public static void DecodeInto(ref VnDecoder d, VkFormatProperties2* v)
     {
         if (d.I32() != (int)VkFormatProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -3996,181 +3248,219 @@ public static unsafe partial class VkFormatProperties2Wire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000158000 when f == null || f.HasExtension(159): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkDrmFormatModifierPropertiesListEXTWire.SizeSelf((VkDrmFormatModifierPropertiesListEXT*)p, f);
-                case 1000158006 when f == null || f.HasExtension(159): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkDrmFormatModifierPropertiesList2EXTWire.SizeSelf((VkDrmFormatModifierPropertiesList2EXT*)p, f);
-                case 1000360000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(361): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkFormatProperties3Wire.SizeSelf((VkFormatProperties3*)p, f);
-                case 1000376001 when f == null || f.HasExtension(377): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkSubpassResolvePerformanceQueryEXTWire.SizeSelf((VkSubpassResolvePerformanceQueryEXT*)p, f);
+                case 1000158000 when f == null || f.HasExtension(159): n += 12 + VkDrmFormatModifierPropertiesListEXTWire.SizeSelf((VkDrmFormatModifierPropertiesListEXT*)p, f); break;
+                case 1000158006 when f == null || f.HasExtension(159): n += 12 + VkDrmFormatModifierPropertiesList2EXTWire.SizeSelf((VkDrmFormatModifierPropertiesList2EXT*)p, f); break;
+                case 1000360000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(361): n += 12 + VkFormatProperties3Wire.SizeSelf((VkFormatProperties3*)p, f); break;
+                case 1000376001 when f == null || f.HasExtension(377): n += 12 + VkSubpassResolvePerformanceQueryEXTWire.SizeSelf((VkSubpassResolvePerformanceQueryEXT*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[4];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 4) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000158000 when f == null || f.HasExtension(159): e.Pointer(true); e.I32(1000158000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkDrmFormatModifierPropertiesListEXTWire.EncodeSelf(ref e, (VkDrmFormatModifierPropertiesListEXT*)p); return;
-                case 1000158006 when f == null || f.HasExtension(159): e.Pointer(true); e.I32(1000158006); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkDrmFormatModifierPropertiesList2EXTWire.EncodeSelf(ref e, (VkDrmFormatModifierPropertiesList2EXT*)p); return;
-                case 1000360000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(361): e.Pointer(true); e.I32(1000360000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkFormatProperties3Wire.EncodeSelf(ref e, (VkFormatProperties3*)p); return;
-                case 1000376001 when f == null || f.HasExtension(377): e.Pointer(true); e.I32(1000376001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkSubpassResolvePerformanceQueryEXTWire.EncodeSelf(ref e, (VkSubpassResolvePerformanceQueryEXT*)p); return;
+                case 1000158000 when f == null || f.HasExtension(159): e.Pointer(true); e.I32(1000158000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000158006 when f == null || f.HasExtension(159): e.Pointer(true); e.I32(1000158006); kept[n++] = (VnChainHeader*)p; break;
+                case 1000360000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(361): e.Pointer(true); e.I32(1000360000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000376001 when f == null || f.HasExtension(377): e.Pointer(true); e.I32(1000376001); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000158000: VkDrmFormatModifierPropertiesListEXTWire.EncodeSelf(ref e, (VkDrmFormatModifierPropertiesListEXT*)q); break;
+                case 1000158006: VkDrmFormatModifierPropertiesList2EXTWire.EncodeSelf(ref e, (VkDrmFormatModifierPropertiesList2EXT*)q); break;
+                case 1000360000: VkFormatProperties3Wire.EncodeSelf(ref e, (VkFormatProperties3*)q); break;
+                case 1000376001: VkSubpassResolvePerformanceQueryEXTWire.EncodeSelf(ref e, (VkSubpassResolvePerformanceQueryEXT*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000158000:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkDrmFormatModifierPropertiesListEXT*)d.Alloc(1, (ulong)sizeof(VkDrmFormatModifierPropertiesListEXT));
-                if (p == null) return null;
-                p->sType = VkDrmFormatModifierPropertiesListEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkDrmFormatModifierPropertiesListEXTWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000158000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkDrmFormatModifierPropertiesListEXT)); break;
+                case 1000158006: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkDrmFormatModifierPropertiesList2EXT)); break;
+                case 1000360000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkFormatProperties3)); break;
+                case 1000376001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkSubpassResolvePerformanceQueryEXT)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000158006:
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkDrmFormatModifierPropertiesList2EXT*)d.Alloc(1, (ulong)sizeof(VkDrmFormatModifierPropertiesList2EXT));
-                if (p == null) return null;
-                p->sType = VkDrmFormatModifierPropertiesList2EXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkDrmFormatModifierPropertiesList2EXTWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000158000: VkDrmFormatModifierPropertiesListEXTWire.DecodeSelf(ref d, (VkDrmFormatModifierPropertiesListEXT*)last); break;
+                case 1000158006: VkDrmFormatModifierPropertiesList2EXTWire.DecodeSelf(ref d, (VkDrmFormatModifierPropertiesList2EXT*)last); break;
+                case 1000360000: VkFormatProperties3Wire.DecodeSelf(ref d, (VkFormatProperties3*)last); break;
+                case 1000376001: VkSubpassResolvePerformanceQueryEXTWire.DecodeSelf(ref d, (VkSubpassResolvePerformanceQueryEXT*)last); break;
             }
-            case 1000360000:
-            {
-                var p = (VkFormatProperties3*)d.Alloc(1, (ulong)sizeof(VkFormatProperties3));
-                if (p == null) return null;
-                p->sType = VkFormatProperties3.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkFormatProperties3Wire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000376001:
-            {
-                var p = (VkSubpassResolvePerformanceQueryEXT*)d.Alloc(1, (ulong)sizeof(VkSubpassResolvePerformanceQueryEXT));
-                if (p == null) return null;
-                p->sType = VkSubpassResolvePerformanceQueryEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkSubpassResolvePerformanceQueryEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
     public static ulong SizePartialChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000158000 when f == null || f.HasExtension(159): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkDrmFormatModifierPropertiesListEXTWire.SizePartialSelf((VkDrmFormatModifierPropertiesListEXT*)p, f);
-                case 1000158006 when f == null || f.HasExtension(159): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkDrmFormatModifierPropertiesList2EXTWire.SizePartialSelf((VkDrmFormatModifierPropertiesList2EXT*)p, f);
-                case 1000360000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(361): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkFormatProperties3Wire.SizePartialSelf((VkFormatProperties3*)p, f);
-                case 1000376001 when f == null || f.HasExtension(377): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkSubpassResolvePerformanceQueryEXTWire.SizePartialSelf((VkSubpassResolvePerformanceQueryEXT*)p, f);
+                case 1000158000 when f == null || f.HasExtension(159): n += 12 + VkDrmFormatModifierPropertiesListEXTWire.SizePartialSelf((VkDrmFormatModifierPropertiesListEXT*)p, f); break;
+                case 1000158006 when f == null || f.HasExtension(159): n += 12 + VkDrmFormatModifierPropertiesList2EXTWire.SizePartialSelf((VkDrmFormatModifierPropertiesList2EXT*)p, f); break;
+                case 1000360000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(361): n += 12 + VkFormatProperties3Wire.SizePartialSelf((VkFormatProperties3*)p, f); break;
+                case 1000376001 when f == null || f.HasExtension(377): n += 12 + VkSubpassResolvePerformanceQueryEXTWire.SizePartialSelf((VkSubpassResolvePerformanceQueryEXT*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodePartialChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[4];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 4) { EncodePartialChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000158000 when f == null || f.HasExtension(159): e.Pointer(true); e.I32(1000158000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkDrmFormatModifierPropertiesListEXTWire.EncodePartialSelf(ref e, (VkDrmFormatModifierPropertiesListEXT*)p); return;
-                case 1000158006 when f == null || f.HasExtension(159): e.Pointer(true); e.I32(1000158006); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkDrmFormatModifierPropertiesList2EXTWire.EncodePartialSelf(ref e, (VkDrmFormatModifierPropertiesList2EXT*)p); return;
-                case 1000360000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(361): e.Pointer(true); e.I32(1000360000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkFormatProperties3Wire.EncodePartialSelf(ref e, (VkFormatProperties3*)p); return;
-                case 1000376001 when f == null || f.HasExtension(377): e.Pointer(true); e.I32(1000376001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkSubpassResolvePerformanceQueryEXTWire.EncodePartialSelf(ref e, (VkSubpassResolvePerformanceQueryEXT*)p); return;
+                case 1000158000 when f == null || f.HasExtension(159): e.Pointer(true); e.I32(1000158000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000158006 when f == null || f.HasExtension(159): e.Pointer(true); e.I32(1000158006); kept[n++] = (VnChainHeader*)p; break;
+                case 1000360000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(361): e.Pointer(true); e.I32(1000360000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000376001 when f == null || f.HasExtension(377): e.Pointer(true); e.I32(1000376001); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000158000: VkDrmFormatModifierPropertiesListEXTWire.EncodePartialSelf(ref e, (VkDrmFormatModifierPropertiesListEXT*)q); break;
+                case 1000158006: VkDrmFormatModifierPropertiesList2EXTWire.EncodePartialSelf(ref e, (VkDrmFormatModifierPropertiesList2EXT*)q); break;
+                case 1000360000: VkFormatProperties3Wire.EncodePartialSelf(ref e, (VkFormatProperties3*)q); break;
+                case 1000376001: VkSubpassResolvePerformanceQueryEXTWire.EncodePartialSelf(ref e, (VkSubpassResolvePerformanceQueryEXT*)q); break;
+            }
+        }
     }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000158000:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkDrmFormatModifierPropertiesListEXT*)d.Alloc(1, (ulong)sizeof(VkDrmFormatModifierPropertiesListEXT));
-                if (p == null) return null;
-                p->sType = VkDrmFormatModifierPropertiesListEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkDrmFormatModifierPropertiesListEXTWire.DecodePartialSelf(ref d, p);
-                return p;
+                case 1000158000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkDrmFormatModifierPropertiesListEXT)); break;
+                case 1000158006: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkDrmFormatModifierPropertiesList2EXT)); break;
+                case 1000360000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkFormatProperties3)); break;
+                case 1000376001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkSubpassResolvePerformanceQueryEXT)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000158006:
+            if (p == null) return null;
+            if (++n > PartialChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkDrmFormatModifierPropertiesList2EXT*)d.Alloc(1, (ulong)sizeof(VkDrmFormatModifierPropertiesList2EXT));
-                if (p == null) return null;
-                p->sType = VkDrmFormatModifierPropertiesList2EXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkDrmFormatModifierPropertiesList2EXTWire.DecodePartialSelf(ref d, p);
-                return p;
+                case 1000158000: VkDrmFormatModifierPropertiesListEXTWire.DecodePartialSelf(ref d, (VkDrmFormatModifierPropertiesListEXT*)last); break;
+                case 1000158006: VkDrmFormatModifierPropertiesList2EXTWire.DecodePartialSelf(ref d, (VkDrmFormatModifierPropertiesList2EXT*)last); break;
+                case 1000360000: VkFormatProperties3Wire.DecodePartialSelf(ref d, (VkFormatProperties3*)last); break;
+                case 1000376001: VkSubpassResolvePerformanceQueryEXTWire.DecodePartialSelf(ref d, (VkSubpassResolvePerformanceQueryEXT*)last); break;
             }
-            case 1000360000:
-            {
-                var p = (VkFormatProperties3*)d.Alloc(1, (ulong)sizeof(VkFormatProperties3));
-                if (p == null) return null;
-                p->sType = VkFormatProperties3.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkFormatProperties3Wire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000376001:
-            {
-                var p = (VkSubpassResolvePerformanceQueryEXT*)d.Alloc(1, (ulong)sizeof(VkSubpassResolvePerformanceQueryEXT));
-                if (p == null) return null;
-                p->sType = VkSubpassResolvePerformanceQueryEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkSubpassResolvePerformanceQueryEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
         if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
+        VnChainHeader** found = stackalloc VnChainHeader*[PartialChainLimit];
+        int n = 0;
+        var p = (VnChainHeader*)chain;
+        do
         {
-            case 1000158000: VkDrmFormatModifierPropertiesListEXTWire.DecodeIntoSelf(ref d, (VkDrmFormatModifierPropertiesListEXT*)p); return;
-            case 1000158006: VkDrmFormatModifierPropertiesList2EXTWire.DecodeIntoSelf(ref d, (VkDrmFormatModifierPropertiesList2EXT*)p); return;
-            case 1000360000: VkFormatProperties3Wire.DecodeIntoSelf(ref d, (VkFormatProperties3*)p); return;
-            case 1000376001: VkSubpassResolvePerformanceQueryEXTWire.DecodeIntoSelf(ref d, (VkSubpassResolvePerformanceQueryEXT*)p); return;
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+            if (n == PartialChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return; }
+            int st = d.I32();
+            while (p != null && p->sType != st) p = (VnChainHeader*)p->pNext;
+            if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+            found[n++] = p;
+            p = (VnChainHeader*)p->pNext;
+        } while (d.Pointer());
+        if (d.Failed) return;
+        while (n > 0)
+        {
+            p = found[--n];
+            switch (p->sType)
+            {
+                case 1000158000: VkDrmFormatModifierPropertiesListEXTWire.DecodeIntoSelf(ref d, (VkDrmFormatModifierPropertiesListEXT*)p); break;
+                case 1000158006: VkDrmFormatModifierPropertiesList2EXTWire.DecodeIntoSelf(ref d, (VkDrmFormatModifierPropertiesList2EXT*)p); break;
+                case 1000360000: VkFormatProperties3Wire.DecodeIntoSelf(ref d, (VkFormatProperties3*)p); break;
+                case 1000376001: VkSubpassResolvePerformanceQueryEXTWire.DecodeIntoSelf(ref d, (VkSubpassResolvePerformanceQueryEXT*)p); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return;
+            }
+            if (d.Failed) return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkFormatProperties2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000158000, 1000158006, 1000360000, 1000376001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 4;
+    /// <summary>sTypes of the structs a pNext chain of VkFormatProperties2 carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [1000158000, 1000158006, 1000360000, 1000376001];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 4;
 }
 
 public static unsafe partial class VkFormatProperties3Wire
@@ -4191,7 +3481,7 @@ public static unsafe partial class VkFormatProperties3Wire
     {
         if (d.I32() != (int)VkFormatProperties3.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkFormatProperties3.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4245,7 +3535,7 @@ public static unsafe partial class VkFormatProperties3Wire
     {
         if (d.I32() != (int)VkFormatProperties3.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkFormatProperties3.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -4255,7 +3545,7 @@ public static unsafe partial class VkFormatProperties3Wire
     public static void DecodeInto(ref VnDecoder d, VkFormatProperties3* v)
     {
         if (d.I32() != (int)VkFormatProperties3.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -4265,83 +3555,32 @@ public static unsafe partial class VkFormatProperties3Wire
         v->optimalTilingFeatures = (ulong)d.U64();
         v->bufferFeatures = (ulong)d.U64();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkFormatProperties3 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkFormatProperties3 carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkFragmentShadingRateAttachmentInfoKHRWire
@@ -4362,7 +3601,7 @@ public static unsafe partial class VkFragmentShadingRateAttachmentInfoKHRWire
     {
         if (d.I32() != (int)VkFragmentShadingRateAttachmentInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkFragmentShadingRateAttachmentInfoKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4403,37 +3642,17 @@ public static unsafe partial class VkFragmentShadingRateAttachmentInfoKHRWire
         }
         VkExtent2DWire.Decode(ref d, &v->shadingRateAttachmentTexelSize);
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkFragmentShadingRateAttachmentInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkFramebufferAttachmentImageInfoWire
@@ -4454,7 +3673,7 @@ public static unsafe partial class VkFramebufferAttachmentImageInfoWire
     {
         if (d.I32() != (int)VkFramebufferAttachmentImageInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkFramebufferAttachmentImageInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4518,37 +3737,17 @@ public static unsafe partial class VkFramebufferAttachmentImageInfoWire
             else if ((ulong)v->viewFormatCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkFramebufferAttachmentImageInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkFramebufferAttachmentsCreateInfoWire
@@ -4569,7 +3768,7 @@ public static unsafe partial class VkFramebufferAttachmentsCreateInfoWire
     {
         if (d.I32() != (int)VkFramebufferAttachmentsCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkFramebufferAttachmentsCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4627,37 +3826,17 @@ public static unsafe partial class VkFramebufferAttachmentsCreateInfoWire
             else if ((ulong)v->attachmentImageInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkFramebufferAttachmentsCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkFramebufferCreateInfoWire
@@ -4678,7 +3857,7 @@ public static unsafe partial class VkFramebufferCreateInfoWire
     {
         if (d.I32() != (int)VkFramebufferCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkFramebufferCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4749,47 +3928,81 @@ public static unsafe partial class VkFramebufferCreateInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000108001: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkFramebufferAttachmentsCreateInfoWire.SizeSelf((VkFramebufferAttachmentsCreateInfo*)p, f);
+                case 1000108001: n += 12 + VkFramebufferAttachmentsCreateInfoWire.SizeSelf((VkFramebufferAttachmentsCreateInfo*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000108001: e.Pointer(true); e.I32(1000108001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkFramebufferAttachmentsCreateInfoWire.EncodeSelf(ref e, (VkFramebufferAttachmentsCreateInfo*)p); return;
+                case 1000108001: e.Pointer(true); e.I32(1000108001); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000108001: VkFramebufferAttachmentsCreateInfoWire.EncodeSelf(ref e, (VkFramebufferAttachmentsCreateInfo*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000108001:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkFramebufferAttachmentsCreateInfo*)d.Alloc(1, (ulong)sizeof(VkFramebufferAttachmentsCreateInfo));
-                if (p == null) return null;
-                p->sType = VkFramebufferAttachmentsCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkFramebufferAttachmentsCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000108001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkFramebufferAttachmentsCreateInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000108001: VkFramebufferAttachmentsCreateInfoWire.DecodeSelf(ref d, (VkFramebufferAttachmentsCreateInfo*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkFramebufferCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000108001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkGraphicsPipelineCreateInfoWire
@@ -4810,7 +4023,7 @@ public static unsafe partial class VkGraphicsPipelineCreateInfoWire
     {
         if (d.I32() != (int)VkGraphicsPipelineCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkGraphicsPipelineCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5040,155 +4253,126 @@ public static unsafe partial class VkGraphicsPipelineCreateInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000044002 when f == null || f.HasVersion(0x403000u) || f.HasExtension(45): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRenderingCreateInfoWire.SizeSelf((VkPipelineRenderingCreateInfo*)p, f);
-                case 1000044008 when f == null || f.HasExtension(153): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkAttachmentSampleCountInfoAMDWire.SizeSelf((VkAttachmentSampleCountInfoAMD*)p, f);
-                case 1000068000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRobustnessCreateInfoWire.SizeSelf((VkPipelineRobustnessCreateInfo*)p, f);
-                case 1000192000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(193): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineCreationFeedbackCreateInfoWire.SizeSelf((VkPipelineCreationFeedbackCreateInfo*)p, f);
-                case 1000226001 when f == null || f.HasExtension(227): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineFragmentShadingRateStateCreateInfoKHRWire.SizeSelf((VkPipelineFragmentShadingRateStateCreateInfoKHR*)p, f);
-                case 1000232001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkRenderingAttachmentLocationInfoWire.SizeSelf((VkRenderingAttachmentLocationInfo*)p, f);
-                case 1000232002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkRenderingInputAttachmentIndexInfoWire.SizeSelf((VkRenderingInputAttachmentIndexInfo*)p, f);
-                case 1000290000 when f == null || f.HasExtension(291): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineLibraryCreateInfoKHRWire.SizeSelf((VkPipelineLibraryCreateInfoKHR*)p, f);
-                case 1000320002 when f == null || f.HasExtension(321): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkGraphicsPipelineLibraryCreateInfoEXTWire.SizeSelf((VkGraphicsPipelineLibraryCreateInfoEXT*)p, f);
-                case 1000470005 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineCreateFlags2CreateInfoWire.SizeSelf((VkPipelineCreateFlags2CreateInfo*)p, f);
+                case 1000044002 when f == null || f.HasVersion(0x403000u) || f.HasExtension(45): n += 12 + VkPipelineRenderingCreateInfoWire.SizeSelf((VkPipelineRenderingCreateInfo*)p, f); break;
+                case 1000044008 when f == null || f.HasExtension(153): n += 12 + VkAttachmentSampleCountInfoAMDWire.SizeSelf((VkAttachmentSampleCountInfoAMD*)p, f); break;
+                case 1000068000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): n += 12 + VkPipelineRobustnessCreateInfoWire.SizeSelf((VkPipelineRobustnessCreateInfo*)p, f); break;
+                case 1000192000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(193): n += 12 + VkPipelineCreationFeedbackCreateInfoWire.SizeSelf((VkPipelineCreationFeedbackCreateInfo*)p, f); break;
+                case 1000226001 when f == null || f.HasExtension(227): n += 12 + VkPipelineFragmentShadingRateStateCreateInfoKHRWire.SizeSelf((VkPipelineFragmentShadingRateStateCreateInfoKHR*)p, f); break;
+                case 1000232001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): n += 12 + VkRenderingAttachmentLocationInfoWire.SizeSelf((VkRenderingAttachmentLocationInfo*)p, f); break;
+                case 1000232002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): n += 12 + VkRenderingInputAttachmentIndexInfoWire.SizeSelf((VkRenderingInputAttachmentIndexInfo*)p, f); break;
+                case 1000290000 when f == null || f.HasExtension(291): n += 12 + VkPipelineLibraryCreateInfoKHRWire.SizeSelf((VkPipelineLibraryCreateInfoKHR*)p, f); break;
+                case 1000320002 when f == null || f.HasExtension(321): n += 12 + VkGraphicsPipelineLibraryCreateInfoEXTWire.SizeSelf((VkGraphicsPipelineLibraryCreateInfoEXT*)p, f); break;
+                case 1000470005 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): n += 12 + VkPipelineCreateFlags2CreateInfoWire.SizeSelf((VkPipelineCreateFlags2CreateInfo*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[10];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 10) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000044002 when f == null || f.HasVersion(0x403000u) || f.HasExtension(45): e.Pointer(true); e.I32(1000044002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRenderingCreateInfoWire.EncodeSelf(ref e, (VkPipelineRenderingCreateInfo*)p); return;
-                case 1000044008 when f == null || f.HasExtension(153): e.Pointer(true); e.I32(1000044008); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkAttachmentSampleCountInfoAMDWire.EncodeSelf(ref e, (VkAttachmentSampleCountInfoAMD*)p); return;
-                case 1000068000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): e.Pointer(true); e.I32(1000068000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRobustnessCreateInfoWire.EncodeSelf(ref e, (VkPipelineRobustnessCreateInfo*)p); return;
-                case 1000192000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(193): e.Pointer(true); e.I32(1000192000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineCreationFeedbackCreateInfoWire.EncodeSelf(ref e, (VkPipelineCreationFeedbackCreateInfo*)p); return;
-                case 1000226001 when f == null || f.HasExtension(227): e.Pointer(true); e.I32(1000226001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineFragmentShadingRateStateCreateInfoKHRWire.EncodeSelf(ref e, (VkPipelineFragmentShadingRateStateCreateInfoKHR*)p); return;
-                case 1000232001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): e.Pointer(true); e.I32(1000232001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkRenderingAttachmentLocationInfoWire.EncodeSelf(ref e, (VkRenderingAttachmentLocationInfo*)p); return;
-                case 1000232002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): e.Pointer(true); e.I32(1000232002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkRenderingInputAttachmentIndexInfoWire.EncodeSelf(ref e, (VkRenderingInputAttachmentIndexInfo*)p); return;
-                case 1000290000 when f == null || f.HasExtension(291): e.Pointer(true); e.I32(1000290000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineLibraryCreateInfoKHRWire.EncodeSelf(ref e, (VkPipelineLibraryCreateInfoKHR*)p); return;
-                case 1000320002 when f == null || f.HasExtension(321): e.Pointer(true); e.I32(1000320002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkGraphicsPipelineLibraryCreateInfoEXTWire.EncodeSelf(ref e, (VkGraphicsPipelineLibraryCreateInfoEXT*)p); return;
-                case 1000470005 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): e.Pointer(true); e.I32(1000470005); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineCreateFlags2CreateInfoWire.EncodeSelf(ref e, (VkPipelineCreateFlags2CreateInfo*)p); return;
+                case 1000044002 when f == null || f.HasVersion(0x403000u) || f.HasExtension(45): e.Pointer(true); e.I32(1000044002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000044008 when f == null || f.HasExtension(153): e.Pointer(true); e.I32(1000044008); kept[n++] = (VnChainHeader*)p; break;
+                case 1000068000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): e.Pointer(true); e.I32(1000068000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000192000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(193): e.Pointer(true); e.I32(1000192000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000226001 when f == null || f.HasExtension(227): e.Pointer(true); e.I32(1000226001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000232001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): e.Pointer(true); e.I32(1000232001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000232002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): e.Pointer(true); e.I32(1000232002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000290000 when f == null || f.HasExtension(291): e.Pointer(true); e.I32(1000290000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000320002 when f == null || f.HasExtension(321): e.Pointer(true); e.I32(1000320002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000470005 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): e.Pointer(true); e.I32(1000470005); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000044002: VkPipelineRenderingCreateInfoWire.EncodeSelf(ref e, (VkPipelineRenderingCreateInfo*)q); break;
+                case 1000044008: VkAttachmentSampleCountInfoAMDWire.EncodeSelf(ref e, (VkAttachmentSampleCountInfoAMD*)q); break;
+                case 1000068000: VkPipelineRobustnessCreateInfoWire.EncodeSelf(ref e, (VkPipelineRobustnessCreateInfo*)q); break;
+                case 1000192000: VkPipelineCreationFeedbackCreateInfoWire.EncodeSelf(ref e, (VkPipelineCreationFeedbackCreateInfo*)q); break;
+                case 1000226001: VkPipelineFragmentShadingRateStateCreateInfoKHRWire.EncodeSelf(ref e, (VkPipelineFragmentShadingRateStateCreateInfoKHR*)q); break;
+                case 1000232001: VkRenderingAttachmentLocationInfoWire.EncodeSelf(ref e, (VkRenderingAttachmentLocationInfo*)q); break;
+                case 1000232002: VkRenderingInputAttachmentIndexInfoWire.EncodeSelf(ref e, (VkRenderingInputAttachmentIndexInfo*)q); break;
+                case 1000290000: VkPipelineLibraryCreateInfoKHRWire.EncodeSelf(ref e, (VkPipelineLibraryCreateInfoKHR*)q); break;
+                case 1000320002: VkGraphicsPipelineLibraryCreateInfoEXTWire.EncodeSelf(ref e, (VkGraphicsPipelineLibraryCreateInfoEXT*)q); break;
+                case 1000470005: VkPipelineCreateFlags2CreateInfoWire.EncodeSelf(ref e, (VkPipelineCreateFlags2CreateInfo*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000044002:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkPipelineRenderingCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineRenderingCreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineRenderingCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineRenderingCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000044002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineRenderingCreateInfo)); break;
+                case 1000044008: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkAttachmentSampleCountInfoAMD)); break;
+                case 1000068000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineRobustnessCreateInfo)); break;
+                case 1000192000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineCreationFeedbackCreateInfo)); break;
+                case 1000226001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineFragmentShadingRateStateCreateInfoKHR)); break;
+                case 1000232001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkRenderingAttachmentLocationInfo)); break;
+                case 1000232002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkRenderingInputAttachmentIndexInfo)); break;
+                case 1000290000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineLibraryCreateInfoKHR)); break;
+                case 1000320002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkGraphicsPipelineLibraryCreateInfoEXT)); break;
+                case 1000470005: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineCreateFlags2CreateInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000044008:
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkAttachmentSampleCountInfoAMD*)d.Alloc(1, (ulong)sizeof(VkAttachmentSampleCountInfoAMD));
-                if (p == null) return null;
-                p->sType = VkAttachmentSampleCountInfoAMD.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkAttachmentSampleCountInfoAMDWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000044002: VkPipelineRenderingCreateInfoWire.DecodeSelf(ref d, (VkPipelineRenderingCreateInfo*)last); break;
+                case 1000044008: VkAttachmentSampleCountInfoAMDWire.DecodeSelf(ref d, (VkAttachmentSampleCountInfoAMD*)last); break;
+                case 1000068000: VkPipelineRobustnessCreateInfoWire.DecodeSelf(ref d, (VkPipelineRobustnessCreateInfo*)last); break;
+                case 1000192000: VkPipelineCreationFeedbackCreateInfoWire.DecodeSelf(ref d, (VkPipelineCreationFeedbackCreateInfo*)last); break;
+                case 1000226001: VkPipelineFragmentShadingRateStateCreateInfoKHRWire.DecodeSelf(ref d, (VkPipelineFragmentShadingRateStateCreateInfoKHR*)last); break;
+                case 1000232001: VkRenderingAttachmentLocationInfoWire.DecodeSelf(ref d, (VkRenderingAttachmentLocationInfo*)last); break;
+                case 1000232002: VkRenderingInputAttachmentIndexInfoWire.DecodeSelf(ref d, (VkRenderingInputAttachmentIndexInfo*)last); break;
+                case 1000290000: VkPipelineLibraryCreateInfoKHRWire.DecodeSelf(ref d, (VkPipelineLibraryCreateInfoKHR*)last); break;
+                case 1000320002: VkGraphicsPipelineLibraryCreateInfoEXTWire.DecodeSelf(ref d, (VkGraphicsPipelineLibraryCreateInfoEXT*)last); break;
+                case 1000470005: VkPipelineCreateFlags2CreateInfoWire.DecodeSelf(ref d, (VkPipelineCreateFlags2CreateInfo*)last); break;
             }
-            case 1000068000:
-            {
-                var p = (VkPipelineRobustnessCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineRobustnessCreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineRobustnessCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineRobustnessCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000192000:
-            {
-                var p = (VkPipelineCreationFeedbackCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineCreationFeedbackCreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineCreationFeedbackCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineCreationFeedbackCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000226001:
-            {
-                var p = (VkPipelineFragmentShadingRateStateCreateInfoKHR*)d.Alloc(1, (ulong)sizeof(VkPipelineFragmentShadingRateStateCreateInfoKHR));
-                if (p == null) return null;
-                p->sType = VkPipelineFragmentShadingRateStateCreateInfoKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineFragmentShadingRateStateCreateInfoKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000232001:
-            {
-                var p = (VkRenderingAttachmentLocationInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingAttachmentLocationInfo));
-                if (p == null) return null;
-                p->sType = VkRenderingAttachmentLocationInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkRenderingAttachmentLocationInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000232002:
-            {
-                var p = (VkRenderingInputAttachmentIndexInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingInputAttachmentIndexInfo));
-                if (p == null) return null;
-                p->sType = VkRenderingInputAttachmentIndexInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkRenderingInputAttachmentIndexInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000290000:
-            {
-                var p = (VkPipelineLibraryCreateInfoKHR*)d.Alloc(1, (ulong)sizeof(VkPipelineLibraryCreateInfoKHR));
-                if (p == null) return null;
-                p->sType = VkPipelineLibraryCreateInfoKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineLibraryCreateInfoKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000320002:
-            {
-                var p = (VkGraphicsPipelineLibraryCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkGraphicsPipelineLibraryCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkGraphicsPipelineLibraryCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkGraphicsPipelineLibraryCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000470005:
-            {
-                var p = (VkPipelineCreateFlags2CreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineCreateFlags2CreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineCreateFlags2CreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineCreateFlags2CreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkGraphicsPipelineCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000044002, 1000044008, 1000068000, 1000192000, 1000226001, 1000232001, 1000232002, 1000290000, 1000320002, 1000470005];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 10;
 }
 
 public static unsafe partial class VkGraphicsPipelineLibraryCreateInfoEXTWire
@@ -5209,7 +4393,7 @@ public static unsafe partial class VkGraphicsPipelineLibraryCreateInfoEXTWire
     {
         if (d.I32() != (int)VkGraphicsPipelineLibraryCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkGraphicsPipelineLibraryCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5233,37 +4417,17 @@ public static unsafe partial class VkGraphicsPipelineLibraryCreateInfoEXTWire
     {
         v->flags = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkGraphicsPipelineLibraryCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkHostImageCopyDevicePerformanceQueryWire
@@ -5284,7 +4448,7 @@ public static unsafe partial class VkHostImageCopyDevicePerformanceQueryWire
     {
         if (d.I32() != (int)VkHostImageCopyDevicePerformanceQuery.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkHostImageCopyDevicePerformanceQuery.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5335,7 +4499,7 @@ public static unsafe partial class VkHostImageCopyDevicePerformanceQueryWire
     {
         if (d.I32() != (int)VkHostImageCopyDevicePerformanceQuery.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkHostImageCopyDevicePerformanceQuery.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -5345,7 +4509,7 @@ public static unsafe partial class VkHostImageCopyDevicePerformanceQueryWire
     public static void DecodeInto(ref VnDecoder d, VkHostImageCopyDevicePerformanceQuery* v)
     {
         if (d.I32() != (int)VkHostImageCopyDevicePerformanceQuery.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -5354,83 +4518,32 @@ public static unsafe partial class VkHostImageCopyDevicePerformanceQueryWire
         v->optimalDeviceAccess = (uint)d.U32();
         v->identicalMemoryLayout = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkHostImageCopyDevicePerformanceQuery carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkHostImageCopyDevicePerformanceQuery carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkHostImageLayoutTransitionInfoWire
@@ -5451,7 +4564,7 @@ public static unsafe partial class VkHostImageLayoutTransitionInfoWire
     {
         if (d.I32() != (int)VkHostImageLayoutTransitionInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkHostImageLayoutTransitionInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5484,37 +4597,17 @@ public static unsafe partial class VkHostImageLayoutTransitionInfoWire
         v->newLayout = (VkImageLayout)d.I32();
         VkImageSubresourceRangeWire.Decode(ref d, &v->subresourceRange);
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkHostImageLayoutTransitionInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageBlitWire
@@ -5606,7 +4699,7 @@ public static unsafe partial class VkImageBlit2Wire
     {
         if (d.I32() != (int)VkImageBlit2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImageBlit2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5663,37 +4756,17 @@ public static unsafe partial class VkImageBlit2Wire
             VkOffset3DWire.Decode(ref d, &((VkOffset3D*)&v->dstOffsets)[t272]);
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkImageBlit2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageCopyWire
@@ -5764,7 +4837,7 @@ public static unsafe partial class VkImageCopy2Wire
     {
         if (d.I32() != (int)VkImageCopy2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImageCopy2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5800,37 +4873,17 @@ public static unsafe partial class VkImageCopy2Wire
         VkOffset3DWire.Decode(ref d, &v->dstOffset);
         VkExtent3DWire.Decode(ref d, &v->extent);
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkImageCopy2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageCreateInfoWire
@@ -5851,7 +4904,7 @@ public static unsafe partial class VkImageCreateInfoWire
     {
         if (d.I32() != (int)VkImageCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImageCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5934,107 +4987,106 @@ public static unsafe partial class VkImageCreateInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000060008 when f == null || f.HasExtension(61): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkImageSwapchainCreateInfoKHRWire.SizeSelf((VkImageSwapchainCreateInfoKHR*)p, f);
-                case 1000072001: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkExternalMemoryImageCreateInfoWire.SizeSelf((VkExternalMemoryImageCreateInfo*)p, f);
-                case 1000147000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkImageFormatListCreateInfoWire.SizeSelf((VkImageFormatListCreateInfo*)p, f);
-                case 1000158003 when f == null || f.HasExtension(159): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkImageDrmFormatModifierListCreateInfoEXTWire.SizeSelf((VkImageDrmFormatModifierListCreateInfoEXT*)p, f);
-                case 1000158004 when f == null || f.HasExtension(159): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkImageDrmFormatModifierExplicitCreateInfoEXTWire.SizeSelf((VkImageDrmFormatModifierExplicitCreateInfoEXT*)p, f);
-                case 1000246000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkImageStencilUsageCreateInfoWire.SizeSelf((VkImageStencilUsageCreateInfo*)p, f);
+                case 1000060008 when f == null || f.HasExtension(61): n += 12 + VkImageSwapchainCreateInfoKHRWire.SizeSelf((VkImageSwapchainCreateInfoKHR*)p, f); break;
+                case 1000072001: n += 12 + VkExternalMemoryImageCreateInfoWire.SizeSelf((VkExternalMemoryImageCreateInfo*)p, f); break;
+                case 1000147000: n += 12 + VkImageFormatListCreateInfoWire.SizeSelf((VkImageFormatListCreateInfo*)p, f); break;
+                case 1000158003 when f == null || f.HasExtension(159): n += 12 + VkImageDrmFormatModifierListCreateInfoEXTWire.SizeSelf((VkImageDrmFormatModifierListCreateInfoEXT*)p, f); break;
+                case 1000158004 when f == null || f.HasExtension(159): n += 12 + VkImageDrmFormatModifierExplicitCreateInfoEXTWire.SizeSelf((VkImageDrmFormatModifierExplicitCreateInfoEXT*)p, f); break;
+                case 1000246000: n += 12 + VkImageStencilUsageCreateInfoWire.SizeSelf((VkImageStencilUsageCreateInfo*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[6];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 6) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000060008 when f == null || f.HasExtension(61): e.Pointer(true); e.I32(1000060008); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkImageSwapchainCreateInfoKHRWire.EncodeSelf(ref e, (VkImageSwapchainCreateInfoKHR*)p); return;
-                case 1000072001: e.Pointer(true); e.I32(1000072001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkExternalMemoryImageCreateInfoWire.EncodeSelf(ref e, (VkExternalMemoryImageCreateInfo*)p); return;
-                case 1000147000: e.Pointer(true); e.I32(1000147000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkImageFormatListCreateInfoWire.EncodeSelf(ref e, (VkImageFormatListCreateInfo*)p); return;
-                case 1000158003 when f == null || f.HasExtension(159): e.Pointer(true); e.I32(1000158003); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkImageDrmFormatModifierListCreateInfoEXTWire.EncodeSelf(ref e, (VkImageDrmFormatModifierListCreateInfoEXT*)p); return;
-                case 1000158004 when f == null || f.HasExtension(159): e.Pointer(true); e.I32(1000158004); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkImageDrmFormatModifierExplicitCreateInfoEXTWire.EncodeSelf(ref e, (VkImageDrmFormatModifierExplicitCreateInfoEXT*)p); return;
-                case 1000246000: e.Pointer(true); e.I32(1000246000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkImageStencilUsageCreateInfoWire.EncodeSelf(ref e, (VkImageStencilUsageCreateInfo*)p); return;
+                case 1000060008 when f == null || f.HasExtension(61): e.Pointer(true); e.I32(1000060008); kept[n++] = (VnChainHeader*)p; break;
+                case 1000072001: e.Pointer(true); e.I32(1000072001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000147000: e.Pointer(true); e.I32(1000147000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000158003 when f == null || f.HasExtension(159): e.Pointer(true); e.I32(1000158003); kept[n++] = (VnChainHeader*)p; break;
+                case 1000158004 when f == null || f.HasExtension(159): e.Pointer(true); e.I32(1000158004); kept[n++] = (VnChainHeader*)p; break;
+                case 1000246000: e.Pointer(true); e.I32(1000246000); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000060008: VkImageSwapchainCreateInfoKHRWire.EncodeSelf(ref e, (VkImageSwapchainCreateInfoKHR*)q); break;
+                case 1000072001: VkExternalMemoryImageCreateInfoWire.EncodeSelf(ref e, (VkExternalMemoryImageCreateInfo*)q); break;
+                case 1000147000: VkImageFormatListCreateInfoWire.EncodeSelf(ref e, (VkImageFormatListCreateInfo*)q); break;
+                case 1000158003: VkImageDrmFormatModifierListCreateInfoEXTWire.EncodeSelf(ref e, (VkImageDrmFormatModifierListCreateInfoEXT*)q); break;
+                case 1000158004: VkImageDrmFormatModifierExplicitCreateInfoEXTWire.EncodeSelf(ref e, (VkImageDrmFormatModifierExplicitCreateInfoEXT*)q); break;
+                case 1000246000: VkImageStencilUsageCreateInfoWire.EncodeSelf(ref e, (VkImageStencilUsageCreateInfo*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000060008:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkImageSwapchainCreateInfoKHR*)d.Alloc(1, (ulong)sizeof(VkImageSwapchainCreateInfoKHR));
-                if (p == null) return null;
-                p->sType = VkImageSwapchainCreateInfoKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkImageSwapchainCreateInfoKHRWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000060008: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkImageSwapchainCreateInfoKHR)); break;
+                case 1000072001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkExternalMemoryImageCreateInfo)); break;
+                case 1000147000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkImageFormatListCreateInfo)); break;
+                case 1000158003: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkImageDrmFormatModifierListCreateInfoEXT)); break;
+                case 1000158004: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkImageDrmFormatModifierExplicitCreateInfoEXT)); break;
+                case 1000246000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkImageStencilUsageCreateInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000072001:
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkExternalMemoryImageCreateInfo*)d.Alloc(1, (ulong)sizeof(VkExternalMemoryImageCreateInfo));
-                if (p == null) return null;
-                p->sType = VkExternalMemoryImageCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkExternalMemoryImageCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000060008: VkImageSwapchainCreateInfoKHRWire.DecodeSelf(ref d, (VkImageSwapchainCreateInfoKHR*)last); break;
+                case 1000072001: VkExternalMemoryImageCreateInfoWire.DecodeSelf(ref d, (VkExternalMemoryImageCreateInfo*)last); break;
+                case 1000147000: VkImageFormatListCreateInfoWire.DecodeSelf(ref d, (VkImageFormatListCreateInfo*)last); break;
+                case 1000158003: VkImageDrmFormatModifierListCreateInfoEXTWire.DecodeSelf(ref d, (VkImageDrmFormatModifierListCreateInfoEXT*)last); break;
+                case 1000158004: VkImageDrmFormatModifierExplicitCreateInfoEXTWire.DecodeSelf(ref d, (VkImageDrmFormatModifierExplicitCreateInfoEXT*)last); break;
+                case 1000246000: VkImageStencilUsageCreateInfoWire.DecodeSelf(ref d, (VkImageStencilUsageCreateInfo*)last); break;
             }
-            case 1000147000:
-            {
-                var p = (VkImageFormatListCreateInfo*)d.Alloc(1, (ulong)sizeof(VkImageFormatListCreateInfo));
-                if (p == null) return null;
-                p->sType = VkImageFormatListCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkImageFormatListCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000158003:
-            {
-                var p = (VkImageDrmFormatModifierListCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkImageDrmFormatModifierListCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkImageDrmFormatModifierListCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkImageDrmFormatModifierListCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000158004:
-            {
-                var p = (VkImageDrmFormatModifierExplicitCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkImageDrmFormatModifierExplicitCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkImageDrmFormatModifierExplicitCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkImageDrmFormatModifierExplicitCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000246000:
-            {
-                var p = (VkImageStencilUsageCreateInfo*)d.Alloc(1, (ulong)sizeof(VkImageStencilUsageCreateInfo));
-                if (p == null) return null;
-                p->sType = VkImageStencilUsageCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkImageStencilUsageCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImageCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000060008, 1000072001, 1000147000, 1000158003, 1000158004, 1000246000];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 6;
 }
 
 public static unsafe partial class VkImageDrmFormatModifierExplicitCreateInfoEXTWire
@@ -6055,7 +5107,7 @@ public static unsafe partial class VkImageDrmFormatModifierExplicitCreateInfoEXT
     {
         if (d.I32() != (int)VkImageDrmFormatModifierExplicitCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImageDrmFormatModifierExplicitCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6116,37 +5168,17 @@ public static unsafe partial class VkImageDrmFormatModifierExplicitCreateInfoEXT
             else if ((ulong)v->drmFormatModifierPlaneCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkImageDrmFormatModifierExplicitCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageDrmFormatModifierListCreateInfoEXTWire
@@ -6167,7 +5199,7 @@ public static unsafe partial class VkImageDrmFormatModifierListCreateInfoEXTWire
     {
         if (d.I32() != (int)VkImageDrmFormatModifierListCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImageDrmFormatModifierListCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6216,37 +5248,17 @@ public static unsafe partial class VkImageDrmFormatModifierListCreateInfoEXTWire
             else if ((ulong)v->drmFormatModifierCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkImageDrmFormatModifierListCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageDrmFormatModifierPropertiesEXTWire
@@ -6267,7 +5279,7 @@ public static unsafe partial class VkImageDrmFormatModifierPropertiesEXTWire
     {
         if (d.I32() != (int)VkImageDrmFormatModifierPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImageDrmFormatModifierPropertiesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6315,7 +5327,7 @@ public static unsafe partial class VkImageDrmFormatModifierPropertiesEXTWire
     {
         if (d.I32() != (int)VkImageDrmFormatModifierPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImageDrmFormatModifierPropertiesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -6325,7 +5337,7 @@ public static unsafe partial class VkImageDrmFormatModifierPropertiesEXTWire
     public static void DecodeInto(ref VnDecoder d, VkImageDrmFormatModifierPropertiesEXT* v)
     {
         if (d.I32() != (int)VkImageDrmFormatModifierPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -6333,83 +5345,32 @@ public static unsafe partial class VkImageDrmFormatModifierPropertiesEXTWire
     {
         v->drmFormatModifier = (ulong)d.U64();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkImageDrmFormatModifierPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkImageDrmFormatModifierPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkImageFormatListCreateInfoWire
@@ -6430,7 +5391,7 @@ public static unsafe partial class VkImageFormatListCreateInfoWire
     {
         if (d.I32() != (int)VkImageFormatListCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImageFormatListCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6479,37 +5440,17 @@ public static unsafe partial class VkImageFormatListCreateInfoWire
             else if ((ulong)v->viewFormatCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkImageFormatListCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageFormatPropertiesWire
@@ -6621,7 +5562,7 @@ public static unsafe partial class VkImageFormatProperties2Wire
     {
         if (d.I32() != (int)VkImageFormatProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImageFormatProperties2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6671,7 +5612,7 @@ public static unsafe partial class VkImageFormatProperties2Wire
     {
         if (d.I32() != (int)VkImageFormatProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImageFormatProperties2.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -6682,7 +5623,7 @@ public static unsafe partial class VkImageFormatProperties2Wire
     public static void DecodeInto(ref VnDecoder d, VkImageFormatProperties2* v)
     {
         if (d.I32() != (int)VkImageFormatProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -6692,181 +5633,219 @@ public static unsafe partial class VkImageFormatProperties2Wire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000071001: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkExternalImageFormatPropertiesWire.SizeSelf((VkExternalImageFormatProperties*)p, f);
-                case 1000156005: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkSamplerYcbcrConversionImageFormatPropertiesWire.SizeSelf((VkSamplerYcbcrConversionImageFormatProperties*)p, f);
-                case 1000170001 when f == null || f.HasExtension(171): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkFilterCubicImageViewImageFormatPropertiesEXTWire.SizeSelf((VkFilterCubicImageViewImageFormatPropertiesEXT*)p, f);
-                case 1000270009 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkHostImageCopyDevicePerformanceQueryWire.SizeSelf((VkHostImageCopyDevicePerformanceQuery*)p, f);
+                case 1000071001: n += 12 + VkExternalImageFormatPropertiesWire.SizeSelf((VkExternalImageFormatProperties*)p, f); break;
+                case 1000156005: n += 12 + VkSamplerYcbcrConversionImageFormatPropertiesWire.SizeSelf((VkSamplerYcbcrConversionImageFormatProperties*)p, f); break;
+                case 1000170001 when f == null || f.HasExtension(171): n += 12 + VkFilterCubicImageViewImageFormatPropertiesEXTWire.SizeSelf((VkFilterCubicImageViewImageFormatPropertiesEXT*)p, f); break;
+                case 1000270009 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): n += 12 + VkHostImageCopyDevicePerformanceQueryWire.SizeSelf((VkHostImageCopyDevicePerformanceQuery*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[4];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 4) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000071001: e.Pointer(true); e.I32(1000071001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkExternalImageFormatPropertiesWire.EncodeSelf(ref e, (VkExternalImageFormatProperties*)p); return;
-                case 1000156005: e.Pointer(true); e.I32(1000156005); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkSamplerYcbcrConversionImageFormatPropertiesWire.EncodeSelf(ref e, (VkSamplerYcbcrConversionImageFormatProperties*)p); return;
-                case 1000170001 when f == null || f.HasExtension(171): e.Pointer(true); e.I32(1000170001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkFilterCubicImageViewImageFormatPropertiesEXTWire.EncodeSelf(ref e, (VkFilterCubicImageViewImageFormatPropertiesEXT*)p); return;
-                case 1000270009 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): e.Pointer(true); e.I32(1000270009); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkHostImageCopyDevicePerformanceQueryWire.EncodeSelf(ref e, (VkHostImageCopyDevicePerformanceQuery*)p); return;
+                case 1000071001: e.Pointer(true); e.I32(1000071001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000156005: e.Pointer(true); e.I32(1000156005); kept[n++] = (VnChainHeader*)p; break;
+                case 1000170001 when f == null || f.HasExtension(171): e.Pointer(true); e.I32(1000170001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000270009 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): e.Pointer(true); e.I32(1000270009); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000071001: VkExternalImageFormatPropertiesWire.EncodeSelf(ref e, (VkExternalImageFormatProperties*)q); break;
+                case 1000156005: VkSamplerYcbcrConversionImageFormatPropertiesWire.EncodeSelf(ref e, (VkSamplerYcbcrConversionImageFormatProperties*)q); break;
+                case 1000170001: VkFilterCubicImageViewImageFormatPropertiesEXTWire.EncodeSelf(ref e, (VkFilterCubicImageViewImageFormatPropertiesEXT*)q); break;
+                case 1000270009: VkHostImageCopyDevicePerformanceQueryWire.EncodeSelf(ref e, (VkHostImageCopyDevicePerformanceQuery*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000071001:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkExternalImageFormatProperties*)d.Alloc(1, (ulong)sizeof(VkExternalImageFormatProperties));
-                if (p == null) return null;
-                p->sType = VkExternalImageFormatProperties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkExternalImageFormatPropertiesWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000071001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkExternalImageFormatProperties)); break;
+                case 1000156005: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkSamplerYcbcrConversionImageFormatProperties)); break;
+                case 1000170001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkFilterCubicImageViewImageFormatPropertiesEXT)); break;
+                case 1000270009: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkHostImageCopyDevicePerformanceQuery)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000156005:
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkSamplerYcbcrConversionImageFormatProperties*)d.Alloc(1, (ulong)sizeof(VkSamplerYcbcrConversionImageFormatProperties));
-                if (p == null) return null;
-                p->sType = VkSamplerYcbcrConversionImageFormatProperties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkSamplerYcbcrConversionImageFormatPropertiesWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000071001: VkExternalImageFormatPropertiesWire.DecodeSelf(ref d, (VkExternalImageFormatProperties*)last); break;
+                case 1000156005: VkSamplerYcbcrConversionImageFormatPropertiesWire.DecodeSelf(ref d, (VkSamplerYcbcrConversionImageFormatProperties*)last); break;
+                case 1000170001: VkFilterCubicImageViewImageFormatPropertiesEXTWire.DecodeSelf(ref d, (VkFilterCubicImageViewImageFormatPropertiesEXT*)last); break;
+                case 1000270009: VkHostImageCopyDevicePerformanceQueryWire.DecodeSelf(ref d, (VkHostImageCopyDevicePerformanceQuery*)last); break;
             }
-            case 1000170001:
-            {
-                var p = (VkFilterCubicImageViewImageFormatPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkFilterCubicImageViewImageFormatPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkFilterCubicImageViewImageFormatPropertiesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkFilterCubicImageViewImageFormatPropertiesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000270009:
-            {
-                var p = (VkHostImageCopyDevicePerformanceQuery*)d.Alloc(1, (ulong)sizeof(VkHostImageCopyDevicePerformanceQuery));
-                if (p == null) return null;
-                p->sType = VkHostImageCopyDevicePerformanceQuery.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkHostImageCopyDevicePerformanceQueryWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
     public static ulong SizePartialChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000071001: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkExternalImageFormatPropertiesWire.SizePartialSelf((VkExternalImageFormatProperties*)p, f);
-                case 1000156005: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkSamplerYcbcrConversionImageFormatPropertiesWire.SizePartialSelf((VkSamplerYcbcrConversionImageFormatProperties*)p, f);
-                case 1000170001 when f == null || f.HasExtension(171): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkFilterCubicImageViewImageFormatPropertiesEXTWire.SizePartialSelf((VkFilterCubicImageViewImageFormatPropertiesEXT*)p, f);
-                case 1000270009 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkHostImageCopyDevicePerformanceQueryWire.SizePartialSelf((VkHostImageCopyDevicePerformanceQuery*)p, f);
+                case 1000071001: n += 12 + VkExternalImageFormatPropertiesWire.SizePartialSelf((VkExternalImageFormatProperties*)p, f); break;
+                case 1000156005: n += 12 + VkSamplerYcbcrConversionImageFormatPropertiesWire.SizePartialSelf((VkSamplerYcbcrConversionImageFormatProperties*)p, f); break;
+                case 1000170001 when f == null || f.HasExtension(171): n += 12 + VkFilterCubicImageViewImageFormatPropertiesEXTWire.SizePartialSelf((VkFilterCubicImageViewImageFormatPropertiesEXT*)p, f); break;
+                case 1000270009 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): n += 12 + VkHostImageCopyDevicePerformanceQueryWire.SizePartialSelf((VkHostImageCopyDevicePerformanceQuery*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodePartialChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[4];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 4) { EncodePartialChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000071001: e.Pointer(true); e.I32(1000071001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkExternalImageFormatPropertiesWire.EncodePartialSelf(ref e, (VkExternalImageFormatProperties*)p); return;
-                case 1000156005: e.Pointer(true); e.I32(1000156005); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkSamplerYcbcrConversionImageFormatPropertiesWire.EncodePartialSelf(ref e, (VkSamplerYcbcrConversionImageFormatProperties*)p); return;
-                case 1000170001 when f == null || f.HasExtension(171): e.Pointer(true); e.I32(1000170001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkFilterCubicImageViewImageFormatPropertiesEXTWire.EncodePartialSelf(ref e, (VkFilterCubicImageViewImageFormatPropertiesEXT*)p); return;
-                case 1000270009 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): e.Pointer(true); e.I32(1000270009); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkHostImageCopyDevicePerformanceQueryWire.EncodePartialSelf(ref e, (VkHostImageCopyDevicePerformanceQuery*)p); return;
+                case 1000071001: e.Pointer(true); e.I32(1000071001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000156005: e.Pointer(true); e.I32(1000156005); kept[n++] = (VnChainHeader*)p; break;
+                case 1000170001 when f == null || f.HasExtension(171): e.Pointer(true); e.I32(1000170001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000270009 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): e.Pointer(true); e.I32(1000270009); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000071001: VkExternalImageFormatPropertiesWire.EncodePartialSelf(ref e, (VkExternalImageFormatProperties*)q); break;
+                case 1000156005: VkSamplerYcbcrConversionImageFormatPropertiesWire.EncodePartialSelf(ref e, (VkSamplerYcbcrConversionImageFormatProperties*)q); break;
+                case 1000170001: VkFilterCubicImageViewImageFormatPropertiesEXTWire.EncodePartialSelf(ref e, (VkFilterCubicImageViewImageFormatPropertiesEXT*)q); break;
+                case 1000270009: VkHostImageCopyDevicePerformanceQueryWire.EncodePartialSelf(ref e, (VkHostImageCopyDevicePerformanceQuery*)q); break;
+            }
+        }
     }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000071001:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkExternalImageFormatProperties*)d.Alloc(1, (ulong)sizeof(VkExternalImageFormatProperties));
-                if (p == null) return null;
-                p->sType = VkExternalImageFormatProperties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkExternalImageFormatPropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
+                case 1000071001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkExternalImageFormatProperties)); break;
+                case 1000156005: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkSamplerYcbcrConversionImageFormatProperties)); break;
+                case 1000170001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkFilterCubicImageViewImageFormatPropertiesEXT)); break;
+                case 1000270009: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkHostImageCopyDevicePerformanceQuery)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000156005:
+            if (p == null) return null;
+            if (++n > PartialChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkSamplerYcbcrConversionImageFormatProperties*)d.Alloc(1, (ulong)sizeof(VkSamplerYcbcrConversionImageFormatProperties));
-                if (p == null) return null;
-                p->sType = VkSamplerYcbcrConversionImageFormatProperties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkSamplerYcbcrConversionImageFormatPropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
+                case 1000071001: VkExternalImageFormatPropertiesWire.DecodePartialSelf(ref d, (VkExternalImageFormatProperties*)last); break;
+                case 1000156005: VkSamplerYcbcrConversionImageFormatPropertiesWire.DecodePartialSelf(ref d, (VkSamplerYcbcrConversionImageFormatProperties*)last); break;
+                case 1000170001: VkFilterCubicImageViewImageFormatPropertiesEXTWire.DecodePartialSelf(ref d, (VkFilterCubicImageViewImageFormatPropertiesEXT*)last); break;
+                case 1000270009: VkHostImageCopyDevicePerformanceQueryWire.DecodePartialSelf(ref d, (VkHostImageCopyDevicePerformanceQuery*)last); break;
             }
-            case 1000170001:
-            {
-                var p = (VkFilterCubicImageViewImageFormatPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkFilterCubicImageViewImageFormatPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkFilterCubicImageViewImageFormatPropertiesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkFilterCubicImageViewImageFormatPropertiesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000270009:
-            {
-                var p = (VkHostImageCopyDevicePerformanceQuery*)d.Alloc(1, (ulong)sizeof(VkHostImageCopyDevicePerformanceQuery));
-                if (p == null) return null;
-                p->sType = VkHostImageCopyDevicePerformanceQuery.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkHostImageCopyDevicePerformanceQueryWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
         if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
+        VnChainHeader** found = stackalloc VnChainHeader*[PartialChainLimit];
+        int n = 0;
+        var p = (VnChainHeader*)chain;
+        do
         {
-            case 1000071001: VkExternalImageFormatPropertiesWire.DecodeIntoSelf(ref d, (VkExternalImageFormatProperties*)p); return;
-            case 1000156005: VkSamplerYcbcrConversionImageFormatPropertiesWire.DecodeIntoSelf(ref d, (VkSamplerYcbcrConversionImageFormatProperties*)p); return;
-            case 1000170001: VkFilterCubicImageViewImageFormatPropertiesEXTWire.DecodeIntoSelf(ref d, (VkFilterCubicImageViewImageFormatPropertiesEXT*)p); return;
-            case 1000270009: VkHostImageCopyDevicePerformanceQueryWire.DecodeIntoSelf(ref d, (VkHostImageCopyDevicePerformanceQuery*)p); return;
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+            if (n == PartialChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return; }
+            int st = d.I32();
+            while (p != null && p->sType != st) p = (VnChainHeader*)p->pNext;
+            if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+            found[n++] = p;
+            p = (VnChainHeader*)p->pNext;
+        } while (d.Pointer());
+        if (d.Failed) return;
+        while (n > 0)
+        {
+            p = found[--n];
+            switch (p->sType)
+            {
+                case 1000071001: VkExternalImageFormatPropertiesWire.DecodeIntoSelf(ref d, (VkExternalImageFormatProperties*)p); break;
+                case 1000156005: VkSamplerYcbcrConversionImageFormatPropertiesWire.DecodeIntoSelf(ref d, (VkSamplerYcbcrConversionImageFormatProperties*)p); break;
+                case 1000170001: VkFilterCubicImageViewImageFormatPropertiesEXTWire.DecodeIntoSelf(ref d, (VkFilterCubicImageViewImageFormatPropertiesEXT*)p); break;
+                case 1000270009: VkHostImageCopyDevicePerformanceQueryWire.DecodeIntoSelf(ref d, (VkHostImageCopyDevicePerformanceQuery*)p); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return;
+            }
+            if (d.Failed) return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImageFormatProperties2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000071001, 1000156005, 1000170001, 1000270009];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 4;
+    /// <summary>sTypes of the structs a pNext chain of VkImageFormatProperties2 carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [1000071001, 1000156005, 1000170001, 1000270009];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 4;
 }
 
 public static unsafe partial class VkImageMemoryBarrierWire
@@ -6887,7 +5866,7 @@ public static unsafe partial class VkImageMemoryBarrierWire
     {
         if (d.I32() != (int)VkImageMemoryBarrier.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImageMemoryBarrier.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6934,59 +5913,86 @@ public static unsafe partial class VkImageMemoryBarrierWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000143000 when f == null || f.HasExtension(144): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkSampleLocationsInfoEXTWire.SizeSelf((VkSampleLocationsInfoEXT*)p, f);
-                case 1000453000 when f == null || f.HasExtension(454): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkExternalMemoryAcquireUnmodifiedEXTWire.SizeSelf((VkExternalMemoryAcquireUnmodifiedEXT*)p, f);
+                case 1000143000 when f == null || f.HasExtension(144): n += 12 + VkSampleLocationsInfoEXTWire.SizeSelf((VkSampleLocationsInfoEXT*)p, f); break;
+                case 1000453000 when f == null || f.HasExtension(454): n += 12 + VkExternalMemoryAcquireUnmodifiedEXTWire.SizeSelf((VkExternalMemoryAcquireUnmodifiedEXT*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[2];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 2) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000143000 when f == null || f.HasExtension(144): e.Pointer(true); e.I32(1000143000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkSampleLocationsInfoEXTWire.EncodeSelf(ref e, (VkSampleLocationsInfoEXT*)p); return;
-                case 1000453000 when f == null || f.HasExtension(454): e.Pointer(true); e.I32(1000453000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkExternalMemoryAcquireUnmodifiedEXTWire.EncodeSelf(ref e, (VkExternalMemoryAcquireUnmodifiedEXT*)p); return;
+                case 1000143000 when f == null || f.HasExtension(144): e.Pointer(true); e.I32(1000143000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000453000 when f == null || f.HasExtension(454): e.Pointer(true); e.I32(1000453000); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000143000: VkSampleLocationsInfoEXTWire.EncodeSelf(ref e, (VkSampleLocationsInfoEXT*)q); break;
+                case 1000453000: VkExternalMemoryAcquireUnmodifiedEXTWire.EncodeSelf(ref e, (VkExternalMemoryAcquireUnmodifiedEXT*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000143000:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkSampleLocationsInfoEXT*)d.Alloc(1, (ulong)sizeof(VkSampleLocationsInfoEXT));
-                if (p == null) return null;
-                p->sType = VkSampleLocationsInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkSampleLocationsInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000143000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkSampleLocationsInfoEXT)); break;
+                case 1000453000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkExternalMemoryAcquireUnmodifiedEXT)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000453000:
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkExternalMemoryAcquireUnmodifiedEXT*)d.Alloc(1, (ulong)sizeof(VkExternalMemoryAcquireUnmodifiedEXT));
-                if (p == null) return null;
-                p->sType = VkExternalMemoryAcquireUnmodifiedEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkExternalMemoryAcquireUnmodifiedEXTWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000143000: VkSampleLocationsInfoEXTWire.DecodeSelf(ref d, (VkSampleLocationsInfoEXT*)last); break;
+                case 1000453000: VkExternalMemoryAcquireUnmodifiedEXTWire.DecodeSelf(ref d, (VkExternalMemoryAcquireUnmodifiedEXT*)last); break;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImageMemoryBarrier carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000143000, 1000453000];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 2;
 }
 
 public static unsafe partial class VkImageMemoryBarrier2Wire
@@ -7007,7 +6013,7 @@ public static unsafe partial class VkImageMemoryBarrier2Wire
     {
         if (d.I32() != (int)VkImageMemoryBarrier2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImageMemoryBarrier2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7060,71 +6066,91 @@ public static unsafe partial class VkImageMemoryBarrier2Wire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000143000 when f == null || f.HasExtension(144): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkSampleLocationsInfoEXTWire.SizeSelf((VkSampleLocationsInfoEXT*)p, f);
-                case 1000453000 when f == null || f.HasExtension(454): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkExternalMemoryAcquireUnmodifiedEXTWire.SizeSelf((VkExternalMemoryAcquireUnmodifiedEXT*)p, f);
-                case 1000574002 when f == null || f.HasExtension(575): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkMemoryBarrierAccessFlags3KHRWire.SizeSelf((VkMemoryBarrierAccessFlags3KHR*)p, f);
+                case 1000143000 when f == null || f.HasExtension(144): n += 12 + VkSampleLocationsInfoEXTWire.SizeSelf((VkSampleLocationsInfoEXT*)p, f); break;
+                case 1000453000 when f == null || f.HasExtension(454): n += 12 + VkExternalMemoryAcquireUnmodifiedEXTWire.SizeSelf((VkExternalMemoryAcquireUnmodifiedEXT*)p, f); break;
+                case 1000574002 when f == null || f.HasExtension(575): n += 12 + VkMemoryBarrierAccessFlags3KHRWire.SizeSelf((VkMemoryBarrierAccessFlags3KHR*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[3];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 3) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000143000 when f == null || f.HasExtension(144): e.Pointer(true); e.I32(1000143000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkSampleLocationsInfoEXTWire.EncodeSelf(ref e, (VkSampleLocationsInfoEXT*)p); return;
-                case 1000453000 when f == null || f.HasExtension(454): e.Pointer(true); e.I32(1000453000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkExternalMemoryAcquireUnmodifiedEXTWire.EncodeSelf(ref e, (VkExternalMemoryAcquireUnmodifiedEXT*)p); return;
-                case 1000574002 when f == null || f.HasExtension(575): e.Pointer(true); e.I32(1000574002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkMemoryBarrierAccessFlags3KHRWire.EncodeSelf(ref e, (VkMemoryBarrierAccessFlags3KHR*)p); return;
+                case 1000143000 when f == null || f.HasExtension(144): e.Pointer(true); e.I32(1000143000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000453000 when f == null || f.HasExtension(454): e.Pointer(true); e.I32(1000453000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000574002 when f == null || f.HasExtension(575): e.Pointer(true); e.I32(1000574002); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000143000: VkSampleLocationsInfoEXTWire.EncodeSelf(ref e, (VkSampleLocationsInfoEXT*)q); break;
+                case 1000453000: VkExternalMemoryAcquireUnmodifiedEXTWire.EncodeSelf(ref e, (VkExternalMemoryAcquireUnmodifiedEXT*)q); break;
+                case 1000574002: VkMemoryBarrierAccessFlags3KHRWire.EncodeSelf(ref e, (VkMemoryBarrierAccessFlags3KHR*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000143000:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkSampleLocationsInfoEXT*)d.Alloc(1, (ulong)sizeof(VkSampleLocationsInfoEXT));
-                if (p == null) return null;
-                p->sType = VkSampleLocationsInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkSampleLocationsInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000143000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkSampleLocationsInfoEXT)); break;
+                case 1000453000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkExternalMemoryAcquireUnmodifiedEXT)); break;
+                case 1000574002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkMemoryBarrierAccessFlags3KHR)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000453000:
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkExternalMemoryAcquireUnmodifiedEXT*)d.Alloc(1, (ulong)sizeof(VkExternalMemoryAcquireUnmodifiedEXT));
-                if (p == null) return null;
-                p->sType = VkExternalMemoryAcquireUnmodifiedEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkExternalMemoryAcquireUnmodifiedEXTWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000143000: VkSampleLocationsInfoEXTWire.DecodeSelf(ref d, (VkSampleLocationsInfoEXT*)last); break;
+                case 1000453000: VkExternalMemoryAcquireUnmodifiedEXTWire.DecodeSelf(ref d, (VkExternalMemoryAcquireUnmodifiedEXT*)last); break;
+                case 1000574002: VkMemoryBarrierAccessFlags3KHRWire.DecodeSelf(ref d, (VkMemoryBarrierAccessFlags3KHR*)last); break;
             }
-            case 1000574002:
-            {
-                var p = (VkMemoryBarrierAccessFlags3KHR*)d.Alloc(1, (ulong)sizeof(VkMemoryBarrierAccessFlags3KHR));
-                if (p == null) return null;
-                p->sType = VkMemoryBarrierAccessFlags3KHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkMemoryBarrierAccessFlags3KHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImageMemoryBarrier2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000143000, 1000453000, 1000574002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 3;
 }
 
 public static unsafe partial class VkImageMemoryRequirementsInfo2Wire
@@ -7145,7 +6171,7 @@ public static unsafe partial class VkImageMemoryRequirementsInfo2Wire
     {
         if (d.I32() != (int)VkImageMemoryRequirementsInfo2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImageMemoryRequirementsInfo2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7171,47 +6197,81 @@ public static unsafe partial class VkImageMemoryRequirementsInfo2Wire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000156003: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkImagePlaneMemoryRequirementsInfoWire.SizeSelf((VkImagePlaneMemoryRequirementsInfo*)p, f);
+                case 1000156003: n += 12 + VkImagePlaneMemoryRequirementsInfoWire.SizeSelf((VkImagePlaneMemoryRequirementsInfo*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000156003: e.Pointer(true); e.I32(1000156003); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkImagePlaneMemoryRequirementsInfoWire.EncodeSelf(ref e, (VkImagePlaneMemoryRequirementsInfo*)p); return;
+                case 1000156003: e.Pointer(true); e.I32(1000156003); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000156003: VkImagePlaneMemoryRequirementsInfoWire.EncodeSelf(ref e, (VkImagePlaneMemoryRequirementsInfo*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000156003:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkImagePlaneMemoryRequirementsInfo*)d.Alloc(1, (ulong)sizeof(VkImagePlaneMemoryRequirementsInfo));
-                if (p == null) return null;
-                p->sType = VkImagePlaneMemoryRequirementsInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkImagePlaneMemoryRequirementsInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000156003: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkImagePlaneMemoryRequirementsInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000156003: VkImagePlaneMemoryRequirementsInfoWire.DecodeSelf(ref d, (VkImagePlaneMemoryRequirementsInfo*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImageMemoryRequirementsInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000156003];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkImagePlaneMemoryRequirementsInfoWire
@@ -7232,7 +6292,7 @@ public static unsafe partial class VkImagePlaneMemoryRequirementsInfoWire
     {
         if (d.I32() != (int)VkImagePlaneMemoryRequirementsInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImagePlaneMemoryRequirementsInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7256,37 +6316,17 @@ public static unsafe partial class VkImagePlaneMemoryRequirementsInfoWire
     {
         v->planeAspect = (VkImageAspectFlagBits)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkImagePlaneMemoryRequirementsInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageResolveWire
@@ -7357,7 +6397,7 @@ public static unsafe partial class VkImageResolve2Wire
     {
         if (d.I32() != (int)VkImageResolve2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImageResolve2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7393,37 +6433,17 @@ public static unsafe partial class VkImageResolve2Wire
         VkOffset3DWire.Decode(ref d, &v->dstOffset);
         VkExtent3DWire.Decode(ref d, &v->extent);
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkImageResolve2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageSparseMemoryRequirementsInfo2Wire
@@ -7444,7 +6464,7 @@ public static unsafe partial class VkImageSparseMemoryRequirementsInfo2Wire
     {
         if (d.I32() != (int)VkImageSparseMemoryRequirementsInfo2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImageSparseMemoryRequirementsInfo2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7468,37 +6488,17 @@ public static unsafe partial class VkImageSparseMemoryRequirementsInfo2Wire
     {
         v->image = d.Handle(10);
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkImageSparseMemoryRequirementsInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageStencilUsageCreateInfoWire
@@ -7519,7 +6519,7 @@ public static unsafe partial class VkImageStencilUsageCreateInfoWire
     {
         if (d.I32() != (int)VkImageStencilUsageCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImageStencilUsageCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7543,37 +6543,17 @@ public static unsafe partial class VkImageStencilUsageCreateInfoWire
     {
         v->stencilUsage = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkImageStencilUsageCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageSubresourceWire
@@ -7638,7 +6618,7 @@ public static unsafe partial class VkImageSubresource2Wire
     {
         if (d.I32() != (int)VkImageSubresource2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImageSubresource2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7662,37 +6642,17 @@ public static unsafe partial class VkImageSubresource2Wire
     {
         VkImageSubresourceWire.Decode(ref d, &v->imageSubresource);
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkImageSubresource2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageSubresourceLayersWire
@@ -7810,7 +6770,7 @@ public static unsafe partial class VkImageSwapchainCreateInfoKHRWire
     {
         if (d.I32() != (int)VkImageSwapchainCreateInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImageSwapchainCreateInfoKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7834,37 +6794,17 @@ public static unsafe partial class VkImageSwapchainCreateInfoKHRWire
     {
         v->swapchain = d.Handle(1000001000);
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkImageSwapchainCreateInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageViewCreateInfoWire
@@ -7885,7 +6825,7 @@ public static unsafe partial class VkImageViewCreateInfoWire
     {
         if (d.I32() != (int)VkImageViewCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImageViewCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7926,83 +6866,96 @@ public static unsafe partial class VkImageViewCreateInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000117002: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkImageViewUsageCreateInfoWire.SizeSelf((VkImageViewUsageCreateInfo*)p, f);
-                case 1000156001: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkSamplerYcbcrConversionInfoWire.SizeSelf((VkSamplerYcbcrConversionInfo*)p, f);
-                case 1000391001 when f == null || f.HasExtension(392): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkImageViewMinLodCreateInfoEXTWire.SizeSelf((VkImageViewMinLodCreateInfoEXT*)p, f);
-                case 1000418001 when f == null || f.HasExtension(419): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkImageViewSlicedCreateInfoEXTWire.SizeSelf((VkImageViewSlicedCreateInfoEXT*)p, f);
+                case 1000117002: n += 12 + VkImageViewUsageCreateInfoWire.SizeSelf((VkImageViewUsageCreateInfo*)p, f); break;
+                case 1000156001: n += 12 + VkSamplerYcbcrConversionInfoWire.SizeSelf((VkSamplerYcbcrConversionInfo*)p, f); break;
+                case 1000391001 when f == null || f.HasExtension(392): n += 12 + VkImageViewMinLodCreateInfoEXTWire.SizeSelf((VkImageViewMinLodCreateInfoEXT*)p, f); break;
+                case 1000418001 when f == null || f.HasExtension(419): n += 12 + VkImageViewSlicedCreateInfoEXTWire.SizeSelf((VkImageViewSlicedCreateInfoEXT*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[4];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 4) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000117002: e.Pointer(true); e.I32(1000117002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkImageViewUsageCreateInfoWire.EncodeSelf(ref e, (VkImageViewUsageCreateInfo*)p); return;
-                case 1000156001: e.Pointer(true); e.I32(1000156001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkSamplerYcbcrConversionInfoWire.EncodeSelf(ref e, (VkSamplerYcbcrConversionInfo*)p); return;
-                case 1000391001 when f == null || f.HasExtension(392): e.Pointer(true); e.I32(1000391001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkImageViewMinLodCreateInfoEXTWire.EncodeSelf(ref e, (VkImageViewMinLodCreateInfoEXT*)p); return;
-                case 1000418001 when f == null || f.HasExtension(419): e.Pointer(true); e.I32(1000418001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkImageViewSlicedCreateInfoEXTWire.EncodeSelf(ref e, (VkImageViewSlicedCreateInfoEXT*)p); return;
+                case 1000117002: e.Pointer(true); e.I32(1000117002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000156001: e.Pointer(true); e.I32(1000156001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000391001 when f == null || f.HasExtension(392): e.Pointer(true); e.I32(1000391001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000418001 when f == null || f.HasExtension(419): e.Pointer(true); e.I32(1000418001); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000117002: VkImageViewUsageCreateInfoWire.EncodeSelf(ref e, (VkImageViewUsageCreateInfo*)q); break;
+                case 1000156001: VkSamplerYcbcrConversionInfoWire.EncodeSelf(ref e, (VkSamplerYcbcrConversionInfo*)q); break;
+                case 1000391001: VkImageViewMinLodCreateInfoEXTWire.EncodeSelf(ref e, (VkImageViewMinLodCreateInfoEXT*)q); break;
+                case 1000418001: VkImageViewSlicedCreateInfoEXTWire.EncodeSelf(ref e, (VkImageViewSlicedCreateInfoEXT*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000117002:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkImageViewUsageCreateInfo*)d.Alloc(1, (ulong)sizeof(VkImageViewUsageCreateInfo));
-                if (p == null) return null;
-                p->sType = VkImageViewUsageCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkImageViewUsageCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000117002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkImageViewUsageCreateInfo)); break;
+                case 1000156001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkSamplerYcbcrConversionInfo)); break;
+                case 1000391001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkImageViewMinLodCreateInfoEXT)); break;
+                case 1000418001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkImageViewSlicedCreateInfoEXT)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000156001:
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkSamplerYcbcrConversionInfo*)d.Alloc(1, (ulong)sizeof(VkSamplerYcbcrConversionInfo));
-                if (p == null) return null;
-                p->sType = VkSamplerYcbcrConversionInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkSamplerYcbcrConversionInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000117002: VkImageViewUsageCreateInfoWire.DecodeSelf(ref d, (VkImageViewUsageCreateInfo*)last); break;
+                case 1000156001: VkSamplerYcbcrConversionInfoWire.DecodeSelf(ref d, (VkSamplerYcbcrConversionInfo*)last); break;
+                case 1000391001: VkImageViewMinLodCreateInfoEXTWire.DecodeSelf(ref d, (VkImageViewMinLodCreateInfoEXT*)last); break;
+                case 1000418001: VkImageViewSlicedCreateInfoEXTWire.DecodeSelf(ref d, (VkImageViewSlicedCreateInfoEXT*)last); break;
             }
-            case 1000391001:
-            {
-                var p = (VkImageViewMinLodCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkImageViewMinLodCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkImageViewMinLodCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkImageViewMinLodCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000418001:
-            {
-                var p = (VkImageViewSlicedCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkImageViewSlicedCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkImageViewSlicedCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkImageViewSlicedCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkImageViewCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000117002, 1000156001, 1000391001, 1000418001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 4;
 }
 
 public static unsafe partial class VkImageViewMinLodCreateInfoEXTWire
@@ -8023,7 +6976,7 @@ public static unsafe partial class VkImageViewMinLodCreateInfoEXTWire
     {
         if (d.I32() != (int)VkImageViewMinLodCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImageViewMinLodCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8047,37 +7000,17 @@ public static unsafe partial class VkImageViewMinLodCreateInfoEXTWire
     {
         v->minLod = (float)d.F32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkImageViewMinLodCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageViewSlicedCreateInfoEXTWire
@@ -8098,7 +7031,7 @@ public static unsafe partial class VkImageViewSlicedCreateInfoEXTWire
     {
         if (d.I32() != (int)VkImageViewSlicedCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImageViewSlicedCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8125,37 +7058,17 @@ public static unsafe partial class VkImageViewSlicedCreateInfoEXTWire
         v->sliceOffset = (uint)d.U32();
         v->sliceCount = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkImageViewSlicedCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImageViewUsageCreateInfoWire
@@ -8176,7 +7089,7 @@ public static unsafe partial class VkImageViewUsageCreateInfoWire
     {
         if (d.I32() != (int)VkImageViewUsageCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImageViewUsageCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8200,37 +7113,17 @@ public static unsafe partial class VkImageViewUsageCreateInfoWire
     {
         v->usage = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkImageViewUsageCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImportFenceFdInfoKHRWire
@@ -8251,7 +7144,7 @@ public static unsafe partial class VkImportFenceFdInfoKHRWire
     {
         if (d.I32() != (int)VkImportFenceFdInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImportFenceFdInfoKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8284,37 +7177,17 @@ public static unsafe partial class VkImportFenceFdInfoKHRWire
         v->handleType = (VkExternalFenceHandleTypeFlagBits)d.U32();
         v->fd = (int)d.I32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkImportFenceFdInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImportMemoryFdInfoKHRWire
@@ -8335,7 +7208,7 @@ public static unsafe partial class VkImportMemoryFdInfoKHRWire
     {
         if (d.I32() != (int)VkImportMemoryFdInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImportMemoryFdInfoKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8362,37 +7235,17 @@ public static unsafe partial class VkImportMemoryFdInfoKHRWire
         v->handleType = (VkExternalMemoryHandleTypeFlagBits)d.U32();
         v->fd = (int)d.I32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkImportMemoryFdInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImportMemoryResourceInfoMESAWire
@@ -8413,7 +7266,7 @@ public static unsafe partial class VkImportMemoryResourceInfoMESAWire
     {
         if (d.I32() != (int)VkImportMemoryResourceInfoMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImportMemoryResourceInfoMESA.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8437,37 +7290,17 @@ public static unsafe partial class VkImportMemoryResourceInfoMESAWire
     {
         v->resourceId = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkImportMemoryResourceInfoMESA carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImportSemaphoreFdInfoKHRWire
@@ -8488,7 +7321,7 @@ public static unsafe partial class VkImportSemaphoreFdInfoKHRWire
     {
         if (d.I32() != (int)VkImportSemaphoreFdInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImportSemaphoreFdInfoKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8521,37 +7354,17 @@ public static unsafe partial class VkImportSemaphoreFdInfoKHRWire
         v->handleType = (VkExternalSemaphoreHandleTypeFlagBits)d.U32();
         v->fd = (int)d.I32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkImportSemaphoreFdInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkImportSemaphoreResourceInfoMESAWire
@@ -8572,7 +7385,7 @@ public static unsafe partial class VkImportSemaphoreResourceInfoMESAWire
     {
         if (d.I32() != (int)VkImportSemaphoreResourceInfoMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkImportSemaphoreResourceInfoMESA.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8599,37 +7412,17 @@ public static unsafe partial class VkImportSemaphoreResourceInfoMESAWire
         v->semaphore = d.Handle(5);
         v->resourceId = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkImportSemaphoreResourceInfoMESA carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkInputAttachmentAspectReferenceWire
@@ -8694,7 +7487,7 @@ public static unsafe partial class VkInstanceCreateInfoWire
     {
         if (d.I32() != (int)VkInstanceCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkInstanceCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8791,37 +7584,17 @@ public static unsafe partial class VkInstanceCreateInfoWire
             else if ((ulong)v->enabledExtensionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkInstanceCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkLayerPropertiesWire
@@ -8932,7 +7705,7 @@ public static unsafe partial class VkMappedMemoryRangeWire
     {
         if (d.I32() != (int)VkMappedMemoryRange.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkMappedMemoryRange.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8962,37 +7735,17 @@ public static unsafe partial class VkMappedMemoryRangeWire
         v->offset = (ulong)d.U64();
         v->size = (ulong)d.U64();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkMappedMemoryRange carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkMemoryAllocateFlagsInfoWire
@@ -9013,7 +7766,7 @@ public static unsafe partial class VkMemoryAllocateFlagsInfoWire
     {
         if (d.I32() != (int)VkMemoryAllocateFlagsInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkMemoryAllocateFlagsInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9040,37 +7793,17 @@ public static unsafe partial class VkMemoryAllocateFlagsInfoWire
         v->flags = (uint)d.U32();
         v->deviceMask = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryAllocateFlagsInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkMemoryAllocateInfoWire
@@ -9091,7 +7824,7 @@ public static unsafe partial class VkMemoryAllocateInfoWire
     {
         if (d.I32() != (int)VkMemoryAllocateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkMemoryAllocateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9120,107 +7853,106 @@ public static unsafe partial class VkMemoryAllocateInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000060000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkMemoryAllocateFlagsInfoWire.SizeSelf((VkMemoryAllocateFlagsInfo*)p, f);
-                case 1000072002: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkExportMemoryAllocateInfoWire.SizeSelf((VkExportMemoryAllocateInfo*)p, f);
-                case 1000074000 when f == null || f.HasExtension(75): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkImportMemoryFdInfoKHRWire.SizeSelf((VkImportMemoryFdInfoKHR*)p, f);
-                case 1000127001: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkMemoryDedicatedAllocateInfoWire.SizeSelf((VkMemoryDedicatedAllocateInfo*)p, f);
-                case 1000257003: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkMemoryOpaqueCaptureAddressAllocateInfoWire.SizeSelf((VkMemoryOpaqueCaptureAddressAllocateInfo*)p, f);
-                case 1000384002: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkImportMemoryResourceInfoMESAWire.SizeSelf((VkImportMemoryResourceInfoMESA*)p, f);
+                case 1000060000: n += 12 + VkMemoryAllocateFlagsInfoWire.SizeSelf((VkMemoryAllocateFlagsInfo*)p, f); break;
+                case 1000072002: n += 12 + VkExportMemoryAllocateInfoWire.SizeSelf((VkExportMemoryAllocateInfo*)p, f); break;
+                case 1000074000 when f == null || f.HasExtension(75): n += 12 + VkImportMemoryFdInfoKHRWire.SizeSelf((VkImportMemoryFdInfoKHR*)p, f); break;
+                case 1000127001: n += 12 + VkMemoryDedicatedAllocateInfoWire.SizeSelf((VkMemoryDedicatedAllocateInfo*)p, f); break;
+                case 1000257003: n += 12 + VkMemoryOpaqueCaptureAddressAllocateInfoWire.SizeSelf((VkMemoryOpaqueCaptureAddressAllocateInfo*)p, f); break;
+                case 1000384002: n += 12 + VkImportMemoryResourceInfoMESAWire.SizeSelf((VkImportMemoryResourceInfoMESA*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[6];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 6) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000060000: e.Pointer(true); e.I32(1000060000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkMemoryAllocateFlagsInfoWire.EncodeSelf(ref e, (VkMemoryAllocateFlagsInfo*)p); return;
-                case 1000072002: e.Pointer(true); e.I32(1000072002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkExportMemoryAllocateInfoWire.EncodeSelf(ref e, (VkExportMemoryAllocateInfo*)p); return;
-                case 1000074000 when f == null || f.HasExtension(75): e.Pointer(true); e.I32(1000074000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkImportMemoryFdInfoKHRWire.EncodeSelf(ref e, (VkImportMemoryFdInfoKHR*)p); return;
-                case 1000127001: e.Pointer(true); e.I32(1000127001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkMemoryDedicatedAllocateInfoWire.EncodeSelf(ref e, (VkMemoryDedicatedAllocateInfo*)p); return;
-                case 1000257003: e.Pointer(true); e.I32(1000257003); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkMemoryOpaqueCaptureAddressAllocateInfoWire.EncodeSelf(ref e, (VkMemoryOpaqueCaptureAddressAllocateInfo*)p); return;
-                case 1000384002: e.Pointer(true); e.I32(1000384002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkImportMemoryResourceInfoMESAWire.EncodeSelf(ref e, (VkImportMemoryResourceInfoMESA*)p); return;
+                case 1000060000: e.Pointer(true); e.I32(1000060000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000072002: e.Pointer(true); e.I32(1000072002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000074000 when f == null || f.HasExtension(75): e.Pointer(true); e.I32(1000074000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000127001: e.Pointer(true); e.I32(1000127001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000257003: e.Pointer(true); e.I32(1000257003); kept[n++] = (VnChainHeader*)p; break;
+                case 1000384002: e.Pointer(true); e.I32(1000384002); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000060000: VkMemoryAllocateFlagsInfoWire.EncodeSelf(ref e, (VkMemoryAllocateFlagsInfo*)q); break;
+                case 1000072002: VkExportMemoryAllocateInfoWire.EncodeSelf(ref e, (VkExportMemoryAllocateInfo*)q); break;
+                case 1000074000: VkImportMemoryFdInfoKHRWire.EncodeSelf(ref e, (VkImportMemoryFdInfoKHR*)q); break;
+                case 1000127001: VkMemoryDedicatedAllocateInfoWire.EncodeSelf(ref e, (VkMemoryDedicatedAllocateInfo*)q); break;
+                case 1000257003: VkMemoryOpaqueCaptureAddressAllocateInfoWire.EncodeSelf(ref e, (VkMemoryOpaqueCaptureAddressAllocateInfo*)q); break;
+                case 1000384002: VkImportMemoryResourceInfoMESAWire.EncodeSelf(ref e, (VkImportMemoryResourceInfoMESA*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000060000:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkMemoryAllocateFlagsInfo*)d.Alloc(1, (ulong)sizeof(VkMemoryAllocateFlagsInfo));
-                if (p == null) return null;
-                p->sType = VkMemoryAllocateFlagsInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkMemoryAllocateFlagsInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000060000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkMemoryAllocateFlagsInfo)); break;
+                case 1000072002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkExportMemoryAllocateInfo)); break;
+                case 1000074000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkImportMemoryFdInfoKHR)); break;
+                case 1000127001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkMemoryDedicatedAllocateInfo)); break;
+                case 1000257003: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkMemoryOpaqueCaptureAddressAllocateInfo)); break;
+                case 1000384002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkImportMemoryResourceInfoMESA)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000072002:
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkExportMemoryAllocateInfo*)d.Alloc(1, (ulong)sizeof(VkExportMemoryAllocateInfo));
-                if (p == null) return null;
-                p->sType = VkExportMemoryAllocateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkExportMemoryAllocateInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000060000: VkMemoryAllocateFlagsInfoWire.DecodeSelf(ref d, (VkMemoryAllocateFlagsInfo*)last); break;
+                case 1000072002: VkExportMemoryAllocateInfoWire.DecodeSelf(ref d, (VkExportMemoryAllocateInfo*)last); break;
+                case 1000074000: VkImportMemoryFdInfoKHRWire.DecodeSelf(ref d, (VkImportMemoryFdInfoKHR*)last); break;
+                case 1000127001: VkMemoryDedicatedAllocateInfoWire.DecodeSelf(ref d, (VkMemoryDedicatedAllocateInfo*)last); break;
+                case 1000257003: VkMemoryOpaqueCaptureAddressAllocateInfoWire.DecodeSelf(ref d, (VkMemoryOpaqueCaptureAddressAllocateInfo*)last); break;
+                case 1000384002: VkImportMemoryResourceInfoMESAWire.DecodeSelf(ref d, (VkImportMemoryResourceInfoMESA*)last); break;
             }
-            case 1000074000:
-            {
-                var p = (VkImportMemoryFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkImportMemoryFdInfoKHR));
-                if (p == null) return null;
-                p->sType = VkImportMemoryFdInfoKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkImportMemoryFdInfoKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000127001:
-            {
-                var p = (VkMemoryDedicatedAllocateInfo*)d.Alloc(1, (ulong)sizeof(VkMemoryDedicatedAllocateInfo));
-                if (p == null) return null;
-                p->sType = VkMemoryDedicatedAllocateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkMemoryDedicatedAllocateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000257003:
-            {
-                var p = (VkMemoryOpaqueCaptureAddressAllocateInfo*)d.Alloc(1, (ulong)sizeof(VkMemoryOpaqueCaptureAddressAllocateInfo));
-                if (p == null) return null;
-                p->sType = VkMemoryOpaqueCaptureAddressAllocateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkMemoryOpaqueCaptureAddressAllocateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000384002:
-            {
-                var p = (VkImportMemoryResourceInfoMESA*)d.Alloc(1, (ulong)sizeof(VkImportMemoryResourceInfoMESA));
-                if (p == null) return null;
-                p->sType = VkImportMemoryResourceInfoMESA.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkImportMemoryResourceInfoMESAWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryAllocateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000060000, 1000072002, 1000074000, 1000127001, 1000257003, 1000384002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 6;
 }
 
 public static unsafe partial class VkMemoryBarrierWire
@@ -9241,7 +7973,7 @@ public static unsafe partial class VkMemoryBarrierWire
     {
         if (d.I32() != (int)VkMemoryBarrier.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkMemoryBarrier.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9268,37 +8000,17 @@ public static unsafe partial class VkMemoryBarrierWire
         v->srcAccessMask = (uint)d.U32();
         v->dstAccessMask = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryBarrier carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkMemoryBarrier2Wire
@@ -9319,7 +8031,7 @@ public static unsafe partial class VkMemoryBarrier2Wire
     {
         if (d.I32() != (int)VkMemoryBarrier2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkMemoryBarrier2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9354,47 +8066,81 @@ public static unsafe partial class VkMemoryBarrier2Wire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000574002 when f == null || f.HasExtension(575): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkMemoryBarrierAccessFlags3KHRWire.SizeSelf((VkMemoryBarrierAccessFlags3KHR*)p, f);
+                case 1000574002 when f == null || f.HasExtension(575): n += 12 + VkMemoryBarrierAccessFlags3KHRWire.SizeSelf((VkMemoryBarrierAccessFlags3KHR*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000574002 when f == null || f.HasExtension(575): e.Pointer(true); e.I32(1000574002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkMemoryBarrierAccessFlags3KHRWire.EncodeSelf(ref e, (VkMemoryBarrierAccessFlags3KHR*)p); return;
+                case 1000574002 when f == null || f.HasExtension(575): e.Pointer(true); e.I32(1000574002); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000574002: VkMemoryBarrierAccessFlags3KHRWire.EncodeSelf(ref e, (VkMemoryBarrierAccessFlags3KHR*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000574002:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkMemoryBarrierAccessFlags3KHR*)d.Alloc(1, (ulong)sizeof(VkMemoryBarrierAccessFlags3KHR));
-                if (p == null) return null;
-                p->sType = VkMemoryBarrierAccessFlags3KHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkMemoryBarrierAccessFlags3KHRWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000574002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkMemoryBarrierAccessFlags3KHR)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000574002: VkMemoryBarrierAccessFlags3KHRWire.DecodeSelf(ref d, (VkMemoryBarrierAccessFlags3KHR*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryBarrier2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000574002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkMemoryBarrierAccessFlags3KHRWire
@@ -9415,7 +8161,7 @@ public static unsafe partial class VkMemoryBarrierAccessFlags3KHRWire
     {
         if (d.I32() != (int)VkMemoryBarrierAccessFlags3KHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkMemoryBarrierAccessFlags3KHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9442,37 +8188,17 @@ public static unsafe partial class VkMemoryBarrierAccessFlags3KHRWire
         v->srcAccessMask3 = (ulong)d.U64();
         v->dstAccessMask3 = (ulong)d.U64();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryBarrierAccessFlags3KHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkMemoryDedicatedAllocateInfoWire
@@ -9493,7 +8219,7 @@ public static unsafe partial class VkMemoryDedicatedAllocateInfoWire
     {
         if (d.I32() != (int)VkMemoryDedicatedAllocateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkMemoryDedicatedAllocateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9520,37 +8246,17 @@ public static unsafe partial class VkMemoryDedicatedAllocateInfoWire
         v->image = d.Handle(10);
         v->buffer = d.Handle(9);
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryDedicatedAllocateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkMemoryDedicatedRequirementsWire
@@ -9571,7 +8277,7 @@ public static unsafe partial class VkMemoryDedicatedRequirementsWire
     {
         if (d.I32() != (int)VkMemoryDedicatedRequirements.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkMemoryDedicatedRequirements.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9622,7 +8328,7 @@ public static unsafe partial class VkMemoryDedicatedRequirementsWire
     {
         if (d.I32() != (int)VkMemoryDedicatedRequirements.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkMemoryDedicatedRequirements.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -9632,7 +8338,7 @@ public static unsafe partial class VkMemoryDedicatedRequirementsWire
     public static void DecodeInto(ref VnDecoder d, VkMemoryDedicatedRequirements* v)
     {
         if (d.I32() != (int)VkMemoryDedicatedRequirements.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -9641,83 +8347,32 @@ public static unsafe partial class VkMemoryDedicatedRequirementsWire
         v->prefersDedicatedAllocation = (uint)d.U32();
         v->requiresDedicatedAllocation = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryDedicatedRequirements carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryDedicatedRequirements carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkMemoryFdPropertiesKHRWire
@@ -9738,7 +8393,7 @@ public static unsafe partial class VkMemoryFdPropertiesKHRWire
     {
         if (d.I32() != (int)VkMemoryFdPropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkMemoryFdPropertiesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9786,7 +8441,7 @@ public static unsafe partial class VkMemoryFdPropertiesKHRWire
     {
         if (d.I32() != (int)VkMemoryFdPropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkMemoryFdPropertiesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -9796,7 +8451,7 @@ public static unsafe partial class VkMemoryFdPropertiesKHRWire
     public static void DecodeInto(ref VnDecoder d, VkMemoryFdPropertiesKHR* v)
     {
         if (d.I32() != (int)VkMemoryFdPropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -9804,83 +8459,32 @@ public static unsafe partial class VkMemoryFdPropertiesKHRWire
     {
         v->memoryTypeBits = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryFdPropertiesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryFdPropertiesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkMemoryGetFdInfoKHRWire
@@ -9901,7 +8505,7 @@ public static unsafe partial class VkMemoryGetFdInfoKHRWire
     {
         if (d.I32() != (int)VkMemoryGetFdInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkMemoryGetFdInfoKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9928,37 +8532,17 @@ public static unsafe partial class VkMemoryGetFdInfoKHRWire
         v->memory = d.Handle(8);
         v->handleType = (VkExternalMemoryHandleTypeFlagBits)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryGetFdInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkMemoryHeapWire
@@ -10055,7 +8639,7 @@ public static unsafe partial class VkMemoryOpaqueCaptureAddressAllocateInfoWire
     {
         if (d.I32() != (int)VkMemoryOpaqueCaptureAddressAllocateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkMemoryOpaqueCaptureAddressAllocateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -10079,37 +8663,17 @@ public static unsafe partial class VkMemoryOpaqueCaptureAddressAllocateInfoWire
     {
         v->opaqueCaptureAddress = (ulong)d.U64();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryOpaqueCaptureAddressAllocateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkMemoryRequirementsWire
@@ -10210,7 +8774,7 @@ public static unsafe partial class VkMemoryRequirements2Wire
     {
         if (d.I32() != (int)VkMemoryRequirements2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkMemoryRequirements2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -10260,7 +8824,7 @@ public static unsafe partial class VkMemoryRequirements2Wire
     {
         if (d.I32() != (int)VkMemoryRequirements2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkMemoryRequirements2.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -10271,7 +8835,7 @@ public static unsafe partial class VkMemoryRequirements2Wire
     public static void DecodeInto(ref VnDecoder d, VkMemoryRequirements2* v)
     {
         if (d.I32() != (int)VkMemoryRequirements2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -10281,106 +8845,186 @@ public static unsafe partial class VkMemoryRequirements2Wire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000127000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkMemoryDedicatedRequirementsWire.SizeSelf((VkMemoryDedicatedRequirements*)p, f);
+                case 1000127000: n += 12 + VkMemoryDedicatedRequirementsWire.SizeSelf((VkMemoryDedicatedRequirements*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000127000: e.Pointer(true); e.I32(1000127000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkMemoryDedicatedRequirementsWire.EncodeSelf(ref e, (VkMemoryDedicatedRequirements*)p); return;
+                case 1000127000: e.Pointer(true); e.I32(1000127000); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000127000: VkMemoryDedicatedRequirementsWire.EncodeSelf(ref e, (VkMemoryDedicatedRequirements*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000127000:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkMemoryDedicatedRequirements*)d.Alloc(1, (ulong)sizeof(VkMemoryDedicatedRequirements));
-                if (p == null) return null;
-                p->sType = VkMemoryDedicatedRequirements.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkMemoryDedicatedRequirementsWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000127000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkMemoryDedicatedRequirements)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000127000: VkMemoryDedicatedRequirementsWire.DecodeSelf(ref d, (VkMemoryDedicatedRequirements*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
     public static ulong SizePartialChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000127000: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkMemoryDedicatedRequirementsWire.SizePartialSelf((VkMemoryDedicatedRequirements*)p, f);
+                case 1000127000: n += 12 + VkMemoryDedicatedRequirementsWire.SizePartialSelf((VkMemoryDedicatedRequirements*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodePartialChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodePartialChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000127000: e.Pointer(true); e.I32(1000127000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkMemoryDedicatedRequirementsWire.EncodePartialSelf(ref e, (VkMemoryDedicatedRequirements*)p); return;
+                case 1000127000: e.Pointer(true); e.I32(1000127000); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000127000: VkMemoryDedicatedRequirementsWire.EncodePartialSelf(ref e, (VkMemoryDedicatedRequirements*)q); break;
+            }
+        }
     }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000127000:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkMemoryDedicatedRequirements*)d.Alloc(1, (ulong)sizeof(VkMemoryDedicatedRequirements));
-                if (p == null) return null;
-                p->sType = VkMemoryDedicatedRequirements.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkMemoryDedicatedRequirementsWire.DecodePartialSelf(ref d, p);
-                return p;
+                case 1000127000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkMemoryDedicatedRequirements)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > PartialChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000127000: VkMemoryDedicatedRequirementsWire.DecodePartialSelf(ref d, (VkMemoryDedicatedRequirements*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
         if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
+        VnChainHeader** found = stackalloc VnChainHeader*[PartialChainLimit];
+        int n = 0;
+        var p = (VnChainHeader*)chain;
+        do
         {
-            case 1000127000: VkMemoryDedicatedRequirementsWire.DecodeIntoSelf(ref d, (VkMemoryDedicatedRequirements*)p); return;
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+            if (n == PartialChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return; }
+            int st = d.I32();
+            while (p != null && p->sType != st) p = (VnChainHeader*)p->pNext;
+            if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+            found[n++] = p;
+            p = (VnChainHeader*)p->pNext;
+        } while (d.Pointer());
+        if (d.Failed) return;
+        while (n > 0)
+        {
+            p = found[--n];
+            switch (p->sType)
+            {
+                case 1000127000: VkMemoryDedicatedRequirementsWire.DecodeIntoSelf(ref d, (VkMemoryDedicatedRequirements*)p); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return;
+            }
+            if (d.Failed) return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryRequirements2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000127000];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryRequirements2 carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [1000127000];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 1;
 }
 
 public static unsafe partial class VkMemoryResourceAllocationSizePropertiesMESAWire
@@ -10401,7 +9045,7 @@ public static unsafe partial class VkMemoryResourceAllocationSizePropertiesMESAW
     {
         if (d.I32() != (int)VkMemoryResourceAllocationSizePropertiesMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkMemoryResourceAllocationSizePropertiesMESA.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -10449,7 +9093,7 @@ public static unsafe partial class VkMemoryResourceAllocationSizePropertiesMESAW
     {
         if (d.I32() != (int)VkMemoryResourceAllocationSizePropertiesMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkMemoryResourceAllocationSizePropertiesMESA.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -10459,7 +9103,7 @@ public static unsafe partial class VkMemoryResourceAllocationSizePropertiesMESAW
     public static void DecodeInto(ref VnDecoder d, VkMemoryResourceAllocationSizePropertiesMESA* v)
     {
         if (d.I32() != (int)VkMemoryResourceAllocationSizePropertiesMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -10467,83 +9111,32 @@ public static unsafe partial class VkMemoryResourceAllocationSizePropertiesMESAW
     {
         v->allocationSize = (ulong)d.U64();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryResourceAllocationSizePropertiesMESA carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryResourceAllocationSizePropertiesMESA carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkMemoryResourcePropertiesMESAWire
@@ -10564,7 +9157,7 @@ public static unsafe partial class VkMemoryResourcePropertiesMESAWire
     {
         if (d.I32() != (int)VkMemoryResourcePropertiesMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkMemoryResourcePropertiesMESA.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -10612,7 +9205,7 @@ public static unsafe partial class VkMemoryResourcePropertiesMESAWire
     {
         if (d.I32() != (int)VkMemoryResourcePropertiesMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkMemoryResourcePropertiesMESA.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -10622,7 +9215,7 @@ public static unsafe partial class VkMemoryResourcePropertiesMESAWire
     public static void DecodeInto(ref VnDecoder d, VkMemoryResourcePropertiesMESA* v)
     {
         if (d.I32() != (int)VkMemoryResourcePropertiesMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -10632,106 +9225,186 @@ public static unsafe partial class VkMemoryResourcePropertiesMESAWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000384003: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkMemoryResourceAllocationSizePropertiesMESAWire.SizeSelf((VkMemoryResourceAllocationSizePropertiesMESA*)p, f);
+                case 1000384003: n += 12 + VkMemoryResourceAllocationSizePropertiesMESAWire.SizeSelf((VkMemoryResourceAllocationSizePropertiesMESA*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000384003: e.Pointer(true); e.I32(1000384003); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkMemoryResourceAllocationSizePropertiesMESAWire.EncodeSelf(ref e, (VkMemoryResourceAllocationSizePropertiesMESA*)p); return;
+                case 1000384003: e.Pointer(true); e.I32(1000384003); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000384003: VkMemoryResourceAllocationSizePropertiesMESAWire.EncodeSelf(ref e, (VkMemoryResourceAllocationSizePropertiesMESA*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000384003:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkMemoryResourceAllocationSizePropertiesMESA*)d.Alloc(1, (ulong)sizeof(VkMemoryResourceAllocationSizePropertiesMESA));
-                if (p == null) return null;
-                p->sType = VkMemoryResourceAllocationSizePropertiesMESA.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkMemoryResourceAllocationSizePropertiesMESAWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000384003: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkMemoryResourceAllocationSizePropertiesMESA)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000384003: VkMemoryResourceAllocationSizePropertiesMESAWire.DecodeSelf(ref d, (VkMemoryResourceAllocationSizePropertiesMESA*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
     public static ulong SizePartialChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000384003: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkMemoryResourceAllocationSizePropertiesMESAWire.SizePartialSelf((VkMemoryResourceAllocationSizePropertiesMESA*)p, f);
+                case 1000384003: n += 12 + VkMemoryResourceAllocationSizePropertiesMESAWire.SizePartialSelf((VkMemoryResourceAllocationSizePropertiesMESA*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodePartialChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodePartialChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000384003: e.Pointer(true); e.I32(1000384003); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkMemoryResourceAllocationSizePropertiesMESAWire.EncodePartialSelf(ref e, (VkMemoryResourceAllocationSizePropertiesMESA*)p); return;
+                case 1000384003: e.Pointer(true); e.I32(1000384003); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000384003: VkMemoryResourceAllocationSizePropertiesMESAWire.EncodePartialSelf(ref e, (VkMemoryResourceAllocationSizePropertiesMESA*)q); break;
+            }
+        }
     }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000384003:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkMemoryResourceAllocationSizePropertiesMESA*)d.Alloc(1, (ulong)sizeof(VkMemoryResourceAllocationSizePropertiesMESA));
-                if (p == null) return null;
-                p->sType = VkMemoryResourceAllocationSizePropertiesMESA.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkMemoryResourceAllocationSizePropertiesMESAWire.DecodePartialSelf(ref d, p);
-                return p;
+                case 1000384003: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkMemoryResourceAllocationSizePropertiesMESA)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > PartialChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000384003: VkMemoryResourceAllocationSizePropertiesMESAWire.DecodePartialSelf(ref d, (VkMemoryResourceAllocationSizePropertiesMESA*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
         if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
+        VnChainHeader** found = stackalloc VnChainHeader*[PartialChainLimit];
+        int n = 0;
+        var p = (VnChainHeader*)chain;
+        do
         {
-            case 1000384003: VkMemoryResourceAllocationSizePropertiesMESAWire.DecodeIntoSelf(ref d, (VkMemoryResourceAllocationSizePropertiesMESA*)p); return;
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+            if (n == PartialChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return; }
+            int st = d.I32();
+            while (p != null && p->sType != st) p = (VnChainHeader*)p->pNext;
+            if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+            found[n++] = p;
+            p = (VnChainHeader*)p->pNext;
+        } while (d.Pointer());
+        if (d.Failed) return;
+        while (n > 0)
+        {
+            p = found[--n];
+            switch (p->sType)
+            {
+                case 1000384003: VkMemoryResourceAllocationSizePropertiesMESAWire.DecodeIntoSelf(ref d, (VkMemoryResourceAllocationSizePropertiesMESA*)p); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return;
+            }
+            if (d.Failed) return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryResourcePropertiesMESA carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000384003];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryResourcePropertiesMESA carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [1000384003];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 1;
 }
 
 public static unsafe partial class VkMemoryToImageCopyMESAWire
@@ -10752,7 +9425,7 @@ public static unsafe partial class VkMemoryToImageCopyMESAWire
     {
         if (d.I32() != (int)VkMemoryToImageCopyMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkMemoryToImageCopyMESA.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -10816,37 +9489,17 @@ public static unsafe partial class VkMemoryToImageCopyMESAWire
         VkOffset3DWire.Decode(ref d, &v->imageOffset);
         VkExtent3DWire.Decode(ref d, &v->imageExtent);
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryToImageCopyMESA carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkMemoryTypeWire
@@ -10943,7 +9596,7 @@ public static unsafe partial class VkMemoryUnmapInfoWire
     {
         if (d.I32() != (int)VkMemoryUnmapInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkMemoryUnmapInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -10970,37 +9623,17 @@ public static unsafe partial class VkMemoryUnmapInfoWire
         v->flags = (uint)d.U32();
         v->memory = d.Handle(8);
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkMemoryUnmapInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkMultiDrawIndexedInfoEXTWire
@@ -11086,5 +9719,267 @@ public static unsafe partial class VkMultiDrawInfoEXTWire
         v->firstVertex = (uint)d.U32();
         v->vertexCount = (uint)d.U32();
     }
+}
+
+public static unsafe partial class VkMultisamplePropertiesEXTWire
+{
+    public static ulong Size(VkMultisamplePropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkMultisamplePropertiesEXT* v)
+    {
+        e.I32((int)VkMultisamplePropertiesEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkMultisamplePropertiesEXT* v)
+    {
+        if (d.I32() != (int)VkMultisamplePropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkMultisamplePropertiesEXT.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkMultisamplePropertiesEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkMultisamplePropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkExtent2DWire.Size(&v->maxSampleLocationGridSize, f);
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkMultisamplePropertiesEXT* v)
+    {
+        VkExtent2DWire.Encode(ref e, &v->maxSampleLocationGridSize);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkMultisamplePropertiesEXT* v)
+    {
+        VkExtent2DWire.Decode(ref d, &v->maxSampleLocationGridSize);
+    }
+    public static ulong SizePartial(VkMultisamplePropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkMultisamplePropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkExtent2DWire.SizePartial(&v->maxSampleLocationGridSize, f);
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkMultisamplePropertiesEXT* v)
+    {
+        e.I32((int)VkMultisamplePropertiesEXT.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkMultisamplePropertiesEXT* v)
+    {
+        VkExtent2DWire.EncodePartial(ref e, &v->maxSampleLocationGridSize);
+    }
+    public static void DecodePartial(ref VnDecoder d, VkMultisamplePropertiesEXT* v)
+    {
+        if (d.I32() != (int)VkMultisamplePropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkMultisamplePropertiesEXT.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkMultisamplePropertiesEXT* v)
+    {
+        VkExtent2DWire.DecodePartial(ref d, &v->maxSampleLocationGridSize);
+    }
+    public static void DecodeInto(ref VnDecoder d, VkMultisamplePropertiesEXT* v)
+    {
+        if (d.I32() != (int)VkMultisamplePropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkMultisamplePropertiesEXT* v)
+    {
+        VkExtent2DWire.DecodeInto(ref d, &v->maxSampleLocationGridSize);
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkMultisamplePropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkMultisamplePropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkMultisampledRenderToSingleSampledInfoEXTWire
+{
+    public static ulong Size(VkMultisampledRenderToSingleSampledInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkMultisampledRenderToSingleSampledInfoEXT* v)
+    {
+        e.I32((int)VkMultisampledRenderToSingleSampledInfoEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkMultisampledRenderToSingleSampledInfoEXT* v)
+    {
+        if (d.I32() != (int)VkMultisampledRenderToSingleSampledInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkMultisampledRenderToSingleSampledInfoEXT.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkMultisampledRenderToSingleSampledInfoEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkMultisampledRenderToSingleSampledInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkMultisampledRenderToSingleSampledInfoEXT* v)
+    {
+        e.U32((uint)v->multisampledRenderToSingleSampledEnable);
+        e.U32((uint)v->rasterizationSamples);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkMultisampledRenderToSingleSampledInfoEXT* v)
+    {
+        v->multisampledRenderToSingleSampledEnable = (uint)d.U32();
+        v->rasterizationSamples = (VkSampleCountFlagBits)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkMultisampledRenderToSingleSampledInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkMutableDescriptorTypeCreateInfoEXTWire
+{
+    public static ulong Size(VkMutableDescriptorTypeCreateInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkMutableDescriptorTypeCreateInfoEXT* v)
+    {
+        e.I32((int)VkMutableDescriptorTypeCreateInfoEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkMutableDescriptorTypeCreateInfoEXT* v)
+    {
+        if (d.I32() != (int)VkMutableDescriptorTypeCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkMutableDescriptorTypeCreateInfoEXT.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkMutableDescriptorTypeCreateInfoEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkMutableDescriptorTypeCreateInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 8;
+        if (v->pMutableDescriptorTypeLists != null)
+        {
+            for (ulong t309 = 0; t309 < (ulong)v->mutableDescriptorTypeListCount; t309++)
+            {
+                n += VkMutableDescriptorTypeListEXTWire.Size(&v->pMutableDescriptorTypeLists[t309], f);
+            }
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkMutableDescriptorTypeCreateInfoEXT* v)
+    {
+        e.U32((uint)v->mutableDescriptorTypeListCount);
+        if (v->pMutableDescriptorTypeLists != null)
+        {
+            e.ArraySize((ulong)v->mutableDescriptorTypeListCount);
+            for (ulong t310 = 0; t310 < (ulong)v->mutableDescriptorTypeListCount; t310++)
+            {
+                VkMutableDescriptorTypeListEXTWire.Encode(ref e, &v->pMutableDescriptorTypeLists[t310]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkMutableDescriptorTypeCreateInfoEXT* v)
+    {
+        v->mutableDescriptorTypeListCount = (uint)d.U32();
+
+        {
+            ulong t312 = d.ArraySize();
+            if (t312 != 0)
+            {
+                if (t312 != (ulong)v->mutableDescriptorTypeListCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t312, 12)) return;
+                var t313 = (VkMutableDescriptorTypeListEXT*)d.Alloc(t312, (ulong)sizeof(VkMutableDescriptorTypeListEXT));
+                if (t313 == null) return;
+                for (ulong t311 = 0; t311 < t312; t311++)
+                {
+                    VkMutableDescriptorTypeListEXTWire.Decode(ref d, &t313[t311]);
+                }
+                v->pMutableDescriptorTypeLists = t313;
+            }
+            else if ((ulong)v->mutableDescriptorTypeListCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkMutableDescriptorTypeCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 

@@ -10,359 +10,6 @@ using Venus.Protocol.Wire;
 
 namespace Venus.Protocol.Wire;
 
-public static unsafe partial class VkMultisamplePropertiesEXTWire
-{
-    public static ulong Size(VkMultisamplePropertiesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkMultisamplePropertiesEXT* v)
-    {
-        e.I32((int)VkMultisamplePropertiesEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkMultisamplePropertiesEXT* v)
-    {
-        if (d.I32() != (int)VkMultisamplePropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkMultisamplePropertiesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkMultisamplePropertiesEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkMultisamplePropertiesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkExtent2DWire.Size(&v->maxSampleLocationGridSize, f);
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkMultisamplePropertiesEXT* v)
-    {
-        VkExtent2DWire.Encode(ref e, &v->maxSampleLocationGridSize);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkMultisamplePropertiesEXT* v)
-    {
-        VkExtent2DWire.Decode(ref d, &v->maxSampleLocationGridSize);
-    }
-    public static ulong SizePartial(VkMultisamplePropertiesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkMultisamplePropertiesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkExtent2DWire.SizePartial(&v->maxSampleLocationGridSize, f);
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkMultisamplePropertiesEXT* v)
-    {
-        e.I32((int)VkMultisamplePropertiesEXT.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkMultisamplePropertiesEXT* v)
-    {
-        VkExtent2DWire.EncodePartial(ref e, &v->maxSampleLocationGridSize);
-    }
-    public static void DecodePartial(ref VnDecoder d, VkMultisamplePropertiesEXT* v)
-    {
-        if (d.I32() != (int)VkMultisamplePropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkMultisamplePropertiesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkMultisamplePropertiesEXT* v)
-    {
-        VkExtent2DWire.DecodePartial(ref d, &v->maxSampleLocationGridSize);
-    }
-    public static void DecodeInto(ref VnDecoder d, VkMultisamplePropertiesEXT* v)
-    {
-        if (d.I32() != (int)VkMultisamplePropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkMultisamplePropertiesEXT* v)
-    {
-        VkExtent2DWire.DecodeInto(ref d, &v->maxSampleLocationGridSize);
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkMultisampledRenderToSingleSampledInfoEXTWire
-{
-    public static ulong Size(VkMultisampledRenderToSingleSampledInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkMultisampledRenderToSingleSampledInfoEXT* v)
-    {
-        e.I32((int)VkMultisampledRenderToSingleSampledInfoEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkMultisampledRenderToSingleSampledInfoEXT* v)
-    {
-        if (d.I32() != (int)VkMultisampledRenderToSingleSampledInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkMultisampledRenderToSingleSampledInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkMultisampledRenderToSingleSampledInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkMultisampledRenderToSingleSampledInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkMultisampledRenderToSingleSampledInfoEXT* v)
-    {
-        e.U32((uint)v->multisampledRenderToSingleSampledEnable);
-        e.U32((uint)v->rasterizationSamples);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkMultisampledRenderToSingleSampledInfoEXT* v)
-    {
-        v->multisampledRenderToSingleSampledEnable = (uint)d.U32();
-        v->rasterizationSamples = (VkSampleCountFlagBits)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkMutableDescriptorTypeCreateInfoEXTWire
-{
-    public static ulong Size(VkMutableDescriptorTypeCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkMutableDescriptorTypeCreateInfoEXT* v)
-    {
-        e.I32((int)VkMutableDescriptorTypeCreateInfoEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkMutableDescriptorTypeCreateInfoEXT* v)
-    {
-        if (d.I32() != (int)VkMutableDescriptorTypeCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkMutableDescriptorTypeCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkMutableDescriptorTypeCreateInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkMutableDescriptorTypeCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pMutableDescriptorTypeLists != null)
-        {
-            for (ulong t309 = 0; t309 < (ulong)v->mutableDescriptorTypeListCount; t309++)
-            {
-                n += VkMutableDescriptorTypeListEXTWire.Size(&v->pMutableDescriptorTypeLists[t309], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkMutableDescriptorTypeCreateInfoEXT* v)
-    {
-        e.U32((uint)v->mutableDescriptorTypeListCount);
-        if (v->pMutableDescriptorTypeLists != null)
-        {
-            e.ArraySize((ulong)v->mutableDescriptorTypeListCount);
-            for (ulong t310 = 0; t310 < (ulong)v->mutableDescriptorTypeListCount; t310++)
-            {
-                VkMutableDescriptorTypeListEXTWire.Encode(ref e, &v->pMutableDescriptorTypeLists[t310]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkMutableDescriptorTypeCreateInfoEXT* v)
-    {
-        v->mutableDescriptorTypeListCount = (uint)d.U32();
-
-        {
-            ulong t312 = d.ArraySize();
-            if (t312 != 0)
-            {
-                if (t312 != (ulong)v->mutableDescriptorTypeListCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t312, 12)) return;
-                var t313 = (VkMutableDescriptorTypeListEXT*)d.Alloc(t312, (ulong)sizeof(VkMutableDescriptorTypeListEXT));
-                if (t313 == null) return;
-                for (ulong t311 = 0; t311 < t312; t311++)
-                {
-                    VkMutableDescriptorTypeListEXTWire.Decode(ref d, &t313[t311]);
-                }
-                v->pMutableDescriptorTypeLists = t313;
-            }
-            else if ((ulong)v->mutableDescriptorTypeListCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
 public static unsafe partial class VkMutableDescriptorTypeListEXTWire
 {
     public static ulong Size(VkMutableDescriptorTypeListEXT* v, VnProtocolFilter f = null)
@@ -529,7 +176,7 @@ public static unsafe partial class VkPhysicalDevice16BitStorageFeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDevice16BitStorageFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDevice16BitStorageFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -586,7 +233,7 @@ public static unsafe partial class VkPhysicalDevice16BitStorageFeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDevice16BitStorageFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDevice16BitStorageFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -596,7 +243,7 @@ public static unsafe partial class VkPhysicalDevice16BitStorageFeaturesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDevice16BitStorageFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDevice16BitStorageFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -607,83 +254,32 @@ public static unsafe partial class VkPhysicalDevice16BitStorageFeaturesWire
         v->storagePushConstant16 = (uint)d.U32();
         v->storageInputOutput16 = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevice16BitStorageFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevice16BitStorageFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDevice4444FormatsFeaturesEXTWire
@@ -704,7 +300,7 @@ public static unsafe partial class VkPhysicalDevice4444FormatsFeaturesEXTWire
     {
         if (d.I32() != (int)VkPhysicalDevice4444FormatsFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDevice4444FormatsFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -755,7 +351,7 @@ public static unsafe partial class VkPhysicalDevice4444FormatsFeaturesEXTWire
     {
         if (d.I32() != (int)VkPhysicalDevice4444FormatsFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDevice4444FormatsFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -765,7 +361,7 @@ public static unsafe partial class VkPhysicalDevice4444FormatsFeaturesEXTWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDevice4444FormatsFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDevice4444FormatsFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -774,83 +370,32 @@ public static unsafe partial class VkPhysicalDevice4444FormatsFeaturesEXTWire
         v->formatA4R4G4B4 = (uint)d.U32();
         v->formatA4B4G4R4 = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevice4444FormatsFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevice4444FormatsFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDevice8BitStorageFeaturesWire
@@ -871,7 +416,7 @@ public static unsafe partial class VkPhysicalDevice8BitStorageFeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDevice8BitStorageFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDevice8BitStorageFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -925,7 +470,7 @@ public static unsafe partial class VkPhysicalDevice8BitStorageFeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDevice8BitStorageFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDevice8BitStorageFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -935,7 +480,7 @@ public static unsafe partial class VkPhysicalDevice8BitStorageFeaturesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDevice8BitStorageFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDevice8BitStorageFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -945,83 +490,32 @@ public static unsafe partial class VkPhysicalDevice8BitStorageFeaturesWire
         v->uniformAndStorageBuffer8BitAccess = (uint)d.U32();
         v->storagePushConstant8 = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevice8BitStorageFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevice8BitStorageFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceAccelerationStructureFeaturesKHRWire
@@ -1042,7 +536,7 @@ public static unsafe partial class VkPhysicalDeviceAccelerationStructureFeatures
     {
         if (d.I32() != (int)VkPhysicalDeviceAccelerationStructureFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceAccelerationStructureFeaturesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -1102,7 +596,7 @@ public static unsafe partial class VkPhysicalDeviceAccelerationStructureFeatures
     {
         if (d.I32() != (int)VkPhysicalDeviceAccelerationStructureFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceAccelerationStructureFeaturesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -1112,7 +606,7 @@ public static unsafe partial class VkPhysicalDeviceAccelerationStructureFeatures
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceAccelerationStructureFeaturesKHR* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceAccelerationStructureFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -1124,83 +618,32 @@ public static unsafe partial class VkPhysicalDeviceAccelerationStructureFeatures
         v->accelerationStructureHostCommands = (uint)d.U32();
         v->descriptorBindingAccelerationStructureUpdateAfterBind = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceAccelerationStructureFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceAccelerationStructureFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceAccelerationStructurePropertiesKHRWire
@@ -1221,7 +664,7 @@ public static unsafe partial class VkPhysicalDeviceAccelerationStructureProperti
     {
         if (d.I32() != (int)VkPhysicalDeviceAccelerationStructurePropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceAccelerationStructurePropertiesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -1290,7 +733,7 @@ public static unsafe partial class VkPhysicalDeviceAccelerationStructureProperti
     {
         if (d.I32() != (int)VkPhysicalDeviceAccelerationStructurePropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceAccelerationStructurePropertiesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -1300,7 +743,7 @@ public static unsafe partial class VkPhysicalDeviceAccelerationStructureProperti
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceAccelerationStructurePropertiesKHR* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceAccelerationStructurePropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -1315,83 +758,32 @@ public static unsafe partial class VkPhysicalDeviceAccelerationStructureProperti
         v->maxDescriptorSetUpdateAfterBindAccelerationStructures = (uint)d.U32();
         v->minAccelerationStructureScratchOffsetAlignment = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceAccelerationStructurePropertiesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceAccelerationStructurePropertiesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXTWire
@@ -1412,7 +804,7 @@ public static unsafe partial class VkPhysicalDeviceAttachmentFeedbackLoopDynamic
     {
         if (d.I32() != (int)VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -1460,7 +852,7 @@ public static unsafe partial class VkPhysicalDeviceAttachmentFeedbackLoopDynamic
     {
         if (d.I32() != (int)VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -1470,7 +862,7 @@ public static unsafe partial class VkPhysicalDeviceAttachmentFeedbackLoopDynamic
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -1478,83 +870,32 @@ public static unsafe partial class VkPhysicalDeviceAttachmentFeedbackLoopDynamic
     {
         v->attachmentFeedbackLoopDynamicState = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXTWire
@@ -1575,7 +916,7 @@ public static unsafe partial class VkPhysicalDeviceAttachmentFeedbackLoopLayoutF
     {
         if (d.I32() != (int)VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -1623,7 +964,7 @@ public static unsafe partial class VkPhysicalDeviceAttachmentFeedbackLoopLayoutF
     {
         if (d.I32() != (int)VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -1633,7 +974,7 @@ public static unsafe partial class VkPhysicalDeviceAttachmentFeedbackLoopLayoutF
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -1641,83 +982,32 @@ public static unsafe partial class VkPhysicalDeviceAttachmentFeedbackLoopLayoutF
     {
         v->attachmentFeedbackLoopLayout = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceBlendOperationAdvancedFeaturesEXTWire
@@ -1738,7 +1028,7 @@ public static unsafe partial class VkPhysicalDeviceBlendOperationAdvancedFeature
     {
         if (d.I32() != (int)VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -1786,7 +1076,7 @@ public static unsafe partial class VkPhysicalDeviceBlendOperationAdvancedFeature
     {
         if (d.I32() != (int)VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -1796,7 +1086,7 @@ public static unsafe partial class VkPhysicalDeviceBlendOperationAdvancedFeature
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -1804,83 +1094,32 @@ public static unsafe partial class VkPhysicalDeviceBlendOperationAdvancedFeature
     {
         v->advancedBlendCoherentOperations = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceBlendOperationAdvancedPropertiesEXTWire
@@ -1901,7 +1140,7 @@ public static unsafe partial class VkPhysicalDeviceBlendOperationAdvancedPropert
     {
         if (d.I32() != (int)VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -1964,7 +1203,7 @@ public static unsafe partial class VkPhysicalDeviceBlendOperationAdvancedPropert
     {
         if (d.I32() != (int)VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -1974,7 +1213,7 @@ public static unsafe partial class VkPhysicalDeviceBlendOperationAdvancedPropert
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -1987,83 +1226,32 @@ public static unsafe partial class VkPhysicalDeviceBlendOperationAdvancedPropert
         v->advancedBlendCorrelatedOverlap = (uint)d.U32();
         v->advancedBlendAllOperations = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceBorderColorSwizzleFeaturesEXTWire
@@ -2084,7 +1272,7 @@ public static unsafe partial class VkPhysicalDeviceBorderColorSwizzleFeaturesEXT
     {
         if (d.I32() != (int)VkPhysicalDeviceBorderColorSwizzleFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceBorderColorSwizzleFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2135,7 +1323,7 @@ public static unsafe partial class VkPhysicalDeviceBorderColorSwizzleFeaturesEXT
     {
         if (d.I32() != (int)VkPhysicalDeviceBorderColorSwizzleFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceBorderColorSwizzleFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -2145,7 +1333,7 @@ public static unsafe partial class VkPhysicalDeviceBorderColorSwizzleFeaturesEXT
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceBorderColorSwizzleFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceBorderColorSwizzleFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -2154,83 +1342,32 @@ public static unsafe partial class VkPhysicalDeviceBorderColorSwizzleFeaturesEXT
         v->borderColorSwizzle = (uint)d.U32();
         v->borderColorSwizzleFromImage = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceBorderColorSwizzleFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceBorderColorSwizzleFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceBufferDeviceAddressFeaturesWire
@@ -2251,7 +1388,7 @@ public static unsafe partial class VkPhysicalDeviceBufferDeviceAddressFeaturesWi
     {
         if (d.I32() != (int)VkPhysicalDeviceBufferDeviceAddressFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceBufferDeviceAddressFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2305,7 +1442,7 @@ public static unsafe partial class VkPhysicalDeviceBufferDeviceAddressFeaturesWi
     {
         if (d.I32() != (int)VkPhysicalDeviceBufferDeviceAddressFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceBufferDeviceAddressFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -2315,7 +1452,7 @@ public static unsafe partial class VkPhysicalDeviceBufferDeviceAddressFeaturesWi
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceBufferDeviceAddressFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceBufferDeviceAddressFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -2325,83 +1462,32 @@ public static unsafe partial class VkPhysicalDeviceBufferDeviceAddressFeaturesWi
         v->bufferDeviceAddressCaptureReplay = (uint)d.U32();
         v->bufferDeviceAddressMultiDevice = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceBufferDeviceAddressFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceBufferDeviceAddressFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceBufferDeviceAddressFeaturesEXTWire
@@ -2422,7 +1508,7 @@ public static unsafe partial class VkPhysicalDeviceBufferDeviceAddressFeaturesEX
     {
         if (d.I32() != (int)VkPhysicalDeviceBufferDeviceAddressFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceBufferDeviceAddressFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2476,7 +1562,7 @@ public static unsafe partial class VkPhysicalDeviceBufferDeviceAddressFeaturesEX
     {
         if (d.I32() != (int)VkPhysicalDeviceBufferDeviceAddressFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceBufferDeviceAddressFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -2486,7 +1572,7 @@ public static unsafe partial class VkPhysicalDeviceBufferDeviceAddressFeaturesEX
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceBufferDeviceAddressFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceBufferDeviceAddressFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -2496,83 +1582,32 @@ public static unsafe partial class VkPhysicalDeviceBufferDeviceAddressFeaturesEX
         v->bufferDeviceAddressCaptureReplay = (uint)d.U32();
         v->bufferDeviceAddressMultiDevice = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceBufferDeviceAddressFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceBufferDeviceAddressFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceColorWriteEnableFeaturesEXTWire
@@ -2593,7 +1628,7 @@ public static unsafe partial class VkPhysicalDeviceColorWriteEnableFeaturesEXTWi
     {
         if (d.I32() != (int)VkPhysicalDeviceColorWriteEnableFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceColorWriteEnableFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2641,7 +1676,7 @@ public static unsafe partial class VkPhysicalDeviceColorWriteEnableFeaturesEXTWi
     {
         if (d.I32() != (int)VkPhysicalDeviceColorWriteEnableFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceColorWriteEnableFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -2651,7 +1686,7 @@ public static unsafe partial class VkPhysicalDeviceColorWriteEnableFeaturesEXTWi
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceColorWriteEnableFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceColorWriteEnableFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -2659,83 +1694,32 @@ public static unsafe partial class VkPhysicalDeviceColorWriteEnableFeaturesEXTWi
     {
         v->colorWriteEnable = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceColorWriteEnableFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceColorWriteEnableFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceComputeShaderDerivativesFeaturesKHRWire
@@ -2756,7 +1740,7 @@ public static unsafe partial class VkPhysicalDeviceComputeShaderDerivativesFeatu
     {
         if (d.I32() != (int)VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2807,7 +1791,7 @@ public static unsafe partial class VkPhysicalDeviceComputeShaderDerivativesFeatu
     {
         if (d.I32() != (int)VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -2817,7 +1801,7 @@ public static unsafe partial class VkPhysicalDeviceComputeShaderDerivativesFeatu
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -2826,83 +1810,32 @@ public static unsafe partial class VkPhysicalDeviceComputeShaderDerivativesFeatu
         v->computeDerivativeGroupQuads = (uint)d.U32();
         v->computeDerivativeGroupLinear = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceComputeShaderDerivativesPropertiesKHRWire
@@ -2923,7 +1856,7 @@ public static unsafe partial class VkPhysicalDeviceComputeShaderDerivativesPrope
     {
         if (d.I32() != (int)VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2971,7 +1904,7 @@ public static unsafe partial class VkPhysicalDeviceComputeShaderDerivativesPrope
     {
         if (d.I32() != (int)VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -2981,7 +1914,7 @@ public static unsafe partial class VkPhysicalDeviceComputeShaderDerivativesPrope
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -2989,83 +1922,32 @@ public static unsafe partial class VkPhysicalDeviceComputeShaderDerivativesPrope
     {
         v->meshAndTaskShaderDerivatives = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceConditionalRenderingFeaturesEXTWire
@@ -3086,7 +1968,7 @@ public static unsafe partial class VkPhysicalDeviceConditionalRenderingFeaturesE
     {
         if (d.I32() != (int)VkPhysicalDeviceConditionalRenderingFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceConditionalRenderingFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3137,7 +2019,7 @@ public static unsafe partial class VkPhysicalDeviceConditionalRenderingFeaturesE
     {
         if (d.I32() != (int)VkPhysicalDeviceConditionalRenderingFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceConditionalRenderingFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -3147,7 +2029,7 @@ public static unsafe partial class VkPhysicalDeviceConditionalRenderingFeaturesE
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceConditionalRenderingFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceConditionalRenderingFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -3156,83 +2038,32 @@ public static unsafe partial class VkPhysicalDeviceConditionalRenderingFeaturesE
         v->conditionalRendering = (uint)d.U32();
         v->inheritedConditionalRendering = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceConditionalRenderingFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceConditionalRenderingFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceConservativeRasterizationPropertiesEXTWire
@@ -3253,7 +2084,7 @@ public static unsafe partial class VkPhysicalDeviceConservativeRasterizationProp
     {
         if (d.I32() != (int)VkPhysicalDeviceConservativeRasterizationPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceConservativeRasterizationPropertiesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3325,7 +2156,7 @@ public static unsafe partial class VkPhysicalDeviceConservativeRasterizationProp
     {
         if (d.I32() != (int)VkPhysicalDeviceConservativeRasterizationPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceConservativeRasterizationPropertiesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -3335,7 +2166,7 @@ public static unsafe partial class VkPhysicalDeviceConservativeRasterizationProp
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceConservativeRasterizationPropertiesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceConservativeRasterizationPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -3351,83 +2182,32 @@ public static unsafe partial class VkPhysicalDeviceConservativeRasterizationProp
         v->fullyCoveredFragmentShaderInputVariable = (uint)d.U32();
         v->conservativeRasterizationPostDepthCoverage = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceConservativeRasterizationPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceConservativeRasterizationPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceCooperativeMatrixFeaturesKHRWire
@@ -3448,7 +2228,7 @@ public static unsafe partial class VkPhysicalDeviceCooperativeMatrixFeaturesKHRW
     {
         if (d.I32() != (int)VkPhysicalDeviceCooperativeMatrixFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceCooperativeMatrixFeaturesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3499,7 +2279,7 @@ public static unsafe partial class VkPhysicalDeviceCooperativeMatrixFeaturesKHRW
     {
         if (d.I32() != (int)VkPhysicalDeviceCooperativeMatrixFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceCooperativeMatrixFeaturesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -3509,7 +2289,7 @@ public static unsafe partial class VkPhysicalDeviceCooperativeMatrixFeaturesKHRW
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceCooperativeMatrixFeaturesKHR* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceCooperativeMatrixFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -3518,83 +2298,32 @@ public static unsafe partial class VkPhysicalDeviceCooperativeMatrixFeaturesKHRW
         v->cooperativeMatrix = (uint)d.U32();
         v->cooperativeMatrixRobustBufferAccess = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceCooperativeMatrixFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceCooperativeMatrixFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceCooperativeMatrixPropertiesKHRWire
@@ -3615,7 +2344,7 @@ public static unsafe partial class VkPhysicalDeviceCooperativeMatrixPropertiesKH
     {
         if (d.I32() != (int)VkPhysicalDeviceCooperativeMatrixPropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceCooperativeMatrixPropertiesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3663,7 +2392,7 @@ public static unsafe partial class VkPhysicalDeviceCooperativeMatrixPropertiesKH
     {
         if (d.I32() != (int)VkPhysicalDeviceCooperativeMatrixPropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceCooperativeMatrixPropertiesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -3673,7 +2402,7 @@ public static unsafe partial class VkPhysicalDeviceCooperativeMatrixPropertiesKH
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceCooperativeMatrixPropertiesKHR* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceCooperativeMatrixPropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -3681,83 +2410,32 @@ public static unsafe partial class VkPhysicalDeviceCooperativeMatrixPropertiesKH
     {
         v->cooperativeMatrixSupportedStages = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceCooperativeMatrixPropertiesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceCooperativeMatrixPropertiesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceCustomBorderColorFeaturesEXTWire
@@ -3778,7 +2456,7 @@ public static unsafe partial class VkPhysicalDeviceCustomBorderColorFeaturesEXTW
     {
         if (d.I32() != (int)VkPhysicalDeviceCustomBorderColorFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceCustomBorderColorFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3829,7 +2507,7 @@ public static unsafe partial class VkPhysicalDeviceCustomBorderColorFeaturesEXTW
     {
         if (d.I32() != (int)VkPhysicalDeviceCustomBorderColorFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceCustomBorderColorFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -3839,7 +2517,7 @@ public static unsafe partial class VkPhysicalDeviceCustomBorderColorFeaturesEXTW
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceCustomBorderColorFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceCustomBorderColorFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -3848,83 +2526,32 @@ public static unsafe partial class VkPhysicalDeviceCustomBorderColorFeaturesEXTW
         v->customBorderColors = (uint)d.U32();
         v->customBorderColorWithoutFormat = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceCustomBorderColorFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceCustomBorderColorFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceCustomBorderColorPropertiesEXTWire
@@ -3945,7 +2572,7 @@ public static unsafe partial class VkPhysicalDeviceCustomBorderColorPropertiesEX
     {
         if (d.I32() != (int)VkPhysicalDeviceCustomBorderColorPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceCustomBorderColorPropertiesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3993,7 +2620,7 @@ public static unsafe partial class VkPhysicalDeviceCustomBorderColorPropertiesEX
     {
         if (d.I32() != (int)VkPhysicalDeviceCustomBorderColorPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceCustomBorderColorPropertiesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -4003,7 +2630,7 @@ public static unsafe partial class VkPhysicalDeviceCustomBorderColorPropertiesEX
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceCustomBorderColorPropertiesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceCustomBorderColorPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -4011,83 +2638,32 @@ public static unsafe partial class VkPhysicalDeviceCustomBorderColorPropertiesEX
     {
         v->maxCustomBorderColorSamplers = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceCustomBorderColorPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceCustomBorderColorPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDepthBiasControlFeaturesEXTWire
@@ -4108,7 +2684,7 @@ public static unsafe partial class VkPhysicalDeviceDepthBiasControlFeaturesEXTWi
     {
         if (d.I32() != (int)VkPhysicalDeviceDepthBiasControlFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDepthBiasControlFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4165,7 +2741,7 @@ public static unsafe partial class VkPhysicalDeviceDepthBiasControlFeaturesEXTWi
     {
         if (d.I32() != (int)VkPhysicalDeviceDepthBiasControlFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDepthBiasControlFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -4175,7 +2751,7 @@ public static unsafe partial class VkPhysicalDeviceDepthBiasControlFeaturesEXTWi
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceDepthBiasControlFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceDepthBiasControlFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -4186,83 +2762,32 @@ public static unsafe partial class VkPhysicalDeviceDepthBiasControlFeaturesEXTWi
         v->floatRepresentation = (uint)d.U32();
         v->depthBiasExact = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDepthBiasControlFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDepthBiasControlFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDepthClampControlFeaturesEXTWire
@@ -4283,7 +2808,7 @@ public static unsafe partial class VkPhysicalDeviceDepthClampControlFeaturesEXTW
     {
         if (d.I32() != (int)VkPhysicalDeviceDepthClampControlFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDepthClampControlFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4331,7 +2856,7 @@ public static unsafe partial class VkPhysicalDeviceDepthClampControlFeaturesEXTW
     {
         if (d.I32() != (int)VkPhysicalDeviceDepthClampControlFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDepthClampControlFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -4341,7 +2866,7 @@ public static unsafe partial class VkPhysicalDeviceDepthClampControlFeaturesEXTW
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceDepthClampControlFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceDepthClampControlFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -4349,83 +2874,32 @@ public static unsafe partial class VkPhysicalDeviceDepthClampControlFeaturesEXTW
     {
         v->depthClampControl = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDepthClampControlFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDepthClampControlFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDepthClampZeroOneFeaturesKHRWire
@@ -4446,7 +2920,7 @@ public static unsafe partial class VkPhysicalDeviceDepthClampZeroOneFeaturesKHRW
     {
         if (d.I32() != (int)VkPhysicalDeviceDepthClampZeroOneFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDepthClampZeroOneFeaturesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4494,7 +2968,7 @@ public static unsafe partial class VkPhysicalDeviceDepthClampZeroOneFeaturesKHRW
     {
         if (d.I32() != (int)VkPhysicalDeviceDepthClampZeroOneFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDepthClampZeroOneFeaturesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -4504,7 +2978,7 @@ public static unsafe partial class VkPhysicalDeviceDepthClampZeroOneFeaturesKHRW
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceDepthClampZeroOneFeaturesKHR* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceDepthClampZeroOneFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -4512,83 +2986,32 @@ public static unsafe partial class VkPhysicalDeviceDepthClampZeroOneFeaturesKHRW
     {
         v->depthClampZeroOne = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDepthClampZeroOneFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDepthClampZeroOneFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDepthClipControlFeaturesEXTWire
@@ -4609,7 +3032,7 @@ public static unsafe partial class VkPhysicalDeviceDepthClipControlFeaturesEXTWi
     {
         if (d.I32() != (int)VkPhysicalDeviceDepthClipControlFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDepthClipControlFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4657,7 +3080,7 @@ public static unsafe partial class VkPhysicalDeviceDepthClipControlFeaturesEXTWi
     {
         if (d.I32() != (int)VkPhysicalDeviceDepthClipControlFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDepthClipControlFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -4667,7 +3090,7 @@ public static unsafe partial class VkPhysicalDeviceDepthClipControlFeaturesEXTWi
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceDepthClipControlFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceDepthClipControlFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -4675,83 +3098,32 @@ public static unsafe partial class VkPhysicalDeviceDepthClipControlFeaturesEXTWi
     {
         v->depthClipControl = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDepthClipControlFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDepthClipControlFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDepthClipEnableFeaturesEXTWire
@@ -4772,7 +3144,7 @@ public static unsafe partial class VkPhysicalDeviceDepthClipEnableFeaturesEXTWir
     {
         if (d.I32() != (int)VkPhysicalDeviceDepthClipEnableFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDepthClipEnableFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4820,7 +3192,7 @@ public static unsafe partial class VkPhysicalDeviceDepthClipEnableFeaturesEXTWir
     {
         if (d.I32() != (int)VkPhysicalDeviceDepthClipEnableFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDepthClipEnableFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -4830,7 +3202,7 @@ public static unsafe partial class VkPhysicalDeviceDepthClipEnableFeaturesEXTWir
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceDepthClipEnableFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceDepthClipEnableFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -4838,83 +3210,32 @@ public static unsafe partial class VkPhysicalDeviceDepthClipEnableFeaturesEXTWir
     {
         v->depthClipEnable = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDepthClipEnableFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDepthClipEnableFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDepthStencilResolvePropertiesWire
@@ -4935,7 +3256,7 @@ public static unsafe partial class VkPhysicalDeviceDepthStencilResolveProperties
     {
         if (d.I32() != (int)VkPhysicalDeviceDepthStencilResolveProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDepthStencilResolveProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4992,7 +3313,7 @@ public static unsafe partial class VkPhysicalDeviceDepthStencilResolveProperties
     {
         if (d.I32() != (int)VkPhysicalDeviceDepthStencilResolveProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDepthStencilResolveProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -5002,7 +3323,7 @@ public static unsafe partial class VkPhysicalDeviceDepthStencilResolveProperties
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceDepthStencilResolveProperties* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceDepthStencilResolveProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -5013,83 +3334,32 @@ public static unsafe partial class VkPhysicalDeviceDepthStencilResolveProperties
         v->independentResolveNone = (uint)d.U32();
         v->independentResolve = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDepthStencilResolveProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDepthStencilResolveProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDescriptorIndexingFeaturesWire
@@ -5110,7 +3380,7 @@ public static unsafe partial class VkPhysicalDeviceDescriptorIndexingFeaturesWir
     {
         if (d.I32() != (int)VkPhysicalDeviceDescriptorIndexingFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDescriptorIndexingFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5215,7 +3485,7 @@ public static unsafe partial class VkPhysicalDeviceDescriptorIndexingFeaturesWir
     {
         if (d.I32() != (int)VkPhysicalDeviceDescriptorIndexingFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDescriptorIndexingFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -5225,7 +3495,7 @@ public static unsafe partial class VkPhysicalDeviceDescriptorIndexingFeaturesWir
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceDescriptorIndexingFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceDescriptorIndexingFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -5252,83 +3522,32 @@ public static unsafe partial class VkPhysicalDeviceDescriptorIndexingFeaturesWir
         v->descriptorBindingVariableDescriptorCount = (uint)d.U32();
         v->runtimeDescriptorArray = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDescriptorIndexingFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDescriptorIndexingFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDescriptorIndexingPropertiesWire
@@ -5349,7 +3568,7 @@ public static unsafe partial class VkPhysicalDeviceDescriptorIndexingPropertiesW
     {
         if (d.I32() != (int)VkPhysicalDeviceDescriptorIndexingProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDescriptorIndexingProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5463,7 +3682,7 @@ public static unsafe partial class VkPhysicalDeviceDescriptorIndexingPropertiesW
     {
         if (d.I32() != (int)VkPhysicalDeviceDescriptorIndexingProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDescriptorIndexingProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -5473,7 +3692,7 @@ public static unsafe partial class VkPhysicalDeviceDescriptorIndexingPropertiesW
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceDescriptorIndexingProperties* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceDescriptorIndexingProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -5503,83 +3722,32 @@ public static unsafe partial class VkPhysicalDeviceDescriptorIndexingPropertiesW
         v->maxDescriptorSetUpdateAfterBindStorageImages = (uint)d.U32();
         v->maxDescriptorSetUpdateAfterBindInputAttachments = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDescriptorIndexingProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDescriptorIndexingProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXTWire
@@ -5600,7 +3768,7 @@ public static unsafe partial class VkPhysicalDeviceDeviceGeneratedCommandsFeatur
     {
         if (d.I32() != (int)VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5651,7 +3819,7 @@ public static unsafe partial class VkPhysicalDeviceDeviceGeneratedCommandsFeatur
     {
         if (d.I32() != (int)VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -5661,7 +3829,7 @@ public static unsafe partial class VkPhysicalDeviceDeviceGeneratedCommandsFeatur
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -5670,83 +3838,32 @@ public static unsafe partial class VkPhysicalDeviceDeviceGeneratedCommandsFeatur
         v->deviceGeneratedCommands = (uint)d.U32();
         v->dynamicGeneratedPipelineLayout = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXTWire
@@ -5767,7 +3884,7 @@ public static unsafe partial class VkPhysicalDeviceDeviceGeneratedCommandsProper
     {
         if (d.I32() != (int)VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5848,7 +3965,7 @@ public static unsafe partial class VkPhysicalDeviceDeviceGeneratedCommandsProper
     {
         if (d.I32() != (int)VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -5858,7 +3975,7 @@ public static unsafe partial class VkPhysicalDeviceDeviceGeneratedCommandsProper
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -5877,83 +3994,32 @@ public static unsafe partial class VkPhysicalDeviceDeviceGeneratedCommandsProper
         v->deviceGeneratedCommandsTransformFeedback = (uint)d.U32();
         v->deviceGeneratedCommandsMultiDrawIndirectCount = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDriverPropertiesWire
@@ -5974,7 +4040,7 @@ public static unsafe partial class VkPhysicalDeviceDriverPropertiesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceDriverProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDriverProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6037,7 +4103,7 @@ public static unsafe partial class VkPhysicalDeviceDriverPropertiesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceDriverProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDriverProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -6048,7 +4114,7 @@ public static unsafe partial class VkPhysicalDeviceDriverPropertiesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceDriverProperties* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceDriverProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -6061,83 +4127,32 @@ public static unsafe partial class VkPhysicalDeviceDriverPropertiesWire
         d.Bytes(((byte*)v->driverInfo), 256);
         VkConformanceVersionWire.DecodeInto(ref d, &v->conformanceVersion);
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDriverProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDriverProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDynamicRenderingFeaturesWire
@@ -6158,7 +4173,7 @@ public static unsafe partial class VkPhysicalDeviceDynamicRenderingFeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceDynamicRenderingFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDynamicRenderingFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6206,7 +4221,7 @@ public static unsafe partial class VkPhysicalDeviceDynamicRenderingFeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceDynamicRenderingFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDynamicRenderingFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -6216,7 +4231,7 @@ public static unsafe partial class VkPhysicalDeviceDynamicRenderingFeaturesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceDynamicRenderingFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceDynamicRenderingFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -6224,83 +4239,32 @@ public static unsafe partial class VkPhysicalDeviceDynamicRenderingFeaturesWire
     {
         v->dynamicRendering = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDynamicRenderingFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDynamicRenderingFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDynamicRenderingLocalReadFeaturesWire
@@ -6321,7 +4285,7 @@ public static unsafe partial class VkPhysicalDeviceDynamicRenderingLocalReadFeat
     {
         if (d.I32() != (int)VkPhysicalDeviceDynamicRenderingLocalReadFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDynamicRenderingLocalReadFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6369,7 +4333,7 @@ public static unsafe partial class VkPhysicalDeviceDynamicRenderingLocalReadFeat
     {
         if (d.I32() != (int)VkPhysicalDeviceDynamicRenderingLocalReadFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDynamicRenderingLocalReadFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -6379,7 +4343,7 @@ public static unsafe partial class VkPhysicalDeviceDynamicRenderingLocalReadFeat
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceDynamicRenderingLocalReadFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceDynamicRenderingLocalReadFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -6387,83 +4351,32 @@ public static unsafe partial class VkPhysicalDeviceDynamicRenderingLocalReadFeat
     {
         v->dynamicRenderingLocalRead = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDynamicRenderingLocalReadFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDynamicRenderingLocalReadFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXTWire
@@ -6484,7 +4397,7 @@ public static unsafe partial class VkPhysicalDeviceDynamicRenderingUnusedAttachm
     {
         if (d.I32() != (int)VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6532,7 +4445,7 @@ public static unsafe partial class VkPhysicalDeviceDynamicRenderingUnusedAttachm
     {
         if (d.I32() != (int)VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -6542,7 +4455,7 @@ public static unsafe partial class VkPhysicalDeviceDynamicRenderingUnusedAttachm
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -6550,83 +4463,32 @@ public static unsafe partial class VkPhysicalDeviceDynamicRenderingUnusedAttachm
     {
         v->dynamicRenderingUnusedAttachments = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceExtendedDynamicState2FeaturesEXTWire
@@ -6647,7 +4509,7 @@ public static unsafe partial class VkPhysicalDeviceExtendedDynamicState2Features
     {
         if (d.I32() != (int)VkPhysicalDeviceExtendedDynamicState2FeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceExtendedDynamicState2FeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6701,7 +4563,7 @@ public static unsafe partial class VkPhysicalDeviceExtendedDynamicState2Features
     {
         if (d.I32() != (int)VkPhysicalDeviceExtendedDynamicState2FeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceExtendedDynamicState2FeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -6711,7 +4573,7 @@ public static unsafe partial class VkPhysicalDeviceExtendedDynamicState2Features
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceExtendedDynamicState2FeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceExtendedDynamicState2FeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -6721,83 +4583,32 @@ public static unsafe partial class VkPhysicalDeviceExtendedDynamicState2Features
         v->extendedDynamicState2LogicOp = (uint)d.U32();
         v->extendedDynamicState2PatchControlPoints = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceExtendedDynamicState2FeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceExtendedDynamicState2FeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceExtendedDynamicState3FeaturesEXTWire
@@ -6818,7 +4629,7 @@ public static unsafe partial class VkPhysicalDeviceExtendedDynamicState3Features
     {
         if (d.I32() != (int)VkPhysicalDeviceExtendedDynamicState3FeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceExtendedDynamicState3FeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6956,7 +4767,7 @@ public static unsafe partial class VkPhysicalDeviceExtendedDynamicState3Features
     {
         if (d.I32() != (int)VkPhysicalDeviceExtendedDynamicState3FeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceExtendedDynamicState3FeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -6966,7 +4777,7 @@ public static unsafe partial class VkPhysicalDeviceExtendedDynamicState3Features
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceExtendedDynamicState3FeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceExtendedDynamicState3FeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -7004,83 +4815,32 @@ public static unsafe partial class VkPhysicalDeviceExtendedDynamicState3Features
         v->extendedDynamicState3RepresentativeFragmentTestEnable = (uint)d.U32();
         v->extendedDynamicState3ShadingRateImageEnable = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceExtendedDynamicState3FeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceExtendedDynamicState3FeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceExtendedDynamicState3PropertiesEXTWire
@@ -7101,7 +4861,7 @@ public static unsafe partial class VkPhysicalDeviceExtendedDynamicState3Properti
     {
         if (d.I32() != (int)VkPhysicalDeviceExtendedDynamicState3PropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceExtendedDynamicState3PropertiesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7149,7 +4909,7 @@ public static unsafe partial class VkPhysicalDeviceExtendedDynamicState3Properti
     {
         if (d.I32() != (int)VkPhysicalDeviceExtendedDynamicState3PropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceExtendedDynamicState3PropertiesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -7159,7 +4919,7 @@ public static unsafe partial class VkPhysicalDeviceExtendedDynamicState3Properti
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceExtendedDynamicState3PropertiesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceExtendedDynamicState3PropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -7167,83 +4927,32 @@ public static unsafe partial class VkPhysicalDeviceExtendedDynamicState3Properti
     {
         v->dynamicPrimitiveTopologyUnrestricted = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceExtendedDynamicState3PropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceExtendedDynamicState3PropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceExtendedDynamicStateFeaturesEXTWire
@@ -7264,7 +4973,7 @@ public static unsafe partial class VkPhysicalDeviceExtendedDynamicStateFeaturesE
     {
         if (d.I32() != (int)VkPhysicalDeviceExtendedDynamicStateFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceExtendedDynamicStateFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7312,7 +5021,7 @@ public static unsafe partial class VkPhysicalDeviceExtendedDynamicStateFeaturesE
     {
         if (d.I32() != (int)VkPhysicalDeviceExtendedDynamicStateFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceExtendedDynamicStateFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -7322,7 +5031,7 @@ public static unsafe partial class VkPhysicalDeviceExtendedDynamicStateFeaturesE
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceExtendedDynamicStateFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceExtendedDynamicStateFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -7330,83 +5039,32 @@ public static unsafe partial class VkPhysicalDeviceExtendedDynamicStateFeaturesE
     {
         v->extendedDynamicState = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceExtendedDynamicStateFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceExtendedDynamicStateFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceExternalBufferInfoWire
@@ -7427,7 +5085,7 @@ public static unsafe partial class VkPhysicalDeviceExternalBufferInfoWire
     {
         if (d.I32() != (int)VkPhysicalDeviceExternalBufferInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceExternalBufferInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7459,47 +5117,81 @@ public static unsafe partial class VkPhysicalDeviceExternalBufferInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000470006 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkBufferUsageFlags2CreateInfoWire.SizeSelf((VkBufferUsageFlags2CreateInfo*)p, f);
+                case 1000470006 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): n += 12 + VkBufferUsageFlags2CreateInfoWire.SizeSelf((VkBufferUsageFlags2CreateInfo*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000470006 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): e.Pointer(true); e.I32(1000470006); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkBufferUsageFlags2CreateInfoWire.EncodeSelf(ref e, (VkBufferUsageFlags2CreateInfo*)p); return;
+                case 1000470006 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): e.Pointer(true); e.I32(1000470006); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000470006: VkBufferUsageFlags2CreateInfoWire.EncodeSelf(ref e, (VkBufferUsageFlags2CreateInfo*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000470006:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkBufferUsageFlags2CreateInfo*)d.Alloc(1, (ulong)sizeof(VkBufferUsageFlags2CreateInfo));
-                if (p == null) return null;
-                p->sType = VkBufferUsageFlags2CreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkBufferUsageFlags2CreateInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000470006: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkBufferUsageFlags2CreateInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000470006: VkBufferUsageFlags2CreateInfoWire.DecodeSelf(ref d, (VkBufferUsageFlags2CreateInfo*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceExternalBufferInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000470006];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkPhysicalDeviceExternalFenceInfoWire
@@ -7520,7 +5212,7 @@ public static unsafe partial class VkPhysicalDeviceExternalFenceInfoWire
     {
         if (d.I32() != (int)VkPhysicalDeviceExternalFenceInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceExternalFenceInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7544,37 +5236,17 @@ public static unsafe partial class VkPhysicalDeviceExternalFenceInfoWire
     {
         v->handleType = (VkExternalFenceHandleTypeFlagBits)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceExternalFenceInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceExternalImageFormatInfoWire
@@ -7595,7 +5267,7 @@ public static unsafe partial class VkPhysicalDeviceExternalImageFormatInfoWire
     {
         if (d.I32() != (int)VkPhysicalDeviceExternalImageFormatInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceExternalImageFormatInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7619,37 +5291,17 @@ public static unsafe partial class VkPhysicalDeviceExternalImageFormatInfoWire
     {
         v->handleType = (VkExternalMemoryHandleTypeFlagBits)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceExternalImageFormatInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceExternalSemaphoreInfoWire
@@ -7670,7 +5322,7 @@ public static unsafe partial class VkPhysicalDeviceExternalSemaphoreInfoWire
     {
         if (d.I32() != (int)VkPhysicalDeviceExternalSemaphoreInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceExternalSemaphoreInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7696,47 +5348,81 @@ public static unsafe partial class VkPhysicalDeviceExternalSemaphoreInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000207002: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkSemaphoreTypeCreateInfoWire.SizeSelf((VkSemaphoreTypeCreateInfo*)p, f);
+                case 1000207002: n += 12 + VkSemaphoreTypeCreateInfoWire.SizeSelf((VkSemaphoreTypeCreateInfo*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000207002: e.Pointer(true); e.I32(1000207002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkSemaphoreTypeCreateInfoWire.EncodeSelf(ref e, (VkSemaphoreTypeCreateInfo*)p); return;
+                case 1000207002: e.Pointer(true); e.I32(1000207002); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000207002: VkSemaphoreTypeCreateInfoWire.EncodeSelf(ref e, (VkSemaphoreTypeCreateInfo*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000207002:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkSemaphoreTypeCreateInfo*)d.Alloc(1, (ulong)sizeof(VkSemaphoreTypeCreateInfo));
-                if (p == null) return null;
-                p->sType = VkSemaphoreTypeCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkSemaphoreTypeCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000207002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkSemaphoreTypeCreateInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000207002: VkSemaphoreTypeCreateInfoWire.DecodeSelf(ref d, (VkSemaphoreTypeCreateInfo*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceExternalSemaphoreInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000207002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkPhysicalDeviceFeaturesWire
@@ -8045,7 +5731,7 @@ public static unsafe partial class VkPhysicalDeviceFeatures2Wire
     {
         if (d.I32() != (int)VkPhysicalDeviceFeatures2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceFeatures2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8095,7 +5781,7 @@ public static unsafe partial class VkPhysicalDeviceFeatures2Wire
     {
         if (d.I32() != (int)VkPhysicalDeviceFeatures2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceFeatures2.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -8106,7 +5792,7 @@ public static unsafe partial class VkPhysicalDeviceFeatures2Wire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceFeatures2* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceFeatures2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -8116,2980 +5802,1450 @@ public static unsafe partial class VkPhysicalDeviceFeatures2Wire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 49: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVulkan11FeaturesWire.SizeSelf((VkPhysicalDeviceVulkan11Features*)p, f);
-                case 51: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVulkan12FeaturesWire.SizeSelf((VkPhysicalDeviceVulkan12Features*)p, f);
-                case 53 when f == null || f.HasVersion(0x403000u): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVulkan13FeaturesWire.SizeSelf((VkPhysicalDeviceVulkan13Features*)p, f);
-                case 55 when f == null || f.HasVersion(0x404000u): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVulkan14FeaturesWire.SizeSelf((VkPhysicalDeviceVulkan14Features*)p, f);
-                case 1000028000 when f == null || f.HasExtension(29): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceTransformFeedbackFeaturesEXTWire.SizeSelf((VkPhysicalDeviceTransformFeedbackFeaturesEXT*)p, f);
-                case 1000044003 when f == null || f.HasVersion(0x403000u) || f.HasExtension(45): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDynamicRenderingFeaturesWire.SizeSelf((VkPhysicalDeviceDynamicRenderingFeatures*)p, f);
-                case 1000053001: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMultiviewFeaturesWire.SizeSelf((VkPhysicalDeviceMultiviewFeatures*)p, f);
-                case 1000063000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderDrawParametersFeaturesWire.SizeSelf((VkPhysicalDeviceShaderDrawParametersFeatures*)p, f);
-                case 1000066000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(67): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceTextureCompressionASTCHDRFeaturesWire.SizeSelf((VkPhysicalDeviceTextureCompressionASTCHDRFeatures*)p, f);
-                case 1000068001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePipelineRobustnessFeaturesWire.SizeSelf((VkPhysicalDevicePipelineRobustnessFeatures*)p, f);
-                case 1000081001 when f == null || f.HasExtension(82): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceConditionalRenderingFeaturesEXTWire.SizeSelf((VkPhysicalDeviceConditionalRenderingFeaturesEXT*)p, f);
-                case 1000082000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderFloat16Int8FeaturesWire.SizeSelf((VkPhysicalDeviceShaderFloat16Int8Features*)p, f);
-                case 1000083000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevice16BitStorageFeaturesWire.SizeSelf((VkPhysicalDevice16BitStorageFeatures*)p, f);
-                case 1000102000 when f == null || f.HasExtension(103): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDepthClipEnableFeaturesEXTWire.SizeSelf((VkPhysicalDeviceDepthClipEnableFeaturesEXT*)p, f);
-                case 1000108000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceImagelessFramebufferFeaturesWire.SizeSelf((VkPhysicalDeviceImagelessFramebufferFeatures*)p, f);
-                case 1000120000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVariablePointersFeaturesWire.SizeSelf((VkPhysicalDeviceVariablePointersFeatures*)p, f);
-                case 1000138000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceInlineUniformBlockFeaturesWire.SizeSelf((VkPhysicalDeviceInlineUniformBlockFeatures*)p, f);
-                case 1000145001: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceProtectedMemoryFeaturesWire.SizeSelf((VkPhysicalDeviceProtectedMemoryFeatures*)p, f);
-                case 1000148000 when f == null || f.HasExtension(149): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceBlendOperationAdvancedFeaturesEXTWire.SizeSelf((VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT*)p, f);
-                case 1000150013 when f == null || f.HasExtension(151): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceAccelerationStructureFeaturesKHRWire.SizeSelf((VkPhysicalDeviceAccelerationStructureFeaturesKHR*)p, f);
-                case 1000156004: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceSamplerYcbcrConversionFeaturesWire.SizeSelf((VkPhysicalDeviceSamplerYcbcrConversionFeatures*)p, f);
-                case 1000161001: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDescriptorIndexingFeaturesWire.SizeSelf((VkPhysicalDeviceDescriptorIndexingFeatures*)p, f);
-                case 1000175000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderSubgroupExtendedTypesFeaturesWire.SizeSelf((VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures*)p, f);
-                case 1000177000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevice8BitStorageFeaturesWire.SizeSelf((VkPhysicalDevice8BitStorageFeatures*)p, f);
-                case 1000180000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderAtomicInt64FeaturesWire.SizeSelf((VkPhysicalDeviceShaderAtomicInt64Features*)p, f);
-                case 1000181000 when f == null || f.HasExtension(182): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderClockFeaturesKHRWire.SizeSelf((VkPhysicalDeviceShaderClockFeaturesKHR*)p, f);
-                case 1000190002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(191) || f.HasExtension(526): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVertexAttributeDivisorFeaturesWire.SizeSelf((VkPhysicalDeviceVertexAttributeDivisorFeatures*)p, f);
-                case 1000201000 when f == null || f.HasExtension(202) || f.HasExtension(512): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceComputeShaderDerivativesFeaturesKHRWire.SizeSelf((VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR*)p, f);
-                case 1000203000 when f == null || f.HasExtension(323): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHRWire.SizeSelf((VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR*)p, f);
-                case 1000207000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceTimelineSemaphoreFeaturesWire.SizeSelf((VkPhysicalDeviceTimelineSemaphoreFeatures*)p, f);
-                case 1000211000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVulkanMemoryModelFeaturesWire.SizeSelf((VkPhysicalDeviceVulkanMemoryModelFeatures*)p, f);
-                case 1000215000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(216): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderTerminateInvocationFeaturesWire.SizeSelf((VkPhysicalDeviceShaderTerminateInvocationFeatures*)p, f);
-                case 1000221000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceScalarBlockLayoutFeaturesWire.SizeSelf((VkPhysicalDeviceScalarBlockLayoutFeatures*)p, f);
-                case 1000225002 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceSubgroupSizeControlFeaturesWire.SizeSelf((VkPhysicalDeviceSubgroupSizeControlFeatures*)p, f);
-                case 1000226003 when f == null || f.HasExtension(227): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceFragmentShadingRateFeaturesKHRWire.SizeSelf((VkPhysicalDeviceFragmentShadingRateFeaturesKHR*)p, f);
-                case 1000232000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDynamicRenderingLocalReadFeaturesWire.SizeSelf((VkPhysicalDeviceDynamicRenderingLocalReadFeatures*)p, f);
-                case 1000234000 when f == null || f.HasExtension(235): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXTWire.SizeSelf((VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT*)p, f);
-                case 1000235000 when f == null || f.HasExtension(236): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderQuadControlFeaturesKHRWire.SizeSelf((VkPhysicalDeviceShaderQuadControlFeaturesKHR*)p, f);
-                case 1000241000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceSeparateDepthStencilLayoutsFeaturesWire.SizeSelf((VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures*)p, f);
-                case 1000244000 when f == null || f.HasExtension(245): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceBufferDeviceAddressFeaturesEXTWire.SizeSelf((VkPhysicalDeviceBufferDeviceAddressFeaturesEXT*)p, f);
-                case 1000251000 when f == null || f.HasExtension(252): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceFragmentShaderInterlockFeaturesEXTWire.SizeSelf((VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT*)p, f);
-                case 1000252000 when f == null || f.HasExtension(253): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWire.SizeSelf((VkPhysicalDeviceYcbcrImageArraysFeaturesEXT*)p, f);
-                case 1000253000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceUniformBufferStandardLayoutFeaturesWire.SizeSelf((VkPhysicalDeviceUniformBufferStandardLayoutFeatures*)p, f);
-                case 1000254000 when f == null || f.HasExtension(255): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceProvokingVertexFeaturesEXTWire.SizeSelf((VkPhysicalDeviceProvokingVertexFeaturesEXT*)p, f);
-                case 1000257000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceBufferDeviceAddressFeaturesWire.SizeSelf((VkPhysicalDeviceBufferDeviceAddressFeatures*)p, f);
-                case 1000259000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceLineRasterizationFeaturesWire.SizeSelf((VkPhysicalDeviceLineRasterizationFeatures*)p, f);
-                case 1000260000 when f == null || f.HasExtension(261): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderAtomicFloatFeaturesEXTWire.SizeSelf((VkPhysicalDeviceShaderAtomicFloatFeaturesEXT*)p, f);
-                case 1000261000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceHostQueryResetFeaturesWire.SizeSelf((VkPhysicalDeviceHostQueryResetFeatures*)p, f);
-                case 1000265000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(266) || f.HasExtension(534): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceIndexTypeUint8FeaturesWire.SizeSelf((VkPhysicalDeviceIndexTypeUint8Features*)p, f);
-                case 1000267000 when f == null || f.HasExtension(268): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceExtendedDynamicStateFeaturesEXTWire.SizeSelf((VkPhysicalDeviceExtendedDynamicStateFeaturesEXT*)p, f);
-                case 1000270000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceHostImageCopyFeaturesWire.SizeSelf((VkPhysicalDeviceHostImageCopyFeatures*)p, f);
-                case 1000273000 when f == null || f.HasExtension(274): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderAtomicFloat2FeaturesEXTWire.SizeSelf((VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT*)p, f);
-                case 1000276000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(277): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderDemoteToHelperInvocationFeaturesWire.SizeSelf((VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures*)p, f);
-                case 1000280000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(281): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderIntegerDotProductFeaturesWire.SizeSelf((VkPhysicalDeviceShaderIntegerDotProductFeatures*)p, f);
-                case 1000281000 when f == null || f.HasExtension(282): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceTexelBufferAlignmentFeaturesEXTWire.SizeSelf((VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT*)p, f);
-                case 1000283000 when f == null || f.HasExtension(284): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDepthBiasControlFeaturesEXTWire.SizeSelf((VkPhysicalDeviceDepthBiasControlFeaturesEXT*)p, f);
-                case 1000286000 when f == null || f.HasExtension(287): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceRobustness2FeaturesEXTWire.SizeSelf((VkPhysicalDeviceRobustness2FeaturesEXT*)p, f);
-                case 1000287002 when f == null || f.HasExtension(288): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceCustomBorderColorFeaturesEXTWire.SizeSelf((VkPhysicalDeviceCustomBorderColorFeaturesEXT*)p, f);
-                case 1000295000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(296): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePrivateDataFeaturesWire.SizeSelf((VkPhysicalDevicePrivateDataFeatures*)p, f);
-                case 1000297000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(298): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePipelineCreationCacheControlFeaturesWire.SizeSelf((VkPhysicalDevicePipelineCreationCacheControlFeatures*)p, f);
-                case 1000314007 when f == null || f.HasVersion(0x403000u) || f.HasExtension(315): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceSynchronization2FeaturesWire.SizeSelf((VkPhysicalDeviceSynchronization2Features*)p, f);
-                case 1000320000 when f == null || f.HasExtension(321): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXTWire.SizeSelf((VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT*)p, f);
-                case 1000323000 when f == null || f.HasExtension(324): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHRWire.SizeSelf((VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR*)p, f);
-                case 1000325000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(326): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeaturesWire.SizeSelf((VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures*)p, f);
-                case 1000328000 when f == null || f.HasExtension(329): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMeshShaderFeaturesEXTWire.SizeSelf((VkPhysicalDeviceMeshShaderFeaturesEXT*)p, f);
-                case 1000330000 when f == null || f.HasExtension(331): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXTWire.SizeSelf((VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT*)p, f);
-                case 1000335000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(336): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceImageRobustnessFeaturesWire.SizeSelf((VkPhysicalDeviceImageRobustnessFeatures*)p, f);
-                case 1000336000 when f == null || f.HasExtension(337): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHRWire.SizeSelf((VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR*)p, f);
-                case 1000339000 when f == null || f.HasExtension(340): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXTWire.SizeSelf((VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT*)p, f);
-                case 1000340000 when f == null || f.HasExtension(341): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevice4444FormatsFeaturesEXTWire.SizeSelf((VkPhysicalDevice4444FormatsFeaturesEXT*)p, f);
-                case 1000342000 when f == null || f.HasExtension(343) || f.HasExtension(464): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXTWire.SizeSelf((VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT*)p, f);
-                case 1000344000 when f == null || f.HasExtension(345): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWire.SizeSelf((VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT*)p, f);
-                case 1000347000 when f == null || f.HasExtension(348): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceRayTracingPipelineFeaturesKHRWire.SizeSelf((VkPhysicalDeviceRayTracingPipelineFeaturesKHR*)p, f);
-                case 1000348013 when f == null || f.HasExtension(349): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceRayQueryFeaturesKHRWire.SizeSelf((VkPhysicalDeviceRayQueryFeaturesKHR*)p, f);
-                case 1000351000 when f == null || f.HasExtension(352) || f.HasExtension(495): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMutableDescriptorTypeFeaturesEXTWire.SizeSelf((VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT*)p, f);
-                case 1000352000 when f == null || f.HasExtension(353): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVertexInputDynamicStateFeaturesEXTWire.SizeSelf((VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT*)p, f);
-                case 1000355000 when f == null || f.HasExtension(356): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDepthClipControlFeaturesEXTWire.SizeSelf((VkPhysicalDeviceDepthClipControlFeaturesEXT*)p, f);
-                case 1000356000 when f == null || f.HasExtension(357): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXTWire.SizeSelf((VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT*)p, f);
-                case 1000376000 when f == null || f.HasExtension(377): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXTWire.SizeSelf((VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT*)p, f);
-                case 1000377000 when f == null || f.HasExtension(378): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceExtendedDynamicState2FeaturesEXTWire.SizeSelf((VkPhysicalDeviceExtendedDynamicState2FeaturesEXT*)p, f);
-                case 1000381000 when f == null || f.HasExtension(382): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceColorWriteEnableFeaturesEXTWire.SizeSelf((VkPhysicalDeviceColorWriteEnableFeaturesEXT*)p, f);
-                case 1000382000 when f == null || f.HasExtension(383): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXTWire.SizeSelf((VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT*)p, f);
-                case 1000386000 when f == null || f.HasExtension(387): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceRayTracingMaintenance1FeaturesKHRWire.SizeSelf((VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR*)p, f);
-                case 1000388000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(189) || f.HasExtension(389): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceGlobalPriorityQueryFeaturesWire.SizeSelf((VkPhysicalDeviceGlobalPriorityQueryFeatures*)p, f);
-                case 1000391000 when f == null || f.HasExtension(392): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceImageViewMinLodFeaturesEXTWire.SizeSelf((VkPhysicalDeviceImageViewMinLodFeaturesEXT*)p, f);
-                case 1000392000 when f == null || f.HasExtension(393): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMultiDrawFeaturesEXTWire.SizeSelf((VkPhysicalDeviceMultiDrawFeaturesEXT*)p, f);
-                case 1000393000 when f == null || f.HasExtension(394): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWire.SizeSelf((VkPhysicalDeviceImage2DViewOf3DFeaturesEXT*)p, f);
-                case 1000395000 when f == null || f.HasExtension(396): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderTileImageFeaturesEXTWire.SizeSelf((VkPhysicalDeviceShaderTileImageFeaturesEXT*)p, f);
-                case 1000411000 when f == null || f.HasExtension(412): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceBorderColorSwizzleFeaturesEXTWire.SizeSelf((VkPhysicalDeviceBorderColorSwizzleFeaturesEXT*)p, f);
-                case 1000413000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(414): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMaintenance4FeaturesWire.SizeSelf((VkPhysicalDeviceMaintenance4Features*)p, f);
-                case 1000416000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(417): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderSubgroupRotateFeaturesWire.SizeSelf((VkPhysicalDeviceShaderSubgroupRotateFeatures*)p, f);
-                case 1000418000 when f == null || f.HasExtension(419): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXTWire.SizeSelf((VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT*)p, f);
-                case 1000421000 when f == null || f.HasExtension(422) || f.HasExtension(605): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDepthClampZeroOneFeaturesKHRWire.SizeSelf((VkPhysicalDeviceDepthClampZeroOneFeaturesKHR*)p, f);
-                case 1000422000 when f == null || f.HasExtension(423): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXTWire.SizeSelf((VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT*)p, f);
-                case 1000434000 when f == null || f.HasExtension(435): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHRWire.SizeSelf((VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR*)p, f);
-                case 1000451000 when f == null || f.HasExtension(452): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceNestedCommandBufferFeaturesEXTWire.SizeSelf((VkPhysicalDeviceNestedCommandBufferFeaturesEXT*)p, f);
-                case 1000455000 when f == null || f.HasExtension(456): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceExtendedDynamicState3FeaturesEXTWire.SizeSelf((VkPhysicalDeviceExtendedDynamicState3FeaturesEXT*)p, f);
-                case 1000465000 when f == null || f.HasExtension(466): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceLegacyDitheringFeaturesEXTWire.SizeSelf((VkPhysicalDeviceLegacyDitheringFeaturesEXT*)p, f);
-                case 1000466000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(467): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePipelineProtectedAccessFeaturesWire.SizeSelf((VkPhysicalDevicePipelineProtectedAccessFeatures*)p, f);
-                case 1000470000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMaintenance5FeaturesWire.SizeSelf((VkPhysicalDeviceMaintenance5Features*)p, f);
-                case 1000481000 when f == null || f.HasExtension(482): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceRayTracingPositionFetchFeaturesKHRWire.SizeSelf((VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR*)p, f);
-                case 1000495000 when f == null || f.HasExtension(496): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceLegacyVertexAttributesFeaturesEXTWire.SizeSelf((VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT*)p, f);
-                case 1000498000 when f == null || f.HasExtension(499): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXTWire.SizeSelf((VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT*)p, f);
-                case 1000499000 when f == null || f.HasExtension(500): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXTWire.SizeSelf((VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT*)p, f);
-                case 1000506000 when f == null || f.HasExtension(507): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceCooperativeMatrixFeaturesKHRWire.SizeSelf((VkPhysicalDeviceCooperativeMatrixFeaturesKHR*)p, f);
-                case 1000524000 when f == null || f.HasExtension(525): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXTWire.SizeSelf((VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT*)p, f);
-                case 1000528000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(529): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderFloatControls2FeaturesWire.SizeSelf((VkPhysicalDeviceShaderFloatControls2Features*)p, f);
-                case 1000544000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(545): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderExpectAssumeFeaturesWire.SizeSelf((VkPhysicalDeviceShaderExpectAssumeFeatures*)p, f);
-                case 1000545000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMaintenance6FeaturesWire.SizeSelf((VkPhysicalDeviceMaintenance6Features*)p, f);
-                case 1000558000 when f == null || f.HasExtension(559): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHRWire.SizeSelf((VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR*)p, f);
-                case 1000562000 when f == null || f.HasExtension(563): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMaintenance7FeaturesKHRWire.SizeSelf((VkPhysicalDeviceMaintenance7FeaturesKHR*)p, f);
-                case 1000564000 when f == null || f.HasExtension(565): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXTWire.SizeSelf((VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT*)p, f);
-                case 1000572000 when f == null || f.HasExtension(573): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXTWire.SizeSelf((VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT*)p, f);
-                case 1000574000 when f == null || f.HasExtension(575): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMaintenance8FeaturesKHRWire.SizeSelf((VkPhysicalDeviceMaintenance8FeaturesKHR*)p, f);
-                case 1000582000 when f == null || f.HasExtension(583): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDepthClampControlFeaturesEXTWire.SizeSelf((VkPhysicalDeviceDepthClampControlFeaturesEXT*)p, f);
-                case 1000608000 when f == null || f.HasExtension(609): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXTWire.SizeSelf((VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT*)p, f);
+                case 49: n += 12 + VkPhysicalDeviceVulkan11FeaturesWire.SizeSelf((VkPhysicalDeviceVulkan11Features*)p, f); break;
+                case 51: n += 12 + VkPhysicalDeviceVulkan12FeaturesWire.SizeSelf((VkPhysicalDeviceVulkan12Features*)p, f); break;
+                case 53 when f == null || f.HasVersion(0x403000u): n += 12 + VkPhysicalDeviceVulkan13FeaturesWire.SizeSelf((VkPhysicalDeviceVulkan13Features*)p, f); break;
+                case 55 when f == null || f.HasVersion(0x404000u): n += 12 + VkPhysicalDeviceVulkan14FeaturesWire.SizeSelf((VkPhysicalDeviceVulkan14Features*)p, f); break;
+                case 1000028000 when f == null || f.HasExtension(29): n += 12 + VkPhysicalDeviceTransformFeedbackFeaturesEXTWire.SizeSelf((VkPhysicalDeviceTransformFeedbackFeaturesEXT*)p, f); break;
+                case 1000044003 when f == null || f.HasVersion(0x403000u) || f.HasExtension(45): n += 12 + VkPhysicalDeviceDynamicRenderingFeaturesWire.SizeSelf((VkPhysicalDeviceDynamicRenderingFeatures*)p, f); break;
+                case 1000053001: n += 12 + VkPhysicalDeviceMultiviewFeaturesWire.SizeSelf((VkPhysicalDeviceMultiviewFeatures*)p, f); break;
+                case 1000063000: n += 12 + VkPhysicalDeviceShaderDrawParametersFeaturesWire.SizeSelf((VkPhysicalDeviceShaderDrawParametersFeatures*)p, f); break;
+                case 1000066000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(67): n += 12 + VkPhysicalDeviceTextureCompressionASTCHDRFeaturesWire.SizeSelf((VkPhysicalDeviceTextureCompressionASTCHDRFeatures*)p, f); break;
+                case 1000068001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): n += 12 + VkPhysicalDevicePipelineRobustnessFeaturesWire.SizeSelf((VkPhysicalDevicePipelineRobustnessFeatures*)p, f); break;
+                case 1000081001 when f == null || f.HasExtension(82): n += 12 + VkPhysicalDeviceConditionalRenderingFeaturesEXTWire.SizeSelf((VkPhysicalDeviceConditionalRenderingFeaturesEXT*)p, f); break;
+                case 1000082000: n += 12 + VkPhysicalDeviceShaderFloat16Int8FeaturesWire.SizeSelf((VkPhysicalDeviceShaderFloat16Int8Features*)p, f); break;
+                case 1000083000: n += 12 + VkPhysicalDevice16BitStorageFeaturesWire.SizeSelf((VkPhysicalDevice16BitStorageFeatures*)p, f); break;
+                case 1000102000 when f == null || f.HasExtension(103): n += 12 + VkPhysicalDeviceDepthClipEnableFeaturesEXTWire.SizeSelf((VkPhysicalDeviceDepthClipEnableFeaturesEXT*)p, f); break;
+                case 1000108000: n += 12 + VkPhysicalDeviceImagelessFramebufferFeaturesWire.SizeSelf((VkPhysicalDeviceImagelessFramebufferFeatures*)p, f); break;
+                case 1000120000: n += 12 + VkPhysicalDeviceVariablePointersFeaturesWire.SizeSelf((VkPhysicalDeviceVariablePointersFeatures*)p, f); break;
+                case 1000138000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): n += 12 + VkPhysicalDeviceInlineUniformBlockFeaturesWire.SizeSelf((VkPhysicalDeviceInlineUniformBlockFeatures*)p, f); break;
+                case 1000145001: n += 12 + VkPhysicalDeviceProtectedMemoryFeaturesWire.SizeSelf((VkPhysicalDeviceProtectedMemoryFeatures*)p, f); break;
+                case 1000148000 when f == null || f.HasExtension(149): n += 12 + VkPhysicalDeviceBlendOperationAdvancedFeaturesEXTWire.SizeSelf((VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT*)p, f); break;
+                case 1000150013 when f == null || f.HasExtension(151): n += 12 + VkPhysicalDeviceAccelerationStructureFeaturesKHRWire.SizeSelf((VkPhysicalDeviceAccelerationStructureFeaturesKHR*)p, f); break;
+                case 1000156004: n += 12 + VkPhysicalDeviceSamplerYcbcrConversionFeaturesWire.SizeSelf((VkPhysicalDeviceSamplerYcbcrConversionFeatures*)p, f); break;
+                case 1000161001: n += 12 + VkPhysicalDeviceDescriptorIndexingFeaturesWire.SizeSelf((VkPhysicalDeviceDescriptorIndexingFeatures*)p, f); break;
+                case 1000175000: n += 12 + VkPhysicalDeviceShaderSubgroupExtendedTypesFeaturesWire.SizeSelf((VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures*)p, f); break;
+                case 1000177000: n += 12 + VkPhysicalDevice8BitStorageFeaturesWire.SizeSelf((VkPhysicalDevice8BitStorageFeatures*)p, f); break;
+                case 1000180000: n += 12 + VkPhysicalDeviceShaderAtomicInt64FeaturesWire.SizeSelf((VkPhysicalDeviceShaderAtomicInt64Features*)p, f); break;
+                case 1000181000 when f == null || f.HasExtension(182): n += 12 + VkPhysicalDeviceShaderClockFeaturesKHRWire.SizeSelf((VkPhysicalDeviceShaderClockFeaturesKHR*)p, f); break;
+                case 1000190002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(191) || f.HasExtension(526): n += 12 + VkPhysicalDeviceVertexAttributeDivisorFeaturesWire.SizeSelf((VkPhysicalDeviceVertexAttributeDivisorFeatures*)p, f); break;
+                case 1000201000 when f == null || f.HasExtension(202) || f.HasExtension(512): n += 12 + VkPhysicalDeviceComputeShaderDerivativesFeaturesKHRWire.SizeSelf((VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR*)p, f); break;
+                case 1000203000 when f == null || f.HasExtension(323): n += 12 + VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHRWire.SizeSelf((VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR*)p, f); break;
+                case 1000207000: n += 12 + VkPhysicalDeviceTimelineSemaphoreFeaturesWire.SizeSelf((VkPhysicalDeviceTimelineSemaphoreFeatures*)p, f); break;
+                case 1000211000: n += 12 + VkPhysicalDeviceVulkanMemoryModelFeaturesWire.SizeSelf((VkPhysicalDeviceVulkanMemoryModelFeatures*)p, f); break;
+                case 1000215000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(216): n += 12 + VkPhysicalDeviceShaderTerminateInvocationFeaturesWire.SizeSelf((VkPhysicalDeviceShaderTerminateInvocationFeatures*)p, f); break;
+                case 1000221000: n += 12 + VkPhysicalDeviceScalarBlockLayoutFeaturesWire.SizeSelf((VkPhysicalDeviceScalarBlockLayoutFeatures*)p, f); break;
+                case 1000225002 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): n += 12 + VkPhysicalDeviceSubgroupSizeControlFeaturesWire.SizeSelf((VkPhysicalDeviceSubgroupSizeControlFeatures*)p, f); break;
+                case 1000226003 when f == null || f.HasExtension(227): n += 12 + VkPhysicalDeviceFragmentShadingRateFeaturesKHRWire.SizeSelf((VkPhysicalDeviceFragmentShadingRateFeaturesKHR*)p, f); break;
+                case 1000232000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): n += 12 + VkPhysicalDeviceDynamicRenderingLocalReadFeaturesWire.SizeSelf((VkPhysicalDeviceDynamicRenderingLocalReadFeatures*)p, f); break;
+                case 1000234000 when f == null || f.HasExtension(235): n += 12 + VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXTWire.SizeSelf((VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT*)p, f); break;
+                case 1000235000 when f == null || f.HasExtension(236): n += 12 + VkPhysicalDeviceShaderQuadControlFeaturesKHRWire.SizeSelf((VkPhysicalDeviceShaderQuadControlFeaturesKHR*)p, f); break;
+                case 1000241000: n += 12 + VkPhysicalDeviceSeparateDepthStencilLayoutsFeaturesWire.SizeSelf((VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures*)p, f); break;
+                case 1000244000 when f == null || f.HasExtension(245): n += 12 + VkPhysicalDeviceBufferDeviceAddressFeaturesEXTWire.SizeSelf((VkPhysicalDeviceBufferDeviceAddressFeaturesEXT*)p, f); break;
+                case 1000251000 when f == null || f.HasExtension(252): n += 12 + VkPhysicalDeviceFragmentShaderInterlockFeaturesEXTWire.SizeSelf((VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT*)p, f); break;
+                case 1000252000 when f == null || f.HasExtension(253): n += 12 + VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWire.SizeSelf((VkPhysicalDeviceYcbcrImageArraysFeaturesEXT*)p, f); break;
+                case 1000253000: n += 12 + VkPhysicalDeviceUniformBufferStandardLayoutFeaturesWire.SizeSelf((VkPhysicalDeviceUniformBufferStandardLayoutFeatures*)p, f); break;
+                case 1000254000 when f == null || f.HasExtension(255): n += 12 + VkPhysicalDeviceProvokingVertexFeaturesEXTWire.SizeSelf((VkPhysicalDeviceProvokingVertexFeaturesEXT*)p, f); break;
+                case 1000257000: n += 12 + VkPhysicalDeviceBufferDeviceAddressFeaturesWire.SizeSelf((VkPhysicalDeviceBufferDeviceAddressFeatures*)p, f); break;
+                case 1000259000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): n += 12 + VkPhysicalDeviceLineRasterizationFeaturesWire.SizeSelf((VkPhysicalDeviceLineRasterizationFeatures*)p, f); break;
+                case 1000260000 when f == null || f.HasExtension(261): n += 12 + VkPhysicalDeviceShaderAtomicFloatFeaturesEXTWire.SizeSelf((VkPhysicalDeviceShaderAtomicFloatFeaturesEXT*)p, f); break;
+                case 1000261000: n += 12 + VkPhysicalDeviceHostQueryResetFeaturesWire.SizeSelf((VkPhysicalDeviceHostQueryResetFeatures*)p, f); break;
+                case 1000265000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(266) || f.HasExtension(534): n += 12 + VkPhysicalDeviceIndexTypeUint8FeaturesWire.SizeSelf((VkPhysicalDeviceIndexTypeUint8Features*)p, f); break;
+                case 1000267000 when f == null || f.HasExtension(268): n += 12 + VkPhysicalDeviceExtendedDynamicStateFeaturesEXTWire.SizeSelf((VkPhysicalDeviceExtendedDynamicStateFeaturesEXT*)p, f); break;
+                case 1000270000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): n += 12 + VkPhysicalDeviceHostImageCopyFeaturesWire.SizeSelf((VkPhysicalDeviceHostImageCopyFeatures*)p, f); break;
+                case 1000273000 when f == null || f.HasExtension(274): n += 12 + VkPhysicalDeviceShaderAtomicFloat2FeaturesEXTWire.SizeSelf((VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT*)p, f); break;
+                case 1000276000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(277): n += 12 + VkPhysicalDeviceShaderDemoteToHelperInvocationFeaturesWire.SizeSelf((VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures*)p, f); break;
+                case 1000280000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(281): n += 12 + VkPhysicalDeviceShaderIntegerDotProductFeaturesWire.SizeSelf((VkPhysicalDeviceShaderIntegerDotProductFeatures*)p, f); break;
+                case 1000281000 when f == null || f.HasExtension(282): n += 12 + VkPhysicalDeviceTexelBufferAlignmentFeaturesEXTWire.SizeSelf((VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT*)p, f); break;
+                case 1000283000 when f == null || f.HasExtension(284): n += 12 + VkPhysicalDeviceDepthBiasControlFeaturesEXTWire.SizeSelf((VkPhysicalDeviceDepthBiasControlFeaturesEXT*)p, f); break;
+                case 1000286000 when f == null || f.HasExtension(287): n += 12 + VkPhysicalDeviceRobustness2FeaturesEXTWire.SizeSelf((VkPhysicalDeviceRobustness2FeaturesEXT*)p, f); break;
+                case 1000287002 when f == null || f.HasExtension(288): n += 12 + VkPhysicalDeviceCustomBorderColorFeaturesEXTWire.SizeSelf((VkPhysicalDeviceCustomBorderColorFeaturesEXT*)p, f); break;
+                case 1000295000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(296): n += 12 + VkPhysicalDevicePrivateDataFeaturesWire.SizeSelf((VkPhysicalDevicePrivateDataFeatures*)p, f); break;
+                case 1000297000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(298): n += 12 + VkPhysicalDevicePipelineCreationCacheControlFeaturesWire.SizeSelf((VkPhysicalDevicePipelineCreationCacheControlFeatures*)p, f); break;
+                case 1000314007 when f == null || f.HasVersion(0x403000u) || f.HasExtension(315): n += 12 + VkPhysicalDeviceSynchronization2FeaturesWire.SizeSelf((VkPhysicalDeviceSynchronization2Features*)p, f); break;
+                case 1000320000 when f == null || f.HasExtension(321): n += 12 + VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXTWire.SizeSelf((VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT*)p, f); break;
+                case 1000323000 when f == null || f.HasExtension(324): n += 12 + VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHRWire.SizeSelf((VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR*)p, f); break;
+                case 1000325000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(326): n += 12 + VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeaturesWire.SizeSelf((VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures*)p, f); break;
+                case 1000328000 when f == null || f.HasExtension(329): n += 12 + VkPhysicalDeviceMeshShaderFeaturesEXTWire.SizeSelf((VkPhysicalDeviceMeshShaderFeaturesEXT*)p, f); break;
+                case 1000330000 when f == null || f.HasExtension(331): n += 12 + VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXTWire.SizeSelf((VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT*)p, f); break;
+                case 1000335000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(336): n += 12 + VkPhysicalDeviceImageRobustnessFeaturesWire.SizeSelf((VkPhysicalDeviceImageRobustnessFeatures*)p, f); break;
+                case 1000336000 when f == null || f.HasExtension(337): n += 12 + VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHRWire.SizeSelf((VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR*)p, f); break;
+                case 1000339000 when f == null || f.HasExtension(340): n += 12 + VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXTWire.SizeSelf((VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT*)p, f); break;
+                case 1000340000 when f == null || f.HasExtension(341): n += 12 + VkPhysicalDevice4444FormatsFeaturesEXTWire.SizeSelf((VkPhysicalDevice4444FormatsFeaturesEXT*)p, f); break;
+                case 1000342000 when f == null || f.HasExtension(343) || f.HasExtension(464): n += 12 + VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXTWire.SizeSelf((VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT*)p, f); break;
+                case 1000344000 when f == null || f.HasExtension(345): n += 12 + VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWire.SizeSelf((VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT*)p, f); break;
+                case 1000347000 when f == null || f.HasExtension(348): n += 12 + VkPhysicalDeviceRayTracingPipelineFeaturesKHRWire.SizeSelf((VkPhysicalDeviceRayTracingPipelineFeaturesKHR*)p, f); break;
+                case 1000348013 when f == null || f.HasExtension(349): n += 12 + VkPhysicalDeviceRayQueryFeaturesKHRWire.SizeSelf((VkPhysicalDeviceRayQueryFeaturesKHR*)p, f); break;
+                case 1000351000 when f == null || f.HasExtension(352) || f.HasExtension(495): n += 12 + VkPhysicalDeviceMutableDescriptorTypeFeaturesEXTWire.SizeSelf((VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT*)p, f); break;
+                case 1000352000 when f == null || f.HasExtension(353): n += 12 + VkPhysicalDeviceVertexInputDynamicStateFeaturesEXTWire.SizeSelf((VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT*)p, f); break;
+                case 1000355000 when f == null || f.HasExtension(356): n += 12 + VkPhysicalDeviceDepthClipControlFeaturesEXTWire.SizeSelf((VkPhysicalDeviceDepthClipControlFeaturesEXT*)p, f); break;
+                case 1000356000 when f == null || f.HasExtension(357): n += 12 + VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXTWire.SizeSelf((VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT*)p, f); break;
+                case 1000376000 when f == null || f.HasExtension(377): n += 12 + VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXTWire.SizeSelf((VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT*)p, f); break;
+                case 1000377000 when f == null || f.HasExtension(378): n += 12 + VkPhysicalDeviceExtendedDynamicState2FeaturesEXTWire.SizeSelf((VkPhysicalDeviceExtendedDynamicState2FeaturesEXT*)p, f); break;
+                case 1000381000 when f == null || f.HasExtension(382): n += 12 + VkPhysicalDeviceColorWriteEnableFeaturesEXTWire.SizeSelf((VkPhysicalDeviceColorWriteEnableFeaturesEXT*)p, f); break;
+                case 1000382000 when f == null || f.HasExtension(383): n += 12 + VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXTWire.SizeSelf((VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT*)p, f); break;
+                case 1000386000 when f == null || f.HasExtension(387): n += 12 + VkPhysicalDeviceRayTracingMaintenance1FeaturesKHRWire.SizeSelf((VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR*)p, f); break;
+                case 1000388000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(189) || f.HasExtension(389): n += 12 + VkPhysicalDeviceGlobalPriorityQueryFeaturesWire.SizeSelf((VkPhysicalDeviceGlobalPriorityQueryFeatures*)p, f); break;
+                case 1000391000 when f == null || f.HasExtension(392): n += 12 + VkPhysicalDeviceImageViewMinLodFeaturesEXTWire.SizeSelf((VkPhysicalDeviceImageViewMinLodFeaturesEXT*)p, f); break;
+                case 1000392000 when f == null || f.HasExtension(393): n += 12 + VkPhysicalDeviceMultiDrawFeaturesEXTWire.SizeSelf((VkPhysicalDeviceMultiDrawFeaturesEXT*)p, f); break;
+                case 1000393000 when f == null || f.HasExtension(394): n += 12 + VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWire.SizeSelf((VkPhysicalDeviceImage2DViewOf3DFeaturesEXT*)p, f); break;
+                case 1000395000 when f == null || f.HasExtension(396): n += 12 + VkPhysicalDeviceShaderTileImageFeaturesEXTWire.SizeSelf((VkPhysicalDeviceShaderTileImageFeaturesEXT*)p, f); break;
+                case 1000411000 when f == null || f.HasExtension(412): n += 12 + VkPhysicalDeviceBorderColorSwizzleFeaturesEXTWire.SizeSelf((VkPhysicalDeviceBorderColorSwizzleFeaturesEXT*)p, f); break;
+                case 1000413000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(414): n += 12 + VkPhysicalDeviceMaintenance4FeaturesWire.SizeSelf((VkPhysicalDeviceMaintenance4Features*)p, f); break;
+                case 1000416000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(417): n += 12 + VkPhysicalDeviceShaderSubgroupRotateFeaturesWire.SizeSelf((VkPhysicalDeviceShaderSubgroupRotateFeatures*)p, f); break;
+                case 1000418000 when f == null || f.HasExtension(419): n += 12 + VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXTWire.SizeSelf((VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT*)p, f); break;
+                case 1000421000 when f == null || f.HasExtension(422) || f.HasExtension(605): n += 12 + VkPhysicalDeviceDepthClampZeroOneFeaturesKHRWire.SizeSelf((VkPhysicalDeviceDepthClampZeroOneFeaturesKHR*)p, f); break;
+                case 1000422000 when f == null || f.HasExtension(423): n += 12 + VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXTWire.SizeSelf((VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT*)p, f); break;
+                case 1000434000 when f == null || f.HasExtension(435): n += 12 + VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHRWire.SizeSelf((VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR*)p, f); break;
+                case 1000451000 when f == null || f.HasExtension(452): n += 12 + VkPhysicalDeviceNestedCommandBufferFeaturesEXTWire.SizeSelf((VkPhysicalDeviceNestedCommandBufferFeaturesEXT*)p, f); break;
+                case 1000455000 when f == null || f.HasExtension(456): n += 12 + VkPhysicalDeviceExtendedDynamicState3FeaturesEXTWire.SizeSelf((VkPhysicalDeviceExtendedDynamicState3FeaturesEXT*)p, f); break;
+                case 1000465000 when f == null || f.HasExtension(466): n += 12 + VkPhysicalDeviceLegacyDitheringFeaturesEXTWire.SizeSelf((VkPhysicalDeviceLegacyDitheringFeaturesEXT*)p, f); break;
+                case 1000466000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(467): n += 12 + VkPhysicalDevicePipelineProtectedAccessFeaturesWire.SizeSelf((VkPhysicalDevicePipelineProtectedAccessFeatures*)p, f); break;
+                case 1000470000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): n += 12 + VkPhysicalDeviceMaintenance5FeaturesWire.SizeSelf((VkPhysicalDeviceMaintenance5Features*)p, f); break;
+                case 1000481000 when f == null || f.HasExtension(482): n += 12 + VkPhysicalDeviceRayTracingPositionFetchFeaturesKHRWire.SizeSelf((VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR*)p, f); break;
+                case 1000495000 when f == null || f.HasExtension(496): n += 12 + VkPhysicalDeviceLegacyVertexAttributesFeaturesEXTWire.SizeSelf((VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT*)p, f); break;
+                case 1000498000 when f == null || f.HasExtension(499): n += 12 + VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXTWire.SizeSelf((VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT*)p, f); break;
+                case 1000499000 when f == null || f.HasExtension(500): n += 12 + VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXTWire.SizeSelf((VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT*)p, f); break;
+                case 1000506000 when f == null || f.HasExtension(507): n += 12 + VkPhysicalDeviceCooperativeMatrixFeaturesKHRWire.SizeSelf((VkPhysicalDeviceCooperativeMatrixFeaturesKHR*)p, f); break;
+                case 1000524000 when f == null || f.HasExtension(525): n += 12 + VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXTWire.SizeSelf((VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT*)p, f); break;
+                case 1000528000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(529): n += 12 + VkPhysicalDeviceShaderFloatControls2FeaturesWire.SizeSelf((VkPhysicalDeviceShaderFloatControls2Features*)p, f); break;
+                case 1000544000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(545): n += 12 + VkPhysicalDeviceShaderExpectAssumeFeaturesWire.SizeSelf((VkPhysicalDeviceShaderExpectAssumeFeatures*)p, f); break;
+                case 1000545000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): n += 12 + VkPhysicalDeviceMaintenance6FeaturesWire.SizeSelf((VkPhysicalDeviceMaintenance6Features*)p, f); break;
+                case 1000558000 when f == null || f.HasExtension(559): n += 12 + VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHRWire.SizeSelf((VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR*)p, f); break;
+                case 1000562000 when f == null || f.HasExtension(563): n += 12 + VkPhysicalDeviceMaintenance7FeaturesKHRWire.SizeSelf((VkPhysicalDeviceMaintenance7FeaturesKHR*)p, f); break;
+                case 1000564000 when f == null || f.HasExtension(565): n += 12 + VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXTWire.SizeSelf((VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT*)p, f); break;
+                case 1000572000 when f == null || f.HasExtension(573): n += 12 + VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXTWire.SizeSelf((VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT*)p, f); break;
+                case 1000574000 when f == null || f.HasExtension(575): n += 12 + VkPhysicalDeviceMaintenance8FeaturesKHRWire.SizeSelf((VkPhysicalDeviceMaintenance8FeaturesKHR*)p, f); break;
+                case 1000582000 when f == null || f.HasExtension(583): n += 12 + VkPhysicalDeviceDepthClampControlFeaturesEXTWire.SizeSelf((VkPhysicalDeviceDepthClampControlFeaturesEXT*)p, f); break;
+                case 1000608000 when f == null || f.HasExtension(609): n += 12 + VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXTWire.SizeSelf((VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[116];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 116) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 49: e.Pointer(true); e.I32(49); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVulkan11FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkan11Features*)p); return;
-                case 51: e.Pointer(true); e.I32(51); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVulkan12FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkan12Features*)p); return;
-                case 53 when f == null || f.HasVersion(0x403000u): e.Pointer(true); e.I32(53); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVulkan13FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkan13Features*)p); return;
-                case 55 when f == null || f.HasVersion(0x404000u): e.Pointer(true); e.I32(55); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVulkan14FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkan14Features*)p); return;
-                case 1000028000 when f == null || f.HasExtension(29): e.Pointer(true); e.I32(1000028000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceTransformFeedbackFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceTransformFeedbackFeaturesEXT*)p); return;
-                case 1000044003 when f == null || f.HasVersion(0x403000u) || f.HasExtension(45): e.Pointer(true); e.I32(1000044003); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDynamicRenderingFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceDynamicRenderingFeatures*)p); return;
-                case 1000053001: e.Pointer(true); e.I32(1000053001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMultiviewFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceMultiviewFeatures*)p); return;
-                case 1000063000: e.Pointer(true); e.I32(1000063000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderDrawParametersFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderDrawParametersFeatures*)p); return;
-                case 1000066000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(67): e.Pointer(true); e.I32(1000066000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceTextureCompressionASTCHDRFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceTextureCompressionASTCHDRFeatures*)p); return;
-                case 1000068001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): e.Pointer(true); e.I32(1000068001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePipelineRobustnessFeaturesWire.EncodeSelf(ref e, (VkPhysicalDevicePipelineRobustnessFeatures*)p); return;
-                case 1000081001 when f == null || f.HasExtension(82): e.Pointer(true); e.I32(1000081001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceConditionalRenderingFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceConditionalRenderingFeaturesEXT*)p); return;
-                case 1000082000: e.Pointer(true); e.I32(1000082000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderFloat16Int8FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderFloat16Int8Features*)p); return;
-                case 1000083000: e.Pointer(true); e.I32(1000083000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevice16BitStorageFeaturesWire.EncodeSelf(ref e, (VkPhysicalDevice16BitStorageFeatures*)p); return;
-                case 1000102000 when f == null || f.HasExtension(103): e.Pointer(true); e.I32(1000102000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDepthClipEnableFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceDepthClipEnableFeaturesEXT*)p); return;
-                case 1000108000: e.Pointer(true); e.I32(1000108000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceImagelessFramebufferFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceImagelessFramebufferFeatures*)p); return;
-                case 1000120000: e.Pointer(true); e.I32(1000120000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVariablePointersFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVariablePointersFeatures*)p); return;
-                case 1000138000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): e.Pointer(true); e.I32(1000138000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceInlineUniformBlockFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceInlineUniformBlockFeatures*)p); return;
-                case 1000145001: e.Pointer(true); e.I32(1000145001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceProtectedMemoryFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceProtectedMemoryFeatures*)p); return;
-                case 1000148000 when f == null || f.HasExtension(149): e.Pointer(true); e.I32(1000148000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceBlendOperationAdvancedFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT*)p); return;
-                case 1000150013 when f == null || f.HasExtension(151): e.Pointer(true); e.I32(1000150013); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceAccelerationStructureFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceAccelerationStructureFeaturesKHR*)p); return;
-                case 1000156004: e.Pointer(true); e.I32(1000156004); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceSamplerYcbcrConversionFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceSamplerYcbcrConversionFeatures*)p); return;
-                case 1000161001: e.Pointer(true); e.I32(1000161001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDescriptorIndexingFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceDescriptorIndexingFeatures*)p); return;
-                case 1000175000: e.Pointer(true); e.I32(1000175000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderSubgroupExtendedTypesFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures*)p); return;
-                case 1000177000: e.Pointer(true); e.I32(1000177000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevice8BitStorageFeaturesWire.EncodeSelf(ref e, (VkPhysicalDevice8BitStorageFeatures*)p); return;
-                case 1000180000: e.Pointer(true); e.I32(1000180000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderAtomicInt64FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderAtomicInt64Features*)p); return;
-                case 1000181000 when f == null || f.HasExtension(182): e.Pointer(true); e.I32(1000181000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderClockFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderClockFeaturesKHR*)p); return;
-                case 1000190002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(191) || f.HasExtension(526): e.Pointer(true); e.I32(1000190002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVertexAttributeDivisorFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVertexAttributeDivisorFeatures*)p); return;
-                case 1000201000 when f == null || f.HasExtension(202) || f.HasExtension(512): e.Pointer(true); e.I32(1000201000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceComputeShaderDerivativesFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR*)p); return;
-                case 1000203000 when f == null || f.HasExtension(323): e.Pointer(true); e.I32(1000203000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR*)p); return;
-                case 1000207000: e.Pointer(true); e.I32(1000207000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceTimelineSemaphoreFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceTimelineSemaphoreFeatures*)p); return;
-                case 1000211000: e.Pointer(true); e.I32(1000211000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVulkanMemoryModelFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkanMemoryModelFeatures*)p); return;
-                case 1000215000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(216): e.Pointer(true); e.I32(1000215000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderTerminateInvocationFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderTerminateInvocationFeatures*)p); return;
-                case 1000221000: e.Pointer(true); e.I32(1000221000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceScalarBlockLayoutFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceScalarBlockLayoutFeatures*)p); return;
-                case 1000225002 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): e.Pointer(true); e.I32(1000225002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceSubgroupSizeControlFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceSubgroupSizeControlFeatures*)p); return;
-                case 1000226003 when f == null || f.HasExtension(227): e.Pointer(true); e.I32(1000226003); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceFragmentShadingRateFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceFragmentShadingRateFeaturesKHR*)p); return;
-                case 1000232000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): e.Pointer(true); e.I32(1000232000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDynamicRenderingLocalReadFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceDynamicRenderingLocalReadFeatures*)p); return;
-                case 1000234000 when f == null || f.HasExtension(235): e.Pointer(true); e.I32(1000234000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT*)p); return;
-                case 1000235000 when f == null || f.HasExtension(236): e.Pointer(true); e.I32(1000235000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderQuadControlFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderQuadControlFeaturesKHR*)p); return;
-                case 1000241000: e.Pointer(true); e.I32(1000241000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceSeparateDepthStencilLayoutsFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures*)p); return;
-                case 1000244000 when f == null || f.HasExtension(245): e.Pointer(true); e.I32(1000244000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceBufferDeviceAddressFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceBufferDeviceAddressFeaturesEXT*)p); return;
-                case 1000251000 when f == null || f.HasExtension(252): e.Pointer(true); e.I32(1000251000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceFragmentShaderInterlockFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT*)p); return;
-                case 1000252000 when f == null || f.HasExtension(253): e.Pointer(true); e.I32(1000252000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceYcbcrImageArraysFeaturesEXT*)p); return;
-                case 1000253000: e.Pointer(true); e.I32(1000253000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceUniformBufferStandardLayoutFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceUniformBufferStandardLayoutFeatures*)p); return;
-                case 1000254000 when f == null || f.HasExtension(255): e.Pointer(true); e.I32(1000254000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceProvokingVertexFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceProvokingVertexFeaturesEXT*)p); return;
-                case 1000257000: e.Pointer(true); e.I32(1000257000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceBufferDeviceAddressFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceBufferDeviceAddressFeatures*)p); return;
-                case 1000259000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): e.Pointer(true); e.I32(1000259000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceLineRasterizationFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceLineRasterizationFeatures*)p); return;
-                case 1000260000 when f == null || f.HasExtension(261): e.Pointer(true); e.I32(1000260000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderAtomicFloatFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderAtomicFloatFeaturesEXT*)p); return;
-                case 1000261000: e.Pointer(true); e.I32(1000261000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceHostQueryResetFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceHostQueryResetFeatures*)p); return;
-                case 1000265000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(266) || f.HasExtension(534): e.Pointer(true); e.I32(1000265000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceIndexTypeUint8FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceIndexTypeUint8Features*)p); return;
-                case 1000267000 when f == null || f.HasExtension(268): e.Pointer(true); e.I32(1000267000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceExtendedDynamicStateFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceExtendedDynamicStateFeaturesEXT*)p); return;
-                case 1000270000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): e.Pointer(true); e.I32(1000270000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceHostImageCopyFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceHostImageCopyFeatures*)p); return;
-                case 1000273000 when f == null || f.HasExtension(274): e.Pointer(true); e.I32(1000273000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderAtomicFloat2FeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT*)p); return;
-                case 1000276000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(277): e.Pointer(true); e.I32(1000276000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderDemoteToHelperInvocationFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures*)p); return;
-                case 1000280000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(281): e.Pointer(true); e.I32(1000280000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderIntegerDotProductFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderIntegerDotProductFeatures*)p); return;
-                case 1000281000 when f == null || f.HasExtension(282): e.Pointer(true); e.I32(1000281000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceTexelBufferAlignmentFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT*)p); return;
-                case 1000283000 when f == null || f.HasExtension(284): e.Pointer(true); e.I32(1000283000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDepthBiasControlFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceDepthBiasControlFeaturesEXT*)p); return;
-                case 1000286000 when f == null || f.HasExtension(287): e.Pointer(true); e.I32(1000286000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceRobustness2FeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceRobustness2FeaturesEXT*)p); return;
-                case 1000287002 when f == null || f.HasExtension(288): e.Pointer(true); e.I32(1000287002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceCustomBorderColorFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceCustomBorderColorFeaturesEXT*)p); return;
-                case 1000295000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(296): e.Pointer(true); e.I32(1000295000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePrivateDataFeaturesWire.EncodeSelf(ref e, (VkPhysicalDevicePrivateDataFeatures*)p); return;
-                case 1000297000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(298): e.Pointer(true); e.I32(1000297000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePipelineCreationCacheControlFeaturesWire.EncodeSelf(ref e, (VkPhysicalDevicePipelineCreationCacheControlFeatures*)p); return;
-                case 1000314007 when f == null || f.HasVersion(0x403000u) || f.HasExtension(315): e.Pointer(true); e.I32(1000314007); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceSynchronization2FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceSynchronization2Features*)p); return;
-                case 1000320000 when f == null || f.HasExtension(321): e.Pointer(true); e.I32(1000320000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT*)p); return;
-                case 1000323000 when f == null || f.HasExtension(324): e.Pointer(true); e.I32(1000323000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR*)p); return;
-                case 1000325000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(326): e.Pointer(true); e.I32(1000325000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures*)p); return;
-                case 1000328000 when f == null || f.HasExtension(329): e.Pointer(true); e.I32(1000328000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMeshShaderFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceMeshShaderFeaturesEXT*)p); return;
-                case 1000330000 when f == null || f.HasExtension(331): e.Pointer(true); e.I32(1000330000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT*)p); return;
-                case 1000335000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(336): e.Pointer(true); e.I32(1000335000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceImageRobustnessFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceImageRobustnessFeatures*)p); return;
-                case 1000336000 when f == null || f.HasExtension(337): e.Pointer(true); e.I32(1000336000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR*)p); return;
-                case 1000339000 when f == null || f.HasExtension(340): e.Pointer(true); e.I32(1000339000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT*)p); return;
-                case 1000340000 when f == null || f.HasExtension(341): e.Pointer(true); e.I32(1000340000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevice4444FormatsFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDevice4444FormatsFeaturesEXT*)p); return;
-                case 1000342000 when f == null || f.HasExtension(343) || f.HasExtension(464): e.Pointer(true); e.I32(1000342000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT*)p); return;
-                case 1000344000 when f == null || f.HasExtension(345): e.Pointer(true); e.I32(1000344000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT*)p); return;
-                case 1000347000 when f == null || f.HasExtension(348): e.Pointer(true); e.I32(1000347000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceRayTracingPipelineFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceRayTracingPipelineFeaturesKHR*)p); return;
-                case 1000348013 when f == null || f.HasExtension(349): e.Pointer(true); e.I32(1000348013); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceRayQueryFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceRayQueryFeaturesKHR*)p); return;
-                case 1000351000 when f == null || f.HasExtension(352) || f.HasExtension(495): e.Pointer(true); e.I32(1000351000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMutableDescriptorTypeFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT*)p); return;
-                case 1000352000 when f == null || f.HasExtension(353): e.Pointer(true); e.I32(1000352000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVertexInputDynamicStateFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT*)p); return;
-                case 1000355000 when f == null || f.HasExtension(356): e.Pointer(true); e.I32(1000355000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDepthClipControlFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceDepthClipControlFeaturesEXT*)p); return;
-                case 1000356000 when f == null || f.HasExtension(357): e.Pointer(true); e.I32(1000356000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT*)p); return;
-                case 1000376000 when f == null || f.HasExtension(377): e.Pointer(true); e.I32(1000376000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT*)p); return;
-                case 1000377000 when f == null || f.HasExtension(378): e.Pointer(true); e.I32(1000377000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceExtendedDynamicState2FeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceExtendedDynamicState2FeaturesEXT*)p); return;
-                case 1000381000 when f == null || f.HasExtension(382): e.Pointer(true); e.I32(1000381000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceColorWriteEnableFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceColorWriteEnableFeaturesEXT*)p); return;
-                case 1000382000 when f == null || f.HasExtension(383): e.Pointer(true); e.I32(1000382000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT*)p); return;
-                case 1000386000 when f == null || f.HasExtension(387): e.Pointer(true); e.I32(1000386000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceRayTracingMaintenance1FeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR*)p); return;
-                case 1000388000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(189) || f.HasExtension(389): e.Pointer(true); e.I32(1000388000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceGlobalPriorityQueryFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceGlobalPriorityQueryFeatures*)p); return;
-                case 1000391000 when f == null || f.HasExtension(392): e.Pointer(true); e.I32(1000391000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceImageViewMinLodFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceImageViewMinLodFeaturesEXT*)p); return;
-                case 1000392000 when f == null || f.HasExtension(393): e.Pointer(true); e.I32(1000392000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMultiDrawFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceMultiDrawFeaturesEXT*)p); return;
-                case 1000393000 when f == null || f.HasExtension(394): e.Pointer(true); e.I32(1000393000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceImage2DViewOf3DFeaturesEXT*)p); return;
-                case 1000395000 when f == null || f.HasExtension(396): e.Pointer(true); e.I32(1000395000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderTileImageFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderTileImageFeaturesEXT*)p); return;
-                case 1000411000 when f == null || f.HasExtension(412): e.Pointer(true); e.I32(1000411000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceBorderColorSwizzleFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceBorderColorSwizzleFeaturesEXT*)p); return;
-                case 1000413000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(414): e.Pointer(true); e.I32(1000413000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMaintenance4FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance4Features*)p); return;
-                case 1000416000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(417): e.Pointer(true); e.I32(1000416000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderSubgroupRotateFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderSubgroupRotateFeatures*)p); return;
-                case 1000418000 when f == null || f.HasExtension(419): e.Pointer(true); e.I32(1000418000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT*)p); return;
-                case 1000421000 when f == null || f.HasExtension(422) || f.HasExtension(605): e.Pointer(true); e.I32(1000421000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDepthClampZeroOneFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceDepthClampZeroOneFeaturesKHR*)p); return;
-                case 1000422000 when f == null || f.HasExtension(423): e.Pointer(true); e.I32(1000422000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT*)p); return;
-                case 1000434000 when f == null || f.HasExtension(435): e.Pointer(true); e.I32(1000434000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR*)p); return;
-                case 1000451000 when f == null || f.HasExtension(452): e.Pointer(true); e.I32(1000451000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceNestedCommandBufferFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceNestedCommandBufferFeaturesEXT*)p); return;
-                case 1000455000 when f == null || f.HasExtension(456): e.Pointer(true); e.I32(1000455000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceExtendedDynamicState3FeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceExtendedDynamicState3FeaturesEXT*)p); return;
-                case 1000465000 when f == null || f.HasExtension(466): e.Pointer(true); e.I32(1000465000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceLegacyDitheringFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceLegacyDitheringFeaturesEXT*)p); return;
-                case 1000466000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(467): e.Pointer(true); e.I32(1000466000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePipelineProtectedAccessFeaturesWire.EncodeSelf(ref e, (VkPhysicalDevicePipelineProtectedAccessFeatures*)p); return;
-                case 1000470000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): e.Pointer(true); e.I32(1000470000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMaintenance5FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance5Features*)p); return;
-                case 1000481000 when f == null || f.HasExtension(482): e.Pointer(true); e.I32(1000481000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceRayTracingPositionFetchFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR*)p); return;
-                case 1000495000 when f == null || f.HasExtension(496): e.Pointer(true); e.I32(1000495000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceLegacyVertexAttributesFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT*)p); return;
-                case 1000498000 when f == null || f.HasExtension(499): e.Pointer(true); e.I32(1000498000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT*)p); return;
-                case 1000499000 when f == null || f.HasExtension(500): e.Pointer(true); e.I32(1000499000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT*)p); return;
-                case 1000506000 when f == null || f.HasExtension(507): e.Pointer(true); e.I32(1000506000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceCooperativeMatrixFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceCooperativeMatrixFeaturesKHR*)p); return;
-                case 1000524000 when f == null || f.HasExtension(525): e.Pointer(true); e.I32(1000524000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT*)p); return;
-                case 1000528000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(529): e.Pointer(true); e.I32(1000528000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderFloatControls2FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderFloatControls2Features*)p); return;
-                case 1000544000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(545): e.Pointer(true); e.I32(1000544000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderExpectAssumeFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderExpectAssumeFeatures*)p); return;
-                case 1000545000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): e.Pointer(true); e.I32(1000545000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMaintenance6FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance6Features*)p); return;
-                case 1000558000 when f == null || f.HasExtension(559): e.Pointer(true); e.I32(1000558000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR*)p); return;
-                case 1000562000 when f == null || f.HasExtension(563): e.Pointer(true); e.I32(1000562000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMaintenance7FeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance7FeaturesKHR*)p); return;
-                case 1000564000 when f == null || f.HasExtension(565): e.Pointer(true); e.I32(1000564000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT*)p); return;
-                case 1000572000 when f == null || f.HasExtension(573): e.Pointer(true); e.I32(1000572000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT*)p); return;
-                case 1000574000 when f == null || f.HasExtension(575): e.Pointer(true); e.I32(1000574000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMaintenance8FeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance8FeaturesKHR*)p); return;
-                case 1000582000 when f == null || f.HasExtension(583): e.Pointer(true); e.I32(1000582000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDepthClampControlFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceDepthClampControlFeaturesEXT*)p); return;
-                case 1000608000 when f == null || f.HasExtension(609): e.Pointer(true); e.I32(1000608000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT*)p); return;
+                case 49: e.Pointer(true); e.I32(49); kept[n++] = (VnChainHeader*)p; break;
+                case 51: e.Pointer(true); e.I32(51); kept[n++] = (VnChainHeader*)p; break;
+                case 53 when f == null || f.HasVersion(0x403000u): e.Pointer(true); e.I32(53); kept[n++] = (VnChainHeader*)p; break;
+                case 55 when f == null || f.HasVersion(0x404000u): e.Pointer(true); e.I32(55); kept[n++] = (VnChainHeader*)p; break;
+                case 1000028000 when f == null || f.HasExtension(29): e.Pointer(true); e.I32(1000028000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000044003 when f == null || f.HasVersion(0x403000u) || f.HasExtension(45): e.Pointer(true); e.I32(1000044003); kept[n++] = (VnChainHeader*)p; break;
+                case 1000053001: e.Pointer(true); e.I32(1000053001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000063000: e.Pointer(true); e.I32(1000063000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000066000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(67): e.Pointer(true); e.I32(1000066000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000068001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): e.Pointer(true); e.I32(1000068001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000081001 when f == null || f.HasExtension(82): e.Pointer(true); e.I32(1000081001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000082000: e.Pointer(true); e.I32(1000082000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000083000: e.Pointer(true); e.I32(1000083000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000102000 when f == null || f.HasExtension(103): e.Pointer(true); e.I32(1000102000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000108000: e.Pointer(true); e.I32(1000108000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000120000: e.Pointer(true); e.I32(1000120000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000138000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): e.Pointer(true); e.I32(1000138000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000145001: e.Pointer(true); e.I32(1000145001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000148000 when f == null || f.HasExtension(149): e.Pointer(true); e.I32(1000148000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000150013 when f == null || f.HasExtension(151): e.Pointer(true); e.I32(1000150013); kept[n++] = (VnChainHeader*)p; break;
+                case 1000156004: e.Pointer(true); e.I32(1000156004); kept[n++] = (VnChainHeader*)p; break;
+                case 1000161001: e.Pointer(true); e.I32(1000161001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000175000: e.Pointer(true); e.I32(1000175000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000177000: e.Pointer(true); e.I32(1000177000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000180000: e.Pointer(true); e.I32(1000180000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000181000 when f == null || f.HasExtension(182): e.Pointer(true); e.I32(1000181000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000190002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(191) || f.HasExtension(526): e.Pointer(true); e.I32(1000190002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000201000 when f == null || f.HasExtension(202) || f.HasExtension(512): e.Pointer(true); e.I32(1000201000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000203000 when f == null || f.HasExtension(323): e.Pointer(true); e.I32(1000203000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000207000: e.Pointer(true); e.I32(1000207000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000211000: e.Pointer(true); e.I32(1000211000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000215000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(216): e.Pointer(true); e.I32(1000215000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000221000: e.Pointer(true); e.I32(1000221000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000225002 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): e.Pointer(true); e.I32(1000225002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000226003 when f == null || f.HasExtension(227): e.Pointer(true); e.I32(1000226003); kept[n++] = (VnChainHeader*)p; break;
+                case 1000232000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): e.Pointer(true); e.I32(1000232000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000234000 when f == null || f.HasExtension(235): e.Pointer(true); e.I32(1000234000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000235000 when f == null || f.HasExtension(236): e.Pointer(true); e.I32(1000235000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000241000: e.Pointer(true); e.I32(1000241000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000244000 when f == null || f.HasExtension(245): e.Pointer(true); e.I32(1000244000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000251000 when f == null || f.HasExtension(252): e.Pointer(true); e.I32(1000251000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000252000 when f == null || f.HasExtension(253): e.Pointer(true); e.I32(1000252000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000253000: e.Pointer(true); e.I32(1000253000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000254000 when f == null || f.HasExtension(255): e.Pointer(true); e.I32(1000254000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000257000: e.Pointer(true); e.I32(1000257000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000259000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): e.Pointer(true); e.I32(1000259000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000260000 when f == null || f.HasExtension(261): e.Pointer(true); e.I32(1000260000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000261000: e.Pointer(true); e.I32(1000261000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000265000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(266) || f.HasExtension(534): e.Pointer(true); e.I32(1000265000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000267000 when f == null || f.HasExtension(268): e.Pointer(true); e.I32(1000267000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000270000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): e.Pointer(true); e.I32(1000270000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000273000 when f == null || f.HasExtension(274): e.Pointer(true); e.I32(1000273000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000276000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(277): e.Pointer(true); e.I32(1000276000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000280000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(281): e.Pointer(true); e.I32(1000280000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000281000 when f == null || f.HasExtension(282): e.Pointer(true); e.I32(1000281000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000283000 when f == null || f.HasExtension(284): e.Pointer(true); e.I32(1000283000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000286000 when f == null || f.HasExtension(287): e.Pointer(true); e.I32(1000286000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000287002 when f == null || f.HasExtension(288): e.Pointer(true); e.I32(1000287002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000295000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(296): e.Pointer(true); e.I32(1000295000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000297000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(298): e.Pointer(true); e.I32(1000297000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000314007 when f == null || f.HasVersion(0x403000u) || f.HasExtension(315): e.Pointer(true); e.I32(1000314007); kept[n++] = (VnChainHeader*)p; break;
+                case 1000320000 when f == null || f.HasExtension(321): e.Pointer(true); e.I32(1000320000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000323000 when f == null || f.HasExtension(324): e.Pointer(true); e.I32(1000323000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000325000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(326): e.Pointer(true); e.I32(1000325000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000328000 when f == null || f.HasExtension(329): e.Pointer(true); e.I32(1000328000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000330000 when f == null || f.HasExtension(331): e.Pointer(true); e.I32(1000330000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000335000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(336): e.Pointer(true); e.I32(1000335000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000336000 when f == null || f.HasExtension(337): e.Pointer(true); e.I32(1000336000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000339000 when f == null || f.HasExtension(340): e.Pointer(true); e.I32(1000339000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000340000 when f == null || f.HasExtension(341): e.Pointer(true); e.I32(1000340000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000342000 when f == null || f.HasExtension(343) || f.HasExtension(464): e.Pointer(true); e.I32(1000342000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000344000 when f == null || f.HasExtension(345): e.Pointer(true); e.I32(1000344000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000347000 when f == null || f.HasExtension(348): e.Pointer(true); e.I32(1000347000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000348013 when f == null || f.HasExtension(349): e.Pointer(true); e.I32(1000348013); kept[n++] = (VnChainHeader*)p; break;
+                case 1000351000 when f == null || f.HasExtension(352) || f.HasExtension(495): e.Pointer(true); e.I32(1000351000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000352000 when f == null || f.HasExtension(353): e.Pointer(true); e.I32(1000352000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000355000 when f == null || f.HasExtension(356): e.Pointer(true); e.I32(1000355000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000356000 when f == null || f.HasExtension(357): e.Pointer(true); e.I32(1000356000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000376000 when f == null || f.HasExtension(377): e.Pointer(true); e.I32(1000376000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000377000 when f == null || f.HasExtension(378): e.Pointer(true); e.I32(1000377000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000381000 when f == null || f.HasExtension(382): e.Pointer(true); e.I32(1000381000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000382000 when f == null || f.HasExtension(383): e.Pointer(true); e.I32(1000382000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000386000 when f == null || f.HasExtension(387): e.Pointer(true); e.I32(1000386000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000388000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(189) || f.HasExtension(389): e.Pointer(true); e.I32(1000388000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000391000 when f == null || f.HasExtension(392): e.Pointer(true); e.I32(1000391000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000392000 when f == null || f.HasExtension(393): e.Pointer(true); e.I32(1000392000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000393000 when f == null || f.HasExtension(394): e.Pointer(true); e.I32(1000393000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000395000 when f == null || f.HasExtension(396): e.Pointer(true); e.I32(1000395000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000411000 when f == null || f.HasExtension(412): e.Pointer(true); e.I32(1000411000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000413000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(414): e.Pointer(true); e.I32(1000413000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000416000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(417): e.Pointer(true); e.I32(1000416000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000418000 when f == null || f.HasExtension(419): e.Pointer(true); e.I32(1000418000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000421000 when f == null || f.HasExtension(422) || f.HasExtension(605): e.Pointer(true); e.I32(1000421000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000422000 when f == null || f.HasExtension(423): e.Pointer(true); e.I32(1000422000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000434000 when f == null || f.HasExtension(435): e.Pointer(true); e.I32(1000434000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000451000 when f == null || f.HasExtension(452): e.Pointer(true); e.I32(1000451000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000455000 when f == null || f.HasExtension(456): e.Pointer(true); e.I32(1000455000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000465000 when f == null || f.HasExtension(466): e.Pointer(true); e.I32(1000465000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000466000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(467): e.Pointer(true); e.I32(1000466000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000470000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): e.Pointer(true); e.I32(1000470000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000481000 when f == null || f.HasExtension(482): e.Pointer(true); e.I32(1000481000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000495000 when f == null || f.HasExtension(496): e.Pointer(true); e.I32(1000495000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000498000 when f == null || f.HasExtension(499): e.Pointer(true); e.I32(1000498000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000499000 when f == null || f.HasExtension(500): e.Pointer(true); e.I32(1000499000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000506000 when f == null || f.HasExtension(507): e.Pointer(true); e.I32(1000506000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000524000 when f == null || f.HasExtension(525): e.Pointer(true); e.I32(1000524000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000528000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(529): e.Pointer(true); e.I32(1000528000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000544000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(545): e.Pointer(true); e.I32(1000544000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000545000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): e.Pointer(true); e.I32(1000545000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000558000 when f == null || f.HasExtension(559): e.Pointer(true); e.I32(1000558000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000562000 when f == null || f.HasExtension(563): e.Pointer(true); e.I32(1000562000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000564000 when f == null || f.HasExtension(565): e.Pointer(true); e.I32(1000564000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000572000 when f == null || f.HasExtension(573): e.Pointer(true); e.I32(1000572000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000574000 when f == null || f.HasExtension(575): e.Pointer(true); e.I32(1000574000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000582000 when f == null || f.HasExtension(583): e.Pointer(true); e.I32(1000582000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000608000 when f == null || f.HasExtension(609): e.Pointer(true); e.I32(1000608000); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 49: VkPhysicalDeviceVulkan11FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkan11Features*)q); break;
+                case 51: VkPhysicalDeviceVulkan12FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkan12Features*)q); break;
+                case 53: VkPhysicalDeviceVulkan13FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkan13Features*)q); break;
+                case 55: VkPhysicalDeviceVulkan14FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkan14Features*)q); break;
+                case 1000028000: VkPhysicalDeviceTransformFeedbackFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceTransformFeedbackFeaturesEXT*)q); break;
+                case 1000044003: VkPhysicalDeviceDynamicRenderingFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceDynamicRenderingFeatures*)q); break;
+                case 1000053001: VkPhysicalDeviceMultiviewFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceMultiviewFeatures*)q); break;
+                case 1000063000: VkPhysicalDeviceShaderDrawParametersFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderDrawParametersFeatures*)q); break;
+                case 1000066000: VkPhysicalDeviceTextureCompressionASTCHDRFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceTextureCompressionASTCHDRFeatures*)q); break;
+                case 1000068001: VkPhysicalDevicePipelineRobustnessFeaturesWire.EncodeSelf(ref e, (VkPhysicalDevicePipelineRobustnessFeatures*)q); break;
+                case 1000081001: VkPhysicalDeviceConditionalRenderingFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceConditionalRenderingFeaturesEXT*)q); break;
+                case 1000082000: VkPhysicalDeviceShaderFloat16Int8FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderFloat16Int8Features*)q); break;
+                case 1000083000: VkPhysicalDevice16BitStorageFeaturesWire.EncodeSelf(ref e, (VkPhysicalDevice16BitStorageFeatures*)q); break;
+                case 1000102000: VkPhysicalDeviceDepthClipEnableFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceDepthClipEnableFeaturesEXT*)q); break;
+                case 1000108000: VkPhysicalDeviceImagelessFramebufferFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceImagelessFramebufferFeatures*)q); break;
+                case 1000120000: VkPhysicalDeviceVariablePointersFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVariablePointersFeatures*)q); break;
+                case 1000138000: VkPhysicalDeviceInlineUniformBlockFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceInlineUniformBlockFeatures*)q); break;
+                case 1000145001: VkPhysicalDeviceProtectedMemoryFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceProtectedMemoryFeatures*)q); break;
+                case 1000148000: VkPhysicalDeviceBlendOperationAdvancedFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT*)q); break;
+                case 1000150013: VkPhysicalDeviceAccelerationStructureFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceAccelerationStructureFeaturesKHR*)q); break;
+                case 1000156004: VkPhysicalDeviceSamplerYcbcrConversionFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceSamplerYcbcrConversionFeatures*)q); break;
+                case 1000161001: VkPhysicalDeviceDescriptorIndexingFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceDescriptorIndexingFeatures*)q); break;
+                case 1000175000: VkPhysicalDeviceShaderSubgroupExtendedTypesFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures*)q); break;
+                case 1000177000: VkPhysicalDevice8BitStorageFeaturesWire.EncodeSelf(ref e, (VkPhysicalDevice8BitStorageFeatures*)q); break;
+                case 1000180000: VkPhysicalDeviceShaderAtomicInt64FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderAtomicInt64Features*)q); break;
+                case 1000181000: VkPhysicalDeviceShaderClockFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderClockFeaturesKHR*)q); break;
+                case 1000190002: VkPhysicalDeviceVertexAttributeDivisorFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVertexAttributeDivisorFeatures*)q); break;
+                case 1000201000: VkPhysicalDeviceComputeShaderDerivativesFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR*)q); break;
+                case 1000203000: VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR*)q); break;
+                case 1000207000: VkPhysicalDeviceTimelineSemaphoreFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceTimelineSemaphoreFeatures*)q); break;
+                case 1000211000: VkPhysicalDeviceVulkanMemoryModelFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkanMemoryModelFeatures*)q); break;
+                case 1000215000: VkPhysicalDeviceShaderTerminateInvocationFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderTerminateInvocationFeatures*)q); break;
+                case 1000221000: VkPhysicalDeviceScalarBlockLayoutFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceScalarBlockLayoutFeatures*)q); break;
+                case 1000225002: VkPhysicalDeviceSubgroupSizeControlFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceSubgroupSizeControlFeatures*)q); break;
+                case 1000226003: VkPhysicalDeviceFragmentShadingRateFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceFragmentShadingRateFeaturesKHR*)q); break;
+                case 1000232000: VkPhysicalDeviceDynamicRenderingLocalReadFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceDynamicRenderingLocalReadFeatures*)q); break;
+                case 1000234000: VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT*)q); break;
+                case 1000235000: VkPhysicalDeviceShaderQuadControlFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderQuadControlFeaturesKHR*)q); break;
+                case 1000241000: VkPhysicalDeviceSeparateDepthStencilLayoutsFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures*)q); break;
+                case 1000244000: VkPhysicalDeviceBufferDeviceAddressFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceBufferDeviceAddressFeaturesEXT*)q); break;
+                case 1000251000: VkPhysicalDeviceFragmentShaderInterlockFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT*)q); break;
+                case 1000252000: VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceYcbcrImageArraysFeaturesEXT*)q); break;
+                case 1000253000: VkPhysicalDeviceUniformBufferStandardLayoutFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceUniformBufferStandardLayoutFeatures*)q); break;
+                case 1000254000: VkPhysicalDeviceProvokingVertexFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceProvokingVertexFeaturesEXT*)q); break;
+                case 1000257000: VkPhysicalDeviceBufferDeviceAddressFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceBufferDeviceAddressFeatures*)q); break;
+                case 1000259000: VkPhysicalDeviceLineRasterizationFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceLineRasterizationFeatures*)q); break;
+                case 1000260000: VkPhysicalDeviceShaderAtomicFloatFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderAtomicFloatFeaturesEXT*)q); break;
+                case 1000261000: VkPhysicalDeviceHostQueryResetFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceHostQueryResetFeatures*)q); break;
+                case 1000265000: VkPhysicalDeviceIndexTypeUint8FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceIndexTypeUint8Features*)q); break;
+                case 1000267000: VkPhysicalDeviceExtendedDynamicStateFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceExtendedDynamicStateFeaturesEXT*)q); break;
+                case 1000270000: VkPhysicalDeviceHostImageCopyFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceHostImageCopyFeatures*)q); break;
+                case 1000273000: VkPhysicalDeviceShaderAtomicFloat2FeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT*)q); break;
+                case 1000276000: VkPhysicalDeviceShaderDemoteToHelperInvocationFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures*)q); break;
+                case 1000280000: VkPhysicalDeviceShaderIntegerDotProductFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderIntegerDotProductFeatures*)q); break;
+                case 1000281000: VkPhysicalDeviceTexelBufferAlignmentFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT*)q); break;
+                case 1000283000: VkPhysicalDeviceDepthBiasControlFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceDepthBiasControlFeaturesEXT*)q); break;
+                case 1000286000: VkPhysicalDeviceRobustness2FeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceRobustness2FeaturesEXT*)q); break;
+                case 1000287002: VkPhysicalDeviceCustomBorderColorFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceCustomBorderColorFeaturesEXT*)q); break;
+                case 1000295000: VkPhysicalDevicePrivateDataFeaturesWire.EncodeSelf(ref e, (VkPhysicalDevicePrivateDataFeatures*)q); break;
+                case 1000297000: VkPhysicalDevicePipelineCreationCacheControlFeaturesWire.EncodeSelf(ref e, (VkPhysicalDevicePipelineCreationCacheControlFeatures*)q); break;
+                case 1000314007: VkPhysicalDeviceSynchronization2FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceSynchronization2Features*)q); break;
+                case 1000320000: VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT*)q); break;
+                case 1000323000: VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR*)q); break;
+                case 1000325000: VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures*)q); break;
+                case 1000328000: VkPhysicalDeviceMeshShaderFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceMeshShaderFeaturesEXT*)q); break;
+                case 1000330000: VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT*)q); break;
+                case 1000335000: VkPhysicalDeviceImageRobustnessFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceImageRobustnessFeatures*)q); break;
+                case 1000336000: VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR*)q); break;
+                case 1000339000: VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT*)q); break;
+                case 1000340000: VkPhysicalDevice4444FormatsFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDevice4444FormatsFeaturesEXT*)q); break;
+                case 1000342000: VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT*)q); break;
+                case 1000344000: VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT*)q); break;
+                case 1000347000: VkPhysicalDeviceRayTracingPipelineFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceRayTracingPipelineFeaturesKHR*)q); break;
+                case 1000348013: VkPhysicalDeviceRayQueryFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceRayQueryFeaturesKHR*)q); break;
+                case 1000351000: VkPhysicalDeviceMutableDescriptorTypeFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT*)q); break;
+                case 1000352000: VkPhysicalDeviceVertexInputDynamicStateFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT*)q); break;
+                case 1000355000: VkPhysicalDeviceDepthClipControlFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceDepthClipControlFeaturesEXT*)q); break;
+                case 1000356000: VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT*)q); break;
+                case 1000376000: VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT*)q); break;
+                case 1000377000: VkPhysicalDeviceExtendedDynamicState2FeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceExtendedDynamicState2FeaturesEXT*)q); break;
+                case 1000381000: VkPhysicalDeviceColorWriteEnableFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceColorWriteEnableFeaturesEXT*)q); break;
+                case 1000382000: VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT*)q); break;
+                case 1000386000: VkPhysicalDeviceRayTracingMaintenance1FeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR*)q); break;
+                case 1000388000: VkPhysicalDeviceGlobalPriorityQueryFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceGlobalPriorityQueryFeatures*)q); break;
+                case 1000391000: VkPhysicalDeviceImageViewMinLodFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceImageViewMinLodFeaturesEXT*)q); break;
+                case 1000392000: VkPhysicalDeviceMultiDrawFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceMultiDrawFeaturesEXT*)q); break;
+                case 1000393000: VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceImage2DViewOf3DFeaturesEXT*)q); break;
+                case 1000395000: VkPhysicalDeviceShaderTileImageFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderTileImageFeaturesEXT*)q); break;
+                case 1000411000: VkPhysicalDeviceBorderColorSwizzleFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceBorderColorSwizzleFeaturesEXT*)q); break;
+                case 1000413000: VkPhysicalDeviceMaintenance4FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance4Features*)q); break;
+                case 1000416000: VkPhysicalDeviceShaderSubgroupRotateFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderSubgroupRotateFeatures*)q); break;
+                case 1000418000: VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT*)q); break;
+                case 1000421000: VkPhysicalDeviceDepthClampZeroOneFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceDepthClampZeroOneFeaturesKHR*)q); break;
+                case 1000422000: VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT*)q); break;
+                case 1000434000: VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR*)q); break;
+                case 1000451000: VkPhysicalDeviceNestedCommandBufferFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceNestedCommandBufferFeaturesEXT*)q); break;
+                case 1000455000: VkPhysicalDeviceExtendedDynamicState3FeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceExtendedDynamicState3FeaturesEXT*)q); break;
+                case 1000465000: VkPhysicalDeviceLegacyDitheringFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceLegacyDitheringFeaturesEXT*)q); break;
+                case 1000466000: VkPhysicalDevicePipelineProtectedAccessFeaturesWire.EncodeSelf(ref e, (VkPhysicalDevicePipelineProtectedAccessFeatures*)q); break;
+                case 1000470000: VkPhysicalDeviceMaintenance5FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance5Features*)q); break;
+                case 1000481000: VkPhysicalDeviceRayTracingPositionFetchFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR*)q); break;
+                case 1000495000: VkPhysicalDeviceLegacyVertexAttributesFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT*)q); break;
+                case 1000498000: VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT*)q); break;
+                case 1000499000: VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT*)q); break;
+                case 1000506000: VkPhysicalDeviceCooperativeMatrixFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceCooperativeMatrixFeaturesKHR*)q); break;
+                case 1000524000: VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT*)q); break;
+                case 1000528000: VkPhysicalDeviceShaderFloatControls2FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderFloatControls2Features*)q); break;
+                case 1000544000: VkPhysicalDeviceShaderExpectAssumeFeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderExpectAssumeFeatures*)q); break;
+                case 1000545000: VkPhysicalDeviceMaintenance6FeaturesWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance6Features*)q); break;
+                case 1000558000: VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR*)q); break;
+                case 1000562000: VkPhysicalDeviceMaintenance7FeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance7FeaturesKHR*)q); break;
+                case 1000564000: VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT*)q); break;
+                case 1000572000: VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT*)q); break;
+                case 1000574000: VkPhysicalDeviceMaintenance8FeaturesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance8FeaturesKHR*)q); break;
+                case 1000582000: VkPhysicalDeviceDepthClampControlFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceDepthClampControlFeaturesEXT*)q); break;
+                case 1000608000: VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 49:
-            {
-                var p = (VkPhysicalDeviceVulkan11Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan11Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVulkan11Features.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVulkan11FeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 51:
-            {
-                var p = (VkPhysicalDeviceVulkan12Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan12Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVulkan12Features.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVulkan12FeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 53:
-            {
-                var p = (VkPhysicalDeviceVulkan13Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan13Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVulkan13Features.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVulkan13FeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 55:
-            {
-                var p = (VkPhysicalDeviceVulkan14Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan14Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVulkan14Features.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVulkan14FeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000028000:
-            {
-                var p = (VkPhysicalDeviceTransformFeedbackFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTransformFeedbackFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceTransformFeedbackFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceTransformFeedbackFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000044003:
-            {
-                var p = (VkPhysicalDeviceDynamicRenderingFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDynamicRenderingFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDynamicRenderingFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDynamicRenderingFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000053001:
-            {
-                var p = (VkPhysicalDeviceMultiviewFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMultiviewFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMultiviewFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMultiviewFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000063000:
-            {
-                var p = (VkPhysicalDeviceShaderDrawParametersFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderDrawParametersFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderDrawParametersFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderDrawParametersFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000066000:
-            {
-                var p = (VkPhysicalDeviceTextureCompressionASTCHDRFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTextureCompressionASTCHDRFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceTextureCompressionASTCHDRFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceTextureCompressionASTCHDRFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000068001:
-            {
-                var p = (VkPhysicalDevicePipelineRobustnessFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineRobustnessFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePipelineRobustnessFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePipelineRobustnessFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000081001:
-            {
-                var p = (VkPhysicalDeviceConditionalRenderingFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceConditionalRenderingFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceConditionalRenderingFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceConditionalRenderingFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000082000:
-            {
-                var p = (VkPhysicalDeviceShaderFloat16Int8Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderFloat16Int8Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderFloat16Int8Features.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderFloat16Int8FeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000083000:
-            {
-                var p = (VkPhysicalDevice16BitStorageFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevice16BitStorageFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevice16BitStorageFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevice16BitStorageFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000102000:
-            {
-                var p = (VkPhysicalDeviceDepthClipEnableFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthClipEnableFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDepthClipEnableFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDepthClipEnableFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000108000:
-            {
-                var p = (VkPhysicalDeviceImagelessFramebufferFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImagelessFramebufferFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceImagelessFramebufferFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceImagelessFramebufferFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000120000:
-            {
-                var p = (VkPhysicalDeviceVariablePointersFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVariablePointersFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVariablePointersFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVariablePointersFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000138000:
-            {
-                var p = (VkPhysicalDeviceInlineUniformBlockFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceInlineUniformBlockFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceInlineUniformBlockFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceInlineUniformBlockFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000145001:
-            {
-                var p = (VkPhysicalDeviceProtectedMemoryFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProtectedMemoryFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceProtectedMemoryFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceProtectedMemoryFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000148000:
-            {
-                var p = (VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceBlendOperationAdvancedFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000150013:
-            {
-                var p = (VkPhysicalDeviceAccelerationStructureFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceAccelerationStructureFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceAccelerationStructureFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceAccelerationStructureFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000156004:
-            {
-                var p = (VkPhysicalDeviceSamplerYcbcrConversionFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSamplerYcbcrConversionFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceSamplerYcbcrConversionFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceSamplerYcbcrConversionFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000161001:
-            {
-                var p = (VkPhysicalDeviceDescriptorIndexingFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDescriptorIndexingFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDescriptorIndexingFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDescriptorIndexingFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000175000:
-            {
-                var p = (VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderSubgroupExtendedTypesFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000177000:
-            {
-                var p = (VkPhysicalDevice8BitStorageFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevice8BitStorageFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevice8BitStorageFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevice8BitStorageFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000180000:
-            {
-                var p = (VkPhysicalDeviceShaderAtomicInt64Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderAtomicInt64Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderAtomicInt64Features.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderAtomicInt64FeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000181000:
-            {
-                var p = (VkPhysicalDeviceShaderClockFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderClockFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderClockFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderClockFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000190002:
-            {
-                var p = (VkPhysicalDeviceVertexAttributeDivisorFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVertexAttributeDivisorFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVertexAttributeDivisorFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVertexAttributeDivisorFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000201000:
-            {
-                var p = (VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceComputeShaderDerivativesFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000203000:
-            {
-                var p = (VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000207000:
-            {
-                var p = (VkPhysicalDeviceTimelineSemaphoreFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTimelineSemaphoreFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceTimelineSemaphoreFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceTimelineSemaphoreFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000211000:
-            {
-                var p = (VkPhysicalDeviceVulkanMemoryModelFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkanMemoryModelFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVulkanMemoryModelFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVulkanMemoryModelFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000215000:
-            {
-                var p = (VkPhysicalDeviceShaderTerminateInvocationFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderTerminateInvocationFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderTerminateInvocationFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderTerminateInvocationFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000221000:
-            {
-                var p = (VkPhysicalDeviceScalarBlockLayoutFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceScalarBlockLayoutFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceScalarBlockLayoutFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceScalarBlockLayoutFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000225002:
-            {
-                var p = (VkPhysicalDeviceSubgroupSizeControlFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSubgroupSizeControlFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceSubgroupSizeControlFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceSubgroupSizeControlFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000226003:
-            {
-                var p = (VkPhysicalDeviceFragmentShadingRateFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFragmentShadingRateFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceFragmentShadingRateFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceFragmentShadingRateFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000232000:
-            {
-                var p = (VkPhysicalDeviceDynamicRenderingLocalReadFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDynamicRenderingLocalReadFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDynamicRenderingLocalReadFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDynamicRenderingLocalReadFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000234000:
-            {
-                var p = (VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000235000:
-            {
-                var p = (VkPhysicalDeviceShaderQuadControlFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderQuadControlFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderQuadControlFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderQuadControlFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000241000:
-            {
-                var p = (VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceSeparateDepthStencilLayoutsFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000244000:
-            {
-                var p = (VkPhysicalDeviceBufferDeviceAddressFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBufferDeviceAddressFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceBufferDeviceAddressFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceBufferDeviceAddressFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000251000:
-            {
-                var p = (VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceFragmentShaderInterlockFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000252000:
-            {
-                var p = (VkPhysicalDeviceYcbcrImageArraysFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceYcbcrImageArraysFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceYcbcrImageArraysFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000253000:
-            {
-                var p = (VkPhysicalDeviceUniformBufferStandardLayoutFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceUniformBufferStandardLayoutFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceUniformBufferStandardLayoutFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceUniformBufferStandardLayoutFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000254000:
-            {
-                var p = (VkPhysicalDeviceProvokingVertexFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProvokingVertexFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceProvokingVertexFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceProvokingVertexFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000257000:
-            {
-                var p = (VkPhysicalDeviceBufferDeviceAddressFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBufferDeviceAddressFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceBufferDeviceAddressFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceBufferDeviceAddressFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000259000:
-            {
-                var p = (VkPhysicalDeviceLineRasterizationFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceLineRasterizationFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceLineRasterizationFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceLineRasterizationFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000260000:
-            {
-                var p = (VkPhysicalDeviceShaderAtomicFloatFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderAtomicFloatFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderAtomicFloatFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderAtomicFloatFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000261000:
-            {
-                var p = (VkPhysicalDeviceHostQueryResetFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceHostQueryResetFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceHostQueryResetFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceHostQueryResetFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000265000:
-            {
-                var p = (VkPhysicalDeviceIndexTypeUint8Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceIndexTypeUint8Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceIndexTypeUint8Features.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceIndexTypeUint8FeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000267000:
-            {
-                var p = (VkPhysicalDeviceExtendedDynamicStateFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExtendedDynamicStateFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceExtendedDynamicStateFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceExtendedDynamicStateFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000270000:
-            {
-                var p = (VkPhysicalDeviceHostImageCopyFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceHostImageCopyFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceHostImageCopyFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceHostImageCopyFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000273000:
-            {
-                var p = (VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderAtomicFloat2FeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000276000:
-            {
-                var p = (VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderDemoteToHelperInvocationFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000280000:
-            {
-                var p = (VkPhysicalDeviceShaderIntegerDotProductFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderIntegerDotProductFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderIntegerDotProductFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderIntegerDotProductFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000281000:
-            {
-                var p = (VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceTexelBufferAlignmentFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000283000:
-            {
-                var p = (VkPhysicalDeviceDepthBiasControlFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthBiasControlFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDepthBiasControlFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDepthBiasControlFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000286000:
-            {
-                var p = (VkPhysicalDeviceRobustness2FeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRobustness2FeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceRobustness2FeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceRobustness2FeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000287002:
-            {
-                var p = (VkPhysicalDeviceCustomBorderColorFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceCustomBorderColorFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceCustomBorderColorFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceCustomBorderColorFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000295000:
-            {
-                var p = (VkPhysicalDevicePrivateDataFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePrivateDataFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePrivateDataFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePrivateDataFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000297000:
-            {
-                var p = (VkPhysicalDevicePipelineCreationCacheControlFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineCreationCacheControlFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePipelineCreationCacheControlFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePipelineCreationCacheControlFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000314007:
-            {
-                var p = (VkPhysicalDeviceSynchronization2Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSynchronization2Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceSynchronization2Features.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceSynchronization2FeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000320000:
-            {
-                var p = (VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000323000:
-            {
-                var p = (VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000325000:
-            {
-                var p = (VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000328000:
-            {
-                var p = (VkPhysicalDeviceMeshShaderFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMeshShaderFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMeshShaderFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMeshShaderFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000330000:
-            {
-                var p = (VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000335000:
-            {
-                var p = (VkPhysicalDeviceImageRobustnessFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageRobustnessFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceImageRobustnessFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceImageRobustnessFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000336000:
-            {
-                var p = (VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000339000:
-            {
-                var p = (VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000340000:
-            {
-                var p = (VkPhysicalDevice4444FormatsFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevice4444FormatsFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevice4444FormatsFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevice4444FormatsFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000342000:
-            {
-                var p = (VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000344000:
-            {
-                var p = (VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000347000:
-            {
-                var p = (VkPhysicalDeviceRayTracingPipelineFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayTracingPipelineFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceRayTracingPipelineFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceRayTracingPipelineFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000348013:
-            {
-                var p = (VkPhysicalDeviceRayQueryFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayQueryFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceRayQueryFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceRayQueryFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000351000:
-            {
-                var p = (VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMutableDescriptorTypeFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000352000:
-            {
-                var p = (VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVertexInputDynamicStateFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000355000:
-            {
-                var p = (VkPhysicalDeviceDepthClipControlFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthClipControlFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDepthClipControlFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDepthClipControlFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000356000:
-            {
-                var p = (VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000376000:
-            {
-                var p = (VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000377000:
-            {
-                var p = (VkPhysicalDeviceExtendedDynamicState2FeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExtendedDynamicState2FeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceExtendedDynamicState2FeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceExtendedDynamicState2FeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000381000:
-            {
-                var p = (VkPhysicalDeviceColorWriteEnableFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceColorWriteEnableFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceColorWriteEnableFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceColorWriteEnableFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000382000:
-            {
-                var p = (VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000386000:
-            {
-                var p = (VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceRayTracingMaintenance1FeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000388000:
-            {
-                var p = (VkPhysicalDeviceGlobalPriorityQueryFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceGlobalPriorityQueryFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceGlobalPriorityQueryFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceGlobalPriorityQueryFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000391000:
-            {
-                var p = (VkPhysicalDeviceImageViewMinLodFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageViewMinLodFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceImageViewMinLodFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceImageViewMinLodFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000392000:
-            {
-                var p = (VkPhysicalDeviceMultiDrawFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMultiDrawFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMultiDrawFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMultiDrawFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000393000:
-            {
-                var p = (VkPhysicalDeviceImage2DViewOf3DFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImage2DViewOf3DFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceImage2DViewOf3DFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000395000:
-            {
-                var p = (VkPhysicalDeviceShaderTileImageFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderTileImageFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderTileImageFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderTileImageFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000411000:
-            {
-                var p = (VkPhysicalDeviceBorderColorSwizzleFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBorderColorSwizzleFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceBorderColorSwizzleFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceBorderColorSwizzleFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000413000:
-            {
-                var p = (VkPhysicalDeviceMaintenance4Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance4Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMaintenance4Features.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMaintenance4FeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000416000:
-            {
-                var p = (VkPhysicalDeviceShaderSubgroupRotateFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderSubgroupRotateFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderSubgroupRotateFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderSubgroupRotateFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000418000:
-            {
-                var p = (VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000421000:
-            {
-                var p = (VkPhysicalDeviceDepthClampZeroOneFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthClampZeroOneFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDepthClampZeroOneFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDepthClampZeroOneFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000422000:
-            {
-                var p = (VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000434000:
-            {
-                var p = (VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000451000:
-            {
-                var p = (VkPhysicalDeviceNestedCommandBufferFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceNestedCommandBufferFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceNestedCommandBufferFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceNestedCommandBufferFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000455000:
-            {
-                var p = (VkPhysicalDeviceExtendedDynamicState3FeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExtendedDynamicState3FeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceExtendedDynamicState3FeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceExtendedDynamicState3FeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000465000:
-            {
-                var p = (VkPhysicalDeviceLegacyDitheringFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceLegacyDitheringFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceLegacyDitheringFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceLegacyDitheringFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000466000:
-            {
-                var p = (VkPhysicalDevicePipelineProtectedAccessFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineProtectedAccessFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePipelineProtectedAccessFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePipelineProtectedAccessFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000470000:
-            {
-                var p = (VkPhysicalDeviceMaintenance5Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance5Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMaintenance5Features.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMaintenance5FeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000481000:
-            {
-                var p = (VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceRayTracingPositionFetchFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000495000:
-            {
-                var p = (VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceLegacyVertexAttributesFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000498000:
-            {
-                var p = (VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000499000:
-            {
-                var p = (VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000506000:
-            {
-                var p = (VkPhysicalDeviceCooperativeMatrixFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceCooperativeMatrixFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceCooperativeMatrixFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceCooperativeMatrixFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000524000:
-            {
-                var p = (VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000528000:
-            {
-                var p = (VkPhysicalDeviceShaderFloatControls2Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderFloatControls2Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderFloatControls2Features.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderFloatControls2FeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000544000:
-            {
-                var p = (VkPhysicalDeviceShaderExpectAssumeFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderExpectAssumeFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderExpectAssumeFeatures.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderExpectAssumeFeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000545000:
-            {
-                var p = (VkPhysicalDeviceMaintenance6Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance6Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMaintenance6Features.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMaintenance6FeaturesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000558000:
-            {
-                var p = (VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000562000:
-            {
-                var p = (VkPhysicalDeviceMaintenance7FeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance7FeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMaintenance7FeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMaintenance7FeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000564000:
-            {
-                var p = (VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000572000:
-            {
-                var p = (VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000574000:
-            {
-                var p = (VkPhysicalDeviceMaintenance8FeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance8FeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMaintenance8FeaturesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMaintenance8FeaturesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000582000:
-            {
-                var p = (VkPhysicalDeviceDepthClampControlFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthClampControlFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDepthClampControlFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDepthClampControlFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000608000:
-            {
-                var p = (VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
+            {
+                case 49: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan11Features)); break;
+                case 51: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan12Features)); break;
+                case 53: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan13Features)); break;
+                case 55: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan14Features)); break;
+                case 1000028000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTransformFeedbackFeaturesEXT)); break;
+                case 1000044003: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDynamicRenderingFeatures)); break;
+                case 1000053001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMultiviewFeatures)); break;
+                case 1000063000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderDrawParametersFeatures)); break;
+                case 1000066000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTextureCompressionASTCHDRFeatures)); break;
+                case 1000068001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineRobustnessFeatures)); break;
+                case 1000081001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceConditionalRenderingFeaturesEXT)); break;
+                case 1000082000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderFloat16Int8Features)); break;
+                case 1000083000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevice16BitStorageFeatures)); break;
+                case 1000102000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthClipEnableFeaturesEXT)); break;
+                case 1000108000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImagelessFramebufferFeatures)); break;
+                case 1000120000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVariablePointersFeatures)); break;
+                case 1000138000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceInlineUniformBlockFeatures)); break;
+                case 1000145001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProtectedMemoryFeatures)); break;
+                case 1000148000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT)); break;
+                case 1000150013: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceAccelerationStructureFeaturesKHR)); break;
+                case 1000156004: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSamplerYcbcrConversionFeatures)); break;
+                case 1000161001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDescriptorIndexingFeatures)); break;
+                case 1000175000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures)); break;
+                case 1000177000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevice8BitStorageFeatures)); break;
+                case 1000180000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderAtomicInt64Features)); break;
+                case 1000181000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderClockFeaturesKHR)); break;
+                case 1000190002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVertexAttributeDivisorFeatures)); break;
+                case 1000201000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR)); break;
+                case 1000203000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR)); break;
+                case 1000207000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTimelineSemaphoreFeatures)); break;
+                case 1000211000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkanMemoryModelFeatures)); break;
+                case 1000215000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderTerminateInvocationFeatures)); break;
+                case 1000221000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceScalarBlockLayoutFeatures)); break;
+                case 1000225002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSubgroupSizeControlFeatures)); break;
+                case 1000226003: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFragmentShadingRateFeaturesKHR)); break;
+                case 1000232000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDynamicRenderingLocalReadFeatures)); break;
+                case 1000234000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT)); break;
+                case 1000235000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderQuadControlFeaturesKHR)); break;
+                case 1000241000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures)); break;
+                case 1000244000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBufferDeviceAddressFeaturesEXT)); break;
+                case 1000251000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT)); break;
+                case 1000252000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceYcbcrImageArraysFeaturesEXT)); break;
+                case 1000253000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceUniformBufferStandardLayoutFeatures)); break;
+                case 1000254000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProvokingVertexFeaturesEXT)); break;
+                case 1000257000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBufferDeviceAddressFeatures)); break;
+                case 1000259000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceLineRasterizationFeatures)); break;
+                case 1000260000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderAtomicFloatFeaturesEXT)); break;
+                case 1000261000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceHostQueryResetFeatures)); break;
+                case 1000265000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceIndexTypeUint8Features)); break;
+                case 1000267000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExtendedDynamicStateFeaturesEXT)); break;
+                case 1000270000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceHostImageCopyFeatures)); break;
+                case 1000273000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT)); break;
+                case 1000276000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures)); break;
+                case 1000280000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderIntegerDotProductFeatures)); break;
+                case 1000281000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT)); break;
+                case 1000283000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthBiasControlFeaturesEXT)); break;
+                case 1000286000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRobustness2FeaturesEXT)); break;
+                case 1000287002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceCustomBorderColorFeaturesEXT)); break;
+                case 1000295000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePrivateDataFeatures)); break;
+                case 1000297000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineCreationCacheControlFeatures)); break;
+                case 1000314007: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSynchronization2Features)); break;
+                case 1000320000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT)); break;
+                case 1000323000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR)); break;
+                case 1000325000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures)); break;
+                case 1000328000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMeshShaderFeaturesEXT)); break;
+                case 1000330000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT)); break;
+                case 1000335000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageRobustnessFeatures)); break;
+                case 1000336000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR)); break;
+                case 1000339000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT)); break;
+                case 1000340000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevice4444FormatsFeaturesEXT)); break;
+                case 1000342000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT)); break;
+                case 1000344000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT)); break;
+                case 1000347000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayTracingPipelineFeaturesKHR)); break;
+                case 1000348013: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayQueryFeaturesKHR)); break;
+                case 1000351000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT)); break;
+                case 1000352000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT)); break;
+                case 1000355000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthClipControlFeaturesEXT)); break;
+                case 1000356000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT)); break;
+                case 1000376000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT)); break;
+                case 1000377000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExtendedDynamicState2FeaturesEXT)); break;
+                case 1000381000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceColorWriteEnableFeaturesEXT)); break;
+                case 1000382000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT)); break;
+                case 1000386000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR)); break;
+                case 1000388000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceGlobalPriorityQueryFeatures)); break;
+                case 1000391000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageViewMinLodFeaturesEXT)); break;
+                case 1000392000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMultiDrawFeaturesEXT)); break;
+                case 1000393000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImage2DViewOf3DFeaturesEXT)); break;
+                case 1000395000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderTileImageFeaturesEXT)); break;
+                case 1000411000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBorderColorSwizzleFeaturesEXT)); break;
+                case 1000413000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance4Features)); break;
+                case 1000416000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderSubgroupRotateFeatures)); break;
+                case 1000418000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT)); break;
+                case 1000421000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthClampZeroOneFeaturesKHR)); break;
+                case 1000422000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT)); break;
+                case 1000434000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR)); break;
+                case 1000451000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceNestedCommandBufferFeaturesEXT)); break;
+                case 1000455000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExtendedDynamicState3FeaturesEXT)); break;
+                case 1000465000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceLegacyDitheringFeaturesEXT)); break;
+                case 1000466000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineProtectedAccessFeatures)); break;
+                case 1000470000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance5Features)); break;
+                case 1000481000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR)); break;
+                case 1000495000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT)); break;
+                case 1000498000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT)); break;
+                case 1000499000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT)); break;
+                case 1000506000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceCooperativeMatrixFeaturesKHR)); break;
+                case 1000524000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT)); break;
+                case 1000528000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderFloatControls2Features)); break;
+                case 1000544000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderExpectAssumeFeatures)); break;
+                case 1000545000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance6Features)); break;
+                case 1000558000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR)); break;
+                case 1000562000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance7FeaturesKHR)); break;
+                case 1000564000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT)); break;
+                case 1000572000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT)); break;
+                case 1000574000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance8FeaturesKHR)); break;
+                case 1000582000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthClampControlFeaturesEXT)); break;
+                case 1000608000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            }
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 49: VkPhysicalDeviceVulkan11FeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceVulkan11Features*)last); break;
+                case 51: VkPhysicalDeviceVulkan12FeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceVulkan12Features*)last); break;
+                case 53: VkPhysicalDeviceVulkan13FeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceVulkan13Features*)last); break;
+                case 55: VkPhysicalDeviceVulkan14FeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceVulkan14Features*)last); break;
+                case 1000028000: VkPhysicalDeviceTransformFeedbackFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceTransformFeedbackFeaturesEXT*)last); break;
+                case 1000044003: VkPhysicalDeviceDynamicRenderingFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceDynamicRenderingFeatures*)last); break;
+                case 1000053001: VkPhysicalDeviceMultiviewFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceMultiviewFeatures*)last); break;
+                case 1000063000: VkPhysicalDeviceShaderDrawParametersFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderDrawParametersFeatures*)last); break;
+                case 1000066000: VkPhysicalDeviceTextureCompressionASTCHDRFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceTextureCompressionASTCHDRFeatures*)last); break;
+                case 1000068001: VkPhysicalDevicePipelineRobustnessFeaturesWire.DecodeSelf(ref d, (VkPhysicalDevicePipelineRobustnessFeatures*)last); break;
+                case 1000081001: VkPhysicalDeviceConditionalRenderingFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceConditionalRenderingFeaturesEXT*)last); break;
+                case 1000082000: VkPhysicalDeviceShaderFloat16Int8FeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderFloat16Int8Features*)last); break;
+                case 1000083000: VkPhysicalDevice16BitStorageFeaturesWire.DecodeSelf(ref d, (VkPhysicalDevice16BitStorageFeatures*)last); break;
+                case 1000102000: VkPhysicalDeviceDepthClipEnableFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceDepthClipEnableFeaturesEXT*)last); break;
+                case 1000108000: VkPhysicalDeviceImagelessFramebufferFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceImagelessFramebufferFeatures*)last); break;
+                case 1000120000: VkPhysicalDeviceVariablePointersFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceVariablePointersFeatures*)last); break;
+                case 1000138000: VkPhysicalDeviceInlineUniformBlockFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceInlineUniformBlockFeatures*)last); break;
+                case 1000145001: VkPhysicalDeviceProtectedMemoryFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceProtectedMemoryFeatures*)last); break;
+                case 1000148000: VkPhysicalDeviceBlendOperationAdvancedFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT*)last); break;
+                case 1000150013: VkPhysicalDeviceAccelerationStructureFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceAccelerationStructureFeaturesKHR*)last); break;
+                case 1000156004: VkPhysicalDeviceSamplerYcbcrConversionFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceSamplerYcbcrConversionFeatures*)last); break;
+                case 1000161001: VkPhysicalDeviceDescriptorIndexingFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceDescriptorIndexingFeatures*)last); break;
+                case 1000175000: VkPhysicalDeviceShaderSubgroupExtendedTypesFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures*)last); break;
+                case 1000177000: VkPhysicalDevice8BitStorageFeaturesWire.DecodeSelf(ref d, (VkPhysicalDevice8BitStorageFeatures*)last); break;
+                case 1000180000: VkPhysicalDeviceShaderAtomicInt64FeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderAtomicInt64Features*)last); break;
+                case 1000181000: VkPhysicalDeviceShaderClockFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderClockFeaturesKHR*)last); break;
+                case 1000190002: VkPhysicalDeviceVertexAttributeDivisorFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceVertexAttributeDivisorFeatures*)last); break;
+                case 1000201000: VkPhysicalDeviceComputeShaderDerivativesFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR*)last); break;
+                case 1000203000: VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR*)last); break;
+                case 1000207000: VkPhysicalDeviceTimelineSemaphoreFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceTimelineSemaphoreFeatures*)last); break;
+                case 1000211000: VkPhysicalDeviceVulkanMemoryModelFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceVulkanMemoryModelFeatures*)last); break;
+                case 1000215000: VkPhysicalDeviceShaderTerminateInvocationFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderTerminateInvocationFeatures*)last); break;
+                case 1000221000: VkPhysicalDeviceScalarBlockLayoutFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceScalarBlockLayoutFeatures*)last); break;
+                case 1000225002: VkPhysicalDeviceSubgroupSizeControlFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceSubgroupSizeControlFeatures*)last); break;
+                case 1000226003: VkPhysicalDeviceFragmentShadingRateFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceFragmentShadingRateFeaturesKHR*)last); break;
+                case 1000232000: VkPhysicalDeviceDynamicRenderingLocalReadFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceDynamicRenderingLocalReadFeatures*)last); break;
+                case 1000234000: VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT*)last); break;
+                case 1000235000: VkPhysicalDeviceShaderQuadControlFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderQuadControlFeaturesKHR*)last); break;
+                case 1000241000: VkPhysicalDeviceSeparateDepthStencilLayoutsFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures*)last); break;
+                case 1000244000: VkPhysicalDeviceBufferDeviceAddressFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceBufferDeviceAddressFeaturesEXT*)last); break;
+                case 1000251000: VkPhysicalDeviceFragmentShaderInterlockFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT*)last); break;
+                case 1000252000: VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceYcbcrImageArraysFeaturesEXT*)last); break;
+                case 1000253000: VkPhysicalDeviceUniformBufferStandardLayoutFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceUniformBufferStandardLayoutFeatures*)last); break;
+                case 1000254000: VkPhysicalDeviceProvokingVertexFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceProvokingVertexFeaturesEXT*)last); break;
+                case 1000257000: VkPhysicalDeviceBufferDeviceAddressFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceBufferDeviceAddressFeatures*)last); break;
+                case 1000259000: VkPhysicalDeviceLineRasterizationFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceLineRasterizationFeatures*)last); break;
+                case 1000260000: VkPhysicalDeviceShaderAtomicFloatFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderAtomicFloatFeaturesEXT*)last); break;
+                case 1000261000: VkPhysicalDeviceHostQueryResetFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceHostQueryResetFeatures*)last); break;
+                case 1000265000: VkPhysicalDeviceIndexTypeUint8FeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceIndexTypeUint8Features*)last); break;
+                case 1000267000: VkPhysicalDeviceExtendedDynamicStateFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceExtendedDynamicStateFeaturesEXT*)last); break;
+                case 1000270000: VkPhysicalDeviceHostImageCopyFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceHostImageCopyFeatures*)last); break;
+                case 1000273000: VkPhysicalDeviceShaderAtomicFloat2FeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT*)last); break;
+                case 1000276000: VkPhysicalDeviceShaderDemoteToHelperInvocationFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures*)last); break;
+                case 1000280000: VkPhysicalDeviceShaderIntegerDotProductFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderIntegerDotProductFeatures*)last); break;
+                case 1000281000: VkPhysicalDeviceTexelBufferAlignmentFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT*)last); break;
+                case 1000283000: VkPhysicalDeviceDepthBiasControlFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceDepthBiasControlFeaturesEXT*)last); break;
+                case 1000286000: VkPhysicalDeviceRobustness2FeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceRobustness2FeaturesEXT*)last); break;
+                case 1000287002: VkPhysicalDeviceCustomBorderColorFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceCustomBorderColorFeaturesEXT*)last); break;
+                case 1000295000: VkPhysicalDevicePrivateDataFeaturesWire.DecodeSelf(ref d, (VkPhysicalDevicePrivateDataFeatures*)last); break;
+                case 1000297000: VkPhysicalDevicePipelineCreationCacheControlFeaturesWire.DecodeSelf(ref d, (VkPhysicalDevicePipelineCreationCacheControlFeatures*)last); break;
+                case 1000314007: VkPhysicalDeviceSynchronization2FeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceSynchronization2Features*)last); break;
+                case 1000320000: VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT*)last); break;
+                case 1000323000: VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR*)last); break;
+                case 1000325000: VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures*)last); break;
+                case 1000328000: VkPhysicalDeviceMeshShaderFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceMeshShaderFeaturesEXT*)last); break;
+                case 1000330000: VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT*)last); break;
+                case 1000335000: VkPhysicalDeviceImageRobustnessFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceImageRobustnessFeatures*)last); break;
+                case 1000336000: VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR*)last); break;
+                case 1000339000: VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT*)last); break;
+                case 1000340000: VkPhysicalDevice4444FormatsFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDevice4444FormatsFeaturesEXT*)last); break;
+                case 1000342000: VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT*)last); break;
+                case 1000344000: VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT*)last); break;
+                case 1000347000: VkPhysicalDeviceRayTracingPipelineFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceRayTracingPipelineFeaturesKHR*)last); break;
+                case 1000348013: VkPhysicalDeviceRayQueryFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceRayQueryFeaturesKHR*)last); break;
+                case 1000351000: VkPhysicalDeviceMutableDescriptorTypeFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT*)last); break;
+                case 1000352000: VkPhysicalDeviceVertexInputDynamicStateFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT*)last); break;
+                case 1000355000: VkPhysicalDeviceDepthClipControlFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceDepthClipControlFeaturesEXT*)last); break;
+                case 1000356000: VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT*)last); break;
+                case 1000376000: VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT*)last); break;
+                case 1000377000: VkPhysicalDeviceExtendedDynamicState2FeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceExtendedDynamicState2FeaturesEXT*)last); break;
+                case 1000381000: VkPhysicalDeviceColorWriteEnableFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceColorWriteEnableFeaturesEXT*)last); break;
+                case 1000382000: VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT*)last); break;
+                case 1000386000: VkPhysicalDeviceRayTracingMaintenance1FeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR*)last); break;
+                case 1000388000: VkPhysicalDeviceGlobalPriorityQueryFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceGlobalPriorityQueryFeatures*)last); break;
+                case 1000391000: VkPhysicalDeviceImageViewMinLodFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceImageViewMinLodFeaturesEXT*)last); break;
+                case 1000392000: VkPhysicalDeviceMultiDrawFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceMultiDrawFeaturesEXT*)last); break;
+                case 1000393000: VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceImage2DViewOf3DFeaturesEXT*)last); break;
+                case 1000395000: VkPhysicalDeviceShaderTileImageFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderTileImageFeaturesEXT*)last); break;
+                case 1000411000: VkPhysicalDeviceBorderColorSwizzleFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceBorderColorSwizzleFeaturesEXT*)last); break;
+                case 1000413000: VkPhysicalDeviceMaintenance4FeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceMaintenance4Features*)last); break;
+                case 1000416000: VkPhysicalDeviceShaderSubgroupRotateFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderSubgroupRotateFeatures*)last); break;
+                case 1000418000: VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT*)last); break;
+                case 1000421000: VkPhysicalDeviceDepthClampZeroOneFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceDepthClampZeroOneFeaturesKHR*)last); break;
+                case 1000422000: VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT*)last); break;
+                case 1000434000: VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR*)last); break;
+                case 1000451000: VkPhysicalDeviceNestedCommandBufferFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceNestedCommandBufferFeaturesEXT*)last); break;
+                case 1000455000: VkPhysicalDeviceExtendedDynamicState3FeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceExtendedDynamicState3FeaturesEXT*)last); break;
+                case 1000465000: VkPhysicalDeviceLegacyDitheringFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceLegacyDitheringFeaturesEXT*)last); break;
+                case 1000466000: VkPhysicalDevicePipelineProtectedAccessFeaturesWire.DecodeSelf(ref d, (VkPhysicalDevicePipelineProtectedAccessFeatures*)last); break;
+                case 1000470000: VkPhysicalDeviceMaintenance5FeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceMaintenance5Features*)last); break;
+                case 1000481000: VkPhysicalDeviceRayTracingPositionFetchFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR*)last); break;
+                case 1000495000: VkPhysicalDeviceLegacyVertexAttributesFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT*)last); break;
+                case 1000498000: VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT*)last); break;
+                case 1000499000: VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT*)last); break;
+                case 1000506000: VkPhysicalDeviceCooperativeMatrixFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceCooperativeMatrixFeaturesKHR*)last); break;
+                case 1000524000: VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT*)last); break;
+                case 1000528000: VkPhysicalDeviceShaderFloatControls2FeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderFloatControls2Features*)last); break;
+                case 1000544000: VkPhysicalDeviceShaderExpectAssumeFeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderExpectAssumeFeatures*)last); break;
+                case 1000545000: VkPhysicalDeviceMaintenance6FeaturesWire.DecodeSelf(ref d, (VkPhysicalDeviceMaintenance6Features*)last); break;
+                case 1000558000: VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR*)last); break;
+                case 1000562000: VkPhysicalDeviceMaintenance7FeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceMaintenance7FeaturesKHR*)last); break;
+                case 1000564000: VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT*)last); break;
+                case 1000572000: VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT*)last); break;
+                case 1000574000: VkPhysicalDeviceMaintenance8FeaturesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceMaintenance8FeaturesKHR*)last); break;
+                case 1000582000: VkPhysicalDeviceDepthClampControlFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceDepthClampControlFeaturesEXT*)last); break;
+                case 1000608000: VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
     public static ulong SizePartialChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 49: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVulkan11FeaturesWire.SizePartialSelf((VkPhysicalDeviceVulkan11Features*)p, f);
-                case 51: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVulkan12FeaturesWire.SizePartialSelf((VkPhysicalDeviceVulkan12Features*)p, f);
-                case 53 when f == null || f.HasVersion(0x403000u): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVulkan13FeaturesWire.SizePartialSelf((VkPhysicalDeviceVulkan13Features*)p, f);
-                case 55 when f == null || f.HasVersion(0x404000u): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVulkan14FeaturesWire.SizePartialSelf((VkPhysicalDeviceVulkan14Features*)p, f);
-                case 1000028000 when f == null || f.HasExtension(29): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceTransformFeedbackFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceTransformFeedbackFeaturesEXT*)p, f);
-                case 1000044003 when f == null || f.HasVersion(0x403000u) || f.HasExtension(45): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDynamicRenderingFeaturesWire.SizePartialSelf((VkPhysicalDeviceDynamicRenderingFeatures*)p, f);
-                case 1000053001: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMultiviewFeaturesWire.SizePartialSelf((VkPhysicalDeviceMultiviewFeatures*)p, f);
-                case 1000063000: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderDrawParametersFeaturesWire.SizePartialSelf((VkPhysicalDeviceShaderDrawParametersFeatures*)p, f);
-                case 1000066000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(67): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceTextureCompressionASTCHDRFeaturesWire.SizePartialSelf((VkPhysicalDeviceTextureCompressionASTCHDRFeatures*)p, f);
-                case 1000068001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePipelineRobustnessFeaturesWire.SizePartialSelf((VkPhysicalDevicePipelineRobustnessFeatures*)p, f);
-                case 1000081001 when f == null || f.HasExtension(82): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceConditionalRenderingFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceConditionalRenderingFeaturesEXT*)p, f);
-                case 1000082000: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderFloat16Int8FeaturesWire.SizePartialSelf((VkPhysicalDeviceShaderFloat16Int8Features*)p, f);
-                case 1000083000: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevice16BitStorageFeaturesWire.SizePartialSelf((VkPhysicalDevice16BitStorageFeatures*)p, f);
-                case 1000102000 when f == null || f.HasExtension(103): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDepthClipEnableFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceDepthClipEnableFeaturesEXT*)p, f);
-                case 1000108000: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceImagelessFramebufferFeaturesWire.SizePartialSelf((VkPhysicalDeviceImagelessFramebufferFeatures*)p, f);
-                case 1000120000: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVariablePointersFeaturesWire.SizePartialSelf((VkPhysicalDeviceVariablePointersFeatures*)p, f);
-                case 1000138000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceInlineUniformBlockFeaturesWire.SizePartialSelf((VkPhysicalDeviceInlineUniformBlockFeatures*)p, f);
-                case 1000145001: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceProtectedMemoryFeaturesWire.SizePartialSelf((VkPhysicalDeviceProtectedMemoryFeatures*)p, f);
-                case 1000148000 when f == null || f.HasExtension(149): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceBlendOperationAdvancedFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT*)p, f);
-                case 1000150013 when f == null || f.HasExtension(151): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceAccelerationStructureFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceAccelerationStructureFeaturesKHR*)p, f);
-                case 1000156004: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceSamplerYcbcrConversionFeaturesWire.SizePartialSelf((VkPhysicalDeviceSamplerYcbcrConversionFeatures*)p, f);
-                case 1000161001: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDescriptorIndexingFeaturesWire.SizePartialSelf((VkPhysicalDeviceDescriptorIndexingFeatures*)p, f);
-                case 1000175000: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderSubgroupExtendedTypesFeaturesWire.SizePartialSelf((VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures*)p, f);
-                case 1000177000: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevice8BitStorageFeaturesWire.SizePartialSelf((VkPhysicalDevice8BitStorageFeatures*)p, f);
-                case 1000180000: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderAtomicInt64FeaturesWire.SizePartialSelf((VkPhysicalDeviceShaderAtomicInt64Features*)p, f);
-                case 1000181000 when f == null || f.HasExtension(182): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderClockFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceShaderClockFeaturesKHR*)p, f);
-                case 1000190002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(191) || f.HasExtension(526): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVertexAttributeDivisorFeaturesWire.SizePartialSelf((VkPhysicalDeviceVertexAttributeDivisorFeatures*)p, f);
-                case 1000201000 when f == null || f.HasExtension(202) || f.HasExtension(512): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceComputeShaderDerivativesFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR*)p, f);
-                case 1000203000 when f == null || f.HasExtension(323): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR*)p, f);
-                case 1000207000: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceTimelineSemaphoreFeaturesWire.SizePartialSelf((VkPhysicalDeviceTimelineSemaphoreFeatures*)p, f);
-                case 1000211000: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVulkanMemoryModelFeaturesWire.SizePartialSelf((VkPhysicalDeviceVulkanMemoryModelFeatures*)p, f);
-                case 1000215000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(216): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderTerminateInvocationFeaturesWire.SizePartialSelf((VkPhysicalDeviceShaderTerminateInvocationFeatures*)p, f);
-                case 1000221000: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceScalarBlockLayoutFeaturesWire.SizePartialSelf((VkPhysicalDeviceScalarBlockLayoutFeatures*)p, f);
-                case 1000225002 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceSubgroupSizeControlFeaturesWire.SizePartialSelf((VkPhysicalDeviceSubgroupSizeControlFeatures*)p, f);
-                case 1000226003 when f == null || f.HasExtension(227): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceFragmentShadingRateFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceFragmentShadingRateFeaturesKHR*)p, f);
-                case 1000232000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDynamicRenderingLocalReadFeaturesWire.SizePartialSelf((VkPhysicalDeviceDynamicRenderingLocalReadFeatures*)p, f);
-                case 1000234000 when f == null || f.HasExtension(235): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT*)p, f);
-                case 1000235000 when f == null || f.HasExtension(236): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderQuadControlFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceShaderQuadControlFeaturesKHR*)p, f);
-                case 1000241000: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceSeparateDepthStencilLayoutsFeaturesWire.SizePartialSelf((VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures*)p, f);
-                case 1000244000 when f == null || f.HasExtension(245): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceBufferDeviceAddressFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceBufferDeviceAddressFeaturesEXT*)p, f);
-                case 1000251000 when f == null || f.HasExtension(252): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceFragmentShaderInterlockFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT*)p, f);
-                case 1000252000 when f == null || f.HasExtension(253): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceYcbcrImageArraysFeaturesEXT*)p, f);
-                case 1000253000: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceUniformBufferStandardLayoutFeaturesWire.SizePartialSelf((VkPhysicalDeviceUniformBufferStandardLayoutFeatures*)p, f);
-                case 1000254000 when f == null || f.HasExtension(255): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceProvokingVertexFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceProvokingVertexFeaturesEXT*)p, f);
-                case 1000257000: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceBufferDeviceAddressFeaturesWire.SizePartialSelf((VkPhysicalDeviceBufferDeviceAddressFeatures*)p, f);
-                case 1000259000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceLineRasterizationFeaturesWire.SizePartialSelf((VkPhysicalDeviceLineRasterizationFeatures*)p, f);
-                case 1000260000 when f == null || f.HasExtension(261): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderAtomicFloatFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceShaderAtomicFloatFeaturesEXT*)p, f);
-                case 1000261000: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceHostQueryResetFeaturesWire.SizePartialSelf((VkPhysicalDeviceHostQueryResetFeatures*)p, f);
-                case 1000265000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(266) || f.HasExtension(534): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceIndexTypeUint8FeaturesWire.SizePartialSelf((VkPhysicalDeviceIndexTypeUint8Features*)p, f);
-                case 1000267000 when f == null || f.HasExtension(268): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceExtendedDynamicStateFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceExtendedDynamicStateFeaturesEXT*)p, f);
-                case 1000270000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceHostImageCopyFeaturesWire.SizePartialSelf((VkPhysicalDeviceHostImageCopyFeatures*)p, f);
-                case 1000273000 when f == null || f.HasExtension(274): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderAtomicFloat2FeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT*)p, f);
-                case 1000276000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(277): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderDemoteToHelperInvocationFeaturesWire.SizePartialSelf((VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures*)p, f);
-                case 1000280000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(281): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderIntegerDotProductFeaturesWire.SizePartialSelf((VkPhysicalDeviceShaderIntegerDotProductFeatures*)p, f);
-                case 1000281000 when f == null || f.HasExtension(282): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceTexelBufferAlignmentFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT*)p, f);
-                case 1000283000 when f == null || f.HasExtension(284): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDepthBiasControlFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceDepthBiasControlFeaturesEXT*)p, f);
-                case 1000286000 when f == null || f.HasExtension(287): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceRobustness2FeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceRobustness2FeaturesEXT*)p, f);
-                case 1000287002 when f == null || f.HasExtension(288): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceCustomBorderColorFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceCustomBorderColorFeaturesEXT*)p, f);
-                case 1000295000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(296): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePrivateDataFeaturesWire.SizePartialSelf((VkPhysicalDevicePrivateDataFeatures*)p, f);
-                case 1000297000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(298): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePipelineCreationCacheControlFeaturesWire.SizePartialSelf((VkPhysicalDevicePipelineCreationCacheControlFeatures*)p, f);
-                case 1000314007 when f == null || f.HasVersion(0x403000u) || f.HasExtension(315): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceSynchronization2FeaturesWire.SizePartialSelf((VkPhysicalDeviceSynchronization2Features*)p, f);
-                case 1000320000 when f == null || f.HasExtension(321): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT*)p, f);
-                case 1000323000 when f == null || f.HasExtension(324): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR*)p, f);
-                case 1000325000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(326): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeaturesWire.SizePartialSelf((VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures*)p, f);
-                case 1000328000 when f == null || f.HasExtension(329): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMeshShaderFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceMeshShaderFeaturesEXT*)p, f);
-                case 1000330000 when f == null || f.HasExtension(331): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT*)p, f);
-                case 1000335000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(336): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceImageRobustnessFeaturesWire.SizePartialSelf((VkPhysicalDeviceImageRobustnessFeatures*)p, f);
-                case 1000336000 when f == null || f.HasExtension(337): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR*)p, f);
-                case 1000339000 when f == null || f.HasExtension(340): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT*)p, f);
-                case 1000340000 when f == null || f.HasExtension(341): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevice4444FormatsFeaturesEXTWire.SizePartialSelf((VkPhysicalDevice4444FormatsFeaturesEXT*)p, f);
-                case 1000342000 when f == null || f.HasExtension(343) || f.HasExtension(464): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT*)p, f);
-                case 1000344000 when f == null || f.HasExtension(345): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT*)p, f);
-                case 1000347000 when f == null || f.HasExtension(348): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceRayTracingPipelineFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceRayTracingPipelineFeaturesKHR*)p, f);
-                case 1000348013 when f == null || f.HasExtension(349): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceRayQueryFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceRayQueryFeaturesKHR*)p, f);
-                case 1000351000 when f == null || f.HasExtension(352) || f.HasExtension(495): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMutableDescriptorTypeFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT*)p, f);
-                case 1000352000 when f == null || f.HasExtension(353): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVertexInputDynamicStateFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT*)p, f);
-                case 1000355000 when f == null || f.HasExtension(356): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDepthClipControlFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceDepthClipControlFeaturesEXT*)p, f);
-                case 1000356000 when f == null || f.HasExtension(357): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXTWire.SizePartialSelf((VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT*)p, f);
-                case 1000376000 when f == null || f.HasExtension(377): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT*)p, f);
-                case 1000377000 when f == null || f.HasExtension(378): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceExtendedDynamicState2FeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceExtendedDynamicState2FeaturesEXT*)p, f);
-                case 1000381000 when f == null || f.HasExtension(382): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceColorWriteEnableFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceColorWriteEnableFeaturesEXT*)p, f);
-                case 1000382000 when f == null || f.HasExtension(383): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXTWire.SizePartialSelf((VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT*)p, f);
-                case 1000386000 when f == null || f.HasExtension(387): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceRayTracingMaintenance1FeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR*)p, f);
-                case 1000388000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(189) || f.HasExtension(389): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceGlobalPriorityQueryFeaturesWire.SizePartialSelf((VkPhysicalDeviceGlobalPriorityQueryFeatures*)p, f);
-                case 1000391000 when f == null || f.HasExtension(392): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceImageViewMinLodFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceImageViewMinLodFeaturesEXT*)p, f);
-                case 1000392000 when f == null || f.HasExtension(393): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMultiDrawFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceMultiDrawFeaturesEXT*)p, f);
-                case 1000393000 when f == null || f.HasExtension(394): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceImage2DViewOf3DFeaturesEXT*)p, f);
-                case 1000395000 when f == null || f.HasExtension(396): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderTileImageFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceShaderTileImageFeaturesEXT*)p, f);
-                case 1000411000 when f == null || f.HasExtension(412): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceBorderColorSwizzleFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceBorderColorSwizzleFeaturesEXT*)p, f);
-                case 1000413000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(414): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMaintenance4FeaturesWire.SizePartialSelf((VkPhysicalDeviceMaintenance4Features*)p, f);
-                case 1000416000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(417): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderSubgroupRotateFeaturesWire.SizePartialSelf((VkPhysicalDeviceShaderSubgroupRotateFeatures*)p, f);
-                case 1000418000 when f == null || f.HasExtension(419): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT*)p, f);
-                case 1000421000 when f == null || f.HasExtension(422) || f.HasExtension(605): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDepthClampZeroOneFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceDepthClampZeroOneFeaturesKHR*)p, f);
-                case 1000422000 when f == null || f.HasExtension(423): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT*)p, f);
-                case 1000434000 when f == null || f.HasExtension(435): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR*)p, f);
-                case 1000451000 when f == null || f.HasExtension(452): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceNestedCommandBufferFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceNestedCommandBufferFeaturesEXT*)p, f);
-                case 1000455000 when f == null || f.HasExtension(456): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceExtendedDynamicState3FeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceExtendedDynamicState3FeaturesEXT*)p, f);
-                case 1000465000 when f == null || f.HasExtension(466): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceLegacyDitheringFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceLegacyDitheringFeaturesEXT*)p, f);
-                case 1000466000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(467): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePipelineProtectedAccessFeaturesWire.SizePartialSelf((VkPhysicalDevicePipelineProtectedAccessFeatures*)p, f);
-                case 1000470000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMaintenance5FeaturesWire.SizePartialSelf((VkPhysicalDeviceMaintenance5Features*)p, f);
-                case 1000481000 when f == null || f.HasExtension(482): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceRayTracingPositionFetchFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR*)p, f);
-                case 1000495000 when f == null || f.HasExtension(496): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceLegacyVertexAttributesFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT*)p, f);
-                case 1000498000 when f == null || f.HasExtension(499): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXTWire.SizePartialSelf((VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT*)p, f);
-                case 1000499000 when f == null || f.HasExtension(500): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT*)p, f);
-                case 1000506000 when f == null || f.HasExtension(507): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceCooperativeMatrixFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceCooperativeMatrixFeaturesKHR*)p, f);
-                case 1000524000 when f == null || f.HasExtension(525): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT*)p, f);
-                case 1000528000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(529): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderFloatControls2FeaturesWire.SizePartialSelf((VkPhysicalDeviceShaderFloatControls2Features*)p, f);
-                case 1000544000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(545): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderExpectAssumeFeaturesWire.SizePartialSelf((VkPhysicalDeviceShaderExpectAssumeFeatures*)p, f);
-                case 1000545000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMaintenance6FeaturesWire.SizePartialSelf((VkPhysicalDeviceMaintenance6Features*)p, f);
-                case 1000558000 when f == null || f.HasExtension(559): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR*)p, f);
-                case 1000562000 when f == null || f.HasExtension(563): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMaintenance7FeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceMaintenance7FeaturesKHR*)p, f);
-                case 1000564000 when f == null || f.HasExtension(565): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT*)p, f);
-                case 1000572000 when f == null || f.HasExtension(573): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT*)p, f);
-                case 1000574000 when f == null || f.HasExtension(575): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMaintenance8FeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceMaintenance8FeaturesKHR*)p, f);
-                case 1000582000 when f == null || f.HasExtension(583): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDepthClampControlFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceDepthClampControlFeaturesEXT*)p, f);
-                case 1000608000 when f == null || f.HasExtension(609): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT*)p, f);
+                case 49: n += 12 + VkPhysicalDeviceVulkan11FeaturesWire.SizePartialSelf((VkPhysicalDeviceVulkan11Features*)p, f); break;
+                case 51: n += 12 + VkPhysicalDeviceVulkan12FeaturesWire.SizePartialSelf((VkPhysicalDeviceVulkan12Features*)p, f); break;
+                case 53 when f == null || f.HasVersion(0x403000u): n += 12 + VkPhysicalDeviceVulkan13FeaturesWire.SizePartialSelf((VkPhysicalDeviceVulkan13Features*)p, f); break;
+                case 55 when f == null || f.HasVersion(0x404000u): n += 12 + VkPhysicalDeviceVulkan14FeaturesWire.SizePartialSelf((VkPhysicalDeviceVulkan14Features*)p, f); break;
+                case 1000028000 when f == null || f.HasExtension(29): n += 12 + VkPhysicalDeviceTransformFeedbackFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceTransformFeedbackFeaturesEXT*)p, f); break;
+                case 1000044003 when f == null || f.HasVersion(0x403000u) || f.HasExtension(45): n += 12 + VkPhysicalDeviceDynamicRenderingFeaturesWire.SizePartialSelf((VkPhysicalDeviceDynamicRenderingFeatures*)p, f); break;
+                case 1000053001: n += 12 + VkPhysicalDeviceMultiviewFeaturesWire.SizePartialSelf((VkPhysicalDeviceMultiviewFeatures*)p, f); break;
+                case 1000063000: n += 12 + VkPhysicalDeviceShaderDrawParametersFeaturesWire.SizePartialSelf((VkPhysicalDeviceShaderDrawParametersFeatures*)p, f); break;
+                case 1000066000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(67): n += 12 + VkPhysicalDeviceTextureCompressionASTCHDRFeaturesWire.SizePartialSelf((VkPhysicalDeviceTextureCompressionASTCHDRFeatures*)p, f); break;
+                case 1000068001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): n += 12 + VkPhysicalDevicePipelineRobustnessFeaturesWire.SizePartialSelf((VkPhysicalDevicePipelineRobustnessFeatures*)p, f); break;
+                case 1000081001 when f == null || f.HasExtension(82): n += 12 + VkPhysicalDeviceConditionalRenderingFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceConditionalRenderingFeaturesEXT*)p, f); break;
+                case 1000082000: n += 12 + VkPhysicalDeviceShaderFloat16Int8FeaturesWire.SizePartialSelf((VkPhysicalDeviceShaderFloat16Int8Features*)p, f); break;
+                case 1000083000: n += 12 + VkPhysicalDevice16BitStorageFeaturesWire.SizePartialSelf((VkPhysicalDevice16BitStorageFeatures*)p, f); break;
+                case 1000102000 when f == null || f.HasExtension(103): n += 12 + VkPhysicalDeviceDepthClipEnableFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceDepthClipEnableFeaturesEXT*)p, f); break;
+                case 1000108000: n += 12 + VkPhysicalDeviceImagelessFramebufferFeaturesWire.SizePartialSelf((VkPhysicalDeviceImagelessFramebufferFeatures*)p, f); break;
+                case 1000120000: n += 12 + VkPhysicalDeviceVariablePointersFeaturesWire.SizePartialSelf((VkPhysicalDeviceVariablePointersFeatures*)p, f); break;
+                case 1000138000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): n += 12 + VkPhysicalDeviceInlineUniformBlockFeaturesWire.SizePartialSelf((VkPhysicalDeviceInlineUniformBlockFeatures*)p, f); break;
+                case 1000145001: n += 12 + VkPhysicalDeviceProtectedMemoryFeaturesWire.SizePartialSelf((VkPhysicalDeviceProtectedMemoryFeatures*)p, f); break;
+                case 1000148000 when f == null || f.HasExtension(149): n += 12 + VkPhysicalDeviceBlendOperationAdvancedFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT*)p, f); break;
+                case 1000150013 when f == null || f.HasExtension(151): n += 12 + VkPhysicalDeviceAccelerationStructureFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceAccelerationStructureFeaturesKHR*)p, f); break;
+                case 1000156004: n += 12 + VkPhysicalDeviceSamplerYcbcrConversionFeaturesWire.SizePartialSelf((VkPhysicalDeviceSamplerYcbcrConversionFeatures*)p, f); break;
+                case 1000161001: n += 12 + VkPhysicalDeviceDescriptorIndexingFeaturesWire.SizePartialSelf((VkPhysicalDeviceDescriptorIndexingFeatures*)p, f); break;
+                case 1000175000: n += 12 + VkPhysicalDeviceShaderSubgroupExtendedTypesFeaturesWire.SizePartialSelf((VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures*)p, f); break;
+                case 1000177000: n += 12 + VkPhysicalDevice8BitStorageFeaturesWire.SizePartialSelf((VkPhysicalDevice8BitStorageFeatures*)p, f); break;
+                case 1000180000: n += 12 + VkPhysicalDeviceShaderAtomicInt64FeaturesWire.SizePartialSelf((VkPhysicalDeviceShaderAtomicInt64Features*)p, f); break;
+                case 1000181000 when f == null || f.HasExtension(182): n += 12 + VkPhysicalDeviceShaderClockFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceShaderClockFeaturesKHR*)p, f); break;
+                case 1000190002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(191) || f.HasExtension(526): n += 12 + VkPhysicalDeviceVertexAttributeDivisorFeaturesWire.SizePartialSelf((VkPhysicalDeviceVertexAttributeDivisorFeatures*)p, f); break;
+                case 1000201000 when f == null || f.HasExtension(202) || f.HasExtension(512): n += 12 + VkPhysicalDeviceComputeShaderDerivativesFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR*)p, f); break;
+                case 1000203000 when f == null || f.HasExtension(323): n += 12 + VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR*)p, f); break;
+                case 1000207000: n += 12 + VkPhysicalDeviceTimelineSemaphoreFeaturesWire.SizePartialSelf((VkPhysicalDeviceTimelineSemaphoreFeatures*)p, f); break;
+                case 1000211000: n += 12 + VkPhysicalDeviceVulkanMemoryModelFeaturesWire.SizePartialSelf((VkPhysicalDeviceVulkanMemoryModelFeatures*)p, f); break;
+                case 1000215000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(216): n += 12 + VkPhysicalDeviceShaderTerminateInvocationFeaturesWire.SizePartialSelf((VkPhysicalDeviceShaderTerminateInvocationFeatures*)p, f); break;
+                case 1000221000: n += 12 + VkPhysicalDeviceScalarBlockLayoutFeaturesWire.SizePartialSelf((VkPhysicalDeviceScalarBlockLayoutFeatures*)p, f); break;
+                case 1000225002 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): n += 12 + VkPhysicalDeviceSubgroupSizeControlFeaturesWire.SizePartialSelf((VkPhysicalDeviceSubgroupSizeControlFeatures*)p, f); break;
+                case 1000226003 when f == null || f.HasExtension(227): n += 12 + VkPhysicalDeviceFragmentShadingRateFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceFragmentShadingRateFeaturesKHR*)p, f); break;
+                case 1000232000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): n += 12 + VkPhysicalDeviceDynamicRenderingLocalReadFeaturesWire.SizePartialSelf((VkPhysicalDeviceDynamicRenderingLocalReadFeatures*)p, f); break;
+                case 1000234000 when f == null || f.HasExtension(235): n += 12 + VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT*)p, f); break;
+                case 1000235000 when f == null || f.HasExtension(236): n += 12 + VkPhysicalDeviceShaderQuadControlFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceShaderQuadControlFeaturesKHR*)p, f); break;
+                case 1000241000: n += 12 + VkPhysicalDeviceSeparateDepthStencilLayoutsFeaturesWire.SizePartialSelf((VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures*)p, f); break;
+                case 1000244000 when f == null || f.HasExtension(245): n += 12 + VkPhysicalDeviceBufferDeviceAddressFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceBufferDeviceAddressFeaturesEXT*)p, f); break;
+                case 1000251000 when f == null || f.HasExtension(252): n += 12 + VkPhysicalDeviceFragmentShaderInterlockFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT*)p, f); break;
+                case 1000252000 when f == null || f.HasExtension(253): n += 12 + VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceYcbcrImageArraysFeaturesEXT*)p, f); break;
+                case 1000253000: n += 12 + VkPhysicalDeviceUniformBufferStandardLayoutFeaturesWire.SizePartialSelf((VkPhysicalDeviceUniformBufferStandardLayoutFeatures*)p, f); break;
+                case 1000254000 when f == null || f.HasExtension(255): n += 12 + VkPhysicalDeviceProvokingVertexFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceProvokingVertexFeaturesEXT*)p, f); break;
+                case 1000257000: n += 12 + VkPhysicalDeviceBufferDeviceAddressFeaturesWire.SizePartialSelf((VkPhysicalDeviceBufferDeviceAddressFeatures*)p, f); break;
+                case 1000259000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): n += 12 + VkPhysicalDeviceLineRasterizationFeaturesWire.SizePartialSelf((VkPhysicalDeviceLineRasterizationFeatures*)p, f); break;
+                case 1000260000 when f == null || f.HasExtension(261): n += 12 + VkPhysicalDeviceShaderAtomicFloatFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceShaderAtomicFloatFeaturesEXT*)p, f); break;
+                case 1000261000: n += 12 + VkPhysicalDeviceHostQueryResetFeaturesWire.SizePartialSelf((VkPhysicalDeviceHostQueryResetFeatures*)p, f); break;
+                case 1000265000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(266) || f.HasExtension(534): n += 12 + VkPhysicalDeviceIndexTypeUint8FeaturesWire.SizePartialSelf((VkPhysicalDeviceIndexTypeUint8Features*)p, f); break;
+                case 1000267000 when f == null || f.HasExtension(268): n += 12 + VkPhysicalDeviceExtendedDynamicStateFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceExtendedDynamicStateFeaturesEXT*)p, f); break;
+                case 1000270000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): n += 12 + VkPhysicalDeviceHostImageCopyFeaturesWire.SizePartialSelf((VkPhysicalDeviceHostImageCopyFeatures*)p, f); break;
+                case 1000273000 when f == null || f.HasExtension(274): n += 12 + VkPhysicalDeviceShaderAtomicFloat2FeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT*)p, f); break;
+                case 1000276000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(277): n += 12 + VkPhysicalDeviceShaderDemoteToHelperInvocationFeaturesWire.SizePartialSelf((VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures*)p, f); break;
+                case 1000280000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(281): n += 12 + VkPhysicalDeviceShaderIntegerDotProductFeaturesWire.SizePartialSelf((VkPhysicalDeviceShaderIntegerDotProductFeatures*)p, f); break;
+                case 1000281000 when f == null || f.HasExtension(282): n += 12 + VkPhysicalDeviceTexelBufferAlignmentFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT*)p, f); break;
+                case 1000283000 when f == null || f.HasExtension(284): n += 12 + VkPhysicalDeviceDepthBiasControlFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceDepthBiasControlFeaturesEXT*)p, f); break;
+                case 1000286000 when f == null || f.HasExtension(287): n += 12 + VkPhysicalDeviceRobustness2FeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceRobustness2FeaturesEXT*)p, f); break;
+                case 1000287002 when f == null || f.HasExtension(288): n += 12 + VkPhysicalDeviceCustomBorderColorFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceCustomBorderColorFeaturesEXT*)p, f); break;
+                case 1000295000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(296): n += 12 + VkPhysicalDevicePrivateDataFeaturesWire.SizePartialSelf((VkPhysicalDevicePrivateDataFeatures*)p, f); break;
+                case 1000297000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(298): n += 12 + VkPhysicalDevicePipelineCreationCacheControlFeaturesWire.SizePartialSelf((VkPhysicalDevicePipelineCreationCacheControlFeatures*)p, f); break;
+                case 1000314007 when f == null || f.HasVersion(0x403000u) || f.HasExtension(315): n += 12 + VkPhysicalDeviceSynchronization2FeaturesWire.SizePartialSelf((VkPhysicalDeviceSynchronization2Features*)p, f); break;
+                case 1000320000 when f == null || f.HasExtension(321): n += 12 + VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT*)p, f); break;
+                case 1000323000 when f == null || f.HasExtension(324): n += 12 + VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR*)p, f); break;
+                case 1000325000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(326): n += 12 + VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeaturesWire.SizePartialSelf((VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures*)p, f); break;
+                case 1000328000 when f == null || f.HasExtension(329): n += 12 + VkPhysicalDeviceMeshShaderFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceMeshShaderFeaturesEXT*)p, f); break;
+                case 1000330000 when f == null || f.HasExtension(331): n += 12 + VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT*)p, f); break;
+                case 1000335000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(336): n += 12 + VkPhysicalDeviceImageRobustnessFeaturesWire.SizePartialSelf((VkPhysicalDeviceImageRobustnessFeatures*)p, f); break;
+                case 1000336000 when f == null || f.HasExtension(337): n += 12 + VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR*)p, f); break;
+                case 1000339000 when f == null || f.HasExtension(340): n += 12 + VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT*)p, f); break;
+                case 1000340000 when f == null || f.HasExtension(341): n += 12 + VkPhysicalDevice4444FormatsFeaturesEXTWire.SizePartialSelf((VkPhysicalDevice4444FormatsFeaturesEXT*)p, f); break;
+                case 1000342000 when f == null || f.HasExtension(343) || f.HasExtension(464): n += 12 + VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT*)p, f); break;
+                case 1000344000 when f == null || f.HasExtension(345): n += 12 + VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT*)p, f); break;
+                case 1000347000 when f == null || f.HasExtension(348): n += 12 + VkPhysicalDeviceRayTracingPipelineFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceRayTracingPipelineFeaturesKHR*)p, f); break;
+                case 1000348013 when f == null || f.HasExtension(349): n += 12 + VkPhysicalDeviceRayQueryFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceRayQueryFeaturesKHR*)p, f); break;
+                case 1000351000 when f == null || f.HasExtension(352) || f.HasExtension(495): n += 12 + VkPhysicalDeviceMutableDescriptorTypeFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT*)p, f); break;
+                case 1000352000 when f == null || f.HasExtension(353): n += 12 + VkPhysicalDeviceVertexInputDynamicStateFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT*)p, f); break;
+                case 1000355000 when f == null || f.HasExtension(356): n += 12 + VkPhysicalDeviceDepthClipControlFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceDepthClipControlFeaturesEXT*)p, f); break;
+                case 1000356000 when f == null || f.HasExtension(357): n += 12 + VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXTWire.SizePartialSelf((VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT*)p, f); break;
+                case 1000376000 when f == null || f.HasExtension(377): n += 12 + VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT*)p, f); break;
+                case 1000377000 when f == null || f.HasExtension(378): n += 12 + VkPhysicalDeviceExtendedDynamicState2FeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceExtendedDynamicState2FeaturesEXT*)p, f); break;
+                case 1000381000 when f == null || f.HasExtension(382): n += 12 + VkPhysicalDeviceColorWriteEnableFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceColorWriteEnableFeaturesEXT*)p, f); break;
+                case 1000382000 when f == null || f.HasExtension(383): n += 12 + VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXTWire.SizePartialSelf((VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT*)p, f); break;
+                case 1000386000 when f == null || f.HasExtension(387): n += 12 + VkPhysicalDeviceRayTracingMaintenance1FeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR*)p, f); break;
+                case 1000388000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(189) || f.HasExtension(389): n += 12 + VkPhysicalDeviceGlobalPriorityQueryFeaturesWire.SizePartialSelf((VkPhysicalDeviceGlobalPriorityQueryFeatures*)p, f); break;
+                case 1000391000 when f == null || f.HasExtension(392): n += 12 + VkPhysicalDeviceImageViewMinLodFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceImageViewMinLodFeaturesEXT*)p, f); break;
+                case 1000392000 when f == null || f.HasExtension(393): n += 12 + VkPhysicalDeviceMultiDrawFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceMultiDrawFeaturesEXT*)p, f); break;
+                case 1000393000 when f == null || f.HasExtension(394): n += 12 + VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceImage2DViewOf3DFeaturesEXT*)p, f); break;
+                case 1000395000 when f == null || f.HasExtension(396): n += 12 + VkPhysicalDeviceShaderTileImageFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceShaderTileImageFeaturesEXT*)p, f); break;
+                case 1000411000 when f == null || f.HasExtension(412): n += 12 + VkPhysicalDeviceBorderColorSwizzleFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceBorderColorSwizzleFeaturesEXT*)p, f); break;
+                case 1000413000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(414): n += 12 + VkPhysicalDeviceMaintenance4FeaturesWire.SizePartialSelf((VkPhysicalDeviceMaintenance4Features*)p, f); break;
+                case 1000416000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(417): n += 12 + VkPhysicalDeviceShaderSubgroupRotateFeaturesWire.SizePartialSelf((VkPhysicalDeviceShaderSubgroupRotateFeatures*)p, f); break;
+                case 1000418000 when f == null || f.HasExtension(419): n += 12 + VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT*)p, f); break;
+                case 1000421000 when f == null || f.HasExtension(422) || f.HasExtension(605): n += 12 + VkPhysicalDeviceDepthClampZeroOneFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceDepthClampZeroOneFeaturesKHR*)p, f); break;
+                case 1000422000 when f == null || f.HasExtension(423): n += 12 + VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT*)p, f); break;
+                case 1000434000 when f == null || f.HasExtension(435): n += 12 + VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR*)p, f); break;
+                case 1000451000 when f == null || f.HasExtension(452): n += 12 + VkPhysicalDeviceNestedCommandBufferFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceNestedCommandBufferFeaturesEXT*)p, f); break;
+                case 1000455000 when f == null || f.HasExtension(456): n += 12 + VkPhysicalDeviceExtendedDynamicState3FeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceExtendedDynamicState3FeaturesEXT*)p, f); break;
+                case 1000465000 when f == null || f.HasExtension(466): n += 12 + VkPhysicalDeviceLegacyDitheringFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceLegacyDitheringFeaturesEXT*)p, f); break;
+                case 1000466000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(467): n += 12 + VkPhysicalDevicePipelineProtectedAccessFeaturesWire.SizePartialSelf((VkPhysicalDevicePipelineProtectedAccessFeatures*)p, f); break;
+                case 1000470000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): n += 12 + VkPhysicalDeviceMaintenance5FeaturesWire.SizePartialSelf((VkPhysicalDeviceMaintenance5Features*)p, f); break;
+                case 1000481000 when f == null || f.HasExtension(482): n += 12 + VkPhysicalDeviceRayTracingPositionFetchFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR*)p, f); break;
+                case 1000495000 when f == null || f.HasExtension(496): n += 12 + VkPhysicalDeviceLegacyVertexAttributesFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT*)p, f); break;
+                case 1000498000 when f == null || f.HasExtension(499): n += 12 + VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXTWire.SizePartialSelf((VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT*)p, f); break;
+                case 1000499000 when f == null || f.HasExtension(500): n += 12 + VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT*)p, f); break;
+                case 1000506000 when f == null || f.HasExtension(507): n += 12 + VkPhysicalDeviceCooperativeMatrixFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceCooperativeMatrixFeaturesKHR*)p, f); break;
+                case 1000524000 when f == null || f.HasExtension(525): n += 12 + VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT*)p, f); break;
+                case 1000528000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(529): n += 12 + VkPhysicalDeviceShaderFloatControls2FeaturesWire.SizePartialSelf((VkPhysicalDeviceShaderFloatControls2Features*)p, f); break;
+                case 1000544000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(545): n += 12 + VkPhysicalDeviceShaderExpectAssumeFeaturesWire.SizePartialSelf((VkPhysicalDeviceShaderExpectAssumeFeatures*)p, f); break;
+                case 1000545000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): n += 12 + VkPhysicalDeviceMaintenance6FeaturesWire.SizePartialSelf((VkPhysicalDeviceMaintenance6Features*)p, f); break;
+                case 1000558000 when f == null || f.HasExtension(559): n += 12 + VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR*)p, f); break;
+                case 1000562000 when f == null || f.HasExtension(563): n += 12 + VkPhysicalDeviceMaintenance7FeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceMaintenance7FeaturesKHR*)p, f); break;
+                case 1000564000 when f == null || f.HasExtension(565): n += 12 + VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT*)p, f); break;
+                case 1000572000 when f == null || f.HasExtension(573): n += 12 + VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT*)p, f); break;
+                case 1000574000 when f == null || f.HasExtension(575): n += 12 + VkPhysicalDeviceMaintenance8FeaturesKHRWire.SizePartialSelf((VkPhysicalDeviceMaintenance8FeaturesKHR*)p, f); break;
+                case 1000582000 when f == null || f.HasExtension(583): n += 12 + VkPhysicalDeviceDepthClampControlFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceDepthClampControlFeaturesEXT*)p, f); break;
+                case 1000608000 when f == null || f.HasExtension(609): n += 12 + VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXTWire.SizePartialSelf((VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodePartialChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[116];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 116) { EncodePartialChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 49: e.Pointer(true); e.I32(49); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVulkan11FeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVulkan11Features*)p); return;
-                case 51: e.Pointer(true); e.I32(51); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVulkan12FeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVulkan12Features*)p); return;
-                case 53 when f == null || f.HasVersion(0x403000u): e.Pointer(true); e.I32(53); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVulkan13FeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVulkan13Features*)p); return;
-                case 55 when f == null || f.HasVersion(0x404000u): e.Pointer(true); e.I32(55); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVulkan14FeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVulkan14Features*)p); return;
-                case 1000028000 when f == null || f.HasExtension(29): e.Pointer(true); e.I32(1000028000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceTransformFeedbackFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceTransformFeedbackFeaturesEXT*)p); return;
-                case 1000044003 when f == null || f.HasVersion(0x403000u) || f.HasExtension(45): e.Pointer(true); e.I32(1000044003); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDynamicRenderingFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDynamicRenderingFeatures*)p); return;
-                case 1000053001: e.Pointer(true); e.I32(1000053001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMultiviewFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMultiviewFeatures*)p); return;
-                case 1000063000: e.Pointer(true); e.I32(1000063000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderDrawParametersFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderDrawParametersFeatures*)p); return;
-                case 1000066000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(67): e.Pointer(true); e.I32(1000066000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceTextureCompressionASTCHDRFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceTextureCompressionASTCHDRFeatures*)p); return;
-                case 1000068001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): e.Pointer(true); e.I32(1000068001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePipelineRobustnessFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDevicePipelineRobustnessFeatures*)p); return;
-                case 1000081001 when f == null || f.HasExtension(82): e.Pointer(true); e.I32(1000081001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceConditionalRenderingFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceConditionalRenderingFeaturesEXT*)p); return;
-                case 1000082000: e.Pointer(true); e.I32(1000082000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderFloat16Int8FeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderFloat16Int8Features*)p); return;
-                case 1000083000: e.Pointer(true); e.I32(1000083000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevice16BitStorageFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDevice16BitStorageFeatures*)p); return;
-                case 1000102000 when f == null || f.HasExtension(103): e.Pointer(true); e.I32(1000102000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDepthClipEnableFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDepthClipEnableFeaturesEXT*)p); return;
-                case 1000108000: e.Pointer(true); e.I32(1000108000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceImagelessFramebufferFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceImagelessFramebufferFeatures*)p); return;
-                case 1000120000: e.Pointer(true); e.I32(1000120000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVariablePointersFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVariablePointersFeatures*)p); return;
-                case 1000138000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): e.Pointer(true); e.I32(1000138000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceInlineUniformBlockFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceInlineUniformBlockFeatures*)p); return;
-                case 1000145001: e.Pointer(true); e.I32(1000145001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceProtectedMemoryFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceProtectedMemoryFeatures*)p); return;
-                case 1000148000 when f == null || f.HasExtension(149): e.Pointer(true); e.I32(1000148000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceBlendOperationAdvancedFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT*)p); return;
-                case 1000150013 when f == null || f.HasExtension(151): e.Pointer(true); e.I32(1000150013); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceAccelerationStructureFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceAccelerationStructureFeaturesKHR*)p); return;
-                case 1000156004: e.Pointer(true); e.I32(1000156004); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceSamplerYcbcrConversionFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceSamplerYcbcrConversionFeatures*)p); return;
-                case 1000161001: e.Pointer(true); e.I32(1000161001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDescriptorIndexingFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDescriptorIndexingFeatures*)p); return;
-                case 1000175000: e.Pointer(true); e.I32(1000175000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderSubgroupExtendedTypesFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures*)p); return;
-                case 1000177000: e.Pointer(true); e.I32(1000177000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevice8BitStorageFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDevice8BitStorageFeatures*)p); return;
-                case 1000180000: e.Pointer(true); e.I32(1000180000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderAtomicInt64FeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderAtomicInt64Features*)p); return;
-                case 1000181000 when f == null || f.HasExtension(182): e.Pointer(true); e.I32(1000181000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderClockFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderClockFeaturesKHR*)p); return;
-                case 1000190002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(191) || f.HasExtension(526): e.Pointer(true); e.I32(1000190002); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVertexAttributeDivisorFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVertexAttributeDivisorFeatures*)p); return;
-                case 1000201000 when f == null || f.HasExtension(202) || f.HasExtension(512): e.Pointer(true); e.I32(1000201000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceComputeShaderDerivativesFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR*)p); return;
-                case 1000203000 when f == null || f.HasExtension(323): e.Pointer(true); e.I32(1000203000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR*)p); return;
-                case 1000207000: e.Pointer(true); e.I32(1000207000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceTimelineSemaphoreFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceTimelineSemaphoreFeatures*)p); return;
-                case 1000211000: e.Pointer(true); e.I32(1000211000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVulkanMemoryModelFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVulkanMemoryModelFeatures*)p); return;
-                case 1000215000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(216): e.Pointer(true); e.I32(1000215000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderTerminateInvocationFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderTerminateInvocationFeatures*)p); return;
-                case 1000221000: e.Pointer(true); e.I32(1000221000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceScalarBlockLayoutFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceScalarBlockLayoutFeatures*)p); return;
-                case 1000225002 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): e.Pointer(true); e.I32(1000225002); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceSubgroupSizeControlFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceSubgroupSizeControlFeatures*)p); return;
-                case 1000226003 when f == null || f.HasExtension(227): e.Pointer(true); e.I32(1000226003); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceFragmentShadingRateFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceFragmentShadingRateFeaturesKHR*)p); return;
-                case 1000232000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): e.Pointer(true); e.I32(1000232000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDynamicRenderingLocalReadFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDynamicRenderingLocalReadFeatures*)p); return;
-                case 1000234000 when f == null || f.HasExtension(235): e.Pointer(true); e.I32(1000234000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT*)p); return;
-                case 1000235000 when f == null || f.HasExtension(236): e.Pointer(true); e.I32(1000235000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderQuadControlFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderQuadControlFeaturesKHR*)p); return;
-                case 1000241000: e.Pointer(true); e.I32(1000241000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceSeparateDepthStencilLayoutsFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures*)p); return;
-                case 1000244000 when f == null || f.HasExtension(245): e.Pointer(true); e.I32(1000244000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceBufferDeviceAddressFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceBufferDeviceAddressFeaturesEXT*)p); return;
-                case 1000251000 when f == null || f.HasExtension(252): e.Pointer(true); e.I32(1000251000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceFragmentShaderInterlockFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT*)p); return;
-                case 1000252000 when f == null || f.HasExtension(253): e.Pointer(true); e.I32(1000252000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceYcbcrImageArraysFeaturesEXT*)p); return;
-                case 1000253000: e.Pointer(true); e.I32(1000253000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceUniformBufferStandardLayoutFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceUniformBufferStandardLayoutFeatures*)p); return;
-                case 1000254000 when f == null || f.HasExtension(255): e.Pointer(true); e.I32(1000254000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceProvokingVertexFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceProvokingVertexFeaturesEXT*)p); return;
-                case 1000257000: e.Pointer(true); e.I32(1000257000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceBufferDeviceAddressFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceBufferDeviceAddressFeatures*)p); return;
-                case 1000259000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): e.Pointer(true); e.I32(1000259000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceLineRasterizationFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceLineRasterizationFeatures*)p); return;
-                case 1000260000 when f == null || f.HasExtension(261): e.Pointer(true); e.I32(1000260000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderAtomicFloatFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderAtomicFloatFeaturesEXT*)p); return;
-                case 1000261000: e.Pointer(true); e.I32(1000261000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceHostQueryResetFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceHostQueryResetFeatures*)p); return;
-                case 1000265000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(266) || f.HasExtension(534): e.Pointer(true); e.I32(1000265000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceIndexTypeUint8FeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceIndexTypeUint8Features*)p); return;
-                case 1000267000 when f == null || f.HasExtension(268): e.Pointer(true); e.I32(1000267000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceExtendedDynamicStateFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceExtendedDynamicStateFeaturesEXT*)p); return;
-                case 1000270000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): e.Pointer(true); e.I32(1000270000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceHostImageCopyFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceHostImageCopyFeatures*)p); return;
-                case 1000273000 when f == null || f.HasExtension(274): e.Pointer(true); e.I32(1000273000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderAtomicFloat2FeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT*)p); return;
-                case 1000276000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(277): e.Pointer(true); e.I32(1000276000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderDemoteToHelperInvocationFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures*)p); return;
-                case 1000280000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(281): e.Pointer(true); e.I32(1000280000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderIntegerDotProductFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderIntegerDotProductFeatures*)p); return;
-                case 1000281000 when f == null || f.HasExtension(282): e.Pointer(true); e.I32(1000281000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceTexelBufferAlignmentFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT*)p); return;
-                case 1000283000 when f == null || f.HasExtension(284): e.Pointer(true); e.I32(1000283000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDepthBiasControlFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDepthBiasControlFeaturesEXT*)p); return;
-                case 1000286000 when f == null || f.HasExtension(287): e.Pointer(true); e.I32(1000286000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceRobustness2FeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceRobustness2FeaturesEXT*)p); return;
-                case 1000287002 when f == null || f.HasExtension(288): e.Pointer(true); e.I32(1000287002); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceCustomBorderColorFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceCustomBorderColorFeaturesEXT*)p); return;
-                case 1000295000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(296): e.Pointer(true); e.I32(1000295000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePrivateDataFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDevicePrivateDataFeatures*)p); return;
-                case 1000297000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(298): e.Pointer(true); e.I32(1000297000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePipelineCreationCacheControlFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDevicePipelineCreationCacheControlFeatures*)p); return;
-                case 1000314007 when f == null || f.HasVersion(0x403000u) || f.HasExtension(315): e.Pointer(true); e.I32(1000314007); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceSynchronization2FeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceSynchronization2Features*)p); return;
-                case 1000320000 when f == null || f.HasExtension(321): e.Pointer(true); e.I32(1000320000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT*)p); return;
-                case 1000323000 when f == null || f.HasExtension(324): e.Pointer(true); e.I32(1000323000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR*)p); return;
-                case 1000325000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(326): e.Pointer(true); e.I32(1000325000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures*)p); return;
-                case 1000328000 when f == null || f.HasExtension(329): e.Pointer(true); e.I32(1000328000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMeshShaderFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMeshShaderFeaturesEXT*)p); return;
-                case 1000330000 when f == null || f.HasExtension(331): e.Pointer(true); e.I32(1000330000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT*)p); return;
-                case 1000335000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(336): e.Pointer(true); e.I32(1000335000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceImageRobustnessFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceImageRobustnessFeatures*)p); return;
-                case 1000336000 when f == null || f.HasExtension(337): e.Pointer(true); e.I32(1000336000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR*)p); return;
-                case 1000339000 when f == null || f.HasExtension(340): e.Pointer(true); e.I32(1000339000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT*)p); return;
-                case 1000340000 when f == null || f.HasExtension(341): e.Pointer(true); e.I32(1000340000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevice4444FormatsFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDevice4444FormatsFeaturesEXT*)p); return;
-                case 1000342000 when f == null || f.HasExtension(343) || f.HasExtension(464): e.Pointer(true); e.I32(1000342000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT*)p); return;
-                case 1000344000 when f == null || f.HasExtension(345): e.Pointer(true); e.I32(1000344000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT*)p); return;
-                case 1000347000 when f == null || f.HasExtension(348): e.Pointer(true); e.I32(1000347000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceRayTracingPipelineFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceRayTracingPipelineFeaturesKHR*)p); return;
-                case 1000348013 when f == null || f.HasExtension(349): e.Pointer(true); e.I32(1000348013); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceRayQueryFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceRayQueryFeaturesKHR*)p); return;
-                case 1000351000 when f == null || f.HasExtension(352) || f.HasExtension(495): e.Pointer(true); e.I32(1000351000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMutableDescriptorTypeFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT*)p); return;
-                case 1000352000 when f == null || f.HasExtension(353): e.Pointer(true); e.I32(1000352000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVertexInputDynamicStateFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT*)p); return;
-                case 1000355000 when f == null || f.HasExtension(356): e.Pointer(true); e.I32(1000355000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDepthClipControlFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDepthClipControlFeaturesEXT*)p); return;
-                case 1000356000 when f == null || f.HasExtension(357): e.Pointer(true); e.I32(1000356000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT*)p); return;
-                case 1000376000 when f == null || f.HasExtension(377): e.Pointer(true); e.I32(1000376000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT*)p); return;
-                case 1000377000 when f == null || f.HasExtension(378): e.Pointer(true); e.I32(1000377000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceExtendedDynamicState2FeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceExtendedDynamicState2FeaturesEXT*)p); return;
-                case 1000381000 when f == null || f.HasExtension(382): e.Pointer(true); e.I32(1000381000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceColorWriteEnableFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceColorWriteEnableFeaturesEXT*)p); return;
-                case 1000382000 when f == null || f.HasExtension(383): e.Pointer(true); e.I32(1000382000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT*)p); return;
-                case 1000386000 when f == null || f.HasExtension(387): e.Pointer(true); e.I32(1000386000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceRayTracingMaintenance1FeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR*)p); return;
-                case 1000388000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(189) || f.HasExtension(389): e.Pointer(true); e.I32(1000388000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceGlobalPriorityQueryFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceGlobalPriorityQueryFeatures*)p); return;
-                case 1000391000 when f == null || f.HasExtension(392): e.Pointer(true); e.I32(1000391000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceImageViewMinLodFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceImageViewMinLodFeaturesEXT*)p); return;
-                case 1000392000 when f == null || f.HasExtension(393): e.Pointer(true); e.I32(1000392000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMultiDrawFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMultiDrawFeaturesEXT*)p); return;
-                case 1000393000 when f == null || f.HasExtension(394): e.Pointer(true); e.I32(1000393000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceImage2DViewOf3DFeaturesEXT*)p); return;
-                case 1000395000 when f == null || f.HasExtension(396): e.Pointer(true); e.I32(1000395000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderTileImageFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderTileImageFeaturesEXT*)p); return;
-                case 1000411000 when f == null || f.HasExtension(412): e.Pointer(true); e.I32(1000411000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceBorderColorSwizzleFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceBorderColorSwizzleFeaturesEXT*)p); return;
-                case 1000413000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(414): e.Pointer(true); e.I32(1000413000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMaintenance4FeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMaintenance4Features*)p); return;
-                case 1000416000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(417): e.Pointer(true); e.I32(1000416000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderSubgroupRotateFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderSubgroupRotateFeatures*)p); return;
-                case 1000418000 when f == null || f.HasExtension(419): e.Pointer(true); e.I32(1000418000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT*)p); return;
-                case 1000421000 when f == null || f.HasExtension(422) || f.HasExtension(605): e.Pointer(true); e.I32(1000421000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDepthClampZeroOneFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDepthClampZeroOneFeaturesKHR*)p); return;
-                case 1000422000 when f == null || f.HasExtension(423): e.Pointer(true); e.I32(1000422000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT*)p); return;
-                case 1000434000 when f == null || f.HasExtension(435): e.Pointer(true); e.I32(1000434000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR*)p); return;
-                case 1000451000 when f == null || f.HasExtension(452): e.Pointer(true); e.I32(1000451000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceNestedCommandBufferFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceNestedCommandBufferFeaturesEXT*)p); return;
-                case 1000455000 when f == null || f.HasExtension(456): e.Pointer(true); e.I32(1000455000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceExtendedDynamicState3FeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceExtendedDynamicState3FeaturesEXT*)p); return;
-                case 1000465000 when f == null || f.HasExtension(466): e.Pointer(true); e.I32(1000465000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceLegacyDitheringFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceLegacyDitheringFeaturesEXT*)p); return;
-                case 1000466000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(467): e.Pointer(true); e.I32(1000466000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePipelineProtectedAccessFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDevicePipelineProtectedAccessFeatures*)p); return;
-                case 1000470000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): e.Pointer(true); e.I32(1000470000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMaintenance5FeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMaintenance5Features*)p); return;
-                case 1000481000 when f == null || f.HasExtension(482): e.Pointer(true); e.I32(1000481000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceRayTracingPositionFetchFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR*)p); return;
-                case 1000495000 when f == null || f.HasExtension(496): e.Pointer(true); e.I32(1000495000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceLegacyVertexAttributesFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT*)p); return;
-                case 1000498000 when f == null || f.HasExtension(499): e.Pointer(true); e.I32(1000498000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT*)p); return;
-                case 1000499000 when f == null || f.HasExtension(500): e.Pointer(true); e.I32(1000499000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT*)p); return;
-                case 1000506000 when f == null || f.HasExtension(507): e.Pointer(true); e.I32(1000506000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceCooperativeMatrixFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceCooperativeMatrixFeaturesKHR*)p); return;
-                case 1000524000 when f == null || f.HasExtension(525): e.Pointer(true); e.I32(1000524000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT*)p); return;
-                case 1000528000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(529): e.Pointer(true); e.I32(1000528000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderFloatControls2FeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderFloatControls2Features*)p); return;
-                case 1000544000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(545): e.Pointer(true); e.I32(1000544000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderExpectAssumeFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderExpectAssumeFeatures*)p); return;
-                case 1000545000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): e.Pointer(true); e.I32(1000545000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMaintenance6FeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMaintenance6Features*)p); return;
-                case 1000558000 when f == null || f.HasExtension(559): e.Pointer(true); e.I32(1000558000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR*)p); return;
-                case 1000562000 when f == null || f.HasExtension(563): e.Pointer(true); e.I32(1000562000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMaintenance7FeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMaintenance7FeaturesKHR*)p); return;
-                case 1000564000 when f == null || f.HasExtension(565): e.Pointer(true); e.I32(1000564000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT*)p); return;
-                case 1000572000 when f == null || f.HasExtension(573): e.Pointer(true); e.I32(1000572000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT*)p); return;
-                case 1000574000 when f == null || f.HasExtension(575): e.Pointer(true); e.I32(1000574000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMaintenance8FeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMaintenance8FeaturesKHR*)p); return;
-                case 1000582000 when f == null || f.HasExtension(583): e.Pointer(true); e.I32(1000582000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDepthClampControlFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDepthClampControlFeaturesEXT*)p); return;
-                case 1000608000 when f == null || f.HasExtension(609): e.Pointer(true); e.I32(1000608000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT*)p); return;
+                case 49: e.Pointer(true); e.I32(49); kept[n++] = (VnChainHeader*)p; break;
+                case 51: e.Pointer(true); e.I32(51); kept[n++] = (VnChainHeader*)p; break;
+                case 53 when f == null || f.HasVersion(0x403000u): e.Pointer(true); e.I32(53); kept[n++] = (VnChainHeader*)p; break;
+                case 55 when f == null || f.HasVersion(0x404000u): e.Pointer(true); e.I32(55); kept[n++] = (VnChainHeader*)p; break;
+                case 1000028000 when f == null || f.HasExtension(29): e.Pointer(true); e.I32(1000028000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000044003 when f == null || f.HasVersion(0x403000u) || f.HasExtension(45): e.Pointer(true); e.I32(1000044003); kept[n++] = (VnChainHeader*)p; break;
+                case 1000053001: e.Pointer(true); e.I32(1000053001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000063000: e.Pointer(true); e.I32(1000063000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000066000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(67): e.Pointer(true); e.I32(1000066000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000068001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): e.Pointer(true); e.I32(1000068001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000081001 when f == null || f.HasExtension(82): e.Pointer(true); e.I32(1000081001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000082000: e.Pointer(true); e.I32(1000082000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000083000: e.Pointer(true); e.I32(1000083000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000102000 when f == null || f.HasExtension(103): e.Pointer(true); e.I32(1000102000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000108000: e.Pointer(true); e.I32(1000108000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000120000: e.Pointer(true); e.I32(1000120000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000138000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): e.Pointer(true); e.I32(1000138000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000145001: e.Pointer(true); e.I32(1000145001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000148000 when f == null || f.HasExtension(149): e.Pointer(true); e.I32(1000148000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000150013 when f == null || f.HasExtension(151): e.Pointer(true); e.I32(1000150013); kept[n++] = (VnChainHeader*)p; break;
+                case 1000156004: e.Pointer(true); e.I32(1000156004); kept[n++] = (VnChainHeader*)p; break;
+                case 1000161001: e.Pointer(true); e.I32(1000161001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000175000: e.Pointer(true); e.I32(1000175000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000177000: e.Pointer(true); e.I32(1000177000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000180000: e.Pointer(true); e.I32(1000180000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000181000 when f == null || f.HasExtension(182): e.Pointer(true); e.I32(1000181000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000190002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(191) || f.HasExtension(526): e.Pointer(true); e.I32(1000190002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000201000 when f == null || f.HasExtension(202) || f.HasExtension(512): e.Pointer(true); e.I32(1000201000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000203000 when f == null || f.HasExtension(323): e.Pointer(true); e.I32(1000203000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000207000: e.Pointer(true); e.I32(1000207000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000211000: e.Pointer(true); e.I32(1000211000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000215000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(216): e.Pointer(true); e.I32(1000215000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000221000: e.Pointer(true); e.I32(1000221000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000225002 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): e.Pointer(true); e.I32(1000225002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000226003 when f == null || f.HasExtension(227): e.Pointer(true); e.I32(1000226003); kept[n++] = (VnChainHeader*)p; break;
+                case 1000232000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(233): e.Pointer(true); e.I32(1000232000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000234000 when f == null || f.HasExtension(235): e.Pointer(true); e.I32(1000234000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000235000 when f == null || f.HasExtension(236): e.Pointer(true); e.I32(1000235000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000241000: e.Pointer(true); e.I32(1000241000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000244000 when f == null || f.HasExtension(245): e.Pointer(true); e.I32(1000244000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000251000 when f == null || f.HasExtension(252): e.Pointer(true); e.I32(1000251000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000252000 when f == null || f.HasExtension(253): e.Pointer(true); e.I32(1000252000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000253000: e.Pointer(true); e.I32(1000253000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000254000 when f == null || f.HasExtension(255): e.Pointer(true); e.I32(1000254000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000257000: e.Pointer(true); e.I32(1000257000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000259000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): e.Pointer(true); e.I32(1000259000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000260000 when f == null || f.HasExtension(261): e.Pointer(true); e.I32(1000260000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000261000: e.Pointer(true); e.I32(1000261000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000265000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(266) || f.HasExtension(534): e.Pointer(true); e.I32(1000265000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000267000 when f == null || f.HasExtension(268): e.Pointer(true); e.I32(1000267000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000270000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): e.Pointer(true); e.I32(1000270000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000273000 when f == null || f.HasExtension(274): e.Pointer(true); e.I32(1000273000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000276000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(277): e.Pointer(true); e.I32(1000276000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000280000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(281): e.Pointer(true); e.I32(1000280000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000281000 when f == null || f.HasExtension(282): e.Pointer(true); e.I32(1000281000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000283000 when f == null || f.HasExtension(284): e.Pointer(true); e.I32(1000283000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000286000 when f == null || f.HasExtension(287): e.Pointer(true); e.I32(1000286000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000287002 when f == null || f.HasExtension(288): e.Pointer(true); e.I32(1000287002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000295000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(296): e.Pointer(true); e.I32(1000295000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000297000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(298): e.Pointer(true); e.I32(1000297000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000314007 when f == null || f.HasVersion(0x403000u) || f.HasExtension(315): e.Pointer(true); e.I32(1000314007); kept[n++] = (VnChainHeader*)p; break;
+                case 1000320000 when f == null || f.HasExtension(321): e.Pointer(true); e.I32(1000320000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000323000 when f == null || f.HasExtension(324): e.Pointer(true); e.I32(1000323000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000325000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(326): e.Pointer(true); e.I32(1000325000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000328000 when f == null || f.HasExtension(329): e.Pointer(true); e.I32(1000328000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000330000 when f == null || f.HasExtension(331): e.Pointer(true); e.I32(1000330000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000335000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(336): e.Pointer(true); e.I32(1000335000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000336000 when f == null || f.HasExtension(337): e.Pointer(true); e.I32(1000336000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000339000 when f == null || f.HasExtension(340): e.Pointer(true); e.I32(1000339000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000340000 when f == null || f.HasExtension(341): e.Pointer(true); e.I32(1000340000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000342000 when f == null || f.HasExtension(343) || f.HasExtension(464): e.Pointer(true); e.I32(1000342000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000344000 when f == null || f.HasExtension(345): e.Pointer(true); e.I32(1000344000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000347000 when f == null || f.HasExtension(348): e.Pointer(true); e.I32(1000347000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000348013 when f == null || f.HasExtension(349): e.Pointer(true); e.I32(1000348013); kept[n++] = (VnChainHeader*)p; break;
+                case 1000351000 when f == null || f.HasExtension(352) || f.HasExtension(495): e.Pointer(true); e.I32(1000351000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000352000 when f == null || f.HasExtension(353): e.Pointer(true); e.I32(1000352000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000355000 when f == null || f.HasExtension(356): e.Pointer(true); e.I32(1000355000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000356000 when f == null || f.HasExtension(357): e.Pointer(true); e.I32(1000356000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000376000 when f == null || f.HasExtension(377): e.Pointer(true); e.I32(1000376000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000377000 when f == null || f.HasExtension(378): e.Pointer(true); e.I32(1000377000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000381000 when f == null || f.HasExtension(382): e.Pointer(true); e.I32(1000381000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000382000 when f == null || f.HasExtension(383): e.Pointer(true); e.I32(1000382000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000386000 when f == null || f.HasExtension(387): e.Pointer(true); e.I32(1000386000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000388000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(189) || f.HasExtension(389): e.Pointer(true); e.I32(1000388000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000391000 when f == null || f.HasExtension(392): e.Pointer(true); e.I32(1000391000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000392000 when f == null || f.HasExtension(393): e.Pointer(true); e.I32(1000392000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000393000 when f == null || f.HasExtension(394): e.Pointer(true); e.I32(1000393000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000395000 when f == null || f.HasExtension(396): e.Pointer(true); e.I32(1000395000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000411000 when f == null || f.HasExtension(412): e.Pointer(true); e.I32(1000411000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000413000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(414): e.Pointer(true); e.I32(1000413000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000416000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(417): e.Pointer(true); e.I32(1000416000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000418000 when f == null || f.HasExtension(419): e.Pointer(true); e.I32(1000418000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000421000 when f == null || f.HasExtension(422) || f.HasExtension(605): e.Pointer(true); e.I32(1000421000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000422000 when f == null || f.HasExtension(423): e.Pointer(true); e.I32(1000422000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000434000 when f == null || f.HasExtension(435): e.Pointer(true); e.I32(1000434000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000451000 when f == null || f.HasExtension(452): e.Pointer(true); e.I32(1000451000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000455000 when f == null || f.HasExtension(456): e.Pointer(true); e.I32(1000455000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000465000 when f == null || f.HasExtension(466): e.Pointer(true); e.I32(1000465000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000466000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(467): e.Pointer(true); e.I32(1000466000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000470000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): e.Pointer(true); e.I32(1000470000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000481000 when f == null || f.HasExtension(482): e.Pointer(true); e.I32(1000481000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000495000 when f == null || f.HasExtension(496): e.Pointer(true); e.I32(1000495000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000498000 when f == null || f.HasExtension(499): e.Pointer(true); e.I32(1000498000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000499000 when f == null || f.HasExtension(500): e.Pointer(true); e.I32(1000499000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000506000 when f == null || f.HasExtension(507): e.Pointer(true); e.I32(1000506000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000524000 when f == null || f.HasExtension(525): e.Pointer(true); e.I32(1000524000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000528000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(529): e.Pointer(true); e.I32(1000528000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000544000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(545): e.Pointer(true); e.I32(1000544000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000545000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): e.Pointer(true); e.I32(1000545000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000558000 when f == null || f.HasExtension(559): e.Pointer(true); e.I32(1000558000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000562000 when f == null || f.HasExtension(563): e.Pointer(true); e.I32(1000562000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000564000 when f == null || f.HasExtension(565): e.Pointer(true); e.I32(1000564000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000572000 when f == null || f.HasExtension(573): e.Pointer(true); e.I32(1000572000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000574000 when f == null || f.HasExtension(575): e.Pointer(true); e.I32(1000574000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000582000 when f == null || f.HasExtension(583): e.Pointer(true); e.I32(1000582000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000608000 when f == null || f.HasExtension(609): e.Pointer(true); e.I32(1000608000); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 49: VkPhysicalDeviceVulkan11FeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVulkan11Features*)q); break;
+                case 51: VkPhysicalDeviceVulkan12FeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVulkan12Features*)q); break;
+                case 53: VkPhysicalDeviceVulkan13FeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVulkan13Features*)q); break;
+                case 55: VkPhysicalDeviceVulkan14FeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVulkan14Features*)q); break;
+                case 1000028000: VkPhysicalDeviceTransformFeedbackFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceTransformFeedbackFeaturesEXT*)q); break;
+                case 1000044003: VkPhysicalDeviceDynamicRenderingFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDynamicRenderingFeatures*)q); break;
+                case 1000053001: VkPhysicalDeviceMultiviewFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMultiviewFeatures*)q); break;
+                case 1000063000: VkPhysicalDeviceShaderDrawParametersFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderDrawParametersFeatures*)q); break;
+                case 1000066000: VkPhysicalDeviceTextureCompressionASTCHDRFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceTextureCompressionASTCHDRFeatures*)q); break;
+                case 1000068001: VkPhysicalDevicePipelineRobustnessFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDevicePipelineRobustnessFeatures*)q); break;
+                case 1000081001: VkPhysicalDeviceConditionalRenderingFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceConditionalRenderingFeaturesEXT*)q); break;
+                case 1000082000: VkPhysicalDeviceShaderFloat16Int8FeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderFloat16Int8Features*)q); break;
+                case 1000083000: VkPhysicalDevice16BitStorageFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDevice16BitStorageFeatures*)q); break;
+                case 1000102000: VkPhysicalDeviceDepthClipEnableFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDepthClipEnableFeaturesEXT*)q); break;
+                case 1000108000: VkPhysicalDeviceImagelessFramebufferFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceImagelessFramebufferFeatures*)q); break;
+                case 1000120000: VkPhysicalDeviceVariablePointersFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVariablePointersFeatures*)q); break;
+                case 1000138000: VkPhysicalDeviceInlineUniformBlockFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceInlineUniformBlockFeatures*)q); break;
+                case 1000145001: VkPhysicalDeviceProtectedMemoryFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceProtectedMemoryFeatures*)q); break;
+                case 1000148000: VkPhysicalDeviceBlendOperationAdvancedFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT*)q); break;
+                case 1000150013: VkPhysicalDeviceAccelerationStructureFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceAccelerationStructureFeaturesKHR*)q); break;
+                case 1000156004: VkPhysicalDeviceSamplerYcbcrConversionFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceSamplerYcbcrConversionFeatures*)q); break;
+                case 1000161001: VkPhysicalDeviceDescriptorIndexingFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDescriptorIndexingFeatures*)q); break;
+                case 1000175000: VkPhysicalDeviceShaderSubgroupExtendedTypesFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures*)q); break;
+                case 1000177000: VkPhysicalDevice8BitStorageFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDevice8BitStorageFeatures*)q); break;
+                case 1000180000: VkPhysicalDeviceShaderAtomicInt64FeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderAtomicInt64Features*)q); break;
+                case 1000181000: VkPhysicalDeviceShaderClockFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderClockFeaturesKHR*)q); break;
+                case 1000190002: VkPhysicalDeviceVertexAttributeDivisorFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVertexAttributeDivisorFeatures*)q); break;
+                case 1000201000: VkPhysicalDeviceComputeShaderDerivativesFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR*)q); break;
+                case 1000203000: VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR*)q); break;
+                case 1000207000: VkPhysicalDeviceTimelineSemaphoreFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceTimelineSemaphoreFeatures*)q); break;
+                case 1000211000: VkPhysicalDeviceVulkanMemoryModelFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVulkanMemoryModelFeatures*)q); break;
+                case 1000215000: VkPhysicalDeviceShaderTerminateInvocationFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderTerminateInvocationFeatures*)q); break;
+                case 1000221000: VkPhysicalDeviceScalarBlockLayoutFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceScalarBlockLayoutFeatures*)q); break;
+                case 1000225002: VkPhysicalDeviceSubgroupSizeControlFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceSubgroupSizeControlFeatures*)q); break;
+                case 1000226003: VkPhysicalDeviceFragmentShadingRateFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceFragmentShadingRateFeaturesKHR*)q); break;
+                case 1000232000: VkPhysicalDeviceDynamicRenderingLocalReadFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDynamicRenderingLocalReadFeatures*)q); break;
+                case 1000234000: VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT*)q); break;
+                case 1000235000: VkPhysicalDeviceShaderQuadControlFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderQuadControlFeaturesKHR*)q); break;
+                case 1000241000: VkPhysicalDeviceSeparateDepthStencilLayoutsFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures*)q); break;
+                case 1000244000: VkPhysicalDeviceBufferDeviceAddressFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceBufferDeviceAddressFeaturesEXT*)q); break;
+                case 1000251000: VkPhysicalDeviceFragmentShaderInterlockFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT*)q); break;
+                case 1000252000: VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceYcbcrImageArraysFeaturesEXT*)q); break;
+                case 1000253000: VkPhysicalDeviceUniformBufferStandardLayoutFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceUniformBufferStandardLayoutFeatures*)q); break;
+                case 1000254000: VkPhysicalDeviceProvokingVertexFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceProvokingVertexFeaturesEXT*)q); break;
+                case 1000257000: VkPhysicalDeviceBufferDeviceAddressFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceBufferDeviceAddressFeatures*)q); break;
+                case 1000259000: VkPhysicalDeviceLineRasterizationFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceLineRasterizationFeatures*)q); break;
+                case 1000260000: VkPhysicalDeviceShaderAtomicFloatFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderAtomicFloatFeaturesEXT*)q); break;
+                case 1000261000: VkPhysicalDeviceHostQueryResetFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceHostQueryResetFeatures*)q); break;
+                case 1000265000: VkPhysicalDeviceIndexTypeUint8FeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceIndexTypeUint8Features*)q); break;
+                case 1000267000: VkPhysicalDeviceExtendedDynamicStateFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceExtendedDynamicStateFeaturesEXT*)q); break;
+                case 1000270000: VkPhysicalDeviceHostImageCopyFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceHostImageCopyFeatures*)q); break;
+                case 1000273000: VkPhysicalDeviceShaderAtomicFloat2FeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT*)q); break;
+                case 1000276000: VkPhysicalDeviceShaderDemoteToHelperInvocationFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures*)q); break;
+                case 1000280000: VkPhysicalDeviceShaderIntegerDotProductFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderIntegerDotProductFeatures*)q); break;
+                case 1000281000: VkPhysicalDeviceTexelBufferAlignmentFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT*)q); break;
+                case 1000283000: VkPhysicalDeviceDepthBiasControlFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDepthBiasControlFeaturesEXT*)q); break;
+                case 1000286000: VkPhysicalDeviceRobustness2FeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceRobustness2FeaturesEXT*)q); break;
+                case 1000287002: VkPhysicalDeviceCustomBorderColorFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceCustomBorderColorFeaturesEXT*)q); break;
+                case 1000295000: VkPhysicalDevicePrivateDataFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDevicePrivateDataFeatures*)q); break;
+                case 1000297000: VkPhysicalDevicePipelineCreationCacheControlFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDevicePipelineCreationCacheControlFeatures*)q); break;
+                case 1000314007: VkPhysicalDeviceSynchronization2FeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceSynchronization2Features*)q); break;
+                case 1000320000: VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT*)q); break;
+                case 1000323000: VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR*)q); break;
+                case 1000325000: VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures*)q); break;
+                case 1000328000: VkPhysicalDeviceMeshShaderFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMeshShaderFeaturesEXT*)q); break;
+                case 1000330000: VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT*)q); break;
+                case 1000335000: VkPhysicalDeviceImageRobustnessFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceImageRobustnessFeatures*)q); break;
+                case 1000336000: VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR*)q); break;
+                case 1000339000: VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT*)q); break;
+                case 1000340000: VkPhysicalDevice4444FormatsFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDevice4444FormatsFeaturesEXT*)q); break;
+                case 1000342000: VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT*)q); break;
+                case 1000344000: VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT*)q); break;
+                case 1000347000: VkPhysicalDeviceRayTracingPipelineFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceRayTracingPipelineFeaturesKHR*)q); break;
+                case 1000348013: VkPhysicalDeviceRayQueryFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceRayQueryFeaturesKHR*)q); break;
+                case 1000351000: VkPhysicalDeviceMutableDescriptorTypeFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT*)q); break;
+                case 1000352000: VkPhysicalDeviceVertexInputDynamicStateFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT*)q); break;
+                case 1000355000: VkPhysicalDeviceDepthClipControlFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDepthClipControlFeaturesEXT*)q); break;
+                case 1000356000: VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT*)q); break;
+                case 1000376000: VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT*)q); break;
+                case 1000377000: VkPhysicalDeviceExtendedDynamicState2FeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceExtendedDynamicState2FeaturesEXT*)q); break;
+                case 1000381000: VkPhysicalDeviceColorWriteEnableFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceColorWriteEnableFeaturesEXT*)q); break;
+                case 1000382000: VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT*)q); break;
+                case 1000386000: VkPhysicalDeviceRayTracingMaintenance1FeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR*)q); break;
+                case 1000388000: VkPhysicalDeviceGlobalPriorityQueryFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceGlobalPriorityQueryFeatures*)q); break;
+                case 1000391000: VkPhysicalDeviceImageViewMinLodFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceImageViewMinLodFeaturesEXT*)q); break;
+                case 1000392000: VkPhysicalDeviceMultiDrawFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMultiDrawFeaturesEXT*)q); break;
+                case 1000393000: VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceImage2DViewOf3DFeaturesEXT*)q); break;
+                case 1000395000: VkPhysicalDeviceShaderTileImageFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderTileImageFeaturesEXT*)q); break;
+                case 1000411000: VkPhysicalDeviceBorderColorSwizzleFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceBorderColorSwizzleFeaturesEXT*)q); break;
+                case 1000413000: VkPhysicalDeviceMaintenance4FeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMaintenance4Features*)q); break;
+                case 1000416000: VkPhysicalDeviceShaderSubgroupRotateFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderSubgroupRotateFeatures*)q); break;
+                case 1000418000: VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT*)q); break;
+                case 1000421000: VkPhysicalDeviceDepthClampZeroOneFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDepthClampZeroOneFeaturesKHR*)q); break;
+                case 1000422000: VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT*)q); break;
+                case 1000434000: VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR*)q); break;
+                case 1000451000: VkPhysicalDeviceNestedCommandBufferFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceNestedCommandBufferFeaturesEXT*)q); break;
+                case 1000455000: VkPhysicalDeviceExtendedDynamicState3FeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceExtendedDynamicState3FeaturesEXT*)q); break;
+                case 1000465000: VkPhysicalDeviceLegacyDitheringFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceLegacyDitheringFeaturesEXT*)q); break;
+                case 1000466000: VkPhysicalDevicePipelineProtectedAccessFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDevicePipelineProtectedAccessFeatures*)q); break;
+                case 1000470000: VkPhysicalDeviceMaintenance5FeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMaintenance5Features*)q); break;
+                case 1000481000: VkPhysicalDeviceRayTracingPositionFetchFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR*)q); break;
+                case 1000495000: VkPhysicalDeviceLegacyVertexAttributesFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT*)q); break;
+                case 1000498000: VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT*)q); break;
+                case 1000499000: VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT*)q); break;
+                case 1000506000: VkPhysicalDeviceCooperativeMatrixFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceCooperativeMatrixFeaturesKHR*)q); break;
+                case 1000524000: VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT*)q); break;
+                case 1000528000: VkPhysicalDeviceShaderFloatControls2FeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderFloatControls2Features*)q); break;
+                case 1000544000: VkPhysicalDeviceShaderExpectAssumeFeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderExpectAssumeFeatures*)q); break;
+                case 1000545000: VkPhysicalDeviceMaintenance6FeaturesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMaintenance6Features*)q); break;
+                case 1000558000: VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR*)q); break;
+                case 1000562000: VkPhysicalDeviceMaintenance7FeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMaintenance7FeaturesKHR*)q); break;
+                case 1000564000: VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT*)q); break;
+                case 1000572000: VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT*)q); break;
+                case 1000574000: VkPhysicalDeviceMaintenance8FeaturesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMaintenance8FeaturesKHR*)q); break;
+                case 1000582000: VkPhysicalDeviceDepthClampControlFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDepthClampControlFeaturesEXT*)q); break;
+                case 1000608000: VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT*)q); break;
+            }
+        }
     }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 49:
-            {
-                var p = (VkPhysicalDeviceVulkan11Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan11Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVulkan11Features.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVulkan11FeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 51:
-            {
-                var p = (VkPhysicalDeviceVulkan12Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan12Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVulkan12Features.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVulkan12FeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 53:
-            {
-                var p = (VkPhysicalDeviceVulkan13Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan13Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVulkan13Features.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVulkan13FeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 55:
-            {
-                var p = (VkPhysicalDeviceVulkan14Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan14Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVulkan14Features.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVulkan14FeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000028000:
-            {
-                var p = (VkPhysicalDeviceTransformFeedbackFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTransformFeedbackFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceTransformFeedbackFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceTransformFeedbackFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000044003:
-            {
-                var p = (VkPhysicalDeviceDynamicRenderingFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDynamicRenderingFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDynamicRenderingFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDynamicRenderingFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000053001:
-            {
-                var p = (VkPhysicalDeviceMultiviewFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMultiviewFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMultiviewFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMultiviewFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000063000:
-            {
-                var p = (VkPhysicalDeviceShaderDrawParametersFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderDrawParametersFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderDrawParametersFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderDrawParametersFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000066000:
-            {
-                var p = (VkPhysicalDeviceTextureCompressionASTCHDRFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTextureCompressionASTCHDRFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceTextureCompressionASTCHDRFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceTextureCompressionASTCHDRFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000068001:
-            {
-                var p = (VkPhysicalDevicePipelineRobustnessFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineRobustnessFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePipelineRobustnessFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePipelineRobustnessFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000081001:
-            {
-                var p = (VkPhysicalDeviceConditionalRenderingFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceConditionalRenderingFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceConditionalRenderingFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceConditionalRenderingFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000082000:
-            {
-                var p = (VkPhysicalDeviceShaderFloat16Int8Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderFloat16Int8Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderFloat16Int8Features.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderFloat16Int8FeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000083000:
-            {
-                var p = (VkPhysicalDevice16BitStorageFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevice16BitStorageFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevice16BitStorageFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevice16BitStorageFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000102000:
-            {
-                var p = (VkPhysicalDeviceDepthClipEnableFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthClipEnableFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDepthClipEnableFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDepthClipEnableFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000108000:
-            {
-                var p = (VkPhysicalDeviceImagelessFramebufferFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImagelessFramebufferFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceImagelessFramebufferFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceImagelessFramebufferFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000120000:
-            {
-                var p = (VkPhysicalDeviceVariablePointersFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVariablePointersFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVariablePointersFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVariablePointersFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000138000:
-            {
-                var p = (VkPhysicalDeviceInlineUniformBlockFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceInlineUniformBlockFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceInlineUniformBlockFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceInlineUniformBlockFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000145001:
-            {
-                var p = (VkPhysicalDeviceProtectedMemoryFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProtectedMemoryFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceProtectedMemoryFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceProtectedMemoryFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000148000:
-            {
-                var p = (VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceBlendOperationAdvancedFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000150013:
-            {
-                var p = (VkPhysicalDeviceAccelerationStructureFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceAccelerationStructureFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceAccelerationStructureFeaturesKHR.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceAccelerationStructureFeaturesKHRWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000156004:
-            {
-                var p = (VkPhysicalDeviceSamplerYcbcrConversionFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSamplerYcbcrConversionFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceSamplerYcbcrConversionFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceSamplerYcbcrConversionFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000161001:
-            {
-                var p = (VkPhysicalDeviceDescriptorIndexingFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDescriptorIndexingFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDescriptorIndexingFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDescriptorIndexingFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000175000:
-            {
-                var p = (VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderSubgroupExtendedTypesFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000177000:
-            {
-                var p = (VkPhysicalDevice8BitStorageFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevice8BitStorageFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevice8BitStorageFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevice8BitStorageFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000180000:
-            {
-                var p = (VkPhysicalDeviceShaderAtomicInt64Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderAtomicInt64Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderAtomicInt64Features.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderAtomicInt64FeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000181000:
-            {
-                var p = (VkPhysicalDeviceShaderClockFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderClockFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderClockFeaturesKHR.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderClockFeaturesKHRWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000190002:
-            {
-                var p = (VkPhysicalDeviceVertexAttributeDivisorFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVertexAttributeDivisorFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVertexAttributeDivisorFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVertexAttributeDivisorFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000201000:
-            {
-                var p = (VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceComputeShaderDerivativesFeaturesKHRWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000203000:
-            {
-                var p = (VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHRWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000207000:
-            {
-                var p = (VkPhysicalDeviceTimelineSemaphoreFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTimelineSemaphoreFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceTimelineSemaphoreFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceTimelineSemaphoreFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000211000:
-            {
-                var p = (VkPhysicalDeviceVulkanMemoryModelFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkanMemoryModelFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVulkanMemoryModelFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVulkanMemoryModelFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000215000:
-            {
-                var p = (VkPhysicalDeviceShaderTerminateInvocationFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderTerminateInvocationFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderTerminateInvocationFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderTerminateInvocationFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000221000:
-            {
-                var p = (VkPhysicalDeviceScalarBlockLayoutFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceScalarBlockLayoutFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceScalarBlockLayoutFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceScalarBlockLayoutFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000225002:
-            {
-                var p = (VkPhysicalDeviceSubgroupSizeControlFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSubgroupSizeControlFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceSubgroupSizeControlFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceSubgroupSizeControlFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000226003:
-            {
-                var p = (VkPhysicalDeviceFragmentShadingRateFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFragmentShadingRateFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceFragmentShadingRateFeaturesKHR.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceFragmentShadingRateFeaturesKHRWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000232000:
-            {
-                var p = (VkPhysicalDeviceDynamicRenderingLocalReadFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDynamicRenderingLocalReadFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDynamicRenderingLocalReadFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDynamicRenderingLocalReadFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000234000:
-            {
-                var p = (VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000235000:
-            {
-                var p = (VkPhysicalDeviceShaderQuadControlFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderQuadControlFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderQuadControlFeaturesKHR.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderQuadControlFeaturesKHRWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000241000:
-            {
-                var p = (VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceSeparateDepthStencilLayoutsFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000244000:
-            {
-                var p = (VkPhysicalDeviceBufferDeviceAddressFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBufferDeviceAddressFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceBufferDeviceAddressFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceBufferDeviceAddressFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000251000:
-            {
-                var p = (VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceFragmentShaderInterlockFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000252000:
-            {
-                var p = (VkPhysicalDeviceYcbcrImageArraysFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceYcbcrImageArraysFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceYcbcrImageArraysFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000253000:
-            {
-                var p = (VkPhysicalDeviceUniformBufferStandardLayoutFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceUniformBufferStandardLayoutFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceUniformBufferStandardLayoutFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceUniformBufferStandardLayoutFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000254000:
-            {
-                var p = (VkPhysicalDeviceProvokingVertexFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProvokingVertexFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceProvokingVertexFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceProvokingVertexFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000257000:
-            {
-                var p = (VkPhysicalDeviceBufferDeviceAddressFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBufferDeviceAddressFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceBufferDeviceAddressFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceBufferDeviceAddressFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000259000:
-            {
-                var p = (VkPhysicalDeviceLineRasterizationFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceLineRasterizationFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceLineRasterizationFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceLineRasterizationFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000260000:
-            {
-                var p = (VkPhysicalDeviceShaderAtomicFloatFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderAtomicFloatFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderAtomicFloatFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderAtomicFloatFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000261000:
-            {
-                var p = (VkPhysicalDeviceHostQueryResetFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceHostQueryResetFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceHostQueryResetFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceHostQueryResetFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000265000:
-            {
-                var p = (VkPhysicalDeviceIndexTypeUint8Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceIndexTypeUint8Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceIndexTypeUint8Features.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceIndexTypeUint8FeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000267000:
-            {
-                var p = (VkPhysicalDeviceExtendedDynamicStateFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExtendedDynamicStateFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceExtendedDynamicStateFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceExtendedDynamicStateFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000270000:
-            {
-                var p = (VkPhysicalDeviceHostImageCopyFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceHostImageCopyFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceHostImageCopyFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceHostImageCopyFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000273000:
-            {
-                var p = (VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderAtomicFloat2FeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000276000:
-            {
-                var p = (VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderDemoteToHelperInvocationFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000280000:
-            {
-                var p = (VkPhysicalDeviceShaderIntegerDotProductFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderIntegerDotProductFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderIntegerDotProductFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderIntegerDotProductFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000281000:
-            {
-                var p = (VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceTexelBufferAlignmentFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000283000:
-            {
-                var p = (VkPhysicalDeviceDepthBiasControlFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthBiasControlFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDepthBiasControlFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDepthBiasControlFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000286000:
-            {
-                var p = (VkPhysicalDeviceRobustness2FeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRobustness2FeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceRobustness2FeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceRobustness2FeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000287002:
-            {
-                var p = (VkPhysicalDeviceCustomBorderColorFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceCustomBorderColorFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceCustomBorderColorFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceCustomBorderColorFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000295000:
-            {
-                var p = (VkPhysicalDevicePrivateDataFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePrivateDataFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePrivateDataFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePrivateDataFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000297000:
-            {
-                var p = (VkPhysicalDevicePipelineCreationCacheControlFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineCreationCacheControlFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePipelineCreationCacheControlFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePipelineCreationCacheControlFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000314007:
-            {
-                var p = (VkPhysicalDeviceSynchronization2Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSynchronization2Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceSynchronization2Features.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceSynchronization2FeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000320000:
-            {
-                var p = (VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000323000:
-            {
-                var p = (VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHRWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000325000:
-            {
-                var p = (VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000328000:
-            {
-                var p = (VkPhysicalDeviceMeshShaderFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMeshShaderFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMeshShaderFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMeshShaderFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000330000:
-            {
-                var p = (VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000335000:
-            {
-                var p = (VkPhysicalDeviceImageRobustnessFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageRobustnessFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceImageRobustnessFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceImageRobustnessFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000336000:
-            {
-                var p = (VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHRWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000339000:
-            {
-                var p = (VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000340000:
-            {
-                var p = (VkPhysicalDevice4444FormatsFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevice4444FormatsFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevice4444FormatsFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevice4444FormatsFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000342000:
-            {
-                var p = (VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000344000:
-            {
-                var p = (VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000347000:
-            {
-                var p = (VkPhysicalDeviceRayTracingPipelineFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayTracingPipelineFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceRayTracingPipelineFeaturesKHR.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceRayTracingPipelineFeaturesKHRWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000348013:
-            {
-                var p = (VkPhysicalDeviceRayQueryFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayQueryFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceRayQueryFeaturesKHR.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceRayQueryFeaturesKHRWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000351000:
-            {
-                var p = (VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMutableDescriptorTypeFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000352000:
-            {
-                var p = (VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVertexInputDynamicStateFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000355000:
-            {
-                var p = (VkPhysicalDeviceDepthClipControlFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthClipControlFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDepthClipControlFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDepthClipControlFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000356000:
-            {
-                var p = (VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000376000:
-            {
-                var p = (VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000377000:
-            {
-                var p = (VkPhysicalDeviceExtendedDynamicState2FeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExtendedDynamicState2FeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceExtendedDynamicState2FeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceExtendedDynamicState2FeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000381000:
-            {
-                var p = (VkPhysicalDeviceColorWriteEnableFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceColorWriteEnableFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceColorWriteEnableFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceColorWriteEnableFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000382000:
-            {
-                var p = (VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000386000:
-            {
-                var p = (VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceRayTracingMaintenance1FeaturesKHRWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000388000:
-            {
-                var p = (VkPhysicalDeviceGlobalPriorityQueryFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceGlobalPriorityQueryFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceGlobalPriorityQueryFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceGlobalPriorityQueryFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000391000:
-            {
-                var p = (VkPhysicalDeviceImageViewMinLodFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageViewMinLodFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceImageViewMinLodFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceImageViewMinLodFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000392000:
-            {
-                var p = (VkPhysicalDeviceMultiDrawFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMultiDrawFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMultiDrawFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMultiDrawFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000393000:
-            {
-                var p = (VkPhysicalDeviceImage2DViewOf3DFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImage2DViewOf3DFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceImage2DViewOf3DFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000395000:
-            {
-                var p = (VkPhysicalDeviceShaderTileImageFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderTileImageFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderTileImageFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderTileImageFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000411000:
-            {
-                var p = (VkPhysicalDeviceBorderColorSwizzleFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBorderColorSwizzleFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceBorderColorSwizzleFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceBorderColorSwizzleFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000413000:
-            {
-                var p = (VkPhysicalDeviceMaintenance4Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance4Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMaintenance4Features.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMaintenance4FeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000416000:
-            {
-                var p = (VkPhysicalDeviceShaderSubgroupRotateFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderSubgroupRotateFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderSubgroupRotateFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderSubgroupRotateFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000418000:
-            {
-                var p = (VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000421000:
-            {
-                var p = (VkPhysicalDeviceDepthClampZeroOneFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthClampZeroOneFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDepthClampZeroOneFeaturesKHR.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDepthClampZeroOneFeaturesKHRWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000422000:
-            {
-                var p = (VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000434000:
-            {
-                var p = (VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHRWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000451000:
-            {
-                var p = (VkPhysicalDeviceNestedCommandBufferFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceNestedCommandBufferFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceNestedCommandBufferFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceNestedCommandBufferFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000455000:
-            {
-                var p = (VkPhysicalDeviceExtendedDynamicState3FeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExtendedDynamicState3FeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceExtendedDynamicState3FeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceExtendedDynamicState3FeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000465000:
-            {
-                var p = (VkPhysicalDeviceLegacyDitheringFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceLegacyDitheringFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceLegacyDitheringFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceLegacyDitheringFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000466000:
-            {
-                var p = (VkPhysicalDevicePipelineProtectedAccessFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineProtectedAccessFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePipelineProtectedAccessFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePipelineProtectedAccessFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000470000:
-            {
-                var p = (VkPhysicalDeviceMaintenance5Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance5Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMaintenance5Features.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMaintenance5FeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000481000:
-            {
-                var p = (VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceRayTracingPositionFetchFeaturesKHRWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000495000:
-            {
-                var p = (VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceLegacyVertexAttributesFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000498000:
-            {
-                var p = (VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000499000:
-            {
-                var p = (VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000506000:
-            {
-                var p = (VkPhysicalDeviceCooperativeMatrixFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceCooperativeMatrixFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceCooperativeMatrixFeaturesKHR.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceCooperativeMatrixFeaturesKHRWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000524000:
-            {
-                var p = (VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000528000:
-            {
-                var p = (VkPhysicalDeviceShaderFloatControls2Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderFloatControls2Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderFloatControls2Features.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderFloatControls2FeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000544000:
-            {
-                var p = (VkPhysicalDeviceShaderExpectAssumeFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderExpectAssumeFeatures));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderExpectAssumeFeatures.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderExpectAssumeFeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000545000:
-            {
-                var p = (VkPhysicalDeviceMaintenance6Features*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance6Features));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMaintenance6Features.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMaintenance6FeaturesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000558000:
-            {
-                var p = (VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHRWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000562000:
-            {
-                var p = (VkPhysicalDeviceMaintenance7FeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance7FeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMaintenance7FeaturesKHR.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMaintenance7FeaturesKHRWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000564000:
-            {
-                var p = (VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000572000:
-            {
-                var p = (VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000574000:
-            {
-                var p = (VkPhysicalDeviceMaintenance8FeaturesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance8FeaturesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMaintenance8FeaturesKHR.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMaintenance8FeaturesKHRWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000582000:
-            {
-                var p = (VkPhysicalDeviceDepthClampControlFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthClampControlFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDepthClampControlFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDepthClampControlFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000608000:
-            {
-                var p = (VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
+            {
+                case 49: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan11Features)); break;
+                case 51: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan12Features)); break;
+                case 53: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan13Features)); break;
+                case 55: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan14Features)); break;
+                case 1000028000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTransformFeedbackFeaturesEXT)); break;
+                case 1000044003: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDynamicRenderingFeatures)); break;
+                case 1000053001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMultiviewFeatures)); break;
+                case 1000063000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderDrawParametersFeatures)); break;
+                case 1000066000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTextureCompressionASTCHDRFeatures)); break;
+                case 1000068001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineRobustnessFeatures)); break;
+                case 1000081001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceConditionalRenderingFeaturesEXT)); break;
+                case 1000082000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderFloat16Int8Features)); break;
+                case 1000083000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevice16BitStorageFeatures)); break;
+                case 1000102000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthClipEnableFeaturesEXT)); break;
+                case 1000108000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImagelessFramebufferFeatures)); break;
+                case 1000120000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVariablePointersFeatures)); break;
+                case 1000138000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceInlineUniformBlockFeatures)); break;
+                case 1000145001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProtectedMemoryFeatures)); break;
+                case 1000148000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT)); break;
+                case 1000150013: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceAccelerationStructureFeaturesKHR)); break;
+                case 1000156004: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSamplerYcbcrConversionFeatures)); break;
+                case 1000161001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDescriptorIndexingFeatures)); break;
+                case 1000175000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures)); break;
+                case 1000177000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevice8BitStorageFeatures)); break;
+                case 1000180000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderAtomicInt64Features)); break;
+                case 1000181000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderClockFeaturesKHR)); break;
+                case 1000190002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVertexAttributeDivisorFeatures)); break;
+                case 1000201000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR)); break;
+                case 1000203000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR)); break;
+                case 1000207000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTimelineSemaphoreFeatures)); break;
+                case 1000211000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkanMemoryModelFeatures)); break;
+                case 1000215000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderTerminateInvocationFeatures)); break;
+                case 1000221000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceScalarBlockLayoutFeatures)); break;
+                case 1000225002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSubgroupSizeControlFeatures)); break;
+                case 1000226003: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFragmentShadingRateFeaturesKHR)); break;
+                case 1000232000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDynamicRenderingLocalReadFeatures)); break;
+                case 1000234000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT)); break;
+                case 1000235000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderQuadControlFeaturesKHR)); break;
+                case 1000241000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures)); break;
+                case 1000244000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBufferDeviceAddressFeaturesEXT)); break;
+                case 1000251000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT)); break;
+                case 1000252000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceYcbcrImageArraysFeaturesEXT)); break;
+                case 1000253000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceUniformBufferStandardLayoutFeatures)); break;
+                case 1000254000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProvokingVertexFeaturesEXT)); break;
+                case 1000257000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBufferDeviceAddressFeatures)); break;
+                case 1000259000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceLineRasterizationFeatures)); break;
+                case 1000260000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderAtomicFloatFeaturesEXT)); break;
+                case 1000261000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceHostQueryResetFeatures)); break;
+                case 1000265000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceIndexTypeUint8Features)); break;
+                case 1000267000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExtendedDynamicStateFeaturesEXT)); break;
+                case 1000270000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceHostImageCopyFeatures)); break;
+                case 1000273000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT)); break;
+                case 1000276000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures)); break;
+                case 1000280000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderIntegerDotProductFeatures)); break;
+                case 1000281000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT)); break;
+                case 1000283000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthBiasControlFeaturesEXT)); break;
+                case 1000286000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRobustness2FeaturesEXT)); break;
+                case 1000287002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceCustomBorderColorFeaturesEXT)); break;
+                case 1000295000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePrivateDataFeatures)); break;
+                case 1000297000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineCreationCacheControlFeatures)); break;
+                case 1000314007: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSynchronization2Features)); break;
+                case 1000320000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT)); break;
+                case 1000323000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR)); break;
+                case 1000325000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures)); break;
+                case 1000328000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMeshShaderFeaturesEXT)); break;
+                case 1000330000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT)); break;
+                case 1000335000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageRobustnessFeatures)); break;
+                case 1000336000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR)); break;
+                case 1000339000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT)); break;
+                case 1000340000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevice4444FormatsFeaturesEXT)); break;
+                case 1000342000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT)); break;
+                case 1000344000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT)); break;
+                case 1000347000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayTracingPipelineFeaturesKHR)); break;
+                case 1000348013: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayQueryFeaturesKHR)); break;
+                case 1000351000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT)); break;
+                case 1000352000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT)); break;
+                case 1000355000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthClipControlFeaturesEXT)); break;
+                case 1000356000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT)); break;
+                case 1000376000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT)); break;
+                case 1000377000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExtendedDynamicState2FeaturesEXT)); break;
+                case 1000381000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceColorWriteEnableFeaturesEXT)); break;
+                case 1000382000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT)); break;
+                case 1000386000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR)); break;
+                case 1000388000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceGlobalPriorityQueryFeatures)); break;
+                case 1000391000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageViewMinLodFeaturesEXT)); break;
+                case 1000392000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMultiDrawFeaturesEXT)); break;
+                case 1000393000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImage2DViewOf3DFeaturesEXT)); break;
+                case 1000395000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderTileImageFeaturesEXT)); break;
+                case 1000411000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBorderColorSwizzleFeaturesEXT)); break;
+                case 1000413000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance4Features)); break;
+                case 1000416000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderSubgroupRotateFeatures)); break;
+                case 1000418000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT)); break;
+                case 1000421000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthClampZeroOneFeaturesKHR)); break;
+                case 1000422000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT)); break;
+                case 1000434000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR)); break;
+                case 1000451000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceNestedCommandBufferFeaturesEXT)); break;
+                case 1000455000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExtendedDynamicState3FeaturesEXT)); break;
+                case 1000465000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceLegacyDitheringFeaturesEXT)); break;
+                case 1000466000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineProtectedAccessFeatures)); break;
+                case 1000470000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance5Features)); break;
+                case 1000481000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR)); break;
+                case 1000495000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT)); break;
+                case 1000498000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT)); break;
+                case 1000499000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT)); break;
+                case 1000506000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceCooperativeMatrixFeaturesKHR)); break;
+                case 1000524000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT)); break;
+                case 1000528000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderFloatControls2Features)); break;
+                case 1000544000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderExpectAssumeFeatures)); break;
+                case 1000545000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance6Features)); break;
+                case 1000558000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR)); break;
+                case 1000562000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance7FeaturesKHR)); break;
+                case 1000564000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT)); break;
+                case 1000572000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT)); break;
+                case 1000574000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance8FeaturesKHR)); break;
+                case 1000582000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthClampControlFeaturesEXT)); break;
+                case 1000608000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            }
+            if (p == null) return null;
+            if (++n > PartialChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 49: VkPhysicalDeviceVulkan11FeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceVulkan11Features*)last); break;
+                case 51: VkPhysicalDeviceVulkan12FeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceVulkan12Features*)last); break;
+                case 53: VkPhysicalDeviceVulkan13FeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceVulkan13Features*)last); break;
+                case 55: VkPhysicalDeviceVulkan14FeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceVulkan14Features*)last); break;
+                case 1000028000: VkPhysicalDeviceTransformFeedbackFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceTransformFeedbackFeaturesEXT*)last); break;
+                case 1000044003: VkPhysicalDeviceDynamicRenderingFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceDynamicRenderingFeatures*)last); break;
+                case 1000053001: VkPhysicalDeviceMultiviewFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceMultiviewFeatures*)last); break;
+                case 1000063000: VkPhysicalDeviceShaderDrawParametersFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceShaderDrawParametersFeatures*)last); break;
+                case 1000066000: VkPhysicalDeviceTextureCompressionASTCHDRFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceTextureCompressionASTCHDRFeatures*)last); break;
+                case 1000068001: VkPhysicalDevicePipelineRobustnessFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDevicePipelineRobustnessFeatures*)last); break;
+                case 1000081001: VkPhysicalDeviceConditionalRenderingFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceConditionalRenderingFeaturesEXT*)last); break;
+                case 1000082000: VkPhysicalDeviceShaderFloat16Int8FeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceShaderFloat16Int8Features*)last); break;
+                case 1000083000: VkPhysicalDevice16BitStorageFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDevice16BitStorageFeatures*)last); break;
+                case 1000102000: VkPhysicalDeviceDepthClipEnableFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceDepthClipEnableFeaturesEXT*)last); break;
+                case 1000108000: VkPhysicalDeviceImagelessFramebufferFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceImagelessFramebufferFeatures*)last); break;
+                case 1000120000: VkPhysicalDeviceVariablePointersFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceVariablePointersFeatures*)last); break;
+                case 1000138000: VkPhysicalDeviceInlineUniformBlockFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceInlineUniformBlockFeatures*)last); break;
+                case 1000145001: VkPhysicalDeviceProtectedMemoryFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceProtectedMemoryFeatures*)last); break;
+                case 1000148000: VkPhysicalDeviceBlendOperationAdvancedFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT*)last); break;
+                case 1000150013: VkPhysicalDeviceAccelerationStructureFeaturesKHRWire.DecodePartialSelf(ref d, (VkPhysicalDeviceAccelerationStructureFeaturesKHR*)last); break;
+                case 1000156004: VkPhysicalDeviceSamplerYcbcrConversionFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceSamplerYcbcrConversionFeatures*)last); break;
+                case 1000161001: VkPhysicalDeviceDescriptorIndexingFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceDescriptorIndexingFeatures*)last); break;
+                case 1000175000: VkPhysicalDeviceShaderSubgroupExtendedTypesFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures*)last); break;
+                case 1000177000: VkPhysicalDevice8BitStorageFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDevice8BitStorageFeatures*)last); break;
+                case 1000180000: VkPhysicalDeviceShaderAtomicInt64FeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceShaderAtomicInt64Features*)last); break;
+                case 1000181000: VkPhysicalDeviceShaderClockFeaturesKHRWire.DecodePartialSelf(ref d, (VkPhysicalDeviceShaderClockFeaturesKHR*)last); break;
+                case 1000190002: VkPhysicalDeviceVertexAttributeDivisorFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceVertexAttributeDivisorFeatures*)last); break;
+                case 1000201000: VkPhysicalDeviceComputeShaderDerivativesFeaturesKHRWire.DecodePartialSelf(ref d, (VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR*)last); break;
+                case 1000203000: VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHRWire.DecodePartialSelf(ref d, (VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR*)last); break;
+                case 1000207000: VkPhysicalDeviceTimelineSemaphoreFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceTimelineSemaphoreFeatures*)last); break;
+                case 1000211000: VkPhysicalDeviceVulkanMemoryModelFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceVulkanMemoryModelFeatures*)last); break;
+                case 1000215000: VkPhysicalDeviceShaderTerminateInvocationFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceShaderTerminateInvocationFeatures*)last); break;
+                case 1000221000: VkPhysicalDeviceScalarBlockLayoutFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceScalarBlockLayoutFeatures*)last); break;
+                case 1000225002: VkPhysicalDeviceSubgroupSizeControlFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceSubgroupSizeControlFeatures*)last); break;
+                case 1000226003: VkPhysicalDeviceFragmentShadingRateFeaturesKHRWire.DecodePartialSelf(ref d, (VkPhysicalDeviceFragmentShadingRateFeaturesKHR*)last); break;
+                case 1000232000: VkPhysicalDeviceDynamicRenderingLocalReadFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceDynamicRenderingLocalReadFeatures*)last); break;
+                case 1000234000: VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT*)last); break;
+                case 1000235000: VkPhysicalDeviceShaderQuadControlFeaturesKHRWire.DecodePartialSelf(ref d, (VkPhysicalDeviceShaderQuadControlFeaturesKHR*)last); break;
+                case 1000241000: VkPhysicalDeviceSeparateDepthStencilLayoutsFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures*)last); break;
+                case 1000244000: VkPhysicalDeviceBufferDeviceAddressFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceBufferDeviceAddressFeaturesEXT*)last); break;
+                case 1000251000: VkPhysicalDeviceFragmentShaderInterlockFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT*)last); break;
+                case 1000252000: VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceYcbcrImageArraysFeaturesEXT*)last); break;
+                case 1000253000: VkPhysicalDeviceUniformBufferStandardLayoutFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceUniformBufferStandardLayoutFeatures*)last); break;
+                case 1000254000: VkPhysicalDeviceProvokingVertexFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceProvokingVertexFeaturesEXT*)last); break;
+                case 1000257000: VkPhysicalDeviceBufferDeviceAddressFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceBufferDeviceAddressFeatures*)last); break;
+                case 1000259000: VkPhysicalDeviceLineRasterizationFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceLineRasterizationFeatures*)last); break;
+                case 1000260000: VkPhysicalDeviceShaderAtomicFloatFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceShaderAtomicFloatFeaturesEXT*)last); break;
+                case 1000261000: VkPhysicalDeviceHostQueryResetFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceHostQueryResetFeatures*)last); break;
+                case 1000265000: VkPhysicalDeviceIndexTypeUint8FeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceIndexTypeUint8Features*)last); break;
+                case 1000267000: VkPhysicalDeviceExtendedDynamicStateFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceExtendedDynamicStateFeaturesEXT*)last); break;
+                case 1000270000: VkPhysicalDeviceHostImageCopyFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceHostImageCopyFeatures*)last); break;
+                case 1000273000: VkPhysicalDeviceShaderAtomicFloat2FeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT*)last); break;
+                case 1000276000: VkPhysicalDeviceShaderDemoteToHelperInvocationFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures*)last); break;
+                case 1000280000: VkPhysicalDeviceShaderIntegerDotProductFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceShaderIntegerDotProductFeatures*)last); break;
+                case 1000281000: VkPhysicalDeviceTexelBufferAlignmentFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT*)last); break;
+                case 1000283000: VkPhysicalDeviceDepthBiasControlFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceDepthBiasControlFeaturesEXT*)last); break;
+                case 1000286000: VkPhysicalDeviceRobustness2FeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceRobustness2FeaturesEXT*)last); break;
+                case 1000287002: VkPhysicalDeviceCustomBorderColorFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceCustomBorderColorFeaturesEXT*)last); break;
+                case 1000295000: VkPhysicalDevicePrivateDataFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDevicePrivateDataFeatures*)last); break;
+                case 1000297000: VkPhysicalDevicePipelineCreationCacheControlFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDevicePipelineCreationCacheControlFeatures*)last); break;
+                case 1000314007: VkPhysicalDeviceSynchronization2FeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceSynchronization2Features*)last); break;
+                case 1000320000: VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT*)last); break;
+                case 1000323000: VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHRWire.DecodePartialSelf(ref d, (VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR*)last); break;
+                case 1000325000: VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures*)last); break;
+                case 1000328000: VkPhysicalDeviceMeshShaderFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceMeshShaderFeaturesEXT*)last); break;
+                case 1000330000: VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT*)last); break;
+                case 1000335000: VkPhysicalDeviceImageRobustnessFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceImageRobustnessFeatures*)last); break;
+                case 1000336000: VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHRWire.DecodePartialSelf(ref d, (VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR*)last); break;
+                case 1000339000: VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT*)last); break;
+                case 1000340000: VkPhysicalDevice4444FormatsFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDevice4444FormatsFeaturesEXT*)last); break;
+                case 1000342000: VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT*)last); break;
+                case 1000344000: VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT*)last); break;
+                case 1000347000: VkPhysicalDeviceRayTracingPipelineFeaturesKHRWire.DecodePartialSelf(ref d, (VkPhysicalDeviceRayTracingPipelineFeaturesKHR*)last); break;
+                case 1000348013: VkPhysicalDeviceRayQueryFeaturesKHRWire.DecodePartialSelf(ref d, (VkPhysicalDeviceRayQueryFeaturesKHR*)last); break;
+                case 1000351000: VkPhysicalDeviceMutableDescriptorTypeFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT*)last); break;
+                case 1000352000: VkPhysicalDeviceVertexInputDynamicStateFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT*)last); break;
+                case 1000355000: VkPhysicalDeviceDepthClipControlFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceDepthClipControlFeaturesEXT*)last); break;
+                case 1000356000: VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT*)last); break;
+                case 1000376000: VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT*)last); break;
+                case 1000377000: VkPhysicalDeviceExtendedDynamicState2FeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceExtendedDynamicState2FeaturesEXT*)last); break;
+                case 1000381000: VkPhysicalDeviceColorWriteEnableFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceColorWriteEnableFeaturesEXT*)last); break;
+                case 1000382000: VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT*)last); break;
+                case 1000386000: VkPhysicalDeviceRayTracingMaintenance1FeaturesKHRWire.DecodePartialSelf(ref d, (VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR*)last); break;
+                case 1000388000: VkPhysicalDeviceGlobalPriorityQueryFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceGlobalPriorityQueryFeatures*)last); break;
+                case 1000391000: VkPhysicalDeviceImageViewMinLodFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceImageViewMinLodFeaturesEXT*)last); break;
+                case 1000392000: VkPhysicalDeviceMultiDrawFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceMultiDrawFeaturesEXT*)last); break;
+                case 1000393000: VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceImage2DViewOf3DFeaturesEXT*)last); break;
+                case 1000395000: VkPhysicalDeviceShaderTileImageFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceShaderTileImageFeaturesEXT*)last); break;
+                case 1000411000: VkPhysicalDeviceBorderColorSwizzleFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceBorderColorSwizzleFeaturesEXT*)last); break;
+                case 1000413000: VkPhysicalDeviceMaintenance4FeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceMaintenance4Features*)last); break;
+                case 1000416000: VkPhysicalDeviceShaderSubgroupRotateFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceShaderSubgroupRotateFeatures*)last); break;
+                case 1000418000: VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT*)last); break;
+                case 1000421000: VkPhysicalDeviceDepthClampZeroOneFeaturesKHRWire.DecodePartialSelf(ref d, (VkPhysicalDeviceDepthClampZeroOneFeaturesKHR*)last); break;
+                case 1000422000: VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT*)last); break;
+                case 1000434000: VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHRWire.DecodePartialSelf(ref d, (VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR*)last); break;
+                case 1000451000: VkPhysicalDeviceNestedCommandBufferFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceNestedCommandBufferFeaturesEXT*)last); break;
+                case 1000455000: VkPhysicalDeviceExtendedDynamicState3FeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceExtendedDynamicState3FeaturesEXT*)last); break;
+                case 1000465000: VkPhysicalDeviceLegacyDitheringFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceLegacyDitheringFeaturesEXT*)last); break;
+                case 1000466000: VkPhysicalDevicePipelineProtectedAccessFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDevicePipelineProtectedAccessFeatures*)last); break;
+                case 1000470000: VkPhysicalDeviceMaintenance5FeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceMaintenance5Features*)last); break;
+                case 1000481000: VkPhysicalDeviceRayTracingPositionFetchFeaturesKHRWire.DecodePartialSelf(ref d, (VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR*)last); break;
+                case 1000495000: VkPhysicalDeviceLegacyVertexAttributesFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT*)last); break;
+                case 1000498000: VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT*)last); break;
+                case 1000499000: VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT*)last); break;
+                case 1000506000: VkPhysicalDeviceCooperativeMatrixFeaturesKHRWire.DecodePartialSelf(ref d, (VkPhysicalDeviceCooperativeMatrixFeaturesKHR*)last); break;
+                case 1000524000: VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT*)last); break;
+                case 1000528000: VkPhysicalDeviceShaderFloatControls2FeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceShaderFloatControls2Features*)last); break;
+                case 1000544000: VkPhysicalDeviceShaderExpectAssumeFeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceShaderExpectAssumeFeatures*)last); break;
+                case 1000545000: VkPhysicalDeviceMaintenance6FeaturesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceMaintenance6Features*)last); break;
+                case 1000558000: VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHRWire.DecodePartialSelf(ref d, (VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR*)last); break;
+                case 1000562000: VkPhysicalDeviceMaintenance7FeaturesKHRWire.DecodePartialSelf(ref d, (VkPhysicalDeviceMaintenance7FeaturesKHR*)last); break;
+                case 1000564000: VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT*)last); break;
+                case 1000572000: VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT*)last); break;
+                case 1000574000: VkPhysicalDeviceMaintenance8FeaturesKHRWire.DecodePartialSelf(ref d, (VkPhysicalDeviceMaintenance8FeaturesKHR*)last); break;
+                case 1000582000: VkPhysicalDeviceDepthClampControlFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceDepthClampControlFeaturesEXT*)last); break;
+                case 1000608000: VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
         if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
+        VnChainHeader** found = stackalloc VnChainHeader*[PartialChainLimit];
+        int n = 0;
+        var p = (VnChainHeader*)chain;
+        do
         {
-            case 49: VkPhysicalDeviceVulkan11FeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVulkan11Features*)p); return;
-            case 51: VkPhysicalDeviceVulkan12FeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVulkan12Features*)p); return;
-            case 53: VkPhysicalDeviceVulkan13FeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVulkan13Features*)p); return;
-            case 55: VkPhysicalDeviceVulkan14FeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVulkan14Features*)p); return;
-            case 1000028000: VkPhysicalDeviceTransformFeedbackFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceTransformFeedbackFeaturesEXT*)p); return;
-            case 1000044003: VkPhysicalDeviceDynamicRenderingFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDynamicRenderingFeatures*)p); return;
-            case 1000053001: VkPhysicalDeviceMultiviewFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMultiviewFeatures*)p); return;
-            case 1000063000: VkPhysicalDeviceShaderDrawParametersFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderDrawParametersFeatures*)p); return;
-            case 1000066000: VkPhysicalDeviceTextureCompressionASTCHDRFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceTextureCompressionASTCHDRFeatures*)p); return;
-            case 1000068001: VkPhysicalDevicePipelineRobustnessFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDevicePipelineRobustnessFeatures*)p); return;
-            case 1000081001: VkPhysicalDeviceConditionalRenderingFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceConditionalRenderingFeaturesEXT*)p); return;
-            case 1000082000: VkPhysicalDeviceShaderFloat16Int8FeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderFloat16Int8Features*)p); return;
-            case 1000083000: VkPhysicalDevice16BitStorageFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDevice16BitStorageFeatures*)p); return;
-            case 1000102000: VkPhysicalDeviceDepthClipEnableFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDepthClipEnableFeaturesEXT*)p); return;
-            case 1000108000: VkPhysicalDeviceImagelessFramebufferFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceImagelessFramebufferFeatures*)p); return;
-            case 1000120000: VkPhysicalDeviceVariablePointersFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVariablePointersFeatures*)p); return;
-            case 1000138000: VkPhysicalDeviceInlineUniformBlockFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceInlineUniformBlockFeatures*)p); return;
-            case 1000145001: VkPhysicalDeviceProtectedMemoryFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceProtectedMemoryFeatures*)p); return;
-            case 1000148000: VkPhysicalDeviceBlendOperationAdvancedFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT*)p); return;
-            case 1000150013: VkPhysicalDeviceAccelerationStructureFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceAccelerationStructureFeaturesKHR*)p); return;
-            case 1000156004: VkPhysicalDeviceSamplerYcbcrConversionFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceSamplerYcbcrConversionFeatures*)p); return;
-            case 1000161001: VkPhysicalDeviceDescriptorIndexingFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDescriptorIndexingFeatures*)p); return;
-            case 1000175000: VkPhysicalDeviceShaderSubgroupExtendedTypesFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures*)p); return;
-            case 1000177000: VkPhysicalDevice8BitStorageFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDevice8BitStorageFeatures*)p); return;
-            case 1000180000: VkPhysicalDeviceShaderAtomicInt64FeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderAtomicInt64Features*)p); return;
-            case 1000181000: VkPhysicalDeviceShaderClockFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderClockFeaturesKHR*)p); return;
-            case 1000190002: VkPhysicalDeviceVertexAttributeDivisorFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVertexAttributeDivisorFeatures*)p); return;
-            case 1000201000: VkPhysicalDeviceComputeShaderDerivativesFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR*)p); return;
-            case 1000203000: VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR*)p); return;
-            case 1000207000: VkPhysicalDeviceTimelineSemaphoreFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceTimelineSemaphoreFeatures*)p); return;
-            case 1000211000: VkPhysicalDeviceVulkanMemoryModelFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVulkanMemoryModelFeatures*)p); return;
-            case 1000215000: VkPhysicalDeviceShaderTerminateInvocationFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderTerminateInvocationFeatures*)p); return;
-            case 1000221000: VkPhysicalDeviceScalarBlockLayoutFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceScalarBlockLayoutFeatures*)p); return;
-            case 1000225002: VkPhysicalDeviceSubgroupSizeControlFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceSubgroupSizeControlFeatures*)p); return;
-            case 1000226003: VkPhysicalDeviceFragmentShadingRateFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceFragmentShadingRateFeaturesKHR*)p); return;
-            case 1000232000: VkPhysicalDeviceDynamicRenderingLocalReadFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDynamicRenderingLocalReadFeatures*)p); return;
-            case 1000234000: VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT*)p); return;
-            case 1000235000: VkPhysicalDeviceShaderQuadControlFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderQuadControlFeaturesKHR*)p); return;
-            case 1000241000: VkPhysicalDeviceSeparateDepthStencilLayoutsFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures*)p); return;
-            case 1000244000: VkPhysicalDeviceBufferDeviceAddressFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceBufferDeviceAddressFeaturesEXT*)p); return;
-            case 1000251000: VkPhysicalDeviceFragmentShaderInterlockFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT*)p); return;
-            case 1000252000: VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceYcbcrImageArraysFeaturesEXT*)p); return;
-            case 1000253000: VkPhysicalDeviceUniformBufferStandardLayoutFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceUniformBufferStandardLayoutFeatures*)p); return;
-            case 1000254000: VkPhysicalDeviceProvokingVertexFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceProvokingVertexFeaturesEXT*)p); return;
-            case 1000257000: VkPhysicalDeviceBufferDeviceAddressFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceBufferDeviceAddressFeatures*)p); return;
-            case 1000259000: VkPhysicalDeviceLineRasterizationFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceLineRasterizationFeatures*)p); return;
-            case 1000260000: VkPhysicalDeviceShaderAtomicFloatFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderAtomicFloatFeaturesEXT*)p); return;
-            case 1000261000: VkPhysicalDeviceHostQueryResetFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceHostQueryResetFeatures*)p); return;
-            case 1000265000: VkPhysicalDeviceIndexTypeUint8FeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceIndexTypeUint8Features*)p); return;
-            case 1000267000: VkPhysicalDeviceExtendedDynamicStateFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceExtendedDynamicStateFeaturesEXT*)p); return;
-            case 1000270000: VkPhysicalDeviceHostImageCopyFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceHostImageCopyFeatures*)p); return;
-            case 1000273000: VkPhysicalDeviceShaderAtomicFloat2FeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT*)p); return;
-            case 1000276000: VkPhysicalDeviceShaderDemoteToHelperInvocationFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures*)p); return;
-            case 1000280000: VkPhysicalDeviceShaderIntegerDotProductFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderIntegerDotProductFeatures*)p); return;
-            case 1000281000: VkPhysicalDeviceTexelBufferAlignmentFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT*)p); return;
-            case 1000283000: VkPhysicalDeviceDepthBiasControlFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDepthBiasControlFeaturesEXT*)p); return;
-            case 1000286000: VkPhysicalDeviceRobustness2FeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceRobustness2FeaturesEXT*)p); return;
-            case 1000287002: VkPhysicalDeviceCustomBorderColorFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceCustomBorderColorFeaturesEXT*)p); return;
-            case 1000295000: VkPhysicalDevicePrivateDataFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDevicePrivateDataFeatures*)p); return;
-            case 1000297000: VkPhysicalDevicePipelineCreationCacheControlFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDevicePipelineCreationCacheControlFeatures*)p); return;
-            case 1000314007: VkPhysicalDeviceSynchronization2FeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceSynchronization2Features*)p); return;
-            case 1000320000: VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT*)p); return;
-            case 1000323000: VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR*)p); return;
-            case 1000325000: VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures*)p); return;
-            case 1000328000: VkPhysicalDeviceMeshShaderFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMeshShaderFeaturesEXT*)p); return;
-            case 1000330000: VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT*)p); return;
-            case 1000335000: VkPhysicalDeviceImageRobustnessFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceImageRobustnessFeatures*)p); return;
-            case 1000336000: VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR*)p); return;
-            case 1000339000: VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT*)p); return;
-            case 1000340000: VkPhysicalDevice4444FormatsFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDevice4444FormatsFeaturesEXT*)p); return;
-            case 1000342000: VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT*)p); return;
-            case 1000344000: VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT*)p); return;
-            case 1000347000: VkPhysicalDeviceRayTracingPipelineFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceRayTracingPipelineFeaturesKHR*)p); return;
-            case 1000348013: VkPhysicalDeviceRayQueryFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceRayQueryFeaturesKHR*)p); return;
-            case 1000351000: VkPhysicalDeviceMutableDescriptorTypeFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT*)p); return;
-            case 1000352000: VkPhysicalDeviceVertexInputDynamicStateFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT*)p); return;
-            case 1000355000: VkPhysicalDeviceDepthClipControlFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDepthClipControlFeaturesEXT*)p); return;
-            case 1000356000: VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT*)p); return;
-            case 1000376000: VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT*)p); return;
-            case 1000377000: VkPhysicalDeviceExtendedDynamicState2FeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceExtendedDynamicState2FeaturesEXT*)p); return;
-            case 1000381000: VkPhysicalDeviceColorWriteEnableFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceColorWriteEnableFeaturesEXT*)p); return;
-            case 1000382000: VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT*)p); return;
-            case 1000386000: VkPhysicalDeviceRayTracingMaintenance1FeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR*)p); return;
-            case 1000388000: VkPhysicalDeviceGlobalPriorityQueryFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceGlobalPriorityQueryFeatures*)p); return;
-            case 1000391000: VkPhysicalDeviceImageViewMinLodFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceImageViewMinLodFeaturesEXT*)p); return;
-            case 1000392000: VkPhysicalDeviceMultiDrawFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMultiDrawFeaturesEXT*)p); return;
-            case 1000393000: VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceImage2DViewOf3DFeaturesEXT*)p); return;
-            case 1000395000: VkPhysicalDeviceShaderTileImageFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderTileImageFeaturesEXT*)p); return;
-            case 1000411000: VkPhysicalDeviceBorderColorSwizzleFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceBorderColorSwizzleFeaturesEXT*)p); return;
-            case 1000413000: VkPhysicalDeviceMaintenance4FeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMaintenance4Features*)p); return;
-            case 1000416000: VkPhysicalDeviceShaderSubgroupRotateFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderSubgroupRotateFeatures*)p); return;
-            case 1000418000: VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT*)p); return;
-            case 1000421000: VkPhysicalDeviceDepthClampZeroOneFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDepthClampZeroOneFeaturesKHR*)p); return;
-            case 1000422000: VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT*)p); return;
-            case 1000434000: VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR*)p); return;
-            case 1000451000: VkPhysicalDeviceNestedCommandBufferFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceNestedCommandBufferFeaturesEXT*)p); return;
-            case 1000455000: VkPhysicalDeviceExtendedDynamicState3FeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceExtendedDynamicState3FeaturesEXT*)p); return;
-            case 1000465000: VkPhysicalDeviceLegacyDitheringFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceLegacyDitheringFeaturesEXT*)p); return;
-            case 1000466000: VkPhysicalDevicePipelineProtectedAccessFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDevicePipelineProtectedAccessFeatures*)p); return;
-            case 1000470000: VkPhysicalDeviceMaintenance5FeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMaintenance5Features*)p); return;
-            case 1000481000: VkPhysicalDeviceRayTracingPositionFetchFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR*)p); return;
-            case 1000495000: VkPhysicalDeviceLegacyVertexAttributesFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT*)p); return;
-            case 1000498000: VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT*)p); return;
-            case 1000499000: VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT*)p); return;
-            case 1000506000: VkPhysicalDeviceCooperativeMatrixFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceCooperativeMatrixFeaturesKHR*)p); return;
-            case 1000524000: VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT*)p); return;
-            case 1000528000: VkPhysicalDeviceShaderFloatControls2FeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderFloatControls2Features*)p); return;
-            case 1000544000: VkPhysicalDeviceShaderExpectAssumeFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderExpectAssumeFeatures*)p); return;
-            case 1000545000: VkPhysicalDeviceMaintenance6FeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMaintenance6Features*)p); return;
-            case 1000558000: VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR*)p); return;
-            case 1000562000: VkPhysicalDeviceMaintenance7FeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMaintenance7FeaturesKHR*)p); return;
-            case 1000564000: VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT*)p); return;
-            case 1000572000: VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT*)p); return;
-            case 1000574000: VkPhysicalDeviceMaintenance8FeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMaintenance8FeaturesKHR*)p); return;
-            case 1000582000: VkPhysicalDeviceDepthClampControlFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDepthClampControlFeaturesEXT*)p); return;
-            case 1000608000: VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT*)p); return;
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+            if (n == PartialChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return; }
+            int st = d.I32();
+            while (p != null && p->sType != st) p = (VnChainHeader*)p->pNext;
+            if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+            found[n++] = p;
+            p = (VnChainHeader*)p->pNext;
+        } while (d.Pointer());
+        if (d.Failed) return;
+        while (n > 0)
+        {
+            p = found[--n];
+            switch (p->sType)
+            {
+                case 49: VkPhysicalDeviceVulkan11FeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVulkan11Features*)p); break;
+                case 51: VkPhysicalDeviceVulkan12FeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVulkan12Features*)p); break;
+                case 53: VkPhysicalDeviceVulkan13FeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVulkan13Features*)p); break;
+                case 55: VkPhysicalDeviceVulkan14FeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVulkan14Features*)p); break;
+                case 1000028000: VkPhysicalDeviceTransformFeedbackFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceTransformFeedbackFeaturesEXT*)p); break;
+                case 1000044003: VkPhysicalDeviceDynamicRenderingFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDynamicRenderingFeatures*)p); break;
+                case 1000053001: VkPhysicalDeviceMultiviewFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMultiviewFeatures*)p); break;
+                case 1000063000: VkPhysicalDeviceShaderDrawParametersFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderDrawParametersFeatures*)p); break;
+                case 1000066000: VkPhysicalDeviceTextureCompressionASTCHDRFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceTextureCompressionASTCHDRFeatures*)p); break;
+                case 1000068001: VkPhysicalDevicePipelineRobustnessFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDevicePipelineRobustnessFeatures*)p); break;
+                case 1000081001: VkPhysicalDeviceConditionalRenderingFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceConditionalRenderingFeaturesEXT*)p); break;
+                case 1000082000: VkPhysicalDeviceShaderFloat16Int8FeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderFloat16Int8Features*)p); break;
+                case 1000083000: VkPhysicalDevice16BitStorageFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDevice16BitStorageFeatures*)p); break;
+                case 1000102000: VkPhysicalDeviceDepthClipEnableFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDepthClipEnableFeaturesEXT*)p); break;
+                case 1000108000: VkPhysicalDeviceImagelessFramebufferFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceImagelessFramebufferFeatures*)p); break;
+                case 1000120000: VkPhysicalDeviceVariablePointersFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVariablePointersFeatures*)p); break;
+                case 1000138000: VkPhysicalDeviceInlineUniformBlockFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceInlineUniformBlockFeatures*)p); break;
+                case 1000145001: VkPhysicalDeviceProtectedMemoryFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceProtectedMemoryFeatures*)p); break;
+                case 1000148000: VkPhysicalDeviceBlendOperationAdvancedFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceBlendOperationAdvancedFeaturesEXT*)p); break;
+                case 1000150013: VkPhysicalDeviceAccelerationStructureFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceAccelerationStructureFeaturesKHR*)p); break;
+                case 1000156004: VkPhysicalDeviceSamplerYcbcrConversionFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceSamplerYcbcrConversionFeatures*)p); break;
+                case 1000161001: VkPhysicalDeviceDescriptorIndexingFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDescriptorIndexingFeatures*)p); break;
+                case 1000175000: VkPhysicalDeviceShaderSubgroupExtendedTypesFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures*)p); break;
+                case 1000177000: VkPhysicalDevice8BitStorageFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDevice8BitStorageFeatures*)p); break;
+                case 1000180000: VkPhysicalDeviceShaderAtomicInt64FeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderAtomicInt64Features*)p); break;
+                case 1000181000: VkPhysicalDeviceShaderClockFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderClockFeaturesKHR*)p); break;
+                case 1000190002: VkPhysicalDeviceVertexAttributeDivisorFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVertexAttributeDivisorFeatures*)p); break;
+                case 1000201000: VkPhysicalDeviceComputeShaderDerivativesFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceComputeShaderDerivativesFeaturesKHR*)p); break;
+                case 1000203000: VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR*)p); break;
+                case 1000207000: VkPhysicalDeviceTimelineSemaphoreFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceTimelineSemaphoreFeatures*)p); break;
+                case 1000211000: VkPhysicalDeviceVulkanMemoryModelFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVulkanMemoryModelFeatures*)p); break;
+                case 1000215000: VkPhysicalDeviceShaderTerminateInvocationFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderTerminateInvocationFeatures*)p); break;
+                case 1000221000: VkPhysicalDeviceScalarBlockLayoutFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceScalarBlockLayoutFeatures*)p); break;
+                case 1000225002: VkPhysicalDeviceSubgroupSizeControlFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceSubgroupSizeControlFeatures*)p); break;
+                case 1000226003: VkPhysicalDeviceFragmentShadingRateFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceFragmentShadingRateFeaturesKHR*)p); break;
+                case 1000232000: VkPhysicalDeviceDynamicRenderingLocalReadFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDynamicRenderingLocalReadFeatures*)p); break;
+                case 1000234000: VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT*)p); break;
+                case 1000235000: VkPhysicalDeviceShaderQuadControlFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderQuadControlFeaturesKHR*)p); break;
+                case 1000241000: VkPhysicalDeviceSeparateDepthStencilLayoutsFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures*)p); break;
+                case 1000244000: VkPhysicalDeviceBufferDeviceAddressFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceBufferDeviceAddressFeaturesEXT*)p); break;
+                case 1000251000: VkPhysicalDeviceFragmentShaderInterlockFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT*)p); break;
+                case 1000252000: VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceYcbcrImageArraysFeaturesEXT*)p); break;
+                case 1000253000: VkPhysicalDeviceUniformBufferStandardLayoutFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceUniformBufferStandardLayoutFeatures*)p); break;
+                case 1000254000: VkPhysicalDeviceProvokingVertexFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceProvokingVertexFeaturesEXT*)p); break;
+                case 1000257000: VkPhysicalDeviceBufferDeviceAddressFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceBufferDeviceAddressFeatures*)p); break;
+                case 1000259000: VkPhysicalDeviceLineRasterizationFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceLineRasterizationFeatures*)p); break;
+                case 1000260000: VkPhysicalDeviceShaderAtomicFloatFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderAtomicFloatFeaturesEXT*)p); break;
+                case 1000261000: VkPhysicalDeviceHostQueryResetFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceHostQueryResetFeatures*)p); break;
+                case 1000265000: VkPhysicalDeviceIndexTypeUint8FeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceIndexTypeUint8Features*)p); break;
+                case 1000267000: VkPhysicalDeviceExtendedDynamicStateFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceExtendedDynamicStateFeaturesEXT*)p); break;
+                case 1000270000: VkPhysicalDeviceHostImageCopyFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceHostImageCopyFeatures*)p); break;
+                case 1000273000: VkPhysicalDeviceShaderAtomicFloat2FeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT*)p); break;
+                case 1000276000: VkPhysicalDeviceShaderDemoteToHelperInvocationFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures*)p); break;
+                case 1000280000: VkPhysicalDeviceShaderIntegerDotProductFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderIntegerDotProductFeatures*)p); break;
+                case 1000281000: VkPhysicalDeviceTexelBufferAlignmentFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT*)p); break;
+                case 1000283000: VkPhysicalDeviceDepthBiasControlFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDepthBiasControlFeaturesEXT*)p); break;
+                case 1000286000: VkPhysicalDeviceRobustness2FeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceRobustness2FeaturesEXT*)p); break;
+                case 1000287002: VkPhysicalDeviceCustomBorderColorFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceCustomBorderColorFeaturesEXT*)p); break;
+                case 1000295000: VkPhysicalDevicePrivateDataFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDevicePrivateDataFeatures*)p); break;
+                case 1000297000: VkPhysicalDevicePipelineCreationCacheControlFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDevicePipelineCreationCacheControlFeatures*)p); break;
+                case 1000314007: VkPhysicalDeviceSynchronization2FeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceSynchronization2Features*)p); break;
+                case 1000320000: VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT*)p); break;
+                case 1000323000: VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR*)p); break;
+                case 1000325000: VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures*)p); break;
+                case 1000328000: VkPhysicalDeviceMeshShaderFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMeshShaderFeaturesEXT*)p); break;
+                case 1000330000: VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT*)p); break;
+                case 1000335000: VkPhysicalDeviceImageRobustnessFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceImageRobustnessFeatures*)p); break;
+                case 1000336000: VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR*)p); break;
+                case 1000339000: VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceAttachmentFeedbackLoopLayoutFeaturesEXT*)p); break;
+                case 1000340000: VkPhysicalDevice4444FormatsFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDevice4444FormatsFeaturesEXT*)p); break;
+                case 1000342000: VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT*)p); break;
+                case 1000344000: VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT*)p); break;
+                case 1000347000: VkPhysicalDeviceRayTracingPipelineFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceRayTracingPipelineFeaturesKHR*)p); break;
+                case 1000348013: VkPhysicalDeviceRayQueryFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceRayQueryFeaturesKHR*)p); break;
+                case 1000351000: VkPhysicalDeviceMutableDescriptorTypeFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT*)p); break;
+                case 1000352000: VkPhysicalDeviceVertexInputDynamicStateFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT*)p); break;
+                case 1000355000: VkPhysicalDeviceDepthClipControlFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDepthClipControlFeaturesEXT*)p); break;
+                case 1000356000: VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT*)p); break;
+                case 1000376000: VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT*)p); break;
+                case 1000377000: VkPhysicalDeviceExtendedDynamicState2FeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceExtendedDynamicState2FeaturesEXT*)p); break;
+                case 1000381000: VkPhysicalDeviceColorWriteEnableFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceColorWriteEnableFeaturesEXT*)p); break;
+                case 1000382000: VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT*)p); break;
+                case 1000386000: VkPhysicalDeviceRayTracingMaintenance1FeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR*)p); break;
+                case 1000388000: VkPhysicalDeviceGlobalPriorityQueryFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceGlobalPriorityQueryFeatures*)p); break;
+                case 1000391000: VkPhysicalDeviceImageViewMinLodFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceImageViewMinLodFeaturesEXT*)p); break;
+                case 1000392000: VkPhysicalDeviceMultiDrawFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMultiDrawFeaturesEXT*)p); break;
+                case 1000393000: VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceImage2DViewOf3DFeaturesEXT*)p); break;
+                case 1000395000: VkPhysicalDeviceShaderTileImageFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderTileImageFeaturesEXT*)p); break;
+                case 1000411000: VkPhysicalDeviceBorderColorSwizzleFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceBorderColorSwizzleFeaturesEXT*)p); break;
+                case 1000413000: VkPhysicalDeviceMaintenance4FeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMaintenance4Features*)p); break;
+                case 1000416000: VkPhysicalDeviceShaderSubgroupRotateFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderSubgroupRotateFeatures*)p); break;
+                case 1000418000: VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT*)p); break;
+                case 1000421000: VkPhysicalDeviceDepthClampZeroOneFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDepthClampZeroOneFeaturesKHR*)p); break;
+                case 1000422000: VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT*)p); break;
+                case 1000434000: VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR*)p); break;
+                case 1000451000: VkPhysicalDeviceNestedCommandBufferFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceNestedCommandBufferFeaturesEXT*)p); break;
+                case 1000455000: VkPhysicalDeviceExtendedDynamicState3FeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceExtendedDynamicState3FeaturesEXT*)p); break;
+                case 1000465000: VkPhysicalDeviceLegacyDitheringFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceLegacyDitheringFeaturesEXT*)p); break;
+                case 1000466000: VkPhysicalDevicePipelineProtectedAccessFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDevicePipelineProtectedAccessFeatures*)p); break;
+                case 1000470000: VkPhysicalDeviceMaintenance5FeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMaintenance5Features*)p); break;
+                case 1000481000: VkPhysicalDeviceRayTracingPositionFetchFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR*)p); break;
+                case 1000495000: VkPhysicalDeviceLegacyVertexAttributesFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT*)p); break;
+                case 1000498000: VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT*)p); break;
+                case 1000499000: VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDynamicRenderingUnusedAttachmentsFeaturesEXT*)p); break;
+                case 1000506000: VkPhysicalDeviceCooperativeMatrixFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceCooperativeMatrixFeaturesKHR*)p); break;
+                case 1000524000: VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceAttachmentFeedbackLoopDynamicStateFeaturesEXT*)p); break;
+                case 1000528000: VkPhysicalDeviceShaderFloatControls2FeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderFloatControls2Features*)p); break;
+                case 1000544000: VkPhysicalDeviceShaderExpectAssumeFeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderExpectAssumeFeatures*)p); break;
+                case 1000545000: VkPhysicalDeviceMaintenance6FeaturesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMaintenance6Features*)p); break;
+                case 1000558000: VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR*)p); break;
+                case 1000562000: VkPhysicalDeviceMaintenance7FeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMaintenance7FeaturesKHR*)p); break;
+                case 1000564000: VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT*)p); break;
+                case 1000572000: VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDeviceGeneratedCommandsFeaturesEXT*)p); break;
+                case 1000574000: VkPhysicalDeviceMaintenance8FeaturesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMaintenance8FeaturesKHR*)p); break;
+                case 1000582000: VkPhysicalDeviceDepthClampControlFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDepthClampControlFeaturesEXT*)p); break;
+                case 1000608000: VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT*)p); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return;
+            }
+            if (d.Failed) return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFeatures2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [49, 51, 53, 55, 1000028000, 1000044003, 1000053001, 1000063000, 1000066000, 1000068001, 1000081001, 1000082000, 1000083000, 1000102000, 1000108000, 1000120000, 1000138000, 1000145001, 1000148000, 1000150013, 1000156004, 1000161001, 1000175000, 1000177000, 1000180000, 1000181000, 1000190002, 1000201000, 1000203000, 1000207000, 1000211000, 1000215000, 1000221000, 1000225002, 1000226003, 1000232000, 1000234000, 1000235000, 1000241000, 1000244000, 1000251000, 1000252000, 1000253000, 1000254000, 1000257000, 1000259000, 1000260000, 1000261000, 1000265000, 1000267000, 1000270000, 1000273000, 1000276000, 1000280000, 1000281000, 1000283000, 1000286000, 1000287002, 1000295000, 1000297000, 1000314007, 1000320000, 1000323000, 1000325000, 1000328000, 1000330000, 1000335000, 1000336000, 1000339000, 1000340000, 1000342000, 1000344000, 1000347000, 1000348013, 1000351000, 1000352000, 1000355000, 1000356000, 1000376000, 1000377000, 1000381000, 1000382000, 1000386000, 1000388000, 1000391000, 1000392000, 1000393000, 1000395000, 1000411000, 1000413000, 1000416000, 1000418000, 1000421000, 1000422000, 1000434000, 1000451000, 1000455000, 1000465000, 1000466000, 1000470000, 1000481000, 1000495000, 1000498000, 1000499000, 1000506000, 1000524000, 1000528000, 1000544000, 1000545000, 1000558000, 1000562000, 1000564000, 1000572000, 1000574000, 1000582000, 1000608000];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 116;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFeatures2 carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [49, 51, 53, 55, 1000028000, 1000044003, 1000053001, 1000063000, 1000066000, 1000068001, 1000081001, 1000082000, 1000083000, 1000102000, 1000108000, 1000120000, 1000138000, 1000145001, 1000148000, 1000150013, 1000156004, 1000161001, 1000175000, 1000177000, 1000180000, 1000181000, 1000190002, 1000201000, 1000203000, 1000207000, 1000211000, 1000215000, 1000221000, 1000225002, 1000226003, 1000232000, 1000234000, 1000235000, 1000241000, 1000244000, 1000251000, 1000252000, 1000253000, 1000254000, 1000257000, 1000259000, 1000260000, 1000261000, 1000265000, 1000267000, 1000270000, 1000273000, 1000276000, 1000280000, 1000281000, 1000283000, 1000286000, 1000287002, 1000295000, 1000297000, 1000314007, 1000320000, 1000323000, 1000325000, 1000328000, 1000330000, 1000335000, 1000336000, 1000339000, 1000340000, 1000342000, 1000344000, 1000347000, 1000348013, 1000351000, 1000352000, 1000355000, 1000356000, 1000376000, 1000377000, 1000381000, 1000382000, 1000386000, 1000388000, 1000391000, 1000392000, 1000393000, 1000395000, 1000411000, 1000413000, 1000416000, 1000418000, 1000421000, 1000422000, 1000434000, 1000451000, 1000455000, 1000465000, 1000466000, 1000470000, 1000481000, 1000495000, 1000498000, 1000499000, 1000506000, 1000524000, 1000528000, 1000544000, 1000545000, 1000558000, 1000562000, 1000564000, 1000572000, 1000574000, 1000582000, 1000608000];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 116;
 }
 

@@ -28,7 +28,7 @@ public static unsafe partial class VkPhysicalDeviceFloatControlsPropertiesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceFloatControlsProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceFloatControlsProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -124,7 +124,7 @@ public static unsafe partial class VkPhysicalDeviceFloatControlsPropertiesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceFloatControlsProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceFloatControlsProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -134,7 +134,7 @@ public static unsafe partial class VkPhysicalDeviceFloatControlsPropertiesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceFloatControlsProperties* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceFloatControlsProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -158,83 +158,32 @@ public static unsafe partial class VkPhysicalDeviceFloatControlsPropertiesWire
         v->shaderRoundingModeRTZFloat32 = (uint)d.U32();
         v->shaderRoundingModeRTZFloat64 = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFloatControlsProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFloatControlsProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHRWire
@@ -255,7 +204,7 @@ public static unsafe partial class VkPhysicalDeviceFragmentShaderBarycentricFeat
     {
         if (d.I32() != (int)VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -303,7 +252,7 @@ public static unsafe partial class VkPhysicalDeviceFragmentShaderBarycentricFeat
     {
         if (d.I32() != (int)VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -313,7 +262,7 @@ public static unsafe partial class VkPhysicalDeviceFragmentShaderBarycentricFeat
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -321,83 +270,32 @@ public static unsafe partial class VkPhysicalDeviceFragmentShaderBarycentricFeat
     {
         v->fragmentShaderBarycentric = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFragmentShaderBarycentricFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHRWire
@@ -418,7 +316,7 @@ public static unsafe partial class VkPhysicalDeviceFragmentShaderBarycentricProp
     {
         if (d.I32() != (int)VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -466,7 +364,7 @@ public static unsafe partial class VkPhysicalDeviceFragmentShaderBarycentricProp
     {
         if (d.I32() != (int)VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -476,7 +374,7 @@ public static unsafe partial class VkPhysicalDeviceFragmentShaderBarycentricProp
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -484,83 +382,32 @@ public static unsafe partial class VkPhysicalDeviceFragmentShaderBarycentricProp
     {
         v->triStripVertexOrderIndependentOfProvokingVertex = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceFragmentShaderInterlockFeaturesEXTWire
@@ -581,7 +428,7 @@ public static unsafe partial class VkPhysicalDeviceFragmentShaderInterlockFeatur
     {
         if (d.I32() != (int)VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -635,7 +482,7 @@ public static unsafe partial class VkPhysicalDeviceFragmentShaderInterlockFeatur
     {
         if (d.I32() != (int)VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -645,7 +492,7 @@ public static unsafe partial class VkPhysicalDeviceFragmentShaderInterlockFeatur
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -655,83 +502,32 @@ public static unsafe partial class VkPhysicalDeviceFragmentShaderInterlockFeatur
         v->fragmentShaderPixelInterlock = (uint)d.U32();
         v->fragmentShaderShadingRateInterlock = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFragmentShaderInterlockFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceFragmentShadingRateFeaturesKHRWire
@@ -752,7 +548,7 @@ public static unsafe partial class VkPhysicalDeviceFragmentShadingRateFeaturesKH
     {
         if (d.I32() != (int)VkPhysicalDeviceFragmentShadingRateFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceFragmentShadingRateFeaturesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -806,7 +602,7 @@ public static unsafe partial class VkPhysicalDeviceFragmentShadingRateFeaturesKH
     {
         if (d.I32() != (int)VkPhysicalDeviceFragmentShadingRateFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceFragmentShadingRateFeaturesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -816,7 +612,7 @@ public static unsafe partial class VkPhysicalDeviceFragmentShadingRateFeaturesKH
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceFragmentShadingRateFeaturesKHR* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceFragmentShadingRateFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -826,83 +622,32 @@ public static unsafe partial class VkPhysicalDeviceFragmentShadingRateFeaturesKH
         v->primitiveFragmentShadingRate = (uint)d.U32();
         v->attachmentFragmentShadingRate = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFragmentShadingRateFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFragmentShadingRateFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceFragmentShadingRateKHRWire
@@ -923,7 +668,7 @@ public static unsafe partial class VkPhysicalDeviceFragmentShadingRateKHRWire
     {
         if (d.I32() != (int)VkPhysicalDeviceFragmentShadingRateKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceFragmentShadingRateKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -976,7 +721,7 @@ public static unsafe partial class VkPhysicalDeviceFragmentShadingRateKHRWire
     {
         if (d.I32() != (int)VkPhysicalDeviceFragmentShadingRateKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceFragmentShadingRateKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -987,7 +732,7 @@ public static unsafe partial class VkPhysicalDeviceFragmentShadingRateKHRWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceFragmentShadingRateKHR* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceFragmentShadingRateKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -996,83 +741,32 @@ public static unsafe partial class VkPhysicalDeviceFragmentShadingRateKHRWire
         v->sampleCounts = (uint)d.U32();
         VkExtent2DWire.DecodeInto(ref d, &v->fragmentSize);
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFragmentShadingRateKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFragmentShadingRateKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceFragmentShadingRatePropertiesKHRWire
@@ -1093,7 +787,7 @@ public static unsafe partial class VkPhysicalDeviceFragmentShadingRateProperties
     {
         if (d.I32() != (int)VkPhysicalDeviceFragmentShadingRatePropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceFragmentShadingRatePropertiesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -1195,7 +889,7 @@ public static unsafe partial class VkPhysicalDeviceFragmentShadingRateProperties
     {
         if (d.I32() != (int)VkPhysicalDeviceFragmentShadingRatePropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceFragmentShadingRatePropertiesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -1208,7 +902,7 @@ public static unsafe partial class VkPhysicalDeviceFragmentShadingRateProperties
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceFragmentShadingRatePropertiesKHR* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceFragmentShadingRatePropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -1232,83 +926,32 @@ public static unsafe partial class VkPhysicalDeviceFragmentShadingRateProperties
         v->fragmentShadingRateWithCustomSampleLocations = (uint)d.U32();
         v->fragmentShadingRateStrictMultiplyCombiner = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFragmentShadingRatePropertiesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceFragmentShadingRatePropertiesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceGlobalPriorityQueryFeaturesWire
@@ -1329,7 +972,7 @@ public static unsafe partial class VkPhysicalDeviceGlobalPriorityQueryFeaturesWi
     {
         if (d.I32() != (int)VkPhysicalDeviceGlobalPriorityQueryFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceGlobalPriorityQueryFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -1377,7 +1020,7 @@ public static unsafe partial class VkPhysicalDeviceGlobalPriorityQueryFeaturesWi
     {
         if (d.I32() != (int)VkPhysicalDeviceGlobalPriorityQueryFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceGlobalPriorityQueryFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -1387,7 +1030,7 @@ public static unsafe partial class VkPhysicalDeviceGlobalPriorityQueryFeaturesWi
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceGlobalPriorityQueryFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceGlobalPriorityQueryFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -1395,83 +1038,32 @@ public static unsafe partial class VkPhysicalDeviceGlobalPriorityQueryFeaturesWi
     {
         v->globalPriorityQuery = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceGlobalPriorityQueryFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceGlobalPriorityQueryFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXTWire
@@ -1492,7 +1084,7 @@ public static unsafe partial class VkPhysicalDeviceGraphicsPipelineLibraryFeatur
     {
         if (d.I32() != (int)VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -1540,7 +1132,7 @@ public static unsafe partial class VkPhysicalDeviceGraphicsPipelineLibraryFeatur
     {
         if (d.I32() != (int)VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -1550,7 +1142,7 @@ public static unsafe partial class VkPhysicalDeviceGraphicsPipelineLibraryFeatur
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -1558,83 +1150,32 @@ public static unsafe partial class VkPhysicalDeviceGraphicsPipelineLibraryFeatur
     {
         v->graphicsPipelineLibrary = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceGraphicsPipelineLibraryFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXTWire
@@ -1655,7 +1196,7 @@ public static unsafe partial class VkPhysicalDeviceGraphicsPipelineLibraryProper
     {
         if (d.I32() != (int)VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -1706,7 +1247,7 @@ public static unsafe partial class VkPhysicalDeviceGraphicsPipelineLibraryProper
     {
         if (d.I32() != (int)VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -1716,7 +1257,7 @@ public static unsafe partial class VkPhysicalDeviceGraphicsPipelineLibraryProper
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -1725,83 +1266,32 @@ public static unsafe partial class VkPhysicalDeviceGraphicsPipelineLibraryProper
         v->graphicsPipelineLibraryFastLinking = (uint)d.U32();
         v->graphicsPipelineLibraryIndependentInterpolationDecoration = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceGroupPropertiesWire
@@ -1822,7 +1312,7 @@ public static unsafe partial class VkPhysicalDeviceGroupPropertiesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceGroupProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceGroupProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -1884,7 +1374,7 @@ public static unsafe partial class VkPhysicalDeviceGroupPropertiesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceGroupProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceGroupProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -1896,7 +1386,7 @@ public static unsafe partial class VkPhysicalDeviceGroupPropertiesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceGroupProperties* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceGroupProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -1907,83 +1397,32 @@ public static unsafe partial class VkPhysicalDeviceGroupPropertiesWire
         d.Bytes(((ulong*)v->physicalDevices), 256);
         v->subsetAllocation = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceGroupProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceGroupProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceHostImageCopyFeaturesWire
@@ -2004,7 +1443,7 @@ public static unsafe partial class VkPhysicalDeviceHostImageCopyFeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceHostImageCopyFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceHostImageCopyFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2052,7 +1491,7 @@ public static unsafe partial class VkPhysicalDeviceHostImageCopyFeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceHostImageCopyFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceHostImageCopyFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -2062,7 +1501,7 @@ public static unsafe partial class VkPhysicalDeviceHostImageCopyFeaturesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceHostImageCopyFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceHostImageCopyFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -2070,83 +1509,32 @@ public static unsafe partial class VkPhysicalDeviceHostImageCopyFeaturesWire
     {
         v->hostImageCopy = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceHostImageCopyFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceHostImageCopyFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceHostImageCopyPropertiesWire
@@ -2167,7 +1555,7 @@ public static unsafe partial class VkPhysicalDeviceHostImageCopyPropertiesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceHostImageCopyProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceHostImageCopyProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2282,7 +1670,7 @@ public static unsafe partial class VkPhysicalDeviceHostImageCopyPropertiesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceHostImageCopyProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceHostImageCopyProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -2316,7 +1704,7 @@ public static unsafe partial class VkPhysicalDeviceHostImageCopyPropertiesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceHostImageCopyProperties* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceHostImageCopyProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -2348,83 +1736,32 @@ public static unsafe partial class VkPhysicalDeviceHostImageCopyPropertiesWire
         d.Bytes(((byte*)v->optimalTilingLayoutUUID), 16);
         v->identicalMemoryTypeRequirements = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceHostImageCopyProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceHostImageCopyProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceHostQueryResetFeaturesWire
@@ -2445,7 +1782,7 @@ public static unsafe partial class VkPhysicalDeviceHostQueryResetFeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceHostQueryResetFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceHostQueryResetFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2493,7 +1830,7 @@ public static unsafe partial class VkPhysicalDeviceHostQueryResetFeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceHostQueryResetFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceHostQueryResetFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -2503,7 +1840,7 @@ public static unsafe partial class VkPhysicalDeviceHostQueryResetFeaturesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceHostQueryResetFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceHostQueryResetFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -2511,83 +1848,32 @@ public static unsafe partial class VkPhysicalDeviceHostQueryResetFeaturesWire
     {
         v->hostQueryReset = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceHostQueryResetFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceHostQueryResetFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceIDPropertiesWire
@@ -2608,7 +1894,7 @@ public static unsafe partial class VkPhysicalDeviceIDPropertiesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceIDProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceIDProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2674,7 +1960,7 @@ public static unsafe partial class VkPhysicalDeviceIDPropertiesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceIDProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceIDProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -2684,7 +1970,7 @@ public static unsafe partial class VkPhysicalDeviceIDPropertiesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceIDProperties* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceIDProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -2699,83 +1985,32 @@ public static unsafe partial class VkPhysicalDeviceIDPropertiesWire
         v->deviceNodeMask = (uint)d.U32();
         v->deviceLUIDValid = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceIDProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceIDProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWire
@@ -2796,7 +2031,7 @@ public static unsafe partial class VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWir
     {
         if (d.I32() != (int)VkPhysicalDeviceImage2DViewOf3DFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceImage2DViewOf3DFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2847,7 +2082,7 @@ public static unsafe partial class VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWir
     {
         if (d.I32() != (int)VkPhysicalDeviceImage2DViewOf3DFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceImage2DViewOf3DFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -2857,7 +2092,7 @@ public static unsafe partial class VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWir
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceImage2DViewOf3DFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceImage2DViewOf3DFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -2866,83 +2101,32 @@ public static unsafe partial class VkPhysicalDeviceImage2DViewOf3DFeaturesEXTWir
         v->image2DViewOf3D = (uint)d.U32();
         v->sampler2DViewOf3D = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceImage2DViewOf3DFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceImage2DViewOf3DFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceImageDrmFormatModifierInfoEXTWire
@@ -2963,7 +2147,7 @@ public static unsafe partial class VkPhysicalDeviceImageDrmFormatModifierInfoEXT
     {
         if (d.I32() != (int)VkPhysicalDeviceImageDrmFormatModifierInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceImageDrmFormatModifierInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3017,37 +2201,17 @@ public static unsafe partial class VkPhysicalDeviceImageDrmFormatModifierInfoEXT
             }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceImageDrmFormatModifierInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceImageFormatInfo2Wire
@@ -3068,7 +2232,7 @@ public static unsafe partial class VkPhysicalDeviceImageFormatInfo2Wire
     {
         if (d.I32() != (int)VkPhysicalDeviceImageFormatInfo2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceImageFormatInfo2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3106,95 +2270,101 @@ public static unsafe partial class VkPhysicalDeviceImageFormatInfo2Wire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000071000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceExternalImageFormatInfoWire.SizeSelf((VkPhysicalDeviceExternalImageFormatInfo*)p, f);
-                case 1000147000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkImageFormatListCreateInfoWire.SizeSelf((VkImageFormatListCreateInfo*)p, f);
-                case 1000158002 when f == null || f.HasExtension(159): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceImageDrmFormatModifierInfoEXTWire.SizeSelf((VkPhysicalDeviceImageDrmFormatModifierInfoEXT*)p, f);
-                case 1000170000 when f == null || f.HasExtension(171): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceImageViewImageFormatInfoEXTWire.SizeSelf((VkPhysicalDeviceImageViewImageFormatInfoEXT*)p, f);
-                case 1000246000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkImageStencilUsageCreateInfoWire.SizeSelf((VkImageStencilUsageCreateInfo*)p, f);
+                case 1000071000: n += 12 + VkPhysicalDeviceExternalImageFormatInfoWire.SizeSelf((VkPhysicalDeviceExternalImageFormatInfo*)p, f); break;
+                case 1000147000: n += 12 + VkImageFormatListCreateInfoWire.SizeSelf((VkImageFormatListCreateInfo*)p, f); break;
+                case 1000158002 when f == null || f.HasExtension(159): n += 12 + VkPhysicalDeviceImageDrmFormatModifierInfoEXTWire.SizeSelf((VkPhysicalDeviceImageDrmFormatModifierInfoEXT*)p, f); break;
+                case 1000170000 when f == null || f.HasExtension(171): n += 12 + VkPhysicalDeviceImageViewImageFormatInfoEXTWire.SizeSelf((VkPhysicalDeviceImageViewImageFormatInfoEXT*)p, f); break;
+                case 1000246000: n += 12 + VkImageStencilUsageCreateInfoWire.SizeSelf((VkImageStencilUsageCreateInfo*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[5];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 5) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000071000: e.Pointer(true); e.I32(1000071000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceExternalImageFormatInfoWire.EncodeSelf(ref e, (VkPhysicalDeviceExternalImageFormatInfo*)p); return;
-                case 1000147000: e.Pointer(true); e.I32(1000147000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkImageFormatListCreateInfoWire.EncodeSelf(ref e, (VkImageFormatListCreateInfo*)p); return;
-                case 1000158002 when f == null || f.HasExtension(159): e.Pointer(true); e.I32(1000158002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceImageDrmFormatModifierInfoEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceImageDrmFormatModifierInfoEXT*)p); return;
-                case 1000170000 when f == null || f.HasExtension(171): e.Pointer(true); e.I32(1000170000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceImageViewImageFormatInfoEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceImageViewImageFormatInfoEXT*)p); return;
-                case 1000246000: e.Pointer(true); e.I32(1000246000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkImageStencilUsageCreateInfoWire.EncodeSelf(ref e, (VkImageStencilUsageCreateInfo*)p); return;
+                case 1000071000: e.Pointer(true); e.I32(1000071000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000147000: e.Pointer(true); e.I32(1000147000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000158002 when f == null || f.HasExtension(159): e.Pointer(true); e.I32(1000158002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000170000 when f == null || f.HasExtension(171): e.Pointer(true); e.I32(1000170000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000246000: e.Pointer(true); e.I32(1000246000); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000071000: VkPhysicalDeviceExternalImageFormatInfoWire.EncodeSelf(ref e, (VkPhysicalDeviceExternalImageFormatInfo*)q); break;
+                case 1000147000: VkImageFormatListCreateInfoWire.EncodeSelf(ref e, (VkImageFormatListCreateInfo*)q); break;
+                case 1000158002: VkPhysicalDeviceImageDrmFormatModifierInfoEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceImageDrmFormatModifierInfoEXT*)q); break;
+                case 1000170000: VkPhysicalDeviceImageViewImageFormatInfoEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceImageViewImageFormatInfoEXT*)q); break;
+                case 1000246000: VkImageStencilUsageCreateInfoWire.EncodeSelf(ref e, (VkImageStencilUsageCreateInfo*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000071000:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkPhysicalDeviceExternalImageFormatInfo*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExternalImageFormatInfo));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceExternalImageFormatInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceExternalImageFormatInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000071000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExternalImageFormatInfo)); break;
+                case 1000147000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkImageFormatListCreateInfo)); break;
+                case 1000158002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageDrmFormatModifierInfoEXT)); break;
+                case 1000170000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageViewImageFormatInfoEXT)); break;
+                case 1000246000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkImageStencilUsageCreateInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000147000:
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkImageFormatListCreateInfo*)d.Alloc(1, (ulong)sizeof(VkImageFormatListCreateInfo));
-                if (p == null) return null;
-                p->sType = VkImageFormatListCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkImageFormatListCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000071000: VkPhysicalDeviceExternalImageFormatInfoWire.DecodeSelf(ref d, (VkPhysicalDeviceExternalImageFormatInfo*)last); break;
+                case 1000147000: VkImageFormatListCreateInfoWire.DecodeSelf(ref d, (VkImageFormatListCreateInfo*)last); break;
+                case 1000158002: VkPhysicalDeviceImageDrmFormatModifierInfoEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceImageDrmFormatModifierInfoEXT*)last); break;
+                case 1000170000: VkPhysicalDeviceImageViewImageFormatInfoEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceImageViewImageFormatInfoEXT*)last); break;
+                case 1000246000: VkImageStencilUsageCreateInfoWire.DecodeSelf(ref d, (VkImageStencilUsageCreateInfo*)last); break;
             }
-            case 1000158002:
-            {
-                var p = (VkPhysicalDeviceImageDrmFormatModifierInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageDrmFormatModifierInfoEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceImageDrmFormatModifierInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceImageDrmFormatModifierInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000170000:
-            {
-                var p = (VkPhysicalDeviceImageViewImageFormatInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageViewImageFormatInfoEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceImageViewImageFormatInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceImageViewImageFormatInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000246000:
-            {
-                var p = (VkImageStencilUsageCreateInfo*)d.Alloc(1, (ulong)sizeof(VkImageStencilUsageCreateInfo));
-                if (p == null) return null;
-                p->sType = VkImageStencilUsageCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkImageStencilUsageCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceImageFormatInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000071000, 1000147000, 1000158002, 1000170000, 1000246000];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 5;
 }
 
 public static unsafe partial class VkPhysicalDeviceImageRobustnessFeaturesWire
@@ -3215,7 +2385,7 @@ public static unsafe partial class VkPhysicalDeviceImageRobustnessFeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceImageRobustnessFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceImageRobustnessFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3263,7 +2433,7 @@ public static unsafe partial class VkPhysicalDeviceImageRobustnessFeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceImageRobustnessFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceImageRobustnessFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -3273,7 +2443,7 @@ public static unsafe partial class VkPhysicalDeviceImageRobustnessFeaturesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceImageRobustnessFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceImageRobustnessFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -3281,83 +2451,32 @@ public static unsafe partial class VkPhysicalDeviceImageRobustnessFeaturesWire
     {
         v->robustImageAccess = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceImageRobustnessFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceImageRobustnessFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXTWire
@@ -3378,7 +2497,7 @@ public static unsafe partial class VkPhysicalDeviceImageSlicedViewOf3DFeaturesEX
     {
         if (d.I32() != (int)VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3426,7 +2545,7 @@ public static unsafe partial class VkPhysicalDeviceImageSlicedViewOf3DFeaturesEX
     {
         if (d.I32() != (int)VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -3436,7 +2555,7 @@ public static unsafe partial class VkPhysicalDeviceImageSlicedViewOf3DFeaturesEX
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -3444,83 +2563,32 @@ public static unsafe partial class VkPhysicalDeviceImageSlicedViewOf3DFeaturesEX
     {
         v->imageSlicedViewOf3D = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceImageSlicedViewOf3DFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceImageViewImageFormatInfoEXTWire
@@ -3541,7 +2609,7 @@ public static unsafe partial class VkPhysicalDeviceImageViewImageFormatInfoEXTWi
     {
         if (d.I32() != (int)VkPhysicalDeviceImageViewImageFormatInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceImageViewImageFormatInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3565,37 +2633,17 @@ public static unsafe partial class VkPhysicalDeviceImageViewImageFormatInfoEXTWi
     {
         v->imageViewType = (VkImageViewType)d.I32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceImageViewImageFormatInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceImageViewMinLodFeaturesEXTWire
@@ -3616,7 +2664,7 @@ public static unsafe partial class VkPhysicalDeviceImageViewMinLodFeaturesEXTWir
     {
         if (d.I32() != (int)VkPhysicalDeviceImageViewMinLodFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceImageViewMinLodFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3664,7 +2712,7 @@ public static unsafe partial class VkPhysicalDeviceImageViewMinLodFeaturesEXTWir
     {
         if (d.I32() != (int)VkPhysicalDeviceImageViewMinLodFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceImageViewMinLodFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -3674,7 +2722,7 @@ public static unsafe partial class VkPhysicalDeviceImageViewMinLodFeaturesEXTWir
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceImageViewMinLodFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceImageViewMinLodFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -3682,83 +2730,32 @@ public static unsafe partial class VkPhysicalDeviceImageViewMinLodFeaturesEXTWir
     {
         v->minLod = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceImageViewMinLodFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceImageViewMinLodFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceImagelessFramebufferFeaturesWire
@@ -3779,7 +2776,7 @@ public static unsafe partial class VkPhysicalDeviceImagelessFramebufferFeaturesW
     {
         if (d.I32() != (int)VkPhysicalDeviceImagelessFramebufferFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceImagelessFramebufferFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3827,7 +2824,7 @@ public static unsafe partial class VkPhysicalDeviceImagelessFramebufferFeaturesW
     {
         if (d.I32() != (int)VkPhysicalDeviceImagelessFramebufferFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceImagelessFramebufferFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -3837,7 +2834,7 @@ public static unsafe partial class VkPhysicalDeviceImagelessFramebufferFeaturesW
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceImagelessFramebufferFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceImagelessFramebufferFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -3845,83 +2842,32 @@ public static unsafe partial class VkPhysicalDeviceImagelessFramebufferFeaturesW
     {
         v->imagelessFramebuffer = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceImagelessFramebufferFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceImagelessFramebufferFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceIndexTypeUint8FeaturesWire
@@ -3942,7 +2888,7 @@ public static unsafe partial class VkPhysicalDeviceIndexTypeUint8FeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceIndexTypeUint8Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceIndexTypeUint8Features.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3990,7 +2936,7 @@ public static unsafe partial class VkPhysicalDeviceIndexTypeUint8FeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceIndexTypeUint8Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceIndexTypeUint8Features.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -4000,7 +2946,7 @@ public static unsafe partial class VkPhysicalDeviceIndexTypeUint8FeaturesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceIndexTypeUint8Features* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceIndexTypeUint8Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -4008,83 +2954,32 @@ public static unsafe partial class VkPhysicalDeviceIndexTypeUint8FeaturesWire
     {
         v->indexTypeUint8 = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceIndexTypeUint8Features carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceIndexTypeUint8Features carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceInlineUniformBlockFeaturesWire
@@ -4105,7 +3000,7 @@ public static unsafe partial class VkPhysicalDeviceInlineUniformBlockFeaturesWir
     {
         if (d.I32() != (int)VkPhysicalDeviceInlineUniformBlockFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceInlineUniformBlockFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4156,7 +3051,7 @@ public static unsafe partial class VkPhysicalDeviceInlineUniformBlockFeaturesWir
     {
         if (d.I32() != (int)VkPhysicalDeviceInlineUniformBlockFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceInlineUniformBlockFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -4166,7 +3061,7 @@ public static unsafe partial class VkPhysicalDeviceInlineUniformBlockFeaturesWir
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceInlineUniformBlockFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceInlineUniformBlockFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -4175,83 +3070,32 @@ public static unsafe partial class VkPhysicalDeviceInlineUniformBlockFeaturesWir
         v->inlineUniformBlock = (uint)d.U32();
         v->descriptorBindingInlineUniformBlockUpdateAfterBind = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceInlineUniformBlockFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceInlineUniformBlockFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceInlineUniformBlockPropertiesWire
@@ -4272,7 +3116,7 @@ public static unsafe partial class VkPhysicalDeviceInlineUniformBlockPropertiesW
     {
         if (d.I32() != (int)VkPhysicalDeviceInlineUniformBlockProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceInlineUniformBlockProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4332,7 +3176,7 @@ public static unsafe partial class VkPhysicalDeviceInlineUniformBlockPropertiesW
     {
         if (d.I32() != (int)VkPhysicalDeviceInlineUniformBlockProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceInlineUniformBlockProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -4342,7 +3186,7 @@ public static unsafe partial class VkPhysicalDeviceInlineUniformBlockPropertiesW
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceInlineUniformBlockProperties* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceInlineUniformBlockProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -4354,83 +3198,32 @@ public static unsafe partial class VkPhysicalDeviceInlineUniformBlockPropertiesW
         v->maxDescriptorSetInlineUniformBlocks = (uint)d.U32();
         v->maxDescriptorSetUpdateAfterBindInlineUniformBlocks = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceInlineUniformBlockProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceInlineUniformBlockProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceLegacyDitheringFeaturesEXTWire
@@ -4451,7 +3244,7 @@ public static unsafe partial class VkPhysicalDeviceLegacyDitheringFeaturesEXTWir
     {
         if (d.I32() != (int)VkPhysicalDeviceLegacyDitheringFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceLegacyDitheringFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4499,7 +3292,7 @@ public static unsafe partial class VkPhysicalDeviceLegacyDitheringFeaturesEXTWir
     {
         if (d.I32() != (int)VkPhysicalDeviceLegacyDitheringFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceLegacyDitheringFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -4509,7 +3302,7 @@ public static unsafe partial class VkPhysicalDeviceLegacyDitheringFeaturesEXTWir
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceLegacyDitheringFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceLegacyDitheringFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -4517,83 +3310,32 @@ public static unsafe partial class VkPhysicalDeviceLegacyDitheringFeaturesEXTWir
     {
         v->legacyDithering = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceLegacyDitheringFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceLegacyDitheringFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceLegacyVertexAttributesFeaturesEXTWire
@@ -4614,7 +3356,7 @@ public static unsafe partial class VkPhysicalDeviceLegacyVertexAttributesFeature
     {
         if (d.I32() != (int)VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4662,7 +3404,7 @@ public static unsafe partial class VkPhysicalDeviceLegacyVertexAttributesFeature
     {
         if (d.I32() != (int)VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -4672,7 +3414,7 @@ public static unsafe partial class VkPhysicalDeviceLegacyVertexAttributesFeature
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -4680,83 +3422,32 @@ public static unsafe partial class VkPhysicalDeviceLegacyVertexAttributesFeature
     {
         v->legacyVertexAttributes = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceLegacyVertexAttributesFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceLegacyVertexAttributesPropertiesEXTWire
@@ -4777,7 +3468,7 @@ public static unsafe partial class VkPhysicalDeviceLegacyVertexAttributesPropert
     {
         if (d.I32() != (int)VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4825,7 +3516,7 @@ public static unsafe partial class VkPhysicalDeviceLegacyVertexAttributesPropert
     {
         if (d.I32() != (int)VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -4835,7 +3526,7 @@ public static unsafe partial class VkPhysicalDeviceLegacyVertexAttributesPropert
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -4843,83 +3534,32 @@ public static unsafe partial class VkPhysicalDeviceLegacyVertexAttributesPropert
     {
         v->nativeUnalignedPerformance = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceLimitsWire
@@ -5450,7 +4090,7 @@ public static unsafe partial class VkPhysicalDeviceLineRasterizationFeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceLineRasterizationFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceLineRasterizationFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5513,7 +4153,7 @@ public static unsafe partial class VkPhysicalDeviceLineRasterizationFeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceLineRasterizationFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceLineRasterizationFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -5523,7 +4163,7 @@ public static unsafe partial class VkPhysicalDeviceLineRasterizationFeaturesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceLineRasterizationFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceLineRasterizationFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -5536,83 +4176,32 @@ public static unsafe partial class VkPhysicalDeviceLineRasterizationFeaturesWire
         v->stippledBresenhamLines = (uint)d.U32();
         v->stippledSmoothLines = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceLineRasterizationFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceLineRasterizationFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceLineRasterizationPropertiesWire
@@ -5633,7 +4222,7 @@ public static unsafe partial class VkPhysicalDeviceLineRasterizationPropertiesWi
     {
         if (d.I32() != (int)VkPhysicalDeviceLineRasterizationProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceLineRasterizationProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5681,7 +4270,7 @@ public static unsafe partial class VkPhysicalDeviceLineRasterizationPropertiesWi
     {
         if (d.I32() != (int)VkPhysicalDeviceLineRasterizationProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceLineRasterizationProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -5691,7 +4280,7 @@ public static unsafe partial class VkPhysicalDeviceLineRasterizationPropertiesWi
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceLineRasterizationProperties* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceLineRasterizationProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -5699,83 +4288,32 @@ public static unsafe partial class VkPhysicalDeviceLineRasterizationPropertiesWi
     {
         v->lineSubPixelPrecisionBits = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceLineRasterizationProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceLineRasterizationProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMaintenance3PropertiesWire
@@ -5796,7 +4334,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance3PropertiesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance3Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMaintenance3Properties.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5847,7 +4385,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance3PropertiesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance3Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMaintenance3Properties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -5857,7 +4395,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance3PropertiesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceMaintenance3Properties* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance3Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -5866,83 +4404,32 @@ public static unsafe partial class VkPhysicalDeviceMaintenance3PropertiesWire
         v->maxPerSetDescriptors = (uint)d.U32();
         v->maxMemoryAllocationSize = (ulong)d.U64();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance3Properties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance3Properties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMaintenance4FeaturesWire
@@ -5963,7 +4450,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance4FeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance4Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMaintenance4Features.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6011,7 +4498,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance4FeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance4Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMaintenance4Features.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -6021,7 +4508,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance4FeaturesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceMaintenance4Features* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance4Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -6029,83 +4516,32 @@ public static unsafe partial class VkPhysicalDeviceMaintenance4FeaturesWire
     {
         v->maintenance4 = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance4Features carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance4Features carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMaintenance4PropertiesWire
@@ -6126,7 +4562,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance4PropertiesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance4Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMaintenance4Properties.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6174,7 +4610,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance4PropertiesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance4Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMaintenance4Properties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -6184,7 +4620,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance4PropertiesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceMaintenance4Properties* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance4Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -6192,83 +4628,32 @@ public static unsafe partial class VkPhysicalDeviceMaintenance4PropertiesWire
     {
         v->maxBufferSize = (ulong)d.U64();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance4Properties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance4Properties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMaintenance5FeaturesWire
@@ -6289,7 +4674,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance5FeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance5Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMaintenance5Features.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6337,7 +4722,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance5FeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance5Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMaintenance5Features.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -6347,7 +4732,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance5FeaturesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceMaintenance5Features* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance5Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -6355,83 +4740,32 @@ public static unsafe partial class VkPhysicalDeviceMaintenance5FeaturesWire
     {
         v->maintenance5 = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance5Features carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance5Features carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMaintenance5PropertiesWire
@@ -6452,7 +4786,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance5PropertiesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance5Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMaintenance5Properties.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6515,7 +4849,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance5PropertiesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance5Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMaintenance5Properties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -6525,7 +4859,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance5PropertiesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceMaintenance5Properties* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance5Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -6538,83 +4872,32 @@ public static unsafe partial class VkPhysicalDeviceMaintenance5PropertiesWire
         v->nonStrictSinglePixelWideLinesUseParallelogram = (uint)d.U32();
         v->nonStrictWideLinesUseParallelogram = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance5Properties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance5Properties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMaintenance6FeaturesWire
@@ -6635,7 +4918,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance6FeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance6Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMaintenance6Features.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6683,7 +4966,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance6FeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance6Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMaintenance6Features.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -6693,7 +4976,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance6FeaturesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceMaintenance6Features* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance6Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -6701,83 +4984,32 @@ public static unsafe partial class VkPhysicalDeviceMaintenance6FeaturesWire
     {
         v->maintenance6 = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance6Features carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance6Features carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMaintenance6PropertiesWire
@@ -6798,7 +5030,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance6PropertiesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance6Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMaintenance6Properties.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6852,7 +5084,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance6PropertiesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance6Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMaintenance6Properties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -6862,7 +5094,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance6PropertiesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceMaintenance6Properties* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance6Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -6872,83 +5104,32 @@ public static unsafe partial class VkPhysicalDeviceMaintenance6PropertiesWire
         v->maxCombinedImageSamplerDescriptorCount = (uint)d.U32();
         v->fragmentShadingRateClampCombinerInputs = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance6Properties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance6Properties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMaintenance7FeaturesKHRWire
@@ -6969,7 +5150,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance7FeaturesKHRWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance7FeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMaintenance7FeaturesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7017,7 +5198,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance7FeaturesKHRWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance7FeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMaintenance7FeaturesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -7027,7 +5208,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance7FeaturesKHRWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceMaintenance7FeaturesKHR* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance7FeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -7035,83 +5216,32 @@ public static unsafe partial class VkPhysicalDeviceMaintenance7FeaturesKHRWire
     {
         v->maintenance7 = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance7FeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance7FeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMaintenance7PropertiesKHRWire
@@ -7132,7 +5262,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance7PropertiesKHRWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance7PropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMaintenance7PropertiesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7201,7 +5331,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance7PropertiesKHRWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance7PropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMaintenance7PropertiesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -7211,7 +5341,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance7PropertiesKHRWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceMaintenance7PropertiesKHR* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance7PropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -7226,83 +5356,32 @@ public static unsafe partial class VkPhysicalDeviceMaintenance7PropertiesKHRWire
         v->maxDescriptorSetUpdateAfterBindTotalStorageBuffersDynamic = (uint)d.U32();
         v->maxDescriptorSetUpdateAfterBindTotalBuffersDynamic = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance7PropertiesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance7PropertiesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMaintenance8FeaturesKHRWire
@@ -7323,7 +5402,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance8FeaturesKHRWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance8FeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMaintenance8FeaturesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7371,7 +5450,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance8FeaturesKHRWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance8FeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMaintenance8FeaturesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -7381,7 +5460,7 @@ public static unsafe partial class VkPhysicalDeviceMaintenance8FeaturesKHRWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceMaintenance8FeaturesKHR* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceMaintenance8FeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -7389,83 +5468,32 @@ public static unsafe partial class VkPhysicalDeviceMaintenance8FeaturesKHRWire
     {
         v->maintenance8 = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance8FeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMaintenance8FeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMemoryBudgetPropertiesEXTWire
@@ -7486,7 +5514,7 @@ public static unsafe partial class VkPhysicalDeviceMemoryBudgetPropertiesEXTWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMemoryBudgetPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMemoryBudgetPropertiesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7541,7 +5569,7 @@ public static unsafe partial class VkPhysicalDeviceMemoryBudgetPropertiesEXTWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMemoryBudgetPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMemoryBudgetPropertiesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -7551,7 +5579,7 @@ public static unsafe partial class VkPhysicalDeviceMemoryBudgetPropertiesEXTWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceMemoryBudgetPropertiesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceMemoryBudgetPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -7562,83 +5590,32 @@ public static unsafe partial class VkPhysicalDeviceMemoryBudgetPropertiesEXTWire
         if (!d.FixedArraySize(16)) return;
         d.Bytes(((ulong*)v->heapUsage), 128);
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMemoryBudgetPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMemoryBudgetPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMemoryPropertiesWire
@@ -7805,7 +5782,7 @@ public static unsafe partial class VkPhysicalDeviceMemoryProperties2Wire
     {
         if (d.I32() != (int)VkPhysicalDeviceMemoryProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMemoryProperties2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7855,7 +5832,7 @@ public static unsafe partial class VkPhysicalDeviceMemoryProperties2Wire
     {
         if (d.I32() != (int)VkPhysicalDeviceMemoryProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMemoryProperties2.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -7866,7 +5843,7 @@ public static unsafe partial class VkPhysicalDeviceMemoryProperties2Wire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceMemoryProperties2* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceMemoryProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -7876,106 +5853,186 @@ public static unsafe partial class VkPhysicalDeviceMemoryProperties2Wire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000237000 when f == null || f.HasExtension(238): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMemoryBudgetPropertiesEXTWire.SizeSelf((VkPhysicalDeviceMemoryBudgetPropertiesEXT*)p, f);
+                case 1000237000 when f == null || f.HasExtension(238): n += 12 + VkPhysicalDeviceMemoryBudgetPropertiesEXTWire.SizeSelf((VkPhysicalDeviceMemoryBudgetPropertiesEXT*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000237000 when f == null || f.HasExtension(238): e.Pointer(true); e.I32(1000237000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMemoryBudgetPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceMemoryBudgetPropertiesEXT*)p); return;
+                case 1000237000 when f == null || f.HasExtension(238): e.Pointer(true); e.I32(1000237000); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000237000: VkPhysicalDeviceMemoryBudgetPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceMemoryBudgetPropertiesEXT*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000237000:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkPhysicalDeviceMemoryBudgetPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMemoryBudgetPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMemoryBudgetPropertiesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMemoryBudgetPropertiesEXTWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000237000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMemoryBudgetPropertiesEXT)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000237000: VkPhysicalDeviceMemoryBudgetPropertiesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceMemoryBudgetPropertiesEXT*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
     public static ulong SizePartialChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000237000 when f == null || f.HasExtension(238): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMemoryBudgetPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceMemoryBudgetPropertiesEXT*)p, f);
+                case 1000237000 when f == null || f.HasExtension(238): n += 12 + VkPhysicalDeviceMemoryBudgetPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceMemoryBudgetPropertiesEXT*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodePartialChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodePartialChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000237000 when f == null || f.HasExtension(238): e.Pointer(true); e.I32(1000237000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMemoryBudgetPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMemoryBudgetPropertiesEXT*)p); return;
+                case 1000237000 when f == null || f.HasExtension(238): e.Pointer(true); e.I32(1000237000); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000237000: VkPhysicalDeviceMemoryBudgetPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMemoryBudgetPropertiesEXT*)q); break;
+            }
+        }
     }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000237000:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkPhysicalDeviceMemoryBudgetPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMemoryBudgetPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMemoryBudgetPropertiesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMemoryBudgetPropertiesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
+                case 1000237000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMemoryBudgetPropertiesEXT)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > PartialChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000237000: VkPhysicalDeviceMemoryBudgetPropertiesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceMemoryBudgetPropertiesEXT*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
         if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
+        VnChainHeader** found = stackalloc VnChainHeader*[PartialChainLimit];
+        int n = 0;
+        var p = (VnChainHeader*)chain;
+        do
         {
-            case 1000237000: VkPhysicalDeviceMemoryBudgetPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMemoryBudgetPropertiesEXT*)p); return;
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+            if (n == PartialChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return; }
+            int st = d.I32();
+            while (p != null && p->sType != st) p = (VnChainHeader*)p->pNext;
+            if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+            found[n++] = p;
+            p = (VnChainHeader*)p->pNext;
+        } while (d.Pointer());
+        if (d.Failed) return;
+        while (n > 0)
+        {
+            p = found[--n];
+            switch (p->sType)
+            {
+                case 1000237000: VkPhysicalDeviceMemoryBudgetPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMemoryBudgetPropertiesEXT*)p); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return;
+            }
+            if (d.Failed) return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMemoryProperties2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000237000];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMemoryProperties2 carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [1000237000];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 1;
 }
 
 public static unsafe partial class VkPhysicalDeviceMeshShaderFeaturesEXTWire
@@ -7996,7 +6053,7 @@ public static unsafe partial class VkPhysicalDeviceMeshShaderFeaturesEXTWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMeshShaderFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMeshShaderFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8056,7 +6113,7 @@ public static unsafe partial class VkPhysicalDeviceMeshShaderFeaturesEXTWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMeshShaderFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMeshShaderFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -8066,7 +6123,7 @@ public static unsafe partial class VkPhysicalDeviceMeshShaderFeaturesEXTWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceMeshShaderFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceMeshShaderFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -8078,83 +6135,32 @@ public static unsafe partial class VkPhysicalDeviceMeshShaderFeaturesEXTWire
         v->primitiveFragmentShadingRateMeshShader = (uint)d.U32();
         v->meshShaderQueries = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMeshShaderFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMeshShaderFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMeshShaderPropertiesEXTWire
@@ -8175,7 +6181,7 @@ public static unsafe partial class VkPhysicalDeviceMeshShaderPropertiesEXTWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMeshShaderPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMeshShaderPropertiesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8312,7 +6318,7 @@ public static unsafe partial class VkPhysicalDeviceMeshShaderPropertiesEXTWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMeshShaderPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMeshShaderPropertiesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -8322,7 +6328,7 @@ public static unsafe partial class VkPhysicalDeviceMeshShaderPropertiesEXTWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceMeshShaderPropertiesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceMeshShaderPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -8361,83 +6367,32 @@ public static unsafe partial class VkPhysicalDeviceMeshShaderPropertiesEXTWire
         v->prefersCompactVertexOutput = (uint)d.U32();
         v->prefersCompactPrimitiveOutput = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMeshShaderPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMeshShaderPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMultiDrawFeaturesEXTWire
@@ -8458,7 +6413,7 @@ public static unsafe partial class VkPhysicalDeviceMultiDrawFeaturesEXTWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMultiDrawFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMultiDrawFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8506,7 +6461,7 @@ public static unsafe partial class VkPhysicalDeviceMultiDrawFeaturesEXTWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMultiDrawFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMultiDrawFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -8516,7 +6471,7 @@ public static unsafe partial class VkPhysicalDeviceMultiDrawFeaturesEXTWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceMultiDrawFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceMultiDrawFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -8524,83 +6479,32 @@ public static unsafe partial class VkPhysicalDeviceMultiDrawFeaturesEXTWire
     {
         v->multiDraw = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMultiDrawFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMultiDrawFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMultiDrawPropertiesEXTWire
@@ -8621,7 +6525,7 @@ public static unsafe partial class VkPhysicalDeviceMultiDrawPropertiesEXTWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMultiDrawPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMultiDrawPropertiesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8669,7 +6573,7 @@ public static unsafe partial class VkPhysicalDeviceMultiDrawPropertiesEXTWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMultiDrawPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMultiDrawPropertiesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -8679,7 +6583,7 @@ public static unsafe partial class VkPhysicalDeviceMultiDrawPropertiesEXTWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceMultiDrawPropertiesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceMultiDrawPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -8687,83 +6591,32 @@ public static unsafe partial class VkPhysicalDeviceMultiDrawPropertiesEXTWire
     {
         v->maxMultiDrawCount = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMultiDrawPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMultiDrawPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXTWire
@@ -8784,7 +6637,7 @@ public static unsafe partial class VkPhysicalDeviceMultisampledRenderToSingleSam
     {
         if (d.I32() != (int)VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8832,7 +6685,7 @@ public static unsafe partial class VkPhysicalDeviceMultisampledRenderToSingleSam
     {
         if (d.I32() != (int)VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -8842,7 +6695,7 @@ public static unsafe partial class VkPhysicalDeviceMultisampledRenderToSingleSam
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -8850,83 +6703,32 @@ public static unsafe partial class VkPhysicalDeviceMultisampledRenderToSingleSam
     {
         v->multisampledRenderToSingleSampled = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMultisampledRenderToSingleSampledFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMultiviewFeaturesWire
@@ -8947,7 +6749,7 @@ public static unsafe partial class VkPhysicalDeviceMultiviewFeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMultiviewFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMultiviewFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9001,7 +6803,7 @@ public static unsafe partial class VkPhysicalDeviceMultiviewFeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMultiviewFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMultiviewFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -9011,7 +6813,7 @@ public static unsafe partial class VkPhysicalDeviceMultiviewFeaturesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceMultiviewFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceMultiviewFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -9021,83 +6823,32 @@ public static unsafe partial class VkPhysicalDeviceMultiviewFeaturesWire
         v->multiviewGeometryShader = (uint)d.U32();
         v->multiviewTessellationShader = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMultiviewFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMultiviewFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMultiviewPropertiesWire
@@ -9118,7 +6869,7 @@ public static unsafe partial class VkPhysicalDeviceMultiviewPropertiesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMultiviewProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMultiviewProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9169,7 +6920,7 @@ public static unsafe partial class VkPhysicalDeviceMultiviewPropertiesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceMultiviewProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMultiviewProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -9179,7 +6930,7 @@ public static unsafe partial class VkPhysicalDeviceMultiviewPropertiesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceMultiviewProperties* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceMultiviewProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -9188,83 +6939,32 @@ public static unsafe partial class VkPhysicalDeviceMultiviewPropertiesWire
         v->maxMultiviewViewCount = (uint)d.U32();
         v->maxMultiviewInstanceIndex = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMultiviewProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMultiviewProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceMutableDescriptorTypeFeaturesEXTWire
@@ -9285,7 +6985,7 @@ public static unsafe partial class VkPhysicalDeviceMutableDescriptorTypeFeatures
     {
         if (d.I32() != (int)VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9333,7 +7033,7 @@ public static unsafe partial class VkPhysicalDeviceMutableDescriptorTypeFeatures
     {
         if (d.I32() != (int)VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -9343,7 +7043,7 @@ public static unsafe partial class VkPhysicalDeviceMutableDescriptorTypeFeatures
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -9351,83 +7051,32 @@ public static unsafe partial class VkPhysicalDeviceMutableDescriptorTypeFeatures
     {
         v->mutableDescriptorType = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceMutableDescriptorTypeFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceNestedCommandBufferFeaturesEXTWire
@@ -9448,7 +7097,7 @@ public static unsafe partial class VkPhysicalDeviceNestedCommandBufferFeaturesEX
     {
         if (d.I32() != (int)VkPhysicalDeviceNestedCommandBufferFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceNestedCommandBufferFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9502,7 +7151,7 @@ public static unsafe partial class VkPhysicalDeviceNestedCommandBufferFeaturesEX
     {
         if (d.I32() != (int)VkPhysicalDeviceNestedCommandBufferFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceNestedCommandBufferFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -9512,7 +7161,7 @@ public static unsafe partial class VkPhysicalDeviceNestedCommandBufferFeaturesEX
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceNestedCommandBufferFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceNestedCommandBufferFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -9522,83 +7171,32 @@ public static unsafe partial class VkPhysicalDeviceNestedCommandBufferFeaturesEX
         v->nestedCommandBufferRendering = (uint)d.U32();
         v->nestedCommandBufferSimultaneousUse = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceNestedCommandBufferFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceNestedCommandBufferFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceNestedCommandBufferPropertiesEXTWire
@@ -9619,7 +7217,7 @@ public static unsafe partial class VkPhysicalDeviceNestedCommandBufferProperties
     {
         if (d.I32() != (int)VkPhysicalDeviceNestedCommandBufferPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceNestedCommandBufferPropertiesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9667,7 +7265,7 @@ public static unsafe partial class VkPhysicalDeviceNestedCommandBufferProperties
     {
         if (d.I32() != (int)VkPhysicalDeviceNestedCommandBufferPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceNestedCommandBufferPropertiesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -9677,7 +7275,7 @@ public static unsafe partial class VkPhysicalDeviceNestedCommandBufferProperties
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceNestedCommandBufferPropertiesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceNestedCommandBufferPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -9685,83 +7283,32 @@ public static unsafe partial class VkPhysicalDeviceNestedCommandBufferProperties
     {
         v->maxCommandBufferNestingLevel = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceNestedCommandBufferPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceNestedCommandBufferPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXTWire
@@ -9782,7 +7329,7 @@ public static unsafe partial class VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT
     {
         if (d.I32() != (int)VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9830,7 +7377,7 @@ public static unsafe partial class VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT
     {
         if (d.I32() != (int)VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -9840,7 +7387,7 @@ public static unsafe partial class VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -9848,83 +7395,32 @@ public static unsafe partial class VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT
     {
         v->nonSeamlessCubeMap = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceNonSeamlessCubeMapFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDevicePCIBusInfoPropertiesEXTWire
@@ -9945,7 +7441,7 @@ public static unsafe partial class VkPhysicalDevicePCIBusInfoPropertiesEXTWire
     {
         if (d.I32() != (int)VkPhysicalDevicePCIBusInfoPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDevicePCIBusInfoPropertiesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -10002,7 +7498,7 @@ public static unsafe partial class VkPhysicalDevicePCIBusInfoPropertiesEXTWire
     {
         if (d.I32() != (int)VkPhysicalDevicePCIBusInfoPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDevicePCIBusInfoPropertiesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -10012,7 +7508,7 @@ public static unsafe partial class VkPhysicalDevicePCIBusInfoPropertiesEXTWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDevicePCIBusInfoPropertiesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDevicePCIBusInfoPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -10023,83 +7519,32 @@ public static unsafe partial class VkPhysicalDevicePCIBusInfoPropertiesEXTWire
         v->pciDevice = (uint)d.U32();
         v->pciFunction = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePCIBusInfoPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePCIBusInfoPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDevicePipelineCreationCacheControlFeaturesWire
@@ -10120,7 +7565,7 @@ public static unsafe partial class VkPhysicalDevicePipelineCreationCacheControlF
     {
         if (d.I32() != (int)VkPhysicalDevicePipelineCreationCacheControlFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDevicePipelineCreationCacheControlFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -10168,7 +7613,7 @@ public static unsafe partial class VkPhysicalDevicePipelineCreationCacheControlF
     {
         if (d.I32() != (int)VkPhysicalDevicePipelineCreationCacheControlFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDevicePipelineCreationCacheControlFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -10178,7 +7623,7 @@ public static unsafe partial class VkPhysicalDevicePipelineCreationCacheControlF
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDevicePipelineCreationCacheControlFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDevicePipelineCreationCacheControlFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -10186,83 +7631,32 @@ public static unsafe partial class VkPhysicalDevicePipelineCreationCacheControlF
     {
         v->pipelineCreationCacheControl = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePipelineCreationCacheControlFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePipelineCreationCacheControlFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXTWire
@@ -10283,7 +7677,7 @@ public static unsafe partial class VkPhysicalDevicePipelineLibraryGroupHandlesFe
     {
         if (d.I32() != (int)VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -10331,7 +7725,7 @@ public static unsafe partial class VkPhysicalDevicePipelineLibraryGroupHandlesFe
     {
         if (d.I32() != (int)VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -10341,7 +7735,7 @@ public static unsafe partial class VkPhysicalDevicePipelineLibraryGroupHandlesFe
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -10349,83 +7743,32 @@ public static unsafe partial class VkPhysicalDevicePipelineLibraryGroupHandlesFe
     {
         v->pipelineLibraryGroupHandles = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePipelineLibraryGroupHandlesFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDevicePipelineProtectedAccessFeaturesWire
@@ -10446,7 +7789,7 @@ public static unsafe partial class VkPhysicalDevicePipelineProtectedAccessFeatur
     {
         if (d.I32() != (int)VkPhysicalDevicePipelineProtectedAccessFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDevicePipelineProtectedAccessFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -10494,7 +7837,7 @@ public static unsafe partial class VkPhysicalDevicePipelineProtectedAccessFeatur
     {
         if (d.I32() != (int)VkPhysicalDevicePipelineProtectedAccessFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDevicePipelineProtectedAccessFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -10504,7 +7847,7 @@ public static unsafe partial class VkPhysicalDevicePipelineProtectedAccessFeatur
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDevicePipelineProtectedAccessFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDevicePipelineProtectedAccessFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -10512,83 +7855,32 @@ public static unsafe partial class VkPhysicalDevicePipelineProtectedAccessFeatur
     {
         v->pipelineProtectedAccess = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePipelineProtectedAccessFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePipelineProtectedAccessFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDevicePipelineRobustnessFeaturesWire
@@ -10609,7 +7901,7 @@ public static unsafe partial class VkPhysicalDevicePipelineRobustnessFeaturesWir
     {
         if (d.I32() != (int)VkPhysicalDevicePipelineRobustnessFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDevicePipelineRobustnessFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -10657,7 +7949,7 @@ public static unsafe partial class VkPhysicalDevicePipelineRobustnessFeaturesWir
     {
         if (d.I32() != (int)VkPhysicalDevicePipelineRobustnessFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDevicePipelineRobustnessFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -10667,7 +7959,7 @@ public static unsafe partial class VkPhysicalDevicePipelineRobustnessFeaturesWir
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDevicePipelineRobustnessFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -10675,82 +7967,1563 @@ public static unsafe partial class VkPhysicalDevicePipelineRobustnessFeaturesWir
     {
         v->pipelineRobustness = (uint)d.U32();
     }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePipelineRobustnessFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePipelineRobustnessFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDevicePipelineRobustnessPropertiesWire
+{
+    public static ulong Size(VkPhysicalDevicePipelineRobustnessProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDevicePipelineRobustnessProperties* v)
+    {
+        e.I32((int)VkPhysicalDevicePipelineRobustnessProperties.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePipelineRobustnessProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDevicePipelineRobustnessProperties.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessProperties* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDevicePipelineRobustnessProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDevicePipelineRobustnessProperties* v)
+    {
+        e.I32((int)v->defaultRobustnessStorageBuffers);
+        e.I32((int)v->defaultRobustnessUniformBuffers);
+        e.I32((int)v->defaultRobustnessVertexInputs);
+        e.I32((int)v->defaultRobustnessImages);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessProperties* v)
+    {
+        v->defaultRobustnessStorageBuffers = (VkPipelineRobustnessBufferBehavior)d.I32();
+        v->defaultRobustnessUniformBuffers = (VkPipelineRobustnessBufferBehavior)d.I32();
+        v->defaultRobustnessVertexInputs = (VkPipelineRobustnessBufferBehavior)d.I32();
+        v->defaultRobustnessImages = (VkPipelineRobustnessImageBehavior)d.I32();
+    }
+    public static ulong SizePartial(VkPhysicalDevicePipelineRobustnessProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDevicePipelineRobustnessProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDevicePipelineRobustnessProperties* v)
+    {
+        e.I32((int)VkPhysicalDevicePipelineRobustnessProperties.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDevicePipelineRobustnessProperties* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePipelineRobustnessProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDevicePipelineRobustnessProperties.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessProperties* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePipelineRobustnessProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessProperties* v)
+    {
+        v->defaultRobustnessStorageBuffers = (VkPipelineRobustnessBufferBehavior)d.I32();
+        v->defaultRobustnessUniformBuffers = (VkPipelineRobustnessBufferBehavior)d.I32();
+        v->defaultRobustnessVertexInputs = (VkPipelineRobustnessBufferBehavior)d.I32();
+        v->defaultRobustnessImages = (VkPipelineRobustnessImageBehavior)d.I32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePipelineRobustnessProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePipelineRobustnessProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDevicePointClippingPropertiesWire
+{
+    public static ulong Size(VkPhysicalDevicePointClippingProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDevicePointClippingProperties* v)
+    {
+        e.I32((int)VkPhysicalDevicePointClippingProperties.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDevicePointClippingProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePointClippingProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDevicePointClippingProperties.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDevicePointClippingProperties* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDevicePointClippingProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDevicePointClippingProperties* v)
+    {
+        e.I32((int)v->pointClippingBehavior);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDevicePointClippingProperties* v)
+    {
+        v->pointClippingBehavior = (VkPointClippingBehavior)d.I32();
+    }
+    public static ulong SizePartial(VkPhysicalDevicePointClippingProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDevicePointClippingProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDevicePointClippingProperties* v)
+    {
+        e.I32((int)VkPhysicalDevicePointClippingProperties.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDevicePointClippingProperties* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDevicePointClippingProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePointClippingProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDevicePointClippingProperties.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDevicePointClippingProperties* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDevicePointClippingProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePointClippingProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDevicePointClippingProperties* v)
+    {
+        v->pointClippingBehavior = (VkPointClippingBehavior)d.I32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePointClippingProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePointClippingProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXTWire
+{
+    public static ulong Size(VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v)
+    {
+        e.I32((int)VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v)
+    {
+        e.U32((uint)v->primitiveTopologyListRestart);
+        e.U32((uint)v->primitiveTopologyPatchListRestart);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v)
+    {
+        v->primitiveTopologyListRestart = (uint)d.U32();
+        v->primitiveTopologyPatchListRestart = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v)
+    {
+        e.I32((int)VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v)
+    {
+        v->primitiveTopologyListRestart = (uint)d.U32();
+        v->primitiveTopologyPatchListRestart = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXTWire
+{
+    public static ulong Size(VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v)
+    {
+        e.I32((int)VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v)
+    {
+        e.U32((uint)v->primitivesGeneratedQuery);
+        e.U32((uint)v->primitivesGeneratedQueryWithRasterizerDiscard);
+        e.U32((uint)v->primitivesGeneratedQueryWithNonZeroStreams);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v)
+    {
+        v->primitivesGeneratedQuery = (uint)d.U32();
+        v->primitivesGeneratedQueryWithRasterizerDiscard = (uint)d.U32();
+        v->primitivesGeneratedQueryWithNonZeroStreams = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v)
+    {
+        e.I32((int)VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v)
+    {
+        v->primitivesGeneratedQuery = (uint)d.U32();
+        v->primitivesGeneratedQueryWithRasterizerDiscard = (uint)d.U32();
+        v->primitivesGeneratedQueryWithNonZeroStreams = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDevicePrivateDataFeaturesWire
+{
+    public static ulong Size(VkPhysicalDevicePrivateDataFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDevicePrivateDataFeatures* v)
+    {
+        e.I32((int)VkPhysicalDevicePrivateDataFeatures.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDevicePrivateDataFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePrivateDataFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDevicePrivateDataFeatures.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDevicePrivateDataFeatures* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDevicePrivateDataFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDevicePrivateDataFeatures* v)
+    {
+        e.U32((uint)v->privateData);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDevicePrivateDataFeatures* v)
+    {
+        v->privateData = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDevicePrivateDataFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDevicePrivateDataFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDevicePrivateDataFeatures* v)
+    {
+        e.I32((int)VkPhysicalDevicePrivateDataFeatures.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDevicePrivateDataFeatures* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDevicePrivateDataFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePrivateDataFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDevicePrivateDataFeatures.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDevicePrivateDataFeatures* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDevicePrivateDataFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDevicePrivateDataFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDevicePrivateDataFeatures* v)
+    {
+        v->privateData = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePrivateDataFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePrivateDataFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDevicePropertiesWire
+{
+    public static ulong Size(VkPhysicalDeviceProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceProperties* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceProperties* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceProperties* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 8 + 256;
+        n += 8 + 16;
+        n += VkPhysicalDeviceLimitsWire.Size(&v->limits, f);
+        n += VkPhysicalDeviceSparsePropertiesWire.Size(&v->sparseProperties, f);
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceProperties* v)
+    {
+        e.U32((uint)v->apiVersion);
+        e.U32((uint)v->driverVersion);
+        e.U32((uint)v->vendorID);
+        e.U32((uint)v->deviceID);
+        e.I32((int)v->deviceType);
+        e.ArraySize(256);
+        e.Bytes(((byte*)v->deviceName), 256);
+        e.ArraySize(16);
+        e.Bytes(((byte*)v->pipelineCacheUUID), 16);
+        VkPhysicalDeviceLimitsWire.Encode(ref e, &v->limits);
+        VkPhysicalDeviceSparsePropertiesWire.Encode(ref e, &v->sparseProperties);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceProperties* v)
+    {
+        v->apiVersion = (uint)d.U32();
+        v->driverVersion = (uint)d.U32();
+        v->vendorID = (uint)d.U32();
+        v->deviceID = (uint)d.U32();
+        v->deviceType = (VkPhysicalDeviceType)d.I32();
+        if (!d.FixedArraySize(256)) return;
+        d.Bytes(((byte*)v->deviceName), 256);
+        if (!d.FixedArraySize(16)) return;
+        d.Bytes(((byte*)v->pipelineCacheUUID), 16);
+        VkPhysicalDeviceLimitsWire.Decode(ref d, &v->limits);
+        VkPhysicalDeviceSparsePropertiesWire.Decode(ref d, &v->sparseProperties);
+    }
+    public static ulong SizePartial(VkPhysicalDeviceProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkPhysicalDeviceLimitsWire.SizePartial(&v->limits, f);
+        n += VkPhysicalDeviceSparsePropertiesWire.SizePartial(&v->sparseProperties, f);
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceProperties* v)
+    {
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceProperties* v)
+    {
+        VkPhysicalDeviceLimitsWire.EncodePartial(ref e, &v->limits);
+        VkPhysicalDeviceSparsePropertiesWire.EncodePartial(ref e, &v->sparseProperties);
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceProperties* v)
+    {
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceProperties* v)
+    {
+        VkPhysicalDeviceLimitsWire.DecodePartial(ref d, &v->limits);
+        VkPhysicalDeviceSparsePropertiesWire.DecodePartial(ref d, &v->sparseProperties);
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceProperties* v)
+    {
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceProperties* v)
+    {
+        v->apiVersion = (uint)d.U32();
+        v->driverVersion = (uint)d.U32();
+        v->vendorID = (uint)d.U32();
+        v->deviceID = (uint)d.U32();
+        v->deviceType = (VkPhysicalDeviceType)d.I32();
+        if (!d.FixedArraySize(256)) return;
+        d.Bytes(((byte*)v->deviceName), 256);
+        if (!d.FixedArraySize(16)) return;
+        d.Bytes(((byte*)v->pipelineCacheUUID), 16);
+        VkPhysicalDeviceLimitsWire.DecodeInto(ref d, &v->limits);
+        VkPhysicalDeviceSparsePropertiesWire.DecodeInto(ref d, &v->sparseProperties);
+    }
+}
+
+public static unsafe partial class VkPhysicalDeviceProperties2Wire
+{
+    public static ulong Size(VkPhysicalDeviceProperties2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceProperties2* v)
+    {
+        e.I32((int)VkPhysicalDeviceProperties2.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceProperties2* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceProperties2.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceProperties2* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceProperties2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkPhysicalDevicePropertiesWire.Size(&v->properties, f);
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceProperties2* v)
+    {
+        VkPhysicalDevicePropertiesWire.Encode(ref e, &v->properties);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceProperties2* v)
+    {
+        VkPhysicalDevicePropertiesWire.Decode(ref d, &v->properties);
+    }
+    public static ulong SizePartial(VkPhysicalDeviceProperties2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceProperties2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkPhysicalDevicePropertiesWire.SizePartial(&v->properties, f);
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceProperties2* v)
+    {
+        e.I32((int)VkPhysicalDeviceProperties2.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceProperties2* v)
+    {
+        VkPhysicalDevicePropertiesWire.EncodePartial(ref e, &v->properties);
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceProperties2* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceProperties2.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceProperties2* v)
+    {
+        VkPhysicalDevicePropertiesWire.DecodePartial(ref d, &v->properties);
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceProperties2* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceProperties2* v)
+    {
+        VkPhysicalDevicePropertiesWire.DecodeInto(ref d, &v->properties);
+    }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
+                case 50: n += 12 + VkPhysicalDeviceVulkan11PropertiesWire.SizeSelf((VkPhysicalDeviceVulkan11Properties*)p, f); break;
+                case 52: n += 12 + VkPhysicalDeviceVulkan12PropertiesWire.SizeSelf((VkPhysicalDeviceVulkan12Properties*)p, f); break;
+                case 54 when f == null || f.HasVersion(0x403000u): n += 12 + VkPhysicalDeviceVulkan13PropertiesWire.SizeSelf((VkPhysicalDeviceVulkan13Properties*)p, f); break;
+                case 56 when f == null || f.HasVersion(0x404000u): n += 12 + VkPhysicalDeviceVulkan14PropertiesWire.SizeSelf((VkPhysicalDeviceVulkan14Properties*)p, f); break;
+                case 1000028001 when f == null || f.HasExtension(29): n += 12 + VkPhysicalDeviceTransformFeedbackPropertiesEXTWire.SizeSelf((VkPhysicalDeviceTransformFeedbackPropertiesEXT*)p, f); break;
+                case 1000053002: n += 12 + VkPhysicalDeviceMultiviewPropertiesWire.SizeSelf((VkPhysicalDeviceMultiviewProperties*)p, f); break;
+                case 1000068002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): n += 12 + VkPhysicalDevicePipelineRobustnessPropertiesWire.SizeSelf((VkPhysicalDevicePipelineRobustnessProperties*)p, f); break;
+                case 1000071004: n += 12 + VkPhysicalDeviceIDPropertiesWire.SizeSelf((VkPhysicalDeviceIDProperties*)p, f); break;
+                case 1000080000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(81): n += 12 + VkPhysicalDevicePushDescriptorPropertiesWire.SizeSelf((VkPhysicalDevicePushDescriptorProperties*)p, f); break;
+                case 1000094000: n += 12 + VkPhysicalDeviceSubgroupPropertiesWire.SizeSelf((VkPhysicalDeviceSubgroupProperties*)p, f); break;
+                case 1000101000 when f == null || f.HasExtension(102): n += 12 + VkPhysicalDeviceConservativeRasterizationPropertiesEXTWire.SizeSelf((VkPhysicalDeviceConservativeRasterizationPropertiesEXT*)p, f); break;
+                case 1000117000: n += 12 + VkPhysicalDevicePointClippingPropertiesWire.SizeSelf((VkPhysicalDevicePointClippingProperties*)p, f); break;
+                case 1000130000: n += 12 + VkPhysicalDeviceSamplerFilterMinmaxPropertiesWire.SizeSelf((VkPhysicalDeviceSamplerFilterMinmaxProperties*)p, f); break;
+                case 1000138001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): n += 12 + VkPhysicalDeviceInlineUniformBlockPropertiesWire.SizeSelf((VkPhysicalDeviceInlineUniformBlockProperties*)p, f); break;
+                case 1000143003 when f == null || f.HasExtension(144): n += 12 + VkPhysicalDeviceSampleLocationsPropertiesEXTWire.SizeSelf((VkPhysicalDeviceSampleLocationsPropertiesEXT*)p, f); break;
+                case 1000145002: n += 12 + VkPhysicalDeviceProtectedMemoryPropertiesWire.SizeSelf((VkPhysicalDeviceProtectedMemoryProperties*)p, f); break;
+                case 1000148001 when f == null || f.HasExtension(149): n += 12 + VkPhysicalDeviceBlendOperationAdvancedPropertiesEXTWire.SizeSelf((VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT*)p, f); break;
+                case 1000150014 when f == null || f.HasExtension(151): n += 12 + VkPhysicalDeviceAccelerationStructurePropertiesKHRWire.SizeSelf((VkPhysicalDeviceAccelerationStructurePropertiesKHR*)p, f); break;
+                case 1000161002: n += 12 + VkPhysicalDeviceDescriptorIndexingPropertiesWire.SizeSelf((VkPhysicalDeviceDescriptorIndexingProperties*)p, f); break;
+                case 1000168000: n += 12 + VkPhysicalDeviceMaintenance3PropertiesWire.SizeSelf((VkPhysicalDeviceMaintenance3Properties*)p, f); break;
+                case 1000190000 when f == null || f.HasExtension(191): n += 12 + VkPhysicalDeviceVertexAttributeDivisorPropertiesEXTWire.SizeSelf((VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT*)p, f); break;
+                case 1000196000: n += 12 + VkPhysicalDeviceDriverPropertiesWire.SizeSelf((VkPhysicalDeviceDriverProperties*)p, f); break;
+                case 1000197000: n += 12 + VkPhysicalDeviceFloatControlsPropertiesWire.SizeSelf((VkPhysicalDeviceFloatControlsProperties*)p, f); break;
+                case 1000199000: n += 12 + VkPhysicalDeviceDepthStencilResolvePropertiesWire.SizeSelf((VkPhysicalDeviceDepthStencilResolveProperties*)p, f); break;
+                case 1000207001: n += 12 + VkPhysicalDeviceTimelineSemaphorePropertiesWire.SizeSelf((VkPhysicalDeviceTimelineSemaphoreProperties*)p, f); break;
+                case 1000212000 when f == null || f.HasExtension(213): n += 12 + VkPhysicalDevicePCIBusInfoPropertiesEXTWire.SizeSelf((VkPhysicalDevicePCIBusInfoPropertiesEXT*)p, f); break;
+                case 1000225000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): n += 12 + VkPhysicalDeviceSubgroupSizeControlPropertiesWire.SizeSelf((VkPhysicalDeviceSubgroupSizeControlProperties*)p, f); break;
+                case 1000226002 when f == null || f.HasExtension(227): n += 12 + VkPhysicalDeviceFragmentShadingRatePropertiesKHRWire.SizeSelf((VkPhysicalDeviceFragmentShadingRatePropertiesKHR*)p, f); break;
+                case 1000254002 when f == null || f.HasExtension(255): n += 12 + VkPhysicalDeviceProvokingVertexPropertiesEXTWire.SizeSelf((VkPhysicalDeviceProvokingVertexPropertiesEXT*)p, f); break;
+                case 1000259002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): n += 12 + VkPhysicalDeviceLineRasterizationPropertiesWire.SizeSelf((VkPhysicalDeviceLineRasterizationProperties*)p, f); break;
+                case 1000270001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): n += 12 + VkPhysicalDeviceHostImageCopyPropertiesWire.SizeSelf((VkPhysicalDeviceHostImageCopyProperties*)p, f); break;
+                case 1000280001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(281): n += 12 + VkPhysicalDeviceShaderIntegerDotProductPropertiesWire.SizeSelf((VkPhysicalDeviceShaderIntegerDotProductProperties*)p, f); break;
+                case 1000281001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(282): n += 12 + VkPhysicalDeviceTexelBufferAlignmentPropertiesWire.SizeSelf((VkPhysicalDeviceTexelBufferAlignmentProperties*)p, f); break;
+                case 1000286001 when f == null || f.HasExtension(287): n += 12 + VkPhysicalDeviceRobustness2PropertiesEXTWire.SizeSelf((VkPhysicalDeviceRobustness2PropertiesEXT*)p, f); break;
+                case 1000287001 when f == null || f.HasExtension(288): n += 12 + VkPhysicalDeviceCustomBorderColorPropertiesEXTWire.SizeSelf((VkPhysicalDeviceCustomBorderColorPropertiesEXT*)p, f); break;
+                case 1000320001 when f == null || f.HasExtension(321): n += 12 + VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXTWire.SizeSelf((VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT*)p, f); break;
+                case 1000322000 when f == null || f.HasExtension(323): n += 12 + VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHRWire.SizeSelf((VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR*)p, f); break;
+                case 1000328001 when f == null || f.HasExtension(329): n += 12 + VkPhysicalDeviceMeshShaderPropertiesEXTWire.SizeSelf((VkPhysicalDeviceMeshShaderPropertiesEXT*)p, f); break;
+                case 1000347001 when f == null || f.HasExtension(348): n += 12 + VkPhysicalDeviceRayTracingPipelinePropertiesKHRWire.SizeSelf((VkPhysicalDeviceRayTracingPipelinePropertiesKHR*)p, f); break;
+                case 1000392001 when f == null || f.HasExtension(393): n += 12 + VkPhysicalDeviceMultiDrawPropertiesEXTWire.SizeSelf((VkPhysicalDeviceMultiDrawPropertiesEXT*)p, f); break;
+                case 1000395001 when f == null || f.HasExtension(396): n += 12 + VkPhysicalDeviceShaderTileImagePropertiesEXTWire.SizeSelf((VkPhysicalDeviceShaderTileImagePropertiesEXT*)p, f); break;
+                case 1000413001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(414): n += 12 + VkPhysicalDeviceMaintenance4PropertiesWire.SizeSelf((VkPhysicalDeviceMaintenance4Properties*)p, f); break;
+                case 1000451001 when f == null || f.HasExtension(452): n += 12 + VkPhysicalDeviceNestedCommandBufferPropertiesEXTWire.SizeSelf((VkPhysicalDeviceNestedCommandBufferPropertiesEXT*)p, f); break;
+                case 1000455001 when f == null || f.HasExtension(456): n += 12 + VkPhysicalDeviceExtendedDynamicState3PropertiesEXTWire.SizeSelf((VkPhysicalDeviceExtendedDynamicState3PropertiesEXT*)p, f); break;
+                case 1000470001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): n += 12 + VkPhysicalDeviceMaintenance5PropertiesWire.SizeSelf((VkPhysicalDeviceMaintenance5Properties*)p, f); break;
+                case 1000495001 when f == null || f.HasExtension(496): n += 12 + VkPhysicalDeviceLegacyVertexAttributesPropertiesEXTWire.SizeSelf((VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT*)p, f); break;
+                case 1000506002 when f == null || f.HasExtension(507): n += 12 + VkPhysicalDeviceCooperativeMatrixPropertiesKHRWire.SizeSelf((VkPhysicalDeviceCooperativeMatrixPropertiesKHR*)p, f); break;
+                case 1000511000 when f == null || f.HasExtension(512): n += 12 + VkPhysicalDeviceComputeShaderDerivativesPropertiesKHRWire.SizeSelf((VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR*)p, f); break;
+                case 1000525000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(526): n += 12 + VkPhysicalDeviceVertexAttributeDivisorPropertiesWire.SizeSelf((VkPhysicalDeviceVertexAttributeDivisorProperties*)p, f); break;
+                case 1000545001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): n += 12 + VkPhysicalDeviceMaintenance6PropertiesWire.SizeSelf((VkPhysicalDeviceMaintenance6Properties*)p, f); break;
+                case 1000562001 when f == null || f.HasExtension(563): n += 12 + VkPhysicalDeviceMaintenance7PropertiesKHRWire.SizeSelf((VkPhysicalDeviceMaintenance7PropertiesKHR*)p, f); break;
+                case 1000572001 when f == null || f.HasExtension(573): n += 12 + VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXTWire.SizeSelf((VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[52];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 52) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
+                case 50: e.Pointer(true); e.I32(50); kept[n++] = (VnChainHeader*)p; break;
+                case 52: e.Pointer(true); e.I32(52); kept[n++] = (VnChainHeader*)p; break;
+                case 54 when f == null || f.HasVersion(0x403000u): e.Pointer(true); e.I32(54); kept[n++] = (VnChainHeader*)p; break;
+                case 56 when f == null || f.HasVersion(0x404000u): e.Pointer(true); e.I32(56); kept[n++] = (VnChainHeader*)p; break;
+                case 1000028001 when f == null || f.HasExtension(29): e.Pointer(true); e.I32(1000028001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000053002: e.Pointer(true); e.I32(1000053002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000068002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): e.Pointer(true); e.I32(1000068002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000071004: e.Pointer(true); e.I32(1000071004); kept[n++] = (VnChainHeader*)p; break;
+                case 1000080000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(81): e.Pointer(true); e.I32(1000080000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000094000: e.Pointer(true); e.I32(1000094000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000101000 when f == null || f.HasExtension(102): e.Pointer(true); e.I32(1000101000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000117000: e.Pointer(true); e.I32(1000117000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000130000: e.Pointer(true); e.I32(1000130000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000138001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): e.Pointer(true); e.I32(1000138001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000143003 when f == null || f.HasExtension(144): e.Pointer(true); e.I32(1000143003); kept[n++] = (VnChainHeader*)p; break;
+                case 1000145002: e.Pointer(true); e.I32(1000145002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000148001 when f == null || f.HasExtension(149): e.Pointer(true); e.I32(1000148001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000150014 when f == null || f.HasExtension(151): e.Pointer(true); e.I32(1000150014); kept[n++] = (VnChainHeader*)p; break;
+                case 1000161002: e.Pointer(true); e.I32(1000161002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000168000: e.Pointer(true); e.I32(1000168000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000190000 when f == null || f.HasExtension(191): e.Pointer(true); e.I32(1000190000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000196000: e.Pointer(true); e.I32(1000196000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000197000: e.Pointer(true); e.I32(1000197000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000199000: e.Pointer(true); e.I32(1000199000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000207001: e.Pointer(true); e.I32(1000207001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000212000 when f == null || f.HasExtension(213): e.Pointer(true); e.I32(1000212000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000225000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): e.Pointer(true); e.I32(1000225000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000226002 when f == null || f.HasExtension(227): e.Pointer(true); e.I32(1000226002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000254002 when f == null || f.HasExtension(255): e.Pointer(true); e.I32(1000254002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000259002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): e.Pointer(true); e.I32(1000259002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000270001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): e.Pointer(true); e.I32(1000270001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000280001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(281): e.Pointer(true); e.I32(1000280001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000281001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(282): e.Pointer(true); e.I32(1000281001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000286001 when f == null || f.HasExtension(287): e.Pointer(true); e.I32(1000286001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000287001 when f == null || f.HasExtension(288): e.Pointer(true); e.I32(1000287001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000320001 when f == null || f.HasExtension(321): e.Pointer(true); e.I32(1000320001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000322000 when f == null || f.HasExtension(323): e.Pointer(true); e.I32(1000322000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000328001 when f == null || f.HasExtension(329): e.Pointer(true); e.I32(1000328001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000347001 when f == null || f.HasExtension(348): e.Pointer(true); e.I32(1000347001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000392001 when f == null || f.HasExtension(393): e.Pointer(true); e.I32(1000392001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000395001 when f == null || f.HasExtension(396): e.Pointer(true); e.I32(1000395001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000413001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(414): e.Pointer(true); e.I32(1000413001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000451001 when f == null || f.HasExtension(452): e.Pointer(true); e.I32(1000451001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000455001 when f == null || f.HasExtension(456): e.Pointer(true); e.I32(1000455001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000470001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): e.Pointer(true); e.I32(1000470001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000495001 when f == null || f.HasExtension(496): e.Pointer(true); e.I32(1000495001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000506002 when f == null || f.HasExtension(507): e.Pointer(true); e.I32(1000506002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000511000 when f == null || f.HasExtension(512): e.Pointer(true); e.I32(1000511000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000525000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(526): e.Pointer(true); e.I32(1000525000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000545001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): e.Pointer(true); e.I32(1000545001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000562001 when f == null || f.HasExtension(563): e.Pointer(true); e.I32(1000562001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000572001 when f == null || f.HasExtension(573): e.Pointer(true); e.I32(1000572001); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 50: VkPhysicalDeviceVulkan11PropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkan11Properties*)q); break;
+                case 52: VkPhysicalDeviceVulkan12PropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkan12Properties*)q); break;
+                case 54: VkPhysicalDeviceVulkan13PropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkan13Properties*)q); break;
+                case 56: VkPhysicalDeviceVulkan14PropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkan14Properties*)q); break;
+                case 1000028001: VkPhysicalDeviceTransformFeedbackPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceTransformFeedbackPropertiesEXT*)q); break;
+                case 1000053002: VkPhysicalDeviceMultiviewPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceMultiviewProperties*)q); break;
+                case 1000068002: VkPhysicalDevicePipelineRobustnessPropertiesWire.EncodeSelf(ref e, (VkPhysicalDevicePipelineRobustnessProperties*)q); break;
+                case 1000071004: VkPhysicalDeviceIDPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceIDProperties*)q); break;
+                case 1000080000: VkPhysicalDevicePushDescriptorPropertiesWire.EncodeSelf(ref e, (VkPhysicalDevicePushDescriptorProperties*)q); break;
+                case 1000094000: VkPhysicalDeviceSubgroupPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceSubgroupProperties*)q); break;
+                case 1000101000: VkPhysicalDeviceConservativeRasterizationPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceConservativeRasterizationPropertiesEXT*)q); break;
+                case 1000117000: VkPhysicalDevicePointClippingPropertiesWire.EncodeSelf(ref e, (VkPhysicalDevicePointClippingProperties*)q); break;
+                case 1000130000: VkPhysicalDeviceSamplerFilterMinmaxPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceSamplerFilterMinmaxProperties*)q); break;
+                case 1000138001: VkPhysicalDeviceInlineUniformBlockPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceInlineUniformBlockProperties*)q); break;
+                case 1000143003: VkPhysicalDeviceSampleLocationsPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceSampleLocationsPropertiesEXT*)q); break;
+                case 1000145002: VkPhysicalDeviceProtectedMemoryPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceProtectedMemoryProperties*)q); break;
+                case 1000148001: VkPhysicalDeviceBlendOperationAdvancedPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT*)q); break;
+                case 1000150014: VkPhysicalDeviceAccelerationStructurePropertiesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceAccelerationStructurePropertiesKHR*)q); break;
+                case 1000161002: VkPhysicalDeviceDescriptorIndexingPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceDescriptorIndexingProperties*)q); break;
+                case 1000168000: VkPhysicalDeviceMaintenance3PropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance3Properties*)q); break;
+                case 1000190000: VkPhysicalDeviceVertexAttributeDivisorPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT*)q); break;
+                case 1000196000: VkPhysicalDeviceDriverPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceDriverProperties*)q); break;
+                case 1000197000: VkPhysicalDeviceFloatControlsPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceFloatControlsProperties*)q); break;
+                case 1000199000: VkPhysicalDeviceDepthStencilResolvePropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceDepthStencilResolveProperties*)q); break;
+                case 1000207001: VkPhysicalDeviceTimelineSemaphorePropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceTimelineSemaphoreProperties*)q); break;
+                case 1000212000: VkPhysicalDevicePCIBusInfoPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDevicePCIBusInfoPropertiesEXT*)q); break;
+                case 1000225000: VkPhysicalDeviceSubgroupSizeControlPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceSubgroupSizeControlProperties*)q); break;
+                case 1000226002: VkPhysicalDeviceFragmentShadingRatePropertiesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceFragmentShadingRatePropertiesKHR*)q); break;
+                case 1000254002: VkPhysicalDeviceProvokingVertexPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceProvokingVertexPropertiesEXT*)q); break;
+                case 1000259002: VkPhysicalDeviceLineRasterizationPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceLineRasterizationProperties*)q); break;
+                case 1000270001: VkPhysicalDeviceHostImageCopyPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceHostImageCopyProperties*)q); break;
+                case 1000280001: VkPhysicalDeviceShaderIntegerDotProductPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderIntegerDotProductProperties*)q); break;
+                case 1000281001: VkPhysicalDeviceTexelBufferAlignmentPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceTexelBufferAlignmentProperties*)q); break;
+                case 1000286001: VkPhysicalDeviceRobustness2PropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceRobustness2PropertiesEXT*)q); break;
+                case 1000287001: VkPhysicalDeviceCustomBorderColorPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceCustomBorderColorPropertiesEXT*)q); break;
+                case 1000320001: VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT*)q); break;
+                case 1000322000: VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR*)q); break;
+                case 1000328001: VkPhysicalDeviceMeshShaderPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceMeshShaderPropertiesEXT*)q); break;
+                case 1000347001: VkPhysicalDeviceRayTracingPipelinePropertiesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceRayTracingPipelinePropertiesKHR*)q); break;
+                case 1000392001: VkPhysicalDeviceMultiDrawPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceMultiDrawPropertiesEXT*)q); break;
+                case 1000395001: VkPhysicalDeviceShaderTileImagePropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderTileImagePropertiesEXT*)q); break;
+                case 1000413001: VkPhysicalDeviceMaintenance4PropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance4Properties*)q); break;
+                case 1000451001: VkPhysicalDeviceNestedCommandBufferPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceNestedCommandBufferPropertiesEXT*)q); break;
+                case 1000455001: VkPhysicalDeviceExtendedDynamicState3PropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceExtendedDynamicState3PropertiesEXT*)q); break;
+                case 1000470001: VkPhysicalDeviceMaintenance5PropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance5Properties*)q); break;
+                case 1000495001: VkPhysicalDeviceLegacyVertexAttributesPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT*)q); break;
+                case 1000506002: VkPhysicalDeviceCooperativeMatrixPropertiesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceCooperativeMatrixPropertiesKHR*)q); break;
+                case 1000511000: VkPhysicalDeviceComputeShaderDerivativesPropertiesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR*)q); break;
+                case 1000525000: VkPhysicalDeviceVertexAttributeDivisorPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceVertexAttributeDivisorProperties*)q); break;
+                case 1000545001: VkPhysicalDeviceMaintenance6PropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance6Properties*)q); break;
+                case 1000562001: VkPhysicalDeviceMaintenance7PropertiesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance7PropertiesKHR*)q); break;
+                case 1000572001: VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
+            {
+                case 50: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan11Properties)); break;
+                case 52: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan12Properties)); break;
+                case 54: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan13Properties)); break;
+                case 56: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan14Properties)); break;
+                case 1000028001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTransformFeedbackPropertiesEXT)); break;
+                case 1000053002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMultiviewProperties)); break;
+                case 1000068002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineRobustnessProperties)); break;
+                case 1000071004: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceIDProperties)); break;
+                case 1000080000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePushDescriptorProperties)); break;
+                case 1000094000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSubgroupProperties)); break;
+                case 1000101000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceConservativeRasterizationPropertiesEXT)); break;
+                case 1000117000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePointClippingProperties)); break;
+                case 1000130000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSamplerFilterMinmaxProperties)); break;
+                case 1000138001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceInlineUniformBlockProperties)); break;
+                case 1000143003: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSampleLocationsPropertiesEXT)); break;
+                case 1000145002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProtectedMemoryProperties)); break;
+                case 1000148001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT)); break;
+                case 1000150014: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceAccelerationStructurePropertiesKHR)); break;
+                case 1000161002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDescriptorIndexingProperties)); break;
+                case 1000168000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance3Properties)); break;
+                case 1000190000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT)); break;
+                case 1000196000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDriverProperties)); break;
+                case 1000197000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFloatControlsProperties)); break;
+                case 1000199000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthStencilResolveProperties)); break;
+                case 1000207001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTimelineSemaphoreProperties)); break;
+                case 1000212000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePCIBusInfoPropertiesEXT)); break;
+                case 1000225000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSubgroupSizeControlProperties)); break;
+                case 1000226002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFragmentShadingRatePropertiesKHR)); break;
+                case 1000254002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProvokingVertexPropertiesEXT)); break;
+                case 1000259002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceLineRasterizationProperties)); break;
+                case 1000270001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceHostImageCopyProperties)); break;
+                case 1000280001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderIntegerDotProductProperties)); break;
+                case 1000281001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTexelBufferAlignmentProperties)); break;
+                case 1000286001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRobustness2PropertiesEXT)); break;
+                case 1000287001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceCustomBorderColorPropertiesEXT)); break;
+                case 1000320001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT)); break;
+                case 1000322000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR)); break;
+                case 1000328001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMeshShaderPropertiesEXT)); break;
+                case 1000347001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayTracingPipelinePropertiesKHR)); break;
+                case 1000392001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMultiDrawPropertiesEXT)); break;
+                case 1000395001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderTileImagePropertiesEXT)); break;
+                case 1000413001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance4Properties)); break;
+                case 1000451001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceNestedCommandBufferPropertiesEXT)); break;
+                case 1000455001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExtendedDynamicState3PropertiesEXT)); break;
+                case 1000470001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance5Properties)); break;
+                case 1000495001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT)); break;
+                case 1000506002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceCooperativeMatrixPropertiesKHR)); break;
+                case 1000511000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR)); break;
+                case 1000525000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVertexAttributeDivisorProperties)); break;
+                case 1000545001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance6Properties)); break;
+                case 1000562001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance7PropertiesKHR)); break;
+                case 1000572001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            }
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 50: VkPhysicalDeviceVulkan11PropertiesWire.DecodeSelf(ref d, (VkPhysicalDeviceVulkan11Properties*)last); break;
+                case 52: VkPhysicalDeviceVulkan12PropertiesWire.DecodeSelf(ref d, (VkPhysicalDeviceVulkan12Properties*)last); break;
+                case 54: VkPhysicalDeviceVulkan13PropertiesWire.DecodeSelf(ref d, (VkPhysicalDeviceVulkan13Properties*)last); break;
+                case 56: VkPhysicalDeviceVulkan14PropertiesWire.DecodeSelf(ref d, (VkPhysicalDeviceVulkan14Properties*)last); break;
+                case 1000028001: VkPhysicalDeviceTransformFeedbackPropertiesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceTransformFeedbackPropertiesEXT*)last); break;
+                case 1000053002: VkPhysicalDeviceMultiviewPropertiesWire.DecodeSelf(ref d, (VkPhysicalDeviceMultiviewProperties*)last); break;
+                case 1000068002: VkPhysicalDevicePipelineRobustnessPropertiesWire.DecodeSelf(ref d, (VkPhysicalDevicePipelineRobustnessProperties*)last); break;
+                case 1000071004: VkPhysicalDeviceIDPropertiesWire.DecodeSelf(ref d, (VkPhysicalDeviceIDProperties*)last); break;
+                case 1000080000: VkPhysicalDevicePushDescriptorPropertiesWire.DecodeSelf(ref d, (VkPhysicalDevicePushDescriptorProperties*)last); break;
+                case 1000094000: VkPhysicalDeviceSubgroupPropertiesWire.DecodeSelf(ref d, (VkPhysicalDeviceSubgroupProperties*)last); break;
+                case 1000101000: VkPhysicalDeviceConservativeRasterizationPropertiesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceConservativeRasterizationPropertiesEXT*)last); break;
+                case 1000117000: VkPhysicalDevicePointClippingPropertiesWire.DecodeSelf(ref d, (VkPhysicalDevicePointClippingProperties*)last); break;
+                case 1000130000: VkPhysicalDeviceSamplerFilterMinmaxPropertiesWire.DecodeSelf(ref d, (VkPhysicalDeviceSamplerFilterMinmaxProperties*)last); break;
+                case 1000138001: VkPhysicalDeviceInlineUniformBlockPropertiesWire.DecodeSelf(ref d, (VkPhysicalDeviceInlineUniformBlockProperties*)last); break;
+                case 1000143003: VkPhysicalDeviceSampleLocationsPropertiesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceSampleLocationsPropertiesEXT*)last); break;
+                case 1000145002: VkPhysicalDeviceProtectedMemoryPropertiesWire.DecodeSelf(ref d, (VkPhysicalDeviceProtectedMemoryProperties*)last); break;
+                case 1000148001: VkPhysicalDeviceBlendOperationAdvancedPropertiesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT*)last); break;
+                case 1000150014: VkPhysicalDeviceAccelerationStructurePropertiesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceAccelerationStructurePropertiesKHR*)last); break;
+                case 1000161002: VkPhysicalDeviceDescriptorIndexingPropertiesWire.DecodeSelf(ref d, (VkPhysicalDeviceDescriptorIndexingProperties*)last); break;
+                case 1000168000: VkPhysicalDeviceMaintenance3PropertiesWire.DecodeSelf(ref d, (VkPhysicalDeviceMaintenance3Properties*)last); break;
+                case 1000190000: VkPhysicalDeviceVertexAttributeDivisorPropertiesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT*)last); break;
+                case 1000196000: VkPhysicalDeviceDriverPropertiesWire.DecodeSelf(ref d, (VkPhysicalDeviceDriverProperties*)last); break;
+                case 1000197000: VkPhysicalDeviceFloatControlsPropertiesWire.DecodeSelf(ref d, (VkPhysicalDeviceFloatControlsProperties*)last); break;
+                case 1000199000: VkPhysicalDeviceDepthStencilResolvePropertiesWire.DecodeSelf(ref d, (VkPhysicalDeviceDepthStencilResolveProperties*)last); break;
+                case 1000207001: VkPhysicalDeviceTimelineSemaphorePropertiesWire.DecodeSelf(ref d, (VkPhysicalDeviceTimelineSemaphoreProperties*)last); break;
+                case 1000212000: VkPhysicalDevicePCIBusInfoPropertiesEXTWire.DecodeSelf(ref d, (VkPhysicalDevicePCIBusInfoPropertiesEXT*)last); break;
+                case 1000225000: VkPhysicalDeviceSubgroupSizeControlPropertiesWire.DecodeSelf(ref d, (VkPhysicalDeviceSubgroupSizeControlProperties*)last); break;
+                case 1000226002: VkPhysicalDeviceFragmentShadingRatePropertiesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceFragmentShadingRatePropertiesKHR*)last); break;
+                case 1000254002: VkPhysicalDeviceProvokingVertexPropertiesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceProvokingVertexPropertiesEXT*)last); break;
+                case 1000259002: VkPhysicalDeviceLineRasterizationPropertiesWire.DecodeSelf(ref d, (VkPhysicalDeviceLineRasterizationProperties*)last); break;
+                case 1000270001: VkPhysicalDeviceHostImageCopyPropertiesWire.DecodeSelf(ref d, (VkPhysicalDeviceHostImageCopyProperties*)last); break;
+                case 1000280001: VkPhysicalDeviceShaderIntegerDotProductPropertiesWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderIntegerDotProductProperties*)last); break;
+                case 1000281001: VkPhysicalDeviceTexelBufferAlignmentPropertiesWire.DecodeSelf(ref d, (VkPhysicalDeviceTexelBufferAlignmentProperties*)last); break;
+                case 1000286001: VkPhysicalDeviceRobustness2PropertiesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceRobustness2PropertiesEXT*)last); break;
+                case 1000287001: VkPhysicalDeviceCustomBorderColorPropertiesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceCustomBorderColorPropertiesEXT*)last); break;
+                case 1000320001: VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT*)last); break;
+                case 1000322000: VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR*)last); break;
+                case 1000328001: VkPhysicalDeviceMeshShaderPropertiesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceMeshShaderPropertiesEXT*)last); break;
+                case 1000347001: VkPhysicalDeviceRayTracingPipelinePropertiesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceRayTracingPipelinePropertiesKHR*)last); break;
+                case 1000392001: VkPhysicalDeviceMultiDrawPropertiesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceMultiDrawPropertiesEXT*)last); break;
+                case 1000395001: VkPhysicalDeviceShaderTileImagePropertiesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceShaderTileImagePropertiesEXT*)last); break;
+                case 1000413001: VkPhysicalDeviceMaintenance4PropertiesWire.DecodeSelf(ref d, (VkPhysicalDeviceMaintenance4Properties*)last); break;
+                case 1000451001: VkPhysicalDeviceNestedCommandBufferPropertiesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceNestedCommandBufferPropertiesEXT*)last); break;
+                case 1000455001: VkPhysicalDeviceExtendedDynamicState3PropertiesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceExtendedDynamicState3PropertiesEXT*)last); break;
+                case 1000470001: VkPhysicalDeviceMaintenance5PropertiesWire.DecodeSelf(ref d, (VkPhysicalDeviceMaintenance5Properties*)last); break;
+                case 1000495001: VkPhysicalDeviceLegacyVertexAttributesPropertiesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT*)last); break;
+                case 1000506002: VkPhysicalDeviceCooperativeMatrixPropertiesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceCooperativeMatrixPropertiesKHR*)last); break;
+                case 1000511000: VkPhysicalDeviceComputeShaderDerivativesPropertiesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR*)last); break;
+                case 1000525000: VkPhysicalDeviceVertexAttributeDivisorPropertiesWire.DecodeSelf(ref d, (VkPhysicalDeviceVertexAttributeDivisorProperties*)last); break;
+                case 1000545001: VkPhysicalDeviceMaintenance6PropertiesWire.DecodeSelf(ref d, (VkPhysicalDeviceMaintenance6Properties*)last); break;
+                case 1000562001: VkPhysicalDeviceMaintenance7PropertiesKHRWire.DecodeSelf(ref d, (VkPhysicalDeviceMaintenance7PropertiesKHR*)last); break;
+                case 1000572001: VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXTWire.DecodeSelf(ref d, (VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
     public static ulong SizePartialChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
+                case 50: n += 12 + VkPhysicalDeviceVulkan11PropertiesWire.SizePartialSelf((VkPhysicalDeviceVulkan11Properties*)p, f); break;
+                case 52: n += 12 + VkPhysicalDeviceVulkan12PropertiesWire.SizePartialSelf((VkPhysicalDeviceVulkan12Properties*)p, f); break;
+                case 54 when f == null || f.HasVersion(0x403000u): n += 12 + VkPhysicalDeviceVulkan13PropertiesWire.SizePartialSelf((VkPhysicalDeviceVulkan13Properties*)p, f); break;
+                case 56 when f == null || f.HasVersion(0x404000u): n += 12 + VkPhysicalDeviceVulkan14PropertiesWire.SizePartialSelf((VkPhysicalDeviceVulkan14Properties*)p, f); break;
+                case 1000028001 when f == null || f.HasExtension(29): n += 12 + VkPhysicalDeviceTransformFeedbackPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceTransformFeedbackPropertiesEXT*)p, f); break;
+                case 1000053002: n += 12 + VkPhysicalDeviceMultiviewPropertiesWire.SizePartialSelf((VkPhysicalDeviceMultiviewProperties*)p, f); break;
+                case 1000068002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): n += 12 + VkPhysicalDevicePipelineRobustnessPropertiesWire.SizePartialSelf((VkPhysicalDevicePipelineRobustnessProperties*)p, f); break;
+                case 1000071004: n += 12 + VkPhysicalDeviceIDPropertiesWire.SizePartialSelf((VkPhysicalDeviceIDProperties*)p, f); break;
+                case 1000080000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(81): n += 12 + VkPhysicalDevicePushDescriptorPropertiesWire.SizePartialSelf((VkPhysicalDevicePushDescriptorProperties*)p, f); break;
+                case 1000094000: n += 12 + VkPhysicalDeviceSubgroupPropertiesWire.SizePartialSelf((VkPhysicalDeviceSubgroupProperties*)p, f); break;
+                case 1000101000 when f == null || f.HasExtension(102): n += 12 + VkPhysicalDeviceConservativeRasterizationPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceConservativeRasterizationPropertiesEXT*)p, f); break;
+                case 1000117000: n += 12 + VkPhysicalDevicePointClippingPropertiesWire.SizePartialSelf((VkPhysicalDevicePointClippingProperties*)p, f); break;
+                case 1000130000: n += 12 + VkPhysicalDeviceSamplerFilterMinmaxPropertiesWire.SizePartialSelf((VkPhysicalDeviceSamplerFilterMinmaxProperties*)p, f); break;
+                case 1000138001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): n += 12 + VkPhysicalDeviceInlineUniformBlockPropertiesWire.SizePartialSelf((VkPhysicalDeviceInlineUniformBlockProperties*)p, f); break;
+                case 1000143003 when f == null || f.HasExtension(144): n += 12 + VkPhysicalDeviceSampleLocationsPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceSampleLocationsPropertiesEXT*)p, f); break;
+                case 1000145002: n += 12 + VkPhysicalDeviceProtectedMemoryPropertiesWire.SizePartialSelf((VkPhysicalDeviceProtectedMemoryProperties*)p, f); break;
+                case 1000148001 when f == null || f.HasExtension(149): n += 12 + VkPhysicalDeviceBlendOperationAdvancedPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT*)p, f); break;
+                case 1000150014 when f == null || f.HasExtension(151): n += 12 + VkPhysicalDeviceAccelerationStructurePropertiesKHRWire.SizePartialSelf((VkPhysicalDeviceAccelerationStructurePropertiesKHR*)p, f); break;
+                case 1000161002: n += 12 + VkPhysicalDeviceDescriptorIndexingPropertiesWire.SizePartialSelf((VkPhysicalDeviceDescriptorIndexingProperties*)p, f); break;
+                case 1000168000: n += 12 + VkPhysicalDeviceMaintenance3PropertiesWire.SizePartialSelf((VkPhysicalDeviceMaintenance3Properties*)p, f); break;
+                case 1000190000 when f == null || f.HasExtension(191): n += 12 + VkPhysicalDeviceVertexAttributeDivisorPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT*)p, f); break;
+                case 1000196000: n += 12 + VkPhysicalDeviceDriverPropertiesWire.SizePartialSelf((VkPhysicalDeviceDriverProperties*)p, f); break;
+                case 1000197000: n += 12 + VkPhysicalDeviceFloatControlsPropertiesWire.SizePartialSelf((VkPhysicalDeviceFloatControlsProperties*)p, f); break;
+                case 1000199000: n += 12 + VkPhysicalDeviceDepthStencilResolvePropertiesWire.SizePartialSelf((VkPhysicalDeviceDepthStencilResolveProperties*)p, f); break;
+                case 1000207001: n += 12 + VkPhysicalDeviceTimelineSemaphorePropertiesWire.SizePartialSelf((VkPhysicalDeviceTimelineSemaphoreProperties*)p, f); break;
+                case 1000212000 when f == null || f.HasExtension(213): n += 12 + VkPhysicalDevicePCIBusInfoPropertiesEXTWire.SizePartialSelf((VkPhysicalDevicePCIBusInfoPropertiesEXT*)p, f); break;
+                case 1000225000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): n += 12 + VkPhysicalDeviceSubgroupSizeControlPropertiesWire.SizePartialSelf((VkPhysicalDeviceSubgroupSizeControlProperties*)p, f); break;
+                case 1000226002 when f == null || f.HasExtension(227): n += 12 + VkPhysicalDeviceFragmentShadingRatePropertiesKHRWire.SizePartialSelf((VkPhysicalDeviceFragmentShadingRatePropertiesKHR*)p, f); break;
+                case 1000254002 when f == null || f.HasExtension(255): n += 12 + VkPhysicalDeviceProvokingVertexPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceProvokingVertexPropertiesEXT*)p, f); break;
+                case 1000259002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): n += 12 + VkPhysicalDeviceLineRasterizationPropertiesWire.SizePartialSelf((VkPhysicalDeviceLineRasterizationProperties*)p, f); break;
+                case 1000270001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): n += 12 + VkPhysicalDeviceHostImageCopyPropertiesWire.SizePartialSelf((VkPhysicalDeviceHostImageCopyProperties*)p, f); break;
+                case 1000280001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(281): n += 12 + VkPhysicalDeviceShaderIntegerDotProductPropertiesWire.SizePartialSelf((VkPhysicalDeviceShaderIntegerDotProductProperties*)p, f); break;
+                case 1000281001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(282): n += 12 + VkPhysicalDeviceTexelBufferAlignmentPropertiesWire.SizePartialSelf((VkPhysicalDeviceTexelBufferAlignmentProperties*)p, f); break;
+                case 1000286001 when f == null || f.HasExtension(287): n += 12 + VkPhysicalDeviceRobustness2PropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceRobustness2PropertiesEXT*)p, f); break;
+                case 1000287001 when f == null || f.HasExtension(288): n += 12 + VkPhysicalDeviceCustomBorderColorPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceCustomBorderColorPropertiesEXT*)p, f); break;
+                case 1000320001 when f == null || f.HasExtension(321): n += 12 + VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT*)p, f); break;
+                case 1000322000 when f == null || f.HasExtension(323): n += 12 + VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHRWire.SizePartialSelf((VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR*)p, f); break;
+                case 1000328001 when f == null || f.HasExtension(329): n += 12 + VkPhysicalDeviceMeshShaderPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceMeshShaderPropertiesEXT*)p, f); break;
+                case 1000347001 when f == null || f.HasExtension(348): n += 12 + VkPhysicalDeviceRayTracingPipelinePropertiesKHRWire.SizePartialSelf((VkPhysicalDeviceRayTracingPipelinePropertiesKHR*)p, f); break;
+                case 1000392001 when f == null || f.HasExtension(393): n += 12 + VkPhysicalDeviceMultiDrawPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceMultiDrawPropertiesEXT*)p, f); break;
+                case 1000395001 when f == null || f.HasExtension(396): n += 12 + VkPhysicalDeviceShaderTileImagePropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceShaderTileImagePropertiesEXT*)p, f); break;
+                case 1000413001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(414): n += 12 + VkPhysicalDeviceMaintenance4PropertiesWire.SizePartialSelf((VkPhysicalDeviceMaintenance4Properties*)p, f); break;
+                case 1000451001 when f == null || f.HasExtension(452): n += 12 + VkPhysicalDeviceNestedCommandBufferPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceNestedCommandBufferPropertiesEXT*)p, f); break;
+                case 1000455001 when f == null || f.HasExtension(456): n += 12 + VkPhysicalDeviceExtendedDynamicState3PropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceExtendedDynamicState3PropertiesEXT*)p, f); break;
+                case 1000470001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): n += 12 + VkPhysicalDeviceMaintenance5PropertiesWire.SizePartialSelf((VkPhysicalDeviceMaintenance5Properties*)p, f); break;
+                case 1000495001 when f == null || f.HasExtension(496): n += 12 + VkPhysicalDeviceLegacyVertexAttributesPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT*)p, f); break;
+                case 1000506002 when f == null || f.HasExtension(507): n += 12 + VkPhysicalDeviceCooperativeMatrixPropertiesKHRWire.SizePartialSelf((VkPhysicalDeviceCooperativeMatrixPropertiesKHR*)p, f); break;
+                case 1000511000 when f == null || f.HasExtension(512): n += 12 + VkPhysicalDeviceComputeShaderDerivativesPropertiesKHRWire.SizePartialSelf((VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR*)p, f); break;
+                case 1000525000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(526): n += 12 + VkPhysicalDeviceVertexAttributeDivisorPropertiesWire.SizePartialSelf((VkPhysicalDeviceVertexAttributeDivisorProperties*)p, f); break;
+                case 1000545001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): n += 12 + VkPhysicalDeviceMaintenance6PropertiesWire.SizePartialSelf((VkPhysicalDeviceMaintenance6Properties*)p, f); break;
+                case 1000562001 when f == null || f.HasExtension(563): n += 12 + VkPhysicalDeviceMaintenance7PropertiesKHRWire.SizePartialSelf((VkPhysicalDeviceMaintenance7PropertiesKHR*)p, f); break;
+                case 1000572001 when f == null || f.HasExtension(573): n += 12 + VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodePartialChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[52];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 52) { EncodePartialChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
+                case 50: e.Pointer(true); e.I32(50); kept[n++] = (VnChainHeader*)p; break;
+                case 52: e.Pointer(true); e.I32(52); kept[n++] = (VnChainHeader*)p; break;
+                case 54 when f == null || f.HasVersion(0x403000u): e.Pointer(true); e.I32(54); kept[n++] = (VnChainHeader*)p; break;
+                case 56 when f == null || f.HasVersion(0x404000u): e.Pointer(true); e.I32(56); kept[n++] = (VnChainHeader*)p; break;
+                case 1000028001 when f == null || f.HasExtension(29): e.Pointer(true); e.I32(1000028001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000053002: e.Pointer(true); e.I32(1000053002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000068002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): e.Pointer(true); e.I32(1000068002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000071004: e.Pointer(true); e.I32(1000071004); kept[n++] = (VnChainHeader*)p; break;
+                case 1000080000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(81): e.Pointer(true); e.I32(1000080000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000094000: e.Pointer(true); e.I32(1000094000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000101000 when f == null || f.HasExtension(102): e.Pointer(true); e.I32(1000101000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000117000: e.Pointer(true); e.I32(1000117000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000130000: e.Pointer(true); e.I32(1000130000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000138001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): e.Pointer(true); e.I32(1000138001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000143003 when f == null || f.HasExtension(144): e.Pointer(true); e.I32(1000143003); kept[n++] = (VnChainHeader*)p; break;
+                case 1000145002: e.Pointer(true); e.I32(1000145002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000148001 when f == null || f.HasExtension(149): e.Pointer(true); e.I32(1000148001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000150014 when f == null || f.HasExtension(151): e.Pointer(true); e.I32(1000150014); kept[n++] = (VnChainHeader*)p; break;
+                case 1000161002: e.Pointer(true); e.I32(1000161002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000168000: e.Pointer(true); e.I32(1000168000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000190000 when f == null || f.HasExtension(191): e.Pointer(true); e.I32(1000190000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000196000: e.Pointer(true); e.I32(1000196000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000197000: e.Pointer(true); e.I32(1000197000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000199000: e.Pointer(true); e.I32(1000199000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000207001: e.Pointer(true); e.I32(1000207001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000212000 when f == null || f.HasExtension(213): e.Pointer(true); e.I32(1000212000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000225000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): e.Pointer(true); e.I32(1000225000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000226002 when f == null || f.HasExtension(227): e.Pointer(true); e.I32(1000226002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000254002 when f == null || f.HasExtension(255): e.Pointer(true); e.I32(1000254002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000259002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): e.Pointer(true); e.I32(1000259002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000270001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): e.Pointer(true); e.I32(1000270001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000280001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(281): e.Pointer(true); e.I32(1000280001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000281001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(282): e.Pointer(true); e.I32(1000281001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000286001 when f == null || f.HasExtension(287): e.Pointer(true); e.I32(1000286001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000287001 when f == null || f.HasExtension(288): e.Pointer(true); e.I32(1000287001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000320001 when f == null || f.HasExtension(321): e.Pointer(true); e.I32(1000320001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000322000 when f == null || f.HasExtension(323): e.Pointer(true); e.I32(1000322000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000328001 when f == null || f.HasExtension(329): e.Pointer(true); e.I32(1000328001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000347001 when f == null || f.HasExtension(348): e.Pointer(true); e.I32(1000347001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000392001 when f == null || f.HasExtension(393): e.Pointer(true); e.I32(1000392001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000395001 when f == null || f.HasExtension(396): e.Pointer(true); e.I32(1000395001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000413001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(414): e.Pointer(true); e.I32(1000413001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000451001 when f == null || f.HasExtension(452): e.Pointer(true); e.I32(1000451001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000455001 when f == null || f.HasExtension(456): e.Pointer(true); e.I32(1000455001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000470001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): e.Pointer(true); e.I32(1000470001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000495001 when f == null || f.HasExtension(496): e.Pointer(true); e.I32(1000495001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000506002 when f == null || f.HasExtension(507): e.Pointer(true); e.I32(1000506002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000511000 when f == null || f.HasExtension(512): e.Pointer(true); e.I32(1000511000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000525000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(526): e.Pointer(true); e.I32(1000525000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000545001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): e.Pointer(true); e.I32(1000545001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000562001 when f == null || f.HasExtension(563): e.Pointer(true); e.I32(1000562001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000572001 when f == null || f.HasExtension(573): e.Pointer(true); e.I32(1000572001); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 50: VkPhysicalDeviceVulkan11PropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVulkan11Properties*)q); break;
+                case 52: VkPhysicalDeviceVulkan12PropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVulkan12Properties*)q); break;
+                case 54: VkPhysicalDeviceVulkan13PropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVulkan13Properties*)q); break;
+                case 56: VkPhysicalDeviceVulkan14PropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVulkan14Properties*)q); break;
+                case 1000028001: VkPhysicalDeviceTransformFeedbackPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceTransformFeedbackPropertiesEXT*)q); break;
+                case 1000053002: VkPhysicalDeviceMultiviewPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMultiviewProperties*)q); break;
+                case 1000068002: VkPhysicalDevicePipelineRobustnessPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDevicePipelineRobustnessProperties*)q); break;
+                case 1000071004: VkPhysicalDeviceIDPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceIDProperties*)q); break;
+                case 1000080000: VkPhysicalDevicePushDescriptorPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDevicePushDescriptorProperties*)q); break;
+                case 1000094000: VkPhysicalDeviceSubgroupPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceSubgroupProperties*)q); break;
+                case 1000101000: VkPhysicalDeviceConservativeRasterizationPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceConservativeRasterizationPropertiesEXT*)q); break;
+                case 1000117000: VkPhysicalDevicePointClippingPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDevicePointClippingProperties*)q); break;
+                case 1000130000: VkPhysicalDeviceSamplerFilterMinmaxPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceSamplerFilterMinmaxProperties*)q); break;
+                case 1000138001: VkPhysicalDeviceInlineUniformBlockPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceInlineUniformBlockProperties*)q); break;
+                case 1000143003: VkPhysicalDeviceSampleLocationsPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceSampleLocationsPropertiesEXT*)q); break;
+                case 1000145002: VkPhysicalDeviceProtectedMemoryPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceProtectedMemoryProperties*)q); break;
+                case 1000148001: VkPhysicalDeviceBlendOperationAdvancedPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT*)q); break;
+                case 1000150014: VkPhysicalDeviceAccelerationStructurePropertiesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceAccelerationStructurePropertiesKHR*)q); break;
+                case 1000161002: VkPhysicalDeviceDescriptorIndexingPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDescriptorIndexingProperties*)q); break;
+                case 1000168000: VkPhysicalDeviceMaintenance3PropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMaintenance3Properties*)q); break;
+                case 1000190000: VkPhysicalDeviceVertexAttributeDivisorPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT*)q); break;
+                case 1000196000: VkPhysicalDeviceDriverPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDriverProperties*)q); break;
+                case 1000197000: VkPhysicalDeviceFloatControlsPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceFloatControlsProperties*)q); break;
+                case 1000199000: VkPhysicalDeviceDepthStencilResolvePropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDepthStencilResolveProperties*)q); break;
+                case 1000207001: VkPhysicalDeviceTimelineSemaphorePropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceTimelineSemaphoreProperties*)q); break;
+                case 1000212000: VkPhysicalDevicePCIBusInfoPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDevicePCIBusInfoPropertiesEXT*)q); break;
+                case 1000225000: VkPhysicalDeviceSubgroupSizeControlPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceSubgroupSizeControlProperties*)q); break;
+                case 1000226002: VkPhysicalDeviceFragmentShadingRatePropertiesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceFragmentShadingRatePropertiesKHR*)q); break;
+                case 1000254002: VkPhysicalDeviceProvokingVertexPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceProvokingVertexPropertiesEXT*)q); break;
+                case 1000259002: VkPhysicalDeviceLineRasterizationPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceLineRasterizationProperties*)q); break;
+                case 1000270001: VkPhysicalDeviceHostImageCopyPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceHostImageCopyProperties*)q); break;
+                case 1000280001: VkPhysicalDeviceShaderIntegerDotProductPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderIntegerDotProductProperties*)q); break;
+                case 1000281001: VkPhysicalDeviceTexelBufferAlignmentPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceTexelBufferAlignmentProperties*)q); break;
+                case 1000286001: VkPhysicalDeviceRobustness2PropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceRobustness2PropertiesEXT*)q); break;
+                case 1000287001: VkPhysicalDeviceCustomBorderColorPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceCustomBorderColorPropertiesEXT*)q); break;
+                case 1000320001: VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT*)q); break;
+                case 1000322000: VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR*)q); break;
+                case 1000328001: VkPhysicalDeviceMeshShaderPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMeshShaderPropertiesEXT*)q); break;
+                case 1000347001: VkPhysicalDeviceRayTracingPipelinePropertiesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceRayTracingPipelinePropertiesKHR*)q); break;
+                case 1000392001: VkPhysicalDeviceMultiDrawPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMultiDrawPropertiesEXT*)q); break;
+                case 1000395001: VkPhysicalDeviceShaderTileImagePropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderTileImagePropertiesEXT*)q); break;
+                case 1000413001: VkPhysicalDeviceMaintenance4PropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMaintenance4Properties*)q); break;
+                case 1000451001: VkPhysicalDeviceNestedCommandBufferPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceNestedCommandBufferPropertiesEXT*)q); break;
+                case 1000455001: VkPhysicalDeviceExtendedDynamicState3PropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceExtendedDynamicState3PropertiesEXT*)q); break;
+                case 1000470001: VkPhysicalDeviceMaintenance5PropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMaintenance5Properties*)q); break;
+                case 1000495001: VkPhysicalDeviceLegacyVertexAttributesPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT*)q); break;
+                case 1000506002: VkPhysicalDeviceCooperativeMatrixPropertiesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceCooperativeMatrixPropertiesKHR*)q); break;
+                case 1000511000: VkPhysicalDeviceComputeShaderDerivativesPropertiesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR*)q); break;
+                case 1000525000: VkPhysicalDeviceVertexAttributeDivisorPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVertexAttributeDivisorProperties*)q); break;
+                case 1000545001: VkPhysicalDeviceMaintenance6PropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMaintenance6Properties*)q); break;
+                case 1000562001: VkPhysicalDeviceMaintenance7PropertiesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMaintenance7PropertiesKHR*)q); break;
+                case 1000572001: VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT*)q); break;
+            }
+        }
     }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
+            {
+                case 50: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan11Properties)); break;
+                case 52: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan12Properties)); break;
+                case 54: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan13Properties)); break;
+                case 56: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan14Properties)); break;
+                case 1000028001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTransformFeedbackPropertiesEXT)); break;
+                case 1000053002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMultiviewProperties)); break;
+                case 1000068002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineRobustnessProperties)); break;
+                case 1000071004: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceIDProperties)); break;
+                case 1000080000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePushDescriptorProperties)); break;
+                case 1000094000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSubgroupProperties)); break;
+                case 1000101000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceConservativeRasterizationPropertiesEXT)); break;
+                case 1000117000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePointClippingProperties)); break;
+                case 1000130000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSamplerFilterMinmaxProperties)); break;
+                case 1000138001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceInlineUniformBlockProperties)); break;
+                case 1000143003: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSampleLocationsPropertiesEXT)); break;
+                case 1000145002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProtectedMemoryProperties)); break;
+                case 1000148001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT)); break;
+                case 1000150014: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceAccelerationStructurePropertiesKHR)); break;
+                case 1000161002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDescriptorIndexingProperties)); break;
+                case 1000168000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance3Properties)); break;
+                case 1000190000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT)); break;
+                case 1000196000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDriverProperties)); break;
+                case 1000197000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFloatControlsProperties)); break;
+                case 1000199000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthStencilResolveProperties)); break;
+                case 1000207001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTimelineSemaphoreProperties)); break;
+                case 1000212000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePCIBusInfoPropertiesEXT)); break;
+                case 1000225000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSubgroupSizeControlProperties)); break;
+                case 1000226002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFragmentShadingRatePropertiesKHR)); break;
+                case 1000254002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProvokingVertexPropertiesEXT)); break;
+                case 1000259002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceLineRasterizationProperties)); break;
+                case 1000270001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceHostImageCopyProperties)); break;
+                case 1000280001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderIntegerDotProductProperties)); break;
+                case 1000281001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTexelBufferAlignmentProperties)); break;
+                case 1000286001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRobustness2PropertiesEXT)); break;
+                case 1000287001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceCustomBorderColorPropertiesEXT)); break;
+                case 1000320001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT)); break;
+                case 1000322000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR)); break;
+                case 1000328001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMeshShaderPropertiesEXT)); break;
+                case 1000347001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayTracingPipelinePropertiesKHR)); break;
+                case 1000392001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMultiDrawPropertiesEXT)); break;
+                case 1000395001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderTileImagePropertiesEXT)); break;
+                case 1000413001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance4Properties)); break;
+                case 1000451001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceNestedCommandBufferPropertiesEXT)); break;
+                case 1000455001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExtendedDynamicState3PropertiesEXT)); break;
+                case 1000470001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance5Properties)); break;
+                case 1000495001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT)); break;
+                case 1000506002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceCooperativeMatrixPropertiesKHR)); break;
+                case 1000511000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR)); break;
+                case 1000525000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVertexAttributeDivisorProperties)); break;
+                case 1000545001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance6Properties)); break;
+                case 1000562001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance7PropertiesKHR)); break;
+                case 1000572001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            }
+            if (p == null) return null;
+            if (++n > PartialChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 50: VkPhysicalDeviceVulkan11PropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceVulkan11Properties*)last); break;
+                case 52: VkPhysicalDeviceVulkan12PropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceVulkan12Properties*)last); break;
+                case 54: VkPhysicalDeviceVulkan13PropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceVulkan13Properties*)last); break;
+                case 56: VkPhysicalDeviceVulkan14PropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceVulkan14Properties*)last); break;
+                case 1000028001: VkPhysicalDeviceTransformFeedbackPropertiesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceTransformFeedbackPropertiesEXT*)last); break;
+                case 1000053002: VkPhysicalDeviceMultiviewPropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceMultiviewProperties*)last); break;
+                case 1000068002: VkPhysicalDevicePipelineRobustnessPropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDevicePipelineRobustnessProperties*)last); break;
+                case 1000071004: VkPhysicalDeviceIDPropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceIDProperties*)last); break;
+                case 1000080000: VkPhysicalDevicePushDescriptorPropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDevicePushDescriptorProperties*)last); break;
+                case 1000094000: VkPhysicalDeviceSubgroupPropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceSubgroupProperties*)last); break;
+                case 1000101000: VkPhysicalDeviceConservativeRasterizationPropertiesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceConservativeRasterizationPropertiesEXT*)last); break;
+                case 1000117000: VkPhysicalDevicePointClippingPropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDevicePointClippingProperties*)last); break;
+                case 1000130000: VkPhysicalDeviceSamplerFilterMinmaxPropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceSamplerFilterMinmaxProperties*)last); break;
+                case 1000138001: VkPhysicalDeviceInlineUniformBlockPropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceInlineUniformBlockProperties*)last); break;
+                case 1000143003: VkPhysicalDeviceSampleLocationsPropertiesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceSampleLocationsPropertiesEXT*)last); break;
+                case 1000145002: VkPhysicalDeviceProtectedMemoryPropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceProtectedMemoryProperties*)last); break;
+                case 1000148001: VkPhysicalDeviceBlendOperationAdvancedPropertiesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT*)last); break;
+                case 1000150014: VkPhysicalDeviceAccelerationStructurePropertiesKHRWire.DecodePartialSelf(ref d, (VkPhysicalDeviceAccelerationStructurePropertiesKHR*)last); break;
+                case 1000161002: VkPhysicalDeviceDescriptorIndexingPropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceDescriptorIndexingProperties*)last); break;
+                case 1000168000: VkPhysicalDeviceMaintenance3PropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceMaintenance3Properties*)last); break;
+                case 1000190000: VkPhysicalDeviceVertexAttributeDivisorPropertiesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT*)last); break;
+                case 1000196000: VkPhysicalDeviceDriverPropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceDriverProperties*)last); break;
+                case 1000197000: VkPhysicalDeviceFloatControlsPropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceFloatControlsProperties*)last); break;
+                case 1000199000: VkPhysicalDeviceDepthStencilResolvePropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceDepthStencilResolveProperties*)last); break;
+                case 1000207001: VkPhysicalDeviceTimelineSemaphorePropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceTimelineSemaphoreProperties*)last); break;
+                case 1000212000: VkPhysicalDevicePCIBusInfoPropertiesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDevicePCIBusInfoPropertiesEXT*)last); break;
+                case 1000225000: VkPhysicalDeviceSubgroupSizeControlPropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceSubgroupSizeControlProperties*)last); break;
+                case 1000226002: VkPhysicalDeviceFragmentShadingRatePropertiesKHRWire.DecodePartialSelf(ref d, (VkPhysicalDeviceFragmentShadingRatePropertiesKHR*)last); break;
+                case 1000254002: VkPhysicalDeviceProvokingVertexPropertiesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceProvokingVertexPropertiesEXT*)last); break;
+                case 1000259002: VkPhysicalDeviceLineRasterizationPropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceLineRasterizationProperties*)last); break;
+                case 1000270001: VkPhysicalDeviceHostImageCopyPropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceHostImageCopyProperties*)last); break;
+                case 1000280001: VkPhysicalDeviceShaderIntegerDotProductPropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceShaderIntegerDotProductProperties*)last); break;
+                case 1000281001: VkPhysicalDeviceTexelBufferAlignmentPropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceTexelBufferAlignmentProperties*)last); break;
+                case 1000286001: VkPhysicalDeviceRobustness2PropertiesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceRobustness2PropertiesEXT*)last); break;
+                case 1000287001: VkPhysicalDeviceCustomBorderColorPropertiesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceCustomBorderColorPropertiesEXT*)last); break;
+                case 1000320001: VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT*)last); break;
+                case 1000322000: VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHRWire.DecodePartialSelf(ref d, (VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR*)last); break;
+                case 1000328001: VkPhysicalDeviceMeshShaderPropertiesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceMeshShaderPropertiesEXT*)last); break;
+                case 1000347001: VkPhysicalDeviceRayTracingPipelinePropertiesKHRWire.DecodePartialSelf(ref d, (VkPhysicalDeviceRayTracingPipelinePropertiesKHR*)last); break;
+                case 1000392001: VkPhysicalDeviceMultiDrawPropertiesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceMultiDrawPropertiesEXT*)last); break;
+                case 1000395001: VkPhysicalDeviceShaderTileImagePropertiesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceShaderTileImagePropertiesEXT*)last); break;
+                case 1000413001: VkPhysicalDeviceMaintenance4PropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceMaintenance4Properties*)last); break;
+                case 1000451001: VkPhysicalDeviceNestedCommandBufferPropertiesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceNestedCommandBufferPropertiesEXT*)last); break;
+                case 1000455001: VkPhysicalDeviceExtendedDynamicState3PropertiesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceExtendedDynamicState3PropertiesEXT*)last); break;
+                case 1000470001: VkPhysicalDeviceMaintenance5PropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceMaintenance5Properties*)last); break;
+                case 1000495001: VkPhysicalDeviceLegacyVertexAttributesPropertiesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT*)last); break;
+                case 1000506002: VkPhysicalDeviceCooperativeMatrixPropertiesKHRWire.DecodePartialSelf(ref d, (VkPhysicalDeviceCooperativeMatrixPropertiesKHR*)last); break;
+                case 1000511000: VkPhysicalDeviceComputeShaderDerivativesPropertiesKHRWire.DecodePartialSelf(ref d, (VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR*)last); break;
+                case 1000525000: VkPhysicalDeviceVertexAttributeDivisorPropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceVertexAttributeDivisorProperties*)last); break;
+                case 1000545001: VkPhysicalDeviceMaintenance6PropertiesWire.DecodePartialSelf(ref d, (VkPhysicalDeviceMaintenance6Properties*)last); break;
+                case 1000562001: VkPhysicalDeviceMaintenance7PropertiesKHRWire.DecodePartialSelf(ref d, (VkPhysicalDeviceMaintenance7PropertiesKHR*)last); break;
+                case 1000572001: VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXTWire.DecodePartialSelf(ref d, (VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
         if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
+        VnChainHeader** found = stackalloc VnChainHeader*[PartialChainLimit];
+        int n = 0;
+        var p = (VnChainHeader*)chain;
+        do
         {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+            if (n == PartialChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return; }
+            int st = d.I32();
+            while (p != null && p->sType != st) p = (VnChainHeader*)p->pNext;
+            if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+            found[n++] = p;
+            p = (VnChainHeader*)p->pNext;
+        } while (d.Pointer());
+        if (d.Failed) return;
+        while (n > 0)
+        {
+            p = found[--n];
+            switch (p->sType)
+            {
+                case 50: VkPhysicalDeviceVulkan11PropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVulkan11Properties*)p); break;
+                case 52: VkPhysicalDeviceVulkan12PropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVulkan12Properties*)p); break;
+                case 54: VkPhysicalDeviceVulkan13PropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVulkan13Properties*)p); break;
+                case 56: VkPhysicalDeviceVulkan14PropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVulkan14Properties*)p); break;
+                case 1000028001: VkPhysicalDeviceTransformFeedbackPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceTransformFeedbackPropertiesEXT*)p); break;
+                case 1000053002: VkPhysicalDeviceMultiviewPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMultiviewProperties*)p); break;
+                case 1000068002: VkPhysicalDevicePipelineRobustnessPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDevicePipelineRobustnessProperties*)p); break;
+                case 1000071004: VkPhysicalDeviceIDPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceIDProperties*)p); break;
+                case 1000080000: VkPhysicalDevicePushDescriptorPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDevicePushDescriptorProperties*)p); break;
+                case 1000094000: VkPhysicalDeviceSubgroupPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceSubgroupProperties*)p); break;
+                case 1000101000: VkPhysicalDeviceConservativeRasterizationPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceConservativeRasterizationPropertiesEXT*)p); break;
+                case 1000117000: VkPhysicalDevicePointClippingPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDevicePointClippingProperties*)p); break;
+                case 1000130000: VkPhysicalDeviceSamplerFilterMinmaxPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceSamplerFilterMinmaxProperties*)p); break;
+                case 1000138001: VkPhysicalDeviceInlineUniformBlockPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceInlineUniformBlockProperties*)p); break;
+                case 1000143003: VkPhysicalDeviceSampleLocationsPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceSampleLocationsPropertiesEXT*)p); break;
+                case 1000145002: VkPhysicalDeviceProtectedMemoryPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceProtectedMemoryProperties*)p); break;
+                case 1000148001: VkPhysicalDeviceBlendOperationAdvancedPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT*)p); break;
+                case 1000150014: VkPhysicalDeviceAccelerationStructurePropertiesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceAccelerationStructurePropertiesKHR*)p); break;
+                case 1000161002: VkPhysicalDeviceDescriptorIndexingPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDescriptorIndexingProperties*)p); break;
+                case 1000168000: VkPhysicalDeviceMaintenance3PropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMaintenance3Properties*)p); break;
+                case 1000190000: VkPhysicalDeviceVertexAttributeDivisorPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT*)p); break;
+                case 1000196000: VkPhysicalDeviceDriverPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDriverProperties*)p); break;
+                case 1000197000: VkPhysicalDeviceFloatControlsPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceFloatControlsProperties*)p); break;
+                case 1000199000: VkPhysicalDeviceDepthStencilResolvePropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDepthStencilResolveProperties*)p); break;
+                case 1000207001: VkPhysicalDeviceTimelineSemaphorePropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceTimelineSemaphoreProperties*)p); break;
+                case 1000212000: VkPhysicalDevicePCIBusInfoPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDevicePCIBusInfoPropertiesEXT*)p); break;
+                case 1000225000: VkPhysicalDeviceSubgroupSizeControlPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceSubgroupSizeControlProperties*)p); break;
+                case 1000226002: VkPhysicalDeviceFragmentShadingRatePropertiesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceFragmentShadingRatePropertiesKHR*)p); break;
+                case 1000254002: VkPhysicalDeviceProvokingVertexPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceProvokingVertexPropertiesEXT*)p); break;
+                case 1000259002: VkPhysicalDeviceLineRasterizationPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceLineRasterizationProperties*)p); break;
+                case 1000270001: VkPhysicalDeviceHostImageCopyPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceHostImageCopyProperties*)p); break;
+                case 1000280001: VkPhysicalDeviceShaderIntegerDotProductPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderIntegerDotProductProperties*)p); break;
+                case 1000281001: VkPhysicalDeviceTexelBufferAlignmentPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceTexelBufferAlignmentProperties*)p); break;
+                case 1000286001: VkPhysicalDeviceRobustness2PropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceRobustness2PropertiesEXT*)p); break;
+                case 1000287001: VkPhysicalDeviceCustomBorderColorPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceCustomBorderColorPropertiesEXT*)p); break;
+                case 1000320001: VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT*)p); break;
+                case 1000322000: VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR*)p); break;
+                case 1000328001: VkPhysicalDeviceMeshShaderPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMeshShaderPropertiesEXT*)p); break;
+                case 1000347001: VkPhysicalDeviceRayTracingPipelinePropertiesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceRayTracingPipelinePropertiesKHR*)p); break;
+                case 1000392001: VkPhysicalDeviceMultiDrawPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMultiDrawPropertiesEXT*)p); break;
+                case 1000395001: VkPhysicalDeviceShaderTileImagePropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderTileImagePropertiesEXT*)p); break;
+                case 1000413001: VkPhysicalDeviceMaintenance4PropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMaintenance4Properties*)p); break;
+                case 1000451001: VkPhysicalDeviceNestedCommandBufferPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceNestedCommandBufferPropertiesEXT*)p); break;
+                case 1000455001: VkPhysicalDeviceExtendedDynamicState3PropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceExtendedDynamicState3PropertiesEXT*)p); break;
+                case 1000470001: VkPhysicalDeviceMaintenance5PropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMaintenance5Properties*)p); break;
+                case 1000495001: VkPhysicalDeviceLegacyVertexAttributesPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT*)p); break;
+                case 1000506002: VkPhysicalDeviceCooperativeMatrixPropertiesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceCooperativeMatrixPropertiesKHR*)p); break;
+                case 1000511000: VkPhysicalDeviceComputeShaderDerivativesPropertiesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR*)p); break;
+                case 1000525000: VkPhysicalDeviceVertexAttributeDivisorPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVertexAttributeDivisorProperties*)p); break;
+                case 1000545001: VkPhysicalDeviceMaintenance6PropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMaintenance6Properties*)p); break;
+                case 1000562001: VkPhysicalDeviceMaintenance7PropertiesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMaintenance7PropertiesKHR*)p); break;
+                case 1000572001: VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT*)p); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return;
+            }
+            if (d.Failed) return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceProperties2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [50, 52, 54, 56, 1000028001, 1000053002, 1000068002, 1000071004, 1000080000, 1000094000, 1000101000, 1000117000, 1000130000, 1000138001, 1000143003, 1000145002, 1000148001, 1000150014, 1000161002, 1000168000, 1000190000, 1000196000, 1000197000, 1000199000, 1000207001, 1000212000, 1000225000, 1000226002, 1000254002, 1000259002, 1000270001, 1000280001, 1000281001, 1000286001, 1000287001, 1000320001, 1000322000, 1000328001, 1000347001, 1000392001, 1000395001, 1000413001, 1000451001, 1000455001, 1000470001, 1000495001, 1000506002, 1000511000, 1000525000, 1000545001, 1000562001, 1000572001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 52;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceProperties2 carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [50, 52, 54, 56, 1000028001, 1000053002, 1000068002, 1000071004, 1000080000, 1000094000, 1000101000, 1000117000, 1000130000, 1000138001, 1000143003, 1000145002, 1000148001, 1000150014, 1000161002, 1000168000, 1000190000, 1000196000, 1000197000, 1000199000, 1000207001, 1000212000, 1000225000, 1000226002, 1000254002, 1000259002, 1000270001, 1000280001, 1000281001, 1000286001, 1000287001, 1000320001, 1000322000, 1000328001, 1000347001, 1000392001, 1000395001, 1000413001, 1000451001, 1000455001, 1000470001, 1000495001, 1000506002, 1000511000, 1000525000, 1000545001, 1000562001, 1000572001];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 52;
 }
 

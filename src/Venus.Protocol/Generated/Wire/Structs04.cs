@@ -10,2427 +10,6 @@ using Venus.Protocol.Wire;
 
 namespace Venus.Protocol.Wire;
 
-public static unsafe partial class VkPhysicalDevicePipelineRobustnessPropertiesWire
-{
-    public static ulong Size(VkPhysicalDevicePipelineRobustnessProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDevicePipelineRobustnessProperties* v)
-    {
-        e.I32((int)VkPhysicalDevicePipelineRobustnessProperties.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePipelineRobustnessProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDevicePipelineRobustnessProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessProperties* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDevicePipelineRobustnessProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDevicePipelineRobustnessProperties* v)
-    {
-        e.I32((int)v->defaultRobustnessStorageBuffers);
-        e.I32((int)v->defaultRobustnessUniformBuffers);
-        e.I32((int)v->defaultRobustnessVertexInputs);
-        e.I32((int)v->defaultRobustnessImages);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessProperties* v)
-    {
-        v->defaultRobustnessStorageBuffers = (VkPipelineRobustnessBufferBehavior)d.I32();
-        v->defaultRobustnessUniformBuffers = (VkPipelineRobustnessBufferBehavior)d.I32();
-        v->defaultRobustnessVertexInputs = (VkPipelineRobustnessBufferBehavior)d.I32();
-        v->defaultRobustnessImages = (VkPipelineRobustnessImageBehavior)d.I32();
-    }
-    public static ulong SizePartial(VkPhysicalDevicePipelineRobustnessProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDevicePipelineRobustnessProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDevicePipelineRobustnessProperties* v)
-    {
-        e.I32((int)VkPhysicalDevicePipelineRobustnessProperties.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDevicePipelineRobustnessProperties* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePipelineRobustnessProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDevicePipelineRobustnessProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessProperties* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePipelineRobustnessProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessProperties* v)
-    {
-        v->defaultRobustnessStorageBuffers = (VkPipelineRobustnessBufferBehavior)d.I32();
-        v->defaultRobustnessUniformBuffers = (VkPipelineRobustnessBufferBehavior)d.I32();
-        v->defaultRobustnessVertexInputs = (VkPipelineRobustnessBufferBehavior)d.I32();
-        v->defaultRobustnessImages = (VkPipelineRobustnessImageBehavior)d.I32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDevicePointClippingPropertiesWire
-{
-    public static ulong Size(VkPhysicalDevicePointClippingProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDevicePointClippingProperties* v)
-    {
-        e.I32((int)VkPhysicalDevicePointClippingProperties.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDevicePointClippingProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePointClippingProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDevicePointClippingProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDevicePointClippingProperties* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDevicePointClippingProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDevicePointClippingProperties* v)
-    {
-        e.I32((int)v->pointClippingBehavior);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDevicePointClippingProperties* v)
-    {
-        v->pointClippingBehavior = (VkPointClippingBehavior)d.I32();
-    }
-    public static ulong SizePartial(VkPhysicalDevicePointClippingProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDevicePointClippingProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDevicePointClippingProperties* v)
-    {
-        e.I32((int)VkPhysicalDevicePointClippingProperties.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDevicePointClippingProperties* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDevicePointClippingProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePointClippingProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDevicePointClippingProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDevicePointClippingProperties* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDevicePointClippingProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePointClippingProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDevicePointClippingProperties* v)
-    {
-        v->pointClippingBehavior = (VkPointClippingBehavior)d.I32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXTWire
-{
-    public static ulong Size(VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v)
-    {
-        e.I32((int)VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v)
-    {
-        e.U32((uint)v->primitiveTopologyListRestart);
-        e.U32((uint)v->primitiveTopologyPatchListRestart);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v)
-    {
-        v->primitiveTopologyListRestart = (uint)d.U32();
-        v->primitiveTopologyPatchListRestart = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v)
-    {
-        e.I32((int)VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDevicePrimitiveTopologyListRestartFeaturesEXT* v)
-    {
-        v->primitiveTopologyListRestart = (uint)d.U32();
-        v->primitiveTopologyPatchListRestart = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXTWire
-{
-    public static ulong Size(VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v)
-    {
-        e.I32((int)VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v)
-    {
-        e.U32((uint)v->primitivesGeneratedQuery);
-        e.U32((uint)v->primitivesGeneratedQueryWithRasterizerDiscard);
-        e.U32((uint)v->primitivesGeneratedQueryWithNonZeroStreams);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v)
-    {
-        v->primitivesGeneratedQuery = (uint)d.U32();
-        v->primitivesGeneratedQueryWithRasterizerDiscard = (uint)d.U32();
-        v->primitivesGeneratedQueryWithNonZeroStreams = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v)
-    {
-        e.I32((int)VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDevicePrimitivesGeneratedQueryFeaturesEXT* v)
-    {
-        v->primitivesGeneratedQuery = (uint)d.U32();
-        v->primitivesGeneratedQueryWithRasterizerDiscard = (uint)d.U32();
-        v->primitivesGeneratedQueryWithNonZeroStreams = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDevicePrivateDataFeaturesWire
-{
-    public static ulong Size(VkPhysicalDevicePrivateDataFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDevicePrivateDataFeatures* v)
-    {
-        e.I32((int)VkPhysicalDevicePrivateDataFeatures.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDevicePrivateDataFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePrivateDataFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDevicePrivateDataFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDevicePrivateDataFeatures* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDevicePrivateDataFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDevicePrivateDataFeatures* v)
-    {
-        e.U32((uint)v->privateData);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDevicePrivateDataFeatures* v)
-    {
-        v->privateData = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDevicePrivateDataFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDevicePrivateDataFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDevicePrivateDataFeatures* v)
-    {
-        e.I32((int)VkPhysicalDevicePrivateDataFeatures.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDevicePrivateDataFeatures* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDevicePrivateDataFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePrivateDataFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDevicePrivateDataFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDevicePrivateDataFeatures* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDevicePrivateDataFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDevicePrivateDataFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDevicePrivateDataFeatures* v)
-    {
-        v->privateData = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDevicePropertiesWire
-{
-    public static ulong Size(VkPhysicalDeviceProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceProperties* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceProperties* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceProperties* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 8 + 256;
-        n += 8 + 16;
-        n += VkPhysicalDeviceLimitsWire.Size(&v->limits, f);
-        n += VkPhysicalDeviceSparsePropertiesWire.Size(&v->sparseProperties, f);
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceProperties* v)
-    {
-        e.U32((uint)v->apiVersion);
-        e.U32((uint)v->driverVersion);
-        e.U32((uint)v->vendorID);
-        e.U32((uint)v->deviceID);
-        e.I32((int)v->deviceType);
-        e.ArraySize(256);
-        e.Bytes(((byte*)v->deviceName), 256);
-        e.ArraySize(16);
-        e.Bytes(((byte*)v->pipelineCacheUUID), 16);
-        VkPhysicalDeviceLimitsWire.Encode(ref e, &v->limits);
-        VkPhysicalDeviceSparsePropertiesWire.Encode(ref e, &v->sparseProperties);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceProperties* v)
-    {
-        v->apiVersion = (uint)d.U32();
-        v->driverVersion = (uint)d.U32();
-        v->vendorID = (uint)d.U32();
-        v->deviceID = (uint)d.U32();
-        v->deviceType = (VkPhysicalDeviceType)d.I32();
-        if (!d.FixedArraySize(256)) return;
-        d.Bytes(((byte*)v->deviceName), 256);
-        if (!d.FixedArraySize(16)) return;
-        d.Bytes(((byte*)v->pipelineCacheUUID), 16);
-        VkPhysicalDeviceLimitsWire.Decode(ref d, &v->limits);
-        VkPhysicalDeviceSparsePropertiesWire.Decode(ref d, &v->sparseProperties);
-    }
-    public static ulong SizePartial(VkPhysicalDeviceProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkPhysicalDeviceLimitsWire.SizePartial(&v->limits, f);
-        n += VkPhysicalDeviceSparsePropertiesWire.SizePartial(&v->sparseProperties, f);
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceProperties* v)
-    {
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceProperties* v)
-    {
-        VkPhysicalDeviceLimitsWire.EncodePartial(ref e, &v->limits);
-        VkPhysicalDeviceSparsePropertiesWire.EncodePartial(ref e, &v->sparseProperties);
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceProperties* v)
-    {
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceProperties* v)
-    {
-        VkPhysicalDeviceLimitsWire.DecodePartial(ref d, &v->limits);
-        VkPhysicalDeviceSparsePropertiesWire.DecodePartial(ref d, &v->sparseProperties);
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceProperties* v)
-    {
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceProperties* v)
-    {
-        v->apiVersion = (uint)d.U32();
-        v->driverVersion = (uint)d.U32();
-        v->vendorID = (uint)d.U32();
-        v->deviceID = (uint)d.U32();
-        v->deviceType = (VkPhysicalDeviceType)d.I32();
-        if (!d.FixedArraySize(256)) return;
-        d.Bytes(((byte*)v->deviceName), 256);
-        if (!d.FixedArraySize(16)) return;
-        d.Bytes(((byte*)v->pipelineCacheUUID), 16);
-        VkPhysicalDeviceLimitsWire.DecodeInto(ref d, &v->limits);
-        VkPhysicalDeviceSparsePropertiesWire.DecodeInto(ref d, &v->sparseProperties);
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceProperties2Wire
-{
-    public static ulong Size(VkPhysicalDeviceProperties2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceProperties2* v)
-    {
-        e.I32((int)VkPhysicalDeviceProperties2.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceProperties2* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceProperties2.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceProperties2* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceProperties2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkPhysicalDevicePropertiesWire.Size(&v->properties, f);
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceProperties2* v)
-    {
-        VkPhysicalDevicePropertiesWire.Encode(ref e, &v->properties);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceProperties2* v)
-    {
-        VkPhysicalDevicePropertiesWire.Decode(ref d, &v->properties);
-    }
-    public static ulong SizePartial(VkPhysicalDeviceProperties2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceProperties2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkPhysicalDevicePropertiesWire.SizePartial(&v->properties, f);
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceProperties2* v)
-    {
-        e.I32((int)VkPhysicalDeviceProperties2.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceProperties2* v)
-    {
-        VkPhysicalDevicePropertiesWire.EncodePartial(ref e, &v->properties);
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceProperties2* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceProperties2.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceProperties2* v)
-    {
-        VkPhysicalDevicePropertiesWire.DecodePartial(ref d, &v->properties);
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceProperties2* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceProperties2* v)
-    {
-        VkPhysicalDevicePropertiesWire.DecodeInto(ref d, &v->properties);
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 50: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVulkan11PropertiesWire.SizeSelf((VkPhysicalDeviceVulkan11Properties*)p, f);
-                case 52: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVulkan12PropertiesWire.SizeSelf((VkPhysicalDeviceVulkan12Properties*)p, f);
-                case 54 when f == null || f.HasVersion(0x403000u): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVulkan13PropertiesWire.SizeSelf((VkPhysicalDeviceVulkan13Properties*)p, f);
-                case 56 when f == null || f.HasVersion(0x404000u): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVulkan14PropertiesWire.SizeSelf((VkPhysicalDeviceVulkan14Properties*)p, f);
-                case 1000028001 when f == null || f.HasExtension(29): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceTransformFeedbackPropertiesEXTWire.SizeSelf((VkPhysicalDeviceTransformFeedbackPropertiesEXT*)p, f);
-                case 1000053002: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMultiviewPropertiesWire.SizeSelf((VkPhysicalDeviceMultiviewProperties*)p, f);
-                case 1000068002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePipelineRobustnessPropertiesWire.SizeSelf((VkPhysicalDevicePipelineRobustnessProperties*)p, f);
-                case 1000071004: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceIDPropertiesWire.SizeSelf((VkPhysicalDeviceIDProperties*)p, f);
-                case 1000080000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(81): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePushDescriptorPropertiesWire.SizeSelf((VkPhysicalDevicePushDescriptorProperties*)p, f);
-                case 1000094000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceSubgroupPropertiesWire.SizeSelf((VkPhysicalDeviceSubgroupProperties*)p, f);
-                case 1000101000 when f == null || f.HasExtension(102): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceConservativeRasterizationPropertiesEXTWire.SizeSelf((VkPhysicalDeviceConservativeRasterizationPropertiesEXT*)p, f);
-                case 1000117000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePointClippingPropertiesWire.SizeSelf((VkPhysicalDevicePointClippingProperties*)p, f);
-                case 1000130000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceSamplerFilterMinmaxPropertiesWire.SizeSelf((VkPhysicalDeviceSamplerFilterMinmaxProperties*)p, f);
-                case 1000138001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceInlineUniformBlockPropertiesWire.SizeSelf((VkPhysicalDeviceInlineUniformBlockProperties*)p, f);
-                case 1000143003 when f == null || f.HasExtension(144): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceSampleLocationsPropertiesEXTWire.SizeSelf((VkPhysicalDeviceSampleLocationsPropertiesEXT*)p, f);
-                case 1000145002: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceProtectedMemoryPropertiesWire.SizeSelf((VkPhysicalDeviceProtectedMemoryProperties*)p, f);
-                case 1000148001 when f == null || f.HasExtension(149): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceBlendOperationAdvancedPropertiesEXTWire.SizeSelf((VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT*)p, f);
-                case 1000150014 when f == null || f.HasExtension(151): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceAccelerationStructurePropertiesKHRWire.SizeSelf((VkPhysicalDeviceAccelerationStructurePropertiesKHR*)p, f);
-                case 1000161002: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDescriptorIndexingPropertiesWire.SizeSelf((VkPhysicalDeviceDescriptorIndexingProperties*)p, f);
-                case 1000168000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMaintenance3PropertiesWire.SizeSelf((VkPhysicalDeviceMaintenance3Properties*)p, f);
-                case 1000190000 when f == null || f.HasExtension(191): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVertexAttributeDivisorPropertiesEXTWire.SizeSelf((VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT*)p, f);
-                case 1000196000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDriverPropertiesWire.SizeSelf((VkPhysicalDeviceDriverProperties*)p, f);
-                case 1000197000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceFloatControlsPropertiesWire.SizeSelf((VkPhysicalDeviceFloatControlsProperties*)p, f);
-                case 1000199000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDepthStencilResolvePropertiesWire.SizeSelf((VkPhysicalDeviceDepthStencilResolveProperties*)p, f);
-                case 1000207001: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceTimelineSemaphorePropertiesWire.SizeSelf((VkPhysicalDeviceTimelineSemaphoreProperties*)p, f);
-                case 1000212000 when f == null || f.HasExtension(213): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePCIBusInfoPropertiesEXTWire.SizeSelf((VkPhysicalDevicePCIBusInfoPropertiesEXT*)p, f);
-                case 1000225000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceSubgroupSizeControlPropertiesWire.SizeSelf((VkPhysicalDeviceSubgroupSizeControlProperties*)p, f);
-                case 1000226002 when f == null || f.HasExtension(227): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceFragmentShadingRatePropertiesKHRWire.SizeSelf((VkPhysicalDeviceFragmentShadingRatePropertiesKHR*)p, f);
-                case 1000254002 when f == null || f.HasExtension(255): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceProvokingVertexPropertiesEXTWire.SizeSelf((VkPhysicalDeviceProvokingVertexPropertiesEXT*)p, f);
-                case 1000259002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceLineRasterizationPropertiesWire.SizeSelf((VkPhysicalDeviceLineRasterizationProperties*)p, f);
-                case 1000270001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceHostImageCopyPropertiesWire.SizeSelf((VkPhysicalDeviceHostImageCopyProperties*)p, f);
-                case 1000280001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(281): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderIntegerDotProductPropertiesWire.SizeSelf((VkPhysicalDeviceShaderIntegerDotProductProperties*)p, f);
-                case 1000281001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(282): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceTexelBufferAlignmentPropertiesWire.SizeSelf((VkPhysicalDeviceTexelBufferAlignmentProperties*)p, f);
-                case 1000286001 when f == null || f.HasExtension(287): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceRobustness2PropertiesEXTWire.SizeSelf((VkPhysicalDeviceRobustness2PropertiesEXT*)p, f);
-                case 1000287001 when f == null || f.HasExtension(288): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceCustomBorderColorPropertiesEXTWire.SizeSelf((VkPhysicalDeviceCustomBorderColorPropertiesEXT*)p, f);
-                case 1000320001 when f == null || f.HasExtension(321): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXTWire.SizeSelf((VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT*)p, f);
-                case 1000322000 when f == null || f.HasExtension(323): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHRWire.SizeSelf((VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR*)p, f);
-                case 1000328001 when f == null || f.HasExtension(329): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMeshShaderPropertiesEXTWire.SizeSelf((VkPhysicalDeviceMeshShaderPropertiesEXT*)p, f);
-                case 1000347001 when f == null || f.HasExtension(348): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceRayTracingPipelinePropertiesKHRWire.SizeSelf((VkPhysicalDeviceRayTracingPipelinePropertiesKHR*)p, f);
-                case 1000392001 when f == null || f.HasExtension(393): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMultiDrawPropertiesEXTWire.SizeSelf((VkPhysicalDeviceMultiDrawPropertiesEXT*)p, f);
-                case 1000395001 when f == null || f.HasExtension(396): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderTileImagePropertiesEXTWire.SizeSelf((VkPhysicalDeviceShaderTileImagePropertiesEXT*)p, f);
-                case 1000413001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(414): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMaintenance4PropertiesWire.SizeSelf((VkPhysicalDeviceMaintenance4Properties*)p, f);
-                case 1000451001 when f == null || f.HasExtension(452): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceNestedCommandBufferPropertiesEXTWire.SizeSelf((VkPhysicalDeviceNestedCommandBufferPropertiesEXT*)p, f);
-                case 1000455001 when f == null || f.HasExtension(456): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceExtendedDynamicState3PropertiesEXTWire.SizeSelf((VkPhysicalDeviceExtendedDynamicState3PropertiesEXT*)p, f);
-                case 1000470001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMaintenance5PropertiesWire.SizeSelf((VkPhysicalDeviceMaintenance5Properties*)p, f);
-                case 1000495001 when f == null || f.HasExtension(496): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceLegacyVertexAttributesPropertiesEXTWire.SizeSelf((VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT*)p, f);
-                case 1000506002 when f == null || f.HasExtension(507): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceCooperativeMatrixPropertiesKHRWire.SizeSelf((VkPhysicalDeviceCooperativeMatrixPropertiesKHR*)p, f);
-                case 1000511000 when f == null || f.HasExtension(512): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceComputeShaderDerivativesPropertiesKHRWire.SizeSelf((VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR*)p, f);
-                case 1000525000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(526): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVertexAttributeDivisorPropertiesWire.SizeSelf((VkPhysicalDeviceVertexAttributeDivisorProperties*)p, f);
-                case 1000545001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMaintenance6PropertiesWire.SizeSelf((VkPhysicalDeviceMaintenance6Properties*)p, f);
-                case 1000562001 when f == null || f.HasExtension(563): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMaintenance7PropertiesKHRWire.SizeSelf((VkPhysicalDeviceMaintenance7PropertiesKHR*)p, f);
-                case 1000572001 when f == null || f.HasExtension(573): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXTWire.SizeSelf((VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 50: e.Pointer(true); e.I32(50); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVulkan11PropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkan11Properties*)p); return;
-                case 52: e.Pointer(true); e.I32(52); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVulkan12PropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkan12Properties*)p); return;
-                case 54 when f == null || f.HasVersion(0x403000u): e.Pointer(true); e.I32(54); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVulkan13PropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkan13Properties*)p); return;
-                case 56 when f == null || f.HasVersion(0x404000u): e.Pointer(true); e.I32(56); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVulkan14PropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceVulkan14Properties*)p); return;
-                case 1000028001 when f == null || f.HasExtension(29): e.Pointer(true); e.I32(1000028001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceTransformFeedbackPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceTransformFeedbackPropertiesEXT*)p); return;
-                case 1000053002: e.Pointer(true); e.I32(1000053002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMultiviewPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceMultiviewProperties*)p); return;
-                case 1000068002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): e.Pointer(true); e.I32(1000068002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePipelineRobustnessPropertiesWire.EncodeSelf(ref e, (VkPhysicalDevicePipelineRobustnessProperties*)p); return;
-                case 1000071004: e.Pointer(true); e.I32(1000071004); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceIDPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceIDProperties*)p); return;
-                case 1000080000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(81): e.Pointer(true); e.I32(1000080000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePushDescriptorPropertiesWire.EncodeSelf(ref e, (VkPhysicalDevicePushDescriptorProperties*)p); return;
-                case 1000094000: e.Pointer(true); e.I32(1000094000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceSubgroupPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceSubgroupProperties*)p); return;
-                case 1000101000 when f == null || f.HasExtension(102): e.Pointer(true); e.I32(1000101000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceConservativeRasterizationPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceConservativeRasterizationPropertiesEXT*)p); return;
-                case 1000117000: e.Pointer(true); e.I32(1000117000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePointClippingPropertiesWire.EncodeSelf(ref e, (VkPhysicalDevicePointClippingProperties*)p); return;
-                case 1000130000: e.Pointer(true); e.I32(1000130000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceSamplerFilterMinmaxPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceSamplerFilterMinmaxProperties*)p); return;
-                case 1000138001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): e.Pointer(true); e.I32(1000138001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceInlineUniformBlockPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceInlineUniformBlockProperties*)p); return;
-                case 1000143003 when f == null || f.HasExtension(144): e.Pointer(true); e.I32(1000143003); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceSampleLocationsPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceSampleLocationsPropertiesEXT*)p); return;
-                case 1000145002: e.Pointer(true); e.I32(1000145002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceProtectedMemoryPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceProtectedMemoryProperties*)p); return;
-                case 1000148001 when f == null || f.HasExtension(149): e.Pointer(true); e.I32(1000148001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceBlendOperationAdvancedPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT*)p); return;
-                case 1000150014 when f == null || f.HasExtension(151): e.Pointer(true); e.I32(1000150014); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceAccelerationStructurePropertiesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceAccelerationStructurePropertiesKHR*)p); return;
-                case 1000161002: e.Pointer(true); e.I32(1000161002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDescriptorIndexingPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceDescriptorIndexingProperties*)p); return;
-                case 1000168000: e.Pointer(true); e.I32(1000168000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMaintenance3PropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance3Properties*)p); return;
-                case 1000190000 when f == null || f.HasExtension(191): e.Pointer(true); e.I32(1000190000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVertexAttributeDivisorPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT*)p); return;
-                case 1000196000: e.Pointer(true); e.I32(1000196000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDriverPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceDriverProperties*)p); return;
-                case 1000197000: e.Pointer(true); e.I32(1000197000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceFloatControlsPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceFloatControlsProperties*)p); return;
-                case 1000199000: e.Pointer(true); e.I32(1000199000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDepthStencilResolvePropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceDepthStencilResolveProperties*)p); return;
-                case 1000207001: e.Pointer(true); e.I32(1000207001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceTimelineSemaphorePropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceTimelineSemaphoreProperties*)p); return;
-                case 1000212000 when f == null || f.HasExtension(213): e.Pointer(true); e.I32(1000212000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePCIBusInfoPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDevicePCIBusInfoPropertiesEXT*)p); return;
-                case 1000225000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): e.Pointer(true); e.I32(1000225000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceSubgroupSizeControlPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceSubgroupSizeControlProperties*)p); return;
-                case 1000226002 when f == null || f.HasExtension(227): e.Pointer(true); e.I32(1000226002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceFragmentShadingRatePropertiesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceFragmentShadingRatePropertiesKHR*)p); return;
-                case 1000254002 when f == null || f.HasExtension(255): e.Pointer(true); e.I32(1000254002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceProvokingVertexPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceProvokingVertexPropertiesEXT*)p); return;
-                case 1000259002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): e.Pointer(true); e.I32(1000259002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceLineRasterizationPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceLineRasterizationProperties*)p); return;
-                case 1000270001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): e.Pointer(true); e.I32(1000270001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceHostImageCopyPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceHostImageCopyProperties*)p); return;
-                case 1000280001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(281): e.Pointer(true); e.I32(1000280001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderIntegerDotProductPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderIntegerDotProductProperties*)p); return;
-                case 1000281001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(282): e.Pointer(true); e.I32(1000281001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceTexelBufferAlignmentPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceTexelBufferAlignmentProperties*)p); return;
-                case 1000286001 when f == null || f.HasExtension(287): e.Pointer(true); e.I32(1000286001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceRobustness2PropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceRobustness2PropertiesEXT*)p); return;
-                case 1000287001 when f == null || f.HasExtension(288): e.Pointer(true); e.I32(1000287001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceCustomBorderColorPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceCustomBorderColorPropertiesEXT*)p); return;
-                case 1000320001 when f == null || f.HasExtension(321): e.Pointer(true); e.I32(1000320001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT*)p); return;
-                case 1000322000 when f == null || f.HasExtension(323): e.Pointer(true); e.I32(1000322000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR*)p); return;
-                case 1000328001 when f == null || f.HasExtension(329): e.Pointer(true); e.I32(1000328001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMeshShaderPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceMeshShaderPropertiesEXT*)p); return;
-                case 1000347001 when f == null || f.HasExtension(348): e.Pointer(true); e.I32(1000347001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceRayTracingPipelinePropertiesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceRayTracingPipelinePropertiesKHR*)p); return;
-                case 1000392001 when f == null || f.HasExtension(393): e.Pointer(true); e.I32(1000392001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMultiDrawPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceMultiDrawPropertiesEXT*)p); return;
-                case 1000395001 when f == null || f.HasExtension(396): e.Pointer(true); e.I32(1000395001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderTileImagePropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceShaderTileImagePropertiesEXT*)p); return;
-                case 1000413001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(414): e.Pointer(true); e.I32(1000413001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMaintenance4PropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance4Properties*)p); return;
-                case 1000451001 when f == null || f.HasExtension(452): e.Pointer(true); e.I32(1000451001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceNestedCommandBufferPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceNestedCommandBufferPropertiesEXT*)p); return;
-                case 1000455001 when f == null || f.HasExtension(456): e.Pointer(true); e.I32(1000455001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceExtendedDynamicState3PropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceExtendedDynamicState3PropertiesEXT*)p); return;
-                case 1000470001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): e.Pointer(true); e.I32(1000470001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMaintenance5PropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance5Properties*)p); return;
-                case 1000495001 when f == null || f.HasExtension(496): e.Pointer(true); e.I32(1000495001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceLegacyVertexAttributesPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT*)p); return;
-                case 1000506002 when f == null || f.HasExtension(507): e.Pointer(true); e.I32(1000506002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceCooperativeMatrixPropertiesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceCooperativeMatrixPropertiesKHR*)p); return;
-                case 1000511000 when f == null || f.HasExtension(512): e.Pointer(true); e.I32(1000511000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceComputeShaderDerivativesPropertiesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR*)p); return;
-                case 1000525000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(526): e.Pointer(true); e.I32(1000525000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVertexAttributeDivisorPropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceVertexAttributeDivisorProperties*)p); return;
-                case 1000545001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): e.Pointer(true); e.I32(1000545001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMaintenance6PropertiesWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance6Properties*)p); return;
-                case 1000562001 when f == null || f.HasExtension(563): e.Pointer(true); e.I32(1000562001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMaintenance7PropertiesKHRWire.EncodeSelf(ref e, (VkPhysicalDeviceMaintenance7PropertiesKHR*)p); return;
-                case 1000572001 when f == null || f.HasExtension(573): e.Pointer(true); e.I32(1000572001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXTWire.EncodeSelf(ref e, (VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 50:
-            {
-                var p = (VkPhysicalDeviceVulkan11Properties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan11Properties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVulkan11Properties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVulkan11PropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 52:
-            {
-                var p = (VkPhysicalDeviceVulkan12Properties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan12Properties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVulkan12Properties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVulkan12PropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 54:
-            {
-                var p = (VkPhysicalDeviceVulkan13Properties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan13Properties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVulkan13Properties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVulkan13PropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 56:
-            {
-                var p = (VkPhysicalDeviceVulkan14Properties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan14Properties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVulkan14Properties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVulkan14PropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000028001:
-            {
-                var p = (VkPhysicalDeviceTransformFeedbackPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTransformFeedbackPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceTransformFeedbackPropertiesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceTransformFeedbackPropertiesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000053002:
-            {
-                var p = (VkPhysicalDeviceMultiviewProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMultiviewProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMultiviewProperties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMultiviewPropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000068002:
-            {
-                var p = (VkPhysicalDevicePipelineRobustnessProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineRobustnessProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePipelineRobustnessProperties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePipelineRobustnessPropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000071004:
-            {
-                var p = (VkPhysicalDeviceIDProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceIDProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceIDProperties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceIDPropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000080000:
-            {
-                var p = (VkPhysicalDevicePushDescriptorProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePushDescriptorProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePushDescriptorProperties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePushDescriptorPropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000094000:
-            {
-                var p = (VkPhysicalDeviceSubgroupProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSubgroupProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceSubgroupProperties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceSubgroupPropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000101000:
-            {
-                var p = (VkPhysicalDeviceConservativeRasterizationPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceConservativeRasterizationPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceConservativeRasterizationPropertiesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceConservativeRasterizationPropertiesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000117000:
-            {
-                var p = (VkPhysicalDevicePointClippingProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePointClippingProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePointClippingProperties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePointClippingPropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000130000:
-            {
-                var p = (VkPhysicalDeviceSamplerFilterMinmaxProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSamplerFilterMinmaxProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceSamplerFilterMinmaxProperties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceSamplerFilterMinmaxPropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000138001:
-            {
-                var p = (VkPhysicalDeviceInlineUniformBlockProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceInlineUniformBlockProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceInlineUniformBlockProperties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceInlineUniformBlockPropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000143003:
-            {
-                var p = (VkPhysicalDeviceSampleLocationsPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSampleLocationsPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceSampleLocationsPropertiesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceSampleLocationsPropertiesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000145002:
-            {
-                var p = (VkPhysicalDeviceProtectedMemoryProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProtectedMemoryProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceProtectedMemoryProperties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceProtectedMemoryPropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000148001:
-            {
-                var p = (VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceBlendOperationAdvancedPropertiesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000150014:
-            {
-                var p = (VkPhysicalDeviceAccelerationStructurePropertiesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceAccelerationStructurePropertiesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceAccelerationStructurePropertiesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceAccelerationStructurePropertiesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000161002:
-            {
-                var p = (VkPhysicalDeviceDescriptorIndexingProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDescriptorIndexingProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDescriptorIndexingProperties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDescriptorIndexingPropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000168000:
-            {
-                var p = (VkPhysicalDeviceMaintenance3Properties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance3Properties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMaintenance3Properties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMaintenance3PropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000190000:
-            {
-                var p = (VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVertexAttributeDivisorPropertiesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000196000:
-            {
-                var p = (VkPhysicalDeviceDriverProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDriverProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDriverProperties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDriverPropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000197000:
-            {
-                var p = (VkPhysicalDeviceFloatControlsProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFloatControlsProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceFloatControlsProperties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceFloatControlsPropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000199000:
-            {
-                var p = (VkPhysicalDeviceDepthStencilResolveProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthStencilResolveProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDepthStencilResolveProperties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDepthStencilResolvePropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000207001:
-            {
-                var p = (VkPhysicalDeviceTimelineSemaphoreProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTimelineSemaphoreProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceTimelineSemaphoreProperties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceTimelineSemaphorePropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000212000:
-            {
-                var p = (VkPhysicalDevicePCIBusInfoPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePCIBusInfoPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePCIBusInfoPropertiesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePCIBusInfoPropertiesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000225000:
-            {
-                var p = (VkPhysicalDeviceSubgroupSizeControlProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSubgroupSizeControlProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceSubgroupSizeControlProperties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceSubgroupSizeControlPropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000226002:
-            {
-                var p = (VkPhysicalDeviceFragmentShadingRatePropertiesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFragmentShadingRatePropertiesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceFragmentShadingRatePropertiesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceFragmentShadingRatePropertiesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000254002:
-            {
-                var p = (VkPhysicalDeviceProvokingVertexPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProvokingVertexPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceProvokingVertexPropertiesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceProvokingVertexPropertiesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000259002:
-            {
-                var p = (VkPhysicalDeviceLineRasterizationProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceLineRasterizationProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceLineRasterizationProperties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceLineRasterizationPropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000270001:
-            {
-                var p = (VkPhysicalDeviceHostImageCopyProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceHostImageCopyProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceHostImageCopyProperties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceHostImageCopyPropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000280001:
-            {
-                var p = (VkPhysicalDeviceShaderIntegerDotProductProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderIntegerDotProductProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderIntegerDotProductProperties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderIntegerDotProductPropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000281001:
-            {
-                var p = (VkPhysicalDeviceTexelBufferAlignmentProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTexelBufferAlignmentProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceTexelBufferAlignmentProperties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceTexelBufferAlignmentPropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000286001:
-            {
-                var p = (VkPhysicalDeviceRobustness2PropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRobustness2PropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceRobustness2PropertiesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceRobustness2PropertiesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000287001:
-            {
-                var p = (VkPhysicalDeviceCustomBorderColorPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceCustomBorderColorPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceCustomBorderColorPropertiesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceCustomBorderColorPropertiesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000320001:
-            {
-                var p = (VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000322000:
-            {
-                var p = (VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000328001:
-            {
-                var p = (VkPhysicalDeviceMeshShaderPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMeshShaderPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMeshShaderPropertiesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMeshShaderPropertiesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000347001:
-            {
-                var p = (VkPhysicalDeviceRayTracingPipelinePropertiesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayTracingPipelinePropertiesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceRayTracingPipelinePropertiesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceRayTracingPipelinePropertiesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000392001:
-            {
-                var p = (VkPhysicalDeviceMultiDrawPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMultiDrawPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMultiDrawPropertiesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMultiDrawPropertiesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000395001:
-            {
-                var p = (VkPhysicalDeviceShaderTileImagePropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderTileImagePropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderTileImagePropertiesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderTileImagePropertiesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000413001:
-            {
-                var p = (VkPhysicalDeviceMaintenance4Properties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance4Properties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMaintenance4Properties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMaintenance4PropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000451001:
-            {
-                var p = (VkPhysicalDeviceNestedCommandBufferPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceNestedCommandBufferPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceNestedCommandBufferPropertiesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceNestedCommandBufferPropertiesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000455001:
-            {
-                var p = (VkPhysicalDeviceExtendedDynamicState3PropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExtendedDynamicState3PropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceExtendedDynamicState3PropertiesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceExtendedDynamicState3PropertiesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000470001:
-            {
-                var p = (VkPhysicalDeviceMaintenance5Properties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance5Properties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMaintenance5Properties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMaintenance5PropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000495001:
-            {
-                var p = (VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceLegacyVertexAttributesPropertiesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000506002:
-            {
-                var p = (VkPhysicalDeviceCooperativeMatrixPropertiesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceCooperativeMatrixPropertiesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceCooperativeMatrixPropertiesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceCooperativeMatrixPropertiesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000511000:
-            {
-                var p = (VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceComputeShaderDerivativesPropertiesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000525000:
-            {
-                var p = (VkPhysicalDeviceVertexAttributeDivisorProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVertexAttributeDivisorProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVertexAttributeDivisorProperties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVertexAttributeDivisorPropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000545001:
-            {
-                var p = (VkPhysicalDeviceMaintenance6Properties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance6Properties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMaintenance6Properties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMaintenance6PropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000562001:
-            {
-                var p = (VkPhysicalDeviceMaintenance7PropertiesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance7PropertiesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMaintenance7PropertiesKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMaintenance7PropertiesKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000572001:
-            {
-                var p = (VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 50: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVulkan11PropertiesWire.SizePartialSelf((VkPhysicalDeviceVulkan11Properties*)p, f);
-                case 52: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVulkan12PropertiesWire.SizePartialSelf((VkPhysicalDeviceVulkan12Properties*)p, f);
-                case 54 when f == null || f.HasVersion(0x403000u): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVulkan13PropertiesWire.SizePartialSelf((VkPhysicalDeviceVulkan13Properties*)p, f);
-                case 56 when f == null || f.HasVersion(0x404000u): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVulkan14PropertiesWire.SizePartialSelf((VkPhysicalDeviceVulkan14Properties*)p, f);
-                case 1000028001 when f == null || f.HasExtension(29): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceTransformFeedbackPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceTransformFeedbackPropertiesEXT*)p, f);
-                case 1000053002: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMultiviewPropertiesWire.SizePartialSelf((VkPhysicalDeviceMultiviewProperties*)p, f);
-                case 1000068002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePipelineRobustnessPropertiesWire.SizePartialSelf((VkPhysicalDevicePipelineRobustnessProperties*)p, f);
-                case 1000071004: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceIDPropertiesWire.SizePartialSelf((VkPhysicalDeviceIDProperties*)p, f);
-                case 1000080000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(81): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePushDescriptorPropertiesWire.SizePartialSelf((VkPhysicalDevicePushDescriptorProperties*)p, f);
-                case 1000094000: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceSubgroupPropertiesWire.SizePartialSelf((VkPhysicalDeviceSubgroupProperties*)p, f);
-                case 1000101000 when f == null || f.HasExtension(102): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceConservativeRasterizationPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceConservativeRasterizationPropertiesEXT*)p, f);
-                case 1000117000: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePointClippingPropertiesWire.SizePartialSelf((VkPhysicalDevicePointClippingProperties*)p, f);
-                case 1000130000: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceSamplerFilterMinmaxPropertiesWire.SizePartialSelf((VkPhysicalDeviceSamplerFilterMinmaxProperties*)p, f);
-                case 1000138001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceInlineUniformBlockPropertiesWire.SizePartialSelf((VkPhysicalDeviceInlineUniformBlockProperties*)p, f);
-                case 1000143003 when f == null || f.HasExtension(144): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceSampleLocationsPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceSampleLocationsPropertiesEXT*)p, f);
-                case 1000145002: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceProtectedMemoryPropertiesWire.SizePartialSelf((VkPhysicalDeviceProtectedMemoryProperties*)p, f);
-                case 1000148001 when f == null || f.HasExtension(149): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceBlendOperationAdvancedPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT*)p, f);
-                case 1000150014 when f == null || f.HasExtension(151): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceAccelerationStructurePropertiesKHRWire.SizePartialSelf((VkPhysicalDeviceAccelerationStructurePropertiesKHR*)p, f);
-                case 1000161002: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDescriptorIndexingPropertiesWire.SizePartialSelf((VkPhysicalDeviceDescriptorIndexingProperties*)p, f);
-                case 1000168000: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMaintenance3PropertiesWire.SizePartialSelf((VkPhysicalDeviceMaintenance3Properties*)p, f);
-                case 1000190000 when f == null || f.HasExtension(191): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVertexAttributeDivisorPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT*)p, f);
-                case 1000196000: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDriverPropertiesWire.SizePartialSelf((VkPhysicalDeviceDriverProperties*)p, f);
-                case 1000197000: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceFloatControlsPropertiesWire.SizePartialSelf((VkPhysicalDeviceFloatControlsProperties*)p, f);
-                case 1000199000: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDepthStencilResolvePropertiesWire.SizePartialSelf((VkPhysicalDeviceDepthStencilResolveProperties*)p, f);
-                case 1000207001: return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceTimelineSemaphorePropertiesWire.SizePartialSelf((VkPhysicalDeviceTimelineSemaphoreProperties*)p, f);
-                case 1000212000 when f == null || f.HasExtension(213): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDevicePCIBusInfoPropertiesEXTWire.SizePartialSelf((VkPhysicalDevicePCIBusInfoPropertiesEXT*)p, f);
-                case 1000225000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceSubgroupSizeControlPropertiesWire.SizePartialSelf((VkPhysicalDeviceSubgroupSizeControlProperties*)p, f);
-                case 1000226002 when f == null || f.HasExtension(227): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceFragmentShadingRatePropertiesKHRWire.SizePartialSelf((VkPhysicalDeviceFragmentShadingRatePropertiesKHR*)p, f);
-                case 1000254002 when f == null || f.HasExtension(255): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceProvokingVertexPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceProvokingVertexPropertiesEXT*)p, f);
-                case 1000259002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceLineRasterizationPropertiesWire.SizePartialSelf((VkPhysicalDeviceLineRasterizationProperties*)p, f);
-                case 1000270001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceHostImageCopyPropertiesWire.SizePartialSelf((VkPhysicalDeviceHostImageCopyProperties*)p, f);
-                case 1000280001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(281): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderIntegerDotProductPropertiesWire.SizePartialSelf((VkPhysicalDeviceShaderIntegerDotProductProperties*)p, f);
-                case 1000281001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(282): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceTexelBufferAlignmentPropertiesWire.SizePartialSelf((VkPhysicalDeviceTexelBufferAlignmentProperties*)p, f);
-                case 1000286001 when f == null || f.HasExtension(287): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceRobustness2PropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceRobustness2PropertiesEXT*)p, f);
-                case 1000287001 when f == null || f.HasExtension(288): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceCustomBorderColorPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceCustomBorderColorPropertiesEXT*)p, f);
-                case 1000320001 when f == null || f.HasExtension(321): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT*)p, f);
-                case 1000322000 when f == null || f.HasExtension(323): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHRWire.SizePartialSelf((VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR*)p, f);
-                case 1000328001 when f == null || f.HasExtension(329): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMeshShaderPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceMeshShaderPropertiesEXT*)p, f);
-                case 1000347001 when f == null || f.HasExtension(348): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceRayTracingPipelinePropertiesKHRWire.SizePartialSelf((VkPhysicalDeviceRayTracingPipelinePropertiesKHR*)p, f);
-                case 1000392001 when f == null || f.HasExtension(393): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMultiDrawPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceMultiDrawPropertiesEXT*)p, f);
-                case 1000395001 when f == null || f.HasExtension(396): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceShaderTileImagePropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceShaderTileImagePropertiesEXT*)p, f);
-                case 1000413001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(414): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMaintenance4PropertiesWire.SizePartialSelf((VkPhysicalDeviceMaintenance4Properties*)p, f);
-                case 1000451001 when f == null || f.HasExtension(452): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceNestedCommandBufferPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceNestedCommandBufferPropertiesEXT*)p, f);
-                case 1000455001 when f == null || f.HasExtension(456): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceExtendedDynamicState3PropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceExtendedDynamicState3PropertiesEXT*)p, f);
-                case 1000470001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMaintenance5PropertiesWire.SizePartialSelf((VkPhysicalDeviceMaintenance5Properties*)p, f);
-                case 1000495001 when f == null || f.HasExtension(496): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceLegacyVertexAttributesPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT*)p, f);
-                case 1000506002 when f == null || f.HasExtension(507): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceCooperativeMatrixPropertiesKHRWire.SizePartialSelf((VkPhysicalDeviceCooperativeMatrixPropertiesKHR*)p, f);
-                case 1000511000 when f == null || f.HasExtension(512): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceComputeShaderDerivativesPropertiesKHRWire.SizePartialSelf((VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR*)p, f);
-                case 1000525000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(526): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceVertexAttributeDivisorPropertiesWire.SizePartialSelf((VkPhysicalDeviceVertexAttributeDivisorProperties*)p, f);
-                case 1000545001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMaintenance6PropertiesWire.SizePartialSelf((VkPhysicalDeviceMaintenance6Properties*)p, f);
-                case 1000562001 when f == null || f.HasExtension(563): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceMaintenance7PropertiesKHRWire.SizePartialSelf((VkPhysicalDeviceMaintenance7PropertiesKHR*)p, f);
-                case 1000572001 when f == null || f.HasExtension(573): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXTWire.SizePartialSelf((VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 50: e.Pointer(true); e.I32(50); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVulkan11PropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVulkan11Properties*)p); return;
-                case 52: e.Pointer(true); e.I32(52); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVulkan12PropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVulkan12Properties*)p); return;
-                case 54 when f == null || f.HasVersion(0x403000u): e.Pointer(true); e.I32(54); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVulkan13PropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVulkan13Properties*)p); return;
-                case 56 when f == null || f.HasVersion(0x404000u): e.Pointer(true); e.I32(56); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVulkan14PropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVulkan14Properties*)p); return;
-                case 1000028001 when f == null || f.HasExtension(29): e.Pointer(true); e.I32(1000028001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceTransformFeedbackPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceTransformFeedbackPropertiesEXT*)p); return;
-                case 1000053002: e.Pointer(true); e.I32(1000053002); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMultiviewPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMultiviewProperties*)p); return;
-                case 1000068002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): e.Pointer(true); e.I32(1000068002); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePipelineRobustnessPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDevicePipelineRobustnessProperties*)p); return;
-                case 1000071004: e.Pointer(true); e.I32(1000071004); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceIDPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceIDProperties*)p); return;
-                case 1000080000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(81): e.Pointer(true); e.I32(1000080000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePushDescriptorPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDevicePushDescriptorProperties*)p); return;
-                case 1000094000: e.Pointer(true); e.I32(1000094000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceSubgroupPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceSubgroupProperties*)p); return;
-                case 1000101000 when f == null || f.HasExtension(102): e.Pointer(true); e.I32(1000101000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceConservativeRasterizationPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceConservativeRasterizationPropertiesEXT*)p); return;
-                case 1000117000: e.Pointer(true); e.I32(1000117000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePointClippingPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDevicePointClippingProperties*)p); return;
-                case 1000130000: e.Pointer(true); e.I32(1000130000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceSamplerFilterMinmaxPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceSamplerFilterMinmaxProperties*)p); return;
-                case 1000138001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): e.Pointer(true); e.I32(1000138001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceInlineUniformBlockPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceInlineUniformBlockProperties*)p); return;
-                case 1000143003 when f == null || f.HasExtension(144): e.Pointer(true); e.I32(1000143003); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceSampleLocationsPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceSampleLocationsPropertiesEXT*)p); return;
-                case 1000145002: e.Pointer(true); e.I32(1000145002); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceProtectedMemoryPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceProtectedMemoryProperties*)p); return;
-                case 1000148001 when f == null || f.HasExtension(149): e.Pointer(true); e.I32(1000148001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceBlendOperationAdvancedPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT*)p); return;
-                case 1000150014 when f == null || f.HasExtension(151): e.Pointer(true); e.I32(1000150014); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceAccelerationStructurePropertiesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceAccelerationStructurePropertiesKHR*)p); return;
-                case 1000161002: e.Pointer(true); e.I32(1000161002); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDescriptorIndexingPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDescriptorIndexingProperties*)p); return;
-                case 1000168000: e.Pointer(true); e.I32(1000168000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMaintenance3PropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMaintenance3Properties*)p); return;
-                case 1000190000 when f == null || f.HasExtension(191): e.Pointer(true); e.I32(1000190000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVertexAttributeDivisorPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT*)p); return;
-                case 1000196000: e.Pointer(true); e.I32(1000196000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDriverPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDriverProperties*)p); return;
-                case 1000197000: e.Pointer(true); e.I32(1000197000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceFloatControlsPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceFloatControlsProperties*)p); return;
-                case 1000199000: e.Pointer(true); e.I32(1000199000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDepthStencilResolvePropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDepthStencilResolveProperties*)p); return;
-                case 1000207001: e.Pointer(true); e.I32(1000207001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceTimelineSemaphorePropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceTimelineSemaphoreProperties*)p); return;
-                case 1000212000 when f == null || f.HasExtension(213): e.Pointer(true); e.I32(1000212000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDevicePCIBusInfoPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDevicePCIBusInfoPropertiesEXT*)p); return;
-                case 1000225000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): e.Pointer(true); e.I32(1000225000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceSubgroupSizeControlPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceSubgroupSizeControlProperties*)p); return;
-                case 1000226002 when f == null || f.HasExtension(227): e.Pointer(true); e.I32(1000226002); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceFragmentShadingRatePropertiesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceFragmentShadingRatePropertiesKHR*)p); return;
-                case 1000254002 when f == null || f.HasExtension(255): e.Pointer(true); e.I32(1000254002); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceProvokingVertexPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceProvokingVertexPropertiesEXT*)p); return;
-                case 1000259002 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): e.Pointer(true); e.I32(1000259002); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceLineRasterizationPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceLineRasterizationProperties*)p); return;
-                case 1000270001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): e.Pointer(true); e.I32(1000270001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceHostImageCopyPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceHostImageCopyProperties*)p); return;
-                case 1000280001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(281): e.Pointer(true); e.I32(1000280001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderIntegerDotProductPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderIntegerDotProductProperties*)p); return;
-                case 1000281001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(282): e.Pointer(true); e.I32(1000281001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceTexelBufferAlignmentPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceTexelBufferAlignmentProperties*)p); return;
-                case 1000286001 when f == null || f.HasExtension(287): e.Pointer(true); e.I32(1000286001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceRobustness2PropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceRobustness2PropertiesEXT*)p); return;
-                case 1000287001 when f == null || f.HasExtension(288): e.Pointer(true); e.I32(1000287001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceCustomBorderColorPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceCustomBorderColorPropertiesEXT*)p); return;
-                case 1000320001 when f == null || f.HasExtension(321): e.Pointer(true); e.I32(1000320001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT*)p); return;
-                case 1000322000 when f == null || f.HasExtension(323): e.Pointer(true); e.I32(1000322000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR*)p); return;
-                case 1000328001 when f == null || f.HasExtension(329): e.Pointer(true); e.I32(1000328001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMeshShaderPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMeshShaderPropertiesEXT*)p); return;
-                case 1000347001 when f == null || f.HasExtension(348): e.Pointer(true); e.I32(1000347001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceRayTracingPipelinePropertiesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceRayTracingPipelinePropertiesKHR*)p); return;
-                case 1000392001 when f == null || f.HasExtension(393): e.Pointer(true); e.I32(1000392001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMultiDrawPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMultiDrawPropertiesEXT*)p); return;
-                case 1000395001 when f == null || f.HasExtension(396): e.Pointer(true); e.I32(1000395001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceShaderTileImagePropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceShaderTileImagePropertiesEXT*)p); return;
-                case 1000413001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(414): e.Pointer(true); e.I32(1000413001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMaintenance4PropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMaintenance4Properties*)p); return;
-                case 1000451001 when f == null || f.HasExtension(452): e.Pointer(true); e.I32(1000451001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceNestedCommandBufferPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceNestedCommandBufferPropertiesEXT*)p); return;
-                case 1000455001 when f == null || f.HasExtension(456): e.Pointer(true); e.I32(1000455001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceExtendedDynamicState3PropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceExtendedDynamicState3PropertiesEXT*)p); return;
-                case 1000470001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): e.Pointer(true); e.I32(1000470001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMaintenance5PropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMaintenance5Properties*)p); return;
-                case 1000495001 when f == null || f.HasExtension(496): e.Pointer(true); e.I32(1000495001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceLegacyVertexAttributesPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT*)p); return;
-                case 1000506002 when f == null || f.HasExtension(507): e.Pointer(true); e.I32(1000506002); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceCooperativeMatrixPropertiesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceCooperativeMatrixPropertiesKHR*)p); return;
-                case 1000511000 when f == null || f.HasExtension(512): e.Pointer(true); e.I32(1000511000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceComputeShaderDerivativesPropertiesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR*)p); return;
-                case 1000525000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(526): e.Pointer(true); e.I32(1000525000); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceVertexAttributeDivisorPropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceVertexAttributeDivisorProperties*)p); return;
-                case 1000545001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(546): e.Pointer(true); e.I32(1000545001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMaintenance6PropertiesWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMaintenance6Properties*)p); return;
-                case 1000562001 when f == null || f.HasExtension(563): e.Pointer(true); e.I32(1000562001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceMaintenance7PropertiesKHRWire.EncodePartialSelf(ref e, (VkPhysicalDeviceMaintenance7PropertiesKHR*)p); return;
-                case 1000572001 when f == null || f.HasExtension(573): e.Pointer(true); e.I32(1000572001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXTWire.EncodePartialSelf(ref e, (VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 50:
-            {
-                var p = (VkPhysicalDeviceVulkan11Properties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan11Properties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVulkan11Properties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVulkan11PropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 52:
-            {
-                var p = (VkPhysicalDeviceVulkan12Properties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan12Properties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVulkan12Properties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVulkan12PropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 54:
-            {
-                var p = (VkPhysicalDeviceVulkan13Properties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan13Properties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVulkan13Properties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVulkan13PropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 56:
-            {
-                var p = (VkPhysicalDeviceVulkan14Properties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVulkan14Properties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVulkan14Properties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVulkan14PropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000028001:
-            {
-                var p = (VkPhysicalDeviceTransformFeedbackPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTransformFeedbackPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceTransformFeedbackPropertiesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceTransformFeedbackPropertiesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000053002:
-            {
-                var p = (VkPhysicalDeviceMultiviewProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMultiviewProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMultiviewProperties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMultiviewPropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000068002:
-            {
-                var p = (VkPhysicalDevicePipelineRobustnessProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePipelineRobustnessProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePipelineRobustnessProperties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePipelineRobustnessPropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000071004:
-            {
-                var p = (VkPhysicalDeviceIDProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceIDProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceIDProperties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceIDPropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000080000:
-            {
-                var p = (VkPhysicalDevicePushDescriptorProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePushDescriptorProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePushDescriptorProperties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePushDescriptorPropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000094000:
-            {
-                var p = (VkPhysicalDeviceSubgroupProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSubgroupProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceSubgroupProperties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceSubgroupPropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000101000:
-            {
-                var p = (VkPhysicalDeviceConservativeRasterizationPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceConservativeRasterizationPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceConservativeRasterizationPropertiesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceConservativeRasterizationPropertiesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000117000:
-            {
-                var p = (VkPhysicalDevicePointClippingProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePointClippingProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePointClippingProperties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePointClippingPropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000130000:
-            {
-                var p = (VkPhysicalDeviceSamplerFilterMinmaxProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSamplerFilterMinmaxProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceSamplerFilterMinmaxProperties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceSamplerFilterMinmaxPropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000138001:
-            {
-                var p = (VkPhysicalDeviceInlineUniformBlockProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceInlineUniformBlockProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceInlineUniformBlockProperties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceInlineUniformBlockPropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000143003:
-            {
-                var p = (VkPhysicalDeviceSampleLocationsPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSampleLocationsPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceSampleLocationsPropertiesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceSampleLocationsPropertiesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000145002:
-            {
-                var p = (VkPhysicalDeviceProtectedMemoryProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProtectedMemoryProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceProtectedMemoryProperties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceProtectedMemoryPropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000148001:
-            {
-                var p = (VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceBlendOperationAdvancedPropertiesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000150014:
-            {
-                var p = (VkPhysicalDeviceAccelerationStructurePropertiesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceAccelerationStructurePropertiesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceAccelerationStructurePropertiesKHR.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceAccelerationStructurePropertiesKHRWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000161002:
-            {
-                var p = (VkPhysicalDeviceDescriptorIndexingProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDescriptorIndexingProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDescriptorIndexingProperties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDescriptorIndexingPropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000168000:
-            {
-                var p = (VkPhysicalDeviceMaintenance3Properties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance3Properties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMaintenance3Properties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMaintenance3PropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000190000:
-            {
-                var p = (VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVertexAttributeDivisorPropertiesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000196000:
-            {
-                var p = (VkPhysicalDeviceDriverProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDriverProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDriverProperties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDriverPropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000197000:
-            {
-                var p = (VkPhysicalDeviceFloatControlsProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFloatControlsProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceFloatControlsProperties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceFloatControlsPropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000199000:
-            {
-                var p = (VkPhysicalDeviceDepthStencilResolveProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDepthStencilResolveProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDepthStencilResolveProperties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDepthStencilResolvePropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000207001:
-            {
-                var p = (VkPhysicalDeviceTimelineSemaphoreProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTimelineSemaphoreProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceTimelineSemaphoreProperties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceTimelineSemaphorePropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000212000:
-            {
-                var p = (VkPhysicalDevicePCIBusInfoPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDevicePCIBusInfoPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDevicePCIBusInfoPropertiesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDevicePCIBusInfoPropertiesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000225000:
-            {
-                var p = (VkPhysicalDeviceSubgroupSizeControlProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSubgroupSizeControlProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceSubgroupSizeControlProperties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceSubgroupSizeControlPropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000226002:
-            {
-                var p = (VkPhysicalDeviceFragmentShadingRatePropertiesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFragmentShadingRatePropertiesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceFragmentShadingRatePropertiesKHR.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceFragmentShadingRatePropertiesKHRWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000254002:
-            {
-                var p = (VkPhysicalDeviceProvokingVertexPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProvokingVertexPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceProvokingVertexPropertiesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceProvokingVertexPropertiesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000259002:
-            {
-                var p = (VkPhysicalDeviceLineRasterizationProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceLineRasterizationProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceLineRasterizationProperties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceLineRasterizationPropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000270001:
-            {
-                var p = (VkPhysicalDeviceHostImageCopyProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceHostImageCopyProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceHostImageCopyProperties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceHostImageCopyPropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000280001:
-            {
-                var p = (VkPhysicalDeviceShaderIntegerDotProductProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderIntegerDotProductProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderIntegerDotProductProperties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderIntegerDotProductPropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000281001:
-            {
-                var p = (VkPhysicalDeviceTexelBufferAlignmentProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceTexelBufferAlignmentProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceTexelBufferAlignmentProperties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceTexelBufferAlignmentPropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000286001:
-            {
-                var p = (VkPhysicalDeviceRobustness2PropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRobustness2PropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceRobustness2PropertiesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceRobustness2PropertiesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000287001:
-            {
-                var p = (VkPhysicalDeviceCustomBorderColorPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceCustomBorderColorPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceCustomBorderColorPropertiesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceCustomBorderColorPropertiesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000320001:
-            {
-                var p = (VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000322000:
-            {
-                var p = (VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHRWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000328001:
-            {
-                var p = (VkPhysicalDeviceMeshShaderPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMeshShaderPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMeshShaderPropertiesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMeshShaderPropertiesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000347001:
-            {
-                var p = (VkPhysicalDeviceRayTracingPipelinePropertiesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceRayTracingPipelinePropertiesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceRayTracingPipelinePropertiesKHR.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceRayTracingPipelinePropertiesKHRWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000392001:
-            {
-                var p = (VkPhysicalDeviceMultiDrawPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMultiDrawPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMultiDrawPropertiesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMultiDrawPropertiesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000395001:
-            {
-                var p = (VkPhysicalDeviceShaderTileImagePropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceShaderTileImagePropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceShaderTileImagePropertiesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceShaderTileImagePropertiesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000413001:
-            {
-                var p = (VkPhysicalDeviceMaintenance4Properties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance4Properties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMaintenance4Properties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMaintenance4PropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000451001:
-            {
-                var p = (VkPhysicalDeviceNestedCommandBufferPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceNestedCommandBufferPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceNestedCommandBufferPropertiesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceNestedCommandBufferPropertiesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000455001:
-            {
-                var p = (VkPhysicalDeviceExtendedDynamicState3PropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExtendedDynamicState3PropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceExtendedDynamicState3PropertiesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceExtendedDynamicState3PropertiesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000470001:
-            {
-                var p = (VkPhysicalDeviceMaintenance5Properties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance5Properties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMaintenance5Properties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMaintenance5PropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000495001:
-            {
-                var p = (VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceLegacyVertexAttributesPropertiesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000506002:
-            {
-                var p = (VkPhysicalDeviceCooperativeMatrixPropertiesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceCooperativeMatrixPropertiesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceCooperativeMatrixPropertiesKHR.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceCooperativeMatrixPropertiesKHRWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000511000:
-            {
-                var p = (VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceComputeShaderDerivativesPropertiesKHRWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000525000:
-            {
-                var p = (VkPhysicalDeviceVertexAttributeDivisorProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceVertexAttributeDivisorProperties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceVertexAttributeDivisorProperties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceVertexAttributeDivisorPropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000545001:
-            {
-                var p = (VkPhysicalDeviceMaintenance6Properties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance6Properties));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMaintenance6Properties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMaintenance6PropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000562001:
-            {
-                var p = (VkPhysicalDeviceMaintenance7PropertiesKHR*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMaintenance7PropertiesKHR));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceMaintenance7PropertiesKHR.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceMaintenance7PropertiesKHRWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            case 1000572001:
-            {
-                var p = (VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT));
-                if (p == null) return null;
-                p->sType = VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXTWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            case 50: VkPhysicalDeviceVulkan11PropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVulkan11Properties*)p); return;
-            case 52: VkPhysicalDeviceVulkan12PropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVulkan12Properties*)p); return;
-            case 54: VkPhysicalDeviceVulkan13PropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVulkan13Properties*)p); return;
-            case 56: VkPhysicalDeviceVulkan14PropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVulkan14Properties*)p); return;
-            case 1000028001: VkPhysicalDeviceTransformFeedbackPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceTransformFeedbackPropertiesEXT*)p); return;
-            case 1000053002: VkPhysicalDeviceMultiviewPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMultiviewProperties*)p); return;
-            case 1000068002: VkPhysicalDevicePipelineRobustnessPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDevicePipelineRobustnessProperties*)p); return;
-            case 1000071004: VkPhysicalDeviceIDPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceIDProperties*)p); return;
-            case 1000080000: VkPhysicalDevicePushDescriptorPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDevicePushDescriptorProperties*)p); return;
-            case 1000094000: VkPhysicalDeviceSubgroupPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceSubgroupProperties*)p); return;
-            case 1000101000: VkPhysicalDeviceConservativeRasterizationPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceConservativeRasterizationPropertiesEXT*)p); return;
-            case 1000117000: VkPhysicalDevicePointClippingPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDevicePointClippingProperties*)p); return;
-            case 1000130000: VkPhysicalDeviceSamplerFilterMinmaxPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceSamplerFilterMinmaxProperties*)p); return;
-            case 1000138001: VkPhysicalDeviceInlineUniformBlockPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceInlineUniformBlockProperties*)p); return;
-            case 1000143003: VkPhysicalDeviceSampleLocationsPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceSampleLocationsPropertiesEXT*)p); return;
-            case 1000145002: VkPhysicalDeviceProtectedMemoryPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceProtectedMemoryProperties*)p); return;
-            case 1000148001: VkPhysicalDeviceBlendOperationAdvancedPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceBlendOperationAdvancedPropertiesEXT*)p); return;
-            case 1000150014: VkPhysicalDeviceAccelerationStructurePropertiesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceAccelerationStructurePropertiesKHR*)p); return;
-            case 1000161002: VkPhysicalDeviceDescriptorIndexingPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDescriptorIndexingProperties*)p); return;
-            case 1000168000: VkPhysicalDeviceMaintenance3PropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMaintenance3Properties*)p); return;
-            case 1000190000: VkPhysicalDeviceVertexAttributeDivisorPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT*)p); return;
-            case 1000196000: VkPhysicalDeviceDriverPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDriverProperties*)p); return;
-            case 1000197000: VkPhysicalDeviceFloatControlsPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceFloatControlsProperties*)p); return;
-            case 1000199000: VkPhysicalDeviceDepthStencilResolvePropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDepthStencilResolveProperties*)p); return;
-            case 1000207001: VkPhysicalDeviceTimelineSemaphorePropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceTimelineSemaphoreProperties*)p); return;
-            case 1000212000: VkPhysicalDevicePCIBusInfoPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDevicePCIBusInfoPropertiesEXT*)p); return;
-            case 1000225000: VkPhysicalDeviceSubgroupSizeControlPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceSubgroupSizeControlProperties*)p); return;
-            case 1000226002: VkPhysicalDeviceFragmentShadingRatePropertiesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceFragmentShadingRatePropertiesKHR*)p); return;
-            case 1000254002: VkPhysicalDeviceProvokingVertexPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceProvokingVertexPropertiesEXT*)p); return;
-            case 1000259002: VkPhysicalDeviceLineRasterizationPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceLineRasterizationProperties*)p); return;
-            case 1000270001: VkPhysicalDeviceHostImageCopyPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceHostImageCopyProperties*)p); return;
-            case 1000280001: VkPhysicalDeviceShaderIntegerDotProductPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderIntegerDotProductProperties*)p); return;
-            case 1000281001: VkPhysicalDeviceTexelBufferAlignmentPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceTexelBufferAlignmentProperties*)p); return;
-            case 1000286001: VkPhysicalDeviceRobustness2PropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceRobustness2PropertiesEXT*)p); return;
-            case 1000287001: VkPhysicalDeviceCustomBorderColorPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceCustomBorderColorPropertiesEXT*)p); return;
-            case 1000320001: VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceGraphicsPipelineLibraryPropertiesEXT*)p); return;
-            case 1000322000: VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceFragmentShaderBarycentricPropertiesKHR*)p); return;
-            case 1000328001: VkPhysicalDeviceMeshShaderPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMeshShaderPropertiesEXT*)p); return;
-            case 1000347001: VkPhysicalDeviceRayTracingPipelinePropertiesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceRayTracingPipelinePropertiesKHR*)p); return;
-            case 1000392001: VkPhysicalDeviceMultiDrawPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMultiDrawPropertiesEXT*)p); return;
-            case 1000395001: VkPhysicalDeviceShaderTileImagePropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceShaderTileImagePropertiesEXT*)p); return;
-            case 1000413001: VkPhysicalDeviceMaintenance4PropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMaintenance4Properties*)p); return;
-            case 1000451001: VkPhysicalDeviceNestedCommandBufferPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceNestedCommandBufferPropertiesEXT*)p); return;
-            case 1000455001: VkPhysicalDeviceExtendedDynamicState3PropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceExtendedDynamicState3PropertiesEXT*)p); return;
-            case 1000470001: VkPhysicalDeviceMaintenance5PropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMaintenance5Properties*)p); return;
-            case 1000495001: VkPhysicalDeviceLegacyVertexAttributesPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceLegacyVertexAttributesPropertiesEXT*)p); return;
-            case 1000506002: VkPhysicalDeviceCooperativeMatrixPropertiesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceCooperativeMatrixPropertiesKHR*)p); return;
-            case 1000511000: VkPhysicalDeviceComputeShaderDerivativesPropertiesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceComputeShaderDerivativesPropertiesKHR*)p); return;
-            case 1000525000: VkPhysicalDeviceVertexAttributeDivisorPropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceVertexAttributeDivisorProperties*)p); return;
-            case 1000545001: VkPhysicalDeviceMaintenance6PropertiesWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMaintenance6Properties*)p); return;
-            case 1000562001: VkPhysicalDeviceMaintenance7PropertiesKHRWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceMaintenance7PropertiesKHR*)p); return;
-            case 1000572001: VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXTWire.DecodeIntoSelf(ref d, (VkPhysicalDeviceDeviceGeneratedCommandsPropertiesEXT*)p); return;
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
 public static unsafe partial class VkPhysicalDeviceProtectedMemoryFeaturesWire
 {
     public static ulong Size(VkPhysicalDeviceProtectedMemoryFeatures* v, VnProtocolFilter f = null)
@@ -2449,7 +28,7 @@ public static unsafe partial class VkPhysicalDeviceProtectedMemoryFeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceProtectedMemoryFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceProtectedMemoryFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2497,7 +76,7 @@ public static unsafe partial class VkPhysicalDeviceProtectedMemoryFeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceProtectedMemoryFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceProtectedMemoryFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -2507,7 +86,7 @@ public static unsafe partial class VkPhysicalDeviceProtectedMemoryFeaturesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceProtectedMemoryFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceProtectedMemoryFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -2515,83 +94,32 @@ public static unsafe partial class VkPhysicalDeviceProtectedMemoryFeaturesWire
     {
         v->protectedMemory = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceProtectedMemoryFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceProtectedMemoryFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceProtectedMemoryPropertiesWire
@@ -2612,7 +140,7 @@ public static unsafe partial class VkPhysicalDeviceProtectedMemoryPropertiesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceProtectedMemoryProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceProtectedMemoryProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2660,7 +188,7 @@ public static unsafe partial class VkPhysicalDeviceProtectedMemoryPropertiesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceProtectedMemoryProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceProtectedMemoryProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -2670,7 +198,7 @@ public static unsafe partial class VkPhysicalDeviceProtectedMemoryPropertiesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceProtectedMemoryProperties* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceProtectedMemoryProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -2678,83 +206,32 @@ public static unsafe partial class VkPhysicalDeviceProtectedMemoryPropertiesWire
     {
         v->protectedNoFault = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceProtectedMemoryProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceProtectedMemoryProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceProvokingVertexFeaturesEXTWire
@@ -2775,7 +252,7 @@ public static unsafe partial class VkPhysicalDeviceProvokingVertexFeaturesEXTWir
     {
         if (d.I32() != (int)VkPhysicalDeviceProvokingVertexFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceProvokingVertexFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2826,7 +303,7 @@ public static unsafe partial class VkPhysicalDeviceProvokingVertexFeaturesEXTWir
     {
         if (d.I32() != (int)VkPhysicalDeviceProvokingVertexFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceProvokingVertexFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -2836,7 +313,7 @@ public static unsafe partial class VkPhysicalDeviceProvokingVertexFeaturesEXTWir
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceProvokingVertexFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceProvokingVertexFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -2845,83 +322,32 @@ public static unsafe partial class VkPhysicalDeviceProvokingVertexFeaturesEXTWir
         v->provokingVertexLast = (uint)d.U32();
         v->transformFeedbackPreservesProvokingVertex = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceProvokingVertexFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceProvokingVertexFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceProvokingVertexPropertiesEXTWire
@@ -2942,7 +368,7 @@ public static unsafe partial class VkPhysicalDeviceProvokingVertexPropertiesEXTW
     {
         if (d.I32() != (int)VkPhysicalDeviceProvokingVertexPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceProvokingVertexPropertiesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -2993,7 +419,7 @@ public static unsafe partial class VkPhysicalDeviceProvokingVertexPropertiesEXTW
     {
         if (d.I32() != (int)VkPhysicalDeviceProvokingVertexPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceProvokingVertexPropertiesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -3003,7 +429,7 @@ public static unsafe partial class VkPhysicalDeviceProvokingVertexPropertiesEXTW
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceProvokingVertexPropertiesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceProvokingVertexPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -3012,83 +438,32 @@ public static unsafe partial class VkPhysicalDeviceProvokingVertexPropertiesEXTW
         v->provokingVertexModePerPipeline = (uint)d.U32();
         v->transformFeedbackPreservesTriangleFanProvokingVertex = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceProvokingVertexPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceProvokingVertexPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDevicePushDescriptorPropertiesWire
@@ -3109,7 +484,7 @@ public static unsafe partial class VkPhysicalDevicePushDescriptorPropertiesWire
     {
         if (d.I32() != (int)VkPhysicalDevicePushDescriptorProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDevicePushDescriptorProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3157,7 +532,7 @@ public static unsafe partial class VkPhysicalDevicePushDescriptorPropertiesWire
     {
         if (d.I32() != (int)VkPhysicalDevicePushDescriptorProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDevicePushDescriptorProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -3167,7 +542,7 @@ public static unsafe partial class VkPhysicalDevicePushDescriptorPropertiesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDevicePushDescriptorProperties* v)
     {
         if (d.I32() != (int)VkPhysicalDevicePushDescriptorProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -3175,83 +550,32 @@ public static unsafe partial class VkPhysicalDevicePushDescriptorPropertiesWire
     {
         v->maxPushDescriptors = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePushDescriptorProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDevicePushDescriptorProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWire
@@ -3272,7 +596,7 @@ public static unsafe partial class VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWir
     {
         if (d.I32() != (int)VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3320,7 +644,7 @@ public static unsafe partial class VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWir
     {
         if (d.I32() != (int)VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -3330,7 +654,7 @@ public static unsafe partial class VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWir
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -3338,83 +662,32 @@ public static unsafe partial class VkPhysicalDeviceRGBA10X6FormatsFeaturesEXTWir
     {
         v->formatRgba10x6WithoutYCbCrSampler = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRGBA10X6FormatsFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXTWire
@@ -3435,7 +708,7 @@ public static unsafe partial class VkPhysicalDeviceRasterizationOrderAttachmentA
     {
         if (d.I32() != (int)VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3489,7 +762,7 @@ public static unsafe partial class VkPhysicalDeviceRasterizationOrderAttachmentA
     {
         if (d.I32() != (int)VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -3499,7 +772,7 @@ public static unsafe partial class VkPhysicalDeviceRasterizationOrderAttachmentA
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -3509,83 +782,32 @@ public static unsafe partial class VkPhysicalDeviceRasterizationOrderAttachmentA
         v->rasterizationOrderDepthAttachmentAccess = (uint)d.U32();
         v->rasterizationOrderStencilAttachmentAccess = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRasterizationOrderAttachmentAccessFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceRayQueryFeaturesKHRWire
@@ -3606,7 +828,7 @@ public static unsafe partial class VkPhysicalDeviceRayQueryFeaturesKHRWire
     {
         if (d.I32() != (int)VkPhysicalDeviceRayQueryFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceRayQueryFeaturesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3654,7 +876,7 @@ public static unsafe partial class VkPhysicalDeviceRayQueryFeaturesKHRWire
     {
         if (d.I32() != (int)VkPhysicalDeviceRayQueryFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceRayQueryFeaturesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -3664,7 +886,7 @@ public static unsafe partial class VkPhysicalDeviceRayQueryFeaturesKHRWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceRayQueryFeaturesKHR* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceRayQueryFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -3672,83 +894,32 @@ public static unsafe partial class VkPhysicalDeviceRayQueryFeaturesKHRWire
     {
         v->rayQuery = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRayQueryFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRayQueryFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceRayTracingMaintenance1FeaturesKHRWire
@@ -3769,7 +940,7 @@ public static unsafe partial class VkPhysicalDeviceRayTracingMaintenance1Feature
     {
         if (d.I32() != (int)VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3820,7 +991,7 @@ public static unsafe partial class VkPhysicalDeviceRayTracingMaintenance1Feature
     {
         if (d.I32() != (int)VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -3830,7 +1001,7 @@ public static unsafe partial class VkPhysicalDeviceRayTracingMaintenance1Feature
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -3839,83 +1010,32 @@ public static unsafe partial class VkPhysicalDeviceRayTracingMaintenance1Feature
         v->rayTracingMaintenance1 = (uint)d.U32();
         v->rayTracingPipelineTraceRaysIndirect2 = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRayTracingMaintenance1FeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceRayTracingPipelineFeaturesKHRWire
@@ -3936,7 +1056,7 @@ public static unsafe partial class VkPhysicalDeviceRayTracingPipelineFeaturesKHR
     {
         if (d.I32() != (int)VkPhysicalDeviceRayTracingPipelineFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceRayTracingPipelineFeaturesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -3996,7 +1116,7 @@ public static unsafe partial class VkPhysicalDeviceRayTracingPipelineFeaturesKHR
     {
         if (d.I32() != (int)VkPhysicalDeviceRayTracingPipelineFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceRayTracingPipelineFeaturesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -4006,7 +1126,7 @@ public static unsafe partial class VkPhysicalDeviceRayTracingPipelineFeaturesKHR
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceRayTracingPipelineFeaturesKHR* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceRayTracingPipelineFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -4018,83 +1138,32 @@ public static unsafe partial class VkPhysicalDeviceRayTracingPipelineFeaturesKHR
         v->rayTracingPipelineTraceRaysIndirect = (uint)d.U32();
         v->rayTraversalPrimitiveCulling = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRayTracingPipelineFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRayTracingPipelineFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceRayTracingPipelinePropertiesKHRWire
@@ -4115,7 +1184,7 @@ public static unsafe partial class VkPhysicalDeviceRayTracingPipelinePropertiesK
     {
         if (d.I32() != (int)VkPhysicalDeviceRayTracingPipelinePropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceRayTracingPipelinePropertiesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4184,7 +1253,7 @@ public static unsafe partial class VkPhysicalDeviceRayTracingPipelinePropertiesK
     {
         if (d.I32() != (int)VkPhysicalDeviceRayTracingPipelinePropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceRayTracingPipelinePropertiesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -4194,7 +1263,7 @@ public static unsafe partial class VkPhysicalDeviceRayTracingPipelinePropertiesK
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceRayTracingPipelinePropertiesKHR* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceRayTracingPipelinePropertiesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -4209,83 +1278,32 @@ public static unsafe partial class VkPhysicalDeviceRayTracingPipelinePropertiesK
         v->shaderGroupHandleAlignment = (uint)d.U32();
         v->maxRayHitAttributeSize = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRayTracingPipelinePropertiesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRayTracingPipelinePropertiesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceRayTracingPositionFetchFeaturesKHRWire
@@ -4306,7 +1324,7 @@ public static unsafe partial class VkPhysicalDeviceRayTracingPositionFetchFeatur
     {
         if (d.I32() != (int)VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4354,7 +1372,7 @@ public static unsafe partial class VkPhysicalDeviceRayTracingPositionFetchFeatur
     {
         if (d.I32() != (int)VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -4364,7 +1382,7 @@ public static unsafe partial class VkPhysicalDeviceRayTracingPositionFetchFeatur
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -4372,83 +1390,32 @@ public static unsafe partial class VkPhysicalDeviceRayTracingPositionFetchFeatur
     {
         v->rayTracingPositionFetch = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRayTracingPositionFetchFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceRobustness2FeaturesEXTWire
@@ -4469,7 +1436,7 @@ public static unsafe partial class VkPhysicalDeviceRobustness2FeaturesEXTWire
     {
         if (d.I32() != (int)VkPhysicalDeviceRobustness2FeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceRobustness2FeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4523,7 +1490,7 @@ public static unsafe partial class VkPhysicalDeviceRobustness2FeaturesEXTWire
     {
         if (d.I32() != (int)VkPhysicalDeviceRobustness2FeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceRobustness2FeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -4533,7 +1500,7 @@ public static unsafe partial class VkPhysicalDeviceRobustness2FeaturesEXTWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceRobustness2FeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceRobustness2FeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -4543,83 +1510,32 @@ public static unsafe partial class VkPhysicalDeviceRobustness2FeaturesEXTWire
         v->robustImageAccess2 = (uint)d.U32();
         v->nullDescriptor = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRobustness2FeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRobustness2FeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceRobustness2PropertiesEXTWire
@@ -4640,7 +1556,7 @@ public static unsafe partial class VkPhysicalDeviceRobustness2PropertiesEXTWire
     {
         if (d.I32() != (int)VkPhysicalDeviceRobustness2PropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceRobustness2PropertiesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4691,7 +1607,7 @@ public static unsafe partial class VkPhysicalDeviceRobustness2PropertiesEXTWire
     {
         if (d.I32() != (int)VkPhysicalDeviceRobustness2PropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceRobustness2PropertiesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -4701,7 +1617,7 @@ public static unsafe partial class VkPhysicalDeviceRobustness2PropertiesEXTWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceRobustness2PropertiesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceRobustness2PropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -4710,83 +1626,32 @@ public static unsafe partial class VkPhysicalDeviceRobustness2PropertiesEXTWire
         v->robustStorageBufferAccessSizeAlignment = (ulong)d.U64();
         v->robustUniformBufferAccessSizeAlignment = (ulong)d.U64();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRobustness2PropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceRobustness2PropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceSampleLocationsPropertiesEXTWire
@@ -4807,7 +1672,7 @@ public static unsafe partial class VkPhysicalDeviceSampleLocationsPropertiesEXTW
     {
         if (d.I32() != (int)VkPhysicalDeviceSampleLocationsPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceSampleLocationsPropertiesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -4871,7 +1736,7 @@ public static unsafe partial class VkPhysicalDeviceSampleLocationsPropertiesEXTW
     {
         if (d.I32() != (int)VkPhysicalDeviceSampleLocationsPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceSampleLocationsPropertiesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -4882,7 +1747,7 @@ public static unsafe partial class VkPhysicalDeviceSampleLocationsPropertiesEXTW
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceSampleLocationsPropertiesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceSampleLocationsPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -4895,83 +1760,32 @@ public static unsafe partial class VkPhysicalDeviceSampleLocationsPropertiesEXTW
         v->sampleLocationSubPixelBits = (uint)d.U32();
         v->variableSampleLocations = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSampleLocationsPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSampleLocationsPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceSamplerFilterMinmaxPropertiesWire
@@ -4992,7 +1806,7 @@ public static unsafe partial class VkPhysicalDeviceSamplerFilterMinmaxProperties
     {
         if (d.I32() != (int)VkPhysicalDeviceSamplerFilterMinmaxProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceSamplerFilterMinmaxProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5043,7 +1857,7 @@ public static unsafe partial class VkPhysicalDeviceSamplerFilterMinmaxProperties
     {
         if (d.I32() != (int)VkPhysicalDeviceSamplerFilterMinmaxProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceSamplerFilterMinmaxProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -5053,7 +1867,7 @@ public static unsafe partial class VkPhysicalDeviceSamplerFilterMinmaxProperties
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceSamplerFilterMinmaxProperties* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceSamplerFilterMinmaxProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -5062,83 +1876,32 @@ public static unsafe partial class VkPhysicalDeviceSamplerFilterMinmaxProperties
         v->filterMinmaxSingleComponentFormats = (uint)d.U32();
         v->filterMinmaxImageComponentMapping = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSamplerFilterMinmaxProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSamplerFilterMinmaxProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceSamplerYcbcrConversionFeaturesWire
@@ -5159,7 +1922,7 @@ public static unsafe partial class VkPhysicalDeviceSamplerYcbcrConversionFeature
     {
         if (d.I32() != (int)VkPhysicalDeviceSamplerYcbcrConversionFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceSamplerYcbcrConversionFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5207,7 +1970,7 @@ public static unsafe partial class VkPhysicalDeviceSamplerYcbcrConversionFeature
     {
         if (d.I32() != (int)VkPhysicalDeviceSamplerYcbcrConversionFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceSamplerYcbcrConversionFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -5217,7 +1980,7 @@ public static unsafe partial class VkPhysicalDeviceSamplerYcbcrConversionFeature
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceSamplerYcbcrConversionFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceSamplerYcbcrConversionFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -5225,83 +1988,32 @@ public static unsafe partial class VkPhysicalDeviceSamplerYcbcrConversionFeature
     {
         v->samplerYcbcrConversion = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSamplerYcbcrConversionFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSamplerYcbcrConversionFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceScalarBlockLayoutFeaturesWire
@@ -5322,7 +2034,7 @@ public static unsafe partial class VkPhysicalDeviceScalarBlockLayoutFeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceScalarBlockLayoutFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceScalarBlockLayoutFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5370,7 +2082,7 @@ public static unsafe partial class VkPhysicalDeviceScalarBlockLayoutFeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceScalarBlockLayoutFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceScalarBlockLayoutFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -5380,7 +2092,7 @@ public static unsafe partial class VkPhysicalDeviceScalarBlockLayoutFeaturesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceScalarBlockLayoutFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceScalarBlockLayoutFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -5388,83 +2100,32 @@ public static unsafe partial class VkPhysicalDeviceScalarBlockLayoutFeaturesWire
     {
         v->scalarBlockLayout = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceScalarBlockLayoutFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceScalarBlockLayoutFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceSeparateDepthStencilLayoutsFeaturesWire
@@ -5485,7 +2146,7 @@ public static unsafe partial class VkPhysicalDeviceSeparateDepthStencilLayoutsFe
     {
         if (d.I32() != (int)VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5533,7 +2194,7 @@ public static unsafe partial class VkPhysicalDeviceSeparateDepthStencilLayoutsFe
     {
         if (d.I32() != (int)VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -5543,7 +2204,7 @@ public static unsafe partial class VkPhysicalDeviceSeparateDepthStencilLayoutsFe
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -5551,83 +2212,32 @@ public static unsafe partial class VkPhysicalDeviceSeparateDepthStencilLayoutsFe
     {
         v->separateDepthStencilLayouts = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSeparateDepthStencilLayoutsFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderAtomicFloat2FeaturesEXTWire
@@ -5648,7 +2258,7 @@ public static unsafe partial class VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5729,7 +2339,7 @@ public static unsafe partial class VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -5739,7 +2349,7 @@ public static unsafe partial class VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -5758,83 +2368,32 @@ public static unsafe partial class VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT
         v->shaderImageFloat32AtomicMinMax = (uint)d.U32();
         v->sparseImageFloat32AtomicMinMax = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderAtomicFloat2FeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderAtomicFloatFeaturesEXTWire
@@ -5855,7 +2414,7 @@ public static unsafe partial class VkPhysicalDeviceShaderAtomicFloatFeaturesEXTW
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderAtomicFloatFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderAtomicFloatFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5936,7 +2495,7 @@ public static unsafe partial class VkPhysicalDeviceShaderAtomicFloatFeaturesEXTW
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderAtomicFloatFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderAtomicFloatFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -5946,7 +2505,7 @@ public static unsafe partial class VkPhysicalDeviceShaderAtomicFloatFeaturesEXTW
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderAtomicFloatFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderAtomicFloatFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -5965,83 +2524,32 @@ public static unsafe partial class VkPhysicalDeviceShaderAtomicFloatFeaturesEXTW
         v->sparseImageFloat32Atomics = (uint)d.U32();
         v->sparseImageFloat32AtomicAdd = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderAtomicFloatFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderAtomicFloatFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderAtomicInt64FeaturesWire
@@ -6062,7 +2570,7 @@ public static unsafe partial class VkPhysicalDeviceShaderAtomicInt64FeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderAtomicInt64Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderAtomicInt64Features.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6113,7 +2621,7 @@ public static unsafe partial class VkPhysicalDeviceShaderAtomicInt64FeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderAtomicInt64Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderAtomicInt64Features.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -6123,7 +2631,7 @@ public static unsafe partial class VkPhysicalDeviceShaderAtomicInt64FeaturesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderAtomicInt64Features* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderAtomicInt64Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -6132,83 +2640,32 @@ public static unsafe partial class VkPhysicalDeviceShaderAtomicInt64FeaturesWire
         v->shaderBufferInt64Atomics = (uint)d.U32();
         v->shaderSharedInt64Atomics = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderAtomicInt64Features carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderAtomicInt64Features carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderClockFeaturesKHRWire
@@ -6229,7 +2686,7 @@ public static unsafe partial class VkPhysicalDeviceShaderClockFeaturesKHRWire
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderClockFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderClockFeaturesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6280,7 +2737,7 @@ public static unsafe partial class VkPhysicalDeviceShaderClockFeaturesKHRWire
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderClockFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderClockFeaturesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -6290,7 +2747,7 @@ public static unsafe partial class VkPhysicalDeviceShaderClockFeaturesKHRWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderClockFeaturesKHR* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderClockFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -6299,83 +2756,32 @@ public static unsafe partial class VkPhysicalDeviceShaderClockFeaturesKHRWire
         v->shaderSubgroupClock = (uint)d.U32();
         v->shaderDeviceClock = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderClockFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderClockFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderDemoteToHelperInvocationFeaturesWire
@@ -6396,7 +2802,7 @@ public static unsafe partial class VkPhysicalDeviceShaderDemoteToHelperInvocatio
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6444,7 +2850,7 @@ public static unsafe partial class VkPhysicalDeviceShaderDemoteToHelperInvocatio
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -6454,7 +2860,7 @@ public static unsafe partial class VkPhysicalDeviceShaderDemoteToHelperInvocatio
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -6462,83 +2868,32 @@ public static unsafe partial class VkPhysicalDeviceShaderDemoteToHelperInvocatio
     {
         v->shaderDemoteToHelperInvocation = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderDemoteToHelperInvocationFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderDrawParametersFeaturesWire
@@ -6559,7 +2914,7 @@ public static unsafe partial class VkPhysicalDeviceShaderDrawParametersFeaturesW
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderDrawParametersFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderDrawParametersFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6607,7 +2962,7 @@ public static unsafe partial class VkPhysicalDeviceShaderDrawParametersFeaturesW
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderDrawParametersFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderDrawParametersFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -6617,7 +2972,7 @@ public static unsafe partial class VkPhysicalDeviceShaderDrawParametersFeaturesW
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderDrawParametersFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderDrawParametersFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -6625,83 +2980,32 @@ public static unsafe partial class VkPhysicalDeviceShaderDrawParametersFeaturesW
     {
         v->shaderDrawParameters = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderDrawParametersFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderDrawParametersFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderExpectAssumeFeaturesWire
@@ -6722,7 +3026,7 @@ public static unsafe partial class VkPhysicalDeviceShaderExpectAssumeFeaturesWir
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderExpectAssumeFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderExpectAssumeFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6770,7 +3074,7 @@ public static unsafe partial class VkPhysicalDeviceShaderExpectAssumeFeaturesWir
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderExpectAssumeFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderExpectAssumeFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -6780,7 +3084,7 @@ public static unsafe partial class VkPhysicalDeviceShaderExpectAssumeFeaturesWir
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderExpectAssumeFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderExpectAssumeFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -6788,83 +3092,32 @@ public static unsafe partial class VkPhysicalDeviceShaderExpectAssumeFeaturesWir
     {
         v->shaderExpectAssume = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderExpectAssumeFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderExpectAssumeFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderFloat16Int8FeaturesWire
@@ -6885,7 +3138,7 @@ public static unsafe partial class VkPhysicalDeviceShaderFloat16Int8FeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderFloat16Int8Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderFloat16Int8Features.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6936,7 +3189,7 @@ public static unsafe partial class VkPhysicalDeviceShaderFloat16Int8FeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderFloat16Int8Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderFloat16Int8Features.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -6946,7 +3199,7 @@ public static unsafe partial class VkPhysicalDeviceShaderFloat16Int8FeaturesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderFloat16Int8Features* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderFloat16Int8Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -6955,83 +3208,32 @@ public static unsafe partial class VkPhysicalDeviceShaderFloat16Int8FeaturesWire
         v->shaderFloat16 = (uint)d.U32();
         v->shaderInt8 = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderFloat16Int8Features carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderFloat16Int8Features carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderFloatControls2FeaturesWire
@@ -7052,7 +3254,7 @@ public static unsafe partial class VkPhysicalDeviceShaderFloatControls2FeaturesW
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderFloatControls2Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderFloatControls2Features.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7100,7 +3302,7 @@ public static unsafe partial class VkPhysicalDeviceShaderFloatControls2FeaturesW
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderFloatControls2Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderFloatControls2Features.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -7110,7 +3312,7 @@ public static unsafe partial class VkPhysicalDeviceShaderFloatControls2FeaturesW
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderFloatControls2Features* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderFloatControls2Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -7118,83 +3320,32 @@ public static unsafe partial class VkPhysicalDeviceShaderFloatControls2FeaturesW
     {
         v->shaderFloatControls2 = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderFloatControls2Features carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderFloatControls2Features carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXTWire
@@ -7215,7 +3366,7 @@ public static unsafe partial class VkPhysicalDeviceShaderImageAtomicInt64Feature
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7266,7 +3417,7 @@ public static unsafe partial class VkPhysicalDeviceShaderImageAtomicInt64Feature
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -7276,7 +3427,7 @@ public static unsafe partial class VkPhysicalDeviceShaderImageAtomicInt64Feature
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -7285,83 +3436,32 @@ public static unsafe partial class VkPhysicalDeviceShaderImageAtomicInt64Feature
         v->shaderImageInt64Atomics = (uint)d.U32();
         v->sparseImageInt64Atomics = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderImageAtomicInt64FeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderIntegerDotProductFeaturesWire
@@ -7382,7 +3482,7 @@ public static unsafe partial class VkPhysicalDeviceShaderIntegerDotProductFeatur
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderIntegerDotProductFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderIntegerDotProductFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7430,7 +3530,7 @@ public static unsafe partial class VkPhysicalDeviceShaderIntegerDotProductFeatur
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderIntegerDotProductFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderIntegerDotProductFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -7440,7 +3540,7 @@ public static unsafe partial class VkPhysicalDeviceShaderIntegerDotProductFeatur
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderIntegerDotProductFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -7448,83 +3548,32 @@ public static unsafe partial class VkPhysicalDeviceShaderIntegerDotProductFeatur
     {
         v->shaderIntegerDotProduct = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderIntegerDotProductFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderIntegerDotProductFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderIntegerDotProductPropertiesWire
@@ -7545,7 +3594,7 @@ public static unsafe partial class VkPhysicalDeviceShaderIntegerDotProductProper
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderIntegerDotProductProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderIntegerDotProductProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7680,7 +3729,7 @@ public static unsafe partial class VkPhysicalDeviceShaderIntegerDotProductProper
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderIntegerDotProductProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderIntegerDotProductProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -7690,7 +3739,7 @@ public static unsafe partial class VkPhysicalDeviceShaderIntegerDotProductProper
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderIntegerDotProductProperties* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderIntegerDotProductProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -7727,83 +3776,32 @@ public static unsafe partial class VkPhysicalDeviceShaderIntegerDotProductProper
         v->integerDotProductAccumulatingSaturating64BitSignedAccelerated = (uint)d.U32();
         v->integerDotProductAccumulatingSaturating64BitMixedSignednessAccelerated = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderIntegerDotProductProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderIntegerDotProductProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHRWire
@@ -7824,7 +3822,7 @@ public static unsafe partial class VkPhysicalDeviceShaderMaximalReconvergenceFea
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7872,7 +3870,7 @@ public static unsafe partial class VkPhysicalDeviceShaderMaximalReconvergenceFea
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -7882,7 +3880,7 @@ public static unsafe partial class VkPhysicalDeviceShaderMaximalReconvergenceFea
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -7890,83 +3888,32 @@ public static unsafe partial class VkPhysicalDeviceShaderMaximalReconvergenceFea
     {
         v->shaderMaximalReconvergence = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderMaximalReconvergenceFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderQuadControlFeaturesKHRWire
@@ -7987,7 +3934,7 @@ public static unsafe partial class VkPhysicalDeviceShaderQuadControlFeaturesKHRW
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderQuadControlFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderQuadControlFeaturesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8035,7 +3982,7 @@ public static unsafe partial class VkPhysicalDeviceShaderQuadControlFeaturesKHRW
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderQuadControlFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderQuadControlFeaturesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -8045,7 +3992,7 @@ public static unsafe partial class VkPhysicalDeviceShaderQuadControlFeaturesKHRW
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderQuadControlFeaturesKHR* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderQuadControlFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -8053,83 +4000,32 @@ public static unsafe partial class VkPhysicalDeviceShaderQuadControlFeaturesKHRW
     {
         v->shaderQuadControl = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderQuadControlFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderQuadControlFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHRWire
@@ -8150,7 +4046,7 @@ public static unsafe partial class VkPhysicalDeviceShaderRelaxedExtendedInstruct
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8198,7 +4094,7 @@ public static unsafe partial class VkPhysicalDeviceShaderRelaxedExtendedInstruct
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -8208,7 +4104,7 @@ public static unsafe partial class VkPhysicalDeviceShaderRelaxedExtendedInstruct
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -8216,83 +4112,32 @@ public static unsafe partial class VkPhysicalDeviceShaderRelaxedExtendedInstruct
     {
         v->shaderRelaxedExtendedInstruction = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderRelaxedExtendedInstructionFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXTWire
@@ -8313,7 +4158,7 @@ public static unsafe partial class VkPhysicalDeviceShaderReplicatedCompositesFea
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8361,7 +4206,7 @@ public static unsafe partial class VkPhysicalDeviceShaderReplicatedCompositesFea
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -8371,7 +4216,7 @@ public static unsafe partial class VkPhysicalDeviceShaderReplicatedCompositesFea
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -8379,83 +4224,32 @@ public static unsafe partial class VkPhysicalDeviceShaderReplicatedCompositesFea
     {
         v->shaderReplicatedComposites = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderReplicatedCompositesFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderSubgroupExtendedTypesFeaturesWire
@@ -8476,7 +4270,7 @@ public static unsafe partial class VkPhysicalDeviceShaderSubgroupExtendedTypesFe
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8524,7 +4318,7 @@ public static unsafe partial class VkPhysicalDeviceShaderSubgroupExtendedTypesFe
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -8534,7 +4328,7 @@ public static unsafe partial class VkPhysicalDeviceShaderSubgroupExtendedTypesFe
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -8542,83 +4336,32 @@ public static unsafe partial class VkPhysicalDeviceShaderSubgroupExtendedTypesFe
     {
         v->shaderSubgroupExtendedTypes = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderSubgroupExtendedTypesFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderSubgroupRotateFeaturesWire
@@ -8639,7 +4382,7 @@ public static unsafe partial class VkPhysicalDeviceShaderSubgroupRotateFeaturesW
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupRotateFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderSubgroupRotateFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8690,7 +4433,7 @@ public static unsafe partial class VkPhysicalDeviceShaderSubgroupRotateFeaturesW
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupRotateFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderSubgroupRotateFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -8700,7 +4443,7 @@ public static unsafe partial class VkPhysicalDeviceShaderSubgroupRotateFeaturesW
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupRotateFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupRotateFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -8709,83 +4452,32 @@ public static unsafe partial class VkPhysicalDeviceShaderSubgroupRotateFeaturesW
         v->shaderSubgroupRotate = (uint)d.U32();
         v->shaderSubgroupRotateClustered = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderSubgroupRotateFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderSubgroupRotateFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHRWire
@@ -8806,7 +4498,7 @@ public static unsafe partial class VkPhysicalDeviceShaderSubgroupUniformControlF
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8854,7 +4546,7 @@ public static unsafe partial class VkPhysicalDeviceShaderSubgroupUniformControlF
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -8864,7 +4556,7 @@ public static unsafe partial class VkPhysicalDeviceShaderSubgroupUniformControlF
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -8872,82 +4564,4196 @@ public static unsafe partial class VkPhysicalDeviceShaderSubgroupUniformControlF
     {
         v->shaderSubgroupUniformControlFlow = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderSubgroupUniformControlFlowFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceShaderTerminateInvocationFeaturesWire
+{
+    public static ulong Size(VkPhysicalDeviceShaderTerminateInvocationFeatures* v, VnProtocolFilter f = null)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
     }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderTerminateInvocationFeatures* v)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        e.I32((int)VkPhysicalDeviceShaderTerminateInvocationFeatures.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
     }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderTerminateInvocationFeatures* v)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
+        if (d.I32() != (int)VkPhysicalDeviceShaderTerminateInvocationFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderTerminateInvocationFeatures.SType;
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
+        DecodeSelf(ref d, v);
     }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderTerminateInvocationFeatures* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceShaderTerminateInvocationFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderTerminateInvocationFeatures* v)
+    {
+        e.U32((uint)v->shaderTerminateInvocation);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderTerminateInvocationFeatures* v)
+    {
+        v->shaderTerminateInvocation = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceShaderTerminateInvocationFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceShaderTerminateInvocationFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderTerminateInvocationFeatures* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderTerminateInvocationFeatures.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderTerminateInvocationFeatures* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderTerminateInvocationFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderTerminateInvocationFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderTerminateInvocationFeatures.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderTerminateInvocationFeatures* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderTerminateInvocationFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderTerminateInvocationFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderTerminateInvocationFeatures* v)
+    {
+        v->shaderTerminateInvocation = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderTerminateInvocationFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderTerminateInvocationFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceShaderTileImageFeaturesEXTWire
+{
+    public static ulong Size(VkPhysicalDeviceShaderTileImageFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderTileImageFeaturesEXT* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderTileImageFeaturesEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderTileImageFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderTileImageFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderTileImageFeaturesEXT.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderTileImageFeaturesEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceShaderTileImageFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderTileImageFeaturesEXT* v)
+    {
+        e.U32((uint)v->shaderTileImageColorReadAccess);
+        e.U32((uint)v->shaderTileImageDepthReadAccess);
+        e.U32((uint)v->shaderTileImageStencilReadAccess);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderTileImageFeaturesEXT* v)
+    {
+        v->shaderTileImageColorReadAccess = (uint)d.U32();
+        v->shaderTileImageDepthReadAccess = (uint)d.U32();
+        v->shaderTileImageStencilReadAccess = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceShaderTileImageFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceShaderTileImageFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderTileImageFeaturesEXT* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderTileImageFeaturesEXT.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderTileImageFeaturesEXT* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderTileImageFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderTileImageFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderTileImageFeaturesEXT.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderTileImageFeaturesEXT* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderTileImageFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderTileImageFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderTileImageFeaturesEXT* v)
+    {
+        v->shaderTileImageColorReadAccess = (uint)d.U32();
+        v->shaderTileImageDepthReadAccess = (uint)d.U32();
+        v->shaderTileImageStencilReadAccess = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderTileImageFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderTileImageFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceShaderTileImagePropertiesEXTWire
+{
+    public static ulong Size(VkPhysicalDeviceShaderTileImagePropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderTileImagePropertiesEXT* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderTileImagePropertiesEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderTileImagePropertiesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderTileImagePropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderTileImagePropertiesEXT.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderTileImagePropertiesEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceShaderTileImagePropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderTileImagePropertiesEXT* v)
+    {
+        e.U32((uint)v->shaderTileImageCoherentReadAccelerated);
+        e.U32((uint)v->shaderTileImageReadSampleFromPixelRateInvocation);
+        e.U32((uint)v->shaderTileImageReadFromHelperInvocation);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderTileImagePropertiesEXT* v)
+    {
+        v->shaderTileImageCoherentReadAccelerated = (uint)d.U32();
+        v->shaderTileImageReadSampleFromPixelRateInvocation = (uint)d.U32();
+        v->shaderTileImageReadFromHelperInvocation = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceShaderTileImagePropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceShaderTileImagePropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderTileImagePropertiesEXT* v)
+    {
+        e.I32((int)VkPhysicalDeviceShaderTileImagePropertiesEXT.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderTileImagePropertiesEXT* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderTileImagePropertiesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderTileImagePropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceShaderTileImagePropertiesEXT.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderTileImagePropertiesEXT* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderTileImagePropertiesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceShaderTileImagePropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderTileImagePropertiesEXT* v)
+    {
+        v->shaderTileImageCoherentReadAccelerated = (uint)d.U32();
+        v->shaderTileImageReadSampleFromPixelRateInvocation = (uint)d.U32();
+        v->shaderTileImageReadFromHelperInvocation = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderTileImagePropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceShaderTileImagePropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceSparseImageFormatInfo2Wire
+{
+    public static ulong Size(VkPhysicalDeviceSparseImageFormatInfo2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceSparseImageFormatInfo2* v)
+    {
+        e.I32((int)VkPhysicalDeviceSparseImageFormatInfo2.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceSparseImageFormatInfo2* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceSparseImageFormatInfo2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceSparseImageFormatInfo2.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceSparseImageFormatInfo2* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceSparseImageFormatInfo2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceSparseImageFormatInfo2* v)
+    {
+        e.I32((int)v->format);
+        e.I32((int)v->type);
+        e.U32((uint)v->samples);
+        e.U32((uint)v->usage);
+        e.I32((int)v->tiling);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceSparseImageFormatInfo2* v)
+    {
+        v->format = (VkFormat)d.I32();
+        v->type = (VkImageType)d.I32();
+        v->samples = (VkSampleCountFlagBits)d.U32();
+        v->usage = (uint)d.U32();
+        v->tiling = (VkImageTiling)d.I32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSparseImageFormatInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceSparsePropertiesWire
+{
+    public static ulong Size(VkPhysicalDeviceSparseProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceSparseProperties* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceSparseProperties* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceSparseProperties* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceSparseProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceSparseProperties* v)
+    {
+        e.U32((uint)v->residencyStandard2DBlockShape);
+        e.U32((uint)v->residencyStandard2DMultisampleBlockShape);
+        e.U32((uint)v->residencyStandard3DBlockShape);
+        e.U32((uint)v->residencyAlignedMipSize);
+        e.U32((uint)v->residencyNonResidentStrict);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceSparseProperties* v)
+    {
+        v->residencyStandard2DBlockShape = (uint)d.U32();
+        v->residencyStandard2DMultisampleBlockShape = (uint)d.U32();
+        v->residencyStandard3DBlockShape = (uint)d.U32();
+        v->residencyAlignedMipSize = (uint)d.U32();
+        v->residencyNonResidentStrict = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceSparseProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceSparseProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceSparseProperties* v)
+    {
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceSparseProperties* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceSparseProperties* v)
+    {
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceSparseProperties* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceSparseProperties* v)
+    {
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceSparseProperties* v)
+    {
+        v->residencyStandard2DBlockShape = (uint)d.U32();
+        v->residencyStandard2DMultisampleBlockShape = (uint)d.U32();
+        v->residencyStandard3DBlockShape = (uint)d.U32();
+        v->residencyAlignedMipSize = (uint)d.U32();
+        v->residencyNonResidentStrict = (uint)d.U32();
+    }
+}
+
+public static unsafe partial class VkPhysicalDeviceSubgroupPropertiesWire
+{
+    public static ulong Size(VkPhysicalDeviceSubgroupProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceSubgroupProperties* v)
+    {
+        e.I32((int)VkPhysicalDeviceSubgroupProperties.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceSubgroupProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceSubgroupProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceSubgroupProperties.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceSubgroupProperties* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceSubgroupProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceSubgroupProperties* v)
+    {
+        e.U32((uint)v->subgroupSize);
+        e.U32((uint)v->supportedStages);
+        e.U32((uint)v->supportedOperations);
+        e.U32((uint)v->quadOperationsInAllStages);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceSubgroupProperties* v)
+    {
+        v->subgroupSize = (uint)d.U32();
+        v->supportedStages = (uint)d.U32();
+        v->supportedOperations = (uint)d.U32();
+        v->quadOperationsInAllStages = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceSubgroupProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceSubgroupProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceSubgroupProperties* v)
+    {
+        e.I32((int)VkPhysicalDeviceSubgroupProperties.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceSubgroupProperties* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceSubgroupProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceSubgroupProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceSubgroupProperties.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceSubgroupProperties* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceSubgroupProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceSubgroupProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceSubgroupProperties* v)
+    {
+        v->subgroupSize = (uint)d.U32();
+        v->supportedStages = (uint)d.U32();
+        v->supportedOperations = (uint)d.U32();
+        v->quadOperationsInAllStages = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSubgroupProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSubgroupProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceSubgroupSizeControlFeaturesWire
+{
+    public static ulong Size(VkPhysicalDeviceSubgroupSizeControlFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceSubgroupSizeControlFeatures* v)
+    {
+        e.I32((int)VkPhysicalDeviceSubgroupSizeControlFeatures.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceSubgroupSizeControlFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceSubgroupSizeControlFeatures.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlFeatures* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceSubgroupSizeControlFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceSubgroupSizeControlFeatures* v)
+    {
+        e.U32((uint)v->subgroupSizeControl);
+        e.U32((uint)v->computeFullSubgroups);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlFeatures* v)
+    {
+        v->subgroupSizeControl = (uint)d.U32();
+        v->computeFullSubgroups = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceSubgroupSizeControlFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceSubgroupSizeControlFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceSubgroupSizeControlFeatures* v)
+    {
+        e.I32((int)VkPhysicalDeviceSubgroupSizeControlFeatures.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceSubgroupSizeControlFeatures* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceSubgroupSizeControlFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceSubgroupSizeControlFeatures.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlFeatures* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceSubgroupSizeControlFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlFeatures* v)
+    {
+        v->subgroupSizeControl = (uint)d.U32();
+        v->computeFullSubgroups = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSubgroupSizeControlFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSubgroupSizeControlFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceSubgroupSizeControlPropertiesWire
+{
+    public static ulong Size(VkPhysicalDeviceSubgroupSizeControlProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceSubgroupSizeControlProperties* v)
+    {
+        e.I32((int)VkPhysicalDeviceSubgroupSizeControlProperties.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceSubgroupSizeControlProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceSubgroupSizeControlProperties.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlProperties* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceSubgroupSizeControlProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceSubgroupSizeControlProperties* v)
+    {
+        e.U32((uint)v->minSubgroupSize);
+        e.U32((uint)v->maxSubgroupSize);
+        e.U32((uint)v->maxComputeWorkgroupSubgroups);
+        e.U32((uint)v->requiredSubgroupSizeStages);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlProperties* v)
+    {
+        v->minSubgroupSize = (uint)d.U32();
+        v->maxSubgroupSize = (uint)d.U32();
+        v->maxComputeWorkgroupSubgroups = (uint)d.U32();
+        v->requiredSubgroupSizeStages = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceSubgroupSizeControlProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceSubgroupSizeControlProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceSubgroupSizeControlProperties* v)
+    {
+        e.I32((int)VkPhysicalDeviceSubgroupSizeControlProperties.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceSubgroupSizeControlProperties* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceSubgroupSizeControlProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceSubgroupSizeControlProperties.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlProperties* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceSubgroupSizeControlProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlProperties* v)
+    {
+        v->minSubgroupSize = (uint)d.U32();
+        v->maxSubgroupSize = (uint)d.U32();
+        v->maxComputeWorkgroupSubgroups = (uint)d.U32();
+        v->requiredSubgroupSizeStages = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSubgroupSizeControlProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSubgroupSizeControlProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceSynchronization2FeaturesWire
+{
+    public static ulong Size(VkPhysicalDeviceSynchronization2Features* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceSynchronization2Features* v)
+    {
+        e.I32((int)VkPhysicalDeviceSynchronization2Features.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceSynchronization2Features* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceSynchronization2Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceSynchronization2Features.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceSynchronization2Features* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceSynchronization2Features* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceSynchronization2Features* v)
+    {
+        e.U32((uint)v->synchronization2);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceSynchronization2Features* v)
+    {
+        v->synchronization2 = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceSynchronization2Features* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceSynchronization2Features* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceSynchronization2Features* v)
+    {
+        e.I32((int)VkPhysicalDeviceSynchronization2Features.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceSynchronization2Features* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceSynchronization2Features* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceSynchronization2Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceSynchronization2Features.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceSynchronization2Features* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceSynchronization2Features* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceSynchronization2Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceSynchronization2Features* v)
+    {
+        v->synchronization2 = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSynchronization2Features carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceSynchronization2Features carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceTexelBufferAlignmentFeaturesEXTWire
+{
+    public static ulong Size(VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v)
+    {
+        e.I32((int)VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v)
+    {
+        e.U32((uint)v->texelBufferAlignment);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v)
+    {
+        v->texelBufferAlignment = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v)
+    {
+        e.I32((int)VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v)
+    {
+        v->texelBufferAlignment = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceTexelBufferAlignmentPropertiesWire
+{
+    public static ulong Size(VkPhysicalDeviceTexelBufferAlignmentProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceTexelBufferAlignmentProperties* v)
+    {
+        e.I32((int)VkPhysicalDeviceTexelBufferAlignmentProperties.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceTexelBufferAlignmentProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceTexelBufferAlignmentProperties.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentProperties* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceTexelBufferAlignmentProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        n += 4;
+        n += 8;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceTexelBufferAlignmentProperties* v)
+    {
+        e.U64((ulong)v->storageTexelBufferOffsetAlignmentBytes);
+        e.U32((uint)v->storageTexelBufferOffsetSingleTexelAlignment);
+        e.U64((ulong)v->uniformTexelBufferOffsetAlignmentBytes);
+        e.U32((uint)v->uniformTexelBufferOffsetSingleTexelAlignment);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentProperties* v)
+    {
+        v->storageTexelBufferOffsetAlignmentBytes = (ulong)d.U64();
+        v->storageTexelBufferOffsetSingleTexelAlignment = (uint)d.U32();
+        v->uniformTexelBufferOffsetAlignmentBytes = (ulong)d.U64();
+        v->uniformTexelBufferOffsetSingleTexelAlignment = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceTexelBufferAlignmentProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceTexelBufferAlignmentProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceTexelBufferAlignmentProperties* v)
+    {
+        e.I32((int)VkPhysicalDeviceTexelBufferAlignmentProperties.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceTexelBufferAlignmentProperties* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceTexelBufferAlignmentProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceTexelBufferAlignmentProperties.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentProperties* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceTexelBufferAlignmentProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentProperties* v)
+    {
+        v->storageTexelBufferOffsetAlignmentBytes = (ulong)d.U64();
+        v->storageTexelBufferOffsetSingleTexelAlignment = (uint)d.U32();
+        v->uniformTexelBufferOffsetAlignmentBytes = (ulong)d.U64();
+        v->uniformTexelBufferOffsetSingleTexelAlignment = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTexelBufferAlignmentProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTexelBufferAlignmentProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceTextureCompressionASTCHDRFeaturesWire
+{
+    public static ulong Size(VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v)
+    {
+        e.I32((int)VkPhysicalDeviceTextureCompressionASTCHDRFeatures.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceTextureCompressionASTCHDRFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceTextureCompressionASTCHDRFeatures.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v)
+    {
+        e.U32((uint)v->textureCompressionASTC_HDR);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v)
+    {
+        v->textureCompressionASTC_HDR = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v)
+    {
+        e.I32((int)VkPhysicalDeviceTextureCompressionASTCHDRFeatures.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceTextureCompressionASTCHDRFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceTextureCompressionASTCHDRFeatures.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceTextureCompressionASTCHDRFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v)
+    {
+        v->textureCompressionASTC_HDR = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTextureCompressionASTCHDRFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTextureCompressionASTCHDRFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceTimelineSemaphoreFeaturesWire
+{
+    public static ulong Size(VkPhysicalDeviceTimelineSemaphoreFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceTimelineSemaphoreFeatures* v)
+    {
+        e.I32((int)VkPhysicalDeviceTimelineSemaphoreFeatures.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceTimelineSemaphoreFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceTimelineSemaphoreFeatures.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreFeatures* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceTimelineSemaphoreFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceTimelineSemaphoreFeatures* v)
+    {
+        e.U32((uint)v->timelineSemaphore);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreFeatures* v)
+    {
+        v->timelineSemaphore = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceTimelineSemaphoreFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceTimelineSemaphoreFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceTimelineSemaphoreFeatures* v)
+    {
+        e.I32((int)VkPhysicalDeviceTimelineSemaphoreFeatures.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceTimelineSemaphoreFeatures* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceTimelineSemaphoreFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceTimelineSemaphoreFeatures.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreFeatures* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceTimelineSemaphoreFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreFeatures* v)
+    {
+        v->timelineSemaphore = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTimelineSemaphoreFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTimelineSemaphoreFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceTimelineSemaphorePropertiesWire
+{
+    public static ulong Size(VkPhysicalDeviceTimelineSemaphoreProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceTimelineSemaphoreProperties* v)
+    {
+        e.I32((int)VkPhysicalDeviceTimelineSemaphoreProperties.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceTimelineSemaphoreProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceTimelineSemaphoreProperties.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreProperties* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceTimelineSemaphoreProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceTimelineSemaphoreProperties* v)
+    {
+        e.U64((ulong)v->maxTimelineSemaphoreValueDifference);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreProperties* v)
+    {
+        v->maxTimelineSemaphoreValueDifference = (ulong)d.U64();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceTimelineSemaphoreProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceTimelineSemaphoreProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceTimelineSemaphoreProperties* v)
+    {
+        e.I32((int)VkPhysicalDeviceTimelineSemaphoreProperties.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceTimelineSemaphoreProperties* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceTimelineSemaphoreProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceTimelineSemaphoreProperties.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreProperties* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceTimelineSemaphoreProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreProperties* v)
+    {
+        v->maxTimelineSemaphoreValueDifference = (ulong)d.U64();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTimelineSemaphoreProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTimelineSemaphoreProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceToolPropertiesWire
+{
+    public static ulong Size(VkPhysicalDeviceToolProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceToolProperties* v)
+    {
+        e.I32((int)VkPhysicalDeviceToolProperties.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceToolProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceToolProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceToolProperties.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceToolProperties* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceToolProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8 + 256;
+        n += 8 + 256;
+        n += 4;
+        n += 8 + 256;
+        n += 8 + 256;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceToolProperties* v)
+    {
+        e.ArraySize(256);
+        e.Bytes(((byte*)v->name), 256);
+        e.ArraySize(256);
+        e.Bytes(((byte*)v->version), 256);
+        e.U32((uint)v->purposes);
+        e.ArraySize(256);
+        e.Bytes(((byte*)v->description), 256);
+        e.ArraySize(256);
+        e.Bytes(((byte*)v->layer), 256);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceToolProperties* v)
+    {
+        if (!d.FixedArraySize(256)) return;
+        d.Bytes(((byte*)v->name), 256);
+        if (!d.FixedArraySize(256)) return;
+        d.Bytes(((byte*)v->version), 256);
+        v->purposes = (uint)d.U32();
+        if (!d.FixedArraySize(256)) return;
+        d.Bytes(((byte*)v->description), 256);
+        if (!d.FixedArraySize(256)) return;
+        d.Bytes(((byte*)v->layer), 256);
+    }
+    public static ulong SizePartial(VkPhysicalDeviceToolProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceToolProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceToolProperties* v)
+    {
+        e.I32((int)VkPhysicalDeviceToolProperties.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceToolProperties* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceToolProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceToolProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceToolProperties.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceToolProperties* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceToolProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceToolProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceToolProperties* v)
+    {
+        if (!d.FixedArraySize(256)) return;
+        d.Bytes(((byte*)v->name), 256);
+        if (!d.FixedArraySize(256)) return;
+        d.Bytes(((byte*)v->version), 256);
+        v->purposes = (uint)d.U32();
+        if (!d.FixedArraySize(256)) return;
+        d.Bytes(((byte*)v->description), 256);
+        if (!d.FixedArraySize(256)) return;
+        d.Bytes(((byte*)v->layer), 256);
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceToolProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceToolProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceTransformFeedbackFeaturesEXTWire
+{
+    public static ulong Size(VkPhysicalDeviceTransformFeedbackFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceTransformFeedbackFeaturesEXT* v)
+    {
+        e.I32((int)VkPhysicalDeviceTransformFeedbackFeaturesEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceTransformFeedbackFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceTransformFeedbackFeaturesEXT.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackFeaturesEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceTransformFeedbackFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceTransformFeedbackFeaturesEXT* v)
+    {
+        e.U32((uint)v->transformFeedback);
+        e.U32((uint)v->geometryStreams);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackFeaturesEXT* v)
+    {
+        v->transformFeedback = (uint)d.U32();
+        v->geometryStreams = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceTransformFeedbackFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceTransformFeedbackFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceTransformFeedbackFeaturesEXT* v)
+    {
+        e.I32((int)VkPhysicalDeviceTransformFeedbackFeaturesEXT.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceTransformFeedbackFeaturesEXT* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceTransformFeedbackFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceTransformFeedbackFeaturesEXT.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackFeaturesEXT* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceTransformFeedbackFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackFeaturesEXT* v)
+    {
+        v->transformFeedback = (uint)d.U32();
+        v->geometryStreams = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTransformFeedbackFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTransformFeedbackFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceTransformFeedbackPropertiesEXTWire
+{
+    public static ulong Size(VkPhysicalDeviceTransformFeedbackPropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceTransformFeedbackPropertiesEXT* v)
+    {
+        e.I32((int)VkPhysicalDeviceTransformFeedbackPropertiesEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackPropertiesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceTransformFeedbackPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceTransformFeedbackPropertiesEXT.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackPropertiesEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceTransformFeedbackPropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 8;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceTransformFeedbackPropertiesEXT* v)
+    {
+        e.U32((uint)v->maxTransformFeedbackStreams);
+        e.U32((uint)v->maxTransformFeedbackBuffers);
+        e.U64((ulong)v->maxTransformFeedbackBufferSize);
+        e.U32((uint)v->maxTransformFeedbackStreamDataSize);
+        e.U32((uint)v->maxTransformFeedbackBufferDataSize);
+        e.U32((uint)v->maxTransformFeedbackBufferDataStride);
+        e.U32((uint)v->transformFeedbackQueries);
+        e.U32((uint)v->transformFeedbackStreamsLinesTriangles);
+        e.U32((uint)v->transformFeedbackRasterizationStreamSelect);
+        e.U32((uint)v->transformFeedbackDraw);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackPropertiesEXT* v)
+    {
+        v->maxTransformFeedbackStreams = (uint)d.U32();
+        v->maxTransformFeedbackBuffers = (uint)d.U32();
+        v->maxTransformFeedbackBufferSize = (ulong)d.U64();
+        v->maxTransformFeedbackStreamDataSize = (uint)d.U32();
+        v->maxTransformFeedbackBufferDataSize = (uint)d.U32();
+        v->maxTransformFeedbackBufferDataStride = (uint)d.U32();
+        v->transformFeedbackQueries = (uint)d.U32();
+        v->transformFeedbackStreamsLinesTriangles = (uint)d.U32();
+        v->transformFeedbackRasterizationStreamSelect = (uint)d.U32();
+        v->transformFeedbackDraw = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceTransformFeedbackPropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceTransformFeedbackPropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceTransformFeedbackPropertiesEXT* v)
+    {
+        e.I32((int)VkPhysicalDeviceTransformFeedbackPropertiesEXT.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceTransformFeedbackPropertiesEXT* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackPropertiesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceTransformFeedbackPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceTransformFeedbackPropertiesEXT.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackPropertiesEXT* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackPropertiesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceTransformFeedbackPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackPropertiesEXT* v)
+    {
+        v->maxTransformFeedbackStreams = (uint)d.U32();
+        v->maxTransformFeedbackBuffers = (uint)d.U32();
+        v->maxTransformFeedbackBufferSize = (ulong)d.U64();
+        v->maxTransformFeedbackStreamDataSize = (uint)d.U32();
+        v->maxTransformFeedbackBufferDataSize = (uint)d.U32();
+        v->maxTransformFeedbackBufferDataStride = (uint)d.U32();
+        v->transformFeedbackQueries = (uint)d.U32();
+        v->transformFeedbackStreamsLinesTriangles = (uint)d.U32();
+        v->transformFeedbackRasterizationStreamSelect = (uint)d.U32();
+        v->transformFeedbackDraw = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTransformFeedbackPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceTransformFeedbackPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceUniformBufferStandardLayoutFeaturesWire
+{
+    public static ulong Size(VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v)
+    {
+        e.I32((int)VkPhysicalDeviceUniformBufferStandardLayoutFeatures.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceUniformBufferStandardLayoutFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceUniformBufferStandardLayoutFeatures.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v)
+    {
+        e.U32((uint)v->uniformBufferStandardLayout);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v)
+    {
+        v->uniformBufferStandardLayout = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v)
+    {
+        e.I32((int)VkPhysicalDeviceUniformBufferStandardLayoutFeatures.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceUniformBufferStandardLayoutFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceUniformBufferStandardLayoutFeatures.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceUniformBufferStandardLayoutFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v)
+    {
+        v->uniformBufferStandardLayout = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceUniformBufferStandardLayoutFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceUniformBufferStandardLayoutFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceVariablePointersFeaturesWire
+{
+    public static ulong Size(VkPhysicalDeviceVariablePointersFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceVariablePointersFeatures* v)
+    {
+        e.I32((int)VkPhysicalDeviceVariablePointersFeatures.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceVariablePointersFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVariablePointersFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceVariablePointersFeatures.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceVariablePointersFeatures* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceVariablePointersFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceVariablePointersFeatures* v)
+    {
+        e.U32((uint)v->variablePointersStorageBuffer);
+        e.U32((uint)v->variablePointers);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceVariablePointersFeatures* v)
+    {
+        v->variablePointersStorageBuffer = (uint)d.U32();
+        v->variablePointers = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceVariablePointersFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceVariablePointersFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceVariablePointersFeatures* v)
+    {
+        e.I32((int)VkPhysicalDeviceVariablePointersFeatures.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceVariablePointersFeatures* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceVariablePointersFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVariablePointersFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceVariablePointersFeatures.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceVariablePointersFeatures* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVariablePointersFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVariablePointersFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceVariablePointersFeatures* v)
+    {
+        v->variablePointersStorageBuffer = (uint)d.U32();
+        v->variablePointers = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVariablePointersFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVariablePointersFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceVertexAttributeDivisorFeaturesWire
+{
+    public static ulong Size(VkPhysicalDeviceVertexAttributeDivisorFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceVertexAttributeDivisorFeatures* v)
+    {
+        e.I32((int)VkPhysicalDeviceVertexAttributeDivisorFeatures.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVertexAttributeDivisorFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceVertexAttributeDivisorFeatures.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorFeatures* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceVertexAttributeDivisorFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceVertexAttributeDivisorFeatures* v)
+    {
+        e.U32((uint)v->vertexAttributeInstanceRateDivisor);
+        e.U32((uint)v->vertexAttributeInstanceRateZeroDivisor);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorFeatures* v)
+    {
+        v->vertexAttributeInstanceRateDivisor = (uint)d.U32();
+        v->vertexAttributeInstanceRateZeroDivisor = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceVertexAttributeDivisorFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceVertexAttributeDivisorFeatures* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceVertexAttributeDivisorFeatures* v)
+    {
+        e.I32((int)VkPhysicalDeviceVertexAttributeDivisorFeatures.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceVertexAttributeDivisorFeatures* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVertexAttributeDivisorFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceVertexAttributeDivisorFeatures.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorFeatures* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorFeatures* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVertexAttributeDivisorFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorFeatures* v)
+    {
+        v->vertexAttributeInstanceRateDivisor = (uint)d.U32();
+        v->vertexAttributeInstanceRateZeroDivisor = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVertexAttributeDivisorFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVertexAttributeDivisorFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceVertexAttributeDivisorPropertiesWire
+{
+    public static ulong Size(VkPhysicalDeviceVertexAttributeDivisorProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceVertexAttributeDivisorProperties* v)
+    {
+        e.I32((int)VkPhysicalDeviceVertexAttributeDivisorProperties.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVertexAttributeDivisorProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceVertexAttributeDivisorProperties.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorProperties* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceVertexAttributeDivisorProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceVertexAttributeDivisorProperties* v)
+    {
+        e.U32((uint)v->maxVertexAttribDivisor);
+        e.U32((uint)v->supportsNonZeroFirstInstance);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorProperties* v)
+    {
+        v->maxVertexAttribDivisor = (uint)d.U32();
+        v->supportsNonZeroFirstInstance = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceVertexAttributeDivisorProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceVertexAttributeDivisorProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceVertexAttributeDivisorProperties* v)
+    {
+        e.I32((int)VkPhysicalDeviceVertexAttributeDivisorProperties.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceVertexAttributeDivisorProperties* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVertexAttributeDivisorProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceVertexAttributeDivisorProperties.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorProperties* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorProperties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVertexAttributeDivisorProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorProperties* v)
+    {
+        v->maxVertexAttribDivisor = (uint)d.U32();
+        v->supportsNonZeroFirstInstance = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVertexAttributeDivisorProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVertexAttributeDivisorProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceVertexAttributeDivisorPropertiesEXTWire
+{
+    public static ulong Size(VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v)
+    {
+        e.I32((int)VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v)
+    {
+        e.U32((uint)v->maxVertexAttribDivisor);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v)
+    {
+        v->maxVertexAttribDivisor = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v)
+    {
+        e.I32((int)VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v)
+    {
+        v->maxVertexAttribDivisor = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXTWire
+{
+    public static ulong Size(VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v)
+    {
+        e.I32((int)VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v)
+    {
+        e.U32((uint)v->vertexAttributeRobustness);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v)
+    {
+        v->vertexAttributeRobustness = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v)
+    {
+        e.I32((int)VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v)
+    {
+        v->vertexAttributeRobustness = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceVertexInputDynamicStateFeaturesEXTWire
+{
+    public static ulong Size(VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v)
+    {
+        e.I32((int)VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v)
+    {
+        e.U32((uint)v->vertexInputDynamicState);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v)
+    {
+        v->vertexInputDynamicState = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v)
+    {
+        e.I32((int)VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v)
+    {
+        v->vertexInputDynamicState = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceVulkan11FeaturesWire
+{
+    public static ulong Size(VkPhysicalDeviceVulkan11Features* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceVulkan11Features* v)
+    {
+        e.I32((int)VkPhysicalDeviceVulkan11Features.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceVulkan11Features* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVulkan11Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceVulkan11Features.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceVulkan11Features* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceVulkan11Features* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceVulkan11Features* v)
+    {
+        e.U32((uint)v->storageBuffer16BitAccess);
+        e.U32((uint)v->uniformAndStorageBuffer16BitAccess);
+        e.U32((uint)v->storagePushConstant16);
+        e.U32((uint)v->storageInputOutput16);
+        e.U32((uint)v->multiview);
+        e.U32((uint)v->multiviewGeometryShader);
+        e.U32((uint)v->multiviewTessellationShader);
+        e.U32((uint)v->variablePointersStorageBuffer);
+        e.U32((uint)v->variablePointers);
+        e.U32((uint)v->protectedMemory);
+        e.U32((uint)v->samplerYcbcrConversion);
+        e.U32((uint)v->shaderDrawParameters);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceVulkan11Features* v)
+    {
+        v->storageBuffer16BitAccess = (uint)d.U32();
+        v->uniformAndStorageBuffer16BitAccess = (uint)d.U32();
+        v->storagePushConstant16 = (uint)d.U32();
+        v->storageInputOutput16 = (uint)d.U32();
+        v->multiview = (uint)d.U32();
+        v->multiviewGeometryShader = (uint)d.U32();
+        v->multiviewTessellationShader = (uint)d.U32();
+        v->variablePointersStorageBuffer = (uint)d.U32();
+        v->variablePointers = (uint)d.U32();
+        v->protectedMemory = (uint)d.U32();
+        v->samplerYcbcrConversion = (uint)d.U32();
+        v->shaderDrawParameters = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceVulkan11Features* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceVulkan11Features* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceVulkan11Features* v)
+    {
+        e.I32((int)VkPhysicalDeviceVulkan11Features.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceVulkan11Features* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceVulkan11Features* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVulkan11Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceVulkan11Features.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceVulkan11Features* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVulkan11Features* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVulkan11Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceVulkan11Features* v)
+    {
+        v->storageBuffer16BitAccess = (uint)d.U32();
+        v->uniformAndStorageBuffer16BitAccess = (uint)d.U32();
+        v->storagePushConstant16 = (uint)d.U32();
+        v->storageInputOutput16 = (uint)d.U32();
+        v->multiview = (uint)d.U32();
+        v->multiviewGeometryShader = (uint)d.U32();
+        v->multiviewTessellationShader = (uint)d.U32();
+        v->variablePointersStorageBuffer = (uint)d.U32();
+        v->variablePointers = (uint)d.U32();
+        v->protectedMemory = (uint)d.U32();
+        v->samplerYcbcrConversion = (uint)d.U32();
+        v->shaderDrawParameters = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan11Features carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan11Features carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceVulkan11PropertiesWire
+{
+    public static ulong Size(VkPhysicalDeviceVulkan11Properties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceVulkan11Properties* v)
+    {
+        e.I32((int)VkPhysicalDeviceVulkan11Properties.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceVulkan11Properties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVulkan11Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceVulkan11Properties.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceVulkan11Properties* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceVulkan11Properties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8 + 16;
+        n += 8 + 16;
+        n += 8 + 8;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 8;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceVulkan11Properties* v)
+    {
+        e.ArraySize(16);
+        e.Bytes(((byte*)v->deviceUUID), 16);
+        e.ArraySize(16);
+        e.Bytes(((byte*)v->driverUUID), 16);
+        e.ArraySize(8);
+        e.Bytes(((byte*)v->deviceLUID), 8);
+        e.U32((uint)v->deviceNodeMask);
+        e.U32((uint)v->deviceLUIDValid);
+        e.U32((uint)v->subgroupSize);
+        e.U32((uint)v->subgroupSupportedStages);
+        e.U32((uint)v->subgroupSupportedOperations);
+        e.U32((uint)v->subgroupQuadOperationsInAllStages);
+        e.I32((int)v->pointClippingBehavior);
+        e.U32((uint)v->maxMultiviewViewCount);
+        e.U32((uint)v->maxMultiviewInstanceIndex);
+        e.U32((uint)v->protectedNoFault);
+        e.U32((uint)v->maxPerSetDescriptors);
+        e.U64((ulong)v->maxMemoryAllocationSize);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceVulkan11Properties* v)
+    {
+        if (!d.FixedArraySize(16)) return;
+        d.Bytes(((byte*)v->deviceUUID), 16);
+        if (!d.FixedArraySize(16)) return;
+        d.Bytes(((byte*)v->driverUUID), 16);
+        if (!d.FixedArraySize(8)) return;
+        d.Bytes(((byte*)v->deviceLUID), 8);
+        v->deviceNodeMask = (uint)d.U32();
+        v->deviceLUIDValid = (uint)d.U32();
+        v->subgroupSize = (uint)d.U32();
+        v->subgroupSupportedStages = (uint)d.U32();
+        v->subgroupSupportedOperations = (uint)d.U32();
+        v->subgroupQuadOperationsInAllStages = (uint)d.U32();
+        v->pointClippingBehavior = (VkPointClippingBehavior)d.I32();
+        v->maxMultiviewViewCount = (uint)d.U32();
+        v->maxMultiviewInstanceIndex = (uint)d.U32();
+        v->protectedNoFault = (uint)d.U32();
+        v->maxPerSetDescriptors = (uint)d.U32();
+        v->maxMemoryAllocationSize = (ulong)d.U64();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceVulkan11Properties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceVulkan11Properties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceVulkan11Properties* v)
+    {
+        e.I32((int)VkPhysicalDeviceVulkan11Properties.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceVulkan11Properties* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceVulkan11Properties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVulkan11Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceVulkan11Properties.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceVulkan11Properties* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVulkan11Properties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVulkan11Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceVulkan11Properties* v)
+    {
+        if (!d.FixedArraySize(16)) return;
+        d.Bytes(((byte*)v->deviceUUID), 16);
+        if (!d.FixedArraySize(16)) return;
+        d.Bytes(((byte*)v->driverUUID), 16);
+        if (!d.FixedArraySize(8)) return;
+        d.Bytes(((byte*)v->deviceLUID), 8);
+        v->deviceNodeMask = (uint)d.U32();
+        v->deviceLUIDValid = (uint)d.U32();
+        v->subgroupSize = (uint)d.U32();
+        v->subgroupSupportedStages = (uint)d.U32();
+        v->subgroupSupportedOperations = (uint)d.U32();
+        v->subgroupQuadOperationsInAllStages = (uint)d.U32();
+        v->pointClippingBehavior = (VkPointClippingBehavior)d.I32();
+        v->maxMultiviewViewCount = (uint)d.U32();
+        v->maxMultiviewInstanceIndex = (uint)d.U32();
+        v->protectedNoFault = (uint)d.U32();
+        v->maxPerSetDescriptors = (uint)d.U32();
+        v->maxMemoryAllocationSize = (ulong)d.U64();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan11Properties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan11Properties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceVulkan12FeaturesWire
+{
+    public static ulong Size(VkPhysicalDeviceVulkan12Features* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceVulkan12Features* v)
+    {
+        e.I32((int)VkPhysicalDeviceVulkan12Features.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceVulkan12Features* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVulkan12Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceVulkan12Features.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceVulkan12Features* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceVulkan12Features* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceVulkan12Features* v)
+    {
+        e.U32((uint)v->samplerMirrorClampToEdge);
+        e.U32((uint)v->drawIndirectCount);
+        e.U32((uint)v->storageBuffer8BitAccess);
+        e.U32((uint)v->uniformAndStorageBuffer8BitAccess);
+        e.U32((uint)v->storagePushConstant8);
+        e.U32((uint)v->shaderBufferInt64Atomics);
+        e.U32((uint)v->shaderSharedInt64Atomics);
+        e.U32((uint)v->shaderFloat16);
+        e.U32((uint)v->shaderInt8);
+        e.U32((uint)v->descriptorIndexing);
+        e.U32((uint)v->shaderInputAttachmentArrayDynamicIndexing);
+        e.U32((uint)v->shaderUniformTexelBufferArrayDynamicIndexing);
+        e.U32((uint)v->shaderStorageTexelBufferArrayDynamicIndexing);
+        e.U32((uint)v->shaderUniformBufferArrayNonUniformIndexing);
+        e.U32((uint)v->shaderSampledImageArrayNonUniformIndexing);
+        e.U32((uint)v->shaderStorageBufferArrayNonUniformIndexing);
+        e.U32((uint)v->shaderStorageImageArrayNonUniformIndexing);
+        e.U32((uint)v->shaderInputAttachmentArrayNonUniformIndexing);
+        e.U32((uint)v->shaderUniformTexelBufferArrayNonUniformIndexing);
+        e.U32((uint)v->shaderStorageTexelBufferArrayNonUniformIndexing);
+        e.U32((uint)v->descriptorBindingUniformBufferUpdateAfterBind);
+        e.U32((uint)v->descriptorBindingSampledImageUpdateAfterBind);
+        e.U32((uint)v->descriptorBindingStorageImageUpdateAfterBind);
+        e.U32((uint)v->descriptorBindingStorageBufferUpdateAfterBind);
+        e.U32((uint)v->descriptorBindingUniformTexelBufferUpdateAfterBind);
+        e.U32((uint)v->descriptorBindingStorageTexelBufferUpdateAfterBind);
+        e.U32((uint)v->descriptorBindingUpdateUnusedWhilePending);
+        e.U32((uint)v->descriptorBindingPartiallyBound);
+        e.U32((uint)v->descriptorBindingVariableDescriptorCount);
+        e.U32((uint)v->runtimeDescriptorArray);
+        e.U32((uint)v->samplerFilterMinmax);
+        e.U32((uint)v->scalarBlockLayout);
+        e.U32((uint)v->imagelessFramebuffer);
+        e.U32((uint)v->uniformBufferStandardLayout);
+        e.U32((uint)v->shaderSubgroupExtendedTypes);
+        e.U32((uint)v->separateDepthStencilLayouts);
+        e.U32((uint)v->hostQueryReset);
+        e.U32((uint)v->timelineSemaphore);
+        e.U32((uint)v->bufferDeviceAddress);
+        e.U32((uint)v->bufferDeviceAddressCaptureReplay);
+        e.U32((uint)v->bufferDeviceAddressMultiDevice);
+        e.U32((uint)v->vulkanMemoryModel);
+        e.U32((uint)v->vulkanMemoryModelDeviceScope);
+        e.U32((uint)v->vulkanMemoryModelAvailabilityVisibilityChains);
+        e.U32((uint)v->shaderOutputViewportIndex);
+        e.U32((uint)v->shaderOutputLayer);
+        e.U32((uint)v->subgroupBroadcastDynamicId);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceVulkan12Features* v)
+    {
+        v->samplerMirrorClampToEdge = (uint)d.U32();
+        v->drawIndirectCount = (uint)d.U32();
+        v->storageBuffer8BitAccess = (uint)d.U32();
+        v->uniformAndStorageBuffer8BitAccess = (uint)d.U32();
+        v->storagePushConstant8 = (uint)d.U32();
+        v->shaderBufferInt64Atomics = (uint)d.U32();
+        v->shaderSharedInt64Atomics = (uint)d.U32();
+        v->shaderFloat16 = (uint)d.U32();
+        v->shaderInt8 = (uint)d.U32();
+        v->descriptorIndexing = (uint)d.U32();
+        v->shaderInputAttachmentArrayDynamicIndexing = (uint)d.U32();
+        v->shaderUniformTexelBufferArrayDynamicIndexing = (uint)d.U32();
+        v->shaderStorageTexelBufferArrayDynamicIndexing = (uint)d.U32();
+        v->shaderUniformBufferArrayNonUniformIndexing = (uint)d.U32();
+        v->shaderSampledImageArrayNonUniformIndexing = (uint)d.U32();
+        v->shaderStorageBufferArrayNonUniformIndexing = (uint)d.U32();
+        v->shaderStorageImageArrayNonUniformIndexing = (uint)d.U32();
+        v->shaderInputAttachmentArrayNonUniformIndexing = (uint)d.U32();
+        v->shaderUniformTexelBufferArrayNonUniformIndexing = (uint)d.U32();
+        v->shaderStorageTexelBufferArrayNonUniformIndexing = (uint)d.U32();
+        v->descriptorBindingUniformBufferUpdateAfterBind = (uint)d.U32();
+        v->descriptorBindingSampledImageUpdateAfterBind = (uint)d.U32();
+        v->descriptorBindingStorageImageUpdateAfterBind = (uint)d.U32();
+        v->descriptorBindingStorageBufferUpdateAfterBind = (uint)d.U32();
+        v->descriptorBindingUniformTexelBufferUpdateAfterBind = (uint)d.U32();
+        v->descriptorBindingStorageTexelBufferUpdateAfterBind = (uint)d.U32();
+        v->descriptorBindingUpdateUnusedWhilePending = (uint)d.U32();
+        v->descriptorBindingPartiallyBound = (uint)d.U32();
+        v->descriptorBindingVariableDescriptorCount = (uint)d.U32();
+        v->runtimeDescriptorArray = (uint)d.U32();
+        v->samplerFilterMinmax = (uint)d.U32();
+        v->scalarBlockLayout = (uint)d.U32();
+        v->imagelessFramebuffer = (uint)d.U32();
+        v->uniformBufferStandardLayout = (uint)d.U32();
+        v->shaderSubgroupExtendedTypes = (uint)d.U32();
+        v->separateDepthStencilLayouts = (uint)d.U32();
+        v->hostQueryReset = (uint)d.U32();
+        v->timelineSemaphore = (uint)d.U32();
+        v->bufferDeviceAddress = (uint)d.U32();
+        v->bufferDeviceAddressCaptureReplay = (uint)d.U32();
+        v->bufferDeviceAddressMultiDevice = (uint)d.U32();
+        v->vulkanMemoryModel = (uint)d.U32();
+        v->vulkanMemoryModelDeviceScope = (uint)d.U32();
+        v->vulkanMemoryModelAvailabilityVisibilityChains = (uint)d.U32();
+        v->shaderOutputViewportIndex = (uint)d.U32();
+        v->shaderOutputLayer = (uint)d.U32();
+        v->subgroupBroadcastDynamicId = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceVulkan12Features* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceVulkan12Features* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceVulkan12Features* v)
+    {
+        e.I32((int)VkPhysicalDeviceVulkan12Features.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceVulkan12Features* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceVulkan12Features* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVulkan12Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceVulkan12Features.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceVulkan12Features* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVulkan12Features* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVulkan12Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceVulkan12Features* v)
+    {
+        v->samplerMirrorClampToEdge = (uint)d.U32();
+        v->drawIndirectCount = (uint)d.U32();
+        v->storageBuffer8BitAccess = (uint)d.U32();
+        v->uniformAndStorageBuffer8BitAccess = (uint)d.U32();
+        v->storagePushConstant8 = (uint)d.U32();
+        v->shaderBufferInt64Atomics = (uint)d.U32();
+        v->shaderSharedInt64Atomics = (uint)d.U32();
+        v->shaderFloat16 = (uint)d.U32();
+        v->shaderInt8 = (uint)d.U32();
+        v->descriptorIndexing = (uint)d.U32();
+        v->shaderInputAttachmentArrayDynamicIndexing = (uint)d.U32();
+        v->shaderUniformTexelBufferArrayDynamicIndexing = (uint)d.U32();
+        v->shaderStorageTexelBufferArrayDynamicIndexing = (uint)d.U32();
+        v->shaderUniformBufferArrayNonUniformIndexing = (uint)d.U32();
+        v->shaderSampledImageArrayNonUniformIndexing = (uint)d.U32();
+        v->shaderStorageBufferArrayNonUniformIndexing = (uint)d.U32();
+        v->shaderStorageImageArrayNonUniformIndexing = (uint)d.U32();
+        v->shaderInputAttachmentArrayNonUniformIndexing = (uint)d.U32();
+        v->shaderUniformTexelBufferArrayNonUniformIndexing = (uint)d.U32();
+        v->shaderStorageTexelBufferArrayNonUniformIndexing = (uint)d.U32();
+        v->descriptorBindingUniformBufferUpdateAfterBind = (uint)d.U32();
+        v->descriptorBindingSampledImageUpdateAfterBind = (uint)d.U32();
+        v->descriptorBindingStorageImageUpdateAfterBind = (uint)d.U32();
+        v->descriptorBindingStorageBufferUpdateAfterBind = (uint)d.U32();
+        v->descriptorBindingUniformTexelBufferUpdateAfterBind = (uint)d.U32();
+        v->descriptorBindingStorageTexelBufferUpdateAfterBind = (uint)d.U32();
+        v->descriptorBindingUpdateUnusedWhilePending = (uint)d.U32();
+        v->descriptorBindingPartiallyBound = (uint)d.U32();
+        v->descriptorBindingVariableDescriptorCount = (uint)d.U32();
+        v->runtimeDescriptorArray = (uint)d.U32();
+        v->samplerFilterMinmax = (uint)d.U32();
+        v->scalarBlockLayout = (uint)d.U32();
+        v->imagelessFramebuffer = (uint)d.U32();
+        v->uniformBufferStandardLayout = (uint)d.U32();
+        v->shaderSubgroupExtendedTypes = (uint)d.U32();
+        v->separateDepthStencilLayouts = (uint)d.U32();
+        v->hostQueryReset = (uint)d.U32();
+        v->timelineSemaphore = (uint)d.U32();
+        v->bufferDeviceAddress = (uint)d.U32();
+        v->bufferDeviceAddressCaptureReplay = (uint)d.U32();
+        v->bufferDeviceAddressMultiDevice = (uint)d.U32();
+        v->vulkanMemoryModel = (uint)d.U32();
+        v->vulkanMemoryModelDeviceScope = (uint)d.U32();
+        v->vulkanMemoryModelAvailabilityVisibilityChains = (uint)d.U32();
+        v->shaderOutputViewportIndex = (uint)d.U32();
+        v->shaderOutputLayer = (uint)d.U32();
+        v->subgroupBroadcastDynamicId = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan12Features carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan12Features carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceVulkan12PropertiesWire
+{
+    public static ulong Size(VkPhysicalDeviceVulkan12Properties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceVulkan12Properties* v)
+    {
+        e.I32((int)VkPhysicalDeviceVulkan12Properties.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceVulkan12Properties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVulkan12Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceVulkan12Properties.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceVulkan12Properties* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceVulkan12Properties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 8 + 256;
+        n += 8 + 256;
+        n += VkConformanceVersionWire.Size(&v->conformanceVersion, f);
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 8;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceVulkan12Properties* v)
+    {
+        e.I32((int)v->driverID);
+        e.ArraySize(256);
+        e.Bytes(((byte*)v->driverName), 256);
+        e.ArraySize(256);
+        e.Bytes(((byte*)v->driverInfo), 256);
+        VkConformanceVersionWire.Encode(ref e, &v->conformanceVersion);
+        e.I32((int)v->denormBehaviorIndependence);
+        e.I32((int)v->roundingModeIndependence);
+        e.U32((uint)v->shaderSignedZeroInfNanPreserveFloat16);
+        e.U32((uint)v->shaderSignedZeroInfNanPreserveFloat32);
+        e.U32((uint)v->shaderSignedZeroInfNanPreserveFloat64);
+        e.U32((uint)v->shaderDenormPreserveFloat16);
+        e.U32((uint)v->shaderDenormPreserveFloat32);
+        e.U32((uint)v->shaderDenormPreserveFloat64);
+        e.U32((uint)v->shaderDenormFlushToZeroFloat16);
+        e.U32((uint)v->shaderDenormFlushToZeroFloat32);
+        e.U32((uint)v->shaderDenormFlushToZeroFloat64);
+        e.U32((uint)v->shaderRoundingModeRTEFloat16);
+        e.U32((uint)v->shaderRoundingModeRTEFloat32);
+        e.U32((uint)v->shaderRoundingModeRTEFloat64);
+        e.U32((uint)v->shaderRoundingModeRTZFloat16);
+        e.U32((uint)v->shaderRoundingModeRTZFloat32);
+        e.U32((uint)v->shaderRoundingModeRTZFloat64);
+        e.U32((uint)v->maxUpdateAfterBindDescriptorsInAllPools);
+        e.U32((uint)v->shaderUniformBufferArrayNonUniformIndexingNative);
+        e.U32((uint)v->shaderSampledImageArrayNonUniformIndexingNative);
+        e.U32((uint)v->shaderStorageBufferArrayNonUniformIndexingNative);
+        e.U32((uint)v->shaderStorageImageArrayNonUniformIndexingNative);
+        e.U32((uint)v->shaderInputAttachmentArrayNonUniformIndexingNative);
+        e.U32((uint)v->robustBufferAccessUpdateAfterBind);
+        e.U32((uint)v->quadDivergentImplicitLod);
+        e.U32((uint)v->maxPerStageDescriptorUpdateAfterBindSamplers);
+        e.U32((uint)v->maxPerStageDescriptorUpdateAfterBindUniformBuffers);
+        e.U32((uint)v->maxPerStageDescriptorUpdateAfterBindStorageBuffers);
+        e.U32((uint)v->maxPerStageDescriptorUpdateAfterBindSampledImages);
+        e.U32((uint)v->maxPerStageDescriptorUpdateAfterBindStorageImages);
+        e.U32((uint)v->maxPerStageDescriptorUpdateAfterBindInputAttachments);
+        e.U32((uint)v->maxPerStageUpdateAfterBindResources);
+        e.U32((uint)v->maxDescriptorSetUpdateAfterBindSamplers);
+        e.U32((uint)v->maxDescriptorSetUpdateAfterBindUniformBuffers);
+        e.U32((uint)v->maxDescriptorSetUpdateAfterBindUniformBuffersDynamic);
+        e.U32((uint)v->maxDescriptorSetUpdateAfterBindStorageBuffers);
+        e.U32((uint)v->maxDescriptorSetUpdateAfterBindStorageBuffersDynamic);
+        e.U32((uint)v->maxDescriptorSetUpdateAfterBindSampledImages);
+        e.U32((uint)v->maxDescriptorSetUpdateAfterBindStorageImages);
+        e.U32((uint)v->maxDescriptorSetUpdateAfterBindInputAttachments);
+        e.U32((uint)v->supportedDepthResolveModes);
+        e.U32((uint)v->supportedStencilResolveModes);
+        e.U32((uint)v->independentResolveNone);
+        e.U32((uint)v->independentResolve);
+        e.U32((uint)v->filterMinmaxSingleComponentFormats);
+        e.U32((uint)v->filterMinmaxImageComponentMapping);
+        e.U64((ulong)v->maxTimelineSemaphoreValueDifference);
+        e.U32((uint)v->framebufferIntegerColorSampleCounts);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceVulkan12Properties* v)
+    {
+        v->driverID = (VkDriverId)d.I32();
+        if (!d.FixedArraySize(256)) return;
+        d.Bytes(((byte*)v->driverName), 256);
+        if (!d.FixedArraySize(256)) return;
+        d.Bytes(((byte*)v->driverInfo), 256);
+        VkConformanceVersionWire.Decode(ref d, &v->conformanceVersion);
+        v->denormBehaviorIndependence = (VkShaderFloatControlsIndependence)d.I32();
+        v->roundingModeIndependence = (VkShaderFloatControlsIndependence)d.I32();
+        v->shaderSignedZeroInfNanPreserveFloat16 = (uint)d.U32();
+        v->shaderSignedZeroInfNanPreserveFloat32 = (uint)d.U32();
+        v->shaderSignedZeroInfNanPreserveFloat64 = (uint)d.U32();
+        v->shaderDenormPreserveFloat16 = (uint)d.U32();
+        v->shaderDenormPreserveFloat32 = (uint)d.U32();
+        v->shaderDenormPreserveFloat64 = (uint)d.U32();
+        v->shaderDenormFlushToZeroFloat16 = (uint)d.U32();
+        v->shaderDenormFlushToZeroFloat32 = (uint)d.U32();
+        v->shaderDenormFlushToZeroFloat64 = (uint)d.U32();
+        v->shaderRoundingModeRTEFloat16 = (uint)d.U32();
+        v->shaderRoundingModeRTEFloat32 = (uint)d.U32();
+        v->shaderRoundingModeRTEFloat64 = (uint)d.U32();
+        v->shaderRoundingModeRTZFloat16 = (uint)d.U32();
+        v->shaderRoundingModeRTZFloat32 = (uint)d.U32();
+        v->shaderRoundingModeRTZFloat64 = (uint)d.U32();
+        v->maxUpdateAfterBindDescriptorsInAllPools = (uint)d.U32();
+        v->shaderUniformBufferArrayNonUniformIndexingNative = (uint)d.U32();
+        v->shaderSampledImageArrayNonUniformIndexingNative = (uint)d.U32();
+        v->shaderStorageBufferArrayNonUniformIndexingNative = (uint)d.U32();
+        v->shaderStorageImageArrayNonUniformIndexingNative = (uint)d.U32();
+        v->shaderInputAttachmentArrayNonUniformIndexingNative = (uint)d.U32();
+        v->robustBufferAccessUpdateAfterBind = (uint)d.U32();
+        v->quadDivergentImplicitLod = (uint)d.U32();
+        v->maxPerStageDescriptorUpdateAfterBindSamplers = (uint)d.U32();
+        v->maxPerStageDescriptorUpdateAfterBindUniformBuffers = (uint)d.U32();
+        v->maxPerStageDescriptorUpdateAfterBindStorageBuffers = (uint)d.U32();
+        v->maxPerStageDescriptorUpdateAfterBindSampledImages = (uint)d.U32();
+        v->maxPerStageDescriptorUpdateAfterBindStorageImages = (uint)d.U32();
+        v->maxPerStageDescriptorUpdateAfterBindInputAttachments = (uint)d.U32();
+        v->maxPerStageUpdateAfterBindResources = (uint)d.U32();
+        v->maxDescriptorSetUpdateAfterBindSamplers = (uint)d.U32();
+        v->maxDescriptorSetUpdateAfterBindUniformBuffers = (uint)d.U32();
+        v->maxDescriptorSetUpdateAfterBindUniformBuffersDynamic = (uint)d.U32();
+        v->maxDescriptorSetUpdateAfterBindStorageBuffers = (uint)d.U32();
+        v->maxDescriptorSetUpdateAfterBindStorageBuffersDynamic = (uint)d.U32();
+        v->maxDescriptorSetUpdateAfterBindSampledImages = (uint)d.U32();
+        v->maxDescriptorSetUpdateAfterBindStorageImages = (uint)d.U32();
+        v->maxDescriptorSetUpdateAfterBindInputAttachments = (uint)d.U32();
+        v->supportedDepthResolveModes = (uint)d.U32();
+        v->supportedStencilResolveModes = (uint)d.U32();
+        v->independentResolveNone = (uint)d.U32();
+        v->independentResolve = (uint)d.U32();
+        v->filterMinmaxSingleComponentFormats = (uint)d.U32();
+        v->filterMinmaxImageComponentMapping = (uint)d.U32();
+        v->maxTimelineSemaphoreValueDifference = (ulong)d.U64();
+        v->framebufferIntegerColorSampleCounts = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceVulkan12Properties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceVulkan12Properties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkConformanceVersionWire.SizePartial(&v->conformanceVersion, f);
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceVulkan12Properties* v)
+    {
+        e.I32((int)VkPhysicalDeviceVulkan12Properties.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceVulkan12Properties* v)
+    {
+        VkConformanceVersionWire.EncodePartial(ref e, &v->conformanceVersion);
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceVulkan12Properties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVulkan12Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceVulkan12Properties.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceVulkan12Properties* v)
+    {
+        VkConformanceVersionWire.DecodePartial(ref d, &v->conformanceVersion);
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVulkan12Properties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVulkan12Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceVulkan12Properties* v)
+    {
+        v->driverID = (VkDriverId)d.I32();
+        if (!d.FixedArraySize(256)) return;
+        d.Bytes(((byte*)v->driverName), 256);
+        if (!d.FixedArraySize(256)) return;
+        d.Bytes(((byte*)v->driverInfo), 256);
+        VkConformanceVersionWire.DecodeInto(ref d, &v->conformanceVersion);
+        v->denormBehaviorIndependence = (VkShaderFloatControlsIndependence)d.I32();
+        v->roundingModeIndependence = (VkShaderFloatControlsIndependence)d.I32();
+        v->shaderSignedZeroInfNanPreserveFloat16 = (uint)d.U32();
+        v->shaderSignedZeroInfNanPreserveFloat32 = (uint)d.U32();
+        v->shaderSignedZeroInfNanPreserveFloat64 = (uint)d.U32();
+        v->shaderDenormPreserveFloat16 = (uint)d.U32();
+        v->shaderDenormPreserveFloat32 = (uint)d.U32();
+        v->shaderDenormPreserveFloat64 = (uint)d.U32();
+        v->shaderDenormFlushToZeroFloat16 = (uint)d.U32();
+        v->shaderDenormFlushToZeroFloat32 = (uint)d.U32();
+        v->shaderDenormFlushToZeroFloat64 = (uint)d.U32();
+        v->shaderRoundingModeRTEFloat16 = (uint)d.U32();
+        v->shaderRoundingModeRTEFloat32 = (uint)d.U32();
+        v->shaderRoundingModeRTEFloat64 = (uint)d.U32();
+        v->shaderRoundingModeRTZFloat16 = (uint)d.U32();
+        v->shaderRoundingModeRTZFloat32 = (uint)d.U32();
+        v->shaderRoundingModeRTZFloat64 = (uint)d.U32();
+        v->maxUpdateAfterBindDescriptorsInAllPools = (uint)d.U32();
+        v->shaderUniformBufferArrayNonUniformIndexingNative = (uint)d.U32();
+        v->shaderSampledImageArrayNonUniformIndexingNative = (uint)d.U32();
+        v->shaderStorageBufferArrayNonUniformIndexingNative = (uint)d.U32();
+        v->shaderStorageImageArrayNonUniformIndexingNative = (uint)d.U32();
+        v->shaderInputAttachmentArrayNonUniformIndexingNative = (uint)d.U32();
+        v->robustBufferAccessUpdateAfterBind = (uint)d.U32();
+        v->quadDivergentImplicitLod = (uint)d.U32();
+        v->maxPerStageDescriptorUpdateAfterBindSamplers = (uint)d.U32();
+        v->maxPerStageDescriptorUpdateAfterBindUniformBuffers = (uint)d.U32();
+        v->maxPerStageDescriptorUpdateAfterBindStorageBuffers = (uint)d.U32();
+        v->maxPerStageDescriptorUpdateAfterBindSampledImages = (uint)d.U32();
+        v->maxPerStageDescriptorUpdateAfterBindStorageImages = (uint)d.U32();
+        v->maxPerStageDescriptorUpdateAfterBindInputAttachments = (uint)d.U32();
+        v->maxPerStageUpdateAfterBindResources = (uint)d.U32();
+        v->maxDescriptorSetUpdateAfterBindSamplers = (uint)d.U32();
+        v->maxDescriptorSetUpdateAfterBindUniformBuffers = (uint)d.U32();
+        v->maxDescriptorSetUpdateAfterBindUniformBuffersDynamic = (uint)d.U32();
+        v->maxDescriptorSetUpdateAfterBindStorageBuffers = (uint)d.U32();
+        v->maxDescriptorSetUpdateAfterBindStorageBuffersDynamic = (uint)d.U32();
+        v->maxDescriptorSetUpdateAfterBindSampledImages = (uint)d.U32();
+        v->maxDescriptorSetUpdateAfterBindStorageImages = (uint)d.U32();
+        v->maxDescriptorSetUpdateAfterBindInputAttachments = (uint)d.U32();
+        v->supportedDepthResolveModes = (uint)d.U32();
+        v->supportedStencilResolveModes = (uint)d.U32();
+        v->independentResolveNone = (uint)d.U32();
+        v->independentResolve = (uint)d.U32();
+        v->filterMinmaxSingleComponentFormats = (uint)d.U32();
+        v->filterMinmaxImageComponentMapping = (uint)d.U32();
+        v->maxTimelineSemaphoreValueDifference = (ulong)d.U64();
+        v->framebufferIntegerColorSampleCounts = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan12Properties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan12Properties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceVulkan13FeaturesWire
+{
+    public static ulong Size(VkPhysicalDeviceVulkan13Features* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceVulkan13Features* v)
+    {
+        e.I32((int)VkPhysicalDeviceVulkan13Features.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceVulkan13Features* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVulkan13Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceVulkan13Features.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceVulkan13Features* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceVulkan13Features* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceVulkan13Features* v)
+    {
+        e.U32((uint)v->robustImageAccess);
+        e.U32((uint)v->inlineUniformBlock);
+        e.U32((uint)v->descriptorBindingInlineUniformBlockUpdateAfterBind);
+        e.U32((uint)v->pipelineCreationCacheControl);
+        e.U32((uint)v->privateData);
+        e.U32((uint)v->shaderDemoteToHelperInvocation);
+        e.U32((uint)v->shaderTerminateInvocation);
+        e.U32((uint)v->subgroupSizeControl);
+        e.U32((uint)v->computeFullSubgroups);
+        e.U32((uint)v->synchronization2);
+        e.U32((uint)v->textureCompressionASTC_HDR);
+        e.U32((uint)v->shaderZeroInitializeWorkgroupMemory);
+        e.U32((uint)v->dynamicRendering);
+        e.U32((uint)v->shaderIntegerDotProduct);
+        e.U32((uint)v->maintenance4);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceVulkan13Features* v)
+    {
+        v->robustImageAccess = (uint)d.U32();
+        v->inlineUniformBlock = (uint)d.U32();
+        v->descriptorBindingInlineUniformBlockUpdateAfterBind = (uint)d.U32();
+        v->pipelineCreationCacheControl = (uint)d.U32();
+        v->privateData = (uint)d.U32();
+        v->shaderDemoteToHelperInvocation = (uint)d.U32();
+        v->shaderTerminateInvocation = (uint)d.U32();
+        v->subgroupSizeControl = (uint)d.U32();
+        v->computeFullSubgroups = (uint)d.U32();
+        v->synchronization2 = (uint)d.U32();
+        v->textureCompressionASTC_HDR = (uint)d.U32();
+        v->shaderZeroInitializeWorkgroupMemory = (uint)d.U32();
+        v->dynamicRendering = (uint)d.U32();
+        v->shaderIntegerDotProduct = (uint)d.U32();
+        v->maintenance4 = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceVulkan13Features* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceVulkan13Features* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceVulkan13Features* v)
+    {
+        e.I32((int)VkPhysicalDeviceVulkan13Features.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceVulkan13Features* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceVulkan13Features* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVulkan13Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceVulkan13Features.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceVulkan13Features* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVulkan13Features* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVulkan13Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceVulkan13Features* v)
+    {
+        v->robustImageAccess = (uint)d.U32();
+        v->inlineUniformBlock = (uint)d.U32();
+        v->descriptorBindingInlineUniformBlockUpdateAfterBind = (uint)d.U32();
+        v->pipelineCreationCacheControl = (uint)d.U32();
+        v->privateData = (uint)d.U32();
+        v->shaderDemoteToHelperInvocation = (uint)d.U32();
+        v->shaderTerminateInvocation = (uint)d.U32();
+        v->subgroupSizeControl = (uint)d.U32();
+        v->computeFullSubgroups = (uint)d.U32();
+        v->synchronization2 = (uint)d.U32();
+        v->textureCompressionASTC_HDR = (uint)d.U32();
+        v->shaderZeroInitializeWorkgroupMemory = (uint)d.U32();
+        v->dynamicRendering = (uint)d.U32();
+        v->shaderIntegerDotProduct = (uint)d.U32();
+        v->maintenance4 = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan13Features carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan13Features carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkPhysicalDeviceVulkan13PropertiesWire
+{
+    public static ulong Size(VkPhysicalDeviceVulkan13Properties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPhysicalDeviceVulkan13Properties* v)
+    {
+        e.I32((int)VkPhysicalDeviceVulkan13Properties.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPhysicalDeviceVulkan13Properties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVulkan13Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceVulkan13Properties.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceVulkan13Properties* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPhysicalDeviceVulkan13Properties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 8;
+        n += 4;
+        n += 8;
+        n += 4;
+        n += 8;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceVulkan13Properties* v)
+    {
+        e.U32((uint)v->minSubgroupSize);
+        e.U32((uint)v->maxSubgroupSize);
+        e.U32((uint)v->maxComputeWorkgroupSubgroups);
+        e.U32((uint)v->requiredSubgroupSizeStages);
+        e.U32((uint)v->maxInlineUniformBlockSize);
+        e.U32((uint)v->maxPerStageDescriptorInlineUniformBlocks);
+        e.U32((uint)v->maxPerStageDescriptorUpdateAfterBindInlineUniformBlocks);
+        e.U32((uint)v->maxDescriptorSetInlineUniformBlocks);
+        e.U32((uint)v->maxDescriptorSetUpdateAfterBindInlineUniformBlocks);
+        e.U32((uint)v->maxInlineUniformTotalSize);
+        e.U32((uint)v->integerDotProduct8BitUnsignedAccelerated);
+        e.U32((uint)v->integerDotProduct8BitSignedAccelerated);
+        e.U32((uint)v->integerDotProduct8BitMixedSignednessAccelerated);
+        e.U32((uint)v->integerDotProduct4x8BitPackedUnsignedAccelerated);
+        e.U32((uint)v->integerDotProduct4x8BitPackedSignedAccelerated);
+        e.U32((uint)v->integerDotProduct4x8BitPackedMixedSignednessAccelerated);
+        e.U32((uint)v->integerDotProduct16BitUnsignedAccelerated);
+        e.U32((uint)v->integerDotProduct16BitSignedAccelerated);
+        e.U32((uint)v->integerDotProduct16BitMixedSignednessAccelerated);
+        e.U32((uint)v->integerDotProduct32BitUnsignedAccelerated);
+        e.U32((uint)v->integerDotProduct32BitSignedAccelerated);
+        e.U32((uint)v->integerDotProduct32BitMixedSignednessAccelerated);
+        e.U32((uint)v->integerDotProduct64BitUnsignedAccelerated);
+        e.U32((uint)v->integerDotProduct64BitSignedAccelerated);
+        e.U32((uint)v->integerDotProduct64BitMixedSignednessAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating8BitUnsignedAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating8BitSignedAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating8BitMixedSignednessAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating4x8BitPackedUnsignedAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating4x8BitPackedSignedAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating4x8BitPackedMixedSignednessAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating16BitUnsignedAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating16BitSignedAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating16BitMixedSignednessAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating32BitUnsignedAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating32BitSignedAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating32BitMixedSignednessAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating64BitUnsignedAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating64BitSignedAccelerated);
+        e.U32((uint)v->integerDotProductAccumulatingSaturating64BitMixedSignednessAccelerated);
+        e.U64((ulong)v->storageTexelBufferOffsetAlignmentBytes);
+        e.U32((uint)v->storageTexelBufferOffsetSingleTexelAlignment);
+        e.U64((ulong)v->uniformTexelBufferOffsetAlignmentBytes);
+        e.U32((uint)v->uniformTexelBufferOffsetSingleTexelAlignment);
+        e.U64((ulong)v->maxBufferSize);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceVulkan13Properties* v)
+    {
+        v->minSubgroupSize = (uint)d.U32();
+        v->maxSubgroupSize = (uint)d.U32();
+        v->maxComputeWorkgroupSubgroups = (uint)d.U32();
+        v->requiredSubgroupSizeStages = (uint)d.U32();
+        v->maxInlineUniformBlockSize = (uint)d.U32();
+        v->maxPerStageDescriptorInlineUniformBlocks = (uint)d.U32();
+        v->maxPerStageDescriptorUpdateAfterBindInlineUniformBlocks = (uint)d.U32();
+        v->maxDescriptorSetInlineUniformBlocks = (uint)d.U32();
+        v->maxDescriptorSetUpdateAfterBindInlineUniformBlocks = (uint)d.U32();
+        v->maxInlineUniformTotalSize = (uint)d.U32();
+        v->integerDotProduct8BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProduct8BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProduct8BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProduct4x8BitPackedUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProduct4x8BitPackedSignedAccelerated = (uint)d.U32();
+        v->integerDotProduct4x8BitPackedMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProduct16BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProduct16BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProduct16BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProduct32BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProduct32BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProduct32BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProduct64BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProduct64BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProduct64BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating8BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating8BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating8BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating4x8BitPackedUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating4x8BitPackedSignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating4x8BitPackedMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating16BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating16BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating16BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating32BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating32BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating32BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating64BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating64BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating64BitMixedSignednessAccelerated = (uint)d.U32();
+        v->storageTexelBufferOffsetAlignmentBytes = (ulong)d.U64();
+        v->storageTexelBufferOffsetSingleTexelAlignment = (uint)d.U32();
+        v->uniformTexelBufferOffsetAlignmentBytes = (ulong)d.U64();
+        v->uniformTexelBufferOffsetSingleTexelAlignment = (uint)d.U32();
+        v->maxBufferSize = (ulong)d.U64();
+    }
+    public static ulong SizePartial(VkPhysicalDeviceVulkan13Properties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkPhysicalDeviceVulkan13Properties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceVulkan13Properties* v)
+    {
+        e.I32((int)VkPhysicalDeviceVulkan13Properties.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceVulkan13Properties* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceVulkan13Properties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVulkan13Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPhysicalDeviceVulkan13Properties.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceVulkan13Properties* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVulkan13Properties* v)
+    {
+        if (d.I32() != (int)VkPhysicalDeviceVulkan13Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceVulkan13Properties* v)
+    {
+        v->minSubgroupSize = (uint)d.U32();
+        v->maxSubgroupSize = (uint)d.U32();
+        v->maxComputeWorkgroupSubgroups = (uint)d.U32();
+        v->requiredSubgroupSizeStages = (uint)d.U32();
+        v->maxInlineUniformBlockSize = (uint)d.U32();
+        v->maxPerStageDescriptorInlineUniformBlocks = (uint)d.U32();
+        v->maxPerStageDescriptorUpdateAfterBindInlineUniformBlocks = (uint)d.U32();
+        v->maxDescriptorSetInlineUniformBlocks = (uint)d.U32();
+        v->maxDescriptorSetUpdateAfterBindInlineUniformBlocks = (uint)d.U32();
+        v->maxInlineUniformTotalSize = (uint)d.U32();
+        v->integerDotProduct8BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProduct8BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProduct8BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProduct4x8BitPackedUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProduct4x8BitPackedSignedAccelerated = (uint)d.U32();
+        v->integerDotProduct4x8BitPackedMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProduct16BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProduct16BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProduct16BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProduct32BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProduct32BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProduct32BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProduct64BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProduct64BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProduct64BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating8BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating8BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating8BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating4x8BitPackedUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating4x8BitPackedSignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating4x8BitPackedMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating16BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating16BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating16BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating32BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating32BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating32BitMixedSignednessAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating64BitUnsignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating64BitSignedAccelerated = (uint)d.U32();
+        v->integerDotProductAccumulatingSaturating64BitMixedSignednessAccelerated = (uint)d.U32();
+        v->storageTexelBufferOffsetAlignmentBytes = (ulong)d.U64();
+        v->storageTexelBufferOffsetSingleTexelAlignment = (uint)d.U32();
+        v->uniformTexelBufferOffsetAlignmentBytes = (ulong)d.U64();
+        v->uniformTexelBufferOffsetSingleTexelAlignment = (uint)d.U32();
+        v->maxBufferSize = (ulong)d.U64();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan13Properties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan13Properties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 

@@ -10,5619 +10,6 @@ using Venus.Protocol.Wire;
 
 namespace Venus.Protocol.Wire;
 
-public static unsafe partial class VkPhysicalDeviceShaderTerminateInvocationFeaturesWire
-{
-    public static ulong Size(VkPhysicalDeviceShaderTerminateInvocationFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderTerminateInvocationFeatures* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderTerminateInvocationFeatures.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderTerminateInvocationFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderTerminateInvocationFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderTerminateInvocationFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderTerminateInvocationFeatures* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceShaderTerminateInvocationFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderTerminateInvocationFeatures* v)
-    {
-        e.U32((uint)v->shaderTerminateInvocation);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderTerminateInvocationFeatures* v)
-    {
-        v->shaderTerminateInvocation = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceShaderTerminateInvocationFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceShaderTerminateInvocationFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderTerminateInvocationFeatures* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderTerminateInvocationFeatures.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderTerminateInvocationFeatures* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderTerminateInvocationFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderTerminateInvocationFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderTerminateInvocationFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderTerminateInvocationFeatures* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderTerminateInvocationFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderTerminateInvocationFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderTerminateInvocationFeatures* v)
-    {
-        v->shaderTerminateInvocation = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceShaderTileImageFeaturesEXTWire
-{
-    public static ulong Size(VkPhysicalDeviceShaderTileImageFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderTileImageFeaturesEXT* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderTileImageFeaturesEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderTileImageFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderTileImageFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderTileImageFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderTileImageFeaturesEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceShaderTileImageFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderTileImageFeaturesEXT* v)
-    {
-        e.U32((uint)v->shaderTileImageColorReadAccess);
-        e.U32((uint)v->shaderTileImageDepthReadAccess);
-        e.U32((uint)v->shaderTileImageStencilReadAccess);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderTileImageFeaturesEXT* v)
-    {
-        v->shaderTileImageColorReadAccess = (uint)d.U32();
-        v->shaderTileImageDepthReadAccess = (uint)d.U32();
-        v->shaderTileImageStencilReadAccess = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceShaderTileImageFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceShaderTileImageFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderTileImageFeaturesEXT* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderTileImageFeaturesEXT.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderTileImageFeaturesEXT* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderTileImageFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderTileImageFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderTileImageFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderTileImageFeaturesEXT* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderTileImageFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderTileImageFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderTileImageFeaturesEXT* v)
-    {
-        v->shaderTileImageColorReadAccess = (uint)d.U32();
-        v->shaderTileImageDepthReadAccess = (uint)d.U32();
-        v->shaderTileImageStencilReadAccess = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceShaderTileImagePropertiesEXTWire
-{
-    public static ulong Size(VkPhysicalDeviceShaderTileImagePropertiesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceShaderTileImagePropertiesEXT* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderTileImagePropertiesEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceShaderTileImagePropertiesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderTileImagePropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderTileImagePropertiesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceShaderTileImagePropertiesEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceShaderTileImagePropertiesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceShaderTileImagePropertiesEXT* v)
-    {
-        e.U32((uint)v->shaderTileImageCoherentReadAccelerated);
-        e.U32((uint)v->shaderTileImageReadSampleFromPixelRateInvocation);
-        e.U32((uint)v->shaderTileImageReadFromHelperInvocation);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceShaderTileImagePropertiesEXT* v)
-    {
-        v->shaderTileImageCoherentReadAccelerated = (uint)d.U32();
-        v->shaderTileImageReadSampleFromPixelRateInvocation = (uint)d.U32();
-        v->shaderTileImageReadFromHelperInvocation = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceShaderTileImagePropertiesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceShaderTileImagePropertiesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceShaderTileImagePropertiesEXT* v)
-    {
-        e.I32((int)VkPhysicalDeviceShaderTileImagePropertiesEXT.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceShaderTileImagePropertiesEXT* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceShaderTileImagePropertiesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderTileImagePropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceShaderTileImagePropertiesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceShaderTileImagePropertiesEXT* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceShaderTileImagePropertiesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceShaderTileImagePropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceShaderTileImagePropertiesEXT* v)
-    {
-        v->shaderTileImageCoherentReadAccelerated = (uint)d.U32();
-        v->shaderTileImageReadSampleFromPixelRateInvocation = (uint)d.U32();
-        v->shaderTileImageReadFromHelperInvocation = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceSparseImageFormatInfo2Wire
-{
-    public static ulong Size(VkPhysicalDeviceSparseImageFormatInfo2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceSparseImageFormatInfo2* v)
-    {
-        e.I32((int)VkPhysicalDeviceSparseImageFormatInfo2.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceSparseImageFormatInfo2* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceSparseImageFormatInfo2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceSparseImageFormatInfo2.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceSparseImageFormatInfo2* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceSparseImageFormatInfo2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceSparseImageFormatInfo2* v)
-    {
-        e.I32((int)v->format);
-        e.I32((int)v->type);
-        e.U32((uint)v->samples);
-        e.U32((uint)v->usage);
-        e.I32((int)v->tiling);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceSparseImageFormatInfo2* v)
-    {
-        v->format = (VkFormat)d.I32();
-        v->type = (VkImageType)d.I32();
-        v->samples = (VkSampleCountFlagBits)d.U32();
-        v->usage = (uint)d.U32();
-        v->tiling = (VkImageTiling)d.I32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceSparsePropertiesWire
-{
-    public static ulong Size(VkPhysicalDeviceSparseProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceSparseProperties* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceSparseProperties* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceSparseProperties* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceSparseProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceSparseProperties* v)
-    {
-        e.U32((uint)v->residencyStandard2DBlockShape);
-        e.U32((uint)v->residencyStandard2DMultisampleBlockShape);
-        e.U32((uint)v->residencyStandard3DBlockShape);
-        e.U32((uint)v->residencyAlignedMipSize);
-        e.U32((uint)v->residencyNonResidentStrict);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceSparseProperties* v)
-    {
-        v->residencyStandard2DBlockShape = (uint)d.U32();
-        v->residencyStandard2DMultisampleBlockShape = (uint)d.U32();
-        v->residencyStandard3DBlockShape = (uint)d.U32();
-        v->residencyAlignedMipSize = (uint)d.U32();
-        v->residencyNonResidentStrict = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceSparseProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceSparseProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceSparseProperties* v)
-    {
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceSparseProperties* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceSparseProperties* v)
-    {
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceSparseProperties* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceSparseProperties* v)
-    {
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceSparseProperties* v)
-    {
-        v->residencyStandard2DBlockShape = (uint)d.U32();
-        v->residencyStandard2DMultisampleBlockShape = (uint)d.U32();
-        v->residencyStandard3DBlockShape = (uint)d.U32();
-        v->residencyAlignedMipSize = (uint)d.U32();
-        v->residencyNonResidentStrict = (uint)d.U32();
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceSubgroupPropertiesWire
-{
-    public static ulong Size(VkPhysicalDeviceSubgroupProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceSubgroupProperties* v)
-    {
-        e.I32((int)VkPhysicalDeviceSubgroupProperties.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceSubgroupProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceSubgroupProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceSubgroupProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceSubgroupProperties* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceSubgroupProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceSubgroupProperties* v)
-    {
-        e.U32((uint)v->subgroupSize);
-        e.U32((uint)v->supportedStages);
-        e.U32((uint)v->supportedOperations);
-        e.U32((uint)v->quadOperationsInAllStages);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceSubgroupProperties* v)
-    {
-        v->subgroupSize = (uint)d.U32();
-        v->supportedStages = (uint)d.U32();
-        v->supportedOperations = (uint)d.U32();
-        v->quadOperationsInAllStages = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceSubgroupProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceSubgroupProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceSubgroupProperties* v)
-    {
-        e.I32((int)VkPhysicalDeviceSubgroupProperties.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceSubgroupProperties* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceSubgroupProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceSubgroupProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceSubgroupProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceSubgroupProperties* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceSubgroupProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceSubgroupProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceSubgroupProperties* v)
-    {
-        v->subgroupSize = (uint)d.U32();
-        v->supportedStages = (uint)d.U32();
-        v->supportedOperations = (uint)d.U32();
-        v->quadOperationsInAllStages = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceSubgroupSizeControlFeaturesWire
-{
-    public static ulong Size(VkPhysicalDeviceSubgroupSizeControlFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceSubgroupSizeControlFeatures* v)
-    {
-        e.I32((int)VkPhysicalDeviceSubgroupSizeControlFeatures.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceSubgroupSizeControlFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceSubgroupSizeControlFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlFeatures* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceSubgroupSizeControlFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceSubgroupSizeControlFeatures* v)
-    {
-        e.U32((uint)v->subgroupSizeControl);
-        e.U32((uint)v->computeFullSubgroups);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlFeatures* v)
-    {
-        v->subgroupSizeControl = (uint)d.U32();
-        v->computeFullSubgroups = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceSubgroupSizeControlFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceSubgroupSizeControlFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceSubgroupSizeControlFeatures* v)
-    {
-        e.I32((int)VkPhysicalDeviceSubgroupSizeControlFeatures.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceSubgroupSizeControlFeatures* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceSubgroupSizeControlFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceSubgroupSizeControlFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlFeatures* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceSubgroupSizeControlFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlFeatures* v)
-    {
-        v->subgroupSizeControl = (uint)d.U32();
-        v->computeFullSubgroups = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceSubgroupSizeControlPropertiesWire
-{
-    public static ulong Size(VkPhysicalDeviceSubgroupSizeControlProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceSubgroupSizeControlProperties* v)
-    {
-        e.I32((int)VkPhysicalDeviceSubgroupSizeControlProperties.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceSubgroupSizeControlProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceSubgroupSizeControlProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlProperties* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceSubgroupSizeControlProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceSubgroupSizeControlProperties* v)
-    {
-        e.U32((uint)v->minSubgroupSize);
-        e.U32((uint)v->maxSubgroupSize);
-        e.U32((uint)v->maxComputeWorkgroupSubgroups);
-        e.U32((uint)v->requiredSubgroupSizeStages);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlProperties* v)
-    {
-        v->minSubgroupSize = (uint)d.U32();
-        v->maxSubgroupSize = (uint)d.U32();
-        v->maxComputeWorkgroupSubgroups = (uint)d.U32();
-        v->requiredSubgroupSizeStages = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceSubgroupSizeControlProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceSubgroupSizeControlProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceSubgroupSizeControlProperties* v)
-    {
-        e.I32((int)VkPhysicalDeviceSubgroupSizeControlProperties.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceSubgroupSizeControlProperties* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceSubgroupSizeControlProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceSubgroupSizeControlProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlProperties* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceSubgroupSizeControlProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceSubgroupSizeControlProperties* v)
-    {
-        v->minSubgroupSize = (uint)d.U32();
-        v->maxSubgroupSize = (uint)d.U32();
-        v->maxComputeWorkgroupSubgroups = (uint)d.U32();
-        v->requiredSubgroupSizeStages = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceSynchronization2FeaturesWire
-{
-    public static ulong Size(VkPhysicalDeviceSynchronization2Features* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceSynchronization2Features* v)
-    {
-        e.I32((int)VkPhysicalDeviceSynchronization2Features.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceSynchronization2Features* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceSynchronization2Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceSynchronization2Features.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceSynchronization2Features* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceSynchronization2Features* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceSynchronization2Features* v)
-    {
-        e.U32((uint)v->synchronization2);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceSynchronization2Features* v)
-    {
-        v->synchronization2 = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceSynchronization2Features* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceSynchronization2Features* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceSynchronization2Features* v)
-    {
-        e.I32((int)VkPhysicalDeviceSynchronization2Features.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceSynchronization2Features* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceSynchronization2Features* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceSynchronization2Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceSynchronization2Features.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceSynchronization2Features* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceSynchronization2Features* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceSynchronization2Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceSynchronization2Features* v)
-    {
-        v->synchronization2 = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceTexelBufferAlignmentFeaturesEXTWire
-{
-    public static ulong Size(VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v)
-    {
-        e.I32((int)VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v)
-    {
-        e.U32((uint)v->texelBufferAlignment);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v)
-    {
-        v->texelBufferAlignment = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v)
-    {
-        e.I32((int)VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentFeaturesEXT* v)
-    {
-        v->texelBufferAlignment = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceTexelBufferAlignmentPropertiesWire
-{
-    public static ulong Size(VkPhysicalDeviceTexelBufferAlignmentProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceTexelBufferAlignmentProperties* v)
-    {
-        e.I32((int)VkPhysicalDeviceTexelBufferAlignmentProperties.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceTexelBufferAlignmentProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceTexelBufferAlignmentProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentProperties* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceTexelBufferAlignmentProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 4;
-        n += 8;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceTexelBufferAlignmentProperties* v)
-    {
-        e.U64((ulong)v->storageTexelBufferOffsetAlignmentBytes);
-        e.U32((uint)v->storageTexelBufferOffsetSingleTexelAlignment);
-        e.U64((ulong)v->uniformTexelBufferOffsetAlignmentBytes);
-        e.U32((uint)v->uniformTexelBufferOffsetSingleTexelAlignment);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentProperties* v)
-    {
-        v->storageTexelBufferOffsetAlignmentBytes = (ulong)d.U64();
-        v->storageTexelBufferOffsetSingleTexelAlignment = (uint)d.U32();
-        v->uniformTexelBufferOffsetAlignmentBytes = (ulong)d.U64();
-        v->uniformTexelBufferOffsetSingleTexelAlignment = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceTexelBufferAlignmentProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceTexelBufferAlignmentProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceTexelBufferAlignmentProperties* v)
-    {
-        e.I32((int)VkPhysicalDeviceTexelBufferAlignmentProperties.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceTexelBufferAlignmentProperties* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceTexelBufferAlignmentProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceTexelBufferAlignmentProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentProperties* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceTexelBufferAlignmentProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceTexelBufferAlignmentProperties* v)
-    {
-        v->storageTexelBufferOffsetAlignmentBytes = (ulong)d.U64();
-        v->storageTexelBufferOffsetSingleTexelAlignment = (uint)d.U32();
-        v->uniformTexelBufferOffsetAlignmentBytes = (ulong)d.U64();
-        v->uniformTexelBufferOffsetSingleTexelAlignment = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceTextureCompressionASTCHDRFeaturesWire
-{
-    public static ulong Size(VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v)
-    {
-        e.I32((int)VkPhysicalDeviceTextureCompressionASTCHDRFeatures.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceTextureCompressionASTCHDRFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceTextureCompressionASTCHDRFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v)
-    {
-        e.U32((uint)v->textureCompressionASTC_HDR);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v)
-    {
-        v->textureCompressionASTC_HDR = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v)
-    {
-        e.I32((int)VkPhysicalDeviceTextureCompressionASTCHDRFeatures.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceTextureCompressionASTCHDRFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceTextureCompressionASTCHDRFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceTextureCompressionASTCHDRFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceTextureCompressionASTCHDRFeatures* v)
-    {
-        v->textureCompressionASTC_HDR = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceTimelineSemaphoreFeaturesWire
-{
-    public static ulong Size(VkPhysicalDeviceTimelineSemaphoreFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceTimelineSemaphoreFeatures* v)
-    {
-        e.I32((int)VkPhysicalDeviceTimelineSemaphoreFeatures.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceTimelineSemaphoreFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceTimelineSemaphoreFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreFeatures* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceTimelineSemaphoreFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceTimelineSemaphoreFeatures* v)
-    {
-        e.U32((uint)v->timelineSemaphore);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreFeatures* v)
-    {
-        v->timelineSemaphore = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceTimelineSemaphoreFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceTimelineSemaphoreFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceTimelineSemaphoreFeatures* v)
-    {
-        e.I32((int)VkPhysicalDeviceTimelineSemaphoreFeatures.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceTimelineSemaphoreFeatures* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceTimelineSemaphoreFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceTimelineSemaphoreFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreFeatures* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceTimelineSemaphoreFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreFeatures* v)
-    {
-        v->timelineSemaphore = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceTimelineSemaphorePropertiesWire
-{
-    public static ulong Size(VkPhysicalDeviceTimelineSemaphoreProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceTimelineSemaphoreProperties* v)
-    {
-        e.I32((int)VkPhysicalDeviceTimelineSemaphoreProperties.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceTimelineSemaphoreProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceTimelineSemaphoreProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreProperties* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceTimelineSemaphoreProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceTimelineSemaphoreProperties* v)
-    {
-        e.U64((ulong)v->maxTimelineSemaphoreValueDifference);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreProperties* v)
-    {
-        v->maxTimelineSemaphoreValueDifference = (ulong)d.U64();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceTimelineSemaphoreProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceTimelineSemaphoreProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceTimelineSemaphoreProperties* v)
-    {
-        e.I32((int)VkPhysicalDeviceTimelineSemaphoreProperties.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceTimelineSemaphoreProperties* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceTimelineSemaphoreProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceTimelineSemaphoreProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreProperties* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceTimelineSemaphoreProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceTimelineSemaphoreProperties* v)
-    {
-        v->maxTimelineSemaphoreValueDifference = (ulong)d.U64();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceToolPropertiesWire
-{
-    public static ulong Size(VkPhysicalDeviceToolProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceToolProperties* v)
-    {
-        e.I32((int)VkPhysicalDeviceToolProperties.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceToolProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceToolProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceToolProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceToolProperties* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceToolProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8 + 256;
-        n += 8 + 256;
-        n += 4;
-        n += 8 + 256;
-        n += 8 + 256;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceToolProperties* v)
-    {
-        e.ArraySize(256);
-        e.Bytes(((byte*)v->name), 256);
-        e.ArraySize(256);
-        e.Bytes(((byte*)v->version), 256);
-        e.U32((uint)v->purposes);
-        e.ArraySize(256);
-        e.Bytes(((byte*)v->description), 256);
-        e.ArraySize(256);
-        e.Bytes(((byte*)v->layer), 256);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceToolProperties* v)
-    {
-        if (!d.FixedArraySize(256)) return;
-        d.Bytes(((byte*)v->name), 256);
-        if (!d.FixedArraySize(256)) return;
-        d.Bytes(((byte*)v->version), 256);
-        v->purposes = (uint)d.U32();
-        if (!d.FixedArraySize(256)) return;
-        d.Bytes(((byte*)v->description), 256);
-        if (!d.FixedArraySize(256)) return;
-        d.Bytes(((byte*)v->layer), 256);
-    }
-    public static ulong SizePartial(VkPhysicalDeviceToolProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceToolProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceToolProperties* v)
-    {
-        e.I32((int)VkPhysicalDeviceToolProperties.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceToolProperties* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceToolProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceToolProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceToolProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceToolProperties* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceToolProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceToolProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceToolProperties* v)
-    {
-        if (!d.FixedArraySize(256)) return;
-        d.Bytes(((byte*)v->name), 256);
-        if (!d.FixedArraySize(256)) return;
-        d.Bytes(((byte*)v->version), 256);
-        v->purposes = (uint)d.U32();
-        if (!d.FixedArraySize(256)) return;
-        d.Bytes(((byte*)v->description), 256);
-        if (!d.FixedArraySize(256)) return;
-        d.Bytes(((byte*)v->layer), 256);
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceTransformFeedbackFeaturesEXTWire
-{
-    public static ulong Size(VkPhysicalDeviceTransformFeedbackFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceTransformFeedbackFeaturesEXT* v)
-    {
-        e.I32((int)VkPhysicalDeviceTransformFeedbackFeaturesEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceTransformFeedbackFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceTransformFeedbackFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackFeaturesEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceTransformFeedbackFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceTransformFeedbackFeaturesEXT* v)
-    {
-        e.U32((uint)v->transformFeedback);
-        e.U32((uint)v->geometryStreams);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackFeaturesEXT* v)
-    {
-        v->transformFeedback = (uint)d.U32();
-        v->geometryStreams = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceTransformFeedbackFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceTransformFeedbackFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceTransformFeedbackFeaturesEXT* v)
-    {
-        e.I32((int)VkPhysicalDeviceTransformFeedbackFeaturesEXT.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceTransformFeedbackFeaturesEXT* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceTransformFeedbackFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceTransformFeedbackFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackFeaturesEXT* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceTransformFeedbackFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackFeaturesEXT* v)
-    {
-        v->transformFeedback = (uint)d.U32();
-        v->geometryStreams = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceTransformFeedbackPropertiesEXTWire
-{
-    public static ulong Size(VkPhysicalDeviceTransformFeedbackPropertiesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceTransformFeedbackPropertiesEXT* v)
-    {
-        e.I32((int)VkPhysicalDeviceTransformFeedbackPropertiesEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackPropertiesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceTransformFeedbackPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceTransformFeedbackPropertiesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackPropertiesEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceTransformFeedbackPropertiesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceTransformFeedbackPropertiesEXT* v)
-    {
-        e.U32((uint)v->maxTransformFeedbackStreams);
-        e.U32((uint)v->maxTransformFeedbackBuffers);
-        e.U64((ulong)v->maxTransformFeedbackBufferSize);
-        e.U32((uint)v->maxTransformFeedbackStreamDataSize);
-        e.U32((uint)v->maxTransformFeedbackBufferDataSize);
-        e.U32((uint)v->maxTransformFeedbackBufferDataStride);
-        e.U32((uint)v->transformFeedbackQueries);
-        e.U32((uint)v->transformFeedbackStreamsLinesTriangles);
-        e.U32((uint)v->transformFeedbackRasterizationStreamSelect);
-        e.U32((uint)v->transformFeedbackDraw);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackPropertiesEXT* v)
-    {
-        v->maxTransformFeedbackStreams = (uint)d.U32();
-        v->maxTransformFeedbackBuffers = (uint)d.U32();
-        v->maxTransformFeedbackBufferSize = (ulong)d.U64();
-        v->maxTransformFeedbackStreamDataSize = (uint)d.U32();
-        v->maxTransformFeedbackBufferDataSize = (uint)d.U32();
-        v->maxTransformFeedbackBufferDataStride = (uint)d.U32();
-        v->transformFeedbackQueries = (uint)d.U32();
-        v->transformFeedbackStreamsLinesTriangles = (uint)d.U32();
-        v->transformFeedbackRasterizationStreamSelect = (uint)d.U32();
-        v->transformFeedbackDraw = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceTransformFeedbackPropertiesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceTransformFeedbackPropertiesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceTransformFeedbackPropertiesEXT* v)
-    {
-        e.I32((int)VkPhysicalDeviceTransformFeedbackPropertiesEXT.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceTransformFeedbackPropertiesEXT* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackPropertiesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceTransformFeedbackPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceTransformFeedbackPropertiesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackPropertiesEXT* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackPropertiesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceTransformFeedbackPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceTransformFeedbackPropertiesEXT* v)
-    {
-        v->maxTransformFeedbackStreams = (uint)d.U32();
-        v->maxTransformFeedbackBuffers = (uint)d.U32();
-        v->maxTransformFeedbackBufferSize = (ulong)d.U64();
-        v->maxTransformFeedbackStreamDataSize = (uint)d.U32();
-        v->maxTransformFeedbackBufferDataSize = (uint)d.U32();
-        v->maxTransformFeedbackBufferDataStride = (uint)d.U32();
-        v->transformFeedbackQueries = (uint)d.U32();
-        v->transformFeedbackStreamsLinesTriangles = (uint)d.U32();
-        v->transformFeedbackRasterizationStreamSelect = (uint)d.U32();
-        v->transformFeedbackDraw = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceUniformBufferStandardLayoutFeaturesWire
-{
-    public static ulong Size(VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v)
-    {
-        e.I32((int)VkPhysicalDeviceUniformBufferStandardLayoutFeatures.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceUniformBufferStandardLayoutFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceUniformBufferStandardLayoutFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v)
-    {
-        e.U32((uint)v->uniformBufferStandardLayout);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v)
-    {
-        v->uniformBufferStandardLayout = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v)
-    {
-        e.I32((int)VkPhysicalDeviceUniformBufferStandardLayoutFeatures.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceUniformBufferStandardLayoutFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceUniformBufferStandardLayoutFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceUniformBufferStandardLayoutFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceUniformBufferStandardLayoutFeatures* v)
-    {
-        v->uniformBufferStandardLayout = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceVariablePointersFeaturesWire
-{
-    public static ulong Size(VkPhysicalDeviceVariablePointersFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceVariablePointersFeatures* v)
-    {
-        e.I32((int)VkPhysicalDeviceVariablePointersFeatures.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceVariablePointersFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVariablePointersFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceVariablePointersFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceVariablePointersFeatures* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceVariablePointersFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceVariablePointersFeatures* v)
-    {
-        e.U32((uint)v->variablePointersStorageBuffer);
-        e.U32((uint)v->variablePointers);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceVariablePointersFeatures* v)
-    {
-        v->variablePointersStorageBuffer = (uint)d.U32();
-        v->variablePointers = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceVariablePointersFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceVariablePointersFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceVariablePointersFeatures* v)
-    {
-        e.I32((int)VkPhysicalDeviceVariablePointersFeatures.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceVariablePointersFeatures* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceVariablePointersFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVariablePointersFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceVariablePointersFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceVariablePointersFeatures* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVariablePointersFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVariablePointersFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceVariablePointersFeatures* v)
-    {
-        v->variablePointersStorageBuffer = (uint)d.U32();
-        v->variablePointers = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceVertexAttributeDivisorFeaturesWire
-{
-    public static ulong Size(VkPhysicalDeviceVertexAttributeDivisorFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceVertexAttributeDivisorFeatures* v)
-    {
-        e.I32((int)VkPhysicalDeviceVertexAttributeDivisorFeatures.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVertexAttributeDivisorFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceVertexAttributeDivisorFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorFeatures* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceVertexAttributeDivisorFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceVertexAttributeDivisorFeatures* v)
-    {
-        e.U32((uint)v->vertexAttributeInstanceRateDivisor);
-        e.U32((uint)v->vertexAttributeInstanceRateZeroDivisor);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorFeatures* v)
-    {
-        v->vertexAttributeInstanceRateDivisor = (uint)d.U32();
-        v->vertexAttributeInstanceRateZeroDivisor = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceVertexAttributeDivisorFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceVertexAttributeDivisorFeatures* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceVertexAttributeDivisorFeatures* v)
-    {
-        e.I32((int)VkPhysicalDeviceVertexAttributeDivisorFeatures.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceVertexAttributeDivisorFeatures* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVertexAttributeDivisorFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceVertexAttributeDivisorFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorFeatures* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorFeatures* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVertexAttributeDivisorFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorFeatures* v)
-    {
-        v->vertexAttributeInstanceRateDivisor = (uint)d.U32();
-        v->vertexAttributeInstanceRateZeroDivisor = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceVertexAttributeDivisorPropertiesWire
-{
-    public static ulong Size(VkPhysicalDeviceVertexAttributeDivisorProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceVertexAttributeDivisorProperties* v)
-    {
-        e.I32((int)VkPhysicalDeviceVertexAttributeDivisorProperties.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVertexAttributeDivisorProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceVertexAttributeDivisorProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorProperties* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceVertexAttributeDivisorProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceVertexAttributeDivisorProperties* v)
-    {
-        e.U32((uint)v->maxVertexAttribDivisor);
-        e.U32((uint)v->supportsNonZeroFirstInstance);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorProperties* v)
-    {
-        v->maxVertexAttribDivisor = (uint)d.U32();
-        v->supportsNonZeroFirstInstance = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceVertexAttributeDivisorProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceVertexAttributeDivisorProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceVertexAttributeDivisorProperties* v)
-    {
-        e.I32((int)VkPhysicalDeviceVertexAttributeDivisorProperties.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceVertexAttributeDivisorProperties* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVertexAttributeDivisorProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceVertexAttributeDivisorProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorProperties* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorProperties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVertexAttributeDivisorProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorProperties* v)
-    {
-        v->maxVertexAttribDivisor = (uint)d.U32();
-        v->supportsNonZeroFirstInstance = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceVertexAttributeDivisorPropertiesEXTWire
-{
-    public static ulong Size(VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v)
-    {
-        e.I32((int)VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v)
-    {
-        e.U32((uint)v->maxVertexAttribDivisor);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v)
-    {
-        v->maxVertexAttribDivisor = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v)
-    {
-        e.I32((int)VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceVertexAttributeDivisorPropertiesEXT* v)
-    {
-        v->maxVertexAttribDivisor = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXTWire
-{
-    public static ulong Size(VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v)
-    {
-        e.I32((int)VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v)
-    {
-        e.U32((uint)v->vertexAttributeRobustness);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v)
-    {
-        v->vertexAttributeRobustness = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v)
-    {
-        e.I32((int)VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceVertexAttributeRobustnessFeaturesEXT* v)
-    {
-        v->vertexAttributeRobustness = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceVertexInputDynamicStateFeaturesEXTWire
-{
-    public static ulong Size(VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v)
-    {
-        e.I32((int)VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v)
-    {
-        e.U32((uint)v->vertexInputDynamicState);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v)
-    {
-        v->vertexInputDynamicState = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v)
-    {
-        e.I32((int)VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceVertexInputDynamicStateFeaturesEXT* v)
-    {
-        v->vertexInputDynamicState = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceVulkan11FeaturesWire
-{
-    public static ulong Size(VkPhysicalDeviceVulkan11Features* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceVulkan11Features* v)
-    {
-        e.I32((int)VkPhysicalDeviceVulkan11Features.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceVulkan11Features* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVulkan11Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceVulkan11Features.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceVulkan11Features* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceVulkan11Features* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceVulkan11Features* v)
-    {
-        e.U32((uint)v->storageBuffer16BitAccess);
-        e.U32((uint)v->uniformAndStorageBuffer16BitAccess);
-        e.U32((uint)v->storagePushConstant16);
-        e.U32((uint)v->storageInputOutput16);
-        e.U32((uint)v->multiview);
-        e.U32((uint)v->multiviewGeometryShader);
-        e.U32((uint)v->multiviewTessellationShader);
-        e.U32((uint)v->variablePointersStorageBuffer);
-        e.U32((uint)v->variablePointers);
-        e.U32((uint)v->protectedMemory);
-        e.U32((uint)v->samplerYcbcrConversion);
-        e.U32((uint)v->shaderDrawParameters);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceVulkan11Features* v)
-    {
-        v->storageBuffer16BitAccess = (uint)d.U32();
-        v->uniformAndStorageBuffer16BitAccess = (uint)d.U32();
-        v->storagePushConstant16 = (uint)d.U32();
-        v->storageInputOutput16 = (uint)d.U32();
-        v->multiview = (uint)d.U32();
-        v->multiviewGeometryShader = (uint)d.U32();
-        v->multiviewTessellationShader = (uint)d.U32();
-        v->variablePointersStorageBuffer = (uint)d.U32();
-        v->variablePointers = (uint)d.U32();
-        v->protectedMemory = (uint)d.U32();
-        v->samplerYcbcrConversion = (uint)d.U32();
-        v->shaderDrawParameters = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceVulkan11Features* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceVulkan11Features* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceVulkan11Features* v)
-    {
-        e.I32((int)VkPhysicalDeviceVulkan11Features.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceVulkan11Features* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceVulkan11Features* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVulkan11Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceVulkan11Features.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceVulkan11Features* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVulkan11Features* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVulkan11Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceVulkan11Features* v)
-    {
-        v->storageBuffer16BitAccess = (uint)d.U32();
-        v->uniformAndStorageBuffer16BitAccess = (uint)d.U32();
-        v->storagePushConstant16 = (uint)d.U32();
-        v->storageInputOutput16 = (uint)d.U32();
-        v->multiview = (uint)d.U32();
-        v->multiviewGeometryShader = (uint)d.U32();
-        v->multiviewTessellationShader = (uint)d.U32();
-        v->variablePointersStorageBuffer = (uint)d.U32();
-        v->variablePointers = (uint)d.U32();
-        v->protectedMemory = (uint)d.U32();
-        v->samplerYcbcrConversion = (uint)d.U32();
-        v->shaderDrawParameters = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceVulkan11PropertiesWire
-{
-    public static ulong Size(VkPhysicalDeviceVulkan11Properties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceVulkan11Properties* v)
-    {
-        e.I32((int)VkPhysicalDeviceVulkan11Properties.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceVulkan11Properties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVulkan11Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceVulkan11Properties.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceVulkan11Properties* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceVulkan11Properties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8 + 16;
-        n += 8 + 16;
-        n += 8 + 8;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceVulkan11Properties* v)
-    {
-        e.ArraySize(16);
-        e.Bytes(((byte*)v->deviceUUID), 16);
-        e.ArraySize(16);
-        e.Bytes(((byte*)v->driverUUID), 16);
-        e.ArraySize(8);
-        e.Bytes(((byte*)v->deviceLUID), 8);
-        e.U32((uint)v->deviceNodeMask);
-        e.U32((uint)v->deviceLUIDValid);
-        e.U32((uint)v->subgroupSize);
-        e.U32((uint)v->subgroupSupportedStages);
-        e.U32((uint)v->subgroupSupportedOperations);
-        e.U32((uint)v->subgroupQuadOperationsInAllStages);
-        e.I32((int)v->pointClippingBehavior);
-        e.U32((uint)v->maxMultiviewViewCount);
-        e.U32((uint)v->maxMultiviewInstanceIndex);
-        e.U32((uint)v->protectedNoFault);
-        e.U32((uint)v->maxPerSetDescriptors);
-        e.U64((ulong)v->maxMemoryAllocationSize);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceVulkan11Properties* v)
-    {
-        if (!d.FixedArraySize(16)) return;
-        d.Bytes(((byte*)v->deviceUUID), 16);
-        if (!d.FixedArraySize(16)) return;
-        d.Bytes(((byte*)v->driverUUID), 16);
-        if (!d.FixedArraySize(8)) return;
-        d.Bytes(((byte*)v->deviceLUID), 8);
-        v->deviceNodeMask = (uint)d.U32();
-        v->deviceLUIDValid = (uint)d.U32();
-        v->subgroupSize = (uint)d.U32();
-        v->subgroupSupportedStages = (uint)d.U32();
-        v->subgroupSupportedOperations = (uint)d.U32();
-        v->subgroupQuadOperationsInAllStages = (uint)d.U32();
-        v->pointClippingBehavior = (VkPointClippingBehavior)d.I32();
-        v->maxMultiviewViewCount = (uint)d.U32();
-        v->maxMultiviewInstanceIndex = (uint)d.U32();
-        v->protectedNoFault = (uint)d.U32();
-        v->maxPerSetDescriptors = (uint)d.U32();
-        v->maxMemoryAllocationSize = (ulong)d.U64();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceVulkan11Properties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceVulkan11Properties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceVulkan11Properties* v)
-    {
-        e.I32((int)VkPhysicalDeviceVulkan11Properties.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceVulkan11Properties* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceVulkan11Properties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVulkan11Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceVulkan11Properties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceVulkan11Properties* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVulkan11Properties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVulkan11Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceVulkan11Properties* v)
-    {
-        if (!d.FixedArraySize(16)) return;
-        d.Bytes(((byte*)v->deviceUUID), 16);
-        if (!d.FixedArraySize(16)) return;
-        d.Bytes(((byte*)v->driverUUID), 16);
-        if (!d.FixedArraySize(8)) return;
-        d.Bytes(((byte*)v->deviceLUID), 8);
-        v->deviceNodeMask = (uint)d.U32();
-        v->deviceLUIDValid = (uint)d.U32();
-        v->subgroupSize = (uint)d.U32();
-        v->subgroupSupportedStages = (uint)d.U32();
-        v->subgroupSupportedOperations = (uint)d.U32();
-        v->subgroupQuadOperationsInAllStages = (uint)d.U32();
-        v->pointClippingBehavior = (VkPointClippingBehavior)d.I32();
-        v->maxMultiviewViewCount = (uint)d.U32();
-        v->maxMultiviewInstanceIndex = (uint)d.U32();
-        v->protectedNoFault = (uint)d.U32();
-        v->maxPerSetDescriptors = (uint)d.U32();
-        v->maxMemoryAllocationSize = (ulong)d.U64();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceVulkan12FeaturesWire
-{
-    public static ulong Size(VkPhysicalDeviceVulkan12Features* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceVulkan12Features* v)
-    {
-        e.I32((int)VkPhysicalDeviceVulkan12Features.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceVulkan12Features* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVulkan12Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceVulkan12Features.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceVulkan12Features* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceVulkan12Features* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceVulkan12Features* v)
-    {
-        e.U32((uint)v->samplerMirrorClampToEdge);
-        e.U32((uint)v->drawIndirectCount);
-        e.U32((uint)v->storageBuffer8BitAccess);
-        e.U32((uint)v->uniformAndStorageBuffer8BitAccess);
-        e.U32((uint)v->storagePushConstant8);
-        e.U32((uint)v->shaderBufferInt64Atomics);
-        e.U32((uint)v->shaderSharedInt64Atomics);
-        e.U32((uint)v->shaderFloat16);
-        e.U32((uint)v->shaderInt8);
-        e.U32((uint)v->descriptorIndexing);
-        e.U32((uint)v->shaderInputAttachmentArrayDynamicIndexing);
-        e.U32((uint)v->shaderUniformTexelBufferArrayDynamicIndexing);
-        e.U32((uint)v->shaderStorageTexelBufferArrayDynamicIndexing);
-        e.U32((uint)v->shaderUniformBufferArrayNonUniformIndexing);
-        e.U32((uint)v->shaderSampledImageArrayNonUniformIndexing);
-        e.U32((uint)v->shaderStorageBufferArrayNonUniformIndexing);
-        e.U32((uint)v->shaderStorageImageArrayNonUniformIndexing);
-        e.U32((uint)v->shaderInputAttachmentArrayNonUniformIndexing);
-        e.U32((uint)v->shaderUniformTexelBufferArrayNonUniformIndexing);
-        e.U32((uint)v->shaderStorageTexelBufferArrayNonUniformIndexing);
-        e.U32((uint)v->descriptorBindingUniformBufferUpdateAfterBind);
-        e.U32((uint)v->descriptorBindingSampledImageUpdateAfterBind);
-        e.U32((uint)v->descriptorBindingStorageImageUpdateAfterBind);
-        e.U32((uint)v->descriptorBindingStorageBufferUpdateAfterBind);
-        e.U32((uint)v->descriptorBindingUniformTexelBufferUpdateAfterBind);
-        e.U32((uint)v->descriptorBindingStorageTexelBufferUpdateAfterBind);
-        e.U32((uint)v->descriptorBindingUpdateUnusedWhilePending);
-        e.U32((uint)v->descriptorBindingPartiallyBound);
-        e.U32((uint)v->descriptorBindingVariableDescriptorCount);
-        e.U32((uint)v->runtimeDescriptorArray);
-        e.U32((uint)v->samplerFilterMinmax);
-        e.U32((uint)v->scalarBlockLayout);
-        e.U32((uint)v->imagelessFramebuffer);
-        e.U32((uint)v->uniformBufferStandardLayout);
-        e.U32((uint)v->shaderSubgroupExtendedTypes);
-        e.U32((uint)v->separateDepthStencilLayouts);
-        e.U32((uint)v->hostQueryReset);
-        e.U32((uint)v->timelineSemaphore);
-        e.U32((uint)v->bufferDeviceAddress);
-        e.U32((uint)v->bufferDeviceAddressCaptureReplay);
-        e.U32((uint)v->bufferDeviceAddressMultiDevice);
-        e.U32((uint)v->vulkanMemoryModel);
-        e.U32((uint)v->vulkanMemoryModelDeviceScope);
-        e.U32((uint)v->vulkanMemoryModelAvailabilityVisibilityChains);
-        e.U32((uint)v->shaderOutputViewportIndex);
-        e.U32((uint)v->shaderOutputLayer);
-        e.U32((uint)v->subgroupBroadcastDynamicId);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceVulkan12Features* v)
-    {
-        v->samplerMirrorClampToEdge = (uint)d.U32();
-        v->drawIndirectCount = (uint)d.U32();
-        v->storageBuffer8BitAccess = (uint)d.U32();
-        v->uniformAndStorageBuffer8BitAccess = (uint)d.U32();
-        v->storagePushConstant8 = (uint)d.U32();
-        v->shaderBufferInt64Atomics = (uint)d.U32();
-        v->shaderSharedInt64Atomics = (uint)d.U32();
-        v->shaderFloat16 = (uint)d.U32();
-        v->shaderInt8 = (uint)d.U32();
-        v->descriptorIndexing = (uint)d.U32();
-        v->shaderInputAttachmentArrayDynamicIndexing = (uint)d.U32();
-        v->shaderUniformTexelBufferArrayDynamicIndexing = (uint)d.U32();
-        v->shaderStorageTexelBufferArrayDynamicIndexing = (uint)d.U32();
-        v->shaderUniformBufferArrayNonUniformIndexing = (uint)d.U32();
-        v->shaderSampledImageArrayNonUniformIndexing = (uint)d.U32();
-        v->shaderStorageBufferArrayNonUniformIndexing = (uint)d.U32();
-        v->shaderStorageImageArrayNonUniformIndexing = (uint)d.U32();
-        v->shaderInputAttachmentArrayNonUniformIndexing = (uint)d.U32();
-        v->shaderUniformTexelBufferArrayNonUniformIndexing = (uint)d.U32();
-        v->shaderStorageTexelBufferArrayNonUniformIndexing = (uint)d.U32();
-        v->descriptorBindingUniformBufferUpdateAfterBind = (uint)d.U32();
-        v->descriptorBindingSampledImageUpdateAfterBind = (uint)d.U32();
-        v->descriptorBindingStorageImageUpdateAfterBind = (uint)d.U32();
-        v->descriptorBindingStorageBufferUpdateAfterBind = (uint)d.U32();
-        v->descriptorBindingUniformTexelBufferUpdateAfterBind = (uint)d.U32();
-        v->descriptorBindingStorageTexelBufferUpdateAfterBind = (uint)d.U32();
-        v->descriptorBindingUpdateUnusedWhilePending = (uint)d.U32();
-        v->descriptorBindingPartiallyBound = (uint)d.U32();
-        v->descriptorBindingVariableDescriptorCount = (uint)d.U32();
-        v->runtimeDescriptorArray = (uint)d.U32();
-        v->samplerFilterMinmax = (uint)d.U32();
-        v->scalarBlockLayout = (uint)d.U32();
-        v->imagelessFramebuffer = (uint)d.U32();
-        v->uniformBufferStandardLayout = (uint)d.U32();
-        v->shaderSubgroupExtendedTypes = (uint)d.U32();
-        v->separateDepthStencilLayouts = (uint)d.U32();
-        v->hostQueryReset = (uint)d.U32();
-        v->timelineSemaphore = (uint)d.U32();
-        v->bufferDeviceAddress = (uint)d.U32();
-        v->bufferDeviceAddressCaptureReplay = (uint)d.U32();
-        v->bufferDeviceAddressMultiDevice = (uint)d.U32();
-        v->vulkanMemoryModel = (uint)d.U32();
-        v->vulkanMemoryModelDeviceScope = (uint)d.U32();
-        v->vulkanMemoryModelAvailabilityVisibilityChains = (uint)d.U32();
-        v->shaderOutputViewportIndex = (uint)d.U32();
-        v->shaderOutputLayer = (uint)d.U32();
-        v->subgroupBroadcastDynamicId = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceVulkan12Features* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceVulkan12Features* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceVulkan12Features* v)
-    {
-        e.I32((int)VkPhysicalDeviceVulkan12Features.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceVulkan12Features* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceVulkan12Features* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVulkan12Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceVulkan12Features.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceVulkan12Features* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVulkan12Features* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVulkan12Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceVulkan12Features* v)
-    {
-        v->samplerMirrorClampToEdge = (uint)d.U32();
-        v->drawIndirectCount = (uint)d.U32();
-        v->storageBuffer8BitAccess = (uint)d.U32();
-        v->uniformAndStorageBuffer8BitAccess = (uint)d.U32();
-        v->storagePushConstant8 = (uint)d.U32();
-        v->shaderBufferInt64Atomics = (uint)d.U32();
-        v->shaderSharedInt64Atomics = (uint)d.U32();
-        v->shaderFloat16 = (uint)d.U32();
-        v->shaderInt8 = (uint)d.U32();
-        v->descriptorIndexing = (uint)d.U32();
-        v->shaderInputAttachmentArrayDynamicIndexing = (uint)d.U32();
-        v->shaderUniformTexelBufferArrayDynamicIndexing = (uint)d.U32();
-        v->shaderStorageTexelBufferArrayDynamicIndexing = (uint)d.U32();
-        v->shaderUniformBufferArrayNonUniformIndexing = (uint)d.U32();
-        v->shaderSampledImageArrayNonUniformIndexing = (uint)d.U32();
-        v->shaderStorageBufferArrayNonUniformIndexing = (uint)d.U32();
-        v->shaderStorageImageArrayNonUniformIndexing = (uint)d.U32();
-        v->shaderInputAttachmentArrayNonUniformIndexing = (uint)d.U32();
-        v->shaderUniformTexelBufferArrayNonUniformIndexing = (uint)d.U32();
-        v->shaderStorageTexelBufferArrayNonUniformIndexing = (uint)d.U32();
-        v->descriptorBindingUniformBufferUpdateAfterBind = (uint)d.U32();
-        v->descriptorBindingSampledImageUpdateAfterBind = (uint)d.U32();
-        v->descriptorBindingStorageImageUpdateAfterBind = (uint)d.U32();
-        v->descriptorBindingStorageBufferUpdateAfterBind = (uint)d.U32();
-        v->descriptorBindingUniformTexelBufferUpdateAfterBind = (uint)d.U32();
-        v->descriptorBindingStorageTexelBufferUpdateAfterBind = (uint)d.U32();
-        v->descriptorBindingUpdateUnusedWhilePending = (uint)d.U32();
-        v->descriptorBindingPartiallyBound = (uint)d.U32();
-        v->descriptorBindingVariableDescriptorCount = (uint)d.U32();
-        v->runtimeDescriptorArray = (uint)d.U32();
-        v->samplerFilterMinmax = (uint)d.U32();
-        v->scalarBlockLayout = (uint)d.U32();
-        v->imagelessFramebuffer = (uint)d.U32();
-        v->uniformBufferStandardLayout = (uint)d.U32();
-        v->shaderSubgroupExtendedTypes = (uint)d.U32();
-        v->separateDepthStencilLayouts = (uint)d.U32();
-        v->hostQueryReset = (uint)d.U32();
-        v->timelineSemaphore = (uint)d.U32();
-        v->bufferDeviceAddress = (uint)d.U32();
-        v->bufferDeviceAddressCaptureReplay = (uint)d.U32();
-        v->bufferDeviceAddressMultiDevice = (uint)d.U32();
-        v->vulkanMemoryModel = (uint)d.U32();
-        v->vulkanMemoryModelDeviceScope = (uint)d.U32();
-        v->vulkanMemoryModelAvailabilityVisibilityChains = (uint)d.U32();
-        v->shaderOutputViewportIndex = (uint)d.U32();
-        v->shaderOutputLayer = (uint)d.U32();
-        v->subgroupBroadcastDynamicId = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceVulkan12PropertiesWire
-{
-    public static ulong Size(VkPhysicalDeviceVulkan12Properties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceVulkan12Properties* v)
-    {
-        e.I32((int)VkPhysicalDeviceVulkan12Properties.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceVulkan12Properties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVulkan12Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceVulkan12Properties.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceVulkan12Properties* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceVulkan12Properties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8 + 256;
-        n += 8 + 256;
-        n += VkConformanceVersionWire.Size(&v->conformanceVersion, f);
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 8;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceVulkan12Properties* v)
-    {
-        e.I32((int)v->driverID);
-        e.ArraySize(256);
-        e.Bytes(((byte*)v->driverName), 256);
-        e.ArraySize(256);
-        e.Bytes(((byte*)v->driverInfo), 256);
-        VkConformanceVersionWire.Encode(ref e, &v->conformanceVersion);
-        e.I32((int)v->denormBehaviorIndependence);
-        e.I32((int)v->roundingModeIndependence);
-        e.U32((uint)v->shaderSignedZeroInfNanPreserveFloat16);
-        e.U32((uint)v->shaderSignedZeroInfNanPreserveFloat32);
-        e.U32((uint)v->shaderSignedZeroInfNanPreserveFloat64);
-        e.U32((uint)v->shaderDenormPreserveFloat16);
-        e.U32((uint)v->shaderDenormPreserveFloat32);
-        e.U32((uint)v->shaderDenormPreserveFloat64);
-        e.U32((uint)v->shaderDenormFlushToZeroFloat16);
-        e.U32((uint)v->shaderDenormFlushToZeroFloat32);
-        e.U32((uint)v->shaderDenormFlushToZeroFloat64);
-        e.U32((uint)v->shaderRoundingModeRTEFloat16);
-        e.U32((uint)v->shaderRoundingModeRTEFloat32);
-        e.U32((uint)v->shaderRoundingModeRTEFloat64);
-        e.U32((uint)v->shaderRoundingModeRTZFloat16);
-        e.U32((uint)v->shaderRoundingModeRTZFloat32);
-        e.U32((uint)v->shaderRoundingModeRTZFloat64);
-        e.U32((uint)v->maxUpdateAfterBindDescriptorsInAllPools);
-        e.U32((uint)v->shaderUniformBufferArrayNonUniformIndexingNative);
-        e.U32((uint)v->shaderSampledImageArrayNonUniformIndexingNative);
-        e.U32((uint)v->shaderStorageBufferArrayNonUniformIndexingNative);
-        e.U32((uint)v->shaderStorageImageArrayNonUniformIndexingNative);
-        e.U32((uint)v->shaderInputAttachmentArrayNonUniformIndexingNative);
-        e.U32((uint)v->robustBufferAccessUpdateAfterBind);
-        e.U32((uint)v->quadDivergentImplicitLod);
-        e.U32((uint)v->maxPerStageDescriptorUpdateAfterBindSamplers);
-        e.U32((uint)v->maxPerStageDescriptorUpdateAfterBindUniformBuffers);
-        e.U32((uint)v->maxPerStageDescriptorUpdateAfterBindStorageBuffers);
-        e.U32((uint)v->maxPerStageDescriptorUpdateAfterBindSampledImages);
-        e.U32((uint)v->maxPerStageDescriptorUpdateAfterBindStorageImages);
-        e.U32((uint)v->maxPerStageDescriptorUpdateAfterBindInputAttachments);
-        e.U32((uint)v->maxPerStageUpdateAfterBindResources);
-        e.U32((uint)v->maxDescriptorSetUpdateAfterBindSamplers);
-        e.U32((uint)v->maxDescriptorSetUpdateAfterBindUniformBuffers);
-        e.U32((uint)v->maxDescriptorSetUpdateAfterBindUniformBuffersDynamic);
-        e.U32((uint)v->maxDescriptorSetUpdateAfterBindStorageBuffers);
-        e.U32((uint)v->maxDescriptorSetUpdateAfterBindStorageBuffersDynamic);
-        e.U32((uint)v->maxDescriptorSetUpdateAfterBindSampledImages);
-        e.U32((uint)v->maxDescriptorSetUpdateAfterBindStorageImages);
-        e.U32((uint)v->maxDescriptorSetUpdateAfterBindInputAttachments);
-        e.U32((uint)v->supportedDepthResolveModes);
-        e.U32((uint)v->supportedStencilResolveModes);
-        e.U32((uint)v->independentResolveNone);
-        e.U32((uint)v->independentResolve);
-        e.U32((uint)v->filterMinmaxSingleComponentFormats);
-        e.U32((uint)v->filterMinmaxImageComponentMapping);
-        e.U64((ulong)v->maxTimelineSemaphoreValueDifference);
-        e.U32((uint)v->framebufferIntegerColorSampleCounts);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceVulkan12Properties* v)
-    {
-        v->driverID = (VkDriverId)d.I32();
-        if (!d.FixedArraySize(256)) return;
-        d.Bytes(((byte*)v->driverName), 256);
-        if (!d.FixedArraySize(256)) return;
-        d.Bytes(((byte*)v->driverInfo), 256);
-        VkConformanceVersionWire.Decode(ref d, &v->conformanceVersion);
-        v->denormBehaviorIndependence = (VkShaderFloatControlsIndependence)d.I32();
-        v->roundingModeIndependence = (VkShaderFloatControlsIndependence)d.I32();
-        v->shaderSignedZeroInfNanPreserveFloat16 = (uint)d.U32();
-        v->shaderSignedZeroInfNanPreserveFloat32 = (uint)d.U32();
-        v->shaderSignedZeroInfNanPreserveFloat64 = (uint)d.U32();
-        v->shaderDenormPreserveFloat16 = (uint)d.U32();
-        v->shaderDenormPreserveFloat32 = (uint)d.U32();
-        v->shaderDenormPreserveFloat64 = (uint)d.U32();
-        v->shaderDenormFlushToZeroFloat16 = (uint)d.U32();
-        v->shaderDenormFlushToZeroFloat32 = (uint)d.U32();
-        v->shaderDenormFlushToZeroFloat64 = (uint)d.U32();
-        v->shaderRoundingModeRTEFloat16 = (uint)d.U32();
-        v->shaderRoundingModeRTEFloat32 = (uint)d.U32();
-        v->shaderRoundingModeRTEFloat64 = (uint)d.U32();
-        v->shaderRoundingModeRTZFloat16 = (uint)d.U32();
-        v->shaderRoundingModeRTZFloat32 = (uint)d.U32();
-        v->shaderRoundingModeRTZFloat64 = (uint)d.U32();
-        v->maxUpdateAfterBindDescriptorsInAllPools = (uint)d.U32();
-        v->shaderUniformBufferArrayNonUniformIndexingNative = (uint)d.U32();
-        v->shaderSampledImageArrayNonUniformIndexingNative = (uint)d.U32();
-        v->shaderStorageBufferArrayNonUniformIndexingNative = (uint)d.U32();
-        v->shaderStorageImageArrayNonUniformIndexingNative = (uint)d.U32();
-        v->shaderInputAttachmentArrayNonUniformIndexingNative = (uint)d.U32();
-        v->robustBufferAccessUpdateAfterBind = (uint)d.U32();
-        v->quadDivergentImplicitLod = (uint)d.U32();
-        v->maxPerStageDescriptorUpdateAfterBindSamplers = (uint)d.U32();
-        v->maxPerStageDescriptorUpdateAfterBindUniformBuffers = (uint)d.U32();
-        v->maxPerStageDescriptorUpdateAfterBindStorageBuffers = (uint)d.U32();
-        v->maxPerStageDescriptorUpdateAfterBindSampledImages = (uint)d.U32();
-        v->maxPerStageDescriptorUpdateAfterBindStorageImages = (uint)d.U32();
-        v->maxPerStageDescriptorUpdateAfterBindInputAttachments = (uint)d.U32();
-        v->maxPerStageUpdateAfterBindResources = (uint)d.U32();
-        v->maxDescriptorSetUpdateAfterBindSamplers = (uint)d.U32();
-        v->maxDescriptorSetUpdateAfterBindUniformBuffers = (uint)d.U32();
-        v->maxDescriptorSetUpdateAfterBindUniformBuffersDynamic = (uint)d.U32();
-        v->maxDescriptorSetUpdateAfterBindStorageBuffers = (uint)d.U32();
-        v->maxDescriptorSetUpdateAfterBindStorageBuffersDynamic = (uint)d.U32();
-        v->maxDescriptorSetUpdateAfterBindSampledImages = (uint)d.U32();
-        v->maxDescriptorSetUpdateAfterBindStorageImages = (uint)d.U32();
-        v->maxDescriptorSetUpdateAfterBindInputAttachments = (uint)d.U32();
-        v->supportedDepthResolveModes = (uint)d.U32();
-        v->supportedStencilResolveModes = (uint)d.U32();
-        v->independentResolveNone = (uint)d.U32();
-        v->independentResolve = (uint)d.U32();
-        v->filterMinmaxSingleComponentFormats = (uint)d.U32();
-        v->filterMinmaxImageComponentMapping = (uint)d.U32();
-        v->maxTimelineSemaphoreValueDifference = (ulong)d.U64();
-        v->framebufferIntegerColorSampleCounts = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceVulkan12Properties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceVulkan12Properties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkConformanceVersionWire.SizePartial(&v->conformanceVersion, f);
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceVulkan12Properties* v)
-    {
-        e.I32((int)VkPhysicalDeviceVulkan12Properties.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceVulkan12Properties* v)
-    {
-        VkConformanceVersionWire.EncodePartial(ref e, &v->conformanceVersion);
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceVulkan12Properties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVulkan12Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceVulkan12Properties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceVulkan12Properties* v)
-    {
-        VkConformanceVersionWire.DecodePartial(ref d, &v->conformanceVersion);
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVulkan12Properties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVulkan12Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceVulkan12Properties* v)
-    {
-        v->driverID = (VkDriverId)d.I32();
-        if (!d.FixedArraySize(256)) return;
-        d.Bytes(((byte*)v->driverName), 256);
-        if (!d.FixedArraySize(256)) return;
-        d.Bytes(((byte*)v->driverInfo), 256);
-        VkConformanceVersionWire.DecodeInto(ref d, &v->conformanceVersion);
-        v->denormBehaviorIndependence = (VkShaderFloatControlsIndependence)d.I32();
-        v->roundingModeIndependence = (VkShaderFloatControlsIndependence)d.I32();
-        v->shaderSignedZeroInfNanPreserveFloat16 = (uint)d.U32();
-        v->shaderSignedZeroInfNanPreserveFloat32 = (uint)d.U32();
-        v->shaderSignedZeroInfNanPreserveFloat64 = (uint)d.U32();
-        v->shaderDenormPreserveFloat16 = (uint)d.U32();
-        v->shaderDenormPreserveFloat32 = (uint)d.U32();
-        v->shaderDenormPreserveFloat64 = (uint)d.U32();
-        v->shaderDenormFlushToZeroFloat16 = (uint)d.U32();
-        v->shaderDenormFlushToZeroFloat32 = (uint)d.U32();
-        v->shaderDenormFlushToZeroFloat64 = (uint)d.U32();
-        v->shaderRoundingModeRTEFloat16 = (uint)d.U32();
-        v->shaderRoundingModeRTEFloat32 = (uint)d.U32();
-        v->shaderRoundingModeRTEFloat64 = (uint)d.U32();
-        v->shaderRoundingModeRTZFloat16 = (uint)d.U32();
-        v->shaderRoundingModeRTZFloat32 = (uint)d.U32();
-        v->shaderRoundingModeRTZFloat64 = (uint)d.U32();
-        v->maxUpdateAfterBindDescriptorsInAllPools = (uint)d.U32();
-        v->shaderUniformBufferArrayNonUniformIndexingNative = (uint)d.U32();
-        v->shaderSampledImageArrayNonUniformIndexingNative = (uint)d.U32();
-        v->shaderStorageBufferArrayNonUniformIndexingNative = (uint)d.U32();
-        v->shaderStorageImageArrayNonUniformIndexingNative = (uint)d.U32();
-        v->shaderInputAttachmentArrayNonUniformIndexingNative = (uint)d.U32();
-        v->robustBufferAccessUpdateAfterBind = (uint)d.U32();
-        v->quadDivergentImplicitLod = (uint)d.U32();
-        v->maxPerStageDescriptorUpdateAfterBindSamplers = (uint)d.U32();
-        v->maxPerStageDescriptorUpdateAfterBindUniformBuffers = (uint)d.U32();
-        v->maxPerStageDescriptorUpdateAfterBindStorageBuffers = (uint)d.U32();
-        v->maxPerStageDescriptorUpdateAfterBindSampledImages = (uint)d.U32();
-        v->maxPerStageDescriptorUpdateAfterBindStorageImages = (uint)d.U32();
-        v->maxPerStageDescriptorUpdateAfterBindInputAttachments = (uint)d.U32();
-        v->maxPerStageUpdateAfterBindResources = (uint)d.U32();
-        v->maxDescriptorSetUpdateAfterBindSamplers = (uint)d.U32();
-        v->maxDescriptorSetUpdateAfterBindUniformBuffers = (uint)d.U32();
-        v->maxDescriptorSetUpdateAfterBindUniformBuffersDynamic = (uint)d.U32();
-        v->maxDescriptorSetUpdateAfterBindStorageBuffers = (uint)d.U32();
-        v->maxDescriptorSetUpdateAfterBindStorageBuffersDynamic = (uint)d.U32();
-        v->maxDescriptorSetUpdateAfterBindSampledImages = (uint)d.U32();
-        v->maxDescriptorSetUpdateAfterBindStorageImages = (uint)d.U32();
-        v->maxDescriptorSetUpdateAfterBindInputAttachments = (uint)d.U32();
-        v->supportedDepthResolveModes = (uint)d.U32();
-        v->supportedStencilResolveModes = (uint)d.U32();
-        v->independentResolveNone = (uint)d.U32();
-        v->independentResolve = (uint)d.U32();
-        v->filterMinmaxSingleComponentFormats = (uint)d.U32();
-        v->filterMinmaxImageComponentMapping = (uint)d.U32();
-        v->maxTimelineSemaphoreValueDifference = (ulong)d.U64();
-        v->framebufferIntegerColorSampleCounts = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceVulkan13FeaturesWire
-{
-    public static ulong Size(VkPhysicalDeviceVulkan13Features* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceVulkan13Features* v)
-    {
-        e.I32((int)VkPhysicalDeviceVulkan13Features.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceVulkan13Features* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVulkan13Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceVulkan13Features.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceVulkan13Features* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceVulkan13Features* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceVulkan13Features* v)
-    {
-        e.U32((uint)v->robustImageAccess);
-        e.U32((uint)v->inlineUniformBlock);
-        e.U32((uint)v->descriptorBindingInlineUniformBlockUpdateAfterBind);
-        e.U32((uint)v->pipelineCreationCacheControl);
-        e.U32((uint)v->privateData);
-        e.U32((uint)v->shaderDemoteToHelperInvocation);
-        e.U32((uint)v->shaderTerminateInvocation);
-        e.U32((uint)v->subgroupSizeControl);
-        e.U32((uint)v->computeFullSubgroups);
-        e.U32((uint)v->synchronization2);
-        e.U32((uint)v->textureCompressionASTC_HDR);
-        e.U32((uint)v->shaderZeroInitializeWorkgroupMemory);
-        e.U32((uint)v->dynamicRendering);
-        e.U32((uint)v->shaderIntegerDotProduct);
-        e.U32((uint)v->maintenance4);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceVulkan13Features* v)
-    {
-        v->robustImageAccess = (uint)d.U32();
-        v->inlineUniformBlock = (uint)d.U32();
-        v->descriptorBindingInlineUniformBlockUpdateAfterBind = (uint)d.U32();
-        v->pipelineCreationCacheControl = (uint)d.U32();
-        v->privateData = (uint)d.U32();
-        v->shaderDemoteToHelperInvocation = (uint)d.U32();
-        v->shaderTerminateInvocation = (uint)d.U32();
-        v->subgroupSizeControl = (uint)d.U32();
-        v->computeFullSubgroups = (uint)d.U32();
-        v->synchronization2 = (uint)d.U32();
-        v->textureCompressionASTC_HDR = (uint)d.U32();
-        v->shaderZeroInitializeWorkgroupMemory = (uint)d.U32();
-        v->dynamicRendering = (uint)d.U32();
-        v->shaderIntegerDotProduct = (uint)d.U32();
-        v->maintenance4 = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceVulkan13Features* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceVulkan13Features* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceVulkan13Features* v)
-    {
-        e.I32((int)VkPhysicalDeviceVulkan13Features.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceVulkan13Features* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceVulkan13Features* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVulkan13Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceVulkan13Features.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceVulkan13Features* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVulkan13Features* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVulkan13Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceVulkan13Features* v)
-    {
-        v->robustImageAccess = (uint)d.U32();
-        v->inlineUniformBlock = (uint)d.U32();
-        v->descriptorBindingInlineUniformBlockUpdateAfterBind = (uint)d.U32();
-        v->pipelineCreationCacheControl = (uint)d.U32();
-        v->privateData = (uint)d.U32();
-        v->shaderDemoteToHelperInvocation = (uint)d.U32();
-        v->shaderTerminateInvocation = (uint)d.U32();
-        v->subgroupSizeControl = (uint)d.U32();
-        v->computeFullSubgroups = (uint)d.U32();
-        v->synchronization2 = (uint)d.U32();
-        v->textureCompressionASTC_HDR = (uint)d.U32();
-        v->shaderZeroInitializeWorkgroupMemory = (uint)d.U32();
-        v->dynamicRendering = (uint)d.U32();
-        v->shaderIntegerDotProduct = (uint)d.U32();
-        v->maintenance4 = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkPhysicalDeviceVulkan13PropertiesWire
-{
-    public static ulong Size(VkPhysicalDeviceVulkan13Properties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPhysicalDeviceVulkan13Properties* v)
-    {
-        e.I32((int)VkPhysicalDeviceVulkan13Properties.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPhysicalDeviceVulkan13Properties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVulkan13Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceVulkan13Properties.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPhysicalDeviceVulkan13Properties* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPhysicalDeviceVulkan13Properties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 8;
-        n += 4;
-        n += 8;
-        n += 4;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPhysicalDeviceVulkan13Properties* v)
-    {
-        e.U32((uint)v->minSubgroupSize);
-        e.U32((uint)v->maxSubgroupSize);
-        e.U32((uint)v->maxComputeWorkgroupSubgroups);
-        e.U32((uint)v->requiredSubgroupSizeStages);
-        e.U32((uint)v->maxInlineUniformBlockSize);
-        e.U32((uint)v->maxPerStageDescriptorInlineUniformBlocks);
-        e.U32((uint)v->maxPerStageDescriptorUpdateAfterBindInlineUniformBlocks);
-        e.U32((uint)v->maxDescriptorSetInlineUniformBlocks);
-        e.U32((uint)v->maxDescriptorSetUpdateAfterBindInlineUniformBlocks);
-        e.U32((uint)v->maxInlineUniformTotalSize);
-        e.U32((uint)v->integerDotProduct8BitUnsignedAccelerated);
-        e.U32((uint)v->integerDotProduct8BitSignedAccelerated);
-        e.U32((uint)v->integerDotProduct8BitMixedSignednessAccelerated);
-        e.U32((uint)v->integerDotProduct4x8BitPackedUnsignedAccelerated);
-        e.U32((uint)v->integerDotProduct4x8BitPackedSignedAccelerated);
-        e.U32((uint)v->integerDotProduct4x8BitPackedMixedSignednessAccelerated);
-        e.U32((uint)v->integerDotProduct16BitUnsignedAccelerated);
-        e.U32((uint)v->integerDotProduct16BitSignedAccelerated);
-        e.U32((uint)v->integerDotProduct16BitMixedSignednessAccelerated);
-        e.U32((uint)v->integerDotProduct32BitUnsignedAccelerated);
-        e.U32((uint)v->integerDotProduct32BitSignedAccelerated);
-        e.U32((uint)v->integerDotProduct32BitMixedSignednessAccelerated);
-        e.U32((uint)v->integerDotProduct64BitUnsignedAccelerated);
-        e.U32((uint)v->integerDotProduct64BitSignedAccelerated);
-        e.U32((uint)v->integerDotProduct64BitMixedSignednessAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating8BitUnsignedAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating8BitSignedAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating8BitMixedSignednessAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating4x8BitPackedUnsignedAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating4x8BitPackedSignedAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating4x8BitPackedMixedSignednessAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating16BitUnsignedAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating16BitSignedAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating16BitMixedSignednessAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating32BitUnsignedAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating32BitSignedAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating32BitMixedSignednessAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating64BitUnsignedAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating64BitSignedAccelerated);
-        e.U32((uint)v->integerDotProductAccumulatingSaturating64BitMixedSignednessAccelerated);
-        e.U64((ulong)v->storageTexelBufferOffsetAlignmentBytes);
-        e.U32((uint)v->storageTexelBufferOffsetSingleTexelAlignment);
-        e.U64((ulong)v->uniformTexelBufferOffsetAlignmentBytes);
-        e.U32((uint)v->uniformTexelBufferOffsetSingleTexelAlignment);
-        e.U64((ulong)v->maxBufferSize);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceVulkan13Properties* v)
-    {
-        v->minSubgroupSize = (uint)d.U32();
-        v->maxSubgroupSize = (uint)d.U32();
-        v->maxComputeWorkgroupSubgroups = (uint)d.U32();
-        v->requiredSubgroupSizeStages = (uint)d.U32();
-        v->maxInlineUniformBlockSize = (uint)d.U32();
-        v->maxPerStageDescriptorInlineUniformBlocks = (uint)d.U32();
-        v->maxPerStageDescriptorUpdateAfterBindInlineUniformBlocks = (uint)d.U32();
-        v->maxDescriptorSetInlineUniformBlocks = (uint)d.U32();
-        v->maxDescriptorSetUpdateAfterBindInlineUniformBlocks = (uint)d.U32();
-        v->maxInlineUniformTotalSize = (uint)d.U32();
-        v->integerDotProduct8BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProduct8BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProduct8BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProduct4x8BitPackedUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProduct4x8BitPackedSignedAccelerated = (uint)d.U32();
-        v->integerDotProduct4x8BitPackedMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProduct16BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProduct16BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProduct16BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProduct32BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProduct32BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProduct32BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProduct64BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProduct64BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProduct64BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating8BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating8BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating8BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating4x8BitPackedUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating4x8BitPackedSignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating4x8BitPackedMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating16BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating16BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating16BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating32BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating32BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating32BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating64BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating64BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating64BitMixedSignednessAccelerated = (uint)d.U32();
-        v->storageTexelBufferOffsetAlignmentBytes = (ulong)d.U64();
-        v->storageTexelBufferOffsetSingleTexelAlignment = (uint)d.U32();
-        v->uniformTexelBufferOffsetAlignmentBytes = (ulong)d.U64();
-        v->uniformTexelBufferOffsetSingleTexelAlignment = (uint)d.U32();
-        v->maxBufferSize = (ulong)d.U64();
-    }
-    public static ulong SizePartial(VkPhysicalDeviceVulkan13Properties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkPhysicalDeviceVulkan13Properties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkPhysicalDeviceVulkan13Properties* v)
-    {
-        e.I32((int)VkPhysicalDeviceVulkan13Properties.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceVulkan13Properties* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceVulkan13Properties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVulkan13Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPhysicalDeviceVulkan13Properties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceVulkan13Properties* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVulkan13Properties* v)
-    {
-        if (d.I32() != (int)VkPhysicalDeviceVulkan13Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkPhysicalDeviceVulkan13Properties* v)
-    {
-        v->minSubgroupSize = (uint)d.U32();
-        v->maxSubgroupSize = (uint)d.U32();
-        v->maxComputeWorkgroupSubgroups = (uint)d.U32();
-        v->requiredSubgroupSizeStages = (uint)d.U32();
-        v->maxInlineUniformBlockSize = (uint)d.U32();
-        v->maxPerStageDescriptorInlineUniformBlocks = (uint)d.U32();
-        v->maxPerStageDescriptorUpdateAfterBindInlineUniformBlocks = (uint)d.U32();
-        v->maxDescriptorSetInlineUniformBlocks = (uint)d.U32();
-        v->maxDescriptorSetUpdateAfterBindInlineUniformBlocks = (uint)d.U32();
-        v->maxInlineUniformTotalSize = (uint)d.U32();
-        v->integerDotProduct8BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProduct8BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProduct8BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProduct4x8BitPackedUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProduct4x8BitPackedSignedAccelerated = (uint)d.U32();
-        v->integerDotProduct4x8BitPackedMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProduct16BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProduct16BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProduct16BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProduct32BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProduct32BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProduct32BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProduct64BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProduct64BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProduct64BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating8BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating8BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating8BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating4x8BitPackedUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating4x8BitPackedSignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating4x8BitPackedMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating16BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating16BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating16BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating32BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating32BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating32BitMixedSignednessAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating64BitUnsignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating64BitSignedAccelerated = (uint)d.U32();
-        v->integerDotProductAccumulatingSaturating64BitMixedSignednessAccelerated = (uint)d.U32();
-        v->storageTexelBufferOffsetAlignmentBytes = (ulong)d.U64();
-        v->storageTexelBufferOffsetSingleTexelAlignment = (uint)d.U32();
-        v->uniformTexelBufferOffsetAlignmentBytes = (ulong)d.U64();
-        v->uniformTexelBufferOffsetSingleTexelAlignment = (uint)d.U32();
-        v->maxBufferSize = (ulong)d.U64();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
 public static unsafe partial class VkPhysicalDeviceVulkan14FeaturesWire
 {
     public static ulong Size(VkPhysicalDeviceVulkan14Features* v, VnProtocolFilter f = null)
@@ -5641,7 +28,7 @@ public static unsafe partial class VkPhysicalDeviceVulkan14FeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceVulkan14Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceVulkan14Features.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -5749,7 +136,7 @@ public static unsafe partial class VkPhysicalDeviceVulkan14FeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceVulkan14Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceVulkan14Features.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -5759,7 +146,7 @@ public static unsafe partial class VkPhysicalDeviceVulkan14FeaturesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVulkan14Features* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceVulkan14Features.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -5787,83 +174,32 @@ public static unsafe partial class VkPhysicalDeviceVulkan14FeaturesWire
         v->hostImageCopy = (uint)d.U32();
         v->pushDescriptor = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan14Features carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan14Features carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceVulkan14PropertiesWire
@@ -5884,7 +220,7 @@ public static unsafe partial class VkPhysicalDeviceVulkan14PropertiesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceVulkan14Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceVulkan14Properties.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6056,7 +392,7 @@ public static unsafe partial class VkPhysicalDeviceVulkan14PropertiesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceVulkan14Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceVulkan14Properties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -6090,7 +426,7 @@ public static unsafe partial class VkPhysicalDeviceVulkan14PropertiesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVulkan14Properties* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceVulkan14Properties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -6141,83 +477,32 @@ public static unsafe partial class VkPhysicalDeviceVulkan14PropertiesWire
         d.Bytes(((byte*)v->optimalTilingLayoutUUID), 16);
         v->identicalMemoryTypeRequirements = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan14Properties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkan14Properties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceVulkanMemoryModelFeaturesWire
@@ -6238,7 +523,7 @@ public static unsafe partial class VkPhysicalDeviceVulkanMemoryModelFeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceVulkanMemoryModelFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceVulkanMemoryModelFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6292,7 +577,7 @@ public static unsafe partial class VkPhysicalDeviceVulkanMemoryModelFeaturesWire
     {
         if (d.I32() != (int)VkPhysicalDeviceVulkanMemoryModelFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceVulkanMemoryModelFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -6302,7 +587,7 @@ public static unsafe partial class VkPhysicalDeviceVulkanMemoryModelFeaturesWire
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceVulkanMemoryModelFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceVulkanMemoryModelFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -6312,83 +597,32 @@ public static unsafe partial class VkPhysicalDeviceVulkanMemoryModelFeaturesWire
         v->vulkanMemoryModelDeviceScope = (uint)d.U32();
         v->vulkanMemoryModelAvailabilityVisibilityChains = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkanMemoryModelFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceVulkanMemoryModelFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHRWire
@@ -6409,7 +643,7 @@ public static unsafe partial class VkPhysicalDeviceWorkgroupMemoryExplicitLayout
     {
         if (d.I32() != (int)VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6466,7 +700,7 @@ public static unsafe partial class VkPhysicalDeviceWorkgroupMemoryExplicitLayout
     {
         if (d.I32() != (int)VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -6476,7 +710,7 @@ public static unsafe partial class VkPhysicalDeviceWorkgroupMemoryExplicitLayout
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -6487,83 +721,32 @@ public static unsafe partial class VkPhysicalDeviceWorkgroupMemoryExplicitLayout
         v->workgroupMemoryExplicitLayout8BitAccess = (uint)d.U32();
         v->workgroupMemoryExplicitLayout16BitAccess = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceWorkgroupMemoryExplicitLayoutFeaturesKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXTWire
@@ -6584,7 +767,7 @@ public static unsafe partial class VkPhysicalDeviceYcbcr2Plane444FormatsFeatures
     {
         if (d.I32() != (int)VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6632,7 +815,7 @@ public static unsafe partial class VkPhysicalDeviceYcbcr2Plane444FormatsFeatures
     {
         if (d.I32() != (int)VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -6642,7 +825,7 @@ public static unsafe partial class VkPhysicalDeviceYcbcr2Plane444FormatsFeatures
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -6650,83 +833,32 @@ public static unsafe partial class VkPhysicalDeviceYcbcr2Plane444FormatsFeatures
     {
         v->ycbcr2plane444Formats = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceYcbcr2Plane444FormatsFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWire
@@ -6747,7 +879,7 @@ public static unsafe partial class VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWi
     {
         if (d.I32() != (int)VkPhysicalDeviceYcbcrImageArraysFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceYcbcrImageArraysFeaturesEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6795,7 +927,7 @@ public static unsafe partial class VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWi
     {
         if (d.I32() != (int)VkPhysicalDeviceYcbcrImageArraysFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceYcbcrImageArraysFeaturesEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -6805,7 +937,7 @@ public static unsafe partial class VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWi
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceYcbcrImageArraysFeaturesEXT* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceYcbcrImageArraysFeaturesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -6813,83 +945,32 @@ public static unsafe partial class VkPhysicalDeviceYcbcrImageArraysFeaturesEXTWi
     {
         v->ycbcrImageArrays = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceYcbcrImageArraysFeaturesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceYcbcrImageArraysFeaturesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeaturesWire
@@ -6910,7 +991,7 @@ public static unsafe partial class VkPhysicalDeviceZeroInitializeWorkgroupMemory
     {
         if (d.I32() != (int)VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6958,7 +1039,7 @@ public static unsafe partial class VkPhysicalDeviceZeroInitializeWorkgroupMemory
     {
         if (d.I32() != (int)VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -6968,7 +1049,7 @@ public static unsafe partial class VkPhysicalDeviceZeroInitializeWorkgroupMemory
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures* v)
     {
         if (d.I32() != (int)VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -6976,83 +1057,32 @@ public static unsafe partial class VkPhysicalDeviceZeroInitializeWorkgroupMemory
     {
         v->shaderZeroInitializeWorkgroupMemory = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkPhysicalDeviceZeroInitializeWorkgroupMemoryFeatures carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineCacheCreateInfoWire
@@ -7073,7 +1103,7 @@ public static unsafe partial class VkPipelineCacheCreateInfoWire
     {
         if (d.I32() != (int)VkPipelineCacheCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineCacheCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7125,37 +1155,17 @@ public static unsafe partial class VkPipelineCacheCreateInfoWire
             else if ((ulong)v->initialDataSize != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineCacheCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineColorBlendAdvancedStateCreateInfoEXTWire
@@ -7176,7 +1186,7 @@ public static unsafe partial class VkPipelineColorBlendAdvancedStateCreateInfoEX
     {
         if (d.I32() != (int)VkPipelineColorBlendAdvancedStateCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineColorBlendAdvancedStateCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7206,37 +1216,17 @@ public static unsafe partial class VkPipelineColorBlendAdvancedStateCreateInfoEX
         v->dstPremultiplied = (uint)d.U32();
         v->blendOverlap = (VkBlendOverlapEXT)d.I32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineColorBlendAdvancedStateCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineColorBlendAttachmentStateWire
@@ -7316,7 +1306,7 @@ public static unsafe partial class VkPipelineColorBlendStateCreateInfoWire
     {
         if (d.I32() != (int)VkPipelineColorBlendStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineColorBlendStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7389,59 +1379,86 @@ public static unsafe partial class VkPipelineColorBlendStateCreateInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000148002 when f == null || f.HasExtension(149): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineColorBlendAdvancedStateCreateInfoEXTWire.SizeSelf((VkPipelineColorBlendAdvancedStateCreateInfoEXT*)p, f);
-                case 1000381001 when f == null || f.HasExtension(382): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineColorWriteCreateInfoEXTWire.SizeSelf((VkPipelineColorWriteCreateInfoEXT*)p, f);
+                case 1000148002 when f == null || f.HasExtension(149): n += 12 + VkPipelineColorBlendAdvancedStateCreateInfoEXTWire.SizeSelf((VkPipelineColorBlendAdvancedStateCreateInfoEXT*)p, f); break;
+                case 1000381001 when f == null || f.HasExtension(382): n += 12 + VkPipelineColorWriteCreateInfoEXTWire.SizeSelf((VkPipelineColorWriteCreateInfoEXT*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[2];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 2) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000148002 when f == null || f.HasExtension(149): e.Pointer(true); e.I32(1000148002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineColorBlendAdvancedStateCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineColorBlendAdvancedStateCreateInfoEXT*)p); return;
-                case 1000381001 when f == null || f.HasExtension(382): e.Pointer(true); e.I32(1000381001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineColorWriteCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineColorWriteCreateInfoEXT*)p); return;
+                case 1000148002 when f == null || f.HasExtension(149): e.Pointer(true); e.I32(1000148002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000381001 when f == null || f.HasExtension(382): e.Pointer(true); e.I32(1000381001); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000148002: VkPipelineColorBlendAdvancedStateCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineColorBlendAdvancedStateCreateInfoEXT*)q); break;
+                case 1000381001: VkPipelineColorWriteCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineColorWriteCreateInfoEXT*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000148002:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkPipelineColorBlendAdvancedStateCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineColorBlendAdvancedStateCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkPipelineColorBlendAdvancedStateCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineColorBlendAdvancedStateCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000148002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineColorBlendAdvancedStateCreateInfoEXT)); break;
+                case 1000381001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineColorWriteCreateInfoEXT)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000381001:
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkPipelineColorWriteCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineColorWriteCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkPipelineColorWriteCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineColorWriteCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000148002: VkPipelineColorBlendAdvancedStateCreateInfoEXTWire.DecodeSelf(ref d, (VkPipelineColorBlendAdvancedStateCreateInfoEXT*)last); break;
+                case 1000381001: VkPipelineColorWriteCreateInfoEXTWire.DecodeSelf(ref d, (VkPipelineColorWriteCreateInfoEXT*)last); break;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineColorBlendStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000148002, 1000381001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 2;
 }
 
 public static unsafe partial class VkPipelineColorWriteCreateInfoEXTWire
@@ -7462,7 +1479,7 @@ public static unsafe partial class VkPipelineColorWriteCreateInfoEXTWire
     {
         if (d.I32() != (int)VkPipelineColorWriteCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineColorWriteCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7511,37 +1528,17 @@ public static unsafe partial class VkPipelineColorWriteCreateInfoEXTWire
             else if ((ulong)v->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineColorWriteCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineCoverageModulationStateCreateInfoNVWire
@@ -7562,7 +1559,7 @@ public static unsafe partial class VkPipelineCoverageModulationStateCreateInfoNV
     {
         if (d.I32() != (int)VkPipelineCoverageModulationStateCreateInfoNV.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineCoverageModulationStateCreateInfoNV.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7619,37 +1616,17 @@ public static unsafe partial class VkPipelineCoverageModulationStateCreateInfoNV
             }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineCoverageModulationStateCreateInfoNV carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineCreateFlags2CreateInfoWire
@@ -7670,7 +1647,7 @@ public static unsafe partial class VkPipelineCreateFlags2CreateInfoWire
     {
         if (d.I32() != (int)VkPipelineCreateFlags2CreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineCreateFlags2CreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7694,37 +1671,17 @@ public static unsafe partial class VkPipelineCreateFlags2CreateInfoWire
     {
         v->flags = (ulong)d.U64();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineCreateFlags2CreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineCreationFeedbackWire
@@ -7786,7 +1743,7 @@ public static unsafe partial class VkPipelineCreationFeedbackCreateInfoWire
     {
         if (d.I32() != (int)VkPipelineCreationFeedbackCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineCreationFeedbackCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7862,37 +1819,17 @@ public static unsafe partial class VkPipelineCreationFeedbackCreateInfoWire
             else if ((ulong)v->pipelineStageCreationFeedbackCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineCreationFeedbackCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineDepthStencilStateCreateInfoWire
@@ -7913,7 +1850,7 @@ public static unsafe partial class VkPipelineDepthStencilStateCreateInfoWire
     {
         if (d.I32() != (int)VkPipelineDepthStencilStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineDepthStencilStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7964,37 +1901,17 @@ public static unsafe partial class VkPipelineDepthStencilStateCreateInfoWire
         v->minDepthBounds = (float)d.F32();
         v->maxDepthBounds = (float)d.F32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineDepthStencilStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineDynamicStateCreateInfoWire
@@ -8015,7 +1932,7 @@ public static unsafe partial class VkPipelineDynamicStateCreateInfoWire
     {
         if (d.I32() != (int)VkPipelineDynamicStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineDynamicStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8067,37 +1984,17 @@ public static unsafe partial class VkPipelineDynamicStateCreateInfoWire
             else if ((ulong)v->dynamicStateCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineDynamicStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineFragmentShadingRateStateCreateInfoKHRWire
@@ -8118,7 +2015,7 @@ public static unsafe partial class VkPipelineFragmentShadingRateStateCreateInfoK
     {
         if (d.I32() != (int)VkPipelineFragmentShadingRateStateCreateInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineFragmentShadingRateStateCreateInfoKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8147,37 +2044,17 @@ public static unsafe partial class VkPipelineFragmentShadingRateStateCreateInfoK
         if (!d.FixedArraySize(2)) return;
         d.Bytes(((int*)v->combinerOps), 8);
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineFragmentShadingRateStateCreateInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineInputAssemblyStateCreateInfoWire
@@ -8198,7 +2075,7 @@ public static unsafe partial class VkPipelineInputAssemblyStateCreateInfoWire
     {
         if (d.I32() != (int)VkPipelineInputAssemblyStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineInputAssemblyStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8228,37 +2105,17 @@ public static unsafe partial class VkPipelineInputAssemblyStateCreateInfoWire
         v->topology = (VkPrimitiveTopology)d.I32();
         v->primitiveRestartEnable = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineInputAssemblyStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineLayoutCreateInfoWire
@@ -8279,7 +2136,7 @@ public static unsafe partial class VkPipelineLayoutCreateInfoWire
     {
         if (d.I32() != (int)VkPipelineLayoutCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineLayoutCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8374,37 +2231,17 @@ public static unsafe partial class VkPipelineLayoutCreateInfoWire
             else if ((ulong)v->pushConstantRangeCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineLayoutCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineLibraryCreateInfoKHRWire
@@ -8425,7 +2262,7 @@ public static unsafe partial class VkPipelineLibraryCreateInfoKHRWire
     {
         if (d.I32() != (int)VkPipelineLibraryCreateInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineLibraryCreateInfoKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8480,37 +2317,17 @@ public static unsafe partial class VkPipelineLibraryCreateInfoKHRWire
             else if ((ulong)v->libraryCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineLibraryCreateInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineMultisampleStateCreateInfoWire
@@ -8531,7 +2348,7 @@ public static unsafe partial class VkPipelineMultisampleStateCreateInfoWire
     {
         if (d.I32() != (int)VkPipelineMultisampleStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineMultisampleStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8596,59 +2413,86 @@ public static unsafe partial class VkPipelineMultisampleStateCreateInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000143002 when f == null || f.HasExtension(144): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineSampleLocationsStateCreateInfoEXTWire.SizeSelf((VkPipelineSampleLocationsStateCreateInfoEXT*)p, f);
-                case 1000152000 when f == null || f.HasExtension(153): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineCoverageModulationStateCreateInfoNVWire.SizeSelf((VkPipelineCoverageModulationStateCreateInfoNV*)p, f);
+                case 1000143002 when f == null || f.HasExtension(144): n += 12 + VkPipelineSampleLocationsStateCreateInfoEXTWire.SizeSelf((VkPipelineSampleLocationsStateCreateInfoEXT*)p, f); break;
+                case 1000152000 when f == null || f.HasExtension(153): n += 12 + VkPipelineCoverageModulationStateCreateInfoNVWire.SizeSelf((VkPipelineCoverageModulationStateCreateInfoNV*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[2];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 2) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000143002 when f == null || f.HasExtension(144): e.Pointer(true); e.I32(1000143002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineSampleLocationsStateCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineSampleLocationsStateCreateInfoEXT*)p); return;
-                case 1000152000 when f == null || f.HasExtension(153): e.Pointer(true); e.I32(1000152000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineCoverageModulationStateCreateInfoNVWire.EncodeSelf(ref e, (VkPipelineCoverageModulationStateCreateInfoNV*)p); return;
+                case 1000143002 when f == null || f.HasExtension(144): e.Pointer(true); e.I32(1000143002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000152000 when f == null || f.HasExtension(153): e.Pointer(true); e.I32(1000152000); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000143002: VkPipelineSampleLocationsStateCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineSampleLocationsStateCreateInfoEXT*)q); break;
+                case 1000152000: VkPipelineCoverageModulationStateCreateInfoNVWire.EncodeSelf(ref e, (VkPipelineCoverageModulationStateCreateInfoNV*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000143002:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkPipelineSampleLocationsStateCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineSampleLocationsStateCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkPipelineSampleLocationsStateCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineSampleLocationsStateCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000143002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineSampleLocationsStateCreateInfoEXT)); break;
+                case 1000152000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineCoverageModulationStateCreateInfoNV)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000152000:
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkPipelineCoverageModulationStateCreateInfoNV*)d.Alloc(1, (ulong)sizeof(VkPipelineCoverageModulationStateCreateInfoNV));
-                if (p == null) return null;
-                p->sType = VkPipelineCoverageModulationStateCreateInfoNV.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineCoverageModulationStateCreateInfoNVWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000143002: VkPipelineSampleLocationsStateCreateInfoEXTWire.DecodeSelf(ref d, (VkPipelineSampleLocationsStateCreateInfoEXT*)last); break;
+                case 1000152000: VkPipelineCoverageModulationStateCreateInfoNVWire.DecodeSelf(ref d, (VkPipelineCoverageModulationStateCreateInfoNV*)last); break;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineMultisampleStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000143002, 1000152000];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 2;
 }
 
 public static unsafe partial class VkPipelineRasterizationConservativeStateCreateInfoEXTWire
@@ -8669,7 +2513,7 @@ public static unsafe partial class VkPipelineRasterizationConservativeStateCreat
     {
         if (d.I32() != (int)VkPipelineRasterizationConservativeStateCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineRasterizationConservativeStateCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8699,37 +2543,17 @@ public static unsafe partial class VkPipelineRasterizationConservativeStateCreat
         v->conservativeRasterizationMode = (VkConservativeRasterizationModeEXT)d.I32();
         v->extraPrimitiveOverestimationSize = (float)d.F32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineRasterizationConservativeStateCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineRasterizationDepthClipStateCreateInfoEXTWire
@@ -8750,7 +2574,7 @@ public static unsafe partial class VkPipelineRasterizationDepthClipStateCreateIn
     {
         if (d.I32() != (int)VkPipelineRasterizationDepthClipStateCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineRasterizationDepthClipStateCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8777,37 +2601,17 @@ public static unsafe partial class VkPipelineRasterizationDepthClipStateCreateIn
         v->flags = (uint)d.U32();
         v->depthClipEnable = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineRasterizationDepthClipStateCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineRasterizationLineStateCreateInfoWire
@@ -8828,7 +2632,7 @@ public static unsafe partial class VkPipelineRasterizationLineStateCreateInfoWir
     {
         if (d.I32() != (int)VkPipelineRasterizationLineStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineRasterizationLineStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8861,37 +2665,17 @@ public static unsafe partial class VkPipelineRasterizationLineStateCreateInfoWir
         v->lineStippleFactor = (uint)d.U32();
         v->lineStipplePattern = (ushort)d.U16();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineRasterizationLineStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineRasterizationProvokingVertexStateCreateInfoEXTWire
@@ -8912,7 +2696,7 @@ public static unsafe partial class VkPipelineRasterizationProvokingVertexStateCr
     {
         if (d.I32() != (int)VkPipelineRasterizationProvokingVertexStateCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineRasterizationProvokingVertexStateCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8936,37 +2720,17 @@ public static unsafe partial class VkPipelineRasterizationProvokingVertexStateCr
     {
         v->provokingVertexMode = (VkProvokingVertexModeEXT)d.I32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineRasterizationProvokingVertexStateCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineRasterizationStateCreateInfoWire
@@ -8987,7 +2751,7 @@ public static unsafe partial class VkPipelineRasterizationStateCreateInfoWire
     {
         if (d.I32() != (int)VkPipelineRasterizationStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineRasterizationStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9043,107 +2807,106 @@ public static unsafe partial class VkPipelineRasterizationStateCreateInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000028002 when f == null || f.HasExtension(29): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRasterizationStateStreamCreateInfoEXTWire.SizeSelf((VkPipelineRasterizationStateStreamCreateInfoEXT*)p, f);
-                case 1000101001 when f == null || f.HasExtension(102): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRasterizationConservativeStateCreateInfoEXTWire.SizeSelf((VkPipelineRasterizationConservativeStateCreateInfoEXT*)p, f);
-                case 1000102001 when f == null || f.HasExtension(103): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRasterizationDepthClipStateCreateInfoEXTWire.SizeSelf((VkPipelineRasterizationDepthClipStateCreateInfoEXT*)p, f);
-                case 1000254001 when f == null || f.HasExtension(255): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRasterizationProvokingVertexStateCreateInfoEXTWire.SizeSelf((VkPipelineRasterizationProvokingVertexStateCreateInfoEXT*)p, f);
-                case 1000259001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRasterizationLineStateCreateInfoWire.SizeSelf((VkPipelineRasterizationLineStateCreateInfo*)p, f);
-                case 1000283002 when f == null || f.HasExtension(284): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkDepthBiasRepresentationInfoEXTWire.SizeSelf((VkDepthBiasRepresentationInfoEXT*)p, f);
+                case 1000028002 when f == null || f.HasExtension(29): n += 12 + VkPipelineRasterizationStateStreamCreateInfoEXTWire.SizeSelf((VkPipelineRasterizationStateStreamCreateInfoEXT*)p, f); break;
+                case 1000101001 when f == null || f.HasExtension(102): n += 12 + VkPipelineRasterizationConservativeStateCreateInfoEXTWire.SizeSelf((VkPipelineRasterizationConservativeStateCreateInfoEXT*)p, f); break;
+                case 1000102001 when f == null || f.HasExtension(103): n += 12 + VkPipelineRasterizationDepthClipStateCreateInfoEXTWire.SizeSelf((VkPipelineRasterizationDepthClipStateCreateInfoEXT*)p, f); break;
+                case 1000254001 when f == null || f.HasExtension(255): n += 12 + VkPipelineRasterizationProvokingVertexStateCreateInfoEXTWire.SizeSelf((VkPipelineRasterizationProvokingVertexStateCreateInfoEXT*)p, f); break;
+                case 1000259001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): n += 12 + VkPipelineRasterizationLineStateCreateInfoWire.SizeSelf((VkPipelineRasterizationLineStateCreateInfo*)p, f); break;
+                case 1000283002 when f == null || f.HasExtension(284): n += 12 + VkDepthBiasRepresentationInfoEXTWire.SizeSelf((VkDepthBiasRepresentationInfoEXT*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[6];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 6) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000028002 when f == null || f.HasExtension(29): e.Pointer(true); e.I32(1000028002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRasterizationStateStreamCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineRasterizationStateStreamCreateInfoEXT*)p); return;
-                case 1000101001 when f == null || f.HasExtension(102): e.Pointer(true); e.I32(1000101001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRasterizationConservativeStateCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineRasterizationConservativeStateCreateInfoEXT*)p); return;
-                case 1000102001 when f == null || f.HasExtension(103): e.Pointer(true); e.I32(1000102001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRasterizationDepthClipStateCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineRasterizationDepthClipStateCreateInfoEXT*)p); return;
-                case 1000254001 when f == null || f.HasExtension(255): e.Pointer(true); e.I32(1000254001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRasterizationProvokingVertexStateCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineRasterizationProvokingVertexStateCreateInfoEXT*)p); return;
-                case 1000259001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): e.Pointer(true); e.I32(1000259001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRasterizationLineStateCreateInfoWire.EncodeSelf(ref e, (VkPipelineRasterizationLineStateCreateInfo*)p); return;
-                case 1000283002 when f == null || f.HasExtension(284): e.Pointer(true); e.I32(1000283002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkDepthBiasRepresentationInfoEXTWire.EncodeSelf(ref e, (VkDepthBiasRepresentationInfoEXT*)p); return;
+                case 1000028002 when f == null || f.HasExtension(29): e.Pointer(true); e.I32(1000028002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000101001 when f == null || f.HasExtension(102): e.Pointer(true); e.I32(1000101001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000102001 when f == null || f.HasExtension(103): e.Pointer(true); e.I32(1000102001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000254001 when f == null || f.HasExtension(255): e.Pointer(true); e.I32(1000254001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000259001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(260) || f.HasExtension(535): e.Pointer(true); e.I32(1000259001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000283002 when f == null || f.HasExtension(284): e.Pointer(true); e.I32(1000283002); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000028002: VkPipelineRasterizationStateStreamCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineRasterizationStateStreamCreateInfoEXT*)q); break;
+                case 1000101001: VkPipelineRasterizationConservativeStateCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineRasterizationConservativeStateCreateInfoEXT*)q); break;
+                case 1000102001: VkPipelineRasterizationDepthClipStateCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineRasterizationDepthClipStateCreateInfoEXT*)q); break;
+                case 1000254001: VkPipelineRasterizationProvokingVertexStateCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineRasterizationProvokingVertexStateCreateInfoEXT*)q); break;
+                case 1000259001: VkPipelineRasterizationLineStateCreateInfoWire.EncodeSelf(ref e, (VkPipelineRasterizationLineStateCreateInfo*)q); break;
+                case 1000283002: VkDepthBiasRepresentationInfoEXTWire.EncodeSelf(ref e, (VkDepthBiasRepresentationInfoEXT*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000028002:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkPipelineRasterizationStateStreamCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationStateStreamCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkPipelineRasterizationStateStreamCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineRasterizationStateStreamCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000028002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationStateStreamCreateInfoEXT)); break;
+                case 1000101001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationConservativeStateCreateInfoEXT)); break;
+                case 1000102001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationDepthClipStateCreateInfoEXT)); break;
+                case 1000254001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationProvokingVertexStateCreateInfoEXT)); break;
+                case 1000259001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationLineStateCreateInfo)); break;
+                case 1000283002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkDepthBiasRepresentationInfoEXT)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000101001:
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkPipelineRasterizationConservativeStateCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationConservativeStateCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkPipelineRasterizationConservativeStateCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineRasterizationConservativeStateCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000028002: VkPipelineRasterizationStateStreamCreateInfoEXTWire.DecodeSelf(ref d, (VkPipelineRasterizationStateStreamCreateInfoEXT*)last); break;
+                case 1000101001: VkPipelineRasterizationConservativeStateCreateInfoEXTWire.DecodeSelf(ref d, (VkPipelineRasterizationConservativeStateCreateInfoEXT*)last); break;
+                case 1000102001: VkPipelineRasterizationDepthClipStateCreateInfoEXTWire.DecodeSelf(ref d, (VkPipelineRasterizationDepthClipStateCreateInfoEXT*)last); break;
+                case 1000254001: VkPipelineRasterizationProvokingVertexStateCreateInfoEXTWire.DecodeSelf(ref d, (VkPipelineRasterizationProvokingVertexStateCreateInfoEXT*)last); break;
+                case 1000259001: VkPipelineRasterizationLineStateCreateInfoWire.DecodeSelf(ref d, (VkPipelineRasterizationLineStateCreateInfo*)last); break;
+                case 1000283002: VkDepthBiasRepresentationInfoEXTWire.DecodeSelf(ref d, (VkDepthBiasRepresentationInfoEXT*)last); break;
             }
-            case 1000102001:
-            {
-                var p = (VkPipelineRasterizationDepthClipStateCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationDepthClipStateCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkPipelineRasterizationDepthClipStateCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineRasterizationDepthClipStateCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000254001:
-            {
-                var p = (VkPipelineRasterizationProvokingVertexStateCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationProvokingVertexStateCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkPipelineRasterizationProvokingVertexStateCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineRasterizationProvokingVertexStateCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000259001:
-            {
-                var p = (VkPipelineRasterizationLineStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationLineStateCreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineRasterizationLineStateCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineRasterizationLineStateCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000283002:
-            {
-                var p = (VkDepthBiasRepresentationInfoEXT*)d.Alloc(1, (ulong)sizeof(VkDepthBiasRepresentationInfoEXT));
-                if (p == null) return null;
-                p->sType = VkDepthBiasRepresentationInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkDepthBiasRepresentationInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineRasterizationStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000028002, 1000101001, 1000102001, 1000254001, 1000259001, 1000283002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 6;
 }
 
 public static unsafe partial class VkPipelineRasterizationStateStreamCreateInfoEXTWire
@@ -9164,7 +2927,7 @@ public static unsafe partial class VkPipelineRasterizationStateStreamCreateInfoE
     {
         if (d.I32() != (int)VkPipelineRasterizationStateStreamCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineRasterizationStateStreamCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9191,37 +2954,17 @@ public static unsafe partial class VkPipelineRasterizationStateStreamCreateInfoE
         v->flags = (uint)d.U32();
         v->rasterizationStream = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineRasterizationStateStreamCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineRenderingCreateInfoWire
@@ -9242,7 +2985,7 @@ public static unsafe partial class VkPipelineRenderingCreateInfoWire
     {
         if (d.I32() != (int)VkPipelineRenderingCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineRenderingCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9299,37 +3042,17 @@ public static unsafe partial class VkPipelineRenderingCreateInfoWire
         v->depthAttachmentFormat = (VkFormat)d.I32();
         v->stencilAttachmentFormat = (VkFormat)d.I32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineRenderingCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineRobustnessCreateInfoWire
@@ -9350,7 +3073,7 @@ public static unsafe partial class VkPipelineRobustnessCreateInfoWire
     {
         if (d.I32() != (int)VkPipelineRobustnessCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineRobustnessCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9383,37 +3106,17 @@ public static unsafe partial class VkPipelineRobustnessCreateInfoWire
         v->vertexInputs = (VkPipelineRobustnessBufferBehavior)d.I32();
         v->images = (VkPipelineRobustnessImageBehavior)d.I32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineRobustnessCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineSampleLocationsStateCreateInfoEXTWire
@@ -9434,7 +3137,7 @@ public static unsafe partial class VkPipelineSampleLocationsStateCreateInfoEXTWi
     {
         if (d.I32() != (int)VkPipelineSampleLocationsStateCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineSampleLocationsStateCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9461,37 +3164,17 @@ public static unsafe partial class VkPipelineSampleLocationsStateCreateInfoEXTWi
         v->sampleLocationsEnable = (uint)d.U32();
         VkSampleLocationsInfoEXTWire.Decode(ref d, &v->sampleLocationsInfo);
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineSampleLocationsStateCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineShaderStageCreateInfoWire
@@ -9512,7 +3195,7 @@ public static unsafe partial class VkPipelineShaderStageCreateInfoWire
     {
         if (d.I32() != (int)VkPipelineShaderStageCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineShaderStageCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9564,71 +3247,91 @@ public static unsafe partial class VkPipelineShaderStageCreateInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 16: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkShaderModuleCreateInfoWire.SizeSelf((VkShaderModuleCreateInfo*)p, f);
-                case 1000068000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineRobustnessCreateInfoWire.SizeSelf((VkPipelineRobustnessCreateInfo*)p, f);
-                case 1000225001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineShaderStageRequiredSubgroupSizeCreateInfoWire.SizeSelf((VkPipelineShaderStageRequiredSubgroupSizeCreateInfo*)p, f);
+                case 16: n += 12 + VkShaderModuleCreateInfoWire.SizeSelf((VkShaderModuleCreateInfo*)p, f); break;
+                case 1000068000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): n += 12 + VkPipelineRobustnessCreateInfoWire.SizeSelf((VkPipelineRobustnessCreateInfo*)p, f); break;
+                case 1000225001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): n += 12 + VkPipelineShaderStageRequiredSubgroupSizeCreateInfoWire.SizeSelf((VkPipelineShaderStageRequiredSubgroupSizeCreateInfo*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[3];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 3) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 16: e.Pointer(true); e.I32(16); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkShaderModuleCreateInfoWire.EncodeSelf(ref e, (VkShaderModuleCreateInfo*)p); return;
-                case 1000068000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): e.Pointer(true); e.I32(1000068000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineRobustnessCreateInfoWire.EncodeSelf(ref e, (VkPipelineRobustnessCreateInfo*)p); return;
-                case 1000225001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): e.Pointer(true); e.I32(1000225001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineShaderStageRequiredSubgroupSizeCreateInfoWire.EncodeSelf(ref e, (VkPipelineShaderStageRequiredSubgroupSizeCreateInfo*)p); return;
+                case 16: e.Pointer(true); e.I32(16); kept[n++] = (VnChainHeader*)p; break;
+                case 1000068000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): e.Pointer(true); e.I32(1000068000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000225001 when f == null || f.HasVersion(0x403000u) || f.HasExtension(226): e.Pointer(true); e.I32(1000225001); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 16: VkShaderModuleCreateInfoWire.EncodeSelf(ref e, (VkShaderModuleCreateInfo*)q); break;
+                case 1000068000: VkPipelineRobustnessCreateInfoWire.EncodeSelf(ref e, (VkPipelineRobustnessCreateInfo*)q); break;
+                case 1000225001: VkPipelineShaderStageRequiredSubgroupSizeCreateInfoWire.EncodeSelf(ref e, (VkPipelineShaderStageRequiredSubgroupSizeCreateInfo*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 16:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkShaderModuleCreateInfo*)d.Alloc(1, (ulong)sizeof(VkShaderModuleCreateInfo));
-                if (p == null) return null;
-                p->sType = VkShaderModuleCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkShaderModuleCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 16: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkShaderModuleCreateInfo)); break;
+                case 1000068000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineRobustnessCreateInfo)); break;
+                case 1000225001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineShaderStageRequiredSubgroupSizeCreateInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000068000:
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkPipelineRobustnessCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineRobustnessCreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineRobustnessCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineRobustnessCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 16: VkShaderModuleCreateInfoWire.DecodeSelf(ref d, (VkShaderModuleCreateInfo*)last); break;
+                case 1000068000: VkPipelineRobustnessCreateInfoWire.DecodeSelf(ref d, (VkPipelineRobustnessCreateInfo*)last); break;
+                case 1000225001: VkPipelineShaderStageRequiredSubgroupSizeCreateInfoWire.DecodeSelf(ref d, (VkPipelineShaderStageRequiredSubgroupSizeCreateInfo*)last); break;
             }
-            case 1000225001:
-            {
-                var p = (VkPipelineShaderStageRequiredSubgroupSizeCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineShaderStageRequiredSubgroupSizeCreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineShaderStageRequiredSubgroupSizeCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineShaderStageRequiredSubgroupSizeCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineShaderStageCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [16, 1000068000, 1000225001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 3;
 }
 
 public static unsafe partial class VkPipelineShaderStageRequiredSubgroupSizeCreateInfoWire
@@ -9649,7 +3352,7 @@ public static unsafe partial class VkPipelineShaderStageRequiredSubgroupSizeCrea
     {
         if (d.I32() != (int)VkPipelineShaderStageRequiredSubgroupSizeCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineShaderStageRequiredSubgroupSizeCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9673,37 +3376,17 @@ public static unsafe partial class VkPipelineShaderStageRequiredSubgroupSizeCrea
     {
         v->requiredSubgroupSize = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineShaderStageRequiredSubgroupSizeCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineTessellationDomainOriginStateCreateInfoWire
@@ -9724,7 +3407,7 @@ public static unsafe partial class VkPipelineTessellationDomainOriginStateCreate
     {
         if (d.I32() != (int)VkPipelineTessellationDomainOriginStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineTessellationDomainOriginStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9748,37 +3431,17 @@ public static unsafe partial class VkPipelineTessellationDomainOriginStateCreate
     {
         v->domainOrigin = (VkTessellationDomainOrigin)d.I32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineTessellationDomainOriginStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineTessellationStateCreateInfoWire
@@ -9799,7 +3462,7 @@ public static unsafe partial class VkPipelineTessellationStateCreateInfoWire
     {
         if (d.I32() != (int)VkPipelineTessellationStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineTessellationStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9828,47 +3491,81 @@ public static unsafe partial class VkPipelineTessellationStateCreateInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000117003: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineTessellationDomainOriginStateCreateInfoWire.SizeSelf((VkPipelineTessellationDomainOriginStateCreateInfo*)p, f);
+                case 1000117003: n += 12 + VkPipelineTessellationDomainOriginStateCreateInfoWire.SizeSelf((VkPipelineTessellationDomainOriginStateCreateInfo*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000117003: e.Pointer(true); e.I32(1000117003); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineTessellationDomainOriginStateCreateInfoWire.EncodeSelf(ref e, (VkPipelineTessellationDomainOriginStateCreateInfo*)p); return;
+                case 1000117003: e.Pointer(true); e.I32(1000117003); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000117003: VkPipelineTessellationDomainOriginStateCreateInfoWire.EncodeSelf(ref e, (VkPipelineTessellationDomainOriginStateCreateInfo*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000117003:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkPipelineTessellationDomainOriginStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineTessellationDomainOriginStateCreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineTessellationDomainOriginStateCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineTessellationDomainOriginStateCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000117003: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineTessellationDomainOriginStateCreateInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000117003: VkPipelineTessellationDomainOriginStateCreateInfoWire.DecodeSelf(ref d, (VkPipelineTessellationDomainOriginStateCreateInfo*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineTessellationStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000117003];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkPipelineVertexInputDivisorStateCreateInfoWire
@@ -9889,7 +3586,7 @@ public static unsafe partial class VkPipelineVertexInputDivisorStateCreateInfoWi
     {
         if (d.I32() != (int)VkPipelineVertexInputDivisorStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineVertexInputDivisorStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -9947,37 +3644,17 @@ public static unsafe partial class VkPipelineVertexInputDivisorStateCreateInfoWi
             else if ((ulong)v->vertexBindingDivisorCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineVertexInputDivisorStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineVertexInputStateCreateInfoWire
@@ -9998,7 +3675,7 @@ public static unsafe partial class VkPipelineVertexInputStateCreateInfoWire
     {
         if (d.I32() != (int)VkPipelineVertexInputStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineVertexInputStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -10098,47 +3775,81 @@ public static unsafe partial class VkPipelineVertexInputStateCreateInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000190001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(191) || f.HasExtension(526): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineVertexInputDivisorStateCreateInfoWire.SizeSelf((VkPipelineVertexInputDivisorStateCreateInfo*)p, f);
+                case 1000190001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(191) || f.HasExtension(526): n += 12 + VkPipelineVertexInputDivisorStateCreateInfoWire.SizeSelf((VkPipelineVertexInputDivisorStateCreateInfo*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000190001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(191) || f.HasExtension(526): e.Pointer(true); e.I32(1000190001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineVertexInputDivisorStateCreateInfoWire.EncodeSelf(ref e, (VkPipelineVertexInputDivisorStateCreateInfo*)p); return;
+                case 1000190001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(191) || f.HasExtension(526): e.Pointer(true); e.I32(1000190001); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000190001: VkPipelineVertexInputDivisorStateCreateInfoWire.EncodeSelf(ref e, (VkPipelineVertexInputDivisorStateCreateInfo*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000190001:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkPipelineVertexInputDivisorStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineVertexInputDivisorStateCreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineVertexInputDivisorStateCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineVertexInputDivisorStateCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000190001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineVertexInputDivisorStateCreateInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000190001: VkPipelineVertexInputDivisorStateCreateInfoWire.DecodeSelf(ref d, (VkPipelineVertexInputDivisorStateCreateInfo*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineVertexInputStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000190001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkPipelineViewportDepthClampControlCreateInfoEXTWire
@@ -10159,7 +3870,7 @@ public static unsafe partial class VkPipelineViewportDepthClampControlCreateInfo
     {
         if (d.I32() != (int)VkPipelineViewportDepthClampControlCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineViewportDepthClampControlCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -10200,37 +3911,17 @@ public static unsafe partial class VkPipelineViewportDepthClampControlCreateInfo
             v->pDepthClampRange = t459;
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineViewportDepthClampControlCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineViewportDepthClipControlCreateInfoEXTWire
@@ -10251,7 +3942,7 @@ public static unsafe partial class VkPipelineViewportDepthClipControlCreateInfoE
     {
         if (d.I32() != (int)VkPipelineViewportDepthClipControlCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineViewportDepthClipControlCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -10275,37 +3966,17 @@ public static unsafe partial class VkPipelineViewportDepthClipControlCreateInfoE
     {
         v->negativeOneToOne = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineViewportDepthClipControlCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkPipelineViewportStateCreateInfoWire
@@ -10326,7 +3997,7 @@ public static unsafe partial class VkPipelineViewportStateCreateInfoWire
     {
         if (d.I32() != (int)VkPipelineViewportStateCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPipelineViewportStateCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -10424,59 +4095,86 @@ public static unsafe partial class VkPipelineViewportStateCreateInfoWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000355001 when f == null || f.HasExtension(356): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineViewportDepthClipControlCreateInfoEXTWire.SizeSelf((VkPipelineViewportDepthClipControlCreateInfoEXT*)p, f);
-                case 1000582001 when f == null || f.HasExtension(583): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineViewportDepthClampControlCreateInfoEXTWire.SizeSelf((VkPipelineViewportDepthClampControlCreateInfoEXT*)p, f);
+                case 1000355001 when f == null || f.HasExtension(356): n += 12 + VkPipelineViewportDepthClipControlCreateInfoEXTWire.SizeSelf((VkPipelineViewportDepthClipControlCreateInfoEXT*)p, f); break;
+                case 1000582001 when f == null || f.HasExtension(583): n += 12 + VkPipelineViewportDepthClampControlCreateInfoEXTWire.SizeSelf((VkPipelineViewportDepthClampControlCreateInfoEXT*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[2];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 2) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000355001 when f == null || f.HasExtension(356): e.Pointer(true); e.I32(1000355001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineViewportDepthClipControlCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineViewportDepthClipControlCreateInfoEXT*)p); return;
-                case 1000582001 when f == null || f.HasExtension(583): e.Pointer(true); e.I32(1000582001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineViewportDepthClampControlCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineViewportDepthClampControlCreateInfoEXT*)p); return;
+                case 1000355001 when f == null || f.HasExtension(356): e.Pointer(true); e.I32(1000355001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000582001 when f == null || f.HasExtension(583): e.Pointer(true); e.I32(1000582001); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000355001: VkPipelineViewportDepthClipControlCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineViewportDepthClipControlCreateInfoEXT*)q); break;
+                case 1000582001: VkPipelineViewportDepthClampControlCreateInfoEXTWire.EncodeSelf(ref e, (VkPipelineViewportDepthClampControlCreateInfoEXT*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000355001:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkPipelineViewportDepthClipControlCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineViewportDepthClipControlCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkPipelineViewportDepthClipControlCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineViewportDepthClipControlCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000355001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineViewportDepthClipControlCreateInfoEXT)); break;
+                case 1000582001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineViewportDepthClampControlCreateInfoEXT)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000582001:
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkPipelineViewportDepthClampControlCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkPipelineViewportDepthClampControlCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkPipelineViewportDepthClampControlCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineViewportDepthClampControlCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000355001: VkPipelineViewportDepthClipControlCreateInfoEXTWire.DecodeSelf(ref d, (VkPipelineViewportDepthClipControlCreateInfoEXT*)last); break;
+                case 1000582001: VkPipelineViewportDepthClampControlCreateInfoEXTWire.DecodeSelf(ref d, (VkPipelineViewportDepthClampControlCreateInfoEXT*)last); break;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkPipelineViewportStateCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000355001, 1000582001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 2;
 }
 
 public static unsafe partial class VkPrivateDataSlotCreateInfoWire
@@ -10497,7 +4195,7 @@ public static unsafe partial class VkPrivateDataSlotCreateInfoWire
     {
         if (d.I32() != (int)VkPrivateDataSlotCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkPrivateDataSlotCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -10521,36 +4219,5744 @@ public static unsafe partial class VkPrivateDataSlotCreateInfoWire
     {
         v->flags = (uint)d.U32();
     }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPrivateDataSlotCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkProtectedSubmitInfoWire
+{
+    public static ulong Size(VkProtectedSubmitInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkProtectedSubmitInfo* v)
+    {
+        e.I32((int)VkProtectedSubmitInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkProtectedSubmitInfo* v)
+    {
+        if (d.I32() != (int)VkProtectedSubmitInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkProtectedSubmitInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkProtectedSubmitInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkProtectedSubmitInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkProtectedSubmitInfo* v)
+    {
+        e.U32((uint)v->protectedSubmit);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkProtectedSubmitInfo* v)
+    {
+        v->protectedSubmit = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkProtectedSubmitInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkPushConstantRangeWire
+{
+    public static ulong Size(VkPushConstantRange* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPushConstantRange* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPushConstantRange* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPushConstantRange* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPushConstantRange* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPushConstantRange* v)
+    {
+        e.U32((uint)v->stageFlags);
+        e.U32((uint)v->offset);
+        e.U32((uint)v->size);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPushConstantRange* v)
+    {
+        v->stageFlags = (uint)d.U32();
+        v->offset = (uint)d.U32();
+        v->size = (uint)d.U32();
+    }
+}
+
+public static unsafe partial class VkPushConstantsInfoWire
+{
+    public static ulong Size(VkPushConstantsInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPushConstantsInfo* v)
+    {
+        e.I32((int)VkPushConstantsInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPushConstantsInfo* v)
+    {
+        if (d.I32() != (int)VkPushConstantsInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPushConstantsInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPushConstantsInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPushConstantsInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 8;
+        if (v->pValues != null)
+        {
+            n += VnSize.Padded((ulong)v->size * 1);
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPushConstantsInfo* v)
+    {
+        e.Handle(v->layout);
+        e.U32((uint)v->stageFlags);
+        e.U32((uint)v->offset);
+        e.U32((uint)v->size);
+        if (v->pValues != null)
+        {
+            e.ArraySize((ulong)v->size);
+            e.Bytes(v->pValues, (ulong)v->size * 1);
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPushConstantsInfo* v)
+    {
+        v->layout = d.Handle(17);
+        v->stageFlags = (uint)d.U32();
+        v->offset = (uint)d.U32();
+        v->size = (uint)d.U32();
+
+        {
+            ulong t473 = d.ArraySize();
+            if (t473 != 0)
+            {
+                if (t473 != (ulong)v->size) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t473, 1)) return;
+                var t474 = (byte*)d.Alloc(t473, (ulong)sizeof(byte));
+                if (t474 == null) return;
+                d.Bytes(t474, t473 * 1);
+                v->pValues = t474;
+            }
+            else if ((ulong)v->size != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
+                case 30: n += 12 + VkPipelineLayoutCreateInfoWire.SizeSelf((VkPipelineLayoutCreateInfo*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
+        {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 30: e.Pointer(true); e.I32(30); kept[n++] = (VnChainHeader*)p; break;
+            }
+        }
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 30: VkPipelineLayoutCreateInfoWire.EncodeSelf(ref e, (VkPipelineLayoutCreateInfo*)q); break;
+            }
+        }
+    }
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (!d.Pointer()) return null;
+        VnChainHeader* last = null;
+        int n = 0;
+        do
+        {
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
+            {
+                case 30: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineLayoutCreateInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            }
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 30: VkPipelineLayoutCreateInfoWire.DecodeSelf(ref d, (VkPipelineLayoutCreateInfo*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
+        }
+        return next;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPushConstantsInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [30];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
+}
+
+public static unsafe partial class VkPushDescriptorSetInfoWire
+{
+    public static ulong Size(VkPushDescriptorSetInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkPushDescriptorSetInfo* v)
+    {
+        e.I32((int)VkPushDescriptorSetInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkPushDescriptorSetInfo* v)
+    {
+        if (d.I32() != (int)VkPushDescriptorSetInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkPushDescriptorSetInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkPushDescriptorSetInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkPushDescriptorSetInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 8;
+        n += 4;
+        n += 4;
+        n += 8;
+        if (v->pDescriptorWrites != null)
+        {
+            for (ulong t475 = 0; t475 < (ulong)v->descriptorWriteCount; t475++)
+            {
+                n += VkWriteDescriptorSetWire.Size(&v->pDescriptorWrites[t475], f);
+            }
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkPushDescriptorSetInfo* v)
+    {
+        e.U32((uint)v->stageFlags);
+        e.Handle(v->layout);
+        e.U32((uint)v->set);
+        e.U32((uint)v->descriptorWriteCount);
+        if (v->pDescriptorWrites != null)
+        {
+            e.ArraySize((ulong)v->descriptorWriteCount);
+            for (ulong t476 = 0; t476 < (ulong)v->descriptorWriteCount; t476++)
+            {
+                VkWriteDescriptorSetWire.Encode(ref e, &v->pDescriptorWrites[t476]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkPushDescriptorSetInfo* v)
+    {
+        v->stageFlags = (uint)d.U32();
+        v->layout = d.Handle(17);
+        v->set = (uint)d.U32();
+        v->descriptorWriteCount = (uint)d.U32();
+
+        {
+            ulong t478 = d.ArraySize();
+            if (t478 != 0)
+            {
+                if (t478 != (ulong)v->descriptorWriteCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t478, 60)) return;
+                var t479 = (VkWriteDescriptorSet*)d.Alloc(t478, (ulong)sizeof(VkWriteDescriptorSet));
+                if (t479 == null) return;
+                for (ulong t477 = 0; t477 < t478; t477++)
+                {
+                    VkWriteDescriptorSetWire.Decode(ref d, &t479[t477]);
+                }
+                v->pDescriptorWrites = t479;
+            }
+            else if ((ulong)v->descriptorWriteCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
+                case 30: n += 12 + VkPipelineLayoutCreateInfoWire.SizeSelf((VkPipelineLayoutCreateInfo*)p, f); break;
             }
         }
-        e.Pointer(false);
+        return n;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void EncodeChain(ref VnEncoder e, void* p)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        if (p == null) { e.Pointer(false); return; }
+        var f = e.Filter;
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 30: e.Pointer(true); e.I32(30); kept[n++] = (VnChainHeader*)p; break;
+            }
+        }
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 30: VkPipelineLayoutCreateInfoWire.EncodeSelf(ref e, (VkPipelineLayoutCreateInfo*)q); break;
+            }
         }
     }
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (!d.Pointer()) return null;
+        VnChainHeader* last = null;
+        int n = 0;
+        do
+        {
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
+            {
+                case 30: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineLayoutCreateInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            }
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 30: VkPipelineLayoutCreateInfoWire.DecodeSelf(ref d, (VkPipelineLayoutCreateInfo*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
+        }
+        return next;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkPushDescriptorSetInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [30];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
+}
+
+public static unsafe partial class VkQueryPoolCreateInfoWire
+{
+    public static ulong Size(VkQueryPoolCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkQueryPoolCreateInfo* v)
+    {
+        e.I32((int)VkQueryPoolCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkQueryPoolCreateInfo* v)
+    {
+        if (d.I32() != (int)VkQueryPoolCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkQueryPoolCreateInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkQueryPoolCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkQueryPoolCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkQueryPoolCreateInfo* v)
+    {
+        e.U32((uint)v->flags);
+        e.I32((int)v->queryType);
+        e.U32((uint)v->queryCount);
+        e.U32((uint)v->pipelineStatistics);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkQueryPoolCreateInfo* v)
+    {
+        v->flags = (uint)d.U32();
+        v->queryType = (VkQueryType)d.I32();
+        v->queryCount = (uint)d.U32();
+        v->pipelineStatistics = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkQueryPoolCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkQueueFamilyGlobalPriorityPropertiesWire
+{
+    public static ulong Size(VkQueueFamilyGlobalPriorityProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkQueueFamilyGlobalPriorityProperties* v)
+    {
+        e.I32((int)VkQueueFamilyGlobalPriorityProperties.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkQueueFamilyGlobalPriorityProperties* v)
+    {
+        if (d.I32() != (int)VkQueueFamilyGlobalPriorityProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkQueueFamilyGlobalPriorityProperties.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkQueueFamilyGlobalPriorityProperties* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkQueueFamilyGlobalPriorityProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 8 + 64;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkQueueFamilyGlobalPriorityProperties* v)
+    {
+        e.U32((uint)v->priorityCount);
+        e.ArraySize(16);
+        e.Bytes(((int*)v->priorities), 64);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkQueueFamilyGlobalPriorityProperties* v)
+    {
+        v->priorityCount = (uint)d.U32();
+        if (!d.FixedArraySize(16)) return;
+        d.Bytes(((int*)v->priorities), 64);
+    }
+    public static ulong SizePartial(VkQueueFamilyGlobalPriorityProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkQueueFamilyGlobalPriorityProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkQueueFamilyGlobalPriorityProperties* v)
+    {
+        e.I32((int)VkQueueFamilyGlobalPriorityProperties.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkQueueFamilyGlobalPriorityProperties* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkQueueFamilyGlobalPriorityProperties* v)
+    {
+        if (d.I32() != (int)VkQueueFamilyGlobalPriorityProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkQueueFamilyGlobalPriorityProperties.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkQueueFamilyGlobalPriorityProperties* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkQueueFamilyGlobalPriorityProperties* v)
+    {
+        if (d.I32() != (int)VkQueueFamilyGlobalPriorityProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkQueueFamilyGlobalPriorityProperties* v)
+    {
+        v->priorityCount = (uint)d.U32();
+        if (!d.FixedArraySize(16)) return;
+        d.Bytes(((int*)v->priorities), 64);
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkQueueFamilyGlobalPriorityProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkQueueFamilyGlobalPriorityProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkQueueFamilyPropertiesWire
+{
+    public static ulong Size(VkQueueFamilyProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkQueueFamilyProperties* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkQueueFamilyProperties* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkQueueFamilyProperties* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkQueueFamilyProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += VkExtent3DWire.Size(&v->minImageTransferGranularity, f);
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkQueueFamilyProperties* v)
+    {
+        e.U32((uint)v->queueFlags);
+        e.U32((uint)v->queueCount);
+        e.U32((uint)v->timestampValidBits);
+        VkExtent3DWire.Encode(ref e, &v->minImageTransferGranularity);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkQueueFamilyProperties* v)
+    {
+        v->queueFlags = (uint)d.U32();
+        v->queueCount = (uint)d.U32();
+        v->timestampValidBits = (uint)d.U32();
+        VkExtent3DWire.Decode(ref d, &v->minImageTransferGranularity);
+    }
+    public static ulong SizePartial(VkQueueFamilyProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkQueueFamilyProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkExtent3DWire.SizePartial(&v->minImageTransferGranularity, f);
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkQueueFamilyProperties* v)
+    {
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkQueueFamilyProperties* v)
+    {
+        VkExtent3DWire.EncodePartial(ref e, &v->minImageTransferGranularity);
+    }
+    public static void DecodePartial(ref VnDecoder d, VkQueueFamilyProperties* v)
+    {
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkQueueFamilyProperties* v)
+    {
+        VkExtent3DWire.DecodePartial(ref d, &v->minImageTransferGranularity);
+    }
+    public static void DecodeInto(ref VnDecoder d, VkQueueFamilyProperties* v)
+    {
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkQueueFamilyProperties* v)
+    {
+        v->queueFlags = (uint)d.U32();
+        v->queueCount = (uint)d.U32();
+        v->timestampValidBits = (uint)d.U32();
+        VkExtent3DWire.DecodeInto(ref d, &v->minImageTransferGranularity);
+    }
+}
+
+public static unsafe partial class VkQueueFamilyProperties2Wire
+{
+    public static ulong Size(VkQueueFamilyProperties2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkQueueFamilyProperties2* v)
+    {
+        e.I32((int)VkQueueFamilyProperties2.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkQueueFamilyProperties2* v)
+    {
+        if (d.I32() != (int)VkQueueFamilyProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkQueueFamilyProperties2.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkQueueFamilyProperties2* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkQueueFamilyProperties2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkQueueFamilyPropertiesWire.Size(&v->queueFamilyProperties, f);
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkQueueFamilyProperties2* v)
+    {
+        VkQueueFamilyPropertiesWire.Encode(ref e, &v->queueFamilyProperties);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkQueueFamilyProperties2* v)
+    {
+        VkQueueFamilyPropertiesWire.Decode(ref d, &v->queueFamilyProperties);
+    }
+    public static ulong SizePartial(VkQueueFamilyProperties2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkQueueFamilyProperties2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkQueueFamilyPropertiesWire.SizePartial(&v->queueFamilyProperties, f);
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkQueueFamilyProperties2* v)
+    {
+        e.I32((int)VkQueueFamilyProperties2.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkQueueFamilyProperties2* v)
+    {
+        VkQueueFamilyPropertiesWire.EncodePartial(ref e, &v->queueFamilyProperties);
+    }
+    public static void DecodePartial(ref VnDecoder d, VkQueueFamilyProperties2* v)
+    {
+        if (d.I32() != (int)VkQueueFamilyProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkQueueFamilyProperties2.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkQueueFamilyProperties2* v)
+    {
+        VkQueueFamilyPropertiesWire.DecodePartial(ref d, &v->queueFamilyProperties);
+    }
+    public static void DecodeInto(ref VnDecoder d, VkQueueFamilyProperties2* v)
+    {
+        if (d.I32() != (int)VkQueueFamilyProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkQueueFamilyProperties2* v)
+    {
+        VkQueueFamilyPropertiesWire.DecodeInto(ref d, &v->queueFamilyProperties);
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        ulong n = 8;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000388001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(189) || f.HasExtension(389): n += 12 + VkQueueFamilyGlobalPriorityPropertiesWire.SizeSelf((VkQueueFamilyGlobalPriorityProperties*)p, f); break;
+            }
+        }
+        return n;
+    }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        if (p == null) { e.Pointer(false); return; }
+        var f = e.Filter;
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
+        {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000388001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(189) || f.HasExtension(389): e.Pointer(true); e.I32(1000388001); kept[n++] = (VnChainHeader*)p; break;
+            }
+        }
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000388001: VkQueueFamilyGlobalPriorityPropertiesWire.EncodeSelf(ref e, (VkQueueFamilyGlobalPriorityProperties*)q); break;
+            }
+        }
+    }
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (!d.Pointer()) return null;
+        VnChainHeader* last = null;
+        int n = 0;
+        do
+        {
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
+            {
+                case 1000388001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkQueueFamilyGlobalPriorityProperties)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            }
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000388001: VkQueueFamilyGlobalPriorityPropertiesWire.DecodeSelf(ref d, (VkQueueFamilyGlobalPriorityProperties*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
+        }
+        return next;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
+    {
+        ulong n = 8;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000388001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(189) || f.HasExtension(389): n += 12 + VkQueueFamilyGlobalPriorityPropertiesWire.SizePartialSelf((VkQueueFamilyGlobalPriorityProperties*)p, f); break;
+            }
+        }
+        return n;
+    }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void EncodePartialChain(ref VnEncoder e, void* p)
+    {
+        if (p == null) { e.Pointer(false); return; }
+        var f = e.Filter;
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
+        {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodePartialChain(ref e, p); break; }
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000388001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(189) || f.HasExtension(389): e.Pointer(true); e.I32(1000388001); kept[n++] = (VnChainHeader*)p; break;
+            }
+        }
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000388001: VkQueueFamilyGlobalPriorityPropertiesWire.EncodePartialSelf(ref e, (VkQueueFamilyGlobalPriorityProperties*)q); break;
+            }
+        }
+    }
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (!d.Pointer()) return null;
+        VnChainHeader* last = null;
+        int n = 0;
+        do
+        {
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
+            {
+                case 1000388001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkQueueFamilyGlobalPriorityProperties)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            }
+            if (p == null) return null;
+            if (++n > PartialChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000388001: VkQueueFamilyGlobalPriorityPropertiesWire.DecodePartialSelf(ref d, (VkQueueFamilyGlobalPriorityProperties*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
+        }
+        return next;
+    }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (!d.Pointer()) return;
+        VnChainHeader** found = stackalloc VnChainHeader*[PartialChainLimit];
+        int n = 0;
+        var p = (VnChainHeader*)chain;
+        do
+        {
+            if (n == PartialChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return; }
+            int st = d.I32();
+            while (p != null && p->sType != st) p = (VnChainHeader*)p->pNext;
+            if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+            found[n++] = p;
+            p = (VnChainHeader*)p->pNext;
+        } while (d.Pointer());
+        if (d.Failed) return;
+        while (n > 0)
+        {
+            p = found[--n];
+            switch (p->sType)
+            {
+                case 1000388001: VkQueueFamilyGlobalPriorityPropertiesWire.DecodeIntoSelf(ref d, (VkQueueFamilyGlobalPriorityProperties*)p); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return;
+            }
+            if (d.Failed) return;
+        }
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkQueueFamilyProperties2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000388001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
+    /// <summary>sTypes of the structs a pNext chain of VkQueueFamilyProperties2 carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [1000388001];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 1;
+}
+
+public static unsafe partial class VkRect2DWire
+{
+    public static ulong Size(VkRect2D* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkRect2D* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkRect2D* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkRect2D* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkRect2D* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkOffset2DWire.Size(&v->offset, f);
+        n += VkExtent2DWire.Size(&v->extent, f);
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkRect2D* v)
+    {
+        VkOffset2DWire.Encode(ref e, &v->offset);
+        VkExtent2DWire.Encode(ref e, &v->extent);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkRect2D* v)
+    {
+        VkOffset2DWire.Decode(ref d, &v->offset);
+        VkExtent2DWire.Decode(ref d, &v->extent);
+    }
+}
+
+public static unsafe partial class VkRenderPassAttachmentBeginInfoWire
+{
+    public static ulong Size(VkRenderPassAttachmentBeginInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkRenderPassAttachmentBeginInfo* v)
+    {
+        e.I32((int)VkRenderPassAttachmentBeginInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkRenderPassAttachmentBeginInfo* v)
+    {
+        if (d.I32() != (int)VkRenderPassAttachmentBeginInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkRenderPassAttachmentBeginInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkRenderPassAttachmentBeginInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkRenderPassAttachmentBeginInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 8;
+        if (v->pAttachments != null)
+        {
+            n += 8 * (ulong)v->attachmentCount;
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkRenderPassAttachmentBeginInfo* v)
+    {
+        e.U32((uint)v->attachmentCount);
+        if (v->pAttachments != null)
+        {
+            e.ArraySize((ulong)v->attachmentCount);
+            for (ulong t481 = 0; t481 < (ulong)v->attachmentCount; t481++)
+            {
+                e.Handle(v->pAttachments[t481]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkRenderPassAttachmentBeginInfo* v)
+    {
+        v->attachmentCount = (uint)d.U32();
+
+        {
+            ulong t483 = d.ArraySize();
+            if (t483 != 0)
+            {
+                if (t483 != (ulong)v->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t483, 8)) return;
+                var t484 = (ulong*)d.Alloc(t483, (ulong)sizeof(ulong));
+                if (t484 == null) return;
+                for (ulong t482 = 0; t482 < t483; t482++)
+                {
+                    t484[t482] = d.Handle(14);
+                }
+                v->pAttachments = t484;
+            }
+            else if ((ulong)v->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkRenderPassAttachmentBeginInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkRenderPassBeginInfoWire
+{
+    public static ulong Size(VkRenderPassBeginInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkRenderPassBeginInfo* v)
+    {
+        e.I32((int)VkRenderPassBeginInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkRenderPassBeginInfo* v)
+    {
+        if (d.I32() != (int)VkRenderPassBeginInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkRenderPassBeginInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkRenderPassBeginInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkRenderPassBeginInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        n += 8;
+        n += VkRect2DWire.Size(&v->renderArea, f);
+        n += 4;
+        n += 8;
+        if (v->pClearValues != null)
+        {
+            for (ulong t485 = 0; t485 < (ulong)v->clearValueCount; t485++)
+            {
+                n += VkClearValueWire.Size(&v->pClearValues[t485], f);
+            }
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkRenderPassBeginInfo* v)
+    {
+        e.Handle(v->renderPass);
+        e.Handle(v->framebuffer);
+        VkRect2DWire.Encode(ref e, &v->renderArea);
+        e.U32((uint)v->clearValueCount);
+        if (v->pClearValues != null)
+        {
+            e.ArraySize((ulong)v->clearValueCount);
+            for (ulong t486 = 0; t486 < (ulong)v->clearValueCount; t486++)
+            {
+                VkClearValueWire.Encode(ref e, &v->pClearValues[t486]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkRenderPassBeginInfo* v)
+    {
+        v->renderPass = d.Handle(18);
+        v->framebuffer = d.Handle(24);
+        VkRect2DWire.Decode(ref d, &v->renderArea);
+        v->clearValueCount = (uint)d.U32();
+
+        {
+            ulong t488 = d.ArraySize();
+            if (t488 != 0)
+            {
+                if (t488 != (ulong)v->clearValueCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t488, 12)) return;
+                var t489 = (VkClearValue*)d.Alloc(t488, (ulong)sizeof(VkClearValue));
+                if (t489 == null) return;
+                for (ulong t487 = 0; t487 < t488; t487++)
+                {
+                    VkClearValueWire.Decode(ref d, &t489[t487]);
+                }
+                v->pClearValues = t489;
+            }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        ulong n = 8;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000060003: n += 12 + VkDeviceGroupRenderPassBeginInfoWire.SizeSelf((VkDeviceGroupRenderPassBeginInfo*)p, f); break;
+                case 1000108003: n += 12 + VkRenderPassAttachmentBeginInfoWire.SizeSelf((VkRenderPassAttachmentBeginInfo*)p, f); break;
+                case 1000143001 when f == null || f.HasExtension(144): n += 12 + VkRenderPassSampleLocationsBeginInfoEXTWire.SizeSelf((VkRenderPassSampleLocationsBeginInfoEXT*)p, f); break;
+            }
+        }
+        return n;
+    }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        if (p == null) { e.Pointer(false); return; }
+        var f = e.Filter;
+        VnChainHeader** kept = stackalloc VnChainHeader*[3];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
+        {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 3) { EncodeChain(ref e, p); break; }
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000060003: e.Pointer(true); e.I32(1000060003); kept[n++] = (VnChainHeader*)p; break;
+                case 1000108003: e.Pointer(true); e.I32(1000108003); kept[n++] = (VnChainHeader*)p; break;
+                case 1000143001 when f == null || f.HasExtension(144): e.Pointer(true); e.I32(1000143001); kept[n++] = (VnChainHeader*)p; break;
+            }
+        }
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000060003: VkDeviceGroupRenderPassBeginInfoWire.EncodeSelf(ref e, (VkDeviceGroupRenderPassBeginInfo*)q); break;
+                case 1000108003: VkRenderPassAttachmentBeginInfoWire.EncodeSelf(ref e, (VkRenderPassAttachmentBeginInfo*)q); break;
+                case 1000143001: VkRenderPassSampleLocationsBeginInfoEXTWire.EncodeSelf(ref e, (VkRenderPassSampleLocationsBeginInfoEXT*)q); break;
+            }
+        }
+    }
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (!d.Pointer()) return null;
+        VnChainHeader* last = null;
+        int n = 0;
+        do
+        {
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
+            {
+                case 1000060003: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkDeviceGroupRenderPassBeginInfo)); break;
+                case 1000108003: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkRenderPassAttachmentBeginInfo)); break;
+                case 1000143001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkRenderPassSampleLocationsBeginInfoEXT)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            }
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000060003: VkDeviceGroupRenderPassBeginInfoWire.DecodeSelf(ref d, (VkDeviceGroupRenderPassBeginInfo*)last); break;
+                case 1000108003: VkRenderPassAttachmentBeginInfoWire.DecodeSelf(ref d, (VkRenderPassAttachmentBeginInfo*)last); break;
+                case 1000143001: VkRenderPassSampleLocationsBeginInfoEXTWire.DecodeSelf(ref d, (VkRenderPassSampleLocationsBeginInfoEXT*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
+        }
+        return next;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkRenderPassBeginInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000060003, 1000108003, 1000143001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 3;
+}
+
+public static unsafe partial class VkRenderPassCreateInfoWire
+{
+    public static ulong Size(VkRenderPassCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkRenderPassCreateInfo* v)
+    {
+        e.I32((int)VkRenderPassCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkRenderPassCreateInfo* v)
+    {
+        if (d.I32() != (int)VkRenderPassCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkRenderPassCreateInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkRenderPassCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkRenderPassCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 8;
+        if (v->pAttachments != null)
+        {
+            for (ulong t490 = 0; t490 < (ulong)v->attachmentCount; t490++)
+            {
+                n += VkAttachmentDescriptionWire.Size(&v->pAttachments[t490], f);
+            }
+        }
+        n += 4;
+        n += 8;
+        if (v->pSubpasses != null)
+        {
+            for (ulong t491 = 0; t491 < (ulong)v->subpassCount; t491++)
+            {
+                n += VkSubpassDescriptionWire.Size(&v->pSubpasses[t491], f);
+            }
+        }
+        n += 4;
+        n += 8;
+        if (v->pDependencies != null)
+        {
+            for (ulong t492 = 0; t492 < (ulong)v->dependencyCount; t492++)
+            {
+                n += VkSubpassDependencyWire.Size(&v->pDependencies[t492], f);
+            }
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkRenderPassCreateInfo* v)
+    {
+        e.U32((uint)v->flags);
+        e.U32((uint)v->attachmentCount);
+        if (v->pAttachments != null)
+        {
+            e.ArraySize((ulong)v->attachmentCount);
+            for (ulong t493 = 0; t493 < (ulong)v->attachmentCount; t493++)
+            {
+                VkAttachmentDescriptionWire.Encode(ref e, &v->pAttachments[t493]);
+            }
+        }
+        else e.ArraySize(0);
+        e.U32((uint)v->subpassCount);
+        if (v->pSubpasses != null)
+        {
+            e.ArraySize((ulong)v->subpassCount);
+            for (ulong t494 = 0; t494 < (ulong)v->subpassCount; t494++)
+            {
+                VkSubpassDescriptionWire.Encode(ref e, &v->pSubpasses[t494]);
+            }
+        }
+        else e.ArraySize(0);
+        e.U32((uint)v->dependencyCount);
+        if (v->pDependencies != null)
+        {
+            e.ArraySize((ulong)v->dependencyCount);
+            for (ulong t495 = 0; t495 < (ulong)v->dependencyCount; t495++)
+            {
+                VkSubpassDependencyWire.Encode(ref e, &v->pDependencies[t495]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkRenderPassCreateInfo* v)
+    {
+        v->flags = (uint)d.U32();
+        v->attachmentCount = (uint)d.U32();
+
+        {
+            ulong t497 = d.ArraySize();
+            if (t497 != 0)
+            {
+                if (t497 != (ulong)v->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t497, 36)) return;
+                var t498 = (VkAttachmentDescription*)d.Alloc(t497, (ulong)sizeof(VkAttachmentDescription));
+                if (t498 == null) return;
+                for (ulong t496 = 0; t496 < t497; t496++)
+                {
+                    VkAttachmentDescriptionWire.Decode(ref d, &t498[t496]);
+                }
+                v->pAttachments = t498;
+            }
+            else if ((ulong)v->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+        v->subpassCount = (uint)d.U32();
+
+        {
+            ulong t500 = d.ArraySize();
+            if (t500 != 0)
+            {
+                if (t500 != (ulong)v->subpassCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t500, 60)) return;
+                var t501 = (VkSubpassDescription*)d.Alloc(t500, (ulong)sizeof(VkSubpassDescription));
+                if (t501 == null) return;
+                for (ulong t499 = 0; t499 < t500; t499++)
+                {
+                    VkSubpassDescriptionWire.Decode(ref d, &t501[t499]);
+                }
+                v->pSubpasses = t501;
+            }
+            else if ((ulong)v->subpassCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+        v->dependencyCount = (uint)d.U32();
+
+        {
+            ulong t503 = d.ArraySize();
+            if (t503 != 0)
+            {
+                if (t503 != (ulong)v->dependencyCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t503, 28)) return;
+                var t504 = (VkSubpassDependency*)d.Alloc(t503, (ulong)sizeof(VkSubpassDependency));
+                if (t504 == null) return;
+                for (ulong t502 = 0; t502 < t503; t502++)
+                {
+                    VkSubpassDependencyWire.Decode(ref d, &t504[t502]);
+                }
+                v->pDependencies = t504;
+            }
+            else if ((ulong)v->dependencyCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        ulong n = 8;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000053000: n += 12 + VkRenderPassMultiviewCreateInfoWire.SizeSelf((VkRenderPassMultiviewCreateInfo*)p, f); break;
+                case 1000117001: n += 12 + VkRenderPassInputAttachmentAspectCreateInfoWire.SizeSelf((VkRenderPassInputAttachmentAspectCreateInfo*)p, f); break;
+            }
+        }
+        return n;
+    }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        if (p == null) { e.Pointer(false); return; }
+        var f = e.Filter;
+        VnChainHeader** kept = stackalloc VnChainHeader*[2];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
+        {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 2) { EncodeChain(ref e, p); break; }
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000053000: e.Pointer(true); e.I32(1000053000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000117001: e.Pointer(true); e.I32(1000117001); kept[n++] = (VnChainHeader*)p; break;
+            }
+        }
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000053000: VkRenderPassMultiviewCreateInfoWire.EncodeSelf(ref e, (VkRenderPassMultiviewCreateInfo*)q); break;
+                case 1000117001: VkRenderPassInputAttachmentAspectCreateInfoWire.EncodeSelf(ref e, (VkRenderPassInputAttachmentAspectCreateInfo*)q); break;
+            }
+        }
+    }
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (!d.Pointer()) return null;
+        VnChainHeader* last = null;
+        int n = 0;
+        do
+        {
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
+            {
+                case 1000053000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkRenderPassMultiviewCreateInfo)); break;
+                case 1000117001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkRenderPassInputAttachmentAspectCreateInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            }
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000053000: VkRenderPassMultiviewCreateInfoWire.DecodeSelf(ref d, (VkRenderPassMultiviewCreateInfo*)last); break;
+                case 1000117001: VkRenderPassInputAttachmentAspectCreateInfoWire.DecodeSelf(ref d, (VkRenderPassInputAttachmentAspectCreateInfo*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
+        }
+        return next;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkRenderPassCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000053000, 1000117001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 2;
+}
+
+public static unsafe partial class VkRenderPassCreateInfo2Wire
+{
+    public static ulong Size(VkRenderPassCreateInfo2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkRenderPassCreateInfo2* v)
+    {
+        e.I32((int)VkRenderPassCreateInfo2.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkRenderPassCreateInfo2* v)
+    {
+        if (d.I32() != (int)VkRenderPassCreateInfo2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkRenderPassCreateInfo2.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkRenderPassCreateInfo2* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkRenderPassCreateInfo2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 8;
+        if (v->pAttachments != null)
+        {
+            for (ulong t505 = 0; t505 < (ulong)v->attachmentCount; t505++)
+            {
+                n += VkAttachmentDescription2Wire.Size(&v->pAttachments[t505], f);
+            }
+        }
+        n += 4;
+        n += 8;
+        if (v->pSubpasses != null)
+        {
+            for (ulong t506 = 0; t506 < (ulong)v->subpassCount; t506++)
+            {
+                n += VkSubpassDescription2Wire.Size(&v->pSubpasses[t506], f);
+            }
+        }
+        n += 4;
+        n += 8;
+        if (v->pDependencies != null)
+        {
+            for (ulong t507 = 0; t507 < (ulong)v->dependencyCount; t507++)
+            {
+                n += VkSubpassDependency2Wire.Size(&v->pDependencies[t507], f);
+            }
+        }
+        n += 4;
+        n += 8;
+        if (v->pCorrelatedViewMasks != null)
+        {
+            n += VnSize.Padded((ulong)v->correlatedViewMaskCount * 4);
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkRenderPassCreateInfo2* v)
+    {
+        e.U32((uint)v->flags);
+        e.U32((uint)v->attachmentCount);
+        if (v->pAttachments != null)
+        {
+            e.ArraySize((ulong)v->attachmentCount);
+            for (ulong t509 = 0; t509 < (ulong)v->attachmentCount; t509++)
+            {
+                VkAttachmentDescription2Wire.Encode(ref e, &v->pAttachments[t509]);
+            }
+        }
+        else e.ArraySize(0);
+        e.U32((uint)v->subpassCount);
+        if (v->pSubpasses != null)
+        {
+            e.ArraySize((ulong)v->subpassCount);
+            for (ulong t510 = 0; t510 < (ulong)v->subpassCount; t510++)
+            {
+                VkSubpassDescription2Wire.Encode(ref e, &v->pSubpasses[t510]);
+            }
+        }
+        else e.ArraySize(0);
+        e.U32((uint)v->dependencyCount);
+        if (v->pDependencies != null)
+        {
+            e.ArraySize((ulong)v->dependencyCount);
+            for (ulong t511 = 0; t511 < (ulong)v->dependencyCount; t511++)
+            {
+                VkSubpassDependency2Wire.Encode(ref e, &v->pDependencies[t511]);
+            }
+        }
+        else e.ArraySize(0);
+        e.U32((uint)v->correlatedViewMaskCount);
+        if (v->pCorrelatedViewMasks != null)
+        {
+            e.ArraySize((ulong)v->correlatedViewMaskCount);
+            e.Bytes(v->pCorrelatedViewMasks, (ulong)v->correlatedViewMaskCount * 4);
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkRenderPassCreateInfo2* v)
+    {
+        v->flags = (uint)d.U32();
+        v->attachmentCount = (uint)d.U32();
+
+        {
+            ulong t514 = d.ArraySize();
+            if (t514 != 0)
+            {
+                if (t514 != (ulong)v->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t514, 48)) return;
+                var t515 = (VkAttachmentDescription2*)d.Alloc(t514, (ulong)sizeof(VkAttachmentDescription2));
+                if (t515 == null) return;
+                for (ulong t513 = 0; t513 < t514; t513++)
+                {
+                    VkAttachmentDescription2Wire.Decode(ref d, &t515[t513]);
+                }
+                v->pAttachments = t515;
+            }
+            else if ((ulong)v->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+        v->subpassCount = (uint)d.U32();
+
+        {
+            ulong t517 = d.ArraySize();
+            if (t517 != 0)
+            {
+                if (t517 != (ulong)v->subpassCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t517, 76)) return;
+                var t518 = (VkSubpassDescription2*)d.Alloc(t517, (ulong)sizeof(VkSubpassDescription2));
+                if (t518 == null) return;
+                for (ulong t516 = 0; t516 < t517; t516++)
+                {
+                    VkSubpassDescription2Wire.Decode(ref d, &t518[t516]);
+                }
+                v->pSubpasses = t518;
+            }
+            else if ((ulong)v->subpassCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+        v->dependencyCount = (uint)d.U32();
+
+        {
+            ulong t520 = d.ArraySize();
+            if (t520 != 0)
+            {
+                if (t520 != (ulong)v->dependencyCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t520, 44)) return;
+                var t521 = (VkSubpassDependency2*)d.Alloc(t520, (ulong)sizeof(VkSubpassDependency2));
+                if (t521 == null) return;
+                for (ulong t519 = 0; t519 < t520; t519++)
+                {
+                    VkSubpassDependency2Wire.Decode(ref d, &t521[t519]);
+                }
+                v->pDependencies = t521;
+            }
+            else if ((ulong)v->dependencyCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+        v->correlatedViewMaskCount = (uint)d.U32();
+
+        {
+            ulong t523 = d.ArraySize();
+            if (t523 != 0)
+            {
+                if (t523 != (ulong)v->correlatedViewMaskCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t523, 4)) return;
+                var t524 = (uint*)d.Alloc(t523, (ulong)sizeof(uint));
+                if (t524 == null) return;
+                d.Bytes(t524, t523 * 4);
+                v->pCorrelatedViewMasks = t524;
+            }
+            else if ((ulong)v->correlatedViewMaskCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkRenderPassCreateInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkRenderPassInputAttachmentAspectCreateInfoWire
+{
+    public static ulong Size(VkRenderPassInputAttachmentAspectCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkRenderPassInputAttachmentAspectCreateInfo* v)
+    {
+        e.I32((int)VkRenderPassInputAttachmentAspectCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkRenderPassInputAttachmentAspectCreateInfo* v)
+    {
+        if (d.I32() != (int)VkRenderPassInputAttachmentAspectCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkRenderPassInputAttachmentAspectCreateInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkRenderPassInputAttachmentAspectCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkRenderPassInputAttachmentAspectCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 8;
+        if (v->pAspectReferences != null)
+        {
+            for (ulong t525 = 0; t525 < (ulong)v->aspectReferenceCount; t525++)
+            {
+                n += VkInputAttachmentAspectReferenceWire.Size(&v->pAspectReferences[t525], f);
+            }
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkRenderPassInputAttachmentAspectCreateInfo* v)
+    {
+        e.U32((uint)v->aspectReferenceCount);
+        if (v->pAspectReferences != null)
+        {
+            e.ArraySize((ulong)v->aspectReferenceCount);
+            for (ulong t526 = 0; t526 < (ulong)v->aspectReferenceCount; t526++)
+            {
+                VkInputAttachmentAspectReferenceWire.Encode(ref e, &v->pAspectReferences[t526]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkRenderPassInputAttachmentAspectCreateInfo* v)
+    {
+        v->aspectReferenceCount = (uint)d.U32();
+
+        {
+            ulong t528 = d.ArraySize();
+            if (t528 != 0)
+            {
+                if (t528 != (ulong)v->aspectReferenceCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t528, 12)) return;
+                var t529 = (VkInputAttachmentAspectReference*)d.Alloc(t528, (ulong)sizeof(VkInputAttachmentAspectReference));
+                if (t529 == null) return;
+                for (ulong t527 = 0; t527 < t528; t527++)
+                {
+                    VkInputAttachmentAspectReferenceWire.Decode(ref d, &t529[t527]);
+                }
+                v->pAspectReferences = t529;
+            }
+            else if ((ulong)v->aspectReferenceCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkRenderPassInputAttachmentAspectCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkRenderPassMultiviewCreateInfoWire
+{
+    public static ulong Size(VkRenderPassMultiviewCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkRenderPassMultiviewCreateInfo* v)
+    {
+        e.I32((int)VkRenderPassMultiviewCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkRenderPassMultiviewCreateInfo* v)
+    {
+        if (d.I32() != (int)VkRenderPassMultiviewCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkRenderPassMultiviewCreateInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkRenderPassMultiviewCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkRenderPassMultiviewCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 8;
+        if (v->pViewMasks != null)
+        {
+            n += VnSize.Padded((ulong)v->subpassCount * 4);
+        }
+        n += 4;
+        n += 8;
+        if (v->pViewOffsets != null)
+        {
+            n += VnSize.Padded((ulong)v->dependencyCount * 4);
+        }
+        n += 4;
+        n += 8;
+        if (v->pCorrelationMasks != null)
+        {
+            n += VnSize.Padded((ulong)v->correlationMaskCount * 4);
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkRenderPassMultiviewCreateInfo* v)
+    {
+        e.U32((uint)v->subpassCount);
+        if (v->pViewMasks != null)
+        {
+            e.ArraySize((ulong)v->subpassCount);
+            e.Bytes(v->pViewMasks, (ulong)v->subpassCount * 4);
+        }
+        else e.ArraySize(0);
+        e.U32((uint)v->dependencyCount);
+        if (v->pViewOffsets != null)
+        {
+            e.ArraySize((ulong)v->dependencyCount);
+            e.Bytes(v->pViewOffsets, (ulong)v->dependencyCount * 4);
+        }
+        else e.ArraySize(0);
+        e.U32((uint)v->correlationMaskCount);
+        if (v->pCorrelationMasks != null)
+        {
+            e.ArraySize((ulong)v->correlationMaskCount);
+            e.Bytes(v->pCorrelationMasks, (ulong)v->correlationMaskCount * 4);
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkRenderPassMultiviewCreateInfo* v)
+    {
+        v->subpassCount = (uint)d.U32();
+
+        {
+            ulong t537 = d.ArraySize();
+            if (t537 != 0)
+            {
+                if (t537 != (ulong)v->subpassCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t537, 4)) return;
+                var t538 = (uint*)d.Alloc(t537, (ulong)sizeof(uint));
+                if (t538 == null) return;
+                d.Bytes(t538, t537 * 4);
+                v->pViewMasks = t538;
+            }
+            else if ((ulong)v->subpassCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+        v->dependencyCount = (uint)d.U32();
+
+        {
+            ulong t540 = d.ArraySize();
+            if (t540 != 0)
+            {
+                if (t540 != (ulong)v->dependencyCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t540, 4)) return;
+                var t541 = (int*)d.Alloc(t540, (ulong)sizeof(int));
+                if (t541 == null) return;
+                d.Bytes(t541, t540 * 4);
+                v->pViewOffsets = t541;
+            }
+            else if ((ulong)v->dependencyCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+        v->correlationMaskCount = (uint)d.U32();
+
+        {
+            ulong t543 = d.ArraySize();
+            if (t543 != 0)
+            {
+                if (t543 != (ulong)v->correlationMaskCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t543, 4)) return;
+                var t544 = (uint*)d.Alloc(t543, (ulong)sizeof(uint));
+                if (t544 == null) return;
+                d.Bytes(t544, t543 * 4);
+                v->pCorrelationMasks = t544;
+            }
+            else if ((ulong)v->correlationMaskCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkRenderPassMultiviewCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkRenderPassSampleLocationsBeginInfoEXTWire
+{
+    public static ulong Size(VkRenderPassSampleLocationsBeginInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkRenderPassSampleLocationsBeginInfoEXT* v)
+    {
+        e.I32((int)VkRenderPassSampleLocationsBeginInfoEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkRenderPassSampleLocationsBeginInfoEXT* v)
+    {
+        if (d.I32() != (int)VkRenderPassSampleLocationsBeginInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkRenderPassSampleLocationsBeginInfoEXT.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkRenderPassSampleLocationsBeginInfoEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkRenderPassSampleLocationsBeginInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 8;
+        if (v->pAttachmentInitialSampleLocations != null)
+        {
+            for (ulong t545 = 0; t545 < (ulong)v->attachmentInitialSampleLocationsCount; t545++)
+            {
+                n += VkAttachmentSampleLocationsEXTWire.Size(&v->pAttachmentInitialSampleLocations[t545], f);
+            }
+        }
+        n += 4;
+        n += 8;
+        if (v->pPostSubpassSampleLocations != null)
+        {
+            for (ulong t546 = 0; t546 < (ulong)v->postSubpassSampleLocationsCount; t546++)
+            {
+                n += VkSubpassSampleLocationsEXTWire.Size(&v->pPostSubpassSampleLocations[t546], f);
+            }
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkRenderPassSampleLocationsBeginInfoEXT* v)
+    {
+        e.U32((uint)v->attachmentInitialSampleLocationsCount);
+        if (v->pAttachmentInitialSampleLocations != null)
+        {
+            e.ArraySize((ulong)v->attachmentInitialSampleLocationsCount);
+            for (ulong t547 = 0; t547 < (ulong)v->attachmentInitialSampleLocationsCount; t547++)
+            {
+                VkAttachmentSampleLocationsEXTWire.Encode(ref e, &v->pAttachmentInitialSampleLocations[t547]);
+            }
+        }
+        else e.ArraySize(0);
+        e.U32((uint)v->postSubpassSampleLocationsCount);
+        if (v->pPostSubpassSampleLocations != null)
+        {
+            e.ArraySize((ulong)v->postSubpassSampleLocationsCount);
+            for (ulong t548 = 0; t548 < (ulong)v->postSubpassSampleLocationsCount; t548++)
+            {
+                VkSubpassSampleLocationsEXTWire.Encode(ref e, &v->pPostSubpassSampleLocations[t548]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkRenderPassSampleLocationsBeginInfoEXT* v)
+    {
+        v->attachmentInitialSampleLocationsCount = (uint)d.U32();
+
+        {
+            ulong t550 = d.ArraySize();
+            if (t550 != 0)
+            {
+                if (t550 != (ulong)v->attachmentInitialSampleLocationsCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t550, 40)) return;
+                var t551 = (VkAttachmentSampleLocationsEXT*)d.Alloc(t550, (ulong)sizeof(VkAttachmentSampleLocationsEXT));
+                if (t551 == null) return;
+                for (ulong t549 = 0; t549 < t550; t549++)
+                {
+                    VkAttachmentSampleLocationsEXTWire.Decode(ref d, &t551[t549]);
+                }
+                v->pAttachmentInitialSampleLocations = t551;
+            }
+            else if ((ulong)v->attachmentInitialSampleLocationsCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+        v->postSubpassSampleLocationsCount = (uint)d.U32();
+
+        {
+            ulong t553 = d.ArraySize();
+            if (t553 != 0)
+            {
+                if (t553 != (ulong)v->postSubpassSampleLocationsCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t553, 40)) return;
+                var t554 = (VkSubpassSampleLocationsEXT*)d.Alloc(t553, (ulong)sizeof(VkSubpassSampleLocationsEXT));
+                if (t554 == null) return;
+                for (ulong t552 = 0; t552 < t553; t552++)
+                {
+                    VkSubpassSampleLocationsEXTWire.Decode(ref d, &t554[t552]);
+                }
+                v->pPostSubpassSampleLocations = t554;
+            }
+            else if ((ulong)v->postSubpassSampleLocationsCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkRenderPassSampleLocationsBeginInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkRenderingAreaInfoWire
+{
+    public static ulong Size(VkRenderingAreaInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkRenderingAreaInfo* v)
+    {
+        e.I32((int)VkRenderingAreaInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkRenderingAreaInfo* v)
+    {
+        if (d.I32() != (int)VkRenderingAreaInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkRenderingAreaInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkRenderingAreaInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkRenderingAreaInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 8;
+        if (v->pColorAttachmentFormats != null)
+        {
+            n += VnSize.Padded((ulong)v->colorAttachmentCount * 4);
+        }
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkRenderingAreaInfo* v)
+    {
+        e.U32((uint)v->viewMask);
+        e.U32((uint)v->colorAttachmentCount);
+        if (v->pColorAttachmentFormats != null)
+        {
+            e.ArraySize((ulong)v->colorAttachmentCount);
+            e.Bytes(v->pColorAttachmentFormats, (ulong)v->colorAttachmentCount * 4);
+        }
+        else e.ArraySize(0);
+        e.I32((int)v->depthAttachmentFormat);
+        e.I32((int)v->stencilAttachmentFormat);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkRenderingAreaInfo* v)
+    {
+        v->viewMask = (uint)d.U32();
+        v->colorAttachmentCount = (uint)d.U32();
+
+        {
+            ulong t558 = d.ArraySize();
+            if (t558 != 0)
+            {
+                if (t558 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t558, 4)) return;
+                var t559 = (VkFormat*)d.Alloc(t558, (ulong)sizeof(VkFormat));
+                if (t559 == null) return;
+                d.Bytes(t559, t558 * 4);
+                v->pColorAttachmentFormats = t559;
+            }
+        }
+        v->depthAttachmentFormat = (VkFormat)d.I32();
+        v->stencilAttachmentFormat = (VkFormat)d.I32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkRenderingAreaInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkRenderingAttachmentInfoWire
+{
+    public static ulong Size(VkRenderingAttachmentInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkRenderingAttachmentInfo* v)
+    {
+        e.I32((int)VkRenderingAttachmentInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkRenderingAttachmentInfo* v)
+    {
+        if (d.I32() != (int)VkRenderingAttachmentInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkRenderingAttachmentInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkRenderingAttachmentInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkRenderingAttachmentInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        n += 4;
+        n += 4;
+        n += 8;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += VkClearValueWire.Size(&v->clearValue, f);
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkRenderingAttachmentInfo* v)
+    {
+        e.Handle(v->imageView);
+        e.I32((int)v->imageLayout);
+        e.U32((uint)v->resolveMode);
+        e.Handle(v->resolveImageView);
+        e.I32((int)v->resolveImageLayout);
+        e.I32((int)v->loadOp);
+        e.I32((int)v->storeOp);
+        VkClearValueWire.Encode(ref e, &v->clearValue);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkRenderingAttachmentInfo* v)
+    {
+        v->imageView = d.Handle(14);
+        v->imageLayout = (VkImageLayout)d.I32();
+        v->resolveMode = (VkResolveModeFlagBits)d.U32();
+        v->resolveImageView = d.Handle(14);
+        v->resolveImageLayout = (VkImageLayout)d.I32();
+        v->loadOp = (VkAttachmentLoadOp)d.I32();
+        v->storeOp = (VkAttachmentStoreOp)d.I32();
+        VkClearValueWire.Decode(ref d, &v->clearValue);
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkRenderingAttachmentInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkRenderingAttachmentLocationInfoWire
+{
+    public static ulong Size(VkRenderingAttachmentLocationInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkRenderingAttachmentLocationInfo* v)
+    {
+        e.I32((int)VkRenderingAttachmentLocationInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkRenderingAttachmentLocationInfo* v)
+    {
+        if (d.I32() != (int)VkRenderingAttachmentLocationInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkRenderingAttachmentLocationInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkRenderingAttachmentLocationInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkRenderingAttachmentLocationInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 8;
+        if (v->pColorAttachmentLocations != null)
+        {
+            n += VnSize.Padded((ulong)v->colorAttachmentCount * 4);
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkRenderingAttachmentLocationInfo* v)
+    {
+        e.U32((uint)v->colorAttachmentCount);
+        if (v->pColorAttachmentLocations != null)
+        {
+            e.ArraySize((ulong)v->colorAttachmentCount);
+            e.Bytes(v->pColorAttachmentLocations, (ulong)v->colorAttachmentCount * 4);
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkRenderingAttachmentLocationInfo* v)
+    {
+        v->colorAttachmentCount = (uint)d.U32();
+
+        {
+            ulong t563 = d.ArraySize();
+            if (t563 != 0)
+            {
+                if (t563 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t563, 4)) return;
+                var t564 = (uint*)d.Alloc(t563, (ulong)sizeof(uint));
+                if (t564 == null) return;
+                d.Bytes(t564, t563 * 4);
+                v->pColorAttachmentLocations = t564;
+            }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkRenderingAttachmentLocationInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkRenderingFragmentShadingRateAttachmentInfoKHRWire
+{
+    public static ulong Size(VkRenderingFragmentShadingRateAttachmentInfoKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkRenderingFragmentShadingRateAttachmentInfoKHR* v)
+    {
+        e.I32((int)VkRenderingFragmentShadingRateAttachmentInfoKHR.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkRenderingFragmentShadingRateAttachmentInfoKHR* v)
+    {
+        if (d.I32() != (int)VkRenderingFragmentShadingRateAttachmentInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkRenderingFragmentShadingRateAttachmentInfoKHR.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkRenderingFragmentShadingRateAttachmentInfoKHR* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkRenderingFragmentShadingRateAttachmentInfoKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        n += 4;
+        n += VkExtent2DWire.Size(&v->shadingRateAttachmentTexelSize, f);
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkRenderingFragmentShadingRateAttachmentInfoKHR* v)
+    {
+        e.Handle(v->imageView);
+        e.I32((int)v->imageLayout);
+        VkExtent2DWire.Encode(ref e, &v->shadingRateAttachmentTexelSize);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkRenderingFragmentShadingRateAttachmentInfoKHR* v)
+    {
+        v->imageView = d.Handle(14);
+        v->imageLayout = (VkImageLayout)d.I32();
+        VkExtent2DWire.Decode(ref d, &v->shadingRateAttachmentTexelSize);
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkRenderingFragmentShadingRateAttachmentInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkRenderingInfoWire
+{
+    public static ulong Size(VkRenderingInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkRenderingInfo* v)
+    {
+        e.I32((int)VkRenderingInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkRenderingInfo* v)
+    {
+        if (d.I32() != (int)VkRenderingInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkRenderingInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkRenderingInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkRenderingInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += VkRect2DWire.Size(&v->renderArea, f);
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 8;
+        if (v->pColorAttachments != null)
+        {
+            for (ulong t565 = 0; t565 < (ulong)v->colorAttachmentCount; t565++)
+            {
+                n += VkRenderingAttachmentInfoWire.Size(&v->pColorAttachments[t565], f);
+            }
+        }
+        n += 8;
+        if (v->pDepthAttachment != null)
+        {
+            n += VkRenderingAttachmentInfoWire.Size(&(*v->pDepthAttachment), f);
+        }
+        n += 8;
+        if (v->pStencilAttachment != null)
+        {
+            n += VkRenderingAttachmentInfoWire.Size(&(*v->pStencilAttachment), f);
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkRenderingInfo* v)
+    {
+        e.U32((uint)v->flags);
+        VkRect2DWire.Encode(ref e, &v->renderArea);
+        e.U32((uint)v->layerCount);
+        e.U32((uint)v->viewMask);
+        e.U32((uint)v->colorAttachmentCount);
+        if (v->pColorAttachments != null)
+        {
+            e.ArraySize((ulong)v->colorAttachmentCount);
+            for (ulong t566 = 0; t566 < (ulong)v->colorAttachmentCount; t566++)
+            {
+                VkRenderingAttachmentInfoWire.Encode(ref e, &v->pColorAttachments[t566]);
+            }
+        }
+        else e.ArraySize(0);
+        e.Pointer(v->pDepthAttachment != null);
+        if (v->pDepthAttachment != null)
+        {
+            VkRenderingAttachmentInfoWire.Encode(ref e, &(*v->pDepthAttachment));
+        }
+        e.Pointer(v->pStencilAttachment != null);
+        if (v->pStencilAttachment != null)
+        {
+            VkRenderingAttachmentInfoWire.Encode(ref e, &(*v->pStencilAttachment));
+        }
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkRenderingInfo* v)
+    {
+        v->flags = (uint)d.U32();
+        VkRect2DWire.Decode(ref d, &v->renderArea);
+        v->layerCount = (uint)d.U32();
+        v->viewMask = (uint)d.U32();
+        v->colorAttachmentCount = (uint)d.U32();
+
+        {
+            ulong t568 = d.ArraySize();
+            if (t568 != 0)
+            {
+                if (t568 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t568, 60)) return;
+                var t569 = (VkRenderingAttachmentInfo*)d.Alloc(t568, (ulong)sizeof(VkRenderingAttachmentInfo));
+                if (t569 == null) return;
+                for (ulong t567 = 0; t567 < t568; t567++)
+                {
+                    VkRenderingAttachmentInfoWire.Decode(ref d, &t569[t567]);
+                }
+                v->pColorAttachments = t569;
+            }
+            else if ((ulong)v->colorAttachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+        if (d.Pointer())
+        {
+            var t570 = (VkRenderingAttachmentInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingAttachmentInfo));
+            if (t570 == null) return;
+            VkRenderingAttachmentInfoWire.Decode(ref d, &(*t570));
+            v->pDepthAttachment = t570;
+        }
+        if (d.Pointer())
+        {
+            var t571 = (VkRenderingAttachmentInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingAttachmentInfo));
+            if (t571 == null) return;
+            VkRenderingAttachmentInfoWire.Decode(ref d, &(*t571));
+            v->pStencilAttachment = t571;
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        ulong n = 8;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000044006 when f == null || f.HasExtension(227): n += 12 + VkRenderingFragmentShadingRateAttachmentInfoKHRWire.SizeSelf((VkRenderingFragmentShadingRateAttachmentInfoKHR*)p, f); break;
+                case 1000060003: n += 12 + VkDeviceGroupRenderPassBeginInfoWire.SizeSelf((VkDeviceGroupRenderPassBeginInfo*)p, f); break;
+                case 1000376002 when f == null || f.HasExtension(377): n += 12 + VkMultisampledRenderToSingleSampledInfoEXTWire.SizeSelf((VkMultisampledRenderToSingleSampledInfoEXT*)p, f); break;
+            }
+        }
+        return n;
+    }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        if (p == null) { e.Pointer(false); return; }
+        var f = e.Filter;
+        VnChainHeader** kept = stackalloc VnChainHeader*[3];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
+        {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 3) { EncodeChain(ref e, p); break; }
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000044006 when f == null || f.HasExtension(227): e.Pointer(true); e.I32(1000044006); kept[n++] = (VnChainHeader*)p; break;
+                case 1000060003: e.Pointer(true); e.I32(1000060003); kept[n++] = (VnChainHeader*)p; break;
+                case 1000376002 when f == null || f.HasExtension(377): e.Pointer(true); e.I32(1000376002); kept[n++] = (VnChainHeader*)p; break;
+            }
+        }
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000044006: VkRenderingFragmentShadingRateAttachmentInfoKHRWire.EncodeSelf(ref e, (VkRenderingFragmentShadingRateAttachmentInfoKHR*)q); break;
+                case 1000060003: VkDeviceGroupRenderPassBeginInfoWire.EncodeSelf(ref e, (VkDeviceGroupRenderPassBeginInfo*)q); break;
+                case 1000376002: VkMultisampledRenderToSingleSampledInfoEXTWire.EncodeSelf(ref e, (VkMultisampledRenderToSingleSampledInfoEXT*)q); break;
+            }
+        }
+    }
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (!d.Pointer()) return null;
+        VnChainHeader* last = null;
+        int n = 0;
+        do
+        {
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
+            {
+                case 1000044006: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkRenderingFragmentShadingRateAttachmentInfoKHR)); break;
+                case 1000060003: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkDeviceGroupRenderPassBeginInfo)); break;
+                case 1000376002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkMultisampledRenderToSingleSampledInfoEXT)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            }
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000044006: VkRenderingFragmentShadingRateAttachmentInfoKHRWire.DecodeSelf(ref d, (VkRenderingFragmentShadingRateAttachmentInfoKHR*)last); break;
+                case 1000060003: VkDeviceGroupRenderPassBeginInfoWire.DecodeSelf(ref d, (VkDeviceGroupRenderPassBeginInfo*)last); break;
+                case 1000376002: VkMultisampledRenderToSingleSampledInfoEXTWire.DecodeSelf(ref d, (VkMultisampledRenderToSingleSampledInfoEXT*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
+        }
+        return next;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkRenderingInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000044006, 1000060003, 1000376002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 3;
+}
+
+public static unsafe partial class VkRenderingInputAttachmentIndexInfoWire
+{
+    public static ulong Size(VkRenderingInputAttachmentIndexInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkRenderingInputAttachmentIndexInfo* v)
+    {
+        e.I32((int)VkRenderingInputAttachmentIndexInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkRenderingInputAttachmentIndexInfo* v)
+    {
+        if (d.I32() != (int)VkRenderingInputAttachmentIndexInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkRenderingInputAttachmentIndexInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkRenderingInputAttachmentIndexInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkRenderingInputAttachmentIndexInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 8;
+        if (v->pColorAttachmentInputIndices != null)
+        {
+            n += VnSize.Padded((ulong)v->colorAttachmentCount * 4);
+        }
+        n += 8;
+        if (v->pDepthInputAttachmentIndex != null)
+        {
+            n += 4;
+        }
+        n += 8;
+        if (v->pStencilInputAttachmentIndex != null)
+        {
+            n += 4;
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkRenderingInputAttachmentIndexInfo* v)
+    {
+        e.U32((uint)v->colorAttachmentCount);
+        if (v->pColorAttachmentInputIndices != null)
+        {
+            e.ArraySize((ulong)v->colorAttachmentCount);
+            e.Bytes(v->pColorAttachmentInputIndices, (ulong)v->colorAttachmentCount * 4);
+        }
+        else e.ArraySize(0);
+        e.Pointer(v->pDepthInputAttachmentIndex != null);
+        if (v->pDepthInputAttachmentIndex != null)
+        {
+            e.U32((uint)(*v->pDepthInputAttachmentIndex));
+        }
+        e.Pointer(v->pStencilInputAttachmentIndex != null);
+        if (v->pStencilInputAttachmentIndex != null)
+        {
+            e.U32((uint)(*v->pStencilInputAttachmentIndex));
+        }
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkRenderingInputAttachmentIndexInfo* v)
+    {
+        v->colorAttachmentCount = (uint)d.U32();
+
+        {
+            ulong t575 = d.ArraySize();
+            if (t575 != 0)
+            {
+                if (t575 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t575, 4)) return;
+                var t576 = (uint*)d.Alloc(t575, (ulong)sizeof(uint));
+                if (t576 == null) return;
+                d.Bytes(t576, t575 * 4);
+                v->pColorAttachmentInputIndices = t576;
+            }
+        }
+        if (d.Pointer())
+        {
+            var t577 = (uint*)d.Alloc(1, (ulong)sizeof(uint));
+            if (t577 == null) return;
+            (*t577) = (uint)d.U32();
+            v->pDepthInputAttachmentIndex = t577;
+        }
+        if (d.Pointer())
+        {
+            var t578 = (uint*)d.Alloc(1, (ulong)sizeof(uint));
+            if (t578 == null) return;
+            (*t578) = (uint)d.U32();
+            v->pStencilInputAttachmentIndex = t578;
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkRenderingInputAttachmentIndexInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkResolveImageInfo2Wire
+{
+    public static ulong Size(VkResolveImageInfo2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkResolveImageInfo2* v)
+    {
+        e.I32((int)VkResolveImageInfo2.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkResolveImageInfo2* v)
+    {
+        if (d.I32() != (int)VkResolveImageInfo2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkResolveImageInfo2.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkResolveImageInfo2* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkResolveImageInfo2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        n += 4;
+        n += 8;
+        n += 4;
+        n += 4;
+        n += 8;
+        if (v->pRegions != null)
+        {
+            for (ulong t579 = 0; t579 < (ulong)v->regionCount; t579++)
+            {
+                n += VkImageResolve2Wire.Size(&v->pRegions[t579], f);
+            }
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkResolveImageInfo2* v)
+    {
+        e.Handle(v->srcImage);
+        e.I32((int)v->srcImageLayout);
+        e.Handle(v->dstImage);
+        e.I32((int)v->dstImageLayout);
+        e.U32((uint)v->regionCount);
+        if (v->pRegions != null)
+        {
+            e.ArraySize((ulong)v->regionCount);
+            for (ulong t580 = 0; t580 < (ulong)v->regionCount; t580++)
+            {
+                VkImageResolve2Wire.Encode(ref e, &v->pRegions[t580]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkResolveImageInfo2* v)
+    {
+        v->srcImage = d.Handle(10);
+        v->srcImageLayout = (VkImageLayout)d.I32();
+        v->dstImage = d.Handle(10);
+        v->dstImageLayout = (VkImageLayout)d.I32();
+        v->regionCount = (uint)d.U32();
+
+        {
+            ulong t582 = d.ArraySize();
+            if (t582 != 0)
+            {
+                if (t582 != (ulong)v->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t582, 80)) return;
+                var t583 = (VkImageResolve2*)d.Alloc(t582, (ulong)sizeof(VkImageResolve2));
+                if (t583 == null) return;
+                for (ulong t581 = 0; t581 < t582; t581++)
+                {
+                    VkImageResolve2Wire.Decode(ref d, &t583[t581]);
+                }
+                v->pRegions = t583;
+            }
+            else if ((ulong)v->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkResolveImageInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkRingCreateInfoMESAWire
+{
+    public static ulong Size(VkRingCreateInfoMESA* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkRingCreateInfoMESA* v)
+    {
+        e.I32((int)VkRingCreateInfoMESA.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkRingCreateInfoMESA* v)
+    {
+        if (d.I32() != (int)VkRingCreateInfoMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkRingCreateInfoMESA.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkRingCreateInfoMESA* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkRingCreateInfoMESA* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 8;
+        n += 8;
+        n += 8;
+        n += 8;
+        n += 8;
+        n += 8;
+        n += 8;
+        n += 8;
+        n += 8;
+        n += 8;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkRingCreateInfoMESA* v)
+    {
+        e.U32((uint)v->flags);
+        e.U32((uint)v->resourceId);
+        e.SizeT((nuint)v->offset);
+        e.SizeT((nuint)v->size);
+        e.U64((ulong)v->idleTimeout);
+        e.SizeT((nuint)v->headOffset);
+        e.SizeT((nuint)v->tailOffset);
+        e.SizeT((nuint)v->statusOffset);
+        e.SizeT((nuint)v->bufferOffset);
+        e.SizeT((nuint)v->bufferSize);
+        e.SizeT((nuint)v->extraOffset);
+        e.SizeT((nuint)v->extraSize);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkRingCreateInfoMESA* v)
+    {
+        v->flags = (uint)d.U32();
+        v->resourceId = (uint)d.U32();
+        v->offset = (nuint)d.SizeT();
+        v->size = (nuint)d.SizeT();
+        v->idleTimeout = (ulong)d.U64();
+        v->headOffset = (nuint)d.SizeT();
+        v->tailOffset = (nuint)d.SizeT();
+        v->statusOffset = (nuint)d.SizeT();
+        v->bufferOffset = (nuint)d.SizeT();
+        v->bufferSize = (nuint)d.SizeT();
+        v->extraOffset = (nuint)d.SizeT();
+        v->extraSize = (nuint)d.SizeT();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        ulong n = 8;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000384006: n += 12 + VkRingMonitorInfoMESAWire.SizeSelf((VkRingMonitorInfoMESA*)p, f); break;
+                case 1000384007: n += 12 + VkRingPriorityInfoMESAWire.SizeSelf((VkRingPriorityInfoMESA*)p, f); break;
+            }
+        }
+        return n;
+    }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        if (p == null) { e.Pointer(false); return; }
+        var f = e.Filter;
+        VnChainHeader** kept = stackalloc VnChainHeader*[2];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
+        {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 2) { EncodeChain(ref e, p); break; }
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000384006: e.Pointer(true); e.I32(1000384006); kept[n++] = (VnChainHeader*)p; break;
+                case 1000384007: e.Pointer(true); e.I32(1000384007); kept[n++] = (VnChainHeader*)p; break;
+            }
+        }
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000384006: VkRingMonitorInfoMESAWire.EncodeSelf(ref e, (VkRingMonitorInfoMESA*)q); break;
+                case 1000384007: VkRingPriorityInfoMESAWire.EncodeSelf(ref e, (VkRingPriorityInfoMESA*)q); break;
+            }
+        }
+    }
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (!d.Pointer()) return null;
+        VnChainHeader* last = null;
+        int n = 0;
+        do
+        {
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
+            {
+                case 1000384006: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkRingMonitorInfoMESA)); break;
+                case 1000384007: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkRingPriorityInfoMESA)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            }
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000384006: VkRingMonitorInfoMESAWire.DecodeSelf(ref d, (VkRingMonitorInfoMESA*)last); break;
+                case 1000384007: VkRingPriorityInfoMESAWire.DecodeSelf(ref d, (VkRingPriorityInfoMESA*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
+        }
+        return next;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkRingCreateInfoMESA carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000384006, 1000384007];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 2;
+}
+
+public static unsafe partial class VkRingMonitorInfoMESAWire
+{
+    public static ulong Size(VkRingMonitorInfoMESA* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkRingMonitorInfoMESA* v)
+    {
+        e.I32((int)VkRingMonitorInfoMESA.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkRingMonitorInfoMESA* v)
+    {
+        if (d.I32() != (int)VkRingMonitorInfoMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkRingMonitorInfoMESA.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkRingMonitorInfoMESA* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkRingMonitorInfoMESA* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkRingMonitorInfoMESA* v)
+    {
+        e.U32((uint)v->maxReportingPeriodMicroseconds);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkRingMonitorInfoMESA* v)
+    {
+        v->maxReportingPeriodMicroseconds = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkRingMonitorInfoMESA carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkRingPriorityInfoMESAWire
+{
+    public static ulong Size(VkRingPriorityInfoMESA* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkRingPriorityInfoMESA* v)
+    {
+        e.I32((int)VkRingPriorityInfoMESA.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkRingPriorityInfoMESA* v)
+    {
+        if (d.I32() != (int)VkRingPriorityInfoMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkRingPriorityInfoMESA.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkRingPriorityInfoMESA* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkRingPriorityInfoMESA* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkRingPriorityInfoMESA* v)
+    {
+        e.I32((int)v->priority);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkRingPriorityInfoMESA* v)
+    {
+        v->priority = (int)d.I32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkRingPriorityInfoMESA carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkSampleLocationEXTWire
+{
+    public static ulong Size(VkSampleLocationEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSampleLocationEXT* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSampleLocationEXT* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSampleLocationEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSampleLocationEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSampleLocationEXT* v)
+    {
+        e.F32((float)v->x);
+        e.F32((float)v->y);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSampleLocationEXT* v)
+    {
+        v->x = (float)d.F32();
+        v->y = (float)d.F32();
+    }
+}
+
+public static unsafe partial class VkSampleLocationsInfoEXTWire
+{
+    public static ulong Size(VkSampleLocationsInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSampleLocationsInfoEXT* v)
+    {
+        e.I32((int)VkSampleLocationsInfoEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSampleLocationsInfoEXT* v)
+    {
+        if (d.I32() != (int)VkSampleLocationsInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSampleLocationsInfoEXT.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSampleLocationsInfoEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSampleLocationsInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += VkExtent2DWire.Size(&v->sampleLocationGridSize, f);
+        n += 4;
+        n += 8;
+        if (v->pSampleLocations != null)
+        {
+            for (ulong t584 = 0; t584 < (ulong)v->sampleLocationsCount; t584++)
+            {
+                n += VkSampleLocationEXTWire.Size(&v->pSampleLocations[t584], f);
+            }
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSampleLocationsInfoEXT* v)
+    {
+        e.U32((uint)v->sampleLocationsPerPixel);
+        VkExtent2DWire.Encode(ref e, &v->sampleLocationGridSize);
+        e.U32((uint)v->sampleLocationsCount);
+        if (v->pSampleLocations != null)
+        {
+            e.ArraySize((ulong)v->sampleLocationsCount);
+            for (ulong t585 = 0; t585 < (ulong)v->sampleLocationsCount; t585++)
+            {
+                VkSampleLocationEXTWire.Encode(ref e, &v->pSampleLocations[t585]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSampleLocationsInfoEXT* v)
+    {
+        v->sampleLocationsPerPixel = (VkSampleCountFlagBits)d.U32();
+        VkExtent2DWire.Decode(ref d, &v->sampleLocationGridSize);
+        v->sampleLocationsCount = (uint)d.U32();
+
+        {
+            ulong t587 = d.ArraySize();
+            if (t587 != 0)
+            {
+                if (t587 != (ulong)v->sampleLocationsCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t587, 8)) return;
+                var t588 = (VkSampleLocationEXT*)d.Alloc(t587, (ulong)sizeof(VkSampleLocationEXT));
+                if (t588 == null) return;
+                for (ulong t586 = 0; t586 < t587; t586++)
+                {
+                    VkSampleLocationEXTWire.Decode(ref d, &t588[t586]);
+                }
+                v->pSampleLocations = t588;
+            }
+            else if ((ulong)v->sampleLocationsCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkSampleLocationsInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkSamplerBorderColorComponentMappingCreateInfoEXTWire
+{
+    public static ulong Size(VkSamplerBorderColorComponentMappingCreateInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSamplerBorderColorComponentMappingCreateInfoEXT* v)
+    {
+        e.I32((int)VkSamplerBorderColorComponentMappingCreateInfoEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSamplerBorderColorComponentMappingCreateInfoEXT* v)
+    {
+        if (d.I32() != (int)VkSamplerBorderColorComponentMappingCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSamplerBorderColorComponentMappingCreateInfoEXT.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSamplerBorderColorComponentMappingCreateInfoEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSamplerBorderColorComponentMappingCreateInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkComponentMappingWire.Size(&v->components, f);
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSamplerBorderColorComponentMappingCreateInfoEXT* v)
+    {
+        VkComponentMappingWire.Encode(ref e, &v->components);
+        e.U32((uint)v->srgb);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSamplerBorderColorComponentMappingCreateInfoEXT* v)
+    {
+        VkComponentMappingWire.Decode(ref d, &v->components);
+        v->srgb = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkSamplerBorderColorComponentMappingCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkSamplerCreateInfoWire
+{
+    public static ulong Size(VkSamplerCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSamplerCreateInfo* v)
+    {
+        e.I32((int)VkSamplerCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSamplerCreateInfo* v)
+    {
+        if (d.I32() != (int)VkSamplerCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSamplerCreateInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSamplerCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSamplerCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSamplerCreateInfo* v)
+    {
+        e.U32((uint)v->flags);
+        e.I32((int)v->magFilter);
+        e.I32((int)v->minFilter);
+        e.I32((int)v->mipmapMode);
+        e.I32((int)v->addressModeU);
+        e.I32((int)v->addressModeV);
+        e.I32((int)v->addressModeW);
+        e.F32((float)v->mipLodBias);
+        e.U32((uint)v->anisotropyEnable);
+        e.F32((float)v->maxAnisotropy);
+        e.U32((uint)v->compareEnable);
+        e.I32((int)v->compareOp);
+        e.F32((float)v->minLod);
+        e.F32((float)v->maxLod);
+        e.I32((int)v->borderColor);
+        e.U32((uint)v->unnormalizedCoordinates);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSamplerCreateInfo* v)
+    {
+        v->flags = (uint)d.U32();
+        v->magFilter = (VkFilter)d.I32();
+        v->minFilter = (VkFilter)d.I32();
+        v->mipmapMode = (VkSamplerMipmapMode)d.I32();
+        v->addressModeU = (VkSamplerAddressMode)d.I32();
+        v->addressModeV = (VkSamplerAddressMode)d.I32();
+        v->addressModeW = (VkSamplerAddressMode)d.I32();
+        v->mipLodBias = (float)d.F32();
+        v->anisotropyEnable = (uint)d.U32();
+        v->maxAnisotropy = (float)d.F32();
+        v->compareEnable = (uint)d.U32();
+        v->compareOp = (VkCompareOp)d.I32();
+        v->minLod = (float)d.F32();
+        v->maxLod = (float)d.F32();
+        v->borderColor = (VkBorderColor)d.I32();
+        v->unnormalizedCoordinates = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        ulong n = 8;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000130001: n += 12 + VkSamplerReductionModeCreateInfoWire.SizeSelf((VkSamplerReductionModeCreateInfo*)p, f); break;
+                case 1000156001: n += 12 + VkSamplerYcbcrConversionInfoWire.SizeSelf((VkSamplerYcbcrConversionInfo*)p, f); break;
+                case 1000287000 when f == null || f.HasExtension(288): n += 12 + VkSamplerCustomBorderColorCreateInfoEXTWire.SizeSelf((VkSamplerCustomBorderColorCreateInfoEXT*)p, f); break;
+                case 1000411001 when f == null || f.HasExtension(412): n += 12 + VkSamplerBorderColorComponentMappingCreateInfoEXTWire.SizeSelf((VkSamplerBorderColorComponentMappingCreateInfoEXT*)p, f); break;
+            }
+        }
+        return n;
+    }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        if (p == null) { e.Pointer(false); return; }
+        var f = e.Filter;
+        VnChainHeader** kept = stackalloc VnChainHeader*[4];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
+        {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 4) { EncodeChain(ref e, p); break; }
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000130001: e.Pointer(true); e.I32(1000130001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000156001: e.Pointer(true); e.I32(1000156001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000287000 when f == null || f.HasExtension(288): e.Pointer(true); e.I32(1000287000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000411001 when f == null || f.HasExtension(412): e.Pointer(true); e.I32(1000411001); kept[n++] = (VnChainHeader*)p; break;
+            }
+        }
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000130001: VkSamplerReductionModeCreateInfoWire.EncodeSelf(ref e, (VkSamplerReductionModeCreateInfo*)q); break;
+                case 1000156001: VkSamplerYcbcrConversionInfoWire.EncodeSelf(ref e, (VkSamplerYcbcrConversionInfo*)q); break;
+                case 1000287000: VkSamplerCustomBorderColorCreateInfoEXTWire.EncodeSelf(ref e, (VkSamplerCustomBorderColorCreateInfoEXT*)q); break;
+                case 1000411001: VkSamplerBorderColorComponentMappingCreateInfoEXTWire.EncodeSelf(ref e, (VkSamplerBorderColorComponentMappingCreateInfoEXT*)q); break;
+            }
+        }
+    }
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (!d.Pointer()) return null;
+        VnChainHeader* last = null;
+        int n = 0;
+        do
+        {
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
+            {
+                case 1000130001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkSamplerReductionModeCreateInfo)); break;
+                case 1000156001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkSamplerYcbcrConversionInfo)); break;
+                case 1000287000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkSamplerCustomBorderColorCreateInfoEXT)); break;
+                case 1000411001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkSamplerBorderColorComponentMappingCreateInfoEXT)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            }
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000130001: VkSamplerReductionModeCreateInfoWire.DecodeSelf(ref d, (VkSamplerReductionModeCreateInfo*)last); break;
+                case 1000156001: VkSamplerYcbcrConversionInfoWire.DecodeSelf(ref d, (VkSamplerYcbcrConversionInfo*)last); break;
+                case 1000287000: VkSamplerCustomBorderColorCreateInfoEXTWire.DecodeSelf(ref d, (VkSamplerCustomBorderColorCreateInfoEXT*)last); break;
+                case 1000411001: VkSamplerBorderColorComponentMappingCreateInfoEXTWire.DecodeSelf(ref d, (VkSamplerBorderColorComponentMappingCreateInfoEXT*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
+        }
+        return next;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkSamplerCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000130001, 1000156001, 1000287000, 1000411001];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 4;
+}
+
+public static unsafe partial class VkSamplerCustomBorderColorCreateInfoEXTWire
+{
+    public static ulong Size(VkSamplerCustomBorderColorCreateInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSamplerCustomBorderColorCreateInfoEXT* v)
+    {
+        e.I32((int)VkSamplerCustomBorderColorCreateInfoEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSamplerCustomBorderColorCreateInfoEXT* v)
+    {
+        if (d.I32() != (int)VkSamplerCustomBorderColorCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSamplerCustomBorderColorCreateInfoEXT.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSamplerCustomBorderColorCreateInfoEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSamplerCustomBorderColorCreateInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkClearColorValueWire.Size(&v->customBorderColor, f);
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSamplerCustomBorderColorCreateInfoEXT* v)
+    {
+        VkClearColorValueWire.Encode(ref e, &v->customBorderColor);
+        e.I32((int)v->format);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSamplerCustomBorderColorCreateInfoEXT* v)
+    {
+        VkClearColorValueWire.Decode(ref d, &v->customBorderColor);
+        v->format = (VkFormat)d.I32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkSamplerCustomBorderColorCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkSamplerReductionModeCreateInfoWire
+{
+    public static ulong Size(VkSamplerReductionModeCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSamplerReductionModeCreateInfo* v)
+    {
+        e.I32((int)VkSamplerReductionModeCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSamplerReductionModeCreateInfo* v)
+    {
+        if (d.I32() != (int)VkSamplerReductionModeCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSamplerReductionModeCreateInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSamplerReductionModeCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSamplerReductionModeCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSamplerReductionModeCreateInfo* v)
+    {
+        e.I32((int)v->reductionMode);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSamplerReductionModeCreateInfo* v)
+    {
+        v->reductionMode = (VkSamplerReductionMode)d.I32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkSamplerReductionModeCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkSamplerYcbcrConversionCreateInfoWire
+{
+    public static ulong Size(VkSamplerYcbcrConversionCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSamplerYcbcrConversionCreateInfo* v)
+    {
+        e.I32((int)VkSamplerYcbcrConversionCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSamplerYcbcrConversionCreateInfo* v)
+    {
+        if (d.I32() != (int)VkSamplerYcbcrConversionCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSamplerYcbcrConversionCreateInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSamplerYcbcrConversionCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSamplerYcbcrConversionCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += VkComponentMappingWire.Size(&v->components, f);
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSamplerYcbcrConversionCreateInfo* v)
+    {
+        e.I32((int)v->format);
+        e.I32((int)v->ycbcrModel);
+        e.I32((int)v->ycbcrRange);
+        VkComponentMappingWire.Encode(ref e, &v->components);
+        e.I32((int)v->xChromaOffset);
+        e.I32((int)v->yChromaOffset);
+        e.I32((int)v->chromaFilter);
+        e.U32((uint)v->forceExplicitReconstruction);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSamplerYcbcrConversionCreateInfo* v)
+    {
+        v->format = (VkFormat)d.I32();
+        v->ycbcrModel = (VkSamplerYcbcrModelConversion)d.I32();
+        v->ycbcrRange = (VkSamplerYcbcrRange)d.I32();
+        VkComponentMappingWire.Decode(ref d, &v->components);
+        v->xChromaOffset = (VkChromaLocation)d.I32();
+        v->yChromaOffset = (VkChromaLocation)d.I32();
+        v->chromaFilter = (VkFilter)d.I32();
+        v->forceExplicitReconstruction = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkSamplerYcbcrConversionCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkSamplerYcbcrConversionImageFormatPropertiesWire
+{
+    public static ulong Size(VkSamplerYcbcrConversionImageFormatProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSamplerYcbcrConversionImageFormatProperties* v)
+    {
+        e.I32((int)VkSamplerYcbcrConversionImageFormatProperties.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSamplerYcbcrConversionImageFormatProperties* v)
+    {
+        if (d.I32() != (int)VkSamplerYcbcrConversionImageFormatProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSamplerYcbcrConversionImageFormatProperties.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSamplerYcbcrConversionImageFormatProperties* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSamplerYcbcrConversionImageFormatProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSamplerYcbcrConversionImageFormatProperties* v)
+    {
+        e.U32((uint)v->combinedImageSamplerDescriptorCount);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSamplerYcbcrConversionImageFormatProperties* v)
+    {
+        v->combinedImageSamplerDescriptorCount = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkSamplerYcbcrConversionImageFormatProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkSamplerYcbcrConversionImageFormatProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkSamplerYcbcrConversionImageFormatProperties* v)
+    {
+        e.I32((int)VkSamplerYcbcrConversionImageFormatProperties.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkSamplerYcbcrConversionImageFormatProperties* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkSamplerYcbcrConversionImageFormatProperties* v)
+    {
+        if (d.I32() != (int)VkSamplerYcbcrConversionImageFormatProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSamplerYcbcrConversionImageFormatProperties.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkSamplerYcbcrConversionImageFormatProperties* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkSamplerYcbcrConversionImageFormatProperties* v)
+    {
+        if (d.I32() != (int)VkSamplerYcbcrConversionImageFormatProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkSamplerYcbcrConversionImageFormatProperties* v)
+    {
+        v->combinedImageSamplerDescriptorCount = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkSamplerYcbcrConversionImageFormatProperties carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkSamplerYcbcrConversionImageFormatProperties carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkSamplerYcbcrConversionInfoWire
+{
+    public static ulong Size(VkSamplerYcbcrConversionInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSamplerYcbcrConversionInfo* v)
+    {
+        e.I32((int)VkSamplerYcbcrConversionInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSamplerYcbcrConversionInfo* v)
+    {
+        if (d.I32() != (int)VkSamplerYcbcrConversionInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSamplerYcbcrConversionInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSamplerYcbcrConversionInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSamplerYcbcrConversionInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSamplerYcbcrConversionInfo* v)
+    {
+        e.Handle(v->conversion);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSamplerYcbcrConversionInfo* v)
+    {
+        v->conversion = d.Handle(1000156000);
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkSamplerYcbcrConversionInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkSemaphoreCreateInfoWire
+{
+    public static ulong Size(VkSemaphoreCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSemaphoreCreateInfo* v)
+    {
+        e.I32((int)VkSemaphoreCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSemaphoreCreateInfo* v)
+    {
+        if (d.I32() != (int)VkSemaphoreCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSemaphoreCreateInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSemaphoreCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSemaphoreCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSemaphoreCreateInfo* v)
+    {
+        e.U32((uint)v->flags);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSemaphoreCreateInfo* v)
+    {
+        v->flags = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        ulong n = 8;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000077000: n += 12 + VkExportSemaphoreCreateInfoWire.SizeSelf((VkExportSemaphoreCreateInfo*)p, f); break;
+                case 1000207002: n += 12 + VkSemaphoreTypeCreateInfoWire.SizeSelf((VkSemaphoreTypeCreateInfo*)p, f); break;
+            }
+        }
+        return n;
+    }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        if (p == null) { e.Pointer(false); return; }
+        var f = e.Filter;
+        VnChainHeader** kept = stackalloc VnChainHeader*[2];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
+        {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 2) { EncodeChain(ref e, p); break; }
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000077000: e.Pointer(true); e.I32(1000077000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000207002: e.Pointer(true); e.I32(1000207002); kept[n++] = (VnChainHeader*)p; break;
+            }
+        }
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000077000: VkExportSemaphoreCreateInfoWire.EncodeSelf(ref e, (VkExportSemaphoreCreateInfo*)q); break;
+                case 1000207002: VkSemaphoreTypeCreateInfoWire.EncodeSelf(ref e, (VkSemaphoreTypeCreateInfo*)q); break;
+            }
+        }
+    }
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (!d.Pointer()) return null;
+        VnChainHeader* last = null;
+        int n = 0;
+        do
+        {
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
+            {
+                case 1000077000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkExportSemaphoreCreateInfo)); break;
+                case 1000207002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkSemaphoreTypeCreateInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            }
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000077000: VkExportSemaphoreCreateInfoWire.DecodeSelf(ref d, (VkExportSemaphoreCreateInfo*)last); break;
+                case 1000207002: VkSemaphoreTypeCreateInfoWire.DecodeSelf(ref d, (VkSemaphoreTypeCreateInfo*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
+        }
+        return next;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkSemaphoreCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000077000, 1000207002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 2;
+}
+
+public static unsafe partial class VkSemaphoreGetFdInfoKHRWire
+{
+    public static ulong Size(VkSemaphoreGetFdInfoKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSemaphoreGetFdInfoKHR* v)
+    {
+        e.I32((int)VkSemaphoreGetFdInfoKHR.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSemaphoreGetFdInfoKHR* v)
+    {
+        if (d.I32() != (int)VkSemaphoreGetFdInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSemaphoreGetFdInfoKHR.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSemaphoreGetFdInfoKHR* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSemaphoreGetFdInfoKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSemaphoreGetFdInfoKHR* v)
+    {
+        e.Handle(v->semaphore);
+        e.U32((uint)v->handleType);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSemaphoreGetFdInfoKHR* v)
+    {
+        v->semaphore = d.Handle(5);
+        v->handleType = (VkExternalSemaphoreHandleTypeFlagBits)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkSemaphoreGetFdInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkSemaphoreSignalInfoWire
+{
+    public static ulong Size(VkSemaphoreSignalInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSemaphoreSignalInfo* v)
+    {
+        e.I32((int)VkSemaphoreSignalInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSemaphoreSignalInfo* v)
+    {
+        if (d.I32() != (int)VkSemaphoreSignalInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSemaphoreSignalInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSemaphoreSignalInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSemaphoreSignalInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        n += 8;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSemaphoreSignalInfo* v)
+    {
+        e.Handle(v->semaphore);
+        e.U64((ulong)v->value);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSemaphoreSignalInfo* v)
+    {
+        v->semaphore = d.Handle(5);
+        v->value = (ulong)d.U64();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkSemaphoreSignalInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkSemaphoreSubmitInfoWire
+{
+    public static ulong Size(VkSemaphoreSubmitInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSemaphoreSubmitInfo* v)
+    {
+        e.I32((int)VkSemaphoreSubmitInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSemaphoreSubmitInfo* v)
+    {
+        if (d.I32() != (int)VkSemaphoreSubmitInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSemaphoreSubmitInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSemaphoreSubmitInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSemaphoreSubmitInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        n += 8;
+        n += 8;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSemaphoreSubmitInfo* v)
+    {
+        e.Handle(v->semaphore);
+        e.U64((ulong)v->value);
+        e.U64((ulong)v->stageMask);
+        e.U32((uint)v->deviceIndex);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSemaphoreSubmitInfo* v)
+    {
+        v->semaphore = d.Handle(5);
+        v->value = (ulong)d.U64();
+        v->stageMask = (ulong)d.U64();
+        v->deviceIndex = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkSemaphoreSubmitInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkSemaphoreTypeCreateInfoWire
+{
+    public static ulong Size(VkSemaphoreTypeCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSemaphoreTypeCreateInfo* v)
+    {
+        e.I32((int)VkSemaphoreTypeCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSemaphoreTypeCreateInfo* v)
+    {
+        if (d.I32() != (int)VkSemaphoreTypeCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSemaphoreTypeCreateInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSemaphoreTypeCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSemaphoreTypeCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 8;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSemaphoreTypeCreateInfo* v)
+    {
+        e.I32((int)v->semaphoreType);
+        e.U64((ulong)v->initialValue);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSemaphoreTypeCreateInfo* v)
+    {
+        v->semaphoreType = (VkSemaphoreType)d.I32();
+        v->initialValue = (ulong)d.U64();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkSemaphoreTypeCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkSemaphoreWaitInfoWire
+{
+    public static ulong Size(VkSemaphoreWaitInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSemaphoreWaitInfo* v)
+    {
+        e.I32((int)VkSemaphoreWaitInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSemaphoreWaitInfo* v)
+    {
+        if (d.I32() != (int)VkSemaphoreWaitInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSemaphoreWaitInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSemaphoreWaitInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSemaphoreWaitInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 8;
+        if (v->pSemaphores != null)
+        {
+            n += 8 * (ulong)v->semaphoreCount;
+        }
+        n += 8;
+        if (v->pValues != null)
+        {
+            n += VnSize.Padded((ulong)v->semaphoreCount * 8);
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSemaphoreWaitInfo* v)
+    {
+        e.U32((uint)v->flags);
+        e.U32((uint)v->semaphoreCount);
+        if (v->pSemaphores != null)
+        {
+            e.ArraySize((ulong)v->semaphoreCount);
+            for (ulong t591 = 0; t591 < (ulong)v->semaphoreCount; t591++)
+            {
+                e.Handle(v->pSemaphores[t591]);
+            }
+        }
+        else e.ArraySize(0);
+        if (v->pValues != null)
+        {
+            e.ArraySize((ulong)v->semaphoreCount);
+            e.Bytes(v->pValues, (ulong)v->semaphoreCount * 8);
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSemaphoreWaitInfo* v)
+    {
+        v->flags = (uint)d.U32();
+        v->semaphoreCount = (uint)d.U32();
+
+        {
+            ulong t594 = d.ArraySize();
+            if (t594 != 0)
+            {
+                if (t594 != (ulong)v->semaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t594, 8)) return;
+                var t595 = (ulong*)d.Alloc(t594, (ulong)sizeof(ulong));
+                if (t595 == null) return;
+                for (ulong t593 = 0; t593 < t594; t593++)
+                {
+                    t595[t593] = d.Handle(5);
+                }
+                v->pSemaphores = t595;
+            }
+            else if ((ulong)v->semaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+
+        {
+            ulong t597 = d.ArraySize();
+            if (t597 != 0)
+            {
+                if (t597 != (ulong)v->semaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t597, 8)) return;
+                var t598 = (ulong*)d.Alloc(t597, (ulong)sizeof(ulong));
+                if (t598 == null) return;
+                d.Bytes(t598, t597 * 8);
+                v->pValues = t598;
+            }
+            else if ((ulong)v->semaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkSemaphoreWaitInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkShaderModuleCreateInfoWire
+{
+    public static ulong Size(VkShaderModuleCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkShaderModuleCreateInfo* v)
+    {
+        e.I32((int)VkShaderModuleCreateInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkShaderModuleCreateInfo* v)
+    {
+        if (d.I32() != (int)VkShaderModuleCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkShaderModuleCreateInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkShaderModuleCreateInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkShaderModuleCreateInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 8;
+        n += 8;
+        if (v->pCode != null)
+        {
+            n += VnSize.Padded(((ulong)v->codeSize/4UL) * 4);
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkShaderModuleCreateInfo* v)
+    {
+        e.U32((uint)v->flags);
+        e.SizeT((nuint)v->codeSize);
+        if (v->pCode != null)
+        {
+            e.ArraySize(((ulong)v->codeSize/4UL));
+            e.Bytes(v->pCode, ((ulong)v->codeSize/4UL) * 4);
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkShaderModuleCreateInfo* v)
+    {
+        v->flags = (uint)d.U32();
+        v->codeSize = (nuint)d.SizeT();
+
+        {
+            ulong t602 = d.ArraySize();
+            if (t602 != 0)
+            {
+                if (t602 != ((ulong)v->codeSize/4UL)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t602, 4)) return;
+                var t603 = (uint*)d.Alloc(t602, (ulong)sizeof(uint));
+                if (t603 == null) return;
+                d.Bytes(t603, t602 * 4);
+                v->pCode = t603;
+            }
+            else if (((ulong)v->codeSize/4UL) != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkShaderModuleCreateInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkSparseBufferMemoryBindInfoWire
+{
+    public static ulong Size(VkSparseBufferMemoryBindInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSparseBufferMemoryBindInfo* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSparseBufferMemoryBindInfo* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSparseBufferMemoryBindInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSparseBufferMemoryBindInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        n += 4;
+        n += 8;
+        if (v->pBinds != null)
+        {
+            for (ulong t604 = 0; t604 < (ulong)v->bindCount; t604++)
+            {
+                n += VkSparseMemoryBindWire.Size(&v->pBinds[t604], f);
+            }
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSparseBufferMemoryBindInfo* v)
+    {
+        e.Handle(v->buffer);
+        e.U32((uint)v->bindCount);
+        if (v->pBinds != null)
+        {
+            e.ArraySize((ulong)v->bindCount);
+            for (ulong t605 = 0; t605 < (ulong)v->bindCount; t605++)
+            {
+                VkSparseMemoryBindWire.Encode(ref e, &v->pBinds[t605]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSparseBufferMemoryBindInfo* v)
+    {
+        v->buffer = d.Handle(9);
+        v->bindCount = (uint)d.U32();
+
+        {
+            ulong t607 = d.ArraySize();
+            if (t607 != 0)
+            {
+                if (t607 != (ulong)v->bindCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t607, 36)) return;
+                var t608 = (VkSparseMemoryBind*)d.Alloc(t607, (ulong)sizeof(VkSparseMemoryBind));
+                if (t608 == null) return;
+                for (ulong t606 = 0; t606 < t607; t606++)
+                {
+                    VkSparseMemoryBindWire.Decode(ref d, &t608[t606]);
+                }
+                v->pBinds = t608;
+            }
+            else if ((ulong)v->bindCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+}
+
+public static unsafe partial class VkSparseImageFormatPropertiesWire
+{
+    public static ulong Size(VkSparseImageFormatProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSparseImageFormatProperties* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSparseImageFormatProperties* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSparseImageFormatProperties* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSparseImageFormatProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += VkExtent3DWire.Size(&v->imageGranularity, f);
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSparseImageFormatProperties* v)
+    {
+        e.U32((uint)v->aspectMask);
+        VkExtent3DWire.Encode(ref e, &v->imageGranularity);
+        e.U32((uint)v->flags);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSparseImageFormatProperties* v)
+    {
+        v->aspectMask = (uint)d.U32();
+        VkExtent3DWire.Decode(ref d, &v->imageGranularity);
+        v->flags = (uint)d.U32();
+    }
+    public static ulong SizePartial(VkSparseImageFormatProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkSparseImageFormatProperties* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkExtent3DWire.SizePartial(&v->imageGranularity, f);
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkSparseImageFormatProperties* v)
+    {
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkSparseImageFormatProperties* v)
+    {
+        VkExtent3DWire.EncodePartial(ref e, &v->imageGranularity);
+    }
+    public static void DecodePartial(ref VnDecoder d, VkSparseImageFormatProperties* v)
+    {
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkSparseImageFormatProperties* v)
+    {
+        VkExtent3DWire.DecodePartial(ref d, &v->imageGranularity);
+    }
+    public static void DecodeInto(ref VnDecoder d, VkSparseImageFormatProperties* v)
+    {
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkSparseImageFormatProperties* v)
+    {
+        v->aspectMask = (uint)d.U32();
+        VkExtent3DWire.DecodeInto(ref d, &v->imageGranularity);
+        v->flags = (uint)d.U32();
+    }
+}
+
+public static unsafe partial class VkSparseImageFormatProperties2Wire
+{
+    public static ulong Size(VkSparseImageFormatProperties2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSparseImageFormatProperties2* v)
+    {
+        e.I32((int)VkSparseImageFormatProperties2.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSparseImageFormatProperties2* v)
+    {
+        if (d.I32() != (int)VkSparseImageFormatProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSparseImageFormatProperties2.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSparseImageFormatProperties2* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSparseImageFormatProperties2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkSparseImageFormatPropertiesWire.Size(&v->properties, f);
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSparseImageFormatProperties2* v)
+    {
+        VkSparseImageFormatPropertiesWire.Encode(ref e, &v->properties);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSparseImageFormatProperties2* v)
+    {
+        VkSparseImageFormatPropertiesWire.Decode(ref d, &v->properties);
+    }
+    public static ulong SizePartial(VkSparseImageFormatProperties2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkSparseImageFormatProperties2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkSparseImageFormatPropertiesWire.SizePartial(&v->properties, f);
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkSparseImageFormatProperties2* v)
+    {
+        e.I32((int)VkSparseImageFormatProperties2.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkSparseImageFormatProperties2* v)
+    {
+        VkSparseImageFormatPropertiesWire.EncodePartial(ref e, &v->properties);
+    }
+    public static void DecodePartial(ref VnDecoder d, VkSparseImageFormatProperties2* v)
+    {
+        if (d.I32() != (int)VkSparseImageFormatProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSparseImageFormatProperties2.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkSparseImageFormatProperties2* v)
+    {
+        VkSparseImageFormatPropertiesWire.DecodePartial(ref d, &v->properties);
+    }
+    public static void DecodeInto(ref VnDecoder d, VkSparseImageFormatProperties2* v)
+    {
+        if (d.I32() != (int)VkSparseImageFormatProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkSparseImageFormatProperties2* v)
+    {
+        VkSparseImageFormatPropertiesWire.DecodeInto(ref d, &v->properties);
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkSparseImageFormatProperties2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkSparseImageFormatProperties2 carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkSparseImageMemoryBindWire
+{
+    public static ulong Size(VkSparseImageMemoryBind* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSparseImageMemoryBind* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSparseImageMemoryBind* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSparseImageMemoryBind* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSparseImageMemoryBind* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkImageSubresourceWire.Size(&v->subresource, f);
+        n += VkOffset3DWire.Size(&v->offset, f);
+        n += VkExtent3DWire.Size(&v->extent, f);
+        n += 8;
+        n += 8;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSparseImageMemoryBind* v)
+    {
+        VkImageSubresourceWire.Encode(ref e, &v->subresource);
+        VkOffset3DWire.Encode(ref e, &v->offset);
+        VkExtent3DWire.Encode(ref e, &v->extent);
+        e.Handle(v->memory);
+        e.U64((ulong)v->memoryOffset);
+        e.U32((uint)v->flags);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSparseImageMemoryBind* v)
+    {
+        VkImageSubresourceWire.Decode(ref d, &v->subresource);
+        VkOffset3DWire.Decode(ref d, &v->offset);
+        VkExtent3DWire.Decode(ref d, &v->extent);
+        v->memory = d.Handle(8);
+        v->memoryOffset = (ulong)d.U64();
+        v->flags = (uint)d.U32();
+    }
+}
+
+public static unsafe partial class VkSparseImageMemoryBindInfoWire
+{
+    public static ulong Size(VkSparseImageMemoryBindInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSparseImageMemoryBindInfo* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSparseImageMemoryBindInfo* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSparseImageMemoryBindInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSparseImageMemoryBindInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        n += 4;
+        n += 8;
+        if (v->pBinds != null)
+        {
+            for (ulong t609 = 0; t609 < (ulong)v->bindCount; t609++)
+            {
+                n += VkSparseImageMemoryBindWire.Size(&v->pBinds[t609], f);
+            }
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSparseImageMemoryBindInfo* v)
+    {
+        e.Handle(v->image);
+        e.U32((uint)v->bindCount);
+        if (v->pBinds != null)
+        {
+            e.ArraySize((ulong)v->bindCount);
+            for (ulong t610 = 0; t610 < (ulong)v->bindCount; t610++)
+            {
+                VkSparseImageMemoryBindWire.Encode(ref e, &v->pBinds[t610]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSparseImageMemoryBindInfo* v)
+    {
+        v->image = d.Handle(10);
+        v->bindCount = (uint)d.U32();
+
+        {
+            ulong t612 = d.ArraySize();
+            if (t612 != 0)
+            {
+                if (t612 != (ulong)v->bindCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t612, 56)) return;
+                var t613 = (VkSparseImageMemoryBind*)d.Alloc(t612, (ulong)sizeof(VkSparseImageMemoryBind));
+                if (t613 == null) return;
+                for (ulong t611 = 0; t611 < t612; t611++)
+                {
+                    VkSparseImageMemoryBindWire.Decode(ref d, &t613[t611]);
+                }
+                v->pBinds = t613;
+            }
+            else if ((ulong)v->bindCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+}
+
+public static unsafe partial class VkSparseImageMemoryRequirementsWire
+{
+    public static ulong Size(VkSparseImageMemoryRequirements* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSparseImageMemoryRequirements* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSparseImageMemoryRequirements* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSparseImageMemoryRequirements* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSparseImageMemoryRequirements* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkSparseImageFormatPropertiesWire.Size(&v->formatProperties, f);
+        n += 4;
+        n += 8;
+        n += 8;
+        n += 8;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSparseImageMemoryRequirements* v)
+    {
+        VkSparseImageFormatPropertiesWire.Encode(ref e, &v->formatProperties);
+        e.U32((uint)v->imageMipTailFirstLod);
+        e.U64((ulong)v->imageMipTailSize);
+        e.U64((ulong)v->imageMipTailOffset);
+        e.U64((ulong)v->imageMipTailStride);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSparseImageMemoryRequirements* v)
+    {
+        VkSparseImageFormatPropertiesWire.Decode(ref d, &v->formatProperties);
+        v->imageMipTailFirstLod = (uint)d.U32();
+        v->imageMipTailSize = (ulong)d.U64();
+        v->imageMipTailOffset = (ulong)d.U64();
+        v->imageMipTailStride = (ulong)d.U64();
+    }
+    public static ulong SizePartial(VkSparseImageMemoryRequirements* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkSparseImageMemoryRequirements* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkSparseImageFormatPropertiesWire.SizePartial(&v->formatProperties, f);
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkSparseImageMemoryRequirements* v)
+    {
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkSparseImageMemoryRequirements* v)
+    {
+        VkSparseImageFormatPropertiesWire.EncodePartial(ref e, &v->formatProperties);
+    }
+    public static void DecodePartial(ref VnDecoder d, VkSparseImageMemoryRequirements* v)
+    {
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkSparseImageMemoryRequirements* v)
+    {
+        VkSparseImageFormatPropertiesWire.DecodePartial(ref d, &v->formatProperties);
+    }
+    public static void DecodeInto(ref VnDecoder d, VkSparseImageMemoryRequirements* v)
+    {
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkSparseImageMemoryRequirements* v)
+    {
+        VkSparseImageFormatPropertiesWire.DecodeInto(ref d, &v->formatProperties);
+        v->imageMipTailFirstLod = (uint)d.U32();
+        v->imageMipTailSize = (ulong)d.U64();
+        v->imageMipTailOffset = (ulong)d.U64();
+        v->imageMipTailStride = (ulong)d.U64();
+    }
+}
+
+public static unsafe partial class VkSparseImageMemoryRequirements2Wire
+{
+    public static ulong Size(VkSparseImageMemoryRequirements2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSparseImageMemoryRequirements2* v)
+    {
+        e.I32((int)VkSparseImageMemoryRequirements2.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSparseImageMemoryRequirements2* v)
+    {
+        if (d.I32() != (int)VkSparseImageMemoryRequirements2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSparseImageMemoryRequirements2.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSparseImageMemoryRequirements2* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSparseImageMemoryRequirements2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkSparseImageMemoryRequirementsWire.Size(&v->memoryRequirements, f);
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSparseImageMemoryRequirements2* v)
+    {
+        VkSparseImageMemoryRequirementsWire.Encode(ref e, &v->memoryRequirements);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSparseImageMemoryRequirements2* v)
+    {
+        VkSparseImageMemoryRequirementsWire.Decode(ref d, &v->memoryRequirements);
+    }
+    public static ulong SizePartial(VkSparseImageMemoryRequirements2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkSparseImageMemoryRequirements2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkSparseImageMemoryRequirementsWire.SizePartial(&v->memoryRequirements, f);
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkSparseImageMemoryRequirements2* v)
+    {
+        e.I32((int)VkSparseImageMemoryRequirements2.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkSparseImageMemoryRequirements2* v)
+    {
+        VkSparseImageMemoryRequirementsWire.EncodePartial(ref e, &v->memoryRequirements);
+    }
+    public static void DecodePartial(ref VnDecoder d, VkSparseImageMemoryRequirements2* v)
+    {
+        if (d.I32() != (int)VkSparseImageMemoryRequirements2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSparseImageMemoryRequirements2.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkSparseImageMemoryRequirements2* v)
+    {
+        VkSparseImageMemoryRequirementsWire.DecodePartial(ref d, &v->memoryRequirements);
+    }
+    public static void DecodeInto(ref VnDecoder d, VkSparseImageMemoryRequirements2* v)
+    {
+        if (d.I32() != (int)VkSparseImageMemoryRequirements2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkSparseImageMemoryRequirements2* v)
+    {
+        VkSparseImageMemoryRequirementsWire.DecodeInto(ref d, &v->memoryRequirements);
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkSparseImageMemoryRequirements2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkSparseImageMemoryRequirements2 carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
+public static unsafe partial class VkSparseImageOpaqueMemoryBindInfoWire
+{
+    public static ulong Size(VkSparseImageOpaqueMemoryBindInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSparseImageOpaqueMemoryBindInfo* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSparseImageOpaqueMemoryBindInfo* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSparseImageOpaqueMemoryBindInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSparseImageOpaqueMemoryBindInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        n += 4;
+        n += 8;
+        if (v->pBinds != null)
+        {
+            for (ulong t614 = 0; t614 < (ulong)v->bindCount; t614++)
+            {
+                n += VkSparseMemoryBindWire.Size(&v->pBinds[t614], f);
+            }
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSparseImageOpaqueMemoryBindInfo* v)
+    {
+        e.Handle(v->image);
+        e.U32((uint)v->bindCount);
+        if (v->pBinds != null)
+        {
+            e.ArraySize((ulong)v->bindCount);
+            for (ulong t615 = 0; t615 < (ulong)v->bindCount; t615++)
+            {
+                VkSparseMemoryBindWire.Encode(ref e, &v->pBinds[t615]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSparseImageOpaqueMemoryBindInfo* v)
+    {
+        v->image = d.Handle(10);
+        v->bindCount = (uint)d.U32();
+
+        {
+            ulong t617 = d.ArraySize();
+            if (t617 != 0)
+            {
+                if (t617 != (ulong)v->bindCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t617, 36)) return;
+                var t618 = (VkSparseMemoryBind*)d.Alloc(t617, (ulong)sizeof(VkSparseMemoryBind));
+                if (t618 == null) return;
+                for (ulong t616 = 0; t616 < t617; t616++)
+                {
+                    VkSparseMemoryBindWire.Decode(ref d, &t618[t616]);
+                }
+                v->pBinds = t618;
+            }
+            else if ((ulong)v->bindCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+}
+
+public static unsafe partial class VkSparseMemoryBindWire
+{
+    public static ulong Size(VkSparseMemoryBind* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSparseMemoryBind* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSparseMemoryBind* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSparseMemoryBind* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSparseMemoryBind* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        n += 8;
+        n += 8;
+        n += 8;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSparseMemoryBind* v)
+    {
+        e.U64((ulong)v->resourceOffset);
+        e.U64((ulong)v->size);
+        e.Handle(v->memory);
+        e.U64((ulong)v->memoryOffset);
+        e.U32((uint)v->flags);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSparseMemoryBind* v)
+    {
+        v->resourceOffset = (ulong)d.U64();
+        v->size = (ulong)d.U64();
+        v->memory = d.Handle(8);
+        v->memoryOffset = (ulong)d.U64();
+        v->flags = (uint)d.U32();
+    }
+}
+
+public static unsafe partial class VkSpecializationInfoWire
+{
+    public static ulong Size(VkSpecializationInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSpecializationInfo* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSpecializationInfo* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSpecializationInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSpecializationInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 8;
+        if (v->pMapEntries != null)
+        {
+            for (ulong t619 = 0; t619 < (ulong)v->mapEntryCount; t619++)
+            {
+                n += VkSpecializationMapEntryWire.Size(&v->pMapEntries[t619], f);
+            }
+        }
+        n += 8;
+        n += 8;
+        if (v->pData != null)
+        {
+            n += VnSize.Padded((ulong)v->dataSize * 1);
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSpecializationInfo* v)
+    {
+        e.U32((uint)v->mapEntryCount);
+        if (v->pMapEntries != null)
+        {
+            e.ArraySize((ulong)v->mapEntryCount);
+            for (ulong t621 = 0; t621 < (ulong)v->mapEntryCount; t621++)
+            {
+                VkSpecializationMapEntryWire.Encode(ref e, &v->pMapEntries[t621]);
+            }
+        }
+        else e.ArraySize(0);
+        e.SizeT((nuint)v->dataSize);
+        if (v->pData != null)
+        {
+            e.ArraySize((ulong)v->dataSize);
+            e.Bytes(v->pData, (ulong)v->dataSize * 1);
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSpecializationInfo* v)
+    {
+        v->mapEntryCount = (uint)d.U32();
+
+        {
+            ulong t624 = d.ArraySize();
+            if (t624 != 0)
+            {
+                if (t624 != (ulong)v->mapEntryCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t624, 16)) return;
+                var t625 = (VkSpecializationMapEntry*)d.Alloc(t624, (ulong)sizeof(VkSpecializationMapEntry));
+                if (t625 == null) return;
+                for (ulong t623 = 0; t623 < t624; t623++)
+                {
+                    VkSpecializationMapEntryWire.Decode(ref d, &t625[t623]);
+                }
+                v->pMapEntries = t625;
+            }
+            else if ((ulong)v->mapEntryCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+        v->dataSize = (nuint)d.SizeT();
+
+        {
+            ulong t627 = d.ArraySize();
+            if (t627 != 0)
+            {
+                if (t627 != (ulong)v->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t627, 1)) return;
+                var t628 = (byte*)d.Alloc(t627, (ulong)sizeof(byte));
+                if (t628 == null) return;
+                d.Bytes(t628, t627 * 1);
+                v->pData = t628;
+            }
+            else if ((ulong)v->dataSize != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+}
+
+public static unsafe partial class VkSpecializationMapEntryWire
+{
+    public static ulong Size(VkSpecializationMapEntry* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSpecializationMapEntry* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSpecializationMapEntry* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSpecializationMapEntry* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSpecializationMapEntry* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 8;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSpecializationMapEntry* v)
+    {
+        e.U32((uint)v->constantID);
+        e.U32((uint)v->offset);
+        e.SizeT((nuint)v->size);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSpecializationMapEntry* v)
+    {
+        v->constantID = (uint)d.U32();
+        v->offset = (uint)d.U32();
+        v->size = (nuint)d.SizeT();
+    }
+}
+
+public static unsafe partial class VkStencilOpStateWire
+{
+    public static ulong Size(VkStencilOpState* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkStencilOpState* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkStencilOpState* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkStencilOpState* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkStencilOpState* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkStencilOpState* v)
+    {
+        e.I32((int)v->failOp);
+        e.I32((int)v->passOp);
+        e.I32((int)v->depthFailOp);
+        e.I32((int)v->compareOp);
+        e.U32((uint)v->compareMask);
+        e.U32((uint)v->writeMask);
+        e.U32((uint)v->reference);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkStencilOpState* v)
+    {
+        v->failOp = (VkStencilOp)d.I32();
+        v->passOp = (VkStencilOp)d.I32();
+        v->depthFailOp = (VkStencilOp)d.I32();
+        v->compareOp = (VkCompareOp)d.I32();
+        v->compareMask = (uint)d.U32();
+        v->writeMask = (uint)d.U32();
+        v->reference = (uint)d.U32();
+    }
+}
+
+public static unsafe partial class VkStridedDeviceAddressRegionKHRWire
+{
+    public static ulong Size(VkStridedDeviceAddressRegionKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkStridedDeviceAddressRegionKHR* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkStridedDeviceAddressRegionKHR* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkStridedDeviceAddressRegionKHR* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkStridedDeviceAddressRegionKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        n += 8;
+        n += 8;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkStridedDeviceAddressRegionKHR* v)
+    {
+        e.U64((ulong)v->deviceAddress);
+        e.U64((ulong)v->stride);
+        e.U64((ulong)v->size);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkStridedDeviceAddressRegionKHR* v)
+    {
+        v->deviceAddress = (ulong)d.U64();
+        v->stride = (ulong)d.U64();
+        v->size = (ulong)d.U64();
+    }
+}
+
+public static unsafe partial class VkSubmitInfoWire
+{
+    public static ulong Size(VkSubmitInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSubmitInfo* v)
+    {
+        e.I32((int)VkSubmitInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSubmitInfo* v)
+    {
+        if (d.I32() != (int)VkSubmitInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSubmitInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSubmitInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSubmitInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 8;
+        if (v->pWaitSemaphores != null)
+        {
+            n += 8 * (ulong)v->waitSemaphoreCount;
+        }
+        n += 8;
+        if (v->pWaitDstStageMask != null)
+        {
+            n += VnSize.Padded((ulong)v->waitSemaphoreCount * 4);
+        }
+        n += 4;
+        n += 8;
+        if (v->pCommandBuffers != null)
+        {
+            n += 8 * (ulong)v->commandBufferCount;
+        }
+        n += 4;
+        n += 8;
+        if (v->pSignalSemaphores != null)
+        {
+            n += 8 * (ulong)v->signalSemaphoreCount;
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSubmitInfo* v)
+    {
+        e.U32((uint)v->waitSemaphoreCount);
+        if (v->pWaitSemaphores != null)
+        {
+            e.ArraySize((ulong)v->waitSemaphoreCount);
+            for (ulong t633 = 0; t633 < (ulong)v->waitSemaphoreCount; t633++)
+            {
+                e.Handle(v->pWaitSemaphores[t633]);
+            }
+        }
+        else e.ArraySize(0);
+        if (v->pWaitDstStageMask != null)
+        {
+            e.ArraySize((ulong)v->waitSemaphoreCount);
+            e.Bytes(v->pWaitDstStageMask, (ulong)v->waitSemaphoreCount * 4);
+        }
+        else e.ArraySize(0);
+        e.U32((uint)v->commandBufferCount);
+        if (v->pCommandBuffers != null)
+        {
+            e.ArraySize((ulong)v->commandBufferCount);
+            for (ulong t635 = 0; t635 < (ulong)v->commandBufferCount; t635++)
+            {
+                e.Handle(v->pCommandBuffers[t635]);
+            }
+        }
+        else e.ArraySize(0);
+        e.U32((uint)v->signalSemaphoreCount);
+        if (v->pSignalSemaphores != null)
+        {
+            e.ArraySize((ulong)v->signalSemaphoreCount);
+            for (ulong t636 = 0; t636 < (ulong)v->signalSemaphoreCount; t636++)
+            {
+                e.Handle(v->pSignalSemaphores[t636]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSubmitInfo* v)
+    {
+        v->waitSemaphoreCount = (uint)d.U32();
+
+        {
+            ulong t638 = d.ArraySize();
+            if (t638 != 0)
+            {
+                if (t638 != (ulong)v->waitSemaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t638, 8)) return;
+                var t639 = (ulong*)d.Alloc(t638, (ulong)sizeof(ulong));
+                if (t639 == null) return;
+                for (ulong t637 = 0; t637 < t638; t637++)
+                {
+                    t639[t637] = d.Handle(5);
+                }
+                v->pWaitSemaphores = t639;
+            }
+            else if ((ulong)v->waitSemaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+
+        {
+            ulong t641 = d.ArraySize();
+            if (t641 != 0)
+            {
+                if (t641 != (ulong)v->waitSemaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t641, 4)) return;
+                var t642 = (uint*)d.Alloc(t641, (ulong)sizeof(uint));
+                if (t642 == null) return;
+                d.Bytes(t642, t641 * 4);
+                v->pWaitDstStageMask = t642;
+            }
+            else if ((ulong)v->waitSemaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+        v->commandBufferCount = (uint)d.U32();
+
+        {
+            ulong t644 = d.ArraySize();
+            if (t644 != 0)
+            {
+                if (t644 != (ulong)v->commandBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t644, 8)) return;
+                var t645 = (ulong*)d.Alloc(t644, (ulong)sizeof(ulong));
+                if (t645 == null) return;
+                for (ulong t643 = 0; t643 < t644; t643++)
+                {
+                    t645[t643] = d.Handle(6);
+                }
+                v->pCommandBuffers = t645;
+            }
+            else if ((ulong)v->commandBufferCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+        v->signalSemaphoreCount = (uint)d.U32();
+
+        {
+            ulong t647 = d.ArraySize();
+            if (t647 != 0)
+            {
+                if (t647 != (ulong)v->signalSemaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t647, 8)) return;
+                var t648 = (ulong*)d.Alloc(t647, (ulong)sizeof(ulong));
+                if (t648 == null) return;
+                for (ulong t646 = 0; t646 < t647; t646++)
+                {
+                    t648[t646] = d.Handle(5);
+                }
+                v->pSignalSemaphores = t648;
+            }
+            else if ((ulong)v->signalSemaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        ulong n = 8;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000060005: n += 12 + VkDeviceGroupSubmitInfoWire.SizeSelf((VkDeviceGroupSubmitInfo*)p, f); break;
+                case 1000145000: n += 12 + VkProtectedSubmitInfoWire.SizeSelf((VkProtectedSubmitInfo*)p, f); break;
+                case 1000207003: n += 12 + VkTimelineSemaphoreSubmitInfoWire.SizeSelf((VkTimelineSemaphoreSubmitInfo*)p, f); break;
+            }
+        }
+        return n;
+    }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        if (p == null) { e.Pointer(false); return; }
+        var f = e.Filter;
+        VnChainHeader** kept = stackalloc VnChainHeader*[3];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
+        {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 3) { EncodeChain(ref e, p); break; }
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000060005: e.Pointer(true); e.I32(1000060005); kept[n++] = (VnChainHeader*)p; break;
+                case 1000145000: e.Pointer(true); e.I32(1000145000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000207003: e.Pointer(true); e.I32(1000207003); kept[n++] = (VnChainHeader*)p; break;
+            }
+        }
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000060005: VkDeviceGroupSubmitInfoWire.EncodeSelf(ref e, (VkDeviceGroupSubmitInfo*)q); break;
+                case 1000145000: VkProtectedSubmitInfoWire.EncodeSelf(ref e, (VkProtectedSubmitInfo*)q); break;
+                case 1000207003: VkTimelineSemaphoreSubmitInfoWire.EncodeSelf(ref e, (VkTimelineSemaphoreSubmitInfo*)q); break;
+            }
+        }
+    }
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (!d.Pointer()) return null;
+        VnChainHeader* last = null;
+        int n = 0;
+        do
+        {
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
+            {
+                case 1000060005: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkDeviceGroupSubmitInfo)); break;
+                case 1000145000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkProtectedSubmitInfo)); break;
+                case 1000207003: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkTimelineSemaphoreSubmitInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            }
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000060005: VkDeviceGroupSubmitInfoWire.DecodeSelf(ref d, (VkDeviceGroupSubmitInfo*)last); break;
+                case 1000145000: VkProtectedSubmitInfoWire.DecodeSelf(ref d, (VkProtectedSubmitInfo*)last); break;
+                case 1000207003: VkTimelineSemaphoreSubmitInfoWire.DecodeSelf(ref d, (VkTimelineSemaphoreSubmitInfo*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
+        }
+        return next;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkSubmitInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000060005, 1000145000, 1000207003];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 3;
+}
+
+public static unsafe partial class VkSubmitInfo2Wire
+{
+    public static ulong Size(VkSubmitInfo2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSubmitInfo2* v)
+    {
+        e.I32((int)VkSubmitInfo2.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSubmitInfo2* v)
+    {
+        if (d.I32() != (int)VkSubmitInfo2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSubmitInfo2.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSubmitInfo2* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSubmitInfo2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 8;
+        if (v->pWaitSemaphoreInfos != null)
+        {
+            for (ulong t649 = 0; t649 < (ulong)v->waitSemaphoreInfoCount; t649++)
+            {
+                n += VkSemaphoreSubmitInfoWire.Size(&v->pWaitSemaphoreInfos[t649], f);
+            }
+        }
+        n += 4;
+        n += 8;
+        if (v->pCommandBufferInfos != null)
+        {
+            for (ulong t650 = 0; t650 < (ulong)v->commandBufferInfoCount; t650++)
+            {
+                n += VkCommandBufferSubmitInfoWire.Size(&v->pCommandBufferInfos[t650], f);
+            }
+        }
+        n += 4;
+        n += 8;
+        if (v->pSignalSemaphoreInfos != null)
+        {
+            for (ulong t651 = 0; t651 < (ulong)v->signalSemaphoreInfoCount; t651++)
+            {
+                n += VkSemaphoreSubmitInfoWire.Size(&v->pSignalSemaphoreInfos[t651], f);
+            }
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSubmitInfo2* v)
+    {
+        e.U32((uint)v->flags);
+        e.U32((uint)v->waitSemaphoreInfoCount);
+        if (v->pWaitSemaphoreInfos != null)
+        {
+            e.ArraySize((ulong)v->waitSemaphoreInfoCount);
+            for (ulong t652 = 0; t652 < (ulong)v->waitSemaphoreInfoCount; t652++)
+            {
+                VkSemaphoreSubmitInfoWire.Encode(ref e, &v->pWaitSemaphoreInfos[t652]);
+            }
+        }
+        else e.ArraySize(0);
+        e.U32((uint)v->commandBufferInfoCount);
+        if (v->pCommandBufferInfos != null)
+        {
+            e.ArraySize((ulong)v->commandBufferInfoCount);
+            for (ulong t653 = 0; t653 < (ulong)v->commandBufferInfoCount; t653++)
+            {
+                VkCommandBufferSubmitInfoWire.Encode(ref e, &v->pCommandBufferInfos[t653]);
+            }
+        }
+        else e.ArraySize(0);
+        e.U32((uint)v->signalSemaphoreInfoCount);
+        if (v->pSignalSemaphoreInfos != null)
+        {
+            e.ArraySize((ulong)v->signalSemaphoreInfoCount);
+            for (ulong t654 = 0; t654 < (ulong)v->signalSemaphoreInfoCount; t654++)
+            {
+                VkSemaphoreSubmitInfoWire.Encode(ref e, &v->pSignalSemaphoreInfos[t654]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSubmitInfo2* v)
+    {
+        v->flags = (uint)d.U32();
+        v->waitSemaphoreInfoCount = (uint)d.U32();
+
+        {
+            ulong t656 = d.ArraySize();
+            if (t656 != 0)
+            {
+                if (t656 != (ulong)v->waitSemaphoreInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t656, 40)) return;
+                var t657 = (VkSemaphoreSubmitInfo*)d.Alloc(t656, (ulong)sizeof(VkSemaphoreSubmitInfo));
+                if (t657 == null) return;
+                for (ulong t655 = 0; t655 < t656; t655++)
+                {
+                    VkSemaphoreSubmitInfoWire.Decode(ref d, &t657[t655]);
+                }
+                v->pWaitSemaphoreInfos = t657;
+            }
+            else if ((ulong)v->waitSemaphoreInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+        v->commandBufferInfoCount = (uint)d.U32();
+
+        {
+            ulong t659 = d.ArraySize();
+            if (t659 != 0)
+            {
+                if (t659 != (ulong)v->commandBufferInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t659, 24)) return;
+                var t660 = (VkCommandBufferSubmitInfo*)d.Alloc(t659, (ulong)sizeof(VkCommandBufferSubmitInfo));
+                if (t660 == null) return;
+                for (ulong t658 = 0; t658 < t659; t658++)
+                {
+                    VkCommandBufferSubmitInfoWire.Decode(ref d, &t660[t658]);
+                }
+                v->pCommandBufferInfos = t660;
+            }
+            else if ((ulong)v->commandBufferInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+        v->signalSemaphoreInfoCount = (uint)d.U32();
+
+        {
+            ulong t662 = d.ArraySize();
+            if (t662 != 0)
+            {
+                if (t662 != (ulong)v->signalSemaphoreInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t662, 40)) return;
+                var t663 = (VkSemaphoreSubmitInfo*)d.Alloc(t662, (ulong)sizeof(VkSemaphoreSubmitInfo));
+                if (t663 == null) return;
+                for (ulong t661 = 0; t661 < t662; t661++)
+                {
+                    VkSemaphoreSubmitInfoWire.Decode(ref d, &t663[t661]);
+                }
+                v->pSignalSemaphoreInfos = t663;
+            }
+            else if ((ulong)v->signalSemaphoreInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkSubmitInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 

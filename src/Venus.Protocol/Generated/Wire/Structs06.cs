@@ -10,6196 +10,6 @@ using Venus.Protocol.Wire;
 
 namespace Venus.Protocol.Wire;
 
-public static unsafe partial class VkProtectedSubmitInfoWire
-{
-    public static ulong Size(VkProtectedSubmitInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkProtectedSubmitInfo* v)
-    {
-        e.I32((int)VkProtectedSubmitInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkProtectedSubmitInfo* v)
-    {
-        if (d.I32() != (int)VkProtectedSubmitInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkProtectedSubmitInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkProtectedSubmitInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkProtectedSubmitInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkProtectedSubmitInfo* v)
-    {
-        e.U32((uint)v->protectedSubmit);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkProtectedSubmitInfo* v)
-    {
-        v->protectedSubmit = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPushConstantRangeWire
-{
-    public static ulong Size(VkPushConstantRange* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPushConstantRange* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPushConstantRange* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPushConstantRange* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPushConstantRange* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPushConstantRange* v)
-    {
-        e.U32((uint)v->stageFlags);
-        e.U32((uint)v->offset);
-        e.U32((uint)v->size);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPushConstantRange* v)
-    {
-        v->stageFlags = (uint)d.U32();
-        v->offset = (uint)d.U32();
-        v->size = (uint)d.U32();
-    }
-}
-
-public static unsafe partial class VkPushConstantsInfoWire
-{
-    public static ulong Size(VkPushConstantsInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPushConstantsInfo* v)
-    {
-        e.I32((int)VkPushConstantsInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPushConstantsInfo* v)
-    {
-        if (d.I32() != (int)VkPushConstantsInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPushConstantsInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPushConstantsInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPushConstantsInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pValues != null)
-        {
-            n += VnSize.Padded((ulong)v->size * 1);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPushConstantsInfo* v)
-    {
-        e.Handle(v->layout);
-        e.U32((uint)v->stageFlags);
-        e.U32((uint)v->offset);
-        e.U32((uint)v->size);
-        if (v->pValues != null)
-        {
-            e.ArraySize((ulong)v->size);
-            e.Bytes(v->pValues, (ulong)v->size * 1);
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPushConstantsInfo* v)
-    {
-        v->layout = d.Handle(17);
-        v->stageFlags = (uint)d.U32();
-        v->offset = (uint)d.U32();
-        v->size = (uint)d.U32();
-
-        {
-            ulong t473 = d.ArraySize();
-            if (t473 != 0)
-            {
-                if (t473 != (ulong)v->size) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t473, 1)) return;
-                var t474 = (byte*)d.Alloc(t473, (ulong)sizeof(byte));
-                if (t474 == null) return;
-                d.Bytes(t474, t473 * 1);
-                v->pValues = t474;
-            }
-            else if ((ulong)v->size != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 30: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineLayoutCreateInfoWire.SizeSelf((VkPipelineLayoutCreateInfo*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 30: e.Pointer(true); e.I32(30); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineLayoutCreateInfoWire.EncodeSelf(ref e, (VkPipelineLayoutCreateInfo*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 30:
-            {
-                var p = (VkPipelineLayoutCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineLayoutCreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineLayoutCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineLayoutCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkPushDescriptorSetInfoWire
-{
-    public static ulong Size(VkPushDescriptorSetInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkPushDescriptorSetInfo* v)
-    {
-        e.I32((int)VkPushDescriptorSetInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkPushDescriptorSetInfo* v)
-    {
-        if (d.I32() != (int)VkPushDescriptorSetInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkPushDescriptorSetInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkPushDescriptorSetInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkPushDescriptorSetInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pDescriptorWrites != null)
-        {
-            for (ulong t475 = 0; t475 < (ulong)v->descriptorWriteCount; t475++)
-            {
-                n += VkWriteDescriptorSetWire.Size(&v->pDescriptorWrites[t475], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkPushDescriptorSetInfo* v)
-    {
-        e.U32((uint)v->stageFlags);
-        e.Handle(v->layout);
-        e.U32((uint)v->set);
-        e.U32((uint)v->descriptorWriteCount);
-        if (v->pDescriptorWrites != null)
-        {
-            e.ArraySize((ulong)v->descriptorWriteCount);
-            for (ulong t476 = 0; t476 < (ulong)v->descriptorWriteCount; t476++)
-            {
-                VkWriteDescriptorSetWire.Encode(ref e, &v->pDescriptorWrites[t476]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkPushDescriptorSetInfo* v)
-    {
-        v->stageFlags = (uint)d.U32();
-        v->layout = d.Handle(17);
-        v->set = (uint)d.U32();
-        v->descriptorWriteCount = (uint)d.U32();
-
-        {
-            ulong t478 = d.ArraySize();
-            if (t478 != 0)
-            {
-                if (t478 != (ulong)v->descriptorWriteCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t478, 60)) return;
-                var t479 = (VkWriteDescriptorSet*)d.Alloc(t478, (ulong)sizeof(VkWriteDescriptorSet));
-                if (t479 == null) return;
-                for (ulong t477 = 0; t477 < t478; t477++)
-                {
-                    VkWriteDescriptorSetWire.Decode(ref d, &t479[t477]);
-                }
-                v->pDescriptorWrites = t479;
-            }
-            else if ((ulong)v->descriptorWriteCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 30: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkPipelineLayoutCreateInfoWire.SizeSelf((VkPipelineLayoutCreateInfo*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 30: e.Pointer(true); e.I32(30); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkPipelineLayoutCreateInfoWire.EncodeSelf(ref e, (VkPipelineLayoutCreateInfo*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 30:
-            {
-                var p = (VkPipelineLayoutCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineLayoutCreateInfo));
-                if (p == null) return null;
-                p->sType = VkPipelineLayoutCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkPipelineLayoutCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkQueryPoolCreateInfoWire
-{
-    public static ulong Size(VkQueryPoolCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkQueryPoolCreateInfo* v)
-    {
-        e.I32((int)VkQueryPoolCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkQueryPoolCreateInfo* v)
-    {
-        if (d.I32() != (int)VkQueryPoolCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkQueryPoolCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkQueryPoolCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkQueryPoolCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkQueryPoolCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.I32((int)v->queryType);
-        e.U32((uint)v->queryCount);
-        e.U32((uint)v->pipelineStatistics);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkQueryPoolCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->queryType = (VkQueryType)d.I32();
-        v->queryCount = (uint)d.U32();
-        v->pipelineStatistics = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkQueueFamilyGlobalPriorityPropertiesWire
-{
-    public static ulong Size(VkQueueFamilyGlobalPriorityProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkQueueFamilyGlobalPriorityProperties* v)
-    {
-        e.I32((int)VkQueueFamilyGlobalPriorityProperties.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkQueueFamilyGlobalPriorityProperties* v)
-    {
-        if (d.I32() != (int)VkQueueFamilyGlobalPriorityProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkQueueFamilyGlobalPriorityProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkQueueFamilyGlobalPriorityProperties* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkQueueFamilyGlobalPriorityProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8 + 64;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkQueueFamilyGlobalPriorityProperties* v)
-    {
-        e.U32((uint)v->priorityCount);
-        e.ArraySize(16);
-        e.Bytes(((int*)v->priorities), 64);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkQueueFamilyGlobalPriorityProperties* v)
-    {
-        v->priorityCount = (uint)d.U32();
-        if (!d.FixedArraySize(16)) return;
-        d.Bytes(((int*)v->priorities), 64);
-    }
-    public static ulong SizePartial(VkQueueFamilyGlobalPriorityProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkQueueFamilyGlobalPriorityProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkQueueFamilyGlobalPriorityProperties* v)
-    {
-        e.I32((int)VkQueueFamilyGlobalPriorityProperties.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkQueueFamilyGlobalPriorityProperties* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkQueueFamilyGlobalPriorityProperties* v)
-    {
-        if (d.I32() != (int)VkQueueFamilyGlobalPriorityProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkQueueFamilyGlobalPriorityProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkQueueFamilyGlobalPriorityProperties* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkQueueFamilyGlobalPriorityProperties* v)
-    {
-        if (d.I32() != (int)VkQueueFamilyGlobalPriorityProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkQueueFamilyGlobalPriorityProperties* v)
-    {
-        v->priorityCount = (uint)d.U32();
-        if (!d.FixedArraySize(16)) return;
-        d.Bytes(((int*)v->priorities), 64);
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkQueueFamilyPropertiesWire
-{
-    public static ulong Size(VkQueueFamilyProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkQueueFamilyProperties* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkQueueFamilyProperties* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkQueueFamilyProperties* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkQueueFamilyProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += VkExtent3DWire.Size(&v->minImageTransferGranularity, f);
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkQueueFamilyProperties* v)
-    {
-        e.U32((uint)v->queueFlags);
-        e.U32((uint)v->queueCount);
-        e.U32((uint)v->timestampValidBits);
-        VkExtent3DWire.Encode(ref e, &v->minImageTransferGranularity);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkQueueFamilyProperties* v)
-    {
-        v->queueFlags = (uint)d.U32();
-        v->queueCount = (uint)d.U32();
-        v->timestampValidBits = (uint)d.U32();
-        VkExtent3DWire.Decode(ref d, &v->minImageTransferGranularity);
-    }
-    public static ulong SizePartial(VkQueueFamilyProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkQueueFamilyProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkExtent3DWire.SizePartial(&v->minImageTransferGranularity, f);
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkQueueFamilyProperties* v)
-    {
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkQueueFamilyProperties* v)
-    {
-        VkExtent3DWire.EncodePartial(ref e, &v->minImageTransferGranularity);
-    }
-    public static void DecodePartial(ref VnDecoder d, VkQueueFamilyProperties* v)
-    {
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkQueueFamilyProperties* v)
-    {
-        VkExtent3DWire.DecodePartial(ref d, &v->minImageTransferGranularity);
-    }
-    public static void DecodeInto(ref VnDecoder d, VkQueueFamilyProperties* v)
-    {
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkQueueFamilyProperties* v)
-    {
-        v->queueFlags = (uint)d.U32();
-        v->queueCount = (uint)d.U32();
-        v->timestampValidBits = (uint)d.U32();
-        VkExtent3DWire.DecodeInto(ref d, &v->minImageTransferGranularity);
-    }
-}
-
-public static unsafe partial class VkQueueFamilyProperties2Wire
-{
-    public static ulong Size(VkQueueFamilyProperties2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkQueueFamilyProperties2* v)
-    {
-        e.I32((int)VkQueueFamilyProperties2.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkQueueFamilyProperties2* v)
-    {
-        if (d.I32() != (int)VkQueueFamilyProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkQueueFamilyProperties2.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkQueueFamilyProperties2* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkQueueFamilyProperties2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkQueueFamilyPropertiesWire.Size(&v->queueFamilyProperties, f);
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkQueueFamilyProperties2* v)
-    {
-        VkQueueFamilyPropertiesWire.Encode(ref e, &v->queueFamilyProperties);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkQueueFamilyProperties2* v)
-    {
-        VkQueueFamilyPropertiesWire.Decode(ref d, &v->queueFamilyProperties);
-    }
-    public static ulong SizePartial(VkQueueFamilyProperties2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkQueueFamilyProperties2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkQueueFamilyPropertiesWire.SizePartial(&v->queueFamilyProperties, f);
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkQueueFamilyProperties2* v)
-    {
-        e.I32((int)VkQueueFamilyProperties2.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkQueueFamilyProperties2* v)
-    {
-        VkQueueFamilyPropertiesWire.EncodePartial(ref e, &v->queueFamilyProperties);
-    }
-    public static void DecodePartial(ref VnDecoder d, VkQueueFamilyProperties2* v)
-    {
-        if (d.I32() != (int)VkQueueFamilyProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkQueueFamilyProperties2.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkQueueFamilyProperties2* v)
-    {
-        VkQueueFamilyPropertiesWire.DecodePartial(ref d, &v->queueFamilyProperties);
-    }
-    public static void DecodeInto(ref VnDecoder d, VkQueueFamilyProperties2* v)
-    {
-        if (d.I32() != (int)VkQueueFamilyProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkQueueFamilyProperties2* v)
-    {
-        VkQueueFamilyPropertiesWire.DecodeInto(ref d, &v->queueFamilyProperties);
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000388001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(189) || f.HasExtension(389): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkQueueFamilyGlobalPriorityPropertiesWire.SizeSelf((VkQueueFamilyGlobalPriorityProperties*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000388001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(189) || f.HasExtension(389): e.Pointer(true); e.I32(1000388001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkQueueFamilyGlobalPriorityPropertiesWire.EncodeSelf(ref e, (VkQueueFamilyGlobalPriorityProperties*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000388001:
-            {
-                var p = (VkQueueFamilyGlobalPriorityProperties*)d.Alloc(1, (ulong)sizeof(VkQueueFamilyGlobalPriorityProperties));
-                if (p == null) return null;
-                p->sType = VkQueueFamilyGlobalPriorityProperties.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkQueueFamilyGlobalPriorityPropertiesWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000388001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(189) || f.HasExtension(389): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkQueueFamilyGlobalPriorityPropertiesWire.SizePartialSelf((VkQueueFamilyGlobalPriorityProperties*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000388001 when f == null || f.HasVersion(0x404000u) || f.HasExtension(189) || f.HasExtension(389): e.Pointer(true); e.I32(1000388001); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkQueueFamilyGlobalPriorityPropertiesWire.EncodePartialSelf(ref e, (VkQueueFamilyGlobalPriorityProperties*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000388001:
-            {
-                var p = (VkQueueFamilyGlobalPriorityProperties*)d.Alloc(1, (ulong)sizeof(VkQueueFamilyGlobalPriorityProperties));
-                if (p == null) return null;
-                p->sType = VkQueueFamilyGlobalPriorityProperties.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkQueueFamilyGlobalPriorityPropertiesWire.DecodePartialSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            case 1000388001: VkQueueFamilyGlobalPriorityPropertiesWire.DecodeIntoSelf(ref d, (VkQueueFamilyGlobalPriorityProperties*)p); return;
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkRect2DWire
-{
-    public static ulong Size(VkRect2D* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRect2D* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRect2D* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRect2D* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRect2D* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkOffset2DWire.Size(&v->offset, f);
-        n += VkExtent2DWire.Size(&v->extent, f);
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRect2D* v)
-    {
-        VkOffset2DWire.Encode(ref e, &v->offset);
-        VkExtent2DWire.Encode(ref e, &v->extent);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRect2D* v)
-    {
-        VkOffset2DWire.Decode(ref d, &v->offset);
-        VkExtent2DWire.Decode(ref d, &v->extent);
-    }
-}
-
-public static unsafe partial class VkRenderPassAttachmentBeginInfoWire
-{
-    public static ulong Size(VkRenderPassAttachmentBeginInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRenderPassAttachmentBeginInfo* v)
-    {
-        e.I32((int)VkRenderPassAttachmentBeginInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRenderPassAttachmentBeginInfo* v)
-    {
-        if (d.I32() != (int)VkRenderPassAttachmentBeginInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRenderPassAttachmentBeginInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRenderPassAttachmentBeginInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRenderPassAttachmentBeginInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pAttachments != null)
-        {
-            n += 8 * (ulong)v->attachmentCount;
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRenderPassAttachmentBeginInfo* v)
-    {
-        e.U32((uint)v->attachmentCount);
-        if (v->pAttachments != null)
-        {
-            e.ArraySize((ulong)v->attachmentCount);
-            for (ulong t481 = 0; t481 < (ulong)v->attachmentCount; t481++)
-            {
-                e.Handle(v->pAttachments[t481]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRenderPassAttachmentBeginInfo* v)
-    {
-        v->attachmentCount = (uint)d.U32();
-
-        {
-            ulong t483 = d.ArraySize();
-            if (t483 != 0)
-            {
-                if (t483 != (ulong)v->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t483, 8)) return;
-                var t484 = (ulong*)d.Alloc(t483, (ulong)sizeof(ulong));
-                if (t484 == null) return;
-                for (ulong t482 = 0; t482 < t483; t482++)
-                {
-                    t484[t482] = d.Handle(14);
-                }
-                v->pAttachments = t484;
-            }
-            else if ((ulong)v->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkRenderPassBeginInfoWire
-{
-    public static ulong Size(VkRenderPassBeginInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRenderPassBeginInfo* v)
-    {
-        e.I32((int)VkRenderPassBeginInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRenderPassBeginInfo* v)
-    {
-        if (d.I32() != (int)VkRenderPassBeginInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRenderPassBeginInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRenderPassBeginInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRenderPassBeginInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 8;
-        n += VkRect2DWire.Size(&v->renderArea, f);
-        n += 4;
-        n += 8;
-        if (v->pClearValues != null)
-        {
-            for (ulong t485 = 0; t485 < (ulong)v->clearValueCount; t485++)
-            {
-                n += VkClearValueWire.Size(&v->pClearValues[t485], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRenderPassBeginInfo* v)
-    {
-        e.Handle(v->renderPass);
-        e.Handle(v->framebuffer);
-        VkRect2DWire.Encode(ref e, &v->renderArea);
-        e.U32((uint)v->clearValueCount);
-        if (v->pClearValues != null)
-        {
-            e.ArraySize((ulong)v->clearValueCount);
-            for (ulong t486 = 0; t486 < (ulong)v->clearValueCount; t486++)
-            {
-                VkClearValueWire.Encode(ref e, &v->pClearValues[t486]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRenderPassBeginInfo* v)
-    {
-        v->renderPass = d.Handle(18);
-        v->framebuffer = d.Handle(24);
-        VkRect2DWire.Decode(ref d, &v->renderArea);
-        v->clearValueCount = (uint)d.U32();
-
-        {
-            ulong t488 = d.ArraySize();
-            if (t488 != 0)
-            {
-                if (t488 != (ulong)v->clearValueCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t488, 12)) return;
-                var t489 = (VkClearValue*)d.Alloc(t488, (ulong)sizeof(VkClearValue));
-                if (t489 == null) return;
-                for (ulong t487 = 0; t487 < t488; t487++)
-                {
-                    VkClearValueWire.Decode(ref d, &t489[t487]);
-                }
-                v->pClearValues = t489;
-            }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000060003: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkDeviceGroupRenderPassBeginInfoWire.SizeSelf((VkDeviceGroupRenderPassBeginInfo*)p, f);
-                case 1000108003: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkRenderPassAttachmentBeginInfoWire.SizeSelf((VkRenderPassAttachmentBeginInfo*)p, f);
-                case 1000143001 when f == null || f.HasExtension(144): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkRenderPassSampleLocationsBeginInfoEXTWire.SizeSelf((VkRenderPassSampleLocationsBeginInfoEXT*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000060003: e.Pointer(true); e.I32(1000060003); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkDeviceGroupRenderPassBeginInfoWire.EncodeSelf(ref e, (VkDeviceGroupRenderPassBeginInfo*)p); return;
-                case 1000108003: e.Pointer(true); e.I32(1000108003); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkRenderPassAttachmentBeginInfoWire.EncodeSelf(ref e, (VkRenderPassAttachmentBeginInfo*)p); return;
-                case 1000143001 when f == null || f.HasExtension(144): e.Pointer(true); e.I32(1000143001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkRenderPassSampleLocationsBeginInfoEXTWire.EncodeSelf(ref e, (VkRenderPassSampleLocationsBeginInfoEXT*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000060003:
-            {
-                var p = (VkDeviceGroupRenderPassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceGroupRenderPassBeginInfo));
-                if (p == null) return null;
-                p->sType = VkDeviceGroupRenderPassBeginInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkDeviceGroupRenderPassBeginInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000108003:
-            {
-                var p = (VkRenderPassAttachmentBeginInfo*)d.Alloc(1, (ulong)sizeof(VkRenderPassAttachmentBeginInfo));
-                if (p == null) return null;
-                p->sType = VkRenderPassAttachmentBeginInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkRenderPassAttachmentBeginInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000143001:
-            {
-                var p = (VkRenderPassSampleLocationsBeginInfoEXT*)d.Alloc(1, (ulong)sizeof(VkRenderPassSampleLocationsBeginInfoEXT));
-                if (p == null) return null;
-                p->sType = VkRenderPassSampleLocationsBeginInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkRenderPassSampleLocationsBeginInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkRenderPassCreateInfoWire
-{
-    public static ulong Size(VkRenderPassCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRenderPassCreateInfo* v)
-    {
-        e.I32((int)VkRenderPassCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRenderPassCreateInfo* v)
-    {
-        if (d.I32() != (int)VkRenderPassCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRenderPassCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRenderPassCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRenderPassCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pAttachments != null)
-        {
-            for (ulong t490 = 0; t490 < (ulong)v->attachmentCount; t490++)
-            {
-                n += VkAttachmentDescriptionWire.Size(&v->pAttachments[t490], f);
-            }
-        }
-        n += 4;
-        n += 8;
-        if (v->pSubpasses != null)
-        {
-            for (ulong t491 = 0; t491 < (ulong)v->subpassCount; t491++)
-            {
-                n += VkSubpassDescriptionWire.Size(&v->pSubpasses[t491], f);
-            }
-        }
-        n += 4;
-        n += 8;
-        if (v->pDependencies != null)
-        {
-            for (ulong t492 = 0; t492 < (ulong)v->dependencyCount; t492++)
-            {
-                n += VkSubpassDependencyWire.Size(&v->pDependencies[t492], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRenderPassCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->attachmentCount);
-        if (v->pAttachments != null)
-        {
-            e.ArraySize((ulong)v->attachmentCount);
-            for (ulong t493 = 0; t493 < (ulong)v->attachmentCount; t493++)
-            {
-                VkAttachmentDescriptionWire.Encode(ref e, &v->pAttachments[t493]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->subpassCount);
-        if (v->pSubpasses != null)
-        {
-            e.ArraySize((ulong)v->subpassCount);
-            for (ulong t494 = 0; t494 < (ulong)v->subpassCount; t494++)
-            {
-                VkSubpassDescriptionWire.Encode(ref e, &v->pSubpasses[t494]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->dependencyCount);
-        if (v->pDependencies != null)
-        {
-            e.ArraySize((ulong)v->dependencyCount);
-            for (ulong t495 = 0; t495 < (ulong)v->dependencyCount; t495++)
-            {
-                VkSubpassDependencyWire.Encode(ref e, &v->pDependencies[t495]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRenderPassCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->attachmentCount = (uint)d.U32();
-
-        {
-            ulong t497 = d.ArraySize();
-            if (t497 != 0)
-            {
-                if (t497 != (ulong)v->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t497, 36)) return;
-                var t498 = (VkAttachmentDescription*)d.Alloc(t497, (ulong)sizeof(VkAttachmentDescription));
-                if (t498 == null) return;
-                for (ulong t496 = 0; t496 < t497; t496++)
-                {
-                    VkAttachmentDescriptionWire.Decode(ref d, &t498[t496]);
-                }
-                v->pAttachments = t498;
-            }
-            else if ((ulong)v->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->subpassCount = (uint)d.U32();
-
-        {
-            ulong t500 = d.ArraySize();
-            if (t500 != 0)
-            {
-                if (t500 != (ulong)v->subpassCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t500, 60)) return;
-                var t501 = (VkSubpassDescription*)d.Alloc(t500, (ulong)sizeof(VkSubpassDescription));
-                if (t501 == null) return;
-                for (ulong t499 = 0; t499 < t500; t499++)
-                {
-                    VkSubpassDescriptionWire.Decode(ref d, &t501[t499]);
-                }
-                v->pSubpasses = t501;
-            }
-            else if ((ulong)v->subpassCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->dependencyCount = (uint)d.U32();
-
-        {
-            ulong t503 = d.ArraySize();
-            if (t503 != 0)
-            {
-                if (t503 != (ulong)v->dependencyCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t503, 28)) return;
-                var t504 = (VkSubpassDependency*)d.Alloc(t503, (ulong)sizeof(VkSubpassDependency));
-                if (t504 == null) return;
-                for (ulong t502 = 0; t502 < t503; t502++)
-                {
-                    VkSubpassDependencyWire.Decode(ref d, &t504[t502]);
-                }
-                v->pDependencies = t504;
-            }
-            else if ((ulong)v->dependencyCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000053000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkRenderPassMultiviewCreateInfoWire.SizeSelf((VkRenderPassMultiviewCreateInfo*)p, f);
-                case 1000117001: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkRenderPassInputAttachmentAspectCreateInfoWire.SizeSelf((VkRenderPassInputAttachmentAspectCreateInfo*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000053000: e.Pointer(true); e.I32(1000053000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkRenderPassMultiviewCreateInfoWire.EncodeSelf(ref e, (VkRenderPassMultiviewCreateInfo*)p); return;
-                case 1000117001: e.Pointer(true); e.I32(1000117001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkRenderPassInputAttachmentAspectCreateInfoWire.EncodeSelf(ref e, (VkRenderPassInputAttachmentAspectCreateInfo*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000053000:
-            {
-                var p = (VkRenderPassMultiviewCreateInfo*)d.Alloc(1, (ulong)sizeof(VkRenderPassMultiviewCreateInfo));
-                if (p == null) return null;
-                p->sType = VkRenderPassMultiviewCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkRenderPassMultiviewCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000117001:
-            {
-                var p = (VkRenderPassInputAttachmentAspectCreateInfo*)d.Alloc(1, (ulong)sizeof(VkRenderPassInputAttachmentAspectCreateInfo));
-                if (p == null) return null;
-                p->sType = VkRenderPassInputAttachmentAspectCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkRenderPassInputAttachmentAspectCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkRenderPassCreateInfo2Wire
-{
-    public static ulong Size(VkRenderPassCreateInfo2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRenderPassCreateInfo2* v)
-    {
-        e.I32((int)VkRenderPassCreateInfo2.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRenderPassCreateInfo2* v)
-    {
-        if (d.I32() != (int)VkRenderPassCreateInfo2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRenderPassCreateInfo2.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRenderPassCreateInfo2* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRenderPassCreateInfo2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pAttachments != null)
-        {
-            for (ulong t505 = 0; t505 < (ulong)v->attachmentCount; t505++)
-            {
-                n += VkAttachmentDescription2Wire.Size(&v->pAttachments[t505], f);
-            }
-        }
-        n += 4;
-        n += 8;
-        if (v->pSubpasses != null)
-        {
-            for (ulong t506 = 0; t506 < (ulong)v->subpassCount; t506++)
-            {
-                n += VkSubpassDescription2Wire.Size(&v->pSubpasses[t506], f);
-            }
-        }
-        n += 4;
-        n += 8;
-        if (v->pDependencies != null)
-        {
-            for (ulong t507 = 0; t507 < (ulong)v->dependencyCount; t507++)
-            {
-                n += VkSubpassDependency2Wire.Size(&v->pDependencies[t507], f);
-            }
-        }
-        n += 4;
-        n += 8;
-        if (v->pCorrelatedViewMasks != null)
-        {
-            n += VnSize.Padded((ulong)v->correlatedViewMaskCount * 4);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRenderPassCreateInfo2* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->attachmentCount);
-        if (v->pAttachments != null)
-        {
-            e.ArraySize((ulong)v->attachmentCount);
-            for (ulong t509 = 0; t509 < (ulong)v->attachmentCount; t509++)
-            {
-                VkAttachmentDescription2Wire.Encode(ref e, &v->pAttachments[t509]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->subpassCount);
-        if (v->pSubpasses != null)
-        {
-            e.ArraySize((ulong)v->subpassCount);
-            for (ulong t510 = 0; t510 < (ulong)v->subpassCount; t510++)
-            {
-                VkSubpassDescription2Wire.Encode(ref e, &v->pSubpasses[t510]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->dependencyCount);
-        if (v->pDependencies != null)
-        {
-            e.ArraySize((ulong)v->dependencyCount);
-            for (ulong t511 = 0; t511 < (ulong)v->dependencyCount; t511++)
-            {
-                VkSubpassDependency2Wire.Encode(ref e, &v->pDependencies[t511]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->correlatedViewMaskCount);
-        if (v->pCorrelatedViewMasks != null)
-        {
-            e.ArraySize((ulong)v->correlatedViewMaskCount);
-            e.Bytes(v->pCorrelatedViewMasks, (ulong)v->correlatedViewMaskCount * 4);
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRenderPassCreateInfo2* v)
-    {
-        v->flags = (uint)d.U32();
-        v->attachmentCount = (uint)d.U32();
-
-        {
-            ulong t514 = d.ArraySize();
-            if (t514 != 0)
-            {
-                if (t514 != (ulong)v->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t514, 48)) return;
-                var t515 = (VkAttachmentDescription2*)d.Alloc(t514, (ulong)sizeof(VkAttachmentDescription2));
-                if (t515 == null) return;
-                for (ulong t513 = 0; t513 < t514; t513++)
-                {
-                    VkAttachmentDescription2Wire.Decode(ref d, &t515[t513]);
-                }
-                v->pAttachments = t515;
-            }
-            else if ((ulong)v->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->subpassCount = (uint)d.U32();
-
-        {
-            ulong t517 = d.ArraySize();
-            if (t517 != 0)
-            {
-                if (t517 != (ulong)v->subpassCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t517, 76)) return;
-                var t518 = (VkSubpassDescription2*)d.Alloc(t517, (ulong)sizeof(VkSubpassDescription2));
-                if (t518 == null) return;
-                for (ulong t516 = 0; t516 < t517; t516++)
-                {
-                    VkSubpassDescription2Wire.Decode(ref d, &t518[t516]);
-                }
-                v->pSubpasses = t518;
-            }
-            else if ((ulong)v->subpassCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->dependencyCount = (uint)d.U32();
-
-        {
-            ulong t520 = d.ArraySize();
-            if (t520 != 0)
-            {
-                if (t520 != (ulong)v->dependencyCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t520, 44)) return;
-                var t521 = (VkSubpassDependency2*)d.Alloc(t520, (ulong)sizeof(VkSubpassDependency2));
-                if (t521 == null) return;
-                for (ulong t519 = 0; t519 < t520; t519++)
-                {
-                    VkSubpassDependency2Wire.Decode(ref d, &t521[t519]);
-                }
-                v->pDependencies = t521;
-            }
-            else if ((ulong)v->dependencyCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->correlatedViewMaskCount = (uint)d.U32();
-
-        {
-            ulong t523 = d.ArraySize();
-            if (t523 != 0)
-            {
-                if (t523 != (ulong)v->correlatedViewMaskCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t523, 4)) return;
-                var t524 = (uint*)d.Alloc(t523, (ulong)sizeof(uint));
-                if (t524 == null) return;
-                d.Bytes(t524, t523 * 4);
-                v->pCorrelatedViewMasks = t524;
-            }
-            else if ((ulong)v->correlatedViewMaskCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkRenderPassInputAttachmentAspectCreateInfoWire
-{
-    public static ulong Size(VkRenderPassInputAttachmentAspectCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRenderPassInputAttachmentAspectCreateInfo* v)
-    {
-        e.I32((int)VkRenderPassInputAttachmentAspectCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRenderPassInputAttachmentAspectCreateInfo* v)
-    {
-        if (d.I32() != (int)VkRenderPassInputAttachmentAspectCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRenderPassInputAttachmentAspectCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRenderPassInputAttachmentAspectCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRenderPassInputAttachmentAspectCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pAspectReferences != null)
-        {
-            for (ulong t525 = 0; t525 < (ulong)v->aspectReferenceCount; t525++)
-            {
-                n += VkInputAttachmentAspectReferenceWire.Size(&v->pAspectReferences[t525], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRenderPassInputAttachmentAspectCreateInfo* v)
-    {
-        e.U32((uint)v->aspectReferenceCount);
-        if (v->pAspectReferences != null)
-        {
-            e.ArraySize((ulong)v->aspectReferenceCount);
-            for (ulong t526 = 0; t526 < (ulong)v->aspectReferenceCount; t526++)
-            {
-                VkInputAttachmentAspectReferenceWire.Encode(ref e, &v->pAspectReferences[t526]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRenderPassInputAttachmentAspectCreateInfo* v)
-    {
-        v->aspectReferenceCount = (uint)d.U32();
-
-        {
-            ulong t528 = d.ArraySize();
-            if (t528 != 0)
-            {
-                if (t528 != (ulong)v->aspectReferenceCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t528, 12)) return;
-                var t529 = (VkInputAttachmentAspectReference*)d.Alloc(t528, (ulong)sizeof(VkInputAttachmentAspectReference));
-                if (t529 == null) return;
-                for (ulong t527 = 0; t527 < t528; t527++)
-                {
-                    VkInputAttachmentAspectReferenceWire.Decode(ref d, &t529[t527]);
-                }
-                v->pAspectReferences = t529;
-            }
-            else if ((ulong)v->aspectReferenceCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkRenderPassMultiviewCreateInfoWire
-{
-    public static ulong Size(VkRenderPassMultiviewCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRenderPassMultiviewCreateInfo* v)
-    {
-        e.I32((int)VkRenderPassMultiviewCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRenderPassMultiviewCreateInfo* v)
-    {
-        if (d.I32() != (int)VkRenderPassMultiviewCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRenderPassMultiviewCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRenderPassMultiviewCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRenderPassMultiviewCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pViewMasks != null)
-        {
-            n += VnSize.Padded((ulong)v->subpassCount * 4);
-        }
-        n += 4;
-        n += 8;
-        if (v->pViewOffsets != null)
-        {
-            n += VnSize.Padded((ulong)v->dependencyCount * 4);
-        }
-        n += 4;
-        n += 8;
-        if (v->pCorrelationMasks != null)
-        {
-            n += VnSize.Padded((ulong)v->correlationMaskCount * 4);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRenderPassMultiviewCreateInfo* v)
-    {
-        e.U32((uint)v->subpassCount);
-        if (v->pViewMasks != null)
-        {
-            e.ArraySize((ulong)v->subpassCount);
-            e.Bytes(v->pViewMasks, (ulong)v->subpassCount * 4);
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->dependencyCount);
-        if (v->pViewOffsets != null)
-        {
-            e.ArraySize((ulong)v->dependencyCount);
-            e.Bytes(v->pViewOffsets, (ulong)v->dependencyCount * 4);
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->correlationMaskCount);
-        if (v->pCorrelationMasks != null)
-        {
-            e.ArraySize((ulong)v->correlationMaskCount);
-            e.Bytes(v->pCorrelationMasks, (ulong)v->correlationMaskCount * 4);
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRenderPassMultiviewCreateInfo* v)
-    {
-        v->subpassCount = (uint)d.U32();
-
-        {
-            ulong t537 = d.ArraySize();
-            if (t537 != 0)
-            {
-                if (t537 != (ulong)v->subpassCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t537, 4)) return;
-                var t538 = (uint*)d.Alloc(t537, (ulong)sizeof(uint));
-                if (t538 == null) return;
-                d.Bytes(t538, t537 * 4);
-                v->pViewMasks = t538;
-            }
-            else if ((ulong)v->subpassCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->dependencyCount = (uint)d.U32();
-
-        {
-            ulong t540 = d.ArraySize();
-            if (t540 != 0)
-            {
-                if (t540 != (ulong)v->dependencyCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t540, 4)) return;
-                var t541 = (int*)d.Alloc(t540, (ulong)sizeof(int));
-                if (t541 == null) return;
-                d.Bytes(t541, t540 * 4);
-                v->pViewOffsets = t541;
-            }
-            else if ((ulong)v->dependencyCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->correlationMaskCount = (uint)d.U32();
-
-        {
-            ulong t543 = d.ArraySize();
-            if (t543 != 0)
-            {
-                if (t543 != (ulong)v->correlationMaskCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t543, 4)) return;
-                var t544 = (uint*)d.Alloc(t543, (ulong)sizeof(uint));
-                if (t544 == null) return;
-                d.Bytes(t544, t543 * 4);
-                v->pCorrelationMasks = t544;
-            }
-            else if ((ulong)v->correlationMaskCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkRenderPassSampleLocationsBeginInfoEXTWire
-{
-    public static ulong Size(VkRenderPassSampleLocationsBeginInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRenderPassSampleLocationsBeginInfoEXT* v)
-    {
-        e.I32((int)VkRenderPassSampleLocationsBeginInfoEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRenderPassSampleLocationsBeginInfoEXT* v)
-    {
-        if (d.I32() != (int)VkRenderPassSampleLocationsBeginInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRenderPassSampleLocationsBeginInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRenderPassSampleLocationsBeginInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRenderPassSampleLocationsBeginInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pAttachmentInitialSampleLocations != null)
-        {
-            for (ulong t545 = 0; t545 < (ulong)v->attachmentInitialSampleLocationsCount; t545++)
-            {
-                n += VkAttachmentSampleLocationsEXTWire.Size(&v->pAttachmentInitialSampleLocations[t545], f);
-            }
-        }
-        n += 4;
-        n += 8;
-        if (v->pPostSubpassSampleLocations != null)
-        {
-            for (ulong t546 = 0; t546 < (ulong)v->postSubpassSampleLocationsCount; t546++)
-            {
-                n += VkSubpassSampleLocationsEXTWire.Size(&v->pPostSubpassSampleLocations[t546], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRenderPassSampleLocationsBeginInfoEXT* v)
-    {
-        e.U32((uint)v->attachmentInitialSampleLocationsCount);
-        if (v->pAttachmentInitialSampleLocations != null)
-        {
-            e.ArraySize((ulong)v->attachmentInitialSampleLocationsCount);
-            for (ulong t547 = 0; t547 < (ulong)v->attachmentInitialSampleLocationsCount; t547++)
-            {
-                VkAttachmentSampleLocationsEXTWire.Encode(ref e, &v->pAttachmentInitialSampleLocations[t547]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->postSubpassSampleLocationsCount);
-        if (v->pPostSubpassSampleLocations != null)
-        {
-            e.ArraySize((ulong)v->postSubpassSampleLocationsCount);
-            for (ulong t548 = 0; t548 < (ulong)v->postSubpassSampleLocationsCount; t548++)
-            {
-                VkSubpassSampleLocationsEXTWire.Encode(ref e, &v->pPostSubpassSampleLocations[t548]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRenderPassSampleLocationsBeginInfoEXT* v)
-    {
-        v->attachmentInitialSampleLocationsCount = (uint)d.U32();
-
-        {
-            ulong t550 = d.ArraySize();
-            if (t550 != 0)
-            {
-                if (t550 != (ulong)v->attachmentInitialSampleLocationsCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t550, 40)) return;
-                var t551 = (VkAttachmentSampleLocationsEXT*)d.Alloc(t550, (ulong)sizeof(VkAttachmentSampleLocationsEXT));
-                if (t551 == null) return;
-                for (ulong t549 = 0; t549 < t550; t549++)
-                {
-                    VkAttachmentSampleLocationsEXTWire.Decode(ref d, &t551[t549]);
-                }
-                v->pAttachmentInitialSampleLocations = t551;
-            }
-            else if ((ulong)v->attachmentInitialSampleLocationsCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->postSubpassSampleLocationsCount = (uint)d.U32();
-
-        {
-            ulong t553 = d.ArraySize();
-            if (t553 != 0)
-            {
-                if (t553 != (ulong)v->postSubpassSampleLocationsCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t553, 40)) return;
-                var t554 = (VkSubpassSampleLocationsEXT*)d.Alloc(t553, (ulong)sizeof(VkSubpassSampleLocationsEXT));
-                if (t554 == null) return;
-                for (ulong t552 = 0; t552 < t553; t552++)
-                {
-                    VkSubpassSampleLocationsEXTWire.Decode(ref d, &t554[t552]);
-                }
-                v->pPostSubpassSampleLocations = t554;
-            }
-            else if ((ulong)v->postSubpassSampleLocationsCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkRenderingAreaInfoWire
-{
-    public static ulong Size(VkRenderingAreaInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRenderingAreaInfo* v)
-    {
-        e.I32((int)VkRenderingAreaInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRenderingAreaInfo* v)
-    {
-        if (d.I32() != (int)VkRenderingAreaInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRenderingAreaInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRenderingAreaInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRenderingAreaInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pColorAttachmentFormats != null)
-        {
-            n += VnSize.Padded((ulong)v->colorAttachmentCount * 4);
-        }
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRenderingAreaInfo* v)
-    {
-        e.U32((uint)v->viewMask);
-        e.U32((uint)v->colorAttachmentCount);
-        if (v->pColorAttachmentFormats != null)
-        {
-            e.ArraySize((ulong)v->colorAttachmentCount);
-            e.Bytes(v->pColorAttachmentFormats, (ulong)v->colorAttachmentCount * 4);
-        }
-        else e.ArraySize(0);
-        e.I32((int)v->depthAttachmentFormat);
-        e.I32((int)v->stencilAttachmentFormat);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRenderingAreaInfo* v)
-    {
-        v->viewMask = (uint)d.U32();
-        v->colorAttachmentCount = (uint)d.U32();
-
-        {
-            ulong t558 = d.ArraySize();
-            if (t558 != 0)
-            {
-                if (t558 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t558, 4)) return;
-                var t559 = (VkFormat*)d.Alloc(t558, (ulong)sizeof(VkFormat));
-                if (t559 == null) return;
-                d.Bytes(t559, t558 * 4);
-                v->pColorAttachmentFormats = t559;
-            }
-        }
-        v->depthAttachmentFormat = (VkFormat)d.I32();
-        v->stencilAttachmentFormat = (VkFormat)d.I32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkRenderingAttachmentInfoWire
-{
-    public static ulong Size(VkRenderingAttachmentInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRenderingAttachmentInfo* v)
-    {
-        e.I32((int)VkRenderingAttachmentInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRenderingAttachmentInfo* v)
-    {
-        if (d.I32() != (int)VkRenderingAttachmentInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRenderingAttachmentInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRenderingAttachmentInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRenderingAttachmentInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += VkClearValueWire.Size(&v->clearValue, f);
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRenderingAttachmentInfo* v)
-    {
-        e.Handle(v->imageView);
-        e.I32((int)v->imageLayout);
-        e.U32((uint)v->resolveMode);
-        e.Handle(v->resolveImageView);
-        e.I32((int)v->resolveImageLayout);
-        e.I32((int)v->loadOp);
-        e.I32((int)v->storeOp);
-        VkClearValueWire.Encode(ref e, &v->clearValue);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRenderingAttachmentInfo* v)
-    {
-        v->imageView = d.Handle(14);
-        v->imageLayout = (VkImageLayout)d.I32();
-        v->resolveMode = (VkResolveModeFlagBits)d.U32();
-        v->resolveImageView = d.Handle(14);
-        v->resolveImageLayout = (VkImageLayout)d.I32();
-        v->loadOp = (VkAttachmentLoadOp)d.I32();
-        v->storeOp = (VkAttachmentStoreOp)d.I32();
-        VkClearValueWire.Decode(ref d, &v->clearValue);
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkRenderingAttachmentLocationInfoWire
-{
-    public static ulong Size(VkRenderingAttachmentLocationInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRenderingAttachmentLocationInfo* v)
-    {
-        e.I32((int)VkRenderingAttachmentLocationInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRenderingAttachmentLocationInfo* v)
-    {
-        if (d.I32() != (int)VkRenderingAttachmentLocationInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRenderingAttachmentLocationInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRenderingAttachmentLocationInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRenderingAttachmentLocationInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pColorAttachmentLocations != null)
-        {
-            n += VnSize.Padded((ulong)v->colorAttachmentCount * 4);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRenderingAttachmentLocationInfo* v)
-    {
-        e.U32((uint)v->colorAttachmentCount);
-        if (v->pColorAttachmentLocations != null)
-        {
-            e.ArraySize((ulong)v->colorAttachmentCount);
-            e.Bytes(v->pColorAttachmentLocations, (ulong)v->colorAttachmentCount * 4);
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRenderingAttachmentLocationInfo* v)
-    {
-        v->colorAttachmentCount = (uint)d.U32();
-
-        {
-            ulong t563 = d.ArraySize();
-            if (t563 != 0)
-            {
-                if (t563 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t563, 4)) return;
-                var t564 = (uint*)d.Alloc(t563, (ulong)sizeof(uint));
-                if (t564 == null) return;
-                d.Bytes(t564, t563 * 4);
-                v->pColorAttachmentLocations = t564;
-            }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkRenderingFragmentShadingRateAttachmentInfoKHRWire
-{
-    public static ulong Size(VkRenderingFragmentShadingRateAttachmentInfoKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRenderingFragmentShadingRateAttachmentInfoKHR* v)
-    {
-        e.I32((int)VkRenderingFragmentShadingRateAttachmentInfoKHR.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRenderingFragmentShadingRateAttachmentInfoKHR* v)
-    {
-        if (d.I32() != (int)VkRenderingFragmentShadingRateAttachmentInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRenderingFragmentShadingRateAttachmentInfoKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRenderingFragmentShadingRateAttachmentInfoKHR* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRenderingFragmentShadingRateAttachmentInfoKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 4;
-        n += VkExtent2DWire.Size(&v->shadingRateAttachmentTexelSize, f);
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRenderingFragmentShadingRateAttachmentInfoKHR* v)
-    {
-        e.Handle(v->imageView);
-        e.I32((int)v->imageLayout);
-        VkExtent2DWire.Encode(ref e, &v->shadingRateAttachmentTexelSize);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRenderingFragmentShadingRateAttachmentInfoKHR* v)
-    {
-        v->imageView = d.Handle(14);
-        v->imageLayout = (VkImageLayout)d.I32();
-        VkExtent2DWire.Decode(ref d, &v->shadingRateAttachmentTexelSize);
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkRenderingInfoWire
-{
-    public static ulong Size(VkRenderingInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRenderingInfo* v)
-    {
-        e.I32((int)VkRenderingInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRenderingInfo* v)
-    {
-        if (d.I32() != (int)VkRenderingInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRenderingInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRenderingInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRenderingInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += VkRect2DWire.Size(&v->renderArea, f);
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pColorAttachments != null)
-        {
-            for (ulong t565 = 0; t565 < (ulong)v->colorAttachmentCount; t565++)
-            {
-                n += VkRenderingAttachmentInfoWire.Size(&v->pColorAttachments[t565], f);
-            }
-        }
-        n += 8;
-        if (v->pDepthAttachment != null)
-        {
-            n += VkRenderingAttachmentInfoWire.Size(&(*v->pDepthAttachment), f);
-        }
-        n += 8;
-        if (v->pStencilAttachment != null)
-        {
-            n += VkRenderingAttachmentInfoWire.Size(&(*v->pStencilAttachment), f);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRenderingInfo* v)
-    {
-        e.U32((uint)v->flags);
-        VkRect2DWire.Encode(ref e, &v->renderArea);
-        e.U32((uint)v->layerCount);
-        e.U32((uint)v->viewMask);
-        e.U32((uint)v->colorAttachmentCount);
-        if (v->pColorAttachments != null)
-        {
-            e.ArraySize((ulong)v->colorAttachmentCount);
-            for (ulong t566 = 0; t566 < (ulong)v->colorAttachmentCount; t566++)
-            {
-                VkRenderingAttachmentInfoWire.Encode(ref e, &v->pColorAttachments[t566]);
-            }
-        }
-        else e.ArraySize(0);
-        e.Pointer(v->pDepthAttachment != null);
-        if (v->pDepthAttachment != null)
-        {
-            VkRenderingAttachmentInfoWire.Encode(ref e, &(*v->pDepthAttachment));
-        }
-        e.Pointer(v->pStencilAttachment != null);
-        if (v->pStencilAttachment != null)
-        {
-            VkRenderingAttachmentInfoWire.Encode(ref e, &(*v->pStencilAttachment));
-        }
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRenderingInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        VkRect2DWire.Decode(ref d, &v->renderArea);
-        v->layerCount = (uint)d.U32();
-        v->viewMask = (uint)d.U32();
-        v->colorAttachmentCount = (uint)d.U32();
-
-        {
-            ulong t568 = d.ArraySize();
-            if (t568 != 0)
-            {
-                if (t568 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t568, 60)) return;
-                var t569 = (VkRenderingAttachmentInfo*)d.Alloc(t568, (ulong)sizeof(VkRenderingAttachmentInfo));
-                if (t569 == null) return;
-                for (ulong t567 = 0; t567 < t568; t567++)
-                {
-                    VkRenderingAttachmentInfoWire.Decode(ref d, &t569[t567]);
-                }
-                v->pColorAttachments = t569;
-            }
-            else if ((ulong)v->colorAttachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        if (d.Pointer())
-        {
-            var t570 = (VkRenderingAttachmentInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingAttachmentInfo));
-            if (t570 == null) return;
-            VkRenderingAttachmentInfoWire.Decode(ref d, &(*t570));
-            v->pDepthAttachment = t570;
-        }
-        if (d.Pointer())
-        {
-            var t571 = (VkRenderingAttachmentInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingAttachmentInfo));
-            if (t571 == null) return;
-            VkRenderingAttachmentInfoWire.Decode(ref d, &(*t571));
-            v->pStencilAttachment = t571;
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000044006 when f == null || f.HasExtension(227): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkRenderingFragmentShadingRateAttachmentInfoKHRWire.SizeSelf((VkRenderingFragmentShadingRateAttachmentInfoKHR*)p, f);
-                case 1000060003: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkDeviceGroupRenderPassBeginInfoWire.SizeSelf((VkDeviceGroupRenderPassBeginInfo*)p, f);
-                case 1000376002 when f == null || f.HasExtension(377): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkMultisampledRenderToSingleSampledInfoEXTWire.SizeSelf((VkMultisampledRenderToSingleSampledInfoEXT*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000044006 when f == null || f.HasExtension(227): e.Pointer(true); e.I32(1000044006); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkRenderingFragmentShadingRateAttachmentInfoKHRWire.EncodeSelf(ref e, (VkRenderingFragmentShadingRateAttachmentInfoKHR*)p); return;
-                case 1000060003: e.Pointer(true); e.I32(1000060003); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkDeviceGroupRenderPassBeginInfoWire.EncodeSelf(ref e, (VkDeviceGroupRenderPassBeginInfo*)p); return;
-                case 1000376002 when f == null || f.HasExtension(377): e.Pointer(true); e.I32(1000376002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkMultisampledRenderToSingleSampledInfoEXTWire.EncodeSelf(ref e, (VkMultisampledRenderToSingleSampledInfoEXT*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000044006:
-            {
-                var p = (VkRenderingFragmentShadingRateAttachmentInfoKHR*)d.Alloc(1, (ulong)sizeof(VkRenderingFragmentShadingRateAttachmentInfoKHR));
-                if (p == null) return null;
-                p->sType = VkRenderingFragmentShadingRateAttachmentInfoKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkRenderingFragmentShadingRateAttachmentInfoKHRWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000060003:
-            {
-                var p = (VkDeviceGroupRenderPassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceGroupRenderPassBeginInfo));
-                if (p == null) return null;
-                p->sType = VkDeviceGroupRenderPassBeginInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkDeviceGroupRenderPassBeginInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000376002:
-            {
-                var p = (VkMultisampledRenderToSingleSampledInfoEXT*)d.Alloc(1, (ulong)sizeof(VkMultisampledRenderToSingleSampledInfoEXT));
-                if (p == null) return null;
-                p->sType = VkMultisampledRenderToSingleSampledInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkMultisampledRenderToSingleSampledInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkRenderingInputAttachmentIndexInfoWire
-{
-    public static ulong Size(VkRenderingInputAttachmentIndexInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRenderingInputAttachmentIndexInfo* v)
-    {
-        e.I32((int)VkRenderingInputAttachmentIndexInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRenderingInputAttachmentIndexInfo* v)
-    {
-        if (d.I32() != (int)VkRenderingInputAttachmentIndexInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRenderingInputAttachmentIndexInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRenderingInputAttachmentIndexInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRenderingInputAttachmentIndexInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pColorAttachmentInputIndices != null)
-        {
-            n += VnSize.Padded((ulong)v->colorAttachmentCount * 4);
-        }
-        n += 8;
-        if (v->pDepthInputAttachmentIndex != null)
-        {
-            n += 4;
-        }
-        n += 8;
-        if (v->pStencilInputAttachmentIndex != null)
-        {
-            n += 4;
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRenderingInputAttachmentIndexInfo* v)
-    {
-        e.U32((uint)v->colorAttachmentCount);
-        if (v->pColorAttachmentInputIndices != null)
-        {
-            e.ArraySize((ulong)v->colorAttachmentCount);
-            e.Bytes(v->pColorAttachmentInputIndices, (ulong)v->colorAttachmentCount * 4);
-        }
-        else e.ArraySize(0);
-        e.Pointer(v->pDepthInputAttachmentIndex != null);
-        if (v->pDepthInputAttachmentIndex != null)
-        {
-            e.U32((uint)(*v->pDepthInputAttachmentIndex));
-        }
-        e.Pointer(v->pStencilInputAttachmentIndex != null);
-        if (v->pStencilInputAttachmentIndex != null)
-        {
-            e.U32((uint)(*v->pStencilInputAttachmentIndex));
-        }
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRenderingInputAttachmentIndexInfo* v)
-    {
-        v->colorAttachmentCount = (uint)d.U32();
-
-        {
-            ulong t575 = d.ArraySize();
-            if (t575 != 0)
-            {
-                if (t575 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t575, 4)) return;
-                var t576 = (uint*)d.Alloc(t575, (ulong)sizeof(uint));
-                if (t576 == null) return;
-                d.Bytes(t576, t575 * 4);
-                v->pColorAttachmentInputIndices = t576;
-            }
-        }
-        if (d.Pointer())
-        {
-            var t577 = (uint*)d.Alloc(1, (ulong)sizeof(uint));
-            if (t577 == null) return;
-            (*t577) = (uint)d.U32();
-            v->pDepthInputAttachmentIndex = t577;
-        }
-        if (d.Pointer())
-        {
-            var t578 = (uint*)d.Alloc(1, (ulong)sizeof(uint));
-            if (t578 == null) return;
-            (*t578) = (uint)d.U32();
-            v->pStencilInputAttachmentIndex = t578;
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkResolveImageInfo2Wire
-{
-    public static ulong Size(VkResolveImageInfo2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkResolveImageInfo2* v)
-    {
-        e.I32((int)VkResolveImageInfo2.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkResolveImageInfo2* v)
-    {
-        if (d.I32() != (int)VkResolveImageInfo2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkResolveImageInfo2.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkResolveImageInfo2* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkResolveImageInfo2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 4;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pRegions != null)
-        {
-            for (ulong t579 = 0; t579 < (ulong)v->regionCount; t579++)
-            {
-                n += VkImageResolve2Wire.Size(&v->pRegions[t579], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkResolveImageInfo2* v)
-    {
-        e.Handle(v->srcImage);
-        e.I32((int)v->srcImageLayout);
-        e.Handle(v->dstImage);
-        e.I32((int)v->dstImageLayout);
-        e.U32((uint)v->regionCount);
-        if (v->pRegions != null)
-        {
-            e.ArraySize((ulong)v->regionCount);
-            for (ulong t580 = 0; t580 < (ulong)v->regionCount; t580++)
-            {
-                VkImageResolve2Wire.Encode(ref e, &v->pRegions[t580]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkResolveImageInfo2* v)
-    {
-        v->srcImage = d.Handle(10);
-        v->srcImageLayout = (VkImageLayout)d.I32();
-        v->dstImage = d.Handle(10);
-        v->dstImageLayout = (VkImageLayout)d.I32();
-        v->regionCount = (uint)d.U32();
-
-        {
-            ulong t582 = d.ArraySize();
-            if (t582 != 0)
-            {
-                if (t582 != (ulong)v->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t582, 80)) return;
-                var t583 = (VkImageResolve2*)d.Alloc(t582, (ulong)sizeof(VkImageResolve2));
-                if (t583 == null) return;
-                for (ulong t581 = 0; t581 < t582; t581++)
-                {
-                    VkImageResolve2Wire.Decode(ref d, &t583[t581]);
-                }
-                v->pRegions = t583;
-            }
-            else if ((ulong)v->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkRingCreateInfoMESAWire
-{
-    public static ulong Size(VkRingCreateInfoMESA* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRingCreateInfoMESA* v)
-    {
-        e.I32((int)VkRingCreateInfoMESA.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRingCreateInfoMESA* v)
-    {
-        if (d.I32() != (int)VkRingCreateInfoMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRingCreateInfoMESA.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRingCreateInfoMESA* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRingCreateInfoMESA* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRingCreateInfoMESA* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->resourceId);
-        e.SizeT((nuint)v->offset);
-        e.SizeT((nuint)v->size);
-        e.U64((ulong)v->idleTimeout);
-        e.SizeT((nuint)v->headOffset);
-        e.SizeT((nuint)v->tailOffset);
-        e.SizeT((nuint)v->statusOffset);
-        e.SizeT((nuint)v->bufferOffset);
-        e.SizeT((nuint)v->bufferSize);
-        e.SizeT((nuint)v->extraOffset);
-        e.SizeT((nuint)v->extraSize);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRingCreateInfoMESA* v)
-    {
-        v->flags = (uint)d.U32();
-        v->resourceId = (uint)d.U32();
-        v->offset = (nuint)d.SizeT();
-        v->size = (nuint)d.SizeT();
-        v->idleTimeout = (ulong)d.U64();
-        v->headOffset = (nuint)d.SizeT();
-        v->tailOffset = (nuint)d.SizeT();
-        v->statusOffset = (nuint)d.SizeT();
-        v->bufferOffset = (nuint)d.SizeT();
-        v->bufferSize = (nuint)d.SizeT();
-        v->extraOffset = (nuint)d.SizeT();
-        v->extraSize = (nuint)d.SizeT();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000384006: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkRingMonitorInfoMESAWire.SizeSelf((VkRingMonitorInfoMESA*)p, f);
-                case 1000384007: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkRingPriorityInfoMESAWire.SizeSelf((VkRingPriorityInfoMESA*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000384006: e.Pointer(true); e.I32(1000384006); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkRingMonitorInfoMESAWire.EncodeSelf(ref e, (VkRingMonitorInfoMESA*)p); return;
-                case 1000384007: e.Pointer(true); e.I32(1000384007); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkRingPriorityInfoMESAWire.EncodeSelf(ref e, (VkRingPriorityInfoMESA*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000384006:
-            {
-                var p = (VkRingMonitorInfoMESA*)d.Alloc(1, (ulong)sizeof(VkRingMonitorInfoMESA));
-                if (p == null) return null;
-                p->sType = VkRingMonitorInfoMESA.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkRingMonitorInfoMESAWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000384007:
-            {
-                var p = (VkRingPriorityInfoMESA*)d.Alloc(1, (ulong)sizeof(VkRingPriorityInfoMESA));
-                if (p == null) return null;
-                p->sType = VkRingPriorityInfoMESA.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkRingPriorityInfoMESAWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkRingMonitorInfoMESAWire
-{
-    public static ulong Size(VkRingMonitorInfoMESA* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRingMonitorInfoMESA* v)
-    {
-        e.I32((int)VkRingMonitorInfoMESA.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRingMonitorInfoMESA* v)
-    {
-        if (d.I32() != (int)VkRingMonitorInfoMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRingMonitorInfoMESA.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRingMonitorInfoMESA* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRingMonitorInfoMESA* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRingMonitorInfoMESA* v)
-    {
-        e.U32((uint)v->maxReportingPeriodMicroseconds);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRingMonitorInfoMESA* v)
-    {
-        v->maxReportingPeriodMicroseconds = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkRingPriorityInfoMESAWire
-{
-    public static ulong Size(VkRingPriorityInfoMESA* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkRingPriorityInfoMESA* v)
-    {
-        e.I32((int)VkRingPriorityInfoMESA.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkRingPriorityInfoMESA* v)
-    {
-        if (d.I32() != (int)VkRingPriorityInfoMESA.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkRingPriorityInfoMESA.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkRingPriorityInfoMESA* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkRingPriorityInfoMESA* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkRingPriorityInfoMESA* v)
-    {
-        e.I32((int)v->priority);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkRingPriorityInfoMESA* v)
-    {
-        v->priority = (int)d.I32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkSampleLocationEXTWire
-{
-    public static ulong Size(VkSampleLocationEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSampleLocationEXT* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSampleLocationEXT* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSampleLocationEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSampleLocationEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSampleLocationEXT* v)
-    {
-        e.F32((float)v->x);
-        e.F32((float)v->y);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSampleLocationEXT* v)
-    {
-        v->x = (float)d.F32();
-        v->y = (float)d.F32();
-    }
-}
-
-public static unsafe partial class VkSampleLocationsInfoEXTWire
-{
-    public static ulong Size(VkSampleLocationsInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSampleLocationsInfoEXT* v)
-    {
-        e.I32((int)VkSampleLocationsInfoEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSampleLocationsInfoEXT* v)
-    {
-        if (d.I32() != (int)VkSampleLocationsInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSampleLocationsInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSampleLocationsInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSampleLocationsInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += VkExtent2DWire.Size(&v->sampleLocationGridSize, f);
-        n += 4;
-        n += 8;
-        if (v->pSampleLocations != null)
-        {
-            for (ulong t584 = 0; t584 < (ulong)v->sampleLocationsCount; t584++)
-            {
-                n += VkSampleLocationEXTWire.Size(&v->pSampleLocations[t584], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSampleLocationsInfoEXT* v)
-    {
-        e.U32((uint)v->sampleLocationsPerPixel);
-        VkExtent2DWire.Encode(ref e, &v->sampleLocationGridSize);
-        e.U32((uint)v->sampleLocationsCount);
-        if (v->pSampleLocations != null)
-        {
-            e.ArraySize((ulong)v->sampleLocationsCount);
-            for (ulong t585 = 0; t585 < (ulong)v->sampleLocationsCount; t585++)
-            {
-                VkSampleLocationEXTWire.Encode(ref e, &v->pSampleLocations[t585]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSampleLocationsInfoEXT* v)
-    {
-        v->sampleLocationsPerPixel = (VkSampleCountFlagBits)d.U32();
-        VkExtent2DWire.Decode(ref d, &v->sampleLocationGridSize);
-        v->sampleLocationsCount = (uint)d.U32();
-
-        {
-            ulong t587 = d.ArraySize();
-            if (t587 != 0)
-            {
-                if (t587 != (ulong)v->sampleLocationsCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t587, 8)) return;
-                var t588 = (VkSampleLocationEXT*)d.Alloc(t587, (ulong)sizeof(VkSampleLocationEXT));
-                if (t588 == null) return;
-                for (ulong t586 = 0; t586 < t587; t586++)
-                {
-                    VkSampleLocationEXTWire.Decode(ref d, &t588[t586]);
-                }
-                v->pSampleLocations = t588;
-            }
-            else if ((ulong)v->sampleLocationsCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkSamplerBorderColorComponentMappingCreateInfoEXTWire
-{
-    public static ulong Size(VkSamplerBorderColorComponentMappingCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSamplerBorderColorComponentMappingCreateInfoEXT* v)
-    {
-        e.I32((int)VkSamplerBorderColorComponentMappingCreateInfoEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSamplerBorderColorComponentMappingCreateInfoEXT* v)
-    {
-        if (d.I32() != (int)VkSamplerBorderColorComponentMappingCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSamplerBorderColorComponentMappingCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSamplerBorderColorComponentMappingCreateInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSamplerBorderColorComponentMappingCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkComponentMappingWire.Size(&v->components, f);
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSamplerBorderColorComponentMappingCreateInfoEXT* v)
-    {
-        VkComponentMappingWire.Encode(ref e, &v->components);
-        e.U32((uint)v->srgb);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSamplerBorderColorComponentMappingCreateInfoEXT* v)
-    {
-        VkComponentMappingWire.Decode(ref d, &v->components);
-        v->srgb = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkSamplerCreateInfoWire
-{
-    public static ulong Size(VkSamplerCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSamplerCreateInfo* v)
-    {
-        e.I32((int)VkSamplerCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSamplerCreateInfo* v)
-    {
-        if (d.I32() != (int)VkSamplerCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSamplerCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSamplerCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSamplerCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSamplerCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.I32((int)v->magFilter);
-        e.I32((int)v->minFilter);
-        e.I32((int)v->mipmapMode);
-        e.I32((int)v->addressModeU);
-        e.I32((int)v->addressModeV);
-        e.I32((int)v->addressModeW);
-        e.F32((float)v->mipLodBias);
-        e.U32((uint)v->anisotropyEnable);
-        e.F32((float)v->maxAnisotropy);
-        e.U32((uint)v->compareEnable);
-        e.I32((int)v->compareOp);
-        e.F32((float)v->minLod);
-        e.F32((float)v->maxLod);
-        e.I32((int)v->borderColor);
-        e.U32((uint)v->unnormalizedCoordinates);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSamplerCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->magFilter = (VkFilter)d.I32();
-        v->minFilter = (VkFilter)d.I32();
-        v->mipmapMode = (VkSamplerMipmapMode)d.I32();
-        v->addressModeU = (VkSamplerAddressMode)d.I32();
-        v->addressModeV = (VkSamplerAddressMode)d.I32();
-        v->addressModeW = (VkSamplerAddressMode)d.I32();
-        v->mipLodBias = (float)d.F32();
-        v->anisotropyEnable = (uint)d.U32();
-        v->maxAnisotropy = (float)d.F32();
-        v->compareEnable = (uint)d.U32();
-        v->compareOp = (VkCompareOp)d.I32();
-        v->minLod = (float)d.F32();
-        v->maxLod = (float)d.F32();
-        v->borderColor = (VkBorderColor)d.I32();
-        v->unnormalizedCoordinates = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000130001: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkSamplerReductionModeCreateInfoWire.SizeSelf((VkSamplerReductionModeCreateInfo*)p, f);
-                case 1000156001: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkSamplerYcbcrConversionInfoWire.SizeSelf((VkSamplerYcbcrConversionInfo*)p, f);
-                case 1000287000 when f == null || f.HasExtension(288): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkSamplerCustomBorderColorCreateInfoEXTWire.SizeSelf((VkSamplerCustomBorderColorCreateInfoEXT*)p, f);
-                case 1000411001 when f == null || f.HasExtension(412): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkSamplerBorderColorComponentMappingCreateInfoEXTWire.SizeSelf((VkSamplerBorderColorComponentMappingCreateInfoEXT*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000130001: e.Pointer(true); e.I32(1000130001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkSamplerReductionModeCreateInfoWire.EncodeSelf(ref e, (VkSamplerReductionModeCreateInfo*)p); return;
-                case 1000156001: e.Pointer(true); e.I32(1000156001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkSamplerYcbcrConversionInfoWire.EncodeSelf(ref e, (VkSamplerYcbcrConversionInfo*)p); return;
-                case 1000287000 when f == null || f.HasExtension(288): e.Pointer(true); e.I32(1000287000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkSamplerCustomBorderColorCreateInfoEXTWire.EncodeSelf(ref e, (VkSamplerCustomBorderColorCreateInfoEXT*)p); return;
-                case 1000411001 when f == null || f.HasExtension(412): e.Pointer(true); e.I32(1000411001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkSamplerBorderColorComponentMappingCreateInfoEXTWire.EncodeSelf(ref e, (VkSamplerBorderColorComponentMappingCreateInfoEXT*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000130001:
-            {
-                var p = (VkSamplerReductionModeCreateInfo*)d.Alloc(1, (ulong)sizeof(VkSamplerReductionModeCreateInfo));
-                if (p == null) return null;
-                p->sType = VkSamplerReductionModeCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkSamplerReductionModeCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000156001:
-            {
-                var p = (VkSamplerYcbcrConversionInfo*)d.Alloc(1, (ulong)sizeof(VkSamplerYcbcrConversionInfo));
-                if (p == null) return null;
-                p->sType = VkSamplerYcbcrConversionInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkSamplerYcbcrConversionInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000287000:
-            {
-                var p = (VkSamplerCustomBorderColorCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkSamplerCustomBorderColorCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkSamplerCustomBorderColorCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkSamplerCustomBorderColorCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000411001:
-            {
-                var p = (VkSamplerBorderColorComponentMappingCreateInfoEXT*)d.Alloc(1, (ulong)sizeof(VkSamplerBorderColorComponentMappingCreateInfoEXT));
-                if (p == null) return null;
-                p->sType = VkSamplerBorderColorComponentMappingCreateInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkSamplerBorderColorComponentMappingCreateInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkSamplerCustomBorderColorCreateInfoEXTWire
-{
-    public static ulong Size(VkSamplerCustomBorderColorCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSamplerCustomBorderColorCreateInfoEXT* v)
-    {
-        e.I32((int)VkSamplerCustomBorderColorCreateInfoEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSamplerCustomBorderColorCreateInfoEXT* v)
-    {
-        if (d.I32() != (int)VkSamplerCustomBorderColorCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSamplerCustomBorderColorCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSamplerCustomBorderColorCreateInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSamplerCustomBorderColorCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkClearColorValueWire.Size(&v->customBorderColor, f);
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSamplerCustomBorderColorCreateInfoEXT* v)
-    {
-        VkClearColorValueWire.Encode(ref e, &v->customBorderColor);
-        e.I32((int)v->format);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSamplerCustomBorderColorCreateInfoEXT* v)
-    {
-        VkClearColorValueWire.Decode(ref d, &v->customBorderColor);
-        v->format = (VkFormat)d.I32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkSamplerReductionModeCreateInfoWire
-{
-    public static ulong Size(VkSamplerReductionModeCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSamplerReductionModeCreateInfo* v)
-    {
-        e.I32((int)VkSamplerReductionModeCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSamplerReductionModeCreateInfo* v)
-    {
-        if (d.I32() != (int)VkSamplerReductionModeCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSamplerReductionModeCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSamplerReductionModeCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSamplerReductionModeCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSamplerReductionModeCreateInfo* v)
-    {
-        e.I32((int)v->reductionMode);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSamplerReductionModeCreateInfo* v)
-    {
-        v->reductionMode = (VkSamplerReductionMode)d.I32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkSamplerYcbcrConversionCreateInfoWire
-{
-    public static ulong Size(VkSamplerYcbcrConversionCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSamplerYcbcrConversionCreateInfo* v)
-    {
-        e.I32((int)VkSamplerYcbcrConversionCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSamplerYcbcrConversionCreateInfo* v)
-    {
-        if (d.I32() != (int)VkSamplerYcbcrConversionCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSamplerYcbcrConversionCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSamplerYcbcrConversionCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSamplerYcbcrConversionCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += VkComponentMappingWire.Size(&v->components, f);
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSamplerYcbcrConversionCreateInfo* v)
-    {
-        e.I32((int)v->format);
-        e.I32((int)v->ycbcrModel);
-        e.I32((int)v->ycbcrRange);
-        VkComponentMappingWire.Encode(ref e, &v->components);
-        e.I32((int)v->xChromaOffset);
-        e.I32((int)v->yChromaOffset);
-        e.I32((int)v->chromaFilter);
-        e.U32((uint)v->forceExplicitReconstruction);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSamplerYcbcrConversionCreateInfo* v)
-    {
-        v->format = (VkFormat)d.I32();
-        v->ycbcrModel = (VkSamplerYcbcrModelConversion)d.I32();
-        v->ycbcrRange = (VkSamplerYcbcrRange)d.I32();
-        VkComponentMappingWire.Decode(ref d, &v->components);
-        v->xChromaOffset = (VkChromaLocation)d.I32();
-        v->yChromaOffset = (VkChromaLocation)d.I32();
-        v->chromaFilter = (VkFilter)d.I32();
-        v->forceExplicitReconstruction = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkSamplerYcbcrConversionImageFormatPropertiesWire
-{
-    public static ulong Size(VkSamplerYcbcrConversionImageFormatProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSamplerYcbcrConversionImageFormatProperties* v)
-    {
-        e.I32((int)VkSamplerYcbcrConversionImageFormatProperties.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSamplerYcbcrConversionImageFormatProperties* v)
-    {
-        if (d.I32() != (int)VkSamplerYcbcrConversionImageFormatProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSamplerYcbcrConversionImageFormatProperties.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSamplerYcbcrConversionImageFormatProperties* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSamplerYcbcrConversionImageFormatProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSamplerYcbcrConversionImageFormatProperties* v)
-    {
-        e.U32((uint)v->combinedImageSamplerDescriptorCount);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSamplerYcbcrConversionImageFormatProperties* v)
-    {
-        v->combinedImageSamplerDescriptorCount = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkSamplerYcbcrConversionImageFormatProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkSamplerYcbcrConversionImageFormatProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkSamplerYcbcrConversionImageFormatProperties* v)
-    {
-        e.I32((int)VkSamplerYcbcrConversionImageFormatProperties.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkSamplerYcbcrConversionImageFormatProperties* v)
-    {
-    }
-    public static void DecodePartial(ref VnDecoder d, VkSamplerYcbcrConversionImageFormatProperties* v)
-    {
-        if (d.I32() != (int)VkSamplerYcbcrConversionImageFormatProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSamplerYcbcrConversionImageFormatProperties.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkSamplerYcbcrConversionImageFormatProperties* v)
-    {
-    }
-    public static void DecodeInto(ref VnDecoder d, VkSamplerYcbcrConversionImageFormatProperties* v)
-    {
-        if (d.I32() != (int)VkSamplerYcbcrConversionImageFormatProperties.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkSamplerYcbcrConversionImageFormatProperties* v)
-    {
-        v->combinedImageSamplerDescriptorCount = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkSamplerYcbcrConversionInfoWire
-{
-    public static ulong Size(VkSamplerYcbcrConversionInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSamplerYcbcrConversionInfo* v)
-    {
-        e.I32((int)VkSamplerYcbcrConversionInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSamplerYcbcrConversionInfo* v)
-    {
-        if (d.I32() != (int)VkSamplerYcbcrConversionInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSamplerYcbcrConversionInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSamplerYcbcrConversionInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSamplerYcbcrConversionInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSamplerYcbcrConversionInfo* v)
-    {
-        e.Handle(v->conversion);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSamplerYcbcrConversionInfo* v)
-    {
-        v->conversion = d.Handle(1000156000);
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkSemaphoreCreateInfoWire
-{
-    public static ulong Size(VkSemaphoreCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSemaphoreCreateInfo* v)
-    {
-        e.I32((int)VkSemaphoreCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSemaphoreCreateInfo* v)
-    {
-        if (d.I32() != (int)VkSemaphoreCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSemaphoreCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSemaphoreCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSemaphoreCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSemaphoreCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSemaphoreCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000077000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkExportSemaphoreCreateInfoWire.SizeSelf((VkExportSemaphoreCreateInfo*)p, f);
-                case 1000207002: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkSemaphoreTypeCreateInfoWire.SizeSelf((VkSemaphoreTypeCreateInfo*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000077000: e.Pointer(true); e.I32(1000077000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkExportSemaphoreCreateInfoWire.EncodeSelf(ref e, (VkExportSemaphoreCreateInfo*)p); return;
-                case 1000207002: e.Pointer(true); e.I32(1000207002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkSemaphoreTypeCreateInfoWire.EncodeSelf(ref e, (VkSemaphoreTypeCreateInfo*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000077000:
-            {
-                var p = (VkExportSemaphoreCreateInfo*)d.Alloc(1, (ulong)sizeof(VkExportSemaphoreCreateInfo));
-                if (p == null) return null;
-                p->sType = VkExportSemaphoreCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkExportSemaphoreCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000207002:
-            {
-                var p = (VkSemaphoreTypeCreateInfo*)d.Alloc(1, (ulong)sizeof(VkSemaphoreTypeCreateInfo));
-                if (p == null) return null;
-                p->sType = VkSemaphoreTypeCreateInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkSemaphoreTypeCreateInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkSemaphoreGetFdInfoKHRWire
-{
-    public static ulong Size(VkSemaphoreGetFdInfoKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSemaphoreGetFdInfoKHR* v)
-    {
-        e.I32((int)VkSemaphoreGetFdInfoKHR.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSemaphoreGetFdInfoKHR* v)
-    {
-        if (d.I32() != (int)VkSemaphoreGetFdInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSemaphoreGetFdInfoKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSemaphoreGetFdInfoKHR* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSemaphoreGetFdInfoKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSemaphoreGetFdInfoKHR* v)
-    {
-        e.Handle(v->semaphore);
-        e.U32((uint)v->handleType);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSemaphoreGetFdInfoKHR* v)
-    {
-        v->semaphore = d.Handle(5);
-        v->handleType = (VkExternalSemaphoreHandleTypeFlagBits)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkSemaphoreSignalInfoWire
-{
-    public static ulong Size(VkSemaphoreSignalInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSemaphoreSignalInfo* v)
-    {
-        e.I32((int)VkSemaphoreSignalInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSemaphoreSignalInfo* v)
-    {
-        if (d.I32() != (int)VkSemaphoreSignalInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSemaphoreSignalInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSemaphoreSignalInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSemaphoreSignalInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSemaphoreSignalInfo* v)
-    {
-        e.Handle(v->semaphore);
-        e.U64((ulong)v->value);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSemaphoreSignalInfo* v)
-    {
-        v->semaphore = d.Handle(5);
-        v->value = (ulong)d.U64();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkSemaphoreSubmitInfoWire
-{
-    public static ulong Size(VkSemaphoreSubmitInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSemaphoreSubmitInfo* v)
-    {
-        e.I32((int)VkSemaphoreSubmitInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSemaphoreSubmitInfo* v)
-    {
-        if (d.I32() != (int)VkSemaphoreSubmitInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSemaphoreSubmitInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSemaphoreSubmitInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSemaphoreSubmitInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSemaphoreSubmitInfo* v)
-    {
-        e.Handle(v->semaphore);
-        e.U64((ulong)v->value);
-        e.U64((ulong)v->stageMask);
-        e.U32((uint)v->deviceIndex);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSemaphoreSubmitInfo* v)
-    {
-        v->semaphore = d.Handle(5);
-        v->value = (ulong)d.U64();
-        v->stageMask = (ulong)d.U64();
-        v->deviceIndex = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkSemaphoreTypeCreateInfoWire
-{
-    public static ulong Size(VkSemaphoreTypeCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSemaphoreTypeCreateInfo* v)
-    {
-        e.I32((int)VkSemaphoreTypeCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSemaphoreTypeCreateInfo* v)
-    {
-        if (d.I32() != (int)VkSemaphoreTypeCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSemaphoreTypeCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSemaphoreTypeCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSemaphoreTypeCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSemaphoreTypeCreateInfo* v)
-    {
-        e.I32((int)v->semaphoreType);
-        e.U64((ulong)v->initialValue);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSemaphoreTypeCreateInfo* v)
-    {
-        v->semaphoreType = (VkSemaphoreType)d.I32();
-        v->initialValue = (ulong)d.U64();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkSemaphoreWaitInfoWire
-{
-    public static ulong Size(VkSemaphoreWaitInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSemaphoreWaitInfo* v)
-    {
-        e.I32((int)VkSemaphoreWaitInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSemaphoreWaitInfo* v)
-    {
-        if (d.I32() != (int)VkSemaphoreWaitInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSemaphoreWaitInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSemaphoreWaitInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSemaphoreWaitInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pSemaphores != null)
-        {
-            n += 8 * (ulong)v->semaphoreCount;
-        }
-        n += 8;
-        if (v->pValues != null)
-        {
-            n += VnSize.Padded((ulong)v->semaphoreCount * 8);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSemaphoreWaitInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->semaphoreCount);
-        if (v->pSemaphores != null)
-        {
-            e.ArraySize((ulong)v->semaphoreCount);
-            for (ulong t591 = 0; t591 < (ulong)v->semaphoreCount; t591++)
-            {
-                e.Handle(v->pSemaphores[t591]);
-            }
-        }
-        else e.ArraySize(0);
-        if (v->pValues != null)
-        {
-            e.ArraySize((ulong)v->semaphoreCount);
-            e.Bytes(v->pValues, (ulong)v->semaphoreCount * 8);
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSemaphoreWaitInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->semaphoreCount = (uint)d.U32();
-
-        {
-            ulong t594 = d.ArraySize();
-            if (t594 != 0)
-            {
-                if (t594 != (ulong)v->semaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t594, 8)) return;
-                var t595 = (ulong*)d.Alloc(t594, (ulong)sizeof(ulong));
-                if (t595 == null) return;
-                for (ulong t593 = 0; t593 < t594; t593++)
-                {
-                    t595[t593] = d.Handle(5);
-                }
-                v->pSemaphores = t595;
-            }
-            else if ((ulong)v->semaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-
-        {
-            ulong t597 = d.ArraySize();
-            if (t597 != 0)
-            {
-                if (t597 != (ulong)v->semaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t597, 8)) return;
-                var t598 = (ulong*)d.Alloc(t597, (ulong)sizeof(ulong));
-                if (t598 == null) return;
-                d.Bytes(t598, t597 * 8);
-                v->pValues = t598;
-            }
-            else if ((ulong)v->semaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkShaderModuleCreateInfoWire
-{
-    public static ulong Size(VkShaderModuleCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkShaderModuleCreateInfo* v)
-    {
-        e.I32((int)VkShaderModuleCreateInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkShaderModuleCreateInfo* v)
-    {
-        if (d.I32() != (int)VkShaderModuleCreateInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkShaderModuleCreateInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkShaderModuleCreateInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkShaderModuleCreateInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        n += 8;
-        if (v->pCode != null)
-        {
-            n += VnSize.Padded(((ulong)v->codeSize/4UL) * 4);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkShaderModuleCreateInfo* v)
-    {
-        e.U32((uint)v->flags);
-        e.SizeT((nuint)v->codeSize);
-        if (v->pCode != null)
-        {
-            e.ArraySize(((ulong)v->codeSize/4UL));
-            e.Bytes(v->pCode, ((ulong)v->codeSize/4UL) * 4);
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkShaderModuleCreateInfo* v)
-    {
-        v->flags = (uint)d.U32();
-        v->codeSize = (nuint)d.SizeT();
-
-        {
-            ulong t602 = d.ArraySize();
-            if (t602 != 0)
-            {
-                if (t602 != ((ulong)v->codeSize/4UL)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t602, 4)) return;
-                var t603 = (uint*)d.Alloc(t602, (ulong)sizeof(uint));
-                if (t603 == null) return;
-                d.Bytes(t603, t602 * 4);
-                v->pCode = t603;
-            }
-            else if (((ulong)v->codeSize/4UL) != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkSparseBufferMemoryBindInfoWire
-{
-    public static ulong Size(VkSparseBufferMemoryBindInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSparseBufferMemoryBindInfo* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSparseBufferMemoryBindInfo* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSparseBufferMemoryBindInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSparseBufferMemoryBindInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 4;
-        n += 8;
-        if (v->pBinds != null)
-        {
-            for (ulong t604 = 0; t604 < (ulong)v->bindCount; t604++)
-            {
-                n += VkSparseMemoryBindWire.Size(&v->pBinds[t604], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSparseBufferMemoryBindInfo* v)
-    {
-        e.Handle(v->buffer);
-        e.U32((uint)v->bindCount);
-        if (v->pBinds != null)
-        {
-            e.ArraySize((ulong)v->bindCount);
-            for (ulong t605 = 0; t605 < (ulong)v->bindCount; t605++)
-            {
-                VkSparseMemoryBindWire.Encode(ref e, &v->pBinds[t605]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSparseBufferMemoryBindInfo* v)
-    {
-        v->buffer = d.Handle(9);
-        v->bindCount = (uint)d.U32();
-
-        {
-            ulong t607 = d.ArraySize();
-            if (t607 != 0)
-            {
-                if (t607 != (ulong)v->bindCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t607, 36)) return;
-                var t608 = (VkSparseMemoryBind*)d.Alloc(t607, (ulong)sizeof(VkSparseMemoryBind));
-                if (t608 == null) return;
-                for (ulong t606 = 0; t606 < t607; t606++)
-                {
-                    VkSparseMemoryBindWire.Decode(ref d, &t608[t606]);
-                }
-                v->pBinds = t608;
-            }
-            else if ((ulong)v->bindCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-}
-
-public static unsafe partial class VkSparseImageFormatPropertiesWire
-{
-    public static ulong Size(VkSparseImageFormatProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSparseImageFormatProperties* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSparseImageFormatProperties* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSparseImageFormatProperties* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSparseImageFormatProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += VkExtent3DWire.Size(&v->imageGranularity, f);
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSparseImageFormatProperties* v)
-    {
-        e.U32((uint)v->aspectMask);
-        VkExtent3DWire.Encode(ref e, &v->imageGranularity);
-        e.U32((uint)v->flags);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSparseImageFormatProperties* v)
-    {
-        v->aspectMask = (uint)d.U32();
-        VkExtent3DWire.Decode(ref d, &v->imageGranularity);
-        v->flags = (uint)d.U32();
-    }
-    public static ulong SizePartial(VkSparseImageFormatProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkSparseImageFormatProperties* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkExtent3DWire.SizePartial(&v->imageGranularity, f);
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkSparseImageFormatProperties* v)
-    {
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkSparseImageFormatProperties* v)
-    {
-        VkExtent3DWire.EncodePartial(ref e, &v->imageGranularity);
-    }
-    public static void DecodePartial(ref VnDecoder d, VkSparseImageFormatProperties* v)
-    {
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkSparseImageFormatProperties* v)
-    {
-        VkExtent3DWire.DecodePartial(ref d, &v->imageGranularity);
-    }
-    public static void DecodeInto(ref VnDecoder d, VkSparseImageFormatProperties* v)
-    {
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkSparseImageFormatProperties* v)
-    {
-        v->aspectMask = (uint)d.U32();
-        VkExtent3DWire.DecodeInto(ref d, &v->imageGranularity);
-        v->flags = (uint)d.U32();
-    }
-}
-
-public static unsafe partial class VkSparseImageFormatProperties2Wire
-{
-    public static ulong Size(VkSparseImageFormatProperties2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSparseImageFormatProperties2* v)
-    {
-        e.I32((int)VkSparseImageFormatProperties2.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSparseImageFormatProperties2* v)
-    {
-        if (d.I32() != (int)VkSparseImageFormatProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSparseImageFormatProperties2.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSparseImageFormatProperties2* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSparseImageFormatProperties2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkSparseImageFormatPropertiesWire.Size(&v->properties, f);
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSparseImageFormatProperties2* v)
-    {
-        VkSparseImageFormatPropertiesWire.Encode(ref e, &v->properties);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSparseImageFormatProperties2* v)
-    {
-        VkSparseImageFormatPropertiesWire.Decode(ref d, &v->properties);
-    }
-    public static ulong SizePartial(VkSparseImageFormatProperties2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkSparseImageFormatProperties2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkSparseImageFormatPropertiesWire.SizePartial(&v->properties, f);
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkSparseImageFormatProperties2* v)
-    {
-        e.I32((int)VkSparseImageFormatProperties2.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkSparseImageFormatProperties2* v)
-    {
-        VkSparseImageFormatPropertiesWire.EncodePartial(ref e, &v->properties);
-    }
-    public static void DecodePartial(ref VnDecoder d, VkSparseImageFormatProperties2* v)
-    {
-        if (d.I32() != (int)VkSparseImageFormatProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSparseImageFormatProperties2.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkSparseImageFormatProperties2* v)
-    {
-        VkSparseImageFormatPropertiesWire.DecodePartial(ref d, &v->properties);
-    }
-    public static void DecodeInto(ref VnDecoder d, VkSparseImageFormatProperties2* v)
-    {
-        if (d.I32() != (int)VkSparseImageFormatProperties2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkSparseImageFormatProperties2* v)
-    {
-        VkSparseImageFormatPropertiesWire.DecodeInto(ref d, &v->properties);
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkSparseImageMemoryBindWire
-{
-    public static ulong Size(VkSparseImageMemoryBind* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSparseImageMemoryBind* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSparseImageMemoryBind* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSparseImageMemoryBind* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSparseImageMemoryBind* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkImageSubresourceWire.Size(&v->subresource, f);
-        n += VkOffset3DWire.Size(&v->offset, f);
-        n += VkExtent3DWire.Size(&v->extent, f);
-        n += 8;
-        n += 8;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSparseImageMemoryBind* v)
-    {
-        VkImageSubresourceWire.Encode(ref e, &v->subresource);
-        VkOffset3DWire.Encode(ref e, &v->offset);
-        VkExtent3DWire.Encode(ref e, &v->extent);
-        e.Handle(v->memory);
-        e.U64((ulong)v->memoryOffset);
-        e.U32((uint)v->flags);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSparseImageMemoryBind* v)
-    {
-        VkImageSubresourceWire.Decode(ref d, &v->subresource);
-        VkOffset3DWire.Decode(ref d, &v->offset);
-        VkExtent3DWire.Decode(ref d, &v->extent);
-        v->memory = d.Handle(8);
-        v->memoryOffset = (ulong)d.U64();
-        v->flags = (uint)d.U32();
-    }
-}
-
-public static unsafe partial class VkSparseImageMemoryBindInfoWire
-{
-    public static ulong Size(VkSparseImageMemoryBindInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSparseImageMemoryBindInfo* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSparseImageMemoryBindInfo* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSparseImageMemoryBindInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSparseImageMemoryBindInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 4;
-        n += 8;
-        if (v->pBinds != null)
-        {
-            for (ulong t609 = 0; t609 < (ulong)v->bindCount; t609++)
-            {
-                n += VkSparseImageMemoryBindWire.Size(&v->pBinds[t609], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSparseImageMemoryBindInfo* v)
-    {
-        e.Handle(v->image);
-        e.U32((uint)v->bindCount);
-        if (v->pBinds != null)
-        {
-            e.ArraySize((ulong)v->bindCount);
-            for (ulong t610 = 0; t610 < (ulong)v->bindCount; t610++)
-            {
-                VkSparseImageMemoryBindWire.Encode(ref e, &v->pBinds[t610]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSparseImageMemoryBindInfo* v)
-    {
-        v->image = d.Handle(10);
-        v->bindCount = (uint)d.U32();
-
-        {
-            ulong t612 = d.ArraySize();
-            if (t612 != 0)
-            {
-                if (t612 != (ulong)v->bindCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t612, 56)) return;
-                var t613 = (VkSparseImageMemoryBind*)d.Alloc(t612, (ulong)sizeof(VkSparseImageMemoryBind));
-                if (t613 == null) return;
-                for (ulong t611 = 0; t611 < t612; t611++)
-                {
-                    VkSparseImageMemoryBindWire.Decode(ref d, &t613[t611]);
-                }
-                v->pBinds = t613;
-            }
-            else if ((ulong)v->bindCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-}
-
-public static unsafe partial class VkSparseImageMemoryRequirementsWire
-{
-    public static ulong Size(VkSparseImageMemoryRequirements* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSparseImageMemoryRequirements* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSparseImageMemoryRequirements* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSparseImageMemoryRequirements* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSparseImageMemoryRequirements* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkSparseImageFormatPropertiesWire.Size(&v->formatProperties, f);
-        n += 4;
-        n += 8;
-        n += 8;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSparseImageMemoryRequirements* v)
-    {
-        VkSparseImageFormatPropertiesWire.Encode(ref e, &v->formatProperties);
-        e.U32((uint)v->imageMipTailFirstLod);
-        e.U64((ulong)v->imageMipTailSize);
-        e.U64((ulong)v->imageMipTailOffset);
-        e.U64((ulong)v->imageMipTailStride);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSparseImageMemoryRequirements* v)
-    {
-        VkSparseImageFormatPropertiesWire.Decode(ref d, &v->formatProperties);
-        v->imageMipTailFirstLod = (uint)d.U32();
-        v->imageMipTailSize = (ulong)d.U64();
-        v->imageMipTailOffset = (ulong)d.U64();
-        v->imageMipTailStride = (ulong)d.U64();
-    }
-    public static ulong SizePartial(VkSparseImageMemoryRequirements* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkSparseImageMemoryRequirements* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkSparseImageFormatPropertiesWire.SizePartial(&v->formatProperties, f);
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkSparseImageMemoryRequirements* v)
-    {
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkSparseImageMemoryRequirements* v)
-    {
-        VkSparseImageFormatPropertiesWire.EncodePartial(ref e, &v->formatProperties);
-    }
-    public static void DecodePartial(ref VnDecoder d, VkSparseImageMemoryRequirements* v)
-    {
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkSparseImageMemoryRequirements* v)
-    {
-        VkSparseImageFormatPropertiesWire.DecodePartial(ref d, &v->formatProperties);
-    }
-    public static void DecodeInto(ref VnDecoder d, VkSparseImageMemoryRequirements* v)
-    {
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkSparseImageMemoryRequirements* v)
-    {
-        VkSparseImageFormatPropertiesWire.DecodeInto(ref d, &v->formatProperties);
-        v->imageMipTailFirstLod = (uint)d.U32();
-        v->imageMipTailSize = (ulong)d.U64();
-        v->imageMipTailOffset = (ulong)d.U64();
-        v->imageMipTailStride = (ulong)d.U64();
-    }
-}
-
-public static unsafe partial class VkSparseImageMemoryRequirements2Wire
-{
-    public static ulong Size(VkSparseImageMemoryRequirements2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSparseImageMemoryRequirements2* v)
-    {
-        e.I32((int)VkSparseImageMemoryRequirements2.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSparseImageMemoryRequirements2* v)
-    {
-        if (d.I32() != (int)VkSparseImageMemoryRequirements2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSparseImageMemoryRequirements2.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSparseImageMemoryRequirements2* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSparseImageMemoryRequirements2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkSparseImageMemoryRequirementsWire.Size(&v->memoryRequirements, f);
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSparseImageMemoryRequirements2* v)
-    {
-        VkSparseImageMemoryRequirementsWire.Encode(ref e, &v->memoryRequirements);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSparseImageMemoryRequirements2* v)
-    {
-        VkSparseImageMemoryRequirementsWire.Decode(ref d, &v->memoryRequirements);
-    }
-    public static ulong SizePartial(VkSparseImageMemoryRequirements2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizePartialChain(v->pNext, f);
-        return n + SizePartialSelf(v, f);
-    }
-    public static ulong SizePartialSelf(VkSparseImageMemoryRequirements2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += VkSparseImageMemoryRequirementsWire.SizePartial(&v->memoryRequirements, f);
-        return n;
-    }
-    public static void EncodePartial(ref VnEncoder e, VkSparseImageMemoryRequirements2* v)
-    {
-        e.I32((int)VkSparseImageMemoryRequirements2.SType);
-        EncodePartialChain(ref e, v->pNext);
-        EncodePartialSelf(ref e, v);
-    }
-    public static void EncodePartialSelf(ref VnEncoder e, VkSparseImageMemoryRequirements2* v)
-    {
-        VkSparseImageMemoryRequirementsWire.EncodePartial(ref e, &v->memoryRequirements);
-    }
-    public static void DecodePartial(ref VnDecoder d, VkSparseImageMemoryRequirements2* v)
-    {
-        if (d.I32() != (int)VkSparseImageMemoryRequirements2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSparseImageMemoryRequirements2.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
-        if (d.Failed) return;
-        DecodePartialSelf(ref d, v);
-    }
-    public static void DecodePartialSelf(ref VnDecoder d, VkSparseImageMemoryRequirements2* v)
-    {
-        VkSparseImageMemoryRequirementsWire.DecodePartial(ref d, &v->memoryRequirements);
-    }
-    public static void DecodeInto(ref VnDecoder d, VkSparseImageMemoryRequirements2* v)
-    {
-        if (d.I32() != (int)VkSparseImageMemoryRequirements2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
-        if (d.Failed) return;
-        DecodeIntoSelf(ref d, v);
-    }
-    public static void DecodeIntoSelf(ref VnDecoder d, VkSparseImageMemoryRequirements2* v)
-    {
-        VkSparseImageMemoryRequirementsWire.DecodeInto(ref d, &v->memoryRequirements);
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
-}
-
-public static unsafe partial class VkSparseImageOpaqueMemoryBindInfoWire
-{
-    public static ulong Size(VkSparseImageOpaqueMemoryBindInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSparseImageOpaqueMemoryBindInfo* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSparseImageOpaqueMemoryBindInfo* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSparseImageOpaqueMemoryBindInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSparseImageOpaqueMemoryBindInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 4;
-        n += 8;
-        if (v->pBinds != null)
-        {
-            for (ulong t614 = 0; t614 < (ulong)v->bindCount; t614++)
-            {
-                n += VkSparseMemoryBindWire.Size(&v->pBinds[t614], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSparseImageOpaqueMemoryBindInfo* v)
-    {
-        e.Handle(v->image);
-        e.U32((uint)v->bindCount);
-        if (v->pBinds != null)
-        {
-            e.ArraySize((ulong)v->bindCount);
-            for (ulong t615 = 0; t615 < (ulong)v->bindCount; t615++)
-            {
-                VkSparseMemoryBindWire.Encode(ref e, &v->pBinds[t615]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSparseImageOpaqueMemoryBindInfo* v)
-    {
-        v->image = d.Handle(10);
-        v->bindCount = (uint)d.U32();
-
-        {
-            ulong t617 = d.ArraySize();
-            if (t617 != 0)
-            {
-                if (t617 != (ulong)v->bindCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t617, 36)) return;
-                var t618 = (VkSparseMemoryBind*)d.Alloc(t617, (ulong)sizeof(VkSparseMemoryBind));
-                if (t618 == null) return;
-                for (ulong t616 = 0; t616 < t617; t616++)
-                {
-                    VkSparseMemoryBindWire.Decode(ref d, &t618[t616]);
-                }
-                v->pBinds = t618;
-            }
-            else if ((ulong)v->bindCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-}
-
-public static unsafe partial class VkSparseMemoryBindWire
-{
-    public static ulong Size(VkSparseMemoryBind* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSparseMemoryBind* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSparseMemoryBind* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSparseMemoryBind* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSparseMemoryBind* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSparseMemoryBind* v)
-    {
-        e.U64((ulong)v->resourceOffset);
-        e.U64((ulong)v->size);
-        e.Handle(v->memory);
-        e.U64((ulong)v->memoryOffset);
-        e.U32((uint)v->flags);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSparseMemoryBind* v)
-    {
-        v->resourceOffset = (ulong)d.U64();
-        v->size = (ulong)d.U64();
-        v->memory = d.Handle(8);
-        v->memoryOffset = (ulong)d.U64();
-        v->flags = (uint)d.U32();
-    }
-}
-
-public static unsafe partial class VkSpecializationInfoWire
-{
-    public static ulong Size(VkSpecializationInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSpecializationInfo* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSpecializationInfo* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSpecializationInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSpecializationInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pMapEntries != null)
-        {
-            for (ulong t619 = 0; t619 < (ulong)v->mapEntryCount; t619++)
-            {
-                n += VkSpecializationMapEntryWire.Size(&v->pMapEntries[t619], f);
-            }
-        }
-        n += 8;
-        n += 8;
-        if (v->pData != null)
-        {
-            n += VnSize.Padded((ulong)v->dataSize * 1);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSpecializationInfo* v)
-    {
-        e.U32((uint)v->mapEntryCount);
-        if (v->pMapEntries != null)
-        {
-            e.ArraySize((ulong)v->mapEntryCount);
-            for (ulong t621 = 0; t621 < (ulong)v->mapEntryCount; t621++)
-            {
-                VkSpecializationMapEntryWire.Encode(ref e, &v->pMapEntries[t621]);
-            }
-        }
-        else e.ArraySize(0);
-        e.SizeT((nuint)v->dataSize);
-        if (v->pData != null)
-        {
-            e.ArraySize((ulong)v->dataSize);
-            e.Bytes(v->pData, (ulong)v->dataSize * 1);
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSpecializationInfo* v)
-    {
-        v->mapEntryCount = (uint)d.U32();
-
-        {
-            ulong t624 = d.ArraySize();
-            if (t624 != 0)
-            {
-                if (t624 != (ulong)v->mapEntryCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t624, 16)) return;
-                var t625 = (VkSpecializationMapEntry*)d.Alloc(t624, (ulong)sizeof(VkSpecializationMapEntry));
-                if (t625 == null) return;
-                for (ulong t623 = 0; t623 < t624; t623++)
-                {
-                    VkSpecializationMapEntryWire.Decode(ref d, &t625[t623]);
-                }
-                v->pMapEntries = t625;
-            }
-            else if ((ulong)v->mapEntryCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->dataSize = (nuint)d.SizeT();
-
-        {
-            ulong t627 = d.ArraySize();
-            if (t627 != 0)
-            {
-                if (t627 != (ulong)v->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t627, 1)) return;
-                var t628 = (byte*)d.Alloc(t627, (ulong)sizeof(byte));
-                if (t628 == null) return;
-                d.Bytes(t628, t627 * 1);
-                v->pData = t628;
-            }
-            else if ((ulong)v->dataSize != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-}
-
-public static unsafe partial class VkSpecializationMapEntryWire
-{
-    public static ulong Size(VkSpecializationMapEntry* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSpecializationMapEntry* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSpecializationMapEntry* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSpecializationMapEntry* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSpecializationMapEntry* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSpecializationMapEntry* v)
-    {
-        e.U32((uint)v->constantID);
-        e.U32((uint)v->offset);
-        e.SizeT((nuint)v->size);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSpecializationMapEntry* v)
-    {
-        v->constantID = (uint)d.U32();
-        v->offset = (uint)d.U32();
-        v->size = (nuint)d.SizeT();
-    }
-}
-
-public static unsafe partial class VkStencilOpStateWire
-{
-    public static ulong Size(VkStencilOpState* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkStencilOpState* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkStencilOpState* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkStencilOpState* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkStencilOpState* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkStencilOpState* v)
-    {
-        e.I32((int)v->failOp);
-        e.I32((int)v->passOp);
-        e.I32((int)v->depthFailOp);
-        e.I32((int)v->compareOp);
-        e.U32((uint)v->compareMask);
-        e.U32((uint)v->writeMask);
-        e.U32((uint)v->reference);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkStencilOpState* v)
-    {
-        v->failOp = (VkStencilOp)d.I32();
-        v->passOp = (VkStencilOp)d.I32();
-        v->depthFailOp = (VkStencilOp)d.I32();
-        v->compareOp = (VkCompareOp)d.I32();
-        v->compareMask = (uint)d.U32();
-        v->writeMask = (uint)d.U32();
-        v->reference = (uint)d.U32();
-    }
-}
-
-public static unsafe partial class VkStridedDeviceAddressRegionKHRWire
-{
-    public static ulong Size(VkStridedDeviceAddressRegionKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkStridedDeviceAddressRegionKHR* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkStridedDeviceAddressRegionKHR* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkStridedDeviceAddressRegionKHR* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkStridedDeviceAddressRegionKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 8;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkStridedDeviceAddressRegionKHR* v)
-    {
-        e.U64((ulong)v->deviceAddress);
-        e.U64((ulong)v->stride);
-        e.U64((ulong)v->size);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkStridedDeviceAddressRegionKHR* v)
-    {
-        v->deviceAddress = (ulong)d.U64();
-        v->stride = (ulong)d.U64();
-        v->size = (ulong)d.U64();
-    }
-}
-
-public static unsafe partial class VkSubmitInfoWire
-{
-    public static ulong Size(VkSubmitInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSubmitInfo* v)
-    {
-        e.I32((int)VkSubmitInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSubmitInfo* v)
-    {
-        if (d.I32() != (int)VkSubmitInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSubmitInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSubmitInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSubmitInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pWaitSemaphores != null)
-        {
-            n += 8 * (ulong)v->waitSemaphoreCount;
-        }
-        n += 8;
-        if (v->pWaitDstStageMask != null)
-        {
-            n += VnSize.Padded((ulong)v->waitSemaphoreCount * 4);
-        }
-        n += 4;
-        n += 8;
-        if (v->pCommandBuffers != null)
-        {
-            n += 8 * (ulong)v->commandBufferCount;
-        }
-        n += 4;
-        n += 8;
-        if (v->pSignalSemaphores != null)
-        {
-            n += 8 * (ulong)v->signalSemaphoreCount;
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSubmitInfo* v)
-    {
-        e.U32((uint)v->waitSemaphoreCount);
-        if (v->pWaitSemaphores != null)
-        {
-            e.ArraySize((ulong)v->waitSemaphoreCount);
-            for (ulong t633 = 0; t633 < (ulong)v->waitSemaphoreCount; t633++)
-            {
-                e.Handle(v->pWaitSemaphores[t633]);
-            }
-        }
-        else e.ArraySize(0);
-        if (v->pWaitDstStageMask != null)
-        {
-            e.ArraySize((ulong)v->waitSemaphoreCount);
-            e.Bytes(v->pWaitDstStageMask, (ulong)v->waitSemaphoreCount * 4);
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->commandBufferCount);
-        if (v->pCommandBuffers != null)
-        {
-            e.ArraySize((ulong)v->commandBufferCount);
-            for (ulong t635 = 0; t635 < (ulong)v->commandBufferCount; t635++)
-            {
-                e.Handle(v->pCommandBuffers[t635]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->signalSemaphoreCount);
-        if (v->pSignalSemaphores != null)
-        {
-            e.ArraySize((ulong)v->signalSemaphoreCount);
-            for (ulong t636 = 0; t636 < (ulong)v->signalSemaphoreCount; t636++)
-            {
-                e.Handle(v->pSignalSemaphores[t636]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSubmitInfo* v)
-    {
-        v->waitSemaphoreCount = (uint)d.U32();
-
-        {
-            ulong t638 = d.ArraySize();
-            if (t638 != 0)
-            {
-                if (t638 != (ulong)v->waitSemaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t638, 8)) return;
-                var t639 = (ulong*)d.Alloc(t638, (ulong)sizeof(ulong));
-                if (t639 == null) return;
-                for (ulong t637 = 0; t637 < t638; t637++)
-                {
-                    t639[t637] = d.Handle(5);
-                }
-                v->pWaitSemaphores = t639;
-            }
-            else if ((ulong)v->waitSemaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-
-        {
-            ulong t641 = d.ArraySize();
-            if (t641 != 0)
-            {
-                if (t641 != (ulong)v->waitSemaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t641, 4)) return;
-                var t642 = (uint*)d.Alloc(t641, (ulong)sizeof(uint));
-                if (t642 == null) return;
-                d.Bytes(t642, t641 * 4);
-                v->pWaitDstStageMask = t642;
-            }
-            else if ((ulong)v->waitSemaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->commandBufferCount = (uint)d.U32();
-
-        {
-            ulong t644 = d.ArraySize();
-            if (t644 != 0)
-            {
-                if (t644 != (ulong)v->commandBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t644, 8)) return;
-                var t645 = (ulong*)d.Alloc(t644, (ulong)sizeof(ulong));
-                if (t645 == null) return;
-                for (ulong t643 = 0; t643 < t644; t643++)
-                {
-                    t645[t643] = d.Handle(6);
-                }
-                v->pCommandBuffers = t645;
-            }
-            else if ((ulong)v->commandBufferCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->signalSemaphoreCount = (uint)d.U32();
-
-        {
-            ulong t647 = d.ArraySize();
-            if (t647 != 0)
-            {
-                if (t647 != (ulong)v->signalSemaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t647, 8)) return;
-                var t648 = (ulong*)d.Alloc(t647, (ulong)sizeof(ulong));
-                if (t648 == null) return;
-                for (ulong t646 = 0; t646 < t647; t646++)
-                {
-                    t648[t646] = d.Handle(5);
-                }
-                v->pSignalSemaphores = t648;
-            }
-            else if ((ulong)v->signalSemaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000060005: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkDeviceGroupSubmitInfoWire.SizeSelf((VkDeviceGroupSubmitInfo*)p, f);
-                case 1000145000: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkProtectedSubmitInfoWire.SizeSelf((VkProtectedSubmitInfo*)p, f);
-                case 1000207003: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkTimelineSemaphoreSubmitInfoWire.SizeSelf((VkTimelineSemaphoreSubmitInfo*)p, f);
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000060005: e.Pointer(true); e.I32(1000060005); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkDeviceGroupSubmitInfoWire.EncodeSelf(ref e, (VkDeviceGroupSubmitInfo*)p); return;
-                case 1000145000: e.Pointer(true); e.I32(1000145000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkProtectedSubmitInfoWire.EncodeSelf(ref e, (VkProtectedSubmitInfo*)p); return;
-                case 1000207003: e.Pointer(true); e.I32(1000207003); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkTimelineSemaphoreSubmitInfoWire.EncodeSelf(ref e, (VkTimelineSemaphoreSubmitInfo*)p); return;
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            case 1000060005:
-            {
-                var p = (VkDeviceGroupSubmitInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceGroupSubmitInfo));
-                if (p == null) return null;
-                p->sType = VkDeviceGroupSubmitInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkDeviceGroupSubmitInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000145000:
-            {
-                var p = (VkProtectedSubmitInfo*)d.Alloc(1, (ulong)sizeof(VkProtectedSubmitInfo));
-                if (p == null) return null;
-                p->sType = VkProtectedSubmitInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkProtectedSubmitInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            case 1000207003:
-            {
-                var p = (VkTimelineSemaphoreSubmitInfo*)d.Alloc(1, (ulong)sizeof(VkTimelineSemaphoreSubmitInfo));
-                if (p == null) return null;
-                p->sType = VkTimelineSemaphoreSubmitInfo.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkTimelineSemaphoreSubmitInfoWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
-public static unsafe partial class VkSubmitInfo2Wire
-{
-    public static ulong Size(VkSubmitInfo2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSubmitInfo2* v)
-    {
-        e.I32((int)VkSubmitInfo2.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSubmitInfo2* v)
-    {
-        if (d.I32() != (int)VkSubmitInfo2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSubmitInfo2.SType;
-        v->pNext = DecodeChain(ref d, 0);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSubmitInfo2* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSubmitInfo2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pWaitSemaphoreInfos != null)
-        {
-            for (ulong t649 = 0; t649 < (ulong)v->waitSemaphoreInfoCount; t649++)
-            {
-                n += VkSemaphoreSubmitInfoWire.Size(&v->pWaitSemaphoreInfos[t649], f);
-            }
-        }
-        n += 4;
-        n += 8;
-        if (v->pCommandBufferInfos != null)
-        {
-            for (ulong t650 = 0; t650 < (ulong)v->commandBufferInfoCount; t650++)
-            {
-                n += VkCommandBufferSubmitInfoWire.Size(&v->pCommandBufferInfos[t650], f);
-            }
-        }
-        n += 4;
-        n += 8;
-        if (v->pSignalSemaphoreInfos != null)
-        {
-            for (ulong t651 = 0; t651 < (ulong)v->signalSemaphoreInfoCount; t651++)
-            {
-                n += VkSemaphoreSubmitInfoWire.Size(&v->pSignalSemaphoreInfos[t651], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSubmitInfo2* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->waitSemaphoreInfoCount);
-        if (v->pWaitSemaphoreInfos != null)
-        {
-            e.ArraySize((ulong)v->waitSemaphoreInfoCount);
-            for (ulong t652 = 0; t652 < (ulong)v->waitSemaphoreInfoCount; t652++)
-            {
-                VkSemaphoreSubmitInfoWire.Encode(ref e, &v->pWaitSemaphoreInfos[t652]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->commandBufferInfoCount);
-        if (v->pCommandBufferInfos != null)
-        {
-            e.ArraySize((ulong)v->commandBufferInfoCount);
-            for (ulong t653 = 0; t653 < (ulong)v->commandBufferInfoCount; t653++)
-            {
-                VkCommandBufferSubmitInfoWire.Encode(ref e, &v->pCommandBufferInfos[t653]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->signalSemaphoreInfoCount);
-        if (v->pSignalSemaphoreInfos != null)
-        {
-            e.ArraySize((ulong)v->signalSemaphoreInfoCount);
-            for (ulong t654 = 0; t654 < (ulong)v->signalSemaphoreInfoCount; t654++)
-            {
-                VkSemaphoreSubmitInfoWire.Encode(ref e, &v->pSignalSemaphoreInfos[t654]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSubmitInfo2* v)
-    {
-        v->flags = (uint)d.U32();
-        v->waitSemaphoreInfoCount = (uint)d.U32();
-
-        {
-            ulong t656 = d.ArraySize();
-            if (t656 != 0)
-            {
-                if (t656 != (ulong)v->waitSemaphoreInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t656, 40)) return;
-                var t657 = (VkSemaphoreSubmitInfo*)d.Alloc(t656, (ulong)sizeof(VkSemaphoreSubmitInfo));
-                if (t657 == null) return;
-                for (ulong t655 = 0; t655 < t656; t655++)
-                {
-                    VkSemaphoreSubmitInfoWire.Decode(ref d, &t657[t655]);
-                }
-                v->pWaitSemaphoreInfos = t657;
-            }
-            else if ((ulong)v->waitSemaphoreInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->commandBufferInfoCount = (uint)d.U32();
-
-        {
-            ulong t659 = d.ArraySize();
-            if (t659 != 0)
-            {
-                if (t659 != (ulong)v->commandBufferInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t659, 24)) return;
-                var t660 = (VkCommandBufferSubmitInfo*)d.Alloc(t659, (ulong)sizeof(VkCommandBufferSubmitInfo));
-                if (t660 == null) return;
-                for (ulong t658 = 0; t658 < t659; t658++)
-                {
-                    VkCommandBufferSubmitInfoWire.Decode(ref d, &t660[t658]);
-                }
-                v->pCommandBufferInfos = t660;
-            }
-            else if ((ulong)v->commandBufferInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->signalSemaphoreInfoCount = (uint)d.U32();
-
-        {
-            ulong t662 = d.ArraySize();
-            if (t662 != 0)
-            {
-                if (t662 != (ulong)v->signalSemaphoreInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t662, 40)) return;
-                var t663 = (VkSemaphoreSubmitInfo*)d.Alloc(t662, (ulong)sizeof(VkSemaphoreSubmitInfo));
-                if (t663 == null) return;
-                for (ulong t661 = 0; t661 < t662; t661++)
-                {
-                    VkSemaphoreSubmitInfoWire.Decode(ref d, &t663[t661]);
-                }
-                v->pSignalSemaphoreInfos = t663;
-            }
-            else if ((ulong)v->signalSemaphoreInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-}
-
 public static unsafe partial class VkSubpassBeginInfoWire
 {
     public static ulong Size(VkSubpassBeginInfo* v, VnProtocolFilter f = null)
@@ -6218,7 +28,7 @@ public static unsafe partial class VkSubpassBeginInfoWire
     {
         if (d.I32() != (int)VkSubpassBeginInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkSubpassBeginInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6242,37 +52,17 @@ public static unsafe partial class VkSubpassBeginInfoWire
     {
         v->contents = (VkSubpassContents)d.I32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkSubpassBeginInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkSubpassDependencyWire
@@ -6349,7 +139,7 @@ public static unsafe partial class VkSubpassDependency2Wire
     {
         if (d.I32() != (int)VkSubpassDependency2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkSubpassDependency2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6396,47 +186,81 @@ public static unsafe partial class VkSubpassDependency2Wire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000314000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(315): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkMemoryBarrier2Wire.SizeSelf((VkMemoryBarrier2*)p, f);
+                case 1000314000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(315): n += 12 + VkMemoryBarrier2Wire.SizeSelf((VkMemoryBarrier2*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000314000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(315): e.Pointer(true); e.I32(1000314000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkMemoryBarrier2Wire.EncodeSelf(ref e, (VkMemoryBarrier2*)p); return;
+                case 1000314000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(315): e.Pointer(true); e.I32(1000314000); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000314000: VkMemoryBarrier2Wire.EncodeSelf(ref e, (VkMemoryBarrier2*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000314000:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkMemoryBarrier2*)d.Alloc(1, (ulong)sizeof(VkMemoryBarrier2));
-                if (p == null) return null;
-                p->sType = VkMemoryBarrier2.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkMemoryBarrier2Wire.DecodeSelf(ref d, p);
-                return p;
+                case 1000314000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkMemoryBarrier2)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000314000: VkMemoryBarrier2Wire.DecodeSelf(ref d, (VkMemoryBarrier2*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkSubpassDependency2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000314000];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
 }
 
 public static unsafe partial class VkSubpassDescriptionWire
@@ -6650,7 +474,7 @@ public static unsafe partial class VkSubpassDescription2Wire
     {
         if (d.I32() != (int)VkSubpassDescription2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkSubpassDescription2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6834,71 +658,91 @@ public static unsafe partial class VkSubpassDescription2Wire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000199001: return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkSubpassDescriptionDepthStencilResolveWire.SizeSelf((VkSubpassDescriptionDepthStencilResolve*)p, f);
-                case 1000226000 when f == null || f.HasExtension(227): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkFragmentShadingRateAttachmentInfoKHRWire.SizeSelf((VkFragmentShadingRateAttachmentInfoKHR*)p, f);
-                case 1000376002 when f == null || f.HasExtension(377): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkMultisampledRenderToSingleSampledInfoEXTWire.SizeSelf((VkMultisampledRenderToSingleSampledInfoEXT*)p, f);
+                case 1000199001: n += 12 + VkSubpassDescriptionDepthStencilResolveWire.SizeSelf((VkSubpassDescriptionDepthStencilResolve*)p, f); break;
+                case 1000226000 when f == null || f.HasExtension(227): n += 12 + VkFragmentShadingRateAttachmentInfoKHRWire.SizeSelf((VkFragmentShadingRateAttachmentInfoKHR*)p, f); break;
+                case 1000376002 when f == null || f.HasExtension(377): n += 12 + VkMultisampledRenderToSingleSampledInfoEXTWire.SizeSelf((VkMultisampledRenderToSingleSampledInfoEXT*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[3];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 3) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000199001: e.Pointer(true); e.I32(1000199001); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkSubpassDescriptionDepthStencilResolveWire.EncodeSelf(ref e, (VkSubpassDescriptionDepthStencilResolve*)p); return;
-                case 1000226000 when f == null || f.HasExtension(227): e.Pointer(true); e.I32(1000226000); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkFragmentShadingRateAttachmentInfoKHRWire.EncodeSelf(ref e, (VkFragmentShadingRateAttachmentInfoKHR*)p); return;
-                case 1000376002 when f == null || f.HasExtension(377): e.Pointer(true); e.I32(1000376002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkMultisampledRenderToSingleSampledInfoEXTWire.EncodeSelf(ref e, (VkMultisampledRenderToSingleSampledInfoEXT*)p); return;
+                case 1000199001: e.Pointer(true); e.I32(1000199001); kept[n++] = (VnChainHeader*)p; break;
+                case 1000226000 when f == null || f.HasExtension(227): e.Pointer(true); e.I32(1000226000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000376002 when f == null || f.HasExtension(377): e.Pointer(true); e.I32(1000376002); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000199001: VkSubpassDescriptionDepthStencilResolveWire.EncodeSelf(ref e, (VkSubpassDescriptionDepthStencilResolve*)q); break;
+                case 1000226000: VkFragmentShadingRateAttachmentInfoKHRWire.EncodeSelf(ref e, (VkFragmentShadingRateAttachmentInfoKHR*)q); break;
+                case 1000376002: VkMultisampledRenderToSingleSampledInfoEXTWire.EncodeSelf(ref e, (VkMultisampledRenderToSingleSampledInfoEXT*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000199001:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkSubpassDescriptionDepthStencilResolve*)d.Alloc(1, (ulong)sizeof(VkSubpassDescriptionDepthStencilResolve));
-                if (p == null) return null;
-                p->sType = VkSubpassDescriptionDepthStencilResolve.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkSubpassDescriptionDepthStencilResolveWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000199001: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkSubpassDescriptionDepthStencilResolve)); break;
+                case 1000226000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkFragmentShadingRateAttachmentInfoKHR)); break;
+                case 1000376002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkMultisampledRenderToSingleSampledInfoEXT)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000226000:
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkFragmentShadingRateAttachmentInfoKHR*)d.Alloc(1, (ulong)sizeof(VkFragmentShadingRateAttachmentInfoKHR));
-                if (p == null) return null;
-                p->sType = VkFragmentShadingRateAttachmentInfoKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkFragmentShadingRateAttachmentInfoKHRWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000199001: VkSubpassDescriptionDepthStencilResolveWire.DecodeSelf(ref d, (VkSubpassDescriptionDepthStencilResolve*)last); break;
+                case 1000226000: VkFragmentShadingRateAttachmentInfoKHRWire.DecodeSelf(ref d, (VkFragmentShadingRateAttachmentInfoKHR*)last); break;
+                case 1000376002: VkMultisampledRenderToSingleSampledInfoEXTWire.DecodeSelf(ref d, (VkMultisampledRenderToSingleSampledInfoEXT*)last); break;
             }
-            case 1000376002:
-            {
-                var p = (VkMultisampledRenderToSingleSampledInfoEXT*)d.Alloc(1, (ulong)sizeof(VkMultisampledRenderToSingleSampledInfoEXT));
-                if (p == null) return null;
-                p->sType = VkMultisampledRenderToSingleSampledInfoEXT.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkMultisampledRenderToSingleSampledInfoEXTWire.DecodeSelf(ref d, p);
-                return p;
-            }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkSubpassDescription2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000199001, 1000226000, 1000376002];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 3;
 }
 
 public static unsafe partial class VkSubpassDescriptionDepthStencilResolveWire
@@ -6919,7 +763,7 @@ public static unsafe partial class VkSubpassDescriptionDepthStencilResolveWire
     {
         if (d.I32() != (int)VkSubpassDescriptionDepthStencilResolve.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkSubpassDescriptionDepthStencilResolve.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -6963,37 +807,17 @@ public static unsafe partial class VkSubpassDescriptionDepthStencilResolveWire
             v->pDepthStencilResolveAttachment = t706;
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkSubpassDescriptionDepthStencilResolve carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkSubpassEndInfoWire
@@ -7014,7 +838,7 @@ public static unsafe partial class VkSubpassEndInfoWire
     {
         if (d.I32() != (int)VkSubpassEndInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkSubpassEndInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7035,37 +859,17 @@ public static unsafe partial class VkSubpassEndInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkSubpassEndInfo* v)
     {
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkSubpassEndInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkSubpassResolvePerformanceQueryEXTWire
@@ -7086,7 +890,7 @@ public static unsafe partial class VkSubpassResolvePerformanceQueryEXTWire
     {
         if (d.I32() != (int)VkSubpassResolvePerformanceQueryEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkSubpassResolvePerformanceQueryEXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7134,7 +938,7 @@ public static unsafe partial class VkSubpassResolvePerformanceQueryEXTWire
     {
         if (d.I32() != (int)VkSubpassResolvePerformanceQueryEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkSubpassResolvePerformanceQueryEXT.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -7144,7 +948,7 @@ public static unsafe partial class VkSubpassResolvePerformanceQueryEXTWire
     public static void DecodeInto(ref VnDecoder d, VkSubpassResolvePerformanceQueryEXT* v)
     {
         if (d.I32() != (int)VkSubpassResolvePerformanceQueryEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -7152,83 +956,32 @@ public static unsafe partial class VkSubpassResolvePerformanceQueryEXTWire
     {
         v->optimal = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkSubpassResolvePerformanceQueryEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkSubpassResolvePerformanceQueryEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkSubpassSampleLocationsEXTWire
@@ -7290,7 +1043,7 @@ public static unsafe partial class VkSubresourceHostMemcpySizeWire
     {
         if (d.I32() != (int)VkSubresourceHostMemcpySize.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkSubresourceHostMemcpySize.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7338,7 +1091,7 @@ public static unsafe partial class VkSubresourceHostMemcpySizeWire
     {
         if (d.I32() != (int)VkSubresourceHostMemcpySize.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkSubresourceHostMemcpySize.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -7348,7 +1101,7 @@ public static unsafe partial class VkSubresourceHostMemcpySizeWire
     public static void DecodeInto(ref VnDecoder d, VkSubresourceHostMemcpySize* v)
     {
         if (d.I32() != (int)VkSubresourceHostMemcpySize.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -7356,83 +1109,32 @@ public static unsafe partial class VkSubresourceHostMemcpySizeWire
     {
         v->size = (ulong)d.U64();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
     }
-    public static ulong SizePartialChain(void* p, VnProtocolFilter f)
-    {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
-    }
-    public static void EncodePartialChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
-    {
-        if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkSubresourceHostMemcpySize carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkSubresourceHostMemcpySize carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
 }
 
 public static unsafe partial class VkSubresourceLayoutWire
@@ -7541,7 +1243,7 @@ public static unsafe partial class VkSubresourceLayout2Wire
     {
         if (d.I32() != (int)VkSubresourceLayout2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkSubresourceLayout2.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7591,7 +1293,7 @@ public static unsafe partial class VkSubresourceLayout2Wire
     {
         if (d.I32() != (int)VkSubresourceLayout2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkSubresourceLayout2.SType;
-        v->pNext = DecodePartialChain(ref d, 0);
+        v->pNext = DecodePartialChain(ref d);
         if (d.Failed) return;
         DecodePartialSelf(ref d, v);
     }
@@ -7602,7 +1304,7 @@ public static unsafe partial class VkSubresourceLayout2Wire
     public static void DecodeInto(ref VnDecoder d, VkSubresourceLayout2* v)
     {
         if (d.I32() != (int)VkSubresourceLayout2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, v->pNext, 0);
+        DecodeIntoChain(ref d, v->pNext);
         if (d.Failed) return;
         DecodeIntoSelf(ref d, v);
     }
@@ -7612,106 +1314,186 @@ public static unsafe partial class VkSubresourceLayout2Wire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000270008 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkSubresourceHostMemcpySizeWire.SizeSelf((VkSubresourceHostMemcpySize*)p, f);
+                case 1000270008 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): n += 12 + VkSubresourceHostMemcpySizeWire.SizeSelf((VkSubresourceHostMemcpySize*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000270008 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): e.Pointer(true); e.I32(1000270008); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkSubresourceHostMemcpySizeWire.EncodeSelf(ref e, (VkSubresourceHostMemcpySize*)p); return;
+                case 1000270008 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): e.Pointer(true); e.I32(1000270008); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000270008: VkSubresourceHostMemcpySizeWire.EncodeSelf(ref e, (VkSubresourceHostMemcpySize*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000270008:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkSubresourceHostMemcpySize*)d.Alloc(1, (ulong)sizeof(VkSubresourceHostMemcpySize));
-                if (p == null) return null;
-                p->sType = VkSubresourceHostMemcpySize.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkSubresourceHostMemcpySizeWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000270008: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkSubresourceHostMemcpySize)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000270008: VkSubresourceHostMemcpySizeWire.DecodeSelf(ref d, (VkSubresourceHostMemcpySize*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
     public static ulong SizePartialChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000270008 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): return 12 + SizePartialChain(((VnChainHeader*)p)->pNext, f) + VkSubresourceHostMemcpySizeWire.SizePartialSelf((VkSubresourceHostMemcpySize*)p, f);
+                case 1000270008 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): n += 12 + VkSubresourceHostMemcpySizeWire.SizePartialSelf((VkSubresourceHostMemcpySize*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodePartialChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[1];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 1) { EncodePartialChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000270008 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): e.Pointer(true); e.I32(1000270008); EncodePartialChain(ref e, ((VnChainHeader*)p)->pNext); VkSubresourceHostMemcpySizeWire.EncodePartialSelf(ref e, (VkSubresourceHostMemcpySize*)p); return;
+                case 1000270008 when f == null || f.HasVersion(0x404000u) || f.HasExtension(271): e.Pointer(true); e.I32(1000270008); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000270008: VkSubresourceHostMemcpySizeWire.EncodePartialSelf(ref e, (VkSubresourceHostMemcpySize*)q); break;
+            }
+        }
     }
-    public static void* DecodePartialChain(ref VnDecoder d, int depth)
+    public static void* DecodePartialChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000270008:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkSubresourceHostMemcpySize*)d.Alloc(1, (ulong)sizeof(VkSubresourceHostMemcpySize));
-                if (p == null) return null;
-                p->sType = VkSubresourceHostMemcpySize.SType;
-                p->pNext = DecodePartialChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkSubresourceHostMemcpySizeWire.DecodePartialSelf(ref d, p);
-                return p;
+                case 1000270008: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkSubresourceHostMemcpySize)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (p == null) return null;
+            if (++n > PartialChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000270008: VkSubresourceHostMemcpySizeWire.DecodePartialSelf(ref d, (VkSubresourceHostMemcpySize*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
-    public static void DecodeIntoChain(ref VnDecoder d, void* chain, int depth)
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
     {
         if (!d.Pointer()) return;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return; }
-        int st = d.I32();
-        void* p = chain;
-        while (p != null && ((VnChainHeader*)p)->sType != st) p = ((VnChainHeader*)p)->pNext;
-        if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        DecodeIntoChain(ref d, ((VnChainHeader*)p)->pNext, depth + 1);
-        if (d.Failed) return;
-        switch (st)
+        VnChainHeader** found = stackalloc VnChainHeader*[PartialChainLimit];
+        int n = 0;
+        var p = (VnChainHeader*)chain;
+        do
         {
-            case 1000270008: VkSubresourceHostMemcpySizeWire.DecodeIntoSelf(ref d, (VkSubresourceHostMemcpySize*)p); return;
-            default: d.Fail(VnDecodeError.UnexpectedSType); return;
+            if (n == PartialChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return; }
+            int st = d.I32();
+            while (p != null && p->sType != st) p = (VnChainHeader*)p->pNext;
+            if (p == null) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+            found[n++] = p;
+            p = (VnChainHeader*)p->pNext;
+        } while (d.Pointer());
+        if (d.Failed) return;
+        while (n > 0)
+        {
+            p = found[--n];
+            switch (p->sType)
+            {
+                case 1000270008: VkSubresourceHostMemcpySizeWire.DecodeIntoSelf(ref d, (VkSubresourceHostMemcpySize*)p); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return;
+            }
+            if (d.Failed) return;
         }
     }
+    /// <summary>sTypes of the structs a pNext chain of VkSubresourceLayout2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000270008];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 1;
+    /// <summary>sTypes of the structs a pNext chain of VkSubresourceLayout2 carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [1000270008];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 1;
 }
 
 public static unsafe partial class VkTimelineSemaphoreSubmitInfoWire
@@ -7732,7 +1514,7 @@ public static unsafe partial class VkTimelineSemaphoreSubmitInfoWire
     {
         if (d.I32() != (int)VkTimelineSemaphoreSubmitInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkTimelineSemaphoreSubmitInfo.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7807,37 +1589,17 @@ public static unsafe partial class VkTimelineSemaphoreSubmitInfoWire
             }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkTimelineSemaphoreSubmitInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkVertexInputAttributeDescriptionWire
@@ -7905,7 +1667,7 @@ public static unsafe partial class VkVertexInputAttributeDescription2EXTWire
     {
         if (d.I32() != (int)VkVertexInputAttributeDescription2EXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkVertexInputAttributeDescription2EXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -7938,37 +1700,17 @@ public static unsafe partial class VkVertexInputAttributeDescription2EXTWire
         v->format = (VkFormat)d.I32();
         v->offset = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkVertexInputAttributeDescription2EXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkVertexInputBindingDescriptionWire
@@ -8033,7 +1775,7 @@ public static unsafe partial class VkVertexInputBindingDescription2EXTWire
     {
         if (d.I32() != (int)VkVertexInputBindingDescription2EXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkVertexInputBindingDescription2EXT.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8066,37 +1808,17 @@ public static unsafe partial class VkVertexInputBindingDescription2EXTWire
         v->inputRate = (VkVertexInputRate)d.I32();
         v->divisor = (uint)d.U32();
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkVertexInputBindingDescription2EXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkVertexInputBindingDivisorDescriptionWire
@@ -8211,7 +1933,7 @@ public static unsafe partial class VkWriteDescriptorSetWire
     {
         if (d.I32() != (int)VkWriteDescriptorSet.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkWriteDescriptorSet.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8345,59 +2067,86 @@ public static unsafe partial class VkWriteDescriptorSetWire
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
+        ulong n = 8;
         for (; p != null; p = ((VnChainHeader*)p)->pNext)
         {
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000138002 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkWriteDescriptorSetInlineUniformBlockWire.SizeSelf((VkWriteDescriptorSetInlineUniformBlock*)p, f);
-                case 1000150007 when f == null || f.HasExtension(151): return 12 + SizeChain(((VnChainHeader*)p)->pNext, f) + VkWriteDescriptorSetAccelerationStructureKHRWire.SizeSelf((VkWriteDescriptorSetAccelerationStructureKHR*)p, f);
+                case 1000138002 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): n += 12 + VkWriteDescriptorSetInlineUniformBlockWire.SizeSelf((VkWriteDescriptorSetInlineUniformBlock*)p, f); break;
+                case 1000150007 when f == null || f.HasExtension(151): n += 12 + VkWriteDescriptorSetAccelerationStructureKHRWire.SizeSelf((VkWriteDescriptorSetAccelerationStructureKHR*)p, f); break;
             }
         }
-        return 8;
+        return n;
     }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static void EncodeChain(ref VnEncoder e, void* p)
     {
+        if (p == null) { e.Pointer(false); return; }
         var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        VnChainHeader** kept = stackalloc VnChainHeader*[2];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
         {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 2) { EncodeChain(ref e, p); break; }
             switch (((VnChainHeader*)p)->sType)
             {
-                case 1000138002 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): e.Pointer(true); e.I32(1000138002); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkWriteDescriptorSetInlineUniformBlockWire.EncodeSelf(ref e, (VkWriteDescriptorSetInlineUniformBlock*)p); return;
-                case 1000150007 when f == null || f.HasExtension(151): e.Pointer(true); e.I32(1000150007); EncodeChain(ref e, ((VnChainHeader*)p)->pNext); VkWriteDescriptorSetAccelerationStructureKHRWire.EncodeSelf(ref e, (VkWriteDescriptorSetAccelerationStructureKHR*)p); return;
+                case 1000138002 when f == null || f.HasVersion(0x403000u) || f.HasExtension(139): e.Pointer(true); e.I32(1000138002); kept[n++] = (VnChainHeader*)p; break;
+                case 1000150007 when f == null || f.HasExtension(151): e.Pointer(true); e.I32(1000150007); kept[n++] = (VnChainHeader*)p; break;
             }
         }
-        e.Pointer(false);
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000138002: VkWriteDescriptorSetInlineUniformBlockWire.EncodeSelf(ref e, (VkWriteDescriptorSetInlineUniformBlock*)q); break;
+                case 1000150007: VkWriteDescriptorSetAccelerationStructureKHRWire.EncodeSelf(ref e, (VkWriteDescriptorSetAccelerationStructureKHR*)q); break;
+            }
+        }
     }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
+    public static void* DecodeChain(ref VnDecoder d)
     {
         if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
+        VnChainHeader* last = null;
+        int n = 0;
+        do
         {
-            case 1000138002:
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
             {
-                var p = (VkWriteDescriptorSetInlineUniformBlock*)d.Alloc(1, (ulong)sizeof(VkWriteDescriptorSetInlineUniformBlock));
-                if (p == null) return null;
-                p->sType = VkWriteDescriptorSetInlineUniformBlock.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkWriteDescriptorSetInlineUniformBlockWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000138002: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkWriteDescriptorSetInlineUniformBlock)); break;
+                case 1000150007: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkWriteDescriptorSetAccelerationStructureKHR)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
             }
-            case 1000150007:
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
             {
-                var p = (VkWriteDescriptorSetAccelerationStructureKHR*)d.Alloc(1, (ulong)sizeof(VkWriteDescriptorSetAccelerationStructureKHR));
-                if (p == null) return null;
-                p->sType = VkWriteDescriptorSetAccelerationStructureKHR.SType;
-                p->pNext = DecodeChain(ref d, depth + 1);
-                if (d.Failed) return null;
-                VkWriteDescriptorSetAccelerationStructureKHRWire.DecodeSelf(ref d, p);
-                return p;
+                case 1000138002: VkWriteDescriptorSetInlineUniformBlockWire.DecodeSelf(ref d, (VkWriteDescriptorSetInlineUniformBlock*)last); break;
+                case 1000150007: VkWriteDescriptorSetAccelerationStructureKHRWire.DecodeSelf(ref d, (VkWriteDescriptorSetAccelerationStructureKHR*)last); break;
             }
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            if (d.Failed) return null;
+            next = last;
+            last = before;
         }
+        return next;
     }
+    /// <summary>sTypes of the structs a pNext chain of VkWriteDescriptorSet carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000138002, 1000150007];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 2;
 }
 
 public static unsafe partial class VkWriteDescriptorSetAccelerationStructureKHRWire
@@ -8418,7 +2167,7 @@ public static unsafe partial class VkWriteDescriptorSetAccelerationStructureKHRW
     {
         if (d.I32() != (int)VkWriteDescriptorSetAccelerationStructureKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkWriteDescriptorSetAccelerationStructureKHR.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8473,37 +2222,17 @@ public static unsafe partial class VkWriteDescriptorSetAccelerationStructureKHRW
             else if ((ulong)v->accelerationStructureCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkWriteDescriptorSetAccelerationStructureKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
 public static unsafe partial class VkWriteDescriptorSetInlineUniformBlockWire
@@ -8524,7 +2253,7 @@ public static unsafe partial class VkWriteDescriptorSetInlineUniformBlockWire
     {
         if (d.I32() != (int)VkWriteDescriptorSetInlineUniformBlock.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
         v->sType = VkWriteDescriptorSetInlineUniformBlock.SType;
-        v->pNext = DecodeChain(ref d, 0);
+        v->pNext = DecodeChain(ref d);
         if (d.Failed) return;
         DecodeSelf(ref d, v);
     }
@@ -8573,36 +2302,16 @@ public static unsafe partial class VkWriteDescriptorSetInlineUniformBlockWire
             else if ((ulong)v->dataSize != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
     }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
     {
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        return 8;
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
     }
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        var f = e.Filter;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-            }
-        }
-        e.Pointer(false);
-    }
-    public static void* DecodeChain(ref VnDecoder d, int depth)
-    {
-        if (!d.Pointer()) return null;
-        if (depth >= VnLimits.MaxChainLength) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-        int st = d.I32();
-        switch (st)
-        {
-            default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-        }
-    }
+    /// <summary>sTypes of the structs a pNext chain of VkWriteDescriptorSetInlineUniformBlock carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
 }
 
