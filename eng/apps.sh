@@ -61,7 +61,8 @@ import xml.etree.ElementTree as ET
 
 ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
 paths = ["ours on venus-host", "ours on virglrenderer", "Mesa on venus-host"]
-apps = {"FfmpegTests": "ffmpeg", "GStreamerTests": "gstreamer", "GgmlTests": "ggml", "RenderTests": "render"}
+apps = {"FfmpegTests": "ffmpeg", "GStreamerTests": "gstreamer", "GgmlTests": "ggml", "RenderTests": "render",
+        "ComparisonRulesTests": "comparison rules (no app)"}
 
 tree = ET.parse(sys.argv[1])
 classes = {d.get("id"): d.find("t:TestMethod", ns).get("className", "")

@@ -35,6 +35,9 @@ public abstract class OutputLines
 
     /// <summary>The short form of a line for tables ("832d54b6…").</summary>
     public virtual string Short(string line) => line;
+
+    /// <summary>Whether the line is the hash of all-zero data (what an image that was never written reads back as).</summary>
+    public virtual bool IsZero(string line) => false;
 }
 
 /// <summary>
@@ -58,16 +61,16 @@ public sealed partial class FrameMd5Lines(int frames) : OutputLines
         var parsed = lines.Select(l => FrameLine().Match(l)).ToList();
         if (parsed.Select(m => m.Groups[2].Value).Distinct().Count() < 2)
             return "every frame has the same hash (constant output)";
-        foreach (Match m in parsed)
-        {
-            string zero = Convert.ToHexStringLower(MD5.HashData(new byte[int.Parse(m.Groups[1].Value)]));
-            if (m.Groups[2].Value == zero)
-                return $"a frame is all zero bytes (md5 {zero})";
-        }
-        return null;
+        string? zero = lines.FirstOrDefault(IsZero);
+        return zero is null ? null : $"a frame is all zero bytes: {zero}";
     }
 
-    public override string Short(string line) => FrameLine().Match(line) is { Success: true } m ? m.Groups[2].Value[..8] + "…" : line;
+    public override bool IsZero(string line) =>
+        FrameLine().Match(line) is { Success: true } m &&
+        m.Groups[2].Value == Convert.ToHexStringLower(MD5.HashData(new byte[int.Parse(m.Groups[1].Value)]));
+
+    public override string Short(string line) =>
+        FrameLine().Match(line) is { Success: true } m ? m.Groups[2].Value[..8] + "…" + (IsZero(line) ? " (all zero)" : "") : line;
 }
 
 /// <summary>
@@ -77,6 +80,8 @@ public sealed partial class FrameMd5Lines(int frames) : OutputLines
 /// </summary>
 public sealed partial class ChecksumSinkLines(int buffers, int bufferSize) : OutputLines
 {
+    private readonly string _zero = Convert.ToHexStringLower(SHA1.HashData(new byte[bufferSize]));
+
     [GeneratedRegex(@"^\d+:\d\d:\d\d\.\d{9} ([0-9a-f]{40})$")]
     private static partial Regex BufferLine();
 
@@ -92,11 +97,15 @@ public sealed partial class ChecksumSinkLines(int buffers, int bufferSize) : Out
         var sums = lines.Select(l => BufferLine().Match(l).Groups[1].Value).ToList();
         if (sums.Distinct().Count() < 2)
             return "every buffer has the same checksum (constant output)";
-        string zero = Convert.ToHexStringLower(SHA1.HashData(new byte[bufferSize]));
-        return sums.Contains(zero) ? $"a buffer is all zero bytes (sha1 {zero})" : null;
+        string? zero = lines.FirstOrDefault(IsZero);
+        return zero is null ? null : $"a buffer is all zero bytes: {zero}";
     }
 
-    public override string Short(string line) => BufferLine().Match(line) is { Success: true } m ? m.Groups[1].Value[..8] + "…" : line;
+    public override bool IsZero(string line) =>
+        BufferLine().Match(line) is { Success: true } m && m.Groups[1].Value == _zero;
+
+    public override string Short(string line) =>
+        BufferLine().Match(line) is { Success: true } m ? m.Groups[1].Value[..8] + "…" + (IsZero(line) ? " (all zero)" : "") : line;
 }
 
 /// <summary>

@@ -50,9 +50,10 @@ public static class AppComparison
     }
 
     /// <summary>The outcome of one comparison; <paramref name="Cell"/> is its entry in eng/apps.sh's table.</summary>
-    private sealed record Verdict(bool Passed, string Cell, string Detail);
+    internal sealed record Verdict(bool Passed, string Cell, string Detail);
 
-    private static Verdict Judge(AppCase app, GuestPath path, IReadOnlyList<string> expected, RunResult run)
+    /// <summary>The rules above, for one run on <paramref name="path"/> against native's lines.</summary>
+    internal static Verdict Judge(AppCase app, GuestPath path, IReadOnlyList<string> expected, RunResult run)
     {
         IReadOnlyList<string> got = app.Output.Extract(run.Stdout);
         int same = got.Zip(expected).Count(p => p.First == p.Second);
@@ -64,7 +65,7 @@ public static class AppComparison
         if (run.ExitCode == 0)
             return identical
                 ? new(true, "same", $"same as native: {Summary(app, got)}")
-                : new(false, $"DIFFERS {same}/{expected.Count}",
+                : new(false, $"DIFFERS {same}/{expected.Count}{(got.Count > 0 && got.All(app.Output.IsZero) ? ", all zero" : "")}",
                       $"exit 0 but output DIFFERS: {same}/{expected.Count} {unit}s equal native; got {Summary(app, got)}, " +
                       $"native {Summary(app, expected)}");
         string how = run.Signal is { } signal ? signal : $"exit {run.ExitCode}";
