@@ -6,7 +6,9 @@
 #   eng/peers.sh ensure        build the chroot if missing, mount /proc and /dev, print its path
 #   eng/peers.sh path          print the chroot path (no side effects)
 #   eng/peers.sh install PKG:PATH...  ensure, then apt-get install each PKG whose PATH (inside the
-#                              chroot) is missing (what eng/vm.sh adds: QEMU, busybox, ...)
+#                              chroot) is missing (what eng/vm.sh adds: QEMU, busybox, ...); a PKG
+#                              written NAME/SUITE (e.g. libggml1-backend-vulkan/trixie-backports)
+#                              comes from that suite of the chroot's own archive
 #   eng/peers.sh serve SOCKET  start virgl_test_server --venus on lavapipe; SOCKET is a path
 #                              inside the chroot (e.g. /tmp/venus.sock); prints the server pid
 #
@@ -27,6 +29,18 @@ ensure_mounts() {
 # apt (it knows its source). One check file per package; a lock keeps parallel callers from racing apt.
 LATE_PKGS=("vulkan-validationlayers:usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json")
 
+# add_suite SUITE: a sources entry for SUITE (e.g. trixie-backports) made from the chroot's own
+# "deb ... trixie ..." line, so the archive is the one debootstrap used and no address is written
+# here; then apt-get update. Called under the chroot's lock.
+add_suite() {
+  local suite="$1" list="$PEERS/etc/apt/sources.list.d/$1.list"
+  [ -s "$list" ] && return 0
+  sed -n "s/^\(deb\(-src\)\? .*\) trixie\( .*\)\?$/\1 $suite\3/p" "$PEERS/etc/apt/sources.list" >"$list.new"
+  [ -s "$list.new" ] || { rm -f "$list.new"; echo "no 'deb ... trixie ...' line in $PEERS/etc/apt/sources.list to make a $suite entry from" >&2; return 1; }
+  mv "$list.new" "$list"
+  chroot "$PEERS" apt-get update -qq || { rm -f "$list"; return 1; }
+}
+
 # install_packages PKG:PATH...: apt-get installs each PKG whose PATH (relative to the chroot) is
 # missing, under the chroot's lock; fails if a PATH is still missing afterwards.
 install_packages() {
@@ -43,6 +57,12 @@ install_packages() {
     done
     [ ${#still[@]} -eq 0 ] && exit 0
     echo "peers.sh: installing ${still[*]} into $PEERS" >&2
+    for entry in "${still[@]}"; do
+      case "$entry" in
+        */*) add_suite "${entry#*/}" >>"$PEERS.apt.log" 2>&1 \
+               || { tail -n 30 "$PEERS.apt.log" >&2; die "could not add the ${entry#*/} suite to $PEERS (log: $PEERS.apt.log)"; } ;;
+      esac
+    done
     { chroot "$PEERS" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${still[@]}" \
         || { chroot "$PEERS" apt-get update -qq \
              && chroot "$PEERS" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${still[@]}"; }

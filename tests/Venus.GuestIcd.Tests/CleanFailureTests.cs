@@ -22,7 +22,7 @@ public sealed class CleanFailureTests(IcdFixture fx, ITestOutputHelper output)
     {
         output.WriteLine($"{what}: {run.Outcome}, {Outcome.Ms(run.Wall)}");
         Assert.False(run.TimedOut, $"{what} hung (killed after {Limit.TotalSeconds:0} s):\n{run}");
-        Assert.True(Outcome.Signal(run) is null, $"{what} died of {Outcome.Signal(run)} (exit {run.ExitCode}):\n{run}");
+        Assert.True(run.Signal is null, $"{what} died of {run.Signal} (exit {run.ExitCode}):\n{run}");
         Assert.True(run.ExitCode is >= 0 and < 128, $"{what}: exit {run.ExitCode}:\n{run}");
     }
 
@@ -69,7 +69,7 @@ public sealed class CleanFailureTests(IcdFixture fx, ITestOutputHelper output)
         RunResult run = fx.RunInChroot($"{fx.Clients.Executable("icdsyms")} '{icd.LibraryPath}'", IcdFixture.BaseEnvironment(), Limit);
         output.WriteLine(run.ToString());
         Assert.False(run.TimedOut, run.ToString());
-        Assert.True(Outcome.Signal(run) is null, $"dlopen/dlsym of our ICD died of {Outcome.Signal(run)}:\n{run}");
+        Assert.True(run.Signal is null, $"dlopen/dlsym of our ICD died of {run.Signal}:\n{run}");
         foreach (string name in LoaderExports)
             Assert.True(Regex.IsMatch(run.Stdout, $"^found {name}$", RegexOptions.Multiline), $"{name} is not exported:\n{run}");
         Assert.True(run.Succeeded, $"icdsyms failed (2 dlopen, 4 missing export, 5 negotiation failed):\n{run}");

@@ -84,7 +84,7 @@ public sealed class ComputeTests(IcdFixture fx, ITestOutputHelper output)
         output.WriteLine(run.ToString());
 
         Assert.False(run.Run.TimedOut, $"the client hung past the harness's limit (killed):\n{run}");
-        Assert.True(Outcome.Signal(run.Run) is null, $"the client died of {Outcome.Signal(run.Run)}:\n{run}");
+        Assert.True(run.Run.Signal is null, $"the client died of {run.Run.Signal}:\n{run}");
         Assert.False(run.Run.ExitCode == 3, $"the client hung: its own {NoHangSeconds} s alarm ended it:\n{run}");
         if (run.Run.ExitCode == 0)
         {

@@ -18,6 +18,25 @@ public sealed record RunResult(
 
     public bool Succeeded => !TimedOut && ExitCode == 0;
 
+    /// <summary>
+    /// The signal that ended the process, when it shows as 128 + signal (sh, or .NET for a direct child);
+    /// else null. Only the standard signals 1–31 count: a program's own exit status above 159 (ffmpeg
+    /// exits 187 for AVERROR_EXTERNAL) is not a real-time signal.
+    /// </summary>
+    public string? Signal => TimedOut || ExitCode <= 128 || ExitCode > 128 + 31
+        ? null
+        : (ExitCode - 128) switch
+        {
+            4 => "SIGILL",
+            6 => "SIGABRT",
+            7 => "SIGBUS",
+            8 => "SIGFPE",
+            9 => "SIGKILL",
+            11 => "SIGSEGV",
+            15 => "SIGTERM",
+            int n => "signal " + n,
+        };
+
     public string Outcome => TimedOut
         ? $"KILLED after the hard timeout of {Timeout.TotalSeconds:0} s (hung)"
         : $"exit code {ExitCode}";
