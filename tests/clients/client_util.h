@@ -22,22 +22,6 @@
 
 #ifndef CLIENT_NAME
 #error "define CLIENT_NAME before including client_util.h"
-static inline int first_device(const char *app_name, VkInstance *instance, VkPhysicalDevice *pd,
-                               VkPhysicalDeviceProperties *props)
-{
-    VkApplicationInfo app = { .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO, .pApplicationName = app_name, .apiVersion = VK_API_VERSION_1_3 };
-    VkInstanceCreateInfo ici = { .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, .pApplicationInfo = &app };
-    CHECK(vkCreateInstance, &ici, NULL, instance);
-    uint32_t count = 1;
-    VkResult er = vkEnumeratePhysicalDevices(*instance, &count, pd);
-    if ((er != VK_SUCCESS && er != VK_INCOMPLETE) || count == 0)
-        WRONG("no physical device (%d)", (int)er);
-    vkGetPhysicalDeviceProperties(*pd, props);
-    printf(CLIENT_NAME ": device=\"%s\" api=%u.%u.%u\n", props->deviceName, VK_API_VERSION_MAJOR(props->apiVersion),
-           VK_API_VERSION_MINOR(props->apiVersion), VK_API_VERSION_PATCH(props->apiVersion));
-    return 0;
-}
-
 #endif
 
 #define CHECK(name, ...)                                                                        \
