@@ -3,7 +3,8 @@
  * before including it; every message starts with it.
  *
  *   CHECK(vkFoo, args...)   calls vkFoo; on a result other than VK_SUCCESS prints
- *                           "NAME: vkFoo failed: <n> (<VK_...>)" and returns 1 from the caller
+ *                           "NAME: vkFoo failed: <n> (<VK_...>)" and returns CLIENT_VK_FAILED
+ *                           (default 1) from the caller
  *   WRONG(fmt, ...)         prints "NAME: <message>" and returns 1 from the caller
  *   read_spirv(path, &size) the whole file, or NULL when it is missing, empty or not whole words
  *   first_device(...)       a Vulkan 1.3 instance and its first physical device, whose name and
@@ -24,12 +25,17 @@
 #error "define CLIENT_NAME before including client_util.h"
 #endif
 
+/* What CHECK returns from the caller when a Vulkan call fails (a client may define its own first). */
+#ifndef CLIENT_VK_FAILED
+#define CLIENT_VK_FAILED 1
+#endif
+
 #define CHECK(name, ...)                                                                        \
     do {                                                                                        \
         VkResult r_ = name(__VA_ARGS__);                                                        \
         if (r_ != VK_SUCCESS) {                                                                 \
             printf(CLIENT_NAME ": %s failed: %d (%s)\n", #name, (int)r_, vk_result_name(r_));   \
-            return 1;                                                                           \
+            return CLIENT_VK_FAILED;                                                            \
         }                                                                                       \
     } while (0)
 

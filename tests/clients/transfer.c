@@ -35,17 +35,8 @@
 #include <unistd.h>
 
 #define CLIENT_NAME "transfer"
+#define CLIENT_VK_FAILED 2
 #include "client_util.h"
-
-#undef CHECK
-#define CHECK(name, ...)                                                                        \
-    do {                                                                                        \
-        VkResult r_ = name(__VA_ARGS__);                                                        \
-        if (r_ != VK_SUCCESS) {                                                                 \
-            printf(CLIENT_NAME ": %s failed: %d (%s)\n", #name, (int)r_, vk_result_name(r_));   \
-            return 2;                                                                           \
-        }                                                                                       \
-    } while (0)
 
 static VkDevice g_dev;
 static VkPhysicalDeviceMemoryProperties g_mem;
@@ -193,11 +184,12 @@ int main(int argc, char **argv)
         WRONG("usage: transfer staging|import [WIDTH HEIGHT [FRAMES]] (1..8192, FRAMES >= 1)");
     VkDeviceSize size = (VkDeviceSize)width * height * 4;
 
+    int rc;
     VkInstance instance;
     VkPhysicalDevice pd;
     VkPhysicalDeviceProperties props;
-    if (first_device("transfer", &instance, &pd, &props))
-        return 2;
+    if ((rc = first_device("transfer", &instance, &pd, &props)))
+        return rc;
     vkGetPhysicalDeviceMemoryProperties(pd, &g_mem);
 
     const char *exts[1] = { VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME };
@@ -253,7 +245,7 @@ int main(int argc, char **argv)
     vkGetImageMemoryRequirements(g_dev, image, &ireq);
     VkExportMemoryAllocateInfo export_none = { .sType = VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO };
     VkDeviceMemory image_mem;
-    int rc = alloc_memory(ireq.size, ireq.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, &export_none, &image_mem);
+    rc = alloc_memory(ireq.size, ireq.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, &export_none, &image_mem);
     if (rc)
         return rc;
     CHECK(vkBindImageMemory, g_dev, image, image_mem, 0);
