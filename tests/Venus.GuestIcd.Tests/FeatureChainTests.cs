@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Runtime.CompilerServices;
 using Venus.Protocol.Vulkan;
 using Venus.Protocol.Wire;
@@ -17,13 +16,7 @@ namespace Venus.GuestIcd.Tests;
 [Collection(IcdCollection.Name)]
 public sealed class FeatureChainTests(IcdFixture fx, ITestOutputHelper output)
 {
-    /// <summary>Native struct type of each sType, from the generated structs' SType constants.</summary>
-    private static readonly Dictionary<int, Type> StructOf = typeof(VkPhysicalDeviceFeatures2).Assembly.GetTypes()
-        .Where(t => t.IsValueType && t.Namespace == typeof(VkPhysicalDeviceFeatures2).Namespace)
-        .Select(t => (t, f: t.GetField("SType", BindingFlags.Public | BindingFlags.Static)))
-        .Where(x => x.f is { IsLiteral: true })
-        .GroupBy(x => (int)x.f!.GetRawConstantValue()!)
-        .ToDictionary(g => g.Key, g => g.First().t);
+    static readonly IReadOnlyDictionary<int, Type> StructOf = ProtocolStructs.BySType;
 
     /// <summary>Feature structs this driver answers itself (PhysicalDevice.LocalFeatures): they differ from the host's on purpose.</summary>
     private static readonly int[] AnsweredByTheIcd = [(int)VkPhysicalDeviceDeviceMemoryReportFeaturesEXT.SType];

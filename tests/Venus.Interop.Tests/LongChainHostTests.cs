@@ -25,13 +25,7 @@ namespace Venus.Interop.Tests;
 [Collection(InteropCollection.Name)]
 public sealed unsafe class LongChainHostTests(InteropFixture fx, ITestOutputHelper output)
 {
-    /// <summary>Native struct type of each sType, from the generated structs' SType constants.</summary>
-    private static readonly Dictionary<int, Type> StructOf = typeof(VkPhysicalDeviceFeatures2).Assembly.GetTypes()
-        .Where(t => t.IsValueType && t.Namespace == typeof(VkPhysicalDeviceFeatures2).Namespace)
-        .Select(t => (t, f: t.GetField("SType", BindingFlags.Public | BindingFlags.Static)))
-        .Where(x => x.f is { IsLiteral: true })
-        .GroupBy(x => (int)x.f!.GetRawConstantValue()!)
-        .ToDictionary(g => g.Key, g => g.First().t);
+    static readonly IReadOnlyDictionary<int, Type> StructOf = ProtocolStructs.BySType;
 
     [Theory]
     [InlineData(HostKind.VenusHost)]

@@ -1,3 +1,4 @@
+using Venus.TestSupport;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using Venus.Protocol.Commands;
@@ -18,13 +19,7 @@ namespace Venus.Protocol.Tests;
 /// </summary>
 public unsafe class LongChainTests
 {
-    /// <summary>Native struct type of each sType, from the generated structs' SType constants.</summary>
-    static readonly Dictionary<int, Type> StructOf = typeof(VkDeviceCreateInfo).Assembly.GetTypes()
-        .Where(t => t.IsValueType && t.Namespace == typeof(VkDeviceCreateInfo).Namespace)
-        .Select(t => (t, f: t.GetField("SType", BindingFlags.Public | BindingFlags.Static)))
-        .Where(x => x.f is { IsLiteral: true })
-        .GroupBy(x => (int)x.f!.GetRawConstantValue()!)
-        .ToDictionary(g => g.Key, g => g.First().t);
+    static readonly IReadOnlyDictionary<int, Type> StructOf = ProtocolStructs.BySType;
 
     /// <summary>
     /// Links one struct per sType, in the given order, in the test arena: random valid members
