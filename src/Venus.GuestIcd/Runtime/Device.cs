@@ -279,19 +279,17 @@ internal sealed unsafe class DeviceMemory(Device device, ulong id, ulong size, u
 
     public VkResult Map(ulong offset, ulong size, void** ppData)
     {
+        if (HostImport is null && !Device.PhysicalDevice.IsMappable(TypeIndex))
+            return VkResult.VK_ERROR_MEMORY_MAP_FAILED;
+        if (offset >= Size || (size != ulong.MaxValue && (size == 0 || size > Size - offset)))
+            return VkResult.VK_ERROR_MEMORY_MAP_FAILED;
         if (HostImport is not null)
         {
             // Mapping imported memory gives the app's own pointer back (what drivers do); its
             // contents are the app's side, synchronised at the usual points.
-            if (offset >= Size || (size != ulong.MaxValue && (size == 0 || size > Size - offset)))
-                return VkResult.VK_ERROR_MEMORY_MAP_FAILED;
             *ppData = HostImport.AppPointer + offset;
             return VkResult.VK_SUCCESS;
         }
-        if (!Device.PhysicalDevice.IsMappable(TypeIndex))
-            return VkResult.VK_ERROR_MEMORY_MAP_FAILED;
-        if (offset >= Size || (size != ulong.MaxValue && (size == 0 || size > Size - offset)))
-            return VkResult.VK_ERROR_MEMORY_MAP_FAILED;
         lock (_lock)
         {
             if (_blob is null)
