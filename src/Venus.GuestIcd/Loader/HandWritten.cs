@@ -530,8 +530,7 @@ internal static unsafe class HandWritten
                 if (r != VkResult.VK_SUCCESS)
                     return r;
             }
-            dev.PullDeviceWrites();
-            return VkResult.VK_SUCCESS;
+            return Completed(dev, VkResult.VK_SUCCESS);
         }
         catch (Exception e)
         {

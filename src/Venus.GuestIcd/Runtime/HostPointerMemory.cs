@@ -101,7 +101,7 @@ internal sealed unsafe class HostPointerMemory : IDisposable
     /// <summary>vkGetMemoryHostPointerPropertiesEXT: every memory type this driver can map, for an aligned pointer.</summary>
     public static VkResult GetProperties(PhysicalDevice pd, uint handleType, void* pointer, VkMemoryHostPointerPropertiesEXT* props)
     {
-        if (!IsHostHandleType(handleType) || pointer == null || (ulong)pointer % Alignment != 0)
+        if (PointerRefusal(handleType, pointer) is not null)
             return VkResult.VK_ERROR_INVALID_EXTERNAL_HANDLE;
         props->memoryTypeBits = pd.MappableTypeBits;
         return VkResult.VK_SUCCESS;
@@ -123,14 +123,22 @@ internal sealed unsafe class HostPointerMemory : IDisposable
     /// <summary>Why an import cannot be honoured (the spec's valid-usage rules), or null.</summary>
     public static string? Refusal(PhysicalDevice pd, VkImportMemoryHostPointerInfoEXT* import, ulong allocationSize, uint typeIndex)
     {
-        if (!IsHostHandleType((uint)import->handleType))
-            return $"handle type 0x{(uint)import->handleType:x} is not a host-pointer type";
-        if (import->pHostPointer == null || (ulong)import->pHostPointer % Alignment != 0)
-            return $"pointer 0x{(ulong)import->pHostPointer:x} is not aligned to {Alignment}";
+        if (PointerRefusal((uint)import->handleType, import->pHostPointer) is { } why)
+            return why;
         if (allocationSize == 0 || allocationSize % Alignment != 0)
             return $"allocationSize {allocationSize} is not a multiple of {Alignment}";
-        if ((pd.MappableTypeBits & (1u << (int)Math.Min(typeIndex, 31u))) == 0 || typeIndex >= 32)
+        if (typeIndex >= 32 || (pd.MappableTypeBits & (1u << (int)typeIndex)) == 0)
             return $"memory type {typeIndex} cannot hold imported host memory";
+        return null;
+    }
+
+    /// <summary>Why this handle type and pointer cannot be imported (a single host-pointer type, page-aligned), or null.</summary>
+    private static string? PointerRefusal(uint handleType, void* pointer)
+    {
+        if (!IsHostHandleType(handleType))
+            return $"handle type 0x{handleType:x} is not a host-pointer type";
+        if (pointer == null || (ulong)pointer % Alignment != 0)
+            return $"pointer 0x{(ulong)pointer:x} is not aligned to {Alignment}";
         return null;
     }
 }
