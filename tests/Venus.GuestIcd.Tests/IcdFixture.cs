@@ -19,7 +19,27 @@ public sealed class IcdFixture : GuestDriverFixture
     private readonly Lock _probeGate = new();
     private readonly Dictionary<HostKind, (RunningHost Host, ProbeReport Report)> _probes = [];
 
-    public IcdFixture() : base(SocketPrefix) => _native = new Lazy<NativeReference>(MeasureNative);
+    private readonly Lazy<string> _cli;
+
+    public IcdFixture() : base(SocketPrefix)
+    {
+        _native = new Lazy<NativeReference>(MeasureNative);
+        _cli = new Lazy<string>(InstallCli);
+    }
+
+    /// <summary>The NativeAOT <c>venus</c> command installed into the chroot (eng/cli.sh install), as a chroot path.</summary>
+    public string Cli => _cli.Value;
+
+    private string InstallCli()
+    {
+        RunResult install = ProcessRun.Run("bash", [Path.Combine(RepoRoot, "eng", "cli.sh"), "install"], IcdInstall.InstallTimeout, RepoRoot);
+        if (!install.Succeeded)
+            throw new InvalidOperationException($"`bash eng/cli.sh install` failed: {install.Outcome}\n{RunResult.Tail(install.Stderr, 40)}");
+        string path = install.Stdout.Trim().Split('\n')[^1].Trim();
+        if (!File.Exists(PeersRoot + path))
+            throw new InvalidOperationException($"eng/cli.sh install printed '{path}', which is not in the chroot");
+        return path;
+    }
 
     /// <summary>vulkaninfo natively on the chroot's lavapipe: the driver behind both hosts.</summary>
     public NativeReference Native => _native.Value;
