@@ -5,14 +5,11 @@ using Venus.Protocol.Wire;
 namespace Venus.Cli;
 
 /// <summary>
-/// <c>venus dump FILE</c>: reads a recording of venus-host (records of stream name and command
-/// bytes, after a "VNUS" magic) and prints each command decoded, checking that it re-encodes to
+/// <c>venus dump FILE</c>: reads a recording of venus-host or of our ICD (<see cref="VenusRecording"/>) and prints each command decoded, checking that it re-encodes to
 /// the same bytes.
 /// </summary>
 public static class VenusDump
 {
-    const uint Magic = 0x53554e56;
-
     public sealed record Summary(int Commands, int Undecodable, int Different);
 
     public static int Run(ReadOnlySpan<string> args, TextWriter stdout, TextWriter stderr)
@@ -42,30 +39,33 @@ public static class VenusDump
         return check && (summary.Undecodable > 0 || summary.Different > 0) ? VenusCli.ExitFailed : VenusCli.ExitOk;
     }
 
+    /// <summary>Prints every command of every record (a record may hold several: our ICD records whole submissions).</summary>
     public static Summary Dump(byte[] data, TextWriter output)
     {
-        if (data.Length < 4 || BitConverter.ToUInt32(data, 0) != Magic) throw new InvalidDataException("not a venus-host recording (no VNUS magic)");
-        int pos = 4, commands = 0, bad = 0, different = 0;
+        int commands = 0, bad = 0, different = 0;
         using var arena = new VnArena();
         var line = new StringBuilder();
-        while (pos < data.Length)
+        foreach (VenusRecording.Record record in VenusRecording.Read(data))
         {
-            if (data.Length - pos < 4) throw new InvalidDataException($"record cut off at byte {pos}");
-            int nameLen = BitConverter.ToInt32(data, pos);
-            if (nameLen < 0 || nameLen > 256 || data.Length - pos - 4 < nameLen + 4) throw new InvalidDataException($"bad record at byte {pos}");
-            string stream = Encoding.ASCII.GetString(data, pos + 4, nameLen);
-            pos += 4 + nameLen;
-            int len = BitConverter.ToInt32(data, pos);
-            if (len < 8 || data.Length - pos - 4 < len) throw new InvalidDataException($"bad command length at byte {pos}");
-            var command = new ReadOnlySpan<byte>(data, pos + 4, len);
-            pos += 4 + len;
-            commands++;
-            line.Clear().Append('[').Append(stream).Append("] ");
-            arena.Reset();
-            bool ok = VenusCommandText.Describe(command, line, arena, out int used, out bool same);
-            if (!ok || used != len) { bad++; line.Append("  !! does not decode"); }
-            else if (!same) { different++; line.Append("  !! re-encodes differently"); }
-            output.WriteLine(line.ToString());
+            var bytes = new ReadOnlySpan<byte>(data, record.Offset, record.Length);
+            while (bytes.Length > 0)
+            {
+                commands++;
+                line.Clear().Append('[').Append(record.Stream).Append("] ");
+                arena.Reset();
+                bool ok = VenusCommandText.Describe(bytes, line, arena, out int used, out bool same);
+                if (!ok || used <= 0 || used > bytes.Length)
+                {
+                    // The rest of the record cannot be split into commands.
+                    bad++;
+                    line.Append("  !! does not decode");
+                    output.WriteLine(line.ToString());
+                    break;
+                }
+                if (!same) { different++; line.Append("  !! re-encodes differently"); }
+                output.WriteLine(line.ToString());
+                bytes = bytes[used..];
+            }
         }
         return new Summary(commands, bad, different);
     }

@@ -89,7 +89,7 @@ internal sealed unsafe class GuestInstance : DispatchableObject
             }
         }
 
-        IGuestTransport? transport = OpenTransport();
+        IGuestTransport? transport = OpenTransport() is { } opened ? RecordingTransport.Wrap(opened) : null;
         if (transport is null)
             return VkResult.VK_ERROR_INCOMPATIBLE_DRIVER;
 

@@ -52,6 +52,7 @@ internal sealed unsafe class GuestRing : IDisposable
         _transport = transport;
         Filter = filter;
         RingId = ringId;
+        _recordingStream = _recording is null ? null : $"ring 0x{ringId:x}";
         _bufferSize = bufferSize;
         ulong shmemSize = BufferOffset + bufferSize + ExtraSize;
         _shmem = transport.CreateShmem(shmemSize);
@@ -102,6 +103,10 @@ internal sealed unsafe class GuestRing : IDisposable
     }
 
     public ulong RingId { get; }
+
+    // VENUS_RECORD: the process's recording and this ring's stream name in it (null when not recording).
+    private readonly Venus.Protocol.Wire.VenusRecording.Writer? _recording = Venus.GuestIcd.Transport.RecordingTransport.Writer;
+    private readonly string? _recordingStream;
     public VnProtocolFilter Filter { get; }
     public IGuestTransport Transport => _transport;
     public bool IsLost => _lost is not null;
@@ -211,6 +216,11 @@ internal sealed unsafe class GuestRing : IDisposable
     public uint Submit(ReadOnlySpan<byte> commands)
     {
         ThrowIfLost();
+        if (_recording is { } recording)
+        {
+            recording.Write(_recordingStream!, commands);
+            recording.Flush();
+        }
         if ((uint)commands.Length <= DirectLimit)
             return WriteRing(commands);
         return SubmitIndirect(commands);
