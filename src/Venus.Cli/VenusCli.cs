@@ -27,6 +27,13 @@ public static class VenusCli
               Print a stream recorded by `venus-host serve --record DIR` as decoded calls, one per
               line, each prefixed by the stream it ran on. Every command is re-encoded; --check
               exits 1 unless every command decodes and re-encodes to the same bytes.
+          replay FILE [--socket PATH] [--verbose]
+              Play a recording (venus-host --record, or our ICD's VENUS_RECORD) against a vtest host
+              in a fresh context, one command at a time; ring set-up commands are left out and
+              reply streams go to the replayer's own blob. Checks every reply's VkResult, prints
+              the time per command type, exits 1 if any command failed.
+              --socket PATH   the host's socket (default: $VTEST_SOCKET_NAME, else /tmp/.virgl_test)
+              --verbose       name each command on stderr before it is sent
           doctor [--host] [--json]
               Say whether an application here would get our Venus device, and if not why: the
               driver manifests the loader sees, the transport our ICD would choose (vtest socket or
@@ -50,6 +57,7 @@ public static class VenusCli
                 "probe" => Probe(args.AsSpan(1), stdout, stderr),
                 "dump" => VenusDump.Run(args.AsSpan(1), stdout, stderr),
                 "doctor" => Doctor(args.AsSpan(1), stdout, stderr),
+                "replay" => VenusReplay.Run(args.AsSpan(1), stdout, stderr),
                 "help" or "-h" or "--help" => Help(stdout),
                 _ => UsageError(stderr, $"unknown command '{args[0]}'"),
             };

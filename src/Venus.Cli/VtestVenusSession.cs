@@ -136,6 +136,30 @@ public sealed unsafe class VtestVenusSession : IDisposable
         return new VnDecoder(reply);
     }
 
+    /// <summary>A vkSetReplyCommandStreamMESA pointing at this session's reply blob (for replays).</summary>
+    public byte[] ReplyStreamCommand(ulong offset, ulong size)
+    {
+        var stream = new VkCommandStreamDescriptionMESA { resourceId = _replyBlob.ResourceId, offset = (nuint)offset, size = (nuint)size };
+        byte[] bytes = new byte[vkSetReplyCommandStreamMESA.Size(&stream)];
+        var e = new VnEncoder(bytes);
+        vkSetReplyCommandStreamMESA.Encode(ref e, NoReply, &stream);
+        return bytes;
+    }
+
+    /// <summary>
+    /// Sends already-encoded commands as one SUBMIT_CMD2 on ring 0, waits for the host to finish them
+    /// and returns the whole reply blob (for replays: the caller knows where the reply went).
+    /// </summary>
+    public ReadOnlySpan<byte> SubmitRaw(ReadOnlySpan<byte> commands, string what)
+    {
+        ulong value = ++_syncValue;
+        _client.SubmitCommands(commands, ringIdx: 0, syncs: [(_sync, value)]);
+        if (!_client.SyncWait(_sync, value, Timeout))
+            throw new VenusCallException(
+                $"{what}: the host did not finish it within {Timeout.TotalSeconds:0} s (a command it found fatal stops the context)");
+        return _replyBlob.GetSpan(0, checked((int)_replyBlob.Size));
+    }
+
     /// <summary>Fails unless the reply decoded cleanly and the call returned VK_SUCCESS.</summary>
     public void Check(in VnDecoder d, VkResult result)
     {

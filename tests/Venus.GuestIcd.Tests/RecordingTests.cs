@@ -8,7 +8,9 @@ namespace Venus.GuestIcd.Tests;
 /// host. Against virglrenderer 1.1.0 (which cannot share host-visible memory, so sync.c in its
 /// "nomap" mode) the recording decodes completely with
 /// <c>venus dump --check</c>; against venus-host started with <c>--record</c> the two recordings of
-/// the same run hold the same commands (what the guest sent is what the host ran).
+/// the same run hold the same commands (what the guest sent is what the host ran). Both kinds of
+/// recording replay (<c>venus replay</c>) on venus-host and on virglrenderer with every command
+/// succeeding.
 /// </summary>
 [Collection(IcdCollection.Name)]
 public sealed partial class RecordingTests(IcdFixture fx, ITestOutputHelper output)
@@ -35,6 +37,16 @@ public sealed partial class RecordingTests(IcdFixture fx, ITestOutputHelper outp
         return (run, names);
     }
 
+    /// <summary><c>venus replay</c> of <paramref name="chrootFile"/> on <paramref name="host"/>: every command succeeds.</summary>
+    private void Replay(string chrootFile, RunningHost host)
+    {
+        RunResult run = fx.RunInChroot($"{fx.Cli} replay {chrootFile} --socket {host.ChrootSocketPath}", GuestDriverFixture.BaseEnvironment(), Timeout);
+        output.WriteLine($"replay on {host}: {run}");
+        Assert.True(run.Succeeded, $"replay on {host}: {run}");
+        Assert.Matches(@"venus replay: \d+ commands replayed, \d+ left out \(ring and transport commands\), 0 failed", run.Stderr);
+        Assert.Contains("vkCreateDevice", run.Stdout);
+    }
+
     private string OnlyFile(string hostFolder)
     {
         string[] files = Directory.GetFiles(hostFolder, "*.venus");
@@ -58,6 +70,10 @@ public sealed partial class RecordingTests(IcdFixture fx, ITestOutputHelper outp
             Assert.Equal("vkCreateRingMESA", names[0]);
             foreach (string expected in new[] { "vkCreateInstance", "vkCreateDevice", "vkCmdFillBuffer", "vkQueueSubmit2", "vkWaitSemaphores", "vkDestroyDevice" })
                 Assert.Contains(expected, names);
+
+            string file = OnlyFile(hostPath);
+            Replay(file, host);
+            Replay(file, fx.SharedHost(HostKind.VenusHost));
         }
         finally
         {
@@ -83,6 +99,11 @@ public sealed partial class RecordingTests(IcdFixture fx, ITestOutputHelper outp
             Assert.True(sent.Count > 50, $"only {sent.Count} commands recorded");
             // The same commands; only where a ring notification falls between them may differ.
             Assert.Equal(sent.Order(StringComparer.Ordinal), ran.Order(StringComparer.Ordinal));
+
+            RunningHost venusHost = fx.SharedHost(HostKind.VenusHost);
+            Replay(OnlyFile(icdRecordPath), venusHost);
+            Replay(OnlyFile(hostRecordPath), venusHost);
+            Replay(OnlyFile(hostRecordPath), fx.SharedHost(HostKind.VirglRenderer));
         }
         finally
         {

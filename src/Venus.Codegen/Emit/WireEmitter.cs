@@ -1042,6 +1042,13 @@ public sealed class WireEmitter
         w.Line("_ => false,");
         w.Close(";");
         w.Line();
+        w.Line("/// <summary>Whether the command returns a VkResult: its reply is then the command type followed by that result (venus replay checks it).</summary>");
+        w.Open("public static bool ReturnsResult(int type) => type switch");
+        var resultTypes = WireCommands().Where(c => c.Return?.VkName == "VkResult").Select(c => c.TypeValue).ToList();
+        foreach (var chunk in resultTypes.Chunk(16)) w.Line(string.Join(" or ", chunk) + " => true,");
+        w.Line("_ => false,");
+        w.Close(";");
+        w.Line();
         w.Line("/// <summary>Why a numbered command has no body (for logs); null when it has one.</summary>");
         w.Open("public static string WhyNoBody(int type) => type switch");
         foreach (var c in _m.Commands.Where(c => !bodyTypes.Contains(c.TypeValue)))

@@ -590,6 +590,18 @@ public static partial class VenusProtocolInfo
         _ => false,
     };
 
+    /// <summary>Whether the command returns a VkResult: its reply is then the command type followed by that result (venus replay checks it).</summary>
+    public static bool ReturnsResult(int type) => type switch
+    {
+        0 or 2 or 5 or 11 or 13 or 14 or 15 or 16 or 18 or 19 or 20 or 21 or 25 or 26 or 28 or 29 => true,
+        34 or 35 or 37 or 38 or 39 or 40 or 42 or 44 or 45 or 46 or 47 or 49 or 50 or 52 or 54 or 57 => true,
+        59 or 61 or 63 or 64 or 65 or 66 or 68 or 70 or 72 or 74 or 76 or 77 or 78 or 80 or 82 or 85 => true,
+        87 or 88 or 90 or 91 or 92 or 137 or 138 or 139 or 143 or 150 or 156 or 158 or 167 or 172 or 173 or 174 => true,
+        187 or 192 or 193 or 194 or 196 or 197 or 199 or 206 or 235 or 236 or 238 or 239 or 242 or 243 or 277 or 286 => true,
+        295 or 296 or 297 or 298 or 299 or 302 or 303 or 304 or 309 or 312 or 322 or 323 or 331 or 335 => true,
+        _ => false,
+    };
+
     /// <summary>Why a numbered command has no body (for logs); null when it has one.</summary>
     public static string WhyNoBody(int type) => type switch
     {

@@ -1,0 +1,267 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Text;
+using Venus.Protocol;
+using Venus.Protocol.Commands;
+using Venus.Protocol.Vulkan;
+using Venus.Protocol.Wire;
+using Venus.Transport.Vtest;
+
+namespace Venus.Cli;
+
+/// <summary>
+/// <c>venus replay FILE [--socket PATH] [--verbose]</c>: plays a recording (venus-host's <c>--record</c> or our
+/// ICD's <c>VENUS_RECORD</c>) against a vtest host in a fresh context, one command per submission on
+/// the virtqueue, and checks every reply. The guest-chosen object ids are kept (a fresh context has
+/// none in use); what only made sense on the recording's transport is left out: ring set-up and
+/// notification (<c>vkCreateRingMESA</c>, <c>vkNotifyRingMESA</c>, …) and
+/// <c>vkExecuteCommandStreamsMESA</c> (the streams it named are recorded as their own commands);
+/// <c>vkSetReplyCommandStreamMESA</c> is pointed at the replayer's own reply blob. A command whose
+/// reply carries a negative VkResult, or after which the host stops answering, fails the replay.
+/// Prints the time per command type. Exit 0 only when every replayed command succeeded.
+/// </summary>
+public static unsafe class VenusReplay
+{
+    public sealed record Outcome(int Replayed, int Skipped, int Failed, List<string> Failures, List<string> Notes,
+        SortedDictionary<string, (int Count, double Ms)> Times);
+
+    private static readonly HashSet<int> TransportOnly =
+    [
+        (int)VkCommandTypeEXT.VK_COMMAND_TYPE_vkCreateRingMESA_EXT,
+        (int)VkCommandTypeEXT.VK_COMMAND_TYPE_vkDestroyRingMESA_EXT,
+        (int)VkCommandTypeEXT.VK_COMMAND_TYPE_vkNotifyRingMESA_EXT,
+        (int)VkCommandTypeEXT.VK_COMMAND_TYPE_vkWriteRingExtraMESA_EXT,
+        (int)VkCommandTypeEXT.VK_COMMAND_TYPE_vkSubmitVirtqueueSeqnoMESA_EXT,
+        (int)VkCommandTypeEXT.VK_COMMAND_TYPE_vkWaitVirtqueueSeqnoMESA_EXT,
+        (int)VkCommandTypeEXT.VK_COMMAND_TYPE_vkWaitRingSeqnoMESA_EXT,
+        (int)VkCommandTypeEXT.VK_COMMAND_TYPE_vkExecuteCommandStreamsMESA_EXT,
+    ];
+
+    public static int Run(ReadOnlySpan<string> args, TextWriter stdout, TextWriter stderr)
+    {
+        string? file = null, socket = null;
+        bool verbose = false;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--socket":
+                    if (i + 1 >= args.Length || args[i + 1].Length == 0)
+                        return VenusCli.UsageError(stderr, "replay: --socket needs a path");
+                    socket = args[++i];
+                    break;
+                case "--verbose":
+                    verbose = true;
+                    break;
+                case var a when a.StartsWith('-'):
+                    return VenusCli.UsageError(stderr, $"replay: unknown option '{a}'");
+                default:
+                    if (file is not null)
+                        return VenusCli.UsageError(stderr, "replay: more than one file");
+                    file = args[i];
+                    break;
+            }
+        }
+        if (file is null)
+            return VenusCli.UsageError(stderr, "replay: no file given");
+        socket ??= Environment.GetEnvironmentVariable("VTEST_SOCKET_NAME") is { Length: > 0 } env ? env : VtestProtocol.DefaultSocketPath;
+        if (!File.Exists(file))
+        {
+            stderr.WriteLine($"venus replay: {file}: no such file");
+            return VenusCli.ExitFailed;
+        }
+
+        List<(string Stream, byte[] Bytes)> commands;
+        try
+        {
+            commands = Split(File.ReadAllBytes(file));
+        }
+        catch (InvalidDataException e)
+        {
+            stderr.WriteLine($"venus replay: {file}: {e.Message}");
+            return VenusCli.ExitFailed;
+        }
+
+        Outcome outcome;
+        try
+        {
+            outcome = Replay(commands, socket, verbose ? stderr : null);
+        }
+        catch (VtestException e)
+        {
+            stderr.WriteLine($"venus replay: {e.Message}");
+            return VenusCli.ExitFailed;
+        }
+        stdout.WriteLine($"{"command",-44} {"count",7} {"total ms",10} {"mean us",10}");
+        foreach ((string name, (int count, double ms)) in outcome.Times.OrderByDescending(t => t.Value.Ms))
+            stdout.WriteLine($"{name,-44} {count,7} {ms,10:0.000} {ms * 1000 / count,10:0.0}");
+        foreach (string note in outcome.Notes)
+            stderr.WriteLine($"venus replay: note: {note}");
+        foreach (string failure in outcome.Failures)
+            stderr.WriteLine($"venus replay: {failure}");
+        stderr.WriteLine($"venus replay: {outcome.Replayed} commands replayed, {outcome.Skipped} left out (ring and transport commands), {outcome.Failed} failed");
+        return outcome.Failed == 0 ? VenusCli.ExitOk : VenusCli.ExitFailed;
+    }
+
+    /// <summary>The recording cut into single commands (a record of our ICD holds a whole submission).</summary>
+    public static List<(string Stream, byte[] Bytes)> Split(byte[] data)
+    {
+        var commands = new List<(string, byte[])>();
+        using var arena = new VnArena();
+        var scratch = new StringBuilder();
+        foreach (VenusRecording.Record record in VenusRecording.Read(data))
+        {
+            var bytes = new ReadOnlySpan<byte>(data, record.Offset, record.Length);
+            while (bytes.Length > 0)
+            {
+                arena.Reset();
+                scratch.Clear();
+                if (!VenusCommandText.Describe(bytes, scratch, arena, out int used, out _) || used <= 0 || used > bytes.Length)
+                    throw new InvalidDataException($"a command in stream '{record.Stream}' at byte {record.Offset + record.Length - bytes.Length} does not decode");
+                commands.Add((record.Stream, bytes[..used].ToArray()));
+                bytes = bytes[used..];
+            }
+        }
+        return commands;
+    }
+
+    private static Outcome Replay(List<(string Stream, byte[] Bytes)> commands, string socket, TextWriter? log)
+    {
+        // The reply blob must hold every reply stream the recording set up.
+        ulong replyBytes = 1 << 20;
+        foreach ((_, byte[] bytes) in commands)
+            if (SetReplyStream(bytes) is { } s)
+                replyBytes = Math.Max(replyBytes, s.Offset + s.Size);
+
+        using VtestVenusSession session = VtestVenusSession.Open(socket, "venus-replay", replyBytes);
+        int replayed = 0, skipped = 0, failed = 0;
+        var failures = new List<string>();
+        var notes = new List<string>();
+        var times = new SortedDictionary<string, (int, double)>(StringComparer.Ordinal);
+        ulong replyOffset = 0;
+        byte[]? lastSetReply = null;
+        for (int i = 0; i < commands.Count; i++)
+        {
+            byte[] bytes = commands[i].Bytes;
+            int type = BinaryPrimitives.ReadInt32LittleEndian(bytes);
+            uint flags = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(4));
+            string name = VenusProtocolInfo.CommandName(type) ?? $"command type {type}";
+            if (TransportOnly.Contains(type))
+            {
+                skipped++;
+                continue;
+            }
+            if (SetReplyStream(bytes) is { } stream)
+            {
+                replyOffset = stream.Offset;
+                bytes = session.ReplyStreamCommand(stream.Offset, stream.Size);
+                lastSetReply = bytes;
+            }
+            else if (type == (int)VkCommandTypeEXT.VK_COMMAND_TYPE_vkSeekReplyCommandStreamMESA_EXT && bytes.Length >= 16)
+            {
+                replyOffset += BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(8));
+            }
+
+            log?.WriteLine($"venus replay: command {i}: {name} ({commands[i].Stream})");
+            long start = Stopwatch.GetTimestamp();
+            ReadOnlySpan<byte> reply;
+            try
+            {
+                reply = session.SubmitRaw(bytes, name);
+            }
+            catch (VenusCallException e)
+            {
+                failed++;
+                failures.Add($"command {i} ({name}, stream {commands[i].Stream}): {e.Message}; the host stopped the context, so the replay ends here");
+                break;
+            }
+            double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            replayed++;
+            times[name] = times.TryGetValue(name, out var t) ? (t.Item1 + 1, t.Item2 + ms) : (1, ms);
+
+            bool wantsReply = (flags & (uint)VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT) != 0;
+            if (wantsReply && VenusProtocolInfo.ReturnsResult(type))
+            {
+                if ((ulong)reply.Length < replyOffset + 8)
+                {
+                    failed++;
+                    failures.Add($"command {i} ({name}): no room for its reply at offset {replyOffset}");
+                    continue;
+                }
+                int echoed = BinaryPrimitives.ReadInt32LittleEndian(reply[(int)replyOffset..]);
+                int result = BinaryPrimitives.ReadInt32LittleEndian(reply[((int)replyOffset + 4)..]);
+                if (echoed != type)
+                {
+                    failed++;
+                    failures.Add($"command {i} ({name}): the reply is for command type {echoed}");
+                }
+                else if (result < 0)
+                {
+                    failed++;
+                    failures.Add($"command {i} ({name}) returned {VtestVenusSession.ResultName((VkResult)result)}");
+                }
+                else if (result > 0 && IsCompletionPoll(type) && lastSetReply is not null && !SamePollFollows(commands, i))
+                {
+                    // Where the app's polling ended the recording cannot say (done, or its own time-out):
+                    // poll on for a while, so that what follows does not destroy what the device may
+                    // still use; a poll that stays "not yet" is a note, not a failure.
+                    if (!PollUntilDone(session, lastSetReply, commands[i].Bytes, name, replyOffset))
+                        notes.Add($"command {i} ({name}) still said {VtestVenusSession.ResultName((VkResult)result)} after {PollLimit.TotalSeconds:0} s of polling (as recorded: the app's own time-out?)");
+                }
+            }
+        }
+        return new Outcome(replayed, skipped, failed, failures, notes, times);
+    }
+
+    private static readonly TimeSpan PollLimit = TimeSpan.FromSeconds(2);
+
+    /// <summary>Commands an app repeats until they return VK_SUCCESS (VK_TIMEOUT and VK_NOT_READY mean "not yet").</summary>
+    private static bool IsCompletionPoll(int type) => type is
+        (int)VkCommandTypeEXT.VK_COMMAND_TYPE_vkWaitForFences_EXT or
+        (int)VkCommandTypeEXT.VK_COMMAND_TYPE_vkGetFenceStatus_EXT or
+        (int)VkCommandTypeEXT.VK_COMMAND_TYPE_vkWaitSemaphores_EXT or
+        (int)VkCommandTypeEXT.VK_COMMAND_TYPE_vkGetQueryPoolResults_EXT;
+
+    /// <summary>Whether the recording polls the same way again after command <paramref name="i"/> (its own reply-stream set-up aside).</summary>
+    private static bool SamePollFollows(List<(string Stream, byte[] Bytes)> commands, int i)
+    {
+        for (int j = i + 1; j < commands.Count; j++)
+        {
+            if (BinaryPrimitives.ReadInt32LittleEndian(commands[j].Bytes) == (int)vkSetReplyCommandStreamMESA.Type)
+                continue;
+            return commands[j].Bytes.AsSpan().SequenceEqual(commands[i].Bytes);
+        }
+        return false;
+    }
+
+    private static bool PollUntilDone(VtestVenusSession session, byte[] setReply, byte[] poll, string name, ulong replyOffset)
+    {
+        byte[] both = [.. setReply, .. poll];
+        long deadline = Stopwatch.GetTimestamp() + (long)(PollLimit.TotalSeconds * Stopwatch.Frequency);
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            ReadOnlySpan<byte> reply = session.SubmitRaw(both, name);
+            int result = BinaryPrimitives.ReadInt32LittleEndian(reply[((int)replyOffset + 4)..]);
+            if (result <= 0)
+                return result == 0;
+            Thread.Sleep(1);
+        }
+        return false;
+    }
+
+    /// <summary>The offset and size of a vkSetReplyCommandStreamMESA; null for any other command.</summary>
+    private static (ulong Offset, ulong Size)? SetReplyStream(byte[] bytes)
+    {
+        if (BinaryPrimitives.ReadInt32LittleEndian(bytes) != (int)vkSetReplyCommandStreamMESA.Type)
+            return null;
+        using var arena = new VnArena();
+        var d = new VnDecoder(bytes, arena);
+        d.U32();
+        d.U32();
+        vkSetReplyCommandStreamMESA.Args args;
+        vkSetReplyCommandStreamMESA.Decode(ref d, &args);
+        if (d.Failed || args.pStream == null)
+            throw new InvalidDataException("a vkSetReplyCommandStreamMESA does not decode");
+        return (args.pStream->offset, args.pStream->size);
+    }
+}
