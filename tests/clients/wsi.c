@@ -109,6 +109,21 @@ static int setup(Ctx *c, int headless)
     return 0;
 }
 
+/* Destroys what setup made (the swapchain is the caller's). */
+static void teardown(Ctx *c)
+{
+    vkDeviceWaitIdle(c->device);
+    vkDestroyFence(c->device, c->fence, NULL);
+    vkDestroySemaphore(c->device, c->acquired, NULL);
+    vkDestroySemaphore(c->device, c->rendered, NULL);
+    vkDestroyCommandPool(c->device, c->pool, NULL);
+    vkDestroyDevice(c->device, NULL);
+    vkDestroySurfaceKHR(c->instance, c->surface, NULL);
+    vkDestroyInstance(c->instance, NULL);
+    if (c->conn)
+        xcb_disconnect(c->conn);
+}
+
 /* A swapchain at the surface's current size (or w x h when it has none), replacing *old (destroyed). */
 static VkResult make_chain(Ctx *c, Chain *chain, uint32_t w, uint32_t h, VkPresentModeKHR mode)
 {
@@ -262,10 +277,7 @@ static int resize(int strict)
         WRONG("expected VK_ERROR_SURFACE_LOST_KHR from the capabilities");
     vkDeviceWaitIdle(c.device);
     vkDestroySwapchainKHR(c.device, chain.handle, NULL);
-    vkDestroyDevice(c.device, NULL);
-    vkDestroySurfaceKHR(c.instance, c.surface, NULL);
-    vkDestroyInstance(c.instance, NULL);
-    xcb_disconnect(c.conn);
+    teardown(&c);
     printf("wsi: resize ok\n");
     return 0;
 }
@@ -371,10 +383,7 @@ static int leak(int n, long host, long xserver)
     if (rss1 - rss0 > 32 * 1024)
         WRONG("the host's resident memory grew by %ld KiB", rss1 - rss0);
     vkDestroySwapchainKHR(c.device, chain.handle, NULL);
-    vkDestroyDevice(c.device, NULL);
-    vkDestroySurfaceKHR(c.instance, c.surface, NULL);
-    vkDestroyInstance(c.instance, NULL);
-    xcb_disconnect(c.conn);
+    teardown(&c);
     printf("wsi: leak ok\n");
     return 0;
 }
@@ -448,9 +457,7 @@ static int headless(int n)
     vkDestroyBuffer(c.device, buffer, NULL);
     vkFreeMemory(c.device, memory, NULL);
     vkDestroySwapchainKHR(c.device, chain.handle, NULL);
-    vkDestroyDevice(c.device, NULL);
-    vkDestroySurfaceKHR(c.instance, c.surface, NULL);
-    vkDestroyInstance(c.instance, NULL);
+    teardown(&c);
     printf("wsi: headless ok\n");
     return 0;
 }
