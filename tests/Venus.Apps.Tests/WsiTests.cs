@@ -117,6 +117,20 @@ public sealed partial class WsiTests(AppsFixture fx, ITestOutputHelper output)
     }
 
     /// <summary>
+    /// The fallback without MIT-SHM (a remote X server, a VM): VENUS_WSI_SHM=0 makes our ICD put the
+    /// pixels with xcb_put_image in strips; the cube must show all the same.
+    /// </summary>
+    [Fact]
+    public void VkcubeShowsTheCubeThroughXcbPutImage()
+    {
+        RunningHost host = fx.SharedHost(HostKind.VenusHost);
+        Runner putImage = (command, env) => Ours(host)(command, new Dictionary<string, string>(env) { ["VENUS_WSI_SHM"] = "0" });
+        var ours = Vkcube(putImage, "--wsi xcb --present_mode 0 --c 1000", "ours-putimage");
+        AssertShowsCube("our ICD on venus-host with xcb_put_image", ours);
+        Assert.Contains(": xcb_put_image (VENUS_WSI_SHM=0)", ours.Run.Stderr);
+    }
+
+    /// <summary>
     /// virglrenderer 1.1.0 cannot share lavapipe's host-visible memory (see AppComparison): the
     /// swapchain's read-back buffer cannot be mapped, so vkcube must fail cleanly at that export, the
     /// host alive and no crash other than vkcube's own assert on the error.

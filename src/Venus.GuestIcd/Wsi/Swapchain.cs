@@ -534,8 +534,9 @@ internal sealed unsafe class Swapchain
         if (!_shmTried)
         {
             _shmTried = true;
-            _shm = Xcb.ShmUsable(conn);
-            IcdLog.Info($"X11 present to window 0x{Surface.Window:x}: {(_shm ? "MIT-SHM (the blob's fd, no copy)" : "xcb_put_image")}");
+            _shm = !ShmOff && Xcb.ShmUsable(conn);
+            IcdLog.Info($"X11 present to window 0x{Surface.Window:x}: {(_shm ? "MIT-SHM (the blob's fd, no copy)" : "xcb_put_image")}" +
+                        (ShmOff ? " (VENUS_WSI_SHM=0)" : ""));
         }
         if (_shm && img.ShmSegment == 0 && img.BlobFd >= 0)
             img.ShmSegment = AttachShm(conn, img.BlobFd);
@@ -613,6 +614,9 @@ internal sealed unsafe class Swapchain
             Thread.Sleep(TimeSpan.FromSeconds(wait / (double)Stopwatch.Frequency));
         _nextFrameTicks = Math.Max(_nextFrameTicks + period, Stopwatch.GetTimestamp());
     }
+
+    /// <summary>VENUS_WSI_SHM=0: always xcb_put_image (what a remote server or a VM gets), e.g. to test that path.</summary>
+    private static readonly bool ShmOff = Environment.GetEnvironmentVariable("VENUS_WSI_SHM") == "0";
 
     private static readonly int FifoHz =
         int.TryParse(Environment.GetEnvironmentVariable("VENUS_WSI_FIFO_HZ"), out int hz) && hz is > 0 and <= 1000 ? hz : 60;
