@@ -80,17 +80,25 @@ install_packages() {
 ensure() {
   [ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot and mounts need it)"
   if [ ! -f "$PEERS/.venus-peers-ready" ]; then
-    command -v debootstrap >/dev/null || {
-      echo "peers.sh: installing debootstrap" >&2
-      apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >&2
-    } || die "could not install debootstrap"
-    rm -rf "$PEERS.partial"
     mkdir -p "$(dirname "$PEERS")"
-    echo "peers.sh: debootstrap trixie into $PEERS (takes about a minute)" >&2
-    debootstrap --variant=minbase --include="$PKGS" trixie "$PEERS.partial" >"$PEERS.debootstrap.log" 2>&1 \
-      || { tail -n 30 "$PEERS.debootstrap.log" >&2; die "debootstrap failed (log: $PEERS.debootstrap.log)"; }
-    rm -rf "$PEERS" && mv "$PEERS.partial" "$PEERS"
-    touch "$PEERS/.venus-peers-ready"
+    # One build at a time: parallel callers (test projects, several checkouts) wait for it, then
+    # find the chroot ready. Each build writes its own partial folder.
+    exec 8>"$PEERS.build.lock"
+    flock -w 900 8 || die "timed out waiting for another build of $PEERS"
+    if [ ! -f "$PEERS/.venus-peers-ready" ]; then
+      command -v debootstrap >/dev/null || {
+        echo "peers.sh: installing debootstrap" >&2
+        apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >&2
+      } || die "could not install debootstrap"
+      local partial="$PEERS.partial.$$"
+      rm -rf "$partial"
+      echo "peers.sh: debootstrap trixie into $PEERS (takes about a minute)" >&2
+      debootstrap --variant=minbase --include="$PKGS" trixie "$partial" >"$PEERS.debootstrap.log" 2>&1 \
+        || { tail -n 30 "$PEERS.debootstrap.log" >&2; rm -rf "$partial"; die "debootstrap failed (log: $PEERS.debootstrap.log)"; }
+      rm -rf "$PEERS" && mv "$partial" "$PEERS"
+      touch "$PEERS/.venus-peers-ready"
+    fi
+    exec 8>&-
   fi
   ensure_mounts
   install_packages "${LATE_PKGS[@]}"

@@ -27,6 +27,14 @@ public static class VenusCli
               Print a stream recorded by `venus-host serve --record DIR` as decoded calls, one per
               line, each prefixed by the stream it ran on. Every command is re-encoded; --check
               exits 1 unless every command decodes and re-encodes to the same bytes.
+          doctor [--host] [--json]
+              Say whether an application here would get our Venus device, and if not why: the
+              driver manifests the loader sees, the transport our ICD would choose (vtest socket or
+              virtio-gpu render nodes and what each lacks), the host's capset, and a trial instance
+              and device through the loader. --host checks a machine that runs venus-host instead:
+              its Vulkan driver(s), whether host-visible memory can be shared, memfd, and whether
+              venus-host is NativeAOT. Exit 0 only when everything needed works.
+              --json          print JSON instead of text
           help
               Print this text.
         """;
@@ -41,6 +49,7 @@ public static class VenusCli
             {
                 "probe" => Probe(args.AsSpan(1), stdout, stderr),
                 "dump" => VenusDump.Run(args.AsSpan(1), stdout, stderr),
+                "doctor" => Doctor(args.AsSpan(1), stdout, stderr),
                 "help" or "-h" or "--help" => Help(stdout),
                 _ => UsageError(stderr, $"unknown command '{args[0]}'"),
             };
@@ -64,6 +73,28 @@ public static class VenusCli
         stderr.WriteLine($"venus: {message}");
         stderr.WriteLine(Usage);
         return ExitUsage;
+    }
+
+    private static int Doctor(ReadOnlySpan<string> args, TextWriter stdout, TextWriter stderr)
+    {
+        bool host = false, json = false;
+        foreach (string arg in args)
+        {
+            switch (arg)
+            {
+                case "--host": host = true; break;
+                case "--json": json = true; break;
+                case "-h" or "--help": return Help(stdout);
+                default: return UsageError(stderr, $"doctor: unknown option '{arg}'");
+            }
+        }
+        Func<string, string?> env = Environment.GetEnvironmentVariable;
+        Venus.Cli.Doctor.DoctorReport report = host ? Venus.Cli.Doctor.HostDoctor.Run(env) : Venus.Cli.Doctor.GuestDoctor.Run(env);
+        if (json)
+            Venus.Cli.Doctor.DoctorOutput.WriteJson(stdout, report);
+        else
+            Venus.Cli.Doctor.DoctorOutput.WriteText(stdout, report);
+        return report.Healthy ? ExitOk : ExitFailed;
     }
 
     private static int Probe(ReadOnlySpan<string> args, TextWriter stdout, TextWriter stderr)

@@ -19,7 +19,33 @@ public sealed class IcdFixture : GuestDriverFixture
     private readonly Lock _probeGate = new();
     private readonly Dictionary<HostKind, (RunningHost Host, ProbeReport Report)> _probes = [];
 
-    public IcdFixture() : base(SocketPrefix) => _native = new Lazy<NativeReference>(MeasureNative);
+    private readonly Lazy<string> _cli;
+    private readonly Lazy<string> _sample;
+
+    public IcdFixture() : base(SocketPrefix)
+    {
+        _native = new Lazy<NativeReference>(MeasureNative);
+        _cli = new Lazy<string>(() => RunInstallScript("cli.sh"));
+        _sample = new Lazy<string>(() => RunInstallScript("sample.sh"));
+    }
+
+    /// <summary>The NativeAOT <c>venus</c> command installed into the chroot (eng/cli.sh install), as a chroot path.</summary>
+    public string Cli => _cli.Value;
+
+    /// <summary>The command line (chroot paths) of the Silk.NET sample, installed by eng/sample.sh.</summary>
+    public string Sample => _sample.Value;
+
+    /// <summary><c>bash eng/SCRIPT install</c>; its last stdout line (a chroot path or command), whose first word must exist in the chroot.</summary>
+    private string RunInstallScript(string script)
+    {
+        RunResult install = ProcessRun.Run("bash", [Path.Combine(RepoRoot, "eng", script), "install"], IcdInstall.InstallTimeout, RepoRoot);
+        if (!install.Succeeded)
+            throw new InvalidOperationException($"`bash eng/{script} install` failed: {install.Outcome}\n{RunResult.Tail(install.Stderr, 40)}");
+        string line = install.Stdout.Trim().Split('\n')[^1].Trim();
+        if (!File.Exists(PeersRoot + line.Split(' ')[0]))
+            throw new InvalidOperationException($"eng/{script} install printed '{line}', which does not name a file in the chroot");
+        return line;
+    }
 
     /// <summary>vulkaninfo natively on the chroot's lavapipe: the driver behind both hosts.</summary>
     public NativeReference Native => _native.Value;

@@ -102,48 +102,11 @@ internal sealed unsafe class VirtgpuGuestTransport : IGuestTransport
         }
     }
 
-    /// <summary>What the kernel or device lacks for Venus, or null when nothing is missing.</summary>
+    /// <summary>What the kernel or device lacks for Venus (<see cref="VenusNodeCheck"/>), or null when nothing is missing.</summary>
     private static string? MissingFeatures(VirtgpuDevice device)
     {
-        var missing = new List<string>();
-        foreach ((VirtgpuParam param, string what) in new[]
-                 {
-                     (VirtgpuParam.ThreeDFeatures, "3D features (VIRTGPU_PARAM_3D_FEATURES)"),
-                     (VirtgpuParam.CapsetQueryFix, "capset query fix (VIRTGPU_PARAM_CAPSET_QUERY_FIX)"),
-                     (VirtgpuParam.ResourceBlob, "blob resources (VIRTGPU_PARAM_RESOURCE_BLOB)"),
-                     (VirtgpuParam.HostVisible, "host-visible memory window (VIRTGPU_PARAM_HOST_VISIBLE)"),
-                     (VirtgpuParam.ContextInit, "context init (VIRTGPU_PARAM_CONTEXT_INIT)"),
-                 })
-        {
-            if (!device.TryGetParam(param, out ulong value) || value == 0)
-                missing.Add("no " + what);
-        }
-        if (!device.TryGetParam(VirtgpuParam.SupportedCapsetIds, out ulong capsets))
-            missing.Add("no capset list (VIRTGPU_PARAM_SUPPORTED_CAPSET_IDs)");
-        else if ((capsets & (1UL << (int)VenusCapset.CapsetId)) == 0)
-            missing.Add($"no venus capset (the device offers {DescribeCapsets(capsets)})");
+        List<string> missing = VenusNodeCheck.Missing(device);
         return missing.Count == 0 ? null : string.Join(", ", missing);
-    }
-
-    private static string DescribeCapsets(ulong mask)
-    {
-        var names = new List<string>();
-        for (int id = 0; id < 64; id++)
-        {
-            if ((mask & (1UL << id)) == 0)
-                continue;
-            names.Add(id switch
-            {
-                1 => "virgl",
-                2 => "virgl2",
-                3 => "gfxstream-vulkan",
-                4 => "venus",
-                5 => "cross-domain",
-                6 => "drm",
-                _ => $"capset {id}",
-            });
-        }
-        return names.Count == 0 ? "none" : string.Join(", ", names);
     }
 
     public GuestShmem CreateShmem(ulong size) => CreateBlob(0, size, mappable: true);
