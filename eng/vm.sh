@@ -12,7 +12,8 @@
 #                                each that did not (readable message on stderr), and then fails
 #
 # Scenarios (tests/vm/init runs the steps): venus (default: the device offers the venus capset;
-# vulkaninfo, the compute job, sync and exts through our ICD and Mesa's, and clean failures),
+# vulkaninfo, the compute job, sync and exts through our ICD and Mesa's, clean failures, and
+# presentation: vkmark --winsys headless through both, tests/clients/wsi.c headless through ours),
 # timing (the same device: wall times, both drivers interleaved) and novenus (a virgl-only device:
 # both drivers must refuse it cleanly).
 #
@@ -59,7 +60,7 @@ HOST_PKGS=(
 )
 
 # The programs tests/vm/init runs, built from tests/clients (and tests/vm/vmrun.c) into /usr/bin.
-CLIENTS=(compute sync exts vmrun)
+CLIENTS=(compute sync exts wsi vmrun)
 
 # The trixie kernel (linux-image-amd64's current version) and the modules virtio-gpu needs,
 # decompressed (busybox insmod cannot read .ko.xz) and numbered in load order.
@@ -133,7 +134,9 @@ build() {
   # The test clients, built in the chroot (its glibc and loader are the guest's).
   rm -rf "$PEERS$work" && mkdir -p "$PEERS$work/clients"
   cp "$root"/tests/clients/*.c "$root"/tests/clients/*.h "$root"/tests/clients/*.comp "$root/tests/vm/vmrun.c" "$PEERS$work/clients/"
-  chroot "$PEERS" sh -c "cd '$work/clients' && for c in ${CLIENTS[*]}; do gcc -std=c11 -O2 -Wall -o \$c \$c.c -lvulkan || exit 1; done && \
+  # A client's "/* link: ... */" line names the libraries it needs besides Vulkan (as in ClientBuild.cs).
+  chroot "$PEERS" sh -c "cd '$work/clients' && for c in ${CLIENTS[*]}; do libs=\$(sed -n 's,^/\\* link: \\(.*\\) \\*/\$,\\1,p' \$c.c); \
+      gcc -std=c11 -O2 -Wall -o \$c \$c.c -lvulkan \$libs || exit 1; done && \
       glslangValidator -V -o compute.comp.spv compute.comp >/dev/null" >"$PEERS$work/clients.log" 2>&1 \
     || { cat "$PEERS$work/clients.log" >&2; die "building the test clients in the chroot failed"; }
 
@@ -142,6 +145,9 @@ build() {
   cp "$PEERS/usr/bin/busybox" "$stage/bin/busybox"
   cp "$root/tests/vm/init" "$stage/init" && chmod 755 "$stage/init"
   cp "$PEERS$kdir"/modules/*.ko "$stage/lib/modules/venus/"
+  # vkmark (its headless window system and scene data) for the presentation steps.
+  copy_closure /usr/bin/vkmark /usr/lib/x86_64-linux-gnu/vkmark/headless.so
+  mkdir -p "$stage/usr/share" && cp -r "$PEERS/usr/share/vkmark" "$stage/usr/share/vkmark"
   copy_closure /usr/bin/vulkaninfo /usr/lib/x86_64-linux-gnu/libvulkan.so.1 \
     /usr/lib/x86_64-linux-gnu/libvulkan_virtio.so "$icd_dir/libvenus_icd.so" \
     "${CLIENTS[@]/#/$work/clients/}"

@@ -18,7 +18,11 @@ public sealed class VulkaninfoTests(IcdFixture fx, ITestOutputHelper output)
     private static readonly VkVersion Vulkan13 = new(1, 3, 0);
 
     /// <summary>Extensions our ICD implements itself, whatever the host's driver has.</summary>
-    public static readonly string[] DriverOwn = ["VK_EXT_device_memory_report", "VK_EXT_tooling_info"];
+    public static readonly string[] DriverOwn =
+    [
+        "VK_EXT_device_memory_report", "VK_EXT_tooling_info", "VK_KHR_swapchain", "VK_KHR_incremental_present",
+        "VK_EXT_swapchain_maintenance1", "VK_KHR_present_id", "VK_KHR_present_wait",
+    ];
 
     /// <summary>Extensions our ICD offers only on a DRM device (virtio-gpu), never over vtest.</summary>
     public static readonly string[] DrmOnly = ["VK_EXT_pci_bus_info", "VK_EXT_physical_device_drm"];

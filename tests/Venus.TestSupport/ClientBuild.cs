@@ -29,7 +29,7 @@ public sealed class ClientBuild : IDisposable
     public string Spirv(string shaderFile) => $"{ChrootDir}/{shaderFile}.spv";
 
     /// <summary>
-    /// Copies tests/clients into the chroot's /tmp, compiles every *.c with gcc (-lvulkan) and every
+    /// Copies tests/clients into the chroot's /tmp, compiles every *.c with gcc (-lvulkan and the libraries of its "/* link: */" line) and every
     /// shader with glslangValidator -V, inside the chroot, so the binaries match its glibc and loader.
     /// </summary>
     public static ClientBuild Build(string repoRoot, string peersRoot, string folderPrefix = "venus-interop-clients")
@@ -46,7 +46,9 @@ public sealed class ClientBuild : IDisposable
         var script = new StringBuilder();
         script.Append($"set -e; cd {chrootDir}; ");
         script.Append("for c in *.c; do [ -e \"$c\" ] || continue; echo \"gcc $c\"; ");
-        script.Append("gcc -std=c11 -O2 -g -Wall -Wextra -o \"${c%.c}\" \"$c\" -lvulkan; done; ");
+        // A client names the libraries it needs besides Vulkan in a "/* link: -lfoo */" line.
+        script.Append("libs=$(sed -n 's,^/\\* link: \\(.*\\) \\*/$,\\1,p' \"$c\"); ");
+        script.Append("gcc -std=c11 -O2 -g -Wall -Wextra -o \"${c%.c}\" \"$c\" -lvulkan $libs; done; ");
         script.Append("for s in *.comp *.vert *.frag; do [ -e \"$s\" ] || continue; echo \"glslangValidator $s\"; ");
         script.Append("glslangValidator -V -o \"$s.spv\" \"$s\"; done");
         RunResult build = ProcessRun.Run("chroot", [peersRoot, "sh", "-c", script.ToString()], BuildTimeout);

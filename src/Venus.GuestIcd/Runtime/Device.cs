@@ -262,6 +262,16 @@ internal sealed unsafe class DeviceMemory(Device device, ulong id, ulong size, u
     public ulong HostSize { get; } = hostSize;
     public uint TypeIndex { get; } = typeIndex;
 
+    /// <summary>The fd of the mapped blob (vtest's memfd) for sharing with another local process (X11 MIT-SHM), or -1.</summary>
+    public int BlobFd
+    {
+        get
+        {
+            lock (_lock)
+                return _blob?.Fd ?? -1;
+        }
+    }
+
     /// <summary>Set when the memory imports an app's host pointer: its blob is the device's side of it.</summary>
     public HostPointerMemory? HostImport { get; private set; }
 

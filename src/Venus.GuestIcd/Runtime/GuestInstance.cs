@@ -28,7 +28,7 @@ internal sealed unsafe class GuestInstance : DispatchableObject
     /// </summary>
     private const long FirstObjectId = 1L << 60;
 
-    /// <summary>Instance extensions this driver implements itself (all core in Vulkan 1.1).</summary>
+    /// <summary>Instance extensions this driver implements itself: five core in Vulkan 1.1, and the surface ones (Wsi/).</summary>
     public static readonly (string Name, uint Spec)[] Extensions =
     [
         ("VK_KHR_get_physical_device_properties2", 2),
@@ -36,6 +36,7 @@ internal sealed unsafe class GuestInstance : DispatchableObject
         ("VK_KHR_external_semaphore_capabilities", 1),
         ("VK_KHR_external_fence_capabilities", 1),
         ("VK_KHR_device_group_creation", 1),
+        .. Wsi.WsiCommands.InstanceExtensions(),
     ];
 
     /// <summary><see cref="Extensions"/> as vkEnumerateInstanceExtensionProperties returns them.</summary>

@@ -16,16 +16,14 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
     /// <summary>
     /// Extensions the protocol carries but this driver cannot honour: external handles need fds
     /// this transport does not pass (and VK_EXT_queue_family_foreign only serves resources shared
-    /// through them), swapchains need WSI,
-    /// which this driver does not implement, and the rest need guest-side work not done yet.
+    /// through them), the host's own WSI extensions are never used (this driver's Wsi/ implements
+    /// swapchains itself), and the rest need guest-side work not done yet.
     /// </summary>
     private static readonly HashSet<string> Unsupported = new(StringComparer.Ordinal)
     {
         "VK_KHR_external_memory_fd", "VK_EXT_external_memory_dma_buf", "VK_KHR_external_semaphore_fd",
         "VK_KHR_external_fence_fd", "VK_EXT_image_drm_format_modifier",
-        "VK_EXT_queue_family_foreign", "VK_KHR_swapchain", "VK_KHR_swapchain_mutable_format",
-        "VK_EXT_swapchain_maintenance1", "VK_KHR_present_id", "VK_KHR_present_wait",
-        "VK_KHR_incremental_present", "VK_EXT_display_control", "VK_KHR_display_swapchain",
+        "VK_EXT_queue_family_foreign", "VK_KHR_swapchain_mutable_format", "VK_EXT_display_control", "VK_KHR_display_swapchain",
         "VK_ANDROID_native_buffer", "VK_ANDROID_external_memory_android_hardware_buffer",
         "VK_KHR_map_memory2", "VK_EXT_map_memory_placed", "VK_EXT_host_image_copy",
         "VK_KHR_deferred_host_operations", "VK_KHR_acceleration_structure", "VK_KHR_ray_tracing_pipeline",
@@ -41,7 +39,8 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
     private static readonly HashSet<string> GuestLocal = new(StringComparer.Ordinal)
     {
         "VK_EXT_tooling_info", "VK_EXT_device_memory_report", "VK_EXT_physical_device_drm", "VK_EXT_pci_bus_info",
-        "VK_EXT_external_memory_host",
+        "VK_EXT_external_memory_host", "VK_KHR_swapchain", "VK_EXT_swapchain_maintenance1", "VK_KHR_present_id",
+        "VK_KHR_present_wait", "VK_KHR_incremental_present",
     };
 
     private static readonly HashSet<string> InstanceExtensionNames =
@@ -219,6 +218,8 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
             Local("VK_EXT_external_memory_host", 1);
         if (Drm?.Pci is not null)
             Local("VK_EXT_pci_bus_info", 2);
+        foreach ((string name, uint spec) in Wsi.WsiCommands.DeviceExtensions)
+            Local(name, spec);
 
         _extensions = kept.ToArray();
         _extensionNames = offered;
@@ -252,6 +253,9 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
     public static ReadOnlySpan<VkStructureType> LocalFeatures =>
     [
         VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DEVICE_MEMORY_REPORT_FEATURES_EXT,
+        VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PRESENT_ID_FEATURES_KHR,
+        VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PRESENT_WAIT_FEATURES_KHR,
+        VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SWAPCHAIN_MAINTENANCE_1_FEATURES_EXT,
     ];
 
     /// <summary>
@@ -270,8 +274,11 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
         AskHostWithout(p, LocalFeatures, &Calls.vkGetPhysicalDeviceFeatures2);
         p->features = _features;
         for (var s = (VkBaseOutStructure*)p->pNext; s != null; s = s->pNext)
+        {
             if (s->sType == VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DEVICE_MEMORY_REPORT_FEATURES_EXT)
                 ((VkPhysicalDeviceDeviceMemoryReportFeaturesEXT*)s)->deviceMemoryReport = 1;
+            Wsi.WsiCommands.FillFeatures(s);
+        }
     }
 
     /// <summary>

@@ -17,6 +17,9 @@ internal static unsafe partial class Posix
     [LibraryImport("libc", EntryPoint = "clock_gettime")]
     private static partial int ClockGetTime(int clock, TimeSpec* time);
 
+    [LibraryImport("libc", EntryPoint = "dup", SetLastError = true)]
+    public static partial int Dup(int fd);
+
     public const int ClockMonotonic = 1, ClockMonotonicRaw = 4;
 
     /// <summary>clock_gettime(2) of <paramref name="clock"/> in nanoseconds.</summary>

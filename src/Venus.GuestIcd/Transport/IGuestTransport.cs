@@ -41,5 +41,9 @@ internal abstract unsafe class GuestShmem : IDisposable
     public abstract uint ResourceId { get; }
     public abstract byte* Pointer { get; }
     public abstract ulong Size { get; }
+
+    /// <summary>A file descriptor of the shared pages another local process can map (vtest: the memfd), or -1.</summary>
+    public virtual int Fd => -1;
+
     public abstract void Dispose();
 }

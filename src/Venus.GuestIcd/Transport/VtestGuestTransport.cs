@@ -68,6 +68,7 @@ internal sealed unsafe class VtestGuestTransport : IGuestTransport
         public override uint ResourceId => blob.ResourceId;
         public override byte* Pointer => blob.Pointer;
         public override ulong Size => blob.Size;
+        public override int Fd => blob.Fd;
         public override void Dispose() => blob.Dispose();
     }
 }
