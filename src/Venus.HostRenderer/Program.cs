@@ -24,7 +24,8 @@ public static class Program
         "  --record DIR         save every context's command stream to DIR (read with `venus dump`)\n" +
         "  --isolation MODE     process (default): each client in its own worker process, so a driver\n" +
         "                       crash ends that client only; thread: all clients in this process\n" +
-        "  VENUS_HOST_LOG=FILE  append log lines to FILE instead of stderr";
+        "  VENUS_HOST_LOG=FILE  append log lines to FILE instead of stderr\n" +
+        "  VENUS_HOST_ISOLATION=process|thread  the default of --isolation";
 
     public static int Main(string[] args)
     {
@@ -47,7 +48,8 @@ public static class Program
         if (args[0] is not ("serve" or "worker" or "render-server")) { Console.Error.WriteLine($"venus-host: unknown command '{args[0]}'\n{Usage}"); return 2; }
         bool worker = args[0] == "worker", renderServer = args[0] == "render-server", renderWorker = false;
         string? socket = null, driver = null, record = null;
-        string isolation = "process";
+        // libvirglrenderer passes no options: the environment can pick the isolation.
+        string isolation = Environment.GetEnvironmentVariable("VENUS_HOST_ISOLATION") is { Length: > 0 } i0 ? i0 : "process";
         int fd = -1, clientId = 0, channel = -1, socketFd = -1;
         for (int i = 1; i < args.Length; i++)
         {
@@ -96,9 +98,11 @@ public static class Program
                 Warmup.Run(vk);
                 Warmup.CompileInBackground();
                 long warmMs = warm.ElapsedMilliseconds;
+                // From exec to ready: the worker start-up figure (JIT vs NativeAOT) of the README.
+                double readyMs = (DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalMilliseconds;
                 if (!VtestHandOffChannel.Receive(channel, out fd, out clientId)) return 0;
                 VtestConnection.Close(channel);
-                log($"venus-host: worker {Environment.ProcessId} serves {(renderWorker ? "render context" : "vtest client")} {clientId} (warmed up in {warmMs} ms, waited {warm.ElapsedMilliseconds - warmMs} ms)");
+                log($"venus-host: worker {Environment.ProcessId} serves {(renderWorker ? "render context" : "vtest client")} {clientId} (ready {readyMs:0} ms after exec, warm-up {warmMs} ms, {(System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? "JIT" : "NativeAOT")}; waited {warm.ElapsedMilliseconds - warmMs} ms)");
             }
             // One client, served on this thread; the parent accepted it and passed the connection down.
             if (renderWorker) RenderContextConnection.Serve(fd, (uint)clientId, "", new RenderContextFactory(vk, options), new RenderServerOptions { Log = log });
