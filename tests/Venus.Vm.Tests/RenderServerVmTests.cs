@@ -91,10 +91,17 @@ public sealed class RenderServerVmTests(VmBootsFixture fixture, ITestOutputHelpe
         output.WriteLine(hostile.Output);
         Assert.Contains("hostile: sent 4096 bytes of garbage", hostile.Output);
         string log = HostLog;
-        Match fatal = Regex.Match(log, @"context render-(\d+)-hostile: fatal: .*");
-        Assert.True(fatal.Success, "no fatal line for the hostile context in the host log:\n" + log);
+        // The server names the context and its worker; the worker's lines carry its pid (VENUS_HOST_LOG).
+        Match handed = Regex.Match(log, @"render context (\d+) \(hostile\) → worker (\d+)");
+        Assert.True(handed.Success, "the hostile program's context never reached a worker:\n" + log);
+        string id = handed.Groups[1].Value, pid = handed.Groups[2].Value;
+        Match fatal = Regex.Match(log, $@"\[{pid}\] venus-host: context render-{id}: fatal: .*");
+        Assert.True(fatal.Success, $"no fatal line from worker {pid} in the host log:\n" + log);
         output.WriteLine(fatal.Value);
-        Assert.Matches($@"render context {fatal.Groups[1].Value}: ended: context is fatal", log);
+        Assert.Matches($@"\[{pid}\] venus-host: render context {id}: ended: context is fatal", log);
+        // Only that worker: no other context failed.
+        Assert.Single(Regex.Matches(log, @"venus-host: context \S+: fatal: "));
+        Assert.Matches(@"hostile: the fence (signalled|did not signal)", hostile.Output);
         Assert.Matches(@"compute: N=1048576 ok ", Passed("after-hostile-ours-compute").Output);
         Assert.Matches(@"compute: N=1048576 ok ", Passed("after-hostile-mesa-compute").Output);
         Assert.DoesNotContain("Unhandled exception", log);

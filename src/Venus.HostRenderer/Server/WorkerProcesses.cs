@@ -138,7 +138,9 @@ internal sealed class WorkerProcesses
                 if (!_stopping) _log($"venus-host: the spare worker ended with exit code {code}");
             }
         }
-        if (code != 0 && clientId != 0)
+        bool stopping;
+        lock (_lock) stopping = _stopping;
+        if (code != 0 && clientId != 0 && !stopping)
             _log($"venus-host: worker of {_what} {clientId} ended with {(code > 128 ? $"signal {code - 128}" : $"exit code {code}")}; the other {(_render ? "contexts" : "clients")} go on");
         p.Dispose();
     }
