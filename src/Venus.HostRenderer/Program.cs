@@ -95,7 +95,12 @@ public static class Program
             {
                 // A spare: warm up while no client is waiting, then take the connection the server passes.
                 var warm = System.Diagnostics.Stopwatch.StartNew();
-                Warmup.Run(vk);
+                // On a thread of the lowest priority: a spare warms up while another context runs
+                // (often a VM on the same cores), and must not slow it down. Threads of later
+                // contexts are not its children, so they keep the normal priority.
+                var warmer = new Thread(() => { Posix.NiceThisThread(19); Warmup.Run(vk); }) { Name = "venus-warmup" };
+                warmer.Start();
+                warmer.Join();
                 Warmup.CompileInBackground();
                 long warmMs = warm.ElapsedMilliseconds;
                 // From exec to ready: the worker start-up figure (JIT vs NativeAOT) of the README.

@@ -47,6 +47,19 @@ internal static unsafe partial class Posix
     }
 
     [LibraryImport("libc", SetLastError = true)]
+    private static partial int gettid();
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int setpriority(int which, uint who, int priority);
+
+    /// <summary>Lowers the calling thread's scheduling priority (Linux nice values are per thread); false when it could not.</summary>
+    public static bool NiceThisThread(int nice)
+    {
+        const int PRIO_PROCESS = 0;
+        return setpriority(PRIO_PROCESS, (uint)gettid(), nice) == 0;
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
     public static partial long lseek(int fd, long offset, int whence);
 
     /// <summary>The size of the file behind <paramref name="fd"/>, or -1.</summary>
