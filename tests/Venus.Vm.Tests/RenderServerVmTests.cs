@@ -49,7 +49,10 @@ public sealed class RenderServerVmTests(VmBootsFixture fixture, ITestOutputHelpe
         Assert.Equal(virgl.Name, ours.Name);
         Assert.Contains("llvmpipe", ours.Name);
         Assert.Equal(ours.DeclaredExtensionCount, ours.Extensions.Count);
-        Assert.True(ours.ApiVersion >= virgl.ApiVersion, $"{ours.ApiVersion} < {virgl.ApiVersion}");
+        // Major.minor: the patch differs by design. virglrenderer's vkr hands lavapipe's 1.4.305 on as
+        // 1.3.305; venus-host hands on 1.4.305, which our ICD clamps to the capset's vk.xml, 1.3.269.
+        Assert.True(new VkVersion(ours.ApiVersion.Major, ours.ApiVersion.Minor, 0) >= new VkVersion(virgl.ApiVersion.Major, virgl.ApiVersion.Minor, 0),
+            $"{ours.ApiVersion} < {virgl.ApiVersion}");
         Assert.True(ours.Extensions.Count >= virgl.Extensions.Count,
             $"{ours.Extensions.Count} < {virgl.Extensions.Count}; only on virglrenderer: " + string.Join(' ', virgl.Extensions.Keys.Except(ours.Extensions.Keys).Order()));
     }
