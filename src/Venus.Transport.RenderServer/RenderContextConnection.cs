@@ -113,6 +113,13 @@ public sealed unsafe class RenderContextConnection : IDisposable
     IRenderContext Initialized(string op)
         => _seqnos != null ? _renderer! : throw new RenderContextException($"{op} before INIT");
 
+    /// <summary>A request after INIT: exactly <paramref name="size"/> bytes and <paramref name="fdCount"/> fds.</summary>
+    IRenderContext Checked(ReadOnlySpan<byte> p, int size, ReadOnlySpan<int> fds, int fdCount, string op)
+    {
+        Expect(p, size, fds, fdCount, fdCount, op);
+        return Initialized(op);
+    }
+
     void Dispatch(ReadOnlySpan<byte> p, Span<int> fds)
     {
         uint op = BinaryPrimitives.ReadUInt32LittleEndian(p);
@@ -125,15 +132,13 @@ public sealed unsafe class RenderContextConnection : IDisposable
                 Init(p, fds);
                 break;
             case RenderProtocol.ContextOpCreateResource:
-                Expect(p, RenderProtocol.CreateResourceSize, fds, 0, 0, "CREATE_RESOURCE");
-                CreateResource(Initialized("CREATE_RESOURCE"), BinaryPrimitives.ReadUInt32LittleEndian(p[4..]),
+                CreateResource(Checked(p, RenderProtocol.CreateResourceSize, fds, 0, "CREATE_RESOURCE"), BinaryPrimitives.ReadUInt32LittleEndian(p[4..]),
                     BinaryPrimitives.ReadUInt64LittleEndian(p[8..]), BinaryPrimitives.ReadUInt64LittleEndian(p[16..]),
                     BinaryPrimitives.ReadUInt32LittleEndian(p[24..]));
                 break;
             case RenderProtocol.ContextOpImportResource:
             {
-                Expect(p, RenderProtocol.ImportResourceSize, fds, 1, 1, "IMPORT_RESOURCE");
-                var renderer = Initialized("IMPORT_RESOURCE");
+                var renderer = Checked(p, RenderProtocol.ImportResourceSize, fds, 1, "IMPORT_RESOURCE");
                 uint id = BinaryPrimitives.ReadUInt32LittleEndian(p[4..]);
                 int type = BinaryPrimitives.ReadInt32LittleEndian(p[8..]);
                 ulong size = BinaryPrimitives.ReadUInt64LittleEndian(p[16..]);
@@ -149,8 +154,7 @@ public sealed unsafe class RenderContextConnection : IDisposable
             }
             case RenderProtocol.ContextOpDestroyResource:
             {
-                Expect(p, RenderProtocol.DestroyResourceSize, fds, 0, 0, "DESTROY_RESOURCE");
-                var renderer = Initialized("DESTROY_RESOURCE");
+                var renderer = Checked(p, RenderProtocol.DestroyResourceSize, fds, 0, "DESTROY_RESOURCE");
                 uint id = BinaryPrimitives.ReadUInt32LittleEndian(p[4..]);
                 // The VMM only destroys what it made here; an unknown id is a stray request, not a reason to end the context.
                 if (_resources.Remove(id)) renderer.DestroyResource(id);
@@ -162,8 +166,7 @@ public sealed unsafe class RenderContextConnection : IDisposable
                 break;
             case RenderProtocol.ContextOpSubmitFence:
             {
-                Expect(p, RenderProtocol.SubmitFenceSize, fds, 0, 0, "SUBMIT_FENCE");
-                var renderer = Initialized("SUBMIT_FENCE");
+                var renderer = Checked(p, RenderProtocol.SubmitFenceSize, fds, 0, "SUBMIT_FENCE");
                 uint ring = BinaryPrimitives.ReadUInt32LittleEndian(p[8..]);
                 uint seqno = BinaryPrimitives.ReadUInt32LittleEndian(p[12..]);
                 if (ring >= RenderProtocol.TimelineCount)
@@ -239,8 +242,7 @@ public sealed unsafe class RenderContextConnection : IDisposable
 
     void SubmitCmd(ReadOnlySpan<byte> p, Span<int> fds)
     {
-        Expect(p, RenderProtocol.SubmitCmdSize, fds, 0, 0, "SUBMIT_CMD");
-        var renderer = Initialized("SUBMIT_CMD");
+        var renderer = Checked(p, RenderProtocol.SubmitCmdSize, fds, 0, "SUBMIT_CMD");
         uint size = BinaryPrimitives.ReadUInt32LittleEndian(p[4..]);
         if (size <= RenderProtocol.SubmitCmdInline)
         {
