@@ -15,7 +15,10 @@
 # vulkaninfo, the compute job, sync and exts through our ICD and Mesa's, clean failures, and
 # presentation: vkmark --winsys headless through both, tests/clients/wsi.c headless through ours),
 # timing (the same device: wall times, both drivers interleaved) and novenus (a virgl-only device:
-# both drivers must refuse it cleanly).
+# both drivers must refuse it cleanly). rsvenus and rstiming are venus and timing with our
+# venus-host (NativeAOT, eng/host.sh install) as QEMU's render server instead of virglrenderer's
+# (RENDER_SERVER_EXEC_PATH); rsvenus also runs a hostile guest program, then the compute job again.
+# Their host log is artifacts/vm/SCENARIO.host.log.
 #
 # VENUS_VM_TIMEOUT: seconds one boot may take (default 600). VENUS_VM_CPUS (default 1),
 # VENUS_VM_MEMORY (default 2G), VENUS_VM_ACCEL (default tcg; KVM here cannot run a stock kernel).
@@ -29,11 +32,11 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 die() { echo "vm.sh: $*" >&2; exit 1; }
-usage="usage: vm.sh build | run [venus|timing|novenus]..."
+usage="usage: vm.sh build | run [venus|timing|novenus|rsvenus|rstiming]..."
 case "${1:-}" in
   build) [ $# -eq 1 ] || die "$usage" ;;
   run) for s in "${@:2}"; do
-         case "$s" in venus|timing|novenus) ;; *) die "unknown scenario '$s' (venus, timing, novenus)" ;; esac
+         case "$s" in venus|timing|novenus|rsvenus|rstiming) ;; *) die "unknown scenario '$s' (venus, timing, novenus, rsvenus, rstiming)" ;; esac
        done ;;
   *) die "$usage" ;;
 esac
@@ -59,8 +62,8 @@ HOST_PKGS=(
   "cpio:usr/bin/cpio"
 )
 
-# The programs tests/vm/init runs, built from tests/clients (and tests/vm/vmrun.c) into /usr/bin.
-CLIENTS=(compute sync exts wsi vmrun)
+# The programs tests/vm/init runs, built from tests/clients (and tests/vm/vmrun.c, hostile.c) into /usr/bin.
+CLIENTS=(compute sync exts wsi vmrun hostile)
 
 # The trixie kernel (linux-image-amd64's current version) and the modules virtio-gpu needs,
 # decompressed (busybox insmod cannot read .ko.xz) and numbered in load order.
@@ -130,10 +133,12 @@ build() {
   icd="$(bash "$root/eng/icd.sh" install)" || die "eng/icd.sh install failed"
   local icd_dir
   icd_dir="$(dirname "$icd")"
+  # Our render server (rsvenus, rstiming): venus-host published with NativeAOT into the chroot.
+  host_exe="$(bash "$root/eng/host.sh" install)" || die "eng/host.sh install failed"
 
   # The test clients, built in the chroot (its glibc and loader are the guest's).
   rm -rf "$PEERS$work" && mkdir -p "$PEERS$work/clients"
-  cp "$root"/tests/clients/*.c "$root"/tests/clients/*.h "$root"/tests/clients/*.comp "$root/tests/vm/vmrun.c" "$PEERS$work/clients/"
+  cp "$root"/tests/clients/*.c "$root"/tests/clients/*.h "$root"/tests/clients/*.comp "$root/tests/vm/vmrun.c" "$root/tests/vm/hostile.c" "$PEERS$work/clients/"
   # A client's "/* link: ... */" line names the libraries it needs besides Vulkan (as in ClientBuild.cs).
   chroot "$PEERS" sh -c "cd '$work/clients' && for c in ${CLIENTS[*]}; do libs=\$(sed -n 's,^/\\* link: \\(.*\\) \\*/\$,\\1,p' \$c.c); \
       gcc -std=c11 -O2 -Wall -o \$c \$c.c -lvulkan \$libs || exit 1; done && \
@@ -178,7 +183,7 @@ run() {
 run_one() {
   local scenario="$1" device
   case "$scenario" in
-    venus|timing) device="virtio-gpu-gl-pci,venus=on,blob=on,hostmem=2G" ;;
+    venus|timing|rsvenus|rstiming) device="virtio-gpu-gl-pci,venus=on,blob=on,hostmem=2G" ;;
     novenus) device="virtio-gpu-gl-pci" ;;
   esac
   local log="$out/$scenario.log" attempt
@@ -197,10 +202,14 @@ boot() {
   local scenario="$1" device="$2" log="$3"
   rm -f "$log"
   echo "vm.sh: booting ($scenario: -device $device), serial log $log" >&2
-  local t0=$SECONDS rc=0
+  local t0=$SECONDS rc=0 server=""
+  # rs*: libvirglrenderer in QEMU starts our venus-host as its render server; it logs to a file.
+  local hostlog="$work/$scenario.host.log"
+  rm -f "$PEERS$hostlog" "$out/$scenario.host.log"
+  case "$scenario" in rs*) server="RENDER_SERVER_EXEC_PATH=$host_exe VENUS_HOST_LOG=$hostlog" ;; esac
   # A private mount namespace: /sys is bound into the chroot for QEMU only and goes away with it.
   # The render server inherits VK_DRIVER_FILES and renders on lavapipe.
-  unshare --mount -- sh -c "mount --bind /sys '$PEERS/sys' && exec chroot '$PEERS' env \
+  unshare --mount -- sh -c "mount --bind /sys '$PEERS/sys' && exec chroot '$PEERS' env $server \
       VK_DRIVER_FILES=/usr/share/vulkan/icd.d/lvp_icd.json XDG_RUNTIME_DIR=/tmp \
       timeout -k 10 '$timeout_s' qemu-system-x86_64 -accel "${VENUS_VM_ACCEL:-tcg}" -cpu max -smp '${VENUS_VM_CPUS:-1}' \
       -m '${VENUS_VM_MEMORY:-2G}' -machine q35 -nodefaults -vga none \
@@ -209,6 +218,7 @@ boot() {
       -append 'console=ttyS0 rdinit=/init panic=-1 loglevel=4 venus_vm=$scenario' \
       -serial stdio -monitor none -no-reboot" </dev/null >"$log" 2>&1 || rc=$?
   local took=$((SECONDS - t0))
+  [ -f "$PEERS$hostlog" ] && cp "$PEERS$hostlog" "$out/$scenario.host.log"
   if grep -aq '^@@venus-vm done' "$log"; then
     echo "vm.sh: $scenario: the guest ran every step and powered off in $took s (qemu exit $rc)" >&2
     grep -aE '^@@venus-vm (end|scenario)' "$log" | sed 's/^@@venus-vm /    /' >&2

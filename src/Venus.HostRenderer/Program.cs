@@ -1,23 +1,31 @@
 using Venus.HostRenderer.Context;
 using Venus.HostRenderer.Native;
 using Venus.HostRenderer.Server;
+using Venus.Transport.RenderServer;
 using Venus.Transport.Vtest.Server;
 
 namespace Venus.HostRenderer;
 
 /// <summary>
 /// venus-host: a Venus host renderer. <c>serve</c> runs a vtest server whose clients (Mesa's venus
-/// guest with VN_DEBUG=vtest, or ours) get their Vulkan calls executed on this machine's driver.
+/// guest with VN_DEBUG=vtest, or ours) get their Vulkan calls executed on this machine's driver;
+/// <c>render-server</c> (or a bare <c>--socket-fd N</c>, as libvirglrenderer execs its
+/// RENDER_SERVER_EXEC_PATH) serves virglrenderer's render protocol to a VMM such as QEMU.
 /// </summary>
 public static class Program
 {
     const string Usage =
         "usage: venus-host serve --socket-path PATH [--driver ICD_JSON] [--record DIR] [--isolation process|thread]\n" +
+        "       venus-host render-server --socket-fd N [--driver ICD_JSON] [--record DIR] [--isolation process|thread]\n" +
+        "       venus-host --socket-fd N   (the same: how libvirglrenderer starts RENDER_SERVER_EXEC_PATH)\n" +
         "  --socket-path PATH   unix socket to listen on (vtest protocol)\n" +
+        "  --socket-fd N        inherited SOCK_SEQPACKET socket of virglrenderer's render protocol\n" +
         "  --driver ICD_JSON    Vulkan ICD manifest for the host driver (sets VK_DRIVER_FILES)\n" +
         "  --record DIR         save every context's command stream to DIR (read with `venus dump`)\n" +
         "  --isolation MODE     process (default): each client in its own worker process, so a driver\n" +
-        "                       crash ends that client only; thread: all clients in this process";
+        "                       crash ends that client only; thread: all clients in this process\n" +
+        "  VENUS_HOST_LOG=FILE  append log lines to FILE instead of stderr\n" +
+        "  VENUS_HOST_ISOLATION=process|thread  the default of --isolation";
 
     public static int Main(string[] args)
     {
@@ -35,25 +43,32 @@ public static class Program
     static int Run(string[] args)
     {
         if (args.Length == 0 || args[0] is "-h" or "--help") { Console.Error.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
-        if (args[0] is not ("serve" or "worker")) { Console.Error.WriteLine($"venus-host: unknown command '{args[0]}'\n{Usage}"); return 2; }
-        bool worker = args[0] == "worker";
+        // libvirglrenderer execs RENDER_SERVER_EXEC_PATH with just "--socket-fd N".
+        if (args[0] == "--socket-fd") args = ["render-server", .. args];
+        if (args[0] is not ("serve" or "worker" or "render-server")) { Console.Error.WriteLine($"venus-host: unknown command '{args[0]}'\n{Usage}"); return 2; }
+        bool worker = args[0] == "worker", renderServer = args[0] == "render-server", renderWorker = false;
         string? socket = null, driver = null, record = null;
-        string isolation = "process";
-        int fd = -1, clientId = 0, channel = -1;
+        // libvirglrenderer passes no options: the environment can pick the isolation.
+        string isolation = Environment.GetEnvironmentVariable("VENUS_HOST_ISOLATION") is { Length: > 0 } i0 ? i0 : "process";
+        int fd = -1, clientId = 0, channel = -1, socketFd = -1;
         for (int i = 1; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            int Number() => int.TryParse(Value(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n)
+                ? n : throw new ArgumentException($"{args[i - 1]} needs a number, not '{args[i]}'");
             try
             {
                 switch (args[i])
                 {
-                    case "--socket-path": socket = Value(); break;
+                    case "--socket-path" when !renderServer: socket = Value(); break;
+                    case "--socket-fd" when renderServer: socketFd = Number(); break;
                     case "--driver": driver = Value(); break;
                     case "--record": record = Value(); break;
-                    case "--isolation": isolation = Value(); break;
-                    case "--fd" when worker: fd = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
-                    case "--client-id" when worker: clientId = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
-                    case "--channel" when worker: channel = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
+                    case "--isolation" when !worker: isolation = Value(); break;
+                    case "--fd" when worker: fd = Number(); break;
+                    case "--client-id" when worker: clientId = Number(); break;
+                    case "--channel" when worker: channel = Number(); break;
+                    case "--render" when worker: renderWorker = true; break;
                     default: Console.Error.WriteLine($"venus-host: unknown option '{args[i]}'\n{Usage}"); return 2;
                 }
             }
@@ -61,13 +76,15 @@ public static class Program
         }
         if (isolation is not ("process" or "thread")) { Console.Error.WriteLine($"venus-host: --isolation is process or thread, not '{isolation}'\n{Usage}"); return 2; }
         if (worker && fd < 3 && channel < 3) { Console.Error.WriteLine("venus-host: worker needs --fd N or --channel N (N >= 3)"); return 2; }
-        if (!worker && socket == null) { Console.Error.WriteLine($"venus-host: --socket-path is required\n{Usage}"); return 2; }
+        if (renderServer && socketFd < 0) { Console.Error.WriteLine($"venus-host: --socket-fd is required\n{Usage}"); return 2; }
+        if (renderServer && !RenderSocket.IsSeqPacket(socketFd)) { Console.Error.WriteLine($"venus-host: --socket-fd {socketFd} is not an open SOCK_SEQPACKET socket"); return 2; }
+        if (!worker && !renderServer && socket == null) { Console.Error.WriteLine($"venus-host: --socket-path is required\n{Usage}"); return 2; }
         if (driver != null)
         {
             if (!File.Exists(driver)) { Console.Error.WriteLine($"venus-host: driver manifest not found: {driver}"); return 2; }
             Environment.SetEnvironmentVariable("VK_DRIVER_FILES", driver);
         }
-        var log = (string line) => { lock (Console.Error) Console.Error.WriteLine(line); };
+        var log = Logger();
         var vk = VulkanLibrary.TryLoad(out var error);
         if (vk == null) { Console.Error.WriteLine($"venus-host: {error}"); return 1; }
         var options = new HostOptions { RecordDir = record, Log = log };
@@ -78,17 +95,26 @@ public static class Program
             {
                 // A spare: warm up while no client is waiting, then take the connection the server passes.
                 var warm = System.Diagnostics.Stopwatch.StartNew();
-                Warmup.Run(vk);
+                // On a thread of the lowest priority: a spare warms up while another context runs
+                // (often a VM on the same cores), and must not slow it down. Threads of later
+                // contexts are not its children, so they keep the normal priority.
+                var warmer = new Thread(() => { Posix.NiceThisThread(19); Warmup.Run(vk); }) { Name = "venus-warmup" };
+                warmer.Start();
+                warmer.Join();
                 Warmup.CompileInBackground();
                 long warmMs = warm.ElapsedMilliseconds;
+                // From exec to ready: the worker start-up figure (JIT vs NativeAOT) of the README.
+                double readyMs = (DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalMilliseconds;
                 if (!VtestHandOffChannel.Receive(channel, out fd, out clientId)) return 0;
                 VtestConnection.Close(channel);
-                log($"venus-host: worker {Environment.ProcessId} serves vtest client {clientId} (warmed up in {warmMs} ms, waited {warm.ElapsedMilliseconds - warmMs} ms)");
+                log($"venus-host: worker {Environment.ProcessId} serves {(renderWorker ? "render context" : "vtest client")} {clientId} (ready {readyMs:0} ms after exec, warm-up {warmMs} ms, {(System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? "JIT" : "NativeAOT")}; waited {warm.ElapsedMilliseconds - warmMs} ms)");
             }
             // One client, served on this thread; the parent accepted it and passed the connection down.
-            VtestConnection.Serve(fd, clientId, factory, new VtestServerOptions { Log = log });
+            if (renderWorker) RenderContextConnection.Serve(fd, (uint)clientId, "", new RenderContextFactory(vk, options), new RenderServerOptions { Log = log });
+            else VtestConnection.Serve(fd, clientId, factory, new VtestServerOptions { Log = log });
             return 0;
         }
+        if (renderServer) return ServeRender(socketFd, isolation, record, vk, options, log);
         var workers = isolation == "process" ? new WorkerProcesses(record, log) : null;
         using var server = VtestServer.Start(socket!, factory, new VtestServerOptions { Log = log, HandOff = workers == null ? null : workers.Start });
         log($"venus-host: serving {socket} (protocol vk.xml 1.4.{Venus.Protocol.VenusProtocolInfo.VkXmlVersion & 0xfff}, {Venus.Protocol.VenusProtocolInfo.Extensions.Length} extensions)");
@@ -101,5 +127,39 @@ public static class Program
         log("venus-host: stopping");
         workers?.StopAll();
         return 0;
+    }
+
+    /// <summary>virglrenderer's render server on the inherited socket, until the VMM closes it.</summary>
+    static int ServeRender(int socketFd, string isolation, string? record, VulkanLibrary vk, HostOptions options, Action<string> log)
+    {
+        RenderSocket.SetCloseOnExec(socketFd);
+        var renderOptions = new RenderServerOptions { Log = log };
+        var workers = isolation == "process" ? new WorkerProcesses(record, log, render: true) : null;
+        IRenderContextLauncher launcher = workers != null
+            ? new WorkerLauncher(workers)
+            : new ThreadContextLauncher(new RenderContextFactory(vk, options), renderOptions);
+        log($"venus-host: render server {Environment.ProcessId} on fd {socketFd} ({isolation} isolation, protocol vk.xml 1.4.{Venus.Protocol.VenusProtocolInfo.VkXmlVersion & 0xfff})");
+        bool clean = new RenderServer(socketFd, launcher, renderOptions).Run();
+        workers?.StopAll();
+        return clean ? 0 : 1;
+    }
+
+    sealed class WorkerLauncher(WorkerProcesses workers) : IRenderContextLauncher
+    {
+        public void Launch(int contextSocket, uint contextId, string name) => workers.Start(contextSocket, (int)contextId, name);
+    }
+
+    /// <summary>Log lines to stderr, or appended to VENUS_HOST_LOG when it is set (one line per write, so processes can share it).</summary>
+    static Action<string> Logger()
+    {
+        string? path = Environment.GetEnvironmentVariable("VENUS_HOST_LOG");
+        if (string.IsNullOrEmpty(path)) return line => { lock (Console.Error) Console.Error.WriteLine(line); };
+        int fd = Posix.OpenAppend(path);
+        if (fd < 0) throw new IOException($"cannot open VENUS_HOST_LOG={path} (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()})");
+        return line =>
+        {
+            byte[] bytes = System.Text.Encoding.UTF8.GetBytes($"{DateTime.UtcNow:HH:mm:ss.fff} [{Environment.ProcessId}] {line}\n");
+            Posix.Write(fd, bytes);
+        };
     }
 }

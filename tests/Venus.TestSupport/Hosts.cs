@@ -34,8 +34,9 @@ public sealed record HostLauncher(HostKind Kind, string DisplayName, string Scri
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
-    // eng/host.sh publishes venus-host before it starts it: minutes on a loaded 2-core machine.
-    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(300);
+    // eng/host.sh publishes venus-host (NativeAOT) before it starts it when the sources changed:
+    // several minutes on a loaded 2-core machine.
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(600);
 
     /// <summary>
     /// Starts the host on a fresh socket (chroot /tmp/<paramref name="socketPrefix"/>-KIND-PID-RANDOM.sock),

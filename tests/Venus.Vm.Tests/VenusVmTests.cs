@@ -15,13 +15,7 @@ public sealed class VenusVmTests(VmBootsFixture fixture, ITestOutputHelper outpu
 {
     private VmBoot Boot => fixture.Boot("venus");
 
-    private VmStep Passed(string name)
-    {
-        VmStep step = Boot.Step(name);
-        output.WriteLine($"{name}: exit {step.ExitCode}, {step.WallMs:0.0} ms");
-        Assert.True(step.ExitCode == 0, $"step {step}");
-        return step;
-    }
+    private VmStep Passed(string name) => VmAssert.Passed(Boot, name, output);
 
     [Fact]
     public void TheKernelOffersVenusWithBlobsAndContextInit()

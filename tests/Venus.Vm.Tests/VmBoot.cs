@@ -97,6 +97,15 @@ public sealed partial class VmBoot
 
 public static class VmAssert
 {
+    /// <summary>The step, after checking that it exited 0; its exit status and wall time go to the test output.</summary>
+    public static VmStep Passed(VmBoot boot, string name, Xunit.Abstractions.ITestOutputHelper output)
+    {
+        VmStep step = boot.Step(name);
+        output.WriteLine($"{name}: exit {step.ExitCode}, {step.WallMs:0.0} ms");
+        Assert.True(step.ExitCode == 0, $"step {step}");
+        return step;
+    }
+
     /// <summary>
     /// vulkaninfo failed without a signal, the loader saw VK_ERROR_INCOMPATIBLE_DRIVER, and our
     /// driver said why in exactly one "venus:" line starting with <paramref name="why"/>.
@@ -110,10 +119,10 @@ public static class VmAssert
     }
 }
 
-/// <summary>The three boots (venus, timing, novenus), run once for all tests of the collection.</summary>
+/// <summary>The boots (venus, timing, novenus, and rsvenus, rstiming on our render server), run once for all tests of the collection.</summary>
 public sealed class VmBootsFixture
 {
-    private static readonly string[] Scenarios = ["venus", "timing", "novenus"];
+    private static readonly string[] Scenarios = ["venus", "timing", "novenus", "rsvenus", "rstiming"];
     private readonly Lazy<(IReadOnlyDictionary<string, VmBoot> Boots, RunResult Run)> _runs = new(() =>
     {
         IReadOnlyDictionary<string, VmBoot> boots = VmBoot.RunAll(Scenarios, out RunResult run);
@@ -125,6 +134,15 @@ public sealed class VmBootsFixture
         _runs.Value.Boots.TryGetValue(scenario, out VmBoot? boot)
             ? boot
             : throw new InvalidOperationException($"eng/vm.sh run: the {scenario} boot did not run every step: {_runs.Value.Run}");
+
+    /// <summary>What our render server logged during <paramref name="scenario"/> (artifacts/vm/SCENARIO.host.log).</summary>
+    public string HostLog(string scenario)
+    {
+        Boot(scenario);
+        string path = Path.Combine(PeersEnvironment.FindRepoRoot(), "artifacts", "vm", scenario + ".host.log");
+        Assert.True(File.Exists(path), $"{path} is missing: our render server logged nothing");
+        return File.ReadAllText(path);
+    }
 }
 
 [CollectionDefinition("vm", DisableParallelization = true)]

@@ -191,8 +191,12 @@ internal sealed unsafe partial class HostContext
         }, null);
     }
 
-    /// <summary>RESOURCE_CREATE_BLOB: shared memory (blob_id 0) or the memfd of a host-visible VkDeviceMemory.</summary>
-    public Resource? CreateBlob(uint type, uint flags, ulong size, ulong blobId, out string? error)
+    /// <summary>
+    /// RESOURCE_CREATE_BLOB (vtest) or CREATE_RESOURCE (render server): shared memory (blob_id 0) or the
+    /// memfd of a host-visible VkDeviceMemory. <paramref name="id"/> 0 picks a resource id;
+    /// <paramref name="exactFile"/> makes a shared-memory file exactly <paramref name="size"/> bytes.
+    /// </summary>
+    public Resource? CreateBlob(uint type, uint flags, ulong size, ulong blobId, out string? error, uint id = 0, bool exactFile = false)
     {
         error = null;
         const uint Host3d = 2, Mappable = 1;
@@ -200,7 +204,7 @@ internal sealed unsafe partial class HostContext
         if (blobId == 0)
         {
             if (flags != Mappable) { error = $"shared-memory blob with flags {flags} (only MAPPABLE)"; return null; }
-            return CreateSharedMemory(size, out error);
+            return CreateSharedMemory(size, out error, id, exactFile);
         }
         if (!((Handlers)Handlers).TryExportMemory(blobId, out int fd, out ulong memSize))
         {
@@ -210,6 +214,9 @@ internal sealed unsafe partial class HostContext
         if (size > memSize) { error = $"blob of {size} bytes for memory of {memSize}"; return null; }
         int dup = Native.Posix.dup(fd);
         if (dup < 0) { error = "dup failed"; return null; }
-        return AddResource(new Resource { Fd = dup, Map = null, Size = size, MemoryId = blobId, OwnsMapping = false });
+        var res = new Resource { Fd = dup, Map = null, Size = size, MemoryId = blobId, OwnsMapping = false };
+        var r = AddResource(res, id);
+        if (r == null) { error = $"resource {id} exists already"; Native.Posix.close(dup); }
+        return r;
     }
 }

@@ -112,20 +112,57 @@ internal sealed unsafe partial class HostContext : IDisposable
         lock (_lock) return _resources.TryGetValue(id, out r!);
     }
 
-    /// <summary>A memfd the guest maps: blob_id 0 shared memory (rings, reply streams, command pools).</summary>
-    public Resource? CreateSharedMemory(ulong size, out string? error)
+    /// <summary>
+    /// A memfd the guest maps: blob_id 0 shared memory (rings, reply streams, command pools). Mapped in
+    /// whole pages; with <paramref name="exactFile"/> the file holds exactly <paramref name="size"/>
+    /// bytes (a render server's VMM checks that), else whole pages too. <paramref name="id"/> 0 lets
+    /// the context pick the resource id (vtest); otherwise it is the VMM's.
+    /// </summary>
+    public Resource? CreateSharedMemory(ulong size, out string? error, uint id = 0, bool exactFile = false)
     {
         error = null;
-        size = (size + 4095) & ~4095UL;
         if (size == 0) { error = "a blob of size 0"; return null; }
-        if (!ReserveShared(size)) { error = $"shared memory cap of {Options.MaxSharedBytes} bytes reached"; return null; }
-        if (!Posix.CreateSharedMemory("venus-shmem", size, out int fd, out byte* map))
+        if (size > Options.MaxSharedBytes) { error = $"a blob of {size} bytes, above the shared memory cap of {Options.MaxSharedBytes}"; return null; }
+        ulong mapped = (size + 4095) & ~4095UL;
+        if (id != 0 && TryGetResource(id, out _)) { error = $"resource {id} exists already"; return null; }
+        if (!ReserveShared(mapped)) { error = $"shared memory cap of {Options.MaxSharedBytes} bytes reached"; return null; }
+        if (!Posix.CreateSharedMemory("venus-shmem", mapped, out int fd, out byte* map, exactFile ? size : 0))
         {
-            ReleaseShared(size);
+            ReleaseShared(mapped);
             error = $"memfd of {size} bytes failed (errno {Marshal.GetLastPInvokeError()})";
             return null;
         }
-        return AddResource(new Resource { Fd = fd, Map = map, Size = size, OwnsMapping = true });
+        var r = AddResource(new Resource { Fd = fd, Map = map, Size = mapped, OwnsMapping = true }, id);
+        if (r == null) { error = $"resource {id} exists already"; Free(new Resource { Fd = fd, Map = map, Size = mapped, OwnsMapping = true }); }
+        return r;
+    }
+
+    /// <summary>
+    /// A resource the VMM made elsewhere (IMPORT_RESOURCE of a render server): <paramref name="fd"/>
+    /// (owned from here on, closed on failure) is mapped for <paramref name="size"/> bytes.
+    /// </summary>
+    public Resource? ImportResource(uint id, int fd, ulong size, out string? error)
+    {
+        error = null;
+        ulong mapped = (size + 4095) & ~4095UL;
+        long fileSize = Posix.FileSize(fd);
+        if (size == 0 || size > Options.MaxSharedBytes) error = $"an import of {size} bytes";
+        else if (fileSize >= 0 && (ulong)fileSize < size) error = $"an import of {size} bytes from a file of {fileSize}";
+        else if (TryGetResource(id, out _)) error = $"resource {id} exists already";
+        else if (!ReserveShared(mapped)) error = $"shared memory cap of {Options.MaxSharedBytes} bytes reached";
+        if (error != null) { Posix.close(fd); return null; }
+        void* map = Posix.mmap(null, (nuint)mapped, Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_SHARED, fd, 0);
+        if (map == Posix.MAP_FAILED)
+        {
+            error = $"cannot map the imported fd (errno {Marshal.GetLastPInvokeError()})";
+            ReleaseShared(mapped);
+            Posix.close(fd);
+            return null;
+        }
+        var res = new Resource { Fd = fd, Map = (byte*)map, Size = mapped, OwnsMapping = true };
+        var r = AddResource(res, id);
+        if (r == null) { error = $"resource {id} exists already"; Free(res); }
+        return r;
     }
 
     /// <summary>
@@ -147,10 +184,17 @@ internal sealed unsafe partial class HostContext : IDisposable
         lock (_lock) _sharedBytes -= Math.Min(size, _sharedBytes);
     }
 
-    public Resource AddResource(Resource r)
+    /// <summary>Registers <paramref name="r"/> under <paramref name="id"/>, or a free id when 0; null when <paramref name="id"/> is taken.</summary>
+    public Resource? AddResource(Resource r, uint id = 0)
     {
         lock (_lock)
         {
+            if (id != 0)
+            {
+                if (!_resources.TryAdd(id, r)) return null;
+                r.Id = id;
+                return r;
+            }
             while (_resources.ContainsKey(_nextResource) || _nextResource == 0) _nextResource++;
             r.Id = _nextResource++;
             _resources[r.Id] = r;

@@ -18,6 +18,8 @@ internal static unsafe class Warmup
         Justification = "Warm-up only: a type the trimmer removed is simply not compiled ahead.")]
     public static void CompileInBackground()
     {
+        // NativeAOT: everything is compiled already.
+        if (!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported) return;
         var t = new Thread(() =>
         {
             try

@@ -5,24 +5,29 @@ using Venus.Transport.Vtest.Server;
 namespace Venus.HostRenderer.Server;
 
 /// <summary>
-/// Process isolation, as virglrenderer's render server does it: every vtest client is served by a
-/// worker process of its own, so a guest that makes the driver crash takes down its worker only;
-/// the server and the other clients go on. One spare worker is always started ahead (and warmed
+/// Process isolation, as virglrenderer's render server does it: every vtest client (or render-server
+/// context) is served by a worker process of its own, so a guest that makes the driver crash takes down its worker only;
+/// the server and the others go on. One spare worker is always started ahead (and warmed
 /// up), so a client does not wait for a process to start: the server passes it the connection.
 /// </summary>
 internal sealed class WorkerProcesses
 {
     readonly string? _record;
     readonly Action<string> _log;
+    readonly bool _render;
+    readonly string _what;
     readonly Dictionary<Process, int> _running = new();
     readonly object _lock = new();
     (Process Process, int Channel)? _spare;
     bool _stopping;
 
-    public WorkerProcesses(string? record, Action<string> log)
+    /// <param name="render">Workers serve render-server context sockets (<c>worker --render</c>) instead of vtest connections.</param>
+    public WorkerProcesses(string? record, Action<string> log, bool render = false)
     {
         _record = record;
         _log = log;
+        _render = render;
+        _what = render ? "render context" : "vtest client";
         lock (_lock) StartSpare();
     }
 
@@ -34,6 +39,7 @@ internal sealed class WorkerProcesses
         psi.FileName = self;
         if (Path.GetFileNameWithoutExtension(self) == "dotnet" && dll.Length > 0) psi.ArgumentList.Add(dll);
         psi.ArgumentList.Add("worker");
+        if (_render) psi.ArgumentList.Add("--render");
         foreach (var a in args) psi.ArgumentList.Add(a);
         if (_record != null) { psi.ArgumentList.Add("--record"); psi.ArgumentList.Add(_record); }
         return psi;
@@ -65,8 +71,10 @@ internal sealed class WorkerProcesses
         }
     }
 
-    /// <summary>Hands one accepted connection to a worker; owns <paramref name="fd"/>.</summary>
-    public void Start(int fd, int clientId)
+    /// <summary>Hands one accepted connection (or context socket) to a worker; owns <paramref name="fd"/>.</summary>
+    public void Start(int fd, int clientId) => Start(fd, clientId, null);
+
+    public void Start(int fd, int clientId, string? name)
     {
         try
         {
@@ -80,6 +88,7 @@ internal sealed class WorkerProcesses
                     if (sent)
                     {
                         _running[spare.Process] = clientId;
+                        if (_render) _log($"venus-host: {_what} {clientId} ({name}) → worker {spare.Process.Id}");
                         StartSpare();
                         return;
                     }
@@ -96,6 +105,7 @@ internal sealed class WorkerProcesses
                     p.Exited += (_, _) => Ended(p);
                     p.Start();
                     _running[p] = clientId;
+                    if (_render) _log($"venus-host: {_what} {clientId} ({name}) → worker {p.Id} (no spare was ready)");
                     StartSpare();
                 }
                 finally
@@ -106,7 +116,7 @@ internal sealed class WorkerProcesses
         }
         catch (Exception e)
         {
-            _log($"vtest client {clientId} refused: could not start its worker: {e.Message}");
+            _log($"venus-host: {_what} {clientId} refused: could not start its worker: {e.Message}");
         }
         finally
         {
@@ -128,8 +138,10 @@ internal sealed class WorkerProcesses
                 if (!_stopping) _log($"venus-host: the spare worker ended with exit code {code}");
             }
         }
-        if (code != 0 && clientId != 0)
-            _log($"venus-host: worker of vtest client {clientId} ended with {(code > 128 ? $"signal {code - 128}" : $"exit code {code}")}; the other clients go on");
+        bool stopping;
+        lock (_lock) stopping = _stopping;
+        if (code != 0 && clientId != 0 && !stopping)
+            _log($"venus-host: worker of {_what} {clientId} ended with {(code > 128 ? $"signal {code - 128}" : $"exit code {code}")}; the other {(_render ? "contexts" : "clients")} go on");
         p.Dispose();
     }
 

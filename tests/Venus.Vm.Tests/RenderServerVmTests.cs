@@ -1,0 +1,138 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Xunit.Abstractions;
+
+namespace Venus.Vm.Tests;
+
+/// <summary>
+/// The same QEMU 10 and the same guests with our venus-host (NativeAOT) as libvirglrenderer's render
+/// server (scenario rsvenus: <c>RENDER_SERVER_EXEC_PATH</c>), checked like the virglrenderer-server
+/// boot (scenario venus) and against it; then a hostile guest program, after which both drivers
+/// still work.
+/// </summary>
+[Collection("vm")]
+public sealed class RenderServerVmTests(VmBootsFixture fixture, ITestOutputHelper output)
+{
+    private VmBoot Boot => fixture.Boot("rsvenus");
+
+    private string HostLog => fixture.HostLog("rsvenus");
+
+    private VmStep Passed(string name) => VmAssert.Passed(Boot, name, output);
+
+    [Fact]
+    public void QemuStartedOurHostAsItsRenderServerWithWorkerProcesses()
+    {
+        Passed("mesa-summary");
+        string log = HostLog;
+        Assert.Matches(@"venus-host: render server \d+ on fd \d+ \(process isolation", log);
+        Assert.Contains("venus-host: render server: INIT flags 0x", log);
+        // Every guest process's context went to a worker process that started without JIT.
+        Assert.Matches(@"render context \d+ \(\S*\) → worker \d+", log);
+        Assert.Matches(@"serves render context \d+ \(ready \d+ ms after exec, warm-up \d+ ms, NativeAOT", log);
+        foreach (Match m in Regex.Matches(log, @"ready (\d+) ms after exec, warm-up (\d+) ms"))
+            output.WriteLine($"worker ready {m.Groups[1].Value} ms after exec (warm-up {m.Groups[2].Value} ms)");
+    }
+
+    /// <summary>Both guests see the same device, apiVersion and extensions as on virglrenderer's server, or more.</summary>
+    [Theory]
+    [InlineData("mesa")]
+    [InlineData("ours")]
+    public void VulkaninfoMatchesOrExceedsTheVirglrendererServerBoot(string who)
+    {
+        VulkanInfoFull.Device ours = Assert.Single(VulkanInfoFull.Parse(Passed($"{who}-full").Output).Devices);
+        VmStep reference = fixture.Boot("venus").Step($"{who}-full");
+        Assert.True(reference.ExitCode == 0, $"reference {reference}");
+        VulkanInfoFull.Device virgl = Assert.Single(VulkanInfoFull.Parse(reference.Output).Devices);
+        output.WriteLine($"{who} on venus-host: '{ours.Name}' {ours.ApiVersion}, {ours.Extensions.Count} device extensions");
+        output.WriteLine($"{who} on virglrenderer: '{virgl.Name}' {virgl.ApiVersion}, {virgl.Extensions.Count} device extensions");
+        output.WriteLine("only on virglrenderer: " + string.Join(' ', virgl.Extensions.Keys.Except(ours.Extensions.Keys).Order()));
+        Assert.Equal(virgl.Name, ours.Name);
+        Assert.Contains("llvmpipe", ours.Name);
+        Assert.Equal(ours.DeclaredExtensionCount, ours.Extensions.Count);
+        // Major.minor: the patch differs by design. virglrenderer's vkr hands lavapipe's 1.4.305 on as
+        // 1.3.305; venus-host hands on 1.4.305, which our ICD clamps to the capset's vk.xml, 1.3.269.
+        Assert.True(new VkVersion(ours.ApiVersion.Major, ours.ApiVersion.Minor, 0) >= new VkVersion(virgl.ApiVersion.Major, virgl.ApiVersion.Minor, 0),
+            $"{ours.ApiVersion} < {virgl.ApiVersion}");
+        Assert.True(ours.Extensions.Count >= virgl.Extensions.Count,
+            $"{ours.Extensions.Count} < {virgl.Extensions.Count}; only on virglrenderer: " + string.Join(' ', virgl.Extensions.Keys.Except(ours.Extensions.Keys).Order()));
+    }
+
+    [Theory]
+    [InlineData("mesa-compute")]
+    [InlineData("ours-compute")]
+    public void TheComputeJobPasses(string step) => Assert.Matches(@"compute: N=1048576 ok ", Passed(step).Output);
+
+    [Fact]
+    public void SynchronizationPassesThroughOurIcd() => Assert.Contains("sync: all ok", Passed("ours-sync").Output);
+
+    [Theory]
+    [InlineData("mesa-exts")]
+    [InlineData("ours-exts")]
+    public void DriverImplementedExtensionsPass(string step) => Assert.Contains("exts: all ok", Passed(step).Output);
+
+    /// <summary>
+    /// Mesa's guest asks for sync.c's Vulkan 1.3 device; on lavapipe behind either render server it
+    /// offers 1.2 only, so it must refuse the same way on ours as on virglrenderer's (never crash).
+    /// </summary>
+    [Fact]
+    public void MesasSyncBehavesAsOnTheVirglrendererServer()
+    {
+        VmStep step = Boot.Step("mesa-sync");
+        output.WriteLine(step.ToString());
+        Assert.True(step.ExitCode is 0 or 1, $"sync must pass or fail cleanly: {step}");
+        if (step.ExitCode == 0) Assert.Contains("sync: all ok", step.Output);
+    }
+
+    /// <summary>
+    /// A guest program that sends garbage ends its own context, with a log line; QEMU goes on (the boot
+    /// finished), and both drivers pass the compute job afterwards in the same boot.
+    /// </summary>
+    [Fact]
+    public void AHostileGuestProgramEndsOnlyItsOwnContext()
+    {
+        VmStep hostile = Passed("hostile");
+        output.WriteLine(hostile.Output);
+        Assert.Contains("hostile: sent 4096 bytes of garbage", hostile.Output);
+        string log = HostLog;
+        // The server names the context and its worker; the worker's lines carry its pid (VENUS_HOST_LOG).
+        Match handed = Regex.Match(log, @"render context (\d+) \(hostile\) → worker (\d+)");
+        Assert.True(handed.Success, "the hostile program's context never reached a worker:\n" + log);
+        string id = handed.Groups[1].Value, pid = handed.Groups[2].Value;
+        Match fatal = Regex.Match(log, $@"\[{pid}\] venus-host: context render-{id}: fatal: .*");
+        Assert.True(fatal.Success, $"no fatal line from worker {pid} in the host log:\n" + log);
+        output.WriteLine(fatal.Value);
+        Assert.Matches($@"\[{pid}\] venus-host: render context {id}: ended: context is fatal", log);
+        // Only that worker: no other context failed.
+        Assert.Single(Regex.Matches(log, @"venus-host: context \S+: fatal: "));
+        Assert.Matches(@"hostile: the fence (signalled|did not signal)", hostile.Output);
+        Assert.Matches(@"compute: N=1048576 ok ", Passed("after-hostile-ours-compute").Output);
+        Assert.Matches(@"compute: N=1048576 ok ", Passed("after-hostile-mesa-compute").Output);
+        Assert.DoesNotContain("Unhandled exception", log);
+    }
+}
+
+/// <summary>The benchmark of the closing note: wall times on virglrenderer's render server (timing) vs ours (rstiming).</summary>
+[Collection("vm")]
+public sealed class RenderServerTimingVmTests(VmBootsFixture fixture, ITestOutputHelper output)
+{
+    [Fact]
+    public void TimedRunsPassOnBothServers()
+    {
+        foreach (string what in new[] { "vulkaninfo", "compute" })
+            foreach (string who in new[] { "mesa", "ours" })
+                output.WriteLine($"{what} {who}: virglrenderer's server {Median("timing", who, what)}, venus-host {Median("rstiming", who, what)}");
+    }
+
+    private string Median(string scenario, string who, string what)
+    {
+        var times = new List<double>();
+        for (int i = 1; i <= 3; i++)
+        {
+            VmStep step = fixture.Boot(scenario).Step($"time-{who}-{what}-{i}");
+            Assert.True(step.ExitCode == 0, $"{scenario}: {step}");
+            times.Add(step.WallMs);
+        }
+        times.Sort();
+        return $"median {times[1].ToString("0", CultureInfo.InvariantCulture)} ms ({string.Join(", ", times.Select(t => t.ToString("0", CultureInfo.InvariantCulture)))})";
+    }
+}
