@@ -15,13 +15,7 @@ out="$root/artifacts/cli"
 cli_dir() { echo "/opt/venus-cli-$(printf %s "$root" | md5sum | cut -c1-8)"; }
 
 build() {
-  mkdir -p "$out"
-  exec 9>"$root/artifacts/cli.lock"
-  flock 9
-  local log="$out/publish.log"
-  dotnet publish "$root/src/Venus.Cli" -c Release -r linux-x64 -p:PublishAot=true -o "$out" --nologo \
-    -p:TreatWarningsAsErrors=false >"$log" 2>&1 \
-    || { grep -E "error|warning IL" "$log" | head -n 30 >&2; tail -n 5 "$log" >&2; die "dotnet publish of src/Venus.Cli failed (log: $log)"; }
+  bash "$root/eng/aot-publish.sh" "$root/src/Venus.Cli" "$out" || die "could not build venus"
   [ -x "$out/venus" ] || die "publish made no $out/venus"
 }
 

@@ -17,14 +17,7 @@ out="$root/artifacts/icd"
 icd_dir() { echo "/opt/venus-icd-$(printf %s "$root" | md5sum | cut -c1-8)"; }
 
 build() {
-  mkdir -p "$out"
-  # Two publishes at once share obj/ and break ILC: one at a time per checkout.
-  exec 9>"$root/artifacts/icd.lock"
-  flock 9
-  local log="$out/publish.log"
-  dotnet publish "$root/src/Venus.GuestIcd" -c Release -r linux-x64 -o "$out" --nologo \
-    -p:TreatWarningsAsErrors=false >"$log" 2>&1 \
-    || { grep -E "error|warning IL" "$log" | head -n 30 >&2; tail -n 5 "$log" >&2; die "dotnet publish of src/Venus.GuestIcd failed (log: $log)"; }
+  bash "$root/eng/aot-publish.sh" "$root/src/Venus.GuestIcd" "$out" || die "could not build our ICD"
   [ -f "$out/libvenus_icd.so" ] || die "publish made no $out/libvenus_icd.so"
   cp "$root/icd-manifest/venus_icd.json" "$out/venus_icd.json"
 }
