@@ -27,7 +27,11 @@ ensure_mounts() {
 
 # Packages added to PKGS after a chroot was built: install them into the existing chroot with its own
 # apt (it knows its source). One check file per package; a lock keeps parallel callers from racing apt.
-LATE_PKGS=("vulkan-validationlayers:usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json")
+LATE_PKGS=("vulkan-validationlayers:usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json"
+  # X11 apps and screenshots under Xvfb (tests/Venus.TestSupport/Xvfb.cs), the xcb headers for
+  # tests/clients, and the GL apps for Zink. (convert itself is an absolute alternatives link.)
+  "x11-apps:usr/bin/xwd" "imagemagick:usr/bin/convert-im7.q16" "libxcb1-dev:usr/include/xcb/xcb.h"
+  "mesa-utils:usr/bin/glxgears" "glmark2-x11:usr/bin/glmark2")
 
 # add_suite SUITE: a sources entry for SUITE (e.g. trixie-backports) made from the chroot's own
 # "deb ... trixie ..." line, so the archive is the one debootstrap used and no address is written
