@@ -16,10 +16,12 @@ public sealed class XvfbServer : IDisposable
 
     private readonly string _peersRoot;
     private readonly Process _process;
+    private readonly StreamWriter _log;
     private readonly string _logPath;
 
-    private XvfbServer(string peersRoot, Process process, int display, string logPath, int width, int height)
+    private XvfbServer(string peersRoot, Process process, int display, StreamWriter log, string logPath, int width, int height)
     {
+        _log = log;
         _peersRoot = peersRoot;
         _process = process;
         Display = display;
@@ -66,38 +68,59 @@ public sealed class XvfbServer : IDisposable
         var log = new StreamWriter(logPath) { AutoFlush = true };
         process.ErrorDataReceived += (_, e) =>
         {
-            if (e.Data is not null)
-                lock (log) log.WriteLine(e.Data);
+            if (e.Data is null)
+                return;
+            lock (log)
+            {
+                try { log.WriteLine(e.Data); } catch (ObjectDisposedException) { }
+            }
         };
+        // -displayfd writes the number and a newline once the server accepts connections; stdout is
+        // drained for the server's whole life so it never blocks on a full pipe.
+        var firstLine = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.OutputDataReceived += (_, e) => firstLine.TrySetResult(e.Data);
         process.Start();
         process.StandardInput.Close();
         process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
 
-        // -displayfd writes the number and a newline once the server accepts connections.
-        Task<string?> line = process.StandardOutput.ReadLineAsync();
-        bool ready = line.Wait(StartTimeout);
-        if (!ready || line.Result is not { } text || !int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int display))
+        bool ready = firstLine.Task.Wait(StartTimeout);
+        string? text = ready ? firstLine.Task.Result : null;
+        if (text is null || !int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int display))
         {
             bool exited = process.HasExited;
             if (!exited)
                 ProcessTree.Stop(process.Id, TimeSpan.FromSeconds(3));
             process.WaitForExit(3000);
-            lock (log) log.Flush();
-            string output = File.Exists(logPath) ? RunResult.Tail(File.ReadAllText(logPath), 30) : "";
+            string output;
+            lock (log)
+            {
+                log.Dispose();
+                output = File.Exists(logPath) ? RunResult.Tail(File.ReadAllText(logPath), 30) : "";
+            }
             process.Dispose();
+            try { File.Delete(logPath); } catch (IOException) { }
             throw new InvalidOperationException(
                 $"Xvfb in {peersRoot} did not report a display within {StartTimeout.TotalSeconds:0} s " +
-                $"({(exited ? "it exited" : "killed")}, stdout '{(ready ? line.Result : "")}')\n--- Xvfb stderr ---\n{output}");
+                $"({(exited ? "it exited" : "killed")}, stdout '{text}')\n--- Xvfb stderr ---\n{output}");
         }
-        // Keep draining stdout so Xvfb never blocks on a full pipe.
-        process.BeginOutputReadLine();
-        return new XvfbServer(peersRoot, process, display, logPath, width, height);
+        return new XvfbServer(peersRoot, process, display, log, logPath, width, height);
     }
 
     public bool IsAlive => !_process.HasExited;
 
-    public string LogTail(int lines = 30) =>
-        File.Exists(_logPath) ? RunResult.Tail(File.ReadAllText(_logPath), lines) : "(no Xvfb log)";
+    public string LogTail(int lines = 30)
+    {
+        try
+        {
+            using var stream = new FileStream(_logPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            return RunResult.Tail(new StreamReader(stream).ReadToEnd(), lines);
+        }
+        catch (IOException e)
+        {
+            return $"(no Xvfb log: {e.Message})";
+        }
+    }
 
     /// <summary>
     /// The root window now (<c>xwd -root -silent | convert xwd:- ...</c> in the chroot): its RGB pixels,
@@ -142,6 +165,8 @@ public sealed class XvfbServer : IDisposable
         }
         catch (InvalidOperationException) { }
         _process.Dispose();
+        lock (_log)
+            _log.Dispose();
         try { File.Delete(_logPath); } catch (IOException) { }
     }
 }
