@@ -27,6 +27,10 @@ public sealed class HostDispatchEmitter
         "vkCreateDevice", "vkDestroyDevice", "vkGetDeviceQueue", "vkGetDeviceQueue2",
         // memory: host-visible memory must be exportable to the guest
         "vkAllocateMemory", "vkFreeMemory", "vkUnmapMemory", "vkFlushMappedMemoryRanges", "vkInvalidateMappedMemoryRanges",
+        // semaphores and sync_fd payloads (Families/Sync.cs); fds never cross the wire
+        "vkCreateSemaphore", "vkDestroySemaphore", "vkGetPhysicalDeviceExternalSemaphoreProperties",
+        "vkGetMemoryFdKHR", "vkGetMemoryFdPropertiesKHR", "vkImportFenceFdKHR", "vkGetFenceFdKHR",
+        "vkImportSemaphoreFdKHR", "vkGetSemaphoreFdKHR",
         // pool children
         "vkAllocateCommandBuffers", "vkFreeCommandBuffers", "vkDestroyCommandPool",
         "vkAllocateDescriptorSets", "vkFreeDescriptorSets", "vkResetDescriptorPool", "vkDestroyDescriptorPool",

@@ -19,7 +19,16 @@ internal sealed unsafe class DeviceState
     /// <summary>VK_EXT_external_memory_host is enabled: host-visible memory is imported from memfds the guest can map.</summary>
     public bool HostPointerImport;
     public ulong HostPointerAlignment = 4096;
+    /// <summary>How sync_fd semaphore payloads are handled (Families/Sync.cs).</summary>
+    public SyncFdMode SyncFd;
+    /// <summary>The first queue the guest fetched: where emulated sync_fd payloads are signalled and consumed.</summary>
+    public ulong Queue;
+    /// <summary>Serialises the host's own submits to <see cref="Queue"/>.</summary>
+    public readonly object QueueLock = new();
 }
+
+/// <summary>VK_KHR_external_semaphore_fd on a device: not enabled, done by the driver, or emulated by the host.</summary>
+internal enum SyncFdMode { Off, Native, Emulated }
 
 internal sealed unsafe partial class Handlers
 {
@@ -50,6 +59,13 @@ internal sealed unsafe partial class Handlers
             if (!offered.Contains(n)) { a->ret = VkResult.VK_ERROR_EXTENSION_NOT_PRESENT; return true; }
             names.Add(n);
         }
+        // A driver without SYNC_FD semaphore imports gets them from the host (Families/Sync.cs).
+        var syncFd = SyncFdMode.Off;
+        if (names.Contains(SemaphoreFdExtension))
+        {
+            syncFd = DriverImportsSyncFd(fns, a->physicalDevice) ? SyncFdMode.Native : SyncFdMode.Emulated;
+            if (!driver.Any(e => e.Name == SemaphoreFdExtension)) names.Remove(SemaphoreFdExtension);
+        }
         // Host-visible memory reaches the guest as a memfd the driver imports (VK_EXT_external_memory_host).
         bool hostImport = driver.Any(e => e.Name == "VK_EXT_external_memory_host");
         if (hostImport && !names.Contains("VK_EXT_external_memory_host")) names.Add("VK_EXT_external_memory_host");
@@ -72,7 +88,7 @@ internal sealed unsafe partial class Handlers
                     table->vkDestroyDevice(device, null);
                     return false;
                 }
-                var state = new DeviceState { Id = *a->pDevice, Handle = device, PhysicalDevice = a->physicalDevice, Table = index, Fns = table, HostPointerImport = hostImport };
+                var state = new DeviceState { Id = *a->pDevice, Handle = device, PhysicalDevice = a->physicalDevice, Table = index, Fns = table, HostPointerImport = hostImport, SyncFd = syncFd };
                 VkPhysicalDeviceMemoryProperties mem;
                 fns->vkGetPhysicalDeviceMemoryProperties(a->physicalDevice, &mem);
                 state.Memory = mem;
@@ -111,6 +127,7 @@ internal sealed unsafe partial class Handlers
         state.Fns->vkDestroyDevice(state.Handle, null);
         _ctx.Objects.RemoveDescendants(state.Id);
         _ctx.Objects.Remove(state.Id, out _);
+        ForgetDeadSemaphores();
         _ctx.UnbindTimelines(state.Handle);
         lock (_devLock) _devices.Remove(state.Id);
     }
@@ -150,6 +167,8 @@ internal sealed unsafe partial class Handlers
             if (known.Type != ObjQueue || known.Handle != queue) return Fatal($"vkGetDeviceQueue: id 0x{id:x} is in use");
         }
         else if (!x.Register(id, queue, ObjQueue, x.FirstTable, x.FirstId)) return false;
+        var dev = DeviceOf(deviceHandle);
+        if (dev != null && dev.Queue == 0) dev.Queue = queue;
         if (hasRing)
         {
             if (ringIdx == 0 || ringIdx >= 64) return Fatal($"vkGetDeviceQueue2: ring index {ringIdx} is outside 1..63");

@@ -186,6 +186,9 @@ internal sealed unsafe partial class Handlers
             if (!x.Value.CommandsTravel && !GuestLocal.Contains(name)) continue;
             result.Add((name, Math.Min(spec, (uint)x.Value.SpecVersion)));
         }
+        // Binary SYNC_FD imports are emulated where the driver has no external semaphores (Families/Sync.cs).
+        if (!driver.Any(e => e.Name == SemaphoreFdExtension) && ProtocolExtension(SemaphoreFdExtension) is { } semaphoreFd)
+            result.Add((SemaphoreFdExtension, (uint)semaphoreFd.SpecVersion));
         return result;
     }
 

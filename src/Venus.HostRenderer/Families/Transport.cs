@@ -95,12 +95,6 @@ internal sealed unsafe partial class Handlers
         return true;
     }
 
-    public bool vkWaitSemaphoreResourceMESA(Dispatcher x, vkWaitSemaphoreResourceMESA.Args* a)
-        => Fatal("vkWaitSemaphoreResourceMESA: sync_fd semaphores are not offered by this host");
-
-    public bool vkImportSemaphoreResourceMESA(Dispatcher x, vkImportSemaphoreResourceMESA.Args* a)
-        => Fatal("vkImportSemaphoreResourceMESA: sync_fd semaphores are not offered by this host");
-
     public bool vkCopyImageToMemoryMESA(Dispatcher x, vkCopyImageToMemoryMESA.Args* a)
         => Fatal("vkCopyImageToMemoryMESA: VK_MESA_venus_protocol spec 3 is not offered by this host");
 

@@ -31,6 +31,8 @@ internal unsafe partial interface IHandlers
     bool vkUnmapMemory(Dispatcher x, vkUnmapMemory.Args* a);
     bool vkFlushMappedMemoryRanges(Dispatcher x, vkFlushMappedMemoryRanges.Args* a);
     bool vkInvalidateMappedMemoryRanges(Dispatcher x, vkInvalidateMappedMemoryRanges.Args* a);
+    bool vkCreateSemaphore(Dispatcher x, vkCreateSemaphore.Args* a);
+    bool vkDestroySemaphore(Dispatcher x, vkDestroySemaphore.Args* a);
     bool vkDestroyDescriptorPool(Dispatcher x, vkDestroyDescriptorPool.Args* a);
     bool vkResetDescriptorPool(Dispatcher x, vkResetDescriptorPool.Args* a);
     bool vkAllocateDescriptorSets(Dispatcher x, vkAllocateDescriptorSets.Args* a);
@@ -42,6 +44,7 @@ internal unsafe partial interface IHandlers
     bool vkEnumeratePhysicalDeviceGroups(Dispatcher x, vkEnumeratePhysicalDeviceGroups.Args* a);
     bool vkGetPhysicalDeviceProperties2(Dispatcher x, vkGetPhysicalDeviceProperties2.Args* a);
     bool vkGetDeviceQueue2(Dispatcher x, vkGetDeviceQueue2.Args* a);
+    bool vkGetPhysicalDeviceExternalSemaphoreProperties(Dispatcher x, vkGetPhysicalDeviceExternalSemaphoreProperties.Args* a);
     bool vkSetReplyCommandStreamMESA(Dispatcher x, vkSetReplyCommandStreamMESA.Args* a);
     bool vkSeekReplyCommandStreamMESA(Dispatcher x, vkSeekReplyCommandStreamMESA.Args* a);
     bool vkExecuteCommandStreamsMESA(Dispatcher x, vkExecuteCommandStreamsMESA.Args* a);
@@ -50,6 +53,12 @@ internal unsafe partial interface IHandlers
     bool vkNotifyRingMESA(Dispatcher x, vkNotifyRingMESA.Args* a);
     bool vkWriteRingExtraMESA(Dispatcher x, vkWriteRingExtraMESA.Args* a);
     bool vkGetMemoryResourcePropertiesMESA(Dispatcher x, vkGetMemoryResourcePropertiesMESA.Args* a);
+    bool vkGetMemoryFdKHR(Dispatcher x, vkGetMemoryFdKHR.Args* a);
+    bool vkGetMemoryFdPropertiesKHR(Dispatcher x, vkGetMemoryFdPropertiesKHR.Args* a);
+    bool vkImportFenceFdKHR(Dispatcher x, vkImportFenceFdKHR.Args* a);
+    bool vkGetFenceFdKHR(Dispatcher x, vkGetFenceFdKHR.Args* a);
+    bool vkImportSemaphoreFdKHR(Dispatcher x, vkImportSemaphoreFdKHR.Args* a);
+    bool vkGetSemaphoreFdKHR(Dispatcher x, vkGetSemaphoreFdKHR.Args* a);
     bool vkResetFenceResourceMESA(Dispatcher x, vkResetFenceResourceMESA.Args* a);
     bool vkWaitSemaphoreResourceMESA(Dispatcher x, vkWaitSemaphoreResourceMESA.Args* a);
     bool vkImportSemaphoreResourceMESA(Dispatcher x, vkImportSemaphoreResourceMESA.Args* a);
@@ -1112,15 +1121,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCreateSemaphore.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(40, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCreateSemaphore;
-        if (fn == null) return x.MissingFunction(40);
-        ulong real_pSemaphore = 0;
-        a.ret = fn(a.device, a.pCreateInfo, null, a.pSemaphore == null ? null : &real_pSemaphore);
-        if (a.pSemaphore != null)
-        {
-            if ((int)a.ret >= 0 && real_pSemaphore != 0) { if (!x.Register(*a.pSemaphore, real_pSemaphore, 5)) return false; }
-            else *a.pSemaphore = 0;
-        }
+        if (!x.Handlers.vkCreateSemaphore(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateSemaphore.ReplySize(&a);
@@ -1138,10 +1139,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkDestroySemaphore.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(41, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroySemaphore;
-        if (fn == null) return x.MissingFunction(41);
-        fn(a.device, a.semaphore, null);
-        x.Unregister(a.semaphore, 5);
+        if (!x.Handlers.vkDestroySemaphore(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkDestroySemaphore.ReplySize(&a);
@@ -3671,9 +3669,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkGetPhysicalDeviceExternalSemaphoreProperties.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(163, ref d);
-        var fn = x.InstanceFunctions == null ? null : x.InstanceFunctions->vkGetPhysicalDeviceExternalSemaphoreProperties;
-        if (fn == null) return x.MissingFunction(163);
-        fn(a.physicalDevice, a.pExternalSemaphoreInfo, a.pExternalSemaphoreProperties);
+        if (!x.Handlers.vkGetPhysicalDeviceExternalSemaphoreProperties(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkGetPhysicalDeviceExternalSemaphoreProperties.ReplySize(&a);
@@ -4261,9 +4257,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkGetMemoryFdKHR.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(193, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkGetMemoryFdKHR;
-        if (fn == null) return x.MissingFunction(193);
-        a.ret = fn(a.device, a.pGetFdInfo, a.pFd);
+        if (!x.Handlers.vkGetMemoryFdKHR(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkGetMemoryFdKHR.ReplySize(&a);
@@ -4281,9 +4275,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkGetMemoryFdPropertiesKHR.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(194, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkGetMemoryFdPropertiesKHR;
-        if (fn == null) return x.MissingFunction(194);
-        a.ret = fn(a.device, a.handleType, a.fd, a.pMemoryFdProperties);
+        if (!x.Handlers.vkGetMemoryFdPropertiesKHR(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkGetMemoryFdPropertiesKHR.ReplySize(&a);
@@ -5148,9 +5140,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkImportFenceFdKHR.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(238, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkImportFenceFdKHR;
-        if (fn == null) return x.MissingFunction(238);
-        a.ret = fn(a.device, a.pImportFenceFdInfo);
+        if (!x.Handlers.vkImportFenceFdKHR(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkImportFenceFdKHR.ReplySize(&a);
@@ -5168,9 +5158,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkGetFenceFdKHR.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(239, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkGetFenceFdKHR;
-        if (fn == null) return x.MissingFunction(239);
-        a.ret = fn(a.device, a.pGetFdInfo, a.pFd);
+        if (!x.Handlers.vkGetFenceFdKHR(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkGetFenceFdKHR.ReplySize(&a);
@@ -5228,9 +5216,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkImportSemaphoreFdKHR.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(242, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkImportSemaphoreFdKHR;
-        if (fn == null) return x.MissingFunction(242);
-        a.ret = fn(a.device, a.pImportSemaphoreFdInfo);
+        if (!x.Handlers.vkImportSemaphoreFdKHR(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkImportSemaphoreFdKHR.ReplySize(&a);
@@ -5248,9 +5234,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkGetSemaphoreFdKHR.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(243, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkGetSemaphoreFdKHR;
-        if (fn == null) return x.MissingFunction(243);
-        a.ret = fn(a.device, a.pGetFdInfo, a.pFd);
+        if (!x.Handlers.vkGetSemaphoreFdKHR(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkGetSemaphoreFdKHR.ReplySize(&a);
