@@ -39,33 +39,47 @@ public static class VenusDump
         return check && (summary.Undecodable > 0 || summary.Different > 0) ? VenusCli.ExitFailed : VenusCli.ExitOk;
     }
 
-    /// <summary>Prints every command of every record (a record may hold several: our ICD records whole submissions).</summary>
+    /// <summary>One command of a recording: where its bytes are, its text, and whether it decoded and re-encoded to the same bytes.</summary>
+    public readonly record struct Command(string Stream, int Offset, int Length, string Text, bool Decoded, bool Same);
+
+    /// <summary>
+    /// Every command of every record, in order (a record may hold several: our ICD records whole
+    /// submissions). A command that does not decode ends its record: the rest cannot be split.
+    /// </summary>
+    public static IEnumerable<Command> Commands(byte[] data)
+    {
+        using var arena = new VnArena();
+        var text = new StringBuilder();
+        foreach (VenusRecording.Record record in VenusRecording.Read(data))
+        {
+            int offset = record.Offset, end = record.Offset + record.Length;
+            while (offset < end)
+            {
+                text.Clear();
+                arena.Reset();
+                bool ok = VenusCommandText.Describe(new ReadOnlySpan<byte>(data, offset, end - offset), text, arena, out int used, out bool same);
+                if (!ok || used <= 0 || used > end - offset)
+                {
+                    yield return new Command(record.Stream, offset, end - offset, text.ToString(), false, false);
+                    break;
+                }
+                yield return new Command(record.Stream, offset, used, text.ToString(), true, same);
+                offset += used;
+            }
+        }
+    }
+
+    /// <summary>Prints every command of every record.</summary>
     public static Summary Dump(byte[] data, TextWriter output)
     {
         int commands = 0, bad = 0, different = 0;
-        using var arena = new VnArena();
-        var line = new StringBuilder();
-        foreach (VenusRecording.Record record in VenusRecording.Read(data))
+        foreach (Command c in Commands(data))
         {
-            var bytes = new ReadOnlySpan<byte>(data, record.Offset, record.Length);
-            while (bytes.Length > 0)
-            {
-                commands++;
-                line.Clear().Append('[').Append(record.Stream).Append("] ");
-                arena.Reset();
-                bool ok = VenusCommandText.Describe(bytes, line, arena, out int used, out bool same);
-                if (!ok || used <= 0 || used > bytes.Length)
-                {
-                    // The rest of the record cannot be split into commands.
-                    bad++;
-                    line.Append("  !! does not decode");
-                    output.WriteLine(line.ToString());
-                    break;
-                }
-                if (!same) { different++; line.Append("  !! re-encodes differently"); }
-                output.WriteLine(line.ToString());
-                bytes = bytes[used..];
-            }
+            commands++;
+            string note = !c.Decoded ? "  !! does not decode" : !c.Same ? "  !! re-encodes differently" : "";
+            if (!c.Decoded) bad++;
+            else if (!c.Same) different++;
+            output.WriteLine($"[{c.Stream}] {c.Text}{note}");
         }
         return new Summary(commands, bad, different);
     }

@@ -107,20 +107,11 @@ public static unsafe class VenusReplay
     public static List<(string Stream, byte[] Bytes)> Split(byte[] data)
     {
         var commands = new List<(string, byte[])>();
-        using var arena = new VnArena();
-        var scratch = new StringBuilder();
-        foreach (VenusRecording.Record record in VenusRecording.Read(data))
+        foreach (VenusDump.Command c in VenusDump.Commands(data))
         {
-            var bytes = new ReadOnlySpan<byte>(data, record.Offset, record.Length);
-            while (bytes.Length > 0)
-            {
-                arena.Reset();
-                scratch.Clear();
-                if (!VenusCommandText.Describe(bytes, scratch, arena, out int used, out _) || used <= 0 || used > bytes.Length)
-                    throw new InvalidDataException($"a command in stream '{record.Stream}' at byte {record.Offset + record.Length - bytes.Length} does not decode");
-                commands.Add((record.Stream, bytes[..used].ToArray()));
-                bytes = bytes[used..];
-            }
+            if (!c.Decoded)
+                throw new InvalidDataException($"a command in stream '{c.Stream}' at byte {c.Offset} does not decode");
+            commands.Add((c.Stream, data.AsSpan(c.Offset, c.Length).ToArray()));
         }
         return commands;
     }
