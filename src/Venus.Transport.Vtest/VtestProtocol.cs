@@ -76,6 +76,21 @@ public static class VtestProtocol
     /// <summary>Socket path used when neither side is told otherwise (Mesa: env <c>VTEST_SOCKET_NAME</c>).</summary>
     public const string DefaultSocketPath = "/tmp/.virgl_test";
 
+    /// <summary>
+    /// Whether a guest driver is asked to use vtest, as Mesa's venus decides it: <c>VN_DEBUG</c>
+    /// containing <c>vtest</c>, or (ours) <c>VENUS_TRANSPORT=vtest</c>. <paramref name="env"/> reads
+    /// an environment variable (the ICD's own environment, or the one <c>venus doctor</c> checks).
+    /// </summary>
+    public static bool Requested(Func<string, string?> env)
+    {
+        string? debug = env("VN_DEBUG");
+        return env("VENUS_TRANSPORT") == "vtest" || (debug is not null && debug.Split(',').Contains("vtest"));
+    }
+
+    /// <summary>The socket a guest driver connects to: <c>VTEST_SOCKET_NAME</c>, else <see cref="DefaultSocketPath"/>.</summary>
+    public static string SocketPath(Func<string, string?> env) =>
+        env("VTEST_SOCKET_NAME") is { Length: > 0 } path ? path : DefaultSocketPath;
+
     /// <summary>The version this implementation speaks; venus needs at least 3 (blobs, syncs, SUBMIT_CMD2).</summary>
     public const uint Version = 3;
     public const uint MinimumVenusVersion = 3;

@@ -69,11 +69,9 @@ public static class GuestDoctor
     private static VenusCapset? CheckTransport(DoctorReport report, Func<string, string?> env)
     {
         string? asked = env("VENUS_TRANSPORT");
-        string? debug = env("VN_DEBUG");
-        bool vtest = asked == "vtest" || (debug is not null && debug.Split(',').Contains("vtest"));
-        if (vtest)
+        if (VtestProtocol.Requested(env))
         {
-            string socket = env("VTEST_SOCKET_NAME") is { Length: > 0 } s ? s : VtestProtocol.DefaultSocketPath;
+            string socket = VtestProtocol.SocketPath(env);
             report.Facts["transport"] = "vtest";
             report.Facts["vtest_socket"] = socket;
             string why = asked == "vtest" ? "VENUS_TRANSPORT=vtest" : "VN_DEBUG contains vtest";

@@ -9,8 +9,6 @@ namespace Venus.GuestIcd.Transport;
 /// </summary>
 internal sealed unsafe class VtestGuestTransport : IGuestTransport
 {
-    public const string DefaultSocket = "/tmp/.virgl_test";
-
     private readonly VtestClient _client;
 
     private VtestGuestTransport(VtestClient client, VenusCapset capset)
@@ -19,18 +17,9 @@ internal sealed unsafe class VtestGuestTransport : IGuestTransport
         Capset = capset;
     }
 
-    public static bool Requested()
-    {
-        string? debug = Environment.GetEnvironmentVariable("VN_DEBUG");
-        string? transport = Environment.GetEnvironmentVariable("VENUS_TRANSPORT");
-        return transport == "vtest" || (debug is not null && debug.Split(',').Contains("vtest"));
-    }
+    public static bool Requested() => VtestProtocol.Requested(Environment.GetEnvironmentVariable);
 
-    public static string SocketPath()
-    {
-        string? path = Environment.GetEnvironmentVariable("VTEST_SOCKET_NAME");
-        return string.IsNullOrEmpty(path) ? DefaultSocket : path;
-    }
+    public static string SocketPath() => VtestProtocol.SocketPath(Environment.GetEnvironmentVariable);
 
     public static VtestGuestTransport Connect(string socketPath, string rendererName)
     {
