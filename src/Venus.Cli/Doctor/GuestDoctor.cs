@@ -181,12 +181,8 @@ public static class GuestDoctor
         };
         string summary = $"wire format {capset.WireFormatVersion}, vk.xml {VenusCapset.FormatVulkanVersion(capset.VkXmlVersion)}, " +
             $"VK_MESA_venus_protocol spec {capset.VkMesaVenusProtocolSpecVersion}, {capset.ExtensionCount} extensions";
-        if (capset.WireFormatVersion != VenusProtocolInfo.WireFormatVersion)
-            report.Fail("capset", $"the host speaks Venus wire format {capset.WireFormatVersion}; our ICD speaks {VenusProtocolInfo.WireFormatVersion} ({summary})",
-                "use a host of the same wire format (virglrenderer ≥ 1.0 or venus-host)");
-        else if (capset.VkXmlVersion < VenusCapset.MakeVulkanVersion(1, 1, 0))
-            report.Fail("capset", $"the host's protocol is at vk.xml {VenusCapset.FormatVulkanVersion(capset.VkXmlVersion)}; Vulkan 1.1 is the minimum",
-                "update the host (virglrenderer ≥ 1.0 or venus-host)");
+        if (capset.WhyUnusable() is { } unusable)
+            report.Fail("capset", $"{unusable} ({summary})", "use a host of this wire format and protocol (virglrenderer ≥ 1.0 or venus-host)");
         else
             report.Ok("capset", summary);
         if (capset.VkXmlVersion < VenusProtocolInfo.VkXmlVersion)

@@ -100,10 +100,8 @@ internal sealed unsafe class GuestInstance : DispatchableObject
             VenusCapset capset = transport.Capset;
             IcdLog.Info($"{transport.Name}: wire format {capset.WireFormatVersion}, vk.xml {VenusCapset.FormatVulkanVersion(capset.VkXmlVersion)}, " +
                 $"{capset.ExtensionCount} protocol extensions, multiple timelines {capset.SupportsMultipleTimelines}");
-            if (capset.WireFormatVersion != VenusProtocolInfo.WireFormatVersion)
-                return Refuse(transport, $"the host speaks Venus wire format {capset.WireFormatVersion}; this driver speaks {VenusProtocolInfo.WireFormatVersion}");
-            if (capset.VkXmlVersion < VenusCapset.MakeVulkanVersion(1, 1, 0))
-                return Refuse(transport, $"the host's protocol is at vk.xml {VenusCapset.FormatVulkanVersion(capset.VkXmlVersion)}; Vulkan 1.1 is the minimum");
+            if (capset.WhyUnusable() is { } unusable)
+                return Refuse(transport, unusable);
 
             Span<uint> mask = stackalloc uint[VenusExtensionMask.WordCount];
             if (capset.ExtensionMask.IsValid)

@@ -114,6 +114,20 @@ public readonly record struct VenusCapset
         WriteU32(destination, UseGuestVramOffset, UseGuestVram ? 1u : 0u);
     }
 
+    /// <summary>
+    /// Why a guest driver of this protocol build cannot use a host with this capset (a different
+    /// wire format, or a protocol older than Vulkan 1.1); null when it can. The guest ICD refuses
+    /// such a host with this text, and <c>venus doctor</c> reports it.
+    /// </summary>
+    public string? WhyUnusable()
+    {
+        if (WireFormatVersion != VenusProtocolInfo.WireFormatVersion)
+            return $"the host speaks Venus wire format {WireFormatVersion}; this driver speaks {VenusProtocolInfo.WireFormatVersion}";
+        if (VkXmlVersion < MakeVulkanVersion(1, 1, 0))
+            return $"the host's protocol is at vk.xml {FormatVulkanVersion(VkXmlVersion)}; Vulkan 1.1 is the minimum";
+        return null;
+    }
+
     /// <summary><c>VK_MAKE_API_VERSION(0, major, minor, patch)</c>.</summary>
     public static uint MakeVulkanVersion(uint major, uint minor, uint patch) =>
         (major << 22) | ((minor & 0x3FF) << 12) | (patch & 0xFFF);
