@@ -46,12 +46,7 @@ publish() {
   local peers="$1"
   local log="$peers$(host_dir).publish.log"
   if jit; then
-    local dotnet_root; dotnet_root="$(dirname "$(readlink -f "$(command -v dotnet)")")"
-    if [ ! -x "$peers/opt/dotnet/dotnet" ]; then
-      mkdir -p "$peers/opt/dotnet/shared"
-      cp -a "$dotnet_root/dotnet" "$dotnet_root/host" "$peers/opt/dotnet/"
-      cp -a "$dotnet_root/shared/Microsoft.NETCore.App" "$peers/opt/dotnet/shared/"
-    fi
+    bash "$root/eng/peers.sh" dotnet >/dev/null || die "could not copy the .NET runtime into the chroot"
     dotnet publish "$root/src/Venus.HostRenderer" -c Release -o "$peers$(host_dir)" --nologo -v quiet \
       -p:TreatWarningsAsErrors=false >"$log" 2>&1 || { tail -n 20 "$log" >&2; die "dotnet publish failed"; }
   else

@@ -9,6 +9,7 @@
 #                              chroot) is missing (what eng/vm.sh adds: QEMU, busybox, ...); a PKG
 #                              written NAME/SUITE (e.g. libggml1-backend-vulkan/trixie-backports)
 #                              comes from that suite of the chroot's own archive
+#   eng/peers.sh dotnet        copy this machine's .NET runtime into the chroot (/opt/dotnet) if missing
 #   eng/peers.sh serve SOCKET  start virgl_test_server --venus on lavapipe; SOCKET is a path
 #                              inside the chroot (e.g. /tmp/venus.sock); prints the server pid
 #
@@ -110,6 +111,19 @@ ensure() {
   echo "$PEERS"
 }
 
+# dotnet: the .NET runtime of this machine's SDK copied into the chroot at /opt/dotnet (once), for
+# framework-dependent programs run there (a JIT venus-host, the .NET sample).
+dotnet_runtime() {
+  ensure >/dev/null
+  local dotnet_root; dotnet_root="$(dirname "$(readlink -f "$(command -v dotnet)")")"
+  if [ ! -x "$PEERS/opt/dotnet/dotnet" ] || [ ! -d "$PEERS/opt/dotnet/shared/Microsoft.NETCore.App" ]; then
+    mkdir -p "$PEERS/opt/dotnet/shared"
+    cp -a "$dotnet_root/dotnet" "$dotnet_root/host" "$PEERS/opt/dotnet/"
+    cp -a "$dotnet_root/shared/Microsoft.NETCore.App" "$PEERS/opt/dotnet/shared/"
+  fi
+  echo /opt/dotnet/dotnet
+}
+
 serve() {
   local sock="${1:?usage: peers.sh serve SOCKET (a path inside the chroot, e.g. /tmp/venus.sock)}"
   ensure >/dev/null
@@ -130,5 +144,6 @@ case "${1:-}" in
   path) echo "$PEERS" ;;
   install) shift; [ $# -gt 0 ] || die "usage: peers.sh install PACKAGE:PATH..."; ensure >/dev/null; install_packages "$@" ;;
   serve) shift; serve "$@" ;;
-  *) die "usage: peers.sh ensure | path | install PACKAGE:PATH... | serve SOCKET" ;;
+  dotnet) dotnet_runtime ;;
+  *) die "usage: peers.sh ensure | path | install PACKAGE:PATH... | dotnet | serve SOCKET" ;;
 esac

@@ -4,8 +4,8 @@
 #
 #   eng/sample.sh install   publish it (framework-dependent) into the peers chroot at
 #                           /opt/venus-sample-<checkout hash>/, compile its shaders there with the
-#                           chroot's glslangValidator, copy the .NET runtime into the chroot (/opt/dotnet)
-#                           if it is not there; prints the command line that runs it inside the chroot
+#                           chroot's glslangValidator, copy the .NET runtime into the chroot
+#                           (eng/peers.sh dotnet); prints the command line that runs it inside the chroot
 #
 # Run that command with VK_DRIVER_FILES (and for our ICD VN_DEBUG=vtest VTEST_SOCKET_NAME=...) set.
 set -euo pipefail
@@ -15,12 +15,7 @@ die() { echo "sample.sh: $*" >&2; exit 1; }
 
 peers="$(bash "$root/eng/peers.sh" ensure)"
 dir="/opt/venus-sample-$(printf %s "$root" | md5sum | cut -c1-8)"
-dotnet_root="$(dirname "$(readlink -f "$(command -v dotnet)")")"
-if [ ! -x "$peers/opt/dotnet/dotnet" ] || [ ! -d "$peers/opt/dotnet/shared/Microsoft.NETCore.App" ]; then
-  mkdir -p "$peers/opt/dotnet/shared"
-  cp -a "$dotnet_root/dotnet" "$dotnet_root/host" "$peers/opt/dotnet/"
-  cp -a "$dotnet_root/shared/Microsoft.NETCore.App" "$peers/opt/dotnet/shared/"
-fi
+runtime="$(bash "$root/eng/peers.sh" dotnet)" || die "could not copy the .NET runtime into the chroot"
 mkdir -p "$peers$dir"
 dotnet publish "$root/samples/Venus.Sample" -c Release -o "$peers$dir" --nologo -v quiet >"$peers$dir.publish.log" 2>&1 \
   || { tail -n 20 "$peers$dir.publish.log" >&2; die "dotnet publish of samples/Venus.Sample failed"; }
@@ -28,4 +23,4 @@ for s in square.comp triangle.vert triangle.frag; do
   chroot "$peers" glslangValidator -V "$dir/shaders/$s" -o "$dir/shaders/$s.spv" >"$peers$dir.glslang.log" 2>&1 \
     || { cat "$peers$dir.glslang.log" >&2; die "glslangValidator failed on $s"; }
 done
-echo "/opt/dotnet/dotnet $dir/venus-sample.dll $dir/shaders"
+echo "$runtime $dir/venus-sample.dll $dir/shaders"
