@@ -27,7 +27,9 @@ public static class AppComparison
             output.WriteLine(fx.Icd.InstallOutput);
         string command = app.Command(fx);
 
-        RunResult native = fx.RunNative(command, app.Timeout);
+        (RunResult native, string nativeLog) = fx.NativeReference(command, app.Timeout);
+        if (nativeLog.Length > 0)
+            output.WriteLine(nativeLog.TrimEnd());
         IReadOnlyList<string> expected = app.Output.Extract(native.Stdout);
         string? problem = !native.Succeeded ? $"native run failed ({native.Outcome})" : app.Output.NativeProblem(expected);
         output.WriteLine($"native: {native.Outcome}, {native.Wall.TotalSeconds:0.0} s, {Count(expected.Count, app.Output.Unit)}");
