@@ -66,6 +66,8 @@ internal sealed unsafe partial class Handlers
             syncFd = DriverImportsSyncFd(fns, a->physicalDevice) ? SyncFdMode.Native : SyncFdMode.Emulated;
             if (!driver.Any(e => e.Name == SemaphoreFdExtension)) names.Remove(SemaphoreFdExtension);
         }
+        bool emulateModifiers = names.Contains(DrmModifiers.Extension) && DrmModifiers.Needed(driver);
+        if (emulateModifiers) names.Remove(DrmModifiers.Extension);
         // Host-visible memory reaches the guest as a memfd the driver imports (VK_EXT_external_memory_host).
         bool hostImport = driver.Any(e => e.Name == "VK_EXT_external_memory_host");
         if (hostImport && !names.Contains("VK_EXT_external_memory_host")) names.Add("VK_EXT_external_memory_host");
@@ -82,10 +84,12 @@ internal sealed unsafe partial class Handlers
                 a->ret = fns->vkCreateDevice(a->physicalDevice, &ci, null, &device);
                 if (a->ret != VkResult.VK_SUCCESS) return true;
                 var table = VulkanLibrary.LoadDevice(fns, device);
+                if (emulateModifiers) DrmModifiers.WrapDevice(device, table);
                 int index = _ctx.AddDeviceTable(table, x.FirstTable);
                 if (!x.Register(*a->pDevice, device, ObjDevice, index, x.FirstId))
                 {
                     table->vkDestroyDevice(device, null);
+                    DrmModifiers.ForgetDevice(device);
                     return false;
                 }
                 var state = new DeviceState { Id = *a->pDevice, Handle = device, PhysicalDevice = a->physicalDevice, Table = index, Fns = table, HostPointerImport = hostImport, SyncFd = syncFd };
@@ -125,6 +129,7 @@ internal sealed unsafe partial class Handlers
         state.Fns->vkDeviceWaitIdle(state.Handle);
         FreeDeviceMemories(state);
         state.Fns->vkDestroyDevice(state.Handle, null);
+        DrmModifiers.ForgetDevice(state.Handle);
         _ctx.Objects.RemoveDescendants(state.Id);
         _ctx.Objects.Remove(state.Id, out _);
         ForgetDeadSemaphores();

@@ -56,6 +56,7 @@ internal sealed unsafe partial class Handlers
         a->ret = _ctx.Vk.Global->vkCreateInstance(&ci, null, &instance);
         if (a->ret != VkResult.VK_SUCCESS) return true;
         var table = _ctx.Vk.LoadInstance(instance);
+        DrmModifiers.WrapInstance(table);
         int index = _ctx.AddInstanceTable(table);
         if (!x.Register(*a->pInstance, instance, ObjInstance, index, 0))
         {
@@ -189,6 +190,9 @@ internal sealed unsafe partial class Handlers
         // Binary SYNC_FD imports are emulated where the driver has no external semaphores (Families/Sync.cs).
         if (!driver.Any(e => e.Name == SemaphoreFdExtension) && ProtocolExtension(SemaphoreFdExtension) is { } semaphoreFd)
             result.Add((SemaphoreFdExtension, (uint)semaphoreFd.SpecVersion));
+        // DRM format modifiers (LINEAR only) are emulated where the driver has none (Families/DrmModifiers.cs).
+        if (DrmModifiers.Needed(driver) && ProtocolExtension(DrmModifiers.Extension) is { } modifiers)
+            result.Add((DrmModifiers.Extension, (uint)modifiers.SpecVersion));
         return result;
     }
 
