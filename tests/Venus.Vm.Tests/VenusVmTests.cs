@@ -164,8 +164,9 @@ public sealed class VenusVmTests(VmBootsFixture fixture, ITestOutputHelper outpu
     /// <summary>
     /// vkmark --winsys headless (VK_EXT_headless_surface and a real swapchain), its 13 default scenes at
     /// a second each, through our ICD over /dev/dri: every scene and a score. Mesa's guest runs the same
-    /// in the boot; on this host (virglrenderer 1.1.0 cannot import sync-fd semaphores) it offers no
-    /// swapchain, so its outcome is only reported.
+    /// in the boot; on this host it offers no swapchain (virglrenderer 1.1.0 imports no sync_fd semaphores
+    /// and passes on lavapipe, which has no VK_EXT_image_drm_format_modifier), so its outcome is only reported; on our render server
+    /// it runs (RenderServerVmTests).
     /// </summary>
     [Fact]
     public void VkmarkHeadlessRunsEveryDefaultSceneThroughOurIcd()
