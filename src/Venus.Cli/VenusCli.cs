@@ -42,8 +42,14 @@ public static class VenusCli
               its Vulkan driver(s), whether host-visible memory can be shared, memfd, and whether
               venus-host is NativeAOT. Exit 0 only when everything needed works.
               --json          print JSON instead of text
-          help
+          help, --help, -h
               Print this text.
+          version, --version
+              Print the version and the protocol it speaks: wire format, vk.xml version, the
+              VK_EXT_command_serialization and VK_MESA_venus_protocol spec versions.
+
+        Exit status: 0 success, 1 the command failed (one line on stderr says why), 2 bad
+        command line (one line on stderr).
         """;
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -59,6 +65,7 @@ public static class VenusCli
                 "doctor" => Doctor(args.AsSpan(1), stdout, stderr),
                 "replay" => VenusReplay.Run(args.AsSpan(1), stdout, stderr),
                 "help" or "-h" or "--help" => Help(stdout),
+                "version" or "--version" => Version(stdout),
                 _ => UsageError(stderr, $"unknown command '{args[0]}'"),
             };
         }
@@ -76,10 +83,16 @@ public static class VenusCli
         return ExitOk;
     }
 
+    private static int Version(TextWriter stdout)
+    {
+        stdout.WriteLine(Venus.Protocol.VenusVersion.Text("venus"));
+        return ExitOk;
+    }
+
+    /// <summary>A bad command line: one line on stderr naming the problem and where the usage is; exit 2.</summary>
     internal static int UsageError(TextWriter stderr, string message)
     {
-        stderr.WriteLine($"venus: {message}");
-        stderr.WriteLine(Usage);
+        stderr.WriteLine($"venus: {message} (usage: venus --help)");
         return ExitUsage;
     }
 
