@@ -27,13 +27,14 @@ public static class VenusCli
               Print a stream recorded by `venus-host serve --record DIR` as decoded calls, one per
               line, each prefixed by the stream it ran on. Every command is re-encoded; --check
               exits 1 unless every command decodes and re-encodes to the same bytes.
-          replay FILE [--socket PATH] [--verbose]
+          replay FILE [--socket PATH] [--verbose] [--json]
               Play a recording (venus-host --record, or our ICD's VENUS_RECORD) against a vtest host
               in a fresh context, one command at a time; ring set-up commands are left out and
               reply streams go to the replayer's own blob. Checks every reply's VkResult, prints
               the time per command type, exits 1 if any command failed.
               --socket PATH   the host's socket (default: $VTEST_SOCKET_NAME, else /tmp/.virgl_test)
               --verbose       name each command on stderr before it is sent
+              --json          print the outcome (counts, time per command type, failures) as JSON
           doctor [--host] [--json]
               Say whether an application here would get our Venus device, and if not why: the
               driver manifests the loader sees, the transport our ICD would choose (vtest socket or
