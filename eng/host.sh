@@ -23,15 +23,16 @@ host_dir() { echo "/opt/venus-host-$(printf %s "$root" | md5sum | cut -c1-8)$(ji
 # The command line that starts venus-host inside the chroot.
 host_cmd() { if jit; then echo "/opt/dotnet/dotnet $(host_dir)/venus-host.dll"; else echo "$(host_dir)/venus-host"; fi; }
 
-# Publishes unless the published copy is newer than every source it is built from; one publish at a
-# time per copy (test fixtures start hosts in parallel).
+# Publishes unless the published copy is newer than every source it is built from (bin/ and obj/,
+# which builds rewrite, do not count); one publish at a time per copy (test fixtures start hosts in parallel).
 install() {
   local peers="$1"
   mkdir -p "$peers/opt"
   exec 7>"$peers$(host_dir).lock"
   flock -w 1200 7 || die "timed out waiting for another publish of $(host_dir)"
   local stamp="$peers$(host_dir)/.published"
-  if [ -f "$stamp" ] && [ -z "$(find "$root/src" "$root/Directory.Build.props" -newer "$stamp" \
+  if [ -f "$stamp" ] && [ -z "$(find "$root/src" "$root/Directory.Build.props" \
+       \( -name obj -o -name bin \) -prune -o -newer "$stamp" \
        \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.xml' \) -print -quit 2>/dev/null)" ]; then
     exec 7>&-
     return 0

@@ -13,9 +13,10 @@
 #
 # Scenarios (tests/vm/init runs the steps): venus (default: the device offers the venus capset;
 # vulkaninfo, the compute job, sync and exts through our ICD and Mesa's, clean failures, and
-# presentation: vkmark --winsys headless through both, tests/clients/wsi.c headless through ours),
+# presentation: vkmark --winsys headless through both, tests/clients/wsi.c headless through ours,
+# venus doctor on the device and on a node that is not virtio-gpu),
 # timing (the same device: wall times, both drivers interleaved) and novenus (a virgl-only device:
-# both drivers must refuse it cleanly). rsvenus and rstiming are venus and timing with our
+# both drivers must refuse it cleanly, venus doctor must say why). rsvenus and rstiming are venus and timing with our
 # venus-host (NativeAOT, eng/host.sh install) as QEMU's render server instead of virglrenderer's
 # (RENDER_SERVER_EXEC_PATH); rsvenus also runs a hostile guest program, then the compute job again.
 # Their host log is artifacts/vm/SCENARIO.host.log.
@@ -135,6 +136,9 @@ build() {
   icd_dir="$(dirname "$icd")"
   # Our render server (rsvenus, rstiming): venus-host published with NativeAOT into the chroot.
   host_exe="$(bash "$root/eng/host.sh" install)" || die "eng/host.sh install failed"
+  # venus doctor, run in the guest where the apps run.
+  local cli
+  cli="$(bash "$root/eng/cli.sh" install)" || die "eng/cli.sh install failed"
 
   # The test clients, built in the chroot (its glibc and loader are the guest's).
   rm -rf "$PEERS$work" && mkdir -p "$PEERS$work/clients"
@@ -155,13 +159,14 @@ build() {
   mkdir -p "$stage/usr/share" && cp -r "$PEERS/usr/share/vkmark" "$stage/usr/share/vkmark"
   copy_closure /usr/bin/vulkaninfo /usr/lib/x86_64-linux-gnu/libvulkan.so.1 \
     /usr/lib/x86_64-linux-gnu/libvulkan_virtio.so "$icd_dir/libvenus_icd.so" \
-    "${CLIENTS[@]/#/$work/clients/}"
+    "${CLIENTS[@]/#/$work/clients/}" "$cli"
+  mv "$stage$cli" "$stage/usr/bin/venus"
   cp "$PEERS/usr/share/vulkan/icd.d/virtio_icd.json" "$stage/usr/share/vulkan/icd.d/"
   cp "$stage$icd_dir/libvenus_icd.so" "$stage/opt/venus/libvenus_icd.so"
   cp "$PEERS$icd" "$stage/opt/venus/venus_icd.json"
   for b in "${CLIENTS[@]}"; do mv "$stage$work/clients/$b" "$stage/usr/bin/$b"; done
   cp "$PEERS$work/clients/compute.comp.spv" "$stage/opt/venus/"
-  rm -rf "${stage:?}$work" "${stage:?}$icd_dir"
+  rm -rf "${stage:?}$work" "${stage:?}$icd_dir" "${stage:?}$(dirname "$cli")"
   ln -sf libvulkan.so.1 "$stage/usr/lib/x86_64-linux-gnu/libvulkan.so"
 
   chroot "$PEERS" sh -c "cd '$work/root' && find . | cpio -o -H newc --quiet > '$work/guest.cpio'" \

@@ -27,13 +27,14 @@ public static class VenusCli
               Print a stream recorded by `venus-host serve --record DIR` as decoded calls, one per
               line, each prefixed by the stream it ran on. Every command is re-encoded; --check
               exits 1 unless every command decodes and re-encodes to the same bytes.
-          replay FILE [--socket PATH] [--verbose]
+          replay FILE [--socket PATH] [--verbose] [--json]
               Play a recording (venus-host --record, or our ICD's VENUS_RECORD) against a vtest host
               in a fresh context, one command at a time; ring set-up commands are left out and
               reply streams go to the replayer's own blob. Checks every reply's VkResult, prints
               the time per command type, exits 1 if any command failed.
               --socket PATH   the host's socket (default: $VTEST_SOCKET_NAME, else /tmp/.virgl_test)
               --verbose       name each command on stderr before it is sent
+              --json          print the outcome (counts, time per command type, failures) as JSON
           doctor [--host] [--json]
               Say whether an application here would get our Venus device, and if not why: the
               driver manifests the loader sees, the transport our ICD would choose (vtest socket or
@@ -42,8 +43,14 @@ public static class VenusCli
               its Vulkan driver(s), whether host-visible memory can be shared, memfd, and whether
               venus-host is NativeAOT. Exit 0 only when everything needed works.
               --json          print JSON instead of text
-          help
+          help, --help, -h
               Print this text.
+          version, --version
+              Print the version and the protocol it speaks: wire format, vk.xml version, the
+              VK_EXT_command_serialization and VK_MESA_venus_protocol spec versions.
+
+        Exit status: 0 success, 1 the command failed (one line on stderr says why), 2 bad
+        command line (one line on stderr).
         """;
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -59,6 +66,7 @@ public static class VenusCli
                 "doctor" => Doctor(args.AsSpan(1), stdout, stderr),
                 "replay" => VenusReplay.Run(args.AsSpan(1), stdout, stderr),
                 "help" or "-h" or "--help" => Help(stdout),
+                "version" or "--version" => Version(stdout),
                 _ => UsageError(stderr, $"unknown command '{args[0]}'"),
             };
         }
@@ -76,10 +84,16 @@ public static class VenusCli
         return ExitOk;
     }
 
+    private static int Version(TextWriter stdout)
+    {
+        stdout.WriteLine(Venus.Protocol.VenusVersion.Text("venus"));
+        return ExitOk;
+    }
+
+    /// <summary>A bad command line: one line on stderr naming the problem and where the usage is; exit 2.</summary>
     internal static int UsageError(TextWriter stderr, string message)
     {
-        stderr.WriteLine($"venus: {message}");
-        stderr.WriteLine(Usage);
+        stderr.WriteLine($"venus: {message} (usage: venus --help)");
         return ExitUsage;
     }
 

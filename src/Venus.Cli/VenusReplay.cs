@@ -40,7 +40,7 @@ public static unsafe class VenusReplay
     public static int Run(ReadOnlySpan<string> args, TextWriter stdout, TextWriter stderr)
     {
         string? file = null, socket = null;
-        bool verbose = false;
+        bool verbose = false, json = false;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -52,6 +52,9 @@ public static unsafe class VenusReplay
                     break;
                 case "--verbose":
                     verbose = true;
+                    break;
+                case "--json":
+                    json = true;
                     break;
                 case var a when a.StartsWith('-'):
                     return VenusCli.UsageError(stderr, $"replay: unknown option '{a}'");
@@ -92,15 +95,56 @@ public static unsafe class VenusReplay
             stderr.WriteLine($"venus replay: {e.Message}");
             return VenusCli.ExitFailed;
         }
-        stdout.WriteLine($"{"command",-44} {"count",7} {"total ms",10} {"mean us",10}");
-        foreach ((string name, (int count, double ms)) in outcome.Times.OrderByDescending(t => t.Value.Ms))
-            stdout.WriteLine($"{name,-44} {count,7} {ms,10:0.000} {ms * 1000 / count,10:0.0}");
+        if (json)
+            WriteJson(stdout, file, socket, outcome);
+        else
+        {
+            stdout.WriteLine($"{"command",-44} {"count",7} {"total ms",10} {"mean us",10}");
+            foreach ((string name, (int count, double ms)) in outcome.Times.OrderByDescending(t => t.Value.Ms))
+                stdout.WriteLine($"{name,-44} {count,7} {ms,10:0.000} {ms * 1000 / count,10:0.0}");
+        }
         foreach (string note in outcome.Notes)
             stderr.WriteLine($"venus replay: note: {note}");
         foreach (string failure in outcome.Failures)
             stderr.WriteLine($"venus replay: {failure}");
         stderr.WriteLine($"venus replay: {outcome.Replayed} commands replayed, {outcome.Skipped} left out (ring and transport commands), {outcome.Failed} failed");
         return outcome.Failed == 0 ? VenusCli.ExitOk : VenusCli.ExitFailed;
+    }
+
+    /// <summary>The outcome as JSON: counts, the time per command type (slowest first), failures and notes.</summary>
+    private static void WriteJson(TextWriter w, string file, string socket, Outcome outcome)
+    {
+        using var stream = new MemoryStream();
+        using (var j = new System.Text.Json.Utf8JsonWriter(stream, new System.Text.Json.JsonWriterOptions { Indented = true }))
+        {
+            j.WriteStartObject();
+            j.WriteString("file", file);
+            j.WriteString("socket", socket);
+            j.WriteNumber("replayed", outcome.Replayed);
+            j.WriteNumber("left_out", outcome.Skipped);
+            j.WriteNumber("failed", outcome.Failed);
+            j.WriteStartArray("commands");
+            foreach ((string name, (int count, double ms)) in outcome.Times.OrderByDescending(t => t.Value.Ms))
+            {
+                j.WriteStartObject();
+                j.WriteString("command", name);
+                j.WriteNumber("count", count);
+                j.WriteNumber("total_ms", Math.Round(ms, 3));
+                j.WriteNumber("mean_us", Math.Round(ms * 1000 / count, 1));
+                j.WriteEndObject();
+            }
+            j.WriteEndArray();
+            j.WriteStartArray("failures");
+            foreach (string failure in outcome.Failures)
+                j.WriteStringValue(failure);
+            j.WriteEndArray();
+            j.WriteStartArray("notes");
+            foreach (string note in outcome.Notes)
+                j.WriteStringValue(note);
+            j.WriteEndArray();
+            j.WriteEndObject();
+        }
+        w.WriteLine(Encoding.UTF8.GetString(stream.ToArray()));
     }
 
     /// <summary>The recording cut into single commands (a record of our ICD holds a whole submission).</summary>

@@ -14,18 +14,41 @@ namespace Venus.HostRenderer;
 /// </summary>
 public static class Program
 {
-    const string Usage =
-        "usage: venus-host serve --socket-path PATH [--driver ICD_JSON] [--record DIR] [--isolation process|thread]\n" +
-        "       venus-host render-server --socket-fd N [--driver ICD_JSON] [--record DIR] [--isolation process|thread]\n" +
-        "       venus-host --socket-fd N   (the same: how libvirglrenderer starts RENDER_SERVER_EXEC_PATH)\n" +
-        "  --socket-path PATH   unix socket to listen on (vtest protocol)\n" +
-        "  --socket-fd N        inherited SOCK_SEQPACKET socket of virglrenderer's render protocol\n" +
-        "  --driver ICD_JSON    Vulkan ICD manifest for the host driver (sets VK_DRIVER_FILES)\n" +
-        "  --record DIR         save every context's command stream to DIR (read with `venus dump`)\n" +
-        "  --isolation MODE     process (default): each client in its own worker process, so a driver\n" +
-        "                       crash ends that client only; thread: all clients in this process\n" +
-        "  VENUS_HOST_LOG=FILE  append log lines to FILE instead of stderr\n" +
-        "  VENUS_HOST_ISOLATION=process|thread  the default of --isolation";
+    const string Usage = """
+        usage: venus-host serve --socket-path PATH [--driver ICD_JSON] [--record DIR] [--isolation process|thread]
+               venus-host render-server --socket-fd N [--driver ICD_JSON] [--record DIR] [--isolation process|thread]
+               venus-host --socket-fd N   (the same: how libvirglrenderer starts RENDER_SERVER_EXEC_PATH)
+               venus-host --help | --version
+
+        Runs Vulkan commands that Venus guests send (Mesa's venus driver, or our libvenus_icd.so) on
+        this machine's Vulkan driver.
+
+        options:
+          --socket-path PATH   unix socket to listen on (vtest protocol)
+          --socket-fd N        inherited SOCK_SEQPACKET socket of virglrenderer's render protocol
+          --driver ICD_JSON    Vulkan ICD manifest of the host driver (sets VK_DRIVER_FILES); empty or
+                               left out: every driver the loader finds except Venus guest drivers
+          --record DIR         save every context's command stream to DIR (read with `venus dump`,
+                               play again with `venus replay`)
+          --isolation MODE     process (default): each client in its own worker process, so a driver
+                               crash ends that client only; thread: all clients in this process
+          --version            print the version and the protocol versions (wire format, vk.xml,
+                               spec versions)
+
+        environment:
+          VENUS_HOST_LOG=FILE  append log lines to FILE instead of stderr
+          VENUS_HOST_ISOLATION=process|thread  the default of --isolation
+
+        Exit status: 0 stopped cleanly (SIGTERM, SIGINT), 1 failed (one line on stderr says why),
+        2 bad command line (one line on stderr).
+        """;
+
+    /// <summary>A bad command line: one line naming the problem and where the usage is; exit 2.</summary>
+    static int UsageError(string message)
+    {
+        Console.Error.WriteLine($"venus-host: {message} (usage: venus-host --help)");
+        return 2;
+    }
 
     public static int Main(string[] args)
     {
@@ -42,10 +65,12 @@ public static class Program
 
     static int Run(string[] args)
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help") { Console.Error.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
+        if (args.Length == 0) return UsageError("no command given");
+        if (args[0] is "-h" or "--help") { Console.Out.WriteLine(Usage); return 0; }
+        if (args[0] is "--version") { Console.Out.WriteLine(Venus.Protocol.VenusVersion.Text("venus-host")); return 0; }
         // libvirglrenderer execs RENDER_SERVER_EXEC_PATH with just "--socket-fd N".
         if (args[0] == "--socket-fd") args = ["render-server", .. args];
-        if (args[0] is not ("serve" or "worker" or "render-server")) { Console.Error.WriteLine($"venus-host: unknown command '{args[0]}'\n{Usage}"); return 2; }
+        if (args[0] is not ("serve" or "worker" or "render-server")) return UsageError($"unknown command '{args[0]}'");
         bool worker = args[0] == "worker", renderServer = args[0] == "render-server", renderWorker = false;
         string? socket = null, driver = null, record = null;
         // libvirglrenderer passes no options: the environment can pick the isolation.
@@ -69,17 +94,27 @@ public static class Program
                     case "--client-id" when worker: clientId = Number(); break;
                     case "--channel" when worker: channel = Number(); break;
                     case "--render" when worker: renderWorker = true; break;
-                    default: Console.Error.WriteLine($"venus-host: unknown option '{args[i]}'\n{Usage}"); return 2;
+                    case "-h" or "--help": Console.Out.WriteLine(Usage); return 0;
+                    default: return UsageError($"unknown option '{args[i]}'");
                 }
             }
-            catch (ArgumentException e) { Console.Error.WriteLine($"venus-host: {e.Message}\n{Usage}"); return 2; }
+            catch (ArgumentException e) { return UsageError(e.Message); }
         }
-        if (isolation is not ("process" or "thread")) { Console.Error.WriteLine($"venus-host: --isolation is process or thread, not '{isolation}'\n{Usage}"); return 2; }
-        if (worker && fd < 3 && channel < 3) { Console.Error.WriteLine("venus-host: worker needs --fd N or --channel N (N >= 3)"); return 2; }
-        if (renderServer && socketFd < 0) { Console.Error.WriteLine($"venus-host: --socket-fd is required\n{Usage}"); return 2; }
+        if (isolation is not ("process" or "thread")) return UsageError($"--isolation is process or thread, not '{isolation}'");
+        if (worker && fd < 3 && channel < 3) return UsageError("worker needs --fd N or --channel N (N >= 3)");
+        if (renderServer && socketFd < 0) return UsageError("render-server needs --socket-fd N");
         if (renderServer && !RenderSocket.IsSeqPacket(socketFd)) { Console.Error.WriteLine($"venus-host: --socket-fd {socketFd} is not an open SOCK_SEQPACKET socket"); return 2; }
-        if (!worker && !renderServer && socket == null) { Console.Error.WriteLine($"venus-host: --socket-path is required\n{Usage}"); return 2; }
-        if (driver != null)
+        if (!worker && !renderServer && socket == null) return UsageError("serve needs --socket-path PATH");
+        if (string.IsNullOrEmpty(driver))
+        {
+            // Every driver the loader finds, except Venus guest drivers (ours, Mesa's virtio): a host
+            // that loaded one would send its own calls to a Venus host, perhaps itself.
+            if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("VK_DRIVER_FILES"))
+                && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("VK_ICD_FILENAMES"))
+                && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("VK_LOADER_DRIVERS_DISABLE")))
+                Environment.SetEnvironmentVariable("VK_LOADER_DRIVERS_DISABLE", "*venus_icd*,*virtio_icd*");
+        }
+        else
         {
             if (!File.Exists(driver)) { Console.Error.WriteLine($"venus-host: driver manifest not found: {driver}"); return 2; }
             Environment.SetEnvironmentVariable("VK_DRIVER_FILES", driver);

@@ -74,6 +74,20 @@ public sealed partial class RecordingTests(IcdFixture fx, ITestOutputHelper outp
             string file = OnlyFile(hostPath);
             Replay(file, host);
             Replay(file, fx.SharedHost(HostKind.VenusHost));
+
+            // The same outcome as data.
+            RunResult json = fx.RunInChroot($"{fx.Cli} replay {file} --json --socket {host.ChrootSocketPath}", GuestDriverFixture.BaseEnvironment(), Timeout);
+            output.WriteLine(json.ToString());
+            Assert.True(json.Succeeded, json.ToString());
+            using System.Text.Json.JsonDocument doc = System.Text.Json.JsonDocument.Parse(json.Stdout);
+            System.Text.Json.JsonElement root = doc.RootElement;
+            Assert.Equal(0, root.GetProperty("failed").GetInt32());
+            Assert.Empty(root.GetProperty("failures").EnumerateArray());
+            int replayed = root.GetProperty("replayed").GetInt32();
+            Assert.True(replayed > 20, $"only {replayed} commands replayed");
+            System.Text.Json.JsonElement[] types = root.GetProperty("commands").EnumerateArray().ToArray();
+            Assert.Equal(replayed, types.Sum(t => t.GetProperty("count").GetInt32()));
+            Assert.Contains(types, t => t.GetProperty("command").GetString() == "vkCreateDevice" && t.GetProperty("count").GetInt32() == 1);
         }
         finally
         {

@@ -138,6 +138,24 @@ public sealed class VenusVmTests(VmBootsFixture fixture, ITestOutputHelper outpu
         VmAssert.CleanRefusal(step, "venus: no virtio-gpu device for Venus: DRM_IOCTL_VERSION failed on /dev/null");
     }
 
+    /// <summary><c>venus doctor</c> in the guest, with the apps' environment: the render node carries Venus, exit 0.</summary>
+    [Fact]
+    public void DoctorInTheWorkingVmExitsZero()
+    {
+        VmStep step = Passed("doctor-venus");
+        Assert.Contains("ok    transport   virtio-gpu: /dev/dri/renderD128 carries Venus", step.Output);
+        Assert.Matches(@"ok    trial .*Virtio-GPU Venus\.NET \(llvmpipe.*vkCreateDevice succeeds", step.Output);
+        Assert.Contains("verdict: an application here gets our Venus device", step.Output);
+        Assert.DoesNotContain("FAIL", step.Output);
+    }
+
+    /// <summary>A node that is not virtio-gpu (VENUS_RENDER_NODE=/dev/null): doctor names the node and why, exit 1.</summary>
+    [Fact]
+    public void DoctorOnANodeThatIsNotVirtioGpuFailsNamingIt()
+    {
+        VmAssert.DoctorFailsOnNodes(Boot.Step("doctor-not-virtgpu"), "/dev/null: DRM_IOCTL_VERSION failed on /dev/null", "/dev/null");
+    }
+
     /// <summary>3 GiB of host-visible memory does not fit the 2 GiB host window: vkMapMemory fails, nothing crashes.</summary>
     [Fact]
     public void MemoryBeyondTheHostWindowFailsToMapCleanly()
@@ -227,6 +245,14 @@ public sealed class NoVenusVmTests(VmBootsFixture fixture)
         VmStep step = fixture.Boot("novenus").Step("ours-novenus");
         Assert.Contains("no venus capset (the device offers virgl, virgl2)", step.Output);
         VmAssert.CleanRefusal(step, "venus: no virtio-gpu device for Venus: /dev/dri/renderD128");
+    }
+
+    /// <summary><c>venus doctor</c> on the virgl-only device: the node lacks the venus capset, exit 1.</summary>
+    [Fact]
+    public void DoctorSaysTheNodeLacksTheVenusCapset()
+    {
+        VmAssert.DoctorFailsOnNodes(fixture.Boot("novenus").Step("doctor-novenus"),
+            @"/dev/dri/renderD128 \(virtio_gpu\): cannot carry Venus: .*no venus capset \(the device offers virgl, virgl2\)", "/dev/dri/renderD128");
     }
 
     [Fact]

@@ -117,6 +117,18 @@ public static class VmAssert
         string line = Assert.Single(step.Output.Split('\n'), l => l.StartsWith("venus:", StringComparison.Ordinal));
         Assert.StartsWith(why, line);
     }
+
+    /// <summary>
+    /// venus doctor exited 1 with an info line on the node (<paramref name="nodeLine"/>, a regex), a
+    /// FAIL line saying none of <paramref name="nodes"/> carries Venus, and the negative verdict.
+    /// </summary>
+    public static void DoctorFailsOnNodes(VmStep step, string nodeLine, string nodes)
+    {
+        Assert.True(step.ExitCode == 1, $"venus doctor should exit 1: {step}");
+        Assert.Matches("info  transport   " + nodeLine, step.Output);
+        Assert.Contains($"FAIL  transport   none of the render nodes ({nodes}) carries Venus", step.Output);
+        Assert.Contains("verdict: an application here does NOT get our Venus device", step.Output);
+    }
 }
 
 /// <summary>The boots (venus, timing, novenus, and rsvenus, rstiming on our render server), run once for all tests of the collection.</summary>
