@@ -42,7 +42,7 @@ for n in "$runs" "$vi_runs" "$tmo"; do
 done
 IFS=',' read -r -a combo_list <<<"$combos"
 for c in "${combo_list[@]}"; do
-  case "$c" in ours-host|ours-virgl|mesa-host|mesa-virgl|mesa-nofb-host|mesa-nofb-virgl|native) ;;
+  case "$c" in ours-host|ours-virgl|ours-nofb-host|mesa-host|mesa-virgl|mesa-nofb-host|mesa-nofb-virgl|native) ;;
     *) die "unknown combination '$c' in BENCH_COMBOS" ;; esac
 done
 
