@@ -13,12 +13,13 @@
 #   BENCH_VULKANINFO_RUNS  vulkaninfo runs per combination (default: RUNS)
 #   BENCH_TIMEOUT          seconds one run may take before it counts as failed (default 60)
 #   BENCH_ARGS             extra icdbench arguments (e.g. "--cmds 20000 --submits 500 --queries 500")
-#   BENCH_COMBOS           comma-separated subset of: ours-host ours-virgl mesa-host mesa-virgl
-#                          mesa-nofb-host mesa-nofb-virgl native (default: all)
+#   BENCH_COMBOS           comma-separated subset of: ours-host ours-virgl ours-nofb-host mesa-host
+#                          mesa-virgl mesa-nofb-host mesa-nofb-virgl native (default: all but ours-nofb-host)
 #   BENCH_VERIFY=1         also count, on a recording venus-host, how many of icdbench's query calls
 #                          reach the host (our ICD and Mesa's), to check they are round trips
 #
-# mesa-nofb-* is Mesa's guest with VN_PERF=no_fence_feedback,no_semaphore_feedback,no_event_feedback,
+# ours-nofb-host is our ICD with VENUS_PERF=no_fence_feedback (fence status from the host, as before
+# fence feedback). mesa-nofb-* is Mesa's guest with VN_PERF=no_fence_feedback,no_semaphore_feedback,no_event_feedback,
 # no_query_feedback: its fence feedback needs mapped memory, which virglrenderer 1.1.0 cannot give on
 # lavapipe, so plain Mesa hangs in vkCreateFence there (reported as such); without feedback it runs on
 # both hosts. Every run has a timeout; a combination that fails its warm-up run is not run again and
@@ -41,7 +42,7 @@ for n in "$runs" "$vi_runs" "$tmo"; do
 done
 IFS=',' read -r -a combo_list <<<"$combos"
 for c in "${combo_list[@]}"; do
-  case "$c" in ours-host|ours-virgl|mesa-host|mesa-virgl|mesa-nofb-host|mesa-nofb-virgl|native) ;;
+  case "$c" in ours-host|ours-virgl|ours-nofb-host|mesa-host|mesa-virgl|mesa-nofb-host|mesa-nofb-virgl|native) ;;
     *) die "unknown combination '$c' in BENCH_COMBOS" ;; esac
 done
 
@@ -111,6 +112,7 @@ fi
 label() {
   case "$1" in
     ours-host) echo "ours / venus-host" ;; ours-virgl) echo "ours / virglrenderer" ;;
+    ours-nofb-host) echo "ours no-feedback / venus-host" ;;
     mesa-host) echo "Mesa / venus-host" ;; mesa-virgl) echo "Mesa / virglrenderer" ;;
     mesa-nofb-host) echo "Mesa no-feedback / venus-host" ;; mesa-nofb-virgl) echo "Mesa no-feedback / virglrenderer" ;;
     native) echo "native lavapipe" ;;
@@ -124,6 +126,7 @@ combo_env() {
                *-virgl) sock="$vsock"; [ -z "$virgl_fail" ] || { echo "$virgl_fail"; return 1; } ;; esac
   case "$1" in
     ours-*) [ -z "$ours_fail" ] || { echo "$ours_fail"; return 1; }
+            case "$1" in ours-nofb-*) echo -n "VENUS_PERF=no_fence_feedback " ;; esac
             echo "VK_DRIVER_FILES=$manifest VN_DEBUG=vtest VTEST_SOCKET_NAME=$sock" ;;
     mesa-nofb-*) echo "VK_DRIVER_FILES=/usr/share/vulkan/icd.d/virtio_icd.json VN_DEBUG=vtest $nofb VTEST_SOCKET_NAME=$sock" ;;
     mesa-*) echo "VK_DRIVER_FILES=/usr/share/vulkan/icd.d/virtio_icd.json VN_DEBUG=vtest VTEST_SOCKET_NAME=$sock" ;;
@@ -237,6 +240,7 @@ rows=(
   "record_dispatch_ns_per_cmd|record, ns per vkCmdDispatch alone"
   "submit_wait_us_median|vkQueueSubmit + vkWaitForFences + vkResetFences, µs, median"
   "submit_wait_us_p90|vkQueueSubmit + vkWaitForFences + vkResetFences, µs, p90"
+  "fence_status_ns|vkGetFenceStatus of a signalled fence, ns"
   "query_subresource_layout_us|vkGetImageSubresourceLayout (round trip), µs"
   "query_dsl_support_us|vkGetDescriptorSetLayoutSupport (round trip), µs"
   "query_local_ns|vkGetBufferMemoryRequirements (local in Mesa), ns"
@@ -291,7 +295,7 @@ if [ "$verify" = 1 ]; then
       echo "- $(label "$c"): vkGetImageSubresourceLayout $(count vkGetImageSubresourceLayout) of 120 calls," \
         "vkGetDescriptorSetLayoutSupport $(count vkGetDescriptorSetLayoutSupport) of 120," \
         "vkGetBufferMemoryRequirements $(count vkGetBufferMemoryRequirements) of 21001 (and $(count vkGetBufferMemoryRequirements2) vkGetBufferMemoryRequirements2)," \
-        "vkQueueSubmit $(count vkQueueSubmit) for 60 submits, vkWaitForFences $(count vkWaitForFences), vkGetFenceStatus $(count vkGetFenceStatus)"
+        "vkQueueSubmit $(count vkQueueSubmit) for 60 submits, vkWaitForFences $(count vkWaitForFences), vkGetFenceStatus $(count vkGetFenceStatus) of 2100"
     done
     hsock="$hsock_saved"
     rm -rf "${P:?}$recdir"

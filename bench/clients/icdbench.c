@@ -22,6 +22,8 @@
  *   submit_wait_us_median/_p90    vkQueueSubmit of a pre-recorded command buffer (one 64-thread dispatch)
  *                                 with a fence + vkWaitForFences + vkResetFences, --submits times (default
  *                                 2000) after 50 warm-up iterations
+ *   fence_status_ns               vkGetFenceStatus of a signalled fence (batches of 100): a round trip unless
+ *                                 the driver reads a feedback slot (Mesa; ours unless VENUS_PERF=no_fence_feedback)
  *   query_subresource_layout_us   vkGetImageSubresourceLayout on 8 linear images in turn, --queries times
  *   query_dsl_support_us          vkGetDescriptorSetLayoutSupport with descriptorCount 1..64 in turn
  *   query_local_ns                vkGetBufferMemoryRequirements (batches of 1000): a query guest drivers
@@ -476,6 +478,21 @@ int main(int argc, char **argv)
     }
     printf("metric submit_wait_us_median %.2f\n", percentile(sub_samples, submits, 50));
     printf("metric submit_wait_us_p90 %.2f\n", percentile(sub_samples, submits, 90));
+
+    /* ---- fence status of a signalled fence ---- */
+    stage("vkGetFenceStatus");
+    VK(vkQueueSubmit, queue, 1, &si, fence);
+    VK(vkWaitForFences, device, 1, &fence, VK_TRUE, UINT64_MAX);
+    double fence_ns[21];
+    for (int b = 0; b < 21; b++) {
+        double t0 = now_ns();
+        for (int i = 0; i < 100; i++)
+            if (vkGetFenceStatus(device, fence) != VK_SUCCESS)
+                die("vkGetFenceStatus of a signalled fence is not VK_SUCCESS");
+        fence_ns[b] = (now_ns() - t0) / 100;
+    }
+    printf("metric fence_status_ns %.2f\n", median(fence_ns + 1, 20));
+    VK(vkResetFences, device, 1, &fence);
 
     /* ---- synchronous queries (see the top of this file for the choice) ---- */
     VkImage images[IMAGES];

@@ -175,6 +175,8 @@ public static unsafe class VenusReplay
         var times = new SortedDictionary<string, (int, double)>(StringComparer.Ordinal);
         ulong replyOffset = 0;
         byte[]? lastSetReply = null;
+        ulong lastSetReplyOffset = 0;
+        var fenceDevices = new Dictionary<ulong, ulong>(); // fence id → device id, from vkCreateFence
         for (int i = 0; i < commands.Count; i++)
         {
             byte[] bytes = commands[i].Bytes;
@@ -191,6 +193,7 @@ public static unsafe class VenusReplay
                 replyOffset = stream.Offset;
                 bytes = session.ReplyStreamCommand(stream.Offset, stream.Size);
                 lastSetReply = bytes;
+                lastSetReplyOffset = stream.Offset;
             }
             else if (type == (int)VkCommandTypeEXT.VK_COMMAND_TYPE_vkSeekReplyCommandStreamMESA_EXT && bytes.Length >= 16)
             {
@@ -213,6 +216,18 @@ public static unsafe class VenusReplay
             double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
             replayed++;
             times[name] = times.TryGetValue(name, out var t) ? (t.Item1 + 1, t.Item2 + ms) : (1, ms);
+
+            if (type == (int)vkCreateFence.Type && CreatedFence(bytes) is { } created)
+                fenceDevices[created.Fence] = created.Device;
+            else if (SubmittedFence(type, bytes) is ulong fence && fenceDevices.TryGetValue(fence, out ulong fenceDevice) &&
+                     lastSetReply is not null && !FenceIdFollows(commands, i, fence))
+            {
+                // A driver with fence feedback (Mesa's, ours) reads the fence from shared memory, so
+                // the recording never polls it: poll here, so that what follows does not destroy what
+                // the submission still uses.
+                if (!PollUntilDone(session, lastSetReply, FenceStatusCommand(fenceDevice, fence), "vkGetFenceStatus", lastSetReplyOffset))
+                    notes.Add($"command {i} ({name}): its fence was not signalled after {PollLimit.TotalSeconds:0} s of polling");
+            }
 
             bool wantsReply = (flags & (uint)VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT) != 0;
             if (wantsReply && VenusProtocolInfo.ReturnsResult(type))
@@ -282,6 +297,66 @@ public static unsafe class VenusReplay
             Thread.Sleep(1);
         }
         return false;
+    }
+
+    /// <summary>The device and fence of a vkCreateFence, or null if it does not decode.</summary>
+    private static (ulong Device, ulong Fence)? CreatedFence(byte[] bytes)
+    {
+        using var arena = new VnArena();
+        var d = new VnDecoder(bytes, arena);
+        d.U32();
+        d.U32();
+        vkCreateFence.Args args;
+        vkCreateFence.Decode(ref d, &args);
+        return d.Failed || args.pFence == null ? null : (args.device, *args.pFence);
+    }
+
+    /// <summary>The fence of a vkQueueSubmit or vkQueueSubmit2 (0 for none); null for any other command.</summary>
+    private static ulong? SubmittedFence(int type, byte[] bytes)
+    {
+        if (type != (int)vkQueueSubmit.Type && type != (int)vkQueueSubmit2.Type)
+            return null;
+        using var arena = new VnArena();
+        var d = new VnDecoder(bytes, arena);
+        d.U32();
+        d.U32();
+        ulong fence;
+        if (type == (int)vkQueueSubmit.Type)
+        {
+            vkQueueSubmit.Args a;
+            vkQueueSubmit.Decode(ref d, &a);
+            fence = a.fence;
+        }
+        else
+        {
+            vkQueueSubmit2.Args a;
+            vkQueueSubmit2.Decode(ref d, &a);
+            fence = a.fence;
+        }
+        return d.Failed || fence == 0 ? null : fence;
+    }
+
+    /// <summary>Whether a later poll (vkWaitForFences, vkGetFenceStatus) of the recording names <paramref name="fence"/>.</summary>
+    private static bool FenceIdFollows(List<(string Stream, byte[] Bytes)> commands, int i, ulong fence)
+    {
+        Span<byte> id = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(id, fence);
+        for (int j = i + 1; j < commands.Count; j++)
+        {
+            int type = BinaryPrimitives.ReadInt32LittleEndian(commands[j].Bytes);
+            if (type is (int)VkCommandTypeEXT.VK_COMMAND_TYPE_vkWaitForFences_EXT or (int)VkCommandTypeEXT.VK_COMMAND_TYPE_vkGetFenceStatus_EXT &&
+                commands[j].Bytes.AsSpan().IndexOf(id) >= 0)
+                return true;
+        }
+        return false;
+    }
+
+    private static byte[] FenceStatusCommand(ulong device, ulong fence)
+    {
+        var bytes = new byte[vkGetFenceStatus.Size(device, fence)];
+        var e = new VnEncoder(bytes);
+        vkGetFenceStatus.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, device, fence);
+        return bytes;
     }
 
     /// <summary>The offset and size of a vkSetReplyCommandStreamMESA; null for any other command.</summary>

@@ -146,12 +146,12 @@ public static class Program
             }
             // One client, served on this thread; the parent accepted it and passed the connection down.
             if (renderWorker) RenderContextConnection.Serve(fd, (uint)clientId, "", new RenderContextFactory(vk, options), new RenderServerOptions { Log = log });
-            else VtestConnection.Serve(fd, clientId, factory, new VtestServerOptions { Log = log });
+            else VtestConnection.Serve(fd, clientId, factory, new VtestServerOptions { Log = log, SharesHostVisibleMemory = true });
             return 0;
         }
         if (renderServer) return ServeRender(socketFd, isolation, record, vk, options, log);
         var workers = isolation == "process" ? new WorkerProcesses(record, log) : null;
-        using var server = VtestServer.Start(socket!, factory, new VtestServerOptions { Log = log, HandOff = workers == null ? null : workers.Start });
+        using var server = VtestServer.Start(socket!, factory, new VtestServerOptions { Log = log, SharesHostVisibleMemory = true, HandOff = workers == null ? null : workers.Start });
         log($"venus-host: serving {socket} (protocol vk.xml 1.4.{Venus.Protocol.VenusProtocolInfo.VkXmlVersion & 0xfff}, {Venus.Protocol.VenusProtocolInfo.Extensions.Length} extensions)");
         using var stop = new ManualResetEventSlim();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Set(); };

@@ -457,6 +457,16 @@ public sealed unsafe class VtestClient : IDisposable
                 $"vtest server at '{SocketPath}' agreed to protocol version {ProtocolVersion}; venus needs {VtestProtocol.MinimumVenusVersion} (a server without shared-memory support falls back to 0)");
     }
 
+    /// <summary>GET_PARAM of any parameter; 0 where the server does not know it.</summary>
+    public uint GetParameter(VtestParam param)
+    {
+        lock (_lock)
+        {
+            EnsureUsable();
+            return GetParam(param);
+        }
+    }
+
     private uint GetParam(VtestParam param)
     {
         Span<uint> request = [(uint)param];

@@ -28,6 +28,13 @@ public enum VtestCommand : uint
 public enum VtestParam : uint
 {
     MaxTimelineCount = 1,
+
+    /// <summary>
+    /// venus-host's own (not in virglrenderer): 1 when the server shares host-visible device memory as
+    /// blobs a client can map. virglrenderer answers "not valid" (read as 0), as for any parameter it
+    /// does not know.
+    /// </summary>
+    SharesHostVisibleMemory = 0x56450001,
 }
 
 /// <summary><c>enum vcmd_blob_type</c> (= virtio-gpu blob_mem).</summary>

@@ -126,6 +126,45 @@ public sealed partial class RecordingTests(IcdFixture fx, ITestOutputHelper outp
         }
     }
 
+    /// <summary>
+    /// Fence feedback, counted on the wire: sync.c asks vkGetFenceStatus over 200 times; with
+    /// feedback (the default on venus-host) only the one after the empty vkQueueBindSparse (whose
+    /// fence feedback cannot cover) reaches the host, with
+    /// VENUS_PERF=no_fence_feedback every one does (and vkResetFences then still goes without a reply).
+    /// </summary>
+    [Fact]
+    public void FenceStatusIsAnsweredFromFeedbackWithoutAHostCall()
+    {
+        RunningHost host = fx.SharedHost(HostKind.VenusHost);
+        bool sparse = false;
+        int Count(string perf)
+        {
+            (string chroot, string hostPath) = NewFolder("fence");
+            try
+            {
+                var env = new Dictionary<string, string> { ["VENUS_RECORD"] = chroot, ["VENUS_PERF"] = perf };
+                DriverRun run = fx.RunThroughIcd(host, fx.Clients.Executable("sync"), Timeout, env);
+                output.WriteLine(run.ToString());
+                Assert.True(run.Run.Succeeded, run.ToString());
+                Assert.Contains("sync: fences ok", run.Run.Stdout);
+                sparse = run.Run.Stdout.Contains("sync: sparse fence ok");
+                List<string> names = Dump(OnlyFile(hostPath)).Commands;
+                Assert.Contains("vkCmdFillBuffer", names);
+                int n = names.Count(c => c == "vkGetFenceStatus");
+                output.WriteLine($"VENUS_PERF='{perf}': {n} vkGetFenceStatus on the wire");
+                return n;
+            }
+            finally
+            {
+                Directory.Delete(hostPath, recursive: true);
+            }
+        }
+        int fed = Count("");
+        int asked = Count("no_fence_feedback");
+        Assert.True(asked >= 200, $"without feedback only {asked} vkGetFenceStatus reached the host");
+        Assert.Equal(sparse ? 1 : 0, fed);
+    }
+
     [GeneratedRegex(@"^\[[^\]]*\] ([A-Za-z0-9_]+)\(")]
     private static partial Regex CommandName();
 }

@@ -7,13 +7,15 @@ namespace Venus.GuestIcd.Tests;
 /// synchronization2 barrier and a fence (results read back through a mapped buffer), a timeline
 /// semaphore signalled by the GPU and by the host, waited on and timing out, events set by a
 /// command buffer and by the host, timestamp queries read with VK_QUERY_RESULT_WAIT_BIT, and the
-/// idle waits. Mesa's guest cannot run it on these hosts (it reports Vulkan 1.2); native lavapipe
+/// idle waits, then fences (created signalled, any/all waits with timeouts, an empty submit, two
+/// batches polled with vkGetFenceStatus, an empty sparse bind), which our ICD answers from feedback
+/// slots where the host shares memory and from the host elsewhere (virglrenderer). Mesa's guest cannot run it on these hosts (it reports Vulkan 1.2); native lavapipe
 /// is the control. On virglrenderer the read-back is left out ("nomap"): it cannot share memory.
 /// </summary>
 [Collection(IcdCollection.Name)]
 public sealed class SyncTests(IcdFixture fx, ITestOutputHelper output)
 {
-    private static readonly string[] Steps = ["fence", "timeline", "event", "query", "idle"];
+    private static readonly string[] Steps = ["fence", "timeline", "event", "query", "idle", "fences"];
 
     [Fact]
     public void NativeLavapipeControl()

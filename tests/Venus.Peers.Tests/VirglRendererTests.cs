@@ -58,6 +58,15 @@ public sealed class VirglRendererTests(PeersFixture peers, ITestOutputHelper out
         Assert.Equal(64u, client.MaxTimelineCount);
     }
 
+    /// <summary>virglrenderer does not know venus-host's parameter: "not valid", and the connection goes on (our ICD asks it).</summary>
+    [Fact]
+    public void SharesHostVisibleMemoryIsNotValidThereAndTheConnectionGoesOn()
+    {
+        using VtestClient client = Connect();
+        Assert.Equal(0u, client.GetParameter(VtestParam.SharesHostVisibleMemory));
+        Assert.Equal(1u, client.GetCapset().WireFormatVersion);
+    }
+
     [Fact]
     public void CapsetIsWireFormat1WithVkXml1_3_269()
     {

@@ -54,6 +54,19 @@ public sealed class VtestServerTests(ITestOutputHelper output)
         Assert.Equal(1, r.DisposeCount);
     }
 
+    [Theory]
+    [InlineData(false, 0u)]
+    [InlineData(true, 1u)]
+    public void SharesHostVisibleMemoryIsAnsweredOnlyWhereTheServerSaysSo(bool shares, uint expected)
+    {
+        using var server = new TestServer(options: new VtestServerOptions { SharesHostVisibleMemory = shares });
+        using var client = VtestClient.Connect(server.SocketPath, "param-test");
+        Assert.Equal(expected, client.GetParameter(VtestParam.SharesHostVisibleMemory));
+        Assert.Equal(64u, client.GetParameter(VtestParam.MaxTimelineCount));
+        Assert.Equal(0u, client.GetParameter((VtestParam)0x7777)); // unknown: not valid, connection goes on
+        client.GetCapset();
+    }
+
     [Fact]
     public void UnsupportedCapsetIsValidZero()
     {

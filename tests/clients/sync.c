@@ -14,7 +14,13 @@
  *     vkResetEvent makes it VK_EVENT_RESET; vkSetEvent from the host sets it again;
  *  4. queries: vkResetQueryPool (host), two vkCmdWriteTimestamp2 around a fill,
  *     vkGetQueryPoolResults with WAIT and 64-bit results: both non-zero and ordered;
- *  5. vkQueueWaitIdle and vkDeviceWaitIdle.
+ *  5. vkQueueWaitIdle and vkDeviceWaitIdle;
+ *  6. fences (what our ICD answers from feedback slots): a fence created signalled, waits for all
+ *     and for any with timeouts, vkResetFences, an empty vkQueueSubmit with a fence, two batches
+ *     (the second waits on a semaphore the first signals) whose fence is polled with
+ *     vkGetFenceStatus until set, then the fill it covers is read back (unless "nomap"), 200 status
+ *     queries of a signalled fence (tests count them on the wire), and, where queue family 0 has
+ *     sparse binding, an empty vkQueueBindSparse with a fence.
  * Prints "sync: <step> ok" per step and "sync: all ok"; on failure "sync: <call> failed: <n> (<name>)"
  * or "sync: <step> wrong: ..." and exits 1.
  */
@@ -25,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CLIENT_NAME "sync"
 #include "client_util.h"
@@ -222,6 +229,74 @@ int main(int argc, char **argv)
     CHECK(vkQueueWaitIdle, queue);
     CHECK(vkDeviceWaitIdle, dev);
     printf("sync: idle ok\n");
+
+    /* 6. fences */
+    VkFenceCreateInfo sfci = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO, .flags = VK_FENCE_CREATE_SIGNALED_BIT };
+    VkFence fs[2];
+    CHECK(vkCreateFence, dev, &sfci, NULL, &fs[0]);
+    CHECK(vkCreateFence, dev, &fci, NULL, &fs[1]);
+    if (vkGetFenceStatus(dev, fs[0]) != VK_SUCCESS || vkGetFenceStatus(dev, fs[1]) != VK_NOT_READY)
+        WRONG("fences: a new fence's status is not what its create flags say");
+    VkResult fr = vkWaitForFences(dev, 2, fs, VK_TRUE, 1000000);
+    if (fr != VK_TIMEOUT)
+        WRONG("fences: waiting for all of a signalled and an unsignalled fence gave %d (%s), expected VK_TIMEOUT", (int)fr, vk_result_name(fr));
+    CHECK(vkWaitForFences, dev, 2, fs, VK_FALSE, 0);
+    CHECK(vkResetFences, dev, 2, fs);
+    if (vkGetFenceStatus(dev, fs[0]) != VK_NOT_READY)
+        WRONG("fences: not unsignalled after vkResetFences");
+    CHECK(vkQueueSubmit, queue, 0, NULL, fs[0]);
+    CHECK(vkWaitForFences, dev, 1, &fs[0], VK_TRUE, UINT64_MAX);
+
+    VkSemaphoreCreateInfo bsci = { .sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO };
+    VkSemaphore binary;
+    CHECK(vkCreateSemaphore, dev, &bsci, NULL, &binary);
+    CHECK(vkResetCommandBuffer, cb, 0);
+    CHECK(vkBeginCommandBuffer, cb, &begin);
+    vkCmdFillBuffer(cb, buf[1], 0, size, 0x5EED0006u);
+    CHECK(vkEndCommandBuffer, cb);
+    VkPipelineStageFlags stage = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;
+    VkSubmitInfo two[2] = {
+        { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &cb,
+          .signalSemaphoreCount = 1, .pSignalSemaphores = &binary },
+        { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .waitSemaphoreCount = 1, .pWaitSemaphores = &binary, .pWaitDstStageMask = &stage },
+    };
+    CHECK(vkQueueSubmit, queue, 2, two, fs[1]);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    VkResult st;
+    while ((st = vkGetFenceStatus(dev, fs[1])) == VK_NOT_READY) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (t1.tv_sec - t0.tv_sec > 20)
+            WRONG("fences: the fence of two batches was not signalled within 20 s of polling");
+    }
+    if (st != VK_SUCCESS)
+        WRONG("fences: vkGetFenceStatus gave %d (%s)", (int)st, vk_result_name(st));
+    for (uint32_t i = 0; map && i < size / 4; i++)
+        if (mapped[i] != 0x5EED0006u)
+            WRONG("fences: word %u is 0x%08x once the fence is set, expected 0x5eed0006", i, mapped[i]);
+    for (int i = 0; i < 200; i++)
+        if (vkGetFenceStatus(dev, fs[1]) != VK_SUCCESS)
+            WRONG("fences: a signalled fence's status changed");
+
+    uint32_t nfam = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(pd, &nfam, NULL);
+    VkQueueFamilyProperties fam[16];
+    nfam = nfam > 16 ? 16 : nfam;
+    vkGetPhysicalDeviceQueueFamilyProperties(pd, &nfam, fam);
+    if (fam[0].queueFlags & VK_QUEUE_SPARSE_BINDING_BIT) {
+        CHECK(vkResetFences, dev, 1, &fs[0]);
+        CHECK(vkQueueBindSparse, queue, 0, NULL, fs[0]);
+        CHECK(vkWaitForFences, dev, 1, &fs[0], VK_TRUE, UINT64_MAX);
+        if (vkGetFenceStatus(dev, fs[0]) != VK_SUCCESS)
+            WRONG("fences: the fence of vkQueueBindSparse is not signalled after the wait");
+        printf("sync: sparse fence ok\n");
+    } else {
+        printf("sync: sparse fence not run (queue family 0 has no sparse binding)\n");
+    }
+    vkDestroySemaphore(dev, binary, NULL);
+    vkDestroyFence(dev, fs[0], NULL);
+    vkDestroyFence(dev, fs[1], NULL);
+    printf("sync: fences ok\n");
 
     vkDestroyQueryPool(dev, qp, NULL);
     vkDestroyEvent(dev, event, NULL);

@@ -128,52 +128,6 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
-    public static VkResult vkCreateFence(ulong device, VkFenceCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pFence)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            if (pFence != null) *pFence = o.Instance.NewObjectId();
-            VkResult r = Calls.vkCreateFence(o.Ring, device, pCreateInfo, null, pFence);
-            if (r < 0 && pFence != null) *pFence = 0;
-            return Icd.Trace(r, "vkCreateFence");
-        }
-        catch (Exception ex)
-        {
-            if (pFence != null) *pFence = 0;
-            return Icd.Fail(ex, "vkCreateFence");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static void vkDestroyFence(ulong device, ulong fence, VkAllocationCallbacks* pAllocator)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            Sends.vkDestroyFence(o.Ring, device, fence, null);
-        }
-        catch (Exception ex)
-        {
-            Icd.FailVoid(ex, "vkDestroyFence");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static VkResult vkResetFences(ulong device, uint fenceCount, ulong* pFences)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkResetFences(o.Ring, device, fenceCount, pFences), "vkResetFences");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkResetFences");
-        }
-    }
-
-    [UnmanagedCallersOnly]
     public static VkResult vkGetFenceStatus(ulong device, ulong fence)
     {
         try

@@ -85,6 +85,9 @@ internal static unsafe class HandWritten
         Put("vkFlushMappedMemoryRanges", (nint)(delegate* unmanaged<ulong, uint, void*, VkResult>)&vkFlushMappedMemoryRanges, ProcScope.Device, V10);
         Put("vkInvalidateMappedMemoryRanges", (nint)(delegate* unmanaged<ulong, uint, void*, VkResult>)&vkInvalidateMappedMemoryRanges, ProcScope.Device, V10);
         Put("vkGetMemoryHostPointerPropertiesEXT", (nint)(delegate* unmanaged<ulong, uint, void*, VkMemoryHostPointerPropertiesEXT*, VkResult>)&vkGetMemoryHostPointerPropertiesEXT, ProcScope.Device, 0, "VK_EXT_external_memory_host");
+        Put("vkCreateFence", (nint)(delegate* unmanaged<ulong, VkFenceCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)&vkCreateFence, ProcScope.Device, V10);
+        Put("vkDestroyFence", (nint)(delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)&vkDestroyFence, ProcScope.Device, V10);
+        Put("vkResetFences", (nint)(delegate* unmanaged<ulong, uint, ulong*, VkResult>)&vkResetFences, ProcScope.Device, V10);
         Put("vkGetFenceStatus", (nint)(delegate* unmanaged<ulong, ulong, VkResult>)&vkGetFenceStatus, ProcScope.Device, V10);
         Put("vkGetEventStatus", (nint)(delegate* unmanaged<ulong, ulong, VkResult>)&vkGetEventStatus, ProcScope.Device, V10);
         Put("vkSetEvent", (nint)(delegate* unmanaged<ulong, ulong, VkResult>)&vkSetEvent, ProcScope.Device, V10);
@@ -561,7 +564,7 @@ internal static unsafe class HandWritten
         {
             Queue q = DispatchableObject.From<Queue>(queue);
             q.Device.PushHostWrites();
-            Sends.vkQueueSubmit(q.Ring, queue, submitCount, pSubmits, fence);
+            Fences.Submit(q, submitCount, pSubmits, fence);
             return VkResult.VK_SUCCESS;
         }
         catch (Exception e)
@@ -577,7 +580,7 @@ internal static unsafe class HandWritten
         {
             Queue q = DispatchableObject.From<Queue>(queue);
             q.Device.PushHostWrites();
-            Sends.vkQueueSubmit2(q.Ring, queue, submitCount, pSubmits, fence);
+            Fences.Submit2(q, submitCount, pSubmits, fence);
             return VkResult.VK_SUCCESS;
         }
         catch (Exception e)
@@ -593,7 +596,7 @@ internal static unsafe class HandWritten
         {
             Queue q = DispatchableObject.From<Queue>(queue);
             q.Device.PushHostWrites();
-            Sends.vkQueueBindSparse(q.Ring, queue, bindInfoCount, pBindInfo, fence);
+            Fences.BindSparse(q, bindInfoCount, pBindInfo, fence);
             return VkResult.VK_SUCCESS;
         }
         catch (Exception e)
@@ -975,12 +978,52 @@ internal static unsafe class HandWritten
     }
 
     [UnmanagedCallersOnly]
+    private static VkResult vkCreateFence(ulong device, VkFenceCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pFence)
+    {
+        try
+        {
+            return Icd.Trace(Fences.Create(Dev(device), pCreateInfo, pFence), "vkCreateFence");
+        }
+        catch (Exception e)
+        {
+            *pFence = 0;
+            return Icd.Fail(e, "vkCreateFence");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static void vkDestroyFence(ulong device, ulong fence, VkAllocationCallbacks* pAllocator)
+    {
+        try
+        {
+            Fences.Destroy(Dev(device), fence);
+        }
+        catch (Exception e)
+        {
+            Icd.FailVoid(e, "vkDestroyFence");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkResetFences(ulong device, uint fenceCount, ulong* pFences)
+    {
+        try
+        {
+            return Icd.Trace(Fences.Reset(Dev(device), fenceCount, pFences), "vkResetFences");
+        }
+        catch (Exception e)
+        {
+            return Icd.Fail(e, "vkResetFences");
+        }
+    }
+
+    [UnmanagedCallersOnly]
     private static VkResult vkGetFenceStatus(ulong device, ulong fence)
     {
         try
         {
             Device dev = Dev(device);
-            return Icd.Trace(Completed(dev, Calls.vkGetFenceStatus(dev.Ring, device, fence)), "vkGetFenceStatus");
+            return Icd.Trace(Completed(dev, Fences.Status(dev, fence)), "vkGetFenceStatus");
         }
         catch (Exception e)
         {

@@ -15,6 +15,7 @@ internal sealed unsafe class Device : DispatchableObject
     public readonly ConcurrentDictionary<ulong, CommandPool> CommandPools = new();
     public readonly ConcurrentDictionary<ulong, DescriptorUpdateTemplate> Templates = new();
     public readonly ConcurrentDictionary<ulong, VkMemoryRequirements> BufferRequirements = new();
+    public readonly ConcurrentDictionary<ulong, GuestFence> Fences = new();
 
     /// <summary>Imported host memory (VK_EXT_external_memory_host), replaced whole on change so the sync points read it without a lock.</summary>
     private HostPointerMemory[] _hostImports = [];
@@ -35,6 +36,51 @@ internal sealed unsafe class Device : DispatchableObject
     public uint ApiVersion => PhysicalDevice.ApiVersion;
     public bool IsEnabled(string extension) => _enabledExtensions.Contains(extension);
     public IReadOnlyList<Queue> Queues => _queues;
+
+    /// <summary>This driver's own device entry points, for objects the driver makes itself (swapchains, feedback).</summary>
+    public DeviceFunctions Functions
+    {
+        get
+        {
+            if (_functions is { } f)
+                return f;
+            var made = new DeviceFunctions();
+            made.Table.Load((delegate* unmanaged<nint, byte*, nint>)(delegate* unmanaged<ulong, byte*, nint>)&Loader.IcdExports.GetDeviceProcAddr, (nint)Handle);
+            return Interlocked.CompareExchange(ref _functions, made, null) ?? made;
+        }
+    }
+    private DeviceFunctions? _functions;
+
+    /// <summary>The device's fence feedback (<see cref="FeedbackPool"/>), made at the first vkCreateFence; null where off.</summary>
+    public FeedbackPool? FenceFeedback
+    {
+        get
+        {
+            if (_fenceFeedbackDecided)
+                return _fenceFeedback;
+            lock (_hostImportsLock)
+            {
+                if (!_fenceFeedbackDecided)
+                {
+                    _fenceFeedback = FeedbackPool.ForFences(this);
+                    _fenceFeedbackDecided = true;
+                }
+            }
+            return _fenceFeedback;
+        }
+    }
+    private FeedbackPool? _fenceFeedback;
+    private volatile bool _fenceFeedbackDecided;
+
+    /// <summary>After the feedback buffer could not be made: fences made from now on ask the host.</summary>
+    public void DisableFenceFeedback()
+    {
+        lock (_hostImportsLock)
+        {
+            _fenceFeedback = null;
+            _fenceFeedbackDecided = true;
+        }
+    }
 
     public static VkResult Create(PhysicalDevice physicalDevice, VkDeviceCreateInfo* createInfo, ulong* pDevice)
     {
@@ -173,7 +219,10 @@ internal sealed unsafe class Device : DispatchableObject
             foreach (Queue q in _queues)
                 q.Destroy();
             if (!Ring.IsLost)
+            {
+                _fenceFeedback?.Destroy();
                 Sends.vkDestroyDevice(Ring, Handle, null);
+            }
         }
         catch (Exception e)
         {
@@ -190,6 +239,12 @@ internal sealed unsafe class Device : DispatchableObject
         }
         ReleaseHandle();
     }
+}
+
+/// <summary>A function table in a class, so that it is shared by reference.</summary>
+internal sealed class DeviceFunctions
+{
+    public VkDeviceFunctions Table;
 }
 
 /// <summary>A VkQueue, with its timeline and (for vkQueueWaitIdle) a fence of its own, made on first use.</summary>
@@ -215,25 +270,24 @@ internal sealed unsafe class Queue : DispatchableObject
 
     /// <summary>
     /// vkQueueWaitIdle without blocking the host's ring thread (a host may refuse blocking waits):
-    /// an empty submission with our fence, then the fence is polled.
+    /// an empty submission with our fence (with feedback where the device has it), then the fence is polled.
     /// </summary>
     public VkResult WaitIdle()
     {
-        GuestRing ring = Ring;
         if (_idleFence == 0)
         {
             var info = new VkFenceCreateInfo { sType = VkFenceCreateInfo.SType };
-            ulong fence = Instance.NewObjectId();
-            VkResult r = Calls.vkCreateFence(ring, Device.Handle, &info, null, &fence);
+            ulong fence;
+            VkResult r = Fences.Create(Device, &info, &fence);
             if (r != VkResult.VK_SUCCESS)
                 return r;
             _idleFence = fence;
         }
         ulong f = _idleFence;
-        Sends.vkQueueSubmit(ring, Handle, 0, null, f);
+        Fences.Submit(this, 0, null, f);
         VkResult result = Sync.WaitFences(Device, 1, &f, 1, ulong.MaxValue);
         if (result == VkResult.VK_SUCCESS)
-            Sends.vkResetFences(ring, Device.Handle, 1, &f);
+            Fences.Reset(Device, 1, &f);
         return result;
     }
 
@@ -241,8 +295,7 @@ internal sealed unsafe class Queue : DispatchableObject
     {
         if (_idleFence != 0 && !Ring.IsLost)
         {
-            ulong f = _idleFence;
-            Sends.vkDestroyFence(Ring, Device.Handle, f, null);
+            Fences.Destroy(Device, _idleFence);
         }
     }
 }

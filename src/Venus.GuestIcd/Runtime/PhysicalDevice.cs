@@ -95,6 +95,26 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
         }
     }
 
+    /// <summary>The first memory type in <paramref name="typeBits"/> this driver can map (host-visible, hence coherent), or -1.</summary>
+    public int CoherentMappableType(uint typeBits)
+    {
+        for (uint i = 0; i < _memory.memoryTypeCount && i < 32; i++)
+            if ((typeBits & (1u << (int)i)) != 0 && IsMappable(i))
+                return (int)i;
+        return -1;
+    }
+
+    /// <summary>
+    /// Null when this driver may map memory of its own (feedback slots); else why not. Over
+    /// virtio-gpu the VMM shares host-visible memory (as Mesa assumes). Over vtest only a host that
+    /// says so (<see cref="Transport.IGuestTransport.SharesMappedMemory"/>: venus-host):
+    /// virglrenderer's server on lavapipe ends the connection at such a blob.
+    /// </summary>
+    public string? CanMapFeedback =>
+        MappableTypeBits == 0 ? "the host offers no host-visible coherent memory"
+        : !Instance.Transport.SharesMappedMemory ? "the vtest host does not say it shares host-visible memory (virglrenderer's server cannot on every driver)"
+        : null;
+
     /// <summary>Fetches everything; false for a device below Vulkan 1.1 (not shown, like Mesa).</summary>
     public bool Initialize()
     {

@@ -15,6 +15,8 @@ internal static unsafe class Sync
     {
         GuestRing ring = device.Ring;
         long deadline = Deadline(timeout);
+        if (Fences.TryWait(device, count, fences, waitAll, timeout, deadline, out VkResult fed))
+            return fed;
         var relax = new GuestRing.Relax(ring);
         while (true)
         {

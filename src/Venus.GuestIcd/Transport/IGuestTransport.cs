@@ -33,6 +33,14 @@ internal interface IGuestTransport : IDisposable
     /// (vtest is a socket).
     /// </summary>
     DrmNodeInfo? DrmInfo => null;
+
+    /// <summary>
+    /// Whether the host shares host-visible device memory as mappable blobs, so that the driver may
+    /// map memory of its own (feedback slots) without the app asking. A VMM does (as Mesa assumes);
+    /// over vtest venus-host says so (GET_PARAM SHARES_HOST_VISIBLE_MEMORY), virglrenderer's
+    /// server does not, and on lavapipe it drops the client at such a blob.
+    /// </summary>
+    bool SharesMappedMemory => true;
 }
 
 /// <summary>A mapped blob resource.</summary>

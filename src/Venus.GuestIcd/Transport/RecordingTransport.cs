@@ -48,6 +48,7 @@ internal sealed class RecordingTransport(IGuestTransport inner, VenusRecording.W
     public GuestShmem CreateMemoryBlob(ulong memoryId, ulong size, bool mappable) => inner.CreateMemoryBlob(memoryId, size, mappable);
     public bool IsHostGone() => inner.IsHostGone();
     public DrmNodeInfo? DrmInfo => inner.DrmInfo;
+    public bool SharesMappedMemory => inner.SharesMappedMemory;
 
     public void SubmitVirtqueue(ReadOnlySpan<byte> stream)
     {

@@ -50,6 +50,9 @@ internal sealed unsafe class VtestGuestTransport : IGuestTransport
 
     public bool IsHostGone() => _client.IsPeerClosed();
 
+    public bool SharesMappedMemory => _shares ??= _client.GetParameter(VtestParam.SharesHostVisibleMemory) != 0;
+    private bool? _shares;
+
     public void Dispose() => _client.Dispose();
 
     private sealed class Blob(VtestBlob blob) : GuestShmem

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using Venus.GuestIcd.Runtime;
 using Venus.Protocol.Vulkan;
 
@@ -24,13 +23,6 @@ namespace Venus.GuestIcd.Wsi;
 internal sealed unsafe class Swapchain
 {
     private static readonly ConcurrentDictionary<ulong, Swapchain> All = new();
-    private static readonly ConditionalWeakTable<Device, DeviceFunctions> Functions = new();
-
-    private sealed class DeviceFunctions
-    {
-        public VkDeviceFunctions Table;
-    }
-
     private struct SwapImage
     {
         public ulong Image, Memory, Buffer, BufferMemory, CommandBuffer, Fence;
@@ -81,13 +73,6 @@ internal sealed unsafe class Swapchain
             ? s
             : throw new VulkanResultException(VkResult.VK_ERROR_UNKNOWN, $"0x{handle:x} is not a swapchain of this driver");
 
-    private static DeviceFunctions FunctionsOf(Device device) => Functions.GetValue(device, d =>
-    {
-        var f = new DeviceFunctions();
-        f.Table.Load((delegate* unmanaged<nint, byte*, nint>)(delegate* unmanaged<ulong, byte*, nint>)&Loader.IcdExports.GetDeviceProcAddr, (nint)d.Handle);
-        return f;
-    });
-
     // ---- creation and destruction -----------------------------------------------------------------
 
     public static VkResult Create(Device device, VkSwapchainCreateInfoKHR* info, ulong* pSwapchain)
@@ -106,7 +91,7 @@ internal sealed unsafe class Swapchain
             return VkResult.VK_ERROR_SURFACE_LOST_KHR;
         uint count = Math.Clamp(info->minImageCount, 3, Surface.MaxImages);
 
-        var swapchain = new Swapchain(device, FunctionsOf(device), surface, info, count);
+        var swapchain = new Swapchain(device, device.Functions, surface, info, count);
         VkResult r = swapchain.CreateImages(info);
         if (r != VkResult.VK_SUCCESS)
         {

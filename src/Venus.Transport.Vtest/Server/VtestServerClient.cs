@@ -247,6 +247,8 @@ internal sealed unsafe class VtestServerClient
         ReadFixed(VtestCommand.GetParam, length, VtestProtocol.GetParamDwords, request);
         if (request[0] == (uint)VtestParam.MaxTimelineCount)
             Reply(VtestCommand.GetParam, [1, VtestProtocol.MaxTimelineCount]);
+        else if (request[0] == (uint)VtestParam.SharesHostVisibleMemory && _options.SharesHostVisibleMemory)
+            Reply(VtestCommand.GetParam, [1, 1]);
         else
             Reply(VtestCommand.GetParam, [0, 0]);
     }

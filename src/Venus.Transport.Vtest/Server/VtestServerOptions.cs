@@ -49,6 +49,9 @@ public sealed record VtestServerOptions
     /// </summary>
     public Action<string>? Log { get; init; }
 
+    /// <summary>GET_PARAM SHARES_HOST_VISIBLE_MEMORY answers 1 (the renderer shares host-visible memory as mappable blobs).</summary>
+    public bool SharesHostVisibleMemory { get; init; }
+
     /// <summary>
     /// Takes over an accepted connection instead of serving it on a thread of this process (the
     /// host renderer hands each client to a worker process, so a driver crash ends one client

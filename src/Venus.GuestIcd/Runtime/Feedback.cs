@@ -1,0 +1,439 @@
+using Venus.Protocol.Vulkan;
+
+namespace Venus.GuestIcd.Runtime;
+
+/// <summary>
+/// Status feedback (what Mesa's venus calls feedback buffers): a host-visible, coherent buffer per
+/// device that this driver maps, cut into 8-byte slots. A fence owns a slot; when the app submits
+/// with that fence, this driver adds a small command buffer of its own to the submission (a
+/// barrier after all earlier work, vkCmdFillBuffer of the slot with VK_SUCCESS, a barrier to host
+/// reads), so the fence's status is a read of shared memory instead of a round trip. The guest
+/// writes VK_NOT_READY into the slot at vkResetFences. Where the feedback cannot apply (a
+/// vkQueueBindSparse, a device-group or protected batch, a queue family without transfer support)
+/// the fence is marked and its status comes from the host until the next reset.
+/// Off with <c>VENUS_PERF=no_fence_feedback</c>, and on hosts that cannot share mapped memory
+/// (<see cref="PhysicalDevice.CanMapFeedback"/>).
+/// </summary>
+internal sealed unsafe class FeedbackPool
+{
+    public const int SlotBytes = 8;
+    private const int SlotsPerChunk = 512; // 4 KiB buffers
+    public const uint Signaled = 0; // VK_SUCCESS
+    public const uint Unsignaled = 1; // VK_NOT_READY
+
+    private readonly Device _device;
+    private readonly Lock _lock = new();
+    private readonly List<(ulong Buffer, ulong Memory)> _chunks = new();
+    private readonly Stack<FeedbackSlot> _free = new();
+    private readonly ulong[] _commandPools; // per queue family, 0 until needed
+    private readonly bool[] _canFill;
+
+    private FeedbackPool(Device device)
+    {
+        _device = device;
+        ReadOnlySpan<VkQueueFamilyProperties> families = device.PhysicalDevice.QueueFamilies;
+        _commandPools = new ulong[families.Length];
+        _canFill = new bool[families.Length];
+        const uint fillQueues = (uint)(VkQueueFlagBits.VK_QUEUE_GRAPHICS_BIT | VkQueueFlagBits.VK_QUEUE_COMPUTE_BIT | VkQueueFlagBits.VK_QUEUE_TRANSFER_BIT);
+        for (int i = 0; i < families.Length; i++)
+            _canFill[i] = (families[i].queueFlags & fillQueues) != 0;
+    }
+
+    /// <summary>Fence feedback for <paramref name="device"/>, or null where it is off or cannot work (said once in the log).</summary>
+    public static FeedbackPool? ForFences(Device device)
+    {
+        if (PerfOptions.NoFenceFeedback)
+            return null;
+        if (device.PhysicalDevice.CanMapFeedback is { } why)
+        {
+            IcdLog.Info($"fence feedback off: {why}");
+            return null;
+        }
+        return new FeedbackPool(device);
+    }
+
+    private ref VkDeviceFunctions Fn => ref _device.Functions.Table;
+
+    /// <summary>Whether a queue of <paramref name="family"/> can run the fill.</summary>
+    public bool CanFill(uint family) => family < _canFill.Length && _canFill[family];
+
+    public FeedbackSlot Allocate(uint initial)
+    {
+        FeedbackSlot slot;
+        lock (_lock)
+        {
+            if (_free.Count == 0)
+                Grow();
+            slot = _free.Pop();
+        }
+        Volatile.Write(ref *slot.Status, initial);
+        return slot;
+    }
+
+    public void Free(FeedbackSlot slot)
+    {
+        lock (_lock)
+            _free.Push(slot);
+    }
+
+    /// <summary>One more buffer of slots: buffer, host-visible coherent memory, bind, map.</summary>
+    private void Grow()
+    {
+        ulong dev = _device.Handle;
+        var info = new VkBufferCreateInfo
+        {
+            sType = VkBufferCreateInfo.SType,
+            size = SlotBytes * SlotsPerChunk,
+            usage = (uint)VkBufferUsageFlagBits.VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+            sharingMode = VkSharingMode.VK_SHARING_MODE_EXCLUSIVE,
+        };
+        ulong buffer, memory = 0;
+        Check(Fn.vkCreateBuffer(dev, &info, null, &buffer), "vkCreateBuffer");
+        try
+        {
+            VkMemoryRequirements req;
+            Fn.vkGetBufferMemoryRequirements(dev, buffer, &req);
+            int type = _device.PhysicalDevice.CoherentMappableType(req.memoryTypeBits);
+            if (type < 0)
+                throw new VulkanResultException(VkResult.VK_ERROR_OUT_OF_DEVICE_MEMORY, $"no host-visible coherent memory type in bits 0x{req.memoryTypeBits:x} for the feedback buffer");
+            var allocate = new VkMemoryAllocateInfo { sType = VkMemoryAllocateInfo.SType, allocationSize = req.size, memoryTypeIndex = (uint)type };
+            Check(Fn.vkAllocateMemory(dev, &allocate, null, &memory), "vkAllocateMemory");
+            Check(Fn.vkBindBufferMemory(dev, buffer, memory, 0), "vkBindBufferMemory");
+            void* map;
+            Check(Fn.vkMapMemory(dev, memory, 0, ulong.MaxValue, 0, &map), "vkMapMemory");
+            _chunks.Add((buffer, memory));
+            for (int i = SlotsPerChunk - 1; i >= 0; i--)
+                _free.Push(new FeedbackSlot(buffer, (ulong)(i * SlotBytes), (uint*)((byte*)map + i * SlotBytes)));
+        }
+        catch
+        {
+            Fn.vkDestroyBuffer(dev, buffer, null);
+            if (memory != 0)
+                Fn.vkFreeMemory(dev, memory, null);
+            throw;
+        }
+    }
+
+    /// <summary>A command buffer of <paramref name="family"/> that writes <paramref name="value"/> into <paramref name="slot"/> after all earlier work.</summary>
+    public ulong RecordFill(uint family, FeedbackSlot slot, uint value)
+    {
+        ulong dev = _device.Handle;
+        lock (_lock) // the pool is externally synchronised
+        {
+            if (_commandPools[family] == 0)
+            {
+                var poolInfo = new VkCommandPoolCreateInfo
+                {
+                    sType = VkCommandPoolCreateInfo.SType,
+                    flags = (uint)VkCommandPoolCreateFlagBits.VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+                    queueFamilyIndex = family,
+                };
+                ulong pool;
+                Check(Fn.vkCreateCommandPool(dev, &poolInfo, null, &pool), "vkCreateCommandPool");
+                _commandPools[family] = pool;
+            }
+            var alloc = new VkCommandBufferAllocateInfo
+            {
+                sType = VkCommandBufferAllocateInfo.SType,
+                commandPool = _commandPools[family],
+                level = VkCommandBufferLevel.VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+                commandBufferCount = 1,
+            };
+            ulong cb;
+            Check(Fn.vkAllocateCommandBuffers(dev, &alloc, &cb), "vkAllocateCommandBuffers");
+            var begin = new VkCommandBufferBeginInfo { sType = VkCommandBufferBeginInfo.SType, flags = (uint)VkCommandBufferUsageFlagBits.VK_COMMAND_BUFFER_USAGE_SIMULTANEOUS_USE_BIT };
+            Check(Fn.vkBeginCommandBuffer(cb, &begin), "vkBeginCommandBuffer");
+            var before = new VkMemoryBarrier
+            {
+                sType = VkMemoryBarrier.SType,
+                srcAccessMask = (uint)VkAccessFlagBits.VK_ACCESS_MEMORY_WRITE_BIT,
+                dstAccessMask = (uint)VkAccessFlagBits.VK_ACCESS_TRANSFER_WRITE_BIT,
+            };
+            Fn.vkCmdPipelineBarrier(cb, (uint)VkPipelineStageFlagBits.VK_PIPELINE_STAGE_ALL_COMMANDS_BIT,
+                (uint)VkPipelineStageFlagBits.VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &before, 0, null, 0, null);
+            Fn.vkCmdFillBuffer(cb, slot.Buffer, slot.Offset, 4, value);
+            var after = new VkBufferMemoryBarrier
+            {
+                sType = VkBufferMemoryBarrier.SType,
+                srcAccessMask = (uint)VkAccessFlagBits.VK_ACCESS_TRANSFER_WRITE_BIT,
+                dstAccessMask = (uint)VkAccessFlagBits.VK_ACCESS_HOST_READ_BIT,
+                srcQueueFamilyIndex = uint.MaxValue,
+                dstQueueFamilyIndex = uint.MaxValue,
+                buffer = slot.Buffer,
+                offset = slot.Offset,
+                size = 4,
+            };
+            Fn.vkCmdPipelineBarrier(cb, (uint)VkPipelineStageFlagBits.VK_PIPELINE_STAGE_TRANSFER_BIT,
+                (uint)VkPipelineStageFlagBits.VK_PIPELINE_STAGE_HOST_BIT, 0, 0, null, 1, &after, 0, null);
+            Check(Fn.vkEndCommandBuffer(cb), "vkEndCommandBuffer");
+            return cb;
+        }
+    }
+
+    public void FreeCommandBuffer(uint family, ulong cb)
+    {
+        lock (_lock)
+            Fn.vkFreeCommandBuffers(_device.Handle, _commandPools[family], 1, &cb);
+    }
+
+    /// <summary>Before vkDestroyDevice: the pools (with their command buffers), buffers and memory.</summary>
+    public void Destroy()
+    {
+        ulong dev = _device.Handle;
+        lock (_lock)
+        {
+            foreach (ulong pool in _commandPools)
+                if (pool != 0)
+                    Fn.vkDestroyCommandPool(dev, pool, null);
+            foreach ((ulong buffer, ulong memory) in _chunks)
+            {
+                Fn.vkDestroyBuffer(dev, buffer, null);
+                Fn.vkFreeMemory(dev, memory, null);
+            }
+            _chunks.Clear();
+            _free.Clear();
+        }
+    }
+
+    private static void Check(VkResult r, string what)
+    {
+        if (r != VkResult.VK_SUCCESS)
+            throw new VulkanResultException(r, $"feedback buffer: {what} failed");
+    }
+}
+
+/// <summary>One 8-byte slot of a feedback buffer: where the device writes (buffer, offset) and where the guest reads.</summary>
+internal readonly unsafe struct FeedbackSlot(ulong buffer, ulong offset, uint* status)
+{
+    public ulong Buffer { get; } = buffer;
+    public ulong Offset { get; } = offset;
+    public uint* Status { get; } = status;
+}
+
+/// <summary>
+/// A VkFence with a feedback slot. <see cref="Covered"/> is false from a submission the feedback
+/// could not cover until the next reset: then the host answers.
+/// </summary>
+internal sealed unsafe class GuestFence(ulong id, FeedbackSlot slot, int families)
+{
+    private readonly ulong[] _fills = new ulong[families];
+
+    public ulong Id { get; } = id;
+    public FeedbackSlot Slot { get; } = slot;
+    public volatile bool Covered = true;
+
+    public bool IsSignaled => Volatile.Read(ref *Slot.Status) == FeedbackPool.Signaled;
+
+    /// <summary>The fill command buffer for <paramref name="family"/>, recorded on first use.</summary>
+    public ulong FillFor(FeedbackPool pool, uint family)
+    {
+        ulong cb = Volatile.Read(ref _fills[family]);
+        if (cb != 0)
+            return cb;
+        cb = pool.RecordFill(family, Slot, FeedbackPool.Signaled);
+        Volatile.Write(ref _fills[family], cb); // a fence is externally synchronised: one recorder
+        return cb;
+    }
+
+    public void Reset()
+    {
+        Volatile.Write(ref *Slot.Status, FeedbackPool.Unsignaled);
+        Covered = true;
+    }
+
+    public void Release(FeedbackPool pool)
+    {
+        for (uint f = 0; f < _fills.Length; f++)
+            if (_fills[f] != 0)
+                pool.FreeCommandBuffer(f, _fills[f]);
+        pool.Free(Slot);
+    }
+}
+
+/// <summary><c>VENUS_PERF</c>: comma-separated switches that turn a fast path off (for comparison and diagnosis).</summary>
+internal static class PerfOptions
+{
+    private static readonly string[] Switches =
+        (Environment.GetEnvironmentVariable("VENUS_PERF") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary><c>no_fence_feedback</c>: fence status and waits ask the host (a round trip per query).</summary>
+    public static readonly bool NoFenceFeedback = Switches.Contains("no_fence_feedback");
+}
+
+/// <summary>The fence commands with feedback (see <see cref="FeedbackPool"/>); without it they ask the host as before.</summary>
+internal static unsafe class Fences
+{
+    /// <summary>Past this many command buffers in the last batch the fill is not appended (the stack copy stays small).</summary>
+    private const uint MaxAppend = 512;
+
+    public static VkResult Create(Device dev, VkFenceCreateInfo* info, ulong* pFence)
+    {
+        ulong id = dev.Instance.NewObjectId();
+        VkResult r = Generated.Calls.vkCreateFence(dev.Ring, dev.Handle, info, null, &id);
+        if (r < 0)
+        {
+            *pFence = 0;
+            return r;
+        }
+        *pFence = id;
+        if (dev.FenceFeedback is { } pool)
+        {
+            bool signaled = (info->flags & (uint)VkFenceCreateFlagBits.VK_FENCE_CREATE_SIGNALED_BIT) != 0;
+            try
+            {
+                FeedbackSlot slot = pool.Allocate(signaled ? FeedbackPool.Signaled : FeedbackPool.Unsignaled);
+                dev.Fences[id] = new GuestFence(id, slot, dev.PhysicalDevice.QueueFamilies.Length);
+            }
+            catch (VulkanResultException e)
+            {
+                // The fence works without feedback; so do the device's later fences.
+                IcdLog.Error($"fence feedback off for this device: {e.Message}");
+                dev.DisableFenceFeedback();
+            }
+        }
+        return r;
+    }
+
+    public static void Destroy(Device dev, ulong fence)
+    {
+        if (fence == 0)
+            return;
+        if (dev.Fences.TryRemove(fence, out GuestFence? f) && dev.FenceFeedback is { } pool)
+            f.Release(pool);
+        Generated.Sends.vkDestroyFence(dev.Ring, dev.Handle, fence, null);
+    }
+
+    /// <summary>The slots go back to VK_NOT_READY at once; the host's reset follows in the ring without a reply (as Mesa's).</summary>
+    public static VkResult Reset(Device dev, uint count, ulong* fences)
+    {
+        dev.Ring.ThrowIfLost();
+        for (uint i = 0; i < count; i++)
+            if (dev.Fences.TryGetValue(fences[i], out GuestFence? f))
+                f.Reset();
+        Generated.Sends.vkResetFences(dev.Ring, dev.Handle, count, fences);
+        return VkResult.VK_SUCCESS;
+    }
+
+    public static VkResult Status(Device dev, ulong fence)
+    {
+        if (dev.Fences.TryGetValue(fence, out GuestFence? f) && f.Covered)
+        {
+            if (f.IsSignaled)
+                return VkResult.VK_SUCCESS;
+            dev.Ring.CheckHost(); // a lost device is an answer too
+            return VkResult.VK_NOT_READY;
+        }
+        return Generated.Calls.vkGetFenceStatus(dev.Ring, dev.Handle, fence);
+    }
+
+    /// <summary>
+    /// vkWaitForFences from the slots alone when every fence has one (else false: the caller asks
+    /// the host): <paramref name="result"/> is VK_SUCCESS or VK_TIMEOUT.
+    /// </summary>
+    public static bool TryWait(Device dev, uint count, ulong* fences, uint waitAll, ulong timeout, long deadline, out VkResult result)
+    {
+        result = VkResult.VK_TIMEOUT;
+        if (dev.FenceFeedback is null)
+            return false;
+        for (uint i = 0; i < count; i++)
+            if (!dev.Fences.TryGetValue(fences[i], out GuestFence? f) || !f.Covered)
+                return false;
+        var relax = new GuestRing.Relax(dev.Ring);
+        while (true)
+        {
+            uint signaled = 0;
+            for (uint i = 0; i < count; i++)
+                if (dev.Fences.TryGetValue(fences[i], out GuestFence? f) && f.IsSignaled)
+                    signaled++;
+            if (waitAll != 0 ? signaled == count : signaled != 0)
+            {
+                result = VkResult.VK_SUCCESS;
+                return true;
+            }
+            if (timeout == 0 || System.Diagnostics.Stopwatch.GetTimestamp() >= deadline)
+            {
+                dev.Ring.CheckHost();
+                return true;
+            }
+            relax.Step();
+        }
+    }
+
+    /// <summary>The fence's fill, or 0 where none applies (then the fence is left to the host until reset).</summary>
+    private static ulong FillFor(Queue q, ulong fence, bool fits)
+    {
+        if (fence == 0 || !q.Device.Fences.TryGetValue(fence, out GuestFence? f) || q.Device.FenceFeedback is not { } pool)
+            return 0;
+        if (fits && pool.CanFill(q.Family))
+            return f.FillFor(pool, q.Family);
+        f.Covered = false;
+        return 0;
+    }
+
+    public static void Submit(Queue q, uint count, VkSubmitInfo* submits, ulong fence)
+    {
+        GuestRing ring = q.Ring;
+        VkSubmitInfo* last = count == 0 ? null : &submits[count - 1];
+        ulong fill = FillFor(q, fence, last == null || (last->commandBufferCount <= MaxAppend && PlainBatch(last->pNext)));
+        if (fill == 0)
+        {
+            Generated.Sends.vkQueueSubmit(ring, q.Handle, count, submits, fence);
+            return;
+        }
+        // The fill goes last in the last batch (after its waits); earlier batches go first, without the fence.
+        VkSubmitInfo batch = last == null ? new VkSubmitInfo { sType = VkSubmitInfo.SType } : *last;
+        ulong* buffers = stackalloc ulong[(int)batch.commandBufferCount + 1];
+        batch.pCommandBuffers = Appended(batch.pCommandBuffers, batch.commandBufferCount++, fill, buffers);
+        if (count > 1)
+            Generated.Sends.vkQueueSubmit(ring, q.Handle, count - 1, submits, 0);
+        Generated.Sends.vkQueueSubmit(ring, q.Handle, 1, &batch, fence);
+    }
+
+    public static void Submit2(Queue q, uint count, VkSubmitInfo2* submits, ulong fence)
+    {
+        GuestRing ring = q.Ring;
+        VkSubmitInfo2* last = count == 0 ? null : &submits[count - 1];
+        const uint protectedBit = (uint)VkSubmitFlagBits.VK_SUBMIT_PROTECTED_BIT;
+        ulong fill = FillFor(q, fence, last == null || (last->commandBufferInfoCount <= MaxAppend && (last->flags & protectedBit) == 0));
+        if (fill == 0)
+        {
+            Generated.Sends.vkQueueSubmit2(ring, q.Handle, count, submits, fence);
+            return;
+        }
+        VkSubmitInfo2 batch = last == null ? new VkSubmitInfo2 { sType = VkSubmitInfo2.SType } : *last;
+        var infos = stackalloc VkCommandBufferSubmitInfo[(int)batch.commandBufferInfoCount + 1];
+        var info = new VkCommandBufferSubmitInfo { sType = VkCommandBufferSubmitInfo.SType, commandBuffer = fill };
+        batch.pCommandBufferInfos = Appended(batch.pCommandBufferInfos, batch.commandBufferInfoCount++, info, infos);
+        if (count > 1)
+            Generated.Sends.vkQueueSubmit2(ring, q.Handle, count - 1, submits, 0);
+        Generated.Sends.vkQueueSubmit2(ring, q.Handle, 1, &batch, fence);
+    }
+
+    /// <summary><paramref name="count"/> elements of <paramref name="from"/> and then <paramref name="extra"/>, in <paramref name="to"/>.</summary>
+    private static T* Appended<T>(T* from, uint count, T extra, T* to) where T : unmanaged
+    {
+        new ReadOnlySpan<T>(from, (int)count).CopyTo(new Span<T>(to, (int)count));
+        to[count] = extra;
+        return to;
+    }
+
+    /// <summary>vkQueueBindSparse cannot carry a fill: its fence is the host's to answer until reset.</summary>
+    public static void BindSparse(Queue q, uint count, VkBindSparseInfo* infos, ulong fence)
+    {
+        FillFor(q, fence, fits: false);
+        Generated.Sends.vkQueueBindSparse(q.Ring, q.Handle, count, infos, fence);
+    }
+
+    /// <summary>A VkSubmitInfo chain to which a command buffer can be added: no per-buffer device masks, not protected.</summary>
+    private static bool PlainBatch(void* next)
+    {
+        for (var s = (VkBaseInStructure*)next; s != null; s = s->pNext)
+        {
+            if (s->sType == VkStructureType.VK_STRUCTURE_TYPE_DEVICE_GROUP_SUBMIT_INFO)
+                return false;
+            if (s->sType == VkStructureType.VK_STRUCTURE_TYPE_PROTECTED_SUBMIT_INFO && ((VkProtectedSubmitInfo*)s)->protectedSubmit != 0)
+                return false;
+        }
+        return true;
+    }
+}
