@@ -17,7 +17,8 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
     /// Extensions the protocol carries but this driver cannot honour: external handles need fds
     /// this transport does not pass (and VK_EXT_queue_family_foreign only serves resources shared
     /// through them), the host's own WSI extensions are never used (this driver's Wsi/ implements
-    /// swapchains itself), and the rest need guest-side work not done yet.
+    /// swapchains itself), placed mappings would need the host's pages at an address the app picks,
+    /// and the rest need guest-side work not done yet.
     /// </summary>
     private static readonly HashSet<string> Unsupported = new(StringComparer.Ordinal)
     {
@@ -25,7 +26,7 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
         "VK_KHR_external_fence_fd", "VK_EXT_image_drm_format_modifier",
         "VK_EXT_queue_family_foreign", "VK_KHR_swapchain_mutable_format", "VK_EXT_display_control", "VK_KHR_display_swapchain",
         "VK_ANDROID_native_buffer", "VK_ANDROID_external_memory_android_hardware_buffer",
-        "VK_KHR_map_memory2", "VK_EXT_map_memory_placed", "VK_EXT_host_image_copy",
+        "VK_EXT_map_memory_placed",
         "VK_KHR_deferred_host_operations", "VK_KHR_acceleration_structure", "VK_KHR_ray_tracing_pipeline",
         "VK_KHR_ray_query", "VK_KHR_pipeline_binary", "VK_EXT_descriptor_buffer", "VK_EXT_device_fault",
     };
@@ -58,7 +59,7 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
 
     public override GuestInstance Instance { get; }
 
-    /// <summary>What this driver reports: min(host device, host protocol, this driver's 1.3).</summary>
+    /// <summary>What this driver reports: min(host device, host protocol, this driver's 1.4).</summary>
     public uint ApiVersion => _properties.apiVersion;
     public ref readonly VkPhysicalDeviceProperties Properties => ref _properties;
     public ref readonly VkPhysicalDeviceFeatures Features => ref _features;
@@ -175,6 +176,8 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
             bool inProtocol = protocol.TryGetValue(name, out VenusExtension known);
             string? why = Unsupported.Contains(name) ? "needs what this driver lacks"
                 : !inProtocol ? "not in the protocol"
+                : name == "VK_EXT_host_image_copy" && !HostImageCopy.HostSupports(Instance)
+                    ? $"the host's VK_MESA_venus_protocol spec {Instance.Capset.VkMesaVenusProtocolSpecVersion} has no host copies (spec 3)"
                 : !Instance.Ring.Filter.HasExtension(known.Number) ? "not in the host's capset mask"
                 : null;
             if (why is not null)
@@ -277,6 +280,11 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
         {
             if (s->sType == VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DEVICE_MEMORY_REPORT_FEATURES_EXT)
                 ((VkPhysicalDeviceDeviceMemoryReportFeaturesEXT*)s)->deviceMemoryReport = 1;
+            // Host copies need the host's spec-3 commands; without them the feature is off.
+            else if (s->sType == VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_4_FEATURES && !HostImageCopy.HostSupports(Instance))
+                ((VkPhysicalDeviceVulkan14Features*)s)->hostImageCopy = 0;
+            else if (s->sType == VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_HOST_IMAGE_COPY_FEATURES && !HostImageCopy.HostSupports(Instance))
+                ((VkPhysicalDeviceHostImageCopyFeatures*)s)->hostImageCopy = 0;
             Wsi.WsiCommands.FillFeatures(s);
         }
     }
