@@ -53,6 +53,24 @@ public sealed class Vulkan14Tests(IcdFixture fx, ITestOutputHelper output)
         Assert.Equal(1, run.Run.ExitCode);
     }
 
+    /// <summary>
+    /// Every device extension native lavapipe lists that our ICD on venus-host does not is named,
+    /// with a reason, by a <c>venus: device extension X left out: ...</c> line under <c>VENUS_DEBUG=init</c>.
+    /// </summary>
+    [Fact]
+    public void EveryNativeExtensionLeftOutIsNamedWithAReason()
+    {
+        DriverRun run = fx.RunThroughIcd(fx.SharedHost(HostKind.VenusHost), "vulkaninfo", IcdFixture.VulkanInfoTimeout,
+            new Dictionary<string, string> { ["VENUS_DEBUG"] = "init" });
+        Assert.True(run.Run.Succeeded, run.ToString());
+        VulkanInfoFull.Device ours = Assert.Single(VulkanInfoFull.Parse(run.Run.Stdout).Devices);
+        var missing = fx.Native.Full.Extensions.Keys.Where(e => !ours.Extensions.ContainsKey(e)).Order(StringComparer.Ordinal).ToList();
+        output.WriteLine($"native {fx.Native.Full.Extensions.Count} device extensions, ours {ours.Extensions.Count}; not offered: {string.Join(' ', missing)}");
+        var unnamed = missing.Where(e => !run.Run.Stderr.Contains($"venus: device extension {e} left out: ", StringComparison.Ordinal)).ToList();
+        Assert.True(unnamed.Count == 0, $"left out without a VENUS_DEBUG=init line: {string.Join(' ', unnamed)}
+{run.Run.Stderr}");
+    }
+
     private static string Line(string stdout, string prefix) =>
         stdout.Split('\n').FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal))
         ?? throw new Xunit.Sdk.XunitException($"no line starting with '{prefix}' in:\n{stdout}");
