@@ -24,32 +24,25 @@ internal static unsafe class HostImageCopy
     /// <summary>Whether the host does spec 3's host copies (else host image copy is not offered).</summary>
     public static bool HostSupports(GuestInstance instance) => instance.Capset.VkMesaVenusProtocolSpecVersion >= 3;
 
-    public static VkResult ToImage(Device dev, VkCopyMemoryToImageInfo* info)
-    {
-        ImageShape shape = Shape(dev, info->dstImage);
-        bool memcpy = (info->flags & MemcpyFlag) != 0;
-        for (uint i = 0; i < info->regionCount; i++)
-        {
-            VkMemoryToImageCopy r = info->pRegions[i];
-            var region = new Region(r.imageSubresource, r.imageOffset, r.imageExtent, r.memoryRowLength, r.memoryImageHeight);
-            VkResult result = ForEachChunk(dev, info->dstImage, shape, memcpy, region, (byte*)r.pHostPointer,
-                (in Region c, byte* p, ulong bytes) => SendToImage(dev, info, in c, p, bytes));
-            if (result != VkResult.VK_SUCCESS)
-                return result;
-        }
-        return VkResult.VK_SUCCESS;
-    }
+    public static VkResult ToImage(Device dev, VkCopyMemoryToImageInfo* info) =>
+        EachRegion(dev, info->dstImage, info->flags, info->regionCount, info->pRegions,
+            (in Region c, byte* p, ulong bytes, ImageShape shape) => SendToImage(dev, info, in c, p, bytes));
 
-    public static VkResult FromImage(Device dev, VkCopyImageToMemoryInfo* info)
+    // VkImageToMemoryCopy has VkMemoryToImageCopy's layout member for member (host pointer, row
+    // length, image height, subresource, offset, extent), so both directions walk regions alike.
+    public static VkResult FromImage(Device dev, VkCopyImageToMemoryInfo* info) =>
+        EachRegion(dev, info->srcImage, info->flags, info->regionCount, (VkMemoryToImageCopy*)info->pRegions,
+            (in Region c, byte* p, ulong bytes, ImageShape shape) => ReceiveFromImage(dev, info, shape, (info->flags & MemcpyFlag) != 0, in c, p, bytes));
+
+    private static VkResult EachRegion(Device dev, ulong image, uint flags, uint count, VkMemoryToImageCopy* regions, ChunkAction action)
     {
-        ImageShape shape = Shape(dev, info->srcImage);
-        bool memcpy = (info->flags & MemcpyFlag) != 0;
-        for (uint i = 0; i < info->regionCount; i++)
+        ImageShape shape = Shape(dev, image);
+        bool memcpy = (flags & MemcpyFlag) != 0;
+        for (uint i = 0; i < count; i++)
         {
-            VkImageToMemoryCopy r = info->pRegions[i];
+            VkMemoryToImageCopy r = regions[i];
             var region = new Region(r.imageSubresource, r.imageOffset, r.imageExtent, r.memoryRowLength, r.memoryImageHeight);
-            VkResult result = ForEachChunk(dev, info->srcImage, shape, memcpy, region, (byte*)r.pHostPointer,
-                (in Region c, byte* p, ulong bytes) => ReceiveFromImage(dev, info, shape, memcpy, in c, p, bytes));
+            VkResult result = ForEachChunk(dev, image, shape, memcpy, region, (byte*)r.pHostPointer, action);
             if (result != VkResult.VK_SUCCESS)
                 return result;
         }
@@ -58,7 +51,7 @@ internal static unsafe class HostImageCopy
 
     private readonly record struct Region(VkImageSubresourceLayers Subresource, VkOffset3D Offset, VkExtent3D Extent, uint RowLength, uint ImageHeight);
 
-    private delegate VkResult ChunkAction(in Region chunk, byte* memory, ulong bytes);
+    private delegate VkResult ChunkAction(in Region chunk, byte* memory, ulong bytes, ImageShape shape);
 
     private static ImageShape Shape(Device dev, ulong image) =>
         dev.Images.TryGetValue(image, out ImageShape s) ? s
@@ -81,11 +74,11 @@ internal static unsafe class HostImageCopy
             if (whole > ChunkBytes)
                 throw new VulkanResultException(VkResult.VK_ERROR_OUT_OF_HOST_MEMORY,
                     $"host image copy: a MEMCPY region of {whole} bytes is above the {ChunkBytes} one command carries");
-            return action(in r, memory, whole);
+            return action(in r, memory, whole, shape);
         }
         ulong bytes = CopyBytes(shape.Format, in r);
         if (bytes <= ChunkBytes)
-            return action(in r, memory, bytes);
+            return action(in r, memory, bytes, shape);
 
         VkFormatInfo.TryGetCopyBlock(shape.Format, sub.aspectMask, out int size, out int bw, out int bh, out int bd);
         uint rowTexels = r.RowLength == 0 ? r.Extent.width : r.RowLength;
@@ -109,7 +102,7 @@ internal static unsafe class HostImageCopy
                         },
                         rowTexels, 0);
                     byte* p = memory + (((ulong)layer * slices + z) * sliceRows + y) * rowBytes;
-                    VkResult result = action(in chunk, p, CopyBytes(shape.Format, in chunk));
+                    VkResult result = action(in chunk, p, CopyBytes(shape.Format, in chunk), shape);
                     if (result != VkResult.VK_SUCCESS)
                         return result;
                 }
