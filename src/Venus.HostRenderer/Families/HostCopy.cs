@@ -25,6 +25,7 @@ internal sealed unsafe partial class Handlers
     {
         var fns = x.DeviceFunctions;
         if (fns == null || fns->vkCreateImage == null) return Fatal("vkCreateImage: no device function");
+        if (a->pImage == null || a->pCreateInfo == null) return Fatal("vkCreateImage without a create info or an image id");
         ulong image = 0;
         a->ret = fns->vkCreateImage(a->device, a->pCreateInfo, null, &image);
         if (a->ret < 0 || image == 0)
@@ -44,6 +45,7 @@ internal sealed unsafe partial class Handlers
     public bool vkDestroyImage(Dispatcher x, vkDestroyImage.Args* a)
     {
         if (a->image == 0) return true;
+        if (x.DeviceFunctions == null || x.DeviceFunctions->vkDestroyImage == null) return Fatal("vkDestroyImage: no device function");
         x.DeviceFunctions->vkDestroyImage(a->device, a->image, null);
         x.Unregister(a->image, ObjImage);
         lock (_images) _images.Remove(a->image);
@@ -56,7 +58,7 @@ internal sealed unsafe partial class Handlers
         var fns = x.DeviceFunctions;
         if (fns == null || fns->vkCopyMemoryToImage == null)
             return Fatal("vkCopyMemoryToImageMESA: the device has no vkCopyMemoryToImage (host image copy not enabled)");
-        if (info->regionCount == 0 || info->regionCount > 4096)
+        if (info->regionCount == 0 || info->regionCount > 4096 || info->pRegions == null)
             return Fatal($"vkCopyMemoryToImageMESA: {info->regionCount} regions");
         var regions = new VkMemoryToImageCopy[info->regionCount];
         for (uint i = 0; i < info->regionCount; i++)
