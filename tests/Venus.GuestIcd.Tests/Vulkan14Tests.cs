@@ -67,8 +67,7 @@ public sealed class Vulkan14Tests(IcdFixture fx, ITestOutputHelper output)
         var missing = fx.Native.Full.Extensions.Keys.Where(e => !ours.Extensions.ContainsKey(e)).Order(StringComparer.Ordinal).ToList();
         output.WriteLine($"native {fx.Native.Full.Extensions.Count} device extensions, ours {ours.Extensions.Count}; not offered: {string.Join(' ', missing)}");
         var unnamed = missing.Where(e => !run.Run.Stderr.Contains($"venus: device extension {e} left out: ", StringComparison.Ordinal)).ToList();
-        Assert.True(unnamed.Count == 0, $"left out without a VENUS_DEBUG=init line: {string.Join(' ', unnamed)}
-{run.Run.Stderr}");
+        Assert.True(unnamed.Count == 0, $"left out without a VENUS_DEBUG=init line: {string.Join(' ', unnamed)}\n{run.Run.Stderr}");
     }
 
     private static string Line(string stdout, string prefix) =>
