@@ -100,6 +100,7 @@ public static class Program
             ["Vulkan/Functions.cs"] = dispatch.Emit(),
             ["VenusProtocolInfo.cs"] = wire.EmitInfo(),
             ["VenusCommandText.cs"] = new TextEmitter(model, native, wire).Emit(),
+            ["VkFormatInfo.cs"] = new FormatEmitter(model).Emit(),
         };
         // Group wire structs and commands into files of bounded size so builds stay parallel.
         Chunked(o, "Wire/Structs", wire.WireStructs().Select(wire.EmitStruct), "Venus.Protocol.Wire");

@@ -39,7 +39,8 @@ public sealed class ZinkTests(AppsFixture fx, ITestOutputHelper output)
         Assert.True(ours.Run.Succeeded, ours.ToString());
         Assert.StartsWith("zink Vulkan 1.", Renderer(native.Stdout));
         Assert.Contains("llvmpipe", Renderer(native.Stdout));
-        Assert.StartsWith("zink Vulkan 1.3(Virtio-GPU Venus.NET (llvmpipe", Renderer(ours.Run.Stdout));
+        // zink names the device's Vulkan version: lavapipe's own through venus-host.
+        Assert.StartsWith(Renderer(native.Stdout)[..Renderer(native.Stdout).IndexOf('(')] + "(Virtio-GPU Venus.NET (llvmpipe", Renderer(ours.Run.Stdout));
         Assert.Equal(CoreVersion(native.Stdout), CoreVersion(ours.Run.Stdout));
         Assert.StartsWith("4.6", CoreVersion(ours.Run.Stdout));
         Assert.True(ours.HostAliveAfter, ours.ToString());

@@ -33,7 +33,8 @@ public sealed class SyncTests(IcdFixture fx, ITestOutputHelper output)
         RunningHost host = fx.SharedHost(kind);
         DriverRun run = fx.RunThroughIcd(host, fx.Clients.Executable("sync") + args, TimeSpan.FromSeconds(60));
         output.WriteLine(run.ToString());
-        Assert.Contains("api=1.3.", run.Run.Stdout);
+        // venus-host passes lavapipe's Vulkan 1.4; virglrenderer 1.1.0's capset stops at vk.xml 1.3.
+        Assert.Contains(kind == HostKind.VenusHost ? "api=1.4." : "api=1.3.", run.Run.Stdout);
         AssertAllSteps(run.Run.Succeeded, run.Run.Stdout, run.ToString());
     }
 

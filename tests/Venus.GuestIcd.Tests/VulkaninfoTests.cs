@@ -8,6 +8,7 @@ namespace Venus.GuestIcd.Tests;
 /// venus-host, both on the chroot's lavapipe. It must complete (exit 0), show the host's device
 /// (lavapipe's "llvmpipe ..." name), report apiVersion ≥ 1.3 whenever the host reports ≥ 1.3 (asked
 /// directly with venus probe: venus-host passes lavapipe's 1.4, virglrenderer's capset caps at 1.3),
+/// on venus-host lavapipe's own major.minor (1.4),
 /// and list only device extensions that native lavapipe's vulkaninfo lists too, besides the ones the
 /// driver answers itself (<see cref="DriverOwn"/>), which it must list; the DRM and PCI ones need a
 /// DRM device and must not appear over vtest.
@@ -93,6 +94,10 @@ public sealed class VulkaninfoTests(IcdFixture fx, ITestOutputHelper output)
         if (hostApi >= Vulkan13)
             Assert.True(device.ApiVersion >= Vulkan13,
                 $"the host reports apiVersion {hostApi} but vulkaninfo through our ICD shows {device.ApiVersion}:\n{summaryRun}");
+        // venus-host carries everything Vulkan 1.4 needs (host copies through spec 3): lavapipe's own version.
+        if (kind == HostKind.VenusHost)
+            Assert.True(device.ApiVersion.Major == native.Summary.ApiVersion.Major && device.ApiVersion.Minor == native.Summary.ApiVersion.Minor,
+                $"our ICD on venus-host reports apiVersion {device.ApiVersion}, native lavapipe {native.Summary.ApiVersion}");
         Assert.True(device.ApiVersion <= native.Summary.ApiVersion,
             $"our ICD reports apiVersion {device.ApiVersion}, above the host driver's {native.Summary.ApiVersion}");
 

@@ -31,6 +31,8 @@ public sealed class HostDispatchEmitter
         "vkCreateSemaphore", "vkDestroySemaphore", "vkGetPhysicalDeviceExternalSemaphoreProperties",
         "vkGetMemoryFdKHR", "vkGetMemoryFdPropertiesKHR", "vkImportFenceFdKHR", "vkGetFenceFdKHR",
         "vkImportSemaphoreFdKHR", "vkGetSemaphoreFdKHR",
+        // images: their shapes size host image copies (Families/HostCopy.cs)
+        "vkCreateImage", "vkDestroyImage",
         // pool children
         "vkAllocateCommandBuffers", "vkFreeCommandBuffers", "vkDestroyCommandPool",
         "vkAllocateDescriptorSets", "vkFreeDescriptorSets", "vkResetDescriptorPool", "vkDestroyDescriptorPool",

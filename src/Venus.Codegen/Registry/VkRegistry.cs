@@ -110,6 +110,8 @@ public sealed class VkRegistry
     public Dictionary<string, RegCommand> Commands { get; } = new();
     public Dictionary<string, RegExtension> Extensions { get; } = new();
     public List<RegFeature> Features { get; } = new();
+    /// <summary>vk.xml's &lt;formats&gt;: texel block size and extent, depth/stencil bits, planes.</summary>
+    public List<RegFormat> Formats { get; } = new();
     /// <summary>"extension or feature name" of every type/command, for gating by version or extension.</summary>
     public Dictionary<string, string> TypeOrigin { get; } = new();
     public Dictionary<string, string> CommandOrigin { get; } = new();
@@ -156,6 +158,9 @@ public sealed class VkRegistry
         foreach (var exts in root.Elements("extensions"))
             foreach (var x in exts.Elements("extension"))
                 ParseExtension(x);
+        foreach (var fs in root.Elements("formats"))
+            foreach (var f in fs.Elements("format"))
+                Formats.Add(RegFormat.Parse(f));
         foreach (var v in root.Elements("venus"))
         {
             foreach (var u in v.Elements("union"))
@@ -447,5 +452,22 @@ public sealed class VkRegistry
         if (long.TryParse(s, out var v)) return v;
         if (Constants.TryGetValue(s, out v)) return v;
         throw new InvalidDataException($"unknown constant {s}");
+    }
+}
+
+/// <summary>One vk.xml &lt;format&gt;: what a host copy needs to size a region of it.</summary>
+public sealed record RegFormat(string Name, int BlockSize, int BlockWidth, int BlockHeight, int BlockDepth,
+    int DepthBits, int StencilBits, IReadOnlyList<string> Planes)
+{
+    public static RegFormat Parse(XElement f)
+    {
+        int[] extent = ((string?)f.Attribute("blockExtent") ?? "1,1,1").Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+        int Bits(string component) =>
+            f.Elements("component").FirstOrDefault(c => (string?)c.Attribute("name") == component) is { } c
+                && int.TryParse((string?)c.Attribute("bits"), out int b) ? b : 0;
+        var planes = f.Elements("plane").OrderBy(p => int.Parse((string)p.Attribute("index")!, CultureInfo.InvariantCulture))
+            .Select(p => (string)p.Attribute("compatible")!).ToList();
+        return new RegFormat((string)f.Attribute("name")!, int.Parse((string)f.Attribute("blockSize")!, CultureInfo.InvariantCulture),
+            extent[0], extent[1], extent[2], Bits("D"), Bits("S"), planes);
     }
 }

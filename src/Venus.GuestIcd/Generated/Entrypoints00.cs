@@ -330,38 +330,6 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
-    public static VkResult vkCreateImage(ulong device, VkImageCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pImage)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            if (pImage != null) *pImage = o.Instance.NewObjectId();
-            VkResult r = Calls.vkCreateImage(o.Ring, device, pCreateInfo, null, pImage);
-            if (r < 0 && pImage != null) *pImage = 0;
-            return Icd.Trace(r, "vkCreateImage");
-        }
-        catch (Exception ex)
-        {
-            if (pImage != null) *pImage = 0;
-            return Icd.Fail(ex, "vkCreateImage");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static void vkDestroyImage(ulong device, ulong image, VkAllocationCallbacks* pAllocator)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            Sends.vkDestroyImage(o.Ring, device, image, null);
-        }
-        catch (Exception ex)
-        {
-            Icd.FailVoid(ex, "vkDestroyImage");
-        }
-    }
-
-    [UnmanagedCallersOnly]
     public static void vkGetImageSubresourceLayout(ulong device, ulong image, VkImageSubresource* pSubresource, VkSubresourceLayout* pLayout)
     {
         try
@@ -1508,34 +1476,6 @@ internal static unsafe partial class Entrypoints
         catch (Exception ex)
         {
             CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdExecuteCommands");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static VkResult vkBindBufferMemory2(ulong device, uint bindInfoCount, VkBindBufferMemoryInfo* pBindInfos)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkBindBufferMemory2(o.Ring, device, bindInfoCount, pBindInfos), "vkBindBufferMemory2");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkBindBufferMemory2");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static VkResult vkBindImageMemory2(ulong device, uint bindInfoCount, VkBindImageMemoryInfo* pBindInfos)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkBindImageMemory2(o.Ring, device, bindInfoCount, pBindInfos), "vkBindImageMemory2");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkBindImageMemory2");
         }
     }
 
@@ -3317,22 +3257,6 @@ internal static unsafe partial class Entrypoints
         catch (Exception ex)
         {
             CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdPushConstants2");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static void vkCmdPushDescriptorSet2(ulong commandBuffer, VkPushDescriptorSetInfo* pPushDescriptorSetInfo)
-    {
-        try
-        {
-            var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdPushDescriptorSet2.Size(commandBuffer, pPushDescriptorSetInfo, cb.StreamFilter));
-            Commands.vkCmdPushDescriptorSet2.Encode(ref e, 0, commandBuffer, pPushDescriptorSetInfo);
-            cb.Commit(in e);
-        }
-        catch (Exception ex)
-        {
-            CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdPushDescriptorSet2");
         }
     }
 

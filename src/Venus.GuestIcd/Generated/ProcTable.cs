@@ -36,8 +36,6 @@ internal static unsafe partial class ProcTable
         table["vkCreateBuffer"] = new ProcEntry((nint)(delegate* unmanaged<ulong, VkBufferCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)&Entrypoints.vkCreateBuffer, ProcScope.Device, (1u << 22) | (0u << 12), null);
         table["vkCreateBufferView"] = new ProcEntry((nint)(delegate* unmanaged<ulong, VkBufferViewCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)&Entrypoints.vkCreateBufferView, ProcScope.Device, (1u << 22) | (0u << 12), null);
         table["vkDestroyBufferView"] = new ProcEntry((nint)(delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)&Entrypoints.vkDestroyBufferView, ProcScope.Device, (1u << 22) | (0u << 12), null);
-        table["vkCreateImage"] = new ProcEntry((nint)(delegate* unmanaged<ulong, VkImageCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)&Entrypoints.vkCreateImage, ProcScope.Device, (1u << 22) | (0u << 12), null);
-        table["vkDestroyImage"] = new ProcEntry((nint)(delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)&Entrypoints.vkDestroyImage, ProcScope.Device, (1u << 22) | (0u << 12), null);
         table["vkGetImageSubresourceLayout"] = new ProcEntry((nint)(delegate* unmanaged<ulong, ulong, VkImageSubresource*, VkSubresourceLayout*, void>)&Entrypoints.vkGetImageSubresourceLayout, ProcScope.Device, (1u << 22) | (0u << 12), null);
         table["vkCreateImageView"] = new ProcEntry((nint)(delegate* unmanaged<ulong, VkImageViewCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)&Entrypoints.vkCreateImageView, ProcScope.Device, (1u << 22) | (0u << 12), null);
         table["vkDestroyImageView"] = new ProcEntry((nint)(delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)&Entrypoints.vkDestroyImageView, ProcScope.Device, (1u << 22) | (0u << 12), null);
@@ -109,10 +107,6 @@ internal static unsafe partial class ProcTable
         table["vkCmdNextSubpass"] = new ProcEntry((nint)(delegate* unmanaged<ulong, VkSubpassContents, void>)&Entrypoints.vkCmdNextSubpass, ProcScope.Device, (1u << 22) | (0u << 12), null);
         table["vkCmdEndRenderPass"] = new ProcEntry((nint)(delegate* unmanaged<ulong, void>)&Entrypoints.vkCmdEndRenderPass, ProcScope.Device, (1u << 22) | (0u << 12), null);
         table["vkCmdExecuteCommands"] = new ProcEntry((nint)(delegate* unmanaged<ulong, uint, ulong*, void>)&Entrypoints.vkCmdExecuteCommands, ProcScope.Device, (1u << 22) | (0u << 12), null);
-        table["vkBindBufferMemory2"] = new ProcEntry((nint)(delegate* unmanaged<ulong, uint, VkBindBufferMemoryInfo*, VkResult>)&Entrypoints.vkBindBufferMemory2, ProcScope.Device, (1u << 22) | (1u << 12), null);
-        table["vkBindBufferMemory2KHR"] = new ProcEntry((nint)(delegate* unmanaged<ulong, uint, VkBindBufferMemoryInfo*, VkResult>)&Entrypoints.vkBindBufferMemory2, ProcScope.Device, 0, "VK_KHR_bind_memory2");
-        table["vkBindImageMemory2"] = new ProcEntry((nint)(delegate* unmanaged<ulong, uint, VkBindImageMemoryInfo*, VkResult>)&Entrypoints.vkBindImageMemory2, ProcScope.Device, (1u << 22) | (1u << 12), null);
-        table["vkBindImageMemory2KHR"] = new ProcEntry((nint)(delegate* unmanaged<ulong, uint, VkBindImageMemoryInfo*, VkResult>)&Entrypoints.vkBindImageMemory2, ProcScope.Device, 0, "VK_KHR_bind_memory2");
         table["vkGetDeviceGroupPeerMemoryFeatures"] = new ProcEntry((nint)(delegate* unmanaged<ulong, uint, uint, uint, uint*, void>)&Entrypoints.vkGetDeviceGroupPeerMemoryFeatures, ProcScope.Device, (1u << 22) | (1u << 12), null);
         table["vkGetDeviceGroupPeerMemoryFeaturesKHR"] = new ProcEntry((nint)(delegate* unmanaged<ulong, uint, uint, uint, uint*, void>)&Entrypoints.vkGetDeviceGroupPeerMemoryFeatures, ProcScope.Device, 0, "VK_KHR_device_group");
         table["vkCmdSetDeviceMask"] = new ProcEntry((nint)(delegate* unmanaged<ulong, uint, void>)&Entrypoints.vkCmdSetDeviceMask, ProcScope.Device, (1u << 22) | (1u << 12), null);
@@ -302,8 +296,6 @@ internal static unsafe partial class ProcTable
         table["vkCmdBindDescriptorSets2KHR"] = new ProcEntry((nint)(delegate* unmanaged<ulong, VkBindDescriptorSetsInfo*, void>)&Entrypoints.vkCmdBindDescriptorSets2, ProcScope.Device, 0, "VK_KHR_maintenance6");
         table["vkCmdPushConstants2"] = new ProcEntry((nint)(delegate* unmanaged<ulong, VkPushConstantsInfo*, void>)&Entrypoints.vkCmdPushConstants2, ProcScope.Device, (1u << 22) | (4u << 12), null);
         table["vkCmdPushConstants2KHR"] = new ProcEntry((nint)(delegate* unmanaged<ulong, VkPushConstantsInfo*, void>)&Entrypoints.vkCmdPushConstants2, ProcScope.Device, 0, "VK_KHR_maintenance6");
-        table["vkCmdPushDescriptorSet2"] = new ProcEntry((nint)(delegate* unmanaged<ulong, VkPushDescriptorSetInfo*, void>)&Entrypoints.vkCmdPushDescriptorSet2, ProcScope.Device, (1u << 22) | (4u << 12), null);
-        table["vkCmdPushDescriptorSet2KHR"] = new ProcEntry((nint)(delegate* unmanaged<ulong, VkPushDescriptorSetInfo*, void>)&Entrypoints.vkCmdPushDescriptorSet2, ProcScope.Device, 0, "VK_KHR_maintenance6");
         table["vkCopyImageToImage"] = new ProcEntry((nint)(delegate* unmanaged<ulong, VkCopyImageToImageInfo*, VkResult>)&Entrypoints.vkCopyImageToImage, ProcScope.Device, (1u << 22) | (4u << 12), null);
         table["vkCopyImageToImageEXT"] = new ProcEntry((nint)(delegate* unmanaged<ulong, VkCopyImageToImageInfo*, VkResult>)&Entrypoints.vkCopyImageToImage, ProcScope.Device, 0, "VK_EXT_host_image_copy");
         table["vkTransitionImageLayout"] = new ProcEntry((nint)(delegate* unmanaged<ulong, uint, VkHostImageLayoutTransitionInfo*, VkResult>)&Entrypoints.vkTransitionImageLayout, ProcScope.Device, (1u << 22) | (4u << 12), null);

@@ -129,6 +129,7 @@ internal static unsafe class HandWritten
         Put("vkDestroyBuffer", (nint)(delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)&vkDestroyBuffer, ProcScope.Device, V10);
         Put("vkGetQueryPoolResults", (nint)(delegate* unmanaged<ulong, ulong, uint, uint, nuint, void*, ulong, uint, VkResult>)&vkGetQueryPoolResults, ProcScope.Device, V10);
         Put("vkCreateGraphicsPipelines", (nint)(delegate* unmanaged<ulong, ulong, uint, VkGraphicsPipelineCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)&vkCreateGraphicsPipelines, ProcScope.Device, V10);
+        Vulkan14Commands.Add(Put);
         Wsi.WsiCommands.Add(t);
     }
 

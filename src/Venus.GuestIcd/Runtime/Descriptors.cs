@@ -147,6 +147,50 @@ internal static unsafe class Descriptors
         Record(cb, template.BindPoint, layout, set, (uint)template.Entries.Length, writes);
     }
 
+    /// <summary>vkCmdPushDescriptorSet2 (maintenance6): the writes cleaned as for vkCmdPushDescriptorSet, the rest as given.</summary>
+    public static void Push2(CommandBuffer cb, VkPushDescriptorSetInfo* info)
+    {
+        VkPushDescriptorSetInfo copy = *info;
+        copy.pDescriptorWrites = Clean(info->descriptorWriteCount, info->pDescriptorWrites,
+            cb.Scratch(CleanBytes(info->descriptorWriteCount, info->pDescriptorWrites)), push: true);
+        Record2(cb, &copy);
+    }
+
+    /// <summary>
+    /// vkCmdPushDescriptorSetWithTemplate2: the template expanded into a vkCmdPushDescriptorSet2 for
+    /// the stages of the template's bind point (the info's pNext, a pipeline layout, goes along).
+    /// </summary>
+    public static void PushWithTemplate2(CommandBuffer cb, DescriptorUpdateTemplate template, VkPushDescriptorSetWithTemplateInfo* info)
+    {
+        var push = new VkPushDescriptorSetInfo
+        {
+            sType = VkPushDescriptorSetInfo.SType,
+            pNext = info->pNext,
+            stageFlags = StagesOf(template.BindPoint),
+            layout = info->layout,
+            set = info->set,
+            descriptorWriteCount = (uint)template.Entries.Length,
+            pDescriptorWrites = Expand(template, 0, (byte*)info->pData, cb.Scratch(template.ScratchBytes)),
+        };
+        Record2(cb, &push);
+    }
+
+    // The shader stages a pipeline bind point covers: what vkCmdPushDescriptorSet2's stageFlags name.
+    private static uint StagesOf(VkPipelineBindPoint bindPoint) => bindPoint switch
+    {
+        VkPipelineBindPoint.VK_PIPELINE_BIND_POINT_COMPUTE => 0x20u,
+        VkPipelineBindPoint.VK_PIPELINE_BIND_POINT_RAY_TRACING_KHR => 0x3f00u,
+        _ => 0x1fu | 0xc0u, // VK_SHADER_STAGE_ALL_GRAPHICS and the task and mesh stages
+    };
+
+    private static void Record2(CommandBuffer cb, VkPushDescriptorSetInfo* info)
+    {
+        ulong handle = cb.Handle;
+        VnEncoder e = cb.Reserve(Commands.vkCmdPushDescriptorSet2.Size(handle, info, cb.StreamFilter));
+        Commands.vkCmdPushDescriptorSet2.Encode(ref e, 0, handle, info);
+        cb.Commit(in e);
+    }
+
     private static void Record(CommandBuffer cb, VkPipelineBindPoint bindPoint, ulong layout, uint set, uint writeCount, VkWriteDescriptorSet* writes)
     {
         ulong handle = cb.Handle;

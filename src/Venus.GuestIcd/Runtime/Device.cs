@@ -16,6 +16,8 @@ internal sealed unsafe class Device : DispatchableObject
     public readonly ConcurrentDictionary<ulong, DescriptorUpdateTemplate> Templates = new();
     public readonly ConcurrentDictionary<ulong, VkMemoryRequirements> BufferRequirements = new();
     public readonly ConcurrentDictionary<ulong, GuestFence> Fences = new();
+    /// <summary>Format and layer count of each live image, for sizing host image copies (<see cref="HostImageCopy"/>).</summary>
+    public readonly ConcurrentDictionary<ulong, ImageShape> Images = new();
 
     /// <summary>Imported host memory (VK_EXT_external_memory_host), replaced whole on change so the sync points read it without a lock.</summary>
     private HostPointerMemory[] _hostImports = [];
@@ -412,3 +414,6 @@ internal sealed class CommandPool(ulong id, uint flags)
         }
     }
 }
+
+/// <summary>What a host image copy needs to know of an image: its format and array layers.</summary>
+internal readonly record struct ImageShape(VkFormat Format, uint ArrayLayers);

@@ -16,7 +16,7 @@ namespace Venus.GuestIcd.Runtime;
 internal sealed unsafe class GuestInstance : DispatchableObject
 {
     /// <summary>The Vulkan version this driver implements (core commands up to it are exported).</summary>
-    public static readonly uint DriverApiVersion = VenusCapset.MakeVulkanVersion(1, 3, VenusProtocolInfo.VkXmlVersion & 0xfff);
+    public static readonly uint DriverApiVersion = VenusCapset.MakeVulkanVersion(1, 4, VenusProtocolInfo.VkXmlVersion & 0xfff);
 
     /// <summary>Ring buffer size (power of two; hosts accept up to 16 MiB) and the initial reply buffer.</summary>
     private const uint RingBufferSize = 1 << 20;

@@ -13,21 +13,35 @@ namespace Venus.GuestIcd.Runtime;
 /// </summary>
 internal sealed unsafe class PhysicalDevice : DispatchableObject
 {
+    private const string NotCarried = "not carried by the Venus protocol";
+    private const string RayTracing = "ray tracing is not done yet (acceleration structures built on the device, shader group handles, deferred operations)";
+    private const string Fds = "needs file descriptors passed between guest and host, which this driver does not do yet";
+
     /// <summary>
-    /// Extensions the protocol carries but this driver cannot honour: external handles need fds
-    /// this transport does not pass (and VK_EXT_queue_family_foreign only serves resources shared
-    /// through them), the host's own WSI extensions are never used (this driver's Wsi/ implements
-    /// swapchains itself), and the rest need guest-side work not done yet.
+    /// Device extensions this driver never offers, with the reason <c>VENUS_DEBUG=init</c> gives for
+    /// each (also for the ones a host leaves out of its list because the protocol lacks them):
+    /// external handles need fds this transport does not pass (and VK_EXT_queue_family_foreign only
+    /// serves resources shared through them), the host's own WSI extensions are never used (this
+    /// driver's Wsi/ implements swapchains itself), placed mappings would need the host's pages at
+    /// an address the app picks, and the rest need work not done or are not in the protocol.
     /// </summary>
-    private static readonly HashSet<string> Unsupported = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, string> Unsupported = new(StringComparer.Ordinal)
     {
-        "VK_KHR_external_memory_fd", "VK_EXT_external_memory_dma_buf", "VK_KHR_external_semaphore_fd",
-        "VK_KHR_external_fence_fd", "VK_EXT_image_drm_format_modifier",
-        "VK_EXT_queue_family_foreign", "VK_KHR_swapchain_mutable_format", "VK_EXT_display_control", "VK_KHR_display_swapchain",
-        "VK_ANDROID_native_buffer", "VK_ANDROID_external_memory_android_hardware_buffer",
-        "VK_KHR_map_memory2", "VK_EXT_map_memory_placed", "VK_EXT_host_image_copy",
-        "VK_KHR_deferred_host_operations", "VK_KHR_acceleration_structure", "VK_KHR_ray_tracing_pipeline",
-        "VK_KHR_ray_query", "VK_KHR_pipeline_binary", "VK_EXT_descriptor_buffer", "VK_EXT_device_fault",
+        ["VK_KHR_external_memory_fd"] = Fds, ["VK_EXT_external_memory_dma_buf"] = Fds,
+        ["VK_KHR_external_semaphore_fd"] = Fds, ["VK_KHR_external_fence_fd"] = Fds,
+        ["VK_EXT_image_drm_format_modifier"] = Fds, ["VK_EXT_queue_family_foreign"] = "serves only resources shared through file descriptors",
+        ["VK_KHR_swapchain_mutable_format"] = "the host's WSI; this driver's swapchains are its own",
+        ["VK_EXT_display_control"] = "the host's WSI; this driver's swapchains are its own",
+        ["VK_KHR_display_swapchain"] = "the host's WSI; this driver's swapchains are its own",
+        ["VK_ANDROID_native_buffer"] = "Android only", ["VK_ANDROID_external_memory_android_hardware_buffer"] = "Android only",
+        ["VK_EXT_map_memory_placed"] = "a placed mapping needs the host's pages at an address the app picks",
+        ["VK_KHR_deferred_host_operations"] = RayTracing, ["VK_KHR_acceleration_structure"] = RayTracing,
+        ["VK_KHR_ray_tracing_pipeline"] = RayTracing, ["VK_KHR_ray_query"] = RayTracing,
+        ["VK_EXT_device_generated_commands"] = "some of its commands have no wire body and this driver does not implement them yet",
+        ["VK_KHR_pipeline_binary"] = NotCarried, ["VK_EXT_descriptor_buffer"] = NotCarried + " (descriptor bytes the host's driver writes)",
+        ["VK_EXT_device_fault"] = NotCarried, ["VK_EXT_memory_priority"] = NotCarried,
+        ["VK_EXT_pageable_device_local_memory"] = NotCarried, ["VK_EXT_shader_object"] = NotCarried,
+        ["VK_AMDX_shader_enqueue"] = NotCarried + " (a provisional extension)",
     };
 
     /// <summary>
@@ -58,7 +72,7 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
 
     public override GuestInstance Instance { get; }
 
-    /// <summary>What this driver reports: min(host device, host protocol, this driver's 1.3).</summary>
+    /// <summary>What this driver reports: min(host device, host protocol, this driver's 1.4).</summary>
     public uint ApiVersion => _properties.apiVersion;
     public ref readonly VkPhysicalDeviceProperties Properties => ref _properties;
     public ref readonly VkPhysicalDeviceFeatures Features => ref _features;
@@ -186,15 +200,19 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
 
         var candidates = new List<(string Name, VkExtensionProperties Properties)>();
         var offered = new HashSet<string>(StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < count && i < host.Length; i++)
         {
             VkExtensionProperties ext = host[i];
             string name = FixedString(ext.extensionName, 256);
+            seen.Add(name);
             if (GuestLocal.Contains(name))
                 continue;
             bool inProtocol = protocol.TryGetValue(name, out VenusExtension known);
-            string? why = Unsupported.Contains(name) ? "needs what this driver lacks"
+            string? why = Unsupported.TryGetValue(name, out string? unsupported) ? unsupported
                 : !inProtocol ? "not in the protocol"
+                : name == "VK_EXT_host_image_copy" && !HostImageCopy.HostSupports(Instance)
+                    ? $"the host's VK_MESA_venus_protocol spec {Instance.Capset.VkMesaVenusProtocolSpecVersion} has no host copies (spec 3)"
                 : !Instance.Ring.Filter.HasExtension(known.Number) ? "not in the host's capset mask"
                 : null;
             if (why is not null)
@@ -206,6 +224,12 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
             if (offered.Add(name))
                 candidates.Add((name, ext));
         }
+
+        // What the host's list lacks because the protocol does not carry it (or the host filtered
+        // it) is named too, so the log lists every extension this driver cannot offer.
+        foreach ((string name, string why) in Unsupported)
+            if (!seen.Contains(name))
+                IcdLog.Info($"device extension {name} left out: {why} (not in the host's list either)");
 
         // Commands that do not travel are fine where this driver has its own entry point
         // (templates, push-descriptor templates, calibrated timestamps) or where they only come
@@ -297,6 +321,11 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
         {
             if (s->sType == VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DEVICE_MEMORY_REPORT_FEATURES_EXT)
                 ((VkPhysicalDeviceDeviceMemoryReportFeaturesEXT*)s)->deviceMemoryReport = 1;
+            // Host copies need the host's spec-3 commands; without them the feature is off.
+            else if (s->sType == VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_4_FEATURES && !HostImageCopy.HostSupports(Instance))
+                ((VkPhysicalDeviceVulkan14Features*)s)->hostImageCopy = 0;
+            else if (s->sType == VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_HOST_IMAGE_COPY_FEATURES && !HostImageCopy.HostSupports(Instance))
+                ((VkPhysicalDeviceHostImageCopyFeatures*)s)->hostImageCopy = 0;
             Wsi.WsiCommands.FillFeatures(s);
         }
     }

@@ -251,8 +251,8 @@ internal sealed unsafe partial class HostContext : IDisposable
             WireFormatVersion = VenusProtocolInfo.WireFormatVersion,
             VkXmlVersion = VenusProtocolInfo.VkXmlVersion,
             VkExtCommandSerializationSpecVersion = (uint)VenusProtocolInfo.CommandSerializationSpecVersion,
-            // Spec 2: the ring priority struct is accepted; the spec-3 host-copy commands are not implemented yet.
-            VkMesaVenusProtocolSpecVersion = 2,
+            // Spec 3: the ring priority struct is accepted and the host copies run (Families/HostCopy.cs).
+            VkMesaVenusProtocolSpecVersion = 3,
             SupportsBlobId0 = true,
             AllowVkWaitSyncs = true,
             SupportsMultipleTimelines = true,

@@ -196,11 +196,14 @@ internal sealed unsafe partial class Handlers
         return result;
     }
 
-    /// <summary>Extensions whose untravelled commands guests implement themselves (templates, WSI, mapping).</summary>
+    /// <summary>
+    /// Extensions whose untravelled commands guests implement themselves (templates, WSI, mapping,
+    /// host image copies through the spec-3 commands).
+    /// </summary>
     static readonly HashSet<string> GuestLocal = new()
     {
         "VK_KHR_device_group", "VK_KHR_push_descriptor", "VK_KHR_descriptor_update_template", "VK_KHR_map_memory2",
-        "VK_EXT_extended_dynamic_state3", "VK_KHR_maintenance6",
+        "VK_EXT_extended_dynamic_state3", "VK_KHR_maintenance6", "VK_EXT_host_image_copy",
     };
 
     static readonly Dictionary<string, VenusExtension> ByName = VenusProtocolInfo.Extensions.ToDictionary(x => x.Name);

@@ -95,12 +95,6 @@ internal sealed unsafe partial class Handlers
         return true;
     }
 
-    public bool vkCopyImageToMemoryMESA(Dispatcher x, vkCopyImageToMemoryMESA.Args* a)
-        => Fatal("vkCopyImageToMemoryMESA: VK_MESA_venus_protocol spec 3 is not offered by this host");
-
-    public bool vkCopyMemoryToImageMESA(Dispatcher x, vkCopyMemoryToImageMESA.Args* a)
-        => Fatal("vkCopyMemoryToImageMESA: VK_MESA_venus_protocol spec 3 is not offered by this host");
-
     public bool vkWriteSamplerDescriptorMESA(Dispatcher x, vkWriteSamplerDescriptorMESA.Args* a)
         => Fatal("vkWriteSamplerDescriptorMESA: descriptor heaps are not offered by this host");
 

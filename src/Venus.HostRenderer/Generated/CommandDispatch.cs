@@ -33,6 +33,8 @@ internal unsafe partial interface IHandlers
     bool vkInvalidateMappedMemoryRanges(Dispatcher x, vkInvalidateMappedMemoryRanges.Args* a);
     bool vkCreateSemaphore(Dispatcher x, vkCreateSemaphore.Args* a);
     bool vkDestroySemaphore(Dispatcher x, vkDestroySemaphore.Args* a);
+    bool vkCreateImage(Dispatcher x, vkCreateImage.Args* a);
+    bool vkDestroyImage(Dispatcher x, vkDestroyImage.Args* a);
     bool vkDestroyDescriptorPool(Dispatcher x, vkDestroyDescriptorPool.Args* a);
     bool vkResetDescriptorPool(Dispatcher x, vkResetDescriptorPool.Args* a);
     bool vkAllocateDescriptorSets(Dispatcher x, vkAllocateDescriptorSets.Args* a);
@@ -1425,15 +1427,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCreateImage.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(54, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCreateImage;
-        if (fn == null) return x.MissingFunction(54);
-        ulong real_pImage = 0;
-        a.ret = fn(a.device, a.pCreateInfo, null, a.pImage == null ? null : &real_pImage);
-        if (a.pImage != null)
-        {
-            if ((int)a.ret >= 0 && real_pImage != 0) { if (!x.Register(*a.pImage, real_pImage, 10)) return false; }
-            else *a.pImage = 0;
-        }
+        if (!x.Handlers.vkCreateImage(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateImage.ReplySize(&a);
@@ -1451,10 +1445,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkDestroyImage.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(55, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyImage;
-        if (fn == null) return x.MissingFunction(55);
-        fn(a.device, a.image, null);
-        x.Unregister(a.image, 10);
+        if (!x.Handlers.vkDestroyImage(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkDestroyImage.ReplySize(&a);

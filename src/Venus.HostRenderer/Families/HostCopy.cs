@@ -1,0 +1,183 @@
+using Venus.HostRenderer.Context;
+using Venus.Protocol;
+using Venus.Protocol.Commands;
+using Venus.Protocol.Vulkan;
+
+namespace Venus.HostRenderer;
+
+/// <summary>
+/// VK_MESA_venus_protocol spec 3's host copies (vkCopyMemoryToImageMESA, vkCopyImageToMemoryMESA):
+/// the guest's bytes travel in the command (or come back in its reply) and the driver's
+/// vkCopyMemoryToImage / vkCopyImageToMemory does the copy from or into them. Every region is
+/// sized here with vk.xml's texel blocks from the image's recorded format (or, for MEMCPY copies,
+/// the driver's own memcpy size), and a region the guest's bytes do not cover is fatal, so the
+/// driver never reads or writes past them.
+/// </summary>
+internal sealed unsafe partial class Handlers
+{
+    const int ObjImage = 10;
+    const uint MemcpyFlag = 0x1, RemainingLayers = 0xffffffffu;
+
+    /// <summary>Format and array layers of every live image, by driver handle.</summary>
+    readonly Dictionary<ulong, (VkFormat Format, uint Layers)> _images = new();
+
+    public bool vkCreateImage(Dispatcher x, vkCreateImage.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkCreateImage == null) return Fatal("vkCreateImage: no device function");
+        if (a->pImage == null || a->pCreateInfo == null) return Fatal("vkCreateImage without a create info or an image id");
+        ulong image = 0;
+        a->ret = fns->vkCreateImage(a->device, a->pCreateInfo, null, &image);
+        if (a->ret < 0 || image == 0)
+        {
+            *a->pImage = 0;
+            return true;
+        }
+        if (!x.Register(*a->pImage, image, ObjImage))
+        {
+            fns->vkDestroyImage(a->device, image, null);
+            return false;
+        }
+        lock (_images) _images[image] = (a->pCreateInfo->format, a->pCreateInfo->arrayLayers);
+        return true;
+    }
+
+    public bool vkDestroyImage(Dispatcher x, vkDestroyImage.Args* a)
+    {
+        if (a->image == 0) return true;
+        if (x.DeviceFunctions == null || x.DeviceFunctions->vkDestroyImage == null) return Fatal("vkDestroyImage: no device function");
+        x.DeviceFunctions->vkDestroyImage(a->device, a->image, null);
+        x.Unregister(a->image, ObjImage);
+        lock (_images) _images.Remove(a->image);
+        return true;
+    }
+
+    public bool vkCopyMemoryToImageMESA(Dispatcher x, vkCopyMemoryToImageMESA.Args* a)
+    {
+        var info = a->pCopyMemoryToImageInfo;
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkCopyMemoryToImage == null)
+            return Fatal("vkCopyMemoryToImageMESA: the device has no vkCopyMemoryToImage (host image copy not enabled)");
+        if (info->regionCount == 0 || info->regionCount > 4096 || info->pRegions == null)
+            return Fatal($"vkCopyMemoryToImageMESA: {info->regionCount} regions");
+        var regions = new VkMemoryToImageCopy[info->regionCount];
+        for (uint i = 0; i < info->regionCount; i++)
+        {
+            VkMemoryToImageCopyMESA r = info->pRegions[i];
+            if (r.pData == null)
+                return Fatal($"vkCopyMemoryToImageMESA: region {i} has no data");
+            if (!TryRegionBytes(a->device, fns, info->dstImage, (info->flags & MemcpyFlag) != 0, r.imageSubresource,
+                    r.imageExtent, r.memoryRowLength, r.memoryImageHeight, out ulong need, out string? why))
+                return Fatal($"vkCopyMemoryToImageMESA: region {i}: {why}");
+            if (need > r.dataSize)
+                return Fatal($"vkCopyMemoryToImageMESA: region {i} needs {need} bytes, the guest sent {r.dataSize}");
+            regions[i] = new VkMemoryToImageCopy
+            {
+                sType = VkMemoryToImageCopy.SType,
+                pHostPointer = r.pData,
+                memoryRowLength = r.memoryRowLength,
+                memoryImageHeight = r.memoryImageHeight,
+                imageSubresource = r.imageSubresource,
+                imageOffset = r.imageOffset,
+                imageExtent = r.imageExtent,
+            };
+        }
+        fixed (VkMemoryToImageCopy* p = regions)
+        {
+            var copy = new VkCopyMemoryToImageInfo
+            {
+                sType = VkCopyMemoryToImageInfo.SType,
+                flags = info->flags,
+                dstImage = info->dstImage,
+                dstImageLayout = info->dstImageLayout,
+                regionCount = info->regionCount,
+                pRegions = p,
+            };
+            a->ret = fns->vkCopyMemoryToImage(a->device, &copy);
+        }
+        return true;
+    }
+
+    public bool vkCopyImageToMemoryMESA(Dispatcher x, vkCopyImageToMemoryMESA.Args* a)
+    {
+        var info = a->pCopyImageToMemoryInfo;
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkCopyImageToMemory == null)
+            return Fatal("vkCopyImageToMemoryMESA: the device has no vkCopyImageToMemory (host image copy not enabled)");
+        if (a->pData == null)
+            return Fatal("vkCopyImageToMemoryMESA: no room for the data");
+        if (!TryRegionBytes(a->device, fns, info->srcImage, (info->flags & MemcpyFlag) != 0, info->imageSubresource,
+                info->imageExtent, info->memoryRowLength, info->memoryImageHeight, out ulong need, out string? why))
+            return Fatal($"vkCopyImageToMemoryMESA: {why}");
+        if (need > a->dataSize)
+            return Fatal($"vkCopyImageToMemoryMESA: the region needs {need} bytes, the guest has room for {a->dataSize}");
+        var region = new VkImageToMemoryCopy
+        {
+            sType = VkImageToMemoryCopy.SType,
+            pHostPointer = a->pData,
+            memoryRowLength = info->memoryRowLength,
+            memoryImageHeight = info->memoryImageHeight,
+            imageSubresource = info->imageSubresource,
+            imageOffset = info->imageOffset,
+            imageExtent = info->imageExtent,
+        };
+        var copy = new VkCopyImageToMemoryInfo
+        {
+            sType = VkCopyImageToMemoryInfo.SType,
+            flags = info->flags,
+            srcImage = info->srcImage,
+            srcImageLayout = info->srcImageLayout,
+            regionCount = 1,
+            pRegions = &region,
+        };
+        a->ret = fns->vkCopyImageToMemory(a->device, &copy);
+        return true;
+    }
+
+    /// <summary>Bytes of host memory one region spans, from the image's recorded shape; false with the reason when it has none.</summary>
+    bool TryRegionBytes(ulong device, VkDeviceFunctions* fns, ulong image, bool memcpy, VkImageSubresourceLayers sub,
+        VkExtent3D extent, uint rowLength, uint imageHeight, out ulong bytes, out string? why)
+    {
+        bytes = 0;
+        why = null;
+        (VkFormat Format, uint Layers) shape;
+        lock (_images)
+            if (!_images.TryGetValue(image, out shape))
+            {
+                why = "an image this host did not create";
+                return false;
+            }
+        uint layers = sub.layerCount == RemainingLayers ? (sub.baseArrayLayer < shape.Layers ? shape.Layers - sub.baseArrayLayer : 0) : sub.layerCount;
+        if (layers == 0 || sub.baseArrayLayer >= shape.Layers || layers > shape.Layers - sub.baseArrayLayer)
+        {
+            why = $"layers {sub.baseArrayLayer}+{sub.layerCount} of an image with {shape.Layers}";
+            return false;
+        }
+        if (memcpy)
+        {
+            if (fns->vkGetImageSubresourceLayout2 == null)
+            {
+                why = "MEMCPY without vkGetImageSubresourceLayout2";
+                return false;
+            }
+            var size = new VkSubresourceHostMemcpySize { sType = VkSubresourceHostMemcpySize.SType };
+            var layout = new VkSubresourceLayout2 { sType = VkSubresourceLayout2.SType, pNext = &size };
+            var subresource = new VkImageSubresource2
+            {
+                sType = VkImageSubresource2.SType,
+                imageSubresource = new VkImageSubresource { aspectMask = sub.aspectMask, mipLevel = sub.mipLevel, arrayLayer = sub.baseArrayLayer },
+            };
+            fns->vkGetImageSubresourceLayout2(device, image, &subresource, &layout);
+            bytes = checked(size.size * layers);
+            return true;
+        }
+        if (!VkFormatInfo.TryGetCopyBytes(shape.Format, sub.aspectMask, rowLength, imageHeight,
+                extent.width, extent.height, extent.depth, layers, out bytes))
+        {
+            why = $"no size for {shape.Format}, aspect 0x{sub.aspectMask:x}, extent {extent.width}x{extent.height}x{extent.depth}, " +
+                $"row length {rowLength}, image height {imageHeight}";
+            return false;
+        }
+        return true;
+    }
+}
