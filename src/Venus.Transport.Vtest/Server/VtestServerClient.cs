@@ -114,6 +114,9 @@ internal sealed unsafe class VtestServerClient
         {
             if (_fd >= 0)
             {
+                // The server that handed this connection over may hold a copy (HangUpWatch): end
+                // the connection itself, not just this fd, so the client sees the end at once.
+                Libc.Shutdown(_fd, Libc.SHUT_RDWR);
                 Libc.Close(_fd);
                 _fd = -1;
             }
