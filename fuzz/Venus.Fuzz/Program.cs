@@ -6,6 +6,7 @@ using Venus.HostRenderer.Server;
 using Venus.Protocol;
 using Venus.Protocol.Vulkan;
 using Venus.Protocol.Wire;
+using Venus.Transport.RenderServer;
 using Venus.Transport.Vtest.Server;
 
 namespace Venus.Fuzz;
@@ -34,16 +35,17 @@ internal sealed class FuzzFinding(string message) : Exception(message);
 /// (SharpFuzz, persistent mode) a target reads one input per iteration; an escaping exception is a
 /// crash. Targets: <c>decoder</c> (a virtqueue command stream through the generated decoder and
 /// dispatcher, on <see cref="FakeVulkan"/>), <c>vtest</c> (the bytes a vtest client sends, through
-/// the vtest server's framing into the same host contexts).
+/// the vtest server's framing into the same host contexts), <c>render</c> (the packets a VMM sends
+/// on a render-server context socket).
 /// </summary>
 public static unsafe partial class Program
 {
     const string Usage =
         "usage: venus-fuzz TARGET                      run under afl-fuzz (input on stdin / AFL's shared memory)\n" +
         "       venus-fuzz TARGET --run PATH...        run each input file (or every file of a folder) once; exit 1 on a finding\n" +
-        "       venus-fuzz seeds OUTROOT RECORDING...  seeds from venus-host recordings (--record) into OUTROOT/decoder and OUTROOT/vtest\n" +
+        "       venus-fuzz seeds OUTROOT RECORDING...  seeds from venus-host recordings (--record) into OUTROOT/{decoder,vtest,render}\n" +
         "       venus-fuzz dict FILE                   write an AFL dictionary of command types and sTypes\n" +
-        "targets: decoder, vtest";
+        "targets: decoder, vtest, render";
 
     static readonly HostOptions Options = new() { Log = static _ => { }, MaxCommandBytes = 16UL << 20, MaxSharedBytes = 64UL << 20, MaxObjects = 4096 };
 
@@ -51,6 +53,7 @@ public static unsafe partial class Program
     {
         ["decoder"] = Decoder,
         ["vtest"] = Vtest,
+        ["render"] = Render,
     };
 
     public static int Start(string[] args)
@@ -195,6 +198,56 @@ public static unsafe partial class Program
         if (finding != null) throw new FuzzFinding(finding);
     }
 
+    [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
+    private static partial nint Send(int fd, byte* buffer, nuint count, int flags);
+
+    static readonly RenderContextFactory RenderFactory = new(FakeVulkan.Library, Options);
+
+    /// <summary>
+    /// Packets of a render-server context socket (SEQPACKET), each <c>u16 length, bytes</c> in the
+    /// input, served by the context loop with venus-host's renderer on the fake driver. An exception
+    /// other than the renderer's refusal (<c>ended: XException: ...</c>) or a failed teardown is a finding.
+    /// </summary>
+    static void Render(ReadOnlySpan<byte> data)
+    {
+        (int server, int client) = RenderSocket.CreatePair();
+        string? finding = null;
+        try
+        {
+            const int MSG_DONTWAIT = 0x40;
+            fixed (byte* p = data)
+            {
+                int pos = 0;
+                while (pos < data.Length)
+                {
+                    bool framed = data.Length - pos >= 2;
+                    int start = framed ? pos + 2 : pos;
+                    int length = framed ? Math.Min(BinaryPrimitives.ReadUInt16LittleEndian(data[pos..]), data.Length - start) : data.Length - pos;
+                    if (Send(client, p + start, (nuint)length, MSG_DONTWAIT) < 0) break; // the socket buffer is full
+                    pos = start + length;
+                }
+            }
+            Shutdown(client, 1);
+            var options = new RenderServerOptions
+            {
+                MaxSubmitBytes = 1 << 20,
+                Log = line =>
+                {
+                    if (System.Text.RegularExpressions.Regex.IsMatch(line, @"ended: \w+Exception: |teardown: "))
+                        finding ??= line;
+                },
+            };
+            RenderContextConnection.Serve(server, 1, "fuzz", RenderFactory, options);
+            server = -1; // the context closed it
+        }
+        finally
+        {
+            if (server >= 0) RenderSocket.Close(server);
+            RenderSocket.Close(client);
+        }
+        if (finding != null) throw new FuzzFinding(finding);
+    }
+
     /// <summary>
     /// Seeds from venus-host recordings (one command per record): for <c>decoder</c> one file per
     /// distinct command plus each recording's first 64 KiB of commands in order (a session that
@@ -204,9 +257,10 @@ public static unsafe partial class Program
     /// </summary>
     static int Seeds(string outRoot, string[] recordings)
     {
-        string decoder = Path.Combine(outRoot, "decoder"), vtest = Path.Combine(outRoot, "vtest");
+        string decoder = Path.Combine(outRoot, "decoder"), vtest = Path.Combine(outRoot, "vtest"), render = Path.Combine(outRoot, "render");
         Directory.CreateDirectory(decoder);
         Directory.CreateDirectory(vtest);
+        Directory.CreateDirectory(render);
         int written = 0, seen = 0;
         var perCommand = new Dictionary<string, int>();
         void Save(string name, ReadOnlySpan<byte> stream)
@@ -218,6 +272,7 @@ public static unsafe partial class Program
             if (File.Exists(file)) return;
             File.WriteAllBytes(file, stream.ToArray());
             File.WriteAllBytes(Path.Combine(vtest, $"{name}-{hash}"), VtestConversation(stream));
+            File.WriteAllBytes(Path.Combine(render, $"{name}-{hash}"), RenderPackets(stream));
             perCommand[name] = perCommand.GetValueOrDefault(name) + 1;
             written++;
         }
@@ -236,8 +291,34 @@ public static unsafe partial class Program
             }
             Save("session", session.GetBuffer().AsSpan(0, (int)session.Length));
         }
-        Console.WriteLine($"venus-fuzz: {seen} commands, {written} new seeds in {decoder} and {vtest}");
+        Console.WriteLine($"venus-fuzz: {seen} commands, {written} new seeds in {decoder}, {vtest} and {render}");
         return 0;
+    }
+
+    /// <summary>
+    /// <paramref name="stream"/> as SUBMIT_CMD (op 5: u32 op, u32 size, 256 bytes inline, the rest in
+    /// one more packet), each packet framed <c>u16 length</c> for the render target.
+    /// </summary>
+    static byte[] RenderPackets(ReadOnlySpan<byte> stream)
+    {
+        var m = new MemoryStream();
+        Span<byte> packet = stackalloc byte[264];
+        packet.Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(packet, 5);
+        BinaryPrimitives.WriteUInt32LittleEndian(packet[4..], (uint)stream.Length);
+        int inline = Math.Min(stream.Length, 256);
+        stream[..inline].CopyTo(packet[8..]);
+        Span<byte> length = stackalloc byte[2];
+        BinaryPrimitives.WriteUInt16LittleEndian(length, 264);
+        m.Write(length);
+        m.Write(packet);
+        if (stream.Length > inline)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(length, (ushort)Math.Min(stream.Length - inline, ushort.MaxValue));
+            m.Write(length);
+            m.Write(stream[inline..]);
+        }
+        return m.ToArray();
     }
 
     /// <summary>Mesa's start-up messages (§6.4), then <paramref name="stream"/> in one SUBMIT_CMD2 on ring_idx 0.</summary>
