@@ -15,8 +15,8 @@ namespace Venus.HostRenderer;
 public static class Program
 {
     const string Usage = """
-        usage: venus-host serve --socket-path PATH [--driver ICD_JSON] [--record DIR] [--isolation process|thread]
-               venus-host render-server --socket-fd N [--driver ICD_JSON] [--record DIR] [--isolation process|thread]
+        usage: venus-host serve --socket-path PATH [--driver ICD_JSON] [--record DIR] [--isolation process|thread] [--max-workers N]
+               venus-host render-server --socket-fd N [--driver ICD_JSON] [--record DIR] [--isolation process|thread] [--max-workers N]
                venus-host --socket-fd N   (the same: how libvirglrenderer starts RENDER_SERVER_EXEC_PATH)
                venus-host --help | --version
 
@@ -32,12 +32,15 @@ public static class Program
                                play again with `venus replay`)
           --isolation MODE     process (default): each client in its own worker process, so a driver
                                crash ends that client only; thread: all clients in this process
+          --max-workers N      process isolation: at most N clients served at once, more are refused
+                               (default 32); a dead client's worker is killed 0.5 s after it hung up
           --version            print the version and the protocol versions (wire format, vk.xml,
                                spec versions)
 
         environment:
           VENUS_HOST_LOG=FILE  append log lines to FILE instead of stderr
           VENUS_HOST_ISOLATION=process|thread  the default of --isolation
+          VENUS_HOST_MAX_WORKERS=N             the default of --max-workers
 
         Exit status: 0 stopped cleanly (SIGTERM, SIGINT), 1 failed (one line on stderr says why),
         2 bad command line (one line on stderr).
@@ -75,7 +78,12 @@ public static class Program
         string? socket = null, driver = null, record = null;
         // libvirglrenderer passes no options: the environment can pick the isolation.
         string isolation = Environment.GetEnvironmentVariable("VENUS_HOST_ISOLATION") is { Length: > 0 } i0 ? i0 : "process";
-        int fd = -1, clientId = 0, channel = -1, socketFd = -1;
+        int fd = -1, clientId = 0, channel = -1, socketFd = -1, maxWorkers = WorkerProcesses.DefaultMaxWorkers;
+        if (Environment.GetEnvironmentVariable("VENUS_HOST_MAX_WORKERS") is { Length: > 0 } m0)
+        {
+            if (!int.TryParse(m0, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out maxWorkers) || maxWorkers < 1)
+            { Console.Error.WriteLine($"venus-host: VENUS_HOST_MAX_WORKERS is a number >= 1, not '{m0}'"); return 2; }
+        }
         for (int i = 1; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -90,6 +98,7 @@ public static class Program
                     case "--driver": driver = Value(); break;
                     case "--record": record = Value(); break;
                     case "--isolation" when !worker: isolation = Value(); break;
+                    case "--max-workers" when !worker: maxWorkers = Number(); break;
                     case "--fd" when worker: fd = Number(); break;
                     case "--client-id" when worker: clientId = Number(); break;
                     case "--channel" when worker: channel = Number(); break;
@@ -101,6 +110,7 @@ public static class Program
             catch (ArgumentException e) { return UsageError(e.Message); }
         }
         if (isolation is not ("process" or "thread")) return UsageError($"--isolation is process or thread, not '{isolation}'");
+        if (maxWorkers < 1) return UsageError($"--max-workers is at least 1, not {maxWorkers}");
         if (worker && fd < 3 && channel < 3) return UsageError("worker needs --fd N or --channel N (N >= 3)");
         if (renderServer && socketFd < 0) return UsageError("render-server needs --socket-fd N");
         if (renderServer && !RenderSocket.IsSeqPacket(socketFd)) { Console.Error.WriteLine($"venus-host: --socket-fd {socketFd} is not an open SOCK_SEQPACKET socket"); return 2; }
@@ -149,10 +159,10 @@ public static class Program
             else VtestConnection.Serve(fd, clientId, factory, new VtestServerOptions { Log = log, SharesHostVisibleMemory = true });
             return 0;
         }
-        if (renderServer) return ServeRender(socketFd, isolation, record, vk, options, log);
-        var workers = isolation == "process" ? new WorkerProcesses(record, log) : null;
+        if (renderServer) return ServeRender(socketFd, isolation, record, maxWorkers, vk, options, log);
+        var workers = isolation == "process" ? new WorkerProcesses(record, log, maxWorkers: maxWorkers) : null;
         using var server = VtestServer.Start(socket!, factory, new VtestServerOptions { Log = log, SharesHostVisibleMemory = true, HandOff = workers == null ? null : workers.Start });
-        log($"venus-host: serving {socket} (protocol vk.xml 1.4.{Venus.Protocol.VenusProtocolInfo.VkXmlVersion & 0xfff}, {Venus.Protocol.VenusProtocolInfo.Extensions.Length} extensions)");
+        log($"venus-host: serving {socket} ({(workers != null ? $"process isolation, at most {maxWorkers} workers" : "thread isolation")}, protocol vk.xml 1.4.{Venus.Protocol.VenusProtocolInfo.VkXmlVersion & 0xfff}, {Venus.Protocol.VenusProtocolInfo.Extensions.Length} extensions)");
         using var stop = new ManualResetEventSlim();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Set(); };
         AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Set();
@@ -165,11 +175,11 @@ public static class Program
     }
 
     /// <summary>virglrenderer's render server on the inherited socket, until the VMM closes it.</summary>
-    static int ServeRender(int socketFd, string isolation, string? record, VulkanLibrary vk, HostOptions options, Action<string> log)
+    static int ServeRender(int socketFd, string isolation, string? record, int maxWorkers, VulkanLibrary vk, HostOptions options, Action<string> log)
     {
         RenderSocket.SetCloseOnExec(socketFd);
         var renderOptions = new RenderServerOptions { Log = log };
-        var workers = isolation == "process" ? new WorkerProcesses(record, log, render: true) : null;
+        var workers = isolation == "process" ? new WorkerProcesses(record, log, render: true, maxWorkers: maxWorkers) : null;
         IRenderContextLauncher launcher = workers != null
             ? new WorkerLauncher(workers)
             : new ThreadContextLauncher(new RenderContextFactory(vk, options), renderOptions);

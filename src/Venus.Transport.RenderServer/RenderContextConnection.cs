@@ -296,6 +296,8 @@ public sealed unsafe class RenderContextConnection : IDisposable
             RenderSocket.Close(_eventFd);
             _eventFd = -1;
         }
+        // The render server may hold a copy of this socket (HangUpWatch): end the connection, not just this fd.
+        Libc.Shutdown(_socket, Libc.SHUT_RDWR);
         RenderSocket.Close(_socket);
     }
 }

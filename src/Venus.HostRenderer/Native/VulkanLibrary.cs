@@ -19,6 +19,9 @@ internal sealed unsafe class VulkanLibrary
         Global->Load(gipa, 0);
     }
 
+    /// <summary>A driver reached through <paramref name="gipa"/> alone (the fuzz targets' fake driver), no library loaded.</summary>
+    public static VulkanLibrary FromProcAddr(delegate* unmanaged<nint, byte*, nint> gipa) => new(0, gipa);
+
     /// <summary>Loads libvulkan.so.1; null with a reason when there is none.</summary>
     public static VulkanLibrary? TryLoad(out string? error)
     {

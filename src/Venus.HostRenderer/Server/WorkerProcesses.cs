@@ -9,26 +9,73 @@ namespace Venus.HostRenderer.Server;
 /// context) is served by a worker process of its own, so a guest that makes the driver crash takes down its worker only;
 /// the server and the others go on. One spare worker is always started ahead (and warmed
 /// up), so a client does not wait for a process to start: the server passes it the connection.
+/// A guest must not multiply host processes: at most <see cref="MaxWorkers"/> workers serve clients
+/// at once (one more is refused with a log line), and the server watches every handed-off
+/// connection (<see cref="HangUpWatch"/>): a worker still running <see cref="HangUpGrace"/> after its
+/// client hung up (a worker still warming up, or tearing down a busy device) is killed. Everything a
+/// worker holds is its own process's, so the kernel frees it.
 /// </summary>
 internal sealed class WorkerProcesses
 {
+    /// <summary>Workers serving clients at once unless --max-workers / VENUS_HOST_MAX_WORKERS says otherwise.</summary>
+    public const int DefaultMaxWorkers = 32;
+
+    /// <summary>How long a worker may outlive its client's hang-up (its own teardown) before it is killed.</summary>
+    public static readonly TimeSpan HangUpGrace = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>With --record the worker must close its recording file itself: a longer grace.</summary>
+    public static readonly TimeSpan RecordingHangUpGrace = TimeSpan.FromSeconds(10);
+
+    sealed class Worker(Process process, int clientId)
+    {
+        public readonly Process Process = process;
+        public int ClientId = clientId;
+        public bool Killed;
+    }
+
     readonly string? _record;
     readonly Action<string> _log;
     readonly bool _render;
     readonly string _what;
-    readonly Dictionary<Process, int> _running = new();
+    readonly Dictionary<Process, Worker> _running = new();
     readonly object _lock = new();
+    readonly HangUpWatch _watch;
     (Process Process, int Channel)? _spare;
     bool _stopping;
 
+    public int MaxWorkers { get; }
+
     /// <param name="render">Workers serve render-server context sockets (<c>worker --render</c>) instead of vtest connections.</param>
-    public WorkerProcesses(string? record, Action<string> log, bool render = false)
+    public WorkerProcesses(string? record, Action<string> log, bool render = false, int maxWorkers = DefaultMaxWorkers)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxWorkers, 1);
         _record = record;
         _log = log;
         _render = render;
+        MaxWorkers = maxWorkers;
         _what = render ? "render context" : "vtest client";
+        _watch = new HangUpWatch(token => HungUp((Worker)token), "venus-hangup-watch");
         lock (_lock) StartSpare();
+    }
+
+    /// <summary>Workers serving a client now (the spare not counted).</summary>
+    int Serving => _running.Count - (_spare is null ? 0 : 1);
+
+    /// <summary>The client of <paramref name="w"/> is gone: give its worker the grace to end, then kill it.</summary>
+    void HungUp(Worker w)
+    {
+        TimeSpan grace = _record != null ? RecordingHangUpGrace : HangUpGrace;
+        Task.Delay(grace).ContinueWith(_ =>
+        {
+            lock (_lock)
+            {
+                if (_stopping || !_running.ContainsKey(w.Process) || w.Killed) return;
+                w.Killed = true;
+                try { w.Process.Kill(); }
+                catch (Exception) { return; /* it ended meanwhile */ }
+            }
+            _log($"venus-host: worker {w.Process.Id} of {_what} {w.ClientId} killed: still running {grace.TotalMilliseconds:0} ms after its client hung up");
+        }, TaskScheduler.Default);
     }
 
     ProcessStartInfo WorkerStart(params string[] args)
@@ -56,7 +103,7 @@ internal sealed class WorkerProcesses
             var p = new Process { StartInfo = WorkerStart("--channel", worker.ToString(CultureInfo.InvariantCulture)), EnableRaisingEvents = true };
             p.Exited += (_, _) => Ended(p);
             p.Start();
-            _running[p] = 0;
+            _running[p] = new Worker(p, 0);
             _spare = (p, server);
             server = -1;
         }
@@ -80,6 +127,11 @@ internal sealed class WorkerProcesses
         {
             lock (_lock)
             {
+                if (Serving >= MaxWorkers)
+                {
+                    _log($"venus-host: {_what} {clientId}{(name != null ? $" ({name})" : "")} refused: {MaxWorkers} workers serve clients already (--max-workers)");
+                    return;
+                }
                 if (_spare is { } spare)
                 {
                     _spare = null;
@@ -87,7 +139,7 @@ internal sealed class WorkerProcesses
                     VtestConnection.Close(spare.Channel);
                     if (sent)
                     {
-                        _running[spare.Process] = clientId;
+                        Watch(_running[spare.Process], clientId, fd);
                         if (_render) _log($"venus-host: {_what} {clientId} ({name}) → worker {spare.Process.Id}");
                         StartSpare();
                         return;
@@ -104,7 +156,7 @@ internal sealed class WorkerProcesses
                     };
                     p.Exited += (_, _) => Ended(p);
                     p.Start();
-                    _running[p] = clientId;
+                    Watch(_running[p] = new Worker(p, 0), clientId, fd);
                     if (_render) _log($"venus-host: {_what} {clientId} ({name}) → worker {p.Id} (no spare was ready)");
                     StartSpare();
                 }
@@ -124,13 +176,27 @@ internal sealed class WorkerProcesses
         }
     }
 
+    /// <summary>Called under the lock.</summary>
+    void Watch(Worker w, int clientId, int fd)
+    {
+        w.ClientId = clientId;
+        try { _watch.Add(fd, w); }
+        catch (Exception e) { _log($"venus-host: {_what} {clientId} is not watched for its hang-up: {e.Message}"); }
+    }
+
     void Ended(Process p)
     {
         int code = p.ExitCode;
-        int clientId;
+        int clientId = 0;
+        bool killed = false;
         lock (_lock)
         {
-            _running.Remove(p, out clientId);
+            if (_running.Remove(p, out Worker? w))
+            {
+                clientId = w.ClientId;
+                killed = w.Killed;
+                _watch.Remove(w);
+            }
             if (_spare is { } s && s.Process == p)
             {
                 VtestConnection.Close(s.Channel);
@@ -140,7 +206,7 @@ internal sealed class WorkerProcesses
         }
         bool stopping;
         lock (_lock) stopping = _stopping;
-        if (code != 0 && clientId != 0 && !stopping)
+        if (code != 0 && clientId != 0 && !stopping && !killed)
             _log($"venus-host: worker of {_what} {clientId} ended with {(code > 128 ? $"signal {code - 128}" : $"exit code {code}")}; the other {(_render ? "contexts" : "clients")} go on");
         p.Dispose();
     }
@@ -154,6 +220,7 @@ internal sealed class WorkerProcesses
             all = _running.Keys.ToArray();
             if (_spare is { } s) { VtestConnection.Close(s.Channel); _spare = null; }
         }
+        _watch.Dispose();
         foreach (var p in all)
         {
             try { p.Kill(); p.WaitForExit(5000); } catch (Exception) { /* already gone */ }

@@ -82,20 +82,26 @@ internal sealed unsafe class VtestServerClient
             ending = $"dropped: internal server error: {e}";
         }
 
+        // Said before the teardown: a worker process whose client hung up may be killed before a
+        // slow teardown (a busy device) ends, and its client's end must still be in the log.
+        _server.Log($"vtest client {Id} '{Name}' {ending}");
+        string problems;
         try
         {
-            ending = TearDown(ending);
+            problems = TearDown();
         }
         catch (Exception e)
         {
-            ending += $"; teardown failed: {e.GetType().Name}: {e.Message}";
+            problems = $"teardown failed: {e.GetType().Name}: {e.Message}";
         }
-        _server.Log($"vtest client {Id} '{Name}' {ending}");
+        if (problems.Length > 0) _server.Log($"vtest client {Id} '{Name}' {problems}");
         _server.OnClientEnded(this);
     }
 
-    private string TearDown(string ending)
+    /// <summary>Ends the client's renderer, syncs and connection; returns what went wrong ("" when nothing).</summary>
+    private string TearDown()
     {
+        string problems = "";
         _syncs.Close();
         IVtestRenderer? renderer = _renderer;
         _renderer = null;
@@ -107,18 +113,21 @@ internal sealed unsafe class VtestServerClient
             }
             catch (Exception e)
             {
-                ending += $"; renderer Dispose threw {e.GetType().Name}: {e.Message}";
+                problems = $"teardown: renderer Dispose threw {e.GetType().Name}: {e.Message}";
             }
         }
         lock (_fdLock)
         {
             if (_fd >= 0)
             {
+                // The server that handed this connection over may hold a copy (HangUpWatch): end
+                // the connection itself, not just this fd, so the client sees the end at once.
+                Libc.Shutdown(_fd, Libc.SHUT_RDWR);
                 Libc.Close(_fd);
                 _fd = -1;
             }
         }
-        return ending;
+        return problems;
     }
 
     private void Serve()

@@ -1,0 +1,108 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+using Venus.HostRenderer.Native;
+using Venus.Protocol.Vulkan;
+
+namespace Venus.Fuzz;
+
+/// <summary>
+/// A Vulkan "driver" with no GPU behind it, so the host's decoder and dispatcher run millions of
+/// cases an hour: every entry point succeeds and does nothing, except those that must hand out
+/// handles (creation, allocation, enumeration), which return fresh non-zero numbers. On x86-64 a
+/// function that ignores its arguments and returns 0 serves any Vulkan signature (the caller owns
+/// the arguments), so one stub covers the rest.
+/// </summary>
+internal static unsafe class FakeVulkan
+{
+    static ulong s_next = 0x10000;
+    static ulong NewHandle() => s_next += 0x10;
+
+    public static readonly VulkanLibrary Library = VulkanLibrary.FromProcAddr(&GetProcAddr);
+
+    [UnmanagedCallersOnly]
+    static nint GetProcAddr(nint instance, byte* name)
+    {
+        string n = Marshal.PtrToStringUTF8((nint)name) ?? "";
+        return n switch
+        {
+            "vkGetInstanceProcAddr" or "vkGetDeviceProcAddr" => (nint)(delegate* unmanaged<nint, byte*, nint>)&GetProcAddr,
+            "vkCreateInstance" => (nint)(delegate* unmanaged<void*, void*, ulong*, int>)&CreateInstance,
+            "vkEnumeratePhysicalDevices" => (nint)(delegate* unmanaged<ulong, uint*, ulong*, int>)&EnumeratePhysicalDevices,
+            "vkEnumeratePhysicalDeviceGroups" or "vkEnumeratePhysicalDeviceGroupsKHR" => (nint)(delegate* unmanaged<ulong, uint*, void*, int>)&EnumerateNothing,
+            "vkGetDeviceQueue" => (nint)(delegate* unmanaged<ulong, uint, uint, ulong*, void>)&GetDeviceQueue,
+            "vkGetDeviceQueue2" => (nint)(delegate* unmanaged<ulong, void*, ulong*, void>)&GetDeviceQueue2,
+            "vkAllocateCommandBuffers" => (nint)(delegate* unmanaged<ulong, VkCommandBufferAllocateInfo*, ulong*, int>)&AllocateCommandBuffers,
+            "vkAllocateDescriptorSets" => (nint)(delegate* unmanaged<ulong, VkDescriptorSetAllocateInfo*, ulong*, int>)&AllocateDescriptorSets,
+            _ when n.EndsWith("Pipelines", StringComparison.Ordinal) && n.StartsWith("vkCreate", StringComparison.Ordinal) && !n.Contains("RayTracing", StringComparison.Ordinal)
+                => (nint)(delegate* unmanaged<ulong, ulong, uint, void*, void*, ulong*, int>)&CreatePipelines,
+            // vkCreateX(parent, pCreateInfo, pAllocator, pX) and vkAllocateMemory have the handle last.
+            _ when (n.StartsWith("vkCreate", StringComparison.Ordinal) && !n.Contains("Pipelines", StringComparison.Ordinal) && !n.Contains("Shaders", StringComparison.Ordinal)
+                    && !n.Contains("Swapchains", StringComparison.Ordinal)) || n == "vkAllocateMemory"
+                => (nint)(delegate* unmanaged<ulong, void*, void*, ulong*, int>)&Create,
+            _ => (nint)(delegate* unmanaged<int>)&Success,
+        };
+    }
+
+    [UnmanagedCallersOnly]
+    static int Success() => 0;
+
+    [UnmanagedCallersOnly]
+    static int CreateInstance(void* info, void* allocator, ulong* instance)
+    {
+        *instance = NewHandle();
+        return 0;
+    }
+
+    [UnmanagedCallersOnly]
+    static int EnumeratePhysicalDevices(ulong instance, uint* count, ulong* devices)
+    {
+        if (devices == null) { *count = 1; return 0; }
+        if (*count == 0) return 5; // VK_INCOMPLETE
+        // One physical device per instance, the same handle every time (as a driver does).
+        devices[0] = instance + 1;
+        *count = 1;
+        return 0;
+    }
+
+    [UnmanagedCallersOnly]
+    static int EnumerateNothing(ulong instance, uint* count, void* groups)
+    {
+        *count = 0;
+        return 0;
+    }
+
+    [UnmanagedCallersOnly]
+    static void GetDeviceQueue(ulong device, uint family, uint index, ulong* queue) => *queue = device + 1 + family * 64 + index;
+
+    [UnmanagedCallersOnly]
+    static void GetDeviceQueue2(ulong device, void* info, ulong* queue) => *queue = device + 1;
+
+    [UnmanagedCallersOnly]
+    static int Create(ulong parent, void* info, void* allocator, ulong* handle)
+    {
+        *handle = NewHandle();
+        return 0;
+    }
+
+    [UnmanagedCallersOnly]
+    static int CreatePipelines(ulong device, ulong cache, uint count, void* infos, void* allocator, ulong* pipelines)
+    {
+        for (uint i = 0; i < count; i++) pipelines[i] = NewHandle();
+        return 0;
+    }
+
+    [UnmanagedCallersOnly]
+    static int AllocateCommandBuffers(ulong device, VkCommandBufferAllocateInfo* info, ulong* buffers)
+    {
+        for (uint i = 0; i < info->commandBufferCount; i++) buffers[i] = NewHandle();
+        return 0;
+    }
+
+    [UnmanagedCallersOnly]
+    static int AllocateDescriptorSets(ulong device, VkDescriptorSetAllocateInfo* info, ulong* sets)
+    {
+        for (uint i = 0; i < info->descriptorSetCount; i++) sets[i] = NewHandle();
+        return 0;
+    }
+}

@@ -1,0 +1,362 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using Venus.HostRenderer.Context;
+using Venus.HostRenderer.Server;
+using Venus.Protocol;
+using Venus.Protocol.Vulkan;
+using Venus.Protocol.Wire;
+using Venus.Transport.RenderServer;
+using Venus.Transport.Vtest.Server;
+
+namespace Venus.Fuzz;
+
+/// <summary>
+/// The entry point, in a class without static state: instrumented assemblies (eng/fuzz.sh) write
+/// edge counts into a map from their first instruction on: a private one (64 KiB, SharpFuzz's map
+/// size) until <c>Fuzzer.Run</c> attaches AFL's shared map, and for good outside afl-fuzz (--run,
+/// seeds, dict).
+/// </summary>
+internal static unsafe class Entry
+{
+    public static int Main(string[] args)
+    {
+        if (SharpFuzz.Common.Trace.SharedMem == null)
+            SharpFuzz.Common.Trace.SharedMem = (byte*)NativeMemory.AllocZeroed(1 << 16);
+        return Program.Start(args);
+    }
+}
+
+/// <summary>A host bug an input exposed: an exception where validation should have refused the bytes.</summary>
+internal sealed class FuzzFinding(string message) : Exception(message);
+
+/// <summary>
+/// venus-fuzz: fuzz targets for everything in venus-host that reads guest bytes. Under afl-fuzz
+/// (SharpFuzz, persistent mode) a target reads one input per iteration; an escaping exception is a
+/// crash. Targets: <c>decoder</c> (a virtqueue command stream through the generated decoder and
+/// dispatcher, on <see cref="FakeVulkan"/>), <c>vtest</c> (the bytes a vtest client sends, through
+/// the vtest server's framing into the same host contexts), <c>render</c> (the packets a VMM sends
+/// on a render-server context socket).
+/// </summary>
+public static unsafe partial class Program
+{
+    const string Usage =
+        "usage: venus-fuzz TARGET                      run under afl-fuzz (input on stdin / AFL's shared memory)\n" +
+        "       venus-fuzz TARGET --run PATH...        run each input file (or every file of a folder) once; exit 1 on a finding\n" +
+        "       venus-fuzz seeds OUTROOT RECORDING...  seeds from venus-host recordings (--record) into OUTROOT/{decoder,vtest,render}\n" +
+        "       venus-fuzz dict FILE                   write an AFL dictionary of command types and sTypes\n" +
+        "targets: decoder, vtest, render";
+
+    static readonly HostOptions Options = new() { Log = static _ => { }, MaxCommandBytes = 16UL << 20, MaxSharedBytes = 64UL << 20, MaxObjects = 4096 };
+
+    static readonly Dictionary<string, Action<ReadOnlySpan<byte>>> Targets = new()
+    {
+        ["decoder"] = Decoder,
+        ["vtest"] = Vtest,
+        ["render"] = Render,
+    };
+
+    public static int Start(string[] args)
+    {
+        try
+        {
+            return Run(args);
+        }
+        catch (FuzzFinding e)
+        {
+            Console.Error.WriteLine($"venus-fuzz: finding: {e.Message}");
+            return 1;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            Console.Error.WriteLine($"venus-fuzz: {e.Message}");
+            return 2;
+        }
+    }
+
+    static int Run(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help") { Console.Error.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
+        if (args[0] == "seeds")
+        {
+            if (args.Length < 3) { Console.Error.WriteLine(Usage); return 2; }
+            return Seeds(args[1], args[2..]);
+        }
+        if (args[0] == "dict")
+        {
+            if (args.Length != 2) { Console.Error.WriteLine(Usage); return 2; }
+            return Dictionary(args[1]);
+        }
+        if (!Targets.TryGetValue(args[0], out var target)) { Console.Error.WriteLine($"venus-fuzz: unknown target '{args[0]}'\n{Usage}"); return 2; }
+        if (args.Length == 1)
+        {
+            SharpFuzz.Fuzzer.Run(stream =>
+            {
+                using var copy = new MemoryStream();
+                stream.CopyTo(copy);
+                target(copy.GetBuffer().AsSpan(0, (int)copy.Length));
+            });
+            return 0;
+        }
+        if (args[1] != "--run" || args.Length < 3) { Console.Error.WriteLine(Usage); return 2; }
+        int inputs = 0, findings = 0;
+        foreach (string path in args[2..].SelectMany(p => Directory.Exists(p) ? Directory.EnumerateFiles(p).Order(StringComparer.Ordinal) : (IEnumerable<string>)[p]))
+        {
+            if (!File.Exists(path)) { Console.Error.WriteLine($"venus-fuzz: no such input: {path}"); return 2; }
+            inputs++;
+            try
+            {
+                target(File.ReadAllBytes(path));
+            }
+            catch (Exception e)
+            {
+                findings++;
+                Console.Error.WriteLine($"venus-fuzz: {args[0]}: {path}: {e.GetType().Name}: {e.Message}");
+            }
+        }
+        Console.WriteLine($"venus-fuzz: {args[0]}: {inputs} inputs, {findings} findings");
+        return findings == 0 ? 0 : 1;
+    }
+
+    /// <summary>The reason a context ended that is a host bug rather than a refusal: an exception in decode or dispatch.</summary>
+    static void Check(HostContext ctx)
+    {
+        if (ctx.FatalReason is { } reason && reason.Contains(" threw ", StringComparison.Ordinal))
+            throw new FuzzFinding(reason);
+    }
+
+    /// <summary>A virtqueue command stream through a fresh context, with one 64 KiB shared-memory resource (id 1) for reply streams and rings.</summary>
+    static void Decoder(ReadOnlySpan<byte> data)
+    {
+        var ctx = new HostContext(FakeVulkan.Library, Options, "fuzz");
+        try
+        {
+            if (ctx.CreateBlob(2, 1, 64 * 1024, 0, out string? error) == null) throw new InvalidOperationException($"no shared memory: {error}");
+            ctx.Submit(data, 0, static () => { });
+            Check(ctx);
+        }
+        finally
+        {
+            ctx.Dispose();
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    private static partial nint Write(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "shutdown", SetLastError = true)]
+    private static partial int Shutdown(int fd, int how);
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int Fcntl(int fd, int cmd, int arg);
+
+    static readonly VtestRendererFactory VtestFactory = new(FakeVulkan.Library, Options);
+
+    /// <summary>
+    /// The bytes a vtest client sends (the whole conversation, then the end of the stream) served by
+    /// the vtest server's client loop on a socketpair, with venus-host's renderer on the fake driver.
+    /// A dropped client is the expected outcome of bad bytes; an internal server error is a finding.
+    /// </summary>
+    static void Vtest(ReadOnlySpan<byte> data)
+    {
+        (int server, int client) = VtestHandOffChannel.Create();
+        string? finding = null;
+        try
+        {
+            const int F_SETFL = 4, O_NONBLOCK = 0x800;
+            Fcntl(client, F_SETFL, O_NONBLOCK);
+            fixed (byte* p = data)
+            {
+                nint sent = 0;
+                while (sent < data.Length)
+                {
+                    nint n = Write(client, p + sent, (nuint)(data.Length - sent));
+                    if (n <= 0) break; // the socket buffer is full: the rest is cut off
+                    sent += n;
+                }
+            }
+            Shutdown(client, 1); // SHUT_WR: the end of the client's stream
+            var options = new VtestServerOptions
+            {
+                SendTimeout = TimeSpan.FromMilliseconds(20),
+                MaxSubmitBytes = 1 << 20,
+                Log = line =>
+                {
+                    if (line.Contains("internal server error", StringComparison.Ordinal) || line.Contains(" threw ", StringComparison.Ordinal) ||
+                        line.Contains("teardown failed", StringComparison.Ordinal))
+                        finding ??= line;
+                },
+            };
+            VtestConnection.Serve(server, 1, VtestFactory, options);
+            server = -1; // the client loop closed it
+        }
+        finally
+        {
+            if (server >= 0) VtestConnection.Close(server);
+            VtestConnection.Close(client);
+        }
+        if (finding != null) throw new FuzzFinding(finding);
+    }
+
+    [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
+    private static partial nint Send(int fd, byte* buffer, nuint count, int flags);
+
+    static readonly RenderContextFactory RenderFactory = new(FakeVulkan.Library, Options);
+
+    /// <summary>
+    /// Packets of a render-server context socket (SEQPACKET), each <c>u16 length, bytes</c> in the
+    /// input, served by the context loop with venus-host's renderer on the fake driver. An exception
+    /// other than the renderer's refusal (<c>ended: XException: ...</c>) or a failed teardown is a finding.
+    /// </summary>
+    static void Render(ReadOnlySpan<byte> data)
+    {
+        (int server, int client) = RenderSocket.CreatePair();
+        string? finding = null;
+        try
+        {
+            const int MSG_DONTWAIT = 0x40;
+            fixed (byte* p = data)
+            {
+                int pos = 0;
+                while (pos < data.Length)
+                {
+                    bool framed = data.Length - pos >= 2;
+                    int start = framed ? pos + 2 : pos;
+                    int length = framed ? Math.Min(BinaryPrimitives.ReadUInt16LittleEndian(data[pos..]), data.Length - start) : data.Length - pos;
+                    if (Send(client, p + start, (nuint)length, MSG_DONTWAIT) < 0) break; // the socket buffer is full
+                    pos = start + length;
+                }
+            }
+            Shutdown(client, 1);
+            var options = new RenderServerOptions
+            {
+                MaxSubmitBytes = 1 << 20,
+                Log = line =>
+                {
+                    if (System.Text.RegularExpressions.Regex.IsMatch(line, @"ended: \w+Exception: |teardown: "))
+                        finding ??= line;
+                },
+            };
+            RenderContextConnection.Serve(server, 1, "fuzz", RenderFactory, options);
+            server = -1; // the context closed it
+        }
+        finally
+        {
+            if (server >= 0) RenderSocket.Close(server);
+            RenderSocket.Close(client);
+        }
+        if (finding != null) throw new FuzzFinding(finding);
+    }
+
+    /// <summary>
+    /// Seeds from venus-host recordings (one command per record): for <c>decoder</c> one file per
+    /// distinct command plus each recording's first 64 KiB of commands in order (a session that
+    /// creates its instance and device first); for <c>vtest</c> the same streams inside the
+    /// messages Mesa's guest sends (§6.4: CREATE_RENDERER, PROTOCOL_VERSION, CONTEXT_INIT, a shared
+    /// memory blob, SUBMIT_CMD2).
+    /// </summary>
+    static int Seeds(string outRoot, string[] recordings)
+    {
+        string decoder = Path.Combine(outRoot, "decoder"), vtest = Path.Combine(outRoot, "vtest"), render = Path.Combine(outRoot, "render");
+        Directory.CreateDirectory(decoder);
+        Directory.CreateDirectory(vtest);
+        Directory.CreateDirectory(render);
+        int written = 0, seen = 0;
+        var perCommand = new Dictionary<string, int>();
+        void Save(string name, ReadOnlySpan<byte> stream)
+        {
+            // A few of each command are enough to start from: AFL splices and mutates the rest.
+            if (perCommand.GetValueOrDefault(name) >= 3 && name != "session") return;
+            string hash = Convert.ToHexStringLower(SHA256.HashData(stream))[..12];
+            string file = Path.Combine(decoder, $"{name}-{hash}");
+            if (File.Exists(file)) return;
+            File.WriteAllBytes(file, stream.ToArray());
+            File.WriteAllBytes(Path.Combine(vtest, $"{name}-{hash}"), VtestConversation(stream));
+            File.WriteAllBytes(Path.Combine(render, $"{name}-{hash}"), RenderPackets(stream));
+            perCommand[name] = perCommand.GetValueOrDefault(name) + 1;
+            written++;
+        }
+        foreach (string path in recordings)
+        {
+            byte[] bytes = File.ReadAllBytes(path);
+            var session = new MemoryStream();
+            foreach (VenusRecording.Record r in VenusRecording.Read(bytes))
+            {
+                seen++;
+                ReadOnlySpan<byte> command = bytes.AsSpan(r.Offset, r.Length);
+                if (r.Length % 4 != 0) continue;
+                int type = (int)BinaryPrimitives.ReadUInt32LittleEndian(command);
+                Save(VenusProtocolInfo.CommandName(type) ?? $"type{type}", command);
+                if (session.Length + command.Length <= 64 * 1024) session.Write(command);
+            }
+            Save("session", session.GetBuffer().AsSpan(0, (int)session.Length));
+        }
+        Console.WriteLine($"venus-fuzz: {seen} commands, {written} new seeds in {decoder}, {vtest} and {render}");
+        return 0;
+    }
+
+    /// <summary>
+    /// <paramref name="stream"/> as SUBMIT_CMD (op 5: u32 op, u32 size, 256 bytes inline, the rest in
+    /// one more packet), each packet framed <c>u16 length</c> for the render target.
+    /// </summary>
+    static byte[] RenderPackets(ReadOnlySpan<byte> stream)
+    {
+        var m = new MemoryStream();
+        Span<byte> packet = stackalloc byte[264];
+        packet.Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(packet, 5);
+        BinaryPrimitives.WriteUInt32LittleEndian(packet[4..], (uint)stream.Length);
+        int inline = Math.Min(stream.Length, 256);
+        stream[..inline].CopyTo(packet[8..]);
+        Span<byte> length = stackalloc byte[2];
+        BinaryPrimitives.WriteUInt16LittleEndian(length, 264);
+        m.Write(length);
+        m.Write(packet);
+        if (stream.Length > inline)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(length, (ushort)Math.Min(stream.Length - inline, ushort.MaxValue));
+            m.Write(length);
+            m.Write(stream[inline..]);
+        }
+        return m.ToArray();
+    }
+
+    /// <summary>Mesa's start-up messages (§6.4), then <paramref name="stream"/> in one SUBMIT_CMD2 on ring_idx 0.</summary>
+    static byte[] VtestConversation(ReadOnlySpan<byte> stream)
+    {
+        var m = new MemoryStream();
+        void U32(uint v) { Span<byte> b = stackalloc byte[4]; BinaryPrimitives.WriteUInt32LittleEndian(b, v); m.Write(b); }
+        U32(8); U32(8); m.Write("fuzzer\0\0"u8);          // CREATE_RENDERER: length in bytes
+        U32(1); U32(11); U32(3);                          // PROTOCOL_VERSION 3
+        U32(1); U32(17); U32(4);                          // CONTEXT_INIT venus
+        U32(6); U32(18); U32(2); U32(1); U32(64 * 1024); U32(0); U32(0); U32(0); // shared memory, resource 1
+        uint dwords = (uint)(stream.Length / 4);
+        U32(1 + 6 + dwords); U32(24);                     // SUBMIT_CMD2: one batch, no syncs, ring_idx 0
+        U32(1); U32(0); U32(7); U32(dwords); U32(7 + dwords); U32(0); U32(0);
+        m.Write(stream);
+        return m.ToArray();
+    }
+
+    /// <summary>Every command type and every VkStructureType as a little-endian u32 token.</summary>
+    static int Dictionary(string file)
+    {
+        using var w = new StreamWriter(file);
+        w.WriteLine("# venus-fuzz dict: command types and sTypes as little-endian u32 (written by `venus-fuzz dict`)");
+        int commands = 0, stypes = 0;
+        for (int type = 0; type < 1024; type++)
+        {
+            if (VenusProtocolInfo.CommandName(type) is not { } name) continue;
+            w.WriteLine($"cmd_{name}=\"{Escape((uint)type)}\"");
+            commands++;
+        }
+        foreach (VkStructureType s in Enum.GetValues<VkStructureType>().Distinct())
+        {
+            w.WriteLine($"stype_{(uint)s}=\"{Escape((uint)s)}\"");
+            stypes++;
+        }
+        Console.WriteLine($"venus-fuzz: {commands} command types, {stypes} sTypes in {file}");
+        return 0;
+
+        static string Escape(uint v) => string.Concat(BitConverter.GetBytes(v).Select(b => $"\\x{b:x2}"));
+    }
+}
