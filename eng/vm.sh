@@ -14,7 +14,7 @@
 # Scenarios (tests/vm/init runs the steps): venus (default: the device offers the venus capset;
 # vulkaninfo, the compute job, sync and exts through our ICD and Mesa's, clean failures, and
 # presentation: vkmark --winsys headless through both, tests/clients/wsi.c headless through ours,
-# venus doctor on the device and on a node that is not virtio-gpu),
+# venus doctor on the device, on a node that is not virtio-gpu and with vgem's render node next to it),
 # timing (the same device: wall times, both drivers interleaved) and novenus (a virgl-only device:
 # both drivers must refuse it cleanly, venus doctor must say why). rsvenus and rstiming are venus and timing with our
 # venus-host (NativeAOT, eng/host.sh install) as QEMU's render server instead of virglrenderer's
@@ -74,10 +74,11 @@ ensure_kernel() {
   [ -n "$pkg" ] || die "the peers chroot's apt does not know linux-image-amd64 (try: chroot $PEERS apt-get update)"
   local kver="${pkg#linux-image-}"
   kdir="$cache/kernel-$kver"
-  [ -f "$PEERS$kdir/.ready" ] && return 0
+  # extra/vgem.ko: a render node of another DRM driver, for venus doctor (a cache without it is redone).
+  [ -f "$PEERS$kdir/.ready" ] && [ -f "$PEERS$kdir/extra/vgem.ko" ] && return 0
   (
     flock -w 600 9 || die "timed out waiting for another kernel download"
-    [ -f "$PEERS$kdir/.ready" ] && exit 0
+    [ -f "$PEERS$kdir/.ready" ] && [ -f "$PEERS$kdir/extra/vgem.ko" ] && exit 0
     echo "vm.sh: fetching kernel $kver" >&2
     rm -rf "$PEERS$kdir" "$PEERS$kdir.partial"
     mkdir -p "$PEERS$kdir.partial/deb" "$PEERS$kdir.partial/modules"
@@ -103,6 +104,11 @@ ensure_kernel() {
       chroot "$PEERS" sh -c "xz -dc '$mroot/lib/modules/$kver/$m' > '$kdir.partial/modules/$(printf %02d $n)-$base'" \
         || die "cannot decompress $m"
     done
+    # vgem needs only modules virtio-gpu already loaded (drm, drm_shmem_helper); it is loaded late, by hand.
+    local vgem
+    vgem="$(grep -oE '^[^:]*/vgem\.ko(\.xz)?' "$dep")" || die "$pkg has no vgem module"
+    mkdir -p "$PEERS$kdir.partial/extra"
+    chroot "$PEERS" sh -c "xz -dc '$mroot/lib/modules/$kver/$vgem' > '$kdir.partial/extra/vgem.ko'" || die "cannot decompress $vgem"
     cp "$PEERS$kdir.partial/x/boot/vmlinuz-$kver" "$PEERS$kdir.partial/vmlinuz"
     rm -rf "$PEERS$kdir.partial/x" "$PEERS$kdir.partial/deb"
     mv "$PEERS$kdir.partial" "$PEERS$kdir"
@@ -154,6 +160,7 @@ build() {
   cp "$PEERS/usr/bin/busybox" "$stage/bin/busybox"
   cp "$root/tests/vm/init" "$stage/init" && chmod 755 "$stage/init"
   cp "$PEERS$kdir"/modules/*.ko "$stage/lib/modules/venus/"
+  mkdir -p "$stage/lib/modules/extra" && cp "$PEERS$kdir/extra/vgem.ko" "$stage/lib/modules/extra/"
   # vkmark (its headless window system and scene data) for the presentation steps.
   copy_closure /usr/bin/vkmark /usr/lib/x86_64-linux-gnu/vkmark/headless.so
   mkdir -p "$stage/usr/share" && cp -r "$PEERS/usr/share/vkmark" "$stage/usr/share/vkmark"

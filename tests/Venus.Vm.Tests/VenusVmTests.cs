@@ -156,6 +156,23 @@ public sealed class VenusVmTests(VmBootsFixture fixture, ITestOutputHelper outpu
         VmAssert.DoctorFailsOnNodes(Boot.Step("doctor-not-virtgpu"), "/dev/null: DRM_IOCTL_VERSION failed on /dev/null", "/dev/null");
     }
 
+    /// <summary>
+    /// vgem, a DRM driver that is not virtio-gpu, loaded at the end of the boot: next to the
+    /// virtio-gpu node doctor names its node and driver and still finds Venus (exit 0); pointed at
+    /// the vgem node alone it fails naming the driver (exit 1).
+    /// </summary>
+    [Fact]
+    public void DoctorNamesARenderNodeOfAnotherDriver()
+    {
+        VmStep both = Passed("doctor-with-vgem");
+        Match vgem = Regex.Match(both.Output, @"info  transport   (/dev/dri/renderD\d+): .*driver is 'vgem'");
+        Assert.True(vgem.Success, $"doctor did not name the vgem node:\n{both.Output}");
+        Assert.Contains("ok    transport   virtio-gpu: /dev/dri/renderD128 carries Venus", both.Output);
+        Assert.Contains("verdict: an application here gets our Venus device", both.Output);
+        string node = vgem.Groups[1].Value;
+        VmAssert.DoctorFailsOnNodes(Boot.Step("doctor-vgem"), Regex.Escape(node) + ": .*driver is 'vgem'", node);
+    }
+
     /// <summary>3 GiB of host-visible memory does not fit the 2 GiB host window: vkMapMemory fails, nothing crashes.</summary>
     [Fact]
     public void MemoryBeyondTheHostWindowFailsToMapCleanly()

@@ -126,7 +126,8 @@ public static class GuestDoctor
             catch (VirtgpuException e)
             {
                 fact["error"] = e.Message;
-                report.Info("transport", $"{node}: {e.Message}");
+                // The transport's messages mostly name the node already.
+                report.Info("transport", e.Message.StartsWith(node + ":", StringComparison.Ordinal) ? e.Message : $"{node}: {e.Message}");
                 continue;
             }
             using (device)
