@@ -23,10 +23,12 @@ public static class VenusCli
               properties and extensions. Prints a report, or JSON with --json.
               --socket PATH   the host's socket (default: $VTEST_SOCKET_NAME, else /tmp/.virgl_test)
               --json          print JSON instead of text
-          dump FILE [--check]
+          dump FILE [--check] [--json]
               Print a stream recorded by `venus-host serve --record DIR` as decoded calls, one per
               line, each prefixed by the stream it ran on. Every command is re-encoded; --check
               exits 1 unless every command decodes and re-encodes to the same bytes.
+              --json          print JSON: every command's stream, offset, length, name, text and
+                              whether it decoded and re-encoded the same; then the counts
           replay FILE [--socket PATH] [--verbose] [--json]
               Play a recording (venus-host --record, or our ICD's VENUS_RECORD) against a vtest host
               in a fresh context, one command at a time; ring set-up commands are left out and

@@ -15,10 +15,11 @@ public static class VenusDump
     public static int Run(ReadOnlySpan<string> args, TextWriter stdout, TextWriter stderr)
     {
         string? file = null;
-        bool check = false;
+        bool check = false, json = false;
         foreach (var a in args)
         {
             if (a == "--check") check = true;
+            else if (a == "--json") json = true;
             else if (a.StartsWith('-')) return VenusCli.UsageError(stderr, $"dump: unknown option '{a}'");
             else if (file == null) file = a;
             else return VenusCli.UsageError(stderr, "dump: more than one file");
@@ -28,7 +29,8 @@ public static class VenusDump
         Summary summary;
         try
         {
-            summary = Dump(File.ReadAllBytes(file), stdout);
+            byte[] data = File.ReadAllBytes(file);
+            summary = json ? DumpJson(file, data, stdout) : Dump(data, stdout);
         }
         catch (InvalidDataException e)
         {
@@ -72,15 +74,75 @@ public static class VenusDump
     /// <summary>Prints every command of every record.</summary>
     public static Summary Dump(byte[] data, TextWriter output)
     {
-        int commands = 0, bad = 0, different = 0;
+        var counts = new Counts();
         foreach (Command c in Commands(data))
         {
-            commands++;
+            counts.Add(c);
             string note = !c.Decoded ? "  !! does not decode" : !c.Same ? "  !! re-encodes differently" : "";
-            if (!c.Decoded) bad++;
-            else if (!c.Same) different++;
             output.WriteLine($"[{c.Stream}] {c.Text}{note}");
         }
-        return new Summary(commands, bad, different);
+        return counts.Summary;
+    }
+
+    /// <summary>
+    /// The same as JSON: an object with the file, the counts and a "commands" array of
+    /// {stream, offset, length, command (its name), text, decoded, same}, written as it is read.
+    /// </summary>
+    public static Summary DumpJson(string file, byte[] data, TextWriter output)
+    {
+        var counts = new Counts();
+        using var stream = new MemoryStream();
+        using (var j = new System.Text.Json.Utf8JsonWriter(stream, new System.Text.Json.JsonWriterOptions { Indented = true }))
+        {
+            j.WriteStartObject();
+            j.WriteString("file", file);
+            j.WriteStartArray("commands");
+            foreach (Command c in Commands(data))
+            {
+                counts.Add(c);
+                j.WriteStartObject();
+                j.WriteString("stream", c.Stream);
+                j.WriteNumber("offset", c.Offset);
+                j.WriteNumber("length", c.Length);
+                int paren = c.Text.IndexOf('(');
+                j.WriteString("command", c.Decoded && paren > 0 ? c.Text[..paren] : null);
+                j.WriteString("text", c.Text);
+                j.WriteBoolean("decoded", c.Decoded);
+                j.WriteBoolean("same", c.Same);
+                j.WriteEndObject();
+                if (stream.Length > 1 << 20)
+                    Flush(j, stream, output);
+            }
+            j.WriteEndArray();
+            Summary summary = counts.Summary;
+            j.WriteNumber("count", summary.Commands);
+            j.WriteNumber("undecodable", summary.Undecodable);
+            j.WriteNumber("different", summary.Different);
+            j.WriteEndObject();
+            Flush(j, stream, output);
+        }
+        output.WriteLine();
+        return counts.Summary;
+    }
+
+    private static void Flush(System.Text.Json.Utf8JsonWriter j, MemoryStream stream, TextWriter output)
+    {
+        j.Flush();
+        output.Write(Encoding.UTF8.GetString(stream.GetBuffer(), 0, (int)stream.Length));
+        stream.SetLength(0);
+    }
+
+    private sealed class Counts
+    {
+        private int _commands, _bad, _different;
+
+        public void Add(Command c)
+        {
+            _commands++;
+            if (!c.Decoded) _bad++;
+            else if (!c.Same) _different++;
+        }
+
+        public Summary Summary => new(_commands, _bad, _different);
     }
 }

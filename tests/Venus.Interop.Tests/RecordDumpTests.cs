@@ -103,6 +103,22 @@ public sealed class RecordDumpTests(InteropFixture fx, ITestOutputHelper output)
                 Assert.Contains($"venus dump: {summary.Commands} commands, 0 undecodable, 0 re-encode differently", cli.Stderr);
                 Assert.Equal(summary.Commands, cli.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
                 Assert.Equal(dump.ReplaceLineEndings("\n"), cli.Stdout.ReplaceLineEndings("\n"));
+
+                // --json: the same commands as data, in the same order, with the same counts.
+                RunResult jsonRun = ProcessRun.Run(CliPath, ["dump", file, "--json"], TimeSpan.FromSeconds(60));
+                Assert.True(jsonRun.Succeeded, $"venus dump --json failed:\n{jsonRun}");
+                using var doc = System.Text.Json.JsonDocument.Parse(jsonRun.Stdout);
+                var commands = doc.RootElement.GetProperty("commands").EnumerateArray().ToList();
+                Assert.Equal(summary.Commands, doc.RootElement.GetProperty("count").GetInt32());
+                Assert.Equal(0, doc.RootElement.GetProperty("undecodable").GetInt32());
+                string[] lines = dump.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+                Assert.Equal(lines.Length, commands.Count);
+                for (int i = 0; i < commands.Count; i++)
+                {
+                    var c = commands[i];
+                    Assert.Equal(lines[i], $"[{c.GetProperty("stream").GetString()}] {c.GetProperty("text").GetString()}");
+                    Assert.StartsWith(c.GetProperty("command").GetString() + "(", c.GetProperty("text").GetString());
+                }
             }
         }
         finally
