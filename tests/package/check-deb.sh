@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Installs a .deb of eng/package.sh into a throwaway copy of the peers chroot (an overlay over it:
-# the shared chroot is not changed) and checks it like a user would, with no VK_DRIVER_FILES:
+# Installs a .deb of eng/package.sh into a fresh Debian trixie (debootstrap --variant=minbase and
+# nothing else, made once per machine in /var/cache/venus-deb-base, each check in a throwaway
+# overlay over it) and checks it like a user would, with no VK_DRIVER_FILES:
 #
 #   tests/package/check-deb.sh DEB
 #
-# dpkg -i; venus-host started with the ExecStart line of the installed unit and the options of the
-# installed /etc/default/venus-host (systemctl-less); vulkaninfo and venus doctor through the
-# installed manifest; then dpkg -r removes every file but the conffile, and dpkg -P that too.
+# apt-get install of the .deb, which brings its declared dependencies (and what it recommends: the
+# host's Vulkan driver) and nothing else but vulkan-tools for the check; venus-host started with the
+# ExecStart line of the installed unit and the options of the installed /etc/default/venus-host
+# (systemctl-less); vulkaninfo and venus doctor through the installed manifest; then dpkg -r
+# removes every file but the conffile, and dpkg -P that too.
 # Prints "ok ..." per check and the outputs; exits 1 at the first failed check ("FAIL ...").
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -14,9 +17,20 @@ fail() { echo "FAIL $*"; exit 1; }
 ok() { echo "ok   $*"; }
 deb="${1:-}"
 [ -f "$deb" ] || fail "usage: check-deb.sh DEB (no file '$deb')"
-[ "$(id -u)" = 0 ] || fail "needs root (overlay mount, chroot)"
-peers="$(bash "$root/eng/peers.sh" ensure)"
+[ "$(id -u)" = 0 ] || fail "needs root (debootstrap, overlay mount, chroot)"
 
+base=/var/cache/venus-deb-base
+(
+  flock -w 900 9 || fail "timed out waiting for another check to make $base"
+  [ -f "$base/.ready" ] && exit 0
+  command -v debootstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap; } >&2 \
+    || fail "could not install debootstrap"
+  rm -rf "$base.partial"
+  echo "check-deb.sh: debootstrap --variant=minbase trixie into $base (about a minute, once)" >&2
+  debootstrap --variant=minbase trixie "$base.partial" >"$base.debootstrap.log" 2>&1 \
+    || { tail -n 20 "$base.debootstrap.log"; rm -rf "$base.partial"; fail "debootstrap failed (log: $base.debootstrap.log)"; }
+  rm -rf "$base" && mv "$base.partial" "$base" && touch "$base/.ready"
+) 9>"$base.lock" || exit 1
 tmp="$(mktemp -d /tmp/venus-deb-check.XXXXXX)"
 top="$tmp/merged"
 host_pid=
@@ -27,17 +41,22 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$tmp/upper" "$tmp/work" "$top"
-mount -t overlay overlay -o "lowerdir=$peers,upperdir=$tmp/upper,workdir=$tmp/work" "$top" \
-  || fail "could not mount an overlay over $peers"
+mount -t overlay overlay -o "lowerdir=$base,upperdir=$tmp/upper,workdir=$tmp/work" "$top" \
+  || fail "could not mount an overlay over $base"
 mount --bind /proc "$top/proc"
 mount --bind /dev "$top/dev"
 # A clean environment, as a login on that machine would have: no VK_DRIVER_FILES, no test paths.
 in_root() { chroot "$top" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root XDG_RUNTIME_DIR=/tmp "$@"; }
 
 [ ! -e "$top/usr/bin/venus-host" ] || fail "the chroot already has /usr/bin/venus-host"
+[ ! -e "$top/usr/lib/x86_64-linux-gnu/libvulkan.so.1" ] || fail "the fresh chroot already has libvulkan1"
 cp "$deb" "$top/tmp/venus.deb"
-in_root dpkg -i /tmp/venus.deb || fail "dpkg -i $(basename "$deb")"
-ok "dpkg -i $(basename "$deb")"
+cp -L /etc/resolv.conf "$top/etc/resolv.conf" 2>/dev/null || true
+in_root apt-get update -qq >"$tmp/apt.log" 2>&1 || { tail -n 20 "$tmp/apt.log"; fail "apt-get update in the fresh chroot"; }
+in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq /tmp/venus.deb vulkan-tools >>"$tmp/apt.log" 2>&1 \
+  || { tail -n 30 "$tmp/apt.log"; fail "apt-get install $(basename "$deb") (with its declared dependencies)"; }
+[ -e "$top/usr/lib/x86_64-linux-gnu/libvulkan.so.1" ] || fail "installing the .deb did not bring libvulkan1"
+ok "apt-get install $(basename "$deb") into a fresh trixie: $(in_root dpkg-query -W -f '${Version}' venus), libvulkan1 $(in_root dpkg-query -W -f '${Version}' libvulkan1) came with it"
 files="$(in_root dpkg-query -L venus)"
 manifest=/usr/share/vulkan/icd.d/venus_icd.x86_64.json
 library="$(sed -n 's/.*"library_path": *"\([^"]*\)".*/\1/p' "$top$manifest")"
