@@ -5,6 +5,8 @@
 #   native      trixie's lavapipe
 #   venus-host  our ICD over vtest to venus-host on the same lavapipe
 #   virgl       our ICD over vtest to virglrenderer 1.1.0 on the same lavapipe
+#   mesa        Mesa 25.0.7's venus guest over vtest to venus-host (MESA_VK_WSI_DEBUG=sw: its X11
+#               present needs DRI3 otherwise, which Xvfb lacks)
 # all inside the peers chroot under one Xvfb (1024x768x24). Run as root from anywhere:
 #
 #   bash eng/bench-wsi.sh [SECONDS_PER_SCENE]     (default 3)
@@ -43,6 +45,8 @@ envs() {
     native) echo "VK_DRIVER_FILES=/usr/share/vulkan/icd.d/lvp_icd.json" ;;
     venus-host) echo "VK_DRIVER_FILES=$icd VN_DEBUG=vtest VTEST_SOCKET_NAME=/tmp/$tag-vh.sock" ;;
     virgl) echo "VK_DRIVER_FILES=$icd VN_DEBUG=vtest VTEST_SOCKET_NAME=/tmp/$tag-vg.sock" ;;
+    mesa) echo "VK_DRIVER_FILES=/usr/share/vulkan/icd.d/virtio_icd.json VN_DEBUG=vtest VTEST_SOCKET_NAME=/tmp/$tag-vh.sock" \
+      "MESA_VK_WSI_DEBUG=sw VK_LOADER_DISABLE_DYNAMIC_LIBRARY_UNLOADING=1" ;;
   esac
 }
 run() { # PATH COMMAND...: the command in the chroot for that path; output in $out, status in $rc
@@ -67,7 +71,7 @@ vkcube_fps() { # PATH
 
 echo "vkmark: 13 default scenes, ${seconds} s each; vkcube: 500x500, IMMEDIATE; Xvfb :$display; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-12s %-22s %-22s %s\n' "path" "vkmark headless" "vkmark xcb" "vkcube FPS"
-for path in native venus-host virgl; do
+for path in native venus-host virgl mesa; do
   h="$(vkmark_score "$path" headless)"
   x="$(vkmark_score "$path" xcb)"
   c="$(vkcube_fps "$path")"
