@@ -99,22 +99,9 @@ internal static unsafe class DrmModifiers
     static bool MultiPlanar(VkFormat format) =>
         (int)format is >= 1000156000 and < 1000157000 or >= 1000330000 and < 1000331000;
 
-    static bool Emulated(ulong physicalDevice) => EmulatedOn.GetOrAdd(physicalDevice, static pd => !DriverHasExtension(pd));
-
-    static bool DriverHasExtension(ulong physicalDevice)
-    {
-        uint n = 0;
-        if (s_enumerateExtensions(physicalDevice, null, &n, null) < 0 || n == 0) return false;
-        var props = new VkExtensionProperties[n];
-        fixed (VkExtensionProperties* p = props)
-        {
-            if (s_enumerateExtensions(physicalDevice, null, &n, p) < 0) return false;
-            for (int i = 0; i < n; i++)
-                if (MemoryMarshal.CreateReadOnlySpanFromNullTerminated(p[i].extensionName).SequenceEqual("VK_EXT_image_drm_format_modifier"u8))
-                    return true;
-        }
-        return false;
-    }
+    /// <summary>Whether the emulation serves this physical device: the same rule as the extension list the host offers.</summary>
+    static bool Emulated(ulong physicalDevice) =>
+        EmulatedOn.GetOrAdd(physicalDevice, static pd => Needed(Handlers.DriverExtensions(s_enumerateExtensions, pd)));
 
     /// <summary>The first struct of <paramref name="sType"/> in a chain, or null.</summary>
     static VnChainHeader* Find(void* chain, VkStructureType sType)

@@ -162,14 +162,19 @@ internal sealed unsafe partial class Handlers
     }
 
     /// <summary>The driver's device extensions with their spec versions.</summary>
-    static List<(string Name, uint Spec)> DriverExtensions(VkInstanceFunctions* fns, ulong physicalDevice)
+    static List<(string Name, uint Spec)> DriverExtensions(VkInstanceFunctions* fns, ulong physicalDevice) =>
+        DriverExtensions(fns->vkEnumerateDeviceExtensionProperties, physicalDevice);
+
+    /// <summary>The same through the driver's own vkEnumerateDeviceExtensionProperties (for shims that hold only that).</summary>
+    internal static List<(string Name, uint Spec)> DriverExtensions(
+        delegate* unmanaged<ulong, byte*, uint*, VkExtensionProperties*, VkResult> enumerate, ulong physicalDevice)
     {
         var result = new List<(string, uint)>();
         uint n = 0;
-        if (fns->vkEnumerateDeviceExtensionProperties(physicalDevice, null, &n, null) < 0 || n == 0) return result;
+        if (enumerate(physicalDevice, null, &n, null) < 0 || n == 0) return result;
         var props = new VkExtensionProperties[n];
         fixed (VkExtensionProperties* p = props)
-            if (fns->vkEnumerateDeviceExtensionProperties(physicalDevice, null, &n, p) < 0) return result;
+            if (enumerate(physicalDevice, null, &n, p) < 0) return result;
         for (int i = 0; i < n; i++)
             fixed (byte* s = props[i].extensionName)
                 result.Add((new string((sbyte*)s), props[i].specVersion));
