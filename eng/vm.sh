@@ -218,7 +218,7 @@ boot() {
   # rs*: libvirglrenderer in QEMU starts our venus-host as its render server; it logs to a file.
   local hostlog="$work/$scenario.host.log"
   rm -f "$PEERS$hostlog" "$out/$scenario.host.log"
-  case "$scenario" in rs*) server="RENDER_SERVER_EXEC_PATH=$host_exe VENUS_HOST_LOG=$hostlog" ;; esac
+  case "$scenario" in rs*) server="RENDER_SERVER_EXEC_PATH=$host_exe VENUS_HOST_LOG=$hostlog${VENUS_HOST_ISOLATION:+ VENUS_HOST_ISOLATION=$VENUS_HOST_ISOLATION}" ;; esac
   # A private mount namespace: /sys is bound into the chroot for QEMU only and goes away with it.
   # The render server inherits VK_DRIVER_FILES and renders on lavapipe.
   unshare --mount -- sh -c "mount --bind /sys '$PEERS/sys' && exec chroot '$PEERS' env $server \

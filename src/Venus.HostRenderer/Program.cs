@@ -138,21 +138,37 @@ public static class Program
         {
             if (channel >= 3)
             {
-                // A spare: warm up while no client is waiting, then take the connection the server passes.
+                // A spare: warm up while no client is waiting, and take the connection the server
+                // passes as soon as it comes, warmed up or not.
                 var warm = System.Diagnostics.Stopwatch.StartNew();
                 // On a thread of the lowest priority: a spare warms up while another context runs
                 // (often a VM on the same cores), and must not slow it down. Threads of later
                 // contexts are not its children, so they keep the normal priority.
-                var warmer = new Thread(() => { Posix.NiceThisThread(19); Warmup.Run(vk); }) { Name = "venus-warmup" };
+                int warmTid = 0;
+                long warmMs = -1;
+                bool clientArrived = false;
+                var warmer = new Thread(() =>
+                {
+                    warmTid = Posix.gettid();
+                    Posix.NiceThread(warmTid, 19);
+                    Warmup.Run(vk, () => Volatile.Read(ref clientArrived));
+                    Volatile.Write(ref warmMs, warm.ElapsedMilliseconds);
+                }) { Name = "venus-warmup", IsBackground = true };
                 warmer.Start();
-                warmer.Join();
-                Warmup.CompileInBackground();
-                long warmMs = warm.ElapsedMilliseconds;
-                // From exec to ready: the worker start-up figure (JIT vs NativeAOT) of the README.
-                double readyMs = (DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalMilliseconds;
                 if (!VtestHandOffChannel.Receive(channel, out fd, out clientId)) return 0;
                 VtestConnection.Close(channel);
-                log($"venus-host: worker {Environment.ProcessId} serves {(renderWorker ? "render context" : "vtest client")} {clientId} (ready {readyMs:0} ms after exec, warm-up {warmMs} ms, {(System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? "JIT" : "NativeAOT")}; waited {warm.ElapsedMilliseconds - warmMs} ms)");
+                Volatile.Write(ref clientArrived, true);
+                long doneMs = Volatile.Read(ref warmMs);
+                // A client that came during the warm-up is not made to wait for it at the lowest
+                // priority: the warm-up goes back to the normal one (where this process may raise
+                // it again) and ends after its current step; the client's calls run meanwhile.
+                if (doneMs < 0 && warmTid != 0) Posix.NiceThread(warmTid, 0);
+                else Warmup.CompileInBackground();
+                // From exec to ready: the worker start-up figure (JIT vs NativeAOT) of the README.
+                double readyMs = (DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalMilliseconds;
+                string runtime = System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? "JIT" : "NativeAOT";
+                log($"venus-host: worker {Environment.ProcessId} serves {(renderWorker ? "render context" : "vtest client")} {clientId} (ready {readyMs:0} ms after exec, " +
+                    (doneMs >= 0 ? $"warm-up {doneMs} ms, {runtime}; waited {warm.ElapsedMilliseconds - doneMs} ms)" : $"warm-up cut short at {warm.ElapsedMilliseconds} ms, {runtime})"));
             }
             // One client, served on this thread; the parent accepted it and passed the connection down.
             if (renderWorker) RenderContextConnection.Serve(fd, (uint)clientId, "", new RenderContextFactory(vk, options), new RenderServerOptions { Log = log });

@@ -46,7 +46,14 @@ internal static unsafe class Warmup
         t.Start();
     }
 
-    public static void Run(VulkanLibrary vk)
+    /// <summary>
+    /// A guest's first calls through a throw-away context, in three steps: the instance and its
+    /// physical devices (the driver loaded), a device created and destroyed (a driver's first device
+    /// costs the most: lavapipe's about 2.5 times its later ones), the instance destroyed (the driver
+    /// stays loaded). <paramref name="cancelled"/> is checked between steps: a client that arrives
+    /// meanwhile is served at once, and the rest of the warm-up is left out.
+    /// </summary>
+    public static void Run(VulkanLibrary vk, Func<bool>? cancelled = null)
     {
         try
         {
@@ -54,6 +61,7 @@ internal static unsafe class Warmup
             var reply = ctx.CreateSharedMemory(65536, out _);
             if (reply == null) return;
             var buf = new byte[4096];
+            const ulong instance = 1, physicalDevice = 2, device = 3;
             var e = new VnEncoder(buf);
             var stream = new VkCommandStreamDescriptionMESA { resourceId = reply.Id, offset = 0, size = 65536 };
             vkSetReplyCommandStreamMESA.Encode(ref e, 0, &stream);
@@ -61,13 +69,29 @@ internal static unsafe class Warmup
             vkEnumerateInstanceVersion.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &version);
             var app = new VkApplicationInfo { sType = VkApplicationInfo.SType, apiVersion = (1u << 22) | (1u << 12) };
             var ci = new VkInstanceCreateInfo { sType = VkInstanceCreateInfo.SType, pApplicationInfo = &app };
-            ulong instance = 1;
-            vkCreateInstance.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &ci, null, &instance);
+            ulong instanceId = instance;
+            vkCreateInstance.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &ci, null, &instanceId);
             uint count = 1;
-            ulong device = 2;
-            vkEnumeratePhysicalDevices.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, instance, &count, &device);
+            ulong physicalDeviceId = physicalDevice;
+            vkEnumeratePhysicalDevices.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, instance, &count, &physicalDeviceId);
             VkPhysicalDeviceProperties props;
-            vkGetPhysicalDeviceProperties.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, device, &props);
+            vkGetPhysicalDeviceProperties.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, physicalDevice, &props);
+            ctx.Submit(buf.AsSpan(0, e.Position), 0, () => { });
+
+            if (cancelled?.Invoke() != true && !ctx.IsFatal)
+            {
+                // Queue family 0 exists on every device; one queue of it is always valid.
+                e = new VnEncoder(buf);
+                float priority = 1;
+                var queue = new VkDeviceQueueCreateInfo { sType = VkDeviceQueueCreateInfo.SType, queueFamilyIndex = 0, queueCount = 1, pQueuePriorities = &priority };
+                var dci = new VkDeviceCreateInfo { sType = VkDeviceCreateInfo.SType, queueCreateInfoCount = 1, pQueueCreateInfos = &queue };
+                ulong deviceId = device;
+                vkCreateDevice.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, physicalDevice, &dci, null, &deviceId);
+                vkDestroyDevice.Encode(ref e, 0, device, null);
+                ctx.Submit(buf.AsSpan(0, e.Position), 0, () => { });
+            }
+
+            e = new VnEncoder(buf);
             vkDestroyInstance.Encode(ref e, 0, instance, null);
             ctx.Submit(buf.AsSpan(0, e.Position), 0, () => { });
         }
