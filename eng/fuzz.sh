@@ -2,7 +2,7 @@
 # Coverage-guided fuzzing of venus-host's guest-facing readers (fuzz/Venus.Fuzz) with SharpFuzz and
 # Debian's AFL++.
 #
-#   eng/fuzz.sh TARGET SECONDS     fuzz TARGET (decoder | vtest | render) for SECONDS; the corpus, crashes and
+#   eng/fuzz.sh TARGET SECONDS     fuzz TARGET (decoder | vtest | render | ring) for SECONDS; the corpus, crashes and
 #                                  hangs stay under artifacts/fuzz/TARGET (a later run resumes from them)
 #   eng/fuzz.sh smoke [SECONDS]    every target for SECONDS each (default 30) from the committed seeds
 #                                  in a fresh folder; exit 1 on any crash or hang (the CI run)
@@ -14,7 +14,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 die() { echo "fuzz.sh: $*" >&2; exit 1; }
-targets=(decoder vtest render)
+targets=(decoder vtest render ring)
 bin="$root/artifacts/fuzz/bin"
 
 # afl-fuzz from Debian's afl++ package; a bare CI machine (root) gets it installed here.
@@ -79,7 +79,7 @@ report() {
 }
 
 case "${1:-}" in
-  decoder|vtest|render)
+  decoder|vtest|render|ring)
     [ $# = 2 ] && [[ "$2" =~ ^[0-9]+$ ]] && [ "$2" -gt 0 ] || die "usage: fuzz.sh TARGET SECONDS"
     need_afl; build
     fuzz "$1" "$2" "$root/artifacts/fuzz/$1" ;;

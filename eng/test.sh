@@ -86,7 +86,7 @@ took $t
 # ---- 3b. fuzz smoke -------------------------------------------------------------------------
 # Every fuzz target of fuzz/Venus.Fuzz under afl-fuzz for a short run from the committed seeds,
 # after every committed reproducer once; each target that crashes or hangs is a failure.
-phase "fuzz smoke (eng/fuzz.sh regress; eng/fuzz.sh smoke ${VENUS_FUZZ_SMOKE_SECONDS:-40})"
+phase "fuzz smoke (eng/fuzz.sh regress; eng/fuzz.sh smoke ${VENUS_FUZZ_SMOKE_SECONDS:-30})"
 t=$SECONDS
 if bash eng/fuzz.sh regress >"$results/fuzz-regress.log" 2>&1; then
   sed 's/^/    /' "$results/fuzz-regress.log" | grep "venus-fuzz:"
@@ -95,9 +95,9 @@ else
   tail -n 30 "$results/fuzz-regress.log" | sed 's/^/    /'
   problem "fuzz regress: a committed reproducer or seed is a finding again (eng/fuzz.sh regress)"
 fi
-bash eng/fuzz.sh smoke "${VENUS_FUZZ_SMOKE_SECONDS:-40}" >"$results/fuzz-smoke.log" 2>&1
+bash eng/fuzz.sh smoke "${VENUS_FUZZ_SMOKE_SECONDS:-30}" >"$results/fuzz-smoke.log" 2>&1
 grep -E "^fuzz [a-z]+:" "$results/fuzz-smoke.log" | sed 's/^/    /'
-for target in decoder vtest render; do
+for target in decoder vtest render ring; do
   if grep -qE "^fuzz $target: .* crashes 0, hangs 0;" "$results/fuzz-smoke.log"; then
     passed=$((passed + 1))
   else

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Venus.HostRenderer.Context;
+using Venus.HostRenderer.Rings;
 using Venus.HostRenderer.Server;
 using Venus.Protocol;
 using Venus.Protocol.Vulkan;
@@ -36,16 +37,19 @@ internal sealed class FuzzFinding(string message) : Exception(message);
 /// crash. Targets: <c>decoder</c> (a virtqueue command stream through the generated decoder and
 /// dispatcher, on <see cref="FakeVulkan"/>), <c>vtest</c> (the bytes a vtest client sends, through
 /// the vtest server's framing into the same host contexts), <c>render</c> (the packets a VMM sends
-/// on a render-server context socket).
+/// on a render-server context socket), <c>ring</c> (a ring's layout, head, tail and status words
+/// and command bytes as a hostile guest writes them, consumed by the host's ring thread).
 /// </summary>
 public static unsafe partial class Program
 {
     const string Usage =
         "usage: venus-fuzz TARGET                      run under afl-fuzz (input on stdin / AFL's shared memory)\n" +
         "       venus-fuzz TARGET --run PATH...        run each input file (or every file of a folder) once; exit 1 on a finding\n" +
-        "       venus-fuzz seeds OUTROOT RECORDING...  seeds from venus-host recordings (--record) into OUTROOT/{decoder,vtest,render}\n" +
+        "       venus-fuzz seeds OUTROOT RECORDING...  seeds from venus-host recordings (--record) into OUTROOT/{decoder,vtest,render,ring}\n" +
+        "       venus-fuzz ring-seeds DECODER_DIR OUT [RENDER_OUT]  ring seeds: each decoder seed behind a ring header (16 KiB buffer,\n" +
+        "                                              Mesa's layout); with RENDER_OUT also render seeds (INIT, a resource, SUBMIT_CMD, SUBMIT_FENCE)\n" +
         "       venus-fuzz dict FILE                   write an AFL dictionary of command types and sTypes\n" +
-        "targets: decoder, vtest, render";
+        "targets: decoder, vtest, render, ring";
 
     static readonly HostOptions Options = new() { Log = static _ => { }, MaxCommandBytes = 16UL << 20, MaxSharedBytes = 64UL << 20, MaxObjects = 4096 };
 
@@ -54,6 +58,7 @@ public static unsafe partial class Program
         ["decoder"] = Decoder,
         ["vtest"] = Vtest,
         ["render"] = Render,
+        ["ring"] = Ring,
     };
 
     public static int Start(string[] args)
@@ -81,6 +86,11 @@ public static unsafe partial class Program
         {
             if (args.Length < 3) { Console.Error.WriteLine(Usage); return 2; }
             return Seeds(args[1], args[2..]);
+        }
+        if (args[0] == "ring-seeds")
+        {
+            if (args.Length is not (3 or 4)) { Console.Error.WriteLine(Usage); return 2; }
+            return RingSeeds(args[1], args[2], args.Length == 4 ? args[3] : null);
         }
         if (args[0] == "dict")
         {
@@ -118,9 +128,13 @@ public static unsafe partial class Program
         return findings == 0 ? 0 : 1;
     }
 
+    /// <summary>VENUS_FUZZ_VERBOSE=1: each input's outcome on stderr (with --run).</summary>
+    static readonly bool Verbose = Environment.GetEnvironmentVariable("VENUS_FUZZ_VERBOSE") == "1";
+
     /// <summary>The reason a context ended that is a host bug rather than a refusal: an exception in decode or dispatch.</summary>
     static void Check(HostContext ctx)
     {
+        if (Verbose) Console.Error.WriteLine($"venus-fuzz: context ended: {ctx.FatalReason ?? "(no error)"}");
         if (ctx.FatalReason is { } reason && reason.Contains(" threw ", StringComparison.Ordinal))
             throw new FuzzFinding(reason);
     }
@@ -138,6 +152,79 @@ public static unsafe partial class Program
         finally
         {
             ctx.Dispose();
+        }
+    }
+
+    /// <summary>Bytes before a ring input's commands: see <see cref="Ring"/>.</summary>
+    internal const int RingHeader = 16;
+
+    /// <summary>
+    /// A ring as a hostile guest drives it. The input is a 16-byte header, then command bytes:
+    /// byte 0 picks the buffer size (4 KiB × 2^(b % 5)); byte 1 flags: 1 = the layout's head, tail
+    /// and status offsets come from bytes 4–9 (u16 each) instead of Mesa's, 2 = a monitor pNext,
+    /// 4 = status and head hold garbage at creation, 8 = a second tail (bytes 12–15) written after
+    /// the first chunk ran (a tail that jumps back, past the buffer, or onto stale bytes). The
+    /// commands go into the buffer from its start (cut to its size) and the tail is set past them;
+    /// the ring thread runs them through the dispatcher on the fake driver. A refused layout, a
+    /// tail too far ahead or a command cut by the tail end the context; an exception is a finding.
+    /// </summary>
+    static void Ring(ReadOnlySpan<byte> data)
+    {
+        if (data.Length < RingHeader) return;
+        var ctx = new HostContext(FakeVulkan.Library, Options, "fuzz");
+        try
+        {
+            const ulong ResourceSize = 256 * 1024;
+            var resource = ctx.CreateBlob(2, 1, ResourceSize, 0, out string? error) ?? throw new InvalidOperationException($"no shared memory: {error}");
+            byte flags = data[1];
+            ulong bufferSize = 4096UL << (data[0] % 5);
+            var layout = RingLayout.Mesa(bufferSize);
+            if ((flags & 1) != 0)
+            {
+                layout.HeadOffset = BinaryPrimitives.ReadUInt16LittleEndian(data[4..]);
+                layout.TailOffset = BinaryPrimitives.ReadUInt16LittleEndian(data[6..]);
+                layout.StatusOffset = BinaryPrimitives.ReadUInt16LittleEndian(data[8..]);
+            }
+            if ((flags & 4) != 0 && layout.HeadOffset + 4 <= ResourceSize && layout.StatusOffset + 4 <= ResourceSize)
+            {
+                *(uint*)(resource.Map + layout.HeadOffset) = 0xdead;
+                *(uint*)(resource.Map + layout.StatusOffset) = 0xffffffff;
+            }
+            var monitor = new VkRingMonitorInfoMESA { sType = VkRingMonitorInfoMESA.SType, maxReportingPeriodMicroseconds = 3_000_000 };
+            var info = new VkRingCreateInfoMESA
+            {
+                sType = VkRingCreateInfoMESA.SType,
+                pNext = (flags & 2) != 0 ? &monitor : null,
+                resourceId = resource.Id,
+                offset = (nuint)layout.Offset, size = (nuint)layout.Size, idleTimeout = layout.IdleTimeoutNs,
+                headOffset = (nuint)layout.HeadOffset, tailOffset = (nuint)layout.TailOffset, statusOffset = (nuint)layout.StatusOffset,
+                bufferOffset = (nuint)layout.BufferOffset, bufferSize = (nuint)layout.BufferSize,
+                extraOffset = (nuint)layout.ExtraOffset, extraSize = (nuint)layout.ExtraSize,
+            };
+            const ulong RingId = 0x4000;
+            if (!ctx.CreateRing(RingId, &info) || !ctx.TryGetRing(RingId, out var ring)) return;
+            ReadOnlySpan<byte> commands = data[RingHeader..];
+            if ((ulong)commands.Length > bufferSize) commands = commands[..(int)bufferSize];
+            uint* tail = (uint*)(resource.Map + layout.TailOffset);
+            commands.CopyTo(new Span<byte>(resource.Map + layout.BufferOffset, commands.Length));
+            RunTo(ctx, ring, tail, (uint)commands.Length);
+            if ((flags & 8) != 0 && !ctx.IsFatal)
+                RunTo(ctx, ring, tail, BinaryPrimitives.ReadUInt32LittleEndian(data[12..]));
+        }
+        finally
+        {
+            ctx.Dispose();
+        }
+        Check(ctx);
+
+        // Publishes a tail and waits (at most 1 s) until the ring thread has run up to it or the context ended.
+        static void RunTo(HostContext ctx, Venus.HostRenderer.Rings.HostRing ring, uint* tail, uint value)
+        {
+            Volatile.Write(ref *tail, value);
+            ring.Notify();
+            long deadline = Environment.TickCount64 + 1000;
+            while (ring.Head != value && !ctx.IsFatal && !ring.IsFaulted && Environment.TickCount64 < deadline)
+                Thread.Yield();
         }
     }
 
@@ -198,15 +285,27 @@ public static unsafe partial class Program
         if (finding != null) throw new FuzzFinding(finding);
     }
 
-    [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
-    private static partial nint Send(int fd, byte* buffer, nuint count, int flags);
+    [LibraryImport("libc", EntryPoint = "memfd_create", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int MemfdCreate(string name, uint flags);
+
+    [LibraryImport("libc", EntryPoint = "ftruncate", SetLastError = true)]
+    private static partial int Ftruncate(int fd, long length);
+
+    [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
+    private static partial int EventFd(uint initval, int flags);
 
     static readonly RenderContextFactory RenderFactory = new(FakeVulkan.Library, Options);
 
+    /// <summary>Most packets one render input sends: the server's replies (CREATE_RESOURCE) must fit the socket, which nobody reads.</summary>
+    const int MaxRenderPackets = 64;
+
     /// <summary>
     /// Packets of a render-server context socket (SEQPACKET), each <c>u16 length, bytes</c> in the
-    /// input, served by the context loop with venus-host's renderer on the fake driver. An exception
-    /// other than the renderer's refusal (<c>ended: XException: ...</c>) or a failed teardown is a finding.
+    /// input, served by the context loop with venus-host's renderer on the fake driver. A packet
+    /// whose op is INIT carries real fds as a VMM sends them (a memfd for the fence seqnos and an
+    /// eventfd), one whose op is IMPORT_RESOURCE a 64 KiB memfd, so inputs get past INIT into
+    /// CREATE_RESOURCE, SUBMIT_CMD and SUBMIT_FENCE. An exception other than the renderer's refusal
+    /// (<c>ended: XException: ...</c>) or a failed teardown is a finding.
     /// </summary>
     static void Render(ReadOnlySpan<byte> data)
     {
@@ -214,18 +313,29 @@ public static unsafe partial class Program
         string? finding = null;
         try
         {
-            const int MSG_DONTWAIT = 0x40;
-            fixed (byte* p = data)
+            const int F_SETFL = 4, O_NONBLOCK = 0x800;
+            Fcntl(client, F_SETFL, O_NONBLOCK); // a full socket buffer cuts the input off instead of blocking
+            int pos = 0, packets = 0;
+            Span<int> fds = stackalloc int[2];
+            while (pos < data.Length && packets++ < MaxRenderPackets)
             {
-                int pos = 0;
-                while (pos < data.Length)
+                bool framed = data.Length - pos >= 2;
+                int start = framed ? pos + 2 : pos;
+                int length = framed ? Math.Min(BinaryPrimitives.ReadUInt16LittleEndian(data[pos..]), data.Length - start) : data.Length - pos;
+                ReadOnlySpan<byte> packet = data.Slice(start, length);
+                uint op = packet.Length >= 4 ? BinaryPrimitives.ReadUInt32LittleEndian(packet) : uint.MaxValue;
+                int count = 0;
+                if (op == RenderProtocol.ContextOpInit)
                 {
-                    bool framed = data.Length - pos >= 2;
-                    int start = framed ? pos + 2 : pos;
-                    int length = framed ? Math.Min(BinaryPrimitives.ReadUInt16LittleEndian(data[pos..]), data.Length - start) : data.Length - pos;
-                    if (Send(client, p + start, (nuint)length, MSG_DONTWAIT) < 0) break; // the socket buffer is full
-                    pos = start + length;
+                    fds[count++] = SharedFile(RenderProtocol.FenceShmemSize);
+                    fds[count++] = EventFd(0, 0x80000); // EFD_CLOEXEC
                 }
+                else if (op == RenderProtocol.ContextOpImportResource)
+                    fds[count++] = SharedFile(64 * 1024);
+                bool sent = RenderSocket.Send(client, packet, fds[..count]);
+                foreach (int fd in fds[..count]) RenderSocket.Close(fd);
+                if (!sent) break; // the socket buffer is full
+                pos = start + length;
             }
             Shutdown(client, 1);
             var options = new RenderServerOptions
@@ -233,6 +343,7 @@ public static unsafe partial class Program
                 MaxSubmitBytes = 1 << 20,
                 Log = line =>
                 {
+                    if (Verbose) Console.Error.WriteLine(line);
                     if (System.Text.RegularExpressions.Regex.IsMatch(line, @"ended: \w+Exception: |teardown: "))
                         finding ??= line;
                 },
@@ -246,6 +357,13 @@ public static unsafe partial class Program
             RenderSocket.Close(client);
         }
         if (finding != null) throw new FuzzFinding(finding);
+
+        static int SharedFile(int size)
+        {
+            int fd = MemfdCreate("venus-fuzz", 1); // MFD_CLOEXEC
+            if (fd < 0 || Ftruncate(fd, size) != 0) throw new InvalidOperationException($"memfd: errno {Marshal.GetLastPInvokeError()}");
+            return fd;
+        }
     }
 
     /// <summary>
@@ -257,7 +375,8 @@ public static unsafe partial class Program
     /// </summary>
     static int Seeds(string outRoot, string[] recordings)
     {
-        string decoder = Path.Combine(outRoot, "decoder"), vtest = Path.Combine(outRoot, "vtest"), render = Path.Combine(outRoot, "render");
+        string decoder = Path.Combine(outRoot, "decoder"), vtest = Path.Combine(outRoot, "vtest"), render = Path.Combine(outRoot, "render"), ring = Path.Combine(outRoot, "ring");
+        Directory.CreateDirectory(ring);
         Directory.CreateDirectory(decoder);
         Directory.CreateDirectory(vtest);
         Directory.CreateDirectory(render);
@@ -273,6 +392,7 @@ public static unsafe partial class Program
             File.WriteAllBytes(file, stream.ToArray());
             File.WriteAllBytes(Path.Combine(vtest, $"{name}-{hash}"), VtestConversation(stream));
             File.WriteAllBytes(Path.Combine(render, $"{name}-{hash}"), RenderPackets(stream));
+            File.WriteAllBytes(Path.Combine(ring, $"{name}-{hash}"), RingInput(stream));
             perCommand[name] = perCommand.GetValueOrDefault(name) + 1;
             written++;
         }
@@ -302,6 +422,7 @@ public static unsafe partial class Program
     static byte[] RenderPackets(ReadOnlySpan<byte> stream)
     {
         var m = new MemoryStream();
+        RenderPreamble(m);
         Span<byte> packet = stackalloc byte[264];
         packet.Clear();
         BinaryPrimitives.WriteUInt32LittleEndian(packet, 5);
@@ -318,7 +439,37 @@ public static unsafe partial class Program
             m.Write(length);
             m.Write(stream[inline..]);
         }
+        // SUBMIT_FENCE: op, flags, ring 0, seqno 1.
+        BinaryPrimitives.WriteUInt16LittleEndian(length, 16);
+        m.Write(length);
+        Span<byte> fence = stackalloc byte[16];
+        fence.Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(fence, RenderProtocol.ContextOpSubmitFence);
+        BinaryPrimitives.WriteUInt32LittleEndian(fence[12..], 1);
+        m.Write(fence);
         return m.ToArray();
+    }
+
+    /// <summary>
+    /// What a VMM sends first on a context socket: INIT (op, the venus capset, a fence shmem of 256 bytes; the
+    /// target attaches the fds) and CREATE_RESOURCE of resource 1 (blob_id 0, 64 KiB, mappable) for
+    /// reply streams and rings; each framed <c>u16 length</c>.
+    /// </summary>
+    static void RenderPreamble(MemoryStream m)
+    {
+        Span<byte> p = stackalloc byte[2 + RenderProtocol.ContextInitSize + 2 + RenderProtocol.CreateResourceSize];
+        p.Clear();
+        BinaryPrimitives.WriteUInt16LittleEndian(p, RenderProtocol.ContextInitSize);
+        BinaryPrimitives.WriteUInt32LittleEndian(p[2..], RenderProtocol.ContextOpInit);
+        BinaryPrimitives.WriteUInt32LittleEndian(p[6..], RenderProtocol.CapsetVenus);
+        BinaryPrimitives.WriteUInt64LittleEndian(p[10..], RenderProtocol.FenceShmemSize);
+        var create = p[(2 + RenderProtocol.ContextInitSize)..];
+        BinaryPrimitives.WriteUInt16LittleEndian(create, RenderProtocol.CreateResourceSize);
+        BinaryPrimitives.WriteUInt32LittleEndian(create[2..], RenderProtocol.ContextOpCreateResource);
+        BinaryPrimitives.WriteUInt32LittleEndian(create[6..], 1);
+        BinaryPrimitives.WriteUInt64LittleEndian(create[18..], 64 * 1024);
+        BinaryPrimitives.WriteUInt32LittleEndian(create[26..], RenderProtocol.BlobFlagMappable);
+        m.Write(p);
     }
 
     /// <summary>Mesa's start-up messages (§6.4), then <paramref name="stream"/> in one SUBMIT_CMD2 on ring_idx 0.</summary>
@@ -335,6 +486,33 @@ public static unsafe partial class Program
         U32(1); U32(0); U32(7); U32(dwords); U32(7 + dwords); U32(0); U32(0);
         m.Write(stream);
         return m.ToArray();
+    }
+
+    /// <summary><paramref name="commands"/> behind a ring header: a 16 KiB buffer in Mesa's layout, no flags.</summary>
+    static byte[] RingInput(ReadOnlySpan<byte> commands)
+    {
+        var seed = new byte[RingHeader + commands.Length];
+        seed[0] = 2; // 4 KiB << 2
+        commands.CopyTo(seed.AsSpan(RingHeader));
+        return seed;
+    }
+
+    /// <summary>Each decoder seed as the commands of a ring input: a header for a 16 KiB buffer in Mesa's layout, no flags.</summary>
+    static int RingSeeds(string decoderDir, string outDir, string? renderDir)
+    {
+        if (!Directory.Exists(decoderDir)) { Console.Error.WriteLine($"venus-fuzz: no such folder: {decoderDir}"); return 2; }
+        Directory.CreateDirectory(outDir);
+        if (renderDir != null) Directory.CreateDirectory(renderDir);
+        int written = 0;
+        foreach (string path in Directory.EnumerateFiles(decoderDir).Order(StringComparer.Ordinal))
+        {
+            byte[] commands = File.ReadAllBytes(path);
+            File.WriteAllBytes(Path.Combine(outDir, Path.GetFileName(path)), RingInput(commands));
+            if (renderDir != null) File.WriteAllBytes(Path.Combine(renderDir, Path.GetFileName(path)), RenderPackets(commands));
+            written++;
+        }
+        Console.WriteLine($"venus-fuzz: {written} ring seeds in {outDir}");
+        return 0;
     }
 
     /// <summary>Every command type and every VkStructureType as a little-endian u32 token.</summary>

@@ -15,8 +15,8 @@ namespace Venus.HostRenderer;
 public static class Program
 {
     const string Usage = """
-        usage: venus-host serve --socket-path PATH [--driver ICD_JSON] [--record DIR] [--isolation process|thread] [--max-workers N]
-               venus-host render-server --socket-fd N [--driver ICD_JSON] [--record DIR] [--isolation process|thread] [--max-workers N]
+        usage: venus-host serve --socket-path PATH [--driver ICD_JSON] [--record DIR] [--isolation process|thread] [--max-workers N] [CAPS]
+               venus-host render-server --socket-fd N [--driver ICD_JSON] [--record DIR] [--isolation process|thread] [--max-workers N] [CAPS]
                venus-host --socket-fd N   (the same: how libvirglrenderer starts RENDER_SERVER_EXEC_PATH)
                venus-host --help | --version
 
@@ -34,6 +34,16 @@ public static class Program
                                crash ends that client only; thread: all clients in this process
           --max-workers N      process isolation: at most N clients served at once, more are refused
                                (default 32); a dead client's worker is killed 0.5 s after it hung up
+          --max-device-memory SIZE  per context: VkDeviceMemory held at once (default 16G); past it
+                               vkAllocateMemory fails with VK_ERROR_OUT_OF_DEVICE_MEMORY
+          --max-shared-memory SIZE  per context: guest-shared memory (blobs, rings, reply streams and
+                               the memfds of mappable memory; default 8G); past it blob creation
+                               fails and mappable allocations get VK_ERROR_OUT_OF_HOST_MEMORY
+          --max-command-bytes SIZE  per command: bytes its decoding may allocate (default 64M); past
+                               it the context ends
+          --max-objects N      per context: live Vulkan objects (default 1048576); past it the
+                               context ends
+                               (SIZE: bytes, or a number with K, M or G)
           --version            print the version and the protocol versions (wire format, vk.xml,
                                spec versions)
 
@@ -41,6 +51,8 @@ public static class Program
           VENUS_HOST_LOG=FILE  append log lines to FILE instead of stderr
           VENUS_HOST_ISOLATION=process|thread  the default of --isolation
           VENUS_HOST_MAX_WORKERS=N             the default of --max-workers
+          VENUS_HOST_MAX_DEVICE_MEMORY, VENUS_HOST_MAX_SHARED_MEMORY, VENUS_HOST_MAX_COMMAND_BYTES,
+          VENUS_HOST_MAX_OBJECTS               the defaults of the cap options
 
         Exit status: 0 stopped cleanly (SIGTERM, SIGINT), 1 failed (one line on stderr says why),
         2 bad command line (one line on stderr).
@@ -84,6 +96,14 @@ public static class Program
             if (!int.TryParse(m0, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out maxWorkers) || maxWorkers < 1)
             { Console.Error.WriteLine($"venus-host: VENUS_HOST_MAX_WORKERS is a number >= 1, not '{m0}'"); return 2; }
         }
+        // Caps: the environment gives the defaults (and passes them to the workers), the options override.
+        var caps = new Dictionary<string, ulong>();
+        foreach (var (_, env, _) in CapOptions)
+        {
+            if (Environment.GetEnvironmentVariable(env) is not { Length: > 0 } v) continue;
+            if (!TryParseSize(v, out ulong n)) { Console.Error.WriteLine($"venus-host: {env} is a size (bytes, or a number with K, M or G) >= 1, not '{v}'"); return 2; }
+            caps[env] = n;
+        }
         for (int i = 1; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -104,6 +124,11 @@ public static class Program
                     case "--channel" when worker: channel = Number(); break;
                     case "--render" when worker: renderWorker = true; break;
                     case "-h" or "--help": Console.Out.WriteLine(Usage); return 0;
+                    case var flag when !worker && Array.FindIndex(CapOptions, c => c.Flag == flag) is int k and >= 0:
+                        string v = Value();
+                        if (!TryParseSize(v, out ulong n)) return UsageError($"{flag} needs a size (bytes, or a number with K, M or G) >= 1, not '{v}'");
+                        caps[CapOptions[k].Env] = n;
+                        break;
                     default: return UsageError($"unknown option '{args[i]}'");
                 }
             }
@@ -132,7 +157,19 @@ public static class Program
         var log = Logger();
         var vk = VulkanLibrary.TryLoad(out var error);
         if (vk == null) { Console.Error.WriteLine($"venus-host: {error}"); return 1; }
-        var options = new HostOptions { RecordDir = record, Log = log };
+        var defaults = new HostOptions();
+        ulong Cap(string env, ulong fallback) => caps.TryGetValue(env, out ulong n) ? n : fallback;
+        var options = new HostOptions
+        {
+            RecordDir = record,
+            Log = log,
+            MaxDeviceMemoryBytes = Cap("VENUS_HOST_MAX_DEVICE_MEMORY", defaults.MaxDeviceMemoryBytes),
+            MaxSharedBytes = Cap("VENUS_HOST_MAX_SHARED_MEMORY", defaults.MaxSharedBytes),
+            MaxCommandBytes = Cap("VENUS_HOST_MAX_COMMAND_BYTES", defaults.MaxCommandBytes),
+            MaxObjects = (int)Math.Min(Cap("VENUS_HOST_MAX_OBJECTS", (ulong)defaults.MaxObjects), int.MaxValue),
+        };
+        // Worker processes read their caps from the environment they inherit.
+        foreach (var (env, n) in caps) Environment.SetEnvironmentVariable(env, n.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var factory = new VtestRendererFactory(vk, options);
         if (worker)
         {
@@ -188,6 +225,31 @@ public static class Program
         log("venus-host: stopping");
         workers?.StopAll();
         return 0;
+    }
+
+    static readonly (string Flag, string Env, string What)[] CapOptions =
+    [
+        ("--max-device-memory", "VENUS_HOST_MAX_DEVICE_MEMORY", "device memory"),
+        ("--max-shared-memory", "VENUS_HOST_MAX_SHARED_MEMORY", "shared memory"),
+        ("--max-command-bytes", "VENUS_HOST_MAX_COMMAND_BYTES", "decode bytes per command"),
+        ("--max-objects", "VENUS_HOST_MAX_OBJECTS", "objects"),
+    ];
+
+    /// <summary>A size: a whole number of bytes, or one with a K, M or G suffix (powers of 1024); at least 1.</summary>
+    internal static bool TryParseSize(string text, out ulong bytes)
+    {
+        bytes = 0;
+        int shift = 0;
+        string digits = text;
+        if (text.Length > 1 && char.ToUpperInvariant(text[^1]) is 'K' or 'M' or 'G' && !char.IsDigit(text[^1]))
+        {
+            shift = char.ToUpperInvariant(text[^1]) switch { 'K' => 10, 'M' => 20, _ => 30 };
+            digits = text[..^1];
+        }
+        if (!ulong.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out ulong n) || n == 0) return false;
+        if (n > ulong.MaxValue >> shift) return false;
+        bytes = n << shift;
+        return true;
     }
 
     /// <summary>virglrenderer's render server on the inherited socket, until the VMM closes it.</summary>

@@ -70,6 +70,25 @@ public sealed class InteropFixture : IDisposable
         return new GuestRun(host.Launcher, run, host.IsAlive, host.LogTail(40));
     }
 
+    /// <summary>The compute client's command line: <paramref name="n"/> elements, checked on the host, 60 s limit.</summary>
+    public string Compute(uint n) => $"{Clients.Executable("compute")} {Clients.Spirv("compute.comp")} {n} 60";
+
+    /// <summary>Mesa's guest running compute, started without a shell so that the pid is compute's own (for kill -9).</summary>
+    public Process StartGuestProcess(RunningHost host, uint n)
+    {
+        var startInfo = new ProcessStartInfo("chroot") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        startInfo.ArgumentList.Add(PeersRoot);
+        startInfo.ArgumentList.Add("env");
+        foreach ((string k, string v) in GuestEnvironment(host))
+            startInfo.ArgumentList.Add($"{k}={v}");
+        foreach (string a in Compute(n).Split(' '))
+            startInfo.ArgumentList.Add(a);
+        var p = Process.Start(startInfo)!;
+        p.StandardOutput.ReadToEndAsync();
+        p.StandardError.ReadToEndAsync();
+        return p;
+    }
+
     /// <summary>Runs <paramref name="command"/> natively on the chroot's lavapipe (no venus): the baseline.</summary>
     public RunResult RunNative(string command, TimeSpan timeout) =>
         RunInChroot(command, new Dictionary<string, string>

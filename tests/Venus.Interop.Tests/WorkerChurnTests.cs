@@ -31,30 +31,12 @@ public sealed class WorkerChurnTests(InteropFixture fx, ITestOutputHelper output
     private const int ThreadTolerance = 2;
     private const long RssToleranceKb = 32 * 1024;
 
-    private static readonly Regex OkLine = new(@"^compute: N=(\d+) ok .*$", RegexOptions.Multiline);
+    internal static readonly Regex OkLine = new(@"^compute: N=(\d+) ok .*$", RegexOptions.Multiline);
     private static readonly Regex Serves = new(@"worker (\d+) serves vtest client (\d+)");
 
-    private string Compute(uint n) => $"{fx.Clients.Executable("compute")} {fx.Clients.Spirv("compute.comp")} {n} 60";
-
-    /// <summary>Mesa's guest running compute, started without a shell so that the pid is compute's own.</summary>
-    private Process StartGuest(RunningHost host, uint n)
+    internal static void MustRunCompute(InteropFixture fx, ITestOutputHelper output, RunningHost host, string what)
     {
-        var startInfo = new ProcessStartInfo("chroot") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        startInfo.ArgumentList.Add(fx.PeersRoot);
-        startInfo.ArgumentList.Add("env");
-        foreach ((string k, string v) in InteropFixture.GuestEnvironment(host))
-            startInfo.ArgumentList.Add($"{k}={v}");
-        foreach (string a in Compute(n).Split(' '))
-            startInfo.ArgumentList.Add(a);
-        var p = Process.Start(startInfo)!;
-        p.StandardOutput.ReadToEndAsync();
-        p.StandardError.ReadToEndAsync();
-        return p;
-    }
-
-    private void MustRunCompute(RunningHost host, string what)
-    {
-        GuestRun run = fx.RunGuest(host, Compute(1u << 16), TimeSpan.FromSeconds(90));
+        GuestRun run = fx.RunGuest(host, fx.Compute(1u << 16), TimeSpan.FromSeconds(90));
         output.WriteLine($"compute ({what}): {run.Run.Stdout.Trim()}");
         Assert.True(run.Run.Succeeded && OkLine.IsMatch(run.Run.Stdout), $"compute ({what}) failed:\n{run}");
     }
@@ -64,7 +46,7 @@ public sealed class WorkerChurnTests(InteropFixture fx, ITestOutputHelper output
     {
         using RunningHost host = fx.StartHost(HostKind.VenusHost);
         output.WriteLine($"host: {host}; {Cycles} cycles (VENUS_INTEROP_CHURN_CYCLES)");
-        MustRunCompute(host, "warm-up");
+        MustRunCompute(fx, output, host, "warm-up");
         HostSample start = HostileGuestTests.SettledBaseline(host.Pid);
         output.WriteLine($"start: {start}");
 
@@ -74,7 +56,7 @@ public sealed class WorkerChurnTests(InteropFixture fx, ITestOutputHelper output
         long peakRssKb = start.TotalRssKb;
         for (int i = 0; i < Cycles; i++)
         {
-            using Process guest = StartGuest(host, ChurnN);
+            using Process guest = fx.StartGuestProcess(host, ChurnN);
             Thread.Sleep(random.Next(MaxKillDelayMs + 1));
             try { guest.Kill(); } catch (InvalidOperationException) { /* ended by itself */ }
             guest.WaitForExit(10_000);
@@ -109,7 +91,7 @@ public sealed class WorkerChurnTests(InteropFixture fx, ITestOutputHelper output
         Assert.DoesNotContain("fatal", log);
         Assert.True(peakWorkers <= 32 + 1, $"{peakWorkers} worker processes at once, more than the default bound (32) and the spare");
 
-        MustRunCompute(host, "after the churn");
+        MustRunCompute(fx, output, host, "after the churn");
         HostSample end = HostileGuestTests.SettledBaseline(host.Pid);
         output.WriteLine($"end:   {end}");
         output.WriteLine($"start vs end: fds {start.Fds} -> {end.Fds} ({end.DiffFrom(start)}), threads {start.Threads} -> {end.Threads}, " +
@@ -149,7 +131,7 @@ public sealed class WorkerChurnTests(InteropFixture fx, ITestOutputHelper output
         b.Dispose();
 
         // Mesa's guest SIGKILLed in the middle of a dispatch: its worker is busy in the driver.
-        using (Process guest = StartGuest(host, 64u << 20))
+        using (Process guest = fx.StartGuestProcess(host, 64u << 20))
         {
             WaitFor(host, () => Regex.IsMatch(host.ReadLog(), @"vtest client 4 'compute' connected"), "the guest to connect");
             Thread.Sleep(700);
@@ -163,7 +145,7 @@ public sealed class WorkerChurnTests(InteropFixture fx, ITestOutputHelper output
             Assert.True(gone < WorkerGoneLimit, $"the killed guest's worker took {gone.TotalMilliseconds:0} ms to go:\n{host.LogTail(20)}");
         }
         Assert.True(host.IsAlive);
-        MustRunCompute(host, "after the refusal and the kill");
+        MustRunCompute(fx, output, host, "after the refusal and the kill");
     }
 
     private static Socket Connect(RunningHost host)

@@ -115,7 +115,7 @@ internal sealed unsafe class Dispatcher : IVnHandleTranslator
 
     public bool DecodeFailed(int type, ref VnDecoder d)
     {
-        Ctx.Fatal($"{Name}: {VenusProtocolInfo.CommandName(type)}: decode error {d.Error} at byte {d.ErrorPosition}");
+        Ctx.Fatal($"{Name}: {VenusProtocolInfo.CommandName(type)}: decode error {d.Error} at byte {d.ErrorPosition}{(d.Error == VnDecodeError.AllocationCap ? $" (it needs more than {Ctx.Options.MaxCommandBytes} bytes, --max-command-bytes)" : "")}");
         return false;
     }
 
@@ -142,7 +142,10 @@ internal sealed unsafe class Dispatcher : IVnHandleTranslator
             Parent = parent == ulong.MaxValue ? _firstId : parent,
         };
         if (Ctx.Objects.TryAdd(id, o)) return true;
-        Ctx.Fatal($"{Name}: object id 0x{id:x} is 0 or already in use");
+        if (id != 0 && Ctx.Objects.Count >= Ctx.Objects.Cap)
+            Ctx.Fatal($"{Name}: object cap reached: the context holds {Ctx.Objects.Cap} objects (--max-objects)");
+        else
+            Ctx.Fatal($"{Name}: object id 0x{id:x} is 0 or already in use");
         return false;
     }
 

@@ -11,6 +11,9 @@ public sealed class HostOptions
     public ulong MaxCommandBytes { get; init; } = 64UL << 20;
     /// <summary>Most bytes of guest-shared memory (blobs) one context may hold.</summary>
     public ulong MaxSharedBytes { get; init; } = 8UL << 30;
+    /// <summary>Most bytes of VkDeviceMemory one context may hold (allocationSize summed over live allocations).</summary>
+    public ulong MaxDeviceMemoryBytes { get; init; } = 16UL << 30;
+    /// <summary>Most live Vulkan objects one context may hold.</summary>
     public int MaxObjects { get; init; } = 1 << 20;
     /// <summary>Folder for recorded command streams (--record), or null.</summary>
     public string? RecordDir { get; init; }
@@ -183,6 +186,26 @@ internal sealed unsafe partial class HostContext : IDisposable
     {
         lock (_lock) _sharedBytes -= Math.Min(size, _sharedBytes);
     }
+
+    ulong _deviceMemoryBytes;
+
+    /// <summary>Counts a VkDeviceMemory allocation against <see cref="HostOptions.MaxDeviceMemoryBytes"/>.</summary>
+    public bool ReserveDeviceMemory(ulong size)
+    {
+        lock (_lock)
+        {
+            if (size > Options.MaxDeviceMemoryBytes || _deviceMemoryBytes + size > Options.MaxDeviceMemoryBytes) return false;
+            _deviceMemoryBytes += size;
+            return true;
+        }
+    }
+
+    public void ReleaseDeviceMemory(ulong size)
+    {
+        lock (_lock) _deviceMemoryBytes -= Math.Min(size, _deviceMemoryBytes);
+    }
+
+    public ulong DeviceMemoryBytes { get { lock (_lock) return _deviceMemoryBytes; } }
 
     /// <summary>Registers <paramref name="r"/> under <paramref name="id"/>, or a free id when 0; null when <paramref name="id"/> is taken.</summary>
     public Resource? AddResource(Resource r, uint id = 0)

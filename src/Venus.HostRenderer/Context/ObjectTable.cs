@@ -26,6 +26,7 @@ internal sealed class ObjectTable
     public ObjectTable(int cap = 1 << 20) => _cap = cap;
 
     public int Count { get { lock (_lock) return _byId.Count; } }
+    public int Cap => _cap;
 
     public bool TryAdd(ulong id, HostObject o)
     {

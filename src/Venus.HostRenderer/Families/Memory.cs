@@ -22,11 +22,58 @@ internal sealed unsafe partial class Handlers
     const int ObjDeviceMemory = 8;
     readonly Dictionary<ulong, ExportedMemory> _memories = new();
 
+    /// <summary>allocationSize and device of each live allocation, counted against the context's device memory cap.</summary>
+    readonly Dictionary<ulong, (ulong Size, ulong DeviceId)> _allocations = new();
+    bool _deviceMemoryCapLogged;
+
     public bool vkAllocateMemory(Dispatcher x, vkAllocateMemory.Args* a)
     {
-        var info = *a->pAllocateInfo;
         var dev = DeviceOf(a->device);
         if (dev == null) return Fatal("vkAllocateMemory: unknown device");
+        ulong size = a->pAllocateInfo->allocationSize;
+        if (!_ctx.ReserveDeviceMemory(size))
+        {
+            // Over the cap the allocation fails as a driver out of memory would; the context goes on.
+            if (!_deviceMemoryCapLogged)
+            {
+                _deviceMemoryCapLogged = true;
+                _ctx.Options.Log($"venus-host: context {_ctx.Label}: vkAllocateMemory of {size} bytes refused (VK_ERROR_OUT_OF_DEVICE_MEMORY): the context holds {_ctx.DeviceMemoryBytes} bytes, the cap is {_ctx.Options.MaxDeviceMemoryBytes} (--max-device-memory)");
+            }
+            a->ret = VkResult.VK_ERROR_OUT_OF_DEVICE_MEMORY;
+            return true;
+        }
+        bool ok = AllocateMemory(x, a, dev);
+        if (ok && a->ret == VkResult.VK_SUCCESS)
+        {
+            lock (_allocations) _allocations[*a->pMemory] = (size, dev.Id);
+        }
+        else _ctx.ReleaseDeviceMemory(size);
+        return ok;
+    }
+
+    void ForgetAllocation(ulong id)
+    {
+        bool had;
+        (ulong Size, ulong DeviceId) e;
+        lock (_allocations) had = _allocations.Remove(id, out e);
+        if (had) _ctx.ReleaseDeviceMemory(e.Size);
+    }
+
+    /// <summary>A destroyed device takes its allocations with it: they no longer count.</summary>
+    void ForgetAllocations(ulong deviceId)
+    {
+        ulong freed = 0;
+        lock (_allocations)
+        {
+            foreach (var (id, e) in _allocations)
+                if (e.DeviceId == deviceId) { freed += e.Size; _allocations.Remove(id); }
+        }
+        _ctx.ReleaseDeviceMemory(freed);
+    }
+
+    bool AllocateMemory(Dispatcher x, vkAllocateMemory.Args* a, DeviceState dev)
+    {
+        var info = *a->pAllocateInfo;
         for (var p = (Venus.Protocol.Wire.VnChainHeader*)info.pNext; p != null; p = (Venus.Protocol.Wire.VnChainHeader*)p->pNext)
             if (p->sType == (int)VkImportMemoryResourceInfoMESA.SType)
             {
@@ -105,6 +152,7 @@ internal sealed unsafe partial class Handlers
         ulong id = _ctx.Objects.IdOf(a->memory, ObjDeviceMemory);
         x.DeviceFunctions->vkFreeMemory(a->device, a->memory, null);
         _ctx.Objects.Remove(id, out _);
+        ForgetAllocation(id);
         ExportedMemory? m;
         lock (_memories) _memories.Remove(id, out m);
         if (m != null) Release(m);
@@ -120,6 +168,7 @@ internal sealed unsafe partial class Handlers
 
     void FreeDeviceMemories(DeviceState dev)
     {
+        ForgetAllocations(dev.Id);
         List<ExportedMemory> mine;
         lock (_memories) mine = _memories.Values.Where(m => m.DeviceId == dev.Id).ToList();
         foreach (var m in mine)

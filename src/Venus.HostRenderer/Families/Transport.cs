@@ -71,13 +71,16 @@ internal sealed unsafe partial class Handlers
     public bool vkWaitVirtqueueSeqnoMESA(Dispatcher x, vkWaitVirtqueueSeqnoMESA.Args* a)
     {
         if (x.Ring == null) return Fatal("vkWaitVirtqueueSeqnoMESA outside a ring");
-        return x.Ring.WaitVirtqueueSeqno(a->seqno, _ctx.Stopping) || Fatal("vkWaitVirtqueueSeqnoMESA: the context is stopping");
+        // A guest may wait for a seqno it never submits: the wait then ends with the context's teardown.
+        try { return x.Ring.WaitVirtqueueSeqno(a->seqno, _ctx.Stopping) || Fatal("vkWaitVirtqueueSeqnoMESA: the context is stopping"); }
+        catch (OperationCanceledException) { return Fatal($"vkWaitVirtqueueSeqnoMESA: the context stopped before seqno {a->seqno}"); }
     }
 
     public bool vkWaitRingSeqnoMESA(Dispatcher x, vkWaitRingSeqnoMESA.Args* a)
     {
         if (!_ctx.TryGetRing(a->ring, out var ring)) return Fatal($"vkWaitRingSeqnoMESA: unknown ring 0x{a->ring:x}");
-        return ring.WaitForSeqno((uint)a->seqno, _ctx.Stopping) || Fatal($"vkWaitRingSeqnoMESA: ring 0x{a->ring:x} stopped before seqno {a->seqno}");
+        try { return ring.WaitForSeqno((uint)a->seqno, _ctx.Stopping) || Fatal($"vkWaitRingSeqnoMESA: ring 0x{a->ring:x} stopped before seqno {a->seqno}"); }
+        catch (OperationCanceledException) { return Fatal($"vkWaitRingSeqnoMESA: the context stopped before ring 0x{a->ring:x} reached seqno {a->seqno}"); }
     }
 
     public bool vkGetMemoryResourcePropertiesMESA(Dispatcher x, vkGetMemoryResourcePropertiesMESA.Args* a)
