@@ -18,8 +18,9 @@
 #   BENCH_VERIFY=1         also count, on a recording venus-host, how many of icdbench's query calls
 #                          reach the host (our ICD and Mesa's), to check they are round trips
 #
-# ours-nofb-host is our ICD with VENUS_PERF=no_fence_feedback (fence status from the host, as before
-# fence feedback). mesa-nofb-* is Mesa's guest with VN_PERF=no_fence_feedback,no_semaphore_feedback,no_event_feedback,
+# ours-nofb-host is our ICD with VENUS_PERF=no_fence_feedback,no_semaphore_feedback,no_event_feedback,
+# no_async_create (status from the host and creation with a reply, as before those fast paths).
+# mesa-nofb-* is Mesa's guest with VN_PERF=no_fence_feedback,no_semaphore_feedback,no_event_feedback,
 # no_query_feedback: its fence feedback needs mapped memory, which virglrenderer 1.1.0 cannot give on
 # lavapipe, so plain Mesa hangs in vkCreateFence there (reported as such); without feedback it runs on
 # both hosts. Every run has a timeout; a combination that fails its warm-up run is not run again and
@@ -112,13 +113,14 @@ fi
 label() {
   case "$1" in
     ours-host) echo "ours / venus-host" ;; ours-virgl) echo "ours / virglrenderer" ;;
-    ours-nofb-host) echo "ours no-feedback / venus-host" ;;
+    ours-nofb-host) echo "ours no-feedback, no async create / venus-host" ;;
     mesa-host) echo "Mesa / venus-host" ;; mesa-virgl) echo "Mesa / virglrenderer" ;;
     mesa-nofb-host) echo "Mesa no-feedback / venus-host" ;; mesa-nofb-virgl) echo "Mesa no-feedback / virglrenderer" ;;
     native) echo "native lavapipe" ;;
   esac
 }
 nofb="VN_PERF=no_fence_feedback,no_semaphore_feedback,no_event_feedback,no_query_feedback"
+ours_slow="no_fence_feedback,no_semaphore_feedback,no_event_feedback,no_async_create"
 # Prints the driver environment of a combination, or fails with the reason it cannot run.
 combo_env() {
   local sock
@@ -126,7 +128,7 @@ combo_env() {
                *-virgl) sock="$vsock"; [ -z "$virgl_fail" ] || { echo "$virgl_fail"; return 1; } ;; esac
   case "$1" in
     ours-*) [ -z "$ours_fail" ] || { echo "$ours_fail"; return 1; }
-            case "$1" in ours-nofb-*) echo -n "VENUS_PERF=no_fence_feedback " ;; esac
+            case "$1" in ours-nofb-*) echo -n "VENUS_PERF=$ours_slow " ;; esac
             echo "VK_DRIVER_FILES=$manifest VN_DEBUG=vtest VTEST_SOCKET_NAME=$sock" ;;
     mesa-nofb-*) echo "VK_DRIVER_FILES=/usr/share/vulkan/icd.d/virtio_icd.json VN_DEBUG=vtest $nofb VTEST_SOCKET_NAME=$sock" ;;
     mesa-*) echo "VK_DRIVER_FILES=/usr/share/vulkan/icd.d/virtio_icd.json VN_DEBUG=vtest VTEST_SOCKET_NAME=$sock" ;;
@@ -244,6 +246,8 @@ rows=(
   "query_subresource_layout_us|vkGetImageSubresourceLayout (round trip), µs"
   "query_dsl_support_us|vkGetDescriptorSetLayoutSupport (round trip), µs"
   "query_local_ns|vkGetBufferMemoryRequirements (local in Mesa), ns"
+  "create_buffer_ns|vkCreateBuffer + vkDestroyBuffer, ns"
+  "event_status_ns|vkGetEventStatus of an unset event, ns"
 )
 echo
 echo "Medians of $runs icdbench runs ($vi_runs for vulkaninfo) per column; args: --timeout $tmo ${args:-(defaults: --cmds 100000 --submits 2000 --queries 2000 --reps 5)}"

@@ -28,6 +28,11 @@
  *   query_dsl_support_us          vkGetDescriptorSetLayoutSupport with descriptorCount 1..64 in turn
  *   query_local_ns                vkGetBufferMemoryRequirements (batches of 1000): a query guest drivers
  *                                 can answer locally, the floor of a call through the loader and the ICD
+ *   create_buffer_ns              vkCreateBuffer + vkDestroyBuffer of a small storage buffer (batches of 100):
+ *                                 two round trips unless the driver creates without waiting (Mesa with its
+ *                                 buffer requirements cache; ours unless VENUS_PERF=no_async_create)
+ *   event_status_ns               vkGetEventStatus of an unset event (batches of 100): a round trip unless
+ *                                 the driver reads a feedback slot (Mesa; ours unless VENUS_PERF=no_event_feedback)
  *
  * Why these two synchronous queries: they must cost a host round trip on every call through Mesa
  * 25.0's venus too, so they measure the round trip and not a guest cache. In Mesa 25.0
@@ -46,8 +51,6 @@
  *   - vkGetQueryPoolResults: query pools get a feedback buffer unless VN_PERF=no_query_feedback, and
  *     the results are read from it (vn_query_pool.c); the buffer is mapped memory, which also makes
  *     the call hang on virglrenderer here.
- *   - vkGetEventStatus: events not created DEVICE_ONLY get a feedback slot and the status is read
- *     from it (vn_feedback.c).
  *   - vkGetFenceStatus/vkWaitForFences: fences have feedback slots too; Mesa polls the slot
  *     (vn_relax: 255 thread yields, then sleeps of VN_RELAX_BASE_SLEEP_US, 160 us by default) and,
  *     once it is signalled, sends an asynchronous vkWaitForFences to the host (vn_queue.c). So
@@ -566,6 +569,34 @@ int main(int argc, char **argv)
     if (size_sum != 21000 * req.size)
         die("vkGetBufferMemoryRequirements answers changed between calls");
     printf("metric query_local_ns %.2f\n", median(local + 1, 20));
+
+    stage("vkCreateBuffer + vkDestroyBuffer");
+    double create_ns[21];
+    for (int b = 0; b < 21; b++) {
+        double t0 = now_ns();
+        for (int i = 0; i < 100; i++) {
+            VkBuffer scratch;
+            VK(vkCreateBuffer, device, &bci, NULL, &scratch);
+            vkDestroyBuffer(device, scratch, NULL);
+        }
+        create_ns[b] = (now_ns() - t0) / 100;
+    }
+    printf("metric create_buffer_ns %.2f\n", median(create_ns + 1, 20));
+
+    stage("vkGetEventStatus");
+    VkEventCreateInfo evci = { .sType = VK_STRUCTURE_TYPE_EVENT_CREATE_INFO };
+    VkEvent event;
+    VK(vkCreateEvent, device, &evci, NULL, &event);
+    double event_ns[21];
+    for (int b = 0; b < 21; b++) {
+        double t0 = now_ns();
+        for (int i = 0; i < 100; i++)
+            if (vkGetEventStatus(device, event) != VK_EVENT_RESET)
+                die("vkGetEventStatus of a new event is not VK_EVENT_RESET");
+        event_ns[b] = (now_ns() - t0) / 100;
+    }
+    printf("metric event_status_ns %.2f\n", median(event_ns + 1, 20));
+    vkDestroyEvent(device, event, NULL);
 
     /* ---- teardown ---- */
     stage("teardown");

@@ -127,42 +127,51 @@ public sealed partial class RecordingTests(IcdFixture fx, ITestOutputHelper outp
     }
 
     /// <summary>
-    /// Fence feedback, counted on the wire: sync.c asks vkGetFenceStatus over 200 times; with
-    /// feedback (the default on venus-host) only the one after the empty vkQueueBindSparse (whose
-    /// fence feedback cannot cover) reaches the host, with
-    /// VENUS_PERF=no_fence_feedback every one does (and vkResetFences then still goes without a reply).
+    /// Status feedback, counted on the wire: sync.c asks vkGetFenceStatus over 200 times,
+    /// vkGetSemaphoreCounterValue and vkGetEventStatus over 100 times each and waits on timeline
+    /// semaphores. With feedback (the default on venus-host) none of them reaches the host, except
+    /// the one vkGetFenceStatus after the empty vkQueueBindSparse (whose fence feedback cannot
+    /// cover); with VENUS_PERF=no_fence_feedback,no_semaphore_feedback,no_event_feedback every one
+    /// does (and vkResetFences, vkSetEvent, vkResetEvent and vkSignalSemaphore then still go without a reply).
     /// </summary>
     [Fact]
-    public void FenceStatusIsAnsweredFromFeedbackWithoutAHostCall()
+    public void StatusQueriesAreAnsweredFromFeedbackWithoutAHostCall()
     {
         RunningHost host = fx.SharedHost(HostKind.VenusHost);
+        string[] queries = ["vkGetFenceStatus", "vkGetSemaphoreCounterValue", "vkGetEventStatus", "vkWaitSemaphores"];
         bool sparse = false;
-        int Count(string perf)
+        Dictionary<string, int> Count(string perf)
         {
-            (string chroot, string hostPath) = NewFolder("fence");
+            (string chroot, string hostPath) = NewFolder("status");
             try
             {
                 var env = new Dictionary<string, string> { ["VENUS_RECORD"] = chroot, ["VENUS_PERF"] = perf };
                 DriverRun run = fx.RunThroughIcd(host, fx.Clients.Executable("sync"), Timeout, env);
                 output.WriteLine(run.ToString());
                 Assert.True(run.Run.Succeeded, run.ToString());
-                Assert.Contains("sync: fences ok", run.Run.Stdout);
+                Assert.Contains("sync: all ok", run.Run.Stdout);
                 sparse = run.Run.Stdout.Contains("sync: sparse fence ok");
                 List<string> names = Dump(OnlyFile(hostPath)).Commands;
                 Assert.Contains("vkCmdFillBuffer", names);
-                int n = names.Count(c => c == "vkGetFenceStatus");
-                output.WriteLine($"VENUS_PERF='{perf}': {n} vkGetFenceStatus on the wire");
-                return n;
+                var counts = queries.ToDictionary(q => q, q => names.Count(c => c == q));
+                output.WriteLine($"VENUS_PERF='{perf}': " + string.Join(", ", counts.Select(kv => $"{kv.Value} {kv.Key}")) + " on the wire");
+                return counts;
             }
             finally
             {
                 Directory.Delete(hostPath, recursive: true);
             }
         }
-        int fed = Count("");
-        int asked = Count("no_fence_feedback");
-        Assert.True(asked >= 200, $"without feedback only {asked} vkGetFenceStatus reached the host");
-        Assert.Equal(sparse ? 1 : 0, fed);
+        Dictionary<string, int> fed = Count("");
+        Dictionary<string, int> asked = Count("no_fence_feedback,no_semaphore_feedback,no_event_feedback");
+        Assert.True(asked["vkGetFenceStatus"] >= 200, $"without feedback only {asked["vkGetFenceStatus"]} vkGetFenceStatus reached the host");
+        Assert.True(asked["vkGetSemaphoreCounterValue"] >= 100, $"without feedback only {asked["vkGetSemaphoreCounterValue"]} vkGetSemaphoreCounterValue reached the host");
+        Assert.True(asked["vkGetEventStatus"] >= 100, $"without feedback only {asked["vkGetEventStatus"]} vkGetEventStatus reached the host");
+        Assert.True(asked["vkWaitSemaphores"] >= 3, $"without feedback only {asked["vkWaitSemaphores"]} vkWaitSemaphores reached the host");
+        Assert.Equal(sparse ? 1 : 0, fed["vkGetFenceStatus"]);
+        Assert.Equal(0, fed["vkGetSemaphoreCounterValue"]);
+        Assert.Equal(0, fed["vkGetEventStatus"]);
+        Assert.Equal(0, fed["vkWaitSemaphores"]);
     }
 
     [GeneratedRegex(@"^\[[^\]]*\] ([A-Za-z0-9_]+)\(")]

@@ -9,9 +9,15 @@
  *     the buffer back through a mapped host-visible copy (vkCmdCopyBuffer) and check it (with
  *     "nomap" the copy is not mapped or checked: for hosts that cannot share memory);
  *  2. timeline semaphore: a submit signals value 5, the host waits with vkWaitSemaphores, then
- *     vkGetSemaphoreCounterValue must say 5; vkSignalSemaphore from the host sets 9;
+ *     vkGetSemaphoreCounterValue must say 5; vkSignalSemaphore from the host sets 9; a wait for
+ *     10 times out; a vkQueueSubmit (VkTimelineSemaphoreSubmitInfo) waits for 11 and signals 12:
+ *     the counter stays 9 until the host signals 11, then polling vkGetSemaphoreCounterValue sees
+ *     12; a wait for any of (this one >= 12, a second timeline >= 1) succeeds at once, for all of
+ *     them it times out; 100 counter queries (tests count them on the wire);
  *  3. event: vkCmdSetEvent2 in a submit, vkGetEventStatus must become VK_EVENT_SET;
- *     vkResetEvent makes it VK_EVENT_RESET; vkSetEvent from the host sets it again;
+ *     vkResetEvent makes it VK_EVENT_RESET; vkSetEvent from the host sets it again; then
+ *     vkCmdResetEvent, vkCmdSetEvent (polled, no fence) and vkCmdResetEvent2 from the device, each
+ *     seen by vkGetEventStatus; 100 status queries (counted on the wire);
  *  4. queries: vkResetQueryPool (host), two vkCmdWriteTimestamp2 around a fill,
  *     vkGetQueryPoolResults with WAIT and 64-bit results: both non-zero and ordered;
  *  5. vkQueueWaitIdle and vkDeviceWaitIdle;
@@ -179,6 +185,63 @@ int main(int argc, char **argv)
     VkResult tr = vkWaitSemaphores(dev, &wi, 1000000); /* 1 ms: nothing will signal 10 */
     if (tr != VK_TIMEOUT)
         WRONG("timeline: waiting for an unreachable value gave %d (%s), expected VK_TIMEOUT", (int)tr, vk_result_name(tr));
+
+    /* wait-before-signal through vkQueueSubmit: the device's signal of 12 needs the host's 11 */
+    VkSemaphoreTypeCreateInfo stci2 = { .sType = VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO, .semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE };
+    VkSemaphoreCreateInfo sci2 = { .sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, .pNext = &stci2 };
+    VkSemaphore other;
+    CHECK(vkCreateSemaphore, dev, &sci2, NULL, &other);
+    uint64_t waitValue = 11, signalValue = 12;
+    VkTimelineSemaphoreSubmitInfo tsi = {
+        .sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO,
+        .waitSemaphoreValueCount = 1, .pWaitSemaphoreValues = &waitValue,
+        .signalSemaphoreValueCount = 1, .pSignalSemaphoreValues = &signalValue,
+    };
+    VkPipelineStageFlags allStages = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;
+    VkSubmitInfo tsubmit = {
+        .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .pNext = &tsi, .waitSemaphoreCount = 1, .pWaitSemaphores = &timeline,
+        .pWaitDstStageMask = &allStages, .commandBufferCount = 1, .pCommandBuffers = &cb,
+        .signalSemaphoreCount = 1, .pSignalSemaphores = &timeline,
+    };
+    CHECK(vkResetCommandBuffer, cb, 0);
+    CHECK(vkBeginCommandBuffer, cb, &begin);
+    vkCmdFillBuffer(cb, buf[0], 0, size, 12);
+    CHECK(vkEndCommandBuffer, cb);
+    CHECK(vkQueueSubmit, queue, 1, &tsubmit, VK_NULL_HANDLE);
+    struct timespec pause = { 0, 20 * 1000 * 1000 };
+    nanosleep(&pause, NULL);
+    CHECK(vkGetSemaphoreCounterValue, dev, timeline, &now);
+    if (now != 9)
+        WRONG("timeline: counter %llu while the submit still waits for 11, expected 9", (unsigned long long)now);
+    ssig.value = 11;
+    CHECK(vkSignalSemaphore, dev, &ssig);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        CHECK(vkGetSemaphoreCounterValue, dev, timeline, &now);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (t1.tv_sec - t0.tv_sec > 20)
+            WRONG("timeline: counter %llu 20 s after the host signalled 11, expected 12", (unsigned long long)now);
+    } while (now < 12);
+    if (now != 12)
+        WRONG("timeline: counter %llu after the device signalled 12", (unsigned long long)now);
+    VkSemaphore both[2] = { timeline, other };
+    uint64_t bothValues[2] = { 12, 1 };
+    VkSemaphoreWaitInfo anyInfo = {
+        .sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO, .flags = VK_SEMAPHORE_WAIT_ANY_BIT,
+        .semaphoreCount = 2, .pSemaphores = both, .pValues = bothValues,
+    };
+    CHECK(vkWaitSemaphores, dev, &anyInfo, 0);
+    anyInfo.flags = 0;
+    tr = vkWaitSemaphores(dev, &anyInfo, 1000000);
+    if (tr != VK_TIMEOUT)
+        WRONG("timeline: waiting for all of (12 reached, 1 not) gave %d (%s), expected VK_TIMEOUT", (int)tr, vk_result_name(tr));
+    for (int i = 0; i < 100; i++) {
+        CHECK(vkGetSemaphoreCounterValue, dev, timeline, &now);
+        if (now != 12)
+            WRONG("timeline: counter changed to %llu", (unsigned long long)now);
+    }
+    vkDestroySemaphore(dev, other, NULL);
     printf("sync: timeline ok\n");
 
     /* 3. event */
@@ -204,6 +267,45 @@ int main(int argc, char **argv)
     CHECK(vkSetEvent, dev, event);
     if (vkGetEventStatus(dev, event) != VK_EVENT_SET)
         WRONG("event: not set by vkSetEvent");
+    /* device resets and sets through the Vulkan 1.0 and synchronization2 commands */
+    CHECK(vkResetCommandBuffer, cb, 0);
+    CHECK(vkBeginCommandBuffer, cb, &begin);
+    vkCmdResetEvent(cb, event, VK_PIPELINE_STAGE_TRANSFER_BIT);
+    CHECK(vkEndCommandBuffer, cb);
+    if (submit(fence, VK_NULL_HANDLE, 0))
+        return 1;
+    CHECK(vkWaitForFences, dev, 1, &fence, VK_TRUE, UINT64_MAX);
+    CHECK(vkResetFences, dev, 1, &fence);
+    if (vkGetEventStatus(dev, event) != VK_EVENT_RESET)
+        WRONG("event: not reset by vkCmdResetEvent");
+    CHECK(vkResetCommandBuffer, cb, 0);
+    CHECK(vkBeginCommandBuffer, cb, &begin);
+    vkCmdFillBuffer(cb, buf[0], 0, size, 4);
+    vkCmdSetEvent(cb, event, VK_PIPELINE_STAGE_TRANSFER_BIT);
+    CHECK(vkEndCommandBuffer, cb);
+    if (submit(VK_NULL_HANDLE, VK_NULL_HANDLE, 0))
+        return 1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    VkResult es;
+    while ((es = vkGetEventStatus(dev, event)) == VK_EVENT_RESET) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (t1.tv_sec - t0.tv_sec > 20)
+            WRONG("event: vkCmdSetEvent not seen within 20 s of polling");
+    }
+    if (es != VK_EVENT_SET)
+        WRONG("event: vkGetEventStatus gave %d (%s)", (int)es, vk_result_name(es));
+    CHECK(vkQueueWaitIdle, queue);
+    CHECK(vkResetCommandBuffer, cb, 0);
+    CHECK(vkBeginCommandBuffer, cb, &begin);
+    vkCmdResetEvent2(cb, event, VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT);
+    CHECK(vkEndCommandBuffer, cb);
+    if (submit(fence, VK_NULL_HANDLE, 0))
+        return 1;
+    CHECK(vkWaitForFences, dev, 1, &fence, VK_TRUE, UINT64_MAX);
+    CHECK(vkResetFences, dev, 1, &fence);
+    for (int i = 0; i < 100; i++)
+        if (vkGetEventStatus(dev, event) != VK_EVENT_RESET)
+            WRONG("event: not reset by vkCmdResetEvent2 (query %d)", i);
     printf("sync: event ok\n");
 
     /* 4. timestamp queries */
@@ -261,7 +363,6 @@ int main(int argc, char **argv)
         { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .waitSemaphoreCount = 1, .pWaitSemaphores = &binary, .pWaitDstStageMask = &stage },
     };
     CHECK(vkQueueSubmit, queue, 2, two, fs[1]);
-    struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     VkResult st;
     while ((st = vkGetFenceStatus(dev, fs[1])) == VK_NOT_READY) {

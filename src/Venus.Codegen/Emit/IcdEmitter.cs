@@ -34,6 +34,8 @@ public sealed class IcdEmitter
     readonly DispatchEmitter _fns;
     /// <summary>Defining (core) names of the commands icd.xml lists.</summary>
     readonly HashSet<string> _handWritten = new(StringComparer.Ordinal);
+    /// <summary>Defining names of the creation commands icd.xml marks async.</summary>
+    readonly HashSet<string> _async = new(StringComparer.Ordinal);
 
     public IcdEmitter(ProtocolModel m, WireEmitter wire, DispatchEmitter fns)
     {
@@ -44,6 +46,11 @@ public sealed class IcdEmitter
         {
             var rc = m.Reg.ResolveCommand(n) ?? throw new InvalidDataException($"icd.xml: unknown command {n}");
             _handWritten.Add(rc.Name);
+        }
+        foreach (var n in m.Reg.IcdAsync)
+        {
+            var rc = m.Reg.ResolveCommand(n) ?? throw new InvalidDataException($"icd.xml: unknown command {n}");
+            _async.Add(rc.Name);
         }
     }
 
@@ -279,6 +286,18 @@ public sealed class IcdEmitter
         foreach (var p in created) EmitHandles(w, p, $"{o}.Instance.NewObjectId()", i, n);
         string call = $"Calls.{name}({o}.Ring, {ForwardArgs(c, native)})";
         string sret = c.Return == null ? "" : (Ret(c) == nativeRet ? "" : $"({nativeRet})");
+        if (_async.Contains(c.Reg!.Name))
+        {
+            // Asynchronous creation (as Mesa's venus): the result could only be an out-of-memory
+            // error, which the app meets at a later call (the host fails the context on the id).
+            // VENUS_PERF=no_async_create waits for the host's answer instead.
+            if (!isResult || created.Count == 0)
+                throw new InvalidDataException($"icd.xml: <async> {name} is not a creation command returning VkResult");
+            w.Open("if (!PerfOptions.NoAsyncCreate)");
+            w.Line($"Sends.{name}({o}.Ring, {ForwardArgs(c, native)});");
+            w.Line($"return Icd.Trace(VkResult.VK_SUCCESS, \"{name}\");");
+            w.Close();
+        }
         if (!reply) w.Line($"Sends.{name}({o}.Ring, {ForwardArgs(c, native)});");
         else if (isResult && created.Count > 0)
         {

@@ -126,6 +126,8 @@ public sealed class VkRegistry
     public HashSet<string> BlockedTypes { get; } = new();
     /// <summary>Guest ICD (icd.xml): commands whose entry points are written by hand, as listed (core or alias names).</summary>
     public List<string> IcdHandWritten { get; } = new();
+    /// <summary>Guest ICD (icd.xml): creation commands whose generated export sends without waiting for the host (guest-chosen ids).</summary>
+    public List<string> IcdAsync { get; } = new();
     /// <summary>VK_HEADER_VERSION of vk.xml (309 for 1.4.309).</summary>
     public int HeaderVersion { get; private set; }
 
@@ -180,6 +182,9 @@ public sealed class VkRegistry
         foreach (var icd in root.Elements("icd"))
             foreach (var h in icd.Elements("handwritten"))
                 IcdHandWritten.Add((string?)h.Attribute("command") ?? throw new InvalidDataException($"{source}: <handwritten> without command"));
+        foreach (var icd in root.Elements("icd"))
+            foreach (var a in icd.Elements("async"))
+                IcdAsync.Add((string?)a.Attribute("command") ?? throw new InvalidDataException($"{source}: <async> without command"));
         if (HeaderVersion == 0)
         {
             var hv = root.Descendants("type").FirstOrDefault(t => (string?)t.Attribute("category") == "define" && t.Element("name")?.Value == "VK_HEADER_VERSION");

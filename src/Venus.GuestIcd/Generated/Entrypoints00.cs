@@ -254,6 +254,11 @@ internal static unsafe partial class Entrypoints
         {
             var o = DispatchableObject.From(device);
             if (pQueryPool != null) *pQueryPool = o.Instance.NewObjectId();
+            if (!PerfOptions.NoAsyncCreate)
+            {
+                Sends.vkCreateQueryPool(o.Ring, device, pCreateInfo, null, pQueryPool);
+                return Icd.Trace(VkResult.VK_SUCCESS, "vkCreateQueryPool");
+            }
             VkResult r = Calls.vkCreateQueryPool(o.Ring, device, pCreateInfo, null, pQueryPool);
             if (r < 0 && pQueryPool != null) *pQueryPool = 0;
             return Icd.Trace(r, "vkCreateQueryPool");
@@ -280,30 +285,17 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
-    public static VkResult vkCreateBuffer(ulong device, VkBufferCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pBuffer)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            if (pBuffer != null) *pBuffer = o.Instance.NewObjectId();
-            VkResult r = Calls.vkCreateBuffer(o.Ring, device, pCreateInfo, null, pBuffer);
-            if (r < 0 && pBuffer != null) *pBuffer = 0;
-            return Icd.Trace(r, "vkCreateBuffer");
-        }
-        catch (Exception ex)
-        {
-            if (pBuffer != null) *pBuffer = 0;
-            return Icd.Fail(ex, "vkCreateBuffer");
-        }
-    }
-
-    [UnmanagedCallersOnly]
     public static VkResult vkCreateBufferView(ulong device, VkBufferViewCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pView)
     {
         try
         {
             var o = DispatchableObject.From(device);
             if (pView != null) *pView = o.Instance.NewObjectId();
+            if (!PerfOptions.NoAsyncCreate)
+            {
+                Sends.vkCreateBufferView(o.Ring, device, pCreateInfo, null, pView);
+                return Icd.Trace(VkResult.VK_SUCCESS, "vkCreateBufferView");
+            }
             VkResult r = Calls.vkCreateBufferView(o.Ring, device, pCreateInfo, null, pView);
             if (r < 0 && pView != null) *pView = 0;
             return Icd.Trace(r, "vkCreateBufferView");
@@ -350,6 +342,11 @@ internal static unsafe partial class Entrypoints
         {
             var o = DispatchableObject.From(device);
             if (pView != null) *pView = o.Instance.NewObjectId();
+            if (!PerfOptions.NoAsyncCreate)
+            {
+                Sends.vkCreateImageView(o.Ring, device, pCreateInfo, null, pView);
+                return Icd.Trace(VkResult.VK_SUCCESS, "vkCreateImageView");
+            }
             VkResult r = Calls.vkCreateImageView(o.Ring, device, pCreateInfo, null, pView);
             if (r < 0 && pView != null) *pView = 0;
             return Icd.Trace(r, "vkCreateImageView");
@@ -382,6 +379,11 @@ internal static unsafe partial class Entrypoints
         {
             var o = DispatchableObject.From(device);
             if (pShaderModule != null) *pShaderModule = o.Instance.NewObjectId();
+            if (!PerfOptions.NoAsyncCreate)
+            {
+                Sends.vkCreateShaderModule(o.Ring, device, pCreateInfo, null, pShaderModule);
+                return Icd.Trace(VkResult.VK_SUCCESS, "vkCreateShaderModule");
+            }
             VkResult r = Calls.vkCreateShaderModule(o.Ring, device, pCreateInfo, null, pShaderModule);
             if (r < 0 && pShaderModule != null) *pShaderModule = 0;
             return Icd.Trace(r, "vkCreateShaderModule");
@@ -518,6 +520,11 @@ internal static unsafe partial class Entrypoints
         {
             var o = DispatchableObject.From(device);
             if (pPipelineLayout != null) *pPipelineLayout = o.Instance.NewObjectId();
+            if (!PerfOptions.NoAsyncCreate)
+            {
+                Sends.vkCreatePipelineLayout(o.Ring, device, pCreateInfo, null, pPipelineLayout);
+                return Icd.Trace(VkResult.VK_SUCCESS, "vkCreatePipelineLayout");
+            }
             VkResult r = Calls.vkCreatePipelineLayout(o.Ring, device, pCreateInfo, null, pPipelineLayout);
             if (r < 0 && pPipelineLayout != null) *pPipelineLayout = 0;
             return Icd.Trace(r, "vkCreatePipelineLayout");
@@ -550,6 +557,11 @@ internal static unsafe partial class Entrypoints
         {
             var o = DispatchableObject.From(device);
             if (pSampler != null) *pSampler = o.Instance.NewObjectId();
+            if (!PerfOptions.NoAsyncCreate)
+            {
+                Sends.vkCreateSampler(o.Ring, device, pCreateInfo, null, pSampler);
+                return Icd.Trace(VkResult.VK_SUCCESS, "vkCreateSampler");
+            }
             VkResult r = Calls.vkCreateSampler(o.Ring, device, pCreateInfo, null, pSampler);
             if (r < 0 && pSampler != null) *pSampler = 0;
             return Icd.Trace(r, "vkCreateSampler");
@@ -582,6 +594,11 @@ internal static unsafe partial class Entrypoints
         {
             var o = DispatchableObject.From(device);
             if (pSetLayout != null) *pSetLayout = o.Instance.NewObjectId();
+            if (!PerfOptions.NoAsyncCreate)
+            {
+                Sends.vkCreateDescriptorSetLayout(o.Ring, device, pCreateInfo, null, pSetLayout);
+                return Icd.Trace(VkResult.VK_SUCCESS, "vkCreateDescriptorSetLayout");
+            }
             VkResult r = Calls.vkCreateDescriptorSetLayout(o.Ring, device, pCreateInfo, null, pSetLayout);
             if (r < 0 && pSetLayout != null) *pSetLayout = 0;
             return Icd.Trace(r, "vkCreateDescriptorSetLayout");
@@ -614,6 +631,11 @@ internal static unsafe partial class Entrypoints
         {
             var o = DispatchableObject.From(device);
             if (pDescriptorPool != null) *pDescriptorPool = o.Instance.NewObjectId();
+            if (!PerfOptions.NoAsyncCreate)
+            {
+                Sends.vkCreateDescriptorPool(o.Ring, device, pCreateInfo, null, pDescriptorPool);
+                return Icd.Trace(VkResult.VK_SUCCESS, "vkCreateDescriptorPool");
+            }
             VkResult r = Calls.vkCreateDescriptorPool(o.Ring, device, pCreateInfo, null, pDescriptorPool);
             if (r < 0 && pDescriptorPool != null) *pDescriptorPool = 0;
             return Icd.Trace(r, "vkCreateDescriptorPool");
@@ -704,6 +726,11 @@ internal static unsafe partial class Entrypoints
         {
             var o = DispatchableObject.From(device);
             if (pFramebuffer != null) *pFramebuffer = o.Instance.NewObjectId();
+            if (!PerfOptions.NoAsyncCreate)
+            {
+                Sends.vkCreateFramebuffer(o.Ring, device, pCreateInfo, null, pFramebuffer);
+                return Icd.Trace(VkResult.VK_SUCCESS, "vkCreateFramebuffer");
+            }
             VkResult r = Calls.vkCreateFramebuffer(o.Ring, device, pCreateInfo, null, pFramebuffer);
             if (r < 0 && pFramebuffer != null) *pFramebuffer = 0;
             return Icd.Trace(r, "vkCreateFramebuffer");
@@ -736,6 +763,11 @@ internal static unsafe partial class Entrypoints
         {
             var o = DispatchableObject.From(device);
             if (pRenderPass != null) *pRenderPass = o.Instance.NewObjectId();
+            if (!PerfOptions.NoAsyncCreate)
+            {
+                Sends.vkCreateRenderPass(o.Ring, device, pCreateInfo, null, pRenderPass);
+                return Icd.Trace(VkResult.VK_SUCCESS, "vkCreateRenderPass");
+            }
             VkResult r = Calls.vkCreateRenderPass(o.Ring, device, pCreateInfo, null, pRenderPass);
             if (r < 0 && pRenderPass != null) *pRenderPass = 0;
             return Icd.Trace(r, "vkCreateRenderPass");
@@ -1630,6 +1662,11 @@ internal static unsafe partial class Entrypoints
         {
             var o = DispatchableObject.From(device);
             if (pYcbcrConversion != null) *pYcbcrConversion = o.Instance.NewObjectId();
+            if (!PerfOptions.NoAsyncCreate)
+            {
+                Sends.vkCreateSamplerYcbcrConversion(o.Ring, device, pCreateInfo, null, pYcbcrConversion);
+                return Icd.Trace(VkResult.VK_SUCCESS, "vkCreateSamplerYcbcrConversion");
+            }
             VkResult r = Calls.vkCreateSamplerYcbcrConversion(o.Ring, device, pCreateInfo, null, pYcbcrConversion);
             if (r < 0 && pYcbcrConversion != null) *pYcbcrConversion = 0;
             return Icd.Trace(r, "vkCreateSamplerYcbcrConversion");
@@ -1708,6 +1745,11 @@ internal static unsafe partial class Entrypoints
         {
             var o = DispatchableObject.From(device);
             if (pRenderPass != null) *pRenderPass = o.Instance.NewObjectId();
+            if (!PerfOptions.NoAsyncCreate)
+            {
+                Sends.vkCreateRenderPass2(o.Ring, device, pCreateInfo, null, pRenderPass);
+                return Icd.Trace(VkResult.VK_SUCCESS, "vkCreateRenderPass2");
+            }
             VkResult r = Calls.vkCreateRenderPass2(o.Ring, device, pCreateInfo, null, pRenderPass);
             if (r < 0 && pRenderPass != null) *pRenderPass = 0;
             return Icd.Trace(r, "vkCreateRenderPass2");
@@ -1999,6 +2041,11 @@ internal static unsafe partial class Entrypoints
         {
             var o = DispatchableObject.From(device);
             if (pPrivateDataSlot != null) *pPrivateDataSlot = o.Instance.NewObjectId();
+            if (!PerfOptions.NoAsyncCreate)
+            {
+                Sends.vkCreatePrivateDataSlot(o.Ring, device, pCreateInfo, null, pPrivateDataSlot);
+                return Icd.Trace(VkResult.VK_SUCCESS, "vkCreatePrivateDataSlot");
+            }
             VkResult r = Calls.vkCreatePrivateDataSlot(o.Ring, device, pCreateInfo, null, pPrivateDataSlot);
             if (r < 0 && pPrivateDataSlot != null) *pPrivateDataSlot = 0;
             return Icd.Trace(r, "vkCreatePrivateDataSlot");

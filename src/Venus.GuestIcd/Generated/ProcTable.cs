@@ -33,7 +33,6 @@ internal static unsafe partial class ProcTable
         table["vkResetEvent"] = new ProcEntry((nint)(delegate* unmanaged<ulong, ulong, VkResult>)&Entrypoints.vkResetEvent, ProcScope.Device, (1u << 22) | (0u << 12), null);
         table["vkCreateQueryPool"] = new ProcEntry((nint)(delegate* unmanaged<ulong, VkQueryPoolCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)&Entrypoints.vkCreateQueryPool, ProcScope.Device, (1u << 22) | (0u << 12), null);
         table["vkDestroyQueryPool"] = new ProcEntry((nint)(delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)&Entrypoints.vkDestroyQueryPool, ProcScope.Device, (1u << 22) | (0u << 12), null);
-        table["vkCreateBuffer"] = new ProcEntry((nint)(delegate* unmanaged<ulong, VkBufferCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)&Entrypoints.vkCreateBuffer, ProcScope.Device, (1u << 22) | (0u << 12), null);
         table["vkCreateBufferView"] = new ProcEntry((nint)(delegate* unmanaged<ulong, VkBufferViewCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)&Entrypoints.vkCreateBufferView, ProcScope.Device, (1u << 22) | (0u << 12), null);
         table["vkDestroyBufferView"] = new ProcEntry((nint)(delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)&Entrypoints.vkDestroyBufferView, ProcScope.Device, (1u << 22) | (0u << 12), null);
         table["vkGetImageSubresourceLayout"] = new ProcEntry((nint)(delegate* unmanaged<ulong, ulong, VkImageSubresource*, VkSubresourceLayout*, void>)&Entrypoints.vkGetImageSubresourceLayout, ProcScope.Device, (1u << 22) | (0u << 12), null);

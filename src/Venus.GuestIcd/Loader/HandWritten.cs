@@ -89,11 +89,6 @@ internal static unsafe class HandWritten
         Put("vkDestroyFence", (nint)(delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)&vkDestroyFence, ProcScope.Device, V10);
         Put("vkResetFences", (nint)(delegate* unmanaged<ulong, uint, ulong*, VkResult>)&vkResetFences, ProcScope.Device, V10);
         Put("vkGetFenceStatus", (nint)(delegate* unmanaged<ulong, ulong, VkResult>)&vkGetFenceStatus, ProcScope.Device, V10);
-        Put("vkGetEventStatus", (nint)(delegate* unmanaged<ulong, ulong, VkResult>)&vkGetEventStatus, ProcScope.Device, V10);
-        Put("vkSetEvent", (nint)(delegate* unmanaged<ulong, ulong, VkResult>)&vkSetEvent, ProcScope.Device, V10);
-        var counter = (nint)(delegate* unmanaged<ulong, ulong, ulong*, VkResult>)&vkGetSemaphoreCounterValue;
-        Put("vkGetSemaphoreCounterValue", counter, ProcScope.Device, V12);
-        Put("vkGetSemaphoreCounterValueKHR", counter, ProcScope.Device, 0, "VK_KHR_timeline_semaphore");
         Put("vkCreateCommandPool", (nint)(delegate* unmanaged<ulong, VkCommandPoolCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)&vkCreateCommandPool, ProcScope.Device, V10);
         Put("vkDestroyCommandPool", (nint)(delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)&vkDestroyCommandPool, ProcScope.Device, V10);
         Put("vkResetCommandPool", (nint)(delegate* unmanaged<ulong, ulong, uint, VkResult>)&vkResetCommandPool, ProcScope.Device, V10);
@@ -126,10 +121,12 @@ internal static unsafe class HandWritten
         Put("vkGetCalibratedTimestampsKHR", timestamps, ProcScope.Device, 0, "VK_KHR_calibrated_timestamps");
         Put("vkGetCalibratedTimestampsEXT", timestamps, ProcScope.Device, 0, "VK_EXT_calibrated_timestamps");
         Put("vkGetBufferMemoryRequirements", (nint)(delegate* unmanaged<ulong, ulong, VkMemoryRequirements*, void>)&vkGetBufferMemoryRequirements, ProcScope.Device, V10);
+        Put("vkCreateBuffer", (nint)(delegate* unmanaged<ulong, VkBufferCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)&vkCreateBuffer, ProcScope.Device, V10);
         Put("vkDestroyBuffer", (nint)(delegate* unmanaged<ulong, ulong, VkAllocationCallbacks*, void>)&vkDestroyBuffer, ProcScope.Device, V10);
         Put("vkGetQueryPoolResults", (nint)(delegate* unmanaged<ulong, ulong, uint, uint, nuint, void*, ulong, uint, VkResult>)&vkGetQueryPoolResults, ProcScope.Device, V10);
         Put("vkCreateGraphicsPipelines", (nint)(delegate* unmanaged<ulong, ulong, uint, VkGraphicsPipelineCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)&vkCreateGraphicsPipelines, ProcScope.Device, V10);
         Vulkan14Commands.Add(Put);
+        FeedbackCommands.Add(Put);
         Wsi.WsiCommands.Add(t);
     }
 
@@ -565,7 +562,7 @@ internal static unsafe class HandWritten
         {
             Queue q = DispatchableObject.From<Queue>(queue);
             q.Device.PushHostWrites();
-            Fences.Submit(q, submitCount, pSubmits, fence);
+            Submits.Submit(q, submitCount, pSubmits, fence);
             return VkResult.VK_SUCCESS;
         }
         catch (Exception e)
@@ -581,7 +578,7 @@ internal static unsafe class HandWritten
         {
             Queue q = DispatchableObject.From<Queue>(queue);
             q.Device.PushHostWrites();
-            Fences.Submit2(q, submitCount, pSubmits, fence);
+            Submits.Submit2(q, submitCount, pSubmits, fence);
             return VkResult.VK_SUCCESS;
         }
         catch (Exception e)
@@ -597,7 +594,7 @@ internal static unsafe class HandWritten
         {
             Queue q = DispatchableObject.From<Queue>(queue);
             q.Device.PushHostWrites();
-            Fences.BindSparse(q, bindInfoCount, pBindInfo, fence);
+            Submits.BindSparse(q, bindInfoCount, pBindInfo, fence);
             return VkResult.VK_SUCCESS;
         }
         catch (Exception e)
@@ -757,7 +754,7 @@ internal static unsafe class HandWritten
             VkResult r = Calls.vkCreateCommandPool(dev.Ring, device, pCreateInfo, null, &id);
             if (r != VkResult.VK_SUCCESS)
                 return Icd.Trace(r, "vkCreateCommandPool");
-            dev.CommandPools[id] = new CommandPool(id, pCreateInfo->flags);
+            dev.CommandPools[id] = new CommandPool(id, pCreateInfo->flags, pCreateInfo->queueFamilyIndex);
             *pPool = id;
             return VkResult.VK_SUCCESS;
         }
@@ -971,7 +968,7 @@ internal static unsafe class HandWritten
     }
 
     /// <summary>A wait or status query that saw work complete: the device's writes to imported host memory become the app's.</summary>
-    private static VkResult Completed(Device device, VkResult r)
+    internal static VkResult Completed(Device device, VkResult r)
     {
         if (r == VkResult.VK_SUCCESS || r == VkResult.VK_EVENT_SET)
             device.PullDeviceWrites();
@@ -1029,50 +1026,6 @@ internal static unsafe class HandWritten
         catch (Exception e)
         {
             return Icd.Fail(e, "vkGetFenceStatus");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    private static VkResult vkGetSemaphoreCounterValue(ulong device, ulong semaphore, ulong* pValue)
-    {
-        try
-        {
-            Device dev = Dev(device);
-            return Icd.Trace(Completed(dev, Calls.vkGetSemaphoreCounterValue(dev.Ring, device, semaphore, pValue)), "vkGetSemaphoreCounterValue");
-        }
-        catch (Exception e)
-        {
-            return Icd.Fail(e, "vkGetSemaphoreCounterValue");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    private static VkResult vkGetEventStatus(ulong device, ulong @event)
-    {
-        try
-        {
-            Device dev = Dev(device);
-            return Icd.Trace(Completed(dev, Calls.vkGetEventStatus(dev.Ring, device, @event)), "vkGetEventStatus");
-        }
-        catch (Exception e)
-        {
-            return Icd.Fail(e, "vkGetEventStatus");
-        }
-    }
-
-    /// <summary>A host-set event can release device work that reads imported host memory: the app's writes go first.</summary>
-    [UnmanagedCallersOnly]
-    private static VkResult vkSetEvent(ulong device, ulong @event)
-    {
-        try
-        {
-            Device dev = Dev(device);
-            dev.PushHostWrites();
-            return Icd.Trace(Calls.vkSetEvent(dev.Ring, device, @event), "vkSetEvent");
-        }
-        catch (Exception e)
-        {
-            return Icd.Fail(e, "vkSetEvent");
         }
     }
 
@@ -1190,6 +1143,20 @@ internal static unsafe class HandWritten
         catch (Exception e)
         {
             Icd.FailVoid(e, "vkGetBufferMemoryRequirements");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkCreateBuffer(ulong device, VkBufferCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pBuffer)
+    {
+        try
+        {
+            return Icd.Trace(BufferCache.Create(Dev(device), pCreateInfo, pBuffer), "vkCreateBuffer");
+        }
+        catch (Exception e)
+        {
+            *pBuffer = 0;
+            return Icd.Fail(e, "vkCreateBuffer");
         }
     }
 

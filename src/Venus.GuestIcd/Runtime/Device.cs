@@ -15,7 +15,13 @@ internal sealed unsafe class Device : DispatchableObject
     public readonly ConcurrentDictionary<ulong, CommandPool> CommandPools = new();
     public readonly ConcurrentDictionary<ulong, DescriptorUpdateTemplate> Templates = new();
     public readonly ConcurrentDictionary<ulong, VkMemoryRequirements> BufferRequirements = new();
+    /// <summary>Requirements by create info, for creating buffers without a reply (<see cref="Runtime.BufferCache"/>).</summary>
+    public readonly BufferCache BufferCache = new();
     public readonly ConcurrentDictionary<ulong, GuestFence> Fences = new();
+    /// <summary>Timeline semaphores with a feedback counter (<see cref="Timelines"/>).</summary>
+    public readonly ConcurrentDictionary<ulong, GuestTimeline> Timelines = new();
+    /// <summary>Events with a feedback slot (<see cref="Events"/>).</summary>
+    public readonly ConcurrentDictionary<ulong, GuestEvent> Events = new();
     /// <summary>Format and layer count of each live image, for sizing host image copies (<see cref="HostImageCopy"/>).</summary>
     public readonly ConcurrentDictionary<ulong, ImageShape> Images = new();
 
@@ -53,34 +59,44 @@ internal sealed unsafe class Device : DispatchableObject
     }
     private DeviceFunctions? _functions;
 
-    /// <summary>The device's fence feedback (<see cref="FeedbackPool"/>), made at the first vkCreateFence; null where off.</summary>
-    public FeedbackPool? FenceFeedback
+    /// <summary>The device's status feedback (<see cref="FeedbackPool"/>), made at first use; null where off.</summary>
+    public FeedbackPool? Feedback
     {
         get
         {
-            if (_fenceFeedbackDecided)
-                return _fenceFeedback;
+            if (_feedbackDecided)
+                return _feedback;
             lock (_hostImportsLock)
             {
-                if (!_fenceFeedbackDecided)
+                if (!_feedbackDecided)
                 {
-                    _fenceFeedback = FeedbackPool.ForFences(this);
-                    _fenceFeedbackDecided = true;
+                    _feedback = FeedbackPool.ForDevice(this);
+                    _feedbackDecided = true;
                 }
             }
-            return _fenceFeedback;
+            return _feedback;
         }
     }
-    private FeedbackPool? _fenceFeedback;
-    private volatile bool _fenceFeedbackDecided;
+    private FeedbackPool? _feedback;
+    private volatile bool _feedbackDecided;
 
-    /// <summary>After the feedback buffer could not be made: fences made from now on ask the host.</summary>
-    public void DisableFenceFeedback()
+    /// <summary>Feedback for fences (null with <c>VENUS_PERF=no_fence_feedback</c>).</summary>
+    public FeedbackPool? FenceFeedback => PerfOptions.NoFenceFeedback ? null : Feedback;
+
+    /// <summary>Feedback for timeline semaphores (null with <c>VENUS_PERF=no_semaphore_feedback</c>).</summary>
+    public FeedbackPool? SemaphoreFeedback => PerfOptions.NoSemaphoreFeedback ? null : Feedback;
+
+    /// <summary>Feedback for events (null with <c>VENUS_PERF=no_event_feedback</c>).</summary>
+    public FeedbackPool? EventFeedback => PerfOptions.NoEventFeedback ? null : Feedback;
+
+    /// <summary>After the feedback buffer could not be made: objects made from now on ask the host.</summary>
+    public void DisableFeedback(string why)
     {
+        IcdLog.Error($"status feedback off for this device: {why}");
         lock (_hostImportsLock)
         {
-            _fenceFeedback = null;
-            _fenceFeedbackDecided = true;
+            _feedback = null;
+            _feedbackDecided = true;
         }
     }
 
@@ -222,7 +238,7 @@ internal sealed unsafe class Device : DispatchableObject
                 q.Destroy();
             if (!Ring.IsLost)
             {
-                _fenceFeedback?.Destroy();
+                _feedback?.Destroy();
                 Sends.vkDestroyDevice(Ring, Handle, null);
             }
         }
@@ -286,7 +302,7 @@ internal sealed unsafe class Queue : DispatchableObject
             _idleFence = fence;
         }
         ulong f = _idleFence;
-        Fences.Submit(this, 0, null, f);
+        Submits.Submit(this, 0, null, f);
         VkResult result = Sync.WaitFences(Device, 1, &f, 1, ulong.MaxValue);
         if (result == VkResult.VK_SUCCESS)
             Fences.Reset(Device, 1, &f);
@@ -398,10 +414,11 @@ internal sealed unsafe class DeviceMemory(Device device, ulong id, ulong size, u
 }
 
 /// <summary>A VkCommandPool's command buffers, so a pool reset or destroy reaches them.</summary>
-internal sealed class CommandPool(ulong id, uint flags)
+internal sealed class CommandPool(ulong id, uint flags, uint queueFamily)
 {
     public ulong Id { get; } = id;
     public uint Flags { get; } = flags;
+    public uint QueueFamily { get; } = queueFamily;
     public readonly HashSet<CommandBuffer> Buffers = new();
 
     public void FreeAll()

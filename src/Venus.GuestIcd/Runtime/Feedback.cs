@@ -1,4 +1,6 @@
 using Venus.Protocol.Vulkan;
+using Venus.Protocol.Wire;
+using Commands = Venus.Protocol.Commands;
 
 namespace Venus.GuestIcd.Runtime;
 
@@ -39,14 +41,17 @@ internal sealed unsafe class FeedbackPool
             _canFill[i] = (families[i].queueFlags & fillQueues) != 0;
     }
 
-    /// <summary>Fence feedback for <paramref name="device"/>, or null where it is off or cannot work (said once in the log).</summary>
-    public static FeedbackPool? ForFences(Device device)
+    /// <summary>
+    /// The status feedback of <paramref name="device"/> (fences, timeline semaphores, events), or null
+    /// where every kind is switched off or the host cannot share mapped memory (said once in the log).
+    /// </summary>
+    public static FeedbackPool? ForDevice(Device device)
     {
-        if (PerfOptions.NoFenceFeedback)
+        if (PerfOptions.NoFenceFeedback && PerfOptions.NoSemaphoreFeedback && PerfOptions.NoEventFeedback)
             return null;
         if (device.PhysicalDevice.CanMapFeedback is { } why)
         {
-            IcdLog.Info($"fence feedback off: {why}");
+            IcdLog.Info($"status feedback off (fences, semaphores, events ask the host): {why}");
             return null;
         }
         return new FeedbackPool(device);
@@ -70,6 +75,25 @@ internal sealed unsafe class FeedbackPool
         return slot;
     }
 
+    /// <summary>
+    /// A slot for a new object of <paramref name="dev"/>, or false where the buffer could not grow:
+    /// then the object, and the device's later ones, work through the host.
+    /// </summary>
+    public bool TryAllocate(Device dev, uint initial, out FeedbackSlot slot)
+    {
+        try
+        {
+            slot = Allocate(initial);
+            return true;
+        }
+        catch (VulkanResultException e)
+        {
+            dev.DisableFeedback(e.Message);
+            slot = default;
+            return false;
+        }
+    }
+
     public void Free(FeedbackSlot slot)
     {
         lock (_lock)
@@ -84,7 +108,7 @@ internal sealed unsafe class FeedbackPool
         {
             sType = VkBufferCreateInfo.SType,
             size = SlotBytes * SlotsPerChunk,
-            usage = (uint)VkBufferUsageFlagBits.VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+            usage = (uint)(VkBufferUsageFlagBits.VK_BUFFER_USAGE_TRANSFER_DST_BIT | VkBufferUsageFlagBits.VK_BUFFER_USAGE_TRANSFER_SRC_BIT),
             sharingMode = VkSharingMode.VK_SHARING_MODE_EXCLUSIVE,
         };
         ulong buffer, memory = 0;
@@ -115,7 +139,18 @@ internal sealed unsafe class FeedbackPool
     }
 
     /// <summary>A command buffer of <paramref name="family"/> that writes <paramref name="value"/> into <paramref name="slot"/> after all earlier work.</summary>
-    public ulong RecordFill(uint family, FeedbackSlot slot, uint value)
+    public ulong RecordFill(uint family, FeedbackSlot slot, uint value) =>
+        RecordOwn(family, slot, default, value);
+
+    /// <summary>
+    /// A command buffer of <paramref name="family"/> that, after all earlier work, copies the 8 bytes
+    /// of <paramref name="source"/> into <paramref name="target"/>, then writes <paramref name="doneValue"/>
+    /// into <paramref name="done"/> (how the guest knows the command buffer is idle again).
+    /// </summary>
+    public ulong RecordCopy(uint family, FeedbackSlot source, FeedbackSlot target, FeedbackSlot done, uint doneValue) =>
+        RecordOwn(family, done, (source, target), doneValue);
+
+    private ulong RecordOwn(uint family, FeedbackSlot fill, (FeedbackSlot From, FeedbackSlot To) copy, uint value)
     {
         ulong dev = _device.Handle;
         lock (_lock) // the pool is externally synchronised
@@ -143,31 +178,66 @@ internal sealed unsafe class FeedbackPool
             Check(Fn.vkAllocateCommandBuffers(dev, &alloc, &cb), "vkAllocateCommandBuffers");
             var begin = new VkCommandBufferBeginInfo { sType = VkCommandBufferBeginInfo.SType, flags = (uint)VkCommandBufferUsageFlagBits.VK_COMMAND_BUFFER_USAGE_SIMULTANEOUS_USE_BIT };
             Check(Fn.vkBeginCommandBuffer(cb, &begin), "vkBeginCommandBuffer");
-            var before = new VkMemoryBarrier
-            {
-                sType = VkMemoryBarrier.SType,
-                srcAccessMask = (uint)VkAccessFlagBits.VK_ACCESS_MEMORY_WRITE_BIT,
-                dstAccessMask = (uint)VkAccessFlagBits.VK_ACCESS_TRANSFER_WRITE_BIT,
-            };
-            Fn.vkCmdPipelineBarrier(cb, (uint)VkPipelineStageFlagBits.VK_PIPELINE_STAGE_ALL_COMMANDS_BIT,
-                (uint)VkPipelineStageFlagBits.VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &before, 0, null, 0, null);
-            Fn.vkCmdFillBuffer(cb, slot.Buffer, slot.Offset, 4, value);
-            var after = new VkBufferMemoryBarrier
-            {
-                sType = VkBufferMemoryBarrier.SType,
-                srcAccessMask = (uint)VkAccessFlagBits.VK_ACCESS_TRANSFER_WRITE_BIT,
-                dstAccessMask = (uint)VkAccessFlagBits.VK_ACCESS_HOST_READ_BIT,
-                srcQueueFamilyIndex = uint.MaxValue,
-                dstQueueFamilyIndex = uint.MaxValue,
-                buffer = slot.Buffer,
-                offset = slot.Offset,
-                size = 4,
-            };
-            Fn.vkCmdPipelineBarrier(cb, (uint)VkPipelineStageFlagBits.VK_PIPELINE_STAGE_TRANSFER_BIT,
-                (uint)VkPipelineStageFlagBits.VK_PIPELINE_STAGE_HOST_BIT, 0, 0, null, 1, &after, 0, null);
+            CommandBuffer recorder = CommandBuffer.FromHandle(cb);
+            if (copy.From.Buffer != 0)
+                EncodeWrite(recorder, copy.From, copy.To, 0);
+            EncodeWrite(recorder, default, fill, value);
             Check(Fn.vkEndCommandBuffer(cb), "vkEndCommandBuffer");
             return cb;
         }
+    }
+
+    /// <summary>
+    /// Encodes into <paramref name="cb"/>: a barrier after all earlier commands, then a write of
+    /// <paramref name="target"/> (a copy of <paramref name="source"/>'s 8 bytes when it has a buffer,
+    /// else a 4-byte fill with <paramref name="value"/>), then a barrier that makes it visible to host
+    /// reads. Outside a render pass only (where vkCmdSetEvent and vkCmdResetEvent are).
+    /// </summary>
+    public static void EncodeWrite(CommandBuffer cb, FeedbackSlot source, FeedbackSlot target, uint value)
+    {
+        ulong h = cb.Handle;
+        var before = new VkMemoryBarrier
+        {
+            sType = VkMemoryBarrier.SType,
+            srcAccessMask = (uint)VkAccessFlagBits.VK_ACCESS_MEMORY_WRITE_BIT,
+            dstAccessMask = (uint)(VkAccessFlagBits.VK_ACCESS_TRANSFER_WRITE_BIT | VkAccessFlagBits.VK_ACCESS_TRANSFER_READ_BIT),
+        };
+        const uint all = (uint)VkPipelineStageFlagBits.VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;
+        const uint transfer = (uint)VkPipelineStageFlagBits.VK_PIPELINE_STAGE_TRANSFER_BIT;
+        EncodeBarrier(cb, all, transfer, &before, null);
+        VnEncoder e;
+        if (source.Buffer != 0)
+        {
+            var region = new VkBufferCopy { srcOffset = source.Offset, dstOffset = target.Offset, size = SlotBytes };
+            e = cb.Reserve(Commands.vkCmdCopyBuffer.Size(h, source.Buffer, target.Buffer, 1, &region, cb.StreamFilter));
+            Commands.vkCmdCopyBuffer.Encode(ref e, 0, h, source.Buffer, target.Buffer, 1, &region);
+        }
+        else
+        {
+            e = cb.Reserve(Commands.vkCmdFillBuffer.Size(h, target.Buffer, target.Offset, 4, value, cb.StreamFilter));
+            Commands.vkCmdFillBuffer.Encode(ref e, 0, h, target.Buffer, target.Offset, 4, value);
+        }
+        cb.Commit(in e);
+        var after = new VkBufferMemoryBarrier
+        {
+            sType = VkBufferMemoryBarrier.SType,
+            srcAccessMask = (uint)VkAccessFlagBits.VK_ACCESS_TRANSFER_WRITE_BIT,
+            dstAccessMask = (uint)VkAccessFlagBits.VK_ACCESS_HOST_READ_BIT,
+            srcQueueFamilyIndex = uint.MaxValue,
+            dstQueueFamilyIndex = uint.MaxValue,
+            buffer = target.Buffer,
+            offset = target.Offset,
+            size = SlotBytes,
+        };
+        EncodeBarrier(cb, transfer, (uint)VkPipelineStageFlagBits.VK_PIPELINE_STAGE_HOST_BIT, null, &after);
+    }
+
+    private static void EncodeBarrier(CommandBuffer cb, uint src, uint dst, VkMemoryBarrier* memory, VkBufferMemoryBarrier* buffer)
+    {
+        uint nm = memory == null ? 0u : 1u, nb = buffer == null ? 0u : 1u;
+        VnEncoder e = cb.Reserve(Commands.vkCmdPipelineBarrier.Size(cb.Handle, src, dst, 0, nm, memory, nb, buffer, 0, null, cb.StreamFilter));
+        Commands.vkCmdPipelineBarrier.Encode(ref e, 0, cb.Handle, src, dst, 0, nm, memory, nb, buffer, 0, null);
+        cb.Commit(in e);
     }
 
     public void FreeCommandBuffer(uint family, ulong cb)
@@ -258,14 +328,20 @@ internal static class PerfOptions
 
     /// <summary><c>no_fence_feedback</c>: fence status and waits ask the host (a round trip per query).</summary>
     public static readonly bool NoFenceFeedback = Switches.Contains("no_fence_feedback");
+
+    /// <summary><c>no_semaphore_feedback</c>: timeline semaphore values and waits ask the host.</summary>
+    public static readonly bool NoSemaphoreFeedback = Switches.Contains("no_semaphore_feedback");
+
+    /// <summary><c>no_event_feedback</c>: event status asks the host, and host sets and resets wait for its reply.</summary>
+    public static readonly bool NoEventFeedback = Switches.Contains("no_event_feedback");
+
+    /// <summary><c>no_async_create</c>: object creation waits for the host's answer (buffers, views, samplers, layouts, ...).</summary>
+    public static readonly bool NoAsyncCreate = Switches.Contains("no_async_create");
 }
 
 /// <summary>The fence commands with feedback (see <see cref="FeedbackPool"/>); without it they ask the host as before.</summary>
 internal static unsafe class Fences
 {
-    /// <summary>Past this many command buffers in the last batch the fill is not appended (the stack copy stays small).</summary>
-    private const uint MaxAppend = 512;
-
     public static VkResult Create(Device dev, VkFenceCreateInfo* info, ulong* pFence)
     {
         ulong id = dev.Instance.NewObjectId();
@@ -279,17 +355,8 @@ internal static unsafe class Fences
         if (dev.FenceFeedback is { } pool)
         {
             bool signaled = (info->flags & (uint)VkFenceCreateFlagBits.VK_FENCE_CREATE_SIGNALED_BIT) != 0;
-            try
-            {
-                FeedbackSlot slot = pool.Allocate(signaled ? FeedbackPool.Signaled : FeedbackPool.Unsignaled);
+            if (pool.TryAllocate(dev, signaled ? FeedbackPool.Signaled : FeedbackPool.Unsignaled, out FeedbackSlot slot))
                 dev.Fences[id] = new GuestFence(id, slot, dev.PhysicalDevice.QueueFamilies.Length);
-            }
-            catch (VulkanResultException e)
-            {
-                // The fence works without feedback; so do the device's later fences.
-                IcdLog.Error($"fence feedback off for this device: {e.Message}");
-                dev.DisableFenceFeedback();
-            }
         }
         return r;
     }
@@ -360,7 +427,7 @@ internal static unsafe class Fences
     }
 
     /// <summary>The fence's fill, or 0 where none applies (then the fence is left to the host until reset).</summary>
-    private static ulong FillFor(Queue q, ulong fence, bool fits)
+    public static ulong FillFor(Queue q, ulong fence, bool fits)
     {
         if (fence == 0 || !q.Device.Fences.TryGetValue(fence, out GuestFence? f) || q.Device.FenceFeedback is not { } pool)
             return 0;
@@ -368,72 +435,5 @@ internal static unsafe class Fences
             return f.FillFor(pool, q.Family);
         f.Covered = false;
         return 0;
-    }
-
-    public static void Submit(Queue q, uint count, VkSubmitInfo* submits, ulong fence)
-    {
-        GuestRing ring = q.Ring;
-        VkSubmitInfo* last = count == 0 ? null : &submits[count - 1];
-        ulong fill = FillFor(q, fence, last == null || (last->commandBufferCount <= MaxAppend && PlainBatch(last->pNext)));
-        if (fill == 0)
-        {
-            Generated.Sends.vkQueueSubmit(ring, q.Handle, count, submits, fence);
-            return;
-        }
-        // The fill goes last in the last batch (after its waits); earlier batches go first, without the fence.
-        VkSubmitInfo batch = last == null ? new VkSubmitInfo { sType = VkSubmitInfo.SType } : *last;
-        ulong* buffers = stackalloc ulong[(int)batch.commandBufferCount + 1];
-        batch.pCommandBuffers = Appended(batch.pCommandBuffers, batch.commandBufferCount++, fill, buffers);
-        if (count > 1)
-            Generated.Sends.vkQueueSubmit(ring, q.Handle, count - 1, submits, 0);
-        Generated.Sends.vkQueueSubmit(ring, q.Handle, 1, &batch, fence);
-    }
-
-    public static void Submit2(Queue q, uint count, VkSubmitInfo2* submits, ulong fence)
-    {
-        GuestRing ring = q.Ring;
-        VkSubmitInfo2* last = count == 0 ? null : &submits[count - 1];
-        const uint protectedBit = (uint)VkSubmitFlagBits.VK_SUBMIT_PROTECTED_BIT;
-        ulong fill = FillFor(q, fence, last == null || (last->commandBufferInfoCount <= MaxAppend && (last->flags & protectedBit) == 0));
-        if (fill == 0)
-        {
-            Generated.Sends.vkQueueSubmit2(ring, q.Handle, count, submits, fence);
-            return;
-        }
-        VkSubmitInfo2 batch = last == null ? new VkSubmitInfo2 { sType = VkSubmitInfo2.SType } : *last;
-        var infos = stackalloc VkCommandBufferSubmitInfo[(int)batch.commandBufferInfoCount + 1];
-        var info = new VkCommandBufferSubmitInfo { sType = VkCommandBufferSubmitInfo.SType, commandBuffer = fill };
-        batch.pCommandBufferInfos = Appended(batch.pCommandBufferInfos, batch.commandBufferInfoCount++, info, infos);
-        if (count > 1)
-            Generated.Sends.vkQueueSubmit2(ring, q.Handle, count - 1, submits, 0);
-        Generated.Sends.vkQueueSubmit2(ring, q.Handle, 1, &batch, fence);
-    }
-
-    /// <summary><paramref name="count"/> elements of <paramref name="from"/> and then <paramref name="extra"/>, in <paramref name="to"/>.</summary>
-    private static T* Appended<T>(T* from, uint count, T extra, T* to) where T : unmanaged
-    {
-        new ReadOnlySpan<T>(from, (int)count).CopyTo(new Span<T>(to, (int)count));
-        to[count] = extra;
-        return to;
-    }
-
-    /// <summary>vkQueueBindSparse cannot carry a fill: its fence is the host's to answer until reset.</summary>
-    public static void BindSparse(Queue q, uint count, VkBindSparseInfo* infos, ulong fence)
-    {
-        FillFor(q, fence, fits: false);
-        Generated.Sends.vkQueueBindSparse(q.Ring, q.Handle, count, infos, fence);
-    }
-
-    /// <summary>A VkSubmitInfo chain to which a command buffer can be added: no per-buffer device masks, not protected.</summary>
-    private static bool PlainBatch(void* next)
-    {
-        for (var s = (VkBaseInStructure*)next; s != null; s = s->pNext)
-        {
-            if (s->sType == VkStructureType.VK_STRUCTURE_TYPE_DEVICE_GROUP_SUBMIT_INFO)
-                return false;
-            if (s->sType == VkStructureType.VK_STRUCTURE_TYPE_PROTECTED_SUBMIT_INFO && ((VkProtectedSubmitInfo*)s)->protectedSubmit != 0)
-                return false;
-        }
-        return true;
     }
 }

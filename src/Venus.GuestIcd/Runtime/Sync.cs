@@ -33,6 +33,8 @@ internal static unsafe class Sync
     {
         GuestRing ring = device.Ring;
         long deadline = Deadline(timeout);
+        if (Timelines.TryWait(device, info, timeout, deadline, out VkResult fed))
+            return fed;
         var relax = new GuestRing.Relax(ring);
         while (true)
         {
