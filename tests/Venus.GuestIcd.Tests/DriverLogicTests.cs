@@ -1,5 +1,6 @@
 using Venus.GuestIcd.Runtime;
 using Venus.GuestIcd.Transport;
+using Venus.Protocol.Vulkan;
 
 namespace Venus.GuestIcd.Tests;
 
@@ -155,4 +156,20 @@ public sealed class DriverLogicTests
 
     [Fact]
     public void NotADeviceNode() => Assert.Null(DrmNodeInfo.Query("/etc/hostname"));
+
+    [Fact]
+    public void ZinkOnLavapipeIsNotOfferedPushDescriptorsUnlessAsked()
+    {
+        const VkDriverId Lavapipe = VkDriverId.VK_DRIVER_ID_MESA_LLVMPIPE;
+        string? why = AppWorkarounds.LeaveOut("VK_KHR_push_descriptor", "mesa zink", Lavapipe, keepPush: false);
+        Assert.NotNull(why);
+        Assert.Contains("VENUS_PERF=zink_push_descriptor", why);
+        Assert.Null(AppWorkarounds.LeaveOut("VK_KHR_push_descriptor", "mesa zink", Lavapipe, keepPush: true));
+        // Other apps, other host drivers and other extensions are not touched.
+        Assert.Null(AppWorkarounds.LeaveOut("VK_KHR_push_descriptor", "vkmark", Lavapipe, keepPush: false));
+        Assert.Null(AppWorkarounds.LeaveOut("VK_KHR_push_descriptor", "", Lavapipe, keepPush: false));
+        Assert.Null(AppWorkarounds.LeaveOut("VK_KHR_push_descriptor", "mesa zink", VkDriverId.VK_DRIVER_ID_INTEL_OPEN_SOURCE_MESA, keepPush: false));
+        Assert.Null(AppWorkarounds.LeaveOut("VK_KHR_push_descriptor", "mesa zink", 0, keepPush: false));
+        Assert.Null(AppWorkarounds.LeaveOut("VK_KHR_descriptor_update_template", "mesa zink", Lavapipe, keepPush: false));
+    }
 }

@@ -73,6 +73,9 @@ internal sealed unsafe class GuestInstance : DispatchableObject
     /// <summary>The API version the app asked for (at least 1.1), as sent to the host.</summary>
     public uint ApiVersion { get; }
 
+    /// <summary>The app's VkApplicationInfo::pEngineName ("" without one), for <see cref="AppWorkarounds"/>.</summary>
+    public string EngineName { get; private set; } = "";
+
     public ulong NewObjectId() => (ulong)Interlocked.Increment(ref _nextObjectId);
 
     /// <summary>vkCreateInstance: connect, check the capset, create the ring, create the host's instance.</summary>
@@ -127,6 +130,8 @@ internal sealed unsafe class GuestInstance : DispatchableObject
             apiVersion = Math.Min(apiVersion, Math.Min(hostVersion, filter.ApiVersion));
 
             var instance = new GuestInstance(transport, ring, hostVersion, apiVersion);
+            if (createInfo->pApplicationInfo != null && createInfo->pApplicationInfo->pEngineName != null)
+                instance.EngineName = PhysicalDevice.FixedString((byte*)createInfo->pApplicationInfo->pEngineName, 256);
 
             // The host's instance: the app's names, our API version, no layers, no extensions
             // (virglrenderer refuses any), no pNext (nothing there travels).

@@ -139,6 +139,7 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
             return false;
         uint hostApi = props.apiVersion;
         props.apiVersion = ClampVersion(props.apiVersion, Math.Min(Instance.Ring.Filter.ApiVersion, GuestInstance.DriverApiVersion));
+        HostDriver = HostDriverId(ring, hostApi);
         string hostName = FixedString(props.deviceName, 256);
         SetFixedString(props.deviceName, 256, $"Virtio-GPU Venus.NET ({hostName})");
         _properties = props;
@@ -171,6 +172,19 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
         IcdLog.Info($"physical device '{hostName}': host api {VenusCapset.FormatVulkanVersion(hostApi)}, " +
             $"reported {VenusCapset.FormatVulkanVersion(props.apiVersion)}, {_extensions.Length} device extensions");
         return true;
+    }
+
+    /// <summary>The host's driver (VkPhysicalDeviceDriverProperties, Vulkan 1.2); 0 below 1.2.</summary>
+    public VkDriverId HostDriver { get; private set; }
+
+    private VkDriverId HostDriverId(GuestRing ring, uint hostApi)
+    {
+        if (hostApi < VenusCapset.MakeVulkanVersion(1, 2, 0))
+            return 0;
+        var driver = new VkPhysicalDeviceDriverProperties { sType = VkPhysicalDeviceDriverProperties.SType };
+        var props2 = new VkPhysicalDeviceProperties2 { sType = VkPhysicalDeviceProperties2.SType, pNext = &driver };
+        Calls.vkGetPhysicalDeviceProperties2(ring, Handle, &props2);
+        return driver.driverID;
     }
 
     private static uint ClampVersion(uint hostVersion, uint limit)
@@ -214,7 +228,7 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
                 : name == "VK_EXT_host_image_copy" && !HostImageCopy.HostSupports(Instance)
                     ? $"the host's VK_MESA_venus_protocol spec {Instance.Capset.VkMesaVenusProtocolSpecVersion} has no host copies (spec 3)"
                 : !Instance.Ring.Filter.HasExtension(known.Number) ? "not in the host's capset mask"
-                : null;
+                : AppWorkarounds.LeaveOut(name, Instance.EngineName, HostDriver);
             if (why is not null)
             {
                 IcdLog.Info($"device extension {name} left out: {why}");
