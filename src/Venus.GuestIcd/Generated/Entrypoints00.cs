@@ -498,20 +498,6 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
-    public static void vkDestroyPipeline(ulong device, ulong pipeline, VkAllocationCallbacks* pAllocator)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            Sends.vkDestroyPipeline(o.Ring, device, pipeline, null);
-        }
-        catch (Exception ex)
-        {
-            Icd.FailVoid(ex, "vkDestroyPipeline");
-        }
-    }
-
-    [UnmanagedCallersOnly]
     public static VkResult vkCreatePipelineLayout(ulong device, VkPipelineLayoutCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pPipelineLayout)
     {
         try
@@ -3289,81 +3275,6 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
-    public static VkResult vkCreateDeferredOperationKHR(ulong device, VkAllocationCallbacks* pAllocator, ulong* pDeferredOperation)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            if (pDeferredOperation != null) *pDeferredOperation = o.Instance.NewObjectId();
-            VkResult r = Calls.vkCreateDeferredOperationKHR(o.Ring, device, null, pDeferredOperation);
-            if (r < 0 && pDeferredOperation != null) *pDeferredOperation = 0;
-            return Icd.Trace(r, "vkCreateDeferredOperationKHR");
-        }
-        catch (Exception ex)
-        {
-            if (pDeferredOperation != null) *pDeferredOperation = 0;
-            return Icd.Fail(ex, "vkCreateDeferredOperationKHR");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static void vkDestroyDeferredOperationKHR(ulong device, ulong operation, VkAllocationCallbacks* pAllocator)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            Sends.vkDestroyDeferredOperationKHR(o.Ring, device, operation, null);
-        }
-        catch (Exception ex)
-        {
-            Icd.FailVoid(ex, "vkDestroyDeferredOperationKHR");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static uint vkGetDeferredOperationMaxConcurrencyKHR(ulong device, ulong operation)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Calls.vkGetDeferredOperationMaxConcurrencyKHR(o.Ring, device, operation);
-        }
-        catch (Exception ex)
-        {
-            Icd.FailVoid(ex, "vkGetDeferredOperationMaxConcurrencyKHR");
-            return default;
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static VkResult vkGetDeferredOperationResultKHR(ulong device, ulong operation)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkGetDeferredOperationResultKHR(o.Ring, device, operation), "vkGetDeferredOperationResultKHR");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkGetDeferredOperationResultKHR");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static VkResult vkDeferredOperationJoinKHR(ulong device, ulong operation)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkDeferredOperationJoinKHR(o.Ring, device, operation), "vkDeferredOperationJoinKHR");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkDeferredOperationJoinKHR");
-        }
-    }
-
-    [UnmanagedCallersOnly]
     public static VkResult vkCreateAccelerationStructureKHR(ulong device, VkAccelerationStructureCreateInfoKHR* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pAccelerationStructure)
     {
         try
@@ -3392,6 +3303,38 @@ internal static unsafe partial class Entrypoints
         catch (Exception ex)
         {
             Icd.FailVoid(ex, "vkDestroyAccelerationStructureKHR");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    public static void vkCmdBuildAccelerationStructuresKHR(ulong commandBuffer, uint infoCount, VkAccelerationStructureBuildGeometryInfoKHR* pInfos, VkAccelerationStructureBuildRangeInfoKHR** ppBuildRangeInfos)
+    {
+        try
+        {
+            var cb = CommandBuffer.FromHandle(commandBuffer);
+            VnEncoder e = cb.Reserve(Commands.vkCmdBuildAccelerationStructuresKHR.Size(commandBuffer, infoCount, pInfos, ppBuildRangeInfos, cb.StreamFilter));
+            Commands.vkCmdBuildAccelerationStructuresKHR.Encode(ref e, 0, commandBuffer, infoCount, pInfos, ppBuildRangeInfos);
+            cb.Commit(in e);
+        }
+        catch (Exception ex)
+        {
+            CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdBuildAccelerationStructuresKHR");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    public static void vkCmdBuildAccelerationStructuresIndirectKHR(ulong commandBuffer, uint infoCount, VkAccelerationStructureBuildGeometryInfoKHR* pInfos, ulong* pIndirectDeviceAddresses, uint* pIndirectStrides, uint** ppMaxPrimitiveCounts)
+    {
+        try
+        {
+            var cb = CommandBuffer.FromHandle(commandBuffer);
+            VnEncoder e = cb.Reserve(Commands.vkCmdBuildAccelerationStructuresIndirectKHR.Size(commandBuffer, infoCount, pInfos, pIndirectDeviceAddresses, pIndirectStrides, ppMaxPrimitiveCounts, cb.StreamFilter));
+            Commands.vkCmdBuildAccelerationStructuresIndirectKHR.Encode(ref e, 0, commandBuffer, infoCount, pInfos, pIndirectDeviceAddresses, pIndirectStrides, ppMaxPrimitiveCounts);
+            cb.Commit(in e);
+        }
+        catch (Exception ex)
+        {
+            CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdBuildAccelerationStructuresIndirectKHR");
         }
     }
 
@@ -3517,6 +3460,20 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
+    public static void vkGetAccelerationStructureBuildSizesKHR(ulong device, VkAccelerationStructureBuildTypeKHR buildType, VkAccelerationStructureBuildGeometryInfoKHR* pBuildInfo, uint* pMaxPrimitiveCounts, VkAccelerationStructureBuildSizesInfoKHR* pSizeInfo)
+    {
+        try
+        {
+            var o = DispatchableObject.From(device);
+            Calls.vkGetAccelerationStructureBuildSizesKHR(o.Ring, device, buildType, pBuildInfo, pMaxPrimitiveCounts, pSizeInfo);
+        }
+        catch (Exception ex)
+        {
+            Icd.FailVoid(ex, "vkGetAccelerationStructureBuildSizesKHR");
+        }
+    }
+
+    [UnmanagedCallersOnly]
     public static void vkCmdTraceRaysKHR(ulong commandBuffer, VkStridedDeviceAddressRegionKHR* pRaygenShaderBindingTable, VkStridedDeviceAddressRegionKHR* pMissShaderBindingTable, VkStridedDeviceAddressRegionKHR* pHitShaderBindingTable, VkStridedDeviceAddressRegionKHR* pCallableShaderBindingTable, uint width, uint height, uint depth)
     {
         try
@@ -3529,20 +3486,6 @@ internal static unsafe partial class Entrypoints
         catch (Exception ex)
         {
             CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdTraceRaysKHR");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static VkResult vkGetRayTracingShaderGroupHandlesKHR(ulong device, ulong pipeline, uint firstGroup, uint groupCount, nuint dataSize, void* pData)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkGetRayTracingShaderGroupHandlesKHR(o.Ring, device, pipeline, firstGroup, groupCount, dataSize, pData), "vkGetRayTracingShaderGroupHandlesKHR");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkGetRayTracingShaderGroupHandlesKHR");
         }
     }
 
