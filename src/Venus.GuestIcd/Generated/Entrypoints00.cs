@@ -3339,34 +3339,6 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
-    public static VkResult vkCopyAccelerationStructureKHR(ulong device, ulong deferredOperation, VkCopyAccelerationStructureInfoKHR* pInfo)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkCopyAccelerationStructureKHR(o.Ring, device, deferredOperation, pInfo), "vkCopyAccelerationStructureKHR");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkCopyAccelerationStructureKHR");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static VkResult vkWriteAccelerationStructuresPropertiesKHR(ulong device, uint accelerationStructureCount, ulong* pAccelerationStructures, VkQueryType queryType, nuint dataSize, void* pData, nuint stride)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkWriteAccelerationStructuresPropertiesKHR(o.Ring, device, accelerationStructureCount, pAccelerationStructures, queryType, dataSize, pData, stride), "vkWriteAccelerationStructuresPropertiesKHR");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkWriteAccelerationStructuresPropertiesKHR");
-        }
-    }
-
-    [UnmanagedCallersOnly]
     public static void vkCmdCopyAccelerationStructureKHR(ulong commandBuffer, VkCopyAccelerationStructureInfoKHR* pInfo)
     {
         try

@@ -16,7 +16,8 @@ internal sealed class RayTracingPipeline(uint groupCount)
 /// What ray tracing needs beyond forwarding (VK_KHR_acceleration_structure, ray_tracing_pipeline,
 /// deferred_host_operations). Acceleration structures live in host memory the guest cannot reach,
 /// so host-side builds and copies (the three commands the protocol does not carry) are refused and
-/// accelerationStructureHostCommands reads false; capture/replay group handles do not travel
+/// accelerationStructureHostCommands reads false (so are the host-side copy and property query that
+/// do travel, whose deferred operation would be one of this driver's); capture/replay group handles do not travel
 /// (their pointer has no size on the wire), so those features read false. Deferred operations are
 /// local: the work given one is done at once (VK_OPERATION_NOT_DEFERRED_KHR), so no host thread
 /// ever waits on a join. Shader group handles never change for a pipeline, so the first query
@@ -44,6 +45,8 @@ internal static unsafe class RayTracing
         put("vkBuildAccelerationStructuresKHR", (nint)(delegate* unmanaged<ulong, ulong, uint, void*, void**, VkResult>)&vkBuildAccelerationStructuresKHR, ProcScope.Device, 0, As);
         put("vkCopyAccelerationStructureToMemoryKHR", (nint)(delegate* unmanaged<ulong, ulong, void*, VkResult>)&vkCopyAccelerationStructureToMemoryKHR, ProcScope.Device, 0, As);
         put("vkCopyMemoryToAccelerationStructureKHR", (nint)(delegate* unmanaged<ulong, ulong, void*, VkResult>)&vkCopyMemoryToAccelerationStructureKHR, ProcScope.Device, 0, As);
+        put("vkCopyAccelerationStructureKHR", (nint)(delegate* unmanaged<ulong, ulong, void*, VkResult>)&vkCopyAccelerationStructureKHR, ProcScope.Device, 0, As);
+        put("vkWriteAccelerationStructuresPropertiesKHR", (nint)(delegate* unmanaged<ulong, uint, ulong*, int, nuint, void*, nuint, VkResult>)&vkWriteAccelerationStructuresPropertiesKHR, ProcScope.Device, 0, As);
         put("vkCreateRayTracingPipelinesKHR", (nint)(delegate* unmanaged<ulong, ulong, ulong, uint, VkRayTracingPipelineCreateInfoKHR*, VkAllocationCallbacks*, ulong*, VkResult>)&vkCreateRayTracingPipelinesKHR, ProcScope.Device, 0, Rt);
         put("vkGetRayTracingShaderGroupHandlesKHR", (nint)(delegate* unmanaged<ulong, ulong, uint, uint, nuint, void*, VkResult>)&vkGetRayTracingShaderGroupHandlesKHR, ProcScope.Device, 0, Rt);
         put("vkCreateDeferredOperationKHR", (nint)(delegate* unmanaged<ulong, VkAllocationCallbacks*, ulong*, VkResult>)&vkCreateDeferredOperationKHR, ProcScope.Device, 0, Dho);
@@ -73,6 +76,15 @@ internal static unsafe class RayTracing
     [UnmanagedCallersOnly]
     private static VkResult vkCopyMemoryToAccelerationStructureKHR(ulong device, ulong deferredOperation, void* pInfo) =>
         Refuse("vkCopyMemoryToAccelerationStructureKHR");
+
+    // These two travel, but they are host commands too (and a deferred operation of this driver's means nothing to the host).
+    [UnmanagedCallersOnly]
+    private static VkResult vkCopyAccelerationStructureKHR(ulong device, ulong deferredOperation, void* pInfo) =>
+        Refuse("vkCopyAccelerationStructureKHR");
+
+    [UnmanagedCallersOnly]
+    private static VkResult vkWriteAccelerationStructuresPropertiesKHR(ulong device, uint count, ulong* structures, int queryType, nuint dataSize, void* pData, nuint stride) =>
+        Refuse("vkWriteAccelerationStructuresPropertiesKHR");
 
     [UnmanagedCallersOnly]
     private static VkResult vkCreateRayTracingPipelinesKHR(ulong device, ulong deferredOperation, ulong pipelineCache, uint createInfoCount,
