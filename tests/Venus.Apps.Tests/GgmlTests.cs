@@ -31,6 +31,8 @@ public sealed class GgmlTests(AppsFixture fx, ITestOutputHelper output)
         Case("SOFT_MAX", @"^type=f32,ne=\[(16|15),(16|15),1,1\],mask=[01],sinks=0,m_prec=f32,nr23=\[1,1\],scale=1.000000,max_bias=0.000000"),
         Case("ROPE", @"^type=f32,ne_a=\[128,32,2,1\],n_dims=128,mode=0,n_ctx=512,fs=1.000000,ef=0.000000,af=1.000000,ff=0,v=0,inplace=0"),
         Case("CPY", @"^type_src=f32,type_dst=f16,ne_src=\[256,(4,4,4|2,3,4)\],permute_src=\[(0,0,0,0|0,2,1,3)\]"),
+        Case("RMS_NORM", @"^type=f32,ne=\[(64|33),5,4,3\],v=[01],eps=0.000000,inplace=0"),
+        Case("GET_ROWS", @"^type=(f32|f16|q4_0),n=256,m=5,r=4,be1=1,be2=1,v=[01]"),
     ];
 
     public static TheoryData<string, GuestPath> Runs => AppMatrix.Of(Cases);

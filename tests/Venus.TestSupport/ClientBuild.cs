@@ -49,8 +49,10 @@ public sealed class ClientBuild : IDisposable
         // A client names the libraries it needs besides Vulkan in a "/* link: -lfoo */" line.
         script.Append("libs=$(sed -n 's,^/\\* link: \\(.*\\) \\*/$,\\1,p' \"$c\"); ");
         script.Append("gcc -std=c11 -O2 -g -Wall -Wextra -o \"${c%.c}\" \"$c\" -lvulkan $libs; done; ");
-        script.Append("for s in *.comp *.vert *.frag; do [ -e \"$s\" ] || continue; echo \"glslangValidator $s\"; ");
-        script.Append("glslangValidator -V -o \"$s.spv\" \"$s\"; done");
+        // Ray-tracing shaders (rt*) need SPIR-V 1.4, hence Vulkan 1.2's target environment.
+        script.Append("for s in *.comp *.vert *.frag *.rgen *.rmiss *.rchit; do [ -e \"$s\" ] || continue; echo \"glslangValidator $s\"; ");
+        script.Append("case \"$s\" in rt*) env=\"--target-env vulkan1.2\";; *) env=\"\";; esac; ");
+        script.Append("glslangValidator -V $env -o \"$s.spv\" \"$s\"; done");
         RunResult build = ProcessRun.Run("chroot", [peersRoot, "sh", "-c", script.ToString()], BuildTimeout);
         if (!build.Succeeded)
         {

@@ -33,6 +33,8 @@ public sealed class HostDispatchEmitter
         "vkImportSemaphoreFdKHR", "vkGetSemaphoreFdKHR",
         // images: their shapes size host image copies (Families/HostCopy.cs)
         "vkCreateImage", "vkDestroyImage",
+        // acceleration-structure builds: one of two geometry arrays must be present (Families/RayTracing.cs)
+        "vkCmdBuildAccelerationStructuresKHR", "vkCmdBuildAccelerationStructuresIndirectKHR", "vkGetAccelerationStructureBuildSizesKHR",
         // pool children
         "vkAllocateCommandBuffers", "vkFreeCommandBuffers", "vkDestroyCommandPool",
         "vkAllocateDescriptorSets", "vkFreeDescriptorSets", "vkResetDescriptorPool", "vkDestroyDescriptorPool",

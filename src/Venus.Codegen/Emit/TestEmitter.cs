@@ -190,7 +190,28 @@ public sealed class TestEmitter
             case FieldShape.SType:
             case FieldShape.PNext:
             case FieldShape.AllocationCallbacks:
+            case FieldShape.Skipped:
                 return;
+            case FieldShape.PointerArray:
+                {
+                    var len = string.Format(f.LenExpr!, pfx);
+                    var q = T(); var i = T(); var j = T(); var e = T();
+                    string inner = string.Format(f.InnerLenExpr!, pfx, i);
+                    w.Line($"var {q} = r.Alloc<nint>({len});");
+                    w.Open($"for (ulong {i} = 0; {i} < {len}; {i}++)");
+                    w.Line($"var {e} = r.Alloc<{t.Cs}>({inner});");
+                    if (t.Kind is TypeKind.Scalar or TypeKind.Enum) w.Line($"r.Bytes({e}, (int)({inner} * (ulong)sizeof({t.Cs})));");
+                    else
+                    {
+                        w.Open($"for (ulong {j} = 0; {j} < {inner}; {j}++)");
+                        ElemFill(w, t, $"{e}[{j}]");
+                        w.Close();
+                    }
+                    w.Line($"{q}[{i}] = (nint){e};");
+                    w.Close();
+                    w.Line($"{lv} = ({t.Cs}**){q};");
+                    return;
+                }
             case FieldShape.Value:
                 if (t.Kind is TypeKind.Scalar or TypeKind.Enum) ScalarFill(w, t, lv, f.Name, plain, scaled);
                 else if (t.Struct is { SelectedUnion: true }) { /* filled with its selector below */ }

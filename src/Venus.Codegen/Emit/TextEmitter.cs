@@ -144,6 +144,15 @@ public sealed class TextEmitter
                     w.Line($"if ({lv} == null) s.Append(\"NULL\"); else s.Append('<').Append({len}).Append(\" bytes>\");");
                     break;
                 }
+            case FieldShape.Skipped:
+                w.Line("s.Append(\"(not sent)\");");
+                break;
+            case FieldShape.PointerArray:
+                {
+                    string len = string.Format(f.LenExpr!, pfx);
+                    w.Line($"if ({lv} == null) s.Append(\"NULL\"); else s.Append('<').Append({len}).Append(\" arrays>\");");
+                    break;
+                }
             case FieldShape.Array:
                 {
                     string len = string.Format(f.LenExpr!, pfx);

@@ -145,7 +145,88 @@ public sealed class WireEmitter
             case FieldShape.Blob:
                 ArrayField(w, owner, f, lv, Len(), pfx, m, translate, output: partial || m == Mode.DecodeInto, caps);
                 return;
+            case FieldShape.PointerArray:
+                PointerArrayField(w, f, lv, Len(), pfx, m, translate);
+                return;
+            case FieldShape.Skipped:
+                if (m is Mode.Decode or Mode.DecodePartial) w.Line($"{lv} = null;");
+                return;
         }
+    }
+
+    /// <summary>
+    /// <c>const T* const*</c> with a count (inputs only): u64 count, then for each element its inner
+    /// array as u64 count + elements, the inner count being vk.xml's "1" or our definitions' expression.
+    /// </summary>
+    void PointerArrayField(CodeWriter w, FieldModel f, string lv, string len, string pfx, Mode m, bool translate)
+    {
+        if (IsPartialMode(m) || m == Mode.DecodeInto) throw new InvalidOperationException($"{f.Name}: arrays of pointers are inputs only");
+        var t = f.Elem;
+        bool isStruct = t.Struct != null;
+        var i = T(); var j = T();
+        string inner = string.Format(f.InnerLenExpr!, pfx, i);
+        if (IsSize(m))
+        {
+            w.Line("n += 8;");
+            w.Open($"if ({lv} != null)");
+            w.Open($"for (ulong {i} = 0; {i} < {len}; {i}++)");
+            w.Line("n += 8;");
+            w.Open($"if ({lv}[{i}] != null)");
+            if (isStruct)
+            {
+                w.Open($"for (ulong {j} = 0; {j} < {inner}; {j}++)");
+                Elem(w, t, $"{lv}[{i}][{j}]", m, translate);
+                w.Close();
+            }
+            else w.Line($"n += {t.WireSize} * {inner};");
+            w.Close();
+            w.Close();
+            w.Close();
+            return;
+        }
+        if (IsEncode(m))
+        {
+            w.Open($"if ({lv} != null)");
+            w.Line($"e.ArraySize({len});");
+            w.Open($"for (ulong {i} = 0; {i} < {len}; {i}++)");
+            w.Open($"if ({lv}[{i}] != null)");
+            w.Line($"e.ArraySize({inner});");
+            w.Open($"for (ulong {j} = 0; {j} < {inner}; {j}++)");
+            Elem(w, t, $"{lv}[{i}][{j}]", m, translate);
+            w.Close();
+            w.Close();
+            w.Line("else e.ArraySize(0);");
+            w.Close();
+            w.Close();
+            w.Line("else e.ArraySize(0);");
+            return;
+        }
+        string elemCs = t.Cs;
+        int min = isStruct ? t.Struct!.MinWireSize : t.WireSize;
+        var n = T(); var p = T(); var k = T(); var q = T();
+        w.Open("");
+        w.Line($"ulong {n} = d.ArraySize();");
+        w.Open($"if ({n} != 0)");
+        w.Line($"if ({n} != {len}) {{ d.Fail(VnDecodeError.ArraySizeMismatch); return{_ret}; }}");
+        w.Line($"if (!d.CheckArrayFits({n}, 8)) return{_ret};");
+        w.Line($"var {p} = ({elemCs}**)d.Alloc({n}, 8);");
+        w.Line($"if ({p} == null) return{_ret};");
+        w.Line($"{lv} = {p};");
+        w.Open($"for (ulong {i} = 0; {i} < {n}; {i}++)");
+        w.Line($"ulong {k} = d.ArraySize();");
+        w.Line($"if ({k} != {inner}) {{ d.Fail(VnDecodeError.ArraySizeMismatch); return{_ret}; }}");
+        w.Line($"if ({k} == 0) {{ {p}[{i}] = null; continue; }}");
+        if (min > 0) w.Line($"if (!d.CheckArrayFits({k}, {min})) return{_ret};");
+        w.Line($"var {q} = ({elemCs}*)d.Alloc({k}, (ulong)sizeof({elemCs}));");
+        w.Line($"if ({q} == null) return{_ret};");
+        w.Open($"for (ulong {j} = 0; {j} < {k}; {j}++)");
+        Elem(w, t, $"{q}[{j}]", m, translate);
+        w.Close();
+        w.Line($"{p}[{i}] = {q};");
+        w.Close();
+        w.Close();
+        w.Line(f.Optional ? $"else {lv} = null;" : $"else if ({len} != 0) {{ d.Fail(VnDecodeError.ArraySizeMismatch); return{_ret}; }}");
+        w.Close();
     }
 
     void FixedArray(CodeWriter w, FieldModel f, string lv, Mode m, bool translate)
@@ -468,7 +549,8 @@ public sealed class WireEmitter
 
     static string Sig(StructModel s, Mode m, string name, string extra = "") => m switch
     {
-        Mode.Size or Mode.SizePartial => $"public static ulong {name}({s.Name}* v, VnProtocolFilter f = null{extra})",
+        // a selected union's tag follows the filter, which callers then always pass
+        Mode.Size or Mode.SizePartial => $"public static ulong {name}({s.Name}* v, VnProtocolFilter f{(extra == "" ? " = null" : "")}{extra})",
         Mode.Encode or Mode.EncodePartial => $"public static void {name}(ref VnEncoder e, {s.Name}* v{extra})",
         _ => $"public static void {name}(ref VnDecoder d, {s.Name}* v{extra})",
     };

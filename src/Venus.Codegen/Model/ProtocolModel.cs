@@ -239,7 +239,7 @@ public sealed class ProtocolModel
 
     static bool IsFieldEncodable(FieldModel f)
     {
-        if (f.Shape is FieldShape.SType or FieldShape.PNext or FieldShape.AllocationCallbacks) return true;
+        if (f.Shape is FieldShape.SType or FieldShape.PNext or FieldShape.AllocationCallbacks or FieldShape.Skipped) return true;
         return f.Elem.Kind switch
         {
             TypeKind.Struct or TypeKind.Union => f.Elem.Struct!.Encodable,
@@ -255,7 +255,7 @@ public sealed class ProtocolModel
         foreach (var m in members)
         {
             if (m.BitField != 0) sm.HasBitfields = true;
-            var f = ClassifyMember(m, members, isParam: false, ownerIsOutput: sm.Reg.ReturnedOnly);
+            var f = ClassifyMember(sm.Name, m, members, isParam: false, ownerIsOutput: sm.Reg.ReturnedOnly);
             if (f.Shape == FieldShape.SType)
             {
                 sm.STypeName = m.Values?.Split(',')[0];
@@ -320,10 +320,11 @@ public sealed class ProtocolModel
         return baseCs + new string('*', m.PointerDepth);
     }
 
-    FieldModel ClassifyMember(RegMember m, List<RegMember> siblings, bool isParam, bool ownerIsOutput)
+    FieldModel ClassifyMember(string owner, RegMember m, List<RegMember> siblings, bool isParam, bool ownerIsOutput)
     {
         var elem = TypeOf(m.Type);
         var f = new FieldModel { Name = m.Name, Reg = m, Elem = elem, IsConst = m.IsConst };
+        if (Reg.Skipped.ContainsKey((owner, m.Name))) { f.Shape = FieldShape.Skipped; return f; }
         var optional = m.Optional?.Split(',') ?? Array.Empty<string>();
         // Members the spec lets other members make irrelevant (noautovalidity) may arrive as NULL:
         // VkWriteDescriptorSet's arrays for other descriptor types, for one (§1.3, §1.8).
@@ -359,7 +360,19 @@ public sealed class ProtocolModel
             SetLen(f, m.Len.Split(',')[0], siblings, isParam);
             return f;
         }
-        if (m.PointerDepth == 2) { f.Shape = FieldShape.Pointer; f.Unsupported = "pointer to pointer"; return f; }
+        if (m.PointerDepth == 2)
+        {
+            // An array of pointers to arrays: "count,1" in vk.xml, or an inner count from our definitions.
+            var parts = (len ?? "").Split(',');
+            string? inner = parts.Length == 2 && parts[1] == "1" ? "1UL"
+                : parts.Length == 1 && Reg.InnerLens.TryGetValue((owner, m.Name), out var il) ? "(ulong)(" + il + ")" : null;
+            if (inner == null || elem.Kind is not (TypeKind.Struct or TypeKind.Scalar) || !m.IsConst)
+            { f.Shape = FieldShape.Pointer; f.Unsupported = "pointer to pointer"; return f; }
+            f.Shape = FieldShape.PointerArray;
+            f.InnerLenExpr = inner;
+            SetLen(f, parts[0], siblings, isParam);
+            return f;
+        }
         if (len == null || len == "1" && isParam)
         {
             f.Shape = FieldShape.Pointer;
@@ -425,7 +438,7 @@ public sealed class ProtocolModel
             var ps = rc.Params;
             foreach (var p in ps)
             {
-                var f = ClassifyMember(p, ps, isParam: true, ownerIsOutput: false);
+                var f = ClassifyMember(cmdName, p, ps, isParam: true, ownerIsOutput: false);
                 f.NativeCs = NativeType(p, f.Elem);
                 if (f.Reg.FixedDim != null) f.NativeCs = f.Elem.Cs + "*";
                 f.IsOutput = p.PointerDepth > 0 && !p.IsConst && f.Shape != FieldShape.AllocationCallbacks;

@@ -36,6 +36,8 @@ public enum FieldShape
     StringArray,  // const char* const* with a count
     Blob,         // void* / uint8_t* with a byte length
     AllocationCallbacks, // const VkAllocationCallbacks*: always u64 0 (§1.2)
+    PointerArray, // const T* const* with a count: u64 count + per element an inner array (u64 count + elements)
+    Skipped,      // a member that never travels (decoded as NULL): a pointer whose size only the driver knows
 }
 
 public sealed class FieldModel
@@ -47,6 +49,8 @@ public sealed class FieldModel
     public int FixedLen { get; set; }
     /// <summary>C# expression (over "{0}" = the receiver prefix) of the element count, for Array/Blob/StringArray.</summary>
     public string? LenExpr { get; set; }
+    /// <summary>PointerArray: C# expression (over "{0}" = the receiver prefix, "{1}" = the element index) of element i's inner count.</summary>
+    public string? InnerLenExpr { get; set; }
     /// <summary>The member or parameter named by len when it is a plain name (count or in/out count).</summary>
     public string? LenName { get; set; }
     public bool Optional { get; set; }

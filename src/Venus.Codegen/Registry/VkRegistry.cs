@@ -124,6 +124,10 @@ public sealed class VkRegistry
     /// <summary>(struct, member) → C# condition over "{0}" under which the member is encoded.</summary>
     public Dictionary<(string, string), string> Conditions { get; } = new();
     public HashSet<string> BlockedTypes { get; } = new();
+    /// <summary>(struct or command, member) → inner count of an array of pointers whose len names only the outer count.</summary>
+    public Dictionary<(string, string), string> InnerLens { get; } = new();
+    /// <summary>(struct, member) → why the member never travels.</summary>
+    public Dictionary<(string, string), string> Skipped { get; } = new();
     /// <summary>Guest ICD (icd.xml): commands whose entry points are written by hand, as listed (core or alias names).</summary>
     public List<string> IcdHandWritten { get; } = new();
     /// <summary>Guest ICD (icd.xml): creation commands whose generated export sends without waiting for the host (guest-chosen ids).</summary>
@@ -178,6 +182,10 @@ public sealed class VkRegistry
                 Conditions[((string)c.Attribute("struct")!, (string)c.Attribute("member")!)] = (string)c.Attribute("when")!;
             foreach (var b in v.Elements("blocked"))
                 BlockedTypes.Add((string)b.Attribute("type")!);
+            foreach (var l in v.Elements("innerlen"))
+                InnerLens[((string)l.Attribute("owner")!, (string)l.Attribute("member")!)] = (string)l.Attribute("len")!;
+            foreach (var k in v.Elements("skip"))
+                Skipped[((string)k.Attribute("struct")!, (string)k.Attribute("member")!)] = (string)k.Attribute("reason")!;
         }
         foreach (var icd in root.Elements("icd"))
             foreach (var h in icd.Elements("handwritten"))

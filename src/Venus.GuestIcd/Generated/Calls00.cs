@@ -5434,6 +5434,42 @@ internal static unsafe partial class Calls
         }
     }
 
+    /// <summary>vkCmdBuildAccelerationStructuresKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
+    public static void vkCmdBuildAccelerationStructuresKHR(GuestRing ring, ulong commandBuffer, uint infoCount, VkAccelerationStructureBuildGeometryInfoKHR* pInfos, VkAccelerationStructureBuildRangeInfoKHR** ppBuildRangeInfos)
+    {
+        ring.Enter();
+        try
+        {
+            VnEncoder e = ring.BeginCall(Commands.vkCmdBuildAccelerationStructuresKHR.Size(commandBuffer, infoCount, pInfos, ppBuildRangeInfos, ring.Filter), Commands.vkCmdBuildAccelerationStructuresKHR.ReplySize(commandBuffer, infoCount, pInfos, ppBuildRangeInfos, ring.Filter));
+            Commands.vkCmdBuildAccelerationStructuresKHR.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, commandBuffer, infoCount, pInfos, ppBuildRangeInfos);
+            VnDecoder d = ring.Call(in e);
+            Commands.vkCmdBuildAccelerationStructuresKHR.DecodeReply(ref d, commandBuffer, infoCount, pInfos, ppBuildRangeInfos);
+            ring.CheckReply(in d, "vkCmdBuildAccelerationStructuresKHR");
+        }
+        finally
+        {
+            ring.Exit();
+        }
+    }
+
+    /// <summary>vkCmdBuildAccelerationStructuresIndirectKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
+    public static void vkCmdBuildAccelerationStructuresIndirectKHR(GuestRing ring, ulong commandBuffer, uint infoCount, VkAccelerationStructureBuildGeometryInfoKHR* pInfos, ulong* pIndirectDeviceAddresses, uint* pIndirectStrides, uint** ppMaxPrimitiveCounts)
+    {
+        ring.Enter();
+        try
+        {
+            VnEncoder e = ring.BeginCall(Commands.vkCmdBuildAccelerationStructuresIndirectKHR.Size(commandBuffer, infoCount, pInfos, pIndirectDeviceAddresses, pIndirectStrides, ppMaxPrimitiveCounts, ring.Filter), Commands.vkCmdBuildAccelerationStructuresIndirectKHR.ReplySize(commandBuffer, infoCount, pInfos, pIndirectDeviceAddresses, pIndirectStrides, ppMaxPrimitiveCounts, ring.Filter));
+            Commands.vkCmdBuildAccelerationStructuresIndirectKHR.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, commandBuffer, infoCount, pInfos, pIndirectDeviceAddresses, pIndirectStrides, ppMaxPrimitiveCounts);
+            VnDecoder d = ring.Call(in e);
+            Commands.vkCmdBuildAccelerationStructuresIndirectKHR.DecodeReply(ref d, commandBuffer, infoCount, pInfos, pIndirectDeviceAddresses, pIndirectStrides, ppMaxPrimitiveCounts);
+            ring.CheckReply(in d, "vkCmdBuildAccelerationStructuresIndirectKHR");
+        }
+        finally
+        {
+            ring.Exit();
+        }
+    }
+
     /// <summary>vkCopyAccelerationStructureKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCopyAccelerationStructureKHR(GuestRing ring, ulong device, ulong deferredOperation, VkCopyAccelerationStructureInfoKHR* pInfo)
     {
@@ -5581,6 +5617,24 @@ internal static unsafe partial class Calls
         }
     }
 
+    /// <summary>vkGetAccelerationStructureBuildSizesKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
+    public static void vkGetAccelerationStructureBuildSizesKHR(GuestRing ring, ulong device, VkAccelerationStructureBuildTypeKHR buildType, VkAccelerationStructureBuildGeometryInfoKHR* pBuildInfo, uint* pMaxPrimitiveCounts, VkAccelerationStructureBuildSizesInfoKHR* pSizeInfo)
+    {
+        ring.Enter();
+        try
+        {
+            VnEncoder e = ring.BeginCall(Commands.vkGetAccelerationStructureBuildSizesKHR.Size(device, buildType, pBuildInfo, pMaxPrimitiveCounts, pSizeInfo, ring.Filter), Commands.vkGetAccelerationStructureBuildSizesKHR.ReplySize(device, buildType, pBuildInfo, pMaxPrimitiveCounts, pSizeInfo, ring.Filter));
+            Commands.vkGetAccelerationStructureBuildSizesKHR.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, device, buildType, pBuildInfo, pMaxPrimitiveCounts, pSizeInfo);
+            VnDecoder d = ring.Call(in e);
+            Commands.vkGetAccelerationStructureBuildSizesKHR.DecodeReply(ref d, device, buildType, pBuildInfo, pMaxPrimitiveCounts, pSizeInfo);
+            ring.CheckReply(in d, "vkGetAccelerationStructureBuildSizesKHR");
+        }
+        finally
+        {
+            ring.Exit();
+        }
+    }
+
     /// <summary>vkCmdTraceRaysKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdTraceRaysKHR(GuestRing ring, ulong commandBuffer, VkStridedDeviceAddressRegionKHR* pRaygenShaderBindingTable, VkStridedDeviceAddressRegionKHR* pMissShaderBindingTable, VkStridedDeviceAddressRegionKHR* pHitShaderBindingTable, VkStridedDeviceAddressRegionKHR* pCallableShaderBindingTable, uint width, uint height, uint depth)
     {
@@ -5592,6 +5646,25 @@ internal static unsafe partial class Calls
             VnDecoder d = ring.Call(in e);
             Commands.vkCmdTraceRaysKHR.DecodeReply(ref d, commandBuffer, pRaygenShaderBindingTable, pMissShaderBindingTable, pHitShaderBindingTable, pCallableShaderBindingTable, width, height, depth);
             ring.CheckReply(in d, "vkCmdTraceRaysKHR");
+        }
+        finally
+        {
+            ring.Exit();
+        }
+    }
+
+    /// <summary>vkCreateRayTracingPipelinesKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
+    public static VkResult vkCreateRayTracingPipelinesKHR(GuestRing ring, ulong device, ulong deferredOperation, ulong pipelineCache, uint createInfoCount, VkRayTracingPipelineCreateInfoKHR* pCreateInfos, VkAllocationCallbacks* pAllocator, ulong* pPipelines)
+    {
+        ring.Enter();
+        try
+        {
+            VnEncoder e = ring.BeginCall(Commands.vkCreateRayTracingPipelinesKHR.Size(device, deferredOperation, pipelineCache, createInfoCount, pCreateInfos, null, pPipelines, ring.Filter), Commands.vkCreateRayTracingPipelinesKHR.ReplySize(device, deferredOperation, pipelineCache, createInfoCount, pCreateInfos, null, pPipelines, ring.Filter));
+            Commands.vkCreateRayTracingPipelinesKHR.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, device, deferredOperation, pipelineCache, createInfoCount, pCreateInfos, null, pPipelines);
+            VnDecoder d = ring.Call(in e);
+            VkResult ret = Commands.vkCreateRayTracingPipelinesKHR.DecodeReply(ref d, device, deferredOperation, pipelineCache, createInfoCount, pCreateInfos, null, pPipelines);
+            ring.CheckReply(in d, "vkCreateRayTracingPipelinesKHR");
+            return ret;
         }
         finally
         {

@@ -500,20 +500,6 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
-    public static void vkDestroyPipeline(ulong device, ulong pipeline, VkAllocationCallbacks* pAllocator)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            Sends.vkDestroyPipeline(o.Ring, device, pipeline, null);
-        }
-        catch (Exception ex)
-        {
-            Icd.FailVoid(ex, "vkDestroyPipeline");
-        }
-    }
-
-    [UnmanagedCallersOnly]
     public static VkResult vkCreatePipelineLayout(ulong device, VkPipelineLayoutCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pPipelineLayout)
     {
         try
@@ -3336,81 +3322,6 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
-    public static VkResult vkCreateDeferredOperationKHR(ulong device, VkAllocationCallbacks* pAllocator, ulong* pDeferredOperation)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            if (pDeferredOperation != null) *pDeferredOperation = o.Instance.NewObjectId();
-            VkResult r = Calls.vkCreateDeferredOperationKHR(o.Ring, device, null, pDeferredOperation);
-            if (r < 0 && pDeferredOperation != null) *pDeferredOperation = 0;
-            return Icd.Trace(r, "vkCreateDeferredOperationKHR");
-        }
-        catch (Exception ex)
-        {
-            if (pDeferredOperation != null) *pDeferredOperation = 0;
-            return Icd.Fail(ex, "vkCreateDeferredOperationKHR");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static void vkDestroyDeferredOperationKHR(ulong device, ulong operation, VkAllocationCallbacks* pAllocator)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            Sends.vkDestroyDeferredOperationKHR(o.Ring, device, operation, null);
-        }
-        catch (Exception ex)
-        {
-            Icd.FailVoid(ex, "vkDestroyDeferredOperationKHR");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static uint vkGetDeferredOperationMaxConcurrencyKHR(ulong device, ulong operation)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Calls.vkGetDeferredOperationMaxConcurrencyKHR(o.Ring, device, operation);
-        }
-        catch (Exception ex)
-        {
-            Icd.FailVoid(ex, "vkGetDeferredOperationMaxConcurrencyKHR");
-            return default;
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static VkResult vkGetDeferredOperationResultKHR(ulong device, ulong operation)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkGetDeferredOperationResultKHR(o.Ring, device, operation), "vkGetDeferredOperationResultKHR");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkGetDeferredOperationResultKHR");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static VkResult vkDeferredOperationJoinKHR(ulong device, ulong operation)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkDeferredOperationJoinKHR(o.Ring, device, operation), "vkDeferredOperationJoinKHR");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkDeferredOperationJoinKHR");
-        }
-    }
-
-    [UnmanagedCallersOnly]
     public static VkResult vkCreateAccelerationStructureKHR(ulong device, VkAccelerationStructureCreateInfoKHR* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pAccelerationStructure)
     {
         try
@@ -3443,30 +3354,34 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
-    public static VkResult vkCopyAccelerationStructureKHR(ulong device, ulong deferredOperation, VkCopyAccelerationStructureInfoKHR* pInfo)
+    public static void vkCmdBuildAccelerationStructuresKHR(ulong commandBuffer, uint infoCount, VkAccelerationStructureBuildGeometryInfoKHR* pInfos, VkAccelerationStructureBuildRangeInfoKHR** ppBuildRangeInfos)
     {
         try
         {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkCopyAccelerationStructureKHR(o.Ring, device, deferredOperation, pInfo), "vkCopyAccelerationStructureKHR");
+            var cb = CommandBuffer.FromHandle(commandBuffer);
+            VnEncoder e = cb.Reserve(Commands.vkCmdBuildAccelerationStructuresKHR.Size(commandBuffer, infoCount, pInfos, ppBuildRangeInfos, cb.StreamFilter));
+            Commands.vkCmdBuildAccelerationStructuresKHR.Encode(ref e, 0, commandBuffer, infoCount, pInfos, ppBuildRangeInfos);
+            cb.Commit(in e);
         }
         catch (Exception ex)
         {
-            return Icd.Fail(ex, "vkCopyAccelerationStructureKHR");
+            CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdBuildAccelerationStructuresKHR");
         }
     }
 
     [UnmanagedCallersOnly]
-    public static VkResult vkWriteAccelerationStructuresPropertiesKHR(ulong device, uint accelerationStructureCount, ulong* pAccelerationStructures, VkQueryType queryType, nuint dataSize, void* pData, nuint stride)
+    public static void vkCmdBuildAccelerationStructuresIndirectKHR(ulong commandBuffer, uint infoCount, VkAccelerationStructureBuildGeometryInfoKHR* pInfos, ulong* pIndirectDeviceAddresses, uint* pIndirectStrides, uint** ppMaxPrimitiveCounts)
     {
         try
         {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkWriteAccelerationStructuresPropertiesKHR(o.Ring, device, accelerationStructureCount, pAccelerationStructures, queryType, dataSize, pData, stride), "vkWriteAccelerationStructuresPropertiesKHR");
+            var cb = CommandBuffer.FromHandle(commandBuffer);
+            VnEncoder e = cb.Reserve(Commands.vkCmdBuildAccelerationStructuresIndirectKHR.Size(commandBuffer, infoCount, pInfos, pIndirectDeviceAddresses, pIndirectStrides, ppMaxPrimitiveCounts, cb.StreamFilter));
+            Commands.vkCmdBuildAccelerationStructuresIndirectKHR.Encode(ref e, 0, commandBuffer, infoCount, pInfos, pIndirectDeviceAddresses, pIndirectStrides, ppMaxPrimitiveCounts);
+            cb.Commit(in e);
         }
         catch (Exception ex)
         {
-            return Icd.Fail(ex, "vkWriteAccelerationStructuresPropertiesKHR");
+            CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdBuildAccelerationStructuresIndirectKHR");
         }
     }
 
@@ -3564,6 +3479,20 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
+    public static void vkGetAccelerationStructureBuildSizesKHR(ulong device, VkAccelerationStructureBuildTypeKHR buildType, VkAccelerationStructureBuildGeometryInfoKHR* pBuildInfo, uint* pMaxPrimitiveCounts, VkAccelerationStructureBuildSizesInfoKHR* pSizeInfo)
+    {
+        try
+        {
+            var o = DispatchableObject.From(device);
+            Calls.vkGetAccelerationStructureBuildSizesKHR(o.Ring, device, buildType, pBuildInfo, pMaxPrimitiveCounts, pSizeInfo);
+        }
+        catch (Exception ex)
+        {
+            Icd.FailVoid(ex, "vkGetAccelerationStructureBuildSizesKHR");
+        }
+    }
+
+    [UnmanagedCallersOnly]
     public static void vkCmdTraceRaysKHR(ulong commandBuffer, VkStridedDeviceAddressRegionKHR* pRaygenShaderBindingTable, VkStridedDeviceAddressRegionKHR* pMissShaderBindingTable, VkStridedDeviceAddressRegionKHR* pHitShaderBindingTable, VkStridedDeviceAddressRegionKHR* pCallableShaderBindingTable, uint width, uint height, uint depth)
     {
         try
@@ -3576,20 +3505,6 @@ internal static unsafe partial class Entrypoints
         catch (Exception ex)
         {
             CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdTraceRaysKHR");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static VkResult vkGetRayTracingShaderGroupHandlesKHR(ulong device, ulong pipeline, uint firstGroup, uint groupCount, nuint dataSize, void* pData)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkGetRayTracingShaderGroupHandlesKHR(o.Ring, device, pipeline, firstGroup, groupCount, dataSize, pData), "vkGetRayTracingShaderGroupHandlesKHR");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkGetRayTracingShaderGroupHandlesKHR");
         }
     }
 

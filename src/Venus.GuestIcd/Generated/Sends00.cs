@@ -4750,6 +4750,38 @@ internal static unsafe partial class Sends
         }
     }
 
+    /// <summary>vkCmdBuildAccelerationStructuresKHR without a reply: queues it on the ring and returns the seqno after it.</summary>
+    public static uint vkCmdBuildAccelerationStructuresKHR(GuestRing ring, ulong commandBuffer, uint infoCount, VkAccelerationStructureBuildGeometryInfoKHR* pInfos, VkAccelerationStructureBuildRangeInfoKHR** ppBuildRangeInfos)
+    {
+        ring.Enter();
+        try
+        {
+            VnEncoder e = ring.BeginCall(Commands.vkCmdBuildAccelerationStructuresKHR.Size(commandBuffer, infoCount, pInfos, ppBuildRangeInfos, ring.Filter), 0);
+            Commands.vkCmdBuildAccelerationStructuresKHR.Encode(ref e, 0, commandBuffer, infoCount, pInfos, ppBuildRangeInfos);
+            return ring.Send(in e);
+        }
+        finally
+        {
+            ring.Exit();
+        }
+    }
+
+    /// <summary>vkCmdBuildAccelerationStructuresIndirectKHR without a reply: queues it on the ring and returns the seqno after it.</summary>
+    public static uint vkCmdBuildAccelerationStructuresIndirectKHR(GuestRing ring, ulong commandBuffer, uint infoCount, VkAccelerationStructureBuildGeometryInfoKHR* pInfos, ulong* pIndirectDeviceAddresses, uint* pIndirectStrides, uint** ppMaxPrimitiveCounts)
+    {
+        ring.Enter();
+        try
+        {
+            VnEncoder e = ring.BeginCall(Commands.vkCmdBuildAccelerationStructuresIndirectKHR.Size(commandBuffer, infoCount, pInfos, pIndirectDeviceAddresses, pIndirectStrides, ppMaxPrimitiveCounts, ring.Filter), 0);
+            Commands.vkCmdBuildAccelerationStructuresIndirectKHR.Encode(ref e, 0, commandBuffer, infoCount, pInfos, pIndirectDeviceAddresses, pIndirectStrides, ppMaxPrimitiveCounts);
+            return ring.Send(in e);
+        }
+        finally
+        {
+            ring.Exit();
+        }
+    }
+
     /// <summary>vkCopyAccelerationStructureKHR without a reply: queues it on the ring and returns the seqno after it.</summary>
     public static uint vkCopyAccelerationStructureKHR(GuestRing ring, ulong device, ulong deferredOperation, VkCopyAccelerationStructureInfoKHR* pInfo)
     {
@@ -4878,6 +4910,22 @@ internal static unsafe partial class Sends
         }
     }
 
+    /// <summary>vkGetAccelerationStructureBuildSizesKHR without a reply: queues it on the ring and returns the seqno after it.</summary>
+    public static uint vkGetAccelerationStructureBuildSizesKHR(GuestRing ring, ulong device, VkAccelerationStructureBuildTypeKHR buildType, VkAccelerationStructureBuildGeometryInfoKHR* pBuildInfo, uint* pMaxPrimitiveCounts, VkAccelerationStructureBuildSizesInfoKHR* pSizeInfo)
+    {
+        ring.Enter();
+        try
+        {
+            VnEncoder e = ring.BeginCall(Commands.vkGetAccelerationStructureBuildSizesKHR.Size(device, buildType, pBuildInfo, pMaxPrimitiveCounts, pSizeInfo, ring.Filter), 0);
+            Commands.vkGetAccelerationStructureBuildSizesKHR.Encode(ref e, 0, device, buildType, pBuildInfo, pMaxPrimitiveCounts, pSizeInfo);
+            return ring.Send(in e);
+        }
+        finally
+        {
+            ring.Exit();
+        }
+    }
+
     /// <summary>vkCmdTraceRaysKHR without a reply: queues it on the ring and returns the seqno after it.</summary>
     public static uint vkCmdTraceRaysKHR(GuestRing ring, ulong commandBuffer, VkStridedDeviceAddressRegionKHR* pRaygenShaderBindingTable, VkStridedDeviceAddressRegionKHR* pMissShaderBindingTable, VkStridedDeviceAddressRegionKHR* pHitShaderBindingTable, VkStridedDeviceAddressRegionKHR* pCallableShaderBindingTable, uint width, uint height, uint depth)
     {
@@ -4886,6 +4934,22 @@ internal static unsafe partial class Sends
         {
             VnEncoder e = ring.BeginCall(Commands.vkCmdTraceRaysKHR.Size(commandBuffer, pRaygenShaderBindingTable, pMissShaderBindingTable, pHitShaderBindingTable, pCallableShaderBindingTable, width, height, depth, ring.Filter), 0);
             Commands.vkCmdTraceRaysKHR.Encode(ref e, 0, commandBuffer, pRaygenShaderBindingTable, pMissShaderBindingTable, pHitShaderBindingTable, pCallableShaderBindingTable, width, height, depth);
+            return ring.Send(in e);
+        }
+        finally
+        {
+            ring.Exit();
+        }
+    }
+
+    /// <summary>vkCreateRayTracingPipelinesKHR without a reply: queues it on the ring and returns the seqno after it.</summary>
+    public static uint vkCreateRayTracingPipelinesKHR(GuestRing ring, ulong device, ulong deferredOperation, ulong pipelineCache, uint createInfoCount, VkRayTracingPipelineCreateInfoKHR* pCreateInfos, VkAllocationCallbacks* pAllocator, ulong* pPipelines)
+    {
+        ring.Enter();
+        try
+        {
+            VnEncoder e = ring.BeginCall(Commands.vkCreateRayTracingPipelinesKHR.Size(device, deferredOperation, pipelineCache, createInfoCount, pCreateInfos, null, pPipelines, ring.Filter), 0);
+            Commands.vkCreateRayTracingPipelinesKHR.Encode(ref e, 0, device, deferredOperation, pipelineCache, createInfoCount, pCreateInfos, null, pPipelines);
             return ring.Send(in e);
         }
         finally

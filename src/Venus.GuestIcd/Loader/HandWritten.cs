@@ -127,6 +127,7 @@ internal static unsafe class HandWritten
         Put("vkCreateGraphicsPipelines", (nint)(delegate* unmanaged<ulong, ulong, uint, VkGraphicsPipelineCreateInfo*, VkAllocationCallbacks*, ulong*, VkResult>)&vkCreateGraphicsPipelines, ProcScope.Device, V10);
         Vulkan14Commands.Add(Put);
         FeedbackCommands.Add(Put);
+        RayTracing.Add(Put);
         Wsi.WsiCommands.Add(t);
     }
 

@@ -24,6 +24,10 @@ internal sealed unsafe class Device : DispatchableObject
     public readonly ConcurrentDictionary<ulong, GuestEvent> Events = new();
     /// <summary>Format and layer count of each live image, for sizing host image copies (<see cref="HostImageCopy"/>).</summary>
     public readonly ConcurrentDictionary<ulong, ImageShape> Images = new();
+    /// <summary>Deferred operations (VK_KHR_deferred_host_operations, <see cref="RayTracing"/>): the result of the work each one was given, done at once.</summary>
+    public readonly ConcurrentDictionary<ulong, VkResult> DeferredOperations = new();
+    /// <summary>Ray-tracing pipelines: their shader group count, then their handles once fetched (<see cref="RayTracing"/>).</summary>
+    public readonly ConcurrentDictionary<ulong, RayTracingPipeline> RayTracingPipelines = new();
 
     /// <summary>Imported host memory (VK_EXT_external_memory_host), replaced whole on change so the sync points read it without a lock.</summary>
     private HostPointerMemory[] _hostImports = [];

@@ -14,7 +14,6 @@ namespace Venus.GuestIcd.Runtime;
 internal sealed unsafe class PhysicalDevice : DispatchableObject
 {
     private const string NotCarried = "not carried by the Venus protocol";
-    private const string RayTracing = "ray tracing is not done yet (acceleration structures built on the device, shader group handles, deferred operations)";
     private const string Fds = "needs file descriptors passed between guest and host, which this driver does not do yet";
 
     /// <summary>
@@ -35,8 +34,6 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
         ["VK_KHR_display_swapchain"] = "the host's WSI; this driver's swapchains are its own",
         ["VK_ANDROID_native_buffer"] = "Android only", ["VK_ANDROID_external_memory_android_hardware_buffer"] = "Android only",
         ["VK_EXT_map_memory_placed"] = "a placed mapping needs the host's pages at an address the app picks",
-        ["VK_KHR_deferred_host_operations"] = RayTracing, ["VK_KHR_acceleration_structure"] = RayTracing,
-        ["VK_KHR_ray_tracing_pipeline"] = RayTracing, ["VK_KHR_ray_query"] = RayTracing,
         ["VK_EXT_device_generated_commands"] = "some of its commands have no wire body and this driver does not implement them yet",
         ["VK_KHR_pipeline_binary"] = NotCarried, ["VK_EXT_descriptor_buffer"] = NotCarried + " (descriptor bytes the host's driver writes)",
         ["VK_EXT_device_fault"] = NotCarried, ["VK_EXT_memory_priority"] = NotCarried,
@@ -83,6 +80,23 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
 
     /// <summary>Offered because the host's device has it (enable it there too), not answered by this driver alone.</summary>
     public bool IsHostExtension(string name) => _hostExtensionNames.Contains(name);
+
+    /// <summary>VkPhysicalDeviceRayTracingPipelinePropertiesKHR::shaderGroupHandleSize, asked for once.</summary>
+    public uint ShaderGroupHandleSize
+    {
+        get
+        {
+            if (_shaderGroupHandleSize == 0)
+            {
+                var rt = new VkPhysicalDeviceRayTracingPipelinePropertiesKHR { sType = VkPhysicalDeviceRayTracingPipelinePropertiesKHR.SType };
+                var p2 = new VkPhysicalDeviceProperties2 { sType = VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, pNext = &rt };
+                Calls.vkGetPhysicalDeviceProperties2(Instance.Ring, Handle, &p2);
+                _shaderGroupHandleSize = rt.shaderGroupHandleSize;
+            }
+            return _shaderGroupHandleSize;
+        }
+    }
+    private uint _shaderGroupHandleSize;
 
     /// <summary>VK_EXT/KHR_calibrated_timestamps' time domains, asked for once.</summary>
     public VkTimeDomainKHR[] TimeDomains => _timeDomains ??= Timestamps.Domains(this);
@@ -341,6 +355,7 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
             else if (s->sType == VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_HOST_IMAGE_COPY_FEATURES && !HostImageCopy.HostSupports(Instance))
                 ((VkPhysicalDeviceHostImageCopyFeatures*)s)->hostImageCopy = 0;
             Wsi.WsiCommands.FillFeatures(s);
+            RayTracing.FillFeatures(s);
         }
     }
 

@@ -203,12 +203,13 @@ internal sealed unsafe partial class Handlers
 
     /// <summary>
     /// Extensions whose untravelled commands guests implement themselves (templates, WSI, mapping,
-    /// host image copies through the spec-3 commands).
+    /// host image copies through the spec-3 commands, acceleration structures' host-side builds and
+    /// copies, which guests refuse with accelerationStructureHostCommands false).
     /// </summary>
     static readonly HashSet<string> GuestLocal = new()
     {
         "VK_KHR_device_group", "VK_KHR_push_descriptor", "VK_KHR_descriptor_update_template", "VK_KHR_map_memory2",
-        "VK_EXT_extended_dynamic_state3", "VK_KHR_maintenance6", "VK_EXT_host_image_copy",
+        "VK_EXT_extended_dynamic_state3", "VK_KHR_maintenance6", "VK_EXT_host_image_copy", "VK_KHR_acceleration_structure",
     };
 
     static readonly Dictionary<string, VenusExtension> ByName = VenusProtocolInfo.Extensions.ToDictionary(x => x.Name);

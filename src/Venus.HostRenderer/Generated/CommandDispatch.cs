@@ -69,6 +69,9 @@ internal unsafe partial interface IHandlers
     bool vkWaitRingSeqnoMESA(Dispatcher x, vkWaitRingSeqnoMESA.Args* a);
     bool vkCopyImageToMemoryMESA(Dispatcher x, vkCopyImageToMemoryMESA.Args* a);
     bool vkCopyMemoryToImageMESA(Dispatcher x, vkCopyMemoryToImageMESA.Args* a);
+    bool vkCmdBuildAccelerationStructuresKHR(Dispatcher x, vkCmdBuildAccelerationStructuresKHR.Args* a);
+    bool vkCmdBuildAccelerationStructuresIndirectKHR(Dispatcher x, vkCmdBuildAccelerationStructuresIndirectKHR.Args* a);
+    bool vkGetAccelerationStructureBuildSizesKHR(Dispatcher x, vkGetAccelerationStructureBuildSizesKHR.Args* a);
     bool vkWriteSamplerDescriptorMESA(Dispatcher x, vkWriteSamplerDescriptorMESA.Args* a);
 }
 
@@ -375,6 +378,8 @@ internal static unsafe partial class CommandDispatch
             case 303: return vkDeferredOperationJoinKHR_(x, flags, ref d);
             case 304: return vkCreateAccelerationStructureKHR_(x, flags, ref d);
             case 305: return vkDestroyAccelerationStructureKHR_(x, flags, ref d);
+            case 306: return vkCmdBuildAccelerationStructuresKHR_(x, flags, ref d);
+            case 307: return vkCmdBuildAccelerationStructuresIndirectKHR_(x, flags, ref d);
             case 309: return vkCopyAccelerationStructureKHR_(x, flags, ref d);
             case 312: return vkWriteAccelerationStructuresPropertiesKHR_(x, flags, ref d);
             case 313: return vkCmdCopyAccelerationStructureKHR_(x, flags, ref d);
@@ -383,7 +388,9 @@ internal static unsafe partial class CommandDispatch
             case 316: return vkGetAccelerationStructureDeviceAddressKHR_(x, flags, ref d);
             case 317: return vkCmdWriteAccelerationStructuresPropertiesKHR_(x, flags, ref d);
             case 318: return vkGetDeviceAccelerationStructureCompatibilityKHR_(x, flags, ref d);
+            case 319: return vkGetAccelerationStructureBuildSizesKHR_(x, flags, ref d);
             case 320: return vkCmdTraceRaysKHR_(x, flags, ref d);
+            case 321: return vkCreateRayTracingPipelinesKHR_(x, flags, ref d);
             case 322: return vkGetRayTracingShaderGroupHandlesKHR_(x, flags, ref d);
             case 323: return vkGetRayTracingCaptureReplayShaderGroupHandlesKHR_(x, flags, ref d);
             case 324: return vkCmdTraceRaysIndirectKHR_(x, flags, ref d);
@@ -6375,6 +6382,42 @@ internal static unsafe partial class CommandDispatch
         return true;
     }
 
+    static bool vkCmdBuildAccelerationStructuresKHR_(Dispatcher x, uint flags, ref VnDecoder d)
+    {
+        vkCmdBuildAccelerationStructuresKHR.Args a = default;
+        x.BeginCommand();
+        vkCmdBuildAccelerationStructuresKHR.Decode(ref d, &a);
+        if (d.Failed) return x.DecodeFailed(306, ref d);
+        if (!x.Handlers.vkCmdBuildAccelerationStructuresKHR(x, &a)) return false;
+        if ((flags & 1) != 0)
+        {
+            ulong size = vkCmdBuildAccelerationStructuresKHR.ReplySize(&a);
+            var e = x.BeginReply(size, out bool ok);
+            if (!ok) return false;
+            vkCmdBuildAccelerationStructuresKHR.EncodeReply(ref e, &a);
+            x.EndReply(ref e);
+        }
+        return true;
+    }
+
+    static bool vkCmdBuildAccelerationStructuresIndirectKHR_(Dispatcher x, uint flags, ref VnDecoder d)
+    {
+        vkCmdBuildAccelerationStructuresIndirectKHR.Args a = default;
+        x.BeginCommand();
+        vkCmdBuildAccelerationStructuresIndirectKHR.Decode(ref d, &a);
+        if (d.Failed) return x.DecodeFailed(307, ref d);
+        if (!x.Handlers.vkCmdBuildAccelerationStructuresIndirectKHR(x, &a)) return false;
+        if ((flags & 1) != 0)
+        {
+            ulong size = vkCmdBuildAccelerationStructuresIndirectKHR.ReplySize(&a);
+            var e = x.BeginReply(size, out bool ok);
+            if (!ok) return false;
+            vkCmdBuildAccelerationStructuresIndirectKHR.EncodeReply(ref e, &a);
+            x.EndReply(ref e);
+        }
+        return true;
+    }
+
     static bool vkCopyAccelerationStructureKHR_(Dispatcher x, uint flags, ref VnDecoder d)
     {
         vkCopyAccelerationStructureKHR.Args a = default;
@@ -6535,6 +6578,24 @@ internal static unsafe partial class CommandDispatch
         return true;
     }
 
+    static bool vkGetAccelerationStructureBuildSizesKHR_(Dispatcher x, uint flags, ref VnDecoder d)
+    {
+        vkGetAccelerationStructureBuildSizesKHR.Args a = default;
+        x.BeginCommand();
+        vkGetAccelerationStructureBuildSizesKHR.Decode(ref d, &a);
+        if (d.Failed) return x.DecodeFailed(319, ref d);
+        if (!x.Handlers.vkGetAccelerationStructureBuildSizesKHR(x, &a)) return false;
+        if ((flags & 1) != 0)
+        {
+            ulong size = vkGetAccelerationStructureBuildSizesKHR.ReplySize(&a);
+            var e = x.BeginReply(size, out bool ok);
+            if (!ok) return false;
+            vkGetAccelerationStructureBuildSizesKHR.EncodeReply(ref e, &a);
+            x.EndReply(ref e);
+        }
+        return true;
+    }
+
     static bool vkCmdTraceRaysKHR_(Dispatcher x, uint flags, ref VnDecoder d)
     {
         vkCmdTraceRaysKHR.Args a = default;
@@ -6550,6 +6611,34 @@ internal static unsafe partial class CommandDispatch
             var e = x.BeginReply(size, out bool ok);
             if (!ok) return false;
             vkCmdTraceRaysKHR.EncodeReply(ref e, &a);
+            x.EndReply(ref e);
+        }
+        return true;
+    }
+
+    static bool vkCreateRayTracingPipelinesKHR_(Dispatcher x, uint flags, ref VnDecoder d)
+    {
+        vkCreateRayTracingPipelinesKHR.Args a = default;
+        x.BeginCommand();
+        vkCreateRayTracingPipelinesKHR.Decode(ref d, &a);
+        if (d.Failed) return x.DecodeFailed(321, ref d);
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCreateRayTracingPipelinesKHR;
+        if (fn == null) return x.MissingFunction(321);
+        ulong n_pPipelines = a.pPipelines == null ? 0 : (ulong)a.createInfoCount;
+        ulong* real_pPipelines = n_pPipelines == 0 ? null : (ulong*)d.Alloc(n_pPipelines, 8);
+        if (n_pPipelines != 0 && real_pPipelines == null) return x.DecodeFailed(321, ref d);
+        a.ret = fn(a.device, a.deferredOperation, a.pipelineCache, a.createInfoCount, a.pCreateInfos, null, real_pPipelines);
+        for (ulong i = 0; i < n_pPipelines; i++)
+        {
+            if ((int)a.ret >= 0 && real_pPipelines[i] != 0) { if (!x.Register(a.pPipelines[i], real_pPipelines[i], 19)) return false; }
+            else a.pPipelines[i] = 0;
+        }
+        if ((flags & 1) != 0)
+        {
+            ulong size = vkCreateRayTracingPipelinesKHR.ReplySize(&a);
+            var e = x.BeginReply(size, out bool ok);
+            if (!ok) return false;
+            vkCreateRayTracingPipelinesKHR.EncodeReply(ref e, &a);
             x.EndReply(ref e);
         }
         return true;

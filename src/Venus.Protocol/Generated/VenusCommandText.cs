@@ -22,8 +22,14 @@ public static unsafe partial class VenusCommandText
         var h = (VnChainHeader*)p;
         switch (h->sType)
         {
+            case 1000150000: Struct(s, (VkAccelerationStructureBuildGeometryInfoKHR*)p); break;
+            case 1000150020: Struct(s, (VkAccelerationStructureBuildSizesInfoKHR*)p); break;
             case 1000150017: Struct(s, (VkAccelerationStructureCreateInfoKHR*)p); break;
             case 1000150002: Struct(s, (VkAccelerationStructureDeviceAddressInfoKHR*)p); break;
+            case 1000150003: Struct(s, (VkAccelerationStructureGeometryAabbsDataKHR*)p); break;
+            case 1000150004: Struct(s, (VkAccelerationStructureGeometryInstancesDataKHR*)p); break;
+            case 1000150006: Struct(s, (VkAccelerationStructureGeometryKHR*)p); break;
+            case 1000150005: Struct(s, (VkAccelerationStructureGeometryTrianglesDataKHR*)p); break;
             case 1000150009: Struct(s, (VkAccelerationStructureVersionInfoKHR*)p); break;
             case 0: Struct(s, (VkApplicationInfo*)p); break;
             case 1000109000: Struct(s, (VkAttachmentDescription2*)p); break;
@@ -395,6 +401,9 @@ public static unsafe partial class VenusCommandText
             case 11: Struct(s, (VkQueryPoolCreateInfo*)p); break;
             case 1000388001: Struct(s, (VkQueueFamilyGlobalPriorityProperties*)p); break;
             case 1000059005: Struct(s, (VkQueueFamilyProperties2*)p); break;
+            case 1000150015: Struct(s, (VkRayTracingPipelineCreateInfoKHR*)p); break;
+            case 1000150018: Struct(s, (VkRayTracingPipelineInterfaceCreateInfoKHR*)p); break;
+            case 1000150016: Struct(s, (VkRayTracingShaderGroupCreateInfoKHR*)p); break;
             case 1000108003: Struct(s, (VkRenderPassAttachmentBeginInfo*)p); break;
             case 43: Struct(s, (VkRenderPassBeginInfo*)p); break;
             case 38: Struct(s, (VkRenderPassCreateInfo*)p); break;
@@ -448,6 +457,84 @@ public static unsafe partial class VenusCommandText
             default: s.Append("{sType=").Append(h->sType).Append('}'); break;
         }
     }
+    public static void Struct(StringBuilder s, VkAccelerationStructureBuildGeometryInfoKHR* v)
+    {
+        s.Append('{');
+        s.Append("sType=").Append(v->sType);
+        s.Append(", ");
+        s.Append("pNext="); Chain(s, v->pNext, 0);
+        s.Append(", ");
+        s.Append("type=");
+        s.Append((VkAccelerationStructureTypeKHR)v->type);
+        s.Append(", ");
+        s.Append("flags=");
+        s.Append(v->flags);
+        s.Append(", ");
+        s.Append("mode=");
+        s.Append((VkBuildAccelerationStructureModeKHR)v->mode);
+        s.Append(", ");
+        s.Append("srcAccelerationStructure=");
+        s.Append("0x").Append(((ulong)v->srcAccelerationStructure).ToString("x"));
+        s.Append(", ");
+        s.Append("dstAccelerationStructure=");
+        s.Append("0x").Append(((ulong)v->dstAccelerationStructure).ToString("x"));
+        s.Append(", ");
+        s.Append("geometryCount=");
+        s.Append(v->geometryCount);
+        s.Append(", ");
+        s.Append("pGeometries=");
+        if (v->pGeometries == null) s.Append("NULL"); else {
+            s.Append('[');
+            ulong n = (ulong)v->geometryCount;
+            for (ulong i = 0; i < n && i < 8; i++)
+            {
+                if (i > 0) s.Append(", ");
+                Struct(s, &v->pGeometries[i]);
+            }
+            if (n > 8) s.Append(", ...");
+            s.Append(']');
+        }
+        s.Append(", ");
+        s.Append("ppGeometries=");
+        if (v->ppGeometries == null) s.Append("NULL"); else s.Append('<').Append((ulong)v->geometryCount).Append(" arrays>");
+        s.Append(", ");
+        s.Append("scratchData=");
+        Struct(s, &v->scratchData);
+        s.Append('}');
+    }
+    public static void Struct(StringBuilder s, VkAccelerationStructureBuildRangeInfoKHR* v)
+    {
+        s.Append('{');
+        s.Append("primitiveCount=");
+        s.Append(v->primitiveCount);
+        s.Append(", ");
+        s.Append("primitiveOffset=");
+        s.Append(v->primitiveOffset);
+        s.Append(", ");
+        s.Append("firstVertex=");
+        s.Append(v->firstVertex);
+        s.Append(", ");
+        s.Append("transformOffset=");
+        s.Append(v->transformOffset);
+        s.Append('}');
+    }
+    public static void Struct(StringBuilder s, VkAccelerationStructureBuildSizesInfoKHR* v)
+    {
+        s.Append('{');
+        s.Append("sType=").Append(v->sType);
+        s.Append(", ");
+        s.Append("pNext="); Chain(s, v->pNext, 0);
+        s.Append(", ");
+        s.Append("accelerationStructureSize=");
+        s.Append(v->accelerationStructureSize);
+        s.Append(", ");
+        s.Append("updateScratchSize=");
+        s.Append(v->updateScratchSize);
+        s.Append(", ");
+        s.Append("buildScratchSize=");
+        s.Append(v->buildScratchSize);
+        s.Append('}');
+    }
     public static void Struct(StringBuilder s, VkAccelerationStructureCreateInfoKHR* v)
     {
         s.Append('{');
@@ -483,6 +570,100 @@ public static unsafe partial class VenusCommandText
         s.Append(", ");
         s.Append("accelerationStructure=");
         s.Append("0x").Append(((ulong)v->accelerationStructure).ToString("x"));
+        s.Append('}');
+    }
+    public static void Struct(StringBuilder s, VkAccelerationStructureGeometryAabbsDataKHR* v)
+    {
+        s.Append('{');
+        s.Append("sType=").Append(v->sType);
+        s.Append(", ");
+        s.Append("pNext="); Chain(s, v->pNext, 0);
+        s.Append(", ");
+        s.Append("data=");
+        Struct(s, &v->data);
+        s.Append(", ");
+        s.Append("stride=");
+        s.Append(v->stride);
+        s.Append('}');
+    }
+    public static void Struct(StringBuilder s, VkAccelerationStructureGeometryDataKHR* v, int tag)
+    {
+        s.Append('{');
+        if (tag == 0)
+        {
+            s.Append("triangles=");
+            Struct(s, &v->triangles);
+        }
+        if (tag == 1)
+        {
+            s.Append("aabbs=");
+            Struct(s, &v->aabbs);
+        }
+        if (tag == 2)
+        {
+            s.Append("instances=");
+            Struct(s, &v->instances);
+        }
+        s.Append('}');
+    }
+    public static void Struct(StringBuilder s, VkAccelerationStructureGeometryInstancesDataKHR* v)
+    {
+        s.Append('{');
+        s.Append("sType=").Append(v->sType);
+        s.Append(", ");
+        s.Append("pNext="); Chain(s, v->pNext, 0);
+        s.Append(", ");
+        s.Append("arrayOfPointers=");
+        s.Append(v->arrayOfPointers);
+        s.Append(", ");
+        s.Append("data=");
+        Struct(s, &v->data);
+        s.Append('}');
+    }
+    public static void Struct(StringBuilder s, VkAccelerationStructureGeometryKHR* v)
+    {
+        s.Append('{');
+        s.Append("sType=").Append(v->sType);
+        s.Append(", ");
+        s.Append("pNext="); Chain(s, v->pNext, 0);
+        s.Append(", ");
+        s.Append("geometryType=");
+        s.Append((VkGeometryTypeKHR)v->geometryType);
+        s.Append(", ");
+        s.Append("geometry=");
+        Struct(s, &v->geometry, (int)(v->geometryType));
+        s.Append(", ");
+        s.Append("flags=");
+        s.Append(v->flags);
+        s.Append('}');
+    }
+    public static void Struct(StringBuilder s, VkAccelerationStructureGeometryTrianglesDataKHR* v)
+    {
+        s.Append('{');
+        s.Append("sType=").Append(v->sType);
+        s.Append(", ");
+        s.Append("pNext="); Chain(s, v->pNext, 0);
+        s.Append(", ");
+        s.Append("vertexFormat=");
+        s.Append((VkFormat)v->vertexFormat);
+        s.Append(", ");
+        s.Append("vertexData=");
+        Struct(s, &v->vertexData);
+        s.Append(", ");
+        s.Append("vertexStride=");
+        s.Append(v->vertexStride);
+        s.Append(", ");
+        s.Append("maxVertex=");
+        s.Append(v->maxVertex);
+        s.Append(", ");
+        s.Append("indexType=");
+        s.Append((VkIndexType)v->indexType);
+        s.Append(", ");
+        s.Append("indexData=");
+        Struct(s, &v->indexData);
+        s.Append(", ");
+        s.Append("transformData=");
+        Struct(s, &v->transformData);
         s.Append('}');
     }
     public static void Struct(StringBuilder s, VkAccelerationStructureVersionInfoKHR* v)
@@ -9777,6 +9958,116 @@ public static unsafe partial class VenusCommandText
         Struct(s, &v->queueFamilyProperties);
         s.Append('}');
     }
+    public static void Struct(StringBuilder s, VkRayTracingPipelineCreateInfoKHR* v)
+    {
+        s.Append('{');
+        s.Append("sType=").Append(v->sType);
+        s.Append(", ");
+        s.Append("pNext="); Chain(s, v->pNext, 0);
+        s.Append(", ");
+        s.Append("flags=");
+        s.Append(v->flags);
+        s.Append(", ");
+        s.Append("stageCount=");
+        s.Append(v->stageCount);
+        s.Append(", ");
+        s.Append("pStages=");
+        if (v->pStages == null) s.Append("NULL"); else {
+            s.Append('[');
+            ulong n = (ulong)v->stageCount;
+            for (ulong i = 0; i < n && i < 8; i++)
+            {
+                if (i > 0) s.Append(", ");
+                Struct(s, &v->pStages[i]);
+            }
+            if (n > 8) s.Append(", ...");
+            s.Append(']');
+        }
+        s.Append(", ");
+        s.Append("groupCount=");
+        s.Append(v->groupCount);
+        s.Append(", ");
+        s.Append("pGroups=");
+        if (v->pGroups == null) s.Append("NULL"); else {
+            s.Append('[');
+            ulong n = (ulong)v->groupCount;
+            for (ulong i = 0; i < n && i < 8; i++)
+            {
+                if (i > 0) s.Append(", ");
+                Struct(s, &v->pGroups[i]);
+            }
+            if (n > 8) s.Append(", ...");
+            s.Append(']');
+        }
+        s.Append(", ");
+        s.Append("maxPipelineRayRecursionDepth=");
+        s.Append(v->maxPipelineRayRecursionDepth);
+        s.Append(", ");
+        s.Append("pLibraryInfo=");
+        if (v->pLibraryInfo == null) s.Append("NULL"); else {
+            Struct(s, &(*v->pLibraryInfo));
+        }
+        s.Append(", ");
+        s.Append("pLibraryInterface=");
+        if (v->pLibraryInterface == null) s.Append("NULL"); else {
+            Struct(s, &(*v->pLibraryInterface));
+        }
+        s.Append(", ");
+        s.Append("pDynamicState=");
+        if (v->pDynamicState == null) s.Append("NULL"); else {
+            Struct(s, &(*v->pDynamicState));
+        }
+        s.Append(", ");
+        s.Append("layout=");
+        s.Append("0x").Append(((ulong)v->layout).ToString("x"));
+        s.Append(", ");
+        s.Append("basePipelineHandle=");
+        s.Append("0x").Append(((ulong)v->basePipelineHandle).ToString("x"));
+        s.Append(", ");
+        s.Append("basePipelineIndex=");
+        s.Append(v->basePipelineIndex);
+        s.Append('}');
+    }
+    public static void Struct(StringBuilder s, VkRayTracingPipelineInterfaceCreateInfoKHR* v)
+    {
+        s.Append('{');
+        s.Append("sType=").Append(v->sType);
+        s.Append(", ");
+        s.Append("pNext="); Chain(s, v->pNext, 0);
+        s.Append(", ");
+        s.Append("maxPipelineRayPayloadSize=");
+        s.Append(v->maxPipelineRayPayloadSize);
+        s.Append(", ");
+        s.Append("maxPipelineRayHitAttributeSize=");
+        s.Append(v->maxPipelineRayHitAttributeSize);
+        s.Append('}');
+    }
+    public static void Struct(StringBuilder s, VkRayTracingShaderGroupCreateInfoKHR* v)
+    {
+        s.Append('{');
+        s.Append("sType=").Append(v->sType);
+        s.Append(", ");
+        s.Append("pNext="); Chain(s, v->pNext, 0);
+        s.Append(", ");
+        s.Append("type=");
+        s.Append((VkRayTracingShaderGroupTypeKHR)v->type);
+        s.Append(", ");
+        s.Append("generalShader=");
+        s.Append(v->generalShader);
+        s.Append(", ");
+        s.Append("closestHitShader=");
+        s.Append(v->closestHitShader);
+        s.Append(", ");
+        s.Append("anyHitShader=");
+        s.Append(v->anyHitShader);
+        s.Append(", ");
+        s.Append("intersectionShader=");
+        s.Append(v->intersectionShader);
+        s.Append(", ");
+        s.Append("pShaderGroupCaptureReplayHandle=");
+        s.Append("(not sent)");
+        s.Append('}');
+    }
     public static void Struct(StringBuilder s, VkRect2D* v)
     {
         s.Append('{');
@@ -11947,6 +12238,8 @@ public static unsafe partial class VenusCommandText
             case 303: return vkDeferredOperationJoinKHR_(command, ref d, flags, s, out used, out reencodesIdentically);
             case 304: return vkCreateAccelerationStructureKHR_(command, ref d, flags, s, out used, out reencodesIdentically);
             case 305: return vkDestroyAccelerationStructureKHR_(command, ref d, flags, s, out used, out reencodesIdentically);
+            case 306: return vkCmdBuildAccelerationStructuresKHR_(command, ref d, flags, s, out used, out reencodesIdentically);
+            case 307: return vkCmdBuildAccelerationStructuresIndirectKHR_(command, ref d, flags, s, out used, out reencodesIdentically);
             case 309: return vkCopyAccelerationStructureKHR_(command, ref d, flags, s, out used, out reencodesIdentically);
             case 312: return vkWriteAccelerationStructuresPropertiesKHR_(command, ref d, flags, s, out used, out reencodesIdentically);
             case 313: return vkCmdCopyAccelerationStructureKHR_(command, ref d, flags, s, out used, out reencodesIdentically);
@@ -11955,7 +12248,9 @@ public static unsafe partial class VenusCommandText
             case 316: return vkGetAccelerationStructureDeviceAddressKHR_(command, ref d, flags, s, out used, out reencodesIdentically);
             case 317: return vkCmdWriteAccelerationStructuresPropertiesKHR_(command, ref d, flags, s, out used, out reencodesIdentically);
             case 318: return vkGetDeviceAccelerationStructureCompatibilityKHR_(command, ref d, flags, s, out used, out reencodesIdentically);
+            case 319: return vkGetAccelerationStructureBuildSizesKHR_(command, ref d, flags, s, out used, out reencodesIdentically);
             case 320: return vkCmdTraceRaysKHR_(command, ref d, flags, s, out used, out reencodesIdentically);
+            case 321: return vkCreateRayTracingPipelinesKHR_(command, ref d, flags, s, out used, out reencodesIdentically);
             case 322: return vkGetRayTracingShaderGroupHandlesKHR_(command, ref d, flags, s, out used, out reencodesIdentically);
             case 323: return vkGetRayTracingCaptureReplayShaderGroupHandlesKHR_(command, ref d, flags, s, out used, out reencodesIdentically);
             case 324: return vkCmdTraceRaysIndirectKHR_(command, ref d, flags, s, out used, out reencodesIdentically);
@@ -20610,6 +20905,106 @@ public static unsafe partial class VenusCommandText
         same = again.AsSpan().SequenceEqual(command[..used]);
         return true;
     }
+    static bool vkCmdBuildAccelerationStructuresKHR_(ReadOnlySpan<byte> command, ref VnDecoder d, uint flags, StringBuilder s, out int used, out bool same)
+    {
+        used = 0; same = false;
+        vkCmdBuildAccelerationStructuresKHR.Args a = default;
+        vkCmdBuildAccelerationStructuresKHR.Decode(ref d, &a);
+        s.Append("vkCmdBuildAccelerationStructuresKHR(");
+        if (d.Failed) { s.Append("<decode error ").Append(d.Error).Append(" at byte ").Append(d.ErrorPosition).Append(">)"); return false; }
+        used = d.Position;
+        s.Append("commandBuffer=");
+        s.Append("0x").Append(((ulong)a.commandBuffer).ToString("x"));
+        s.Append(", ");
+        s.Append("infoCount=");
+        s.Append(a.infoCount);
+        s.Append(", ");
+        s.Append("pInfos=");
+        if (a.pInfos == null) s.Append("NULL"); else {
+            s.Append('[');
+            ulong n = (ulong)a.infoCount;
+            for (ulong i = 0; i < n && i < 8; i++)
+            {
+                if (i > 0) s.Append(", ");
+                Struct(s, &a.pInfos[i]);
+            }
+            if (n > 8) s.Append(", ...");
+            s.Append(']');
+        }
+        s.Append(", ");
+        s.Append("ppBuildRangeInfos=");
+        if (a.ppBuildRangeInfos == null) s.Append("NULL"); else s.Append('<').Append((ulong)a.infoCount).Append(" arrays>");
+        s.Append(')');
+        if ((flags & 1) != 0) s.Append(" -> reply");
+        var again = new byte[vkCmdBuildAccelerationStructuresKHR.Size(&a)];
+        var e = new VnEncoder(again);
+        vkCmdBuildAccelerationStructuresKHR.Encode(ref e, (VkCommandFlagBitsEXT)flags, &a);
+        same = again.AsSpan().SequenceEqual(command[..used]);
+        return true;
+    }
+    static bool vkCmdBuildAccelerationStructuresIndirectKHR_(ReadOnlySpan<byte> command, ref VnDecoder d, uint flags, StringBuilder s, out int used, out bool same)
+    {
+        used = 0; same = false;
+        vkCmdBuildAccelerationStructuresIndirectKHR.Args a = default;
+        vkCmdBuildAccelerationStructuresIndirectKHR.Decode(ref d, &a);
+        s.Append("vkCmdBuildAccelerationStructuresIndirectKHR(");
+        if (d.Failed) { s.Append("<decode error ").Append(d.Error).Append(" at byte ").Append(d.ErrorPosition).Append(">)"); return false; }
+        used = d.Position;
+        s.Append("commandBuffer=");
+        s.Append("0x").Append(((ulong)a.commandBuffer).ToString("x"));
+        s.Append(", ");
+        s.Append("infoCount=");
+        s.Append(a.infoCount);
+        s.Append(", ");
+        s.Append("pInfos=");
+        if (a.pInfos == null) s.Append("NULL"); else {
+            s.Append('[');
+            ulong n = (ulong)a.infoCount;
+            for (ulong i = 0; i < n && i < 8; i++)
+            {
+                if (i > 0) s.Append(", ");
+                Struct(s, &a.pInfos[i]);
+            }
+            if (n > 8) s.Append(", ...");
+            s.Append(']');
+        }
+        s.Append(", ");
+        s.Append("pIndirectDeviceAddresses=");
+        if (a.pIndirectDeviceAddresses == null) s.Append("NULL"); else {
+            s.Append('[');
+            ulong n = (ulong)a.infoCount;
+            for (ulong i = 0; i < n && i < 8; i++)
+            {
+                if (i > 0) s.Append(", ");
+                s.Append(a.pIndirectDeviceAddresses[i]);
+            }
+            if (n > 8) s.Append(", ...");
+            s.Append(']');
+        }
+        s.Append(", ");
+        s.Append("pIndirectStrides=");
+        if (a.pIndirectStrides == null) s.Append("NULL"); else {
+            s.Append('[');
+            ulong n = (ulong)a.infoCount;
+            for (ulong i = 0; i < n && i < 8; i++)
+            {
+                if (i > 0) s.Append(", ");
+                s.Append(a.pIndirectStrides[i]);
+            }
+            if (n > 8) s.Append(", ...");
+            s.Append(']');
+        }
+        s.Append(", ");
+        s.Append("ppMaxPrimitiveCounts=");
+        if (a.ppMaxPrimitiveCounts == null) s.Append("NULL"); else s.Append('<').Append((ulong)a.infoCount).Append(" arrays>");
+        s.Append(')');
+        if ((flags & 1) != 0) s.Append(" -> reply");
+        var again = new byte[vkCmdBuildAccelerationStructuresIndirectKHR.Size(&a)];
+        var e = new VnEncoder(again);
+        vkCmdBuildAccelerationStructuresIndirectKHR.Encode(ref e, (VkCommandFlagBitsEXT)flags, &a);
+        same = again.AsSpan().SequenceEqual(command[..used]);
+        return true;
+    }
     static bool vkCopyAccelerationStructureKHR_(ReadOnlySpan<byte> command, ref VnDecoder d, uint flags, StringBuilder s, out int used, out bool same)
     {
         used = 0; same = false;
@@ -20845,6 +21240,50 @@ public static unsafe partial class VenusCommandText
         same = again.AsSpan().SequenceEqual(command[..used]);
         return true;
     }
+    static bool vkGetAccelerationStructureBuildSizesKHR_(ReadOnlySpan<byte> command, ref VnDecoder d, uint flags, StringBuilder s, out int used, out bool same)
+    {
+        used = 0; same = false;
+        vkGetAccelerationStructureBuildSizesKHR.Args a = default;
+        vkGetAccelerationStructureBuildSizesKHR.Decode(ref d, &a);
+        s.Append("vkGetAccelerationStructureBuildSizesKHR(");
+        if (d.Failed) { s.Append("<decode error ").Append(d.Error).Append(" at byte ").Append(d.ErrorPosition).Append(">)"); return false; }
+        used = d.Position;
+        s.Append("device=");
+        s.Append("0x").Append(((ulong)a.device).ToString("x"));
+        s.Append(", ");
+        s.Append("buildType=");
+        s.Append((VkAccelerationStructureBuildTypeKHR)a.buildType);
+        s.Append(", ");
+        s.Append("pBuildInfo=");
+        if (a.pBuildInfo == null) s.Append("NULL"); else {
+            Struct(s, &(*a.pBuildInfo));
+        }
+        s.Append(", ");
+        s.Append("pMaxPrimitiveCounts=");
+        if (a.pMaxPrimitiveCounts == null) s.Append("NULL"); else {
+            s.Append('[');
+            ulong n = (a.pBuildInfo == null ? 0UL : (ulong)a.pBuildInfo->geometryCount);
+            for (ulong i = 0; i < n && i < 8; i++)
+            {
+                if (i > 0) s.Append(", ");
+                s.Append(a.pMaxPrimitiveCounts[i]);
+            }
+            if (n > 8) s.Append(", ...");
+            s.Append(']');
+        }
+        s.Append(", ");
+        s.Append("pSizeInfo=");
+        if (a.pSizeInfo == null) s.Append("NULL"); else {
+            Struct(s, &(*a.pSizeInfo));
+        }
+        s.Append(')');
+        if ((flags & 1) != 0) s.Append(" -> reply");
+        var again = new byte[vkGetAccelerationStructureBuildSizesKHR.Size(&a)];
+        var e = new VnEncoder(again);
+        vkGetAccelerationStructureBuildSizesKHR.Encode(ref e, (VkCommandFlagBitsEXT)flags, &a);
+        same = again.AsSpan().SequenceEqual(command[..used]);
+        return true;
+    }
     static bool vkCmdTraceRaysKHR_(ReadOnlySpan<byte> command, ref VnDecoder d, uint flags, StringBuilder s, out int used, out bool same)
     {
         used = 0; same = false;
@@ -20889,6 +21328,61 @@ public static unsafe partial class VenusCommandText
         var again = new byte[vkCmdTraceRaysKHR.Size(&a)];
         var e = new VnEncoder(again);
         vkCmdTraceRaysKHR.Encode(ref e, (VkCommandFlagBitsEXT)flags, &a);
+        same = again.AsSpan().SequenceEqual(command[..used]);
+        return true;
+    }
+    static bool vkCreateRayTracingPipelinesKHR_(ReadOnlySpan<byte> command, ref VnDecoder d, uint flags, StringBuilder s, out int used, out bool same)
+    {
+        used = 0; same = false;
+        vkCreateRayTracingPipelinesKHR.Args a = default;
+        vkCreateRayTracingPipelinesKHR.Decode(ref d, &a);
+        s.Append("vkCreateRayTracingPipelinesKHR(");
+        if (d.Failed) { s.Append("<decode error ").Append(d.Error).Append(" at byte ").Append(d.ErrorPosition).Append(">)"); return false; }
+        used = d.Position;
+        s.Append("device=");
+        s.Append("0x").Append(((ulong)a.device).ToString("x"));
+        s.Append(", ");
+        s.Append("deferredOperation=");
+        s.Append("0x").Append(((ulong)a.deferredOperation).ToString("x"));
+        s.Append(", ");
+        s.Append("pipelineCache=");
+        s.Append("0x").Append(((ulong)a.pipelineCache).ToString("x"));
+        s.Append(", ");
+        s.Append("createInfoCount=");
+        s.Append(a.createInfoCount);
+        s.Append(", ");
+        s.Append("pCreateInfos=");
+        if (a.pCreateInfos == null) s.Append("NULL"); else {
+            s.Append('[');
+            ulong n = (ulong)a.createInfoCount;
+            for (ulong i = 0; i < n && i < 8; i++)
+            {
+                if (i > 0) s.Append(", ");
+                Struct(s, &a.pCreateInfos[i]);
+            }
+            if (n > 8) s.Append(", ...");
+            s.Append(']');
+        }
+        s.Append(", ");
+        s.Append("pAllocator=NULL");
+        s.Append(", ");
+        s.Append("pPipelines=");
+        if (a.pPipelines == null) s.Append("NULL"); else {
+            s.Append('[');
+            ulong n = (ulong)a.createInfoCount;
+            for (ulong i = 0; i < n && i < 8; i++)
+            {
+                if (i > 0) s.Append(", ");
+                s.Append("0x").Append(((ulong)a.pPipelines[i]).ToString("x"));
+            }
+            if (n > 8) s.Append(", ...");
+            s.Append(']');
+        }
+        s.Append(')');
+        if ((flags & 1) != 0) s.Append(" -> reply");
+        var again = new byte[vkCreateRayTracingPipelinesKHR.Size(&a)];
+        var e = new VnEncoder(again);
+        vkCreateRayTracingPipelinesKHR.Encode(ref e, (VkCommandFlagBitsEXT)flags, &a);
         same = again.AsSpan().SequenceEqual(command[..used]);
         return true;
     }

@@ -152,7 +152,7 @@ public static partial class VenusProtocolInfo
         new("VK_EXT_4444_formats", 341, 1, true),
         new("VK_ARM_rasterization_order_attachment_access", 343, 1, true),
         new("VK_EXT_rgba10x6_formats", 345, 1, true),
-        new("VK_KHR_ray_tracing_pipeline", 348, 1, false),
+        new("VK_KHR_ray_tracing_pipeline", 348, 1, true),
         new("VK_KHR_ray_query", 349, 1, true),
         new("VK_VALVE_mutable_descriptor_type", 352, 1, true),
         new("VK_EXT_vertex_input_dynamic_state", 353, 2, true),
@@ -585,8 +585,9 @@ public static partial class VenusProtocolInfo
         245 or 246 or 247 or 248 or 249 or 251 or 252 or 253 or 254 or 255 or 256 or 257 or 258 or 259 or 260 or 261 => true,
         262 or 263 or 264 or 265 or 266 or 267 or 268 or 269 or 270 or 271 or 272 or 273 or 274 or 275 or 276 or 277 => true,
         278 or 279 or 280 or 281 or 282 or 283 or 284 or 286 or 287 or 288 or 289 or 290 or 291 or 295 or 296 or 297 => true,
-        298 or 299 or 300 or 301 or 302 or 303 or 304 or 305 or 309 or 312 or 313 or 314 or 315 or 316 or 317 or 318 => true,
-        320 or 322 or 323 or 324 or 325 or 326 or 327 or 328 or 329 or 330 or 331 or 332 or 333 or 334 or 335 => true,
+        298 or 299 or 300 or 301 or 302 or 303 or 304 or 305 or 306 or 307 or 309 or 312 or 313 or 314 or 315 or 316 => true,
+        317 or 318 or 319 or 320 or 321 or 322 or 323 or 324 or 325 or 326 or 327 or 328 or 329 or 330 or 331 or 332 => true,
+        333 or 334 or 335 => true,
         _ => false,
     };
 
@@ -598,7 +599,7 @@ public static partial class VenusProtocolInfo
         59 or 61 or 63 or 64 or 65 or 66 or 68 or 70 or 72 or 74 or 76 or 77 or 78 or 80 or 82 or 85 => true,
         87 or 88 or 90 or 91 or 92 or 137 or 138 or 139 or 143 or 150 or 156 or 158 or 167 or 172 or 173 or 174 => true,
         187 or 192 or 193 or 194 or 196 or 197 or 199 or 206 or 235 or 236 or 238 or 239 or 242 or 243 or 277 or 286 => true,
-        295 or 296 or 297 or 298 or 299 or 302 or 303 or 304 or 309 or 312 or 322 or 323 or 331 or 335 => true,
+        295 or 296 or 297 or 298 or 299 or 302 or 303 or 304 or 309 or 312 or 321 or 322 or 323 or 331 or 335 => true,
         _ => false,
     };
 
@@ -614,13 +615,9 @@ public static partial class VenusProtocolInfo
         292 => "pPushDescriptorSetWithTemplateInfo: VkPushDescriptorSetWithTemplateInfo: pData: untyped pointer without a size",
         293 => "pCopyMemoryToImageInfo: VkCopyMemoryToImageInfo: pRegions: VkMemoryToImageCopy is not encodable",
         294 => "pCopyImageToMemoryInfo: VkCopyImageToMemoryInfo: pRegions: VkImageToMemoryCopy is not encodable",
-        306 => "ppBuildRangeInfos: pointer to pointer",
-        307 => "ppMaxPrimitiveCounts: pointer to pointer",
         308 => "host-side acceleration-structure builds need host addresses",
         310 => "host-side acceleration-structure copies need host addresses",
         311 => "host-side acceleration-structure copies need host addresses",
-        319 => "pBuildInfo: VkAccelerationStructureBuildGeometryInfoKHR: ppGeometries: pointer to pointer",
-        321 => "pCreateInfos: VkRayTracingPipelineCreateInfoKHR: pGroups: VkRayTracingShaderGroupCreateInfoKHR is not encodable",
         336 => "pResource: VkResourceDescriptorInfoEXT cannot travel",
         337 => "not in this vk.xml (newer than the registry)",
         338 => "not in this vk.xml (newer than the registry)",

@@ -14,6 +14,63 @@ namespace Venus.Protocol.Tests.Generated;
 
 public static unsafe partial class RandomArgs
 {
+    public static void Fill(TestRandom r, VkAccelerationStructureBuildGeometryInfoKHR* v, int depth = 0)
+    {
+        v->sType = VkAccelerationStructureBuildGeometryInfoKHR.SType;
+        FillSelf(r, v);
+    }
+    public static void FillSelf(TestRandom r, VkAccelerationStructureBuildGeometryInfoKHR* v)
+    {
+        v->type = (VkAccelerationStructureTypeKHR)r.I32();
+        v->flags = (uint)r.U32();
+        v->mode = (VkBuildAccelerationStructureModeKHR)r.I32();
+        v->srcAccelerationStructure = r.Handle();
+        v->dstAccelerationStructure = r.Handle();
+        v->geometryCount = (uint)r.Count();
+        if ((ulong)v->geometryCount != 0 || r.Chance(50))
+        {
+            var r0 = r.Alloc<VkAccelerationStructureGeometryKHR>((ulong)v->geometryCount);
+            for (ulong r1 = 0; r1 < (ulong)v->geometryCount; r1++)
+            {
+                Fill(r, &r0[r1]);
+            }
+            v->pGeometries = r0;
+        }
+        var r2 = r.Alloc<nint>((ulong)v->geometryCount);
+        for (ulong r3 = 0; r3 < (ulong)v->geometryCount; r3++)
+        {
+            var r5 = r.Alloc<VkAccelerationStructureGeometryKHR>(1UL);
+            for (ulong r4 = 0; r4 < 1UL; r4++)
+            {
+                Fill(r, &r5[r4]);
+            }
+            r2[r3] = (nint)r5;
+        }
+        v->ppGeometries = (VkAccelerationStructureGeometryKHR**)r2;
+        Fill(r, &v->scratchData);
+    }
+    public static void Fill(TestRandom r, VkAccelerationStructureBuildRangeInfoKHR* v, int depth = 0)
+    {
+        FillSelf(r, v);
+    }
+    public static void FillSelf(TestRandom r, VkAccelerationStructureBuildRangeInfoKHR* v)
+    {
+        v->primitiveCount = (uint)r.Count();
+        v->primitiveOffset = (uint)r.U32();
+        v->firstVertex = (uint)r.U32();
+        v->transformOffset = (uint)r.U32();
+    }
+    public static void Fill(TestRandom r, VkAccelerationStructureBuildSizesInfoKHR* v, int depth = 0)
+    {
+        v->sType = VkAccelerationStructureBuildSizesInfoKHR.SType;
+        FillSelf(r, v);
+    }
+    public static void FillSelf(TestRandom r, VkAccelerationStructureBuildSizesInfoKHR* v)
+    {
+        v->accelerationStructureSize = (ulong)r.U64();
+        v->updateScratchSize = (ulong)r.U64();
+        v->buildScratchSize = (ulong)r.U64();
+    }
     public static void Fill(TestRandom r, VkAccelerationStructureCreateInfoKHR* v, int depth = 0)
     {
         v->sType = VkAccelerationStructureCreateInfoKHR.SType;
@@ -37,6 +94,72 @@ public static unsafe partial class RandomArgs
     {
         v->accelerationStructure = r.Handle();
     }
+    public static void Fill(TestRandom r, VkAccelerationStructureGeometryAabbsDataKHR* v, int depth = 0)
+    {
+        v->sType = VkAccelerationStructureGeometryAabbsDataKHR.SType;
+        FillSelf(r, v);
+    }
+    public static void FillSelf(TestRandom r, VkAccelerationStructureGeometryAabbsDataKHR* v)
+    {
+        Fill(r, &v->data);
+        v->stride = (ulong)r.U64();
+    }
+    public static int Fill(TestRandom r, VkAccelerationStructureGeometryDataKHR* v)
+    {
+        int pick = r.Below(3);
+        if (pick == 0)
+        {
+            Fill(r, &v->triangles);
+            return 0;
+        }
+        if (pick == 1)
+        {
+            Fill(r, &v->aabbs);
+            return 1;
+        }
+        if (pick == 2)
+        {
+            Fill(r, &v->instances);
+            return 2;
+        }
+        return 0;
+    }
+    public static void Fill(TestRandom r, VkAccelerationStructureGeometryInstancesDataKHR* v, int depth = 0)
+    {
+        v->sType = VkAccelerationStructureGeometryInstancesDataKHR.SType;
+        FillSelf(r, v);
+    }
+    public static void FillSelf(TestRandom r, VkAccelerationStructureGeometryInstancesDataKHR* v)
+    {
+        v->arrayOfPointers = (uint)r.U32();
+        Fill(r, &v->data);
+    }
+    public static void Fill(TestRandom r, VkAccelerationStructureGeometryKHR* v, int depth = 0)
+    {
+        v->sType = VkAccelerationStructureGeometryKHR.SType;
+        FillSelf(r, v);
+    }
+    public static void FillSelf(TestRandom r, VkAccelerationStructureGeometryKHR* v)
+    {
+        v->geometryType = (VkGeometryTypeKHR)r.I32();
+        v->flags = (uint)r.U32();
+        *(int*)&v->geometryType = Fill(r, &v->geometry);
+    }
+    public static void Fill(TestRandom r, VkAccelerationStructureGeometryTrianglesDataKHR* v, int depth = 0)
+    {
+        v->sType = VkAccelerationStructureGeometryTrianglesDataKHR.SType;
+        FillSelf(r, v);
+    }
+    public static void FillSelf(TestRandom r, VkAccelerationStructureGeometryTrianglesDataKHR* v)
+    {
+        v->vertexFormat = (VkFormat)r.I32();
+        Fill(r, &v->vertexData);
+        v->vertexStride = (ulong)r.U64();
+        v->maxVertex = (uint)r.U32();
+        v->indexType = (VkIndexType)r.I32();
+        Fill(r, &v->indexData);
+        Fill(r, &v->transformData);
+    }
     public static void Fill(TestRandom r, VkAccelerationStructureVersionInfoKHR* v, int depth = 0)
     {
         v->sType = VkAccelerationStructureVersionInfoKHR.SType;
@@ -46,9 +169,9 @@ public static unsafe partial class RandomArgs
     {
         if ((2UL*16UL) != 0 || r.Chance(50))
         {
-            var r0 = r.Alloc<byte>((2UL*16UL));
-            r.Bytes(r0, (int)((2UL*16UL) * (ulong)sizeof(byte)));
-            v->pVersionData = r0;
+            var r6 = r.Alloc<byte>((2UL*16UL));
+            r.Bytes(r6, (int)((2UL*16UL) * (ulong)sizeof(byte)));
+            v->pVersionData = r6;
         }
     }
     public static void Fill(TestRandom r, VkApplicationInfo* v, int depth = 0)
@@ -176,9 +299,9 @@ public static unsafe partial class RandomArgs
         v->colorAttachmentCount = (uint)r.Count();
         if ((ulong)v->colorAttachmentCount != 0 || r.Chance(50))
         {
-            var r2 = r.Alloc<VkSampleCountFlagBits>((ulong)v->colorAttachmentCount);
-            r.Bytes(r2, (int)((ulong)v->colorAttachmentCount * (ulong)sizeof(VkSampleCountFlagBits)));
-            v->pColorAttachmentSamples = r2;
+            var r8 = r.Alloc<VkSampleCountFlagBits>((ulong)v->colorAttachmentCount);
+            r.Bytes(r8, (int)((ulong)v->colorAttachmentCount * (ulong)sizeof(VkSampleCountFlagBits)));
+            v->pColorAttachmentSamples = r8;
         }
         v->depthStencilAttachmentSamples = (VkSampleCountFlagBits)r.U32();
     }
@@ -201,9 +324,9 @@ public static unsafe partial class RandomArgs
         v->deviceIndexCount = (uint)r.Count();
         if ((ulong)v->deviceIndexCount != 0 || r.Chance(50))
         {
-            var r4 = r.Alloc<uint>((ulong)v->deviceIndexCount);
-            r.Bytes(r4, (int)((ulong)v->deviceIndexCount * (ulong)sizeof(uint)));
-            v->pDeviceIndices = r4;
+            var r10 = r.Alloc<uint>((ulong)v->deviceIndexCount);
+            r.Bytes(r10, (int)((ulong)v->deviceIndexCount * (ulong)sizeof(uint)));
+            v->pDeviceIndices = r10;
         }
     }
     public static void Fill(TestRandom r, VkBindBufferMemoryInfo* v, int depth = 0)
@@ -261,19 +384,19 @@ public static unsafe partial class RandomArgs
         v->descriptorSetCount = (uint)r.Count();
         if ((ulong)v->descriptorSetCount != 0 || r.Chance(50))
         {
-            var r6 = r.Alloc<ulong>((ulong)v->descriptorSetCount);
-            for (ulong r7 = 0; r7 < (ulong)v->descriptorSetCount; r7++)
+            var r12 = r.Alloc<ulong>((ulong)v->descriptorSetCount);
+            for (ulong r13 = 0; r13 < (ulong)v->descriptorSetCount; r13++)
             {
-                r6[r7] = r.Handle();
+                r12[r13] = r.Handle();
             }
-            v->pDescriptorSets = r6;
+            v->pDescriptorSets = r12;
         }
         v->dynamicOffsetCount = (uint)r.Count();
         if ((ulong)v->dynamicOffsetCount != 0 || r.Chance(50))
         {
-            var r8 = r.Alloc<uint>((ulong)v->dynamicOffsetCount);
-            r.Bytes(r8, (int)((ulong)v->dynamicOffsetCount * (ulong)sizeof(uint)));
-            v->pDynamicOffsets = r8;
+            var r14 = r.Alloc<uint>((ulong)v->dynamicOffsetCount);
+            r.Bytes(r14, (int)((ulong)v->dynamicOffsetCount * (ulong)sizeof(uint)));
+            v->pDynamicOffsets = r14;
         }
     }
     public static void Fill(TestRandom r, VkBindImageMemoryDeviceGroupInfo* v, int depth = 0)
@@ -286,19 +409,19 @@ public static unsafe partial class RandomArgs
         v->deviceIndexCount = (uint)r.Count();
         if ((ulong)v->deviceIndexCount != 0 || r.Chance(50))
         {
-            var r10 = r.Alloc<uint>((ulong)v->deviceIndexCount);
-            r.Bytes(r10, (int)((ulong)v->deviceIndexCount * (ulong)sizeof(uint)));
-            v->pDeviceIndices = r10;
+            var r16 = r.Alloc<uint>((ulong)v->deviceIndexCount);
+            r.Bytes(r16, (int)((ulong)v->deviceIndexCount * (ulong)sizeof(uint)));
+            v->pDeviceIndices = r16;
         }
         v->splitInstanceBindRegionCount = (uint)r.Count();
         if ((ulong)v->splitInstanceBindRegionCount != 0 || r.Chance(50))
         {
-            var r12 = r.Alloc<VkRect2D>((ulong)v->splitInstanceBindRegionCount);
-            for (ulong r13 = 0; r13 < (ulong)v->splitInstanceBindRegionCount; r13++)
+            var r18 = r.Alloc<VkRect2D>((ulong)v->splitInstanceBindRegionCount);
+            for (ulong r19 = 0; r19 < (ulong)v->splitInstanceBindRegionCount; r19++)
             {
-                Fill(r, &r12[r13]);
+                Fill(r, &r18[r19]);
             }
-            v->pSplitInstanceBindRegions = r12;
+            v->pSplitInstanceBindRegions = r18;
         }
     }
     public static void Fill(TestRandom r, VkBindImageMemoryInfo* v, int depth = 0)
@@ -358,9 +481,9 @@ public static unsafe partial class RandomArgs
     {
 
         {
-            var r14 = r.Alloc<VkResult>(1);
-            (*r14) = (VkResult)r.I32();
-            v->pResult = r14;
+            var r20 = r.Alloc<VkResult>(1);
+            (*r20) = (VkResult)r.I32();
+            v->pResult = r20;
         }
     }
     public static void Fill(TestRandom r, VkBindSparseInfo* v, int depth = 0)
@@ -389,52 +512,52 @@ public static unsafe partial class RandomArgs
         v->waitSemaphoreCount = (uint)r.Count();
         if ((ulong)v->waitSemaphoreCount != 0 || r.Chance(50))
         {
-            var r15 = r.Alloc<ulong>((ulong)v->waitSemaphoreCount);
-            for (ulong r16 = 0; r16 < (ulong)v->waitSemaphoreCount; r16++)
+            var r21 = r.Alloc<ulong>((ulong)v->waitSemaphoreCount);
+            for (ulong r22 = 0; r22 < (ulong)v->waitSemaphoreCount; r22++)
             {
-                r15[r16] = r.Handle();
+                r21[r22] = r.Handle();
             }
-            v->pWaitSemaphores = r15;
+            v->pWaitSemaphores = r21;
         }
         v->bufferBindCount = (uint)r.Count();
         if ((ulong)v->bufferBindCount != 0 || r.Chance(50))
         {
-            var r17 = r.Alloc<VkSparseBufferMemoryBindInfo>((ulong)v->bufferBindCount);
-            for (ulong r18 = 0; r18 < (ulong)v->bufferBindCount; r18++)
+            var r23 = r.Alloc<VkSparseBufferMemoryBindInfo>((ulong)v->bufferBindCount);
+            for (ulong r24 = 0; r24 < (ulong)v->bufferBindCount; r24++)
             {
-                Fill(r, &r17[r18]);
+                Fill(r, &r23[r24]);
             }
-            v->pBufferBinds = r17;
+            v->pBufferBinds = r23;
         }
         v->imageOpaqueBindCount = (uint)r.Count();
         if ((ulong)v->imageOpaqueBindCount != 0 || r.Chance(50))
         {
-            var r19 = r.Alloc<VkSparseImageOpaqueMemoryBindInfo>((ulong)v->imageOpaqueBindCount);
-            for (ulong r20 = 0; r20 < (ulong)v->imageOpaqueBindCount; r20++)
+            var r25 = r.Alloc<VkSparseImageOpaqueMemoryBindInfo>((ulong)v->imageOpaqueBindCount);
+            for (ulong r26 = 0; r26 < (ulong)v->imageOpaqueBindCount; r26++)
             {
-                Fill(r, &r19[r20]);
+                Fill(r, &r25[r26]);
             }
-            v->pImageOpaqueBinds = r19;
+            v->pImageOpaqueBinds = r25;
         }
         v->imageBindCount = (uint)r.Count();
         if ((ulong)v->imageBindCount != 0 || r.Chance(50))
         {
-            var r21 = r.Alloc<VkSparseImageMemoryBindInfo>((ulong)v->imageBindCount);
-            for (ulong r22 = 0; r22 < (ulong)v->imageBindCount; r22++)
+            var r27 = r.Alloc<VkSparseImageMemoryBindInfo>((ulong)v->imageBindCount);
+            for (ulong r28 = 0; r28 < (ulong)v->imageBindCount; r28++)
             {
-                Fill(r, &r21[r22]);
+                Fill(r, &r27[r28]);
             }
-            v->pImageBinds = r21;
+            v->pImageBinds = r27;
         }
         v->signalSemaphoreCount = (uint)r.Count();
         if ((ulong)v->signalSemaphoreCount != 0 || r.Chance(50))
         {
-            var r23 = r.Alloc<ulong>((ulong)v->signalSemaphoreCount);
-            for (ulong r24 = 0; r24 < (ulong)v->signalSemaphoreCount; r24++)
+            var r29 = r.Alloc<ulong>((ulong)v->signalSemaphoreCount);
+            for (ulong r30 = 0; r30 < (ulong)v->signalSemaphoreCount; r30++)
             {
-                r23[r24] = r.Handle();
+                r29[r30] = r.Handle();
             }
-            v->pSignalSemaphores = r23;
+            v->pSignalSemaphores = r29;
         }
     }
     public static void Fill(TestRandom r, VkBlitImageInfo2* v, int depth = 0)
@@ -451,12 +574,12 @@ public static unsafe partial class RandomArgs
         v->regionCount = (uint)r.Count();
         if ((ulong)v->regionCount != 0 || r.Chance(50))
         {
-            var r25 = r.Alloc<VkImageBlit2>((ulong)v->regionCount);
-            for (ulong r26 = 0; r26 < (ulong)v->regionCount; r26++)
+            var r31 = r.Alloc<VkImageBlit2>((ulong)v->regionCount);
+            for (ulong r32 = 0; r32 < (ulong)v->regionCount; r32++)
             {
-                Fill(r, &r25[r26]);
+                Fill(r, &r31[r32]);
             }
-            v->pRegions = r25;
+            v->pRegions = r31;
         }
         v->filter = (VkFilter)r.I32();
     }
@@ -513,9 +636,9 @@ public static unsafe partial class RandomArgs
         v->queueFamilyIndexCount = (uint)r.Count();
         if ((ulong)v->queueFamilyIndexCount != 0 || r.Chance(50))
         {
-            var r27 = r.Alloc<uint>((ulong)v->queueFamilyIndexCount);
-            r.Bytes(r27, (int)((ulong)v->queueFamilyIndexCount * (ulong)sizeof(uint)));
-            v->pQueueFamilyIndices = r27;
+            var r33 = r.Alloc<uint>((ulong)v->queueFamilyIndexCount);
+            r.Bytes(r33, (int)((ulong)v->queueFamilyIndexCount * (ulong)sizeof(uint)));
+            v->pQueueFamilyIndices = r33;
         }
     }
     public static void Fill(TestRandom r, VkBufferDeviceAddressCreateInfoEXT* v, int depth = 0)
@@ -790,9 +913,9 @@ public static unsafe partial class RandomArgs
         v->flags = (uint)r.U32();
         if (r.Chance(80))
         {
-            var r29 = r.Alloc<VkCommandBufferInheritanceInfo>(1);
-            Fill(r, &(*r29));
-            v->pInheritanceInfo = r29;
+            var r35 = r.Alloc<VkCommandBufferInheritanceInfo>(1);
+            Fill(r, &(*r35));
+            v->pInheritanceInfo = r35;
         }
     }
     public static void Fill(TestRandom r, VkCommandBufferInheritanceConditionalRenderingInfoEXT* v, int depth = 0)
@@ -849,9 +972,9 @@ public static unsafe partial class RandomArgs
         v->colorAttachmentCount = (uint)r.Count();
         if ((ulong)v->colorAttachmentCount != 0 || r.Chance(50))
         {
-            var r30 = r.Alloc<VkFormat>((ulong)v->colorAttachmentCount);
-            r.Bytes(r30, (int)((ulong)v->colorAttachmentCount * (ulong)sizeof(VkFormat)));
-            v->pColorAttachmentFormats = r30;
+            var r36 = r.Alloc<VkFormat>((ulong)v->colorAttachmentCount);
+            r.Bytes(r36, (int)((ulong)v->colorAttachmentCount * (ulong)sizeof(VkFormat)));
+            v->pColorAttachmentFormats = r36;
         }
         v->depthAttachmentFormat = (VkFormat)r.I32();
         v->stencilAttachmentFormat = (VkFormat)r.I32();
@@ -1010,12 +1133,12 @@ public static unsafe partial class RandomArgs
         v->regionCount = (uint)r.Count();
         if ((ulong)v->regionCount != 0 || r.Chance(50))
         {
-            var r32 = r.Alloc<VkBufferCopy2>((ulong)v->regionCount);
-            for (ulong r33 = 0; r33 < (ulong)v->regionCount; r33++)
+            var r38 = r.Alloc<VkBufferCopy2>((ulong)v->regionCount);
+            for (ulong r39 = 0; r39 < (ulong)v->regionCount; r39++)
             {
-                Fill(r, &r32[r33]);
+                Fill(r, &r38[r39]);
             }
-            v->pRegions = r32;
+            v->pRegions = r38;
         }
     }
     public static void Fill(TestRandom r, VkCopyBufferToImageInfo2* v, int depth = 0)
@@ -1031,12 +1154,12 @@ public static unsafe partial class RandomArgs
         v->regionCount = (uint)r.Count();
         if ((ulong)v->regionCount != 0 || r.Chance(50))
         {
-            var r34 = r.Alloc<VkBufferImageCopy2>((ulong)v->regionCount);
-            for (ulong r35 = 0; r35 < (ulong)v->regionCount; r35++)
+            var r40 = r.Alloc<VkBufferImageCopy2>((ulong)v->regionCount);
+            for (ulong r41 = 0; r41 < (ulong)v->regionCount; r41++)
             {
-                Fill(r, &r34[r35]);
+                Fill(r, &r40[r41]);
             }
-            v->pRegions = r34;
+            v->pRegions = r40;
         }
     }
     public static void Fill(TestRandom r, VkCopyDescriptorSet* v, int depth = 0)
@@ -1068,12 +1191,12 @@ public static unsafe partial class RandomArgs
         v->regionCount = (uint)r.Count();
         if ((ulong)v->regionCount != 0 || r.Chance(50))
         {
-            var r36 = r.Alloc<VkImageCopy2>((ulong)v->regionCount);
-            for (ulong r37 = 0; r37 < (ulong)v->regionCount; r37++)
+            var r42 = r.Alloc<VkImageCopy2>((ulong)v->regionCount);
+            for (ulong r43 = 0; r43 < (ulong)v->regionCount; r43++)
             {
-                Fill(r, &r36[r37]);
+                Fill(r, &r42[r43]);
             }
-            v->pRegions = r36;
+            v->pRegions = r42;
         }
     }
     public static void Fill(TestRandom r, VkCopyImageToBufferInfo2* v, int depth = 0)
@@ -1089,12 +1212,12 @@ public static unsafe partial class RandomArgs
         v->regionCount = (uint)r.Count();
         if ((ulong)v->regionCount != 0 || r.Chance(50))
         {
-            var r38 = r.Alloc<VkBufferImageCopy2>((ulong)v->regionCount);
-            for (ulong r39 = 0; r39 < (ulong)v->regionCount; r39++)
+            var r44 = r.Alloc<VkBufferImageCopy2>((ulong)v->regionCount);
+            for (ulong r45 = 0; r45 < (ulong)v->regionCount; r45++)
             {
-                Fill(r, &r38[r39]);
+                Fill(r, &r44[r45]);
             }
-            v->pRegions = r38;
+            v->pRegions = r44;
         }
     }
     public static void Fill(TestRandom r, VkCopyImageToImageInfo* v, int depth = 0)
@@ -1112,12 +1235,12 @@ public static unsafe partial class RandomArgs
         v->regionCount = (uint)r.Count();
         if ((ulong)v->regionCount != 0 || r.Chance(50))
         {
-            var r40 = r.Alloc<VkImageCopy2>((ulong)v->regionCount);
-            for (ulong r41 = 0; r41 < (ulong)v->regionCount; r41++)
+            var r46 = r.Alloc<VkImageCopy2>((ulong)v->regionCount);
+            for (ulong r47 = 0; r47 < (ulong)v->regionCount; r47++)
             {
-                Fill(r, &r40[r41]);
+                Fill(r, &r46[r47]);
             }
-            v->pRegions = r40;
+            v->pRegions = r46;
         }
     }
     public static void Fill(TestRandom r, VkCopyImageToMemoryInfoMESA* v, int depth = 0)
@@ -1160,12 +1283,12 @@ public static unsafe partial class RandomArgs
         v->regionCount = (uint)r.Count();
         if ((ulong)v->regionCount != 0 || r.Chance(50))
         {
-            var r42 = r.Alloc<VkMemoryToImageCopyMESA>((ulong)v->regionCount);
-            for (ulong r43 = 0; r43 < (ulong)v->regionCount; r43++)
+            var r48 = r.Alloc<VkMemoryToImageCopyMESA>((ulong)v->regionCount);
+            for (ulong r49 = 0; r49 < (ulong)v->regionCount; r49++)
             {
-                Fill(r, &r42[r43]);
+                Fill(r, &r48[r49]);
             }
-            v->pRegions = r42;
+            v->pRegions = r48;
         }
     }
     public static void Fill(TestRandom r, VkDependencyInfo* v, int depth = 0)
@@ -1179,32 +1302,32 @@ public static unsafe partial class RandomArgs
         v->memoryBarrierCount = (uint)r.Count();
         if ((ulong)v->memoryBarrierCount != 0 || r.Chance(50))
         {
-            var r44 = r.Alloc<VkMemoryBarrier2>((ulong)v->memoryBarrierCount);
-            for (ulong r45 = 0; r45 < (ulong)v->memoryBarrierCount; r45++)
+            var r50 = r.Alloc<VkMemoryBarrier2>((ulong)v->memoryBarrierCount);
+            for (ulong r51 = 0; r51 < (ulong)v->memoryBarrierCount; r51++)
             {
-                Fill(r, &r44[r45]);
+                Fill(r, &r50[r51]);
             }
-            v->pMemoryBarriers = r44;
+            v->pMemoryBarriers = r50;
         }
         v->bufferMemoryBarrierCount = (uint)r.Count();
         if ((ulong)v->bufferMemoryBarrierCount != 0 || r.Chance(50))
         {
-            var r46 = r.Alloc<VkBufferMemoryBarrier2>((ulong)v->bufferMemoryBarrierCount);
-            for (ulong r47 = 0; r47 < (ulong)v->bufferMemoryBarrierCount; r47++)
+            var r52 = r.Alloc<VkBufferMemoryBarrier2>((ulong)v->bufferMemoryBarrierCount);
+            for (ulong r53 = 0; r53 < (ulong)v->bufferMemoryBarrierCount; r53++)
             {
-                Fill(r, &r46[r47]);
+                Fill(r, &r52[r53]);
             }
-            v->pBufferMemoryBarriers = r46;
+            v->pBufferMemoryBarriers = r52;
         }
         v->imageMemoryBarrierCount = (uint)r.Count();
         if ((ulong)v->imageMemoryBarrierCount != 0 || r.Chance(50))
         {
-            var r48 = r.Alloc<VkImageMemoryBarrier2>((ulong)v->imageMemoryBarrierCount);
-            for (ulong r49 = 0; r49 < (ulong)v->imageMemoryBarrierCount; r49++)
+            var r54 = r.Alloc<VkImageMemoryBarrier2>((ulong)v->imageMemoryBarrierCount);
+            for (ulong r55 = 0; r55 < (ulong)v->imageMemoryBarrierCount; r55++)
             {
-                Fill(r, &r48[r49]);
+                Fill(r, &r54[r55]);
             }
-            v->pImageMemoryBarriers = r48;
+            v->pImageMemoryBarriers = r54;
         }
     }
     public static void Fill(TestRandom r, VkDepthBiasInfoEXT* v, int depth = 0)
@@ -1300,12 +1423,12 @@ public static unsafe partial class RandomArgs
         v->poolSizeCount = (uint)r.Count();
         if ((ulong)v->poolSizeCount != 0 || r.Chance(50))
         {
-            var r50 = r.Alloc<VkDescriptorPoolSize>((ulong)v->poolSizeCount);
-            for (ulong r51 = 0; r51 < (ulong)v->poolSizeCount; r51++)
+            var r56 = r.Alloc<VkDescriptorPoolSize>((ulong)v->poolSizeCount);
+            for (ulong r57 = 0; r57 < (ulong)v->poolSizeCount; r57++)
             {
-                Fill(r, &r50[r51]);
+                Fill(r, &r56[r57]);
             }
-            v->pPoolSizes = r50;
+            v->pPoolSizes = r56;
         }
     }
     public static void Fill(TestRandom r, VkDescriptorPoolInlineUniformBlockCreateInfo* v, int depth = 0)
@@ -1352,12 +1475,12 @@ public static unsafe partial class RandomArgs
         v->descriptorSetCount = (uint)r.Count();
         if ((ulong)v->descriptorSetCount != 0 || r.Chance(50))
         {
-            var r52 = r.Alloc<ulong>((ulong)v->descriptorSetCount);
-            for (ulong r53 = 0; r53 < (ulong)v->descriptorSetCount; r53++)
+            var r58 = r.Alloc<ulong>((ulong)v->descriptorSetCount);
+            for (ulong r59 = 0; r59 < (ulong)v->descriptorSetCount; r59++)
             {
-                r52[r53] = r.Handle();
+                r58[r59] = r.Handle();
             }
-            v->pSetLayouts = r52;
+            v->pSetLayouts = r58;
         }
     }
     public static void Fill(TestRandom r, VkDescriptorSetLayoutBinding* v, int depth = 0)
@@ -1372,12 +1495,12 @@ public static unsafe partial class RandomArgs
         v->stageFlags = (uint)r.U32();
         if ((ulong)v->descriptorCount != 0 || r.Chance(50))
         {
-            var r54 = r.Alloc<ulong>((ulong)v->descriptorCount);
-            for (ulong r55 = 0; r55 < (ulong)v->descriptorCount; r55++)
+            var r60 = r.Alloc<ulong>((ulong)v->descriptorCount);
+            for (ulong r61 = 0; r61 < (ulong)v->descriptorCount; r61++)
             {
-                r54[r55] = r.Handle();
+                r60[r61] = r.Handle();
             }
-            v->pImmutableSamplers = r54;
+            v->pImmutableSamplers = r60;
         }
     }
     public static void Fill(TestRandom r, VkDescriptorSetLayoutBindingFlagsCreateInfo* v, int depth = 0)
@@ -1390,9 +1513,9 @@ public static unsafe partial class RandomArgs
         v->bindingCount = (uint)r.Count();
         if ((ulong)v->bindingCount != 0 || r.Chance(50))
         {
-            var r56 = r.Alloc<uint>((ulong)v->bindingCount);
-            r.Bytes(r56, (int)((ulong)v->bindingCount * (ulong)sizeof(uint)));
-            v->pBindingFlags = r56;
+            var r62 = r.Alloc<uint>((ulong)v->bindingCount);
+            r.Bytes(r62, (int)((ulong)v->bindingCount * (ulong)sizeof(uint)));
+            v->pBindingFlags = r62;
         }
     }
     public static void Fill(TestRandom r, VkDescriptorSetLayoutCreateInfo* v, int depth = 0)
@@ -1422,12 +1545,12 @@ public static unsafe partial class RandomArgs
         v->bindingCount = (uint)r.Count();
         if ((ulong)v->bindingCount != 0 || r.Chance(50))
         {
-            var r58 = r.Alloc<VkDescriptorSetLayoutBinding>((ulong)v->bindingCount);
-            for (ulong r59 = 0; r59 < (ulong)v->bindingCount; r59++)
+            var r64 = r.Alloc<VkDescriptorSetLayoutBinding>((ulong)v->bindingCount);
+            for (ulong r65 = 0; r65 < (ulong)v->bindingCount; r65++)
             {
-                Fill(r, &r58[r59]);
+                Fill(r, &r64[r65]);
             }
-            v->pBindings = r58;
+            v->pBindings = r64;
         }
     }
     public static void Fill(TestRandom r, VkDescriptorSetLayoutSupport* v, int depth = 0)
@@ -1464,9 +1587,9 @@ public static unsafe partial class RandomArgs
         v->descriptorSetCount = (uint)r.Count();
         if ((ulong)v->descriptorSetCount != 0 || r.Chance(50))
         {
-            var r60 = r.Alloc<uint>((ulong)v->descriptorSetCount);
-            r.Bytes(r60, (int)((ulong)v->descriptorSetCount * (ulong)sizeof(uint)));
-            v->pDescriptorCounts = r60;
+            var r66 = r.Alloc<uint>((ulong)v->descriptorSetCount);
+            r.Bytes(r66, (int)((ulong)v->descriptorSetCount * (ulong)sizeof(uint)));
+            v->pDescriptorCounts = r66;
         }
     }
     public static void Fill(TestRandom r, VkDescriptorSetVariableDescriptorCountLayoutSupport* v, int depth = 0)
@@ -1489,12 +1612,12 @@ public static unsafe partial class RandomArgs
         v->descriptorUpdateEntryCount = (uint)r.Count();
         if ((ulong)v->descriptorUpdateEntryCount != 0 || r.Chance(50))
         {
-            var r62 = r.Alloc<VkDescriptorUpdateTemplateEntry>((ulong)v->descriptorUpdateEntryCount);
-            for (ulong r63 = 0; r63 < (ulong)v->descriptorUpdateEntryCount; r63++)
+            var r68 = r.Alloc<VkDescriptorUpdateTemplateEntry>((ulong)v->descriptorUpdateEntryCount);
+            for (ulong r69 = 0; r69 < (ulong)v->descriptorUpdateEntryCount; r69++)
             {
-                Fill(r, &r62[r63]);
+                Fill(r, &r68[r69]);
             }
-            v->pDescriptorUpdateEntries = r62;
+            v->pDescriptorUpdateEntries = r68;
         }
         v->templateType = (VkDescriptorUpdateTemplateType)r.I32();
         v->descriptorSetLayout = r.Handle();
@@ -1524,9 +1647,9 @@ public static unsafe partial class RandomArgs
     {
 
         {
-            var r64 = r.Alloc<VkBufferCreateInfo>(1);
-            Fill(r, &(*r64));
-            v->pCreateInfo = r64;
+            var r70 = r.Alloc<VkBufferCreateInfo>(1);
+            Fill(r, &(*r70));
+            v->pCreateInfo = r70;
         }
     }
     public static void Fill(TestRandom r, VkDeviceCreateInfo* v, int depth = 0)
@@ -1673,22 +1796,22 @@ public static unsafe partial class RandomArgs
         v->queueCreateInfoCount = (uint)r.Count();
         if ((ulong)v->queueCreateInfoCount != 0 || r.Chance(50))
         {
-            var r65 = r.Alloc<VkDeviceQueueCreateInfo>((ulong)v->queueCreateInfoCount);
-            for (ulong r66 = 0; r66 < (ulong)v->queueCreateInfoCount; r66++)
+            var r71 = r.Alloc<VkDeviceQueueCreateInfo>((ulong)v->queueCreateInfoCount);
+            for (ulong r72 = 0; r72 < (ulong)v->queueCreateInfoCount; r72++)
             {
-                Fill(r, &r65[r66]);
+                Fill(r, &r71[r72]);
             }
-            v->pQueueCreateInfos = r65;
+            v->pQueueCreateInfos = r71;
         }
         v->enabledLayerCount = (uint)r.Count();
-        var r67 = r.Alloc<nint>((ulong)v->enabledLayerCount); for (ulong r68 = 0; r68 < (ulong)v->enabledLayerCount; r68++) r67[r68] = (nint)r.String(); v->ppEnabledLayerNames = (byte**)r67;
+        var r73 = r.Alloc<nint>((ulong)v->enabledLayerCount); for (ulong r74 = 0; r74 < (ulong)v->enabledLayerCount; r74++) r73[r74] = (nint)r.String(); v->ppEnabledLayerNames = (byte**)r73;
         v->enabledExtensionCount = (uint)r.Count();
-        var r69 = r.Alloc<nint>((ulong)v->enabledExtensionCount); for (ulong r70 = 0; r70 < (ulong)v->enabledExtensionCount; r70++) r69[r70] = (nint)r.String(); v->ppEnabledExtensionNames = (byte**)r69;
+        var r75 = r.Alloc<nint>((ulong)v->enabledExtensionCount); for (ulong r76 = 0; r76 < (ulong)v->enabledExtensionCount; r76++) r75[r76] = (nint)r.String(); v->ppEnabledExtensionNames = (byte**)r75;
         if (r.Chance(80))
         {
-            var r71 = r.Alloc<VkPhysicalDeviceFeatures>(1);
-            Fill(r, &(*r71));
-            v->pEnabledFeatures = r71;
+            var r77 = r.Alloc<VkPhysicalDeviceFeatures>(1);
+            Fill(r, &(*r77));
+            v->pEnabledFeatures = r77;
         }
     }
     public static void Fill(TestRandom r, VkDeviceGroupBindSparseInfo* v, int depth = 0)
@@ -1720,12 +1843,12 @@ public static unsafe partial class RandomArgs
         v->physicalDeviceCount = (uint)r.Count();
         if ((ulong)v->physicalDeviceCount != 0 || r.Chance(50))
         {
-            var r72 = r.Alloc<ulong>((ulong)v->physicalDeviceCount);
-            for (ulong r73 = 0; r73 < (ulong)v->physicalDeviceCount; r73++)
+            var r78 = r.Alloc<ulong>((ulong)v->physicalDeviceCount);
+            for (ulong r79 = 0; r79 < (ulong)v->physicalDeviceCount; r79++)
             {
-                r72[r73] = r.Handle();
+                r78[r79] = r.Handle();
             }
-            v->pPhysicalDevices = r72;
+            v->pPhysicalDevices = r78;
         }
     }
     public static void Fill(TestRandom r, VkDeviceGroupRenderPassBeginInfo* v, int depth = 0)
@@ -1739,12 +1862,12 @@ public static unsafe partial class RandomArgs
         v->deviceRenderAreaCount = (uint)r.Count();
         if ((ulong)v->deviceRenderAreaCount != 0 || r.Chance(50))
         {
-            var r74 = r.Alloc<VkRect2D>((ulong)v->deviceRenderAreaCount);
-            for (ulong r75 = 0; r75 < (ulong)v->deviceRenderAreaCount; r75++)
+            var r80 = r.Alloc<VkRect2D>((ulong)v->deviceRenderAreaCount);
+            for (ulong r81 = 0; r81 < (ulong)v->deviceRenderAreaCount; r81++)
             {
-                Fill(r, &r74[r75]);
+                Fill(r, &r80[r81]);
             }
-            v->pDeviceRenderAreas = r74;
+            v->pDeviceRenderAreas = r80;
         }
     }
     public static void Fill(TestRandom r, VkDeviceGroupSubmitInfo* v, int depth = 0)
@@ -1757,23 +1880,23 @@ public static unsafe partial class RandomArgs
         v->waitSemaphoreCount = (uint)r.Count();
         if ((ulong)v->waitSemaphoreCount != 0 || r.Chance(50))
         {
-            var r76 = r.Alloc<uint>((ulong)v->waitSemaphoreCount);
-            r.Bytes(r76, (int)((ulong)v->waitSemaphoreCount * (ulong)sizeof(uint)));
-            v->pWaitSemaphoreDeviceIndices = r76;
+            var r82 = r.Alloc<uint>((ulong)v->waitSemaphoreCount);
+            r.Bytes(r82, (int)((ulong)v->waitSemaphoreCount * (ulong)sizeof(uint)));
+            v->pWaitSemaphoreDeviceIndices = r82;
         }
         v->commandBufferCount = (uint)r.Count();
         if ((ulong)v->commandBufferCount != 0 || r.Chance(50))
         {
-            var r78 = r.Alloc<uint>((ulong)v->commandBufferCount);
-            r.Bytes(r78, (int)((ulong)v->commandBufferCount * (ulong)sizeof(uint)));
-            v->pCommandBufferDeviceMasks = r78;
+            var r84 = r.Alloc<uint>((ulong)v->commandBufferCount);
+            r.Bytes(r84, (int)((ulong)v->commandBufferCount * (ulong)sizeof(uint)));
+            v->pCommandBufferDeviceMasks = r84;
         }
         v->signalSemaphoreCount = (uint)r.Count();
         if ((ulong)v->signalSemaphoreCount != 0 || r.Chance(50))
         {
-            var r80 = r.Alloc<uint>((ulong)v->signalSemaphoreCount);
-            r.Bytes(r80, (int)((ulong)v->signalSemaphoreCount * (ulong)sizeof(uint)));
-            v->pSignalSemaphoreDeviceIndices = r80;
+            var r86 = r.Alloc<uint>((ulong)v->signalSemaphoreCount);
+            r.Bytes(r86, (int)((ulong)v->signalSemaphoreCount * (ulong)sizeof(uint)));
+            v->pSignalSemaphoreDeviceIndices = r86;
         }
     }
     public static void Fill(TestRandom r, VkDeviceImageMemoryRequirements* v, int depth = 0)
@@ -1785,9 +1908,9 @@ public static unsafe partial class RandomArgs
     {
 
         {
-            var r82 = r.Alloc<VkImageCreateInfo>(1);
-            Fill(r, &(*r82));
-            v->pCreateInfo = r82;
+            var r88 = r.Alloc<VkImageCreateInfo>(1);
+            Fill(r, &(*r88));
+            v->pCreateInfo = r88;
         }
         v->planeAspect = (VkImageAspectFlagBits)r.U32();
     }
@@ -1800,15 +1923,15 @@ public static unsafe partial class RandomArgs
     {
 
         {
-            var r83 = r.Alloc<VkImageCreateInfo>(1);
-            Fill(r, &(*r83));
-            v->pCreateInfo = r83;
+            var r89 = r.Alloc<VkImageCreateInfo>(1);
+            Fill(r, &(*r89));
+            v->pCreateInfo = r89;
         }
 
         {
-            var r84 = r.Alloc<VkImageSubresource2>(1);
-            Fill(r, &(*r84));
-            v->pSubresource = r84;
+            var r90 = r.Alloc<VkImageSubresource2>(1);
+            Fill(r, &(*r90));
+            v->pSubresource = r90;
         }
     }
     public static void Fill(TestRandom r, VkDeviceMemoryOpaqueCaptureAddressInfo* v, int depth = 0)
@@ -1866,9 +1989,9 @@ public static unsafe partial class RandomArgs
         v->queueCount = (uint)r.Count();
         if ((ulong)v->queueCount != 0 || r.Chance(50))
         {
-            var r85 = r.Alloc<float>((ulong)v->queueCount);
-            r.Bytes(r85, (int)((ulong)v->queueCount * (ulong)sizeof(float)));
-            v->pQueuePriorities = r85;
+            var r91 = r.Alloc<float>((ulong)v->queueCount);
+            r.Bytes(r91, (int)((ulong)v->queueCount * (ulong)sizeof(float)));
+            v->pQueuePriorities = r91;
         }
     }
     public static void Fill(TestRandom r, VkDeviceQueueGlobalPriorityCreateInfo* v, int depth = 0)
@@ -1945,12 +2068,12 @@ public static unsafe partial class RandomArgs
         v->drmFormatModifierCount = (uint)r.Count();
         if ((ulong)v->drmFormatModifierCount != 0 || r.Chance(50))
         {
-            var r87 = r.Alloc<VkDrmFormatModifierProperties2EXT>((ulong)v->drmFormatModifierCount);
-            for (ulong r88 = 0; r88 < (ulong)v->drmFormatModifierCount; r88++)
+            var r93 = r.Alloc<VkDrmFormatModifierProperties2EXT>((ulong)v->drmFormatModifierCount);
+            for (ulong r94 = 0; r94 < (ulong)v->drmFormatModifierCount; r94++)
             {
-                Fill(r, &r87[r88]);
+                Fill(r, &r93[r94]);
             }
-            v->pDrmFormatModifierProperties = r87;
+            v->pDrmFormatModifierProperties = r93;
         }
     }
     public static void Fill(TestRandom r, VkDrmFormatModifierPropertiesListEXT* v, int depth = 0)
@@ -1963,12 +2086,12 @@ public static unsafe partial class RandomArgs
         v->drmFormatModifierCount = (uint)r.Count();
         if ((ulong)v->drmFormatModifierCount != 0 || r.Chance(50))
         {
-            var r89 = r.Alloc<VkDrmFormatModifierPropertiesEXT>((ulong)v->drmFormatModifierCount);
-            for (ulong r90 = 0; r90 < (ulong)v->drmFormatModifierCount; r90++)
+            var r95 = r.Alloc<VkDrmFormatModifierPropertiesEXT>((ulong)v->drmFormatModifierCount);
+            for (ulong r96 = 0; r96 < (ulong)v->drmFormatModifierCount; r96++)
             {
-                Fill(r, &r89[r90]);
+                Fill(r, &r95[r96]);
             }
-            v->pDrmFormatModifierProperties = r89;
+            v->pDrmFormatModifierProperties = r95;
         }
     }
     public static void Fill(TestRandom r, VkEventCreateInfo* v, int depth = 0)
@@ -2213,9 +2336,9 @@ public static unsafe partial class RandomArgs
     {
         if (r.Chance(80))
         {
-            var r91 = r.Alloc<VkAttachmentReference2>(1);
-            Fill(r, &(*r91));
-            v->pFragmentShadingRateAttachment = r91;
+            var r97 = r.Alloc<VkAttachmentReference2>(1);
+            Fill(r, &(*r97));
+            v->pFragmentShadingRateAttachment = r97;
         }
         Fill(r, &v->shadingRateAttachmentTexelSize);
     }
@@ -2234,9 +2357,9 @@ public static unsafe partial class RandomArgs
         v->viewFormatCount = (uint)r.Count();
         if ((ulong)v->viewFormatCount != 0 || r.Chance(50))
         {
-            var r92 = r.Alloc<VkFormat>((ulong)v->viewFormatCount);
-            r.Bytes(r92, (int)((ulong)v->viewFormatCount * (ulong)sizeof(VkFormat)));
-            v->pViewFormats = r92;
+            var r98 = r.Alloc<VkFormat>((ulong)v->viewFormatCount);
+            r.Bytes(r98, (int)((ulong)v->viewFormatCount * (ulong)sizeof(VkFormat)));
+            v->pViewFormats = r98;
         }
     }
     public static void Fill(TestRandom r, VkFramebufferAttachmentsCreateInfo* v, int depth = 0)
@@ -2249,12 +2372,12 @@ public static unsafe partial class RandomArgs
         v->attachmentImageInfoCount = (uint)r.Count();
         if ((ulong)v->attachmentImageInfoCount != 0 || r.Chance(50))
         {
-            var r94 = r.Alloc<VkFramebufferAttachmentImageInfo>((ulong)v->attachmentImageInfoCount);
-            for (ulong r95 = 0; r95 < (ulong)v->attachmentImageInfoCount; r95++)
+            var r100 = r.Alloc<VkFramebufferAttachmentImageInfo>((ulong)v->attachmentImageInfoCount);
+            for (ulong r101 = 0; r101 < (ulong)v->attachmentImageInfoCount; r101++)
             {
-                Fill(r, &r94[r95]);
+                Fill(r, &r100[r101]);
             }
-            v->pAttachmentImageInfos = r94;
+            v->pAttachmentImageInfos = r100;
         }
     }
     public static void Fill(TestRandom r, VkFramebufferCreateInfo* v, int depth = 0)
@@ -2284,12 +2407,12 @@ public static unsafe partial class RandomArgs
         v->attachmentCount = (uint)r.Count();
         if ((ulong)v->attachmentCount != 0 || r.Chance(50))
         {
-            var r96 = r.Alloc<ulong>((ulong)v->attachmentCount);
-            for (ulong r97 = 0; r97 < (ulong)v->attachmentCount; r97++)
+            var r102 = r.Alloc<ulong>((ulong)v->attachmentCount);
+            for (ulong r103 = 0; r103 < (ulong)v->attachmentCount; r103++)
             {
-                r96[r97] = r.Handle();
+                r102[r103] = r.Handle();
             }
-            v->pAttachments = r96;
+            v->pAttachments = r102;
         }
         v->width = (uint)r.U32();
         v->height = (uint)r.U32();
@@ -2330,66 +2453,66 @@ public static unsafe partial class RandomArgs
         v->stageCount = (uint)r.Count();
         if ((ulong)v->stageCount != 0 || r.Chance(50))
         {
-            var r98 = r.Alloc<VkPipelineShaderStageCreateInfo>((ulong)v->stageCount);
-            for (ulong r99 = 0; r99 < (ulong)v->stageCount; r99++)
+            var r104 = r.Alloc<VkPipelineShaderStageCreateInfo>((ulong)v->stageCount);
+            for (ulong r105 = 0; r105 < (ulong)v->stageCount; r105++)
             {
-                Fill(r, &r98[r99]);
+                Fill(r, &r104[r105]);
             }
-            v->pStages = r98;
+            v->pStages = r104;
         }
         if (r.Chance(80))
         {
-            var r100 = r.Alloc<VkPipelineVertexInputStateCreateInfo>(1);
-            Fill(r, &(*r100));
-            v->pVertexInputState = r100;
-        }
-        if (r.Chance(80))
-        {
-            var r101 = r.Alloc<VkPipelineInputAssemblyStateCreateInfo>(1);
-            Fill(r, &(*r101));
-            v->pInputAssemblyState = r101;
-        }
-        if (r.Chance(80))
-        {
-            var r102 = r.Alloc<VkPipelineTessellationStateCreateInfo>(1);
-            Fill(r, &(*r102));
-            v->pTessellationState = r102;
-        }
-        if (r.Chance(80))
-        {
-            var r103 = r.Alloc<VkPipelineViewportStateCreateInfo>(1);
-            Fill(r, &(*r103));
-            v->pViewportState = r103;
-        }
-        if (r.Chance(80))
-        {
-            var r104 = r.Alloc<VkPipelineRasterizationStateCreateInfo>(1);
-            Fill(r, &(*r104));
-            v->pRasterizationState = r104;
-        }
-        if (r.Chance(80))
-        {
-            var r105 = r.Alloc<VkPipelineMultisampleStateCreateInfo>(1);
-            Fill(r, &(*r105));
-            v->pMultisampleState = r105;
-        }
-        if (r.Chance(80))
-        {
-            var r106 = r.Alloc<VkPipelineDepthStencilStateCreateInfo>(1);
+            var r106 = r.Alloc<VkPipelineVertexInputStateCreateInfo>(1);
             Fill(r, &(*r106));
-            v->pDepthStencilState = r106;
+            v->pVertexInputState = r106;
         }
         if (r.Chance(80))
         {
-            var r107 = r.Alloc<VkPipelineColorBlendStateCreateInfo>(1);
+            var r107 = r.Alloc<VkPipelineInputAssemblyStateCreateInfo>(1);
             Fill(r, &(*r107));
-            v->pColorBlendState = r107;
+            v->pInputAssemblyState = r107;
         }
         if (r.Chance(80))
         {
-            var r108 = r.Alloc<VkPipelineDynamicStateCreateInfo>(1);
+            var r108 = r.Alloc<VkPipelineTessellationStateCreateInfo>(1);
             Fill(r, &(*r108));
-            v->pDynamicState = r108;
+            v->pTessellationState = r108;
+        }
+        if (r.Chance(80))
+        {
+            var r109 = r.Alloc<VkPipelineViewportStateCreateInfo>(1);
+            Fill(r, &(*r109));
+            v->pViewportState = r109;
+        }
+        if (r.Chance(80))
+        {
+            var r110 = r.Alloc<VkPipelineRasterizationStateCreateInfo>(1);
+            Fill(r, &(*r110));
+            v->pRasterizationState = r110;
+        }
+        if (r.Chance(80))
+        {
+            var r111 = r.Alloc<VkPipelineMultisampleStateCreateInfo>(1);
+            Fill(r, &(*r111));
+            v->pMultisampleState = r111;
+        }
+        if (r.Chance(80))
+        {
+            var r112 = r.Alloc<VkPipelineDepthStencilStateCreateInfo>(1);
+            Fill(r, &(*r112));
+            v->pDepthStencilState = r112;
+        }
+        if (r.Chance(80))
+        {
+            var r113 = r.Alloc<VkPipelineColorBlendStateCreateInfo>(1);
+            Fill(r, &(*r113));
+            v->pColorBlendState = r113;
+        }
+        if (r.Chance(80))
+        {
+            var r114 = r.Alloc<VkPipelineDynamicStateCreateInfo>(1);
+            Fill(r, &(*r114));
+            v->pDynamicState = r114;
         }
         v->layout = r.Handle();
         v->renderPass = r.Handle();
@@ -2435,9 +2558,9 @@ public static unsafe partial class RandomArgs
     public static void FillSelf(TestRandom r, VkImageBlit* v)
     {
         Fill(r, &v->srcSubresource);
-        for (int r109 = 0; r109 < 2; r109++) Fill(r, &((VkOffset3D*)&v->srcOffsets)[r109]);
+        for (int r115 = 0; r115 < 2; r115++) Fill(r, &((VkOffset3D*)&v->srcOffsets)[r115]);
         Fill(r, &v->dstSubresource);
-        for (int r110 = 0; r110 < 2; r110++) Fill(r, &((VkOffset3D*)&v->dstOffsets)[r110]);
+        for (int r116 = 0; r116 < 2; r116++) Fill(r, &((VkOffset3D*)&v->dstOffsets)[r116]);
     }
     public static void Fill(TestRandom r, VkImageBlit2* v, int depth = 0)
     {
@@ -2447,9 +2570,9 @@ public static unsafe partial class RandomArgs
     public static void FillSelf(TestRandom r, VkImageBlit2* v)
     {
         Fill(r, &v->srcSubresource);
-        for (int r111 = 0; r111 < 2; r111++) Fill(r, &((VkOffset3D*)&v->srcOffsets)[r111]);
+        for (int r117 = 0; r117 < 2; r117++) Fill(r, &((VkOffset3D*)&v->srcOffsets)[r117]);
         Fill(r, &v->dstSubresource);
-        for (int r112 = 0; r112 < 2; r112++) Fill(r, &((VkOffset3D*)&v->dstOffsets)[r112]);
+        for (int r118 = 0; r118 < 2; r118++) Fill(r, &((VkOffset3D*)&v->dstOffsets)[r118]);
     }
     public static void Fill(TestRandom r, VkImageCopy* v, int depth = 0)
     {
@@ -2516,9 +2639,9 @@ public static unsafe partial class RandomArgs
         v->queueFamilyIndexCount = (uint)r.Count();
         if ((ulong)v->queueFamilyIndexCount != 0 || r.Chance(50))
         {
-            var r113 = r.Alloc<uint>((ulong)v->queueFamilyIndexCount);
-            r.Bytes(r113, (int)((ulong)v->queueFamilyIndexCount * (ulong)sizeof(uint)));
-            v->pQueueFamilyIndices = r113;
+            var r119 = r.Alloc<uint>((ulong)v->queueFamilyIndexCount);
+            r.Bytes(r119, (int)((ulong)v->queueFamilyIndexCount * (ulong)sizeof(uint)));
+            v->pQueueFamilyIndices = r119;
         }
         v->initialLayout = (VkImageLayout)r.I32();
     }
@@ -2533,12 +2656,12 @@ public static unsafe partial class RandomArgs
         v->drmFormatModifierPlaneCount = (uint)r.Count();
         if ((ulong)v->drmFormatModifierPlaneCount != 0 || r.Chance(50))
         {
-            var r115 = r.Alloc<VkSubresourceLayout>((ulong)v->drmFormatModifierPlaneCount);
-            for (ulong r116 = 0; r116 < (ulong)v->drmFormatModifierPlaneCount; r116++)
+            var r121 = r.Alloc<VkSubresourceLayout>((ulong)v->drmFormatModifierPlaneCount);
+            for (ulong r122 = 0; r122 < (ulong)v->drmFormatModifierPlaneCount; r122++)
             {
-                Fill(r, &r115[r116]);
+                Fill(r, &r121[r122]);
             }
-            v->pPlaneLayouts = r115;
+            v->pPlaneLayouts = r121;
         }
     }
     public static void Fill(TestRandom r, VkImageDrmFormatModifierListCreateInfoEXT* v, int depth = 0)
@@ -2551,9 +2674,9 @@ public static unsafe partial class RandomArgs
         v->drmFormatModifierCount = (uint)r.Count();
         if ((ulong)v->drmFormatModifierCount != 0 || r.Chance(50))
         {
-            var r117 = r.Alloc<ulong>((ulong)v->drmFormatModifierCount);
-            r.Bytes(r117, (int)((ulong)v->drmFormatModifierCount * (ulong)sizeof(ulong)));
-            v->pDrmFormatModifiers = r117;
+            var r123 = r.Alloc<ulong>((ulong)v->drmFormatModifierCount);
+            r.Bytes(r123, (int)((ulong)v->drmFormatModifierCount * (ulong)sizeof(ulong)));
+            v->pDrmFormatModifiers = r123;
         }
     }
     public static void Fill(TestRandom r, VkImageDrmFormatModifierPropertiesEXT* v, int depth = 0)
@@ -2575,9 +2698,9 @@ public static unsafe partial class RandomArgs
         v->viewFormatCount = (uint)r.Count();
         if ((ulong)v->viewFormatCount != 0 || r.Chance(50))
         {
-            var r119 = r.Alloc<VkFormat>((ulong)v->viewFormatCount);
-            r.Bytes(r119, (int)((ulong)v->viewFormatCount * (ulong)sizeof(VkFormat)));
-            v->pViewFormats = r119;
+            var r125 = r.Alloc<VkFormat>((ulong)v->viewFormatCount);
+            r.Bytes(r125, (int)((ulong)v->viewFormatCount * (ulong)sizeof(VkFormat)));
+            v->pViewFormats = r125;
         }
     }
     public static void Fill(TestRandom r, VkImageFormatProperties* v, int depth = 0)
@@ -2946,14 +3069,14 @@ public static unsafe partial class RandomArgs
         v->flags = (uint)r.U32();
         if (r.Chance(80))
         {
-            var r121 = r.Alloc<VkApplicationInfo>(1);
-            Fill(r, &(*r121));
-            v->pApplicationInfo = r121;
+            var r127 = r.Alloc<VkApplicationInfo>(1);
+            Fill(r, &(*r127));
+            v->pApplicationInfo = r127;
         }
         v->enabledLayerCount = (uint)r.Count();
-        var r122 = r.Alloc<nint>((ulong)v->enabledLayerCount); for (ulong r123 = 0; r123 < (ulong)v->enabledLayerCount; r123++) r122[r123] = (nint)r.String(); v->ppEnabledLayerNames = (byte**)r122;
+        var r128 = r.Alloc<nint>((ulong)v->enabledLayerCount); for (ulong r129 = 0; r129 < (ulong)v->enabledLayerCount; r129++) r128[r129] = (nint)r.String(); v->ppEnabledLayerNames = (byte**)r128;
         v->enabledExtensionCount = (uint)r.Count();
-        var r124 = r.Alloc<nint>((ulong)v->enabledExtensionCount); for (ulong r125 = 0; r125 < (ulong)v->enabledExtensionCount; r125++) r124[r125] = (nint)r.String(); v->ppEnabledExtensionNames = (byte**)r124;
+        var r130 = r.Alloc<nint>((ulong)v->enabledExtensionCount); for (ulong r131 = 0; r131 < (ulong)v->enabledExtensionCount; r131++) r130[r131] = (nint)r.String(); v->ppEnabledExtensionNames = (byte**)r130;
     }
     public static void Fill(TestRandom r, VkLayerProperties* v, int depth = 0)
     {
@@ -3196,7 +3319,7 @@ public static unsafe partial class RandomArgs
     public static void FillSelf(TestRandom r, VkMemoryToImageCopyMESA* v)
     {
         v->dataSize = (nuint)r.Count();
-        { var r126 = r.Alloc<byte>((ulong)v->dataSize); r.Bytes(r126, (int)(ulong)v->dataSize); v->pData = r126; }
+        { var r132 = r.Alloc<byte>((ulong)v->dataSize); r.Bytes(r132, (int)(ulong)v->dataSize); v->pData = r132; }
         v->memoryRowLength = (uint)r.U32();
         v->memoryImageHeight = (uint)r.U32();
         Fill(r, &v->imageSubresource);
@@ -3270,12 +3393,12 @@ public static unsafe partial class RandomArgs
         v->mutableDescriptorTypeListCount = (uint)r.Count();
         if ((ulong)v->mutableDescriptorTypeListCount != 0 || r.Chance(50))
         {
-            var r127 = r.Alloc<VkMutableDescriptorTypeListEXT>((ulong)v->mutableDescriptorTypeListCount);
-            for (ulong r128 = 0; r128 < (ulong)v->mutableDescriptorTypeListCount; r128++)
+            var r133 = r.Alloc<VkMutableDescriptorTypeListEXT>((ulong)v->mutableDescriptorTypeListCount);
+            for (ulong r134 = 0; r134 < (ulong)v->mutableDescriptorTypeListCount; r134++)
             {
-                Fill(r, &r127[r128]);
+                Fill(r, &r133[r134]);
             }
-            v->pMutableDescriptorTypeLists = r127;
+            v->pMutableDescriptorTypeLists = r133;
         }
     }
     public static void Fill(TestRandom r, VkMutableDescriptorTypeListEXT* v, int depth = 0)
@@ -3287,9 +3410,9 @@ public static unsafe partial class RandomArgs
         v->descriptorTypeCount = (uint)r.Count();
         if ((ulong)v->descriptorTypeCount != 0 || r.Chance(50))
         {
-            var r129 = r.Alloc<VkDescriptorType>((ulong)v->descriptorTypeCount);
-            r.Bytes(r129, (int)((ulong)v->descriptorTypeCount * (ulong)sizeof(VkDescriptorType)));
-            v->pDescriptorTypes = r129;
+            var r135 = r.Alloc<VkDescriptorType>((ulong)v->descriptorTypeCount);
+            r.Bytes(r135, (int)((ulong)v->descriptorTypeCount * (ulong)sizeof(VkDescriptorType)));
+            v->pDescriptorTypes = r135;
         }
     }
     public static void Fill(TestRandom r, VkOffset2D* v, int depth = 0)
@@ -4200,7 +4323,7 @@ public static unsafe partial class RandomArgs
     public static void FillSelf(TestRandom r, VkPhysicalDeviceGroupProperties* v)
     {
         v->physicalDeviceCount = (uint)r.Count();
-        for (int r131 = 0; r131 < 32; r131++) ((ulong*)v->physicalDevices)[r131] = r.Handle();
+        for (int r137 = 0; r137 < 32; r137++) ((ulong*)v->physicalDevices)[r137] = r.Handle();
         v->subsetAllocation = (uint)r.U32();
     }
     public static void Fill(TestRandom r, VkPhysicalDeviceHostImageCopyFeatures* v, int depth = 0)
@@ -4222,16 +4345,16 @@ public static unsafe partial class RandomArgs
         v->copySrcLayoutCount = (uint)r.Count();
         if ((ulong)v->copySrcLayoutCount != 0 || r.Chance(50))
         {
-            var r132 = r.Alloc<VkImageLayout>((ulong)v->copySrcLayoutCount);
-            r.Bytes(r132, (int)((ulong)v->copySrcLayoutCount * (ulong)sizeof(VkImageLayout)));
-            v->pCopySrcLayouts = r132;
+            var r138 = r.Alloc<VkImageLayout>((ulong)v->copySrcLayoutCount);
+            r.Bytes(r138, (int)((ulong)v->copySrcLayoutCount * (ulong)sizeof(VkImageLayout)));
+            v->pCopySrcLayouts = r138;
         }
         v->copyDstLayoutCount = (uint)r.Count();
         if ((ulong)v->copyDstLayoutCount != 0 || r.Chance(50))
         {
-            var r134 = r.Alloc<VkImageLayout>((ulong)v->copyDstLayoutCount);
-            r.Bytes(r134, (int)((ulong)v->copyDstLayoutCount * (ulong)sizeof(VkImageLayout)));
-            v->pCopyDstLayouts = r134;
+            var r140 = r.Alloc<VkImageLayout>((ulong)v->copyDstLayoutCount);
+            r.Bytes(r140, (int)((ulong)v->copyDstLayoutCount * (ulong)sizeof(VkImageLayout)));
+            v->pCopyDstLayouts = r140;
         }
         r.Bytes(v->optimalTilingLayoutUUID, 16);
         v->identicalMemoryTypeRequirements = (uint)r.U32();
@@ -4280,9 +4403,9 @@ public static unsafe partial class RandomArgs
         v->queueFamilyIndexCount = (uint)r.Count();
         if ((ulong)v->queueFamilyIndexCount != 0 || r.Chance(50))
         {
-            var r136 = r.Alloc<uint>((ulong)v->queueFamilyIndexCount);
-            r.Bytes(r136, (int)((ulong)v->queueFamilyIndexCount * (ulong)sizeof(uint)));
-            v->pQueueFamilyIndices = r136;
+            var r142 = r.Alloc<uint>((ulong)v->queueFamilyIndexCount);
+            r.Bytes(r142, (int)((ulong)v->queueFamilyIndexCount * (ulong)sizeof(uint)));
+            v->pQueueFamilyIndices = r142;
         }
     }
     public static void Fill(TestRandom r, VkPhysicalDeviceImageFormatInfo2* v, int depth = 0)
@@ -4679,9 +4802,9 @@ public static unsafe partial class RandomArgs
     public static void FillSelf(TestRandom r, VkPhysicalDeviceMemoryProperties* v)
     {
         v->memoryTypeCount = (uint)r.Count();
-        for (int r138 = 0; r138 < 32; r138++) Fill(r, &((VkMemoryType*)&v->memoryTypes)[r138]);
+        for (int r144 = 0; r144 < 32; r144++) Fill(r, &((VkMemoryType*)&v->memoryTypes)[r144]);
         v->memoryHeapCount = (uint)r.Count();
-        for (int r139 = 0; r139 < 16; r139++) Fill(r, &((VkMemoryHeap*)&v->memoryHeaps)[r139]);
+        for (int r145 = 0; r145 < 16; r145++) Fill(r, &((VkMemoryHeap*)&v->memoryHeaps)[r145]);
     }
     public static void Fill(TestRandom r, VkPhysicalDeviceMemoryProperties2* v, int depth = 0)
     {
@@ -6000,16 +6123,16 @@ public static unsafe partial class RandomArgs
         v->copySrcLayoutCount = (uint)r.Count();
         if ((ulong)v->copySrcLayoutCount != 0 || r.Chance(50))
         {
-            var r140 = r.Alloc<VkImageLayout>((ulong)v->copySrcLayoutCount);
-            r.Bytes(r140, (int)((ulong)v->copySrcLayoutCount * (ulong)sizeof(VkImageLayout)));
-            v->pCopySrcLayouts = r140;
+            var r146 = r.Alloc<VkImageLayout>((ulong)v->copySrcLayoutCount);
+            r.Bytes(r146, (int)((ulong)v->copySrcLayoutCount * (ulong)sizeof(VkImageLayout)));
+            v->pCopySrcLayouts = r146;
         }
         v->copyDstLayoutCount = (uint)r.Count();
         if ((ulong)v->copyDstLayoutCount != 0 || r.Chance(50))
         {
-            var r142 = r.Alloc<VkImageLayout>((ulong)v->copyDstLayoutCount);
-            r.Bytes(r142, (int)((ulong)v->copyDstLayoutCount * (ulong)sizeof(VkImageLayout)));
-            v->pCopyDstLayouts = r142;
+            var r148 = r.Alloc<VkImageLayout>((ulong)v->copyDstLayoutCount);
+            r.Bytes(r148, (int)((ulong)v->copyDstLayoutCount * (ulong)sizeof(VkImageLayout)));
+            v->pCopyDstLayouts = r148;
         }
         r.Bytes(v->optimalTilingLayoutUUID, 16);
         v->identicalMemoryTypeRequirements = (uint)r.U32();
@@ -6073,7 +6196,7 @@ public static unsafe partial class RandomArgs
     {
         v->flags = (uint)r.U32();
         v->initialDataSize = (nuint)r.Count();
-        { var r144 = r.Alloc<byte>((ulong)v->initialDataSize); r.Bytes(r144, (int)(ulong)v->initialDataSize); v->pInitialData = r144; }
+        { var r150 = r.Alloc<byte>((ulong)v->initialDataSize); r.Bytes(r150, (int)(ulong)v->initialDataSize); v->pInitialData = r150; }
     }
     public static void Fill(TestRandom r, VkPipelineColorBlendAdvancedStateCreateInfoEXT* v, int depth = 0)
     {
@@ -6130,12 +6253,12 @@ public static unsafe partial class RandomArgs
         v->attachmentCount = (uint)r.Count();
         if ((ulong)v->attachmentCount != 0 || r.Chance(50))
         {
-            var r145 = r.Alloc<VkPipelineColorBlendAttachmentState>((ulong)v->attachmentCount);
-            for (ulong r146 = 0; r146 < (ulong)v->attachmentCount; r146++)
+            var r151 = r.Alloc<VkPipelineColorBlendAttachmentState>((ulong)v->attachmentCount);
+            for (ulong r152 = 0; r152 < (ulong)v->attachmentCount; r152++)
             {
-                Fill(r, &r145[r146]);
+                Fill(r, &r151[r152]);
             }
-            v->pAttachments = r145;
+            v->pAttachments = r151;
         }
         r.Bytes(v->blendConstants, 16);
     }
@@ -6149,9 +6272,9 @@ public static unsafe partial class RandomArgs
         v->attachmentCount = (uint)r.Count();
         if ((ulong)v->attachmentCount != 0 || r.Chance(50))
         {
-            var r147 = r.Alloc<uint>((ulong)v->attachmentCount);
-            r.Bytes(r147, (int)((ulong)v->attachmentCount * (ulong)sizeof(uint)));
-            v->pColorWriteEnables = r147;
+            var r153 = r.Alloc<uint>((ulong)v->attachmentCount);
+            r.Bytes(r153, (int)((ulong)v->attachmentCount * (ulong)sizeof(uint)));
+            v->pColorWriteEnables = r153;
         }
     }
     public static void Fill(TestRandom r, VkPipelineCoverageModulationStateCreateInfoNV* v, int depth = 0)
@@ -6167,9 +6290,9 @@ public static unsafe partial class RandomArgs
         v->coverageModulationTableCount = (uint)r.Count();
         if ((ulong)v->coverageModulationTableCount != 0 || r.Chance(50))
         {
-            var r149 = r.Alloc<float>((ulong)v->coverageModulationTableCount);
-            r.Bytes(r149, (int)((ulong)v->coverageModulationTableCount * (ulong)sizeof(float)));
-            v->pCoverageModulationTable = r149;
+            var r155 = r.Alloc<float>((ulong)v->coverageModulationTableCount);
+            r.Bytes(r155, (int)((ulong)v->coverageModulationTableCount * (ulong)sizeof(float)));
+            v->pCoverageModulationTable = r155;
         }
     }
     public static void Fill(TestRandom r, VkPipelineCreateFlags2CreateInfo* v, int depth = 0)
@@ -6199,19 +6322,19 @@ public static unsafe partial class RandomArgs
     {
 
         {
-            var r151 = r.Alloc<VkPipelineCreationFeedback>(1);
-            Fill(r, &(*r151));
-            v->pPipelineCreationFeedback = r151;
+            var r157 = r.Alloc<VkPipelineCreationFeedback>(1);
+            Fill(r, &(*r157));
+            v->pPipelineCreationFeedback = r157;
         }
         v->pipelineStageCreationFeedbackCount = (uint)r.Count();
         if ((ulong)v->pipelineStageCreationFeedbackCount != 0 || r.Chance(50))
         {
-            var r152 = r.Alloc<VkPipelineCreationFeedback>((ulong)v->pipelineStageCreationFeedbackCount);
-            for (ulong r153 = 0; r153 < (ulong)v->pipelineStageCreationFeedbackCount; r153++)
+            var r158 = r.Alloc<VkPipelineCreationFeedback>((ulong)v->pipelineStageCreationFeedbackCount);
+            for (ulong r159 = 0; r159 < (ulong)v->pipelineStageCreationFeedbackCount; r159++)
             {
-                Fill(r, &r152[r153]);
+                Fill(r, &r158[r159]);
             }
-            v->pPipelineStageCreationFeedbacks = r152;
+            v->pPipelineStageCreationFeedbacks = r158;
         }
     }
     public static void Fill(TestRandom r, VkPipelineDepthStencilStateCreateInfo* v, int depth = 0)
@@ -6243,9 +6366,9 @@ public static unsafe partial class RandomArgs
         v->dynamicStateCount = (uint)r.Count();
         if ((ulong)v->dynamicStateCount != 0 || r.Chance(50))
         {
-            var r154 = r.Alloc<VkDynamicState>((ulong)v->dynamicStateCount);
-            r.Bytes(r154, (int)((ulong)v->dynamicStateCount * (ulong)sizeof(VkDynamicState)));
-            v->pDynamicStates = r154;
+            var r160 = r.Alloc<VkDynamicState>((ulong)v->dynamicStateCount);
+            r.Bytes(r160, (int)((ulong)v->dynamicStateCount * (ulong)sizeof(VkDynamicState)));
+            v->pDynamicStates = r160;
         }
     }
     public static void Fill(TestRandom r, VkPipelineFragmentShadingRateStateCreateInfoKHR* v, int depth = 0)
@@ -6280,22 +6403,22 @@ public static unsafe partial class RandomArgs
         v->setLayoutCount = (uint)r.Count();
         if ((ulong)v->setLayoutCount != 0 || r.Chance(50))
         {
-            var r156 = r.Alloc<ulong>((ulong)v->setLayoutCount);
-            for (ulong r157 = 0; r157 < (ulong)v->setLayoutCount; r157++)
+            var r162 = r.Alloc<ulong>((ulong)v->setLayoutCount);
+            for (ulong r163 = 0; r163 < (ulong)v->setLayoutCount; r163++)
             {
-                r156[r157] = r.Handle();
+                r162[r163] = r.Handle();
             }
-            v->pSetLayouts = r156;
+            v->pSetLayouts = r162;
         }
         v->pushConstantRangeCount = (uint)r.Count();
         if ((ulong)v->pushConstantRangeCount != 0 || r.Chance(50))
         {
-            var r158 = r.Alloc<VkPushConstantRange>((ulong)v->pushConstantRangeCount);
-            for (ulong r159 = 0; r159 < (ulong)v->pushConstantRangeCount; r159++)
+            var r164 = r.Alloc<VkPushConstantRange>((ulong)v->pushConstantRangeCount);
+            for (ulong r165 = 0; r165 < (ulong)v->pushConstantRangeCount; r165++)
             {
-                Fill(r, &r158[r159]);
+                Fill(r, &r164[r165]);
             }
-            v->pPushConstantRanges = r158;
+            v->pPushConstantRanges = r164;
         }
     }
     public static void Fill(TestRandom r, VkPipelineLibraryCreateInfoKHR* v, int depth = 0)
@@ -6308,12 +6431,12 @@ public static unsafe partial class RandomArgs
         v->libraryCount = (uint)r.Count();
         if ((ulong)v->libraryCount != 0 || r.Chance(50))
         {
-            var r160 = r.Alloc<ulong>((ulong)v->libraryCount);
-            for (ulong r161 = 0; r161 < (ulong)v->libraryCount; r161++)
+            var r166 = r.Alloc<ulong>((ulong)v->libraryCount);
+            for (ulong r167 = 0; r167 < (ulong)v->libraryCount; r167++)
             {
-                r160[r161] = r.Handle();
+                r166[r167] = r.Handle();
             }
-            v->pLibraries = r160;
+            v->pLibraries = r166;
         }
     }
     public static void Fill(TestRandom r, VkPipelineMultisampleStateCreateInfo* v, int depth = 0)
@@ -6345,9 +6468,9 @@ public static unsafe partial class RandomArgs
         v->minSampleShading = (float)r.F32();
         if ((((ulong)v->rasterizationSamples+31UL)/32UL) != 0 || r.Chance(50))
         {
-            var r162 = r.Alloc<uint>((((ulong)v->rasterizationSamples+31UL)/32UL));
-            r.Bytes(r162, (int)((((ulong)v->rasterizationSamples+31UL)/32UL) * (ulong)sizeof(uint)));
-            v->pSampleMask = r162;
+            var r168 = r.Alloc<uint>((((ulong)v->rasterizationSamples+31UL)/32UL));
+            r.Bytes(r168, (int)((((ulong)v->rasterizationSamples+31UL)/32UL) * (ulong)sizeof(uint)));
+            v->pSampleMask = r168;
         }
         v->alphaToCoverageEnable = (uint)r.U32();
         v->alphaToOneEnable = (uint)r.U32();
@@ -6454,9 +6577,9 @@ public static unsafe partial class RandomArgs
         v->colorAttachmentCount = (uint)r.Count();
         if ((ulong)v->colorAttachmentCount != 0 || r.Chance(50))
         {
-            var r164 = r.Alloc<VkFormat>((ulong)v->colorAttachmentCount);
-            r.Bytes(r164, (int)((ulong)v->colorAttachmentCount * (ulong)sizeof(VkFormat)));
-            v->pColorAttachmentFormats = r164;
+            var r170 = r.Alloc<VkFormat>((ulong)v->colorAttachmentCount);
+            r.Bytes(r170, (int)((ulong)v->colorAttachmentCount * (ulong)sizeof(VkFormat)));
+            v->pColorAttachmentFormats = r170;
         }
         v->depthAttachmentFormat = (VkFormat)r.I32();
         v->stencilAttachmentFormat = (VkFormat)r.I32();
@@ -6513,9 +6636,9 @@ public static unsafe partial class RandomArgs
         v->pName = r.String();
         if (r.Chance(80))
         {
-            var r166 = r.Alloc<VkSpecializationInfo>(1);
-            Fill(r, &(*r166));
-            v->pSpecializationInfo = r166;
+            var r172 = r.Alloc<VkSpecializationInfo>(1);
+            Fill(r, &(*r172));
+            v->pSpecializationInfo = r172;
         }
     }
     public static void Fill(TestRandom r, VkPipelineShaderStageRequiredSubgroupSizeCreateInfo* v, int depth = 0)
@@ -6571,12 +6694,12 @@ public static unsafe partial class RandomArgs
         v->vertexBindingDivisorCount = (uint)r.Count();
         if ((ulong)v->vertexBindingDivisorCount != 0 || r.Chance(50))
         {
-            var r167 = r.Alloc<VkVertexInputBindingDivisorDescription>((ulong)v->vertexBindingDivisorCount);
-            for (ulong r168 = 0; r168 < (ulong)v->vertexBindingDivisorCount; r168++)
+            var r173 = r.Alloc<VkVertexInputBindingDivisorDescription>((ulong)v->vertexBindingDivisorCount);
+            for (ulong r174 = 0; r174 < (ulong)v->vertexBindingDivisorCount; r174++)
             {
-                Fill(r, &r167[r168]);
+                Fill(r, &r173[r174]);
             }
-            v->pVertexBindingDivisors = r167;
+            v->pVertexBindingDivisors = r173;
         }
     }
     public static void Fill(TestRandom r, VkPipelineVertexInputStateCreateInfo* v, int depth = 0)
@@ -6605,22 +6728,22 @@ public static unsafe partial class RandomArgs
         v->vertexBindingDescriptionCount = (uint)r.Count();
         if ((ulong)v->vertexBindingDescriptionCount != 0 || r.Chance(50))
         {
-            var r169 = r.Alloc<VkVertexInputBindingDescription>((ulong)v->vertexBindingDescriptionCount);
-            for (ulong r170 = 0; r170 < (ulong)v->vertexBindingDescriptionCount; r170++)
+            var r175 = r.Alloc<VkVertexInputBindingDescription>((ulong)v->vertexBindingDescriptionCount);
+            for (ulong r176 = 0; r176 < (ulong)v->vertexBindingDescriptionCount; r176++)
             {
-                Fill(r, &r169[r170]);
+                Fill(r, &r175[r176]);
             }
-            v->pVertexBindingDescriptions = r169;
+            v->pVertexBindingDescriptions = r175;
         }
         v->vertexAttributeDescriptionCount = (uint)r.Count();
         if ((ulong)v->vertexAttributeDescriptionCount != 0 || r.Chance(50))
         {
-            var r171 = r.Alloc<VkVertexInputAttributeDescription>((ulong)v->vertexAttributeDescriptionCount);
-            for (ulong r172 = 0; r172 < (ulong)v->vertexAttributeDescriptionCount; r172++)
+            var r177 = r.Alloc<VkVertexInputAttributeDescription>((ulong)v->vertexAttributeDescriptionCount);
+            for (ulong r178 = 0; r178 < (ulong)v->vertexAttributeDescriptionCount; r178++)
             {
-                Fill(r, &r171[r172]);
+                Fill(r, &r177[r178]);
             }
-            v->pVertexAttributeDescriptions = r171;
+            v->pVertexAttributeDescriptions = r177;
         }
     }
     public static void Fill(TestRandom r, VkPipelineViewportDepthClampControlCreateInfoEXT* v, int depth = 0)
@@ -6633,9 +6756,9 @@ public static unsafe partial class RandomArgs
         v->depthClampMode = (VkDepthClampModeEXT)r.I32();
         if (r.Chance(80))
         {
-            var r173 = r.Alloc<VkDepthClampRangeEXT>(1);
-            Fill(r, &(*r173));
-            v->pDepthClampRange = r173;
+            var r179 = r.Alloc<VkDepthClampRangeEXT>(1);
+            Fill(r, &(*r179));
+            v->pDepthClampRange = r179;
         }
     }
     public static void Fill(TestRandom r, VkPipelineViewportDepthClipControlCreateInfoEXT* v, int depth = 0)
@@ -6674,22 +6797,22 @@ public static unsafe partial class RandomArgs
         v->viewportCount = (uint)r.Count();
         if ((ulong)v->viewportCount != 0 || r.Chance(50))
         {
-            var r174 = r.Alloc<VkViewport>((ulong)v->viewportCount);
-            for (ulong r175 = 0; r175 < (ulong)v->viewportCount; r175++)
+            var r180 = r.Alloc<VkViewport>((ulong)v->viewportCount);
+            for (ulong r181 = 0; r181 < (ulong)v->viewportCount; r181++)
             {
-                Fill(r, &r174[r175]);
+                Fill(r, &r180[r181]);
             }
-            v->pViewports = r174;
+            v->pViewports = r180;
         }
         v->scissorCount = (uint)r.Count();
         if ((ulong)v->scissorCount != 0 || r.Chance(50))
         {
-            var r176 = r.Alloc<VkRect2D>((ulong)v->scissorCount);
-            for (ulong r177 = 0; r177 < (ulong)v->scissorCount; r177++)
+            var r182 = r.Alloc<VkRect2D>((ulong)v->scissorCount);
+            for (ulong r183 = 0; r183 < (ulong)v->scissorCount; r183++)
             {
-                Fill(r, &r176[r177]);
+                Fill(r, &r182[r183]);
             }
-            v->pScissors = r176;
+            v->pScissors = r182;
         }
     }
     public static void Fill(TestRandom r, VkPrivateDataSlotCreateInfo* v, int depth = 0)
@@ -6746,7 +6869,7 @@ public static unsafe partial class RandomArgs
         v->stageFlags = (uint)r.U32();
         v->offset = (uint)r.U32();
         v->size = (uint)r.Count();
-        { var r178 = r.Alloc<byte>((ulong)v->size); r.Bytes(r178, (int)(ulong)v->size); v->pValues = r178; }
+        { var r184 = r.Alloc<byte>((ulong)v->size); r.Bytes(r184, (int)(ulong)v->size); v->pValues = r184; }
     }
     public static void Fill(TestRandom r, VkPushDescriptorSetInfo* v, int depth = 0)
     {
@@ -6776,12 +6899,12 @@ public static unsafe partial class RandomArgs
         v->descriptorWriteCount = (uint)r.Count();
         if ((ulong)v->descriptorWriteCount != 0 || r.Chance(50))
         {
-            var r179 = r.Alloc<VkWriteDescriptorSet>((ulong)v->descriptorWriteCount);
-            for (ulong r180 = 0; r180 < (ulong)v->descriptorWriteCount; r180++)
+            var r185 = r.Alloc<VkWriteDescriptorSet>((ulong)v->descriptorWriteCount);
+            for (ulong r186 = 0; r186 < (ulong)v->descriptorWriteCount; r186++)
             {
-                Fill(r, &r179[r180]);
+                Fill(r, &r185[r186]);
             }
-            v->pDescriptorWrites = r179;
+            v->pDescriptorWrites = r185;
         }
     }
     public static void Fill(TestRandom r, VkQueryPoolCreateInfo* v, int depth = 0)
@@ -6841,6 +6964,97 @@ public static unsafe partial class RandomArgs
     {
         Fill(r, &v->queueFamilyProperties);
     }
+    public static void Fill(TestRandom r, VkRayTracingPipelineCreateInfoKHR* v, int depth = 0)
+    {
+        v->sType = VkRayTracingPipelineCreateInfoKHR.SType;
+        void* head = null;
+        int first = r.Below(4) - 1, second = r.Below(4) - 1;
+        if (second == first) second = -1;
+        foreach (int pick in new[] { first, second })
+        {
+            if (pick < 0) continue;
+            void* p = null;
+            switch (pick)
+            {
+                case 0: { var q = r.Alloc<VkPipelineRobustnessCreateInfo>(1); q->sType = VkPipelineRobustnessCreateInfo.SType; FillSelf(r, q); p = q; break; }
+                case 1: { var q = r.Alloc<VkPipelineCreationFeedbackCreateInfo>(1); q->sType = VkPipelineCreationFeedbackCreateInfo.SType; FillSelf(r, q); p = q; break; }
+                case 2: { var q = r.Alloc<VkPipelineCreateFlags2CreateInfo>(1); q->sType = VkPipelineCreateFlags2CreateInfo.SType; FillSelf(r, q); p = q; break; }
+            }
+            ((VnChainHeader*)p)->pNext = head;
+            head = p;
+        }
+        v->pNext = head;
+        FillSelf(r, v);
+    }
+    public static void FillSelf(TestRandom r, VkRayTracingPipelineCreateInfoKHR* v)
+    {
+        v->flags = (uint)r.U32();
+        v->stageCount = (uint)r.Count();
+        if ((ulong)v->stageCount != 0 || r.Chance(50))
+        {
+            var r187 = r.Alloc<VkPipelineShaderStageCreateInfo>((ulong)v->stageCount);
+            for (ulong r188 = 0; r188 < (ulong)v->stageCount; r188++)
+            {
+                Fill(r, &r187[r188]);
+            }
+            v->pStages = r187;
+        }
+        v->groupCount = (uint)r.Count();
+        if ((ulong)v->groupCount != 0 || r.Chance(50))
+        {
+            var r189 = r.Alloc<VkRayTracingShaderGroupCreateInfoKHR>((ulong)v->groupCount);
+            for (ulong r190 = 0; r190 < (ulong)v->groupCount; r190++)
+            {
+                Fill(r, &r189[r190]);
+            }
+            v->pGroups = r189;
+        }
+        v->maxPipelineRayRecursionDepth = (uint)r.U32();
+        if (r.Chance(80))
+        {
+            var r191 = r.Alloc<VkPipelineLibraryCreateInfoKHR>(1);
+            Fill(r, &(*r191));
+            v->pLibraryInfo = r191;
+        }
+        if (r.Chance(80))
+        {
+            var r192 = r.Alloc<VkRayTracingPipelineInterfaceCreateInfoKHR>(1);
+            Fill(r, &(*r192));
+            v->pLibraryInterface = r192;
+        }
+        if (r.Chance(80))
+        {
+            var r193 = r.Alloc<VkPipelineDynamicStateCreateInfo>(1);
+            Fill(r, &(*r193));
+            v->pDynamicState = r193;
+        }
+        v->layout = r.Handle();
+        v->basePipelineHandle = r.Handle();
+        v->basePipelineIndex = (int)r.I32();
+    }
+    public static void Fill(TestRandom r, VkRayTracingPipelineInterfaceCreateInfoKHR* v, int depth = 0)
+    {
+        v->sType = VkRayTracingPipelineInterfaceCreateInfoKHR.SType;
+        FillSelf(r, v);
+    }
+    public static void FillSelf(TestRandom r, VkRayTracingPipelineInterfaceCreateInfoKHR* v)
+    {
+        v->maxPipelineRayPayloadSize = (uint)r.U32();
+        v->maxPipelineRayHitAttributeSize = (uint)r.U32();
+    }
+    public static void Fill(TestRandom r, VkRayTracingShaderGroupCreateInfoKHR* v, int depth = 0)
+    {
+        v->sType = VkRayTracingShaderGroupCreateInfoKHR.SType;
+        FillSelf(r, v);
+    }
+    public static void FillSelf(TestRandom r, VkRayTracingShaderGroupCreateInfoKHR* v)
+    {
+        v->type = (VkRayTracingShaderGroupTypeKHR)r.I32();
+        v->generalShader = (uint)r.U32();
+        v->closestHitShader = (uint)r.U32();
+        v->anyHitShader = (uint)r.U32();
+        v->intersectionShader = (uint)r.U32();
+    }
     public static void Fill(TestRandom r, VkRect2D* v, int depth = 0)
     {
         FillSelf(r, v);
@@ -6860,12 +7074,12 @@ public static unsafe partial class RandomArgs
         v->attachmentCount = (uint)r.Count();
         if ((ulong)v->attachmentCount != 0 || r.Chance(50))
         {
-            var r181 = r.Alloc<ulong>((ulong)v->attachmentCount);
-            for (ulong r182 = 0; r182 < (ulong)v->attachmentCount; r182++)
+            var r194 = r.Alloc<ulong>((ulong)v->attachmentCount);
+            for (ulong r195 = 0; r195 < (ulong)v->attachmentCount; r195++)
             {
-                r181[r182] = r.Handle();
+                r194[r195] = r.Handle();
             }
-            v->pAttachments = r181;
+            v->pAttachments = r194;
         }
     }
     public static void Fill(TestRandom r, VkRenderPassBeginInfo* v, int depth = 0)
@@ -6898,12 +7112,12 @@ public static unsafe partial class RandomArgs
         v->clearValueCount = (uint)r.Count();
         if ((ulong)v->clearValueCount != 0 || r.Chance(50))
         {
-            var r183 = r.Alloc<VkClearValue>((ulong)v->clearValueCount);
-            for (ulong r184 = 0; r184 < (ulong)v->clearValueCount; r184++)
+            var r196 = r.Alloc<VkClearValue>((ulong)v->clearValueCount);
+            for (ulong r197 = 0; r197 < (ulong)v->clearValueCount; r197++)
             {
-                Fill(r, &r183[r184]);
+                Fill(r, &r196[r197]);
             }
-            v->pClearValues = r183;
+            v->pClearValues = r196;
         }
     }
     public static void Fill(TestRandom r, VkRenderPassCreateInfo* v, int depth = 0)
@@ -6933,32 +7147,32 @@ public static unsafe partial class RandomArgs
         v->attachmentCount = (uint)r.Count();
         if ((ulong)v->attachmentCount != 0 || r.Chance(50))
         {
-            var r185 = r.Alloc<VkAttachmentDescription>((ulong)v->attachmentCount);
-            for (ulong r186 = 0; r186 < (ulong)v->attachmentCount; r186++)
+            var r198 = r.Alloc<VkAttachmentDescription>((ulong)v->attachmentCount);
+            for (ulong r199 = 0; r199 < (ulong)v->attachmentCount; r199++)
             {
-                Fill(r, &r185[r186]);
+                Fill(r, &r198[r199]);
             }
-            v->pAttachments = r185;
+            v->pAttachments = r198;
         }
         v->subpassCount = (uint)r.Count();
         if ((ulong)v->subpassCount != 0 || r.Chance(50))
         {
-            var r187 = r.Alloc<VkSubpassDescription>((ulong)v->subpassCount);
-            for (ulong r188 = 0; r188 < (ulong)v->subpassCount; r188++)
+            var r200 = r.Alloc<VkSubpassDescription>((ulong)v->subpassCount);
+            for (ulong r201 = 0; r201 < (ulong)v->subpassCount; r201++)
             {
-                Fill(r, &r187[r188]);
+                Fill(r, &r200[r201]);
             }
-            v->pSubpasses = r187;
+            v->pSubpasses = r200;
         }
         v->dependencyCount = (uint)r.Count();
         if ((ulong)v->dependencyCount != 0 || r.Chance(50))
         {
-            var r189 = r.Alloc<VkSubpassDependency>((ulong)v->dependencyCount);
-            for (ulong r190 = 0; r190 < (ulong)v->dependencyCount; r190++)
+            var r202 = r.Alloc<VkSubpassDependency>((ulong)v->dependencyCount);
+            for (ulong r203 = 0; r203 < (ulong)v->dependencyCount; r203++)
             {
-                Fill(r, &r189[r190]);
+                Fill(r, &r202[r203]);
             }
-            v->pDependencies = r189;
+            v->pDependencies = r202;
         }
     }
     public static void Fill(TestRandom r, VkRenderPassCreateInfo2* v, int depth = 0)
@@ -6972,39 +7186,39 @@ public static unsafe partial class RandomArgs
         v->attachmentCount = (uint)r.Count();
         if ((ulong)v->attachmentCount != 0 || r.Chance(50))
         {
-            var r191 = r.Alloc<VkAttachmentDescription2>((ulong)v->attachmentCount);
-            for (ulong r192 = 0; r192 < (ulong)v->attachmentCount; r192++)
+            var r204 = r.Alloc<VkAttachmentDescription2>((ulong)v->attachmentCount);
+            for (ulong r205 = 0; r205 < (ulong)v->attachmentCount; r205++)
             {
-                Fill(r, &r191[r192]);
+                Fill(r, &r204[r205]);
             }
-            v->pAttachments = r191;
+            v->pAttachments = r204;
         }
         v->subpassCount = (uint)r.Count();
         if ((ulong)v->subpassCount != 0 || r.Chance(50))
         {
-            var r193 = r.Alloc<VkSubpassDescription2>((ulong)v->subpassCount);
-            for (ulong r194 = 0; r194 < (ulong)v->subpassCount; r194++)
+            var r206 = r.Alloc<VkSubpassDescription2>((ulong)v->subpassCount);
+            for (ulong r207 = 0; r207 < (ulong)v->subpassCount; r207++)
             {
-                Fill(r, &r193[r194]);
+                Fill(r, &r206[r207]);
             }
-            v->pSubpasses = r193;
+            v->pSubpasses = r206;
         }
         v->dependencyCount = (uint)r.Count();
         if ((ulong)v->dependencyCount != 0 || r.Chance(50))
         {
-            var r195 = r.Alloc<VkSubpassDependency2>((ulong)v->dependencyCount);
-            for (ulong r196 = 0; r196 < (ulong)v->dependencyCount; r196++)
+            var r208 = r.Alloc<VkSubpassDependency2>((ulong)v->dependencyCount);
+            for (ulong r209 = 0; r209 < (ulong)v->dependencyCount; r209++)
             {
-                Fill(r, &r195[r196]);
+                Fill(r, &r208[r209]);
             }
-            v->pDependencies = r195;
+            v->pDependencies = r208;
         }
         v->correlatedViewMaskCount = (uint)r.Count();
         if ((ulong)v->correlatedViewMaskCount != 0 || r.Chance(50))
         {
-            var r197 = r.Alloc<uint>((ulong)v->correlatedViewMaskCount);
-            r.Bytes(r197, (int)((ulong)v->correlatedViewMaskCount * (ulong)sizeof(uint)));
-            v->pCorrelatedViewMasks = r197;
+            var r210 = r.Alloc<uint>((ulong)v->correlatedViewMaskCount);
+            r.Bytes(r210, (int)((ulong)v->correlatedViewMaskCount * (ulong)sizeof(uint)));
+            v->pCorrelatedViewMasks = r210;
         }
     }
     public static void Fill(TestRandom r, VkRenderPassInputAttachmentAspectCreateInfo* v, int depth = 0)
@@ -7017,12 +7231,12 @@ public static unsafe partial class RandomArgs
         v->aspectReferenceCount = (uint)r.Count();
         if ((ulong)v->aspectReferenceCount != 0 || r.Chance(50))
         {
-            var r199 = r.Alloc<VkInputAttachmentAspectReference>((ulong)v->aspectReferenceCount);
-            for (ulong r200 = 0; r200 < (ulong)v->aspectReferenceCount; r200++)
+            var r212 = r.Alloc<VkInputAttachmentAspectReference>((ulong)v->aspectReferenceCount);
+            for (ulong r213 = 0; r213 < (ulong)v->aspectReferenceCount; r213++)
             {
-                Fill(r, &r199[r200]);
+                Fill(r, &r212[r213]);
             }
-            v->pAspectReferences = r199;
+            v->pAspectReferences = r212;
         }
     }
     public static void Fill(TestRandom r, VkRenderPassMultiviewCreateInfo* v, int depth = 0)
@@ -7035,23 +7249,23 @@ public static unsafe partial class RandomArgs
         v->subpassCount = (uint)r.Count();
         if ((ulong)v->subpassCount != 0 || r.Chance(50))
         {
-            var r201 = r.Alloc<uint>((ulong)v->subpassCount);
-            r.Bytes(r201, (int)((ulong)v->subpassCount * (ulong)sizeof(uint)));
-            v->pViewMasks = r201;
+            var r214 = r.Alloc<uint>((ulong)v->subpassCount);
+            r.Bytes(r214, (int)((ulong)v->subpassCount * (ulong)sizeof(uint)));
+            v->pViewMasks = r214;
         }
         v->dependencyCount = (uint)r.Count();
         if ((ulong)v->dependencyCount != 0 || r.Chance(50))
         {
-            var r203 = r.Alloc<int>((ulong)v->dependencyCount);
-            r.Bytes(r203, (int)((ulong)v->dependencyCount * (ulong)sizeof(int)));
-            v->pViewOffsets = r203;
+            var r216 = r.Alloc<int>((ulong)v->dependencyCount);
+            r.Bytes(r216, (int)((ulong)v->dependencyCount * (ulong)sizeof(int)));
+            v->pViewOffsets = r216;
         }
         v->correlationMaskCount = (uint)r.Count();
         if ((ulong)v->correlationMaskCount != 0 || r.Chance(50))
         {
-            var r205 = r.Alloc<uint>((ulong)v->correlationMaskCount);
-            r.Bytes(r205, (int)((ulong)v->correlationMaskCount * (ulong)sizeof(uint)));
-            v->pCorrelationMasks = r205;
+            var r218 = r.Alloc<uint>((ulong)v->correlationMaskCount);
+            r.Bytes(r218, (int)((ulong)v->correlationMaskCount * (ulong)sizeof(uint)));
+            v->pCorrelationMasks = r218;
         }
     }
     public static void Fill(TestRandom r, VkRenderPassSampleLocationsBeginInfoEXT* v, int depth = 0)
@@ -7064,22 +7278,22 @@ public static unsafe partial class RandomArgs
         v->attachmentInitialSampleLocationsCount = (uint)r.Count();
         if ((ulong)v->attachmentInitialSampleLocationsCount != 0 || r.Chance(50))
         {
-            var r207 = r.Alloc<VkAttachmentSampleLocationsEXT>((ulong)v->attachmentInitialSampleLocationsCount);
-            for (ulong r208 = 0; r208 < (ulong)v->attachmentInitialSampleLocationsCount; r208++)
+            var r220 = r.Alloc<VkAttachmentSampleLocationsEXT>((ulong)v->attachmentInitialSampleLocationsCount);
+            for (ulong r221 = 0; r221 < (ulong)v->attachmentInitialSampleLocationsCount; r221++)
             {
-                Fill(r, &r207[r208]);
+                Fill(r, &r220[r221]);
             }
-            v->pAttachmentInitialSampleLocations = r207;
+            v->pAttachmentInitialSampleLocations = r220;
         }
         v->postSubpassSampleLocationsCount = (uint)r.Count();
         if ((ulong)v->postSubpassSampleLocationsCount != 0 || r.Chance(50))
         {
-            var r209 = r.Alloc<VkSubpassSampleLocationsEXT>((ulong)v->postSubpassSampleLocationsCount);
-            for (ulong r210 = 0; r210 < (ulong)v->postSubpassSampleLocationsCount; r210++)
+            var r222 = r.Alloc<VkSubpassSampleLocationsEXT>((ulong)v->postSubpassSampleLocationsCount);
+            for (ulong r223 = 0; r223 < (ulong)v->postSubpassSampleLocationsCount; r223++)
             {
-                Fill(r, &r209[r210]);
+                Fill(r, &r222[r223]);
             }
-            v->pPostSubpassSampleLocations = r209;
+            v->pPostSubpassSampleLocations = r222;
         }
     }
     public static void Fill(TestRandom r, VkRenderingAreaInfo* v, int depth = 0)
@@ -7093,9 +7307,9 @@ public static unsafe partial class RandomArgs
         v->colorAttachmentCount = (uint)r.Count();
         if ((ulong)v->colorAttachmentCount != 0 || r.Chance(50))
         {
-            var r211 = r.Alloc<VkFormat>((ulong)v->colorAttachmentCount);
-            r.Bytes(r211, (int)((ulong)v->colorAttachmentCount * (ulong)sizeof(VkFormat)));
-            v->pColorAttachmentFormats = r211;
+            var r224 = r.Alloc<VkFormat>((ulong)v->colorAttachmentCount);
+            r.Bytes(r224, (int)((ulong)v->colorAttachmentCount * (ulong)sizeof(VkFormat)));
+            v->pColorAttachmentFormats = r224;
         }
         v->depthAttachmentFormat = (VkFormat)r.I32();
         v->stencilAttachmentFormat = (VkFormat)r.I32();
@@ -7126,9 +7340,9 @@ public static unsafe partial class RandomArgs
         v->colorAttachmentCount = (uint)r.Count();
         if ((ulong)v->colorAttachmentCount != 0 || r.Chance(50))
         {
-            var r213 = r.Alloc<uint>((ulong)v->colorAttachmentCount);
-            r.Bytes(r213, (int)((ulong)v->colorAttachmentCount * (ulong)sizeof(uint)));
-            v->pColorAttachmentLocations = r213;
+            var r226 = r.Alloc<uint>((ulong)v->colorAttachmentCount);
+            r.Bytes(r226, (int)((ulong)v->colorAttachmentCount * (ulong)sizeof(uint)));
+            v->pColorAttachmentLocations = r226;
         }
     }
     public static void Fill(TestRandom r, VkRenderingFragmentShadingRateAttachmentInfoKHR* v, int depth = 0)
@@ -7173,24 +7387,24 @@ public static unsafe partial class RandomArgs
         v->colorAttachmentCount = (uint)r.Count();
         if ((ulong)v->colorAttachmentCount != 0 || r.Chance(50))
         {
-            var r215 = r.Alloc<VkRenderingAttachmentInfo>((ulong)v->colorAttachmentCount);
-            for (ulong r216 = 0; r216 < (ulong)v->colorAttachmentCount; r216++)
+            var r228 = r.Alloc<VkRenderingAttachmentInfo>((ulong)v->colorAttachmentCount);
+            for (ulong r229 = 0; r229 < (ulong)v->colorAttachmentCount; r229++)
             {
-                Fill(r, &r215[r216]);
+                Fill(r, &r228[r229]);
             }
-            v->pColorAttachments = r215;
+            v->pColorAttachments = r228;
         }
         if (r.Chance(80))
         {
-            var r217 = r.Alloc<VkRenderingAttachmentInfo>(1);
-            Fill(r, &(*r217));
-            v->pDepthAttachment = r217;
+            var r230 = r.Alloc<VkRenderingAttachmentInfo>(1);
+            Fill(r, &(*r230));
+            v->pDepthAttachment = r230;
         }
         if (r.Chance(80))
         {
-            var r218 = r.Alloc<VkRenderingAttachmentInfo>(1);
-            Fill(r, &(*r218));
-            v->pStencilAttachment = r218;
+            var r231 = r.Alloc<VkRenderingAttachmentInfo>(1);
+            Fill(r, &(*r231));
+            v->pStencilAttachment = r231;
         }
     }
     public static void Fill(TestRandom r, VkRenderingInputAttachmentIndexInfo* v, int depth = 0)
@@ -7203,21 +7417,21 @@ public static unsafe partial class RandomArgs
         v->colorAttachmentCount = (uint)r.Count();
         if ((ulong)v->colorAttachmentCount != 0 || r.Chance(50))
         {
-            var r219 = r.Alloc<uint>((ulong)v->colorAttachmentCount);
-            r.Bytes(r219, (int)((ulong)v->colorAttachmentCount * (ulong)sizeof(uint)));
-            v->pColorAttachmentInputIndices = r219;
+            var r232 = r.Alloc<uint>((ulong)v->colorAttachmentCount);
+            r.Bytes(r232, (int)((ulong)v->colorAttachmentCount * (ulong)sizeof(uint)));
+            v->pColorAttachmentInputIndices = r232;
         }
         if (r.Chance(80))
         {
-            var r221 = r.Alloc<uint>(1);
-            (*r221) = (uint)r.U32();
-            v->pDepthInputAttachmentIndex = r221;
+            var r234 = r.Alloc<uint>(1);
+            (*r234) = (uint)r.U32();
+            v->pDepthInputAttachmentIndex = r234;
         }
         if (r.Chance(80))
         {
-            var r222 = r.Alloc<uint>(1);
-            (*r222) = (uint)r.U32();
-            v->pStencilInputAttachmentIndex = r222;
+            var r235 = r.Alloc<uint>(1);
+            (*r235) = (uint)r.U32();
+            v->pStencilInputAttachmentIndex = r235;
         }
     }
     public static void Fill(TestRandom r, VkResolveImageInfo2* v, int depth = 0)
@@ -7234,12 +7448,12 @@ public static unsafe partial class RandomArgs
         v->regionCount = (uint)r.Count();
         if ((ulong)v->regionCount != 0 || r.Chance(50))
         {
-            var r223 = r.Alloc<VkImageResolve2>((ulong)v->regionCount);
-            for (ulong r224 = 0; r224 < (ulong)v->regionCount; r224++)
+            var r236 = r.Alloc<VkImageResolve2>((ulong)v->regionCount);
+            for (ulong r237 = 0; r237 < (ulong)v->regionCount; r237++)
             {
-                Fill(r, &r223[r224]);
+                Fill(r, &r236[r237]);
             }
-            v->pRegions = r223;
+            v->pRegions = r236;
         }
     }
     public static void Fill(TestRandom r, VkRingCreateInfoMESA* v, int depth = 0)
@@ -7317,12 +7531,12 @@ public static unsafe partial class RandomArgs
         v->sampleLocationsCount = (uint)r.Count();
         if ((ulong)v->sampleLocationsCount != 0 || r.Chance(50))
         {
-            var r225 = r.Alloc<VkSampleLocationEXT>((ulong)v->sampleLocationsCount);
-            for (ulong r226 = 0; r226 < (ulong)v->sampleLocationsCount; r226++)
+            var r238 = r.Alloc<VkSampleLocationEXT>((ulong)v->sampleLocationsCount);
+            for (ulong r239 = 0; r239 < (ulong)v->sampleLocationsCount; r239++)
             {
-                Fill(r, &r225[r226]);
+                Fill(r, &r238[r239]);
             }
-            v->pSampleLocations = r225;
+            v->pSampleLocations = r238;
         }
     }
     public static void Fill(TestRandom r, VkSamplerBorderColorComponentMappingCreateInfoEXT* v, int depth = 0)
@@ -7508,18 +7722,18 @@ public static unsafe partial class RandomArgs
         v->semaphoreCount = (uint)r.Count();
         if ((ulong)v->semaphoreCount != 0 || r.Chance(50))
         {
-            var r227 = r.Alloc<ulong>((ulong)v->semaphoreCount);
-            for (ulong r228 = 0; r228 < (ulong)v->semaphoreCount; r228++)
+            var r240 = r.Alloc<ulong>((ulong)v->semaphoreCount);
+            for (ulong r241 = 0; r241 < (ulong)v->semaphoreCount; r241++)
             {
-                r227[r228] = r.Handle();
+                r240[r241] = r.Handle();
             }
-            v->pSemaphores = r227;
+            v->pSemaphores = r240;
         }
         if ((ulong)v->semaphoreCount != 0 || r.Chance(50))
         {
-            var r229 = r.Alloc<ulong>((ulong)v->semaphoreCount);
-            r.Bytes(r229, (int)((ulong)v->semaphoreCount * (ulong)sizeof(ulong)));
-            v->pValues = r229;
+            var r242 = r.Alloc<ulong>((ulong)v->semaphoreCount);
+            r.Bytes(r242, (int)((ulong)v->semaphoreCount * (ulong)sizeof(ulong)));
+            v->pValues = r242;
         }
     }
     public static void Fill(TestRandom r, VkShaderModuleCreateInfo* v, int depth = 0)
@@ -7533,9 +7747,9 @@ public static unsafe partial class RandomArgs
         v->codeSize = (nuint)(4 * (1 + r.Count()));
         if (((ulong)v->codeSize/4UL) != 0 || r.Chance(50))
         {
-            var r231 = r.Alloc<uint>(((ulong)v->codeSize/4UL));
-            r.Bytes(r231, (int)(((ulong)v->codeSize/4UL) * (ulong)sizeof(uint)));
-            v->pCode = r231;
+            var r244 = r.Alloc<uint>(((ulong)v->codeSize/4UL));
+            r.Bytes(r244, (int)(((ulong)v->codeSize/4UL) * (ulong)sizeof(uint)));
+            v->pCode = r244;
         }
     }
     public static void Fill(TestRandom r, VkSparseBufferMemoryBindInfo* v, int depth = 0)
@@ -7548,12 +7762,12 @@ public static unsafe partial class RandomArgs
         v->bindCount = (uint)r.Count();
         if ((ulong)v->bindCount != 0 || r.Chance(50))
         {
-            var r233 = r.Alloc<VkSparseMemoryBind>((ulong)v->bindCount);
-            for (ulong r234 = 0; r234 < (ulong)v->bindCount; r234++)
+            var r246 = r.Alloc<VkSparseMemoryBind>((ulong)v->bindCount);
+            for (ulong r247 = 0; r247 < (ulong)v->bindCount; r247++)
             {
-                Fill(r, &r233[r234]);
+                Fill(r, &r246[r247]);
             }
-            v->pBinds = r233;
+            v->pBinds = r246;
         }
     }
     public static void Fill(TestRandom r, VkSparseImageFormatProperties* v, int depth = 0)
@@ -7598,12 +7812,12 @@ public static unsafe partial class RandomArgs
         v->bindCount = (uint)r.Count();
         if ((ulong)v->bindCount != 0 || r.Chance(50))
         {
-            var r235 = r.Alloc<VkSparseImageMemoryBind>((ulong)v->bindCount);
-            for (ulong r236 = 0; r236 < (ulong)v->bindCount; r236++)
+            var r248 = r.Alloc<VkSparseImageMemoryBind>((ulong)v->bindCount);
+            for (ulong r249 = 0; r249 < (ulong)v->bindCount; r249++)
             {
-                Fill(r, &r235[r236]);
+                Fill(r, &r248[r249]);
             }
-            v->pBinds = r235;
+            v->pBinds = r248;
         }
     }
     public static void Fill(TestRandom r, VkSparseImageMemoryRequirements* v, int depth = 0)
@@ -7637,12 +7851,12 @@ public static unsafe partial class RandomArgs
         v->bindCount = (uint)r.Count();
         if ((ulong)v->bindCount != 0 || r.Chance(50))
         {
-            var r237 = r.Alloc<VkSparseMemoryBind>((ulong)v->bindCount);
-            for (ulong r238 = 0; r238 < (ulong)v->bindCount; r238++)
+            var r250 = r.Alloc<VkSparseMemoryBind>((ulong)v->bindCount);
+            for (ulong r251 = 0; r251 < (ulong)v->bindCount; r251++)
             {
-                Fill(r, &r237[r238]);
+                Fill(r, &r250[r251]);
             }
-            v->pBinds = r237;
+            v->pBinds = r250;
         }
     }
     public static void Fill(TestRandom r, VkSparseMemoryBind* v, int depth = 0)
@@ -7666,15 +7880,15 @@ public static unsafe partial class RandomArgs
         v->mapEntryCount = (uint)r.Count();
         if ((ulong)v->mapEntryCount != 0 || r.Chance(50))
         {
-            var r239 = r.Alloc<VkSpecializationMapEntry>((ulong)v->mapEntryCount);
-            for (ulong r240 = 0; r240 < (ulong)v->mapEntryCount; r240++)
+            var r252 = r.Alloc<VkSpecializationMapEntry>((ulong)v->mapEntryCount);
+            for (ulong r253 = 0; r253 < (ulong)v->mapEntryCount; r253++)
             {
-                Fill(r, &r239[r240]);
+                Fill(r, &r252[r253]);
             }
-            v->pMapEntries = r239;
+            v->pMapEntries = r252;
         }
         v->dataSize = (nuint)r.Count();
-        { var r241 = r.Alloc<byte>((ulong)v->dataSize); r.Bytes(r241, (int)(ulong)v->dataSize); v->pData = r241; }
+        { var r254 = r.Alloc<byte>((ulong)v->dataSize); r.Bytes(r254, (int)(ulong)v->dataSize); v->pData = r254; }
     }
     public static void Fill(TestRandom r, VkSpecializationMapEntry* v, int depth = 0)
     {
@@ -7737,38 +7951,38 @@ public static unsafe partial class RandomArgs
         v->waitSemaphoreCount = (uint)r.Count();
         if ((ulong)v->waitSemaphoreCount != 0 || r.Chance(50))
         {
-            var r242 = r.Alloc<ulong>((ulong)v->waitSemaphoreCount);
-            for (ulong r243 = 0; r243 < (ulong)v->waitSemaphoreCount; r243++)
+            var r255 = r.Alloc<ulong>((ulong)v->waitSemaphoreCount);
+            for (ulong r256 = 0; r256 < (ulong)v->waitSemaphoreCount; r256++)
             {
-                r242[r243] = r.Handle();
+                r255[r256] = r.Handle();
             }
-            v->pWaitSemaphores = r242;
+            v->pWaitSemaphores = r255;
         }
         if ((ulong)v->waitSemaphoreCount != 0 || r.Chance(50))
         {
-            var r244 = r.Alloc<uint>((ulong)v->waitSemaphoreCount);
-            r.Bytes(r244, (int)((ulong)v->waitSemaphoreCount * (ulong)sizeof(uint)));
-            v->pWaitDstStageMask = r244;
+            var r257 = r.Alloc<uint>((ulong)v->waitSemaphoreCount);
+            r.Bytes(r257, (int)((ulong)v->waitSemaphoreCount * (ulong)sizeof(uint)));
+            v->pWaitDstStageMask = r257;
         }
         v->commandBufferCount = (uint)r.Count();
         if ((ulong)v->commandBufferCount != 0 || r.Chance(50))
         {
-            var r246 = r.Alloc<ulong>((ulong)v->commandBufferCount);
-            for (ulong r247 = 0; r247 < (ulong)v->commandBufferCount; r247++)
+            var r259 = r.Alloc<ulong>((ulong)v->commandBufferCount);
+            for (ulong r260 = 0; r260 < (ulong)v->commandBufferCount; r260++)
             {
-                r246[r247] = r.Handle();
+                r259[r260] = r.Handle();
             }
-            v->pCommandBuffers = r246;
+            v->pCommandBuffers = r259;
         }
         v->signalSemaphoreCount = (uint)r.Count();
         if ((ulong)v->signalSemaphoreCount != 0 || r.Chance(50))
         {
-            var r248 = r.Alloc<ulong>((ulong)v->signalSemaphoreCount);
-            for (ulong r249 = 0; r249 < (ulong)v->signalSemaphoreCount; r249++)
+            var r261 = r.Alloc<ulong>((ulong)v->signalSemaphoreCount);
+            for (ulong r262 = 0; r262 < (ulong)v->signalSemaphoreCount; r262++)
             {
-                r248[r249] = r.Handle();
+                r261[r262] = r.Handle();
             }
-            v->pSignalSemaphores = r248;
+            v->pSignalSemaphores = r261;
         }
     }
     public static void Fill(TestRandom r, VkSubmitInfo2* v, int depth = 0)
@@ -7782,32 +7996,32 @@ public static unsafe partial class RandomArgs
         v->waitSemaphoreInfoCount = (uint)r.Count();
         if ((ulong)v->waitSemaphoreInfoCount != 0 || r.Chance(50))
         {
-            var r250 = r.Alloc<VkSemaphoreSubmitInfo>((ulong)v->waitSemaphoreInfoCount);
-            for (ulong r251 = 0; r251 < (ulong)v->waitSemaphoreInfoCount; r251++)
+            var r263 = r.Alloc<VkSemaphoreSubmitInfo>((ulong)v->waitSemaphoreInfoCount);
+            for (ulong r264 = 0; r264 < (ulong)v->waitSemaphoreInfoCount; r264++)
             {
-                Fill(r, &r250[r251]);
+                Fill(r, &r263[r264]);
             }
-            v->pWaitSemaphoreInfos = r250;
+            v->pWaitSemaphoreInfos = r263;
         }
         v->commandBufferInfoCount = (uint)r.Count();
         if ((ulong)v->commandBufferInfoCount != 0 || r.Chance(50))
         {
-            var r252 = r.Alloc<VkCommandBufferSubmitInfo>((ulong)v->commandBufferInfoCount);
-            for (ulong r253 = 0; r253 < (ulong)v->commandBufferInfoCount; r253++)
+            var r265 = r.Alloc<VkCommandBufferSubmitInfo>((ulong)v->commandBufferInfoCount);
+            for (ulong r266 = 0; r266 < (ulong)v->commandBufferInfoCount; r266++)
             {
-                Fill(r, &r252[r253]);
+                Fill(r, &r265[r266]);
             }
-            v->pCommandBufferInfos = r252;
+            v->pCommandBufferInfos = r265;
         }
         v->signalSemaphoreInfoCount = (uint)r.Count();
         if ((ulong)v->signalSemaphoreInfoCount != 0 || r.Chance(50))
         {
-            var r254 = r.Alloc<VkSemaphoreSubmitInfo>((ulong)v->signalSemaphoreInfoCount);
-            for (ulong r255 = 0; r255 < (ulong)v->signalSemaphoreInfoCount; r255++)
+            var r267 = r.Alloc<VkSemaphoreSubmitInfo>((ulong)v->signalSemaphoreInfoCount);
+            for (ulong r268 = 0; r268 < (ulong)v->signalSemaphoreInfoCount; r268++)
             {
-                Fill(r, &r254[r255]);
+                Fill(r, &r267[r268]);
             }
-            v->pSignalSemaphoreInfos = r254;
+            v->pSignalSemaphoreInfos = r267;
         }
     }
     public static void Fill(TestRandom r, VkSubpassBeginInfo* v, int depth = 0)
@@ -7875,44 +8089,44 @@ public static unsafe partial class RandomArgs
         v->inputAttachmentCount = (uint)r.Count();
         if ((ulong)v->inputAttachmentCount != 0 || r.Chance(50))
         {
-            var r256 = r.Alloc<VkAttachmentReference>((ulong)v->inputAttachmentCount);
-            for (ulong r257 = 0; r257 < (ulong)v->inputAttachmentCount; r257++)
+            var r269 = r.Alloc<VkAttachmentReference>((ulong)v->inputAttachmentCount);
+            for (ulong r270 = 0; r270 < (ulong)v->inputAttachmentCount; r270++)
             {
-                Fill(r, &r256[r257]);
+                Fill(r, &r269[r270]);
             }
-            v->pInputAttachments = r256;
+            v->pInputAttachments = r269;
         }
         v->colorAttachmentCount = (uint)r.Count();
         if ((ulong)v->colorAttachmentCount != 0 || r.Chance(50))
         {
-            var r258 = r.Alloc<VkAttachmentReference>((ulong)v->colorAttachmentCount);
-            for (ulong r259 = 0; r259 < (ulong)v->colorAttachmentCount; r259++)
+            var r271 = r.Alloc<VkAttachmentReference>((ulong)v->colorAttachmentCount);
+            for (ulong r272 = 0; r272 < (ulong)v->colorAttachmentCount; r272++)
             {
-                Fill(r, &r258[r259]);
+                Fill(r, &r271[r272]);
             }
-            v->pColorAttachments = r258;
+            v->pColorAttachments = r271;
         }
         if ((ulong)v->colorAttachmentCount != 0 || r.Chance(50))
         {
-            var r260 = r.Alloc<VkAttachmentReference>((ulong)v->colorAttachmentCount);
-            for (ulong r261 = 0; r261 < (ulong)v->colorAttachmentCount; r261++)
+            var r273 = r.Alloc<VkAttachmentReference>((ulong)v->colorAttachmentCount);
+            for (ulong r274 = 0; r274 < (ulong)v->colorAttachmentCount; r274++)
             {
-                Fill(r, &r260[r261]);
+                Fill(r, &r273[r274]);
             }
-            v->pResolveAttachments = r260;
+            v->pResolveAttachments = r273;
         }
         if (r.Chance(80))
         {
-            var r262 = r.Alloc<VkAttachmentReference>(1);
-            Fill(r, &(*r262));
-            v->pDepthStencilAttachment = r262;
+            var r275 = r.Alloc<VkAttachmentReference>(1);
+            Fill(r, &(*r275));
+            v->pDepthStencilAttachment = r275;
         }
         v->preserveAttachmentCount = (uint)r.Count();
         if ((ulong)v->preserveAttachmentCount != 0 || r.Chance(50))
         {
-            var r263 = r.Alloc<uint>((ulong)v->preserveAttachmentCount);
-            r.Bytes(r263, (int)((ulong)v->preserveAttachmentCount * (ulong)sizeof(uint)));
-            v->pPreserveAttachments = r263;
+            var r276 = r.Alloc<uint>((ulong)v->preserveAttachmentCount);
+            r.Bytes(r276, (int)((ulong)v->preserveAttachmentCount * (ulong)sizeof(uint)));
+            v->pPreserveAttachments = r276;
         }
     }
     public static void Fill(TestRandom r, VkSubpassDescription2* v, int depth = 0)
@@ -7945,44 +8159,44 @@ public static unsafe partial class RandomArgs
         v->inputAttachmentCount = (uint)r.Count();
         if ((ulong)v->inputAttachmentCount != 0 || r.Chance(50))
         {
-            var r265 = r.Alloc<VkAttachmentReference2>((ulong)v->inputAttachmentCount);
-            for (ulong r266 = 0; r266 < (ulong)v->inputAttachmentCount; r266++)
+            var r278 = r.Alloc<VkAttachmentReference2>((ulong)v->inputAttachmentCount);
+            for (ulong r279 = 0; r279 < (ulong)v->inputAttachmentCount; r279++)
             {
-                Fill(r, &r265[r266]);
+                Fill(r, &r278[r279]);
             }
-            v->pInputAttachments = r265;
+            v->pInputAttachments = r278;
         }
         v->colorAttachmentCount = (uint)r.Count();
         if ((ulong)v->colorAttachmentCount != 0 || r.Chance(50))
         {
-            var r267 = r.Alloc<VkAttachmentReference2>((ulong)v->colorAttachmentCount);
-            for (ulong r268 = 0; r268 < (ulong)v->colorAttachmentCount; r268++)
+            var r280 = r.Alloc<VkAttachmentReference2>((ulong)v->colorAttachmentCount);
+            for (ulong r281 = 0; r281 < (ulong)v->colorAttachmentCount; r281++)
             {
-                Fill(r, &r267[r268]);
+                Fill(r, &r280[r281]);
             }
-            v->pColorAttachments = r267;
+            v->pColorAttachments = r280;
         }
         if ((ulong)v->colorAttachmentCount != 0 || r.Chance(50))
         {
-            var r269 = r.Alloc<VkAttachmentReference2>((ulong)v->colorAttachmentCount);
-            for (ulong r270 = 0; r270 < (ulong)v->colorAttachmentCount; r270++)
+            var r282 = r.Alloc<VkAttachmentReference2>((ulong)v->colorAttachmentCount);
+            for (ulong r283 = 0; r283 < (ulong)v->colorAttachmentCount; r283++)
             {
-                Fill(r, &r269[r270]);
+                Fill(r, &r282[r283]);
             }
-            v->pResolveAttachments = r269;
+            v->pResolveAttachments = r282;
         }
         if (r.Chance(80))
         {
-            var r271 = r.Alloc<VkAttachmentReference2>(1);
-            Fill(r, &(*r271));
-            v->pDepthStencilAttachment = r271;
+            var r284 = r.Alloc<VkAttachmentReference2>(1);
+            Fill(r, &(*r284));
+            v->pDepthStencilAttachment = r284;
         }
         v->preserveAttachmentCount = (uint)r.Count();
         if ((ulong)v->preserveAttachmentCount != 0 || r.Chance(50))
         {
-            var r272 = r.Alloc<uint>((ulong)v->preserveAttachmentCount);
-            r.Bytes(r272, (int)((ulong)v->preserveAttachmentCount * (ulong)sizeof(uint)));
-            v->pPreserveAttachments = r272;
+            var r285 = r.Alloc<uint>((ulong)v->preserveAttachmentCount);
+            r.Bytes(r285, (int)((ulong)v->preserveAttachmentCount * (ulong)sizeof(uint)));
+            v->pPreserveAttachments = r285;
         }
     }
     public static void Fill(TestRandom r, VkSubpassDescriptionDepthStencilResolve* v, int depth = 0)
@@ -7996,9 +8210,9 @@ public static unsafe partial class RandomArgs
         v->stencilResolveMode = (VkResolveModeFlagBits)r.U32();
         if (r.Chance(80))
         {
-            var r274 = r.Alloc<VkAttachmentReference2>(1);
-            Fill(r, &(*r274));
-            v->pDepthStencilResolveAttachment = r274;
+            var r287 = r.Alloc<VkAttachmentReference2>(1);
+            Fill(r, &(*r287));
+            v->pDepthStencilResolveAttachment = r287;
         }
     }
     public static void Fill(TestRandom r, VkSubpassEndInfo* v, int depth = 0)
@@ -8082,16 +8296,16 @@ public static unsafe partial class RandomArgs
         v->waitSemaphoreValueCount = (uint)r.Count();
         if ((ulong)v->waitSemaphoreValueCount != 0 || r.Chance(50))
         {
-            var r275 = r.Alloc<ulong>((ulong)v->waitSemaphoreValueCount);
-            r.Bytes(r275, (int)((ulong)v->waitSemaphoreValueCount * (ulong)sizeof(ulong)));
-            v->pWaitSemaphoreValues = r275;
+            var r288 = r.Alloc<ulong>((ulong)v->waitSemaphoreValueCount);
+            r.Bytes(r288, (int)((ulong)v->waitSemaphoreValueCount * (ulong)sizeof(ulong)));
+            v->pWaitSemaphoreValues = r288;
         }
         v->signalSemaphoreValueCount = (uint)r.Count();
         if ((ulong)v->signalSemaphoreValueCount != 0 || r.Chance(50))
         {
-            var r277 = r.Alloc<ulong>((ulong)v->signalSemaphoreValueCount);
-            r.Bytes(r277, (int)((ulong)v->signalSemaphoreValueCount * (ulong)sizeof(ulong)));
-            v->pSignalSemaphoreValues = r277;
+            var r290 = r.Alloc<ulong>((ulong)v->signalSemaphoreValueCount);
+            r.Bytes(r290, (int)((ulong)v->signalSemaphoreValueCount * (ulong)sizeof(ulong)));
+            v->pSignalSemaphoreValues = r290;
         }
     }
     public static void Fill(TestRandom r, VkVertexInputAttributeDescription* v, int depth = 0)
@@ -8191,30 +8405,30 @@ public static unsafe partial class RandomArgs
         v->descriptorType = (VkDescriptorType)r.I32();
         if ((ulong)v->descriptorCount != 0 || r.Chance(50))
         {
-            var r279 = r.Alloc<VkDescriptorImageInfo>((ulong)v->descriptorCount);
-            for (ulong r280 = 0; r280 < (ulong)v->descriptorCount; r280++)
+            var r292 = r.Alloc<VkDescriptorImageInfo>((ulong)v->descriptorCount);
+            for (ulong r293 = 0; r293 < (ulong)v->descriptorCount; r293++)
             {
-                Fill(r, &r279[r280]);
+                Fill(r, &r292[r293]);
             }
-            v->pImageInfo = r279;
+            v->pImageInfo = r292;
         }
         if ((ulong)v->descriptorCount != 0 || r.Chance(50))
         {
-            var r281 = r.Alloc<VkDescriptorBufferInfo>((ulong)v->descriptorCount);
-            for (ulong r282 = 0; r282 < (ulong)v->descriptorCount; r282++)
+            var r294 = r.Alloc<VkDescriptorBufferInfo>((ulong)v->descriptorCount);
+            for (ulong r295 = 0; r295 < (ulong)v->descriptorCount; r295++)
             {
-                Fill(r, &r281[r282]);
+                Fill(r, &r294[r295]);
             }
-            v->pBufferInfo = r281;
+            v->pBufferInfo = r294;
         }
         if ((ulong)v->descriptorCount != 0 || r.Chance(50))
         {
-            var r283 = r.Alloc<ulong>((ulong)v->descriptorCount);
-            for (ulong r284 = 0; r284 < (ulong)v->descriptorCount; r284++)
+            var r296 = r.Alloc<ulong>((ulong)v->descriptorCount);
+            for (ulong r297 = 0; r297 < (ulong)v->descriptorCount; r297++)
             {
-                r283[r284] = r.Handle();
+                r296[r297] = r.Handle();
             }
-            v->pTexelBufferView = r283;
+            v->pTexelBufferView = r296;
         }
     }
     public static void Fill(TestRandom r, VkWriteDescriptorSetAccelerationStructureKHR* v, int depth = 0)
@@ -8227,12 +8441,12 @@ public static unsafe partial class RandomArgs
         v->accelerationStructureCount = (uint)r.Count();
         if ((ulong)v->accelerationStructureCount != 0 || r.Chance(50))
         {
-            var r285 = r.Alloc<ulong>((ulong)v->accelerationStructureCount);
-            for (ulong r286 = 0; r286 < (ulong)v->accelerationStructureCount; r286++)
+            var r298 = r.Alloc<ulong>((ulong)v->accelerationStructureCount);
+            for (ulong r299 = 0; r299 < (ulong)v->accelerationStructureCount; r299++)
             {
-                r285[r286] = r.Handle();
+                r298[r299] = r.Handle();
             }
-            v->pAccelerationStructures = r285;
+            v->pAccelerationStructures = r298;
         }
     }
     public static void Fill(TestRandom r, VkWriteDescriptorSetInlineUniformBlock* v, int depth = 0)
@@ -8243,19 +8457,19 @@ public static unsafe partial class RandomArgs
     public static void FillSelf(TestRandom r, VkWriteDescriptorSetInlineUniformBlock* v)
     {
         v->dataSize = (uint)r.Count();
-        { var r287 = r.Alloc<byte>((ulong)v->dataSize); r.Bytes(r287, (int)(ulong)v->dataSize); v->pData = r287; }
+        { var r300 = r.Alloc<byte>((ulong)v->dataSize); r.Bytes(r300, (int)(ulong)v->dataSize); v->pData = r300; }
     }
     public static void Fill(TestRandom r, vkCreateInstance.Args* a)
     {
 
         {
-            var r288 = r.Alloc<VkInstanceCreateInfo>(1);
-            Fill(r, &(*r288));
-            a->pCreateInfo = r288;
+            var r301 = r.Alloc<VkInstanceCreateInfo>(1);
+            Fill(r, &(*r301));
+            a->pCreateInfo = r301;
         }
-        { var r289 = r.Alloc<ulong>(1);
-        (*r289) = r.Handle();
-        a->pInstance = r289; }
+        { var r302 = r.Alloc<ulong>(1);
+        (*r302) = r.Handle();
+        a->pInstance = r302; }
     }
     public static byte[] EncodeRandom_vkCreateInstance(TestRandom r)
     {
@@ -8352,17 +8566,17 @@ public static unsafe partial class RandomArgs
     {
         a->instance = r.Handle();
         if (a->instance == 0) a->instance = 1;
-        { var r290 = r.Alloc<uint>(1);
-        (*r290) = (uint)r.Count();
-        a->pPhysicalDeviceCount = r290; }
+        { var r303 = r.Alloc<uint>(1);
+        (*r303) = (uint)r.Count();
+        a->pPhysicalDeviceCount = r303; }
         if ((a->pPhysicalDeviceCount == null ? 0UL : (ulong)(*a->pPhysicalDeviceCount)) != 0 || r.Chance(50))
         {
-            var r291 = r.Alloc<ulong>((a->pPhysicalDeviceCount == null ? 0UL : (ulong)(*a->pPhysicalDeviceCount)));
-            for (ulong r292 = 0; r292 < (a->pPhysicalDeviceCount == null ? 0UL : (ulong)(*a->pPhysicalDeviceCount)); r292++)
+            var r304 = r.Alloc<ulong>((a->pPhysicalDeviceCount == null ? 0UL : (ulong)(*a->pPhysicalDeviceCount)));
+            for (ulong r305 = 0; r305 < (a->pPhysicalDeviceCount == null ? 0UL : (ulong)(*a->pPhysicalDeviceCount)); r305++)
             {
-                r291[r292] = r.Handle();
+                r304[r305] = r.Handle();
             }
-            a->pPhysicalDevices = r291;
+            a->pPhysicalDevices = r304;
         }
     }
     public static byte[] EncodeRandom_vkEnumeratePhysicalDevices(TestRandom r)
@@ -8413,9 +8627,9 @@ public static unsafe partial class RandomArgs
     {
         a->physicalDevice = r.Handle();
         if (a->physicalDevice == 0) a->physicalDevice = 1;
-        { var r293 = r.Alloc<VkPhysicalDeviceFeatures>(1);
-        Fill(r, &(*r293));
-        a->pFeatures = r293; }
+        { var r306 = r.Alloc<VkPhysicalDeviceFeatures>(1);
+        Fill(r, &(*r306));
+        a->pFeatures = r306; }
     }
     public static byte[] EncodeRandom_vkGetPhysicalDeviceFeatures(TestRandom r)
     {
@@ -8465,9 +8679,9 @@ public static unsafe partial class RandomArgs
         a->physicalDevice = r.Handle();
         if (a->physicalDevice == 0) a->physicalDevice = 1;
         a->format = (VkFormat)r.I32();
-        { var r294 = r.Alloc<VkFormatProperties>(1);
-        Fill(r, &(*r294));
-        a->pFormatProperties = r294; }
+        { var r307 = r.Alloc<VkFormatProperties>(1);
+        Fill(r, &(*r307));
+        a->pFormatProperties = r307; }
     }
     public static byte[] EncodeRandom_vkGetPhysicalDeviceFormatProperties(TestRandom r)
     {
@@ -8521,9 +8735,9 @@ public static unsafe partial class RandomArgs
         a->tiling = (VkImageTiling)r.I32();
         a->usage = (uint)r.U32();
         a->flags = (uint)r.U32();
-        { var r295 = r.Alloc<VkImageFormatProperties>(1);
-        Fill(r, &(*r295));
-        a->pImageFormatProperties = r295; }
+        { var r308 = r.Alloc<VkImageFormatProperties>(1);
+        Fill(r, &(*r308));
+        a->pImageFormatProperties = r308; }
     }
     public static byte[] EncodeRandom_vkGetPhysicalDeviceImageFormatProperties(TestRandom r)
     {
@@ -8573,9 +8787,9 @@ public static unsafe partial class RandomArgs
     {
         a->physicalDevice = r.Handle();
         if (a->physicalDevice == 0) a->physicalDevice = 1;
-        { var r296 = r.Alloc<VkPhysicalDeviceProperties>(1);
-        Fill(r, &(*r296));
-        a->pProperties = r296; }
+        { var r309 = r.Alloc<VkPhysicalDeviceProperties>(1);
+        Fill(r, &(*r309));
+        a->pProperties = r309; }
     }
     public static byte[] EncodeRandom_vkGetPhysicalDeviceProperties(TestRandom r)
     {
@@ -8624,17 +8838,17 @@ public static unsafe partial class RandomArgs
     {
         a->physicalDevice = r.Handle();
         if (a->physicalDevice == 0) a->physicalDevice = 1;
-        { var r297 = r.Alloc<uint>(1);
-        (*r297) = (uint)r.Count();
-        a->pQueueFamilyPropertyCount = r297; }
+        { var r310 = r.Alloc<uint>(1);
+        (*r310) = (uint)r.Count();
+        a->pQueueFamilyPropertyCount = r310; }
         if ((a->pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*a->pQueueFamilyPropertyCount)) != 0 || r.Chance(50))
         {
-            var r298 = r.Alloc<VkQueueFamilyProperties>((a->pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*a->pQueueFamilyPropertyCount)));
-            for (ulong r299 = 0; r299 < (a->pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*a->pQueueFamilyPropertyCount)); r299++)
+            var r311 = r.Alloc<VkQueueFamilyProperties>((a->pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*a->pQueueFamilyPropertyCount)));
+            for (ulong r312 = 0; r312 < (a->pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*a->pQueueFamilyPropertyCount)); r312++)
             {
-                Fill(r, &r298[r299]);
+                Fill(r, &r311[r312]);
             }
-            a->pQueueFamilyProperties = r298;
+            a->pQueueFamilyProperties = r311;
         }
     }
     public static byte[] EncodeRandom_vkGetPhysicalDeviceQueueFamilyProperties(TestRandom r)
@@ -8684,9 +8898,9 @@ public static unsafe partial class RandomArgs
     {
         a->physicalDevice = r.Handle();
         if (a->physicalDevice == 0) a->physicalDevice = 1;
-        { var r300 = r.Alloc<VkPhysicalDeviceMemoryProperties>(1);
-        Fill(r, &(*r300));
-        a->pMemoryProperties = r300; }
+        { var r313 = r.Alloc<VkPhysicalDeviceMemoryProperties>(1);
+        Fill(r, &(*r313));
+        a->pMemoryProperties = r313; }
     }
     public static byte[] EncodeRandom_vkGetPhysicalDeviceMemoryProperties(TestRandom r)
     {
@@ -8737,13 +8951,13 @@ public static unsafe partial class RandomArgs
         if (a->physicalDevice == 0) a->physicalDevice = 1;
 
         {
-            var r301 = r.Alloc<VkDeviceCreateInfo>(1);
-            Fill(r, &(*r301));
-            a->pCreateInfo = r301;
+            var r314 = r.Alloc<VkDeviceCreateInfo>(1);
+            Fill(r, &(*r314));
+            a->pCreateInfo = r314;
         }
-        { var r302 = r.Alloc<ulong>(1);
-        (*r302) = r.Handle();
-        a->pDevice = r302; }
+        { var r315 = r.Alloc<ulong>(1);
+        (*r315) = r.Handle();
+        a->pDevice = r315; }
     }
     public static byte[] EncodeRandom_vkCreateDevice(TestRandom r)
     {
@@ -8839,17 +9053,17 @@ public static unsafe partial class RandomArgs
     public static void Fill(TestRandom r, vkEnumerateInstanceExtensionProperties.Args* a)
     {
         a->pLayerName = r.Chance(70) ? r.String() : null;
-        { var r303 = r.Alloc<uint>(1);
-        (*r303) = (uint)r.Count();
-        a->pPropertyCount = r303; }
+        { var r316 = r.Alloc<uint>(1);
+        (*r316) = (uint)r.Count();
+        a->pPropertyCount = r316; }
         if ((a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)) != 0 || r.Chance(50))
         {
-            var r304 = r.Alloc<VkExtensionProperties>((a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)));
-            for (ulong r305 = 0; r305 < (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)); r305++)
+            var r317 = r.Alloc<VkExtensionProperties>((a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)));
+            for (ulong r318 = 0; r318 < (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)); r318++)
             {
-                Fill(r, &r304[r305]);
+                Fill(r, &r317[r318]);
             }
-            a->pProperties = r304;
+            a->pProperties = r317;
         }
     }
     public static byte[] EncodeRandom_vkEnumerateInstanceExtensionProperties(TestRandom r)
@@ -8901,17 +9115,17 @@ public static unsafe partial class RandomArgs
         a->physicalDevice = r.Handle();
         if (a->physicalDevice == 0) a->physicalDevice = 1;
         a->pLayerName = r.Chance(70) ? r.String() : null;
-        { var r306 = r.Alloc<uint>(1);
-        (*r306) = (uint)r.Count();
-        a->pPropertyCount = r306; }
+        { var r319 = r.Alloc<uint>(1);
+        (*r319) = (uint)r.Count();
+        a->pPropertyCount = r319; }
         if ((a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)) != 0 || r.Chance(50))
         {
-            var r307 = r.Alloc<VkExtensionProperties>((a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)));
-            for (ulong r308 = 0; r308 < (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)); r308++)
+            var r320 = r.Alloc<VkExtensionProperties>((a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)));
+            for (ulong r321 = 0; r321 < (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)); r321++)
             {
-                Fill(r, &r307[r308]);
+                Fill(r, &r320[r321]);
             }
-            a->pProperties = r307;
+            a->pProperties = r320;
         }
     }
     public static byte[] EncodeRandom_vkEnumerateDeviceExtensionProperties(TestRandom r)
@@ -8960,17 +9174,17 @@ public static unsafe partial class RandomArgs
     }
     public static void Fill(TestRandom r, vkEnumerateInstanceLayerProperties.Args* a)
     {
-        { var r309 = r.Alloc<uint>(1);
-        (*r309) = (uint)r.Count();
-        a->pPropertyCount = r309; }
+        { var r322 = r.Alloc<uint>(1);
+        (*r322) = (uint)r.Count();
+        a->pPropertyCount = r322; }
         if ((a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)) != 0 || r.Chance(50))
         {
-            var r310 = r.Alloc<VkLayerProperties>((a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)));
-            for (ulong r311 = 0; r311 < (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)); r311++)
+            var r323 = r.Alloc<VkLayerProperties>((a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)));
+            for (ulong r324 = 0; r324 < (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)); r324++)
             {
-                Fill(r, &r310[r311]);
+                Fill(r, &r323[r324]);
             }
-            a->pProperties = r310;
+            a->pProperties = r323;
         }
     }
     public static byte[] EncodeRandom_vkEnumerateInstanceLayerProperties(TestRandom r)
@@ -9021,17 +9235,17 @@ public static unsafe partial class RandomArgs
     {
         a->physicalDevice = r.Handle();
         if (a->physicalDevice == 0) a->physicalDevice = 1;
-        { var r312 = r.Alloc<uint>(1);
-        (*r312) = (uint)r.Count();
-        a->pPropertyCount = r312; }
+        { var r325 = r.Alloc<uint>(1);
+        (*r325) = (uint)r.Count();
+        a->pPropertyCount = r325; }
         if ((a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)) != 0 || r.Chance(50))
         {
-            var r313 = r.Alloc<VkLayerProperties>((a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)));
-            for (ulong r314 = 0; r314 < (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)); r314++)
+            var r326 = r.Alloc<VkLayerProperties>((a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)));
+            for (ulong r327 = 0; r327 < (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)); r327++)
             {
-                Fill(r, &r313[r314]);
+                Fill(r, &r326[r327]);
             }
-            a->pProperties = r313;
+            a->pProperties = r326;
         }
     }
     public static byte[] EncodeRandom_vkEnumerateDeviceLayerProperties(TestRandom r)
@@ -9084,9 +9298,9 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
         a->queueFamilyIndex = (uint)r.U32();
         a->queueIndex = (uint)r.U32();
-        { var r315 = r.Alloc<ulong>(1);
-        (*r315) = r.Handle();
-        a->pQueue = r315; }
+        { var r328 = r.Alloc<ulong>(1);
+        (*r328) = r.Handle();
+        a->pQueue = r328; }
     }
     public static byte[] EncodeRandom_vkGetDeviceQueue(TestRandom r)
     {
@@ -9138,12 +9352,12 @@ public static unsafe partial class RandomArgs
         a->submitCount = (uint)r.Count();
         if ((ulong)a->submitCount != 0 || r.Chance(50))
         {
-            var r316 = r.Alloc<VkSubmitInfo>((ulong)a->submitCount);
-            for (ulong r317 = 0; r317 < (ulong)a->submitCount; r317++)
+            var r329 = r.Alloc<VkSubmitInfo>((ulong)a->submitCount);
+            for (ulong r330 = 0; r330 < (ulong)a->submitCount; r330++)
             {
-                Fill(r, &r316[r317]);
+                Fill(r, &r329[r330]);
             }
-            a->pSubmits = r316;
+            a->pSubmits = r329;
         }
         a->fence = r.Handle();
     }
@@ -9295,13 +9509,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r318 = r.Alloc<VkMemoryAllocateInfo>(1);
-            Fill(r, &(*r318));
-            a->pAllocateInfo = r318;
+            var r331 = r.Alloc<VkMemoryAllocateInfo>(1);
+            Fill(r, &(*r331));
+            a->pAllocateInfo = r331;
         }
-        { var r319 = r.Alloc<ulong>(1);
-        (*r319) = r.Handle();
-        a->pMemory = r319; }
+        { var r332 = r.Alloc<ulong>(1);
+        (*r332) = r.Handle();
+        a->pMemory = r332; }
     }
     public static byte[] EncodeRandom_vkAllocateMemory(TestRandom r)
     {
@@ -9453,12 +9667,12 @@ public static unsafe partial class RandomArgs
         a->memoryRangeCount = (uint)r.Count();
         if ((ulong)a->memoryRangeCount != 0 || r.Chance(50))
         {
-            var r320 = r.Alloc<VkMappedMemoryRange>((ulong)a->memoryRangeCount);
-            for (ulong r321 = 0; r321 < (ulong)a->memoryRangeCount; r321++)
+            var r333 = r.Alloc<VkMappedMemoryRange>((ulong)a->memoryRangeCount);
+            for (ulong r334 = 0; r334 < (ulong)a->memoryRangeCount; r334++)
             {
-                Fill(r, &r320[r321]);
+                Fill(r, &r333[r334]);
             }
-            a->pMemoryRanges = r320;
+            a->pMemoryRanges = r333;
         }
     }
     public static byte[] EncodeRandom_vkFlushMappedMemoryRanges(TestRandom r)
@@ -9512,12 +9726,12 @@ public static unsafe partial class RandomArgs
         a->memoryRangeCount = (uint)r.Count();
         if ((ulong)a->memoryRangeCount != 0 || r.Chance(50))
         {
-            var r322 = r.Alloc<VkMappedMemoryRange>((ulong)a->memoryRangeCount);
-            for (ulong r323 = 0; r323 < (ulong)a->memoryRangeCount; r323++)
+            var r335 = r.Alloc<VkMappedMemoryRange>((ulong)a->memoryRangeCount);
+            for (ulong r336 = 0; r336 < (ulong)a->memoryRangeCount; r336++)
             {
-                Fill(r, &r322[r323]);
+                Fill(r, &r335[r336]);
             }
-            a->pMemoryRanges = r322;
+            a->pMemoryRanges = r335;
         }
     }
     public static byte[] EncodeRandom_vkInvalidateMappedMemoryRanges(TestRandom r)
@@ -9570,9 +9784,9 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
         a->memory = r.Handle();
         if (a->memory == 0) a->memory = 1;
-        { var r324 = r.Alloc<ulong>(1);
-        (*r324) = (ulong)r.U64();
-        a->pCommittedMemoryInBytes = r324; }
+        { var r337 = r.Alloc<ulong>(1);
+        (*r337) = (ulong)r.U64();
+        a->pCommittedMemoryInBytes = r337; }
     }
     public static byte[] EncodeRandom_vkGetDeviceMemoryCommitment(TestRandom r)
     {
@@ -9731,9 +9945,9 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
         a->buffer = r.Handle();
         if (a->buffer == 0) a->buffer = 1;
-        { var r325 = r.Alloc<VkMemoryRequirements>(1);
-        Fill(r, &(*r325));
-        a->pMemoryRequirements = r325; }
+        { var r338 = r.Alloc<VkMemoryRequirements>(1);
+        Fill(r, &(*r338));
+        a->pMemoryRequirements = r338; }
     }
     public static byte[] EncodeRandom_vkGetBufferMemoryRequirements(TestRandom r)
     {
@@ -9784,9 +9998,9 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
         a->image = r.Handle();
         if (a->image == 0) a->image = 1;
-        { var r326 = r.Alloc<VkMemoryRequirements>(1);
-        Fill(r, &(*r326));
-        a->pMemoryRequirements = r326; }
+        { var r339 = r.Alloc<VkMemoryRequirements>(1);
+        Fill(r, &(*r339));
+        a->pMemoryRequirements = r339; }
     }
     public static byte[] EncodeRandom_vkGetImageMemoryRequirements(TestRandom r)
     {
@@ -9837,17 +10051,17 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
         a->image = r.Handle();
         if (a->image == 0) a->image = 1;
-        { var r327 = r.Alloc<uint>(1);
-        (*r327) = (uint)r.Count();
-        a->pSparseMemoryRequirementCount = r327; }
+        { var r340 = r.Alloc<uint>(1);
+        (*r340) = (uint)r.Count();
+        a->pSparseMemoryRequirementCount = r340; }
         if ((a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount)) != 0 || r.Chance(50))
         {
-            var r328 = r.Alloc<VkSparseImageMemoryRequirements>((a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount)));
-            for (ulong r329 = 0; r329 < (a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount)); r329++)
+            var r341 = r.Alloc<VkSparseImageMemoryRequirements>((a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount)));
+            for (ulong r342 = 0; r342 < (a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount)); r342++)
             {
-                Fill(r, &r328[r329]);
+                Fill(r, &r341[r342]);
             }
-            a->pSparseMemoryRequirements = r328;
+            a->pSparseMemoryRequirements = r341;
         }
     }
     public static byte[] EncodeRandom_vkGetImageSparseMemoryRequirements(TestRandom r)
@@ -9902,17 +10116,17 @@ public static unsafe partial class RandomArgs
         a->samples = (VkSampleCountFlagBits)r.U32();
         a->usage = (uint)r.U32();
         a->tiling = (VkImageTiling)r.I32();
-        { var r330 = r.Alloc<uint>(1);
-        (*r330) = (uint)r.Count();
-        a->pPropertyCount = r330; }
+        { var r343 = r.Alloc<uint>(1);
+        (*r343) = (uint)r.Count();
+        a->pPropertyCount = r343; }
         if ((a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)) != 0 || r.Chance(50))
         {
-            var r331 = r.Alloc<VkSparseImageFormatProperties>((a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)));
-            for (ulong r332 = 0; r332 < (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)); r332++)
+            var r344 = r.Alloc<VkSparseImageFormatProperties>((a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)));
+            for (ulong r345 = 0; r345 < (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)); r345++)
             {
-                Fill(r, &r331[r332]);
+                Fill(r, &r344[r345]);
             }
-            a->pProperties = r331;
+            a->pProperties = r344;
         }
     }
     public static byte[] EncodeRandom_vkGetPhysicalDeviceSparseImageFormatProperties(TestRandom r)
@@ -9965,12 +10179,12 @@ public static unsafe partial class RandomArgs
         a->bindInfoCount = (uint)r.Count();
         if ((ulong)a->bindInfoCount != 0 || r.Chance(50))
         {
-            var r333 = r.Alloc<VkBindSparseInfo>((ulong)a->bindInfoCount);
-            for (ulong r334 = 0; r334 < (ulong)a->bindInfoCount; r334++)
+            var r346 = r.Alloc<VkBindSparseInfo>((ulong)a->bindInfoCount);
+            for (ulong r347 = 0; r347 < (ulong)a->bindInfoCount; r347++)
             {
-                Fill(r, &r333[r334]);
+                Fill(r, &r346[r347]);
             }
-            a->pBindInfo = r333;
+            a->pBindInfo = r346;
         }
         a->fence = r.Handle();
     }
@@ -10024,13 +10238,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r335 = r.Alloc<VkFenceCreateInfo>(1);
-            Fill(r, &(*r335));
-            a->pCreateInfo = r335;
+            var r348 = r.Alloc<VkFenceCreateInfo>(1);
+            Fill(r, &(*r348));
+            a->pCreateInfo = r348;
         }
-        { var r336 = r.Alloc<ulong>(1);
-        (*r336) = r.Handle();
-        a->pFence = r336; }
+        { var r349 = r.Alloc<ulong>(1);
+        (*r349) = r.Handle();
+        a->pFence = r349; }
     }
     public static byte[] EncodeRandom_vkCreateFence(TestRandom r)
     {
@@ -10132,12 +10346,12 @@ public static unsafe partial class RandomArgs
         a->fenceCount = (uint)r.Count();
         if ((ulong)a->fenceCount != 0 || r.Chance(50))
         {
-            var r337 = r.Alloc<ulong>((ulong)a->fenceCount);
-            for (ulong r338 = 0; r338 < (ulong)a->fenceCount; r338++)
+            var r350 = r.Alloc<ulong>((ulong)a->fenceCount);
+            for (ulong r351 = 0; r351 < (ulong)a->fenceCount; r351++)
             {
-                r337[r338] = r.Handle();
+                r350[r351] = r.Handle();
             }
-            a->pFences = r337;
+            a->pFences = r350;
         }
     }
     public static byte[] EncodeRandom_vkResetFences(TestRandom r)
@@ -10242,12 +10456,12 @@ public static unsafe partial class RandomArgs
         a->fenceCount = (uint)r.Count();
         if ((ulong)a->fenceCount != 0 || r.Chance(50))
         {
-            var r339 = r.Alloc<ulong>((ulong)a->fenceCount);
-            for (ulong r340 = 0; r340 < (ulong)a->fenceCount; r340++)
+            var r352 = r.Alloc<ulong>((ulong)a->fenceCount);
+            for (ulong r353 = 0; r353 < (ulong)a->fenceCount; r353++)
             {
-                r339[r340] = r.Handle();
+                r352[r353] = r.Handle();
             }
-            a->pFences = r339;
+            a->pFences = r352;
         }
         a->waitAll = (uint)r.U32();
         a->timeout = (ulong)r.U64();
@@ -10302,13 +10516,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r341 = r.Alloc<VkSemaphoreCreateInfo>(1);
-            Fill(r, &(*r341));
-            a->pCreateInfo = r341;
+            var r354 = r.Alloc<VkSemaphoreCreateInfo>(1);
+            Fill(r, &(*r354));
+            a->pCreateInfo = r354;
         }
-        { var r342 = r.Alloc<ulong>(1);
-        (*r342) = r.Handle();
-        a->pSemaphore = r342; }
+        { var r355 = r.Alloc<ulong>(1);
+        (*r355) = r.Handle();
+        a->pSemaphore = r355; }
     }
     public static byte[] EncodeRandom_vkCreateSemaphore(TestRandom r)
     {
@@ -10409,13 +10623,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r343 = r.Alloc<VkEventCreateInfo>(1);
-            Fill(r, &(*r343));
-            a->pCreateInfo = r343;
+            var r356 = r.Alloc<VkEventCreateInfo>(1);
+            Fill(r, &(*r356));
+            a->pCreateInfo = r356;
         }
-        { var r344 = r.Alloc<ulong>(1);
-        (*r344) = r.Handle();
-        a->pEvent = r344; }
+        { var r357 = r.Alloc<ulong>(1);
+        (*r357) = r.Handle();
+        a->pEvent = r357; }
     }
     public static byte[] EncodeRandom_vkCreateEvent(TestRandom r)
     {
@@ -10669,13 +10883,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r345 = r.Alloc<VkQueryPoolCreateInfo>(1);
-            Fill(r, &(*r345));
-            a->pCreateInfo = r345;
+            var r358 = r.Alloc<VkQueryPoolCreateInfo>(1);
+            Fill(r, &(*r358));
+            a->pCreateInfo = r358;
         }
-        { var r346 = r.Alloc<ulong>(1);
-        (*r346) = r.Handle();
-        a->pQueryPool = r346; }
+        { var r359 = r.Alloc<ulong>(1);
+        (*r359) = r.Handle();
+        a->pQueryPool = r359; }
     }
     public static byte[] EncodeRandom_vkCreateQueryPool(TestRandom r)
     {
@@ -10779,7 +10993,7 @@ public static unsafe partial class RandomArgs
         a->firstQuery = (uint)r.U32();
         a->queryCount = (uint)r.Count();
         a->dataSize = (nuint)r.Count();
-        { var r347 = r.Alloc<byte>((ulong)a->dataSize); r.Bytes(r347, (int)(ulong)a->dataSize); a->pData = r347; }
+        { var r360 = r.Alloc<byte>((ulong)a->dataSize); r.Bytes(r360, (int)(ulong)a->dataSize); a->pData = r360; }
         a->stride = (ulong)r.U64();
         a->flags = (uint)r.U32();
     }
@@ -10833,13 +11047,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r348 = r.Alloc<VkBufferCreateInfo>(1);
-            Fill(r, &(*r348));
-            a->pCreateInfo = r348;
+            var r361 = r.Alloc<VkBufferCreateInfo>(1);
+            Fill(r, &(*r361));
+            a->pCreateInfo = r361;
         }
-        { var r349 = r.Alloc<ulong>(1);
-        (*r349) = r.Handle();
-        a->pBuffer = r349; }
+        { var r362 = r.Alloc<ulong>(1);
+        (*r362) = r.Handle();
+        a->pBuffer = r362; }
     }
     public static byte[] EncodeRandom_vkCreateBuffer(TestRandom r)
     {
@@ -10940,13 +11154,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r350 = r.Alloc<VkBufferViewCreateInfo>(1);
-            Fill(r, &(*r350));
-            a->pCreateInfo = r350;
+            var r363 = r.Alloc<VkBufferViewCreateInfo>(1);
+            Fill(r, &(*r363));
+            a->pCreateInfo = r363;
         }
-        { var r351 = r.Alloc<ulong>(1);
-        (*r351) = r.Handle();
-        a->pView = r351; }
+        { var r364 = r.Alloc<ulong>(1);
+        (*r364) = r.Handle();
+        a->pView = r364; }
     }
     public static byte[] EncodeRandom_vkCreateBufferView(TestRandom r)
     {
@@ -11047,13 +11261,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r352 = r.Alloc<VkImageCreateInfo>(1);
-            Fill(r, &(*r352));
-            a->pCreateInfo = r352;
+            var r365 = r.Alloc<VkImageCreateInfo>(1);
+            Fill(r, &(*r365));
+            a->pCreateInfo = r365;
         }
-        { var r353 = r.Alloc<ulong>(1);
-        (*r353) = r.Handle();
-        a->pImage = r353; }
+        { var r366 = r.Alloc<ulong>(1);
+        (*r366) = r.Handle();
+        a->pImage = r366; }
     }
     public static byte[] EncodeRandom_vkCreateImage(TestRandom r)
     {
@@ -11156,13 +11370,13 @@ public static unsafe partial class RandomArgs
         if (a->image == 0) a->image = 1;
 
         {
-            var r354 = r.Alloc<VkImageSubresource>(1);
-            Fill(r, &(*r354));
-            a->pSubresource = r354;
+            var r367 = r.Alloc<VkImageSubresource>(1);
+            Fill(r, &(*r367));
+            a->pSubresource = r367;
         }
-        { var r355 = r.Alloc<VkSubresourceLayout>(1);
-        Fill(r, &(*r355));
-        a->pLayout = r355; }
+        { var r368 = r.Alloc<VkSubresourceLayout>(1);
+        Fill(r, &(*r368));
+        a->pLayout = r368; }
     }
     public static byte[] EncodeRandom_vkGetImageSubresourceLayout(TestRandom r)
     {
@@ -11213,13 +11427,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r356 = r.Alloc<VkImageViewCreateInfo>(1);
-            Fill(r, &(*r356));
-            a->pCreateInfo = r356;
+            var r369 = r.Alloc<VkImageViewCreateInfo>(1);
+            Fill(r, &(*r369));
+            a->pCreateInfo = r369;
         }
-        { var r357 = r.Alloc<ulong>(1);
-        (*r357) = r.Handle();
-        a->pView = r357; }
+        { var r370 = r.Alloc<ulong>(1);
+        (*r370) = r.Handle();
+        a->pView = r370; }
     }
     public static byte[] EncodeRandom_vkCreateImageView(TestRandom r)
     {
@@ -11320,13 +11534,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r358 = r.Alloc<VkShaderModuleCreateInfo>(1);
-            Fill(r, &(*r358));
-            a->pCreateInfo = r358;
+            var r371 = r.Alloc<VkShaderModuleCreateInfo>(1);
+            Fill(r, &(*r371));
+            a->pCreateInfo = r371;
         }
-        { var r359 = r.Alloc<ulong>(1);
-        (*r359) = r.Handle();
-        a->pShaderModule = r359; }
+        { var r372 = r.Alloc<ulong>(1);
+        (*r372) = r.Handle();
+        a->pShaderModule = r372; }
     }
     public static byte[] EncodeRandom_vkCreateShaderModule(TestRandom r)
     {
@@ -11427,13 +11641,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r360 = r.Alloc<VkPipelineCacheCreateInfo>(1);
-            Fill(r, &(*r360));
-            a->pCreateInfo = r360;
+            var r373 = r.Alloc<VkPipelineCacheCreateInfo>(1);
+            Fill(r, &(*r373));
+            a->pCreateInfo = r373;
         }
-        { var r361 = r.Alloc<ulong>(1);
-        (*r361) = r.Handle();
-        a->pPipelineCache = r361; }
+        { var r374 = r.Alloc<ulong>(1);
+        (*r374) = r.Handle();
+        a->pPipelineCache = r374; }
     }
     public static byte[] EncodeRandom_vkCreatePipelineCache(TestRandom r)
     {
@@ -11534,10 +11748,10 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
         a->pipelineCache = r.Handle();
         if (a->pipelineCache == 0) a->pipelineCache = 1;
-        { var r362 = r.Alloc<nuint>(1);
-        (*r362) = (nuint)r.Count();
-        a->pDataSize = r362; }
-        { var r363 = r.Alloc<byte>((a->pDataSize == null ? 0UL : (ulong)(*a->pDataSize))); r.Bytes(r363, (int)(a->pDataSize == null ? 0UL : (ulong)(*a->pDataSize))); a->pData = r363; }
+        { var r375 = r.Alloc<nuint>(1);
+        (*r375) = (nuint)r.Count();
+        a->pDataSize = r375; }
+        { var r376 = r.Alloc<byte>((a->pDataSize == null ? 0UL : (ulong)(*a->pDataSize))); r.Bytes(r376, (int)(a->pDataSize == null ? 0UL : (ulong)(*a->pDataSize))); a->pData = r376; }
     }
     public static byte[] EncodeRandom_vkGetPipelineCacheData(TestRandom r)
     {
@@ -11592,12 +11806,12 @@ public static unsafe partial class RandomArgs
         a->srcCacheCount = (uint)r.Count();
         if ((ulong)a->srcCacheCount != 0 || r.Chance(50))
         {
-            var r364 = r.Alloc<ulong>((ulong)a->srcCacheCount);
-            for (ulong r365 = 0; r365 < (ulong)a->srcCacheCount; r365++)
+            var r377 = r.Alloc<ulong>((ulong)a->srcCacheCount);
+            for (ulong r378 = 0; r378 < (ulong)a->srcCacheCount; r378++)
             {
-                r364[r365] = r.Handle();
+                r377[r378] = r.Handle();
             }
-            a->pSrcCaches = r364;
+            a->pSrcCaches = r377;
         }
     }
     public static byte[] EncodeRandom_vkMergePipelineCaches(TestRandom r)
@@ -11652,21 +11866,21 @@ public static unsafe partial class RandomArgs
         a->createInfoCount = (uint)r.Count();
         if ((ulong)a->createInfoCount != 0 || r.Chance(50))
         {
-            var r366 = r.Alloc<VkGraphicsPipelineCreateInfo>((ulong)a->createInfoCount);
-            for (ulong r367 = 0; r367 < (ulong)a->createInfoCount; r367++)
+            var r379 = r.Alloc<VkGraphicsPipelineCreateInfo>((ulong)a->createInfoCount);
+            for (ulong r380 = 0; r380 < (ulong)a->createInfoCount; r380++)
             {
-                Fill(r, &r366[r367]);
+                Fill(r, &r379[r380]);
             }
-            a->pCreateInfos = r366;
+            a->pCreateInfos = r379;
         }
         if ((ulong)a->createInfoCount != 0 || r.Chance(50))
         {
-            var r368 = r.Alloc<ulong>((ulong)a->createInfoCount);
-            for (ulong r369 = 0; r369 < (ulong)a->createInfoCount; r369++)
+            var r381 = r.Alloc<ulong>((ulong)a->createInfoCount);
+            for (ulong r382 = 0; r382 < (ulong)a->createInfoCount; r382++)
             {
-                r368[r369] = r.Handle();
+                r381[r382] = r.Handle();
             }
-            a->pPipelines = r368;
+            a->pPipelines = r381;
         }
     }
     public static byte[] EncodeRandom_vkCreateGraphicsPipelines(TestRandom r)
@@ -11721,21 +11935,21 @@ public static unsafe partial class RandomArgs
         a->createInfoCount = (uint)r.Count();
         if ((ulong)a->createInfoCount != 0 || r.Chance(50))
         {
-            var r370 = r.Alloc<VkComputePipelineCreateInfo>((ulong)a->createInfoCount);
-            for (ulong r371 = 0; r371 < (ulong)a->createInfoCount; r371++)
+            var r383 = r.Alloc<VkComputePipelineCreateInfo>((ulong)a->createInfoCount);
+            for (ulong r384 = 0; r384 < (ulong)a->createInfoCount; r384++)
             {
-                Fill(r, &r370[r371]);
+                Fill(r, &r383[r384]);
             }
-            a->pCreateInfos = r370;
+            a->pCreateInfos = r383;
         }
         if ((ulong)a->createInfoCount != 0 || r.Chance(50))
         {
-            var r372 = r.Alloc<ulong>((ulong)a->createInfoCount);
-            for (ulong r373 = 0; r373 < (ulong)a->createInfoCount; r373++)
+            var r385 = r.Alloc<ulong>((ulong)a->createInfoCount);
+            for (ulong r386 = 0; r386 < (ulong)a->createInfoCount; r386++)
             {
-                r372[r373] = r.Handle();
+                r385[r386] = r.Handle();
             }
-            a->pPipelines = r372;
+            a->pPipelines = r385;
         }
     }
     public static byte[] EncodeRandom_vkCreateComputePipelines(TestRandom r)
@@ -11837,13 +12051,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r374 = r.Alloc<VkPipelineLayoutCreateInfo>(1);
-            Fill(r, &(*r374));
-            a->pCreateInfo = r374;
+            var r387 = r.Alloc<VkPipelineLayoutCreateInfo>(1);
+            Fill(r, &(*r387));
+            a->pCreateInfo = r387;
         }
-        { var r375 = r.Alloc<ulong>(1);
-        (*r375) = r.Handle();
-        a->pPipelineLayout = r375; }
+        { var r388 = r.Alloc<ulong>(1);
+        (*r388) = r.Handle();
+        a->pPipelineLayout = r388; }
     }
     public static byte[] EncodeRandom_vkCreatePipelineLayout(TestRandom r)
     {
@@ -11944,13 +12158,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r376 = r.Alloc<VkSamplerCreateInfo>(1);
-            Fill(r, &(*r376));
-            a->pCreateInfo = r376;
+            var r389 = r.Alloc<VkSamplerCreateInfo>(1);
+            Fill(r, &(*r389));
+            a->pCreateInfo = r389;
         }
-        { var r377 = r.Alloc<ulong>(1);
-        (*r377) = r.Handle();
-        a->pSampler = r377; }
+        { var r390 = r.Alloc<ulong>(1);
+        (*r390) = r.Handle();
+        a->pSampler = r390; }
     }
     public static byte[] EncodeRandom_vkCreateSampler(TestRandom r)
     {
@@ -12051,13 +12265,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r378 = r.Alloc<VkDescriptorSetLayoutCreateInfo>(1);
-            Fill(r, &(*r378));
-            a->pCreateInfo = r378;
+            var r391 = r.Alloc<VkDescriptorSetLayoutCreateInfo>(1);
+            Fill(r, &(*r391));
+            a->pCreateInfo = r391;
         }
-        { var r379 = r.Alloc<ulong>(1);
-        (*r379) = r.Handle();
-        a->pSetLayout = r379; }
+        { var r392 = r.Alloc<ulong>(1);
+        (*r392) = r.Handle();
+        a->pSetLayout = r392; }
     }
     public static byte[] EncodeRandom_vkCreateDescriptorSetLayout(TestRandom r)
     {
@@ -12158,13 +12372,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r380 = r.Alloc<VkDescriptorPoolCreateInfo>(1);
-            Fill(r, &(*r380));
-            a->pCreateInfo = r380;
+            var r393 = r.Alloc<VkDescriptorPoolCreateInfo>(1);
+            Fill(r, &(*r393));
+            a->pCreateInfo = r393;
         }
-        { var r381 = r.Alloc<ulong>(1);
-        (*r381) = r.Handle();
-        a->pDescriptorPool = r381; }
+        { var r394 = r.Alloc<ulong>(1);
+        (*r394) = r.Handle();
+        a->pDescriptorPool = r394; }
     }
     public static byte[] EncodeRandom_vkCreateDescriptorPool(TestRandom r)
     {
@@ -12317,18 +12531,18 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r382 = r.Alloc<VkDescriptorSetAllocateInfo>(1);
-            Fill(r, &(*r382));
-            a->pAllocateInfo = r382;
+            var r395 = r.Alloc<VkDescriptorSetAllocateInfo>(1);
+            Fill(r, &(*r395));
+            a->pAllocateInfo = r395;
         }
         if ((a->pAllocateInfo == null ? 0UL : (ulong)a->pAllocateInfo->descriptorSetCount) != 0 || r.Chance(50))
         {
-            var r383 = r.Alloc<ulong>((a->pAllocateInfo == null ? 0UL : (ulong)a->pAllocateInfo->descriptorSetCount));
-            for (ulong r384 = 0; r384 < (a->pAllocateInfo == null ? 0UL : (ulong)a->pAllocateInfo->descriptorSetCount); r384++)
+            var r396 = r.Alloc<ulong>((a->pAllocateInfo == null ? 0UL : (ulong)a->pAllocateInfo->descriptorSetCount));
+            for (ulong r397 = 0; r397 < (a->pAllocateInfo == null ? 0UL : (ulong)a->pAllocateInfo->descriptorSetCount); r397++)
             {
-                r383[r384] = r.Handle();
+                r396[r397] = r.Handle();
             }
-            a->pDescriptorSets = r383;
+            a->pDescriptorSets = r396;
         }
     }
     public static byte[] EncodeRandom_vkAllocateDescriptorSets(TestRandom r)
@@ -12384,12 +12598,12 @@ public static unsafe partial class RandomArgs
         a->descriptorSetCount = (uint)r.Count();
         if ((ulong)a->descriptorSetCount != 0 || r.Chance(50))
         {
-            var r385 = r.Alloc<ulong>((ulong)a->descriptorSetCount);
-            for (ulong r386 = 0; r386 < (ulong)a->descriptorSetCount; r386++)
+            var r398 = r.Alloc<ulong>((ulong)a->descriptorSetCount);
+            for (ulong r399 = 0; r399 < (ulong)a->descriptorSetCount; r399++)
             {
-                r385[r386] = r.Handle();
+                r398[r399] = r.Handle();
             }
-            a->pDescriptorSets = r385;
+            a->pDescriptorSets = r398;
         }
     }
     public static byte[] EncodeRandom_vkFreeDescriptorSets(TestRandom r)
@@ -12443,22 +12657,22 @@ public static unsafe partial class RandomArgs
         a->descriptorWriteCount = (uint)r.Count();
         if ((ulong)a->descriptorWriteCount != 0 || r.Chance(50))
         {
-            var r387 = r.Alloc<VkWriteDescriptorSet>((ulong)a->descriptorWriteCount);
-            for (ulong r388 = 0; r388 < (ulong)a->descriptorWriteCount; r388++)
+            var r400 = r.Alloc<VkWriteDescriptorSet>((ulong)a->descriptorWriteCount);
+            for (ulong r401 = 0; r401 < (ulong)a->descriptorWriteCount; r401++)
             {
-                Fill(r, &r387[r388]);
+                Fill(r, &r400[r401]);
             }
-            a->pDescriptorWrites = r387;
+            a->pDescriptorWrites = r400;
         }
         a->descriptorCopyCount = (uint)r.Count();
         if ((ulong)a->descriptorCopyCount != 0 || r.Chance(50))
         {
-            var r389 = r.Alloc<VkCopyDescriptorSet>((ulong)a->descriptorCopyCount);
-            for (ulong r390 = 0; r390 < (ulong)a->descriptorCopyCount; r390++)
+            var r402 = r.Alloc<VkCopyDescriptorSet>((ulong)a->descriptorCopyCount);
+            for (ulong r403 = 0; r403 < (ulong)a->descriptorCopyCount; r403++)
             {
-                Fill(r, &r389[r390]);
+                Fill(r, &r402[r403]);
             }
-            a->pDescriptorCopies = r389;
+            a->pDescriptorCopies = r402;
         }
     }
     public static byte[] EncodeRandom_vkUpdateDescriptorSets(TestRandom r)
@@ -12510,13 +12724,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r391 = r.Alloc<VkFramebufferCreateInfo>(1);
-            Fill(r, &(*r391));
-            a->pCreateInfo = r391;
+            var r404 = r.Alloc<VkFramebufferCreateInfo>(1);
+            Fill(r, &(*r404));
+            a->pCreateInfo = r404;
         }
-        { var r392 = r.Alloc<ulong>(1);
-        (*r392) = r.Handle();
-        a->pFramebuffer = r392; }
+        { var r405 = r.Alloc<ulong>(1);
+        (*r405) = r.Handle();
+        a->pFramebuffer = r405; }
     }
     public static byte[] EncodeRandom_vkCreateFramebuffer(TestRandom r)
     {
@@ -12617,13 +12831,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r393 = r.Alloc<VkRenderPassCreateInfo>(1);
-            Fill(r, &(*r393));
-            a->pCreateInfo = r393;
+            var r406 = r.Alloc<VkRenderPassCreateInfo>(1);
+            Fill(r, &(*r406));
+            a->pCreateInfo = r406;
         }
-        { var r394 = r.Alloc<ulong>(1);
-        (*r394) = r.Handle();
-        a->pRenderPass = r394; }
+        { var r407 = r.Alloc<ulong>(1);
+        (*r407) = r.Handle();
+        a->pRenderPass = r407; }
     }
     public static byte[] EncodeRandom_vkCreateRenderPass(TestRandom r)
     {
@@ -12724,9 +12938,9 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
         a->renderPass = r.Handle();
         if (a->renderPass == 0) a->renderPass = 1;
-        { var r395 = r.Alloc<VkExtent2D>(1);
-        Fill(r, &(*r395));
-        a->pGranularity = r395; }
+        { var r408 = r.Alloc<VkExtent2D>(1);
+        Fill(r, &(*r408));
+        a->pGranularity = r408; }
     }
     public static byte[] EncodeRandom_vkGetRenderAreaGranularity(TestRandom r)
     {
@@ -12777,13 +12991,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r396 = r.Alloc<VkCommandPoolCreateInfo>(1);
-            Fill(r, &(*r396));
-            a->pCreateInfo = r396;
+            var r409 = r.Alloc<VkCommandPoolCreateInfo>(1);
+            Fill(r, &(*r409));
+            a->pCreateInfo = r409;
         }
-        { var r397 = r.Alloc<ulong>(1);
-        (*r397) = r.Handle();
-        a->pCommandPool = r397; }
+        { var r410 = r.Alloc<ulong>(1);
+        (*r410) = r.Handle();
+        a->pCommandPool = r410; }
     }
     public static byte[] EncodeRandom_vkCreateCommandPool(TestRandom r)
     {
@@ -12936,18 +13150,18 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r398 = r.Alloc<VkCommandBufferAllocateInfo>(1);
-            Fill(r, &(*r398));
-            a->pAllocateInfo = r398;
+            var r411 = r.Alloc<VkCommandBufferAllocateInfo>(1);
+            Fill(r, &(*r411));
+            a->pAllocateInfo = r411;
         }
         if ((a->pAllocateInfo == null ? 0UL : (ulong)a->pAllocateInfo->commandBufferCount) != 0 || r.Chance(50))
         {
-            var r399 = r.Alloc<ulong>((a->pAllocateInfo == null ? 0UL : (ulong)a->pAllocateInfo->commandBufferCount));
-            for (ulong r400 = 0; r400 < (a->pAllocateInfo == null ? 0UL : (ulong)a->pAllocateInfo->commandBufferCount); r400++)
+            var r412 = r.Alloc<ulong>((a->pAllocateInfo == null ? 0UL : (ulong)a->pAllocateInfo->commandBufferCount));
+            for (ulong r413 = 0; r413 < (a->pAllocateInfo == null ? 0UL : (ulong)a->pAllocateInfo->commandBufferCount); r413++)
             {
-                r399[r400] = r.Handle();
+                r412[r413] = r.Handle();
             }
-            a->pCommandBuffers = r399;
+            a->pCommandBuffers = r412;
         }
     }
     public static byte[] EncodeRandom_vkAllocateCommandBuffers(TestRandom r)
@@ -13003,12 +13217,12 @@ public static unsafe partial class RandomArgs
         a->commandBufferCount = (uint)r.Count();
         if ((ulong)a->commandBufferCount != 0 || r.Chance(50))
         {
-            var r401 = r.Alloc<ulong>((ulong)a->commandBufferCount);
-            for (ulong r402 = 0; r402 < (ulong)a->commandBufferCount; r402++)
+            var r414 = r.Alloc<ulong>((ulong)a->commandBufferCount);
+            for (ulong r415 = 0; r415 < (ulong)a->commandBufferCount; r415++)
             {
-                r401[r402] = r.Handle();
+                r414[r415] = r.Handle();
             }
-            a->pCommandBuffers = r401;
+            a->pCommandBuffers = r414;
         }
     }
     public static byte[] EncodeRandom_vkFreeCommandBuffers(TestRandom r)
@@ -13060,9 +13274,9 @@ public static unsafe partial class RandomArgs
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r403 = r.Alloc<VkCommandBufferBeginInfo>(1);
-            Fill(r, &(*r403));
-            a->pBeginInfo = r403;
+            var r416 = r.Alloc<VkCommandBufferBeginInfo>(1);
+            Fill(r, &(*r416));
+            a->pBeginInfo = r416;
         }
     }
     public static byte[] EncodeRandom_vkBeginCommandBuffer(TestRandom r)
@@ -13267,12 +13481,12 @@ public static unsafe partial class RandomArgs
         a->viewportCount = (uint)r.Count();
         if ((ulong)a->viewportCount != 0 || r.Chance(50))
         {
-            var r404 = r.Alloc<VkViewport>((ulong)a->viewportCount);
-            for (ulong r405 = 0; r405 < (ulong)a->viewportCount; r405++)
+            var r417 = r.Alloc<VkViewport>((ulong)a->viewportCount);
+            for (ulong r418 = 0; r418 < (ulong)a->viewportCount; r418++)
             {
-                Fill(r, &r404[r405]);
+                Fill(r, &r417[r418]);
             }
-            a->pViewports = r404;
+            a->pViewports = r417;
         }
     }
     public static byte[] EncodeRandom_vkCmdSetViewport(TestRandom r)
@@ -13326,12 +13540,12 @@ public static unsafe partial class RandomArgs
         a->scissorCount = (uint)r.Count();
         if ((ulong)a->scissorCount != 0 || r.Chance(50))
         {
-            var r406 = r.Alloc<VkRect2D>((ulong)a->scissorCount);
-            for (ulong r407 = 0; r407 < (ulong)a->scissorCount; r407++)
+            var r419 = r.Alloc<VkRect2D>((ulong)a->scissorCount);
+            for (ulong r420 = 0; r420 < (ulong)a->scissorCount; r420++)
             {
-                Fill(r, &r406[r407]);
+                Fill(r, &r419[r420]);
             }
-            a->pScissors = r406;
+            a->pScissors = r419;
         }
     }
     public static byte[] EncodeRandom_vkCmdSetScissor(TestRandom r)
@@ -13481,7 +13695,7 @@ public static unsafe partial class RandomArgs
     {
         a->commandBuffer = r.Handle();
         if (a->commandBuffer == 0) a->commandBuffer = 1;
-        { var r408 = r.Alloc<float>(4); r.Bytes(r408, 4 * sizeof(float)); a->blendConstants = r408; }
+        { var r421 = r.Alloc<float>(4); r.Bytes(r421, 4 * sizeof(float)); a->blendConstants = r421; }
     }
     public static byte[] EncodeRandom_vkCmdSetBlendConstants(TestRandom r)
     {
@@ -13737,19 +13951,19 @@ public static unsafe partial class RandomArgs
         a->descriptorSetCount = (uint)r.Count();
         if ((ulong)a->descriptorSetCount != 0 || r.Chance(50))
         {
-            var r409 = r.Alloc<ulong>((ulong)a->descriptorSetCount);
-            for (ulong r410 = 0; r410 < (ulong)a->descriptorSetCount; r410++)
+            var r422 = r.Alloc<ulong>((ulong)a->descriptorSetCount);
+            for (ulong r423 = 0; r423 < (ulong)a->descriptorSetCount; r423++)
             {
-                r409[r410] = r.Handle();
+                r422[r423] = r.Handle();
             }
-            a->pDescriptorSets = r409;
+            a->pDescriptorSets = r422;
         }
         a->dynamicOffsetCount = (uint)r.Count();
         if ((ulong)a->dynamicOffsetCount != 0 || r.Chance(50))
         {
-            var r411 = r.Alloc<uint>((ulong)a->dynamicOffsetCount);
-            r.Bytes(r411, (int)((ulong)a->dynamicOffsetCount * (ulong)sizeof(uint)));
-            a->pDynamicOffsets = r411;
+            var r424 = r.Alloc<uint>((ulong)a->dynamicOffsetCount);
+            r.Bytes(r424, (int)((ulong)a->dynamicOffsetCount * (ulong)sizeof(uint)));
+            a->pDynamicOffsets = r424;
         }
     }
     public static byte[] EncodeRandom_vkCmdBindDescriptorSets(TestRandom r)
@@ -13854,18 +14068,18 @@ public static unsafe partial class RandomArgs
         a->bindingCount = (uint)r.Count();
         if ((ulong)a->bindingCount != 0 || r.Chance(50))
         {
-            var r413 = r.Alloc<ulong>((ulong)a->bindingCount);
-            for (ulong r414 = 0; r414 < (ulong)a->bindingCount; r414++)
+            var r426 = r.Alloc<ulong>((ulong)a->bindingCount);
+            for (ulong r427 = 0; r427 < (ulong)a->bindingCount; r427++)
             {
-                r413[r414] = r.Handle();
+                r426[r427] = r.Handle();
             }
-            a->pBuffers = r413;
+            a->pBuffers = r426;
         }
         if ((ulong)a->bindingCount != 0 || r.Chance(50))
         {
-            var r415 = r.Alloc<ulong>((ulong)a->bindingCount);
-            r.Bytes(r415, (int)((ulong)a->bindingCount * (ulong)sizeof(ulong)));
-            a->pOffsets = r415;
+            var r428 = r.Alloc<ulong>((ulong)a->bindingCount);
+            r.Bytes(r428, (int)((ulong)a->bindingCount * (ulong)sizeof(ulong)));
+            a->pOffsets = r428;
         }
     }
     public static byte[] EncodeRandom_vkCmdBindVertexBuffers(TestRandom r)
@@ -14235,12 +14449,12 @@ public static unsafe partial class RandomArgs
         a->regionCount = (uint)r.Count();
         if ((ulong)a->regionCount != 0 || r.Chance(50))
         {
-            var r417 = r.Alloc<VkBufferCopy>((ulong)a->regionCount);
-            for (ulong r418 = 0; r418 < (ulong)a->regionCount; r418++)
+            var r430 = r.Alloc<VkBufferCopy>((ulong)a->regionCount);
+            for (ulong r431 = 0; r431 < (ulong)a->regionCount; r431++)
             {
-                Fill(r, &r417[r418]);
+                Fill(r, &r430[r431]);
             }
-            a->pRegions = r417;
+            a->pRegions = r430;
         }
     }
     public static byte[] EncodeRandom_vkCmdCopyBuffer(TestRandom r)
@@ -14299,12 +14513,12 @@ public static unsafe partial class RandomArgs
         a->regionCount = (uint)r.Count();
         if ((ulong)a->regionCount != 0 || r.Chance(50))
         {
-            var r419 = r.Alloc<VkImageCopy>((ulong)a->regionCount);
-            for (ulong r420 = 0; r420 < (ulong)a->regionCount; r420++)
+            var r432 = r.Alloc<VkImageCopy>((ulong)a->regionCount);
+            for (ulong r433 = 0; r433 < (ulong)a->regionCount; r433++)
             {
-                Fill(r, &r419[r420]);
+                Fill(r, &r432[r433]);
             }
-            a->pRegions = r419;
+            a->pRegions = r432;
         }
     }
     public static byte[] EncodeRandom_vkCmdCopyImage(TestRandom r)
@@ -14363,12 +14577,12 @@ public static unsafe partial class RandomArgs
         a->regionCount = (uint)r.Count();
         if ((ulong)a->regionCount != 0 || r.Chance(50))
         {
-            var r421 = r.Alloc<VkImageBlit>((ulong)a->regionCount);
-            for (ulong r422 = 0; r422 < (ulong)a->regionCount; r422++)
+            var r434 = r.Alloc<VkImageBlit>((ulong)a->regionCount);
+            for (ulong r435 = 0; r435 < (ulong)a->regionCount; r435++)
             {
-                Fill(r, &r421[r422]);
+                Fill(r, &r434[r435]);
             }
-            a->pRegions = r421;
+            a->pRegions = r434;
         }
         a->filter = (VkFilter)r.I32();
     }
@@ -14427,12 +14641,12 @@ public static unsafe partial class RandomArgs
         a->regionCount = (uint)r.Count();
         if ((ulong)a->regionCount != 0 || r.Chance(50))
         {
-            var r423 = r.Alloc<VkBufferImageCopy>((ulong)a->regionCount);
-            for (ulong r424 = 0; r424 < (ulong)a->regionCount; r424++)
+            var r436 = r.Alloc<VkBufferImageCopy>((ulong)a->regionCount);
+            for (ulong r437 = 0; r437 < (ulong)a->regionCount; r437++)
             {
-                Fill(r, &r423[r424]);
+                Fill(r, &r436[r437]);
             }
-            a->pRegions = r423;
+            a->pRegions = r436;
         }
     }
     public static byte[] EncodeRandom_vkCmdCopyBufferToImage(TestRandom r)
@@ -14490,12 +14704,12 @@ public static unsafe partial class RandomArgs
         a->regionCount = (uint)r.Count();
         if ((ulong)a->regionCount != 0 || r.Chance(50))
         {
-            var r425 = r.Alloc<VkBufferImageCopy>((ulong)a->regionCount);
-            for (ulong r426 = 0; r426 < (ulong)a->regionCount; r426++)
+            var r438 = r.Alloc<VkBufferImageCopy>((ulong)a->regionCount);
+            for (ulong r439 = 0; r439 < (ulong)a->regionCount; r439++)
             {
-                Fill(r, &r425[r426]);
+                Fill(r, &r438[r439]);
             }
-            a->pRegions = r425;
+            a->pRegions = r438;
         }
     }
     public static byte[] EncodeRandom_vkCmdCopyImageToBuffer(TestRandom r)
@@ -14549,7 +14763,7 @@ public static unsafe partial class RandomArgs
         if (a->dstBuffer == 0) a->dstBuffer = 1;
         a->dstOffset = (ulong)r.U64();
         a->dataSize = (ulong)r.Count();
-        { var r427 = r.Alloc<byte>((ulong)a->dataSize); r.Bytes(r427, (int)(ulong)a->dataSize); a->pData = r427; }
+        { var r440 = r.Alloc<byte>((ulong)a->dataSize); r.Bytes(r440, (int)(ulong)a->dataSize); a->pData = r440; }
     }
     public static byte[] EncodeRandom_vkCmdUpdateBuffer(TestRandom r)
     {
@@ -14656,19 +14870,19 @@ public static unsafe partial class RandomArgs
         a->imageLayout = (VkImageLayout)r.I32();
         if (r.Chance(80))
         {
-            var r428 = r.Alloc<VkClearColorValue>(1);
-            Fill(r, &(*r428));
-            a->pColor = r428;
+            var r441 = r.Alloc<VkClearColorValue>(1);
+            Fill(r, &(*r441));
+            a->pColor = r441;
         }
         a->rangeCount = (uint)r.Count();
         if ((ulong)a->rangeCount != 0 || r.Chance(50))
         {
-            var r429 = r.Alloc<VkImageSubresourceRange>((ulong)a->rangeCount);
-            for (ulong r430 = 0; r430 < (ulong)a->rangeCount; r430++)
+            var r442 = r.Alloc<VkImageSubresourceRange>((ulong)a->rangeCount);
+            for (ulong r443 = 0; r443 < (ulong)a->rangeCount; r443++)
             {
-                Fill(r, &r429[r430]);
+                Fill(r, &r442[r443]);
             }
-            a->pRanges = r429;
+            a->pRanges = r442;
         }
     }
     public static byte[] EncodeRandom_vkCmdClearColorImage(TestRandom r)
@@ -14723,19 +14937,19 @@ public static unsafe partial class RandomArgs
         a->imageLayout = (VkImageLayout)r.I32();
 
         {
-            var r431 = r.Alloc<VkClearDepthStencilValue>(1);
-            Fill(r, &(*r431));
-            a->pDepthStencil = r431;
+            var r444 = r.Alloc<VkClearDepthStencilValue>(1);
+            Fill(r, &(*r444));
+            a->pDepthStencil = r444;
         }
         a->rangeCount = (uint)r.Count();
         if ((ulong)a->rangeCount != 0 || r.Chance(50))
         {
-            var r432 = r.Alloc<VkImageSubresourceRange>((ulong)a->rangeCount);
-            for (ulong r433 = 0; r433 < (ulong)a->rangeCount; r433++)
+            var r445 = r.Alloc<VkImageSubresourceRange>((ulong)a->rangeCount);
+            for (ulong r446 = 0; r446 < (ulong)a->rangeCount; r446++)
             {
-                Fill(r, &r432[r433]);
+                Fill(r, &r445[r446]);
             }
-            a->pRanges = r432;
+            a->pRanges = r445;
         }
     }
     public static byte[] EncodeRandom_vkCmdClearDepthStencilImage(TestRandom r)
@@ -14788,22 +15002,22 @@ public static unsafe partial class RandomArgs
         a->attachmentCount = (uint)r.Count();
         if ((ulong)a->attachmentCount != 0 || r.Chance(50))
         {
-            var r434 = r.Alloc<VkClearAttachment>((ulong)a->attachmentCount);
-            for (ulong r435 = 0; r435 < (ulong)a->attachmentCount; r435++)
+            var r447 = r.Alloc<VkClearAttachment>((ulong)a->attachmentCount);
+            for (ulong r448 = 0; r448 < (ulong)a->attachmentCount; r448++)
             {
-                Fill(r, &r434[r435]);
+                Fill(r, &r447[r448]);
             }
-            a->pAttachments = r434;
+            a->pAttachments = r447;
         }
         a->rectCount = (uint)r.Count();
         if ((ulong)a->rectCount != 0 || r.Chance(50))
         {
-            var r436 = r.Alloc<VkClearRect>((ulong)a->rectCount);
-            for (ulong r437 = 0; r437 < (ulong)a->rectCount; r437++)
+            var r449 = r.Alloc<VkClearRect>((ulong)a->rectCount);
+            for (ulong r450 = 0; r450 < (ulong)a->rectCount; r450++)
             {
-                Fill(r, &r436[r437]);
+                Fill(r, &r449[r450]);
             }
-            a->pRects = r436;
+            a->pRects = r449;
         }
     }
     public static byte[] EncodeRandom_vkCmdClearAttachments(TestRandom r)
@@ -14862,12 +15076,12 @@ public static unsafe partial class RandomArgs
         a->regionCount = (uint)r.Count();
         if ((ulong)a->regionCount != 0 || r.Chance(50))
         {
-            var r438 = r.Alloc<VkImageResolve>((ulong)a->regionCount);
-            for (ulong r439 = 0; r439 < (ulong)a->regionCount; r439++)
+            var r451 = r.Alloc<VkImageResolve>((ulong)a->regionCount);
+            for (ulong r452 = 0; r452 < (ulong)a->regionCount; r452++)
             {
-                Fill(r, &r438[r439]);
+                Fill(r, &r451[r452]);
             }
-            a->pRegions = r438;
+            a->pRegions = r451;
         }
     }
     public static byte[] EncodeRandom_vkCmdResolveImage(TestRandom r)
@@ -15022,44 +15236,44 @@ public static unsafe partial class RandomArgs
         a->eventCount = (uint)r.Count();
         if ((ulong)a->eventCount != 0 || r.Chance(50))
         {
-            var r440 = r.Alloc<ulong>((ulong)a->eventCount);
-            for (ulong r441 = 0; r441 < (ulong)a->eventCount; r441++)
+            var r453 = r.Alloc<ulong>((ulong)a->eventCount);
+            for (ulong r454 = 0; r454 < (ulong)a->eventCount; r454++)
             {
-                r440[r441] = r.Handle();
+                r453[r454] = r.Handle();
             }
-            a->pEvents = r440;
+            a->pEvents = r453;
         }
         a->srcStageMask = (uint)r.U32();
         a->dstStageMask = (uint)r.U32();
         a->memoryBarrierCount = (uint)r.Count();
         if ((ulong)a->memoryBarrierCount != 0 || r.Chance(50))
         {
-            var r442 = r.Alloc<VkMemoryBarrier>((ulong)a->memoryBarrierCount);
-            for (ulong r443 = 0; r443 < (ulong)a->memoryBarrierCount; r443++)
+            var r455 = r.Alloc<VkMemoryBarrier>((ulong)a->memoryBarrierCount);
+            for (ulong r456 = 0; r456 < (ulong)a->memoryBarrierCount; r456++)
             {
-                Fill(r, &r442[r443]);
+                Fill(r, &r455[r456]);
             }
-            a->pMemoryBarriers = r442;
+            a->pMemoryBarriers = r455;
         }
         a->bufferMemoryBarrierCount = (uint)r.Count();
         if ((ulong)a->bufferMemoryBarrierCount != 0 || r.Chance(50))
         {
-            var r444 = r.Alloc<VkBufferMemoryBarrier>((ulong)a->bufferMemoryBarrierCount);
-            for (ulong r445 = 0; r445 < (ulong)a->bufferMemoryBarrierCount; r445++)
+            var r457 = r.Alloc<VkBufferMemoryBarrier>((ulong)a->bufferMemoryBarrierCount);
+            for (ulong r458 = 0; r458 < (ulong)a->bufferMemoryBarrierCount; r458++)
             {
-                Fill(r, &r444[r445]);
+                Fill(r, &r457[r458]);
             }
-            a->pBufferMemoryBarriers = r444;
+            a->pBufferMemoryBarriers = r457;
         }
         a->imageMemoryBarrierCount = (uint)r.Count();
         if ((ulong)a->imageMemoryBarrierCount != 0 || r.Chance(50))
         {
-            var r446 = r.Alloc<VkImageMemoryBarrier>((ulong)a->imageMemoryBarrierCount);
-            for (ulong r447 = 0; r447 < (ulong)a->imageMemoryBarrierCount; r447++)
+            var r459 = r.Alloc<VkImageMemoryBarrier>((ulong)a->imageMemoryBarrierCount);
+            for (ulong r460 = 0; r460 < (ulong)a->imageMemoryBarrierCount; r460++)
             {
-                Fill(r, &r446[r447]);
+                Fill(r, &r459[r460]);
             }
-            a->pImageMemoryBarriers = r446;
+            a->pImageMemoryBarriers = r459;
         }
     }
     public static byte[] EncodeRandom_vkCmdWaitEvents(TestRandom r)
@@ -15115,32 +15329,32 @@ public static unsafe partial class RandomArgs
         a->memoryBarrierCount = (uint)r.Count();
         if ((ulong)a->memoryBarrierCount != 0 || r.Chance(50))
         {
-            var r448 = r.Alloc<VkMemoryBarrier>((ulong)a->memoryBarrierCount);
-            for (ulong r449 = 0; r449 < (ulong)a->memoryBarrierCount; r449++)
+            var r461 = r.Alloc<VkMemoryBarrier>((ulong)a->memoryBarrierCount);
+            for (ulong r462 = 0; r462 < (ulong)a->memoryBarrierCount; r462++)
             {
-                Fill(r, &r448[r449]);
+                Fill(r, &r461[r462]);
             }
-            a->pMemoryBarriers = r448;
+            a->pMemoryBarriers = r461;
         }
         a->bufferMemoryBarrierCount = (uint)r.Count();
         if ((ulong)a->bufferMemoryBarrierCount != 0 || r.Chance(50))
         {
-            var r450 = r.Alloc<VkBufferMemoryBarrier>((ulong)a->bufferMemoryBarrierCount);
-            for (ulong r451 = 0; r451 < (ulong)a->bufferMemoryBarrierCount; r451++)
+            var r463 = r.Alloc<VkBufferMemoryBarrier>((ulong)a->bufferMemoryBarrierCount);
+            for (ulong r464 = 0; r464 < (ulong)a->bufferMemoryBarrierCount; r464++)
             {
-                Fill(r, &r450[r451]);
+                Fill(r, &r463[r464]);
             }
-            a->pBufferMemoryBarriers = r450;
+            a->pBufferMemoryBarriers = r463;
         }
         a->imageMemoryBarrierCount = (uint)r.Count();
         if ((ulong)a->imageMemoryBarrierCount != 0 || r.Chance(50))
         {
-            var r452 = r.Alloc<VkImageMemoryBarrier>((ulong)a->imageMemoryBarrierCount);
-            for (ulong r453 = 0; r453 < (ulong)a->imageMemoryBarrierCount; r453++)
+            var r465 = r.Alloc<VkImageMemoryBarrier>((ulong)a->imageMemoryBarrierCount);
+            for (ulong r466 = 0; r466 < (ulong)a->imageMemoryBarrierCount; r466++)
             {
-                Fill(r, &r452[r453]);
+                Fill(r, &r465[r466]);
             }
-            a->pImageMemoryBarriers = r452;
+            a->pImageMemoryBarriers = r465;
         }
     }
     public static byte[] EncodeRandom_vkCmdPipelineBarrier(TestRandom r)
@@ -15459,7 +15673,7 @@ public static unsafe partial class RandomArgs
         a->stageFlags = (uint)r.U32();
         a->offset = (uint)r.U32();
         a->size = (uint)r.Count();
-        { var r454 = r.Alloc<byte>((ulong)a->size); r.Bytes(r454, (int)(ulong)a->size); a->pValues = r454; }
+        { var r467 = r.Alloc<byte>((ulong)a->size); r.Bytes(r467, (int)(ulong)a->size); a->pValues = r467; }
     }
     public static byte[] EncodeRandom_vkCmdPushConstants(TestRandom r)
     {
@@ -15510,9 +15724,9 @@ public static unsafe partial class RandomArgs
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r455 = r.Alloc<VkRenderPassBeginInfo>(1);
-            Fill(r, &(*r455));
-            a->pRenderPassBegin = r455;
+            var r468 = r.Alloc<VkRenderPassBeginInfo>(1);
+            Fill(r, &(*r468));
+            a->pRenderPassBegin = r468;
         }
         a->contents = (VkSubpassContents)r.I32();
     }
@@ -15663,12 +15877,12 @@ public static unsafe partial class RandomArgs
         a->commandBufferCount = (uint)r.Count();
         if ((ulong)a->commandBufferCount != 0 || r.Chance(50))
         {
-            var r456 = r.Alloc<ulong>((ulong)a->commandBufferCount);
-            for (ulong r457 = 0; r457 < (ulong)a->commandBufferCount; r457++)
+            var r469 = r.Alloc<ulong>((ulong)a->commandBufferCount);
+            for (ulong r470 = 0; r470 < (ulong)a->commandBufferCount; r470++)
             {
-                r456[r457] = r.Handle();
+                r469[r470] = r.Handle();
             }
-            a->pCommandBuffers = r456;
+            a->pCommandBuffers = r469;
         }
     }
     public static byte[] EncodeRandom_vkCmdExecuteCommands(TestRandom r)
@@ -15716,9 +15930,9 @@ public static unsafe partial class RandomArgs
     }
     public static void Fill(TestRandom r, vkEnumerateInstanceVersion.Args* a)
     {
-        { var r458 = r.Alloc<uint>(1);
-        (*r458) = (uint)r.U32();
-        a->pApiVersion = r458; }
+        { var r471 = r.Alloc<uint>(1);
+        (*r471) = (uint)r.U32();
+        a->pApiVersion = r471; }
     }
     public static byte[] EncodeRandom_vkEnumerateInstanceVersion(TestRandom r)
     {
@@ -15771,12 +15985,12 @@ public static unsafe partial class RandomArgs
         a->bindInfoCount = (uint)r.Count();
         if ((ulong)a->bindInfoCount != 0 || r.Chance(50))
         {
-            var r459 = r.Alloc<VkBindBufferMemoryInfo>((ulong)a->bindInfoCount);
-            for (ulong r460 = 0; r460 < (ulong)a->bindInfoCount; r460++)
+            var r472 = r.Alloc<VkBindBufferMemoryInfo>((ulong)a->bindInfoCount);
+            for (ulong r473 = 0; r473 < (ulong)a->bindInfoCount; r473++)
             {
-                Fill(r, &r459[r460]);
+                Fill(r, &r472[r473]);
             }
-            a->pBindInfos = r459;
+            a->pBindInfos = r472;
         }
     }
     public static byte[] EncodeRandom_vkBindBufferMemory2(TestRandom r)
@@ -15830,12 +16044,12 @@ public static unsafe partial class RandomArgs
         a->bindInfoCount = (uint)r.Count();
         if ((ulong)a->bindInfoCount != 0 || r.Chance(50))
         {
-            var r461 = r.Alloc<VkBindImageMemoryInfo>((ulong)a->bindInfoCount);
-            for (ulong r462 = 0; r462 < (ulong)a->bindInfoCount; r462++)
+            var r474 = r.Alloc<VkBindImageMemoryInfo>((ulong)a->bindInfoCount);
+            for (ulong r475 = 0; r475 < (ulong)a->bindInfoCount; r475++)
             {
-                Fill(r, &r461[r462]);
+                Fill(r, &r474[r475]);
             }
-            a->pBindInfos = r461;
+            a->pBindInfos = r474;
         }
     }
     public static byte[] EncodeRandom_vkBindImageMemory2(TestRandom r)
@@ -15889,9 +16103,9 @@ public static unsafe partial class RandomArgs
         a->heapIndex = (uint)r.U32();
         a->localDeviceIndex = (uint)r.U32();
         a->remoteDeviceIndex = (uint)r.U32();
-        { var r463 = r.Alloc<uint>(1);
-        (*r463) = (uint)r.U32();
-        a->pPeerMemoryFeatures = r463; }
+        { var r476 = r.Alloc<uint>(1);
+        (*r476) = (uint)r.U32();
+        a->pPeerMemoryFeatures = r476; }
     }
     public static byte[] EncodeRandom_vkGetDeviceGroupPeerMemoryFeatures(TestRandom r)
     {
@@ -16043,17 +16257,17 @@ public static unsafe partial class RandomArgs
     {
         a->instance = r.Handle();
         if (a->instance == 0) a->instance = 1;
-        { var r464 = r.Alloc<uint>(1);
-        (*r464) = (uint)r.Count();
-        a->pPhysicalDeviceGroupCount = r464; }
+        { var r477 = r.Alloc<uint>(1);
+        (*r477) = (uint)r.Count();
+        a->pPhysicalDeviceGroupCount = r477; }
         if ((a->pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*a->pPhysicalDeviceGroupCount)) != 0 || r.Chance(50))
         {
-            var r465 = r.Alloc<VkPhysicalDeviceGroupProperties>((a->pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*a->pPhysicalDeviceGroupCount)));
-            for (ulong r466 = 0; r466 < (a->pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*a->pPhysicalDeviceGroupCount)); r466++)
+            var r478 = r.Alloc<VkPhysicalDeviceGroupProperties>((a->pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*a->pPhysicalDeviceGroupCount)));
+            for (ulong r479 = 0; r479 < (a->pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*a->pPhysicalDeviceGroupCount)); r479++)
             {
-                Fill(r, &r465[r466]);
+                Fill(r, &r478[r479]);
             }
-            a->pPhysicalDeviceGroupProperties = r465;
+            a->pPhysicalDeviceGroupProperties = r478;
         }
     }
     public static byte[] EncodeRandom_vkEnumeratePhysicalDeviceGroups(TestRandom r)
@@ -16106,13 +16320,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r467 = r.Alloc<VkImageMemoryRequirementsInfo2>(1);
-            Fill(r, &(*r467));
-            a->pInfo = r467;
+            var r480 = r.Alloc<VkImageMemoryRequirementsInfo2>(1);
+            Fill(r, &(*r480));
+            a->pInfo = r480;
         }
-        { var r468 = r.Alloc<VkMemoryRequirements2>(1);
-        Fill(r, &(*r468));
-        a->pMemoryRequirements = r468; }
+        { var r481 = r.Alloc<VkMemoryRequirements2>(1);
+        Fill(r, &(*r481));
+        a->pMemoryRequirements = r481; }
     }
     public static byte[] EncodeRandom_vkGetImageMemoryRequirements2(TestRandom r)
     {
@@ -16163,13 +16377,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r469 = r.Alloc<VkBufferMemoryRequirementsInfo2>(1);
-            Fill(r, &(*r469));
-            a->pInfo = r469;
+            var r482 = r.Alloc<VkBufferMemoryRequirementsInfo2>(1);
+            Fill(r, &(*r482));
+            a->pInfo = r482;
         }
-        { var r470 = r.Alloc<VkMemoryRequirements2>(1);
-        Fill(r, &(*r470));
-        a->pMemoryRequirements = r470; }
+        { var r483 = r.Alloc<VkMemoryRequirements2>(1);
+        Fill(r, &(*r483));
+        a->pMemoryRequirements = r483; }
     }
     public static byte[] EncodeRandom_vkGetBufferMemoryRequirements2(TestRandom r)
     {
@@ -16220,21 +16434,21 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r471 = r.Alloc<VkImageSparseMemoryRequirementsInfo2>(1);
-            Fill(r, &(*r471));
-            a->pInfo = r471;
+            var r484 = r.Alloc<VkImageSparseMemoryRequirementsInfo2>(1);
+            Fill(r, &(*r484));
+            a->pInfo = r484;
         }
-        { var r472 = r.Alloc<uint>(1);
-        (*r472) = (uint)r.Count();
-        a->pSparseMemoryRequirementCount = r472; }
+        { var r485 = r.Alloc<uint>(1);
+        (*r485) = (uint)r.Count();
+        a->pSparseMemoryRequirementCount = r485; }
         if ((a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount)) != 0 || r.Chance(50))
         {
-            var r473 = r.Alloc<VkSparseImageMemoryRequirements2>((a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount)));
-            for (ulong r474 = 0; r474 < (a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount)); r474++)
+            var r486 = r.Alloc<VkSparseImageMemoryRequirements2>((a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount)));
+            for (ulong r487 = 0; r487 < (a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount)); r487++)
             {
-                Fill(r, &r473[r474]);
+                Fill(r, &r486[r487]);
             }
-            a->pSparseMemoryRequirements = r473;
+            a->pSparseMemoryRequirements = r486;
         }
     }
     public static byte[] EncodeRandom_vkGetImageSparseMemoryRequirements2(TestRandom r)
@@ -16284,9 +16498,9 @@ public static unsafe partial class RandomArgs
     {
         a->physicalDevice = r.Handle();
         if (a->physicalDevice == 0) a->physicalDevice = 1;
-        { var r475 = r.Alloc<VkPhysicalDeviceFeatures2>(1);
-        Fill(r, &(*r475));
-        a->pFeatures = r475; }
+        { var r488 = r.Alloc<VkPhysicalDeviceFeatures2>(1);
+        Fill(r, &(*r488));
+        a->pFeatures = r488; }
     }
     public static byte[] EncodeRandom_vkGetPhysicalDeviceFeatures2(TestRandom r)
     {
@@ -16335,9 +16549,9 @@ public static unsafe partial class RandomArgs
     {
         a->physicalDevice = r.Handle();
         if (a->physicalDevice == 0) a->physicalDevice = 1;
-        { var r476 = r.Alloc<VkPhysicalDeviceProperties2>(1);
-        Fill(r, &(*r476));
-        a->pProperties = r476; }
+        { var r489 = r.Alloc<VkPhysicalDeviceProperties2>(1);
+        Fill(r, &(*r489));
+        a->pProperties = r489; }
     }
     public static byte[] EncodeRandom_vkGetPhysicalDeviceProperties2(TestRandom r)
     {
@@ -16387,9 +16601,9 @@ public static unsafe partial class RandomArgs
         a->physicalDevice = r.Handle();
         if (a->physicalDevice == 0) a->physicalDevice = 1;
         a->format = (VkFormat)r.I32();
-        { var r477 = r.Alloc<VkFormatProperties2>(1);
-        Fill(r, &(*r477));
-        a->pFormatProperties = r477; }
+        { var r490 = r.Alloc<VkFormatProperties2>(1);
+        Fill(r, &(*r490));
+        a->pFormatProperties = r490; }
     }
     public static byte[] EncodeRandom_vkGetPhysicalDeviceFormatProperties2(TestRandom r)
     {
@@ -16440,13 +16654,13 @@ public static unsafe partial class RandomArgs
         if (a->physicalDevice == 0) a->physicalDevice = 1;
 
         {
-            var r478 = r.Alloc<VkPhysicalDeviceImageFormatInfo2>(1);
-            Fill(r, &(*r478));
-            a->pImageFormatInfo = r478;
+            var r491 = r.Alloc<VkPhysicalDeviceImageFormatInfo2>(1);
+            Fill(r, &(*r491));
+            a->pImageFormatInfo = r491;
         }
-        { var r479 = r.Alloc<VkImageFormatProperties2>(1);
-        Fill(r, &(*r479));
-        a->pImageFormatProperties = r479; }
+        { var r492 = r.Alloc<VkImageFormatProperties2>(1);
+        Fill(r, &(*r492));
+        a->pImageFormatProperties = r492; }
     }
     public static byte[] EncodeRandom_vkGetPhysicalDeviceImageFormatProperties2(TestRandom r)
     {
@@ -16496,17 +16710,17 @@ public static unsafe partial class RandomArgs
     {
         a->physicalDevice = r.Handle();
         if (a->physicalDevice == 0) a->physicalDevice = 1;
-        { var r480 = r.Alloc<uint>(1);
-        (*r480) = (uint)r.Count();
-        a->pQueueFamilyPropertyCount = r480; }
+        { var r493 = r.Alloc<uint>(1);
+        (*r493) = (uint)r.Count();
+        a->pQueueFamilyPropertyCount = r493; }
         if ((a->pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*a->pQueueFamilyPropertyCount)) != 0 || r.Chance(50))
         {
-            var r481 = r.Alloc<VkQueueFamilyProperties2>((a->pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*a->pQueueFamilyPropertyCount)));
-            for (ulong r482 = 0; r482 < (a->pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*a->pQueueFamilyPropertyCount)); r482++)
+            var r494 = r.Alloc<VkQueueFamilyProperties2>((a->pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*a->pQueueFamilyPropertyCount)));
+            for (ulong r495 = 0; r495 < (a->pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*a->pQueueFamilyPropertyCount)); r495++)
             {
-                Fill(r, &r481[r482]);
+                Fill(r, &r494[r495]);
             }
-            a->pQueueFamilyProperties = r481;
+            a->pQueueFamilyProperties = r494;
         }
     }
     public static byte[] EncodeRandom_vkGetPhysicalDeviceQueueFamilyProperties2(TestRandom r)
@@ -16556,9 +16770,9 @@ public static unsafe partial class RandomArgs
     {
         a->physicalDevice = r.Handle();
         if (a->physicalDevice == 0) a->physicalDevice = 1;
-        { var r483 = r.Alloc<VkPhysicalDeviceMemoryProperties2>(1);
-        Fill(r, &(*r483));
-        a->pMemoryProperties = r483; }
+        { var r496 = r.Alloc<VkPhysicalDeviceMemoryProperties2>(1);
+        Fill(r, &(*r496));
+        a->pMemoryProperties = r496; }
     }
     public static byte[] EncodeRandom_vkGetPhysicalDeviceMemoryProperties2(TestRandom r)
     {
@@ -16609,21 +16823,21 @@ public static unsafe partial class RandomArgs
         if (a->physicalDevice == 0) a->physicalDevice = 1;
 
         {
-            var r484 = r.Alloc<VkPhysicalDeviceSparseImageFormatInfo2>(1);
-            Fill(r, &(*r484));
-            a->pFormatInfo = r484;
+            var r497 = r.Alloc<VkPhysicalDeviceSparseImageFormatInfo2>(1);
+            Fill(r, &(*r497));
+            a->pFormatInfo = r497;
         }
-        { var r485 = r.Alloc<uint>(1);
-        (*r485) = (uint)r.Count();
-        a->pPropertyCount = r485; }
+        { var r498 = r.Alloc<uint>(1);
+        (*r498) = (uint)r.Count();
+        a->pPropertyCount = r498; }
         if ((a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)) != 0 || r.Chance(50))
         {
-            var r486 = r.Alloc<VkSparseImageFormatProperties2>((a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)));
-            for (ulong r487 = 0; r487 < (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)); r487++)
+            var r499 = r.Alloc<VkSparseImageFormatProperties2>((a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)));
+            for (ulong r500 = 0; r500 < (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)); r500++)
             {
-                Fill(r, &r486[r487]);
+                Fill(r, &r499[r500]);
             }
-            a->pProperties = r486;
+            a->pProperties = r499;
         }
     }
     public static byte[] EncodeRandom_vkGetPhysicalDeviceSparseImageFormatProperties2(TestRandom r)
@@ -16726,13 +16940,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r488 = r.Alloc<VkDeviceQueueInfo2>(1);
-            Fill(r, &(*r488));
-            a->pQueueInfo = r488;
+            var r501 = r.Alloc<VkDeviceQueueInfo2>(1);
+            Fill(r, &(*r501));
+            a->pQueueInfo = r501;
         }
-        { var r489 = r.Alloc<ulong>(1);
-        (*r489) = r.Handle();
-        a->pQueue = r489; }
+        { var r502 = r.Alloc<ulong>(1);
+        (*r502) = r.Handle();
+        a->pQueue = r502; }
     }
     public static byte[] EncodeRandom_vkGetDeviceQueue2(TestRandom r)
     {
@@ -16783,13 +16997,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r490 = r.Alloc<VkSamplerYcbcrConversionCreateInfo>(1);
-            Fill(r, &(*r490));
-            a->pCreateInfo = r490;
+            var r503 = r.Alloc<VkSamplerYcbcrConversionCreateInfo>(1);
+            Fill(r, &(*r503));
+            a->pCreateInfo = r503;
         }
-        { var r491 = r.Alloc<ulong>(1);
-        (*r491) = r.Handle();
-        a->pYcbcrConversion = r491; }
+        { var r504 = r.Alloc<ulong>(1);
+        (*r504) = r.Handle();
+        a->pYcbcrConversion = r504; }
     }
     public static byte[] EncodeRandom_vkCreateSamplerYcbcrConversion(TestRandom r)
     {
@@ -16890,13 +17104,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r492 = r.Alloc<VkDescriptorUpdateTemplateCreateInfo>(1);
-            Fill(r, &(*r492));
-            a->pCreateInfo = r492;
+            var r505 = r.Alloc<VkDescriptorUpdateTemplateCreateInfo>(1);
+            Fill(r, &(*r505));
+            a->pCreateInfo = r505;
         }
-        { var r493 = r.Alloc<ulong>(1);
-        (*r493) = r.Handle();
-        a->pDescriptorUpdateTemplate = r493; }
+        { var r506 = r.Alloc<ulong>(1);
+        (*r506) = r.Handle();
+        a->pDescriptorUpdateTemplate = r506; }
     }
     public static byte[] EncodeRandom_vkCreateDescriptorUpdateTemplate(TestRandom r)
     {
@@ -16997,13 +17211,13 @@ public static unsafe partial class RandomArgs
         if (a->physicalDevice == 0) a->physicalDevice = 1;
 
         {
-            var r494 = r.Alloc<VkPhysicalDeviceExternalBufferInfo>(1);
-            Fill(r, &(*r494));
-            a->pExternalBufferInfo = r494;
+            var r507 = r.Alloc<VkPhysicalDeviceExternalBufferInfo>(1);
+            Fill(r, &(*r507));
+            a->pExternalBufferInfo = r507;
         }
-        { var r495 = r.Alloc<VkExternalBufferProperties>(1);
-        Fill(r, &(*r495));
-        a->pExternalBufferProperties = r495; }
+        { var r508 = r.Alloc<VkExternalBufferProperties>(1);
+        Fill(r, &(*r508));
+        a->pExternalBufferProperties = r508; }
     }
     public static byte[] EncodeRandom_vkGetPhysicalDeviceExternalBufferProperties(TestRandom r)
     {
@@ -17054,13 +17268,13 @@ public static unsafe partial class RandomArgs
         if (a->physicalDevice == 0) a->physicalDevice = 1;
 
         {
-            var r496 = r.Alloc<VkPhysicalDeviceExternalFenceInfo>(1);
-            Fill(r, &(*r496));
-            a->pExternalFenceInfo = r496;
+            var r509 = r.Alloc<VkPhysicalDeviceExternalFenceInfo>(1);
+            Fill(r, &(*r509));
+            a->pExternalFenceInfo = r509;
         }
-        { var r497 = r.Alloc<VkExternalFenceProperties>(1);
-        Fill(r, &(*r497));
-        a->pExternalFenceProperties = r497; }
+        { var r510 = r.Alloc<VkExternalFenceProperties>(1);
+        Fill(r, &(*r510));
+        a->pExternalFenceProperties = r510; }
     }
     public static byte[] EncodeRandom_vkGetPhysicalDeviceExternalFenceProperties(TestRandom r)
     {
@@ -17111,13 +17325,13 @@ public static unsafe partial class RandomArgs
         if (a->physicalDevice == 0) a->physicalDevice = 1;
 
         {
-            var r498 = r.Alloc<VkPhysicalDeviceExternalSemaphoreInfo>(1);
-            Fill(r, &(*r498));
-            a->pExternalSemaphoreInfo = r498;
+            var r511 = r.Alloc<VkPhysicalDeviceExternalSemaphoreInfo>(1);
+            Fill(r, &(*r511));
+            a->pExternalSemaphoreInfo = r511;
         }
-        { var r499 = r.Alloc<VkExternalSemaphoreProperties>(1);
-        Fill(r, &(*r499));
-        a->pExternalSemaphoreProperties = r499; }
+        { var r512 = r.Alloc<VkExternalSemaphoreProperties>(1);
+        Fill(r, &(*r512));
+        a->pExternalSemaphoreProperties = r512; }
     }
     public static byte[] EncodeRandom_vkGetPhysicalDeviceExternalSemaphoreProperties(TestRandom r)
     {
@@ -17168,13 +17382,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r500 = r.Alloc<VkDescriptorSetLayoutCreateInfo>(1);
-            Fill(r, &(*r500));
-            a->pCreateInfo = r500;
+            var r513 = r.Alloc<VkDescriptorSetLayoutCreateInfo>(1);
+            Fill(r, &(*r513));
+            a->pCreateInfo = r513;
         }
-        { var r501 = r.Alloc<VkDescriptorSetLayoutSupport>(1);
-        Fill(r, &(*r501));
-        a->pSupport = r501; }
+        { var r514 = r.Alloc<VkDescriptorSetLayoutSupport>(1);
+        Fill(r, &(*r514));
+        a->pSupport = r514; }
     }
     public static byte[] EncodeRandom_vkGetDescriptorSetLayoutSupport(TestRandom r)
     {
@@ -17337,13 +17551,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r502 = r.Alloc<VkRenderPassCreateInfo2>(1);
-            Fill(r, &(*r502));
-            a->pCreateInfo = r502;
+            var r515 = r.Alloc<VkRenderPassCreateInfo2>(1);
+            Fill(r, &(*r515));
+            a->pCreateInfo = r515;
         }
-        { var r503 = r.Alloc<ulong>(1);
-        (*r503) = r.Handle();
-        a->pRenderPass = r503; }
+        { var r516 = r.Alloc<ulong>(1);
+        (*r516) = r.Handle();
+        a->pRenderPass = r516; }
     }
     public static byte[] EncodeRandom_vkCreateRenderPass2(TestRandom r)
     {
@@ -17395,15 +17609,15 @@ public static unsafe partial class RandomArgs
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r504 = r.Alloc<VkRenderPassBeginInfo>(1);
-            Fill(r, &(*r504));
-            a->pRenderPassBegin = r504;
+            var r517 = r.Alloc<VkRenderPassBeginInfo>(1);
+            Fill(r, &(*r517));
+            a->pRenderPassBegin = r517;
         }
 
         {
-            var r505 = r.Alloc<VkSubpassBeginInfo>(1);
-            Fill(r, &(*r505));
-            a->pSubpassBeginInfo = r505;
+            var r518 = r.Alloc<VkSubpassBeginInfo>(1);
+            Fill(r, &(*r518));
+            a->pSubpassBeginInfo = r518;
         }
     }
     public static byte[] EncodeRandom_vkCmdBeginRenderPass2(TestRandom r)
@@ -17455,15 +17669,15 @@ public static unsafe partial class RandomArgs
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r506 = r.Alloc<VkSubpassBeginInfo>(1);
-            Fill(r, &(*r506));
-            a->pSubpassBeginInfo = r506;
+            var r519 = r.Alloc<VkSubpassBeginInfo>(1);
+            Fill(r, &(*r519));
+            a->pSubpassBeginInfo = r519;
         }
 
         {
-            var r507 = r.Alloc<VkSubpassEndInfo>(1);
-            Fill(r, &(*r507));
-            a->pSubpassEndInfo = r507;
+            var r520 = r.Alloc<VkSubpassEndInfo>(1);
+            Fill(r, &(*r520));
+            a->pSubpassEndInfo = r520;
         }
     }
     public static byte[] EncodeRandom_vkCmdNextSubpass2(TestRandom r)
@@ -17515,9 +17729,9 @@ public static unsafe partial class RandomArgs
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r508 = r.Alloc<VkSubpassEndInfo>(1);
-            Fill(r, &(*r508));
-            a->pSubpassEndInfo = r508;
+            var r521 = r.Alloc<VkSubpassEndInfo>(1);
+            Fill(r, &(*r521));
+            a->pSubpassEndInfo = r521;
         }
     }
     public static byte[] EncodeRandom_vkCmdEndRenderPass2(TestRandom r)
@@ -17621,9 +17835,9 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
         a->semaphore = r.Handle();
         if (a->semaphore == 0) a->semaphore = 1;
-        { var r509 = r.Alloc<ulong>(1);
-        (*r509) = (ulong)r.U64();
-        a->pValue = r509; }
+        { var r522 = r.Alloc<ulong>(1);
+        (*r522) = (ulong)r.U64();
+        a->pValue = r522; }
     }
     public static byte[] EncodeRandom_vkGetSemaphoreCounterValue(TestRandom r)
     {
@@ -17675,9 +17889,9 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r510 = r.Alloc<VkSemaphoreWaitInfo>(1);
-            Fill(r, &(*r510));
-            a->pWaitInfo = r510;
+            var r523 = r.Alloc<VkSemaphoreWaitInfo>(1);
+            Fill(r, &(*r523));
+            a->pWaitInfo = r523;
         }
         a->timeout = (ulong)r.U64();
     }
@@ -17731,9 +17945,9 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r511 = r.Alloc<VkSemaphoreSignalInfo>(1);
-            Fill(r, &(*r511));
-            a->pSignalInfo = r511;
+            var r524 = r.Alloc<VkSemaphoreSignalInfo>(1);
+            Fill(r, &(*r524));
+            a->pSignalInfo = r524;
         }
     }
     public static byte[] EncodeRandom_vkSignalSemaphore(TestRandom r)
@@ -17786,9 +18000,9 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r512 = r.Alloc<VkBufferDeviceAddressInfo>(1);
-            Fill(r, &(*r512));
-            a->pInfo = r512;
+            var r525 = r.Alloc<VkBufferDeviceAddressInfo>(1);
+            Fill(r, &(*r525));
+            a->pInfo = r525;
         }
     }
     public static byte[] EncodeRandom_vkGetBufferDeviceAddress(TestRandom r)
@@ -17841,9 +18055,9 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r513 = r.Alloc<VkBufferDeviceAddressInfo>(1);
-            Fill(r, &(*r513));
-            a->pInfo = r513;
+            var r526 = r.Alloc<VkBufferDeviceAddressInfo>(1);
+            Fill(r, &(*r526));
+            a->pInfo = r526;
         }
     }
     public static byte[] EncodeRandom_vkGetBufferOpaqueCaptureAddress(TestRandom r)
@@ -17896,9 +18110,9 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r514 = r.Alloc<VkDeviceMemoryOpaqueCaptureAddressInfo>(1);
-            Fill(r, &(*r514));
-            a->pInfo = r514;
+            var r527 = r.Alloc<VkDeviceMemoryOpaqueCaptureAddressInfo>(1);
+            Fill(r, &(*r527));
+            a->pInfo = r527;
         }
     }
     public static byte[] EncodeRandom_vkGetDeviceMemoryOpaqueCaptureAddress(TestRandom r)
@@ -17949,9 +18163,9 @@ public static unsafe partial class RandomArgs
     {
 
         {
-            var r515 = r.Alloc<VkCommandStreamDescriptionMESA>(1);
-            Fill(r, &(*r515));
-            a->pStream = r515;
+            var r528 = r.Alloc<VkCommandStreamDescriptionMESA>(1);
+            Fill(r, &(*r528));
+            a->pStream = r528;
         }
     }
     public static byte[] EncodeRandom_vkSetReplyCommandStreamMESA(TestRandom r)
@@ -18049,28 +18263,28 @@ public static unsafe partial class RandomArgs
         a->streamCount = (uint)r.Count();
         if ((ulong)a->streamCount != 0 || r.Chance(50))
         {
-            var r516 = r.Alloc<VkCommandStreamDescriptionMESA>((ulong)a->streamCount);
-            for (ulong r517 = 0; r517 < (ulong)a->streamCount; r517++)
+            var r529 = r.Alloc<VkCommandStreamDescriptionMESA>((ulong)a->streamCount);
+            for (ulong r530 = 0; r530 < (ulong)a->streamCount; r530++)
             {
-                Fill(r, &r516[r517]);
+                Fill(r, &r529[r530]);
             }
-            a->pStreams = r516;
+            a->pStreams = r529;
         }
         if ((ulong)a->streamCount != 0 || r.Chance(50))
         {
-            var r518 = r.Alloc<nuint>((ulong)a->streamCount);
-            r.Bytes(r518, (int)((ulong)a->streamCount * (ulong)sizeof(nuint)));
-            a->pReplyPositions = r518;
+            var r531 = r.Alloc<nuint>((ulong)a->streamCount);
+            r.Bytes(r531, (int)((ulong)a->streamCount * (ulong)sizeof(nuint)));
+            a->pReplyPositions = r531;
         }
         a->dependencyCount = (uint)r.Count();
         if ((ulong)a->dependencyCount != 0 || r.Chance(50))
         {
-            var r520 = r.Alloc<VkCommandStreamDependencyMESA>((ulong)a->dependencyCount);
-            for (ulong r521 = 0; r521 < (ulong)a->dependencyCount; r521++)
+            var r533 = r.Alloc<VkCommandStreamDependencyMESA>((ulong)a->dependencyCount);
+            for (ulong r534 = 0; r534 < (ulong)a->dependencyCount; r534++)
             {
-                Fill(r, &r520[r521]);
+                Fill(r, &r533[r534]);
             }
-            a->pDependencies = r520;
+            a->pDependencies = r533;
         }
         a->flags = (uint)r.U32();
     }
@@ -18125,24 +18339,24 @@ public static unsafe partial class RandomArgs
         a->bindingCount = (uint)r.Count();
         if ((ulong)a->bindingCount != 0 || r.Chance(50))
         {
-            var r522 = r.Alloc<ulong>((ulong)a->bindingCount);
-            for (ulong r523 = 0; r523 < (ulong)a->bindingCount; r523++)
+            var r535 = r.Alloc<ulong>((ulong)a->bindingCount);
+            for (ulong r536 = 0; r536 < (ulong)a->bindingCount; r536++)
             {
-                r522[r523] = r.Handle();
+                r535[r536] = r.Handle();
             }
-            a->pBuffers = r522;
+            a->pBuffers = r535;
         }
         if ((ulong)a->bindingCount != 0 || r.Chance(50))
         {
-            var r524 = r.Alloc<ulong>((ulong)a->bindingCount);
-            r.Bytes(r524, (int)((ulong)a->bindingCount * (ulong)sizeof(ulong)));
-            a->pOffsets = r524;
+            var r537 = r.Alloc<ulong>((ulong)a->bindingCount);
+            r.Bytes(r537, (int)((ulong)a->bindingCount * (ulong)sizeof(ulong)));
+            a->pOffsets = r537;
         }
         if ((ulong)a->bindingCount != 0 || r.Chance(50))
         {
-            var r526 = r.Alloc<ulong>((ulong)a->bindingCount);
-            r.Bytes(r526, (int)((ulong)a->bindingCount * (ulong)sizeof(ulong)));
-            a->pSizes = r526;
+            var r539 = r.Alloc<ulong>((ulong)a->bindingCount);
+            r.Bytes(r539, (int)((ulong)a->bindingCount * (ulong)sizeof(ulong)));
+            a->pSizes = r539;
         }
     }
     public static byte[] EncodeRandom_vkCmdBindTransformFeedbackBuffersEXT(TestRandom r)
@@ -18196,18 +18410,18 @@ public static unsafe partial class RandomArgs
         a->counterBufferCount = (uint)r.Count();
         if ((ulong)a->counterBufferCount != 0 || r.Chance(50))
         {
-            var r528 = r.Alloc<ulong>((ulong)a->counterBufferCount);
-            for (ulong r529 = 0; r529 < (ulong)a->counterBufferCount; r529++)
+            var r541 = r.Alloc<ulong>((ulong)a->counterBufferCount);
+            for (ulong r542 = 0; r542 < (ulong)a->counterBufferCount; r542++)
             {
-                r528[r529] = r.Handle();
+                r541[r542] = r.Handle();
             }
-            a->pCounterBuffers = r528;
+            a->pCounterBuffers = r541;
         }
         if ((ulong)a->counterBufferCount != 0 || r.Chance(50))
         {
-            var r530 = r.Alloc<ulong>((ulong)a->counterBufferCount);
-            r.Bytes(r530, (int)((ulong)a->counterBufferCount * (ulong)sizeof(ulong)));
-            a->pCounterBufferOffsets = r530;
+            var r543 = r.Alloc<ulong>((ulong)a->counterBufferCount);
+            r.Bytes(r543, (int)((ulong)a->counterBufferCount * (ulong)sizeof(ulong)));
+            a->pCounterBufferOffsets = r543;
         }
     }
     public static byte[] EncodeRandom_vkCmdBeginTransformFeedbackEXT(TestRandom r)
@@ -18261,18 +18475,18 @@ public static unsafe partial class RandomArgs
         a->counterBufferCount = (uint)r.Count();
         if ((ulong)a->counterBufferCount != 0 || r.Chance(50))
         {
-            var r532 = r.Alloc<ulong>((ulong)a->counterBufferCount);
-            for (ulong r533 = 0; r533 < (ulong)a->counterBufferCount; r533++)
+            var r545 = r.Alloc<ulong>((ulong)a->counterBufferCount);
+            for (ulong r546 = 0; r546 < (ulong)a->counterBufferCount; r546++)
             {
-                r532[r533] = r.Handle();
+                r545[r546] = r.Handle();
             }
-            a->pCounterBuffers = r532;
+            a->pCounterBuffers = r545;
         }
         if ((ulong)a->counterBufferCount != 0 || r.Chance(50))
         {
-            var r534 = r.Alloc<ulong>((ulong)a->counterBufferCount);
-            r.Bytes(r534, (int)((ulong)a->counterBufferCount * (ulong)sizeof(ulong)));
-            a->pCounterBufferOffsets = r534;
+            var r547 = r.Alloc<ulong>((ulong)a->counterBufferCount);
+            r.Bytes(r547, (int)((ulong)a->counterBufferCount * (ulong)sizeof(ulong)));
+            a->pCounterBufferOffsets = r547;
         }
     }
     public static byte[] EncodeRandom_vkCmdEndTransformFeedbackEXT(TestRandom r)
@@ -18484,9 +18698,9 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
         a->image = r.Handle();
         if (a->image == 0) a->image = 1;
-        { var r536 = r.Alloc<VkImageDrmFormatModifierPropertiesEXT>(1);
-        Fill(r, &(*r536));
-        a->pProperties = r536; }
+        { var r549 = r.Alloc<VkImageDrmFormatModifierPropertiesEXT>(1);
+        Fill(r, &(*r549));
+        a->pProperties = r549; }
     }
     public static byte[] EncodeRandom_vkGetImageDrmFormatModifierPropertiesEXT(TestRandom r)
     {
@@ -18537,9 +18751,9 @@ public static unsafe partial class RandomArgs
         a->ring = (ulong)r.U64();
 
         {
-            var r537 = r.Alloc<VkRingCreateInfoMESA>(1);
-            Fill(r, &(*r537));
-            a->pCreateInfo = r537;
+            var r550 = r.Alloc<VkRingCreateInfoMESA>(1);
+            Fill(r, &(*r550));
+            a->pCreateInfo = r550;
         }
     }
     public static byte[] EncodeRandom_vkCreateRingMESA(TestRandom r)
@@ -18735,9 +18949,9 @@ public static unsafe partial class RandomArgs
         a->device = r.Handle();
         if (a->device == 0) a->device = 1;
         a->resourceId = (uint)r.U32();
-        { var r538 = r.Alloc<VkMemoryResourcePropertiesMESA>(1);
-        Fill(r, &(*r538));
-        a->pMemoryResourceProperties = r538; }
+        { var r551 = r.Alloc<VkMemoryResourcePropertiesMESA>(1);
+        Fill(r, &(*r551));
+        a->pMemoryResourceProperties = r551; }
     }
     public static byte[] EncodeRandom_vkGetMemoryResourcePropertiesMESA(TestRandom r)
     {
@@ -18789,13 +19003,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r539 = r.Alloc<VkMemoryGetFdInfoKHR>(1);
-            Fill(r, &(*r539));
-            a->pGetFdInfo = r539;
+            var r552 = r.Alloc<VkMemoryGetFdInfoKHR>(1);
+            Fill(r, &(*r552));
+            a->pGetFdInfo = r552;
         }
-        { var r540 = r.Alloc<int>(1);
-        (*r540) = (int)r.I32();
-        a->pFd = r540; }
+        { var r553 = r.Alloc<int>(1);
+        (*r553) = (int)r.I32();
+        a->pFd = r553; }
     }
     public static byte[] EncodeRandom_vkGetMemoryFdKHR(TestRandom r)
     {
@@ -18847,9 +19061,9 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
         a->handleType = (VkExternalMemoryHandleTypeFlagBits)r.U32();
         a->fd = (int)r.I32();
-        { var r541 = r.Alloc<VkMemoryFdPropertiesKHR>(1);
-        Fill(r, &(*r541));
-        a->pMemoryFdProperties = r541; }
+        { var r554 = r.Alloc<VkMemoryFdPropertiesKHR>(1);
+        Fill(r, &(*r554));
+        a->pMemoryFdProperties = r554; }
     }
     public static byte[] EncodeRandom_vkGetMemoryFdPropertiesKHR(TestRandom r)
     {
@@ -18899,17 +19113,17 @@ public static unsafe partial class RandomArgs
     {
         a->physicalDevice = r.Handle();
         if (a->physicalDevice == 0) a->physicalDevice = 1;
-        { var r542 = r.Alloc<uint>(1);
-        (*r542) = (uint)r.Count();
-        a->pToolCount = r542; }
+        { var r555 = r.Alloc<uint>(1);
+        (*r555) = (uint)r.Count();
+        a->pToolCount = r555; }
         if ((a->pToolCount == null ? 0UL : (ulong)(*a->pToolCount)) != 0 || r.Chance(50))
         {
-            var r543 = r.Alloc<VkPhysicalDeviceToolProperties>((a->pToolCount == null ? 0UL : (ulong)(*a->pToolCount)));
-            for (ulong r544 = 0; r544 < (a->pToolCount == null ? 0UL : (ulong)(*a->pToolCount)); r544++)
+            var r556 = r.Alloc<VkPhysicalDeviceToolProperties>((a->pToolCount == null ? 0UL : (ulong)(*a->pToolCount)));
+            for (ulong r557 = 0; r557 < (a->pToolCount == null ? 0UL : (ulong)(*a->pToolCount)); r557++)
             {
-                Fill(r, &r543[r544]);
+                Fill(r, &r556[r557]);
             }
-            a->pToolProperties = r543;
+            a->pToolProperties = r556;
         }
     }
     public static byte[] EncodeRandom_vkGetPhysicalDeviceToolProperties(TestRandom r)
@@ -18962,13 +19176,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r545 = r.Alloc<VkPrivateDataSlotCreateInfo>(1);
-            Fill(r, &(*r545));
-            a->pCreateInfo = r545;
+            var r558 = r.Alloc<VkPrivateDataSlotCreateInfo>(1);
+            Fill(r, &(*r558));
+            a->pCreateInfo = r558;
         }
-        { var r546 = r.Alloc<ulong>(1);
-        (*r546) = r.Handle();
-        a->pPrivateDataSlot = r546; }
+        { var r559 = r.Alloc<ulong>(1);
+        (*r559) = r.Handle();
+        a->pPrivateDataSlot = r559; }
     }
     public static byte[] EncodeRandom_vkCreatePrivateDataSlot(TestRandom r)
     {
@@ -19125,9 +19339,9 @@ public static unsafe partial class RandomArgs
         a->objectHandle = (ulong)r.U64();
         a->privateDataSlot = r.Handle();
         if (a->privateDataSlot == 0) a->privateDataSlot = 1;
-        { var r547 = r.Alloc<ulong>(1);
-        (*r547) = (ulong)r.U64();
-        a->pData = r547; }
+        { var r560 = r.Alloc<ulong>(1);
+        (*r560) = (ulong)r.U64();
+        a->pData = r560; }
     }
     public static byte[] EncodeRandom_vkGetPrivateData(TestRandom r)
     {
@@ -19180,9 +19394,9 @@ public static unsafe partial class RandomArgs
         if (a->@event == 0) a->@event = 1;
 
         {
-            var r548 = r.Alloc<VkDependencyInfo>(1);
-            Fill(r, &(*r548));
-            a->pDependencyInfo = r548;
+            var r561 = r.Alloc<VkDependencyInfo>(1);
+            Fill(r, &(*r561));
+            a->pDependencyInfo = r561;
         }
     }
     public static byte[] EncodeRandom_vkCmdSetEvent2(TestRandom r)
@@ -19286,21 +19500,21 @@ public static unsafe partial class RandomArgs
         a->eventCount = (uint)r.Count();
         if ((ulong)a->eventCount != 0 || r.Chance(50))
         {
-            var r549 = r.Alloc<ulong>((ulong)a->eventCount);
-            for (ulong r550 = 0; r550 < (ulong)a->eventCount; r550++)
+            var r562 = r.Alloc<ulong>((ulong)a->eventCount);
+            for (ulong r563 = 0; r563 < (ulong)a->eventCount; r563++)
             {
-                r549[r550] = r.Handle();
+                r562[r563] = r.Handle();
             }
-            a->pEvents = r549;
+            a->pEvents = r562;
         }
         if ((ulong)a->eventCount != 0 || r.Chance(50))
         {
-            var r551 = r.Alloc<VkDependencyInfo>((ulong)a->eventCount);
-            for (ulong r552 = 0; r552 < (ulong)a->eventCount; r552++)
+            var r564 = r.Alloc<VkDependencyInfo>((ulong)a->eventCount);
+            for (ulong r565 = 0; r565 < (ulong)a->eventCount; r565++)
             {
-                Fill(r, &r551[r552]);
+                Fill(r, &r564[r565]);
             }
-            a->pDependencyInfos = r551;
+            a->pDependencyInfos = r564;
         }
     }
     public static byte[] EncodeRandom_vkCmdWaitEvents2(TestRandom r)
@@ -19352,9 +19566,9 @@ public static unsafe partial class RandomArgs
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r553 = r.Alloc<VkDependencyInfo>(1);
-            Fill(r, &(*r553));
-            a->pDependencyInfo = r553;
+            var r566 = r.Alloc<VkDependencyInfo>(1);
+            Fill(r, &(*r566));
+            a->pDependencyInfo = r566;
         }
     }
     public static byte[] EncodeRandom_vkCmdPipelineBarrier2(TestRandom r)
@@ -19459,12 +19673,12 @@ public static unsafe partial class RandomArgs
         a->submitCount = (uint)r.Count();
         if ((ulong)a->submitCount != 0 || r.Chance(50))
         {
-            var r554 = r.Alloc<VkSubmitInfo2>((ulong)a->submitCount);
-            for (ulong r555 = 0; r555 < (ulong)a->submitCount; r555++)
+            var r567 = r.Alloc<VkSubmitInfo2>((ulong)a->submitCount);
+            for (ulong r568 = 0; r568 < (ulong)a->submitCount; r568++)
             {
-                Fill(r, &r554[r555]);
+                Fill(r, &r567[r568]);
             }
-            a->pSubmits = r554;
+            a->pSubmits = r567;
         }
         a->fence = r.Handle();
     }
@@ -19518,9 +19732,9 @@ public static unsafe partial class RandomArgs
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r556 = r.Alloc<VkCopyBufferInfo2>(1);
-            Fill(r, &(*r556));
-            a->pCopyBufferInfo = r556;
+            var r569 = r.Alloc<VkCopyBufferInfo2>(1);
+            Fill(r, &(*r569));
+            a->pCopyBufferInfo = r569;
         }
     }
     public static byte[] EncodeRandom_vkCmdCopyBuffer2(TestRandom r)
@@ -19572,9 +19786,9 @@ public static unsafe partial class RandomArgs
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r557 = r.Alloc<VkCopyImageInfo2>(1);
-            Fill(r, &(*r557));
-            a->pCopyImageInfo = r557;
+            var r570 = r.Alloc<VkCopyImageInfo2>(1);
+            Fill(r, &(*r570));
+            a->pCopyImageInfo = r570;
         }
     }
     public static byte[] EncodeRandom_vkCmdCopyImage2(TestRandom r)
@@ -19626,9 +19840,9 @@ public static unsafe partial class RandomArgs
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r558 = r.Alloc<VkCopyBufferToImageInfo2>(1);
-            Fill(r, &(*r558));
-            a->pCopyBufferToImageInfo = r558;
+            var r571 = r.Alloc<VkCopyBufferToImageInfo2>(1);
+            Fill(r, &(*r571));
+            a->pCopyBufferToImageInfo = r571;
         }
     }
     public static byte[] EncodeRandom_vkCmdCopyBufferToImage2(TestRandom r)
@@ -19680,9 +19894,9 @@ public static unsafe partial class RandomArgs
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r559 = r.Alloc<VkCopyImageToBufferInfo2>(1);
-            Fill(r, &(*r559));
-            a->pCopyImageToBufferInfo = r559;
+            var r572 = r.Alloc<VkCopyImageToBufferInfo2>(1);
+            Fill(r, &(*r572));
+            a->pCopyImageToBufferInfo = r572;
         }
     }
     public static byte[] EncodeRandom_vkCmdCopyImageToBuffer2(TestRandom r)
@@ -19734,9 +19948,9 @@ public static unsafe partial class RandomArgs
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r560 = r.Alloc<VkBlitImageInfo2>(1);
-            Fill(r, &(*r560));
-            a->pBlitImageInfo = r560;
+            var r573 = r.Alloc<VkBlitImageInfo2>(1);
+            Fill(r, &(*r573));
+            a->pBlitImageInfo = r573;
         }
     }
     public static byte[] EncodeRandom_vkCmdBlitImage2(TestRandom r)
@@ -19788,9 +20002,9 @@ public static unsafe partial class RandomArgs
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r561 = r.Alloc<VkResolveImageInfo2>(1);
-            Fill(r, &(*r561));
-            a->pResolveImageInfo = r561;
+            var r574 = r.Alloc<VkResolveImageInfo2>(1);
+            Fill(r, &(*r574));
+            a->pResolveImageInfo = r574;
         }
     }
     public static byte[] EncodeRandom_vkCmdResolveImage2(TestRandom r)
@@ -19842,9 +20056,9 @@ public static unsafe partial class RandomArgs
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r562 = r.Alloc<VkRenderingInfo>(1);
-            Fill(r, &(*r562));
-            a->pRenderingInfo = r562;
+            var r575 = r.Alloc<VkRenderingInfo>(1);
+            Fill(r, &(*r575));
+            a->pRenderingInfo = r575;
         }
     }
     public static byte[] EncodeRandom_vkCmdBeginRendering(TestRandom r)
@@ -20092,12 +20306,12 @@ public static unsafe partial class RandomArgs
         a->viewportCount = (uint)r.Count();
         if ((ulong)a->viewportCount != 0 || r.Chance(50))
         {
-            var r563 = r.Alloc<VkViewport>((ulong)a->viewportCount);
-            for (ulong r564 = 0; r564 < (ulong)a->viewportCount; r564++)
+            var r576 = r.Alloc<VkViewport>((ulong)a->viewportCount);
+            for (ulong r577 = 0; r577 < (ulong)a->viewportCount; r577++)
             {
-                Fill(r, &r563[r564]);
+                Fill(r, &r576[r577]);
             }
-            a->pViewports = r563;
+            a->pViewports = r576;
         }
     }
     public static byte[] EncodeRandom_vkCmdSetViewportWithCount(TestRandom r)
@@ -20150,12 +20364,12 @@ public static unsafe partial class RandomArgs
         a->scissorCount = (uint)r.Count();
         if ((ulong)a->scissorCount != 0 || r.Chance(50))
         {
-            var r565 = r.Alloc<VkRect2D>((ulong)a->scissorCount);
-            for (ulong r566 = 0; r566 < (ulong)a->scissorCount; r566++)
+            var r578 = r.Alloc<VkRect2D>((ulong)a->scissorCount);
+            for (ulong r579 = 0; r579 < (ulong)a->scissorCount; r579++)
             {
-                Fill(r, &r565[r566]);
+                Fill(r, &r578[r579]);
             }
-            a->pScissors = r565;
+            a->pScissors = r578;
         }
     }
     public static byte[] EncodeRandom_vkCmdSetScissorWithCount(TestRandom r)
@@ -20209,30 +20423,30 @@ public static unsafe partial class RandomArgs
         a->bindingCount = (uint)r.Count();
         if ((ulong)a->bindingCount != 0 || r.Chance(50))
         {
-            var r567 = r.Alloc<ulong>((ulong)a->bindingCount);
-            for (ulong r568 = 0; r568 < (ulong)a->bindingCount; r568++)
+            var r580 = r.Alloc<ulong>((ulong)a->bindingCount);
+            for (ulong r581 = 0; r581 < (ulong)a->bindingCount; r581++)
             {
-                r567[r568] = r.Handle();
+                r580[r581] = r.Handle();
             }
-            a->pBuffers = r567;
+            a->pBuffers = r580;
         }
         if ((ulong)a->bindingCount != 0 || r.Chance(50))
         {
-            var r569 = r.Alloc<ulong>((ulong)a->bindingCount);
-            r.Bytes(r569, (int)((ulong)a->bindingCount * (ulong)sizeof(ulong)));
-            a->pOffsets = r569;
+            var r582 = r.Alloc<ulong>((ulong)a->bindingCount);
+            r.Bytes(r582, (int)((ulong)a->bindingCount * (ulong)sizeof(ulong)));
+            a->pOffsets = r582;
         }
         if ((ulong)a->bindingCount != 0 || r.Chance(50))
         {
-            var r571 = r.Alloc<ulong>((ulong)a->bindingCount);
-            r.Bytes(r571, (int)((ulong)a->bindingCount * (ulong)sizeof(ulong)));
-            a->pSizes = r571;
+            var r584 = r.Alloc<ulong>((ulong)a->bindingCount);
+            r.Bytes(r584, (int)((ulong)a->bindingCount * (ulong)sizeof(ulong)));
+            a->pSizes = r584;
         }
         if ((ulong)a->bindingCount != 0 || r.Chance(50))
         {
-            var r573 = r.Alloc<ulong>((ulong)a->bindingCount);
-            r.Bytes(r573, (int)((ulong)a->bindingCount * (ulong)sizeof(ulong)));
-            a->pStrides = r573;
+            var r586 = r.Alloc<ulong>((ulong)a->bindingCount);
+            r.Bytes(r586, (int)((ulong)a->bindingCount * (ulong)sizeof(ulong)));
+            a->pStrides = r586;
         }
     }
     public static byte[] EncodeRandom_vkCmdBindVertexBuffers2(TestRandom r)
@@ -20729,13 +20943,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r575 = r.Alloc<VkDeviceBufferMemoryRequirements>(1);
-            Fill(r, &(*r575));
-            a->pInfo = r575;
+            var r588 = r.Alloc<VkDeviceBufferMemoryRequirements>(1);
+            Fill(r, &(*r588));
+            a->pInfo = r588;
         }
-        { var r576 = r.Alloc<VkMemoryRequirements2>(1);
-        Fill(r, &(*r576));
-        a->pMemoryRequirements = r576; }
+        { var r589 = r.Alloc<VkMemoryRequirements2>(1);
+        Fill(r, &(*r589));
+        a->pMemoryRequirements = r589; }
     }
     public static byte[] EncodeRandom_vkGetDeviceBufferMemoryRequirements(TestRandom r)
     {
@@ -20786,13 +21000,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r577 = r.Alloc<VkDeviceImageMemoryRequirements>(1);
-            Fill(r, &(*r577));
-            a->pInfo = r577;
+            var r590 = r.Alloc<VkDeviceImageMemoryRequirements>(1);
+            Fill(r, &(*r590));
+            a->pInfo = r590;
         }
-        { var r578 = r.Alloc<VkMemoryRequirements2>(1);
-        Fill(r, &(*r578));
-        a->pMemoryRequirements = r578; }
+        { var r591 = r.Alloc<VkMemoryRequirements2>(1);
+        Fill(r, &(*r591));
+        a->pMemoryRequirements = r591; }
     }
     public static byte[] EncodeRandom_vkGetDeviceImageMemoryRequirements(TestRandom r)
     {
@@ -20843,21 +21057,21 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r579 = r.Alloc<VkDeviceImageMemoryRequirements>(1);
-            Fill(r, &(*r579));
-            a->pInfo = r579;
+            var r592 = r.Alloc<VkDeviceImageMemoryRequirements>(1);
+            Fill(r, &(*r592));
+            a->pInfo = r592;
         }
-        { var r580 = r.Alloc<uint>(1);
-        (*r580) = (uint)r.Count();
-        a->pSparseMemoryRequirementCount = r580; }
+        { var r593 = r.Alloc<uint>(1);
+        (*r593) = (uint)r.Count();
+        a->pSparseMemoryRequirementCount = r593; }
         if ((a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount)) != 0 || r.Chance(50))
         {
-            var r581 = r.Alloc<VkSparseImageMemoryRequirements2>((a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount)));
-            for (ulong r582 = 0; r582 < (a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount)); r582++)
+            var r594 = r.Alloc<VkSparseImageMemoryRequirements2>((a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount)));
+            for (ulong r595 = 0; r595 < (a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount)); r595++)
             {
-                Fill(r, &r581[r582]);
+                Fill(r, &r594[r595]);
             }
-            a->pSparseMemoryRequirements = r581;
+            a->pSparseMemoryRequirements = r594;
         }
     }
     public static byte[] EncodeRandom_vkGetDeviceImageSparseMemoryRequirements(TestRandom r)
@@ -21005,14 +21219,14 @@ public static unsafe partial class RandomArgs
     {
         a->physicalDevice = r.Handle();
         if (a->physicalDevice == 0) a->physicalDevice = 1;
-        { var r583 = r.Alloc<uint>(1);
-        (*r583) = (uint)r.Count();
-        a->pTimeDomainCount = r583; }
+        { var r596 = r.Alloc<uint>(1);
+        (*r596) = (uint)r.Count();
+        a->pTimeDomainCount = r596; }
         if ((a->pTimeDomainCount == null ? 0UL : (ulong)(*a->pTimeDomainCount)) != 0 || r.Chance(50))
         {
-            var r584 = r.Alloc<VkTimeDomainKHR>((a->pTimeDomainCount == null ? 0UL : (ulong)(*a->pTimeDomainCount)));
-            r.Bytes(r584, (int)((a->pTimeDomainCount == null ? 0UL : (ulong)(*a->pTimeDomainCount)) * (ulong)sizeof(VkTimeDomainKHR)));
-            a->pTimeDomains = r584;
+            var r597 = r.Alloc<VkTimeDomainKHR>((a->pTimeDomainCount == null ? 0UL : (ulong)(*a->pTimeDomainCount)));
+            r.Bytes(r597, (int)((a->pTimeDomainCount == null ? 0UL : (ulong)(*a->pTimeDomainCount)) * (ulong)sizeof(VkTimeDomainKHR)));
+            a->pTimeDomains = r597;
         }
     }
     public static byte[] EncodeRandom_vkGetPhysicalDeviceCalibrateableTimeDomainsKHR(TestRandom r)
@@ -21066,22 +21280,22 @@ public static unsafe partial class RandomArgs
         a->timestampCount = (uint)r.Count();
         if ((ulong)a->timestampCount != 0 || r.Chance(50))
         {
-            var r586 = r.Alloc<VkCalibratedTimestampInfoKHR>((ulong)a->timestampCount);
-            for (ulong r587 = 0; r587 < (ulong)a->timestampCount; r587++)
+            var r599 = r.Alloc<VkCalibratedTimestampInfoKHR>((ulong)a->timestampCount);
+            for (ulong r600 = 0; r600 < (ulong)a->timestampCount; r600++)
             {
-                Fill(r, &r586[r587]);
+                Fill(r, &r599[r600]);
             }
-            a->pTimestampInfos = r586;
+            a->pTimestampInfos = r599;
         }
         if ((ulong)a->timestampCount != 0 || r.Chance(50))
         {
-            var r588 = r.Alloc<ulong>((ulong)a->timestampCount);
-            r.Bytes(r588, (int)((ulong)a->timestampCount * (ulong)sizeof(ulong)));
-            a->pTimestamps = r588;
+            var r601 = r.Alloc<ulong>((ulong)a->timestampCount);
+            r.Bytes(r601, (int)((ulong)a->timestampCount * (ulong)sizeof(ulong)));
+            a->pTimestamps = r601;
         }
-        { var r590 = r.Alloc<ulong>(1);
-        (*r590) = (ulong)r.U64();
-        a->pMaxDeviation = r590; }
+        { var r603 = r.Alloc<ulong>(1);
+        (*r603) = (ulong)r.U64();
+        a->pMaxDeviation = r603; }
     }
     public static byte[] EncodeRandom_vkGetCalibratedTimestampsKHR(TestRandom r)
     {
@@ -21183,9 +21397,9 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r591 = r.Alloc<VkImportFenceFdInfoKHR>(1);
-            Fill(r, &(*r591));
-            a->pImportFenceFdInfo = r591;
+            var r604 = r.Alloc<VkImportFenceFdInfoKHR>(1);
+            Fill(r, &(*r604));
+            a->pImportFenceFdInfo = r604;
         }
     }
     public static byte[] EncodeRandom_vkImportFenceFdKHR(TestRandom r)
@@ -21238,13 +21452,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r592 = r.Alloc<VkFenceGetFdInfoKHR>(1);
-            Fill(r, &(*r592));
-            a->pGetFdInfo = r592;
+            var r605 = r.Alloc<VkFenceGetFdInfoKHR>(1);
+            Fill(r, &(*r605));
+            a->pGetFdInfo = r605;
         }
-        { var r593 = r.Alloc<int>(1);
-        (*r593) = (int)r.I32();
-        a->pFd = r593; }
+        { var r606 = r.Alloc<int>(1);
+        (*r606) = (int)r.I32();
+        a->pFd = r606; }
     }
     public static byte[] EncodeRandom_vkGetFenceFdKHR(TestRandom r)
     {
@@ -21296,9 +21510,9 @@ public static unsafe partial class RandomArgs
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r594 = r.Alloc<VkConditionalRenderingBeginInfoEXT>(1);
-            Fill(r, &(*r594));
-            a->pConditionalRenderingBegin = r594;
+            var r607 = r.Alloc<VkConditionalRenderingBeginInfoEXT>(1);
+            Fill(r, &(*r607));
+            a->pConditionalRenderingBegin = r607;
         }
     }
     public static byte[] EncodeRandom_vkCmdBeginConditionalRenderingEXT(TestRandom r)
@@ -21398,9 +21612,9 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r595 = r.Alloc<VkImportSemaphoreFdInfoKHR>(1);
-            Fill(r, &(*r595));
-            a->pImportSemaphoreFdInfo = r595;
+            var r608 = r.Alloc<VkImportSemaphoreFdInfoKHR>(1);
+            Fill(r, &(*r608));
+            a->pImportSemaphoreFdInfo = r608;
         }
     }
     public static byte[] EncodeRandom_vkImportSemaphoreFdKHR(TestRandom r)
@@ -21453,13 +21667,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r596 = r.Alloc<VkSemaphoreGetFdInfoKHR>(1);
-            Fill(r, &(*r596));
-            a->pGetFdInfo = r596;
+            var r609 = r.Alloc<VkSemaphoreGetFdInfoKHR>(1);
+            Fill(r, &(*r609));
+            a->pGetFdInfo = r609;
         }
-        { var r597 = r.Alloc<int>(1);
-        (*r597) = (int)r.I32();
-        a->pFd = r597; }
+        { var r610 = r.Alloc<int>(1);
+        (*r610) = (int)r.I32();
+        a->pFd = r610; }
     }
     public static byte[] EncodeRandom_vkGetSemaphoreFdKHR(TestRandom r)
     {
@@ -21611,9 +21825,9 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r598 = r.Alloc<VkImportSemaphoreResourceInfoMESA>(1);
-            Fill(r, &(*r598));
-            a->pImportSemaphoreResourceInfo = r598;
+            var r611 = r.Alloc<VkImportSemaphoreResourceInfoMESA>(1);
+            Fill(r, &(*r611));
+            a->pImportSemaphoreResourceInfo = r611;
         }
     }
     public static byte[] EncodeRandom_vkImportSemaphoreResourceMESA(TestRandom r)
@@ -21666,12 +21880,12 @@ public static unsafe partial class RandomArgs
         a->drawCount = (uint)r.Count();
         if ((ulong)a->drawCount != 0 || r.Chance(50))
         {
-            var r599 = r.Alloc<VkMultiDrawInfoEXT>((ulong)a->drawCount);
-            for (ulong r600 = 0; r600 < (ulong)a->drawCount; r600++)
+            var r612 = r.Alloc<VkMultiDrawInfoEXT>((ulong)a->drawCount);
+            for (ulong r613 = 0; r613 < (ulong)a->drawCount; r613++)
             {
-                Fill(r, &r599[r600]);
+                Fill(r, &r612[r613]);
             }
-            a->pVertexInfo = r599;
+            a->pVertexInfo = r612;
         }
         a->instanceCount = (uint)r.Count();
         a->firstInstance = (uint)r.U32();
@@ -21727,19 +21941,19 @@ public static unsafe partial class RandomArgs
         a->drawCount = (uint)r.Count();
         if ((ulong)a->drawCount != 0 || r.Chance(50))
         {
-            var r601 = r.Alloc<VkMultiDrawIndexedInfoEXT>((ulong)a->drawCount);
-            for (ulong r602 = 0; r602 < (ulong)a->drawCount; r602++)
+            var r614 = r.Alloc<VkMultiDrawIndexedInfoEXT>((ulong)a->drawCount);
+            for (ulong r615 = 0; r615 < (ulong)a->drawCount; r615++)
             {
-                Fill(r, &r601[r602]);
+                Fill(r, &r614[r615]);
             }
-            a->pIndexInfo = r601;
+            a->pIndexInfo = r614;
         }
         a->instanceCount = (uint)r.Count();
         a->firstInstance = (uint)r.U32();
         a->stride = (uint)r.U32();
-        { var r603 = r.Alloc<int>(1);
-        (*r603) = (int)r.I32();
-        a->pVertexOffset = r603; }
+        { var r616 = r.Alloc<int>(1);
+        (*r616) = (int)r.I32();
+        a->pVertexOffset = r616; }
     }
     public static byte[] EncodeRandom_vkCmdDrawMultiIndexedEXT(TestRandom r)
     {
@@ -21795,12 +22009,12 @@ public static unsafe partial class RandomArgs
         a->descriptorWriteCount = (uint)r.Count();
         if ((ulong)a->descriptorWriteCount != 0 || r.Chance(50))
         {
-            var r604 = r.Alloc<VkWriteDescriptorSet>((ulong)a->descriptorWriteCount);
-            for (ulong r605 = 0; r605 < (ulong)a->descriptorWriteCount; r605++)
+            var r617 = r.Alloc<VkWriteDescriptorSet>((ulong)a->descriptorWriteCount);
+            for (ulong r618 = 0; r618 < (ulong)a->descriptorWriteCount; r618++)
             {
-                Fill(r, &r604[r605]);
+                Fill(r, &r617[r618]);
             }
-            a->pDescriptorWrites = r604;
+            a->pDescriptorWrites = r617;
         }
     }
     public static byte[] EncodeRandom_vkCmdPushDescriptorSet(TestRandom r)
@@ -21996,9 +22210,9 @@ public static unsafe partial class RandomArgs
         a->attachmentCount = (uint)r.Count();
         if ((ulong)a->attachmentCount != 0 || r.Chance(50))
         {
-            var r606 = r.Alloc<uint>((ulong)a->attachmentCount);
-            r.Bytes(r606, (int)((ulong)a->attachmentCount * (ulong)sizeof(uint)));
-            a->pColorWriteEnables = r606;
+            var r619 = r.Alloc<uint>((ulong)a->attachmentCount);
+            r.Bytes(r619, (int)((ulong)a->attachmentCount * (ulong)sizeof(uint)));
+            a->pColorWriteEnables = r619;
         }
     }
     public static byte[] EncodeRandom_vkCmdSetColorWriteEnableEXT(TestRandom r)
@@ -22051,22 +22265,22 @@ public static unsafe partial class RandomArgs
         a->vertexBindingDescriptionCount = (uint)r.Count();
         if ((ulong)a->vertexBindingDescriptionCount != 0 || r.Chance(50))
         {
-            var r608 = r.Alloc<VkVertexInputBindingDescription2EXT>((ulong)a->vertexBindingDescriptionCount);
-            for (ulong r609 = 0; r609 < (ulong)a->vertexBindingDescriptionCount; r609++)
+            var r621 = r.Alloc<VkVertexInputBindingDescription2EXT>((ulong)a->vertexBindingDescriptionCount);
+            for (ulong r622 = 0; r622 < (ulong)a->vertexBindingDescriptionCount; r622++)
             {
-                Fill(r, &r608[r609]);
+                Fill(r, &r621[r622]);
             }
-            a->pVertexBindingDescriptions = r608;
+            a->pVertexBindingDescriptions = r621;
         }
         a->vertexAttributeDescriptionCount = (uint)r.Count();
         if ((ulong)a->vertexAttributeDescriptionCount != 0 || r.Chance(50))
         {
-            var r610 = r.Alloc<VkVertexInputAttributeDescription2EXT>((ulong)a->vertexAttributeDescriptionCount);
-            for (ulong r611 = 0; r611 < (ulong)a->vertexAttributeDescriptionCount; r611++)
+            var r623 = r.Alloc<VkVertexInputAttributeDescription2EXT>((ulong)a->vertexAttributeDescriptionCount);
+            for (ulong r624 = 0; r624 < (ulong)a->vertexAttributeDescriptionCount; r624++)
             {
-                Fill(r, &r610[r611]);
+                Fill(r, &r623[r624]);
             }
-            a->pVertexAttributeDescriptions = r610;
+            a->pVertexAttributeDescriptions = r623;
         }
     }
     public static byte[] EncodeRandom_vkCmdSetVertexInputEXT(TestRandom r)
@@ -22315,9 +22529,9 @@ public static unsafe partial class RandomArgs
         a->samples = (VkSampleCountFlagBits)(4 * (1 + r.Count()));
         if ((((ulong)a->samples+31UL)/32UL) != 0 || r.Chance(50))
         {
-            var r612 = r.Alloc<uint>((((ulong)a->samples+31UL)/32UL));
-            r.Bytes(r612, (int)((((ulong)a->samples+31UL)/32UL) * (ulong)sizeof(uint)));
-            a->pSampleMask = r612;
+            var r625 = r.Alloc<uint>((((ulong)a->samples+31UL)/32UL));
+            r.Bytes(r625, (int)((((ulong)a->samples+31UL)/32UL) * (ulong)sizeof(uint)));
+            a->pSampleMask = r625;
         }
     }
     public static byte[] EncodeRandom_vkCmdSetSampleMaskEXT(TestRandom r)
@@ -22518,9 +22732,9 @@ public static unsafe partial class RandomArgs
         a->attachmentCount = (uint)r.Count();
         if ((ulong)a->attachmentCount != 0 || r.Chance(50))
         {
-            var r614 = r.Alloc<uint>((ulong)a->attachmentCount);
-            r.Bytes(r614, (int)((ulong)a->attachmentCount * (ulong)sizeof(uint)));
-            a->pColorBlendEnables = r614;
+            var r627 = r.Alloc<uint>((ulong)a->attachmentCount);
+            r.Bytes(r627, (int)((ulong)a->attachmentCount * (ulong)sizeof(uint)));
+            a->pColorBlendEnables = r627;
         }
     }
     public static byte[] EncodeRandom_vkCmdSetColorBlendEnableEXT(TestRandom r)
@@ -22574,12 +22788,12 @@ public static unsafe partial class RandomArgs
         a->attachmentCount = (uint)r.Count();
         if ((ulong)a->attachmentCount != 0 || r.Chance(50))
         {
-            var r616 = r.Alloc<VkColorBlendEquationEXT>((ulong)a->attachmentCount);
-            for (ulong r617 = 0; r617 < (ulong)a->attachmentCount; r617++)
+            var r629 = r.Alloc<VkColorBlendEquationEXT>((ulong)a->attachmentCount);
+            for (ulong r630 = 0; r630 < (ulong)a->attachmentCount; r630++)
             {
-                Fill(r, &r616[r617]);
+                Fill(r, &r629[r630]);
             }
-            a->pColorBlendEquations = r616;
+            a->pColorBlendEquations = r629;
         }
     }
     public static byte[] EncodeRandom_vkCmdSetColorBlendEquationEXT(TestRandom r)
@@ -22633,9 +22847,9 @@ public static unsafe partial class RandomArgs
         a->attachmentCount = (uint)r.Count();
         if ((ulong)a->attachmentCount != 0 || r.Chance(50))
         {
-            var r618 = r.Alloc<uint>((ulong)a->attachmentCount);
-            r.Bytes(r618, (int)((ulong)a->attachmentCount * (ulong)sizeof(uint)));
-            a->pColorWriteMasks = r618;
+            var r631 = r.Alloc<uint>((ulong)a->attachmentCount);
+            r.Bytes(r631, (int)((ulong)a->attachmentCount * (ulong)sizeof(uint)));
+            a->pColorWriteMasks = r631;
         }
     }
     public static byte[] EncodeRandom_vkCmdSetColorWriteMaskEXT(TestRandom r)
@@ -22934,12 +23148,12 @@ public static unsafe partial class RandomArgs
         a->attachmentCount = (uint)r.Count();
         if ((ulong)a->attachmentCount != 0 || r.Chance(50))
         {
-            var r620 = r.Alloc<VkColorBlendAdvancedEXT>((ulong)a->attachmentCount);
-            for (ulong r621 = 0; r621 < (ulong)a->attachmentCount; r621++)
+            var r633 = r.Alloc<VkColorBlendAdvancedEXT>((ulong)a->attachmentCount);
+            for (ulong r634 = 0; r634 < (ulong)a->attachmentCount; r634++)
             {
-                Fill(r, &r620[r621]);
+                Fill(r, &r633[r634]);
             }
-            a->pColorBlendAdvanced = r620;
+            a->pColorBlendAdvanced = r633;
         }
     }
     public static byte[] EncodeRandom_vkCmdSetColorBlendAdvancedEXT(TestRandom r)
@@ -23185,17 +23399,17 @@ public static unsafe partial class RandomArgs
     {
         a->physicalDevice = r.Handle();
         if (a->physicalDevice == 0) a->physicalDevice = 1;
-        { var r622 = r.Alloc<uint>(1);
-        (*r622) = (uint)r.Count();
-        a->pFragmentShadingRateCount = r622; }
+        { var r635 = r.Alloc<uint>(1);
+        (*r635) = (uint)r.Count();
+        a->pFragmentShadingRateCount = r635; }
         if ((a->pFragmentShadingRateCount == null ? 0UL : (ulong)(*a->pFragmentShadingRateCount)) != 0 || r.Chance(50))
         {
-            var r623 = r.Alloc<VkPhysicalDeviceFragmentShadingRateKHR>((a->pFragmentShadingRateCount == null ? 0UL : (ulong)(*a->pFragmentShadingRateCount)));
-            for (ulong r624 = 0; r624 < (a->pFragmentShadingRateCount == null ? 0UL : (ulong)(*a->pFragmentShadingRateCount)); r624++)
+            var r636 = r.Alloc<VkPhysicalDeviceFragmentShadingRateKHR>((a->pFragmentShadingRateCount == null ? 0UL : (ulong)(*a->pFragmentShadingRateCount)));
+            for (ulong r637 = 0; r637 < (a->pFragmentShadingRateCount == null ? 0UL : (ulong)(*a->pFragmentShadingRateCount)); r637++)
             {
-                Fill(r, &r623[r624]);
+                Fill(r, &r636[r637]);
             }
-            a->pFragmentShadingRates = r623;
+            a->pFragmentShadingRates = r636;
         }
     }
     public static byte[] EncodeRandom_vkGetPhysicalDeviceFragmentShadingRatesKHR(TestRandom r)
@@ -23248,11 +23462,11 @@ public static unsafe partial class RandomArgs
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r625 = r.Alloc<VkExtent2D>(1);
-            Fill(r, &(*r625));
-            a->pFragmentSize = r625;
+            var r638 = r.Alloc<VkExtent2D>(1);
+            Fill(r, &(*r638));
+            a->pFragmentSize = r638;
         }
-        { var r626 = r.Alloc<VkFragmentShadingRateCombinerOpKHR>(2); r.Bytes(r626, 2 * sizeof(VkFragmentShadingRateCombinerOpKHR)); a->combinerOps = r626; }
+        { var r639 = r.Alloc<VkFragmentShadingRateCombinerOpKHR>(2); r.Bytes(r639, 2 * sizeof(VkFragmentShadingRateCombinerOpKHR)); a->combinerOps = r639; }
     }
     public static byte[] EncodeRandom_vkCmdSetFragmentShadingRateKHR(TestRandom r)
     {
@@ -23355,13 +23569,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r627 = r.Alloc<VkRenderingAreaInfo>(1);
-            Fill(r, &(*r627));
-            a->pRenderingAreaInfo = r627;
+            var r640 = r.Alloc<VkRenderingAreaInfo>(1);
+            Fill(r, &(*r640));
+            a->pRenderingAreaInfo = r640;
         }
-        { var r628 = r.Alloc<VkExtent2D>(1);
-        Fill(r, &(*r628));
-        a->pGranularity = r628; }
+        { var r641 = r.Alloc<VkExtent2D>(1);
+        Fill(r, &(*r641));
+        a->pGranularity = r641; }
     }
     public static byte[] EncodeRandom_vkGetRenderingAreaGranularity(TestRandom r)
     {
@@ -23412,13 +23626,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r629 = r.Alloc<VkDeviceImageSubresourceInfo>(1);
-            Fill(r, &(*r629));
-            a->pInfo = r629;
+            var r642 = r.Alloc<VkDeviceImageSubresourceInfo>(1);
+            Fill(r, &(*r642));
+            a->pInfo = r642;
         }
-        { var r630 = r.Alloc<VkSubresourceLayout2>(1);
-        Fill(r, &(*r630));
-        a->pLayout = r630; }
+        { var r643 = r.Alloc<VkSubresourceLayout2>(1);
+        Fill(r, &(*r643));
+        a->pLayout = r643; }
     }
     public static byte[] EncodeRandom_vkGetDeviceImageSubresourceLayout(TestRandom r)
     {
@@ -23471,13 +23685,13 @@ public static unsafe partial class RandomArgs
         if (a->image == 0) a->image = 1;
 
         {
-            var r631 = r.Alloc<VkImageSubresource2>(1);
-            Fill(r, &(*r631));
-            a->pSubresource = r631;
+            var r644 = r.Alloc<VkImageSubresource2>(1);
+            Fill(r, &(*r644));
+            a->pSubresource = r644;
         }
-        { var r632 = r.Alloc<VkSubresourceLayout2>(1);
-        Fill(r, &(*r632));
-        a->pLayout = r632; }
+        { var r645 = r.Alloc<VkSubresourceLayout2>(1);
+        Fill(r, &(*r645));
+        a->pLayout = r645; }
     }
     public static byte[] EncodeRandom_vkGetImageSubresourceLayout2(TestRandom r)
     {
@@ -23528,9 +23742,9 @@ public static unsafe partial class RandomArgs
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r633 = r.Alloc<VkSampleLocationsInfoEXT>(1);
-            Fill(r, &(*r633));
-            a->pSampleLocationsInfo = r633;
+            var r646 = r.Alloc<VkSampleLocationsInfoEXT>(1);
+            Fill(r, &(*r646));
+            a->pSampleLocationsInfo = r646;
         }
     }
     public static byte[] EncodeRandom_vkCmdSetSampleLocationsEXT(TestRandom r)
@@ -23581,9 +23795,9 @@ public static unsafe partial class RandomArgs
         a->physicalDevice = r.Handle();
         if (a->physicalDevice == 0) a->physicalDevice = 1;
         a->samples = (VkSampleCountFlagBits)r.U32();
-        { var r634 = r.Alloc<VkMultisamplePropertiesEXT>(1);
-        Fill(r, &(*r634));
-        a->pMultisampleProperties = r634; }
+        { var r647 = r.Alloc<VkMultisamplePropertiesEXT>(1);
+        Fill(r, &(*r647));
+        a->pMultisampleProperties = r647; }
     }
     public static byte[] EncodeRandom_vkGetPhysicalDeviceMultisamplePropertiesEXT(TestRandom r)
     {
@@ -23634,9 +23848,9 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r635 = r.Alloc<VkMemoryUnmapInfo>(1);
-            Fill(r, &(*r635));
-            a->pMemoryUnmapInfo = r635;
+            var r648 = r.Alloc<VkMemoryUnmapInfo>(1);
+            Fill(r, &(*r648));
+            a->pMemoryUnmapInfo = r648;
         }
     }
     public static byte[] EncodeRandom_vkUnmapMemory2(TestRandom r)
@@ -23689,9 +23903,9 @@ public static unsafe partial class RandomArgs
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r636 = r.Alloc<VkRenderingAttachmentLocationInfo>(1);
-            Fill(r, &(*r636));
-            a->pLocationInfo = r636;
+            var r649 = r.Alloc<VkRenderingAttachmentLocationInfo>(1);
+            Fill(r, &(*r649));
+            a->pLocationInfo = r649;
         }
     }
     public static byte[] EncodeRandom_vkCmdSetRenderingAttachmentLocations(TestRandom r)
@@ -23743,9 +23957,9 @@ public static unsafe partial class RandomArgs
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r637 = r.Alloc<VkRenderingInputAttachmentIndexInfo>(1);
-            Fill(r, &(*r637));
-            a->pInputAttachmentIndexInfo = r637;
+            var r650 = r.Alloc<VkRenderingInputAttachmentIndexInfo>(1);
+            Fill(r, &(*r650));
+            a->pInputAttachmentIndexInfo = r650;
         }
     }
     public static byte[] EncodeRandom_vkCmdSetRenderingInputAttachmentIndices(TestRandom r)
@@ -23797,9 +24011,9 @@ public static unsafe partial class RandomArgs
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r638 = r.Alloc<VkBindDescriptorSetsInfo>(1);
-            Fill(r, &(*r638));
-            a->pBindDescriptorSetsInfo = r638;
+            var r651 = r.Alloc<VkBindDescriptorSetsInfo>(1);
+            Fill(r, &(*r651));
+            a->pBindDescriptorSetsInfo = r651;
         }
     }
     public static byte[] EncodeRandom_vkCmdBindDescriptorSets2(TestRandom r)
@@ -23851,9 +24065,9 @@ public static unsafe partial class RandomArgs
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r639 = r.Alloc<VkPushConstantsInfo>(1);
-            Fill(r, &(*r639));
-            a->pPushConstantsInfo = r639;
+            var r652 = r.Alloc<VkPushConstantsInfo>(1);
+            Fill(r, &(*r652));
+            a->pPushConstantsInfo = r652;
         }
     }
     public static byte[] EncodeRandom_vkCmdPushConstants2(TestRandom r)
@@ -23905,9 +24119,9 @@ public static unsafe partial class RandomArgs
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r640 = r.Alloc<VkPushDescriptorSetInfo>(1);
-            Fill(r, &(*r640));
-            a->pPushDescriptorSetInfo = r640;
+            var r653 = r.Alloc<VkPushDescriptorSetInfo>(1);
+            Fill(r, &(*r653));
+            a->pPushDescriptorSetInfo = r653;
         }
     }
     public static byte[] EncodeRandom_vkCmdPushDescriptorSet2(TestRandom r)
@@ -23959,9 +24173,9 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r641 = r.Alloc<VkCopyImageToImageInfo>(1);
-            Fill(r, &(*r641));
-            a->pCopyImageToImageInfo = r641;
+            var r654 = r.Alloc<VkCopyImageToImageInfo>(1);
+            Fill(r, &(*r654));
+            a->pCopyImageToImageInfo = r654;
         }
     }
     public static byte[] EncodeRandom_vkCopyImageToImage(TestRandom r)
@@ -24015,12 +24229,12 @@ public static unsafe partial class RandomArgs
         a->transitionCount = (uint)r.Count();
         if ((ulong)a->transitionCount != 0 || r.Chance(50))
         {
-            var r642 = r.Alloc<VkHostImageLayoutTransitionInfo>((ulong)a->transitionCount);
-            for (ulong r643 = 0; r643 < (ulong)a->transitionCount; r643++)
+            var r655 = r.Alloc<VkHostImageLayoutTransitionInfo>((ulong)a->transitionCount);
+            for (ulong r656 = 0; r656 < (ulong)a->transitionCount; r656++)
             {
-                Fill(r, &r642[r643]);
+                Fill(r, &r655[r656]);
             }
-            a->pTransitions = r642;
+            a->pTransitions = r655;
         }
     }
     public static byte[] EncodeRandom_vkTransitionImageLayout(TestRandom r)
@@ -24073,12 +24287,12 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r644 = r.Alloc<VkCopyImageToMemoryInfoMESA>(1);
-            Fill(r, &(*r644));
-            a->pCopyImageToMemoryInfo = r644;
+            var r657 = r.Alloc<VkCopyImageToMemoryInfoMESA>(1);
+            Fill(r, &(*r657));
+            a->pCopyImageToMemoryInfo = r657;
         }
         a->dataSize = (nuint)r.Count();
-        { var r645 = r.Alloc<byte>((ulong)a->dataSize); r.Bytes(r645, (int)(ulong)a->dataSize); a->pData = r645; }
+        { var r658 = r.Alloc<byte>((ulong)a->dataSize); r.Bytes(r658, (int)(ulong)a->dataSize); a->pData = r658; }
     }
     public static byte[] EncodeRandom_vkCopyImageToMemoryMESA(TestRandom r)
     {
@@ -24130,9 +24344,9 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r646 = r.Alloc<VkCopyMemoryToImageInfoMESA>(1);
-            Fill(r, &(*r646));
-            a->pCopyMemoryToImageInfo = r646;
+            var r659 = r.Alloc<VkCopyMemoryToImageInfoMESA>(1);
+            Fill(r, &(*r659));
+            a->pCopyMemoryToImageInfo = r659;
         }
     }
     public static byte[] EncodeRandom_vkCopyMemoryToImageMESA(TestRandom r)
@@ -24183,9 +24397,9 @@ public static unsafe partial class RandomArgs
     {
         a->device = r.Handle();
         if (a->device == 0) a->device = 1;
-        { var r647 = r.Alloc<ulong>(1);
-        (*r647) = r.Handle();
-        a->pDeferredOperation = r647; }
+        { var r660 = r.Alloc<ulong>(1);
+        (*r660) = r.Handle();
+        a->pDeferredOperation = r660; }
     }
     public static byte[] EncodeRandom_vkCreateDeferredOperationKHR(TestRandom r)
     {
@@ -24439,13 +24653,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r648 = r.Alloc<VkAccelerationStructureCreateInfoKHR>(1);
-            Fill(r, &(*r648));
-            a->pCreateInfo = r648;
+            var r661 = r.Alloc<VkAccelerationStructureCreateInfoKHR>(1);
+            Fill(r, &(*r661));
+            a->pCreateInfo = r661;
         }
-        { var r649 = r.Alloc<ulong>(1);
-        (*r649) = r.Handle();
-        a->pAccelerationStructure = r649; }
+        { var r662 = r.Alloc<ulong>(1);
+        (*r662) = r.Handle();
+        a->pAccelerationStructure = r662; }
     }
     public static byte[] EncodeRandom_vkCreateAccelerationStructureKHR(TestRandom r)
     {
@@ -24540,6 +24754,153 @@ public static unsafe partial class RandomArgs
         if (!reply.AsSpan().SequenceEqual(reply2)) return $"reply re-encode differs at byte {TestRandom.FirstDifference(reply, reply2)}";
         return null;
     }
+    public static void Fill(TestRandom r, vkCmdBuildAccelerationStructuresKHR.Args* a)
+    {
+        a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
+        a->infoCount = (uint)r.Count();
+        if ((ulong)a->infoCount != 0 || r.Chance(50))
+        {
+            var r663 = r.Alloc<VkAccelerationStructureBuildGeometryInfoKHR>((ulong)a->infoCount);
+            for (ulong r664 = 0; r664 < (ulong)a->infoCount; r664++)
+            {
+                Fill(r, &r663[r664]);
+            }
+            a->pInfos = r663;
+        }
+        var r665 = r.Alloc<nint>((ulong)a->infoCount);
+        for (ulong r666 = 0; r666 < (ulong)a->infoCount; r666++)
+        {
+            var r668 = r.Alloc<VkAccelerationStructureBuildRangeInfoKHR>((ulong)(a->pInfos == null ? 0u : a->pInfos[r666].geometryCount));
+            for (ulong r667 = 0; r667 < (ulong)(a->pInfos == null ? 0u : a->pInfos[r666].geometryCount); r667++)
+            {
+                Fill(r, &r668[r667]);
+            }
+            r665[r666] = (nint)r668;
+        }
+        a->ppBuildRangeInfos = (VkAccelerationStructureBuildRangeInfoKHR**)r665;
+    }
+    public static byte[] EncodeRandom_vkCmdBuildAccelerationStructuresKHR(TestRandom r)
+    {
+        vkCmdBuildAccelerationStructuresKHR.Args a = default;
+        Fill(r, &a);
+        var buf = new byte[vkCmdBuildAccelerationStructuresKHR.Size(&a)];
+        var e = new VnEncoder(buf);
+        vkCmdBuildAccelerationStructuresKHR.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+        return buf;
+    }
+    public static string RoundTrip_vkCmdBuildAccelerationStructuresKHR(TestRandom r)
+    {
+        vkCmdBuildAccelerationStructuresKHR.Args a = default;
+        Fill(r, &a);
+        ulong size = vkCmdBuildAccelerationStructuresKHR.Size(&a);
+        var buf = new byte[size];
+        var e = new VnEncoder(buf);
+        vkCmdBuildAccelerationStructuresKHR.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+        if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var d = new VnDecoder(buf, r.DecodeArena);
+        if (d.U32() != 306 || d.U32() != 1) return "request header";
+        vkCmdBuildAccelerationStructuresKHR.Args b = default;
+        vkCmdBuildAccelerationStructuresKHR.Decode(ref d, &b);
+        if (d.Failed) return $"request decode: {d.Error} at {d.ErrorPosition} of {size}";
+        if (!d.AtEnd) return $"request decode stopped at {d.Position} of {size}";
+        var buf2 = new byte[vkCmdBuildAccelerationStructuresKHR.Size(&b)];
+        var e2 = new VnEncoder(buf2);
+        vkCmdBuildAccelerationStructuresKHR.Encode(ref e2, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &b);
+        if (!buf.AsSpan().SequenceEqual(buf2)) return $"request re-encode differs at byte {TestRandom.FirstDifference(buf, buf2)}";
+        ulong rsize = vkCmdBuildAccelerationStructuresKHR.ReplySize(&a);
+        var reply = new byte[rsize];
+        var re = new VnEncoder(reply);
+        vkCmdBuildAccelerationStructuresKHR.EncodeReply(ref re, &a);
+        if ((ulong)re.Position != rsize) return $"reply: ReplySize said {rsize}, EncodeReply wrote {re.Position}";
+        var rd = new VnDecoder(reply);
+        vkCmdBuildAccelerationStructuresKHR.DecodeReply(ref rd, &b);
+        if (rd.Failed) return $"reply decode: {rd.Error} at {rd.ErrorPosition} of {rsize}";
+        if (!rd.AtEnd) return $"reply decode stopped at {rd.Position} of {rsize}";
+        var reply2 = new byte[vkCmdBuildAccelerationStructuresKHR.ReplySize(&b)];
+        var re2 = new VnEncoder(reply2);
+        vkCmdBuildAccelerationStructuresKHR.EncodeReply(ref re2, &b);
+        if (!reply.AsSpan().SequenceEqual(reply2)) return $"reply re-encode differs at byte {TestRandom.FirstDifference(reply, reply2)}";
+        return null;
+    }
+    public static void Fill(TestRandom r, vkCmdBuildAccelerationStructuresIndirectKHR.Args* a)
+    {
+        a->commandBuffer = r.Handle();
+        if (a->commandBuffer == 0) a->commandBuffer = 1;
+        a->infoCount = (uint)r.Count();
+        if ((ulong)a->infoCount != 0 || r.Chance(50))
+        {
+            var r669 = r.Alloc<VkAccelerationStructureBuildGeometryInfoKHR>((ulong)a->infoCount);
+            for (ulong r670 = 0; r670 < (ulong)a->infoCount; r670++)
+            {
+                Fill(r, &r669[r670]);
+            }
+            a->pInfos = r669;
+        }
+        if ((ulong)a->infoCount != 0 || r.Chance(50))
+        {
+            var r671 = r.Alloc<ulong>((ulong)a->infoCount);
+            r.Bytes(r671, (int)((ulong)a->infoCount * (ulong)sizeof(ulong)));
+            a->pIndirectDeviceAddresses = r671;
+        }
+        if ((ulong)a->infoCount != 0 || r.Chance(50))
+        {
+            var r673 = r.Alloc<uint>((ulong)a->infoCount);
+            r.Bytes(r673, (int)((ulong)a->infoCount * (ulong)sizeof(uint)));
+            a->pIndirectStrides = r673;
+        }
+        var r675 = r.Alloc<nint>((ulong)a->infoCount);
+        for (ulong r676 = 0; r676 < (ulong)a->infoCount; r676++)
+        {
+            var r678 = r.Alloc<uint>((ulong)(a->pInfos == null ? 0u : a->pInfos[r676].geometryCount));
+            r.Bytes(r678, (int)((ulong)(a->pInfos == null ? 0u : a->pInfos[r676].geometryCount) * (ulong)sizeof(uint)));
+            r675[r676] = (nint)r678;
+        }
+        a->ppMaxPrimitiveCounts = (uint**)r675;
+    }
+    public static byte[] EncodeRandom_vkCmdBuildAccelerationStructuresIndirectKHR(TestRandom r)
+    {
+        vkCmdBuildAccelerationStructuresIndirectKHR.Args a = default;
+        Fill(r, &a);
+        var buf = new byte[vkCmdBuildAccelerationStructuresIndirectKHR.Size(&a)];
+        var e = new VnEncoder(buf);
+        vkCmdBuildAccelerationStructuresIndirectKHR.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+        return buf;
+    }
+    public static string RoundTrip_vkCmdBuildAccelerationStructuresIndirectKHR(TestRandom r)
+    {
+        vkCmdBuildAccelerationStructuresIndirectKHR.Args a = default;
+        Fill(r, &a);
+        ulong size = vkCmdBuildAccelerationStructuresIndirectKHR.Size(&a);
+        var buf = new byte[size];
+        var e = new VnEncoder(buf);
+        vkCmdBuildAccelerationStructuresIndirectKHR.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+        if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var d = new VnDecoder(buf, r.DecodeArena);
+        if (d.U32() != 307 || d.U32() != 1) return "request header";
+        vkCmdBuildAccelerationStructuresIndirectKHR.Args b = default;
+        vkCmdBuildAccelerationStructuresIndirectKHR.Decode(ref d, &b);
+        if (d.Failed) return $"request decode: {d.Error} at {d.ErrorPosition} of {size}";
+        if (!d.AtEnd) return $"request decode stopped at {d.Position} of {size}";
+        var buf2 = new byte[vkCmdBuildAccelerationStructuresIndirectKHR.Size(&b)];
+        var e2 = new VnEncoder(buf2);
+        vkCmdBuildAccelerationStructuresIndirectKHR.Encode(ref e2, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &b);
+        if (!buf.AsSpan().SequenceEqual(buf2)) return $"request re-encode differs at byte {TestRandom.FirstDifference(buf, buf2)}";
+        ulong rsize = vkCmdBuildAccelerationStructuresIndirectKHR.ReplySize(&a);
+        var reply = new byte[rsize];
+        var re = new VnEncoder(reply);
+        vkCmdBuildAccelerationStructuresIndirectKHR.EncodeReply(ref re, &a);
+        if ((ulong)re.Position != rsize) return $"reply: ReplySize said {rsize}, EncodeReply wrote {re.Position}";
+        var rd = new VnDecoder(reply);
+        vkCmdBuildAccelerationStructuresIndirectKHR.DecodeReply(ref rd, &b);
+        if (rd.Failed) return $"reply decode: {rd.Error} at {rd.ErrorPosition} of {rsize}";
+        if (!rd.AtEnd) return $"reply decode stopped at {rd.Position} of {rsize}";
+        var reply2 = new byte[vkCmdBuildAccelerationStructuresIndirectKHR.ReplySize(&b)];
+        var re2 = new VnEncoder(reply2);
+        vkCmdBuildAccelerationStructuresIndirectKHR.EncodeReply(ref re2, &b);
+        if (!reply.AsSpan().SequenceEqual(reply2)) return $"reply re-encode differs at byte {TestRandom.FirstDifference(reply, reply2)}";
+        return null;
+    }
     public static void Fill(TestRandom r, vkCopyAccelerationStructureKHR.Args* a)
     {
         a->device = r.Handle();
@@ -24547,9 +24908,9 @@ public static unsafe partial class RandomArgs
         a->deferredOperation = r.Handle();
 
         {
-            var r650 = r.Alloc<VkCopyAccelerationStructureInfoKHR>(1);
-            Fill(r, &(*r650));
-            a->pInfo = r650;
+            var r679 = r.Alloc<VkCopyAccelerationStructureInfoKHR>(1);
+            Fill(r, &(*r679));
+            a->pInfo = r679;
         }
     }
     public static byte[] EncodeRandom_vkCopyAccelerationStructureKHR(TestRandom r)
@@ -24603,16 +24964,16 @@ public static unsafe partial class RandomArgs
         a->accelerationStructureCount = (uint)r.Count();
         if ((ulong)a->accelerationStructureCount != 0 || r.Chance(50))
         {
-            var r651 = r.Alloc<ulong>((ulong)a->accelerationStructureCount);
-            for (ulong r652 = 0; r652 < (ulong)a->accelerationStructureCount; r652++)
+            var r680 = r.Alloc<ulong>((ulong)a->accelerationStructureCount);
+            for (ulong r681 = 0; r681 < (ulong)a->accelerationStructureCount; r681++)
             {
-                r651[r652] = r.Handle();
+                r680[r681] = r.Handle();
             }
-            a->pAccelerationStructures = r651;
+            a->pAccelerationStructures = r680;
         }
         a->queryType = (VkQueryType)r.I32();
         a->dataSize = (nuint)r.Count();
-        { var r653 = r.Alloc<byte>((ulong)a->dataSize); r.Bytes(r653, (int)(ulong)a->dataSize); a->pData = r653; }
+        { var r682 = r.Alloc<byte>((ulong)a->dataSize); r.Bytes(r682, (int)(ulong)a->dataSize); a->pData = r682; }
         a->stride = (nuint)r.SizeT();
     }
     public static byte[] EncodeRandom_vkWriteAccelerationStructuresPropertiesKHR(TestRandom r)
@@ -24665,9 +25026,9 @@ public static unsafe partial class RandomArgs
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r654 = r.Alloc<VkCopyAccelerationStructureInfoKHR>(1);
-            Fill(r, &(*r654));
-            a->pInfo = r654;
+            var r683 = r.Alloc<VkCopyAccelerationStructureInfoKHR>(1);
+            Fill(r, &(*r683));
+            a->pInfo = r683;
         }
     }
     public static byte[] EncodeRandom_vkCmdCopyAccelerationStructureKHR(TestRandom r)
@@ -24719,9 +25080,9 @@ public static unsafe partial class RandomArgs
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r655 = r.Alloc<VkCopyAccelerationStructureToMemoryInfoKHR>(1);
-            Fill(r, &(*r655));
-            a->pInfo = r655;
+            var r684 = r.Alloc<VkCopyAccelerationStructureToMemoryInfoKHR>(1);
+            Fill(r, &(*r684));
+            a->pInfo = r684;
         }
     }
     public static byte[] EncodeRandom_vkCmdCopyAccelerationStructureToMemoryKHR(TestRandom r)
@@ -24773,9 +25134,9 @@ public static unsafe partial class RandomArgs
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r656 = r.Alloc<VkCopyMemoryToAccelerationStructureInfoKHR>(1);
-            Fill(r, &(*r656));
-            a->pInfo = r656;
+            var r685 = r.Alloc<VkCopyMemoryToAccelerationStructureInfoKHR>(1);
+            Fill(r, &(*r685));
+            a->pInfo = r685;
         }
     }
     public static byte[] EncodeRandom_vkCmdCopyMemoryToAccelerationStructureKHR(TestRandom r)
@@ -24827,9 +25188,9 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r657 = r.Alloc<VkAccelerationStructureDeviceAddressInfoKHR>(1);
-            Fill(r, &(*r657));
-            a->pInfo = r657;
+            var r686 = r.Alloc<VkAccelerationStructureDeviceAddressInfoKHR>(1);
+            Fill(r, &(*r686));
+            a->pInfo = r686;
         }
     }
     public static byte[] EncodeRandom_vkGetAccelerationStructureDeviceAddressKHR(TestRandom r)
@@ -24883,12 +25244,12 @@ public static unsafe partial class RandomArgs
         a->accelerationStructureCount = (uint)r.Count();
         if ((ulong)a->accelerationStructureCount != 0 || r.Chance(50))
         {
-            var r658 = r.Alloc<ulong>((ulong)a->accelerationStructureCount);
-            for (ulong r659 = 0; r659 < (ulong)a->accelerationStructureCount; r659++)
+            var r687 = r.Alloc<ulong>((ulong)a->accelerationStructureCount);
+            for (ulong r688 = 0; r688 < (ulong)a->accelerationStructureCount; r688++)
             {
-                r658[r659] = r.Handle();
+                r687[r688] = r.Handle();
             }
-            a->pAccelerationStructures = r658;
+            a->pAccelerationStructures = r687;
         }
         a->queryType = (VkQueryType)r.I32();
         a->queryPool = r.Handle();
@@ -24944,13 +25305,13 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r660 = r.Alloc<VkAccelerationStructureVersionInfoKHR>(1);
-            Fill(r, &(*r660));
-            a->pVersionInfo = r660;
+            var r689 = r.Alloc<VkAccelerationStructureVersionInfoKHR>(1);
+            Fill(r, &(*r689));
+            a->pVersionInfo = r689;
         }
-        { var r661 = r.Alloc<VkAccelerationStructureCompatibilityKHR>(1);
-        (*r661) = (VkAccelerationStructureCompatibilityKHR)r.I32();
-        a->pCompatibility = r661; }
+        { var r690 = r.Alloc<VkAccelerationStructureCompatibilityKHR>(1);
+        (*r690) = (VkAccelerationStructureCompatibilityKHR)r.I32();
+        a->pCompatibility = r690; }
     }
     public static byte[] EncodeRandom_vkGetDeviceAccelerationStructureCompatibilityKHR(TestRandom r)
     {
@@ -24995,33 +25356,97 @@ public static unsafe partial class RandomArgs
         if (!reply.AsSpan().SequenceEqual(reply2)) return $"reply re-encode differs at byte {TestRandom.FirstDifference(reply, reply2)}";
         return null;
     }
+    public static void Fill(TestRandom r, vkGetAccelerationStructureBuildSizesKHR.Args* a)
+    {
+        a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
+        a->buildType = (VkAccelerationStructureBuildTypeKHR)r.I32();
+
+        {
+            var r691 = r.Alloc<VkAccelerationStructureBuildGeometryInfoKHR>(1);
+            Fill(r, &(*r691));
+            a->pBuildInfo = r691;
+        }
+        if ((a->pBuildInfo == null ? 0UL : (ulong)a->pBuildInfo->geometryCount) != 0 || r.Chance(50))
+        {
+            var r692 = r.Alloc<uint>((a->pBuildInfo == null ? 0UL : (ulong)a->pBuildInfo->geometryCount));
+            r.Bytes(r692, (int)((a->pBuildInfo == null ? 0UL : (ulong)a->pBuildInfo->geometryCount) * (ulong)sizeof(uint)));
+            a->pMaxPrimitiveCounts = r692;
+        }
+        { var r694 = r.Alloc<VkAccelerationStructureBuildSizesInfoKHR>(1);
+        Fill(r, &(*r694));
+        a->pSizeInfo = r694; }
+    }
+    public static byte[] EncodeRandom_vkGetAccelerationStructureBuildSizesKHR(TestRandom r)
+    {
+        vkGetAccelerationStructureBuildSizesKHR.Args a = default;
+        Fill(r, &a);
+        var buf = new byte[vkGetAccelerationStructureBuildSizesKHR.Size(&a)];
+        var e = new VnEncoder(buf);
+        vkGetAccelerationStructureBuildSizesKHR.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+        return buf;
+    }
+    public static string RoundTrip_vkGetAccelerationStructureBuildSizesKHR(TestRandom r)
+    {
+        vkGetAccelerationStructureBuildSizesKHR.Args a = default;
+        Fill(r, &a);
+        ulong size = vkGetAccelerationStructureBuildSizesKHR.Size(&a);
+        var buf = new byte[size];
+        var e = new VnEncoder(buf);
+        vkGetAccelerationStructureBuildSizesKHR.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+        if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var d = new VnDecoder(buf, r.DecodeArena);
+        if (d.U32() != 319 || d.U32() != 1) return "request header";
+        vkGetAccelerationStructureBuildSizesKHR.Args b = default;
+        vkGetAccelerationStructureBuildSizesKHR.Decode(ref d, &b);
+        if (d.Failed) return $"request decode: {d.Error} at {d.ErrorPosition} of {size}";
+        if (!d.AtEnd) return $"request decode stopped at {d.Position} of {size}";
+        var buf2 = new byte[vkGetAccelerationStructureBuildSizesKHR.Size(&b)];
+        var e2 = new VnEncoder(buf2);
+        vkGetAccelerationStructureBuildSizesKHR.Encode(ref e2, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &b);
+        if (!buf.AsSpan().SequenceEqual(buf2)) return $"request re-encode differs at byte {TestRandom.FirstDifference(buf, buf2)}";
+        ulong rsize = vkGetAccelerationStructureBuildSizesKHR.ReplySize(&a);
+        var reply = new byte[rsize];
+        var re = new VnEncoder(reply);
+        vkGetAccelerationStructureBuildSizesKHR.EncodeReply(ref re, &a);
+        if ((ulong)re.Position != rsize) return $"reply: ReplySize said {rsize}, EncodeReply wrote {re.Position}";
+        var rd = new VnDecoder(reply);
+        vkGetAccelerationStructureBuildSizesKHR.DecodeReply(ref rd, &b);
+        if (rd.Failed) return $"reply decode: {rd.Error} at {rd.ErrorPosition} of {rsize}";
+        if (!rd.AtEnd) return $"reply decode stopped at {rd.Position} of {rsize}";
+        var reply2 = new byte[vkGetAccelerationStructureBuildSizesKHR.ReplySize(&b)];
+        var re2 = new VnEncoder(reply2);
+        vkGetAccelerationStructureBuildSizesKHR.EncodeReply(ref re2, &b);
+        if (!reply.AsSpan().SequenceEqual(reply2)) return $"reply re-encode differs at byte {TestRandom.FirstDifference(reply, reply2)}";
+        return null;
+    }
     public static void Fill(TestRandom r, vkCmdTraceRaysKHR.Args* a)
     {
         a->commandBuffer = r.Handle();
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r662 = r.Alloc<VkStridedDeviceAddressRegionKHR>(1);
-            Fill(r, &(*r662));
-            a->pRaygenShaderBindingTable = r662;
+            var r695 = r.Alloc<VkStridedDeviceAddressRegionKHR>(1);
+            Fill(r, &(*r695));
+            a->pRaygenShaderBindingTable = r695;
         }
 
         {
-            var r663 = r.Alloc<VkStridedDeviceAddressRegionKHR>(1);
-            Fill(r, &(*r663));
-            a->pMissShaderBindingTable = r663;
+            var r696 = r.Alloc<VkStridedDeviceAddressRegionKHR>(1);
+            Fill(r, &(*r696));
+            a->pMissShaderBindingTable = r696;
         }
 
         {
-            var r664 = r.Alloc<VkStridedDeviceAddressRegionKHR>(1);
-            Fill(r, &(*r664));
-            a->pHitShaderBindingTable = r664;
+            var r697 = r.Alloc<VkStridedDeviceAddressRegionKHR>(1);
+            Fill(r, &(*r697));
+            a->pHitShaderBindingTable = r697;
         }
 
         {
-            var r665 = r.Alloc<VkStridedDeviceAddressRegionKHR>(1);
-            Fill(r, &(*r665));
-            a->pCallableShaderBindingTable = r665;
+            var r698 = r.Alloc<VkStridedDeviceAddressRegionKHR>(1);
+            Fill(r, &(*r698));
+            a->pCallableShaderBindingTable = r698;
         }
         a->width = (uint)r.U32();
         a->height = (uint)r.U32();
@@ -25070,6 +25495,76 @@ public static unsafe partial class RandomArgs
         if (!reply.AsSpan().SequenceEqual(reply2)) return $"reply re-encode differs at byte {TestRandom.FirstDifference(reply, reply2)}";
         return null;
     }
+    public static void Fill(TestRandom r, vkCreateRayTracingPipelinesKHR.Args* a)
+    {
+        a->device = r.Handle();
+        if (a->device == 0) a->device = 1;
+        a->deferredOperation = r.Handle();
+        a->pipelineCache = r.Handle();
+        a->createInfoCount = (uint)r.Count();
+        if ((ulong)a->createInfoCount != 0 || r.Chance(50))
+        {
+            var r699 = r.Alloc<VkRayTracingPipelineCreateInfoKHR>((ulong)a->createInfoCount);
+            for (ulong r700 = 0; r700 < (ulong)a->createInfoCount; r700++)
+            {
+                Fill(r, &r699[r700]);
+            }
+            a->pCreateInfos = r699;
+        }
+        if ((ulong)a->createInfoCount != 0 || r.Chance(50))
+        {
+            var r701 = r.Alloc<ulong>((ulong)a->createInfoCount);
+            for (ulong r702 = 0; r702 < (ulong)a->createInfoCount; r702++)
+            {
+                r701[r702] = r.Handle();
+            }
+            a->pPipelines = r701;
+        }
+    }
+    public static byte[] EncodeRandom_vkCreateRayTracingPipelinesKHR(TestRandom r)
+    {
+        vkCreateRayTracingPipelinesKHR.Args a = default;
+        Fill(r, &a);
+        var buf = new byte[vkCreateRayTracingPipelinesKHR.Size(&a)];
+        var e = new VnEncoder(buf);
+        vkCreateRayTracingPipelinesKHR.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+        return buf;
+    }
+    public static string RoundTrip_vkCreateRayTracingPipelinesKHR(TestRandom r)
+    {
+        vkCreateRayTracingPipelinesKHR.Args a = default;
+        Fill(r, &a);
+        ulong size = vkCreateRayTracingPipelinesKHR.Size(&a);
+        var buf = new byte[size];
+        var e = new VnEncoder(buf);
+        vkCreateRayTracingPipelinesKHR.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+        if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var d = new VnDecoder(buf, r.DecodeArena);
+        if (d.U32() != 321 || d.U32() != 1) return "request header";
+        vkCreateRayTracingPipelinesKHR.Args b = default;
+        vkCreateRayTracingPipelinesKHR.Decode(ref d, &b);
+        if (d.Failed) return $"request decode: {d.Error} at {d.ErrorPosition} of {size}";
+        if (!d.AtEnd) return $"request decode stopped at {d.Position} of {size}";
+        var buf2 = new byte[vkCreateRayTracingPipelinesKHR.Size(&b)];
+        var e2 = new VnEncoder(buf2);
+        vkCreateRayTracingPipelinesKHR.Encode(ref e2, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &b);
+        if (!buf.AsSpan().SequenceEqual(buf2)) return $"request re-encode differs at byte {TestRandom.FirstDifference(buf, buf2)}";
+        a.ret = (VkResult)r.I32();
+        ulong rsize = vkCreateRayTracingPipelinesKHR.ReplySize(&a);
+        var reply = new byte[rsize];
+        var re = new VnEncoder(reply);
+        vkCreateRayTracingPipelinesKHR.EncodeReply(ref re, &a);
+        if ((ulong)re.Position != rsize) return $"reply: ReplySize said {rsize}, EncodeReply wrote {re.Position}";
+        var rd = new VnDecoder(reply);
+        b.ret = vkCreateRayTracingPipelinesKHR.DecodeReply(ref rd, &b);
+        if (rd.Failed) return $"reply decode: {rd.Error} at {rd.ErrorPosition} of {rsize}";
+        if (!rd.AtEnd) return $"reply decode stopped at {rd.Position} of {rsize}";
+        var reply2 = new byte[vkCreateRayTracingPipelinesKHR.ReplySize(&b)];
+        var re2 = new VnEncoder(reply2);
+        vkCreateRayTracingPipelinesKHR.EncodeReply(ref re2, &b);
+        if (!reply.AsSpan().SequenceEqual(reply2)) return $"reply re-encode differs at byte {TestRandom.FirstDifference(reply, reply2)}";
+        return null;
+    }
     public static void Fill(TestRandom r, vkGetRayTracingShaderGroupHandlesKHR.Args* a)
     {
         a->device = r.Handle();
@@ -25079,7 +25574,7 @@ public static unsafe partial class RandomArgs
         a->firstGroup = (uint)r.U32();
         a->groupCount = (uint)r.Count();
         a->dataSize = (nuint)r.Count();
-        { var r666 = r.Alloc<byte>((ulong)a->dataSize); r.Bytes(r666, (int)(ulong)a->dataSize); a->pData = r666; }
+        { var r703 = r.Alloc<byte>((ulong)a->dataSize); r.Bytes(r703, (int)(ulong)a->dataSize); a->pData = r703; }
     }
     public static byte[] EncodeRandom_vkGetRayTracingShaderGroupHandlesKHR(TestRandom r)
     {
@@ -25134,7 +25629,7 @@ public static unsafe partial class RandomArgs
         a->firstGroup = (uint)r.U32();
         a->groupCount = (uint)r.Count();
         a->dataSize = (nuint)r.Count();
-        { var r667 = r.Alloc<byte>((ulong)a->dataSize); r.Bytes(r667, (int)(ulong)a->dataSize); a->pData = r667; }
+        { var r704 = r.Alloc<byte>((ulong)a->dataSize); r.Bytes(r704, (int)(ulong)a->dataSize); a->pData = r704; }
     }
     public static byte[] EncodeRandom_vkGetRayTracingCaptureReplayShaderGroupHandlesKHR(TestRandom r)
     {
@@ -25186,27 +25681,27 @@ public static unsafe partial class RandomArgs
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r668 = r.Alloc<VkStridedDeviceAddressRegionKHR>(1);
-            Fill(r, &(*r668));
-            a->pRaygenShaderBindingTable = r668;
+            var r705 = r.Alloc<VkStridedDeviceAddressRegionKHR>(1);
+            Fill(r, &(*r705));
+            a->pRaygenShaderBindingTable = r705;
         }
 
         {
-            var r669 = r.Alloc<VkStridedDeviceAddressRegionKHR>(1);
-            Fill(r, &(*r669));
-            a->pMissShaderBindingTable = r669;
+            var r706 = r.Alloc<VkStridedDeviceAddressRegionKHR>(1);
+            Fill(r, &(*r706));
+            a->pMissShaderBindingTable = r706;
         }
 
         {
-            var r670 = r.Alloc<VkStridedDeviceAddressRegionKHR>(1);
-            Fill(r, &(*r670));
-            a->pHitShaderBindingTable = r670;
+            var r707 = r.Alloc<VkStridedDeviceAddressRegionKHR>(1);
+            Fill(r, &(*r707));
+            a->pHitShaderBindingTable = r707;
         }
 
         {
-            var r671 = r.Alloc<VkStridedDeviceAddressRegionKHR>(1);
-            Fill(r, &(*r671));
-            a->pCallableShaderBindingTable = r671;
+            var r708 = r.Alloc<VkStridedDeviceAddressRegionKHR>(1);
+            Fill(r, &(*r708));
+            a->pCallableShaderBindingTable = r708;
         }
         a->indirectDeviceAddress = (ulong)r.U64();
     }
@@ -25410,9 +25905,9 @@ public static unsafe partial class RandomArgs
         if (a->commandBuffer == 0) a->commandBuffer = 1;
 
         {
-            var r672 = r.Alloc<VkDepthBiasInfoEXT>(1);
-            Fill(r, &(*r672));
-            a->pDepthBiasInfo = r672;
+            var r709 = r.Alloc<VkDepthBiasInfoEXT>(1);
+            Fill(r, &(*r709));
+            a->pDepthBiasInfo = r709;
         }
     }
     public static byte[] EncodeRandom_vkCmdSetDepthBias2EXT(TestRandom r)
@@ -25514,9 +26009,9 @@ public static unsafe partial class RandomArgs
         a->depthClampMode = (VkDepthClampModeEXT)r.I32();
         if (r.Chance(80))
         {
-            var r673 = r.Alloc<VkDepthClampRangeEXT>(1);
-            Fill(r, &(*r673));
-            a->pDepthClampRange = r673;
+            var r710 = r.Alloc<VkDepthClampRangeEXT>(1);
+            Fill(r, &(*r710));
+            a->pDepthClampRange = r710;
         }
     }
     public static byte[] EncodeRandom_vkCmdSetDepthClampRangeEXT(TestRandom r)
@@ -25566,17 +26061,17 @@ public static unsafe partial class RandomArgs
     {
         a->physicalDevice = r.Handle();
         if (a->physicalDevice == 0) a->physicalDevice = 1;
-        { var r674 = r.Alloc<uint>(1);
-        (*r674) = (uint)r.Count();
-        a->pPropertyCount = r674; }
+        { var r711 = r.Alloc<uint>(1);
+        (*r711) = (uint)r.Count();
+        a->pPropertyCount = r711; }
         if ((a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)) != 0 || r.Chance(50))
         {
-            var r675 = r.Alloc<VkCooperativeMatrixPropertiesKHR>((a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)));
-            for (ulong r676 = 0; r676 < (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)); r676++)
+            var r712 = r.Alloc<VkCooperativeMatrixPropertiesKHR>((a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)));
+            for (ulong r713 = 0; r713 < (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount)); r713++)
             {
-                Fill(r, &r675[r676]);
+                Fill(r, &r712[r713]);
             }
-            a->pProperties = r675;
+            a->pProperties = r712;
         }
     }
     public static byte[] EncodeRandom_vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR(TestRandom r)
@@ -25789,12 +26284,12 @@ public static unsafe partial class RandomArgs
         if (a->device == 0) a->device = 1;
 
         {
-            var r677 = r.Alloc<VkSamplerCreateInfo>(1);
-            Fill(r, &(*r677));
-            a->pSampler = r677;
+            var r714 = r.Alloc<VkSamplerCreateInfo>(1);
+            Fill(r, &(*r714));
+            a->pSampler = r714;
         }
         a->dataSize = (nuint)r.Count();
-        { var r678 = r.Alloc<byte>((ulong)a->dataSize); r.Bytes(r678, (int)(ulong)a->dataSize); a->pData = r678; }
+        { var r715 = r.Alloc<byte>((ulong)a->dataSize); r.Bytes(r715, (int)(ulong)a->dataSize); a->pData = r715; }
     }
     public static byte[] EncodeRandom_vkWriteSamplerDescriptorMESA(TestRandom r)
     {
@@ -25842,7 +26337,7 @@ public static unsafe partial class RandomArgs
     }
 
     /// <summary>Every command type that has a body, in numeric order.</summary>
-    public static readonly int[] CommandTypes = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143, 144, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 251, 252, 253, 254, 255, 256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 283, 284, 286, 287, 288, 289, 290, 291, 295, 296, 297, 298, 299, 300, 301, 302, 303, 304, 305, 309, 312, 313, 314, 315, 316, 317, 318, 320, 322, 323, 324, 325, 326, 327, 328, 329, 330, 331, 332, 333, 334, 335 };
+    public static readonly int[] CommandTypes = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143, 144, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 251, 252, 253, 254, 255, 256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 283, 284, 286, 287, 288, 289, 290, 291, 295, 296, 297, 298, 299, 300, 301, 302, 303, 304, 305, 306, 307, 309, 312, 313, 314, 315, 316, 317, 318, 319, 320, 321, 322, 323, 324, 325, 326, 327, 328, 329, 330, 331, 332, 333, 334, 335 };
 
     /// <summary>Random args → encode → decode → re-encode (request and reply); null on success, else what differed.</summary>
     public static string RoundTrip(int type, TestRandom r) => type switch
@@ -26143,6 +26638,8 @@ public static unsafe partial class RandomArgs
         303 => RoundTrip_vkDeferredOperationJoinKHR(r),
         304 => RoundTrip_vkCreateAccelerationStructureKHR(r),
         305 => RoundTrip_vkDestroyAccelerationStructureKHR(r),
+        306 => RoundTrip_vkCmdBuildAccelerationStructuresKHR(r),
+        307 => RoundTrip_vkCmdBuildAccelerationStructuresIndirectKHR(r),
         309 => RoundTrip_vkCopyAccelerationStructureKHR(r),
         312 => RoundTrip_vkWriteAccelerationStructuresPropertiesKHR(r),
         313 => RoundTrip_vkCmdCopyAccelerationStructureKHR(r),
@@ -26151,7 +26648,9 @@ public static unsafe partial class RandomArgs
         316 => RoundTrip_vkGetAccelerationStructureDeviceAddressKHR(r),
         317 => RoundTrip_vkCmdWriteAccelerationStructuresPropertiesKHR(r),
         318 => RoundTrip_vkGetDeviceAccelerationStructureCompatibilityKHR(r),
+        319 => RoundTrip_vkGetAccelerationStructureBuildSizesKHR(r),
         320 => RoundTrip_vkCmdTraceRaysKHR(r),
+        321 => RoundTrip_vkCreateRayTracingPipelinesKHR(r),
         322 => RoundTrip_vkGetRayTracingShaderGroupHandlesKHR(r),
         323 => RoundTrip_vkGetRayTracingCaptureReplayShaderGroupHandlesKHR(r),
         324 => RoundTrip_vkCmdTraceRaysIndirectKHR(r),
@@ -26468,6 +26967,8 @@ public static unsafe partial class RandomArgs
         303 => EncodeRandom_vkDeferredOperationJoinKHR(r),
         304 => EncodeRandom_vkCreateAccelerationStructureKHR(r),
         305 => EncodeRandom_vkDestroyAccelerationStructureKHR(r),
+        306 => EncodeRandom_vkCmdBuildAccelerationStructuresKHR(r),
+        307 => EncodeRandom_vkCmdBuildAccelerationStructuresIndirectKHR(r),
         309 => EncodeRandom_vkCopyAccelerationStructureKHR(r),
         312 => EncodeRandom_vkWriteAccelerationStructuresPropertiesKHR(r),
         313 => EncodeRandom_vkCmdCopyAccelerationStructureKHR(r),
@@ -26476,7 +26977,9 @@ public static unsafe partial class RandomArgs
         316 => EncodeRandom_vkGetAccelerationStructureDeviceAddressKHR(r),
         317 => EncodeRandom_vkCmdWriteAccelerationStructuresPropertiesKHR(r),
         318 => EncodeRandom_vkGetDeviceAccelerationStructureCompatibilityKHR(r),
+        319 => EncodeRandom_vkGetAccelerationStructureBuildSizesKHR(r),
         320 => EncodeRandom_vkCmdTraceRaysKHR(r),
+        321 => EncodeRandom_vkCreateRayTracingPipelinesKHR(r),
         322 => EncodeRandom_vkGetRayTracingShaderGroupHandlesKHR(r),
         323 => EncodeRandom_vkGetRayTracingCaptureReplayShaderGroupHandlesKHR(r),
         324 => EncodeRandom_vkCmdTraceRaysIndirectKHR(r),
@@ -26795,6 +27298,8 @@ public static unsafe partial class RandomArgs
             case 303: { vkDeferredOperationJoinKHR.Args a = default; vkDeferredOperationJoinKHR.Decode(ref d, &a); return; }
             case 304: { vkCreateAccelerationStructureKHR.Args a = default; vkCreateAccelerationStructureKHR.Decode(ref d, &a); return; }
             case 305: { vkDestroyAccelerationStructureKHR.Args a = default; vkDestroyAccelerationStructureKHR.Decode(ref d, &a); return; }
+            case 306: { vkCmdBuildAccelerationStructuresKHR.Args a = default; vkCmdBuildAccelerationStructuresKHR.Decode(ref d, &a); return; }
+            case 307: { vkCmdBuildAccelerationStructuresIndirectKHR.Args a = default; vkCmdBuildAccelerationStructuresIndirectKHR.Decode(ref d, &a); return; }
             case 309: { vkCopyAccelerationStructureKHR.Args a = default; vkCopyAccelerationStructureKHR.Decode(ref d, &a); return; }
             case 312: { vkWriteAccelerationStructuresPropertiesKHR.Args a = default; vkWriteAccelerationStructuresPropertiesKHR.Decode(ref d, &a); return; }
             case 313: { vkCmdCopyAccelerationStructureKHR.Args a = default; vkCmdCopyAccelerationStructureKHR.Decode(ref d, &a); return; }
@@ -26803,7 +27308,9 @@ public static unsafe partial class RandomArgs
             case 316: { vkGetAccelerationStructureDeviceAddressKHR.Args a = default; vkGetAccelerationStructureDeviceAddressKHR.Decode(ref d, &a); return; }
             case 317: { vkCmdWriteAccelerationStructuresPropertiesKHR.Args a = default; vkCmdWriteAccelerationStructuresPropertiesKHR.Decode(ref d, &a); return; }
             case 318: { vkGetDeviceAccelerationStructureCompatibilityKHR.Args a = default; vkGetDeviceAccelerationStructureCompatibilityKHR.Decode(ref d, &a); return; }
+            case 319: { vkGetAccelerationStructureBuildSizesKHR.Args a = default; vkGetAccelerationStructureBuildSizesKHR.Decode(ref d, &a); return; }
             case 320: { vkCmdTraceRaysKHR.Args a = default; vkCmdTraceRaysKHR.Decode(ref d, &a); return; }
+            case 321: { vkCreateRayTracingPipelinesKHR.Args a = default; vkCreateRayTracingPipelinesKHR.Decode(ref d, &a); return; }
             case 322: { vkGetRayTracingShaderGroupHandlesKHR.Args a = default; vkGetRayTracingShaderGroupHandlesKHR.Decode(ref d, &a); return; }
             case 323: { vkGetRayTracingCaptureReplayShaderGroupHandlesKHR.Args a = default; vkGetRayTracingCaptureReplayShaderGroupHandlesKHR.Decode(ref d, &a); return; }
             case 324: { vkCmdTraceRaysIndirectKHR.Args a = default; vkCmdTraceRaysIndirectKHR.Decode(ref d, &a); return; }

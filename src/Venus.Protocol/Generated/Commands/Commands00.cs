@@ -52,14 +52,14 @@ public static unsafe partial class vkCreateInstance
     {
         if (d.Pointer())
         {
-            var t742 = (VkInstanceCreateInfo*)d.Alloc(1, (ulong)sizeof(VkInstanceCreateInfo));
-            if (t742 == null) return;
-            VkInstanceCreateInfoWire.Decode(ref d, &(*t742));
-            a->pCreateInfo = t742;
+            var t770 = (VkInstanceCreateInfo*)d.Alloc(1, (ulong)sizeof(VkInstanceCreateInfo));
+            if (t770 == null) return;
+            VkInstanceCreateInfoWire.Decode(ref d, &(*t770));
+            a->pCreateInfo = t770;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t743 = (ulong*)d.Alloc(1, 8); if (t743 == null) return; *t743 = d.RawHandle(); a->pInstance = t743; }
+        if (d.Pointer()) { var t771 = (ulong*)d.Alloc(1, 8); if (t771 == null) return; *t771 = d.RawHandle(); a->pInstance = t771; }
         if (a->pInstance == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(VkInstanceCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pInstance, VnProtocolFilter f = null)
@@ -189,9 +189,9 @@ public static unsafe partial class vkEnumeratePhysicalDevices
         if (pPhysicalDevices != null)
         {
             e.ArraySize((pPhysicalDeviceCount == null ? 0UL : (ulong)(*pPhysicalDeviceCount)));
-            for (ulong t745 = 0; t745 < (pPhysicalDeviceCount == null ? 0UL : (ulong)(*pPhysicalDeviceCount)); t745++)
+            for (ulong t773 = 0; t773 < (pPhysicalDeviceCount == null ? 0UL : (ulong)(*pPhysicalDeviceCount)); t773++)
             {
-                e.Handle(pPhysicalDevices[t745]);
+                e.Handle(pPhysicalDevices[t773]);
             }
         }
         else e.ArraySize(0);
@@ -200,22 +200,22 @@ public static unsafe partial class vkEnumeratePhysicalDevices
     {
         a->instance = d.Handle(1);
         if (a->instance == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        if (d.Pointer()) { var t746 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t746 == null) return; *t746 = (uint)d.U32(); a->pPhysicalDeviceCount = t746; }
+        if (d.Pointer()) { var t774 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t774 == null) return; *t774 = (uint)d.U32(); a->pPhysicalDeviceCount = t774; }
         if (a->pPhysicalDeviceCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t748 = d.ArraySize();
-            if (t748 != 0)
+            ulong t776 = d.ArraySize();
+            if (t776 != 0)
             {
-                if (t748 != (a->pPhysicalDeviceCount == null ? 0UL : (ulong)(*a->pPhysicalDeviceCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t748, 8)) return;
-                var t749 = (ulong*)d.Alloc(t748, (ulong)sizeof(ulong));
-                if (t749 == null) return;
-                for (ulong t747 = 0; t747 < t748; t747++)
+                if (t776 != (a->pPhysicalDeviceCount == null ? 0UL : (ulong)(*a->pPhysicalDeviceCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t776, 8)) return;
+                var t777 = (ulong*)d.Alloc(t776, (ulong)sizeof(ulong));
+                if (t777 == null) return;
+                for (ulong t775 = 0; t775 < t776; t775++)
                 {
-                    t749[t747] = d.RawHandle();
+                    t777[t775] = d.RawHandle();
                 }
-                a->pPhysicalDevices = t749;
+                a->pPhysicalDevices = t777;
             }
         }
     }
@@ -247,9 +247,9 @@ public static unsafe partial class vkEnumeratePhysicalDevices
         if (pPhysicalDevices != null)
         {
             e.ArraySize((pPhysicalDeviceCount == null ? 0UL : (ulong)(*pPhysicalDeviceCount)));
-            for (ulong t751 = 0; t751 < (pPhysicalDeviceCount == null ? 0UL : (ulong)(*pPhysicalDeviceCount)); t751++)
+            for (ulong t779 = 0; t779 < (pPhysicalDeviceCount == null ? 0UL : (ulong)(*pPhysicalDeviceCount)); t779++)
             {
-                e.Handle(pPhysicalDevices[t751]);
+                e.Handle(pPhysicalDevices[t779]);
             }
         }
         else e.ArraySize(0);
@@ -267,13 +267,13 @@ public static unsafe partial class vkEnumeratePhysicalDevices
         }
 
         {
-            ulong t753 = d.ArraySize();
-            if (t753 != 0)
+            ulong t781 = d.ArraySize();
+            if (t781 != 0)
             {
-                if (pPhysicalDevices == null || t753 > cap_pPhysicalDeviceCount || t753 != (pPhysicalDeviceCount == null ? 0UL : (ulong)(*pPhysicalDeviceCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                for (ulong t752 = 0; t752 < t753; t752++)
+                if (pPhysicalDevices == null || t781 > cap_pPhysicalDeviceCount || t781 != (pPhysicalDeviceCount == null ? 0UL : (ulong)(*pPhysicalDeviceCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                for (ulong t780 = 0; t780 < t781; t780++)
                 {
-                    pPhysicalDevices[t752] = d.RawHandle();
+                    pPhysicalDevices[t780] = d.RawHandle();
                 }
             }
         }
@@ -325,10 +325,10 @@ public static unsafe partial class vkGetPhysicalDeviceFeatures
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t754 = (VkPhysicalDeviceFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFeatures));
-            if (t754 == null) return;
-            VkPhysicalDeviceFeaturesWire.DecodePartial(ref d, &(*t754));
-            a->pFeatures = t754;
+            var t782 = (VkPhysicalDeviceFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFeatures));
+            if (t782 == null) return;
+            VkPhysicalDeviceFeaturesWire.DecodePartial(ref d, &(*t782));
+            a->pFeatures = t782;
         }
         if (a->pFeatures == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -412,10 +412,10 @@ public static unsafe partial class vkGetPhysicalDeviceFormatProperties
         a->format = (VkFormat)d.I32();
         if (d.Pointer())
         {
-            var t755 = (VkFormatProperties*)d.Alloc(1, (ulong)sizeof(VkFormatProperties));
-            if (t755 == null) return;
-            VkFormatPropertiesWire.DecodePartial(ref d, &(*t755));
-            a->pFormatProperties = t755;
+            var t783 = (VkFormatProperties*)d.Alloc(1, (ulong)sizeof(VkFormatProperties));
+            if (t783 == null) return;
+            VkFormatPropertiesWire.DecodePartial(ref d, &(*t783));
+            a->pFormatProperties = t783;
         }
         if (a->pFormatProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -516,10 +516,10 @@ public static unsafe partial class vkGetPhysicalDeviceImageFormatProperties
         a->flags = (uint)d.U32();
         if (d.Pointer())
         {
-            var t756 = (VkImageFormatProperties*)d.Alloc(1, (ulong)sizeof(VkImageFormatProperties));
-            if (t756 == null) return;
-            VkImageFormatPropertiesWire.DecodePartial(ref d, &(*t756));
-            a->pImageFormatProperties = t756;
+            var t784 = (VkImageFormatProperties*)d.Alloc(1, (ulong)sizeof(VkImageFormatProperties));
+            if (t784 == null) return;
+            VkImageFormatPropertiesWire.DecodePartial(ref d, &(*t784));
+            a->pImageFormatProperties = t784;
         }
         if (a->pImageFormatProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -602,10 +602,10 @@ public static unsafe partial class vkGetPhysicalDeviceProperties
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t757 = (VkPhysicalDeviceProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProperties));
-            if (t757 == null) return;
-            VkPhysicalDevicePropertiesWire.DecodePartial(ref d, &(*t757));
-            a->pProperties = t757;
+            var t785 = (VkPhysicalDeviceProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProperties));
+            if (t785 == null) return;
+            VkPhysicalDevicePropertiesWire.DecodePartial(ref d, &(*t785));
+            a->pProperties = t785;
         }
         if (a->pProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -666,9 +666,9 @@ public static unsafe partial class vkGetPhysicalDeviceQueueFamilyProperties
         n += 8;
         if (pQueueFamilyProperties != null)
         {
-            for (ulong t758 = 0; t758 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t758++)
+            for (ulong t786 = 0; t786 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t786++)
             {
-                n += VkQueueFamilyPropertiesWire.SizePartial(&pQueueFamilyProperties[t758], f);
+                n += VkQueueFamilyPropertiesWire.SizePartial(&pQueueFamilyProperties[t786], f);
             }
         }
         return n;
@@ -683,9 +683,9 @@ public static unsafe partial class vkGetPhysicalDeviceQueueFamilyProperties
         if (pQueueFamilyProperties != null)
         {
             e.ArraySize((pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)));
-            for (ulong t759 = 0; t759 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t759++)
+            for (ulong t787 = 0; t787 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t787++)
             {
-                VkQueueFamilyPropertiesWire.EncodePartial(ref e, &pQueueFamilyProperties[t759]);
+                VkQueueFamilyPropertiesWire.EncodePartial(ref e, &pQueueFamilyProperties[t787]);
             }
         }
         else e.ArraySize(0);
@@ -694,21 +694,21 @@ public static unsafe partial class vkGetPhysicalDeviceQueueFamilyProperties
     {
         a->physicalDevice = d.Handle(2);
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        if (d.Pointer()) { var t760 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t760 == null) return; *t760 = (uint)d.U32(); a->pQueueFamilyPropertyCount = t760; }
+        if (d.Pointer()) { var t788 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t788 == null) return; *t788 = (uint)d.U32(); a->pQueueFamilyPropertyCount = t788; }
         if (a->pQueueFamilyPropertyCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t762 = d.ArraySize();
-            if (t762 != 0)
+            ulong t790 = d.ArraySize();
+            if (t790 != 0)
             {
-                if (t762 != (a->pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*a->pQueueFamilyPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t763 = (VkQueueFamilyProperties*)d.Alloc(t762, (ulong)sizeof(VkQueueFamilyProperties));
-                if (t763 == null) return;
-                for (ulong t761 = 0; t761 < t762; t761++)
+                if (t790 != (a->pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*a->pQueueFamilyPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t791 = (VkQueueFamilyProperties*)d.Alloc(t790, (ulong)sizeof(VkQueueFamilyProperties));
+                if (t791 == null) return;
+                for (ulong t789 = 0; t789 < t790; t789++)
                 {
-                    VkQueueFamilyPropertiesWire.DecodePartial(ref d, &t763[t761]);
+                    VkQueueFamilyPropertiesWire.DecodePartial(ref d, &t791[t789]);
                 }
-                a->pQueueFamilyProperties = t763;
+                a->pQueueFamilyProperties = t791;
             }
         }
     }
@@ -723,9 +723,9 @@ public static unsafe partial class vkGetPhysicalDeviceQueueFamilyProperties
         n += 8;
         if (pQueueFamilyProperties != null)
         {
-            for (ulong t764 = 0; t764 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t764++)
+            for (ulong t792 = 0; t792 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t792++)
             {
-                n += VkQueueFamilyPropertiesWire.Size(&pQueueFamilyProperties[t764], f);
+                n += VkQueueFamilyPropertiesWire.Size(&pQueueFamilyProperties[t792], f);
             }
         }
         return n;
@@ -742,9 +742,9 @@ public static unsafe partial class vkGetPhysicalDeviceQueueFamilyProperties
         if (pQueueFamilyProperties != null)
         {
             e.ArraySize((pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)));
-            for (ulong t765 = 0; t765 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t765++)
+            for (ulong t793 = 0; t793 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t793++)
             {
-                VkQueueFamilyPropertiesWire.Encode(ref e, &pQueueFamilyProperties[t765]);
+                VkQueueFamilyPropertiesWire.Encode(ref e, &pQueueFamilyProperties[t793]);
             }
         }
         else e.ArraySize(0);
@@ -760,13 +760,13 @@ public static unsafe partial class vkGetPhysicalDeviceQueueFamilyProperties
         }
 
         {
-            ulong t767 = d.ArraySize();
-            if (t767 != 0)
+            ulong t795 = d.ArraySize();
+            if (t795 != 0)
             {
-                if (pQueueFamilyProperties == null || t767 > cap_pQueueFamilyPropertyCount || t767 != (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
-                for (ulong t766 = 0; t766 < t767; t766++)
+                if (pQueueFamilyProperties == null || t795 > cap_pQueueFamilyPropertyCount || t795 != (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
+                for (ulong t794 = 0; t794 < t795; t794++)
                 {
-                    VkQueueFamilyPropertiesWire.DecodeInto(ref d, &pQueueFamilyProperties[t766]);
+                    VkQueueFamilyPropertiesWire.DecodeInto(ref d, &pQueueFamilyProperties[t794]);
                 }
             }
         }
@@ -818,10 +818,10 @@ public static unsafe partial class vkGetPhysicalDeviceMemoryProperties
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t768 = (VkPhysicalDeviceMemoryProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMemoryProperties));
-            if (t768 == null) return;
-            VkPhysicalDeviceMemoryPropertiesWire.DecodePartial(ref d, &(*t768));
-            a->pMemoryProperties = t768;
+            var t796 = (VkPhysicalDeviceMemoryProperties*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMemoryProperties));
+            if (t796 == null) return;
+            VkPhysicalDeviceMemoryPropertiesWire.DecodePartial(ref d, &(*t796));
+            a->pMemoryProperties = t796;
         }
         if (a->pMemoryProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -909,14 +909,14 @@ public static unsafe partial class vkCreateDevice
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t769 = (VkDeviceCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceCreateInfo));
-            if (t769 == null) return;
-            VkDeviceCreateInfoWire.Decode(ref d, &(*t769));
-            a->pCreateInfo = t769;
+            var t797 = (VkDeviceCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceCreateInfo));
+            if (t797 == null) return;
+            VkDeviceCreateInfoWire.Decode(ref d, &(*t797));
+            a->pCreateInfo = t797;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t770 = (ulong*)d.Alloc(1, 8); if (t770 == null) return; *t770 = d.RawHandle(); a->pDevice = t770; }
+        if (d.Pointer()) { var t798 = (ulong*)d.Alloc(1, 8); if (t798 == null) return; *t798 = d.RawHandle(); a->pDevice = t798; }
         if (a->pDevice == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong physicalDevice, VkDeviceCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pDevice, VnProtocolFilter f = null)
@@ -1032,9 +1032,9 @@ public static unsafe partial class vkEnumerateInstanceExtensionProperties
         n += 8;
         if (pProperties != null)
         {
-            for (ulong t771 = 0; t771 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t771++)
+            for (ulong t799 = 0; t799 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t799++)
             {
-                n += VkExtensionPropertiesWire.SizePartial(&pProperties[t771], f);
+                n += VkExtensionPropertiesWire.SizePartial(&pProperties[t799], f);
             }
         }
         return n;
@@ -1049,9 +1049,9 @@ public static unsafe partial class vkEnumerateInstanceExtensionProperties
         if (pProperties != null)
         {
             e.ArraySize((pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)));
-            for (ulong t772 = 0; t772 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t772++)
+            for (ulong t800 = 0; t800 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t800++)
             {
-                VkExtensionPropertiesWire.EncodePartial(ref e, &pProperties[t772]);
+                VkExtensionPropertiesWire.EncodePartial(ref e, &pProperties[t800]);
             }
         }
         else e.ArraySize(0);
@@ -1059,21 +1059,21 @@ public static unsafe partial class vkEnumerateInstanceExtensionProperties
     public static void Decode(ref VnDecoder d, Args* a)
     {
         a->pLayerName = d.String();
-        if (d.Pointer()) { var t773 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t773 == null) return; *t773 = (uint)d.U32(); a->pPropertyCount = t773; }
+        if (d.Pointer()) { var t801 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t801 == null) return; *t801 = (uint)d.U32(); a->pPropertyCount = t801; }
         if (a->pPropertyCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t775 = d.ArraySize();
-            if (t775 != 0)
+            ulong t803 = d.ArraySize();
+            if (t803 != 0)
             {
-                if (t775 != (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t776 = (VkExtensionProperties*)d.Alloc(t775, (ulong)sizeof(VkExtensionProperties));
-                if (t776 == null) return;
-                for (ulong t774 = 0; t774 < t775; t774++)
+                if (t803 != (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t804 = (VkExtensionProperties*)d.Alloc(t803, (ulong)sizeof(VkExtensionProperties));
+                if (t804 == null) return;
+                for (ulong t802 = 0; t802 < t803; t802++)
                 {
-                    VkExtensionPropertiesWire.DecodePartial(ref d, &t776[t774]);
+                    VkExtensionPropertiesWire.DecodePartial(ref d, &t804[t802]);
                 }
-                a->pProperties = t776;
+                a->pProperties = t804;
             }
         }
     }
@@ -1088,9 +1088,9 @@ public static unsafe partial class vkEnumerateInstanceExtensionProperties
         n += 8;
         if (pProperties != null)
         {
-            for (ulong t777 = 0; t777 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t777++)
+            for (ulong t805 = 0; t805 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t805++)
             {
-                n += VkExtensionPropertiesWire.Size(&pProperties[t777], f);
+                n += VkExtensionPropertiesWire.Size(&pProperties[t805], f);
             }
         }
         return n;
@@ -1108,9 +1108,9 @@ public static unsafe partial class vkEnumerateInstanceExtensionProperties
         if (pProperties != null)
         {
             e.ArraySize((pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)));
-            for (ulong t778 = 0; t778 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t778++)
+            for (ulong t806 = 0; t806 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t806++)
             {
-                VkExtensionPropertiesWire.Encode(ref e, &pProperties[t778]);
+                VkExtensionPropertiesWire.Encode(ref e, &pProperties[t806]);
             }
         }
         else e.ArraySize(0);
@@ -1128,13 +1128,13 @@ public static unsafe partial class vkEnumerateInstanceExtensionProperties
         }
 
         {
-            ulong t780 = d.ArraySize();
-            if (t780 != 0)
+            ulong t808 = d.ArraySize();
+            if (t808 != 0)
             {
-                if (pProperties == null || t780 > cap_pPropertyCount || t780 != (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                for (ulong t779 = 0; t779 < t780; t779++)
+                if (pProperties == null || t808 > cap_pPropertyCount || t808 != (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                for (ulong t807 = 0; t807 < t808; t807++)
                 {
-                    VkExtensionPropertiesWire.DecodeInto(ref d, &pProperties[t779]);
+                    VkExtensionPropertiesWire.DecodeInto(ref d, &pProperties[t807]);
                 }
             }
         }
@@ -1170,9 +1170,9 @@ public static unsafe partial class vkEnumerateDeviceExtensionProperties
         n += 8;
         if (pProperties != null)
         {
-            for (ulong t781 = 0; t781 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t781++)
+            for (ulong t809 = 0; t809 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t809++)
             {
-                n += VkExtensionPropertiesWire.SizePartial(&pProperties[t781], f);
+                n += VkExtensionPropertiesWire.SizePartial(&pProperties[t809], f);
             }
         }
         return n;
@@ -1188,9 +1188,9 @@ public static unsafe partial class vkEnumerateDeviceExtensionProperties
         if (pProperties != null)
         {
             e.ArraySize((pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)));
-            for (ulong t782 = 0; t782 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t782++)
+            for (ulong t810 = 0; t810 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t810++)
             {
-                VkExtensionPropertiesWire.EncodePartial(ref e, &pProperties[t782]);
+                VkExtensionPropertiesWire.EncodePartial(ref e, &pProperties[t810]);
             }
         }
         else e.ArraySize(0);
@@ -1200,21 +1200,21 @@ public static unsafe partial class vkEnumerateDeviceExtensionProperties
         a->physicalDevice = d.Handle(2);
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->pLayerName = d.String();
-        if (d.Pointer()) { var t783 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t783 == null) return; *t783 = (uint)d.U32(); a->pPropertyCount = t783; }
+        if (d.Pointer()) { var t811 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t811 == null) return; *t811 = (uint)d.U32(); a->pPropertyCount = t811; }
         if (a->pPropertyCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t785 = d.ArraySize();
-            if (t785 != 0)
+            ulong t813 = d.ArraySize();
+            if (t813 != 0)
             {
-                if (t785 != (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t786 = (VkExtensionProperties*)d.Alloc(t785, (ulong)sizeof(VkExtensionProperties));
-                if (t786 == null) return;
-                for (ulong t784 = 0; t784 < t785; t784++)
+                if (t813 != (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t814 = (VkExtensionProperties*)d.Alloc(t813, (ulong)sizeof(VkExtensionProperties));
+                if (t814 == null) return;
+                for (ulong t812 = 0; t812 < t813; t812++)
                 {
-                    VkExtensionPropertiesWire.DecodePartial(ref d, &t786[t784]);
+                    VkExtensionPropertiesWire.DecodePartial(ref d, &t814[t812]);
                 }
-                a->pProperties = t786;
+                a->pProperties = t814;
             }
         }
     }
@@ -1229,9 +1229,9 @@ public static unsafe partial class vkEnumerateDeviceExtensionProperties
         n += 8;
         if (pProperties != null)
         {
-            for (ulong t787 = 0; t787 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t787++)
+            for (ulong t815 = 0; t815 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t815++)
             {
-                n += VkExtensionPropertiesWire.Size(&pProperties[t787], f);
+                n += VkExtensionPropertiesWire.Size(&pProperties[t815], f);
             }
         }
         return n;
@@ -1249,9 +1249,9 @@ public static unsafe partial class vkEnumerateDeviceExtensionProperties
         if (pProperties != null)
         {
             e.ArraySize((pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)));
-            for (ulong t788 = 0; t788 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t788++)
+            for (ulong t816 = 0; t816 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t816++)
             {
-                VkExtensionPropertiesWire.Encode(ref e, &pProperties[t788]);
+                VkExtensionPropertiesWire.Encode(ref e, &pProperties[t816]);
             }
         }
         else e.ArraySize(0);
@@ -1269,13 +1269,13 @@ public static unsafe partial class vkEnumerateDeviceExtensionProperties
         }
 
         {
-            ulong t790 = d.ArraySize();
-            if (t790 != 0)
+            ulong t818 = d.ArraySize();
+            if (t818 != 0)
             {
-                if (pProperties == null || t790 > cap_pPropertyCount || t790 != (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                for (ulong t789 = 0; t789 < t790; t789++)
+                if (pProperties == null || t818 > cap_pPropertyCount || t818 != (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                for (ulong t817 = 0; t817 < t818; t817++)
                 {
-                    VkExtensionPropertiesWire.DecodeInto(ref d, &pProperties[t789]);
+                    VkExtensionPropertiesWire.DecodeInto(ref d, &pProperties[t817]);
                 }
             }
         }
@@ -1307,9 +1307,9 @@ public static unsafe partial class vkEnumerateInstanceLayerProperties
         n += 8;
         if (pProperties != null)
         {
-            for (ulong t791 = 0; t791 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t791++)
+            for (ulong t819 = 0; t819 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t819++)
             {
-                n += VkLayerPropertiesWire.SizePartial(&pProperties[t791], f);
+                n += VkLayerPropertiesWire.SizePartial(&pProperties[t819], f);
             }
         }
         return n;
@@ -1323,30 +1323,30 @@ public static unsafe partial class vkEnumerateInstanceLayerProperties
         if (pProperties != null)
         {
             e.ArraySize((pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)));
-            for (ulong t792 = 0; t792 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t792++)
+            for (ulong t820 = 0; t820 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t820++)
             {
-                VkLayerPropertiesWire.EncodePartial(ref e, &pProperties[t792]);
+                VkLayerPropertiesWire.EncodePartial(ref e, &pProperties[t820]);
             }
         }
         else e.ArraySize(0);
     }
     public static void Decode(ref VnDecoder d, Args* a)
     {
-        if (d.Pointer()) { var t793 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t793 == null) return; *t793 = (uint)d.U32(); a->pPropertyCount = t793; }
+        if (d.Pointer()) { var t821 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t821 == null) return; *t821 = (uint)d.U32(); a->pPropertyCount = t821; }
         if (a->pPropertyCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t795 = d.ArraySize();
-            if (t795 != 0)
+            ulong t823 = d.ArraySize();
+            if (t823 != 0)
             {
-                if (t795 != (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t796 = (VkLayerProperties*)d.Alloc(t795, (ulong)sizeof(VkLayerProperties));
-                if (t796 == null) return;
-                for (ulong t794 = 0; t794 < t795; t794++)
+                if (t823 != (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t824 = (VkLayerProperties*)d.Alloc(t823, (ulong)sizeof(VkLayerProperties));
+                if (t824 == null) return;
+                for (ulong t822 = 0; t822 < t823; t822++)
                 {
-                    VkLayerPropertiesWire.DecodePartial(ref d, &t796[t794]);
+                    VkLayerPropertiesWire.DecodePartial(ref d, &t824[t822]);
                 }
-                a->pProperties = t796;
+                a->pProperties = t824;
             }
         }
     }
@@ -1361,9 +1361,9 @@ public static unsafe partial class vkEnumerateInstanceLayerProperties
         n += 8;
         if (pProperties != null)
         {
-            for (ulong t797 = 0; t797 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t797++)
+            for (ulong t825 = 0; t825 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t825++)
             {
-                n += VkLayerPropertiesWire.Size(&pProperties[t797], f);
+                n += VkLayerPropertiesWire.Size(&pProperties[t825], f);
             }
         }
         return n;
@@ -1381,9 +1381,9 @@ public static unsafe partial class vkEnumerateInstanceLayerProperties
         if (pProperties != null)
         {
             e.ArraySize((pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)));
-            for (ulong t798 = 0; t798 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t798++)
+            for (ulong t826 = 0; t826 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t826++)
             {
-                VkLayerPropertiesWire.Encode(ref e, &pProperties[t798]);
+                VkLayerPropertiesWire.Encode(ref e, &pProperties[t826]);
             }
         }
         else e.ArraySize(0);
@@ -1401,13 +1401,13 @@ public static unsafe partial class vkEnumerateInstanceLayerProperties
         }
 
         {
-            ulong t800 = d.ArraySize();
-            if (t800 != 0)
+            ulong t828 = d.ArraySize();
+            if (t828 != 0)
             {
-                if (pProperties == null || t800 > cap_pPropertyCount || t800 != (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                for (ulong t799 = 0; t799 < t800; t799++)
+                if (pProperties == null || t828 > cap_pPropertyCount || t828 != (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                for (ulong t827 = 0; t827 < t828; t827++)
                 {
-                    VkLayerPropertiesWire.DecodeInto(ref d, &pProperties[t799]);
+                    VkLayerPropertiesWire.DecodeInto(ref d, &pProperties[t827]);
                 }
             }
         }
@@ -1441,9 +1441,9 @@ public static unsafe partial class vkEnumerateDeviceLayerProperties
         n += 8;
         if (pProperties != null)
         {
-            for (ulong t801 = 0; t801 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t801++)
+            for (ulong t829 = 0; t829 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t829++)
             {
-                n += VkLayerPropertiesWire.SizePartial(&pProperties[t801], f);
+                n += VkLayerPropertiesWire.SizePartial(&pProperties[t829], f);
             }
         }
         return n;
@@ -1458,9 +1458,9 @@ public static unsafe partial class vkEnumerateDeviceLayerProperties
         if (pProperties != null)
         {
             e.ArraySize((pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)));
-            for (ulong t802 = 0; t802 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t802++)
+            for (ulong t830 = 0; t830 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t830++)
             {
-                VkLayerPropertiesWire.EncodePartial(ref e, &pProperties[t802]);
+                VkLayerPropertiesWire.EncodePartial(ref e, &pProperties[t830]);
             }
         }
         else e.ArraySize(0);
@@ -1469,21 +1469,21 @@ public static unsafe partial class vkEnumerateDeviceLayerProperties
     {
         a->physicalDevice = d.Handle(2);
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        if (d.Pointer()) { var t803 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t803 == null) return; *t803 = (uint)d.U32(); a->pPropertyCount = t803; }
+        if (d.Pointer()) { var t831 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t831 == null) return; *t831 = (uint)d.U32(); a->pPropertyCount = t831; }
         if (a->pPropertyCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t805 = d.ArraySize();
-            if (t805 != 0)
+            ulong t833 = d.ArraySize();
+            if (t833 != 0)
             {
-                if (t805 != (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t806 = (VkLayerProperties*)d.Alloc(t805, (ulong)sizeof(VkLayerProperties));
-                if (t806 == null) return;
-                for (ulong t804 = 0; t804 < t805; t804++)
+                if (t833 != (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t834 = (VkLayerProperties*)d.Alloc(t833, (ulong)sizeof(VkLayerProperties));
+                if (t834 == null) return;
+                for (ulong t832 = 0; t832 < t833; t832++)
                 {
-                    VkLayerPropertiesWire.DecodePartial(ref d, &t806[t804]);
+                    VkLayerPropertiesWire.DecodePartial(ref d, &t834[t832]);
                 }
-                a->pProperties = t806;
+                a->pProperties = t834;
             }
         }
     }
@@ -1498,9 +1498,9 @@ public static unsafe partial class vkEnumerateDeviceLayerProperties
         n += 8;
         if (pProperties != null)
         {
-            for (ulong t807 = 0; t807 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t807++)
+            for (ulong t835 = 0; t835 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t835++)
             {
-                n += VkLayerPropertiesWire.Size(&pProperties[t807], f);
+                n += VkLayerPropertiesWire.Size(&pProperties[t835], f);
             }
         }
         return n;
@@ -1518,9 +1518,9 @@ public static unsafe partial class vkEnumerateDeviceLayerProperties
         if (pProperties != null)
         {
             e.ArraySize((pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)));
-            for (ulong t808 = 0; t808 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t808++)
+            for (ulong t836 = 0; t836 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t836++)
             {
-                VkLayerPropertiesWire.Encode(ref e, &pProperties[t808]);
+                VkLayerPropertiesWire.Encode(ref e, &pProperties[t836]);
             }
         }
         else e.ArraySize(0);
@@ -1538,13 +1538,13 @@ public static unsafe partial class vkEnumerateDeviceLayerProperties
         }
 
         {
-            ulong t810 = d.ArraySize();
-            if (t810 != 0)
+            ulong t838 = d.ArraySize();
+            if (t838 != 0)
             {
-                if (pProperties == null || t810 > cap_pPropertyCount || t810 != (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                for (ulong t809 = 0; t809 < t810; t809++)
+                if (pProperties == null || t838 > cap_pPropertyCount || t838 != (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                for (ulong t837 = 0; t837 < t838; t837++)
                 {
-                    VkLayerPropertiesWire.DecodeInto(ref d, &pProperties[t809]);
+                    VkLayerPropertiesWire.DecodeInto(ref d, &pProperties[t837]);
                 }
             }
         }
@@ -1595,7 +1595,7 @@ public static unsafe partial class vkGetDeviceQueue
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->queueFamilyIndex = (uint)d.U32();
         a->queueIndex = (uint)d.U32();
-        if (d.Pointer()) { var t811 = (ulong*)d.Alloc(1, 8); if (t811 == null) return; *t811 = d.RawHandle(); a->pQueue = t811; }
+        if (d.Pointer()) { var t839 = (ulong*)d.Alloc(1, 8); if (t839 == null) return; *t839 = d.RawHandle(); a->pQueue = t839; }
         if (a->pQueue == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, uint queueFamilyIndex, uint queueIndex, ulong* pQueue, VnProtocolFilter f = null)
@@ -1657,9 +1657,9 @@ public static unsafe partial class vkQueueSubmit
         n += 8;
         if (pSubmits != null)
         {
-            for (ulong t812 = 0; t812 < (ulong)submitCount; t812++)
+            for (ulong t840 = 0; t840 < (ulong)submitCount; t840++)
             {
-                n += VkSubmitInfoWire.Size(&pSubmits[t812], f);
+                n += VkSubmitInfoWire.Size(&pSubmits[t840], f);
             }
         }
         n += 8;
@@ -1674,9 +1674,9 @@ public static unsafe partial class vkQueueSubmit
         if (pSubmits != null)
         {
             e.ArraySize((ulong)submitCount);
-            for (ulong t813 = 0; t813 < (ulong)submitCount; t813++)
+            for (ulong t841 = 0; t841 < (ulong)submitCount; t841++)
             {
-                VkSubmitInfoWire.Encode(ref e, &pSubmits[t813]);
+                VkSubmitInfoWire.Encode(ref e, &pSubmits[t841]);
             }
         }
         else e.ArraySize(0);
@@ -1689,18 +1689,18 @@ public static unsafe partial class vkQueueSubmit
         a->submitCount = (uint)d.U32();
 
         {
-            ulong t815 = d.ArraySize();
-            if (t815 != 0)
+            ulong t843 = d.ArraySize();
+            if (t843 != 0)
             {
-                if (t815 != (ulong)a->submitCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t815, 56)) return;
-                var t816 = (VkSubmitInfo*)d.Alloc(t815, (ulong)sizeof(VkSubmitInfo));
-                if (t816 == null) return;
-                for (ulong t814 = 0; t814 < t815; t814++)
+                if (t843 != (ulong)a->submitCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t843, 56)) return;
+                var t844 = (VkSubmitInfo*)d.Alloc(t843, (ulong)sizeof(VkSubmitInfo));
+                if (t844 == null) return;
+                for (ulong t842 = 0; t842 < t843; t842++)
                 {
-                    VkSubmitInfoWire.Decode(ref d, &t816[t814]);
+                    VkSubmitInfoWire.Decode(ref d, &t844[t842]);
                 }
-                a->pSubmits = t816;
+                a->pSubmits = t844;
             }
             else if ((ulong)a->submitCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1884,14 +1884,14 @@ public static unsafe partial class vkAllocateMemory
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t817 = (VkMemoryAllocateInfo*)d.Alloc(1, (ulong)sizeof(VkMemoryAllocateInfo));
-            if (t817 == null) return;
-            VkMemoryAllocateInfoWire.Decode(ref d, &(*t817));
-            a->pAllocateInfo = t817;
+            var t845 = (VkMemoryAllocateInfo*)d.Alloc(1, (ulong)sizeof(VkMemoryAllocateInfo));
+            if (t845 == null) return;
+            VkMemoryAllocateInfoWire.Decode(ref d, &(*t845));
+            a->pAllocateInfo = t845;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t818 = (ulong*)d.Alloc(1, 8); if (t818 == null) return; *t818 = d.RawHandle(); a->pMemory = t818; }
+        if (d.Pointer()) { var t846 = (ulong*)d.Alloc(1, 8); if (t846 == null) return; *t846 = d.RawHandle(); a->pMemory = t846; }
         if (a->pMemory == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkMemoryAllocateInfo* pAllocateInfo, VkAllocationCallbacks* pAllocator, ulong* pMemory, VnProtocolFilter f = null)
@@ -2066,9 +2066,9 @@ public static unsafe partial class vkFlushMappedMemoryRanges
         n += 8;
         if (pMemoryRanges != null)
         {
-            for (ulong t819 = 0; t819 < (ulong)memoryRangeCount; t819++)
+            for (ulong t847 = 0; t847 < (ulong)memoryRangeCount; t847++)
             {
-                n += VkMappedMemoryRangeWire.Size(&pMemoryRanges[t819], f);
+                n += VkMappedMemoryRangeWire.Size(&pMemoryRanges[t847], f);
             }
         }
         return n;
@@ -2082,9 +2082,9 @@ public static unsafe partial class vkFlushMappedMemoryRanges
         if (pMemoryRanges != null)
         {
             e.ArraySize((ulong)memoryRangeCount);
-            for (ulong t820 = 0; t820 < (ulong)memoryRangeCount; t820++)
+            for (ulong t848 = 0; t848 < (ulong)memoryRangeCount; t848++)
             {
-                VkMappedMemoryRangeWire.Encode(ref e, &pMemoryRanges[t820]);
+                VkMappedMemoryRangeWire.Encode(ref e, &pMemoryRanges[t848]);
             }
         }
         else e.ArraySize(0);
@@ -2096,18 +2096,18 @@ public static unsafe partial class vkFlushMappedMemoryRanges
         a->memoryRangeCount = (uint)d.U32();
 
         {
-            ulong t822 = d.ArraySize();
-            if (t822 != 0)
+            ulong t850 = d.ArraySize();
+            if (t850 != 0)
             {
-                if (t822 != (ulong)a->memoryRangeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t822, 36)) return;
-                var t823 = (VkMappedMemoryRange*)d.Alloc(t822, (ulong)sizeof(VkMappedMemoryRange));
-                if (t823 == null) return;
-                for (ulong t821 = 0; t821 < t822; t821++)
+                if (t850 != (ulong)a->memoryRangeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t850, 36)) return;
+                var t851 = (VkMappedMemoryRange*)d.Alloc(t850, (ulong)sizeof(VkMappedMemoryRange));
+                if (t851 == null) return;
+                for (ulong t849 = 0; t849 < t850; t849++)
                 {
-                    VkMappedMemoryRangeWire.Decode(ref d, &t823[t821]);
+                    VkMappedMemoryRangeWire.Decode(ref d, &t851[t849]);
                 }
-                a->pMemoryRanges = t823;
+                a->pMemoryRanges = t851;
             }
             else if ((ulong)a->memoryRangeCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -2158,9 +2158,9 @@ public static unsafe partial class vkInvalidateMappedMemoryRanges
         n += 8;
         if (pMemoryRanges != null)
         {
-            for (ulong t824 = 0; t824 < (ulong)memoryRangeCount; t824++)
+            for (ulong t852 = 0; t852 < (ulong)memoryRangeCount; t852++)
             {
-                n += VkMappedMemoryRangeWire.Size(&pMemoryRanges[t824], f);
+                n += VkMappedMemoryRangeWire.Size(&pMemoryRanges[t852], f);
             }
         }
         return n;
@@ -2174,9 +2174,9 @@ public static unsafe partial class vkInvalidateMappedMemoryRanges
         if (pMemoryRanges != null)
         {
             e.ArraySize((ulong)memoryRangeCount);
-            for (ulong t825 = 0; t825 < (ulong)memoryRangeCount; t825++)
+            for (ulong t853 = 0; t853 < (ulong)memoryRangeCount; t853++)
             {
-                VkMappedMemoryRangeWire.Encode(ref e, &pMemoryRanges[t825]);
+                VkMappedMemoryRangeWire.Encode(ref e, &pMemoryRanges[t853]);
             }
         }
         else e.ArraySize(0);
@@ -2188,18 +2188,18 @@ public static unsafe partial class vkInvalidateMappedMemoryRanges
         a->memoryRangeCount = (uint)d.U32();
 
         {
-            ulong t827 = d.ArraySize();
-            if (t827 != 0)
+            ulong t855 = d.ArraySize();
+            if (t855 != 0)
             {
-                if (t827 != (ulong)a->memoryRangeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t827, 36)) return;
-                var t828 = (VkMappedMemoryRange*)d.Alloc(t827, (ulong)sizeof(VkMappedMemoryRange));
-                if (t828 == null) return;
-                for (ulong t826 = 0; t826 < t827; t826++)
+                if (t855 != (ulong)a->memoryRangeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t855, 36)) return;
+                var t856 = (VkMappedMemoryRange*)d.Alloc(t855, (ulong)sizeof(VkMappedMemoryRange));
+                if (t856 == null) return;
+                for (ulong t854 = 0; t854 < t855; t854++)
                 {
-                    VkMappedMemoryRangeWire.Decode(ref d, &t828[t826]);
+                    VkMappedMemoryRangeWire.Decode(ref d, &t856[t854]);
                 }
-                a->pMemoryRanges = t828;
+                a->pMemoryRanges = t856;
             }
             else if ((ulong)a->memoryRangeCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -2263,7 +2263,7 @@ public static unsafe partial class vkGetDeviceMemoryCommitment
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->memory = d.Handle(8);
         if (a->memory == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        if (d.Pointer()) { var t829 = (ulong*)d.Alloc(1, (ulong)sizeof(ulong)); if (t829 == null) return; a->pCommittedMemoryInBytes = t829; }
+        if (d.Pointer()) { var t857 = (ulong*)d.Alloc(1, (ulong)sizeof(ulong)); if (t857 == null) return; a->pCommittedMemoryInBytes = t857; }
         if (a->pCommittedMemoryInBytes == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, ulong memory, ulong* pCommittedMemoryInBytes, VnProtocolFilter f = null)
@@ -2481,10 +2481,10 @@ public static unsafe partial class vkGetBufferMemoryRequirements
         if (a->buffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t830 = (VkMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements));
-            if (t830 == null) return;
-            VkMemoryRequirementsWire.DecodePartial(ref d, &(*t830));
-            a->pMemoryRequirements = t830;
+            var t858 = (VkMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements));
+            if (t858 == null) return;
+            VkMemoryRequirementsWire.DecodePartial(ref d, &(*t858));
+            a->pMemoryRequirements = t858;
         }
         if (a->pMemoryRequirements == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -2569,10 +2569,10 @@ public static unsafe partial class vkGetImageMemoryRequirements
         if (a->image == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t831 = (VkMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements));
-            if (t831 == null) return;
-            VkMemoryRequirementsWire.DecodePartial(ref d, &(*t831));
-            a->pMemoryRequirements = t831;
+            var t859 = (VkMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements));
+            if (t859 == null) return;
+            VkMemoryRequirementsWire.DecodePartial(ref d, &(*t859));
+            a->pMemoryRequirements = t859;
         }
         if (a->pMemoryRequirements == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -2635,9 +2635,9 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements
         n += 8;
         if (pSparseMemoryRequirements != null)
         {
-            for (ulong t832 = 0; t832 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t832++)
+            for (ulong t860 = 0; t860 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t860++)
             {
-                n += VkSparseImageMemoryRequirementsWire.SizePartial(&pSparseMemoryRequirements[t832], f);
+                n += VkSparseImageMemoryRequirementsWire.SizePartial(&pSparseMemoryRequirements[t860], f);
             }
         }
         return n;
@@ -2653,9 +2653,9 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements
         if (pSparseMemoryRequirements != null)
         {
             e.ArraySize((pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)));
-            for (ulong t833 = 0; t833 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t833++)
+            for (ulong t861 = 0; t861 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t861++)
             {
-                VkSparseImageMemoryRequirementsWire.EncodePartial(ref e, &pSparseMemoryRequirements[t833]);
+                VkSparseImageMemoryRequirementsWire.EncodePartial(ref e, &pSparseMemoryRequirements[t861]);
             }
         }
         else e.ArraySize(0);
@@ -2666,21 +2666,21 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->image = d.Handle(10);
         if (a->image == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        if (d.Pointer()) { var t834 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t834 == null) return; *t834 = (uint)d.U32(); a->pSparseMemoryRequirementCount = t834; }
+        if (d.Pointer()) { var t862 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t862 == null) return; *t862 = (uint)d.U32(); a->pSparseMemoryRequirementCount = t862; }
         if (a->pSparseMemoryRequirementCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t836 = d.ArraySize();
-            if (t836 != 0)
+            ulong t864 = d.ArraySize();
+            if (t864 != 0)
             {
-                if (t836 != (a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t837 = (VkSparseImageMemoryRequirements*)d.Alloc(t836, (ulong)sizeof(VkSparseImageMemoryRequirements));
-                if (t837 == null) return;
-                for (ulong t835 = 0; t835 < t836; t835++)
+                if (t864 != (a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t865 = (VkSparseImageMemoryRequirements*)d.Alloc(t864, (ulong)sizeof(VkSparseImageMemoryRequirements));
+                if (t865 == null) return;
+                for (ulong t863 = 0; t863 < t864; t863++)
                 {
-                    VkSparseImageMemoryRequirementsWire.DecodePartial(ref d, &t837[t835]);
+                    VkSparseImageMemoryRequirementsWire.DecodePartial(ref d, &t865[t863]);
                 }
-                a->pSparseMemoryRequirements = t837;
+                a->pSparseMemoryRequirements = t865;
             }
         }
     }
@@ -2695,9 +2695,9 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements
         n += 8;
         if (pSparseMemoryRequirements != null)
         {
-            for (ulong t838 = 0; t838 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t838++)
+            for (ulong t866 = 0; t866 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t866++)
             {
-                n += VkSparseImageMemoryRequirementsWire.Size(&pSparseMemoryRequirements[t838], f);
+                n += VkSparseImageMemoryRequirementsWire.Size(&pSparseMemoryRequirements[t866], f);
             }
         }
         return n;
@@ -2714,9 +2714,9 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements
         if (pSparseMemoryRequirements != null)
         {
             e.ArraySize((pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)));
-            for (ulong t839 = 0; t839 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t839++)
+            for (ulong t867 = 0; t867 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t867++)
             {
-                VkSparseImageMemoryRequirementsWire.Encode(ref e, &pSparseMemoryRequirements[t839]);
+                VkSparseImageMemoryRequirementsWire.Encode(ref e, &pSparseMemoryRequirements[t867]);
             }
         }
         else e.ArraySize(0);
@@ -2732,13 +2732,13 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements
         }
 
         {
-            ulong t841 = d.ArraySize();
-            if (t841 != 0)
+            ulong t869 = d.ArraySize();
+            if (t869 != 0)
             {
-                if (pSparseMemoryRequirements == null || t841 > cap_pSparseMemoryRequirementCount || t841 != (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
-                for (ulong t840 = 0; t840 < t841; t840++)
+                if (pSparseMemoryRequirements == null || t869 > cap_pSparseMemoryRequirementCount || t869 != (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
+                for (ulong t868 = 0; t868 < t869; t868++)
                 {
-                    VkSparseImageMemoryRequirementsWire.DecodeInto(ref d, &pSparseMemoryRequirements[t840]);
+                    VkSparseImageMemoryRequirementsWire.DecodeInto(ref d, &pSparseMemoryRequirements[t868]);
                 }
             }
         }
@@ -2781,9 +2781,9 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
         n += 8;
         if (pProperties != null)
         {
-            for (ulong t842 = 0; t842 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t842++)
+            for (ulong t870 = 0; t870 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t870++)
             {
-                n += VkSparseImageFormatPropertiesWire.SizePartial(&pProperties[t842], f);
+                n += VkSparseImageFormatPropertiesWire.SizePartial(&pProperties[t870], f);
             }
         }
         return n;
@@ -2803,9 +2803,9 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
         if (pProperties != null)
         {
             e.ArraySize((pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)));
-            for (ulong t843 = 0; t843 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t843++)
+            for (ulong t871 = 0; t871 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t871++)
             {
-                VkSparseImageFormatPropertiesWire.EncodePartial(ref e, &pProperties[t843]);
+                VkSparseImageFormatPropertiesWire.EncodePartial(ref e, &pProperties[t871]);
             }
         }
         else e.ArraySize(0);
@@ -2819,21 +2819,21 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
         a->samples = (VkSampleCountFlagBits)d.U32();
         a->usage = (uint)d.U32();
         a->tiling = (VkImageTiling)d.I32();
-        if (d.Pointer()) { var t844 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t844 == null) return; *t844 = (uint)d.U32(); a->pPropertyCount = t844; }
+        if (d.Pointer()) { var t872 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t872 == null) return; *t872 = (uint)d.U32(); a->pPropertyCount = t872; }
         if (a->pPropertyCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t846 = d.ArraySize();
-            if (t846 != 0)
+            ulong t874 = d.ArraySize();
+            if (t874 != 0)
             {
-                if (t846 != (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t847 = (VkSparseImageFormatProperties*)d.Alloc(t846, (ulong)sizeof(VkSparseImageFormatProperties));
-                if (t847 == null) return;
-                for (ulong t845 = 0; t845 < t846; t845++)
+                if (t874 != (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t875 = (VkSparseImageFormatProperties*)d.Alloc(t874, (ulong)sizeof(VkSparseImageFormatProperties));
+                if (t875 == null) return;
+                for (ulong t873 = 0; t873 < t874; t873++)
                 {
-                    VkSparseImageFormatPropertiesWire.DecodePartial(ref d, &t847[t845]);
+                    VkSparseImageFormatPropertiesWire.DecodePartial(ref d, &t875[t873]);
                 }
-                a->pProperties = t847;
+                a->pProperties = t875;
             }
         }
     }
@@ -2848,9 +2848,9 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
         n += 8;
         if (pProperties != null)
         {
-            for (ulong t848 = 0; t848 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t848++)
+            for (ulong t876 = 0; t876 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t876++)
             {
-                n += VkSparseImageFormatPropertiesWire.Size(&pProperties[t848], f);
+                n += VkSparseImageFormatPropertiesWire.Size(&pProperties[t876], f);
             }
         }
         return n;
@@ -2867,9 +2867,9 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
         if (pProperties != null)
         {
             e.ArraySize((pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)));
-            for (ulong t849 = 0; t849 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t849++)
+            for (ulong t877 = 0; t877 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t877++)
             {
-                VkSparseImageFormatPropertiesWire.Encode(ref e, &pProperties[t849]);
+                VkSparseImageFormatPropertiesWire.Encode(ref e, &pProperties[t877]);
             }
         }
         else e.ArraySize(0);
@@ -2885,13 +2885,13 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
         }
 
         {
-            ulong t851 = d.ArraySize();
-            if (t851 != 0)
+            ulong t879 = d.ArraySize();
+            if (t879 != 0)
             {
-                if (pProperties == null || t851 > cap_pPropertyCount || t851 != (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
-                for (ulong t850 = 0; t850 < t851; t850++)
+                if (pProperties == null || t879 > cap_pPropertyCount || t879 != (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
+                for (ulong t878 = 0; t878 < t879; t878++)
                 {
-                    VkSparseImageFormatPropertiesWire.DecodeInto(ref d, &pProperties[t850]);
+                    VkSparseImageFormatPropertiesWire.DecodeInto(ref d, &pProperties[t878]);
                 }
             }
         }
@@ -2926,9 +2926,9 @@ public static unsafe partial class vkQueueBindSparse
         n += 8;
         if (pBindInfo != null)
         {
-            for (ulong t852 = 0; t852 < (ulong)bindInfoCount; t852++)
+            for (ulong t880 = 0; t880 < (ulong)bindInfoCount; t880++)
             {
-                n += VkBindSparseInfoWire.Size(&pBindInfo[t852], f);
+                n += VkBindSparseInfoWire.Size(&pBindInfo[t880], f);
             }
         }
         n += 8;
@@ -2943,9 +2943,9 @@ public static unsafe partial class vkQueueBindSparse
         if (pBindInfo != null)
         {
             e.ArraySize((ulong)bindInfoCount);
-            for (ulong t853 = 0; t853 < (ulong)bindInfoCount; t853++)
+            for (ulong t881 = 0; t881 < (ulong)bindInfoCount; t881++)
             {
-                VkBindSparseInfoWire.Encode(ref e, &pBindInfo[t853]);
+                VkBindSparseInfoWire.Encode(ref e, &pBindInfo[t881]);
             }
         }
         else e.ArraySize(0);
@@ -2958,18 +2958,18 @@ public static unsafe partial class vkQueueBindSparse
         a->bindInfoCount = (uint)d.U32();
 
         {
-            ulong t855 = d.ArraySize();
-            if (t855 != 0)
+            ulong t883 = d.ArraySize();
+            if (t883 != 0)
             {
-                if (t855 != (ulong)a->bindInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t855, 72)) return;
-                var t856 = (VkBindSparseInfo*)d.Alloc(t855, (ulong)sizeof(VkBindSparseInfo));
-                if (t856 == null) return;
-                for (ulong t854 = 0; t854 < t855; t854++)
+                if (t883 != (ulong)a->bindInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t883, 72)) return;
+                var t884 = (VkBindSparseInfo*)d.Alloc(t883, (ulong)sizeof(VkBindSparseInfo));
+                if (t884 == null) return;
+                for (ulong t882 = 0; t882 < t883; t882++)
                 {
-                    VkBindSparseInfoWire.Decode(ref d, &t856[t854]);
+                    VkBindSparseInfoWire.Decode(ref d, &t884[t882]);
                 }
-                a->pBindInfo = t856;
+                a->pBindInfo = t884;
             }
             else if ((ulong)a->bindInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -3047,14 +3047,14 @@ public static unsafe partial class vkCreateFence
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t857 = (VkFenceCreateInfo*)d.Alloc(1, (ulong)sizeof(VkFenceCreateInfo));
-            if (t857 == null) return;
-            VkFenceCreateInfoWire.Decode(ref d, &(*t857));
-            a->pCreateInfo = t857;
+            var t885 = (VkFenceCreateInfo*)d.Alloc(1, (ulong)sizeof(VkFenceCreateInfo));
+            if (t885 == null) return;
+            VkFenceCreateInfoWire.Decode(ref d, &(*t885));
+            a->pCreateInfo = t885;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t858 = (ulong*)d.Alloc(1, 8); if (t858 == null) return; *t858 = d.RawHandle(); a->pFence = t858; }
+        if (d.Pointer()) { var t886 = (ulong*)d.Alloc(1, 8); if (t886 == null) return; *t886 = d.RawHandle(); a->pFence = t886; }
         if (a->pFence == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkFenceCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pFence, VnProtocolFilter f = null)
@@ -3188,9 +3188,9 @@ public static unsafe partial class vkResetFences
         if (pFences != null)
         {
             e.ArraySize((ulong)fenceCount);
-            for (ulong t860 = 0; t860 < (ulong)fenceCount; t860++)
+            for (ulong t888 = 0; t888 < (ulong)fenceCount; t888++)
             {
-                e.Handle(pFences[t860]);
+                e.Handle(pFences[t888]);
             }
         }
         else e.ArraySize(0);
@@ -3202,18 +3202,18 @@ public static unsafe partial class vkResetFences
         a->fenceCount = (uint)d.U32();
 
         {
-            ulong t862 = d.ArraySize();
-            if (t862 != 0)
+            ulong t890 = d.ArraySize();
+            if (t890 != 0)
             {
-                if (t862 != (ulong)a->fenceCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t862, 8)) return;
-                var t863 = (ulong*)d.Alloc(t862, (ulong)sizeof(ulong));
-                if (t863 == null) return;
-                for (ulong t861 = 0; t861 < t862; t861++)
+                if (t890 != (ulong)a->fenceCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t890, 8)) return;
+                var t891 = (ulong*)d.Alloc(t890, (ulong)sizeof(ulong));
+                if (t891 == null) return;
+                for (ulong t889 = 0; t889 < t890; t889++)
                 {
-                    t863[t861] = d.Handle(7);
+                    t891[t889] = d.Handle(7);
                 }
-                a->pFences = t863;
+                a->pFences = t891;
             }
             else if ((ulong)a->fenceCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -3339,9 +3339,9 @@ public static unsafe partial class vkWaitForFences
         if (pFences != null)
         {
             e.ArraySize((ulong)fenceCount);
-            for (ulong t865 = 0; t865 < (ulong)fenceCount; t865++)
+            for (ulong t893 = 0; t893 < (ulong)fenceCount; t893++)
             {
-                e.Handle(pFences[t865]);
+                e.Handle(pFences[t893]);
             }
         }
         else e.ArraySize(0);
@@ -3355,18 +3355,18 @@ public static unsafe partial class vkWaitForFences
         a->fenceCount = (uint)d.U32();
 
         {
-            ulong t867 = d.ArraySize();
-            if (t867 != 0)
+            ulong t895 = d.ArraySize();
+            if (t895 != 0)
             {
-                if (t867 != (ulong)a->fenceCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t867, 8)) return;
-                var t868 = (ulong*)d.Alloc(t867, (ulong)sizeof(ulong));
-                if (t868 == null) return;
-                for (ulong t866 = 0; t866 < t867; t866++)
+                if (t895 != (ulong)a->fenceCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t895, 8)) return;
+                var t896 = (ulong*)d.Alloc(t895, (ulong)sizeof(ulong));
+                if (t896 == null) return;
+                for (ulong t894 = 0; t894 < t895; t894++)
                 {
-                    t868[t866] = d.Handle(7);
+                    t896[t894] = d.Handle(7);
                 }
-                a->pFences = t868;
+                a->pFences = t896;
             }
             else if ((ulong)a->fenceCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -3445,14 +3445,14 @@ public static unsafe partial class vkCreateSemaphore
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t869 = (VkSemaphoreCreateInfo*)d.Alloc(1, (ulong)sizeof(VkSemaphoreCreateInfo));
-            if (t869 == null) return;
-            VkSemaphoreCreateInfoWire.Decode(ref d, &(*t869));
-            a->pCreateInfo = t869;
+            var t897 = (VkSemaphoreCreateInfo*)d.Alloc(1, (ulong)sizeof(VkSemaphoreCreateInfo));
+            if (t897 == null) return;
+            VkSemaphoreCreateInfoWire.Decode(ref d, &(*t897));
+            a->pCreateInfo = t897;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t870 = (ulong*)d.Alloc(1, 8); if (t870 == null) return; *t870 = d.RawHandle(); a->pSemaphore = t870; }
+        if (d.Pointer()) { var t898 = (ulong*)d.Alloc(1, 8); if (t898 == null) return; *t898 = d.RawHandle(); a->pSemaphore = t898; }
         if (a->pSemaphore == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkSemaphoreCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pSemaphore, VnProtocolFilter f = null)
@@ -3599,14 +3599,14 @@ public static unsafe partial class vkCreateEvent
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t871 = (VkEventCreateInfo*)d.Alloc(1, (ulong)sizeof(VkEventCreateInfo));
-            if (t871 == null) return;
-            VkEventCreateInfoWire.Decode(ref d, &(*t871));
-            a->pCreateInfo = t871;
+            var t899 = (VkEventCreateInfo*)d.Alloc(1, (ulong)sizeof(VkEventCreateInfo));
+            if (t899 == null) return;
+            VkEventCreateInfoWire.Decode(ref d, &(*t899));
+            a->pCreateInfo = t899;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t872 = (ulong*)d.Alloc(1, 8); if (t872 == null) return; *t872 = d.RawHandle(); a->pEvent = t872; }
+        if (d.Pointer()) { var t900 = (ulong*)d.Alloc(1, 8); if (t900 == null) return; *t900 = d.RawHandle(); a->pEvent = t900; }
         if (a->pEvent == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkEventCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pEvent, VnProtocolFilter f = null)
@@ -3927,14 +3927,14 @@ public static unsafe partial class vkCreateQueryPool
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t873 = (VkQueryPoolCreateInfo*)d.Alloc(1, (ulong)sizeof(VkQueryPoolCreateInfo));
-            if (t873 == null) return;
-            VkQueryPoolCreateInfoWire.Decode(ref d, &(*t873));
-            a->pCreateInfo = t873;
+            var t901 = (VkQueryPoolCreateInfo*)d.Alloc(1, (ulong)sizeof(VkQueryPoolCreateInfo));
+            if (t901 == null) return;
+            VkQueryPoolCreateInfoWire.Decode(ref d, &(*t901));
+            a->pCreateInfo = t901;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t874 = (ulong*)d.Alloc(1, 8); if (t874 == null) return; *t874 = d.RawHandle(); a->pQueryPool = t874; }
+        if (d.Pointer()) { var t902 = (ulong*)d.Alloc(1, 8); if (t902 == null) return; *t902 = d.RawHandle(); a->pQueryPool = t902; }
         if (a->pQueryPool == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkQueryPoolCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pQueryPool, VnProtocolFilter f = null)
@@ -4089,13 +4089,13 @@ public static unsafe partial class vkGetQueryPoolResults
         a->dataSize = (nuint)d.SizeT();
 
         {
-            ulong t878 = d.ArraySize();
-            if (t878 != 0)
+            ulong t906 = d.ArraySize();
+            if (t906 != 0)
             {
-                if (t878 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t879 = (byte*)d.Alloc(t878, (ulong)sizeof(byte));
-                if (t879 == null) return;
-                a->pData = t879;
+                if (t906 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t907 = (byte*)d.Alloc(t906, (ulong)sizeof(byte));
+                if (t907 == null) return;
+                a->pData = t907;
             }
         }
         a->stride = (ulong)d.U64();
@@ -4130,11 +4130,11 @@ public static unsafe partial class vkGetQueryPoolResults
         ret = (VkResult)d.I32();
 
         {
-            ulong t883 = d.ArraySize();
-            if (t883 != 0)
+            ulong t911 = d.ArraySize();
+            if (t911 != 0)
             {
-                if (pData == null || t883 > (ulong)dataSize || t883 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                d.Bytes(pData, t883 * 1);
+                if (pData == null || t911 > (ulong)dataSize || t911 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                d.Bytes(pData, t911 * 1);
             }
         }
         return ret;
@@ -4193,14 +4193,14 @@ public static unsafe partial class vkCreateBuffer
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t884 = (VkBufferCreateInfo*)d.Alloc(1, (ulong)sizeof(VkBufferCreateInfo));
-            if (t884 == null) return;
-            VkBufferCreateInfoWire.Decode(ref d, &(*t884));
-            a->pCreateInfo = t884;
+            var t912 = (VkBufferCreateInfo*)d.Alloc(1, (ulong)sizeof(VkBufferCreateInfo));
+            if (t912 == null) return;
+            VkBufferCreateInfoWire.Decode(ref d, &(*t912));
+            a->pCreateInfo = t912;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t885 = (ulong*)d.Alloc(1, 8); if (t885 == null) return; *t885 = d.RawHandle(); a->pBuffer = t885; }
+        if (d.Pointer()) { var t913 = (ulong*)d.Alloc(1, 8); if (t913 == null) return; *t913 = d.RawHandle(); a->pBuffer = t913; }
         if (a->pBuffer == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkBufferCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pBuffer, VnProtocolFilter f = null)
@@ -4347,14 +4347,14 @@ public static unsafe partial class vkCreateBufferView
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t886 = (VkBufferViewCreateInfo*)d.Alloc(1, (ulong)sizeof(VkBufferViewCreateInfo));
-            if (t886 == null) return;
-            VkBufferViewCreateInfoWire.Decode(ref d, &(*t886));
-            a->pCreateInfo = t886;
+            var t914 = (VkBufferViewCreateInfo*)d.Alloc(1, (ulong)sizeof(VkBufferViewCreateInfo));
+            if (t914 == null) return;
+            VkBufferViewCreateInfoWire.Decode(ref d, &(*t914));
+            a->pCreateInfo = t914;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t887 = (ulong*)d.Alloc(1, 8); if (t887 == null) return; *t887 = d.RawHandle(); a->pView = t887; }
+        if (d.Pointer()) { var t915 = (ulong*)d.Alloc(1, 8); if (t915 == null) return; *t915 = d.RawHandle(); a->pView = t915; }
         if (a->pView == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkBufferViewCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pView, VnProtocolFilter f = null)
@@ -4501,14 +4501,14 @@ public static unsafe partial class vkCreateImage
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t888 = (VkImageCreateInfo*)d.Alloc(1, (ulong)sizeof(VkImageCreateInfo));
-            if (t888 == null) return;
-            VkImageCreateInfoWire.Decode(ref d, &(*t888));
-            a->pCreateInfo = t888;
+            var t916 = (VkImageCreateInfo*)d.Alloc(1, (ulong)sizeof(VkImageCreateInfo));
+            if (t916 == null) return;
+            VkImageCreateInfoWire.Decode(ref d, &(*t916));
+            a->pCreateInfo = t916;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t889 = (ulong*)d.Alloc(1, 8); if (t889 == null) return; *t889 = d.RawHandle(); a->pImage = t889; }
+        if (d.Pointer()) { var t917 = (ulong*)d.Alloc(1, 8); if (t917 == null) return; *t917 = d.RawHandle(); a->pImage = t917; }
         if (a->pImage == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkImageCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pImage, VnProtocolFilter f = null)
@@ -4663,18 +4663,18 @@ public static unsafe partial class vkGetImageSubresourceLayout
         if (a->image == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t890 = (VkImageSubresource*)d.Alloc(1, (ulong)sizeof(VkImageSubresource));
-            if (t890 == null) return;
-            VkImageSubresourceWire.Decode(ref d, &(*t890));
-            a->pSubresource = t890;
+            var t918 = (VkImageSubresource*)d.Alloc(1, (ulong)sizeof(VkImageSubresource));
+            if (t918 == null) return;
+            VkImageSubresourceWire.Decode(ref d, &(*t918));
+            a->pSubresource = t918;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t891 = (VkSubresourceLayout*)d.Alloc(1, (ulong)sizeof(VkSubresourceLayout));
-            if (t891 == null) return;
-            VkSubresourceLayoutWire.DecodePartial(ref d, &(*t891));
-            a->pLayout = t891;
+            var t919 = (VkSubresourceLayout*)d.Alloc(1, (ulong)sizeof(VkSubresourceLayout));
+            if (t919 == null) return;
+            VkSubresourceLayoutWire.DecodePartial(ref d, &(*t919));
+            a->pLayout = t919;
         }
         if (a->pLayout == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4762,14 +4762,14 @@ public static unsafe partial class vkCreateImageView
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t892 = (VkImageViewCreateInfo*)d.Alloc(1, (ulong)sizeof(VkImageViewCreateInfo));
-            if (t892 == null) return;
-            VkImageViewCreateInfoWire.Decode(ref d, &(*t892));
-            a->pCreateInfo = t892;
+            var t920 = (VkImageViewCreateInfo*)d.Alloc(1, (ulong)sizeof(VkImageViewCreateInfo));
+            if (t920 == null) return;
+            VkImageViewCreateInfoWire.Decode(ref d, &(*t920));
+            a->pCreateInfo = t920;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t893 = (ulong*)d.Alloc(1, 8); if (t893 == null) return; *t893 = d.RawHandle(); a->pView = t893; }
+        if (d.Pointer()) { var t921 = (ulong*)d.Alloc(1, 8); if (t921 == null) return; *t921 = d.RawHandle(); a->pView = t921; }
         if (a->pView == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkImageViewCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pView, VnProtocolFilter f = null)
@@ -4916,14 +4916,14 @@ public static unsafe partial class vkCreateShaderModule
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t894 = (VkShaderModuleCreateInfo*)d.Alloc(1, (ulong)sizeof(VkShaderModuleCreateInfo));
-            if (t894 == null) return;
-            VkShaderModuleCreateInfoWire.Decode(ref d, &(*t894));
-            a->pCreateInfo = t894;
+            var t922 = (VkShaderModuleCreateInfo*)d.Alloc(1, (ulong)sizeof(VkShaderModuleCreateInfo));
+            if (t922 == null) return;
+            VkShaderModuleCreateInfoWire.Decode(ref d, &(*t922));
+            a->pCreateInfo = t922;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t895 = (ulong*)d.Alloc(1, 8); if (t895 == null) return; *t895 = d.RawHandle(); a->pShaderModule = t895; }
+        if (d.Pointer()) { var t923 = (ulong*)d.Alloc(1, 8); if (t923 == null) return; *t923 = d.RawHandle(); a->pShaderModule = t923; }
         if (a->pShaderModule == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkShaderModuleCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pShaderModule, VnProtocolFilter f = null)
@@ -5070,14 +5070,14 @@ public static unsafe partial class vkCreatePipelineCache
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t896 = (VkPipelineCacheCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineCacheCreateInfo));
-            if (t896 == null) return;
-            VkPipelineCacheCreateInfoWire.Decode(ref d, &(*t896));
-            a->pCreateInfo = t896;
+            var t924 = (VkPipelineCacheCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineCacheCreateInfo));
+            if (t924 == null) return;
+            VkPipelineCacheCreateInfoWire.Decode(ref d, &(*t924));
+            a->pCreateInfo = t924;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t897 = (ulong*)d.Alloc(1, 8); if (t897 == null) return; *t897 = d.RawHandle(); a->pPipelineCache = t897; }
+        if (d.Pointer()) { var t925 = (ulong*)d.Alloc(1, 8); if (t925 == null) return; *t925 = d.RawHandle(); a->pPipelineCache = t925; }
         if (a->pPipelineCache == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkPipelineCacheCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pPipelineCache, VnProtocolFilter f = null)
@@ -5216,17 +5216,17 @@ public static unsafe partial class vkGetPipelineCacheData
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->pipelineCache = d.Handle(16);
         if (a->pipelineCache == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        if (d.Pointer()) { var t900 = (nuint*)d.Alloc(1, (ulong)sizeof(nuint)); if (t900 == null) return; *t900 = (nuint)d.SizeT(); a->pDataSize = t900; }
+        if (d.Pointer()) { var t928 = (nuint*)d.Alloc(1, (ulong)sizeof(nuint)); if (t928 == null) return; *t928 = (nuint)d.SizeT(); a->pDataSize = t928; }
         if (a->pDataSize == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t902 = d.ArraySize();
-            if (t902 != 0)
+            ulong t930 = d.ArraySize();
+            if (t930 != 0)
             {
-                if (t902 != (a->pDataSize == null ? 0UL : (ulong)(*a->pDataSize))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t903 = (byte*)d.Alloc(t902, (ulong)sizeof(byte));
-                if (t903 == null) return;
-                a->pData = t903;
+                if (t930 != (a->pDataSize == null ? 0UL : (ulong)(*a->pDataSize))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t931 = (byte*)d.Alloc(t930, (ulong)sizeof(byte));
+                if (t931 == null) return;
+                a->pData = t931;
             }
         }
     }
@@ -5275,11 +5275,11 @@ public static unsafe partial class vkGetPipelineCacheData
         }
 
         {
-            ulong t907 = d.ArraySize();
-            if (t907 != 0)
+            ulong t935 = d.ArraySize();
+            if (t935 != 0)
             {
-                if (pData == null || t907 > cap_pDataSize || t907 != (pDataSize == null ? 0UL : (ulong)(*pDataSize))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                d.Bytes(pData, t907 * 1);
+                if (pData == null || t935 > cap_pDataSize || t935 != (pDataSize == null ? 0UL : (ulong)(*pDataSize))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                d.Bytes(pData, t935 * 1);
             }
         }
         return ret;
@@ -5328,9 +5328,9 @@ public static unsafe partial class vkMergePipelineCaches
         if (pSrcCaches != null)
         {
             e.ArraySize((ulong)srcCacheCount);
-            for (ulong t909 = 0; t909 < (ulong)srcCacheCount; t909++)
+            for (ulong t937 = 0; t937 < (ulong)srcCacheCount; t937++)
             {
-                e.Handle(pSrcCaches[t909]);
+                e.Handle(pSrcCaches[t937]);
             }
         }
         else e.ArraySize(0);
@@ -5344,18 +5344,18 @@ public static unsafe partial class vkMergePipelineCaches
         a->srcCacheCount = (uint)d.U32();
 
         {
-            ulong t911 = d.ArraySize();
-            if (t911 != 0)
+            ulong t939 = d.ArraySize();
+            if (t939 != 0)
             {
-                if (t911 != (ulong)a->srcCacheCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t911, 8)) return;
-                var t912 = (ulong*)d.Alloc(t911, (ulong)sizeof(ulong));
-                if (t912 == null) return;
-                for (ulong t910 = 0; t910 < t911; t910++)
+                if (t939 != (ulong)a->srcCacheCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t939, 8)) return;
+                var t940 = (ulong*)d.Alloc(t939, (ulong)sizeof(ulong));
+                if (t940 == null) return;
+                for (ulong t938 = 0; t938 < t939; t938++)
                 {
-                    t912[t910] = d.Handle(16);
+                    t940[t938] = d.Handle(16);
                 }
-                a->pSrcCaches = t912;
+                a->pSrcCaches = t940;
             }
             else if ((ulong)a->srcCacheCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -5410,9 +5410,9 @@ public static unsafe partial class vkCreateGraphicsPipelines
         n += 8;
         if (pCreateInfos != null)
         {
-            for (ulong t913 = 0; t913 < (ulong)createInfoCount; t913++)
+            for (ulong t941 = 0; t941 < (ulong)createInfoCount; t941++)
             {
-                n += VkGraphicsPipelineCreateInfoWire.Size(&pCreateInfos[t913], f);
+                n += VkGraphicsPipelineCreateInfoWire.Size(&pCreateInfos[t941], f);
             }
         }
         n += 8;
@@ -5433,9 +5433,9 @@ public static unsafe partial class vkCreateGraphicsPipelines
         if (pCreateInfos != null)
         {
             e.ArraySize((ulong)createInfoCount);
-            for (ulong t915 = 0; t915 < (ulong)createInfoCount; t915++)
+            for (ulong t943 = 0; t943 < (ulong)createInfoCount; t943++)
             {
-                VkGraphicsPipelineCreateInfoWire.Encode(ref e, &pCreateInfos[t915]);
+                VkGraphicsPipelineCreateInfoWire.Encode(ref e, &pCreateInfos[t943]);
             }
         }
         else e.ArraySize(0);
@@ -5443,9 +5443,9 @@ public static unsafe partial class vkCreateGraphicsPipelines
         if (pPipelines != null)
         {
             e.ArraySize((ulong)createInfoCount);
-            for (ulong t916 = 0; t916 < (ulong)createInfoCount; t916++)
+            for (ulong t944 = 0; t944 < (ulong)createInfoCount; t944++)
             {
-                e.Handle(pPipelines[t916]);
+                e.Handle(pPipelines[t944]);
             }
         }
         else e.ArraySize(0);
@@ -5458,36 +5458,36 @@ public static unsafe partial class vkCreateGraphicsPipelines
         a->createInfoCount = (uint)d.U32();
 
         {
-            ulong t918 = d.ArraySize();
-            if (t918 != 0)
+            ulong t946 = d.ArraySize();
+            if (t946 != 0)
             {
-                if (t918 != (ulong)a->createInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t918, 132)) return;
-                var t919 = (VkGraphicsPipelineCreateInfo*)d.Alloc(t918, (ulong)sizeof(VkGraphicsPipelineCreateInfo));
-                if (t919 == null) return;
-                for (ulong t917 = 0; t917 < t918; t917++)
+                if (t946 != (ulong)a->createInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t946, 132)) return;
+                var t947 = (VkGraphicsPipelineCreateInfo*)d.Alloc(t946, (ulong)sizeof(VkGraphicsPipelineCreateInfo));
+                if (t947 == null) return;
+                for (ulong t945 = 0; t945 < t946; t945++)
                 {
-                    VkGraphicsPipelineCreateInfoWire.Decode(ref d, &t919[t917]);
+                    VkGraphicsPipelineCreateInfoWire.Decode(ref d, &t947[t945]);
                 }
-                a->pCreateInfos = t919;
+                a->pCreateInfos = t947;
             }
             else if ((ulong)a->createInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
 
         {
-            ulong t921 = d.ArraySize();
-            if (t921 != 0)
+            ulong t949 = d.ArraySize();
+            if (t949 != 0)
             {
-                if (t921 != (ulong)a->createInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t921, 8)) return;
-                var t922 = (ulong*)d.Alloc(t921, (ulong)sizeof(ulong));
-                if (t922 == null) return;
-                for (ulong t920 = 0; t920 < t921; t920++)
+                if (t949 != (ulong)a->createInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t949, 8)) return;
+                var t950 = (ulong*)d.Alloc(t949, (ulong)sizeof(ulong));
+                if (t950 == null) return;
+                for (ulong t948 = 0; t948 < t949; t948++)
                 {
-                    t922[t920] = d.RawHandle();
+                    t950[t948] = d.RawHandle();
                 }
-                a->pPipelines = t922;
+                a->pPipelines = t950;
             }
         }
     }
@@ -5509,9 +5509,9 @@ public static unsafe partial class vkCreateGraphicsPipelines
         if (pPipelines != null)
         {
             e.ArraySize((ulong)createInfoCount);
-            for (ulong t924 = 0; t924 < (ulong)createInfoCount; t924++)
+            for (ulong t952 = 0; t952 < (ulong)createInfoCount; t952++)
             {
-                e.Handle(pPipelines[t924]);
+                e.Handle(pPipelines[t952]);
             }
         }
         else e.ArraySize(0);
@@ -5523,13 +5523,13 @@ public static unsafe partial class vkCreateGraphicsPipelines
         ret = (VkResult)d.I32();
 
         {
-            ulong t926 = d.ArraySize();
-            if (t926 != 0)
+            ulong t954 = d.ArraySize();
+            if (t954 != 0)
             {
-                if (pPipelines == null || t926 > (ulong)createInfoCount || t926 != (ulong)createInfoCount) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                for (ulong t925 = 0; t925 < t926; t925++)
+                if (pPipelines == null || t954 > (ulong)createInfoCount || t954 != (ulong)createInfoCount) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                for (ulong t953 = 0; t953 < t954; t953++)
                 {
-                    pPipelines[t925] = d.RawHandle();
+                    pPipelines[t953] = d.RawHandle();
                 }
             }
         }
@@ -5567,9 +5567,9 @@ public static unsafe partial class vkCreateComputePipelines
         n += 8;
         if (pCreateInfos != null)
         {
-            for (ulong t927 = 0; t927 < (ulong)createInfoCount; t927++)
+            for (ulong t955 = 0; t955 < (ulong)createInfoCount; t955++)
             {
-                n += VkComputePipelineCreateInfoWire.Size(&pCreateInfos[t927], f);
+                n += VkComputePipelineCreateInfoWire.Size(&pCreateInfos[t955], f);
             }
         }
         n += 8;
@@ -5590,9 +5590,9 @@ public static unsafe partial class vkCreateComputePipelines
         if (pCreateInfos != null)
         {
             e.ArraySize((ulong)createInfoCount);
-            for (ulong t929 = 0; t929 < (ulong)createInfoCount; t929++)
+            for (ulong t957 = 0; t957 < (ulong)createInfoCount; t957++)
             {
-                VkComputePipelineCreateInfoWire.Encode(ref e, &pCreateInfos[t929]);
+                VkComputePipelineCreateInfoWire.Encode(ref e, &pCreateInfos[t957]);
             }
         }
         else e.ArraySize(0);
@@ -5600,9 +5600,9 @@ public static unsafe partial class vkCreateComputePipelines
         if (pPipelines != null)
         {
             e.ArraySize((ulong)createInfoCount);
-            for (ulong t930 = 0; t930 < (ulong)createInfoCount; t930++)
+            for (ulong t958 = 0; t958 < (ulong)createInfoCount; t958++)
             {
-                e.Handle(pPipelines[t930]);
+                e.Handle(pPipelines[t958]);
             }
         }
         else e.ArraySize(0);
@@ -5615,36 +5615,36 @@ public static unsafe partial class vkCreateComputePipelines
         a->createInfoCount = (uint)d.U32();
 
         {
-            ulong t932 = d.ArraySize();
-            if (t932 != 0)
+            ulong t960 = d.ArraySize();
+            if (t960 != 0)
             {
-                if (t932 != (ulong)a->createInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t932, 80)) return;
-                var t933 = (VkComputePipelineCreateInfo*)d.Alloc(t932, (ulong)sizeof(VkComputePipelineCreateInfo));
-                if (t933 == null) return;
-                for (ulong t931 = 0; t931 < t932; t931++)
+                if (t960 != (ulong)a->createInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t960, 80)) return;
+                var t961 = (VkComputePipelineCreateInfo*)d.Alloc(t960, (ulong)sizeof(VkComputePipelineCreateInfo));
+                if (t961 == null) return;
+                for (ulong t959 = 0; t959 < t960; t959++)
                 {
-                    VkComputePipelineCreateInfoWire.Decode(ref d, &t933[t931]);
+                    VkComputePipelineCreateInfoWire.Decode(ref d, &t961[t959]);
                 }
-                a->pCreateInfos = t933;
+                a->pCreateInfos = t961;
             }
             else if ((ulong)a->createInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
 
         {
-            ulong t935 = d.ArraySize();
-            if (t935 != 0)
+            ulong t963 = d.ArraySize();
+            if (t963 != 0)
             {
-                if (t935 != (ulong)a->createInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t935, 8)) return;
-                var t936 = (ulong*)d.Alloc(t935, (ulong)sizeof(ulong));
-                if (t936 == null) return;
-                for (ulong t934 = 0; t934 < t935; t934++)
+                if (t963 != (ulong)a->createInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t963, 8)) return;
+                var t964 = (ulong*)d.Alloc(t963, (ulong)sizeof(ulong));
+                if (t964 == null) return;
+                for (ulong t962 = 0; t962 < t963; t962++)
                 {
-                    t936[t934] = d.RawHandle();
+                    t964[t962] = d.RawHandle();
                 }
-                a->pPipelines = t936;
+                a->pPipelines = t964;
             }
         }
     }
@@ -5666,9 +5666,9 @@ public static unsafe partial class vkCreateComputePipelines
         if (pPipelines != null)
         {
             e.ArraySize((ulong)createInfoCount);
-            for (ulong t938 = 0; t938 < (ulong)createInfoCount; t938++)
+            for (ulong t966 = 0; t966 < (ulong)createInfoCount; t966++)
             {
-                e.Handle(pPipelines[t938]);
+                e.Handle(pPipelines[t966]);
             }
         }
         else e.ArraySize(0);
@@ -5680,13 +5680,13 @@ public static unsafe partial class vkCreateComputePipelines
         ret = (VkResult)d.I32();
 
         {
-            ulong t940 = d.ArraySize();
-            if (t940 != 0)
+            ulong t968 = d.ArraySize();
+            if (t968 != 0)
             {
-                if (pPipelines == null || t940 > (ulong)createInfoCount || t940 != (ulong)createInfoCount) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                for (ulong t939 = 0; t939 < t940; t939++)
+                if (pPipelines == null || t968 > (ulong)createInfoCount || t968 != (ulong)createInfoCount) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                for (ulong t967 = 0; t967 < t968; t967++)
                 {
-                    pPipelines[t939] = d.RawHandle();
+                    pPipelines[t967] = d.RawHandle();
                 }
             }
         }
@@ -5803,14 +5803,14 @@ public static unsafe partial class vkCreatePipelineLayout
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t941 = (VkPipelineLayoutCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineLayoutCreateInfo));
-            if (t941 == null) return;
-            VkPipelineLayoutCreateInfoWire.Decode(ref d, &(*t941));
-            a->pCreateInfo = t941;
+            var t969 = (VkPipelineLayoutCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineLayoutCreateInfo));
+            if (t969 == null) return;
+            VkPipelineLayoutCreateInfoWire.Decode(ref d, &(*t969));
+            a->pCreateInfo = t969;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t942 = (ulong*)d.Alloc(1, 8); if (t942 == null) return; *t942 = d.RawHandle(); a->pPipelineLayout = t942; }
+        if (d.Pointer()) { var t970 = (ulong*)d.Alloc(1, 8); if (t970 == null) return; *t970 = d.RawHandle(); a->pPipelineLayout = t970; }
         if (a->pPipelineLayout == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkPipelineLayoutCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pPipelineLayout, VnProtocolFilter f = null)
@@ -5957,14 +5957,14 @@ public static unsafe partial class vkCreateSampler
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t943 = (VkSamplerCreateInfo*)d.Alloc(1, (ulong)sizeof(VkSamplerCreateInfo));
-            if (t943 == null) return;
-            VkSamplerCreateInfoWire.Decode(ref d, &(*t943));
-            a->pCreateInfo = t943;
+            var t971 = (VkSamplerCreateInfo*)d.Alloc(1, (ulong)sizeof(VkSamplerCreateInfo));
+            if (t971 == null) return;
+            VkSamplerCreateInfoWire.Decode(ref d, &(*t971));
+            a->pCreateInfo = t971;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t944 = (ulong*)d.Alloc(1, 8); if (t944 == null) return; *t944 = d.RawHandle(); a->pSampler = t944; }
+        if (d.Pointer()) { var t972 = (ulong*)d.Alloc(1, 8); if (t972 == null) return; *t972 = d.RawHandle(); a->pSampler = t972; }
         if (a->pSampler == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkSamplerCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pSampler, VnProtocolFilter f = null)
@@ -6111,14 +6111,14 @@ public static unsafe partial class vkCreateDescriptorSetLayout
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t945 = (VkDescriptorSetLayoutCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetLayoutCreateInfo));
-            if (t945 == null) return;
-            VkDescriptorSetLayoutCreateInfoWire.Decode(ref d, &(*t945));
-            a->pCreateInfo = t945;
+            var t973 = (VkDescriptorSetLayoutCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetLayoutCreateInfo));
+            if (t973 == null) return;
+            VkDescriptorSetLayoutCreateInfoWire.Decode(ref d, &(*t973));
+            a->pCreateInfo = t973;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t946 = (ulong*)d.Alloc(1, 8); if (t946 == null) return; *t946 = d.RawHandle(); a->pSetLayout = t946; }
+        if (d.Pointer()) { var t974 = (ulong*)d.Alloc(1, 8); if (t974 == null) return; *t974 = d.RawHandle(); a->pSetLayout = t974; }
         if (a->pSetLayout == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkDescriptorSetLayoutCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pSetLayout, VnProtocolFilter f = null)
@@ -6265,14 +6265,14 @@ public static unsafe partial class vkCreateDescriptorPool
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t947 = (VkDescriptorPoolCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDescriptorPoolCreateInfo));
-            if (t947 == null) return;
-            VkDescriptorPoolCreateInfoWire.Decode(ref d, &(*t947));
-            a->pCreateInfo = t947;
+            var t975 = (VkDescriptorPoolCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDescriptorPoolCreateInfo));
+            if (t975 == null) return;
+            VkDescriptorPoolCreateInfoWire.Decode(ref d, &(*t975));
+            a->pCreateInfo = t975;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t948 = (ulong*)d.Alloc(1, 8); if (t948 == null) return; *t948 = d.RawHandle(); a->pDescriptorPool = t948; }
+        if (d.Pointer()) { var t976 = (ulong*)d.Alloc(1, 8); if (t976 == null) return; *t976 = d.RawHandle(); a->pDescriptorPool = t976; }
         if (a->pDescriptorPool == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkDescriptorPoolCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pDescriptorPool, VnProtocolFilter f = null)
@@ -6476,9 +6476,9 @@ public static unsafe partial class vkAllocateDescriptorSets
         if (pDescriptorSets != null)
         {
             e.ArraySize((pAllocateInfo == null ? 0UL : (ulong)pAllocateInfo->descriptorSetCount));
-            for (ulong t950 = 0; t950 < (pAllocateInfo == null ? 0UL : (ulong)pAllocateInfo->descriptorSetCount); t950++)
+            for (ulong t978 = 0; t978 < (pAllocateInfo == null ? 0UL : (ulong)pAllocateInfo->descriptorSetCount); t978++)
             {
-                e.Handle(pDescriptorSets[t950]);
+                e.Handle(pDescriptorSets[t978]);
             }
         }
         else e.ArraySize(0);
@@ -6489,26 +6489,26 @@ public static unsafe partial class vkAllocateDescriptorSets
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t951 = (VkDescriptorSetAllocateInfo*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetAllocateInfo));
-            if (t951 == null) return;
-            VkDescriptorSetAllocateInfoWire.Decode(ref d, &(*t951));
-            a->pAllocateInfo = t951;
+            var t979 = (VkDescriptorSetAllocateInfo*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetAllocateInfo));
+            if (t979 == null) return;
+            VkDescriptorSetAllocateInfoWire.Decode(ref d, &(*t979));
+            a->pAllocateInfo = t979;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t953 = d.ArraySize();
-            if (t953 != 0)
+            ulong t981 = d.ArraySize();
+            if (t981 != 0)
             {
-                if (t953 != (a->pAllocateInfo == null ? 0UL : (ulong)a->pAllocateInfo->descriptorSetCount)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t953, 8)) return;
-                var t954 = (ulong*)d.Alloc(t953, (ulong)sizeof(ulong));
-                if (t954 == null) return;
-                for (ulong t952 = 0; t952 < t953; t952++)
+                if (t981 != (a->pAllocateInfo == null ? 0UL : (ulong)a->pAllocateInfo->descriptorSetCount)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t981, 8)) return;
+                var t982 = (ulong*)d.Alloc(t981, (ulong)sizeof(ulong));
+                if (t982 == null) return;
+                for (ulong t980 = 0; t980 < t981; t980++)
                 {
-                    t954[t952] = d.RawHandle();
+                    t982[t980] = d.RawHandle();
                 }
-                a->pDescriptorSets = t954;
+                a->pDescriptorSets = t982;
             }
         }
     }
@@ -6530,9 +6530,9 @@ public static unsafe partial class vkAllocateDescriptorSets
         if (pDescriptorSets != null)
         {
             e.ArraySize((pAllocateInfo == null ? 0UL : (ulong)pAllocateInfo->descriptorSetCount));
-            for (ulong t956 = 0; t956 < (pAllocateInfo == null ? 0UL : (ulong)pAllocateInfo->descriptorSetCount); t956++)
+            for (ulong t984 = 0; t984 < (pAllocateInfo == null ? 0UL : (ulong)pAllocateInfo->descriptorSetCount); t984++)
             {
-                e.Handle(pDescriptorSets[t956]);
+                e.Handle(pDescriptorSets[t984]);
             }
         }
         else e.ArraySize(0);
@@ -6544,13 +6544,13 @@ public static unsafe partial class vkAllocateDescriptorSets
         ret = (VkResult)d.I32();
 
         {
-            ulong t958 = d.ArraySize();
-            if (t958 != 0)
+            ulong t986 = d.ArraySize();
+            if (t986 != 0)
             {
-                if (pDescriptorSets == null || t958 > (pAllocateInfo == null ? 0UL : (ulong)pAllocateInfo->descriptorSetCount) || t958 != (pAllocateInfo == null ? 0UL : (ulong)pAllocateInfo->descriptorSetCount)) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                for (ulong t957 = 0; t957 < t958; t957++)
+                if (pDescriptorSets == null || t986 > (pAllocateInfo == null ? 0UL : (ulong)pAllocateInfo->descriptorSetCount) || t986 != (pAllocateInfo == null ? 0UL : (ulong)pAllocateInfo->descriptorSetCount)) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                for (ulong t985 = 0; t985 < t986; t985++)
                 {
-                    pDescriptorSets[t957] = d.RawHandle();
+                    pDescriptorSets[t985] = d.RawHandle();
                 }
             }
         }
@@ -6600,9 +6600,9 @@ public static unsafe partial class vkFreeDescriptorSets
         if (pDescriptorSets != null)
         {
             e.ArraySize((ulong)descriptorSetCount);
-            for (ulong t960 = 0; t960 < (ulong)descriptorSetCount; t960++)
+            for (ulong t988 = 0; t988 < (ulong)descriptorSetCount; t988++)
             {
-                e.Handle(pDescriptorSets[t960]);
+                e.Handle(pDescriptorSets[t988]);
             }
         }
         else e.ArraySize(0);
@@ -6616,18 +6616,18 @@ public static unsafe partial class vkFreeDescriptorSets
         a->descriptorSetCount = (uint)d.U32();
 
         {
-            ulong t962 = d.ArraySize();
-            if (t962 != 0)
+            ulong t990 = d.ArraySize();
+            if (t990 != 0)
             {
-                if (t962 != (ulong)a->descriptorSetCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t962, 8)) return;
-                var t963 = (ulong*)d.Alloc(t962, (ulong)sizeof(ulong));
-                if (t963 == null) return;
-                for (ulong t961 = 0; t961 < t962; t961++)
+                if (t990 != (ulong)a->descriptorSetCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t990, 8)) return;
+                var t991 = (ulong*)d.Alloc(t990, (ulong)sizeof(ulong));
+                if (t991 == null) return;
+                for (ulong t989 = 0; t989 < t990; t989++)
                 {
-                    t963[t961] = d.Handle(23);
+                    t991[t989] = d.Handle(23);
                 }
-                a->pDescriptorSets = t963;
+                a->pDescriptorSets = t991;
             }
         }
     }
@@ -6678,18 +6678,18 @@ public static unsafe partial class vkUpdateDescriptorSets
         n += 8;
         if (pDescriptorWrites != null)
         {
-            for (ulong t964 = 0; t964 < (ulong)descriptorWriteCount; t964++)
+            for (ulong t992 = 0; t992 < (ulong)descriptorWriteCount; t992++)
             {
-                n += VkWriteDescriptorSetWire.Size(&pDescriptorWrites[t964], f);
+                n += VkWriteDescriptorSetWire.Size(&pDescriptorWrites[t992], f);
             }
         }
         n += 4;
         n += 8;
         if (pDescriptorCopies != null)
         {
-            for (ulong t965 = 0; t965 < (ulong)descriptorCopyCount; t965++)
+            for (ulong t993 = 0; t993 < (ulong)descriptorCopyCount; t993++)
             {
-                n += VkCopyDescriptorSetWire.Size(&pDescriptorCopies[t965], f);
+                n += VkCopyDescriptorSetWire.Size(&pDescriptorCopies[t993], f);
             }
         }
         return n;
@@ -6703,9 +6703,9 @@ public static unsafe partial class vkUpdateDescriptorSets
         if (pDescriptorWrites != null)
         {
             e.ArraySize((ulong)descriptorWriteCount);
-            for (ulong t966 = 0; t966 < (ulong)descriptorWriteCount; t966++)
+            for (ulong t994 = 0; t994 < (ulong)descriptorWriteCount; t994++)
             {
-                VkWriteDescriptorSetWire.Encode(ref e, &pDescriptorWrites[t966]);
+                VkWriteDescriptorSetWire.Encode(ref e, &pDescriptorWrites[t994]);
             }
         }
         else e.ArraySize(0);
@@ -6713,9 +6713,9 @@ public static unsafe partial class vkUpdateDescriptorSets
         if (pDescriptorCopies != null)
         {
             e.ArraySize((ulong)descriptorCopyCount);
-            for (ulong t967 = 0; t967 < (ulong)descriptorCopyCount; t967++)
+            for (ulong t995 = 0; t995 < (ulong)descriptorCopyCount; t995++)
             {
-                VkCopyDescriptorSetWire.Encode(ref e, &pDescriptorCopies[t967]);
+                VkCopyDescriptorSetWire.Encode(ref e, &pDescriptorCopies[t995]);
             }
         }
         else e.ArraySize(0);
@@ -6727,36 +6727,36 @@ public static unsafe partial class vkUpdateDescriptorSets
         a->descriptorWriteCount = (uint)d.U32();
 
         {
-            ulong t969 = d.ArraySize();
-            if (t969 != 0)
+            ulong t997 = d.ArraySize();
+            if (t997 != 0)
             {
-                if (t969 != (ulong)a->descriptorWriteCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t969, 60)) return;
-                var t970 = (VkWriteDescriptorSet*)d.Alloc(t969, (ulong)sizeof(VkWriteDescriptorSet));
-                if (t970 == null) return;
-                for (ulong t968 = 0; t968 < t969; t968++)
+                if (t997 != (ulong)a->descriptorWriteCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t997, 60)) return;
+                var t998 = (VkWriteDescriptorSet*)d.Alloc(t997, (ulong)sizeof(VkWriteDescriptorSet));
+                if (t998 == null) return;
+                for (ulong t996 = 0; t996 < t997; t996++)
                 {
-                    VkWriteDescriptorSetWire.Decode(ref d, &t970[t968]);
+                    VkWriteDescriptorSetWire.Decode(ref d, &t998[t996]);
                 }
-                a->pDescriptorWrites = t970;
+                a->pDescriptorWrites = t998;
             }
             else if ((ulong)a->descriptorWriteCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->descriptorCopyCount = (uint)d.U32();
 
         {
-            ulong t972 = d.ArraySize();
-            if (t972 != 0)
+            ulong t1000 = d.ArraySize();
+            if (t1000 != 0)
             {
-                if (t972 != (ulong)a->descriptorCopyCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t972, 48)) return;
-                var t973 = (VkCopyDescriptorSet*)d.Alloc(t972, (ulong)sizeof(VkCopyDescriptorSet));
-                if (t973 == null) return;
-                for (ulong t971 = 0; t971 < t972; t971++)
+                if (t1000 != (ulong)a->descriptorCopyCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1000, 48)) return;
+                var t1001 = (VkCopyDescriptorSet*)d.Alloc(t1000, (ulong)sizeof(VkCopyDescriptorSet));
+                if (t1001 == null) return;
+                for (ulong t999 = 0; t999 < t1000; t999++)
                 {
-                    VkCopyDescriptorSetWire.Decode(ref d, &t973[t971]);
+                    VkCopyDescriptorSetWire.Decode(ref d, &t1001[t999]);
                 }
-                a->pDescriptorCopies = t973;
+                a->pDescriptorCopies = t1001;
             }
             else if ((ulong)a->descriptorCopyCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -6830,14 +6830,14 @@ public static unsafe partial class vkCreateFramebuffer
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t974 = (VkFramebufferCreateInfo*)d.Alloc(1, (ulong)sizeof(VkFramebufferCreateInfo));
-            if (t974 == null) return;
-            VkFramebufferCreateInfoWire.Decode(ref d, &(*t974));
-            a->pCreateInfo = t974;
+            var t1002 = (VkFramebufferCreateInfo*)d.Alloc(1, (ulong)sizeof(VkFramebufferCreateInfo));
+            if (t1002 == null) return;
+            VkFramebufferCreateInfoWire.Decode(ref d, &(*t1002));
+            a->pCreateInfo = t1002;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t975 = (ulong*)d.Alloc(1, 8); if (t975 == null) return; *t975 = d.RawHandle(); a->pFramebuffer = t975; }
+        if (d.Pointer()) { var t1003 = (ulong*)d.Alloc(1, 8); if (t1003 == null) return; *t1003 = d.RawHandle(); a->pFramebuffer = t1003; }
         if (a->pFramebuffer == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkFramebufferCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pFramebuffer, VnProtocolFilter f = null)
@@ -6984,14 +6984,14 @@ public static unsafe partial class vkCreateRenderPass
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t976 = (VkRenderPassCreateInfo*)d.Alloc(1, (ulong)sizeof(VkRenderPassCreateInfo));
-            if (t976 == null) return;
-            VkRenderPassCreateInfoWire.Decode(ref d, &(*t976));
-            a->pCreateInfo = t976;
+            var t1004 = (VkRenderPassCreateInfo*)d.Alloc(1, (ulong)sizeof(VkRenderPassCreateInfo));
+            if (t1004 == null) return;
+            VkRenderPassCreateInfoWire.Decode(ref d, &(*t1004));
+            a->pCreateInfo = t1004;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t977 = (ulong*)d.Alloc(1, 8); if (t977 == null) return; *t977 = d.RawHandle(); a->pRenderPass = t977; }
+        if (d.Pointer()) { var t1005 = (ulong*)d.Alloc(1, 8); if (t1005 == null) return; *t1005 = d.RawHandle(); a->pRenderPass = t1005; }
         if (a->pRenderPass == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkRenderPassCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pRenderPass, VnProtocolFilter f = null)
@@ -7135,10 +7135,10 @@ public static unsafe partial class vkGetRenderAreaGranularity
         if (a->renderPass == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t978 = (VkExtent2D*)d.Alloc(1, (ulong)sizeof(VkExtent2D));
-            if (t978 == null) return;
-            VkExtent2DWire.DecodePartial(ref d, &(*t978));
-            a->pGranularity = t978;
+            var t1006 = (VkExtent2D*)d.Alloc(1, (ulong)sizeof(VkExtent2D));
+            if (t1006 == null) return;
+            VkExtent2DWire.DecodePartial(ref d, &(*t1006));
+            a->pGranularity = t1006;
         }
         if (a->pGranularity == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -7226,14 +7226,14 @@ public static unsafe partial class vkCreateCommandPool
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t979 = (VkCommandPoolCreateInfo*)d.Alloc(1, (ulong)sizeof(VkCommandPoolCreateInfo));
-            if (t979 == null) return;
-            VkCommandPoolCreateInfoWire.Decode(ref d, &(*t979));
-            a->pCreateInfo = t979;
+            var t1007 = (VkCommandPoolCreateInfo*)d.Alloc(1, (ulong)sizeof(VkCommandPoolCreateInfo));
+            if (t1007 == null) return;
+            VkCommandPoolCreateInfoWire.Decode(ref d, &(*t1007));
+            a->pCreateInfo = t1007;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t980 = (ulong*)d.Alloc(1, 8); if (t980 == null) return; *t980 = d.RawHandle(); a->pCommandPool = t980; }
+        if (d.Pointer()) { var t1008 = (ulong*)d.Alloc(1, 8); if (t1008 == null) return; *t1008 = d.RawHandle(); a->pCommandPool = t1008; }
         if (a->pCommandPool == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkCommandPoolCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pCommandPool, VnProtocolFilter f = null)
@@ -7437,9 +7437,9 @@ public static unsafe partial class vkAllocateCommandBuffers
         if (pCommandBuffers != null)
         {
             e.ArraySize((pAllocateInfo == null ? 0UL : (ulong)pAllocateInfo->commandBufferCount));
-            for (ulong t982 = 0; t982 < (pAllocateInfo == null ? 0UL : (ulong)pAllocateInfo->commandBufferCount); t982++)
+            for (ulong t1010 = 0; t1010 < (pAllocateInfo == null ? 0UL : (ulong)pAllocateInfo->commandBufferCount); t1010++)
             {
-                e.Handle(pCommandBuffers[t982]);
+                e.Handle(pCommandBuffers[t1010]);
             }
         }
         else e.ArraySize(0);
@@ -7450,26 +7450,26 @@ public static unsafe partial class vkAllocateCommandBuffers
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t983 = (VkCommandBufferAllocateInfo*)d.Alloc(1, (ulong)sizeof(VkCommandBufferAllocateInfo));
-            if (t983 == null) return;
-            VkCommandBufferAllocateInfoWire.Decode(ref d, &(*t983));
-            a->pAllocateInfo = t983;
+            var t1011 = (VkCommandBufferAllocateInfo*)d.Alloc(1, (ulong)sizeof(VkCommandBufferAllocateInfo));
+            if (t1011 == null) return;
+            VkCommandBufferAllocateInfoWire.Decode(ref d, &(*t1011));
+            a->pAllocateInfo = t1011;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t985 = d.ArraySize();
-            if (t985 != 0)
+            ulong t1013 = d.ArraySize();
+            if (t1013 != 0)
             {
-                if (t985 != (a->pAllocateInfo == null ? 0UL : (ulong)a->pAllocateInfo->commandBufferCount)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t985, 8)) return;
-                var t986 = (ulong*)d.Alloc(t985, (ulong)sizeof(ulong));
-                if (t986 == null) return;
-                for (ulong t984 = 0; t984 < t985; t984++)
+                if (t1013 != (a->pAllocateInfo == null ? 0UL : (ulong)a->pAllocateInfo->commandBufferCount)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1013, 8)) return;
+                var t1014 = (ulong*)d.Alloc(t1013, (ulong)sizeof(ulong));
+                if (t1014 == null) return;
+                for (ulong t1012 = 0; t1012 < t1013; t1012++)
                 {
-                    t986[t984] = d.RawHandle();
+                    t1014[t1012] = d.RawHandle();
                 }
-                a->pCommandBuffers = t986;
+                a->pCommandBuffers = t1014;
             }
         }
     }
@@ -7491,9 +7491,9 @@ public static unsafe partial class vkAllocateCommandBuffers
         if (pCommandBuffers != null)
         {
             e.ArraySize((pAllocateInfo == null ? 0UL : (ulong)pAllocateInfo->commandBufferCount));
-            for (ulong t988 = 0; t988 < (pAllocateInfo == null ? 0UL : (ulong)pAllocateInfo->commandBufferCount); t988++)
+            for (ulong t1016 = 0; t1016 < (pAllocateInfo == null ? 0UL : (ulong)pAllocateInfo->commandBufferCount); t1016++)
             {
-                e.Handle(pCommandBuffers[t988]);
+                e.Handle(pCommandBuffers[t1016]);
             }
         }
         else e.ArraySize(0);
@@ -7505,13 +7505,13 @@ public static unsafe partial class vkAllocateCommandBuffers
         ret = (VkResult)d.I32();
 
         {
-            ulong t990 = d.ArraySize();
-            if (t990 != 0)
+            ulong t1018 = d.ArraySize();
+            if (t1018 != 0)
             {
-                if (pCommandBuffers == null || t990 > (pAllocateInfo == null ? 0UL : (ulong)pAllocateInfo->commandBufferCount) || t990 != (pAllocateInfo == null ? 0UL : (ulong)pAllocateInfo->commandBufferCount)) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                for (ulong t989 = 0; t989 < t990; t989++)
+                if (pCommandBuffers == null || t1018 > (pAllocateInfo == null ? 0UL : (ulong)pAllocateInfo->commandBufferCount) || t1018 != (pAllocateInfo == null ? 0UL : (ulong)pAllocateInfo->commandBufferCount)) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                for (ulong t1017 = 0; t1017 < t1018; t1017++)
                 {
-                    pCommandBuffers[t989] = d.RawHandle();
+                    pCommandBuffers[t1017] = d.RawHandle();
                 }
             }
         }
@@ -7560,9 +7560,9 @@ public static unsafe partial class vkFreeCommandBuffers
         if (pCommandBuffers != null)
         {
             e.ArraySize((ulong)commandBufferCount);
-            for (ulong t992 = 0; t992 < (ulong)commandBufferCount; t992++)
+            for (ulong t1020 = 0; t1020 < (ulong)commandBufferCount; t1020++)
             {
-                e.Handle(pCommandBuffers[t992]);
+                e.Handle(pCommandBuffers[t1020]);
             }
         }
         else e.ArraySize(0);
@@ -7576,18 +7576,18 @@ public static unsafe partial class vkFreeCommandBuffers
         a->commandBufferCount = (uint)d.U32();
 
         {
-            ulong t994 = d.ArraySize();
-            if (t994 != 0)
+            ulong t1022 = d.ArraySize();
+            if (t1022 != 0)
             {
-                if (t994 != (ulong)a->commandBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t994, 8)) return;
-                var t995 = (ulong*)d.Alloc(t994, (ulong)sizeof(ulong));
-                if (t995 == null) return;
-                for (ulong t993 = 0; t993 < t994; t993++)
+                if (t1022 != (ulong)a->commandBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1022, 8)) return;
+                var t1023 = (ulong*)d.Alloc(t1022, (ulong)sizeof(ulong));
+                if (t1023 == null) return;
+                for (ulong t1021 = 0; t1021 < t1022; t1021++)
                 {
-                    t995[t993] = d.Handle(6);
+                    t1023[t1021] = d.Handle(6);
                 }
-                a->pCommandBuffers = t995;
+                a->pCommandBuffers = t1023;
             }
         }
     }
@@ -7653,10 +7653,10 @@ public static unsafe partial class vkBeginCommandBuffer
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t996 = (VkCommandBufferBeginInfo*)d.Alloc(1, (ulong)sizeof(VkCommandBufferBeginInfo));
-            if (t996 == null) return;
-            VkCommandBufferBeginInfoWire.Decode(ref d, &(*t996));
-            a->pBeginInfo = t996;
+            var t1024 = (VkCommandBufferBeginInfo*)d.Alloc(1, (ulong)sizeof(VkCommandBufferBeginInfo));
+            if (t1024 == null) return;
+            VkCommandBufferBeginInfoWire.Decode(ref d, &(*t1024));
+            a->pBeginInfo = t1024;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -7875,9 +7875,9 @@ public static unsafe partial class vkCmdSetViewport
         n += 8;
         if (pViewports != null)
         {
-            for (ulong t997 = 0; t997 < (ulong)viewportCount; t997++)
+            for (ulong t1025 = 0; t1025 < (ulong)viewportCount; t1025++)
             {
-                n += VkViewportWire.Size(&pViewports[t997], f);
+                n += VkViewportWire.Size(&pViewports[t1025], f);
             }
         }
         return n;
@@ -7892,9 +7892,9 @@ public static unsafe partial class vkCmdSetViewport
         if (pViewports != null)
         {
             e.ArraySize((ulong)viewportCount);
-            for (ulong t998 = 0; t998 < (ulong)viewportCount; t998++)
+            for (ulong t1026 = 0; t1026 < (ulong)viewportCount; t1026++)
             {
-                VkViewportWire.Encode(ref e, &pViewports[t998]);
+                VkViewportWire.Encode(ref e, &pViewports[t1026]);
             }
         }
         else e.ArraySize(0);
@@ -7907,18 +7907,18 @@ public static unsafe partial class vkCmdSetViewport
         a->viewportCount = (uint)d.U32();
 
         {
-            ulong t1000 = d.ArraySize();
-            if (t1000 != 0)
+            ulong t1028 = d.ArraySize();
+            if (t1028 != 0)
             {
-                if (t1000 != (ulong)a->viewportCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1000, 24)) return;
-                var t1001 = (VkViewport*)d.Alloc(t1000, (ulong)sizeof(VkViewport));
-                if (t1001 == null) return;
-                for (ulong t999 = 0; t999 < t1000; t999++)
+                if (t1028 != (ulong)a->viewportCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1028, 24)) return;
+                var t1029 = (VkViewport*)d.Alloc(t1028, (ulong)sizeof(VkViewport));
+                if (t1029 == null) return;
+                for (ulong t1027 = 0; t1027 < t1028; t1027++)
                 {
-                    VkViewportWire.Decode(ref d, &t1001[t999]);
+                    VkViewportWire.Decode(ref d, &t1029[t1027]);
                 }
-                a->pViewports = t1001;
+                a->pViewports = t1029;
             }
             else if ((ulong)a->viewportCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -7967,9 +7967,9 @@ public static unsafe partial class vkCmdSetScissor
         n += 8;
         if (pScissors != null)
         {
-            for (ulong t1002 = 0; t1002 < (ulong)scissorCount; t1002++)
+            for (ulong t1030 = 0; t1030 < (ulong)scissorCount; t1030++)
             {
-                n += VkRect2DWire.Size(&pScissors[t1002], f);
+                n += VkRect2DWire.Size(&pScissors[t1030], f);
             }
         }
         return n;
@@ -7984,9 +7984,9 @@ public static unsafe partial class vkCmdSetScissor
         if (pScissors != null)
         {
             e.ArraySize((ulong)scissorCount);
-            for (ulong t1003 = 0; t1003 < (ulong)scissorCount; t1003++)
+            for (ulong t1031 = 0; t1031 < (ulong)scissorCount; t1031++)
             {
-                VkRect2DWire.Encode(ref e, &pScissors[t1003]);
+                VkRect2DWire.Encode(ref e, &pScissors[t1031]);
             }
         }
         else e.ArraySize(0);
@@ -7999,18 +7999,18 @@ public static unsafe partial class vkCmdSetScissor
         a->scissorCount = (uint)d.U32();
 
         {
-            ulong t1005 = d.ArraySize();
-            if (t1005 != 0)
+            ulong t1033 = d.ArraySize();
+            if (t1033 != 0)
             {
-                if (t1005 != (ulong)a->scissorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1005, 16)) return;
-                var t1006 = (VkRect2D*)d.Alloc(t1005, (ulong)sizeof(VkRect2D));
-                if (t1006 == null) return;
-                for (ulong t1004 = 0; t1004 < t1005; t1004++)
+                if (t1033 != (ulong)a->scissorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1033, 16)) return;
+                var t1034 = (VkRect2D*)d.Alloc(t1033, (ulong)sizeof(VkRect2D));
+                if (t1034 == null) return;
+                for (ulong t1032 = 0; t1032 < t1033; t1032++)
                 {
-                    VkRect2DWire.Decode(ref d, &t1006[t1004]);
+                    VkRect2DWire.Decode(ref d, &t1034[t1032]);
                 }
-                a->pScissors = t1006;
+                a->pScissors = t1034;
             }
             else if ((ulong)a->scissorCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -8181,9 +8181,9 @@ public static unsafe partial class vkCmdSetBlendConstants
     {
         a->commandBuffer = d.Handle(6);
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        var t1007 = (float*)d.Alloc(4, (ulong)sizeof(float));
-        if (t1007 == null) return;
-        a->blendConstants = t1007;
+        var t1035 = (float*)d.Alloc(4, (ulong)sizeof(float));
+        if (t1035 == null) return;
+        a->blendConstants = t1035;
         if (!d.FixedArraySize(4)) return;
         d.Bytes(((float*)a->blendConstants), 16);
     }
@@ -8487,9 +8487,9 @@ public static unsafe partial class vkCmdBindDescriptorSets
         if (pDescriptorSets != null)
         {
             e.ArraySize((ulong)descriptorSetCount);
-            for (ulong t1010 = 0; t1010 < (ulong)descriptorSetCount; t1010++)
+            for (ulong t1038 = 0; t1038 < (ulong)descriptorSetCount; t1038++)
             {
-                e.Handle(pDescriptorSets[t1010]);
+                e.Handle(pDescriptorSets[t1038]);
             }
         }
         else e.ArraySize(0);
@@ -8512,33 +8512,33 @@ public static unsafe partial class vkCmdBindDescriptorSets
         a->descriptorSetCount = (uint)d.U32();
 
         {
-            ulong t1013 = d.ArraySize();
-            if (t1013 != 0)
+            ulong t1041 = d.ArraySize();
+            if (t1041 != 0)
             {
-                if (t1013 != (ulong)a->descriptorSetCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1013, 8)) return;
-                var t1014 = (ulong*)d.Alloc(t1013, (ulong)sizeof(ulong));
-                if (t1014 == null) return;
-                for (ulong t1012 = 0; t1012 < t1013; t1012++)
+                if (t1041 != (ulong)a->descriptorSetCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1041, 8)) return;
+                var t1042 = (ulong*)d.Alloc(t1041, (ulong)sizeof(ulong));
+                if (t1042 == null) return;
+                for (ulong t1040 = 0; t1040 < t1041; t1040++)
                 {
-                    t1014[t1012] = d.Handle(23);
+                    t1042[t1040] = d.Handle(23);
                 }
-                a->pDescriptorSets = t1014;
+                a->pDescriptorSets = t1042;
             }
             else if ((ulong)a->descriptorSetCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->dynamicOffsetCount = (uint)d.U32();
 
         {
-            ulong t1016 = d.ArraySize();
-            if (t1016 != 0)
+            ulong t1044 = d.ArraySize();
+            if (t1044 != 0)
             {
-                if (t1016 != (ulong)a->dynamicOffsetCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1016, 4)) return;
-                var t1017 = (uint*)d.Alloc(t1016, (ulong)sizeof(uint));
-                if (t1017 == null) return;
-                d.Bytes(t1017, t1016 * 4);
-                a->pDynamicOffsets = t1017;
+                if (t1044 != (ulong)a->dynamicOffsetCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1044, 4)) return;
+                var t1045 = (uint*)d.Alloc(t1044, (ulong)sizeof(uint));
+                if (t1045 == null) return;
+                d.Bytes(t1045, t1044 * 4);
+                a->pDynamicOffsets = t1045;
             }
             else if ((ulong)a->dynamicOffsetCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -8668,9 +8668,9 @@ public static unsafe partial class vkCmdBindVertexBuffers
         if (pBuffers != null)
         {
             e.ArraySize((ulong)bindingCount);
-            for (ulong t1020 = 0; t1020 < (ulong)bindingCount; t1020++)
+            for (ulong t1048 = 0; t1048 < (ulong)bindingCount; t1048++)
             {
-                e.Handle(pBuffers[t1020]);
+                e.Handle(pBuffers[t1048]);
             }
         }
         else e.ArraySize(0);
@@ -8689,32 +8689,32 @@ public static unsafe partial class vkCmdBindVertexBuffers
         a->bindingCount = (uint)d.U32();
 
         {
-            ulong t1023 = d.ArraySize();
-            if (t1023 != 0)
+            ulong t1051 = d.ArraySize();
+            if (t1051 != 0)
             {
-                if (t1023 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1023, 8)) return;
-                var t1024 = (ulong*)d.Alloc(t1023, (ulong)sizeof(ulong));
-                if (t1024 == null) return;
-                for (ulong t1022 = 0; t1022 < t1023; t1022++)
+                if (t1051 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1051, 8)) return;
+                var t1052 = (ulong*)d.Alloc(t1051, (ulong)sizeof(ulong));
+                if (t1052 == null) return;
+                for (ulong t1050 = 0; t1050 < t1051; t1050++)
                 {
-                    t1024[t1022] = d.Handle(9);
+                    t1052[t1050] = d.Handle(9);
                 }
-                a->pBuffers = t1024;
+                a->pBuffers = t1052;
             }
             else if ((ulong)a->bindingCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1026 = d.ArraySize();
-            if (t1026 != 0)
+            ulong t1054 = d.ArraySize();
+            if (t1054 != 0)
             {
-                if (t1026 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1026, 8)) return;
-                var t1027 = (ulong*)d.Alloc(t1026, (ulong)sizeof(ulong));
-                if (t1027 == null) return;
-                d.Bytes(t1027, t1026 * 8);
-                a->pOffsets = t1027;
+                if (t1054 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1054, 8)) return;
+                var t1055 = (ulong*)d.Alloc(t1054, (ulong)sizeof(ulong));
+                if (t1055 == null) return;
+                d.Bytes(t1055, t1054 * 8);
+                a->pOffsets = t1055;
             }
             else if ((ulong)a->bindingCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -9150,9 +9150,9 @@ public static unsafe partial class vkCmdCopyBuffer
         n += 8;
         if (pRegions != null)
         {
-            for (ulong t1028 = 0; t1028 < (ulong)regionCount; t1028++)
+            for (ulong t1056 = 0; t1056 < (ulong)regionCount; t1056++)
             {
-                n += VkBufferCopyWire.Size(&pRegions[t1028], f);
+                n += VkBufferCopyWire.Size(&pRegions[t1056], f);
             }
         }
         return n;
@@ -9168,9 +9168,9 @@ public static unsafe partial class vkCmdCopyBuffer
         if (pRegions != null)
         {
             e.ArraySize((ulong)regionCount);
-            for (ulong t1029 = 0; t1029 < (ulong)regionCount; t1029++)
+            for (ulong t1057 = 0; t1057 < (ulong)regionCount; t1057++)
             {
-                VkBufferCopyWire.Encode(ref e, &pRegions[t1029]);
+                VkBufferCopyWire.Encode(ref e, &pRegions[t1057]);
             }
         }
         else e.ArraySize(0);
@@ -9186,18 +9186,18 @@ public static unsafe partial class vkCmdCopyBuffer
         a->regionCount = (uint)d.U32();
 
         {
-            ulong t1031 = d.ArraySize();
-            if (t1031 != 0)
+            ulong t1059 = d.ArraySize();
+            if (t1059 != 0)
             {
-                if (t1031 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1031, 24)) return;
-                var t1032 = (VkBufferCopy*)d.Alloc(t1031, (ulong)sizeof(VkBufferCopy));
-                if (t1032 == null) return;
-                for (ulong t1030 = 0; t1030 < t1031; t1030++)
+                if (t1059 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1059, 24)) return;
+                var t1060 = (VkBufferCopy*)d.Alloc(t1059, (ulong)sizeof(VkBufferCopy));
+                if (t1060 == null) return;
+                for (ulong t1058 = 0; t1058 < t1059; t1058++)
                 {
-                    VkBufferCopyWire.Decode(ref d, &t1032[t1030]);
+                    VkBufferCopyWire.Decode(ref d, &t1060[t1058]);
                 }
-                a->pRegions = t1032;
+                a->pRegions = t1060;
             }
             else if ((ulong)a->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -9252,9 +9252,9 @@ public static unsafe partial class vkCmdCopyImage
         n += 8;
         if (pRegions != null)
         {
-            for (ulong t1033 = 0; t1033 < (ulong)regionCount; t1033++)
+            for (ulong t1061 = 0; t1061 < (ulong)regionCount; t1061++)
             {
-                n += VkImageCopyWire.Size(&pRegions[t1033], f);
+                n += VkImageCopyWire.Size(&pRegions[t1061], f);
             }
         }
         return n;
@@ -9272,9 +9272,9 @@ public static unsafe partial class vkCmdCopyImage
         if (pRegions != null)
         {
             e.ArraySize((ulong)regionCount);
-            for (ulong t1034 = 0; t1034 < (ulong)regionCount; t1034++)
+            for (ulong t1062 = 0; t1062 < (ulong)regionCount; t1062++)
             {
-                VkImageCopyWire.Encode(ref e, &pRegions[t1034]);
+                VkImageCopyWire.Encode(ref e, &pRegions[t1062]);
             }
         }
         else e.ArraySize(0);
@@ -9292,18 +9292,18 @@ public static unsafe partial class vkCmdCopyImage
         a->regionCount = (uint)d.U32();
 
         {
-            ulong t1036 = d.ArraySize();
-            if (t1036 != 0)
+            ulong t1064 = d.ArraySize();
+            if (t1064 != 0)
             {
-                if (t1036 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1036, 68)) return;
-                var t1037 = (VkImageCopy*)d.Alloc(t1036, (ulong)sizeof(VkImageCopy));
-                if (t1037 == null) return;
-                for (ulong t1035 = 0; t1035 < t1036; t1035++)
+                if (t1064 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1064, 68)) return;
+                var t1065 = (VkImageCopy*)d.Alloc(t1064, (ulong)sizeof(VkImageCopy));
+                if (t1065 == null) return;
+                for (ulong t1063 = 0; t1063 < t1064; t1063++)
                 {
-                    VkImageCopyWire.Decode(ref d, &t1037[t1035]);
+                    VkImageCopyWire.Decode(ref d, &t1065[t1063]);
                 }
-                a->pRegions = t1037;
+                a->pRegions = t1065;
             }
             else if ((ulong)a->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -9359,9 +9359,9 @@ public static unsafe partial class vkCmdBlitImage
         n += 8;
         if (pRegions != null)
         {
-            for (ulong t1038 = 0; t1038 < (ulong)regionCount; t1038++)
+            for (ulong t1066 = 0; t1066 < (ulong)regionCount; t1066++)
             {
-                n += VkImageBlitWire.Size(&pRegions[t1038], f);
+                n += VkImageBlitWire.Size(&pRegions[t1066], f);
             }
         }
         n += 4;
@@ -9380,9 +9380,9 @@ public static unsafe partial class vkCmdBlitImage
         if (pRegions != null)
         {
             e.ArraySize((ulong)regionCount);
-            for (ulong t1039 = 0; t1039 < (ulong)regionCount; t1039++)
+            for (ulong t1067 = 0; t1067 < (ulong)regionCount; t1067++)
             {
-                VkImageBlitWire.Encode(ref e, &pRegions[t1039]);
+                VkImageBlitWire.Encode(ref e, &pRegions[t1067]);
             }
         }
         else e.ArraySize(0);
@@ -9401,18 +9401,18 @@ public static unsafe partial class vkCmdBlitImage
         a->regionCount = (uint)d.U32();
 
         {
-            ulong t1041 = d.ArraySize();
-            if (t1041 != 0)
+            ulong t1069 = d.ArraySize();
+            if (t1069 != 0)
             {
-                if (t1041 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1041, 96)) return;
-                var t1042 = (VkImageBlit*)d.Alloc(t1041, (ulong)sizeof(VkImageBlit));
-                if (t1042 == null) return;
-                for (ulong t1040 = 0; t1040 < t1041; t1040++)
+                if (t1069 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1069, 96)) return;
+                var t1070 = (VkImageBlit*)d.Alloc(t1069, (ulong)sizeof(VkImageBlit));
+                if (t1070 == null) return;
+                for (ulong t1068 = 0; t1068 < t1069; t1068++)
                 {
-                    VkImageBlitWire.Decode(ref d, &t1042[t1040]);
+                    VkImageBlitWire.Decode(ref d, &t1070[t1068]);
                 }
-                a->pRegions = t1042;
+                a->pRegions = t1070;
             }
             else if ((ulong)a->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -9466,9 +9466,9 @@ public static unsafe partial class vkCmdCopyBufferToImage
         n += 8;
         if (pRegions != null)
         {
-            for (ulong t1043 = 0; t1043 < (ulong)regionCount; t1043++)
+            for (ulong t1071 = 0; t1071 < (ulong)regionCount; t1071++)
             {
-                n += VkBufferImageCopyWire.Size(&pRegions[t1043], f);
+                n += VkBufferImageCopyWire.Size(&pRegions[t1071], f);
             }
         }
         return n;
@@ -9485,9 +9485,9 @@ public static unsafe partial class vkCmdCopyBufferToImage
         if (pRegions != null)
         {
             e.ArraySize((ulong)regionCount);
-            for (ulong t1044 = 0; t1044 < (ulong)regionCount; t1044++)
+            for (ulong t1072 = 0; t1072 < (ulong)regionCount; t1072++)
             {
-                VkBufferImageCopyWire.Encode(ref e, &pRegions[t1044]);
+                VkBufferImageCopyWire.Encode(ref e, &pRegions[t1072]);
             }
         }
         else e.ArraySize(0);
@@ -9504,18 +9504,18 @@ public static unsafe partial class vkCmdCopyBufferToImage
         a->regionCount = (uint)d.U32();
 
         {
-            ulong t1046 = d.ArraySize();
-            if (t1046 != 0)
+            ulong t1074 = d.ArraySize();
+            if (t1074 != 0)
             {
-                if (t1046 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1046, 56)) return;
-                var t1047 = (VkBufferImageCopy*)d.Alloc(t1046, (ulong)sizeof(VkBufferImageCopy));
-                if (t1047 == null) return;
-                for (ulong t1045 = 0; t1045 < t1046; t1045++)
+                if (t1074 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1074, 56)) return;
+                var t1075 = (VkBufferImageCopy*)d.Alloc(t1074, (ulong)sizeof(VkBufferImageCopy));
+                if (t1075 == null) return;
+                for (ulong t1073 = 0; t1073 < t1074; t1073++)
                 {
-                    VkBufferImageCopyWire.Decode(ref d, &t1047[t1045]);
+                    VkBufferImageCopyWire.Decode(ref d, &t1075[t1073]);
                 }
-                a->pRegions = t1047;
+                a->pRegions = t1075;
             }
             else if ((ulong)a->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }

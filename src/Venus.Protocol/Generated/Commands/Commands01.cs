@@ -36,9 +36,9 @@ public static unsafe partial class vkCmdCopyImageToBuffer
         n += 8;
         if (pRegions != null)
         {
-            for (ulong t1048 = 0; t1048 < (ulong)regionCount; t1048++)
+            for (ulong t1076 = 0; t1076 < (ulong)regionCount; t1076++)
             {
-                n += VkBufferImageCopyWire.Size(&pRegions[t1048], f);
+                n += VkBufferImageCopyWire.Size(&pRegions[t1076], f);
             }
         }
         return n;
@@ -55,9 +55,9 @@ public static unsafe partial class vkCmdCopyImageToBuffer
         if (pRegions != null)
         {
             e.ArraySize((ulong)regionCount);
-            for (ulong t1049 = 0; t1049 < (ulong)regionCount; t1049++)
+            for (ulong t1077 = 0; t1077 < (ulong)regionCount; t1077++)
             {
-                VkBufferImageCopyWire.Encode(ref e, &pRegions[t1049]);
+                VkBufferImageCopyWire.Encode(ref e, &pRegions[t1077]);
             }
         }
         else e.ArraySize(0);
@@ -74,18 +74,18 @@ public static unsafe partial class vkCmdCopyImageToBuffer
         a->regionCount = (uint)d.U32();
 
         {
-            ulong t1051 = d.ArraySize();
-            if (t1051 != 0)
+            ulong t1079 = d.ArraySize();
+            if (t1079 != 0)
             {
-                if (t1051 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1051, 56)) return;
-                var t1052 = (VkBufferImageCopy*)d.Alloc(t1051, (ulong)sizeof(VkBufferImageCopy));
-                if (t1052 == null) return;
-                for (ulong t1050 = 0; t1050 < t1051; t1050++)
+                if (t1079 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1079, 56)) return;
+                var t1080 = (VkBufferImageCopy*)d.Alloc(t1079, (ulong)sizeof(VkBufferImageCopy));
+                if (t1080 == null) return;
+                for (ulong t1078 = 0; t1078 < t1079; t1078++)
                 {
-                    VkBufferImageCopyWire.Decode(ref d, &t1052[t1050]);
+                    VkBufferImageCopyWire.Decode(ref d, &t1080[t1078]);
                 }
-                a->pRegions = t1052;
+                a->pRegions = t1080;
             }
             else if ((ulong)a->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -165,15 +165,15 @@ public static unsafe partial class vkCmdUpdateBuffer
         a->dataSize = (ulong)d.U64();
 
         {
-            ulong t1056 = d.ArraySize();
-            if (t1056 != 0)
+            ulong t1084 = d.ArraySize();
+            if (t1084 != 0)
             {
-                if (t1056 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1056, 1)) return;
-                var t1057 = (byte*)d.Alloc(t1056, (ulong)sizeof(byte));
-                if (t1057 == null) return;
-                d.Bytes(t1057, t1056 * 1);
-                a->pData = t1057;
+                if (t1084 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1084, 1)) return;
+                var t1085 = (byte*)d.Alloc(t1084, (ulong)sizeof(byte));
+                if (t1085 == null) return;
+                d.Bytes(t1085, t1084 * 1);
+                a->pData = t1085;
             }
             else if ((ulong)a->dataSize != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -296,9 +296,9 @@ public static unsafe partial class vkCmdClearColorImage
         n += 8;
         if (pRanges != null)
         {
-            for (ulong t1058 = 0; t1058 < (ulong)rangeCount; t1058++)
+            for (ulong t1086 = 0; t1086 < (ulong)rangeCount; t1086++)
             {
-                n += VkImageSubresourceRangeWire.Size(&pRanges[t1058], f);
+                n += VkImageSubresourceRangeWire.Size(&pRanges[t1086], f);
             }
         }
         return n;
@@ -319,9 +319,9 @@ public static unsafe partial class vkCmdClearColorImage
         if (pRanges != null)
         {
             e.ArraySize((ulong)rangeCount);
-            for (ulong t1059 = 0; t1059 < (ulong)rangeCount; t1059++)
+            for (ulong t1087 = 0; t1087 < (ulong)rangeCount; t1087++)
             {
-                VkImageSubresourceRangeWire.Encode(ref e, &pRanges[t1059]);
+                VkImageSubresourceRangeWire.Encode(ref e, &pRanges[t1087]);
             }
         }
         else e.ArraySize(0);
@@ -335,26 +335,26 @@ public static unsafe partial class vkCmdClearColorImage
         a->imageLayout = (VkImageLayout)d.I32();
         if (d.Pointer())
         {
-            var t1060 = (VkClearColorValue*)d.Alloc(1, (ulong)sizeof(VkClearColorValue));
-            if (t1060 == null) return;
-            VkClearColorValueWire.Decode(ref d, &(*t1060));
-            a->pColor = t1060;
+            var t1088 = (VkClearColorValue*)d.Alloc(1, (ulong)sizeof(VkClearColorValue));
+            if (t1088 == null) return;
+            VkClearColorValueWire.Decode(ref d, &(*t1088));
+            a->pColor = t1088;
         }
         a->rangeCount = (uint)d.U32();
 
         {
-            ulong t1062 = d.ArraySize();
-            if (t1062 != 0)
+            ulong t1090 = d.ArraySize();
+            if (t1090 != 0)
             {
-                if (t1062 != (ulong)a->rangeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1062, 20)) return;
-                var t1063 = (VkImageSubresourceRange*)d.Alloc(t1062, (ulong)sizeof(VkImageSubresourceRange));
-                if (t1063 == null) return;
-                for (ulong t1061 = 0; t1061 < t1062; t1061++)
+                if (t1090 != (ulong)a->rangeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1090, 20)) return;
+                var t1091 = (VkImageSubresourceRange*)d.Alloc(t1090, (ulong)sizeof(VkImageSubresourceRange));
+                if (t1091 == null) return;
+                for (ulong t1089 = 0; t1089 < t1090; t1089++)
                 {
-                    VkImageSubresourceRangeWire.Decode(ref d, &t1063[t1061]);
+                    VkImageSubresourceRangeWire.Decode(ref d, &t1091[t1089]);
                 }
-                a->pRanges = t1063;
+                a->pRanges = t1091;
             }
             else if ((ulong)a->rangeCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -411,9 +411,9 @@ public static unsafe partial class vkCmdClearDepthStencilImage
         n += 8;
         if (pRanges != null)
         {
-            for (ulong t1064 = 0; t1064 < (ulong)rangeCount; t1064++)
+            for (ulong t1092 = 0; t1092 < (ulong)rangeCount; t1092++)
             {
-                n += VkImageSubresourceRangeWire.Size(&pRanges[t1064], f);
+                n += VkImageSubresourceRangeWire.Size(&pRanges[t1092], f);
             }
         }
         return n;
@@ -434,9 +434,9 @@ public static unsafe partial class vkCmdClearDepthStencilImage
         if (pRanges != null)
         {
             e.ArraySize((ulong)rangeCount);
-            for (ulong t1065 = 0; t1065 < (ulong)rangeCount; t1065++)
+            for (ulong t1093 = 0; t1093 < (ulong)rangeCount; t1093++)
             {
-                VkImageSubresourceRangeWire.Encode(ref e, &pRanges[t1065]);
+                VkImageSubresourceRangeWire.Encode(ref e, &pRanges[t1093]);
             }
         }
         else e.ArraySize(0);
@@ -450,27 +450,27 @@ public static unsafe partial class vkCmdClearDepthStencilImage
         a->imageLayout = (VkImageLayout)d.I32();
         if (d.Pointer())
         {
-            var t1066 = (VkClearDepthStencilValue*)d.Alloc(1, (ulong)sizeof(VkClearDepthStencilValue));
-            if (t1066 == null) return;
-            VkClearDepthStencilValueWire.Decode(ref d, &(*t1066));
-            a->pDepthStencil = t1066;
+            var t1094 = (VkClearDepthStencilValue*)d.Alloc(1, (ulong)sizeof(VkClearDepthStencilValue));
+            if (t1094 == null) return;
+            VkClearDepthStencilValueWire.Decode(ref d, &(*t1094));
+            a->pDepthStencil = t1094;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         a->rangeCount = (uint)d.U32();
 
         {
-            ulong t1068 = d.ArraySize();
-            if (t1068 != 0)
+            ulong t1096 = d.ArraySize();
+            if (t1096 != 0)
             {
-                if (t1068 != (ulong)a->rangeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1068, 20)) return;
-                var t1069 = (VkImageSubresourceRange*)d.Alloc(t1068, (ulong)sizeof(VkImageSubresourceRange));
-                if (t1069 == null) return;
-                for (ulong t1067 = 0; t1067 < t1068; t1067++)
+                if (t1096 != (ulong)a->rangeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1096, 20)) return;
+                var t1097 = (VkImageSubresourceRange*)d.Alloc(t1096, (ulong)sizeof(VkImageSubresourceRange));
+                if (t1097 == null) return;
+                for (ulong t1095 = 0; t1095 < t1096; t1095++)
                 {
-                    VkImageSubresourceRangeWire.Decode(ref d, &t1069[t1067]);
+                    VkImageSubresourceRangeWire.Decode(ref d, &t1097[t1095]);
                 }
-                a->pRanges = t1069;
+                a->pRanges = t1097;
             }
             else if ((ulong)a->rangeCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -519,18 +519,18 @@ public static unsafe partial class vkCmdClearAttachments
         n += 8;
         if (pAttachments != null)
         {
-            for (ulong t1070 = 0; t1070 < (ulong)attachmentCount; t1070++)
+            for (ulong t1098 = 0; t1098 < (ulong)attachmentCount; t1098++)
             {
-                n += VkClearAttachmentWire.Size(&pAttachments[t1070], f);
+                n += VkClearAttachmentWire.Size(&pAttachments[t1098], f);
             }
         }
         n += 4;
         n += 8;
         if (pRects != null)
         {
-            for (ulong t1071 = 0; t1071 < (ulong)rectCount; t1071++)
+            for (ulong t1099 = 0; t1099 < (ulong)rectCount; t1099++)
             {
-                n += VkClearRectWire.Size(&pRects[t1071], f);
+                n += VkClearRectWire.Size(&pRects[t1099], f);
             }
         }
         return n;
@@ -544,9 +544,9 @@ public static unsafe partial class vkCmdClearAttachments
         if (pAttachments != null)
         {
             e.ArraySize((ulong)attachmentCount);
-            for (ulong t1072 = 0; t1072 < (ulong)attachmentCount; t1072++)
+            for (ulong t1100 = 0; t1100 < (ulong)attachmentCount; t1100++)
             {
-                VkClearAttachmentWire.Encode(ref e, &pAttachments[t1072]);
+                VkClearAttachmentWire.Encode(ref e, &pAttachments[t1100]);
             }
         }
         else e.ArraySize(0);
@@ -554,9 +554,9 @@ public static unsafe partial class vkCmdClearAttachments
         if (pRects != null)
         {
             e.ArraySize((ulong)rectCount);
-            for (ulong t1073 = 0; t1073 < (ulong)rectCount; t1073++)
+            for (ulong t1101 = 0; t1101 < (ulong)rectCount; t1101++)
             {
-                VkClearRectWire.Encode(ref e, &pRects[t1073]);
+                VkClearRectWire.Encode(ref e, &pRects[t1101]);
             }
         }
         else e.ArraySize(0);
@@ -568,36 +568,36 @@ public static unsafe partial class vkCmdClearAttachments
         a->attachmentCount = (uint)d.U32();
 
         {
-            ulong t1075 = d.ArraySize();
-            if (t1075 != 0)
+            ulong t1103 = d.ArraySize();
+            if (t1103 != 0)
             {
-                if (t1075 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1075, 20)) return;
-                var t1076 = (VkClearAttachment*)d.Alloc(t1075, (ulong)sizeof(VkClearAttachment));
-                if (t1076 == null) return;
-                for (ulong t1074 = 0; t1074 < t1075; t1074++)
+                if (t1103 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1103, 20)) return;
+                var t1104 = (VkClearAttachment*)d.Alloc(t1103, (ulong)sizeof(VkClearAttachment));
+                if (t1104 == null) return;
+                for (ulong t1102 = 0; t1102 < t1103; t1102++)
                 {
-                    VkClearAttachmentWire.Decode(ref d, &t1076[t1074]);
+                    VkClearAttachmentWire.Decode(ref d, &t1104[t1102]);
                 }
-                a->pAttachments = t1076;
+                a->pAttachments = t1104;
             }
             else if ((ulong)a->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->rectCount = (uint)d.U32();
 
         {
-            ulong t1078 = d.ArraySize();
-            if (t1078 != 0)
+            ulong t1106 = d.ArraySize();
+            if (t1106 != 0)
             {
-                if (t1078 != (ulong)a->rectCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1078, 24)) return;
-                var t1079 = (VkClearRect*)d.Alloc(t1078, (ulong)sizeof(VkClearRect));
-                if (t1079 == null) return;
-                for (ulong t1077 = 0; t1077 < t1078; t1077++)
+                if (t1106 != (ulong)a->rectCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1106, 24)) return;
+                var t1107 = (VkClearRect*)d.Alloc(t1106, (ulong)sizeof(VkClearRect));
+                if (t1107 == null) return;
+                for (ulong t1105 = 0; t1105 < t1106; t1105++)
                 {
-                    VkClearRectWire.Decode(ref d, &t1079[t1077]);
+                    VkClearRectWire.Decode(ref d, &t1107[t1105]);
                 }
-                a->pRects = t1079;
+                a->pRects = t1107;
             }
             else if ((ulong)a->rectCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -652,9 +652,9 @@ public static unsafe partial class vkCmdResolveImage
         n += 8;
         if (pRegions != null)
         {
-            for (ulong t1080 = 0; t1080 < (ulong)regionCount; t1080++)
+            for (ulong t1108 = 0; t1108 < (ulong)regionCount; t1108++)
             {
-                n += VkImageResolveWire.Size(&pRegions[t1080], f);
+                n += VkImageResolveWire.Size(&pRegions[t1108], f);
             }
         }
         return n;
@@ -672,9 +672,9 @@ public static unsafe partial class vkCmdResolveImage
         if (pRegions != null)
         {
             e.ArraySize((ulong)regionCount);
-            for (ulong t1081 = 0; t1081 < (ulong)regionCount; t1081++)
+            for (ulong t1109 = 0; t1109 < (ulong)regionCount; t1109++)
             {
-                VkImageResolveWire.Encode(ref e, &pRegions[t1081]);
+                VkImageResolveWire.Encode(ref e, &pRegions[t1109]);
             }
         }
         else e.ArraySize(0);
@@ -692,18 +692,18 @@ public static unsafe partial class vkCmdResolveImage
         a->regionCount = (uint)d.U32();
 
         {
-            ulong t1083 = d.ArraySize();
-            if (t1083 != 0)
+            ulong t1111 = d.ArraySize();
+            if (t1111 != 0)
             {
-                if (t1083 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1083, 68)) return;
-                var t1084 = (VkImageResolve*)d.Alloc(t1083, (ulong)sizeof(VkImageResolve));
-                if (t1084 == null) return;
-                for (ulong t1082 = 0; t1082 < t1083; t1082++)
+                if (t1111 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1111, 68)) return;
+                var t1112 = (VkImageResolve*)d.Alloc(t1111, (ulong)sizeof(VkImageResolve));
+                if (t1112 == null) return;
+                for (ulong t1110 = 0; t1110 < t1111; t1110++)
                 {
-                    VkImageResolveWire.Decode(ref d, &t1084[t1082]);
+                    VkImageResolveWire.Decode(ref d, &t1112[t1110]);
                 }
-                a->pRegions = t1084;
+                a->pRegions = t1112;
             }
             else if ((ulong)a->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -882,27 +882,27 @@ public static unsafe partial class vkCmdWaitEvents
         n += 8;
         if (pMemoryBarriers != null)
         {
-            for (ulong t1086 = 0; t1086 < (ulong)memoryBarrierCount; t1086++)
+            for (ulong t1114 = 0; t1114 < (ulong)memoryBarrierCount; t1114++)
             {
-                n += VkMemoryBarrierWire.Size(&pMemoryBarriers[t1086], f);
+                n += VkMemoryBarrierWire.Size(&pMemoryBarriers[t1114], f);
             }
         }
         n += 4;
         n += 8;
         if (pBufferMemoryBarriers != null)
         {
-            for (ulong t1087 = 0; t1087 < (ulong)bufferMemoryBarrierCount; t1087++)
+            for (ulong t1115 = 0; t1115 < (ulong)bufferMemoryBarrierCount; t1115++)
             {
-                n += VkBufferMemoryBarrierWire.Size(&pBufferMemoryBarriers[t1087], f);
+                n += VkBufferMemoryBarrierWire.Size(&pBufferMemoryBarriers[t1115], f);
             }
         }
         n += 4;
         n += 8;
         if (pImageMemoryBarriers != null)
         {
-            for (ulong t1088 = 0; t1088 < (ulong)imageMemoryBarrierCount; t1088++)
+            for (ulong t1116 = 0; t1116 < (ulong)imageMemoryBarrierCount; t1116++)
             {
-                n += VkImageMemoryBarrierWire.Size(&pImageMemoryBarriers[t1088], f);
+                n += VkImageMemoryBarrierWire.Size(&pImageMemoryBarriers[t1116], f);
             }
         }
         return n;
@@ -916,9 +916,9 @@ public static unsafe partial class vkCmdWaitEvents
         if (pEvents != null)
         {
             e.ArraySize((ulong)eventCount);
-            for (ulong t1089 = 0; t1089 < (ulong)eventCount; t1089++)
+            for (ulong t1117 = 0; t1117 < (ulong)eventCount; t1117++)
             {
-                e.Handle(pEvents[t1089]);
+                e.Handle(pEvents[t1117]);
             }
         }
         else e.ArraySize(0);
@@ -928,9 +928,9 @@ public static unsafe partial class vkCmdWaitEvents
         if (pMemoryBarriers != null)
         {
             e.ArraySize((ulong)memoryBarrierCount);
-            for (ulong t1090 = 0; t1090 < (ulong)memoryBarrierCount; t1090++)
+            for (ulong t1118 = 0; t1118 < (ulong)memoryBarrierCount; t1118++)
             {
-                VkMemoryBarrierWire.Encode(ref e, &pMemoryBarriers[t1090]);
+                VkMemoryBarrierWire.Encode(ref e, &pMemoryBarriers[t1118]);
             }
         }
         else e.ArraySize(0);
@@ -938,9 +938,9 @@ public static unsafe partial class vkCmdWaitEvents
         if (pBufferMemoryBarriers != null)
         {
             e.ArraySize((ulong)bufferMemoryBarrierCount);
-            for (ulong t1091 = 0; t1091 < (ulong)bufferMemoryBarrierCount; t1091++)
+            for (ulong t1119 = 0; t1119 < (ulong)bufferMemoryBarrierCount; t1119++)
             {
-                VkBufferMemoryBarrierWire.Encode(ref e, &pBufferMemoryBarriers[t1091]);
+                VkBufferMemoryBarrierWire.Encode(ref e, &pBufferMemoryBarriers[t1119]);
             }
         }
         else e.ArraySize(0);
@@ -948,9 +948,9 @@ public static unsafe partial class vkCmdWaitEvents
         if (pImageMemoryBarriers != null)
         {
             e.ArraySize((ulong)imageMemoryBarrierCount);
-            for (ulong t1092 = 0; t1092 < (ulong)imageMemoryBarrierCount; t1092++)
+            for (ulong t1120 = 0; t1120 < (ulong)imageMemoryBarrierCount; t1120++)
             {
-                VkImageMemoryBarrierWire.Encode(ref e, &pImageMemoryBarriers[t1092]);
+                VkImageMemoryBarrierWire.Encode(ref e, &pImageMemoryBarriers[t1120]);
             }
         }
         else e.ArraySize(0);
@@ -962,18 +962,18 @@ public static unsafe partial class vkCmdWaitEvents
         a->eventCount = (uint)d.U32();
 
         {
-            ulong t1094 = d.ArraySize();
-            if (t1094 != 0)
+            ulong t1122 = d.ArraySize();
+            if (t1122 != 0)
             {
-                if (t1094 != (ulong)a->eventCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1094, 8)) return;
-                var t1095 = (ulong*)d.Alloc(t1094, (ulong)sizeof(ulong));
-                if (t1095 == null) return;
-                for (ulong t1093 = 0; t1093 < t1094; t1093++)
+                if (t1122 != (ulong)a->eventCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1122, 8)) return;
+                var t1123 = (ulong*)d.Alloc(t1122, (ulong)sizeof(ulong));
+                if (t1123 == null) return;
+                for (ulong t1121 = 0; t1121 < t1122; t1121++)
                 {
-                    t1095[t1093] = d.Handle(11);
+                    t1123[t1121] = d.Handle(11);
                 }
-                a->pEvents = t1095;
+                a->pEvents = t1123;
             }
             else if ((ulong)a->eventCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -982,54 +982,54 @@ public static unsafe partial class vkCmdWaitEvents
         a->memoryBarrierCount = (uint)d.U32();
 
         {
-            ulong t1097 = d.ArraySize();
-            if (t1097 != 0)
+            ulong t1125 = d.ArraySize();
+            if (t1125 != 0)
             {
-                if (t1097 != (ulong)a->memoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1097, 20)) return;
-                var t1098 = (VkMemoryBarrier*)d.Alloc(t1097, (ulong)sizeof(VkMemoryBarrier));
-                if (t1098 == null) return;
-                for (ulong t1096 = 0; t1096 < t1097; t1096++)
+                if (t1125 != (ulong)a->memoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1125, 20)) return;
+                var t1126 = (VkMemoryBarrier*)d.Alloc(t1125, (ulong)sizeof(VkMemoryBarrier));
+                if (t1126 == null) return;
+                for (ulong t1124 = 0; t1124 < t1125; t1124++)
                 {
-                    VkMemoryBarrierWire.Decode(ref d, &t1098[t1096]);
+                    VkMemoryBarrierWire.Decode(ref d, &t1126[t1124]);
                 }
-                a->pMemoryBarriers = t1098;
+                a->pMemoryBarriers = t1126;
             }
             else if ((ulong)a->memoryBarrierCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->bufferMemoryBarrierCount = (uint)d.U32();
 
         {
-            ulong t1100 = d.ArraySize();
-            if (t1100 != 0)
+            ulong t1128 = d.ArraySize();
+            if (t1128 != 0)
             {
-                if (t1100 != (ulong)a->bufferMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1100, 52)) return;
-                var t1101 = (VkBufferMemoryBarrier*)d.Alloc(t1100, (ulong)sizeof(VkBufferMemoryBarrier));
-                if (t1101 == null) return;
-                for (ulong t1099 = 0; t1099 < t1100; t1099++)
+                if (t1128 != (ulong)a->bufferMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1128, 52)) return;
+                var t1129 = (VkBufferMemoryBarrier*)d.Alloc(t1128, (ulong)sizeof(VkBufferMemoryBarrier));
+                if (t1129 == null) return;
+                for (ulong t1127 = 0; t1127 < t1128; t1127++)
                 {
-                    VkBufferMemoryBarrierWire.Decode(ref d, &t1101[t1099]);
+                    VkBufferMemoryBarrierWire.Decode(ref d, &t1129[t1127]);
                 }
-                a->pBufferMemoryBarriers = t1101;
+                a->pBufferMemoryBarriers = t1129;
             }
             else if ((ulong)a->bufferMemoryBarrierCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->imageMemoryBarrierCount = (uint)d.U32();
 
         {
-            ulong t1103 = d.ArraySize();
-            if (t1103 != 0)
+            ulong t1131 = d.ArraySize();
+            if (t1131 != 0)
             {
-                if (t1103 != (ulong)a->imageMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1103, 64)) return;
-                var t1104 = (VkImageMemoryBarrier*)d.Alloc(t1103, (ulong)sizeof(VkImageMemoryBarrier));
-                if (t1104 == null) return;
-                for (ulong t1102 = 0; t1102 < t1103; t1102++)
+                if (t1131 != (ulong)a->imageMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1131, 64)) return;
+                var t1132 = (VkImageMemoryBarrier*)d.Alloc(t1131, (ulong)sizeof(VkImageMemoryBarrier));
+                if (t1132 == null) return;
+                for (ulong t1130 = 0; t1130 < t1131; t1130++)
                 {
-                    VkImageMemoryBarrierWire.Decode(ref d, &t1104[t1102]);
+                    VkImageMemoryBarrierWire.Decode(ref d, &t1132[t1130]);
                 }
-                a->pImageMemoryBarriers = t1104;
+                a->pImageMemoryBarriers = t1132;
             }
             else if ((ulong)a->imageMemoryBarrierCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1086,27 +1086,27 @@ public static unsafe partial class vkCmdPipelineBarrier
         n += 8;
         if (pMemoryBarriers != null)
         {
-            for (ulong t1105 = 0; t1105 < (ulong)memoryBarrierCount; t1105++)
+            for (ulong t1133 = 0; t1133 < (ulong)memoryBarrierCount; t1133++)
             {
-                n += VkMemoryBarrierWire.Size(&pMemoryBarriers[t1105], f);
+                n += VkMemoryBarrierWire.Size(&pMemoryBarriers[t1133], f);
             }
         }
         n += 4;
         n += 8;
         if (pBufferMemoryBarriers != null)
         {
-            for (ulong t1106 = 0; t1106 < (ulong)bufferMemoryBarrierCount; t1106++)
+            for (ulong t1134 = 0; t1134 < (ulong)bufferMemoryBarrierCount; t1134++)
             {
-                n += VkBufferMemoryBarrierWire.Size(&pBufferMemoryBarriers[t1106], f);
+                n += VkBufferMemoryBarrierWire.Size(&pBufferMemoryBarriers[t1134], f);
             }
         }
         n += 4;
         n += 8;
         if (pImageMemoryBarriers != null)
         {
-            for (ulong t1107 = 0; t1107 < (ulong)imageMemoryBarrierCount; t1107++)
+            for (ulong t1135 = 0; t1135 < (ulong)imageMemoryBarrierCount; t1135++)
             {
-                n += VkImageMemoryBarrierWire.Size(&pImageMemoryBarriers[t1107], f);
+                n += VkImageMemoryBarrierWire.Size(&pImageMemoryBarriers[t1135], f);
             }
         }
         return n;
@@ -1123,9 +1123,9 @@ public static unsafe partial class vkCmdPipelineBarrier
         if (pMemoryBarriers != null)
         {
             e.ArraySize((ulong)memoryBarrierCount);
-            for (ulong t1108 = 0; t1108 < (ulong)memoryBarrierCount; t1108++)
+            for (ulong t1136 = 0; t1136 < (ulong)memoryBarrierCount; t1136++)
             {
-                VkMemoryBarrierWire.Encode(ref e, &pMemoryBarriers[t1108]);
+                VkMemoryBarrierWire.Encode(ref e, &pMemoryBarriers[t1136]);
             }
         }
         else e.ArraySize(0);
@@ -1133,9 +1133,9 @@ public static unsafe partial class vkCmdPipelineBarrier
         if (pBufferMemoryBarriers != null)
         {
             e.ArraySize((ulong)bufferMemoryBarrierCount);
-            for (ulong t1109 = 0; t1109 < (ulong)bufferMemoryBarrierCount; t1109++)
+            for (ulong t1137 = 0; t1137 < (ulong)bufferMemoryBarrierCount; t1137++)
             {
-                VkBufferMemoryBarrierWire.Encode(ref e, &pBufferMemoryBarriers[t1109]);
+                VkBufferMemoryBarrierWire.Encode(ref e, &pBufferMemoryBarriers[t1137]);
             }
         }
         else e.ArraySize(0);
@@ -1143,9 +1143,9 @@ public static unsafe partial class vkCmdPipelineBarrier
         if (pImageMemoryBarriers != null)
         {
             e.ArraySize((ulong)imageMemoryBarrierCount);
-            for (ulong t1110 = 0; t1110 < (ulong)imageMemoryBarrierCount; t1110++)
+            for (ulong t1138 = 0; t1138 < (ulong)imageMemoryBarrierCount; t1138++)
             {
-                VkImageMemoryBarrierWire.Encode(ref e, &pImageMemoryBarriers[t1110]);
+                VkImageMemoryBarrierWire.Encode(ref e, &pImageMemoryBarriers[t1138]);
             }
         }
         else e.ArraySize(0);
@@ -1160,54 +1160,54 @@ public static unsafe partial class vkCmdPipelineBarrier
         a->memoryBarrierCount = (uint)d.U32();
 
         {
-            ulong t1112 = d.ArraySize();
-            if (t1112 != 0)
+            ulong t1140 = d.ArraySize();
+            if (t1140 != 0)
             {
-                if (t1112 != (ulong)a->memoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1112, 20)) return;
-                var t1113 = (VkMemoryBarrier*)d.Alloc(t1112, (ulong)sizeof(VkMemoryBarrier));
-                if (t1113 == null) return;
-                for (ulong t1111 = 0; t1111 < t1112; t1111++)
+                if (t1140 != (ulong)a->memoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1140, 20)) return;
+                var t1141 = (VkMemoryBarrier*)d.Alloc(t1140, (ulong)sizeof(VkMemoryBarrier));
+                if (t1141 == null) return;
+                for (ulong t1139 = 0; t1139 < t1140; t1139++)
                 {
-                    VkMemoryBarrierWire.Decode(ref d, &t1113[t1111]);
+                    VkMemoryBarrierWire.Decode(ref d, &t1141[t1139]);
                 }
-                a->pMemoryBarriers = t1113;
+                a->pMemoryBarriers = t1141;
             }
             else if ((ulong)a->memoryBarrierCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->bufferMemoryBarrierCount = (uint)d.U32();
 
         {
-            ulong t1115 = d.ArraySize();
-            if (t1115 != 0)
+            ulong t1143 = d.ArraySize();
+            if (t1143 != 0)
             {
-                if (t1115 != (ulong)a->bufferMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1115, 52)) return;
-                var t1116 = (VkBufferMemoryBarrier*)d.Alloc(t1115, (ulong)sizeof(VkBufferMemoryBarrier));
-                if (t1116 == null) return;
-                for (ulong t1114 = 0; t1114 < t1115; t1114++)
+                if (t1143 != (ulong)a->bufferMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1143, 52)) return;
+                var t1144 = (VkBufferMemoryBarrier*)d.Alloc(t1143, (ulong)sizeof(VkBufferMemoryBarrier));
+                if (t1144 == null) return;
+                for (ulong t1142 = 0; t1142 < t1143; t1142++)
                 {
-                    VkBufferMemoryBarrierWire.Decode(ref d, &t1116[t1114]);
+                    VkBufferMemoryBarrierWire.Decode(ref d, &t1144[t1142]);
                 }
-                a->pBufferMemoryBarriers = t1116;
+                a->pBufferMemoryBarriers = t1144;
             }
             else if ((ulong)a->bufferMemoryBarrierCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->imageMemoryBarrierCount = (uint)d.U32();
 
         {
-            ulong t1118 = d.ArraySize();
-            if (t1118 != 0)
+            ulong t1146 = d.ArraySize();
+            if (t1146 != 0)
             {
-                if (t1118 != (ulong)a->imageMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1118, 64)) return;
-                var t1119 = (VkImageMemoryBarrier*)d.Alloc(t1118, (ulong)sizeof(VkImageMemoryBarrier));
-                if (t1119 == null) return;
-                for (ulong t1117 = 0; t1117 < t1118; t1117++)
+                if (t1146 != (ulong)a->imageMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1146, 64)) return;
+                var t1147 = (VkImageMemoryBarrier*)d.Alloc(t1146, (ulong)sizeof(VkImageMemoryBarrier));
+                if (t1147 == null) return;
+                for (ulong t1145 = 0; t1145 < t1146; t1145++)
                 {
-                    VkImageMemoryBarrierWire.Decode(ref d, &t1119[t1117]);
+                    VkImageMemoryBarrierWire.Decode(ref d, &t1147[t1145]);
                 }
-                a->pImageMemoryBarriers = t1119;
+                a->pImageMemoryBarriers = t1147;
             }
             else if ((ulong)a->imageMemoryBarrierCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1614,15 +1614,15 @@ public static unsafe partial class vkCmdPushConstants
         a->size = (uint)d.U32();
 
         {
-            ulong t1123 = d.ArraySize();
-            if (t1123 != 0)
+            ulong t1151 = d.ArraySize();
+            if (t1151 != 0)
             {
-                if (t1123 != (ulong)a->size) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1123, 1)) return;
-                var t1124 = (byte*)d.Alloc(t1123, (ulong)sizeof(byte));
-                if (t1124 == null) return;
-                d.Bytes(t1124, t1123 * 1);
-                a->pValues = t1124;
+                if (t1151 != (ulong)a->size) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1151, 1)) return;
+                var t1152 = (byte*)d.Alloc(t1151, (ulong)sizeof(byte));
+                if (t1152 == null) return;
+                d.Bytes(t1152, t1151 * 1);
+                a->pValues = t1152;
             }
             else if ((ulong)a->size != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1691,10 +1691,10 @@ public static unsafe partial class vkCmdBeginRenderPass
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1125 = (VkRenderPassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkRenderPassBeginInfo));
-            if (t1125 == null) return;
-            VkRenderPassBeginInfoWire.Decode(ref d, &(*t1125));
-            a->pRenderPassBegin = t1125;
+            var t1153 = (VkRenderPassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkRenderPassBeginInfo));
+            if (t1153 == null) return;
+            VkRenderPassBeginInfoWire.Decode(ref d, &(*t1153));
+            a->pRenderPassBegin = t1153;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         a->contents = (VkSubpassContents)d.I32();
@@ -1856,9 +1856,9 @@ public static unsafe partial class vkCmdExecuteCommands
         if (pCommandBuffers != null)
         {
             e.ArraySize((ulong)commandBufferCount);
-            for (ulong t1127 = 0; t1127 < (ulong)commandBufferCount; t1127++)
+            for (ulong t1155 = 0; t1155 < (ulong)commandBufferCount; t1155++)
             {
-                e.Handle(pCommandBuffers[t1127]);
+                e.Handle(pCommandBuffers[t1155]);
             }
         }
         else e.ArraySize(0);
@@ -1870,18 +1870,18 @@ public static unsafe partial class vkCmdExecuteCommands
         a->commandBufferCount = (uint)d.U32();
 
         {
-            ulong t1129 = d.ArraySize();
-            if (t1129 != 0)
+            ulong t1157 = d.ArraySize();
+            if (t1157 != 0)
             {
-                if (t1129 != (ulong)a->commandBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1129, 8)) return;
-                var t1130 = (ulong*)d.Alloc(t1129, (ulong)sizeof(ulong));
-                if (t1130 == null) return;
-                for (ulong t1128 = 0; t1128 < t1129; t1128++)
+                if (t1157 != (ulong)a->commandBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1157, 8)) return;
+                var t1158 = (ulong*)d.Alloc(t1157, (ulong)sizeof(ulong));
+                if (t1158 == null) return;
+                for (ulong t1156 = 0; t1156 < t1157; t1156++)
                 {
-                    t1130[t1128] = d.Handle(6);
+                    t1158[t1156] = d.Handle(6);
                 }
-                a->pCommandBuffers = t1130;
+                a->pCommandBuffers = t1158;
             }
             else if ((ulong)a->commandBufferCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1933,7 +1933,7 @@ public static unsafe partial class vkEnumerateInstanceVersion
     }
     public static void Decode(ref VnDecoder d, Args* a)
     {
-        if (d.Pointer()) { var t1131 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1131 == null) return; a->pApiVersion = t1131; }
+        if (d.Pointer()) { var t1159 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1159 == null) return; a->pApiVersion = t1159; }
         if (a->pApiVersion == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(uint* pApiVersion, VnProtocolFilter f = null)
@@ -1997,9 +1997,9 @@ public static unsafe partial class vkBindBufferMemory2
         n += 8;
         if (pBindInfos != null)
         {
-            for (ulong t1132 = 0; t1132 < (ulong)bindInfoCount; t1132++)
+            for (ulong t1160 = 0; t1160 < (ulong)bindInfoCount; t1160++)
             {
-                n += VkBindBufferMemoryInfoWire.Size(&pBindInfos[t1132], f);
+                n += VkBindBufferMemoryInfoWire.Size(&pBindInfos[t1160], f);
             }
         }
         return n;
@@ -2013,9 +2013,9 @@ public static unsafe partial class vkBindBufferMemory2
         if (pBindInfos != null)
         {
             e.ArraySize((ulong)bindInfoCount);
-            for (ulong t1133 = 0; t1133 < (ulong)bindInfoCount; t1133++)
+            for (ulong t1161 = 0; t1161 < (ulong)bindInfoCount; t1161++)
             {
-                VkBindBufferMemoryInfoWire.Encode(ref e, &pBindInfos[t1133]);
+                VkBindBufferMemoryInfoWire.Encode(ref e, &pBindInfos[t1161]);
             }
         }
         else e.ArraySize(0);
@@ -2027,18 +2027,18 @@ public static unsafe partial class vkBindBufferMemory2
         a->bindInfoCount = (uint)d.U32();
 
         {
-            ulong t1135 = d.ArraySize();
-            if (t1135 != 0)
+            ulong t1163 = d.ArraySize();
+            if (t1163 != 0)
             {
-                if (t1135 != (ulong)a->bindInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1135, 36)) return;
-                var t1136 = (VkBindBufferMemoryInfo*)d.Alloc(t1135, (ulong)sizeof(VkBindBufferMemoryInfo));
-                if (t1136 == null) return;
-                for (ulong t1134 = 0; t1134 < t1135; t1134++)
+                if (t1163 != (ulong)a->bindInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1163, 36)) return;
+                var t1164 = (VkBindBufferMemoryInfo*)d.Alloc(t1163, (ulong)sizeof(VkBindBufferMemoryInfo));
+                if (t1164 == null) return;
+                for (ulong t1162 = 0; t1162 < t1163; t1162++)
                 {
-                    VkBindBufferMemoryInfoWire.Decode(ref d, &t1136[t1134]);
+                    VkBindBufferMemoryInfoWire.Decode(ref d, &t1164[t1162]);
                 }
-                a->pBindInfos = t1136;
+                a->pBindInfos = t1164;
             }
             else if ((ulong)a->bindInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -2089,9 +2089,9 @@ public static unsafe partial class vkBindImageMemory2
         n += 8;
         if (pBindInfos != null)
         {
-            for (ulong t1137 = 0; t1137 < (ulong)bindInfoCount; t1137++)
+            for (ulong t1165 = 0; t1165 < (ulong)bindInfoCount; t1165++)
             {
-                n += VkBindImageMemoryInfoWire.Size(&pBindInfos[t1137], f);
+                n += VkBindImageMemoryInfoWire.Size(&pBindInfos[t1165], f);
             }
         }
         return n;
@@ -2105,9 +2105,9 @@ public static unsafe partial class vkBindImageMemory2
         if (pBindInfos != null)
         {
             e.ArraySize((ulong)bindInfoCount);
-            for (ulong t1138 = 0; t1138 < (ulong)bindInfoCount; t1138++)
+            for (ulong t1166 = 0; t1166 < (ulong)bindInfoCount; t1166++)
             {
-                VkBindImageMemoryInfoWire.Encode(ref e, &pBindInfos[t1138]);
+                VkBindImageMemoryInfoWire.Encode(ref e, &pBindInfos[t1166]);
             }
         }
         else e.ArraySize(0);
@@ -2119,18 +2119,18 @@ public static unsafe partial class vkBindImageMemory2
         a->bindInfoCount = (uint)d.U32();
 
         {
-            ulong t1140 = d.ArraySize();
-            if (t1140 != 0)
+            ulong t1168 = d.ArraySize();
+            if (t1168 != 0)
             {
-                if (t1140 != (ulong)a->bindInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1140, 36)) return;
-                var t1141 = (VkBindImageMemoryInfo*)d.Alloc(t1140, (ulong)sizeof(VkBindImageMemoryInfo));
-                if (t1141 == null) return;
-                for (ulong t1139 = 0; t1139 < t1140; t1139++)
+                if (t1168 != (ulong)a->bindInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1168, 36)) return;
+                var t1169 = (VkBindImageMemoryInfo*)d.Alloc(t1168, (ulong)sizeof(VkBindImageMemoryInfo));
+                if (t1169 == null) return;
+                for (ulong t1167 = 0; t1167 < t1168; t1167++)
                 {
-                    VkBindImageMemoryInfoWire.Decode(ref d, &t1141[t1139]);
+                    VkBindImageMemoryInfoWire.Decode(ref d, &t1169[t1167]);
                 }
-                a->pBindInfos = t1141;
+                a->pBindInfos = t1169;
             }
             else if ((ulong)a->bindInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -2201,7 +2201,7 @@ public static unsafe partial class vkGetDeviceGroupPeerMemoryFeatures
         a->heapIndex = (uint)d.U32();
         a->localDeviceIndex = (uint)d.U32();
         a->remoteDeviceIndex = (uint)d.U32();
-        if (d.Pointer()) { var t1142 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1142 == null) return; a->pPeerMemoryFeatures = t1142; }
+        if (d.Pointer()) { var t1170 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1170 == null) return; a->pPeerMemoryFeatures = t1170; }
         if (a->pPeerMemoryFeatures == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, uint heapIndex, uint localDeviceIndex, uint remoteDeviceIndex, uint* pPeerMemoryFeatures, VnProtocolFilter f = null)
@@ -2388,9 +2388,9 @@ public static unsafe partial class vkEnumeratePhysicalDeviceGroups
         n += 8;
         if (pPhysicalDeviceGroupProperties != null)
         {
-            for (ulong t1143 = 0; t1143 < (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)); t1143++)
+            for (ulong t1171 = 0; t1171 < (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)); t1171++)
             {
-                n += VkPhysicalDeviceGroupPropertiesWire.SizePartial(&pPhysicalDeviceGroupProperties[t1143], f);
+                n += VkPhysicalDeviceGroupPropertiesWire.SizePartial(&pPhysicalDeviceGroupProperties[t1171], f);
             }
         }
         return n;
@@ -2405,9 +2405,9 @@ public static unsafe partial class vkEnumeratePhysicalDeviceGroups
         if (pPhysicalDeviceGroupProperties != null)
         {
             e.ArraySize((pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)));
-            for (ulong t1144 = 0; t1144 < (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)); t1144++)
+            for (ulong t1172 = 0; t1172 < (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)); t1172++)
             {
-                VkPhysicalDeviceGroupPropertiesWire.EncodePartial(ref e, &pPhysicalDeviceGroupProperties[t1144]);
+                VkPhysicalDeviceGroupPropertiesWire.EncodePartial(ref e, &pPhysicalDeviceGroupProperties[t1172]);
             }
         }
         else e.ArraySize(0);
@@ -2416,21 +2416,21 @@ public static unsafe partial class vkEnumeratePhysicalDeviceGroups
     {
         a->instance = d.Handle(1);
         if (a->instance == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        if (d.Pointer()) { var t1145 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1145 == null) return; *t1145 = (uint)d.U32(); a->pPhysicalDeviceGroupCount = t1145; }
+        if (d.Pointer()) { var t1173 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1173 == null) return; *t1173 = (uint)d.U32(); a->pPhysicalDeviceGroupCount = t1173; }
         if (a->pPhysicalDeviceGroupCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t1147 = d.ArraySize();
-            if (t1147 != 0)
+            ulong t1175 = d.ArraySize();
+            if (t1175 != 0)
             {
-                if (t1147 != (a->pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*a->pPhysicalDeviceGroupCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1148 = (VkPhysicalDeviceGroupProperties*)d.Alloc(t1147, (ulong)sizeof(VkPhysicalDeviceGroupProperties));
-                if (t1148 == null) return;
-                for (ulong t1146 = 0; t1146 < t1147; t1146++)
+                if (t1175 != (a->pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*a->pPhysicalDeviceGroupCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1176 = (VkPhysicalDeviceGroupProperties*)d.Alloc(t1175, (ulong)sizeof(VkPhysicalDeviceGroupProperties));
+                if (t1176 == null) return;
+                for (ulong t1174 = 0; t1174 < t1175; t1174++)
                 {
-                    VkPhysicalDeviceGroupPropertiesWire.DecodePartial(ref d, &t1148[t1146]);
+                    VkPhysicalDeviceGroupPropertiesWire.DecodePartial(ref d, &t1176[t1174]);
                 }
-                a->pPhysicalDeviceGroupProperties = t1148;
+                a->pPhysicalDeviceGroupProperties = t1176;
             }
         }
     }
@@ -2445,9 +2445,9 @@ public static unsafe partial class vkEnumeratePhysicalDeviceGroups
         n += 8;
         if (pPhysicalDeviceGroupProperties != null)
         {
-            for (ulong t1149 = 0; t1149 < (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)); t1149++)
+            for (ulong t1177 = 0; t1177 < (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)); t1177++)
             {
-                n += VkPhysicalDeviceGroupPropertiesWire.Size(&pPhysicalDeviceGroupProperties[t1149], f);
+                n += VkPhysicalDeviceGroupPropertiesWire.Size(&pPhysicalDeviceGroupProperties[t1177], f);
             }
         }
         return n;
@@ -2465,9 +2465,9 @@ public static unsafe partial class vkEnumeratePhysicalDeviceGroups
         if (pPhysicalDeviceGroupProperties != null)
         {
             e.ArraySize((pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)));
-            for (ulong t1150 = 0; t1150 < (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)); t1150++)
+            for (ulong t1178 = 0; t1178 < (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)); t1178++)
             {
-                VkPhysicalDeviceGroupPropertiesWire.Encode(ref e, &pPhysicalDeviceGroupProperties[t1150]);
+                VkPhysicalDeviceGroupPropertiesWire.Encode(ref e, &pPhysicalDeviceGroupProperties[t1178]);
             }
         }
         else e.ArraySize(0);
@@ -2485,13 +2485,13 @@ public static unsafe partial class vkEnumeratePhysicalDeviceGroups
         }
 
         {
-            ulong t1152 = d.ArraySize();
-            if (t1152 != 0)
+            ulong t1180 = d.ArraySize();
+            if (t1180 != 0)
             {
-                if (pPhysicalDeviceGroupProperties == null || t1152 > cap_pPhysicalDeviceGroupCount || t1152 != (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                for (ulong t1151 = 0; t1151 < t1152; t1151++)
+                if (pPhysicalDeviceGroupProperties == null || t1180 > cap_pPhysicalDeviceGroupCount || t1180 != (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                for (ulong t1179 = 0; t1179 < t1180; t1179++)
                 {
-                    VkPhysicalDeviceGroupPropertiesWire.DecodeInto(ref d, &pPhysicalDeviceGroupProperties[t1151]);
+                    VkPhysicalDeviceGroupPropertiesWire.DecodeInto(ref d, &pPhysicalDeviceGroupProperties[t1179]);
                 }
             }
         }
@@ -2554,18 +2554,18 @@ public static unsafe partial class vkGetImageMemoryRequirements2
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1153 = (VkImageMemoryRequirementsInfo2*)d.Alloc(1, (ulong)sizeof(VkImageMemoryRequirementsInfo2));
-            if (t1153 == null) return;
-            VkImageMemoryRequirementsInfo2Wire.Decode(ref d, &(*t1153));
-            a->pInfo = t1153;
+            var t1181 = (VkImageMemoryRequirementsInfo2*)d.Alloc(1, (ulong)sizeof(VkImageMemoryRequirementsInfo2));
+            if (t1181 == null) return;
+            VkImageMemoryRequirementsInfo2Wire.Decode(ref d, &(*t1181));
+            a->pInfo = t1181;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1154 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
-            if (t1154 == null) return;
-            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1154));
-            a->pMemoryRequirements = t1154;
+            var t1182 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
+            if (t1182 == null) return;
+            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1182));
+            a->pMemoryRequirements = t1182;
         }
         if (a->pMemoryRequirements == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -2656,18 +2656,18 @@ public static unsafe partial class vkGetBufferMemoryRequirements2
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1155 = (VkBufferMemoryRequirementsInfo2*)d.Alloc(1, (ulong)sizeof(VkBufferMemoryRequirementsInfo2));
-            if (t1155 == null) return;
-            VkBufferMemoryRequirementsInfo2Wire.Decode(ref d, &(*t1155));
-            a->pInfo = t1155;
+            var t1183 = (VkBufferMemoryRequirementsInfo2*)d.Alloc(1, (ulong)sizeof(VkBufferMemoryRequirementsInfo2));
+            if (t1183 == null) return;
+            VkBufferMemoryRequirementsInfo2Wire.Decode(ref d, &(*t1183));
+            a->pInfo = t1183;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1156 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
-            if (t1156 == null) return;
-            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1156));
-            a->pMemoryRequirements = t1156;
+            var t1184 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
+            if (t1184 == null) return;
+            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1184));
+            a->pMemoryRequirements = t1184;
         }
         if (a->pMemoryRequirements == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -2734,9 +2734,9 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements2
         n += 8;
         if (pSparseMemoryRequirements != null)
         {
-            for (ulong t1157 = 0; t1157 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1157++)
+            for (ulong t1185 = 0; t1185 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1185++)
             {
-                n += VkSparseImageMemoryRequirements2Wire.SizePartial(&pSparseMemoryRequirements[t1157], f);
+                n += VkSparseImageMemoryRequirements2Wire.SizePartial(&pSparseMemoryRequirements[t1185], f);
             }
         }
         return n;
@@ -2756,9 +2756,9 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements2
         if (pSparseMemoryRequirements != null)
         {
             e.ArraySize((pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)));
-            for (ulong t1158 = 0; t1158 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1158++)
+            for (ulong t1186 = 0; t1186 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1186++)
             {
-                VkSparseImageMemoryRequirements2Wire.EncodePartial(ref e, &pSparseMemoryRequirements[t1158]);
+                VkSparseImageMemoryRequirements2Wire.EncodePartial(ref e, &pSparseMemoryRequirements[t1186]);
             }
         }
         else e.ArraySize(0);
@@ -2769,27 +2769,27 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements2
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1159 = (VkImageSparseMemoryRequirementsInfo2*)d.Alloc(1, (ulong)sizeof(VkImageSparseMemoryRequirementsInfo2));
-            if (t1159 == null) return;
-            VkImageSparseMemoryRequirementsInfo2Wire.Decode(ref d, &(*t1159));
-            a->pInfo = t1159;
+            var t1187 = (VkImageSparseMemoryRequirementsInfo2*)d.Alloc(1, (ulong)sizeof(VkImageSparseMemoryRequirementsInfo2));
+            if (t1187 == null) return;
+            VkImageSparseMemoryRequirementsInfo2Wire.Decode(ref d, &(*t1187));
+            a->pInfo = t1187;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer()) { var t1160 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1160 == null) return; *t1160 = (uint)d.U32(); a->pSparseMemoryRequirementCount = t1160; }
+        if (d.Pointer()) { var t1188 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1188 == null) return; *t1188 = (uint)d.U32(); a->pSparseMemoryRequirementCount = t1188; }
         if (a->pSparseMemoryRequirementCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t1162 = d.ArraySize();
-            if (t1162 != 0)
+            ulong t1190 = d.ArraySize();
+            if (t1190 != 0)
             {
-                if (t1162 != (a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1163 = (VkSparseImageMemoryRequirements2*)d.Alloc(t1162, (ulong)sizeof(VkSparseImageMemoryRequirements2));
-                if (t1163 == null) return;
-                for (ulong t1161 = 0; t1161 < t1162; t1161++)
+                if (t1190 != (a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1191 = (VkSparseImageMemoryRequirements2*)d.Alloc(t1190, (ulong)sizeof(VkSparseImageMemoryRequirements2));
+                if (t1191 == null) return;
+                for (ulong t1189 = 0; t1189 < t1190; t1189++)
                 {
-                    VkSparseImageMemoryRequirements2Wire.DecodePartial(ref d, &t1163[t1161]);
+                    VkSparseImageMemoryRequirements2Wire.DecodePartial(ref d, &t1191[t1189]);
                 }
-                a->pSparseMemoryRequirements = t1163;
+                a->pSparseMemoryRequirements = t1191;
             }
         }
     }
@@ -2804,9 +2804,9 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements2
         n += 8;
         if (pSparseMemoryRequirements != null)
         {
-            for (ulong t1164 = 0; t1164 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1164++)
+            for (ulong t1192 = 0; t1192 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1192++)
             {
-                n += VkSparseImageMemoryRequirements2Wire.Size(&pSparseMemoryRequirements[t1164], f);
+                n += VkSparseImageMemoryRequirements2Wire.Size(&pSparseMemoryRequirements[t1192], f);
             }
         }
         return n;
@@ -2823,9 +2823,9 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements2
         if (pSparseMemoryRequirements != null)
         {
             e.ArraySize((pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)));
-            for (ulong t1165 = 0; t1165 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1165++)
+            for (ulong t1193 = 0; t1193 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1193++)
             {
-                VkSparseImageMemoryRequirements2Wire.Encode(ref e, &pSparseMemoryRequirements[t1165]);
+                VkSparseImageMemoryRequirements2Wire.Encode(ref e, &pSparseMemoryRequirements[t1193]);
             }
         }
         else e.ArraySize(0);
@@ -2841,13 +2841,13 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements2
         }
 
         {
-            ulong t1167 = d.ArraySize();
-            if (t1167 != 0)
+            ulong t1195 = d.ArraySize();
+            if (t1195 != 0)
             {
-                if (pSparseMemoryRequirements == null || t1167 > cap_pSparseMemoryRequirementCount || t1167 != (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
-                for (ulong t1166 = 0; t1166 < t1167; t1166++)
+                if (pSparseMemoryRequirements == null || t1195 > cap_pSparseMemoryRequirementCount || t1195 != (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
+                for (ulong t1194 = 0; t1194 < t1195; t1194++)
                 {
-                    VkSparseImageMemoryRequirements2Wire.DecodeInto(ref d, &pSparseMemoryRequirements[t1166]);
+                    VkSparseImageMemoryRequirements2Wire.DecodeInto(ref d, &pSparseMemoryRequirements[t1194]);
                 }
             }
         }
@@ -2899,10 +2899,10 @@ public static unsafe partial class vkGetPhysicalDeviceFeatures2
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1168 = (VkPhysicalDeviceFeatures2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFeatures2));
-            if (t1168 == null) return;
-            VkPhysicalDeviceFeatures2Wire.DecodePartial(ref d, &(*t1168));
-            a->pFeatures = t1168;
+            var t1196 = (VkPhysicalDeviceFeatures2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFeatures2));
+            if (t1196 == null) return;
+            VkPhysicalDeviceFeatures2Wire.DecodePartial(ref d, &(*t1196));
+            a->pFeatures = t1196;
         }
         if (a->pFeatures == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -2982,10 +2982,10 @@ public static unsafe partial class vkGetPhysicalDeviceProperties2
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1169 = (VkPhysicalDeviceProperties2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProperties2));
-            if (t1169 == null) return;
-            VkPhysicalDeviceProperties2Wire.DecodePartial(ref d, &(*t1169));
-            a->pProperties = t1169;
+            var t1197 = (VkPhysicalDeviceProperties2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProperties2));
+            if (t1197 == null) return;
+            VkPhysicalDeviceProperties2Wire.DecodePartial(ref d, &(*t1197));
+            a->pProperties = t1197;
         }
         if (a->pProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -3069,10 +3069,10 @@ public static unsafe partial class vkGetPhysicalDeviceFormatProperties2
         a->format = (VkFormat)d.I32();
         if (d.Pointer())
         {
-            var t1170 = (VkFormatProperties2*)d.Alloc(1, (ulong)sizeof(VkFormatProperties2));
-            if (t1170 == null) return;
-            VkFormatProperties2Wire.DecodePartial(ref d, &(*t1170));
-            a->pFormatProperties = t1170;
+            var t1198 = (VkFormatProperties2*)d.Alloc(1, (ulong)sizeof(VkFormatProperties2));
+            if (t1198 == null) return;
+            VkFormatProperties2Wire.DecodePartial(ref d, &(*t1198));
+            a->pFormatProperties = t1198;
         }
         if (a->pFormatProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -3164,18 +3164,18 @@ public static unsafe partial class vkGetPhysicalDeviceImageFormatProperties2
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1171 = (VkPhysicalDeviceImageFormatInfo2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageFormatInfo2));
-            if (t1171 == null) return;
-            VkPhysicalDeviceImageFormatInfo2Wire.Decode(ref d, &(*t1171));
-            a->pImageFormatInfo = t1171;
+            var t1199 = (VkPhysicalDeviceImageFormatInfo2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageFormatInfo2));
+            if (t1199 == null) return;
+            VkPhysicalDeviceImageFormatInfo2Wire.Decode(ref d, &(*t1199));
+            a->pImageFormatInfo = t1199;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1172 = (VkImageFormatProperties2*)d.Alloc(1, (ulong)sizeof(VkImageFormatProperties2));
-            if (t1172 == null) return;
-            VkImageFormatProperties2Wire.DecodePartial(ref d, &(*t1172));
-            a->pImageFormatProperties = t1172;
+            var t1200 = (VkImageFormatProperties2*)d.Alloc(1, (ulong)sizeof(VkImageFormatProperties2));
+            if (t1200 == null) return;
+            VkImageFormatProperties2Wire.DecodePartial(ref d, &(*t1200));
+            a->pImageFormatProperties = t1200;
         }
         if (a->pImageFormatProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -3239,9 +3239,9 @@ public static unsafe partial class vkGetPhysicalDeviceQueueFamilyProperties2
         n += 8;
         if (pQueueFamilyProperties != null)
         {
-            for (ulong t1173 = 0; t1173 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t1173++)
+            for (ulong t1201 = 0; t1201 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t1201++)
             {
-                n += VkQueueFamilyProperties2Wire.SizePartial(&pQueueFamilyProperties[t1173], f);
+                n += VkQueueFamilyProperties2Wire.SizePartial(&pQueueFamilyProperties[t1201], f);
             }
         }
         return n;
@@ -3256,9 +3256,9 @@ public static unsafe partial class vkGetPhysicalDeviceQueueFamilyProperties2
         if (pQueueFamilyProperties != null)
         {
             e.ArraySize((pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)));
-            for (ulong t1174 = 0; t1174 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t1174++)
+            for (ulong t1202 = 0; t1202 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t1202++)
             {
-                VkQueueFamilyProperties2Wire.EncodePartial(ref e, &pQueueFamilyProperties[t1174]);
+                VkQueueFamilyProperties2Wire.EncodePartial(ref e, &pQueueFamilyProperties[t1202]);
             }
         }
         else e.ArraySize(0);
@@ -3267,21 +3267,21 @@ public static unsafe partial class vkGetPhysicalDeviceQueueFamilyProperties2
     {
         a->physicalDevice = d.Handle(2);
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        if (d.Pointer()) { var t1175 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1175 == null) return; *t1175 = (uint)d.U32(); a->pQueueFamilyPropertyCount = t1175; }
+        if (d.Pointer()) { var t1203 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1203 == null) return; *t1203 = (uint)d.U32(); a->pQueueFamilyPropertyCount = t1203; }
         if (a->pQueueFamilyPropertyCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t1177 = d.ArraySize();
-            if (t1177 != 0)
+            ulong t1205 = d.ArraySize();
+            if (t1205 != 0)
             {
-                if (t1177 != (a->pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*a->pQueueFamilyPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1178 = (VkQueueFamilyProperties2*)d.Alloc(t1177, (ulong)sizeof(VkQueueFamilyProperties2));
-                if (t1178 == null) return;
-                for (ulong t1176 = 0; t1176 < t1177; t1176++)
+                if (t1205 != (a->pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*a->pQueueFamilyPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1206 = (VkQueueFamilyProperties2*)d.Alloc(t1205, (ulong)sizeof(VkQueueFamilyProperties2));
+                if (t1206 == null) return;
+                for (ulong t1204 = 0; t1204 < t1205; t1204++)
                 {
-                    VkQueueFamilyProperties2Wire.DecodePartial(ref d, &t1178[t1176]);
+                    VkQueueFamilyProperties2Wire.DecodePartial(ref d, &t1206[t1204]);
                 }
-                a->pQueueFamilyProperties = t1178;
+                a->pQueueFamilyProperties = t1206;
             }
         }
     }
@@ -3296,9 +3296,9 @@ public static unsafe partial class vkGetPhysicalDeviceQueueFamilyProperties2
         n += 8;
         if (pQueueFamilyProperties != null)
         {
-            for (ulong t1179 = 0; t1179 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t1179++)
+            for (ulong t1207 = 0; t1207 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t1207++)
             {
-                n += VkQueueFamilyProperties2Wire.Size(&pQueueFamilyProperties[t1179], f);
+                n += VkQueueFamilyProperties2Wire.Size(&pQueueFamilyProperties[t1207], f);
             }
         }
         return n;
@@ -3315,9 +3315,9 @@ public static unsafe partial class vkGetPhysicalDeviceQueueFamilyProperties2
         if (pQueueFamilyProperties != null)
         {
             e.ArraySize((pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)));
-            for (ulong t1180 = 0; t1180 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t1180++)
+            for (ulong t1208 = 0; t1208 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t1208++)
             {
-                VkQueueFamilyProperties2Wire.Encode(ref e, &pQueueFamilyProperties[t1180]);
+                VkQueueFamilyProperties2Wire.Encode(ref e, &pQueueFamilyProperties[t1208]);
             }
         }
         else e.ArraySize(0);
@@ -3333,13 +3333,13 @@ public static unsafe partial class vkGetPhysicalDeviceQueueFamilyProperties2
         }
 
         {
-            ulong t1182 = d.ArraySize();
-            if (t1182 != 0)
+            ulong t1210 = d.ArraySize();
+            if (t1210 != 0)
             {
-                if (pQueueFamilyProperties == null || t1182 > cap_pQueueFamilyPropertyCount || t1182 != (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
-                for (ulong t1181 = 0; t1181 < t1182; t1181++)
+                if (pQueueFamilyProperties == null || t1210 > cap_pQueueFamilyPropertyCount || t1210 != (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
+                for (ulong t1209 = 0; t1209 < t1210; t1209++)
                 {
-                    VkQueueFamilyProperties2Wire.DecodeInto(ref d, &pQueueFamilyProperties[t1181]);
+                    VkQueueFamilyProperties2Wire.DecodeInto(ref d, &pQueueFamilyProperties[t1209]);
                 }
             }
         }
@@ -3391,10 +3391,10 @@ public static unsafe partial class vkGetPhysicalDeviceMemoryProperties2
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1183 = (VkPhysicalDeviceMemoryProperties2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMemoryProperties2));
-            if (t1183 == null) return;
-            VkPhysicalDeviceMemoryProperties2Wire.DecodePartial(ref d, &(*t1183));
-            a->pMemoryProperties = t1183;
+            var t1211 = (VkPhysicalDeviceMemoryProperties2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMemoryProperties2));
+            if (t1211 == null) return;
+            VkPhysicalDeviceMemoryProperties2Wire.DecodePartial(ref d, &(*t1211));
+            a->pMemoryProperties = t1211;
         }
         if (a->pMemoryProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -3461,9 +3461,9 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
         n += 8;
         if (pProperties != null)
         {
-            for (ulong t1184 = 0; t1184 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1184++)
+            for (ulong t1212 = 0; t1212 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1212++)
             {
-                n += VkSparseImageFormatProperties2Wire.SizePartial(&pProperties[t1184], f);
+                n += VkSparseImageFormatProperties2Wire.SizePartial(&pProperties[t1212], f);
             }
         }
         return n;
@@ -3483,9 +3483,9 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
         if (pProperties != null)
         {
             e.ArraySize((pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)));
-            for (ulong t1185 = 0; t1185 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1185++)
+            for (ulong t1213 = 0; t1213 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1213++)
             {
-                VkSparseImageFormatProperties2Wire.EncodePartial(ref e, &pProperties[t1185]);
+                VkSparseImageFormatProperties2Wire.EncodePartial(ref e, &pProperties[t1213]);
             }
         }
         else e.ArraySize(0);
@@ -3496,27 +3496,27 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1186 = (VkPhysicalDeviceSparseImageFormatInfo2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSparseImageFormatInfo2));
-            if (t1186 == null) return;
-            VkPhysicalDeviceSparseImageFormatInfo2Wire.Decode(ref d, &(*t1186));
-            a->pFormatInfo = t1186;
+            var t1214 = (VkPhysicalDeviceSparseImageFormatInfo2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSparseImageFormatInfo2));
+            if (t1214 == null) return;
+            VkPhysicalDeviceSparseImageFormatInfo2Wire.Decode(ref d, &(*t1214));
+            a->pFormatInfo = t1214;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer()) { var t1187 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1187 == null) return; *t1187 = (uint)d.U32(); a->pPropertyCount = t1187; }
+        if (d.Pointer()) { var t1215 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1215 == null) return; *t1215 = (uint)d.U32(); a->pPropertyCount = t1215; }
         if (a->pPropertyCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t1189 = d.ArraySize();
-            if (t1189 != 0)
+            ulong t1217 = d.ArraySize();
+            if (t1217 != 0)
             {
-                if (t1189 != (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1190 = (VkSparseImageFormatProperties2*)d.Alloc(t1189, (ulong)sizeof(VkSparseImageFormatProperties2));
-                if (t1190 == null) return;
-                for (ulong t1188 = 0; t1188 < t1189; t1188++)
+                if (t1217 != (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1218 = (VkSparseImageFormatProperties2*)d.Alloc(t1217, (ulong)sizeof(VkSparseImageFormatProperties2));
+                if (t1218 == null) return;
+                for (ulong t1216 = 0; t1216 < t1217; t1216++)
                 {
-                    VkSparseImageFormatProperties2Wire.DecodePartial(ref d, &t1190[t1188]);
+                    VkSparseImageFormatProperties2Wire.DecodePartial(ref d, &t1218[t1216]);
                 }
-                a->pProperties = t1190;
+                a->pProperties = t1218;
             }
         }
     }
@@ -3531,9 +3531,9 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
         n += 8;
         if (pProperties != null)
         {
-            for (ulong t1191 = 0; t1191 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1191++)
+            for (ulong t1219 = 0; t1219 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1219++)
             {
-                n += VkSparseImageFormatProperties2Wire.Size(&pProperties[t1191], f);
+                n += VkSparseImageFormatProperties2Wire.Size(&pProperties[t1219], f);
             }
         }
         return n;
@@ -3550,9 +3550,9 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
         if (pProperties != null)
         {
             e.ArraySize((pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)));
-            for (ulong t1192 = 0; t1192 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1192++)
+            for (ulong t1220 = 0; t1220 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1220++)
             {
-                VkSparseImageFormatProperties2Wire.Encode(ref e, &pProperties[t1192]);
+                VkSparseImageFormatProperties2Wire.Encode(ref e, &pProperties[t1220]);
             }
         }
         else e.ArraySize(0);
@@ -3568,13 +3568,13 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
         }
 
         {
-            ulong t1194 = d.ArraySize();
-            if (t1194 != 0)
+            ulong t1222 = d.ArraySize();
+            if (t1222 != 0)
             {
-                if (pProperties == null || t1194 > cap_pPropertyCount || t1194 != (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
-                for (ulong t1193 = 0; t1193 < t1194; t1193++)
+                if (pProperties == null || t1222 > cap_pPropertyCount || t1222 != (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
+                for (ulong t1221 = 0; t1221 < t1222; t1221++)
                 {
-                    VkSparseImageFormatProperties2Wire.DecodeInto(ref d, &pProperties[t1193]);
+                    VkSparseImageFormatProperties2Wire.DecodeInto(ref d, &pProperties[t1221]);
                 }
             }
         }
@@ -3688,13 +3688,13 @@ public static unsafe partial class vkGetDeviceQueue2
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1195 = (VkDeviceQueueInfo2*)d.Alloc(1, (ulong)sizeof(VkDeviceQueueInfo2));
-            if (t1195 == null) return;
-            VkDeviceQueueInfo2Wire.Decode(ref d, &(*t1195));
-            a->pQueueInfo = t1195;
+            var t1223 = (VkDeviceQueueInfo2*)d.Alloc(1, (ulong)sizeof(VkDeviceQueueInfo2));
+            if (t1223 == null) return;
+            VkDeviceQueueInfo2Wire.Decode(ref d, &(*t1223));
+            a->pQueueInfo = t1223;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer()) { var t1196 = (ulong*)d.Alloc(1, 8); if (t1196 == null) return; *t1196 = d.RawHandle(); a->pQueue = t1196; }
+        if (d.Pointer()) { var t1224 = (ulong*)d.Alloc(1, 8); if (t1224 == null) return; *t1224 = d.RawHandle(); a->pQueue = t1224; }
         if (a->pQueue == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkDeviceQueueInfo2* pQueueInfo, ulong* pQueue, VnProtocolFilter f = null)
@@ -3781,14 +3781,14 @@ public static unsafe partial class vkCreateSamplerYcbcrConversion
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1197 = (VkSamplerYcbcrConversionCreateInfo*)d.Alloc(1, (ulong)sizeof(VkSamplerYcbcrConversionCreateInfo));
-            if (t1197 == null) return;
-            VkSamplerYcbcrConversionCreateInfoWire.Decode(ref d, &(*t1197));
-            a->pCreateInfo = t1197;
+            var t1225 = (VkSamplerYcbcrConversionCreateInfo*)d.Alloc(1, (ulong)sizeof(VkSamplerYcbcrConversionCreateInfo));
+            if (t1225 == null) return;
+            VkSamplerYcbcrConversionCreateInfoWire.Decode(ref d, &(*t1225));
+            a->pCreateInfo = t1225;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t1198 = (ulong*)d.Alloc(1, 8); if (t1198 == null) return; *t1198 = d.RawHandle(); a->pYcbcrConversion = t1198; }
+        if (d.Pointer()) { var t1226 = (ulong*)d.Alloc(1, 8); if (t1226 == null) return; *t1226 = d.RawHandle(); a->pYcbcrConversion = t1226; }
         if (a->pYcbcrConversion == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkSamplerYcbcrConversionCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pYcbcrConversion, VnProtocolFilter f = null)
@@ -3935,14 +3935,14 @@ public static unsafe partial class vkCreateDescriptorUpdateTemplate
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1199 = (VkDescriptorUpdateTemplateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDescriptorUpdateTemplateCreateInfo));
-            if (t1199 == null) return;
-            VkDescriptorUpdateTemplateCreateInfoWire.Decode(ref d, &(*t1199));
-            a->pCreateInfo = t1199;
+            var t1227 = (VkDescriptorUpdateTemplateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDescriptorUpdateTemplateCreateInfo));
+            if (t1227 == null) return;
+            VkDescriptorUpdateTemplateCreateInfoWire.Decode(ref d, &(*t1227));
+            a->pCreateInfo = t1227;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t1200 = (ulong*)d.Alloc(1, 8); if (t1200 == null) return; *t1200 = d.RawHandle(); a->pDescriptorUpdateTemplate = t1200; }
+        if (d.Pointer()) { var t1228 = (ulong*)d.Alloc(1, 8); if (t1228 == null) return; *t1228 = d.RawHandle(); a->pDescriptorUpdateTemplate = t1228; }
         if (a->pDescriptorUpdateTemplate == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkDescriptorUpdateTemplateCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pDescriptorUpdateTemplate, VnProtocolFilter f = null)
@@ -4092,18 +4092,18 @@ public static unsafe partial class vkGetPhysicalDeviceExternalBufferProperties
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1201 = (VkPhysicalDeviceExternalBufferInfo*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExternalBufferInfo));
-            if (t1201 == null) return;
-            VkPhysicalDeviceExternalBufferInfoWire.Decode(ref d, &(*t1201));
-            a->pExternalBufferInfo = t1201;
+            var t1229 = (VkPhysicalDeviceExternalBufferInfo*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExternalBufferInfo));
+            if (t1229 == null) return;
+            VkPhysicalDeviceExternalBufferInfoWire.Decode(ref d, &(*t1229));
+            a->pExternalBufferInfo = t1229;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1202 = (VkExternalBufferProperties*)d.Alloc(1, (ulong)sizeof(VkExternalBufferProperties));
-            if (t1202 == null) return;
-            VkExternalBufferPropertiesWire.DecodePartial(ref d, &(*t1202));
-            a->pExternalBufferProperties = t1202;
+            var t1230 = (VkExternalBufferProperties*)d.Alloc(1, (ulong)sizeof(VkExternalBufferProperties));
+            if (t1230 == null) return;
+            VkExternalBufferPropertiesWire.DecodePartial(ref d, &(*t1230));
+            a->pExternalBufferProperties = t1230;
         }
         if (a->pExternalBufferProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4194,18 +4194,18 @@ public static unsafe partial class vkGetPhysicalDeviceExternalFenceProperties
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1203 = (VkPhysicalDeviceExternalFenceInfo*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExternalFenceInfo));
-            if (t1203 == null) return;
-            VkPhysicalDeviceExternalFenceInfoWire.Decode(ref d, &(*t1203));
-            a->pExternalFenceInfo = t1203;
+            var t1231 = (VkPhysicalDeviceExternalFenceInfo*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExternalFenceInfo));
+            if (t1231 == null) return;
+            VkPhysicalDeviceExternalFenceInfoWire.Decode(ref d, &(*t1231));
+            a->pExternalFenceInfo = t1231;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1204 = (VkExternalFenceProperties*)d.Alloc(1, (ulong)sizeof(VkExternalFenceProperties));
-            if (t1204 == null) return;
-            VkExternalFencePropertiesWire.DecodePartial(ref d, &(*t1204));
-            a->pExternalFenceProperties = t1204;
+            var t1232 = (VkExternalFenceProperties*)d.Alloc(1, (ulong)sizeof(VkExternalFenceProperties));
+            if (t1232 == null) return;
+            VkExternalFencePropertiesWire.DecodePartial(ref d, &(*t1232));
+            a->pExternalFenceProperties = t1232;
         }
         if (a->pExternalFenceProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4296,18 +4296,18 @@ public static unsafe partial class vkGetPhysicalDeviceExternalSemaphorePropertie
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1205 = (VkPhysicalDeviceExternalSemaphoreInfo*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExternalSemaphoreInfo));
-            if (t1205 == null) return;
-            VkPhysicalDeviceExternalSemaphoreInfoWire.Decode(ref d, &(*t1205));
-            a->pExternalSemaphoreInfo = t1205;
+            var t1233 = (VkPhysicalDeviceExternalSemaphoreInfo*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExternalSemaphoreInfo));
+            if (t1233 == null) return;
+            VkPhysicalDeviceExternalSemaphoreInfoWire.Decode(ref d, &(*t1233));
+            a->pExternalSemaphoreInfo = t1233;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1206 = (VkExternalSemaphoreProperties*)d.Alloc(1, (ulong)sizeof(VkExternalSemaphoreProperties));
-            if (t1206 == null) return;
-            VkExternalSemaphorePropertiesWire.DecodePartial(ref d, &(*t1206));
-            a->pExternalSemaphoreProperties = t1206;
+            var t1234 = (VkExternalSemaphoreProperties*)d.Alloc(1, (ulong)sizeof(VkExternalSemaphoreProperties));
+            if (t1234 == null) return;
+            VkExternalSemaphorePropertiesWire.DecodePartial(ref d, &(*t1234));
+            a->pExternalSemaphoreProperties = t1234;
         }
         if (a->pExternalSemaphoreProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4398,18 +4398,18 @@ public static unsafe partial class vkGetDescriptorSetLayoutSupport
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1207 = (VkDescriptorSetLayoutCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetLayoutCreateInfo));
-            if (t1207 == null) return;
-            VkDescriptorSetLayoutCreateInfoWire.Decode(ref d, &(*t1207));
-            a->pCreateInfo = t1207;
+            var t1235 = (VkDescriptorSetLayoutCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetLayoutCreateInfo));
+            if (t1235 == null) return;
+            VkDescriptorSetLayoutCreateInfoWire.Decode(ref d, &(*t1235));
+            a->pCreateInfo = t1235;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1208 = (VkDescriptorSetLayoutSupport*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetLayoutSupport));
-            if (t1208 == null) return;
-            VkDescriptorSetLayoutSupportWire.DecodePartial(ref d, &(*t1208));
-            a->pSupport = t1208;
+            var t1236 = (VkDescriptorSetLayoutSupport*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetLayoutSupport));
+            if (t1236 == null) return;
+            VkDescriptorSetLayoutSupportWire.DecodePartial(ref d, &(*t1236));
+            a->pSupport = t1236;
         }
         if (a->pSupport == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4647,14 +4647,14 @@ public static unsafe partial class vkCreateRenderPass2
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1209 = (VkRenderPassCreateInfo2*)d.Alloc(1, (ulong)sizeof(VkRenderPassCreateInfo2));
-            if (t1209 == null) return;
-            VkRenderPassCreateInfo2Wire.Decode(ref d, &(*t1209));
-            a->pCreateInfo = t1209;
+            var t1237 = (VkRenderPassCreateInfo2*)d.Alloc(1, (ulong)sizeof(VkRenderPassCreateInfo2));
+            if (t1237 == null) return;
+            VkRenderPassCreateInfo2Wire.Decode(ref d, &(*t1237));
+            a->pCreateInfo = t1237;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t1210 = (ulong*)d.Alloc(1, 8); if (t1210 == null) return; *t1210 = d.RawHandle(); a->pRenderPass = t1210; }
+        if (d.Pointer()) { var t1238 = (ulong*)d.Alloc(1, 8); if (t1238 == null) return; *t1238 = d.RawHandle(); a->pRenderPass = t1238; }
         if (a->pRenderPass == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkRenderPassCreateInfo2* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pRenderPass, VnProtocolFilter f = null)
@@ -4747,18 +4747,18 @@ public static unsafe partial class vkCmdBeginRenderPass2
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1211 = (VkRenderPassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkRenderPassBeginInfo));
-            if (t1211 == null) return;
-            VkRenderPassBeginInfoWire.Decode(ref d, &(*t1211));
-            a->pRenderPassBegin = t1211;
+            var t1239 = (VkRenderPassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkRenderPassBeginInfo));
+            if (t1239 == null) return;
+            VkRenderPassBeginInfoWire.Decode(ref d, &(*t1239));
+            a->pRenderPassBegin = t1239;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1212 = (VkSubpassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkSubpassBeginInfo));
-            if (t1212 == null) return;
-            VkSubpassBeginInfoWire.Decode(ref d, &(*t1212));
-            a->pSubpassBeginInfo = t1212;
+            var t1240 = (VkSubpassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkSubpassBeginInfo));
+            if (t1240 == null) return;
+            VkSubpassBeginInfoWire.Decode(ref d, &(*t1240));
+            a->pSubpassBeginInfo = t1240;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4834,18 +4834,18 @@ public static unsafe partial class vkCmdNextSubpass2
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1213 = (VkSubpassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkSubpassBeginInfo));
-            if (t1213 == null) return;
-            VkSubpassBeginInfoWire.Decode(ref d, &(*t1213));
-            a->pSubpassBeginInfo = t1213;
+            var t1241 = (VkSubpassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkSubpassBeginInfo));
+            if (t1241 == null) return;
+            VkSubpassBeginInfoWire.Decode(ref d, &(*t1241));
+            a->pSubpassBeginInfo = t1241;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1214 = (VkSubpassEndInfo*)d.Alloc(1, (ulong)sizeof(VkSubpassEndInfo));
-            if (t1214 == null) return;
-            VkSubpassEndInfoWire.Decode(ref d, &(*t1214));
-            a->pSubpassEndInfo = t1214;
+            var t1242 = (VkSubpassEndInfo*)d.Alloc(1, (ulong)sizeof(VkSubpassEndInfo));
+            if (t1242 == null) return;
+            VkSubpassEndInfoWire.Decode(ref d, &(*t1242));
+            a->pSubpassEndInfo = t1242;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4910,10 +4910,10 @@ public static unsafe partial class vkCmdEndRenderPass2
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1215 = (VkSubpassEndInfo*)d.Alloc(1, (ulong)sizeof(VkSubpassEndInfo));
-            if (t1215 == null) return;
-            VkSubpassEndInfoWire.Decode(ref d, &(*t1215));
-            a->pSubpassEndInfo = t1215;
+            var t1243 = (VkSubpassEndInfo*)d.Alloc(1, (ulong)sizeof(VkSubpassEndInfo));
+            if (t1243 == null) return;
+            VkSubpassEndInfoWire.Decode(ref d, &(*t1243));
+            a->pSubpassEndInfo = t1243;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -5036,7 +5036,7 @@ public static unsafe partial class vkGetSemaphoreCounterValue
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->semaphore = d.Handle(5);
         if (a->semaphore == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        if (d.Pointer()) { var t1216 = (ulong*)d.Alloc(1, (ulong)sizeof(ulong)); if (t1216 == null) return; a->pValue = t1216; }
+        if (d.Pointer()) { var t1244 = (ulong*)d.Alloc(1, (ulong)sizeof(ulong)); if (t1244 == null) return; a->pValue = t1244; }
         if (a->pValue == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, ulong semaphore, ulong* pValue, VnProtocolFilter f = null)
@@ -5122,10 +5122,10 @@ public static unsafe partial class vkWaitSemaphores
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1217 = (VkSemaphoreWaitInfo*)d.Alloc(1, (ulong)sizeof(VkSemaphoreWaitInfo));
-            if (t1217 == null) return;
-            VkSemaphoreWaitInfoWire.Decode(ref d, &(*t1217));
-            a->pWaitInfo = t1217;
+            var t1245 = (VkSemaphoreWaitInfo*)d.Alloc(1, (ulong)sizeof(VkSemaphoreWaitInfo));
+            if (t1245 == null) return;
+            VkSemaphoreWaitInfoWire.Decode(ref d, &(*t1245));
+            a->pWaitInfo = t1245;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         a->timeout = (ulong)d.U64();
@@ -5195,10 +5195,10 @@ public static unsafe partial class vkSignalSemaphore
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1218 = (VkSemaphoreSignalInfo*)d.Alloc(1, (ulong)sizeof(VkSemaphoreSignalInfo));
-            if (t1218 == null) return;
-            VkSemaphoreSignalInfoWire.Decode(ref d, &(*t1218));
-            a->pSignalInfo = t1218;
+            var t1246 = (VkSemaphoreSignalInfo*)d.Alloc(1, (ulong)sizeof(VkSemaphoreSignalInfo));
+            if (t1246 == null) return;
+            VkSemaphoreSignalInfoWire.Decode(ref d, &(*t1246));
+            a->pSignalInfo = t1246;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -5267,10 +5267,10 @@ public static unsafe partial class vkGetBufferDeviceAddress
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1219 = (VkBufferDeviceAddressInfo*)d.Alloc(1, (ulong)sizeof(VkBufferDeviceAddressInfo));
-            if (t1219 == null) return;
-            VkBufferDeviceAddressInfoWire.Decode(ref d, &(*t1219));
-            a->pInfo = t1219;
+            var t1247 = (VkBufferDeviceAddressInfo*)d.Alloc(1, (ulong)sizeof(VkBufferDeviceAddressInfo));
+            if (t1247 == null) return;
+            VkBufferDeviceAddressInfoWire.Decode(ref d, &(*t1247));
+            a->pInfo = t1247;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -5339,10 +5339,10 @@ public static unsafe partial class vkGetBufferOpaqueCaptureAddress
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1220 = (VkBufferDeviceAddressInfo*)d.Alloc(1, (ulong)sizeof(VkBufferDeviceAddressInfo));
-            if (t1220 == null) return;
-            VkBufferDeviceAddressInfoWire.Decode(ref d, &(*t1220));
-            a->pInfo = t1220;
+            var t1248 = (VkBufferDeviceAddressInfo*)d.Alloc(1, (ulong)sizeof(VkBufferDeviceAddressInfo));
+            if (t1248 == null) return;
+            VkBufferDeviceAddressInfoWire.Decode(ref d, &(*t1248));
+            a->pInfo = t1248;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -5411,10 +5411,10 @@ public static unsafe partial class vkGetDeviceMemoryOpaqueCaptureAddress
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1221 = (VkDeviceMemoryOpaqueCaptureAddressInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceMemoryOpaqueCaptureAddressInfo));
-            if (t1221 == null) return;
-            VkDeviceMemoryOpaqueCaptureAddressInfoWire.Decode(ref d, &(*t1221));
-            a->pInfo = t1221;
+            var t1249 = (VkDeviceMemoryOpaqueCaptureAddressInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceMemoryOpaqueCaptureAddressInfo));
+            if (t1249 == null) return;
+            VkDeviceMemoryOpaqueCaptureAddressInfoWire.Decode(ref d, &(*t1249));
+            a->pInfo = t1249;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -5477,10 +5477,10 @@ public static unsafe partial class vkSetReplyCommandStreamMESA
     {
         if (d.Pointer())
         {
-            var t1222 = (VkCommandStreamDescriptionMESA*)d.Alloc(1, (ulong)sizeof(VkCommandStreamDescriptionMESA));
-            if (t1222 == null) return;
-            VkCommandStreamDescriptionMESAWire.Decode(ref d, &(*t1222));
-            a->pStream = t1222;
+            var t1250 = (VkCommandStreamDescriptionMESA*)d.Alloc(1, (ulong)sizeof(VkCommandStreamDescriptionMESA));
+            if (t1250 == null) return;
+            VkCommandStreamDescriptionMESAWire.Decode(ref d, &(*t1250));
+            a->pStream = t1250;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -5576,9 +5576,9 @@ public static unsafe partial class vkExecuteCommandStreamsMESA
         n += 8;
         if (pStreams != null)
         {
-            for (ulong t1223 = 0; t1223 < (ulong)streamCount; t1223++)
+            for (ulong t1251 = 0; t1251 < (ulong)streamCount; t1251++)
             {
-                n += VkCommandStreamDescriptionMESAWire.Size(&pStreams[t1223], f);
+                n += VkCommandStreamDescriptionMESAWire.Size(&pStreams[t1251], f);
             }
         }
         n += 8;
@@ -5590,9 +5590,9 @@ public static unsafe partial class vkExecuteCommandStreamsMESA
         n += 8;
         if (pDependencies != null)
         {
-            for (ulong t1225 = 0; t1225 < (ulong)dependencyCount; t1225++)
+            for (ulong t1253 = 0; t1253 < (ulong)dependencyCount; t1253++)
             {
-                n += VkCommandStreamDependencyMESAWire.Size(&pDependencies[t1225], f);
+                n += VkCommandStreamDependencyMESAWire.Size(&pDependencies[t1253], f);
             }
         }
         n += 4;
@@ -5606,9 +5606,9 @@ public static unsafe partial class vkExecuteCommandStreamsMESA
         if (pStreams != null)
         {
             e.ArraySize((ulong)streamCount);
-            for (ulong t1226 = 0; t1226 < (ulong)streamCount; t1226++)
+            for (ulong t1254 = 0; t1254 < (ulong)streamCount; t1254++)
             {
-                VkCommandStreamDescriptionMESAWire.Encode(ref e, &pStreams[t1226]);
+                VkCommandStreamDescriptionMESAWire.Encode(ref e, &pStreams[t1254]);
             }
         }
         else e.ArraySize(0);
@@ -5622,9 +5622,9 @@ public static unsafe partial class vkExecuteCommandStreamsMESA
         if (pDependencies != null)
         {
             e.ArraySize((ulong)dependencyCount);
-            for (ulong t1228 = 0; t1228 < (ulong)dependencyCount; t1228++)
+            for (ulong t1256 = 0; t1256 < (ulong)dependencyCount; t1256++)
             {
-                VkCommandStreamDependencyMESAWire.Encode(ref e, &pDependencies[t1228]);
+                VkCommandStreamDependencyMESAWire.Encode(ref e, &pDependencies[t1256]);
             }
         }
         else e.ArraySize(0);
@@ -5635,49 +5635,49 @@ public static unsafe partial class vkExecuteCommandStreamsMESA
         a->streamCount = (uint)d.U32();
 
         {
-            ulong t1230 = d.ArraySize();
-            if (t1230 != 0)
+            ulong t1258 = d.ArraySize();
+            if (t1258 != 0)
             {
-                if (t1230 != (ulong)a->streamCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1230, 20)) return;
-                var t1231 = (VkCommandStreamDescriptionMESA*)d.Alloc(t1230, (ulong)sizeof(VkCommandStreamDescriptionMESA));
-                if (t1231 == null) return;
-                for (ulong t1229 = 0; t1229 < t1230; t1229++)
+                if (t1258 != (ulong)a->streamCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1258, 20)) return;
+                var t1259 = (VkCommandStreamDescriptionMESA*)d.Alloc(t1258, (ulong)sizeof(VkCommandStreamDescriptionMESA));
+                if (t1259 == null) return;
+                for (ulong t1257 = 0; t1257 < t1258; t1257++)
                 {
-                    VkCommandStreamDescriptionMESAWire.Decode(ref d, &t1231[t1229]);
+                    VkCommandStreamDescriptionMESAWire.Decode(ref d, &t1259[t1257]);
                 }
-                a->pStreams = t1231;
+                a->pStreams = t1259;
             }
             else if ((ulong)a->streamCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1233 = d.ArraySize();
-            if (t1233 != 0)
+            ulong t1261 = d.ArraySize();
+            if (t1261 != 0)
             {
-                if (t1233 != (ulong)a->streamCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1233, 8)) return;
-                var t1234 = (nuint*)d.Alloc(t1233, (ulong)sizeof(nuint));
-                if (t1234 == null) return;
-                d.Bytes(t1234, t1233 * 8);
-                a->pReplyPositions = t1234;
+                if (t1261 != (ulong)a->streamCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1261, 8)) return;
+                var t1262 = (nuint*)d.Alloc(t1261, (ulong)sizeof(nuint));
+                if (t1262 == null) return;
+                d.Bytes(t1262, t1261 * 8);
+                a->pReplyPositions = t1262;
             }
         }
         a->dependencyCount = (uint)d.U32();
 
         {
-            ulong t1236 = d.ArraySize();
-            if (t1236 != 0)
+            ulong t1264 = d.ArraySize();
+            if (t1264 != 0)
             {
-                if (t1236 != (ulong)a->dependencyCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1236, 8)) return;
-                var t1237 = (VkCommandStreamDependencyMESA*)d.Alloc(t1236, (ulong)sizeof(VkCommandStreamDependencyMESA));
-                if (t1237 == null) return;
-                for (ulong t1235 = 0; t1235 < t1236; t1235++)
+                if (t1264 != (ulong)a->dependencyCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1264, 8)) return;
+                var t1265 = (VkCommandStreamDependencyMESA*)d.Alloc(t1264, (ulong)sizeof(VkCommandStreamDependencyMESA));
+                if (t1265 == null) return;
+                for (ulong t1263 = 0; t1263 < t1264; t1263++)
                 {
-                    VkCommandStreamDependencyMESAWire.Decode(ref d, &t1237[t1235]);
+                    VkCommandStreamDependencyMESAWire.Decode(ref d, &t1265[t1263]);
                 }
-                a->pDependencies = t1237;
+                a->pDependencies = t1265;
             }
             else if ((ulong)a->dependencyCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -5753,9 +5753,9 @@ public static unsafe partial class vkCmdBindTransformFeedbackBuffersEXT
         if (pBuffers != null)
         {
             e.ArraySize((ulong)bindingCount);
-            for (ulong t1241 = 0; t1241 < (ulong)bindingCount; t1241++)
+            for (ulong t1269 = 0; t1269 < (ulong)bindingCount; t1269++)
             {
-                e.Handle(pBuffers[t1241]);
+                e.Handle(pBuffers[t1269]);
             }
         }
         else e.ArraySize(0);
@@ -5780,46 +5780,46 @@ public static unsafe partial class vkCmdBindTransformFeedbackBuffersEXT
         a->bindingCount = (uint)d.U32();
 
         {
-            ulong t1245 = d.ArraySize();
-            if (t1245 != 0)
+            ulong t1273 = d.ArraySize();
+            if (t1273 != 0)
             {
-                if (t1245 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1245, 8)) return;
-                var t1246 = (ulong*)d.Alloc(t1245, (ulong)sizeof(ulong));
-                if (t1246 == null) return;
-                for (ulong t1244 = 0; t1244 < t1245; t1244++)
+                if (t1273 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1273, 8)) return;
+                var t1274 = (ulong*)d.Alloc(t1273, (ulong)sizeof(ulong));
+                if (t1274 == null) return;
+                for (ulong t1272 = 0; t1272 < t1273; t1272++)
                 {
-                    t1246[t1244] = d.Handle(9);
+                    t1274[t1272] = d.Handle(9);
                 }
-                a->pBuffers = t1246;
+                a->pBuffers = t1274;
             }
             else if ((ulong)a->bindingCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1248 = d.ArraySize();
-            if (t1248 != 0)
+            ulong t1276 = d.ArraySize();
+            if (t1276 != 0)
             {
-                if (t1248 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1248, 8)) return;
-                var t1249 = (ulong*)d.Alloc(t1248, (ulong)sizeof(ulong));
-                if (t1249 == null) return;
-                d.Bytes(t1249, t1248 * 8);
-                a->pOffsets = t1249;
+                if (t1276 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1276, 8)) return;
+                var t1277 = (ulong*)d.Alloc(t1276, (ulong)sizeof(ulong));
+                if (t1277 == null) return;
+                d.Bytes(t1277, t1276 * 8);
+                a->pOffsets = t1277;
             }
             else if ((ulong)a->bindingCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1251 = d.ArraySize();
-            if (t1251 != 0)
+            ulong t1279 = d.ArraySize();
+            if (t1279 != 0)
             {
-                if (t1251 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1251, 8)) return;
-                var t1252 = (ulong*)d.Alloc(t1251, (ulong)sizeof(ulong));
-                if (t1252 == null) return;
-                d.Bytes(t1252, t1251 * 8);
-                a->pSizes = t1252;
+                if (t1279 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1279, 8)) return;
+                var t1280 = (ulong*)d.Alloc(t1279, (ulong)sizeof(ulong));
+                if (t1280 == null) return;
+                d.Bytes(t1280, t1279 * 8);
+                a->pSizes = t1280;
             }
         }
     }
@@ -5887,9 +5887,9 @@ public static unsafe partial class vkCmdBeginTransformFeedbackEXT
         if (pCounterBuffers != null)
         {
             e.ArraySize((ulong)counterBufferCount);
-            for (ulong t1255 = 0; t1255 < (ulong)counterBufferCount; t1255++)
+            for (ulong t1283 = 0; t1283 < (ulong)counterBufferCount; t1283++)
             {
-                e.Handle(pCounterBuffers[t1255]);
+                e.Handle(pCounterBuffers[t1283]);
             }
         }
         else e.ArraySize(0);
@@ -5908,31 +5908,31 @@ public static unsafe partial class vkCmdBeginTransformFeedbackEXT
         a->counterBufferCount = (uint)d.U32();
 
         {
-            ulong t1258 = d.ArraySize();
-            if (t1258 != 0)
+            ulong t1286 = d.ArraySize();
+            if (t1286 != 0)
             {
-                if (t1258 != (ulong)a->counterBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1258, 8)) return;
-                var t1259 = (ulong*)d.Alloc(t1258, (ulong)sizeof(ulong));
-                if (t1259 == null) return;
-                for (ulong t1257 = 0; t1257 < t1258; t1257++)
+                if (t1286 != (ulong)a->counterBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1286, 8)) return;
+                var t1287 = (ulong*)d.Alloc(t1286, (ulong)sizeof(ulong));
+                if (t1287 == null) return;
+                for (ulong t1285 = 0; t1285 < t1286; t1285++)
                 {
-                    t1259[t1257] = d.Handle(9);
+                    t1287[t1285] = d.Handle(9);
                 }
-                a->pCounterBuffers = t1259;
+                a->pCounterBuffers = t1287;
             }
         }
 
         {
-            ulong t1261 = d.ArraySize();
-            if (t1261 != 0)
+            ulong t1289 = d.ArraySize();
+            if (t1289 != 0)
             {
-                if (t1261 != (ulong)a->counterBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1261, 8)) return;
-                var t1262 = (ulong*)d.Alloc(t1261, (ulong)sizeof(ulong));
-                if (t1262 == null) return;
-                d.Bytes(t1262, t1261 * 8);
-                a->pCounterBufferOffsets = t1262;
+                if (t1289 != (ulong)a->counterBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1289, 8)) return;
+                var t1290 = (ulong*)d.Alloc(t1289, (ulong)sizeof(ulong));
+                if (t1290 == null) return;
+                d.Bytes(t1290, t1289 * 8);
+                a->pCounterBufferOffsets = t1290;
             }
         }
     }
@@ -6000,9 +6000,9 @@ public static unsafe partial class vkCmdEndTransformFeedbackEXT
         if (pCounterBuffers != null)
         {
             e.ArraySize((ulong)counterBufferCount);
-            for (ulong t1265 = 0; t1265 < (ulong)counterBufferCount; t1265++)
+            for (ulong t1293 = 0; t1293 < (ulong)counterBufferCount; t1293++)
             {
-                e.Handle(pCounterBuffers[t1265]);
+                e.Handle(pCounterBuffers[t1293]);
             }
         }
         else e.ArraySize(0);
@@ -6021,31 +6021,31 @@ public static unsafe partial class vkCmdEndTransformFeedbackEXT
         a->counterBufferCount = (uint)d.U32();
 
         {
-            ulong t1268 = d.ArraySize();
-            if (t1268 != 0)
+            ulong t1296 = d.ArraySize();
+            if (t1296 != 0)
             {
-                if (t1268 != (ulong)a->counterBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1268, 8)) return;
-                var t1269 = (ulong*)d.Alloc(t1268, (ulong)sizeof(ulong));
-                if (t1269 == null) return;
-                for (ulong t1267 = 0; t1267 < t1268; t1267++)
+                if (t1296 != (ulong)a->counterBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1296, 8)) return;
+                var t1297 = (ulong*)d.Alloc(t1296, (ulong)sizeof(ulong));
+                if (t1297 == null) return;
+                for (ulong t1295 = 0; t1295 < t1296; t1295++)
                 {
-                    t1269[t1267] = d.Handle(9);
+                    t1297[t1295] = d.Handle(9);
                 }
-                a->pCounterBuffers = t1269;
+                a->pCounterBuffers = t1297;
             }
         }
 
         {
-            ulong t1271 = d.ArraySize();
-            if (t1271 != 0)
+            ulong t1299 = d.ArraySize();
+            if (t1299 != 0)
             {
-                if (t1271 != (ulong)a->counterBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1271, 8)) return;
-                var t1272 = (ulong*)d.Alloc(t1271, (ulong)sizeof(ulong));
-                if (t1272 == null) return;
-                d.Bytes(t1272, t1271 * 8);
-                a->pCounterBufferOffsets = t1272;
+                if (t1299 != (ulong)a->counterBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1299, 8)) return;
+                var t1300 = (ulong*)d.Alloc(t1299, (ulong)sizeof(ulong));
+                if (t1300 == null) return;
+                d.Bytes(t1300, t1299 * 8);
+                a->pCounterBufferOffsets = t1300;
             }
         }
     }
@@ -6318,10 +6318,10 @@ public static unsafe partial class vkGetImageDrmFormatModifierPropertiesEXT
         if (a->image == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1273 = (VkImageDrmFormatModifierPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkImageDrmFormatModifierPropertiesEXT));
-            if (t1273 == null) return;
-            VkImageDrmFormatModifierPropertiesEXTWire.DecodePartial(ref d, &(*t1273));
-            a->pProperties = t1273;
+            var t1301 = (VkImageDrmFormatModifierPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkImageDrmFormatModifierPropertiesEXT));
+            if (t1301 == null) return;
+            VkImageDrmFormatModifierPropertiesEXTWire.DecodePartial(ref d, &(*t1301));
+            a->pProperties = t1301;
         }
         if (a->pProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -6403,10 +6403,10 @@ public static unsafe partial class vkCreateRingMESA
         a->ring = (ulong)d.U64();
         if (d.Pointer())
         {
-            var t1274 = (VkRingCreateInfoMESA*)d.Alloc(1, (ulong)sizeof(VkRingCreateInfoMESA));
-            if (t1274 == null) return;
-            VkRingCreateInfoMESAWire.Decode(ref d, &(*t1274));
-            a->pCreateInfo = t1274;
+            var t1302 = (VkRingCreateInfoMESA*)d.Alloc(1, (ulong)sizeof(VkRingCreateInfoMESA));
+            if (t1302 == null) return;
+            VkRingCreateInfoMESAWire.Decode(ref d, &(*t1302));
+            a->pCreateInfo = t1302;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -6636,10 +6636,10 @@ public static unsafe partial class vkGetMemoryResourcePropertiesMESA
         a->resourceId = (uint)d.U32();
         if (d.Pointer())
         {
-            var t1275 = (VkMemoryResourcePropertiesMESA*)d.Alloc(1, (ulong)sizeof(VkMemoryResourcePropertiesMESA));
-            if (t1275 == null) return;
-            VkMemoryResourcePropertiesMESAWire.DecodePartial(ref d, &(*t1275));
-            a->pMemoryResourceProperties = t1275;
+            var t1303 = (VkMemoryResourcePropertiesMESA*)d.Alloc(1, (ulong)sizeof(VkMemoryResourcePropertiesMESA));
+            if (t1303 == null) return;
+            VkMemoryResourcePropertiesMESAWire.DecodePartial(ref d, &(*t1303));
+            a->pMemoryResourceProperties = t1303;
         }
         if (a->pMemoryResourceProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -6726,13 +6726,13 @@ public static unsafe partial class vkGetMemoryFdKHR
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1276 = (VkMemoryGetFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkMemoryGetFdInfoKHR));
-            if (t1276 == null) return;
-            VkMemoryGetFdInfoKHRWire.Decode(ref d, &(*t1276));
-            a->pGetFdInfo = t1276;
+            var t1304 = (VkMemoryGetFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkMemoryGetFdInfoKHR));
+            if (t1304 == null) return;
+            VkMemoryGetFdInfoKHRWire.Decode(ref d, &(*t1304));
+            a->pGetFdInfo = t1304;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer()) { var t1277 = (int*)d.Alloc(1, (ulong)sizeof(int)); if (t1277 == null) return; a->pFd = t1277; }
+        if (d.Pointer()) { var t1305 = (int*)d.Alloc(1, (ulong)sizeof(int)); if (t1305 == null) return; a->pFd = t1305; }
         if (a->pFd == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkMemoryGetFdInfoKHR* pGetFdInfo, int* pFd, VnProtocolFilter f = null)
@@ -6823,10 +6823,10 @@ public static unsafe partial class vkGetMemoryFdPropertiesKHR
         a->fd = (int)d.I32();
         if (d.Pointer())
         {
-            var t1278 = (VkMemoryFdPropertiesKHR*)d.Alloc(1, (ulong)sizeof(VkMemoryFdPropertiesKHR));
-            if (t1278 == null) return;
-            VkMemoryFdPropertiesKHRWire.DecodePartial(ref d, &(*t1278));
-            a->pMemoryFdProperties = t1278;
+            var t1306 = (VkMemoryFdPropertiesKHR*)d.Alloc(1, (ulong)sizeof(VkMemoryFdPropertiesKHR));
+            if (t1306 == null) return;
+            VkMemoryFdPropertiesKHRWire.DecodePartial(ref d, &(*t1306));
+            a->pMemoryFdProperties = t1306;
         }
         if (a->pMemoryFdProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -6891,9 +6891,9 @@ public static unsafe partial class vkGetPhysicalDeviceToolProperties
         n += 8;
         if (pToolProperties != null)
         {
-            for (ulong t1279 = 0; t1279 < (pToolCount == null ? 0UL : (ulong)(*pToolCount)); t1279++)
+            for (ulong t1307 = 0; t1307 < (pToolCount == null ? 0UL : (ulong)(*pToolCount)); t1307++)
             {
-                n += VkPhysicalDeviceToolPropertiesWire.SizePartial(&pToolProperties[t1279], f);
+                n += VkPhysicalDeviceToolPropertiesWire.SizePartial(&pToolProperties[t1307], f);
             }
         }
         return n;
@@ -6908,9 +6908,9 @@ public static unsafe partial class vkGetPhysicalDeviceToolProperties
         if (pToolProperties != null)
         {
             e.ArraySize((pToolCount == null ? 0UL : (ulong)(*pToolCount)));
-            for (ulong t1280 = 0; t1280 < (pToolCount == null ? 0UL : (ulong)(*pToolCount)); t1280++)
+            for (ulong t1308 = 0; t1308 < (pToolCount == null ? 0UL : (ulong)(*pToolCount)); t1308++)
             {
-                VkPhysicalDeviceToolPropertiesWire.EncodePartial(ref e, &pToolProperties[t1280]);
+                VkPhysicalDeviceToolPropertiesWire.EncodePartial(ref e, &pToolProperties[t1308]);
             }
         }
         else e.ArraySize(0);
@@ -6919,21 +6919,21 @@ public static unsafe partial class vkGetPhysicalDeviceToolProperties
     {
         a->physicalDevice = d.Handle(2);
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        if (d.Pointer()) { var t1281 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1281 == null) return; *t1281 = (uint)d.U32(); a->pToolCount = t1281; }
+        if (d.Pointer()) { var t1309 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1309 == null) return; *t1309 = (uint)d.U32(); a->pToolCount = t1309; }
         if (a->pToolCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t1283 = d.ArraySize();
-            if (t1283 != 0)
+            ulong t1311 = d.ArraySize();
+            if (t1311 != 0)
             {
-                if (t1283 != (a->pToolCount == null ? 0UL : (ulong)(*a->pToolCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1284 = (VkPhysicalDeviceToolProperties*)d.Alloc(t1283, (ulong)sizeof(VkPhysicalDeviceToolProperties));
-                if (t1284 == null) return;
-                for (ulong t1282 = 0; t1282 < t1283; t1282++)
+                if (t1311 != (a->pToolCount == null ? 0UL : (ulong)(*a->pToolCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1312 = (VkPhysicalDeviceToolProperties*)d.Alloc(t1311, (ulong)sizeof(VkPhysicalDeviceToolProperties));
+                if (t1312 == null) return;
+                for (ulong t1310 = 0; t1310 < t1311; t1310++)
                 {
-                    VkPhysicalDeviceToolPropertiesWire.DecodePartial(ref d, &t1284[t1282]);
+                    VkPhysicalDeviceToolPropertiesWire.DecodePartial(ref d, &t1312[t1310]);
                 }
-                a->pToolProperties = t1284;
+                a->pToolProperties = t1312;
             }
         }
     }
@@ -6948,9 +6948,9 @@ public static unsafe partial class vkGetPhysicalDeviceToolProperties
         n += 8;
         if (pToolProperties != null)
         {
-            for (ulong t1285 = 0; t1285 < (pToolCount == null ? 0UL : (ulong)(*pToolCount)); t1285++)
+            for (ulong t1313 = 0; t1313 < (pToolCount == null ? 0UL : (ulong)(*pToolCount)); t1313++)
             {
-                n += VkPhysicalDeviceToolPropertiesWire.Size(&pToolProperties[t1285], f);
+                n += VkPhysicalDeviceToolPropertiesWire.Size(&pToolProperties[t1313], f);
             }
         }
         return n;
@@ -6968,9 +6968,9 @@ public static unsafe partial class vkGetPhysicalDeviceToolProperties
         if (pToolProperties != null)
         {
             e.ArraySize((pToolCount == null ? 0UL : (ulong)(*pToolCount)));
-            for (ulong t1286 = 0; t1286 < (pToolCount == null ? 0UL : (ulong)(*pToolCount)); t1286++)
+            for (ulong t1314 = 0; t1314 < (pToolCount == null ? 0UL : (ulong)(*pToolCount)); t1314++)
             {
-                VkPhysicalDeviceToolPropertiesWire.Encode(ref e, &pToolProperties[t1286]);
+                VkPhysicalDeviceToolPropertiesWire.Encode(ref e, &pToolProperties[t1314]);
             }
         }
         else e.ArraySize(0);
@@ -6988,13 +6988,13 @@ public static unsafe partial class vkGetPhysicalDeviceToolProperties
         }
 
         {
-            ulong t1288 = d.ArraySize();
-            if (t1288 != 0)
+            ulong t1316 = d.ArraySize();
+            if (t1316 != 0)
             {
-                if (pToolProperties == null || t1288 > cap_pToolCount || t1288 != (pToolCount == null ? 0UL : (ulong)(*pToolCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                for (ulong t1287 = 0; t1287 < t1288; t1287++)
+                if (pToolProperties == null || t1316 > cap_pToolCount || t1316 != (pToolCount == null ? 0UL : (ulong)(*pToolCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                for (ulong t1315 = 0; t1315 < t1316; t1315++)
                 {
-                    VkPhysicalDeviceToolPropertiesWire.DecodeInto(ref d, &pToolProperties[t1287]);
+                    VkPhysicalDeviceToolPropertiesWire.DecodeInto(ref d, &pToolProperties[t1315]);
                 }
             }
         }
@@ -7054,14 +7054,14 @@ public static unsafe partial class vkCreatePrivateDataSlot
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1289 = (VkPrivateDataSlotCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPrivateDataSlotCreateInfo));
-            if (t1289 == null) return;
-            VkPrivateDataSlotCreateInfoWire.Decode(ref d, &(*t1289));
-            a->pCreateInfo = t1289;
+            var t1317 = (VkPrivateDataSlotCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPrivateDataSlotCreateInfo));
+            if (t1317 == null) return;
+            VkPrivateDataSlotCreateInfoWire.Decode(ref d, &(*t1317));
+            a->pCreateInfo = t1317;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t1290 = (ulong*)d.Alloc(1, 8); if (t1290 == null) return; *t1290 = d.RawHandle(); a->pPrivateDataSlot = t1290; }
+        if (d.Pointer()) { var t1318 = (ulong*)d.Alloc(1, 8); if (t1318 == null) return; *t1318 = d.RawHandle(); a->pPrivateDataSlot = t1318; }
         if (a->pPrivateDataSlot == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkPrivateDataSlotCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pPrivateDataSlot, VnProtocolFilter f = null)
@@ -7273,7 +7273,7 @@ public static unsafe partial class vkGetPrivateData
         a->objectHandle = (ulong)d.U64();
         a->privateDataSlot = d.Handle(1000295000);
         if (a->privateDataSlot == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        if (d.Pointer()) { var t1291 = (ulong*)d.Alloc(1, (ulong)sizeof(ulong)); if (t1291 == null) return; a->pData = t1291; }
+        if (d.Pointer()) { var t1319 = (ulong*)d.Alloc(1, (ulong)sizeof(ulong)); if (t1319 == null) return; a->pData = t1319; }
         if (a->pData == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkObjectType objectType, ulong objectHandle, ulong privateDataSlot, ulong* pData, VnProtocolFilter f = null)
@@ -7357,10 +7357,10 @@ public static unsafe partial class vkCmdSetEvent2
         if (a->@event == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1292 = (VkDependencyInfo*)d.Alloc(1, (ulong)sizeof(VkDependencyInfo));
-            if (t1292 == null) return;
-            VkDependencyInfoWire.Decode(ref d, &(*t1292));
-            a->pDependencyInfo = t1292;
+            var t1320 = (VkDependencyInfo*)d.Alloc(1, (ulong)sizeof(VkDependencyInfo));
+            if (t1320 == null) return;
+            VkDependencyInfoWire.Decode(ref d, &(*t1320));
+            a->pDependencyInfo = t1320;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -7470,9 +7470,9 @@ public static unsafe partial class vkCmdWaitEvents2
         n += 8;
         if (pDependencyInfos != null)
         {
-            for (ulong t1294 = 0; t1294 < (ulong)eventCount; t1294++)
+            for (ulong t1322 = 0; t1322 < (ulong)eventCount; t1322++)
             {
-                n += VkDependencyInfoWire.Size(&pDependencyInfos[t1294], f);
+                n += VkDependencyInfoWire.Size(&pDependencyInfos[t1322], f);
             }
         }
         return n;
@@ -7486,18 +7486,18 @@ public static unsafe partial class vkCmdWaitEvents2
         if (pEvents != null)
         {
             e.ArraySize((ulong)eventCount);
-            for (ulong t1295 = 0; t1295 < (ulong)eventCount; t1295++)
+            for (ulong t1323 = 0; t1323 < (ulong)eventCount; t1323++)
             {
-                e.Handle(pEvents[t1295]);
+                e.Handle(pEvents[t1323]);
             }
         }
         else e.ArraySize(0);
         if (pDependencyInfos != null)
         {
             e.ArraySize((ulong)eventCount);
-            for (ulong t1296 = 0; t1296 < (ulong)eventCount; t1296++)
+            for (ulong t1324 = 0; t1324 < (ulong)eventCount; t1324++)
             {
-                VkDependencyInfoWire.Encode(ref e, &pDependencyInfos[t1296]);
+                VkDependencyInfoWire.Encode(ref e, &pDependencyInfos[t1324]);
             }
         }
         else e.ArraySize(0);
@@ -7509,35 +7509,35 @@ public static unsafe partial class vkCmdWaitEvents2
         a->eventCount = (uint)d.U32();
 
         {
-            ulong t1298 = d.ArraySize();
-            if (t1298 != 0)
+            ulong t1326 = d.ArraySize();
+            if (t1326 != 0)
             {
-                if (t1298 != (ulong)a->eventCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1298, 8)) return;
-                var t1299 = (ulong*)d.Alloc(t1298, (ulong)sizeof(ulong));
-                if (t1299 == null) return;
-                for (ulong t1297 = 0; t1297 < t1298; t1297++)
+                if (t1326 != (ulong)a->eventCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1326, 8)) return;
+                var t1327 = (ulong*)d.Alloc(t1326, (ulong)sizeof(ulong));
+                if (t1327 == null) return;
+                for (ulong t1325 = 0; t1325 < t1326; t1325++)
                 {
-                    t1299[t1297] = d.Handle(11);
+                    t1327[t1325] = d.Handle(11);
                 }
-                a->pEvents = t1299;
+                a->pEvents = t1327;
             }
             else if ((ulong)a->eventCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1301 = d.ArraySize();
-            if (t1301 != 0)
+            ulong t1329 = d.ArraySize();
+            if (t1329 != 0)
             {
-                if (t1301 != (ulong)a->eventCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1301, 52)) return;
-                var t1302 = (VkDependencyInfo*)d.Alloc(t1301, (ulong)sizeof(VkDependencyInfo));
-                if (t1302 == null) return;
-                for (ulong t1300 = 0; t1300 < t1301; t1300++)
+                if (t1329 != (ulong)a->eventCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1329, 52)) return;
+                var t1330 = (VkDependencyInfo*)d.Alloc(t1329, (ulong)sizeof(VkDependencyInfo));
+                if (t1330 == null) return;
+                for (ulong t1328 = 0; t1328 < t1329; t1328++)
                 {
-                    VkDependencyInfoWire.Decode(ref d, &t1302[t1300]);
+                    VkDependencyInfoWire.Decode(ref d, &t1330[t1328]);
                 }
-                a->pDependencyInfos = t1302;
+                a->pDependencyInfos = t1330;
             }
             else if ((ulong)a->eventCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -7603,10 +7603,10 @@ public static unsafe partial class vkCmdPipelineBarrier2
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1303 = (VkDependencyInfo*)d.Alloc(1, (ulong)sizeof(VkDependencyInfo));
-            if (t1303 == null) return;
-            VkDependencyInfoWire.Decode(ref d, &(*t1303));
-            a->pDependencyInfo = t1303;
+            var t1331 = (VkDependencyInfo*)d.Alloc(1, (ulong)sizeof(VkDependencyInfo));
+            if (t1331 == null) return;
+            VkDependencyInfoWire.Decode(ref d, &(*t1331));
+            a->pDependencyInfo = t1331;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -7716,9 +7716,9 @@ public static unsafe partial class vkQueueSubmit2
         n += 8;
         if (pSubmits != null)
         {
-            for (ulong t1304 = 0; t1304 < (ulong)submitCount; t1304++)
+            for (ulong t1332 = 0; t1332 < (ulong)submitCount; t1332++)
             {
-                n += VkSubmitInfo2Wire.Size(&pSubmits[t1304], f);
+                n += VkSubmitInfo2Wire.Size(&pSubmits[t1332], f);
             }
         }
         n += 8;
@@ -7733,9 +7733,9 @@ public static unsafe partial class vkQueueSubmit2
         if (pSubmits != null)
         {
             e.ArraySize((ulong)submitCount);
-            for (ulong t1305 = 0; t1305 < (ulong)submitCount; t1305++)
+            for (ulong t1333 = 0; t1333 < (ulong)submitCount; t1333++)
             {
-                VkSubmitInfo2Wire.Encode(ref e, &pSubmits[t1305]);
+                VkSubmitInfo2Wire.Encode(ref e, &pSubmits[t1333]);
             }
         }
         else e.ArraySize(0);
@@ -7748,18 +7748,18 @@ public static unsafe partial class vkQueueSubmit2
         a->submitCount = (uint)d.U32();
 
         {
-            ulong t1307 = d.ArraySize();
-            if (t1307 != 0)
+            ulong t1335 = d.ArraySize();
+            if (t1335 != 0)
             {
-                if (t1307 != (ulong)a->submitCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1307, 52)) return;
-                var t1308 = (VkSubmitInfo2*)d.Alloc(t1307, (ulong)sizeof(VkSubmitInfo2));
-                if (t1308 == null) return;
-                for (ulong t1306 = 0; t1306 < t1307; t1306++)
+                if (t1335 != (ulong)a->submitCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1335, 52)) return;
+                var t1336 = (VkSubmitInfo2*)d.Alloc(t1335, (ulong)sizeof(VkSubmitInfo2));
+                if (t1336 == null) return;
+                for (ulong t1334 = 0; t1334 < t1335; t1334++)
                 {
-                    VkSubmitInfo2Wire.Decode(ref d, &t1308[t1306]);
+                    VkSubmitInfo2Wire.Decode(ref d, &t1336[t1334]);
                 }
-                a->pSubmits = t1308;
+                a->pSubmits = t1336;
             }
             else if ((ulong)a->submitCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -7829,10 +7829,10 @@ public static unsafe partial class vkCmdCopyBuffer2
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1309 = (VkCopyBufferInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyBufferInfo2));
-            if (t1309 == null) return;
-            VkCopyBufferInfo2Wire.Decode(ref d, &(*t1309));
-            a->pCopyBufferInfo = t1309;
+            var t1337 = (VkCopyBufferInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyBufferInfo2));
+            if (t1337 == null) return;
+            VkCopyBufferInfo2Wire.Decode(ref d, &(*t1337));
+            a->pCopyBufferInfo = t1337;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -7897,10 +7897,10 @@ public static unsafe partial class vkCmdCopyImage2
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1310 = (VkCopyImageInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyImageInfo2));
-            if (t1310 == null) return;
-            VkCopyImageInfo2Wire.Decode(ref d, &(*t1310));
-            a->pCopyImageInfo = t1310;
+            var t1338 = (VkCopyImageInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyImageInfo2));
+            if (t1338 == null) return;
+            VkCopyImageInfo2Wire.Decode(ref d, &(*t1338));
+            a->pCopyImageInfo = t1338;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -7965,10 +7965,10 @@ public static unsafe partial class vkCmdCopyBufferToImage2
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1311 = (VkCopyBufferToImageInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyBufferToImageInfo2));
-            if (t1311 == null) return;
-            VkCopyBufferToImageInfo2Wire.Decode(ref d, &(*t1311));
-            a->pCopyBufferToImageInfo = t1311;
+            var t1339 = (VkCopyBufferToImageInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyBufferToImageInfo2));
+            if (t1339 == null) return;
+            VkCopyBufferToImageInfo2Wire.Decode(ref d, &(*t1339));
+            a->pCopyBufferToImageInfo = t1339;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -8033,10 +8033,10 @@ public static unsafe partial class vkCmdCopyImageToBuffer2
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1312 = (VkCopyImageToBufferInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyImageToBufferInfo2));
-            if (t1312 == null) return;
-            VkCopyImageToBufferInfo2Wire.Decode(ref d, &(*t1312));
-            a->pCopyImageToBufferInfo = t1312;
+            var t1340 = (VkCopyImageToBufferInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyImageToBufferInfo2));
+            if (t1340 == null) return;
+            VkCopyImageToBufferInfo2Wire.Decode(ref d, &(*t1340));
+            a->pCopyImageToBufferInfo = t1340;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -8101,10 +8101,10 @@ public static unsafe partial class vkCmdBlitImage2
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1313 = (VkBlitImageInfo2*)d.Alloc(1, (ulong)sizeof(VkBlitImageInfo2));
-            if (t1313 == null) return;
-            VkBlitImageInfo2Wire.Decode(ref d, &(*t1313));
-            a->pBlitImageInfo = t1313;
+            var t1341 = (VkBlitImageInfo2*)d.Alloc(1, (ulong)sizeof(VkBlitImageInfo2));
+            if (t1341 == null) return;
+            VkBlitImageInfo2Wire.Decode(ref d, &(*t1341));
+            a->pBlitImageInfo = t1341;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -8169,10 +8169,10 @@ public static unsafe partial class vkCmdResolveImage2
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1314 = (VkResolveImageInfo2*)d.Alloc(1, (ulong)sizeof(VkResolveImageInfo2));
-            if (t1314 == null) return;
-            VkResolveImageInfo2Wire.Decode(ref d, &(*t1314));
-            a->pResolveImageInfo = t1314;
+            var t1342 = (VkResolveImageInfo2*)d.Alloc(1, (ulong)sizeof(VkResolveImageInfo2));
+            if (t1342 == null) return;
+            VkResolveImageInfo2Wire.Decode(ref d, &(*t1342));
+            a->pResolveImageInfo = t1342;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -8237,10 +8237,10 @@ public static unsafe partial class vkCmdBeginRendering
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1315 = (VkRenderingInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingInfo));
-            if (t1315 == null) return;
-            VkRenderingInfoWire.Decode(ref d, &(*t1315));
-            a->pRenderingInfo = t1315;
+            var t1343 = (VkRenderingInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingInfo));
+            if (t1343 == null) return;
+            VkRenderingInfoWire.Decode(ref d, &(*t1343));
+            a->pRenderingInfo = t1343;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -8494,9 +8494,9 @@ public static unsafe partial class vkCmdSetViewportWithCount
         n += 8;
         if (pViewports != null)
         {
-            for (ulong t1316 = 0; t1316 < (ulong)viewportCount; t1316++)
+            for (ulong t1344 = 0; t1344 < (ulong)viewportCount; t1344++)
             {
-                n += VkViewportWire.Size(&pViewports[t1316], f);
+                n += VkViewportWire.Size(&pViewports[t1344], f);
             }
         }
         return n;
@@ -8510,9 +8510,9 @@ public static unsafe partial class vkCmdSetViewportWithCount
         if (pViewports != null)
         {
             e.ArraySize((ulong)viewportCount);
-            for (ulong t1317 = 0; t1317 < (ulong)viewportCount; t1317++)
+            for (ulong t1345 = 0; t1345 < (ulong)viewportCount; t1345++)
             {
-                VkViewportWire.Encode(ref e, &pViewports[t1317]);
+                VkViewportWire.Encode(ref e, &pViewports[t1345]);
             }
         }
         else e.ArraySize(0);
@@ -8524,18 +8524,18 @@ public static unsafe partial class vkCmdSetViewportWithCount
         a->viewportCount = (uint)d.U32();
 
         {
-            ulong t1319 = d.ArraySize();
-            if (t1319 != 0)
+            ulong t1347 = d.ArraySize();
+            if (t1347 != 0)
             {
-                if (t1319 != (ulong)a->viewportCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1319, 24)) return;
-                var t1320 = (VkViewport*)d.Alloc(t1319, (ulong)sizeof(VkViewport));
-                if (t1320 == null) return;
-                for (ulong t1318 = 0; t1318 < t1319; t1318++)
+                if (t1347 != (ulong)a->viewportCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1347, 24)) return;
+                var t1348 = (VkViewport*)d.Alloc(t1347, (ulong)sizeof(VkViewport));
+                if (t1348 == null) return;
+                for (ulong t1346 = 0; t1346 < t1347; t1346++)
                 {
-                    VkViewportWire.Decode(ref d, &t1320[t1318]);
+                    VkViewportWire.Decode(ref d, &t1348[t1346]);
                 }
-                a->pViewports = t1320;
+                a->pViewports = t1348;
             }
             else if ((ulong)a->viewportCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -8582,9 +8582,9 @@ public static unsafe partial class vkCmdSetScissorWithCount
         n += 8;
         if (pScissors != null)
         {
-            for (ulong t1321 = 0; t1321 < (ulong)scissorCount; t1321++)
+            for (ulong t1349 = 0; t1349 < (ulong)scissorCount; t1349++)
             {
-                n += VkRect2DWire.Size(&pScissors[t1321], f);
+                n += VkRect2DWire.Size(&pScissors[t1349], f);
             }
         }
         return n;
@@ -8598,9 +8598,9 @@ public static unsafe partial class vkCmdSetScissorWithCount
         if (pScissors != null)
         {
             e.ArraySize((ulong)scissorCount);
-            for (ulong t1322 = 0; t1322 < (ulong)scissorCount; t1322++)
+            for (ulong t1350 = 0; t1350 < (ulong)scissorCount; t1350++)
             {
-                VkRect2DWire.Encode(ref e, &pScissors[t1322]);
+                VkRect2DWire.Encode(ref e, &pScissors[t1350]);
             }
         }
         else e.ArraySize(0);
@@ -8612,18 +8612,18 @@ public static unsafe partial class vkCmdSetScissorWithCount
         a->scissorCount = (uint)d.U32();
 
         {
-            ulong t1324 = d.ArraySize();
-            if (t1324 != 0)
+            ulong t1352 = d.ArraySize();
+            if (t1352 != 0)
             {
-                if (t1324 != (ulong)a->scissorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1324, 16)) return;
-                var t1325 = (VkRect2D*)d.Alloc(t1324, (ulong)sizeof(VkRect2D));
-                if (t1325 == null) return;
-                for (ulong t1323 = 0; t1323 < t1324; t1323++)
+                if (t1352 != (ulong)a->scissorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1352, 16)) return;
+                var t1353 = (VkRect2D*)d.Alloc(t1352, (ulong)sizeof(VkRect2D));
+                if (t1353 == null) return;
+                for (ulong t1351 = 0; t1351 < t1352; t1351++)
                 {
-                    VkRect2DWire.Decode(ref d, &t1325[t1323]);
+                    VkRect2DWire.Decode(ref d, &t1353[t1351]);
                 }
-                a->pScissors = t1325;
+                a->pScissors = t1353;
             }
             else if ((ulong)a->scissorCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -8704,9 +8704,9 @@ public static unsafe partial class vkCmdBindVertexBuffers2
         if (pBuffers != null)
         {
             e.ArraySize((ulong)bindingCount);
-            for (ulong t1330 = 0; t1330 < (ulong)bindingCount; t1330++)
+            for (ulong t1358 = 0; t1358 < (ulong)bindingCount; t1358++)
             {
-                e.Handle(pBuffers[t1330]);
+                e.Handle(pBuffers[t1358]);
             }
         }
         else e.ArraySize(0);
@@ -8737,59 +8737,59 @@ public static unsafe partial class vkCmdBindVertexBuffers2
         a->bindingCount = (uint)d.U32();
 
         {
-            ulong t1335 = d.ArraySize();
-            if (t1335 != 0)
+            ulong t1363 = d.ArraySize();
+            if (t1363 != 0)
             {
-                if (t1335 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1335, 8)) return;
-                var t1336 = (ulong*)d.Alloc(t1335, (ulong)sizeof(ulong));
-                if (t1336 == null) return;
-                for (ulong t1334 = 0; t1334 < t1335; t1334++)
+                if (t1363 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1363, 8)) return;
+                var t1364 = (ulong*)d.Alloc(t1363, (ulong)sizeof(ulong));
+                if (t1364 == null) return;
+                for (ulong t1362 = 0; t1362 < t1363; t1362++)
                 {
-                    t1336[t1334] = d.Handle(9);
+                    t1364[t1362] = d.Handle(9);
                 }
-                a->pBuffers = t1336;
+                a->pBuffers = t1364;
             }
             else if ((ulong)a->bindingCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1338 = d.ArraySize();
-            if (t1338 != 0)
+            ulong t1366 = d.ArraySize();
+            if (t1366 != 0)
             {
-                if (t1338 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1338, 8)) return;
-                var t1339 = (ulong*)d.Alloc(t1338, (ulong)sizeof(ulong));
-                if (t1339 == null) return;
-                d.Bytes(t1339, t1338 * 8);
-                a->pOffsets = t1339;
+                if (t1366 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1366, 8)) return;
+                var t1367 = (ulong*)d.Alloc(t1366, (ulong)sizeof(ulong));
+                if (t1367 == null) return;
+                d.Bytes(t1367, t1366 * 8);
+                a->pOffsets = t1367;
             }
             else if ((ulong)a->bindingCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1341 = d.ArraySize();
-            if (t1341 != 0)
+            ulong t1369 = d.ArraySize();
+            if (t1369 != 0)
             {
-                if (t1341 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1341, 8)) return;
-                var t1342 = (ulong*)d.Alloc(t1341, (ulong)sizeof(ulong));
-                if (t1342 == null) return;
-                d.Bytes(t1342, t1341 * 8);
-                a->pSizes = t1342;
+                if (t1369 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1369, 8)) return;
+                var t1370 = (ulong*)d.Alloc(t1369, (ulong)sizeof(ulong));
+                if (t1370 == null) return;
+                d.Bytes(t1370, t1369 * 8);
+                a->pSizes = t1370;
             }
         }
 
         {
-            ulong t1344 = d.ArraySize();
-            if (t1344 != 0)
+            ulong t1372 = d.ArraySize();
+            if (t1372 != 0)
             {
-                if (t1344 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1344, 8)) return;
-                var t1345 = (ulong*)d.Alloc(t1344, (ulong)sizeof(ulong));
-                if (t1345 == null) return;
-                d.Bytes(t1345, t1344 * 8);
-                a->pStrides = t1345;
+                if (t1372 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1372, 8)) return;
+                var t1373 = (ulong*)d.Alloc(t1372, (ulong)sizeof(ulong));
+                if (t1373 == null) return;
+                d.Bytes(t1373, t1372 * 8);
+                a->pStrides = t1373;
             }
         }
     }

@@ -60,18 +60,18 @@ public static unsafe partial class vkGetDeviceBufferMemoryRequirements
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1346 = (VkDeviceBufferMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkDeviceBufferMemoryRequirements));
-            if (t1346 == null) return;
-            VkDeviceBufferMemoryRequirementsWire.Decode(ref d, &(*t1346));
-            a->pInfo = t1346;
+            var t1374 = (VkDeviceBufferMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkDeviceBufferMemoryRequirements));
+            if (t1374 == null) return;
+            VkDeviceBufferMemoryRequirementsWire.Decode(ref d, &(*t1374));
+            a->pInfo = t1374;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1347 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
-            if (t1347 == null) return;
-            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1347));
-            a->pMemoryRequirements = t1347;
+            var t1375 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
+            if (t1375 == null) return;
+            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1375));
+            a->pMemoryRequirements = t1375;
         }
         if (a->pMemoryRequirements == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -162,18 +162,18 @@ public static unsafe partial class vkGetDeviceImageMemoryRequirements
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1348 = (VkDeviceImageMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkDeviceImageMemoryRequirements));
-            if (t1348 == null) return;
-            VkDeviceImageMemoryRequirementsWire.Decode(ref d, &(*t1348));
-            a->pInfo = t1348;
+            var t1376 = (VkDeviceImageMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkDeviceImageMemoryRequirements));
+            if (t1376 == null) return;
+            VkDeviceImageMemoryRequirementsWire.Decode(ref d, &(*t1376));
+            a->pInfo = t1376;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1349 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
-            if (t1349 == null) return;
-            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1349));
-            a->pMemoryRequirements = t1349;
+            var t1377 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
+            if (t1377 == null) return;
+            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1377));
+            a->pMemoryRequirements = t1377;
         }
         if (a->pMemoryRequirements == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -240,9 +240,9 @@ public static unsafe partial class vkGetDeviceImageSparseMemoryRequirements
         n += 8;
         if (pSparseMemoryRequirements != null)
         {
-            for (ulong t1350 = 0; t1350 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1350++)
+            for (ulong t1378 = 0; t1378 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1378++)
             {
-                n += VkSparseImageMemoryRequirements2Wire.SizePartial(&pSparseMemoryRequirements[t1350], f);
+                n += VkSparseImageMemoryRequirements2Wire.SizePartial(&pSparseMemoryRequirements[t1378], f);
             }
         }
         return n;
@@ -262,9 +262,9 @@ public static unsafe partial class vkGetDeviceImageSparseMemoryRequirements
         if (pSparseMemoryRequirements != null)
         {
             e.ArraySize((pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)));
-            for (ulong t1351 = 0; t1351 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1351++)
+            for (ulong t1379 = 0; t1379 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1379++)
             {
-                VkSparseImageMemoryRequirements2Wire.EncodePartial(ref e, &pSparseMemoryRequirements[t1351]);
+                VkSparseImageMemoryRequirements2Wire.EncodePartial(ref e, &pSparseMemoryRequirements[t1379]);
             }
         }
         else e.ArraySize(0);
@@ -275,27 +275,27 @@ public static unsafe partial class vkGetDeviceImageSparseMemoryRequirements
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1352 = (VkDeviceImageMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkDeviceImageMemoryRequirements));
-            if (t1352 == null) return;
-            VkDeviceImageMemoryRequirementsWire.Decode(ref d, &(*t1352));
-            a->pInfo = t1352;
+            var t1380 = (VkDeviceImageMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkDeviceImageMemoryRequirements));
+            if (t1380 == null) return;
+            VkDeviceImageMemoryRequirementsWire.Decode(ref d, &(*t1380));
+            a->pInfo = t1380;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer()) { var t1353 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1353 == null) return; *t1353 = (uint)d.U32(); a->pSparseMemoryRequirementCount = t1353; }
+        if (d.Pointer()) { var t1381 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1381 == null) return; *t1381 = (uint)d.U32(); a->pSparseMemoryRequirementCount = t1381; }
         if (a->pSparseMemoryRequirementCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t1355 = d.ArraySize();
-            if (t1355 != 0)
+            ulong t1383 = d.ArraySize();
+            if (t1383 != 0)
             {
-                if (t1355 != (a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1356 = (VkSparseImageMemoryRequirements2*)d.Alloc(t1355, (ulong)sizeof(VkSparseImageMemoryRequirements2));
-                if (t1356 == null) return;
-                for (ulong t1354 = 0; t1354 < t1355; t1354++)
+                if (t1383 != (a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1384 = (VkSparseImageMemoryRequirements2*)d.Alloc(t1383, (ulong)sizeof(VkSparseImageMemoryRequirements2));
+                if (t1384 == null) return;
+                for (ulong t1382 = 0; t1382 < t1383; t1382++)
                 {
-                    VkSparseImageMemoryRequirements2Wire.DecodePartial(ref d, &t1356[t1354]);
+                    VkSparseImageMemoryRequirements2Wire.DecodePartial(ref d, &t1384[t1382]);
                 }
-                a->pSparseMemoryRequirements = t1356;
+                a->pSparseMemoryRequirements = t1384;
             }
         }
     }
@@ -310,9 +310,9 @@ public static unsafe partial class vkGetDeviceImageSparseMemoryRequirements
         n += 8;
         if (pSparseMemoryRequirements != null)
         {
-            for (ulong t1357 = 0; t1357 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1357++)
+            for (ulong t1385 = 0; t1385 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1385++)
             {
-                n += VkSparseImageMemoryRequirements2Wire.Size(&pSparseMemoryRequirements[t1357], f);
+                n += VkSparseImageMemoryRequirements2Wire.Size(&pSparseMemoryRequirements[t1385], f);
             }
         }
         return n;
@@ -329,9 +329,9 @@ public static unsafe partial class vkGetDeviceImageSparseMemoryRequirements
         if (pSparseMemoryRequirements != null)
         {
             e.ArraySize((pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)));
-            for (ulong t1358 = 0; t1358 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1358++)
+            for (ulong t1386 = 0; t1386 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1386++)
             {
-                VkSparseImageMemoryRequirements2Wire.Encode(ref e, &pSparseMemoryRequirements[t1358]);
+                VkSparseImageMemoryRequirements2Wire.Encode(ref e, &pSparseMemoryRequirements[t1386]);
             }
         }
         else e.ArraySize(0);
@@ -347,13 +347,13 @@ public static unsafe partial class vkGetDeviceImageSparseMemoryRequirements
         }
 
         {
-            ulong t1360 = d.ArraySize();
-            if (t1360 != 0)
+            ulong t1388 = d.ArraySize();
+            if (t1388 != 0)
             {
-                if (pSparseMemoryRequirements == null || t1360 > cap_pSparseMemoryRequirementCount || t1360 != (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
-                for (ulong t1359 = 0; t1359 < t1360; t1359++)
+                if (pSparseMemoryRequirements == null || t1388 > cap_pSparseMemoryRequirementCount || t1388 != (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
+                for (ulong t1387 = 0; t1387 < t1388; t1387++)
                 {
-                    VkSparseImageMemoryRequirements2Wire.DecodeInto(ref d, &pSparseMemoryRequirements[t1359]);
+                    VkSparseImageMemoryRequirements2Wire.DecodeInto(ref d, &pSparseMemoryRequirements[t1387]);
                 }
             }
         }
@@ -506,17 +506,17 @@ public static unsafe partial class vkGetPhysicalDeviceCalibrateableTimeDomainsKH
     {
         a->physicalDevice = d.Handle(2);
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        if (d.Pointer()) { var t1363 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1363 == null) return; *t1363 = (uint)d.U32(); a->pTimeDomainCount = t1363; }
+        if (d.Pointer()) { var t1391 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1391 == null) return; *t1391 = (uint)d.U32(); a->pTimeDomainCount = t1391; }
         if (a->pTimeDomainCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t1365 = d.ArraySize();
-            if (t1365 != 0)
+            ulong t1393 = d.ArraySize();
+            if (t1393 != 0)
             {
-                if (t1365 != (a->pTimeDomainCount == null ? 0UL : (ulong)(*a->pTimeDomainCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1366 = (VkTimeDomainKHR*)d.Alloc(t1365, (ulong)sizeof(VkTimeDomainKHR));
-                if (t1366 == null) return;
-                a->pTimeDomains = t1366;
+                if (t1393 != (a->pTimeDomainCount == null ? 0UL : (ulong)(*a->pTimeDomainCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1394 = (VkTimeDomainKHR*)d.Alloc(t1393, (ulong)sizeof(VkTimeDomainKHR));
+                if (t1394 == null) return;
+                a->pTimeDomains = t1394;
             }
         }
     }
@@ -565,11 +565,11 @@ public static unsafe partial class vkGetPhysicalDeviceCalibrateableTimeDomainsKH
         }
 
         {
-            ulong t1370 = d.ArraySize();
-            if (t1370 != 0)
+            ulong t1398 = d.ArraySize();
+            if (t1398 != 0)
             {
-                if (pTimeDomains == null || t1370 > cap_pTimeDomainCount || t1370 != (pTimeDomainCount == null ? 0UL : (ulong)(*pTimeDomainCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                d.Bytes(pTimeDomains, t1370 * 4);
+                if (pTimeDomains == null || t1398 > cap_pTimeDomainCount || t1398 != (pTimeDomainCount == null ? 0UL : (ulong)(*pTimeDomainCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                d.Bytes(pTimeDomains, t1398 * 4);
             }
         }
         return ret;
@@ -604,9 +604,9 @@ public static unsafe partial class vkGetCalibratedTimestampsKHR
         n += 8;
         if (pTimestampInfos != null)
         {
-            for (ulong t1371 = 0; t1371 < (ulong)timestampCount; t1371++)
+            for (ulong t1399 = 0; t1399 < (ulong)timestampCount; t1399++)
             {
-                n += VkCalibratedTimestampInfoKHRWire.Size(&pTimestampInfos[t1371], f);
+                n += VkCalibratedTimestampInfoKHRWire.Size(&pTimestampInfos[t1399], f);
             }
         }
         n += 8;
@@ -622,9 +622,9 @@ public static unsafe partial class vkGetCalibratedTimestampsKHR
         if (pTimestampInfos != null)
         {
             e.ArraySize((ulong)timestampCount);
-            for (ulong t1373 = 0; t1373 < (ulong)timestampCount; t1373++)
+            for (ulong t1401 = 0; t1401 < (ulong)timestampCount; t1401++)
             {
-                VkCalibratedTimestampInfoKHRWire.Encode(ref e, &pTimestampInfos[t1373]);
+                VkCalibratedTimestampInfoKHRWire.Encode(ref e, &pTimestampInfos[t1401]);
             }
         }
         else e.ArraySize(0);
@@ -638,33 +638,33 @@ public static unsafe partial class vkGetCalibratedTimestampsKHR
         a->timestampCount = (uint)d.U32();
 
         {
-            ulong t1376 = d.ArraySize();
-            if (t1376 != 0)
+            ulong t1404 = d.ArraySize();
+            if (t1404 != 0)
             {
-                if (t1376 != (ulong)a->timestampCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1376, 16)) return;
-                var t1377 = (VkCalibratedTimestampInfoKHR*)d.Alloc(t1376, (ulong)sizeof(VkCalibratedTimestampInfoKHR));
-                if (t1377 == null) return;
-                for (ulong t1375 = 0; t1375 < t1376; t1375++)
+                if (t1404 != (ulong)a->timestampCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1404, 16)) return;
+                var t1405 = (VkCalibratedTimestampInfoKHR*)d.Alloc(t1404, (ulong)sizeof(VkCalibratedTimestampInfoKHR));
+                if (t1405 == null) return;
+                for (ulong t1403 = 0; t1403 < t1404; t1403++)
                 {
-                    VkCalibratedTimestampInfoKHRWire.Decode(ref d, &t1377[t1375]);
+                    VkCalibratedTimestampInfoKHRWire.Decode(ref d, &t1405[t1403]);
                 }
-                a->pTimestampInfos = t1377;
+                a->pTimestampInfos = t1405;
             }
             else if ((ulong)a->timestampCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1379 = d.ArraySize();
-            if (t1379 != 0)
+            ulong t1407 = d.ArraySize();
+            if (t1407 != 0)
             {
-                if (t1379 != (ulong)a->timestampCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1380 = (ulong*)d.Alloc(t1379, (ulong)sizeof(ulong));
-                if (t1380 == null) return;
-                a->pTimestamps = t1380;
+                if (t1407 != (ulong)a->timestampCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1408 = (ulong*)d.Alloc(t1407, (ulong)sizeof(ulong));
+                if (t1408 == null) return;
+                a->pTimestamps = t1408;
             }
         }
-        if (d.Pointer()) { var t1381 = (ulong*)d.Alloc(1, (ulong)sizeof(ulong)); if (t1381 == null) return; a->pMaxDeviation = t1381; }
+        if (d.Pointer()) { var t1409 = (ulong*)d.Alloc(1, (ulong)sizeof(ulong)); if (t1409 == null) return; a->pMaxDeviation = t1409; }
         if (a->pMaxDeviation == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, uint timestampCount, VkCalibratedTimestampInfoKHR* pTimestampInfos, ulong* pTimestamps, ulong* pMaxDeviation, VnProtocolFilter f = null)
@@ -706,11 +706,11 @@ public static unsafe partial class vkGetCalibratedTimestampsKHR
         ret = (VkResult)d.I32();
 
         {
-            ulong t1385 = d.ArraySize();
-            if (t1385 != 0)
+            ulong t1413 = d.ArraySize();
+            if (t1413 != 0)
             {
-                if (pTimestamps == null || t1385 > (ulong)timestampCount || t1385 != (ulong)timestampCount) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                d.Bytes(pTimestamps, t1385 * 8);
+                if (pTimestamps == null || t1413 > (ulong)timestampCount || t1413 != (ulong)timestampCount) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                d.Bytes(pTimestamps, t1413 * 8);
             }
         }
         if (d.Pointer())
@@ -824,10 +824,10 @@ public static unsafe partial class vkImportFenceFdKHR
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1386 = (VkImportFenceFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkImportFenceFdInfoKHR));
-            if (t1386 == null) return;
-            VkImportFenceFdInfoKHRWire.Decode(ref d, &(*t1386));
-            a->pImportFenceFdInfo = t1386;
+            var t1414 = (VkImportFenceFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkImportFenceFdInfoKHR));
+            if (t1414 == null) return;
+            VkImportFenceFdInfoKHRWire.Decode(ref d, &(*t1414));
+            a->pImportFenceFdInfo = t1414;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -899,13 +899,13 @@ public static unsafe partial class vkGetFenceFdKHR
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1387 = (VkFenceGetFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkFenceGetFdInfoKHR));
-            if (t1387 == null) return;
-            VkFenceGetFdInfoKHRWire.Decode(ref d, &(*t1387));
-            a->pGetFdInfo = t1387;
+            var t1415 = (VkFenceGetFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkFenceGetFdInfoKHR));
+            if (t1415 == null) return;
+            VkFenceGetFdInfoKHRWire.Decode(ref d, &(*t1415));
+            a->pGetFdInfo = t1415;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer()) { var t1388 = (int*)d.Alloc(1, (ulong)sizeof(int)); if (t1388 == null) return; a->pFd = t1388; }
+        if (d.Pointer()) { var t1416 = (int*)d.Alloc(1, (ulong)sizeof(int)); if (t1416 == null) return; a->pFd = t1416; }
         if (a->pFd == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkFenceGetFdInfoKHR* pGetFdInfo, int* pFd, VnProtocolFilter f = null)
@@ -987,10 +987,10 @@ public static unsafe partial class vkCmdBeginConditionalRenderingEXT
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1389 = (VkConditionalRenderingBeginInfoEXT*)d.Alloc(1, (ulong)sizeof(VkConditionalRenderingBeginInfoEXT));
-            if (t1389 == null) return;
-            VkConditionalRenderingBeginInfoEXTWire.Decode(ref d, &(*t1389));
-            a->pConditionalRenderingBegin = t1389;
+            var t1417 = (VkConditionalRenderingBeginInfoEXT*)d.Alloc(1, (ulong)sizeof(VkConditionalRenderingBeginInfoEXT));
+            if (t1417 == null) return;
+            VkConditionalRenderingBeginInfoEXTWire.Decode(ref d, &(*t1417));
+            a->pConditionalRenderingBegin = t1417;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -1105,10 +1105,10 @@ public static unsafe partial class vkImportSemaphoreFdKHR
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1390 = (VkImportSemaphoreFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkImportSemaphoreFdInfoKHR));
-            if (t1390 == null) return;
-            VkImportSemaphoreFdInfoKHRWire.Decode(ref d, &(*t1390));
-            a->pImportSemaphoreFdInfo = t1390;
+            var t1418 = (VkImportSemaphoreFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkImportSemaphoreFdInfoKHR));
+            if (t1418 == null) return;
+            VkImportSemaphoreFdInfoKHRWire.Decode(ref d, &(*t1418));
+            a->pImportSemaphoreFdInfo = t1418;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -1180,13 +1180,13 @@ public static unsafe partial class vkGetSemaphoreFdKHR
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1391 = (VkSemaphoreGetFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkSemaphoreGetFdInfoKHR));
-            if (t1391 == null) return;
-            VkSemaphoreGetFdInfoKHRWire.Decode(ref d, &(*t1391));
-            a->pGetFdInfo = t1391;
+            var t1419 = (VkSemaphoreGetFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkSemaphoreGetFdInfoKHR));
+            if (t1419 == null) return;
+            VkSemaphoreGetFdInfoKHRWire.Decode(ref d, &(*t1419));
+            a->pGetFdInfo = t1419;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer()) { var t1392 = (int*)d.Alloc(1, (ulong)sizeof(int)); if (t1392 == null) return; a->pFd = t1392; }
+        if (d.Pointer()) { var t1420 = (int*)d.Alloc(1, (ulong)sizeof(int)); if (t1420 == null) return; a->pFd = t1420; }
         if (a->pFd == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkSemaphoreGetFdInfoKHR* pGetFdInfo, int* pFd, VnProtocolFilter f = null)
@@ -1376,10 +1376,10 @@ public static unsafe partial class vkImportSemaphoreResourceMESA
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1393 = (VkImportSemaphoreResourceInfoMESA*)d.Alloc(1, (ulong)sizeof(VkImportSemaphoreResourceInfoMESA));
-            if (t1393 == null) return;
-            VkImportSemaphoreResourceInfoMESAWire.Decode(ref d, &(*t1393));
-            a->pImportSemaphoreResourceInfo = t1393;
+            var t1421 = (VkImportSemaphoreResourceInfoMESA*)d.Alloc(1, (ulong)sizeof(VkImportSemaphoreResourceInfoMESA));
+            if (t1421 == null) return;
+            VkImportSemaphoreResourceInfoMESAWire.Decode(ref d, &(*t1421));
+            a->pImportSemaphoreResourceInfo = t1421;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -1428,9 +1428,9 @@ public static unsafe partial class vkCmdDrawMultiEXT
         n += 8;
         if (pVertexInfo != null)
         {
-            for (ulong t1394 = 0; t1394 < (ulong)drawCount; t1394++)
+            for (ulong t1422 = 0; t1422 < (ulong)drawCount; t1422++)
             {
-                n += VkMultiDrawInfoEXTWire.Size(&pVertexInfo[t1394], f);
+                n += VkMultiDrawInfoEXTWire.Size(&pVertexInfo[t1422], f);
             }
         }
         n += 4;
@@ -1447,9 +1447,9 @@ public static unsafe partial class vkCmdDrawMultiEXT
         if (pVertexInfo != null)
         {
             e.ArraySize((ulong)drawCount);
-            for (ulong t1395 = 0; t1395 < (ulong)drawCount; t1395++)
+            for (ulong t1423 = 0; t1423 < (ulong)drawCount; t1423++)
             {
-                VkMultiDrawInfoEXTWire.Encode(ref e, &pVertexInfo[t1395]);
+                VkMultiDrawInfoEXTWire.Encode(ref e, &pVertexInfo[t1423]);
             }
         }
         else e.ArraySize(0);
@@ -1464,18 +1464,18 @@ public static unsafe partial class vkCmdDrawMultiEXT
         a->drawCount = (uint)d.U32();
 
         {
-            ulong t1397 = d.ArraySize();
-            if (t1397 != 0)
+            ulong t1425 = d.ArraySize();
+            if (t1425 != 0)
             {
-                if (t1397 != (ulong)a->drawCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1397, 8)) return;
-                var t1398 = (VkMultiDrawInfoEXT*)d.Alloc(t1397, (ulong)sizeof(VkMultiDrawInfoEXT));
-                if (t1398 == null) return;
-                for (ulong t1396 = 0; t1396 < t1397; t1396++)
+                if (t1425 != (ulong)a->drawCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1425, 8)) return;
+                var t1426 = (VkMultiDrawInfoEXT*)d.Alloc(t1425, (ulong)sizeof(VkMultiDrawInfoEXT));
+                if (t1426 == null) return;
+                for (ulong t1424 = 0; t1424 < t1425; t1424++)
                 {
-                    VkMultiDrawInfoEXTWire.Decode(ref d, &t1398[t1396]);
+                    VkMultiDrawInfoEXTWire.Decode(ref d, &t1426[t1424]);
                 }
-                a->pVertexInfo = t1398;
+                a->pVertexInfo = t1426;
             }
         }
         a->instanceCount = (uint)d.U32();
@@ -1528,9 +1528,9 @@ public static unsafe partial class vkCmdDrawMultiIndexedEXT
         n += 8;
         if (pIndexInfo != null)
         {
-            for (ulong t1399 = 0; t1399 < (ulong)drawCount; t1399++)
+            for (ulong t1427 = 0; t1427 < (ulong)drawCount; t1427++)
             {
-                n += VkMultiDrawIndexedInfoEXTWire.Size(&pIndexInfo[t1399], f);
+                n += VkMultiDrawIndexedInfoEXTWire.Size(&pIndexInfo[t1427], f);
             }
         }
         n += 4;
@@ -1552,9 +1552,9 @@ public static unsafe partial class vkCmdDrawMultiIndexedEXT
         if (pIndexInfo != null)
         {
             e.ArraySize((ulong)drawCount);
-            for (ulong t1400 = 0; t1400 < (ulong)drawCount; t1400++)
+            for (ulong t1428 = 0; t1428 < (ulong)drawCount; t1428++)
             {
-                VkMultiDrawIndexedInfoEXTWire.Encode(ref e, &pIndexInfo[t1400]);
+                VkMultiDrawIndexedInfoEXTWire.Encode(ref e, &pIndexInfo[t1428]);
             }
         }
         else e.ArraySize(0);
@@ -1574,18 +1574,18 @@ public static unsafe partial class vkCmdDrawMultiIndexedEXT
         a->drawCount = (uint)d.U32();
 
         {
-            ulong t1402 = d.ArraySize();
-            if (t1402 != 0)
+            ulong t1430 = d.ArraySize();
+            if (t1430 != 0)
             {
-                if (t1402 != (ulong)a->drawCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1402, 12)) return;
-                var t1403 = (VkMultiDrawIndexedInfoEXT*)d.Alloc(t1402, (ulong)sizeof(VkMultiDrawIndexedInfoEXT));
-                if (t1403 == null) return;
-                for (ulong t1401 = 0; t1401 < t1402; t1401++)
+                if (t1430 != (ulong)a->drawCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1430, 12)) return;
+                var t1431 = (VkMultiDrawIndexedInfoEXT*)d.Alloc(t1430, (ulong)sizeof(VkMultiDrawIndexedInfoEXT));
+                if (t1431 == null) return;
+                for (ulong t1429 = 0; t1429 < t1430; t1429++)
                 {
-                    VkMultiDrawIndexedInfoEXTWire.Decode(ref d, &t1403[t1401]);
+                    VkMultiDrawIndexedInfoEXTWire.Decode(ref d, &t1431[t1429]);
                 }
-                a->pIndexInfo = t1403;
+                a->pIndexInfo = t1431;
             }
         }
         a->instanceCount = (uint)d.U32();
@@ -1593,10 +1593,10 @@ public static unsafe partial class vkCmdDrawMultiIndexedEXT
         a->stride = (uint)d.U32();
         if (d.Pointer())
         {
-            var t1404 = (int*)d.Alloc(1, (ulong)sizeof(int));
-            if (t1404 == null) return;
-            (*t1404) = (int)d.I32();
-            a->pVertexOffset = t1404;
+            var t1432 = (int*)d.Alloc(1, (ulong)sizeof(int));
+            if (t1432 == null) return;
+            (*t1432) = (int)d.I32();
+            a->pVertexOffset = t1432;
         }
     }
     public static ulong ReplySize(ulong commandBuffer, uint drawCount, VkMultiDrawIndexedInfoEXT* pIndexInfo, uint instanceCount, uint firstInstance, uint stride, int* pVertexOffset, VnProtocolFilter f = null)
@@ -1647,9 +1647,9 @@ public static unsafe partial class vkCmdPushDescriptorSet
         n += 8;
         if (pDescriptorWrites != null)
         {
-            for (ulong t1405 = 0; t1405 < (ulong)descriptorWriteCount; t1405++)
+            for (ulong t1433 = 0; t1433 < (ulong)descriptorWriteCount; t1433++)
             {
-                n += VkWriteDescriptorSetWire.Size(&pDescriptorWrites[t1405], f);
+                n += VkWriteDescriptorSetWire.Size(&pDescriptorWrites[t1433], f);
             }
         }
         return n;
@@ -1666,9 +1666,9 @@ public static unsafe partial class vkCmdPushDescriptorSet
         if (pDescriptorWrites != null)
         {
             e.ArraySize((ulong)descriptorWriteCount);
-            for (ulong t1406 = 0; t1406 < (ulong)descriptorWriteCount; t1406++)
+            for (ulong t1434 = 0; t1434 < (ulong)descriptorWriteCount; t1434++)
             {
-                VkWriteDescriptorSetWire.Encode(ref e, &pDescriptorWrites[t1406]);
+                VkWriteDescriptorSetWire.Encode(ref e, &pDescriptorWrites[t1434]);
             }
         }
         else e.ArraySize(0);
@@ -1684,18 +1684,18 @@ public static unsafe partial class vkCmdPushDescriptorSet
         a->descriptorWriteCount = (uint)d.U32();
 
         {
-            ulong t1408 = d.ArraySize();
-            if (t1408 != 0)
+            ulong t1436 = d.ArraySize();
+            if (t1436 != 0)
             {
-                if (t1408 != (ulong)a->descriptorWriteCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1408, 60)) return;
-                var t1409 = (VkWriteDescriptorSet*)d.Alloc(t1408, (ulong)sizeof(VkWriteDescriptorSet));
-                if (t1409 == null) return;
-                for (ulong t1407 = 0; t1407 < t1408; t1407++)
+                if (t1436 != (ulong)a->descriptorWriteCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1436, 60)) return;
+                var t1437 = (VkWriteDescriptorSet*)d.Alloc(t1436, (ulong)sizeof(VkWriteDescriptorSet));
+                if (t1437 == null) return;
+                for (ulong t1435 = 0; t1435 < t1436; t1435++)
                 {
-                    VkWriteDescriptorSetWire.Decode(ref d, &t1409[t1407]);
+                    VkWriteDescriptorSetWire.Decode(ref d, &t1437[t1435]);
                 }
-                a->pDescriptorWrites = t1409;
+                a->pDescriptorWrites = t1437;
             }
             else if ((ulong)a->descriptorWriteCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1918,15 +1918,15 @@ public static unsafe partial class vkCmdSetColorWriteEnableEXT
         a->attachmentCount = (uint)d.U32();
 
         {
-            ulong t1413 = d.ArraySize();
-            if (t1413 != 0)
+            ulong t1441 = d.ArraySize();
+            if (t1441 != 0)
             {
-                if (t1413 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1413, 4)) return;
-                var t1414 = (uint*)d.Alloc(t1413, (ulong)sizeof(uint));
-                if (t1414 == null) return;
-                d.Bytes(t1414, t1413 * 4);
-                a->pColorWriteEnables = t1414;
+                if (t1441 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1441, 4)) return;
+                var t1442 = (uint*)d.Alloc(t1441, (ulong)sizeof(uint));
+                if (t1442 == null) return;
+                d.Bytes(t1442, t1441 * 4);
+                a->pColorWriteEnables = t1442;
             }
             else if ((ulong)a->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1975,18 +1975,18 @@ public static unsafe partial class vkCmdSetVertexInputEXT
         n += 8;
         if (pVertexBindingDescriptions != null)
         {
-            for (ulong t1415 = 0; t1415 < (ulong)vertexBindingDescriptionCount; t1415++)
+            for (ulong t1443 = 0; t1443 < (ulong)vertexBindingDescriptionCount; t1443++)
             {
-                n += VkVertexInputBindingDescription2EXTWire.Size(&pVertexBindingDescriptions[t1415], f);
+                n += VkVertexInputBindingDescription2EXTWire.Size(&pVertexBindingDescriptions[t1443], f);
             }
         }
         n += 4;
         n += 8;
         if (pVertexAttributeDescriptions != null)
         {
-            for (ulong t1416 = 0; t1416 < (ulong)vertexAttributeDescriptionCount; t1416++)
+            for (ulong t1444 = 0; t1444 < (ulong)vertexAttributeDescriptionCount; t1444++)
             {
-                n += VkVertexInputAttributeDescription2EXTWire.Size(&pVertexAttributeDescriptions[t1416], f);
+                n += VkVertexInputAttributeDescription2EXTWire.Size(&pVertexAttributeDescriptions[t1444], f);
             }
         }
         return n;
@@ -2000,9 +2000,9 @@ public static unsafe partial class vkCmdSetVertexInputEXT
         if (pVertexBindingDescriptions != null)
         {
             e.ArraySize((ulong)vertexBindingDescriptionCount);
-            for (ulong t1417 = 0; t1417 < (ulong)vertexBindingDescriptionCount; t1417++)
+            for (ulong t1445 = 0; t1445 < (ulong)vertexBindingDescriptionCount; t1445++)
             {
-                VkVertexInputBindingDescription2EXTWire.Encode(ref e, &pVertexBindingDescriptions[t1417]);
+                VkVertexInputBindingDescription2EXTWire.Encode(ref e, &pVertexBindingDescriptions[t1445]);
             }
         }
         else e.ArraySize(0);
@@ -2010,9 +2010,9 @@ public static unsafe partial class vkCmdSetVertexInputEXT
         if (pVertexAttributeDescriptions != null)
         {
             e.ArraySize((ulong)vertexAttributeDescriptionCount);
-            for (ulong t1418 = 0; t1418 < (ulong)vertexAttributeDescriptionCount; t1418++)
+            for (ulong t1446 = 0; t1446 < (ulong)vertexAttributeDescriptionCount; t1446++)
             {
-                VkVertexInputAttributeDescription2EXTWire.Encode(ref e, &pVertexAttributeDescriptions[t1418]);
+                VkVertexInputAttributeDescription2EXTWire.Encode(ref e, &pVertexAttributeDescriptions[t1446]);
             }
         }
         else e.ArraySize(0);
@@ -2024,36 +2024,36 @@ public static unsafe partial class vkCmdSetVertexInputEXT
         a->vertexBindingDescriptionCount = (uint)d.U32();
 
         {
-            ulong t1420 = d.ArraySize();
-            if (t1420 != 0)
+            ulong t1448 = d.ArraySize();
+            if (t1448 != 0)
             {
-                if (t1420 != (ulong)a->vertexBindingDescriptionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1420, 28)) return;
-                var t1421 = (VkVertexInputBindingDescription2EXT*)d.Alloc(t1420, (ulong)sizeof(VkVertexInputBindingDescription2EXT));
-                if (t1421 == null) return;
-                for (ulong t1419 = 0; t1419 < t1420; t1419++)
+                if (t1448 != (ulong)a->vertexBindingDescriptionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1448, 28)) return;
+                var t1449 = (VkVertexInputBindingDescription2EXT*)d.Alloc(t1448, (ulong)sizeof(VkVertexInputBindingDescription2EXT));
+                if (t1449 == null) return;
+                for (ulong t1447 = 0; t1447 < t1448; t1447++)
                 {
-                    VkVertexInputBindingDescription2EXTWire.Decode(ref d, &t1421[t1419]);
+                    VkVertexInputBindingDescription2EXTWire.Decode(ref d, &t1449[t1447]);
                 }
-                a->pVertexBindingDescriptions = t1421;
+                a->pVertexBindingDescriptions = t1449;
             }
             else if ((ulong)a->vertexBindingDescriptionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->vertexAttributeDescriptionCount = (uint)d.U32();
 
         {
-            ulong t1423 = d.ArraySize();
-            if (t1423 != 0)
+            ulong t1451 = d.ArraySize();
+            if (t1451 != 0)
             {
-                if (t1423 != (ulong)a->vertexAttributeDescriptionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1423, 28)) return;
-                var t1424 = (VkVertexInputAttributeDescription2EXT*)d.Alloc(t1423, (ulong)sizeof(VkVertexInputAttributeDescription2EXT));
-                if (t1424 == null) return;
-                for (ulong t1422 = 0; t1422 < t1423; t1422++)
+                if (t1451 != (ulong)a->vertexAttributeDescriptionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1451, 28)) return;
+                var t1452 = (VkVertexInputAttributeDescription2EXT*)d.Alloc(t1451, (ulong)sizeof(VkVertexInputAttributeDescription2EXT));
+                if (t1452 == null) return;
+                for (ulong t1450 = 0; t1450 < t1451; t1450++)
                 {
-                    VkVertexInputAttributeDescription2EXTWire.Decode(ref d, &t1424[t1422]);
+                    VkVertexInputAttributeDescription2EXTWire.Decode(ref d, &t1452[t1450]);
                 }
-                a->pVertexAttributeDescriptions = t1424;
+                a->pVertexAttributeDescriptions = t1452;
             }
             else if ((ulong)a->vertexAttributeDescriptionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -2336,15 +2336,15 @@ public static unsafe partial class vkCmdSetSampleMaskEXT
         a->samples = (VkSampleCountFlagBits)d.U32();
 
         {
-            ulong t1428 = d.ArraySize();
-            if (t1428 != 0)
+            ulong t1456 = d.ArraySize();
+            if (t1456 != 0)
             {
-                if (t1428 != (((ulong)a->samples+31UL)/32UL)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1428, 4)) return;
-                var t1429 = (uint*)d.Alloc(t1428, (ulong)sizeof(uint));
-                if (t1429 == null) return;
-                d.Bytes(t1429, t1428 * 4);
-                a->pSampleMask = t1429;
+                if (t1456 != (((ulong)a->samples+31UL)/32UL)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1456, 4)) return;
+                var t1457 = (uint*)d.Alloc(t1456, (ulong)sizeof(uint));
+                if (t1457 == null) return;
+                d.Bytes(t1457, t1456 * 4);
+                a->pSampleMask = t1457;
             }
             else if ((((ulong)a->samples+31UL)/32UL) != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -2578,15 +2578,15 @@ public static unsafe partial class vkCmdSetColorBlendEnableEXT
         a->attachmentCount = (uint)d.U32();
 
         {
-            ulong t1433 = d.ArraySize();
-            if (t1433 != 0)
+            ulong t1461 = d.ArraySize();
+            if (t1461 != 0)
             {
-                if (t1433 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1433, 4)) return;
-                var t1434 = (uint*)d.Alloc(t1433, (ulong)sizeof(uint));
-                if (t1434 == null) return;
-                d.Bytes(t1434, t1433 * 4);
-                a->pColorBlendEnables = t1434;
+                if (t1461 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1461, 4)) return;
+                var t1462 = (uint*)d.Alloc(t1461, (ulong)sizeof(uint));
+                if (t1462 == null) return;
+                d.Bytes(t1462, t1461 * 4);
+                a->pColorBlendEnables = t1462;
             }
             else if ((ulong)a->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -2635,9 +2635,9 @@ public static unsafe partial class vkCmdSetColorBlendEquationEXT
         n += 8;
         if (pColorBlendEquations != null)
         {
-            for (ulong t1435 = 0; t1435 < (ulong)attachmentCount; t1435++)
+            for (ulong t1463 = 0; t1463 < (ulong)attachmentCount; t1463++)
             {
-                n += VkColorBlendEquationEXTWire.Size(&pColorBlendEquations[t1435], f);
+                n += VkColorBlendEquationEXTWire.Size(&pColorBlendEquations[t1463], f);
             }
         }
         return n;
@@ -2652,9 +2652,9 @@ public static unsafe partial class vkCmdSetColorBlendEquationEXT
         if (pColorBlendEquations != null)
         {
             e.ArraySize((ulong)attachmentCount);
-            for (ulong t1436 = 0; t1436 < (ulong)attachmentCount; t1436++)
+            for (ulong t1464 = 0; t1464 < (ulong)attachmentCount; t1464++)
             {
-                VkColorBlendEquationEXTWire.Encode(ref e, &pColorBlendEquations[t1436]);
+                VkColorBlendEquationEXTWire.Encode(ref e, &pColorBlendEquations[t1464]);
             }
         }
         else e.ArraySize(0);
@@ -2667,18 +2667,18 @@ public static unsafe partial class vkCmdSetColorBlendEquationEXT
         a->attachmentCount = (uint)d.U32();
 
         {
-            ulong t1438 = d.ArraySize();
-            if (t1438 != 0)
+            ulong t1466 = d.ArraySize();
+            if (t1466 != 0)
             {
-                if (t1438 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1438, 24)) return;
-                var t1439 = (VkColorBlendEquationEXT*)d.Alloc(t1438, (ulong)sizeof(VkColorBlendEquationEXT));
-                if (t1439 == null) return;
-                for (ulong t1437 = 0; t1437 < t1438; t1437++)
+                if (t1466 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1466, 24)) return;
+                var t1467 = (VkColorBlendEquationEXT*)d.Alloc(t1466, (ulong)sizeof(VkColorBlendEquationEXT));
+                if (t1467 == null) return;
+                for (ulong t1465 = 0; t1465 < t1466; t1465++)
                 {
-                    VkColorBlendEquationEXTWire.Decode(ref d, &t1439[t1437]);
+                    VkColorBlendEquationEXTWire.Decode(ref d, &t1467[t1465]);
                 }
-                a->pColorBlendEquations = t1439;
+                a->pColorBlendEquations = t1467;
             }
             else if ((ulong)a->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -2753,15 +2753,15 @@ public static unsafe partial class vkCmdSetColorWriteMaskEXT
         a->attachmentCount = (uint)d.U32();
 
         {
-            ulong t1443 = d.ArraySize();
-            if (t1443 != 0)
+            ulong t1471 = d.ArraySize();
+            if (t1471 != 0)
             {
-                if (t1443 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1443, 4)) return;
-                var t1444 = (uint*)d.Alloc(t1443, (ulong)sizeof(uint));
-                if (t1444 == null) return;
-                d.Bytes(t1444, t1443 * 4);
-                a->pColorWriteMasks = t1444;
+                if (t1471 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1471, 4)) return;
+                var t1472 = (uint*)d.Alloc(t1471, (ulong)sizeof(uint));
+                if (t1472 == null) return;
+                d.Bytes(t1472, t1471 * 4);
+                a->pColorWriteMasks = t1472;
             }
             else if ((ulong)a->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -3075,9 +3075,9 @@ public static unsafe partial class vkCmdSetColorBlendAdvancedEXT
         n += 8;
         if (pColorBlendAdvanced != null)
         {
-            for (ulong t1445 = 0; t1445 < (ulong)attachmentCount; t1445++)
+            for (ulong t1473 = 0; t1473 < (ulong)attachmentCount; t1473++)
             {
-                n += VkColorBlendAdvancedEXTWire.Size(&pColorBlendAdvanced[t1445], f);
+                n += VkColorBlendAdvancedEXTWire.Size(&pColorBlendAdvanced[t1473], f);
             }
         }
         return n;
@@ -3092,9 +3092,9 @@ public static unsafe partial class vkCmdSetColorBlendAdvancedEXT
         if (pColorBlendAdvanced != null)
         {
             e.ArraySize((ulong)attachmentCount);
-            for (ulong t1446 = 0; t1446 < (ulong)attachmentCount; t1446++)
+            for (ulong t1474 = 0; t1474 < (ulong)attachmentCount; t1474++)
             {
-                VkColorBlendAdvancedEXTWire.Encode(ref e, &pColorBlendAdvanced[t1446]);
+                VkColorBlendAdvancedEXTWire.Encode(ref e, &pColorBlendAdvanced[t1474]);
             }
         }
         else e.ArraySize(0);
@@ -3107,18 +3107,18 @@ public static unsafe partial class vkCmdSetColorBlendAdvancedEXT
         a->attachmentCount = (uint)d.U32();
 
         {
-            ulong t1448 = d.ArraySize();
-            if (t1448 != 0)
+            ulong t1476 = d.ArraySize();
+            if (t1476 != 0)
             {
-                if (t1448 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1448, 20)) return;
-                var t1449 = (VkColorBlendAdvancedEXT*)d.Alloc(t1448, (ulong)sizeof(VkColorBlendAdvancedEXT));
-                if (t1449 == null) return;
-                for (ulong t1447 = 0; t1447 < t1448; t1447++)
+                if (t1476 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1476, 20)) return;
+                var t1477 = (VkColorBlendAdvancedEXT*)d.Alloc(t1476, (ulong)sizeof(VkColorBlendAdvancedEXT));
+                if (t1477 == null) return;
+                for (ulong t1475 = 0; t1475 < t1476; t1475++)
                 {
-                    VkColorBlendAdvancedEXTWire.Decode(ref d, &t1449[t1447]);
+                    VkColorBlendAdvancedEXTWire.Decode(ref d, &t1477[t1475]);
                 }
-                a->pColorBlendAdvanced = t1449;
+                a->pColorBlendAdvanced = t1477;
             }
             else if ((ulong)a->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -3378,9 +3378,9 @@ public static unsafe partial class vkGetPhysicalDeviceFragmentShadingRatesKHR
         n += 8;
         if (pFragmentShadingRates != null)
         {
-            for (ulong t1450 = 0; t1450 < (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)); t1450++)
+            for (ulong t1478 = 0; t1478 < (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)); t1478++)
             {
-                n += VkPhysicalDeviceFragmentShadingRateKHRWire.SizePartial(&pFragmentShadingRates[t1450], f);
+                n += VkPhysicalDeviceFragmentShadingRateKHRWire.SizePartial(&pFragmentShadingRates[t1478], f);
             }
         }
         return n;
@@ -3395,9 +3395,9 @@ public static unsafe partial class vkGetPhysicalDeviceFragmentShadingRatesKHR
         if (pFragmentShadingRates != null)
         {
             e.ArraySize((pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)));
-            for (ulong t1451 = 0; t1451 < (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)); t1451++)
+            for (ulong t1479 = 0; t1479 < (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)); t1479++)
             {
-                VkPhysicalDeviceFragmentShadingRateKHRWire.EncodePartial(ref e, &pFragmentShadingRates[t1451]);
+                VkPhysicalDeviceFragmentShadingRateKHRWire.EncodePartial(ref e, &pFragmentShadingRates[t1479]);
             }
         }
         else e.ArraySize(0);
@@ -3406,21 +3406,21 @@ public static unsafe partial class vkGetPhysicalDeviceFragmentShadingRatesKHR
     {
         a->physicalDevice = d.Handle(2);
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        if (d.Pointer()) { var t1452 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1452 == null) return; *t1452 = (uint)d.U32(); a->pFragmentShadingRateCount = t1452; }
+        if (d.Pointer()) { var t1480 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1480 == null) return; *t1480 = (uint)d.U32(); a->pFragmentShadingRateCount = t1480; }
         if (a->pFragmentShadingRateCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t1454 = d.ArraySize();
-            if (t1454 != 0)
+            ulong t1482 = d.ArraySize();
+            if (t1482 != 0)
             {
-                if (t1454 != (a->pFragmentShadingRateCount == null ? 0UL : (ulong)(*a->pFragmentShadingRateCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1455 = (VkPhysicalDeviceFragmentShadingRateKHR*)d.Alloc(t1454, (ulong)sizeof(VkPhysicalDeviceFragmentShadingRateKHR));
-                if (t1455 == null) return;
-                for (ulong t1453 = 0; t1453 < t1454; t1453++)
+                if (t1482 != (a->pFragmentShadingRateCount == null ? 0UL : (ulong)(*a->pFragmentShadingRateCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1483 = (VkPhysicalDeviceFragmentShadingRateKHR*)d.Alloc(t1482, (ulong)sizeof(VkPhysicalDeviceFragmentShadingRateKHR));
+                if (t1483 == null) return;
+                for (ulong t1481 = 0; t1481 < t1482; t1481++)
                 {
-                    VkPhysicalDeviceFragmentShadingRateKHRWire.DecodePartial(ref d, &t1455[t1453]);
+                    VkPhysicalDeviceFragmentShadingRateKHRWire.DecodePartial(ref d, &t1483[t1481]);
                 }
-                a->pFragmentShadingRates = t1455;
+                a->pFragmentShadingRates = t1483;
             }
         }
     }
@@ -3435,9 +3435,9 @@ public static unsafe partial class vkGetPhysicalDeviceFragmentShadingRatesKHR
         n += 8;
         if (pFragmentShadingRates != null)
         {
-            for (ulong t1456 = 0; t1456 < (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)); t1456++)
+            for (ulong t1484 = 0; t1484 < (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)); t1484++)
             {
-                n += VkPhysicalDeviceFragmentShadingRateKHRWire.Size(&pFragmentShadingRates[t1456], f);
+                n += VkPhysicalDeviceFragmentShadingRateKHRWire.Size(&pFragmentShadingRates[t1484], f);
             }
         }
         return n;
@@ -3455,9 +3455,9 @@ public static unsafe partial class vkGetPhysicalDeviceFragmentShadingRatesKHR
         if (pFragmentShadingRates != null)
         {
             e.ArraySize((pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)));
-            for (ulong t1457 = 0; t1457 < (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)); t1457++)
+            for (ulong t1485 = 0; t1485 < (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)); t1485++)
             {
-                VkPhysicalDeviceFragmentShadingRateKHRWire.Encode(ref e, &pFragmentShadingRates[t1457]);
+                VkPhysicalDeviceFragmentShadingRateKHRWire.Encode(ref e, &pFragmentShadingRates[t1485]);
             }
         }
         else e.ArraySize(0);
@@ -3475,13 +3475,13 @@ public static unsafe partial class vkGetPhysicalDeviceFragmentShadingRatesKHR
         }
 
         {
-            ulong t1459 = d.ArraySize();
-            if (t1459 != 0)
+            ulong t1487 = d.ArraySize();
+            if (t1487 != 0)
             {
-                if (pFragmentShadingRates == null || t1459 > cap_pFragmentShadingRateCount || t1459 != (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                for (ulong t1458 = 0; t1458 < t1459; t1458++)
+                if (pFragmentShadingRates == null || t1487 > cap_pFragmentShadingRateCount || t1487 != (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                for (ulong t1486 = 0; t1486 < t1487; t1486++)
                 {
-                    VkPhysicalDeviceFragmentShadingRateKHRWire.DecodeInto(ref d, &pFragmentShadingRates[t1458]);
+                    VkPhysicalDeviceFragmentShadingRateKHRWire.DecodeInto(ref d, &pFragmentShadingRates[t1486]);
                 }
             }
         }
@@ -3537,15 +3537,15 @@ public static unsafe partial class vkCmdSetFragmentShadingRateKHR
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1460 = (VkExtent2D*)d.Alloc(1, (ulong)sizeof(VkExtent2D));
-            if (t1460 == null) return;
-            VkExtent2DWire.Decode(ref d, &(*t1460));
-            a->pFragmentSize = t1460;
+            var t1488 = (VkExtent2D*)d.Alloc(1, (ulong)sizeof(VkExtent2D));
+            if (t1488 == null) return;
+            VkExtent2DWire.Decode(ref d, &(*t1488));
+            a->pFragmentSize = t1488;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
-        var t1461 = (VkFragmentShadingRateCombinerOpKHR*)d.Alloc(2, (ulong)sizeof(VkFragmentShadingRateCombinerOpKHR));
-        if (t1461 == null) return;
-        a->combinerOps = t1461;
+        var t1489 = (VkFragmentShadingRateCombinerOpKHR*)d.Alloc(2, (ulong)sizeof(VkFragmentShadingRateCombinerOpKHR));
+        if (t1489 == null) return;
+        a->combinerOps = t1489;
         if (!d.FixedArraySize(2)) return;
         d.Bytes(((int*)a->combinerOps), 8);
     }
@@ -3686,18 +3686,18 @@ public static unsafe partial class vkGetRenderingAreaGranularity
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1462 = (VkRenderingAreaInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingAreaInfo));
-            if (t1462 == null) return;
-            VkRenderingAreaInfoWire.Decode(ref d, &(*t1462));
-            a->pRenderingAreaInfo = t1462;
+            var t1490 = (VkRenderingAreaInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingAreaInfo));
+            if (t1490 == null) return;
+            VkRenderingAreaInfoWire.Decode(ref d, &(*t1490));
+            a->pRenderingAreaInfo = t1490;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1463 = (VkExtent2D*)d.Alloc(1, (ulong)sizeof(VkExtent2D));
-            if (t1463 == null) return;
-            VkExtent2DWire.DecodePartial(ref d, &(*t1463));
-            a->pGranularity = t1463;
+            var t1491 = (VkExtent2D*)d.Alloc(1, (ulong)sizeof(VkExtent2D));
+            if (t1491 == null) return;
+            VkExtent2DWire.DecodePartial(ref d, &(*t1491));
+            a->pGranularity = t1491;
         }
         if (a->pGranularity == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -3788,18 +3788,18 @@ public static unsafe partial class vkGetDeviceImageSubresourceLayout
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1464 = (VkDeviceImageSubresourceInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceImageSubresourceInfo));
-            if (t1464 == null) return;
-            VkDeviceImageSubresourceInfoWire.Decode(ref d, &(*t1464));
-            a->pInfo = t1464;
+            var t1492 = (VkDeviceImageSubresourceInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceImageSubresourceInfo));
+            if (t1492 == null) return;
+            VkDeviceImageSubresourceInfoWire.Decode(ref d, &(*t1492));
+            a->pInfo = t1492;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1465 = (VkSubresourceLayout2*)d.Alloc(1, (ulong)sizeof(VkSubresourceLayout2));
-            if (t1465 == null) return;
-            VkSubresourceLayout2Wire.DecodePartial(ref d, &(*t1465));
-            a->pLayout = t1465;
+            var t1493 = (VkSubresourceLayout2*)d.Alloc(1, (ulong)sizeof(VkSubresourceLayout2));
+            if (t1493 == null) return;
+            VkSubresourceLayout2Wire.DecodePartial(ref d, &(*t1493));
+            a->pLayout = t1493;
         }
         if (a->pLayout == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -3895,18 +3895,18 @@ public static unsafe partial class vkGetImageSubresourceLayout2
         if (a->image == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1466 = (VkImageSubresource2*)d.Alloc(1, (ulong)sizeof(VkImageSubresource2));
-            if (t1466 == null) return;
-            VkImageSubresource2Wire.Decode(ref d, &(*t1466));
-            a->pSubresource = t1466;
+            var t1494 = (VkImageSubresource2*)d.Alloc(1, (ulong)sizeof(VkImageSubresource2));
+            if (t1494 == null) return;
+            VkImageSubresource2Wire.Decode(ref d, &(*t1494));
+            a->pSubresource = t1494;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1467 = (VkSubresourceLayout2*)d.Alloc(1, (ulong)sizeof(VkSubresourceLayout2));
-            if (t1467 == null) return;
-            VkSubresourceLayout2Wire.DecodePartial(ref d, &(*t1467));
-            a->pLayout = t1467;
+            var t1495 = (VkSubresourceLayout2*)d.Alloc(1, (ulong)sizeof(VkSubresourceLayout2));
+            if (t1495 == null) return;
+            VkSubresourceLayout2Wire.DecodePartial(ref d, &(*t1495));
+            a->pLayout = t1495;
         }
         if (a->pLayout == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -3986,10 +3986,10 @@ public static unsafe partial class vkCmdSetSampleLocationsEXT
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1468 = (VkSampleLocationsInfoEXT*)d.Alloc(1, (ulong)sizeof(VkSampleLocationsInfoEXT));
-            if (t1468 == null) return;
-            VkSampleLocationsInfoEXTWire.Decode(ref d, &(*t1468));
-            a->pSampleLocationsInfo = t1468;
+            var t1496 = (VkSampleLocationsInfoEXT*)d.Alloc(1, (ulong)sizeof(VkSampleLocationsInfoEXT));
+            if (t1496 == null) return;
+            VkSampleLocationsInfoEXTWire.Decode(ref d, &(*t1496));
+            a->pSampleLocationsInfo = t1496;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4058,10 +4058,10 @@ public static unsafe partial class vkGetPhysicalDeviceMultisamplePropertiesEXT
         a->samples = (VkSampleCountFlagBits)d.U32();
         if (d.Pointer())
         {
-            var t1469 = (VkMultisamplePropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkMultisamplePropertiesEXT));
-            if (t1469 == null) return;
-            VkMultisamplePropertiesEXTWire.DecodePartial(ref d, &(*t1469));
-            a->pMultisampleProperties = t1469;
+            var t1497 = (VkMultisamplePropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkMultisamplePropertiesEXT));
+            if (t1497 == null) return;
+            VkMultisamplePropertiesEXTWire.DecodePartial(ref d, &(*t1497));
+            a->pMultisampleProperties = t1497;
         }
         if (a->pMultisampleProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4142,10 +4142,10 @@ public static unsafe partial class vkUnmapMemory2
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1470 = (VkMemoryUnmapInfo*)d.Alloc(1, (ulong)sizeof(VkMemoryUnmapInfo));
-            if (t1470 == null) return;
-            VkMemoryUnmapInfoWire.Decode(ref d, &(*t1470));
-            a->pMemoryUnmapInfo = t1470;
+            var t1498 = (VkMemoryUnmapInfo*)d.Alloc(1, (ulong)sizeof(VkMemoryUnmapInfo));
+            if (t1498 == null) return;
+            VkMemoryUnmapInfoWire.Decode(ref d, &(*t1498));
+            a->pMemoryUnmapInfo = t1498;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4213,10 +4213,10 @@ public static unsafe partial class vkCmdSetRenderingAttachmentLocations
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1471 = (VkRenderingAttachmentLocationInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingAttachmentLocationInfo));
-            if (t1471 == null) return;
-            VkRenderingAttachmentLocationInfoWire.Decode(ref d, &(*t1471));
-            a->pLocationInfo = t1471;
+            var t1499 = (VkRenderingAttachmentLocationInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingAttachmentLocationInfo));
+            if (t1499 == null) return;
+            VkRenderingAttachmentLocationInfoWire.Decode(ref d, &(*t1499));
+            a->pLocationInfo = t1499;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4281,10 +4281,10 @@ public static unsafe partial class vkCmdSetRenderingInputAttachmentIndices
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1472 = (VkRenderingInputAttachmentIndexInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingInputAttachmentIndexInfo));
-            if (t1472 == null) return;
-            VkRenderingInputAttachmentIndexInfoWire.Decode(ref d, &(*t1472));
-            a->pInputAttachmentIndexInfo = t1472;
+            var t1500 = (VkRenderingInputAttachmentIndexInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingInputAttachmentIndexInfo));
+            if (t1500 == null) return;
+            VkRenderingInputAttachmentIndexInfoWire.Decode(ref d, &(*t1500));
+            a->pInputAttachmentIndexInfo = t1500;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4349,10 +4349,10 @@ public static unsafe partial class vkCmdBindDescriptorSets2
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1473 = (VkBindDescriptorSetsInfo*)d.Alloc(1, (ulong)sizeof(VkBindDescriptorSetsInfo));
-            if (t1473 == null) return;
-            VkBindDescriptorSetsInfoWire.Decode(ref d, &(*t1473));
-            a->pBindDescriptorSetsInfo = t1473;
+            var t1501 = (VkBindDescriptorSetsInfo*)d.Alloc(1, (ulong)sizeof(VkBindDescriptorSetsInfo));
+            if (t1501 == null) return;
+            VkBindDescriptorSetsInfoWire.Decode(ref d, &(*t1501));
+            a->pBindDescriptorSetsInfo = t1501;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4417,10 +4417,10 @@ public static unsafe partial class vkCmdPushConstants2
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1474 = (VkPushConstantsInfo*)d.Alloc(1, (ulong)sizeof(VkPushConstantsInfo));
-            if (t1474 == null) return;
-            VkPushConstantsInfoWire.Decode(ref d, &(*t1474));
-            a->pPushConstantsInfo = t1474;
+            var t1502 = (VkPushConstantsInfo*)d.Alloc(1, (ulong)sizeof(VkPushConstantsInfo));
+            if (t1502 == null) return;
+            VkPushConstantsInfoWire.Decode(ref d, &(*t1502));
+            a->pPushConstantsInfo = t1502;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4485,10 +4485,10 @@ public static unsafe partial class vkCmdPushDescriptorSet2
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1475 = (VkPushDescriptorSetInfo*)d.Alloc(1, (ulong)sizeof(VkPushDescriptorSetInfo));
-            if (t1475 == null) return;
-            VkPushDescriptorSetInfoWire.Decode(ref d, &(*t1475));
-            a->pPushDescriptorSetInfo = t1475;
+            var t1503 = (VkPushDescriptorSetInfo*)d.Alloc(1, (ulong)sizeof(VkPushDescriptorSetInfo));
+            if (t1503 == null) return;
+            VkPushDescriptorSetInfoWire.Decode(ref d, &(*t1503));
+            a->pPushDescriptorSetInfo = t1503;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4554,10 +4554,10 @@ public static unsafe partial class vkCopyImageToImage
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1476 = (VkCopyImageToImageInfo*)d.Alloc(1, (ulong)sizeof(VkCopyImageToImageInfo));
-            if (t1476 == null) return;
-            VkCopyImageToImageInfoWire.Decode(ref d, &(*t1476));
-            a->pCopyImageToImageInfo = t1476;
+            var t1504 = (VkCopyImageToImageInfo*)d.Alloc(1, (ulong)sizeof(VkCopyImageToImageInfo));
+            if (t1504 == null) return;
+            VkCopyImageToImageInfoWire.Decode(ref d, &(*t1504));
+            a->pCopyImageToImageInfo = t1504;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4607,9 +4607,9 @@ public static unsafe partial class vkTransitionImageLayout
         n += 8;
         if (pTransitions != null)
         {
-            for (ulong t1477 = 0; t1477 < (ulong)transitionCount; t1477++)
+            for (ulong t1505 = 0; t1505 < (ulong)transitionCount; t1505++)
             {
-                n += VkHostImageLayoutTransitionInfoWire.Size(&pTransitions[t1477], f);
+                n += VkHostImageLayoutTransitionInfoWire.Size(&pTransitions[t1505], f);
             }
         }
         return n;
@@ -4623,9 +4623,9 @@ public static unsafe partial class vkTransitionImageLayout
         if (pTransitions != null)
         {
             e.ArraySize((ulong)transitionCount);
-            for (ulong t1478 = 0; t1478 < (ulong)transitionCount; t1478++)
+            for (ulong t1506 = 0; t1506 < (ulong)transitionCount; t1506++)
             {
-                VkHostImageLayoutTransitionInfoWire.Encode(ref e, &pTransitions[t1478]);
+                VkHostImageLayoutTransitionInfoWire.Encode(ref e, &pTransitions[t1506]);
             }
         }
         else e.ArraySize(0);
@@ -4637,18 +4637,18 @@ public static unsafe partial class vkTransitionImageLayout
         a->transitionCount = (uint)d.U32();
 
         {
-            ulong t1480 = d.ArraySize();
-            if (t1480 != 0)
+            ulong t1508 = d.ArraySize();
+            if (t1508 != 0)
             {
-                if (t1480 != (ulong)a->transitionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1480, 48)) return;
-                var t1481 = (VkHostImageLayoutTransitionInfo*)d.Alloc(t1480, (ulong)sizeof(VkHostImageLayoutTransitionInfo));
-                if (t1481 == null) return;
-                for (ulong t1479 = 0; t1479 < t1480; t1479++)
+                if (t1508 != (ulong)a->transitionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1508, 48)) return;
+                var t1509 = (VkHostImageLayoutTransitionInfo*)d.Alloc(t1508, (ulong)sizeof(VkHostImageLayoutTransitionInfo));
+                if (t1509 == null) return;
+                for (ulong t1507 = 0; t1507 < t1508; t1507++)
                 {
-                    VkHostImageLayoutTransitionInfoWire.Decode(ref d, &t1481[t1479]);
+                    VkHostImageLayoutTransitionInfoWire.Decode(ref d, &t1509[t1507]);
                 }
-                a->pTransitions = t1481;
+                a->pTransitions = t1509;
             }
             else if ((ulong)a->transitionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -4724,22 +4724,22 @@ public static unsafe partial class vkCopyImageToMemoryMESA
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1484 = (VkCopyImageToMemoryInfoMESA*)d.Alloc(1, (ulong)sizeof(VkCopyImageToMemoryInfoMESA));
-            if (t1484 == null) return;
-            VkCopyImageToMemoryInfoMESAWire.Decode(ref d, &(*t1484));
-            a->pCopyImageToMemoryInfo = t1484;
+            var t1512 = (VkCopyImageToMemoryInfoMESA*)d.Alloc(1, (ulong)sizeof(VkCopyImageToMemoryInfoMESA));
+            if (t1512 == null) return;
+            VkCopyImageToMemoryInfoMESAWire.Decode(ref d, &(*t1512));
+            a->pCopyImageToMemoryInfo = t1512;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         a->dataSize = (nuint)d.SizeT();
 
         {
-            ulong t1486 = d.ArraySize();
-            if (t1486 != 0)
+            ulong t1514 = d.ArraySize();
+            if (t1514 != 0)
             {
-                if (t1486 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1487 = (byte*)d.Alloc(t1486, (ulong)sizeof(byte));
-                if (t1487 == null) return;
-                a->pData = t1487;
+                if (t1514 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1515 = (byte*)d.Alloc(t1514, (ulong)sizeof(byte));
+                if (t1515 == null) return;
+                a->pData = t1515;
             }
         }
     }
@@ -4772,11 +4772,11 @@ public static unsafe partial class vkCopyImageToMemoryMESA
         ret = (VkResult)d.I32();
 
         {
-            ulong t1491 = d.ArraySize();
-            if (t1491 != 0)
+            ulong t1519 = d.ArraySize();
+            if (t1519 != 0)
             {
-                if (pData == null || t1491 > (ulong)dataSize || t1491 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                d.Bytes(pData, t1491 * 1);
+                if (pData == null || t1519 > (ulong)dataSize || t1519 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                d.Bytes(pData, t1519 * 1);
             }
         }
         return ret;
@@ -4828,10 +4828,10 @@ public static unsafe partial class vkCopyMemoryToImageMESA
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1492 = (VkCopyMemoryToImageInfoMESA*)d.Alloc(1, (ulong)sizeof(VkCopyMemoryToImageInfoMESA));
-            if (t1492 == null) return;
-            VkCopyMemoryToImageInfoMESAWire.Decode(ref d, &(*t1492));
-            a->pCopyMemoryToImageInfo = t1492;
+            var t1520 = (VkCopyMemoryToImageInfoMESA*)d.Alloc(1, (ulong)sizeof(VkCopyMemoryToImageInfoMESA));
+            if (t1520 == null) return;
+            VkCopyMemoryToImageInfoMESAWire.Decode(ref d, &(*t1520));
+            a->pCopyMemoryToImageInfo = t1520;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4895,7 +4895,7 @@ public static unsafe partial class vkCreateDeferredOperationKHR
         a->device = d.Handle(3);
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t1493 = (ulong*)d.Alloc(1, 8); if (t1493 == null) return; *t1493 = d.RawHandle(); a->pDeferredOperation = t1493; }
+        if (d.Pointer()) { var t1521 = (ulong*)d.Alloc(1, 8); if (t1521 == null) return; *t1521 = d.RawHandle(); a->pDeferredOperation = t1521; }
         if (a->pDeferredOperation == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkAllocationCallbacks* pAllocator, ulong* pDeferredOperation, VnProtocolFilter f = null)
@@ -5216,14 +5216,14 @@ public static unsafe partial class vkCreateAccelerationStructureKHR
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1494 = (VkAccelerationStructureCreateInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureCreateInfoKHR));
-            if (t1494 == null) return;
-            VkAccelerationStructureCreateInfoKHRWire.Decode(ref d, &(*t1494));
-            a->pCreateInfo = t1494;
+            var t1522 = (VkAccelerationStructureCreateInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureCreateInfoKHR));
+            if (t1522 == null) return;
+            VkAccelerationStructureCreateInfoKHRWire.Decode(ref d, &(*t1522));
+            a->pCreateInfo = t1522;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t1495 = (ulong*)d.Alloc(1, 8); if (t1495 == null) return; *t1495 = d.RawHandle(); a->pAccelerationStructure = t1495; }
+        if (d.Pointer()) { var t1523 = (ulong*)d.Alloc(1, 8); if (t1523 == null) return; *t1523 = d.RawHandle(); a->pAccelerationStructure = t1523; }
         if (a->pAccelerationStructure == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkAccelerationStructureCreateInfoKHR* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pAccelerationStructure, VnProtocolFilter f = null)
@@ -5323,6 +5323,351 @@ public static unsafe partial class vkDestroyAccelerationStructureKHR
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->device, a->accelerationStructure, a->pAllocator);
 }
 
+/// <summary>vkCmdBuildAccelerationStructuresKHR (VkCommandTypeEXT 306).</summary>
+public static unsafe partial class vkCmdBuildAccelerationStructuresKHR
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)306;
+
+    public struct Args
+    {
+        public ulong commandBuffer;
+        public uint infoCount;
+        public VkAccelerationStructureBuildGeometryInfoKHR* pInfos;
+        public VkAccelerationStructureBuildRangeInfoKHR** ppBuildRangeInfos;
+    }
+
+    public static ulong Size(ulong commandBuffer, uint infoCount, VkAccelerationStructureBuildGeometryInfoKHR* pInfos, VkAccelerationStructureBuildRangeInfoKHR** ppBuildRangeInfos, VnProtocolFilter f = null)
+    {
+        ulong n = 8;
+        n += 8;
+        n += 4;
+        n += 8;
+        if (pInfos != null)
+        {
+            for (ulong t1524 = 0; t1524 < (ulong)infoCount; t1524++)
+            {
+                n += VkAccelerationStructureBuildGeometryInfoKHRWire.Size(&pInfos[t1524], f);
+            }
+        }
+        n += 8;
+        if (ppBuildRangeInfos != null)
+        {
+            for (ulong t1525 = 0; t1525 < (ulong)infoCount; t1525++)
+            {
+                n += 8;
+                if (ppBuildRangeInfos[t1525] != null)
+                {
+                    for (ulong t1526 = 0; t1526 < (ulong)(pInfos == null ? 0u : pInfos[t1525].geometryCount); t1526++)
+                    {
+                        n += VkAccelerationStructureBuildRangeInfoKHRWire.Size(&ppBuildRangeInfos[t1525][t1526], f);
+                    }
+                }
+            }
+        }
+        return n;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint infoCount, VkAccelerationStructureBuildGeometryInfoKHR* pInfos, VkAccelerationStructureBuildRangeInfoKHR** ppBuildRangeInfos)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)infoCount);
+        if (pInfos != null)
+        {
+            e.ArraySize((ulong)infoCount);
+            for (ulong t1527 = 0; t1527 < (ulong)infoCount; t1527++)
+            {
+                VkAccelerationStructureBuildGeometryInfoKHRWire.Encode(ref e, &pInfos[t1527]);
+            }
+        }
+        else e.ArraySize(0);
+        if (ppBuildRangeInfos != null)
+        {
+            e.ArraySize((ulong)infoCount);
+            for (ulong t1528 = 0; t1528 < (ulong)infoCount; t1528++)
+            {
+                if (ppBuildRangeInfos[t1528] != null)
+                {
+                    e.ArraySize((ulong)(pInfos == null ? 0u : pInfos[t1528].geometryCount));
+                    for (ulong t1529 = 0; t1529 < (ulong)(pInfos == null ? 0u : pInfos[t1528].geometryCount); t1529++)
+                    {
+                        VkAccelerationStructureBuildRangeInfoKHRWire.Encode(ref e, &ppBuildRangeInfos[t1528][t1529]);
+                    }
+                }
+                else e.ArraySize(0);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->infoCount = (uint)d.U32();
+
+        {
+            ulong t1531 = d.ArraySize();
+            if (t1531 != 0)
+            {
+                if (t1531 != (ulong)a->infoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1531, 72)) return;
+                var t1532 = (VkAccelerationStructureBuildGeometryInfoKHR*)d.Alloc(t1531, (ulong)sizeof(VkAccelerationStructureBuildGeometryInfoKHR));
+                if (t1532 == null) return;
+                for (ulong t1530 = 0; t1530 < t1531; t1530++)
+                {
+                    VkAccelerationStructureBuildGeometryInfoKHRWire.Decode(ref d, &t1532[t1530]);
+                }
+                a->pInfos = t1532;
+            }
+            else if ((ulong)a->infoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+
+        {
+            ulong t1535 = d.ArraySize();
+            if (t1535 != 0)
+            {
+                if (t1535 != (ulong)a->infoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1535, 8)) return;
+                var t1536 = (VkAccelerationStructureBuildRangeInfoKHR**)d.Alloc(t1535, 8);
+                if (t1536 == null) return;
+                a->ppBuildRangeInfos = t1536;
+                for (ulong t1533 = 0; t1533 < t1535; t1533++)
+                {
+                    ulong t1537 = d.ArraySize();
+                    if (t1537 != (ulong)(a->pInfos == null ? 0u : a->pInfos[t1533].geometryCount)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                    if (t1537 == 0) { t1536[t1533] = null; continue; }
+                    if (!d.CheckArrayFits(t1537, 16)) return;
+                    var t1538 = (VkAccelerationStructureBuildRangeInfoKHR*)d.Alloc(t1537, (ulong)sizeof(VkAccelerationStructureBuildRangeInfoKHR));
+                    if (t1538 == null) return;
+                    for (ulong t1534 = 0; t1534 < t1537; t1534++)
+                    {
+                        VkAccelerationStructureBuildRangeInfoKHRWire.Decode(ref d, &t1538[t1534]);
+                    }
+                    t1536[t1533] = t1538;
+                }
+            }
+            else if ((ulong)a->infoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong ReplySize(ulong commandBuffer, uint infoCount, VkAccelerationStructureBuildGeometryInfoKHR* pInfos, VkAccelerationStructureBuildRangeInfoKHR** ppBuildRangeInfos, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, uint infoCount, VkAccelerationStructureBuildGeometryInfoKHR* pInfos, VkAccelerationStructureBuildRangeInfoKHR** ppBuildRangeInfos)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, uint infoCount, VkAccelerationStructureBuildGeometryInfoKHR* pInfos, VkAccelerationStructureBuildRangeInfoKHR** ppBuildRangeInfos)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->infoCount, a->pInfos, a->ppBuildRangeInfos, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->infoCount, a->pInfos, a->ppBuildRangeInfos);
+    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->infoCount, a->pInfos, a->ppBuildRangeInfos);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->infoCount, a->pInfos, a->ppBuildRangeInfos);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->infoCount, a->pInfos, a->ppBuildRangeInfos);
+}
+
+/// <summary>vkCmdBuildAccelerationStructuresIndirectKHR (VkCommandTypeEXT 307).</summary>
+public static unsafe partial class vkCmdBuildAccelerationStructuresIndirectKHR
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)307;
+
+    public struct Args
+    {
+        public ulong commandBuffer;
+        public uint infoCount;
+        public VkAccelerationStructureBuildGeometryInfoKHR* pInfos;
+        public ulong* pIndirectDeviceAddresses;
+        public uint* pIndirectStrides;
+        public uint** ppMaxPrimitiveCounts;
+    }
+
+    public static ulong Size(ulong commandBuffer, uint infoCount, VkAccelerationStructureBuildGeometryInfoKHR* pInfos, ulong* pIndirectDeviceAddresses, uint* pIndirectStrides, uint** ppMaxPrimitiveCounts, VnProtocolFilter f = null)
+    {
+        ulong n = 8;
+        n += 8;
+        n += 4;
+        n += 8;
+        if (pInfos != null)
+        {
+            for (ulong t1539 = 0; t1539 < (ulong)infoCount; t1539++)
+            {
+                n += VkAccelerationStructureBuildGeometryInfoKHRWire.Size(&pInfos[t1539], f);
+            }
+        }
+        n += 8;
+        if (pIndirectDeviceAddresses != null)
+        {
+            n += VnSize.Padded((ulong)infoCount * 8);
+        }
+        n += 8;
+        if (pIndirectStrides != null)
+        {
+            n += VnSize.Padded((ulong)infoCount * 4);
+        }
+        n += 8;
+        if (ppMaxPrimitiveCounts != null)
+        {
+            for (ulong t1542 = 0; t1542 < (ulong)infoCount; t1542++)
+            {
+                n += 8;
+                if (ppMaxPrimitiveCounts[t1542] != null)
+                {
+                    n += 4 * (ulong)(pInfos == null ? 0u : pInfos[t1542].geometryCount);
+                }
+            }
+        }
+        return n;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint infoCount, VkAccelerationStructureBuildGeometryInfoKHR* pInfos, ulong* pIndirectDeviceAddresses, uint* pIndirectStrides, uint** ppMaxPrimitiveCounts)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)infoCount);
+        if (pInfos != null)
+        {
+            e.ArraySize((ulong)infoCount);
+            for (ulong t1544 = 0; t1544 < (ulong)infoCount; t1544++)
+            {
+                VkAccelerationStructureBuildGeometryInfoKHRWire.Encode(ref e, &pInfos[t1544]);
+            }
+        }
+        else e.ArraySize(0);
+        if (pIndirectDeviceAddresses != null)
+        {
+            e.ArraySize((ulong)infoCount);
+            e.Bytes(pIndirectDeviceAddresses, (ulong)infoCount * 8);
+        }
+        else e.ArraySize(0);
+        if (pIndirectStrides != null)
+        {
+            e.ArraySize((ulong)infoCount);
+            e.Bytes(pIndirectStrides, (ulong)infoCount * 4);
+        }
+        else e.ArraySize(0);
+        if (ppMaxPrimitiveCounts != null)
+        {
+            e.ArraySize((ulong)infoCount);
+            for (ulong t1547 = 0; t1547 < (ulong)infoCount; t1547++)
+            {
+                if (ppMaxPrimitiveCounts[t1547] != null)
+                {
+                    e.ArraySize((ulong)(pInfos == null ? 0u : pInfos[t1547].geometryCount));
+                    for (ulong t1548 = 0; t1548 < (ulong)(pInfos == null ? 0u : pInfos[t1547].geometryCount); t1548++)
+                    {
+                        e.U32((uint)ppMaxPrimitiveCounts[t1547][t1548]);
+                    }
+                }
+                else e.ArraySize(0);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->infoCount = (uint)d.U32();
+
+        {
+            ulong t1550 = d.ArraySize();
+            if (t1550 != 0)
+            {
+                if (t1550 != (ulong)a->infoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1550, 72)) return;
+                var t1551 = (VkAccelerationStructureBuildGeometryInfoKHR*)d.Alloc(t1550, (ulong)sizeof(VkAccelerationStructureBuildGeometryInfoKHR));
+                if (t1551 == null) return;
+                for (ulong t1549 = 0; t1549 < t1550; t1549++)
+                {
+                    VkAccelerationStructureBuildGeometryInfoKHRWire.Decode(ref d, &t1551[t1549]);
+                }
+                a->pInfos = t1551;
+            }
+            else if ((ulong)a->infoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+
+        {
+            ulong t1553 = d.ArraySize();
+            if (t1553 != 0)
+            {
+                if (t1553 != (ulong)a->infoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1553, 8)) return;
+                var t1554 = (ulong*)d.Alloc(t1553, (ulong)sizeof(ulong));
+                if (t1554 == null) return;
+                d.Bytes(t1554, t1553 * 8);
+                a->pIndirectDeviceAddresses = t1554;
+            }
+            else if ((ulong)a->infoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+
+        {
+            ulong t1556 = d.ArraySize();
+            if (t1556 != 0)
+            {
+                if (t1556 != (ulong)a->infoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1556, 4)) return;
+                var t1557 = (uint*)d.Alloc(t1556, (ulong)sizeof(uint));
+                if (t1557 == null) return;
+                d.Bytes(t1557, t1556 * 4);
+                a->pIndirectStrides = t1557;
+            }
+            else if ((ulong)a->infoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+
+        {
+            ulong t1560 = d.ArraySize();
+            if (t1560 != 0)
+            {
+                if (t1560 != (ulong)a->infoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1560, 8)) return;
+                var t1561 = (uint**)d.Alloc(t1560, 8);
+                if (t1561 == null) return;
+                a->ppMaxPrimitiveCounts = t1561;
+                for (ulong t1558 = 0; t1558 < t1560; t1558++)
+                {
+                    ulong t1562 = d.ArraySize();
+                    if (t1562 != (ulong)(a->pInfos == null ? 0u : a->pInfos[t1558].geometryCount)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                    if (t1562 == 0) { t1561[t1558] = null; continue; }
+                    if (!d.CheckArrayFits(t1562, 4)) return;
+                    var t1563 = (uint*)d.Alloc(t1562, (ulong)sizeof(uint));
+                    if (t1563 == null) return;
+                    for (ulong t1559 = 0; t1559 < t1562; t1559++)
+                    {
+                        t1563[t1559] = (uint)d.U32();
+                    }
+                    t1561[t1558] = t1563;
+                }
+            }
+            else if ((ulong)a->infoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong ReplySize(ulong commandBuffer, uint infoCount, VkAccelerationStructureBuildGeometryInfoKHR* pInfos, ulong* pIndirectDeviceAddresses, uint* pIndirectStrides, uint** ppMaxPrimitiveCounts, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, uint infoCount, VkAccelerationStructureBuildGeometryInfoKHR* pInfos, ulong* pIndirectDeviceAddresses, uint* pIndirectStrides, uint** ppMaxPrimitiveCounts)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, uint infoCount, VkAccelerationStructureBuildGeometryInfoKHR* pInfos, ulong* pIndirectDeviceAddresses, uint* pIndirectStrides, uint** ppMaxPrimitiveCounts)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->infoCount, a->pInfos, a->pIndirectDeviceAddresses, a->pIndirectStrides, a->ppMaxPrimitiveCounts, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->infoCount, a->pInfos, a->pIndirectDeviceAddresses, a->pIndirectStrides, a->ppMaxPrimitiveCounts);
+    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->infoCount, a->pInfos, a->pIndirectDeviceAddresses, a->pIndirectStrides, a->ppMaxPrimitiveCounts);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->infoCount, a->pInfos, a->pIndirectDeviceAddresses, a->pIndirectStrides, a->ppMaxPrimitiveCounts);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->infoCount, a->pInfos, a->pIndirectDeviceAddresses, a->pIndirectStrides, a->ppMaxPrimitiveCounts);
+}
+
 /// <summary>vkCopyAccelerationStructureKHR (VkCommandTypeEXT 309).</summary>
 public static unsafe partial class vkCopyAccelerationStructureKHR
 {
@@ -5367,10 +5712,10 @@ public static unsafe partial class vkCopyAccelerationStructureKHR
         a->deferredOperation = d.Handle(1000268000);
         if (d.Pointer())
         {
-            var t1496 = (VkCopyAccelerationStructureInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyAccelerationStructureInfoKHR));
-            if (t1496 == null) return;
-            VkCopyAccelerationStructureInfoKHRWire.Decode(ref d, &(*t1496));
-            a->pInfo = t1496;
+            var t1564 = (VkCopyAccelerationStructureInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyAccelerationStructureInfoKHR));
+            if (t1564 == null) return;
+            VkCopyAccelerationStructureInfoKHRWire.Decode(ref d, &(*t1564));
+            a->pInfo = t1564;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -5441,9 +5786,9 @@ public static unsafe partial class vkWriteAccelerationStructuresPropertiesKHR
         if (pAccelerationStructures != null)
         {
             e.ArraySize((ulong)accelerationStructureCount);
-            for (ulong t1499 = 0; t1499 < (ulong)accelerationStructureCount; t1499++)
+            for (ulong t1567 = 0; t1567 < (ulong)accelerationStructureCount; t1567++)
             {
-                e.Handle(pAccelerationStructures[t1499]);
+                e.Handle(pAccelerationStructures[t1567]);
             }
         }
         else e.ArraySize(0);
@@ -5459,18 +5804,18 @@ public static unsafe partial class vkWriteAccelerationStructuresPropertiesKHR
         a->accelerationStructureCount = (uint)d.U32();
 
         {
-            ulong t1502 = d.ArraySize();
-            if (t1502 != 0)
+            ulong t1570 = d.ArraySize();
+            if (t1570 != 0)
             {
-                if (t1502 != (ulong)a->accelerationStructureCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1502, 8)) return;
-                var t1503 = (ulong*)d.Alloc(t1502, (ulong)sizeof(ulong));
-                if (t1503 == null) return;
-                for (ulong t1501 = 0; t1501 < t1502; t1501++)
+                if (t1570 != (ulong)a->accelerationStructureCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1570, 8)) return;
+                var t1571 = (ulong*)d.Alloc(t1570, (ulong)sizeof(ulong));
+                if (t1571 == null) return;
+                for (ulong t1569 = 0; t1569 < t1570; t1569++)
                 {
-                    t1503[t1501] = d.Handle(1000150000);
+                    t1571[t1569] = d.Handle(1000150000);
                 }
-                a->pAccelerationStructures = t1503;
+                a->pAccelerationStructures = t1571;
             }
             else if ((ulong)a->accelerationStructureCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -5478,13 +5823,13 @@ public static unsafe partial class vkWriteAccelerationStructuresPropertiesKHR
         a->dataSize = (nuint)d.SizeT();
 
         {
-            ulong t1505 = d.ArraySize();
-            if (t1505 != 0)
+            ulong t1573 = d.ArraySize();
+            if (t1573 != 0)
             {
-                if (t1505 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1506 = (byte*)d.Alloc(t1505, (ulong)sizeof(byte));
-                if (t1506 == null) return;
-                a->pData = t1506;
+                if (t1573 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1574 = (byte*)d.Alloc(t1573, (ulong)sizeof(byte));
+                if (t1574 == null) return;
+                a->pData = t1574;
             }
         }
         a->stride = (nuint)d.SizeT();
@@ -5518,11 +5863,11 @@ public static unsafe partial class vkWriteAccelerationStructuresPropertiesKHR
         ret = (VkResult)d.I32();
 
         {
-            ulong t1510 = d.ArraySize();
-            if (t1510 != 0)
+            ulong t1578 = d.ArraySize();
+            if (t1578 != 0)
             {
-                if (pData == null || t1510 > (ulong)dataSize || t1510 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                d.Bytes(pData, t1510 * 1);
+                if (pData == null || t1578 > (ulong)dataSize || t1578 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                d.Bytes(pData, t1578 * 1);
             }
         }
         return ret;
@@ -5573,10 +5918,10 @@ public static unsafe partial class vkCmdCopyAccelerationStructureKHR
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1511 = (VkCopyAccelerationStructureInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyAccelerationStructureInfoKHR));
-            if (t1511 == null) return;
-            VkCopyAccelerationStructureInfoKHRWire.Decode(ref d, &(*t1511));
-            a->pInfo = t1511;
+            var t1579 = (VkCopyAccelerationStructureInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyAccelerationStructureInfoKHR));
+            if (t1579 == null) return;
+            VkCopyAccelerationStructureInfoKHRWire.Decode(ref d, &(*t1579));
+            a->pInfo = t1579;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -5641,10 +5986,10 @@ public static unsafe partial class vkCmdCopyAccelerationStructureToMemoryKHR
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1512 = (VkCopyAccelerationStructureToMemoryInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyAccelerationStructureToMemoryInfoKHR));
-            if (t1512 == null) return;
-            VkCopyAccelerationStructureToMemoryInfoKHRWire.Decode(ref d, &(*t1512));
-            a->pInfo = t1512;
+            var t1580 = (VkCopyAccelerationStructureToMemoryInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyAccelerationStructureToMemoryInfoKHR));
+            if (t1580 == null) return;
+            VkCopyAccelerationStructureToMemoryInfoKHRWire.Decode(ref d, &(*t1580));
+            a->pInfo = t1580;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -5709,10 +6054,10 @@ public static unsafe partial class vkCmdCopyMemoryToAccelerationStructureKHR
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1513 = (VkCopyMemoryToAccelerationStructureInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyMemoryToAccelerationStructureInfoKHR));
-            if (t1513 == null) return;
-            VkCopyMemoryToAccelerationStructureInfoKHRWire.Decode(ref d, &(*t1513));
-            a->pInfo = t1513;
+            var t1581 = (VkCopyMemoryToAccelerationStructureInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyMemoryToAccelerationStructureInfoKHR));
+            if (t1581 == null) return;
+            VkCopyMemoryToAccelerationStructureInfoKHRWire.Decode(ref d, &(*t1581));
+            a->pInfo = t1581;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -5778,10 +6123,10 @@ public static unsafe partial class vkGetAccelerationStructureDeviceAddressKHR
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1514 = (VkAccelerationStructureDeviceAddressInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureDeviceAddressInfoKHR));
-            if (t1514 == null) return;
-            VkAccelerationStructureDeviceAddressInfoKHRWire.Decode(ref d, &(*t1514));
-            a->pInfo = t1514;
+            var t1582 = (VkAccelerationStructureDeviceAddressInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureDeviceAddressInfoKHR));
+            if (t1582 == null) return;
+            VkAccelerationStructureDeviceAddressInfoKHRWire.Decode(ref d, &(*t1582));
+            a->pInfo = t1582;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -5849,9 +6194,9 @@ public static unsafe partial class vkCmdWriteAccelerationStructuresPropertiesKHR
         if (pAccelerationStructures != null)
         {
             e.ArraySize((ulong)accelerationStructureCount);
-            for (ulong t1516 = 0; t1516 < (ulong)accelerationStructureCount; t1516++)
+            for (ulong t1584 = 0; t1584 < (ulong)accelerationStructureCount; t1584++)
             {
-                e.Handle(pAccelerationStructures[t1516]);
+                e.Handle(pAccelerationStructures[t1584]);
             }
         }
         else e.ArraySize(0);
@@ -5866,18 +6211,18 @@ public static unsafe partial class vkCmdWriteAccelerationStructuresPropertiesKHR
         a->accelerationStructureCount = (uint)d.U32();
 
         {
-            ulong t1518 = d.ArraySize();
-            if (t1518 != 0)
+            ulong t1586 = d.ArraySize();
+            if (t1586 != 0)
             {
-                if (t1518 != (ulong)a->accelerationStructureCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1518, 8)) return;
-                var t1519 = (ulong*)d.Alloc(t1518, (ulong)sizeof(ulong));
-                if (t1519 == null) return;
-                for (ulong t1517 = 0; t1517 < t1518; t1517++)
+                if (t1586 != (ulong)a->accelerationStructureCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1586, 8)) return;
+                var t1587 = (ulong*)d.Alloc(t1586, (ulong)sizeof(ulong));
+                if (t1587 == null) return;
+                for (ulong t1585 = 0; t1585 < t1586; t1585++)
                 {
-                    t1519[t1517] = d.Handle(1000150000);
+                    t1587[t1585] = d.Handle(1000150000);
                 }
-                a->pAccelerationStructures = t1519;
+                a->pAccelerationStructures = t1587;
             }
             else if ((ulong)a->accelerationStructureCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -5950,13 +6295,13 @@ public static unsafe partial class vkGetDeviceAccelerationStructureCompatibility
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1520 = (VkAccelerationStructureVersionInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureVersionInfoKHR));
-            if (t1520 == null) return;
-            VkAccelerationStructureVersionInfoKHRWire.Decode(ref d, &(*t1520));
-            a->pVersionInfo = t1520;
+            var t1588 = (VkAccelerationStructureVersionInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureVersionInfoKHR));
+            if (t1588 == null) return;
+            VkAccelerationStructureVersionInfoKHRWire.Decode(ref d, &(*t1588));
+            a->pVersionInfo = t1588;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer()) { var t1521 = (VkAccelerationStructureCompatibilityKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureCompatibilityKHR)); if (t1521 == null) return; a->pCompatibility = t1521; }
+        if (d.Pointer()) { var t1589 = (VkAccelerationStructureCompatibilityKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureCompatibilityKHR)); if (t1589 == null) return; a->pCompatibility = t1589; }
         if (a->pCompatibility == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkAccelerationStructureVersionInfoKHR* pVersionInfo, VkAccelerationStructureCompatibilityKHR* pCompatibility, VnProtocolFilter f = null)
@@ -5994,6 +6339,137 @@ public static unsafe partial class vkGetDeviceAccelerationStructureCompatibility
     public static ulong ReplySize(Args* a) => ReplySize(a->device, a->pVersionInfo, a->pCompatibility);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->device, a->pVersionInfo, a->pCompatibility);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->device, a->pVersionInfo, a->pCompatibility);
+}
+
+/// <summary>vkGetAccelerationStructureBuildSizesKHR (VkCommandTypeEXT 319).</summary>
+public static unsafe partial class vkGetAccelerationStructureBuildSizesKHR
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)319;
+
+    public struct Args
+    {
+        public ulong device;
+        public VkAccelerationStructureBuildTypeKHR buildType;
+        public VkAccelerationStructureBuildGeometryInfoKHR* pBuildInfo;
+        public uint* pMaxPrimitiveCounts;
+        public VkAccelerationStructureBuildSizesInfoKHR* pSizeInfo;
+    }
+
+    public static ulong Size(ulong device, VkAccelerationStructureBuildTypeKHR buildType, VkAccelerationStructureBuildGeometryInfoKHR* pBuildInfo, uint* pMaxPrimitiveCounts, VkAccelerationStructureBuildSizesInfoKHR* pSizeInfo, VnProtocolFilter f = null)
+    {
+        ulong n = 8;
+        n += 8;
+        n += 4;
+        n += 8;
+        if (pBuildInfo != null)
+        {
+            n += VkAccelerationStructureBuildGeometryInfoKHRWire.Size(&(*pBuildInfo), f);
+        }
+        n += 8;
+        if (pMaxPrimitiveCounts != null)
+        {
+            n += VnSize.Padded((pBuildInfo == null ? 0UL : (ulong)pBuildInfo->geometryCount) * 4);
+        }
+        n += 8;
+        if (pSizeInfo != null)
+        {
+            n += VkAccelerationStructureBuildSizesInfoKHRWire.SizePartial(&(*pSizeInfo), f);
+        }
+        return n;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong device, VkAccelerationStructureBuildTypeKHR buildType, VkAccelerationStructureBuildGeometryInfoKHR* pBuildInfo, uint* pMaxPrimitiveCounts, VkAccelerationStructureBuildSizesInfoKHR* pSizeInfo)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(device);
+        e.I32((int)buildType);
+        e.Pointer(pBuildInfo != null);
+        if (pBuildInfo != null)
+        {
+            VkAccelerationStructureBuildGeometryInfoKHRWire.Encode(ref e, &(*pBuildInfo));
+        }
+        if (pMaxPrimitiveCounts != null)
+        {
+            e.ArraySize((pBuildInfo == null ? 0UL : (ulong)pBuildInfo->geometryCount));
+            e.Bytes(pMaxPrimitiveCounts, (pBuildInfo == null ? 0UL : (ulong)pBuildInfo->geometryCount) * 4);
+        }
+        else e.ArraySize(0);
+        e.Pointer(pSizeInfo != null);
+        if (pSizeInfo != null)
+        {
+            VkAccelerationStructureBuildSizesInfoKHRWire.EncodePartial(ref e, &(*pSizeInfo));
+        }
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->buildType = (VkAccelerationStructureBuildTypeKHR)d.I32();
+        if (d.Pointer())
+        {
+            var t1592 = (VkAccelerationStructureBuildGeometryInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureBuildGeometryInfoKHR));
+            if (t1592 == null) return;
+            VkAccelerationStructureBuildGeometryInfoKHRWire.Decode(ref d, &(*t1592));
+            a->pBuildInfo = t1592;
+        }
+        else { d.Fail(VnDecodeError.MissingPointer); return; }
+
+        {
+            ulong t1594 = d.ArraySize();
+            if (t1594 != 0)
+            {
+                if (t1594 != (a->pBuildInfo == null ? 0UL : (ulong)a->pBuildInfo->geometryCount)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1594, 4)) return;
+                var t1595 = (uint*)d.Alloc(t1594, (ulong)sizeof(uint));
+                if (t1595 == null) return;
+                d.Bytes(t1595, t1594 * 4);
+                a->pMaxPrimitiveCounts = t1595;
+            }
+        }
+        if (d.Pointer())
+        {
+            var t1596 = (VkAccelerationStructureBuildSizesInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureBuildSizesInfoKHR));
+            if (t1596 == null) return;
+            VkAccelerationStructureBuildSizesInfoKHRWire.DecodePartial(ref d, &(*t1596));
+            a->pSizeInfo = t1596;
+        }
+        if (a->pSizeInfo == null) { d.Fail(VnDecodeError.MissingPointer); return; }
+    }
+    public static ulong ReplySize(ulong device, VkAccelerationStructureBuildTypeKHR buildType, VkAccelerationStructureBuildGeometryInfoKHR* pBuildInfo, uint* pMaxPrimitiveCounts, VkAccelerationStructureBuildSizesInfoKHR* pSizeInfo, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += 8;
+        if (pSizeInfo != null)
+        {
+            n += VkAccelerationStructureBuildSizesInfoKHRWire.Size(&(*pSizeInfo), f);
+        }
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong device, VkAccelerationStructureBuildTypeKHR buildType, VkAccelerationStructureBuildGeometryInfoKHR* pBuildInfo, uint* pMaxPrimitiveCounts, VkAccelerationStructureBuildSizesInfoKHR* pSizeInfo)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+        e.Pointer(pSizeInfo != null);
+        if (pSizeInfo != null)
+        {
+            VkAccelerationStructureBuildSizesInfoKHRWire.Encode(ref e, &(*pSizeInfo));
+        }
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong device, VkAccelerationStructureBuildTypeKHR buildType, VkAccelerationStructureBuildGeometryInfoKHR* pBuildInfo, uint* pMaxPrimitiveCounts, VkAccelerationStructureBuildSizesInfoKHR* pSizeInfo)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        if (d.Pointer())
+        {
+            if (pSizeInfo == null) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
+            VkAccelerationStructureBuildSizesInfoKHRWire.DecodeInto(ref d, pSizeInfo);
+        }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->device, a->buildType, a->pBuildInfo, a->pMaxPrimitiveCounts, a->pSizeInfo, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->device, a->buildType, a->pBuildInfo, a->pMaxPrimitiveCounts, a->pSizeInfo);
+    public static ulong ReplySize(Args* a) => ReplySize(a->device, a->buildType, a->pBuildInfo, a->pMaxPrimitiveCounts, a->pSizeInfo);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->device, a->buildType, a->pBuildInfo, a->pMaxPrimitiveCounts, a->pSizeInfo);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->device, a->buildType, a->pBuildInfo, a->pMaxPrimitiveCounts, a->pSizeInfo);
 }
 
 /// <summary>vkCmdTraceRaysKHR (VkCommandTypeEXT 320).</summary>
@@ -6077,34 +6553,34 @@ public static unsafe partial class vkCmdTraceRaysKHR
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1522 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
-            if (t1522 == null) return;
-            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1522));
-            a->pRaygenShaderBindingTable = t1522;
+            var t1597 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
+            if (t1597 == null) return;
+            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1597));
+            a->pRaygenShaderBindingTable = t1597;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1523 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
-            if (t1523 == null) return;
-            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1523));
-            a->pMissShaderBindingTable = t1523;
+            var t1598 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
+            if (t1598 == null) return;
+            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1598));
+            a->pMissShaderBindingTable = t1598;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1524 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
-            if (t1524 == null) return;
-            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1524));
-            a->pHitShaderBindingTable = t1524;
+            var t1599 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
+            if (t1599 == null) return;
+            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1599));
+            a->pHitShaderBindingTable = t1599;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1525 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
-            if (t1525 == null) return;
-            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1525));
-            a->pCallableShaderBindingTable = t1525;
+            var t1600 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
+            if (t1600 == null) return;
+            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1600));
+            a->pCallableShaderBindingTable = t1600;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         a->width = (uint)d.U32();
@@ -6131,6 +6607,167 @@ public static unsafe partial class vkCmdTraceRaysKHR
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->pRaygenShaderBindingTable, a->pMissShaderBindingTable, a->pHitShaderBindingTable, a->pCallableShaderBindingTable, a->width, a->height, a->depth);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->pRaygenShaderBindingTable, a->pMissShaderBindingTable, a->pHitShaderBindingTable, a->pCallableShaderBindingTable, a->width, a->height, a->depth);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->pRaygenShaderBindingTable, a->pMissShaderBindingTable, a->pHitShaderBindingTable, a->pCallableShaderBindingTable, a->width, a->height, a->depth);
+}
+
+/// <summary>vkCreateRayTracingPipelinesKHR (VkCommandTypeEXT 321).</summary>
+public static unsafe partial class vkCreateRayTracingPipelinesKHR
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)321;
+
+    public struct Args
+    {
+        public ulong device;
+        public ulong deferredOperation;
+        public ulong pipelineCache;
+        public uint createInfoCount;
+        public VkRayTracingPipelineCreateInfoKHR* pCreateInfos;
+        public VkAllocationCallbacks* pAllocator;
+        public ulong* pPipelines;
+        public VkResult ret;
+    }
+
+    public static ulong Size(ulong device, ulong deferredOperation, ulong pipelineCache, uint createInfoCount, VkRayTracingPipelineCreateInfoKHR* pCreateInfos, VkAllocationCallbacks* pAllocator, ulong* pPipelines, VnProtocolFilter f = null)
+    {
+        ulong n = 8;
+        n += 8;
+        n += 8;
+        n += 8;
+        n += 4;
+        n += 8;
+        if (pCreateInfos != null)
+        {
+            for (ulong t1601 = 0; t1601 < (ulong)createInfoCount; t1601++)
+            {
+                n += VkRayTracingPipelineCreateInfoKHRWire.Size(&pCreateInfos[t1601], f);
+            }
+        }
+        n += 8;
+        n += 8;
+        if (pPipelines != null)
+        {
+            n += 8 * (ulong)createInfoCount;
+        }
+        return n;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong device, ulong deferredOperation, ulong pipelineCache, uint createInfoCount, VkRayTracingPipelineCreateInfoKHR* pCreateInfos, VkAllocationCallbacks* pAllocator, ulong* pPipelines)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(device);
+        e.Handle(deferredOperation);
+        e.Handle(pipelineCache);
+        e.U32((uint)createInfoCount);
+        if (pCreateInfos != null)
+        {
+            e.ArraySize((ulong)createInfoCount);
+            for (ulong t1603 = 0; t1603 < (ulong)createInfoCount; t1603++)
+            {
+                VkRayTracingPipelineCreateInfoKHRWire.Encode(ref e, &pCreateInfos[t1603]);
+            }
+        }
+        else e.ArraySize(0);
+        e.Pointer(false);
+        if (pPipelines != null)
+        {
+            e.ArraySize((ulong)createInfoCount);
+            for (ulong t1604 = 0; t1604 < (ulong)createInfoCount; t1604++)
+            {
+                e.Handle(pPipelines[t1604]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->device = d.Handle(3);
+        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->deferredOperation = d.Handle(1000268000);
+        a->pipelineCache = d.Handle(16);
+        a->createInfoCount = (uint)d.U32();
+
+        {
+            ulong t1606 = d.ArraySize();
+            if (t1606 != 0)
+            {
+                if (t1606 != (ulong)a->createInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1606, 88)) return;
+                var t1607 = (VkRayTracingPipelineCreateInfoKHR*)d.Alloc(t1606, (ulong)sizeof(VkRayTracingPipelineCreateInfoKHR));
+                if (t1607 == null) return;
+                for (ulong t1605 = 0; t1605 < t1606; t1605++)
+                {
+                    VkRayTracingPipelineCreateInfoKHRWire.Decode(ref d, &t1607[t1605]);
+                }
+                a->pCreateInfos = t1607;
+            }
+            else if ((ulong)a->createInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+        if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
+
+        {
+            ulong t1609 = d.ArraySize();
+            if (t1609 != 0)
+            {
+                if (t1609 != (ulong)a->createInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1609, 8)) return;
+                var t1610 = (ulong*)d.Alloc(t1609, (ulong)sizeof(ulong));
+                if (t1610 == null) return;
+                for (ulong t1608 = 0; t1608 < t1609; t1608++)
+                {
+                    t1610[t1608] = d.RawHandle();
+                }
+                a->pPipelines = t1610;
+            }
+        }
+    }
+    public static ulong ReplySize(ulong device, ulong deferredOperation, ulong pipelineCache, uint createInfoCount, VkRayTracingPipelineCreateInfoKHR* pCreateInfos, VkAllocationCallbacks* pAllocator, ulong* pPipelines, VnProtocolFilter f = null)
+    {
+        ulong n = 4 + 4;
+        n += 8;
+        if (pPipelines != null)
+        {
+            n += 8 * (ulong)createInfoCount;
+        }
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, VkResult ret, ulong device, ulong deferredOperation, ulong pipelineCache, uint createInfoCount, VkRayTracingPipelineCreateInfoKHR* pCreateInfos, VkAllocationCallbacks* pAllocator, ulong* pPipelines)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+        e.I32((int)ret);
+        if (pPipelines != null)
+        {
+            e.ArraySize((ulong)createInfoCount);
+            for (ulong t1612 = 0; t1612 < (ulong)createInfoCount; t1612++)
+            {
+                e.Handle(pPipelines[t1612]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static VkResult DecodeReply(ref VnDecoder d, ulong device, ulong deferredOperation, ulong pipelineCache, uint createInfoCount, VkRayTracingPipelineCreateInfoKHR* pCreateInfos, VkAllocationCallbacks* pAllocator, ulong* pPipelines)
+    {
+        VkResult ret = default;
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return ret; }
+        ret = (VkResult)d.I32();
+
+        {
+            ulong t1614 = d.ArraySize();
+            if (t1614 != 0)
+            {
+                if (pPipelines == null || t1614 > (ulong)createInfoCount || t1614 != (ulong)createInfoCount) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                for (ulong t1613 = 0; t1613 < t1614; t1613++)
+                {
+                    pPipelines[t1613] = d.RawHandle();
+                }
+            }
+        }
+        return ret;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->device, a->deferredOperation, a->pipelineCache, a->createInfoCount, a->pCreateInfos, a->pAllocator, a->pPipelines, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->device, a->deferredOperation, a->pipelineCache, a->createInfoCount, a->pCreateInfos, a->pAllocator, a->pPipelines);
+    public static ulong ReplySize(Args* a) => ReplySize(a->device, a->deferredOperation, a->pipelineCache, a->createInfoCount, a->pCreateInfos, a->pAllocator, a->pPipelines);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->ret, a->device, a->deferredOperation, a->pipelineCache, a->createInfoCount, a->pCreateInfos, a->pAllocator, a->pPipelines);
+    public static VkResult DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->device, a->deferredOperation, a->pipelineCache, a->createInfoCount, a->pCreateInfos, a->pAllocator, a->pPipelines);
 }
 
 /// <summary>vkGetRayTracingShaderGroupHandlesKHR (VkCommandTypeEXT 322).</summary>
@@ -6182,13 +6819,13 @@ public static unsafe partial class vkGetRayTracingShaderGroupHandlesKHR
         a->dataSize = (nuint)d.SizeT();
 
         {
-            ulong t1529 = d.ArraySize();
-            if (t1529 != 0)
+            ulong t1618 = d.ArraySize();
+            if (t1618 != 0)
             {
-                if (t1529 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1530 = (byte*)d.Alloc(t1529, (ulong)sizeof(byte));
-                if (t1530 == null) return;
-                a->pData = t1530;
+                if (t1618 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1619 = (byte*)d.Alloc(t1618, (ulong)sizeof(byte));
+                if (t1619 == null) return;
+                a->pData = t1619;
             }
         }
     }
@@ -6221,11 +6858,11 @@ public static unsafe partial class vkGetRayTracingShaderGroupHandlesKHR
         ret = (VkResult)d.I32();
 
         {
-            ulong t1534 = d.ArraySize();
-            if (t1534 != 0)
+            ulong t1623 = d.ArraySize();
+            if (t1623 != 0)
             {
-                if (pData == null || t1534 > (ulong)dataSize || t1534 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                d.Bytes(pData, t1534 * 1);
+                if (pData == null || t1623 > (ulong)dataSize || t1623 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                d.Bytes(pData, t1623 * 1);
             }
         }
         return ret;
@@ -6286,13 +6923,13 @@ public static unsafe partial class vkGetRayTracingCaptureReplayShaderGroupHandle
         a->dataSize = (nuint)d.SizeT();
 
         {
-            ulong t1538 = d.ArraySize();
-            if (t1538 != 0)
+            ulong t1627 = d.ArraySize();
+            if (t1627 != 0)
             {
-                if (t1538 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1539 = (byte*)d.Alloc(t1538, (ulong)sizeof(byte));
-                if (t1539 == null) return;
-                a->pData = t1539;
+                if (t1627 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1628 = (byte*)d.Alloc(t1627, (ulong)sizeof(byte));
+                if (t1628 == null) return;
+                a->pData = t1628;
             }
         }
     }
@@ -6325,11 +6962,11 @@ public static unsafe partial class vkGetRayTracingCaptureReplayShaderGroupHandle
         ret = (VkResult)d.I32();
 
         {
-            ulong t1543 = d.ArraySize();
-            if (t1543 != 0)
+            ulong t1632 = d.ArraySize();
+            if (t1632 != 0)
             {
-                if (pData == null || t1543 > (ulong)dataSize || t1543 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                d.Bytes(pData, t1543 * 1);
+                if (pData == null || t1632 > (ulong)dataSize || t1632 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                d.Bytes(pData, t1632 * 1);
             }
         }
         return ret;
@@ -6416,34 +7053,34 @@ public static unsafe partial class vkCmdTraceRaysIndirectKHR
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1544 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
-            if (t1544 == null) return;
-            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1544));
-            a->pRaygenShaderBindingTable = t1544;
+            var t1633 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
+            if (t1633 == null) return;
+            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1633));
+            a->pRaygenShaderBindingTable = t1633;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1545 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
-            if (t1545 == null) return;
-            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1545));
-            a->pMissShaderBindingTable = t1545;
+            var t1634 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
+            if (t1634 == null) return;
+            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1634));
+            a->pMissShaderBindingTable = t1634;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1546 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
-            if (t1546 == null) return;
-            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1546));
-            a->pHitShaderBindingTable = t1546;
+            var t1635 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
+            if (t1635 == null) return;
+            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1635));
+            a->pHitShaderBindingTable = t1635;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1547 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
-            if (t1547 == null) return;
-            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1547));
-            a->pCallableShaderBindingTable = t1547;
+            var t1636 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
+            if (t1636 == null) return;
+            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1636));
+            a->pCallableShaderBindingTable = t1636;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         a->indirectDeviceAddress = (ulong)d.U64();
@@ -6681,10 +7318,10 @@ public static unsafe partial class vkCmdSetDepthBias2EXT
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1548 = (VkDepthBiasInfoEXT*)d.Alloc(1, (ulong)sizeof(VkDepthBiasInfoEXT));
-            if (t1548 == null) return;
-            VkDepthBiasInfoEXTWire.Decode(ref d, &(*t1548));
-            a->pDepthBiasInfo = t1548;
+            var t1637 = (VkDepthBiasInfoEXT*)d.Alloc(1, (ulong)sizeof(VkDepthBiasInfoEXT));
+            if (t1637 == null) return;
+            VkDepthBiasInfoEXTWire.Decode(ref d, &(*t1637));
+            a->pDepthBiasInfo = t1637;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -6806,10 +7443,10 @@ public static unsafe partial class vkCmdSetDepthClampRangeEXT
         a->depthClampMode = (VkDepthClampModeEXT)d.I32();
         if (d.Pointer())
         {
-            var t1549 = (VkDepthClampRangeEXT*)d.Alloc(1, (ulong)sizeof(VkDepthClampRangeEXT));
-            if (t1549 == null) return;
-            VkDepthClampRangeEXTWire.Decode(ref d, &(*t1549));
-            a->pDepthClampRange = t1549;
+            var t1638 = (VkDepthClampRangeEXT*)d.Alloc(1, (ulong)sizeof(VkDepthClampRangeEXT));
+            if (t1638 == null) return;
+            VkDepthClampRangeEXTWire.Decode(ref d, &(*t1638));
+            a->pDepthClampRange = t1638;
         }
     }
     public static ulong ReplySize(ulong commandBuffer, VkDepthClampModeEXT depthClampMode, VkDepthClampRangeEXT* pDepthClampRange, VnProtocolFilter f = null)
@@ -6855,9 +7492,9 @@ public static unsafe partial class vkGetPhysicalDeviceCooperativeMatrixPropertie
         n += 8;
         if (pProperties != null)
         {
-            for (ulong t1550 = 0; t1550 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1550++)
+            for (ulong t1639 = 0; t1639 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1639++)
             {
-                n += VkCooperativeMatrixPropertiesKHRWire.SizePartial(&pProperties[t1550], f);
+                n += VkCooperativeMatrixPropertiesKHRWire.SizePartial(&pProperties[t1639], f);
             }
         }
         return n;
@@ -6872,9 +7509,9 @@ public static unsafe partial class vkGetPhysicalDeviceCooperativeMatrixPropertie
         if (pProperties != null)
         {
             e.ArraySize((pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)));
-            for (ulong t1551 = 0; t1551 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1551++)
+            for (ulong t1640 = 0; t1640 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1640++)
             {
-                VkCooperativeMatrixPropertiesKHRWire.EncodePartial(ref e, &pProperties[t1551]);
+                VkCooperativeMatrixPropertiesKHRWire.EncodePartial(ref e, &pProperties[t1640]);
             }
         }
         else e.ArraySize(0);
@@ -6883,21 +7520,21 @@ public static unsafe partial class vkGetPhysicalDeviceCooperativeMatrixPropertie
     {
         a->physicalDevice = d.Handle(2);
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        if (d.Pointer()) { var t1552 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1552 == null) return; *t1552 = (uint)d.U32(); a->pPropertyCount = t1552; }
+        if (d.Pointer()) { var t1641 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1641 == null) return; *t1641 = (uint)d.U32(); a->pPropertyCount = t1641; }
         if (a->pPropertyCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t1554 = d.ArraySize();
-            if (t1554 != 0)
+            ulong t1643 = d.ArraySize();
+            if (t1643 != 0)
             {
-                if (t1554 != (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1555 = (VkCooperativeMatrixPropertiesKHR*)d.Alloc(t1554, (ulong)sizeof(VkCooperativeMatrixPropertiesKHR));
-                if (t1555 == null) return;
-                for (ulong t1553 = 0; t1553 < t1554; t1553++)
+                if (t1643 != (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1644 = (VkCooperativeMatrixPropertiesKHR*)d.Alloc(t1643, (ulong)sizeof(VkCooperativeMatrixPropertiesKHR));
+                if (t1644 == null) return;
+                for (ulong t1642 = 0; t1642 < t1643; t1642++)
                 {
-                    VkCooperativeMatrixPropertiesKHRWire.DecodePartial(ref d, &t1555[t1553]);
+                    VkCooperativeMatrixPropertiesKHRWire.DecodePartial(ref d, &t1644[t1642]);
                 }
-                a->pProperties = t1555;
+                a->pProperties = t1644;
             }
         }
     }
@@ -6912,9 +7549,9 @@ public static unsafe partial class vkGetPhysicalDeviceCooperativeMatrixPropertie
         n += 8;
         if (pProperties != null)
         {
-            for (ulong t1556 = 0; t1556 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1556++)
+            for (ulong t1645 = 0; t1645 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1645++)
             {
-                n += VkCooperativeMatrixPropertiesKHRWire.Size(&pProperties[t1556], f);
+                n += VkCooperativeMatrixPropertiesKHRWire.Size(&pProperties[t1645], f);
             }
         }
         return n;
@@ -6932,9 +7569,9 @@ public static unsafe partial class vkGetPhysicalDeviceCooperativeMatrixPropertie
         if (pProperties != null)
         {
             e.ArraySize((pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)));
-            for (ulong t1557 = 0; t1557 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1557++)
+            for (ulong t1646 = 0; t1646 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1646++)
             {
-                VkCooperativeMatrixPropertiesKHRWire.Encode(ref e, &pProperties[t1557]);
+                VkCooperativeMatrixPropertiesKHRWire.Encode(ref e, &pProperties[t1646]);
             }
         }
         else e.ArraySize(0);
@@ -6952,13 +7589,13 @@ public static unsafe partial class vkGetPhysicalDeviceCooperativeMatrixPropertie
         }
 
         {
-            ulong t1559 = d.ArraySize();
-            if (t1559 != 0)
+            ulong t1648 = d.ArraySize();
+            if (t1648 != 0)
             {
-                if (pProperties == null || t1559 > cap_pPropertyCount || t1559 != (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                for (ulong t1558 = 0; t1558 < t1559; t1558++)
+                if (pProperties == null || t1648 > cap_pPropertyCount || t1648 != (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                for (ulong t1647 = 0; t1647 < t1648; t1647++)
                 {
-                    VkCooperativeMatrixPropertiesKHRWire.DecodeInto(ref d, &pProperties[t1558]);
+                    VkCooperativeMatrixPropertiesKHRWire.DecodeInto(ref d, &pProperties[t1647]);
                 }
             }
         }
@@ -7219,22 +7856,22 @@ public static unsafe partial class vkWriteSamplerDescriptorMESA
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1562 = (VkSamplerCreateInfo*)d.Alloc(1, (ulong)sizeof(VkSamplerCreateInfo));
-            if (t1562 == null) return;
-            VkSamplerCreateInfoWire.Decode(ref d, &(*t1562));
-            a->pSampler = t1562;
+            var t1651 = (VkSamplerCreateInfo*)d.Alloc(1, (ulong)sizeof(VkSamplerCreateInfo));
+            if (t1651 == null) return;
+            VkSamplerCreateInfoWire.Decode(ref d, &(*t1651));
+            a->pSampler = t1651;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         a->dataSize = (nuint)d.SizeT();
 
         {
-            ulong t1564 = d.ArraySize();
-            if (t1564 != 0)
+            ulong t1653 = d.ArraySize();
+            if (t1653 != 0)
             {
-                if (t1564 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1565 = (byte*)d.Alloc(t1564, (ulong)sizeof(byte));
-                if (t1565 == null) return;
-                a->pData = t1565;
+                if (t1653 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1654 = (byte*)d.Alloc(t1653, (ulong)sizeof(byte));
+                if (t1654 == null) return;
+                a->pData = t1654;
             }
         }
     }
@@ -7267,11 +7904,11 @@ public static unsafe partial class vkWriteSamplerDescriptorMESA
         ret = (VkResult)d.I32();
 
         {
-            ulong t1569 = d.ArraySize();
-            if (t1569 != 0)
+            ulong t1658 = d.ArraySize();
+            if (t1658 != 0)
             {
-                if (pData == null || t1569 > (ulong)dataSize || t1569 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                d.Bytes(pData, t1569 * 1);
+                if (pData == null || t1658 > (ulong)dataSize || t1658 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                d.Bytes(pData, t1658 * 1);
             }
         }
         return ret;

@@ -10,6 +10,338 @@ using Venus.Protocol.Wire;
 
 namespace Venus.Protocol.Wire;
 
+public static unsafe partial class VkAccelerationStructureBuildGeometryInfoKHRWire
+{
+    public static ulong Size(VkAccelerationStructureBuildGeometryInfoKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkAccelerationStructureBuildGeometryInfoKHR* v)
+    {
+        e.I32((int)VkAccelerationStructureBuildGeometryInfoKHR.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkAccelerationStructureBuildGeometryInfoKHR* v)
+    {
+        if (d.I32() != (int)VkAccelerationStructureBuildGeometryInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkAccelerationStructureBuildGeometryInfoKHR.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkAccelerationStructureBuildGeometryInfoKHR* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkAccelerationStructureBuildGeometryInfoKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 8;
+        n += 8;
+        n += 4;
+        n += 8;
+        if (v->pGeometries != null)
+        {
+            for (ulong t0 = 0; t0 < (ulong)v->geometryCount; t0++)
+            {
+                n += VkAccelerationStructureGeometryKHRWire.Size(&v->pGeometries[t0], f);
+            }
+        }
+        n += 8;
+        if (v->ppGeometries != null)
+        {
+            for (ulong t1 = 0; t1 < (ulong)v->geometryCount; t1++)
+            {
+                n += 8;
+                if (v->ppGeometries[t1] != null)
+                {
+                    for (ulong t2 = 0; t2 < 1UL; t2++)
+                    {
+                        n += VkAccelerationStructureGeometryKHRWire.Size(&v->ppGeometries[t1][t2], f);
+                    }
+                }
+            }
+        }
+        n += VkDeviceOrHostAddressKHRWire.Size(&v->scratchData, f);
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkAccelerationStructureBuildGeometryInfoKHR* v)
+    {
+        e.I32((int)v->type);
+        e.U32((uint)v->flags);
+        e.I32((int)v->mode);
+        e.Handle(v->srcAccelerationStructure);
+        e.Handle(v->dstAccelerationStructure);
+        e.U32((uint)v->geometryCount);
+        if (v->pGeometries != null)
+        {
+            e.ArraySize((ulong)v->geometryCount);
+            for (ulong t3 = 0; t3 < (ulong)v->geometryCount; t3++)
+            {
+                VkAccelerationStructureGeometryKHRWire.Encode(ref e, &v->pGeometries[t3]);
+            }
+        }
+        else e.ArraySize(0);
+        if (v->ppGeometries != null)
+        {
+            e.ArraySize((ulong)v->geometryCount);
+            for (ulong t4 = 0; t4 < (ulong)v->geometryCount; t4++)
+            {
+                if (v->ppGeometries[t4] != null)
+                {
+                    e.ArraySize(1UL);
+                    for (ulong t5 = 0; t5 < 1UL; t5++)
+                    {
+                        VkAccelerationStructureGeometryKHRWire.Encode(ref e, &v->ppGeometries[t4][t5]);
+                    }
+                }
+                else e.ArraySize(0);
+            }
+        }
+        else e.ArraySize(0);
+        VkDeviceOrHostAddressKHRWire.Encode(ref e, &v->scratchData);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkAccelerationStructureBuildGeometryInfoKHR* v)
+    {
+        v->type = (VkAccelerationStructureTypeKHR)d.I32();
+        v->flags = (uint)d.U32();
+        v->mode = (VkBuildAccelerationStructureModeKHR)d.I32();
+        v->srcAccelerationStructure = d.Handle(1000150000);
+        v->dstAccelerationStructure = d.Handle(1000150000);
+        v->geometryCount = (uint)d.U32();
+
+        {
+            ulong t7 = d.ArraySize();
+            if (t7 != 0)
+            {
+                if (t7 != (ulong)v->geometryCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t7, 52)) return;
+                var t8 = (VkAccelerationStructureGeometryKHR*)d.Alloc(t7, (ulong)sizeof(VkAccelerationStructureGeometryKHR));
+                if (t8 == null) return;
+                for (ulong t6 = 0; t6 < t7; t6++)
+                {
+                    VkAccelerationStructureGeometryKHRWire.Decode(ref d, &t8[t6]);
+                }
+                v->pGeometries = t8;
+            }
+        }
+
+        {
+            ulong t11 = d.ArraySize();
+            if (t11 != 0)
+            {
+                if (t11 != (ulong)v->geometryCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t11, 8)) return;
+                var t12 = (VkAccelerationStructureGeometryKHR**)d.Alloc(t11, 8);
+                if (t12 == null) return;
+                v->ppGeometries = t12;
+                for (ulong t9 = 0; t9 < t11; t9++)
+                {
+                    ulong t13 = d.ArraySize();
+                    if (t13 != 1UL) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                    if (t13 == 0) { t12[t9] = null; continue; }
+                    if (!d.CheckArrayFits(t13, 52)) return;
+                    var t14 = (VkAccelerationStructureGeometryKHR*)d.Alloc(t13, (ulong)sizeof(VkAccelerationStructureGeometryKHR));
+                    if (t14 == null) return;
+                    for (ulong t10 = 0; t10 < t13; t10++)
+                    {
+                        VkAccelerationStructureGeometryKHRWire.Decode(ref d, &t14[t10]);
+                    }
+                    t12[t9] = t14;
+                }
+            }
+            else v->ppGeometries = null;
+        }
+        VkDeviceOrHostAddressKHRWire.Decode(ref d, &v->scratchData);
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkAccelerationStructureBuildGeometryInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkAccelerationStructureBuildRangeInfoKHRWire
+{
+    public static ulong Size(VkAccelerationStructureBuildRangeInfoKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkAccelerationStructureBuildRangeInfoKHR* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkAccelerationStructureBuildRangeInfoKHR* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkAccelerationStructureBuildRangeInfoKHR* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkAccelerationStructureBuildRangeInfoKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkAccelerationStructureBuildRangeInfoKHR* v)
+    {
+        e.U32((uint)v->primitiveCount);
+        e.U32((uint)v->primitiveOffset);
+        e.U32((uint)v->firstVertex);
+        e.U32((uint)v->transformOffset);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkAccelerationStructureBuildRangeInfoKHR* v)
+    {
+        v->primitiveCount = (uint)d.U32();
+        v->primitiveOffset = (uint)d.U32();
+        v->firstVertex = (uint)d.U32();
+        v->transformOffset = (uint)d.U32();
+    }
+}
+
+public static unsafe partial class VkAccelerationStructureBuildSizesInfoKHRWire
+{
+    public static ulong Size(VkAccelerationStructureBuildSizesInfoKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkAccelerationStructureBuildSizesInfoKHR* v)
+    {
+        e.I32((int)VkAccelerationStructureBuildSizesInfoKHR.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkAccelerationStructureBuildSizesInfoKHR* v)
+    {
+        if (d.I32() != (int)VkAccelerationStructureBuildSizesInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkAccelerationStructureBuildSizesInfoKHR.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkAccelerationStructureBuildSizesInfoKHR* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkAccelerationStructureBuildSizesInfoKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        n += 8;
+        n += 8;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkAccelerationStructureBuildSizesInfoKHR* v)
+    {
+        e.U64((ulong)v->accelerationStructureSize);
+        e.U64((ulong)v->updateScratchSize);
+        e.U64((ulong)v->buildScratchSize);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkAccelerationStructureBuildSizesInfoKHR* v)
+    {
+        v->accelerationStructureSize = (ulong)d.U64();
+        v->updateScratchSize = (ulong)d.U64();
+        v->buildScratchSize = (ulong)d.U64();
+    }
+    public static ulong SizePartial(VkAccelerationStructureBuildSizesInfoKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkAccelerationStructureBuildSizesInfoKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkAccelerationStructureBuildSizesInfoKHR* v)
+    {
+        e.I32((int)VkAccelerationStructureBuildSizesInfoKHR.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkAccelerationStructureBuildSizesInfoKHR* v)
+    {
+    }
+    public static void DecodePartial(ref VnDecoder d, VkAccelerationStructureBuildSizesInfoKHR* v)
+    {
+        if (d.I32() != (int)VkAccelerationStructureBuildSizesInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkAccelerationStructureBuildSizesInfoKHR.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkAccelerationStructureBuildSizesInfoKHR* v)
+    {
+    }
+    public static void DecodeInto(ref VnDecoder d, VkAccelerationStructureBuildSizesInfoKHR* v)
+    {
+        if (d.I32() != (int)VkAccelerationStructureBuildSizesInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkAccelerationStructureBuildSizesInfoKHR* v)
+    {
+        v->accelerationStructureSize = (ulong)d.U64();
+        v->updateScratchSize = (ulong)d.U64();
+        v->buildScratchSize = (ulong)d.U64();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkAccelerationStructureBuildSizesInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkAccelerationStructureBuildSizesInfoKHR carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
 public static unsafe partial class VkAccelerationStructureCreateInfoKHRWire
 {
     public static ulong Size(VkAccelerationStructureCreateInfoKHR* v, VnProtocolFilter f = null)
@@ -135,6 +467,325 @@ public static unsafe partial class VkAccelerationStructureDeviceAddressInfoKHRWi
     public const int ChainLimit = 0;
 }
 
+public static unsafe partial class VkAccelerationStructureGeometryAabbsDataKHRWire
+{
+    public static ulong Size(VkAccelerationStructureGeometryAabbsDataKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkAccelerationStructureGeometryAabbsDataKHR* v)
+    {
+        e.I32((int)VkAccelerationStructureGeometryAabbsDataKHR.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkAccelerationStructureGeometryAabbsDataKHR* v)
+    {
+        if (d.I32() != (int)VkAccelerationStructureGeometryAabbsDataKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkAccelerationStructureGeometryAabbsDataKHR.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkAccelerationStructureGeometryAabbsDataKHR* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkAccelerationStructureGeometryAabbsDataKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkDeviceOrHostAddressConstKHRWire.Size(&v->data, f);
+        n += 8;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkAccelerationStructureGeometryAabbsDataKHR* v)
+    {
+        VkDeviceOrHostAddressConstKHRWire.Encode(ref e, &v->data);
+        e.U64((ulong)v->stride);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkAccelerationStructureGeometryAabbsDataKHR* v)
+    {
+        VkDeviceOrHostAddressConstKHRWire.Decode(ref d, &v->data);
+        v->stride = (ulong)d.U64();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkAccelerationStructureGeometryAabbsDataKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkAccelerationStructureGeometryDataKHRWire
+{
+    public static ulong Size(VkAccelerationStructureGeometryDataKHR* v, VnProtocolFilter f, int tag)
+    {
+        ulong n = 4;
+        if (tag == 0)
+        {
+            n += VkAccelerationStructureGeometryTrianglesDataKHRWire.Size(&v->triangles, f);
+            return n;
+        }
+        if (tag == 1)
+        {
+            n += VkAccelerationStructureGeometryAabbsDataKHRWire.Size(&v->aabbs, f);
+            return n;
+        }
+        if (tag == 2)
+        {
+            n += VkAccelerationStructureGeometryInstancesDataKHRWire.Size(&v->instances, f);
+            return n;
+        }
+        return n;
+    }
+    public static void Encode(ref VnEncoder e, VkAccelerationStructureGeometryDataKHR* v, int tag)
+    {
+        e.I32(tag);
+        if (tag == 0)
+        {
+            VkAccelerationStructureGeometryTrianglesDataKHRWire.Encode(ref e, &v->triangles);
+            return;
+        }
+        if (tag == 1)
+        {
+            VkAccelerationStructureGeometryAabbsDataKHRWire.Encode(ref e, &v->aabbs);
+            return;
+        }
+        if (tag == 2)
+        {
+            VkAccelerationStructureGeometryInstancesDataKHRWire.Encode(ref e, &v->instances);
+            return;
+        }
+    }
+    public static void Decode(ref VnDecoder d, VkAccelerationStructureGeometryDataKHR* v, int tag)
+    {
+        if (d.I32() != tag) { d.Fail(VnDecodeError.BadUnionTag); return; }
+        if (tag == 0)
+        {
+            VkAccelerationStructureGeometryTrianglesDataKHRWire.Decode(ref d, &v->triangles);
+            return;
+        }
+        if (tag == 1)
+        {
+            VkAccelerationStructureGeometryAabbsDataKHRWire.Decode(ref d, &v->aabbs);
+            return;
+        }
+        if (tag == 2)
+        {
+            VkAccelerationStructureGeometryInstancesDataKHRWire.Decode(ref d, &v->instances);
+            return;
+        }
+        d.Fail(VnDecodeError.BadUnionTag);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkAccelerationStructureGeometryDataKHR* v, int tag)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v, tag);
+        d.Translator = t;
+    }
+}
+
+public static unsafe partial class VkAccelerationStructureGeometryInstancesDataKHRWire
+{
+    public static ulong Size(VkAccelerationStructureGeometryInstancesDataKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkAccelerationStructureGeometryInstancesDataKHR* v)
+    {
+        e.I32((int)VkAccelerationStructureGeometryInstancesDataKHR.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkAccelerationStructureGeometryInstancesDataKHR* v)
+    {
+        if (d.I32() != (int)VkAccelerationStructureGeometryInstancesDataKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkAccelerationStructureGeometryInstancesDataKHR.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkAccelerationStructureGeometryInstancesDataKHR* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkAccelerationStructureGeometryInstancesDataKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += VkDeviceOrHostAddressConstKHRWire.Size(&v->data, f);
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkAccelerationStructureGeometryInstancesDataKHR* v)
+    {
+        e.U32((uint)v->arrayOfPointers);
+        VkDeviceOrHostAddressConstKHRWire.Encode(ref e, &v->data);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkAccelerationStructureGeometryInstancesDataKHR* v)
+    {
+        v->arrayOfPointers = (uint)d.U32();
+        VkDeviceOrHostAddressConstKHRWire.Decode(ref d, &v->data);
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkAccelerationStructureGeometryInstancesDataKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkAccelerationStructureGeometryKHRWire
+{
+    public static ulong Size(VkAccelerationStructureGeometryKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkAccelerationStructureGeometryKHR* v)
+    {
+        e.I32((int)VkAccelerationStructureGeometryKHR.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkAccelerationStructureGeometryKHR* v)
+    {
+        if (d.I32() != (int)VkAccelerationStructureGeometryKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkAccelerationStructureGeometryKHR.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkAccelerationStructureGeometryKHR* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkAccelerationStructureGeometryKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += VkAccelerationStructureGeometryDataKHRWire.Size(&v->geometry, f, (int)(v->geometryType));
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkAccelerationStructureGeometryKHR* v)
+    {
+        e.I32((int)v->geometryType);
+        VkAccelerationStructureGeometryDataKHRWire.Encode(ref e, &v->geometry, (int)(v->geometryType));
+        e.U32((uint)v->flags);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkAccelerationStructureGeometryKHR* v)
+    {
+        v->geometryType = (VkGeometryTypeKHR)d.I32();
+        VkAccelerationStructureGeometryDataKHRWire.Decode(ref d, &v->geometry, (int)(v->geometryType));
+        v->flags = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkAccelerationStructureGeometryKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkAccelerationStructureGeometryTrianglesDataKHRWire
+{
+    public static ulong Size(VkAccelerationStructureGeometryTrianglesDataKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkAccelerationStructureGeometryTrianglesDataKHR* v)
+    {
+        e.I32((int)VkAccelerationStructureGeometryTrianglesDataKHR.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkAccelerationStructureGeometryTrianglesDataKHR* v)
+    {
+        if (d.I32() != (int)VkAccelerationStructureGeometryTrianglesDataKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkAccelerationStructureGeometryTrianglesDataKHR.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkAccelerationStructureGeometryTrianglesDataKHR* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkAccelerationStructureGeometryTrianglesDataKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += VkDeviceOrHostAddressConstKHRWire.Size(&v->vertexData, f);
+        n += 8;
+        n += 4;
+        n += 4;
+        n += VkDeviceOrHostAddressConstKHRWire.Size(&v->indexData, f);
+        n += VkDeviceOrHostAddressConstKHRWire.Size(&v->transformData, f);
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkAccelerationStructureGeometryTrianglesDataKHR* v)
+    {
+        e.I32((int)v->vertexFormat);
+        VkDeviceOrHostAddressConstKHRWire.Encode(ref e, &v->vertexData);
+        e.U64((ulong)v->vertexStride);
+        e.U32((uint)v->maxVertex);
+        e.I32((int)v->indexType);
+        VkDeviceOrHostAddressConstKHRWire.Encode(ref e, &v->indexData);
+        VkDeviceOrHostAddressConstKHRWire.Encode(ref e, &v->transformData);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkAccelerationStructureGeometryTrianglesDataKHR* v)
+    {
+        v->vertexFormat = (VkFormat)d.I32();
+        VkDeviceOrHostAddressConstKHRWire.Decode(ref d, &v->vertexData);
+        v->vertexStride = (ulong)d.U64();
+        v->maxVertex = (uint)d.U32();
+        v->indexType = (VkIndexType)d.I32();
+        VkDeviceOrHostAddressConstKHRWire.Decode(ref d, &v->indexData);
+        VkDeviceOrHostAddressConstKHRWire.Decode(ref d, &v->transformData);
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkAccelerationStructureGeometryTrianglesDataKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
 public static unsafe partial class VkAccelerationStructureVersionInfoKHRWire
 {
     public static ulong Size(VkAccelerationStructureVersionInfoKHR* v, VnProtocolFilter f = null)
@@ -186,15 +837,15 @@ public static unsafe partial class VkAccelerationStructureVersionInfoKHRWire
     {
 
         {
-            ulong t3 = d.ArraySize();
-            if (t3 != 0)
+            ulong t18 = d.ArraySize();
+            if (t18 != 0)
             {
-                if (t3 != (2UL*16UL)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t3, 1)) return;
-                var t4 = (byte*)d.Alloc(t3, (ulong)sizeof(byte));
-                if (t4 == null) return;
-                d.Bytes(t4, t3 * 1);
-                v->pVersionData = t4;
+                if (t18 != (2UL*16UL)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t18, 1)) return;
+                var t19 = (byte*)d.Alloc(t18, (ulong)sizeof(byte));
+                if (t19 == null) return;
+                d.Bytes(t19, t18 * 1);
+                v->pVersionData = t19;
             }
             else if ((2UL*16UL) != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -823,15 +1474,15 @@ public static unsafe partial class VkAttachmentSampleCountInfoAMDWire
         v->colorAttachmentCount = (uint)d.U32();
 
         {
-            ulong t8 = d.ArraySize();
-            if (t8 != 0)
+            ulong t23 = d.ArraySize();
+            if (t23 != 0)
             {
-                if (t8 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t8, 4)) return;
-                var t9 = (VkSampleCountFlagBits*)d.Alloc(t8, (ulong)sizeof(VkSampleCountFlagBits));
-                if (t9 == null) return;
-                d.Bytes(t9, t8 * 4);
-                v->pColorAttachmentSamples = t9;
+                if (t23 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t23, 4)) return;
+                var t24 = (VkSampleCountFlagBits*)d.Alloc(t23, (ulong)sizeof(VkSampleCountFlagBits));
+                if (t24 == null) return;
+                d.Bytes(t24, t23 * 4);
+                v->pColorAttachmentSamples = t24;
             }
         }
         v->depthStencilAttachmentSamples = (VkSampleCountFlagBits)d.U32();
@@ -944,15 +1595,15 @@ public static unsafe partial class VkBindBufferMemoryDeviceGroupInfoWire
         v->deviceIndexCount = (uint)d.U32();
 
         {
-            ulong t13 = d.ArraySize();
-            if (t13 != 0)
+            ulong t28 = d.ArraySize();
+            if (t28 != 0)
             {
-                if (t13 != (ulong)v->deviceIndexCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t13, 4)) return;
-                var t14 = (uint*)d.Alloc(t13, (ulong)sizeof(uint));
-                if (t14 == null) return;
-                d.Bytes(t14, t13 * 4);
-                v->pDeviceIndices = t14;
+                if (t28 != (ulong)v->deviceIndexCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t28, 4)) return;
+                var t29 = (uint*)d.Alloc(t28, (ulong)sizeof(uint));
+                if (t29 == null) return;
+                d.Bytes(t29, t28 * 4);
+                v->pDeviceIndices = t29;
             }
             else if ((ulong)v->deviceIndexCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1159,9 +1810,9 @@ public static unsafe partial class VkBindDescriptorSetsInfoWire
         if (v->pDescriptorSets != null)
         {
             e.ArraySize((ulong)v->descriptorSetCount);
-            for (ulong t17 = 0; t17 < (ulong)v->descriptorSetCount; t17++)
+            for (ulong t32 = 0; t32 < (ulong)v->descriptorSetCount; t32++)
             {
-                e.Handle(v->pDescriptorSets[t17]);
+                e.Handle(v->pDescriptorSets[t32]);
             }
         }
         else e.ArraySize(0);
@@ -1181,33 +1832,33 @@ public static unsafe partial class VkBindDescriptorSetsInfoWire
         v->descriptorSetCount = (uint)d.U32();
 
         {
-            ulong t20 = d.ArraySize();
-            if (t20 != 0)
+            ulong t35 = d.ArraySize();
+            if (t35 != 0)
             {
-                if (t20 != (ulong)v->descriptorSetCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t20, 8)) return;
-                var t21 = (ulong*)d.Alloc(t20, (ulong)sizeof(ulong));
-                if (t21 == null) return;
-                for (ulong t19 = 0; t19 < t20; t19++)
+                if (t35 != (ulong)v->descriptorSetCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t35, 8)) return;
+                var t36 = (ulong*)d.Alloc(t35, (ulong)sizeof(ulong));
+                if (t36 == null) return;
+                for (ulong t34 = 0; t34 < t35; t34++)
                 {
-                    t21[t19] = d.Handle(23);
+                    t36[t34] = d.Handle(23);
                 }
-                v->pDescriptorSets = t21;
+                v->pDescriptorSets = t36;
             }
             else if ((ulong)v->descriptorSetCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->dynamicOffsetCount = (uint)d.U32();
 
         {
-            ulong t23 = d.ArraySize();
-            if (t23 != 0)
+            ulong t38 = d.ArraySize();
+            if (t38 != 0)
             {
-                if (t23 != (ulong)v->dynamicOffsetCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t23, 4)) return;
-                var t24 = (uint*)d.Alloc(t23, (ulong)sizeof(uint));
-                if (t24 == null) return;
-                d.Bytes(t24, t23 * 4);
-                v->pDynamicOffsets = t24;
+                if (t38 != (ulong)v->dynamicOffsetCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t38, 4)) return;
+                var t39 = (uint*)d.Alloc(t38, (ulong)sizeof(uint));
+                if (t39 == null) return;
+                d.Bytes(t39, t38 * 4);
+                v->pDynamicOffsets = t39;
             }
         }
     }
@@ -1331,9 +1982,9 @@ public static unsafe partial class VkBindImageMemoryDeviceGroupInfoWire
         n += 8;
         if (v->pSplitInstanceBindRegions != null)
         {
-            for (ulong t26 = 0; t26 < (ulong)v->splitInstanceBindRegionCount; t26++)
+            for (ulong t41 = 0; t41 < (ulong)v->splitInstanceBindRegionCount; t41++)
             {
-                n += VkRect2DWire.Size(&v->pSplitInstanceBindRegions[t26], f);
+                n += VkRect2DWire.Size(&v->pSplitInstanceBindRegions[t41], f);
             }
         }
         return n;
@@ -1351,9 +2002,9 @@ public static unsafe partial class VkBindImageMemoryDeviceGroupInfoWire
         if (v->pSplitInstanceBindRegions != null)
         {
             e.ArraySize((ulong)v->splitInstanceBindRegionCount);
-            for (ulong t28 = 0; t28 < (ulong)v->splitInstanceBindRegionCount; t28++)
+            for (ulong t43 = 0; t43 < (ulong)v->splitInstanceBindRegionCount; t43++)
             {
-                VkRect2DWire.Encode(ref e, &v->pSplitInstanceBindRegions[t28]);
+                VkRect2DWire.Encode(ref e, &v->pSplitInstanceBindRegions[t43]);
             }
         }
         else e.ArraySize(0);
@@ -1363,33 +2014,33 @@ public static unsafe partial class VkBindImageMemoryDeviceGroupInfoWire
         v->deviceIndexCount = (uint)d.U32();
 
         {
-            ulong t30 = d.ArraySize();
-            if (t30 != 0)
+            ulong t45 = d.ArraySize();
+            if (t45 != 0)
             {
-                if (t30 != (ulong)v->deviceIndexCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t30, 4)) return;
-                var t31 = (uint*)d.Alloc(t30, (ulong)sizeof(uint));
-                if (t31 == null) return;
-                d.Bytes(t31, t30 * 4);
-                v->pDeviceIndices = t31;
+                if (t45 != (ulong)v->deviceIndexCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t45, 4)) return;
+                var t46 = (uint*)d.Alloc(t45, (ulong)sizeof(uint));
+                if (t46 == null) return;
+                d.Bytes(t46, t45 * 4);
+                v->pDeviceIndices = t46;
             }
             else if ((ulong)v->deviceIndexCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->splitInstanceBindRegionCount = (uint)d.U32();
 
         {
-            ulong t33 = d.ArraySize();
-            if (t33 != 0)
+            ulong t48 = d.ArraySize();
+            if (t48 != 0)
             {
-                if (t33 != (ulong)v->splitInstanceBindRegionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t33, 16)) return;
-                var t34 = (VkRect2D*)d.Alloc(t33, (ulong)sizeof(VkRect2D));
-                if (t34 == null) return;
-                for (ulong t32 = 0; t32 < t33; t32++)
+                if (t48 != (ulong)v->splitInstanceBindRegionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t48, 16)) return;
+                var t49 = (VkRect2D*)d.Alloc(t48, (ulong)sizeof(VkRect2D));
+                if (t49 == null) return;
+                for (ulong t47 = 0; t47 < t48; t47++)
                 {
-                    VkRect2DWire.Decode(ref d, &t34[t32]);
+                    VkRect2DWire.Decode(ref d, &t49[t47]);
                 }
-                v->pSplitInstanceBindRegions = t34;
+                v->pSplitInstanceBindRegions = t49;
             }
             else if ((ulong)v->splitInstanceBindRegionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1712,10 +2363,10 @@ public static unsafe partial class VkBindMemoryStatusWire
     {
         if (d.Pointer())
         {
-            var t35 = (VkResult*)d.Alloc(1, (ulong)sizeof(VkResult));
-            if (t35 == null) return;
-            (*t35) = (VkResult)d.I32();
-            v->pResult = t35;
+            var t50 = (VkResult*)d.Alloc(1, (ulong)sizeof(VkResult));
+            if (t50 == null) return;
+            (*t50) = (VkResult)d.I32();
+            v->pResult = t50;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -1773,27 +2424,27 @@ public static unsafe partial class VkBindSparseInfoWire
         n += 8;
         if (v->pBufferBinds != null)
         {
-            for (ulong t37 = 0; t37 < (ulong)v->bufferBindCount; t37++)
+            for (ulong t52 = 0; t52 < (ulong)v->bufferBindCount; t52++)
             {
-                n += VkSparseBufferMemoryBindInfoWire.Size(&v->pBufferBinds[t37], f);
+                n += VkSparseBufferMemoryBindInfoWire.Size(&v->pBufferBinds[t52], f);
             }
         }
         n += 4;
         n += 8;
         if (v->pImageOpaqueBinds != null)
         {
-            for (ulong t38 = 0; t38 < (ulong)v->imageOpaqueBindCount; t38++)
+            for (ulong t53 = 0; t53 < (ulong)v->imageOpaqueBindCount; t53++)
             {
-                n += VkSparseImageOpaqueMemoryBindInfoWire.Size(&v->pImageOpaqueBinds[t38], f);
+                n += VkSparseImageOpaqueMemoryBindInfoWire.Size(&v->pImageOpaqueBinds[t53], f);
             }
         }
         n += 4;
         n += 8;
         if (v->pImageBinds != null)
         {
-            for (ulong t39 = 0; t39 < (ulong)v->imageBindCount; t39++)
+            for (ulong t54 = 0; t54 < (ulong)v->imageBindCount; t54++)
             {
-                n += VkSparseImageMemoryBindInfoWire.Size(&v->pImageBinds[t39], f);
+                n += VkSparseImageMemoryBindInfoWire.Size(&v->pImageBinds[t54], f);
             }
         }
         n += 4;
@@ -1810,9 +2461,9 @@ public static unsafe partial class VkBindSparseInfoWire
         if (v->pWaitSemaphores != null)
         {
             e.ArraySize((ulong)v->waitSemaphoreCount);
-            for (ulong t41 = 0; t41 < (ulong)v->waitSemaphoreCount; t41++)
+            for (ulong t56 = 0; t56 < (ulong)v->waitSemaphoreCount; t56++)
             {
-                e.Handle(v->pWaitSemaphores[t41]);
+                e.Handle(v->pWaitSemaphores[t56]);
             }
         }
         else e.ArraySize(0);
@@ -1820,9 +2471,9 @@ public static unsafe partial class VkBindSparseInfoWire
         if (v->pBufferBinds != null)
         {
             e.ArraySize((ulong)v->bufferBindCount);
-            for (ulong t42 = 0; t42 < (ulong)v->bufferBindCount; t42++)
+            for (ulong t57 = 0; t57 < (ulong)v->bufferBindCount; t57++)
             {
-                VkSparseBufferMemoryBindInfoWire.Encode(ref e, &v->pBufferBinds[t42]);
+                VkSparseBufferMemoryBindInfoWire.Encode(ref e, &v->pBufferBinds[t57]);
             }
         }
         else e.ArraySize(0);
@@ -1830,9 +2481,9 @@ public static unsafe partial class VkBindSparseInfoWire
         if (v->pImageOpaqueBinds != null)
         {
             e.ArraySize((ulong)v->imageOpaqueBindCount);
-            for (ulong t43 = 0; t43 < (ulong)v->imageOpaqueBindCount; t43++)
+            for (ulong t58 = 0; t58 < (ulong)v->imageOpaqueBindCount; t58++)
             {
-                VkSparseImageOpaqueMemoryBindInfoWire.Encode(ref e, &v->pImageOpaqueBinds[t43]);
+                VkSparseImageOpaqueMemoryBindInfoWire.Encode(ref e, &v->pImageOpaqueBinds[t58]);
             }
         }
         else e.ArraySize(0);
@@ -1840,9 +2491,9 @@ public static unsafe partial class VkBindSparseInfoWire
         if (v->pImageBinds != null)
         {
             e.ArraySize((ulong)v->imageBindCount);
-            for (ulong t44 = 0; t44 < (ulong)v->imageBindCount; t44++)
+            for (ulong t59 = 0; t59 < (ulong)v->imageBindCount; t59++)
             {
-                VkSparseImageMemoryBindInfoWire.Encode(ref e, &v->pImageBinds[t44]);
+                VkSparseImageMemoryBindInfoWire.Encode(ref e, &v->pImageBinds[t59]);
             }
         }
         else e.ArraySize(0);
@@ -1850,9 +2501,9 @@ public static unsafe partial class VkBindSparseInfoWire
         if (v->pSignalSemaphores != null)
         {
             e.ArraySize((ulong)v->signalSemaphoreCount);
-            for (ulong t45 = 0; t45 < (ulong)v->signalSemaphoreCount; t45++)
+            for (ulong t60 = 0; t60 < (ulong)v->signalSemaphoreCount; t60++)
             {
-                e.Handle(v->pSignalSemaphores[t45]);
+                e.Handle(v->pSignalSemaphores[t60]);
             }
         }
         else e.ArraySize(0);
@@ -1862,90 +2513,90 @@ public static unsafe partial class VkBindSparseInfoWire
         v->waitSemaphoreCount = (uint)d.U32();
 
         {
-            ulong t47 = d.ArraySize();
-            if (t47 != 0)
+            ulong t62 = d.ArraySize();
+            if (t62 != 0)
             {
-                if (t47 != (ulong)v->waitSemaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t47, 8)) return;
-                var t48 = (ulong*)d.Alloc(t47, (ulong)sizeof(ulong));
-                if (t48 == null) return;
-                for (ulong t46 = 0; t46 < t47; t46++)
+                if (t62 != (ulong)v->waitSemaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t62, 8)) return;
+                var t63 = (ulong*)d.Alloc(t62, (ulong)sizeof(ulong));
+                if (t63 == null) return;
+                for (ulong t61 = 0; t61 < t62; t61++)
                 {
-                    t48[t46] = d.Handle(5);
+                    t63[t61] = d.Handle(5);
                 }
-                v->pWaitSemaphores = t48;
+                v->pWaitSemaphores = t63;
             }
             else if ((ulong)v->waitSemaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->bufferBindCount = (uint)d.U32();
 
         {
-            ulong t50 = d.ArraySize();
-            if (t50 != 0)
+            ulong t65 = d.ArraySize();
+            if (t65 != 0)
             {
-                if (t50 != (ulong)v->bufferBindCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t50, 20)) return;
-                var t51 = (VkSparseBufferMemoryBindInfo*)d.Alloc(t50, (ulong)sizeof(VkSparseBufferMemoryBindInfo));
-                if (t51 == null) return;
-                for (ulong t49 = 0; t49 < t50; t49++)
+                if (t65 != (ulong)v->bufferBindCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t65, 20)) return;
+                var t66 = (VkSparseBufferMemoryBindInfo*)d.Alloc(t65, (ulong)sizeof(VkSparseBufferMemoryBindInfo));
+                if (t66 == null) return;
+                for (ulong t64 = 0; t64 < t65; t64++)
                 {
-                    VkSparseBufferMemoryBindInfoWire.Decode(ref d, &t51[t49]);
+                    VkSparseBufferMemoryBindInfoWire.Decode(ref d, &t66[t64]);
                 }
-                v->pBufferBinds = t51;
+                v->pBufferBinds = t66;
             }
             else if ((ulong)v->bufferBindCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->imageOpaqueBindCount = (uint)d.U32();
 
         {
-            ulong t53 = d.ArraySize();
-            if (t53 != 0)
+            ulong t68 = d.ArraySize();
+            if (t68 != 0)
             {
-                if (t53 != (ulong)v->imageOpaqueBindCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t53, 20)) return;
-                var t54 = (VkSparseImageOpaqueMemoryBindInfo*)d.Alloc(t53, (ulong)sizeof(VkSparseImageOpaqueMemoryBindInfo));
-                if (t54 == null) return;
-                for (ulong t52 = 0; t52 < t53; t52++)
+                if (t68 != (ulong)v->imageOpaqueBindCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t68, 20)) return;
+                var t69 = (VkSparseImageOpaqueMemoryBindInfo*)d.Alloc(t68, (ulong)sizeof(VkSparseImageOpaqueMemoryBindInfo));
+                if (t69 == null) return;
+                for (ulong t67 = 0; t67 < t68; t67++)
                 {
-                    VkSparseImageOpaqueMemoryBindInfoWire.Decode(ref d, &t54[t52]);
+                    VkSparseImageOpaqueMemoryBindInfoWire.Decode(ref d, &t69[t67]);
                 }
-                v->pImageOpaqueBinds = t54;
+                v->pImageOpaqueBinds = t69;
             }
             else if ((ulong)v->imageOpaqueBindCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->imageBindCount = (uint)d.U32();
 
         {
-            ulong t56 = d.ArraySize();
-            if (t56 != 0)
+            ulong t71 = d.ArraySize();
+            if (t71 != 0)
             {
-                if (t56 != (ulong)v->imageBindCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t56, 20)) return;
-                var t57 = (VkSparseImageMemoryBindInfo*)d.Alloc(t56, (ulong)sizeof(VkSparseImageMemoryBindInfo));
-                if (t57 == null) return;
-                for (ulong t55 = 0; t55 < t56; t55++)
+                if (t71 != (ulong)v->imageBindCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t71, 20)) return;
+                var t72 = (VkSparseImageMemoryBindInfo*)d.Alloc(t71, (ulong)sizeof(VkSparseImageMemoryBindInfo));
+                if (t72 == null) return;
+                for (ulong t70 = 0; t70 < t71; t70++)
                 {
-                    VkSparseImageMemoryBindInfoWire.Decode(ref d, &t57[t55]);
+                    VkSparseImageMemoryBindInfoWire.Decode(ref d, &t72[t70]);
                 }
-                v->pImageBinds = t57;
+                v->pImageBinds = t72;
             }
             else if ((ulong)v->imageBindCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->signalSemaphoreCount = (uint)d.U32();
 
         {
-            ulong t59 = d.ArraySize();
-            if (t59 != 0)
+            ulong t74 = d.ArraySize();
+            if (t74 != 0)
             {
-                if (t59 != (ulong)v->signalSemaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t59, 8)) return;
-                var t60 = (ulong*)d.Alloc(t59, (ulong)sizeof(ulong));
-                if (t60 == null) return;
-                for (ulong t58 = 0; t58 < t59; t58++)
+                if (t74 != (ulong)v->signalSemaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t74, 8)) return;
+                var t75 = (ulong*)d.Alloc(t74, (ulong)sizeof(ulong));
+                if (t75 == null) return;
+                for (ulong t73 = 0; t73 < t74; t73++)
                 {
-                    t60[t58] = d.Handle(5);
+                    t75[t73] = d.Handle(5);
                 }
-                v->pSignalSemaphores = t60;
+                v->pSignalSemaphores = t75;
             }
             else if ((ulong)v->signalSemaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -2073,9 +2724,9 @@ public static unsafe partial class VkBlitImageInfo2Wire
         n += 8;
         if (v->pRegions != null)
         {
-            for (ulong t61 = 0; t61 < (ulong)v->regionCount; t61++)
+            for (ulong t76 = 0; t76 < (ulong)v->regionCount; t76++)
             {
-                n += VkImageBlit2Wire.Size(&v->pRegions[t61], f);
+                n += VkImageBlit2Wire.Size(&v->pRegions[t76], f);
             }
         }
         n += 4;
@@ -2091,9 +2742,9 @@ public static unsafe partial class VkBlitImageInfo2Wire
         if (v->pRegions != null)
         {
             e.ArraySize((ulong)v->regionCount);
-            for (ulong t62 = 0; t62 < (ulong)v->regionCount; t62++)
+            for (ulong t77 = 0; t77 < (ulong)v->regionCount; t77++)
             {
-                VkImageBlit2Wire.Encode(ref e, &v->pRegions[t62]);
+                VkImageBlit2Wire.Encode(ref e, &v->pRegions[t77]);
             }
         }
         else e.ArraySize(0);
@@ -2108,18 +2759,18 @@ public static unsafe partial class VkBlitImageInfo2Wire
         v->regionCount = (uint)d.U32();
 
         {
-            ulong t64 = d.ArraySize();
-            if (t64 != 0)
+            ulong t79 = d.ArraySize();
+            if (t79 != 0)
             {
-                if (t64 != (ulong)v->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t64, 108)) return;
-                var t65 = (VkImageBlit2*)d.Alloc(t64, (ulong)sizeof(VkImageBlit2));
-                if (t65 == null) return;
-                for (ulong t63 = 0; t63 < t64; t63++)
+                if (t79 != (ulong)v->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t79, 108)) return;
+                var t80 = (VkImageBlit2*)d.Alloc(t79, (ulong)sizeof(VkImageBlit2));
+                if (t80 == null) return;
+                for (ulong t78 = 0; t78 < t79; t78++)
                 {
-                    VkImageBlit2Wire.Decode(ref d, &t65[t63]);
+                    VkImageBlit2Wire.Decode(ref d, &t80[t78]);
                 }
-                v->pRegions = t65;
+                v->pRegions = t80;
             }
             else if ((ulong)v->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -2309,15 +2960,15 @@ public static unsafe partial class VkBufferCreateInfoWire
         v->queueFamilyIndexCount = (uint)d.U32();
 
         {
-            ulong t69 = d.ArraySize();
-            if (t69 != 0)
+            ulong t84 = d.ArraySize();
+            if (t84 != 0)
             {
-                if (t69 != (ulong)v->queueFamilyIndexCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t69, 4)) return;
-                var t70 = (uint*)d.Alloc(t69, (ulong)sizeof(uint));
-                if (t70 == null) return;
-                d.Bytes(t70, t69 * 4);
-                v->pQueueFamilyIndices = t70;
+                if (t84 != (ulong)v->queueFamilyIndexCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t84, 4)) return;
+                var t85 = (uint*)d.Alloc(t84, (ulong)sizeof(uint));
+                if (t85 == null) return;
+                d.Bytes(t85, t84 * 4);
+                v->pQueueFamilyIndices = t85;
             }
         }
     }
@@ -3771,10 +4422,10 @@ public static unsafe partial class VkCommandBufferBeginInfoWire
         v->flags = (uint)d.U32();
         if (d.Pointer())
         {
-            var t71 = (VkCommandBufferInheritanceInfo*)d.Alloc(1, (ulong)sizeof(VkCommandBufferInheritanceInfo));
-            if (t71 == null) return;
-            VkCommandBufferInheritanceInfoWire.Decode(ref d, &(*t71));
-            v->pInheritanceInfo = t71;
+            var t86 = (VkCommandBufferInheritanceInfo*)d.Alloc(1, (ulong)sizeof(VkCommandBufferInheritanceInfo));
+            if (t86 == null) return;
+            VkCommandBufferInheritanceInfoWire.Decode(ref d, &(*t86));
+            v->pInheritanceInfo = t86;
         }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
@@ -4133,15 +4784,15 @@ public static unsafe partial class VkCommandBufferInheritanceRenderingInfoWire
         v->colorAttachmentCount = (uint)d.U32();
 
         {
-            ulong t75 = d.ArraySize();
-            if (t75 != 0)
+            ulong t90 = d.ArraySize();
+            if (t90 != 0)
             {
-                if (t75 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t75, 4)) return;
-                var t76 = (VkFormat*)d.Alloc(t75, (ulong)sizeof(VkFormat));
-                if (t76 == null) return;
-                d.Bytes(t76, t75 * 4);
-                v->pColorAttachmentFormats = t76;
+                if (t90 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t90, 4)) return;
+                var t91 = (VkFormat*)d.Alloc(t90, (ulong)sizeof(VkFormat));
+                if (t91 == null) return;
+                d.Bytes(t91, t90 * 4);
+                v->pColorAttachmentFormats = t91;
             }
             else if ((ulong)v->colorAttachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -5001,9 +5652,9 @@ public static unsafe partial class VkCopyBufferInfo2Wire
         n += 8;
         if (v->pRegions != null)
         {
-            for (ulong t77 = 0; t77 < (ulong)v->regionCount; t77++)
+            for (ulong t92 = 0; t92 < (ulong)v->regionCount; t92++)
             {
-                n += VkBufferCopy2Wire.Size(&v->pRegions[t77], f);
+                n += VkBufferCopy2Wire.Size(&v->pRegions[t92], f);
             }
         }
         return n;
@@ -5016,9 +5667,9 @@ public static unsafe partial class VkCopyBufferInfo2Wire
         if (v->pRegions != null)
         {
             e.ArraySize((ulong)v->regionCount);
-            for (ulong t78 = 0; t78 < (ulong)v->regionCount; t78++)
+            for (ulong t93 = 0; t93 < (ulong)v->regionCount; t93++)
             {
-                VkBufferCopy2Wire.Encode(ref e, &v->pRegions[t78]);
+                VkBufferCopy2Wire.Encode(ref e, &v->pRegions[t93]);
             }
         }
         else e.ArraySize(0);
@@ -5030,18 +5681,18 @@ public static unsafe partial class VkCopyBufferInfo2Wire
         v->regionCount = (uint)d.U32();
 
         {
-            ulong t80 = d.ArraySize();
-            if (t80 != 0)
+            ulong t95 = d.ArraySize();
+            if (t95 != 0)
             {
-                if (t80 != (ulong)v->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t80, 36)) return;
-                var t81 = (VkBufferCopy2*)d.Alloc(t80, (ulong)sizeof(VkBufferCopy2));
-                if (t81 == null) return;
-                for (ulong t79 = 0; t79 < t80; t79++)
+                if (t95 != (ulong)v->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t95, 36)) return;
+                var t96 = (VkBufferCopy2*)d.Alloc(t95, (ulong)sizeof(VkBufferCopy2));
+                if (t96 == null) return;
+                for (ulong t94 = 0; t94 < t95; t94++)
                 {
-                    VkBufferCopy2Wire.Decode(ref d, &t81[t79]);
+                    VkBufferCopy2Wire.Decode(ref d, &t96[t94]);
                 }
-                v->pRegions = t81;
+                v->pRegions = t96;
             }
             else if ((ulong)v->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -5097,9 +5748,9 @@ public static unsafe partial class VkCopyBufferToImageInfo2Wire
         n += 8;
         if (v->pRegions != null)
         {
-            for (ulong t82 = 0; t82 < (ulong)v->regionCount; t82++)
+            for (ulong t97 = 0; t97 < (ulong)v->regionCount; t97++)
             {
-                n += VkBufferImageCopy2Wire.Size(&v->pRegions[t82], f);
+                n += VkBufferImageCopy2Wire.Size(&v->pRegions[t97], f);
             }
         }
         return n;
@@ -5113,9 +5764,9 @@ public static unsafe partial class VkCopyBufferToImageInfo2Wire
         if (v->pRegions != null)
         {
             e.ArraySize((ulong)v->regionCount);
-            for (ulong t83 = 0; t83 < (ulong)v->regionCount; t83++)
+            for (ulong t98 = 0; t98 < (ulong)v->regionCount; t98++)
             {
-                VkBufferImageCopy2Wire.Encode(ref e, &v->pRegions[t83]);
+                VkBufferImageCopy2Wire.Encode(ref e, &v->pRegions[t98]);
             }
         }
         else e.ArraySize(0);
@@ -5128,18 +5779,18 @@ public static unsafe partial class VkCopyBufferToImageInfo2Wire
         v->regionCount = (uint)d.U32();
 
         {
-            ulong t85 = d.ArraySize();
-            if (t85 != 0)
+            ulong t100 = d.ArraySize();
+            if (t100 != 0)
             {
-                if (t85 != (ulong)v->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t85, 68)) return;
-                var t86 = (VkBufferImageCopy2*)d.Alloc(t85, (ulong)sizeof(VkBufferImageCopy2));
-                if (t86 == null) return;
-                for (ulong t84 = 0; t84 < t85; t84++)
+                if (t100 != (ulong)v->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t100, 68)) return;
+                var t101 = (VkBufferImageCopy2*)d.Alloc(t100, (ulong)sizeof(VkBufferImageCopy2));
+                if (t101 == null) return;
+                for (ulong t99 = 0; t99 < t100; t99++)
                 {
-                    VkBufferImageCopy2Wire.Decode(ref d, &t86[t84]);
+                    VkBufferImageCopy2Wire.Decode(ref d, &t101[t99]);
                 }
-                v->pRegions = t86;
+                v->pRegions = t101;
             }
             else if ((ulong)v->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -5269,9 +5920,9 @@ public static unsafe partial class VkCopyImageInfo2Wire
         n += 8;
         if (v->pRegions != null)
         {
-            for (ulong t87 = 0; t87 < (ulong)v->regionCount; t87++)
+            for (ulong t102 = 0; t102 < (ulong)v->regionCount; t102++)
             {
-                n += VkImageCopy2Wire.Size(&v->pRegions[t87], f);
+                n += VkImageCopy2Wire.Size(&v->pRegions[t102], f);
             }
         }
         return n;
@@ -5286,9 +5937,9 @@ public static unsafe partial class VkCopyImageInfo2Wire
         if (v->pRegions != null)
         {
             e.ArraySize((ulong)v->regionCount);
-            for (ulong t88 = 0; t88 < (ulong)v->regionCount; t88++)
+            for (ulong t103 = 0; t103 < (ulong)v->regionCount; t103++)
             {
-                VkImageCopy2Wire.Encode(ref e, &v->pRegions[t88]);
+                VkImageCopy2Wire.Encode(ref e, &v->pRegions[t103]);
             }
         }
         else e.ArraySize(0);
@@ -5302,18 +5953,18 @@ public static unsafe partial class VkCopyImageInfo2Wire
         v->regionCount = (uint)d.U32();
 
         {
-            ulong t90 = d.ArraySize();
-            if (t90 != 0)
+            ulong t105 = d.ArraySize();
+            if (t105 != 0)
             {
-                if (t90 != (ulong)v->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t90, 80)) return;
-                var t91 = (VkImageCopy2*)d.Alloc(t90, (ulong)sizeof(VkImageCopy2));
-                if (t91 == null) return;
-                for (ulong t89 = 0; t89 < t90; t89++)
+                if (t105 != (ulong)v->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t105, 80)) return;
+                var t106 = (VkImageCopy2*)d.Alloc(t105, (ulong)sizeof(VkImageCopy2));
+                if (t106 == null) return;
+                for (ulong t104 = 0; t104 < t105; t104++)
                 {
-                    VkImageCopy2Wire.Decode(ref d, &t91[t89]);
+                    VkImageCopy2Wire.Decode(ref d, &t106[t104]);
                 }
-                v->pRegions = t91;
+                v->pRegions = t106;
             }
             else if ((ulong)v->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -5369,9 +6020,9 @@ public static unsafe partial class VkCopyImageToBufferInfo2Wire
         n += 8;
         if (v->pRegions != null)
         {
-            for (ulong t92 = 0; t92 < (ulong)v->regionCount; t92++)
+            for (ulong t107 = 0; t107 < (ulong)v->regionCount; t107++)
             {
-                n += VkBufferImageCopy2Wire.Size(&v->pRegions[t92], f);
+                n += VkBufferImageCopy2Wire.Size(&v->pRegions[t107], f);
             }
         }
         return n;
@@ -5385,9 +6036,9 @@ public static unsafe partial class VkCopyImageToBufferInfo2Wire
         if (v->pRegions != null)
         {
             e.ArraySize((ulong)v->regionCount);
-            for (ulong t93 = 0; t93 < (ulong)v->regionCount; t93++)
+            for (ulong t108 = 0; t108 < (ulong)v->regionCount; t108++)
             {
-                VkBufferImageCopy2Wire.Encode(ref e, &v->pRegions[t93]);
+                VkBufferImageCopy2Wire.Encode(ref e, &v->pRegions[t108]);
             }
         }
         else e.ArraySize(0);
@@ -5400,18 +6051,18 @@ public static unsafe partial class VkCopyImageToBufferInfo2Wire
         v->regionCount = (uint)d.U32();
 
         {
-            ulong t95 = d.ArraySize();
-            if (t95 != 0)
+            ulong t110 = d.ArraySize();
+            if (t110 != 0)
             {
-                if (t95 != (ulong)v->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t95, 68)) return;
-                var t96 = (VkBufferImageCopy2*)d.Alloc(t95, (ulong)sizeof(VkBufferImageCopy2));
-                if (t96 == null) return;
-                for (ulong t94 = 0; t94 < t95; t94++)
+                if (t110 != (ulong)v->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t110, 68)) return;
+                var t111 = (VkBufferImageCopy2*)d.Alloc(t110, (ulong)sizeof(VkBufferImageCopy2));
+                if (t111 == null) return;
+                for (ulong t109 = 0; t109 < t110; t109++)
                 {
-                    VkBufferImageCopy2Wire.Decode(ref d, &t96[t94]);
+                    VkBufferImageCopy2Wire.Decode(ref d, &t111[t109]);
                 }
-                v->pRegions = t96;
+                v->pRegions = t111;
             }
             else if ((ulong)v->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -5469,9 +6120,9 @@ public static unsafe partial class VkCopyImageToImageInfoWire
         n += 8;
         if (v->pRegions != null)
         {
-            for (ulong t97 = 0; t97 < (ulong)v->regionCount; t97++)
+            for (ulong t112 = 0; t112 < (ulong)v->regionCount; t112++)
             {
-                n += VkImageCopy2Wire.Size(&v->pRegions[t97], f);
+                n += VkImageCopy2Wire.Size(&v->pRegions[t112], f);
             }
         }
         return n;
@@ -5487,9 +6138,9 @@ public static unsafe partial class VkCopyImageToImageInfoWire
         if (v->pRegions != null)
         {
             e.ArraySize((ulong)v->regionCount);
-            for (ulong t98 = 0; t98 < (ulong)v->regionCount; t98++)
+            for (ulong t113 = 0; t113 < (ulong)v->regionCount; t113++)
             {
-                VkImageCopy2Wire.Encode(ref e, &v->pRegions[t98]);
+                VkImageCopy2Wire.Encode(ref e, &v->pRegions[t113]);
             }
         }
         else e.ArraySize(0);
@@ -5504,18 +6155,18 @@ public static unsafe partial class VkCopyImageToImageInfoWire
         v->regionCount = (uint)d.U32();
 
         {
-            ulong t100 = d.ArraySize();
-            if (t100 != 0)
+            ulong t115 = d.ArraySize();
+            if (t115 != 0)
             {
-                if (t100 != (ulong)v->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t100, 80)) return;
-                var t101 = (VkImageCopy2*)d.Alloc(t100, (ulong)sizeof(VkImageCopy2));
-                if (t101 == null) return;
-                for (ulong t99 = 0; t99 < t100; t99++)
+                if (t115 != (ulong)v->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t115, 80)) return;
+                var t116 = (VkImageCopy2*)d.Alloc(t115, (ulong)sizeof(VkImageCopy2));
+                if (t116 == null) return;
+                for (ulong t114 = 0; t114 < t115; t114++)
                 {
-                    VkImageCopy2Wire.Decode(ref d, &t101[t99]);
+                    VkImageCopy2Wire.Decode(ref d, &t116[t114]);
                 }
-                v->pRegions = t101;
+                v->pRegions = t116;
             }
             else if ((ulong)v->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -5708,9 +6359,9 @@ public static unsafe partial class VkCopyMemoryToImageInfoMESAWire
         n += 8;
         if (v->pRegions != null)
         {
-            for (ulong t102 = 0; t102 < (ulong)v->regionCount; t102++)
+            for (ulong t117 = 0; t117 < (ulong)v->regionCount; t117++)
             {
-                n += VkMemoryToImageCopyMESAWire.Size(&v->pRegions[t102], f);
+                n += VkMemoryToImageCopyMESAWire.Size(&v->pRegions[t117], f);
             }
         }
         return n;
@@ -5724,9 +6375,9 @@ public static unsafe partial class VkCopyMemoryToImageInfoMESAWire
         if (v->pRegions != null)
         {
             e.ArraySize((ulong)v->regionCount);
-            for (ulong t103 = 0; t103 < (ulong)v->regionCount; t103++)
+            for (ulong t118 = 0; t118 < (ulong)v->regionCount; t118++)
             {
-                VkMemoryToImageCopyMESAWire.Encode(ref e, &v->pRegions[t103]);
+                VkMemoryToImageCopyMESAWire.Encode(ref e, &v->pRegions[t118]);
             }
         }
         else e.ArraySize(0);
@@ -5739,18 +6390,18 @@ public static unsafe partial class VkCopyMemoryToImageInfoMESAWire
         v->regionCount = (uint)d.U32();
 
         {
-            ulong t105 = d.ArraySize();
-            if (t105 != 0)
+            ulong t120 = d.ArraySize();
+            if (t120 != 0)
             {
-                if (t105 != (ulong)v->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t105, 76)) return;
-                var t106 = (VkMemoryToImageCopyMESA*)d.Alloc(t105, (ulong)sizeof(VkMemoryToImageCopyMESA));
-                if (t106 == null) return;
-                for (ulong t104 = 0; t104 < t105; t104++)
+                if (t120 != (ulong)v->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t120, 76)) return;
+                var t121 = (VkMemoryToImageCopyMESA*)d.Alloc(t120, (ulong)sizeof(VkMemoryToImageCopyMESA));
+                if (t121 == null) return;
+                for (ulong t119 = 0; t119 < t120; t119++)
                 {
-                    VkMemoryToImageCopyMESAWire.Decode(ref d, &t106[t104]);
+                    VkMemoryToImageCopyMESAWire.Decode(ref d, &t121[t119]);
                 }
-                v->pRegions = t106;
+                v->pRegions = t121;
             }
             else if ((ulong)v->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -5804,27 +6455,27 @@ public static unsafe partial class VkDependencyInfoWire
         n += 8;
         if (v->pMemoryBarriers != null)
         {
-            for (ulong t107 = 0; t107 < (ulong)v->memoryBarrierCount; t107++)
+            for (ulong t122 = 0; t122 < (ulong)v->memoryBarrierCount; t122++)
             {
-                n += VkMemoryBarrier2Wire.Size(&v->pMemoryBarriers[t107], f);
+                n += VkMemoryBarrier2Wire.Size(&v->pMemoryBarriers[t122], f);
             }
         }
         n += 4;
         n += 8;
         if (v->pBufferMemoryBarriers != null)
         {
-            for (ulong t108 = 0; t108 < (ulong)v->bufferMemoryBarrierCount; t108++)
+            for (ulong t123 = 0; t123 < (ulong)v->bufferMemoryBarrierCount; t123++)
             {
-                n += VkBufferMemoryBarrier2Wire.Size(&v->pBufferMemoryBarriers[t108], f);
+                n += VkBufferMemoryBarrier2Wire.Size(&v->pBufferMemoryBarriers[t123], f);
             }
         }
         n += 4;
         n += 8;
         if (v->pImageMemoryBarriers != null)
         {
-            for (ulong t109 = 0; t109 < (ulong)v->imageMemoryBarrierCount; t109++)
+            for (ulong t124 = 0; t124 < (ulong)v->imageMemoryBarrierCount; t124++)
             {
-                n += VkImageMemoryBarrier2Wire.Size(&v->pImageMemoryBarriers[t109], f);
+                n += VkImageMemoryBarrier2Wire.Size(&v->pImageMemoryBarriers[t124], f);
             }
         }
         return n;
@@ -5836,9 +6487,9 @@ public static unsafe partial class VkDependencyInfoWire
         if (v->pMemoryBarriers != null)
         {
             e.ArraySize((ulong)v->memoryBarrierCount);
-            for (ulong t110 = 0; t110 < (ulong)v->memoryBarrierCount; t110++)
+            for (ulong t125 = 0; t125 < (ulong)v->memoryBarrierCount; t125++)
             {
-                VkMemoryBarrier2Wire.Encode(ref e, &v->pMemoryBarriers[t110]);
+                VkMemoryBarrier2Wire.Encode(ref e, &v->pMemoryBarriers[t125]);
             }
         }
         else e.ArraySize(0);
@@ -5846,9 +6497,9 @@ public static unsafe partial class VkDependencyInfoWire
         if (v->pBufferMemoryBarriers != null)
         {
             e.ArraySize((ulong)v->bufferMemoryBarrierCount);
-            for (ulong t111 = 0; t111 < (ulong)v->bufferMemoryBarrierCount; t111++)
+            for (ulong t126 = 0; t126 < (ulong)v->bufferMemoryBarrierCount; t126++)
             {
-                VkBufferMemoryBarrier2Wire.Encode(ref e, &v->pBufferMemoryBarriers[t111]);
+                VkBufferMemoryBarrier2Wire.Encode(ref e, &v->pBufferMemoryBarriers[t126]);
             }
         }
         else e.ArraySize(0);
@@ -5856,9 +6507,9 @@ public static unsafe partial class VkDependencyInfoWire
         if (v->pImageMemoryBarriers != null)
         {
             e.ArraySize((ulong)v->imageMemoryBarrierCount);
-            for (ulong t112 = 0; t112 < (ulong)v->imageMemoryBarrierCount; t112++)
+            for (ulong t127 = 0; t127 < (ulong)v->imageMemoryBarrierCount; t127++)
             {
-                VkImageMemoryBarrier2Wire.Encode(ref e, &v->pImageMemoryBarriers[t112]);
+                VkImageMemoryBarrier2Wire.Encode(ref e, &v->pImageMemoryBarriers[t127]);
             }
         }
         else e.ArraySize(0);
@@ -5869,54 +6520,54 @@ public static unsafe partial class VkDependencyInfoWire
         v->memoryBarrierCount = (uint)d.U32();
 
         {
-            ulong t114 = d.ArraySize();
-            if (t114 != 0)
+            ulong t129 = d.ArraySize();
+            if (t129 != 0)
             {
-                if (t114 != (ulong)v->memoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t114, 44)) return;
-                var t115 = (VkMemoryBarrier2*)d.Alloc(t114, (ulong)sizeof(VkMemoryBarrier2));
-                if (t115 == null) return;
-                for (ulong t113 = 0; t113 < t114; t113++)
+                if (t129 != (ulong)v->memoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t129, 44)) return;
+                var t130 = (VkMemoryBarrier2*)d.Alloc(t129, (ulong)sizeof(VkMemoryBarrier2));
+                if (t130 == null) return;
+                for (ulong t128 = 0; t128 < t129; t128++)
                 {
-                    VkMemoryBarrier2Wire.Decode(ref d, &t115[t113]);
+                    VkMemoryBarrier2Wire.Decode(ref d, &t130[t128]);
                 }
-                v->pMemoryBarriers = t115;
+                v->pMemoryBarriers = t130;
             }
             else if ((ulong)v->memoryBarrierCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->bufferMemoryBarrierCount = (uint)d.U32();
 
         {
-            ulong t117 = d.ArraySize();
-            if (t117 != 0)
+            ulong t132 = d.ArraySize();
+            if (t132 != 0)
             {
-                if (t117 != (ulong)v->bufferMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t117, 76)) return;
-                var t118 = (VkBufferMemoryBarrier2*)d.Alloc(t117, (ulong)sizeof(VkBufferMemoryBarrier2));
-                if (t118 == null) return;
-                for (ulong t116 = 0; t116 < t117; t116++)
+                if (t132 != (ulong)v->bufferMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t132, 76)) return;
+                var t133 = (VkBufferMemoryBarrier2*)d.Alloc(t132, (ulong)sizeof(VkBufferMemoryBarrier2));
+                if (t133 == null) return;
+                for (ulong t131 = 0; t131 < t132; t131++)
                 {
-                    VkBufferMemoryBarrier2Wire.Decode(ref d, &t118[t116]);
+                    VkBufferMemoryBarrier2Wire.Decode(ref d, &t133[t131]);
                 }
-                v->pBufferMemoryBarriers = t118;
+                v->pBufferMemoryBarriers = t133;
             }
             else if ((ulong)v->bufferMemoryBarrierCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->imageMemoryBarrierCount = (uint)d.U32();
 
         {
-            ulong t120 = d.ArraySize();
-            if (t120 != 0)
+            ulong t135 = d.ArraySize();
+            if (t135 != 0)
             {
-                if (t120 != (ulong)v->imageMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t120, 88)) return;
-                var t121 = (VkImageMemoryBarrier2*)d.Alloc(t120, (ulong)sizeof(VkImageMemoryBarrier2));
-                if (t121 == null) return;
-                for (ulong t119 = 0; t119 < t120; t119++)
+                if (t135 != (ulong)v->imageMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t135, 88)) return;
+                var t136 = (VkImageMemoryBarrier2*)d.Alloc(t135, (ulong)sizeof(VkImageMemoryBarrier2));
+                if (t136 == null) return;
+                for (ulong t134 = 0; t134 < t135; t134++)
                 {
-                    VkImageMemoryBarrier2Wire.Decode(ref d, &t121[t119]);
+                    VkImageMemoryBarrier2Wire.Decode(ref d, &t136[t134]);
                 }
-                v->pImageMemoryBarriers = t121;
+                v->pImageMemoryBarriers = t136;
             }
             else if ((ulong)v->imageMemoryBarrierCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -6285,9 +6936,9 @@ public static unsafe partial class VkDescriptorPoolCreateInfoWire
         n += 8;
         if (v->pPoolSizes != null)
         {
-            for (ulong t122 = 0; t122 < (ulong)v->poolSizeCount; t122++)
+            for (ulong t137 = 0; t137 < (ulong)v->poolSizeCount; t137++)
             {
-                n += VkDescriptorPoolSizeWire.Size(&v->pPoolSizes[t122], f);
+                n += VkDescriptorPoolSizeWire.Size(&v->pPoolSizes[t137], f);
             }
         }
         return n;
@@ -6300,9 +6951,9 @@ public static unsafe partial class VkDescriptorPoolCreateInfoWire
         if (v->pPoolSizes != null)
         {
             e.ArraySize((ulong)v->poolSizeCount);
-            for (ulong t123 = 0; t123 < (ulong)v->poolSizeCount; t123++)
+            for (ulong t138 = 0; t138 < (ulong)v->poolSizeCount; t138++)
             {
-                VkDescriptorPoolSizeWire.Encode(ref e, &v->pPoolSizes[t123]);
+                VkDescriptorPoolSizeWire.Encode(ref e, &v->pPoolSizes[t138]);
             }
         }
         else e.ArraySize(0);
@@ -6314,18 +6965,18 @@ public static unsafe partial class VkDescriptorPoolCreateInfoWire
         v->poolSizeCount = (uint)d.U32();
 
         {
-            ulong t125 = d.ArraySize();
-            if (t125 != 0)
+            ulong t140 = d.ArraySize();
+            if (t140 != 0)
             {
-                if (t125 != (ulong)v->poolSizeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t125, 8)) return;
-                var t126 = (VkDescriptorPoolSize*)d.Alloc(t125, (ulong)sizeof(VkDescriptorPoolSize));
-                if (t126 == null) return;
-                for (ulong t124 = 0; t124 < t125; t124++)
+                if (t140 != (ulong)v->poolSizeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t140, 8)) return;
+                var t141 = (VkDescriptorPoolSize*)d.Alloc(t140, (ulong)sizeof(VkDescriptorPoolSize));
+                if (t141 == null) return;
+                for (ulong t139 = 0; t139 < t140; t139++)
                 {
-                    VkDescriptorPoolSizeWire.Decode(ref d, &t126[t124]);
+                    VkDescriptorPoolSizeWire.Decode(ref d, &t141[t139]);
                 }
-                v->pPoolSizes = t126;
+                v->pPoolSizes = t141;
             }
             else if ((ulong)v->poolSizeCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -6557,9 +7208,9 @@ public static unsafe partial class VkDescriptorSetAllocateInfoWire
         if (v->pSetLayouts != null)
         {
             e.ArraySize((ulong)v->descriptorSetCount);
-            for (ulong t128 = 0; t128 < (ulong)v->descriptorSetCount; t128++)
+            for (ulong t143 = 0; t143 < (ulong)v->descriptorSetCount; t143++)
             {
-                e.Handle(v->pSetLayouts[t128]);
+                e.Handle(v->pSetLayouts[t143]);
             }
         }
         else e.ArraySize(0);
@@ -6570,18 +7221,18 @@ public static unsafe partial class VkDescriptorSetAllocateInfoWire
         v->descriptorSetCount = (uint)d.U32();
 
         {
-            ulong t130 = d.ArraySize();
-            if (t130 != 0)
+            ulong t145 = d.ArraySize();
+            if (t145 != 0)
             {
-                if (t130 != (ulong)v->descriptorSetCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t130, 8)) return;
-                var t131 = (ulong*)d.Alloc(t130, (ulong)sizeof(ulong));
-                if (t131 == null) return;
-                for (ulong t129 = 0; t129 < t130; t129++)
+                if (t145 != (ulong)v->descriptorSetCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t145, 8)) return;
+                var t146 = (ulong*)d.Alloc(t145, (ulong)sizeof(ulong));
+                if (t146 == null) return;
+                for (ulong t144 = 0; t144 < t145; t144++)
                 {
-                    t131[t129] = d.Handle(20);
+                    t146[t144] = d.Handle(20);
                 }
-                v->pSetLayouts = t131;
+                v->pSetLayouts = t146;
             }
             else if ((ulong)v->descriptorSetCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -6710,9 +7361,9 @@ public static unsafe partial class VkDescriptorSetLayoutBindingWire
         if (v->pImmutableSamplers != null)
         {
             e.ArraySize((ulong)v->descriptorCount);
-            for (ulong t133 = 0; t133 < (ulong)v->descriptorCount; t133++)
+            for (ulong t148 = 0; t148 < (ulong)v->descriptorCount; t148++)
             {
-                e.Handle(v->pImmutableSamplers[t133]);
+                e.Handle(v->pImmutableSamplers[t148]);
             }
         }
         else e.ArraySize(0);
@@ -6725,18 +7376,18 @@ public static unsafe partial class VkDescriptorSetLayoutBindingWire
         v->stageFlags = (uint)d.U32();
 
         {
-            ulong t135 = d.ArraySize();
-            if (t135 != 0)
+            ulong t150 = d.ArraySize();
+            if (t150 != 0)
             {
-                if (t135 != (ulong)v->descriptorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t135, 8)) return;
-                var t136 = (ulong*)d.Alloc(t135, (ulong)sizeof(ulong));
-                if (t136 == null) return;
-                for (ulong t134 = 0; t134 < t135; t134++)
+                if (t150 != (ulong)v->descriptorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t150, 8)) return;
+                var t151 = (ulong*)d.Alloc(t150, (ulong)sizeof(ulong));
+                if (t151 == null) return;
+                for (ulong t149 = 0; t149 < t150; t149++)
                 {
-                    t136[t134] = d.Handle(21);
+                    t151[t149] = d.Handle(21);
                 }
-                v->pImmutableSamplers = t136;
+                v->pImmutableSamplers = t151;
             }
         }
     }
@@ -6796,15 +7447,15 @@ public static unsafe partial class VkDescriptorSetLayoutBindingFlagsCreateInfoWi
         v->bindingCount = (uint)d.U32();
 
         {
-            ulong t140 = d.ArraySize();
-            if (t140 != 0)
+            ulong t155 = d.ArraySize();
+            if (t155 != 0)
             {
-                if (t140 != (ulong)v->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t140, 4)) return;
-                var t141 = (uint*)d.Alloc(t140, (ulong)sizeof(uint));
-                if (t141 == null) return;
-                d.Bytes(t141, t140 * 4);
-                v->pBindingFlags = t141;
+                if (t155 != (ulong)v->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t155, 4)) return;
+                var t156 = (uint*)d.Alloc(t155, (ulong)sizeof(uint));
+                if (t156 == null) return;
+                d.Bytes(t156, t155 * 4);
+                v->pBindingFlags = t156;
             }
             else if ((ulong)v->bindingCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -6858,9 +7509,9 @@ public static unsafe partial class VkDescriptorSetLayoutCreateInfoWire
         n += 8;
         if (v->pBindings != null)
         {
-            for (ulong t142 = 0; t142 < (ulong)v->bindingCount; t142++)
+            for (ulong t157 = 0; t157 < (ulong)v->bindingCount; t157++)
             {
-                n += VkDescriptorSetLayoutBindingWire.Size(&v->pBindings[t142], f);
+                n += VkDescriptorSetLayoutBindingWire.Size(&v->pBindings[t157], f);
             }
         }
         return n;
@@ -6872,9 +7523,9 @@ public static unsafe partial class VkDescriptorSetLayoutCreateInfoWire
         if (v->pBindings != null)
         {
             e.ArraySize((ulong)v->bindingCount);
-            for (ulong t143 = 0; t143 < (ulong)v->bindingCount; t143++)
+            for (ulong t158 = 0; t158 < (ulong)v->bindingCount; t158++)
             {
-                VkDescriptorSetLayoutBindingWire.Encode(ref e, &v->pBindings[t143]);
+                VkDescriptorSetLayoutBindingWire.Encode(ref e, &v->pBindings[t158]);
             }
         }
         else e.ArraySize(0);
@@ -6885,18 +7536,18 @@ public static unsafe partial class VkDescriptorSetLayoutCreateInfoWire
         v->bindingCount = (uint)d.U32();
 
         {
-            ulong t145 = d.ArraySize();
-            if (t145 != 0)
+            ulong t160 = d.ArraySize();
+            if (t160 != 0)
             {
-                if (t145 != (ulong)v->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t145, 24)) return;
-                var t146 = (VkDescriptorSetLayoutBinding*)d.Alloc(t145, (ulong)sizeof(VkDescriptorSetLayoutBinding));
-                if (t146 == null) return;
-                for (ulong t144 = 0; t144 < t145; t144++)
+                if (t160 != (ulong)v->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t160, 24)) return;
+                var t161 = (VkDescriptorSetLayoutBinding*)d.Alloc(t160, (ulong)sizeof(VkDescriptorSetLayoutBinding));
+                if (t161 == null) return;
+                for (ulong t159 = 0; t159 < t160; t159++)
                 {
-                    VkDescriptorSetLayoutBindingWire.Decode(ref d, &t146[t144]);
+                    VkDescriptorSetLayoutBindingWire.Decode(ref d, &t161[t159]);
                 }
-                v->pBindings = t146;
+                v->pBindings = t161;
             }
             else if ((ulong)v->bindingCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -7307,15 +7958,15 @@ public static unsafe partial class VkDescriptorSetVariableDescriptorCountAllocat
         v->descriptorSetCount = (uint)d.U32();
 
         {
-            ulong t150 = d.ArraySize();
-            if (t150 != 0)
+            ulong t165 = d.ArraySize();
+            if (t165 != 0)
             {
-                if (t150 != (ulong)v->descriptorSetCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t150, 4)) return;
-                var t151 = (uint*)d.Alloc(t150, (ulong)sizeof(uint));
-                if (t151 == null) return;
-                d.Bytes(t151, t150 * 4);
-                v->pDescriptorCounts = t151;
+                if (t165 != (ulong)v->descriptorSetCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t165, 4)) return;
+                var t166 = (uint*)d.Alloc(t165, (ulong)sizeof(uint));
+                if (t166 == null) return;
+                d.Bytes(t166, t165 * 4);
+                v->pDescriptorCounts = t166;
             }
             else if ((ulong)v->descriptorSetCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -7481,9 +8132,9 @@ public static unsafe partial class VkDescriptorUpdateTemplateCreateInfoWire
         n += 8;
         if (v->pDescriptorUpdateEntries != null)
         {
-            for (ulong t152 = 0; t152 < (ulong)v->descriptorUpdateEntryCount; t152++)
+            for (ulong t167 = 0; t167 < (ulong)v->descriptorUpdateEntryCount; t167++)
             {
-                n += VkDescriptorUpdateTemplateEntryWire.Size(&v->pDescriptorUpdateEntries[t152], f);
+                n += VkDescriptorUpdateTemplateEntryWire.Size(&v->pDescriptorUpdateEntries[t167], f);
             }
         }
         n += 4;
@@ -7500,9 +8151,9 @@ public static unsafe partial class VkDescriptorUpdateTemplateCreateInfoWire
         if (v->pDescriptorUpdateEntries != null)
         {
             e.ArraySize((ulong)v->descriptorUpdateEntryCount);
-            for (ulong t153 = 0; t153 < (ulong)v->descriptorUpdateEntryCount; t153++)
+            for (ulong t168 = 0; t168 < (ulong)v->descriptorUpdateEntryCount; t168++)
             {
-                VkDescriptorUpdateTemplateEntryWire.Encode(ref e, &v->pDescriptorUpdateEntries[t153]);
+                VkDescriptorUpdateTemplateEntryWire.Encode(ref e, &v->pDescriptorUpdateEntries[t168]);
             }
         }
         else e.ArraySize(0);
@@ -7518,18 +8169,18 @@ public static unsafe partial class VkDescriptorUpdateTemplateCreateInfoWire
         v->descriptorUpdateEntryCount = (uint)d.U32();
 
         {
-            ulong t155 = d.ArraySize();
-            if (t155 != 0)
+            ulong t170 = d.ArraySize();
+            if (t170 != 0)
             {
-                if (t155 != (ulong)v->descriptorUpdateEntryCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t155, 32)) return;
-                var t156 = (VkDescriptorUpdateTemplateEntry*)d.Alloc(t155, (ulong)sizeof(VkDescriptorUpdateTemplateEntry));
-                if (t156 == null) return;
-                for (ulong t154 = 0; t154 < t155; t154++)
+                if (t170 != (ulong)v->descriptorUpdateEntryCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t170, 32)) return;
+                var t171 = (VkDescriptorUpdateTemplateEntry*)d.Alloc(t170, (ulong)sizeof(VkDescriptorUpdateTemplateEntry));
+                if (t171 == null) return;
+                for (ulong t169 = 0; t169 < t170; t169++)
                 {
-                    VkDescriptorUpdateTemplateEntryWire.Decode(ref d, &t156[t154]);
+                    VkDescriptorUpdateTemplateEntryWire.Decode(ref d, &t171[t169]);
                 }
-                v->pDescriptorUpdateEntries = t156;
+                v->pDescriptorUpdateEntries = t171;
             }
             else if ((ulong)v->descriptorUpdateEntryCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -7655,10 +8306,10 @@ public static unsafe partial class VkDeviceBufferMemoryRequirementsWire
     {
         if (d.Pointer())
         {
-            var t157 = (VkBufferCreateInfo*)d.Alloc(1, (ulong)sizeof(VkBufferCreateInfo));
-            if (t157 == null) return;
-            VkBufferCreateInfoWire.Decode(ref d, &(*t157));
-            v->pCreateInfo = t157;
+            var t172 = (VkBufferCreateInfo*)d.Alloc(1, (ulong)sizeof(VkBufferCreateInfo));
+            if (t172 == null) return;
+            VkBufferCreateInfoWire.Decode(ref d, &(*t172));
+            v->pCreateInfo = t172;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -7711,22 +8362,22 @@ public static unsafe partial class VkDeviceCreateInfoWire
         n += 8;
         if (v->pQueueCreateInfos != null)
         {
-            for (ulong t158 = 0; t158 < (ulong)v->queueCreateInfoCount; t158++)
+            for (ulong t173 = 0; t173 < (ulong)v->queueCreateInfoCount; t173++)
             {
-                n += VkDeviceQueueCreateInfoWire.Size(&v->pQueueCreateInfos[t158], f);
+                n += VkDeviceQueueCreateInfoWire.Size(&v->pQueueCreateInfos[t173], f);
             }
         }
         n += 4;
         n += 8;
         if (v->ppEnabledLayerNames != null)
         {
-            for (ulong t159 = 0; t159 < (ulong)v->enabledLayerCount; t159++) n += VnSize.String(v->ppEnabledLayerNames[t159]);
+            for (ulong t174 = 0; t174 < (ulong)v->enabledLayerCount; t174++) n += VnSize.String(v->ppEnabledLayerNames[t174]);
         }
         n += 4;
         n += 8;
         if (v->ppEnabledExtensionNames != null)
         {
-            for (ulong t160 = 0; t160 < (ulong)v->enabledExtensionCount; t160++) n += VnSize.String(v->ppEnabledExtensionNames[t160]);
+            for (ulong t175 = 0; t175 < (ulong)v->enabledExtensionCount; t175++) n += VnSize.String(v->ppEnabledExtensionNames[t175]);
         }
         n += 8;
         if (v->pEnabledFeatures != null)
@@ -7742,9 +8393,9 @@ public static unsafe partial class VkDeviceCreateInfoWire
         if (v->pQueueCreateInfos != null)
         {
             e.ArraySize((ulong)v->queueCreateInfoCount);
-            for (ulong t161 = 0; t161 < (ulong)v->queueCreateInfoCount; t161++)
+            for (ulong t176 = 0; t176 < (ulong)v->queueCreateInfoCount; t176++)
             {
-                VkDeviceQueueCreateInfoWire.Encode(ref e, &v->pQueueCreateInfos[t161]);
+                VkDeviceQueueCreateInfoWire.Encode(ref e, &v->pQueueCreateInfos[t176]);
             }
         }
         else e.ArraySize(0);
@@ -7752,14 +8403,14 @@ public static unsafe partial class VkDeviceCreateInfoWire
         if (v->ppEnabledLayerNames != null)
         {
             e.ArraySize((ulong)v->enabledLayerCount);
-            for (ulong t162 = 0; t162 < (ulong)v->enabledLayerCount; t162++) e.String(v->ppEnabledLayerNames[t162]);
+            for (ulong t177 = 0; t177 < (ulong)v->enabledLayerCount; t177++) e.String(v->ppEnabledLayerNames[t177]);
         }
         else e.ArraySize(0);
         e.U32((uint)v->enabledExtensionCount);
         if (v->ppEnabledExtensionNames != null)
         {
             e.ArraySize((ulong)v->enabledExtensionCount);
-            for (ulong t163 = 0; t163 < (ulong)v->enabledExtensionCount; t163++) e.String(v->ppEnabledExtensionNames[t163]);
+            for (ulong t178 = 0; t178 < (ulong)v->enabledExtensionCount; t178++) e.String(v->ppEnabledExtensionNames[t178]);
         }
         else e.ArraySize(0);
         e.Pointer(v->pEnabledFeatures != null);
@@ -7774,57 +8425,57 @@ public static unsafe partial class VkDeviceCreateInfoWire
         v->queueCreateInfoCount = (uint)d.U32();
 
         {
-            ulong t165 = d.ArraySize();
-            if (t165 != 0)
+            ulong t180 = d.ArraySize();
+            if (t180 != 0)
             {
-                if (t165 != (ulong)v->queueCreateInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t165, 32)) return;
-                var t166 = (VkDeviceQueueCreateInfo*)d.Alloc(t165, (ulong)sizeof(VkDeviceQueueCreateInfo));
-                if (t166 == null) return;
-                for (ulong t164 = 0; t164 < t165; t164++)
+                if (t180 != (ulong)v->queueCreateInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t180, 32)) return;
+                var t181 = (VkDeviceQueueCreateInfo*)d.Alloc(t180, (ulong)sizeof(VkDeviceQueueCreateInfo));
+                if (t181 == null) return;
+                for (ulong t179 = 0; t179 < t180; t179++)
                 {
-                    VkDeviceQueueCreateInfoWire.Decode(ref d, &t166[t164]);
+                    VkDeviceQueueCreateInfoWire.Decode(ref d, &t181[t179]);
                 }
-                v->pQueueCreateInfos = t166;
+                v->pQueueCreateInfos = t181;
             }
             else if ((ulong)v->queueCreateInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->enabledLayerCount = (uint)d.U32();
 
         {
-            ulong t168 = d.ArraySize();
-            if (t168 != 0)
+            ulong t183 = d.ArraySize();
+            if (t183 != 0)
             {
-                if (t168 != (ulong)v->enabledLayerCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t168, 8)) return;
-                var t169 = (byte**)d.Alloc(t168, 8);
-                if (t169 == null) return;
-                for (ulong t167 = 0; t167 < t168; t167++) t169[t167] = d.String();
-                v->ppEnabledLayerNames = t169;
+                if (t183 != (ulong)v->enabledLayerCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t183, 8)) return;
+                var t184 = (byte**)d.Alloc(t183, 8);
+                if (t184 == null) return;
+                for (ulong t182 = 0; t182 < t183; t182++) t184[t182] = d.String();
+                v->ppEnabledLayerNames = t184;
             }
             else if ((ulong)v->enabledLayerCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->enabledExtensionCount = (uint)d.U32();
 
         {
-            ulong t171 = d.ArraySize();
-            if (t171 != 0)
+            ulong t186 = d.ArraySize();
+            if (t186 != 0)
             {
-                if (t171 != (ulong)v->enabledExtensionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t171, 8)) return;
-                var t172 = (byte**)d.Alloc(t171, 8);
-                if (t172 == null) return;
-                for (ulong t170 = 0; t170 < t171; t170++) t172[t170] = d.String();
-                v->ppEnabledExtensionNames = t172;
+                if (t186 != (ulong)v->enabledExtensionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t186, 8)) return;
+                var t187 = (byte**)d.Alloc(t186, 8);
+                if (t187 == null) return;
+                for (ulong t185 = 0; t185 < t186; t185++) t187[t185] = d.String();
+                v->ppEnabledExtensionNames = t187;
             }
             else if ((ulong)v->enabledExtensionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         if (d.Pointer())
         {
-            var t173 = (VkPhysicalDeviceFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFeatures));
-            if (t173 == null) return;
-            VkPhysicalDeviceFeaturesWire.Decode(ref d, &(*t173));
-            v->pEnabledFeatures = t173;
+            var t188 = (VkPhysicalDeviceFeatures*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFeatures));
+            if (t188 == null) return;
+            VkPhysicalDeviceFeaturesWire.Decode(ref d, &(*t188));
+            v->pEnabledFeatures = t188;
         }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
@@ -8496,118 +9147,5 @@ public static unsafe partial class VkDeviceCreateInfoWire
     public static ReadOnlySpan<int> DuplicableChainSTypes => [1000295001];
     /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
     public const int ChainLimit = 118;
-}
-
-public static unsafe partial class VkDeviceGroupBindSparseInfoWire
-{
-    public static ulong Size(VkDeviceGroupBindSparseInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkDeviceGroupBindSparseInfo* v)
-    {
-        e.I32((int)VkDeviceGroupBindSparseInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkDeviceGroupBindSparseInfo* v)
-    {
-        if (d.I32() != (int)VkDeviceGroupBindSparseInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkDeviceGroupBindSparseInfo.SType;
-        v->pNext = DecodeChain(ref d);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkDeviceGroupBindSparseInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkDeviceGroupBindSparseInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkDeviceGroupBindSparseInfo* v)
-    {
-        e.U32((uint)v->resourceDeviceIndex);
-        e.U32((uint)v->memoryDeviceIndex);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkDeviceGroupBindSparseInfo* v)
-    {
-        v->resourceDeviceIndex = (uint)d.U32();
-        v->memoryDeviceIndex = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
-    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
-    public static void* DecodeChain(ref VnDecoder d)
-    {
-        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
-        return null;
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkDeviceGroupBindSparseInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkDeviceGroupCommandBufferBeginInfoWire
-{
-    public static ulong Size(VkDeviceGroupCommandBufferBeginInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkDeviceGroupCommandBufferBeginInfo* v)
-    {
-        e.I32((int)VkDeviceGroupCommandBufferBeginInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkDeviceGroupCommandBufferBeginInfo* v)
-    {
-        if (d.I32() != (int)VkDeviceGroupCommandBufferBeginInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkDeviceGroupCommandBufferBeginInfo.SType;
-        v->pNext = DecodeChain(ref d);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkDeviceGroupCommandBufferBeginInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkDeviceGroupCommandBufferBeginInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkDeviceGroupCommandBufferBeginInfo* v)
-    {
-        e.U32((uint)v->deviceMask);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkDeviceGroupCommandBufferBeginInfo* v)
-    {
-        v->deviceMask = (uint)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
-    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
-    public static void* DecodeChain(ref VnDecoder d)
-    {
-        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
-        return null;
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkDeviceGroupCommandBufferBeginInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
 }
 

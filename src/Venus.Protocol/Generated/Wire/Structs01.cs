@@ -10,6 +10,119 @@ using Venus.Protocol.Wire;
 
 namespace Venus.Protocol.Wire;
 
+public static unsafe partial class VkDeviceGroupBindSparseInfoWire
+{
+    public static ulong Size(VkDeviceGroupBindSparseInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkDeviceGroupBindSparseInfo* v)
+    {
+        e.I32((int)VkDeviceGroupBindSparseInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkDeviceGroupBindSparseInfo* v)
+    {
+        if (d.I32() != (int)VkDeviceGroupBindSparseInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkDeviceGroupBindSparseInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkDeviceGroupBindSparseInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkDeviceGroupBindSparseInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkDeviceGroupBindSparseInfo* v)
+    {
+        e.U32((uint)v->resourceDeviceIndex);
+        e.U32((uint)v->memoryDeviceIndex);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkDeviceGroupBindSparseInfo* v)
+    {
+        v->resourceDeviceIndex = (uint)d.U32();
+        v->memoryDeviceIndex = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceGroupBindSparseInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkDeviceGroupCommandBufferBeginInfoWire
+{
+    public static ulong Size(VkDeviceGroupCommandBufferBeginInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkDeviceGroupCommandBufferBeginInfo* v)
+    {
+        e.I32((int)VkDeviceGroupCommandBufferBeginInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkDeviceGroupCommandBufferBeginInfo* v)
+    {
+        if (d.I32() != (int)VkDeviceGroupCommandBufferBeginInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkDeviceGroupCommandBufferBeginInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkDeviceGroupCommandBufferBeginInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkDeviceGroupCommandBufferBeginInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkDeviceGroupCommandBufferBeginInfo* v)
+    {
+        e.U32((uint)v->deviceMask);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkDeviceGroupCommandBufferBeginInfo* v)
+    {
+        v->deviceMask = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkDeviceGroupCommandBufferBeginInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
 public static unsafe partial class VkDeviceGroupDeviceCreateInfoWire
 {
     public static ulong Size(VkDeviceGroupDeviceCreateInfo* v, VnProtocolFilter f = null)
@@ -55,9 +168,9 @@ public static unsafe partial class VkDeviceGroupDeviceCreateInfoWire
         if (v->pPhysicalDevices != null)
         {
             e.ArraySize((ulong)v->physicalDeviceCount);
-            for (ulong t175 = 0; t175 < (ulong)v->physicalDeviceCount; t175++)
+            for (ulong t190 = 0; t190 < (ulong)v->physicalDeviceCount; t190++)
             {
-                e.Handle(v->pPhysicalDevices[t175]);
+                e.Handle(v->pPhysicalDevices[t190]);
             }
         }
         else e.ArraySize(0);
@@ -67,18 +180,18 @@ public static unsafe partial class VkDeviceGroupDeviceCreateInfoWire
         v->physicalDeviceCount = (uint)d.U32();
 
         {
-            ulong t177 = d.ArraySize();
-            if (t177 != 0)
+            ulong t192 = d.ArraySize();
+            if (t192 != 0)
             {
-                if (t177 != (ulong)v->physicalDeviceCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t177, 8)) return;
-                var t178 = (ulong*)d.Alloc(t177, (ulong)sizeof(ulong));
-                if (t178 == null) return;
-                for (ulong t176 = 0; t176 < t177; t176++)
+                if (t192 != (ulong)v->physicalDeviceCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t192, 8)) return;
+                var t193 = (ulong*)d.Alloc(t192, (ulong)sizeof(ulong));
+                if (t193 == null) return;
+                for (ulong t191 = 0; t191 < t192; t191++)
                 {
-                    t178[t176] = d.Handle(2);
+                    t193[t191] = d.Handle(2);
                 }
-                v->pPhysicalDevices = t178;
+                v->pPhysicalDevices = t193;
             }
             else if ((ulong)v->physicalDeviceCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -132,9 +245,9 @@ public static unsafe partial class VkDeviceGroupRenderPassBeginInfoWire
         n += 8;
         if (v->pDeviceRenderAreas != null)
         {
-            for (ulong t179 = 0; t179 < (ulong)v->deviceRenderAreaCount; t179++)
+            for (ulong t194 = 0; t194 < (ulong)v->deviceRenderAreaCount; t194++)
             {
-                n += VkRect2DWire.Size(&v->pDeviceRenderAreas[t179], f);
+                n += VkRect2DWire.Size(&v->pDeviceRenderAreas[t194], f);
             }
         }
         return n;
@@ -146,9 +259,9 @@ public static unsafe partial class VkDeviceGroupRenderPassBeginInfoWire
         if (v->pDeviceRenderAreas != null)
         {
             e.ArraySize((ulong)v->deviceRenderAreaCount);
-            for (ulong t180 = 0; t180 < (ulong)v->deviceRenderAreaCount; t180++)
+            for (ulong t195 = 0; t195 < (ulong)v->deviceRenderAreaCount; t195++)
             {
-                VkRect2DWire.Encode(ref e, &v->pDeviceRenderAreas[t180]);
+                VkRect2DWire.Encode(ref e, &v->pDeviceRenderAreas[t195]);
             }
         }
         else e.ArraySize(0);
@@ -159,18 +272,18 @@ public static unsafe partial class VkDeviceGroupRenderPassBeginInfoWire
         v->deviceRenderAreaCount = (uint)d.U32();
 
         {
-            ulong t182 = d.ArraySize();
-            if (t182 != 0)
+            ulong t197 = d.ArraySize();
+            if (t197 != 0)
             {
-                if (t182 != (ulong)v->deviceRenderAreaCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t182, 16)) return;
-                var t183 = (VkRect2D*)d.Alloc(t182, (ulong)sizeof(VkRect2D));
-                if (t183 == null) return;
-                for (ulong t181 = 0; t181 < t182; t181++)
+                if (t197 != (ulong)v->deviceRenderAreaCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t197, 16)) return;
+                var t198 = (VkRect2D*)d.Alloc(t197, (ulong)sizeof(VkRect2D));
+                if (t198 == null) return;
+                for (ulong t196 = 0; t196 < t197; t196++)
                 {
-                    VkRect2DWire.Decode(ref d, &t183[t181]);
+                    VkRect2DWire.Decode(ref d, &t198[t196]);
                 }
-                v->pDeviceRenderAreas = t183;
+                v->pDeviceRenderAreas = t198;
             }
             else if ((ulong)v->deviceRenderAreaCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -268,45 +381,45 @@ public static unsafe partial class VkDeviceGroupSubmitInfoWire
         v->waitSemaphoreCount = (uint)d.U32();
 
         {
-            ulong t191 = d.ArraySize();
-            if (t191 != 0)
+            ulong t206 = d.ArraySize();
+            if (t206 != 0)
             {
-                if (t191 != (ulong)v->waitSemaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t191, 4)) return;
-                var t192 = (uint*)d.Alloc(t191, (ulong)sizeof(uint));
-                if (t192 == null) return;
-                d.Bytes(t192, t191 * 4);
-                v->pWaitSemaphoreDeviceIndices = t192;
+                if (t206 != (ulong)v->waitSemaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t206, 4)) return;
+                var t207 = (uint*)d.Alloc(t206, (ulong)sizeof(uint));
+                if (t207 == null) return;
+                d.Bytes(t207, t206 * 4);
+                v->pWaitSemaphoreDeviceIndices = t207;
             }
             else if ((ulong)v->waitSemaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->commandBufferCount = (uint)d.U32();
 
         {
-            ulong t194 = d.ArraySize();
-            if (t194 != 0)
+            ulong t209 = d.ArraySize();
+            if (t209 != 0)
             {
-                if (t194 != (ulong)v->commandBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t194, 4)) return;
-                var t195 = (uint*)d.Alloc(t194, (ulong)sizeof(uint));
-                if (t195 == null) return;
-                d.Bytes(t195, t194 * 4);
-                v->pCommandBufferDeviceMasks = t195;
+                if (t209 != (ulong)v->commandBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t209, 4)) return;
+                var t210 = (uint*)d.Alloc(t209, (ulong)sizeof(uint));
+                if (t210 == null) return;
+                d.Bytes(t210, t209 * 4);
+                v->pCommandBufferDeviceMasks = t210;
             }
             else if ((ulong)v->commandBufferCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->signalSemaphoreCount = (uint)d.U32();
 
         {
-            ulong t197 = d.ArraySize();
-            if (t197 != 0)
+            ulong t212 = d.ArraySize();
+            if (t212 != 0)
             {
-                if (t197 != (ulong)v->signalSemaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t197, 4)) return;
-                var t198 = (uint*)d.Alloc(t197, (ulong)sizeof(uint));
-                if (t198 == null) return;
-                d.Bytes(t198, t197 * 4);
-                v->pSignalSemaphoreDeviceIndices = t198;
+                if (t212 != (ulong)v->signalSemaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t212, 4)) return;
+                var t213 = (uint*)d.Alloc(t212, (ulong)sizeof(uint));
+                if (t213 == null) return;
+                d.Bytes(t213, t212 * 4);
+                v->pSignalSemaphoreDeviceIndices = t213;
             }
             else if ((ulong)v->signalSemaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -376,10 +489,10 @@ public static unsafe partial class VkDeviceImageMemoryRequirementsWire
     {
         if (d.Pointer())
         {
-            var t199 = (VkImageCreateInfo*)d.Alloc(1, (ulong)sizeof(VkImageCreateInfo));
-            if (t199 == null) return;
-            VkImageCreateInfoWire.Decode(ref d, &(*t199));
-            v->pCreateInfo = t199;
+            var t214 = (VkImageCreateInfo*)d.Alloc(1, (ulong)sizeof(VkImageCreateInfo));
+            if (t214 == null) return;
+            VkImageCreateInfoWire.Decode(ref d, &(*t214));
+            v->pCreateInfo = t214;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         v->planeAspect = (VkImageAspectFlagBits)d.U32();
@@ -457,18 +570,18 @@ public static unsafe partial class VkDeviceImageSubresourceInfoWire
     {
         if (d.Pointer())
         {
-            var t200 = (VkImageCreateInfo*)d.Alloc(1, (ulong)sizeof(VkImageCreateInfo));
-            if (t200 == null) return;
-            VkImageCreateInfoWire.Decode(ref d, &(*t200));
-            v->pCreateInfo = t200;
+            var t215 = (VkImageCreateInfo*)d.Alloc(1, (ulong)sizeof(VkImageCreateInfo));
+            if (t215 == null) return;
+            VkImageCreateInfoWire.Decode(ref d, &(*t215));
+            v->pCreateInfo = t215;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t201 = (VkImageSubresource2*)d.Alloc(1, (ulong)sizeof(VkImageSubresource2));
-            if (t201 == null) return;
-            VkImageSubresource2Wire.Decode(ref d, &(*t201));
-            v->pSubresource = t201;
+            var t216 = (VkImageSubresource2*)d.Alloc(1, (ulong)sizeof(VkImageSubresource2));
+            if (t216 == null) return;
+            VkImageSubresource2Wire.Decode(ref d, &(*t216));
+            v->pSubresource = t216;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -739,15 +852,15 @@ public static unsafe partial class VkDeviceQueueCreateInfoWire
         v->queueCount = (uint)d.U32();
 
         {
-            ulong t205 = d.ArraySize();
-            if (t205 != 0)
+            ulong t220 = d.ArraySize();
+            if (t220 != 0)
             {
-                if (t205 != (ulong)v->queueCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t205, 4)) return;
-                var t206 = (float*)d.Alloc(t205, (ulong)sizeof(float));
-                if (t206 == null) return;
-                d.Bytes(t206, t205 * 4);
-                v->pQueuePriorities = t206;
+                if (t220 != (ulong)v->queueCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t220, 4)) return;
+                var t221 = (float*)d.Alloc(t220, (ulong)sizeof(float));
+                if (t221 == null) return;
+                d.Bytes(t221, t220 * 4);
+                v->pQueuePriorities = t221;
             }
             else if ((ulong)v->queueCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1263,9 +1376,9 @@ public static unsafe partial class VkDrmFormatModifierPropertiesList2EXTWire
         n += 8;
         if (v->pDrmFormatModifierProperties != null)
         {
-            for (ulong t207 = 0; t207 < (ulong)v->drmFormatModifierCount; t207++)
+            for (ulong t222 = 0; t222 < (ulong)v->drmFormatModifierCount; t222++)
             {
-                n += VkDrmFormatModifierProperties2EXTWire.Size(&v->pDrmFormatModifierProperties[t207], f);
+                n += VkDrmFormatModifierProperties2EXTWire.Size(&v->pDrmFormatModifierProperties[t222], f);
             }
         }
         return n;
@@ -1276,9 +1389,9 @@ public static unsafe partial class VkDrmFormatModifierPropertiesList2EXTWire
         if (v->pDrmFormatModifierProperties != null)
         {
             e.ArraySize((ulong)v->drmFormatModifierCount);
-            for (ulong t208 = 0; t208 < (ulong)v->drmFormatModifierCount; t208++)
+            for (ulong t223 = 0; t223 < (ulong)v->drmFormatModifierCount; t223++)
             {
-                VkDrmFormatModifierProperties2EXTWire.Encode(ref e, &v->pDrmFormatModifierProperties[t208]);
+                VkDrmFormatModifierProperties2EXTWire.Encode(ref e, &v->pDrmFormatModifierProperties[t223]);
             }
         }
         else e.ArraySize(0);
@@ -1288,18 +1401,18 @@ public static unsafe partial class VkDrmFormatModifierPropertiesList2EXTWire
         v->drmFormatModifierCount = (uint)d.U32();
 
         {
-            ulong t210 = d.ArraySize();
-            if (t210 != 0)
+            ulong t225 = d.ArraySize();
+            if (t225 != 0)
             {
-                if (t210 != (ulong)v->drmFormatModifierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t210, 20)) return;
-                var t211 = (VkDrmFormatModifierProperties2EXT*)d.Alloc(t210, (ulong)sizeof(VkDrmFormatModifierProperties2EXT));
-                if (t211 == null) return;
-                for (ulong t209 = 0; t209 < t210; t209++)
+                if (t225 != (ulong)v->drmFormatModifierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t225, 20)) return;
+                var t226 = (VkDrmFormatModifierProperties2EXT*)d.Alloc(t225, (ulong)sizeof(VkDrmFormatModifierProperties2EXT));
+                if (t226 == null) return;
+                for (ulong t224 = 0; t224 < t225; t224++)
                 {
-                    VkDrmFormatModifierProperties2EXTWire.Decode(ref d, &t211[t209]);
+                    VkDrmFormatModifierProperties2EXTWire.Decode(ref d, &t226[t224]);
                 }
-                v->pDrmFormatModifierProperties = t211;
+                v->pDrmFormatModifierProperties = t226;
             }
         }
     }
@@ -1316,9 +1429,9 @@ public static unsafe partial class VkDrmFormatModifierPropertiesList2EXTWire
         n += 8;
         if (v->pDrmFormatModifierProperties != null)
         {
-            for (ulong t212 = 0; t212 < (ulong)v->drmFormatModifierCount; t212++)
+            for (ulong t227 = 0; t227 < (ulong)v->drmFormatModifierCount; t227++)
             {
-                n += VkDrmFormatModifierProperties2EXTWire.SizePartial(&v->pDrmFormatModifierProperties[t212], f);
+                n += VkDrmFormatModifierProperties2EXTWire.SizePartial(&v->pDrmFormatModifierProperties[t227], f);
             }
         }
         return n;
@@ -1335,9 +1448,9 @@ public static unsafe partial class VkDrmFormatModifierPropertiesList2EXTWire
         if (v->pDrmFormatModifierProperties != null)
         {
             e.ArraySize((ulong)v->drmFormatModifierCount);
-            for (ulong t213 = 0; t213 < (ulong)v->drmFormatModifierCount; t213++)
+            for (ulong t228 = 0; t228 < (ulong)v->drmFormatModifierCount; t228++)
             {
-                VkDrmFormatModifierProperties2EXTWire.EncodePartial(ref e, &v->pDrmFormatModifierProperties[t213]);
+                VkDrmFormatModifierProperties2EXTWire.EncodePartial(ref e, &v->pDrmFormatModifierProperties[t228]);
             }
         }
         else e.ArraySize(0);
@@ -1355,17 +1468,17 @@ public static unsafe partial class VkDrmFormatModifierPropertiesList2EXTWire
         v->drmFormatModifierCount = (uint)d.U32();
 
         {
-            ulong t215 = d.ArraySize();
-            if (t215 != 0)
+            ulong t230 = d.ArraySize();
+            if (t230 != 0)
             {
-                if (t215 != (ulong)v->drmFormatModifierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t216 = (VkDrmFormatModifierProperties2EXT*)d.Alloc(t215, (ulong)sizeof(VkDrmFormatModifierProperties2EXT));
-                if (t216 == null) return;
-                for (ulong t214 = 0; t214 < t215; t214++)
+                if (t230 != (ulong)v->drmFormatModifierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t231 = (VkDrmFormatModifierProperties2EXT*)d.Alloc(t230, (ulong)sizeof(VkDrmFormatModifierProperties2EXT));
+                if (t231 == null) return;
+                for (ulong t229 = 0; t229 < t230; t229++)
                 {
-                    VkDrmFormatModifierProperties2EXTWire.DecodePartial(ref d, &t216[t214]);
+                    VkDrmFormatModifierProperties2EXTWire.DecodePartial(ref d, &t231[t229]);
                 }
-                v->pDrmFormatModifierProperties = t216;
+                v->pDrmFormatModifierProperties = t231;
             }
         }
     }
@@ -1382,13 +1495,13 @@ public static unsafe partial class VkDrmFormatModifierPropertiesList2EXTWire
         v->drmFormatModifierCount = (uint)d.U32();
 
         {
-            ulong t218 = d.ArraySize();
-            if (t218 != 0)
+            ulong t233 = d.ArraySize();
+            if (t233 != 0)
             {
-                if (v->pDrmFormatModifierProperties == null || t218 > cap_drmFormatModifierCount || t218 != (ulong)v->drmFormatModifierCount) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
-                for (ulong t217 = 0; t217 < t218; t217++)
+                if (v->pDrmFormatModifierProperties == null || t233 > cap_drmFormatModifierCount || t233 != (ulong)v->drmFormatModifierCount) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
+                for (ulong t232 = 0; t232 < t233; t232++)
                 {
-                    VkDrmFormatModifierProperties2EXTWire.DecodeInto(ref d, &v->pDrmFormatModifierProperties[t217]);
+                    VkDrmFormatModifierProperties2EXTWire.DecodeInto(ref d, &v->pDrmFormatModifierProperties[t232]);
                 }
             }
         }
@@ -1456,9 +1569,9 @@ public static unsafe partial class VkDrmFormatModifierPropertiesListEXTWire
         n += 8;
         if (v->pDrmFormatModifierProperties != null)
         {
-            for (ulong t219 = 0; t219 < (ulong)v->drmFormatModifierCount; t219++)
+            for (ulong t234 = 0; t234 < (ulong)v->drmFormatModifierCount; t234++)
             {
-                n += VkDrmFormatModifierPropertiesEXTWire.Size(&v->pDrmFormatModifierProperties[t219], f);
+                n += VkDrmFormatModifierPropertiesEXTWire.Size(&v->pDrmFormatModifierProperties[t234], f);
             }
         }
         return n;
@@ -1469,9 +1582,9 @@ public static unsafe partial class VkDrmFormatModifierPropertiesListEXTWire
         if (v->pDrmFormatModifierProperties != null)
         {
             e.ArraySize((ulong)v->drmFormatModifierCount);
-            for (ulong t220 = 0; t220 < (ulong)v->drmFormatModifierCount; t220++)
+            for (ulong t235 = 0; t235 < (ulong)v->drmFormatModifierCount; t235++)
             {
-                VkDrmFormatModifierPropertiesEXTWire.Encode(ref e, &v->pDrmFormatModifierProperties[t220]);
+                VkDrmFormatModifierPropertiesEXTWire.Encode(ref e, &v->pDrmFormatModifierProperties[t235]);
             }
         }
         else e.ArraySize(0);
@@ -1481,18 +1594,18 @@ public static unsafe partial class VkDrmFormatModifierPropertiesListEXTWire
         v->drmFormatModifierCount = (uint)d.U32();
 
         {
-            ulong t222 = d.ArraySize();
-            if (t222 != 0)
+            ulong t237 = d.ArraySize();
+            if (t237 != 0)
             {
-                if (t222 != (ulong)v->drmFormatModifierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t222, 16)) return;
-                var t223 = (VkDrmFormatModifierPropertiesEXT*)d.Alloc(t222, (ulong)sizeof(VkDrmFormatModifierPropertiesEXT));
-                if (t223 == null) return;
-                for (ulong t221 = 0; t221 < t222; t221++)
+                if (t237 != (ulong)v->drmFormatModifierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t237, 16)) return;
+                var t238 = (VkDrmFormatModifierPropertiesEXT*)d.Alloc(t237, (ulong)sizeof(VkDrmFormatModifierPropertiesEXT));
+                if (t238 == null) return;
+                for (ulong t236 = 0; t236 < t237; t236++)
                 {
-                    VkDrmFormatModifierPropertiesEXTWire.Decode(ref d, &t223[t221]);
+                    VkDrmFormatModifierPropertiesEXTWire.Decode(ref d, &t238[t236]);
                 }
-                v->pDrmFormatModifierProperties = t223;
+                v->pDrmFormatModifierProperties = t238;
             }
         }
     }
@@ -1509,9 +1622,9 @@ public static unsafe partial class VkDrmFormatModifierPropertiesListEXTWire
         n += 8;
         if (v->pDrmFormatModifierProperties != null)
         {
-            for (ulong t224 = 0; t224 < (ulong)v->drmFormatModifierCount; t224++)
+            for (ulong t239 = 0; t239 < (ulong)v->drmFormatModifierCount; t239++)
             {
-                n += VkDrmFormatModifierPropertiesEXTWire.SizePartial(&v->pDrmFormatModifierProperties[t224], f);
+                n += VkDrmFormatModifierPropertiesEXTWire.SizePartial(&v->pDrmFormatModifierProperties[t239], f);
             }
         }
         return n;
@@ -1528,9 +1641,9 @@ public static unsafe partial class VkDrmFormatModifierPropertiesListEXTWire
         if (v->pDrmFormatModifierProperties != null)
         {
             e.ArraySize((ulong)v->drmFormatModifierCount);
-            for (ulong t225 = 0; t225 < (ulong)v->drmFormatModifierCount; t225++)
+            for (ulong t240 = 0; t240 < (ulong)v->drmFormatModifierCount; t240++)
             {
-                VkDrmFormatModifierPropertiesEXTWire.EncodePartial(ref e, &v->pDrmFormatModifierProperties[t225]);
+                VkDrmFormatModifierPropertiesEXTWire.EncodePartial(ref e, &v->pDrmFormatModifierProperties[t240]);
             }
         }
         else e.ArraySize(0);
@@ -1548,17 +1661,17 @@ public static unsafe partial class VkDrmFormatModifierPropertiesListEXTWire
         v->drmFormatModifierCount = (uint)d.U32();
 
         {
-            ulong t227 = d.ArraySize();
-            if (t227 != 0)
+            ulong t242 = d.ArraySize();
+            if (t242 != 0)
             {
-                if (t227 != (ulong)v->drmFormatModifierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t228 = (VkDrmFormatModifierPropertiesEXT*)d.Alloc(t227, (ulong)sizeof(VkDrmFormatModifierPropertiesEXT));
-                if (t228 == null) return;
-                for (ulong t226 = 0; t226 < t227; t226++)
+                if (t242 != (ulong)v->drmFormatModifierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t243 = (VkDrmFormatModifierPropertiesEXT*)d.Alloc(t242, (ulong)sizeof(VkDrmFormatModifierPropertiesEXT));
+                if (t243 == null) return;
+                for (ulong t241 = 0; t241 < t242; t241++)
                 {
-                    VkDrmFormatModifierPropertiesEXTWire.DecodePartial(ref d, &t228[t226]);
+                    VkDrmFormatModifierPropertiesEXTWire.DecodePartial(ref d, &t243[t241]);
                 }
-                v->pDrmFormatModifierProperties = t228;
+                v->pDrmFormatModifierProperties = t243;
             }
         }
     }
@@ -1575,13 +1688,13 @@ public static unsafe partial class VkDrmFormatModifierPropertiesListEXTWire
         v->drmFormatModifierCount = (uint)d.U32();
 
         {
-            ulong t230 = d.ArraySize();
-            if (t230 != 0)
+            ulong t245 = d.ArraySize();
+            if (t245 != 0)
             {
-                if (v->pDrmFormatModifierProperties == null || t230 > cap_drmFormatModifierCount || t230 != (ulong)v->drmFormatModifierCount) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
-                for (ulong t229 = 0; t229 < t230; t229++)
+                if (v->pDrmFormatModifierProperties == null || t245 > cap_drmFormatModifierCount || t245 != (ulong)v->drmFormatModifierCount) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
+                for (ulong t244 = 0; t244 < t245; t244++)
                 {
-                    VkDrmFormatModifierPropertiesEXTWire.DecodeInto(ref d, &v->pDrmFormatModifierProperties[t229]);
+                    VkDrmFormatModifierPropertiesEXTWire.DecodeInto(ref d, &v->pDrmFormatModifierProperties[t244]);
                 }
             }
         }
@@ -3635,10 +3748,10 @@ public static unsafe partial class VkFragmentShadingRateAttachmentInfoKHRWire
     {
         if (d.Pointer())
         {
-            var t231 = (VkAttachmentReference2*)d.Alloc(1, (ulong)sizeof(VkAttachmentReference2));
-            if (t231 == null) return;
-            VkAttachmentReference2Wire.Decode(ref d, &(*t231));
-            v->pFragmentShadingRateAttachment = t231;
+            var t246 = (VkAttachmentReference2*)d.Alloc(1, (ulong)sizeof(VkAttachmentReference2));
+            if (t246 == null) return;
+            VkAttachmentReference2Wire.Decode(ref d, &(*t246));
+            v->pFragmentShadingRateAttachment = t246;
         }
         VkExtent2DWire.Decode(ref d, &v->shadingRateAttachmentTexelSize);
     }
@@ -3724,15 +3837,15 @@ public static unsafe partial class VkFramebufferAttachmentImageInfoWire
         v->viewFormatCount = (uint)d.U32();
 
         {
-            ulong t235 = d.ArraySize();
-            if (t235 != 0)
+            ulong t250 = d.ArraySize();
+            if (t250 != 0)
             {
-                if (t235 != (ulong)v->viewFormatCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t235, 4)) return;
-                var t236 = (VkFormat*)d.Alloc(t235, (ulong)sizeof(VkFormat));
-                if (t236 == null) return;
-                d.Bytes(t236, t235 * 4);
-                v->pViewFormats = t236;
+                if (t250 != (ulong)v->viewFormatCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t250, 4)) return;
+                var t251 = (VkFormat*)d.Alloc(t250, (ulong)sizeof(VkFormat));
+                if (t251 == null) return;
+                d.Bytes(t251, t250 * 4);
+                v->pViewFormats = t251;
             }
             else if ((ulong)v->viewFormatCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -3785,9 +3898,9 @@ public static unsafe partial class VkFramebufferAttachmentsCreateInfoWire
         n += 8;
         if (v->pAttachmentImageInfos != null)
         {
-            for (ulong t237 = 0; t237 < (ulong)v->attachmentImageInfoCount; t237++)
+            for (ulong t252 = 0; t252 < (ulong)v->attachmentImageInfoCount; t252++)
             {
-                n += VkFramebufferAttachmentImageInfoWire.Size(&v->pAttachmentImageInfos[t237], f);
+                n += VkFramebufferAttachmentImageInfoWire.Size(&v->pAttachmentImageInfos[t252], f);
             }
         }
         return n;
@@ -3798,9 +3911,9 @@ public static unsafe partial class VkFramebufferAttachmentsCreateInfoWire
         if (v->pAttachmentImageInfos != null)
         {
             e.ArraySize((ulong)v->attachmentImageInfoCount);
-            for (ulong t238 = 0; t238 < (ulong)v->attachmentImageInfoCount; t238++)
+            for (ulong t253 = 0; t253 < (ulong)v->attachmentImageInfoCount; t253++)
             {
-                VkFramebufferAttachmentImageInfoWire.Encode(ref e, &v->pAttachmentImageInfos[t238]);
+                VkFramebufferAttachmentImageInfoWire.Encode(ref e, &v->pAttachmentImageInfos[t253]);
             }
         }
         else e.ArraySize(0);
@@ -3810,18 +3923,18 @@ public static unsafe partial class VkFramebufferAttachmentsCreateInfoWire
         v->attachmentImageInfoCount = (uint)d.U32();
 
         {
-            ulong t240 = d.ArraySize();
-            if (t240 != 0)
+            ulong t255 = d.ArraySize();
+            if (t255 != 0)
             {
-                if (t240 != (ulong)v->attachmentImageInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t240, 44)) return;
-                var t241 = (VkFramebufferAttachmentImageInfo*)d.Alloc(t240, (ulong)sizeof(VkFramebufferAttachmentImageInfo));
-                if (t241 == null) return;
-                for (ulong t239 = 0; t239 < t240; t239++)
+                if (t255 != (ulong)v->attachmentImageInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t255, 44)) return;
+                var t256 = (VkFramebufferAttachmentImageInfo*)d.Alloc(t255, (ulong)sizeof(VkFramebufferAttachmentImageInfo));
+                if (t256 == null) return;
+                for (ulong t254 = 0; t254 < t255; t254++)
                 {
-                    VkFramebufferAttachmentImageInfoWire.Decode(ref d, &t241[t239]);
+                    VkFramebufferAttachmentImageInfoWire.Decode(ref d, &t256[t254]);
                 }
-                v->pAttachmentImageInfos = t241;
+                v->pAttachmentImageInfos = t256;
             }
             else if ((ulong)v->attachmentImageInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -3891,9 +4004,9 @@ public static unsafe partial class VkFramebufferCreateInfoWire
         if (v->pAttachments != null && ((v->flags & (uint)VkFramebufferCreateFlagBits.VK_FRAMEBUFFER_CREATE_IMAGELESS_BIT) == 0))
         {
             e.ArraySize((ulong)v->attachmentCount);
-            for (ulong t243 = 0; t243 < (ulong)v->attachmentCount; t243++)
+            for (ulong t258 = 0; t258 < (ulong)v->attachmentCount; t258++)
             {
-                e.Handle(v->pAttachments[t243]);
+                e.Handle(v->pAttachments[t258]);
             }
         }
         else e.ArraySize(0);
@@ -3908,18 +4021,18 @@ public static unsafe partial class VkFramebufferCreateInfoWire
         v->attachmentCount = (uint)d.U32();
 
         {
-            ulong t245 = d.ArraySize();
-            if (t245 != 0)
+            ulong t260 = d.ArraySize();
+            if (t260 != 0)
             {
-                if (t245 != (ulong)v->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t245, 8)) return;
-                var t246 = (ulong*)d.Alloc(t245, (ulong)sizeof(ulong));
-                if (t246 == null) return;
-                for (ulong t244 = 0; t244 < t245; t244++)
+                if (t260 != (ulong)v->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t260, 8)) return;
+                var t261 = (ulong*)d.Alloc(t260, (ulong)sizeof(ulong));
+                if (t261 == null) return;
+                for (ulong t259 = 0; t259 < t260; t259++)
                 {
-                    t246[t244] = d.Handle(14);
+                    t261[t259] = d.Handle(14);
                 }
-                v->pAttachments = t246;
+                v->pAttachments = t261;
             }
         }
         v->width = (uint)d.U32();
@@ -4041,9 +4154,9 @@ public static unsafe partial class VkGraphicsPipelineCreateInfoWire
         n += 8;
         if (v->pStages != null)
         {
-            for (ulong t247 = 0; t247 < (ulong)v->stageCount; t247++)
+            for (ulong t262 = 0; t262 < (ulong)v->stageCount; t262++)
             {
-                n += VkPipelineShaderStageCreateInfoWire.Size(&v->pStages[t247], f);
+                n += VkPipelineShaderStageCreateInfoWire.Size(&v->pStages[t262], f);
             }
         }
         n += 8;
@@ -4105,9 +4218,9 @@ public static unsafe partial class VkGraphicsPipelineCreateInfoWire
         if (v->pStages != null)
         {
             e.ArraySize((ulong)v->stageCount);
-            for (ulong t248 = 0; t248 < (ulong)v->stageCount; t248++)
+            for (ulong t263 = 0; t263 < (ulong)v->stageCount; t263++)
             {
-                VkPipelineShaderStageCreateInfoWire.Encode(ref e, &v->pStages[t248]);
+                VkPipelineShaderStageCreateInfoWire.Encode(ref e, &v->pStages[t263]);
             }
         }
         else e.ArraySize(0);
@@ -4168,82 +4281,82 @@ public static unsafe partial class VkGraphicsPipelineCreateInfoWire
         v->stageCount = (uint)d.U32();
 
         {
-            ulong t250 = d.ArraySize();
-            if (t250 != 0)
+            ulong t265 = d.ArraySize();
+            if (t265 != 0)
             {
-                if (t250 != (ulong)v->stageCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t250, 44)) return;
-                var t251 = (VkPipelineShaderStageCreateInfo*)d.Alloc(t250, (ulong)sizeof(VkPipelineShaderStageCreateInfo));
-                if (t251 == null) return;
-                for (ulong t249 = 0; t249 < t250; t249++)
+                if (t265 != (ulong)v->stageCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t265, 44)) return;
+                var t266 = (VkPipelineShaderStageCreateInfo*)d.Alloc(t265, (ulong)sizeof(VkPipelineShaderStageCreateInfo));
+                if (t266 == null) return;
+                for (ulong t264 = 0; t264 < t265; t264++)
                 {
-                    VkPipelineShaderStageCreateInfoWire.Decode(ref d, &t251[t249]);
+                    VkPipelineShaderStageCreateInfoWire.Decode(ref d, &t266[t264]);
                 }
-                v->pStages = t251;
+                v->pStages = t266;
             }
         }
         if (d.Pointer())
         {
-            var t252 = (VkPipelineVertexInputStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineVertexInputStateCreateInfo));
-            if (t252 == null) return;
-            VkPipelineVertexInputStateCreateInfoWire.Decode(ref d, &(*t252));
-            v->pVertexInputState = t252;
+            var t267 = (VkPipelineVertexInputStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineVertexInputStateCreateInfo));
+            if (t267 == null) return;
+            VkPipelineVertexInputStateCreateInfoWire.Decode(ref d, &(*t267));
+            v->pVertexInputState = t267;
         }
         if (d.Pointer())
         {
-            var t253 = (VkPipelineInputAssemblyStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineInputAssemblyStateCreateInfo));
-            if (t253 == null) return;
-            VkPipelineInputAssemblyStateCreateInfoWire.Decode(ref d, &(*t253));
-            v->pInputAssemblyState = t253;
+            var t268 = (VkPipelineInputAssemblyStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineInputAssemblyStateCreateInfo));
+            if (t268 == null) return;
+            VkPipelineInputAssemblyStateCreateInfoWire.Decode(ref d, &(*t268));
+            v->pInputAssemblyState = t268;
         }
         if (d.Pointer())
         {
-            var t254 = (VkPipelineTessellationStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineTessellationStateCreateInfo));
-            if (t254 == null) return;
-            VkPipelineTessellationStateCreateInfoWire.Decode(ref d, &(*t254));
-            v->pTessellationState = t254;
+            var t269 = (VkPipelineTessellationStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineTessellationStateCreateInfo));
+            if (t269 == null) return;
+            VkPipelineTessellationStateCreateInfoWire.Decode(ref d, &(*t269));
+            v->pTessellationState = t269;
         }
         if (d.Pointer())
         {
-            var t255 = (VkPipelineViewportStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineViewportStateCreateInfo));
-            if (t255 == null) return;
-            VkPipelineViewportStateCreateInfoWire.Decode(ref d, &(*t255));
-            v->pViewportState = t255;
+            var t270 = (VkPipelineViewportStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineViewportStateCreateInfo));
+            if (t270 == null) return;
+            VkPipelineViewportStateCreateInfoWire.Decode(ref d, &(*t270));
+            v->pViewportState = t270;
         }
         if (d.Pointer())
         {
-            var t256 = (VkPipelineRasterizationStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationStateCreateInfo));
-            if (t256 == null) return;
-            VkPipelineRasterizationStateCreateInfoWire.Decode(ref d, &(*t256));
-            v->pRasterizationState = t256;
+            var t271 = (VkPipelineRasterizationStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineRasterizationStateCreateInfo));
+            if (t271 == null) return;
+            VkPipelineRasterizationStateCreateInfoWire.Decode(ref d, &(*t271));
+            v->pRasterizationState = t271;
         }
         if (d.Pointer())
         {
-            var t257 = (VkPipelineMultisampleStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineMultisampleStateCreateInfo));
-            if (t257 == null) return;
-            VkPipelineMultisampleStateCreateInfoWire.Decode(ref d, &(*t257));
-            v->pMultisampleState = t257;
+            var t272 = (VkPipelineMultisampleStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineMultisampleStateCreateInfo));
+            if (t272 == null) return;
+            VkPipelineMultisampleStateCreateInfoWire.Decode(ref d, &(*t272));
+            v->pMultisampleState = t272;
         }
         if (d.Pointer())
         {
-            var t258 = (VkPipelineDepthStencilStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineDepthStencilStateCreateInfo));
-            if (t258 == null) return;
-            VkPipelineDepthStencilStateCreateInfoWire.Decode(ref d, &(*t258));
-            v->pDepthStencilState = t258;
+            var t273 = (VkPipelineDepthStencilStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineDepthStencilStateCreateInfo));
+            if (t273 == null) return;
+            VkPipelineDepthStencilStateCreateInfoWire.Decode(ref d, &(*t273));
+            v->pDepthStencilState = t273;
         }
         if (d.Pointer())
         {
-            var t259 = (VkPipelineColorBlendStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineColorBlendStateCreateInfo));
-            if (t259 == null) return;
-            VkPipelineColorBlendStateCreateInfoWire.Decode(ref d, &(*t259));
-            v->pColorBlendState = t259;
+            var t274 = (VkPipelineColorBlendStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineColorBlendStateCreateInfo));
+            if (t274 == null) return;
+            VkPipelineColorBlendStateCreateInfoWire.Decode(ref d, &(*t274));
+            v->pColorBlendState = t274;
         }
         if (d.Pointer())
         {
-            var t260 = (VkPipelineDynamicStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineDynamicStateCreateInfo));
-            if (t260 == null) return;
-            VkPipelineDynamicStateCreateInfoWire.Decode(ref d, &(*t260));
-            v->pDynamicState = t260;
+            var t275 = (VkPipelineDynamicStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineDynamicStateCreateInfo));
+            if (t275 == null) return;
+            VkPipelineDynamicStateCreateInfoWire.Decode(ref d, &(*t275));
+            v->pDynamicState = t275;
         }
         v->layout = d.Handle(17);
         v->renderPass = d.Handle(18);
@@ -4637,15 +4750,15 @@ public static unsafe partial class VkImageBlitWire
         ulong n = 0;
         n += VkImageSubresourceLayersWire.Size(&v->srcSubresource, f);
         n += 8;
-        for (int t261 = 0; t261 < 2; t261++)
+        for (int t276 = 0; t276 < 2; t276++)
         {
-            n += VkOffset3DWire.Size(&((VkOffset3D*)&v->srcOffsets)[t261], f);
+            n += VkOffset3DWire.Size(&((VkOffset3D*)&v->srcOffsets)[t276], f);
         }
         n += VkImageSubresourceLayersWire.Size(&v->dstSubresource, f);
         n += 8;
-        for (int t262 = 0; t262 < 2; t262++)
+        for (int t277 = 0; t277 < 2; t277++)
         {
-            n += VkOffset3DWire.Size(&((VkOffset3D*)&v->dstOffsets)[t262], f);
+            n += VkOffset3DWire.Size(&((VkOffset3D*)&v->dstOffsets)[t277], f);
         }
         return n;
     }
@@ -4653,30 +4766,30 @@ public static unsafe partial class VkImageBlitWire
     {
         VkImageSubresourceLayersWire.Encode(ref e, &v->srcSubresource);
         e.ArraySize(2);
-        for (int t263 = 0; t263 < 2; t263++)
+        for (int t278 = 0; t278 < 2; t278++)
         {
-            VkOffset3DWire.Encode(ref e, &((VkOffset3D*)&v->srcOffsets)[t263]);
+            VkOffset3DWire.Encode(ref e, &((VkOffset3D*)&v->srcOffsets)[t278]);
         }
         VkImageSubresourceLayersWire.Encode(ref e, &v->dstSubresource);
         e.ArraySize(2);
-        for (int t264 = 0; t264 < 2; t264++)
+        for (int t279 = 0; t279 < 2; t279++)
         {
-            VkOffset3DWire.Encode(ref e, &((VkOffset3D*)&v->dstOffsets)[t264]);
+            VkOffset3DWire.Encode(ref e, &((VkOffset3D*)&v->dstOffsets)[t279]);
         }
     }
     public static void DecodeSelf(ref VnDecoder d, VkImageBlit* v)
     {
         VkImageSubresourceLayersWire.Decode(ref d, &v->srcSubresource);
         if (!d.FixedArraySize(2)) return;
-        for (int t265 = 0; t265 < 2; t265++)
+        for (int t280 = 0; t280 < 2; t280++)
         {
-            VkOffset3DWire.Decode(ref d, &((VkOffset3D*)&v->srcOffsets)[t265]);
+            VkOffset3DWire.Decode(ref d, &((VkOffset3D*)&v->srcOffsets)[t280]);
         }
         VkImageSubresourceLayersWire.Decode(ref d, &v->dstSubresource);
         if (!d.FixedArraySize(2)) return;
-        for (int t266 = 0; t266 < 2; t266++)
+        for (int t281 = 0; t281 < 2; t281++)
         {
-            VkOffset3DWire.Decode(ref d, &((VkOffset3D*)&v->dstOffsets)[t266]);
+            VkOffset3DWire.Decode(ref d, &((VkOffset3D*)&v->dstOffsets)[t281]);
         }
     }
 }
@@ -4714,15 +4827,15 @@ public static unsafe partial class VkImageBlit2Wire
         ulong n = 0;
         n += VkImageSubresourceLayersWire.Size(&v->srcSubresource, f);
         n += 8;
-        for (int t267 = 0; t267 < 2; t267++)
+        for (int t282 = 0; t282 < 2; t282++)
         {
-            n += VkOffset3DWire.Size(&((VkOffset3D*)&v->srcOffsets)[t267], f);
+            n += VkOffset3DWire.Size(&((VkOffset3D*)&v->srcOffsets)[t282], f);
         }
         n += VkImageSubresourceLayersWire.Size(&v->dstSubresource, f);
         n += 8;
-        for (int t268 = 0; t268 < 2; t268++)
+        for (int t283 = 0; t283 < 2; t283++)
         {
-            n += VkOffset3DWire.Size(&((VkOffset3D*)&v->dstOffsets)[t268], f);
+            n += VkOffset3DWire.Size(&((VkOffset3D*)&v->dstOffsets)[t283], f);
         }
         return n;
     }
@@ -4730,30 +4843,30 @@ public static unsafe partial class VkImageBlit2Wire
     {
         VkImageSubresourceLayersWire.Encode(ref e, &v->srcSubresource);
         e.ArraySize(2);
-        for (int t269 = 0; t269 < 2; t269++)
+        for (int t284 = 0; t284 < 2; t284++)
         {
-            VkOffset3DWire.Encode(ref e, &((VkOffset3D*)&v->srcOffsets)[t269]);
+            VkOffset3DWire.Encode(ref e, &((VkOffset3D*)&v->srcOffsets)[t284]);
         }
         VkImageSubresourceLayersWire.Encode(ref e, &v->dstSubresource);
         e.ArraySize(2);
-        for (int t270 = 0; t270 < 2; t270++)
+        for (int t285 = 0; t285 < 2; t285++)
         {
-            VkOffset3DWire.Encode(ref e, &((VkOffset3D*)&v->dstOffsets)[t270]);
+            VkOffset3DWire.Encode(ref e, &((VkOffset3D*)&v->dstOffsets)[t285]);
         }
     }
     public static void DecodeSelf(ref VnDecoder d, VkImageBlit2* v)
     {
         VkImageSubresourceLayersWire.Decode(ref d, &v->srcSubresource);
         if (!d.FixedArraySize(2)) return;
-        for (int t271 = 0; t271 < 2; t271++)
+        for (int t286 = 0; t286 < 2; t286++)
         {
-            VkOffset3DWire.Decode(ref d, &((VkOffset3D*)&v->srcOffsets)[t271]);
+            VkOffset3DWire.Decode(ref d, &((VkOffset3D*)&v->srcOffsets)[t286]);
         }
         VkImageSubresourceLayersWire.Decode(ref d, &v->dstSubresource);
         if (!d.FixedArraySize(2)) return;
-        for (int t272 = 0; t272 < 2; t272++)
+        for (int t287 = 0; t287 < 2; t287++)
         {
-            VkOffset3DWire.Decode(ref d, &((VkOffset3D*)&v->dstOffsets)[t272]);
+            VkOffset3DWire.Decode(ref d, &((VkOffset3D*)&v->dstOffsets)[t287]);
         }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -4972,15 +5085,15 @@ public static unsafe partial class VkImageCreateInfoWire
         v->queueFamilyIndexCount = (uint)d.U32();
 
         {
-            ulong t276 = d.ArraySize();
-            if (t276 != 0)
+            ulong t291 = d.ArraySize();
+            if (t291 != 0)
             {
-                if (t276 != (ulong)v->queueFamilyIndexCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t276, 4)) return;
-                var t277 = (uint*)d.Alloc(t276, (ulong)sizeof(uint));
-                if (t277 == null) return;
-                d.Bytes(t277, t276 * 4);
-                v->pQueueFamilyIndices = t277;
+                if (t291 != (ulong)v->queueFamilyIndexCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t291, 4)) return;
+                var t292 = (uint*)d.Alloc(t291, (ulong)sizeof(uint));
+                if (t292 == null) return;
+                d.Bytes(t292, t291 * 4);
+                v->pQueueFamilyIndices = t292;
             }
         }
         v->initialLayout = (VkImageLayout)d.I32();
@@ -5125,9 +5238,9 @@ public static unsafe partial class VkImageDrmFormatModifierExplicitCreateInfoEXT
         n += 8;
         if (v->pPlaneLayouts != null)
         {
-            for (ulong t278 = 0; t278 < (ulong)v->drmFormatModifierPlaneCount; t278++)
+            for (ulong t293 = 0; t293 < (ulong)v->drmFormatModifierPlaneCount; t293++)
             {
-                n += VkSubresourceLayoutWire.Size(&v->pPlaneLayouts[t278], f);
+                n += VkSubresourceLayoutWire.Size(&v->pPlaneLayouts[t293], f);
             }
         }
         return n;
@@ -5139,9 +5252,9 @@ public static unsafe partial class VkImageDrmFormatModifierExplicitCreateInfoEXT
         if (v->pPlaneLayouts != null)
         {
             e.ArraySize((ulong)v->drmFormatModifierPlaneCount);
-            for (ulong t279 = 0; t279 < (ulong)v->drmFormatModifierPlaneCount; t279++)
+            for (ulong t294 = 0; t294 < (ulong)v->drmFormatModifierPlaneCount; t294++)
             {
-                VkSubresourceLayoutWire.Encode(ref e, &v->pPlaneLayouts[t279]);
+                VkSubresourceLayoutWire.Encode(ref e, &v->pPlaneLayouts[t294]);
             }
         }
         else e.ArraySize(0);
@@ -5152,18 +5265,18 @@ public static unsafe partial class VkImageDrmFormatModifierExplicitCreateInfoEXT
         v->drmFormatModifierPlaneCount = (uint)d.U32();
 
         {
-            ulong t281 = d.ArraySize();
-            if (t281 != 0)
+            ulong t296 = d.ArraySize();
+            if (t296 != 0)
             {
-                if (t281 != (ulong)v->drmFormatModifierPlaneCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t281, 40)) return;
-                var t282 = (VkSubresourceLayout*)d.Alloc(t281, (ulong)sizeof(VkSubresourceLayout));
-                if (t282 == null) return;
-                for (ulong t280 = 0; t280 < t281; t280++)
+                if (t296 != (ulong)v->drmFormatModifierPlaneCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t296, 40)) return;
+                var t297 = (VkSubresourceLayout*)d.Alloc(t296, (ulong)sizeof(VkSubresourceLayout));
+                if (t297 == null) return;
+                for (ulong t295 = 0; t295 < t296; t295++)
                 {
-                    VkSubresourceLayoutWire.Decode(ref d, &t282[t280]);
+                    VkSubresourceLayoutWire.Decode(ref d, &t297[t295]);
                 }
-                v->pPlaneLayouts = t282;
+                v->pPlaneLayouts = t297;
             }
             else if ((ulong)v->drmFormatModifierPlaneCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -5235,15 +5348,15 @@ public static unsafe partial class VkImageDrmFormatModifierListCreateInfoEXTWire
         v->drmFormatModifierCount = (uint)d.U32();
 
         {
-            ulong t286 = d.ArraySize();
-            if (t286 != 0)
+            ulong t301 = d.ArraySize();
+            if (t301 != 0)
             {
-                if (t286 != (ulong)v->drmFormatModifierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t286, 8)) return;
-                var t287 = (ulong*)d.Alloc(t286, (ulong)sizeof(ulong));
-                if (t287 == null) return;
-                d.Bytes(t287, t286 * 8);
-                v->pDrmFormatModifiers = t287;
+                if (t301 != (ulong)v->drmFormatModifierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t301, 8)) return;
+                var t302 = (ulong*)d.Alloc(t301, (ulong)sizeof(ulong));
+                if (t302 == null) return;
+                d.Bytes(t302, t301 * 8);
+                v->pDrmFormatModifiers = t302;
             }
             else if ((ulong)v->drmFormatModifierCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -5427,15 +5540,15 @@ public static unsafe partial class VkImageFormatListCreateInfoWire
         v->viewFormatCount = (uint)d.U32();
 
         {
-            ulong t291 = d.ArraySize();
-            if (t291 != 0)
+            ulong t306 = d.ArraySize();
+            if (t306 != 0)
             {
-                if (t291 != (ulong)v->viewFormatCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t291, 4)) return;
-                var t292 = (VkFormat*)d.Alloc(t291, (ulong)sizeof(VkFormat));
-                if (t292 == null) return;
-                d.Bytes(t292, t291 * 4);
-                v->pViewFormats = t292;
+                if (t306 != (ulong)v->viewFormatCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t306, 4)) return;
+                var t307 = (VkFormat*)d.Alloc(t306, (ulong)sizeof(VkFormat));
+                if (t307 == null) return;
+                d.Bytes(t307, t306 * 4);
+                v->pViewFormats = t307;
             }
             else if ((ulong)v->viewFormatCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -7510,13 +7623,13 @@ public static unsafe partial class VkInstanceCreateInfoWire
         n += 8;
         if (v->ppEnabledLayerNames != null)
         {
-            for (ulong t293 = 0; t293 < (ulong)v->enabledLayerCount; t293++) n += VnSize.String(v->ppEnabledLayerNames[t293]);
+            for (ulong t308 = 0; t308 < (ulong)v->enabledLayerCount; t308++) n += VnSize.String(v->ppEnabledLayerNames[t308]);
         }
         n += 4;
         n += 8;
         if (v->ppEnabledExtensionNames != null)
         {
-            for (ulong t294 = 0; t294 < (ulong)v->enabledExtensionCount; t294++) n += VnSize.String(v->ppEnabledExtensionNames[t294]);
+            for (ulong t309 = 0; t309 < (ulong)v->enabledExtensionCount; t309++) n += VnSize.String(v->ppEnabledExtensionNames[t309]);
         }
         return n;
     }
@@ -7532,14 +7645,14 @@ public static unsafe partial class VkInstanceCreateInfoWire
         if (v->ppEnabledLayerNames != null)
         {
             e.ArraySize((ulong)v->enabledLayerCount);
-            for (ulong t295 = 0; t295 < (ulong)v->enabledLayerCount; t295++) e.String(v->ppEnabledLayerNames[t295]);
+            for (ulong t310 = 0; t310 < (ulong)v->enabledLayerCount; t310++) e.String(v->ppEnabledLayerNames[t310]);
         }
         else e.ArraySize(0);
         e.U32((uint)v->enabledExtensionCount);
         if (v->ppEnabledExtensionNames != null)
         {
             e.ArraySize((ulong)v->enabledExtensionCount);
-            for (ulong t296 = 0; t296 < (ulong)v->enabledExtensionCount; t296++) e.String(v->ppEnabledExtensionNames[t296]);
+            for (ulong t311 = 0; t311 < (ulong)v->enabledExtensionCount; t311++) e.String(v->ppEnabledExtensionNames[t311]);
         }
         else e.ArraySize(0);
     }
@@ -7548,38 +7661,38 @@ public static unsafe partial class VkInstanceCreateInfoWire
         v->flags = (uint)d.U32();
         if (d.Pointer())
         {
-            var t297 = (VkApplicationInfo*)d.Alloc(1, (ulong)sizeof(VkApplicationInfo));
-            if (t297 == null) return;
-            VkApplicationInfoWire.Decode(ref d, &(*t297));
-            v->pApplicationInfo = t297;
+            var t312 = (VkApplicationInfo*)d.Alloc(1, (ulong)sizeof(VkApplicationInfo));
+            if (t312 == null) return;
+            VkApplicationInfoWire.Decode(ref d, &(*t312));
+            v->pApplicationInfo = t312;
         }
         v->enabledLayerCount = (uint)d.U32();
 
         {
-            ulong t299 = d.ArraySize();
-            if (t299 != 0)
+            ulong t314 = d.ArraySize();
+            if (t314 != 0)
             {
-                if (t299 != (ulong)v->enabledLayerCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t299, 8)) return;
-                var t300 = (byte**)d.Alloc(t299, 8);
-                if (t300 == null) return;
-                for (ulong t298 = 0; t298 < t299; t298++) t300[t298] = d.String();
-                v->ppEnabledLayerNames = t300;
+                if (t314 != (ulong)v->enabledLayerCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t314, 8)) return;
+                var t315 = (byte**)d.Alloc(t314, 8);
+                if (t315 == null) return;
+                for (ulong t313 = 0; t313 < t314; t313++) t315[t313] = d.String();
+                v->ppEnabledLayerNames = t315;
             }
             else if ((ulong)v->enabledLayerCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->enabledExtensionCount = (uint)d.U32();
 
         {
-            ulong t302 = d.ArraySize();
-            if (t302 != 0)
+            ulong t317 = d.ArraySize();
+            if (t317 != 0)
             {
-                if (t302 != (ulong)v->enabledExtensionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t302, 8)) return;
-                var t303 = (byte**)d.Alloc(t302, 8);
-                if (t303 == null) return;
-                for (ulong t301 = 0; t301 < t302; t301++) t303[t301] = d.String();
-                v->ppEnabledExtensionNames = t303;
+                if (t317 != (ulong)v->enabledExtensionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t317, 8)) return;
+                var t318 = (byte**)d.Alloc(t317, 8);
+                if (t318 == null) return;
+                for (ulong t316 = 0; t316 < t317; t316++) t318[t316] = d.String();
+                v->ppEnabledExtensionNames = t318;
             }
             else if ((ulong)v->enabledExtensionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -9471,15 +9584,15 @@ public static unsafe partial class VkMemoryToImageCopyMESAWire
         v->dataSize = (nuint)d.SizeT();
 
         {
-            ulong t307 = d.ArraySize();
-            if (t307 != 0)
+            ulong t322 = d.ArraySize();
+            if (t322 != 0)
             {
-                if (t307 != (ulong)v->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t307, 1)) return;
-                var t308 = (byte*)d.Alloc(t307, (ulong)sizeof(byte));
-                if (t308 == null) return;
-                d.Bytes(t308, t307 * 1);
-                v->pData = t308;
+                if (t322 != (ulong)v->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t322, 1)) return;
+                var t323 = (byte*)d.Alloc(t322, (ulong)sizeof(byte));
+                if (t323 == null) return;
+                d.Bytes(t323, t322 * 1);
+                v->pData = t323;
             }
             else if ((ulong)v->dataSize != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -9889,95 +10002,6 @@ public static unsafe partial class VkMultisampledRenderToSingleSampledInfoEXTWir
         return null;
     }
     /// <summary>sTypes of the structs a pNext chain of VkMultisampledRenderToSingleSampledInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
-}
-
-public static unsafe partial class VkMutableDescriptorTypeCreateInfoEXTWire
-{
-    public static ulong Size(VkMutableDescriptorTypeCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkMutableDescriptorTypeCreateInfoEXT* v)
-    {
-        e.I32((int)VkMutableDescriptorTypeCreateInfoEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkMutableDescriptorTypeCreateInfoEXT* v)
-    {
-        if (d.I32() != (int)VkMutableDescriptorTypeCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkMutableDescriptorTypeCreateInfoEXT.SType;
-        v->pNext = DecodeChain(ref d);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkMutableDescriptorTypeCreateInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkMutableDescriptorTypeCreateInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pMutableDescriptorTypeLists != null)
-        {
-            for (ulong t309 = 0; t309 < (ulong)v->mutableDescriptorTypeListCount; t309++)
-            {
-                n += VkMutableDescriptorTypeListEXTWire.Size(&v->pMutableDescriptorTypeLists[t309], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkMutableDescriptorTypeCreateInfoEXT* v)
-    {
-        e.U32((uint)v->mutableDescriptorTypeListCount);
-        if (v->pMutableDescriptorTypeLists != null)
-        {
-            e.ArraySize((ulong)v->mutableDescriptorTypeListCount);
-            for (ulong t310 = 0; t310 < (ulong)v->mutableDescriptorTypeListCount; t310++)
-            {
-                VkMutableDescriptorTypeListEXTWire.Encode(ref e, &v->pMutableDescriptorTypeLists[t310]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkMutableDescriptorTypeCreateInfoEXT* v)
-    {
-        v->mutableDescriptorTypeListCount = (uint)d.U32();
-
-        {
-            ulong t312 = d.ArraySize();
-            if (t312 != 0)
-            {
-                if (t312 != (ulong)v->mutableDescriptorTypeListCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t312, 12)) return;
-                var t313 = (VkMutableDescriptorTypeListEXT*)d.Alloc(t312, (ulong)sizeof(VkMutableDescriptorTypeListEXT));
-                if (t313 == null) return;
-                for (ulong t311 = 0; t311 < t312; t311++)
-                {
-                    VkMutableDescriptorTypeListEXTWire.Decode(ref d, &t313[t311]);
-                }
-                v->pMutableDescriptorTypeLists = t313;
-            }
-            else if ((ulong)v->mutableDescriptorTypeListCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
-    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
-    public static void* DecodeChain(ref VnDecoder d)
-    {
-        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
-        return null;
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkMutableDescriptorTypeCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
     public static ReadOnlySpan<int> ChainSTypes => [];
     /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
     public const int ChainLimit = 0;

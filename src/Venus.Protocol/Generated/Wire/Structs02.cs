@@ -10,6 +10,95 @@ using Venus.Protocol.Wire;
 
 namespace Venus.Protocol.Wire;
 
+public static unsafe partial class VkMutableDescriptorTypeCreateInfoEXTWire
+{
+    public static ulong Size(VkMutableDescriptorTypeCreateInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkMutableDescriptorTypeCreateInfoEXT* v)
+    {
+        e.I32((int)VkMutableDescriptorTypeCreateInfoEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkMutableDescriptorTypeCreateInfoEXT* v)
+    {
+        if (d.I32() != (int)VkMutableDescriptorTypeCreateInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkMutableDescriptorTypeCreateInfoEXT.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkMutableDescriptorTypeCreateInfoEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkMutableDescriptorTypeCreateInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 8;
+        if (v->pMutableDescriptorTypeLists != null)
+        {
+            for (ulong t324 = 0; t324 < (ulong)v->mutableDescriptorTypeListCount; t324++)
+            {
+                n += VkMutableDescriptorTypeListEXTWire.Size(&v->pMutableDescriptorTypeLists[t324], f);
+            }
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkMutableDescriptorTypeCreateInfoEXT* v)
+    {
+        e.U32((uint)v->mutableDescriptorTypeListCount);
+        if (v->pMutableDescriptorTypeLists != null)
+        {
+            e.ArraySize((ulong)v->mutableDescriptorTypeListCount);
+            for (ulong t325 = 0; t325 < (ulong)v->mutableDescriptorTypeListCount; t325++)
+            {
+                VkMutableDescriptorTypeListEXTWire.Encode(ref e, &v->pMutableDescriptorTypeLists[t325]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkMutableDescriptorTypeCreateInfoEXT* v)
+    {
+        v->mutableDescriptorTypeListCount = (uint)d.U32();
+
+        {
+            ulong t327 = d.ArraySize();
+            if (t327 != 0)
+            {
+                if (t327 != (ulong)v->mutableDescriptorTypeListCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t327, 12)) return;
+                var t328 = (VkMutableDescriptorTypeListEXT*)d.Alloc(t327, (ulong)sizeof(VkMutableDescriptorTypeListEXT));
+                if (t328 == null) return;
+                for (ulong t326 = 0; t326 < t327; t326++)
+                {
+                    VkMutableDescriptorTypeListEXTWire.Decode(ref d, &t328[t326]);
+                }
+                v->pMutableDescriptorTypeLists = t328;
+            }
+            else if ((ulong)v->mutableDescriptorTypeListCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkMutableDescriptorTypeCreateInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
 public static unsafe partial class VkMutableDescriptorTypeListEXTWire
 {
     public static ulong Size(VkMutableDescriptorTypeListEXT* v, VnProtocolFilter f = null)
@@ -58,15 +147,15 @@ public static unsafe partial class VkMutableDescriptorTypeListEXTWire
         v->descriptorTypeCount = (uint)d.U32();
 
         {
-            ulong t317 = d.ArraySize();
-            if (t317 != 0)
+            ulong t332 = d.ArraySize();
+            if (t332 != 0)
             {
-                if (t317 != (ulong)v->descriptorTypeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t317, 4)) return;
-                var t318 = (VkDescriptorType*)d.Alloc(t317, (ulong)sizeof(VkDescriptorType));
-                if (t318 == null) return;
-                d.Bytes(t318, t317 * 4);
-                v->pDescriptorTypes = t318;
+                if (t332 != (ulong)v->descriptorTypeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t332, 4)) return;
+                var t333 = (VkDescriptorType*)d.Alloc(t332, (ulong)sizeof(VkDescriptorType));
+                if (t333 == null) return;
+                d.Bytes(t333, t332 * 4);
+                v->pDescriptorTypes = t333;
             }
             else if ((ulong)v->descriptorTypeCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }

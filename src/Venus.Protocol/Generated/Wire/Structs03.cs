@@ -1341,9 +1341,9 @@ public static unsafe partial class VkPhysicalDeviceGroupPropertiesWire
     {
         v->physicalDeviceCount = (uint)d.U32();
         if (!d.FixedArraySize(32)) return;
-        for (int t319 = 0; t319 < 32; t319++)
+        for (int t334 = 0; t334 < 32; t334++)
         {
-            ((ulong*)v->physicalDevices)[t319] = d.Handle(2);
+            ((ulong*)v->physicalDevices)[t334] = d.Handle(2);
         }
         v->subsetAllocation = (uint)d.U32();
     }
@@ -1609,29 +1609,29 @@ public static unsafe partial class VkPhysicalDeviceHostImageCopyPropertiesWire
         v->copySrcLayoutCount = (uint)d.U32();
 
         {
-            ulong t325 = d.ArraySize();
-            if (t325 != 0)
+            ulong t340 = d.ArraySize();
+            if (t340 != 0)
             {
-                if (t325 != (ulong)v->copySrcLayoutCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t325, 4)) return;
-                var t326 = (VkImageLayout*)d.Alloc(t325, (ulong)sizeof(VkImageLayout));
-                if (t326 == null) return;
-                d.Bytes(t326, t325 * 4);
-                v->pCopySrcLayouts = t326;
+                if (t340 != (ulong)v->copySrcLayoutCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t340, 4)) return;
+                var t341 = (VkImageLayout*)d.Alloc(t340, (ulong)sizeof(VkImageLayout));
+                if (t341 == null) return;
+                d.Bytes(t341, t340 * 4);
+                v->pCopySrcLayouts = t341;
             }
         }
         v->copyDstLayoutCount = (uint)d.U32();
 
         {
-            ulong t328 = d.ArraySize();
-            if (t328 != 0)
+            ulong t343 = d.ArraySize();
+            if (t343 != 0)
             {
-                if (t328 != (ulong)v->copyDstLayoutCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t328, 4)) return;
-                var t329 = (VkImageLayout*)d.Alloc(t328, (ulong)sizeof(VkImageLayout));
-                if (t329 == null) return;
-                d.Bytes(t329, t328 * 4);
-                v->pCopyDstLayouts = t329;
+                if (t343 != (ulong)v->copyDstLayoutCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t343, 4)) return;
+                var t344 = (VkImageLayout*)d.Alloc(t343, (ulong)sizeof(VkImageLayout));
+                if (t344 == null) return;
+                d.Bytes(t344, t343 * 4);
+                v->pCopyDstLayouts = t344;
             }
         }
         if (!d.FixedArraySize(16)) return;
@@ -1679,25 +1679,25 @@ public static unsafe partial class VkPhysicalDeviceHostImageCopyPropertiesWire
         v->copySrcLayoutCount = (uint)d.U32();
 
         {
-            ulong t335 = d.ArraySize();
-            if (t335 != 0)
+            ulong t350 = d.ArraySize();
+            if (t350 != 0)
             {
-                if (t335 != (ulong)v->copySrcLayoutCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t336 = (VkImageLayout*)d.Alloc(t335, (ulong)sizeof(VkImageLayout));
-                if (t336 == null) return;
-                v->pCopySrcLayouts = t336;
+                if (t350 != (ulong)v->copySrcLayoutCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t351 = (VkImageLayout*)d.Alloc(t350, (ulong)sizeof(VkImageLayout));
+                if (t351 == null) return;
+                v->pCopySrcLayouts = t351;
             }
         }
         v->copyDstLayoutCount = (uint)d.U32();
 
         {
-            ulong t338 = d.ArraySize();
-            if (t338 != 0)
+            ulong t353 = d.ArraySize();
+            if (t353 != 0)
             {
-                if (t338 != (ulong)v->copyDstLayoutCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t339 = (VkImageLayout*)d.Alloc(t338, (ulong)sizeof(VkImageLayout));
-                if (t339 == null) return;
-                v->pCopyDstLayouts = t339;
+                if (t353 != (ulong)v->copyDstLayoutCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t354 = (VkImageLayout*)d.Alloc(t353, (ulong)sizeof(VkImageLayout));
+                if (t354 == null) return;
+                v->pCopyDstLayouts = t354;
             }
         }
     }
@@ -1715,21 +1715,21 @@ public static unsafe partial class VkPhysicalDeviceHostImageCopyPropertiesWire
         v->copySrcLayoutCount = (uint)d.U32();
 
         {
-            ulong t341 = d.ArraySize();
-            if (t341 != 0)
+            ulong t356 = d.ArraySize();
+            if (t356 != 0)
             {
-                if (v->pCopySrcLayouts == null || t341 > cap_copySrcLayoutCount || t341 != (ulong)v->copySrcLayoutCount) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
-                d.Bytes(v->pCopySrcLayouts, t341 * 4);
+                if (v->pCopySrcLayouts == null || t356 > cap_copySrcLayoutCount || t356 != (ulong)v->copySrcLayoutCount) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
+                d.Bytes(v->pCopySrcLayouts, t356 * 4);
             }
         }
         v->copyDstLayoutCount = (uint)d.U32();
 
         {
-            ulong t343 = d.ArraySize();
-            if (t343 != 0)
+            ulong t358 = d.ArraySize();
+            if (t358 != 0)
             {
-                if (v->pCopyDstLayouts == null || t343 > cap_copyDstLayoutCount || t343 != (ulong)v->copyDstLayoutCount) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
-                d.Bytes(v->pCopyDstLayouts, t343 * 4);
+                if (v->pCopyDstLayouts == null || t358 > cap_copyDstLayoutCount || t358 != (ulong)v->copyDstLayoutCount) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
+                d.Bytes(v->pCopyDstLayouts, t358 * 4);
             }
         }
         if (!d.FixedArraySize(16)) return;
@@ -2189,15 +2189,15 @@ public static unsafe partial class VkPhysicalDeviceImageDrmFormatModifierInfoEXT
         v->queueFamilyIndexCount = (uint)d.U32();
 
         {
-            ulong t347 = d.ArraySize();
-            if (t347 != 0)
+            ulong t362 = d.ArraySize();
+            if (t362 != 0)
             {
-                if (t347 != (ulong)v->queueFamilyIndexCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t347, 4)) return;
-                var t348 = (uint*)d.Alloc(t347, (ulong)sizeof(uint));
-                if (t348 == null) return;
-                d.Bytes(t348, t347 * 4);
-                v->pQueueFamilyIndices = t348;
+                if (t362 != (ulong)v->queueFamilyIndexCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t362, 4)) return;
+                var t363 = (uint*)d.Alloc(t362, (ulong)sizeof(uint));
+                if (t363 == null) return;
+                d.Bytes(t363, t362 * 4);
+                v->pQueueFamilyIndices = t363;
             }
         }
     }
@@ -5645,15 +5645,15 @@ public static unsafe partial class VkPhysicalDeviceMemoryPropertiesWire
         ulong n = 0;
         n += 4;
         n += 8;
-        for (int t349 = 0; t349 < 32; t349++)
+        for (int t364 = 0; t364 < 32; t364++)
         {
-            n += VkMemoryTypeWire.Size(&((VkMemoryType*)&v->memoryTypes)[t349], f);
+            n += VkMemoryTypeWire.Size(&((VkMemoryType*)&v->memoryTypes)[t364], f);
         }
         n += 4;
         n += 8;
-        for (int t350 = 0; t350 < 16; t350++)
+        for (int t365 = 0; t365 < 16; t365++)
         {
-            n += VkMemoryHeapWire.Size(&((VkMemoryHeap*)&v->memoryHeaps)[t350], f);
+            n += VkMemoryHeapWire.Size(&((VkMemoryHeap*)&v->memoryHeaps)[t365], f);
         }
         return n;
     }
@@ -5661,30 +5661,30 @@ public static unsafe partial class VkPhysicalDeviceMemoryPropertiesWire
     {
         e.U32((uint)v->memoryTypeCount);
         e.ArraySize(32);
-        for (int t351 = 0; t351 < 32; t351++)
+        for (int t366 = 0; t366 < 32; t366++)
         {
-            VkMemoryTypeWire.Encode(ref e, &((VkMemoryType*)&v->memoryTypes)[t351]);
+            VkMemoryTypeWire.Encode(ref e, &((VkMemoryType*)&v->memoryTypes)[t366]);
         }
         e.U32((uint)v->memoryHeapCount);
         e.ArraySize(16);
-        for (int t352 = 0; t352 < 16; t352++)
+        for (int t367 = 0; t367 < 16; t367++)
         {
-            VkMemoryHeapWire.Encode(ref e, &((VkMemoryHeap*)&v->memoryHeaps)[t352]);
+            VkMemoryHeapWire.Encode(ref e, &((VkMemoryHeap*)&v->memoryHeaps)[t367]);
         }
     }
     public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceMemoryProperties* v)
     {
         v->memoryTypeCount = (uint)d.U32();
         if (!d.FixedArraySize(32)) return;
-        for (int t353 = 0; t353 < 32; t353++)
+        for (int t368 = 0; t368 < 32; t368++)
         {
-            VkMemoryTypeWire.Decode(ref d, &((VkMemoryType*)&v->memoryTypes)[t353]);
+            VkMemoryTypeWire.Decode(ref d, &((VkMemoryType*)&v->memoryTypes)[t368]);
         }
         v->memoryHeapCount = (uint)d.U32();
         if (!d.FixedArraySize(16)) return;
-        for (int t354 = 0; t354 < 16; t354++)
+        for (int t369 = 0; t369 < 16; t369++)
         {
-            VkMemoryHeapWire.Decode(ref d, &((VkMemoryHeap*)&v->memoryHeaps)[t354]);
+            VkMemoryHeapWire.Decode(ref d, &((VkMemoryHeap*)&v->memoryHeaps)[t369]);
         }
     }
     public static ulong SizePartial(VkPhysicalDeviceMemoryProperties* v, VnProtocolFilter f = null)
@@ -5696,14 +5696,14 @@ public static unsafe partial class VkPhysicalDeviceMemoryPropertiesWire
     {
         ulong n = 0;
         n += 8;
-        for (int t355 = 0; t355 < 32; t355++)
+        for (int t370 = 0; t370 < 32; t370++)
         {
-            n += VkMemoryTypeWire.SizePartial(&((VkMemoryType*)&v->memoryTypes)[t355], f);
+            n += VkMemoryTypeWire.SizePartial(&((VkMemoryType*)&v->memoryTypes)[t370], f);
         }
         n += 8;
-        for (int t356 = 0; t356 < 16; t356++)
+        for (int t371 = 0; t371 < 16; t371++)
         {
-            n += VkMemoryHeapWire.SizePartial(&((VkMemoryHeap*)&v->memoryHeaps)[t356], f);
+            n += VkMemoryHeapWire.SizePartial(&((VkMemoryHeap*)&v->memoryHeaps)[t371], f);
         }
         return n;
     }
@@ -5714,14 +5714,14 @@ public static unsafe partial class VkPhysicalDeviceMemoryPropertiesWire
     public static void EncodePartialSelf(ref VnEncoder e, VkPhysicalDeviceMemoryProperties* v)
     {
         e.ArraySize(32);
-        for (int t357 = 0; t357 < 32; t357++)
+        for (int t372 = 0; t372 < 32; t372++)
         {
-            VkMemoryTypeWire.EncodePartial(ref e, &((VkMemoryType*)&v->memoryTypes)[t357]);
+            VkMemoryTypeWire.EncodePartial(ref e, &((VkMemoryType*)&v->memoryTypes)[t372]);
         }
         e.ArraySize(16);
-        for (int t358 = 0; t358 < 16; t358++)
+        for (int t373 = 0; t373 < 16; t373++)
         {
-            VkMemoryHeapWire.EncodePartial(ref e, &((VkMemoryHeap*)&v->memoryHeaps)[t358]);
+            VkMemoryHeapWire.EncodePartial(ref e, &((VkMemoryHeap*)&v->memoryHeaps)[t373]);
         }
     }
     public static void DecodePartial(ref VnDecoder d, VkPhysicalDeviceMemoryProperties* v)
@@ -5732,14 +5732,14 @@ public static unsafe partial class VkPhysicalDeviceMemoryPropertiesWire
     public static void DecodePartialSelf(ref VnDecoder d, VkPhysicalDeviceMemoryProperties* v)
     {
         if (!d.FixedArraySize(32)) return;
-        for (int t359 = 0; t359 < 32; t359++)
+        for (int t374 = 0; t374 < 32; t374++)
         {
-            VkMemoryTypeWire.DecodePartial(ref d, &((VkMemoryType*)&v->memoryTypes)[t359]);
+            VkMemoryTypeWire.DecodePartial(ref d, &((VkMemoryType*)&v->memoryTypes)[t374]);
         }
         if (!d.FixedArraySize(16)) return;
-        for (int t360 = 0; t360 < 16; t360++)
+        for (int t375 = 0; t375 < 16; t375++)
         {
-            VkMemoryHeapWire.DecodePartial(ref d, &((VkMemoryHeap*)&v->memoryHeaps)[t360]);
+            VkMemoryHeapWire.DecodePartial(ref d, &((VkMemoryHeap*)&v->memoryHeaps)[t375]);
         }
     }
     public static void DecodeInto(ref VnDecoder d, VkPhysicalDeviceMemoryProperties* v)
@@ -5751,15 +5751,15 @@ public static unsafe partial class VkPhysicalDeviceMemoryPropertiesWire
     {
         v->memoryTypeCount = (uint)d.U32();
         if (!d.FixedArraySize(32)) return;
-        for (int t361 = 0; t361 < 32; t361++)
+        for (int t376 = 0; t376 < 32; t376++)
         {
-            VkMemoryTypeWire.DecodeInto(ref d, &((VkMemoryType*)&v->memoryTypes)[t361]);
+            VkMemoryTypeWire.DecodeInto(ref d, &((VkMemoryType*)&v->memoryTypes)[t376]);
         }
         v->memoryHeapCount = (uint)d.U32();
         if (!d.FixedArraySize(16)) return;
-        for (int t362 = 0; t362 < 16; t362++)
+        for (int t377 = 0; t377 < 16; t377++)
         {
-            VkMemoryHeapWire.DecodeInto(ref d, &((VkMemoryHeap*)&v->memoryHeaps)[t362]);
+            VkMemoryHeapWire.DecodeInto(ref d, &((VkMemoryHeap*)&v->memoryHeaps)[t377]);
         }
     }
 }

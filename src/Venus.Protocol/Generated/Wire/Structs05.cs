@@ -331,29 +331,29 @@ public static unsafe partial class VkPhysicalDeviceVulkan14PropertiesWire
         v->copySrcLayoutCount = (uint)d.U32();
 
         {
-            ulong t368 = d.ArraySize();
-            if (t368 != 0)
+            ulong t383 = d.ArraySize();
+            if (t383 != 0)
             {
-                if (t368 != (ulong)v->copySrcLayoutCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t368, 4)) return;
-                var t369 = (VkImageLayout*)d.Alloc(t368, (ulong)sizeof(VkImageLayout));
-                if (t369 == null) return;
-                d.Bytes(t369, t368 * 4);
-                v->pCopySrcLayouts = t369;
+                if (t383 != (ulong)v->copySrcLayoutCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t383, 4)) return;
+                var t384 = (VkImageLayout*)d.Alloc(t383, (ulong)sizeof(VkImageLayout));
+                if (t384 == null) return;
+                d.Bytes(t384, t383 * 4);
+                v->pCopySrcLayouts = t384;
             }
         }
         v->copyDstLayoutCount = (uint)d.U32();
 
         {
-            ulong t371 = d.ArraySize();
-            if (t371 != 0)
+            ulong t386 = d.ArraySize();
+            if (t386 != 0)
             {
-                if (t371 != (ulong)v->copyDstLayoutCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t371, 4)) return;
-                var t372 = (VkImageLayout*)d.Alloc(t371, (ulong)sizeof(VkImageLayout));
-                if (t372 == null) return;
-                d.Bytes(t372, t371 * 4);
-                v->pCopyDstLayouts = t372;
+                if (t386 != (ulong)v->copyDstLayoutCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t386, 4)) return;
+                var t387 = (VkImageLayout*)d.Alloc(t386, (ulong)sizeof(VkImageLayout));
+                if (t387 == null) return;
+                d.Bytes(t387, t386 * 4);
+                v->pCopyDstLayouts = t387;
             }
         }
         if (!d.FixedArraySize(16)) return;
@@ -401,25 +401,25 @@ public static unsafe partial class VkPhysicalDeviceVulkan14PropertiesWire
         v->copySrcLayoutCount = (uint)d.U32();
 
         {
-            ulong t378 = d.ArraySize();
-            if (t378 != 0)
+            ulong t393 = d.ArraySize();
+            if (t393 != 0)
             {
-                if (t378 != (ulong)v->copySrcLayoutCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t379 = (VkImageLayout*)d.Alloc(t378, (ulong)sizeof(VkImageLayout));
-                if (t379 == null) return;
-                v->pCopySrcLayouts = t379;
+                if (t393 != (ulong)v->copySrcLayoutCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t394 = (VkImageLayout*)d.Alloc(t393, (ulong)sizeof(VkImageLayout));
+                if (t394 == null) return;
+                v->pCopySrcLayouts = t394;
             }
         }
         v->copyDstLayoutCount = (uint)d.U32();
 
         {
-            ulong t381 = d.ArraySize();
-            if (t381 != 0)
+            ulong t396 = d.ArraySize();
+            if (t396 != 0)
             {
-                if (t381 != (ulong)v->copyDstLayoutCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t382 = (VkImageLayout*)d.Alloc(t381, (ulong)sizeof(VkImageLayout));
-                if (t382 == null) return;
-                v->pCopyDstLayouts = t382;
+                if (t396 != (ulong)v->copyDstLayoutCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t397 = (VkImageLayout*)d.Alloc(t396, (ulong)sizeof(VkImageLayout));
+                if (t397 == null) return;
+                v->pCopyDstLayouts = t397;
             }
         }
     }
@@ -456,21 +456,21 @@ public static unsafe partial class VkPhysicalDeviceVulkan14PropertiesWire
         v->copySrcLayoutCount = (uint)d.U32();
 
         {
-            ulong t384 = d.ArraySize();
-            if (t384 != 0)
+            ulong t399 = d.ArraySize();
+            if (t399 != 0)
             {
-                if (v->pCopySrcLayouts == null || t384 > cap_copySrcLayoutCount || t384 != (ulong)v->copySrcLayoutCount) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
-                d.Bytes(v->pCopySrcLayouts, t384 * 4);
+                if (v->pCopySrcLayouts == null || t399 > cap_copySrcLayoutCount || t399 != (ulong)v->copySrcLayoutCount) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
+                d.Bytes(v->pCopySrcLayouts, t399 * 4);
             }
         }
         v->copyDstLayoutCount = (uint)d.U32();
 
         {
-            ulong t386 = d.ArraySize();
-            if (t386 != 0)
+            ulong t401 = d.ArraySize();
+            if (t401 != 0)
             {
-                if (v->pCopyDstLayouts == null || t386 > cap_copyDstLayoutCount || t386 != (ulong)v->copyDstLayoutCount) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
-                d.Bytes(v->pCopyDstLayouts, t386 * 4);
+                if (v->pCopyDstLayouts == null || t401 > cap_copyDstLayoutCount || t401 != (ulong)v->copyDstLayoutCount) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
+                d.Bytes(v->pCopyDstLayouts, t401 * 4);
             }
         }
         if (!d.FixedArraySize(16)) return;
@@ -1142,15 +1142,15 @@ public static unsafe partial class VkPipelineCacheCreateInfoWire
         v->initialDataSize = (nuint)d.SizeT();
 
         {
-            ulong t390 = d.ArraySize();
-            if (t390 != 0)
+            ulong t405 = d.ArraySize();
+            if (t405 != 0)
             {
-                if (t390 != (ulong)v->initialDataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t390, 1)) return;
-                var t391 = (byte*)d.Alloc(t390, (ulong)sizeof(byte));
-                if (t391 == null) return;
-                d.Bytes(t391, t390 * 1);
-                v->pInitialData = t391;
+                if (t405 != (ulong)v->initialDataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t405, 1)) return;
+                var t406 = (byte*)d.Alloc(t405, (ulong)sizeof(byte));
+                if (t406 == null) return;
+                d.Bytes(t406, t405 * 1);
+                v->pInitialData = t406;
             }
             else if ((ulong)v->initialDataSize != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1326,9 +1326,9 @@ public static unsafe partial class VkPipelineColorBlendStateCreateInfoWire
         n += 8;
         if (v->pAttachments != null)
         {
-            for (ulong t392 = 0; t392 < (ulong)v->attachmentCount; t392++)
+            for (ulong t407 = 0; t407 < (ulong)v->attachmentCount; t407++)
             {
-                n += VkPipelineColorBlendAttachmentStateWire.Size(&v->pAttachments[t392], f);
+                n += VkPipelineColorBlendAttachmentStateWire.Size(&v->pAttachments[t407], f);
             }
         }
         n += 8 + 16;
@@ -1343,9 +1343,9 @@ public static unsafe partial class VkPipelineColorBlendStateCreateInfoWire
         if (v->pAttachments != null)
         {
             e.ArraySize((ulong)v->attachmentCount);
-            for (ulong t393 = 0; t393 < (ulong)v->attachmentCount; t393++)
+            for (ulong t408 = 0; t408 < (ulong)v->attachmentCount; t408++)
             {
-                VkPipelineColorBlendAttachmentStateWire.Encode(ref e, &v->pAttachments[t393]);
+                VkPipelineColorBlendAttachmentStateWire.Encode(ref e, &v->pAttachments[t408]);
             }
         }
         else e.ArraySize(0);
@@ -1360,18 +1360,18 @@ public static unsafe partial class VkPipelineColorBlendStateCreateInfoWire
         v->attachmentCount = (uint)d.U32();
 
         {
-            ulong t395 = d.ArraySize();
-            if (t395 != 0)
+            ulong t410 = d.ArraySize();
+            if (t410 != 0)
             {
-                if (t395 != (ulong)v->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t395, 32)) return;
-                var t396 = (VkPipelineColorBlendAttachmentState*)d.Alloc(t395, (ulong)sizeof(VkPipelineColorBlendAttachmentState));
-                if (t396 == null) return;
-                for (ulong t394 = 0; t394 < t395; t394++)
+                if (t410 != (ulong)v->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t410, 32)) return;
+                var t411 = (VkPipelineColorBlendAttachmentState*)d.Alloc(t410, (ulong)sizeof(VkPipelineColorBlendAttachmentState));
+                if (t411 == null) return;
+                for (ulong t409 = 0; t409 < t410; t409++)
                 {
-                    VkPipelineColorBlendAttachmentStateWire.Decode(ref d, &t396[t394]);
+                    VkPipelineColorBlendAttachmentStateWire.Decode(ref d, &t411[t409]);
                 }
-                v->pAttachments = t396;
+                v->pAttachments = t411;
             }
         }
         if (!d.FixedArraySize(4)) return;
@@ -1515,15 +1515,15 @@ public static unsafe partial class VkPipelineColorWriteCreateInfoEXTWire
         v->attachmentCount = (uint)d.U32();
 
         {
-            ulong t400 = d.ArraySize();
-            if (t400 != 0)
+            ulong t415 = d.ArraySize();
+            if (t415 != 0)
             {
-                if (t400 != (ulong)v->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t400, 4)) return;
-                var t401 = (uint*)d.Alloc(t400, (ulong)sizeof(uint));
-                if (t401 == null) return;
-                d.Bytes(t401, t400 * 4);
-                v->pColorWriteEnables = t401;
+                if (t415 != (ulong)v->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t415, 4)) return;
+                var t416 = (uint*)d.Alloc(t415, (ulong)sizeof(uint));
+                if (t416 == null) return;
+                d.Bytes(t416, t415 * 4);
+                v->pColorWriteEnables = t416;
             }
             else if ((ulong)v->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1604,15 +1604,15 @@ public static unsafe partial class VkPipelineCoverageModulationStateCreateInfoNV
         v->coverageModulationTableCount = (uint)d.U32();
 
         {
-            ulong t405 = d.ArraySize();
-            if (t405 != 0)
+            ulong t420 = d.ArraySize();
+            if (t420 != 0)
             {
-                if (t405 != (ulong)v->coverageModulationTableCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t405, 4)) return;
-                var t406 = (float*)d.Alloc(t405, (ulong)sizeof(float));
-                if (t406 == null) return;
-                d.Bytes(t406, t405 * 4);
-                v->pCoverageModulationTable = t406;
+                if (t420 != (ulong)v->coverageModulationTableCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t420, 4)) return;
+                var t421 = (float*)d.Alloc(t420, (ulong)sizeof(float));
+                if (t421 == null) return;
+                d.Bytes(t421, t420 * 4);
+                v->pCoverageModulationTable = t421;
             }
         }
     }
@@ -1765,9 +1765,9 @@ public static unsafe partial class VkPipelineCreationFeedbackCreateInfoWire
         n += 8;
         if (v->pPipelineStageCreationFeedbacks != null)
         {
-            for (ulong t407 = 0; t407 < (ulong)v->pipelineStageCreationFeedbackCount; t407++)
+            for (ulong t422 = 0; t422 < (ulong)v->pipelineStageCreationFeedbackCount; t422++)
             {
-                n += VkPipelineCreationFeedbackWire.Size(&v->pPipelineStageCreationFeedbacks[t407], f);
+                n += VkPipelineCreationFeedbackWire.Size(&v->pPipelineStageCreationFeedbacks[t422], f);
             }
         }
         return n;
@@ -1783,9 +1783,9 @@ public static unsafe partial class VkPipelineCreationFeedbackCreateInfoWire
         if (v->pPipelineStageCreationFeedbacks != null)
         {
             e.ArraySize((ulong)v->pipelineStageCreationFeedbackCount);
-            for (ulong t408 = 0; t408 < (ulong)v->pipelineStageCreationFeedbackCount; t408++)
+            for (ulong t423 = 0; t423 < (ulong)v->pipelineStageCreationFeedbackCount; t423++)
             {
-                VkPipelineCreationFeedbackWire.Encode(ref e, &v->pPipelineStageCreationFeedbacks[t408]);
+                VkPipelineCreationFeedbackWire.Encode(ref e, &v->pPipelineStageCreationFeedbacks[t423]);
             }
         }
         else e.ArraySize(0);
@@ -1794,27 +1794,27 @@ public static unsafe partial class VkPipelineCreationFeedbackCreateInfoWire
     {
         if (d.Pointer())
         {
-            var t409 = (VkPipelineCreationFeedback*)d.Alloc(1, (ulong)sizeof(VkPipelineCreationFeedback));
-            if (t409 == null) return;
-            VkPipelineCreationFeedbackWire.Decode(ref d, &(*t409));
-            v->pPipelineCreationFeedback = t409;
+            var t424 = (VkPipelineCreationFeedback*)d.Alloc(1, (ulong)sizeof(VkPipelineCreationFeedback));
+            if (t424 == null) return;
+            VkPipelineCreationFeedbackWire.Decode(ref d, &(*t424));
+            v->pPipelineCreationFeedback = t424;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         v->pipelineStageCreationFeedbackCount = (uint)d.U32();
 
         {
-            ulong t411 = d.ArraySize();
-            if (t411 != 0)
+            ulong t426 = d.ArraySize();
+            if (t426 != 0)
             {
-                if (t411 != (ulong)v->pipelineStageCreationFeedbackCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t411, 12)) return;
-                var t412 = (VkPipelineCreationFeedback*)d.Alloc(t411, (ulong)sizeof(VkPipelineCreationFeedback));
-                if (t412 == null) return;
-                for (ulong t410 = 0; t410 < t411; t410++)
+                if (t426 != (ulong)v->pipelineStageCreationFeedbackCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t426, 12)) return;
+                var t427 = (VkPipelineCreationFeedback*)d.Alloc(t426, (ulong)sizeof(VkPipelineCreationFeedback));
+                if (t427 == null) return;
+                for (ulong t425 = 0; t425 < t426; t425++)
                 {
-                    VkPipelineCreationFeedbackWire.Decode(ref d, &t412[t410]);
+                    VkPipelineCreationFeedbackWire.Decode(ref d, &t427[t425]);
                 }
-                v->pPipelineStageCreationFeedbacks = t412;
+                v->pPipelineStageCreationFeedbacks = t427;
             }
             else if ((ulong)v->pipelineStageCreationFeedbackCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1971,15 +1971,15 @@ public static unsafe partial class VkPipelineDynamicStateCreateInfoWire
         v->dynamicStateCount = (uint)d.U32();
 
         {
-            ulong t416 = d.ArraySize();
-            if (t416 != 0)
+            ulong t431 = d.ArraySize();
+            if (t431 != 0)
             {
-                if (t416 != (ulong)v->dynamicStateCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t416, 4)) return;
-                var t417 = (VkDynamicState*)d.Alloc(t416, (ulong)sizeof(VkDynamicState));
-                if (t417 == null) return;
-                d.Bytes(t417, t416 * 4);
-                v->pDynamicStates = t417;
+                if (t431 != (ulong)v->dynamicStateCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t431, 4)) return;
+                var t432 = (VkDynamicState*)d.Alloc(t431, (ulong)sizeof(VkDynamicState));
+                if (t432 == null) return;
+                d.Bytes(t432, t431 * 4);
+                v->pDynamicStates = t432;
             }
             else if ((ulong)v->dynamicStateCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -2160,9 +2160,9 @@ public static unsafe partial class VkPipelineLayoutCreateInfoWire
         n += 8;
         if (v->pPushConstantRanges != null)
         {
-            for (ulong t419 = 0; t419 < (ulong)v->pushConstantRangeCount; t419++)
+            for (ulong t434 = 0; t434 < (ulong)v->pushConstantRangeCount; t434++)
             {
-                n += VkPushConstantRangeWire.Size(&v->pPushConstantRanges[t419], f);
+                n += VkPushConstantRangeWire.Size(&v->pPushConstantRanges[t434], f);
             }
         }
         return n;
@@ -2174,9 +2174,9 @@ public static unsafe partial class VkPipelineLayoutCreateInfoWire
         if (v->pSetLayouts != null)
         {
             e.ArraySize((ulong)v->setLayoutCount);
-            for (ulong t420 = 0; t420 < (ulong)v->setLayoutCount; t420++)
+            for (ulong t435 = 0; t435 < (ulong)v->setLayoutCount; t435++)
             {
-                e.Handle(v->pSetLayouts[t420]);
+                e.Handle(v->pSetLayouts[t435]);
             }
         }
         else e.ArraySize(0);
@@ -2184,9 +2184,9 @@ public static unsafe partial class VkPipelineLayoutCreateInfoWire
         if (v->pPushConstantRanges != null)
         {
             e.ArraySize((ulong)v->pushConstantRangeCount);
-            for (ulong t421 = 0; t421 < (ulong)v->pushConstantRangeCount; t421++)
+            for (ulong t436 = 0; t436 < (ulong)v->pushConstantRangeCount; t436++)
             {
-                VkPushConstantRangeWire.Encode(ref e, &v->pPushConstantRanges[t421]);
+                VkPushConstantRangeWire.Encode(ref e, &v->pPushConstantRanges[t436]);
             }
         }
         else e.ArraySize(0);
@@ -2197,36 +2197,36 @@ public static unsafe partial class VkPipelineLayoutCreateInfoWire
         v->setLayoutCount = (uint)d.U32();
 
         {
-            ulong t423 = d.ArraySize();
-            if (t423 != 0)
+            ulong t438 = d.ArraySize();
+            if (t438 != 0)
             {
-                if (t423 != (ulong)v->setLayoutCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t423, 8)) return;
-                var t424 = (ulong*)d.Alloc(t423, (ulong)sizeof(ulong));
-                if (t424 == null) return;
-                for (ulong t422 = 0; t422 < t423; t422++)
+                if (t438 != (ulong)v->setLayoutCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t438, 8)) return;
+                var t439 = (ulong*)d.Alloc(t438, (ulong)sizeof(ulong));
+                if (t439 == null) return;
+                for (ulong t437 = 0; t437 < t438; t437++)
                 {
-                    t424[t422] = d.Handle(20);
+                    t439[t437] = d.Handle(20);
                 }
-                v->pSetLayouts = t424;
+                v->pSetLayouts = t439;
             }
             else if ((ulong)v->setLayoutCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->pushConstantRangeCount = (uint)d.U32();
 
         {
-            ulong t426 = d.ArraySize();
-            if (t426 != 0)
+            ulong t441 = d.ArraySize();
+            if (t441 != 0)
             {
-                if (t426 != (ulong)v->pushConstantRangeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t426, 12)) return;
-                var t427 = (VkPushConstantRange*)d.Alloc(t426, (ulong)sizeof(VkPushConstantRange));
-                if (t427 == null) return;
-                for (ulong t425 = 0; t425 < t426; t425++)
+                if (t441 != (ulong)v->pushConstantRangeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t441, 12)) return;
+                var t442 = (VkPushConstantRange*)d.Alloc(t441, (ulong)sizeof(VkPushConstantRange));
+                if (t442 == null) return;
+                for (ulong t440 = 0; t440 < t441; t440++)
                 {
-                    VkPushConstantRangeWire.Decode(ref d, &t427[t425]);
+                    VkPushConstantRangeWire.Decode(ref d, &t442[t440]);
                 }
-                v->pPushConstantRanges = t427;
+                v->pPushConstantRanges = t442;
             }
             else if ((ulong)v->pushConstantRangeCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -2289,9 +2289,9 @@ public static unsafe partial class VkPipelineLibraryCreateInfoKHRWire
         if (v->pLibraries != null)
         {
             e.ArraySize((ulong)v->libraryCount);
-            for (ulong t429 = 0; t429 < (ulong)v->libraryCount; t429++)
+            for (ulong t444 = 0; t444 < (ulong)v->libraryCount; t444++)
             {
-                e.Handle(v->pLibraries[t429]);
+                e.Handle(v->pLibraries[t444]);
             }
         }
         else e.ArraySize(0);
@@ -2301,18 +2301,18 @@ public static unsafe partial class VkPipelineLibraryCreateInfoKHRWire
         v->libraryCount = (uint)d.U32();
 
         {
-            ulong t431 = d.ArraySize();
-            if (t431 != 0)
+            ulong t446 = d.ArraySize();
+            if (t446 != 0)
             {
-                if (t431 != (ulong)v->libraryCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t431, 8)) return;
-                var t432 = (ulong*)d.Alloc(t431, (ulong)sizeof(ulong));
-                if (t432 == null) return;
-                for (ulong t430 = 0; t430 < t431; t430++)
+                if (t446 != (ulong)v->libraryCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t446, 8)) return;
+                var t447 = (ulong*)d.Alloc(t446, (ulong)sizeof(ulong));
+                if (t447 == null) return;
+                for (ulong t445 = 0; t445 < t446; t445++)
                 {
-                    t432[t430] = d.Handle(19);
+                    t447[t445] = d.Handle(19);
                 }
-                v->pLibraries = t432;
+                v->pLibraries = t447;
             }
             else if ((ulong)v->libraryCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -2397,15 +2397,15 @@ public static unsafe partial class VkPipelineMultisampleStateCreateInfoWire
         v->minSampleShading = (float)d.F32();
 
         {
-            ulong t436 = d.ArraySize();
-            if (t436 != 0)
+            ulong t451 = d.ArraySize();
+            if (t451 != 0)
             {
-                if (t436 != (((ulong)v->rasterizationSamples+31UL)/32UL)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t436, 4)) return;
-                var t437 = (uint*)d.Alloc(t436, (ulong)sizeof(uint));
-                if (t437 == null) return;
-                d.Bytes(t437, t436 * 4);
-                v->pSampleMask = t437;
+                if (t451 != (((ulong)v->rasterizationSamples+31UL)/32UL)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t451, 4)) return;
+                var t452 = (uint*)d.Alloc(t451, (ulong)sizeof(uint));
+                if (t452 == null) return;
+                d.Bytes(t452, t451 * 4);
+                v->pSampleMask = t452;
             }
         }
         v->alphaToCoverageEnable = (uint)d.U32();
@@ -3028,15 +3028,15 @@ public static unsafe partial class VkPipelineRenderingCreateInfoWire
         v->colorAttachmentCount = (uint)d.U32();
 
         {
-            ulong t441 = d.ArraySize();
-            if (t441 != 0)
+            ulong t456 = d.ArraySize();
+            if (t456 != 0)
             {
-                if (t441 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t441, 4)) return;
-                var t442 = (VkFormat*)d.Alloc(t441, (ulong)sizeof(VkFormat));
-                if (t442 == null) return;
-                d.Bytes(t442, t441 * 4);
-                v->pColorAttachmentFormats = t442;
+                if (t456 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t456, 4)) return;
+                var t457 = (VkFormat*)d.Alloc(t456, (ulong)sizeof(VkFormat));
+                if (t457 == null) return;
+                d.Bytes(t457, t456 * 4);
+                v->pColorAttachmentFormats = t457;
             }
         }
         v->depthAttachmentFormat = (VkFormat)d.I32();
@@ -3239,10 +3239,10 @@ public static unsafe partial class VkPipelineShaderStageCreateInfoWire
         v->pName = d.String();
         if (d.Pointer())
         {
-            var t443 = (VkSpecializationInfo*)d.Alloc(1, (ulong)sizeof(VkSpecializationInfo));
-            if (t443 == null) return;
-            VkSpecializationInfoWire.Decode(ref d, &(*t443));
-            v->pSpecializationInfo = t443;
+            var t458 = (VkSpecializationInfo*)d.Alloc(1, (ulong)sizeof(VkSpecializationInfo));
+            if (t458 == null) return;
+            VkSpecializationInfoWire.Decode(ref d, &(*t458));
+            v->pSpecializationInfo = t458;
         }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
@@ -3603,9 +3603,9 @@ public static unsafe partial class VkPipelineVertexInputDivisorStateCreateInfoWi
         n += 8;
         if (v->pVertexBindingDivisors != null)
         {
-            for (ulong t444 = 0; t444 < (ulong)v->vertexBindingDivisorCount; t444++)
+            for (ulong t459 = 0; t459 < (ulong)v->vertexBindingDivisorCount; t459++)
             {
-                n += VkVertexInputBindingDivisorDescriptionWire.Size(&v->pVertexBindingDivisors[t444], f);
+                n += VkVertexInputBindingDivisorDescriptionWire.Size(&v->pVertexBindingDivisors[t459], f);
             }
         }
         return n;
@@ -3616,9 +3616,9 @@ public static unsafe partial class VkPipelineVertexInputDivisorStateCreateInfoWi
         if (v->pVertexBindingDivisors != null)
         {
             e.ArraySize((ulong)v->vertexBindingDivisorCount);
-            for (ulong t445 = 0; t445 < (ulong)v->vertexBindingDivisorCount; t445++)
+            for (ulong t460 = 0; t460 < (ulong)v->vertexBindingDivisorCount; t460++)
             {
-                VkVertexInputBindingDivisorDescriptionWire.Encode(ref e, &v->pVertexBindingDivisors[t445]);
+                VkVertexInputBindingDivisorDescriptionWire.Encode(ref e, &v->pVertexBindingDivisors[t460]);
             }
         }
         else e.ArraySize(0);
@@ -3628,18 +3628,18 @@ public static unsafe partial class VkPipelineVertexInputDivisorStateCreateInfoWi
         v->vertexBindingDivisorCount = (uint)d.U32();
 
         {
-            ulong t447 = d.ArraySize();
-            if (t447 != 0)
+            ulong t462 = d.ArraySize();
+            if (t462 != 0)
             {
-                if (t447 != (ulong)v->vertexBindingDivisorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t447, 8)) return;
-                var t448 = (VkVertexInputBindingDivisorDescription*)d.Alloc(t447, (ulong)sizeof(VkVertexInputBindingDivisorDescription));
-                if (t448 == null) return;
-                for (ulong t446 = 0; t446 < t447; t446++)
+                if (t462 != (ulong)v->vertexBindingDivisorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t462, 8)) return;
+                var t463 = (VkVertexInputBindingDivisorDescription*)d.Alloc(t462, (ulong)sizeof(VkVertexInputBindingDivisorDescription));
+                if (t463 == null) return;
+                for (ulong t461 = 0; t461 < t462; t461++)
                 {
-                    VkVertexInputBindingDivisorDescriptionWire.Decode(ref d, &t448[t446]);
+                    VkVertexInputBindingDivisorDescriptionWire.Decode(ref d, &t463[t461]);
                 }
-                v->pVertexBindingDivisors = t448;
+                v->pVertexBindingDivisors = t463;
             }
             else if ((ulong)v->vertexBindingDivisorCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -3693,18 +3693,18 @@ public static unsafe partial class VkPipelineVertexInputStateCreateInfoWire
         n += 8;
         if (v->pVertexBindingDescriptions != null)
         {
-            for (ulong t449 = 0; t449 < (ulong)v->vertexBindingDescriptionCount; t449++)
+            for (ulong t464 = 0; t464 < (ulong)v->vertexBindingDescriptionCount; t464++)
             {
-                n += VkVertexInputBindingDescriptionWire.Size(&v->pVertexBindingDescriptions[t449], f);
+                n += VkVertexInputBindingDescriptionWire.Size(&v->pVertexBindingDescriptions[t464], f);
             }
         }
         n += 4;
         n += 8;
         if (v->pVertexAttributeDescriptions != null)
         {
-            for (ulong t450 = 0; t450 < (ulong)v->vertexAttributeDescriptionCount; t450++)
+            for (ulong t465 = 0; t465 < (ulong)v->vertexAttributeDescriptionCount; t465++)
             {
-                n += VkVertexInputAttributeDescriptionWire.Size(&v->pVertexAttributeDescriptions[t450], f);
+                n += VkVertexInputAttributeDescriptionWire.Size(&v->pVertexAttributeDescriptions[t465], f);
             }
         }
         return n;
@@ -3716,9 +3716,9 @@ public static unsafe partial class VkPipelineVertexInputStateCreateInfoWire
         if (v->pVertexBindingDescriptions != null)
         {
             e.ArraySize((ulong)v->vertexBindingDescriptionCount);
-            for (ulong t451 = 0; t451 < (ulong)v->vertexBindingDescriptionCount; t451++)
+            for (ulong t466 = 0; t466 < (ulong)v->vertexBindingDescriptionCount; t466++)
             {
-                VkVertexInputBindingDescriptionWire.Encode(ref e, &v->pVertexBindingDescriptions[t451]);
+                VkVertexInputBindingDescriptionWire.Encode(ref e, &v->pVertexBindingDescriptions[t466]);
             }
         }
         else e.ArraySize(0);
@@ -3726,9 +3726,9 @@ public static unsafe partial class VkPipelineVertexInputStateCreateInfoWire
         if (v->pVertexAttributeDescriptions != null)
         {
             e.ArraySize((ulong)v->vertexAttributeDescriptionCount);
-            for (ulong t452 = 0; t452 < (ulong)v->vertexAttributeDescriptionCount; t452++)
+            for (ulong t467 = 0; t467 < (ulong)v->vertexAttributeDescriptionCount; t467++)
             {
-                VkVertexInputAttributeDescriptionWire.Encode(ref e, &v->pVertexAttributeDescriptions[t452]);
+                VkVertexInputAttributeDescriptionWire.Encode(ref e, &v->pVertexAttributeDescriptions[t467]);
             }
         }
         else e.ArraySize(0);
@@ -3739,36 +3739,36 @@ public static unsafe partial class VkPipelineVertexInputStateCreateInfoWire
         v->vertexBindingDescriptionCount = (uint)d.U32();
 
         {
-            ulong t454 = d.ArraySize();
-            if (t454 != 0)
+            ulong t469 = d.ArraySize();
+            if (t469 != 0)
             {
-                if (t454 != (ulong)v->vertexBindingDescriptionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t454, 12)) return;
-                var t455 = (VkVertexInputBindingDescription*)d.Alloc(t454, (ulong)sizeof(VkVertexInputBindingDescription));
-                if (t455 == null) return;
-                for (ulong t453 = 0; t453 < t454; t453++)
+                if (t469 != (ulong)v->vertexBindingDescriptionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t469, 12)) return;
+                var t470 = (VkVertexInputBindingDescription*)d.Alloc(t469, (ulong)sizeof(VkVertexInputBindingDescription));
+                if (t470 == null) return;
+                for (ulong t468 = 0; t468 < t469; t468++)
                 {
-                    VkVertexInputBindingDescriptionWire.Decode(ref d, &t455[t453]);
+                    VkVertexInputBindingDescriptionWire.Decode(ref d, &t470[t468]);
                 }
-                v->pVertexBindingDescriptions = t455;
+                v->pVertexBindingDescriptions = t470;
             }
             else if ((ulong)v->vertexBindingDescriptionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->vertexAttributeDescriptionCount = (uint)d.U32();
 
         {
-            ulong t457 = d.ArraySize();
-            if (t457 != 0)
+            ulong t472 = d.ArraySize();
+            if (t472 != 0)
             {
-                if (t457 != (ulong)v->vertexAttributeDescriptionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t457, 16)) return;
-                var t458 = (VkVertexInputAttributeDescription*)d.Alloc(t457, (ulong)sizeof(VkVertexInputAttributeDescription));
-                if (t458 == null) return;
-                for (ulong t456 = 0; t456 < t457; t456++)
+                if (t472 != (ulong)v->vertexAttributeDescriptionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t472, 16)) return;
+                var t473 = (VkVertexInputAttributeDescription*)d.Alloc(t472, (ulong)sizeof(VkVertexInputAttributeDescription));
+                if (t473 == null) return;
+                for (ulong t471 = 0; t471 < t472; t471++)
                 {
-                    VkVertexInputAttributeDescriptionWire.Decode(ref d, &t458[t456]);
+                    VkVertexInputAttributeDescriptionWire.Decode(ref d, &t473[t471]);
                 }
-                v->pVertexAttributeDescriptions = t458;
+                v->pVertexAttributeDescriptions = t473;
             }
             else if ((ulong)v->vertexAttributeDescriptionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -3905,10 +3905,10 @@ public static unsafe partial class VkPipelineViewportDepthClampControlCreateInfo
         v->depthClampMode = (VkDepthClampModeEXT)d.I32();
         if (d.Pointer())
         {
-            var t459 = (VkDepthClampRangeEXT*)d.Alloc(1, (ulong)sizeof(VkDepthClampRangeEXT));
-            if (t459 == null) return;
-            VkDepthClampRangeEXTWire.Decode(ref d, &(*t459));
-            v->pDepthClampRange = t459;
+            var t474 = (VkDepthClampRangeEXT*)d.Alloc(1, (ulong)sizeof(VkDepthClampRangeEXT));
+            if (t474 == null) return;
+            VkDepthClampRangeEXTWire.Decode(ref d, &(*t474));
+            v->pDepthClampRange = t474;
         }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -4015,18 +4015,18 @@ public static unsafe partial class VkPipelineViewportStateCreateInfoWire
         n += 8;
         if (v->pViewports != null)
         {
-            for (ulong t460 = 0; t460 < (ulong)v->viewportCount; t460++)
+            for (ulong t475 = 0; t475 < (ulong)v->viewportCount; t475++)
             {
-                n += VkViewportWire.Size(&v->pViewports[t460], f);
+                n += VkViewportWire.Size(&v->pViewports[t475], f);
             }
         }
         n += 4;
         n += 8;
         if (v->pScissors != null)
         {
-            for (ulong t461 = 0; t461 < (ulong)v->scissorCount; t461++)
+            for (ulong t476 = 0; t476 < (ulong)v->scissorCount; t476++)
             {
-                n += VkRect2DWire.Size(&v->pScissors[t461], f);
+                n += VkRect2DWire.Size(&v->pScissors[t476], f);
             }
         }
         return n;
@@ -4038,9 +4038,9 @@ public static unsafe partial class VkPipelineViewportStateCreateInfoWire
         if (v->pViewports != null)
         {
             e.ArraySize((ulong)v->viewportCount);
-            for (ulong t462 = 0; t462 < (ulong)v->viewportCount; t462++)
+            for (ulong t477 = 0; t477 < (ulong)v->viewportCount; t477++)
             {
-                VkViewportWire.Encode(ref e, &v->pViewports[t462]);
+                VkViewportWire.Encode(ref e, &v->pViewports[t477]);
             }
         }
         else e.ArraySize(0);
@@ -4048,9 +4048,9 @@ public static unsafe partial class VkPipelineViewportStateCreateInfoWire
         if (v->pScissors != null)
         {
             e.ArraySize((ulong)v->scissorCount);
-            for (ulong t463 = 0; t463 < (ulong)v->scissorCount; t463++)
+            for (ulong t478 = 0; t478 < (ulong)v->scissorCount; t478++)
             {
-                VkRect2DWire.Encode(ref e, &v->pScissors[t463]);
+                VkRect2DWire.Encode(ref e, &v->pScissors[t478]);
             }
         }
         else e.ArraySize(0);
@@ -4061,35 +4061,35 @@ public static unsafe partial class VkPipelineViewportStateCreateInfoWire
         v->viewportCount = (uint)d.U32();
 
         {
-            ulong t465 = d.ArraySize();
-            if (t465 != 0)
+            ulong t480 = d.ArraySize();
+            if (t480 != 0)
             {
-                if (t465 != (ulong)v->viewportCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t465, 24)) return;
-                var t466 = (VkViewport*)d.Alloc(t465, (ulong)sizeof(VkViewport));
-                if (t466 == null) return;
-                for (ulong t464 = 0; t464 < t465; t464++)
+                if (t480 != (ulong)v->viewportCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t480, 24)) return;
+                var t481 = (VkViewport*)d.Alloc(t480, (ulong)sizeof(VkViewport));
+                if (t481 == null) return;
+                for (ulong t479 = 0; t479 < t480; t479++)
                 {
-                    VkViewportWire.Decode(ref d, &t466[t464]);
+                    VkViewportWire.Decode(ref d, &t481[t479]);
                 }
-                v->pViewports = t466;
+                v->pViewports = t481;
             }
         }
         v->scissorCount = (uint)d.U32();
 
         {
-            ulong t468 = d.ArraySize();
-            if (t468 != 0)
+            ulong t483 = d.ArraySize();
+            if (t483 != 0)
             {
-                if (t468 != (ulong)v->scissorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t468, 16)) return;
-                var t469 = (VkRect2D*)d.Alloc(t468, (ulong)sizeof(VkRect2D));
-                if (t469 == null) return;
-                for (ulong t467 = 0; t467 < t468; t467++)
+                if (t483 != (ulong)v->scissorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t483, 16)) return;
+                var t484 = (VkRect2D*)d.Alloc(t483, (ulong)sizeof(VkRect2D));
+                if (t484 == null) return;
+                for (ulong t482 = 0; t482 < t483; t482++)
                 {
-                    VkRect2DWire.Decode(ref d, &t469[t467]);
+                    VkRect2DWire.Decode(ref d, &t484[t482]);
                 }
-                v->pScissors = t469;
+                v->pScissors = t484;
             }
         }
     }
@@ -4394,15 +4394,15 @@ public static unsafe partial class VkPushConstantsInfoWire
         v->size = (uint)d.U32();
 
         {
-            ulong t473 = d.ArraySize();
-            if (t473 != 0)
+            ulong t488 = d.ArraySize();
+            if (t488 != 0)
             {
-                if (t473 != (ulong)v->size) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t473, 1)) return;
-                var t474 = (byte*)d.Alloc(t473, (ulong)sizeof(byte));
-                if (t474 == null) return;
-                d.Bytes(t474, t473 * 1);
-                v->pValues = t474;
+                if (t488 != (ulong)v->size) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t488, 1)) return;
+                var t489 = (byte*)d.Alloc(t488, (ulong)sizeof(byte));
+                if (t489 == null) return;
+                d.Bytes(t489, t488 * 1);
+                v->pValues = t489;
             }
             else if ((ulong)v->size != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -4524,9 +4524,9 @@ public static unsafe partial class VkPushDescriptorSetInfoWire
         n += 8;
         if (v->pDescriptorWrites != null)
         {
-            for (ulong t475 = 0; t475 < (ulong)v->descriptorWriteCount; t475++)
+            for (ulong t490 = 0; t490 < (ulong)v->descriptorWriteCount; t490++)
             {
-                n += VkWriteDescriptorSetWire.Size(&v->pDescriptorWrites[t475], f);
+                n += VkWriteDescriptorSetWire.Size(&v->pDescriptorWrites[t490], f);
             }
         }
         return n;
@@ -4540,9 +4540,9 @@ public static unsafe partial class VkPushDescriptorSetInfoWire
         if (v->pDescriptorWrites != null)
         {
             e.ArraySize((ulong)v->descriptorWriteCount);
-            for (ulong t476 = 0; t476 < (ulong)v->descriptorWriteCount; t476++)
+            for (ulong t491 = 0; t491 < (ulong)v->descriptorWriteCount; t491++)
             {
-                VkWriteDescriptorSetWire.Encode(ref e, &v->pDescriptorWrites[t476]);
+                VkWriteDescriptorSetWire.Encode(ref e, &v->pDescriptorWrites[t491]);
             }
         }
         else e.ArraySize(0);
@@ -4555,18 +4555,18 @@ public static unsafe partial class VkPushDescriptorSetInfoWire
         v->descriptorWriteCount = (uint)d.U32();
 
         {
-            ulong t478 = d.ArraySize();
-            if (t478 != 0)
+            ulong t493 = d.ArraySize();
+            if (t493 != 0)
             {
-                if (t478 != (ulong)v->descriptorWriteCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t478, 60)) return;
-                var t479 = (VkWriteDescriptorSet*)d.Alloc(t478, (ulong)sizeof(VkWriteDescriptorSet));
-                if (t479 == null) return;
-                for (ulong t477 = 0; t477 < t478; t477++)
+                if (t493 != (ulong)v->descriptorWriteCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t493, 60)) return;
+                var t494 = (VkWriteDescriptorSet*)d.Alloc(t493, (ulong)sizeof(VkWriteDescriptorSet));
+                if (t494 == null) return;
+                for (ulong t492 = 0; t492 < t493; t492++)
                 {
-                    VkWriteDescriptorSetWire.Decode(ref d, &t479[t477]);
+                    VkWriteDescriptorSetWire.Decode(ref d, &t494[t492]);
                 }
-                v->pDescriptorWrites = t479;
+                v->pDescriptorWrites = t494;
             }
             else if ((ulong)v->descriptorWriteCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -5191,6 +5191,400 @@ public static unsafe partial class VkQueueFamilyProperties2Wire
     public const int PartialChainLimit = 1;
 }
 
+public static unsafe partial class VkRayTracingPipelineCreateInfoKHRWire
+{
+    public static ulong Size(VkRayTracingPipelineCreateInfoKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkRayTracingPipelineCreateInfoKHR* v)
+    {
+        e.I32((int)VkRayTracingPipelineCreateInfoKHR.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkRayTracingPipelineCreateInfoKHR* v)
+    {
+        if (d.I32() != (int)VkRayTracingPipelineCreateInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkRayTracingPipelineCreateInfoKHR.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkRayTracingPipelineCreateInfoKHR* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkRayTracingPipelineCreateInfoKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 8;
+        if (v->pStages != null)
+        {
+            for (ulong t495 = 0; t495 < (ulong)v->stageCount; t495++)
+            {
+                n += VkPipelineShaderStageCreateInfoWire.Size(&v->pStages[t495], f);
+            }
+        }
+        n += 4;
+        n += 8;
+        if (v->pGroups != null)
+        {
+            for (ulong t496 = 0; t496 < (ulong)v->groupCount; t496++)
+            {
+                n += VkRayTracingShaderGroupCreateInfoKHRWire.Size(&v->pGroups[t496], f);
+            }
+        }
+        n += 4;
+        n += 8;
+        if (v->pLibraryInfo != null)
+        {
+            n += VkPipelineLibraryCreateInfoKHRWire.Size(&(*v->pLibraryInfo), f);
+        }
+        n += 8;
+        if (v->pLibraryInterface != null)
+        {
+            n += VkRayTracingPipelineInterfaceCreateInfoKHRWire.Size(&(*v->pLibraryInterface), f);
+        }
+        n += 8;
+        if (v->pDynamicState != null)
+        {
+            n += VkPipelineDynamicStateCreateInfoWire.Size(&(*v->pDynamicState), f);
+        }
+        n += 8;
+        n += 8;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkRayTracingPipelineCreateInfoKHR* v)
+    {
+        e.U32((uint)v->flags);
+        e.U32((uint)v->stageCount);
+        if (v->pStages != null)
+        {
+            e.ArraySize((ulong)v->stageCount);
+            for (ulong t497 = 0; t497 < (ulong)v->stageCount; t497++)
+            {
+                VkPipelineShaderStageCreateInfoWire.Encode(ref e, &v->pStages[t497]);
+            }
+        }
+        else e.ArraySize(0);
+        e.U32((uint)v->groupCount);
+        if (v->pGroups != null)
+        {
+            e.ArraySize((ulong)v->groupCount);
+            for (ulong t498 = 0; t498 < (ulong)v->groupCount; t498++)
+            {
+                VkRayTracingShaderGroupCreateInfoKHRWire.Encode(ref e, &v->pGroups[t498]);
+            }
+        }
+        else e.ArraySize(0);
+        e.U32((uint)v->maxPipelineRayRecursionDepth);
+        e.Pointer(v->pLibraryInfo != null);
+        if (v->pLibraryInfo != null)
+        {
+            VkPipelineLibraryCreateInfoKHRWire.Encode(ref e, &(*v->pLibraryInfo));
+        }
+        e.Pointer(v->pLibraryInterface != null);
+        if (v->pLibraryInterface != null)
+        {
+            VkRayTracingPipelineInterfaceCreateInfoKHRWire.Encode(ref e, &(*v->pLibraryInterface));
+        }
+        e.Pointer(v->pDynamicState != null);
+        if (v->pDynamicState != null)
+        {
+            VkPipelineDynamicStateCreateInfoWire.Encode(ref e, &(*v->pDynamicState));
+        }
+        e.Handle(v->layout);
+        e.Handle(v->basePipelineHandle);
+        e.I32((int)v->basePipelineIndex);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkRayTracingPipelineCreateInfoKHR* v)
+    {
+        v->flags = (uint)d.U32();
+        v->stageCount = (uint)d.U32();
+
+        {
+            ulong t500 = d.ArraySize();
+            if (t500 != 0)
+            {
+                if (t500 != (ulong)v->stageCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t500, 44)) return;
+                var t501 = (VkPipelineShaderStageCreateInfo*)d.Alloc(t500, (ulong)sizeof(VkPipelineShaderStageCreateInfo));
+                if (t501 == null) return;
+                for (ulong t499 = 0; t499 < t500; t499++)
+                {
+                    VkPipelineShaderStageCreateInfoWire.Decode(ref d, &t501[t499]);
+                }
+                v->pStages = t501;
+            }
+            else if ((ulong)v->stageCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+        v->groupCount = (uint)d.U32();
+
+        {
+            ulong t503 = d.ArraySize();
+            if (t503 != 0)
+            {
+                if (t503 != (ulong)v->groupCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t503, 40)) return;
+                var t504 = (VkRayTracingShaderGroupCreateInfoKHR*)d.Alloc(t503, (ulong)sizeof(VkRayTracingShaderGroupCreateInfoKHR));
+                if (t504 == null) return;
+                for (ulong t502 = 0; t502 < t503; t502++)
+                {
+                    VkRayTracingShaderGroupCreateInfoKHRWire.Decode(ref d, &t504[t502]);
+                }
+                v->pGroups = t504;
+            }
+            else if ((ulong)v->groupCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+        v->maxPipelineRayRecursionDepth = (uint)d.U32();
+        if (d.Pointer())
+        {
+            var t505 = (VkPipelineLibraryCreateInfoKHR*)d.Alloc(1, (ulong)sizeof(VkPipelineLibraryCreateInfoKHR));
+            if (t505 == null) return;
+            VkPipelineLibraryCreateInfoKHRWire.Decode(ref d, &(*t505));
+            v->pLibraryInfo = t505;
+        }
+        if (d.Pointer())
+        {
+            var t506 = (VkRayTracingPipelineInterfaceCreateInfoKHR*)d.Alloc(1, (ulong)sizeof(VkRayTracingPipelineInterfaceCreateInfoKHR));
+            if (t506 == null) return;
+            VkRayTracingPipelineInterfaceCreateInfoKHRWire.Decode(ref d, &(*t506));
+            v->pLibraryInterface = t506;
+        }
+        if (d.Pointer())
+        {
+            var t507 = (VkPipelineDynamicStateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPipelineDynamicStateCreateInfo));
+            if (t507 == null) return;
+            VkPipelineDynamicStateCreateInfoWire.Decode(ref d, &(*t507));
+            v->pDynamicState = t507;
+        }
+        v->layout = d.Handle(17);
+        v->basePipelineHandle = d.Handle(19);
+        v->basePipelineIndex = (int)d.I32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        ulong n = 8;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000068000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): n += 12 + VkPipelineRobustnessCreateInfoWire.SizeSelf((VkPipelineRobustnessCreateInfo*)p, f); break;
+                case 1000192000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(193): n += 12 + VkPipelineCreationFeedbackCreateInfoWire.SizeSelf((VkPipelineCreationFeedbackCreateInfo*)p, f); break;
+                case 1000470005 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): n += 12 + VkPipelineCreateFlags2CreateInfoWire.SizeSelf((VkPipelineCreateFlags2CreateInfo*)p, f); break;
+            }
+        }
+        return n;
+    }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        if (p == null) { e.Pointer(false); return; }
+        var f = e.Filter;
+        VnChainHeader** kept = stackalloc VnChainHeader*[3];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
+        {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 3) { EncodeChain(ref e, p); break; }
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000068000 when f == null || f.HasVersion(0x404000u) || f.HasExtension(69): e.Pointer(true); e.I32(1000068000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000192000 when f == null || f.HasVersion(0x403000u) || f.HasExtension(193): e.Pointer(true); e.I32(1000192000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000470005 when f == null || f.HasVersion(0x404000u) || f.HasExtension(471): e.Pointer(true); e.I32(1000470005); kept[n++] = (VnChainHeader*)p; break;
+            }
+        }
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000068000: VkPipelineRobustnessCreateInfoWire.EncodeSelf(ref e, (VkPipelineRobustnessCreateInfo*)q); break;
+                case 1000192000: VkPipelineCreationFeedbackCreateInfoWire.EncodeSelf(ref e, (VkPipelineCreationFeedbackCreateInfo*)q); break;
+                case 1000470005: VkPipelineCreateFlags2CreateInfoWire.EncodeSelf(ref e, (VkPipelineCreateFlags2CreateInfo*)q); break;
+            }
+        }
+    }
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (!d.Pointer()) return null;
+        VnChainHeader* last = null;
+        int n = 0;
+        do
+        {
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
+            {
+                case 1000068000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineRobustnessCreateInfo)); break;
+                case 1000192000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineCreationFeedbackCreateInfo)); break;
+                case 1000470005: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkPipelineCreateFlags2CreateInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            }
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000068000: VkPipelineRobustnessCreateInfoWire.DecodeSelf(ref d, (VkPipelineRobustnessCreateInfo*)last); break;
+                case 1000192000: VkPipelineCreationFeedbackCreateInfoWire.DecodeSelf(ref d, (VkPipelineCreationFeedbackCreateInfo*)last); break;
+                case 1000470005: VkPipelineCreateFlags2CreateInfoWire.DecodeSelf(ref d, (VkPipelineCreateFlags2CreateInfo*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
+        }
+        return next;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkRayTracingPipelineCreateInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000068000, 1000192000, 1000470005];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 3;
+}
+
+public static unsafe partial class VkRayTracingPipelineInterfaceCreateInfoKHRWire
+{
+    public static ulong Size(VkRayTracingPipelineInterfaceCreateInfoKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkRayTracingPipelineInterfaceCreateInfoKHR* v)
+    {
+        e.I32((int)VkRayTracingPipelineInterfaceCreateInfoKHR.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkRayTracingPipelineInterfaceCreateInfoKHR* v)
+    {
+        if (d.I32() != (int)VkRayTracingPipelineInterfaceCreateInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkRayTracingPipelineInterfaceCreateInfoKHR.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkRayTracingPipelineInterfaceCreateInfoKHR* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkRayTracingPipelineInterfaceCreateInfoKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkRayTracingPipelineInterfaceCreateInfoKHR* v)
+    {
+        e.U32((uint)v->maxPipelineRayPayloadSize);
+        e.U32((uint)v->maxPipelineRayHitAttributeSize);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkRayTracingPipelineInterfaceCreateInfoKHR* v)
+    {
+        v->maxPipelineRayPayloadSize = (uint)d.U32();
+        v->maxPipelineRayHitAttributeSize = (uint)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkRayTracingPipelineInterfaceCreateInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
+public static unsafe partial class VkRayTracingShaderGroupCreateInfoKHRWire
+{
+    public static ulong Size(VkRayTracingShaderGroupCreateInfoKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkRayTracingShaderGroupCreateInfoKHR* v)
+    {
+        e.I32((int)VkRayTracingShaderGroupCreateInfoKHR.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkRayTracingShaderGroupCreateInfoKHR* v)
+    {
+        if (d.I32() != (int)VkRayTracingShaderGroupCreateInfoKHR.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkRayTracingShaderGroupCreateInfoKHR.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkRayTracingShaderGroupCreateInfoKHR* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkRayTracingShaderGroupCreateInfoKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkRayTracingShaderGroupCreateInfoKHR* v)
+    {
+        e.I32((int)v->type);
+        e.U32((uint)v->generalShader);
+        e.U32((uint)v->closestHitShader);
+        e.U32((uint)v->anyHitShader);
+        e.U32((uint)v->intersectionShader);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkRayTracingShaderGroupCreateInfoKHR* v)
+    {
+        v->type = (VkRayTracingShaderGroupTypeKHR)d.I32();
+        v->generalShader = (uint)d.U32();
+        v->closestHitShader = (uint)d.U32();
+        v->anyHitShader = (uint)d.U32();
+        v->intersectionShader = (uint)d.U32();
+        v->pShaderGroupCaptureReplayHandle = null;
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkRayTracingShaderGroupCreateInfoKHR carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
 public static unsafe partial class VkRect2DWire
 {
     public static ulong Size(VkRect2D* v, VnProtocolFilter f = null)
@@ -5277,9 +5671,9 @@ public static unsafe partial class VkRenderPassAttachmentBeginInfoWire
         if (v->pAttachments != null)
         {
             e.ArraySize((ulong)v->attachmentCount);
-            for (ulong t481 = 0; t481 < (ulong)v->attachmentCount; t481++)
+            for (ulong t509 = 0; t509 < (ulong)v->attachmentCount; t509++)
             {
-                e.Handle(v->pAttachments[t481]);
+                e.Handle(v->pAttachments[t509]);
             }
         }
         else e.ArraySize(0);
@@ -5289,18 +5683,18 @@ public static unsafe partial class VkRenderPassAttachmentBeginInfoWire
         v->attachmentCount = (uint)d.U32();
 
         {
-            ulong t483 = d.ArraySize();
-            if (t483 != 0)
+            ulong t511 = d.ArraySize();
+            if (t511 != 0)
             {
-                if (t483 != (ulong)v->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t483, 8)) return;
-                var t484 = (ulong*)d.Alloc(t483, (ulong)sizeof(ulong));
-                if (t484 == null) return;
-                for (ulong t482 = 0; t482 < t483; t482++)
+                if (t511 != (ulong)v->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t511, 8)) return;
+                var t512 = (ulong*)d.Alloc(t511, (ulong)sizeof(ulong));
+                if (t512 == null) return;
+                for (ulong t510 = 0; t510 < t511; t510++)
                 {
-                    t484[t482] = d.Handle(14);
+                    t512[t510] = d.Handle(14);
                 }
-                v->pAttachments = t484;
+                v->pAttachments = t512;
             }
             else if ((ulong)v->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -5356,9 +5750,9 @@ public static unsafe partial class VkRenderPassBeginInfoWire
         n += 8;
         if (v->pClearValues != null)
         {
-            for (ulong t485 = 0; t485 < (ulong)v->clearValueCount; t485++)
+            for (ulong t513 = 0; t513 < (ulong)v->clearValueCount; t513++)
             {
-                n += VkClearValueWire.Size(&v->pClearValues[t485], f);
+                n += VkClearValueWire.Size(&v->pClearValues[t513], f);
             }
         }
         return n;
@@ -5372,9 +5766,9 @@ public static unsafe partial class VkRenderPassBeginInfoWire
         if (v->pClearValues != null)
         {
             e.ArraySize((ulong)v->clearValueCount);
-            for (ulong t486 = 0; t486 < (ulong)v->clearValueCount; t486++)
+            for (ulong t514 = 0; t514 < (ulong)v->clearValueCount; t514++)
             {
-                VkClearValueWire.Encode(ref e, &v->pClearValues[t486]);
+                VkClearValueWire.Encode(ref e, &v->pClearValues[t514]);
             }
         }
         else e.ArraySize(0);
@@ -5387,18 +5781,18 @@ public static unsafe partial class VkRenderPassBeginInfoWire
         v->clearValueCount = (uint)d.U32();
 
         {
-            ulong t488 = d.ArraySize();
-            if (t488 != 0)
+            ulong t516 = d.ArraySize();
+            if (t516 != 0)
             {
-                if (t488 != (ulong)v->clearValueCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t488, 12)) return;
-                var t489 = (VkClearValue*)d.Alloc(t488, (ulong)sizeof(VkClearValue));
-                if (t489 == null) return;
-                for (ulong t487 = 0; t487 < t488; t487++)
+                if (t516 != (ulong)v->clearValueCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t516, 12)) return;
+                var t517 = (VkClearValue*)d.Alloc(t516, (ulong)sizeof(VkClearValue));
+                if (t517 == null) return;
+                for (ulong t515 = 0; t515 < t516; t515++)
                 {
-                    VkClearValueWire.Decode(ref d, &t489[t487]);
+                    VkClearValueWire.Decode(ref d, &t517[t515]);
                 }
-                v->pClearValues = t489;
+                v->pClearValues = t517;
             }
         }
     }
@@ -5527,27 +5921,27 @@ public static unsafe partial class VkRenderPassCreateInfoWire
         n += 8;
         if (v->pAttachments != null)
         {
-            for (ulong t490 = 0; t490 < (ulong)v->attachmentCount; t490++)
+            for (ulong t518 = 0; t518 < (ulong)v->attachmentCount; t518++)
             {
-                n += VkAttachmentDescriptionWire.Size(&v->pAttachments[t490], f);
+                n += VkAttachmentDescriptionWire.Size(&v->pAttachments[t518], f);
             }
         }
         n += 4;
         n += 8;
         if (v->pSubpasses != null)
         {
-            for (ulong t491 = 0; t491 < (ulong)v->subpassCount; t491++)
+            for (ulong t519 = 0; t519 < (ulong)v->subpassCount; t519++)
             {
-                n += VkSubpassDescriptionWire.Size(&v->pSubpasses[t491], f);
+                n += VkSubpassDescriptionWire.Size(&v->pSubpasses[t519], f);
             }
         }
         n += 4;
         n += 8;
         if (v->pDependencies != null)
         {
-            for (ulong t492 = 0; t492 < (ulong)v->dependencyCount; t492++)
+            for (ulong t520 = 0; t520 < (ulong)v->dependencyCount; t520++)
             {
-                n += VkSubpassDependencyWire.Size(&v->pDependencies[t492], f);
+                n += VkSubpassDependencyWire.Size(&v->pDependencies[t520], f);
             }
         }
         return n;
@@ -5559,9 +5953,9 @@ public static unsafe partial class VkRenderPassCreateInfoWire
         if (v->pAttachments != null)
         {
             e.ArraySize((ulong)v->attachmentCount);
-            for (ulong t493 = 0; t493 < (ulong)v->attachmentCount; t493++)
+            for (ulong t521 = 0; t521 < (ulong)v->attachmentCount; t521++)
             {
-                VkAttachmentDescriptionWire.Encode(ref e, &v->pAttachments[t493]);
+                VkAttachmentDescriptionWire.Encode(ref e, &v->pAttachments[t521]);
             }
         }
         else e.ArraySize(0);
@@ -5569,9 +5963,9 @@ public static unsafe partial class VkRenderPassCreateInfoWire
         if (v->pSubpasses != null)
         {
             e.ArraySize((ulong)v->subpassCount);
-            for (ulong t494 = 0; t494 < (ulong)v->subpassCount; t494++)
+            for (ulong t522 = 0; t522 < (ulong)v->subpassCount; t522++)
             {
-                VkSubpassDescriptionWire.Encode(ref e, &v->pSubpasses[t494]);
+                VkSubpassDescriptionWire.Encode(ref e, &v->pSubpasses[t522]);
             }
         }
         else e.ArraySize(0);
@@ -5579,9 +5973,9 @@ public static unsafe partial class VkRenderPassCreateInfoWire
         if (v->pDependencies != null)
         {
             e.ArraySize((ulong)v->dependencyCount);
-            for (ulong t495 = 0; t495 < (ulong)v->dependencyCount; t495++)
+            for (ulong t523 = 0; t523 < (ulong)v->dependencyCount; t523++)
             {
-                VkSubpassDependencyWire.Encode(ref e, &v->pDependencies[t495]);
+                VkSubpassDependencyWire.Encode(ref e, &v->pDependencies[t523]);
             }
         }
         else e.ArraySize(0);
@@ -5592,54 +5986,54 @@ public static unsafe partial class VkRenderPassCreateInfoWire
         v->attachmentCount = (uint)d.U32();
 
         {
-            ulong t497 = d.ArraySize();
-            if (t497 != 0)
+            ulong t525 = d.ArraySize();
+            if (t525 != 0)
             {
-                if (t497 != (ulong)v->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t497, 36)) return;
-                var t498 = (VkAttachmentDescription*)d.Alloc(t497, (ulong)sizeof(VkAttachmentDescription));
-                if (t498 == null) return;
-                for (ulong t496 = 0; t496 < t497; t496++)
+                if (t525 != (ulong)v->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t525, 36)) return;
+                var t526 = (VkAttachmentDescription*)d.Alloc(t525, (ulong)sizeof(VkAttachmentDescription));
+                if (t526 == null) return;
+                for (ulong t524 = 0; t524 < t525; t524++)
                 {
-                    VkAttachmentDescriptionWire.Decode(ref d, &t498[t496]);
+                    VkAttachmentDescriptionWire.Decode(ref d, &t526[t524]);
                 }
-                v->pAttachments = t498;
+                v->pAttachments = t526;
             }
             else if ((ulong)v->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->subpassCount = (uint)d.U32();
 
         {
-            ulong t500 = d.ArraySize();
-            if (t500 != 0)
+            ulong t528 = d.ArraySize();
+            if (t528 != 0)
             {
-                if (t500 != (ulong)v->subpassCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t500, 60)) return;
-                var t501 = (VkSubpassDescription*)d.Alloc(t500, (ulong)sizeof(VkSubpassDescription));
-                if (t501 == null) return;
-                for (ulong t499 = 0; t499 < t500; t499++)
+                if (t528 != (ulong)v->subpassCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t528, 60)) return;
+                var t529 = (VkSubpassDescription*)d.Alloc(t528, (ulong)sizeof(VkSubpassDescription));
+                if (t529 == null) return;
+                for (ulong t527 = 0; t527 < t528; t527++)
                 {
-                    VkSubpassDescriptionWire.Decode(ref d, &t501[t499]);
+                    VkSubpassDescriptionWire.Decode(ref d, &t529[t527]);
                 }
-                v->pSubpasses = t501;
+                v->pSubpasses = t529;
             }
             else if ((ulong)v->subpassCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->dependencyCount = (uint)d.U32();
 
         {
-            ulong t503 = d.ArraySize();
-            if (t503 != 0)
+            ulong t531 = d.ArraySize();
+            if (t531 != 0)
             {
-                if (t503 != (ulong)v->dependencyCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t503, 28)) return;
-                var t504 = (VkSubpassDependency*)d.Alloc(t503, (ulong)sizeof(VkSubpassDependency));
-                if (t504 == null) return;
-                for (ulong t502 = 0; t502 < t503; t502++)
+                if (t531 != (ulong)v->dependencyCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t531, 28)) return;
+                var t532 = (VkSubpassDependency*)d.Alloc(t531, (ulong)sizeof(VkSubpassDependency));
+                if (t532 == null) return;
+                for (ulong t530 = 0; t530 < t531; t530++)
                 {
-                    VkSubpassDependencyWire.Decode(ref d, &t504[t502]);
+                    VkSubpassDependencyWire.Decode(ref d, &t532[t530]);
                 }
-                v->pDependencies = t504;
+                v->pDependencies = t532;
             }
             else if ((ulong)v->dependencyCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -5764,27 +6158,27 @@ public static unsafe partial class VkRenderPassCreateInfo2Wire
         n += 8;
         if (v->pAttachments != null)
         {
-            for (ulong t505 = 0; t505 < (ulong)v->attachmentCount; t505++)
+            for (ulong t533 = 0; t533 < (ulong)v->attachmentCount; t533++)
             {
-                n += VkAttachmentDescription2Wire.Size(&v->pAttachments[t505], f);
+                n += VkAttachmentDescription2Wire.Size(&v->pAttachments[t533], f);
             }
         }
         n += 4;
         n += 8;
         if (v->pSubpasses != null)
         {
-            for (ulong t506 = 0; t506 < (ulong)v->subpassCount; t506++)
+            for (ulong t534 = 0; t534 < (ulong)v->subpassCount; t534++)
             {
-                n += VkSubpassDescription2Wire.Size(&v->pSubpasses[t506], f);
+                n += VkSubpassDescription2Wire.Size(&v->pSubpasses[t534], f);
             }
         }
         n += 4;
         n += 8;
         if (v->pDependencies != null)
         {
-            for (ulong t507 = 0; t507 < (ulong)v->dependencyCount; t507++)
+            for (ulong t535 = 0; t535 < (ulong)v->dependencyCount; t535++)
             {
-                n += VkSubpassDependency2Wire.Size(&v->pDependencies[t507], f);
+                n += VkSubpassDependency2Wire.Size(&v->pDependencies[t535], f);
             }
         }
         n += 4;
@@ -5802,9 +6196,9 @@ public static unsafe partial class VkRenderPassCreateInfo2Wire
         if (v->pAttachments != null)
         {
             e.ArraySize((ulong)v->attachmentCount);
-            for (ulong t509 = 0; t509 < (ulong)v->attachmentCount; t509++)
+            for (ulong t537 = 0; t537 < (ulong)v->attachmentCount; t537++)
             {
-                VkAttachmentDescription2Wire.Encode(ref e, &v->pAttachments[t509]);
+                VkAttachmentDescription2Wire.Encode(ref e, &v->pAttachments[t537]);
             }
         }
         else e.ArraySize(0);
@@ -5812,9 +6206,9 @@ public static unsafe partial class VkRenderPassCreateInfo2Wire
         if (v->pSubpasses != null)
         {
             e.ArraySize((ulong)v->subpassCount);
-            for (ulong t510 = 0; t510 < (ulong)v->subpassCount; t510++)
+            for (ulong t538 = 0; t538 < (ulong)v->subpassCount; t538++)
             {
-                VkSubpassDescription2Wire.Encode(ref e, &v->pSubpasses[t510]);
+                VkSubpassDescription2Wire.Encode(ref e, &v->pSubpasses[t538]);
             }
         }
         else e.ArraySize(0);
@@ -5822,9 +6216,9 @@ public static unsafe partial class VkRenderPassCreateInfo2Wire
         if (v->pDependencies != null)
         {
             e.ArraySize((ulong)v->dependencyCount);
-            for (ulong t511 = 0; t511 < (ulong)v->dependencyCount; t511++)
+            for (ulong t539 = 0; t539 < (ulong)v->dependencyCount; t539++)
             {
-                VkSubpassDependency2Wire.Encode(ref e, &v->pDependencies[t511]);
+                VkSubpassDependency2Wire.Encode(ref e, &v->pDependencies[t539]);
             }
         }
         else e.ArraySize(0);
@@ -5842,69 +6236,69 @@ public static unsafe partial class VkRenderPassCreateInfo2Wire
         v->attachmentCount = (uint)d.U32();
 
         {
-            ulong t514 = d.ArraySize();
-            if (t514 != 0)
+            ulong t542 = d.ArraySize();
+            if (t542 != 0)
             {
-                if (t514 != (ulong)v->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t514, 48)) return;
-                var t515 = (VkAttachmentDescription2*)d.Alloc(t514, (ulong)sizeof(VkAttachmentDescription2));
-                if (t515 == null) return;
-                for (ulong t513 = 0; t513 < t514; t513++)
+                if (t542 != (ulong)v->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t542, 48)) return;
+                var t543 = (VkAttachmentDescription2*)d.Alloc(t542, (ulong)sizeof(VkAttachmentDescription2));
+                if (t543 == null) return;
+                for (ulong t541 = 0; t541 < t542; t541++)
                 {
-                    VkAttachmentDescription2Wire.Decode(ref d, &t515[t513]);
+                    VkAttachmentDescription2Wire.Decode(ref d, &t543[t541]);
                 }
-                v->pAttachments = t515;
+                v->pAttachments = t543;
             }
             else if ((ulong)v->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->subpassCount = (uint)d.U32();
 
         {
-            ulong t517 = d.ArraySize();
-            if (t517 != 0)
+            ulong t545 = d.ArraySize();
+            if (t545 != 0)
             {
-                if (t517 != (ulong)v->subpassCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t517, 76)) return;
-                var t518 = (VkSubpassDescription2*)d.Alloc(t517, (ulong)sizeof(VkSubpassDescription2));
-                if (t518 == null) return;
-                for (ulong t516 = 0; t516 < t517; t516++)
+                if (t545 != (ulong)v->subpassCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t545, 76)) return;
+                var t546 = (VkSubpassDescription2*)d.Alloc(t545, (ulong)sizeof(VkSubpassDescription2));
+                if (t546 == null) return;
+                for (ulong t544 = 0; t544 < t545; t544++)
                 {
-                    VkSubpassDescription2Wire.Decode(ref d, &t518[t516]);
+                    VkSubpassDescription2Wire.Decode(ref d, &t546[t544]);
                 }
-                v->pSubpasses = t518;
+                v->pSubpasses = t546;
             }
             else if ((ulong)v->subpassCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->dependencyCount = (uint)d.U32();
 
         {
-            ulong t520 = d.ArraySize();
-            if (t520 != 0)
+            ulong t548 = d.ArraySize();
+            if (t548 != 0)
             {
-                if (t520 != (ulong)v->dependencyCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t520, 44)) return;
-                var t521 = (VkSubpassDependency2*)d.Alloc(t520, (ulong)sizeof(VkSubpassDependency2));
-                if (t521 == null) return;
-                for (ulong t519 = 0; t519 < t520; t519++)
+                if (t548 != (ulong)v->dependencyCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t548, 44)) return;
+                var t549 = (VkSubpassDependency2*)d.Alloc(t548, (ulong)sizeof(VkSubpassDependency2));
+                if (t549 == null) return;
+                for (ulong t547 = 0; t547 < t548; t547++)
                 {
-                    VkSubpassDependency2Wire.Decode(ref d, &t521[t519]);
+                    VkSubpassDependency2Wire.Decode(ref d, &t549[t547]);
                 }
-                v->pDependencies = t521;
+                v->pDependencies = t549;
             }
             else if ((ulong)v->dependencyCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->correlatedViewMaskCount = (uint)d.U32();
 
         {
-            ulong t523 = d.ArraySize();
-            if (t523 != 0)
+            ulong t551 = d.ArraySize();
+            if (t551 != 0)
             {
-                if (t523 != (ulong)v->correlatedViewMaskCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t523, 4)) return;
-                var t524 = (uint*)d.Alloc(t523, (ulong)sizeof(uint));
-                if (t524 == null) return;
-                d.Bytes(t524, t523 * 4);
-                v->pCorrelatedViewMasks = t524;
+                if (t551 != (ulong)v->correlatedViewMaskCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t551, 4)) return;
+                var t552 = (uint*)d.Alloc(t551, (ulong)sizeof(uint));
+                if (t552 == null) return;
+                d.Bytes(t552, t551 * 4);
+                v->pCorrelatedViewMasks = t552;
             }
             else if ((ulong)v->correlatedViewMaskCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -5957,9 +6351,9 @@ public static unsafe partial class VkRenderPassInputAttachmentAspectCreateInfoWi
         n += 8;
         if (v->pAspectReferences != null)
         {
-            for (ulong t525 = 0; t525 < (ulong)v->aspectReferenceCount; t525++)
+            for (ulong t553 = 0; t553 < (ulong)v->aspectReferenceCount; t553++)
             {
-                n += VkInputAttachmentAspectReferenceWire.Size(&v->pAspectReferences[t525], f);
+                n += VkInputAttachmentAspectReferenceWire.Size(&v->pAspectReferences[t553], f);
             }
         }
         return n;
@@ -5970,9 +6364,9 @@ public static unsafe partial class VkRenderPassInputAttachmentAspectCreateInfoWi
         if (v->pAspectReferences != null)
         {
             e.ArraySize((ulong)v->aspectReferenceCount);
-            for (ulong t526 = 0; t526 < (ulong)v->aspectReferenceCount; t526++)
+            for (ulong t554 = 0; t554 < (ulong)v->aspectReferenceCount; t554++)
             {
-                VkInputAttachmentAspectReferenceWire.Encode(ref e, &v->pAspectReferences[t526]);
+                VkInputAttachmentAspectReferenceWire.Encode(ref e, &v->pAspectReferences[t554]);
             }
         }
         else e.ArraySize(0);
@@ -5982,18 +6376,18 @@ public static unsafe partial class VkRenderPassInputAttachmentAspectCreateInfoWi
         v->aspectReferenceCount = (uint)d.U32();
 
         {
-            ulong t528 = d.ArraySize();
-            if (t528 != 0)
+            ulong t556 = d.ArraySize();
+            if (t556 != 0)
             {
-                if (t528 != (ulong)v->aspectReferenceCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t528, 12)) return;
-                var t529 = (VkInputAttachmentAspectReference*)d.Alloc(t528, (ulong)sizeof(VkInputAttachmentAspectReference));
-                if (t529 == null) return;
-                for (ulong t527 = 0; t527 < t528; t527++)
+                if (t556 != (ulong)v->aspectReferenceCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t556, 12)) return;
+                var t557 = (VkInputAttachmentAspectReference*)d.Alloc(t556, (ulong)sizeof(VkInputAttachmentAspectReference));
+                if (t557 == null) return;
+                for (ulong t555 = 0; t555 < t556; t555++)
                 {
-                    VkInputAttachmentAspectReferenceWire.Decode(ref d, &t529[t527]);
+                    VkInputAttachmentAspectReferenceWire.Decode(ref d, &t557[t555]);
                 }
-                v->pAspectReferences = t529;
+                v->pAspectReferences = t557;
             }
             else if ((ulong)v->aspectReferenceCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -6091,45 +6485,45 @@ public static unsafe partial class VkRenderPassMultiviewCreateInfoWire
         v->subpassCount = (uint)d.U32();
 
         {
-            ulong t537 = d.ArraySize();
-            if (t537 != 0)
+            ulong t565 = d.ArraySize();
+            if (t565 != 0)
             {
-                if (t537 != (ulong)v->subpassCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t537, 4)) return;
-                var t538 = (uint*)d.Alloc(t537, (ulong)sizeof(uint));
-                if (t538 == null) return;
-                d.Bytes(t538, t537 * 4);
-                v->pViewMasks = t538;
+                if (t565 != (ulong)v->subpassCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t565, 4)) return;
+                var t566 = (uint*)d.Alloc(t565, (ulong)sizeof(uint));
+                if (t566 == null) return;
+                d.Bytes(t566, t565 * 4);
+                v->pViewMasks = t566;
             }
             else if ((ulong)v->subpassCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->dependencyCount = (uint)d.U32();
 
         {
-            ulong t540 = d.ArraySize();
-            if (t540 != 0)
+            ulong t568 = d.ArraySize();
+            if (t568 != 0)
             {
-                if (t540 != (ulong)v->dependencyCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t540, 4)) return;
-                var t541 = (int*)d.Alloc(t540, (ulong)sizeof(int));
-                if (t541 == null) return;
-                d.Bytes(t541, t540 * 4);
-                v->pViewOffsets = t541;
+                if (t568 != (ulong)v->dependencyCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t568, 4)) return;
+                var t569 = (int*)d.Alloc(t568, (ulong)sizeof(int));
+                if (t569 == null) return;
+                d.Bytes(t569, t568 * 4);
+                v->pViewOffsets = t569;
             }
             else if ((ulong)v->dependencyCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->correlationMaskCount = (uint)d.U32();
 
         {
-            ulong t543 = d.ArraySize();
-            if (t543 != 0)
+            ulong t571 = d.ArraySize();
+            if (t571 != 0)
             {
-                if (t543 != (ulong)v->correlationMaskCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t543, 4)) return;
-                var t544 = (uint*)d.Alloc(t543, (ulong)sizeof(uint));
-                if (t544 == null) return;
-                d.Bytes(t544, t543 * 4);
-                v->pCorrelationMasks = t544;
+                if (t571 != (ulong)v->correlationMaskCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t571, 4)) return;
+                var t572 = (uint*)d.Alloc(t571, (ulong)sizeof(uint));
+                if (t572 == null) return;
+                d.Bytes(t572, t571 * 4);
+                v->pCorrelationMasks = t572;
             }
             else if ((ulong)v->correlationMaskCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -6182,18 +6576,18 @@ public static unsafe partial class VkRenderPassSampleLocationsBeginInfoEXTWire
         n += 8;
         if (v->pAttachmentInitialSampleLocations != null)
         {
-            for (ulong t545 = 0; t545 < (ulong)v->attachmentInitialSampleLocationsCount; t545++)
+            for (ulong t573 = 0; t573 < (ulong)v->attachmentInitialSampleLocationsCount; t573++)
             {
-                n += VkAttachmentSampleLocationsEXTWire.Size(&v->pAttachmentInitialSampleLocations[t545], f);
+                n += VkAttachmentSampleLocationsEXTWire.Size(&v->pAttachmentInitialSampleLocations[t573], f);
             }
         }
         n += 4;
         n += 8;
         if (v->pPostSubpassSampleLocations != null)
         {
-            for (ulong t546 = 0; t546 < (ulong)v->postSubpassSampleLocationsCount; t546++)
+            for (ulong t574 = 0; t574 < (ulong)v->postSubpassSampleLocationsCount; t574++)
             {
-                n += VkSubpassSampleLocationsEXTWire.Size(&v->pPostSubpassSampleLocations[t546], f);
+                n += VkSubpassSampleLocationsEXTWire.Size(&v->pPostSubpassSampleLocations[t574], f);
             }
         }
         return n;
@@ -6204,9 +6598,9 @@ public static unsafe partial class VkRenderPassSampleLocationsBeginInfoEXTWire
         if (v->pAttachmentInitialSampleLocations != null)
         {
             e.ArraySize((ulong)v->attachmentInitialSampleLocationsCount);
-            for (ulong t547 = 0; t547 < (ulong)v->attachmentInitialSampleLocationsCount; t547++)
+            for (ulong t575 = 0; t575 < (ulong)v->attachmentInitialSampleLocationsCount; t575++)
             {
-                VkAttachmentSampleLocationsEXTWire.Encode(ref e, &v->pAttachmentInitialSampleLocations[t547]);
+                VkAttachmentSampleLocationsEXTWire.Encode(ref e, &v->pAttachmentInitialSampleLocations[t575]);
             }
         }
         else e.ArraySize(0);
@@ -6214,9 +6608,9 @@ public static unsafe partial class VkRenderPassSampleLocationsBeginInfoEXTWire
         if (v->pPostSubpassSampleLocations != null)
         {
             e.ArraySize((ulong)v->postSubpassSampleLocationsCount);
-            for (ulong t548 = 0; t548 < (ulong)v->postSubpassSampleLocationsCount; t548++)
+            for (ulong t576 = 0; t576 < (ulong)v->postSubpassSampleLocationsCount; t576++)
             {
-                VkSubpassSampleLocationsEXTWire.Encode(ref e, &v->pPostSubpassSampleLocations[t548]);
+                VkSubpassSampleLocationsEXTWire.Encode(ref e, &v->pPostSubpassSampleLocations[t576]);
             }
         }
         else e.ArraySize(0);
@@ -6226,36 +6620,36 @@ public static unsafe partial class VkRenderPassSampleLocationsBeginInfoEXTWire
         v->attachmentInitialSampleLocationsCount = (uint)d.U32();
 
         {
-            ulong t550 = d.ArraySize();
-            if (t550 != 0)
+            ulong t578 = d.ArraySize();
+            if (t578 != 0)
             {
-                if (t550 != (ulong)v->attachmentInitialSampleLocationsCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t550, 40)) return;
-                var t551 = (VkAttachmentSampleLocationsEXT*)d.Alloc(t550, (ulong)sizeof(VkAttachmentSampleLocationsEXT));
-                if (t551 == null) return;
-                for (ulong t549 = 0; t549 < t550; t549++)
+                if (t578 != (ulong)v->attachmentInitialSampleLocationsCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t578, 40)) return;
+                var t579 = (VkAttachmentSampleLocationsEXT*)d.Alloc(t578, (ulong)sizeof(VkAttachmentSampleLocationsEXT));
+                if (t579 == null) return;
+                for (ulong t577 = 0; t577 < t578; t577++)
                 {
-                    VkAttachmentSampleLocationsEXTWire.Decode(ref d, &t551[t549]);
+                    VkAttachmentSampleLocationsEXTWire.Decode(ref d, &t579[t577]);
                 }
-                v->pAttachmentInitialSampleLocations = t551;
+                v->pAttachmentInitialSampleLocations = t579;
             }
             else if ((ulong)v->attachmentInitialSampleLocationsCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->postSubpassSampleLocationsCount = (uint)d.U32();
 
         {
-            ulong t553 = d.ArraySize();
-            if (t553 != 0)
+            ulong t581 = d.ArraySize();
+            if (t581 != 0)
             {
-                if (t553 != (ulong)v->postSubpassSampleLocationsCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t553, 40)) return;
-                var t554 = (VkSubpassSampleLocationsEXT*)d.Alloc(t553, (ulong)sizeof(VkSubpassSampleLocationsEXT));
-                if (t554 == null) return;
-                for (ulong t552 = 0; t552 < t553; t552++)
+                if (t581 != (ulong)v->postSubpassSampleLocationsCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t581, 40)) return;
+                var t582 = (VkSubpassSampleLocationsEXT*)d.Alloc(t581, (ulong)sizeof(VkSubpassSampleLocationsEXT));
+                if (t582 == null) return;
+                for (ulong t580 = 0; t580 < t581; t580++)
                 {
-                    VkSubpassSampleLocationsEXTWire.Decode(ref d, &t554[t552]);
+                    VkSubpassSampleLocationsEXTWire.Decode(ref d, &t582[t580]);
                 }
-                v->pPostSubpassSampleLocations = t554;
+                v->pPostSubpassSampleLocations = t582;
             }
             else if ((ulong)v->postSubpassSampleLocationsCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -6334,15 +6728,15 @@ public static unsafe partial class VkRenderingAreaInfoWire
         v->colorAttachmentCount = (uint)d.U32();
 
         {
-            ulong t558 = d.ArraySize();
-            if (t558 != 0)
+            ulong t586 = d.ArraySize();
+            if (t586 != 0)
             {
-                if (t558 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t558, 4)) return;
-                var t559 = (VkFormat*)d.Alloc(t558, (ulong)sizeof(VkFormat));
-                if (t559 == null) return;
-                d.Bytes(t559, t558 * 4);
-                v->pColorAttachmentFormats = t559;
+                if (t586 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t586, 4)) return;
+                var t587 = (VkFormat*)d.Alloc(t586, (ulong)sizeof(VkFormat));
+                if (t587 == null) return;
+                d.Bytes(t587, t586 * 4);
+                v->pColorAttachmentFormats = t587;
             }
         }
         v->depthAttachmentFormat = (VkFormat)d.I32();
@@ -6491,15 +6885,15 @@ public static unsafe partial class VkRenderingAttachmentLocationInfoWire
         v->colorAttachmentCount = (uint)d.U32();
 
         {
-            ulong t563 = d.ArraySize();
-            if (t563 != 0)
+            ulong t591 = d.ArraySize();
+            if (t591 != 0)
             {
-                if (t563 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t563, 4)) return;
-                var t564 = (uint*)d.Alloc(t563, (ulong)sizeof(uint));
-                if (t564 == null) return;
-                d.Bytes(t564, t563 * 4);
-                v->pColorAttachmentLocations = t564;
+                if (t591 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t591, 4)) return;
+                var t592 = (uint*)d.Alloc(t591, (ulong)sizeof(uint));
+                if (t592 == null) return;
+                d.Bytes(t592, t591 * 4);
+                v->pColorAttachmentLocations = t592;
             }
         }
     }
@@ -6616,9 +7010,9 @@ public static unsafe partial class VkRenderingInfoWire
         n += 8;
         if (v->pColorAttachments != null)
         {
-            for (ulong t565 = 0; t565 < (ulong)v->colorAttachmentCount; t565++)
+            for (ulong t593 = 0; t593 < (ulong)v->colorAttachmentCount; t593++)
             {
-                n += VkRenderingAttachmentInfoWire.Size(&v->pColorAttachments[t565], f);
+                n += VkRenderingAttachmentInfoWire.Size(&v->pColorAttachments[t593], f);
             }
         }
         n += 8;
@@ -6643,9 +7037,9 @@ public static unsafe partial class VkRenderingInfoWire
         if (v->pColorAttachments != null)
         {
             e.ArraySize((ulong)v->colorAttachmentCount);
-            for (ulong t566 = 0; t566 < (ulong)v->colorAttachmentCount; t566++)
+            for (ulong t594 = 0; t594 < (ulong)v->colorAttachmentCount; t594++)
             {
-                VkRenderingAttachmentInfoWire.Encode(ref e, &v->pColorAttachments[t566]);
+                VkRenderingAttachmentInfoWire.Encode(ref e, &v->pColorAttachments[t594]);
             }
         }
         else e.ArraySize(0);
@@ -6669,34 +7063,34 @@ public static unsafe partial class VkRenderingInfoWire
         v->colorAttachmentCount = (uint)d.U32();
 
         {
-            ulong t568 = d.ArraySize();
-            if (t568 != 0)
+            ulong t596 = d.ArraySize();
+            if (t596 != 0)
             {
-                if (t568 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t568, 60)) return;
-                var t569 = (VkRenderingAttachmentInfo*)d.Alloc(t568, (ulong)sizeof(VkRenderingAttachmentInfo));
-                if (t569 == null) return;
-                for (ulong t567 = 0; t567 < t568; t567++)
+                if (t596 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t596, 60)) return;
+                var t597 = (VkRenderingAttachmentInfo*)d.Alloc(t596, (ulong)sizeof(VkRenderingAttachmentInfo));
+                if (t597 == null) return;
+                for (ulong t595 = 0; t595 < t596; t595++)
                 {
-                    VkRenderingAttachmentInfoWire.Decode(ref d, &t569[t567]);
+                    VkRenderingAttachmentInfoWire.Decode(ref d, &t597[t595]);
                 }
-                v->pColorAttachments = t569;
+                v->pColorAttachments = t597;
             }
             else if ((ulong)v->colorAttachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         if (d.Pointer())
         {
-            var t570 = (VkRenderingAttachmentInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingAttachmentInfo));
-            if (t570 == null) return;
-            VkRenderingAttachmentInfoWire.Decode(ref d, &(*t570));
-            v->pDepthAttachment = t570;
+            var t598 = (VkRenderingAttachmentInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingAttachmentInfo));
+            if (t598 == null) return;
+            VkRenderingAttachmentInfoWire.Decode(ref d, &(*t598));
+            v->pDepthAttachment = t598;
         }
         if (d.Pointer())
         {
-            var t571 = (VkRenderingAttachmentInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingAttachmentInfo));
-            if (t571 == null) return;
-            VkRenderingAttachmentInfoWire.Decode(ref d, &(*t571));
-            v->pStencilAttachment = t571;
+            var t599 = (VkRenderingAttachmentInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingAttachmentInfo));
+            if (t599 == null) return;
+            VkRenderingAttachmentInfoWire.Decode(ref d, &(*t599));
+            v->pStencilAttachment = t599;
         }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
@@ -6862,30 +7256,30 @@ public static unsafe partial class VkRenderingInputAttachmentIndexInfoWire
         v->colorAttachmentCount = (uint)d.U32();
 
         {
-            ulong t575 = d.ArraySize();
-            if (t575 != 0)
+            ulong t603 = d.ArraySize();
+            if (t603 != 0)
             {
-                if (t575 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t575, 4)) return;
-                var t576 = (uint*)d.Alloc(t575, (ulong)sizeof(uint));
-                if (t576 == null) return;
-                d.Bytes(t576, t575 * 4);
-                v->pColorAttachmentInputIndices = t576;
+                if (t603 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t603, 4)) return;
+                var t604 = (uint*)d.Alloc(t603, (ulong)sizeof(uint));
+                if (t604 == null) return;
+                d.Bytes(t604, t603 * 4);
+                v->pColorAttachmentInputIndices = t604;
             }
         }
         if (d.Pointer())
         {
-            var t577 = (uint*)d.Alloc(1, (ulong)sizeof(uint));
-            if (t577 == null) return;
-            (*t577) = (uint)d.U32();
-            v->pDepthInputAttachmentIndex = t577;
+            var t605 = (uint*)d.Alloc(1, (ulong)sizeof(uint));
+            if (t605 == null) return;
+            (*t605) = (uint)d.U32();
+            v->pDepthInputAttachmentIndex = t605;
         }
         if (d.Pointer())
         {
-            var t578 = (uint*)d.Alloc(1, (ulong)sizeof(uint));
-            if (t578 == null) return;
-            (*t578) = (uint)d.U32();
-            v->pStencilInputAttachmentIndex = t578;
+            var t606 = (uint*)d.Alloc(1, (ulong)sizeof(uint));
+            if (t606 == null) return;
+            (*t606) = (uint)d.U32();
+            v->pStencilInputAttachmentIndex = t606;
         }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -6940,9 +7334,9 @@ public static unsafe partial class VkResolveImageInfo2Wire
         n += 8;
         if (v->pRegions != null)
         {
-            for (ulong t579 = 0; t579 < (ulong)v->regionCount; t579++)
+            for (ulong t607 = 0; t607 < (ulong)v->regionCount; t607++)
             {
-                n += VkImageResolve2Wire.Size(&v->pRegions[t579], f);
+                n += VkImageResolve2Wire.Size(&v->pRegions[t607], f);
             }
         }
         return n;
@@ -6957,9 +7351,9 @@ public static unsafe partial class VkResolveImageInfo2Wire
         if (v->pRegions != null)
         {
             e.ArraySize((ulong)v->regionCount);
-            for (ulong t580 = 0; t580 < (ulong)v->regionCount; t580++)
+            for (ulong t608 = 0; t608 < (ulong)v->regionCount; t608++)
             {
-                VkImageResolve2Wire.Encode(ref e, &v->pRegions[t580]);
+                VkImageResolve2Wire.Encode(ref e, &v->pRegions[t608]);
             }
         }
         else e.ArraySize(0);
@@ -6973,18 +7367,18 @@ public static unsafe partial class VkResolveImageInfo2Wire
         v->regionCount = (uint)d.U32();
 
         {
-            ulong t582 = d.ArraySize();
-            if (t582 != 0)
+            ulong t610 = d.ArraySize();
+            if (t610 != 0)
             {
-                if (t582 != (ulong)v->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t582, 80)) return;
-                var t583 = (VkImageResolve2*)d.Alloc(t582, (ulong)sizeof(VkImageResolve2));
-                if (t583 == null) return;
-                for (ulong t581 = 0; t581 < t582; t581++)
+                if (t610 != (ulong)v->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t610, 80)) return;
+                var t611 = (VkImageResolve2*)d.Alloc(t610, (ulong)sizeof(VkImageResolve2));
+                if (t611 == null) return;
+                for (ulong t609 = 0; t609 < t610; t609++)
                 {
-                    VkImageResolve2Wire.Decode(ref d, &t583[t581]);
+                    VkImageResolve2Wire.Decode(ref d, &t611[t609]);
                 }
-                v->pRegions = t583;
+                v->pRegions = t611;
             }
             else if ((ulong)v->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -7349,9 +7743,9 @@ public static unsafe partial class VkSampleLocationsInfoEXTWire
         n += 8;
         if (v->pSampleLocations != null)
         {
-            for (ulong t584 = 0; t584 < (ulong)v->sampleLocationsCount; t584++)
+            for (ulong t612 = 0; t612 < (ulong)v->sampleLocationsCount; t612++)
             {
-                n += VkSampleLocationEXTWire.Size(&v->pSampleLocations[t584], f);
+                n += VkSampleLocationEXTWire.Size(&v->pSampleLocations[t612], f);
             }
         }
         return n;
@@ -7364,9 +7758,9 @@ public static unsafe partial class VkSampleLocationsInfoEXTWire
         if (v->pSampleLocations != null)
         {
             e.ArraySize((ulong)v->sampleLocationsCount);
-            for (ulong t585 = 0; t585 < (ulong)v->sampleLocationsCount; t585++)
+            for (ulong t613 = 0; t613 < (ulong)v->sampleLocationsCount; t613++)
             {
-                VkSampleLocationEXTWire.Encode(ref e, &v->pSampleLocations[t585]);
+                VkSampleLocationEXTWire.Encode(ref e, &v->pSampleLocations[t613]);
             }
         }
         else e.ArraySize(0);
@@ -7378,18 +7772,18 @@ public static unsafe partial class VkSampleLocationsInfoEXTWire
         v->sampleLocationsCount = (uint)d.U32();
 
         {
-            ulong t587 = d.ArraySize();
-            if (t587 != 0)
+            ulong t615 = d.ArraySize();
+            if (t615 != 0)
             {
-                if (t587 != (ulong)v->sampleLocationsCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t587, 8)) return;
-                var t588 = (VkSampleLocationEXT*)d.Alloc(t587, (ulong)sizeof(VkSampleLocationEXT));
-                if (t588 == null) return;
-                for (ulong t586 = 0; t586 < t587; t586++)
+                if (t615 != (ulong)v->sampleLocationsCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t615, 8)) return;
+                var t616 = (VkSampleLocationEXT*)d.Alloc(t615, (ulong)sizeof(VkSampleLocationEXT));
+                if (t616 == null) return;
+                for (ulong t614 = 0; t614 < t615; t614++)
                 {
-                    VkSampleLocationEXTWire.Decode(ref d, &t588[t586]);
+                    VkSampleLocationEXTWire.Decode(ref d, &t616[t614]);
                 }
-                v->pSampleLocations = t588;
+                v->pSampleLocations = t616;
             }
             else if ((ulong)v->sampleLocationsCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -8418,9 +8812,9 @@ public static unsafe partial class VkSemaphoreWaitInfoWire
         if (v->pSemaphores != null)
         {
             e.ArraySize((ulong)v->semaphoreCount);
-            for (ulong t591 = 0; t591 < (ulong)v->semaphoreCount; t591++)
+            for (ulong t619 = 0; t619 < (ulong)v->semaphoreCount; t619++)
             {
-                e.Handle(v->pSemaphores[t591]);
+                e.Handle(v->pSemaphores[t619]);
             }
         }
         else e.ArraySize(0);
@@ -8437,32 +8831,32 @@ public static unsafe partial class VkSemaphoreWaitInfoWire
         v->semaphoreCount = (uint)d.U32();
 
         {
-            ulong t594 = d.ArraySize();
-            if (t594 != 0)
+            ulong t622 = d.ArraySize();
+            if (t622 != 0)
             {
-                if (t594 != (ulong)v->semaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t594, 8)) return;
-                var t595 = (ulong*)d.Alloc(t594, (ulong)sizeof(ulong));
-                if (t595 == null) return;
-                for (ulong t593 = 0; t593 < t594; t593++)
+                if (t622 != (ulong)v->semaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t622, 8)) return;
+                var t623 = (ulong*)d.Alloc(t622, (ulong)sizeof(ulong));
+                if (t623 == null) return;
+                for (ulong t621 = 0; t621 < t622; t621++)
                 {
-                    t595[t593] = d.Handle(5);
+                    t623[t621] = d.Handle(5);
                 }
-                v->pSemaphores = t595;
+                v->pSemaphores = t623;
             }
             else if ((ulong)v->semaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t597 = d.ArraySize();
-            if (t597 != 0)
+            ulong t625 = d.ArraySize();
+            if (t625 != 0)
             {
-                if (t597 != (ulong)v->semaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t597, 8)) return;
-                var t598 = (ulong*)d.Alloc(t597, (ulong)sizeof(ulong));
-                if (t598 == null) return;
-                d.Bytes(t598, t597 * 8);
-                v->pValues = t598;
+                if (t625 != (ulong)v->semaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t625, 8)) return;
+                var t626 = (ulong*)d.Alloc(t625, (ulong)sizeof(ulong));
+                if (t626 == null) return;
+                d.Bytes(t626, t625 * 8);
+                v->pValues = t626;
             }
             else if ((ulong)v->semaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -8537,15 +8931,15 @@ public static unsafe partial class VkShaderModuleCreateInfoWire
         v->codeSize = (nuint)d.SizeT();
 
         {
-            ulong t602 = d.ArraySize();
-            if (t602 != 0)
+            ulong t630 = d.ArraySize();
+            if (t630 != 0)
             {
-                if (t602 != ((ulong)v->codeSize/4UL)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t602, 4)) return;
-                var t603 = (uint*)d.Alloc(t602, (ulong)sizeof(uint));
-                if (t603 == null) return;
-                d.Bytes(t603, t602 * 4);
-                v->pCode = t603;
+                if (t630 != ((ulong)v->codeSize/4UL)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t630, 4)) return;
+                var t631 = (uint*)d.Alloc(t630, (ulong)sizeof(uint));
+                if (t631 == null) return;
+                d.Bytes(t631, t630 * 4);
+                v->pCode = t631;
             }
             else if (((ulong)v->codeSize/4UL) != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -8593,9 +8987,9 @@ public static unsafe partial class VkSparseBufferMemoryBindInfoWire
         n += 8;
         if (v->pBinds != null)
         {
-            for (ulong t604 = 0; t604 < (ulong)v->bindCount; t604++)
+            for (ulong t632 = 0; t632 < (ulong)v->bindCount; t632++)
             {
-                n += VkSparseMemoryBindWire.Size(&v->pBinds[t604], f);
+                n += VkSparseMemoryBindWire.Size(&v->pBinds[t632], f);
             }
         }
         return n;
@@ -8607,9 +9001,9 @@ public static unsafe partial class VkSparseBufferMemoryBindInfoWire
         if (v->pBinds != null)
         {
             e.ArraySize((ulong)v->bindCount);
-            for (ulong t605 = 0; t605 < (ulong)v->bindCount; t605++)
+            for (ulong t633 = 0; t633 < (ulong)v->bindCount; t633++)
             {
-                VkSparseMemoryBindWire.Encode(ref e, &v->pBinds[t605]);
+                VkSparseMemoryBindWire.Encode(ref e, &v->pBinds[t633]);
             }
         }
         else e.ArraySize(0);
@@ -8620,18 +9014,18 @@ public static unsafe partial class VkSparseBufferMemoryBindInfoWire
         v->bindCount = (uint)d.U32();
 
         {
-            ulong t607 = d.ArraySize();
-            if (t607 != 0)
+            ulong t635 = d.ArraySize();
+            if (t635 != 0)
             {
-                if (t607 != (ulong)v->bindCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t607, 36)) return;
-                var t608 = (VkSparseMemoryBind*)d.Alloc(t607, (ulong)sizeof(VkSparseMemoryBind));
-                if (t608 == null) return;
-                for (ulong t606 = 0; t606 < t607; t606++)
+                if (t635 != (ulong)v->bindCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t635, 36)) return;
+                var t636 = (VkSparseMemoryBind*)d.Alloc(t635, (ulong)sizeof(VkSparseMemoryBind));
+                if (t636 == null) return;
+                for (ulong t634 = 0; t634 < t635; t634++)
                 {
-                    VkSparseMemoryBindWire.Decode(ref d, &t608[t606]);
+                    VkSparseMemoryBindWire.Decode(ref d, &t636[t634]);
                 }
-                v->pBinds = t608;
+                v->pBinds = t636;
             }
             else if ((ulong)v->bindCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -8919,9 +9313,9 @@ public static unsafe partial class VkSparseImageMemoryBindInfoWire
         n += 8;
         if (v->pBinds != null)
         {
-            for (ulong t609 = 0; t609 < (ulong)v->bindCount; t609++)
+            for (ulong t637 = 0; t637 < (ulong)v->bindCount; t637++)
             {
-                n += VkSparseImageMemoryBindWire.Size(&v->pBinds[t609], f);
+                n += VkSparseImageMemoryBindWire.Size(&v->pBinds[t637], f);
             }
         }
         return n;
@@ -8933,9 +9327,9 @@ public static unsafe partial class VkSparseImageMemoryBindInfoWire
         if (v->pBinds != null)
         {
             e.ArraySize((ulong)v->bindCount);
-            for (ulong t610 = 0; t610 < (ulong)v->bindCount; t610++)
+            for (ulong t638 = 0; t638 < (ulong)v->bindCount; t638++)
             {
-                VkSparseImageMemoryBindWire.Encode(ref e, &v->pBinds[t610]);
+                VkSparseImageMemoryBindWire.Encode(ref e, &v->pBinds[t638]);
             }
         }
         else e.ArraySize(0);
@@ -8946,18 +9340,18 @@ public static unsafe partial class VkSparseImageMemoryBindInfoWire
         v->bindCount = (uint)d.U32();
 
         {
-            ulong t612 = d.ArraySize();
-            if (t612 != 0)
+            ulong t640 = d.ArraySize();
+            if (t640 != 0)
             {
-                if (t612 != (ulong)v->bindCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t612, 56)) return;
-                var t613 = (VkSparseImageMemoryBind*)d.Alloc(t612, (ulong)sizeof(VkSparseImageMemoryBind));
-                if (t613 == null) return;
-                for (ulong t611 = 0; t611 < t612; t611++)
+                if (t640 != (ulong)v->bindCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t640, 56)) return;
+                var t641 = (VkSparseImageMemoryBind*)d.Alloc(t640, (ulong)sizeof(VkSparseImageMemoryBind));
+                if (t641 == null) return;
+                for (ulong t639 = 0; t639 < t640; t639++)
                 {
-                    VkSparseImageMemoryBindWire.Decode(ref d, &t613[t611]);
+                    VkSparseImageMemoryBindWire.Decode(ref d, &t641[t639]);
                 }
-                v->pBinds = t613;
+                v->pBinds = t641;
             }
             else if ((ulong)v->bindCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -9200,9 +9594,9 @@ public static unsafe partial class VkSparseImageOpaqueMemoryBindInfoWire
         n += 8;
         if (v->pBinds != null)
         {
-            for (ulong t614 = 0; t614 < (ulong)v->bindCount; t614++)
+            for (ulong t642 = 0; t642 < (ulong)v->bindCount; t642++)
             {
-                n += VkSparseMemoryBindWire.Size(&v->pBinds[t614], f);
+                n += VkSparseMemoryBindWire.Size(&v->pBinds[t642], f);
             }
         }
         return n;
@@ -9214,9 +9608,9 @@ public static unsafe partial class VkSparseImageOpaqueMemoryBindInfoWire
         if (v->pBinds != null)
         {
             e.ArraySize((ulong)v->bindCount);
-            for (ulong t615 = 0; t615 < (ulong)v->bindCount; t615++)
+            for (ulong t643 = 0; t643 < (ulong)v->bindCount; t643++)
             {
-                VkSparseMemoryBindWire.Encode(ref e, &v->pBinds[t615]);
+                VkSparseMemoryBindWire.Encode(ref e, &v->pBinds[t643]);
             }
         }
         else e.ArraySize(0);
@@ -9227,18 +9621,18 @@ public static unsafe partial class VkSparseImageOpaqueMemoryBindInfoWire
         v->bindCount = (uint)d.U32();
 
         {
-            ulong t617 = d.ArraySize();
-            if (t617 != 0)
+            ulong t645 = d.ArraySize();
+            if (t645 != 0)
             {
-                if (t617 != (ulong)v->bindCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t617, 36)) return;
-                var t618 = (VkSparseMemoryBind*)d.Alloc(t617, (ulong)sizeof(VkSparseMemoryBind));
-                if (t618 == null) return;
-                for (ulong t616 = 0; t616 < t617; t616++)
+                if (t645 != (ulong)v->bindCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t645, 36)) return;
+                var t646 = (VkSparseMemoryBind*)d.Alloc(t645, (ulong)sizeof(VkSparseMemoryBind));
+                if (t646 == null) return;
+                for (ulong t644 = 0; t644 < t645; t644++)
                 {
-                    VkSparseMemoryBindWire.Decode(ref d, &t618[t616]);
+                    VkSparseMemoryBindWire.Decode(ref d, &t646[t644]);
                 }
-                v->pBinds = t618;
+                v->pBinds = t646;
             }
             else if ((ulong)v->bindCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -9324,9 +9718,9 @@ public static unsafe partial class VkSpecializationInfoWire
         n += 8;
         if (v->pMapEntries != null)
         {
-            for (ulong t619 = 0; t619 < (ulong)v->mapEntryCount; t619++)
+            for (ulong t647 = 0; t647 < (ulong)v->mapEntryCount; t647++)
             {
-                n += VkSpecializationMapEntryWire.Size(&v->pMapEntries[t619], f);
+                n += VkSpecializationMapEntryWire.Size(&v->pMapEntries[t647], f);
             }
         }
         n += 8;
@@ -9343,9 +9737,9 @@ public static unsafe partial class VkSpecializationInfoWire
         if (v->pMapEntries != null)
         {
             e.ArraySize((ulong)v->mapEntryCount);
-            for (ulong t621 = 0; t621 < (ulong)v->mapEntryCount; t621++)
+            for (ulong t649 = 0; t649 < (ulong)v->mapEntryCount; t649++)
             {
-                VkSpecializationMapEntryWire.Encode(ref e, &v->pMapEntries[t621]);
+                VkSpecializationMapEntryWire.Encode(ref e, &v->pMapEntries[t649]);
             }
         }
         else e.ArraySize(0);
@@ -9362,33 +9756,33 @@ public static unsafe partial class VkSpecializationInfoWire
         v->mapEntryCount = (uint)d.U32();
 
         {
-            ulong t624 = d.ArraySize();
-            if (t624 != 0)
+            ulong t652 = d.ArraySize();
+            if (t652 != 0)
             {
-                if (t624 != (ulong)v->mapEntryCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t624, 16)) return;
-                var t625 = (VkSpecializationMapEntry*)d.Alloc(t624, (ulong)sizeof(VkSpecializationMapEntry));
-                if (t625 == null) return;
-                for (ulong t623 = 0; t623 < t624; t623++)
+                if (t652 != (ulong)v->mapEntryCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t652, 16)) return;
+                var t653 = (VkSpecializationMapEntry*)d.Alloc(t652, (ulong)sizeof(VkSpecializationMapEntry));
+                if (t653 == null) return;
+                for (ulong t651 = 0; t651 < t652; t651++)
                 {
-                    VkSpecializationMapEntryWire.Decode(ref d, &t625[t623]);
+                    VkSpecializationMapEntryWire.Decode(ref d, &t653[t651]);
                 }
-                v->pMapEntries = t625;
+                v->pMapEntries = t653;
             }
             else if ((ulong)v->mapEntryCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->dataSize = (nuint)d.SizeT();
 
         {
-            ulong t627 = d.ArraySize();
-            if (t627 != 0)
+            ulong t655 = d.ArraySize();
+            if (t655 != 0)
             {
-                if (t627 != (ulong)v->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t627, 1)) return;
-                var t628 = (byte*)d.Alloc(t627, (ulong)sizeof(byte));
-                if (t628 == null) return;
-                d.Bytes(t628, t627 * 1);
-                v->pData = t628;
+                if (t655 != (ulong)v->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t655, 1)) return;
+                var t656 = (byte*)d.Alloc(t655, (ulong)sizeof(byte));
+                if (t656 == null) return;
+                d.Bytes(t656, t655 * 1);
+                v->pData = t656;
             }
             else if ((ulong)v->dataSize != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -9537,426 +9931,5 @@ public static unsafe partial class VkStridedDeviceAddressRegionKHRWire
         v->stride = (ulong)d.U64();
         v->size = (ulong)d.U64();
     }
-}
-
-public static unsafe partial class VkSubmitInfoWire
-{
-    public static ulong Size(VkSubmitInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSubmitInfo* v)
-    {
-        e.I32((int)VkSubmitInfo.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSubmitInfo* v)
-    {
-        if (d.I32() != (int)VkSubmitInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSubmitInfo.SType;
-        v->pNext = DecodeChain(ref d);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSubmitInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSubmitInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pWaitSemaphores != null)
-        {
-            n += 8 * (ulong)v->waitSemaphoreCount;
-        }
-        n += 8;
-        if (v->pWaitDstStageMask != null)
-        {
-            n += VnSize.Padded((ulong)v->waitSemaphoreCount * 4);
-        }
-        n += 4;
-        n += 8;
-        if (v->pCommandBuffers != null)
-        {
-            n += 8 * (ulong)v->commandBufferCount;
-        }
-        n += 4;
-        n += 8;
-        if (v->pSignalSemaphores != null)
-        {
-            n += 8 * (ulong)v->signalSemaphoreCount;
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSubmitInfo* v)
-    {
-        e.U32((uint)v->waitSemaphoreCount);
-        if (v->pWaitSemaphores != null)
-        {
-            e.ArraySize((ulong)v->waitSemaphoreCount);
-            for (ulong t633 = 0; t633 < (ulong)v->waitSemaphoreCount; t633++)
-            {
-                e.Handle(v->pWaitSemaphores[t633]);
-            }
-        }
-        else e.ArraySize(0);
-        if (v->pWaitDstStageMask != null)
-        {
-            e.ArraySize((ulong)v->waitSemaphoreCount);
-            e.Bytes(v->pWaitDstStageMask, (ulong)v->waitSemaphoreCount * 4);
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->commandBufferCount);
-        if (v->pCommandBuffers != null)
-        {
-            e.ArraySize((ulong)v->commandBufferCount);
-            for (ulong t635 = 0; t635 < (ulong)v->commandBufferCount; t635++)
-            {
-                e.Handle(v->pCommandBuffers[t635]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->signalSemaphoreCount);
-        if (v->pSignalSemaphores != null)
-        {
-            e.ArraySize((ulong)v->signalSemaphoreCount);
-            for (ulong t636 = 0; t636 < (ulong)v->signalSemaphoreCount; t636++)
-            {
-                e.Handle(v->pSignalSemaphores[t636]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSubmitInfo* v)
-    {
-        v->waitSemaphoreCount = (uint)d.U32();
-
-        {
-            ulong t638 = d.ArraySize();
-            if (t638 != 0)
-            {
-                if (t638 != (ulong)v->waitSemaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t638, 8)) return;
-                var t639 = (ulong*)d.Alloc(t638, (ulong)sizeof(ulong));
-                if (t639 == null) return;
-                for (ulong t637 = 0; t637 < t638; t637++)
-                {
-                    t639[t637] = d.Handle(5);
-                }
-                v->pWaitSemaphores = t639;
-            }
-            else if ((ulong)v->waitSemaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-
-        {
-            ulong t641 = d.ArraySize();
-            if (t641 != 0)
-            {
-                if (t641 != (ulong)v->waitSemaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t641, 4)) return;
-                var t642 = (uint*)d.Alloc(t641, (ulong)sizeof(uint));
-                if (t642 == null) return;
-                d.Bytes(t642, t641 * 4);
-                v->pWaitDstStageMask = t642;
-            }
-            else if ((ulong)v->waitSemaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->commandBufferCount = (uint)d.U32();
-
-        {
-            ulong t644 = d.ArraySize();
-            if (t644 != 0)
-            {
-                if (t644 != (ulong)v->commandBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t644, 8)) return;
-                var t645 = (ulong*)d.Alloc(t644, (ulong)sizeof(ulong));
-                if (t645 == null) return;
-                for (ulong t643 = 0; t643 < t644; t643++)
-                {
-                    t645[t643] = d.Handle(6);
-                }
-                v->pCommandBuffers = t645;
-            }
-            else if ((ulong)v->commandBufferCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->signalSemaphoreCount = (uint)d.U32();
-
-        {
-            ulong t647 = d.ArraySize();
-            if (t647 != 0)
-            {
-                if (t647 != (ulong)v->signalSemaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t647, 8)) return;
-                var t648 = (ulong*)d.Alloc(t647, (ulong)sizeof(ulong));
-                if (t648 == null) return;
-                for (ulong t646 = 0; t646 < t647; t646++)
-                {
-                    t648[t646] = d.Handle(5);
-                }
-                v->pSignalSemaphores = t648;
-            }
-            else if ((ulong)v->signalSemaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f)
-    {
-        ulong n = 8;
-        for (; p != null; p = ((VnChainHeader*)p)->pNext)
-        {
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000060005: n += 12 + VkDeviceGroupSubmitInfoWire.SizeSelf((VkDeviceGroupSubmitInfo*)p, f); break;
-                case 1000145000: n += 12 + VkProtectedSubmitInfoWire.SizeSelf((VkProtectedSubmitInfo*)p, f); break;
-                case 1000207003: n += 12 + VkTimelineSemaphoreSubmitInfoWire.SizeSelf((VkTimelineSemaphoreSubmitInfo*)p, f); break;
-            }
-        }
-        return n;
-    }
-    [System.Runtime.CompilerServices.SkipLocalsInit]
-    public static void EncodeChain(ref VnEncoder e, void* p)
-    {
-        if (p == null) { e.Pointer(false); return; }
-        var f = e.Filter;
-        VnChainHeader** kept = stackalloc VnChainHeader*[3];
-        int n = 0;
-        for (; ; p = ((VnChainHeader*)p)->pNext)
-        {
-            if (p == null) { e.Pointer(false); break; }
-            if (n == 3) { EncodeChain(ref e, p); break; }
-            switch (((VnChainHeader*)p)->sType)
-            {
-                case 1000060005: e.Pointer(true); e.I32(1000060005); kept[n++] = (VnChainHeader*)p; break;
-                case 1000145000: e.Pointer(true); e.I32(1000145000); kept[n++] = (VnChainHeader*)p; break;
-                case 1000207003: e.Pointer(true); e.I32(1000207003); kept[n++] = (VnChainHeader*)p; break;
-            }
-        }
-        while (n > 0)
-        {
-            var q = kept[--n];
-            switch (q->sType)
-            {
-                case 1000060005: VkDeviceGroupSubmitInfoWire.EncodeSelf(ref e, (VkDeviceGroupSubmitInfo*)q); break;
-                case 1000145000: VkProtectedSubmitInfoWire.EncodeSelf(ref e, (VkProtectedSubmitInfo*)q); break;
-                case 1000207003: VkTimelineSemaphoreSubmitInfoWire.EncodeSelf(ref e, (VkTimelineSemaphoreSubmitInfo*)q); break;
-            }
-        }
-    }
-    public static void* DecodeChain(ref VnDecoder d)
-    {
-        if (!d.Pointer()) return null;
-        VnChainHeader* last = null;
-        int n = 0;
-        do
-        {
-            int st = d.I32();
-            VnChainHeader* p;
-            switch (st)
-            {
-                case 1000060005: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkDeviceGroupSubmitInfo)); break;
-                case 1000145000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkProtectedSubmitInfo)); break;
-                case 1000207003: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkTimelineSemaphoreSubmitInfo)); break;
-                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
-            }
-            if (p == null) return null;
-            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
-            p->sType = st;
-            p->pNext = last;
-            last = p;
-        } while (d.Pointer());
-        if (d.Failed) return null;
-        VnChainHeader* next = null;
-        while (last != null)
-        {
-            var before = (VnChainHeader*)last->pNext;
-            last->pNext = next;
-            switch (last->sType)
-            {
-                case 1000060005: VkDeviceGroupSubmitInfoWire.DecodeSelf(ref d, (VkDeviceGroupSubmitInfo*)last); break;
-                case 1000145000: VkProtectedSubmitInfoWire.DecodeSelf(ref d, (VkProtectedSubmitInfo*)last); break;
-                case 1000207003: VkTimelineSemaphoreSubmitInfoWire.DecodeSelf(ref d, (VkTimelineSemaphoreSubmitInfo*)last); break;
-            }
-            if (d.Failed) return null;
-            next = last;
-            last = before;
-        }
-        return next;
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkSubmitInfo carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [1000060005, 1000145000, 1000207003];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 3;
-}
-
-public static unsafe partial class VkSubmitInfo2Wire
-{
-    public static ulong Size(VkSubmitInfo2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSubmitInfo2* v)
-    {
-        e.I32((int)VkSubmitInfo2.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSubmitInfo2* v)
-    {
-        if (d.I32() != (int)VkSubmitInfo2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkSubmitInfo2.SType;
-        v->pNext = DecodeChain(ref d);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSubmitInfo2* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSubmitInfo2* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (v->pWaitSemaphoreInfos != null)
-        {
-            for (ulong t649 = 0; t649 < (ulong)v->waitSemaphoreInfoCount; t649++)
-            {
-                n += VkSemaphoreSubmitInfoWire.Size(&v->pWaitSemaphoreInfos[t649], f);
-            }
-        }
-        n += 4;
-        n += 8;
-        if (v->pCommandBufferInfos != null)
-        {
-            for (ulong t650 = 0; t650 < (ulong)v->commandBufferInfoCount; t650++)
-            {
-                n += VkCommandBufferSubmitInfoWire.Size(&v->pCommandBufferInfos[t650], f);
-            }
-        }
-        n += 4;
-        n += 8;
-        if (v->pSignalSemaphoreInfos != null)
-        {
-            for (ulong t651 = 0; t651 < (ulong)v->signalSemaphoreInfoCount; t651++)
-            {
-                n += VkSemaphoreSubmitInfoWire.Size(&v->pSignalSemaphoreInfos[t651], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSubmitInfo2* v)
-    {
-        e.U32((uint)v->flags);
-        e.U32((uint)v->waitSemaphoreInfoCount);
-        if (v->pWaitSemaphoreInfos != null)
-        {
-            e.ArraySize((ulong)v->waitSemaphoreInfoCount);
-            for (ulong t652 = 0; t652 < (ulong)v->waitSemaphoreInfoCount; t652++)
-            {
-                VkSemaphoreSubmitInfoWire.Encode(ref e, &v->pWaitSemaphoreInfos[t652]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->commandBufferInfoCount);
-        if (v->pCommandBufferInfos != null)
-        {
-            e.ArraySize((ulong)v->commandBufferInfoCount);
-            for (ulong t653 = 0; t653 < (ulong)v->commandBufferInfoCount; t653++)
-            {
-                VkCommandBufferSubmitInfoWire.Encode(ref e, &v->pCommandBufferInfos[t653]);
-            }
-        }
-        else e.ArraySize(0);
-        e.U32((uint)v->signalSemaphoreInfoCount);
-        if (v->pSignalSemaphoreInfos != null)
-        {
-            e.ArraySize((ulong)v->signalSemaphoreInfoCount);
-            for (ulong t654 = 0; t654 < (ulong)v->signalSemaphoreInfoCount; t654++)
-            {
-                VkSemaphoreSubmitInfoWire.Encode(ref e, &v->pSignalSemaphoreInfos[t654]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSubmitInfo2* v)
-    {
-        v->flags = (uint)d.U32();
-        v->waitSemaphoreInfoCount = (uint)d.U32();
-
-        {
-            ulong t656 = d.ArraySize();
-            if (t656 != 0)
-            {
-                if (t656 != (ulong)v->waitSemaphoreInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t656, 40)) return;
-                var t657 = (VkSemaphoreSubmitInfo*)d.Alloc(t656, (ulong)sizeof(VkSemaphoreSubmitInfo));
-                if (t657 == null) return;
-                for (ulong t655 = 0; t655 < t656; t655++)
-                {
-                    VkSemaphoreSubmitInfoWire.Decode(ref d, &t657[t655]);
-                }
-                v->pWaitSemaphoreInfos = t657;
-            }
-            else if ((ulong)v->waitSemaphoreInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->commandBufferInfoCount = (uint)d.U32();
-
-        {
-            ulong t659 = d.ArraySize();
-            if (t659 != 0)
-            {
-                if (t659 != (ulong)v->commandBufferInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t659, 24)) return;
-                var t660 = (VkCommandBufferSubmitInfo*)d.Alloc(t659, (ulong)sizeof(VkCommandBufferSubmitInfo));
-                if (t660 == null) return;
-                for (ulong t658 = 0; t658 < t659; t658++)
-                {
-                    VkCommandBufferSubmitInfoWire.Decode(ref d, &t660[t658]);
-                }
-                v->pCommandBufferInfos = t660;
-            }
-            else if ((ulong)v->commandBufferInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->signalSemaphoreInfoCount = (uint)d.U32();
-
-        {
-            ulong t662 = d.ArraySize();
-            if (t662 != 0)
-            {
-                if (t662 != (ulong)v->signalSemaphoreInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t662, 40)) return;
-                var t663 = (VkSemaphoreSubmitInfo*)d.Alloc(t662, (ulong)sizeof(VkSemaphoreSubmitInfo));
-                if (t663 == null) return;
-                for (ulong t661 = 0; t661 < t662; t661++)
-                {
-                    VkSemaphoreSubmitInfoWire.Decode(ref d, &t663[t661]);
-                }
-                v->pSignalSemaphoreInfos = t663;
-            }
-            else if ((ulong)v->signalSemaphoreInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
-    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
-    public static void* DecodeChain(ref VnDecoder d)
-    {
-        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
-        return null;
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkSubmitInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
 }
 

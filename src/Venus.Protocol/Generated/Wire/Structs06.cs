@@ -10,6 +10,427 @@ using Venus.Protocol.Wire;
 
 namespace Venus.Protocol.Wire;
 
+public static unsafe partial class VkSubmitInfoWire
+{
+    public static ulong Size(VkSubmitInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSubmitInfo* v)
+    {
+        e.I32((int)VkSubmitInfo.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSubmitInfo* v)
+    {
+        if (d.I32() != (int)VkSubmitInfo.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSubmitInfo.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSubmitInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSubmitInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 8;
+        if (v->pWaitSemaphores != null)
+        {
+            n += 8 * (ulong)v->waitSemaphoreCount;
+        }
+        n += 8;
+        if (v->pWaitDstStageMask != null)
+        {
+            n += VnSize.Padded((ulong)v->waitSemaphoreCount * 4);
+        }
+        n += 4;
+        n += 8;
+        if (v->pCommandBuffers != null)
+        {
+            n += 8 * (ulong)v->commandBufferCount;
+        }
+        n += 4;
+        n += 8;
+        if (v->pSignalSemaphores != null)
+        {
+            n += 8 * (ulong)v->signalSemaphoreCount;
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSubmitInfo* v)
+    {
+        e.U32((uint)v->waitSemaphoreCount);
+        if (v->pWaitSemaphores != null)
+        {
+            e.ArraySize((ulong)v->waitSemaphoreCount);
+            for (ulong t661 = 0; t661 < (ulong)v->waitSemaphoreCount; t661++)
+            {
+                e.Handle(v->pWaitSemaphores[t661]);
+            }
+        }
+        else e.ArraySize(0);
+        if (v->pWaitDstStageMask != null)
+        {
+            e.ArraySize((ulong)v->waitSemaphoreCount);
+            e.Bytes(v->pWaitDstStageMask, (ulong)v->waitSemaphoreCount * 4);
+        }
+        else e.ArraySize(0);
+        e.U32((uint)v->commandBufferCount);
+        if (v->pCommandBuffers != null)
+        {
+            e.ArraySize((ulong)v->commandBufferCount);
+            for (ulong t663 = 0; t663 < (ulong)v->commandBufferCount; t663++)
+            {
+                e.Handle(v->pCommandBuffers[t663]);
+            }
+        }
+        else e.ArraySize(0);
+        e.U32((uint)v->signalSemaphoreCount);
+        if (v->pSignalSemaphores != null)
+        {
+            e.ArraySize((ulong)v->signalSemaphoreCount);
+            for (ulong t664 = 0; t664 < (ulong)v->signalSemaphoreCount; t664++)
+            {
+                e.Handle(v->pSignalSemaphores[t664]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSubmitInfo* v)
+    {
+        v->waitSemaphoreCount = (uint)d.U32();
+
+        {
+            ulong t666 = d.ArraySize();
+            if (t666 != 0)
+            {
+                if (t666 != (ulong)v->waitSemaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t666, 8)) return;
+                var t667 = (ulong*)d.Alloc(t666, (ulong)sizeof(ulong));
+                if (t667 == null) return;
+                for (ulong t665 = 0; t665 < t666; t665++)
+                {
+                    t667[t665] = d.Handle(5);
+                }
+                v->pWaitSemaphores = t667;
+            }
+            else if ((ulong)v->waitSemaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+
+        {
+            ulong t669 = d.ArraySize();
+            if (t669 != 0)
+            {
+                if (t669 != (ulong)v->waitSemaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t669, 4)) return;
+                var t670 = (uint*)d.Alloc(t669, (ulong)sizeof(uint));
+                if (t670 == null) return;
+                d.Bytes(t670, t669 * 4);
+                v->pWaitDstStageMask = t670;
+            }
+            else if ((ulong)v->waitSemaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+        v->commandBufferCount = (uint)d.U32();
+
+        {
+            ulong t672 = d.ArraySize();
+            if (t672 != 0)
+            {
+                if (t672 != (ulong)v->commandBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t672, 8)) return;
+                var t673 = (ulong*)d.Alloc(t672, (ulong)sizeof(ulong));
+                if (t673 == null) return;
+                for (ulong t671 = 0; t671 < t672; t671++)
+                {
+                    t673[t671] = d.Handle(6);
+                }
+                v->pCommandBuffers = t673;
+            }
+            else if ((ulong)v->commandBufferCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+        v->signalSemaphoreCount = (uint)d.U32();
+
+        {
+            ulong t675 = d.ArraySize();
+            if (t675 != 0)
+            {
+                if (t675 != (ulong)v->signalSemaphoreCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t675, 8)) return;
+                var t676 = (ulong*)d.Alloc(t675, (ulong)sizeof(ulong));
+                if (t676 == null) return;
+                for (ulong t674 = 0; t674 < t675; t674++)
+                {
+                    t676[t674] = d.Handle(5);
+                }
+                v->pSignalSemaphores = t676;
+            }
+            else if ((ulong)v->signalSemaphoreCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f)
+    {
+        ulong n = 8;
+        for (; p != null; p = ((VnChainHeader*)p)->pNext)
+        {
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000060005: n += 12 + VkDeviceGroupSubmitInfoWire.SizeSelf((VkDeviceGroupSubmitInfo*)p, f); break;
+                case 1000145000: n += 12 + VkProtectedSubmitInfoWire.SizeSelf((VkProtectedSubmitInfo*)p, f); break;
+                case 1000207003: n += 12 + VkTimelineSemaphoreSubmitInfoWire.SizeSelf((VkTimelineSemaphoreSubmitInfo*)p, f); break;
+            }
+        }
+        return n;
+    }
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public static void EncodeChain(ref VnEncoder e, void* p)
+    {
+        if (p == null) { e.Pointer(false); return; }
+        var f = e.Filter;
+        VnChainHeader** kept = stackalloc VnChainHeader*[3];
+        int n = 0;
+        for (; ; p = ((VnChainHeader*)p)->pNext)
+        {
+            if (p == null) { e.Pointer(false); break; }
+            if (n == 3) { EncodeChain(ref e, p); break; }
+            switch (((VnChainHeader*)p)->sType)
+            {
+                case 1000060005: e.Pointer(true); e.I32(1000060005); kept[n++] = (VnChainHeader*)p; break;
+                case 1000145000: e.Pointer(true); e.I32(1000145000); kept[n++] = (VnChainHeader*)p; break;
+                case 1000207003: e.Pointer(true); e.I32(1000207003); kept[n++] = (VnChainHeader*)p; break;
+            }
+        }
+        while (n > 0)
+        {
+            var q = kept[--n];
+            switch (q->sType)
+            {
+                case 1000060005: VkDeviceGroupSubmitInfoWire.EncodeSelf(ref e, (VkDeviceGroupSubmitInfo*)q); break;
+                case 1000145000: VkProtectedSubmitInfoWire.EncodeSelf(ref e, (VkProtectedSubmitInfo*)q); break;
+                case 1000207003: VkTimelineSemaphoreSubmitInfoWire.EncodeSelf(ref e, (VkTimelineSemaphoreSubmitInfo*)q); break;
+            }
+        }
+    }
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (!d.Pointer()) return null;
+        VnChainHeader* last = null;
+        int n = 0;
+        do
+        {
+            int st = d.I32();
+            VnChainHeader* p;
+            switch (st)
+            {
+                case 1000060005: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkDeviceGroupSubmitInfo)); break;
+                case 1000145000: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkProtectedSubmitInfo)); break;
+                case 1000207003: p = (VnChainHeader*)d.Alloc(1, (ulong)sizeof(VkTimelineSemaphoreSubmitInfo)); break;
+                default: d.Fail(VnDecodeError.UnexpectedSType); return null;
+            }
+            if (p == null) return null;
+            if (++n > ChainLimit) { d.Fail(VnDecodeError.ChainTooLong); return null; }
+            p->sType = st;
+            p->pNext = last;
+            last = p;
+        } while (d.Pointer());
+        if (d.Failed) return null;
+        VnChainHeader* next = null;
+        while (last != null)
+        {
+            var before = (VnChainHeader*)last->pNext;
+            last->pNext = next;
+            switch (last->sType)
+            {
+                case 1000060005: VkDeviceGroupSubmitInfoWire.DecodeSelf(ref d, (VkDeviceGroupSubmitInfo*)last); break;
+                case 1000145000: VkProtectedSubmitInfoWire.DecodeSelf(ref d, (VkProtectedSubmitInfo*)last); break;
+                case 1000207003: VkTimelineSemaphoreSubmitInfoWire.DecodeSelf(ref d, (VkTimelineSemaphoreSubmitInfo*)last); break;
+            }
+            if (d.Failed) return null;
+            next = last;
+            last = before;
+        }
+        return next;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkSubmitInfo carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [1000060005, 1000145000, 1000207003];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 3;
+}
+
+public static unsafe partial class VkSubmitInfo2Wire
+{
+    public static ulong Size(VkSubmitInfo2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSubmitInfo2* v)
+    {
+        e.I32((int)VkSubmitInfo2.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSubmitInfo2* v)
+    {
+        if (d.I32() != (int)VkSubmitInfo2.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkSubmitInfo2.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSubmitInfo2* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSubmitInfo2* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 8;
+        if (v->pWaitSemaphoreInfos != null)
+        {
+            for (ulong t677 = 0; t677 < (ulong)v->waitSemaphoreInfoCount; t677++)
+            {
+                n += VkSemaphoreSubmitInfoWire.Size(&v->pWaitSemaphoreInfos[t677], f);
+            }
+        }
+        n += 4;
+        n += 8;
+        if (v->pCommandBufferInfos != null)
+        {
+            for (ulong t678 = 0; t678 < (ulong)v->commandBufferInfoCount; t678++)
+            {
+                n += VkCommandBufferSubmitInfoWire.Size(&v->pCommandBufferInfos[t678], f);
+            }
+        }
+        n += 4;
+        n += 8;
+        if (v->pSignalSemaphoreInfos != null)
+        {
+            for (ulong t679 = 0; t679 < (ulong)v->signalSemaphoreInfoCount; t679++)
+            {
+                n += VkSemaphoreSubmitInfoWire.Size(&v->pSignalSemaphoreInfos[t679], f);
+            }
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSubmitInfo2* v)
+    {
+        e.U32((uint)v->flags);
+        e.U32((uint)v->waitSemaphoreInfoCount);
+        if (v->pWaitSemaphoreInfos != null)
+        {
+            e.ArraySize((ulong)v->waitSemaphoreInfoCount);
+            for (ulong t680 = 0; t680 < (ulong)v->waitSemaphoreInfoCount; t680++)
+            {
+                VkSemaphoreSubmitInfoWire.Encode(ref e, &v->pWaitSemaphoreInfos[t680]);
+            }
+        }
+        else e.ArraySize(0);
+        e.U32((uint)v->commandBufferInfoCount);
+        if (v->pCommandBufferInfos != null)
+        {
+            e.ArraySize((ulong)v->commandBufferInfoCount);
+            for (ulong t681 = 0; t681 < (ulong)v->commandBufferInfoCount; t681++)
+            {
+                VkCommandBufferSubmitInfoWire.Encode(ref e, &v->pCommandBufferInfos[t681]);
+            }
+        }
+        else e.ArraySize(0);
+        e.U32((uint)v->signalSemaphoreInfoCount);
+        if (v->pSignalSemaphoreInfos != null)
+        {
+            e.ArraySize((ulong)v->signalSemaphoreInfoCount);
+            for (ulong t682 = 0; t682 < (ulong)v->signalSemaphoreInfoCount; t682++)
+            {
+                VkSemaphoreSubmitInfoWire.Encode(ref e, &v->pSignalSemaphoreInfos[t682]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSubmitInfo2* v)
+    {
+        v->flags = (uint)d.U32();
+        v->waitSemaphoreInfoCount = (uint)d.U32();
+
+        {
+            ulong t684 = d.ArraySize();
+            if (t684 != 0)
+            {
+                if (t684 != (ulong)v->waitSemaphoreInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t684, 40)) return;
+                var t685 = (VkSemaphoreSubmitInfo*)d.Alloc(t684, (ulong)sizeof(VkSemaphoreSubmitInfo));
+                if (t685 == null) return;
+                for (ulong t683 = 0; t683 < t684; t683++)
+                {
+                    VkSemaphoreSubmitInfoWire.Decode(ref d, &t685[t683]);
+                }
+                v->pWaitSemaphoreInfos = t685;
+            }
+            else if ((ulong)v->waitSemaphoreInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+        v->commandBufferInfoCount = (uint)d.U32();
+
+        {
+            ulong t687 = d.ArraySize();
+            if (t687 != 0)
+            {
+                if (t687 != (ulong)v->commandBufferInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t687, 24)) return;
+                var t688 = (VkCommandBufferSubmitInfo*)d.Alloc(t687, (ulong)sizeof(VkCommandBufferSubmitInfo));
+                if (t688 == null) return;
+                for (ulong t686 = 0; t686 < t687; t686++)
+                {
+                    VkCommandBufferSubmitInfoWire.Decode(ref d, &t688[t686]);
+                }
+                v->pCommandBufferInfos = t688;
+            }
+            else if ((ulong)v->commandBufferInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+        v->signalSemaphoreInfoCount = (uint)d.U32();
+
+        {
+            ulong t690 = d.ArraySize();
+            if (t690 != 0)
+            {
+                if (t690 != (ulong)v->signalSemaphoreInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t690, 40)) return;
+                var t691 = (VkSemaphoreSubmitInfo*)d.Alloc(t690, (ulong)sizeof(VkSemaphoreSubmitInfo));
+                if (t691 == null) return;
+                for (ulong t689 = 0; t689 < t690; t689++)
+                {
+                    VkSemaphoreSubmitInfoWire.Decode(ref d, &t691[t689]);
+                }
+                v->pSignalSemaphoreInfos = t691;
+            }
+            else if ((ulong)v->signalSemaphoreInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkSubmitInfo2 carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
+
 public static unsafe partial class VkSubpassBeginInfoWire
 {
     public static ulong Size(VkSubpassBeginInfo* v, VnProtocolFilter f = null)
@@ -294,26 +715,26 @@ public static unsafe partial class VkSubpassDescriptionWire
         n += 8;
         if (v->pInputAttachments != null)
         {
-            for (ulong t664 = 0; t664 < (ulong)v->inputAttachmentCount; t664++)
+            for (ulong t692 = 0; t692 < (ulong)v->inputAttachmentCount; t692++)
             {
-                n += VkAttachmentReferenceWire.Size(&v->pInputAttachments[t664], f);
+                n += VkAttachmentReferenceWire.Size(&v->pInputAttachments[t692], f);
             }
         }
         n += 4;
         n += 8;
         if (v->pColorAttachments != null)
         {
-            for (ulong t665 = 0; t665 < (ulong)v->colorAttachmentCount; t665++)
+            for (ulong t693 = 0; t693 < (ulong)v->colorAttachmentCount; t693++)
             {
-                n += VkAttachmentReferenceWire.Size(&v->pColorAttachments[t665], f);
+                n += VkAttachmentReferenceWire.Size(&v->pColorAttachments[t693], f);
             }
         }
         n += 8;
         if (v->pResolveAttachments != null)
         {
-            for (ulong t666 = 0; t666 < (ulong)v->colorAttachmentCount; t666++)
+            for (ulong t694 = 0; t694 < (ulong)v->colorAttachmentCount; t694++)
             {
-                n += VkAttachmentReferenceWire.Size(&v->pResolveAttachments[t666], f);
+                n += VkAttachmentReferenceWire.Size(&v->pResolveAttachments[t694], f);
             }
         }
         n += 8;
@@ -337,9 +758,9 @@ public static unsafe partial class VkSubpassDescriptionWire
         if (v->pInputAttachments != null)
         {
             e.ArraySize((ulong)v->inputAttachmentCount);
-            for (ulong t668 = 0; t668 < (ulong)v->inputAttachmentCount; t668++)
+            for (ulong t696 = 0; t696 < (ulong)v->inputAttachmentCount; t696++)
             {
-                VkAttachmentReferenceWire.Encode(ref e, &v->pInputAttachments[t668]);
+                VkAttachmentReferenceWire.Encode(ref e, &v->pInputAttachments[t696]);
             }
         }
         else e.ArraySize(0);
@@ -347,18 +768,18 @@ public static unsafe partial class VkSubpassDescriptionWire
         if (v->pColorAttachments != null)
         {
             e.ArraySize((ulong)v->colorAttachmentCount);
-            for (ulong t669 = 0; t669 < (ulong)v->colorAttachmentCount; t669++)
+            for (ulong t697 = 0; t697 < (ulong)v->colorAttachmentCount; t697++)
             {
-                VkAttachmentReferenceWire.Encode(ref e, &v->pColorAttachments[t669]);
+                VkAttachmentReferenceWire.Encode(ref e, &v->pColorAttachments[t697]);
             }
         }
         else e.ArraySize(0);
         if (v->pResolveAttachments != null)
         {
             e.ArraySize((ulong)v->colorAttachmentCount);
-            for (ulong t670 = 0; t670 < (ulong)v->colorAttachmentCount; t670++)
+            for (ulong t698 = 0; t698 < (ulong)v->colorAttachmentCount; t698++)
             {
-                VkAttachmentReferenceWire.Encode(ref e, &v->pResolveAttachments[t670]);
+                VkAttachmentReferenceWire.Encode(ref e, &v->pResolveAttachments[t698]);
             }
         }
         else e.ArraySize(0);
@@ -382,74 +803,74 @@ public static unsafe partial class VkSubpassDescriptionWire
         v->inputAttachmentCount = (uint)d.U32();
 
         {
-            ulong t673 = d.ArraySize();
-            if (t673 != 0)
+            ulong t701 = d.ArraySize();
+            if (t701 != 0)
             {
-                if (t673 != (ulong)v->inputAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t673, 8)) return;
-                var t674 = (VkAttachmentReference*)d.Alloc(t673, (ulong)sizeof(VkAttachmentReference));
-                if (t674 == null) return;
-                for (ulong t672 = 0; t672 < t673; t672++)
+                if (t701 != (ulong)v->inputAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t701, 8)) return;
+                var t702 = (VkAttachmentReference*)d.Alloc(t701, (ulong)sizeof(VkAttachmentReference));
+                if (t702 == null) return;
+                for (ulong t700 = 0; t700 < t701; t700++)
                 {
-                    VkAttachmentReferenceWire.Decode(ref d, &t674[t672]);
+                    VkAttachmentReferenceWire.Decode(ref d, &t702[t700]);
                 }
-                v->pInputAttachments = t674;
+                v->pInputAttachments = t702;
             }
             else if ((ulong)v->inputAttachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->colorAttachmentCount = (uint)d.U32();
 
         {
-            ulong t676 = d.ArraySize();
-            if (t676 != 0)
+            ulong t704 = d.ArraySize();
+            if (t704 != 0)
             {
-                if (t676 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t676, 8)) return;
-                var t677 = (VkAttachmentReference*)d.Alloc(t676, (ulong)sizeof(VkAttachmentReference));
-                if (t677 == null) return;
-                for (ulong t675 = 0; t675 < t676; t675++)
+                if (t704 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t704, 8)) return;
+                var t705 = (VkAttachmentReference*)d.Alloc(t704, (ulong)sizeof(VkAttachmentReference));
+                if (t705 == null) return;
+                for (ulong t703 = 0; t703 < t704; t703++)
                 {
-                    VkAttachmentReferenceWire.Decode(ref d, &t677[t675]);
+                    VkAttachmentReferenceWire.Decode(ref d, &t705[t703]);
                 }
-                v->pColorAttachments = t677;
+                v->pColorAttachments = t705;
             }
             else if ((ulong)v->colorAttachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t679 = d.ArraySize();
-            if (t679 != 0)
+            ulong t707 = d.ArraySize();
+            if (t707 != 0)
             {
-                if (t679 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t679, 8)) return;
-                var t680 = (VkAttachmentReference*)d.Alloc(t679, (ulong)sizeof(VkAttachmentReference));
-                if (t680 == null) return;
-                for (ulong t678 = 0; t678 < t679; t678++)
+                if (t707 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t707, 8)) return;
+                var t708 = (VkAttachmentReference*)d.Alloc(t707, (ulong)sizeof(VkAttachmentReference));
+                if (t708 == null) return;
+                for (ulong t706 = 0; t706 < t707; t706++)
                 {
-                    VkAttachmentReferenceWire.Decode(ref d, &t680[t678]);
+                    VkAttachmentReferenceWire.Decode(ref d, &t708[t706]);
                 }
-                v->pResolveAttachments = t680;
+                v->pResolveAttachments = t708;
             }
         }
         if (d.Pointer())
         {
-            var t681 = (VkAttachmentReference*)d.Alloc(1, (ulong)sizeof(VkAttachmentReference));
-            if (t681 == null) return;
-            VkAttachmentReferenceWire.Decode(ref d, &(*t681));
-            v->pDepthStencilAttachment = t681;
+            var t709 = (VkAttachmentReference*)d.Alloc(1, (ulong)sizeof(VkAttachmentReference));
+            if (t709 == null) return;
+            VkAttachmentReferenceWire.Decode(ref d, &(*t709));
+            v->pDepthStencilAttachment = t709;
         }
         v->preserveAttachmentCount = (uint)d.U32();
 
         {
-            ulong t683 = d.ArraySize();
-            if (t683 != 0)
+            ulong t711 = d.ArraySize();
+            if (t711 != 0)
             {
-                if (t683 != (ulong)v->preserveAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t683, 4)) return;
-                var t684 = (uint*)d.Alloc(t683, (ulong)sizeof(uint));
-                if (t684 == null) return;
-                d.Bytes(t684, t683 * 4);
-                v->pPreserveAttachments = t684;
+                if (t711 != (ulong)v->preserveAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t711, 4)) return;
+                var t712 = (uint*)d.Alloc(t711, (ulong)sizeof(uint));
+                if (t712 == null) return;
+                d.Bytes(t712, t711 * 4);
+                v->pPreserveAttachments = t712;
             }
             else if ((ulong)v->preserveAttachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -494,26 +915,26 @@ public static unsafe partial class VkSubpassDescription2Wire
         n += 8;
         if (v->pInputAttachments != null)
         {
-            for (ulong t685 = 0; t685 < (ulong)v->inputAttachmentCount; t685++)
+            for (ulong t713 = 0; t713 < (ulong)v->inputAttachmentCount; t713++)
             {
-                n += VkAttachmentReference2Wire.Size(&v->pInputAttachments[t685], f);
+                n += VkAttachmentReference2Wire.Size(&v->pInputAttachments[t713], f);
             }
         }
         n += 4;
         n += 8;
         if (v->pColorAttachments != null)
         {
-            for (ulong t686 = 0; t686 < (ulong)v->colorAttachmentCount; t686++)
+            for (ulong t714 = 0; t714 < (ulong)v->colorAttachmentCount; t714++)
             {
-                n += VkAttachmentReference2Wire.Size(&v->pColorAttachments[t686], f);
+                n += VkAttachmentReference2Wire.Size(&v->pColorAttachments[t714], f);
             }
         }
         n += 8;
         if (v->pResolveAttachments != null)
         {
-            for (ulong t687 = 0; t687 < (ulong)v->colorAttachmentCount; t687++)
+            for (ulong t715 = 0; t715 < (ulong)v->colorAttachmentCount; t715++)
             {
-                n += VkAttachmentReference2Wire.Size(&v->pResolveAttachments[t687], f);
+                n += VkAttachmentReference2Wire.Size(&v->pResolveAttachments[t715], f);
             }
         }
         n += 8;
@@ -538,9 +959,9 @@ public static unsafe partial class VkSubpassDescription2Wire
         if (v->pInputAttachments != null)
         {
             e.ArraySize((ulong)v->inputAttachmentCount);
-            for (ulong t689 = 0; t689 < (ulong)v->inputAttachmentCount; t689++)
+            for (ulong t717 = 0; t717 < (ulong)v->inputAttachmentCount; t717++)
             {
-                VkAttachmentReference2Wire.Encode(ref e, &v->pInputAttachments[t689]);
+                VkAttachmentReference2Wire.Encode(ref e, &v->pInputAttachments[t717]);
             }
         }
         else e.ArraySize(0);
@@ -548,18 +969,18 @@ public static unsafe partial class VkSubpassDescription2Wire
         if (v->pColorAttachments != null)
         {
             e.ArraySize((ulong)v->colorAttachmentCount);
-            for (ulong t690 = 0; t690 < (ulong)v->colorAttachmentCount; t690++)
+            for (ulong t718 = 0; t718 < (ulong)v->colorAttachmentCount; t718++)
             {
-                VkAttachmentReference2Wire.Encode(ref e, &v->pColorAttachments[t690]);
+                VkAttachmentReference2Wire.Encode(ref e, &v->pColorAttachments[t718]);
             }
         }
         else e.ArraySize(0);
         if (v->pResolveAttachments != null)
         {
             e.ArraySize((ulong)v->colorAttachmentCount);
-            for (ulong t691 = 0; t691 < (ulong)v->colorAttachmentCount; t691++)
+            for (ulong t719 = 0; t719 < (ulong)v->colorAttachmentCount; t719++)
             {
-                VkAttachmentReference2Wire.Encode(ref e, &v->pResolveAttachments[t691]);
+                VkAttachmentReference2Wire.Encode(ref e, &v->pResolveAttachments[t719]);
             }
         }
         else e.ArraySize(0);
@@ -584,74 +1005,74 @@ public static unsafe partial class VkSubpassDescription2Wire
         v->inputAttachmentCount = (uint)d.U32();
 
         {
-            ulong t694 = d.ArraySize();
-            if (t694 != 0)
+            ulong t722 = d.ArraySize();
+            if (t722 != 0)
             {
-                if (t694 != (ulong)v->inputAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t694, 24)) return;
-                var t695 = (VkAttachmentReference2*)d.Alloc(t694, (ulong)sizeof(VkAttachmentReference2));
-                if (t695 == null) return;
-                for (ulong t693 = 0; t693 < t694; t693++)
+                if (t722 != (ulong)v->inputAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t722, 24)) return;
+                var t723 = (VkAttachmentReference2*)d.Alloc(t722, (ulong)sizeof(VkAttachmentReference2));
+                if (t723 == null) return;
+                for (ulong t721 = 0; t721 < t722; t721++)
                 {
-                    VkAttachmentReference2Wire.Decode(ref d, &t695[t693]);
+                    VkAttachmentReference2Wire.Decode(ref d, &t723[t721]);
                 }
-                v->pInputAttachments = t695;
+                v->pInputAttachments = t723;
             }
             else if ((ulong)v->inputAttachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->colorAttachmentCount = (uint)d.U32();
 
         {
-            ulong t697 = d.ArraySize();
-            if (t697 != 0)
+            ulong t725 = d.ArraySize();
+            if (t725 != 0)
             {
-                if (t697 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t697, 24)) return;
-                var t698 = (VkAttachmentReference2*)d.Alloc(t697, (ulong)sizeof(VkAttachmentReference2));
-                if (t698 == null) return;
-                for (ulong t696 = 0; t696 < t697; t696++)
+                if (t725 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t725, 24)) return;
+                var t726 = (VkAttachmentReference2*)d.Alloc(t725, (ulong)sizeof(VkAttachmentReference2));
+                if (t726 == null) return;
+                for (ulong t724 = 0; t724 < t725; t724++)
                 {
-                    VkAttachmentReference2Wire.Decode(ref d, &t698[t696]);
+                    VkAttachmentReference2Wire.Decode(ref d, &t726[t724]);
                 }
-                v->pColorAttachments = t698;
+                v->pColorAttachments = t726;
             }
             else if ((ulong)v->colorAttachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t700 = d.ArraySize();
-            if (t700 != 0)
+            ulong t728 = d.ArraySize();
+            if (t728 != 0)
             {
-                if (t700 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t700, 24)) return;
-                var t701 = (VkAttachmentReference2*)d.Alloc(t700, (ulong)sizeof(VkAttachmentReference2));
-                if (t701 == null) return;
-                for (ulong t699 = 0; t699 < t700; t699++)
+                if (t728 != (ulong)v->colorAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t728, 24)) return;
+                var t729 = (VkAttachmentReference2*)d.Alloc(t728, (ulong)sizeof(VkAttachmentReference2));
+                if (t729 == null) return;
+                for (ulong t727 = 0; t727 < t728; t727++)
                 {
-                    VkAttachmentReference2Wire.Decode(ref d, &t701[t699]);
+                    VkAttachmentReference2Wire.Decode(ref d, &t729[t727]);
                 }
-                v->pResolveAttachments = t701;
+                v->pResolveAttachments = t729;
             }
         }
         if (d.Pointer())
         {
-            var t702 = (VkAttachmentReference2*)d.Alloc(1, (ulong)sizeof(VkAttachmentReference2));
-            if (t702 == null) return;
-            VkAttachmentReference2Wire.Decode(ref d, &(*t702));
-            v->pDepthStencilAttachment = t702;
+            var t730 = (VkAttachmentReference2*)d.Alloc(1, (ulong)sizeof(VkAttachmentReference2));
+            if (t730 == null) return;
+            VkAttachmentReference2Wire.Decode(ref d, &(*t730));
+            v->pDepthStencilAttachment = t730;
         }
         v->preserveAttachmentCount = (uint)d.U32();
 
         {
-            ulong t704 = d.ArraySize();
-            if (t704 != 0)
+            ulong t732 = d.ArraySize();
+            if (t732 != 0)
             {
-                if (t704 != (ulong)v->preserveAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t704, 4)) return;
-                var t705 = (uint*)d.Alloc(t704, (ulong)sizeof(uint));
-                if (t705 == null) return;
-                d.Bytes(t705, t704 * 4);
-                v->pPreserveAttachments = t705;
+                if (t732 != (ulong)v->preserveAttachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t732, 4)) return;
+                var t733 = (uint*)d.Alloc(t732, (ulong)sizeof(uint));
+                if (t733 == null) return;
+                d.Bytes(t733, t732 * 4);
+                v->pPreserveAttachments = t733;
             }
             else if ((ulong)v->preserveAttachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -801,10 +1222,10 @@ public static unsafe partial class VkSubpassDescriptionDepthStencilResolveWire
         v->stencilResolveMode = (VkResolveModeFlagBits)d.U32();
         if (d.Pointer())
         {
-            var t706 = (VkAttachmentReference2*)d.Alloc(1, (ulong)sizeof(VkAttachmentReference2));
-            if (t706 == null) return;
-            VkAttachmentReference2Wire.Decode(ref d, &(*t706));
-            v->pDepthStencilResolveAttachment = t706;
+            var t734 = (VkAttachmentReference2*)d.Alloc(1, (ulong)sizeof(VkAttachmentReference2));
+            if (t734 == null) return;
+            VkAttachmentReference2Wire.Decode(ref d, &(*t734));
+            v->pDepthStencilResolveAttachment = t734;
         }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -1563,29 +1984,29 @@ public static unsafe partial class VkTimelineSemaphoreSubmitInfoWire
         v->waitSemaphoreValueCount = (uint)d.U32();
 
         {
-            ulong t712 = d.ArraySize();
-            if (t712 != 0)
+            ulong t740 = d.ArraySize();
+            if (t740 != 0)
             {
-                if (t712 != (ulong)v->waitSemaphoreValueCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t712, 8)) return;
-                var t713 = (ulong*)d.Alloc(t712, (ulong)sizeof(ulong));
-                if (t713 == null) return;
-                d.Bytes(t713, t712 * 8);
-                v->pWaitSemaphoreValues = t713;
+                if (t740 != (ulong)v->waitSemaphoreValueCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t740, 8)) return;
+                var t741 = (ulong*)d.Alloc(t740, (ulong)sizeof(ulong));
+                if (t741 == null) return;
+                d.Bytes(t741, t740 * 8);
+                v->pWaitSemaphoreValues = t741;
             }
         }
         v->signalSemaphoreValueCount = (uint)d.U32();
 
         {
-            ulong t715 = d.ArraySize();
-            if (t715 != 0)
+            ulong t743 = d.ArraySize();
+            if (t743 != 0)
             {
-                if (t715 != (ulong)v->signalSemaphoreValueCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t715, 8)) return;
-                var t716 = (ulong*)d.Alloc(t715, (ulong)sizeof(ulong));
-                if (t716 == null) return;
-                d.Bytes(t716, t715 * 8);
-                v->pSignalSemaphoreValues = t716;
+                if (t743 != (ulong)v->signalSemaphoreValueCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t743, 8)) return;
+                var t744 = (ulong*)d.Alloc(t743, (ulong)sizeof(ulong));
+                if (t744 == null) return;
+                d.Bytes(t744, t743 * 8);
+                v->pSignalSemaphoreValues = t744;
             }
         }
     }
@@ -1954,17 +2375,17 @@ public static unsafe partial class VkWriteDescriptorSetWire
         n += 8;
         if (v->pImageInfo != null)
         {
-            for (ulong t717 = 0; t717 < (ulong)v->descriptorCount; t717++)
+            for (ulong t745 = 0; t745 < (ulong)v->descriptorCount; t745++)
             {
-                n += VkDescriptorImageInfoWire.Size(&v->pImageInfo[t717], f);
+                n += VkDescriptorImageInfoWire.Size(&v->pImageInfo[t745], f);
             }
         }
         n += 8;
         if (v->pBufferInfo != null)
         {
-            for (ulong t718 = 0; t718 < (ulong)v->descriptorCount; t718++)
+            for (ulong t746 = 0; t746 < (ulong)v->descriptorCount; t746++)
             {
-                n += VkDescriptorBufferInfoWire.Size(&v->pBufferInfo[t718], f);
+                n += VkDescriptorBufferInfoWire.Size(&v->pBufferInfo[t746], f);
             }
         }
         n += 8;
@@ -1984,27 +2405,27 @@ public static unsafe partial class VkWriteDescriptorSetWire
         if (v->pImageInfo != null)
         {
             e.ArraySize((ulong)v->descriptorCount);
-            for (ulong t720 = 0; t720 < (ulong)v->descriptorCount; t720++)
+            for (ulong t748 = 0; t748 < (ulong)v->descriptorCount; t748++)
             {
-                VkDescriptorImageInfoWire.Encode(ref e, &v->pImageInfo[t720]);
+                VkDescriptorImageInfoWire.Encode(ref e, &v->pImageInfo[t748]);
             }
         }
         else e.ArraySize(0);
         if (v->pBufferInfo != null)
         {
             e.ArraySize((ulong)v->descriptorCount);
-            for (ulong t721 = 0; t721 < (ulong)v->descriptorCount; t721++)
+            for (ulong t749 = 0; t749 < (ulong)v->descriptorCount; t749++)
             {
-                VkDescriptorBufferInfoWire.Encode(ref e, &v->pBufferInfo[t721]);
+                VkDescriptorBufferInfoWire.Encode(ref e, &v->pBufferInfo[t749]);
             }
         }
         else e.ArraySize(0);
         if (v->pTexelBufferView != null)
         {
             e.ArraySize((ulong)v->descriptorCount);
-            for (ulong t722 = 0; t722 < (ulong)v->descriptorCount; t722++)
+            for (ulong t750 = 0; t750 < (ulong)v->descriptorCount; t750++)
             {
-                e.Handle(v->pTexelBufferView[t722]);
+                e.Handle(v->pTexelBufferView[t750]);
             }
         }
         else e.ArraySize(0);
@@ -2018,50 +2439,50 @@ public static unsafe partial class VkWriteDescriptorSetWire
         v->descriptorType = (VkDescriptorType)d.I32();
 
         {
-            ulong t724 = d.ArraySize();
-            if (t724 != 0)
+            ulong t752 = d.ArraySize();
+            if (t752 != 0)
             {
-                if (t724 != (ulong)v->descriptorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t724, 20)) return;
-                var t725 = (VkDescriptorImageInfo*)d.Alloc(t724, (ulong)sizeof(VkDescriptorImageInfo));
-                if (t725 == null) return;
-                for (ulong t723 = 0; t723 < t724; t723++)
+                if (t752 != (ulong)v->descriptorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t752, 20)) return;
+                var t753 = (VkDescriptorImageInfo*)d.Alloc(t752, (ulong)sizeof(VkDescriptorImageInfo));
+                if (t753 == null) return;
+                for (ulong t751 = 0; t751 < t752; t751++)
                 {
-                    VkDescriptorImageInfoWire.Decode(ref d, &t725[t723]);
+                    VkDescriptorImageInfoWire.Decode(ref d, &t753[t751]);
                 }
-                v->pImageInfo = t725;
+                v->pImageInfo = t753;
             }
         }
 
         {
-            ulong t727 = d.ArraySize();
-            if (t727 != 0)
+            ulong t755 = d.ArraySize();
+            if (t755 != 0)
             {
-                if (t727 != (ulong)v->descriptorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t727, 24)) return;
-                var t728 = (VkDescriptorBufferInfo*)d.Alloc(t727, (ulong)sizeof(VkDescriptorBufferInfo));
-                if (t728 == null) return;
-                for (ulong t726 = 0; t726 < t727; t726++)
+                if (t755 != (ulong)v->descriptorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t755, 24)) return;
+                var t756 = (VkDescriptorBufferInfo*)d.Alloc(t755, (ulong)sizeof(VkDescriptorBufferInfo));
+                if (t756 == null) return;
+                for (ulong t754 = 0; t754 < t755; t754++)
                 {
-                    VkDescriptorBufferInfoWire.Decode(ref d, &t728[t726]);
+                    VkDescriptorBufferInfoWire.Decode(ref d, &t756[t754]);
                 }
-                v->pBufferInfo = t728;
+                v->pBufferInfo = t756;
             }
         }
 
         {
-            ulong t730 = d.ArraySize();
-            if (t730 != 0)
+            ulong t758 = d.ArraySize();
+            if (t758 != 0)
             {
-                if (t730 != (ulong)v->descriptorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t730, 8)) return;
-                var t731 = (ulong*)d.Alloc(t730, (ulong)sizeof(ulong));
-                if (t731 == null) return;
-                for (ulong t729 = 0; t729 < t730; t729++)
+                if (t758 != (ulong)v->descriptorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t758, 8)) return;
+                var t759 = (ulong*)d.Alloc(t758, (ulong)sizeof(ulong));
+                if (t759 == null) return;
+                for (ulong t757 = 0; t757 < t758; t757++)
                 {
-                    t731[t729] = d.Handle(13);
+                    t759[t757] = d.Handle(13);
                 }
-                v->pTexelBufferView = t731;
+                v->pTexelBufferView = t759;
             }
         }
     }
@@ -2194,9 +2615,9 @@ public static unsafe partial class VkWriteDescriptorSetAccelerationStructureKHRW
         if (v->pAccelerationStructures != null)
         {
             e.ArraySize((ulong)v->accelerationStructureCount);
-            for (ulong t733 = 0; t733 < (ulong)v->accelerationStructureCount; t733++)
+            for (ulong t761 = 0; t761 < (ulong)v->accelerationStructureCount; t761++)
             {
-                e.Handle(v->pAccelerationStructures[t733]);
+                e.Handle(v->pAccelerationStructures[t761]);
             }
         }
         else e.ArraySize(0);
@@ -2206,18 +2627,18 @@ public static unsafe partial class VkWriteDescriptorSetAccelerationStructureKHRW
         v->accelerationStructureCount = (uint)d.U32();
 
         {
-            ulong t735 = d.ArraySize();
-            if (t735 != 0)
+            ulong t763 = d.ArraySize();
+            if (t763 != 0)
             {
-                if (t735 != (ulong)v->accelerationStructureCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t735, 8)) return;
-                var t736 = (ulong*)d.Alloc(t735, (ulong)sizeof(ulong));
-                if (t736 == null) return;
-                for (ulong t734 = 0; t734 < t735; t734++)
+                if (t763 != (ulong)v->accelerationStructureCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t763, 8)) return;
+                var t764 = (ulong*)d.Alloc(t763, (ulong)sizeof(ulong));
+                if (t764 == null) return;
+                for (ulong t762 = 0; t762 < t763; t762++)
                 {
-                    t736[t734] = d.Handle(1000150000);
+                    t764[t762] = d.Handle(1000150000);
                 }
-                v->pAccelerationStructures = t736;
+                v->pAccelerationStructures = t764;
             }
             else if ((ulong)v->accelerationStructureCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -2289,15 +2710,15 @@ public static unsafe partial class VkWriteDescriptorSetInlineUniformBlockWire
         v->dataSize = (uint)d.U32();
 
         {
-            ulong t740 = d.ArraySize();
-            if (t740 != 0)
+            ulong t768 = d.ArraySize();
+            if (t768 != 0)
             {
-                if (t740 != (ulong)v->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t740, 1)) return;
-                var t741 = (byte*)d.Alloc(t740, (ulong)sizeof(byte));
-                if (t741 == null) return;
-                d.Bytes(t741, t740 * 1);
-                v->pData = t741;
+                if (t768 != (ulong)v->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t768, 1)) return;
+                var t769 = (byte*)d.Alloc(t768, (ulong)sizeof(byte));
+                if (t769 == null) return;
+                d.Bytes(t769, t768 * 1);
+                v->pData = t769;
             }
             else if ((ulong)v->dataSize != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
