@@ -64,7 +64,8 @@ for c in "$@"; do
 done
 for sh in *.comp *.rgen *.rmiss *.rchit; do
   [ -f "$sh" ] || continue
-  glslangValidator -V --target-env vulkan1.2 -o "$sh.spv" "$sh" >/dev/null
+  case "$sh" in rt*) env="--target-env vulkan1.2" ;; *) env="" ;; esac
+  glslangValidator -V $env -o "$sh.spv" "$sh" >/dev/null
 done
 BUILD
   chroot "$P" sh -c "cd $build && sh build.sh ${clients[*]} icdbench" >"$dir/clients.log" 2>&1 \
@@ -160,7 +161,7 @@ run_both() {
       >"$out/$name-$how.txt" 2>"$out/$name-$how.err" || rc=$?
     t1=$(date +%s%N)
     echo "== $name, $how: exit $rc, $(( (t1 - t0) / 1000000 )) ms"
-    grep -m6 -E "deviceName|apiVersion|^Device Extensions|ok|failed|lacks|hash|checksum" "$out/$name-$how.txt" || true
+    grep -m6 -E "deviceName|apiVersion|^Device Extensions|ok|failed|lacks|hash|checksum|sizes" "$out/$name-$how.txt" || true
     tail -n 2 "$out/$name-$how.err"
   done
 }
@@ -170,8 +171,8 @@ part_check() {
   run_both transfer-staging "$T/transfer" staging 1920 1080 4
   run_both transfer-import "$T/transfer" import 1920 1080 4
   run_both compute "$T/compute" "$T/compute.comp.spv" 1048576 120
-  [ -x "$T/v14" ] && run_both v14 "$T/v14"
-  if [ -x "$T/rt" ]; then (cd "$T" && run_both rt "$T/rt"); fi
+  [ -x "$T/v14" ] && run_both v14 "$T/v14" "$T/compute.comp.spv"
+  [ -x "$T/rt" ] && run_both rt "$T/rt" "$T/rt_query.comp.spv" "$T/rt.rgen.spv" "$T/rt.rmiss.spv" "$T/rt.rchit.spv"
   return 0
 }
 
