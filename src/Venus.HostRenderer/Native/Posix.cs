@@ -52,10 +52,7 @@ internal static unsafe partial class Posix
     [LibraryImport("libc", SetLastError = true)]
     private static partial int setpriority(int which, uint who, int priority);
 
-    /// <summary>Lowers the calling thread's scheduling priority (Linux nice values are per thread); false when it could not.</summary>
-    public static bool NiceThisThread(int nice) => NiceThread(gettid(), nice);
-
-    /// <summary>Sets the nice value of thread <paramref name="tid"/> (raising a priority needs the right to: false without it).</summary>
+    /// <summary>Sets the nice value of thread <paramref name="tid"/> (Linux nice values are per thread; raising a priority needs the right to: false without it).</summary>
     public static bool NiceThread(int tid, int nice)
     {
         const int PRIO_PROCESS = 0;
