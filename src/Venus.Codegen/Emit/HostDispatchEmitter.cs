@@ -23,6 +23,8 @@ public sealed class HostDispatchEmitter
         "vkEnumerateInstanceLayerProperties", "vkEnumeratePhysicalDevices", "vkEnumeratePhysicalDeviceGroups",
         "vkEnumerateDeviceExtensionProperties", "vkEnumerateDeviceLayerProperties",
         "vkGetPhysicalDeviceProperties", "vkGetPhysicalDeviceProperties2",
+        // memory types the guest cannot map are offered without HOST_VISIBLE (Families/MemoryTypes.cs)
+        "vkGetPhysicalDeviceMemoryProperties", "vkGetPhysicalDeviceMemoryProperties2",
         // device and queues
         "vkCreateDevice", "vkDestroyDevice", "vkGetDeviceQueue", "vkGetDeviceQueue2",
         // memory: host-visible memory must be exportable to the guest

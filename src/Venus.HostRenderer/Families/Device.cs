@@ -93,8 +93,12 @@ internal sealed unsafe partial class Handlers
                     return false;
                 }
                 var state = new DeviceState { Id = *a->pDevice, Handle = device, PhysicalDevice = a->physicalDevice, Table = index, Fns = table, HostPointerImport = hostImport, SyncFd = syncFd };
+                // The memory types as the guest sees them (Families/MemoryTypes.cs): a type offered without
+                // HOST_VISIBLE is allocated as the driver's own memory.
+                if (hostImport) LearnImportableTypes(fns, a->physicalDevice, device);
                 VkPhysicalDeviceMemoryProperties mem;
                 fns->vkGetPhysicalDeviceMemoryProperties(a->physicalDevice, &mem);
+                OfferMappableTypes(fns, a->physicalDevice, &mem);
                 state.Memory = mem;
                 if (hostImport)
                 {

@@ -19,6 +19,7 @@ internal unsafe partial interface IHandlers
     bool vkDestroyInstance(Dispatcher x, vkDestroyInstance.Args* a);
     bool vkEnumeratePhysicalDevices(Dispatcher x, vkEnumeratePhysicalDevices.Args* a);
     bool vkGetPhysicalDeviceProperties(Dispatcher x, vkGetPhysicalDeviceProperties.Args* a);
+    bool vkGetPhysicalDeviceMemoryProperties(Dispatcher x, vkGetPhysicalDeviceMemoryProperties.Args* a);
     bool vkCreateDevice(Dispatcher x, vkCreateDevice.Args* a);
     bool vkDestroyDevice(Dispatcher x, vkDestroyDevice.Args* a);
     bool vkEnumerateInstanceExtensionProperties(Dispatcher x, vkEnumerateInstanceExtensionProperties.Args* a);
@@ -45,6 +46,7 @@ internal unsafe partial interface IHandlers
     bool vkEnumerateInstanceVersion(Dispatcher x, vkEnumerateInstanceVersion.Args* a);
     bool vkEnumeratePhysicalDeviceGroups(Dispatcher x, vkEnumeratePhysicalDeviceGroups.Args* a);
     bool vkGetPhysicalDeviceProperties2(Dispatcher x, vkGetPhysicalDeviceProperties2.Args* a);
+    bool vkGetPhysicalDeviceMemoryProperties2(Dispatcher x, vkGetPhysicalDeviceMemoryProperties2.Args* a);
     bool vkGetDeviceQueue2(Dispatcher x, vkGetDeviceQueue2.Args* a);
     bool vkGetPhysicalDeviceExternalSemaphoreProperties(Dispatcher x, vkGetPhysicalDeviceExternalSemaphoreProperties.Args* a);
     bool vkSetReplyCommandStreamMESA(Dispatcher x, vkSetReplyCommandStreamMESA.Args* a);
@@ -567,9 +569,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkGetPhysicalDeviceMemoryProperties.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(8, ref d);
-        var fn = x.InstanceFunctions == null ? null : x.InstanceFunctions->vkGetPhysicalDeviceMemoryProperties;
-        if (fn == null) return x.MissingFunction(8);
-        fn(a.physicalDevice, a.pMemoryProperties);
+        if (!x.Handlers.vkGetPhysicalDeviceMemoryProperties(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkGetPhysicalDeviceMemoryProperties.ReplySize(&a);
@@ -3455,9 +3455,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkGetPhysicalDeviceMemoryProperties2.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(152, ref d);
-        var fn = x.InstanceFunctions == null ? null : x.InstanceFunctions->vkGetPhysicalDeviceMemoryProperties2;
-        if (fn == null) return x.MissingFunction(152);
-        fn(a.physicalDevice, a.pMemoryProperties);
+        if (!x.Handlers.vkGetPhysicalDeviceMemoryProperties2(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkGetPhysicalDeviceMemoryProperties2.ReplySize(&a);
