@@ -7,8 +7,10 @@ namespace Venus.HostRenderer.Server;
 /// <summary>
 /// Process isolation, as virglrenderer's render server does it: every vtest client (or render-server
 /// context) is served by a worker process of its own, so a guest that makes the driver crash takes down its worker only;
-/// the server and the others go on. One spare worker is always started ahead (and warmed
-/// up), so a client does not wait for a process to start: the server passes it the connection.
+/// the server and the others go on. A spare worker is started ahead (and warmed up), so a client
+/// does not wait for a process to start: the server passes it the connection. The spare that replaces
+/// a taken one starts when that client hangs up or <see cref="s_spareDelayMs"/> later, whichever
+/// comes first, so that its start-up does not compete with the client that just arrived.
 /// A guest must not multiply host processes: at most <see cref="MaxWorkers"/> workers serve clients
 /// at once (one more is refused with a log line), and the server watches every handed-off
 /// connection (<see cref="HangUpWatch"/>): a worker still running <see cref="HangUpGrace"/> after its
@@ -64,6 +66,8 @@ internal sealed class WorkerProcesses
     /// <summary>The client of <paramref name="w"/> is gone: give its worker the grace to end, then kill it.</summary>
     void HungUp(Worker w)
     {
+        // The client that took the last spare is gone: the next spare warms up now, between clients.
+        lock (_lock) if (_spare is null && !_stopping) StartSpare();
         TimeSpan grace = _record != null ? RecordingHangUpGrace : HangUpGrace;
         Task.Delay(grace).ContinueWith(_ =>
         {
@@ -118,6 +122,26 @@ internal sealed class WorkerProcesses
         }
     }
 
+    /// <summary>
+    /// How long after a spare is taken its replacement starts, unless the client that took it hangs up
+    /// first (VENUS_HOST_SPARE_DELAY_MS; 0 starts it at once). A spare's start and warm-up cost about
+    /// as much CPU as a short client: started at once they compete with the very client that just
+    /// arrived (on two cores, with a VM's vCPU thread on one of them, that made each context 30-60 %
+    /// slower than in thread mode); started after the client, they use the gap before the next one.
+    /// </summary>
+    static readonly int s_spareDelayMs =
+        int.TryParse(Environment.GetEnvironmentVariable("VENUS_HOST_SPARE_DELAY_MS"), System.Globalization.NumberStyles.None, CultureInfo.InvariantCulture, out int d) ? d : 1000;
+
+    /// <summary>Called under the lock.</summary>
+    void StartSpareLater()
+    {
+        if (s_spareDelayMs <= 0) { StartSpare(); return; }
+        Task.Delay(s_spareDelayMs).ContinueWith(_ =>
+        {
+            lock (_lock) if (_spare is null) StartSpare();
+        }, TaskScheduler.Default);
+    }
+
     /// <summary>Hands one accepted connection (or context socket) to a worker; owns <paramref name="fd"/>.</summary>
     public void Start(int fd, int clientId) => Start(fd, clientId, null);
 
@@ -141,7 +165,7 @@ internal sealed class WorkerProcesses
                     {
                         Watch(_running[spare.Process], clientId, fd);
                         if (_render) _log($"venus-host: {_what} {clientId} ({name}) → worker {spare.Process.Id}");
-                        StartSpare();
+                        StartSpareLater();
                         return;
                     }
                 }
