@@ -40,6 +40,8 @@ public sealed class HostDispatchEmitter
         // pool children
         "vkAllocateCommandBuffers", "vkFreeCommandBuffers", "vkDestroyCommandPool",
         "vkAllocateDescriptorSets", "vkFreeDescriptorSets", "vkResetDescriptorPool", "vkDestroyDescriptorPool",
+        // queue submits carry a host fence: destruction waits for the work that may use the object (Families/Submit.cs)
+        "vkQueueSubmit", "vkQueueSubmit2", "vkQueueBindSparse",
         // Venus transport (VK_MESA_venus_protocol)
         "vkSetReplyCommandStreamMESA", "vkSeekReplyCommandStreamMESA", "vkExecuteCommandStreamsMESA",
         "vkCreateRingMESA", "vkDestroyRingMESA", "vkNotifyRingMESA", "vkWriteRingExtraMESA",
@@ -86,6 +88,11 @@ public sealed class HostDispatchEmitter
     }
 
     static bool IsDispatchableType(TypeRef t) => t.Kind == TypeKind.Handle && t.Dispatchable;
+
+    /// <summary>A device-level vkDestroy*/vkFree* or pool reset: must not reach the driver while queue work may use the object.</summary>
+    static bool RetiresFirst(CommandModel c) =>
+        (c.Name.StartsWith("vkDestroy", StringComparison.Ordinal) || c.Name.StartsWith("vkFree", StringComparison.Ordinal) || c.Name is "vkResetCommandPool")
+        && c.Params.Count >= 2 && c.Params[0].Elem.VkName == "VkDevice";
 
     void EmitCommand(CodeWriter w, CommandModel c)
     {
@@ -137,6 +144,10 @@ public sealed class HostDispatchEmitter
                 else if (p.Shape == FieldShape.AllocationCallbacks) callArgs.Add("null");
                 else callArgs.Add($"a.{n}");
             }
+            // Destroying, freeing or resetting what unfinished queue work may still use would crash
+            // some drivers: the host first lets that work finish (Context/SubmitRetire.cs).
+            if (RetiresFirst(c))
+                w.Line($"if (!x.Ctx.Retire.BeforeDestroy(a.{NativeEmitter.Escape(first.Name)}, \"{c.Name}\")) return false;");
             string call = $"fn({string.Join(", ", callArgs)})";
             if (c.Return != null) w.Line($"a.ret = {call};");
             else w.Line($"{call};");

@@ -258,7 +258,7 @@ internal sealed unsafe class GuestRing : IDisposable
     {
         uint size = (uint)data.Length;
         // Space: everything between head and our tail is still the host's.
-        if (_cur + size - Volatile.Read(ref *_head) > _bufferSize)
+        if (_cur + size - Head() > _bufferSize)
             WaitForSpace(size);
 
         uint pos = _cur & (_bufferSize - 1);
@@ -300,13 +300,33 @@ internal sealed unsafe class GuestRing : IDisposable
     private void WaitForSpace(uint size)
     {
         var relax = new Relax(this);
-        while (_cur + size - Volatile.Read(ref *_head) > _bufferSize)
+        while (_cur + size - Head() > _bufferSize)
             relax.Step();
     }
 
+    /// <summary>
+    /// The host's head, checked: it may only trail our tail by at most the buffer size (wrap-aware).
+    /// A head ahead of what we submitted, or further back than the buffer holds, is a host that lies;
+    /// waiting on it would never end (or read replies that are not there), so the ring is lost.
+    /// The head is read before our tail: the host can only have seen a tail we already wrote.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private uint Head()
+    {
+        uint head = Volatile.Read(ref *_head);
+        uint cur = Volatile.Read(ref _cur);
+        if (cur - head > _bufferSize)
+            BadHead(head, cur);
+        return head;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void BadHead(uint head, uint cur) =>
+        Lose($"the host's ring head 0x{head:x} is not within the {_bufferSize} bytes before our tail 0x{cur:x}");
+
     /// <summary>True once the host's head has passed <paramref name="seqno"/> (wrap-aware).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Reached(uint seqno) => (int)(Volatile.Read(ref *_head) - seqno) >= 0;
+    public bool Reached(uint seqno) => (int)(Head() - seqno) >= 0;
 
     /// <summary>Waits (spin, yield, then growing sleeps) until the host consumed everything up to <paramref name="seqno"/>.</summary>
     public void WaitSeqno(uint seqno)

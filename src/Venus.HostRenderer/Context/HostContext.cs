@@ -49,6 +49,8 @@ internal sealed unsafe partial class HostContext : IDisposable
     public IHandlers Handlers { get; }
     public VulkanLibrary Vk { get; }
     public Dispatcher Virtqueue { get; }
+    /// <summary>Host fences on guest submits; destruction waits for the work it may still be used by.</summary>
+    public SubmitRetire Retire { get; }
 
     readonly object _lock = new();
     readonly Dictionary<uint, Resource> _resources = new();
@@ -66,6 +68,7 @@ internal sealed unsafe partial class HostContext : IDisposable
         Objects = new ObjectTable(options.MaxObjects);
         Handlers = new Handlers(this);
         Virtqueue = new Dispatcher(this, "virtqueue");
+        Retire = new SubmitRetire(this);
         if (options.RecordDir != null) _recorder = new Recorder(options.RecordDir, label);
     }
 

@@ -131,6 +131,7 @@ internal sealed unsafe partial class Handlers
     void DestroyDevice(DeviceState state)
     {
         state.Fns->vkDeviceWaitIdle(state.Handle);
+        _ctx.Retire.ForgetDevice(state.Handle);
         FreeDeviceMemories(state);
         state.Fns->vkDestroyDevice(state.Handle, null);
         DrmModifiers.ForgetDevice(state.Handle);

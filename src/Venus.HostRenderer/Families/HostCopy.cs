@@ -46,6 +46,7 @@ internal sealed unsafe partial class Handlers
     {
         if (a->image == 0) return true;
         if (x.DeviceFunctions == null || x.DeviceFunctions->vkDestroyImage == null) return Fatal("vkDestroyImage: no device function");
+        if (!_ctx.Retire.BeforeDestroy(a->device, "vkDestroyImage")) return false;
         x.DeviceFunctions->vkDestroyImage(a->device, a->image, null);
         x.Unregister(a->image, ObjImage);
         lock (_images) _images.Remove(a->image);

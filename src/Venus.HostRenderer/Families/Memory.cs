@@ -150,6 +150,7 @@ internal sealed unsafe partial class Handlers
     {
         if (a->memory == 0) return true;
         ulong id = _ctx.Objects.IdOf(a->memory, ObjDeviceMemory);
+        if (!_ctx.Retire.BeforeDestroy(a->device, "vkFreeMemory")) return false;
         x.DeviceFunctions->vkFreeMemory(a->device, a->memory, null);
         _ctx.Objects.Remove(id, out _);
         ForgetAllocation(id);

@@ -23,6 +23,7 @@ internal sealed unsafe partial class Handlers
 
     public bool vkFreeCommandBuffers(Dispatcher x, vkFreeCommandBuffers.Args* a)
     {
+        if (!_ctx.Retire.BeforeDestroy(a->device, "vkFreeCommandBuffers")) return false;
         x.DeviceFunctions->vkFreeCommandBuffers(a->device, a->commandPool, a->commandBufferCount, a->pCommandBuffers);
         for (int i = 0; i < a->commandBufferCount; i++) x.Unregister(a->pCommandBuffers[i], ObjCommandBuffer);
         return true;
@@ -32,6 +33,7 @@ internal sealed unsafe partial class Handlers
     {
         if (a->commandPool == 0) return true;
         ulong id = _ctx.Objects.IdOf(a->commandPool, ObjCommandPool);
+        if (!_ctx.Retire.BeforeDestroy(a->device, "vkDestroyCommandPool")) return false;
         x.DeviceFunctions->vkDestroyCommandPool(a->device, a->commandPool, null);
         _ctx.Objects.RemoveChildren(id);
         _ctx.Objects.Remove(id, out _);
@@ -52,6 +54,7 @@ internal sealed unsafe partial class Handlers
 
     public bool vkFreeDescriptorSets(Dispatcher x, vkFreeDescriptorSets.Args* a)
     {
+        if (!_ctx.Retire.BeforeDestroy(a->device, "vkFreeDescriptorSets")) return false;
         a->ret = x.DeviceFunctions->vkFreeDescriptorSets(a->device, a->descriptorPool, a->descriptorSetCount, a->pDescriptorSets);
         for (int i = 0; i < a->descriptorSetCount; i++) x.Unregister(a->pDescriptorSets[i], ObjDescriptorSet);
         return true;
@@ -59,6 +62,7 @@ internal sealed unsafe partial class Handlers
 
     public bool vkResetDescriptorPool(Dispatcher x, vkResetDescriptorPool.Args* a)
     {
+        if (!_ctx.Retire.BeforeDestroy(a->device, "vkResetDescriptorPool")) return false;
         a->ret = x.DeviceFunctions->vkResetDescriptorPool(a->device, a->descriptorPool, a->flags);
         _ctx.Objects.RemoveChildren(_ctx.Objects.IdOf(a->descriptorPool, ObjDescriptorPool));
         return true;
@@ -68,6 +72,7 @@ internal sealed unsafe partial class Handlers
     {
         if (a->descriptorPool == 0) return true;
         ulong id = _ctx.Objects.IdOf(a->descriptorPool, ObjDescriptorPool);
+        if (!_ctx.Retire.BeforeDestroy(a->device, "vkDestroyDescriptorPool")) return false;
         x.DeviceFunctions->vkDestroyDescriptorPool(a->device, a->descriptorPool, null);
         _ctx.Objects.RemoveChildren(id);
         _ctx.Objects.Remove(id, out _);

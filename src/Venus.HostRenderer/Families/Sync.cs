@@ -103,6 +103,7 @@ internal sealed unsafe partial class Handlers
     {
         if (a->semaphore == 0) return true;
         ulong id = _ctx.Objects.IdOf(a->semaphore, ObjSemaphore);
+        if (!_ctx.Retire.BeforeDestroy(a->device, "vkDestroySemaphore")) return false;
         x.DeviceFunctions->vkDestroySemaphore(a->device, a->semaphore, null);
         x.Unregister(a->semaphore, ObjSemaphore);
         lock (_timelineSemaphores) _timelineSemaphores.Remove(id);

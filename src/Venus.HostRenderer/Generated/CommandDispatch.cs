@@ -27,11 +27,13 @@ internal unsafe partial interface IHandlers
     bool vkEnumerateInstanceLayerProperties(Dispatcher x, vkEnumerateInstanceLayerProperties.Args* a);
     bool vkEnumerateDeviceLayerProperties(Dispatcher x, vkEnumerateDeviceLayerProperties.Args* a);
     bool vkGetDeviceQueue(Dispatcher x, vkGetDeviceQueue.Args* a);
+    bool vkQueueSubmit(Dispatcher x, vkQueueSubmit.Args* a);
     bool vkAllocateMemory(Dispatcher x, vkAllocateMemory.Args* a);
     bool vkFreeMemory(Dispatcher x, vkFreeMemory.Args* a);
     bool vkUnmapMemory(Dispatcher x, vkUnmapMemory.Args* a);
     bool vkFlushMappedMemoryRanges(Dispatcher x, vkFlushMappedMemoryRanges.Args* a);
     bool vkInvalidateMappedMemoryRanges(Dispatcher x, vkInvalidateMappedMemoryRanges.Args* a);
+    bool vkQueueBindSparse(Dispatcher x, vkQueueBindSparse.Args* a);
     bool vkCreateSemaphore(Dispatcher x, vkCreateSemaphore.Args* a);
     bool vkDestroySemaphore(Dispatcher x, vkDestroySemaphore.Args* a);
     bool vkCreateImage(Dispatcher x, vkCreateImage.Args* a);
@@ -59,6 +61,7 @@ internal unsafe partial interface IHandlers
     bool vkGetMemoryResourcePropertiesMESA(Dispatcher x, vkGetMemoryResourcePropertiesMESA.Args* a);
     bool vkGetMemoryFdKHR(Dispatcher x, vkGetMemoryFdKHR.Args* a);
     bool vkGetMemoryFdPropertiesKHR(Dispatcher x, vkGetMemoryFdPropertiesKHR.Args* a);
+    bool vkQueueSubmit2(Dispatcher x, vkQueueSubmit2.Args* a);
     bool vkImportFenceFdKHR(Dispatcher x, vkImportFenceFdKHR.Args* a);
     bool vkGetFenceFdKHR(Dispatcher x, vkGetFenceFdKHR.Args* a);
     bool vkImportSemaphoreFdKHR(Dispatcher x, vkImportSemaphoreFdKHR.Args* a);
@@ -713,9 +716,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkQueueSubmit.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(18, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkQueueSubmit;
-        if (fn == null) return x.MissingFunction(18);
-        a.ret = fn(a.queue, a.submitCount, a.pSubmits, a.fence);
+        if (!x.Handlers.vkQueueSubmit(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkQueueSubmit.ReplySize(&a);
@@ -1003,9 +1004,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkQueueBindSparse.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(34, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkQueueBindSparse;
-        if (fn == null) return x.MissingFunction(34);
-        a.ret = fn(a.queue, a.bindInfoCount, a.pBindInfo, a.fence);
+        if (!x.Handlers.vkQueueBindSparse(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkQueueBindSparse.ReplySize(&a);
@@ -1051,6 +1050,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(36, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyFence;
         if (fn == null) return x.MissingFunction(36);
+        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyFence")) return false;
         fn(a.device, a.fence, null);
         x.Unregister(a.fence, 7);
         if ((flags & 1) != 0)
@@ -1194,6 +1194,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(43, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyEvent;
         if (fn == null) return x.MissingFunction(43);
+        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyEvent")) return false;
         fn(a.device, a.@event, null);
         x.Unregister(a.@event, 11);
         if ((flags & 1) != 0)
@@ -1301,6 +1302,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(48, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyQueryPool;
         if (fn == null) return x.MissingFunction(48);
+        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyQueryPool")) return false;
         fn(a.device, a.queryPool, null);
         x.Unregister(a.queryPool, 12);
         if ((flags & 1) != 0)
@@ -1368,6 +1370,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(51, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyBuffer;
         if (fn == null) return x.MissingFunction(51);
+        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyBuffer")) return false;
         fn(a.device, a.buffer, null);
         x.Unregister(a.buffer, 9);
         if ((flags & 1) != 0)
@@ -1415,6 +1418,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(53, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyBufferView;
         if (fn == null) return x.MissingFunction(53);
+        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyBufferView")) return false;
         fn(a.device, a.bufferView, null);
         x.Unregister(a.bufferView, 13);
         if ((flags & 1) != 0)
@@ -1518,6 +1522,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(58, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyImageView;
         if (fn == null) return x.MissingFunction(58);
+        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyImageView")) return false;
         fn(a.device, a.imageView, null);
         x.Unregister(a.imageView, 14);
         if ((flags & 1) != 0)
@@ -1565,6 +1570,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(60, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyShaderModule;
         if (fn == null) return x.MissingFunction(60);
+        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyShaderModule")) return false;
         fn(a.device, a.shaderModule, null);
         x.Unregister(a.shaderModule, 15);
         if ((flags & 1) != 0)
@@ -1612,6 +1618,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(62, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyPipelineCache;
         if (fn == null) return x.MissingFunction(62);
+        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyPipelineCache")) return false;
         fn(a.device, a.pipelineCache, null);
         x.Unregister(a.pipelineCache, 16);
         if ((flags & 1) != 0)
@@ -1729,6 +1736,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(67, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyPipeline;
         if (fn == null) return x.MissingFunction(67);
+        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyPipeline")) return false;
         fn(a.device, a.pipeline, null);
         x.Unregister(a.pipeline, 19);
         if ((flags & 1) != 0)
@@ -1776,6 +1784,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(69, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyPipelineLayout;
         if (fn == null) return x.MissingFunction(69);
+        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyPipelineLayout")) return false;
         fn(a.device, a.pipelineLayout, null);
         x.Unregister(a.pipelineLayout, 17);
         if ((flags & 1) != 0)
@@ -1823,6 +1832,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(71, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroySampler;
         if (fn == null) return x.MissingFunction(71);
+        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroySampler")) return false;
         fn(a.device, a.sampler, null);
         x.Unregister(a.sampler, 21);
         if ((flags & 1) != 0)
@@ -1870,6 +1880,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(73, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyDescriptorSetLayout;
         if (fn == null) return x.MissingFunction(73);
+        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyDescriptorSetLayout")) return false;
         fn(a.device, a.descriptorSetLayout, null);
         x.Unregister(a.descriptorSetLayout, 20);
         if ((flags & 1) != 0)
@@ -2035,6 +2046,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(81, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyFramebuffer;
         if (fn == null) return x.MissingFunction(81);
+        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyFramebuffer")) return false;
         fn(a.device, a.framebuffer, null);
         x.Unregister(a.framebuffer, 24);
         if ((flags & 1) != 0)
@@ -2082,6 +2094,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(83, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyRenderPass;
         if (fn == null) return x.MissingFunction(83);
+        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyRenderPass")) return false;
         fn(a.device, a.renderPass, null);
         x.Unregister(a.renderPass, 18);
         if ((flags & 1) != 0)
@@ -2167,6 +2180,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(87, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkResetCommandPool;
         if (fn == null) return x.MissingFunction(87);
+        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkResetCommandPool")) return false;
         a.ret = fn(a.device, a.commandPool, a.flags);
         if ((flags & 1) != 0)
         {
@@ -3559,6 +3573,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(157, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroySamplerYcbcrConversion;
         if (fn == null) return x.MissingFunction(157);
+        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroySamplerYcbcrConversion")) return false;
         fn(a.device, a.ycbcrConversion, null);
         x.Unregister(a.ycbcrConversion, 1000156000);
         if ((flags & 1) != 0)
@@ -3606,6 +3621,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(159, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyDescriptorUpdateTemplate;
         if (fn == null) return x.MissingFunction(159);
+        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyDescriptorUpdateTemplate")) return false;
         fn(a.device, a.descriptorUpdateTemplate, null);
         x.Unregister(a.descriptorUpdateTemplate, 1000085000);
         if ((flags & 1) != 0)
@@ -4337,6 +4353,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(198, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyPrivateDataSlot;
         if (fn == null) return x.MissingFunction(198);
+        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyPrivateDataSlot")) return false;
         fn(a.device, a.privateDataSlot, null);
         x.Unregister(a.privateDataSlot, 1000295000);
         if ((flags & 1) != 0)
@@ -4496,9 +4513,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkQueueSubmit2.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(206, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkQueueSubmit2;
-        if (fn == null) return x.MissingFunction(206);
-        a.ret = fn(a.queue, a.submitCount, a.pSubmits, a.fence);
+        if (!x.Handlers.vkQueueSubmit2(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkQueueSubmit2.ReplySize(&a);
@@ -6260,6 +6275,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(300, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyDeferredOperationKHR;
         if (fn == null) return x.MissingFunction(300);
+        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyDeferredOperationKHR")) return false;
         fn(a.device, a.operation, null);
         x.Unregister(a.operation, 1000268000);
         if ((flags & 1) != 0)
@@ -6367,6 +6383,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(305, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyAccelerationStructureKHR;
         if (fn == null) return x.MissingFunction(305);
+        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyAccelerationStructureKHR")) return false;
         fn(a.device, a.accelerationStructure, null);
         x.Unregister(a.accelerationStructure, 1000150000);
         if ((flags & 1) != 0)
