@@ -62,6 +62,22 @@ public sealed class ExternalFdTests(IcdFixture fx, ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// virglrenderer 1.1.0 on lavapipe drops a vtest client at a SHAREABLE blob of exportable memory, and
+    /// does not say (as venus-host does) that it shares device memory as blobs: our ICD then leaves the
+    /// memory fds and VK_EXT_queue_family_foreign out, and the client's fence round trip (this driver's
+    /// own) still passes. That host has no VK_KHR_external_semaphore_fd.
+    /// </summary>
+    [Fact]
+    public void OnVirglRendererMemoryFdsAreLeftOutAndFencesStillWork()
+    {
+        DriverRun run = fx.RunThroughIcd(fx.SharedHost(HostKind.VirglRenderer), Command, Timeout);
+        output.WriteLine(run.ToString());
+        Assert.True(run.Run.Succeeded && run.Run.Stdout.Contains("extfd: all ok"), run.ToString());
+        Assert.Contains("extfd: extensions memory_fd=0 dma_buf=0 fence_fd=1 semaphore_fd=0 queue_family_foreign=0", run.Run.Stdout);
+        Assert.Contains("extfd: fence ok", run.Run.Stdout);
+    }
+
     private static string Line(string stdout, string prefix) =>
         stdout.Split('\n').FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal))
         ?? throw new Xunit.Sdk.XunitException($"no line starting with '{prefix}' in:\n{stdout}");

@@ -6,16 +6,16 @@ namespace Venus.GuestIcd.Runtime;
 /// <summary>
 /// SYNC_FD payloads of fences (VK_KHR_external_fence_fd, done by this driver alone) and semaphores
 /// (VK_KHR_external_semaphore_fd, with the host's resource commands). A sync_fd never crosses the
-/// wire; as Mesa's venus does, an imported sync_fd is waited for here (poll) when it is imported,
-/// and the fence or semaphore then holds a temporary, already signalled payload; an export waits
-/// for the payload's signal and returns -1, which the spec allows for a signalled payload.
+/// wire.
 /// <list type="bullet">
-/// <item>Fence import: the fence reads signalled (status, waits) until reset, export or destroy
-/// restores its permanent payload; nothing goes to the host.</item>
-/// <item>Fence export: waits for the fence, then resets it (a copy-transference export has a
-/// reset's side effects), returns -1.</item>
-/// <item>Semaphore import: <c>vkImportSemaphoreResourceMESA</c> with resource 0, the host's
-/// "signalled sync_fd" payload, which the next wait consumes.</item>
+/// <item>Fence import: the fd (or -1, signalled) becomes the fence's temporary payload, kept here:
+/// status and waits poll it, until reset, export or destroy restores the permanent payload;
+/// nothing goes to the host.</item>
+/// <item>Fence export: a temporary payload hands its fd over; otherwise this waits for the fence,
+/// resets it (a copy-transference export has a reset's side effects) and returns -1, which the
+/// spec allows for a signalled payload.</item>
+/// <item>Semaphore import: an fd is waited for here (poll), then <c>vkImportSemaphoreResourceMESA</c>
+/// with resource 0, the host's "signalled sync_fd" payload, which the next wait consumes.</item>
 /// <item>Semaphore export: <c>vkWaitSemaphoreResourceMESA</c> (the host consumes the pending
 /// signal, waiting for it), then the guest waits until the host has done it; -1.</item>
 /// </list>
@@ -27,20 +27,36 @@ internal static unsafe class ExternalSync
     private const uint FenceImportTemporary = 0x1, SemaphoreImportTemporary = 0x1;
     private const int STypeExportFence = 1000113000, STypeSemaphoreType = 1000207002;
 
-    /// <summary>Fences holding an imported (signalled) payload, by (device, fence); the count keeps the usual paths free of lookups.</summary>
-    private static readonly ConcurrentDictionary<(ulong Device, ulong Fence), byte> s_imported = new();
+    /// <summary>Fences holding an imported payload (its sync_fd, -1 once signalled), by (device, fence); the count keeps the usual paths free of lookups.</summary>
+    private static readonly ConcurrentDictionary<(ulong Device, ulong Fence), int> s_imported = new();
     private static int s_importedCount;
 
     public static bool AnyImported => Volatile.Read(ref s_importedCount) != 0;
 
-    public static bool IsImported(Device dev, ulong fence) => AnyImported && s_imported.ContainsKey((dev.Handle, fence));
-
-    /// <summary>Restores the permanent payload (reset, export, destroy); true when there was a temporary one.</summary>
-    public static bool Restore(Device dev, ulong fence)
+    /// <summary>The status of a fence with an imported payload (VK_SUCCESS once its sync_fd signalled, else VK_NOT_READY); null for other fences.</summary>
+    public static VkResult? ImportedStatus(Device dev, ulong fence)
     {
-        if (!AnyImported || !s_imported.TryRemove((dev.Handle, fence), out _))
+        if (!AnyImported || !s_imported.TryGetValue((dev.Handle, fence), out int fd))
+            return null;
+        return fd < 0 || Posix.SyncFileSignalled(fd) != false ? VkResult.VK_SUCCESS : VkResult.VK_NOT_READY;
+    }
+
+    /// <summary>Restores the permanent payload (reset, export, destroy), closing the imported fd; true when there was a temporary one.</summary>
+    public static bool Restore(Device dev, ulong fence) => Take(dev, fence, out int fd) && Close(fd);
+
+    private static bool Take(Device dev, ulong fence, out int fd)
+    {
+        fd = -1;
+        if (!AnyImported || !s_imported.TryRemove((dev.Handle, fence), out fd))
             return false;
         Interlocked.Decrement(ref s_importedCount);
+        return true;
+    }
+
+    private static bool Close(int fd)
+    {
+        if (fd >= 0)
+            Posix.Close(fd);
         return true;
     }
 
@@ -59,14 +75,14 @@ internal static unsafe class ExternalSync
             return Refuse("vkImportFenceFdKHR", $"handle type 0x{(uint)info->handleType:x}: only SYNC_FD is offered");
         if ((info->flags & FenceImportTemporary) == 0)
             return Refuse("vkImportFenceFdKHR", "a SYNC_FD import must be VK_FENCE_IMPORT_TEMPORARY_BIT");
-        if (info->fd >= 0)
-        {
-            if (!Posix.WaitSyncFile(info->fd, out string why))
-                return Refuse("vkImportFenceFdKHR", why);
-            Posix.Close(info->fd);
-        }
-        if (s_imported.TryAdd((dev.Handle, info->fence), 0))
+        if (info->fd >= 0 && Posix.SyncFileSignalled(info->fd) is null)
+            return Refuse("vkImportFenceFdKHR", $"fd {info->fd} is not a sync file (poll fails on it)");
+        // The fd is the driver's now: kept as the payload, polled by status and waits.
+        Restore(dev, info->fence);
+        if (s_imported.TryAdd((dev.Handle, info->fence), info->fd))
             Interlocked.Increment(ref s_importedCount);
+        else
+            Close(info->fd);
         return VkResult.VK_SUCCESS;
     }
 
@@ -75,50 +91,47 @@ internal static unsafe class ExternalSync
         if ((uint)info->handleType != FenceSyncFd)
             return Refuse("vkGetFenceFdKHR", $"handle type 0x{(uint)info->handleType:x}: only SYNC_FD is offered");
         ulong fence = info->fence;
-        if (!Restore(dev, fence))
+        if (Take(dev, fence, out int imported))
         {
-            VkResult r = Sync.WaitFences(dev, 1, &fence, 1, ulong.MaxValue);
-            if (r != VkResult.VK_SUCCESS)
-                return r;
-            Fences.Reset(dev, 1, &fence);
+            // A temporary payload is exported as it is (its fd moves to the app) and the permanent one comes back.
+            *pFd = imported;
+            return VkResult.VK_SUCCESS;
         }
+        VkResult r = Sync.WaitFences(dev, 1, &fence, 1, ulong.MaxValue);
+        if (r != VkResult.VK_SUCCESS)
+            return r;
+        Fences.Reset(dev, 1, &fence);
         *pFd = -1;
         return VkResult.VK_SUCCESS;
     }
 
-    /// <summary>vkWaitForFences with imported payloads among the fences (signalled): waits for the others only, or for none.</summary>
+    /// <summary>
+    /// vkWaitForFences with imported payloads among the fences: polls each fence in turn (an imported
+    /// one by its sync_fd, the others by a zero-timeout wait) until the condition holds or time is up.
+    /// </summary>
     public static VkResult WaitFences(Device dev, uint count, ulong* fences, uint waitAll, ulong timeout)
     {
-        ulong* rest = stackalloc ulong[(int)Math.Min(count, 256u)];
-        uint n = 0;
-        bool any = false;
-        for (uint i = 0; i < count; i++)
+        long deadline = timeout >= long.MaxValue / 2 ? long.MaxValue
+            : System.Diagnostics.Stopwatch.GetTimestamp() + (long)((double)timeout * System.Diagnostics.Stopwatch.Frequency / 1e9);
+        var relax = new GuestRing.Relax(dev.Ring);
+        while (true)
         {
-            if (s_imported.ContainsKey((dev.Handle, fences[i])))
-                any = true;
-            else if (n < 256)
-                rest[n++] = fences[i];
-            else
-                return Fallback(dev, count, fences, waitAll, timeout);
+            uint done = 0;
+            for (uint i = 0; i < count; i++)
+            {
+                ulong f = fences[i];
+                VkResult r = ImportedStatus(dev, f) ?? Sync.WaitFencesDirect(dev, 1, &f, 1, 0);
+                if (r == VkResult.VK_SUCCESS)
+                    done++;
+                else if (r != VkResult.VK_TIMEOUT && r != VkResult.VK_NOT_READY)
+                    return r;
+            }
+            if (waitAll != 0 ? done == count : done != 0)
+                return VkResult.VK_SUCCESS;
+            if (timeout == 0 || System.Diagnostics.Stopwatch.GetTimestamp() >= deadline)
+                return VkResult.VK_TIMEOUT;
+            relax.Step();
         }
-        if ((any && waitAll == 0) || n == 0)
-            return VkResult.VK_SUCCESS;
-        return Sync.WaitFencesDirect(dev, n, rest, waitAll, timeout);
-    }
-
-    // More than 256 fences with an import among them: poll each in turn.
-    private static VkResult Fallback(Device dev, uint count, ulong* fences, uint waitAll, ulong timeout)
-    {
-        for (uint i = 0; i < count; i++)
-        {
-            if (s_imported.ContainsKey((dev.Handle, fences[i])))
-                continue;
-            ulong f = fences[i];
-            VkResult r = Sync.WaitFencesDirect(dev, 1, &f, 1, timeout);
-            if (r != VkResult.VK_SUCCESS)
-                return r;
-        }
-        return VkResult.VK_SUCCESS;
     }
 
     public static bool SemaphoreSupported(PhysicalDevice pd) => pd.IsHostExtension("VK_KHR_external_semaphore_fd");

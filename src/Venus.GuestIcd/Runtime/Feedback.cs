@@ -389,8 +389,8 @@ internal static unsafe class Fences
 
     public static VkResult Status(Device dev, ulong fence)
     {
-        if (ExternalSync.IsImported(dev, fence))
-            return VkResult.VK_SUCCESS;
+        if (ExternalSync.ImportedStatus(dev, fence) is { } imported)
+            return imported;
         if (dev.Fences.TryGetValue(fence, out GuestFence? f) && f.Covered)
         {
             if (f.IsSignaled)

@@ -49,6 +49,20 @@ internal static unsafe partial class Posix
         return true;
     }
 
+    /// <summary>Whether a sync_file fd has signalled (poll with no wait); null when it is not a pollable fd.</summary>
+    public static bool? SyncFileSignalled(int fd)
+    {
+        var p = new PollFd { fd = fd, events = PollIn };
+        int n = PollFds(&p, 1, 0);
+        if (n < 0)
+            return null;
+        if (n == 0)
+            return false;
+        if ((p.revents & PollIn) != 0)
+            return true;
+        return null; // POLLERR, POLLNVAL: not a sync file
+    }
+
     /// <summary>
     /// Waits until a sync_file fd signals (poll for POLLIN, as sync_wait does); false when poll fails
     /// (not a pollable fd) or reports an error on it.

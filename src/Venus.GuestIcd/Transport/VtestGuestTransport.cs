@@ -50,8 +50,12 @@ internal sealed unsafe class VtestGuestTransport : IGuestTransport
         new Blob(_client.CreateBlob(VtestBlobType.Host3D,
             VtestBlobFlags.Shareable | (mappable ? VtestBlobFlags.Mappable : 0), size, memoryId));
 
-    /// <summary>Over vtest every blob arrives as an fd (SCM_RIGHTS): the host's exported fd, which this process may share.</summary>
-    public bool SharesMemoryFds => true;
+    /// <summary>
+    /// Over vtest every blob arrives as an fd (SCM_RIGHTS): the host's exported fd, which this process
+    /// may share, where the host shares device memory as blobs at all (venus-host says so; virglrenderer
+    /// 1.1.0 on lavapipe drops the client at a SHAREABLE blob of exportable memory).
+    /// </summary>
+    public bool SharesMemoryFds => SharesMappedMemory;
 
     public int ExportBlobFd(GuestShmem blob)
     {
