@@ -30,6 +30,9 @@ public sealed unsafe class ExternalMemoryHostTests(InteropFixture fx, ITestOutpu
             Assert.Equal(VkResult.VK_ERROR_INVALID_EXTERNAL_HANDLE, g.Allocate(exportTypes: D3D11Texture, importResource: 0, out _));
             Assert.Equal(VkResult.VK_SUCCESS, g.Allocate(exportTypes: OpaqueFd, importResource: 0, out ulong exported));
             Assert.NotEqual(0ul, exported);
+        }
+        using (VtestVenusSession s = Open(host.SocketPath, "extmem-plain"))
+        {
             var plain = new Guest(s, memoryFd: false);
             Assert.Equal(VkResult.VK_ERROR_INVALID_EXTERNAL_HANDLE, plain.Allocate(exportTypes: OpaqueFd, importResource: 0, out _));
         }
