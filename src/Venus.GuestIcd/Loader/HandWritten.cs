@@ -128,6 +128,7 @@ internal static unsafe class HandWritten
         Vulkan14Commands.Add(Put);
         FeedbackCommands.Add(Put);
         RayTracing.Add(Put);
+        ExternalCommands.Add(Put);
         Wsi.WsiCommands.Add(t);
     }
 
@@ -405,15 +406,27 @@ internal static unsafe class HandWritten
         return VkResult.VK_SUCCESS;
     }
 
-    // No external handle types cross this transport: every query answers "none".
+    // External handles: host pointers (HostPointerMemory), memory fds where the transport shares them,
+    // SYNC_FD fences and semaphores (Loader/ExternalCommands.cs); nothing else.
     [UnmanagedCallersOnly]
     private static void vkGetPhysicalDeviceExternalBufferProperties(ulong physicalDevice, void* pInfo, VkExternalBufferProperties* pProperties)
     {
         if (pProperties == null)
             return;
         pProperties->externalMemoryProperties = default;
-        // Host pointers are imported by this driver itself (HostPointerMemory); no other handle type is.
         var info = (VkPhysicalDeviceExternalBufferInfo*)pInfo;
+        try
+        {
+            if (info != null && ExternalCommands.BufferProperties(Physical(physicalDevice), info, pProperties))
+                return;
+        }
+        catch (Exception e)
+        {
+            pProperties->externalMemoryProperties = default;
+            Icd.FailVoid(e, "vkGetPhysicalDeviceExternalBufferProperties");
+            return;
+        }
+        // Host pointers are imported by this driver itself (HostPointerMemory).
         if (info != null && HostPointerMemory.IsHostHandleType((uint)info->handleType))
         {
             pProperties->externalMemoryProperties.externalMemoryFeatures =
@@ -427,9 +440,7 @@ internal static unsafe class HandWritten
     {
         if (pProperties == null)
             return;
-        pProperties->exportFromImportedHandleTypes = 0;
-        pProperties->compatibleHandleTypes = 0;
-        pProperties->externalFenceFeatures = 0;
+        ExternalCommands.FenceProperties((VkPhysicalDeviceExternalFenceInfo*)pInfo, pProperties);
     }
 
     [UnmanagedCallersOnly]
@@ -437,9 +448,17 @@ internal static unsafe class HandWritten
     {
         if (pProperties == null)
             return;
-        pProperties->exportFromImportedHandleTypes = 0;
-        pProperties->compatibleHandleTypes = 0;
-        pProperties->externalSemaphoreFeatures = 0;
+        try
+        {
+            ExternalCommands.SemaphoreProperties(Physical(physicalDevice), (VkPhysicalDeviceExternalSemaphoreInfo*)pInfo, pProperties);
+        }
+        catch (Exception e)
+        {
+            pProperties->compatibleHandleTypes = 0;
+            pProperties->exportFromImportedHandleTypes = 0;
+            pProperties->externalSemaphoreFeatures = 0;
+            Icd.FailVoid(e, "vkGetPhysicalDeviceExternalSemaphoreProperties");
+        }
     }
 
     [UnmanagedCallersOnly]
@@ -625,6 +644,10 @@ internal static unsafe class HandWritten
             }
             if (dev.PhysicalDevice.IsMappable(info.memoryTypeIndex) && info.allocationSize <= ulong.MaxValue - 4095)
                 info.allocationSize = (info.allocationSize + 4095) & ~4095UL;
+            // Exportable memory and fd imports (Loader/ExternalCommands.cs): an fd travels as its resource id.
+            using ExternalCommands.Allocation? external = ExternalCommands.Allocation.Prepare(dev, ref info, out VkResult refusal);
+            if (refusal != VkResult.VK_SUCCESS)
+                return Icd.Trace(refusal, "vkAllocateMemory");
             VkResult r = Calls.vkAllocateMemory(dev.Ring, device, &info, null, &id);
             if (r != VkResult.VK_SUCCESS)
             {
@@ -634,6 +657,7 @@ internal static unsafe class HandWritten
                 return Icd.Trace(r, "vkAllocateMemory");
             }
             var memory = new DeviceMemory(dev, id, pAllocateInfo->allocationSize, info.allocationSize, info.memoryTypeIndex);
+            external?.Succeeded(memory);
             if (import != null && memory.ImportHostPointer((byte*)import->pHostPointer) is var imported && imported != VkResult.VK_SUCCESS)
             {
                 memory.Release();

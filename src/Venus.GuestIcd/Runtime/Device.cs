@@ -347,6 +347,16 @@ internal sealed unsafe class DeviceMemory(Device device, ulong id, ulong size, u
         }
     }
 
+    /// <summary>The fd handle types it was allocated exportable with (or imported as): its blob is then shareable (Runtime/ExternalMemory.cs).</summary>
+    public uint ExternalHandleTypes { get; set; }
+
+    /// <summary>The blob of exportable memory, made SHAREABLE (and mapped where the type is mappable) on first use.</summary>
+    public Transport.GuestShmem ShareableBlob()
+    {
+        lock (_lock)
+            return _blob ??= Device.Instance.Transport.CreateShareableMemoryBlob(Id, HostSize, Device.PhysicalDevice.IsMappable(TypeIndex));
+    }
+
     /// <summary>Set when the memory imports an app's host pointer: its blob is the device's side of it.</summary>
     public HostPointerMemory? HostImport { get; private set; }
 
@@ -381,7 +391,9 @@ internal sealed unsafe class DeviceMemory(Device device, ulong id, ulong size, u
             {
                 try
                 {
-                    _blob = Device.Instance.Transport.CreateMemoryBlob(Id, HostSize, mappable: true);
+                    _blob = ExternalHandleTypes != 0
+                        ? Device.Instance.Transport.CreateShareableMemoryBlob(Id, HostSize, mappable: true)
+                        : Device.Instance.Transport.CreateMemoryBlob(Id, HostSize, mappable: true);
                 }
                 catch (Exception e)
                 {
@@ -406,6 +418,8 @@ internal sealed unsafe class DeviceMemory(Device device, ulong id, ulong size, u
             }
             try
             {
+                if (_blob is not null && ExternalHandleTypes != 0)
+                    ExternalMemory.Forget(_blob);
                 _blob?.Dispose();
             }
             catch (Exception e)

@@ -345,7 +345,9 @@ internal static unsafe class Fences
     public static VkResult Create(Device dev, VkFenceCreateInfo* info, ulong* pFence)
     {
         ulong id = dev.Instance.NewObjectId();
-        VkResult r = Generated.Calls.vkCreateFence(dev.Ring, dev.Handle, info, null, &id);
+        VkFenceCreateInfo hostInfo = *info;
+        hostInfo.pNext = ExternalSync.WithoutFenceExport(info->pNext); // SYNC_FD export is this driver's (ExternalSync.cs)
+        VkResult r = Generated.Calls.vkCreateFence(dev.Ring, dev.Handle, &hostInfo, null, &id);
         if (r < 0)
         {
             *pFence = 0;
@@ -365,6 +367,7 @@ internal static unsafe class Fences
     {
         if (fence == 0)
             return;
+        ExternalSync.Restore(dev, fence);
         if (dev.Fences.TryRemove(fence, out GuestFence? f) && dev.FenceFeedback is { } pool)
             f.Release(pool);
         Generated.Sends.vkDestroyFence(dev.Ring, dev.Handle, fence, null);
@@ -375,14 +378,19 @@ internal static unsafe class Fences
     {
         dev.Ring.ThrowIfLost();
         for (uint i = 0; i < count; i++)
+        {
+            ExternalSync.Restore(dev, fences[i]);
             if (dev.Fences.TryGetValue(fences[i], out GuestFence? f))
                 f.Reset();
+        }
         Generated.Sends.vkResetFences(dev.Ring, dev.Handle, count, fences);
         return VkResult.VK_SUCCESS;
     }
 
     public static VkResult Status(Device dev, ulong fence)
     {
+        if (ExternalSync.ImportedStatus(dev, fence) is { } imported)
+            return imported;
         if (dev.Fences.TryGetValue(fence, out GuestFence? f) && f.Covered)
         {
             if (f.IsSignaled)

@@ -14,21 +14,18 @@ namespace Venus.GuestIcd.Runtime;
 internal sealed unsafe class PhysicalDevice : DispatchableObject
 {
     private const string NotCarried = "not carried by the Venus protocol";
-    private const string Fds = "needs file descriptors passed between guest and host, which this driver does not do yet";
+    private const string NoMemoryFds = "this transport does not share device memory as file descriptors (vtest does where the host shares device memory as blobs, as venus-host does; virtio-gpu's PRIME export is not done yet)";
 
     /// <summary>
     /// Device extensions this driver never offers, with the reason <c>VENUS_DEBUG=init</c> gives for
     /// each (also for the ones a host leaves out of its list because the protocol lacks them):
-    /// external handles need fds this transport does not pass (and VK_EXT_queue_family_foreign only
-    /// serves resources shared through them), the host's own WSI extensions are never used (this
+    /// DRM-modifier images are not shared as dma-bufs by this driver, the host's own WSI extensions are never used (this
     /// driver's Wsi/ implements swapchains itself), placed mappings would need the host's pages at
     /// an address the app picks, and the rest need work not done or are not in the protocol.
     /// </summary>
     private static readonly Dictionary<string, string> Unsupported = new(StringComparer.Ordinal)
     {
-        ["VK_KHR_external_memory_fd"] = Fds, ["VK_EXT_external_memory_dma_buf"] = Fds,
-        ["VK_KHR_external_semaphore_fd"] = Fds, ["VK_KHR_external_fence_fd"] = Fds,
-        ["VK_EXT_image_drm_format_modifier"] = Fds, ["VK_EXT_queue_family_foreign"] = "serves only resources shared through file descriptors",
+        ["VK_EXT_image_drm_format_modifier"] = "images with DRM format modifiers are not imported or exported as dma-bufs by this driver yet",
         ["VK_KHR_swapchain_mutable_format"] = "the host's WSI; this driver's swapchains are its own",
         ["VK_EXT_display_control"] = "the host's WSI; this driver's swapchains are its own",
         ["VK_KHR_display_swapchain"] = "the host's WSI; this driver's swapchains are its own",
@@ -51,7 +48,20 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
     {
         "VK_EXT_tooling_info", "VK_EXT_device_memory_report", "VK_EXT_physical_device_drm", "VK_EXT_pci_bus_info",
         "VK_EXT_external_memory_host", "VK_KHR_swapchain", "VK_EXT_swapchain_maintenance1", "VK_KHR_present_id",
-        "VK_KHR_present_wait", "VK_KHR_incremental_present",
+        "VK_KHR_present_wait", "VK_KHR_incremental_present", "VK_KHR_external_fence_fd",
+    };
+
+    /// <summary>
+    /// Why an external-handle extension of the host is left out on this transport, or null: memory
+    /// fds and VK_EXT_queue_family_foreign (which only serves memory shared through them) need a
+    /// transport that shares blobs as fds (Runtime/ExternalMemory.cs).
+    /// </summary>
+    private string? ExternalLeaveOut(string name) => name switch
+    {
+        "VK_KHR_external_memory_fd" or "VK_EXT_external_memory_dma_buf" when !Instance.Transport.SharesMemoryFds => NoMemoryFds,
+        "VK_EXT_queue_family_foreign" when !Instance.Transport.SharesMemoryFds =>
+            "serves only memory shared through file descriptors, and " + NoMemoryFds,
+        _ => null,
     };
 
     private static readonly HashSet<string> InstanceExtensionNames =
@@ -238,6 +248,7 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
                 continue;
             bool inProtocol = protocol.TryGetValue(name, out VenusExtension known);
             string? why = Unsupported.TryGetValue(name, out string? unsupported) ? unsupported
+                : ExternalLeaveOut(name) is { } noFds ? noFds
                 : !inProtocol ? "not in the protocol"
                 : name == "VK_EXT_host_image_copy" && !HostImageCopy.HostSupports(Instance)
                     ? $"the host's VK_MESA_venus_protocol spec {Instance.Capset.VkMesaVenusProtocolSpecVersion} has no host copies (spec 3)"
@@ -292,6 +303,7 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
             Local("VK_EXT_pci_bus_info", 2);
         foreach ((string name, uint spec) in Wsi.WsiCommands.DeviceExtensions)
             Local(name, spec);
+        Local("VK_KHR_external_fence_fd", 1); // SYNC_FD, done by this driver (Runtime/ExternalSync.cs)
 
         _extensions = kept.ToArray();
         _extensionNames = offered;

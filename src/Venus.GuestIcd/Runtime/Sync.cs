@@ -11,7 +11,12 @@ namespace Venus.GuestIcd.Runtime;
 /// </summary>
 internal static unsafe class Sync
 {
-    public static VkResult WaitFences(Device device, uint count, ulong* fences, uint waitAll, ulong timeout)
+    public static VkResult WaitFences(Device device, uint count, ulong* fences, uint waitAll, ulong timeout) =>
+        ExternalSync.AnyImported
+            ? ExternalSync.WaitFences(device, count, fences, waitAll, timeout) // imported sync_fd payloads (ExternalSync.cs)
+            : WaitFencesDirect(device, count, fences, waitAll, timeout);
+
+    public static VkResult WaitFencesDirect(Device device, uint count, ulong* fences, uint waitAll, ulong timeout)
     {
         GuestRing ring = device.Ring;
         long deadline = Deadline(timeout);

@@ -21,6 +21,19 @@ internal interface IGuestTransport : IDisposable
     /// <summary>The blob of a VkDeviceMemory (blob id = the memory's object id), mapped when <paramref name="mappable"/>.</summary>
     GuestShmem CreateMemoryBlob(ulong memoryId, ulong size, bool mappable);
 
+    /// <summary>
+    /// The blob of exportable memory (Runtime/ExternalMemory.cs): SHAREABLE, so the host backs it with the
+    /// fd its driver exported. Only where <see cref="SharesMemoryFds"/>.
+    /// </summary>
+    GuestShmem CreateShareableMemoryBlob(ulong memoryId, ulong size, bool mappable) =>
+        throw new NotSupportedException($"{Name} does not share device memory as file descriptors");
+
+    /// <summary>Whether device memory can be exported as an fd and imported again (vtest: the blob's fd).</summary>
+    bool SharesMemoryFds => false;
+
+    /// <summary>A new fd (the caller owns it) of a shareable blob, for vkGetMemoryFdKHR.</summary>
+    int ExportBlobFd(GuestShmem blob) => throw new NotSupportedException($"{Name} does not export blobs");
+
     /// <summary>Sends a command stream outside any ring (vkCreateRingMESA, vkNotifyRingMESA, ...).</summary>
     void SubmitVirtqueue(ReadOnlySpan<byte> stream);
 

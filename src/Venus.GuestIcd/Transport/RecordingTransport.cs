@@ -46,6 +46,9 @@ internal sealed class RecordingTransport(IGuestTransport inner, VenusRecording.W
     public VenusCapset Capset => inner.Capset;
     public GuestShmem CreateShmem(ulong size) => inner.CreateShmem(size);
     public GuestShmem CreateMemoryBlob(ulong memoryId, ulong size, bool mappable) => inner.CreateMemoryBlob(memoryId, size, mappable);
+    public GuestShmem CreateShareableMemoryBlob(ulong memoryId, ulong size, bool mappable) => inner.CreateShareableMemoryBlob(memoryId, size, mappable);
+    public bool SharesMemoryFds => inner.SharesMemoryFds;
+    public int ExportBlobFd(GuestShmem blob) => inner.ExportBlobFd(blob);
     public bool IsHostGone() => inner.IsHostGone();
     public DrmNodeInfo? DrmInfo => inner.DrmInfo;
     public bool SharesMappedMemory => inner.SharesMappedMemory;

@@ -46,6 +46,25 @@ internal sealed unsafe class VtestGuestTransport : IGuestTransport
     public GuestShmem CreateMemoryBlob(ulong memoryId, ulong size, bool mappable) =>
         new Blob(_client.CreateBlob(VtestBlobType.Host3D, mappable ? VtestBlobFlags.Mappable : 0, size, memoryId));
 
+    public GuestShmem CreateShareableMemoryBlob(ulong memoryId, ulong size, bool mappable) =>
+        new Blob(_client.CreateBlob(VtestBlobType.Host3D,
+            VtestBlobFlags.Shareable | (mappable ? VtestBlobFlags.Mappable : 0), size, memoryId));
+
+    /// <summary>
+    /// Over vtest every blob arrives as an fd (SCM_RIGHTS): the host's exported fd, which this process
+    /// may share, where the host shares device memory as blobs at all (venus-host says so; virglrenderer
+    /// 1.1.0 on lavapipe drops the client at a SHAREABLE blob of exportable memory).
+    /// </summary>
+    public bool SharesMemoryFds => SharesMappedMemory;
+
+    public int ExportBlobFd(GuestShmem blob)
+    {
+        int fd = Runtime.Posix.DupCloexec(blob.Fd);
+        if (fd < 0)
+            throw new InvalidOperationException($"fcntl(F_DUPFD_CLOEXEC) of blob resource {blob.ResourceId}'s fd {blob.Fd} failed (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()})");
+        return fd;
+    }
+
     public void SubmitVirtqueue(ReadOnlySpan<byte> stream) => _client.SubmitCommands(stream, 0);
 
     public bool IsHostGone() => _client.IsPeerClosed();

@@ -21,6 +21,8 @@ internal sealed unsafe class DeviceState
     public ulong HostPointerAlignment = 4096;
     /// <summary>How sync_fd semaphore payloads are handled (Families/Sync.cs).</summary>
     public SyncFdMode SyncFd;
+    /// <summary>VK_KHR_external_memory_fd / VK_EXT_external_memory_dma_buf are enabled (Families/ExternalMemory.cs).</summary>
+    public bool MemoryFd, DmaBuf;
     /// <summary>The first queue the guest fetched: where emulated sync_fd payloads are signalled and consumed.</summary>
     public ulong Queue;
     /// <summary>Serialises the host's own submits to <see cref="Queue"/>.</summary>
@@ -92,7 +94,8 @@ internal sealed unsafe partial class Handlers
                     DrmModifiers.ForgetDevice(device);
                     return false;
                 }
-                var state = new DeviceState { Id = *a->pDevice, Handle = device, PhysicalDevice = a->physicalDevice, Table = index, Fns = table, HostPointerImport = hostImport, SyncFd = syncFd };
+                var state = new DeviceState { Id = *a->pDevice, Handle = device, PhysicalDevice = a->physicalDevice, Table = index, Fns = table, HostPointerImport = hostImport, SyncFd = syncFd,
+                    MemoryFd = names.Contains("VK_KHR_external_memory_fd"), DmaBuf = names.Contains("VK_EXT_external_memory_dma_buf") };
                 // The memory types as the guest sees them (Families/MemoryTypes.cs): a type offered without
                 // HOST_VISIBLE is allocated as the driver's own memory.
                 if (hostImport) LearnImportableTypes(fns, a->physicalDevice, device);

@@ -15,6 +15,10 @@ internal sealed unsafe class ExportedMemory
     public int Fd = -1;
     public byte* Map;
     public ulong Size;
+    /// <summary>Exported by the driver (Families/ExternalMemory.cs): the handle type of <see cref="Fd"/>, else 0 (a memfd the driver imported).</summary>
+    public uint HandleType;
+    public uint TypeIndex;
+    public ulong PhysicalDevice;
 }
 
 internal sealed unsafe partial class Handlers
@@ -74,15 +78,11 @@ internal sealed unsafe partial class Handlers
     bool AllocateMemory(Dispatcher x, vkAllocateMemory.Args* a, DeviceState dev)
     {
         var info = *a->pAllocateInfo;
-        for (var p = (Venus.Protocol.Wire.VnChainHeader*)info.pNext; p != null; p = (Venus.Protocol.Wire.VnChainHeader*)p->pNext)
-            if (p->sType == (int)VkImportMemoryResourceInfoMESA.SType)
-            {
-                // Importing guest resources (dma-bufs) is not offered by this host.
-                a->ret = VkResult.VK_ERROR_INVALID_EXTERNAL_HANDLE;
-                return true;
-            }
+        if (!ExternalRequest(info.pNext, out uint exportTypes, out bool importResource, out uint resourceId)) return false;
         info.pNext = StripVenusStructs(info.pNext, out _, out _);
         if (info.memoryTypeIndex >= dev.Memory.memoryTypeCount) { a->ret = VkResult.VK_ERROR_UNKNOWN; return true; }
+        if (importResource) return ImportResourceMemory(x, a, dev, info, resourceId);
+        if (exportTypes != 0) return AllocateExportable(x, a, dev, info, exportTypes);
         var memProps = dev.Memory;
         var flags = ((VkMemoryType*)&memProps.memoryTypes)[info.memoryTypeIndex].propertyFlags;
         bool hostVisible = (flags & (uint)VkMemoryPropertyFlagBits.VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) != 0;
@@ -162,8 +162,9 @@ internal sealed unsafe partial class Handlers
 
     void Release(ExportedMemory m)
     {
-        Posix.munmap(m.Map, (nuint)m.Size);
         Posix.close(m.Fd);
+        if (m.Map == null) return; // exported by the driver: nothing mapped or reserved here
+        Posix.munmap(m.Map, (nuint)m.Size);
         _ctx.ReleaseShared(m.Size);
     }
 

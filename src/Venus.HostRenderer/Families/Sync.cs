@@ -188,7 +188,10 @@ internal sealed unsafe partial class Handlers
             };
             int fd = -1;
             var r = dev.Fns->vkGetSemaphoreFdKHR(a->device, &get, &fd);
+            // The guest exports the payload as signalled (fd -1) once this command is done: wait for it.
+            bool signalled = fd < 0 || Native.Posix.WaitSyncFile(fd, (int)EmulatedWaitLimit.TotalMilliseconds);
             if (fd >= 0) Native.Posix.close(fd);
+            if (r == VkResult.VK_SUCCESS && !signalled) return Fatal($"vkWaitSemaphoreResourceMESA: the semaphore's sync_fd did not signal within {EmulatedWaitLimit.TotalSeconds:0} s");
             return r == VkResult.VK_SUCCESS || Fatal($"vkWaitSemaphoreResourceMESA: the driver answered {r}");
         }
         return WaitEmulated(dev, a->semaphore);

@@ -84,11 +84,7 @@ internal sealed unsafe partial class Handlers
     }
 
     public bool vkGetMemoryResourcePropertiesMESA(Dispatcher x, vkGetMemoryResourcePropertiesMESA.Args* a)
-    {
-        // Only dma-buf resources have memory properties; this host exports none (§3.2).
-        a->ret = VkResult.VK_ERROR_INVALID_EXTERNAL_HANDLE;
-        return true;
-    }
+        => MemoryResourceProperties(a); // Families/ExternalMemory.cs
 
     public bool vkResetFenceResourceMESA(Dispatcher x, vkResetFenceResourceMESA.Args* a)
     {

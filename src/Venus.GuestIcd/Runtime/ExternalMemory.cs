@@ -1,0 +1,134 @@
+using System.Runtime.InteropServices;
+using Venus.GuestIcd.Transport;
+using Venus.Protocol.Vulkan;
+
+namespace Venus.GuestIcd.Runtime;
+
+/// <summary>
+/// Device memory shared as file descriptors (VK_KHR_external_memory_fd, VK_EXT_external_memory_dma_buf),
+/// the way the Venus protocol shares it: memory allocated with <c>VkExportMemoryAllocateInfo</c> is
+/// exported by the host's driver, and its blob (blob_id = the memory's id, SHAREABLE) arrives as that
+/// fd (vtest: over SCM_RIGHTS). vkGetMemoryFdKHR hands the app a new fd of the same open file. An fd
+/// the app imports is recognised by its file identity (st_dev, st_ino) among the blobs this process
+/// exported, and imported by resource id (<c>VkImportMemoryResourceInfoMESA</c>) on the same
+/// transport, so the memory can go to a second VkDevice of the same VkInstance. An fd this driver
+/// did not export (another process, another instance's connection, another driver) is refused with
+/// VK_ERROR_INVALID_EXTERNAL_HANDLE: the host cannot receive fds from the guest over vtest.
+/// </summary>
+internal static unsafe class ExternalMemory
+{
+    public const uint OpaqueFd = 0x1;     // VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT
+    public const uint DmaBuf = 0x200;     // VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT
+    public const uint FdTypes = OpaqueFd | DmaBuf;
+
+    private const int STypeAllocateFlags = 1000060000, STypeExport = 1000072002, STypeImportFd = 1000074000,
+        STypeDedicated = 1000127001, STypeCaptureAddress = 1000257003;
+
+    private readonly record struct Exported(IGuestTransport Transport, uint ResourceId, GuestShmem Blob);
+
+    private static readonly Lock s_lock = new();
+    private static readonly Dictionary<(ulong, ulong), Exported> s_exported = new();
+
+    /// <summary>The fd handle types the memory the transport shares: none where it cannot pass fds.</summary>
+    public static uint SupportedTypes(PhysicalDevice pd)
+    {
+        if (!pd.Instance.Transport.SharesMemoryFds || !pd.IsHostExtension("VK_KHR_external_memory_fd"))
+            return 0;
+        return OpaqueFd | (pd.IsHostExtension("VK_EXT_external_memory_dma_buf") ? DmaBuf : 0);
+    }
+
+    /// <summary>The handle types of a <c>VkExportMemoryAllocateInfo</c> in the chain, 0 without one.</summary>
+    public static uint ExportTypes(void* chain)
+    {
+        uint types = 0;
+        for (var s = (VkBaseInStructure*)chain; s != null; s = s->pNext)
+            if ((int)s->sType == STypeExport)
+                types |= ((VkExportMemoryAllocateInfo*)s)->handleTypes;
+        return types;
+    }
+
+    public static VkImportMemoryFdInfoKHR* FindFdImport(void* chain)
+    {
+        for (var s = (VkBaseInStructure*)chain; s != null; s = s->pNext)
+            if ((int)s->sType == STypeImportFd)
+                return (VkImportMemoryFdInfoKHR*)s;
+        return null;
+    }
+
+    /// <summary>Remembers the blob of exported memory so that an fd of it can be imported again.</summary>
+    public static void Remember(IGuestTransport transport, GuestShmem blob)
+    {
+        if (!Posix.FileIdentity(blob.Fd, out var id))
+            return;
+        lock (s_lock)
+            s_exported[id] = new Exported(transport, blob.ResourceId, blob);
+    }
+
+    public static void Forget(GuestShmem blob)
+    {
+        if (!Posix.FileIdentity(blob.Fd, out var id))
+            return;
+        lock (s_lock)
+            if (s_exported.TryGetValue(id, out Exported e) && ReferenceEquals(e.Blob, blob))
+                s_exported.Remove(id);
+    }
+
+    /// <summary>The resource an fd from the app names on <paramref name="transport"/>, or null with the reason.</summary>
+    public static uint? ResourceOf(IGuestTransport transport, int fd, out string why)
+    {
+        if (!Posix.FileIdentity(fd, out var id))
+        {
+            why = $"fd {fd} is not an open file";
+            return null;
+        }
+        lock (s_lock)
+        {
+            if (!s_exported.TryGetValue(id, out Exported e))
+            {
+                why = $"fd {fd} is not memory this driver exported in this process (or that memory was freed): the host can import only its own exports";
+                return null;
+            }
+            if (!ReferenceEquals(e.Transport, transport))
+            {
+                why = $"fd {fd} is memory exported through another VkInstance's connection ({e.Transport.Name}); the host keeps resources per connection";
+                return null;
+            }
+            why = "";
+            return e.ResourceId;
+        }
+    }
+
+    /// <summary>
+    /// A copy of an allocation chain with the fd import replaced by <c>VkImportMemoryResourceInfoMESA</c>:
+    /// the structs that travel with vkAllocateMemory are copied (the app's chain is const), the rest
+    /// would not travel anyway. The copies go in <paramref name="owned"/>, freed by the caller.
+    /// </summary>
+    public static void* WithResourceImport(void* chain, uint resourceId, List<nint> owned)
+    {
+        var res = (VkImportMemoryResourceInfoMESA*)NativeMemory.AllocZeroed((nuint)sizeof(VkImportMemoryResourceInfoMESA));
+        owned.Add((nint)res);
+        res->sType = VkImportMemoryResourceInfoMESA.SType;
+        res->resourceId = resourceId;
+        var tail = (VkBaseInStructure*)res;
+        for (var s = (VkBaseInStructure*)chain; s != null; s = s->pNext)
+        {
+            int size = (int)s->sType switch
+            {
+                STypeAllocateFlags => sizeof(VkMemoryAllocateFlagsInfo),
+                STypeExport => sizeof(VkExportMemoryAllocateInfo),
+                STypeDedicated => sizeof(VkMemoryDedicatedAllocateInfo),
+                STypeCaptureAddress => sizeof(VkMemoryOpaqueCaptureAddressAllocateInfo),
+                _ => 0,
+            };
+            if (size == 0)
+                continue;
+            var copy = (VkBaseInStructure*)NativeMemory.Alloc((nuint)size);
+            owned.Add((nint)copy);
+            NativeMemory.Copy(s, copy, (nuint)size);
+            copy->pNext = null;
+            tail->pNext = copy;
+            tail = copy;
+        }
+        return res;
+    }
+}
