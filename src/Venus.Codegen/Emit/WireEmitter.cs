@@ -817,7 +817,8 @@ public sealed class WireEmitter
         {
             if (m == Mode.DecodeInto && !s.Output) continue;
             w.Open(Sig(s, m, StructFn(m), tagParam));
-            if (!s.SelectedUnion) w.Line($"{(IsDecode(m) ? "" : "int ")}tag = {s.DefaultTag};".Replace("tag = ", IsDecode(m) ? "int _default = " : "tag = "));
+            // A default-tag union sends its default member; decoding takes the tag from the wire.
+            if (!s.SelectedUnion && !IsDecode(m)) w.Line($"int tag = {s.DefaultTag};");
             if (IsSize(m))
             {
                 w.Line("ulong n = 4;");
