@@ -1,13 +1,5 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using Venus.GuestIcd.Generated;
-using Venus.GuestIcd.Loader;
 using Venus.GuestIcd.Runtime;
-using Venus.GuestIcd.Wsi;
 using Venus.Protocol.Vulkan;
-using Device = Venus.GuestIcd.Runtime.Device;
-using PhysicalDevice = Venus.GuestIcd.Runtime.PhysicalDevice;
-using CommandBuffer = Venus.GuestIcd.Runtime.CommandBuffer;
 
 namespace Venus.GuestIcd.Families;
 
