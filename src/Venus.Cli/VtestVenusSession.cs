@@ -47,9 +47,7 @@ public sealed unsafe class VtestVenusSession : IDisposable
         Capset = capset;
         _replyBlob = replyBlob;
         _sync = sync;
-        Span<uint> mask = stackalloc uint[VenusExtensionMask.WordCount];
-        capset.ExtensionMask.CopyTo(mask);
-        Filter = new VnProtocolFilter(capset.VkXmlVersion, mask);
+        Filter = VnProtocolFilter.FromCapset(capset);
     }
 
     /// <summary>Handshake, capset, CONTEXT_INIT, one mappable reply blob and one sync.</summary>

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Venus.Transport.Vtest.Interop;
+using Venus.Protocol.Ring;
 
 namespace Venus.Transport.RenderServer;
 
@@ -275,7 +276,7 @@ public sealed unsafe class RenderContextConnection : IDisposable
             uint* slot = _seqnos + ring;
             // Never move a ring's published seqno backwards (wrap-aware, as the library compares).
             uint current = Volatile.Read(ref *slot);
-            if ((int)(seqno - current) > 0 || current == 0) Volatile.Write(ref *slot, seqno);
+            if (VnRing.SeqnoAfter(seqno, current) || current == 0) Volatile.Write(ref *slot, seqno);
             if (_eventFd >= 0)
             {
                 ulong one = 1;

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Venus.HostRenderer.Rings;
+using Venus.Protocol.Ring;
 
 namespace Venus.HostRenderer.Tests;
 

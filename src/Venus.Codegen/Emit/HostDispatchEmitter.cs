@@ -7,7 +7,7 @@ namespace Venus.Codegen.Emit;
 /// translated to real handles with their type checked), call the driver through the function table
 /// of the command's dispatchable object, keep the object table in step with creations and
 /// destructions, and write the reply when the guest asked for one. Commands whose Vulkan semantics
-/// need more than that are routed to hand-written handlers (<see cref="HandWritten"/>).
+/// need more than that are routed to hand-written handlers (Definitions/host.xml).
 /// </summary>
 public sealed class HostDispatchEmitter
 {
@@ -15,46 +15,19 @@ public sealed class HostDispatchEmitter
     readonly WireEmitter _wire;
     readonly DispatchEmitter _fns;
 
-    /// <summary>Commands the host implements by hand (instance/device set-up, memory export, Venus transport, ...).</summary>
-    public static readonly HashSet<string> HandWritten = new()
-    {
-        // global and instance
-        "vkCreateInstance", "vkDestroyInstance", "vkEnumerateInstanceVersion", "vkEnumerateInstanceExtensionProperties",
-        "vkEnumerateInstanceLayerProperties", "vkEnumeratePhysicalDevices", "vkEnumeratePhysicalDeviceGroups",
-        "vkEnumerateDeviceExtensionProperties", "vkEnumerateDeviceLayerProperties",
-        "vkGetPhysicalDeviceProperties", "vkGetPhysicalDeviceProperties2",
-        // memory types the guest cannot map are offered without HOST_VISIBLE (Families/MemoryTypes.cs)
-        "vkGetPhysicalDeviceMemoryProperties", "vkGetPhysicalDeviceMemoryProperties2",
-        // device and queues
-        "vkCreateDevice", "vkDestroyDevice", "vkGetDeviceQueue", "vkGetDeviceQueue2",
-        // memory: host-visible memory must be exportable to the guest
-        "vkAllocateMemory", "vkFreeMemory", "vkUnmapMemory", "vkFlushMappedMemoryRanges", "vkInvalidateMappedMemoryRanges",
-        // semaphores and sync_fd payloads (Families/Sync.cs); fds never cross the wire
-        "vkCreateSemaphore", "vkDestroySemaphore", "vkGetPhysicalDeviceExternalSemaphoreProperties",
-        "vkGetMemoryFdKHR", "vkGetMemoryFdPropertiesKHR", "vkImportFenceFdKHR", "vkGetFenceFdKHR",
-        "vkImportSemaphoreFdKHR", "vkGetSemaphoreFdKHR",
-        // images: their shapes size host image copies (Families/HostCopy.cs)
-        "vkCreateImage", "vkDestroyImage",
-        // acceleration-structure builds: one of two geometry arrays must be present (Families/RayTracing.cs)
-        "vkCmdBuildAccelerationStructuresKHR", "vkCmdBuildAccelerationStructuresIndirectKHR", "vkGetAccelerationStructureBuildSizesKHR",
-        // pool children
-        "vkAllocateCommandBuffers", "vkFreeCommandBuffers", "vkDestroyCommandPool",
-        "vkAllocateDescriptorSets", "vkFreeDescriptorSets", "vkResetDescriptorPool", "vkDestroyDescriptorPool",
-        // queue submits carry a host fence: destruction waits for the work that may use the object (Families/Submit.cs)
-        "vkQueueSubmit", "vkQueueSubmit2", "vkQueueBindSparse",
-        // Venus transport (VK_MESA_venus_protocol)
-        "vkSetReplyCommandStreamMESA", "vkSeekReplyCommandStreamMESA", "vkExecuteCommandStreamsMESA",
-        "vkCreateRingMESA", "vkDestroyRingMESA", "vkNotifyRingMESA", "vkWriteRingExtraMESA",
-        "vkGetMemoryResourcePropertiesMESA", "vkResetFenceResourceMESA", "vkWaitSemaphoreResourceMESA",
-        "vkImportSemaphoreResourceMESA", "vkSubmitVirtqueueSeqnoMESA", "vkWaitVirtqueueSeqnoMESA", "vkWaitRingSeqnoMESA",
-        "vkCopyImageToMemoryMESA", "vkCopyMemoryToImageMESA", "vkWriteSamplerDescriptorMESA", "vkWriteResourceDescriptorMESA",
-    };
+    /// <summary>Commands the host implements by hand (Definitions/host.xml: instance/device set-up, memory export, Venus transport, ...).</summary>
+    readonly HashSet<string> _handWritten;
 
     public HostDispatchEmitter(ProtocolModel m, WireEmitter wire, DispatchEmitter fns)
     {
         _m = m;
         _wire = wire;
         _fns = fns;
+        _handWritten = new HashSet<string>(m.Reg.HostHandWritten, StringComparer.Ordinal);
+        var wireNames = wire.WireCommands().Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var n in _handWritten)
+            if (!wireNames.Contains(n))
+                throw new InvalidDataException($"host.xml: {n} is not a command with a wire body");
     }
 
     public string Emit()
@@ -70,7 +43,7 @@ public sealed class HostDispatchEmitter
         var cmds = _wire.WireCommands().ToList();
         w.Line("/// <summary>Hand-written handlers, implemented in the per-family files.</summary>");
         w.Open("internal unsafe partial interface IHandlers");
-        foreach (var c in cmds.Where(c => HandWritten.Contains(c.Name)))
+        foreach (var c in cmds.Where(c => _handWritten.Contains(c.Name)))
             w.Line($"bool {c.Name}(Dispatcher x, {c.Name}.Args* a);");
         w.Close();
         w.Line();
@@ -102,7 +75,7 @@ public sealed class HostDispatchEmitter
         w.Line("x.BeginCommand();");
         w.Line($"{c.Name}.Decode(ref d, &a);");
         w.Line($"if (d.Failed) return x.DecodeFailed({c.TypeValue}, ref d);");
-        if (HandWritten.Contains(c.Name))
+        if (_handWritten.Contains(c.Name))
         {
             w.Line($"if (!x.Handlers.{c.Name}(x, &a)) return false;");
         }

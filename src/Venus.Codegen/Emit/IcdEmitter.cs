@@ -99,7 +99,10 @@ public sealed class IcdEmitter
         Chunked(o, "Entrypoints", "internal static unsafe partial class Entrypoints",
             "Entrypoints: the exports the Vulkan loader calls for commands not written by hand.", exported.Select(EmitEntrypoint),
             "using System.Runtime.InteropServices;\n");
-        o["ProcTable.cs"] = EmitProcTable(exported);
+        var families = FamilyCommands();
+        o["FamilyDeclarations.cs"] = EmitFamilyDeclarations(families);
+        o["FamilyExports.cs"] = EmitFamilyExports(families);
+        o["ProcTable.cs"] = EmitProcTable(exported, families);
         o["ExtensionCommands.cs"] = EmitExtensionCommands();
         return o;
     }
@@ -347,7 +350,7 @@ public sealed class IcdEmitter
     // ---- ProcTable ------------------------------------------------------------------------------
 
     /// <summary>The name's origin: (core version, null) when a Vulkan version requires it, else (0, extension); null when only platform or disabled extensions have it.</summary>
-    (uint Core, string? Ext)? Origin(string name)
+    (uint Core, string? Ext)? Origin(string name, bool platform = false)
     {
         uint core = 0;
         foreach (var f in _m.Reg.Features)
@@ -358,20 +361,24 @@ public sealed class IcdEmitter
             }
         if (core != 0) return (core, null);
         var exts = _m.Reg.Extensions.Values
-            .Where(x => x.Platform == null && x.Supported.Split(',').Contains("vulkan") && x.Commands.Contains(name))
-            .OrderBy(x => _m.CoveredExtensions.Contains(x) ? 0 : 1).ThenBy(x => x.Number).ToList();
+            .Where(x => (platform || x.Platform == null) && x.Supported.Split(',').Contains("vulkan") && x.Commands.Contains(name))
+            // A generated export comes from the protocol, so a covered extension names it first; a hand-written one
+            // (platform: true) is the ICD's own, named by the extension that introduced it (VK_KHR_swapchain before VK_KHR_device_group).
+            .OrderBy(x => !platform && _m.CoveredExtensions.Contains(x) ? 0 : 1).ThenBy(x => x.Number).ToList();
         return exts.Count == 0 ? null : (0u, exts[0].Name);
     }
 
     /// <summary>Every name of the command: the defining one and its aliases that a Vulkan version or a non-platform extension has.</summary>
-    List<(string Name, uint Core, string? Ext)> Names(CommandModel c)
+    List<(string Name, uint Core, string? Ext)> Names(CommandModel c) => NamesOf(c.Reg!.Name, platform: false);
+
+    /// <summary>Every name of the defining command <paramref name="def"/>; platform extensions count when <paramref name="platform"/> (hand-written WSI commands).</summary>
+    List<(string Name, uint Core, string? Ext)> NamesOf(string def, bool platform)
     {
-        string def = c.Reg!.Name;
         var names = _m.Reg.Commands.Keys.Where(k => _m.Reg.ResolveCommand(k)?.Name == def).OrderBy(k => k == def ? 0 : 1).ThenBy(k => k, StringComparer.Ordinal);
         var list = new List<(string, uint, string?)>();
         foreach (var k in names)
-            if (Origin(k) is { } og) list.Add((k, og.Core, og.Ext));
-        if (list.Count == 0) throw new InvalidDataException($"{c.Name}: no Vulkan version or extension provides it");
+            if (Origin(k, platform) is { } og) list.Add((k, og.Core, og.Ext));
+        if (list.Count == 0) throw new InvalidDataException($"{def}: no Vulkan version or extension provides it");
         return list;
     }
 
@@ -384,6 +391,116 @@ public sealed class IcdEmitter
     };
 
     static string Version(uint v) => v == 0 ? "0" : $"(1u << 22) | ({(v >> 12) & 0x3FF}u << 12)";
+
+    // ---- hand-written commands (icd.xml) ---------------------------------------------------------
+
+    /// <summary>A hand-written command: its native signature, the family file that implements it, its proc scope and export condition.</summary>
+    public sealed record FamilyCommand(RegCommand Reg, string Family, string? When, List<(string Type, string Name)> Params, string Ret, string Scope);
+
+    /// <summary>The global commands (vkGetInstanceProcAddr with a NULL instance may return them).</summary>
+    static readonly HashSet<string> GlobalCommands = new(StringComparer.Ordinal)
+    {
+        "vkCreateInstance", "vkEnumerateInstanceVersion", "vkEnumerateInstanceExtensionProperties", "vkEnumerateInstanceLayerProperties", "vkGetInstanceProcAddr",
+    };
+
+    /// <summary>Every hand-written command of icd.xml, in icd.xml's order.</summary>
+    public List<FamilyCommand> FamilyCommands()
+    {
+        var list = new List<FamilyCommand>();
+        foreach (var n in _m.Reg.IcdHandWritten)
+        {
+            var rc = _m.Reg.ResolveCommand(n)!;
+            if (rc.Name != n) throw new InvalidDataException($"icd.xml: list {rc.Name}, not its alias {n}");
+            var (family, when) = _m.Reg.IcdFamilies[n];
+            var native = _fns.NativeSignature(rc) ?? _fns.NativeSignature(WithPlatformScalars(rc)) ?? throw new InvalidDataException($"icd.xml: {n} has no native signature");
+            var ps = rc.Params.Select((p, i) => (native[i], NativeEmitter.Escape(p.Name))).ToList();
+            string scope = GlobalCommands.Contains(n) ? "ProcScope.Global" : (rc.Params.Count == 0 ? "" : _m.Reg.Resolve(rc.Params[0].Type)?.Name) switch
+            {
+                "VkInstance" => "ProcScope.Instance",
+                "VkPhysicalDevice" => "ProcScope.PhysicalDevice",
+                "VkDevice" or "VkQueue" or "VkCommandBuffer" => "ProcScope.Device",
+                var t => throw new InvalidDataException($"icd.xml: {n}: no proc scope for a first parameter of type {t}"),
+            };
+            list.Add(new FamilyCommand(rc, family, when, ps, native[^1], scope));
+        }
+        return list;
+    }
+
+    /// <summary>Window-system scalars passed by value (xcb_visualid_t is uint32_t, Xlib's VisualID an unsigned long) as their C types.</summary>
+    static RegCommand WithPlatformScalars(RegCommand c)
+    {
+        var copy = new RegCommand { Name = c.Name, ReturnType = c.ReturnType };
+        foreach (var p in c.Params)
+        {
+            string type = p.PointerDepth == 0 && p.Type == "xcb_visualid_t" ? "uint32_t" : p.PointerDepth == 0 && p.Type == "VisualID" ? "uint64_t" : p.Type;
+            copy.Params.Add(new RegMember { Name = p.Name, Type = type, IsConst = p.IsConst, PointerDepth = p.PointerDepth, FixedDim = p.FixedDim, FixedDim2 = p.FixedDim2, Len = p.Len, AltLen = p.AltLen, Optional = p.Optional });
+        }
+        return copy;
+    }
+
+    /// <summary>The partial method declarations: a listed command without its implementation in Families/ fails the build (CS8795).</summary>
+    string EmitFamilyDeclarations(List<FamilyCommand> families)
+    {
+        var w = new CodeWriter();
+        w.Line(CodeWriter.Header("Guest ICD hand-written commands: the partial methods that Families/*.cs implement, one per icd.xml entry."));
+        w.Line("using System.Runtime.CompilerServices;");
+        w.Line("using Venus.Protocol.Vulkan;");
+        w.Line();
+        w.Line("namespace Venus.GuestIcd.Families;");
+        w.Line();
+        w.Open("internal static unsafe partial class IcdCommands");
+        foreach (var group in families.GroupBy(f => f.Family))
+        {
+            w.Line($"// Families/{group.Key}.cs");
+            foreach (var f in group)
+            {
+                // Recorded commands stay one call deep, as the generated vkCmd* exports are.
+                if (f.Reg.Name.StartsWith("vkCmd", StringComparison.Ordinal)) w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+                w.Line($"internal static partial {f.Ret} {f.Reg.Name}({string.Join(", ", f.Params.Select(p => $"{p.Type} {p.Name}"))});");
+            }
+        }
+        w.Close();
+        return w.ToString();
+    }
+
+    /// <summary>The exports of the hand-written commands: each catches every exception, so none reaches the app.</summary>
+    string EmitFamilyExports(List<FamilyCommand> families)
+    {
+        var w = new CodeWriter();
+        w.Line(CodeWriter.Header("Guest ICD hand-written commands: the exports the Vulkan loader calls, around Families/*.cs."));
+        w.Line("using System.Runtime.InteropServices;");
+        w.Line("using Venus.GuestIcd.Families;");
+        w.Line("using Venus.GuestIcd.Runtime;");
+        w.Line("using Venus.Protocol.Vulkan;");
+        w.Line();
+        w.Line($"namespace {Ns};");
+        w.Line();
+        w.Open("internal static unsafe partial class Entrypoints");
+        bool first = true;
+        foreach (var f in families)
+        {
+            if (!first) w.Line();
+            first = false;
+            string name = f.Reg.Name;
+            string call = $"IcdCommands.{name}({string.Join(", ", f.Params.Select(p => p.Name))})";
+            w.Line("[UnmanagedCallersOnly]");
+            w.Open($"public static {f.Ret} {name}({string.Join(", ", f.Params.Select(p => $"{p.Type} {p.Name}"))})");
+            w.Open("try");
+            w.Line(f.Ret == "void" ? $"{call};" : $"return {call};");
+            w.Close();
+            w.Open("catch (Exception ex)");
+            if (f.Ret == "VkResult") w.Line($"return Icd.Fail(ex, \"{name}\");");
+            else
+            {
+                w.Line($"Icd.FailVoid(ex, \"{name}\");");
+                if (f.Ret != "void") w.Line("return default;");
+            }
+            w.Close();
+            w.Close();
+        }
+        w.Close();
+        return w.ToString();
+    }
 
     string EmitExtensionCommands()
     {
@@ -407,7 +524,7 @@ public sealed class IcdEmitter
         return w.ToString();
     }
 
-    string EmitProcTable(List<CommandModel> exported)
+    string EmitProcTable(List<CommandModel> exported, List<FamilyCommand> families)
     {
         var w = new CodeWriter();
         w.Line(CodeWriter.Header("Guest ICD ProcTable: the generated exports under every name the loader may ask for."));
@@ -429,6 +546,18 @@ public sealed class IcdEmitter
                 if (!seen.Add(name)) throw new InvalidDataException($"{name}: two generated exports claim it");
                 w.Line($"table[\"{name}\"] = new ProcEntry({fn}, {scope}, {Version(core)}, {(ext == null ? "null" : $"\"{ext}\"")});");
             }
+        }
+        // The hand-written commands (icd.xml), through their generated export shims.
+        foreach (var f in families)
+        {
+            string fn = $"(nint)(delegate* unmanaged<{string.Join(", ", f.Params.Select(p => p.Type).Append(f.Ret))}>)&Entrypoints.{f.Reg.Name}";
+            if (f.When != null) w.Open($"if ({f.When})");
+            foreach (var (name, core, ext) in NamesOf(f.Reg.Name, platform: true))
+            {
+                if (!seen.Add(name)) throw new InvalidDataException($"{name}: a generated and a hand-written export claim it");
+                w.Line($"table[\"{name}\"] = new ProcEntry({fn}, {f.Scope}, {Version(core)}, {(ext == null ? "null" : $"\"{ext}\"")});");
+            }
+            if (f.When != null) w.Close();
         }
         w.Close();
         w.Close();

@@ -183,8 +183,13 @@ public sealed class TextEmitter
             var members = st.Fields.Select((f, i) => (f, i)).Where(x => x.f.Unsupported == null && x.f.Elem.Kind is not (TypeKind.Opaque or TypeKind.FuncPointer or TypeKind.Void) && (x.f.Elem.Struct == null || x.f.Elem.Struct.Encodable)).ToList();
             foreach (var (f, i) in members)
             {
-                string cond = st.SelectedUnion ? string.Join(" || ", f.Selection.Select(v => $"tag == {v}")) : $"{st.DefaultTag} == {i}";
-                w.Open($"if ({cond})");
+                if (!st.SelectedUnion)
+                {
+                    // A default-tag union holds (and prints) its default member only.
+                    if (i == st.DefaultTag) Field(w, f, "v->", null);
+                    continue;
+                }
+                w.Open($"if ({string.Join(" || ", f.Selection.Select(v => $"tag == {v}"))})");
                 Field(w, f, "v->", null);
                 w.Close();
             }

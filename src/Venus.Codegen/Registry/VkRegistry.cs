@@ -130,6 +130,10 @@ public sealed class VkRegistry
     public Dictionary<(string, string), string> Skipped { get; } = new();
     /// <summary>Guest ICD (icd.xml): commands whose entry points are written by hand, as listed (core or alias names).</summary>
     public List<string> IcdHandWritten { get; } = new();
+    /// <summary>host.xml: commands the host renderer implements by hand (IHandlers in src/Venus.HostRenderer/Families/).</summary>
+    public List<string> HostHandWritten { get; } = new();
+    /// <summary>icd.xml: hand-written command → the family file that implements it (Families/&lt;family&gt;.cs) and the C# condition under which it is exported (null: always).</summary>
+    public Dictionary<string, (string Family, string? When)> IcdFamilies { get; } = new(StringComparer.Ordinal);
     /// <summary>Guest ICD (icd.xml): creation commands whose generated export sends without waiting for the host (guest-chosen ids).</summary>
     public List<string> IcdAsync { get; } = new();
     /// <summary>VK_HEADER_VERSION of vk.xml (309 for 1.4.309).</summary>
@@ -189,7 +193,16 @@ public sealed class VkRegistry
         }
         foreach (var icd in root.Elements("icd"))
             foreach (var h in icd.Elements("handwritten"))
-                IcdHandWritten.Add((string?)h.Attribute("command") ?? throw new InvalidDataException($"{source}: <handwritten> without command"));
+            {
+                string cmd = (string?)h.Attribute("command") ?? throw new InvalidDataException($"{source}: <handwritten> without command");
+                string family = (string?)h.Attribute("family") ?? throw new InvalidDataException($"{source}: <handwritten command=\"{cmd}\"> without family");
+                IcdHandWritten.Add(cmd);
+                if (!IcdFamilies.TryAdd(cmd, (family, (string?)h.Attribute("when"))))
+                    throw new InvalidDataException($"{source}: {cmd} listed twice");
+            }
+        foreach (var host in root.Elements("host"))
+            foreach (var h in host.Elements("handwritten"))
+                HostHandWritten.Add((string?)h.Attribute("command") ?? throw new InvalidDataException($"{source}: <handwritten> without command"));
         foreach (var icd in root.Elements("icd"))
             foreach (var a in icd.Elements("async"))
                 IcdAsync.Add((string?)a.Attribute("command") ?? throw new InvalidDataException($"{source}: <async> without command"));

@@ -128,126 +128,6 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
-    public static VkResult vkGetFenceStatus(ulong device, ulong fence)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkGetFenceStatus(o.Ring, device, fence), "vkGetFenceStatus");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkGetFenceStatus");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static VkResult vkCreateSemaphore(ulong device, VkSemaphoreCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pSemaphore)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            if (pSemaphore != null) *pSemaphore = o.Instance.NewObjectId();
-            VkResult r = Calls.vkCreateSemaphore(o.Ring, device, pCreateInfo, null, pSemaphore);
-            if (r < 0 && pSemaphore != null) *pSemaphore = 0;
-            return Icd.Trace(r, "vkCreateSemaphore");
-        }
-        catch (Exception ex)
-        {
-            if (pSemaphore != null) *pSemaphore = 0;
-            return Icd.Fail(ex, "vkCreateSemaphore");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static void vkDestroySemaphore(ulong device, ulong semaphore, VkAllocationCallbacks* pAllocator)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            Sends.vkDestroySemaphore(o.Ring, device, semaphore, null);
-        }
-        catch (Exception ex)
-        {
-            Icd.FailVoid(ex, "vkDestroySemaphore");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static VkResult vkCreateEvent(ulong device, VkEventCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pEvent)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            if (pEvent != null) *pEvent = o.Instance.NewObjectId();
-            VkResult r = Calls.vkCreateEvent(o.Ring, device, pCreateInfo, null, pEvent);
-            if (r < 0 && pEvent != null) *pEvent = 0;
-            return Icd.Trace(r, "vkCreateEvent");
-        }
-        catch (Exception ex)
-        {
-            if (pEvent != null) *pEvent = 0;
-            return Icd.Fail(ex, "vkCreateEvent");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static void vkDestroyEvent(ulong device, ulong @event, VkAllocationCallbacks* pAllocator)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            Sends.vkDestroyEvent(o.Ring, device, @event, null);
-        }
-        catch (Exception ex)
-        {
-            Icd.FailVoid(ex, "vkDestroyEvent");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static VkResult vkGetEventStatus(ulong device, ulong @event)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkGetEventStatus(o.Ring, device, @event), "vkGetEventStatus");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkGetEventStatus");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static VkResult vkSetEvent(ulong device, ulong @event)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkSetEvent(o.Ring, device, @event), "vkSetEvent");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkSetEvent");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static VkResult vkResetEvent(ulong device, ulong @event)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkResetEvent(o.Ring, device, @event), "vkResetEvent");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkResetEvent");
-        }
-    }
-
-    [UnmanagedCallersOnly]
     public static VkResult vkCreateQueryPool(ulong device, VkQueryPoolCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pQueryPool)
     {
         try
@@ -1274,38 +1154,6 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
-    public static void vkCmdSetEvent(ulong commandBuffer, ulong @event, uint stageMask)
-    {
-        try
-        {
-            var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetEvent.Size(commandBuffer, @event, stageMask, cb.StreamFilter));
-            Commands.vkCmdSetEvent.Encode(ref e, 0, commandBuffer, @event, stageMask);
-            cb.Commit(in e);
-        }
-        catch (Exception ex)
-        {
-            CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdSetEvent");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static void vkCmdResetEvent(ulong commandBuffer, ulong @event, uint stageMask)
-    {
-        try
-        {
-            var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdResetEvent.Size(commandBuffer, @event, stageMask, cb.StreamFilter));
-            Commands.vkCmdResetEvent.Encode(ref e, 0, commandBuffer, @event, stageMask);
-            cb.Commit(in e);
-        }
-        catch (Exception ex)
-        {
-            CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdResetEvent");
-        }
-    }
-
-    [UnmanagedCallersOnly]
     public static void vkCmdWaitEvents(ulong commandBuffer, uint eventCount, ulong* pEvents, uint srcStageMask, uint dstStageMask, uint memoryBarrierCount, VkMemoryBarrier* pMemoryBarriers, uint bufferMemoryBarrierCount, VkBufferMemoryBarrier* pBufferMemoryBarriers, uint imageMemoryBarrierCount, VkImageMemoryBarrier* pImageMemoryBarriers)
     {
         try
@@ -1600,20 +1448,6 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
-    public static VkResult vkGetPhysicalDeviceImageFormatProperties2(ulong physicalDevice, VkPhysicalDeviceImageFormatInfo2* pImageFormatInfo, VkImageFormatProperties2* pImageFormatProperties)
-    {
-        try
-        {
-            var o = DispatchableObject.From(physicalDevice);
-            return Icd.Trace(Calls.vkGetPhysicalDeviceImageFormatProperties2(o.Ring, physicalDevice, pImageFormatInfo, pImageFormatProperties), "vkGetPhysicalDeviceImageFormatProperties2");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkGetPhysicalDeviceImageFormatProperties2");
-        }
-    }
-
-    [UnmanagedCallersOnly]
     public static void vkGetPhysicalDeviceSparseImageFormatProperties2(ulong physicalDevice, VkPhysicalDeviceSparseImageFormatInfo2* pFormatInfo, uint* pPropertyCount, VkSparseImageFormatProperties2* pProperties)
     {
         try
@@ -1810,34 +1644,6 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
-    public static VkResult vkGetSemaphoreCounterValue(ulong device, ulong semaphore, ulong* pValue)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkGetSemaphoreCounterValue(o.Ring, device, semaphore, pValue), "vkGetSemaphoreCounterValue");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkGetSemaphoreCounterValue");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static VkResult vkSignalSemaphore(ulong device, VkSemaphoreSignalInfo* pSignalInfo)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkSignalSemaphore(o.Ring, device, pSignalInfo), "vkSignalSemaphore");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkSignalSemaphore");
-        }
-    }
-
-    [UnmanagedCallersOnly]
     public static ulong vkGetBufferDeviceAddress(ulong device, VkBufferDeviceAddressInfo* pInfo)
     {
         try
@@ -1993,34 +1799,6 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
-    public static VkResult vkGetMemoryFdKHR(ulong device, VkMemoryGetFdInfoKHR* pGetFdInfo, int* pFd)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkGetMemoryFdKHR(o.Ring, device, pGetFdInfo, pFd), "vkGetMemoryFdKHR");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkGetMemoryFdKHR");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static VkResult vkGetMemoryFdPropertiesKHR(ulong device, VkExternalMemoryHandleTypeFlagBits handleType, int fd, VkMemoryFdPropertiesKHR* pMemoryFdProperties)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkGetMemoryFdPropertiesKHR(o.Ring, device, handleType, fd, pMemoryFdProperties), "vkGetMemoryFdPropertiesKHR");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkGetMemoryFdPropertiesKHR");
-        }
-    }
-
-    [UnmanagedCallersOnly]
     public static VkResult vkCreatePrivateDataSlot(ulong device, VkPrivateDataSlotCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pPrivateDataSlot)
     {
         try
@@ -2082,38 +1860,6 @@ internal static unsafe partial class Entrypoints
         catch (Exception ex)
         {
             Icd.FailVoid(ex, "vkGetPrivateData");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static void vkCmdSetEvent2(ulong commandBuffer, ulong @event, VkDependencyInfo* pDependencyInfo)
-    {
-        try
-        {
-            var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetEvent2.Size(commandBuffer, @event, pDependencyInfo, cb.StreamFilter));
-            Commands.vkCmdSetEvent2.Encode(ref e, 0, commandBuffer, @event, pDependencyInfo);
-            cb.Commit(in e);
-        }
-        catch (Exception ex)
-        {
-            CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdSetEvent2");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static void vkCmdResetEvent2(ulong commandBuffer, ulong @event, ulong stageMask)
-    {
-        try
-        {
-            var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdResetEvent2.Size(commandBuffer, @event, stageMask, cb.StreamFilter));
-            Commands.vkCmdResetEvent2.Encode(ref e, 0, commandBuffer, @event, stageMask);
-            cb.Commit(in e);
-        }
-        catch (Exception ex)
-        {
-            CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdResetEvent2");
         }
     }
 
@@ -2624,34 +2370,6 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
-    public static VkResult vkImportFenceFdKHR(ulong device, VkImportFenceFdInfoKHR* pImportFenceFdInfo)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkImportFenceFdKHR(o.Ring, device, pImportFenceFdInfo), "vkImportFenceFdKHR");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkImportFenceFdKHR");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static VkResult vkGetFenceFdKHR(ulong device, VkFenceGetFdInfoKHR* pGetFdInfo, int* pFd)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkGetFenceFdKHR(o.Ring, device, pGetFdInfo, pFd), "vkGetFenceFdKHR");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkGetFenceFdKHR");
-        }
-    }
-
-    [UnmanagedCallersOnly]
     public static void vkCmdBeginConditionalRenderingEXT(ulong commandBuffer, VkConditionalRenderingBeginInfoEXT* pConditionalRenderingBegin)
     {
         try
@@ -2680,34 +2398,6 @@ internal static unsafe partial class Entrypoints
         catch (Exception ex)
         {
             CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdEndConditionalRenderingEXT");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static VkResult vkImportSemaphoreFdKHR(ulong device, VkImportSemaphoreFdInfoKHR* pImportSemaphoreFdInfo)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkImportSemaphoreFdKHR(o.Ring, device, pImportSemaphoreFdInfo), "vkImportSemaphoreFdKHR");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkImportSemaphoreFdKHR");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static VkResult vkGetSemaphoreFdKHR(ulong device, VkSemaphoreGetFdInfoKHR* pGetFdInfo, int* pFd)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            return Icd.Trace(Calls.vkGetSemaphoreFdKHR(o.Ring, device, pGetFdInfo, pFd), "vkGetSemaphoreFdKHR");
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkGetSemaphoreFdKHR");
         }
     }
 

@@ -42,10 +42,8 @@ internal static unsafe class IcdExports
         }
     }
 
-    [UnmanagedCallersOnly]
-    public static nint GetInstanceProcAddr(ulong instance, byte* pName) => InstanceProcAddr(instance, pName);
-
-    private static nint InstanceProcAddr(ulong instance, byte* pName)
+    /// <summary>vkGetInstanceProcAddr (its export is generated, Families/Loader.cs).</summary>
+    internal static nint InstanceProcAddr(ulong instance, byte* pName)
     {
         try
         {
@@ -62,8 +60,8 @@ internal static unsafe class IcdExports
         }
     }
 
-    [UnmanagedCallersOnly]
-    public static nint GetDeviceProcAddr(ulong device, byte* pName)
+    /// <summary>vkGetDeviceProcAddr (its export is generated, Families/Loader.cs).</summary>
+    internal static nint DeviceProcAddr(ulong device, byte* pName)
     {
         try
         {

@@ -10,7 +10,8 @@ internal readonly record struct ProcEntry(nint Function, ProcScope Scope, uint C
 
 /// <summary>
 /// Name → function for vkGetInstanceProcAddr / vkGetDeviceProcAddr / vk_icdGetPhysicalDeviceProcAddr:
-/// the generated forwarding entry points (Generated/) overlaid by the hand-written ones.
+/// every export, generated forwarding and hand-written (Families/) alike, is entered by the generator
+/// (Generated/ProcTable.cs) from vk.xml and Definitions/icd.xml.
 /// </summary>
 internal static unsafe partial class ProcTable
 {
@@ -22,7 +23,6 @@ internal static unsafe partial class ProcTable
     {
         var table = new Dictionary<string, ProcEntry>(StringComparer.Ordinal);
         AddGenerated(table);
-        HandWritten.Add(table);
         return table;
     }
 

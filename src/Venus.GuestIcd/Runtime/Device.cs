@@ -57,7 +57,7 @@ internal sealed unsafe class Device : DispatchableObject
             if (_functions is { } f)
                 return f;
             var made = new DeviceFunctions();
-            made.Table.Load((delegate* unmanaged<nint, byte*, nint>)(delegate* unmanaged<ulong, byte*, nint>)&Loader.IcdExports.GetDeviceProcAddr, (nint)Handle);
+            made.Table.Load((delegate* unmanaged<nint, byte*, nint>)(delegate* unmanaged<ulong, byte*, nint>)&Generated.Entrypoints.vkGetDeviceProcAddr, (nint)Handle);
             return Interlocked.CompareExchange(ref _functions, made, null) ?? made;
         }
     }

@@ -36,7 +36,7 @@ internal sealed unsafe class GuestInstance : DispatchableObject
         ("VK_KHR_external_semaphore_capabilities", 1),
         ("VK_KHR_external_fence_capabilities", 1),
         ("VK_KHR_device_group_creation", 1),
-        .. Wsi.WsiCommands.InstanceExtensions(),
+        .. Wsi.WsiExtensions.InstanceExtensions(),
     ];
 
     /// <summary><see cref="Extensions"/> as vkEnumerateInstanceExtensionProperties returns them.</summary>
@@ -106,12 +106,7 @@ internal sealed unsafe class GuestInstance : DispatchableObject
             if (capset.WhyUnusable() is { } unusable)
                 return Refuse(transport, unusable);
 
-            Span<uint> mask = stackalloc uint[VenusExtensionMask.WordCount];
-            if (capset.ExtensionMask.IsValid)
-                capset.ExtensionMask.CopyTo(mask);
-            else
-                mask.Fill(uint.MaxValue);
-            var filter = new VnProtocolFilter(Math.Min(capset.VkXmlVersion, VenusProtocolInfo.VkXmlVersion), mask);
+            var filter = VnProtocolFilter.FromCapset(capset);
 
             // The ring's id comes from the same space as every other non-dispatchable id.
             ulong ringId = (ulong)Interlocked.Increment(ref s_ringIds) | (1UL << 59);

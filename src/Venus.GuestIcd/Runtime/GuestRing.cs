@@ -6,6 +6,7 @@ using Venus.Protocol;
 using Venus.Protocol.Commands;
 using Venus.Protocol.Vulkan;
 using Venus.Protocol.Wire;
+using Venus.Protocol.Ring;
 
 namespace Venus.GuestIcd.Runtime;
 
@@ -23,9 +24,9 @@ namespace Venus.GuestIcd.Runtime;
 /// </summary>
 internal sealed unsafe class GuestRing : IDisposable
 {
-    private const uint HeadOffset = 0, TailOffset = 64, StatusOffset = 128, BufferOffset = 192;
-    private const uint ExtraSize = 4;
-    private const uint StatusIdle = 0x1, StatusFatal = 0x2, StatusAlive = 0x4;
+    private const uint HeadOffset = VnRing.MesaHeadOffset, TailOffset = VnRing.MesaTailOffset, StatusOffset = VnRing.MesaStatusOffset, BufferOffset = VnRing.MesaBufferOffset;
+    private const uint ExtraSize = VnRing.MesaExtraSize;
+    private const uint StatusIdle = (uint)RingStatusFlags.Idle, StatusFatal = (uint)RingStatusFlags.Fatal, StatusAlive = (uint)RingStatusFlags.Alive;
     /// <summary>How often the host's ring monitor sets ALIVE (we check it at a multiple of this).</summary>
     private const uint MonitorPeriodMicroseconds = 1_000_000;
     private const long WatchdogMilliseconds = 10_000;
@@ -326,7 +327,7 @@ internal sealed unsafe class GuestRing : IDisposable
 
     /// <summary>True once the host's head has passed <paramref name="seqno"/> (wrap-aware).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Reached(uint seqno) => (int)(Head() - seqno) >= 0;
+    public bool Reached(uint seqno) => VnRing.SeqnoReached(Head(), seqno);
 
     /// <summary>Waits (spin, yield, then growing sleeps) until the host consumed everything up to <paramref name="seqno"/>.</summary>
     public void WaitSeqno(uint seqno)
@@ -367,7 +368,7 @@ internal sealed unsafe class GuestRing : IDisposable
                 return;
             }
             int shift = Math.Min((i - 256) / 64, 7); // 10 µs .. 1.28 ms
-            Posix.SleepMicroseconds(10u << shift);
+            VnRing.SleepMicroseconds(10u << shift);
         }
     }
 

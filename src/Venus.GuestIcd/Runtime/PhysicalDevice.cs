@@ -301,7 +301,7 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
             Local("VK_EXT_external_memory_host", 1);
         if (Drm?.Pci is not null)
             Local("VK_EXT_pci_bus_info", 2);
-        foreach ((string name, uint spec) in Wsi.WsiCommands.DeviceExtensions)
+        foreach ((string name, uint spec) in Wsi.WsiExtensions.DeviceExtensions)
             Local(name, spec);
         Local("VK_KHR_external_fence_fd", 1); // SYNC_FD, done by this driver (Runtime/ExternalSync.cs)
 
@@ -366,7 +366,7 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
                 ((VkPhysicalDeviceVulkan14Features*)s)->hostImageCopy = 0;
             else if (s->sType == VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_HOST_IMAGE_COPY_FEATURES && !HostImageCopy.HostSupports(Instance))
                 ((VkPhysicalDeviceHostImageCopyFeatures*)s)->hostImageCopy = 0;
-            Wsi.WsiCommands.FillFeatures(s);
+            Wsi.WsiExtensions.FillFeatures(s);
             RayTracing.FillFeatures(s);
         }
     }

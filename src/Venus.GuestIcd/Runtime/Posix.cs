@@ -11,9 +11,6 @@ internal static unsafe partial class Posix
         public long tv_nsec;
     }
 
-    [LibraryImport("libc", EntryPoint = "nanosleep")]
-    private static partial int NanoSleep(TimeSpec* request, TimeSpec* remaining);
-
     [LibraryImport("libc", EntryPoint = "clock_gettime")]
     private static partial int ClockGetTime(int clock, TimeSpec* time);
 
@@ -29,11 +26,5 @@ internal static unsafe partial class Posix
         if (ClockGetTime(clock, &t) != 0)
             throw new InvalidOperationException($"clock_gettime({clock}) failed");
         return (ulong)t.tv_sec * 1_000_000_000UL + (ulong)t.tv_nsec;
-    }
-
-    public static void SleepMicroseconds(uint us)
-    {
-        TimeSpec t = new() { tv_sec = us / 1_000_000, tv_nsec = (us % 1_000_000) * 1000L };
-        NanoSleep(&t, null);
     }
 }

@@ -129,7 +129,7 @@ internal sealed unsafe partial class HostContext : IDisposable
         error = null;
         if (size == 0) { error = "a blob of size 0"; return null; }
         if (size > Options.MaxSharedBytes) { error = $"a blob of {size} bytes, above the shared memory cap of {Options.MaxSharedBytes}"; return null; }
-        ulong mapped = (size + 4095) & ~4095UL;
+        ulong mapped = VenusBlob.RoundUp(size);
         if (id != 0 && TryGetResource(id, out _)) { error = $"resource {id} exists already"; return null; }
         if (!ReserveShared(mapped)) { error = $"shared memory cap of {Options.MaxSharedBytes} bytes reached"; return null; }
         if (!Posix.CreateSharedMemory("venus-shmem", mapped, out int fd, out byte* map, exactFile ? size : 0))
@@ -150,7 +150,7 @@ internal sealed unsafe partial class HostContext : IDisposable
     public Resource? ImportResource(uint id, int fd, ulong size, out string? error)
     {
         error = null;
-        ulong mapped = (size + 4095) & ~4095UL;
+        ulong mapped = VenusBlob.RoundUp(size);
         long fileSize = Posix.FileSize(fd);
         if (size == 0 || size > Options.MaxSharedBytes) error = $"an import of {size} bytes";
         else if (fileSize >= 0 && (ulong)fileSize < size) error = $"an import of {size} bytes from a file of {fileSize}";

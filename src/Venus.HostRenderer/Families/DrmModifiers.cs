@@ -65,8 +65,9 @@ internal static unsafe class DrmModifiers
                 s_imageFormatProperties2 = t->vkGetPhysicalDeviceImageFormatProperties2;
                 s_enumerateExtensions = t->vkEnumerateDeviceExtensionProperties;
             }
-            else if (s_formatProperties2 != t->vkGetPhysicalDeviceFormatProperties2 ||
-                     s_imageFormatProperties2 != t->vkGetPhysicalDeviceImageFormatProperties2)
+            // Addresses from one loaded driver, compared as addresses.
+            else if ((nint)s_formatProperties2 != (nint)t->vkGetPhysicalDeviceFormatProperties2 ||
+                     (nint)s_imageFormatProperties2 != (nint)t->vkGetPhysicalDeviceImageFormatProperties2)
             {
                 return; // another driver's entry points: not this emulation's to wrap
             }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
+using Venus.Protocol.Ring;
 
 namespace Venus.HostRenderer.Rings;
 
@@ -613,7 +614,7 @@ public sealed unsafe class HostRing : IDisposable
 
         if (us < NativeSleepLimitMicroseconds)
         {
-            RingSleep.Microseconds(us);
+            VnRing.SleepMicroseconds(us);
             return;
         }
 

@@ -1,3 +1,5 @@
+using Venus.Protocol.Ring;
+
 namespace Venus.HostRenderer.Rings;
 
 /// <summary>
@@ -48,15 +50,15 @@ public struct RingLayout
     /// The layout Mesa's <c>vn_ring_get_layout</c> produces (fact sheet §4.1): head 0, tail 64, status 128,
     /// buffer 192, extra right after the buffer; offset 0 and size = the whole shmem.
     /// </summary>
-    public static RingLayout Mesa(ulong bufferSize, ulong extraSize = 4, ulong idleTimeoutNs = MesaIdleTimeoutNs,
+    public static RingLayout Mesa(ulong bufferSize, ulong extraSize = VnRing.MesaExtraSize, ulong idleTimeoutNs = MesaIdleTimeoutNs,
         uint? monitorPeriodMicroseconds = MesaMonitorPeriodMicroseconds) => new()
     {
         Offset = 0,
-        Size = 192 + bufferSize + extraSize,
-        HeadOffset = 0,
-        TailOffset = 64,
-        StatusOffset = 128,
-        BufferOffset = 192,
+        Size = VnRing.MesaBufferOffset + bufferSize + extraSize,
+        HeadOffset = VnRing.MesaHeadOffset,
+        TailOffset = VnRing.MesaTailOffset,
+        StatusOffset = VnRing.MesaStatusOffset,
+        BufferOffset = VnRing.MesaBufferOffset,
         BufferSize = bufferSize,
         ExtraOffset = 192 + bufferSize,
         ExtraSize = extraSize,

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Venus.Protocol.Ring;
 
 namespace Venus.HostRenderer.Rings;
 

@@ -16,6 +16,8 @@ internal static unsafe class Warmup
     /// <summary>Compiles the generated protocol and dispatch code on a background thread.</summary>
     [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026",
         Justification = "Warm-up only: a type the trimmer removed is simply not compiled ahead.")]
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2075",
+        Justification = "Warm-up only: a method the trimmer removed is simply not compiled ahead.")]
     public static void CompileInBackground()
     {
         // NativeAOT: everything is compiled already.

@@ -86,9 +86,10 @@ internal sealed class WorkerProcesses
     {
         var psi = new ProcessStartInfo { UseShellExecute = false };
         string self = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
-        string dll = typeof(Program).Assembly.Location;
+        // Under `dotnet venus-host.dll` the worker runs the same dll, which sits in the app's directory.
+        string dll = Path.Combine(AppContext.BaseDirectory, typeof(Program).Assembly.GetName().Name + ".dll");
         psi.FileName = self;
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet" && dll.Length > 0) psi.ArgumentList.Add(dll);
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet") psi.ArgumentList.Add(dll);
         psi.ArgumentList.Add("worker");
         if (_render) psi.ArgumentList.Add("--render");
         foreach (var a in args) psi.ArgumentList.Add(a);

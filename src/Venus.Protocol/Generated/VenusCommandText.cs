@@ -1460,27 +1460,10 @@ public static unsafe partial class VenusCommandText
     public static void Struct(StringBuilder s, VkClearColorValue* v)
     {
         s.Append('{');
-        if (2 == 0)
-        {
-            s.Append("float32=");
-            s.Append('[');
-            for (int i = 0; i < 4 && i < 16; i++) { if (i > 0) s.Append(' '); s.Append(((float*)v->float32)[i]); }
-            s.Append(']');
-        }
-        if (2 == 1)
-        {
-            s.Append("int32=");
-            s.Append('[');
-            for (int i = 0; i < 4 && i < 16; i++) { if (i > 0) s.Append(' '); s.Append(((int*)v->int32)[i]); }
-            s.Append(']');
-        }
-        if (2 == 2)
-        {
-            s.Append("uint32=");
-            s.Append('[');
-            for (int i = 0; i < 4 && i < 16; i++) { if (i > 0) s.Append(' '); s.Append(((uint*)v->uint32)[i]); }
-            s.Append(']');
-        }
+        s.Append("uint32=");
+        s.Append('[');
+        for (int i = 0; i < 4 && i < 16; i++) { if (i > 0) s.Append(' '); s.Append(((uint*)v->uint32)[i]); }
+        s.Append(']');
         s.Append('}');
     }
     public static void Struct(StringBuilder s, VkClearDepthStencilValue* v)
@@ -1509,16 +1492,8 @@ public static unsafe partial class VenusCommandText
     public static void Struct(StringBuilder s, VkClearValue* v)
     {
         s.Append('{');
-        if (0 == 0)
-        {
-            s.Append("color=");
-            Struct(s, &v->color);
-        }
-        if (0 == 1)
-        {
-            s.Append("depthStencil=");
-            Struct(s, &v->depthStencil);
-        }
+        s.Append("color=");
+        Struct(s, &v->color);
         s.Append('}');
     }
     public static void Struct(StringBuilder s, VkColorBlendAdvancedEXT* v)
@@ -2776,21 +2751,15 @@ public static unsafe partial class VenusCommandText
     public static void Struct(StringBuilder s, VkDeviceOrHostAddressConstKHR* v)
     {
         s.Append('{');
-        if (0 == 0)
-        {
-            s.Append("deviceAddress=");
-            s.Append(v->deviceAddress);
-        }
+        s.Append("deviceAddress=");
+        s.Append(v->deviceAddress);
         s.Append('}');
     }
     public static void Struct(StringBuilder s, VkDeviceOrHostAddressKHR* v)
     {
         s.Append('{');
-        if (0 == 0)
-        {
-            s.Append("deviceAddress=");
-            s.Append(v->deviceAddress);
-        }
+        s.Append("deviceAddress=");
+        s.Append(v->deviceAddress);
         s.Append('}');
     }
     public static void Struct(StringBuilder s, VkDevicePrivateDataCreateInfo* v)

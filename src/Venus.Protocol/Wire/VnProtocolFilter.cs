@@ -17,6 +17,21 @@ public sealed class VnProtocolFilter
         _mask = extensionMask.ToArray();
     }
 
+    /// <summary>
+    /// The filter for a peer that sent <paramref name="capset"/>: the lower of its vk.xml version and
+    /// ours (we encode nothing newer than we know), and its extension mask, all extensions when the
+    /// mask is not valid (as Mesa reads it). The ICD and the CLI both take their filter from here.
+    /// </summary>
+    public static VnProtocolFilter FromCapset(VenusCapset capset)
+    {
+        Span<uint> mask = stackalloc uint[VenusExtensionMask.WordCount];
+        if (capset.ExtensionMask.IsValid)
+            capset.ExtensionMask.CopyTo(mask);
+        else
+            mask.Fill(uint.MaxValue);
+        return new VnProtocolFilter(Math.Min(capset.VkXmlVersion, VenusProtocolInfo.VkXmlVersion), mask);
+    }
+
     /// <summary>Extension number N is known to the peer (an invalid mask means "all", as Mesa reads it).</summary>
     public bool HasExtension(int number)
     {

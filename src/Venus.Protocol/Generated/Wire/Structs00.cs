@@ -4033,7 +4033,6 @@ public static unsafe partial class VkClearColorValueWire
     }
     public static void Decode(ref VnDecoder d, VkClearColorValue* v)
     {
-        int _default = 2;
         int tag = d.I32();
         if (tag == 0)
         {
@@ -4183,7 +4182,6 @@ public static unsafe partial class VkClearValueWire
     }
     public static void Decode(ref VnDecoder d, VkClearValue* v)
     {
-        int _default = 0;
         int tag = d.I32();
         if (tag == 0)
         {

@@ -678,7 +678,6 @@ public static unsafe partial class VkDeviceOrHostAddressConstKHRWire
     }
     public static void Decode(ref VnDecoder d, VkDeviceOrHostAddressConstKHR* v)
     {
-        int _default = 0;
         int tag = d.I32();
         if (tag == 0)
         {
@@ -720,7 +719,6 @@ public static unsafe partial class VkDeviceOrHostAddressKHRWire
     }
     public static void Decode(ref VnDecoder d, VkDeviceOrHostAddressKHR* v)
     {
-        int _default = 0;
         int tag = d.I32();
         if (tag == 0)
         {
