@@ -335,8 +335,7 @@ internal sealed unsafe class GuestRing : IDisposable
     /// </summary>
     public struct Relax(GuestRing ring)
     {
-        private const int YieldSteps = 256;
-        private static readonly int SpinSteps = int.TryParse(Environment.GetEnvironmentVariable("VENUS_RELAX_SPINS"), out int n) ? n : 4;
+        private const int SpinSteps = 4, YieldSteps = 256;
         private int _iteration;
 
         public void Step()
