@@ -13,11 +13,14 @@
 #   BENCH_VULKANINFO_RUNS  vulkaninfo runs per combination (default: RUNS)
 #   BENCH_TIMEOUT          seconds one run may take before it counts as failed (default 60)
 #   BENCH_ARGS             extra icdbench arguments (e.g. "--cmds 20000 --submits 500 --queries 500")
-#   BENCH_COMBOS           comma-separated subset of: ours-host ours-virgl ours-nofb-host mesa-host
-#                          mesa-virgl mesa-nofb-host mesa-nofb-virgl native (default: all but ours-nofb-host)
+#   BENCH_COMBOS           comma-separated subset of: ours-host ours-virgl ours-nofb-host ours-spin-host
+#                          mesa-host mesa-virgl mesa-nofb-host mesa-nofb-virgl native
+#                          (default: all but ours-nofb-host and ours-spin-host)
 #   BENCH_VERIFY=1         also count, on a recording venus-host, how many of icdbench's query calls
 #                          reach the host (our ICD and Mesa's), to check they are round trips
 #
+# ours-spin-host is our ICD with VENUS_PERF=spin_relax: waits on the host spin some 40 µs before
+# yielding the core, as they did before issue 12's round-trip work (the A/B column for it).
 # ours-nofb-host is our ICD with VENUS_PERF=no_fence_feedback,no_semaphore_feedback,no_event_feedback,
 # no_async_create (status from the host and creation with a reply, as before those fast paths).
 # mesa-nofb-* is Mesa's guest with VN_PERF=no_fence_feedback,no_semaphore_feedback,no_event_feedback,
@@ -43,7 +46,7 @@ for n in "$runs" "$vi_runs" "$tmo"; do
 done
 IFS=',' read -r -a combo_list <<<"$combos"
 for c in "${combo_list[@]}"; do
-  case "$c" in ours-host|ours-virgl|ours-nofb-host|mesa-host|mesa-virgl|mesa-nofb-host|mesa-nofb-virgl|native) ;;
+  case "$c" in ours-host|ours-virgl|ours-nofb-host|ours-spin-host|mesa-host|mesa-virgl|mesa-nofb-host|mesa-nofb-virgl|native) ;;
     *) die "unknown combination '$c' in BENCH_COMBOS" ;; esac
 done
 
@@ -114,6 +117,7 @@ label() {
   case "$1" in
     ours-host) echo "ours / venus-host" ;; ours-virgl) echo "ours / virglrenderer" ;;
     ours-nofb-host) echo "ours no-feedback, no async create / venus-host" ;;
+    ours-spin-host) echo "ours, spin-first waits / venus-host" ;;
     mesa-host) echo "Mesa / venus-host" ;; mesa-virgl) echo "Mesa / virglrenderer" ;;
     mesa-nofb-host) echo "Mesa no-feedback / venus-host" ;; mesa-nofb-virgl) echo "Mesa no-feedback / virglrenderer" ;;
     native) echo "native lavapipe" ;;
@@ -128,7 +132,7 @@ combo_env() {
                *-virgl) sock="$vsock"; [ -z "$virgl_fail" ] || { echo "$virgl_fail"; return 1; } ;; esac
   case "$1" in
     ours-*) [ -z "$ours_fail" ] || { echo "$ours_fail"; return 1; }
-            case "$1" in ours-nofb-*) echo -n "VENUS_PERF=$ours_slow " ;; esac
+            case "$1" in ours-nofb-*) echo -n "VENUS_PERF=$ours_slow " ;; ours-spin-*) echo -n "VENUS_PERF=spin_relax " ;; esac
             echo "VK_DRIVER_FILES=$manifest VN_DEBUG=vtest VTEST_SOCKET_NAME=$sock" ;;
     mesa-nofb-*) echo "VK_DRIVER_FILES=/usr/share/vulkan/icd.d/virtio_icd.json VN_DEBUG=vtest $nofb VTEST_SOCKET_NAME=$sock" ;;
     mesa-*) echo "VK_DRIVER_FILES=/usr/share/vulkan/icd.d/virtio_icd.json VN_DEBUG=vtest VTEST_SOCKET_NAME=$sock" ;;

@@ -344,18 +344,51 @@ internal sealed unsafe class GuestRing : IDisposable
     private long _lastAliveCheck;
 
     /// <summary>
-    /// One step of a wait on the host: spins first (a ring round trip is a few µs), then yields,
-    /// then sleeps 10 µs doubling to 1 ms. From the yield phase on it checks the ring's FATAL bit,
-    /// the connection, and the host's ALIVE watchdog, so a dead host ends a wait within about a
-    /// millisecond of being noticed.
+    /// One step of a wait on the host, shaped like Mesa's <c>vn_relax</c>: a few short spins (well
+    /// under a microsecond in all), then up to 256 thread yields, then sleeps of 10 µs doubling to
+    /// 1.28 ms. Yielding early matters on a busy machine: the host's ring thread (and the driver's
+    /// queue thread behind it) often needs the very core the waiting app thread holds, and a long
+    /// spin (the old 64 × <c>Thread.SpinWait(16)</c>, some 40 µs) kept it off that core, which is
+    /// what made our round trips 4× Mesa's on the same host (<c>VENUS_PERF=spin_relax</c> brings the
+    /// old spin back for comparison). The ring's FATAL bit is read on every yield; the connection
+    /// and the host's ALIVE watchdog every 16th yield and on every sleep, so a dead host ends a wait
+    /// within about a millisecond of being noticed.
     /// </summary>
     public struct Relax(GuestRing ring)
     {
+        private const int SpinSteps = 4, YieldSteps = 256;
         private int _iteration;
 
         public void Step()
         {
             int i = _iteration++;
+            if (PerfOptions.SpinRelax)
+            {
+                StepSpinFirst(i);
+                return;
+            }
+            if (i < SpinSteps)
+            {
+                Thread.SpinWait(4);
+                return;
+            }
+            if (i < SpinSteps + YieldSteps)
+            {
+                if ((i & 15) == 0)
+                    ring.CheckHost();
+                else
+                    ring.CheckFatal();
+                Thread.Yield();
+                return;
+            }
+            ring.CheckHost();
+            int shift = Math.Min((i - SpinSteps - YieldSteps) / 64, 7); // 10 µs .. 1.28 ms
+            VnRing.SleepMicroseconds(10u << shift);
+        }
+
+        // The relax before issue 12's round-trip work: 64 spins of Thread.SpinWait(16), 192 yields, sleeps.
+        private void StepSpinFirst(int i)
+        {
             if (i < 64)
             {
                 Thread.SpinWait(16);
@@ -370,6 +403,14 @@ internal sealed unsafe class GuestRing : IDisposable
             int shift = Math.Min((i - 256) / 64, 7); // 10 µs .. 1.28 ms
             VnRing.SleepMicroseconds(10u << shift);
         }
+    }
+
+    /// <summary>Throws <see cref="DeviceLostException"/> if the ring is lost or the host set FATAL (a memory read, no syscall).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void CheckFatal()
+    {
+        if (_lost is not null || (Volatile.Read(ref *_status) & StatusFatal) != 0)
+            CheckHost();
     }
 
     /// <summary>Throws <see cref="DeviceLostException"/> if the host is gone, FATAL, or silent past the watchdog.</summary>

@@ -94,8 +94,17 @@ internal static class Icd
         }
     }
 
-    /// <summary>For void commands: the error is logged (the device is marked lost by whoever saw it).</summary>
-    public static void FailVoid(Exception e, string command) => Fail(e, command);
+    /// <summary>
+    /// For void commands: the error is logged (the device is marked lost by whoever saw it). A lost
+    /// device is not logged again here: the ring logged its cause once, and an app tearing down
+    /// after the loss would otherwise print a line per vkDestroy* (whose local state is already gone).
+    /// </summary>
+    public static void FailVoid(Exception e, string command)
+    {
+        if (e is DeviceLostException)
+            return;
+        Fail(e, command);
+    }
 
     /// <summary>Logs a failing VkResult from the host when <c>VENUS_DEBUG=result</c>.</summary>
     public static VkResult Trace(VkResult result, string command)
