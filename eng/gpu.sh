@@ -25,6 +25,8 @@
 #                                      and through Mesa's guest, on a venus-host with worker processes
 #                              ggml    test-backend-ops -o OP for GGML_OPS (default MUL_MAT SOFT_MAX
 #                                      ROPE RMS_NORM GET_ROWS CPY) and `perf -o MUL_MAT`
+#                              ggml-perf `perf -o MUL_MAT` alone (GGML_PERF_PATTERN: a -p filter;
+#                                      GGML_TIMEOUT: seconds per driver, default 590)
 #                              ggml-all  the whole test-backend-ops suite
 #                            Logs and outputs go to $OUT.
 set -euo pipefail
@@ -131,7 +133,8 @@ check() {
       bench) part_bench ;;
       ggml) part_ggml ;;
       ggml-all) part_ggml_all ;;
-      *) echo "gpu.sh: unknown part '$part' (check, bench, ggml, ggml-all)" >&2 ;;
+      ggml-perf) part_ggml_perf ;;
+      *) echo "gpu.sh: unknown part '$part' (check, bench, ggml, ggml-perf, ggml-all)" >&2 ;;
     esac
   done
   kill "$hp" "$wp" 2>/dev/null; wait "$hp" "$wp" 2>/dev/null || true
@@ -210,7 +213,7 @@ ggml_both() {
     how_env "$how"
     local t0 t1 rc=0
     t0=$(date +%s%N)
-    "${E[@]}" GGML_VK_VISIBLE_DEVICES=0 timeout 590 "$G/ld-linux-x86-64.so.2" --library-path "$G:$T:/usr/lib/x86_64-linux-gnu:/usr/local/nvidia/lib64" \
+    "${E[@]}" GGML_VK_VISIBLE_DEVICES=0 timeout "${GGML_TIMEOUT:-590}" "$G/ld-linux-x86-64.so.2" --library-path "$G:$T:/usr/lib/x86_64-linux-gnu:/usr/local/nvidia/lib64" \
       "$G/test-backend-ops" "$@" -b Vulkan0 >"$out/ggml-$name-$how.txt" 2>&1 || rc=$?
     t1=$(date +%s%N)
     echo "== ggml $name, $how: exit $rc, $(( (t1 - t0) / 1000000 )) ms, $(grep -c 'OK' "$out/ggml-$name-$how.txt") OK, $(grep -c 'FAIL' "$out/ggml-$name-$how.txt") FAIL; $(grep -m1 -E 'tests passed' "$out/ggml-$name-$how.txt")"
@@ -226,6 +229,15 @@ part_ggml() {
   echo "== perf MUL_MAT (native, then ours)"
   grep -E "MUL_MAT.*(GFLOPS|us/run)" "$out/ggml-perf-MUL_MAT-native.txt" | head -8
   grep -E "MUL_MAT.*(GFLOPS|us/run)" "$out/ggml-perf-MUL_MAT-ours.txt" | head -8
+}
+
+# `perf -o MUL_MAT` alone, limited to the cases GGML_PERF_PATTERN matches (test-backend-ops -p).
+part_ggml_perf() {
+  ggml_unpack || return 0
+  ggml_both perf-MUL_MAT perf -o MUL_MAT ${GGML_PERF_PATTERN:+-p "$GGML_PERF_PATTERN"}
+  echo "== perf MUL_MAT (native, then ours)"
+  grep -E "MUL_MAT.*(GFLOPS|us/run)" "$out/ggml-perf-MUL_MAT-native.txt" | head -12
+  grep -E "MUL_MAT.*(GFLOPS|us/run)" "$out/ggml-perf-MUL_MAT-ours.txt" | head -12
 }
 
 part_ggml_all() {
