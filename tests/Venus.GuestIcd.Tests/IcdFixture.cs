@@ -47,6 +47,28 @@ public sealed class IcdFixture : GuestDriverFixture
         return line;
     }
 
+    /// <summary>
+    /// Runs <paramref name="command"/> natively and through our ICD on venus-host under Khronos'
+    /// validation layer: both must print <paramref name="okLine"/>, load the layer, and draw no
+    /// "Validation Error".
+    /// </summary>
+    public void AssertValidationLayerIsSilent(string command, TimeSpan timeout, string okLine, Xunit.Abstractions.ITestOutputHelper output)
+    {
+        var layer = new Dictionary<string, string>
+        {
+            ["VK_INSTANCE_LAYERS"] = "VK_LAYER_KHRONOS_validation", ["VK_LOADER_LAYERS_ENABLE"] = "*validation", ["VK_LOADER_DEBUG"] = "layer",
+        };
+        RunResult native = RunNative(command, timeout, layer);
+        DriverRun ours = RunThroughIcd(SharedHost(HostKind.VenusHost), command, timeout, layer);
+        output.WriteLine("native:\n" + native + "\nours:\n" + ours);
+        foreach ((string who, RunResult run) in new[] { ("native", native), ("our ICD", ours.Run) })
+        {
+            Xunit.Assert.True(run.Succeeded && run.Stdout.Contains(okLine), $"'{command}' under the validation layer failed ({who}):\n{run}");
+            Xunit.Assert.Contains("Insert instance layer \"VK_LAYER_KHRONOS_validation\"", run.Stdout + run.Stderr);
+            Xunit.Assert.DoesNotContain("Validation Error", run.Stdout + run.Stderr);
+        }
+    }
+
     /// <summary>vulkaninfo natively on the chroot's lavapipe: the driver behind both hosts.</summary>
     public NativeReference Native => _native.Value;
 
