@@ -44,6 +44,27 @@ public sealed class DriverLogicTests
     }
 
     [Fact]
+    public void ACommandlessDependencyGoesSoThatTheLargerExtensionStays()
+    {
+        // NVIDIA lists VK_NV_framebuffer_mixed_samples (no commands of its own) and EDS3, whose
+        // vkCmdSetCoverageModulationModeNV exists only with it and does not travel: EDS3 stays.
+        ExtensionCommand[] commands =
+        [
+            new("VK_EXT_extended_dynamic_state3", "vkCmdSetPolygonModeEXT", null),
+            new("VK_EXT_extended_dynamic_state3", "vkCmdSetCoverageModulationModeNV", "VK_NV_framebuffer_mixed_samples"),
+            new("VK_EXT_extended_dynamic_state3", "vkCmdSetViewportSwizzleNV", "VK_NV_viewport_swizzle"),
+        ];
+        var (offered, dropped) = Filter(["VK_EXT_extended_dynamic_state3", "VK_NV_framebuffer_mixed_samples"], commands, ["vkCmdSetPolygonModeEXT"]);
+        Assert.Contains("VK_EXT_extended_dynamic_state3", offered);
+        Assert.DoesNotContain("VK_NV_framebuffer_mixed_samples", offered);
+        Assert.Contains(dropped, d => d.Item1 == "VK_NV_framebuffer_mixed_samples" && d.Item2.Contains("vkCmdSetCoverageModulationModeNV", StringComparison.Ordinal));
+
+        // A command of its own that is missing still drops EDS3.
+        (offered, _) = Filter(["VK_EXT_extended_dynamic_state3", "VK_NV_framebuffer_mixed_samples"], commands, []);
+        Assert.DoesNotContain("VK_EXT_extended_dynamic_state3", offered);
+    }
+
+    [Fact]
     public void AnUnconditionalCommandWithoutEntryPointDropsTheExtension()
     {
         var (offered, dropped) = Filter(["VK_KHR_push_descriptor"],

@@ -21,9 +21,13 @@ internal static class ExtensionFilter
         uint apiVersion, IReadOnlySet<string> instanceExtensions, List<(string Extension, string Why)> dropped)
     {
         var missing = new List<ExtensionCommand>();
+        var withCommands = new HashSet<string>(StringComparer.Ordinal);
         foreach (ExtensionCommand c in commands)
+        {
+            withCommands.Add(c.Extension);
             if (offered.Contains(c.Extension) && !hasEntryPoint(c.Command))
                 missing.Add(c);
+        }
 
         bool Holds(string name) => name.StartsWith("VK_VERSION_", StringComparison.Ordinal)
             ? VersionHolds(name, apiVersion)
@@ -39,6 +43,17 @@ internal static class ExtensionFilter
                     continue;
                 if (c.Depends is not null && !Evaluate(c.Depends, Holds))
                     continue;
+                // A command that exists only with another device extension which brings no commands of
+                // its own (EDS3's vkCmdSetCoverageModulation*NV with VK_NV_framebuffer_mixed_samples, a
+                // properties-only extension): leaving that one out keeps the larger extension whole.
+                // Only for extensions the protocol covers: for those, `commands` lists every command.
+                if (c.Depends is { } dep && offered.Contains(dep) && !withCommands.Contains(dep) && Covered.Contains(dep))
+                {
+                    offered.Remove(dep);
+                    dropped.Add((dep, $"{c.Command} of {c.Extension} (which stays) needs it and has no entry point"));
+                    changed = true;
+                    continue;
+                }
                 offered.Remove(c.Extension);
                 dropped.Add((c.Extension, c.Depends is null
                     ? $"{c.Command} has no entry point"
@@ -47,6 +62,9 @@ internal static class ExtensionFilter
             }
         }
     }
+
+    private static readonly HashSet<string> Covered =
+        new(Venus.Protocol.VenusProtocolInfo.Extensions.Select(x => x.Name), StringComparer.Ordinal);
 
     private static bool VersionHolds(string name, uint apiVersion)
     {
