@@ -108,6 +108,7 @@ public sealed class LyingHost : IDisposable
     private sealed unsafe class Renderer : IVtestRenderer
     {
         private const int HeadOffset = 0, TailOffset = 64, StatusOffset = 128;
+        private const uint StatusIdle = 0x1, StatusAlive = 0x4;
 
         private readonly LyingHost _host;
         private readonly int _clientId;
@@ -172,6 +173,15 @@ public sealed class LyingHost : IDisposable
             VtestSharedMemory shm = VtestSharedMemory.Create($"lying-host-{id}", actual);
             _blobs.Add(shm);
             _byId[id] = shm;
+            if (_blobs.Count == 2 && _watcher is null)
+            {
+                // The guest's ring (blob 1, its control words already cleared by the guest) and its reply
+                // buffer (blob 2): the ring is "served" from now on, idle and alive before the first command.
+                VtestSharedMemory ring = _blobs[0], reply = _blobs[1];
+                Volatile.Write(ref *(uint*)(ring.Pointer + StatusOffset), StatusIdle | StatusAlive);
+                _watcher = new Thread(() => Watch(ring, reply)) { IsBackground = true, Name = "lying-ring" };
+                _watcher.Start();
+            }
             return (id, shm.DuplicateFd());
         }
 
@@ -187,17 +197,8 @@ public sealed class LyingHost : IDisposable
 
         public void Submit(ReadOnlySpan<byte> stream, uint ringIdx, Action retired)
         {
-            if (ringIdx == 0 && Interlocked.Increment(ref _ring0Submits) == 1)
-            {
-                // vkCreateRingMESA: the guest's first two blobs are its ring and its reply buffer.
-                if (_blobs.Count >= 2 && _watcher is null)
-                {
-                    VtestSharedMemory ring = _blobs[0], reply = _blobs[1];
-                    _watcher = new Thread(() => Watch(ring, reply)) { IsBackground = true, Name = "lying-ring" };
-                    _watcher.Start();
-                }
-            }
-            else if (ringIdx == 0 && _host.Lie == HostLie.HangUpMidReply)
+            // Ring 0: first the guest's vkCreateRingMESA, then its vkNotifyRingMESA calls.
+            if (ringIdx == 0 && Interlocked.Increment(ref _ring0Submits) > 1 && _host.Lie == HostLie.HangUpMidReply)
             {
                 // A later ring-0 submission is the guest's vkNotifyRingMESA: it has a command in the ring and waits.
                 _host.Log("lie: hanging up while the guest waits for a reply");
@@ -211,12 +212,13 @@ public sealed class LyingHost : IDisposable
             uint* head = (uint*)(ring.Pointer + HeadOffset);
             uint* tail = (uint*)(ring.Pointer + TailOffset);
             uint* status = (uint*)(ring.Pointer + StatusOffset);
-            // Idle: the guest sends vkNotifyRingMESA after writing (HangUpMidReply uses that).
-            Volatile.Write(ref *status, 1u);
-            uint seen = Volatile.Read(ref *tail);
+            uint seen = 0; // the guest may have written its first command already
+            bool garbageStatus = false;
             var random = new Random(1234);
             while (!_stop.IsCancellationRequested)
             {
+                if (!garbageStatus)
+                    Interlocked.Or(ref *status, StatusAlive); // the ring monitor: this host is alive
                 uint t = Volatile.Read(ref *tail);
                 if (t == seen)
                 {
@@ -237,6 +239,7 @@ public sealed class LyingHost : IDisposable
                         break;
                     case HostLie.RingStatusGarbage:
                         _host.Log("lie: ring status 0xffffffff");
+                        garbageStatus = true;
                         Volatile.Write(ref *status, 0xffffffffu);
                         break;
                     case HostLie.ReplyGarbage:
