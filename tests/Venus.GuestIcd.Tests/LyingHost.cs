@@ -33,11 +33,11 @@ public enum HostLie
     /// <summary>The ring's status word turns to all ones (garbage bits, FATAL among them).</summary>
     RingStatusGarbage,
 
-    /// <summary>Every reply is 4 KiB of random bytes; the head says the command is done.</summary>
+    /// <summary>Every reply is its command's type, VK_SUCCESS and then random bytes; the head says the command is done.</summary>
     ReplyGarbage,
 
     /// <summary>
-    /// Every reply starts with a plausible header (vkEnumerateInstanceVersion's command type, VK_SUCCESS) and then
+    /// Every reply starts with a plausible header (its command's type, VK_SUCCESS) and then
     /// says 0xFFFFFFFF for every count, length, size and pointer-present field.
     /// </summary>
     ReplySizesLie,
@@ -225,7 +225,9 @@ public sealed class LyingHost : IDisposable
                     Thread.Sleep(1);
                     continue;
                 }
+                uint from = seen;
                 seen = t;
+                int type = CommandType(ring, from, t);
                 Span<byte> r = reply.GetSpan(0, (int)Math.Min(reply.Size, 4096));
                 switch (_host.Lie)
                 {
@@ -244,14 +246,16 @@ public sealed class LyingHost : IDisposable
                         break;
                     case HostLie.ReplyGarbage:
                         random.NextBytes(r);
-                        _host.Log($"lie: {r.Length} random reply bytes");
+                        BinaryPrimitives.WriteInt32LittleEndian(r, type);
+                        BinaryPrimitives.WriteInt32LittleEndian(r[4..], 0);
+                        _host.Log($"lie: reply to command type {type}: VK_SUCCESS, then {r.Length - 8} random bytes");
                         Volatile.Write(ref *head, t);
                         break;
                     case HostLie.ReplySizesLie:
                         r.Fill(0xff);
-                        BinaryPrimitives.WriteInt32LittleEndian(r, (int)VkCommandTypeEXT.VK_COMMAND_TYPE_vkEnumerateInstanceVersion_EXT);
+                        BinaryPrimitives.WriteInt32LittleEndian(r, type);
                         BinaryPrimitives.WriteInt32LittleEndian(r[4..], 0);
-                        _host.Log("lie: reply header then 0xffffffff for every size");
+                        _host.Log($"lie: reply to command type {type}: VK_SUCCESS, then 0xff bytes for every count, size and pointer");
                         Volatile.Write(ref *head, t);
                         break;
                     default:
@@ -260,6 +264,29 @@ public sealed class LyingHost : IDisposable
                 }
             }
         }
+
+        /// <summary>
+        /// The type of the command that wants a reply among those the guest wrote in [from, to): the one after
+        /// the last vkSetReplyCommandStreamMESA (header, pointer flag, VkCommandStreamDescriptionMESA = 36 bytes).
+        /// </summary>
+        private static int CommandType(VtestSharedMemory ring, uint from, uint to)
+        {
+            const int BufferOffset = 192, SetReplySize = 36;
+            ulong room = ring.Size - BufferOffset;
+            uint size = 1;
+            while ((ulong)size * 2 <= room)
+                size *= 2;
+            int found = -1;
+            for (uint pos = from; to - pos >= SetReplySize + 4; pos += 4)
+            {
+                if (ReadU32(ring, pos, size) == (uint)VkCommandTypeEXT.VK_COMMAND_TYPE_vkSetReplyCommandStreamMESA_EXT)
+                    found = (int)ReadU32(ring, pos + SetReplySize, size);
+            }
+            return found < 0 ? (int)VkCommandTypeEXT.VK_COMMAND_TYPE_vkEnumerateInstanceVersion_EXT : found;
+        }
+
+        private static uint ReadU32(VtestSharedMemory ring, uint pos, uint size) =>
+            BinaryPrimitives.ReadUInt32LittleEndian(ring.GetSpan(192 + (ulong)(pos & (size - 1)), 4));
 
         private static int DupFd(int fd)
         {
