@@ -44,4 +44,31 @@ public sealed class LyingHostTests(IcdFixture fx, ITestOutputHelper output)
         Assert.True(host.LogText().Contains("lie:", StringComparison.Ordinal) || lie.ToString().StartsWith("Capset", StringComparison.Ordinal),
             $"the lying host never told its lie ({lie}): the test did not test it:\n{report}");
     }
+
+    /// <summary>
+    /// The same mid-run, against the real venus-host behind a <see cref="LyingProxy"/>: tests/clients/hostkill.c
+    /// (submit, wait, reset in a loop) through our ICD; 3 s in, the head jumps past the tail or the
+    /// connection is shut down. The client's next call must give VK_ERROR_DEVICE_LOST ("fail CALL -4", exit 3).
+    /// </summary>
+    [Theory]
+    [InlineData(ProxyLie.RingHeadPastTail, "ring head")]
+    [InlineData(ProxyLie.HangUp, "the host closed the connection")]
+    public void RunningAppGetsDeviceLost(ProxyLie lie, string why)
+    {
+        IcdInstall icd = fx.Icd;
+        RunningHost real = fx.SharedHost(HostKind.VenusHost);
+        string name = $"{IcdFixture.SocketPrefix}-proxy-{(int)lie}-{Environment.ProcessId}.sock";
+        using var proxy = new LyingProxy(Path.Combine(fx.PeersRoot, "tmp", name), "/tmp/" + name, real.SocketPath, lie, TimeSpan.FromSeconds(3));
+        RunResult run = fx.RunInChroot(fx.Clients.Executable("hostkill"), fx.IcdEnvironment(proxy.ChrootSocketPath), TimeSpan.FromSeconds(30));
+        string report = $"{lie} through {icd.ManifestPath} against {real} behind a lying proxy:\n{run}\n--- proxy ---\n{proxy.LogText()}";
+        output.WriteLine(report);
+
+        Assert.False(run.TimedOut, $"the app hung:\n{report}");
+        Assert.True(run.Signal is null, $"the app died of {run.Signal}:\n{report}");
+        Assert.Contains("lie:", proxy.LogText());
+        Assert.Matches(@"(?m)^ok \d+", run.Stdout);
+        Assert.Matches(@"(?m)^fail \w+ -4 ", run.Stdout);
+        Assert.True(run.ExitCode == 3, $"exit {run.ExitCode}, expected 3 after the 'fail' line:\n{report}");
+        Assert.Contains(run.Stderr.Split('\n'), l => l.StartsWith("venus: ", StringComparison.Ordinal) && l.Contains(why, StringComparison.Ordinal));
+    }
 }
