@@ -145,6 +145,19 @@ public sealed unsafe class VtestClient : IDisposable
         byte* pointer = null;
         if ((flags & VtestBlobFlags.Mappable) != 0)
         {
+            // A host that hands over less memory than it claims would make every access past the
+            // end of its fd a SIGBUS in the app: the fd's size (memfd, shm, dma-buf) must cover the blob.
+            long fdSize = Libc.Lseek(fd, 0, Libc.SEEK_END);
+            if (fdSize < 0 || (ulong)fdSize < size)
+            {
+                int errno = fdSize < 0 ? Libc.LastError : 0;
+                Libc.Close(fd);
+                TryUnrefResource(resourceId);
+                throw new VtestException(VtestErrorKind.MapFailed,
+                    fdSize < 0
+                        ? $"blob resource {resourceId} ({size} bytes): the server's fd has no size ({Libc.Describe(errno)}); not memory"
+                        : $"blob resource {resourceId}: the server's fd holds {fdSize} bytes, less than the {size} bytes asked for", errno);
+            }
             void* mapped = Libc.Mmap(null, (nuint)size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0);
             if (mapped == Libc.MAP_FAILED)
             {

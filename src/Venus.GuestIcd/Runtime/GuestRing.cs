@@ -169,12 +169,15 @@ internal sealed unsafe class GuestRing : IDisposable
         return Submit(e.Written);
     }
 
-    /// <summary>Throws when a reply did not decode (the host and guest disagree about the protocol).</summary>
+    /// <summary>
+    /// Loses the ring when a reply did not decode: the host broke the protocol (a count past the guest's
+    /// array, a length past the reply's end, another command's reply), so nothing it says can be trusted;
+    /// the app gets VK_ERROR_DEVICE_LOST.
+    /// </summary>
     public void CheckReply(in VnDecoder d, string command)
     {
         if (d.Failed)
-            throw new InvalidOperationException(
-                $"{command}: the host's reply did not decode ({d.Error} at byte {d.ErrorPosition} of {_replySize})");
+            Lose($"{command}: the host's reply did not decode ({d.Error} at byte {d.ErrorPosition} of {_replySize})");
     }
 
     private void CheckEncoded(in VnEncoder e)

@@ -179,6 +179,11 @@ internal static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "mmap", SetLastError = true)]
     public static partial void* Mmap(void* addr, nuint length, int prot, int flags, int fd, nint offset);
 
+    [LibraryImport(Library, EntryPoint = "lseek", SetLastError = true)]
+    public static partial long Lseek(int fd, long offset, int whence);
+
+    public const int SEEK_SET = 0, SEEK_END = 2;
+
     [LibraryImport(Library, EntryPoint = "munmap", SetLastError = true)]
     public static partial int Munmap(void* addr, nuint length);
 
