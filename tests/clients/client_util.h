@@ -46,6 +46,17 @@
         return 1;                           \
     } while (0)
 
+/* The first memory type among `bits` that has every flag of `want`; UINT32_MAX when none has. */
+static inline uint32_t find_memory_type(VkPhysicalDevice pd, uint32_t bits, VkMemoryPropertyFlags want)
+{
+    VkPhysicalDeviceMemoryProperties mp;
+    vkGetPhysicalDeviceMemoryProperties(pd, &mp);
+    for (uint32_t i = 0; i < mp.memoryTypeCount; i++)
+        if ((bits & (1u << i)) && (mp.memoryTypes[i].propertyFlags & want) == want)
+            return i;
+    return UINT32_MAX;
+}
+
 static inline uint32_t *read_spirv(const char *path, size_t *size)
 {
     FILE *f = fopen(path, "rb");

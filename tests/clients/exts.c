@@ -189,8 +189,6 @@ int main(int argc, char **argv)
     CHECK(vkCreateDevice, pd, &dci, NULL, &dev);
     vkGetDeviceQueue(dev, 0, 0, &queue);
 
-    VkPhysicalDeviceMemoryProperties mp;
-    vkGetPhysicalDeviceMemoryProperties(pd, &mp);
     VkDeviceMemory mem[2];
     for (int i = 0; i < 2; i++) {
         VkBufferCreateInfo bci = { .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .size = N * 4, .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT };
@@ -198,10 +196,7 @@ int main(int argc, char **argv)
         VkMemoryRequirements req;
         vkGetBufferMemoryRequirements(dev, buf[i], &req);
         VkMemoryPropertyFlags want = map ? (VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) : 0;
-        uint32_t type = UINT32_MAX;
-        for (uint32_t t = 0; t < mp.memoryTypeCount && type == UINT32_MAX; t++)
-            if ((req.memoryTypeBits & (1u << t)) && (mp.memoryTypes[t].propertyFlags & want) == want)
-                type = t;
+        uint32_t type = find_memory_type(pd, req.memoryTypeBits, want);
         if (type == UINT32_MAX)
             WRONG("no memory type for buffer %d", i);
         VkMemoryAllocateInfo mai = { .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = req.size, .memoryTypeIndex = type };

@@ -78,12 +78,7 @@ int main(int argc, char **argv)
     CHECK(vkCreateBuffer, dev, &bci, NULL, &buf);
     VkMemoryRequirements req;
     vkGetBufferMemoryRequirements(dev, buf, &req);
-    VkPhysicalDeviceMemoryProperties mp;
-    vkGetPhysicalDeviceMemoryProperties(pd, &mp);
-    uint32_t type = UINT32_MAX;
-    for (uint32_t i = 0; i < mp.memoryTypeCount && type == UINT32_MAX; i++)
-        if (req.memoryTypeBits & (1u << i))
-            type = i;
+    uint32_t type = find_memory_type(pd, req.memoryTypeBits, 0);
     if (type == UINT32_MAX)
         WRONG("no memory type for the buffer");
     VkMemoryAllocateInfo mai = { .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = req.size, .memoryTypeIndex = type };

@@ -93,8 +93,6 @@ int main(int argc, char **argv)
     vkGetDeviceQueue(dev, 0, 0, &queue);
 
     /* buffers: a device buffer to fill, a host-visible one to read back */
-    VkPhysicalDeviceMemoryProperties mp;
-    vkGetPhysicalDeviceMemoryProperties(pd, &mp);
     const VkDeviceSize size = 4096;
     VkBuffer buf[2];
     VkDeviceMemory mem[2];
@@ -105,10 +103,7 @@ int main(int argc, char **argv)
         VkMemoryRequirements req;
         vkGetBufferMemoryRequirements(dev, buf[i], &req);
         VkMemoryPropertyFlags want = i == 1 ? (VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) : 0;
-        uint32_t type = UINT32_MAX;
-        for (uint32_t t = 0; t < mp.memoryTypeCount && type == UINT32_MAX; t++)
-            if ((req.memoryTypeBits & (1u << t)) && (mp.memoryTypes[t].propertyFlags & want) == want)
-                type = t;
+        uint32_t type = find_memory_type(pd, req.memoryTypeBits, want);
         if (type == UINT32_MAX)
             WRONG("no memory type for buffer %d", i);
         VkMemoryAllocateInfo mai = { .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = req.size, .memoryTypeIndex = type };

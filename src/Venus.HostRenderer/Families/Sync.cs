@@ -110,14 +110,19 @@ internal sealed unsafe partial class Handlers
         return true;
     }
 
-    /// <summary>An emulating device cannot export: the SYNC_FD bit the guest may ask for must not reach the driver.</summary>
+    /// <summary>
+    /// An emulating device's driver has no external semaphores at all: no export info may reach it. The
+    /// SYNC_FD bit is emulated; any other bit is one the guest was told is not exportable (ffmpeg 7.1
+    /// asks for OPAQUE_FD whenever VK_KHR_external_semaphore_fd is enabled, without asking first):
+    /// the semaphore is created without it, and exporting it as that type is refused later.
+    /// </summary>
     static void* StripExportSemaphoreInfo(void* chain)
     {
         void* head = chain;
         VnChainHeader* prev = null;
         for (var p = (VnChainHeader*)chain; p != null; p = (VnChainHeader*)p->pNext)
         {
-            if (p->sType == (int)VkExportSemaphoreCreateInfo.SType && (((VkExportSemaphoreCreateInfo*)p)->handleTypes & ~SyncFdBit) == 0)
+            if (p->sType == (int)VkExportSemaphoreCreateInfo.SType)
             {
                 if (prev == null) head = p->pNext; else prev->pNext = p->pNext;
                 continue;
