@@ -60,8 +60,27 @@ internal sealed class WorkerProcesses
         lock (_lock) StartSpare();
     }
 
-    /// <summary>Workers serving a client now (the spare not counted).</summary>
-    int Serving => _running.Count - (_spare is null ? 0 : 1);
+    /// <summary>
+    /// Workers serving a client now (the spare not counted). A worker that has exited counts no more
+    /// even before its Exited event has been handled (that can lag on a loaded machine, and a client
+    /// that arrives right after another one left must not be refused for it).
+    /// </summary>
+    int Serving
+    {
+        get
+        {
+            int n = 0;
+            foreach (var p in _running.Keys)
+                if (!Exited(p) && !(_spare is { } s && s.Process == p)) n++;
+            return n;
+        }
+    }
+
+    static bool Exited(Process p)
+    {
+        try { return p.HasExited; }
+        catch (Exception) { return true; }
+    }
 
     /// <summary>The client of <paramref name="w"/> is gone: give its worker the grace to end, then kill it.</summary>
     void HungUp(Worker w)
