@@ -76,9 +76,19 @@ internal sealed class WorkerProcesses
         }
     }
 
+    /// <summary>
+    /// Gone from /proc, or a zombie. Not <see cref="Process.HasExited"/>: under our lock that can wait
+    /// for the runtime's child-reaping lock while the runtime, holding it, raises Exited into
+    /// <see cref="Ended"/>, which waits for our lock (a deadlock CI met in the soak test).
+    /// </summary>
     static bool Exited(Process p)
     {
-        try { return p.HasExited; }
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{p.Id}/stat");
+            int close = stat.LastIndexOf(')');
+            return close < 0 || close + 2 >= stat.Length || stat[close + 2] == 'Z';
+        }
         catch (Exception) { return true; }
     }
 
