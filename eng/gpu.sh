@@ -27,7 +27,9 @@
 #                                      ROPE RMS_NORM GET_ROWS CPY) and `perf -o MUL_MAT`
 #                              ggml-perf `perf -o MUL_MAT` alone (GGML_PERF_PATTERN: a -p filter;
 #                                      GGML_TIMEOUT: seconds per driver, default 590)
-#                              ggml-all  the whole test-backend-ops suite
+#                              ggml-all  the whole test-backend-ops suite (GGML_PARALLEL=1: native
+#                                      and ours at the same time; GGML_ARGS: more test-backend-ops
+#                                      arguments, e.g. "-o MUL_MAT")
 #                            Logs and outputs go to $OUT.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -205,20 +207,31 @@ ggml_unpack() {
   G=/tmp/venus-ggml; rm -rf "$G"; mkdir -p "$G"; tar -C "$G" -xJf "$dir/ggml.tar.xz"; G="$G/ggml"
 }
 
-# test-backend-ops ARGS natively and through our ICD; pass counts and wall times.
+# test-backend-ops ARGS natively and through our ICD; pass counts and wall times. With GGML_PARALLEL=1
+# both run at the same time (the whole suite of each takes most of a device call; wall times then
+# include each other's load).
+ggml_one() {
+  local name="$1" how="$2"; shift 2
+  how_env "$how"
+  local t0 t1 rc=0
+  t0=$(date +%s%N)
+  "${E[@]}" GGML_VK_VISIBLE_DEVICES=0 timeout "${GGML_TIMEOUT:-590}" "$G/ld-linux-x86-64.so.2" --library-path "$G:$T:/usr/lib/x86_64-linux-gnu:/usr/local/nvidia/lib64" \
+    "$G/test-backend-ops" "$@" -b Vulkan0 >"$out/ggml-$name-$how.txt" 2>&1 || rc=$?
+  t1=$(date +%s%N)
+  echo "== ggml $name, $how: exit $rc, $(( (t1 - t0) / 1000000 )) ms, $(grep -c 'OK' "$out/ggml-$name-$how.txt") OK, $(grep -c 'FAIL' "$out/ggml-$name-$how.txt") FAIL; $(grep -m1 -E 'tests passed' "$out/ggml-$name-$how.txt")" >"$out/ggml-$name-$how.summary"
+  grep -m1 -E "ggml_vulkan: 0 =" "$out/ggml-$name-$how.txt" >>"$out/ggml-$name-$how.summary" || true
+}
 ggml_both() {
   local name="$1"; shift
-  local how
-  for how in native ours; do
-    how_env "$how"
-    local t0 t1 rc=0
-    t0=$(date +%s%N)
-    "${E[@]}" GGML_VK_VISIBLE_DEVICES=0 timeout "${GGML_TIMEOUT:-590}" "$G/ld-linux-x86-64.so.2" --library-path "$G:$T:/usr/lib/x86_64-linux-gnu:/usr/local/nvidia/lib64" \
-      "$G/test-backend-ops" "$@" -b Vulkan0 >"$out/ggml-$name-$how.txt" 2>&1 || rc=$?
-    t1=$(date +%s%N)
-    echo "== ggml $name, $how: exit $rc, $(( (t1 - t0) / 1000000 )) ms, $(grep -c 'OK' "$out/ggml-$name-$how.txt") OK, $(grep -c 'FAIL' "$out/ggml-$name-$how.txt") FAIL; $(grep -m1 -E 'tests passed' "$out/ggml-$name-$how.txt")"
-    grep -m1 -E "ggml_vulkan: 0 =" "$out/ggml-$name-$how.txt" || true
-  done
+  if [ "${GGML_PARALLEL:-0}" = 1 ]; then
+    ggml_one "$name" native "$@" & local a=$!
+    ggml_one "$name" ours "$@" & local b=$!
+    wait "$a" "$b" || true
+  else
+    ggml_one "$name" native "$@"
+    ggml_one "$name" ours "$@"
+  fi
+  cat "$out/ggml-$name-native.summary" "$out/ggml-$name-ours.summary"
 }
 
 part_ggml() {
@@ -242,7 +255,7 @@ part_ggml_perf() {
 
 part_ggml_all() {
   ggml_unpack || return 0
-  ggml_both all test
+  ggml_both all test ${GGML_ARGS:-}
 }
 
 case "${1:-}" in

@@ -70,11 +70,7 @@ internal sealed unsafe partial class Handlers
     /// </summary>
     uint ImportableTypes(VkInstanceFunctions* fns, ulong physicalDevice)
     {
-        var id = new VkPhysicalDeviceIDProperties { sType = VkPhysicalDeviceIDProperties.SType };
-        var p2 = new VkPhysicalDeviceProperties2 { sType = VkPhysicalDeviceProperties2.SType, pNext = &id };
-        if (fns->vkGetPhysicalDeviceProperties2 == null) return ~0u;
-        fns->vkGetPhysicalDeviceProperties2(physicalDevice, &p2);
-        var key = new Guid(new ReadOnlySpan<byte>(id.deviceUUID, 16));
+        if (!DeviceKey(fns, physicalDevice, out var key)) return ~0u;
         if (s_importableTypes.TryGetValue(key, out uint known)) return known;
         if (!DriverExtensions(fns, physicalDevice).Any(e => e.Name == "VK_EXT_external_memory_host")) return ~0u;
 
@@ -103,12 +99,20 @@ internal sealed unsafe partial class Handlers
     /// <summary>After the guest created a device with host-memory import: remember its answer, so no probe device is needed later.</summary>
     static void LearnImportableTypes(VkInstanceFunctions* fns, ulong physicalDevice, ulong device)
     {
+        if (!DeviceKey(fns, physicalDevice, out var key)) return;
+        if (!s_importableTypes.ContainsKey(key)) s_importableTypes.TryAdd(key, QueryImportableTypes(fns, physicalDevice, device));
+    }
+
+    /// <summary>The physical device's deviceUUID, the key of <see cref="s_importableTypes"/>; false when it cannot be asked.</summary>
+    static bool DeviceKey(VkInstanceFunctions* fns, ulong physicalDevice, out Guid key)
+    {
+        key = default;
+        if (fns->vkGetPhysicalDeviceProperties2 == null) return false;
         var id = new VkPhysicalDeviceIDProperties { sType = VkPhysicalDeviceIDProperties.SType };
         var p2 = new VkPhysicalDeviceProperties2 { sType = VkPhysicalDeviceProperties2.SType, pNext = &id };
-        if (fns->vkGetPhysicalDeviceProperties2 == null) return;
         fns->vkGetPhysicalDeviceProperties2(physicalDevice, &p2);
-        var key = new Guid(new ReadOnlySpan<byte>(id.deviceUUID, 16));
-        if (!s_importableTypes.ContainsKey(key)) s_importableTypes.TryAdd(key, QueryImportableTypes(fns, physicalDevice, device));
+        key = new Guid(new ReadOnlySpan<byte>(id.deviceUUID, 16));
+        return true;
     }
 
     /// <summary>vkGetMemoryHostPointerPropertiesEXT for a memfd mapping of the driver's import alignment; ~0 when it cannot be asked.</summary>
