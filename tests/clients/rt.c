@@ -31,7 +31,6 @@
 enum { W = 64, H = 48 };
 
 static VkDevice dev;
-static VkPhysicalDeviceMemoryProperties mp;
 static VkQueue queue;
 static VkCommandBuffer cb;
 static VkFence fence;
@@ -49,20 +48,14 @@ static PFN_vkDestroyDeferredOperationKHR pDestroyDeferred;
 static PFN_vkDeferredOperationJoinKHR pJoin;
 static PFN_vkGetDeferredOperationResultKHR pDeferredResult;
 
+static VkPhysicalDevice pd;
+
 typedef struct {
     VkBuffer buffer;
     VkDeviceMemory memory;
     void *map;
     VkDeviceAddress address;
 } Buffer;
-
-static uint32_t memory_type(uint32_t bits, VkMemoryPropertyFlags want)
-{
-    for (uint32_t t = 0; t < mp.memoryTypeCount; t++)
-        if ((bits & (1u << t)) && (mp.memoryTypes[t].propertyFlags & want) == want)
-            return t;
-    return UINT32_MAX;
-}
 
 /* A host-visible coherent buffer, mapped, with its device address when the usage asks for one. */
 static int make_buffer(VkDeviceSize size, VkBufferUsageFlags usage, Buffer *b)
@@ -74,7 +67,7 @@ static int make_buffer(VkDeviceSize size, VkBufferUsageFlags usage, Buffer *b)
     VkMemoryAllocateFlagsInfo flags = { .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_FLAGS_INFO, .flags = VK_MEMORY_ALLOCATE_DEVICE_ADDRESS_BIT };
     VkMemoryAllocateInfo mai = {
         .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .pNext = &flags, .allocationSize = req.size,
-        .memoryTypeIndex = memory_type(req.memoryTypeBits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT),
+        .memoryTypeIndex = find_memory_type(pd, req.memoryTypeBits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT),
     };
     if (mai.memoryTypeIndex == UINT32_MAX)
         WRONG("memory wrong: no host-visible coherent type");
@@ -211,7 +204,6 @@ int main(int argc, char **argv)
         return 2;
     }
     VkInstance instance;
-    VkPhysicalDevice pd;
     VkPhysicalDeviceProperties props;
     if (first_device("rt", &instance, &pd, &props))
         return 1;
@@ -232,7 +224,6 @@ int main(int argc, char **argv)
         }
     }
     free(have);
-    vkGetPhysicalDeviceMemoryProperties(pd, &mp);
 
     VkPhysicalDeviceRayTracingPipelineFeaturesKHR rtpf = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_RAY_TRACING_PIPELINE_FEATURES_KHR };
     VkPhysicalDeviceRayQueryFeaturesKHR rqf = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_RAY_QUERY_FEATURES_KHR, .pNext = &rtpf };

@@ -39,18 +39,9 @@ enum { N = 4096, GROUP = 64 };
 
 static VkDevice dev;
 static VkPhysicalDevice pd;
-static VkPhysicalDeviceMemoryProperties mp;
 static VkQueue queue;
 static VkCommandBuffer cb;
 static VkFence fence;
-
-static uint32_t memory_type(uint32_t bits, VkMemoryPropertyFlags want)
-{
-    for (uint32_t t = 0; t < mp.memoryTypeCount; t++)
-        if ((bits & (1u << t)) && (mp.memoryTypes[t].propertyFlags & want) == want)
-            return t;
-    return UINT32_MAX;
-}
 
 static int submit(void)
 {
@@ -73,7 +64,7 @@ static int make_image(uint32_t w, uint32_t h, VkImage *image, VkDeviceMemory *me
     CHECK(vkCreateImage, dev, &ici, NULL, image);
     VkMemoryRequirements req;
     vkGetImageMemoryRequirements(dev, *image, &req);
-    VkMemoryAllocateInfo mai = { .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = req.size, .memoryTypeIndex = memory_type(req.memoryTypeBits, 0) };
+    VkMemoryAllocateInfo mai = { .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = req.size, .memoryTypeIndex = find_memory_type(pd, req.memoryTypeBits, 0) };
     CHECK(vkAllocateMemory, dev, &mai, NULL, mem);
     CHECK(vkBindImageMemory, dev, *image, *mem, 0);
     VkHostImageLayoutTransitionInfo t = {
@@ -185,7 +176,6 @@ int main(int argc, char **argv)
     VkDeviceCreateInfo dci = { .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, .pNext = &enable, .queueCreateInfoCount = 1, .pQueueCreateInfos = &qci };
     CHECK(vkCreateDevice, pd, &dci, NULL, &dev);
     vkGetDeviceQueue(dev, 0, 0, &queue);
-    vkGetPhysicalDeviceMemoryProperties(pd, &mp);
 
     /* map2 */
     const VkMemoryPropertyFlags hv = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
@@ -198,7 +188,7 @@ int main(int argc, char **argv)
     }
     VkDeviceSize half = (req[0].size + req[1].alignment - 1) / req[1].alignment * req[1].alignment;
     VkMemoryAllocateInfo mai = { .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = half + req[1].size,
-                                 .memoryTypeIndex = memory_type(req[0].memoryTypeBits & req[1].memoryTypeBits, hv) };
+                                 .memoryTypeIndex = find_memory_type(pd, req[0].memoryTypeBits & req[1].memoryTypeBits, hv) };
     if (mai.memoryTypeIndex == UINT32_MAX)
         WRONG("map2 wrong: no host-visible memory type");
     VkDeviceMemory mem;
