@@ -49,8 +49,8 @@ internal static unsafe class Warmup
     }
 
     /// <summary>
-    /// A guest's first calls through a throw-away context, in three steps: the instance and its
-    /// physical devices (the driver loaded), a device created and destroyed (a driver's first device
+    /// A guest's first calls through a throw-away context, in three steps: the instance, its
+    /// physical devices and their memory types (the driver loaded), a device created and destroyed (a driver's first device
     /// costs the most: lavapipe's about 2.5 times its later ones), the instance destroyed (the driver
     /// stays loaded). <paramref name="cancelled"/> is checked between steps: a client that arrives
     /// meanwhile is served at once, and the rest of the warm-up is left out.
@@ -78,6 +78,11 @@ internal static unsafe class Warmup
             vkEnumeratePhysicalDevices.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, instance, &count, &physicalDeviceId);
             VkPhysicalDeviceProperties props;
             vkGetPhysicalDeviceProperties.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, physicalDevice, &props);
+            // Every guest asks for the memory types first thing; answering needs to know which types
+            // host memory can be imported as (Families/MemoryTypes.cs), which costs a probe device the
+            // first time in a process. Asked here, the answer is cached before a client arrives.
+            VkPhysicalDeviceMemoryProperties memory;
+            vkGetPhysicalDeviceMemoryProperties.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, physicalDevice, &memory);
             ctx.Submit(buf.AsSpan(0, e.Position), 0, () => { });
 
             if (cancelled?.Invoke() != true && !ctx.IsFatal)
