@@ -1,310 +1,332 @@
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using Venus.Protocol;
 using Venus.Transport.Vtest;
+using Xunit.Abstractions;
 
 namespace Venus.Transport.Tests;
 
 /// <summary>
-/// <see cref="VtestClient"/> against a scripted server that lies or breaks off: each failure is a
-/// <see cref="VtestException"/> of the right kind, and after a protocol error every later call
-/// throws (the byte stream can no longer be trusted).
+/// <see cref="VtestClient"/>'s wire layout and failure handling against scripted fake servers: each failure is a
+/// <see cref="VtestException"/> of its kind, and a protocol error makes every later call throw.
 /// </summary>
-public sealed class VtestClientTests
+public sealed class VtestClientTests(ITestOutputHelper output)
 {
-    [Fact]
-    public void AMissingSocketSaysSo()
+    private VtestException ConnectFails(FakeVtestServer server, VtestErrorKind kind)
     {
-        var e = Assert.Throws<VtestException>(() => VtestClient.Connect(TestServer.NewSocketPath(), "missing"));
-        Assert.Equal(VtestErrorKind.SocketMissing, e.Kind);
-        Assert.Contains("does not exist", e.Message);
+        var error = Assert.Throws<VtestException>(() => VtestClient.Connect(server.SocketPath, "fake"));
+        output.WriteLine(error.Message);
+        Assert.Equal(kind, error.Kind);
+        return error;
     }
 
     [Fact]
-    public void ASocketPathTooLongForUnixSocketsIsRefused()
+    public void MissingSocketNamesThePath()
     {
-        var e = Assert.Throws<VtestException>(() => VtestClient.Connect("/tmp/" + new string('x', 120), "long"));
-        Assert.Equal(VtestErrorKind.ConnectFailed, e.Kind);
+        string path = Path.Combine(Path.GetTempPath(), $"venus-no-such-{Guid.NewGuid():N}.sock");
+        var error = Assert.Throws<VtestException>(() => VtestClient.Connect(path, "test"));
+        output.WriteLine(error.Message);
+        Assert.Equal(VtestErrorKind.SocketMissing, error.Kind);
+        Assert.Contains(path, error.Message);
+        Assert.Equal(2, error.Errno); // ENOENT
     }
 
     [Fact]
-    public void AServerWithoutPingIsProtocolZero()
+    public void SocketNobodyListensOnIsRefused()
     {
-        using var server = new ScriptedVtestServer(peer =>
+        string path = Path.Combine(Path.GetTempPath(), $"venus-unlistened-{Guid.NewGuid():N}.sock");
+        using (var bound = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
         {
-            peer.Read(VtestCommand.CreateRenderer);
-            peer.Read(VtestCommand.PingProtocolVersion);
-            peer.Read(VtestCommand.ResourceBusyWait);
-            peer.Reply(VtestCommand.ResourceBusyWait, 0);
-        });
-        var e = Assert.Throws<VtestException>(() => VtestClient.Connect(server.Path, "old"));
-        Assert.Equal(VtestErrorKind.ProtocolVersion, e.Kind);
-        Assert.Contains("protocol 0", e.Message);
-        server.Finish();
+            bound.Bind(new UnixDomainSocketEndPoint(path));
+            var error = Assert.Throws<VtestException>(() => VtestClient.Connect(path, "test"));
+            output.WriteLine(error.Message);
+            Assert.Equal(VtestErrorKind.ConnectFailed, error.Kind);
+            Assert.Contains(path, error.Message);
+        }
+        File.Delete(path);
     }
 
     [Fact]
-    public void AServerBelowVersionThreeIsRefused()
+    public void OverlongSocketPathIsRejected()
     {
-        using var server = new ScriptedVtestServer(peer => peer.Handshake(version: 2));
-        var e = Assert.Throws<VtestException>(() => VtestClient.Connect(server.Path, "v2"));
-        Assert.Equal(VtestErrorKind.ProtocolVersion, e.Kind);
-        Assert.Contains("agreed to protocol version 2", e.Message);
-        server.Finish();
+        string path = "/tmp/" + new string('x', 120);
+        var error = Assert.Throws<VtestException>(() => VtestClient.Connect(path, "test"));
+        Assert.Equal(VtestErrorKind.ConnectFailed, error.Kind);
+        Assert.Contains("108", error.Message);
     }
 
     [Fact]
-    public void AServerWithoutTimelinesIsRefused()
+    public void HandshakeFollowsMesasOrder()
     {
-        using var server = new ScriptedVtestServer(peer => peer.Handshake(timelines: 0));
-        var e = Assert.Throws<VtestException>(() => VtestClient.Connect(server.Path, "no-timelines"));
-        Assert.Equal(VtestErrorKind.NoTimelines, e.Kind);
-        server.Finish();
-    }
-
-    [Fact]
-    public void AnAbsurdCapsetSizeFaultsTheConnection()
-    {
-        using var server = new ScriptedVtestServer(peer =>
+        string? name = null;
+        using var server = new FakeVtestServer(c =>
         {
-            peer.Handshake();
-            peer.Read(VtestCommand.GetCapset);
-            peer.Send(1 + 1_000_000, (uint)VtestCommand.GetCapset, 1);
-            peer.WaitForClose();
+            name = c.ReadCreateRenderer();
+            c.Expect(VtestCommand.PingProtocolVersion);
+            c.Expect(VtestCommand.ResourceBusyWait, 0, 0);
+            c.Reply(VtestCommand.PingProtocolVersion);
+            c.Reply(VtestCommand.ResourceBusyWait, 0);
+            c.Expect(VtestCommand.ProtocolVersion, 3);
+            c.Reply(VtestCommand.ProtocolVersion, 3);
+            c.Expect(VtestCommand.GetParam, 1);
+            c.Reply(VtestCommand.GetParam, 1, 64);
         });
-        using VtestClient client = VtestClient.Connect(server.Path, "big-capset");
-        var e = Assert.Throws<VtestException>(() => client.GetCapset());
-        Assert.Equal(VtestErrorKind.ShortReply, e.Kind);
-        Assert.Contains("claims 1000000 dwords", e.Message);
+        using (VtestClient client = VtestClient.Connect(server.SocketPath, "vkcube-ü"))
+        {
+            Assert.Equal(3u, client.ProtocolVersion);
+            Assert.Equal(64u, client.MaxTimelineCount);
+        }
+        server.Dispose();
+        Assert.Equal("vkcube-ü", name);
+    }
+
+    [Fact]
+    public void ServerClosingDuringHandshakeIsConnectionClosed()
+    {
+        using var server = new FakeVtestServer(c =>
+        {
+            c.ReadCreateRenderer();
+            c.Close();
+        });
+        var error = ConnectFails(server, VtestErrorKind.ConnectionClosed);
+        Assert.Contains(server.SocketPath, error.Message);
+        Assert.Contains("PING_PROTOCOL_VERSION", error.Message);
+    }
+
+    [Fact]
+    public void ServerClosingMidReplyReportsTheShortRead()
+    {
+        using var server = new FakeVtestServer(c =>
+        {
+            c.ReadCreateRenderer();
+            c.ReadMessage();
+            c.ReadMessage();
+            c.Reply(VtestCommand.PingProtocolVersion);
+            c.Reply(VtestCommand.ResourceBusyWait, 0);
+            c.ReadMessage();
+            c.Reply(VtestCommand.ProtocolVersion, 3);
+            c.ReadMessage();
+            c.Send(2, (uint)VtestCommand.GetParam, 1); // one of the two promised dwords
+            c.Close();
+        });
+        var error = ConnectFails(server, VtestErrorKind.ConnectionClosed);
+        Assert.Contains("after 4 of 8 bytes", error.Message);
+    }
+
+    [Fact]
+    public void ServerWithoutPingIsProtocolVersion0()
+    {
+        using var server = new FakeVtestServer(c =>
+        {
+            c.ReadCreateRenderer();
+            c.ReadMessage(); // PING: unknown to an old server, which ignores it
+            c.ReadMessage();
+            c.Reply(VtestCommand.ResourceBusyWait, 0);
+        });
+        var error = ConnectFails(server, VtestErrorKind.ProtocolVersion);
+        Assert.Contains("protocol 0", error.Message);
+    }
+
+    [Fact]
+    public void ProtocolVersionBelow3IsRefused()
+    {
+        using var server = new FakeVtestServer(c => c.Handshake(protocolVersion: 2));
+        var error = ConnectFails(server, VtestErrorKind.ProtocolVersion);
+        Assert.Contains("version 2", error.Message);
+    }
+
+    [Fact]
+    public void WrongReplyIdIsABadHeader()
+    {
+        using var server = new FakeVtestServer(c =>
+        {
+            c.ReadCreateRenderer();
+            c.ReadMessage();
+            c.ReadMessage();
+            c.Reply((VtestCommand)99);
+        });
+        var error = ConnectFails(server, VtestErrorKind.BadHeader);
+        Assert.Contains("id 99", error.Message);
+    }
+
+    [Fact]
+    public void ReplyOfTheWrongLengthIsAShortReply()
+    {
+        using var server = new FakeVtestServer(c =>
+        {
+            c.ReadCreateRenderer();
+            c.ReadMessage();
+            c.ReadMessage();
+            c.Reply(VtestCommand.PingProtocolVersion);
+            c.Reply(VtestCommand.ResourceBusyWait, 0);
+            c.ReadMessage();
+            c.Reply(VtestCommand.ProtocolVersion, 3);
+            c.ReadMessage();
+            c.Reply(VtestCommand.GetParam, 1); // valid flag only
+        });
+        var error = ConnectFails(server, VtestErrorKind.ShortReply);
+        Assert.Contains("GET_PARAM", error.Message);
+    }
+
+    [Fact]
+    public void ServerWithoutTimelinesIsRefusedLikeMesa()
+    {
+        using var server = new FakeVtestServer(c => c.Handshake(maxTimelines: 0));
+        ConnectFails(server, VtestErrorKind.NoTimelines);
+    }
+
+    [Fact]
+    public void InvalidCapsetIsReported()
+    {
+        using var server = new FakeVtestServer(c =>
+        {
+            c.Handshake();
+            c.Expect(VtestCommand.GetCapset, 4, 0);
+            c.Reply(VtestCommand.GetCapset, 0);
+        });
+        using VtestClient client = VtestClient.Connect(server.SocketPath, "fake");
+        var error = Assert.Throws<VtestException>(() => client.GetCapset());
+        output.WriteLine(error.Message);
+        Assert.Equal(VtestErrorKind.CapsetInvalid, error.Kind);
+    }
+
+    [Fact]
+    public void CapsetOf39DwordsIsZeroExtended()
+    {
+        using var server = new FakeVtestServer(c =>
+        {
+            c.Handshake();
+            c.Expect(VtestCommand.GetCapset, 4, 0);
+            uint[] capset = new uint[39];
+            capset[0] = 1;
+            capset[1] = VenusCapset.MakeVulkanVersion(1, 3, 252);
+            capset[5] = 1; // mask valid
+            capset[38] = 1; // supports_multiple_timelines
+            c.Reply(VtestCommand.GetCapset, [1, .. capset]);
+        });
+        using VtestClient client = VtestClient.Connect(server.SocketPath, "fake");
+        VenusCapset parsed = client.GetCapset();
+        Assert.Equal("1.3.252", VenusCapset.FormatVulkanVersion(parsed.VkXmlVersion));
+        Assert.True(parsed.SupportsMultipleTimelines);
+        Assert.False(parsed.UseGuestVram);
+    }
+
+    [Fact]
+    public void SubmitSendsExactlyOneBatch()
+    {
+        var messages = new List<uint[]>();
+        using var server = new FakeVtestServer(c =>
+        {
+            c.Handshake();
+            for (int i = 0; i < 2; i++)
+            {
+                (VtestCommand id, uint[] payload) = c.ReadMessage();
+                Assert.Equal(VtestCommand.SubmitCmd2, id);
+                messages.Add(payload);
+            }
+        });
+        using (VtestClient client = VtestClient.Connect(server.SocketPath, "fake"))
+        {
+            byte[] stream = [1, 0, 0, 0, 2, 0, 0, 0];
+            client.SubmitCommands(stream);
+            client.SubmitCommands(stream, ringIdx: 5, syncs: [(7, 0x1_0000_0002)]);
+        }
+        server.Dispose();
+
+        // batch_count, {flags, cmd_offset, cmd_size, sync_offset, sync_count, ring_idx}, stream, syncs
+        Assert.Equal([1u, 1, 7, 2, 9, 0, 0, 1, 2], messages[0]);
+        Assert.Equal([1u, 1, 7, 2, 9, 1, 5, 1, 2, 7, 2, 1], messages[1]);
+    }
+
+    [Fact]
+    public void SubmitRejectsPartialDwordsAndUnknownTimelines()
+    {
+        using var server = new FakeVtestServer(c => c.Handshake(maxTimelines: 64));
+        using VtestClient client = VtestClient.Connect(server.SocketPath, "fake");
+        Assert.Throws<ArgumentException>(() => client.SubmitCommands(new byte[6]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => client.SubmitCommands(new byte[4], ringIdx: 64));
+    }
+
+    [Fact]
+    public void BlobReplyWithoutAnFdIsReported()
+    {
+        using var server = new FakeVtestServer(c =>
+        {
+            c.Handshake();
+            c.Expect(VtestCommand.ContextInit, 4);
+            c.Expect(VtestCommand.ResourceCreateBlob, 2, 1, 4096, 0, 0, 0);
+            c.Reply(VtestCommand.ResourceCreateBlob, 1);
+            c.Send(0); // the data byte arrives, but without SCM_RIGHTS
+        });
+        using VtestClient client = VtestClient.Connect(server.SocketPath, "fake");
+        client.ContextInit();
+        var error = Assert.Throws<VtestException>(() =>
+            client.CreateBlob(VtestBlobType.Host3D, VtestBlobFlags.Mappable, 4096, 0));
+        output.WriteLine(error.Message);
+        Assert.Equal(VtestErrorKind.FdMissing, error.Kind);
+    }
+
+    [Fact]
+    public void AnAbsurdCapsetSizeFaultsTheConnectionForEveryLaterCall()
+    {
+        using var server = new FakeVtestServer(c =>
+        {
+            c.Handshake();
+            c.Expect(VtestCommand.GetCapset, 4, 0);
+            c.Send(1 + 1_000_000, (uint)VtestCommand.GetCapset, 1);
+            c.WaitForClientClose();
+        });
+        using VtestClient client = VtestClient.Connect(server.SocketPath, "fake");
+        var error = Assert.Throws<VtestException>(() => client.GetCapset());
+        Assert.Equal(VtestErrorKind.ShortReply, error.Kind);
+        Assert.Contains("claims 1000000 dwords", error.Message);
         var later = Assert.Throws<VtestException>(() => client.SyncCreate(0));
         Assert.Equal(VtestErrorKind.Faulted, later.Kind);
         Assert.Contains("claims 1000000 dwords", later.Message);
-        client.Dispose();
-        server.Finish();
-    }
-
-    [Fact]
-    public void AnInvalidCapsetIsNotAFault()
-    {
-        using var server = new ScriptedVtestServer(peer =>
-        {
-            peer.Handshake();
-            peer.Read(VtestCommand.GetCapset);
-            peer.Reply(VtestCommand.GetCapset, 0);
-            peer.Read(VtestCommand.SyncCreate);
-            peer.Reply(VtestCommand.SyncCreate, 7);
-            peer.WaitForClose();
-        });
-        using VtestClient client = VtestClient.Connect(server.Path, "no-capset");
-        var e = Assert.Throws<VtestException>(() => client.GetCapset());
-        Assert.Equal(VtestErrorKind.CapsetInvalid, e.Kind);
-        Assert.Equal(7u, client.SyncCreate(0));
-        client.Dispose();
-        server.Finish();
-    }
-
-    [Fact]
-    public void AReplyForAnotherCommandFaultsTheConnection()
-    {
-        using var server = new ScriptedVtestServer(peer =>
-        {
-            peer.Handshake();
-            peer.Read(VtestCommand.SyncCreate);
-            peer.Reply(VtestCommand.SyncRead, 1, 0);
-            peer.WaitForClose();
-        });
-        using VtestClient client = VtestClient.Connect(server.Path, "out-of-step");
-        var e = Assert.Throws<VtestException>(() => client.SyncCreate(0));
-        Assert.Equal(VtestErrorKind.BadHeader, e.Kind);
-        Assert.Equal(VtestErrorKind.Faulted, Assert.Throws<VtestException>(() => client.SyncRead(1)).Kind);
-        client.Dispose();
-        server.Finish();
-    }
-
-    [Fact]
-    public void AReplyOfTheWrongLengthFaultsTheConnection()
-    {
-        using var server = new ScriptedVtestServer(peer =>
-        {
-            peer.Handshake();
-            peer.Read(VtestCommand.SyncRead);
-            peer.Reply(VtestCommand.SyncRead, 1);
-            peer.WaitForClose();
-        });
-        using VtestClient client = VtestClient.Connect(server.Path, "short");
-        var e = Assert.Throws<VtestException>(() => client.SyncRead(3));
-        Assert.Equal(VtestErrorKind.ShortReply, e.Kind);
-        Assert.Contains("has 1 payload dwords; expected 2", e.Message);
-        client.Dispose();
-        server.Finish();
-    }
-
-    [Fact]
-    public void AServerThatHangsUpMidReplyIsConnectionClosed()
-    {
-        using var server = new ScriptedVtestServer(peer =>
-        {
-            peer.Handshake();
-            peer.Read(VtestCommand.SyncRead);
-            peer.Send(2, (uint)VtestCommand.SyncRead, 5);
-        });
-        using VtestClient client = VtestClient.Connect(server.Path, "hang-up");
-        var e = Assert.Throws<VtestException>(() => client.SyncRead(3));
-        Assert.Equal(VtestErrorKind.ConnectionClosed, e.Kind);
-        Assert.Contains("after 4 of 8 bytes", e.Message);
         Assert.True(client.IsPeerClosed());
-        client.Dispose();
-        server.Finish();
     }
 
     [Fact]
-    public void AnFdReplyWithoutAnFdIsFdMissing()
+    public void AnInvalidCapsetLeavesTheConnectionUsable()
     {
-        using var server = new ScriptedVtestServer(peer =>
+        using var server = new FakeVtestServer(c =>
         {
-            peer.Handshake();
-            peer.Read(VtestCommand.ContextInit);
-            peer.Read(VtestCommand.ResourceCreateBlob);
-            peer.Reply(VtestCommand.ResourceCreateBlob, 1);
-            peer.Send([0u]); // the data byte (padded) with no SCM_RIGHTS
-            peer.WaitForClose();
+            c.Handshake();
+            c.Expect(VtestCommand.GetCapset, 4, 0);
+            c.Reply(VtestCommand.GetCapset, 0);
+            c.Expect(VtestCommand.SyncCreate, 0, 0);
+            c.Reply(VtestCommand.SyncCreate, 7);
+            c.WaitForClientClose();
         });
-        using VtestClient client = VtestClient.Connect(server.Path, "no-fd");
-        client.ContextInit();
-        var e = Assert.Throws<VtestException>(() => client.CreateBlob(VtestBlobType.Host3D, VtestBlobFlags.Mappable, 4096, 0));
-        Assert.Equal(VtestErrorKind.FdMissing, e.Kind);
-        client.Dispose();
-        server.Finish();
+        using VtestClient client = VtestClient.Connect(server.SocketPath, "fake");
+        Assert.Equal(VtestErrorKind.CapsetInvalid, Assert.Throws<VtestException>(() => client.GetCapset()).Kind);
+        Assert.Equal(7u, client.SyncCreate(0));
+        Assert.False(client.IsPeerClosed());
     }
 
     [Fact]
-    public void RequestsAreFramedAsTheServerReadsThem()
+    public void AReplyOutOfStepAfterTheHandshakeFaultsTheConnection()
     {
-        uint[]? submit = null;
-        using var server = new ScriptedVtestServer(peer =>
+        using var server = new FakeVtestServer(c =>
         {
-            peer.Handshake();
-            peer.Read(VtestCommand.ContextInit);
-            submit = peer.Read(VtestCommand.SubmitCmd2);
-            peer.Read(VtestCommand.SyncWrite);
-            peer.WaitForClose();
+            c.Handshake();
+            c.Expect(VtestCommand.SyncCreate, 0, 0);
+            c.Reply(VtestCommand.SyncRead, 1, 0);
+            c.WaitForClientClose();
         });
-        using VtestClient client = VtestClient.Connect(server.Path, "framing");
-        Assert.Equal(3u, client.ProtocolVersion);
-        Assert.Equal(64u, client.MaxTimelineCount);
-        client.ContextInit();
-        client.SubmitCommands([1, 2, 3, 4, 5, 6, 7, 8], ringIdx: 2, syncs: [(9, 0x1_0000_0002)]);
-        client.SyncWrite(9, 3);
+        using VtestClient client = VtestClient.Connect(server.SocketPath, "fake");
+        var error = Assert.Throws<VtestException>(() => client.SyncCreate(0));
+        Assert.Equal(VtestErrorKind.BadHeader, error.Kind);
+        Assert.Contains("expected id 19 (SYNC_CREATE)", error.Message);
+        Assert.Equal(VtestErrorKind.Faulted, Assert.Throws<VtestException>(() => client.SyncRead(1)).Kind);
+    }
+
+    [Fact]
+    public void DisposedClientThrowsObjectDisposed()
+    {
+        using var server = new FakeVtestServer(c => c.Handshake());
+        VtestClient client = VtestClient.Connect(server.SocketPath, "fake");
         client.Dispose();
-        server.Finish();
-        // batch_count, one batch header (flags, cmd offset/size, sync offset/count, ring), 2 command dwords, one sync entry.
-        Assert.Equal<uint>([1, (uint)VtestSubmitFlags.RingIdx, 7, 2, 9, 1, 2, 0x04030201, 0x08070605, 9, 2, 1], Assert.IsType<uint[]>(submit));
-    }
-}
-
-/// <summary>
-/// A vtest server that follows a script on its own thread (one connection): it reads what the
-/// client sends, message by message, and answers whatever the test wants, lies included.
-/// </summary>
-internal sealed class ScriptedVtestServer : IDisposable
-{
-    private readonly Socket _listener;
-    private readonly Thread _thread;
-    private Exception? _error;
-
-    public ScriptedVtestServer(Action<Peer> script)
-    {
-        Path = TestServer.NewSocketPath();
-        _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        _listener.Bind(new UnixDomainSocketEndPoint(Path));
-        _listener.Listen(1);
-        _thread = new Thread(() =>
-        {
-            try
-            {
-                using Socket s = _listener.Accept();
-                s.ReceiveTimeout = 10_000;
-                script(new Peer(s));
-            }
-            catch (Exception e)
-            {
-                _error = e;
-            }
-        }) { IsBackground = true };
-        _thread.Start();
-    }
-
-    public string Path { get; }
-
-    /// <summary>Waits for the script to end and fails the test if it did not run to its end.</summary>
-    public void Finish()
-    {
-        Assert.True(_thread.Join(TimeSpan.FromSeconds(10)), "the scripted server did not finish");
-        if (_error is not null) throw new Xunit.Sdk.XunitException($"the scripted server failed: {_error}");
-    }
-
-    public void Dispose()
-    {
-        _listener.Dispose();
-        File.Delete(Path);
-    }
-
-    public sealed class Peer(Socket socket)
-    {
-        /// <summary>Reads one message, checks its id, returns its payload (dwords; CREATE_RENDERER's bytes padded).</summary>
-        public uint[] Read(VtestCommand expected)
-        {
-            uint[] header = MemoryMarshal.Cast<byte, uint>(ReadBytes(8)).ToArray();
-            Assert.Equal((uint)expected, header[1]);
-            int bytes = expected == VtestCommand.CreateRenderer ? (int)header[0] : checked((int)header[0] * 4);
-            byte[] payload = ReadBytes(bytes);
-            Array.Resize(ref payload, (bytes + 3) / 4 * 4);
-            return MemoryMarshal.Cast<byte, uint>(payload).ToArray();
-        }
-
-        public void Send(params uint[] dwords) => socket.Send(MemoryMarshal.AsBytes(dwords.AsSpan()));
-
-        public void Reply(VtestCommand id, params uint[] payload) => Send([(uint)payload.Length, (uint)id, .. payload]);
-
-        /// <summary>Mesa's start-up from the server's side, answering <paramref name="version"/> and <paramref name="timelines"/>.</summary>
-        public void Handshake(uint version = 3, uint timelines = 64)
-        {
-            Read(VtestCommand.CreateRenderer);
-            Read(VtestCommand.PingProtocolVersion);
-            Read(VtestCommand.ResourceBusyWait);
-            Reply(VtestCommand.PingProtocolVersion);
-            Reply(VtestCommand.ResourceBusyWait, 0);
-            Assert.Equal<uint>([VtestProtocol.Version], Read(VtestCommand.ProtocolVersion));
-            Reply(VtestCommand.ProtocolVersion, version);
-            if (version < VtestProtocol.MinimumVenusVersion) return;
-            Assert.Equal<uint>([(uint)VtestParam.MaxTimelineCount], Read(VtestCommand.GetParam));
-            Reply(VtestCommand.GetParam, 1, timelines);
-        }
-
-        /// <summary>Returns once the client closed its end (discarding anything it still sends; a close with unread bytes is a reset).</summary>
-        public void WaitForClose()
-        {
-            byte[] sink = new byte[256];
-            try
-            {
-                while (socket.Receive(sink) > 0) { }
-            }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
-            {
-            }
-        }
-
-        private byte[] ReadBytes(int count)
-        {
-            byte[] buffer = new byte[count];
-            int done = 0;
-            while (done < count)
-            {
-                int n = socket.Receive(buffer, done, count - done, SocketFlags.None);
-                if (n == 0) throw new EndOfStreamException($"the client closed after {done} of {count} bytes");
-                done += n;
-            }
-            return buffer;
-        }
+        client.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => client.SyncCreate(0));
     }
 }
