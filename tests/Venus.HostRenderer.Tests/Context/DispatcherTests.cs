@@ -46,16 +46,23 @@ public sealed unsafe class DispatcherTests
         Assert.Contains($"object id 0x{instance:x} is of type {ObjInstance}, not {ObjPhysicalDevice}", h.Ctx.FatalReason);
     }
 
+    /// <summary>The bytes of a vkCreateInstance without a reply, under a fresh id.</summary>
+    private static byte[] CreateInstanceCommand(FakeDriverHost h, out ulong id)
+    {
+        var app = new VkApplicationInfo { sType = VkApplicationInfo.SType, apiVersion = 1u << 22 };
+        var info = new VkInstanceCreateInfo { sType = VkInstanceCreateInfo.SType, pApplicationInfo = &app };
+        ulong instance = h.NewId();
+        VnEncoder e = h.BeginCommand(vkCreateInstance.Size(&info, null, &instance));
+        vkCreateInstance.Encode(ref e, FakeDriverHost.NoReply, &info, null, &instance);
+        id = instance;
+        return FakeDriverHost.Bytes(e);
+    }
+
     [Fact]
     public void ACommandCutShortFailsTheContext()
     {
         using var h = new FakeDriverHost();
-        var app = new VkApplicationInfo { sType = VkApplicationInfo.SType, apiVersion = 1u << 22 };
-        var info = new VkInstanceCreateInfo { sType = VkInstanceCreateInfo.SType, pApplicationInfo = &app };
-        ulong id = h.NewId();
-        VnEncoder e = h.BeginCommand(vkCreateInstance.Size(&info, null, &id));
-        vkCreateInstance.Encode(ref e, FakeDriverHost.NoReply, &info, null, &id);
-        byte[] whole = FakeDriverHost.Bytes(e);
+        byte[] whole = CreateInstanceCommand(h, out ulong id);
         h.Run(whole.AsSpan(0, whole.Length - 12));
         Assert.Contains("vkCreateInstance: decode error", h.Ctx.FatalReason);
         Assert.False(h.Has(id, ObjInstance));
@@ -83,12 +90,7 @@ public sealed unsafe class DispatcherTests
     public void NothingRunsAfterTheContextFailed()
     {
         using var h = new FakeDriverHost();
-        var app = new VkApplicationInfo { sType = VkApplicationInfo.SType, apiVersion = 1u << 22 };
-        var info = new VkInstanceCreateInfo { sType = VkInstanceCreateInfo.SType, pApplicationInfo = &app };
-        ulong id = h.NewId();
-        VnEncoder e = h.BeginCommand(vkCreateInstance.Size(&info, null, &id));
-        vkCreateInstance.Encode(ref e, FakeDriverHost.NoReply, &info, null, &id);
-        byte[] create = FakeDriverHost.Bytes(e);
+        byte[] create = CreateInstanceCommand(h, out ulong id);
 
         // A bad command, then a good one in the same stream; then a good one in a later stream.
         byte[] unknown = new byte[8];
