@@ -11,12 +11,14 @@ namespace Venus.Fuzz;
 /// cases an hour: every entry point succeeds and does nothing, except those that must hand out
 /// handles (creation, allocation, enumeration), which return fresh non-zero numbers. On x86-64 a
 /// function that ignores its arguments and returns 0 serves any Vulkan signature (the caller owns
-/// the arguments), so one stub covers the rest.
+/// the arguments), so one stub covers the rest. Also compiled into tests/Venus.HostRenderer.Tests,
+/// whose dispatcher and family tests run on it.
 /// </summary>
 internal static unsafe class FakeVulkan
 {
     static ulong s_next = 0x10000;
-    static ulong NewHandle() => s_next += 0x10;
+    // Interlocked: the host's unit tests (which compile this file in) run contexts on several threads.
+    static ulong NewHandle() => Interlocked.Add(ref s_next, 0x10);
 
     public static readonly VulkanLibrary Library = VulkanLibrary.FromProcAddr(&GetProcAddr);
 
@@ -30,6 +32,7 @@ internal static unsafe class FakeVulkan
             "vkCreateInstance" => (nint)(delegate* unmanaged<void*, void*, ulong*, int>)&CreateInstance,
             "vkEnumeratePhysicalDevices" => (nint)(delegate* unmanaged<ulong, uint*, ulong*, int>)&EnumeratePhysicalDevices,
             "vkEnumeratePhysicalDeviceGroups" or "vkEnumeratePhysicalDeviceGroupsKHR" => (nint)(delegate* unmanaged<ulong, uint*, void*, int>)&EnumerateNothing,
+            "vkGetPhysicalDeviceProperties" => (nint)(delegate* unmanaged<ulong, VkPhysicalDeviceProperties*, void>)&GetPhysicalDeviceProperties,
             "vkGetDeviceQueue" => (nint)(delegate* unmanaged<ulong, uint, uint, ulong*, void>)&GetDeviceQueue,
             "vkGetDeviceQueue2" => (nint)(delegate* unmanaged<ulong, void*, ulong*, void>)&GetDeviceQueue2,
             "vkAllocateCommandBuffers" => (nint)(delegate* unmanaged<ulong, VkCommandBufferAllocateInfo*, ulong*, int>)&AllocateCommandBuffers,
@@ -63,6 +66,14 @@ internal static unsafe class FakeVulkan
         devices[0] = instance + 1;
         *count = 1;
         return 0;
+    }
+
+    /// <summary>Vulkan 1.1, the least venus-host offers a guest (it hides older devices); everything else zero.</summary>
+    [UnmanagedCallersOnly]
+    static void GetPhysicalDeviceProperties(ulong device, VkPhysicalDeviceProperties* props)
+    {
+        *props = default;
+        props->apiVersion = (1u << 22) | (1u << 12);
     }
 
     [UnmanagedCallersOnly]

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
+using Venus.Client;
 using Venus.Protocol;
 using Venus.Protocol.Vulkan;
 

@@ -1,3 +1,4 @@
+using Venus.Client;
 using Venus.Transport.Vtest;
 
 namespace Venus.Cli;

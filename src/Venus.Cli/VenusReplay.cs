@@ -5,6 +5,7 @@ using Venus.Protocol;
 using Venus.Protocol.Commands;
 using Venus.Protocol.Vulkan;
 using Venus.Protocol.Wire;
+using Venus.Client;
 using Venus.Transport.Vtest;
 
 namespace Venus.Cli;

@@ -113,7 +113,7 @@ public static unsafe partial class RenderSocket
     {
         int type = 0;
         uint length = sizeof(int);
-        return GetSockOpt(fd, Libc.SOL_SOCKET, SO_TYPE, &type, &length) == 0 && type == SOCK_SEQPACKET;
+        return Libc.GetSockOpt(fd, Libc.SOL_SOCKET, SO_TYPE, &type, &length) == 0 && type == SOCK_SEQPACKET;
     }
 
     const int SO_TYPE = 3;
@@ -129,11 +129,5 @@ public static unsafe partial class RenderSocket
     }
 
     /// <summary>The size of the file behind <paramref name="fd"/> (lseek to its end), or -1.</summary>
-    public static long FileSize(int fd) => LSeek(fd, 0, 2);
-
-    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
-    private static partial long LSeek(int fd, long offset, int whence);
-
-    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
-    private static partial int GetSockOpt(int fd, int level, int name, void* value, uint* length);
+    public static long FileSize(int fd) => Libc.Lseek(fd, 0, Libc.SEEK_END);
 }

@@ -2,18 +2,34 @@ using System.Runtime.InteropServices;
 
 namespace Venus.Transport.Virtgpu;
 
+/// <summary>What a failed virtio-gpu operation means to a driver.</summary>
+public enum VirtgpuErrorKind
+{
+    /// <summary>The call failed or the device is not usable (wrong driver, closed, lost).</summary>
+    Failed,
+    /// <summary>The kernel or the host could not allocate (ENOMEM): the request may succeed smaller or later.</summary>
+    OutOfMemory,
+}
+
 /// <summary>
 /// A failed virtio-gpu operation: a system call that returned an error (<see cref="Errno"/> is its
-/// errno) or a device that is not what it must be (<see cref="Errno"/> is 0).
+/// errno) or a device that is not what it must be (<see cref="Errno"/> is 0). <see cref="Kind"/> says
+/// what it means, so that a driver never reads errno values itself.
 /// </summary>
 public sealed class VirtgpuException : Exception
 {
+    private const int ENOMEM = 12;
+
     public VirtgpuException(string operation, int errno, string message)
         : base(message)
     {
         Operation = operation;
         Errno = errno;
+        Kind = errno == ENOMEM ? VirtgpuErrorKind.OutOfMemory : VirtgpuErrorKind.Failed;
     }
+
+    /// <summary>What the failure means (out of memory, or a failure that loses the device).</summary>
+    public VirtgpuErrorKind Kind { get; }
 
     /// <summary>What failed: an ioctl name ("VIRTGPU_CONTEXT_INIT"), "open", "mmap", ...</summary>
     public string Operation { get; }

@@ -17,13 +17,13 @@ public sealed unsafe class VtestClient : IDisposable
     private const int SyncChunk = 32;
 
     private readonly Lock _lock = new();
-    private readonly int _fd;
+    private readonly VtestSocket _socket;
     private bool _disposed;
     private string? _fault;
 
     private VtestClient(int fd, string socketPath)
     {
-        _fd = fd;
+        _socket = new VtestSocket(fd);
         SocketPath = socketPath;
     }
 
@@ -317,7 +317,7 @@ public sealed unsafe class VtestClient : IDisposable
     {
         if (Volatile.Read(ref _disposed) || _fault is not null)
             return true;
-        Libc.PollFd pollFd = new() { fd = _fd, events = (short)(Libc.POLLIN | Libc.POLLRDHUP) };
+        Libc.PollFd pollFd = new() { fd = _socket.Fd, events = (short)(Libc.POLLIN | Libc.POLLRDHUP) };
         int ready = Libc.Poll(&pollFd, 1, 0);
         if (ready <= 0)
             return false;
@@ -329,7 +329,7 @@ public sealed unsafe class VtestClient : IDisposable
             try
             {
                 byte b;
-                nint n = Libc.Recv(_fd, &b, 1, Libc.MSG_PEEK | Libc.MSG_DONTWAIT);
+                nint n = Libc.Recv(_socket.Fd, &b, 1, Libc.MSG_PEEK | Libc.MSG_DONTWAIT);
                 return n == 0;
             }
             finally
@@ -369,13 +369,13 @@ public sealed unsafe class VtestClient : IDisposable
         if (Volatile.Read(ref _disposed))
             return;
         // Wake a thread blocked in recv on this socket before waiting for the lock it holds.
-        Libc.Shutdown(_fd, Libc.SHUT_RDWR);
+        Libc.Shutdown(_socket.Fd, Libc.SHUT_RDWR);
         lock (_lock)
         {
             if (_disposed)
                 return;
             _disposed = true;
-            Libc.Close(_fd);
+            Libc.Close(_socket.Fd);
         }
     }
 
@@ -425,9 +425,7 @@ public sealed unsafe class VtestClient : IDisposable
         // CREATE_RENDERER is the one message whose length counts bytes: the name plus its NUL, unpadded (§6.1).
         int nameBytes = Encoding.UTF8.GetByteCount(rendererName);
         byte[] message = new byte[VtestProtocol.HeaderSize + nameBytes + 1];
-        Span<uint> header = MemoryMarshal.Cast<byte, uint>(message.AsSpan(0, VtestProtocol.HeaderSize));
-        header[VtestProtocol.HeaderLengthIndex] = (uint)(nameBytes + 1);
-        header[VtestProtocol.HeaderIdIndex] = (uint)VtestCommand.CreateRenderer;
+        VtestSocket.WriteHeader(MemoryMarshal.Cast<byte, uint>(message.AsSpan(0, VtestProtocol.HeaderSize)), (uint)(nameBytes + 1), VtestCommand.CreateRenderer);
         Encoding.UTF8.GetBytes(rendererName, message.AsSpan(VtestProtocol.HeaderSize));
         WriteAll(message, "CREATE_RENDERER");
     }
@@ -503,14 +501,8 @@ public sealed unsafe class VtestClient : IDisposable
         return new VtestException(kind, message, errno);
     }
 
-    private void SendMessage(VtestCommand command, ReadOnlySpan<uint> payload)
-    {
-        Span<uint> message = stackalloc uint[VtestProtocol.HeaderDwords + payload.Length];
-        message[VtestProtocol.HeaderLengthIndex] = (uint)payload.Length;
-        message[VtestProtocol.HeaderIdIndex] = (uint)command;
-        payload.CopyTo(message[VtestProtocol.HeaderDwords..]);
-        WriteAll(MemoryMarshal.AsBytes(message), VtestProtocol.Name(command));
-    }
+    private void SendMessage(VtestCommand command, ReadOnlySpan<uint> payload) =>
+        CheckSent(_socket.WriteMessage(command, payload), VtestProtocol.Name(command));
 
     private void WriteSyncEntries(ReadOnlySpan<(uint SyncId, ulong Value)> syncs, string what)
     {
@@ -529,57 +521,32 @@ public sealed unsafe class VtestClient : IDisposable
         }
     }
 
-    private void WriteAll(ReadOnlySpan<byte> data, string what)
+    private void WriteAll(ReadOnlySpan<byte> data, string what) => CheckSent(_socket.WriteAll(data), what);
+
+    private void CheckSent(int errno, string what)
     {
-        fixed (byte* start = data)
-        {
-            int done = 0;
-            while (done < data.Length)
-            {
-                nint sent = Libc.Send(_fd, start + done, (nuint)(data.Length - done), Libc.MSG_NOSIGNAL);
-                if (sent >= 0)
-                {
-                    done += (int)sent;
-                    continue;
-                }
-                int errno = Libc.LastError;
-                if (errno == Libc.EINTR)
-                    continue;
-                if (errno is Libc.EPIPE or Libc.ECONNRESET)
-                    throw Fault(VtestErrorKind.ConnectionClosed,
-                        $"vtest server at '{SocketPath}' closed the connection while {what} was being sent ({Libc.Describe(errno)}); the server drops a client after any failed command — see its log",
-                        errno);
-                throw Fault(VtestErrorKind.IoError, $"sending {what} to '{SocketPath}' failed: {Libc.Describe(errno)}", errno);
-            }
-        }
+        if (errno == 0)
+            return;
+        if (errno is Libc.EPIPE or Libc.ECONNRESET)
+            throw Fault(VtestErrorKind.ConnectionClosed,
+                $"vtest server at '{SocketPath}' closed the connection while {what} was being sent ({Libc.Describe(errno)}); the server drops a client after any failed command — see its log",
+                errno);
+        throw Fault(VtestErrorKind.IoError, $"sending {what} to '{SocketPath}' failed: {Libc.Describe(errno)}", errno);
     }
 
     private void ReadExact(Span<byte> buffer, string what)
     {
-        fixed (byte* start = buffer)
-        {
-            int done = 0;
-            while (done < buffer.Length)
-            {
-                nint received = Libc.Recv(_fd, start + done, (nuint)(buffer.Length - done), 0);
-                if (received > 0)
-                {
-                    done += (int)received;
-                    continue;
-                }
-                if (received == 0)
-                    throw Fault(VtestErrorKind.ConnectionClosed, done == 0
-                        ? $"vtest server at '{SocketPath}' closed the connection while waiting for the reply to {what}; the server drops a client after any failed command — see its log"
-                        : $"vtest server at '{SocketPath}' closed the connection after {done} of {buffer.Length} bytes of the reply to {what}");
-                int errno = Libc.LastError;
-                if (errno == Libc.EINTR)
-                    continue;
-                if (errno == Libc.ECONNRESET)
-                    throw Fault(VtestErrorKind.ConnectionClosed,
-                        $"vtest server at '{SocketPath}' reset the connection while waiting for the reply to {what}", errno);
-                throw Fault(VtestErrorKind.IoError, $"reading the reply to {what} from '{SocketPath}' failed: {Libc.Describe(errno)}", errno);
-            }
-        }
+        int done = _socket.ReadExact(buffer, out int errno);
+        if (done == buffer.Length)
+            return;
+        if (errno == 0)
+            throw Fault(VtestErrorKind.ConnectionClosed, done == 0
+                ? $"vtest server at '{SocketPath}' closed the connection while waiting for the reply to {what}; the server drops a client after any failed command — see its log"
+                : $"vtest server at '{SocketPath}' closed the connection after {done} of {buffer.Length} bytes of the reply to {what}");
+        if (errno == Libc.ECONNRESET)
+            throw Fault(VtestErrorKind.ConnectionClosed,
+                $"vtest server at '{SocketPath}' reset the connection while waiting for the reply to {what}", errno);
+        throw Fault(VtestErrorKind.IoError, $"reading the reply to {what} from '{SocketPath}' failed: {Libc.Describe(errno)}", errno);
     }
 
     private uint ReadHeader(VtestCommand expected)
@@ -614,14 +581,10 @@ public sealed unsafe class VtestClient : IDisposable
                 $"the reply to {what} has {length} payload dwords; expected {want}");
     }
 
-    /// <summary>
-    /// The byte after an fd-carrying reply travels with the SCM_RIGHTS message; it must be read
-    /// with recvmsg of exactly that byte, or the fd is lost (§6.1).
-    /// </summary>
+    /// <summary>The fd of an fd-carrying reply (with its data byte, §6.1).</summary>
     private int ReceiveFd(string what)
     {
-        byte data;
-        nint received = Libc.ReceiveWithFd(_fd, &data, VtestProtocol.FdMessageDataBytes, out int fd, out bool truncated, out int errno);
+        nint received = _socket.ReceiveFd(out int fd, out bool truncated, out int errno);
         if (received == 0)
             throw Fault(VtestErrorKind.ConnectionClosed,
                 $"vtest server at '{SocketPath}' closed the connection before sending the fd of {what}");

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Venus.Cli;
+using Venus.Client;
 
 namespace Venus.GuestIcd.Tests;
 

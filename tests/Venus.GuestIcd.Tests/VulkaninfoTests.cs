@@ -1,4 +1,4 @@
-using Venus.Cli;
+using Venus.Client;
 using Xunit.Abstractions;
 
 namespace Venus.GuestIcd.Tests;

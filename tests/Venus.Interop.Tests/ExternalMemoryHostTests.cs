@@ -1,9 +1,9 @@
 using System.Diagnostics;
-using Venus.Cli;
+using Venus.Client;
 using Venus.Protocol.Commands;
 using Venus.Protocol.Vulkan;
 using Xunit.Abstractions;
-using static Venus.Cli.VtestVenusSession;
+using static Venus.Client.VtestVenusSession;
 
 namespace Venus.Interop.Tests;
 

@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
-using Venus.Cli;
+using Venus.Client;
 using Venus.Protocol.Commands;
 using Venus.Protocol.Vulkan;
 using Venus.Protocol.Wire;

@@ -2,12 +2,12 @@ using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
-using Venus.Cli;
+using Venus.Client;
 using Venus.Protocol.Commands;
 using Venus.Protocol.Vulkan;
 using Venus.Protocol.Wire;
 using Xunit.Abstractions;
-using static Venus.Cli.VtestVenusSession;
+using static Venus.Client.VtestVenusSession;
 
 namespace Venus.Interop.Tests;
 

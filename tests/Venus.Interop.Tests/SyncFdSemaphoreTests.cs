@@ -1,10 +1,10 @@
 using System.Diagnostics;
-using Venus.Cli;
+using Venus.Client;
 using Venus.Protocol.Commands;
 using Venus.Protocol.Vulkan;
 using Venus.Protocol.Wire;
 using Xunit.Abstractions;
-using static Venus.Cli.VtestVenusSession;
+using static Venus.Client.VtestVenusSession;
 
 namespace Venus.Interop.Tests;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Venus.Cli;
+using Venus.Client;
 using Venus.Protocol;
 using Venus.Protocol.Commands;
 using Venus.Protocol.Vulkan;

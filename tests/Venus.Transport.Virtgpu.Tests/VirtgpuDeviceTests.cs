@@ -211,6 +211,15 @@ public sealed class VirtgpuDeviceTests : IDisposable
         Assert.EndsWith("(errno 4000)", VirtgpuException.Describe(4000));
     }
 
+    [Fact]
+    public void The_kind_of_a_failure_is_the_transports_reading_of_its_errno()
+    {
+        Assert.Equal(VirtgpuErrorKind.OutOfMemory, new VirtgpuException("VIRTGPU_RESOURCE_CREATE_BLOB", 12, "no memory").Kind);
+        Assert.Equal(VirtgpuErrorKind.Failed, new VirtgpuException("VIRTGPU_EXECBUFFER", 22, "bad").Kind);
+        Assert.Equal(VirtgpuErrorKind.Failed, new VirtgpuException("DRM_IOCTL_VERSION", 0, "not virtio_gpu").Kind);
+        Assert.Equal(VirtgpuErrorKind.Failed, Assert.Throws<VirtgpuException>(() => VirtgpuDevice.Open("/dev/null")).Kind);
+    }
+
     private static int OpenDevNull()
     {
         int fd = Libc.Open("/dev/null", Libc.O_RDWR | Libc.O_CLOEXEC, 0);

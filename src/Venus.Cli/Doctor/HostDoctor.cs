@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using Tmds.Linux;
 
 namespace Venus.Cli.Doctor;
 
@@ -59,16 +59,16 @@ public static partial class HostDoctor
     {
         int fd;
         fixed (byte* name = "venus-doctor\0"u8)
-            fd = MemfdCreate(name, 1 /* MFD_CLOEXEC */);
+            fd = LibC.memfd_create(name, LibC.MFD_CLOEXEC);
         if (fd < 0)
         {
-            int errno = Marshal.GetLastPInvokeError();
+            int errno = LibC.errno;
             report.Facts["memfd"] = false;
             report.Fail("memfd", $"memfd_create fails (errno {errno}): venus-host shares rings, replies and memory through memfds",
                 "run on Linux ≥ 3.17 without a seccomp policy that blocks memfd_create");
             return;
         }
-        Close(fd);
+        LibC.close(fd);
         report.Facts["memfd"] = true;
         report.Ok("memfd", "memfd_create works");
     }
@@ -106,10 +106,4 @@ public static partial class HostDoctor
         }
         return null;
     }
-
-    [LibraryImport("libc", EntryPoint = "memfd_create", SetLastError = true)]
-    private static unsafe partial int MemfdCreate(byte* name, uint flags);
-
-    [LibraryImport("libc", EntryPoint = "close")]
-    private static partial int Close(int fd);
 }

@@ -74,7 +74,7 @@ internal static class Icd
                 case VtestException:
                     IcdLog.Error($"{command}: device lost: {e.Message}");
                     return VkResult.VK_ERROR_DEVICE_LOST;
-                case VirtgpuException { Errno: 12 }:
+                case VirtgpuException { Kind: VirtgpuErrorKind.OutOfMemory }:
                     IcdLog.Error($"{command}: out of device memory: {e.Message}");
                     return VkResult.VK_ERROR_OUT_OF_DEVICE_MEMORY;
                 case VirtgpuException:

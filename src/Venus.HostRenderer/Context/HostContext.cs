@@ -1,3 +1,4 @@
+using Tmds.Linux;
 using System.Runtime.InteropServices;
 using Venus.HostRenderer.Native;
 using Venus.Protocol;
@@ -156,13 +157,13 @@ internal sealed unsafe partial class HostContext : IDisposable
         else if (fileSize >= 0 && (ulong)fileSize < size) error = $"an import of {size} bytes from a file of {fileSize}";
         else if (TryGetResource(id, out _)) error = $"resource {id} exists already";
         else if (!ReserveShared(mapped)) error = $"shared memory cap of {Options.MaxSharedBytes} bytes reached";
-        if (error != null) { Posix.close(fd); return null; }
-        void* map = Posix.mmap(null, (nuint)mapped, Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_SHARED, fd, 0);
-        if (map == Posix.MAP_FAILED)
+        if (error != null) { LibC.close(fd); return null; }
+        void* map = LibC.mmap(null, (size_t)mapped, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED, fd, 0);
+        if (map == LibC.MAP_FAILED)
         {
             error = $"cannot map the imported fd (errno {Marshal.GetLastPInvokeError()})";
             ReleaseShared(mapped);
-            Posix.close(fd);
+            LibC.close(fd);
             return null;
         }
         var res = new Resource { Fd = fd, Map = (byte*)map, Size = mapped, OwnsMapping = true };
@@ -261,8 +262,8 @@ internal sealed unsafe partial class HostContext : IDisposable
     void Free(Resource r)
     {
         if (r.OwnsMapping) ReleaseShared(r.Size);
-        if (r.OwnsMapping && r.Map != null) Posix.munmap(r.Map, (nuint)r.Size);
-        if (r.Fd >= 0) Posix.close(r.Fd);
+        if (r.OwnsMapping && r.Map != null) LibC.munmap(r.Map, (size_t)r.Size);
+        if (r.Fd >= 0) LibC.close(r.Fd);
     }
 
 

@@ -1,3 +1,4 @@
+using Tmds.Linux;
 using System.Runtime.InteropServices;
 using Venus.HostRenderer.Context;
 using Venus.HostRenderer.Native;
@@ -109,8 +110,8 @@ internal sealed unsafe partial class Handlers
             : getProps(a->device, VkExternalMemoryHandleTypeFlagBits.VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT, map, &hostProps);
         if (r != VkResult.VK_SUCCESS || (hostProps.memoryTypeBits & (1u << (int)info.memoryTypeIndex)) == 0)
         {
-            Posix.munmap(map, (nuint)size);
-            Posix.close(fd);
+            LibC.munmap(map, (size_t)size);
+            LibC.close(fd);
             _ctx.ReleaseShared(size);
             // This memory type cannot be backed by guest-mappable memory: allocate normally; mapping it will fail cleanly.
             a->ret = dev.Fns->vkAllocateMemory(a->device, &info, null, &memory);
@@ -129,16 +130,16 @@ internal sealed unsafe partial class Handlers
         a->ret = dev.Fns->vkAllocateMemory(a->device, &info, null, &memory);
         if (a->ret != VkResult.VK_SUCCESS)
         {
-            Posix.munmap(map, (nuint)size);
-            Posix.close(fd);
+            LibC.munmap(map, (size_t)size);
+            LibC.close(fd);
             _ctx.ReleaseShared(size);
             return true;
         }
         if (!x.Register(*a->pMemory, memory, ObjDeviceMemory))
         {
             dev.Fns->vkFreeMemory(a->device, memory, null);
-            Posix.munmap(map, (nuint)size);
-            Posix.close(fd);
+            LibC.munmap(map, (size_t)size);
+            LibC.close(fd);
             _ctx.ReleaseShared(size);
             return false;
         }
@@ -162,9 +163,9 @@ internal sealed unsafe partial class Handlers
 
     void Release(ExportedMemory m)
     {
-        Posix.close(m.Fd);
+        LibC.close(m.Fd);
         if (m.Map == null) return; // exported by the driver: nothing mapped or reserved here
-        Posix.munmap(m.Map, (nuint)m.Size);
+        LibC.munmap(m.Map, (size_t)m.Size);
         _ctx.ReleaseShared(m.Size);
     }
 

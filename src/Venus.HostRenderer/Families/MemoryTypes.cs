@@ -1,3 +1,4 @@
+using Tmds.Linux;
 using System.Collections.Concurrent;
 using Venus.HostRenderer.Context;
 using Venus.HostRenderer.Native;
@@ -134,8 +135,8 @@ internal sealed unsafe partial class Handlers
         }
         finally
         {
-            Posix.munmap(map, (nuint)size);
-            Posix.close(fd);
+            LibC.munmap(map, (size_t)size);
+            LibC.close(fd);
         }
     }
 

@@ -1,49 +1,27 @@
 using System.Runtime.InteropServices;
+using Tmds.Linux;
 
 namespace Venus.HostRenderer.Native;
 
-/// <summary>The few libc calls the host needs for guest-shared memory.</summary>
+/// <summary>
+/// What the host needs from libc beyond single calls: guest-shared memory, the log file, thread
+/// priorities and sync_file waits. libc calls go through Tmds.LibC (<see cref="LibC"/>); only
+/// those it lacks (gettid, setpriority) are imported here.
+/// </summary>
 internal static unsafe partial class Posix
 {
-    public const int PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
-    public const uint MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2;
-    public static readonly void* MAP_FAILED = (void*)-1;
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int memfd_create(string name, uint flags);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int ftruncate(int fd, long length);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial void* mmap(void* addr, nuint length, int prot, int flags, int fd, long offset);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int munmap(void* addr, nuint length);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int close(int fd);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int dup(int fd);
-
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int open(string path, int flags, int mode);
-
-    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
-    private static partial nint write(int fd, byte* buffer, nuint count);
-
     /// <summary>A file opened for appending (O_APPEND: whole writes from several processes do not interleave), close-on-exec.</summary>
     public static int OpenAppend(string path)
     {
-        const int O_WRONLY = 1, O_CREAT = 0x40, O_APPEND = 0x400, O_CLOEXEC = 0x80000;
-        return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 420);
+        byte[] name = [.. System.Text.Encoding.UTF8.GetBytes(path), 0];
+        fixed (byte* p = name)
+            return LibC.open(p, LibC.O_WRONLY | LibC.O_CREAT | LibC.O_APPEND | LibC.O_CLOEXEC, 420);
     }
 
     /// <summary>One write() of the whole buffer (log lines; a short write is not retried).</summary>
     public static void Write(int fd, ReadOnlySpan<byte> bytes)
     {
-        fixed (byte* p = bytes) write(fd, p, (nuint)bytes.Length);
+        fixed (byte* p = bytes) LibC.write(fd, p, bytes.Length);
     }
 
     [LibraryImport("libc", SetLastError = true)]
@@ -59,11 +37,8 @@ internal static unsafe partial class Posix
         return setpriority(PRIO_PROCESS, (uint)tid, nice) == 0;
     }
 
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial long lseek(int fd, long offset, int whence);
-
     /// <summary>The size of the file behind <paramref name="fd"/>, or -1.</summary>
-    public static long FileSize(int fd) => lseek(fd, 0, 2);
+    public static long FileSize(int fd) => LibC.lseek(fd, 0, LibC.SEEK_END);
 
     /// <summary>
     /// Shared memory for the guest: a memfd mapped read-write for <paramref name="size"/> bytes. The
@@ -74,12 +49,29 @@ internal static unsafe partial class Posix
     public static bool CreateSharedMemory(string name, ulong size, out int fd, out byte* map, ulong fileSize = 0)
     {
         map = null;
-        fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        byte[] utf8 = [.. System.Text.Encoding.UTF8.GetBytes(name), 0];
+        fixed (byte* n = utf8) fd = LibC.memfd_create(n, LibC.MFD_CLOEXEC | LibC.MFD_ALLOW_SEALING);
         if (fd < 0) return false;
-        if (ftruncate(fd, (long)(fileSize == 0 ? size : fileSize)) != 0) { close(fd); fd = -1; return false; }
-        var p = mmap(null, (nuint)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        if (p == MAP_FAILED) { close(fd); fd = -1; return false; }
+        if (LibC.ftruncate(fd, (long)(fileSize == 0 ? size : fileSize)) != 0) { LibC.close(fd); fd = -1; return false; }
+        var p = LibC.mmap(null, (size_t)size, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED, fd, 0);
+        if (p == LibC.MAP_FAILED) { LibC.close(fd); fd = -1; return false; }
         map = (byte*)p;
         return true;
+    }
+
+    /// <summary>Waits up to <paramref name="timeoutMs"/> for a sync_file to signal (POLLIN); false on timeout or error.</summary>
+    public static bool WaitSyncFile(int fd, int timeoutMs)
+    {
+        var p = new pollfd { fd = fd, events = LibC.POLLIN };
+        long deadline = Environment.TickCount64 + timeoutMs;
+        while (true)
+        {
+            p.revents = 0;
+            int left = (int)Math.Max(0, deadline - Environment.TickCount64);
+            int n = LibC.poll(&p, 1, left);
+            if (n > 0) return (p.revents & LibC.POLLIN) != 0;
+            if (n == 0) return false;
+            if (LibC.errno != LibC.EINTR || left == 0) return false;
+        }
     }
 }

@@ -236,6 +236,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "setsockopt", SetLastError = true)]
     public static partial int SetSockOpt(int fd, int level, int optname, void* optval, uint optlen);
 
+    [LibraryImport(Library, EntryPoint = "getsockopt", SetLastError = true)]
+    public static partial int GetSockOpt(int fd, int level, int optname, void* optval, uint* optlen);
+
     [LibraryImport(Library, EntryPoint = "unlink", SetLastError = true)]
     public static partial int Unlink(byte* path);
 

@@ -558,72 +558,41 @@ internal sealed unsafe class VtestServerClient
 
     private void Reply(VtestCommand command, ReadOnlySpan<uint> payload)
     {
-        Span<uint> message = stackalloc uint[VtestProtocol.HeaderDwords + payload.Length];
-        message[VtestProtocol.HeaderLengthIndex] = (uint)payload.Length;
-        message[VtestProtocol.HeaderIdIndex] = (uint)command;
-        payload.CopyTo(message[VtestProtocol.HeaderDwords..]);
-        WriteAll(MemoryMarshal.AsBytes(message), $"the {VtestProtocol.Name(command)} reply");
+        int errno = new VtestSocket(_fd).WriteMessage(command, payload);
+        if (errno != 0)
+            throw SendFailed(errno, $"the {VtestProtocol.Name(command)} reply");
     }
 
     /// <returns>False only when <paramref name="endOfStreamOk"/> and the peer closed before the first byte.</returns>
     private bool ReadExact(Span<byte> buffer, string what, bool endOfStreamOk = false)
     {
-        fixed (byte* start = buffer)
+        int done = new VtestSocket(_fd).ReadExact(buffer, out int errno);
+        if (done == buffer.Length)
+            return true;
+        if (errno == 0)
         {
-            int done = 0;
-            while (done < buffer.Length)
-            {
-                nint received = Libc.Recv(_fd, start + done, (nuint)(buffer.Length - done), 0);
-                if (received > 0)
-                {
-                    done += (int)received;
-                    continue;
-                }
-                if (received == 0)
-                {
-                    if (done == 0 && endOfStreamOk)
-                        return false;
-                    throw Drop($"truncated message: the connection closed after {done} of {buffer.Length} bytes of {what}");
-                }
-                int errno = Libc.LastError;
-                if (errno == Libc.EINTR)
-                    continue;
-                if (errno == Libc.ECONNRESET)
-                    throw new ClientEndedException(done == 0 && endOfStreamOk
-                        ? "disconnected (connection reset)"
-                        : $"dropped: connection reset after {done} of {buffer.Length} bytes of {what}");
-                throw Drop($"reading {what} failed: {Libc.Describe(errno)}");
-            }
+            if (done == 0 && endOfStreamOk)
+                return false;
+            throw Drop($"truncated message: the connection closed after {done} of {buffer.Length} bytes of {what}");
         }
-        return true;
+        if (errno == Libc.ECONNRESET)
+            throw new ClientEndedException(done == 0 && endOfStreamOk
+                ? "disconnected (connection reset)"
+                : $"dropped: connection reset after {done} of {buffer.Length} bytes of {what}");
+        throw Drop($"reading {what} failed: {Libc.Describe(errno)}");
     }
 
     private void WriteAll(ReadOnlySpan<byte> data, string what)
     {
-        fixed (byte* start = data)
-        {
-            int done = 0;
-            while (done < data.Length)
-            {
-                nint sent = Libc.Send(_fd, start + done, (nuint)(data.Length - done), Libc.MSG_NOSIGNAL);
-                if (sent >= 0)
-                {
-                    done += (int)sent;
-                    continue;
-                }
-                int errno = Libc.LastError;
-                if (errno == Libc.EINTR)
-                    continue;
-                throw SendFailed(errno, what);
-            }
-        }
+        int errno = new VtestSocket(_fd).WriteAll(data);
+        if (errno != 0)
+            throw SendFailed(errno, what);
     }
 
     /// <summary>One data byte (0) with one SCM_RIGHTS fd, as <c>vtest_send_fd</c> sends it (§6.1).</summary>
     private void SendFd(int fd, string what)
     {
-        byte data = 0;
-        nint sent = Libc.SendWithFd(_fd, &data, VtestProtocol.FdMessageDataBytes, fd);
+        nint sent = new VtestSocket(_fd).SendFd(fd);
         if (sent == VtestProtocol.FdMessageDataBytes)
             return;
         if (sent >= 0)

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Venus.Transport.Vtest;
 
-namespace Venus.Peers.Tests;
+namespace Venus.Transport.Tests;
 
 /// <summary>
 /// A one-connection vtest server on a unix socket that runs a script, for driving the client
@@ -122,6 +122,19 @@ public sealed class FakeVtestServer : IDisposable
         }
 
         public void Close() => socket.Shutdown(SocketShutdown.Both);
+
+        /// <summary>Returns once the client closed its end, discarding what it still sends (a close with unread bytes is a reset).</summary>
+        public void WaitForClientClose()
+        {
+            byte[] sink = new byte[256];
+            try
+            {
+                while (socket.Receive(sink) > 0) { }
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+            {
+            }
+        }
 
         public static uint U32(ReadOnlySpan<byte> bytes) => BinaryPrimitives.ReadUInt32LittleEndian(bytes);
     }

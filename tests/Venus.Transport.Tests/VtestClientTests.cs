@@ -3,9 +3,12 @@ using Venus.Protocol;
 using Venus.Transport.Vtest;
 using Xunit.Abstractions;
 
-namespace Venus.Peers.Tests;
+namespace Venus.Transport.Tests;
 
-/// <summary>Client wire layout and failure handling against scripted fake servers (no peers needed).</summary>
+/// <summary>
+/// <see cref="VtestClient"/>'s wire layout and failure handling against scripted fake servers: each failure is a
+/// <see cref="VtestException"/> of its kind, and a protocol error makes every later call throw.
+/// </summary>
 public sealed class VtestClientTests(ITestOutputHelper output)
 {
     private VtestException ConnectFails(FakeVtestServer server, VtestErrorKind kind)
@@ -260,6 +263,61 @@ public sealed class VtestClientTests(ITestOutputHelper output)
             client.CreateBlob(VtestBlobType.Host3D, VtestBlobFlags.Mappable, 4096, 0));
         output.WriteLine(error.Message);
         Assert.Equal(VtestErrorKind.FdMissing, error.Kind);
+    }
+
+    [Fact]
+    public void AnAbsurdCapsetSizeFaultsTheConnectionForEveryLaterCall()
+    {
+        using var server = new FakeVtestServer(c =>
+        {
+            c.Handshake();
+            c.Expect(VtestCommand.GetCapset, 4, 0);
+            c.Send(1 + 1_000_000, (uint)VtestCommand.GetCapset, 1);
+            c.WaitForClientClose();
+        });
+        using VtestClient client = VtestClient.Connect(server.SocketPath, "fake");
+        var error = Assert.Throws<VtestException>(() => client.GetCapset());
+        Assert.Equal(VtestErrorKind.ShortReply, error.Kind);
+        Assert.Contains("claims 1000000 dwords", error.Message);
+        var later = Assert.Throws<VtestException>(() => client.SyncCreate(0));
+        Assert.Equal(VtestErrorKind.Faulted, later.Kind);
+        Assert.Contains("claims 1000000 dwords", later.Message);
+        Assert.True(client.IsPeerClosed());
+    }
+
+    [Fact]
+    public void AnInvalidCapsetLeavesTheConnectionUsable()
+    {
+        using var server = new FakeVtestServer(c =>
+        {
+            c.Handshake();
+            c.Expect(VtestCommand.GetCapset, 4, 0);
+            c.Reply(VtestCommand.GetCapset, 0);
+            c.Expect(VtestCommand.SyncCreate, 0, 0);
+            c.Reply(VtestCommand.SyncCreate, 7);
+            c.WaitForClientClose();
+        });
+        using VtestClient client = VtestClient.Connect(server.SocketPath, "fake");
+        Assert.Equal(VtestErrorKind.CapsetInvalid, Assert.Throws<VtestException>(() => client.GetCapset()).Kind);
+        Assert.Equal(7u, client.SyncCreate(0));
+        Assert.False(client.IsPeerClosed());
+    }
+
+    [Fact]
+    public void AReplyOutOfStepAfterTheHandshakeFaultsTheConnection()
+    {
+        using var server = new FakeVtestServer(c =>
+        {
+            c.Handshake();
+            c.Expect(VtestCommand.SyncCreate, 0, 0);
+            c.Reply(VtestCommand.SyncRead, 1, 0);
+            c.WaitForClientClose();
+        });
+        using VtestClient client = VtestClient.Connect(server.SocketPath, "fake");
+        var error = Assert.Throws<VtestException>(() => client.SyncCreate(0));
+        Assert.Equal(VtestErrorKind.BadHeader, error.Kind);
+        Assert.Contains("expected id 19 (SYNC_CREATE)", error.Message);
+        Assert.Equal(VtestErrorKind.Faulted, Assert.Throws<VtestException>(() => client.SyncRead(1)).Kind);
     }
 
     [Fact]

@@ -5,7 +5,7 @@ using Venus.Protocol.Vulkan;
 using Venus.Protocol.Wire;
 using Venus.Transport.Vtest;
 
-namespace Venus.Cli;
+namespace Venus.Client;
 
 /// <summary>A Venus call failed: the host answered with an error, a reply did not decode, or no reply came.</summary>
 public sealed class VenusCallException(string message) : Exception(message);

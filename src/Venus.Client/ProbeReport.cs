@@ -1,6 +1,6 @@
 using Venus.Protocol.Vulkan;
 
-namespace Venus.Cli;
+namespace Venus.Client;
 
 /// <summary>What <c>venus probe</c> learnt from a vtest host.</summary>
 public sealed record ProbeReport(

@@ -3,9 +3,9 @@ using Venus.Protocol;
 using Venus.Protocol.Commands;
 using Venus.Protocol.Vulkan;
 using Venus.Protocol.Wire;
-using static Venus.Cli.VtestVenusSession;
+using static Venus.Client.VtestVenusSession;
 
-namespace Venus.Cli;
+namespace Venus.Client;
 
 /// <summary>
 /// The calls of <c>venus probe</c>, each through <see cref="VtestVenusSession"/>: instance
