@@ -139,7 +139,7 @@ public static class Program
         {
             if (sb.Length == 0) return;
             o[$"{prefix}{file:D2}.cs"] = CodeWriter.Header("Venus wire codecs.") +
-                "using Venus.Protocol.Vulkan;\nusing Venus.Protocol.Wire;\n\nnamespace " + ns + ";\n\n" + sb;
+                "using System.Runtime.CompilerServices;\nusing Venus.Protocol.Vulkan;\nusing Venus.Protocol.Wire;\n\nnamespace " + ns + ";\n\n" + sb;
             sb.Clear();
             file++;
         }

@@ -269,9 +269,21 @@ public sealed class IcdEmitter
             string cb = Local(c, "cb"), e = Local(c, "e");
             w.Open("try");
             w.Line($"var {cb} = CommandBuffer.FromHandle({N(first)});");
-            w.Line($"VnEncoder {e} = {cb}.Reserve(Commands.{name}.Size({ForwardArgs(c, native, $"{cb}.StreamFilter")}));");
-            w.Line($"Commands.{name}.Encode(ref {e}, 0{Lead(ForwardArgs(c, native))});");
-            w.Line($"{cb}.Commit(in {e});");
+            if (_wire.IsFlatCommand(c))
+            {
+                // The recording fast path: a size from the arguments alone, one reserve, unchecked writes.
+                string size = Local(c, "n");
+                w.Line($"ulong {size} = Commands.{name}.Size({ForwardArgs(c, native)});");
+                w.Line($"VnRawWriter {e} = {cb}.ReserveRaw({size});");
+                w.Line($"Commands.{name}.Encode(ref {e}, 0{Lead(ForwardArgs(c, native))});");
+                w.Line($"{cb}.Commit(in {e}, {size});");
+            }
+            else
+            {
+                w.Line($"VnEncoder {e} = {cb}.Reserve(Commands.{name}.Size({ForwardArgs(c, native, $"{cb}.StreamFilter")}));");
+                w.Line($"Commands.{name}.Encode(ref {e}, 0{Lead(ForwardArgs(c, native))});");
+                w.Line($"{cb}.Commit(in {e});");
+            }
             w.Close();
             w.Open($"catch (Exception {ex})");
             w.Line($"CommandBuffer.FailSafe({N(first)}, {ex}, \"{name}\");");

@@ -37,17 +37,23 @@ public sealed partial class WireEmitter
         w.Line();
 
         // request size
-        w.Open($"public static ulong Size({pl}{(pl.Length > 0 ? ", " : "")}VnProtocolFilter f = null)");
-        w.Line("ulong n = 8;");
-        foreach (var p in c.Params) RequestParam(w, c, p, Mode.Size);
-        w.Line("return n;");
-        w.Close();
+        bool flat = IsFlatCommand(c);
+        if (flat) EmitFlatSize(w, c, pl);
+        else
+        {
+            w.Open($"public static ulong Size({pl}{(pl.Length > 0 ? ", " : "")}VnProtocolFilter f = null)");
+            w.Line("ulong n = 8;");
+            foreach (var p in c.Params) RequestParam(w, c, p, Mode.Size);
+            w.Line("return n;");
+            w.Close();
+        }
         // request encode
         w.Open($"public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags{plc})");
         w.Line("e.U32((uint)Type);");
         w.Line("e.U32((uint)cmdFlags);");
         foreach (var p in c.Params) RequestParam(w, c, p, Mode.Encode);
         w.Close();
+        if (flat) EmitRawCommandEncode(w, c, plc);
         // request decode (the dispatcher has consumed type and flags)
         w.Open("public static void Decode(ref VnDecoder d, Args* a)");
         foreach (var p in c.Params) RequestParam(w, c, p, Mode.Decode);
@@ -86,6 +92,7 @@ public sealed partial class WireEmitter
         // conveniences over Args
         w.Line($"public static ulong Size(Args* a, VnProtocolFilter f = null) => Size({ArgList(c, "a->")}{(c.Params.Count > 0 ? ", " : "")}f);");
         w.Line($"public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags{(c.Params.Count > 0 ? ", " : "")}{ArgList(c, "a->")});");
+        if (flat) w.Line($"public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags{(c.Params.Count > 0 ? ", " : "")}{ArgList(c, "a->")});");
         w.Line($"public static ulong ReplySize(Args* a) => ReplySize({ArgList(c, "a->")});");
         w.Line($"public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e{(hasRet ? ", a->ret" : "")}{(c.Params.Count > 0 ? ", " : "")}{ArgList(c, "a->")});");
         w.Line($"public static {ret} DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d{(c.Params.Count > 0 ? ", " : "")}{ArgList(c, "a->")});");
