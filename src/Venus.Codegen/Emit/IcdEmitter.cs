@@ -167,10 +167,11 @@ public sealed class IcdEmitter
         void Flush()
         {
             if (sb.Length == 0 && file > 0) return;
-            o[$"{prefix}{file:D2}.cs"] = CodeWriter.Header($"Guest ICD {what}") +
-                usings + "using Venus.GuestIcd.Runtime;\nusing Venus.Protocol.Vulkan;\nusing Venus.Protocol.Wire;\n" +
-                "using Commands = Venus.Protocol.Commands;\n\nnamespace " + Ns + ";\n\n" +
-                decl + "\n{\n" + sb.ToString().TrimEnd('\n') + "\n}\n";
+            o[$"{prefix}{file:D2}.cs"] = Templates.Render("icd-file.sbn", new
+            {
+                Header = CodeWriter.Header($"Guest ICD {what}"), Usings = usings, Namespace = Ns, Declaration = decl,
+                Body = sb.ToString().TrimEnd('\n'),
+            });
             sb.Clear();
             file++;
         }
