@@ -44,15 +44,16 @@ public sealed partial class WireEmitter
 
     bool IsFlatParam(CommandModel c, FieldModel p)
     {
-        if (p.IsOutput || p.Unsupported != null) return false;
-        var t = p.Elem;
-        return p.Shape switch
+        var plan = Plan(p);
+        if (plan.Output || p.Unsupported != null) return false;
+        return plan.Kind switch
         {
-            FieldShape.Value => t.Kind is TypeKind.Scalar or TypeKind.Enum or TypeKind.Handle,
-            FieldShape.FixedArray => t.Kind is TypeKind.Scalar or TypeKind.Enum,
-            FieldShape.Array => CountParam(c, p) != null
-                && (t.Kind is TypeKind.Scalar or TypeKind.Enum or TypeKind.Handle || (t.Kind == TypeKind.Struct && t.Struct != null && IsFlatStruct(t.Struct))),
-            FieldShape.Blob => CountParam(c, p) != null,
+            WireKind.Scalar or WireKind.Handle => true,
+            WireKind.FixedArray => plan.Elem.Kind is TypeKind.Scalar or TypeKind.Enum,
+            WireKind.Array => CountParam(c, p) != null
+                && (plan.Elem.Kind is TypeKind.Scalar or TypeKind.Enum or TypeKind.Handle
+                    || (plan.Elem.Kind == TypeKind.Struct && plan.ElemIsStruct && IsFlatStruct(plan.Elem.Struct!))),
+            WireKind.Blob => CountParam(c, p) != null,
             _ => false,
         };
     }
@@ -95,20 +96,22 @@ public sealed partial class WireEmitter
         var arrays = new List<string>();
         foreach (var p in c.Params)
         {
+            var plan = Plan(p);
             string lv = NativeEmitter.Escape(p.Name);
-            var t = p.Elem;
-            switch (p.Shape)
+            var t = plan.Elem;
+            switch (plan.Kind)
             {
-                case FieldShape.Value: constant += t.Kind == TypeKind.Handle ? 8 : t.WireSize; break;
-                case FieldShape.FixedArray: constant += FixedArrayWireSize(p); break;
+                case WireKind.Scalar: constant += t.WireSize; break;
+                case WireKind.Handle: constant += 8; break;
+                case WireKind.FixedArray: constant += FixedArrayWireSize(p); break;
                 default:
                     {
+                        // u64 count, then the elements of a present array
                         constant += 8;
-                        string len = string.Format(p.LenExpr!, "");
-                        string bytes = p.Shape == FieldShape.Blob ? $"VnSize.Padded({len} * 1)"
-                            : t.Kind == TypeKind.Struct ? $"{FlatWireSize(t.Struct!)} * {len}"
+                        string len = string.Format(plan.Count!, "");
+                        string bytes = plan.ElemIsStruct ? $"{FlatWireSize(t.Struct!)} * {len}"
                             : t.Kind == TypeKind.Handle ? $"8 * {len}"
-                            : IsRawCopy(t) ? $"VnSize.Padded({len} * {Math.Max(t.NativeSize, 1)})"
+                            : plan.RawCopy ? $"VnSize.Padded({len} * {plan.ElemNativeSize})"
                             : $"{t.WireSize} * {len}";
                         arrays.Add($"if ({lv} != null) n += {bytes};");
                         break;
