@@ -56,6 +56,65 @@ public static unsafe class Calls
         return e.Position;
     }
 
+    /// <summary>The ICD benchmark's `record` pair (bench/clients/icdbench.c): vkCmdPushConstants (16 bytes) + vkCmdDispatch, checked encoder.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int EncodePushConstantsDispatch(Span<byte> stream, Fixture fx)
+    {
+        ulong size = vkCmdPushConstants.Size(Fixture.CommandBuffer, Fixture.PipelineLayout, PushStages, 0, PushBytes, fx.PushValues);
+        var e = new VnEncoder(stream.Slice(0, (int)size));
+        vkCmdPushConstants.Encode(ref e, NoReply, Fixture.CommandBuffer, Fixture.PipelineLayout, PushStages, 0, PushBytes, fx.PushValues);
+        int pos = e.Position;
+        size = vkCmdDispatch.Size(Fixture.CommandBuffer, 1, 1, 1);
+        e = new VnEncoder(stream.Slice(pos, (int)size));
+        vkCmdDispatch.Encode(ref e, NoReply, Fixture.CommandBuffer, 1, 1, 1);
+        return pos + e.Position;
+    }
+
+    public const uint PushStages = 0x20, PushBytes = 16; // VK_SHADER_STAGE_COMPUTE_BIT, 4 uints
+
+    // ---- guest: the recording fast path (flat vkCmd*, VnRawWriter), as the ICD's exports do it ----
+
+    /// <summary>vkCmdDraw: the constant Size, one reservation, unchecked writes; returns the bytes used.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int RecordDraw(byte* stream, uint firstVertex)
+    {
+        ulong size = vkCmdDraw.Size(Fixture.CommandBuffer, DrawVertexCount, DrawInstanceCount, firstVertex, DrawFirstInstance);
+        var e = new VnRawWriter(stream);
+        vkCmdDraw.Encode(ref e, NoReply, Fixture.CommandBuffer, DrawVertexCount, DrawInstanceCount, firstVertex, DrawFirstInstance);
+        return (int)size;
+    }
+
+    /// <summary>As <see cref="EncodeDrawBatch"/> over the fast path.</summary>
+    public static int RecordDrawBatch(byte* stream)
+    {
+        int pos = 0;
+        for (uint i = 0; i < BatchDraws; i++)
+            pos += RecordDraw(stream + pos, i * DrawVertexCount);
+        return pos;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int RecordBindDescriptorSets(byte* stream, Fixture fx)
+    {
+        ulong size = vkCmdBindDescriptorSets.Size(Fixture.CommandBuffer, BindPoint, Fixture.PipelineLayout, FirstSet,
+            Fixture.DescriptorSetCount, fx.DescriptorSets, Fixture.DynamicOffsetCount, fx.DynamicOffsets);
+        var e = new VnRawWriter(stream);
+        vkCmdBindDescriptorSets.Encode(ref e, NoReply, Fixture.CommandBuffer, BindPoint, Fixture.PipelineLayout, FirstSet,
+            Fixture.DescriptorSetCount, fx.DescriptorSets, Fixture.DynamicOffsetCount, fx.DynamicOffsets);
+        return (int)size;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int RecordPushConstantsDispatch(byte* stream, Fixture fx)
+    {
+        ulong size = vkCmdPushConstants.Size(Fixture.CommandBuffer, Fixture.PipelineLayout, PushStages, 0, PushBytes, fx.PushValues);
+        var e = new VnRawWriter(stream);
+        vkCmdPushConstants.Encode(ref e, NoReply, Fixture.CommandBuffer, Fixture.PipelineLayout, PushStages, 0, PushBytes, fx.PushValues);
+        size += vkCmdDispatch.Size(Fixture.CommandBuffer, 1, 1, 1);
+        vkCmdDispatch.Encode(ref e, NoReply, Fixture.CommandBuffer, 1, 1, 1);
+        return (int)size;
+    }
+
     /// <summary>vkQueueSubmit is sent with GENERATE_REPLY (the synchronous call path), so the flags round-trip is visible.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int EncodeQueueSubmit(Span<byte> stream, Fixture fx)

@@ -44,6 +44,8 @@ public sealed unsafe class Fixture : IDisposable
     public readonly VkProtectedSubmitInfo* Protected;
     public readonly ulong* WaitValues;
     public readonly ulong* SignalValues;
+    /// <summary>16 bytes of push-constant data (vkCmdPushConstants).</summary>
+    public readonly uint* PushValues;
 
     void* _block;
 
@@ -53,7 +55,7 @@ public sealed unsafe class Fixture : IDisposable
         nuint bytes = (nuint)(DescriptorSetCount * 8 + 8 /* 2 offsets */ + (uint)sizeof(VkSubmitInfo)
                               + WaitSemaphoreCount * 8 + 8 /* 2 masks */ + CommandBufferCount * 8 + SignalSemaphoreCount * 8
                               + (uint)sizeof(VkSubmitInfo) + (uint)sizeof(VkTimelineSemaphoreSubmitInfo) + (uint)sizeof(VkProtectedSubmitInfo)
-                              + WaitSemaphoreCount * 8 + SignalSemaphoreCount * 8);
+                              + WaitSemaphoreCount * 8 + SignalSemaphoreCount * 8 + 16 /* push constants */);
         _block = NativeMemory.AllocZeroed(bytes);
         byte* p = (byte*)_block;
         DescriptorSets = (ulong*)p; p += DescriptorSetCount * 8;
@@ -67,7 +69,9 @@ public sealed unsafe class Fixture : IDisposable
         Timeline = (VkTimelineSemaphoreSubmitInfo*)p; p += sizeof(VkTimelineSemaphoreSubmitInfo);
         Protected = (VkProtectedSubmitInfo*)p; p += sizeof(VkProtectedSubmitInfo);
         WaitValues = (ulong*)p; p += WaitSemaphoreCount * 8;
-        SignalValues = (ulong*)p;
+        SignalValues = (ulong*)p; p += SignalSemaphoreCount * 8;
+        PushValues = (uint*)p;
+        for (uint i = 0; i < 4; i++) PushValues[i] = 0x1000 + i;
 
         for (uint i = 0; i < DescriptorSetCount; i++) DescriptorSets[i] = DescriptorSet0 + i;
         DynamicOffsets[0] = 256;

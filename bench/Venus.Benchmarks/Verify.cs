@@ -31,6 +31,7 @@ public static unsafe class Verify
         try
         {
             RoundTrips(enc, dec);
+            FastPathBytes(enc);
             ChainedRoundTrip(enc, dec);
             Rejections(enc, dec);
             BenchmarkReturnValues(enc, dec);
@@ -219,6 +220,25 @@ public static unsafe class Verify
               && enc.Encode_vkCmdBindDescriptorSets() == 96 && enc.Encode_vkQueueSubmit() == 148, "encode benchmarks return their sizes");
     }
 
+    /// <summary>The recording fast path (VnRawWriter) writes byte for byte what the checked encoder writes.</summary>
+    static void FastPathBytes(EncodeBenchmarks enc)
+    {
+        (string Name, Func<int> Checked, Func<int> Raw, int Expected)[] pairs =
+        {
+            ("vkCmdDraw", enc.Encode_vkCmdDraw, enc.Record_vkCmdDraw, 32),
+            ("vkCmdDraw x1000", enc.Encode_vkCmdDraw_x1000, enc.Record_vkCmdDraw_x1000, 32 * Calls.BatchDraws),
+            ("vkCmdBindDescriptorSets", enc.Encode_vkCmdBindDescriptorSets, enc.Record_vkCmdBindDescriptorSets, 96),
+            // push constants: header 8 + cb 8 + layout 8 + 3·4 + (8 + 16); dispatch: 8 + 8 + 3·4
+            ("vkCmdPushConstants + vkCmdDispatch", enc.Encode_vkCmdPushConstants_vkCmdDispatch, enc.Record_vkCmdPushConstants_vkCmdDispatch, 60 + 28),
+        };
+        foreach (var (name, chk, raw, expected) in pairs)
+        {
+            int n = chk(), m = raw();
+            Check(n == expected && m == expected, $"{name}: checked wrote {n}, fast path {m}, expected {expected}");
+            Check(enc.Stream[..n].SequenceEqual(enc.RawStream[..m]), $"{name}: fast path bytes equal the checked encoder's");
+        }
+    }
+
     /// <summary>Every benchmark body, warmed up, then run again while counting this thread's managed allocations.</summary>
     static void NoAllocations(EncodeBenchmarks enc, DecodeBenchmarks dec)
     {
@@ -227,6 +247,11 @@ public static unsafe class Verify
             ("Encode_vkCmdDraw", () => (ulong)enc.Encode_vkCmdDraw(), 1000),
             ("Encode_vkCmdDraw_x1000", () => (ulong)enc.Encode_vkCmdDraw_x1000(), 10),
             ("Encode_vkCmdBindDescriptorSets", () => (ulong)enc.Encode_vkCmdBindDescriptorSets(), 1000),
+            ("Encode_vkCmdPushConstants_vkCmdDispatch", () => (ulong)enc.Encode_vkCmdPushConstants_vkCmdDispatch(), 1000),
+            ("Record_vkCmdDraw", () => (ulong)enc.Record_vkCmdDraw(), 1000),
+            ("Record_vkCmdDraw_x1000", () => (ulong)enc.Record_vkCmdDraw_x1000(), 10),
+            ("Record_vkCmdBindDescriptorSets", () => (ulong)enc.Record_vkCmdBindDescriptorSets(), 1000),
+            ("Record_vkCmdPushConstants_vkCmdDispatch", () => (ulong)enc.Record_vkCmdPushConstants_vkCmdDispatch(), 1000),
             ("Encode_vkQueueSubmit", () => (ulong)enc.Encode_vkQueueSubmit(), 1000),
             ("Encode_vkQueueSubmit_Chained", () => (ulong)enc.Encode_vkQueueSubmit_Chained(), 1000),
             ("Decode_vkCmdDraw", dec.Decode_vkCmdDraw, 1000),

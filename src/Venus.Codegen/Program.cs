@@ -138,8 +138,8 @@ public static class Program
         void Flush()
         {
             if (sb.Length == 0) return;
-            o[$"{prefix}{file:D2}.cs"] = CodeWriter.Header("Venus wire codecs.") +
-                "using Venus.Protocol.Vulkan;\nusing Venus.Protocol.Wire;\n\nnamespace " + ns + ";\n\n" + sb;
+            o[$"{prefix}{file:D2}.cs"] = Templates.Render("codec-file.sbn",
+                new { Header = CodeWriter.Header("Venus wire codecs."), Namespace = ns, Body = sb.ToString() });
             sb.Clear();
             file++;
         }

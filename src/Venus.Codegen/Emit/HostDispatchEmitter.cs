@@ -32,32 +32,17 @@ public sealed class HostDispatchEmitter
 
     public string Emit()
     {
-        var w = new CodeWriter();
-        w.Line(CodeWriter.Header("Host-side dispatch of every Venus command with a body."));
-        w.Line("using Venus.Protocol.Commands;");
-        w.Line("using Venus.Protocol.Vulkan;");
-        w.Line("using Venus.Protocol.Wire;");
-        w.Line();
-        w.Line("namespace Venus.HostRenderer.Context;");
-        w.Line();
         var cmds = _wire.WireCommands().ToList();
-        w.Line("/// <summary>Hand-written handlers, implemented in the per-family files.</summary>");
-        w.Open("internal unsafe partial interface IHandlers");
-        foreach (var c in cmds.Where(c => _handWritten.Contains(c.Name)))
-            w.Line($"bool {c.Name}(Dispatcher x, {c.Name}.Args* a);");
-        w.Close();
-        w.Line();
-        w.Open("internal static unsafe partial class CommandDispatch");
-        w.Line("/// <summary>Decodes and runs one command whose type and flags were read; false = fatal for the context.</summary>");
-        w.Open("public static bool Run(Dispatcher x, int type, uint flags, ref VnDecoder d)");
-        w.Open("switch (type)");
-        foreach (var c in cmds) w.Line($"case {c.TypeValue}: return {c.Name}_(x, flags, ref d);");
-        w.Line("default: return x.Unsupported(type);");
-        w.Close();
-        w.Close();
-        foreach (var c in cmds) EmitCommand(w, c);
-        w.Close();
-        return w.ToString();
+        var bodies = new CodeWriter();
+        bodies.Indent();
+        foreach (var c in cmds) EmitCommand(bodies, c);
+        return Templates.Render("host-dispatch.sbn", new
+        {
+            Header = CodeWriter.Header("Host-side dispatch of every Venus command with a body."),
+            HandWritten = cmds.Where(c => _handWritten.Contains(c.Name)).Select(c => c.Name).ToList(),
+            Commands = cmds.Select(c => new { c.TypeValue, c.Name }).ToList(),
+            Bodies = bodies.ToString(),
+        });
     }
 
     static bool IsDispatchableType(TypeRef t) => t.Kind == TypeKind.Handle && t.Dispatchable;

@@ -167,10 +167,11 @@ public sealed class IcdEmitter
         void Flush()
         {
             if (sb.Length == 0 && file > 0) return;
-            o[$"{prefix}{file:D2}.cs"] = CodeWriter.Header($"Guest ICD {what}") +
-                usings + "using Venus.GuestIcd.Runtime;\nusing Venus.Protocol.Vulkan;\nusing Venus.Protocol.Wire;\n" +
-                "using Commands = Venus.Protocol.Commands;\n\nnamespace " + Ns + ";\n\n" +
-                decl + "\n{\n" + sb.ToString().TrimEnd('\n') + "\n}\n";
+            o[$"{prefix}{file:D2}.cs"] = Templates.Render("icd-file.sbn", new
+            {
+                Header = CodeWriter.Header($"Guest ICD {what}"), Usings = usings, Namespace = Ns, Declaration = decl,
+                Body = sb.ToString().TrimEnd('\n'),
+            });
             sb.Clear();
             file++;
         }
@@ -255,30 +256,40 @@ public sealed class IcdEmitter
 
     string EmitEntrypoint(CommandModel c)
     {
-        var w = new CodeWriter();
         var native = _fns.NativeSignature(c.Reg!)!;
         string nativeRet = native[^1];
         string sig = string.Join(", ", c.Params.Select((p, i) => $"{native[i]} {N(p)}"));
         string name = c.Name;
         string ex = Local(c, "ex");
         var first = c.Params[0];
-        w.Line("[UnmanagedCallersOnly]");
-        w.Open($"public static {nativeRet} {name}({sig})");
         if (IsCmd(c))
         {
+            // The shell is Templates/icd-cmd-export.sbn: command buffer lookup, encode, failure recorded on the command buffer.
             string cb = Local(c, "cb"), e = Local(c, "e");
-            w.Open("try");
-            w.Line($"var {cb} = CommandBuffer.FromHandle({N(first)});");
-            w.Line($"VnEncoder {e} = {cb}.Reserve(Commands.{name}.Size({ForwardArgs(c, native, $"{cb}.StreamFilter")}));");
-            w.Line($"Commands.{name}.Encode(ref {e}, 0{Lead(ForwardArgs(c, native))});");
-            w.Line($"{cb}.Commit(in {e});");
-            w.Close();
-            w.Open($"catch (Exception {ex})");
-            w.Line($"CommandBuffer.FailSafe({N(first)}, {ex}, \"{name}\");");
-            w.Close();
-            w.Close();
-            return w.ToString();
+            var encode = new List<string>();
+            if (_wire.IsFlatCommand(c))
+            {
+                // The recording fast path: a size from the arguments alone, one reserve, unchecked writes.
+                string size = Local(c, "n");
+                encode.Add($"ulong {size} = Commands.{name}.Size({ForwardArgs(c, native)});");
+                encode.Add($"VnRawWriter {e} = {cb}.ReserveRaw({size});");
+                encode.Add($"Commands.{name}.Encode(ref {e}, 0{Lead(ForwardArgs(c, native))});");
+                encode.Add($"{cb}.Commit(in {e}, {size});");
+            }
+            else
+            {
+                encode.Add($"VnEncoder {e} = {cb}.Reserve(Commands.{name}.Size({ForwardArgs(c, native, $"{cb}.StreamFilter")}));");
+                encode.Add($"Commands.{name}.Encode(ref {e}, 0{Lead(ForwardArgs(c, native))});");
+                encode.Add($"{cb}.Commit(in {e});");
+            }
+            return Templates.Render("icd-cmd-export.sbn", new
+            {
+                Ret = nativeRet, Name = name, Signature = sig, Cb = cb, First = N(first), Encode = encode, Ex = ex,
+            });
         }
+        var w = new CodeWriter();
+        w.Line("[UnmanagedCallersOnly]");
+        w.Open($"public static {nativeRet} {name}({sig})");
         string o = Local(c, "o"), r = Local(c, "r"), i = Local(c, "i"), n = Local(c, "n");
         bool isResult = c.Return?.VkName == "VkResult";
         bool reply = c.Return != null || c.Params.Any(p => p.IsOutput);

@@ -328,6 +328,17 @@ public sealed class TestEmitter
         w.Line("var e = new VnEncoder(buf);");
         w.Line($"{c.Name}.Encode(ref e, {flags}, &a);");
         w.Line("if ((ulong)e.Position != size) return $\"request: Size said {size}, Encode wrote {e.Position}\";");
+        if (_wire.IsFlatCommand(c))
+        {
+            // the recording fast path writes the same bytes as the checked encoder, and exactly Size of them
+            w.Line("var raw = new byte[size];");
+            w.Open("fixed (byte* rp = raw)");
+            w.Line("var rw = new VnRawWriter(rp);");
+            w.Line($"{c.Name}.Encode(ref rw, {flags}, &a);");
+            w.Line("if ((ulong)(rw.Position - rp) != size) return $\"request: Size said {size}, the raw encoder wrote {rw.Position - rp}\";");
+            w.Close();
+            w.Line("if (!buf.AsSpan().SequenceEqual(raw)) return $\"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}\";");
+        }
         w.Line("var d = new VnDecoder(buf, r.DecodeArena);");
         w.Line($"if (d.U32() != {c.TypeValue} || d.U32() != 1) return \"request header\";");
         w.Line($"{c.Name}.Args b = default;");

@@ -21,33 +21,34 @@ public sealed partial class WireEmitter
 
     public string EmitCommand(CommandModel c)
     {
+        // The shell (class, Type, Args, the Args conveniences) is Templates/command.sbn; the functions are field code.
         var w = new CodeWriter();
+        w.Indent();
         string ret = RetCs(c);
         bool hasRet = c.Return != null;
         string pl = ParamList(c);
         string plc = pl.Length > 0 ? ", " + pl : "";
-        w.Line($"/// <summary>{c.Name} (VkCommandTypeEXT {c.TypeValue}).</summary>");
-        w.Open($"public static unsafe partial class {c.Name}");
-        w.Line($"public const VkCommandTypeEXT Type = (VkCommandTypeEXT){c.TypeValue};");
-        w.Line();
-        w.Open("public struct Args");
-        foreach (var p in c.Params) w.Line($"public {ParamCs(p)} {NativeEmitter.Escape(p.Name)};");
-        if (hasRet) w.Line($"public {ret} ret;");
-        w.Close();
-        w.Line();
+        var argsFields = c.Params.Select(p => $"{ParamCs(p)} {NativeEmitter.Escape(p.Name)}").ToList();
+        if (hasRet) argsFields.Add($"{ret} ret");
 
         // request size
-        w.Open($"public static ulong Size({pl}{(pl.Length > 0 ? ", " : "")}VnProtocolFilter f = null)");
-        w.Line("ulong n = 8;");
-        foreach (var p in c.Params) RequestParam(w, c, p, Mode.Size);
-        w.Line("return n;");
-        w.Close();
+        bool flat = IsFlatCommand(c);
+        if (flat) EmitFlatSize(w, c, pl);
+        else
+        {
+            w.Open($"public static ulong Size({pl}{(pl.Length > 0 ? ", " : "")}VnProtocolFilter f = null)");
+            w.Line("ulong n = 8;");
+            foreach (var p in c.Params) RequestParam(w, c, p, Mode.Size);
+            w.Line("return n;");
+            w.Close();
+        }
         // request encode
         w.Open($"public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags{plc})");
         w.Line("e.U32((uint)Type);");
         w.Line("e.U32((uint)cmdFlags);");
         foreach (var p in c.Params) RequestParam(w, c, p, Mode.Encode);
         w.Close();
+        if (flat) EmitRawCommandEncode(w, c, plc);
         // request decode (the dispatcher has consumed type and flags)
         w.Open("public static void Decode(ref VnDecoder d, Args* a)");
         foreach (var p in c.Params) RequestParam(w, c, p, Mode.Decode);
@@ -84,13 +85,20 @@ public sealed partial class WireEmitter
         w.Close();
         _ret = "";
         // conveniences over Args
-        w.Line($"public static ulong Size(Args* a, VnProtocolFilter f = null) => Size({ArgList(c, "a->")}{(c.Params.Count > 0 ? ", " : "")}f);");
-        w.Line($"public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags{(c.Params.Count > 0 ? ", " : "")}{ArgList(c, "a->")});");
-        w.Line($"public static ulong ReplySize(Args* a) => ReplySize({ArgList(c, "a->")});");
-        w.Line($"public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e{(hasRet ? ", a->ret" : "")}{(c.Params.Count > 0 ? ", " : "")}{ArgList(c, "a->")});");
-        w.Line($"public static {ret} DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d{(c.Params.Count > 0 ? ", " : "")}{ArgList(c, "a->")});");
-        w.Close();
-        return w.ToString();
+        string sep = c.Params.Count > 0 ? ", " : "";
+        var conveniences = new List<string>
+        {
+            $"public static ulong Size(Args* a, VnProtocolFilter f = null) => Size({ArgList(c, "a->")}{sep}f);",
+            $"public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags{sep}{ArgList(c, "a->")});",
+        };
+        if (flat) conveniences.Add($"public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags{sep}{ArgList(c, "a->")});");
+        conveniences.Add($"public static ulong ReplySize(Args* a) => ReplySize({ArgList(c, "a->")});");
+        conveniences.Add($"public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e{(hasRet ? ", a->ret" : "")}{sep}{ArgList(c, "a->")});");
+        conveniences.Add($"public static {ret} DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d{sep}{ArgList(c, "a->")});");
+        return Templates.Render("command.sbn", new
+        {
+            c.Name, c.TypeValue, ArgsFields = argsFields, Functions = w.ToString().TrimEnd('\n'), Conveniences = conveniences,
+        });
     }
 
     void RequestParam(CodeWriter w, CommandModel c, FieldModel p, Mode m)

@@ -40,7 +40,7 @@ public sealed partial class WireEmitter
         }
     }
 
-    static bool IsRawCopy(TypeRef t) => (t.Kind is TypeKind.Scalar or TypeKind.Enum) && (t.NativeSize == t.WireSize || t.NativeSize < 4);
+    static bool IsRawCopy(TypeRef t) => FieldPlan.IsRawCopyType(t);
 
     // ---- one field of a struct (or input parameter) --------------------------------------------
 
@@ -48,56 +48,59 @@ public sealed partial class WireEmitter
     /// <param name="output">the field is an output in this context (partial/reply rules apply)</param>
     void Field(CodeWriter w, StructModel? owner, FieldModel f, string pfx, Mode m, bool translate, Dictionary<string, string>? caps = null)
     {
+        var plan = Plan(f);
         string lv = pfx + NativeEmitter.Escape(f.Name);
-        string Len() => string.Format(f.LenExpr!, pfx);
+        string Len() => string.Format(plan.Count!, pfx);
         bool partial = IsPartialMode(m);
-        switch (f.Shape)
+        switch (plan.Kind)
         {
-            case FieldShape.SType:
-            case FieldShape.PNext:
+            case WireKind.Chain:
                 return; // handled by the struct's entry functions
-            case FieldShape.AllocationCallbacks:
+            case WireKind.AllocationCallbacks:
                 if (IsSize(m)) w.Line("n += 8;");
                 else if (IsEncode(m)) w.Line("e.Pointer(false);");
                 else w.Line("if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }");
                 return;
-            case FieldShape.Value:
+            case WireKind.Scalar:
+            case WireKind.Handle:
+            case WireKind.Struct:
+            case WireKind.Union:
                 if (partial && f.IsLenOfArray)
                 {
                     // counts inside output structs travel in the request (§1.6)
-                    Elem(w, f.Elem, lv, m == Mode.SizePartial ? Mode.Size : m == Mode.EncodePartial ? Mode.Encode : Mode.Decode, translate);
+                    Elem(w, plan.Elem, lv, m == Mode.SizePartial ? Mode.Size : m == Mode.EncodePartial ? Mode.Encode : Mode.Decode, translate);
                     return;
                 }
-                if (partial && f.Elem.Kind == TypeKind.Handle)
+                if (partial && plan.Kind == WireKind.Handle)
                 {
-                    Elem(w, f.Elem, lv, m == Mode.SizePartial ? Mode.Size : m == Mode.EncodePartial ? Mode.Encode : Mode.DecodeInto, false);
+                    Elem(w, plan.Elem, lv, m == Mode.SizePartial ? Mode.Size : m == Mode.EncodePartial ? Mode.Encode : Mode.DecodeInto, false);
                     return;
                 }
-                Elem(w, f.Elem, lv, m, translate, null, f.Selector != null ? pfx + f.Selector : null);
+                Elem(w, plan.Elem, lv, m, translate, null, f.Selector != null ? pfx + f.Selector : null);
                 return;
-            case FieldShape.FixedArray:
+            case WireKind.FixedArray:
                 FixedArray(w, f, lv, m, translate);
                 return;
-            case FieldShape.Pointer:
+            case WireKind.Pointer:
                 PointerField(w, f, lv, m, translate, output: partial);
                 return;
-            case FieldShape.String:
+            case WireKind.String:
                 if (IsSize(m)) w.Line($"n += VnSize.String({lv});");
                 else if (IsEncode(m)) w.Line($"e.String({lv});");
                 else if (m == Mode.DecodeInto) w.Line("{ if (d.ArraySize() != 0) { d.Fail(VnDecodeError.ReplyTooLarge); return; } }");
                 else w.Line($"{lv} = d.String();");
                 return;
-            case FieldShape.StringArray:
+            case WireKind.StringArray:
                 StringArray(w, f, lv, Len(), m);
                 return;
-            case FieldShape.Array:
-            case FieldShape.Blob:
+            case WireKind.Array:
+            case WireKind.Blob:
                 ArrayField(w, owner, f, lv, Len(), pfx, m, translate, output: partial || m == Mode.DecodeInto, caps);
                 return;
-            case FieldShape.PointerArray:
+            case WireKind.PointerArray:
                 PointerArrayField(w, f, lv, Len(), pfx, m, translate);
                 return;
-            case FieldShape.Skipped:
+            case WireKind.Skipped:
                 if (m is Mode.Decode or Mode.DecodePartial) w.Line($"{lv} = null;");
                 return;
         }
@@ -183,7 +186,7 @@ public sealed partial class WireEmitter
         var t = f.Elem;
         int n = f.FixedLen;
         bool isStruct = t.Struct != null;
-        string elemCs = t.Kind == TypeKind.Enum ? _native.UnderlyingOf(t) : t.Kind == TypeKind.Char ? "byte" : t.Cs;
+        string elemCs = Plan(f).ElemCs;
         string ptr = isStruct ? $"(({elemCs}*)&{lv})" : $"(({elemCs}*){lv})";
         bool partial = IsPartialMode(m);
         // In partial encodes only struct and handle arrays travel (§1.6).
@@ -320,11 +323,12 @@ public sealed partial class WireEmitter
     /// <summary>A pointer with a len (§1.3), or a byte blob (§1.4).</summary>
     void ArrayField(CodeWriter w, StructModel? owner, FieldModel f, string lv, string len, string pfx, Mode m, bool translate, bool output, Dictionary<string, string>? caps)
     {
-        var t = f.Elem;
-        bool blob = f.Shape == FieldShape.Blob;
-        bool isStruct = t.Struct != null;
-        string elemCs = blob ? "byte" : t.Cs;
-        int nat = blob ? 1 : Math.Max(t.NativeSize, 1);
+        var plan = Plan(f);
+        var t = plan.Elem;
+        bool isStruct = plan.ElemIsStruct;
+        string elemCs = plan.ElemCs;
+        int nat = plan.ElemNativeSize;
+        bool raw = plan.RawCopy;
         string present = f.Condition != null ? $"({lv} != null && ({string.Format(f.Condition, pfx)}))" : $"({lv} != null)";
         // Output arrays of scalars/blobs carry only their size in requests (§1.3, §1.4).
         bool sizeOnly = output && IsPartialMode(m) && !isStruct && t.Kind != TypeKind.Handle;
@@ -341,7 +345,7 @@ public sealed partial class WireEmitter
                 w.Close();
             }
             else if (t.Kind == TypeKind.Handle) w.Line($"n += 8 * {len};");
-            else if (IsRawCopy(t) || blob) w.Line($"n += VnSize.Padded({len} * {nat});");
+            else if (raw) w.Line($"n += VnSize.Padded({len} * {nat});");
             else w.Line($"n += {t.WireSize} * {len};");
             w.Close();
             return;
@@ -351,7 +355,7 @@ public sealed partial class WireEmitter
             if (sizeOnly) { w.Line($"e.ArraySize({present} ? {len} : 0);"); return; }
             w.Open($"if {present}");
             w.Line($"e.ArraySize({len});");
-            if (isStruct || t.Kind == TypeKind.Handle || !(IsRawCopy(t) || blob))
+            if (!raw)
             {
                 w.Open($"for (ulong {i} = 0; {i} < {len}; {i}++)");
                 Elem(w, t, $"{lv}[{i}]", m == Mode.EncodePartial && t.Kind == TypeKind.Handle ? Mode.Encode : m, translate);
@@ -371,7 +375,7 @@ public sealed partial class WireEmitter
             string cap = caps != null && f.LenName != null && caps.TryGetValue(f.LenName, out var c) ? c : len;
             w.Open($"if ({n} != 0)");
             w.Line($"if ({lv} == null || {n} > {cap} || {n} != {len}) {{ d.Fail(VnDecodeError.ReplyTooLarge); return{_ret}; }}");
-            if (isStruct || !(IsRawCopy(t) || blob) || t.Kind == TypeKind.Handle)
+            if (!raw)
             {
                 w.Open($"for (ulong {i} = 0; {i} < {n}; {i}++)");
                 Elem(w, t, $"{lv}[{i}]", m, false);
@@ -386,7 +390,7 @@ public sealed partial class WireEmitter
         w.Line($"if ({n} != {len}) {{ d.Fail(VnDecodeError.ArraySizeMismatch); return{_ret}; }}");
         if (!sizeOnly)
         {
-            int min = isStruct ? (IsPartialMode(m) ? 0 : t.Struct!.MinWireSize) : t.Kind == TypeKind.Handle ? 8 : (IsRawCopy(t) || blob) ? nat : t.WireSize;
+            int min = isStruct && IsPartialMode(m) ? 0 : plan.MinElemWireSize;
             if (min > 0) w.Line($"if (!d.CheckArrayFits({n}, {min})) return{_ret};");
         }
         var p = T();
@@ -394,7 +398,7 @@ public sealed partial class WireEmitter
         w.Line($"if ({p} == null) return{_ret};");
         if (!sizeOnly)
         {
-            if (isStruct || t.Kind == TypeKind.Handle || !(IsRawCopy(t) || blob))
+            if (!raw)
             {
                 w.Open($"for (ulong {i} = 0; {i} < {n}; {i}++)");
                 Elem(w, t, $"{p}[{i}]", m == Mode.DecodePartial && t.Kind == TypeKind.Handle ? Mode.DecodeInto : m, translate);

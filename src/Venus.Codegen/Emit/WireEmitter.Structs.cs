@@ -29,6 +29,7 @@ public sealed partial class WireEmitter
             EmitSelf(w, s, Mode.Size);
             EmitSelf(w, s, Mode.Encode);
             EmitSelf(w, s, Mode.Decode);
+            if (NeedsRawEncode(s)) EmitRawStructEncode(w, s);
             if (s.Output)
             {
                 foreach (var m in new[] { Mode.SizePartial, Mode.EncodePartial, Mode.DecodePartial, Mode.DecodeInto })

@@ -17,6 +17,15 @@ public sealed partial class WireEmitter
     /// <summary>What an early exit returns in the function being emitted ("" or " ret").</summary>
     string _ret = "";
 
+    readonly Dictionary<FieldModel, FieldPlan> _plans = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>The plan of one member or parameter (computed on first use, then shared by every emitter).</summary>
+    public FieldPlan Plan(FieldModel f)
+    {
+        if (!_plans.TryGetValue(f, out var plan)) _plans[f] = plan = FieldPlan.Of(f, _native);
+        return plan;
+    }
+
     public WireEmitter(ProtocolModel m, NativeEmitter native)
     {
         _m = m;

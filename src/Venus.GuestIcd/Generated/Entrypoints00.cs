@@ -679,9 +679,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdBindPipeline.Size(commandBuffer, pipelineBindPoint, pipeline, cb.StreamFilter));
+            ulong n = Commands.vkCmdBindPipeline.Size(commandBuffer, pipelineBindPoint, pipeline);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdBindPipeline.Encode(ref e, 0, commandBuffer, pipelineBindPoint, pipeline);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -695,9 +696,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetViewport.Size(commandBuffer, firstViewport, viewportCount, pViewports, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetViewport.Size(commandBuffer, firstViewport, viewportCount, pViewports);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetViewport.Encode(ref e, 0, commandBuffer, firstViewport, viewportCount, pViewports);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -711,9 +713,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetScissor.Size(commandBuffer, firstScissor, scissorCount, pScissors, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetScissor.Size(commandBuffer, firstScissor, scissorCount, pScissors);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetScissor.Encode(ref e, 0, commandBuffer, firstScissor, scissorCount, pScissors);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -727,9 +730,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetLineWidth.Size(commandBuffer, lineWidth, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetLineWidth.Size(commandBuffer, lineWidth);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetLineWidth.Encode(ref e, 0, commandBuffer, lineWidth);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -743,9 +747,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetDepthBias.Size(commandBuffer, depthBiasConstantFactor, depthBiasClamp, depthBiasSlopeFactor, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetDepthBias.Size(commandBuffer, depthBiasConstantFactor, depthBiasClamp, depthBiasSlopeFactor);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetDepthBias.Encode(ref e, 0, commandBuffer, depthBiasConstantFactor, depthBiasClamp, depthBiasSlopeFactor);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -759,9 +764,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetBlendConstants.Size(commandBuffer, blendConstants, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetBlendConstants.Size(commandBuffer, blendConstants);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetBlendConstants.Encode(ref e, 0, commandBuffer, blendConstants);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -775,9 +781,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetDepthBounds.Size(commandBuffer, minDepthBounds, maxDepthBounds, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetDepthBounds.Size(commandBuffer, minDepthBounds, maxDepthBounds);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetDepthBounds.Encode(ref e, 0, commandBuffer, minDepthBounds, maxDepthBounds);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -791,9 +798,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetStencilCompareMask.Size(commandBuffer, faceMask, compareMask, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetStencilCompareMask.Size(commandBuffer, faceMask, compareMask);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetStencilCompareMask.Encode(ref e, 0, commandBuffer, faceMask, compareMask);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -807,9 +815,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetStencilWriteMask.Size(commandBuffer, faceMask, writeMask, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetStencilWriteMask.Size(commandBuffer, faceMask, writeMask);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetStencilWriteMask.Encode(ref e, 0, commandBuffer, faceMask, writeMask);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -823,9 +832,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetStencilReference.Size(commandBuffer, faceMask, reference, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetStencilReference.Size(commandBuffer, faceMask, reference);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetStencilReference.Encode(ref e, 0, commandBuffer, faceMask, reference);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -839,9 +849,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdBindDescriptorSets.Size(commandBuffer, pipelineBindPoint, layout, firstSet, descriptorSetCount, pDescriptorSets, dynamicOffsetCount, pDynamicOffsets, cb.StreamFilter));
+            ulong n = Commands.vkCmdBindDescriptorSets.Size(commandBuffer, pipelineBindPoint, layout, firstSet, descriptorSetCount, pDescriptorSets, dynamicOffsetCount, pDynamicOffsets);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdBindDescriptorSets.Encode(ref e, 0, commandBuffer, pipelineBindPoint, layout, firstSet, descriptorSetCount, pDescriptorSets, dynamicOffsetCount, pDynamicOffsets);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -855,9 +866,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdBindIndexBuffer.Size(commandBuffer, buffer, offset, indexType, cb.StreamFilter));
+            ulong n = Commands.vkCmdBindIndexBuffer.Size(commandBuffer, buffer, offset, indexType);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdBindIndexBuffer.Encode(ref e, 0, commandBuffer, buffer, offset, indexType);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -871,9 +883,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdBindVertexBuffers.Size(commandBuffer, firstBinding, bindingCount, pBuffers, pOffsets, cb.StreamFilter));
+            ulong n = Commands.vkCmdBindVertexBuffers.Size(commandBuffer, firstBinding, bindingCount, pBuffers, pOffsets);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdBindVertexBuffers.Encode(ref e, 0, commandBuffer, firstBinding, bindingCount, pBuffers, pOffsets);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -887,9 +900,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdDraw.Size(commandBuffer, vertexCount, instanceCount, firstVertex, firstInstance, cb.StreamFilter));
+            ulong n = Commands.vkCmdDraw.Size(commandBuffer, vertexCount, instanceCount, firstVertex, firstInstance);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdDraw.Encode(ref e, 0, commandBuffer, vertexCount, instanceCount, firstVertex, firstInstance);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -903,9 +917,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdDrawIndexed.Size(commandBuffer, indexCount, instanceCount, firstIndex, vertexOffset, firstInstance, cb.StreamFilter));
+            ulong n = Commands.vkCmdDrawIndexed.Size(commandBuffer, indexCount, instanceCount, firstIndex, vertexOffset, firstInstance);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdDrawIndexed.Encode(ref e, 0, commandBuffer, indexCount, instanceCount, firstIndex, vertexOffset, firstInstance);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -919,9 +934,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdDrawIndirect.Size(commandBuffer, buffer, offset, drawCount, stride, cb.StreamFilter));
+            ulong n = Commands.vkCmdDrawIndirect.Size(commandBuffer, buffer, offset, drawCount, stride);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdDrawIndirect.Encode(ref e, 0, commandBuffer, buffer, offset, drawCount, stride);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -935,9 +951,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdDrawIndexedIndirect.Size(commandBuffer, buffer, offset, drawCount, stride, cb.StreamFilter));
+            ulong n = Commands.vkCmdDrawIndexedIndirect.Size(commandBuffer, buffer, offset, drawCount, stride);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdDrawIndexedIndirect.Encode(ref e, 0, commandBuffer, buffer, offset, drawCount, stride);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -951,9 +968,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdDispatch.Size(commandBuffer, groupCountX, groupCountY, groupCountZ, cb.StreamFilter));
+            ulong n = Commands.vkCmdDispatch.Size(commandBuffer, groupCountX, groupCountY, groupCountZ);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdDispatch.Encode(ref e, 0, commandBuffer, groupCountX, groupCountY, groupCountZ);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -967,9 +985,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdDispatchIndirect.Size(commandBuffer, buffer, offset, cb.StreamFilter));
+            ulong n = Commands.vkCmdDispatchIndirect.Size(commandBuffer, buffer, offset);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdDispatchIndirect.Encode(ref e, 0, commandBuffer, buffer, offset);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -983,9 +1002,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdCopyBuffer.Size(commandBuffer, srcBuffer, dstBuffer, regionCount, pRegions, cb.StreamFilter));
+            ulong n = Commands.vkCmdCopyBuffer.Size(commandBuffer, srcBuffer, dstBuffer, regionCount, pRegions);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdCopyBuffer.Encode(ref e, 0, commandBuffer, srcBuffer, dstBuffer, regionCount, pRegions);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -999,9 +1019,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdCopyImage.Size(commandBuffer, srcImage, srcImageLayout, dstImage, dstImageLayout, regionCount, pRegions, cb.StreamFilter));
+            ulong n = Commands.vkCmdCopyImage.Size(commandBuffer, srcImage, srcImageLayout, dstImage, dstImageLayout, regionCount, pRegions);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdCopyImage.Encode(ref e, 0, commandBuffer, srcImage, srcImageLayout, dstImage, dstImageLayout, regionCount, pRegions);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -1031,9 +1052,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdCopyBufferToImage.Size(commandBuffer, srcBuffer, dstImage, dstImageLayout, regionCount, pRegions, cb.StreamFilter));
+            ulong n = Commands.vkCmdCopyBufferToImage.Size(commandBuffer, srcBuffer, dstImage, dstImageLayout, regionCount, pRegions);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdCopyBufferToImage.Encode(ref e, 0, commandBuffer, srcBuffer, dstImage, dstImageLayout, regionCount, pRegions);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -1047,9 +1069,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdCopyImageToBuffer.Size(commandBuffer, srcImage, srcImageLayout, dstBuffer, regionCount, pRegions, cb.StreamFilter));
+            ulong n = Commands.vkCmdCopyImageToBuffer.Size(commandBuffer, srcImage, srcImageLayout, dstBuffer, regionCount, pRegions);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdCopyImageToBuffer.Encode(ref e, 0, commandBuffer, srcImage, srcImageLayout, dstBuffer, regionCount, pRegions);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -1063,9 +1086,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdUpdateBuffer.Size(commandBuffer, dstBuffer, dstOffset, dataSize, pData, cb.StreamFilter));
+            ulong n = Commands.vkCmdUpdateBuffer.Size(commandBuffer, dstBuffer, dstOffset, dataSize, pData);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdUpdateBuffer.Encode(ref e, 0, commandBuffer, dstBuffer, dstOffset, dataSize, pData);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -1079,9 +1103,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdFillBuffer.Size(commandBuffer, dstBuffer, dstOffset, size, data, cb.StreamFilter));
+            ulong n = Commands.vkCmdFillBuffer.Size(commandBuffer, dstBuffer, dstOffset, size, data);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdFillBuffer.Encode(ref e, 0, commandBuffer, dstBuffer, dstOffset, size, data);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -1143,9 +1168,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdResolveImage.Size(commandBuffer, srcImage, srcImageLayout, dstImage, dstImageLayout, regionCount, pRegions, cb.StreamFilter));
+            ulong n = Commands.vkCmdResolveImage.Size(commandBuffer, srcImage, srcImageLayout, dstImage, dstImageLayout, regionCount, pRegions);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdResolveImage.Encode(ref e, 0, commandBuffer, srcImage, srcImageLayout, dstImage, dstImageLayout, regionCount, pRegions);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -1191,9 +1217,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdBeginQuery.Size(commandBuffer, queryPool, query, flags, cb.StreamFilter));
+            ulong n = Commands.vkCmdBeginQuery.Size(commandBuffer, queryPool, query, flags);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdBeginQuery.Encode(ref e, 0, commandBuffer, queryPool, query, flags);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -1207,9 +1234,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdEndQuery.Size(commandBuffer, queryPool, query, cb.StreamFilter));
+            ulong n = Commands.vkCmdEndQuery.Size(commandBuffer, queryPool, query);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdEndQuery.Encode(ref e, 0, commandBuffer, queryPool, query);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -1223,9 +1251,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdResetQueryPool.Size(commandBuffer, queryPool, firstQuery, queryCount, cb.StreamFilter));
+            ulong n = Commands.vkCmdResetQueryPool.Size(commandBuffer, queryPool, firstQuery, queryCount);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdResetQueryPool.Encode(ref e, 0, commandBuffer, queryPool, firstQuery, queryCount);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -1239,9 +1268,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdWriteTimestamp.Size(commandBuffer, pipelineStage, queryPool, query, cb.StreamFilter));
+            ulong n = Commands.vkCmdWriteTimestamp.Size(commandBuffer, pipelineStage, queryPool, query);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdWriteTimestamp.Encode(ref e, 0, commandBuffer, pipelineStage, queryPool, query);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -1255,9 +1285,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdCopyQueryPoolResults.Size(commandBuffer, queryPool, firstQuery, queryCount, dstBuffer, dstOffset, stride, flags, cb.StreamFilter));
+            ulong n = Commands.vkCmdCopyQueryPoolResults.Size(commandBuffer, queryPool, firstQuery, queryCount, dstBuffer, dstOffset, stride, flags);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdCopyQueryPoolResults.Encode(ref e, 0, commandBuffer, queryPool, firstQuery, queryCount, dstBuffer, dstOffset, stride, flags);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -1271,9 +1302,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdPushConstants.Size(commandBuffer, layout, stageFlags, offset, size, pValues, cb.StreamFilter));
+            ulong n = Commands.vkCmdPushConstants.Size(commandBuffer, layout, stageFlags, offset, size, pValues);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdPushConstants.Encode(ref e, 0, commandBuffer, layout, stageFlags, offset, size, pValues);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -1303,9 +1335,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdNextSubpass.Size(commandBuffer, contents, cb.StreamFilter));
+            ulong n = Commands.vkCmdNextSubpass.Size(commandBuffer, contents);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdNextSubpass.Encode(ref e, 0, commandBuffer, contents);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -1319,9 +1352,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdEndRenderPass.Size(commandBuffer, cb.StreamFilter));
+            ulong n = Commands.vkCmdEndRenderPass.Size(commandBuffer);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdEndRenderPass.Encode(ref e, 0, commandBuffer);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -1335,9 +1369,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdExecuteCommands.Size(commandBuffer, commandBufferCount, pCommandBuffers, cb.StreamFilter));
+            ulong n = Commands.vkCmdExecuteCommands.Size(commandBuffer, commandBufferCount, pCommandBuffers);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdExecuteCommands.Encode(ref e, 0, commandBuffer, commandBufferCount, pCommandBuffers);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -1365,9 +1400,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetDeviceMask.Size(commandBuffer, deviceMask, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetDeviceMask.Size(commandBuffer, deviceMask);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetDeviceMask.Encode(ref e, 0, commandBuffer, deviceMask);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -1381,9 +1417,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdDispatchBase.Size(commandBuffer, baseGroupX, baseGroupY, baseGroupZ, groupCountX, groupCountY, groupCountZ, cb.StreamFilter));
+            ulong n = Commands.vkCmdDispatchBase.Size(commandBuffer, baseGroupX, baseGroupY, baseGroupZ, groupCountX, groupCountY, groupCountZ);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdDispatchBase.Encode(ref e, 0, commandBuffer, baseGroupX, baseGroupY, baseGroupZ, groupCountX, groupCountY, groupCountZ);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -1532,9 +1569,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdDrawIndirectCount.Size(commandBuffer, buffer, offset, countBuffer, countBufferOffset, maxDrawCount, stride, cb.StreamFilter));
+            ulong n = Commands.vkCmdDrawIndirectCount.Size(commandBuffer, buffer, offset, countBuffer, countBufferOffset, maxDrawCount, stride);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdDrawIndirectCount.Encode(ref e, 0, commandBuffer, buffer, offset, countBuffer, countBufferOffset, maxDrawCount, stride);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -1548,9 +1586,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdDrawIndexedIndirectCount.Size(commandBuffer, buffer, offset, countBuffer, countBufferOffset, maxDrawCount, stride, cb.StreamFilter));
+            ulong n = Commands.vkCmdDrawIndexedIndirectCount.Size(commandBuffer, buffer, offset, countBuffer, countBufferOffset, maxDrawCount, stride);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdDrawIndexedIndirectCount.Encode(ref e, 0, commandBuffer, buffer, offset, countBuffer, countBufferOffset, maxDrawCount, stride);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -1694,9 +1733,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdBindTransformFeedbackBuffersEXT.Size(commandBuffer, firstBinding, bindingCount, pBuffers, pOffsets, pSizes, cb.StreamFilter));
+            ulong n = Commands.vkCmdBindTransformFeedbackBuffersEXT.Size(commandBuffer, firstBinding, bindingCount, pBuffers, pOffsets, pSizes);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdBindTransformFeedbackBuffersEXT.Encode(ref e, 0, commandBuffer, firstBinding, bindingCount, pBuffers, pOffsets, pSizes);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -1710,9 +1750,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdBeginTransformFeedbackEXT.Size(commandBuffer, firstCounterBuffer, counterBufferCount, pCounterBuffers, pCounterBufferOffsets, cb.StreamFilter));
+            ulong n = Commands.vkCmdBeginTransformFeedbackEXT.Size(commandBuffer, firstCounterBuffer, counterBufferCount, pCounterBuffers, pCounterBufferOffsets);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdBeginTransformFeedbackEXT.Encode(ref e, 0, commandBuffer, firstCounterBuffer, counterBufferCount, pCounterBuffers, pCounterBufferOffsets);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -1726,9 +1767,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdEndTransformFeedbackEXT.Size(commandBuffer, firstCounterBuffer, counterBufferCount, pCounterBuffers, pCounterBufferOffsets, cb.StreamFilter));
+            ulong n = Commands.vkCmdEndTransformFeedbackEXT.Size(commandBuffer, firstCounterBuffer, counterBufferCount, pCounterBuffers, pCounterBufferOffsets);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdEndTransformFeedbackEXT.Encode(ref e, 0, commandBuffer, firstCounterBuffer, counterBufferCount, pCounterBuffers, pCounterBufferOffsets);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -1742,9 +1784,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdBeginQueryIndexedEXT.Size(commandBuffer, queryPool, query, flags, index, cb.StreamFilter));
+            ulong n = Commands.vkCmdBeginQueryIndexedEXT.Size(commandBuffer, queryPool, query, flags, index);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdBeginQueryIndexedEXT.Encode(ref e, 0, commandBuffer, queryPool, query, flags, index);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -1758,9 +1801,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdEndQueryIndexedEXT.Size(commandBuffer, queryPool, query, index, cb.StreamFilter));
+            ulong n = Commands.vkCmdEndQueryIndexedEXT.Size(commandBuffer, queryPool, query, index);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdEndQueryIndexedEXT.Encode(ref e, 0, commandBuffer, queryPool, query, index);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -1774,9 +1818,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdDrawIndirectByteCountEXT.Size(commandBuffer, instanceCount, firstInstance, counterBuffer, counterBufferOffset, counterOffset, vertexStride, cb.StreamFilter));
+            ulong n = Commands.vkCmdDrawIndirectByteCountEXT.Size(commandBuffer, instanceCount, firstInstance, counterBuffer, counterBufferOffset, counterOffset, vertexStride);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdDrawIndirectByteCountEXT.Encode(ref e, 0, commandBuffer, instanceCount, firstInstance, counterBuffer, counterBufferOffset, counterOffset, vertexStride);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -1901,9 +1946,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdWriteTimestamp2.Size(commandBuffer, stage, queryPool, query, cb.StreamFilter));
+            ulong n = Commands.vkCmdWriteTimestamp2.Size(commandBuffer, stage, queryPool, query);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdWriteTimestamp2.Encode(ref e, 0, commandBuffer, stage, queryPool, query);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2029,9 +2075,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdEndRendering.Size(commandBuffer, cb.StreamFilter));
+            ulong n = Commands.vkCmdEndRendering.Size(commandBuffer);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdEndRendering.Encode(ref e, 0, commandBuffer);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2045,9 +2092,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetCullMode.Size(commandBuffer, cullMode, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetCullMode.Size(commandBuffer, cullMode);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetCullMode.Encode(ref e, 0, commandBuffer, cullMode);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2061,9 +2109,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetFrontFace.Size(commandBuffer, frontFace, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetFrontFace.Size(commandBuffer, frontFace);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetFrontFace.Encode(ref e, 0, commandBuffer, frontFace);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2077,9 +2126,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetPrimitiveTopology.Size(commandBuffer, primitiveTopology, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetPrimitiveTopology.Size(commandBuffer, primitiveTopology);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetPrimitiveTopology.Encode(ref e, 0, commandBuffer, primitiveTopology);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2093,9 +2143,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetViewportWithCount.Size(commandBuffer, viewportCount, pViewports, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetViewportWithCount.Size(commandBuffer, viewportCount, pViewports);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetViewportWithCount.Encode(ref e, 0, commandBuffer, viewportCount, pViewports);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2109,9 +2160,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetScissorWithCount.Size(commandBuffer, scissorCount, pScissors, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetScissorWithCount.Size(commandBuffer, scissorCount, pScissors);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetScissorWithCount.Encode(ref e, 0, commandBuffer, scissorCount, pScissors);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2125,9 +2177,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdBindVertexBuffers2.Size(commandBuffer, firstBinding, bindingCount, pBuffers, pOffsets, pSizes, pStrides, cb.StreamFilter));
+            ulong n = Commands.vkCmdBindVertexBuffers2.Size(commandBuffer, firstBinding, bindingCount, pBuffers, pOffsets, pSizes, pStrides);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdBindVertexBuffers2.Encode(ref e, 0, commandBuffer, firstBinding, bindingCount, pBuffers, pOffsets, pSizes, pStrides);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2141,9 +2194,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetDepthTestEnable.Size(commandBuffer, depthTestEnable, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetDepthTestEnable.Size(commandBuffer, depthTestEnable);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetDepthTestEnable.Encode(ref e, 0, commandBuffer, depthTestEnable);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2157,9 +2211,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetDepthWriteEnable.Size(commandBuffer, depthWriteEnable, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetDepthWriteEnable.Size(commandBuffer, depthWriteEnable);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetDepthWriteEnable.Encode(ref e, 0, commandBuffer, depthWriteEnable);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2173,9 +2228,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetDepthCompareOp.Size(commandBuffer, depthCompareOp, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetDepthCompareOp.Size(commandBuffer, depthCompareOp);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetDepthCompareOp.Encode(ref e, 0, commandBuffer, depthCompareOp);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2189,9 +2245,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetDepthBoundsTestEnable.Size(commandBuffer, depthBoundsTestEnable, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetDepthBoundsTestEnable.Size(commandBuffer, depthBoundsTestEnable);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetDepthBoundsTestEnable.Encode(ref e, 0, commandBuffer, depthBoundsTestEnable);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2205,9 +2262,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetStencilTestEnable.Size(commandBuffer, stencilTestEnable, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetStencilTestEnable.Size(commandBuffer, stencilTestEnable);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetStencilTestEnable.Encode(ref e, 0, commandBuffer, stencilTestEnable);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2221,9 +2279,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetStencilOp.Size(commandBuffer, faceMask, failOp, passOp, depthFailOp, compareOp, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetStencilOp.Size(commandBuffer, faceMask, failOp, passOp, depthFailOp, compareOp);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetStencilOp.Encode(ref e, 0, commandBuffer, faceMask, failOp, passOp, depthFailOp, compareOp);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2237,9 +2296,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetRasterizerDiscardEnable.Size(commandBuffer, rasterizerDiscardEnable, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetRasterizerDiscardEnable.Size(commandBuffer, rasterizerDiscardEnable);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetRasterizerDiscardEnable.Encode(ref e, 0, commandBuffer, rasterizerDiscardEnable);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2253,9 +2313,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetDepthBiasEnable.Size(commandBuffer, depthBiasEnable, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetDepthBiasEnable.Size(commandBuffer, depthBiasEnable);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetDepthBiasEnable.Encode(ref e, 0, commandBuffer, depthBiasEnable);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2269,9 +2330,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetPrimitiveRestartEnable.Size(commandBuffer, primitiveRestartEnable, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetPrimitiveRestartEnable.Size(commandBuffer, primitiveRestartEnable);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetPrimitiveRestartEnable.Encode(ref e, 0, commandBuffer, primitiveRestartEnable);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2327,9 +2389,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetPatchControlPointsEXT.Size(commandBuffer, patchControlPoints, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetPatchControlPointsEXT.Size(commandBuffer, patchControlPoints);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetPatchControlPointsEXT.Encode(ref e, 0, commandBuffer, patchControlPoints);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2343,9 +2406,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetLogicOpEXT.Size(commandBuffer, logicOp, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetLogicOpEXT.Size(commandBuffer, logicOp);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetLogicOpEXT.Encode(ref e, 0, commandBuffer, logicOp);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2359,9 +2423,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetLineStipple.Size(commandBuffer, lineStippleFactor, lineStipplePattern, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetLineStipple.Size(commandBuffer, lineStippleFactor, lineStipplePattern);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetLineStipple.Encode(ref e, 0, commandBuffer, lineStippleFactor, lineStipplePattern);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2391,9 +2456,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdEndConditionalRenderingEXT.Size(commandBuffer, cb.StreamFilter));
+            ulong n = Commands.vkCmdEndConditionalRenderingEXT.Size(commandBuffer);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdEndConditionalRenderingEXT.Encode(ref e, 0, commandBuffer);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2407,9 +2473,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdDrawMultiEXT.Size(commandBuffer, drawCount, pVertexInfo, instanceCount, firstInstance, stride, cb.StreamFilter));
+            ulong n = Commands.vkCmdDrawMultiEXT.Size(commandBuffer, drawCount, pVertexInfo, instanceCount, firstInstance, stride);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdDrawMultiEXT.Encode(ref e, 0, commandBuffer, drawCount, pVertexInfo, instanceCount, firstInstance, stride);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2439,9 +2506,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetColorWriteEnableEXT.Size(commandBuffer, attachmentCount, pColorWriteEnables, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetColorWriteEnableEXT.Size(commandBuffer, attachmentCount, pColorWriteEnables);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetColorWriteEnableEXT.Encode(ref e, 0, commandBuffer, attachmentCount, pColorWriteEnables);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2471,9 +2539,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetTessellationDomainOriginEXT.Size(commandBuffer, domainOrigin, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetTessellationDomainOriginEXT.Size(commandBuffer, domainOrigin);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetTessellationDomainOriginEXT.Encode(ref e, 0, commandBuffer, domainOrigin);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2487,9 +2556,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetDepthClampEnableEXT.Size(commandBuffer, depthClampEnable, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetDepthClampEnableEXT.Size(commandBuffer, depthClampEnable);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetDepthClampEnableEXT.Encode(ref e, 0, commandBuffer, depthClampEnable);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2503,9 +2573,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetPolygonModeEXT.Size(commandBuffer, polygonMode, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetPolygonModeEXT.Size(commandBuffer, polygonMode);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetPolygonModeEXT.Encode(ref e, 0, commandBuffer, polygonMode);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2519,9 +2590,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetRasterizationSamplesEXT.Size(commandBuffer, rasterizationSamples, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetRasterizationSamplesEXT.Size(commandBuffer, rasterizationSamples);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetRasterizationSamplesEXT.Encode(ref e, 0, commandBuffer, rasterizationSamples);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2551,9 +2623,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetAlphaToCoverageEnableEXT.Size(commandBuffer, alphaToCoverageEnable, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetAlphaToCoverageEnableEXT.Size(commandBuffer, alphaToCoverageEnable);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetAlphaToCoverageEnableEXT.Encode(ref e, 0, commandBuffer, alphaToCoverageEnable);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2567,9 +2640,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetAlphaToOneEnableEXT.Size(commandBuffer, alphaToOneEnable, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetAlphaToOneEnableEXT.Size(commandBuffer, alphaToOneEnable);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetAlphaToOneEnableEXT.Encode(ref e, 0, commandBuffer, alphaToOneEnable);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2583,9 +2657,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetLogicOpEnableEXT.Size(commandBuffer, logicOpEnable, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetLogicOpEnableEXT.Size(commandBuffer, logicOpEnable);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetLogicOpEnableEXT.Encode(ref e, 0, commandBuffer, logicOpEnable);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2599,9 +2674,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetColorBlendEnableEXT.Size(commandBuffer, firstAttachment, attachmentCount, pColorBlendEnables, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetColorBlendEnableEXT.Size(commandBuffer, firstAttachment, attachmentCount, pColorBlendEnables);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetColorBlendEnableEXT.Encode(ref e, 0, commandBuffer, firstAttachment, attachmentCount, pColorBlendEnables);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2615,9 +2691,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetColorBlendEquationEXT.Size(commandBuffer, firstAttachment, attachmentCount, pColorBlendEquations, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetColorBlendEquationEXT.Size(commandBuffer, firstAttachment, attachmentCount, pColorBlendEquations);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetColorBlendEquationEXT.Encode(ref e, 0, commandBuffer, firstAttachment, attachmentCount, pColorBlendEquations);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2631,9 +2708,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetColorWriteMaskEXT.Size(commandBuffer, firstAttachment, attachmentCount, pColorWriteMasks, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetColorWriteMaskEXT.Size(commandBuffer, firstAttachment, attachmentCount, pColorWriteMasks);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetColorWriteMaskEXT.Encode(ref e, 0, commandBuffer, firstAttachment, attachmentCount, pColorWriteMasks);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2647,9 +2725,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetRasterizationStreamEXT.Size(commandBuffer, rasterizationStream, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetRasterizationStreamEXT.Size(commandBuffer, rasterizationStream);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetRasterizationStreamEXT.Encode(ref e, 0, commandBuffer, rasterizationStream);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2663,9 +2742,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetConservativeRasterizationModeEXT.Size(commandBuffer, conservativeRasterizationMode, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetConservativeRasterizationModeEXT.Size(commandBuffer, conservativeRasterizationMode);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetConservativeRasterizationModeEXT.Encode(ref e, 0, commandBuffer, conservativeRasterizationMode);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2679,9 +2759,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetExtraPrimitiveOverestimationSizeEXT.Size(commandBuffer, extraPrimitiveOverestimationSize, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetExtraPrimitiveOverestimationSizeEXT.Size(commandBuffer, extraPrimitiveOverestimationSize);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetExtraPrimitiveOverestimationSizeEXT.Encode(ref e, 0, commandBuffer, extraPrimitiveOverestimationSize);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2695,9 +2776,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetDepthClipEnableEXT.Size(commandBuffer, depthClipEnable, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetDepthClipEnableEXT.Size(commandBuffer, depthClipEnable);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetDepthClipEnableEXT.Encode(ref e, 0, commandBuffer, depthClipEnable);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2711,9 +2793,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetSampleLocationsEnableEXT.Size(commandBuffer, sampleLocationsEnable, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetSampleLocationsEnableEXT.Size(commandBuffer, sampleLocationsEnable);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetSampleLocationsEnableEXT.Encode(ref e, 0, commandBuffer, sampleLocationsEnable);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2727,9 +2810,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetColorBlendAdvancedEXT.Size(commandBuffer, firstAttachment, attachmentCount, pColorBlendAdvanced, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetColorBlendAdvancedEXT.Size(commandBuffer, firstAttachment, attachmentCount, pColorBlendAdvanced);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetColorBlendAdvancedEXT.Encode(ref e, 0, commandBuffer, firstAttachment, attachmentCount, pColorBlendAdvanced);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2743,9 +2827,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetProvokingVertexModeEXT.Size(commandBuffer, provokingVertexMode, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetProvokingVertexModeEXT.Size(commandBuffer, provokingVertexMode);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetProvokingVertexModeEXT.Encode(ref e, 0, commandBuffer, provokingVertexMode);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2759,9 +2844,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetLineRasterizationModeEXT.Size(commandBuffer, lineRasterizationMode, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetLineRasterizationModeEXT.Size(commandBuffer, lineRasterizationMode);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetLineRasterizationModeEXT.Encode(ref e, 0, commandBuffer, lineRasterizationMode);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2775,9 +2861,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetLineStippleEnableEXT.Size(commandBuffer, stippledLineEnable, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetLineStippleEnableEXT.Size(commandBuffer, stippledLineEnable);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetLineStippleEnableEXT.Encode(ref e, 0, commandBuffer, stippledLineEnable);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2791,9 +2878,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetDepthClipNegativeOneToOneEXT.Size(commandBuffer, negativeOneToOne, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetDepthClipNegativeOneToOneEXT.Size(commandBuffer, negativeOneToOne);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetDepthClipNegativeOneToOneEXT.Encode(ref e, 0, commandBuffer, negativeOneToOne);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -2837,9 +2925,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdBindIndexBuffer2.Size(commandBuffer, buffer, offset, size, indexType, cb.StreamFilter));
+            ulong n = Commands.vkCmdBindIndexBuffer2.Size(commandBuffer, buffer, offset, size, indexType);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdBindIndexBuffer2.Encode(ref e, 0, commandBuffer, buffer, offset, size, indexType);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -3144,9 +3233,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdWriteAccelerationStructuresPropertiesKHR.Size(commandBuffer, accelerationStructureCount, pAccelerationStructures, queryType, queryPool, firstQuery, cb.StreamFilter));
+            ulong n = Commands.vkCmdWriteAccelerationStructuresPropertiesKHR.Size(commandBuffer, accelerationStructureCount, pAccelerationStructures, queryType, queryPool, firstQuery);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdWriteAccelerationStructuresPropertiesKHR.Encode(ref e, 0, commandBuffer, accelerationStructureCount, pAccelerationStructures, queryType, queryPool, firstQuery);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -3249,9 +3339,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetRayTracingPipelineStackSizeKHR.Size(commandBuffer, pipelineStackSize, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetRayTracingPipelineStackSizeKHR.Size(commandBuffer, pipelineStackSize);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetRayTracingPipelineStackSizeKHR.Encode(ref e, 0, commandBuffer, pipelineStackSize);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -3265,9 +3356,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdTraceRaysIndirect2KHR.Size(commandBuffer, indirectDeviceAddress, cb.StreamFilter));
+            ulong n = Commands.vkCmdTraceRaysIndirect2KHR.Size(commandBuffer, indirectDeviceAddress);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdTraceRaysIndirect2KHR.Encode(ref e, 0, commandBuffer, indirectDeviceAddress);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -3297,9 +3389,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdSetAttachmentFeedbackLoopEnableEXT.Size(commandBuffer, aspectMask, cb.StreamFilter));
+            ulong n = Commands.vkCmdSetAttachmentFeedbackLoopEnableEXT.Size(commandBuffer, aspectMask);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdSetAttachmentFeedbackLoopEnableEXT.Encode(ref e, 0, commandBuffer, aspectMask);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -3343,9 +3436,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdDrawMeshTasksEXT.Size(commandBuffer, groupCountX, groupCountY, groupCountZ, cb.StreamFilter));
+            ulong n = Commands.vkCmdDrawMeshTasksEXT.Size(commandBuffer, groupCountX, groupCountY, groupCountZ);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdDrawMeshTasksEXT.Encode(ref e, 0, commandBuffer, groupCountX, groupCountY, groupCountZ);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -3359,9 +3453,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdDrawMeshTasksIndirectEXT.Size(commandBuffer, buffer, offset, drawCount, stride, cb.StreamFilter));
+            ulong n = Commands.vkCmdDrawMeshTasksIndirectEXT.Size(commandBuffer, buffer, offset, drawCount, stride);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdDrawMeshTasksIndirectEXT.Encode(ref e, 0, commandBuffer, buffer, offset, drawCount, stride);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {
@@ -3375,9 +3470,10 @@ internal static unsafe partial class Entrypoints
         try
         {
             var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdDrawMeshTasksIndirectCountEXT.Size(commandBuffer, buffer, offset, countBuffer, countBufferOffset, maxDrawCount, stride, cb.StreamFilter));
+            ulong n = Commands.vkCmdDrawMeshTasksIndirectCountEXT.Size(commandBuffer, buffer, offset, countBuffer, countBufferOffset, maxDrawCount, stride);
+            VnRawWriter e = cb.ReserveRaw(n);
             Commands.vkCmdDrawMeshTasksIndirectCountEXT.Encode(ref e, 0, commandBuffer, buffer, offset, countBuffer, countBufferOffset, maxDrawCount, stride);
-            cb.Commit(in e);
+            cb.Commit(in e, n);
         }
         catch (Exception ex)
         {

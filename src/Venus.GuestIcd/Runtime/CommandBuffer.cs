@@ -59,6 +59,31 @@ internal sealed unsafe class CommandBuffer : DispatchableObject
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Commit(in VnEncoder e) => _length += e.Position;
 
+    /// <summary>
+    /// The recording fast path (flat vkCmd*, see VnRawWriter): room for exactly <paramref name="size"/>
+    /// bytes, written without a check per field.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public VnRawWriter ReserveRaw(ulong size)
+    {
+        if (size > (ulong)(_capacity - _length) || _length - _chunkStart + (long)size > ChunkBytes)
+            Grow(size);
+        return new VnRawWriter(_stream + _length);
+    }
+
+    /// <summary>Ends a fast-path command: one check that the encoder wrote what its Size said.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Commit(in VnRawWriter e, ulong size)
+    {
+        if ((ulong)(e.Position - (_stream + _length)) != size)
+            ThrowSizeMismatch(size);
+        _length += (int)size;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowSizeMismatch(ulong size) =>
+        throw new InvalidOperationException($"a {size}-byte command: the generated size and encoder disagree");
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void Grow(ulong size)
     {

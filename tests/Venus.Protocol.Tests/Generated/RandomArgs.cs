@@ -13448,6 +13448,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdBindPipeline.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdBindPipeline.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 93 || d.U32() != 1) return "request header";
         vkCmdBindPipeline.Args b = default;
@@ -13507,6 +13515,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetViewport.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetViewport.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 94 || d.U32() != 1) return "request header";
         vkCmdSetViewport.Args b = default;
@@ -13566,6 +13582,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetScissor.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetScissor.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 95 || d.U32() != 1) return "request header";
         vkCmdSetScissor.Args b = default;
@@ -13615,6 +13639,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetLineWidth.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetLineWidth.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 96 || d.U32() != 1) return "request header";
         vkCmdSetLineWidth.Args b = default;
@@ -13666,6 +13698,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetDepthBias.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetDepthBias.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 97 || d.U32() != 1) return "request header";
         vkCmdSetDepthBias.Args b = default;
@@ -13715,6 +13755,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetBlendConstants.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetBlendConstants.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 98 || d.U32() != 1) return "request header";
         vkCmdSetBlendConstants.Args b = default;
@@ -13765,6 +13813,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetDepthBounds.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetDepthBounds.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 99 || d.U32() != 1) return "request header";
         vkCmdSetDepthBounds.Args b = default;
@@ -13815,6 +13871,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetStencilCompareMask.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetStencilCompareMask.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 100 || d.U32() != 1) return "request header";
         vkCmdSetStencilCompareMask.Args b = default;
@@ -13865,6 +13929,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetStencilWriteMask.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetStencilWriteMask.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 101 || d.U32() != 1) return "request header";
         vkCmdSetStencilWriteMask.Args b = default;
@@ -13915,6 +13987,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetStencilReference.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetStencilReference.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 102 || d.U32() != 1) return "request header";
         vkCmdSetStencilReference.Args b = default;
@@ -13984,6 +14064,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdBindDescriptorSets.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdBindDescriptorSets.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 103 || d.U32() != 1) return "request header";
         vkCmdBindDescriptorSets.Args b = default;
@@ -14035,6 +14123,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdBindIndexBuffer.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdBindIndexBuffer.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 104 || d.U32() != 1) return "request header";
         vkCmdBindIndexBuffer.Args b = default;
@@ -14100,6 +14196,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdBindVertexBuffers.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdBindVertexBuffers.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 105 || d.U32() != 1) return "request header";
         vkCmdBindVertexBuffers.Args b = default;
@@ -14152,6 +14256,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdDraw.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdDraw.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 106 || d.U32() != 1) return "request header";
         vkCmdDraw.Args b = default;
@@ -14205,6 +14317,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdDrawIndexed.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdDrawIndexed.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 107 || d.U32() != 1) return "request header";
         vkCmdDrawIndexed.Args b = default;
@@ -14258,6 +14378,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdDrawIndirect.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdDrawIndirect.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 108 || d.U32() != 1) return "request header";
         vkCmdDrawIndirect.Args b = default;
@@ -14311,6 +14439,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdDrawIndexedIndirect.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdDrawIndexedIndirect.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 109 || d.U32() != 1) return "request header";
         vkCmdDrawIndexedIndirect.Args b = default;
@@ -14362,6 +14498,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdDispatch.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdDispatch.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 110 || d.U32() != 1) return "request header";
         vkCmdDispatch.Args b = default;
@@ -14413,6 +14557,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdDispatchIndirect.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdDispatchIndirect.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 111 || d.U32() != 1) return "request header";
         vkCmdDispatchIndirect.Args b = default;
@@ -14475,6 +14627,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdCopyBuffer.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdCopyBuffer.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 112 || d.U32() != 1) return "request header";
         vkCmdCopyBuffer.Args b = default;
@@ -14539,6 +14699,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdCopyImage.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdCopyImage.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 113 || d.U32() != 1) return "request header";
         vkCmdCopyImage.Args b = default;
@@ -14667,6 +14835,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdCopyBufferToImage.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdCopyBufferToImage.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 115 || d.U32() != 1) return "request header";
         vkCmdCopyBufferToImage.Args b = default;
@@ -14730,6 +14906,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdCopyImageToBuffer.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdCopyImageToBuffer.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 116 || d.U32() != 1) return "request header";
         vkCmdCopyImageToBuffer.Args b = default;
@@ -14783,6 +14967,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdUpdateBuffer.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdUpdateBuffer.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 117 || d.U32() != 1) return "request header";
         vkCmdUpdateBuffer.Args b = default;
@@ -14836,6 +15028,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdFillBuffer.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdFillBuffer.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 118 || d.U32() != 1) return "request header";
         vkCmdFillBuffer.Args b = default;
@@ -15102,6 +15302,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdResolveImage.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdResolveImage.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 122 || d.U32() != 1) return "request header";
         vkCmdResolveImage.Args b = default;
@@ -15153,6 +15361,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetEvent.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetEvent.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 123 || d.U32() != 1) return "request header";
         vkCmdSetEvent.Args b = default;
@@ -15204,6 +15420,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdResetEvent.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdResetEvent.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 124 || d.U32() != 1) return "request header";
         vkCmdResetEvent.Args b = default;
@@ -15427,6 +15651,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdBeginQuery.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdBeginQuery.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 127 || d.U32() != 1) return "request header";
         vkCmdBeginQuery.Args b = default;
@@ -15478,6 +15710,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdEndQuery.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdEndQuery.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 128 || d.U32() != 1) return "request header";
         vkCmdEndQuery.Args b = default;
@@ -15530,6 +15770,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdResetQueryPool.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdResetQueryPool.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 129 || d.U32() != 1) return "request header";
         vkCmdResetQueryPool.Args b = default;
@@ -15582,6 +15830,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdWriteTimestamp.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdWriteTimestamp.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 130 || d.U32() != 1) return "request header";
         vkCmdWriteTimestamp.Args b = default;
@@ -15639,6 +15895,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdCopyQueryPoolResults.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdCopyQueryPoolResults.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 131 || d.U32() != 1) return "request header";
         vkCmdCopyQueryPoolResults.Args b = default;
@@ -15693,6 +15957,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdPushConstants.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdPushConstants.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 132 || d.U32() != 1) return "request header";
         vkCmdPushConstants.Args b = default;
@@ -15797,6 +16069,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdNextSubpass.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdNextSubpass.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 134 || d.U32() != 1) return "request header";
         vkCmdNextSubpass.Args b = default;
@@ -15845,6 +16125,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdEndRenderPass.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdEndRenderPass.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 135 || d.U32() != 1) return "request header";
         vkCmdEndRenderPass.Args b = default;
@@ -15903,6 +16191,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdExecuteCommands.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdExecuteCommands.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 136 || d.U32() != 1) return "request header";
         vkCmdExecuteCommands.Args b = default;
@@ -16174,6 +16470,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetDeviceMask.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetDeviceMask.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 141 || d.U32() != 1) return "request header";
         vkCmdSetDeviceMask.Args b = default;
@@ -16228,6 +16532,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdDispatchBase.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdDispatchBase.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 142 || d.U32() != 1) return "request header";
         vkCmdDispatchBase.Args b = default;
@@ -17464,6 +17776,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdDrawIndirectCount.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdDrawIndirectCount.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 165 || d.U32() != 1) return "request header";
         vkCmdDrawIndirectCount.Args b = default;
@@ -17520,6 +17840,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdDrawIndexedIndirectCount.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdDrawIndexedIndirectCount.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 166 || d.U32() != 1) return "request header";
         vkCmdDrawIndexedIndirectCount.Args b = default;
@@ -18377,6 +18705,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdBindTransformFeedbackBuffersEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdBindTransformFeedbackBuffersEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 181 || d.U32() != 1) return "request header";
         vkCmdBindTransformFeedbackBuffersEXT.Args b = default;
@@ -18442,6 +18778,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdBeginTransformFeedbackEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdBeginTransformFeedbackEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 182 || d.U32() != 1) return "request header";
         vkCmdBeginTransformFeedbackEXT.Args b = default;
@@ -18507,6 +18851,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdEndTransformFeedbackEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdEndTransformFeedbackEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 183 || d.U32() != 1) return "request header";
         vkCmdEndTransformFeedbackEXT.Args b = default;
@@ -18560,6 +18912,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdBeginQueryIndexedEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdBeginQueryIndexedEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 184 || d.U32() != 1) return "request header";
         vkCmdBeginQueryIndexedEXT.Args b = default;
@@ -18612,6 +18972,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdEndQueryIndexedEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdEndQueryIndexedEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 185 || d.U32() != 1) return "request header";
         vkCmdEndQueryIndexedEXT.Args b = default;
@@ -18667,6 +19035,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdDrawIndirectByteCountEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdDrawIndirectByteCountEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 186 || d.U32() != 1) return "request header";
         vkCmdDrawIndirectByteCountEXT.Args b = default;
@@ -19468,6 +19844,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdResetEvent2.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdResetEvent2.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 202 || d.U32() != 1) return "request header";
         vkCmdResetEvent2.Args b = default;
@@ -19641,6 +20025,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdWriteTimestamp2.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdWriteTimestamp2.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 205 || d.U32() != 1) return "request header";
         vkCmdWriteTimestamp2.Args b = default;
@@ -20127,6 +20519,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdEndRendering.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdEndRendering.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 214 || d.U32() != 1) return "request header";
         vkCmdEndRendering.Args b = default;
@@ -20176,6 +20576,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetCullMode.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetCullMode.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 215 || d.U32() != 1) return "request header";
         vkCmdSetCullMode.Args b = default;
@@ -20225,6 +20633,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetFrontFace.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetFrontFace.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 216 || d.U32() != 1) return "request header";
         vkCmdSetFrontFace.Args b = default;
@@ -20274,6 +20690,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetPrimitiveTopology.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetPrimitiveTopology.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 217 || d.U32() != 1) return "request header";
         vkCmdSetPrimitiveTopology.Args b = default;
@@ -20332,6 +20756,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetViewportWithCount.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetViewportWithCount.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 218 || d.U32() != 1) return "request header";
         vkCmdSetViewportWithCount.Args b = default;
@@ -20390,6 +20822,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetScissorWithCount.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetScissorWithCount.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 219 || d.U32() != 1) return "request header";
         vkCmdSetScissorWithCount.Args b = default;
@@ -20467,6 +20907,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdBindVertexBuffers2.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdBindVertexBuffers2.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 220 || d.U32() != 1) return "request header";
         vkCmdBindVertexBuffers2.Args b = default;
@@ -20516,6 +20964,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetDepthTestEnable.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetDepthTestEnable.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 221 || d.U32() != 1) return "request header";
         vkCmdSetDepthTestEnable.Args b = default;
@@ -20565,6 +21021,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetDepthWriteEnable.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetDepthWriteEnable.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 222 || d.U32() != 1) return "request header";
         vkCmdSetDepthWriteEnable.Args b = default;
@@ -20614,6 +21078,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetDepthCompareOp.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetDepthCompareOp.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 223 || d.U32() != 1) return "request header";
         vkCmdSetDepthCompareOp.Args b = default;
@@ -20663,6 +21135,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetDepthBoundsTestEnable.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetDepthBoundsTestEnable.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 224 || d.U32() != 1) return "request header";
         vkCmdSetDepthBoundsTestEnable.Args b = default;
@@ -20712,6 +21192,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetStencilTestEnable.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetStencilTestEnable.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 225 || d.U32() != 1) return "request header";
         vkCmdSetStencilTestEnable.Args b = default;
@@ -20765,6 +21253,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetStencilOp.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetStencilOp.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 226 || d.U32() != 1) return "request header";
         vkCmdSetStencilOp.Args b = default;
@@ -20814,6 +21310,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetRasterizerDiscardEnable.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetRasterizerDiscardEnable.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 227 || d.U32() != 1) return "request header";
         vkCmdSetRasterizerDiscardEnable.Args b = default;
@@ -20863,6 +21367,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetDepthBiasEnable.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetDepthBiasEnable.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 228 || d.U32() != 1) return "request header";
         vkCmdSetDepthBiasEnable.Args b = default;
@@ -20912,6 +21424,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetPrimitiveRestartEnable.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetPrimitiveRestartEnable.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 229 || d.U32() != 1) return "request header";
         vkCmdSetPrimitiveRestartEnable.Args b = default;
@@ -21141,6 +21661,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetPatchControlPointsEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetPatchControlPointsEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 233 || d.U32() != 1) return "request header";
         vkCmdSetPatchControlPointsEXT.Args b = default;
@@ -21190,6 +21718,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetLogicOpEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetLogicOpEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 234 || d.U32() != 1) return "request header";
         vkCmdSetLogicOpEXT.Args b = default;
@@ -21366,6 +21902,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetLineStipple.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetLineStipple.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 237 || d.U32() != 1) return "request header";
         vkCmdSetLineStipple.Args b = default;
@@ -21581,6 +22125,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdEndConditionalRenderingEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdEndConditionalRenderingEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 241 || d.U32() != 1) return "request header";
         vkCmdEndConditionalRenderingEXT.Args b = default;
@@ -21909,6 +22461,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdDrawMultiEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdDrawMultiEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 247 || d.U32() != 1) return "request header";
         vkCmdDrawMultiEXT.Args b = default;
@@ -22233,6 +22793,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetColorWriteEnableEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetColorWriteEnableEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 254 || d.U32() != 1) return "request header";
         vkCmdSetColorWriteEnableEXT.Args b = default;
@@ -22350,6 +22918,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetTessellationDomainOriginEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetTessellationDomainOriginEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 256 || d.U32() != 1) return "request header";
         vkCmdSetTessellationDomainOriginEXT.Args b = default;
@@ -22399,6 +22975,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetDepthClampEnableEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetDepthClampEnableEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 257 || d.U32() != 1) return "request header";
         vkCmdSetDepthClampEnableEXT.Args b = default;
@@ -22448,6 +23032,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetPolygonModeEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetPolygonModeEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 258 || d.U32() != 1) return "request header";
         vkCmdSetPolygonModeEXT.Args b = default;
@@ -22497,6 +23089,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetRasterizationSamplesEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetRasterizationSamplesEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 259 || d.U32() != 1) return "request header";
         vkCmdSetRasterizationSamplesEXT.Args b = default;
@@ -22601,6 +23201,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetAlphaToCoverageEnableEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetAlphaToCoverageEnableEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 261 || d.U32() != 1) return "request header";
         vkCmdSetAlphaToCoverageEnableEXT.Args b = default;
@@ -22650,6 +23258,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetAlphaToOneEnableEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetAlphaToOneEnableEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 262 || d.U32() != 1) return "request header";
         vkCmdSetAlphaToOneEnableEXT.Args b = default;
@@ -22699,6 +23315,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetLogicOpEnableEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetLogicOpEnableEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 263 || d.U32() != 1) return "request header";
         vkCmdSetLogicOpEnableEXT.Args b = default;
@@ -22755,6 +23379,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetColorBlendEnableEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetColorBlendEnableEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 264 || d.U32() != 1) return "request header";
         vkCmdSetColorBlendEnableEXT.Args b = default;
@@ -22814,6 +23446,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetColorBlendEquationEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetColorBlendEquationEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 265 || d.U32() != 1) return "request header";
         vkCmdSetColorBlendEquationEXT.Args b = default;
@@ -22870,6 +23510,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetColorWriteMaskEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetColorWriteMaskEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 266 || d.U32() != 1) return "request header";
         vkCmdSetColorWriteMaskEXT.Args b = default;
@@ -22919,6 +23567,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetRasterizationStreamEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetRasterizationStreamEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 267 || d.U32() != 1) return "request header";
         vkCmdSetRasterizationStreamEXT.Args b = default;
@@ -22968,6 +23624,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetConservativeRasterizationModeEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetConservativeRasterizationModeEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 268 || d.U32() != 1) return "request header";
         vkCmdSetConservativeRasterizationModeEXT.Args b = default;
@@ -23017,6 +23681,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetExtraPrimitiveOverestimationSizeEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetExtraPrimitiveOverestimationSizeEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 269 || d.U32() != 1) return "request header";
         vkCmdSetExtraPrimitiveOverestimationSizeEXT.Args b = default;
@@ -23066,6 +23738,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetDepthClipEnableEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetDepthClipEnableEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 270 || d.U32() != 1) return "request header";
         vkCmdSetDepthClipEnableEXT.Args b = default;
@@ -23115,6 +23795,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetSampleLocationsEnableEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetSampleLocationsEnableEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 271 || d.U32() != 1) return "request header";
         vkCmdSetSampleLocationsEnableEXT.Args b = default;
@@ -23174,6 +23862,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetColorBlendAdvancedEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetColorBlendAdvancedEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 272 || d.U32() != 1) return "request header";
         vkCmdSetColorBlendAdvancedEXT.Args b = default;
@@ -23223,6 +23919,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetProvokingVertexModeEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetProvokingVertexModeEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 273 || d.U32() != 1) return "request header";
         vkCmdSetProvokingVertexModeEXT.Args b = default;
@@ -23272,6 +23976,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetLineRasterizationModeEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetLineRasterizationModeEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 274 || d.U32() != 1) return "request header";
         vkCmdSetLineRasterizationModeEXT.Args b = default;
@@ -23321,6 +24033,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetLineStippleEnableEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetLineStippleEnableEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 275 || d.U32() != 1) return "request header";
         vkCmdSetLineStippleEnableEXT.Args b = default;
@@ -23370,6 +24090,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetDepthClipNegativeOneToOneEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetDepthClipNegativeOneToOneEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 276 || d.U32() != 1) return "request header";
         vkCmdSetDepthClipNegativeOneToOneEXT.Args b = default;
@@ -23538,6 +24266,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdBindIndexBuffer2.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdBindIndexBuffer2.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 279 || d.U32() != 1) return "request header";
         vkCmdBindIndexBuffer2.Args b = default;
@@ -25274,6 +26010,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdWriteAccelerationStructuresPropertiesKHR.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdWriteAccelerationStructuresPropertiesKHR.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 317 || d.U32() != 1) return "request header";
         vkCmdWriteAccelerationStructuresPropertiesKHR.Args b = default;
@@ -25825,6 +26569,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetRayTracingPipelineStackSizeKHR.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetRayTracingPipelineStackSizeKHR.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 326 || d.U32() != 1) return "request header";
         vkCmdSetRayTracingPipelineStackSizeKHR.Args b = default;
@@ -25874,6 +26626,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdTraceRaysIndirect2KHR.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdTraceRaysIndirect2KHR.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 327 || d.U32() != 1) return "request header";
         vkCmdTraceRaysIndirect2KHR.Args b = default;
@@ -25977,6 +26737,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdSetAttachmentFeedbackLoopEnableEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdSetAttachmentFeedbackLoopEnableEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 329 || d.U32() != 1) return "request header";
         vkCmdSetAttachmentFeedbackLoopEnableEXT.Args b = default;
@@ -26144,6 +26912,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdDrawMeshTasksEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdDrawMeshTasksEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 332 || d.U32() != 1) return "request header";
         vkCmdDrawMeshTasksEXT.Args b = default;
@@ -26197,6 +26973,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdDrawMeshTasksIndirectEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdDrawMeshTasksIndirectEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 333 || d.U32() != 1) return "request header";
         vkCmdDrawMeshTasksIndirectEXT.Args b = default;
@@ -26253,6 +27037,14 @@ public static unsafe partial class RandomArgs
         var e = new VnEncoder(buf);
         vkCmdDrawMeshTasksIndirectCountEXT.Encode(ref e, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
         if ((ulong)e.Position != size) return $"request: Size said {size}, Encode wrote {e.Position}";
+        var raw = new byte[size];
+        fixed (byte* rp = raw)
+        {
+            var rw = new VnRawWriter(rp);
+            vkCmdDrawMeshTasksIndirectCountEXT.Encode(ref rw, VkCommandFlagBitsEXT.VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+            if ((ulong)(rw.Position - rp) != size) return $"request: Size said {size}, the raw encoder wrote {rw.Position - rp}";
+        }
+        if (!buf.AsSpan().SequenceEqual(raw)) return $"request: the raw encoder differs at byte {TestRandom.FirstDifference(buf, raw)}";
         var d = new VnDecoder(buf, r.DecodeArena);
         if (d.U32() != 334 || d.U32() != 1) return "request header";
         vkCmdDrawMeshTasksIndirectCountEXT.Args b = default;

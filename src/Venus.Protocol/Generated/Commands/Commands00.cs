@@ -5,6 +5,7 @@
 // </auto-generated>
 #nullable disable
 #pragma warning disable CS0649, CS0169, CS8981, IDE1006
+using System.Runtime.CompilerServices;
 using Venus.Protocol.Vulkan;
 using Venus.Protocol.Wire;
 
@@ -7807,15 +7808,21 @@ public static unsafe partial class vkCmdBindPipeline
         public ulong pipeline;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, VkPipelineBindPoint pipelineBindPoint, ulong pipeline, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 8;
-        return n;
+        return 28;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkPipelineBindPoint pipelineBindPoint, ulong pipeline)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.I32((int)pipelineBindPoint);
+        e.Handle(pipeline);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkPipelineBindPoint pipelineBindPoint, ulong pipeline)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -7848,6 +7855,7 @@ public static unsafe partial class vkCmdBindPipeline
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->pipelineBindPoint, a->pipeline, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->pipelineBindPoint, a->pipeline);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->pipelineBindPoint, a->pipeline);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->pipelineBindPoint, a->pipeline);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->pipelineBindPoint, a->pipeline);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->pipelineBindPoint, a->pipeline);
@@ -7866,23 +7874,32 @@ public static unsafe partial class vkCmdSetViewport
         public VkViewport* pViewports;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint firstViewport, uint viewportCount, VkViewport* pViewports, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (pViewports != null)
-        {
-            for (ulong t1025 = 0; t1025 < (ulong)viewportCount; t1025++)
-            {
-                n += VkViewportWire.Size(&pViewports[t1025], f);
-            }
-        }
+        ulong n = 32;
+        if (pViewports != null) n += 24 * (ulong)viewportCount;
         return n;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint firstViewport, uint viewportCount, VkViewport* pViewports)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)firstViewport);
+        e.U32((uint)viewportCount);
+        if (pViewports != null)
+        {
+            e.ArraySize((ulong)viewportCount);
+            for (ulong t1025 = 0; t1025 < (ulong)viewportCount; t1025++)
+            {
+                VkViewportWire.Encode(ref e, &pViewports[t1025]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint firstViewport, uint viewportCount, VkViewport* pViewports)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -7907,18 +7924,18 @@ public static unsafe partial class vkCmdSetViewport
         a->viewportCount = (uint)d.U32();
 
         {
-            ulong t1028 = d.ArraySize();
-            if (t1028 != 0)
+            ulong t1027 = d.ArraySize();
+            if (t1027 != 0)
             {
-                if (t1028 != (ulong)a->viewportCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1028, 24)) return;
-                var t1029 = (VkViewport*)d.Alloc(t1028, (ulong)sizeof(VkViewport));
-                if (t1029 == null) return;
-                for (ulong t1027 = 0; t1027 < t1028; t1027++)
+                if (t1027 != (ulong)a->viewportCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1027, 24)) return;
+                var t1028 = (VkViewport*)d.Alloc(t1027, (ulong)sizeof(VkViewport));
+                if (t1028 == null) return;
+                for (ulong t1026 = 0; t1026 < t1027; t1026++)
                 {
-                    VkViewportWire.Decode(ref d, &t1029[t1027]);
+                    VkViewportWire.Decode(ref d, &t1028[t1026]);
                 }
-                a->pViewports = t1029;
+                a->pViewports = t1028;
             }
             else if ((ulong)a->viewportCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -7940,6 +7957,7 @@ public static unsafe partial class vkCmdSetViewport
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->firstViewport, a->viewportCount, a->pViewports, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->firstViewport, a->viewportCount, a->pViewports);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->firstViewport, a->viewportCount, a->pViewports);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->firstViewport, a->viewportCount, a->pViewports);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->firstViewport, a->viewportCount, a->pViewports);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->firstViewport, a->viewportCount, a->pViewports);
@@ -7958,20 +7976,11 @@ public static unsafe partial class vkCmdSetScissor
         public VkRect2D* pScissors;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint firstScissor, uint scissorCount, VkRect2D* pScissors, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (pScissors != null)
-        {
-            for (ulong t1030 = 0; t1030 < (ulong)scissorCount; t1030++)
-            {
-                n += VkRect2DWire.Size(&pScissors[t1030], f);
-            }
-        }
+        ulong n = 32;
+        if (pScissors != null) n += 16 * (ulong)scissorCount;
         return n;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint firstScissor, uint scissorCount, VkRect2D* pScissors)
@@ -7984,9 +7993,27 @@ public static unsafe partial class vkCmdSetScissor
         if (pScissors != null)
         {
             e.ArraySize((ulong)scissorCount);
-            for (ulong t1031 = 0; t1031 < (ulong)scissorCount; t1031++)
+            for (ulong t1029 = 0; t1029 < (ulong)scissorCount; t1029++)
             {
-                VkRect2DWire.Encode(ref e, &pScissors[t1031]);
+                VkRect2DWire.Encode(ref e, &pScissors[t1029]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint firstScissor, uint scissorCount, VkRect2D* pScissors)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)firstScissor);
+        e.U32((uint)scissorCount);
+        if (pScissors != null)
+        {
+            e.ArraySize((ulong)scissorCount);
+            for (ulong t1030 = 0; t1030 < (ulong)scissorCount; t1030++)
+            {
+                VkRect2DWire.Encode(ref e, &pScissors[t1030]);
             }
         }
         else e.ArraySize(0);
@@ -7999,18 +8026,18 @@ public static unsafe partial class vkCmdSetScissor
         a->scissorCount = (uint)d.U32();
 
         {
-            ulong t1033 = d.ArraySize();
-            if (t1033 != 0)
+            ulong t1031 = d.ArraySize();
+            if (t1031 != 0)
             {
-                if (t1033 != (ulong)a->scissorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1033, 16)) return;
-                var t1034 = (VkRect2D*)d.Alloc(t1033, (ulong)sizeof(VkRect2D));
-                if (t1034 == null) return;
-                for (ulong t1032 = 0; t1032 < t1033; t1032++)
+                if (t1031 != (ulong)a->scissorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1031, 16)) return;
+                var t1032 = (VkRect2D*)d.Alloc(t1031, (ulong)sizeof(VkRect2D));
+                if (t1032 == null) return;
+                for (ulong t1030 = 0; t1030 < t1031; t1030++)
                 {
-                    VkRect2DWire.Decode(ref d, &t1034[t1032]);
+                    VkRect2DWire.Decode(ref d, &t1032[t1030]);
                 }
-                a->pScissors = t1034;
+                a->pScissors = t1032;
             }
             else if ((ulong)a->scissorCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -8032,6 +8059,7 @@ public static unsafe partial class vkCmdSetScissor
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->firstScissor, a->scissorCount, a->pScissors, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->firstScissor, a->scissorCount, a->pScissors);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->firstScissor, a->scissorCount, a->pScissors);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->firstScissor, a->scissorCount, a->pScissors);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->firstScissor, a->scissorCount, a->pScissors);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->firstScissor, a->scissorCount, a->pScissors);
@@ -8048,14 +8076,20 @@ public static unsafe partial class vkCmdSetLineWidth
         public float lineWidth;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, float lineWidth, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 20;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, float lineWidth)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.F32((float)lineWidth);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, float lineWidth)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -8085,6 +8119,7 @@ public static unsafe partial class vkCmdSetLineWidth
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->lineWidth, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->lineWidth);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->lineWidth);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->lineWidth);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->lineWidth);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->lineWidth);
@@ -8103,16 +8138,22 @@ public static unsafe partial class vkCmdSetDepthBias
         public float depthBiasSlopeFactor;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, float depthBiasConstantFactor, float depthBiasClamp, float depthBiasSlopeFactor, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
+        return 28;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, float depthBiasConstantFactor, float depthBiasClamp, float depthBiasSlopeFactor)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.F32((float)depthBiasConstantFactor);
+        e.F32((float)depthBiasClamp);
+        e.F32((float)depthBiasSlopeFactor);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, float depthBiasConstantFactor, float depthBiasClamp, float depthBiasSlopeFactor)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -8146,6 +8187,7 @@ public static unsafe partial class vkCmdSetDepthBias
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->depthBiasConstantFactor, a->depthBiasClamp, a->depthBiasSlopeFactor, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->depthBiasConstantFactor, a->depthBiasClamp, a->depthBiasSlopeFactor);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->depthBiasConstantFactor, a->depthBiasClamp, a->depthBiasSlopeFactor);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->depthBiasConstantFactor, a->depthBiasClamp, a->depthBiasSlopeFactor);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->depthBiasConstantFactor, a->depthBiasClamp, a->depthBiasSlopeFactor);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->depthBiasConstantFactor, a->depthBiasClamp, a->depthBiasSlopeFactor);
@@ -8162,14 +8204,21 @@ public static unsafe partial class vkCmdSetBlendConstants
         public float* blendConstants;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, float* blendConstants, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8 + 16;
-        return n;
+        return 40;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, float* blendConstants)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.ArraySize(4);
+        e.Bytes(((float*)blendConstants), 16);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, float* blendConstants)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -8181,9 +8230,9 @@ public static unsafe partial class vkCmdSetBlendConstants
     {
         a->commandBuffer = d.Handle(6);
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        var t1035 = (float*)d.Alloc(4, (ulong)sizeof(float));
-        if (t1035 == null) return;
-        a->blendConstants = t1035;
+        var t1033 = (float*)d.Alloc(4, (ulong)sizeof(float));
+        if (t1033 == null) return;
+        a->blendConstants = t1033;
         if (!d.FixedArraySize(4)) return;
         d.Bytes(((float*)a->blendConstants), 16);
     }
@@ -8204,6 +8253,7 @@ public static unsafe partial class vkCmdSetBlendConstants
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->blendConstants, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->blendConstants);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->blendConstants);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->blendConstants);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->blendConstants);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->blendConstants);
@@ -8221,15 +8271,21 @@ public static unsafe partial class vkCmdSetDepthBounds
         public float maxDepthBounds;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, float minDepthBounds, float maxDepthBounds, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        return n;
+        return 24;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, float minDepthBounds, float maxDepthBounds)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.F32((float)minDepthBounds);
+        e.F32((float)maxDepthBounds);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, float minDepthBounds, float maxDepthBounds)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -8261,6 +8317,7 @@ public static unsafe partial class vkCmdSetDepthBounds
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->minDepthBounds, a->maxDepthBounds, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->minDepthBounds, a->maxDepthBounds);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->minDepthBounds, a->maxDepthBounds);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->minDepthBounds, a->maxDepthBounds);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->minDepthBounds, a->maxDepthBounds);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->minDepthBounds, a->maxDepthBounds);
@@ -8278,15 +8335,21 @@ public static unsafe partial class vkCmdSetStencilCompareMask
         public uint compareMask;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint faceMask, uint compareMask, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        return n;
+        return 24;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint faceMask, uint compareMask)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)faceMask);
+        e.U32((uint)compareMask);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint faceMask, uint compareMask)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -8318,6 +8381,7 @@ public static unsafe partial class vkCmdSetStencilCompareMask
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->faceMask, a->compareMask, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->faceMask, a->compareMask);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->faceMask, a->compareMask);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->faceMask, a->compareMask);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->faceMask, a->compareMask);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->faceMask, a->compareMask);
@@ -8335,15 +8399,21 @@ public static unsafe partial class vkCmdSetStencilWriteMask
         public uint writeMask;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint faceMask, uint writeMask, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        return n;
+        return 24;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint faceMask, uint writeMask)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)faceMask);
+        e.U32((uint)writeMask);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint faceMask, uint writeMask)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -8375,6 +8445,7 @@ public static unsafe partial class vkCmdSetStencilWriteMask
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->faceMask, a->writeMask, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->faceMask, a->writeMask);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->faceMask, a->writeMask);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->faceMask, a->writeMask);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->faceMask, a->writeMask);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->faceMask, a->writeMask);
@@ -8392,15 +8463,21 @@ public static unsafe partial class vkCmdSetStencilReference
         public uint reference;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint faceMask, uint reference, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        return n;
+        return 24;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint faceMask, uint reference)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)faceMask);
+        e.U32((uint)reference);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint faceMask, uint reference)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -8432,6 +8509,7 @@ public static unsafe partial class vkCmdSetStencilReference
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->faceMask, a->reference, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->faceMask, a->reference);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->faceMask, a->reference);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->faceMask, a->reference);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->faceMask, a->reference);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->faceMask, a->reference);
@@ -8454,25 +8532,12 @@ public static unsafe partial class vkCmdBindDescriptorSets
         public uint* pDynamicOffsets;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, VkPipelineBindPoint pipelineBindPoint, ulong layout, uint firstSet, uint descriptorSetCount, ulong* pDescriptorSets, uint dynamicOffsetCount, uint* pDynamicOffsets, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (pDescriptorSets != null)
-        {
-            n += 8 * (ulong)descriptorSetCount;
-        }
-        n += 4;
-        n += 8;
-        if (pDynamicOffsets != null)
-        {
-            n += VnSize.Padded((ulong)dynamicOffsetCount * 4);
-        }
+        ulong n = 56;
+        if (pDescriptorSets != null) n += 8 * (ulong)descriptorSetCount;
+        if (pDynamicOffsets != null) n += VnSize.Padded((ulong)dynamicOffsetCount * 4);
         return n;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkPipelineBindPoint pipelineBindPoint, ulong layout, uint firstSet, uint descriptorSetCount, ulong* pDescriptorSets, uint dynamicOffsetCount, uint* pDynamicOffsets)
@@ -8487,9 +8552,36 @@ public static unsafe partial class vkCmdBindDescriptorSets
         if (pDescriptorSets != null)
         {
             e.ArraySize((ulong)descriptorSetCount);
-            for (ulong t1038 = 0; t1038 < (ulong)descriptorSetCount; t1038++)
+            for (ulong t1034 = 0; t1034 < (ulong)descriptorSetCount; t1034++)
             {
-                e.Handle(pDescriptorSets[t1038]);
+                e.Handle(pDescriptorSets[t1034]);
+            }
+        }
+        else e.ArraySize(0);
+        e.U32((uint)dynamicOffsetCount);
+        if (pDynamicOffsets != null)
+        {
+            e.ArraySize((ulong)dynamicOffsetCount);
+            e.Bytes(pDynamicOffsets, (ulong)dynamicOffsetCount * 4);
+        }
+        else e.ArraySize(0);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkPipelineBindPoint pipelineBindPoint, ulong layout, uint firstSet, uint descriptorSetCount, ulong* pDescriptorSets, uint dynamicOffsetCount, uint* pDynamicOffsets)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.I32((int)pipelineBindPoint);
+        e.Handle(layout);
+        e.U32((uint)firstSet);
+        e.U32((uint)descriptorSetCount);
+        if (pDescriptorSets != null)
+        {
+            e.ArraySize((ulong)descriptorSetCount);
+            for (ulong t1036 = 0; t1036 < (ulong)descriptorSetCount; t1036++)
+            {
+                e.Handle(pDescriptorSets[t1036]);
             }
         }
         else e.ArraySize(0);
@@ -8512,33 +8604,33 @@ public static unsafe partial class vkCmdBindDescriptorSets
         a->descriptorSetCount = (uint)d.U32();
 
         {
-            ulong t1041 = d.ArraySize();
-            if (t1041 != 0)
+            ulong t1037 = d.ArraySize();
+            if (t1037 != 0)
             {
-                if (t1041 != (ulong)a->descriptorSetCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1041, 8)) return;
-                var t1042 = (ulong*)d.Alloc(t1041, (ulong)sizeof(ulong));
-                if (t1042 == null) return;
-                for (ulong t1040 = 0; t1040 < t1041; t1040++)
+                if (t1037 != (ulong)a->descriptorSetCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1037, 8)) return;
+                var t1038 = (ulong*)d.Alloc(t1037, (ulong)sizeof(ulong));
+                if (t1038 == null) return;
+                for (ulong t1036 = 0; t1036 < t1037; t1036++)
                 {
-                    t1042[t1040] = d.Handle(23);
+                    t1038[t1036] = d.Handle(23);
                 }
-                a->pDescriptorSets = t1042;
+                a->pDescriptorSets = t1038;
             }
             else if ((ulong)a->descriptorSetCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->dynamicOffsetCount = (uint)d.U32();
 
         {
-            ulong t1044 = d.ArraySize();
-            if (t1044 != 0)
+            ulong t1040 = d.ArraySize();
+            if (t1040 != 0)
             {
-                if (t1044 != (ulong)a->dynamicOffsetCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1044, 4)) return;
-                var t1045 = (uint*)d.Alloc(t1044, (ulong)sizeof(uint));
-                if (t1045 == null) return;
-                d.Bytes(t1045, t1044 * 4);
-                a->pDynamicOffsets = t1045;
+                if (t1040 != (ulong)a->dynamicOffsetCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1040, 4)) return;
+                var t1041 = (uint*)d.Alloc(t1040, (ulong)sizeof(uint));
+                if (t1041 == null) return;
+                d.Bytes(t1041, t1040 * 4);
+                a->pDynamicOffsets = t1041;
             }
             else if ((ulong)a->dynamicOffsetCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -8560,6 +8652,7 @@ public static unsafe partial class vkCmdBindDescriptorSets
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->pipelineBindPoint, a->layout, a->firstSet, a->descriptorSetCount, a->pDescriptorSets, a->dynamicOffsetCount, a->pDynamicOffsets, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->pipelineBindPoint, a->layout, a->firstSet, a->descriptorSetCount, a->pDescriptorSets, a->dynamicOffsetCount, a->pDynamicOffsets);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->pipelineBindPoint, a->layout, a->firstSet, a->descriptorSetCount, a->pDescriptorSets, a->dynamicOffsetCount, a->pDynamicOffsets);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->pipelineBindPoint, a->layout, a->firstSet, a->descriptorSetCount, a->pDescriptorSets, a->dynamicOffsetCount, a->pDynamicOffsets);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->pipelineBindPoint, a->layout, a->firstSet, a->descriptorSetCount, a->pDescriptorSets, a->dynamicOffsetCount, a->pDynamicOffsets);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->pipelineBindPoint, a->layout, a->firstSet, a->descriptorSetCount, a->pDescriptorSets, a->dynamicOffsetCount, a->pDynamicOffsets);
@@ -8578,16 +8671,22 @@ public static unsafe partial class vkCmdBindIndexBuffer
         public VkIndexType indexType;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong buffer, ulong offset, VkIndexType indexType, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 36;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong buffer, ulong offset, VkIndexType indexType)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(buffer);
+        e.U64((ulong)offset);
+        e.I32((int)indexType);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong buffer, ulong offset, VkIndexType indexType)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -8621,6 +8720,7 @@ public static unsafe partial class vkCmdBindIndexBuffer
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->buffer, a->offset, a->indexType, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->buffer, a->offset, a->indexType);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->buffer, a->offset, a->indexType);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->buffer, a->offset, a->indexType);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->buffer, a->offset, a->indexType);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->buffer, a->offset, a->indexType);
@@ -8640,22 +8740,12 @@ public static unsafe partial class vkCmdBindVertexBuffers
         public ulong* pOffsets;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint firstBinding, uint bindingCount, ulong* pBuffers, ulong* pOffsets, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (pBuffers != null)
-        {
-            n += 8 * (ulong)bindingCount;
-        }
-        n += 8;
-        if (pOffsets != null)
-        {
-            n += VnSize.Padded((ulong)bindingCount * 8);
-        }
+        ulong n = 40;
+        if (pBuffers != null) n += 8 * (ulong)bindingCount;
+        if (pOffsets != null) n += VnSize.Padded((ulong)bindingCount * 8);
         return n;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint firstBinding, uint bindingCount, ulong* pBuffers, ulong* pOffsets)
@@ -8668,9 +8758,33 @@ public static unsafe partial class vkCmdBindVertexBuffers
         if (pBuffers != null)
         {
             e.ArraySize((ulong)bindingCount);
-            for (ulong t1048 = 0; t1048 < (ulong)bindingCount; t1048++)
+            for (ulong t1042 = 0; t1042 < (ulong)bindingCount; t1042++)
             {
-                e.Handle(pBuffers[t1048]);
+                e.Handle(pBuffers[t1042]);
+            }
+        }
+        else e.ArraySize(0);
+        if (pOffsets != null)
+        {
+            e.ArraySize((ulong)bindingCount);
+            e.Bytes(pOffsets, (ulong)bindingCount * 8);
+        }
+        else e.ArraySize(0);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint firstBinding, uint bindingCount, ulong* pBuffers, ulong* pOffsets)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)firstBinding);
+        e.U32((uint)bindingCount);
+        if (pBuffers != null)
+        {
+            e.ArraySize((ulong)bindingCount);
+            for (ulong t1044 = 0; t1044 < (ulong)bindingCount; t1044++)
+            {
+                e.Handle(pBuffers[t1044]);
             }
         }
         else e.ArraySize(0);
@@ -8689,32 +8803,32 @@ public static unsafe partial class vkCmdBindVertexBuffers
         a->bindingCount = (uint)d.U32();
 
         {
-            ulong t1051 = d.ArraySize();
-            if (t1051 != 0)
+            ulong t1045 = d.ArraySize();
+            if (t1045 != 0)
             {
-                if (t1051 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1051, 8)) return;
-                var t1052 = (ulong*)d.Alloc(t1051, (ulong)sizeof(ulong));
-                if (t1052 == null) return;
-                for (ulong t1050 = 0; t1050 < t1051; t1050++)
+                if (t1045 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1045, 8)) return;
+                var t1046 = (ulong*)d.Alloc(t1045, (ulong)sizeof(ulong));
+                if (t1046 == null) return;
+                for (ulong t1044 = 0; t1044 < t1045; t1044++)
                 {
-                    t1052[t1050] = d.Handle(9);
+                    t1046[t1044] = d.Handle(9);
                 }
-                a->pBuffers = t1052;
+                a->pBuffers = t1046;
             }
             else if ((ulong)a->bindingCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1054 = d.ArraySize();
-            if (t1054 != 0)
+            ulong t1048 = d.ArraySize();
+            if (t1048 != 0)
             {
-                if (t1054 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1054, 8)) return;
-                var t1055 = (ulong*)d.Alloc(t1054, (ulong)sizeof(ulong));
-                if (t1055 == null) return;
-                d.Bytes(t1055, t1054 * 8);
-                a->pOffsets = t1055;
+                if (t1048 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1048, 8)) return;
+                var t1049 = (ulong*)d.Alloc(t1048, (ulong)sizeof(ulong));
+                if (t1049 == null) return;
+                d.Bytes(t1049, t1048 * 8);
+                a->pOffsets = t1049;
             }
             else if ((ulong)a->bindingCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -8736,6 +8850,7 @@ public static unsafe partial class vkCmdBindVertexBuffers
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->firstBinding, a->bindingCount, a->pBuffers, a->pOffsets, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->firstBinding, a->bindingCount, a->pBuffers, a->pOffsets);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->firstBinding, a->bindingCount, a->pBuffers, a->pOffsets);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->firstBinding, a->bindingCount, a->pBuffers, a->pOffsets);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->firstBinding, a->bindingCount, a->pBuffers, a->pOffsets);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->firstBinding, a->bindingCount, a->pBuffers, a->pOffsets);
@@ -8755,17 +8870,23 @@ public static unsafe partial class vkCmdDraw
         public uint firstInstance;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint vertexCount, uint instanceCount, uint firstVertex, uint firstInstance, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
+        return 32;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint vertexCount, uint instanceCount, uint firstVertex, uint firstInstance)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)vertexCount);
+        e.U32((uint)instanceCount);
+        e.U32((uint)firstVertex);
+        e.U32((uint)firstInstance);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint vertexCount, uint instanceCount, uint firstVertex, uint firstInstance)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -8801,6 +8922,7 @@ public static unsafe partial class vkCmdDraw
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->vertexCount, a->instanceCount, a->firstVertex, a->firstInstance, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->vertexCount, a->instanceCount, a->firstVertex, a->firstInstance);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->vertexCount, a->instanceCount, a->firstVertex, a->firstInstance);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->vertexCount, a->instanceCount, a->firstVertex, a->firstInstance);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->vertexCount, a->instanceCount, a->firstVertex, a->firstInstance);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->vertexCount, a->instanceCount, a->firstVertex, a->firstInstance);
@@ -8821,18 +8943,24 @@ public static unsafe partial class vkCmdDrawIndexed
         public uint firstInstance;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint indexCount, uint instanceCount, uint firstIndex, int vertexOffset, uint firstInstance, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
+        return 36;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint indexCount, uint instanceCount, uint firstIndex, int vertexOffset, uint firstInstance)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)indexCount);
+        e.U32((uint)instanceCount);
+        e.U32((uint)firstIndex);
+        e.I32((int)vertexOffset);
+        e.U32((uint)firstInstance);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint indexCount, uint instanceCount, uint firstIndex, int vertexOffset, uint firstInstance)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -8870,6 +8998,7 @@ public static unsafe partial class vkCmdDrawIndexed
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->indexCount, a->instanceCount, a->firstIndex, a->vertexOffset, a->firstInstance, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->indexCount, a->instanceCount, a->firstIndex, a->vertexOffset, a->firstInstance);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->indexCount, a->instanceCount, a->firstIndex, a->vertexOffset, a->firstInstance);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->indexCount, a->instanceCount, a->firstIndex, a->vertexOffset, a->firstInstance);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->indexCount, a->instanceCount, a->firstIndex, a->vertexOffset, a->firstInstance);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->indexCount, a->instanceCount, a->firstIndex, a->vertexOffset, a->firstInstance);
@@ -8889,17 +9018,23 @@ public static unsafe partial class vkCmdDrawIndirect
         public uint stride;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong buffer, ulong offset, uint drawCount, uint stride, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        return n;
+        return 40;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong buffer, ulong offset, uint drawCount, uint stride)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(buffer);
+        e.U64((ulong)offset);
+        e.U32((uint)drawCount);
+        e.U32((uint)stride);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong buffer, ulong offset, uint drawCount, uint stride)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -8936,6 +9071,7 @@ public static unsafe partial class vkCmdDrawIndirect
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->buffer, a->offset, a->drawCount, a->stride, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->buffer, a->offset, a->drawCount, a->stride);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->buffer, a->offset, a->drawCount, a->stride);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->buffer, a->offset, a->drawCount, a->stride);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->buffer, a->offset, a->drawCount, a->stride);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->buffer, a->offset, a->drawCount, a->stride);
@@ -8955,17 +9091,23 @@ public static unsafe partial class vkCmdDrawIndexedIndirect
         public uint stride;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong buffer, ulong offset, uint drawCount, uint stride, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        return n;
+        return 40;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong buffer, ulong offset, uint drawCount, uint stride)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(buffer);
+        e.U64((ulong)offset);
+        e.U32((uint)drawCount);
+        e.U32((uint)stride);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong buffer, ulong offset, uint drawCount, uint stride)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -9002,6 +9144,7 @@ public static unsafe partial class vkCmdDrawIndexedIndirect
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->buffer, a->offset, a->drawCount, a->stride, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->buffer, a->offset, a->drawCount, a->stride);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->buffer, a->offset, a->drawCount, a->stride);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->buffer, a->offset, a->drawCount, a->stride);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->buffer, a->offset, a->drawCount, a->stride);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->buffer, a->offset, a->drawCount, a->stride);
@@ -9020,16 +9163,22 @@ public static unsafe partial class vkCmdDispatch
         public uint groupCountZ;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint groupCountX, uint groupCountY, uint groupCountZ, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
+        return 28;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint groupCountX, uint groupCountY, uint groupCountZ)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)groupCountX);
+        e.U32((uint)groupCountY);
+        e.U32((uint)groupCountZ);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint groupCountX, uint groupCountY, uint groupCountZ)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -9063,6 +9212,7 @@ public static unsafe partial class vkCmdDispatch
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->groupCountX, a->groupCountY, a->groupCountZ, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->groupCountX, a->groupCountY, a->groupCountZ);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->groupCountX, a->groupCountY, a->groupCountZ);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->groupCountX, a->groupCountY, a->groupCountZ);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->groupCountX, a->groupCountY, a->groupCountZ);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->groupCountX, a->groupCountY, a->groupCountZ);
@@ -9080,15 +9230,21 @@ public static unsafe partial class vkCmdDispatchIndirect
         public ulong offset;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong buffer, ulong offset, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        return n;
+        return 32;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong buffer, ulong offset)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(buffer);
+        e.U64((ulong)offset);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong buffer, ulong offset)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -9121,6 +9277,7 @@ public static unsafe partial class vkCmdDispatchIndirect
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->buffer, a->offset, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->buffer, a->offset);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->buffer, a->offset);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->buffer, a->offset);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->buffer, a->offset);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->buffer, a->offset);
@@ -9140,21 +9297,11 @@ public static unsafe partial class vkCmdCopyBuffer
         public VkBufferCopy* pRegions;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong srcBuffer, ulong dstBuffer, uint regionCount, VkBufferCopy* pRegions, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        n += 8;
-        if (pRegions != null)
-        {
-            for (ulong t1056 = 0; t1056 < (ulong)regionCount; t1056++)
-            {
-                n += VkBufferCopyWire.Size(&pRegions[t1056], f);
-            }
-        }
+        ulong n = 44;
+        if (pRegions != null) n += 24 * (ulong)regionCount;
         return n;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong srcBuffer, ulong dstBuffer, uint regionCount, VkBufferCopy* pRegions)
@@ -9168,9 +9315,28 @@ public static unsafe partial class vkCmdCopyBuffer
         if (pRegions != null)
         {
             e.ArraySize((ulong)regionCount);
-            for (ulong t1057 = 0; t1057 < (ulong)regionCount; t1057++)
+            for (ulong t1050 = 0; t1050 < (ulong)regionCount; t1050++)
             {
-                VkBufferCopyWire.Encode(ref e, &pRegions[t1057]);
+                VkBufferCopyWire.Encode(ref e, &pRegions[t1050]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong srcBuffer, ulong dstBuffer, uint regionCount, VkBufferCopy* pRegions)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(srcBuffer);
+        e.Handle(dstBuffer);
+        e.U32((uint)regionCount);
+        if (pRegions != null)
+        {
+            e.ArraySize((ulong)regionCount);
+            for (ulong t1051 = 0; t1051 < (ulong)regionCount; t1051++)
+            {
+                VkBufferCopyWire.Encode(ref e, &pRegions[t1051]);
             }
         }
         else e.ArraySize(0);
@@ -9186,18 +9352,18 @@ public static unsafe partial class vkCmdCopyBuffer
         a->regionCount = (uint)d.U32();
 
         {
-            ulong t1059 = d.ArraySize();
-            if (t1059 != 0)
+            ulong t1052 = d.ArraySize();
+            if (t1052 != 0)
             {
-                if (t1059 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1059, 24)) return;
-                var t1060 = (VkBufferCopy*)d.Alloc(t1059, (ulong)sizeof(VkBufferCopy));
-                if (t1060 == null) return;
-                for (ulong t1058 = 0; t1058 < t1059; t1058++)
+                if (t1052 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1052, 24)) return;
+                var t1053 = (VkBufferCopy*)d.Alloc(t1052, (ulong)sizeof(VkBufferCopy));
+                if (t1053 == null) return;
+                for (ulong t1051 = 0; t1051 < t1052; t1051++)
                 {
-                    VkBufferCopyWire.Decode(ref d, &t1060[t1058]);
+                    VkBufferCopyWire.Decode(ref d, &t1053[t1051]);
                 }
-                a->pRegions = t1060;
+                a->pRegions = t1053;
             }
             else if ((ulong)a->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -9219,6 +9385,7 @@ public static unsafe partial class vkCmdCopyBuffer
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->srcBuffer, a->dstBuffer, a->regionCount, a->pRegions, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->srcBuffer, a->dstBuffer, a->regionCount, a->pRegions);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->srcBuffer, a->dstBuffer, a->regionCount, a->pRegions);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->srcBuffer, a->dstBuffer, a->regionCount, a->pRegions);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->srcBuffer, a->dstBuffer, a->regionCount, a->pRegions);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->srcBuffer, a->dstBuffer, a->regionCount, a->pRegions);
@@ -9240,23 +9407,11 @@ public static unsafe partial class vkCmdCopyImage
         public VkImageCopy* pRegions;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageCopy* pRegions, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (pRegions != null)
-        {
-            for (ulong t1061 = 0; t1061 < (ulong)regionCount; t1061++)
-            {
-                n += VkImageCopyWire.Size(&pRegions[t1061], f);
-            }
-        }
+        ulong n = 52;
+        if (pRegions != null) n += 68 * (ulong)regionCount;
         return n;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageCopy* pRegions)
@@ -9272,9 +9427,30 @@ public static unsafe partial class vkCmdCopyImage
         if (pRegions != null)
         {
             e.ArraySize((ulong)regionCount);
-            for (ulong t1062 = 0; t1062 < (ulong)regionCount; t1062++)
+            for (ulong t1054 = 0; t1054 < (ulong)regionCount; t1054++)
             {
-                VkImageCopyWire.Encode(ref e, &pRegions[t1062]);
+                VkImageCopyWire.Encode(ref e, &pRegions[t1054]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageCopy* pRegions)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(srcImage);
+        e.I32((int)srcImageLayout);
+        e.Handle(dstImage);
+        e.I32((int)dstImageLayout);
+        e.U32((uint)regionCount);
+        if (pRegions != null)
+        {
+            e.ArraySize((ulong)regionCount);
+            for (ulong t1055 = 0; t1055 < (ulong)regionCount; t1055++)
+            {
+                VkImageCopyWire.Encode(ref e, &pRegions[t1055]);
             }
         }
         else e.ArraySize(0);
@@ -9292,18 +9468,18 @@ public static unsafe partial class vkCmdCopyImage
         a->regionCount = (uint)d.U32();
 
         {
-            ulong t1064 = d.ArraySize();
-            if (t1064 != 0)
+            ulong t1056 = d.ArraySize();
+            if (t1056 != 0)
             {
-                if (t1064 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1064, 68)) return;
-                var t1065 = (VkImageCopy*)d.Alloc(t1064, (ulong)sizeof(VkImageCopy));
-                if (t1065 == null) return;
-                for (ulong t1063 = 0; t1063 < t1064; t1063++)
+                if (t1056 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1056, 68)) return;
+                var t1057 = (VkImageCopy*)d.Alloc(t1056, (ulong)sizeof(VkImageCopy));
+                if (t1057 == null) return;
+                for (ulong t1055 = 0; t1055 < t1056; t1055++)
                 {
-                    VkImageCopyWire.Decode(ref d, &t1065[t1063]);
+                    VkImageCopyWire.Decode(ref d, &t1057[t1055]);
                 }
-                a->pRegions = t1065;
+                a->pRegions = t1057;
             }
             else if ((ulong)a->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -9325,220 +9501,9 @@ public static unsafe partial class vkCmdCopyImage
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
-}
-
-/// <summary>vkCmdBlitImage (VkCommandTypeEXT 114).</summary>
-public static unsafe partial class vkCmdBlitImage
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)114;
-
-    public struct Args
-    {
-        public ulong commandBuffer;
-        public ulong srcImage;
-        public VkImageLayout srcImageLayout;
-        public ulong dstImage;
-        public VkImageLayout dstImageLayout;
-        public uint regionCount;
-        public VkImageBlit* pRegions;
-        public VkFilter filter;
-    }
-
-    public static ulong Size(ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageBlit* pRegions, VkFilter filter, VnProtocolFilter f = null)
-    {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (pRegions != null)
-        {
-            for (ulong t1066 = 0; t1066 < (ulong)regionCount; t1066++)
-            {
-                n += VkImageBlitWire.Size(&pRegions[t1066], f);
-            }
-        }
-        n += 4;
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageBlit* pRegions, VkFilter filter)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.Handle(srcImage);
-        e.I32((int)srcImageLayout);
-        e.Handle(dstImage);
-        e.I32((int)dstImageLayout);
-        e.U32((uint)regionCount);
-        if (pRegions != null)
-        {
-            e.ArraySize((ulong)regionCount);
-            for (ulong t1067 = 0; t1067 < (ulong)regionCount; t1067++)
-            {
-                VkImageBlitWire.Encode(ref e, &pRegions[t1067]);
-            }
-        }
-        else e.ArraySize(0);
-        e.I32((int)filter);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->commandBuffer = d.Handle(6);
-        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        a->srcImage = d.Handle(10);
-        if (a->srcImage == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        a->srcImageLayout = (VkImageLayout)d.I32();
-        a->dstImage = d.Handle(10);
-        if (a->dstImage == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        a->dstImageLayout = (VkImageLayout)d.I32();
-        a->regionCount = (uint)d.U32();
-
-        {
-            ulong t1069 = d.ArraySize();
-            if (t1069 != 0)
-            {
-                if (t1069 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1069, 96)) return;
-                var t1070 = (VkImageBlit*)d.Alloc(t1069, (ulong)sizeof(VkImageBlit));
-                if (t1070 == null) return;
-                for (ulong t1068 = 0; t1068 < t1069; t1068++)
-                {
-                    VkImageBlitWire.Decode(ref d, &t1070[t1068]);
-                }
-                a->pRegions = t1070;
-            }
-            else if ((ulong)a->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        a->filter = (VkFilter)d.I32();
-    }
-    public static ulong ReplySize(ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageBlit* pRegions, VkFilter filter, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageBlit* pRegions, VkFilter filter)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-    }
-    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageBlit* pRegions, VkFilter filter)
-    {
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
-        return;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions, a->filter, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions, a->filter);
-    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions, a->filter);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions, a->filter);
-    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions, a->filter);
-}
-
-/// <summary>vkCmdCopyBufferToImage (VkCommandTypeEXT 115).</summary>
-public static unsafe partial class vkCmdCopyBufferToImage
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)115;
-
-    public struct Args
-    {
-        public ulong commandBuffer;
-        public ulong srcBuffer;
-        public ulong dstImage;
-        public VkImageLayout dstImageLayout;
-        public uint regionCount;
-        public VkBufferImageCopy* pRegions;
-    }
-
-    public static ulong Size(ulong commandBuffer, ulong srcBuffer, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkBufferImageCopy* pRegions, VnProtocolFilter f = null)
-    {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (pRegions != null)
-        {
-            for (ulong t1071 = 0; t1071 < (ulong)regionCount; t1071++)
-            {
-                n += VkBufferImageCopyWire.Size(&pRegions[t1071], f);
-            }
-        }
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong srcBuffer, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkBufferImageCopy* pRegions)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.Handle(srcBuffer);
-        e.Handle(dstImage);
-        e.I32((int)dstImageLayout);
-        e.U32((uint)regionCount);
-        if (pRegions != null)
-        {
-            e.ArraySize((ulong)regionCount);
-            for (ulong t1072 = 0; t1072 < (ulong)regionCount; t1072++)
-            {
-                VkBufferImageCopyWire.Encode(ref e, &pRegions[t1072]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->commandBuffer = d.Handle(6);
-        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        a->srcBuffer = d.Handle(9);
-        if (a->srcBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        a->dstImage = d.Handle(10);
-        if (a->dstImage == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        a->dstImageLayout = (VkImageLayout)d.I32();
-        a->regionCount = (uint)d.U32();
-
-        {
-            ulong t1074 = d.ArraySize();
-            if (t1074 != 0)
-            {
-                if (t1074 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1074, 56)) return;
-                var t1075 = (VkBufferImageCopy*)d.Alloc(t1074, (ulong)sizeof(VkBufferImageCopy));
-                if (t1075 == null) return;
-                for (ulong t1073 = 0; t1073 < t1074; t1073++)
-                {
-                    VkBufferImageCopyWire.Decode(ref d, &t1075[t1073]);
-                }
-                a->pRegions = t1075;
-            }
-            else if ((ulong)a->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong ReplySize(ulong commandBuffer, ulong srcBuffer, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkBufferImageCopy* pRegions, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, ulong srcBuffer, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkBufferImageCopy* pRegions)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-    }
-    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, ulong srcBuffer, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkBufferImageCopy* pRegions)
-    {
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
-        return;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->srcBuffer, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->srcBuffer, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
-    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->srcBuffer, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->srcBuffer, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
-    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->srcBuffer, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
 }
 

@@ -5,10 +5,233 @@
 // </auto-generated>
 #nullable disable
 #pragma warning disable CS0649, CS0169, CS8981, IDE1006
+using System.Runtime.CompilerServices;
 using Venus.Protocol.Vulkan;
 using Venus.Protocol.Wire;
 
 namespace Venus.Protocol.Commands;
+
+/// <summary>vkCmdBlitImage (VkCommandTypeEXT 114).</summary>
+public static unsafe partial class vkCmdBlitImage
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)114;
+
+    public struct Args
+    {
+        public ulong commandBuffer;
+        public ulong srcImage;
+        public VkImageLayout srcImageLayout;
+        public ulong dstImage;
+        public VkImageLayout dstImageLayout;
+        public uint regionCount;
+        public VkImageBlit* pRegions;
+        public VkFilter filter;
+    }
+
+    public static ulong Size(ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageBlit* pRegions, VkFilter filter, VnProtocolFilter f = null)
+    {
+        ulong n = 8;
+        n += 8;
+        n += 8;
+        n += 4;
+        n += 8;
+        n += 4;
+        n += 4;
+        n += 8;
+        if (pRegions != null)
+        {
+            for (ulong t1058 = 0; t1058 < (ulong)regionCount; t1058++)
+            {
+                n += VkImageBlitWire.Size(&pRegions[t1058], f);
+            }
+        }
+        n += 4;
+        return n;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageBlit* pRegions, VkFilter filter)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(srcImage);
+        e.I32((int)srcImageLayout);
+        e.Handle(dstImage);
+        e.I32((int)dstImageLayout);
+        e.U32((uint)regionCount);
+        if (pRegions != null)
+        {
+            e.ArraySize((ulong)regionCount);
+            for (ulong t1059 = 0; t1059 < (ulong)regionCount; t1059++)
+            {
+                VkImageBlitWire.Encode(ref e, &pRegions[t1059]);
+            }
+        }
+        else e.ArraySize(0);
+        e.I32((int)filter);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->srcImage = d.Handle(10);
+        if (a->srcImage == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->srcImageLayout = (VkImageLayout)d.I32();
+        a->dstImage = d.Handle(10);
+        if (a->dstImage == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->dstImageLayout = (VkImageLayout)d.I32();
+        a->regionCount = (uint)d.U32();
+
+        {
+            ulong t1061 = d.ArraySize();
+            if (t1061 != 0)
+            {
+                if (t1061 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1061, 96)) return;
+                var t1062 = (VkImageBlit*)d.Alloc(t1061, (ulong)sizeof(VkImageBlit));
+                if (t1062 == null) return;
+                for (ulong t1060 = 0; t1060 < t1061; t1060++)
+                {
+                    VkImageBlitWire.Decode(ref d, &t1062[t1060]);
+                }
+                a->pRegions = t1062;
+            }
+            else if ((ulong)a->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+        a->filter = (VkFilter)d.I32();
+    }
+    public static ulong ReplySize(ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageBlit* pRegions, VkFilter filter, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageBlit* pRegions, VkFilter filter)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageBlit* pRegions, VkFilter filter)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions, a->filter, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions, a->filter);
+    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions, a->filter);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions, a->filter);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions, a->filter);
+}
+
+/// <summary>vkCmdCopyBufferToImage (VkCommandTypeEXT 115).</summary>
+public static unsafe partial class vkCmdCopyBufferToImage
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)115;
+
+    public struct Args
+    {
+        public ulong commandBuffer;
+        public ulong srcBuffer;
+        public ulong dstImage;
+        public VkImageLayout dstImageLayout;
+        public uint regionCount;
+        public VkBufferImageCopy* pRegions;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Size(ulong commandBuffer, ulong srcBuffer, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkBufferImageCopy* pRegions, VnProtocolFilter f = null)
+    {
+        ulong n = 48;
+        if (pRegions != null) n += 56 * (ulong)regionCount;
+        return n;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong srcBuffer, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkBufferImageCopy* pRegions)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(srcBuffer);
+        e.Handle(dstImage);
+        e.I32((int)dstImageLayout);
+        e.U32((uint)regionCount);
+        if (pRegions != null)
+        {
+            e.ArraySize((ulong)regionCount);
+            for (ulong t1063 = 0; t1063 < (ulong)regionCount; t1063++)
+            {
+                VkBufferImageCopyWire.Encode(ref e, &pRegions[t1063]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong srcBuffer, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkBufferImageCopy* pRegions)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(srcBuffer);
+        e.Handle(dstImage);
+        e.I32((int)dstImageLayout);
+        e.U32((uint)regionCount);
+        if (pRegions != null)
+        {
+            e.ArraySize((ulong)regionCount);
+            for (ulong t1064 = 0; t1064 < (ulong)regionCount; t1064++)
+            {
+                VkBufferImageCopyWire.Encode(ref e, &pRegions[t1064]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->srcBuffer = d.Handle(9);
+        if (a->srcBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->dstImage = d.Handle(10);
+        if (a->dstImage == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->dstImageLayout = (VkImageLayout)d.I32();
+        a->regionCount = (uint)d.U32();
+
+        {
+            ulong t1065 = d.ArraySize();
+            if (t1065 != 0)
+            {
+                if (t1065 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1065, 56)) return;
+                var t1066 = (VkBufferImageCopy*)d.Alloc(t1065, (ulong)sizeof(VkBufferImageCopy));
+                if (t1066 == null) return;
+                for (ulong t1064 = 0; t1064 < t1065; t1064++)
+                {
+                    VkBufferImageCopyWire.Decode(ref d, &t1066[t1064]);
+                }
+                a->pRegions = t1066;
+            }
+            else if ((ulong)a->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong ReplySize(ulong commandBuffer, ulong srcBuffer, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkBufferImageCopy* pRegions, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, ulong srcBuffer, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkBufferImageCopy* pRegions)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, ulong srcBuffer, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkBufferImageCopy* pRegions)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->srcBuffer, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->srcBuffer, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->srcBuffer, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
+    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->srcBuffer, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->srcBuffer, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->srcBuffer, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
+}
 
 /// <summary>vkCmdCopyImageToBuffer (VkCommandTypeEXT 116).</summary>
 public static unsafe partial class vkCmdCopyImageToBuffer
@@ -25,22 +248,11 @@ public static unsafe partial class vkCmdCopyImageToBuffer
         public VkBufferImageCopy* pRegions;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstBuffer, uint regionCount, VkBufferImageCopy* pRegions, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        n += 8;
-        n += 4;
-        n += 8;
-        if (pRegions != null)
-        {
-            for (ulong t1076 = 0; t1076 < (ulong)regionCount; t1076++)
-            {
-                n += VkBufferImageCopyWire.Size(&pRegions[t1076], f);
-            }
-        }
+        ulong n = 48;
+        if (pRegions != null) n += 56 * (ulong)regionCount;
         return n;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstBuffer, uint regionCount, VkBufferImageCopy* pRegions)
@@ -55,9 +267,29 @@ public static unsafe partial class vkCmdCopyImageToBuffer
         if (pRegions != null)
         {
             e.ArraySize((ulong)regionCount);
-            for (ulong t1077 = 0; t1077 < (ulong)regionCount; t1077++)
+            for (ulong t1067 = 0; t1067 < (ulong)regionCount; t1067++)
             {
-                VkBufferImageCopyWire.Encode(ref e, &pRegions[t1077]);
+                VkBufferImageCopyWire.Encode(ref e, &pRegions[t1067]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstBuffer, uint regionCount, VkBufferImageCopy* pRegions)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(srcImage);
+        e.I32((int)srcImageLayout);
+        e.Handle(dstBuffer);
+        e.U32((uint)regionCount);
+        if (pRegions != null)
+        {
+            e.ArraySize((ulong)regionCount);
+            for (ulong t1068 = 0; t1068 < (ulong)regionCount; t1068++)
+            {
+                VkBufferImageCopyWire.Encode(ref e, &pRegions[t1068]);
             }
         }
         else e.ArraySize(0);
@@ -74,18 +306,18 @@ public static unsafe partial class vkCmdCopyImageToBuffer
         a->regionCount = (uint)d.U32();
 
         {
-            ulong t1079 = d.ArraySize();
-            if (t1079 != 0)
+            ulong t1069 = d.ArraySize();
+            if (t1069 != 0)
             {
-                if (t1079 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1079, 56)) return;
-                var t1080 = (VkBufferImageCopy*)d.Alloc(t1079, (ulong)sizeof(VkBufferImageCopy));
-                if (t1080 == null) return;
-                for (ulong t1078 = 0; t1078 < t1079; t1078++)
+                if (t1069 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1069, 56)) return;
+                var t1070 = (VkBufferImageCopy*)d.Alloc(t1069, (ulong)sizeof(VkBufferImageCopy));
+                if (t1070 == null) return;
+                for (ulong t1068 = 0; t1068 < t1069; t1068++)
                 {
-                    VkBufferImageCopyWire.Decode(ref d, &t1080[t1078]);
+                    VkBufferImageCopyWire.Decode(ref d, &t1070[t1068]);
                 }
-                a->pRegions = t1080;
+                a->pRegions = t1070;
             }
             else if ((ulong)a->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -107,6 +339,7 @@ public static unsafe partial class vkCmdCopyImageToBuffer
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstBuffer, a->regionCount, a->pRegions, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstBuffer, a->regionCount, a->pRegions);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstBuffer, a->regionCount, a->pRegions);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstBuffer, a->regionCount, a->pRegions);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstBuffer, a->regionCount, a->pRegions);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstBuffer, a->regionCount, a->pRegions);
@@ -126,21 +359,30 @@ public static unsafe partial class vkCmdUpdateBuffer
         public void* pData;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong dataSize, void* pData, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        if (pData != null)
-        {
-            n += VnSize.Padded((ulong)dataSize * 1);
-        }
+        ulong n = 48;
+        if (pData != null) n += VnSize.Padded((ulong)dataSize * 1);
         return n;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong dataSize, void* pData)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(dstBuffer);
+        e.U64((ulong)dstOffset);
+        e.U64((ulong)dataSize);
+        if (pData != null)
+        {
+            e.ArraySize((ulong)dataSize);
+            e.Bytes(pData, (ulong)dataSize * 1);
+        }
+        else e.ArraySize(0);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong dataSize, void* pData)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -165,15 +407,15 @@ public static unsafe partial class vkCmdUpdateBuffer
         a->dataSize = (ulong)d.U64();
 
         {
-            ulong t1084 = d.ArraySize();
-            if (t1084 != 0)
+            ulong t1073 = d.ArraySize();
+            if (t1073 != 0)
             {
-                if (t1084 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1084, 1)) return;
-                var t1085 = (byte*)d.Alloc(t1084, (ulong)sizeof(byte));
-                if (t1085 == null) return;
-                d.Bytes(t1085, t1084 * 1);
-                a->pData = t1085;
+                if (t1073 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1073, 1)) return;
+                var t1074 = (byte*)d.Alloc(t1073, (ulong)sizeof(byte));
+                if (t1074 == null) return;
+                d.Bytes(t1074, t1073 * 1);
+                a->pData = t1074;
             }
             else if ((ulong)a->dataSize != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -195,6 +437,7 @@ public static unsafe partial class vkCmdUpdateBuffer
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->dstBuffer, a->dstOffset, a->dataSize, a->pData, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->dstBuffer, a->dstOffset, a->dataSize, a->pData);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->dstBuffer, a->dstOffset, a->dataSize, a->pData);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->dstBuffer, a->dstOffset, a->dataSize, a->pData);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->dstBuffer, a->dstOffset, a->dataSize, a->pData);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->dstBuffer, a->dstOffset, a->dataSize, a->pData);
@@ -214,17 +457,23 @@ public static unsafe partial class vkCmdFillBuffer
         public uint data;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong size, uint data, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 44;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong size, uint data)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(dstBuffer);
+        e.U64((ulong)dstOffset);
+        e.U64((ulong)size);
+        e.U32((uint)data);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong size, uint data)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -261,6 +510,7 @@ public static unsafe partial class vkCmdFillBuffer
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->dstBuffer, a->dstOffset, a->size, a->data, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->dstBuffer, a->dstOffset, a->size, a->data);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->dstBuffer, a->dstOffset, a->size, a->data);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->dstBuffer, a->dstOffset, a->size, a->data);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->dstBuffer, a->dstOffset, a->size, a->data);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->dstBuffer, a->dstOffset, a->size, a->data);
@@ -296,9 +546,9 @@ public static unsafe partial class vkCmdClearColorImage
         n += 8;
         if (pRanges != null)
         {
-            for (ulong t1086 = 0; t1086 < (ulong)rangeCount; t1086++)
+            for (ulong t1075 = 0; t1075 < (ulong)rangeCount; t1075++)
             {
-                n += VkImageSubresourceRangeWire.Size(&pRanges[t1086], f);
+                n += VkImageSubresourceRangeWire.Size(&pRanges[t1075], f);
             }
         }
         return n;
@@ -319,9 +569,9 @@ public static unsafe partial class vkCmdClearColorImage
         if (pRanges != null)
         {
             e.ArraySize((ulong)rangeCount);
-            for (ulong t1087 = 0; t1087 < (ulong)rangeCount; t1087++)
+            for (ulong t1076 = 0; t1076 < (ulong)rangeCount; t1076++)
             {
-                VkImageSubresourceRangeWire.Encode(ref e, &pRanges[t1087]);
+                VkImageSubresourceRangeWire.Encode(ref e, &pRanges[t1076]);
             }
         }
         else e.ArraySize(0);
@@ -335,26 +585,26 @@ public static unsafe partial class vkCmdClearColorImage
         a->imageLayout = (VkImageLayout)d.I32();
         if (d.Pointer())
         {
-            var t1088 = (VkClearColorValue*)d.Alloc(1, (ulong)sizeof(VkClearColorValue));
-            if (t1088 == null) return;
-            VkClearColorValueWire.Decode(ref d, &(*t1088));
-            a->pColor = t1088;
+            var t1077 = (VkClearColorValue*)d.Alloc(1, (ulong)sizeof(VkClearColorValue));
+            if (t1077 == null) return;
+            VkClearColorValueWire.Decode(ref d, &(*t1077));
+            a->pColor = t1077;
         }
         a->rangeCount = (uint)d.U32();
 
         {
-            ulong t1090 = d.ArraySize();
-            if (t1090 != 0)
+            ulong t1079 = d.ArraySize();
+            if (t1079 != 0)
             {
-                if (t1090 != (ulong)a->rangeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1090, 20)) return;
-                var t1091 = (VkImageSubresourceRange*)d.Alloc(t1090, (ulong)sizeof(VkImageSubresourceRange));
-                if (t1091 == null) return;
-                for (ulong t1089 = 0; t1089 < t1090; t1089++)
+                if (t1079 != (ulong)a->rangeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1079, 20)) return;
+                var t1080 = (VkImageSubresourceRange*)d.Alloc(t1079, (ulong)sizeof(VkImageSubresourceRange));
+                if (t1080 == null) return;
+                for (ulong t1078 = 0; t1078 < t1079; t1078++)
                 {
-                    VkImageSubresourceRangeWire.Decode(ref d, &t1091[t1089]);
+                    VkImageSubresourceRangeWire.Decode(ref d, &t1080[t1078]);
                 }
-                a->pRanges = t1091;
+                a->pRanges = t1080;
             }
             else if ((ulong)a->rangeCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -411,9 +661,9 @@ public static unsafe partial class vkCmdClearDepthStencilImage
         n += 8;
         if (pRanges != null)
         {
-            for (ulong t1092 = 0; t1092 < (ulong)rangeCount; t1092++)
+            for (ulong t1081 = 0; t1081 < (ulong)rangeCount; t1081++)
             {
-                n += VkImageSubresourceRangeWire.Size(&pRanges[t1092], f);
+                n += VkImageSubresourceRangeWire.Size(&pRanges[t1081], f);
             }
         }
         return n;
@@ -434,9 +684,9 @@ public static unsafe partial class vkCmdClearDepthStencilImage
         if (pRanges != null)
         {
             e.ArraySize((ulong)rangeCount);
-            for (ulong t1093 = 0; t1093 < (ulong)rangeCount; t1093++)
+            for (ulong t1082 = 0; t1082 < (ulong)rangeCount; t1082++)
             {
-                VkImageSubresourceRangeWire.Encode(ref e, &pRanges[t1093]);
+                VkImageSubresourceRangeWire.Encode(ref e, &pRanges[t1082]);
             }
         }
         else e.ArraySize(0);
@@ -450,27 +700,27 @@ public static unsafe partial class vkCmdClearDepthStencilImage
         a->imageLayout = (VkImageLayout)d.I32();
         if (d.Pointer())
         {
-            var t1094 = (VkClearDepthStencilValue*)d.Alloc(1, (ulong)sizeof(VkClearDepthStencilValue));
-            if (t1094 == null) return;
-            VkClearDepthStencilValueWire.Decode(ref d, &(*t1094));
-            a->pDepthStencil = t1094;
+            var t1083 = (VkClearDepthStencilValue*)d.Alloc(1, (ulong)sizeof(VkClearDepthStencilValue));
+            if (t1083 == null) return;
+            VkClearDepthStencilValueWire.Decode(ref d, &(*t1083));
+            a->pDepthStencil = t1083;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         a->rangeCount = (uint)d.U32();
 
         {
-            ulong t1096 = d.ArraySize();
-            if (t1096 != 0)
+            ulong t1085 = d.ArraySize();
+            if (t1085 != 0)
             {
-                if (t1096 != (ulong)a->rangeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1096, 20)) return;
-                var t1097 = (VkImageSubresourceRange*)d.Alloc(t1096, (ulong)sizeof(VkImageSubresourceRange));
-                if (t1097 == null) return;
-                for (ulong t1095 = 0; t1095 < t1096; t1095++)
+                if (t1085 != (ulong)a->rangeCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1085, 20)) return;
+                var t1086 = (VkImageSubresourceRange*)d.Alloc(t1085, (ulong)sizeof(VkImageSubresourceRange));
+                if (t1086 == null) return;
+                for (ulong t1084 = 0; t1084 < t1085; t1084++)
                 {
-                    VkImageSubresourceRangeWire.Decode(ref d, &t1097[t1095]);
+                    VkImageSubresourceRangeWire.Decode(ref d, &t1086[t1084]);
                 }
-                a->pRanges = t1097;
+                a->pRanges = t1086;
             }
             else if ((ulong)a->rangeCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -519,18 +769,18 @@ public static unsafe partial class vkCmdClearAttachments
         n += 8;
         if (pAttachments != null)
         {
-            for (ulong t1098 = 0; t1098 < (ulong)attachmentCount; t1098++)
+            for (ulong t1087 = 0; t1087 < (ulong)attachmentCount; t1087++)
             {
-                n += VkClearAttachmentWire.Size(&pAttachments[t1098], f);
+                n += VkClearAttachmentWire.Size(&pAttachments[t1087], f);
             }
         }
         n += 4;
         n += 8;
         if (pRects != null)
         {
-            for (ulong t1099 = 0; t1099 < (ulong)rectCount; t1099++)
+            for (ulong t1088 = 0; t1088 < (ulong)rectCount; t1088++)
             {
-                n += VkClearRectWire.Size(&pRects[t1099], f);
+                n += VkClearRectWire.Size(&pRects[t1088], f);
             }
         }
         return n;
@@ -544,9 +794,9 @@ public static unsafe partial class vkCmdClearAttachments
         if (pAttachments != null)
         {
             e.ArraySize((ulong)attachmentCount);
-            for (ulong t1100 = 0; t1100 < (ulong)attachmentCount; t1100++)
+            for (ulong t1089 = 0; t1089 < (ulong)attachmentCount; t1089++)
             {
-                VkClearAttachmentWire.Encode(ref e, &pAttachments[t1100]);
+                VkClearAttachmentWire.Encode(ref e, &pAttachments[t1089]);
             }
         }
         else e.ArraySize(0);
@@ -554,9 +804,9 @@ public static unsafe partial class vkCmdClearAttachments
         if (pRects != null)
         {
             e.ArraySize((ulong)rectCount);
-            for (ulong t1101 = 0; t1101 < (ulong)rectCount; t1101++)
+            for (ulong t1090 = 0; t1090 < (ulong)rectCount; t1090++)
             {
-                VkClearRectWire.Encode(ref e, &pRects[t1101]);
+                VkClearRectWire.Encode(ref e, &pRects[t1090]);
             }
         }
         else e.ArraySize(0);
@@ -568,36 +818,36 @@ public static unsafe partial class vkCmdClearAttachments
         a->attachmentCount = (uint)d.U32();
 
         {
-            ulong t1103 = d.ArraySize();
-            if (t1103 != 0)
+            ulong t1092 = d.ArraySize();
+            if (t1092 != 0)
             {
-                if (t1103 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1103, 20)) return;
-                var t1104 = (VkClearAttachment*)d.Alloc(t1103, (ulong)sizeof(VkClearAttachment));
-                if (t1104 == null) return;
-                for (ulong t1102 = 0; t1102 < t1103; t1102++)
+                if (t1092 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1092, 20)) return;
+                var t1093 = (VkClearAttachment*)d.Alloc(t1092, (ulong)sizeof(VkClearAttachment));
+                if (t1093 == null) return;
+                for (ulong t1091 = 0; t1091 < t1092; t1091++)
                 {
-                    VkClearAttachmentWire.Decode(ref d, &t1104[t1102]);
+                    VkClearAttachmentWire.Decode(ref d, &t1093[t1091]);
                 }
-                a->pAttachments = t1104;
+                a->pAttachments = t1093;
             }
             else if ((ulong)a->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->rectCount = (uint)d.U32();
 
         {
-            ulong t1106 = d.ArraySize();
-            if (t1106 != 0)
+            ulong t1095 = d.ArraySize();
+            if (t1095 != 0)
             {
-                if (t1106 != (ulong)a->rectCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1106, 24)) return;
-                var t1107 = (VkClearRect*)d.Alloc(t1106, (ulong)sizeof(VkClearRect));
-                if (t1107 == null) return;
-                for (ulong t1105 = 0; t1105 < t1106; t1105++)
+                if (t1095 != (ulong)a->rectCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1095, 24)) return;
+                var t1096 = (VkClearRect*)d.Alloc(t1095, (ulong)sizeof(VkClearRect));
+                if (t1096 == null) return;
+                for (ulong t1094 = 0; t1094 < t1095; t1094++)
                 {
-                    VkClearRectWire.Decode(ref d, &t1107[t1105]);
+                    VkClearRectWire.Decode(ref d, &t1096[t1094]);
                 }
-                a->pRects = t1107;
+                a->pRects = t1096;
             }
             else if ((ulong)a->rectCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -640,23 +890,11 @@ public static unsafe partial class vkCmdResolveImage
         public VkImageResolve* pRegions;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageResolve* pRegions, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (pRegions != null)
-        {
-            for (ulong t1108 = 0; t1108 < (ulong)regionCount; t1108++)
-            {
-                n += VkImageResolveWire.Size(&pRegions[t1108], f);
-            }
-        }
+        ulong n = 52;
+        if (pRegions != null) n += 68 * (ulong)regionCount;
         return n;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageResolve* pRegions)
@@ -672,9 +910,30 @@ public static unsafe partial class vkCmdResolveImage
         if (pRegions != null)
         {
             e.ArraySize((ulong)regionCount);
-            for (ulong t1109 = 0; t1109 < (ulong)regionCount; t1109++)
+            for (ulong t1097 = 0; t1097 < (ulong)regionCount; t1097++)
             {
-                VkImageResolveWire.Encode(ref e, &pRegions[t1109]);
+                VkImageResolveWire.Encode(ref e, &pRegions[t1097]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageResolve* pRegions)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(srcImage);
+        e.I32((int)srcImageLayout);
+        e.Handle(dstImage);
+        e.I32((int)dstImageLayout);
+        e.U32((uint)regionCount);
+        if (pRegions != null)
+        {
+            e.ArraySize((ulong)regionCount);
+            for (ulong t1098 = 0; t1098 < (ulong)regionCount; t1098++)
+            {
+                VkImageResolveWire.Encode(ref e, &pRegions[t1098]);
             }
         }
         else e.ArraySize(0);
@@ -692,18 +951,18 @@ public static unsafe partial class vkCmdResolveImage
         a->regionCount = (uint)d.U32();
 
         {
-            ulong t1111 = d.ArraySize();
-            if (t1111 != 0)
+            ulong t1099 = d.ArraySize();
+            if (t1099 != 0)
             {
-                if (t1111 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1111, 68)) return;
-                var t1112 = (VkImageResolve*)d.Alloc(t1111, (ulong)sizeof(VkImageResolve));
-                if (t1112 == null) return;
-                for (ulong t1110 = 0; t1110 < t1111; t1110++)
+                if (t1099 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1099, 68)) return;
+                var t1100 = (VkImageResolve*)d.Alloc(t1099, (ulong)sizeof(VkImageResolve));
+                if (t1100 == null) return;
+                for (ulong t1098 = 0; t1098 < t1099; t1098++)
                 {
-                    VkImageResolveWire.Decode(ref d, &t1112[t1110]);
+                    VkImageResolveWire.Decode(ref d, &t1100[t1098]);
                 }
-                a->pRegions = t1112;
+                a->pRegions = t1100;
             }
             else if ((ulong)a->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -725,6 +984,7 @@ public static unsafe partial class vkCmdResolveImage
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
@@ -742,15 +1002,21 @@ public static unsafe partial class vkCmdSetEvent
         public uint stageMask;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong @event, uint stageMask, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 28;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong @event, uint stageMask)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(@event);
+        e.U32((uint)stageMask);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong @event, uint stageMask)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -783,6 +1049,7 @@ public static unsafe partial class vkCmdSetEvent
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->@event, a->stageMask, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->@event, a->stageMask);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->@event, a->stageMask);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->@event, a->stageMask);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->@event, a->stageMask);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->@event, a->stageMask);
@@ -800,15 +1067,21 @@ public static unsafe partial class vkCmdResetEvent
         public uint stageMask;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong @event, uint stageMask, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 28;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong @event, uint stageMask)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(@event);
+        e.U32((uint)stageMask);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong @event, uint stageMask)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -841,6 +1114,7 @@ public static unsafe partial class vkCmdResetEvent
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->@event, a->stageMask, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->@event, a->stageMask);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->@event, a->stageMask);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->@event, a->stageMask);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->@event, a->stageMask);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->@event, a->stageMask);
@@ -882,27 +1156,27 @@ public static unsafe partial class vkCmdWaitEvents
         n += 8;
         if (pMemoryBarriers != null)
         {
-            for (ulong t1114 = 0; t1114 < (ulong)memoryBarrierCount; t1114++)
+            for (ulong t1102 = 0; t1102 < (ulong)memoryBarrierCount; t1102++)
             {
-                n += VkMemoryBarrierWire.Size(&pMemoryBarriers[t1114], f);
+                n += VkMemoryBarrierWire.Size(&pMemoryBarriers[t1102], f);
             }
         }
         n += 4;
         n += 8;
         if (pBufferMemoryBarriers != null)
         {
-            for (ulong t1115 = 0; t1115 < (ulong)bufferMemoryBarrierCount; t1115++)
+            for (ulong t1103 = 0; t1103 < (ulong)bufferMemoryBarrierCount; t1103++)
             {
-                n += VkBufferMemoryBarrierWire.Size(&pBufferMemoryBarriers[t1115], f);
+                n += VkBufferMemoryBarrierWire.Size(&pBufferMemoryBarriers[t1103], f);
             }
         }
         n += 4;
         n += 8;
         if (pImageMemoryBarriers != null)
         {
-            for (ulong t1116 = 0; t1116 < (ulong)imageMemoryBarrierCount; t1116++)
+            for (ulong t1104 = 0; t1104 < (ulong)imageMemoryBarrierCount; t1104++)
             {
-                n += VkImageMemoryBarrierWire.Size(&pImageMemoryBarriers[t1116], f);
+                n += VkImageMemoryBarrierWire.Size(&pImageMemoryBarriers[t1104], f);
             }
         }
         return n;
@@ -916,9 +1190,9 @@ public static unsafe partial class vkCmdWaitEvents
         if (pEvents != null)
         {
             e.ArraySize((ulong)eventCount);
-            for (ulong t1117 = 0; t1117 < (ulong)eventCount; t1117++)
+            for (ulong t1105 = 0; t1105 < (ulong)eventCount; t1105++)
             {
-                e.Handle(pEvents[t1117]);
+                e.Handle(pEvents[t1105]);
             }
         }
         else e.ArraySize(0);
@@ -928,9 +1202,9 @@ public static unsafe partial class vkCmdWaitEvents
         if (pMemoryBarriers != null)
         {
             e.ArraySize((ulong)memoryBarrierCount);
-            for (ulong t1118 = 0; t1118 < (ulong)memoryBarrierCount; t1118++)
+            for (ulong t1106 = 0; t1106 < (ulong)memoryBarrierCount; t1106++)
             {
-                VkMemoryBarrierWire.Encode(ref e, &pMemoryBarriers[t1118]);
+                VkMemoryBarrierWire.Encode(ref e, &pMemoryBarriers[t1106]);
             }
         }
         else e.ArraySize(0);
@@ -938,9 +1212,9 @@ public static unsafe partial class vkCmdWaitEvents
         if (pBufferMemoryBarriers != null)
         {
             e.ArraySize((ulong)bufferMemoryBarrierCount);
-            for (ulong t1119 = 0; t1119 < (ulong)bufferMemoryBarrierCount; t1119++)
+            for (ulong t1107 = 0; t1107 < (ulong)bufferMemoryBarrierCount; t1107++)
             {
-                VkBufferMemoryBarrierWire.Encode(ref e, &pBufferMemoryBarriers[t1119]);
+                VkBufferMemoryBarrierWire.Encode(ref e, &pBufferMemoryBarriers[t1107]);
             }
         }
         else e.ArraySize(0);
@@ -948,9 +1222,9 @@ public static unsafe partial class vkCmdWaitEvents
         if (pImageMemoryBarriers != null)
         {
             e.ArraySize((ulong)imageMemoryBarrierCount);
-            for (ulong t1120 = 0; t1120 < (ulong)imageMemoryBarrierCount; t1120++)
+            for (ulong t1108 = 0; t1108 < (ulong)imageMemoryBarrierCount; t1108++)
             {
-                VkImageMemoryBarrierWire.Encode(ref e, &pImageMemoryBarriers[t1120]);
+                VkImageMemoryBarrierWire.Encode(ref e, &pImageMemoryBarriers[t1108]);
             }
         }
         else e.ArraySize(0);
@@ -962,18 +1236,18 @@ public static unsafe partial class vkCmdWaitEvents
         a->eventCount = (uint)d.U32();
 
         {
-            ulong t1122 = d.ArraySize();
-            if (t1122 != 0)
+            ulong t1110 = d.ArraySize();
+            if (t1110 != 0)
             {
-                if (t1122 != (ulong)a->eventCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1122, 8)) return;
-                var t1123 = (ulong*)d.Alloc(t1122, (ulong)sizeof(ulong));
-                if (t1123 == null) return;
-                for (ulong t1121 = 0; t1121 < t1122; t1121++)
+                if (t1110 != (ulong)a->eventCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1110, 8)) return;
+                var t1111 = (ulong*)d.Alloc(t1110, (ulong)sizeof(ulong));
+                if (t1111 == null) return;
+                for (ulong t1109 = 0; t1109 < t1110; t1109++)
                 {
-                    t1123[t1121] = d.Handle(11);
+                    t1111[t1109] = d.Handle(11);
                 }
-                a->pEvents = t1123;
+                a->pEvents = t1111;
             }
             else if ((ulong)a->eventCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -982,54 +1256,54 @@ public static unsafe partial class vkCmdWaitEvents
         a->memoryBarrierCount = (uint)d.U32();
 
         {
-            ulong t1125 = d.ArraySize();
-            if (t1125 != 0)
+            ulong t1113 = d.ArraySize();
+            if (t1113 != 0)
             {
-                if (t1125 != (ulong)a->memoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1125, 20)) return;
-                var t1126 = (VkMemoryBarrier*)d.Alloc(t1125, (ulong)sizeof(VkMemoryBarrier));
-                if (t1126 == null) return;
-                for (ulong t1124 = 0; t1124 < t1125; t1124++)
+                if (t1113 != (ulong)a->memoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1113, 20)) return;
+                var t1114 = (VkMemoryBarrier*)d.Alloc(t1113, (ulong)sizeof(VkMemoryBarrier));
+                if (t1114 == null) return;
+                for (ulong t1112 = 0; t1112 < t1113; t1112++)
                 {
-                    VkMemoryBarrierWire.Decode(ref d, &t1126[t1124]);
+                    VkMemoryBarrierWire.Decode(ref d, &t1114[t1112]);
                 }
-                a->pMemoryBarriers = t1126;
+                a->pMemoryBarriers = t1114;
             }
             else if ((ulong)a->memoryBarrierCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->bufferMemoryBarrierCount = (uint)d.U32();
 
         {
-            ulong t1128 = d.ArraySize();
-            if (t1128 != 0)
+            ulong t1116 = d.ArraySize();
+            if (t1116 != 0)
             {
-                if (t1128 != (ulong)a->bufferMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1128, 52)) return;
-                var t1129 = (VkBufferMemoryBarrier*)d.Alloc(t1128, (ulong)sizeof(VkBufferMemoryBarrier));
-                if (t1129 == null) return;
-                for (ulong t1127 = 0; t1127 < t1128; t1127++)
+                if (t1116 != (ulong)a->bufferMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1116, 52)) return;
+                var t1117 = (VkBufferMemoryBarrier*)d.Alloc(t1116, (ulong)sizeof(VkBufferMemoryBarrier));
+                if (t1117 == null) return;
+                for (ulong t1115 = 0; t1115 < t1116; t1115++)
                 {
-                    VkBufferMemoryBarrierWire.Decode(ref d, &t1129[t1127]);
+                    VkBufferMemoryBarrierWire.Decode(ref d, &t1117[t1115]);
                 }
-                a->pBufferMemoryBarriers = t1129;
+                a->pBufferMemoryBarriers = t1117;
             }
             else if ((ulong)a->bufferMemoryBarrierCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->imageMemoryBarrierCount = (uint)d.U32();
 
         {
-            ulong t1131 = d.ArraySize();
-            if (t1131 != 0)
+            ulong t1119 = d.ArraySize();
+            if (t1119 != 0)
             {
-                if (t1131 != (ulong)a->imageMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1131, 64)) return;
-                var t1132 = (VkImageMemoryBarrier*)d.Alloc(t1131, (ulong)sizeof(VkImageMemoryBarrier));
-                if (t1132 == null) return;
-                for (ulong t1130 = 0; t1130 < t1131; t1130++)
+                if (t1119 != (ulong)a->imageMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1119, 64)) return;
+                var t1120 = (VkImageMemoryBarrier*)d.Alloc(t1119, (ulong)sizeof(VkImageMemoryBarrier));
+                if (t1120 == null) return;
+                for (ulong t1118 = 0; t1118 < t1119; t1118++)
                 {
-                    VkImageMemoryBarrierWire.Decode(ref d, &t1132[t1130]);
+                    VkImageMemoryBarrierWire.Decode(ref d, &t1120[t1118]);
                 }
-                a->pImageMemoryBarriers = t1132;
+                a->pImageMemoryBarriers = t1120;
             }
             else if ((ulong)a->imageMemoryBarrierCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1086,27 +1360,27 @@ public static unsafe partial class vkCmdPipelineBarrier
         n += 8;
         if (pMemoryBarriers != null)
         {
-            for (ulong t1133 = 0; t1133 < (ulong)memoryBarrierCount; t1133++)
+            for (ulong t1121 = 0; t1121 < (ulong)memoryBarrierCount; t1121++)
             {
-                n += VkMemoryBarrierWire.Size(&pMemoryBarriers[t1133], f);
+                n += VkMemoryBarrierWire.Size(&pMemoryBarriers[t1121], f);
             }
         }
         n += 4;
         n += 8;
         if (pBufferMemoryBarriers != null)
         {
-            for (ulong t1134 = 0; t1134 < (ulong)bufferMemoryBarrierCount; t1134++)
+            for (ulong t1122 = 0; t1122 < (ulong)bufferMemoryBarrierCount; t1122++)
             {
-                n += VkBufferMemoryBarrierWire.Size(&pBufferMemoryBarriers[t1134], f);
+                n += VkBufferMemoryBarrierWire.Size(&pBufferMemoryBarriers[t1122], f);
             }
         }
         n += 4;
         n += 8;
         if (pImageMemoryBarriers != null)
         {
-            for (ulong t1135 = 0; t1135 < (ulong)imageMemoryBarrierCount; t1135++)
+            for (ulong t1123 = 0; t1123 < (ulong)imageMemoryBarrierCount; t1123++)
             {
-                n += VkImageMemoryBarrierWire.Size(&pImageMemoryBarriers[t1135], f);
+                n += VkImageMemoryBarrierWire.Size(&pImageMemoryBarriers[t1123], f);
             }
         }
         return n;
@@ -1123,9 +1397,9 @@ public static unsafe partial class vkCmdPipelineBarrier
         if (pMemoryBarriers != null)
         {
             e.ArraySize((ulong)memoryBarrierCount);
-            for (ulong t1136 = 0; t1136 < (ulong)memoryBarrierCount; t1136++)
+            for (ulong t1124 = 0; t1124 < (ulong)memoryBarrierCount; t1124++)
             {
-                VkMemoryBarrierWire.Encode(ref e, &pMemoryBarriers[t1136]);
+                VkMemoryBarrierWire.Encode(ref e, &pMemoryBarriers[t1124]);
             }
         }
         else e.ArraySize(0);
@@ -1133,9 +1407,9 @@ public static unsafe partial class vkCmdPipelineBarrier
         if (pBufferMemoryBarriers != null)
         {
             e.ArraySize((ulong)bufferMemoryBarrierCount);
-            for (ulong t1137 = 0; t1137 < (ulong)bufferMemoryBarrierCount; t1137++)
+            for (ulong t1125 = 0; t1125 < (ulong)bufferMemoryBarrierCount; t1125++)
             {
-                VkBufferMemoryBarrierWire.Encode(ref e, &pBufferMemoryBarriers[t1137]);
+                VkBufferMemoryBarrierWire.Encode(ref e, &pBufferMemoryBarriers[t1125]);
             }
         }
         else e.ArraySize(0);
@@ -1143,9 +1417,9 @@ public static unsafe partial class vkCmdPipelineBarrier
         if (pImageMemoryBarriers != null)
         {
             e.ArraySize((ulong)imageMemoryBarrierCount);
-            for (ulong t1138 = 0; t1138 < (ulong)imageMemoryBarrierCount; t1138++)
+            for (ulong t1126 = 0; t1126 < (ulong)imageMemoryBarrierCount; t1126++)
             {
-                VkImageMemoryBarrierWire.Encode(ref e, &pImageMemoryBarriers[t1138]);
+                VkImageMemoryBarrierWire.Encode(ref e, &pImageMemoryBarriers[t1126]);
             }
         }
         else e.ArraySize(0);
@@ -1160,54 +1434,54 @@ public static unsafe partial class vkCmdPipelineBarrier
         a->memoryBarrierCount = (uint)d.U32();
 
         {
-            ulong t1140 = d.ArraySize();
-            if (t1140 != 0)
+            ulong t1128 = d.ArraySize();
+            if (t1128 != 0)
             {
-                if (t1140 != (ulong)a->memoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1140, 20)) return;
-                var t1141 = (VkMemoryBarrier*)d.Alloc(t1140, (ulong)sizeof(VkMemoryBarrier));
-                if (t1141 == null) return;
-                for (ulong t1139 = 0; t1139 < t1140; t1139++)
+                if (t1128 != (ulong)a->memoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1128, 20)) return;
+                var t1129 = (VkMemoryBarrier*)d.Alloc(t1128, (ulong)sizeof(VkMemoryBarrier));
+                if (t1129 == null) return;
+                for (ulong t1127 = 0; t1127 < t1128; t1127++)
                 {
-                    VkMemoryBarrierWire.Decode(ref d, &t1141[t1139]);
+                    VkMemoryBarrierWire.Decode(ref d, &t1129[t1127]);
                 }
-                a->pMemoryBarriers = t1141;
+                a->pMemoryBarriers = t1129;
             }
             else if ((ulong)a->memoryBarrierCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->bufferMemoryBarrierCount = (uint)d.U32();
 
         {
-            ulong t1143 = d.ArraySize();
-            if (t1143 != 0)
+            ulong t1131 = d.ArraySize();
+            if (t1131 != 0)
             {
-                if (t1143 != (ulong)a->bufferMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1143, 52)) return;
-                var t1144 = (VkBufferMemoryBarrier*)d.Alloc(t1143, (ulong)sizeof(VkBufferMemoryBarrier));
-                if (t1144 == null) return;
-                for (ulong t1142 = 0; t1142 < t1143; t1142++)
+                if (t1131 != (ulong)a->bufferMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1131, 52)) return;
+                var t1132 = (VkBufferMemoryBarrier*)d.Alloc(t1131, (ulong)sizeof(VkBufferMemoryBarrier));
+                if (t1132 == null) return;
+                for (ulong t1130 = 0; t1130 < t1131; t1130++)
                 {
-                    VkBufferMemoryBarrierWire.Decode(ref d, &t1144[t1142]);
+                    VkBufferMemoryBarrierWire.Decode(ref d, &t1132[t1130]);
                 }
-                a->pBufferMemoryBarriers = t1144;
+                a->pBufferMemoryBarriers = t1132;
             }
             else if ((ulong)a->bufferMemoryBarrierCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->imageMemoryBarrierCount = (uint)d.U32();
 
         {
-            ulong t1146 = d.ArraySize();
-            if (t1146 != 0)
+            ulong t1134 = d.ArraySize();
+            if (t1134 != 0)
             {
-                if (t1146 != (ulong)a->imageMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1146, 64)) return;
-                var t1147 = (VkImageMemoryBarrier*)d.Alloc(t1146, (ulong)sizeof(VkImageMemoryBarrier));
-                if (t1147 == null) return;
-                for (ulong t1145 = 0; t1145 < t1146; t1145++)
+                if (t1134 != (ulong)a->imageMemoryBarrierCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1134, 64)) return;
+                var t1135 = (VkImageMemoryBarrier*)d.Alloc(t1134, (ulong)sizeof(VkImageMemoryBarrier));
+                if (t1135 == null) return;
+                for (ulong t1133 = 0; t1133 < t1134; t1133++)
                 {
-                    VkImageMemoryBarrierWire.Decode(ref d, &t1147[t1145]);
+                    VkImageMemoryBarrierWire.Decode(ref d, &t1135[t1133]);
                 }
-                a->pImageMemoryBarriers = t1147;
+                a->pImageMemoryBarriers = t1135;
             }
             else if ((ulong)a->imageMemoryBarrierCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1247,16 +1521,22 @@ public static unsafe partial class vkCmdBeginQuery
         public uint flags;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong queryPool, uint query, uint flags, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        return n;
+        return 32;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong queryPool, uint query, uint flags)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(queryPool);
+        e.U32((uint)query);
+        e.U32((uint)flags);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong queryPool, uint query, uint flags)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -1291,6 +1571,7 @@ public static unsafe partial class vkCmdBeginQuery
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->queryPool, a->query, a->flags, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->queryPool, a->query, a->flags);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->queryPool, a->query, a->flags);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->queryPool, a->query, a->flags);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->queryPool, a->query, a->flags);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->queryPool, a->query, a->flags);
@@ -1308,15 +1589,21 @@ public static unsafe partial class vkCmdEndQuery
         public uint query;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong queryPool, uint query, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 28;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong queryPool, uint query)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(queryPool);
+        e.U32((uint)query);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong queryPool, uint query)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -1349,6 +1636,7 @@ public static unsafe partial class vkCmdEndQuery
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->queryPool, a->query, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->queryPool, a->query);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->queryPool, a->query);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->queryPool, a->query);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->queryPool, a->query);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->queryPool, a->query);
@@ -1367,16 +1655,22 @@ public static unsafe partial class vkCmdResetQueryPool
         public uint queryCount;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong queryPool, uint firstQuery, uint queryCount, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        return n;
+        return 32;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong queryPool, uint firstQuery, uint queryCount)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(queryPool);
+        e.U32((uint)firstQuery);
+        e.U32((uint)queryCount);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong queryPool, uint firstQuery, uint queryCount)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -1411,6 +1705,7 @@ public static unsafe partial class vkCmdResetQueryPool
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->queryPool, a->firstQuery, a->queryCount, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->queryPool, a->firstQuery, a->queryCount);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->queryPool, a->firstQuery, a->queryCount);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->queryPool, a->firstQuery, a->queryCount);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->queryPool, a->firstQuery, a->queryCount);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->queryPool, a->firstQuery, a->queryCount);
@@ -1429,16 +1724,22 @@ public static unsafe partial class vkCmdWriteTimestamp
         public uint query;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, VkPipelineStageFlagBits pipelineStage, ulong queryPool, uint query, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 8;
-        n += 4;
-        return n;
+        return 32;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkPipelineStageFlagBits pipelineStage, ulong queryPool, uint query)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)pipelineStage);
+        e.Handle(queryPool);
+        e.U32((uint)query);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkPipelineStageFlagBits pipelineStage, ulong queryPool, uint query)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -1473,6 +1774,7 @@ public static unsafe partial class vkCmdWriteTimestamp
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->pipelineStage, a->queryPool, a->query, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->pipelineStage, a->queryPool, a->query);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->pipelineStage, a->queryPool, a->query);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->pipelineStage, a->queryPool, a->query);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->pipelineStage, a->queryPool, a->query);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->pipelineStage, a->queryPool, a->query);
@@ -1495,20 +1797,26 @@ public static unsafe partial class vkCmdCopyQueryPoolResults
         public uint flags;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong queryPool, uint firstQuery, uint queryCount, ulong dstBuffer, ulong dstOffset, ulong stride, uint flags, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 60;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong queryPool, uint firstQuery, uint queryCount, ulong dstBuffer, ulong dstOffset, ulong stride, uint flags)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(queryPool);
+        e.U32((uint)firstQuery);
+        e.U32((uint)queryCount);
+        e.Handle(dstBuffer);
+        e.U64((ulong)dstOffset);
+        e.U64((ulong)stride);
+        e.U32((uint)flags);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong queryPool, uint firstQuery, uint queryCount, ulong dstBuffer, ulong dstOffset, ulong stride, uint flags)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -1552,6 +1860,7 @@ public static unsafe partial class vkCmdCopyQueryPoolResults
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->queryPool, a->firstQuery, a->queryCount, a->dstBuffer, a->dstOffset, a->stride, a->flags, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->queryPool, a->firstQuery, a->queryCount, a->dstBuffer, a->dstOffset, a->stride, a->flags);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->queryPool, a->firstQuery, a->queryCount, a->dstBuffer, a->dstOffset, a->stride, a->flags);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->queryPool, a->firstQuery, a->queryCount, a->dstBuffer, a->dstOffset, a->stride, a->flags);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->queryPool, a->firstQuery, a->queryCount, a->dstBuffer, a->dstOffset, a->stride, a->flags);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->queryPool, a->firstQuery, a->queryCount, a->dstBuffer, a->dstOffset, a->stride, a->flags);
@@ -1572,22 +1881,31 @@ public static unsafe partial class vkCmdPushConstants
         public void* pValues;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong layout, uint stageFlags, uint offset, uint size, void* pValues, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (pValues != null)
-        {
-            n += VnSize.Padded((ulong)size * 1);
-        }
+        ulong n = 44;
+        if (pValues != null) n += VnSize.Padded((ulong)size * 1);
         return n;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong layout, uint stageFlags, uint offset, uint size, void* pValues)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(layout);
+        e.U32((uint)stageFlags);
+        e.U32((uint)offset);
+        e.U32((uint)size);
+        if (pValues != null)
+        {
+            e.ArraySize((ulong)size);
+            e.Bytes(pValues, (ulong)size * 1);
+        }
+        else e.ArraySize(0);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong layout, uint stageFlags, uint offset, uint size, void* pValues)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -1614,15 +1932,15 @@ public static unsafe partial class vkCmdPushConstants
         a->size = (uint)d.U32();
 
         {
-            ulong t1151 = d.ArraySize();
-            if (t1151 != 0)
+            ulong t1138 = d.ArraySize();
+            if (t1138 != 0)
             {
-                if (t1151 != (ulong)a->size) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1151, 1)) return;
-                var t1152 = (byte*)d.Alloc(t1151, (ulong)sizeof(byte));
-                if (t1152 == null) return;
-                d.Bytes(t1152, t1151 * 1);
-                a->pValues = t1152;
+                if (t1138 != (ulong)a->size) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1138, 1)) return;
+                var t1139 = (byte*)d.Alloc(t1138, (ulong)sizeof(byte));
+                if (t1139 == null) return;
+                d.Bytes(t1139, t1138 * 1);
+                a->pValues = t1139;
             }
             else if ((ulong)a->size != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1644,6 +1962,7 @@ public static unsafe partial class vkCmdPushConstants
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->layout, a->stageFlags, a->offset, a->size, a->pValues, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->layout, a->stageFlags, a->offset, a->size, a->pValues);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->layout, a->stageFlags, a->offset, a->size, a->pValues);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->layout, a->stageFlags, a->offset, a->size, a->pValues);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->layout, a->stageFlags, a->offset, a->size, a->pValues);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->layout, a->stageFlags, a->offset, a->size, a->pValues);
@@ -1691,10 +2010,10 @@ public static unsafe partial class vkCmdBeginRenderPass
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1153 = (VkRenderPassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkRenderPassBeginInfo));
-            if (t1153 == null) return;
-            VkRenderPassBeginInfoWire.Decode(ref d, &(*t1153));
-            a->pRenderPassBegin = t1153;
+            var t1140 = (VkRenderPassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkRenderPassBeginInfo));
+            if (t1140 == null) return;
+            VkRenderPassBeginInfoWire.Decode(ref d, &(*t1140));
+            a->pRenderPassBegin = t1140;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         a->contents = (VkSubpassContents)d.I32();
@@ -1732,14 +2051,20 @@ public static unsafe partial class vkCmdNextSubpass
         public VkSubpassContents contents;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, VkSubpassContents contents, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 20;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkSubpassContents contents)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.I32((int)contents);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkSubpassContents contents)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -1769,6 +2094,7 @@ public static unsafe partial class vkCmdNextSubpass
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->contents, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->contents);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->contents);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->contents);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->contents);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->contents);
@@ -1784,13 +2110,19 @@ public static unsafe partial class vkCmdEndRenderPass
         public ulong commandBuffer;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        return n;
+        return 16;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -1818,6 +2150,7 @@ public static unsafe partial class vkCmdEndRenderPass
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer);
@@ -1835,16 +2168,11 @@ public static unsafe partial class vkCmdExecuteCommands
         public ulong* pCommandBuffers;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint commandBufferCount, ulong* pCommandBuffers, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 8;
-        if (pCommandBuffers != null)
-        {
-            n += 8 * (ulong)commandBufferCount;
-        }
+        ulong n = 28;
+        if (pCommandBuffers != null) n += 8 * (ulong)commandBufferCount;
         return n;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint commandBufferCount, ulong* pCommandBuffers)
@@ -1856,9 +2184,26 @@ public static unsafe partial class vkCmdExecuteCommands
         if (pCommandBuffers != null)
         {
             e.ArraySize((ulong)commandBufferCount);
-            for (ulong t1155 = 0; t1155 < (ulong)commandBufferCount; t1155++)
+            for (ulong t1141 = 0; t1141 < (ulong)commandBufferCount; t1141++)
             {
-                e.Handle(pCommandBuffers[t1155]);
+                e.Handle(pCommandBuffers[t1141]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint commandBufferCount, ulong* pCommandBuffers)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)commandBufferCount);
+        if (pCommandBuffers != null)
+        {
+            e.ArraySize((ulong)commandBufferCount);
+            for (ulong t1142 = 0; t1142 < (ulong)commandBufferCount; t1142++)
+            {
+                e.Handle(pCommandBuffers[t1142]);
             }
         }
         else e.ArraySize(0);
@@ -1870,18 +2215,18 @@ public static unsafe partial class vkCmdExecuteCommands
         a->commandBufferCount = (uint)d.U32();
 
         {
-            ulong t1157 = d.ArraySize();
-            if (t1157 != 0)
+            ulong t1143 = d.ArraySize();
+            if (t1143 != 0)
             {
-                if (t1157 != (ulong)a->commandBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1157, 8)) return;
-                var t1158 = (ulong*)d.Alloc(t1157, (ulong)sizeof(ulong));
-                if (t1158 == null) return;
-                for (ulong t1156 = 0; t1156 < t1157; t1156++)
+                if (t1143 != (ulong)a->commandBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1143, 8)) return;
+                var t1144 = (ulong*)d.Alloc(t1143, (ulong)sizeof(ulong));
+                if (t1144 == null) return;
+                for (ulong t1142 = 0; t1142 < t1143; t1142++)
                 {
-                    t1158[t1156] = d.Handle(6);
+                    t1144[t1142] = d.Handle(6);
                 }
-                a->pCommandBuffers = t1158;
+                a->pCommandBuffers = t1144;
             }
             else if ((ulong)a->commandBufferCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1903,6 +2248,7 @@ public static unsafe partial class vkCmdExecuteCommands
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->commandBufferCount, a->pCommandBuffers, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->commandBufferCount, a->pCommandBuffers);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->commandBufferCount, a->pCommandBuffers);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->commandBufferCount, a->pCommandBuffers);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->commandBufferCount, a->pCommandBuffers);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->commandBufferCount, a->pCommandBuffers);
@@ -1933,7 +2279,7 @@ public static unsafe partial class vkEnumerateInstanceVersion
     }
     public static void Decode(ref VnDecoder d, Args* a)
     {
-        if (d.Pointer()) { var t1159 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1159 == null) return; a->pApiVersion = t1159; }
+        if (d.Pointer()) { var t1145 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1145 == null) return; a->pApiVersion = t1145; }
         if (a->pApiVersion == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(uint* pApiVersion, VnProtocolFilter f = null)
@@ -1997,9 +2343,9 @@ public static unsafe partial class vkBindBufferMemory2
         n += 8;
         if (pBindInfos != null)
         {
-            for (ulong t1160 = 0; t1160 < (ulong)bindInfoCount; t1160++)
+            for (ulong t1146 = 0; t1146 < (ulong)bindInfoCount; t1146++)
             {
-                n += VkBindBufferMemoryInfoWire.Size(&pBindInfos[t1160], f);
+                n += VkBindBufferMemoryInfoWire.Size(&pBindInfos[t1146], f);
             }
         }
         return n;
@@ -2013,9 +2359,9 @@ public static unsafe partial class vkBindBufferMemory2
         if (pBindInfos != null)
         {
             e.ArraySize((ulong)bindInfoCount);
-            for (ulong t1161 = 0; t1161 < (ulong)bindInfoCount; t1161++)
+            for (ulong t1147 = 0; t1147 < (ulong)bindInfoCount; t1147++)
             {
-                VkBindBufferMemoryInfoWire.Encode(ref e, &pBindInfos[t1161]);
+                VkBindBufferMemoryInfoWire.Encode(ref e, &pBindInfos[t1147]);
             }
         }
         else e.ArraySize(0);
@@ -2027,18 +2373,18 @@ public static unsafe partial class vkBindBufferMemory2
         a->bindInfoCount = (uint)d.U32();
 
         {
-            ulong t1163 = d.ArraySize();
-            if (t1163 != 0)
+            ulong t1149 = d.ArraySize();
+            if (t1149 != 0)
             {
-                if (t1163 != (ulong)a->bindInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1163, 36)) return;
-                var t1164 = (VkBindBufferMemoryInfo*)d.Alloc(t1163, (ulong)sizeof(VkBindBufferMemoryInfo));
-                if (t1164 == null) return;
-                for (ulong t1162 = 0; t1162 < t1163; t1162++)
+                if (t1149 != (ulong)a->bindInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1149, 36)) return;
+                var t1150 = (VkBindBufferMemoryInfo*)d.Alloc(t1149, (ulong)sizeof(VkBindBufferMemoryInfo));
+                if (t1150 == null) return;
+                for (ulong t1148 = 0; t1148 < t1149; t1148++)
                 {
-                    VkBindBufferMemoryInfoWire.Decode(ref d, &t1164[t1162]);
+                    VkBindBufferMemoryInfoWire.Decode(ref d, &t1150[t1148]);
                 }
-                a->pBindInfos = t1164;
+                a->pBindInfos = t1150;
             }
             else if ((ulong)a->bindInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -2089,9 +2435,9 @@ public static unsafe partial class vkBindImageMemory2
         n += 8;
         if (pBindInfos != null)
         {
-            for (ulong t1165 = 0; t1165 < (ulong)bindInfoCount; t1165++)
+            for (ulong t1151 = 0; t1151 < (ulong)bindInfoCount; t1151++)
             {
-                n += VkBindImageMemoryInfoWire.Size(&pBindInfos[t1165], f);
+                n += VkBindImageMemoryInfoWire.Size(&pBindInfos[t1151], f);
             }
         }
         return n;
@@ -2105,9 +2451,9 @@ public static unsafe partial class vkBindImageMemory2
         if (pBindInfos != null)
         {
             e.ArraySize((ulong)bindInfoCount);
-            for (ulong t1166 = 0; t1166 < (ulong)bindInfoCount; t1166++)
+            for (ulong t1152 = 0; t1152 < (ulong)bindInfoCount; t1152++)
             {
-                VkBindImageMemoryInfoWire.Encode(ref e, &pBindInfos[t1166]);
+                VkBindImageMemoryInfoWire.Encode(ref e, &pBindInfos[t1152]);
             }
         }
         else e.ArraySize(0);
@@ -2119,18 +2465,18 @@ public static unsafe partial class vkBindImageMemory2
         a->bindInfoCount = (uint)d.U32();
 
         {
-            ulong t1168 = d.ArraySize();
-            if (t1168 != 0)
+            ulong t1154 = d.ArraySize();
+            if (t1154 != 0)
             {
-                if (t1168 != (ulong)a->bindInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1168, 36)) return;
-                var t1169 = (VkBindImageMemoryInfo*)d.Alloc(t1168, (ulong)sizeof(VkBindImageMemoryInfo));
-                if (t1169 == null) return;
-                for (ulong t1167 = 0; t1167 < t1168; t1167++)
+                if (t1154 != (ulong)a->bindInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1154, 36)) return;
+                var t1155 = (VkBindImageMemoryInfo*)d.Alloc(t1154, (ulong)sizeof(VkBindImageMemoryInfo));
+                if (t1155 == null) return;
+                for (ulong t1153 = 0; t1153 < t1154; t1153++)
                 {
-                    VkBindImageMemoryInfoWire.Decode(ref d, &t1169[t1167]);
+                    VkBindImageMemoryInfoWire.Decode(ref d, &t1155[t1153]);
                 }
-                a->pBindInfos = t1169;
+                a->pBindInfos = t1155;
             }
             else if ((ulong)a->bindInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -2201,7 +2547,7 @@ public static unsafe partial class vkGetDeviceGroupPeerMemoryFeatures
         a->heapIndex = (uint)d.U32();
         a->localDeviceIndex = (uint)d.U32();
         a->remoteDeviceIndex = (uint)d.U32();
-        if (d.Pointer()) { var t1170 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1170 == null) return; a->pPeerMemoryFeatures = t1170; }
+        if (d.Pointer()) { var t1156 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1156 == null) return; a->pPeerMemoryFeatures = t1156; }
         if (a->pPeerMemoryFeatures == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, uint heapIndex, uint localDeviceIndex, uint remoteDeviceIndex, uint* pPeerMemoryFeatures, VnProtocolFilter f = null)
@@ -2252,14 +2598,20 @@ public static unsafe partial class vkCmdSetDeviceMask
         public uint deviceMask;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint deviceMask, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 20;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint deviceMask)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)deviceMask);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint deviceMask)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -2289,6 +2641,7 @@ public static unsafe partial class vkCmdSetDeviceMask
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->deviceMask, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->deviceMask);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->deviceMask);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->deviceMask);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->deviceMask);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->deviceMask);
@@ -2310,19 +2663,25 @@ public static unsafe partial class vkCmdDispatchBase
         public uint groupCountZ;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint baseGroupX, uint baseGroupY, uint baseGroupZ, uint groupCountX, uint groupCountY, uint groupCountZ, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
+        return 40;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint baseGroupX, uint baseGroupY, uint baseGroupZ, uint groupCountX, uint groupCountY, uint groupCountZ)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)baseGroupX);
+        e.U32((uint)baseGroupY);
+        e.U32((uint)baseGroupZ);
+        e.U32((uint)groupCountX);
+        e.U32((uint)groupCountY);
+        e.U32((uint)groupCountZ);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint baseGroupX, uint baseGroupY, uint baseGroupZ, uint groupCountX, uint groupCountY, uint groupCountZ)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -2362,6 +2721,7 @@ public static unsafe partial class vkCmdDispatchBase
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->baseGroupX, a->baseGroupY, a->baseGroupZ, a->groupCountX, a->groupCountY, a->groupCountZ, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->baseGroupX, a->baseGroupY, a->baseGroupZ, a->groupCountX, a->groupCountY, a->groupCountZ);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->baseGroupX, a->baseGroupY, a->baseGroupZ, a->groupCountX, a->groupCountY, a->groupCountZ);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->baseGroupX, a->baseGroupY, a->baseGroupZ, a->groupCountX, a->groupCountY, a->groupCountZ);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->baseGroupX, a->baseGroupY, a->baseGroupZ, a->groupCountX, a->groupCountY, a->groupCountZ);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->baseGroupX, a->baseGroupY, a->baseGroupZ, a->groupCountX, a->groupCountY, a->groupCountZ);
@@ -2388,9 +2748,9 @@ public static unsafe partial class vkEnumeratePhysicalDeviceGroups
         n += 8;
         if (pPhysicalDeviceGroupProperties != null)
         {
-            for (ulong t1171 = 0; t1171 < (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)); t1171++)
+            for (ulong t1157 = 0; t1157 < (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)); t1157++)
             {
-                n += VkPhysicalDeviceGroupPropertiesWire.SizePartial(&pPhysicalDeviceGroupProperties[t1171], f);
+                n += VkPhysicalDeviceGroupPropertiesWire.SizePartial(&pPhysicalDeviceGroupProperties[t1157], f);
             }
         }
         return n;
@@ -2405,9 +2765,9 @@ public static unsafe partial class vkEnumeratePhysicalDeviceGroups
         if (pPhysicalDeviceGroupProperties != null)
         {
             e.ArraySize((pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)));
-            for (ulong t1172 = 0; t1172 < (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)); t1172++)
+            for (ulong t1158 = 0; t1158 < (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)); t1158++)
             {
-                VkPhysicalDeviceGroupPropertiesWire.EncodePartial(ref e, &pPhysicalDeviceGroupProperties[t1172]);
+                VkPhysicalDeviceGroupPropertiesWire.EncodePartial(ref e, &pPhysicalDeviceGroupProperties[t1158]);
             }
         }
         else e.ArraySize(0);
@@ -2416,21 +2776,21 @@ public static unsafe partial class vkEnumeratePhysicalDeviceGroups
     {
         a->instance = d.Handle(1);
         if (a->instance == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        if (d.Pointer()) { var t1173 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1173 == null) return; *t1173 = (uint)d.U32(); a->pPhysicalDeviceGroupCount = t1173; }
+        if (d.Pointer()) { var t1159 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1159 == null) return; *t1159 = (uint)d.U32(); a->pPhysicalDeviceGroupCount = t1159; }
         if (a->pPhysicalDeviceGroupCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t1175 = d.ArraySize();
-            if (t1175 != 0)
+            ulong t1161 = d.ArraySize();
+            if (t1161 != 0)
             {
-                if (t1175 != (a->pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*a->pPhysicalDeviceGroupCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1176 = (VkPhysicalDeviceGroupProperties*)d.Alloc(t1175, (ulong)sizeof(VkPhysicalDeviceGroupProperties));
-                if (t1176 == null) return;
-                for (ulong t1174 = 0; t1174 < t1175; t1174++)
+                if (t1161 != (a->pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*a->pPhysicalDeviceGroupCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1162 = (VkPhysicalDeviceGroupProperties*)d.Alloc(t1161, (ulong)sizeof(VkPhysicalDeviceGroupProperties));
+                if (t1162 == null) return;
+                for (ulong t1160 = 0; t1160 < t1161; t1160++)
                 {
-                    VkPhysicalDeviceGroupPropertiesWire.DecodePartial(ref d, &t1176[t1174]);
+                    VkPhysicalDeviceGroupPropertiesWire.DecodePartial(ref d, &t1162[t1160]);
                 }
-                a->pPhysicalDeviceGroupProperties = t1176;
+                a->pPhysicalDeviceGroupProperties = t1162;
             }
         }
     }
@@ -2445,9 +2805,9 @@ public static unsafe partial class vkEnumeratePhysicalDeviceGroups
         n += 8;
         if (pPhysicalDeviceGroupProperties != null)
         {
-            for (ulong t1177 = 0; t1177 < (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)); t1177++)
+            for (ulong t1163 = 0; t1163 < (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)); t1163++)
             {
-                n += VkPhysicalDeviceGroupPropertiesWire.Size(&pPhysicalDeviceGroupProperties[t1177], f);
+                n += VkPhysicalDeviceGroupPropertiesWire.Size(&pPhysicalDeviceGroupProperties[t1163], f);
             }
         }
         return n;
@@ -2465,9 +2825,9 @@ public static unsafe partial class vkEnumeratePhysicalDeviceGroups
         if (pPhysicalDeviceGroupProperties != null)
         {
             e.ArraySize((pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)));
-            for (ulong t1178 = 0; t1178 < (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)); t1178++)
+            for (ulong t1164 = 0; t1164 < (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount)); t1164++)
             {
-                VkPhysicalDeviceGroupPropertiesWire.Encode(ref e, &pPhysicalDeviceGroupProperties[t1178]);
+                VkPhysicalDeviceGroupPropertiesWire.Encode(ref e, &pPhysicalDeviceGroupProperties[t1164]);
             }
         }
         else e.ArraySize(0);
@@ -2485,13 +2845,13 @@ public static unsafe partial class vkEnumeratePhysicalDeviceGroups
         }
 
         {
-            ulong t1180 = d.ArraySize();
-            if (t1180 != 0)
+            ulong t1166 = d.ArraySize();
+            if (t1166 != 0)
             {
-                if (pPhysicalDeviceGroupProperties == null || t1180 > cap_pPhysicalDeviceGroupCount || t1180 != (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                for (ulong t1179 = 0; t1179 < t1180; t1179++)
+                if (pPhysicalDeviceGroupProperties == null || t1166 > cap_pPhysicalDeviceGroupCount || t1166 != (pPhysicalDeviceGroupCount == null ? 0UL : (ulong)(*pPhysicalDeviceGroupCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                for (ulong t1165 = 0; t1165 < t1166; t1165++)
                 {
-                    VkPhysicalDeviceGroupPropertiesWire.DecodeInto(ref d, &pPhysicalDeviceGroupProperties[t1179]);
+                    VkPhysicalDeviceGroupPropertiesWire.DecodeInto(ref d, &pPhysicalDeviceGroupProperties[t1165]);
                 }
             }
         }
@@ -2554,18 +2914,18 @@ public static unsafe partial class vkGetImageMemoryRequirements2
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1181 = (VkImageMemoryRequirementsInfo2*)d.Alloc(1, (ulong)sizeof(VkImageMemoryRequirementsInfo2));
-            if (t1181 == null) return;
-            VkImageMemoryRequirementsInfo2Wire.Decode(ref d, &(*t1181));
-            a->pInfo = t1181;
+            var t1167 = (VkImageMemoryRequirementsInfo2*)d.Alloc(1, (ulong)sizeof(VkImageMemoryRequirementsInfo2));
+            if (t1167 == null) return;
+            VkImageMemoryRequirementsInfo2Wire.Decode(ref d, &(*t1167));
+            a->pInfo = t1167;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1182 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
-            if (t1182 == null) return;
-            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1182));
-            a->pMemoryRequirements = t1182;
+            var t1168 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
+            if (t1168 == null) return;
+            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1168));
+            a->pMemoryRequirements = t1168;
         }
         if (a->pMemoryRequirements == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -2656,18 +3016,18 @@ public static unsafe partial class vkGetBufferMemoryRequirements2
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1183 = (VkBufferMemoryRequirementsInfo2*)d.Alloc(1, (ulong)sizeof(VkBufferMemoryRequirementsInfo2));
-            if (t1183 == null) return;
-            VkBufferMemoryRequirementsInfo2Wire.Decode(ref d, &(*t1183));
-            a->pInfo = t1183;
+            var t1169 = (VkBufferMemoryRequirementsInfo2*)d.Alloc(1, (ulong)sizeof(VkBufferMemoryRequirementsInfo2));
+            if (t1169 == null) return;
+            VkBufferMemoryRequirementsInfo2Wire.Decode(ref d, &(*t1169));
+            a->pInfo = t1169;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1184 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
-            if (t1184 == null) return;
-            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1184));
-            a->pMemoryRequirements = t1184;
+            var t1170 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
+            if (t1170 == null) return;
+            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1170));
+            a->pMemoryRequirements = t1170;
         }
         if (a->pMemoryRequirements == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -2734,9 +3094,9 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements2
         n += 8;
         if (pSparseMemoryRequirements != null)
         {
-            for (ulong t1185 = 0; t1185 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1185++)
+            for (ulong t1171 = 0; t1171 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1171++)
             {
-                n += VkSparseImageMemoryRequirements2Wire.SizePartial(&pSparseMemoryRequirements[t1185], f);
+                n += VkSparseImageMemoryRequirements2Wire.SizePartial(&pSparseMemoryRequirements[t1171], f);
             }
         }
         return n;
@@ -2756,9 +3116,9 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements2
         if (pSparseMemoryRequirements != null)
         {
             e.ArraySize((pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)));
-            for (ulong t1186 = 0; t1186 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1186++)
+            for (ulong t1172 = 0; t1172 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1172++)
             {
-                VkSparseImageMemoryRequirements2Wire.EncodePartial(ref e, &pSparseMemoryRequirements[t1186]);
+                VkSparseImageMemoryRequirements2Wire.EncodePartial(ref e, &pSparseMemoryRequirements[t1172]);
             }
         }
         else e.ArraySize(0);
@@ -2769,27 +3129,27 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements2
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1187 = (VkImageSparseMemoryRequirementsInfo2*)d.Alloc(1, (ulong)sizeof(VkImageSparseMemoryRequirementsInfo2));
-            if (t1187 == null) return;
-            VkImageSparseMemoryRequirementsInfo2Wire.Decode(ref d, &(*t1187));
-            a->pInfo = t1187;
+            var t1173 = (VkImageSparseMemoryRequirementsInfo2*)d.Alloc(1, (ulong)sizeof(VkImageSparseMemoryRequirementsInfo2));
+            if (t1173 == null) return;
+            VkImageSparseMemoryRequirementsInfo2Wire.Decode(ref d, &(*t1173));
+            a->pInfo = t1173;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer()) { var t1188 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1188 == null) return; *t1188 = (uint)d.U32(); a->pSparseMemoryRequirementCount = t1188; }
+        if (d.Pointer()) { var t1174 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1174 == null) return; *t1174 = (uint)d.U32(); a->pSparseMemoryRequirementCount = t1174; }
         if (a->pSparseMemoryRequirementCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t1190 = d.ArraySize();
-            if (t1190 != 0)
+            ulong t1176 = d.ArraySize();
+            if (t1176 != 0)
             {
-                if (t1190 != (a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1191 = (VkSparseImageMemoryRequirements2*)d.Alloc(t1190, (ulong)sizeof(VkSparseImageMemoryRequirements2));
-                if (t1191 == null) return;
-                for (ulong t1189 = 0; t1189 < t1190; t1189++)
+                if (t1176 != (a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1177 = (VkSparseImageMemoryRequirements2*)d.Alloc(t1176, (ulong)sizeof(VkSparseImageMemoryRequirements2));
+                if (t1177 == null) return;
+                for (ulong t1175 = 0; t1175 < t1176; t1175++)
                 {
-                    VkSparseImageMemoryRequirements2Wire.DecodePartial(ref d, &t1191[t1189]);
+                    VkSparseImageMemoryRequirements2Wire.DecodePartial(ref d, &t1177[t1175]);
                 }
-                a->pSparseMemoryRequirements = t1191;
+                a->pSparseMemoryRequirements = t1177;
             }
         }
     }
@@ -2804,9 +3164,9 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements2
         n += 8;
         if (pSparseMemoryRequirements != null)
         {
-            for (ulong t1192 = 0; t1192 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1192++)
+            for (ulong t1178 = 0; t1178 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1178++)
             {
-                n += VkSparseImageMemoryRequirements2Wire.Size(&pSparseMemoryRequirements[t1192], f);
+                n += VkSparseImageMemoryRequirements2Wire.Size(&pSparseMemoryRequirements[t1178], f);
             }
         }
         return n;
@@ -2823,9 +3183,9 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements2
         if (pSparseMemoryRequirements != null)
         {
             e.ArraySize((pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)));
-            for (ulong t1193 = 0; t1193 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1193++)
+            for (ulong t1179 = 0; t1179 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1179++)
             {
-                VkSparseImageMemoryRequirements2Wire.Encode(ref e, &pSparseMemoryRequirements[t1193]);
+                VkSparseImageMemoryRequirements2Wire.Encode(ref e, &pSparseMemoryRequirements[t1179]);
             }
         }
         else e.ArraySize(0);
@@ -2841,13 +3201,13 @@ public static unsafe partial class vkGetImageSparseMemoryRequirements2
         }
 
         {
-            ulong t1195 = d.ArraySize();
-            if (t1195 != 0)
+            ulong t1181 = d.ArraySize();
+            if (t1181 != 0)
             {
-                if (pSparseMemoryRequirements == null || t1195 > cap_pSparseMemoryRequirementCount || t1195 != (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
-                for (ulong t1194 = 0; t1194 < t1195; t1194++)
+                if (pSparseMemoryRequirements == null || t1181 > cap_pSparseMemoryRequirementCount || t1181 != (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
+                for (ulong t1180 = 0; t1180 < t1181; t1180++)
                 {
-                    VkSparseImageMemoryRequirements2Wire.DecodeInto(ref d, &pSparseMemoryRequirements[t1194]);
+                    VkSparseImageMemoryRequirements2Wire.DecodeInto(ref d, &pSparseMemoryRequirements[t1180]);
                 }
             }
         }
@@ -2899,10 +3259,10 @@ public static unsafe partial class vkGetPhysicalDeviceFeatures2
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1196 = (VkPhysicalDeviceFeatures2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFeatures2));
-            if (t1196 == null) return;
-            VkPhysicalDeviceFeatures2Wire.DecodePartial(ref d, &(*t1196));
-            a->pFeatures = t1196;
+            var t1182 = (VkPhysicalDeviceFeatures2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceFeatures2));
+            if (t1182 == null) return;
+            VkPhysicalDeviceFeatures2Wire.DecodePartial(ref d, &(*t1182));
+            a->pFeatures = t1182;
         }
         if (a->pFeatures == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -2982,10 +3342,10 @@ public static unsafe partial class vkGetPhysicalDeviceProperties2
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1197 = (VkPhysicalDeviceProperties2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProperties2));
-            if (t1197 == null) return;
-            VkPhysicalDeviceProperties2Wire.DecodePartial(ref d, &(*t1197));
-            a->pProperties = t1197;
+            var t1183 = (VkPhysicalDeviceProperties2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceProperties2));
+            if (t1183 == null) return;
+            VkPhysicalDeviceProperties2Wire.DecodePartial(ref d, &(*t1183));
+            a->pProperties = t1183;
         }
         if (a->pProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -3069,10 +3429,10 @@ public static unsafe partial class vkGetPhysicalDeviceFormatProperties2
         a->format = (VkFormat)d.I32();
         if (d.Pointer())
         {
-            var t1198 = (VkFormatProperties2*)d.Alloc(1, (ulong)sizeof(VkFormatProperties2));
-            if (t1198 == null) return;
-            VkFormatProperties2Wire.DecodePartial(ref d, &(*t1198));
-            a->pFormatProperties = t1198;
+            var t1184 = (VkFormatProperties2*)d.Alloc(1, (ulong)sizeof(VkFormatProperties2));
+            if (t1184 == null) return;
+            VkFormatProperties2Wire.DecodePartial(ref d, &(*t1184));
+            a->pFormatProperties = t1184;
         }
         if (a->pFormatProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -3164,18 +3524,18 @@ public static unsafe partial class vkGetPhysicalDeviceImageFormatProperties2
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1199 = (VkPhysicalDeviceImageFormatInfo2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageFormatInfo2));
-            if (t1199 == null) return;
-            VkPhysicalDeviceImageFormatInfo2Wire.Decode(ref d, &(*t1199));
-            a->pImageFormatInfo = t1199;
+            var t1185 = (VkPhysicalDeviceImageFormatInfo2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceImageFormatInfo2));
+            if (t1185 == null) return;
+            VkPhysicalDeviceImageFormatInfo2Wire.Decode(ref d, &(*t1185));
+            a->pImageFormatInfo = t1185;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1200 = (VkImageFormatProperties2*)d.Alloc(1, (ulong)sizeof(VkImageFormatProperties2));
-            if (t1200 == null) return;
-            VkImageFormatProperties2Wire.DecodePartial(ref d, &(*t1200));
-            a->pImageFormatProperties = t1200;
+            var t1186 = (VkImageFormatProperties2*)d.Alloc(1, (ulong)sizeof(VkImageFormatProperties2));
+            if (t1186 == null) return;
+            VkImageFormatProperties2Wire.DecodePartial(ref d, &(*t1186));
+            a->pImageFormatProperties = t1186;
         }
         if (a->pImageFormatProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -3239,9 +3599,9 @@ public static unsafe partial class vkGetPhysicalDeviceQueueFamilyProperties2
         n += 8;
         if (pQueueFamilyProperties != null)
         {
-            for (ulong t1201 = 0; t1201 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t1201++)
+            for (ulong t1187 = 0; t1187 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t1187++)
             {
-                n += VkQueueFamilyProperties2Wire.SizePartial(&pQueueFamilyProperties[t1201], f);
+                n += VkQueueFamilyProperties2Wire.SizePartial(&pQueueFamilyProperties[t1187], f);
             }
         }
         return n;
@@ -3256,9 +3616,9 @@ public static unsafe partial class vkGetPhysicalDeviceQueueFamilyProperties2
         if (pQueueFamilyProperties != null)
         {
             e.ArraySize((pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)));
-            for (ulong t1202 = 0; t1202 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t1202++)
+            for (ulong t1188 = 0; t1188 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t1188++)
             {
-                VkQueueFamilyProperties2Wire.EncodePartial(ref e, &pQueueFamilyProperties[t1202]);
+                VkQueueFamilyProperties2Wire.EncodePartial(ref e, &pQueueFamilyProperties[t1188]);
             }
         }
         else e.ArraySize(0);
@@ -3267,21 +3627,21 @@ public static unsafe partial class vkGetPhysicalDeviceQueueFamilyProperties2
     {
         a->physicalDevice = d.Handle(2);
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        if (d.Pointer()) { var t1203 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1203 == null) return; *t1203 = (uint)d.U32(); a->pQueueFamilyPropertyCount = t1203; }
+        if (d.Pointer()) { var t1189 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1189 == null) return; *t1189 = (uint)d.U32(); a->pQueueFamilyPropertyCount = t1189; }
         if (a->pQueueFamilyPropertyCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t1205 = d.ArraySize();
-            if (t1205 != 0)
+            ulong t1191 = d.ArraySize();
+            if (t1191 != 0)
             {
-                if (t1205 != (a->pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*a->pQueueFamilyPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1206 = (VkQueueFamilyProperties2*)d.Alloc(t1205, (ulong)sizeof(VkQueueFamilyProperties2));
-                if (t1206 == null) return;
-                for (ulong t1204 = 0; t1204 < t1205; t1204++)
+                if (t1191 != (a->pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*a->pQueueFamilyPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1192 = (VkQueueFamilyProperties2*)d.Alloc(t1191, (ulong)sizeof(VkQueueFamilyProperties2));
+                if (t1192 == null) return;
+                for (ulong t1190 = 0; t1190 < t1191; t1190++)
                 {
-                    VkQueueFamilyProperties2Wire.DecodePartial(ref d, &t1206[t1204]);
+                    VkQueueFamilyProperties2Wire.DecodePartial(ref d, &t1192[t1190]);
                 }
-                a->pQueueFamilyProperties = t1206;
+                a->pQueueFamilyProperties = t1192;
             }
         }
     }
@@ -3296,9 +3656,9 @@ public static unsafe partial class vkGetPhysicalDeviceQueueFamilyProperties2
         n += 8;
         if (pQueueFamilyProperties != null)
         {
-            for (ulong t1207 = 0; t1207 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t1207++)
+            for (ulong t1193 = 0; t1193 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t1193++)
             {
-                n += VkQueueFamilyProperties2Wire.Size(&pQueueFamilyProperties[t1207], f);
+                n += VkQueueFamilyProperties2Wire.Size(&pQueueFamilyProperties[t1193], f);
             }
         }
         return n;
@@ -3315,9 +3675,9 @@ public static unsafe partial class vkGetPhysicalDeviceQueueFamilyProperties2
         if (pQueueFamilyProperties != null)
         {
             e.ArraySize((pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)));
-            for (ulong t1208 = 0; t1208 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t1208++)
+            for (ulong t1194 = 0; t1194 < (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount)); t1194++)
             {
-                VkQueueFamilyProperties2Wire.Encode(ref e, &pQueueFamilyProperties[t1208]);
+                VkQueueFamilyProperties2Wire.Encode(ref e, &pQueueFamilyProperties[t1194]);
             }
         }
         else e.ArraySize(0);
@@ -3333,13 +3693,13 @@ public static unsafe partial class vkGetPhysicalDeviceQueueFamilyProperties2
         }
 
         {
-            ulong t1210 = d.ArraySize();
-            if (t1210 != 0)
+            ulong t1196 = d.ArraySize();
+            if (t1196 != 0)
             {
-                if (pQueueFamilyProperties == null || t1210 > cap_pQueueFamilyPropertyCount || t1210 != (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
-                for (ulong t1209 = 0; t1209 < t1210; t1209++)
+                if (pQueueFamilyProperties == null || t1196 > cap_pQueueFamilyPropertyCount || t1196 != (pQueueFamilyPropertyCount == null ? 0UL : (ulong)(*pQueueFamilyPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
+                for (ulong t1195 = 0; t1195 < t1196; t1195++)
                 {
-                    VkQueueFamilyProperties2Wire.DecodeInto(ref d, &pQueueFamilyProperties[t1209]);
+                    VkQueueFamilyProperties2Wire.DecodeInto(ref d, &pQueueFamilyProperties[t1195]);
                 }
             }
         }
@@ -3391,10 +3751,10 @@ public static unsafe partial class vkGetPhysicalDeviceMemoryProperties2
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1211 = (VkPhysicalDeviceMemoryProperties2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMemoryProperties2));
-            if (t1211 == null) return;
-            VkPhysicalDeviceMemoryProperties2Wire.DecodePartial(ref d, &(*t1211));
-            a->pMemoryProperties = t1211;
+            var t1197 = (VkPhysicalDeviceMemoryProperties2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceMemoryProperties2));
+            if (t1197 == null) return;
+            VkPhysicalDeviceMemoryProperties2Wire.DecodePartial(ref d, &(*t1197));
+            a->pMemoryProperties = t1197;
         }
         if (a->pMemoryProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -3461,9 +3821,9 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
         n += 8;
         if (pProperties != null)
         {
-            for (ulong t1212 = 0; t1212 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1212++)
+            for (ulong t1198 = 0; t1198 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1198++)
             {
-                n += VkSparseImageFormatProperties2Wire.SizePartial(&pProperties[t1212], f);
+                n += VkSparseImageFormatProperties2Wire.SizePartial(&pProperties[t1198], f);
             }
         }
         return n;
@@ -3483,9 +3843,9 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
         if (pProperties != null)
         {
             e.ArraySize((pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)));
-            for (ulong t1213 = 0; t1213 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1213++)
+            for (ulong t1199 = 0; t1199 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1199++)
             {
-                VkSparseImageFormatProperties2Wire.EncodePartial(ref e, &pProperties[t1213]);
+                VkSparseImageFormatProperties2Wire.EncodePartial(ref e, &pProperties[t1199]);
             }
         }
         else e.ArraySize(0);
@@ -3496,27 +3856,27 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1214 = (VkPhysicalDeviceSparseImageFormatInfo2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSparseImageFormatInfo2));
-            if (t1214 == null) return;
-            VkPhysicalDeviceSparseImageFormatInfo2Wire.Decode(ref d, &(*t1214));
-            a->pFormatInfo = t1214;
+            var t1200 = (VkPhysicalDeviceSparseImageFormatInfo2*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceSparseImageFormatInfo2));
+            if (t1200 == null) return;
+            VkPhysicalDeviceSparseImageFormatInfo2Wire.Decode(ref d, &(*t1200));
+            a->pFormatInfo = t1200;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer()) { var t1215 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1215 == null) return; *t1215 = (uint)d.U32(); a->pPropertyCount = t1215; }
+        if (d.Pointer()) { var t1201 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1201 == null) return; *t1201 = (uint)d.U32(); a->pPropertyCount = t1201; }
         if (a->pPropertyCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t1217 = d.ArraySize();
-            if (t1217 != 0)
+            ulong t1203 = d.ArraySize();
+            if (t1203 != 0)
             {
-                if (t1217 != (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1218 = (VkSparseImageFormatProperties2*)d.Alloc(t1217, (ulong)sizeof(VkSparseImageFormatProperties2));
-                if (t1218 == null) return;
-                for (ulong t1216 = 0; t1216 < t1217; t1216++)
+                if (t1203 != (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1204 = (VkSparseImageFormatProperties2*)d.Alloc(t1203, (ulong)sizeof(VkSparseImageFormatProperties2));
+                if (t1204 == null) return;
+                for (ulong t1202 = 0; t1202 < t1203; t1202++)
                 {
-                    VkSparseImageFormatProperties2Wire.DecodePartial(ref d, &t1218[t1216]);
+                    VkSparseImageFormatProperties2Wire.DecodePartial(ref d, &t1204[t1202]);
                 }
-                a->pProperties = t1218;
+                a->pProperties = t1204;
             }
         }
     }
@@ -3531,9 +3891,9 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
         n += 8;
         if (pProperties != null)
         {
-            for (ulong t1219 = 0; t1219 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1219++)
+            for (ulong t1205 = 0; t1205 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1205++)
             {
-                n += VkSparseImageFormatProperties2Wire.Size(&pProperties[t1219], f);
+                n += VkSparseImageFormatProperties2Wire.Size(&pProperties[t1205], f);
             }
         }
         return n;
@@ -3550,9 +3910,9 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
         if (pProperties != null)
         {
             e.ArraySize((pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)));
-            for (ulong t1220 = 0; t1220 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1220++)
+            for (ulong t1206 = 0; t1206 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1206++)
             {
-                VkSparseImageFormatProperties2Wire.Encode(ref e, &pProperties[t1220]);
+                VkSparseImageFormatProperties2Wire.Encode(ref e, &pProperties[t1206]);
             }
         }
         else e.ArraySize(0);
@@ -3568,13 +3928,13 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
         }
 
         {
-            ulong t1222 = d.ArraySize();
-            if (t1222 != 0)
+            ulong t1208 = d.ArraySize();
+            if (t1208 != 0)
             {
-                if (pProperties == null || t1222 > cap_pPropertyCount || t1222 != (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
-                for (ulong t1221 = 0; t1221 < t1222; t1221++)
+                if (pProperties == null || t1208 > cap_pPropertyCount || t1208 != (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
+                for (ulong t1207 = 0; t1207 < t1208; t1207++)
                 {
-                    VkSparseImageFormatProperties2Wire.DecodeInto(ref d, &pProperties[t1221]);
+                    VkSparseImageFormatProperties2Wire.DecodeInto(ref d, &pProperties[t1207]);
                 }
             }
         }
@@ -3688,13 +4048,13 @@ public static unsafe partial class vkGetDeviceQueue2
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1223 = (VkDeviceQueueInfo2*)d.Alloc(1, (ulong)sizeof(VkDeviceQueueInfo2));
-            if (t1223 == null) return;
-            VkDeviceQueueInfo2Wire.Decode(ref d, &(*t1223));
-            a->pQueueInfo = t1223;
+            var t1209 = (VkDeviceQueueInfo2*)d.Alloc(1, (ulong)sizeof(VkDeviceQueueInfo2));
+            if (t1209 == null) return;
+            VkDeviceQueueInfo2Wire.Decode(ref d, &(*t1209));
+            a->pQueueInfo = t1209;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer()) { var t1224 = (ulong*)d.Alloc(1, 8); if (t1224 == null) return; *t1224 = d.RawHandle(); a->pQueue = t1224; }
+        if (d.Pointer()) { var t1210 = (ulong*)d.Alloc(1, 8); if (t1210 == null) return; *t1210 = d.RawHandle(); a->pQueue = t1210; }
         if (a->pQueue == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkDeviceQueueInfo2* pQueueInfo, ulong* pQueue, VnProtocolFilter f = null)
@@ -3781,14 +4141,14 @@ public static unsafe partial class vkCreateSamplerYcbcrConversion
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1225 = (VkSamplerYcbcrConversionCreateInfo*)d.Alloc(1, (ulong)sizeof(VkSamplerYcbcrConversionCreateInfo));
-            if (t1225 == null) return;
-            VkSamplerYcbcrConversionCreateInfoWire.Decode(ref d, &(*t1225));
-            a->pCreateInfo = t1225;
+            var t1211 = (VkSamplerYcbcrConversionCreateInfo*)d.Alloc(1, (ulong)sizeof(VkSamplerYcbcrConversionCreateInfo));
+            if (t1211 == null) return;
+            VkSamplerYcbcrConversionCreateInfoWire.Decode(ref d, &(*t1211));
+            a->pCreateInfo = t1211;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t1226 = (ulong*)d.Alloc(1, 8); if (t1226 == null) return; *t1226 = d.RawHandle(); a->pYcbcrConversion = t1226; }
+        if (d.Pointer()) { var t1212 = (ulong*)d.Alloc(1, 8); if (t1212 == null) return; *t1212 = d.RawHandle(); a->pYcbcrConversion = t1212; }
         if (a->pYcbcrConversion == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkSamplerYcbcrConversionCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pYcbcrConversion, VnProtocolFilter f = null)
@@ -3935,14 +4295,14 @@ public static unsafe partial class vkCreateDescriptorUpdateTemplate
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1227 = (VkDescriptorUpdateTemplateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDescriptorUpdateTemplateCreateInfo));
-            if (t1227 == null) return;
-            VkDescriptorUpdateTemplateCreateInfoWire.Decode(ref d, &(*t1227));
-            a->pCreateInfo = t1227;
+            var t1213 = (VkDescriptorUpdateTemplateCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDescriptorUpdateTemplateCreateInfo));
+            if (t1213 == null) return;
+            VkDescriptorUpdateTemplateCreateInfoWire.Decode(ref d, &(*t1213));
+            a->pCreateInfo = t1213;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t1228 = (ulong*)d.Alloc(1, 8); if (t1228 == null) return; *t1228 = d.RawHandle(); a->pDescriptorUpdateTemplate = t1228; }
+        if (d.Pointer()) { var t1214 = (ulong*)d.Alloc(1, 8); if (t1214 == null) return; *t1214 = d.RawHandle(); a->pDescriptorUpdateTemplate = t1214; }
         if (a->pDescriptorUpdateTemplate == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkDescriptorUpdateTemplateCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pDescriptorUpdateTemplate, VnProtocolFilter f = null)
@@ -4092,18 +4452,18 @@ public static unsafe partial class vkGetPhysicalDeviceExternalBufferProperties
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1229 = (VkPhysicalDeviceExternalBufferInfo*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExternalBufferInfo));
-            if (t1229 == null) return;
-            VkPhysicalDeviceExternalBufferInfoWire.Decode(ref d, &(*t1229));
-            a->pExternalBufferInfo = t1229;
+            var t1215 = (VkPhysicalDeviceExternalBufferInfo*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExternalBufferInfo));
+            if (t1215 == null) return;
+            VkPhysicalDeviceExternalBufferInfoWire.Decode(ref d, &(*t1215));
+            a->pExternalBufferInfo = t1215;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1230 = (VkExternalBufferProperties*)d.Alloc(1, (ulong)sizeof(VkExternalBufferProperties));
-            if (t1230 == null) return;
-            VkExternalBufferPropertiesWire.DecodePartial(ref d, &(*t1230));
-            a->pExternalBufferProperties = t1230;
+            var t1216 = (VkExternalBufferProperties*)d.Alloc(1, (ulong)sizeof(VkExternalBufferProperties));
+            if (t1216 == null) return;
+            VkExternalBufferPropertiesWire.DecodePartial(ref d, &(*t1216));
+            a->pExternalBufferProperties = t1216;
         }
         if (a->pExternalBufferProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4194,18 +4554,18 @@ public static unsafe partial class vkGetPhysicalDeviceExternalFenceProperties
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1231 = (VkPhysicalDeviceExternalFenceInfo*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExternalFenceInfo));
-            if (t1231 == null) return;
-            VkPhysicalDeviceExternalFenceInfoWire.Decode(ref d, &(*t1231));
-            a->pExternalFenceInfo = t1231;
+            var t1217 = (VkPhysicalDeviceExternalFenceInfo*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExternalFenceInfo));
+            if (t1217 == null) return;
+            VkPhysicalDeviceExternalFenceInfoWire.Decode(ref d, &(*t1217));
+            a->pExternalFenceInfo = t1217;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1232 = (VkExternalFenceProperties*)d.Alloc(1, (ulong)sizeof(VkExternalFenceProperties));
-            if (t1232 == null) return;
-            VkExternalFencePropertiesWire.DecodePartial(ref d, &(*t1232));
-            a->pExternalFenceProperties = t1232;
+            var t1218 = (VkExternalFenceProperties*)d.Alloc(1, (ulong)sizeof(VkExternalFenceProperties));
+            if (t1218 == null) return;
+            VkExternalFencePropertiesWire.DecodePartial(ref d, &(*t1218));
+            a->pExternalFenceProperties = t1218;
         }
         if (a->pExternalFenceProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4296,18 +4656,18 @@ public static unsafe partial class vkGetPhysicalDeviceExternalSemaphorePropertie
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1233 = (VkPhysicalDeviceExternalSemaphoreInfo*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExternalSemaphoreInfo));
-            if (t1233 == null) return;
-            VkPhysicalDeviceExternalSemaphoreInfoWire.Decode(ref d, &(*t1233));
-            a->pExternalSemaphoreInfo = t1233;
+            var t1219 = (VkPhysicalDeviceExternalSemaphoreInfo*)d.Alloc(1, (ulong)sizeof(VkPhysicalDeviceExternalSemaphoreInfo));
+            if (t1219 == null) return;
+            VkPhysicalDeviceExternalSemaphoreInfoWire.Decode(ref d, &(*t1219));
+            a->pExternalSemaphoreInfo = t1219;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1234 = (VkExternalSemaphoreProperties*)d.Alloc(1, (ulong)sizeof(VkExternalSemaphoreProperties));
-            if (t1234 == null) return;
-            VkExternalSemaphorePropertiesWire.DecodePartial(ref d, &(*t1234));
-            a->pExternalSemaphoreProperties = t1234;
+            var t1220 = (VkExternalSemaphoreProperties*)d.Alloc(1, (ulong)sizeof(VkExternalSemaphoreProperties));
+            if (t1220 == null) return;
+            VkExternalSemaphorePropertiesWire.DecodePartial(ref d, &(*t1220));
+            a->pExternalSemaphoreProperties = t1220;
         }
         if (a->pExternalSemaphoreProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4398,18 +4758,18 @@ public static unsafe partial class vkGetDescriptorSetLayoutSupport
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1235 = (VkDescriptorSetLayoutCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetLayoutCreateInfo));
-            if (t1235 == null) return;
-            VkDescriptorSetLayoutCreateInfoWire.Decode(ref d, &(*t1235));
-            a->pCreateInfo = t1235;
+            var t1221 = (VkDescriptorSetLayoutCreateInfo*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetLayoutCreateInfo));
+            if (t1221 == null) return;
+            VkDescriptorSetLayoutCreateInfoWire.Decode(ref d, &(*t1221));
+            a->pCreateInfo = t1221;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1236 = (VkDescriptorSetLayoutSupport*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetLayoutSupport));
-            if (t1236 == null) return;
-            VkDescriptorSetLayoutSupportWire.DecodePartial(ref d, &(*t1236));
-            a->pSupport = t1236;
+            var t1222 = (VkDescriptorSetLayoutSupport*)d.Alloc(1, (ulong)sizeof(VkDescriptorSetLayoutSupport));
+            if (t1222 == null) return;
+            VkDescriptorSetLayoutSupportWire.DecodePartial(ref d, &(*t1222));
+            a->pSupport = t1222;
         }
         if (a->pSupport == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4466,19 +4826,25 @@ public static unsafe partial class vkCmdDrawIndirectCount
         public uint stride;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong buffer, ulong offset, ulong countBuffer, ulong countBufferOffset, uint maxDrawCount, uint stride, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        return n;
+        return 56;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong buffer, ulong offset, ulong countBuffer, ulong countBufferOffset, uint maxDrawCount, uint stride)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(buffer);
+        e.U64((ulong)offset);
+        e.Handle(countBuffer);
+        e.U64((ulong)countBufferOffset);
+        e.U32((uint)maxDrawCount);
+        e.U32((uint)stride);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong buffer, ulong offset, ulong countBuffer, ulong countBufferOffset, uint maxDrawCount, uint stride)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -4520,6 +4886,7 @@ public static unsafe partial class vkCmdDrawIndirectCount
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->buffer, a->offset, a->countBuffer, a->countBufferOffset, a->maxDrawCount, a->stride, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->buffer, a->offset, a->countBuffer, a->countBufferOffset, a->maxDrawCount, a->stride);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->buffer, a->offset, a->countBuffer, a->countBufferOffset, a->maxDrawCount, a->stride);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->buffer, a->offset, a->countBuffer, a->countBufferOffset, a->maxDrawCount, a->stride);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->buffer, a->offset, a->countBuffer, a->countBufferOffset, a->maxDrawCount, a->stride);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->buffer, a->offset, a->countBuffer, a->countBufferOffset, a->maxDrawCount, a->stride);
@@ -4541,19 +4908,25 @@ public static unsafe partial class vkCmdDrawIndexedIndirectCount
         public uint stride;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong buffer, ulong offset, ulong countBuffer, ulong countBufferOffset, uint maxDrawCount, uint stride, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        return n;
+        return 56;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong buffer, ulong offset, ulong countBuffer, ulong countBufferOffset, uint maxDrawCount, uint stride)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(buffer);
+        e.U64((ulong)offset);
+        e.Handle(countBuffer);
+        e.U64((ulong)countBufferOffset);
+        e.U32((uint)maxDrawCount);
+        e.U32((uint)stride);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong buffer, ulong offset, ulong countBuffer, ulong countBufferOffset, uint maxDrawCount, uint stride)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -4595,6 +4968,7 @@ public static unsafe partial class vkCmdDrawIndexedIndirectCount
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->buffer, a->offset, a->countBuffer, a->countBufferOffset, a->maxDrawCount, a->stride, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->buffer, a->offset, a->countBuffer, a->countBufferOffset, a->maxDrawCount, a->stride);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->buffer, a->offset, a->countBuffer, a->countBufferOffset, a->maxDrawCount, a->stride);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->buffer, a->offset, a->countBuffer, a->countBufferOffset, a->maxDrawCount, a->stride);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->buffer, a->offset, a->countBuffer, a->countBufferOffset, a->maxDrawCount, a->stride);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->buffer, a->offset, a->countBuffer, a->countBufferOffset, a->maxDrawCount, a->stride);
@@ -4647,14 +5021,14 @@ public static unsafe partial class vkCreateRenderPass2
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1237 = (VkRenderPassCreateInfo2*)d.Alloc(1, (ulong)sizeof(VkRenderPassCreateInfo2));
-            if (t1237 == null) return;
-            VkRenderPassCreateInfo2Wire.Decode(ref d, &(*t1237));
-            a->pCreateInfo = t1237;
+            var t1223 = (VkRenderPassCreateInfo2*)d.Alloc(1, (ulong)sizeof(VkRenderPassCreateInfo2));
+            if (t1223 == null) return;
+            VkRenderPassCreateInfo2Wire.Decode(ref d, &(*t1223));
+            a->pCreateInfo = t1223;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t1238 = (ulong*)d.Alloc(1, 8); if (t1238 == null) return; *t1238 = d.RawHandle(); a->pRenderPass = t1238; }
+        if (d.Pointer()) { var t1224 = (ulong*)d.Alloc(1, 8); if (t1224 == null) return; *t1224 = d.RawHandle(); a->pRenderPass = t1224; }
         if (a->pRenderPass == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkRenderPassCreateInfo2* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pRenderPass, VnProtocolFilter f = null)
@@ -4747,18 +5121,18 @@ public static unsafe partial class vkCmdBeginRenderPass2
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1239 = (VkRenderPassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkRenderPassBeginInfo));
-            if (t1239 == null) return;
-            VkRenderPassBeginInfoWire.Decode(ref d, &(*t1239));
-            a->pRenderPassBegin = t1239;
+            var t1225 = (VkRenderPassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkRenderPassBeginInfo));
+            if (t1225 == null) return;
+            VkRenderPassBeginInfoWire.Decode(ref d, &(*t1225));
+            a->pRenderPassBegin = t1225;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1240 = (VkSubpassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkSubpassBeginInfo));
-            if (t1240 == null) return;
-            VkSubpassBeginInfoWire.Decode(ref d, &(*t1240));
-            a->pSubpassBeginInfo = t1240;
+            var t1226 = (VkSubpassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkSubpassBeginInfo));
+            if (t1226 == null) return;
+            VkSubpassBeginInfoWire.Decode(ref d, &(*t1226));
+            a->pSubpassBeginInfo = t1226;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4834,18 +5208,18 @@ public static unsafe partial class vkCmdNextSubpass2
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1241 = (VkSubpassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkSubpassBeginInfo));
-            if (t1241 == null) return;
-            VkSubpassBeginInfoWire.Decode(ref d, &(*t1241));
-            a->pSubpassBeginInfo = t1241;
+            var t1227 = (VkSubpassBeginInfo*)d.Alloc(1, (ulong)sizeof(VkSubpassBeginInfo));
+            if (t1227 == null) return;
+            VkSubpassBeginInfoWire.Decode(ref d, &(*t1227));
+            a->pSubpassBeginInfo = t1227;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1242 = (VkSubpassEndInfo*)d.Alloc(1, (ulong)sizeof(VkSubpassEndInfo));
-            if (t1242 == null) return;
-            VkSubpassEndInfoWire.Decode(ref d, &(*t1242));
-            a->pSubpassEndInfo = t1242;
+            var t1228 = (VkSubpassEndInfo*)d.Alloc(1, (ulong)sizeof(VkSubpassEndInfo));
+            if (t1228 == null) return;
+            VkSubpassEndInfoWire.Decode(ref d, &(*t1228));
+            a->pSubpassEndInfo = t1228;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4910,10 +5284,10 @@ public static unsafe partial class vkCmdEndRenderPass2
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1243 = (VkSubpassEndInfo*)d.Alloc(1, (ulong)sizeof(VkSubpassEndInfo));
-            if (t1243 == null) return;
-            VkSubpassEndInfoWire.Decode(ref d, &(*t1243));
-            a->pSubpassEndInfo = t1243;
+            var t1229 = (VkSubpassEndInfo*)d.Alloc(1, (ulong)sizeof(VkSubpassEndInfo));
+            if (t1229 == null) return;
+            VkSubpassEndInfoWire.Decode(ref d, &(*t1229));
+            a->pSubpassEndInfo = t1229;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -5036,7 +5410,7 @@ public static unsafe partial class vkGetSemaphoreCounterValue
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->semaphore = d.Handle(5);
         if (a->semaphore == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        if (d.Pointer()) { var t1244 = (ulong*)d.Alloc(1, (ulong)sizeof(ulong)); if (t1244 == null) return; a->pValue = t1244; }
+        if (d.Pointer()) { var t1230 = (ulong*)d.Alloc(1, (ulong)sizeof(ulong)); if (t1230 == null) return; a->pValue = t1230; }
         if (a->pValue == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, ulong semaphore, ulong* pValue, VnProtocolFilter f = null)
@@ -5122,10 +5496,10 @@ public static unsafe partial class vkWaitSemaphores
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1245 = (VkSemaphoreWaitInfo*)d.Alloc(1, (ulong)sizeof(VkSemaphoreWaitInfo));
-            if (t1245 == null) return;
-            VkSemaphoreWaitInfoWire.Decode(ref d, &(*t1245));
-            a->pWaitInfo = t1245;
+            var t1231 = (VkSemaphoreWaitInfo*)d.Alloc(1, (ulong)sizeof(VkSemaphoreWaitInfo));
+            if (t1231 == null) return;
+            VkSemaphoreWaitInfoWire.Decode(ref d, &(*t1231));
+            a->pWaitInfo = t1231;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         a->timeout = (ulong)d.U64();
@@ -5195,10 +5569,10 @@ public static unsafe partial class vkSignalSemaphore
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1246 = (VkSemaphoreSignalInfo*)d.Alloc(1, (ulong)sizeof(VkSemaphoreSignalInfo));
-            if (t1246 == null) return;
-            VkSemaphoreSignalInfoWire.Decode(ref d, &(*t1246));
-            a->pSignalInfo = t1246;
+            var t1232 = (VkSemaphoreSignalInfo*)d.Alloc(1, (ulong)sizeof(VkSemaphoreSignalInfo));
+            if (t1232 == null) return;
+            VkSemaphoreSignalInfoWire.Decode(ref d, &(*t1232));
+            a->pSignalInfo = t1232;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -5267,10 +5641,10 @@ public static unsafe partial class vkGetBufferDeviceAddress
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1247 = (VkBufferDeviceAddressInfo*)d.Alloc(1, (ulong)sizeof(VkBufferDeviceAddressInfo));
-            if (t1247 == null) return;
-            VkBufferDeviceAddressInfoWire.Decode(ref d, &(*t1247));
-            a->pInfo = t1247;
+            var t1233 = (VkBufferDeviceAddressInfo*)d.Alloc(1, (ulong)sizeof(VkBufferDeviceAddressInfo));
+            if (t1233 == null) return;
+            VkBufferDeviceAddressInfoWire.Decode(ref d, &(*t1233));
+            a->pInfo = t1233;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -5339,10 +5713,10 @@ public static unsafe partial class vkGetBufferOpaqueCaptureAddress
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1248 = (VkBufferDeviceAddressInfo*)d.Alloc(1, (ulong)sizeof(VkBufferDeviceAddressInfo));
-            if (t1248 == null) return;
-            VkBufferDeviceAddressInfoWire.Decode(ref d, &(*t1248));
-            a->pInfo = t1248;
+            var t1234 = (VkBufferDeviceAddressInfo*)d.Alloc(1, (ulong)sizeof(VkBufferDeviceAddressInfo));
+            if (t1234 == null) return;
+            VkBufferDeviceAddressInfoWire.Decode(ref d, &(*t1234));
+            a->pInfo = t1234;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -5411,10 +5785,10 @@ public static unsafe partial class vkGetDeviceMemoryOpaqueCaptureAddress
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1249 = (VkDeviceMemoryOpaqueCaptureAddressInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceMemoryOpaqueCaptureAddressInfo));
-            if (t1249 == null) return;
-            VkDeviceMemoryOpaqueCaptureAddressInfoWire.Decode(ref d, &(*t1249));
-            a->pInfo = t1249;
+            var t1235 = (VkDeviceMemoryOpaqueCaptureAddressInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceMemoryOpaqueCaptureAddressInfo));
+            if (t1235 == null) return;
+            VkDeviceMemoryOpaqueCaptureAddressInfoWire.Decode(ref d, &(*t1235));
+            a->pInfo = t1235;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -5477,10 +5851,10 @@ public static unsafe partial class vkSetReplyCommandStreamMESA
     {
         if (d.Pointer())
         {
-            var t1250 = (VkCommandStreamDescriptionMESA*)d.Alloc(1, (ulong)sizeof(VkCommandStreamDescriptionMESA));
-            if (t1250 == null) return;
-            VkCommandStreamDescriptionMESAWire.Decode(ref d, &(*t1250));
-            a->pStream = t1250;
+            var t1236 = (VkCommandStreamDescriptionMESA*)d.Alloc(1, (ulong)sizeof(VkCommandStreamDescriptionMESA));
+            if (t1236 == null) return;
+            VkCommandStreamDescriptionMESAWire.Decode(ref d, &(*t1236));
+            a->pStream = t1236;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -5576,9 +5950,9 @@ public static unsafe partial class vkExecuteCommandStreamsMESA
         n += 8;
         if (pStreams != null)
         {
-            for (ulong t1251 = 0; t1251 < (ulong)streamCount; t1251++)
+            for (ulong t1237 = 0; t1237 < (ulong)streamCount; t1237++)
             {
-                n += VkCommandStreamDescriptionMESAWire.Size(&pStreams[t1251], f);
+                n += VkCommandStreamDescriptionMESAWire.Size(&pStreams[t1237], f);
             }
         }
         n += 8;
@@ -5590,9 +5964,9 @@ public static unsafe partial class vkExecuteCommandStreamsMESA
         n += 8;
         if (pDependencies != null)
         {
-            for (ulong t1253 = 0; t1253 < (ulong)dependencyCount; t1253++)
+            for (ulong t1239 = 0; t1239 < (ulong)dependencyCount; t1239++)
             {
-                n += VkCommandStreamDependencyMESAWire.Size(&pDependencies[t1253], f);
+                n += VkCommandStreamDependencyMESAWire.Size(&pDependencies[t1239], f);
             }
         }
         n += 4;
@@ -5606,9 +5980,9 @@ public static unsafe partial class vkExecuteCommandStreamsMESA
         if (pStreams != null)
         {
             e.ArraySize((ulong)streamCount);
-            for (ulong t1254 = 0; t1254 < (ulong)streamCount; t1254++)
+            for (ulong t1240 = 0; t1240 < (ulong)streamCount; t1240++)
             {
-                VkCommandStreamDescriptionMESAWire.Encode(ref e, &pStreams[t1254]);
+                VkCommandStreamDescriptionMESAWire.Encode(ref e, &pStreams[t1240]);
             }
         }
         else e.ArraySize(0);
@@ -5622,9 +5996,9 @@ public static unsafe partial class vkExecuteCommandStreamsMESA
         if (pDependencies != null)
         {
             e.ArraySize((ulong)dependencyCount);
-            for (ulong t1256 = 0; t1256 < (ulong)dependencyCount; t1256++)
+            for (ulong t1242 = 0; t1242 < (ulong)dependencyCount; t1242++)
             {
-                VkCommandStreamDependencyMESAWire.Encode(ref e, &pDependencies[t1256]);
+                VkCommandStreamDependencyMESAWire.Encode(ref e, &pDependencies[t1242]);
             }
         }
         else e.ArraySize(0);
@@ -5635,49 +6009,49 @@ public static unsafe partial class vkExecuteCommandStreamsMESA
         a->streamCount = (uint)d.U32();
 
         {
-            ulong t1258 = d.ArraySize();
-            if (t1258 != 0)
+            ulong t1244 = d.ArraySize();
+            if (t1244 != 0)
             {
-                if (t1258 != (ulong)a->streamCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1258, 20)) return;
-                var t1259 = (VkCommandStreamDescriptionMESA*)d.Alloc(t1258, (ulong)sizeof(VkCommandStreamDescriptionMESA));
-                if (t1259 == null) return;
-                for (ulong t1257 = 0; t1257 < t1258; t1257++)
+                if (t1244 != (ulong)a->streamCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1244, 20)) return;
+                var t1245 = (VkCommandStreamDescriptionMESA*)d.Alloc(t1244, (ulong)sizeof(VkCommandStreamDescriptionMESA));
+                if (t1245 == null) return;
+                for (ulong t1243 = 0; t1243 < t1244; t1243++)
                 {
-                    VkCommandStreamDescriptionMESAWire.Decode(ref d, &t1259[t1257]);
+                    VkCommandStreamDescriptionMESAWire.Decode(ref d, &t1245[t1243]);
                 }
-                a->pStreams = t1259;
+                a->pStreams = t1245;
             }
             else if ((ulong)a->streamCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1261 = d.ArraySize();
-            if (t1261 != 0)
+            ulong t1247 = d.ArraySize();
+            if (t1247 != 0)
             {
-                if (t1261 != (ulong)a->streamCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1261, 8)) return;
-                var t1262 = (nuint*)d.Alloc(t1261, (ulong)sizeof(nuint));
-                if (t1262 == null) return;
-                d.Bytes(t1262, t1261 * 8);
-                a->pReplyPositions = t1262;
+                if (t1247 != (ulong)a->streamCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1247, 8)) return;
+                var t1248 = (nuint*)d.Alloc(t1247, (ulong)sizeof(nuint));
+                if (t1248 == null) return;
+                d.Bytes(t1248, t1247 * 8);
+                a->pReplyPositions = t1248;
             }
         }
         a->dependencyCount = (uint)d.U32();
 
         {
-            ulong t1264 = d.ArraySize();
-            if (t1264 != 0)
+            ulong t1250 = d.ArraySize();
+            if (t1250 != 0)
             {
-                if (t1264 != (ulong)a->dependencyCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1264, 8)) return;
-                var t1265 = (VkCommandStreamDependencyMESA*)d.Alloc(t1264, (ulong)sizeof(VkCommandStreamDependencyMESA));
-                if (t1265 == null) return;
-                for (ulong t1263 = 0; t1263 < t1264; t1263++)
+                if (t1250 != (ulong)a->dependencyCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1250, 8)) return;
+                var t1251 = (VkCommandStreamDependencyMESA*)d.Alloc(t1250, (ulong)sizeof(VkCommandStreamDependencyMESA));
+                if (t1251 == null) return;
+                for (ulong t1249 = 0; t1249 < t1250; t1249++)
                 {
-                    VkCommandStreamDependencyMESAWire.Decode(ref d, &t1265[t1263]);
+                    VkCommandStreamDependencyMESAWire.Decode(ref d, &t1251[t1249]);
                 }
-                a->pDependencies = t1265;
+                a->pDependencies = t1251;
             }
             else if ((ulong)a->dependencyCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -5720,27 +6094,13 @@ public static unsafe partial class vkCmdBindTransformFeedbackBuffersEXT
         public ulong* pSizes;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint firstBinding, uint bindingCount, ulong* pBuffers, ulong* pOffsets, ulong* pSizes, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (pBuffers != null)
-        {
-            n += 8 * (ulong)bindingCount;
-        }
-        n += 8;
-        if (pOffsets != null)
-        {
-            n += VnSize.Padded((ulong)bindingCount * 8);
-        }
-        n += 8;
-        if (pSizes != null)
-        {
-            n += VnSize.Padded((ulong)bindingCount * 8);
-        }
+        ulong n = 48;
+        if (pBuffers != null) n += 8 * (ulong)bindingCount;
+        if (pOffsets != null) n += VnSize.Padded((ulong)bindingCount * 8);
+        if (pSizes != null) n += VnSize.Padded((ulong)bindingCount * 8);
         return n;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint firstBinding, uint bindingCount, ulong* pBuffers, ulong* pOffsets, ulong* pSizes)
@@ -5753,9 +6113,39 @@ public static unsafe partial class vkCmdBindTransformFeedbackBuffersEXT
         if (pBuffers != null)
         {
             e.ArraySize((ulong)bindingCount);
-            for (ulong t1269 = 0; t1269 < (ulong)bindingCount; t1269++)
+            for (ulong t1252 = 0; t1252 < (ulong)bindingCount; t1252++)
             {
-                e.Handle(pBuffers[t1269]);
+                e.Handle(pBuffers[t1252]);
+            }
+        }
+        else e.ArraySize(0);
+        if (pOffsets != null)
+        {
+            e.ArraySize((ulong)bindingCount);
+            e.Bytes(pOffsets, (ulong)bindingCount * 8);
+        }
+        else e.ArraySize(0);
+        if (pSizes != null)
+        {
+            e.ArraySize((ulong)bindingCount);
+            e.Bytes(pSizes, (ulong)bindingCount * 8);
+        }
+        else e.ArraySize(0);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint firstBinding, uint bindingCount, ulong* pBuffers, ulong* pOffsets, ulong* pSizes)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)firstBinding);
+        e.U32((uint)bindingCount);
+        if (pBuffers != null)
+        {
+            e.ArraySize((ulong)bindingCount);
+            for (ulong t1255 = 0; t1255 < (ulong)bindingCount; t1255++)
+            {
+                e.Handle(pBuffers[t1255]);
             }
         }
         else e.ArraySize(0);
@@ -5780,46 +6170,46 @@ public static unsafe partial class vkCmdBindTransformFeedbackBuffersEXT
         a->bindingCount = (uint)d.U32();
 
         {
-            ulong t1273 = d.ArraySize();
-            if (t1273 != 0)
+            ulong t1256 = d.ArraySize();
+            if (t1256 != 0)
             {
-                if (t1273 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1273, 8)) return;
-                var t1274 = (ulong*)d.Alloc(t1273, (ulong)sizeof(ulong));
-                if (t1274 == null) return;
-                for (ulong t1272 = 0; t1272 < t1273; t1272++)
+                if (t1256 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1256, 8)) return;
+                var t1257 = (ulong*)d.Alloc(t1256, (ulong)sizeof(ulong));
+                if (t1257 == null) return;
+                for (ulong t1255 = 0; t1255 < t1256; t1255++)
                 {
-                    t1274[t1272] = d.Handle(9);
+                    t1257[t1255] = d.Handle(9);
                 }
-                a->pBuffers = t1274;
+                a->pBuffers = t1257;
             }
             else if ((ulong)a->bindingCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1276 = d.ArraySize();
-            if (t1276 != 0)
+            ulong t1259 = d.ArraySize();
+            if (t1259 != 0)
             {
-                if (t1276 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1276, 8)) return;
-                var t1277 = (ulong*)d.Alloc(t1276, (ulong)sizeof(ulong));
-                if (t1277 == null) return;
-                d.Bytes(t1277, t1276 * 8);
-                a->pOffsets = t1277;
+                if (t1259 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1259, 8)) return;
+                var t1260 = (ulong*)d.Alloc(t1259, (ulong)sizeof(ulong));
+                if (t1260 == null) return;
+                d.Bytes(t1260, t1259 * 8);
+                a->pOffsets = t1260;
             }
             else if ((ulong)a->bindingCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1279 = d.ArraySize();
-            if (t1279 != 0)
+            ulong t1262 = d.ArraySize();
+            if (t1262 != 0)
             {
-                if (t1279 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1279, 8)) return;
-                var t1280 = (ulong*)d.Alloc(t1279, (ulong)sizeof(ulong));
-                if (t1280 == null) return;
-                d.Bytes(t1280, t1279 * 8);
-                a->pSizes = t1280;
+                if (t1262 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1262, 8)) return;
+                var t1263 = (ulong*)d.Alloc(t1262, (ulong)sizeof(ulong));
+                if (t1263 == null) return;
+                d.Bytes(t1263, t1262 * 8);
+                a->pSizes = t1263;
             }
         }
     }
@@ -5840,6 +6230,7 @@ public static unsafe partial class vkCmdBindTransformFeedbackBuffersEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->firstBinding, a->bindingCount, a->pBuffers, a->pOffsets, a->pSizes, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->firstBinding, a->bindingCount, a->pBuffers, a->pOffsets, a->pSizes);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->firstBinding, a->bindingCount, a->pBuffers, a->pOffsets, a->pSizes);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->firstBinding, a->bindingCount, a->pBuffers, a->pOffsets, a->pSizes);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->firstBinding, a->bindingCount, a->pBuffers, a->pOffsets, a->pSizes);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->firstBinding, a->bindingCount, a->pBuffers, a->pOffsets, a->pSizes);
@@ -5859,22 +6250,12 @@ public static unsafe partial class vkCmdBeginTransformFeedbackEXT
         public ulong* pCounterBufferOffsets;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint firstCounterBuffer, uint counterBufferCount, ulong* pCounterBuffers, ulong* pCounterBufferOffsets, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (pCounterBuffers != null)
-        {
-            n += 8 * (ulong)counterBufferCount;
-        }
-        n += 8;
-        if (pCounterBufferOffsets != null)
-        {
-            n += VnSize.Padded((ulong)counterBufferCount * 8);
-        }
+        ulong n = 40;
+        if (pCounterBuffers != null) n += 8 * (ulong)counterBufferCount;
+        if (pCounterBufferOffsets != null) n += VnSize.Padded((ulong)counterBufferCount * 8);
         return n;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint firstCounterBuffer, uint counterBufferCount, ulong* pCounterBuffers, ulong* pCounterBufferOffsets)
@@ -5887,9 +6268,33 @@ public static unsafe partial class vkCmdBeginTransformFeedbackEXT
         if (pCounterBuffers != null)
         {
             e.ArraySize((ulong)counterBufferCount);
-            for (ulong t1283 = 0; t1283 < (ulong)counterBufferCount; t1283++)
+            for (ulong t1264 = 0; t1264 < (ulong)counterBufferCount; t1264++)
             {
-                e.Handle(pCounterBuffers[t1283]);
+                e.Handle(pCounterBuffers[t1264]);
+            }
+        }
+        else e.ArraySize(0);
+        if (pCounterBufferOffsets != null)
+        {
+            e.ArraySize((ulong)counterBufferCount);
+            e.Bytes(pCounterBufferOffsets, (ulong)counterBufferCount * 8);
+        }
+        else e.ArraySize(0);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint firstCounterBuffer, uint counterBufferCount, ulong* pCounterBuffers, ulong* pCounterBufferOffsets)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)firstCounterBuffer);
+        e.U32((uint)counterBufferCount);
+        if (pCounterBuffers != null)
+        {
+            e.ArraySize((ulong)counterBufferCount);
+            for (ulong t1266 = 0; t1266 < (ulong)counterBufferCount; t1266++)
+            {
+                e.Handle(pCounterBuffers[t1266]);
             }
         }
         else e.ArraySize(0);
@@ -5908,31 +6313,31 @@ public static unsafe partial class vkCmdBeginTransformFeedbackEXT
         a->counterBufferCount = (uint)d.U32();
 
         {
-            ulong t1286 = d.ArraySize();
-            if (t1286 != 0)
+            ulong t1267 = d.ArraySize();
+            if (t1267 != 0)
             {
-                if (t1286 != (ulong)a->counterBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1286, 8)) return;
-                var t1287 = (ulong*)d.Alloc(t1286, (ulong)sizeof(ulong));
-                if (t1287 == null) return;
-                for (ulong t1285 = 0; t1285 < t1286; t1285++)
+                if (t1267 != (ulong)a->counterBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1267, 8)) return;
+                var t1268 = (ulong*)d.Alloc(t1267, (ulong)sizeof(ulong));
+                if (t1268 == null) return;
+                for (ulong t1266 = 0; t1266 < t1267; t1266++)
                 {
-                    t1287[t1285] = d.Handle(9);
+                    t1268[t1266] = d.Handle(9);
                 }
-                a->pCounterBuffers = t1287;
+                a->pCounterBuffers = t1268;
             }
         }
 
         {
-            ulong t1289 = d.ArraySize();
-            if (t1289 != 0)
+            ulong t1270 = d.ArraySize();
+            if (t1270 != 0)
             {
-                if (t1289 != (ulong)a->counterBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1289, 8)) return;
-                var t1290 = (ulong*)d.Alloc(t1289, (ulong)sizeof(ulong));
-                if (t1290 == null) return;
-                d.Bytes(t1290, t1289 * 8);
-                a->pCounterBufferOffsets = t1290;
+                if (t1270 != (ulong)a->counterBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1270, 8)) return;
+                var t1271 = (ulong*)d.Alloc(t1270, (ulong)sizeof(ulong));
+                if (t1271 == null) return;
+                d.Bytes(t1271, t1270 * 8);
+                a->pCounterBufferOffsets = t1271;
             }
         }
     }
@@ -5953,6 +6358,7 @@ public static unsafe partial class vkCmdBeginTransformFeedbackEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->firstCounterBuffer, a->counterBufferCount, a->pCounterBuffers, a->pCounterBufferOffsets, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->firstCounterBuffer, a->counterBufferCount, a->pCounterBuffers, a->pCounterBufferOffsets);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->firstCounterBuffer, a->counterBufferCount, a->pCounterBuffers, a->pCounterBufferOffsets);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->firstCounterBuffer, a->counterBufferCount, a->pCounterBuffers, a->pCounterBufferOffsets);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->firstCounterBuffer, a->counterBufferCount, a->pCounterBuffers, a->pCounterBufferOffsets);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->firstCounterBuffer, a->counterBufferCount, a->pCounterBuffers, a->pCounterBufferOffsets);
@@ -5972,22 +6378,12 @@ public static unsafe partial class vkCmdEndTransformFeedbackEXT
         public ulong* pCounterBufferOffsets;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint firstCounterBuffer, uint counterBufferCount, ulong* pCounterBuffers, ulong* pCounterBufferOffsets, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (pCounterBuffers != null)
-        {
-            n += 8 * (ulong)counterBufferCount;
-        }
-        n += 8;
-        if (pCounterBufferOffsets != null)
-        {
-            n += VnSize.Padded((ulong)counterBufferCount * 8);
-        }
+        ulong n = 40;
+        if (pCounterBuffers != null) n += 8 * (ulong)counterBufferCount;
+        if (pCounterBufferOffsets != null) n += VnSize.Padded((ulong)counterBufferCount * 8);
         return n;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint firstCounterBuffer, uint counterBufferCount, ulong* pCounterBuffers, ulong* pCounterBufferOffsets)
@@ -6000,9 +6396,33 @@ public static unsafe partial class vkCmdEndTransformFeedbackEXT
         if (pCounterBuffers != null)
         {
             e.ArraySize((ulong)counterBufferCount);
-            for (ulong t1293 = 0; t1293 < (ulong)counterBufferCount; t1293++)
+            for (ulong t1272 = 0; t1272 < (ulong)counterBufferCount; t1272++)
             {
-                e.Handle(pCounterBuffers[t1293]);
+                e.Handle(pCounterBuffers[t1272]);
+            }
+        }
+        else e.ArraySize(0);
+        if (pCounterBufferOffsets != null)
+        {
+            e.ArraySize((ulong)counterBufferCount);
+            e.Bytes(pCounterBufferOffsets, (ulong)counterBufferCount * 8);
+        }
+        else e.ArraySize(0);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint firstCounterBuffer, uint counterBufferCount, ulong* pCounterBuffers, ulong* pCounterBufferOffsets)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)firstCounterBuffer);
+        e.U32((uint)counterBufferCount);
+        if (pCounterBuffers != null)
+        {
+            e.ArraySize((ulong)counterBufferCount);
+            for (ulong t1274 = 0; t1274 < (ulong)counterBufferCount; t1274++)
+            {
+                e.Handle(pCounterBuffers[t1274]);
             }
         }
         else e.ArraySize(0);
@@ -6021,31 +6441,31 @@ public static unsafe partial class vkCmdEndTransformFeedbackEXT
         a->counterBufferCount = (uint)d.U32();
 
         {
-            ulong t1296 = d.ArraySize();
-            if (t1296 != 0)
+            ulong t1275 = d.ArraySize();
+            if (t1275 != 0)
             {
-                if (t1296 != (ulong)a->counterBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1296, 8)) return;
-                var t1297 = (ulong*)d.Alloc(t1296, (ulong)sizeof(ulong));
-                if (t1297 == null) return;
-                for (ulong t1295 = 0; t1295 < t1296; t1295++)
+                if (t1275 != (ulong)a->counterBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1275, 8)) return;
+                var t1276 = (ulong*)d.Alloc(t1275, (ulong)sizeof(ulong));
+                if (t1276 == null) return;
+                for (ulong t1274 = 0; t1274 < t1275; t1274++)
                 {
-                    t1297[t1295] = d.Handle(9);
+                    t1276[t1274] = d.Handle(9);
                 }
-                a->pCounterBuffers = t1297;
+                a->pCounterBuffers = t1276;
             }
         }
 
         {
-            ulong t1299 = d.ArraySize();
-            if (t1299 != 0)
+            ulong t1278 = d.ArraySize();
+            if (t1278 != 0)
             {
-                if (t1299 != (ulong)a->counterBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1299, 8)) return;
-                var t1300 = (ulong*)d.Alloc(t1299, (ulong)sizeof(ulong));
-                if (t1300 == null) return;
-                d.Bytes(t1300, t1299 * 8);
-                a->pCounterBufferOffsets = t1300;
+                if (t1278 != (ulong)a->counterBufferCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1278, 8)) return;
+                var t1279 = (ulong*)d.Alloc(t1278, (ulong)sizeof(ulong));
+                if (t1279 == null) return;
+                d.Bytes(t1279, t1278 * 8);
+                a->pCounterBufferOffsets = t1279;
             }
         }
     }
@@ -6066,6 +6486,7 @@ public static unsafe partial class vkCmdEndTransformFeedbackEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->firstCounterBuffer, a->counterBufferCount, a->pCounterBuffers, a->pCounterBufferOffsets, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->firstCounterBuffer, a->counterBufferCount, a->pCounterBuffers, a->pCounterBufferOffsets);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->firstCounterBuffer, a->counterBufferCount, a->pCounterBuffers, a->pCounterBufferOffsets);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->firstCounterBuffer, a->counterBufferCount, a->pCounterBuffers, a->pCounterBufferOffsets);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->firstCounterBuffer, a->counterBufferCount, a->pCounterBuffers, a->pCounterBufferOffsets);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->firstCounterBuffer, a->counterBufferCount, a->pCounterBuffers, a->pCounterBufferOffsets);
@@ -6085,17 +6506,23 @@ public static unsafe partial class vkCmdBeginQueryIndexedEXT
         public uint index;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong queryPool, uint query, uint flags, uint index, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
+        return 36;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong queryPool, uint query, uint flags, uint index)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(queryPool);
+        e.U32((uint)query);
+        e.U32((uint)flags);
+        e.U32((uint)index);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong queryPool, uint query, uint flags, uint index)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -6132,6 +6559,7 @@ public static unsafe partial class vkCmdBeginQueryIndexedEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->queryPool, a->query, a->flags, a->index, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->queryPool, a->query, a->flags, a->index);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->queryPool, a->query, a->flags, a->index);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->queryPool, a->query, a->flags, a->index);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->queryPool, a->query, a->flags, a->index);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->queryPool, a->query, a->flags, a->index);
@@ -6150,16 +6578,22 @@ public static unsafe partial class vkCmdEndQueryIndexedEXT
         public uint index;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong queryPool, uint query, uint index, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        return n;
+        return 32;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong queryPool, uint query, uint index)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(queryPool);
+        e.U32((uint)query);
+        e.U32((uint)index);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong queryPool, uint query, uint index)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -6194,6 +6628,7 @@ public static unsafe partial class vkCmdEndQueryIndexedEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->queryPool, a->query, a->index, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->queryPool, a->query, a->index);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->queryPool, a->query, a->index);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->queryPool, a->query, a->index);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->queryPool, a->query, a->index);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->queryPool, a->query, a->index);
@@ -6215,19 +6650,25 @@ public static unsafe partial class vkCmdDrawIndirectByteCountEXT
         public uint vertexStride;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint instanceCount, uint firstInstance, ulong counterBuffer, ulong counterBufferOffset, uint counterOffset, uint vertexStride, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        return n;
+        return 48;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint instanceCount, uint firstInstance, ulong counterBuffer, ulong counterBufferOffset, uint counterOffset, uint vertexStride)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)instanceCount);
+        e.U32((uint)firstInstance);
+        e.Handle(counterBuffer);
+        e.U64((ulong)counterBufferOffset);
+        e.U32((uint)counterOffset);
+        e.U32((uint)vertexStride);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint instanceCount, uint firstInstance, ulong counterBuffer, ulong counterBufferOffset, uint counterOffset, uint vertexStride)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -6268,6 +6709,7 @@ public static unsafe partial class vkCmdDrawIndirectByteCountEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->instanceCount, a->firstInstance, a->counterBuffer, a->counterBufferOffset, a->counterOffset, a->vertexStride, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->instanceCount, a->firstInstance, a->counterBuffer, a->counterBufferOffset, a->counterOffset, a->vertexStride);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->instanceCount, a->firstInstance, a->counterBuffer, a->counterBufferOffset, a->counterOffset, a->vertexStride);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->instanceCount, a->firstInstance, a->counterBuffer, a->counterBufferOffset, a->counterOffset, a->vertexStride);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->instanceCount, a->firstInstance, a->counterBuffer, a->counterBufferOffset, a->counterOffset, a->vertexStride);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->instanceCount, a->firstInstance, a->counterBuffer, a->counterBufferOffset, a->counterOffset, a->vertexStride);
@@ -6318,10 +6760,10 @@ public static unsafe partial class vkGetImageDrmFormatModifierPropertiesEXT
         if (a->image == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1301 = (VkImageDrmFormatModifierPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkImageDrmFormatModifierPropertiesEXT));
-            if (t1301 == null) return;
-            VkImageDrmFormatModifierPropertiesEXTWire.DecodePartial(ref d, &(*t1301));
-            a->pProperties = t1301;
+            var t1280 = (VkImageDrmFormatModifierPropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkImageDrmFormatModifierPropertiesEXT));
+            if (t1280 == null) return;
+            VkImageDrmFormatModifierPropertiesEXTWire.DecodePartial(ref d, &(*t1280));
+            a->pProperties = t1280;
         }
         if (a->pProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -6403,10 +6845,10 @@ public static unsafe partial class vkCreateRingMESA
         a->ring = (ulong)d.U64();
         if (d.Pointer())
         {
-            var t1302 = (VkRingCreateInfoMESA*)d.Alloc(1, (ulong)sizeof(VkRingCreateInfoMESA));
-            if (t1302 == null) return;
-            VkRingCreateInfoMESAWire.Decode(ref d, &(*t1302));
-            a->pCreateInfo = t1302;
+            var t1281 = (VkRingCreateInfoMESA*)d.Alloc(1, (ulong)sizeof(VkRingCreateInfoMESA));
+            if (t1281 == null) return;
+            VkRingCreateInfoMESAWire.Decode(ref d, &(*t1281));
+            a->pCreateInfo = t1281;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -6636,10 +7078,10 @@ public static unsafe partial class vkGetMemoryResourcePropertiesMESA
         a->resourceId = (uint)d.U32();
         if (d.Pointer())
         {
-            var t1303 = (VkMemoryResourcePropertiesMESA*)d.Alloc(1, (ulong)sizeof(VkMemoryResourcePropertiesMESA));
-            if (t1303 == null) return;
-            VkMemoryResourcePropertiesMESAWire.DecodePartial(ref d, &(*t1303));
-            a->pMemoryResourceProperties = t1303;
+            var t1282 = (VkMemoryResourcePropertiesMESA*)d.Alloc(1, (ulong)sizeof(VkMemoryResourcePropertiesMESA));
+            if (t1282 == null) return;
+            VkMemoryResourcePropertiesMESAWire.DecodePartial(ref d, &(*t1282));
+            a->pMemoryResourceProperties = t1282;
         }
         if (a->pMemoryResourceProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -6726,13 +7168,13 @@ public static unsafe partial class vkGetMemoryFdKHR
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1304 = (VkMemoryGetFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkMemoryGetFdInfoKHR));
-            if (t1304 == null) return;
-            VkMemoryGetFdInfoKHRWire.Decode(ref d, &(*t1304));
-            a->pGetFdInfo = t1304;
+            var t1283 = (VkMemoryGetFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkMemoryGetFdInfoKHR));
+            if (t1283 == null) return;
+            VkMemoryGetFdInfoKHRWire.Decode(ref d, &(*t1283));
+            a->pGetFdInfo = t1283;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer()) { var t1305 = (int*)d.Alloc(1, (ulong)sizeof(int)); if (t1305 == null) return; a->pFd = t1305; }
+        if (d.Pointer()) { var t1284 = (int*)d.Alloc(1, (ulong)sizeof(int)); if (t1284 == null) return; a->pFd = t1284; }
         if (a->pFd == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkMemoryGetFdInfoKHR* pGetFdInfo, int* pFd, VnProtocolFilter f = null)
@@ -6823,10 +7265,10 @@ public static unsafe partial class vkGetMemoryFdPropertiesKHR
         a->fd = (int)d.I32();
         if (d.Pointer())
         {
-            var t1306 = (VkMemoryFdPropertiesKHR*)d.Alloc(1, (ulong)sizeof(VkMemoryFdPropertiesKHR));
-            if (t1306 == null) return;
-            VkMemoryFdPropertiesKHRWire.DecodePartial(ref d, &(*t1306));
-            a->pMemoryFdProperties = t1306;
+            var t1285 = (VkMemoryFdPropertiesKHR*)d.Alloc(1, (ulong)sizeof(VkMemoryFdPropertiesKHR));
+            if (t1285 == null) return;
+            VkMemoryFdPropertiesKHRWire.DecodePartial(ref d, &(*t1285));
+            a->pMemoryFdProperties = t1285;
         }
         if (a->pMemoryFdProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -6891,9 +7333,9 @@ public static unsafe partial class vkGetPhysicalDeviceToolProperties
         n += 8;
         if (pToolProperties != null)
         {
-            for (ulong t1307 = 0; t1307 < (pToolCount == null ? 0UL : (ulong)(*pToolCount)); t1307++)
+            for (ulong t1286 = 0; t1286 < (pToolCount == null ? 0UL : (ulong)(*pToolCount)); t1286++)
             {
-                n += VkPhysicalDeviceToolPropertiesWire.SizePartial(&pToolProperties[t1307], f);
+                n += VkPhysicalDeviceToolPropertiesWire.SizePartial(&pToolProperties[t1286], f);
             }
         }
         return n;
@@ -6908,9 +7350,9 @@ public static unsafe partial class vkGetPhysicalDeviceToolProperties
         if (pToolProperties != null)
         {
             e.ArraySize((pToolCount == null ? 0UL : (ulong)(*pToolCount)));
-            for (ulong t1308 = 0; t1308 < (pToolCount == null ? 0UL : (ulong)(*pToolCount)); t1308++)
+            for (ulong t1287 = 0; t1287 < (pToolCount == null ? 0UL : (ulong)(*pToolCount)); t1287++)
             {
-                VkPhysicalDeviceToolPropertiesWire.EncodePartial(ref e, &pToolProperties[t1308]);
+                VkPhysicalDeviceToolPropertiesWire.EncodePartial(ref e, &pToolProperties[t1287]);
             }
         }
         else e.ArraySize(0);
@@ -6919,21 +7361,21 @@ public static unsafe partial class vkGetPhysicalDeviceToolProperties
     {
         a->physicalDevice = d.Handle(2);
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        if (d.Pointer()) { var t1309 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1309 == null) return; *t1309 = (uint)d.U32(); a->pToolCount = t1309; }
+        if (d.Pointer()) { var t1288 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1288 == null) return; *t1288 = (uint)d.U32(); a->pToolCount = t1288; }
         if (a->pToolCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t1311 = d.ArraySize();
-            if (t1311 != 0)
+            ulong t1290 = d.ArraySize();
+            if (t1290 != 0)
             {
-                if (t1311 != (a->pToolCount == null ? 0UL : (ulong)(*a->pToolCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1312 = (VkPhysicalDeviceToolProperties*)d.Alloc(t1311, (ulong)sizeof(VkPhysicalDeviceToolProperties));
-                if (t1312 == null) return;
-                for (ulong t1310 = 0; t1310 < t1311; t1310++)
+                if (t1290 != (a->pToolCount == null ? 0UL : (ulong)(*a->pToolCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1291 = (VkPhysicalDeviceToolProperties*)d.Alloc(t1290, (ulong)sizeof(VkPhysicalDeviceToolProperties));
+                if (t1291 == null) return;
+                for (ulong t1289 = 0; t1289 < t1290; t1289++)
                 {
-                    VkPhysicalDeviceToolPropertiesWire.DecodePartial(ref d, &t1312[t1310]);
+                    VkPhysicalDeviceToolPropertiesWire.DecodePartial(ref d, &t1291[t1289]);
                 }
-                a->pToolProperties = t1312;
+                a->pToolProperties = t1291;
             }
         }
     }
@@ -6948,9 +7390,9 @@ public static unsafe partial class vkGetPhysicalDeviceToolProperties
         n += 8;
         if (pToolProperties != null)
         {
-            for (ulong t1313 = 0; t1313 < (pToolCount == null ? 0UL : (ulong)(*pToolCount)); t1313++)
+            for (ulong t1292 = 0; t1292 < (pToolCount == null ? 0UL : (ulong)(*pToolCount)); t1292++)
             {
-                n += VkPhysicalDeviceToolPropertiesWire.Size(&pToolProperties[t1313], f);
+                n += VkPhysicalDeviceToolPropertiesWire.Size(&pToolProperties[t1292], f);
             }
         }
         return n;
@@ -6968,9 +7410,9 @@ public static unsafe partial class vkGetPhysicalDeviceToolProperties
         if (pToolProperties != null)
         {
             e.ArraySize((pToolCount == null ? 0UL : (ulong)(*pToolCount)));
-            for (ulong t1314 = 0; t1314 < (pToolCount == null ? 0UL : (ulong)(*pToolCount)); t1314++)
+            for (ulong t1293 = 0; t1293 < (pToolCount == null ? 0UL : (ulong)(*pToolCount)); t1293++)
             {
-                VkPhysicalDeviceToolPropertiesWire.Encode(ref e, &pToolProperties[t1314]);
+                VkPhysicalDeviceToolPropertiesWire.Encode(ref e, &pToolProperties[t1293]);
             }
         }
         else e.ArraySize(0);
@@ -6988,13 +7430,13 @@ public static unsafe partial class vkGetPhysicalDeviceToolProperties
         }
 
         {
-            ulong t1316 = d.ArraySize();
-            if (t1316 != 0)
+            ulong t1295 = d.ArraySize();
+            if (t1295 != 0)
             {
-                if (pToolProperties == null || t1316 > cap_pToolCount || t1316 != (pToolCount == null ? 0UL : (ulong)(*pToolCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                for (ulong t1315 = 0; t1315 < t1316; t1315++)
+                if (pToolProperties == null || t1295 > cap_pToolCount || t1295 != (pToolCount == null ? 0UL : (ulong)(*pToolCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                for (ulong t1294 = 0; t1294 < t1295; t1294++)
                 {
-                    VkPhysicalDeviceToolPropertiesWire.DecodeInto(ref d, &pToolProperties[t1315]);
+                    VkPhysicalDeviceToolPropertiesWire.DecodeInto(ref d, &pToolProperties[t1294]);
                 }
             }
         }
@@ -7054,14 +7496,14 @@ public static unsafe partial class vkCreatePrivateDataSlot
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1317 = (VkPrivateDataSlotCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPrivateDataSlotCreateInfo));
-            if (t1317 == null) return;
-            VkPrivateDataSlotCreateInfoWire.Decode(ref d, &(*t1317));
-            a->pCreateInfo = t1317;
+            var t1296 = (VkPrivateDataSlotCreateInfo*)d.Alloc(1, (ulong)sizeof(VkPrivateDataSlotCreateInfo));
+            if (t1296 == null) return;
+            VkPrivateDataSlotCreateInfoWire.Decode(ref d, &(*t1296));
+            a->pCreateInfo = t1296;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t1318 = (ulong*)d.Alloc(1, 8); if (t1318 == null) return; *t1318 = d.RawHandle(); a->pPrivateDataSlot = t1318; }
+        if (d.Pointer()) { var t1297 = (ulong*)d.Alloc(1, 8); if (t1297 == null) return; *t1297 = d.RawHandle(); a->pPrivateDataSlot = t1297; }
         if (a->pPrivateDataSlot == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkPrivateDataSlotCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pPrivateDataSlot, VnProtocolFilter f = null)
@@ -7273,7 +7715,7 @@ public static unsafe partial class vkGetPrivateData
         a->objectHandle = (ulong)d.U64();
         a->privateDataSlot = d.Handle(1000295000);
         if (a->privateDataSlot == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        if (d.Pointer()) { var t1319 = (ulong*)d.Alloc(1, (ulong)sizeof(ulong)); if (t1319 == null) return; a->pData = t1319; }
+        if (d.Pointer()) { var t1298 = (ulong*)d.Alloc(1, (ulong)sizeof(ulong)); if (t1298 == null) return; a->pData = t1298; }
         if (a->pData == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkObjectType objectType, ulong objectHandle, ulong privateDataSlot, ulong* pData, VnProtocolFilter f = null)
@@ -7357,10 +7799,10 @@ public static unsafe partial class vkCmdSetEvent2
         if (a->@event == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1320 = (VkDependencyInfo*)d.Alloc(1, (ulong)sizeof(VkDependencyInfo));
-            if (t1320 == null) return;
-            VkDependencyInfoWire.Decode(ref d, &(*t1320));
-            a->pDependencyInfo = t1320;
+            var t1299 = (VkDependencyInfo*)d.Alloc(1, (ulong)sizeof(VkDependencyInfo));
+            if (t1299 == null) return;
+            VkDependencyInfoWire.Decode(ref d, &(*t1299));
+            a->pDependencyInfo = t1299;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -7398,15 +7840,21 @@ public static unsafe partial class vkCmdResetEvent2
         public ulong stageMask;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong @event, ulong stageMask, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        return n;
+        return 32;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong @event, ulong stageMask)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(@event);
+        e.U64((ulong)stageMask);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong @event, ulong stageMask)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -7439,6 +7887,7 @@ public static unsafe partial class vkCmdResetEvent2
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->@event, a->stageMask, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->@event, a->stageMask);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->@event, a->stageMask);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->@event, a->stageMask);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->@event, a->stageMask);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->@event, a->stageMask);
@@ -7470,9 +7919,9 @@ public static unsafe partial class vkCmdWaitEvents2
         n += 8;
         if (pDependencyInfos != null)
         {
-            for (ulong t1322 = 0; t1322 < (ulong)eventCount; t1322++)
+            for (ulong t1301 = 0; t1301 < (ulong)eventCount; t1301++)
             {
-                n += VkDependencyInfoWire.Size(&pDependencyInfos[t1322], f);
+                n += VkDependencyInfoWire.Size(&pDependencyInfos[t1301], f);
             }
         }
         return n;
@@ -7486,18 +7935,18 @@ public static unsafe partial class vkCmdWaitEvents2
         if (pEvents != null)
         {
             e.ArraySize((ulong)eventCount);
-            for (ulong t1323 = 0; t1323 < (ulong)eventCount; t1323++)
+            for (ulong t1302 = 0; t1302 < (ulong)eventCount; t1302++)
             {
-                e.Handle(pEvents[t1323]);
+                e.Handle(pEvents[t1302]);
             }
         }
         else e.ArraySize(0);
         if (pDependencyInfos != null)
         {
             e.ArraySize((ulong)eventCount);
-            for (ulong t1324 = 0; t1324 < (ulong)eventCount; t1324++)
+            for (ulong t1303 = 0; t1303 < (ulong)eventCount; t1303++)
             {
-                VkDependencyInfoWire.Encode(ref e, &pDependencyInfos[t1324]);
+                VkDependencyInfoWire.Encode(ref e, &pDependencyInfos[t1303]);
             }
         }
         else e.ArraySize(0);
@@ -7509,35 +7958,35 @@ public static unsafe partial class vkCmdWaitEvents2
         a->eventCount = (uint)d.U32();
 
         {
-            ulong t1326 = d.ArraySize();
-            if (t1326 != 0)
+            ulong t1305 = d.ArraySize();
+            if (t1305 != 0)
             {
-                if (t1326 != (ulong)a->eventCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1326, 8)) return;
-                var t1327 = (ulong*)d.Alloc(t1326, (ulong)sizeof(ulong));
-                if (t1327 == null) return;
-                for (ulong t1325 = 0; t1325 < t1326; t1325++)
+                if (t1305 != (ulong)a->eventCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1305, 8)) return;
+                var t1306 = (ulong*)d.Alloc(t1305, (ulong)sizeof(ulong));
+                if (t1306 == null) return;
+                for (ulong t1304 = 0; t1304 < t1305; t1304++)
                 {
-                    t1327[t1325] = d.Handle(11);
+                    t1306[t1304] = d.Handle(11);
                 }
-                a->pEvents = t1327;
+                a->pEvents = t1306;
             }
             else if ((ulong)a->eventCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1329 = d.ArraySize();
-            if (t1329 != 0)
+            ulong t1308 = d.ArraySize();
+            if (t1308 != 0)
             {
-                if (t1329 != (ulong)a->eventCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1329, 52)) return;
-                var t1330 = (VkDependencyInfo*)d.Alloc(t1329, (ulong)sizeof(VkDependencyInfo));
-                if (t1330 == null) return;
-                for (ulong t1328 = 0; t1328 < t1329; t1328++)
+                if (t1308 != (ulong)a->eventCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1308, 52)) return;
+                var t1309 = (VkDependencyInfo*)d.Alloc(t1308, (ulong)sizeof(VkDependencyInfo));
+                if (t1309 == null) return;
+                for (ulong t1307 = 0; t1307 < t1308; t1307++)
                 {
-                    VkDependencyInfoWire.Decode(ref d, &t1330[t1328]);
+                    VkDependencyInfoWire.Decode(ref d, &t1309[t1307]);
                 }
-                a->pDependencyInfos = t1330;
+                a->pDependencyInfos = t1309;
             }
             else if ((ulong)a->eventCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -7603,10 +8052,10 @@ public static unsafe partial class vkCmdPipelineBarrier2
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1331 = (VkDependencyInfo*)d.Alloc(1, (ulong)sizeof(VkDependencyInfo));
-            if (t1331 == null) return;
-            VkDependencyInfoWire.Decode(ref d, &(*t1331));
-            a->pDependencyInfo = t1331;
+            var t1310 = (VkDependencyInfo*)d.Alloc(1, (ulong)sizeof(VkDependencyInfo));
+            if (t1310 == null) return;
+            VkDependencyInfoWire.Decode(ref d, &(*t1310));
+            a->pDependencyInfo = t1310;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -7645,16 +8094,22 @@ public static unsafe partial class vkCmdWriteTimestamp2
         public uint query;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong stage, ulong queryPool, uint query, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 36;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong stage, ulong queryPool, uint query)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U64((ulong)stage);
+        e.Handle(queryPool);
+        e.U32((uint)query);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong stage, ulong queryPool, uint query)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -7689,6 +8144,7 @@ public static unsafe partial class vkCmdWriteTimestamp2
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->stage, a->queryPool, a->query, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->stage, a->queryPool, a->query);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->stage, a->queryPool, a->query);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->stage, a->queryPool, a->query);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->stage, a->queryPool, a->query);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->stage, a->queryPool, a->query);
@@ -7716,9 +8172,9 @@ public static unsafe partial class vkQueueSubmit2
         n += 8;
         if (pSubmits != null)
         {
-            for (ulong t1332 = 0; t1332 < (ulong)submitCount; t1332++)
+            for (ulong t1311 = 0; t1311 < (ulong)submitCount; t1311++)
             {
-                n += VkSubmitInfo2Wire.Size(&pSubmits[t1332], f);
+                n += VkSubmitInfo2Wire.Size(&pSubmits[t1311], f);
             }
         }
         n += 8;
@@ -7733,9 +8189,9 @@ public static unsafe partial class vkQueueSubmit2
         if (pSubmits != null)
         {
             e.ArraySize((ulong)submitCount);
-            for (ulong t1333 = 0; t1333 < (ulong)submitCount; t1333++)
+            for (ulong t1312 = 0; t1312 < (ulong)submitCount; t1312++)
             {
-                VkSubmitInfo2Wire.Encode(ref e, &pSubmits[t1333]);
+                VkSubmitInfo2Wire.Encode(ref e, &pSubmits[t1312]);
             }
         }
         else e.ArraySize(0);
@@ -7748,18 +8204,18 @@ public static unsafe partial class vkQueueSubmit2
         a->submitCount = (uint)d.U32();
 
         {
-            ulong t1335 = d.ArraySize();
-            if (t1335 != 0)
+            ulong t1314 = d.ArraySize();
+            if (t1314 != 0)
             {
-                if (t1335 != (ulong)a->submitCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1335, 52)) return;
-                var t1336 = (VkSubmitInfo2*)d.Alloc(t1335, (ulong)sizeof(VkSubmitInfo2));
-                if (t1336 == null) return;
-                for (ulong t1334 = 0; t1334 < t1335; t1334++)
+                if (t1314 != (ulong)a->submitCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1314, 52)) return;
+                var t1315 = (VkSubmitInfo2*)d.Alloc(t1314, (ulong)sizeof(VkSubmitInfo2));
+                if (t1315 == null) return;
+                for (ulong t1313 = 0; t1313 < t1314; t1313++)
                 {
-                    VkSubmitInfo2Wire.Decode(ref d, &t1336[t1334]);
+                    VkSubmitInfo2Wire.Decode(ref d, &t1315[t1313]);
                 }
-                a->pSubmits = t1336;
+                a->pSubmits = t1315;
             }
             else if ((ulong)a->submitCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -7829,10 +8285,10 @@ public static unsafe partial class vkCmdCopyBuffer2
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1337 = (VkCopyBufferInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyBufferInfo2));
-            if (t1337 == null) return;
-            VkCopyBufferInfo2Wire.Decode(ref d, &(*t1337));
-            a->pCopyBufferInfo = t1337;
+            var t1316 = (VkCopyBufferInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyBufferInfo2));
+            if (t1316 == null) return;
+            VkCopyBufferInfo2Wire.Decode(ref d, &(*t1316));
+            a->pCopyBufferInfo = t1316;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -7897,10 +8353,10 @@ public static unsafe partial class vkCmdCopyImage2
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1338 = (VkCopyImageInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyImageInfo2));
-            if (t1338 == null) return;
-            VkCopyImageInfo2Wire.Decode(ref d, &(*t1338));
-            a->pCopyImageInfo = t1338;
+            var t1317 = (VkCopyImageInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyImageInfo2));
+            if (t1317 == null) return;
+            VkCopyImageInfo2Wire.Decode(ref d, &(*t1317));
+            a->pCopyImageInfo = t1317;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -7965,10 +8421,10 @@ public static unsafe partial class vkCmdCopyBufferToImage2
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1339 = (VkCopyBufferToImageInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyBufferToImageInfo2));
-            if (t1339 == null) return;
-            VkCopyBufferToImageInfo2Wire.Decode(ref d, &(*t1339));
-            a->pCopyBufferToImageInfo = t1339;
+            var t1318 = (VkCopyBufferToImageInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyBufferToImageInfo2));
+            if (t1318 == null) return;
+            VkCopyBufferToImageInfo2Wire.Decode(ref d, &(*t1318));
+            a->pCopyBufferToImageInfo = t1318;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -8033,10 +8489,10 @@ public static unsafe partial class vkCmdCopyImageToBuffer2
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1340 = (VkCopyImageToBufferInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyImageToBufferInfo2));
-            if (t1340 == null) return;
-            VkCopyImageToBufferInfo2Wire.Decode(ref d, &(*t1340));
-            a->pCopyImageToBufferInfo = t1340;
+            var t1319 = (VkCopyImageToBufferInfo2*)d.Alloc(1, (ulong)sizeof(VkCopyImageToBufferInfo2));
+            if (t1319 == null) return;
+            VkCopyImageToBufferInfo2Wire.Decode(ref d, &(*t1319));
+            a->pCopyImageToBufferInfo = t1319;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -8101,10 +8557,10 @@ public static unsafe partial class vkCmdBlitImage2
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1341 = (VkBlitImageInfo2*)d.Alloc(1, (ulong)sizeof(VkBlitImageInfo2));
-            if (t1341 == null) return;
-            VkBlitImageInfo2Wire.Decode(ref d, &(*t1341));
-            a->pBlitImageInfo = t1341;
+            var t1320 = (VkBlitImageInfo2*)d.Alloc(1, (ulong)sizeof(VkBlitImageInfo2));
+            if (t1320 == null) return;
+            VkBlitImageInfo2Wire.Decode(ref d, &(*t1320));
+            a->pBlitImageInfo = t1320;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -8169,10 +8625,10 @@ public static unsafe partial class vkCmdResolveImage2
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1342 = (VkResolveImageInfo2*)d.Alloc(1, (ulong)sizeof(VkResolveImageInfo2));
-            if (t1342 == null) return;
-            VkResolveImageInfo2Wire.Decode(ref d, &(*t1342));
-            a->pResolveImageInfo = t1342;
+            var t1321 = (VkResolveImageInfo2*)d.Alloc(1, (ulong)sizeof(VkResolveImageInfo2));
+            if (t1321 == null) return;
+            VkResolveImageInfo2Wire.Decode(ref d, &(*t1321));
+            a->pResolveImageInfo = t1321;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -8237,10 +8693,10 @@ public static unsafe partial class vkCmdBeginRendering
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1343 = (VkRenderingInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingInfo));
-            if (t1343 == null) return;
-            VkRenderingInfoWire.Decode(ref d, &(*t1343));
-            a->pRenderingInfo = t1343;
+            var t1322 = (VkRenderingInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingInfo));
+            if (t1322 == null) return;
+            VkRenderingInfoWire.Decode(ref d, &(*t1322));
+            a->pRenderingInfo = t1322;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -8276,13 +8732,19 @@ public static unsafe partial class vkCmdEndRendering
         public ulong commandBuffer;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        return n;
+        return 16;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -8310,6 +8772,7 @@ public static unsafe partial class vkCmdEndRendering
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer);
@@ -8326,14 +8789,20 @@ public static unsafe partial class vkCmdSetCullMode
         public uint cullMode;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint cullMode, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 20;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint cullMode)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)cullMode);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint cullMode)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -8363,6 +8832,7 @@ public static unsafe partial class vkCmdSetCullMode
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->cullMode, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->cullMode);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->cullMode);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->cullMode);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->cullMode);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->cullMode);
@@ -8379,14 +8849,20 @@ public static unsafe partial class vkCmdSetFrontFace
         public VkFrontFace frontFace;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, VkFrontFace frontFace, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 20;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkFrontFace frontFace)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.I32((int)frontFace);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkFrontFace frontFace)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -8416,6 +8892,7 @@ public static unsafe partial class vkCmdSetFrontFace
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->frontFace, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->frontFace);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->frontFace);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->frontFace);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->frontFace);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->frontFace);
@@ -8432,14 +8909,20 @@ public static unsafe partial class vkCmdSetPrimitiveTopology
         public VkPrimitiveTopology primitiveTopology;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, VkPrimitiveTopology primitiveTopology, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 20;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkPrimitiveTopology primitiveTopology)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.I32((int)primitiveTopology);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkPrimitiveTopology primitiveTopology)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -8469,6 +8952,7 @@ public static unsafe partial class vkCmdSetPrimitiveTopology
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->primitiveTopology, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->primitiveTopology);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->primitiveTopology);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->primitiveTopology);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->primitiveTopology);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->primitiveTopology);
@@ -8486,19 +8970,11 @@ public static unsafe partial class vkCmdSetViewportWithCount
         public VkViewport* pViewports;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint viewportCount, VkViewport* pViewports, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 8;
-        if (pViewports != null)
-        {
-            for (ulong t1344 = 0; t1344 < (ulong)viewportCount; t1344++)
-            {
-                n += VkViewportWire.Size(&pViewports[t1344], f);
-            }
-        }
+        ulong n = 28;
+        if (pViewports != null) n += 24 * (ulong)viewportCount;
         return n;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint viewportCount, VkViewport* pViewports)
@@ -8510,9 +8986,26 @@ public static unsafe partial class vkCmdSetViewportWithCount
         if (pViewports != null)
         {
             e.ArraySize((ulong)viewportCount);
-            for (ulong t1345 = 0; t1345 < (ulong)viewportCount; t1345++)
+            for (ulong t1323 = 0; t1323 < (ulong)viewportCount; t1323++)
             {
-                VkViewportWire.Encode(ref e, &pViewports[t1345]);
+                VkViewportWire.Encode(ref e, &pViewports[t1323]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint viewportCount, VkViewport* pViewports)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)viewportCount);
+        if (pViewports != null)
+        {
+            e.ArraySize((ulong)viewportCount);
+            for (ulong t1324 = 0; t1324 < (ulong)viewportCount; t1324++)
+            {
+                VkViewportWire.Encode(ref e, &pViewports[t1324]);
             }
         }
         else e.ArraySize(0);
@@ -8524,18 +9017,18 @@ public static unsafe partial class vkCmdSetViewportWithCount
         a->viewportCount = (uint)d.U32();
 
         {
-            ulong t1347 = d.ArraySize();
-            if (t1347 != 0)
+            ulong t1325 = d.ArraySize();
+            if (t1325 != 0)
             {
-                if (t1347 != (ulong)a->viewportCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1347, 24)) return;
-                var t1348 = (VkViewport*)d.Alloc(t1347, (ulong)sizeof(VkViewport));
-                if (t1348 == null) return;
-                for (ulong t1346 = 0; t1346 < t1347; t1346++)
+                if (t1325 != (ulong)a->viewportCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1325, 24)) return;
+                var t1326 = (VkViewport*)d.Alloc(t1325, (ulong)sizeof(VkViewport));
+                if (t1326 == null) return;
+                for (ulong t1324 = 0; t1324 < t1325; t1324++)
                 {
-                    VkViewportWire.Decode(ref d, &t1348[t1346]);
+                    VkViewportWire.Decode(ref d, &t1326[t1324]);
                 }
-                a->pViewports = t1348;
+                a->pViewports = t1326;
             }
             else if ((ulong)a->viewportCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -8557,754 +9050,9 @@ public static unsafe partial class vkCmdSetViewportWithCount
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->viewportCount, a->pViewports, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->viewportCount, a->pViewports);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->viewportCount, a->pViewports);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->viewportCount, a->pViewports);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->viewportCount, a->pViewports);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->viewportCount, a->pViewports);
-}
-
-/// <summary>vkCmdSetScissorWithCount (VkCommandTypeEXT 219).</summary>
-public static unsafe partial class vkCmdSetScissorWithCount
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)219;
-
-    public struct Args
-    {
-        public ulong commandBuffer;
-        public uint scissorCount;
-        public VkRect2D* pScissors;
-    }
-
-    public static ulong Size(ulong commandBuffer, uint scissorCount, VkRect2D* pScissors, VnProtocolFilter f = null)
-    {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 8;
-        if (pScissors != null)
-        {
-            for (ulong t1349 = 0; t1349 < (ulong)scissorCount; t1349++)
-            {
-                n += VkRect2DWire.Size(&pScissors[t1349], f);
-            }
-        }
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint scissorCount, VkRect2D* pScissors)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.U32((uint)scissorCount);
-        if (pScissors != null)
-        {
-            e.ArraySize((ulong)scissorCount);
-            for (ulong t1350 = 0; t1350 < (ulong)scissorCount; t1350++)
-            {
-                VkRect2DWire.Encode(ref e, &pScissors[t1350]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->commandBuffer = d.Handle(6);
-        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        a->scissorCount = (uint)d.U32();
-
-        {
-            ulong t1352 = d.ArraySize();
-            if (t1352 != 0)
-            {
-                if (t1352 != (ulong)a->scissorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1352, 16)) return;
-                var t1353 = (VkRect2D*)d.Alloc(t1352, (ulong)sizeof(VkRect2D));
-                if (t1353 == null) return;
-                for (ulong t1351 = 0; t1351 < t1352; t1351++)
-                {
-                    VkRect2DWire.Decode(ref d, &t1353[t1351]);
-                }
-                a->pScissors = t1353;
-            }
-            else if ((ulong)a->scissorCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong ReplySize(ulong commandBuffer, uint scissorCount, VkRect2D* pScissors, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, uint scissorCount, VkRect2D* pScissors)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-    }
-    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, uint scissorCount, VkRect2D* pScissors)
-    {
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
-        return;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->scissorCount, a->pScissors, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->scissorCount, a->pScissors);
-    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->scissorCount, a->pScissors);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->scissorCount, a->pScissors);
-    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->scissorCount, a->pScissors);
-}
-
-/// <summary>vkCmdBindVertexBuffers2 (VkCommandTypeEXT 220).</summary>
-public static unsafe partial class vkCmdBindVertexBuffers2
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)220;
-
-    public struct Args
-    {
-        public ulong commandBuffer;
-        public uint firstBinding;
-        public uint bindingCount;
-        public ulong* pBuffers;
-        public ulong* pOffsets;
-        public ulong* pSizes;
-        public ulong* pStrides;
-    }
-
-    public static ulong Size(ulong commandBuffer, uint firstBinding, uint bindingCount, ulong* pBuffers, ulong* pOffsets, ulong* pSizes, ulong* pStrides, VnProtocolFilter f = null)
-    {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (pBuffers != null)
-        {
-            n += 8 * (ulong)bindingCount;
-        }
-        n += 8;
-        if (pOffsets != null)
-        {
-            n += VnSize.Padded((ulong)bindingCount * 8);
-        }
-        n += 8;
-        if (pSizes != null)
-        {
-            n += VnSize.Padded((ulong)bindingCount * 8);
-        }
-        n += 8;
-        if (pStrides != null)
-        {
-            n += VnSize.Padded((ulong)bindingCount * 8);
-        }
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint firstBinding, uint bindingCount, ulong* pBuffers, ulong* pOffsets, ulong* pSizes, ulong* pStrides)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.U32((uint)firstBinding);
-        e.U32((uint)bindingCount);
-        if (pBuffers != null)
-        {
-            e.ArraySize((ulong)bindingCount);
-            for (ulong t1358 = 0; t1358 < (ulong)bindingCount; t1358++)
-            {
-                e.Handle(pBuffers[t1358]);
-            }
-        }
-        else e.ArraySize(0);
-        if (pOffsets != null)
-        {
-            e.ArraySize((ulong)bindingCount);
-            e.Bytes(pOffsets, (ulong)bindingCount * 8);
-        }
-        else e.ArraySize(0);
-        if (pSizes != null)
-        {
-            e.ArraySize((ulong)bindingCount);
-            e.Bytes(pSizes, (ulong)bindingCount * 8);
-        }
-        else e.ArraySize(0);
-        if (pStrides != null)
-        {
-            e.ArraySize((ulong)bindingCount);
-            e.Bytes(pStrides, (ulong)bindingCount * 8);
-        }
-        else e.ArraySize(0);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->commandBuffer = d.Handle(6);
-        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        a->firstBinding = (uint)d.U32();
-        a->bindingCount = (uint)d.U32();
-
-        {
-            ulong t1363 = d.ArraySize();
-            if (t1363 != 0)
-            {
-                if (t1363 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1363, 8)) return;
-                var t1364 = (ulong*)d.Alloc(t1363, (ulong)sizeof(ulong));
-                if (t1364 == null) return;
-                for (ulong t1362 = 0; t1362 < t1363; t1362++)
-                {
-                    t1364[t1362] = d.Handle(9);
-                }
-                a->pBuffers = t1364;
-            }
-            else if ((ulong)a->bindingCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-
-        {
-            ulong t1366 = d.ArraySize();
-            if (t1366 != 0)
-            {
-                if (t1366 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1366, 8)) return;
-                var t1367 = (ulong*)d.Alloc(t1366, (ulong)sizeof(ulong));
-                if (t1367 == null) return;
-                d.Bytes(t1367, t1366 * 8);
-                a->pOffsets = t1367;
-            }
-            else if ((ulong)a->bindingCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-
-        {
-            ulong t1369 = d.ArraySize();
-            if (t1369 != 0)
-            {
-                if (t1369 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1369, 8)) return;
-                var t1370 = (ulong*)d.Alloc(t1369, (ulong)sizeof(ulong));
-                if (t1370 == null) return;
-                d.Bytes(t1370, t1369 * 8);
-                a->pSizes = t1370;
-            }
-        }
-
-        {
-            ulong t1372 = d.ArraySize();
-            if (t1372 != 0)
-            {
-                if (t1372 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1372, 8)) return;
-                var t1373 = (ulong*)d.Alloc(t1372, (ulong)sizeof(ulong));
-                if (t1373 == null) return;
-                d.Bytes(t1373, t1372 * 8);
-                a->pStrides = t1373;
-            }
-        }
-    }
-    public static ulong ReplySize(ulong commandBuffer, uint firstBinding, uint bindingCount, ulong* pBuffers, ulong* pOffsets, ulong* pSizes, ulong* pStrides, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, uint firstBinding, uint bindingCount, ulong* pBuffers, ulong* pOffsets, ulong* pSizes, ulong* pStrides)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-    }
-    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, uint firstBinding, uint bindingCount, ulong* pBuffers, ulong* pOffsets, ulong* pSizes, ulong* pStrides)
-    {
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
-        return;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->firstBinding, a->bindingCount, a->pBuffers, a->pOffsets, a->pSizes, a->pStrides, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->firstBinding, a->bindingCount, a->pBuffers, a->pOffsets, a->pSizes, a->pStrides);
-    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->firstBinding, a->bindingCount, a->pBuffers, a->pOffsets, a->pSizes, a->pStrides);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->firstBinding, a->bindingCount, a->pBuffers, a->pOffsets, a->pSizes, a->pStrides);
-    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->firstBinding, a->bindingCount, a->pBuffers, a->pOffsets, a->pSizes, a->pStrides);
-}
-
-/// <summary>vkCmdSetDepthTestEnable (VkCommandTypeEXT 221).</summary>
-public static unsafe partial class vkCmdSetDepthTestEnable
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)221;
-
-    public struct Args
-    {
-        public ulong commandBuffer;
-        public uint depthTestEnable;
-    }
-
-    public static ulong Size(ulong commandBuffer, uint depthTestEnable, VnProtocolFilter f = null)
-    {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint depthTestEnable)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.U32((uint)depthTestEnable);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->commandBuffer = d.Handle(6);
-        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        a->depthTestEnable = (uint)d.U32();
-    }
-    public static ulong ReplySize(ulong commandBuffer, uint depthTestEnable, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, uint depthTestEnable)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-    }
-    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, uint depthTestEnable)
-    {
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
-        return;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->depthTestEnable, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->depthTestEnable);
-    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->depthTestEnable);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->depthTestEnable);
-    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->depthTestEnable);
-}
-
-/// <summary>vkCmdSetDepthWriteEnable (VkCommandTypeEXT 222).</summary>
-public static unsafe partial class vkCmdSetDepthWriteEnable
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)222;
-
-    public struct Args
-    {
-        public ulong commandBuffer;
-        public uint depthWriteEnable;
-    }
-
-    public static ulong Size(ulong commandBuffer, uint depthWriteEnable, VnProtocolFilter f = null)
-    {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint depthWriteEnable)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.U32((uint)depthWriteEnable);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->commandBuffer = d.Handle(6);
-        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        a->depthWriteEnable = (uint)d.U32();
-    }
-    public static ulong ReplySize(ulong commandBuffer, uint depthWriteEnable, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, uint depthWriteEnable)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-    }
-    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, uint depthWriteEnable)
-    {
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
-        return;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->depthWriteEnable, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->depthWriteEnable);
-    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->depthWriteEnable);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->depthWriteEnable);
-    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->depthWriteEnable);
-}
-
-/// <summary>vkCmdSetDepthCompareOp (VkCommandTypeEXT 223).</summary>
-public static unsafe partial class vkCmdSetDepthCompareOp
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)223;
-
-    public struct Args
-    {
-        public ulong commandBuffer;
-        public VkCompareOp depthCompareOp;
-    }
-
-    public static ulong Size(ulong commandBuffer, VkCompareOp depthCompareOp, VnProtocolFilter f = null)
-    {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkCompareOp depthCompareOp)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.I32((int)depthCompareOp);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->commandBuffer = d.Handle(6);
-        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        a->depthCompareOp = (VkCompareOp)d.I32();
-    }
-    public static ulong ReplySize(ulong commandBuffer, VkCompareOp depthCompareOp, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, VkCompareOp depthCompareOp)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-    }
-    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, VkCompareOp depthCompareOp)
-    {
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
-        return;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->depthCompareOp, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->depthCompareOp);
-    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->depthCompareOp);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->depthCompareOp);
-    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->depthCompareOp);
-}
-
-/// <summary>vkCmdSetDepthBoundsTestEnable (VkCommandTypeEXT 224).</summary>
-public static unsafe partial class vkCmdSetDepthBoundsTestEnable
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)224;
-
-    public struct Args
-    {
-        public ulong commandBuffer;
-        public uint depthBoundsTestEnable;
-    }
-
-    public static ulong Size(ulong commandBuffer, uint depthBoundsTestEnable, VnProtocolFilter f = null)
-    {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint depthBoundsTestEnable)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.U32((uint)depthBoundsTestEnable);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->commandBuffer = d.Handle(6);
-        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        a->depthBoundsTestEnable = (uint)d.U32();
-    }
-    public static ulong ReplySize(ulong commandBuffer, uint depthBoundsTestEnable, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, uint depthBoundsTestEnable)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-    }
-    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, uint depthBoundsTestEnable)
-    {
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
-        return;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->depthBoundsTestEnable, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->depthBoundsTestEnable);
-    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->depthBoundsTestEnable);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->depthBoundsTestEnable);
-    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->depthBoundsTestEnable);
-}
-
-/// <summary>vkCmdSetStencilTestEnable (VkCommandTypeEXT 225).</summary>
-public static unsafe partial class vkCmdSetStencilTestEnable
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)225;
-
-    public struct Args
-    {
-        public ulong commandBuffer;
-        public uint stencilTestEnable;
-    }
-
-    public static ulong Size(ulong commandBuffer, uint stencilTestEnable, VnProtocolFilter f = null)
-    {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint stencilTestEnable)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.U32((uint)stencilTestEnable);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->commandBuffer = d.Handle(6);
-        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        a->stencilTestEnable = (uint)d.U32();
-    }
-    public static ulong ReplySize(ulong commandBuffer, uint stencilTestEnable, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, uint stencilTestEnable)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-    }
-    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, uint stencilTestEnable)
-    {
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
-        return;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->stencilTestEnable, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->stencilTestEnable);
-    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->stencilTestEnable);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->stencilTestEnable);
-    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->stencilTestEnable);
-}
-
-/// <summary>vkCmdSetStencilOp (VkCommandTypeEXT 226).</summary>
-public static unsafe partial class vkCmdSetStencilOp
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)226;
-
-    public struct Args
-    {
-        public ulong commandBuffer;
-        public uint faceMask;
-        public VkStencilOp failOp;
-        public VkStencilOp passOp;
-        public VkStencilOp depthFailOp;
-        public VkCompareOp compareOp;
-    }
-
-    public static ulong Size(ulong commandBuffer, uint faceMask, VkStencilOp failOp, VkStencilOp passOp, VkStencilOp depthFailOp, VkCompareOp compareOp, VnProtocolFilter f = null)
-    {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint faceMask, VkStencilOp failOp, VkStencilOp passOp, VkStencilOp depthFailOp, VkCompareOp compareOp)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.U32((uint)faceMask);
-        e.I32((int)failOp);
-        e.I32((int)passOp);
-        e.I32((int)depthFailOp);
-        e.I32((int)compareOp);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->commandBuffer = d.Handle(6);
-        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        a->faceMask = (uint)d.U32();
-        a->failOp = (VkStencilOp)d.I32();
-        a->passOp = (VkStencilOp)d.I32();
-        a->depthFailOp = (VkStencilOp)d.I32();
-        a->compareOp = (VkCompareOp)d.I32();
-    }
-    public static ulong ReplySize(ulong commandBuffer, uint faceMask, VkStencilOp failOp, VkStencilOp passOp, VkStencilOp depthFailOp, VkCompareOp compareOp, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, uint faceMask, VkStencilOp failOp, VkStencilOp passOp, VkStencilOp depthFailOp, VkCompareOp compareOp)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-    }
-    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, uint faceMask, VkStencilOp failOp, VkStencilOp passOp, VkStencilOp depthFailOp, VkCompareOp compareOp)
-    {
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
-        return;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->faceMask, a->failOp, a->passOp, a->depthFailOp, a->compareOp, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->faceMask, a->failOp, a->passOp, a->depthFailOp, a->compareOp);
-    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->faceMask, a->failOp, a->passOp, a->depthFailOp, a->compareOp);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->faceMask, a->failOp, a->passOp, a->depthFailOp, a->compareOp);
-    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->faceMask, a->failOp, a->passOp, a->depthFailOp, a->compareOp);
-}
-
-/// <summary>vkCmdSetRasterizerDiscardEnable (VkCommandTypeEXT 227).</summary>
-public static unsafe partial class vkCmdSetRasterizerDiscardEnable
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)227;
-
-    public struct Args
-    {
-        public ulong commandBuffer;
-        public uint rasterizerDiscardEnable;
-    }
-
-    public static ulong Size(ulong commandBuffer, uint rasterizerDiscardEnable, VnProtocolFilter f = null)
-    {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint rasterizerDiscardEnable)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.U32((uint)rasterizerDiscardEnable);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->commandBuffer = d.Handle(6);
-        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        a->rasterizerDiscardEnable = (uint)d.U32();
-    }
-    public static ulong ReplySize(ulong commandBuffer, uint rasterizerDiscardEnable, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, uint rasterizerDiscardEnable)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-    }
-    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, uint rasterizerDiscardEnable)
-    {
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
-        return;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->rasterizerDiscardEnable, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->rasterizerDiscardEnable);
-    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->rasterizerDiscardEnable);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->rasterizerDiscardEnable);
-    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->rasterizerDiscardEnable);
-}
-
-/// <summary>vkCmdSetDepthBiasEnable (VkCommandTypeEXT 228).</summary>
-public static unsafe partial class vkCmdSetDepthBiasEnable
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)228;
-
-    public struct Args
-    {
-        public ulong commandBuffer;
-        public uint depthBiasEnable;
-    }
-
-    public static ulong Size(ulong commandBuffer, uint depthBiasEnable, VnProtocolFilter f = null)
-    {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint depthBiasEnable)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.U32((uint)depthBiasEnable);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->commandBuffer = d.Handle(6);
-        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        a->depthBiasEnable = (uint)d.U32();
-    }
-    public static ulong ReplySize(ulong commandBuffer, uint depthBiasEnable, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, uint depthBiasEnable)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-    }
-    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, uint depthBiasEnable)
-    {
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
-        return;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->depthBiasEnable, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->depthBiasEnable);
-    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->depthBiasEnable);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->depthBiasEnable);
-    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->depthBiasEnable);
-}
-
-/// <summary>vkCmdSetPrimitiveRestartEnable (VkCommandTypeEXT 229).</summary>
-public static unsafe partial class vkCmdSetPrimitiveRestartEnable
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)229;
-
-    public struct Args
-    {
-        public ulong commandBuffer;
-        public uint primitiveRestartEnable;
-    }
-
-    public static ulong Size(ulong commandBuffer, uint primitiveRestartEnable, VnProtocolFilter f = null)
-    {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint primitiveRestartEnable)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.U32((uint)primitiveRestartEnable);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->commandBuffer = d.Handle(6);
-        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        a->primitiveRestartEnable = (uint)d.U32();
-    }
-    public static ulong ReplySize(ulong commandBuffer, uint primitiveRestartEnable, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, uint primitiveRestartEnable)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-    }
-    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, uint primitiveRestartEnable)
-    {
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
-        return;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->primitiveRestartEnable, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->primitiveRestartEnable);
-    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->primitiveRestartEnable);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->primitiveRestartEnable);
-    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->primitiveRestartEnable);
 }
 

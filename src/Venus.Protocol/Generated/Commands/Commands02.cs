@@ -5,10 +5,849 @@
 // </auto-generated>
 #nullable disable
 #pragma warning disable CS0649, CS0169, CS8981, IDE1006
+using System.Runtime.CompilerServices;
 using Venus.Protocol.Vulkan;
 using Venus.Protocol.Wire;
 
 namespace Venus.Protocol.Commands;
+
+/// <summary>vkCmdSetScissorWithCount (VkCommandTypeEXT 219).</summary>
+public static unsafe partial class vkCmdSetScissorWithCount
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)219;
+
+    public struct Args
+    {
+        public ulong commandBuffer;
+        public uint scissorCount;
+        public VkRect2D* pScissors;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Size(ulong commandBuffer, uint scissorCount, VkRect2D* pScissors, VnProtocolFilter f = null)
+    {
+        ulong n = 28;
+        if (pScissors != null) n += 16 * (ulong)scissorCount;
+        return n;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint scissorCount, VkRect2D* pScissors)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)scissorCount);
+        if (pScissors != null)
+        {
+            e.ArraySize((ulong)scissorCount);
+            for (ulong t1327 = 0; t1327 < (ulong)scissorCount; t1327++)
+            {
+                VkRect2DWire.Encode(ref e, &pScissors[t1327]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint scissorCount, VkRect2D* pScissors)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)scissorCount);
+        if (pScissors != null)
+        {
+            e.ArraySize((ulong)scissorCount);
+            for (ulong t1328 = 0; t1328 < (ulong)scissorCount; t1328++)
+            {
+                VkRect2DWire.Encode(ref e, &pScissors[t1328]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->scissorCount = (uint)d.U32();
+
+        {
+            ulong t1329 = d.ArraySize();
+            if (t1329 != 0)
+            {
+                if (t1329 != (ulong)a->scissorCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1329, 16)) return;
+                var t1330 = (VkRect2D*)d.Alloc(t1329, (ulong)sizeof(VkRect2D));
+                if (t1330 == null) return;
+                for (ulong t1328 = 0; t1328 < t1329; t1328++)
+                {
+                    VkRect2DWire.Decode(ref d, &t1330[t1328]);
+                }
+                a->pScissors = t1330;
+            }
+            else if ((ulong)a->scissorCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong ReplySize(ulong commandBuffer, uint scissorCount, VkRect2D* pScissors, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, uint scissorCount, VkRect2D* pScissors)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, uint scissorCount, VkRect2D* pScissors)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->scissorCount, a->pScissors, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->scissorCount, a->pScissors);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->scissorCount, a->pScissors);
+    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->scissorCount, a->pScissors);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->scissorCount, a->pScissors);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->scissorCount, a->pScissors);
+}
+
+/// <summary>vkCmdBindVertexBuffers2 (VkCommandTypeEXT 220).</summary>
+public static unsafe partial class vkCmdBindVertexBuffers2
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)220;
+
+    public struct Args
+    {
+        public ulong commandBuffer;
+        public uint firstBinding;
+        public uint bindingCount;
+        public ulong* pBuffers;
+        public ulong* pOffsets;
+        public ulong* pSizes;
+        public ulong* pStrides;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Size(ulong commandBuffer, uint firstBinding, uint bindingCount, ulong* pBuffers, ulong* pOffsets, ulong* pSizes, ulong* pStrides, VnProtocolFilter f = null)
+    {
+        ulong n = 56;
+        if (pBuffers != null) n += 8 * (ulong)bindingCount;
+        if (pOffsets != null) n += VnSize.Padded((ulong)bindingCount * 8);
+        if (pSizes != null) n += VnSize.Padded((ulong)bindingCount * 8);
+        if (pStrides != null) n += VnSize.Padded((ulong)bindingCount * 8);
+        return n;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint firstBinding, uint bindingCount, ulong* pBuffers, ulong* pOffsets, ulong* pSizes, ulong* pStrides)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)firstBinding);
+        e.U32((uint)bindingCount);
+        if (pBuffers != null)
+        {
+            e.ArraySize((ulong)bindingCount);
+            for (ulong t1331 = 0; t1331 < (ulong)bindingCount; t1331++)
+            {
+                e.Handle(pBuffers[t1331]);
+            }
+        }
+        else e.ArraySize(0);
+        if (pOffsets != null)
+        {
+            e.ArraySize((ulong)bindingCount);
+            e.Bytes(pOffsets, (ulong)bindingCount * 8);
+        }
+        else e.ArraySize(0);
+        if (pSizes != null)
+        {
+            e.ArraySize((ulong)bindingCount);
+            e.Bytes(pSizes, (ulong)bindingCount * 8);
+        }
+        else e.ArraySize(0);
+        if (pStrides != null)
+        {
+            e.ArraySize((ulong)bindingCount);
+            e.Bytes(pStrides, (ulong)bindingCount * 8);
+        }
+        else e.ArraySize(0);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint firstBinding, uint bindingCount, ulong* pBuffers, ulong* pOffsets, ulong* pSizes, ulong* pStrides)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)firstBinding);
+        e.U32((uint)bindingCount);
+        if (pBuffers != null)
+        {
+            e.ArraySize((ulong)bindingCount);
+            for (ulong t1335 = 0; t1335 < (ulong)bindingCount; t1335++)
+            {
+                e.Handle(pBuffers[t1335]);
+            }
+        }
+        else e.ArraySize(0);
+        if (pOffsets != null)
+        {
+            e.ArraySize((ulong)bindingCount);
+            e.Bytes(pOffsets, (ulong)bindingCount * 8);
+        }
+        else e.ArraySize(0);
+        if (pSizes != null)
+        {
+            e.ArraySize((ulong)bindingCount);
+            e.Bytes(pSizes, (ulong)bindingCount * 8);
+        }
+        else e.ArraySize(0);
+        if (pStrides != null)
+        {
+            e.ArraySize((ulong)bindingCount);
+            e.Bytes(pStrides, (ulong)bindingCount * 8);
+        }
+        else e.ArraySize(0);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->firstBinding = (uint)d.U32();
+        a->bindingCount = (uint)d.U32();
+
+        {
+            ulong t1336 = d.ArraySize();
+            if (t1336 != 0)
+            {
+                if (t1336 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1336, 8)) return;
+                var t1337 = (ulong*)d.Alloc(t1336, (ulong)sizeof(ulong));
+                if (t1337 == null) return;
+                for (ulong t1335 = 0; t1335 < t1336; t1335++)
+                {
+                    t1337[t1335] = d.Handle(9);
+                }
+                a->pBuffers = t1337;
+            }
+            else if ((ulong)a->bindingCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+
+        {
+            ulong t1339 = d.ArraySize();
+            if (t1339 != 0)
+            {
+                if (t1339 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1339, 8)) return;
+                var t1340 = (ulong*)d.Alloc(t1339, (ulong)sizeof(ulong));
+                if (t1340 == null) return;
+                d.Bytes(t1340, t1339 * 8);
+                a->pOffsets = t1340;
+            }
+            else if ((ulong)a->bindingCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+
+        {
+            ulong t1342 = d.ArraySize();
+            if (t1342 != 0)
+            {
+                if (t1342 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1342, 8)) return;
+                var t1343 = (ulong*)d.Alloc(t1342, (ulong)sizeof(ulong));
+                if (t1343 == null) return;
+                d.Bytes(t1343, t1342 * 8);
+                a->pSizes = t1343;
+            }
+        }
+
+        {
+            ulong t1345 = d.ArraySize();
+            if (t1345 != 0)
+            {
+                if (t1345 != (ulong)a->bindingCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1345, 8)) return;
+                var t1346 = (ulong*)d.Alloc(t1345, (ulong)sizeof(ulong));
+                if (t1346 == null) return;
+                d.Bytes(t1346, t1345 * 8);
+                a->pStrides = t1346;
+            }
+        }
+    }
+    public static ulong ReplySize(ulong commandBuffer, uint firstBinding, uint bindingCount, ulong* pBuffers, ulong* pOffsets, ulong* pSizes, ulong* pStrides, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, uint firstBinding, uint bindingCount, ulong* pBuffers, ulong* pOffsets, ulong* pSizes, ulong* pStrides)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, uint firstBinding, uint bindingCount, ulong* pBuffers, ulong* pOffsets, ulong* pSizes, ulong* pStrides)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->firstBinding, a->bindingCount, a->pBuffers, a->pOffsets, a->pSizes, a->pStrides, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->firstBinding, a->bindingCount, a->pBuffers, a->pOffsets, a->pSizes, a->pStrides);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->firstBinding, a->bindingCount, a->pBuffers, a->pOffsets, a->pSizes, a->pStrides);
+    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->firstBinding, a->bindingCount, a->pBuffers, a->pOffsets, a->pSizes, a->pStrides);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->firstBinding, a->bindingCount, a->pBuffers, a->pOffsets, a->pSizes, a->pStrides);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->firstBinding, a->bindingCount, a->pBuffers, a->pOffsets, a->pSizes, a->pStrides);
+}
+
+/// <summary>vkCmdSetDepthTestEnable (VkCommandTypeEXT 221).</summary>
+public static unsafe partial class vkCmdSetDepthTestEnable
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)221;
+
+    public struct Args
+    {
+        public ulong commandBuffer;
+        public uint depthTestEnable;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Size(ulong commandBuffer, uint depthTestEnable, VnProtocolFilter f = null)
+    {
+        return 20;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint depthTestEnable)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)depthTestEnable);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint depthTestEnable)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)depthTestEnable);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->depthTestEnable = (uint)d.U32();
+    }
+    public static ulong ReplySize(ulong commandBuffer, uint depthTestEnable, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, uint depthTestEnable)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, uint depthTestEnable)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->depthTestEnable, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->depthTestEnable);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->depthTestEnable);
+    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->depthTestEnable);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->depthTestEnable);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->depthTestEnable);
+}
+
+/// <summary>vkCmdSetDepthWriteEnable (VkCommandTypeEXT 222).</summary>
+public static unsafe partial class vkCmdSetDepthWriteEnable
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)222;
+
+    public struct Args
+    {
+        public ulong commandBuffer;
+        public uint depthWriteEnable;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Size(ulong commandBuffer, uint depthWriteEnable, VnProtocolFilter f = null)
+    {
+        return 20;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint depthWriteEnable)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)depthWriteEnable);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint depthWriteEnable)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)depthWriteEnable);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->depthWriteEnable = (uint)d.U32();
+    }
+    public static ulong ReplySize(ulong commandBuffer, uint depthWriteEnable, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, uint depthWriteEnable)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, uint depthWriteEnable)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->depthWriteEnable, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->depthWriteEnable);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->depthWriteEnable);
+    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->depthWriteEnable);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->depthWriteEnable);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->depthWriteEnable);
+}
+
+/// <summary>vkCmdSetDepthCompareOp (VkCommandTypeEXT 223).</summary>
+public static unsafe partial class vkCmdSetDepthCompareOp
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)223;
+
+    public struct Args
+    {
+        public ulong commandBuffer;
+        public VkCompareOp depthCompareOp;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Size(ulong commandBuffer, VkCompareOp depthCompareOp, VnProtocolFilter f = null)
+    {
+        return 20;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkCompareOp depthCompareOp)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.I32((int)depthCompareOp);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkCompareOp depthCompareOp)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.I32((int)depthCompareOp);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->depthCompareOp = (VkCompareOp)d.I32();
+    }
+    public static ulong ReplySize(ulong commandBuffer, VkCompareOp depthCompareOp, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, VkCompareOp depthCompareOp)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, VkCompareOp depthCompareOp)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->depthCompareOp, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->depthCompareOp);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->depthCompareOp);
+    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->depthCompareOp);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->depthCompareOp);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->depthCompareOp);
+}
+
+/// <summary>vkCmdSetDepthBoundsTestEnable (VkCommandTypeEXT 224).</summary>
+public static unsafe partial class vkCmdSetDepthBoundsTestEnable
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)224;
+
+    public struct Args
+    {
+        public ulong commandBuffer;
+        public uint depthBoundsTestEnable;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Size(ulong commandBuffer, uint depthBoundsTestEnable, VnProtocolFilter f = null)
+    {
+        return 20;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint depthBoundsTestEnable)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)depthBoundsTestEnable);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint depthBoundsTestEnable)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)depthBoundsTestEnable);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->depthBoundsTestEnable = (uint)d.U32();
+    }
+    public static ulong ReplySize(ulong commandBuffer, uint depthBoundsTestEnable, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, uint depthBoundsTestEnable)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, uint depthBoundsTestEnable)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->depthBoundsTestEnable, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->depthBoundsTestEnable);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->depthBoundsTestEnable);
+    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->depthBoundsTestEnable);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->depthBoundsTestEnable);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->depthBoundsTestEnable);
+}
+
+/// <summary>vkCmdSetStencilTestEnable (VkCommandTypeEXT 225).</summary>
+public static unsafe partial class vkCmdSetStencilTestEnable
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)225;
+
+    public struct Args
+    {
+        public ulong commandBuffer;
+        public uint stencilTestEnable;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Size(ulong commandBuffer, uint stencilTestEnable, VnProtocolFilter f = null)
+    {
+        return 20;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint stencilTestEnable)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)stencilTestEnable);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint stencilTestEnable)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)stencilTestEnable);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->stencilTestEnable = (uint)d.U32();
+    }
+    public static ulong ReplySize(ulong commandBuffer, uint stencilTestEnable, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, uint stencilTestEnable)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, uint stencilTestEnable)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->stencilTestEnable, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->stencilTestEnable);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->stencilTestEnable);
+    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->stencilTestEnable);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->stencilTestEnable);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->stencilTestEnable);
+}
+
+/// <summary>vkCmdSetStencilOp (VkCommandTypeEXT 226).</summary>
+public static unsafe partial class vkCmdSetStencilOp
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)226;
+
+    public struct Args
+    {
+        public ulong commandBuffer;
+        public uint faceMask;
+        public VkStencilOp failOp;
+        public VkStencilOp passOp;
+        public VkStencilOp depthFailOp;
+        public VkCompareOp compareOp;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Size(ulong commandBuffer, uint faceMask, VkStencilOp failOp, VkStencilOp passOp, VkStencilOp depthFailOp, VkCompareOp compareOp, VnProtocolFilter f = null)
+    {
+        return 36;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint faceMask, VkStencilOp failOp, VkStencilOp passOp, VkStencilOp depthFailOp, VkCompareOp compareOp)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)faceMask);
+        e.I32((int)failOp);
+        e.I32((int)passOp);
+        e.I32((int)depthFailOp);
+        e.I32((int)compareOp);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint faceMask, VkStencilOp failOp, VkStencilOp passOp, VkStencilOp depthFailOp, VkCompareOp compareOp)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)faceMask);
+        e.I32((int)failOp);
+        e.I32((int)passOp);
+        e.I32((int)depthFailOp);
+        e.I32((int)compareOp);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->faceMask = (uint)d.U32();
+        a->failOp = (VkStencilOp)d.I32();
+        a->passOp = (VkStencilOp)d.I32();
+        a->depthFailOp = (VkStencilOp)d.I32();
+        a->compareOp = (VkCompareOp)d.I32();
+    }
+    public static ulong ReplySize(ulong commandBuffer, uint faceMask, VkStencilOp failOp, VkStencilOp passOp, VkStencilOp depthFailOp, VkCompareOp compareOp, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, uint faceMask, VkStencilOp failOp, VkStencilOp passOp, VkStencilOp depthFailOp, VkCompareOp compareOp)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, uint faceMask, VkStencilOp failOp, VkStencilOp passOp, VkStencilOp depthFailOp, VkCompareOp compareOp)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->faceMask, a->failOp, a->passOp, a->depthFailOp, a->compareOp, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->faceMask, a->failOp, a->passOp, a->depthFailOp, a->compareOp);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->faceMask, a->failOp, a->passOp, a->depthFailOp, a->compareOp);
+    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->faceMask, a->failOp, a->passOp, a->depthFailOp, a->compareOp);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->faceMask, a->failOp, a->passOp, a->depthFailOp, a->compareOp);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->faceMask, a->failOp, a->passOp, a->depthFailOp, a->compareOp);
+}
+
+/// <summary>vkCmdSetRasterizerDiscardEnable (VkCommandTypeEXT 227).</summary>
+public static unsafe partial class vkCmdSetRasterizerDiscardEnable
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)227;
+
+    public struct Args
+    {
+        public ulong commandBuffer;
+        public uint rasterizerDiscardEnable;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Size(ulong commandBuffer, uint rasterizerDiscardEnable, VnProtocolFilter f = null)
+    {
+        return 20;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint rasterizerDiscardEnable)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)rasterizerDiscardEnable);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint rasterizerDiscardEnable)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)rasterizerDiscardEnable);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->rasterizerDiscardEnable = (uint)d.U32();
+    }
+    public static ulong ReplySize(ulong commandBuffer, uint rasterizerDiscardEnable, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, uint rasterizerDiscardEnable)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, uint rasterizerDiscardEnable)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->rasterizerDiscardEnable, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->rasterizerDiscardEnable);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->rasterizerDiscardEnable);
+    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->rasterizerDiscardEnable);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->rasterizerDiscardEnable);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->rasterizerDiscardEnable);
+}
+
+/// <summary>vkCmdSetDepthBiasEnable (VkCommandTypeEXT 228).</summary>
+public static unsafe partial class vkCmdSetDepthBiasEnable
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)228;
+
+    public struct Args
+    {
+        public ulong commandBuffer;
+        public uint depthBiasEnable;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Size(ulong commandBuffer, uint depthBiasEnable, VnProtocolFilter f = null)
+    {
+        return 20;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint depthBiasEnable)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)depthBiasEnable);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint depthBiasEnable)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)depthBiasEnable);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->depthBiasEnable = (uint)d.U32();
+    }
+    public static ulong ReplySize(ulong commandBuffer, uint depthBiasEnable, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, uint depthBiasEnable)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, uint depthBiasEnable)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->depthBiasEnable, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->depthBiasEnable);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->depthBiasEnable);
+    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->depthBiasEnable);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->depthBiasEnable);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->depthBiasEnable);
+}
+
+/// <summary>vkCmdSetPrimitiveRestartEnable (VkCommandTypeEXT 229).</summary>
+public static unsafe partial class vkCmdSetPrimitiveRestartEnable
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)229;
+
+    public struct Args
+    {
+        public ulong commandBuffer;
+        public uint primitiveRestartEnable;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Size(ulong commandBuffer, uint primitiveRestartEnable, VnProtocolFilter f = null)
+    {
+        return 20;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint primitiveRestartEnable)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)primitiveRestartEnable);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint primitiveRestartEnable)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)primitiveRestartEnable);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->primitiveRestartEnable = (uint)d.U32();
+    }
+    public static ulong ReplySize(ulong commandBuffer, uint primitiveRestartEnable, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, uint primitiveRestartEnable)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, uint primitiveRestartEnable)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->primitiveRestartEnable, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->primitiveRestartEnable);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->primitiveRestartEnable);
+    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->primitiveRestartEnable);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->primitiveRestartEnable);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->primitiveRestartEnable);
+}
 
 /// <summary>vkGetDeviceBufferMemoryRequirements (VkCommandTypeEXT 230).</summary>
 public static unsafe partial class vkGetDeviceBufferMemoryRequirements
@@ -60,18 +899,18 @@ public static unsafe partial class vkGetDeviceBufferMemoryRequirements
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1374 = (VkDeviceBufferMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkDeviceBufferMemoryRequirements));
-            if (t1374 == null) return;
-            VkDeviceBufferMemoryRequirementsWire.Decode(ref d, &(*t1374));
-            a->pInfo = t1374;
+            var t1347 = (VkDeviceBufferMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkDeviceBufferMemoryRequirements));
+            if (t1347 == null) return;
+            VkDeviceBufferMemoryRequirementsWire.Decode(ref d, &(*t1347));
+            a->pInfo = t1347;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1375 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
-            if (t1375 == null) return;
-            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1375));
-            a->pMemoryRequirements = t1375;
+            var t1348 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
+            if (t1348 == null) return;
+            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1348));
+            a->pMemoryRequirements = t1348;
         }
         if (a->pMemoryRequirements == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -162,18 +1001,18 @@ public static unsafe partial class vkGetDeviceImageMemoryRequirements
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1376 = (VkDeviceImageMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkDeviceImageMemoryRequirements));
-            if (t1376 == null) return;
-            VkDeviceImageMemoryRequirementsWire.Decode(ref d, &(*t1376));
-            a->pInfo = t1376;
+            var t1349 = (VkDeviceImageMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkDeviceImageMemoryRequirements));
+            if (t1349 == null) return;
+            VkDeviceImageMemoryRequirementsWire.Decode(ref d, &(*t1349));
+            a->pInfo = t1349;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1377 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
-            if (t1377 == null) return;
-            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1377));
-            a->pMemoryRequirements = t1377;
+            var t1350 = (VkMemoryRequirements2*)d.Alloc(1, (ulong)sizeof(VkMemoryRequirements2));
+            if (t1350 == null) return;
+            VkMemoryRequirements2Wire.DecodePartial(ref d, &(*t1350));
+            a->pMemoryRequirements = t1350;
         }
         if (a->pMemoryRequirements == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -240,9 +1079,9 @@ public static unsafe partial class vkGetDeviceImageSparseMemoryRequirements
         n += 8;
         if (pSparseMemoryRequirements != null)
         {
-            for (ulong t1378 = 0; t1378 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1378++)
+            for (ulong t1351 = 0; t1351 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1351++)
             {
-                n += VkSparseImageMemoryRequirements2Wire.SizePartial(&pSparseMemoryRequirements[t1378], f);
+                n += VkSparseImageMemoryRequirements2Wire.SizePartial(&pSparseMemoryRequirements[t1351], f);
             }
         }
         return n;
@@ -262,9 +1101,9 @@ public static unsafe partial class vkGetDeviceImageSparseMemoryRequirements
         if (pSparseMemoryRequirements != null)
         {
             e.ArraySize((pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)));
-            for (ulong t1379 = 0; t1379 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1379++)
+            for (ulong t1352 = 0; t1352 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1352++)
             {
-                VkSparseImageMemoryRequirements2Wire.EncodePartial(ref e, &pSparseMemoryRequirements[t1379]);
+                VkSparseImageMemoryRequirements2Wire.EncodePartial(ref e, &pSparseMemoryRequirements[t1352]);
             }
         }
         else e.ArraySize(0);
@@ -275,27 +1114,27 @@ public static unsafe partial class vkGetDeviceImageSparseMemoryRequirements
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1380 = (VkDeviceImageMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkDeviceImageMemoryRequirements));
-            if (t1380 == null) return;
-            VkDeviceImageMemoryRequirementsWire.Decode(ref d, &(*t1380));
-            a->pInfo = t1380;
+            var t1353 = (VkDeviceImageMemoryRequirements*)d.Alloc(1, (ulong)sizeof(VkDeviceImageMemoryRequirements));
+            if (t1353 == null) return;
+            VkDeviceImageMemoryRequirementsWire.Decode(ref d, &(*t1353));
+            a->pInfo = t1353;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer()) { var t1381 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1381 == null) return; *t1381 = (uint)d.U32(); a->pSparseMemoryRequirementCount = t1381; }
+        if (d.Pointer()) { var t1354 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1354 == null) return; *t1354 = (uint)d.U32(); a->pSparseMemoryRequirementCount = t1354; }
         if (a->pSparseMemoryRequirementCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t1383 = d.ArraySize();
-            if (t1383 != 0)
+            ulong t1356 = d.ArraySize();
+            if (t1356 != 0)
             {
-                if (t1383 != (a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1384 = (VkSparseImageMemoryRequirements2*)d.Alloc(t1383, (ulong)sizeof(VkSparseImageMemoryRequirements2));
-                if (t1384 == null) return;
-                for (ulong t1382 = 0; t1382 < t1383; t1382++)
+                if (t1356 != (a->pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*a->pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1357 = (VkSparseImageMemoryRequirements2*)d.Alloc(t1356, (ulong)sizeof(VkSparseImageMemoryRequirements2));
+                if (t1357 == null) return;
+                for (ulong t1355 = 0; t1355 < t1356; t1355++)
                 {
-                    VkSparseImageMemoryRequirements2Wire.DecodePartial(ref d, &t1384[t1382]);
+                    VkSparseImageMemoryRequirements2Wire.DecodePartial(ref d, &t1357[t1355]);
                 }
-                a->pSparseMemoryRequirements = t1384;
+                a->pSparseMemoryRequirements = t1357;
             }
         }
     }
@@ -310,9 +1149,9 @@ public static unsafe partial class vkGetDeviceImageSparseMemoryRequirements
         n += 8;
         if (pSparseMemoryRequirements != null)
         {
-            for (ulong t1385 = 0; t1385 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1385++)
+            for (ulong t1358 = 0; t1358 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1358++)
             {
-                n += VkSparseImageMemoryRequirements2Wire.Size(&pSparseMemoryRequirements[t1385], f);
+                n += VkSparseImageMemoryRequirements2Wire.Size(&pSparseMemoryRequirements[t1358], f);
             }
         }
         return n;
@@ -329,9 +1168,9 @@ public static unsafe partial class vkGetDeviceImageSparseMemoryRequirements
         if (pSparseMemoryRequirements != null)
         {
             e.ArraySize((pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)));
-            for (ulong t1386 = 0; t1386 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1386++)
+            for (ulong t1359 = 0; t1359 < (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount)); t1359++)
             {
-                VkSparseImageMemoryRequirements2Wire.Encode(ref e, &pSparseMemoryRequirements[t1386]);
+                VkSparseImageMemoryRequirements2Wire.Encode(ref e, &pSparseMemoryRequirements[t1359]);
             }
         }
         else e.ArraySize(0);
@@ -347,13 +1186,13 @@ public static unsafe partial class vkGetDeviceImageSparseMemoryRequirements
         }
 
         {
-            ulong t1388 = d.ArraySize();
-            if (t1388 != 0)
+            ulong t1361 = d.ArraySize();
+            if (t1361 != 0)
             {
-                if (pSparseMemoryRequirements == null || t1388 > cap_pSparseMemoryRequirementCount || t1388 != (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
-                for (ulong t1387 = 0; t1387 < t1388; t1387++)
+                if (pSparseMemoryRequirements == null || t1361 > cap_pSparseMemoryRequirementCount || t1361 != (pSparseMemoryRequirementCount == null ? 0UL : (ulong)(*pSparseMemoryRequirementCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return; }
+                for (ulong t1360 = 0; t1360 < t1361; t1360++)
                 {
-                    VkSparseImageMemoryRequirements2Wire.DecodeInto(ref d, &pSparseMemoryRequirements[t1387]);
+                    VkSparseImageMemoryRequirements2Wire.DecodeInto(ref d, &pSparseMemoryRequirements[t1360]);
                 }
             }
         }
@@ -377,14 +1216,20 @@ public static unsafe partial class vkCmdSetPatchControlPointsEXT
         public uint patchControlPoints;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint patchControlPoints, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 20;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint patchControlPoints)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)patchControlPoints);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint patchControlPoints)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -414,6 +1259,7 @@ public static unsafe partial class vkCmdSetPatchControlPointsEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->patchControlPoints, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->patchControlPoints);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->patchControlPoints);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->patchControlPoints);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->patchControlPoints);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->patchControlPoints);
@@ -430,14 +1276,20 @@ public static unsafe partial class vkCmdSetLogicOpEXT
         public VkLogicOp logicOp;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, VkLogicOp logicOp, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 20;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkLogicOp logicOp)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.I32((int)logicOp);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkLogicOp logicOp)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -467,6 +1319,7 @@ public static unsafe partial class vkCmdSetLogicOpEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->logicOp, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->logicOp);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->logicOp);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->logicOp);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->logicOp);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->logicOp);
@@ -506,17 +1359,17 @@ public static unsafe partial class vkGetPhysicalDeviceCalibrateableTimeDomainsKH
     {
         a->physicalDevice = d.Handle(2);
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        if (d.Pointer()) { var t1391 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1391 == null) return; *t1391 = (uint)d.U32(); a->pTimeDomainCount = t1391; }
+        if (d.Pointer()) { var t1364 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1364 == null) return; *t1364 = (uint)d.U32(); a->pTimeDomainCount = t1364; }
         if (a->pTimeDomainCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t1393 = d.ArraySize();
-            if (t1393 != 0)
+            ulong t1366 = d.ArraySize();
+            if (t1366 != 0)
             {
-                if (t1393 != (a->pTimeDomainCount == null ? 0UL : (ulong)(*a->pTimeDomainCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1394 = (VkTimeDomainKHR*)d.Alloc(t1393, (ulong)sizeof(VkTimeDomainKHR));
-                if (t1394 == null) return;
-                a->pTimeDomains = t1394;
+                if (t1366 != (a->pTimeDomainCount == null ? 0UL : (ulong)(*a->pTimeDomainCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1367 = (VkTimeDomainKHR*)d.Alloc(t1366, (ulong)sizeof(VkTimeDomainKHR));
+                if (t1367 == null) return;
+                a->pTimeDomains = t1367;
             }
         }
     }
@@ -565,11 +1418,11 @@ public static unsafe partial class vkGetPhysicalDeviceCalibrateableTimeDomainsKH
         }
 
         {
-            ulong t1398 = d.ArraySize();
-            if (t1398 != 0)
+            ulong t1371 = d.ArraySize();
+            if (t1371 != 0)
             {
-                if (pTimeDomains == null || t1398 > cap_pTimeDomainCount || t1398 != (pTimeDomainCount == null ? 0UL : (ulong)(*pTimeDomainCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                d.Bytes(pTimeDomains, t1398 * 4);
+                if (pTimeDomains == null || t1371 > cap_pTimeDomainCount || t1371 != (pTimeDomainCount == null ? 0UL : (ulong)(*pTimeDomainCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                d.Bytes(pTimeDomains, t1371 * 4);
             }
         }
         return ret;
@@ -604,9 +1457,9 @@ public static unsafe partial class vkGetCalibratedTimestampsKHR
         n += 8;
         if (pTimestampInfos != null)
         {
-            for (ulong t1399 = 0; t1399 < (ulong)timestampCount; t1399++)
+            for (ulong t1372 = 0; t1372 < (ulong)timestampCount; t1372++)
             {
-                n += VkCalibratedTimestampInfoKHRWire.Size(&pTimestampInfos[t1399], f);
+                n += VkCalibratedTimestampInfoKHRWire.Size(&pTimestampInfos[t1372], f);
             }
         }
         n += 8;
@@ -622,9 +1475,9 @@ public static unsafe partial class vkGetCalibratedTimestampsKHR
         if (pTimestampInfos != null)
         {
             e.ArraySize((ulong)timestampCount);
-            for (ulong t1401 = 0; t1401 < (ulong)timestampCount; t1401++)
+            for (ulong t1374 = 0; t1374 < (ulong)timestampCount; t1374++)
             {
-                VkCalibratedTimestampInfoKHRWire.Encode(ref e, &pTimestampInfos[t1401]);
+                VkCalibratedTimestampInfoKHRWire.Encode(ref e, &pTimestampInfos[t1374]);
             }
         }
         else e.ArraySize(0);
@@ -638,33 +1491,33 @@ public static unsafe partial class vkGetCalibratedTimestampsKHR
         a->timestampCount = (uint)d.U32();
 
         {
-            ulong t1404 = d.ArraySize();
-            if (t1404 != 0)
+            ulong t1377 = d.ArraySize();
+            if (t1377 != 0)
             {
-                if (t1404 != (ulong)a->timestampCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1404, 16)) return;
-                var t1405 = (VkCalibratedTimestampInfoKHR*)d.Alloc(t1404, (ulong)sizeof(VkCalibratedTimestampInfoKHR));
-                if (t1405 == null) return;
-                for (ulong t1403 = 0; t1403 < t1404; t1403++)
+                if (t1377 != (ulong)a->timestampCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1377, 16)) return;
+                var t1378 = (VkCalibratedTimestampInfoKHR*)d.Alloc(t1377, (ulong)sizeof(VkCalibratedTimestampInfoKHR));
+                if (t1378 == null) return;
+                for (ulong t1376 = 0; t1376 < t1377; t1376++)
                 {
-                    VkCalibratedTimestampInfoKHRWire.Decode(ref d, &t1405[t1403]);
+                    VkCalibratedTimestampInfoKHRWire.Decode(ref d, &t1378[t1376]);
                 }
-                a->pTimestampInfos = t1405;
+                a->pTimestampInfos = t1378;
             }
             else if ((ulong)a->timestampCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1407 = d.ArraySize();
-            if (t1407 != 0)
+            ulong t1380 = d.ArraySize();
+            if (t1380 != 0)
             {
-                if (t1407 != (ulong)a->timestampCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1408 = (ulong*)d.Alloc(t1407, (ulong)sizeof(ulong));
-                if (t1408 == null) return;
-                a->pTimestamps = t1408;
+                if (t1380 != (ulong)a->timestampCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1381 = (ulong*)d.Alloc(t1380, (ulong)sizeof(ulong));
+                if (t1381 == null) return;
+                a->pTimestamps = t1381;
             }
         }
-        if (d.Pointer()) { var t1409 = (ulong*)d.Alloc(1, (ulong)sizeof(ulong)); if (t1409 == null) return; a->pMaxDeviation = t1409; }
+        if (d.Pointer()) { var t1382 = (ulong*)d.Alloc(1, (ulong)sizeof(ulong)); if (t1382 == null) return; a->pMaxDeviation = t1382; }
         if (a->pMaxDeviation == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, uint timestampCount, VkCalibratedTimestampInfoKHR* pTimestampInfos, ulong* pTimestamps, ulong* pMaxDeviation, VnProtocolFilter f = null)
@@ -706,11 +1559,11 @@ public static unsafe partial class vkGetCalibratedTimestampsKHR
         ret = (VkResult)d.I32();
 
         {
-            ulong t1413 = d.ArraySize();
-            if (t1413 != 0)
+            ulong t1386 = d.ArraySize();
+            if (t1386 != 0)
             {
-                if (pTimestamps == null || t1413 > (ulong)timestampCount || t1413 != (ulong)timestampCount) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                d.Bytes(pTimestamps, t1413 * 8);
+                if (pTimestamps == null || t1386 > (ulong)timestampCount || t1386 != (ulong)timestampCount) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                d.Bytes(pTimestamps, t1386 * 8);
             }
         }
         if (d.Pointer())
@@ -739,15 +1592,21 @@ public static unsafe partial class vkCmdSetLineStipple
         public ushort lineStipplePattern;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint lineStippleFactor, ushort lineStipplePattern, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        return n;
+        return 24;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint lineStippleFactor, ushort lineStipplePattern)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)lineStippleFactor);
+        e.U16((ushort)lineStipplePattern);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint lineStippleFactor, ushort lineStipplePattern)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -779,6 +1638,7 @@ public static unsafe partial class vkCmdSetLineStipple
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->lineStippleFactor, a->lineStipplePattern, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->lineStippleFactor, a->lineStipplePattern);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->lineStippleFactor, a->lineStipplePattern);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->lineStippleFactor, a->lineStipplePattern);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->lineStippleFactor, a->lineStipplePattern);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->lineStippleFactor, a->lineStipplePattern);
@@ -824,10 +1684,10 @@ public static unsafe partial class vkImportFenceFdKHR
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1414 = (VkImportFenceFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkImportFenceFdInfoKHR));
-            if (t1414 == null) return;
-            VkImportFenceFdInfoKHRWire.Decode(ref d, &(*t1414));
-            a->pImportFenceFdInfo = t1414;
+            var t1387 = (VkImportFenceFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkImportFenceFdInfoKHR));
+            if (t1387 == null) return;
+            VkImportFenceFdInfoKHRWire.Decode(ref d, &(*t1387));
+            a->pImportFenceFdInfo = t1387;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -899,13 +1759,13 @@ public static unsafe partial class vkGetFenceFdKHR
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1415 = (VkFenceGetFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkFenceGetFdInfoKHR));
-            if (t1415 == null) return;
-            VkFenceGetFdInfoKHRWire.Decode(ref d, &(*t1415));
-            a->pGetFdInfo = t1415;
+            var t1388 = (VkFenceGetFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkFenceGetFdInfoKHR));
+            if (t1388 == null) return;
+            VkFenceGetFdInfoKHRWire.Decode(ref d, &(*t1388));
+            a->pGetFdInfo = t1388;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer()) { var t1416 = (int*)d.Alloc(1, (ulong)sizeof(int)); if (t1416 == null) return; a->pFd = t1416; }
+        if (d.Pointer()) { var t1389 = (int*)d.Alloc(1, (ulong)sizeof(int)); if (t1389 == null) return; a->pFd = t1389; }
         if (a->pFd == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkFenceGetFdInfoKHR* pGetFdInfo, int* pFd, VnProtocolFilter f = null)
@@ -987,10 +1847,10 @@ public static unsafe partial class vkCmdBeginConditionalRenderingEXT
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1417 = (VkConditionalRenderingBeginInfoEXT*)d.Alloc(1, (ulong)sizeof(VkConditionalRenderingBeginInfoEXT));
-            if (t1417 == null) return;
-            VkConditionalRenderingBeginInfoEXTWire.Decode(ref d, &(*t1417));
-            a->pConditionalRenderingBegin = t1417;
+            var t1390 = (VkConditionalRenderingBeginInfoEXT*)d.Alloc(1, (ulong)sizeof(VkConditionalRenderingBeginInfoEXT));
+            if (t1390 == null) return;
+            VkConditionalRenderingBeginInfoEXTWire.Decode(ref d, &(*t1390));
+            a->pConditionalRenderingBegin = t1390;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -1026,13 +1886,19 @@ public static unsafe partial class vkCmdEndConditionalRenderingEXT
         public ulong commandBuffer;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        return n;
+        return 16;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -1060,6 +1926,7 @@ public static unsafe partial class vkCmdEndConditionalRenderingEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer);
@@ -1105,10 +1972,10 @@ public static unsafe partial class vkImportSemaphoreFdKHR
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1418 = (VkImportSemaphoreFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkImportSemaphoreFdInfoKHR));
-            if (t1418 == null) return;
-            VkImportSemaphoreFdInfoKHRWire.Decode(ref d, &(*t1418));
-            a->pImportSemaphoreFdInfo = t1418;
+            var t1391 = (VkImportSemaphoreFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkImportSemaphoreFdInfoKHR));
+            if (t1391 == null) return;
+            VkImportSemaphoreFdInfoKHRWire.Decode(ref d, &(*t1391));
+            a->pImportSemaphoreFdInfo = t1391;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -1180,13 +2047,13 @@ public static unsafe partial class vkGetSemaphoreFdKHR
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1419 = (VkSemaphoreGetFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkSemaphoreGetFdInfoKHR));
-            if (t1419 == null) return;
-            VkSemaphoreGetFdInfoKHRWire.Decode(ref d, &(*t1419));
-            a->pGetFdInfo = t1419;
+            var t1392 = (VkSemaphoreGetFdInfoKHR*)d.Alloc(1, (ulong)sizeof(VkSemaphoreGetFdInfoKHR));
+            if (t1392 == null) return;
+            VkSemaphoreGetFdInfoKHRWire.Decode(ref d, &(*t1392));
+            a->pGetFdInfo = t1392;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer()) { var t1420 = (int*)d.Alloc(1, (ulong)sizeof(int)); if (t1420 == null) return; a->pFd = t1420; }
+        if (d.Pointer()) { var t1393 = (int*)d.Alloc(1, (ulong)sizeof(int)); if (t1393 == null) return; a->pFd = t1393; }
         if (a->pFd == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkSemaphoreGetFdInfoKHR* pGetFdInfo, int* pFd, VnProtocolFilter f = null)
@@ -1376,10 +2243,10 @@ public static unsafe partial class vkImportSemaphoreResourceMESA
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1421 = (VkImportSemaphoreResourceInfoMESA*)d.Alloc(1, (ulong)sizeof(VkImportSemaphoreResourceInfoMESA));
-            if (t1421 == null) return;
-            VkImportSemaphoreResourceInfoMESAWire.Decode(ref d, &(*t1421));
-            a->pImportSemaphoreResourceInfo = t1421;
+            var t1394 = (VkImportSemaphoreResourceInfoMESA*)d.Alloc(1, (ulong)sizeof(VkImportSemaphoreResourceInfoMESA));
+            if (t1394 == null) return;
+            VkImportSemaphoreResourceInfoMESAWire.Decode(ref d, &(*t1394));
+            a->pImportSemaphoreResourceInfo = t1394;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -1420,22 +2287,11 @@ public static unsafe partial class vkCmdDrawMultiEXT
         public uint stride;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint drawCount, VkMultiDrawInfoEXT* pVertexInfo, uint instanceCount, uint firstInstance, uint stride, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 8;
-        if (pVertexInfo != null)
-        {
-            for (ulong t1422 = 0; t1422 < (ulong)drawCount; t1422++)
-            {
-                n += VkMultiDrawInfoEXTWire.Size(&pVertexInfo[t1422], f);
-            }
-        }
-        n += 4;
-        n += 4;
-        n += 4;
+        ulong n = 40;
+        if (pVertexInfo != null) n += 8 * (ulong)drawCount;
         return n;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint drawCount, VkMultiDrawInfoEXT* pVertexInfo, uint instanceCount, uint firstInstance, uint stride)
@@ -1447,9 +2303,29 @@ public static unsafe partial class vkCmdDrawMultiEXT
         if (pVertexInfo != null)
         {
             e.ArraySize((ulong)drawCount);
-            for (ulong t1423 = 0; t1423 < (ulong)drawCount; t1423++)
+            for (ulong t1395 = 0; t1395 < (ulong)drawCount; t1395++)
             {
-                VkMultiDrawInfoEXTWire.Encode(ref e, &pVertexInfo[t1423]);
+                VkMultiDrawInfoEXTWire.Encode(ref e, &pVertexInfo[t1395]);
+            }
+        }
+        else e.ArraySize(0);
+        e.U32((uint)instanceCount);
+        e.U32((uint)firstInstance);
+        e.U32((uint)stride);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint drawCount, VkMultiDrawInfoEXT* pVertexInfo, uint instanceCount, uint firstInstance, uint stride)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)drawCount);
+        if (pVertexInfo != null)
+        {
+            e.ArraySize((ulong)drawCount);
+            for (ulong t1396 = 0; t1396 < (ulong)drawCount; t1396++)
+            {
+                VkMultiDrawInfoEXTWire.Encode(ref e, &pVertexInfo[t1396]);
             }
         }
         else e.ArraySize(0);
@@ -1464,18 +2340,18 @@ public static unsafe partial class vkCmdDrawMultiEXT
         a->drawCount = (uint)d.U32();
 
         {
-            ulong t1425 = d.ArraySize();
-            if (t1425 != 0)
+            ulong t1397 = d.ArraySize();
+            if (t1397 != 0)
             {
-                if (t1425 != (ulong)a->drawCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1425, 8)) return;
-                var t1426 = (VkMultiDrawInfoEXT*)d.Alloc(t1425, (ulong)sizeof(VkMultiDrawInfoEXT));
-                if (t1426 == null) return;
-                for (ulong t1424 = 0; t1424 < t1425; t1424++)
+                if (t1397 != (ulong)a->drawCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1397, 8)) return;
+                var t1398 = (VkMultiDrawInfoEXT*)d.Alloc(t1397, (ulong)sizeof(VkMultiDrawInfoEXT));
+                if (t1398 == null) return;
+                for (ulong t1396 = 0; t1396 < t1397; t1396++)
                 {
-                    VkMultiDrawInfoEXTWire.Decode(ref d, &t1426[t1424]);
+                    VkMultiDrawInfoEXTWire.Decode(ref d, &t1398[t1396]);
                 }
-                a->pVertexInfo = t1426;
+                a->pVertexInfo = t1398;
             }
         }
         a->instanceCount = (uint)d.U32();
@@ -1499,6 +2375,7 @@ public static unsafe partial class vkCmdDrawMultiEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->drawCount, a->pVertexInfo, a->instanceCount, a->firstInstance, a->stride, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->drawCount, a->pVertexInfo, a->instanceCount, a->firstInstance, a->stride);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->drawCount, a->pVertexInfo, a->instanceCount, a->firstInstance, a->stride);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->drawCount, a->pVertexInfo, a->instanceCount, a->firstInstance, a->stride);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->drawCount, a->pVertexInfo, a->instanceCount, a->firstInstance, a->stride);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->drawCount, a->pVertexInfo, a->instanceCount, a->firstInstance, a->stride);
@@ -1528,9 +2405,9 @@ public static unsafe partial class vkCmdDrawMultiIndexedEXT
         n += 8;
         if (pIndexInfo != null)
         {
-            for (ulong t1427 = 0; t1427 < (ulong)drawCount; t1427++)
+            for (ulong t1399 = 0; t1399 < (ulong)drawCount; t1399++)
             {
-                n += VkMultiDrawIndexedInfoEXTWire.Size(&pIndexInfo[t1427], f);
+                n += VkMultiDrawIndexedInfoEXTWire.Size(&pIndexInfo[t1399], f);
             }
         }
         n += 4;
@@ -1552,9 +2429,9 @@ public static unsafe partial class vkCmdDrawMultiIndexedEXT
         if (pIndexInfo != null)
         {
             e.ArraySize((ulong)drawCount);
-            for (ulong t1428 = 0; t1428 < (ulong)drawCount; t1428++)
+            for (ulong t1400 = 0; t1400 < (ulong)drawCount; t1400++)
             {
-                VkMultiDrawIndexedInfoEXTWire.Encode(ref e, &pIndexInfo[t1428]);
+                VkMultiDrawIndexedInfoEXTWire.Encode(ref e, &pIndexInfo[t1400]);
             }
         }
         else e.ArraySize(0);
@@ -1574,18 +2451,18 @@ public static unsafe partial class vkCmdDrawMultiIndexedEXT
         a->drawCount = (uint)d.U32();
 
         {
-            ulong t1430 = d.ArraySize();
-            if (t1430 != 0)
+            ulong t1402 = d.ArraySize();
+            if (t1402 != 0)
             {
-                if (t1430 != (ulong)a->drawCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1430, 12)) return;
-                var t1431 = (VkMultiDrawIndexedInfoEXT*)d.Alloc(t1430, (ulong)sizeof(VkMultiDrawIndexedInfoEXT));
-                if (t1431 == null) return;
-                for (ulong t1429 = 0; t1429 < t1430; t1429++)
+                if (t1402 != (ulong)a->drawCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1402, 12)) return;
+                var t1403 = (VkMultiDrawIndexedInfoEXT*)d.Alloc(t1402, (ulong)sizeof(VkMultiDrawIndexedInfoEXT));
+                if (t1403 == null) return;
+                for (ulong t1401 = 0; t1401 < t1402; t1401++)
                 {
-                    VkMultiDrawIndexedInfoEXTWire.Decode(ref d, &t1431[t1429]);
+                    VkMultiDrawIndexedInfoEXTWire.Decode(ref d, &t1403[t1401]);
                 }
-                a->pIndexInfo = t1431;
+                a->pIndexInfo = t1403;
             }
         }
         a->instanceCount = (uint)d.U32();
@@ -1593,10 +2470,10 @@ public static unsafe partial class vkCmdDrawMultiIndexedEXT
         a->stride = (uint)d.U32();
         if (d.Pointer())
         {
-            var t1432 = (int*)d.Alloc(1, (ulong)sizeof(int));
-            if (t1432 == null) return;
-            (*t1432) = (int)d.I32();
-            a->pVertexOffset = t1432;
+            var t1404 = (int*)d.Alloc(1, (ulong)sizeof(int));
+            if (t1404 == null) return;
+            (*t1404) = (int)d.I32();
+            a->pVertexOffset = t1404;
         }
     }
     public static ulong ReplySize(ulong commandBuffer, uint drawCount, VkMultiDrawIndexedInfoEXT* pIndexInfo, uint instanceCount, uint firstInstance, uint stride, int* pVertexOffset, VnProtocolFilter f = null)
@@ -1647,9 +2524,9 @@ public static unsafe partial class vkCmdPushDescriptorSet
         n += 8;
         if (pDescriptorWrites != null)
         {
-            for (ulong t1433 = 0; t1433 < (ulong)descriptorWriteCount; t1433++)
+            for (ulong t1405 = 0; t1405 < (ulong)descriptorWriteCount; t1405++)
             {
-                n += VkWriteDescriptorSetWire.Size(&pDescriptorWrites[t1433], f);
+                n += VkWriteDescriptorSetWire.Size(&pDescriptorWrites[t1405], f);
             }
         }
         return n;
@@ -1666,9 +2543,9 @@ public static unsafe partial class vkCmdPushDescriptorSet
         if (pDescriptorWrites != null)
         {
             e.ArraySize((ulong)descriptorWriteCount);
-            for (ulong t1434 = 0; t1434 < (ulong)descriptorWriteCount; t1434++)
+            for (ulong t1406 = 0; t1406 < (ulong)descriptorWriteCount; t1406++)
             {
-                VkWriteDescriptorSetWire.Encode(ref e, &pDescriptorWrites[t1434]);
+                VkWriteDescriptorSetWire.Encode(ref e, &pDescriptorWrites[t1406]);
             }
         }
         else e.ArraySize(0);
@@ -1684,18 +2561,18 @@ public static unsafe partial class vkCmdPushDescriptorSet
         a->descriptorWriteCount = (uint)d.U32();
 
         {
-            ulong t1436 = d.ArraySize();
-            if (t1436 != 0)
+            ulong t1408 = d.ArraySize();
+            if (t1408 != 0)
             {
-                if (t1436 != (ulong)a->descriptorWriteCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1436, 60)) return;
-                var t1437 = (VkWriteDescriptorSet*)d.Alloc(t1436, (ulong)sizeof(VkWriteDescriptorSet));
-                if (t1437 == null) return;
-                for (ulong t1435 = 0; t1435 < t1436; t1435++)
+                if (t1408 != (ulong)a->descriptorWriteCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1408, 60)) return;
+                var t1409 = (VkWriteDescriptorSet*)d.Alloc(t1408, (ulong)sizeof(VkWriteDescriptorSet));
+                if (t1409 == null) return;
+                for (ulong t1407 = 0; t1407 < t1408; t1407++)
                 {
-                    VkWriteDescriptorSetWire.Decode(ref d, &t1437[t1435]);
+                    VkWriteDescriptorSetWire.Decode(ref d, &t1409[t1407]);
                 }
-                a->pDescriptorWrites = t1437;
+                a->pDescriptorWrites = t1409;
             }
             else if ((ulong)a->descriptorWriteCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1886,19 +2763,28 @@ public static unsafe partial class vkCmdSetColorWriteEnableEXT
         public uint* pColorWriteEnables;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint attachmentCount, uint* pColorWriteEnables, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 8;
-        if (pColorWriteEnables != null)
-        {
-            n += VnSize.Padded((ulong)attachmentCount * 4);
-        }
+        ulong n = 28;
+        if (pColorWriteEnables != null) n += VnSize.Padded((ulong)attachmentCount * 4);
         return n;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint attachmentCount, uint* pColorWriteEnables)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)attachmentCount);
+        if (pColorWriteEnables != null)
+        {
+            e.ArraySize((ulong)attachmentCount);
+            e.Bytes(pColorWriteEnables, (ulong)attachmentCount * 4);
+        }
+        else e.ArraySize(0);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint attachmentCount, uint* pColorWriteEnables)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -1918,15 +2804,15 @@ public static unsafe partial class vkCmdSetColorWriteEnableEXT
         a->attachmentCount = (uint)d.U32();
 
         {
-            ulong t1441 = d.ArraySize();
-            if (t1441 != 0)
+            ulong t1412 = d.ArraySize();
+            if (t1412 != 0)
             {
-                if (t1441 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1441, 4)) return;
-                var t1442 = (uint*)d.Alloc(t1441, (ulong)sizeof(uint));
-                if (t1442 == null) return;
-                d.Bytes(t1442, t1441 * 4);
-                a->pColorWriteEnables = t1442;
+                if (t1412 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1412, 4)) return;
+                var t1413 = (uint*)d.Alloc(t1412, (ulong)sizeof(uint));
+                if (t1413 == null) return;
+                d.Bytes(t1413, t1412 * 4);
+                a->pColorWriteEnables = t1413;
             }
             else if ((ulong)a->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -1948,6 +2834,7 @@ public static unsafe partial class vkCmdSetColorWriteEnableEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->attachmentCount, a->pColorWriteEnables, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->attachmentCount, a->pColorWriteEnables);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->attachmentCount, a->pColorWriteEnables);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->attachmentCount, a->pColorWriteEnables);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->attachmentCount, a->pColorWriteEnables);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->attachmentCount, a->pColorWriteEnables);
@@ -1975,18 +2862,18 @@ public static unsafe partial class vkCmdSetVertexInputEXT
         n += 8;
         if (pVertexBindingDescriptions != null)
         {
-            for (ulong t1443 = 0; t1443 < (ulong)vertexBindingDescriptionCount; t1443++)
+            for (ulong t1414 = 0; t1414 < (ulong)vertexBindingDescriptionCount; t1414++)
             {
-                n += VkVertexInputBindingDescription2EXTWire.Size(&pVertexBindingDescriptions[t1443], f);
+                n += VkVertexInputBindingDescription2EXTWire.Size(&pVertexBindingDescriptions[t1414], f);
             }
         }
         n += 4;
         n += 8;
         if (pVertexAttributeDescriptions != null)
         {
-            for (ulong t1444 = 0; t1444 < (ulong)vertexAttributeDescriptionCount; t1444++)
+            for (ulong t1415 = 0; t1415 < (ulong)vertexAttributeDescriptionCount; t1415++)
             {
-                n += VkVertexInputAttributeDescription2EXTWire.Size(&pVertexAttributeDescriptions[t1444], f);
+                n += VkVertexInputAttributeDescription2EXTWire.Size(&pVertexAttributeDescriptions[t1415], f);
             }
         }
         return n;
@@ -2000,9 +2887,9 @@ public static unsafe partial class vkCmdSetVertexInputEXT
         if (pVertexBindingDescriptions != null)
         {
             e.ArraySize((ulong)vertexBindingDescriptionCount);
-            for (ulong t1445 = 0; t1445 < (ulong)vertexBindingDescriptionCount; t1445++)
+            for (ulong t1416 = 0; t1416 < (ulong)vertexBindingDescriptionCount; t1416++)
             {
-                VkVertexInputBindingDescription2EXTWire.Encode(ref e, &pVertexBindingDescriptions[t1445]);
+                VkVertexInputBindingDescription2EXTWire.Encode(ref e, &pVertexBindingDescriptions[t1416]);
             }
         }
         else e.ArraySize(0);
@@ -2010,9 +2897,9 @@ public static unsafe partial class vkCmdSetVertexInputEXT
         if (pVertexAttributeDescriptions != null)
         {
             e.ArraySize((ulong)vertexAttributeDescriptionCount);
-            for (ulong t1446 = 0; t1446 < (ulong)vertexAttributeDescriptionCount; t1446++)
+            for (ulong t1417 = 0; t1417 < (ulong)vertexAttributeDescriptionCount; t1417++)
             {
-                VkVertexInputAttributeDescription2EXTWire.Encode(ref e, &pVertexAttributeDescriptions[t1446]);
+                VkVertexInputAttributeDescription2EXTWire.Encode(ref e, &pVertexAttributeDescriptions[t1417]);
             }
         }
         else e.ArraySize(0);
@@ -2024,36 +2911,36 @@ public static unsafe partial class vkCmdSetVertexInputEXT
         a->vertexBindingDescriptionCount = (uint)d.U32();
 
         {
-            ulong t1448 = d.ArraySize();
-            if (t1448 != 0)
+            ulong t1419 = d.ArraySize();
+            if (t1419 != 0)
             {
-                if (t1448 != (ulong)a->vertexBindingDescriptionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1448, 28)) return;
-                var t1449 = (VkVertexInputBindingDescription2EXT*)d.Alloc(t1448, (ulong)sizeof(VkVertexInputBindingDescription2EXT));
-                if (t1449 == null) return;
-                for (ulong t1447 = 0; t1447 < t1448; t1447++)
+                if (t1419 != (ulong)a->vertexBindingDescriptionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1419, 28)) return;
+                var t1420 = (VkVertexInputBindingDescription2EXT*)d.Alloc(t1419, (ulong)sizeof(VkVertexInputBindingDescription2EXT));
+                if (t1420 == null) return;
+                for (ulong t1418 = 0; t1418 < t1419; t1418++)
                 {
-                    VkVertexInputBindingDescription2EXTWire.Decode(ref d, &t1449[t1447]);
+                    VkVertexInputBindingDescription2EXTWire.Decode(ref d, &t1420[t1418]);
                 }
-                a->pVertexBindingDescriptions = t1449;
+                a->pVertexBindingDescriptions = t1420;
             }
             else if ((ulong)a->vertexBindingDescriptionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->vertexAttributeDescriptionCount = (uint)d.U32();
 
         {
-            ulong t1451 = d.ArraySize();
-            if (t1451 != 0)
+            ulong t1422 = d.ArraySize();
+            if (t1422 != 0)
             {
-                if (t1451 != (ulong)a->vertexAttributeDescriptionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1451, 28)) return;
-                var t1452 = (VkVertexInputAttributeDescription2EXT*)d.Alloc(t1451, (ulong)sizeof(VkVertexInputAttributeDescription2EXT));
-                if (t1452 == null) return;
-                for (ulong t1450 = 0; t1450 < t1451; t1450++)
+                if (t1422 != (ulong)a->vertexAttributeDescriptionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1422, 28)) return;
+                var t1423 = (VkVertexInputAttributeDescription2EXT*)d.Alloc(t1422, (ulong)sizeof(VkVertexInputAttributeDescription2EXT));
+                if (t1423 == null) return;
+                for (ulong t1421 = 0; t1421 < t1422; t1421++)
                 {
-                    VkVertexInputAttributeDescription2EXTWire.Decode(ref d, &t1452[t1450]);
+                    VkVertexInputAttributeDescription2EXTWire.Decode(ref d, &t1423[t1421]);
                 }
-                a->pVertexAttributeDescriptions = t1452;
+                a->pVertexAttributeDescriptions = t1423;
             }
             else if ((ulong)a->vertexAttributeDescriptionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -2091,14 +2978,20 @@ public static unsafe partial class vkCmdSetTessellationDomainOriginEXT
         public VkTessellationDomainOrigin domainOrigin;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, VkTessellationDomainOrigin domainOrigin, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 20;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkTessellationDomainOrigin domainOrigin)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.I32((int)domainOrigin);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkTessellationDomainOrigin domainOrigin)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -2128,6 +3021,7 @@ public static unsafe partial class vkCmdSetTessellationDomainOriginEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->domainOrigin, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->domainOrigin);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->domainOrigin);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->domainOrigin);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->domainOrigin);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->domainOrigin);
@@ -2144,14 +3038,20 @@ public static unsafe partial class vkCmdSetDepthClampEnableEXT
         public uint depthClampEnable;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint depthClampEnable, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 20;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint depthClampEnable)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)depthClampEnable);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint depthClampEnable)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -2181,6 +3081,7 @@ public static unsafe partial class vkCmdSetDepthClampEnableEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->depthClampEnable, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->depthClampEnable);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->depthClampEnable);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->depthClampEnable);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->depthClampEnable);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->depthClampEnable);
@@ -2197,14 +3098,20 @@ public static unsafe partial class vkCmdSetPolygonModeEXT
         public VkPolygonMode polygonMode;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, VkPolygonMode polygonMode, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 20;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkPolygonMode polygonMode)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.I32((int)polygonMode);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkPolygonMode polygonMode)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -2234,6 +3141,7 @@ public static unsafe partial class vkCmdSetPolygonModeEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->polygonMode, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->polygonMode);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->polygonMode);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->polygonMode);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->polygonMode);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->polygonMode);
@@ -2250,14 +3158,20 @@ public static unsafe partial class vkCmdSetRasterizationSamplesEXT
         public VkSampleCountFlagBits rasterizationSamples;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, VkSampleCountFlagBits rasterizationSamples, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 20;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkSampleCountFlagBits rasterizationSamples)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)rasterizationSamples);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkSampleCountFlagBits rasterizationSamples)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -2287,6 +3201,7 @@ public static unsafe partial class vkCmdSetRasterizationSamplesEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->rasterizationSamples, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->rasterizationSamples);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->rasterizationSamples);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->rasterizationSamples);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->rasterizationSamples);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->rasterizationSamples);
@@ -2336,15 +3251,15 @@ public static unsafe partial class vkCmdSetSampleMaskEXT
         a->samples = (VkSampleCountFlagBits)d.U32();
 
         {
-            ulong t1456 = d.ArraySize();
-            if (t1456 != 0)
+            ulong t1427 = d.ArraySize();
+            if (t1427 != 0)
             {
-                if (t1456 != (((ulong)a->samples+31UL)/32UL)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1456, 4)) return;
-                var t1457 = (uint*)d.Alloc(t1456, (ulong)sizeof(uint));
-                if (t1457 == null) return;
-                d.Bytes(t1457, t1456 * 4);
-                a->pSampleMask = t1457;
+                if (t1427 != (((ulong)a->samples+31UL)/32UL)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1427, 4)) return;
+                var t1428 = (uint*)d.Alloc(t1427, (ulong)sizeof(uint));
+                if (t1428 == null) return;
+                d.Bytes(t1428, t1427 * 4);
+                a->pSampleMask = t1428;
             }
             else if ((((ulong)a->samples+31UL)/32UL) != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -2382,14 +3297,20 @@ public static unsafe partial class vkCmdSetAlphaToCoverageEnableEXT
         public uint alphaToCoverageEnable;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint alphaToCoverageEnable, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 20;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint alphaToCoverageEnable)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)alphaToCoverageEnable);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint alphaToCoverageEnable)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -2419,6 +3340,7 @@ public static unsafe partial class vkCmdSetAlphaToCoverageEnableEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->alphaToCoverageEnable, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->alphaToCoverageEnable);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->alphaToCoverageEnable);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->alphaToCoverageEnable);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->alphaToCoverageEnable);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->alphaToCoverageEnable);
@@ -2435,14 +3357,20 @@ public static unsafe partial class vkCmdSetAlphaToOneEnableEXT
         public uint alphaToOneEnable;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint alphaToOneEnable, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 20;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint alphaToOneEnable)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)alphaToOneEnable);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint alphaToOneEnable)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -2472,6 +3400,7 @@ public static unsafe partial class vkCmdSetAlphaToOneEnableEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->alphaToOneEnable, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->alphaToOneEnable);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->alphaToOneEnable);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->alphaToOneEnable);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->alphaToOneEnable);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->alphaToOneEnable);
@@ -2488,14 +3417,20 @@ public static unsafe partial class vkCmdSetLogicOpEnableEXT
         public uint logicOpEnable;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint logicOpEnable, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 20;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint logicOpEnable)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)logicOpEnable);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint logicOpEnable)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -2525,6 +3460,7 @@ public static unsafe partial class vkCmdSetLogicOpEnableEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->logicOpEnable, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->logicOpEnable);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->logicOpEnable);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->logicOpEnable);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->logicOpEnable);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->logicOpEnable);
@@ -2543,20 +3479,29 @@ public static unsafe partial class vkCmdSetColorBlendEnableEXT
         public uint* pColorBlendEnables;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint firstAttachment, uint attachmentCount, uint* pColorBlendEnables, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (pColorBlendEnables != null)
-        {
-            n += VnSize.Padded((ulong)attachmentCount * 4);
-        }
+        ulong n = 32;
+        if (pColorBlendEnables != null) n += VnSize.Padded((ulong)attachmentCount * 4);
         return n;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint firstAttachment, uint attachmentCount, uint* pColorBlendEnables)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)firstAttachment);
+        e.U32((uint)attachmentCount);
+        if (pColorBlendEnables != null)
+        {
+            e.ArraySize((ulong)attachmentCount);
+            e.Bytes(pColorBlendEnables, (ulong)attachmentCount * 4);
+        }
+        else e.ArraySize(0);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint firstAttachment, uint attachmentCount, uint* pColorBlendEnables)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -2578,15 +3523,15 @@ public static unsafe partial class vkCmdSetColorBlendEnableEXT
         a->attachmentCount = (uint)d.U32();
 
         {
-            ulong t1461 = d.ArraySize();
-            if (t1461 != 0)
+            ulong t1431 = d.ArraySize();
+            if (t1431 != 0)
             {
-                if (t1461 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1461, 4)) return;
-                var t1462 = (uint*)d.Alloc(t1461, (ulong)sizeof(uint));
-                if (t1462 == null) return;
-                d.Bytes(t1462, t1461 * 4);
-                a->pColorBlendEnables = t1462;
+                if (t1431 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1431, 4)) return;
+                var t1432 = (uint*)d.Alloc(t1431, (ulong)sizeof(uint));
+                if (t1432 == null) return;
+                d.Bytes(t1432, t1431 * 4);
+                a->pColorBlendEnables = t1432;
             }
             else if ((ulong)a->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -2608,6 +3553,7 @@ public static unsafe partial class vkCmdSetColorBlendEnableEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->firstAttachment, a->attachmentCount, a->pColorBlendEnables, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->firstAttachment, a->attachmentCount, a->pColorBlendEnables);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->firstAttachment, a->attachmentCount, a->pColorBlendEnables);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->firstAttachment, a->attachmentCount, a->pColorBlendEnables);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->firstAttachment, a->attachmentCount, a->pColorBlendEnables);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->firstAttachment, a->attachmentCount, a->pColorBlendEnables);
@@ -2626,20 +3572,11 @@ public static unsafe partial class vkCmdSetColorBlendEquationEXT
         public VkColorBlendEquationEXT* pColorBlendEquations;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint firstAttachment, uint attachmentCount, VkColorBlendEquationEXT* pColorBlendEquations, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (pColorBlendEquations != null)
-        {
-            for (ulong t1463 = 0; t1463 < (ulong)attachmentCount; t1463++)
-            {
-                n += VkColorBlendEquationEXTWire.Size(&pColorBlendEquations[t1463], f);
-            }
-        }
+        ulong n = 32;
+        if (pColorBlendEquations != null) n += 24 * (ulong)attachmentCount;
         return n;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint firstAttachment, uint attachmentCount, VkColorBlendEquationEXT* pColorBlendEquations)
@@ -2652,9 +3589,27 @@ public static unsafe partial class vkCmdSetColorBlendEquationEXT
         if (pColorBlendEquations != null)
         {
             e.ArraySize((ulong)attachmentCount);
-            for (ulong t1464 = 0; t1464 < (ulong)attachmentCount; t1464++)
+            for (ulong t1433 = 0; t1433 < (ulong)attachmentCount; t1433++)
             {
-                VkColorBlendEquationEXTWire.Encode(ref e, &pColorBlendEquations[t1464]);
+                VkColorBlendEquationEXTWire.Encode(ref e, &pColorBlendEquations[t1433]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint firstAttachment, uint attachmentCount, VkColorBlendEquationEXT* pColorBlendEquations)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)firstAttachment);
+        e.U32((uint)attachmentCount);
+        if (pColorBlendEquations != null)
+        {
+            e.ArraySize((ulong)attachmentCount);
+            for (ulong t1434 = 0; t1434 < (ulong)attachmentCount; t1434++)
+            {
+                VkColorBlendEquationEXTWire.Encode(ref e, &pColorBlendEquations[t1434]);
             }
         }
         else e.ArraySize(0);
@@ -2667,18 +3622,18 @@ public static unsafe partial class vkCmdSetColorBlendEquationEXT
         a->attachmentCount = (uint)d.U32();
 
         {
-            ulong t1466 = d.ArraySize();
-            if (t1466 != 0)
+            ulong t1435 = d.ArraySize();
+            if (t1435 != 0)
             {
-                if (t1466 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1466, 24)) return;
-                var t1467 = (VkColorBlendEquationEXT*)d.Alloc(t1466, (ulong)sizeof(VkColorBlendEquationEXT));
-                if (t1467 == null) return;
-                for (ulong t1465 = 0; t1465 < t1466; t1465++)
+                if (t1435 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1435, 24)) return;
+                var t1436 = (VkColorBlendEquationEXT*)d.Alloc(t1435, (ulong)sizeof(VkColorBlendEquationEXT));
+                if (t1436 == null) return;
+                for (ulong t1434 = 0; t1434 < t1435; t1434++)
                 {
-                    VkColorBlendEquationEXTWire.Decode(ref d, &t1467[t1465]);
+                    VkColorBlendEquationEXTWire.Decode(ref d, &t1436[t1434]);
                 }
-                a->pColorBlendEquations = t1467;
+                a->pColorBlendEquations = t1436;
             }
             else if ((ulong)a->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -2700,6 +3655,7 @@ public static unsafe partial class vkCmdSetColorBlendEquationEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->firstAttachment, a->attachmentCount, a->pColorBlendEquations, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->firstAttachment, a->attachmentCount, a->pColorBlendEquations);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->firstAttachment, a->attachmentCount, a->pColorBlendEquations);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->firstAttachment, a->attachmentCount, a->pColorBlendEquations);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->firstAttachment, a->attachmentCount, a->pColorBlendEquations);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->firstAttachment, a->attachmentCount, a->pColorBlendEquations);
@@ -2718,20 +3674,29 @@ public static unsafe partial class vkCmdSetColorWriteMaskEXT
         public uint* pColorWriteMasks;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint firstAttachment, uint attachmentCount, uint* pColorWriteMasks, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (pColorWriteMasks != null)
-        {
-            n += VnSize.Padded((ulong)attachmentCount * 4);
-        }
+        ulong n = 32;
+        if (pColorWriteMasks != null) n += VnSize.Padded((ulong)attachmentCount * 4);
         return n;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint firstAttachment, uint attachmentCount, uint* pColorWriteMasks)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)firstAttachment);
+        e.U32((uint)attachmentCount);
+        if (pColorWriteMasks != null)
+        {
+            e.ArraySize((ulong)attachmentCount);
+            e.Bytes(pColorWriteMasks, (ulong)attachmentCount * 4);
+        }
+        else e.ArraySize(0);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint firstAttachment, uint attachmentCount, uint* pColorWriteMasks)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -2753,15 +3718,15 @@ public static unsafe partial class vkCmdSetColorWriteMaskEXT
         a->attachmentCount = (uint)d.U32();
 
         {
-            ulong t1471 = d.ArraySize();
-            if (t1471 != 0)
+            ulong t1439 = d.ArraySize();
+            if (t1439 != 0)
             {
-                if (t1471 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1471, 4)) return;
-                var t1472 = (uint*)d.Alloc(t1471, (ulong)sizeof(uint));
-                if (t1472 == null) return;
-                d.Bytes(t1472, t1471 * 4);
-                a->pColorWriteMasks = t1472;
+                if (t1439 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1439, 4)) return;
+                var t1440 = (uint*)d.Alloc(t1439, (ulong)sizeof(uint));
+                if (t1440 == null) return;
+                d.Bytes(t1440, t1439 * 4);
+                a->pColorWriteMasks = t1440;
             }
             else if ((ulong)a->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -2783,6 +3748,7 @@ public static unsafe partial class vkCmdSetColorWriteMaskEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->firstAttachment, a->attachmentCount, a->pColorWriteMasks, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->firstAttachment, a->attachmentCount, a->pColorWriteMasks);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->firstAttachment, a->attachmentCount, a->pColorWriteMasks);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->firstAttachment, a->attachmentCount, a->pColorWriteMasks);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->firstAttachment, a->attachmentCount, a->pColorWriteMasks);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->firstAttachment, a->attachmentCount, a->pColorWriteMasks);
@@ -2799,14 +3765,20 @@ public static unsafe partial class vkCmdSetRasterizationStreamEXT
         public uint rasterizationStream;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint rasterizationStream, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 20;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint rasterizationStream)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)rasterizationStream);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint rasterizationStream)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -2836,6 +3808,7 @@ public static unsafe partial class vkCmdSetRasterizationStreamEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->rasterizationStream, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->rasterizationStream);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->rasterizationStream);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->rasterizationStream);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->rasterizationStream);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->rasterizationStream);
@@ -2852,14 +3825,20 @@ public static unsafe partial class vkCmdSetConservativeRasterizationModeEXT
         public VkConservativeRasterizationModeEXT conservativeRasterizationMode;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, VkConservativeRasterizationModeEXT conservativeRasterizationMode, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 20;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkConservativeRasterizationModeEXT conservativeRasterizationMode)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.I32((int)conservativeRasterizationMode);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkConservativeRasterizationModeEXT conservativeRasterizationMode)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -2889,6 +3868,7 @@ public static unsafe partial class vkCmdSetConservativeRasterizationModeEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->conservativeRasterizationMode, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->conservativeRasterizationMode);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->conservativeRasterizationMode);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->conservativeRasterizationMode);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->conservativeRasterizationMode);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->conservativeRasterizationMode);
@@ -2905,14 +3885,20 @@ public static unsafe partial class vkCmdSetExtraPrimitiveOverestimationSizeEXT
         public float extraPrimitiveOverestimationSize;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, float extraPrimitiveOverestimationSize, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 20;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, float extraPrimitiveOverestimationSize)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.F32((float)extraPrimitiveOverestimationSize);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, float extraPrimitiveOverestimationSize)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -2942,6 +3928,7 @@ public static unsafe partial class vkCmdSetExtraPrimitiveOverestimationSizeEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->extraPrimitiveOverestimationSize, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->extraPrimitiveOverestimationSize);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->extraPrimitiveOverestimationSize);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->extraPrimitiveOverestimationSize);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->extraPrimitiveOverestimationSize);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->extraPrimitiveOverestimationSize);
@@ -2958,14 +3945,20 @@ public static unsafe partial class vkCmdSetDepthClipEnableEXT
         public uint depthClipEnable;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint depthClipEnable, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 20;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint depthClipEnable)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)depthClipEnable);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint depthClipEnable)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -2995,6 +3988,7 @@ public static unsafe partial class vkCmdSetDepthClipEnableEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->depthClipEnable, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->depthClipEnable);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->depthClipEnable);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->depthClipEnable);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->depthClipEnable);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->depthClipEnable);
@@ -3011,14 +4005,20 @@ public static unsafe partial class vkCmdSetSampleLocationsEnableEXT
         public uint sampleLocationsEnable;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint sampleLocationsEnable, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 20;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint sampleLocationsEnable)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)sampleLocationsEnable);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint sampleLocationsEnable)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -3048,6 +4048,7 @@ public static unsafe partial class vkCmdSetSampleLocationsEnableEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->sampleLocationsEnable, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->sampleLocationsEnable);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->sampleLocationsEnable);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->sampleLocationsEnable);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->sampleLocationsEnable);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->sampleLocationsEnable);
@@ -3066,20 +4067,11 @@ public static unsafe partial class vkCmdSetColorBlendAdvancedEXT
         public VkColorBlendAdvancedEXT* pColorBlendAdvanced;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint firstAttachment, uint attachmentCount, VkColorBlendAdvancedEXT* pColorBlendAdvanced, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 8;
-        if (pColorBlendAdvanced != null)
-        {
-            for (ulong t1473 = 0; t1473 < (ulong)attachmentCount; t1473++)
-            {
-                n += VkColorBlendAdvancedEXTWire.Size(&pColorBlendAdvanced[t1473], f);
-            }
-        }
+        ulong n = 32;
+        if (pColorBlendAdvanced != null) n += 20 * (ulong)attachmentCount;
         return n;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint firstAttachment, uint attachmentCount, VkColorBlendAdvancedEXT* pColorBlendAdvanced)
@@ -3092,9 +4084,27 @@ public static unsafe partial class vkCmdSetColorBlendAdvancedEXT
         if (pColorBlendAdvanced != null)
         {
             e.ArraySize((ulong)attachmentCount);
-            for (ulong t1474 = 0; t1474 < (ulong)attachmentCount; t1474++)
+            for (ulong t1441 = 0; t1441 < (ulong)attachmentCount; t1441++)
             {
-                VkColorBlendAdvancedEXTWire.Encode(ref e, &pColorBlendAdvanced[t1474]);
+                VkColorBlendAdvancedEXTWire.Encode(ref e, &pColorBlendAdvanced[t1441]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint firstAttachment, uint attachmentCount, VkColorBlendAdvancedEXT* pColorBlendAdvanced)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)firstAttachment);
+        e.U32((uint)attachmentCount);
+        if (pColorBlendAdvanced != null)
+        {
+            e.ArraySize((ulong)attachmentCount);
+            for (ulong t1442 = 0; t1442 < (ulong)attachmentCount; t1442++)
+            {
+                VkColorBlendAdvancedEXTWire.Encode(ref e, &pColorBlendAdvanced[t1442]);
             }
         }
         else e.ArraySize(0);
@@ -3107,18 +4117,18 @@ public static unsafe partial class vkCmdSetColorBlendAdvancedEXT
         a->attachmentCount = (uint)d.U32();
 
         {
-            ulong t1476 = d.ArraySize();
-            if (t1476 != 0)
+            ulong t1443 = d.ArraySize();
+            if (t1443 != 0)
             {
-                if (t1476 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1476, 20)) return;
-                var t1477 = (VkColorBlendAdvancedEXT*)d.Alloc(t1476, (ulong)sizeof(VkColorBlendAdvancedEXT));
-                if (t1477 == null) return;
-                for (ulong t1475 = 0; t1475 < t1476; t1475++)
+                if (t1443 != (ulong)a->attachmentCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1443, 20)) return;
+                var t1444 = (VkColorBlendAdvancedEXT*)d.Alloc(t1443, (ulong)sizeof(VkColorBlendAdvancedEXT));
+                if (t1444 == null) return;
+                for (ulong t1442 = 0; t1442 < t1443; t1442++)
                 {
-                    VkColorBlendAdvancedEXTWire.Decode(ref d, &t1477[t1475]);
+                    VkColorBlendAdvancedEXTWire.Decode(ref d, &t1444[t1442]);
                 }
-                a->pColorBlendAdvanced = t1477;
+                a->pColorBlendAdvanced = t1444;
             }
             else if ((ulong)a->attachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -3140,6 +4150,7 @@ public static unsafe partial class vkCmdSetColorBlendAdvancedEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->firstAttachment, a->attachmentCount, a->pColorBlendAdvanced, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->firstAttachment, a->attachmentCount, a->pColorBlendAdvanced);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->firstAttachment, a->attachmentCount, a->pColorBlendAdvanced);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->firstAttachment, a->attachmentCount, a->pColorBlendAdvanced);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->firstAttachment, a->attachmentCount, a->pColorBlendAdvanced);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->firstAttachment, a->attachmentCount, a->pColorBlendAdvanced);
@@ -3156,14 +4167,20 @@ public static unsafe partial class vkCmdSetProvokingVertexModeEXT
         public VkProvokingVertexModeEXT provokingVertexMode;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, VkProvokingVertexModeEXT provokingVertexMode, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 20;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkProvokingVertexModeEXT provokingVertexMode)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.I32((int)provokingVertexMode);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkProvokingVertexModeEXT provokingVertexMode)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -3193,6 +4210,7 @@ public static unsafe partial class vkCmdSetProvokingVertexModeEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->provokingVertexMode, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->provokingVertexMode);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->provokingVertexMode);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->provokingVertexMode);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->provokingVertexMode);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->provokingVertexMode);
@@ -3209,14 +4227,20 @@ public static unsafe partial class vkCmdSetLineRasterizationModeEXT
         public VkLineRasterizationMode lineRasterizationMode;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, VkLineRasterizationMode lineRasterizationMode, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 20;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkLineRasterizationMode lineRasterizationMode)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.I32((int)lineRasterizationMode);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkLineRasterizationMode lineRasterizationMode)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -3246,6 +4270,7 @@ public static unsafe partial class vkCmdSetLineRasterizationModeEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->lineRasterizationMode, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->lineRasterizationMode);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->lineRasterizationMode);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->lineRasterizationMode);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->lineRasterizationMode);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->lineRasterizationMode);
@@ -3262,14 +4287,20 @@ public static unsafe partial class vkCmdSetLineStippleEnableEXT
         public uint stippledLineEnable;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint stippledLineEnable, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 20;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint stippledLineEnable)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)stippledLineEnable);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint stippledLineEnable)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -3299,6 +4330,7 @@ public static unsafe partial class vkCmdSetLineStippleEnableEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->stippledLineEnable, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->stippledLineEnable);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->stippledLineEnable);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->stippledLineEnable);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->stippledLineEnable);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->stippledLineEnable);
@@ -3315,14 +4347,20 @@ public static unsafe partial class vkCmdSetDepthClipNegativeOneToOneEXT
         public uint negativeOneToOne;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint negativeOneToOne, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 20;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint negativeOneToOne)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)negativeOneToOne);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint negativeOneToOne)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -3352,6 +4390,7 @@ public static unsafe partial class vkCmdSetDepthClipNegativeOneToOneEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->negativeOneToOne, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->negativeOneToOne);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->negativeOneToOne);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->negativeOneToOne);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->negativeOneToOne);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->negativeOneToOne);
@@ -3378,9 +4417,9 @@ public static unsafe partial class vkGetPhysicalDeviceFragmentShadingRatesKHR
         n += 8;
         if (pFragmentShadingRates != null)
         {
-            for (ulong t1478 = 0; t1478 < (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)); t1478++)
+            for (ulong t1445 = 0; t1445 < (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)); t1445++)
             {
-                n += VkPhysicalDeviceFragmentShadingRateKHRWire.SizePartial(&pFragmentShadingRates[t1478], f);
+                n += VkPhysicalDeviceFragmentShadingRateKHRWire.SizePartial(&pFragmentShadingRates[t1445], f);
             }
         }
         return n;
@@ -3395,9 +4434,9 @@ public static unsafe partial class vkGetPhysicalDeviceFragmentShadingRatesKHR
         if (pFragmentShadingRates != null)
         {
             e.ArraySize((pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)));
-            for (ulong t1479 = 0; t1479 < (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)); t1479++)
+            for (ulong t1446 = 0; t1446 < (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)); t1446++)
             {
-                VkPhysicalDeviceFragmentShadingRateKHRWire.EncodePartial(ref e, &pFragmentShadingRates[t1479]);
+                VkPhysicalDeviceFragmentShadingRateKHRWire.EncodePartial(ref e, &pFragmentShadingRates[t1446]);
             }
         }
         else e.ArraySize(0);
@@ -3406,21 +4445,21 @@ public static unsafe partial class vkGetPhysicalDeviceFragmentShadingRatesKHR
     {
         a->physicalDevice = d.Handle(2);
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        if (d.Pointer()) { var t1480 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1480 == null) return; *t1480 = (uint)d.U32(); a->pFragmentShadingRateCount = t1480; }
+        if (d.Pointer()) { var t1447 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1447 == null) return; *t1447 = (uint)d.U32(); a->pFragmentShadingRateCount = t1447; }
         if (a->pFragmentShadingRateCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t1482 = d.ArraySize();
-            if (t1482 != 0)
+            ulong t1449 = d.ArraySize();
+            if (t1449 != 0)
             {
-                if (t1482 != (a->pFragmentShadingRateCount == null ? 0UL : (ulong)(*a->pFragmentShadingRateCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1483 = (VkPhysicalDeviceFragmentShadingRateKHR*)d.Alloc(t1482, (ulong)sizeof(VkPhysicalDeviceFragmentShadingRateKHR));
-                if (t1483 == null) return;
-                for (ulong t1481 = 0; t1481 < t1482; t1481++)
+                if (t1449 != (a->pFragmentShadingRateCount == null ? 0UL : (ulong)(*a->pFragmentShadingRateCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1450 = (VkPhysicalDeviceFragmentShadingRateKHR*)d.Alloc(t1449, (ulong)sizeof(VkPhysicalDeviceFragmentShadingRateKHR));
+                if (t1450 == null) return;
+                for (ulong t1448 = 0; t1448 < t1449; t1448++)
                 {
-                    VkPhysicalDeviceFragmentShadingRateKHRWire.DecodePartial(ref d, &t1483[t1481]);
+                    VkPhysicalDeviceFragmentShadingRateKHRWire.DecodePartial(ref d, &t1450[t1448]);
                 }
-                a->pFragmentShadingRates = t1483;
+                a->pFragmentShadingRates = t1450;
             }
         }
     }
@@ -3435,9 +4474,9 @@ public static unsafe partial class vkGetPhysicalDeviceFragmentShadingRatesKHR
         n += 8;
         if (pFragmentShadingRates != null)
         {
-            for (ulong t1484 = 0; t1484 < (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)); t1484++)
+            for (ulong t1451 = 0; t1451 < (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)); t1451++)
             {
-                n += VkPhysicalDeviceFragmentShadingRateKHRWire.Size(&pFragmentShadingRates[t1484], f);
+                n += VkPhysicalDeviceFragmentShadingRateKHRWire.Size(&pFragmentShadingRates[t1451], f);
             }
         }
         return n;
@@ -3455,9 +4494,9 @@ public static unsafe partial class vkGetPhysicalDeviceFragmentShadingRatesKHR
         if (pFragmentShadingRates != null)
         {
             e.ArraySize((pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)));
-            for (ulong t1485 = 0; t1485 < (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)); t1485++)
+            for (ulong t1452 = 0; t1452 < (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount)); t1452++)
             {
-                VkPhysicalDeviceFragmentShadingRateKHRWire.Encode(ref e, &pFragmentShadingRates[t1485]);
+                VkPhysicalDeviceFragmentShadingRateKHRWire.Encode(ref e, &pFragmentShadingRates[t1452]);
             }
         }
         else e.ArraySize(0);
@@ -3475,13 +4514,13 @@ public static unsafe partial class vkGetPhysicalDeviceFragmentShadingRatesKHR
         }
 
         {
-            ulong t1487 = d.ArraySize();
-            if (t1487 != 0)
+            ulong t1454 = d.ArraySize();
+            if (t1454 != 0)
             {
-                if (pFragmentShadingRates == null || t1487 > cap_pFragmentShadingRateCount || t1487 != (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                for (ulong t1486 = 0; t1486 < t1487; t1486++)
+                if (pFragmentShadingRates == null || t1454 > cap_pFragmentShadingRateCount || t1454 != (pFragmentShadingRateCount == null ? 0UL : (ulong)(*pFragmentShadingRateCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                for (ulong t1453 = 0; t1453 < t1454; t1453++)
                 {
-                    VkPhysicalDeviceFragmentShadingRateKHRWire.DecodeInto(ref d, &pFragmentShadingRates[t1486]);
+                    VkPhysicalDeviceFragmentShadingRateKHRWire.DecodeInto(ref d, &pFragmentShadingRates[t1453]);
                 }
             }
         }
@@ -3537,15 +4576,15 @@ public static unsafe partial class vkCmdSetFragmentShadingRateKHR
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1488 = (VkExtent2D*)d.Alloc(1, (ulong)sizeof(VkExtent2D));
-            if (t1488 == null) return;
-            VkExtent2DWire.Decode(ref d, &(*t1488));
-            a->pFragmentSize = t1488;
+            var t1455 = (VkExtent2D*)d.Alloc(1, (ulong)sizeof(VkExtent2D));
+            if (t1455 == null) return;
+            VkExtent2DWire.Decode(ref d, &(*t1455));
+            a->pFragmentSize = t1455;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
-        var t1489 = (VkFragmentShadingRateCombinerOpKHR*)d.Alloc(2, (ulong)sizeof(VkFragmentShadingRateCombinerOpKHR));
-        if (t1489 == null) return;
-        a->combinerOps = t1489;
+        var t1456 = (VkFragmentShadingRateCombinerOpKHR*)d.Alloc(2, (ulong)sizeof(VkFragmentShadingRateCombinerOpKHR));
+        if (t1456 == null) return;
+        a->combinerOps = t1456;
         if (!d.FixedArraySize(2)) return;
         d.Bytes(((int*)a->combinerOps), 8);
     }
@@ -3585,17 +4624,23 @@ public static unsafe partial class vkCmdBindIndexBuffer2
         public VkIndexType indexType;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong buffer, ulong offset, ulong size, VkIndexType indexType, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 44;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong buffer, ulong offset, ulong size, VkIndexType indexType)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(buffer);
+        e.U64((ulong)offset);
+        e.U64((ulong)size);
+        e.I32((int)indexType);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong buffer, ulong offset, ulong size, VkIndexType indexType)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -3631,6 +4676,7 @@ public static unsafe partial class vkCmdBindIndexBuffer2
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->buffer, a->offset, a->size, a->indexType, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->buffer, a->offset, a->size, a->indexType);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->buffer, a->offset, a->size, a->indexType);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->buffer, a->offset, a->size, a->indexType);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->buffer, a->offset, a->size, a->indexType);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->buffer, a->offset, a->size, a->indexType);
@@ -3686,18 +4732,18 @@ public static unsafe partial class vkGetRenderingAreaGranularity
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1490 = (VkRenderingAreaInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingAreaInfo));
-            if (t1490 == null) return;
-            VkRenderingAreaInfoWire.Decode(ref d, &(*t1490));
-            a->pRenderingAreaInfo = t1490;
+            var t1457 = (VkRenderingAreaInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingAreaInfo));
+            if (t1457 == null) return;
+            VkRenderingAreaInfoWire.Decode(ref d, &(*t1457));
+            a->pRenderingAreaInfo = t1457;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1491 = (VkExtent2D*)d.Alloc(1, (ulong)sizeof(VkExtent2D));
-            if (t1491 == null) return;
-            VkExtent2DWire.DecodePartial(ref d, &(*t1491));
-            a->pGranularity = t1491;
+            var t1458 = (VkExtent2D*)d.Alloc(1, (ulong)sizeof(VkExtent2D));
+            if (t1458 == null) return;
+            VkExtent2DWire.DecodePartial(ref d, &(*t1458));
+            a->pGranularity = t1458;
         }
         if (a->pGranularity == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -3788,18 +4834,18 @@ public static unsafe partial class vkGetDeviceImageSubresourceLayout
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1492 = (VkDeviceImageSubresourceInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceImageSubresourceInfo));
-            if (t1492 == null) return;
-            VkDeviceImageSubresourceInfoWire.Decode(ref d, &(*t1492));
-            a->pInfo = t1492;
+            var t1459 = (VkDeviceImageSubresourceInfo*)d.Alloc(1, (ulong)sizeof(VkDeviceImageSubresourceInfo));
+            if (t1459 == null) return;
+            VkDeviceImageSubresourceInfoWire.Decode(ref d, &(*t1459));
+            a->pInfo = t1459;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1493 = (VkSubresourceLayout2*)d.Alloc(1, (ulong)sizeof(VkSubresourceLayout2));
-            if (t1493 == null) return;
-            VkSubresourceLayout2Wire.DecodePartial(ref d, &(*t1493));
-            a->pLayout = t1493;
+            var t1460 = (VkSubresourceLayout2*)d.Alloc(1, (ulong)sizeof(VkSubresourceLayout2));
+            if (t1460 == null) return;
+            VkSubresourceLayout2Wire.DecodePartial(ref d, &(*t1460));
+            a->pLayout = t1460;
         }
         if (a->pLayout == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -3895,18 +4941,18 @@ public static unsafe partial class vkGetImageSubresourceLayout2
         if (a->image == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1494 = (VkImageSubresource2*)d.Alloc(1, (ulong)sizeof(VkImageSubresource2));
-            if (t1494 == null) return;
-            VkImageSubresource2Wire.Decode(ref d, &(*t1494));
-            a->pSubresource = t1494;
+            var t1461 = (VkImageSubresource2*)d.Alloc(1, (ulong)sizeof(VkImageSubresource2));
+            if (t1461 == null) return;
+            VkImageSubresource2Wire.Decode(ref d, &(*t1461));
+            a->pSubresource = t1461;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1495 = (VkSubresourceLayout2*)d.Alloc(1, (ulong)sizeof(VkSubresourceLayout2));
-            if (t1495 == null) return;
-            VkSubresourceLayout2Wire.DecodePartial(ref d, &(*t1495));
-            a->pLayout = t1495;
+            var t1462 = (VkSubresourceLayout2*)d.Alloc(1, (ulong)sizeof(VkSubresourceLayout2));
+            if (t1462 == null) return;
+            VkSubresourceLayout2Wire.DecodePartial(ref d, &(*t1462));
+            a->pLayout = t1462;
         }
         if (a->pLayout == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -3986,10 +5032,10 @@ public static unsafe partial class vkCmdSetSampleLocationsEXT
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1496 = (VkSampleLocationsInfoEXT*)d.Alloc(1, (ulong)sizeof(VkSampleLocationsInfoEXT));
-            if (t1496 == null) return;
-            VkSampleLocationsInfoEXTWire.Decode(ref d, &(*t1496));
-            a->pSampleLocationsInfo = t1496;
+            var t1463 = (VkSampleLocationsInfoEXT*)d.Alloc(1, (ulong)sizeof(VkSampleLocationsInfoEXT));
+            if (t1463 == null) return;
+            VkSampleLocationsInfoEXTWire.Decode(ref d, &(*t1463));
+            a->pSampleLocationsInfo = t1463;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4058,10 +5104,10 @@ public static unsafe partial class vkGetPhysicalDeviceMultisamplePropertiesEXT
         a->samples = (VkSampleCountFlagBits)d.U32();
         if (d.Pointer())
         {
-            var t1497 = (VkMultisamplePropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkMultisamplePropertiesEXT));
-            if (t1497 == null) return;
-            VkMultisamplePropertiesEXTWire.DecodePartial(ref d, &(*t1497));
-            a->pMultisampleProperties = t1497;
+            var t1464 = (VkMultisamplePropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkMultisamplePropertiesEXT));
+            if (t1464 == null) return;
+            VkMultisamplePropertiesEXTWire.DecodePartial(ref d, &(*t1464));
+            a->pMultisampleProperties = t1464;
         }
         if (a->pMultisampleProperties == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4142,10 +5188,10 @@ public static unsafe partial class vkUnmapMemory2
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1498 = (VkMemoryUnmapInfo*)d.Alloc(1, (ulong)sizeof(VkMemoryUnmapInfo));
-            if (t1498 == null) return;
-            VkMemoryUnmapInfoWire.Decode(ref d, &(*t1498));
-            a->pMemoryUnmapInfo = t1498;
+            var t1465 = (VkMemoryUnmapInfo*)d.Alloc(1, (ulong)sizeof(VkMemoryUnmapInfo));
+            if (t1465 == null) return;
+            VkMemoryUnmapInfoWire.Decode(ref d, &(*t1465));
+            a->pMemoryUnmapInfo = t1465;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4213,10 +5259,10 @@ public static unsafe partial class vkCmdSetRenderingAttachmentLocations
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1499 = (VkRenderingAttachmentLocationInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingAttachmentLocationInfo));
-            if (t1499 == null) return;
-            VkRenderingAttachmentLocationInfoWire.Decode(ref d, &(*t1499));
-            a->pLocationInfo = t1499;
+            var t1466 = (VkRenderingAttachmentLocationInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingAttachmentLocationInfo));
+            if (t1466 == null) return;
+            VkRenderingAttachmentLocationInfoWire.Decode(ref d, &(*t1466));
+            a->pLocationInfo = t1466;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4281,10 +5327,10 @@ public static unsafe partial class vkCmdSetRenderingInputAttachmentIndices
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1500 = (VkRenderingInputAttachmentIndexInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingInputAttachmentIndexInfo));
-            if (t1500 == null) return;
-            VkRenderingInputAttachmentIndexInfoWire.Decode(ref d, &(*t1500));
-            a->pInputAttachmentIndexInfo = t1500;
+            var t1467 = (VkRenderingInputAttachmentIndexInfo*)d.Alloc(1, (ulong)sizeof(VkRenderingInputAttachmentIndexInfo));
+            if (t1467 == null) return;
+            VkRenderingInputAttachmentIndexInfoWire.Decode(ref d, &(*t1467));
+            a->pInputAttachmentIndexInfo = t1467;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4349,10 +5395,10 @@ public static unsafe partial class vkCmdBindDescriptorSets2
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1501 = (VkBindDescriptorSetsInfo*)d.Alloc(1, (ulong)sizeof(VkBindDescriptorSetsInfo));
-            if (t1501 == null) return;
-            VkBindDescriptorSetsInfoWire.Decode(ref d, &(*t1501));
-            a->pBindDescriptorSetsInfo = t1501;
+            var t1468 = (VkBindDescriptorSetsInfo*)d.Alloc(1, (ulong)sizeof(VkBindDescriptorSetsInfo));
+            if (t1468 == null) return;
+            VkBindDescriptorSetsInfoWire.Decode(ref d, &(*t1468));
+            a->pBindDescriptorSetsInfo = t1468;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4417,10 +5463,10 @@ public static unsafe partial class vkCmdPushConstants2
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1502 = (VkPushConstantsInfo*)d.Alloc(1, (ulong)sizeof(VkPushConstantsInfo));
-            if (t1502 == null) return;
-            VkPushConstantsInfoWire.Decode(ref d, &(*t1502));
-            a->pPushConstantsInfo = t1502;
+            var t1469 = (VkPushConstantsInfo*)d.Alloc(1, (ulong)sizeof(VkPushConstantsInfo));
+            if (t1469 == null) return;
+            VkPushConstantsInfoWire.Decode(ref d, &(*t1469));
+            a->pPushConstantsInfo = t1469;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4485,10 +5531,10 @@ public static unsafe partial class vkCmdPushDescriptorSet2
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1503 = (VkPushDescriptorSetInfo*)d.Alloc(1, (ulong)sizeof(VkPushDescriptorSetInfo));
-            if (t1503 == null) return;
-            VkPushDescriptorSetInfoWire.Decode(ref d, &(*t1503));
-            a->pPushDescriptorSetInfo = t1503;
+            var t1470 = (VkPushDescriptorSetInfo*)d.Alloc(1, (ulong)sizeof(VkPushDescriptorSetInfo));
+            if (t1470 == null) return;
+            VkPushDescriptorSetInfoWire.Decode(ref d, &(*t1470));
+            a->pPushDescriptorSetInfo = t1470;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4554,10 +5600,10 @@ public static unsafe partial class vkCopyImageToImage
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1504 = (VkCopyImageToImageInfo*)d.Alloc(1, (ulong)sizeof(VkCopyImageToImageInfo));
-            if (t1504 == null) return;
-            VkCopyImageToImageInfoWire.Decode(ref d, &(*t1504));
-            a->pCopyImageToImageInfo = t1504;
+            var t1471 = (VkCopyImageToImageInfo*)d.Alloc(1, (ulong)sizeof(VkCopyImageToImageInfo));
+            if (t1471 == null) return;
+            VkCopyImageToImageInfoWire.Decode(ref d, &(*t1471));
+            a->pCopyImageToImageInfo = t1471;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4607,9 +5653,9 @@ public static unsafe partial class vkTransitionImageLayout
         n += 8;
         if (pTransitions != null)
         {
-            for (ulong t1505 = 0; t1505 < (ulong)transitionCount; t1505++)
+            for (ulong t1472 = 0; t1472 < (ulong)transitionCount; t1472++)
             {
-                n += VkHostImageLayoutTransitionInfoWire.Size(&pTransitions[t1505], f);
+                n += VkHostImageLayoutTransitionInfoWire.Size(&pTransitions[t1472], f);
             }
         }
         return n;
@@ -4623,9 +5669,9 @@ public static unsafe partial class vkTransitionImageLayout
         if (pTransitions != null)
         {
             e.ArraySize((ulong)transitionCount);
-            for (ulong t1506 = 0; t1506 < (ulong)transitionCount; t1506++)
+            for (ulong t1473 = 0; t1473 < (ulong)transitionCount; t1473++)
             {
-                VkHostImageLayoutTransitionInfoWire.Encode(ref e, &pTransitions[t1506]);
+                VkHostImageLayoutTransitionInfoWire.Encode(ref e, &pTransitions[t1473]);
             }
         }
         else e.ArraySize(0);
@@ -4637,18 +5683,18 @@ public static unsafe partial class vkTransitionImageLayout
         a->transitionCount = (uint)d.U32();
 
         {
-            ulong t1508 = d.ArraySize();
-            if (t1508 != 0)
+            ulong t1475 = d.ArraySize();
+            if (t1475 != 0)
             {
-                if (t1508 != (ulong)a->transitionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1508, 48)) return;
-                var t1509 = (VkHostImageLayoutTransitionInfo*)d.Alloc(t1508, (ulong)sizeof(VkHostImageLayoutTransitionInfo));
-                if (t1509 == null) return;
-                for (ulong t1507 = 0; t1507 < t1508; t1507++)
+                if (t1475 != (ulong)a->transitionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1475, 48)) return;
+                var t1476 = (VkHostImageLayoutTransitionInfo*)d.Alloc(t1475, (ulong)sizeof(VkHostImageLayoutTransitionInfo));
+                if (t1476 == null) return;
+                for (ulong t1474 = 0; t1474 < t1475; t1474++)
                 {
-                    VkHostImageLayoutTransitionInfoWire.Decode(ref d, &t1509[t1507]);
+                    VkHostImageLayoutTransitionInfoWire.Decode(ref d, &t1476[t1474]);
                 }
-                a->pTransitions = t1509;
+                a->pTransitions = t1476;
             }
             else if ((ulong)a->transitionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -4724,22 +5770,22 @@ public static unsafe partial class vkCopyImageToMemoryMESA
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1512 = (VkCopyImageToMemoryInfoMESA*)d.Alloc(1, (ulong)sizeof(VkCopyImageToMemoryInfoMESA));
-            if (t1512 == null) return;
-            VkCopyImageToMemoryInfoMESAWire.Decode(ref d, &(*t1512));
-            a->pCopyImageToMemoryInfo = t1512;
+            var t1479 = (VkCopyImageToMemoryInfoMESA*)d.Alloc(1, (ulong)sizeof(VkCopyImageToMemoryInfoMESA));
+            if (t1479 == null) return;
+            VkCopyImageToMemoryInfoMESAWire.Decode(ref d, &(*t1479));
+            a->pCopyImageToMemoryInfo = t1479;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         a->dataSize = (nuint)d.SizeT();
 
         {
-            ulong t1514 = d.ArraySize();
-            if (t1514 != 0)
+            ulong t1481 = d.ArraySize();
+            if (t1481 != 0)
             {
-                if (t1514 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1515 = (byte*)d.Alloc(t1514, (ulong)sizeof(byte));
-                if (t1515 == null) return;
-                a->pData = t1515;
+                if (t1481 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1482 = (byte*)d.Alloc(t1481, (ulong)sizeof(byte));
+                if (t1482 == null) return;
+                a->pData = t1482;
             }
         }
     }
@@ -4772,11 +5818,11 @@ public static unsafe partial class vkCopyImageToMemoryMESA
         ret = (VkResult)d.I32();
 
         {
-            ulong t1519 = d.ArraySize();
-            if (t1519 != 0)
+            ulong t1486 = d.ArraySize();
+            if (t1486 != 0)
             {
-                if (pData == null || t1519 > (ulong)dataSize || t1519 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                d.Bytes(pData, t1519 * 1);
+                if (pData == null || t1486 > (ulong)dataSize || t1486 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                d.Bytes(pData, t1486 * 1);
             }
         }
         return ret;
@@ -4828,10 +5874,10 @@ public static unsafe partial class vkCopyMemoryToImageMESA
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1520 = (VkCopyMemoryToImageInfoMESA*)d.Alloc(1, (ulong)sizeof(VkCopyMemoryToImageInfoMESA));
-            if (t1520 == null) return;
-            VkCopyMemoryToImageInfoMESAWire.Decode(ref d, &(*t1520));
-            a->pCopyMemoryToImageInfo = t1520;
+            var t1487 = (VkCopyMemoryToImageInfoMESA*)d.Alloc(1, (ulong)sizeof(VkCopyMemoryToImageInfoMESA));
+            if (t1487 == null) return;
+            VkCopyMemoryToImageInfoMESAWire.Decode(ref d, &(*t1487));
+            a->pCopyMemoryToImageInfo = t1487;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -4895,7 +5941,7 @@ public static unsafe partial class vkCreateDeferredOperationKHR
         a->device = d.Handle(3);
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t1521 = (ulong*)d.Alloc(1, 8); if (t1521 == null) return; *t1521 = d.RawHandle(); a->pDeferredOperation = t1521; }
+        if (d.Pointer()) { var t1488 = (ulong*)d.Alloc(1, 8); if (t1488 == null) return; *t1488 = d.RawHandle(); a->pDeferredOperation = t1488; }
         if (a->pDeferredOperation == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkAllocationCallbacks* pAllocator, ulong* pDeferredOperation, VnProtocolFilter f = null)
@@ -5216,14 +6262,14 @@ public static unsafe partial class vkCreateAccelerationStructureKHR
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1522 = (VkAccelerationStructureCreateInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureCreateInfoKHR));
-            if (t1522 == null) return;
-            VkAccelerationStructureCreateInfoKHRWire.Decode(ref d, &(*t1522));
-            a->pCreateInfo = t1522;
+            var t1489 = (VkAccelerationStructureCreateInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureCreateInfoKHR));
+            if (t1489 == null) return;
+            VkAccelerationStructureCreateInfoKHRWire.Decode(ref d, &(*t1489));
+            a->pCreateInfo = t1489;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
-        if (d.Pointer()) { var t1523 = (ulong*)d.Alloc(1, 8); if (t1523 == null) return; *t1523 = d.RawHandle(); a->pAccelerationStructure = t1523; }
+        if (d.Pointer()) { var t1490 = (ulong*)d.Alloc(1, 8); if (t1490 == null) return; *t1490 = d.RawHandle(); a->pAccelerationStructure = t1490; }
         if (a->pAccelerationStructure == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkAccelerationStructureCreateInfoKHR* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pAccelerationStructure, VnProtocolFilter f = null)
@@ -5344,22 +6390,22 @@ public static unsafe partial class vkCmdBuildAccelerationStructuresKHR
         n += 8;
         if (pInfos != null)
         {
-            for (ulong t1524 = 0; t1524 < (ulong)infoCount; t1524++)
+            for (ulong t1491 = 0; t1491 < (ulong)infoCount; t1491++)
             {
-                n += VkAccelerationStructureBuildGeometryInfoKHRWire.Size(&pInfos[t1524], f);
+                n += VkAccelerationStructureBuildGeometryInfoKHRWire.Size(&pInfos[t1491], f);
             }
         }
         n += 8;
         if (ppBuildRangeInfos != null)
         {
-            for (ulong t1525 = 0; t1525 < (ulong)infoCount; t1525++)
+            for (ulong t1492 = 0; t1492 < (ulong)infoCount; t1492++)
             {
                 n += 8;
-                if (ppBuildRangeInfos[t1525] != null)
+                if (ppBuildRangeInfos[t1492] != null)
                 {
-                    for (ulong t1526 = 0; t1526 < (ulong)(pInfos == null ? 0u : pInfos[t1525].geometryCount); t1526++)
+                    for (ulong t1493 = 0; t1493 < (ulong)(pInfos == null ? 0u : pInfos[t1492].geometryCount); t1493++)
                     {
-                        n += VkAccelerationStructureBuildRangeInfoKHRWire.Size(&ppBuildRangeInfos[t1525][t1526], f);
+                        n += VkAccelerationStructureBuildRangeInfoKHRWire.Size(&ppBuildRangeInfos[t1492][t1493], f);
                     }
                 }
             }
@@ -5375,23 +6421,23 @@ public static unsafe partial class vkCmdBuildAccelerationStructuresKHR
         if (pInfos != null)
         {
             e.ArraySize((ulong)infoCount);
-            for (ulong t1527 = 0; t1527 < (ulong)infoCount; t1527++)
+            for (ulong t1494 = 0; t1494 < (ulong)infoCount; t1494++)
             {
-                VkAccelerationStructureBuildGeometryInfoKHRWire.Encode(ref e, &pInfos[t1527]);
+                VkAccelerationStructureBuildGeometryInfoKHRWire.Encode(ref e, &pInfos[t1494]);
             }
         }
         else e.ArraySize(0);
         if (ppBuildRangeInfos != null)
         {
             e.ArraySize((ulong)infoCount);
-            for (ulong t1528 = 0; t1528 < (ulong)infoCount; t1528++)
+            for (ulong t1495 = 0; t1495 < (ulong)infoCount; t1495++)
             {
-                if (ppBuildRangeInfos[t1528] != null)
+                if (ppBuildRangeInfos[t1495] != null)
                 {
-                    e.ArraySize((ulong)(pInfos == null ? 0u : pInfos[t1528].geometryCount));
-                    for (ulong t1529 = 0; t1529 < (ulong)(pInfos == null ? 0u : pInfos[t1528].geometryCount); t1529++)
+                    e.ArraySize((ulong)(pInfos == null ? 0u : pInfos[t1495].geometryCount));
+                    for (ulong t1496 = 0; t1496 < (ulong)(pInfos == null ? 0u : pInfos[t1495].geometryCount); t1496++)
                     {
-                        VkAccelerationStructureBuildRangeInfoKHRWire.Encode(ref e, &ppBuildRangeInfos[t1528][t1529]);
+                        VkAccelerationStructureBuildRangeInfoKHRWire.Encode(ref e, &ppBuildRangeInfos[t1495][t1496]);
                     }
                 }
                 else e.ArraySize(0);
@@ -5406,44 +6452,44 @@ public static unsafe partial class vkCmdBuildAccelerationStructuresKHR
         a->infoCount = (uint)d.U32();
 
         {
-            ulong t1531 = d.ArraySize();
-            if (t1531 != 0)
+            ulong t1498 = d.ArraySize();
+            if (t1498 != 0)
             {
-                if (t1531 != (ulong)a->infoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1531, 72)) return;
-                var t1532 = (VkAccelerationStructureBuildGeometryInfoKHR*)d.Alloc(t1531, (ulong)sizeof(VkAccelerationStructureBuildGeometryInfoKHR));
-                if (t1532 == null) return;
-                for (ulong t1530 = 0; t1530 < t1531; t1530++)
+                if (t1498 != (ulong)a->infoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1498, 72)) return;
+                var t1499 = (VkAccelerationStructureBuildGeometryInfoKHR*)d.Alloc(t1498, (ulong)sizeof(VkAccelerationStructureBuildGeometryInfoKHR));
+                if (t1499 == null) return;
+                for (ulong t1497 = 0; t1497 < t1498; t1497++)
                 {
-                    VkAccelerationStructureBuildGeometryInfoKHRWire.Decode(ref d, &t1532[t1530]);
+                    VkAccelerationStructureBuildGeometryInfoKHRWire.Decode(ref d, &t1499[t1497]);
                 }
-                a->pInfos = t1532;
+                a->pInfos = t1499;
             }
             else if ((ulong)a->infoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1535 = d.ArraySize();
-            if (t1535 != 0)
+            ulong t1502 = d.ArraySize();
+            if (t1502 != 0)
             {
-                if (t1535 != (ulong)a->infoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1535, 8)) return;
-                var t1536 = (VkAccelerationStructureBuildRangeInfoKHR**)d.Alloc(t1535, 8);
-                if (t1536 == null) return;
-                a->ppBuildRangeInfos = t1536;
-                for (ulong t1533 = 0; t1533 < t1535; t1533++)
+                if (t1502 != (ulong)a->infoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1502, 8)) return;
+                var t1503 = (VkAccelerationStructureBuildRangeInfoKHR**)d.Alloc(t1502, 8);
+                if (t1503 == null) return;
+                a->ppBuildRangeInfos = t1503;
+                for (ulong t1500 = 0; t1500 < t1502; t1500++)
                 {
-                    ulong t1537 = d.ArraySize();
-                    if (t1537 != (ulong)(a->pInfos == null ? 0u : a->pInfos[t1533].geometryCount)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                    if (t1537 == 0) { t1536[t1533] = null; continue; }
-                    if (!d.CheckArrayFits(t1537, 16)) return;
-                    var t1538 = (VkAccelerationStructureBuildRangeInfoKHR*)d.Alloc(t1537, (ulong)sizeof(VkAccelerationStructureBuildRangeInfoKHR));
-                    if (t1538 == null) return;
-                    for (ulong t1534 = 0; t1534 < t1537; t1534++)
+                    ulong t1504 = d.ArraySize();
+                    if (t1504 != (ulong)(a->pInfos == null ? 0u : a->pInfos[t1500].geometryCount)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                    if (t1504 == 0) { t1503[t1500] = null; continue; }
+                    if (!d.CheckArrayFits(t1504, 16)) return;
+                    var t1505 = (VkAccelerationStructureBuildRangeInfoKHR*)d.Alloc(t1504, (ulong)sizeof(VkAccelerationStructureBuildRangeInfoKHR));
+                    if (t1505 == null) return;
+                    for (ulong t1501 = 0; t1501 < t1504; t1501++)
                     {
-                        VkAccelerationStructureBuildRangeInfoKHRWire.Decode(ref d, &t1538[t1534]);
+                        VkAccelerationStructureBuildRangeInfoKHRWire.Decode(ref d, &t1505[t1501]);
                     }
-                    t1536[t1533] = t1538;
+                    t1503[t1500] = t1505;
                 }
             }
             else if ((ulong)a->infoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
@@ -5494,9 +6540,9 @@ public static unsafe partial class vkCmdBuildAccelerationStructuresIndirectKHR
         n += 8;
         if (pInfos != null)
         {
-            for (ulong t1539 = 0; t1539 < (ulong)infoCount; t1539++)
+            for (ulong t1506 = 0; t1506 < (ulong)infoCount; t1506++)
             {
-                n += VkAccelerationStructureBuildGeometryInfoKHRWire.Size(&pInfos[t1539], f);
+                n += VkAccelerationStructureBuildGeometryInfoKHRWire.Size(&pInfos[t1506], f);
             }
         }
         n += 8;
@@ -5512,12 +6558,12 @@ public static unsafe partial class vkCmdBuildAccelerationStructuresIndirectKHR
         n += 8;
         if (ppMaxPrimitiveCounts != null)
         {
-            for (ulong t1542 = 0; t1542 < (ulong)infoCount; t1542++)
+            for (ulong t1509 = 0; t1509 < (ulong)infoCount; t1509++)
             {
                 n += 8;
-                if (ppMaxPrimitiveCounts[t1542] != null)
+                if (ppMaxPrimitiveCounts[t1509] != null)
                 {
-                    n += 4 * (ulong)(pInfos == null ? 0u : pInfos[t1542].geometryCount);
+                    n += 4 * (ulong)(pInfos == null ? 0u : pInfos[t1509].geometryCount);
                 }
             }
         }
@@ -5532,9 +6578,9 @@ public static unsafe partial class vkCmdBuildAccelerationStructuresIndirectKHR
         if (pInfos != null)
         {
             e.ArraySize((ulong)infoCount);
-            for (ulong t1544 = 0; t1544 < (ulong)infoCount; t1544++)
+            for (ulong t1511 = 0; t1511 < (ulong)infoCount; t1511++)
             {
-                VkAccelerationStructureBuildGeometryInfoKHRWire.Encode(ref e, &pInfos[t1544]);
+                VkAccelerationStructureBuildGeometryInfoKHRWire.Encode(ref e, &pInfos[t1511]);
             }
         }
         else e.ArraySize(0);
@@ -5553,14 +6599,14 @@ public static unsafe partial class vkCmdBuildAccelerationStructuresIndirectKHR
         if (ppMaxPrimitiveCounts != null)
         {
             e.ArraySize((ulong)infoCount);
-            for (ulong t1547 = 0; t1547 < (ulong)infoCount; t1547++)
+            for (ulong t1514 = 0; t1514 < (ulong)infoCount; t1514++)
             {
-                if (ppMaxPrimitiveCounts[t1547] != null)
+                if (ppMaxPrimitiveCounts[t1514] != null)
                 {
-                    e.ArraySize((ulong)(pInfos == null ? 0u : pInfos[t1547].geometryCount));
-                    for (ulong t1548 = 0; t1548 < (ulong)(pInfos == null ? 0u : pInfos[t1547].geometryCount); t1548++)
+                    e.ArraySize((ulong)(pInfos == null ? 0u : pInfos[t1514].geometryCount));
+                    for (ulong t1515 = 0; t1515 < (ulong)(pInfos == null ? 0u : pInfos[t1514].geometryCount); t1515++)
                     {
-                        e.U32((uint)ppMaxPrimitiveCounts[t1547][t1548]);
+                        e.U32((uint)ppMaxPrimitiveCounts[t1514][t1515]);
                     }
                 }
                 else e.ArraySize(0);
@@ -5575,72 +6621,72 @@ public static unsafe partial class vkCmdBuildAccelerationStructuresIndirectKHR
         a->infoCount = (uint)d.U32();
 
         {
-            ulong t1550 = d.ArraySize();
-            if (t1550 != 0)
+            ulong t1517 = d.ArraySize();
+            if (t1517 != 0)
             {
-                if (t1550 != (ulong)a->infoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1550, 72)) return;
-                var t1551 = (VkAccelerationStructureBuildGeometryInfoKHR*)d.Alloc(t1550, (ulong)sizeof(VkAccelerationStructureBuildGeometryInfoKHR));
-                if (t1551 == null) return;
-                for (ulong t1549 = 0; t1549 < t1550; t1549++)
+                if (t1517 != (ulong)a->infoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1517, 72)) return;
+                var t1518 = (VkAccelerationStructureBuildGeometryInfoKHR*)d.Alloc(t1517, (ulong)sizeof(VkAccelerationStructureBuildGeometryInfoKHR));
+                if (t1518 == null) return;
+                for (ulong t1516 = 0; t1516 < t1517; t1516++)
                 {
-                    VkAccelerationStructureBuildGeometryInfoKHRWire.Decode(ref d, &t1551[t1549]);
+                    VkAccelerationStructureBuildGeometryInfoKHRWire.Decode(ref d, &t1518[t1516]);
                 }
-                a->pInfos = t1551;
+                a->pInfos = t1518;
             }
             else if ((ulong)a->infoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1553 = d.ArraySize();
-            if (t1553 != 0)
+            ulong t1520 = d.ArraySize();
+            if (t1520 != 0)
             {
-                if (t1553 != (ulong)a->infoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1553, 8)) return;
-                var t1554 = (ulong*)d.Alloc(t1553, (ulong)sizeof(ulong));
-                if (t1554 == null) return;
-                d.Bytes(t1554, t1553 * 8);
-                a->pIndirectDeviceAddresses = t1554;
+                if (t1520 != (ulong)a->infoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1520, 8)) return;
+                var t1521 = (ulong*)d.Alloc(t1520, (ulong)sizeof(ulong));
+                if (t1521 == null) return;
+                d.Bytes(t1521, t1520 * 8);
+                a->pIndirectDeviceAddresses = t1521;
             }
             else if ((ulong)a->infoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1556 = d.ArraySize();
-            if (t1556 != 0)
+            ulong t1523 = d.ArraySize();
+            if (t1523 != 0)
             {
-                if (t1556 != (ulong)a->infoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1556, 4)) return;
-                var t1557 = (uint*)d.Alloc(t1556, (ulong)sizeof(uint));
-                if (t1557 == null) return;
-                d.Bytes(t1557, t1556 * 4);
-                a->pIndirectStrides = t1557;
+                if (t1523 != (ulong)a->infoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1523, 4)) return;
+                var t1524 = (uint*)d.Alloc(t1523, (ulong)sizeof(uint));
+                if (t1524 == null) return;
+                d.Bytes(t1524, t1523 * 4);
+                a->pIndirectStrides = t1524;
             }
             else if ((ulong)a->infoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
 
         {
-            ulong t1560 = d.ArraySize();
-            if (t1560 != 0)
+            ulong t1527 = d.ArraySize();
+            if (t1527 != 0)
             {
-                if (t1560 != (ulong)a->infoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1560, 8)) return;
-                var t1561 = (uint**)d.Alloc(t1560, 8);
-                if (t1561 == null) return;
-                a->ppMaxPrimitiveCounts = t1561;
-                for (ulong t1558 = 0; t1558 < t1560; t1558++)
+                if (t1527 != (ulong)a->infoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1527, 8)) return;
+                var t1528 = (uint**)d.Alloc(t1527, 8);
+                if (t1528 == null) return;
+                a->ppMaxPrimitiveCounts = t1528;
+                for (ulong t1525 = 0; t1525 < t1527; t1525++)
                 {
-                    ulong t1562 = d.ArraySize();
-                    if (t1562 != (ulong)(a->pInfos == null ? 0u : a->pInfos[t1558].geometryCount)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                    if (t1562 == 0) { t1561[t1558] = null; continue; }
-                    if (!d.CheckArrayFits(t1562, 4)) return;
-                    var t1563 = (uint*)d.Alloc(t1562, (ulong)sizeof(uint));
-                    if (t1563 == null) return;
-                    for (ulong t1559 = 0; t1559 < t1562; t1559++)
+                    ulong t1529 = d.ArraySize();
+                    if (t1529 != (ulong)(a->pInfos == null ? 0u : a->pInfos[t1525].geometryCount)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                    if (t1529 == 0) { t1528[t1525] = null; continue; }
+                    if (!d.CheckArrayFits(t1529, 4)) return;
+                    var t1530 = (uint*)d.Alloc(t1529, (ulong)sizeof(uint));
+                    if (t1530 == null) return;
+                    for (ulong t1526 = 0; t1526 < t1529; t1526++)
                     {
-                        t1563[t1559] = (uint)d.U32();
+                        t1530[t1526] = (uint)d.U32();
                     }
-                    t1561[t1558] = t1563;
+                    t1528[t1525] = t1530;
                 }
             }
             else if ((ulong)a->infoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
@@ -5712,10 +6758,10 @@ public static unsafe partial class vkCopyAccelerationStructureKHR
         a->deferredOperation = d.Handle(1000268000);
         if (d.Pointer())
         {
-            var t1564 = (VkCopyAccelerationStructureInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyAccelerationStructureInfoKHR));
-            if (t1564 == null) return;
-            VkCopyAccelerationStructureInfoKHRWire.Decode(ref d, &(*t1564));
-            a->pInfo = t1564;
+            var t1531 = (VkCopyAccelerationStructureInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyAccelerationStructureInfoKHR));
+            if (t1531 == null) return;
+            VkCopyAccelerationStructureInfoKHRWire.Decode(ref d, &(*t1531));
+            a->pInfo = t1531;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -5786,9 +6832,9 @@ public static unsafe partial class vkWriteAccelerationStructuresPropertiesKHR
         if (pAccelerationStructures != null)
         {
             e.ArraySize((ulong)accelerationStructureCount);
-            for (ulong t1567 = 0; t1567 < (ulong)accelerationStructureCount; t1567++)
+            for (ulong t1534 = 0; t1534 < (ulong)accelerationStructureCount; t1534++)
             {
-                e.Handle(pAccelerationStructures[t1567]);
+                e.Handle(pAccelerationStructures[t1534]);
             }
         }
         else e.ArraySize(0);
@@ -5804,18 +6850,18 @@ public static unsafe partial class vkWriteAccelerationStructuresPropertiesKHR
         a->accelerationStructureCount = (uint)d.U32();
 
         {
-            ulong t1570 = d.ArraySize();
-            if (t1570 != 0)
+            ulong t1537 = d.ArraySize();
+            if (t1537 != 0)
             {
-                if (t1570 != (ulong)a->accelerationStructureCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1570, 8)) return;
-                var t1571 = (ulong*)d.Alloc(t1570, (ulong)sizeof(ulong));
-                if (t1571 == null) return;
-                for (ulong t1569 = 0; t1569 < t1570; t1569++)
+                if (t1537 != (ulong)a->accelerationStructureCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1537, 8)) return;
+                var t1538 = (ulong*)d.Alloc(t1537, (ulong)sizeof(ulong));
+                if (t1538 == null) return;
+                for (ulong t1536 = 0; t1536 < t1537; t1536++)
                 {
-                    t1571[t1569] = d.Handle(1000150000);
+                    t1538[t1536] = d.Handle(1000150000);
                 }
-                a->pAccelerationStructures = t1571;
+                a->pAccelerationStructures = t1538;
             }
             else if ((ulong)a->accelerationStructureCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -5823,13 +6869,13 @@ public static unsafe partial class vkWriteAccelerationStructuresPropertiesKHR
         a->dataSize = (nuint)d.SizeT();
 
         {
-            ulong t1573 = d.ArraySize();
-            if (t1573 != 0)
+            ulong t1540 = d.ArraySize();
+            if (t1540 != 0)
             {
-                if (t1573 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1574 = (byte*)d.Alloc(t1573, (ulong)sizeof(byte));
-                if (t1574 == null) return;
-                a->pData = t1574;
+                if (t1540 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1541 = (byte*)d.Alloc(t1540, (ulong)sizeof(byte));
+                if (t1541 == null) return;
+                a->pData = t1541;
             }
         }
         a->stride = (nuint)d.SizeT();
@@ -5863,11 +6909,11 @@ public static unsafe partial class vkWriteAccelerationStructuresPropertiesKHR
         ret = (VkResult)d.I32();
 
         {
-            ulong t1578 = d.ArraySize();
-            if (t1578 != 0)
+            ulong t1545 = d.ArraySize();
+            if (t1545 != 0)
             {
-                if (pData == null || t1578 > (ulong)dataSize || t1578 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                d.Bytes(pData, t1578 * 1);
+                if (pData == null || t1545 > (ulong)dataSize || t1545 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                d.Bytes(pData, t1545 * 1);
             }
         }
         return ret;
@@ -5918,10 +6964,10 @@ public static unsafe partial class vkCmdCopyAccelerationStructureKHR
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1579 = (VkCopyAccelerationStructureInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyAccelerationStructureInfoKHR));
-            if (t1579 == null) return;
-            VkCopyAccelerationStructureInfoKHRWire.Decode(ref d, &(*t1579));
-            a->pInfo = t1579;
+            var t1546 = (VkCopyAccelerationStructureInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyAccelerationStructureInfoKHR));
+            if (t1546 == null) return;
+            VkCopyAccelerationStructureInfoKHRWire.Decode(ref d, &(*t1546));
+            a->pInfo = t1546;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -5986,10 +7032,10 @@ public static unsafe partial class vkCmdCopyAccelerationStructureToMemoryKHR
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1580 = (VkCopyAccelerationStructureToMemoryInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyAccelerationStructureToMemoryInfoKHR));
-            if (t1580 == null) return;
-            VkCopyAccelerationStructureToMemoryInfoKHRWire.Decode(ref d, &(*t1580));
-            a->pInfo = t1580;
+            var t1547 = (VkCopyAccelerationStructureToMemoryInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyAccelerationStructureToMemoryInfoKHR));
+            if (t1547 == null) return;
+            VkCopyAccelerationStructureToMemoryInfoKHRWire.Decode(ref d, &(*t1547));
+            a->pInfo = t1547;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -6054,10 +7100,10 @@ public static unsafe partial class vkCmdCopyMemoryToAccelerationStructureKHR
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1581 = (VkCopyMemoryToAccelerationStructureInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyMemoryToAccelerationStructureInfoKHR));
-            if (t1581 == null) return;
-            VkCopyMemoryToAccelerationStructureInfoKHRWire.Decode(ref d, &(*t1581));
-            a->pInfo = t1581;
+            var t1548 = (VkCopyMemoryToAccelerationStructureInfoKHR*)d.Alloc(1, (ulong)sizeof(VkCopyMemoryToAccelerationStructureInfoKHR));
+            if (t1548 == null) return;
+            VkCopyMemoryToAccelerationStructureInfoKHRWire.Decode(ref d, &(*t1548));
+            a->pInfo = t1548;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -6123,10 +7169,10 @@ public static unsafe partial class vkGetAccelerationStructureDeviceAddressKHR
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1582 = (VkAccelerationStructureDeviceAddressInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureDeviceAddressInfoKHR));
-            if (t1582 == null) return;
-            VkAccelerationStructureDeviceAddressInfoKHRWire.Decode(ref d, &(*t1582));
-            a->pInfo = t1582;
+            var t1549 = (VkAccelerationStructureDeviceAddressInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureDeviceAddressInfoKHR));
+            if (t1549 == null) return;
+            VkAccelerationStructureDeviceAddressInfoKHRWire.Decode(ref d, &(*t1549));
+            a->pInfo = t1549;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -6170,19 +7216,11 @@ public static unsafe partial class vkCmdWriteAccelerationStructuresPropertiesKHR
         public uint firstQuery;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint accelerationStructureCount, ulong* pAccelerationStructures, VkQueryType queryType, ulong queryPool, uint firstQuery, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 8;
-        if (pAccelerationStructures != null)
-        {
-            n += 8 * (ulong)accelerationStructureCount;
-        }
-        n += 4;
-        n += 8;
-        n += 4;
+        ulong n = 44;
+        if (pAccelerationStructures != null) n += 8 * (ulong)accelerationStructureCount;
         return n;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint accelerationStructureCount, ulong* pAccelerationStructures, VkQueryType queryType, ulong queryPool, uint firstQuery)
@@ -6194,9 +7232,29 @@ public static unsafe partial class vkCmdWriteAccelerationStructuresPropertiesKHR
         if (pAccelerationStructures != null)
         {
             e.ArraySize((ulong)accelerationStructureCount);
-            for (ulong t1584 = 0; t1584 < (ulong)accelerationStructureCount; t1584++)
+            for (ulong t1550 = 0; t1550 < (ulong)accelerationStructureCount; t1550++)
             {
-                e.Handle(pAccelerationStructures[t1584]);
+                e.Handle(pAccelerationStructures[t1550]);
+            }
+        }
+        else e.ArraySize(0);
+        e.I32((int)queryType);
+        e.Handle(queryPool);
+        e.U32((uint)firstQuery);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint accelerationStructureCount, ulong* pAccelerationStructures, VkQueryType queryType, ulong queryPool, uint firstQuery)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)accelerationStructureCount);
+        if (pAccelerationStructures != null)
+        {
+            e.ArraySize((ulong)accelerationStructureCount);
+            for (ulong t1551 = 0; t1551 < (ulong)accelerationStructureCount; t1551++)
+            {
+                e.Handle(pAccelerationStructures[t1551]);
             }
         }
         else e.ArraySize(0);
@@ -6211,18 +7269,18 @@ public static unsafe partial class vkCmdWriteAccelerationStructuresPropertiesKHR
         a->accelerationStructureCount = (uint)d.U32();
 
         {
-            ulong t1586 = d.ArraySize();
-            if (t1586 != 0)
+            ulong t1552 = d.ArraySize();
+            if (t1552 != 0)
             {
-                if (t1586 != (ulong)a->accelerationStructureCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1586, 8)) return;
-                var t1587 = (ulong*)d.Alloc(t1586, (ulong)sizeof(ulong));
-                if (t1587 == null) return;
-                for (ulong t1585 = 0; t1585 < t1586; t1585++)
+                if (t1552 != (ulong)a->accelerationStructureCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1552, 8)) return;
+                var t1553 = (ulong*)d.Alloc(t1552, (ulong)sizeof(ulong));
+                if (t1553 == null) return;
+                for (ulong t1551 = 0; t1551 < t1552; t1551++)
                 {
-                    t1587[t1585] = d.Handle(1000150000);
+                    t1553[t1551] = d.Handle(1000150000);
                 }
-                a->pAccelerationStructures = t1587;
+                a->pAccelerationStructures = t1553;
             }
             else if ((ulong)a->accelerationStructureCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
@@ -6248,6 +7306,7 @@ public static unsafe partial class vkCmdWriteAccelerationStructuresPropertiesKHR
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->accelerationStructureCount, a->pAccelerationStructures, a->queryType, a->queryPool, a->firstQuery, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->accelerationStructureCount, a->pAccelerationStructures, a->queryType, a->queryPool, a->firstQuery);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->accelerationStructureCount, a->pAccelerationStructures, a->queryType, a->queryPool, a->firstQuery);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->accelerationStructureCount, a->pAccelerationStructures, a->queryType, a->queryPool, a->firstQuery);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->accelerationStructureCount, a->pAccelerationStructures, a->queryType, a->queryPool, a->firstQuery);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->accelerationStructureCount, a->pAccelerationStructures, a->queryType, a->queryPool, a->firstQuery);
@@ -6295,13 +7354,13 @@ public static unsafe partial class vkGetDeviceAccelerationStructureCompatibility
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1588 = (VkAccelerationStructureVersionInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureVersionInfoKHR));
-            if (t1588 == null) return;
-            VkAccelerationStructureVersionInfoKHRWire.Decode(ref d, &(*t1588));
-            a->pVersionInfo = t1588;
+            var t1554 = (VkAccelerationStructureVersionInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureVersionInfoKHR));
+            if (t1554 == null) return;
+            VkAccelerationStructureVersionInfoKHRWire.Decode(ref d, &(*t1554));
+            a->pVersionInfo = t1554;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
-        if (d.Pointer()) { var t1589 = (VkAccelerationStructureCompatibilityKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureCompatibilityKHR)); if (t1589 == null) return; a->pCompatibility = t1589; }
+        if (d.Pointer()) { var t1555 = (VkAccelerationStructureCompatibilityKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureCompatibilityKHR)); if (t1555 == null) return; a->pCompatibility = t1555; }
         if (a->pCompatibility == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
     public static ulong ReplySize(ulong device, VkAccelerationStructureVersionInfoKHR* pVersionInfo, VkAccelerationStructureCompatibilityKHR* pCompatibility, VnProtocolFilter f = null)
@@ -6407,31 +7466,31 @@ public static unsafe partial class vkGetAccelerationStructureBuildSizesKHR
         a->buildType = (VkAccelerationStructureBuildTypeKHR)d.I32();
         if (d.Pointer())
         {
-            var t1592 = (VkAccelerationStructureBuildGeometryInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureBuildGeometryInfoKHR));
-            if (t1592 == null) return;
-            VkAccelerationStructureBuildGeometryInfoKHRWire.Decode(ref d, &(*t1592));
-            a->pBuildInfo = t1592;
+            var t1558 = (VkAccelerationStructureBuildGeometryInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureBuildGeometryInfoKHR));
+            if (t1558 == null) return;
+            VkAccelerationStructureBuildGeometryInfoKHRWire.Decode(ref d, &(*t1558));
+            a->pBuildInfo = t1558;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t1594 = d.ArraySize();
-            if (t1594 != 0)
+            ulong t1560 = d.ArraySize();
+            if (t1560 != 0)
             {
-                if (t1594 != (a->pBuildInfo == null ? 0UL : (ulong)a->pBuildInfo->geometryCount)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1594, 4)) return;
-                var t1595 = (uint*)d.Alloc(t1594, (ulong)sizeof(uint));
-                if (t1595 == null) return;
-                d.Bytes(t1595, t1594 * 4);
-                a->pMaxPrimitiveCounts = t1595;
+                if (t1560 != (a->pBuildInfo == null ? 0UL : (ulong)a->pBuildInfo->geometryCount)) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1560, 4)) return;
+                var t1561 = (uint*)d.Alloc(t1560, (ulong)sizeof(uint));
+                if (t1561 == null) return;
+                d.Bytes(t1561, t1560 * 4);
+                a->pMaxPrimitiveCounts = t1561;
             }
         }
         if (d.Pointer())
         {
-            var t1596 = (VkAccelerationStructureBuildSizesInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureBuildSizesInfoKHR));
-            if (t1596 == null) return;
-            VkAccelerationStructureBuildSizesInfoKHRWire.DecodePartial(ref d, &(*t1596));
-            a->pSizeInfo = t1596;
+            var t1562 = (VkAccelerationStructureBuildSizesInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureBuildSizesInfoKHR));
+            if (t1562 == null) return;
+            VkAccelerationStructureBuildSizesInfoKHRWire.DecodePartial(ref d, &(*t1562));
+            a->pSizeInfo = t1562;
         }
         if (a->pSizeInfo == null) { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -6553,34 +7612,34 @@ public static unsafe partial class vkCmdTraceRaysKHR
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1597 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
-            if (t1597 == null) return;
-            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1597));
-            a->pRaygenShaderBindingTable = t1597;
+            var t1563 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
+            if (t1563 == null) return;
+            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1563));
+            a->pRaygenShaderBindingTable = t1563;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1598 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
-            if (t1598 == null) return;
-            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1598));
-            a->pMissShaderBindingTable = t1598;
+            var t1564 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
+            if (t1564 == null) return;
+            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1564));
+            a->pMissShaderBindingTable = t1564;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1599 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
-            if (t1599 == null) return;
-            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1599));
-            a->pHitShaderBindingTable = t1599;
+            var t1565 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
+            if (t1565 == null) return;
+            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1565));
+            a->pHitShaderBindingTable = t1565;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1600 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
-            if (t1600 == null) return;
-            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1600));
-            a->pCallableShaderBindingTable = t1600;
+            var t1566 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
+            if (t1566 == null) return;
+            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1566));
+            a->pCallableShaderBindingTable = t1566;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         a->width = (uint)d.U32();
@@ -6636,9 +7695,9 @@ public static unsafe partial class vkCreateRayTracingPipelinesKHR
         n += 8;
         if (pCreateInfos != null)
         {
-            for (ulong t1601 = 0; t1601 < (ulong)createInfoCount; t1601++)
+            for (ulong t1567 = 0; t1567 < (ulong)createInfoCount; t1567++)
             {
-                n += VkRayTracingPipelineCreateInfoKHRWire.Size(&pCreateInfos[t1601], f);
+                n += VkRayTracingPipelineCreateInfoKHRWire.Size(&pCreateInfos[t1567], f);
             }
         }
         n += 8;
@@ -6660,9 +7719,9 @@ public static unsafe partial class vkCreateRayTracingPipelinesKHR
         if (pCreateInfos != null)
         {
             e.ArraySize((ulong)createInfoCount);
-            for (ulong t1603 = 0; t1603 < (ulong)createInfoCount; t1603++)
+            for (ulong t1569 = 0; t1569 < (ulong)createInfoCount; t1569++)
             {
-                VkRayTracingPipelineCreateInfoKHRWire.Encode(ref e, &pCreateInfos[t1603]);
+                VkRayTracingPipelineCreateInfoKHRWire.Encode(ref e, &pCreateInfos[t1569]);
             }
         }
         else e.ArraySize(0);
@@ -6670,9 +7729,9 @@ public static unsafe partial class vkCreateRayTracingPipelinesKHR
         if (pPipelines != null)
         {
             e.ArraySize((ulong)createInfoCount);
-            for (ulong t1604 = 0; t1604 < (ulong)createInfoCount; t1604++)
+            for (ulong t1570 = 0; t1570 < (ulong)createInfoCount; t1570++)
             {
-                e.Handle(pPipelines[t1604]);
+                e.Handle(pPipelines[t1570]);
             }
         }
         else e.ArraySize(0);
@@ -6686,36 +7745,36 @@ public static unsafe partial class vkCreateRayTracingPipelinesKHR
         a->createInfoCount = (uint)d.U32();
 
         {
-            ulong t1606 = d.ArraySize();
-            if (t1606 != 0)
+            ulong t1572 = d.ArraySize();
+            if (t1572 != 0)
             {
-                if (t1606 != (ulong)a->createInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1606, 88)) return;
-                var t1607 = (VkRayTracingPipelineCreateInfoKHR*)d.Alloc(t1606, (ulong)sizeof(VkRayTracingPipelineCreateInfoKHR));
-                if (t1607 == null) return;
-                for (ulong t1605 = 0; t1605 < t1606; t1605++)
+                if (t1572 != (ulong)a->createInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1572, 88)) return;
+                var t1573 = (VkRayTracingPipelineCreateInfoKHR*)d.Alloc(t1572, (ulong)sizeof(VkRayTracingPipelineCreateInfoKHR));
+                if (t1573 == null) return;
+                for (ulong t1571 = 0; t1571 < t1572; t1571++)
                 {
-                    VkRayTracingPipelineCreateInfoKHRWire.Decode(ref d, &t1607[t1605]);
+                    VkRayTracingPipelineCreateInfoKHRWire.Decode(ref d, &t1573[t1571]);
                 }
-                a->pCreateInfos = t1607;
+                a->pCreateInfos = t1573;
             }
             else if ((ulong)a->createInfoCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         if (d.Pointer()) { d.Fail(VnDecodeError.Unsupported); return; }
 
         {
-            ulong t1609 = d.ArraySize();
-            if (t1609 != 0)
+            ulong t1575 = d.ArraySize();
+            if (t1575 != 0)
             {
-                if (t1609 != (ulong)a->createInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1609, 8)) return;
-                var t1610 = (ulong*)d.Alloc(t1609, (ulong)sizeof(ulong));
-                if (t1610 == null) return;
-                for (ulong t1608 = 0; t1608 < t1609; t1608++)
+                if (t1575 != (ulong)a->createInfoCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1575, 8)) return;
+                var t1576 = (ulong*)d.Alloc(t1575, (ulong)sizeof(ulong));
+                if (t1576 == null) return;
+                for (ulong t1574 = 0; t1574 < t1575; t1574++)
                 {
-                    t1610[t1608] = d.RawHandle();
+                    t1576[t1574] = d.RawHandle();
                 }
-                a->pPipelines = t1610;
+                a->pPipelines = t1576;
             }
         }
     }
@@ -6737,9 +7796,9 @@ public static unsafe partial class vkCreateRayTracingPipelinesKHR
         if (pPipelines != null)
         {
             e.ArraySize((ulong)createInfoCount);
-            for (ulong t1612 = 0; t1612 < (ulong)createInfoCount; t1612++)
+            for (ulong t1578 = 0; t1578 < (ulong)createInfoCount; t1578++)
             {
-                e.Handle(pPipelines[t1612]);
+                e.Handle(pPipelines[t1578]);
             }
         }
         else e.ArraySize(0);
@@ -6751,13 +7810,13 @@ public static unsafe partial class vkCreateRayTracingPipelinesKHR
         ret = (VkResult)d.I32();
 
         {
-            ulong t1614 = d.ArraySize();
-            if (t1614 != 0)
+            ulong t1580 = d.ArraySize();
+            if (t1580 != 0)
             {
-                if (pPipelines == null || t1614 > (ulong)createInfoCount || t1614 != (ulong)createInfoCount) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                for (ulong t1613 = 0; t1613 < t1614; t1613++)
+                if (pPipelines == null || t1580 > (ulong)createInfoCount || t1580 != (ulong)createInfoCount) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                for (ulong t1579 = 0; t1579 < t1580; t1579++)
                 {
-                    pPipelines[t1613] = d.RawHandle();
+                    pPipelines[t1579] = d.RawHandle();
                 }
             }
         }
@@ -6819,13 +7878,13 @@ public static unsafe partial class vkGetRayTracingShaderGroupHandlesKHR
         a->dataSize = (nuint)d.SizeT();
 
         {
-            ulong t1618 = d.ArraySize();
-            if (t1618 != 0)
+            ulong t1584 = d.ArraySize();
+            if (t1584 != 0)
             {
-                if (t1618 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1619 = (byte*)d.Alloc(t1618, (ulong)sizeof(byte));
-                if (t1619 == null) return;
-                a->pData = t1619;
+                if (t1584 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1585 = (byte*)d.Alloc(t1584, (ulong)sizeof(byte));
+                if (t1585 == null) return;
+                a->pData = t1585;
             }
         }
     }
@@ -6858,11 +7917,11 @@ public static unsafe partial class vkGetRayTracingShaderGroupHandlesKHR
         ret = (VkResult)d.I32();
 
         {
-            ulong t1623 = d.ArraySize();
-            if (t1623 != 0)
+            ulong t1589 = d.ArraySize();
+            if (t1589 != 0)
             {
-                if (pData == null || t1623 > (ulong)dataSize || t1623 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                d.Bytes(pData, t1623 * 1);
+                if (pData == null || t1589 > (ulong)dataSize || t1589 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                d.Bytes(pData, t1589 * 1);
             }
         }
         return ret;
@@ -6923,13 +7982,13 @@ public static unsafe partial class vkGetRayTracingCaptureReplayShaderGroupHandle
         a->dataSize = (nuint)d.SizeT();
 
         {
-            ulong t1627 = d.ArraySize();
-            if (t1627 != 0)
+            ulong t1593 = d.ArraySize();
+            if (t1593 != 0)
             {
-                if (t1627 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1628 = (byte*)d.Alloc(t1627, (ulong)sizeof(byte));
-                if (t1628 == null) return;
-                a->pData = t1628;
+                if (t1593 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1594 = (byte*)d.Alloc(t1593, (ulong)sizeof(byte));
+                if (t1594 == null) return;
+                a->pData = t1594;
             }
         }
     }
@@ -6962,11 +8021,11 @@ public static unsafe partial class vkGetRayTracingCaptureReplayShaderGroupHandle
         ret = (VkResult)d.I32();
 
         {
-            ulong t1632 = d.ArraySize();
-            if (t1632 != 0)
+            ulong t1598 = d.ArraySize();
+            if (t1598 != 0)
             {
-                if (pData == null || t1632 > (ulong)dataSize || t1632 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                d.Bytes(pData, t1632 * 1);
+                if (pData == null || t1598 > (ulong)dataSize || t1598 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                d.Bytes(pData, t1598 * 1);
             }
         }
         return ret;
@@ -7053,34 +8112,34 @@ public static unsafe partial class vkCmdTraceRaysIndirectKHR
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1633 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
-            if (t1633 == null) return;
-            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1633));
-            a->pRaygenShaderBindingTable = t1633;
+            var t1599 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
+            if (t1599 == null) return;
+            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1599));
+            a->pRaygenShaderBindingTable = t1599;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1634 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
-            if (t1634 == null) return;
-            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1634));
-            a->pMissShaderBindingTable = t1634;
+            var t1600 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
+            if (t1600 == null) return;
+            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1600));
+            a->pMissShaderBindingTable = t1600;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1635 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
-            if (t1635 == null) return;
-            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1635));
-            a->pHitShaderBindingTable = t1635;
+            var t1601 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
+            if (t1601 == null) return;
+            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1601));
+            a->pHitShaderBindingTable = t1601;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         if (d.Pointer())
         {
-            var t1636 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
-            if (t1636 == null) return;
-            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1636));
-            a->pCallableShaderBindingTable = t1636;
+            var t1602 = (VkStridedDeviceAddressRegionKHR*)d.Alloc(1, (ulong)sizeof(VkStridedDeviceAddressRegionKHR));
+            if (t1602 == null) return;
+            VkStridedDeviceAddressRegionKHRWire.Decode(ref d, &(*t1602));
+            a->pCallableShaderBindingTable = t1602;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         a->indirectDeviceAddress = (ulong)d.U64();
@@ -7184,14 +8243,20 @@ public static unsafe partial class vkCmdSetRayTracingPipelineStackSizeKHR
         public uint pipelineStackSize;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint pipelineStackSize, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 20;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint pipelineStackSize)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)pipelineStackSize);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint pipelineStackSize)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -7221,6 +8286,7 @@ public static unsafe partial class vkCmdSetRayTracingPipelineStackSizeKHR
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->pipelineStackSize, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->pipelineStackSize);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->pipelineStackSize);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->pipelineStackSize);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->pipelineStackSize);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->pipelineStackSize);
@@ -7237,14 +8303,20 @@ public static unsafe partial class vkCmdTraceRaysIndirect2KHR
         public ulong indirectDeviceAddress;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong indirectDeviceAddress, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        return n;
+        return 24;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong indirectDeviceAddress)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U64((ulong)indirectDeviceAddress);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong indirectDeviceAddress)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -7274,6 +8346,7 @@ public static unsafe partial class vkCmdTraceRaysIndirect2KHR
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->indirectDeviceAddress, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->indirectDeviceAddress);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->indirectDeviceAddress);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->indirectDeviceAddress);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->indirectDeviceAddress);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->indirectDeviceAddress);
@@ -7318,10 +8391,10 @@ public static unsafe partial class vkCmdSetDepthBias2EXT
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1637 = (VkDepthBiasInfoEXT*)d.Alloc(1, (ulong)sizeof(VkDepthBiasInfoEXT));
-            if (t1637 == null) return;
-            VkDepthBiasInfoEXTWire.Decode(ref d, &(*t1637));
-            a->pDepthBiasInfo = t1637;
+            var t1603 = (VkDepthBiasInfoEXT*)d.Alloc(1, (ulong)sizeof(VkDepthBiasInfoEXT));
+            if (t1603 == null) return;
+            VkDepthBiasInfoEXTWire.Decode(ref d, &(*t1603));
+            a->pDepthBiasInfo = t1603;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
     }
@@ -7358,14 +8431,20 @@ public static unsafe partial class vkCmdSetAttachmentFeedbackLoopEnableEXT
         public uint aspectMask;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint aspectMask, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        return n;
+        return 20;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint aspectMask)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)aspectMask);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint aspectMask)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -7395,6 +8474,7 @@ public static unsafe partial class vkCmdSetAttachmentFeedbackLoopEnableEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->aspectMask, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->aspectMask);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->aspectMask);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->aspectMask);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->aspectMask);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->aspectMask);
@@ -7443,10 +8523,10 @@ public static unsafe partial class vkCmdSetDepthClampRangeEXT
         a->depthClampMode = (VkDepthClampModeEXT)d.I32();
         if (d.Pointer())
         {
-            var t1638 = (VkDepthClampRangeEXT*)d.Alloc(1, (ulong)sizeof(VkDepthClampRangeEXT));
-            if (t1638 == null) return;
-            VkDepthClampRangeEXTWire.Decode(ref d, &(*t1638));
-            a->pDepthClampRange = t1638;
+            var t1604 = (VkDepthClampRangeEXT*)d.Alloc(1, (ulong)sizeof(VkDepthClampRangeEXT));
+            if (t1604 == null) return;
+            VkDepthClampRangeEXTWire.Decode(ref d, &(*t1604));
+            a->pDepthClampRange = t1604;
         }
     }
     public static ulong ReplySize(ulong commandBuffer, VkDepthClampModeEXT depthClampMode, VkDepthClampRangeEXT* pDepthClampRange, VnProtocolFilter f = null)
@@ -7492,9 +8572,9 @@ public static unsafe partial class vkGetPhysicalDeviceCooperativeMatrixPropertie
         n += 8;
         if (pProperties != null)
         {
-            for (ulong t1639 = 0; t1639 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1639++)
+            for (ulong t1605 = 0; t1605 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1605++)
             {
-                n += VkCooperativeMatrixPropertiesKHRWire.SizePartial(&pProperties[t1639], f);
+                n += VkCooperativeMatrixPropertiesKHRWire.SizePartial(&pProperties[t1605], f);
             }
         }
         return n;
@@ -7509,9 +8589,9 @@ public static unsafe partial class vkGetPhysicalDeviceCooperativeMatrixPropertie
         if (pProperties != null)
         {
             e.ArraySize((pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)));
-            for (ulong t1640 = 0; t1640 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1640++)
+            for (ulong t1606 = 0; t1606 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1606++)
             {
-                VkCooperativeMatrixPropertiesKHRWire.EncodePartial(ref e, &pProperties[t1640]);
+                VkCooperativeMatrixPropertiesKHRWire.EncodePartial(ref e, &pProperties[t1606]);
             }
         }
         else e.ArraySize(0);
@@ -7520,21 +8600,21 @@ public static unsafe partial class vkGetPhysicalDeviceCooperativeMatrixPropertie
     {
         a->physicalDevice = d.Handle(2);
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        if (d.Pointer()) { var t1641 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1641 == null) return; *t1641 = (uint)d.U32(); a->pPropertyCount = t1641; }
+        if (d.Pointer()) { var t1607 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t1607 == null) return; *t1607 = (uint)d.U32(); a->pPropertyCount = t1607; }
         if (a->pPropertyCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
         {
-            ulong t1643 = d.ArraySize();
-            if (t1643 != 0)
+            ulong t1609 = d.ArraySize();
+            if (t1609 != 0)
             {
-                if (t1643 != (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1644 = (VkCooperativeMatrixPropertiesKHR*)d.Alloc(t1643, (ulong)sizeof(VkCooperativeMatrixPropertiesKHR));
-                if (t1644 == null) return;
-                for (ulong t1642 = 0; t1642 < t1643; t1642++)
+                if (t1609 != (a->pPropertyCount == null ? 0UL : (ulong)(*a->pPropertyCount))) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1610 = (VkCooperativeMatrixPropertiesKHR*)d.Alloc(t1609, (ulong)sizeof(VkCooperativeMatrixPropertiesKHR));
+                if (t1610 == null) return;
+                for (ulong t1608 = 0; t1608 < t1609; t1608++)
                 {
-                    VkCooperativeMatrixPropertiesKHRWire.DecodePartial(ref d, &t1644[t1642]);
+                    VkCooperativeMatrixPropertiesKHRWire.DecodePartial(ref d, &t1610[t1608]);
                 }
-                a->pProperties = t1644;
+                a->pProperties = t1610;
             }
         }
     }
@@ -7549,9 +8629,9 @@ public static unsafe partial class vkGetPhysicalDeviceCooperativeMatrixPropertie
         n += 8;
         if (pProperties != null)
         {
-            for (ulong t1645 = 0; t1645 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1645++)
+            for (ulong t1611 = 0; t1611 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1611++)
             {
-                n += VkCooperativeMatrixPropertiesKHRWire.Size(&pProperties[t1645], f);
+                n += VkCooperativeMatrixPropertiesKHRWire.Size(&pProperties[t1611], f);
             }
         }
         return n;
@@ -7569,9 +8649,9 @@ public static unsafe partial class vkGetPhysicalDeviceCooperativeMatrixPropertie
         if (pProperties != null)
         {
             e.ArraySize((pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)));
-            for (ulong t1646 = 0; t1646 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1646++)
+            for (ulong t1612 = 0; t1612 < (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount)); t1612++)
             {
-                VkCooperativeMatrixPropertiesKHRWire.Encode(ref e, &pProperties[t1646]);
+                VkCooperativeMatrixPropertiesKHRWire.Encode(ref e, &pProperties[t1612]);
             }
         }
         else e.ArraySize(0);
@@ -7589,13 +8669,13 @@ public static unsafe partial class vkGetPhysicalDeviceCooperativeMatrixPropertie
         }
 
         {
-            ulong t1648 = d.ArraySize();
-            if (t1648 != 0)
+            ulong t1614 = d.ArraySize();
+            if (t1614 != 0)
             {
-                if (pProperties == null || t1648 > cap_pPropertyCount || t1648 != (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                for (ulong t1647 = 0; t1647 < t1648; t1647++)
+                if (pProperties == null || t1614 > cap_pPropertyCount || t1614 != (pPropertyCount == null ? 0UL : (ulong)(*pPropertyCount))) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                for (ulong t1613 = 0; t1613 < t1614; t1613++)
                 {
-                    VkCooperativeMatrixPropertiesKHRWire.DecodeInto(ref d, &pProperties[t1647]);
+                    VkCooperativeMatrixPropertiesKHRWire.DecodeInto(ref d, &pProperties[t1613]);
                 }
             }
         }
@@ -7621,16 +8701,22 @@ public static unsafe partial class vkCmdDrawMeshTasksEXT
         public uint groupCountZ;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, uint groupCountX, uint groupCountY, uint groupCountZ, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
+        return 28;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint groupCountX, uint groupCountY, uint groupCountZ)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)groupCountX);
+        e.U32((uint)groupCountY);
+        e.U32((uint)groupCountZ);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint groupCountX, uint groupCountY, uint groupCountZ)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -7664,6 +8750,7 @@ public static unsafe partial class vkCmdDrawMeshTasksEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->groupCountX, a->groupCountY, a->groupCountZ, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->groupCountX, a->groupCountY, a->groupCountZ);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->groupCountX, a->groupCountY, a->groupCountZ);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->groupCountX, a->groupCountY, a->groupCountZ);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->groupCountX, a->groupCountY, a->groupCountZ);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->groupCountX, a->groupCountY, a->groupCountZ);
@@ -7683,17 +8770,23 @@ public static unsafe partial class vkCmdDrawMeshTasksIndirectEXT
         public uint stride;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong buffer, ulong offset, uint drawCount, uint stride, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        return n;
+        return 40;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong buffer, ulong offset, uint drawCount, uint stride)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(buffer);
+        e.U64((ulong)offset);
+        e.U32((uint)drawCount);
+        e.U32((uint)stride);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong buffer, ulong offset, uint drawCount, uint stride)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -7730,6 +8823,7 @@ public static unsafe partial class vkCmdDrawMeshTasksIndirectEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->buffer, a->offset, a->drawCount, a->stride, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->buffer, a->offset, a->drawCount, a->stride);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->buffer, a->offset, a->drawCount, a->stride);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->buffer, a->offset, a->drawCount, a->stride);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->buffer, a->offset, a->drawCount, a->stride);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->buffer, a->offset, a->drawCount, a->stride);
@@ -7751,19 +8845,25 @@ public static unsafe partial class vkCmdDrawMeshTasksIndirectCountEXT
         public uint stride;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Size(ulong commandBuffer, ulong buffer, ulong offset, ulong countBuffer, ulong countBufferOffset, uint maxDrawCount, uint stride, VnProtocolFilter f = null)
     {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        n += 4;
-        return n;
+        return 56;
     }
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong buffer, ulong offset, ulong countBuffer, ulong countBufferOffset, uint maxDrawCount, uint stride)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(buffer);
+        e.U64((ulong)offset);
+        e.Handle(countBuffer);
+        e.U64((ulong)countBufferOffset);
+        e.U32((uint)maxDrawCount);
+        e.U32((uint)stride);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong buffer, ulong offset, ulong countBuffer, ulong countBufferOffset, uint maxDrawCount, uint stride)
     {
         e.U32((uint)Type);
         e.U32((uint)cmdFlags);
@@ -7805,6 +8905,7 @@ public static unsafe partial class vkCmdDrawMeshTasksIndirectCountEXT
     }
     public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->buffer, a->offset, a->countBuffer, a->countBufferOffset, a->maxDrawCount, a->stride, f);
     public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->buffer, a->offset, a->countBuffer, a->countBufferOffset, a->maxDrawCount, a->stride);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->buffer, a->offset, a->countBuffer, a->countBufferOffset, a->maxDrawCount, a->stride);
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->buffer, a->offset, a->countBuffer, a->countBufferOffset, a->maxDrawCount, a->stride);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->buffer, a->offset, a->countBuffer, a->countBufferOffset, a->maxDrawCount, a->stride);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->buffer, a->offset, a->countBuffer, a->countBufferOffset, a->maxDrawCount, a->stride);
@@ -7856,22 +8957,22 @@ public static unsafe partial class vkWriteSamplerDescriptorMESA
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         if (d.Pointer())
         {
-            var t1651 = (VkSamplerCreateInfo*)d.Alloc(1, (ulong)sizeof(VkSamplerCreateInfo));
-            if (t1651 == null) return;
-            VkSamplerCreateInfoWire.Decode(ref d, &(*t1651));
-            a->pSampler = t1651;
+            var t1617 = (VkSamplerCreateInfo*)d.Alloc(1, (ulong)sizeof(VkSamplerCreateInfo));
+            if (t1617 == null) return;
+            VkSamplerCreateInfoWire.Decode(ref d, &(*t1617));
+            a->pSampler = t1617;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         a->dataSize = (nuint)d.SizeT();
 
         {
-            ulong t1653 = d.ArraySize();
-            if (t1653 != 0)
+            ulong t1619 = d.ArraySize();
+            if (t1619 != 0)
             {
-                if (t1653 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1654 = (byte*)d.Alloc(t1653, (ulong)sizeof(byte));
-                if (t1654 == null) return;
-                a->pData = t1654;
+                if (t1619 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                var t1620 = (byte*)d.Alloc(t1619, (ulong)sizeof(byte));
+                if (t1620 == null) return;
+                a->pData = t1620;
             }
         }
     }
@@ -7904,11 +9005,11 @@ public static unsafe partial class vkWriteSamplerDescriptorMESA
         ret = (VkResult)d.I32();
 
         {
-            ulong t1658 = d.ArraySize();
-            if (t1658 != 0)
+            ulong t1624 = d.ArraySize();
+            if (t1624 != 0)
             {
-                if (pData == null || t1658 > (ulong)dataSize || t1658 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                d.Bytes(pData, t1658 * 1);
+                if (pData == null || t1624 > (ulong)dataSize || t1624 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
+                d.Bytes(pData, t1624 * 1);
             }
         }
         return ret;

@@ -5,6 +5,7 @@
 // </auto-generated>
 #nullable disable
 #pragma warning disable CS0649, CS0169, CS8981, IDE1006
+using System.Runtime.CompilerServices;
 using Venus.Protocol.Vulkan;
 using Venus.Protocol.Wire;
 
@@ -2831,6 +2832,13 @@ public static unsafe partial class VkBufferCopyWire
         v->dstOffset = (ulong)d.U64();
         v->size = (ulong)d.U64();
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkBufferCopy* v)
+    {
+        e.U64((ulong)v->srcOffset);
+        e.U64((ulong)v->dstOffset);
+        e.U64((ulong)v->size);
+    }
 }
 
 public static unsafe partial class VkBufferCopy2Wire
@@ -3226,6 +3234,16 @@ public static unsafe partial class VkBufferImageCopyWire
         VkImageSubresourceLayersWire.Decode(ref d, &v->imageSubresource);
         VkOffset3DWire.Decode(ref d, &v->imageOffset);
         VkExtent3DWire.Decode(ref d, &v->imageExtent);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkBufferImageCopy* v)
+    {
+        e.U64((ulong)v->bufferOffset);
+        e.U32((uint)v->bufferRowLength);
+        e.U32((uint)v->bufferImageHeight);
+        VkImageSubresourceLayersWire.Encode(ref e, &v->imageSubresource);
+        VkOffset3DWire.Encode(ref e, &v->imageOffset);
+        VkExtent3DWire.Encode(ref e, &v->imageExtent);
     }
 }
 
@@ -4251,6 +4269,15 @@ public static unsafe partial class VkColorBlendAdvancedEXTWire
         v->blendOverlap = (VkBlendOverlapEXT)d.I32();
         v->clampResults = (uint)d.U32();
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkColorBlendAdvancedEXT* v)
+    {
+        e.I32((int)v->advancedBlendOp);
+        e.U32((uint)v->srcPremultiplied);
+        e.U32((uint)v->dstPremultiplied);
+        e.I32((int)v->blendOverlap);
+        e.U32((uint)v->clampResults);
+    }
 }
 
 public static unsafe partial class VkColorBlendEquationEXTWire
@@ -4303,6 +4330,16 @@ public static unsafe partial class VkColorBlendEquationEXTWire
         v->srcAlphaBlendFactor = (VkBlendFactor)d.I32();
         v->dstAlphaBlendFactor = (VkBlendFactor)d.I32();
         v->alphaBlendOp = (VkBlendOp)d.I32();
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkColorBlendEquationEXT* v)
+    {
+        e.I32((int)v->srcColorBlendFactor);
+        e.I32((int)v->dstColorBlendFactor);
+        e.I32((int)v->colorBlendOp);
+        e.I32((int)v->srcAlphaBlendFactor);
+        e.I32((int)v->dstAlphaBlendFactor);
+        e.I32((int)v->alphaBlendOp);
     }
 }
 

@@ -5,6 +5,7 @@
 // </auto-generated>
 #nullable disable
 #pragma warning disable CS0649, CS0169, CS8981, IDE1006
+using System.Runtime.CompilerServices;
 using Venus.Protocol.Vulkan;
 using Venus.Protocol.Wire;
 
@@ -2063,6 +2064,12 @@ public static unsafe partial class VkExtent2DWire
         v->width = (uint)d.U32();
         v->height = (uint)d.U32();
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkExtent2D* v)
+    {
+        e.U32((uint)v->width);
+        e.U32((uint)v->height);
+    }
     public static ulong SizePartial(VkExtent2D* v, VnProtocolFilter f = null)
     {
         ulong n = 0;
@@ -2141,6 +2148,13 @@ public static unsafe partial class VkExtent3DWire
         v->width = (uint)d.U32();
         v->height = (uint)d.U32();
         v->depth = (uint)d.U32();
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkExtent3D* v)
+    {
+        e.U32((uint)v->width);
+        e.U32((uint)v->height);
+        e.U32((uint)v->depth);
     }
     public static ulong SizePartial(VkExtent3D* v, VnProtocolFilter f = null)
     {
@@ -4928,6 +4942,15 @@ public static unsafe partial class VkImageCopyWire
         VkOffset3DWire.Decode(ref d, &v->dstOffset);
         VkExtent3DWire.Decode(ref d, &v->extent);
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkImageCopy* v)
+    {
+        VkImageSubresourceLayersWire.Encode(ref e, &v->srcSubresource);
+        VkOffset3DWire.Encode(ref e, &v->srcOffset);
+        VkImageSubresourceLayersWire.Encode(ref e, &v->dstSubresource);
+        VkOffset3DWire.Encode(ref e, &v->dstOffset);
+        VkExtent3DWire.Encode(ref e, &v->extent);
+    }
 }
 
 public static unsafe partial class VkImageCopy2Wire
@@ -6488,6 +6511,15 @@ public static unsafe partial class VkImageResolveWire
         VkOffset3DWire.Decode(ref d, &v->dstOffset);
         VkExtent3DWire.Decode(ref d, &v->extent);
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkImageResolve* v)
+    {
+        VkImageSubresourceLayersWire.Encode(ref e, &v->srcSubresource);
+        VkOffset3DWire.Encode(ref e, &v->srcOffset);
+        VkImageSubresourceLayersWire.Encode(ref e, &v->dstSubresource);
+        VkOffset3DWire.Encode(ref e, &v->dstOffset);
+        VkExtent3DWire.Encode(ref e, &v->extent);
+    }
 }
 
 public static unsafe partial class VkImageResolve2Wire
@@ -6810,6 +6842,14 @@ public static unsafe partial class VkImageSubresourceLayersWire
         v->mipLevel = (uint)d.U32();
         v->baseArrayLayer = (uint)d.U32();
         v->layerCount = (uint)d.U32();
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkImageSubresourceLayers* v)
+    {
+        e.U32((uint)v->aspectMask);
+        e.U32((uint)v->mipLevel);
+        e.U32((uint)v->baseArrayLayer);
+        e.U32((uint)v->layerCount);
     }
 }
 
@@ -9830,6 +9870,12 @@ public static unsafe partial class VkMultiDrawInfoEXTWire
         v->firstVertex = (uint)d.U32();
         v->vertexCount = (uint)d.U32();
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkMultiDrawInfoEXT* v)
+    {
+        e.U32((uint)v->firstVertex);
+        e.U32((uint)v->vertexCount);
+    }
 }
 
 public static unsafe partial class VkMultisamplePropertiesEXTWire
@@ -9945,63 +9991,5 @@ public static unsafe partial class VkMultisamplePropertiesEXTWire
     public static ReadOnlySpan<int> PartialChainSTypes => [];
     /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
     public const int PartialChainLimit = 0;
-}
-
-public static unsafe partial class VkMultisampledRenderToSingleSampledInfoEXTWire
-{
-    public static ulong Size(VkMultisampledRenderToSingleSampledInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        n += SizeChain(v->pNext, f);
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkMultisampledRenderToSingleSampledInfoEXT* v)
-    {
-        e.I32((int)VkMultisampledRenderToSingleSampledInfoEXT.SType);
-        EncodeChain(ref e, v->pNext);
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkMultisampledRenderToSingleSampledInfoEXT* v)
-    {
-        if (d.I32() != (int)VkMultisampledRenderToSingleSampledInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
-        v->sType = VkMultisampledRenderToSingleSampledInfoEXT.SType;
-        v->pNext = DecodeChain(ref d);
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkMultisampledRenderToSingleSampledInfoEXT* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkMultisampledRenderToSingleSampledInfoEXT* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkMultisampledRenderToSingleSampledInfoEXT* v)
-    {
-        e.U32((uint)v->multisampledRenderToSingleSampledEnable);
-        e.U32((uint)v->rasterizationSamples);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkMultisampledRenderToSingleSampledInfoEXT* v)
-    {
-        v->multisampledRenderToSingleSampledEnable = (uint)d.U32();
-        v->rasterizationSamples = (VkSampleCountFlagBits)d.U32();
-    }
-    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
-    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
-    public static void* DecodeChain(ref VnDecoder d)
-    {
-        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
-        return null;
-    }
-    /// <summary>sTypes of the structs a pNext chain of VkMultisampledRenderToSingleSampledInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
-    public static ReadOnlySpan<int> ChainSTypes => [];
-    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
-    public const int ChainLimit = 0;
 }
 

@@ -5,10 +5,69 @@
 // </auto-generated>
 #nullable disable
 #pragma warning disable CS0649, CS0169, CS8981, IDE1006
+using System.Runtime.CompilerServices;
 using Venus.Protocol.Vulkan;
 using Venus.Protocol.Wire;
 
 namespace Venus.Protocol.Wire;
+
+public static unsafe partial class VkMultisampledRenderToSingleSampledInfoEXTWire
+{
+    public static ulong Size(VkMultisampledRenderToSingleSampledInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkMultisampledRenderToSingleSampledInfoEXT* v)
+    {
+        e.I32((int)VkMultisampledRenderToSingleSampledInfoEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkMultisampledRenderToSingleSampledInfoEXT* v)
+    {
+        if (d.I32() != (int)VkMultisampledRenderToSingleSampledInfoEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkMultisampledRenderToSingleSampledInfoEXT.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkMultisampledRenderToSingleSampledInfoEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkMultisampledRenderToSingleSampledInfoEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkMultisampledRenderToSingleSampledInfoEXT* v)
+    {
+        e.U32((uint)v->multisampledRenderToSingleSampledEnable);
+        e.U32((uint)v->rasterizationSamples);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkMultisampledRenderToSingleSampledInfoEXT* v)
+    {
+        v->multisampledRenderToSingleSampledEnable = (uint)d.U32();
+        v->rasterizationSamples = (VkSampleCountFlagBits)d.U32();
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkMultisampledRenderToSingleSampledInfoEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+}
 
 public static unsafe partial class VkMutableDescriptorTypeCreateInfoEXTWire
 {
@@ -201,6 +260,12 @@ public static unsafe partial class VkOffset2DWire
         v->x = (int)d.I32();
         v->y = (int)d.I32();
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkOffset2D* v)
+    {
+        e.I32((int)v->x);
+        e.I32((int)v->y);
+    }
 }
 
 public static unsafe partial class VkOffset3DWire
@@ -244,6 +309,13 @@ public static unsafe partial class VkOffset3DWire
         v->x = (int)d.I32();
         v->y = (int)d.I32();
         v->z = (int)d.I32();
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkOffset3D* v)
+    {
+        e.I32((int)v->x);
+        e.I32((int)v->y);
+        e.I32((int)v->z);
     }
 }
 

@@ -5,6 +5,7 @@
 // </auto-generated>
 #nullable disable
 #pragma warning disable CS0649, CS0169, CS8981, IDE1006
+using System.Runtime.CompilerServices;
 using Venus.Protocol.Vulkan;
 using Venus.Protocol.Wire;
 
@@ -5623,6 +5624,12 @@ public static unsafe partial class VkRect2DWire
     {
         VkOffset2DWire.Decode(ref d, &v->offset);
         VkExtent2DWire.Decode(ref d, &v->extent);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkRect2D* v)
+    {
+        VkOffset2DWire.Encode(ref e, &v->offset);
+        VkExtent2DWire.Encode(ref e, &v->extent);
     }
 }
 

@@ -5,6 +5,7 @@
 // </auto-generated>
 #nullable disable
 #pragma warning disable CS0649, CS0169, CS8981, IDE1006
+using System.Runtime.CompilerServices;
 using Venus.Protocol.Vulkan;
 using Venus.Protocol.Wire;
 
@@ -2333,6 +2334,16 @@ public static unsafe partial class VkViewportWire
         v->height = (float)d.F32();
         v->minDepth = (float)d.F32();
         v->maxDepth = (float)d.F32();
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkViewport* v)
+    {
+        e.F32((float)v->x);
+        e.F32((float)v->y);
+        e.F32((float)v->width);
+        e.F32((float)v->height);
+        e.F32((float)v->minDepth);
+        e.F32((float)v->maxDepth);
     }
 }
 
