@@ -53,8 +53,9 @@ internal static unsafe partial class IcdCommands
             return Icd.Trace(VkResult.VK_ERROR_INVALID_EXTERNAL_HANDLE, "vkGetMemoryFdKHR");
         }
         Transport.GuestShmem blob = m.ShareableBlob();
-        ExternalMemory.Remember(dev.Instance.Transport, blob);
-        *pFd = dev.Instance.Transport.ExportBlobFd(blob);
+        int fd = dev.Instance.Transport.ExportBlobFd(blob);
+        ExternalMemory.Remember(dev.Instance.Transport, blob, fd);
+        *pFd = fd;
         return VkResult.VK_SUCCESS;
     }
 
@@ -64,7 +65,8 @@ internal static unsafe partial class IcdCommands
         // Opaque fds have no properties to ask for (the spec forbids the query); dma-bufs do.
         if ((uint)handleType != ExternalMemory.DmaBuf || (ExternalMemory.SupportedTypes(dev.PhysicalDevice) & ExternalMemory.DmaBuf) == 0)
             return Icd.Trace(VkResult.VK_ERROR_INVALID_EXTERNAL_HANDLE, "vkGetMemoryFdPropertiesKHR");
-        uint? resource = ExternalMemory.ResourceOf(dev.Instance.Transport, fd, out string why);
+        uint? resource = ExternalMemory.ResourceOf(dev.Instance.Transport, fd, out IDisposable? hold, out string why);
+        using IDisposable? held = hold;
         if (resource is null)
         {
             IcdLog.Error($"vkGetMemoryFdPropertiesKHR: {why}");

@@ -11,9 +11,11 @@ namespace Venus.GuestIcd.Runtime;
 /// fd (vtest: over SCM_RIGHTS). vkGetMemoryFdKHR hands the app a new fd of the same open file. An fd
 /// the app imports is recognised by its file identity (st_dev, st_ino) among the blobs this process
 /// exported, and imported by resource id (<c>VkImportMemoryResourceInfoMESA</c>) on the same
-/// transport, so the memory can go to a second VkDevice of the same VkInstance. An fd this driver
-/// did not export (another process, another instance's connection, another driver) is refused with
-/// VK_ERROR_INVALID_EXTERNAL_HANDLE: the host cannot receive fds from the guest over vtest.
+/// transport, so the memory can go to a second VkDevice of the same VkInstance. Over vtest an fd this
+/// driver did not export (another process, another instance's connection, another driver) is refused
+/// with VK_ERROR_INVALID_EXTERNAL_HANDLE: the host cannot receive fds from the guest there. Inside a VM
+/// (virtio-gpu) the fd is the PRIME export of the blob (a dma-buf), and one from elsewhere in the VM is
+/// imported with PRIME and named by its resource id (IGuestTransport.TryImportMemoryFd).
 /// </summary>
 internal static unsafe class ExternalMemory
 {
@@ -55,10 +57,14 @@ internal static unsafe class ExternalMemory
         return null;
     }
 
-    /// <summary>Remembers the blob of exported memory so that an fd of it can be imported again.</summary>
-    public static void Remember(IGuestTransport transport, GuestShmem blob)
+    /// <summary>
+    /// Remembers the blob of exported memory by the file identity of the fd handed out
+    /// (<paramref name="fd"/>): vtest's is the blob's own file, virtio-gpu's the GEM object's one
+    /// dma-buf, the same file for every export of it while it lives.
+    /// </summary>
+    public static void Remember(IGuestTransport transport, GuestShmem blob, int fd)
     {
-        if (!Posix.FileIdentity(blob.Fd, out var id))
+        if (!Posix.FileIdentity(fd, out var id))
             return;
         lock (s_lock)
             s_exported[id] = new Exported(transport, blob.ResourceId, blob);
@@ -66,36 +72,49 @@ internal static unsafe class ExternalMemory
 
     public static void Forget(GuestShmem blob)
     {
-        if (!Posix.FileIdentity(blob.Fd, out var id))
-            return;
         lock (s_lock)
-            if (s_exported.TryGetValue(id, out Exported e) && ReferenceEquals(e.Blob, blob))
-                s_exported.Remove(id);
+        {
+            foreach (var (id, e) in s_exported)
+                if (ReferenceEquals(e.Blob, blob))
+                {
+                    s_exported.Remove(id);
+                    return;
+                }
+        }
     }
 
-    /// <summary>The resource an fd from the app names on <paramref name="transport"/>, or null with the reason.</summary>
-    public static uint? ResourceOf(IGuestTransport transport, int fd, out string why)
+    /// <summary>
+    /// The resource an fd from the app names on <paramref name="transport"/>, or null with the reason:
+    /// memory this process exported through it, or (where the transport can take fds from elsewhere,
+    /// as virtio-gpu's PRIME import does) whatever the transport resolves; <paramref name="hold"/> is
+    /// then to be disposed once the memory made from it is freed.
+    /// </summary>
+    public static uint? ResourceOf(IGuestTransport transport, int fd, out IDisposable? hold, out string why)
     {
+        hold = null;
         if (!Posix.FileIdentity(fd, out var id))
         {
             why = $"fd {fd} is not an open file";
             return null;
         }
+        string? elsewhere = null;
         lock (s_lock)
         {
-            if (!s_exported.TryGetValue(id, out Exported e))
+            if (s_exported.TryGetValue(id, out Exported e))
             {
-                why = $"fd {fd} is not memory this driver exported in this process (or that memory was freed): the host can import only its own exports";
-                return null;
+                if (ReferenceEquals(e.Transport, transport))
+                {
+                    why = "";
+                    return e.ResourceId;
+                }
+                elsewhere = $"fd {fd} is memory exported through another VkInstance's connection ({e.Transport.Name}); the host keeps resources per connection";
             }
-            if (!ReferenceEquals(e.Transport, transport))
-            {
-                why = $"fd {fd} is memory exported through another VkInstance's connection ({e.Transport.Name}); the host keeps resources per connection";
-                return null;
-            }
-            why = "";
-            return e.ResourceId;
         }
+        if (transport.TryImportMemoryFd(fd, out uint resource, out hold, out why))
+            return resource;
+        if (elsewhere is not null)
+            why = elsewhere;
+        return null;
     }
 
     /// <summary>

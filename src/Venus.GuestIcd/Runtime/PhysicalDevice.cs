@@ -14,7 +14,7 @@ namespace Venus.GuestIcd.Runtime;
 internal sealed unsafe class PhysicalDevice : DispatchableObject
 {
     private const string NotCarried = "not carried by the Venus protocol";
-    private const string NoMemoryFds = "this transport does not share device memory as file descriptors (vtest does where the host shares device memory as blobs, as venus-host does; virtio-gpu's PRIME export is not done yet)";
+    private const string NoMemoryFds = "this transport does not share device memory as file descriptors (vtest does where the host shares device memory as blobs, as venus-host does; virtio-gpu does through PRIME)";
 
     /// <summary>
     /// Device extensions this driver never offers, with the reason <c>VENUS_DEBUG=init</c> gives for

@@ -49,6 +49,8 @@ internal sealed class RecordingTransport(IGuestTransport inner, VenusRecording.W
     public GuestShmem CreateShareableMemoryBlob(ulong memoryId, ulong size, bool mappable) => inner.CreateShareableMemoryBlob(memoryId, size, mappable);
     public bool SharesMemoryFds => inner.SharesMemoryFds;
     public int ExportBlobFd(GuestShmem blob) => inner.ExportBlobFd(blob);
+    public bool TryImportMemoryFd(int fd, out uint resourceId, out IDisposable? hold, out string why) =>
+        inner.TryImportMemoryFd(fd, out resourceId, out hold, out why);
     public bool IsHostGone() => inner.IsHostGone();
     public DrmNodeInfo? DrmInfo => inner.DrmInfo;
     public bool SharesMappedMemory => inner.SharesMappedMemory;
