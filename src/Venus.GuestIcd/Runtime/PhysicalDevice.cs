@@ -31,7 +31,7 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
         ["VK_KHR_display_swapchain"] = "the host's WSI; this driver's swapchains are its own",
         ["VK_ANDROID_native_buffer"] = "Android only", ["VK_ANDROID_external_memory_android_hardware_buffer"] = "Android only",
         ["VK_EXT_map_memory_placed"] = "a placed mapping needs the host's pages at an address the app picks",
-        ["VK_EXT_device_generated_commands"] = "some of its commands have no wire body and this driver does not implement them yet",
+        ["VK_EXT_device_generated_commands"] = NotCarried + " (the renderer's extension table lists it, but no VkCommandTypeEXT value exists for any of its 9 commands, vkCmdExecuteGeneratedCommandsEXT included)",
         ["VK_KHR_pipeline_binary"] = NotCarried, ["VK_EXT_descriptor_buffer"] = NotCarried + " (descriptor bytes the host's driver writes)",
         ["VK_EXT_device_fault"] = NotCarried, ["VK_EXT_memory_priority"] = NotCarried,
         ["VK_EXT_pageable_device_local_memory"] = NotCarried, ["VK_EXT_shader_object"] = NotCarried,
@@ -278,6 +278,7 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
             InstanceExtensionNames, dropped);
         foreach ((string ext, string why) in dropped)
             IcdLog.Info($"device extension {ext} left out: {why}");
+        IcdLog.Info($"external handle type OPAQUE_FD of fences and semaphores left out: {ExternalSync.NoOpaqueFd}");
 
         var kept = new List<VkExtensionProperties>();
         foreach ((string name, VkExtensionProperties p) in candidates)
