@@ -53,6 +53,8 @@ internal static unsafe partial class IcdCommands
             return Icd.Trace(VkResult.VK_ERROR_INVALID_EXTERNAL_HANDLE, "vkGetMemoryFdKHR");
         }
         Transport.GuestShmem blob = m.ShareableBlob();
+        // The import of this fd names the blob's resource on the ring: the host must have it first.
+        dev.Ring.SyncVirtqueue();
         int fd = dev.Instance.Transport.ExportBlobFd(blob);
         ExternalMemory.Remember(dev.Instance.Transport, blob, fd);
         *pFd = fd;
@@ -72,6 +74,8 @@ internal static unsafe partial class IcdCommands
             IcdLog.Error($"vkGetMemoryFdPropertiesKHR: {why}");
             return Icd.Trace(VkResult.VK_ERROR_INVALID_EXTERNAL_HANDLE, "vkGetMemoryFdPropertiesKHR");
         }
+        if (held is not null)
+            dev.Ring.SyncVirtqueue(); // the PRIME import's attachment reaches the host before the ring's query
         var props = new VkMemoryResourcePropertiesMESA { sType = VkMemoryResourcePropertiesMESA.SType };
         VkResult r = Calls.vkGetMemoryResourcePropertiesMESA(dev.Ring, device, resource.Value, &props);
         if (r == VkResult.VK_SUCCESS)

@@ -68,6 +68,8 @@ internal static unsafe class ExternalHandles
                     refusal = VkResult.VK_ERROR_INVALID_EXTERNAL_HANDLE;
                     return null;
                 }
+                if (a._hold is not null)
+                    dev.Ring.SyncVirtqueue(); // the PRIME import's attachment reaches the host before the ring's allocation
                 info.pNext = ExternalMemory.WithResourceImport(info.pNext, resource.Value, a._owned);
                 a.HandleTypes |= (uint)import->handleType;
                 a.ImportedFd = import->fd;

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Venus.GuestIcd.Generated;
 using Venus.GuestIcd.Transport;
 using Venus.Protocol.Vulkan;
 
@@ -37,6 +38,92 @@ internal static unsafe class ExternalMemory
         if (!pd.Instance.Transport.SharesMemoryFds || !pd.IsHostExtension("VK_KHR_external_memory_fd"))
             return 0;
         return OpaqueFd | (pd.IsHostExtension("VK_EXT_external_memory_dma_buf") ? DmaBuf : 0);
+    }
+
+    /// <summary>
+    /// Whether the host imports by resource id the blob of memory it exported, where the transport
+    /// cannot ask it (virtio-gpu: the capset is the VMM's, the same for every render server). Asked
+    /// once per physical device by doing it: a throw-away VkDevice with VK_KHR_external_memory_fd,
+    /// 64 KiB of OPAQUE_FD-exportable memory, its blob (SHAREABLE, not mapped), an allocation that
+    /// imports that resource, then everything freed. venus-host does it; virglrenderer 1.1.0's server
+    /// on lavapipe answers VK_ERROR_INVALID_EXTERNAL_HANDLE (and Mesa's guest offers no memory fds
+    /// there, its host driver exporting no dma-bufs). About ten ring calls, at initialisation only.
+    /// </summary>
+    public static bool HostImportsItsExports(PhysicalDevice pd, out string why)
+    {
+        GuestInstance instance = pd.Instance;
+        GuestRing ring = instance.Ring;
+        ulong device = instance.NewObjectId();
+        float priority = 1.0f;
+        var queue = new VkDeviceQueueCreateInfo { sType = VkDeviceQueueCreateInfo.SType, queueFamilyIndex = 0, queueCount = 1, pQueuePriorities = &priority };
+        byte* name = stackalloc byte[32];
+        ReadOnlySpan<byte> ext = "VK_KHR_external_memory_fd"u8;
+        ext.CopyTo(new Span<byte>(name, 32));
+        name[ext.Length] = 0;
+        var info = new VkDeviceCreateInfo
+        {
+            sType = VkDeviceCreateInfo.SType, queueCreateInfoCount = 1, pQueueCreateInfos = &queue,
+            enabledExtensionCount = 1, ppEnabledExtensionNames = &name,
+        };
+        VkResult r = Calls.vkCreateDevice(ring, pd.Handle, &info, null, &device);
+        if (r != VkResult.VK_SUCCESS)
+        {
+            why = $"the host's vkCreateDevice with VK_KHR_external_memory_fd answered {r}";
+            return false;
+        }
+        const ulong Size = 65536;
+        ulong exported = instance.NewObjectId(), imported = instance.NewObjectId();
+        bool exportedMade = false, importedMade = false;
+        GuestShmem? blob = null;
+        try
+        {
+            var export = new VkExportMemoryAllocateInfo { sType = (VkStructureType)STypeExport, handleTypes = OpaqueFd };
+            var alloc = new VkMemoryAllocateInfo { sType = VkMemoryAllocateInfo.SType, pNext = &export, allocationSize = Size, memoryTypeIndex = 0 };
+            r = Calls.vkAllocateMemory(ring, device, &alloc, null, &exported);
+            if (r != VkResult.VK_SUCCESS)
+            {
+                why = $"the host's vkAllocateMemory of OPAQUE_FD-exportable memory answered {r}";
+                return false;
+            }
+            exportedMade = true;
+            try
+            {
+                blob = instance.Transport.CreateShareableMemoryBlob(exported, Size, mappable: false);
+            }
+            catch (Exception e)
+            {
+                why = $"a shareable blob of exportable memory failed: {e.Message}";
+                return false;
+            }
+            ring.SyncVirtqueue();
+            var resource = new VkImportMemoryResourceInfoMESA { sType = VkImportMemoryResourceInfoMESA.SType, resourceId = blob.ResourceId };
+            alloc.pNext = &resource;
+            r = Calls.vkAllocateMemory(ring, device, &alloc, null, &imported);
+            if (r != VkResult.VK_SUCCESS)
+            {
+                why = $"the host refuses to import the blob of memory it exported (vkAllocateMemory with VkImportMemoryResourceInfoMESA answered {r})";
+                return false;
+            }
+            importedMade = true;
+            why = "";
+            return true;
+        }
+        finally
+        {
+            if (importedMade)
+                Sends.vkFreeMemory(ring, device, imported, null);
+            if (exportedMade)
+                Sends.vkFreeMemory(ring, device, exported, null);
+            Sends.vkDestroyDevice(ring, device, null);
+            try
+            {
+                blob?.Dispose();
+            }
+            catch (Exception e)
+            {
+                IcdLog.Info($"releasing the probe's blob: {e.Message}");
+            }
+        }
     }
 
     /// <summary>The handle types of a <c>VkExportMemoryAllocateInfo</c> in the chain, 0 without one.</summary>

@@ -58,11 +58,33 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
     /// </summary>
     private string? ExternalLeaveOut(string name) => name switch
     {
-        "VK_KHR_external_memory_fd" or "VK_EXT_external_memory_dma_buf" when !Instance.Transport.SharesMemoryFds => NoMemoryFds,
-        "VK_EXT_queue_family_foreign" when !Instance.Transport.SharesMemoryFds =>
-            "serves only memory shared through file descriptors, and " + NoMemoryFds,
+        "VK_KHR_external_memory_fd" or "VK_EXT_external_memory_dma_buf" => MemoryFdsUnavailable(),
+        "VK_EXT_queue_family_foreign" when MemoryFdsUnavailable() is { } why =>
+            "serves only memory shared through file descriptors, and " + why,
         _ => null,
     };
+
+    /// <summary>
+    /// Why memory fds cannot be offered, or null: the transport must share blobs as fds, and where it
+    /// cannot ask the host whether it imports its own exports (virtio-gpu), the host is asked by doing
+    /// it once (<see cref="ExternalMemory.HostImportsItsExports"/>).
+    /// </summary>
+    private string? MemoryFdsUnavailable()
+    {
+        if (!Instance.Transport.SharesMemoryFds)
+            return NoMemoryFds;
+        if (!Instance.Transport.ProbesMemoryFds)
+            return null;
+        if (!_memoryFdsProbed)
+        {
+            _memoryFdsProbed = true;
+            if (!ExternalMemory.HostImportsItsExports(this, out string why))
+                _memoryFdsRefusal = $"on {Instance.Transport.Name} {why}";
+        }
+        return _memoryFdsRefusal;
+    }
+    private bool _memoryFdsProbed;
+    private string? _memoryFdsRefusal;
 
     private static readonly HashSet<string> InstanceExtensionNames =
         new(GuestInstance.Extensions.Select(e => e.Name), StringComparer.Ordinal);

@@ -31,6 +31,12 @@ internal interface IGuestTransport : IDisposable
     /// <summary>Whether device memory can be exported as an fd and imported again (vtest: the blob's fd).</summary>
     bool SharesMemoryFds => false;
 
+    /// <summary>
+    /// Whether the host cannot say if it imports its own exports, so the driver finds out by doing it
+    /// (virtio-gpu: the VMM fills in the capset, the same for every render server).
+    /// </summary>
+    bool ProbesMemoryFds => false;
+
     /// <summary>A new fd (the caller owns it) of a shareable blob, for vkGetMemoryFdKHR.</summary>
     int ExportBlobFd(GuestShmem blob) => throw new NotSupportedException($"{Name} does not export blobs");
 
@@ -51,6 +57,12 @@ internal interface IGuestTransport : IDisposable
 
     /// <summary>Sends a command stream outside any ring (vkCreateRingMESA, vkNotifyRingMESA, ...).</summary>
     void SubmitVirtqueue(ReadOnlySpan<byte> stream);
+
+    /// <summary>
+    /// <see cref="SubmitVirtqueue"/>, returning once the host has handled it and everything sent this
+    /// way before (blob creations, resource attachments). vtest: one socket, already in order.
+    /// </summary>
+    void SyncVirtqueue(ReadOnlySpan<byte> stream) => SubmitVirtqueue(stream);
 
     /// <summary>True once the host is known to be gone (connection closed or reset).</summary>
     bool IsHostGone();

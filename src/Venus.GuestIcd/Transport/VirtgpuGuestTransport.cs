@@ -122,6 +122,9 @@ internal sealed unsafe class VirtgpuGuestTransport : IGuestTransport
     /// </summary>
     public bool SharesMemoryFds => true;
 
+    /// <summary>The capset is the VMM's, whatever the render server: whether the host imports its exports is found out (ExternalMemory.HostImportsItsExports).</summary>
+    public bool ProbesMemoryFds => true;
+
     public int ExportBlobFd(GuestShmem blob)
     {
         if (blob is not Blob b)
@@ -210,6 +213,25 @@ internal sealed unsafe class VirtgpuGuestTransport : IGuestTransport
     }
 
     public void SubmitVirtqueue(ReadOnlySpan<byte> stream) => _device.Execbuffer(stream);
+
+    /// <summary>
+    /// EXECBUFFER with an out-fence on ring 0, then a wait for it: the VMM handles the control queue in
+    /// order (blob creations and attachments before this submission), and the render server retires a
+    /// ring-0 fence once the submission before it is done.
+    /// </summary>
+    public void SyncVirtqueue(ReadOnlySpan<byte> stream)
+    {
+        int fence = _device.Execbuffer(stream, outFence: true);
+        try
+        {
+            if (!VirtgpuDevice.WaitSyncFile(fence, 10000))
+                throw new VirtgpuException("poll", 0, $"{Name}: the host did not retire a virtqueue fence within 10 s");
+        }
+        finally
+        {
+            VirtgpuDevice.CloseFd(fence);
+        }
+    }
 
     /// <summary>The host going away takes the VM with it; the ring's FATAL bit and watchdog cover a dead context.</summary>
     public bool IsHostGone() => false;
