@@ -12,7 +12,7 @@
 #                                each that did not (readable message on stderr), and then fails
 #
 # Scenarios (tests/vm/init runs the steps): venus (default: the device offers the venus capset;
-# vulkaninfo, the compute job, sync and exts through our ICD and Mesa's, clean failures, and
+# vulkaninfo, the compute job, sync, exts and extfd through our ICD and Mesa's, clean failures, and
 # presentation: vkmark --winsys headless through both, tests/clients/wsi.c headless through ours,
 # venus doctor on the device, on a node that is not virtio-gpu and with vgem's render node next to it),
 # timing (the same device: wall times, both drivers interleaved) and novenus (a virgl-only device:
@@ -64,7 +64,7 @@ HOST_PKGS=(
 )
 
 # The programs tests/vm/init runs, built from tests/clients (and tests/vm/vmrun.c, hostile.c) into /usr/bin.
-CLIENTS=(compute sync exts wsi vmrun hostile)
+CLIENTS=(compute sync exts extfd wsi vmrun hostile)
 
 # The trixie kernel (linux-image-amd64's current version) and the modules virtio-gpu needs,
 # decompressed (busybox insmod cannot read .ko.xz) and numbered in load order.
@@ -154,6 +154,10 @@ build() {
       gcc -std=c11 -O2 -Wall -o \$c \$c.c -lvulkan \$libs || exit 1; done && \
       glslangValidator -V -o compute.comp.spv compute.comp >/dev/null" >"$PEERS$work/clients.log" 2>&1 \
     || { cat "$PEERS$work/clients.log" >&2; die "building the test clients in the chroot failed"; }
+  # extfd natively on lavapipe in the chroot: the reference the guest's runs are compared with
+  # (its memory checksum; tests/Venus.Vm.Tests). About a second.
+  chroot "$PEERS" env VK_DRIVER_FILES=/usr/share/vulkan/icd.d/lvp_icd.json "$work/clients/extfd" \
+    >"$out/extfd-native.log" 2>&1 || echo "vm.sh: extfd natively on lavapipe failed (see $out/extfd-native.log)" >&2
 
   stage="$PEERS$work/root"
   mkdir -p "$stage"/{bin,dev,proc,sys,tmp,run,opt/venus,lib/modules/venus,usr/bin,usr/share/vulkan/icd.d}

@@ -43,6 +43,23 @@ public sealed class ExternalFdTests(IcdFixture fx, ITestOutputHelper output)
         Assert.True(ours.HostAliveAfter, ours.ToString());
     }
 
+    /// <summary>
+    /// OPAQUE_FD fences and semaphores cannot be correct through Venus (ExternalSync.NoOpaqueFd): our ICD
+    /// offers no feature for them, and VENUS_DEBUG=init says why; VK_EXT_device_generated_commands, which
+    /// lavapipe has, is named as not carried (its commands have no Venus command type).
+    /// </summary>
+    [Fact]
+    public void OpaqueFdSyncAndDeviceGeneratedCommandsAreNamedUnderVenusDebugInit()
+    {
+        DriverRun ours = fx.RunThroughIcd(fx.SharedHost(HostKind.VenusHost), Command, Timeout,
+            new Dictionary<string, string> { ["VENUS_DEBUG"] = "init" });
+        output.WriteLine(ours.ToString());
+        Assert.True(ours.Run.Succeeded && ours.Run.Stdout.Contains("extfd: all ok"), ours.ToString());
+        Assert.Contains("extfd: opaque-sync-props fence_opaque_fd=0 semaphore_opaque_fd=0", ours.Run.Stdout);
+        Assert.Contains("venus: external handle type OPAQUE_FD of fences and semaphores left out: an opaque fd shares one payload between devices", ours.Run.Stderr);
+        Assert.Contains("venus: device extension VK_EXT_device_generated_commands left out: not carried by the Venus protocol (", ours.Run.Stderr);
+    }
+
     /// <summary>Khronos' validation layer has nothing to say about the client, natively or through our ICD.</summary>
     [Fact]
     public void ValidationLayerIsCleanNativelyAndThroughOurIcd() =>

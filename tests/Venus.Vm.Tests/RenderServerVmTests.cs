@@ -19,6 +19,32 @@ public sealed class RenderServerVmTests(VmBootsFixture fixture, ITestOutputHelpe
 
     private VmStep Passed(string name) => VmAssert.Passed(Boot, name, output);
 
+    /// <summary>
+    /// tests/clients/extfd.c inside the VM on our render server: device memory exported as the blob's
+    /// PRIME dma-buf by one VkDevice and imported into a second (PRIME handle, resource id), written
+    /// and read back by both — the checksum is native lavapipe's (eng/vm.sh runs extfd in the chroot);
+    /// SYNC_FD fences and semaphores too; OPAQUE_FD fences and semaphores offer no feature.
+    /// </summary>
+    [Fact]
+    public void MemoryFdsThroughPrimeMatchNativeOnOurRenderServer()
+    {
+        VmStep ours = Passed("ours-extfd");
+        string native = File.ReadAllText(Path.Combine(PeersEnvironment.FindRepoRoot(), "artifacts", "vm", "extfd-native.log"));
+        output.WriteLine("native:\n" + native);
+        Assert.Contains("extfd: all ok", native);
+        Assert.Contains("extfd: all ok", ours.Output);
+        Assert.Contains("extfd: extensions memory_fd=1 dma_buf=1 fence_fd=1 semaphore_fd=1 queue_family_foreign=1", ours.Output);
+        Assert.Contains("extfd: memory-opaque ok", ours.Output);
+        Assert.Equal(Line(native, "extfd: memory-opaque sum="), Line(ours.Output, "extfd: memory-opaque sum="));
+        Assert.Contains("extfd: fence ok", ours.Output);
+        Assert.Contains("extfd: semaphore ok", ours.Output);
+        Assert.Contains("extfd: opaque-sync-props fence_opaque_fd=0 semaphore_opaque_fd=0", ours.Output);
+    }
+
+    private static string Line(string text, string prefix) =>
+        text.Replace("\r", "").Split('\n').FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal))
+        ?? throw new Xunit.Sdk.XunitException($"no line starting with '{prefix}' in:\n{text}");
+
     [Fact]
     public void QemuStartedOurHostAsItsRenderServerWithWorkerProcesses()
     {

@@ -125,6 +125,24 @@ public sealed class VenusVmTests(VmBootsFixture fixture, ITestOutputHelper outpu
         Assert.Equal(Identity(mesa.Output), Identity(ours.Output));
     }
 
+    /// <summary>
+    /// tests/clients/extfd.c inside the VM on virglrenderer 1.1.0's render server: Mesa's guest offers no
+    /// memory fds there (its host driver, lavapipe, cannot export dma-bufs), and neither does ours
+    /// (VENUS_DEBUG=init says why); the fence round trip (the guest's own SYNC_FD) passes in both.
+    /// </summary>
+    [Fact]
+    public void ExtfdOnVirglrenderersServerLeavesMemoryFdsOutAsMesaDoes()
+    {
+        VmStep ours = Passed("ours-extfd");
+        Assert.Contains("extfd: all ok", ours.Output);
+        Assert.Contains("extfd: extensions memory_fd=0 dma_buf=0 fence_fd=1", ours.Output);
+        Assert.Contains("extfd: fence ok", ours.Output);
+        Assert.Contains("venus: device extension VK_KHR_external_memory_fd left out: ", ours.Output);
+        VmStep mesa = Passed("mesa-extfd");
+        Assert.Contains("extfd: all ok", mesa.Output);
+        Assert.Contains("extfd: extensions memory_fd=0 dma_buf=0", mesa.Output);
+    }
+
     /// <summary>Before virtio_gpu is loaded there is no render node: a clean refusal, not a crash.</summary>
     [Fact]
     public void NoRenderNodeIsAnIncompatibleDriverWithOneLogLine()

@@ -8,7 +8,8 @@
  *     VK_KHR_external_fence_fd, VK_KHR_external_semaphore_fd and VK_EXT_queue_family_foreign the
  *     device offers (printed);
  *  2. props: vkGetPhysicalDeviceExternalBufferProperties of a storage/transfer buffer for OPAQUE_FD
- *     and DMA_BUF, and the external fence/semaphore properties of SYNC_FD (printed);
+ *     and DMA_BUF, the external fence/semaphore properties of SYNC_FD, and the features of OPAQUE_FD
+ *     fences and semaphores (printed);
  *  3. memory-opaque, memory-dmabuf (each where the buffer properties say exportable and importable):
  *     two VkDevices of one instance; device A allocates exportable memory for a buffer, fills it on
  *     the device (vkCmdFillBuffer and vkCmdUpdateBuffer), exports it with vkGetMemoryFdKHR (for
@@ -145,7 +146,12 @@ static int external_buffer(struct dev *d, VkExternalMemoryHandleTypeFlagBits typ
     }
     VkMemoryAllocateInfo mai = { .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .pNext = import_fd < 0 ? (void *)&exp : (void *)&imp,
                                  .allocationSize = *alloc_size, .memoryTypeIndex = *type_index };
-    CHECK(vkAllocateMemory, d->d, &mai, NULL, mem);
+    VkResult r = vkAllocateMemory(d->d, &mai, NULL, mem);
+    if (r != VK_SUCCESS) {
+        printf("extfd: vkAllocateMemory (%s, type %u, %llu bytes) failed: %d (%s)\n", import_fd < 0 ? "exportable" : "import of the fd",
+               *type_index, (unsigned long long)*alloc_size, (int)r, vk_result_name(r));
+        return 1;
+    }
     CHECK(vkBindBufferMemory, d->d, *buf, *mem, 0);
     return 0;
 }
@@ -408,6 +414,14 @@ int main(void)
            mem[0].compatibleHandleTypes, mem[1].externalMemoryFeatures, mem[1].exportFromImportedHandleTypes, mem[1].compatibleHandleTypes);
     printf("extfd: sync-props fence_sync_fd=%x/%x/%x semaphore_sync_fd=%x/%x/%x\n", fp.externalFenceFeatures, fp.exportFromImportedHandleTypes,
            fp.compatibleHandleTypes, sp.externalSemaphoreFeatures, sp.exportFromImportedHandleTypes, sp.compatibleHandleTypes);
+    /* OPAQUE_FD fences and semaphores: their features (a driver that cannot share a payload between devices offers none). */
+    VkPhysicalDeviceExternalFenceInfo ofi = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_FENCE_INFO, .handleType = VK_EXTERNAL_FENCE_HANDLE_TYPE_OPAQUE_FD_BIT };
+    VkExternalFenceProperties ofp = { .sType = VK_STRUCTURE_TYPE_EXTERNAL_FENCE_PROPERTIES };
+    vkGetPhysicalDeviceExternalFenceProperties(pd, &ofi, &ofp);
+    VkPhysicalDeviceExternalSemaphoreInfo osi = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_SEMAPHORE_INFO, .handleType = VK_EXTERNAL_SEMAPHORE_HANDLE_TYPE_OPAQUE_FD_BIT };
+    VkExternalSemaphoreProperties osp = { .sType = VK_STRUCTURE_TYPE_EXTERNAL_SEMAPHORE_PROPERTIES };
+    vkGetPhysicalDeviceExternalSemaphoreProperties(pd, &osi, &osp);
+    printf("extfd: opaque-sync-props fence_opaque_fd=%x semaphore_opaque_fd=%x\n", ofp.externalFenceFeatures, osp.externalSemaphoreFeatures);
     printf("extfd: props ok\n");
 
     struct dev a, b;

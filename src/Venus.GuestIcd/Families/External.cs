@@ -53,8 +53,11 @@ internal static unsafe partial class IcdCommands
             return Icd.Trace(VkResult.VK_ERROR_INVALID_EXTERNAL_HANDLE, "vkGetMemoryFdKHR");
         }
         Transport.GuestShmem blob = m.ShareableBlob();
-        ExternalMemory.Remember(dev.Instance.Transport, blob);
-        *pFd = dev.Instance.Transport.ExportBlobFd(blob);
+        // The import of this fd names the blob's resource on the ring: the host must have it first.
+        dev.Ring.SyncVirtqueue();
+        int fd = dev.Instance.Transport.ExportBlobFd(blob);
+        ExternalMemory.Remember(dev.Instance.Transport, blob, fd);
+        *pFd = fd;
         return VkResult.VK_SUCCESS;
     }
 
@@ -64,12 +67,15 @@ internal static unsafe partial class IcdCommands
         // Opaque fds have no properties to ask for (the spec forbids the query); dma-bufs do.
         if ((uint)handleType != ExternalMemory.DmaBuf || (ExternalMemory.SupportedTypes(dev.PhysicalDevice) & ExternalMemory.DmaBuf) == 0)
             return Icd.Trace(VkResult.VK_ERROR_INVALID_EXTERNAL_HANDLE, "vkGetMemoryFdPropertiesKHR");
-        uint? resource = ExternalMemory.ResourceOf(dev.Instance.Transport, fd, out string why);
+        uint? resource = ExternalMemory.ResourceOf(dev.Instance.Transport, fd, out IDisposable? hold, out string why);
+        using IDisposable? held = hold;
         if (resource is null)
         {
             IcdLog.Error($"vkGetMemoryFdPropertiesKHR: {why}");
             return Icd.Trace(VkResult.VK_ERROR_INVALID_EXTERNAL_HANDLE, "vkGetMemoryFdPropertiesKHR");
         }
+        if (held is not null)
+            dev.Ring.SyncVirtqueue(); // the PRIME import's attachment reaches the host before the ring's query
         var props = new VkMemoryResourcePropertiesMESA { sType = VkMemoryResourcePropertiesMESA.SType };
         VkResult r = Calls.vkGetMemoryResourcePropertiesMESA(dev.Ring, device, resource.Value, &props);
         if (r == VkResult.VK_SUCCESS)

@@ -350,6 +350,9 @@ internal sealed unsafe class DeviceMemory(Device device, ulong id, ulong size, u
     /// <summary>The fd handle types it was allocated exportable with (or imported as): its blob is then shareable (Runtime/ExternalMemory.cs).</summary>
     public uint ExternalHandleTypes { get; set; }
 
+    /// <summary>What keeps the resource of an imported fd attached to the context (virtio-gpu: the PRIME handle); disposed on free.</summary>
+    public IDisposable? ImportHold { get; set; }
+
     /// <summary>The blob of exportable memory, made SHAREABLE (and mapped where the type is mappable) on first use.</summary>
     public Transport.GuestShmem ShareableBlob()
     {
@@ -427,6 +430,15 @@ internal sealed unsafe class DeviceMemory(Device device, ulong id, ulong size, u
                 IcdLog.Info($"releasing the blob of memory 0x{Id:x}: {e.Message}");
             }
             _blob = null;
+            try
+            {
+                ImportHold?.Dispose();
+            }
+            catch (Exception e)
+            {
+                IcdLog.Info($"releasing the import of memory 0x{Id:x}: {e.Message}");
+            }
+            ImportHold = null;
         }
     }
 }

@@ -37,6 +37,8 @@ internal static unsafe class ExternalHandles
     public sealed class Allocation : IDisposable
     {
         private readonly List<nint> _owned = new();
+        /// <summary>What keeps an imported fd's resource attached (virtio-gpu's PRIME handle) until the memory is freed.</summary>
+        private IDisposable? _hold;
         public uint HandleTypes { get; private set; }
         /// <summary>The app's fd, which a successful import takes over (closed here).</summary>
         public int ImportedFd { get; private set; } = -1;
@@ -59,13 +61,15 @@ internal static unsafe class ExternalHandles
             var a = new Allocation { HandleTypes = export };
             if (import != null)
             {
-                uint? resource = ExternalMemory.ResourceOf(dev.Instance.Transport, import->fd, out string why);
+                uint? resource = ExternalMemory.ResourceOf(dev.Instance.Transport, import->fd, out a._hold, out string why);
                 if (resource is null)
                 {
                     IcdLog.Error($"vkAllocateMemory: cannot import: {why}");
                     refusal = VkResult.VK_ERROR_INVALID_EXTERNAL_HANDLE;
                     return null;
                 }
+                if (a._hold is not null)
+                    dev.Ring.SyncVirtqueue(); // the PRIME import's attachment reaches the host before the ring's allocation
                 info.pNext = ExternalMemory.WithResourceImport(info.pNext, resource.Value, a._owned);
                 a.HandleTypes |= (uint)import->handleType;
                 a.ImportedFd = import->fd;
@@ -77,6 +81,8 @@ internal static unsafe class ExternalHandles
         public void Succeeded(DeviceMemory memory)
         {
             memory.ExternalHandleTypes = HandleTypes;
+            memory.ImportHold = _hold;
+            _hold = null;
             if (ImportedFd >= 0)
                 Posix.Close(ImportedFd);
         }
@@ -86,6 +92,8 @@ internal static unsafe class ExternalHandles
             foreach (nint p in _owned)
                 NativeMemory.Free((void*)p);
             _owned.Clear();
+            _hold?.Dispose();
+            _hold = null;
         }
     }
 

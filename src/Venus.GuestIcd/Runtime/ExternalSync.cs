@@ -22,6 +22,18 @@ namespace Venus.GuestIcd.Runtime;
 /// </summary>
 internal static unsafe class ExternalSync
 {
+    /// <summary>
+    /// Why OPAQUE_FD fences and semaphores are never offered (VENUS_DEBUG=init and README say it): an
+    /// opaque fd names one payload that two devices share, and only the host's driver can make two
+    /// VkFences or VkSemaphores share one. The protocol has no way to ask it to: vkImportFenceFdKHR and
+    /// vkImportSemaphoreFdKHR would carry an fd number of the guest, meaningless on the host (venus-host
+    /// ends a context that sends one), no message carries a sync object's fd between guest and host,
+    /// and the resource commands (vkImportSemaphoreResourceMESA, vkResetFenceResourceMESA) know only
+    /// resource 0, an already-signalled sync_fd. A guest-side copy of the payload at each submit would
+    /// break the spec's sharing (a wait on one device for a signal submitted on the other).
+    /// </summary>
+    public const string NoOpaqueFd = "an opaque fd shares one payload between devices, which only the host's driver can do, and the Venus protocol carries no fence or semaphore fd between guest and host (vkImportFenceFdKHR/vkImportSemaphoreFdKHR would send a guest fd number; the resource commands know only resource 0, a signalled sync_fd); SYNC_FD is offered";
+
     public const uint FenceSyncFd = 0x8;        // VK_EXTERNAL_FENCE_HANDLE_TYPE_SYNC_FD_BIT
     public const uint SemaphoreSyncFd = 0x10;   // VK_EXTERNAL_SEMAPHORE_HANDLE_TYPE_SYNC_FD_BIT
     private const uint FenceImportTemporary = 0x1, SemaphoreImportTemporary = 0x1;

@@ -285,6 +285,21 @@ internal sealed unsafe class GuestRing : IDisposable
         return _cur;
     }
 
+    /// <summary>
+    /// Returns once the host has handled everything this process sent outside the ring before it
+    /// (virtio-gpu: a blob just created, a resource PRIME import just attached), so that a ring
+    /// command naming such a resource cannot overtake it: a vkNotifyRingMESA of this ring through
+    /// <see cref="IGuestTransport.SyncVirtqueue"/>. Not for hot paths.
+    /// </summary>
+    public void SyncVirtqueue()
+    {
+        ulong size = vkNotifyRingMESA.Size(RingId, _cur, 0, Filter);
+        byte* bytes = stackalloc byte[(int)size];
+        var e = new VnEncoder(new Span<byte>(bytes, (int)size), Filter);
+        vkNotifyRingMESA.Encode(ref e, 0, RingId, _cur, 0);
+        _transport.SyncVirtqueue(e.Written);
+    }
+
     private void Notify()
     {
         ulong size = vkNotifyRingMESA.Size(RingId, _cur, 0, Filter);

@@ -14,7 +14,7 @@ namespace Venus.GuestIcd.Runtime;
 internal sealed unsafe class PhysicalDevice : DispatchableObject
 {
     private const string NotCarried = "not carried by the Venus protocol";
-    private const string NoMemoryFds = "this transport does not share device memory as file descriptors (vtest does where the host shares device memory as blobs, as venus-host does; virtio-gpu's PRIME export is not done yet)";
+    private const string NoMemoryFds = "this transport does not share device memory as file descriptors (vtest does where the host shares device memory as blobs, as venus-host does; virtio-gpu does through PRIME)";
 
     /// <summary>
     /// Device extensions this driver never offers, with the reason <c>VENUS_DEBUG=init</c> gives for
@@ -31,7 +31,7 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
         ["VK_KHR_display_swapchain"] = "the host's WSI; this driver's swapchains are its own",
         ["VK_ANDROID_native_buffer"] = "Android only", ["VK_ANDROID_external_memory_android_hardware_buffer"] = "Android only",
         ["VK_EXT_map_memory_placed"] = "a placed mapping needs the host's pages at an address the app picks",
-        ["VK_EXT_device_generated_commands"] = "some of its commands have no wire body and this driver does not implement them yet",
+        ["VK_EXT_device_generated_commands"] = NotCarried + " (the renderer's extension table lists it, but no VkCommandTypeEXT value exists for any of its 9 commands, vkCmdExecuteGeneratedCommandsEXT included)",
         ["VK_KHR_pipeline_binary"] = NotCarried, ["VK_EXT_descriptor_buffer"] = NotCarried + " (descriptor bytes the host's driver writes)",
         ["VK_EXT_device_fault"] = NotCarried, ["VK_EXT_memory_priority"] = NotCarried,
         ["VK_EXT_pageable_device_local_memory"] = NotCarried, ["VK_EXT_shader_object"] = NotCarried,
@@ -58,11 +58,33 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
     /// </summary>
     private string? ExternalLeaveOut(string name) => name switch
     {
-        "VK_KHR_external_memory_fd" or "VK_EXT_external_memory_dma_buf" when !Instance.Transport.SharesMemoryFds => NoMemoryFds,
-        "VK_EXT_queue_family_foreign" when !Instance.Transport.SharesMemoryFds =>
-            "serves only memory shared through file descriptors, and " + NoMemoryFds,
+        "VK_KHR_external_memory_fd" or "VK_EXT_external_memory_dma_buf" => MemoryFdsUnavailable(),
+        "VK_EXT_queue_family_foreign" when MemoryFdsUnavailable() is { } why =>
+            "serves only memory shared through file descriptors, and " + why,
         _ => null,
     };
+
+    /// <summary>
+    /// Why memory fds cannot be offered, or null: the transport must share blobs as fds, and where it
+    /// cannot ask the host whether it imports its own exports (virtio-gpu), the host is asked by doing
+    /// it once (<see cref="ExternalMemory.HostImportsItsExports"/>).
+    /// </summary>
+    private string? MemoryFdsUnavailable()
+    {
+        if (!Instance.Transport.SharesMemoryFds)
+            return NoMemoryFds;
+        if (!Instance.Transport.ProbesMemoryFds)
+            return null;
+        if (!_memoryFdsProbed)
+        {
+            _memoryFdsProbed = true;
+            if (!ExternalMemory.HostImportsItsExports(this, out string why))
+                _memoryFdsRefusal = $"on {Instance.Transport.Name} {why}";
+        }
+        return _memoryFdsRefusal;
+    }
+    private bool _memoryFdsProbed;
+    private string? _memoryFdsRefusal;
 
     private static readonly HashSet<string> InstanceExtensionNames =
         new(GuestInstance.Extensions.Select(e => e.Name), StringComparer.Ordinal);
@@ -278,6 +300,7 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
             InstanceExtensionNames, dropped);
         foreach ((string ext, string why) in dropped)
             IcdLog.Info($"device extension {ext} left out: {why}");
+        IcdLog.Info($"external handle type OPAQUE_FD of fences and semaphores left out: {ExternalSync.NoOpaqueFd}");
 
         var kept = new List<VkExtensionProperties>();
         foreach ((string name, VkExtensionProperties p) in candidates)

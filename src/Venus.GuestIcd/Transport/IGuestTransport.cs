@@ -31,11 +31,38 @@ internal interface IGuestTransport : IDisposable
     /// <summary>Whether device memory can be exported as an fd and imported again (vtest: the blob's fd).</summary>
     bool SharesMemoryFds => false;
 
+    /// <summary>
+    /// Whether the host cannot say if it imports its own exports, so the driver finds out by doing it
+    /// (virtio-gpu: the VMM fills in the capset, the same for every render server).
+    /// </summary>
+    bool ProbesMemoryFds => false;
+
     /// <summary>A new fd (the caller owns it) of a shareable blob, for vkGetMemoryFdKHR.</summary>
     int ExportBlobFd(GuestShmem blob) => throw new NotSupportedException($"{Name} does not export blobs");
 
+    /// <summary>
+    /// The resource behind an fd this process did not export through this transport, where the
+    /// transport can take fds from elsewhere (virtio-gpu: a dma-buf of a host blob, through PRIME);
+    /// <paramref name="hold"/> keeps the resource attached to this context until the import is done
+    /// with (null when nothing needs holding). False with the reason where it cannot (vtest has no
+    /// message that carries an fd to the host).
+    /// </summary>
+    bool TryImportMemoryFd(int fd, out uint resourceId, out IDisposable? hold, out string why)
+    {
+        resourceId = 0;
+        hold = null;
+        why = $"fd {fd} is not memory this driver exported through {Name} in this process (or that memory was freed): {Name} cannot pass an fd to the host, which can import only its own exports";
+        return false;
+    }
+
     /// <summary>Sends a command stream outside any ring (vkCreateRingMESA, vkNotifyRingMESA, ...).</summary>
     void SubmitVirtqueue(ReadOnlySpan<byte> stream);
+
+    /// <summary>
+    /// <see cref="SubmitVirtqueue"/>, returning once the host has handled it and everything sent this
+    /// way before (blob creations, resource attachments). vtest: one socket, already in order.
+    /// </summary>
+    void SyncVirtqueue(ReadOnlySpan<byte> stream) => SubmitVirtqueue(stream);
 
     /// <summary>True once the host is known to be gone (connection closed or reset).</summary>
     bool IsHostGone();

@@ -48,7 +48,11 @@ internal sealed class RecordingTransport(IGuestTransport inner, VenusRecording.W
     public GuestShmem CreateMemoryBlob(ulong memoryId, ulong size, bool mappable) => inner.CreateMemoryBlob(memoryId, size, mappable);
     public GuestShmem CreateShareableMemoryBlob(ulong memoryId, ulong size, bool mappable) => inner.CreateShareableMemoryBlob(memoryId, size, mappable);
     public bool SharesMemoryFds => inner.SharesMemoryFds;
+    public bool ProbesMemoryFds => inner.ProbesMemoryFds;
+    public void SyncVirtqueue(ReadOnlySpan<byte> stream) => inner.SyncVirtqueue(stream);
     public int ExportBlobFd(GuestShmem blob) => inner.ExportBlobFd(blob);
+    public bool TryImportMemoryFd(int fd, out uint resourceId, out IDisposable? hold, out string why) =>
+        inner.TryImportMemoryFd(fd, out resourceId, out hold, out why);
     public bool IsHostGone() => inner.IsHostGone();
     public DrmNodeInfo? DrmInfo => inner.DrmInfo;
     public bool SharesMappedMemory => inner.SharesMappedMemory;
