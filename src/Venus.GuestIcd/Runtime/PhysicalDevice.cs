@@ -78,10 +78,32 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
         if (!_memoryFdsProbed)
         {
             _memoryFdsProbed = true;
-            if (!ExternalMemory.HostImportsItsExports(this, out string why))
+            // The probe costs a device and some ten round trips; the answer holds for the boot
+            // (one render server per VM), so later processes read it from the boot cache.
+            const string Question = "host imports the memory it exported";
+            ReadOnlySpan<byte> identity = HostDeviceIdentity();
+            if (!BootCache.TryRead(Question, identity, out bool ok, out string why))
+            {
+                ok = ExternalMemory.HostImportsItsExports(this, out why);
+                BootCache.Write(Question, identity, ok, why);
+            }
+            else
+                IcdLog.Info($"memory fds: the boot cache says the host {(ok ? "imports" : "does not import")} the memory it exported");
+            if (!ok)
                 _memoryFdsRefusal = $"on {Instance.Transport.Name} {why}";
         }
         return _memoryFdsRefusal;
+    }
+
+    /// <summary>What tells this host device from another in this boot: the transport (its node), the device's ids, driver version and pipeline cache UUID.</summary>
+    private byte[] HostDeviceIdentity()
+    {
+        string text = $"{Instance.Transport.Name}|{_properties.vendorID:x}|{_properties.deviceID:x}|{_properties.driverVersion:x}|";
+        var bytes = new byte[System.Text.Encoding.UTF8.GetByteCount(text) + 16];
+        int n = System.Text.Encoding.UTF8.GetBytes(text, bytes);
+        fixed (byte* uuid = _properties.pipelineCacheUUID)
+            new ReadOnlySpan<byte>(uuid, 16).CopyTo(bytes.AsSpan(n));
+        return bytes;
     }
     private bool _memoryFdsProbed;
     private string? _memoryFdsRefusal;
