@@ -335,6 +335,9 @@ internal static class PerfOptions
     /// <summary><c>no_event_feedback</c>: event status asks the host, and host sets and resets wait for its reply.</summary>
     public static readonly bool NoEventFeedback = Switches.Contains("no_event_feedback");
 
+    /// <summary><c>no_query_feedback</c>: query results come from the host (a round trip per vkGetQueryPoolResults, polled with WAIT_BIT).</summary>
+    public static readonly bool NoQueryFeedback = Switches.Contains("no_query_feedback");
+
     /// <summary><c>no_async_create</c>: object creation waits for the host's answer (buffers, views, samplers, layouts, ...).</summary>
     public static readonly bool NoAsyncCreate = Switches.Contains("no_async_create");
 
