@@ -242,7 +242,10 @@ internal sealed unsafe class GuestQueryPool
         if (!allAvailable)
         {
             dev.Ring.CheckFatal(); // a lost device is an answer too
-            result = VkResult.VK_NOT_READY;
+            // VK_NOT_READY is for calls that write nothing for unavailable queries; with PARTIAL every
+            // query got a value (as drivers answer, anv and lavapipe among them; Mesa's venus says NOT_READY).
+            if ((flags & partial) == 0)
+                result = VkResult.VK_NOT_READY;
         }
         return true;
     }
