@@ -289,6 +289,8 @@ internal sealed unsafe class GuestRing : IDisposable
                 }
             }
             _threadRings[thread] = made;
+            if (made is not null)
+                IcdLog.Info($"thread ring 0x{made.RingId:x} for thread {thread} ({_threadRings.Count} of {MaxThreadRings})");
             return made;
         }
     }

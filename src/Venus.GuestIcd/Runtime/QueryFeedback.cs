@@ -61,29 +61,47 @@ internal sealed unsafe class GuestQueryPool
     /// <summary>The mapped slots, or null until a command buffer first recorded a query command on the pool.</summary>
     public ulong* Data => (ulong*)Volatile.Read(ref _data);
 
-    /// <summary>A pool with feedback for <paramref name="info"/>, or null where its type is not covered or feedback is off.</summary>
+    /// <summary>
+    /// The guest state of a pool of <paramref name="info"/>: its value count (for packing the host's
+    /// answers), covered (feedback slots) where its type is occlusion, pipeline statistics or timestamp
+    /// and feedback is on; null for types whose result layout this driver does not know.
+    /// </summary>
     public static GuestQueryPool? For(Device dev, ulong id, VkQueryPoolCreateInfo* info)
     {
-        if (PerfOptions.NoQueryFeedback || dev.MultiviewEnabled || dev.PhysicalDevice.CanMapFeedback is not null || info->queryCount == 0)
+        if (info->queryCount == 0)
             return null;
         uint values;
+        bool coverable = false;
         switch (info->queryType)
         {
             case VkQueryType.VK_QUERY_TYPE_OCCLUSION:
             case VkQueryType.VK_QUERY_TYPE_TIMESTAMP:
                 values = 1;
+                coverable = true;
                 break;
             case VkQueryType.VK_QUERY_TYPE_PIPELINE_STATISTICS:
                 values = (uint)BitOperations.PopCount(info->pipelineStatistics);
                 if (values == 0)
                     return null;
+                coverable = true;
+                break;
+            case VkQueryType.VK_QUERY_TYPE_TRANSFORM_FEEDBACK_STREAM_EXT:
+                values = 2;
+                break;
+            case VkQueryType.VK_QUERY_TYPE_PRIMITIVES_GENERATED_EXT:
+            case VkQueryType.VK_QUERY_TYPE_ACCELERATION_STRUCTURE_COMPACTED_SIZE_KHR:
+            case VkQueryType.VK_QUERY_TYPE_ACCELERATION_STRUCTURE_SERIALIZATION_SIZE_KHR:
+                values = 1;
                 break;
             default:
                 return null;
         }
         VkDriverId driver = dev.PhysicalDevice.HostDriver;
         bool saturate = driver is VkDriverId.VK_DRIVER_ID_MESA_LLVMPIPE or VkDriverId.VK_DRIVER_ID_ARM_PROPRIETARY or VkDriverId.VK_DRIVER_ID_MESA_TURNIP;
-        return new GuestQueryPool(id, info->queryCount, values, saturate);
+        var pool = new GuestQueryPool(id, info->queryCount, values, saturate);
+        if (!coverable || PerfOptions.NoQueryFeedback || dev.MultiviewEnabled || dev.PhysicalDevice.CanMapFeedback is not null)
+            pool.Covered = false;
+        return pool;
     }
 
     /// <summary>
