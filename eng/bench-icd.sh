@@ -14,16 +14,16 @@
 #   BENCH_TIMEOUT          seconds one run may take before it counts as failed (default 60)
 #   BENCH_ARGS             extra icdbench arguments (e.g. "--cmds 20000 --submits 500 --queries 500")
 #   BENCH_COMBOS           comma-separated subset of: ours-host ours-workers ours-virgl ours-nofb-host
-#                          ours-spin-host ours-prior-host mesa-host mesa-virgl mesa-nofb-host
+#                          ours-spin-host ours-prior-host ours-rings-host mesa-host mesa-virgl mesa-nofb-host
 #                          mesa-nofb-virgl native
-#                          (default: all but ours-nofb-host, ours-spin-host and ours-prior-host)
+#                          (default: all but ours-nofb-host, ours-spin-host, ours-prior-host, ours-rings-host)
 #   BENCH_VERIFY=1         also count, on a recording venus-host, how many of icdbench's query calls
 #                          reach the host (our ICD and Mesa's), to check they are round trips
 #
 # ours-workers is our ICD on a second venus-host in its default mode (a worker process per client,
 # --isolation process), against the thread-mode host of the other -host columns.
-# ours-prior-host is our ICD with VENUS_PERF=no_query_feedback,no_thread_rings (query results from the
-# host, every thread's calls on the one instance ring: as before those two fast paths).
+# ours-prior-host is our ICD with VENUS_PERF=no_query_feedback (query results from the host, as before
+# query feedback); ours-rings-host is our ICD with VENUS_PERF=thread_rings (a ring per app thread).
 # ours-spin-host is our ICD with VENUS_PERF=spin_relax: waits on the host spin some 40 µs before
 # yielding the core, as they did before issue 12's round-trip work (the A/B column for it).
 # ours-nofb-host is our ICD with VENUS_PERF=no_fence_feedback,no_semaphore_feedback,no_event_feedback,
@@ -51,7 +51,7 @@ for n in "$runs" "$vi_runs" "$tmo"; do
 done
 IFS=',' read -r -a combo_list <<<"$combos"
 for c in "${combo_list[@]}"; do
-  case "$c" in ours-host|ours-workers|ours-virgl|ours-nofb-host|ours-spin-host|ours-prior-host|mesa-host|mesa-virgl|mesa-nofb-host|mesa-nofb-virgl|native) ;;
+  case "$c" in ours-host|ours-workers|ours-virgl|ours-nofb-host|ours-spin-host|ours-prior-host|ours-rings-host|mesa-host|mesa-virgl|mesa-nofb-host|mesa-nofb-virgl|native) ;;
     *) die "unknown combination '$c' in BENCH_COMBOS" ;; esac
 done
 
@@ -126,7 +126,7 @@ fi
 label() {
   case "$1" in
     ours-host) echo "ours / venus-host" ;; ours-workers) echo "ours / venus-host, worker processes" ;;
-    ours-prior-host) echo "ours, no query feedback or thread rings / venus-host" ;; ours-virgl) echo "ours / virglrenderer" ;;
+    ours-prior-host) echo "ours, no query feedback / venus-host" ;; ours-rings-host) echo "ours, thread rings / venus-host" ;; ours-virgl) echo "ours / virglrenderer" ;;
     ours-nofb-host) echo "ours no-feedback, no async create / venus-host" ;;
     ours-spin-host) echo "ours, spin-first waits / venus-host" ;;
     mesa-host) echo "Mesa / venus-host" ;; mesa-virgl) echo "Mesa / virglrenderer" ;;
@@ -145,7 +145,7 @@ combo_env() {
   case "$1" in
     ours-*) [ -z "$ours_fail" ] || { echo "$ours_fail"; return 1; }
             case "$1" in ours-nofb-*) echo -n "VENUS_PERF=$ours_slow " ;; ours-spin-*) echo -n "VENUS_PERF=spin_relax " ;;
-                         ours-prior-*) echo -n "VENUS_PERF=no_query_feedback,no_thread_rings " ;; esac
+                         ours-prior-*) echo -n "VENUS_PERF=no_query_feedback " ;; ours-rings-*) echo -n "VENUS_PERF=thread_rings " ;; esac
             echo "VK_DRIVER_FILES=$manifest VN_DEBUG=vtest VTEST_SOCKET_NAME=$sock" ;;
     mesa-nofb-*) echo "VK_DRIVER_FILES=/usr/share/vulkan/icd.d/virtio_icd.json VN_DEBUG=vtest $nofb VTEST_SOCKET_NAME=$sock" ;;
     mesa-*) echo "VK_DRIVER_FILES=/usr/share/vulkan/icd.d/virtio_icd.json VN_DEBUG=vtest VTEST_SOCKET_NAME=$sock" ;;

@@ -39,8 +39,8 @@
  *   mt1_call_us, mt4_call_us      vkGetDescriptorSetLayoutSupport (a round trip, as query_dsl_support_us) from 1,
  *                                 then from 4 threads at once, --queries calls per thread: the median per-call
  *                                 latency over all calls. With one shared ring the 4 threads wait behind each
- *                                 other's round trips; with a ring per thread (ours unless
- *                                 VENUS_PERF=no_thread_rings) the host answers them on separate threads
+ *                                 other's round trips; with a ring per thread (ours with
+ *                                 VENUS_PERF=thread_rings) the host answers them on separate threads
  *
  * Why these two synchronous queries: they must cost a host round trip on every call through Mesa
  * 25.0's venus too, so they measure the round trip and not a guest cache. In Mesa 25.0

@@ -31,7 +31,8 @@ namespace Venus.GuestIcd.Runtime;
 /// the host must have run everything the primary ring held when this thread last could have seen it
 /// (its tail at the last release of its lock): the thread waits for that seqno (Mesa waits for the
 /// whole primary ring). Calls already inside a locked primary section, and threads past
-/// <see cref="MaxThreadRings"/>, use the primary ring. Off with <c>VENUS_PERF=no_thread_rings</c>.
+/// <see cref="MaxThreadRings"/>, use the primary ring. Off unless <c>VENUS_PERF=thread_rings</c>: on a
+/// 2-core host it measured slower (more host ring threads for the same cores; README, issue 12).
 /// </para>
 /// </summary>
 internal sealed unsafe class GuestRing : IDisposable
@@ -146,12 +147,12 @@ internal sealed unsafe class GuestRing : IDisposable
 
     /// <summary>
     /// Makes calls with a reply go through per-thread rings of <paramref name="bufferSize"/> bytes,
-    /// each with the id <paramref name="newRingId"/> gives (unless <c>VENUS_PERF=no_thread_rings</c>).
+    /// each with the id <paramref name="newRingId"/> gives (only with <c>VENUS_PERF=thread_rings</c>).
     /// Call once, before the ring is shared between threads.
     /// </summary>
     public void EnableThreadRings(Func<ulong> newRingId, uint bufferSize, ulong replySize)
     {
-        if (PerfOptions.NoThreadRings || _primary is not null)
+        if (!PerfOptions.ThreadRings || _primary is not null)
             return;
         _makeThreadRing = () => new GuestRing(_transport, Filter, newRingId(), bufferSize, replySize, this);
     }
