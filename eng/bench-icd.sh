@@ -13,12 +13,17 @@
 #   BENCH_VULKANINFO_RUNS  vulkaninfo runs per combination (default: RUNS)
 #   BENCH_TIMEOUT          seconds one run may take before it counts as failed (default 60)
 #   BENCH_ARGS             extra icdbench arguments (e.g. "--cmds 20000 --submits 500 --queries 500")
-#   BENCH_COMBOS           comma-separated subset of: ours-host ours-virgl ours-nofb-host ours-spin-host
-#                          mesa-host mesa-virgl mesa-nofb-host mesa-nofb-virgl native
-#                          (default: all but ours-nofb-host and ours-spin-host)
+#   BENCH_COMBOS           comma-separated subset of: ours-host ours-workers ours-virgl ours-nofb-host
+#                          ours-spin-host ours-prior-host ours-rings-host mesa-host mesa-virgl mesa-nofb-host
+#                          mesa-nofb-virgl native
+#                          (default: all but ours-nofb-host, ours-spin-host, ours-prior-host, ours-rings-host)
 #   BENCH_VERIFY=1         also count, on a recording venus-host, how many of icdbench's query calls
 #                          reach the host (our ICD and Mesa's), to check they are round trips
 #
+# ours-workers is our ICD on a second venus-host in its default mode (a worker process per client,
+# --isolation process), against the thread-mode host of the other -host columns.
+# ours-prior-host is our ICD with VENUS_PERF=no_query_feedback (query results from the host, as before
+# query feedback); ours-rings-host is our ICD with VENUS_PERF=thread_rings (a ring per app thread).
 # ours-spin-host is our ICD with VENUS_PERF=spin_relax: waits on the host spin some 40 µs before
 # yielding the core, as they did before issue 12's round-trip work (the A/B column for it).
 # ours-nofb-host is our ICD with VENUS_PERF=no_fence_feedback,no_semaphore_feedback,no_event_feedback,
@@ -39,14 +44,14 @@ runs="${1:-${BENCH_RUNS:-5}}"
 vi_runs="${BENCH_VULKANINFO_RUNS:-$runs}"
 tmo="${BENCH_TIMEOUT:-60}"
 args="${BENCH_ARGS:-}"
-combos="${BENCH_COMBOS:-ours-host,ours-virgl,mesa-host,mesa-virgl,mesa-nofb-host,mesa-nofb-virgl,native}"
+combos="${BENCH_COMBOS:-ours-host,ours-workers,ours-virgl,mesa-host,mesa-virgl,mesa-nofb-host,mesa-nofb-virgl,native}"
 verify="${BENCH_VERIFY:-0}"
 for n in "$runs" "$vi_runs" "$tmo"; do
   [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -gt 0 ] || die "RUNS, BENCH_VULKANINFO_RUNS and BENCH_TIMEOUT must be positive numbers"
 done
 IFS=',' read -r -a combo_list <<<"$combos"
 for c in "${combo_list[@]}"; do
-  case "$c" in ours-host|ours-virgl|ours-nofb-host|ours-spin-host|mesa-host|mesa-virgl|mesa-nofb-host|mesa-nofb-virgl|native) ;;
+  case "$c" in ours-host|ours-workers|ours-virgl|ours-nofb-host|ours-spin-host|ours-prior-host|ours-rings-host|mesa-host|mesa-virgl|mesa-nofb-host|mesa-nofb-virgl|native) ;;
     *) die "unknown combination '$c' in BENCH_COMBOS" ;; esac
 done
 
@@ -62,7 +67,7 @@ P="$(bash eng/peers.sh ensure)"
 cdir="/tmp/icdbench-$(printf %s "$root" | md5sum | cut -c1-8)"
 mkdir -p "$P$cdir"
 cp bench/clients/icdbench.c bench/clients/icdbench.comp "$P$cdir/"
-chroot "$P" sh -c "cd $cdir && gcc -O2 -Wall -o icdbench icdbench.c -lvulkan && glslangValidator -V -o icdbench.spv icdbench.comp >/dev/null" \
+chroot "$P" sh -c "cd $cdir && gcc -O2 -Wall -o icdbench icdbench.c -lvulkan -lpthread && glslangValidator -V -o icdbench.spv icdbench.comp >/dev/null" \
   >"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; die "building icdbench in the chroot failed"; }
 
 # ---- our ICD ----
@@ -83,7 +88,7 @@ else
 fi
 
 # ---- the hosts, on fresh sockets; stopped on exit ----
-hsock="/tmp/icdbench-$$-host.sock" vsock="/tmp/icdbench-$$-virgl.sock" rsock="/tmp/icdbench-$$-rec.sock"
+hsock="/tmp/icdbench-$$-host.sock" wsock="/tmp/icdbench-$$-workers.sock" vsock="/tmp/icdbench-$$-virgl.sock" rsock="/tmp/icdbench-$$-rec.sock"
 pids=()
 stop_hosts() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -91,7 +96,7 @@ stop_hosts() {
     for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$p" 2>/dev/null || true
   done
-  for s in "$hsock" "$vsock" "$rsock"; do
+  for s in "$hsock" "$wsock" "$vsock" "$rsock"; do
     [ -f "$P$s.log" ] && cp "$P$s.log" "$out/$(basename "$s").log" 2>/dev/null
     rm -f "$P$s" "$P$s.log"
   done
@@ -100,11 +105,16 @@ stop_hosts() {
 trap stop_hosts EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-host_fail="" virgl_fail=""
+host_fail="" workers_fail="" virgl_fail=""
 if [[ ",$combos," == *-host,* || "$verify" = 1 ]]; then
   note "starting venus-host --isolation thread at $hsock (publishing it into the chroot)"
   if pid="$(bash eng/host.sh serve "$hsock" --isolation thread 2>"$out/host-start.log")"; then pids+=("$pid")
   else host_fail="venus-host did not start: $(tail -n 1 "$out/host-start.log")"; note "$host_fail"; fi
+fi
+if [[ ",$combos," == *,ours-workers,* ]]; then
+  note "starting venus-host (default: worker processes) at $wsock"
+  if pid="$(bash eng/host.sh serve "$wsock" 2>"$out/workers-start.log")"; then pids+=("$pid")
+  else workers_fail="venus-host (workers) did not start: $(tail -n 1 "$out/workers-start.log")"; note "$workers_fail"; fi
 fi
 if [[ ",$combos," == *-virgl,* ]]; then
   note "starting virglrenderer 1.1.0 at $vsock"
@@ -115,7 +125,8 @@ fi
 # ---- running one combination ----
 label() {
   case "$1" in
-    ours-host) echo "ours / venus-host" ;; ours-virgl) echo "ours / virglrenderer" ;;
+    ours-host) echo "ours / venus-host" ;; ours-workers) echo "ours / venus-host, worker processes" ;;
+    ours-prior-host) echo "ours, no query feedback / venus-host" ;; ours-rings-host) echo "ours, thread rings / venus-host" ;; ours-virgl) echo "ours / virglrenderer" ;;
     ours-nofb-host) echo "ours no-feedback, no async create / venus-host" ;;
     ours-spin-host) echo "ours, spin-first waits / venus-host" ;;
     mesa-host) echo "Mesa / venus-host" ;; mesa-virgl) echo "Mesa / virglrenderer" ;;
@@ -129,10 +140,12 @@ ours_slow="no_fence_feedback,no_semaphore_feedback,no_event_feedback,no_async_cr
 combo_env() {
   local sock
   case "$1" in *-host) sock="$hsock"; [ -z "$host_fail" ] || { echo "$host_fail"; return 1; } ;;
+               ours-workers) sock="$wsock"; [ -z "$workers_fail" ] || { echo "$workers_fail"; return 1; } ;;
                *-virgl) sock="$vsock"; [ -z "$virgl_fail" ] || { echo "$virgl_fail"; return 1; } ;; esac
   case "$1" in
     ours-*) [ -z "$ours_fail" ] || { echo "$ours_fail"; return 1; }
-            case "$1" in ours-nofb-*) echo -n "VENUS_PERF=$ours_slow " ;; ours-spin-*) echo -n "VENUS_PERF=spin_relax " ;; esac
+            case "$1" in ours-nofb-*) echo -n "VENUS_PERF=$ours_slow " ;; ours-spin-*) echo -n "VENUS_PERF=spin_relax " ;;
+                         ours-prior-*) echo -n "VENUS_PERF=no_query_feedback " ;; ours-rings-*) echo -n "VENUS_PERF=thread_rings " ;; esac
             echo "VK_DRIVER_FILES=$manifest VN_DEBUG=vtest VTEST_SOCKET_NAME=$sock" ;;
     mesa-nofb-*) echo "VK_DRIVER_FILES=/usr/share/vulkan/icd.d/virtio_icd.json VN_DEBUG=vtest $nofb VTEST_SOCKET_NAME=$sock" ;;
     mesa-*) echo "VK_DRIVER_FILES=/usr/share/vulkan/icd.d/virtio_icd.json VN_DEBUG=vtest VTEST_SOCKET_NAME=$sock" ;;
@@ -252,6 +265,9 @@ rows=(
   "query_local_ns|vkGetBufferMemoryRequirements (local in Mesa), ns"
   "create_buffer_ns|vkCreateBuffer + vkDestroyBuffer, ns"
   "event_status_ns|vkGetEventStatus of an unset event, ns"
+  "query_results_ns|vkGetQueryPoolResults of a written timestamp, ns"
+  "mt1_call_us|vkGetDescriptorSetLayoutSupport (round trip) from 1 thread, µs per call"
+  "mt4_call_us|the same from 4 threads at once, µs per call"
 )
 echo
 echo "Medians of $runs icdbench runs ($vi_runs for vulkaninfo) per column; args: --timeout $tmo ${args:-(defaults: --cmds 100000 --submits 2000 --queries 2000 --reps 5)}"

@@ -33,6 +33,14 @@
  *                                 buffer requirements cache; ours unless VENUS_PERF=no_async_create)
  *   event_status_ns               vkGetEventStatus of an unset event (batches of 100): a round trip unless
  *                                 the driver reads a feedback slot (Mesa; ours unless VENUS_PERF=no_event_feedback)
+ *   query_results_ns              vkGetQueryPoolResults (64-bit, with availability) of one written timestamp query
+ *                                 (batches of 100): a round trip unless the driver reads a feedback buffer (Mesa
+ *                                 unless VN_PERF=no_query_feedback; ours unless VENUS_PERF=no_query_feedback)
+ *   mt1_call_us, mt4_call_us      vkGetDescriptorSetLayoutSupport (a round trip, as query_dsl_support_us) from 1,
+ *                                 then from 4 threads at once, --queries calls per thread: the median per-call
+ *                                 latency over all calls. With one shared ring the 4 threads wait behind each
+ *                                 other's round trips; with a ring per thread (ours with
+ *                                 VENUS_PERF=thread_rings) the host answers them on separate threads
  *
  * Why these two synchronous queries: they must cost a host round trip on every call through Mesa
  * 25.0's venus too, so they measure the round trip and not a guest cache. In Mesa 25.0
@@ -66,6 +74,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <vulkan/vulkan.h>
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -198,6 +207,61 @@ static uint32_t *read_file(const char *path, size_t *size)
     fclose(f);
     *size = (size_t)len;
     return data;
+}
+
+/* mt*_call_us: one thread's share of the multi-threaded round trips. */
+struct mt_job {
+    VkDevice device;
+    unsigned long calls;
+    double *samples; /* calls entries, microseconds */
+    unsigned long unsupported;
+};
+
+static void *mt_worker(void *arg)
+{
+    struct mt_job *job = arg;
+    VkDescriptorSetLayoutBinding b = {
+        .binding = 0, .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
+    };
+    VkDescriptorSetLayoutCreateInfo ci = {
+        .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO, .bindingCount = 1, .pBindings = &b,
+    };
+    for (unsigned long i = 0; i < 10 + job->calls; i++) {
+        VkDescriptorSetLayoutSupport support = { .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_SUPPORT };
+        b.descriptorCount = 1 + (uint32_t)(i % 64);
+        double t0 = now_ns();
+        vkGetDescriptorSetLayoutSupport(job->device, &ci, &support);
+        double dt = now_ns() - t0;
+        job->unsupported += !support.supported;
+        if (i >= 10)
+            job->samples[i - 10] = dt / 1e3;
+    }
+    return NULL;
+}
+
+/* Median per-call latency of `threads` threads doing `calls` round trips each, all at once. */
+static double mt_round_trips(VkDevice device, int threads, unsigned long calls)
+{
+    struct mt_job jobs[8];
+    pthread_t ids[8];
+    double *all = calloc((size_t)threads * calls, sizeof(double));
+    if (!all)
+        die("out of memory");
+    for (int t = 0; t < threads; t++) {
+        jobs[t] = (struct mt_job){ .device = device, .calls = calls, .samples = all + (size_t)t * calls };
+        if (pthread_create(&ids[t], NULL, mt_worker, &jobs[t]) != 0)
+            die("pthread_create failed");
+    }
+    unsigned long unsupported = 0;
+    for (int t = 0; t < threads; t++) {
+        pthread_join(ids[t], NULL);
+        unsupported += jobs[t].unsupported;
+    }
+    if (unsupported)
+        die("vkGetDescriptorSetLayoutSupport said a 1..64 storage-buffer layout is unsupported (threads)");
+    double m = median(all, (size_t)threads * calls);
+    free(all);
+    return m;
 }
 
 static void usage(const char *argv0)
@@ -597,6 +661,38 @@ int main(int argc, char **argv)
     }
     printf("metric event_status_ns %.2f\n", median(event_ns + 1, 20));
     vkDestroyEvent(device, event, NULL);
+
+    stage("vkGetQueryPoolResults");
+    VkQueryPoolCreateInfo qpci = { .sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO, .queryType = VK_QUERY_TYPE_TIMESTAMP, .queryCount = 1 };
+    VkQueryPool qpool;
+    VK(vkCreateQueryPool, device, &qpci, NULL, &qpool);
+    VK(vkBeginCommandBuffer, rec, &cbbi);
+    vkCmdResetQueryPool(rec, qpool, 0, 1);
+    vkCmdWriteTimestamp(rec, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, qpool, 0);
+    VK(vkEndCommandBuffer, rec);
+    VkSubmitInfo qsi = { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &rec };
+    VK(vkQueueSubmit, queue, 1, &qsi, fence);
+    VK(vkWaitForFences, device, 1, &fence, VK_TRUE, UINT64_MAX);
+    VK(vkResetFences, device, 1, &fence);
+    double qr_ns[21];
+    for (int b = 0; b < 21; b++) {
+        double t0 = now_ns();
+        for (int i = 0; i < 100; i++) {
+            uint64_t r[2] = { 0, 0 };
+            VkResult qr = vkGetQueryPoolResults(device, qpool, 0, 1, sizeof r, r, sizeof r,
+                                                VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WITH_AVAILABILITY_BIT);
+            if (qr != VK_SUCCESS || r[1] == 0)
+                die("vkGetQueryPoolResults of a written timestamp is not available");
+        }
+        qr_ns[b] = (now_ns() - t0) / 100;
+    }
+    printf("metric query_results_ns %.2f\n", median(qr_ns + 1, 20));
+    vkDestroyQueryPool(device, qpool, NULL);
+
+    stage("round trips from 1 and 4 threads");
+    unsigned long mt_calls = queries / 2 > 100 ? queries / 2 : 100;
+    printf("metric mt1_call_us %.2f\n", mt_round_trips(device, 1, mt_calls));
+    printf("metric mt4_call_us %.2f\n", mt_round_trips(device, 4, mt_calls));
 
     /* ---- teardown ---- */
     stage("teardown");

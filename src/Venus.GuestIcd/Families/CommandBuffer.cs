@@ -99,6 +99,8 @@ internal static unsafe partial class IcdCommands
     internal static partial VkResult vkEndCommandBuffer(ulong commandBuffer)
     {
         var cb = CommandBuffer.FromHandle(commandBuffer);
+        if (!cb.QueryRecords.IsEmpty)
+            QueryFeedback.EncodeRecords(cb, cb.QueryRecords);
         var e = cb.Reserve(Venus.Protocol.Commands.vkEndCommandBuffer.Size(commandBuffer, cb.StreamFilter));
         Venus.Protocol.Commands.vkEndCommandBuffer.Encode(ref e, 0, commandBuffer);
         cb.Commit(in e);

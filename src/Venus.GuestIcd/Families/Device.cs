@@ -64,32 +64,6 @@ internal static unsafe partial class IcdCommands
         Sends.vkDestroyBuffer(dev.Ring, device, buffer, null);
     }
 
-    /// <summary>
-    /// VK_QUERY_RESULT_WAIT_BIT would block the host's ring thread; the wait happens here instead,
-    /// polling without the bit while the host answers VK_NOT_READY.
-    /// </summary>
-    internal static partial VkResult vkGetQueryPoolResults(ulong device, ulong queryPool, uint firstQuery, uint queryCount, nuint dataSize, void* pData, ulong stride, uint flags)
-    {
-        const uint waitBit = (uint)VkQueryResultFlagBits.VK_QUERY_RESULT_WAIT_BIT;
-        try
-        {
-            var dev = Dev(device);
-            uint hostFlags = flags & ~waitBit;
-            var relax = new GuestRing.Relax(dev.Ring);
-            while (true)
-            {
-                VkResult r = Calls.vkGetQueryPoolResults(dev.Ring, device, queryPool, firstQuery, queryCount, dataSize, pData, stride, hostFlags);
-                if (r != VkResult.VK_NOT_READY || (flags & waitBit) == 0)
-                    return Icd.Trace(r, "vkGetQueryPoolResults");
-                relax.Step();
-            }
-        }
-        catch (Exception e)
-        {
-            return Icd.Fail(e, "vkGetQueryPoolResults");
-        }
-    }
-
     internal static partial VkResult vkCreateGraphicsPipelines(ulong device, ulong pipelineCache, uint createInfoCount, VkGraphicsPipelineCreateInfo* pCreateInfos, VkAllocationCallbacks* pAllocator, ulong* pPipelines)
     {
         var dev = Dev(device);

@@ -128,43 +128,6 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
-    public static VkResult vkCreateQueryPool(ulong device, VkQueryPoolCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pQueryPool)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            if (pQueryPool != null) *pQueryPool = o.Instance.NewObjectId();
-            if (!PerfOptions.NoAsyncCreate)
-            {
-                Sends.vkCreateQueryPool(o.Ring, device, pCreateInfo, null, pQueryPool);
-                return Icd.Trace(VkResult.VK_SUCCESS, "vkCreateQueryPool");
-            }
-            VkResult r = Calls.vkCreateQueryPool(o.Ring, device, pCreateInfo, null, pQueryPool);
-            if (r < 0 && pQueryPool != null) *pQueryPool = 0;
-            return Icd.Trace(r, "vkCreateQueryPool");
-        }
-        catch (Exception ex)
-        {
-            if (pQueryPool != null) *pQueryPool = 0;
-            return Icd.Fail(ex, "vkCreateQueryPool");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static void vkDestroyQueryPool(ulong device, ulong queryPool, VkAllocationCallbacks* pAllocator)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            Sends.vkDestroyQueryPool(o.Ring, device, queryPool, null);
-        }
-        catch (Exception ex)
-        {
-            Icd.FailVoid(ex, "vkDestroyQueryPool");
-        }
-    }
-
-    [UnmanagedCallersOnly]
     public static VkResult vkCreateBufferView(ulong device, VkBufferViewCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pView)
     {
         try
@@ -1229,57 +1192,6 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
-    public static void vkCmdEndQuery(ulong commandBuffer, ulong queryPool, uint query)
-    {
-        try
-        {
-            var cb = CommandBuffer.FromHandle(commandBuffer);
-            ulong n = Commands.vkCmdEndQuery.Size(commandBuffer, queryPool, query);
-            VnRawWriter e = cb.ReserveRaw(n);
-            Commands.vkCmdEndQuery.Encode(ref e, 0, commandBuffer, queryPool, query);
-            cb.Commit(in e, n);
-        }
-        catch (Exception ex)
-        {
-            CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdEndQuery");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static void vkCmdResetQueryPool(ulong commandBuffer, ulong queryPool, uint firstQuery, uint queryCount)
-    {
-        try
-        {
-            var cb = CommandBuffer.FromHandle(commandBuffer);
-            ulong n = Commands.vkCmdResetQueryPool.Size(commandBuffer, queryPool, firstQuery, queryCount);
-            VnRawWriter e = cb.ReserveRaw(n);
-            Commands.vkCmdResetQueryPool.Encode(ref e, 0, commandBuffer, queryPool, firstQuery, queryCount);
-            cb.Commit(in e, n);
-        }
-        catch (Exception ex)
-        {
-            CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdResetQueryPool");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static void vkCmdWriteTimestamp(ulong commandBuffer, VkPipelineStageFlagBits pipelineStage, ulong queryPool, uint query)
-    {
-        try
-        {
-            var cb = CommandBuffer.FromHandle(commandBuffer);
-            ulong n = Commands.vkCmdWriteTimestamp.Size(commandBuffer, pipelineStage, queryPool, query);
-            VnRawWriter e = cb.ReserveRaw(n);
-            Commands.vkCmdWriteTimestamp.Encode(ref e, 0, commandBuffer, pipelineStage, queryPool, query);
-            cb.Commit(in e, n);
-        }
-        catch (Exception ex)
-        {
-            CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdWriteTimestamp");
-        }
-    }
-
-    [UnmanagedCallersOnly]
     public static void vkCmdCopyQueryPoolResults(ulong commandBuffer, ulong queryPool, uint firstQuery, uint queryCount, ulong dstBuffer, ulong dstOffset, ulong stride, uint flags)
     {
         try
@@ -1669,20 +1581,6 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
-    public static void vkResetQueryPool(ulong device, ulong queryPool, uint firstQuery, uint queryCount)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            Sends.vkResetQueryPool(o.Ring, device, queryPool, firstQuery, queryCount);
-        }
-        catch (Exception ex)
-        {
-            Icd.FailVoid(ex, "vkResetQueryPool");
-        }
-    }
-
-    [UnmanagedCallersOnly]
     public static ulong vkGetBufferDeviceAddress(ulong device, VkBufferDeviceAddressInfo* pInfo)
     {
         try
@@ -1792,23 +1690,6 @@ internal static unsafe partial class Entrypoints
         catch (Exception ex)
         {
             CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdBeginQueryIndexedEXT");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static void vkCmdEndQueryIndexedEXT(ulong commandBuffer, ulong queryPool, uint query, uint index)
-    {
-        try
-        {
-            var cb = CommandBuffer.FromHandle(commandBuffer);
-            ulong n = Commands.vkCmdEndQueryIndexedEXT.Size(commandBuffer, queryPool, query, index);
-            VnRawWriter e = cb.ReserveRaw(n);
-            Commands.vkCmdEndQueryIndexedEXT.Encode(ref e, 0, commandBuffer, queryPool, query, index);
-            cb.Commit(in e, n);
-        }
-        catch (Exception ex)
-        {
-            CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdEndQueryIndexedEXT");
         }
     }
 
@@ -1937,23 +1818,6 @@ internal static unsafe partial class Entrypoints
         catch (Exception ex)
         {
             CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdPipelineBarrier2");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static void vkCmdWriteTimestamp2(ulong commandBuffer, ulong stage, ulong queryPool, uint query)
-    {
-        try
-        {
-            var cb = CommandBuffer.FromHandle(commandBuffer);
-            ulong n = Commands.vkCmdWriteTimestamp2.Size(commandBuffer, stage, queryPool, query);
-            VnRawWriter e = cb.ReserveRaw(n);
-            Commands.vkCmdWriteTimestamp2.Encode(ref e, 0, commandBuffer, stage, queryPool, query);
-            cb.Commit(in e, n);
-        }
-        catch (Exception ex)
-        {
-            CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdWriteTimestamp2");
         }
     }
 

@@ -46,7 +46,6 @@ internal static unsafe partial class IcdCommands
     internal static partial void vkGetBufferMemoryRequirements(ulong device, ulong buffer, VkMemoryRequirements* pMemoryRequirements);
     internal static partial VkResult vkCreateBuffer(ulong device, VkBufferCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pBuffer);
     internal static partial void vkDestroyBuffer(ulong device, ulong buffer, VkAllocationCallbacks* pAllocator);
-    internal static partial VkResult vkGetQueryPoolResults(ulong device, ulong queryPool, uint firstQuery, uint queryCount, nuint dataSize, void* pData, ulong stride, uint flags);
     internal static partial VkResult vkCreateGraphicsPipelines(ulong device, ulong pipelineCache, uint createInfoCount, VkGraphicsPipelineCreateInfo* pCreateInfos, VkAllocationCallbacks* pAllocator, ulong* pPipelines);
     internal static partial VkResult vkCreateImage(ulong device, VkImageCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pImage);
     internal static partial void vkDestroyImage(ulong device, ulong image, VkAllocationCallbacks* pAllocator);
@@ -116,6 +115,21 @@ internal static unsafe partial class IcdCommands
     internal static partial void vkCmdSetEvent2(ulong commandBuffer, ulong @event, VkDependencyInfo* pDependencyInfo);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static partial void vkCmdResetEvent2(ulong commandBuffer, ulong @event, ulong stageMask);
+    // Families/Queries.cs
+    internal static partial VkResult vkCreateQueryPool(ulong device, VkQueryPoolCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pQueryPool);
+    internal static partial void vkDestroyQueryPool(ulong device, ulong queryPool, VkAllocationCallbacks* pAllocator);
+    internal static partial void vkResetQueryPool(ulong device, ulong queryPool, uint firstQuery, uint queryCount);
+    internal static partial VkResult vkGetQueryPoolResults(ulong device, ulong queryPool, uint firstQuery, uint queryCount, nuint dataSize, void* pData, ulong stride, uint flags);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static partial void vkCmdResetQueryPool(ulong commandBuffer, ulong queryPool, uint firstQuery, uint queryCount);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static partial void vkCmdEndQuery(ulong commandBuffer, ulong queryPool, uint query);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static partial void vkCmdEndQueryIndexedEXT(ulong commandBuffer, ulong queryPool, uint query, uint index);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static partial void vkCmdWriteTimestamp(ulong commandBuffer, VkPipelineStageFlagBits pipelineStage, ulong queryPool, uint query);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static partial void vkCmdWriteTimestamp2(ulong commandBuffer, ulong stage, ulong queryPool, uint query);
     // Families/RayTracing.cs
     internal static partial VkResult vkBuildAccelerationStructuresKHR(ulong device, ulong deferredOperation, uint infoCount, VkAccelerationStructureBuildGeometryInfoKHR* pInfos, VkAccelerationStructureBuildRangeInfoKHR** ppBuildRangeInfos);
     internal static partial VkResult vkCopyAccelerationStructureToMemoryKHR(ulong device, ulong deferredOperation, VkCopyAccelerationStructureToMemoryInfoKHR* pInfo);

@@ -406,19 +406,6 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
-    public static VkResult vkGetQueryPoolResults(ulong device, ulong queryPool, uint firstQuery, uint queryCount, nuint dataSize, void* pData, ulong stride, uint flags)
-    {
-        try
-        {
-            return IcdCommands.vkGetQueryPoolResults(device, queryPool, firstQuery, queryCount, dataSize, pData, stride, flags);
-        }
-        catch (Exception ex)
-        {
-            return Icd.Fail(ex, "vkGetQueryPoolResults");
-        }
-    }
-
-    [UnmanagedCallersOnly]
     public static VkResult vkCreateGraphicsPipelines(ulong device, ulong pipelineCache, uint createInfoCount, VkGraphicsPipelineCreateInfo* pCreateInfos, VkAllocationCallbacks* pAllocator, ulong* pPipelines)
     {
         try
@@ -1143,6 +1130,123 @@ internal static unsafe partial class Entrypoints
         catch (Exception ex)
         {
             Icd.FailVoid(ex, "vkCmdResetEvent2");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    public static VkResult vkCreateQueryPool(ulong device, VkQueryPoolCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pQueryPool)
+    {
+        try
+        {
+            return IcdCommands.vkCreateQueryPool(device, pCreateInfo, pAllocator, pQueryPool);
+        }
+        catch (Exception ex)
+        {
+            return Icd.Fail(ex, "vkCreateQueryPool");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    public static void vkDestroyQueryPool(ulong device, ulong queryPool, VkAllocationCallbacks* pAllocator)
+    {
+        try
+        {
+            IcdCommands.vkDestroyQueryPool(device, queryPool, pAllocator);
+        }
+        catch (Exception ex)
+        {
+            Icd.FailVoid(ex, "vkDestroyQueryPool");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    public static void vkResetQueryPool(ulong device, ulong queryPool, uint firstQuery, uint queryCount)
+    {
+        try
+        {
+            IcdCommands.vkResetQueryPool(device, queryPool, firstQuery, queryCount);
+        }
+        catch (Exception ex)
+        {
+            Icd.FailVoid(ex, "vkResetQueryPool");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    public static VkResult vkGetQueryPoolResults(ulong device, ulong queryPool, uint firstQuery, uint queryCount, nuint dataSize, void* pData, ulong stride, uint flags)
+    {
+        try
+        {
+            return IcdCommands.vkGetQueryPoolResults(device, queryPool, firstQuery, queryCount, dataSize, pData, stride, flags);
+        }
+        catch (Exception ex)
+        {
+            return Icd.Fail(ex, "vkGetQueryPoolResults");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    public static void vkCmdResetQueryPool(ulong commandBuffer, ulong queryPool, uint firstQuery, uint queryCount)
+    {
+        try
+        {
+            IcdCommands.vkCmdResetQueryPool(commandBuffer, queryPool, firstQuery, queryCount);
+        }
+        catch (Exception ex)
+        {
+            Icd.FailVoid(ex, "vkCmdResetQueryPool");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    public static void vkCmdEndQuery(ulong commandBuffer, ulong queryPool, uint query)
+    {
+        try
+        {
+            IcdCommands.vkCmdEndQuery(commandBuffer, queryPool, query);
+        }
+        catch (Exception ex)
+        {
+            Icd.FailVoid(ex, "vkCmdEndQuery");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    public static void vkCmdEndQueryIndexedEXT(ulong commandBuffer, ulong queryPool, uint query, uint index)
+    {
+        try
+        {
+            IcdCommands.vkCmdEndQueryIndexedEXT(commandBuffer, queryPool, query, index);
+        }
+        catch (Exception ex)
+        {
+            Icd.FailVoid(ex, "vkCmdEndQueryIndexedEXT");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    public static void vkCmdWriteTimestamp(ulong commandBuffer, VkPipelineStageFlagBits pipelineStage, ulong queryPool, uint query)
+    {
+        try
+        {
+            IcdCommands.vkCmdWriteTimestamp(commandBuffer, pipelineStage, queryPool, query);
+        }
+        catch (Exception ex)
+        {
+            Icd.FailVoid(ex, "vkCmdWriteTimestamp");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    public static void vkCmdWriteTimestamp2(ulong commandBuffer, ulong stage, ulong queryPool, uint query)
+    {
+        try
+        {
+            IcdCommands.vkCmdWriteTimestamp2(commandBuffer, stage, queryPool, query);
+        }
+        catch (Exception ex)
+        {
+            Icd.FailVoid(ex, "vkCmdWriteTimestamp2");
         }
     }
 

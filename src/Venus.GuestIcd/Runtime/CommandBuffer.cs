@@ -24,6 +24,8 @@ internal sealed unsafe class CommandBuffer : DispatchableObject
     private int _boundaryCount;
     private byte* _scratch;
     private nuint _scratchBytes;
+    private QueryRecord[] _queryRecords = [];
+    private int _queryRecordCount;
 
     public CommandBuffer(Device device, CommandPool pool, VkCommandBufferLevel level)
     {
@@ -160,7 +162,23 @@ internal sealed unsafe class CommandBuffer : DispatchableObject
         _chunkStart = 0;
         _boundaryCount = 0;
         RecordResult = VkResult.VK_SUCCESS;
+        if (_queryRecordCount != 0)
+        {
+            Array.Clear(_queryRecords, 0, _queryRecordCount);
+            _queryRecordCount = 0;
+        }
     }
+
+    /// <summary>A query command on a pool with feedback (<see cref="QueryFeedback"/>), for vkEndCommandBuffer.</summary>
+    public void AddQueryRecord(in QueryRecord record)
+    {
+        if (_queryRecordCount == _queryRecords.Length)
+            Array.Resize(ref _queryRecords, Math.Max(8, _queryRecords.Length * 2));
+        _queryRecords[_queryRecordCount++] = record;
+    }
+
+    /// <summary>The query commands noted since vkBeginCommandBuffer.</summary>
+    public ReadOnlySpan<QueryRecord> QueryRecords => new(_queryRecords, 0, _queryRecordCount);
 
     /// <summary>Sends the recorded stream through the ring, chunk by chunk. Hold the ring lock.</summary>
     public void Flush(GuestRing ring)

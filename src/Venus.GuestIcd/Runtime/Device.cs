@@ -22,6 +22,8 @@ internal sealed unsafe class Device : DispatchableObject
     public readonly ConcurrentDictionary<ulong, GuestTimeline> Timelines = new();
     /// <summary>Events with a feedback slot (<see cref="Events"/>).</summary>
     public readonly ConcurrentDictionary<ulong, GuestEvent> Events = new();
+    /// <summary>Query pools with feedback slots (<see cref="GuestQueryPool"/>).</summary>
+    public readonly ConcurrentDictionary<ulong, GuestQueryPool> QueryPools = new();
     /// <summary>Format and layer count of each live image, for sizing host image copies (<see cref="HostImageCopy"/>).</summary>
     public readonly ConcurrentDictionary<ulong, ImageShape> Images = new();
     /// <summary>Deferred operations (VK_KHR_deferred_host_operations, <see cref="RayTracing"/>): the result of the work each one was given, done at once.</summary>
@@ -48,6 +50,9 @@ internal sealed unsafe class Device : DispatchableObject
     public uint ApiVersion => PhysicalDevice.ApiVersion;
     public bool IsEnabled(string extension) => _enabledExtensions.Contains(extension);
     public IReadOnlyList<Queue> Queues => _queues;
+
+    /// <summary>Whether the app enabled multiview: a query inside a render pass may then cover several queries (no query feedback).</summary>
+    public bool MultiviewEnabled { get; private set; }
 
     /// <summary>This driver's own device entry points, for objects the driver makes itself (swapchains, feedback).</summary>
     public DeviceFunctions Functions
@@ -130,6 +135,10 @@ internal sealed unsafe class Device : DispatchableObject
             }
 
         var device = new Device(physicalDevice, enabled, reports.ToArray());
+        for (var s = (VkBaseOutStructure*)createInfo->pNext; s != null; s = s->pNext)
+            if ((s->sType == VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MULTIVIEW_FEATURES && ((VkPhysicalDeviceMultiviewFeatures*)s)->multiview != 0)
+                || (s->sType == VkStructureType.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES && ((VkPhysicalDeviceVulkan11Features*)s)->multiview != 0))
+                device.MultiviewEnabled = true;
         GuestRing ring = device.Ring;
         VkDeviceCreateInfo hostInfo = *createInfo;
         hostInfo.enabledLayerCount = 0;

@@ -335,8 +335,18 @@ internal static class PerfOptions
     /// <summary><c>no_event_feedback</c>: event status asks the host, and host sets and resets wait for its reply.</summary>
     public static readonly bool NoEventFeedback = Switches.Contains("no_event_feedback");
 
+    /// <summary><c>no_query_feedback</c>: query results come from the host (a round trip per vkGetQueryPoolResults, polled with WAIT_BIT).</summary>
+    public static readonly bool NoQueryFeedback = Switches.Contains("no_query_feedback");
+
     /// <summary><c>no_async_create</c>: object creation waits for the host's answer (buffers, views, samplers, layouts, ...).</summary>
     public static readonly bool NoAsyncCreate = Switches.Contains("no_async_create");
+
+    /// <summary>
+    /// <c>thread_rings</c> (the one switch that turns something on): each app thread's calls with a reply
+    /// go through a ring of its own. Off by default: on the 2-core lavapipe host it made round trips
+    /// slower, from one thread and from four (see README, issue 12).
+    /// </summary>
+    public static readonly bool ThreadRings = Switches.Contains("thread_rings");
 
     /// <summary><c>spin_relax</c>: waits on the host spin for some 40 µs before yielding (the relax before issue 12's round-trip work).</summary>
     public static readonly bool SpinRelax = Switches.Contains("spin_relax");

@@ -22,6 +22,10 @@ internal sealed unsafe class GuestInstance : DispatchableObject
     private const uint RingBufferSize = 1 << 20;
     private const ulong ReplyBufferSize = 1 << 20;
 
+    /// <summary>A thread's own ring (calls with a reply, <see cref="GuestRing.EnableThreadRings"/>) and its first reply buffer.</summary>
+    private const uint ThreadRingBufferSize = 1 << 18;
+    private const ulong ThreadReplyBufferSize = 1 << 16;
+
     /// <summary>
     /// Non-dispatchable ids live above every user-space address (dispatchable ids are the
     /// addresses of their native blocks), so the two kinds never collide.
@@ -111,6 +115,7 @@ internal sealed unsafe class GuestInstance : DispatchableObject
             // The ring's id comes from the same space as every other non-dispatchable id.
             ulong ringId = (ulong)Interlocked.Increment(ref s_ringIds) | (1UL << 59);
             ring = new GuestRing(transport, filter, ringId, RingBufferSize, ReplyBufferSize);
+            ring.EnableThreadRings(static () => (ulong)Interlocked.Increment(ref s_ringIds) | (1UL << 59), ThreadRingBufferSize, ThreadReplyBufferSize);
 
             uint hostVersion = 0;
             VkResult r = Calls.vkEnumerateInstanceVersion(ring, &hostVersion);

@@ -21,6 +21,19 @@ namespace Venus.GuestIcd.Runtime;
 /// <see cref="Send"/> (no reply, no wait), and <see cref="Exit"/> in a finally. One call runs at a
 /// time per ring, which is what lets every reply use offset 0 of the reply buffer.
 /// </para>
+/// <para>
+/// Per-thread rings (what Mesa's venus calls TLS rings): on the instance's ring, a command with a
+/// reply (everything through <c>Generated.Calls</c>) goes through a small ring of the calling thread's
+/// own (<see cref="EnableThreadRings"/>, made at the thread's first call), so that threads do not wait
+/// behind each other's round trips. The primary ring's lock is then taken only for what is written
+/// into it: <see cref="Enter"/> is lazy there, and the first <see cref="BeginCall"/> without a reply,
+/// <see cref="Submit"/> or <see cref="WaitSeqno"/> takes it. Before a command goes into a thread ring,
+/// the host must have run everything the primary ring held when this thread last could have seen it
+/// (its tail at the last release of its lock): the thread waits for that seqno (Mesa waits for the
+/// whole primary ring). Calls already inside a locked primary section, and threads past
+/// <see cref="MaxThreadRings"/>, use the primary ring. Off unless <c>VENUS_PERF=thread_rings</c>: on a
+/// 2-core host it measured slower (more host ring threads for the same cores; README, issue 12).
+/// </para>
 /// </summary>
 internal sealed unsafe class GuestRing : IDisposable
 {
@@ -46,8 +59,35 @@ internal sealed unsafe class GuestRing : IDisposable
     private ulong _requestSize, _replySize;
     private string? _lost;
 
-    public GuestRing(IGuestTransport transport, VnProtocolFilter filter, ulong ringId, uint bufferSize, ulong replySize)
+    // ---- per-thread rings (see the class summary) ----
+    /// <summary>Thread rings per instance, beyond which threads share the primary ring (the host allows 64 rings per context).</summary>
+    public const int MaxThreadRings = 16;
+    private Func<GuestRing>? _makeThreadRing; // non-null on a primary ring with thread rings
+    private readonly GuestRing? _primary; // on a thread ring: the ring it serves
+    private readonly Dictionary<int, GuestRing?> _threadRings = new(); // managed thread id -> its ring (null: none to be had)
+    private uint _published; // primary: our tail when the lock was last released
+
+    /// <summary>What the calling thread holds of one primary ring.</summary>
+    private sealed class ThreadState
     {
+        public GuestRing? Ring;     // the primary ring whose Enter is outstanding (depth > 0), or last used
+        public int Depth;           // Enter nesting on Ring
+        public bool Locked;         // Ring's lock taken in this section
+        public GuestRing? Redirect; // the thread ring this section's call went to
+        public GuestRing? Own;      // this thread's ring for Ring (cached)
+        public bool OwnKnown;
+    }
+
+    [ThreadStatic] private static ThreadState? t_state;
+
+    public GuestRing(IGuestTransport transport, VnProtocolFilter filter, ulong ringId, uint bufferSize, ulong replySize)
+        : this(transport, filter, ringId, bufferSize, replySize, null)
+    {
+    }
+
+    private GuestRing(IGuestTransport transport, VnProtocolFilter filter, ulong ringId, uint bufferSize, ulong replySize, GuestRing? primary)
+    {
+        _primary = primary;
         if (bufferSize == 0 || (bufferSize & (bufferSize - 1)) != 0)
             throw new ArgumentException("the ring buffer size must be a power of two", nameof(bufferSize));
         _transport = transport;
@@ -105,21 +145,166 @@ internal sealed unsafe class GuestRing : IDisposable
 
     public ulong RingId { get; }
 
+    /// <summary>
+    /// Makes calls with a reply go through per-thread rings of <paramref name="bufferSize"/> bytes,
+    /// each with the id <paramref name="newRingId"/> gives (only with <c>VENUS_PERF=thread_rings</c>).
+    /// Call once, before the ring is shared between threads.
+    /// </summary>
+    public void EnableThreadRings(Func<ulong> newRingId, uint bufferSize, ulong replySize)
+    {
+        if (!PerfOptions.ThreadRings || _primary is not null)
+            return;
+        _makeThreadRing = () => new GuestRing(_transport, Filter, newRingId(), bufferSize, replySize, this);
+    }
+
     // VENUS_RECORD: the process's recording and this ring's stream name in it (null when not recording).
     private readonly Venus.Protocol.Wire.VenusRecording.Writer? _recording = Venus.GuestIcd.Transport.RecordingTransport.Writer;
     private readonly string? _recordingStream;
     public VnProtocolFilter Filter { get; }
     public IGuestTransport Transport => _transport;
-    public bool IsLost => _lost is not null;
+    public bool IsLost => (_lost ?? _primary?._lost) is not null;
 
     // ---- call protocol ---------------------------------------------------------------------------
 
-    public void Enter() => _lock.Enter();
-    public void Exit() => _lock.Exit();
+    /// <summary>Begins a section on the ring (lazy on a primary ring with thread rings: see the class summary).</summary>
+    public void Enter()
+    {
+        if (_makeThreadRing is null)
+        {
+            _lock.Enter();
+            return;
+        }
+        ThreadState st = t_state ??= new ThreadState();
+        if (st.Depth > 0 && st.Ring != this)
+        {
+            _lock.Enter(); // inside another instance's section: this one locks at once
+            return;
+        }
+        if (st.Ring != this)
+        {
+            st.Ring = this;
+            st.OwnKnown = false;
+            st.Own = null;
+        }
+        st.Depth++;
+    }
+
+    public void Exit()
+    {
+        if (_makeThreadRing is null)
+        {
+            _lock.Exit();
+            return;
+        }
+        ThreadState? st = t_state;
+        if (st is null || st.Ring != this || st.Depth == 0)
+        {
+            _lock.Exit();
+            return;
+        }
+        if (--st.Depth > 0)
+            return;
+        if (st.Redirect is { } redirect)
+        {
+            st.Redirect = null;
+            redirect.Exit();
+        }
+        if (st.Locked)
+        {
+            st.Locked = false;
+            Volatile.Write(ref _published, _cur);
+            _lock.Exit();
+        }
+    }
+
+    /// <summary>On a primary ring with thread rings: takes the lock for this section if it has not been taken.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Lock()
+    {
+        if (_makeThreadRing is not null)
+            LockSection();
+    }
+
+    private void LockSection()
+    {
+        ThreadState? st = t_state;
+        if (st is null || st.Ring != this || st.Depth == 0 || st.Locked)
+            return; // not in a lazy section (an eager one holds the lock already)
+        _lock.Enter();
+        st.Locked = true;
+    }
+
+    /// <summary>The thread ring this section's call went to, if any.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private GuestRing? Redirected()
+    {
+        if (_makeThreadRing is null)
+            return null;
+        ThreadState? st = t_state;
+        return st is not null && st.Ring == this ? st.Redirect : null;
+    }
+
+    /// <summary>A call with a reply in a fresh lazy section: its thread ring, once the primary ring has run what the thread can have seen.</summary>
+    private GuestRing? RedirectCall()
+    {
+        ThreadState? st = t_state;
+        if (st is null || st.Ring != this || st.Depth != 1 || st.Locked || st.Redirect is not null)
+            return null;
+        if (!st.OwnKnown)
+        {
+            st.Own = ThreadRing();
+            st.OwnKnown = true;
+        }
+        if (st.Own is not { } own)
+            return null;
+        uint target = Volatile.Read(ref _published);
+        own.Enter();
+        st.Redirect = own;
+        if (!Reached(target))
+        {
+            var relax = new Relax(this);
+            while (!Reached(target))
+                relax.Step();
+        }
+        return own;
+    }
+
+    /// <summary>The calling thread's ring, made on first use; null past <see cref="MaxThreadRings"/> or where it could not be made.</summary>
+    private GuestRing? ThreadRing()
+    {
+        int thread = Environment.CurrentManagedThreadId;
+        lock (_threadRings)
+        {
+            if (_threadRings.TryGetValue(thread, out GuestRing? known))
+                return known;
+            GuestRing? made = null;
+            if (_threadRings.Count < MaxThreadRings)
+            {
+                try
+                {
+                    made = _makeThreadRing!();
+                }
+                catch (Exception e) when (e is not DeviceLostException)
+                {
+                    IcdLog.Info($"a ring for thread {thread}: {e.Message}; it shares the instance's ring");
+                }
+            }
+            _threadRings[thread] = made;
+            if (made is not null)
+                IcdLog.Info($"thread ring 0x{made.RingId:x} for thread {thread} ({_threadRings.Count} of {MaxThreadRings})");
+            return made;
+        }
+    }
 
     /// <summary>Starts a command; with <paramref name="replySize"/> &gt; 0 the reply stream is set first. Hold the lock.</summary>
     public VnEncoder BeginCall(ulong requestSize, ulong replySize)
     {
+        if (_makeThreadRing is not null)
+        {
+            if (replySize > 0 && RedirectCall() is { } own)
+                return own.BeginCall(requestSize, replySize);
+            LockSection();
+        }
         ThrowIfLost();
         int prefix = 0;
         if (replySize > 0)
@@ -155,6 +340,8 @@ internal sealed unsafe class GuestRing : IDisposable
     /// <summary>Sends the command begun with <see cref="BeginCall"/> with a reply and waits for it.</summary>
     public VnDecoder Call(in VnEncoder e)
     {
+        if (Redirected() is { } own)
+            return own.Call(e);
         CheckEncoded(e);
         new Span<byte>(_reply.Pointer, (int)_replySize).Clear();
         uint seqno = Submit(e.Written);
@@ -165,6 +352,8 @@ internal sealed unsafe class GuestRing : IDisposable
     /// <summary>Sends the command begun with <see cref="BeginCall"/> (no reply) without waiting.</summary>
     public uint Send(in VnEncoder e)
     {
+        if (Redirected() is { } own)
+            return own.Send(e);
         CheckEncoded(e);
         return Submit(e.Written);
     }
@@ -176,6 +365,11 @@ internal sealed unsafe class GuestRing : IDisposable
     /// </summary>
     public void CheckReply(in VnDecoder d, string command)
     {
+        if (Redirected() is { } own)
+        {
+            own.CheckReply(d, command);
+            return;
+        }
         if (d.Failed)
             Lose($"{command}: the host's reply did not decode ({d.Error} at byte {d.ErrorPosition} of {_replySize})");
     }
@@ -219,6 +413,7 @@ internal sealed unsafe class GuestRing : IDisposable
     /// </summary>
     public uint Submit(ReadOnlySpan<byte> commands)
     {
+        Lock();
         ThrowIfLost();
         if (_recording is { } recording)
         {
@@ -453,7 +648,7 @@ internal sealed unsafe class GuestRing : IDisposable
 
     public void ThrowIfLost()
     {
-        if (_lost is string why)
+        if ((_lost ?? _primary?._lost) is string why)
             throw new DeviceLostException(why);
     }
 
@@ -465,12 +660,20 @@ internal sealed unsafe class GuestRing : IDisposable
         {
             _lost = why;
             IcdLog.Error($"device lost: {why}");
+            if (_primary is { } primary)
+                primary._lost ??= $"{why} (on a thread's ring)";
         }
         throw new DeviceLostException(_lost);
     }
 
     public void Dispose()
     {
+        lock (_threadRings)
+        {
+            foreach (GuestRing? r in _threadRings.Values)
+                r?.Dispose();
+            _threadRings.Clear();
+        }
         lock (_lock)
         {
             if (_lost is null)
