@@ -109,12 +109,17 @@ public static unsafe partial class Program
         if (!Targets.TryGetValue(args[0], out var target)) { Console.Error.WriteLine($"venus-fuzz: unknown target '{args[0]}'\n{Usage}"); return 2; }
         if (args.Length == 1)
         {
-            SharpFuzz.Fuzzer.Run(stream =>
+            Action<Stream> run = stream =>
             {
                 using var copy = new MemoryStream();
                 stream.CopyTo(copy);
                 target(copy.GetBuffer().AsSpan(0, (int)copy.Length));
-            });
+            };
+            // On the real driver an input can crash the process itself (a driver fault on invalid
+            // usage the host let through): SharpFuzz's out-of-process loop reports that as a crash
+            // and starts a fresh child, where its in-process loop would take afl-fuzz down with it.
+            if (args[0] == "lavapipe") SharpFuzz.Fuzzer.OutOfProcess.Run(run);
+            else SharpFuzz.Fuzzer.Run(run);
             return 0;
         }
         if (args[1] != "--run" || args.Length < 3) { Console.Error.WriteLine(Usage); return 2; }
@@ -196,7 +201,8 @@ public static unsafe partial class Program
             foreach (ulong size in LavapipeResources)
                 if (ctx.CreateBlob(2, 1, size, 0, out string? error) == null) throw new InvalidOperationException($"no shared memory: {error}");
             watchdog.Change(LavapipeBudgetMs, Timeout.Infinite);
-            ctx.Submit(data, 0, static () => { });
+            if (Verbose) Trace(ctx, data);
+            else ctx.Submit(data, 0, static () => { });
         }
         finally
         {
@@ -204,9 +210,23 @@ public static unsafe partial class Program
             long ran = Environment.TickCount64 - start;
             ctx.Dispose();
             Lavapipe.Release();
-            if (Verbose) Console.Error.WriteLine($"venus-fuzz: {ran} ms, teardown {Environment.TickCount64 - start - ran} ms");
+            if (Verbose) Console.Error.WriteLine($"venus-fuzz: {ran} ms, teardown {Environment.TickCount64 - start - ran} ms, RSS {Environment.WorkingSet >> 20} MiB");
         }
         Check(ctx);
+    }
+
+    /// <summary>VENUS_FUZZ_VERBOSE=1: the stream one command at a time, each named on stderr before it runs (which command a driver crash is in).</summary>
+    static void Trace(HostContext ctx, ReadOnlySpan<byte> data)
+    {
+        int pos = 0;
+        while (pos < data.Length && !ctx.IsFatal)
+        {
+            string name = data.Length - pos >= 4 ? VenusProtocolInfo.CommandName((int)BinaryPrimitives.ReadUInt32LittleEndian(data[pos..])) ?? "?" : "(cut)";
+            Console.Error.WriteLine($"venus-fuzz: @{pos} {name}");
+            int used = ctx.Virtqueue.ExecuteOne(data[pos..]);
+            if (used <= 0) break;
+            pos += used;
+        }
     }
 
     /// <summary>Bytes before a ring input's commands: see <see cref="Ring"/>.</summary>
