@@ -24,7 +24,7 @@ internal sealed unsafe partial class Handlers
     {
         var fns = x.DeviceFunctions;
         if (fns == null || fns->vkGetBufferMemoryRequirements == null) return Fatal($"{command}: no device function");
-        VkMemoryRequirements reqs;
+        VkMemoryRequirements reqs = default;
         fns->vkGetBufferMemoryRequirements(device, buffer, &reqs);
         ulong memoryId = _ctx.Objects.IdOf(memory, ObjDeviceMemory);
         (ulong Size, ulong DeviceId) allocation;
@@ -35,7 +35,8 @@ internal sealed unsafe partial class Handlers
             return Fatal($"{command}: {reqs.size} bytes at offset {offset} do not fit an allocation of {allocation.Size}");
         if (reqs.alignment != 0 && offset % reqs.alignment != 0)
             return Fatal($"{command}: offset {offset} is not aligned to {reqs.alignment}");
-        lock (_boundBuffers) _boundBuffers[buffer] = (reqs.size, device);
+        // A driver that reports no size (the fuzz targets' stub driver) leaves the buffer unchecked.
+        if (reqs.size != 0) lock (_boundBuffers) _boundBuffers[buffer] = (reqs.size, device);
         return true;
     }
 
@@ -147,9 +148,12 @@ internal sealed unsafe partial class Handlers
 }
 
 /// <summary>
-/// Fence arrays: a driver dereferences every handle of vkWaitForFences and vkResetFences, and the
-/// decoder lets id 0 through as VK_NULL_HANDLE (lavapipe faulted on a null fence in a wait, found
-/// by the lavapipe fuzz target). A null entry or a missing array ends the context.
+/// Fence arrays and guest waits: a driver dereferences every handle of vkWaitForFences and
+/// vkResetFences, and the decoder lets id 0 through as VK_NULL_HANDLE (lavapipe faulted on a null
+/// fence in a wait, found by the lavapipe fuzz target): a null entry or a missing array ends the
+/// context. A guest's vkWaitForFences or vkWaitSemaphores (a timeline value nobody signals, with
+/// UINT64_MAX: a hang the same target found) blocks in the driver 50 ms at a time, up to the
+/// guest's timeout, so a context that is ended meanwhile (fatal, or stopping) gets its thread back.
 /// </summary>
 internal sealed unsafe partial class Handlers
 {
@@ -167,8 +171,40 @@ internal sealed unsafe partial class Handlers
         var fns = x.DeviceFunctions;
         if (fns == null || fns->vkWaitForFences == null) return Fatal("vkWaitForFences: no device function");
         if (!FencesPresent(a->fenceCount, a->pFences, "vkWaitForFences")) return false;
-        a->ret = fns->vkWaitForFences(a->device, a->fenceCount, a->pFences, a->waitAll, a->timeout);
-        return true;
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (true)
+        {
+            ulong slice = WaitSlice(a->timeout, start, out bool last);
+            a->ret = fns->vkWaitForFences(a->device, a->fenceCount, a->pFences, a->waitAll, slice);
+            if (a->ret != VkResult.VK_TIMEOUT || last) return true;
+            if (_ctx.IsFatal || _ctx.Stopping.IsCancellationRequested) return Fatal("vkWaitForFences: the context ended during the wait");
+        }
+    }
+
+    public bool vkWaitSemaphores(Dispatcher x, vkWaitSemaphores.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkWaitSemaphores == null) return Fatal("vkWaitSemaphores: no device function");
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (true)
+        {
+            ulong slice = WaitSlice(a->timeout, start, out bool last);
+            a->ret = fns->vkWaitSemaphores(a->device, a->pWaitInfo, slice);
+            if (a->ret != VkResult.VK_TIMEOUT || last) return true;
+            if (_ctx.IsFatal || _ctx.Stopping.IsCancellationRequested) return Fatal("vkWaitSemaphores: the context ended during the wait");
+        }
+    }
+
+    /// <summary>Nanoseconds a guest's wait blocks in the driver at a time: between slices the context can end it.</summary>
+    const ulong WaitSliceNs = 50_000_000;
+
+    /// <summary>The next slice of a guest's wait of <paramref name="timeout"/> ns begun at <paramref name="start"/>; <paramref name="last"/> when it reaches the guest's timeout.</summary>
+    static ulong WaitSlice(ulong timeout, long start, out bool last)
+    {
+        ulong elapsed = (ulong)System.Diagnostics.Stopwatch.GetElapsedTime(start).Ticks * 100;
+        ulong remaining = timeout > elapsed ? timeout - elapsed : 0;
+        last = remaining <= WaitSliceNs;
+        return last ? remaining : WaitSliceNs;
     }
 
     public bool vkResetFences(Dispatcher x, vkResetFences.Args* a)

@@ -59,6 +59,7 @@ internal unsafe partial interface IHandlers
     bool vkGetPhysicalDeviceMemoryProperties2(Dispatcher x, vkGetPhysicalDeviceMemoryProperties2.Args* a);
     bool vkGetDeviceQueue2(Dispatcher x, vkGetDeviceQueue2.Args* a);
     bool vkGetPhysicalDeviceExternalSemaphoreProperties(Dispatcher x, vkGetPhysicalDeviceExternalSemaphoreProperties.Args* a);
+    bool vkWaitSemaphores(Dispatcher x, vkWaitSemaphores.Args* a);
     bool vkSetReplyCommandStreamMESA(Dispatcher x, vkSetReplyCommandStreamMESA.Args* a);
     bool vkSeekReplyCommandStreamMESA(Dispatcher x, vkSeekReplyCommandStreamMESA.Args* a);
     bool vkExecuteCommandStreamsMESA(Dispatcher x, vkExecuteCommandStreamsMESA.Args* a);
@@ -3876,9 +3877,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkWaitSemaphores.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(173, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkWaitSemaphores;
-        if (fn == null) return x.MissingFunction(173);
-        a.ret = fn(a.device, a.pWaitInfo, a.timeout);
+        if (!x.Handlers.vkWaitSemaphores(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkWaitSemaphores.ReplySize(&a);
