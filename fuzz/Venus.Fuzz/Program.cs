@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Venus.HostRenderer.Context;
+using Venus.HostRenderer.Native;
 using Venus.HostRenderer.Rings;
 using Venus.HostRenderer.Server;
 using Venus.Protocol;
@@ -48,8 +49,10 @@ public static unsafe partial class Program
         "       venus-fuzz seeds OUTROOT RECORDING...  seeds from venus-host recordings (--record) into OUTROOT/{decoder,vtest,render,ring}\n" +
         "       venus-fuzz ring-seeds DECODER_DIR OUT [RENDER_OUT]  ring seeds: each decoder seed behind a ring header (16 KiB buffer,\n" +
         "                                              Mesa's layout); with RENDER_OUT also render seeds (INIT, a resource, SUBMIT_CMD, SUBMIT_FENCE)\n" +
+        "       venus-fuzz lavapipe-seeds OUT RECORDING...  lavapipe seeds: each recording's commands in order, its rings' control\n" +
+        "                                              commands left out (what ran on a ring runs on the virtqueue instead)\n" +
         "       venus-fuzz dict FILE                   write an AFL dictionary of command types and sTypes\n" +
-        "targets: decoder, vtest, render, ring";
+        "targets: decoder, vtest, render, ring, lavapipe (the real driver: run inside the peers chroot, see eng/fuzz.sh)";
 
     static readonly HostOptions Options = new() { Log = static _ => { }, MaxCommandBytes = 16UL << 20, MaxSharedBytes = 64UL << 20, MaxObjects = 4096 };
 
@@ -59,6 +62,7 @@ public static unsafe partial class Program
         ["vtest"] = Vtest,
         ["render"] = Render,
         ["ring"] = Ring,
+        ["lavapipe"] = LavapipeTarget,
     };
 
     public static int Start(string[] args)
@@ -92,6 +96,11 @@ public static unsafe partial class Program
             if (args.Length is not (3 or 4)) { Console.Error.WriteLine(Usage); return 2; }
             return RingSeeds(args[1], args[2], args.Length == 4 ? args[3] : null);
         }
+        if (args[0] == "lavapipe-seeds")
+        {
+            if (args.Length < 3) { Console.Error.WriteLine(Usage); return 2; }
+            return LavapipeSeeds(args[1], args[2..]);
+        }
         if (args[0] == "dict")
         {
             if (args.Length != 2) { Console.Error.WriteLine(Usage); return 2; }
@@ -100,12 +109,17 @@ public static unsafe partial class Program
         if (!Targets.TryGetValue(args[0], out var target)) { Console.Error.WriteLine($"venus-fuzz: unknown target '{args[0]}'\n{Usage}"); return 2; }
         if (args.Length == 1)
         {
-            SharpFuzz.Fuzzer.Run(stream =>
+            Action<Stream> run = stream =>
             {
                 using var copy = new MemoryStream();
                 stream.CopyTo(copy);
                 target(copy.GetBuffer().AsSpan(0, (int)copy.Length));
-            });
+            };
+            // On the real driver an input can crash the process itself (a driver fault on invalid
+            // usage the host let through): SharpFuzz's out-of-process loop reports that as a crash
+            // and starts a fresh child, where its in-process loop would take afl-fuzz down with it.
+            if (args[0] == "lavapipe") SharpFuzz.Fuzzer.OutOfProcess.Run(run);
+            else SharpFuzz.Fuzzer.Run(run);
             return 0;
         }
         if (args[1] != "--run" || args.Length < 3) { Console.Error.WriteLine(Usage); return 2; }
@@ -152,6 +166,66 @@ public static unsafe partial class Program
         finally
         {
             ctx.Dispose();
+        }
+    }
+
+    static VulkanLibrary? s_lavapipe;
+    /// <summary>Milliseconds one <c>lavapipe</c> input may run before its context is ended (afl-fuzz's -t is the bound past that).</summary>
+    const int LavapipeBudgetMs = 1500;
+    static readonly ulong[] LavapipeResources = [256 * 1024, 1 << 20, 1 << 20];
+
+    /// <summary>Most bytes of one <c>lavapipe</c> input: a recorded session's start (the seeds are 64 KiB at most).</summary>
+    const int MaxLavapipeInput = 64 * 1024;
+
+    /// <summary>
+    /// The <c>decoder</c> target on the real driver (lavapipe in the peers chroot, see
+    /// <see cref="Lavapipe"/>): a command stream through a fresh context (shared-memory resources 1–3, as
+    /// Mesa's guest makes them) whose handlers call the driver; the context's teardown destroys what the
+    /// input left. An exception out of decode or dispatch is a finding; a driver crash is a crash.
+    /// </summary>
+    static void LavapipeTarget(ReadOnlySpan<byte> data)
+    {
+        var vk = s_lavapipe ??= Lavapipe.Load();
+        if (data.Length > MaxLavapipeInput) data = data[..MaxLavapipeInput];
+        var ctx = new HostContext(vk, Options, "fuzz");
+        // The time bound: a context still running after LavapipeBudgetMs is ended the way the host
+        // ends any context (Fatal wakes its ring waiters), as a server would drop a client that
+        // waits on itself for ever (a vkWaitRingSeqnoMESA for a ring nobody fills).
+        var watchdog = new Timer(static c => ((HostContext)c!).Fatal("venus-fuzz: the input ran past its time budget"), ctx, Timeout.Infinite, Timeout.Infinite);
+        long start = Environment.TickCount64;
+        try
+        {
+            // The shared memory Mesa's guest makes first, which the recorded sessions use from their
+            // first command on: its ring (resource 1: 128 KiB and the control words) and its reply
+            // streams (2 and 3).
+            foreach (ulong size in LavapipeResources)
+                if (ctx.CreateBlob(2, 1, size, 0, out string? error) == null) throw new InvalidOperationException($"no shared memory: {error}");
+            watchdog.Change(LavapipeBudgetMs, Timeout.Infinite);
+            if (Verbose) Trace(ctx, data);
+            else ctx.Submit(data, 0, static () => { });
+        }
+        finally
+        {
+            watchdog.Dispose();
+            long ran = Environment.TickCount64 - start;
+            ctx.Dispose();
+            Lavapipe.Release();
+            if (Verbose) Console.Error.WriteLine($"venus-fuzz: {ran} ms, teardown {Environment.TickCount64 - start - ran} ms, RSS {Environment.WorkingSet >> 20} MiB");
+        }
+        Check(ctx);
+    }
+
+    /// <summary>VENUS_FUZZ_VERBOSE=1: the stream one command at a time, each named on stderr before it runs (which command a driver crash is in).</summary>
+    static void Trace(HostContext ctx, ReadOnlySpan<byte> data)
+    {
+        int pos = 0;
+        while (pos < data.Length && !ctx.IsFatal)
+        {
+            string name = data.Length - pos >= 4 ? VenusProtocolInfo.CommandName((int)BinaryPrimitives.ReadUInt32LittleEndian(data[pos..])) ?? "?" : "(cut)";
+            Console.Error.WriteLine($"venus-fuzz: @{pos} {name}");
+            int used = ctx.Virtqueue.ExecuteOne(data[pos..]);
+            if (used <= 0) break;
+            pos += used;
         }
     }
 
@@ -217,12 +291,15 @@ public static unsafe partial class Program
         }
         Check(ctx);
 
-        // Publishes a tail and waits (at most 1 s) until the ring thread has run up to it or the context ended.
+        // Publishes a tail and waits (at most 200 ms) until the ring thread has run up to it or the
+        // context ended. A ring that stops short of the tail (waiting on a seqno nobody submits, a
+        // command cut by the tail) is then torn down as it is; a longer wait only slowed the
+        // campaign (a second per such input: 2 exec/s in stages full of them).
         static void RunTo(HostContext ctx, Venus.HostRenderer.Rings.HostRing ring, uint* tail, uint value)
         {
             Volatile.Write(ref *tail, value);
             ring.Notify();
-            long deadline = Environment.TickCount64 + 1000;
+            long deadline = Environment.TickCount64 + 200;
             while (ring.Head != value && !ctx.IsFatal && !ring.IsFaulted && Environment.TickCount64 < deadline)
                 Thread.Yield();
         }
@@ -486,6 +563,46 @@ public static unsafe partial class Program
         U32(1); U32(0); U32(7); U32(dwords); U32(7 + dwords); U32(0); U32(0);
         m.Write(stream);
         return m.ToArray();
+    }
+
+    /// <summary>Commands that drive a guest's rings, left out of the <c>lavapipe</c> seeds.</summary>
+    static readonly HashSet<string> RingControl =
+        ["vkCreateRingMESA", "vkDestroyRingMESA", "vkNotifyRingMESA", "vkWriteRingExtraMESA", "vkSubmitVirtqueueSeqnoMESA", "vkWaitVirtqueueSeqnoMESA", "vkWaitRingSeqnoMESA"];
+
+    /// <summary>
+    /// Seeds for the <c>lavapipe</c> target: each recording as one stream, every command (virtqueue and
+    /// ring) in the order the host ran it, without the ring-control commands: in a recorded session
+    /// the guest waits for its ring to reach a seqno, and with the ring's commands inline on the
+    /// virtqueue that ring never runs, so the wait would hold the rest of the session back.
+    /// </summary>
+    static int LavapipeSeeds(string outDir, string[] recordings)
+    {
+        Directory.CreateDirectory(outDir);
+        int written = 0;
+        foreach (string path in recordings)
+        {
+            byte[] bytes = File.ReadAllBytes(path);
+            var session = new MemoryStream();
+            int kept = 0, dropped = 0;
+            foreach (VenusRecording.Record r in VenusRecording.Read(bytes))
+            {
+                ReadOnlySpan<byte> command = bytes.AsSpan(r.Offset, r.Length);
+                if (r.Length < 4 || r.Length % 4 != 0) continue;
+                string? name = VenusProtocolInfo.CommandName((int)BinaryPrimitives.ReadUInt32LittleEndian(command));
+                if (name != null && RingControl.Contains(name)) { dropped++; continue; }
+                if (session.Length + command.Length > MaxLavapipeInput) break;
+                session.Write(command);
+                kept++;
+            }
+            ReadOnlySpan<byte> stream = session.GetBuffer().AsSpan(0, (int)session.Length);
+            string hash = Convert.ToHexStringLower(SHA256.HashData(stream))[..12];
+            string label = Path.GetFileNameWithoutExtension(path);
+            File.WriteAllBytes(Path.Combine(outDir, $"session-{label}-{hash}"), stream.ToArray());
+            Console.WriteLine($"venus-fuzz: {path}: {kept} commands ({stream.Length} bytes), {dropped} ring-control commands left out");
+            written++;
+        }
+        Console.WriteLine($"venus-fuzz: {written} lavapipe seeds in {outDir}");
+        return 0;
     }
 
     /// <summary><paramref name="commands"/> behind a ring header: a 16 KiB buffer in Mesa's layout, no flags.</summary>

@@ -136,6 +136,7 @@ internal sealed unsafe partial class Handlers
         state.Fns->vkDeviceWaitIdle(state.Handle);
         _ctx.Retire.ForgetDevice(state.Handle);
         FreeDeviceMemories(state);
+        ForgetBuffers(state.Handle);
         state.Fns->vkDestroyDevice(state.Handle, null);
         DrmModifiers.ForgetDevice(state.Handle);
         _ctx.Objects.RemoveDescendants(state.Id);

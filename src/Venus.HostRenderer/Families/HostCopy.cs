@@ -26,6 +26,7 @@ internal sealed unsafe partial class Handlers
         var fns = x.DeviceFunctions;
         if (fns == null || fns->vkCreateImage == null) return Fatal("vkCreateImage: no device function");
         if (a->pImage == null || a->pCreateInfo == null) return Fatal("vkCreateImage without a create info or an image id");
+        if (ImageCreateInfoError(a->pCreateInfo) is { } invalid) return Fatal($"vkCreateImage: {invalid}");
         ulong image = 0;
         a->ret = fns->vkCreateImage(a->device, a->pCreateInfo, null, &image);
         if (a->ret < 0 || image == 0)
@@ -40,6 +41,26 @@ internal sealed unsafe partial class Handlers
         }
         lock (_images) _images[image] = (a->pCreateInfo->format, a->pCreateInfo->arrayLayers);
         return true;
+    }
+
+    /// <summary>
+    /// The shape rules of VkImageCreateInfo that drivers take for granted (lavapipe faults on an
+    /// image of 0 mip levels): a valid guest never breaks them, so one that does loses its context.
+    /// </summary>
+    static string? ImageCreateInfoError(VkImageCreateInfo* ci)
+    {
+        var e = ci->extent;
+        if (e.width == 0 || e.height == 0 || e.depth == 0) return $"extent {e.width}x{e.height}x{e.depth} has a zero side";
+        if ((uint)ci->imageType > 2) return $"image type {(uint)ci->imageType}";
+        if (ci->imageType == VkImageType.VK_IMAGE_TYPE_1D && (e.height != 1 || e.depth != 1)) return $"a 1D image of extent {e.width}x{e.height}x{e.depth}";
+        if (ci->imageType == VkImageType.VK_IMAGE_TYPE_2D && e.depth != 1) return $"a 2D image of depth {e.depth}";
+        if (ci->arrayLayers == 0) return "0 array layers";
+        uint largest = Math.Max(e.width, Math.Max(e.height, e.depth));
+        uint maxLevels = (uint)System.Numerics.BitOperations.Log2(largest) + 1;
+        if (ci->mipLevels == 0 || ci->mipLevels > maxLevels) return $"{ci->mipLevels} mip levels for extent {e.width}x{e.height}x{e.depth} (1..{maxLevels})";
+        uint samples = (uint)ci->samples;
+        if (samples == 0 || samples > 64 || (samples & (samples - 1)) != 0) return $"sample count flags 0x{samples:x}";
+        return null;
     }
 
     public bool vkDestroyImage(Dispatcher x, vkDestroyImage.Args* a)

@@ -12,6 +12,9 @@ internal sealed unsafe partial class Handlers
     public bool vkAllocateCommandBuffers(Dispatcher x, vkAllocateCommandBuffers.Args* a)
     {
         uint n = a->pAllocateInfo->commandBufferCount;
+        // lavapipe faults on a level outside PRIMARY/SECONDARY (found by the lavapipe fuzz target).
+        if ((uint)a->pAllocateInfo->level > 1) return Fatal($"vkAllocateCommandBuffers: level {(uint)a->pAllocateInfo->level}");
+        if (n > (uint)_ctx.Objects.Cap || (n != 0 && a->pCommandBuffers == null)) return Fatal($"vkAllocateCommandBuffers: {n} command buffers");
         ulong pool = _ctx.Objects.IdOf(a->pAllocateInfo->commandPool, ObjCommandPool);
         var real = new ulong[n];
         fixed (ulong* p = real) a->ret = x.DeviceFunctions->vkAllocateCommandBuffers(a->device, a->pAllocateInfo, p);

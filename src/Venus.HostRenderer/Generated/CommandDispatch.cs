@@ -33,9 +33,13 @@ internal unsafe partial interface IHandlers
     bool vkUnmapMemory(Dispatcher x, vkUnmapMemory.Args* a);
     bool vkFlushMappedMemoryRanges(Dispatcher x, vkFlushMappedMemoryRanges.Args* a);
     bool vkInvalidateMappedMemoryRanges(Dispatcher x, vkInvalidateMappedMemoryRanges.Args* a);
+    bool vkBindBufferMemory(Dispatcher x, vkBindBufferMemory.Args* a);
     bool vkQueueBindSparse(Dispatcher x, vkQueueBindSparse.Args* a);
+    bool vkResetFences(Dispatcher x, vkResetFences.Args* a);
+    bool vkWaitForFences(Dispatcher x, vkWaitForFences.Args* a);
     bool vkCreateSemaphore(Dispatcher x, vkCreateSemaphore.Args* a);
     bool vkDestroySemaphore(Dispatcher x, vkDestroySemaphore.Args* a);
+    bool vkDestroyBuffer(Dispatcher x, vkDestroyBuffer.Args* a);
     bool vkCreateImage(Dispatcher x, vkCreateImage.Args* a);
     bool vkDestroyImage(Dispatcher x, vkDestroyImage.Args* a);
     bool vkDestroyDescriptorPool(Dispatcher x, vkDestroyDescriptorPool.Args* a);
@@ -45,12 +49,17 @@ internal unsafe partial interface IHandlers
     bool vkDestroyCommandPool(Dispatcher x, vkDestroyCommandPool.Args* a);
     bool vkAllocateCommandBuffers(Dispatcher x, vkAllocateCommandBuffers.Args* a);
     bool vkFreeCommandBuffers(Dispatcher x, vkFreeCommandBuffers.Args* a);
+    bool vkCmdCopyBuffer(Dispatcher x, vkCmdCopyBuffer.Args* a);
+    bool vkCmdUpdateBuffer(Dispatcher x, vkCmdUpdateBuffer.Args* a);
+    bool vkCmdFillBuffer(Dispatcher x, vkCmdFillBuffer.Args* a);
     bool vkEnumerateInstanceVersion(Dispatcher x, vkEnumerateInstanceVersion.Args* a);
+    bool vkBindBufferMemory2(Dispatcher x, vkBindBufferMemory2.Args* a);
     bool vkEnumeratePhysicalDeviceGroups(Dispatcher x, vkEnumeratePhysicalDeviceGroups.Args* a);
     bool vkGetPhysicalDeviceProperties2(Dispatcher x, vkGetPhysicalDeviceProperties2.Args* a);
     bool vkGetPhysicalDeviceMemoryProperties2(Dispatcher x, vkGetPhysicalDeviceMemoryProperties2.Args* a);
     bool vkGetDeviceQueue2(Dispatcher x, vkGetDeviceQueue2.Args* a);
     bool vkGetPhysicalDeviceExternalSemaphoreProperties(Dispatcher x, vkGetPhysicalDeviceExternalSemaphoreProperties.Args* a);
+    bool vkWaitSemaphores(Dispatcher x, vkWaitSemaphores.Args* a);
     bool vkSetReplyCommandStreamMESA(Dispatcher x, vkSetReplyCommandStreamMESA.Args* a);
     bool vkSeekReplyCommandStreamMESA(Dispatcher x, vkSeekReplyCommandStreamMESA.Args* a);
     bool vkExecuteCommandStreamsMESA(Dispatcher x, vkExecuteCommandStreamsMESA.Args* a);
@@ -62,6 +71,7 @@ internal unsafe partial interface IHandlers
     bool vkGetMemoryFdKHR(Dispatcher x, vkGetMemoryFdKHR.Args* a);
     bool vkGetMemoryFdPropertiesKHR(Dispatcher x, vkGetMemoryFdPropertiesKHR.Args* a);
     bool vkQueueSubmit2(Dispatcher x, vkQueueSubmit2.Args* a);
+    bool vkCmdCopyBuffer2(Dispatcher x, vkCmdCopyBuffer2.Args* a);
     bool vkImportFenceFdKHR(Dispatcher x, vkImportFenceFdKHR.Args* a);
     bool vkGetFenceFdKHR(Dispatcher x, vkGetFenceFdKHR.Args* a);
     bool vkImportSemaphoreFdKHR(Dispatcher x, vkImportSemaphoreFdKHR.Args* a);
@@ -884,9 +894,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkBindBufferMemory.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(28, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkBindBufferMemory;
-        if (fn == null) return x.MissingFunction(28);
-        a.ret = fn(a.device, a.buffer, a.memory, a.memoryOffset);
+        if (!x.Handlers.vkBindBufferMemory(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkBindBufferMemory.ReplySize(&a);
@@ -1070,9 +1078,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkResetFences.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(37, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkResetFences;
-        if (fn == null) return x.MissingFunction(37);
-        a.ret = fn(a.device, a.fenceCount, a.pFences);
+        if (!x.Handlers.vkResetFences(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkResetFences.ReplySize(&a);
@@ -1110,9 +1116,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkWaitForFences.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(39, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkWaitForFences;
-        if (fn == null) return x.MissingFunction(39);
-        a.ret = fn(a.device, a.fenceCount, a.pFences, a.waitAll, a.timeout);
+        if (!x.Handlers.vkWaitForFences(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkWaitForFences.ReplySize(&a);
@@ -1368,11 +1372,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkDestroyBuffer.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(51, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyBuffer;
-        if (fn == null) return x.MissingFunction(51);
-        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyBuffer")) return false;
-        fn(a.device, a.buffer, null);
-        x.Unregister(a.buffer, 9);
+        if (!x.Handlers.vkDestroyBuffer(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkDestroyBuffer.ReplySize(&a);
@@ -2675,9 +2675,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdCopyBuffer.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(112, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdCopyBuffer;
-        if (fn == null) return x.MissingFunction(112);
-        fn(a.commandBuffer, a.srcBuffer, a.dstBuffer, a.regionCount, a.pRegions);
+        if (!x.Handlers.vkCmdCopyBuffer(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdCopyBuffer.ReplySize(&a);
@@ -2775,9 +2773,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdUpdateBuffer.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(117, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdUpdateBuffer;
-        if (fn == null) return x.MissingFunction(117);
-        fn(a.commandBuffer, a.dstBuffer, a.dstOffset, a.dataSize, a.pData);
+        if (!x.Handlers.vkCmdUpdateBuffer(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdUpdateBuffer.ReplySize(&a);
@@ -2795,9 +2791,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdFillBuffer.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(118, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdFillBuffer;
-        if (fn == null) return x.MissingFunction(118);
-        fn(a.commandBuffer, a.dstBuffer, a.dstOffset, a.size, a.data);
+        if (!x.Handlers.vkCmdFillBuffer(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdFillBuffer.ReplySize(&a);
@@ -3193,9 +3187,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkBindBufferMemory2.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(138, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkBindBufferMemory2;
-        if (fn == null) return x.MissingFunction(138);
-        a.ret = fn(a.device, a.bindInfoCount, a.pBindInfos);
+        if (!x.Handlers.vkBindBufferMemory2(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkBindBufferMemory2.ReplySize(&a);
@@ -3885,9 +3877,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkWaitSemaphores.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(173, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkWaitSemaphores;
-        if (fn == null) return x.MissingFunction(173);
-        a.ret = fn(a.device, a.pWaitInfo, a.timeout);
+        if (!x.Handlers.vkWaitSemaphores(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkWaitSemaphores.ReplySize(&a);
@@ -4531,9 +4521,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdCopyBuffer2.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(207, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdCopyBuffer2;
-        if (fn == null) return x.MissingFunction(207);
-        fn(a.commandBuffer, a.pCopyBufferInfo);
+        if (!x.Handlers.vkCmdCopyBuffer2(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdCopyBuffer2.ReplySize(&a);

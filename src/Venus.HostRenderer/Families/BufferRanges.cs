@@ -1,0 +1,218 @@
+using Venus.HostRenderer.Context;
+using Venus.Protocol.Commands;
+using Venus.Protocol.Vulkan;
+
+namespace Venus.HostRenderer;
+
+/// <summary>
+/// Buffer ranges a driver trusts: lavapipe copies whatever range a recorded vkCmdCopyBuffer names,
+/// so a guest's out-of-range region was a host-process fault when the queue ran it (found by the
+/// lavapipe fuzz target). Each bind is checked against the allocation (the buffer's memory
+/// requirements inside allocationSize, aligned), and the bound size is kept by driver handle; a
+/// copy, fill or update on a bound buffer must then stay inside it. Any breach ends the context.
+/// A buffer never bound here (sparse) is left to the driver.
+/// </summary>
+internal sealed unsafe partial class Handlers
+{
+    const int ObjBuffer = 9;
+    const ulong WholeSize = ulong.MaxValue;
+
+    /// <summary>Bytes usable through each bound buffer (its memory requirements' size), and its device, by driver handle.</summary>
+    readonly Dictionary<ulong, (ulong Size, ulong Device)> _boundBuffers = new();
+
+    bool BindBuffer(Dispatcher x, ulong device, ulong buffer, ulong memory, ulong offset, string command)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkGetBufferMemoryRequirements == null) return Fatal($"{command}: no device function");
+        VkMemoryRequirements reqs = default;
+        fns->vkGetBufferMemoryRequirements(device, buffer, &reqs);
+        ulong memoryId = _ctx.Objects.IdOf(memory, ObjDeviceMemory);
+        (ulong Size, ulong DeviceId) allocation;
+        bool known;
+        lock (_allocations) known = _allocations.TryGetValue(memoryId, out allocation);
+        if (!known) return Fatal($"{command}: memory 0x{memoryId:x} is not a live allocation of this context");
+        if (offset > allocation.Size || reqs.size > allocation.Size - offset)
+            return Fatal($"{command}: {reqs.size} bytes at offset {offset} do not fit an allocation of {allocation.Size}");
+        if (reqs.alignment != 0 && offset % reqs.alignment != 0)
+            return Fatal($"{command}: offset {offset} is not aligned to {reqs.alignment}");
+        // A driver that reports no size (the fuzz targets' stub driver) leaves the buffer unchecked.
+        if (reqs.size != 0) lock (_boundBuffers) _boundBuffers[buffer] = (reqs.size, device);
+        return true;
+    }
+
+    public bool vkBindBufferMemory(Dispatcher x, vkBindBufferMemory.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkBindBufferMemory == null) return Fatal("vkBindBufferMemory: no device function");
+        if (!BindBuffer(x, a->device, a->buffer, a->memory, a->memoryOffset, "vkBindBufferMemory")) return false;
+        a->ret = fns->vkBindBufferMemory(a->device, a->buffer, a->memory, a->memoryOffset);
+        return true;
+    }
+
+    public bool vkBindBufferMemory2(Dispatcher x, vkBindBufferMemory2.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkBindBufferMemory2 == null) return Fatal("vkBindBufferMemory2: no device function");
+        if (a->bindInfoCount != 0 && a->pBindInfos == null) return Fatal("vkBindBufferMemory2 without bind infos");
+        for (uint i = 0; i < a->bindInfoCount; i++)
+        {
+            var b = &a->pBindInfos[i];
+            if (!BindBuffer(x, a->device, b->buffer, b->memory, b->memoryOffset, "vkBindBufferMemory2")) return false;
+        }
+        a->ret = fns->vkBindBufferMemory2(a->device, a->bindInfoCount, a->pBindInfos);
+        return true;
+    }
+
+    public bool vkDestroyBuffer(Dispatcher x, vkDestroyBuffer.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkDestroyBuffer == null) return Fatal("vkDestroyBuffer: no device function");
+        if (a->buffer == 0) return true;
+        if (!_ctx.Retire.BeforeDestroy(a->device, "vkDestroyBuffer")) return false;
+        fns->vkDestroyBuffer(a->device, a->buffer, null);
+        x.Unregister(a->buffer, ObjBuffer);
+        lock (_boundBuffers) _boundBuffers.Remove(a->buffer);
+        return true;
+    }
+
+    /// <summary>A destroyed device's buffers are gone with it.</summary>
+    void ForgetBuffers(ulong device)
+    {
+        lock (_boundBuffers)
+            foreach (var (buffer, e) in _boundBuffers)
+                if (e.Device == device) _boundBuffers.Remove(buffer);
+    }
+
+    /// <summary>Whether [offset, offset + size) lies inside <paramref name="buffer"/> (size <see cref="WholeSize"/>: to its end); true for a buffer never bound here.</summary>
+    bool InBuffer(ulong buffer, ulong offset, ulong size, string command)
+    {
+        (ulong Size, ulong Device) e;
+        bool bound;
+        lock (_boundBuffers) bound = _boundBuffers.TryGetValue(buffer, out e);
+        if (!bound) return true;
+        if (offset <= e.Size && (size == WholeSize || size <= e.Size - offset)) return true;
+        return Fatal($"{command}: {(size == WholeSize ? "the rest" : $"{size} bytes")} at offset {offset} of a buffer of {e.Size}");
+    }
+
+    public bool vkCmdCopyBuffer(Dispatcher x, vkCmdCopyBuffer.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkCmdCopyBuffer == null) return Fatal("vkCmdCopyBuffer: no device function");
+        if (a->regionCount != 0 && a->pRegions == null) return Fatal("vkCmdCopyBuffer without regions");
+        for (uint i = 0; i < a->regionCount; i++)
+        {
+            var r = &a->pRegions[i];
+            if (r->size == WholeSize) return Fatal("vkCmdCopyBuffer: a region of VK_WHOLE_SIZE");
+            if (!InBuffer(a->srcBuffer, r->srcOffset, r->size, "vkCmdCopyBuffer source") || !InBuffer(a->dstBuffer, r->dstOffset, r->size, "vkCmdCopyBuffer destination"))
+                return false;
+        }
+        fns->vkCmdCopyBuffer(a->commandBuffer, a->srcBuffer, a->dstBuffer, a->regionCount, a->pRegions);
+        return true;
+    }
+
+    public bool vkCmdCopyBuffer2(Dispatcher x, vkCmdCopyBuffer2.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkCmdCopyBuffer2 == null) return Fatal("vkCmdCopyBuffer2: no device function");
+        var info = a->pCopyBufferInfo;
+        if (info == null || (info->regionCount != 0 && info->pRegions == null)) return Fatal("vkCmdCopyBuffer2 without a copy info or regions");
+        for (uint i = 0; i < info->regionCount; i++)
+        {
+            var r = &info->pRegions[i];
+            if (r->size == WholeSize) return Fatal("vkCmdCopyBuffer2: a region of VK_WHOLE_SIZE");
+            if (!InBuffer(info->srcBuffer, r->srcOffset, r->size, "vkCmdCopyBuffer2 source") || !InBuffer(info->dstBuffer, r->dstOffset, r->size, "vkCmdCopyBuffer2 destination"))
+                return false;
+        }
+        fns->vkCmdCopyBuffer2(a->commandBuffer, info);
+        return true;
+    }
+
+    public bool vkCmdFillBuffer(Dispatcher x, vkCmdFillBuffer.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkCmdFillBuffer == null) return Fatal("vkCmdFillBuffer: no device function");
+        if (!InBuffer(a->dstBuffer, a->dstOffset, a->size, "vkCmdFillBuffer")) return false;
+        fns->vkCmdFillBuffer(a->commandBuffer, a->dstBuffer, a->dstOffset, a->size, a->data);
+        return true;
+    }
+
+    public bool vkCmdUpdateBuffer(Dispatcher x, vkCmdUpdateBuffer.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkCmdUpdateBuffer == null) return Fatal("vkCmdUpdateBuffer: no device function");
+        if (a->dataSize > 65536 || (a->dataSize != 0 && a->pData == null)) return Fatal($"vkCmdUpdateBuffer: {a->dataSize} bytes");
+        if (!InBuffer(a->dstBuffer, a->dstOffset, a->dataSize, "vkCmdUpdateBuffer")) return false;
+        fns->vkCmdUpdateBuffer(a->commandBuffer, a->dstBuffer, a->dstOffset, a->dataSize, a->pData);
+        return true;
+    }
+}
+
+/// <summary>
+/// Fence arrays and guest waits: a driver dereferences every handle of vkWaitForFences and
+/// vkResetFences, and the decoder lets id 0 through as VK_NULL_HANDLE (lavapipe faulted on a null
+/// fence in a wait, found by the lavapipe fuzz target): a null entry or a missing array ends the
+/// context. A guest's vkWaitForFences or vkWaitSemaphores (a timeline value nobody signals, with
+/// UINT64_MAX: a hang the same target found) blocks in the driver 50 ms at a time, up to the
+/// guest's timeout, so a context that is ended meanwhile (fatal, or stopping) gets its thread back.
+/// </summary>
+internal sealed unsafe partial class Handlers
+{
+    bool FencesPresent(uint count, ulong* fences, string command)
+    {
+        if (count == 0) return true;
+        if (fences == null) return Fatal($"{command}: {count} fences and no array");
+        for (uint i = 0; i < count; i++)
+            if (fences[i] == 0) return Fatal($"{command}: fence {i} is VK_NULL_HANDLE");
+        return true;
+    }
+
+    public bool vkWaitForFences(Dispatcher x, vkWaitForFences.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkWaitForFences == null) return Fatal("vkWaitForFences: no device function");
+        if (!FencesPresent(a->fenceCount, a->pFences, "vkWaitForFences")) return false;
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (true)
+        {
+            ulong slice = WaitSlice(a->timeout, start, out bool last);
+            a->ret = fns->vkWaitForFences(a->device, a->fenceCount, a->pFences, a->waitAll, slice);
+            if (a->ret != VkResult.VK_TIMEOUT || last) return true;
+            if (_ctx.IsFatal || _ctx.Stopping.IsCancellationRequested) return Fatal("vkWaitForFences: the context ended during the wait");
+        }
+    }
+
+    public bool vkWaitSemaphores(Dispatcher x, vkWaitSemaphores.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkWaitSemaphores == null) return Fatal("vkWaitSemaphores: no device function");
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (true)
+        {
+            ulong slice = WaitSlice(a->timeout, start, out bool last);
+            a->ret = fns->vkWaitSemaphores(a->device, a->pWaitInfo, slice);
+            if (a->ret != VkResult.VK_TIMEOUT || last) return true;
+            if (_ctx.IsFatal || _ctx.Stopping.IsCancellationRequested) return Fatal("vkWaitSemaphores: the context ended during the wait");
+        }
+    }
+
+    /// <summary>Nanoseconds a guest's wait blocks in the driver at a time: between slices the context can end it.</summary>
+    const ulong WaitSliceNs = 50_000_000;
+
+    /// <summary>The next slice of a guest's wait of <paramref name="timeout"/> ns begun at <paramref name="start"/>; <paramref name="last"/> when it reaches the guest's timeout.</summary>
+    static ulong WaitSlice(ulong timeout, long start, out bool last)
+    {
+        ulong elapsed = (ulong)System.Diagnostics.Stopwatch.GetElapsedTime(start).Ticks * 100;
+        ulong remaining = timeout > elapsed ? timeout - elapsed : 0;
+        last = remaining <= WaitSliceNs;
+        return last ? remaining : WaitSliceNs;
+    }
+
+    public bool vkResetFences(Dispatcher x, vkResetFences.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkResetFences == null) return Fatal("vkResetFences: no device function");
+        if (!FencesPresent(a->fenceCount, a->pFences, "vkResetFences")) return false;
+        a->ret = fns->vkResetFences(a->device, a->fenceCount, a->pFences);
+        return true;
+    }
+}
