@@ -103,37 +103,53 @@ internal sealed unsafe class FeedbackPool
     /// <summary>One more buffer of slots: buffer, host-visible coherent memory, bind, map.</summary>
     private void Grow()
     {
-        ulong dev = _device.Handle;
+        byte* map = CreateMappedBuffer(_device, SlotBytes * SlotsPerChunk,
+            VkBufferUsageFlagBits.VK_BUFFER_USAGE_TRANSFER_DST_BIT | VkBufferUsageFlagBits.VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
+            "feedback buffer", out ulong buffer, out ulong memory);
+        _chunks.Add((buffer, memory));
+        for (int i = SlotsPerChunk - 1; i >= 0; i--)
+            _free.Push(new FeedbackSlot(buffer, (ulong)(i * SlotBytes), (uint*)(map + i * SlotBytes)));
+    }
+
+    /// <summary>
+    /// A buffer of <paramref name="size"/> bytes the device writes and this driver reads: bound to
+    /// host-visible coherent memory of its own and mapped (status feedback, query feedback). On any
+    /// failure what was made is destroyed and a <see cref="VulkanResultException"/> names the step.
+    /// </summary>
+    internal static byte* CreateMappedBuffer(Device dev, ulong size, VkBufferUsageFlagBits usage, string purpose, out ulong buffer, out ulong memory)
+    {
+        ref VkDeviceFunctions fn = ref dev.Functions.Table;
+        ulong device = dev.Handle;
         var info = new VkBufferCreateInfo
         {
             sType = VkBufferCreateInfo.SType,
-            size = SlotBytes * SlotsPerChunk,
-            usage = (uint)(VkBufferUsageFlagBits.VK_BUFFER_USAGE_TRANSFER_DST_BIT | VkBufferUsageFlagBits.VK_BUFFER_USAGE_TRANSFER_SRC_BIT),
+            size = size,
+            usage = (uint)usage,
             sharingMode = VkSharingMode.VK_SHARING_MODE_EXCLUSIVE,
         };
-        ulong buffer, memory = 0;
-        Check(Fn.vkCreateBuffer(dev, &info, null, &buffer), "vkCreateBuffer");
+        ulong b, m = 0;
+        Check(fn.vkCreateBuffer(device, &info, null, &b), $"{purpose}: vkCreateBuffer");
         try
         {
             VkMemoryRequirements req;
-            Fn.vkGetBufferMemoryRequirements(dev, buffer, &req);
-            int type = _device.PhysicalDevice.CoherentMappableType(req.memoryTypeBits);
+            fn.vkGetBufferMemoryRequirements(device, b, &req);
+            int type = dev.PhysicalDevice.CoherentMappableType(req.memoryTypeBits);
             if (type < 0)
-                throw new VulkanResultException(VkResult.VK_ERROR_OUT_OF_DEVICE_MEMORY, $"no host-visible coherent memory type in bits 0x{req.memoryTypeBits:x} for the feedback buffer");
+                throw new VulkanResultException(VkResult.VK_ERROR_OUT_OF_DEVICE_MEMORY, $"{purpose}: no host-visible coherent memory type in bits 0x{req.memoryTypeBits:x}");
             var allocate = new VkMemoryAllocateInfo { sType = VkMemoryAllocateInfo.SType, allocationSize = req.size, memoryTypeIndex = (uint)type };
-            Check(Fn.vkAllocateMemory(dev, &allocate, null, &memory), "vkAllocateMemory");
-            Check(Fn.vkBindBufferMemory(dev, buffer, memory, 0), "vkBindBufferMemory");
+            Check(fn.vkAllocateMemory(device, &allocate, null, &m), $"{purpose}: vkAllocateMemory");
+            Check(fn.vkBindBufferMemory(device, b, m, 0), $"{purpose}: vkBindBufferMemory");
             void* map;
-            Check(Fn.vkMapMemory(dev, memory, 0, ulong.MaxValue, 0, &map), "vkMapMemory");
-            _chunks.Add((buffer, memory));
-            for (int i = SlotsPerChunk - 1; i >= 0; i--)
-                _free.Push(new FeedbackSlot(buffer, (ulong)(i * SlotBytes), (uint*)((byte*)map + i * SlotBytes)));
+            Check(fn.vkMapMemory(device, m, 0, ulong.MaxValue, 0, &map), $"{purpose}: vkMapMemory");
+            buffer = b;
+            memory = m;
+            return (byte*)map;
         }
         catch
         {
-            Fn.vkDestroyBuffer(dev, buffer, null);
-            if (memory != 0)
-                Fn.vkFreeMemory(dev, memory, null);
+            fn.vkDestroyBuffer(device, b, null);
+            if (m != 0)
+                fn.vkFreeMemory(device, m, null);
             throw;
         }
     }
@@ -164,7 +180,7 @@ internal sealed unsafe class FeedbackPool
                     queueFamilyIndex = family,
                 };
                 ulong pool;
-                Check(Fn.vkCreateCommandPool(dev, &poolInfo, null, &pool), "vkCreateCommandPool");
+                Check(Fn.vkCreateCommandPool(dev, &poolInfo, null, &pool), "feedback command buffer: vkCreateCommandPool");
                 _commandPools[family] = pool;
             }
             var alloc = new VkCommandBufferAllocateInfo
@@ -175,14 +191,14 @@ internal sealed unsafe class FeedbackPool
                 commandBufferCount = 1,
             };
             ulong cb;
-            Check(Fn.vkAllocateCommandBuffers(dev, &alloc, &cb), "vkAllocateCommandBuffers");
+            Check(Fn.vkAllocateCommandBuffers(dev, &alloc, &cb), "feedback command buffer: vkAllocateCommandBuffers");
             var begin = new VkCommandBufferBeginInfo { sType = VkCommandBufferBeginInfo.SType, flags = (uint)VkCommandBufferUsageFlagBits.VK_COMMAND_BUFFER_USAGE_SIMULTANEOUS_USE_BIT };
-            Check(Fn.vkBeginCommandBuffer(cb, &begin), "vkBeginCommandBuffer");
+            Check(Fn.vkBeginCommandBuffer(cb, &begin), "feedback command buffer: vkBeginCommandBuffer");
             CommandBuffer recorder = CommandBuffer.FromHandle(cb);
             if (copy.From.Buffer != 0)
                 EncodeWrite(recorder, copy.From, copy.To, 0);
             EncodeWrite(recorder, default, fill, value);
-            Check(Fn.vkEndCommandBuffer(cb), "vkEndCommandBuffer");
+            Check(Fn.vkEndCommandBuffer(cb), "feedback command buffer: vkEndCommandBuffer");
             return cb;
         }
     }
@@ -268,7 +284,7 @@ internal sealed unsafe class FeedbackPool
     private static void Check(VkResult r, string what)
     {
         if (r != VkResult.VK_SUCCESS)
-            throw new VulkanResultException(r, $"feedback buffer: {what} failed");
+            throw new VulkanResultException(r, $"{what} failed");
     }
 }
 

@@ -134,42 +134,13 @@ internal sealed unsafe class GuestQueryPool
 
     private void MakeBuffer(Device dev)
     {
-        ref VkDeviceFunctions fn = ref dev.Functions.Table;
-        ulong device = dev.Handle;
         ulong size = SlotBytes * Count;
-        var info = new VkBufferCreateInfo
-        {
-            sType = VkBufferCreateInfo.SType,
-            size = size,
-            usage = (uint)VkBufferUsageFlagBits.VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-            sharingMode = VkSharingMode.VK_SHARING_MODE_EXCLUSIVE,
-        };
-        ulong buffer, memory = 0;
-        Check(fn.vkCreateBuffer(device, &info, null, &buffer), "vkCreateBuffer");
-        try
-        {
-            VkMemoryRequirements req;
-            fn.vkGetBufferMemoryRequirements(device, buffer, &req);
-            int type = dev.PhysicalDevice.CoherentMappableType(req.memoryTypeBits);
-            if (type < 0)
-                throw new VulkanResultException(VkResult.VK_ERROR_OUT_OF_DEVICE_MEMORY, $"no host-visible coherent memory type in bits 0x{req.memoryTypeBits:x}");
-            var allocate = new VkMemoryAllocateInfo { sType = VkMemoryAllocateInfo.SType, allocationSize = req.size, memoryTypeIndex = (uint)type };
-            Check(fn.vkAllocateMemory(device, &allocate, null, &memory), "vkAllocateMemory");
-            Check(fn.vkBindBufferMemory(device, buffer, memory, 0), "vkBindBufferMemory");
-            void* map;
-            Check(fn.vkMapMemory(device, memory, 0, ulong.MaxValue, 0, &map), "vkMapMemory");
-            new Span<byte>(map, checked((int)size)).Clear(); // every query unavailable until a copy says otherwise
-            _memory = memory;
-            Volatile.Write(ref _data, (nint)map);
-            Volatile.Write(ref _buffer, buffer);
-        }
-        catch
-        {
-            fn.vkDestroyBuffer(device, buffer, null);
-            if (memory != 0)
-                fn.vkFreeMemory(device, memory, null);
-            throw;
-        }
+        byte* map = FeedbackPool.CreateMappedBuffer(dev, size, VkBufferUsageFlagBits.VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+            "query feedback buffer", out ulong buffer, out ulong memory);
+        new Span<byte>(map, checked((int)size)).Clear(); // every query unavailable until a copy says otherwise
+        _memory = memory;
+        Volatile.Write(ref _data, (nint)map);
+        Volatile.Write(ref _buffer, buffer);
     }
 
     /// <summary>vkResetQueryPool: the slots of the range read unavailable at once.</summary>
@@ -269,12 +240,6 @@ internal sealed unsafe class GuestQueryPool
     }
 
     private uint Narrow(ulong value) => value > uint.MaxValue && Saturate ? uint.MaxValue : (uint)value;
-
-    private static void Check(VkResult r, string what)
-    {
-        if (r != VkResult.VK_SUCCESS)
-            throw new VulkanResultException(r, $"query feedback buffer: {what} failed");
-    }
 }
 
 /// <summary>One query command recorded on a covered pool: a copy of ended or written queries, or a reset.</summary>
