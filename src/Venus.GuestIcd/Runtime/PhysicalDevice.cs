@@ -44,7 +44,7 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
     /// the DRM node and PCI address of the transport's device where it has one, and host-pointer
     /// imports (<see cref="HostPointerMemory"/>) where a memory type can be mapped.
     /// </summary>
-    private static readonly HashSet<string> GuestLocal = new(StringComparer.Ordinal)
+    private static readonly HashSet<string> AnsweredByThisDriver = new(StringComparer.Ordinal)
     {
         "VK_EXT_tooling_info", "VK_EXT_device_memory_report", "VK_EXT_physical_device_drm", "VK_EXT_pci_bus_info",
         "VK_EXT_external_memory_host", "VK_KHR_swapchain", "VK_EXT_swapchain_maintenance1", "VK_KHR_present_id",
@@ -288,7 +288,7 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
             VkExtensionProperties ext = host[i];
             string name = FixedString(ext.extensionName, 256);
             seen.Add(name);
-            if (GuestLocal.Contains(name))
+            if (AnsweredByThisDriver.Contains(name))
                 continue;
             bool inProtocol = protocol.TryGetValue(name, out VenusExtension known);
             string? why = Unsupported.TryGetValue(name, out string? unsupported) ? unsupported

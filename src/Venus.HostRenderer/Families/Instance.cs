@@ -189,7 +189,7 @@ internal sealed unsafe partial class Handlers
         {
             var x = ProtocolExtension(name);
             if (x == null) continue;
-            if (!x.Value.CommandsTravel && !GuestLocal.Contains(name)) continue;
+            if (!x.Value.CommandsTravel && !ImplementedByGuests.Contains(name)) continue;
             result.Add((name, Math.Min(spec, (uint)x.Value.SpecVersion)));
         }
         // Binary SYNC_FD imports are emulated where the driver has no external semaphores (Families/Sync.cs).
@@ -206,7 +206,7 @@ internal sealed unsafe partial class Handlers
     /// host image copies through the spec-3 commands, acceleration structures' host-side builds and
     /// copies, which guests refuse with accelerationStructureHostCommands false).
     /// </summary>
-    static readonly HashSet<string> GuestLocal = new()
+    static readonly HashSet<string> ImplementedByGuests = new()
     {
         "VK_KHR_device_group", "VK_KHR_push_descriptor", "VK_KHR_descriptor_update_template", "VK_KHR_map_memory2",
         "VK_EXT_extended_dynamic_state3", "VK_KHR_maintenance6", "VK_EXT_host_image_copy", "VK_KHR_acceleration_structure",
