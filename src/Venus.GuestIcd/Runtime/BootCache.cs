@@ -15,19 +15,19 @@ internal static class BootCache
 {
     private const int MaxBytes = 4096;
 
-    /// <summary>The cached answer to <paramref name="question"/> about the host device <paramref name="device"/>: ok, with the reason when not ok.</summary>
-    public static bool TryRead(string question, ReadOnlySpan<byte> device, out bool ok, out string why)
+    /// <summary>The cached answer at <paramref name="path"/> (<see cref="PathFor"/>): ok, with the reason when not ok.</summary>
+    public static bool TryRead(string path, out bool ok, out string why)
     {
         ok = false;
         why = "";
         try
         {
-            if (PathFor(question, device) is not { } path || !File.Exists(path))
+            if (!File.Exists(path))
                 return false;
             using var f = new FileStream(path, FileMode.Open, FileAccess.Read);
             if (f.Length > MaxBytes)
                 return false;
-            string text = File.ReadAllText(path, Encoding.UTF8);
+            string text = new StreamReader(f, Encoding.UTF8).ReadToEnd();
             if (text.StartsWith("ok\n", StringComparison.Ordinal))
             {
                 ok = true;
@@ -46,13 +46,11 @@ internal static class BootCache
         }
     }
 
-    /// <summary>Keeps the answer for later processes of this boot (best effort).</summary>
-    public static void Write(string question, ReadOnlySpan<byte> device, bool ok, string why)
+    /// <summary>Keeps the answer at <paramref name="path"/> for later processes of this boot (best effort).</summary>
+    public static void Write(string path, string question, bool ok, string why)
     {
         try
         {
-            if (PathFor(question, device) is not { } path)
-                return;
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             string tmp = $"{path}.{Environment.ProcessId}.tmp";
             File.WriteAllText(tmp, ok ? "ok\n" : $"no {why.Replace('\n', ' ')}\n", Encoding.UTF8);
@@ -64,7 +62,8 @@ internal static class BootCache
         }
     }
 
-    private static string? PathFor(string question, ReadOnlySpan<byte> device)
+    /// <summary>Where the answer to <paramref name="question"/> about the host device <paramref name="device"/> is kept this boot; null when there is no cache folder or boot id.</summary>
+    public static string? PathFor(string question, ReadOnlySpan<byte> device)
     {
         string? dir = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
         if (string.IsNullOrEmpty(dir) || !Path.IsPathRooted(dir))

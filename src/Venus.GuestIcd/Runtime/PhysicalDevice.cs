@@ -81,11 +81,12 @@ internal sealed unsafe class PhysicalDevice : DispatchableObject
             // The probe costs a device and some ten round trips; the answer holds for the boot
             // (one render server per VM), so later processes read it from the boot cache.
             const string Question = "host imports the memory it exported";
-            ReadOnlySpan<byte> identity = HostDeviceIdentity();
-            if (!BootCache.TryRead(Question, identity, out bool ok, out string why))
+            string? cached = BootCache.PathFor(Question, HostDeviceIdentity());
+            if (cached == null || !BootCache.TryRead(cached, out bool ok, out string why))
             {
                 ok = ExternalMemory.HostImportsItsExports(this, out why);
-                BootCache.Write(Question, identity, ok, why);
+                if (cached != null)
+                    BootCache.Write(cached, Question, ok, why);
             }
             else
                 IcdLog.Info($"memory fds: the boot cache says the host {(ok ? "imports" : "does not import")} the memory it exported");
