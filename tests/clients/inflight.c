@@ -5,7 +5,10 @@
  *   inflight SHADER.spv [LOOPS]
  *
  * Creates a compute pipeline from SHADER (inflight.comp: each of 64 Ki invocations spins LOOPS
- * rounds, default 200000, and writes one word), records one dispatch, submits it without a fence,
+ * rounds and writes one word). Without LOOPS it calibrates: it times fenced dispatches (the valid
+ * order) with growing LOOPS until one takes at least 250 ms and scales LOOPS so that the dispatch
+ * lasts about 2 s on this device, however fast it is ("inflight: calibrated N loops"). Then it
+ * records one dispatch, submits it without a fence,
  * sleeps 300 ms so that it runs, and then, while it is still running, destroys the pipeline, its layout, the descriptor pool and
  * set layout, the buffer and frees the memory it writes, and the command pool. That is invalid
  * usage: a driver may crash on it (lavapipe does), so a host that serves guests must hold such
@@ -37,8 +40,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: inflight SHADER.spv [LOOPS]\n");
         return 1;
     }
-    uint32_t loops = argc == 3 ? (uint32_t)strtoul(argv[2], NULL, 10) : 200000u;
-    if (loops == 0)
+    uint32_t loops = argc == 3 ? (uint32_t)strtoul(argv[2], NULL, 10) : 0u;
+    if (argc == 3 && loops == 0)
         WRONG("LOOPS must be a positive number");
     size_t code_size = 0;
     uint32_t *code = read_spirv(argv[1], &code_size);
@@ -124,6 +127,42 @@ int main(int argc, char **argv)
     VkCommandBuffer cb;
     CHECK(vkAllocateCommandBuffers, dev, &cbai, &cb);
     VkCommandBufferBeginInfo cbbi = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO, .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT };
+    VkSubmitInfo si = { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &cb };
+
+    if (loops == 0) {
+        /* Calibration, in the valid order: a fenced dispatch, waited for, timed. */
+        VkFenceCreateInfo fci = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+        VkFence fence;
+        CHECK(vkCreateFence, dev, &fci, NULL, &fence);
+        uint32_t trial = 20000u;
+        double seconds = 0;
+        for (;;) {
+            CHECK(vkResetCommandPool, dev, cpool, 0);
+            CHECK(vkBeginCommandBuffer, cb, &cbbi);
+            vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);
+            vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, layout, 0, 1, &set, 0, NULL);
+            vkCmdPushConstants(cb, layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, 4, &trial);
+            vkCmdDispatch(cb, INVOCATIONS / 64, 1, 1);
+            CHECK(vkEndCommandBuffer, cb);
+            struct timespec t0, t1;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            CHECK(vkQueueSubmit, queue, 1, &si, fence);
+            CHECK(vkWaitForFences, dev, 1, &fence, VK_TRUE, UINT64_MAX);
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            CHECK(vkResetFences, dev, 1, &fence);
+            seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+            if (seconds >= 0.25 || trial >= 0x10000000u)
+                break;
+            trial *= 4u;
+        }
+        vkDestroyFence(dev, fence, NULL);
+        double want = (double)trial * (2.0 / (seconds > 0.001 ? seconds : 0.001));
+        loops = want > 4e9 ? 4000000000u : (uint32_t)want;
+        printf("inflight: calibrated %u loops (%u took %.0f ms)\n", loops, trial, seconds * 1000);
+        fflush(stdout);
+    }
+
+    CHECK(vkResetCommandPool, dev, cpool, 0);
     CHECK(vkBeginCommandBuffer, cb, &cbbi);
     vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);
     vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, layout, 0, 1, &set, 0, NULL);
@@ -131,7 +170,6 @@ int main(int argc, char **argv)
     vkCmdDispatch(cb, INVOCATIONS / 64, 1, 1);
     CHECK(vkEndCommandBuffer, cb);
 
-    VkSubmitInfo si = { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &cb };
     CHECK(vkQueueSubmit, queue, 1, &si, VK_NULL_HANDLE);
 
     /* Let the dispatch start running on the device before pulling its objects away. */
