@@ -35,6 +35,7 @@ internal static unsafe class FakeVulkan
             "vkGetPhysicalDeviceProperties" => (nint)(delegate* unmanaged<ulong, VkPhysicalDeviceProperties*, void>)&GetPhysicalDeviceProperties,
             "vkGetDeviceQueue" => (nint)(delegate* unmanaged<ulong, uint, uint, ulong*, void>)&GetDeviceQueue,
             "vkGetDeviceQueue2" => (nint)(delegate* unmanaged<ulong, void*, ulong*, void>)&GetDeviceQueue2,
+            "vkQueueSubmit" or "vkQueueSubmit2" or "vkQueueBindSparse" => (nint)(delegate* unmanaged<ulong, uint, void*, ulong, int>)&QueueSubmit,
             "vkAllocateCommandBuffers" => (nint)(delegate* unmanaged<ulong, VkCommandBufferAllocateInfo*, ulong*, int>)&AllocateCommandBuffers,
             "vkAllocateDescriptorSets" => (nint)(delegate* unmanaged<ulong, VkDescriptorSetAllocateInfo*, ulong*, int>)&AllocateDescriptorSets,
             _ when n.EndsWith("Pipelines", StringComparison.Ordinal) && n.StartsWith("vkCreate", StringComparison.Ordinal) && !n.Contains("RayTracing", StringComparison.Ordinal)
@@ -80,6 +81,25 @@ internal static unsafe class FakeVulkan
     static int EnumerateNothing(ulong instance, uint* count, void* groups)
     {
         *count = 0;
+        return 0;
+    }
+
+    /// <summary>Queue submits in the driver right now, per queue handle.</summary>
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<ulong, int> s_queueCalls = new();
+    /// <summary>Submits that found another submit to the same queue still in the driver, per queue handle (Vulkan requires the caller to serialize them).</summary>
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<ulong, int> s_queueOverlaps = new();
+
+    /// <summary>How often a submit to <paramref name="queue"/> overlapped another one to it.</summary>
+    public static int QueueOverlaps(ulong queue) => s_queueOverlaps.TryGetValue(queue, out int n) ? n : 0;
+
+    /// <summary>Submits (any of the three signatures: queue, count, array, fence) take a moment, so that unserialized callers overlap.</summary>
+    [UnmanagedCallersOnly]
+    static int QueueSubmit(ulong queue, uint count, void* submits, ulong fence)
+    {
+        if (s_queueCalls.AddOrUpdate(queue, 1, (_, n) => n + 1) > 1)
+            s_queueOverlaps.AddOrUpdate(queue, 1, (_, n) => n + 1);
+        Thread.SpinWait(2000);
+        s_queueCalls.AddOrUpdate(queue, 0, (_, n) => n - 1);
         return 0;
     }
 

@@ -155,41 +155,34 @@ internal sealed unsafe partial class HostContext
 
     /// <summary>
     /// A virtqueue submission. Commands run now, in order. The timeline fence retires when the work
-    /// queued on the bound queue is done: an empty vkQueueSubmit with a fence, waited on a pool thread.
+    /// queued on the bound queue is done: an empty vkQueueSubmit with a fence (under the queue lock,
+    /// as ring threads submit to the same queue), waited for by the timeline's thread (<see cref="TimelineFences"/>).
     /// </summary>
     public void Submit(ReadOnlySpan<byte> stream, uint ringIdx, Action retired)
     {
         if (!IsFatal) Virtqueue.Execute(stream);
         if (ringIdx == 0 || IsFatal) { retired(); return; }
         (ulong Queue, ulong Device, nint Fns) t;
-        lock (_timelines)
-        {
-            if (!_timelines.TryGetValue(ringIdx, out t)) { Fatal($"submit on ring index {ringIdx}, which no queue is bound to"); return; }
-        }
-        var fns = (VkDeviceFunctions*)t.Fns;
-        ulong device = t.Device;
-        var fci = new VkFenceCreateInfo { sType = VkFenceCreateInfo.SType };
+        VkDeviceFunctions* fns;
         ulong fence = 0;
-        if (device == 0 || fns->vkCreateFence(device, &fci, null, &fence) != VkResult.VK_SUCCESS) { Fatal("timeline fence creation failed"); return; }
-        if (fns->vkQueueSubmit(t.Queue, 0, null, fence) != VkResult.VK_SUCCESS)
+        lock (Retire.QueueLock)
         {
-            fns->vkDestroyFence(device, fence, null);
-            Fatal("timeline fence submission failed");
-            return;
+            // Looked up under the queue lock: a device being destroyed unbinds its timelines under it first.
+            lock (_timelines)
+            {
+                if (!_timelines.TryGetValue(ringIdx, out t)) { Fatal($"submit on ring index {ringIdx}, which no queue is bound to"); return; }
+            }
+            fns = (VkDeviceFunctions*)t.Fns;
+            var fci = new VkFenceCreateInfo { sType = VkFenceCreateInfo.SType };
+            if (t.Device == 0 || fns->vkCreateFence(t.Device, &fci, null, &fence) != VkResult.VK_SUCCESS) { Fatal("timeline fence creation failed"); return; }
+            if (fns->vkQueueSubmit(t.Queue, 0, null, fence) != VkResult.VK_SUCCESS)
+            {
+                fns->vkDestroyFence(t.Device, fence, null);
+                Fatal("timeline fence submission failed");
+                return;
+            }
         }
-        WaitThenRetire((nint)fns, device, fence, retired);
-    }
-
-    static void WaitThenRetire(nint fnsPtr, ulong device, ulong fence, Action retired)
-    {
-        ThreadPool.UnsafeQueueUserWorkItem(_ =>
-        {
-            var fns = (VkDeviceFunctions*)fnsPtr;
-            ulong f = fence;
-            fns->vkWaitForFences(device, 1, &f, 1, ulong.MaxValue);
-            fns->vkDestroyFence(device, f, null);
-            retired();
-        }, null);
+        Timelines.Add(ringIdx, t.Device, fns, fence, retired);
     }
 
     /// <summary>

@@ -52,6 +52,8 @@ internal sealed unsafe partial class HostContext : IDisposable
     public Dispatcher Virtqueue { get; }
     /// <summary>Host fences on guest submits; destruction waits for the work it may still be used by.</summary>
     public SubmitRetire Retire { get; }
+    /// <summary>Timeline fences, retired in order by a thread per timeline.</summary>
+    public TimelineFences Timelines { get; }
 
     readonly object _lock = new();
     readonly Dictionary<uint, Resource> _resources = new();
@@ -70,6 +72,7 @@ internal sealed unsafe partial class HostContext : IDisposable
         Handlers = new Handlers(this);
         Virtqueue = new Dispatcher(this, "virtqueue");
         Retire = new SubmitRetire(this);
+        Timelines = new TimelineFences(this);
         if (options.RecordDir != null) _recorder = new Recorder(options.RecordDir, label);
     }
 
@@ -297,6 +300,7 @@ internal sealed unsafe partial class HostContext : IDisposable
     {
         StopRings();
         DestroyVulkanObjects();
+        Timelines.Dispose();
         Virtqueue.ClearReplyStream();
         List<Resource> all;
         lock (_lock)

@@ -40,6 +40,19 @@ internal sealed unsafe class SubmitRetire
 
     readonly HostContext _ctx;
     readonly object _lock = new();
+
+    /// <summary>
+    /// Vulkan makes host access to a VkQueue externally synchronized, and one context reaches its
+    /// queues from several threads: each ring's thread (guest submits and waits), the virtqueue or
+    /// render-server socket thread (timeline fences of SUBMIT_FENCE, emulated sync_fd payloads).
+    /// Every host call on a queue of this context holds this lock (guest submits from
+    /// <see cref="BeginSubmit"/> to <see cref="EndSubmit"/>); no one waits for the device while
+    /// holding it except a submit that finds all <see cref="Slots"/> fences of its queue in flight
+    /// and a destruction that must wait for the queue (<see cref="BeforeDestroy"/>).
+    /// Two unsynchronized submits to one lavapipe queue lost work: Mesa's guest in a VM on our
+    /// render server then waited for good.
+    /// </summary>
+    public object QueueLock => _lock;
     readonly List<QueueTrack> _queues = new();
     /// <summary>Queues with work not yet seen retired; 0 makes <see cref="BeforeDestroy"/> free.</summary>
     int _busy;

@@ -25,8 +25,6 @@ internal sealed unsafe class DeviceState
     public bool MemoryFd, DmaBuf;
     /// <summary>The first queue the guest fetched: where emulated sync_fd payloads are signalled and consumed.</summary>
     public ulong Queue;
-    /// <summary>Serialises the host's own submits to <see cref="Queue"/>.</summary>
-    public readonly object QueueLock = new();
 }
 
 /// <summary>VK_KHR_external_semaphore_fd on a device: not enabled, done by the driver, or emulated by the host.</summary>
@@ -133,16 +131,23 @@ internal sealed unsafe partial class Handlers
     /// <summary>Idles the device, frees the memory the host exported, destroys it and forgets its objects.</summary>
     void DestroyDevice(DeviceState state)
     {
-        state.Fns->vkDeviceWaitIdle(state.Handle);
+        lock (_ctx.Retire.QueueLock)
+        {
+            // No timeline submits to its queues from here on; the render-server or vtest thread looks them up under this lock.
+            _ctx.UnbindTimelines(state.Handle);
+            state.Fns->vkDeviceWaitIdle(state.Handle);
+        }
+        bool drained = _ctx.Timelines.DrainDevice(state.Handle, TimeSpan.FromSeconds(10));
+        if (!drained)
+            _ctx.Options.Log($"venus-host: context {_ctx.Label}: timeline fences of a destroyed device were still being waited for after 10 s; the driver's device is left alive");
         _ctx.Retire.ForgetDevice(state.Handle);
         FreeDeviceMemories(state);
         ForgetBuffers(state.Handle);
-        state.Fns->vkDestroyDevice(state.Handle, null);
+        if (drained) state.Fns->vkDestroyDevice(state.Handle, null);
         DrmModifiers.ForgetDevice(state.Handle);
         _ctx.Objects.RemoveDescendants(state.Id);
         _ctx.Objects.Remove(state.Id, out _);
         ForgetDeadSemaphores();
-        _ctx.UnbindTimelines(state.Handle);
         lock (_devLock) _devices.Remove(state.Id);
     }
 

@@ -85,4 +85,46 @@ internal sealed unsafe partial class Handlers
         }
         return true;
     }
+
+    /// <summary>
+    /// An empty submit with a fence of its own under the queue lock, then the wait outside it, in
+    /// slices (a context that ends meanwhile gets its thread back): other rings' submits to other
+    /// queues, which the waited work may depend on, and the timeline fences go on meanwhile.
+    /// </summary>
+    public bool vkQueueWaitIdle(Dispatcher x, vkQueueWaitIdle.Args* a)
+    {
+        if (!QueueDevice(x, "vkQueueWaitIdle", out ulong device)) return false;
+        var fns = x.DeviceFunctions;
+        if (fns->vkQueueSubmit == null || fns->vkCreateFence == null) return x.MissingFunction(19);
+        var info = new VkFenceCreateInfo { sType = VkFenceCreateInfo.SType };
+        ulong fence = 0;
+        a->ret = fns->vkCreateFence(device, &info, null, &fence);
+        if (a->ret != VkResult.VK_SUCCESS) return true;
+        try
+        {
+            lock (_ctx.Retire.QueueLock) a->ret = fns->vkQueueSubmit(a->queue, 0, null, fence);
+            if (a->ret != VkResult.VK_SUCCESS) return true;
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            while (true)
+            {
+                ulong slice = WaitSlice(ulong.MaxValue, start, out _);
+                a->ret = fns->vkWaitForFences(device, 1, &fence, 1, slice);
+                if (a->ret != VkResult.VK_TIMEOUT) return true;
+                if (_ctx.IsFatal || _ctx.Stopping.IsCancellationRequested) return Fatal("vkQueueWaitIdle: the context ended during the wait");
+            }
+        }
+        finally
+        {
+            fns->vkDestroyFence(device, fence, null);
+        }
+    }
+
+    /// <summary>The driver's vkDeviceWaitIdle under the queue lock: it touches every queue of the device, which the guest may not use meanwhile either.</summary>
+    public bool vkDeviceWaitIdle(Dispatcher x, vkDeviceWaitIdle.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkDeviceWaitIdle == null) return x.MissingFunction(20);
+        lock (_ctx.Retire.QueueLock) a->ret = fns->vkDeviceWaitIdle(a->device);
+        return true;
+    }
 }

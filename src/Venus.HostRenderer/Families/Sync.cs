@@ -176,7 +176,7 @@ internal sealed unsafe partial class Handlers
         {
             ulong semaphore = info->semaphore;
             var submit = new VkSubmitInfo { sType = VkSubmitInfo.SType, signalSemaphoreCount = 1, pSignalSemaphores = &semaphore };
-            lock (dev.QueueLock) r = dev.Fns->vkQueueSubmit(dev.Queue, 1, &submit, 0);
+            lock (_ctx.Retire.QueueLock) r = dev.Fns->vkQueueSubmit(dev.Queue, 1, &submit, 0);
         }
         return r == VkResult.VK_SUCCESS || Fatal($"vkImportSemaphoreResourceMESA: the driver answered {r}");
     }
@@ -219,12 +219,12 @@ internal sealed unsafe partial class Handlers
         {
             uint stage = AllCommandsStage;
             var wait = new VkSubmitInfo { sType = VkSubmitInfo.SType, waitSemaphoreCount = 1, pWaitSemaphores = &semaphore, pWaitDstStageMask = &stage };
-            lock (dev.QueueLock) r = dev.Fns->vkQueueSubmit(dev.Queue, 1, &wait, fence);
+            lock (_ctx.Retire.QueueLock) r = dev.Fns->vkQueueSubmit(dev.Queue, 1, &wait, fence);
             if (r != VkResult.VK_SUCCESS) return Fatal($"vkWaitSemaphoreResourceMESA: vkQueueSubmit answered {r}");
             r = dev.Fns->vkWaitForFences(dev.Handle, 1, &fence, 1, (ulong)EmulatedWaitLimit.Ticks * 100);
             if (r == VkResult.VK_SUCCESS) return true;
             var signal = new VkSubmitInfo { sType = VkSubmitInfo.SType, signalSemaphoreCount = 1, pSignalSemaphores = &semaphore };
-            lock (dev.QueueLock) dev.Fns->vkQueueSubmit(dev.Queue, 1, &signal, 0);
+            lock (_ctx.Retire.QueueLock) dev.Fns->vkQueueSubmit(dev.Queue, 1, &signal, 0);
             dev.Fns->vkWaitForFences(dev.Handle, 1, &fence, 1, (ulong)EmulatedWaitLimit.Ticks * 100);
             return Fatal($"vkWaitSemaphoreResourceMESA: semaphore had no signal pending ({r} after {EmulatedWaitLimit.TotalSeconds:0} s)");
         }

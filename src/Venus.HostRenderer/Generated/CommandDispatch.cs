@@ -28,6 +28,8 @@ internal unsafe partial interface IHandlers
     bool vkEnumerateDeviceLayerProperties(Dispatcher x, vkEnumerateDeviceLayerProperties.Args* a);
     bool vkGetDeviceQueue(Dispatcher x, vkGetDeviceQueue.Args* a);
     bool vkQueueSubmit(Dispatcher x, vkQueueSubmit.Args* a);
+    bool vkQueueWaitIdle(Dispatcher x, vkQueueWaitIdle.Args* a);
+    bool vkDeviceWaitIdle(Dispatcher x, vkDeviceWaitIdle.Args* a);
     bool vkAllocateMemory(Dispatcher x, vkAllocateMemory.Args* a);
     bool vkFreeMemory(Dispatcher x, vkFreeMemory.Args* a);
     bool vkUnmapMemory(Dispatcher x, vkUnmapMemory.Args* a);
@@ -744,9 +746,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkQueueWaitIdle.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(19, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkQueueWaitIdle;
-        if (fn == null) return x.MissingFunction(19);
-        a.ret = fn(a.queue);
+        if (!x.Handlers.vkQueueWaitIdle(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkQueueWaitIdle.ReplySize(&a);
@@ -764,9 +764,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkDeviceWaitIdle.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(20, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDeviceWaitIdle;
-        if (fn == null) return x.MissingFunction(20);
-        a.ret = fn(a.device);
+        if (!x.Handlers.vkDeviceWaitIdle(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkDeviceWaitIdle.ReplySize(&a);
