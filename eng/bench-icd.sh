@@ -257,6 +257,7 @@ rows=(
   "init_ms|init: instance .. pipeline ready, ms"
   "record_mix_ns_per_cmd|record, ns per vkCmd* (bind pipeline + bind sets + push constants + dispatch)"
   "record_dispatch_ns_per_cmd|record, ns per vkCmdDispatch alone"
+  "record_query_ns_per_cmd|record, ns per vkCmdResetQueryPool / vkCmdWriteTimestamp (query feedback notes each)"
   "submit_wait_us_median|vkQueueSubmit + vkWaitForFences + vkResetFences, µs, median"
   "submit_wait_us_p90|vkQueueSubmit + vkWaitForFences + vkResetFences, µs, p90"
   "fence_status_ns|vkGetFenceStatus of a signalled fence, ns"

@@ -19,6 +19,8 @@
  *                                 (alternating two sets) + vkCmdPushConstants + vkCmdDispatch; only the
  *                                 recording calls are timed (CLOCK_MONOTONIC); median of --reps (default 5)
  *   record_dispatch_ns_per_cmd    the same with vkCmdDispatch alone (pipeline and set bound before the clock)
+ *   record_query_ns_per_cmd       --cmds / 10 commands recorded as pairs of vkCmdResetQueryPool +
+ *                                 vkCmdWriteTimestamp on a 64-query timestamp pool (never submitted)
  *   submit_wait_us_median/_p90    vkQueueSubmit of a pre-recorded command buffer (one 64-thread dispatch)
  *                                 with a fence + vkWaitForFences + vkResetFences, --submits times (default
  *                                 2000) after 50 warm-up iterations
@@ -688,6 +690,30 @@ int main(int argc, char **argv)
     }
     printf("metric query_results_ns %.2f\n", median(qr_ns + 1, 20));
     vkDestroyQueryPool(device, qpool, NULL);
+
+    /* Recording query commands: guests with query feedback note each one on the command buffer
+       (the copy into the feedback buffer is added at vkEndCommandBuffer), so they cost more than a
+       plain vkCmd*. Never submitted; cmds / 10 commands per sample. */
+    stage("record queries");
+    VkQueryPoolCreateInfo rqpci = { .sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO, .queryType = VK_QUERY_TYPE_TIMESTAMP, .queryCount = 64 };
+    VkQueryPool rqpool;
+    VK(vkCreateQueryPool, device, &rqpci, NULL, &rqpool);
+    uint32_t query_pairs = (uint32_t)(cmds / 20) > 0 ? (uint32_t)(cmds / 20) : 1;
+    for (unsigned long r = 0; r < reps; r++) {
+        VK(vkResetCommandBuffer, rec, 0);
+        VK(vkBeginCommandBuffer, rec, &cbbi);
+        double t0 = now_ns();
+        for (uint32_t i = 0; i < query_pairs; i++) {
+            vkCmdResetQueryPool(rec, rqpool, i & 63, 1);
+            vkCmdWriteTimestamp(rec, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, rqpool, i & 63);
+        }
+        rec_samples[r] = (now_ns() - t0) / (2.0 * query_pairs);
+        VK(vkEndCommandBuffer, rec);
+        VK(vkDeviceWaitIdle, device);
+    }
+    printf("metric record_query_ns_per_cmd %.2f\n", median(rec_samples, reps));
+    VK(vkResetCommandBuffer, rec, 0);
+    vkDestroyQueryPool(device, rqpool, NULL);
 
     stage("round trips from 1 and 4 threads");
     unsigned long mt_calls = queries / 2 > 100 ? queries / 2 : 100;

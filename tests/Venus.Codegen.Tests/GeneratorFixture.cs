@@ -19,6 +19,17 @@ public sealed class GeneratorFixture
     public GeneratorFixture()
     {
         Root = FindRoot();
+        Model = LoadModel();
+        Native = new NativeEmitter(Model);
+        Wire = new WireEmitter(Model, Native);
+    }
+
+    /// <summary>
+    /// A fresh model from vk.xml and the definitions, with <paramref name="replace"/> (e.g. "icd.xml") read
+    /// from <paramref name="text"/> instead of its file when given: for tests of what the generator refuses.
+    /// </summary>
+    public ProtocolModel LoadModel(string? replace = null, string? text = null)
+    {
         string[] candidates =
         {
             Environment.GetEnvironmentVariable("VENUS_VKXML") ?? "",
@@ -28,11 +39,25 @@ public sealed class GeneratorFixture
         string vkxml = candidates.FirstOrDefault(p => p.Length > 0 && File.Exists(p))
             ?? throw new FileNotFoundException("vk.xml 1.4.309 not found: run eng/codegen.sh once (it caches .cache/vk.xml) or set VENUS_VKXML");
         var files = new List<string> { vkxml };
-        files.AddRange(Directory.GetFiles(Path.Combine(Root, "src", "Venus.Codegen", "Definitions"), "*.xml").OrderBy(f => f, StringComparer.Ordinal));
-        var reg = VkRegistry.Load(files.ToArray());
-        Model = new ProtocolModel(reg);
-        Native = new NativeEmitter(Model);
-        Wire = new WireEmitter(Model, Native);
+        string? temp = null;
+        foreach (var f in Directory.GetFiles(Path.Combine(Root, "src", "Venus.Codegen", "Definitions"), "*.xml").OrderBy(f => f, StringComparer.Ordinal))
+        {
+            if (replace != null && Path.GetFileName(f) == replace)
+            {
+                temp = Path.Combine(Path.GetTempPath(), $"venus-codegen-tests-{Environment.ProcessId}-{replace}");
+                File.WriteAllText(temp, text);
+                files.Add(temp);
+            }
+            else files.Add(f);
+        }
+        try
+        {
+            return new ProtocolModel(VkRegistry.Load(files.ToArray()));
+        }
+        finally
+        {
+            if (temp != null) File.Delete(temp);
+        }
     }
 
     static string FindRoot()

@@ -36,6 +36,8 @@ public sealed class IcdEmitter
     readonly HashSet<string> _handWritten = new(StringComparer.Ordinal);
     /// <summary>Defining names of the creation commands icd.xml marks async.</summary>
     readonly HashSet<string> _async = new(StringComparer.Ordinal);
+    /// <summary>vkCmd* commands whose generated export calls a hand-written hook once recorded (icd.xml &lt;hook&gt;): defining name → family.</summary>
+    readonly Dictionary<string, string> _hooks = new(StringComparer.Ordinal);
 
     public IcdEmitter(ProtocolModel m, WireEmitter wire, DispatchEmitter fns)
     {
@@ -51,6 +53,13 @@ public sealed class IcdEmitter
         {
             var rc = m.Reg.ResolveCommand(n) ?? throw new InvalidDataException($"icd.xml: unknown command {n}");
             _async.Add(rc.Name);
+        }
+        foreach (var (n, family) in m.Reg.IcdHooks)
+        {
+            var rc = m.Reg.ResolveCommand(n) ?? throw new InvalidDataException($"icd.xml: <hook> of unknown command {n}");
+            if (rc.Name != n) throw new InvalidDataException($"icd.xml: <hook> {rc.Name}, not its alias {n}");
+            if (_handWritten.Contains(n)) throw new InvalidDataException($"icd.xml: <hook> {n} is also <handwritten>; a hook is for a generated export");
+            _hooks.Add(n, family);
         }
     }
 
@@ -101,6 +110,7 @@ public sealed class IcdEmitter
             "using System.Runtime.InteropServices;\n");
         var families = FamilyCommands();
         o["FamilyDeclarations.cs"] = EmitFamilyDeclarations(families);
+        o["FamilyHooks.cs"] = EmitFamilyHooks(exported);
         o["FamilyExports.cs"] = EmitFamilyExports(families);
         o["ProcTable.cs"] = EmitProcTable(exported, families);
         o["ExtensionCommands.cs"] = EmitExtensionCommands();
@@ -282,9 +292,11 @@ public sealed class IcdEmitter
                 encode.Add($"Commands.{name}.Encode(ref {e}, 0{Lead(ForwardArgs(c, native))});");
                 encode.Add($"{cb}.Commit(in {e});");
             }
+            // A hooked command (icd.xml <hook>) calls its hand-written hook once the command is in the stream.
+            string? after = _hooks.ContainsKey(c.Reg!.Name) ? $"Families.IcdCommands.{HookName(c)}({cb}{Lead(string.Join(", ", c.Params.Skip(1).Select(N)))});" : null;
             return Templates.Render("icd-cmd-export.sbn", new
             {
-                Ret = nativeRet, Name = name, Signature = sig, Cb = cb, First = N(first), Encode = encode, Ex = ex,
+                Ret = nativeRet, Name = name, Signature = sig, Cb = cb, First = N(first), Encode = encode, After = after, Ex = ex,
             });
         }
         var w = new CodeWriter();
@@ -508,6 +520,44 @@ public sealed class IcdEmitter
             }
             w.Close();
             w.Close();
+        }
+        w.Close();
+        return w.ToString();
+    }
+
+    /// <summary>The hook a hooked vkCmd* export calls after recording (icd.xml &lt;hook&gt;).</summary>
+    static string HookName(CommandModel c) => c.Reg!.Name + "Recorded";
+
+    /// <summary>
+    /// The partial declarations of the hooks (icd.xml &lt;hook&gt;): the command buffer the command was just
+    /// recorded into, then the command's parameters after the command buffer, in their native types. A
+    /// listed hook without its method in Families/ fails the build (CS8795), as a hand-written command does.
+    /// </summary>
+    string EmitFamilyHooks(List<CommandModel> exported)
+    {
+        var byName = exported.ToDictionary(c => c.Reg!.Name, StringComparer.Ordinal);
+        var w = new CodeWriter();
+        w.Line(CodeWriter.Header("Guest ICD hooks: what Families/*.cs adds after a generated vkCmd* export records its command (icd.xml <hook>)."));
+        w.Line("using System.Runtime.CompilerServices;");
+        w.Line("using Venus.Protocol.Vulkan;");
+        w.Line("using CommandBuffer = Venus.GuestIcd.Runtime.CommandBuffer;");
+        w.Line();
+        w.Line("namespace Venus.GuestIcd.Families;");
+        w.Line();
+        w.Open("internal static unsafe partial class IcdCommands");
+        foreach (var group in _m.Reg.IcdHooks.GroupBy(h => h.Family))
+        {
+            w.Line($"// Families/{group.Key}.cs");
+            foreach (var (n, _) in group)
+            {
+                if (!byName.TryGetValue(n, out var c) || !IsCmd(c))
+                    throw new InvalidDataException($"icd.xml: <hook> {n} is not a vkCmd* command with a generated export");
+                var native = _fns.NativeSignature(c.Reg!)!;
+                var ps = c.Params.Select((p, i) => $"{native[i]} {N(p)}").Skip(1).Prepend($"CommandBuffer {Local(c, "cb")}");
+                // Stays one call deep, as the rest of the export is.
+                w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+                w.Line($"internal static partial void {HookName(c)}({string.Join(", ", ps)});");
+            }
         }
         w.Close();
         return w.ToString();

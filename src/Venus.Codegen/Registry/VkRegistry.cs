@@ -136,6 +136,11 @@ public sealed class VkRegistry
     public Dictionary<string, (string Family, string? When)> IcdFamilies { get; } = new(StringComparer.Ordinal);
     /// <summary>Guest ICD (icd.xml): creation commands whose generated export sends without waiting for the host (guest-chosen ids).</summary>
     public List<string> IcdAsync { get; } = new();
+    /// <summary>
+    /// Guest ICD (icd.xml): vkCmd* commands that keep their generated export and, once recorded, call a
+    /// hand-written hook (<c>IcdCommands.&lt;command&gt;Recorded</c> in Families/&lt;family&gt;.cs), as listed.
+    /// </summary>
+    public List<(string Command, string Family)> IcdHooks { get; } = new();
     /// <summary>VK_HEADER_VERSION of vk.xml (309 for 1.4.309).</summary>
     public int HeaderVersion { get; private set; }
 
@@ -206,6 +211,14 @@ public sealed class VkRegistry
         foreach (var icd in root.Elements("icd"))
             foreach (var a in icd.Elements("async"))
                 IcdAsync.Add((string?)a.Attribute("command") ?? throw new InvalidDataException($"{source}: <async> without command"));
+        foreach (var icd in root.Elements("icd"))
+            foreach (var h in icd.Elements("hook"))
+            {
+                string cmd = (string?)h.Attribute("command") ?? throw new InvalidDataException($"{source}: <hook> without command");
+                string family = (string?)h.Attribute("family") ?? throw new InvalidDataException($"{source}: <hook command=\"{cmd}\"> without family");
+                if (IcdHooks.Any(k => k.Command == cmd)) throw new InvalidDataException($"{source}: <hook> {cmd} listed twice");
+                IcdHooks.Add((cmd, family));
+            }
         if (HeaderVersion == 0)
         {
             var hv = root.Descendants("type").FirstOrDefault(t => (string?)t.Attribute("category") == "define" && t.Element("name")?.Value == "VK_HEADER_VERSION");

@@ -21,6 +21,13 @@ namespace Venus.GuestIcd.Families;
 /// core name and every alias with its version and extension (Generated/ProcTable.cs). A partial
 /// method that icd.xml does not list has no declaration and fails the build too (CS0759).
 /// </para>
+/// <para>
+/// A vkCmd* that only needs something done once it is recorded is not hand-written: a
+/// <c>&lt;hook command="vkCmdX" family="Queries"/&gt;</c> line in icd.xml keeps its generated export
+/// (the flat fast path, errors recorded on the command buffer) and makes it call
+/// <c>internal static partial void vkCmdXRecorded(CommandBuffer cb, ...the other parameters)</c>, declared
+/// in Generated/FamilyHooks.cs and implemented in the family file (a missing one fails the build, CS8795).
+/// </para>
 /// </summary>
 internal static unsafe partial class IcdCommands
 {

@@ -1,13 +1,11 @@
 using Venus.GuestIcd.Generated;
 using Venus.GuestIcd.Runtime;
 using Venus.Protocol.Vulkan;
-using Venus.Protocol.Wire;
 using CommandBuffer = Venus.GuestIcd.Runtime.CommandBuffer;
-using Commands = Venus.Protocol.Commands;
 
 namespace Venus.GuestIcd.Families;
 
-/// <summary>Hand-written query commands: pools with feedback slots (Runtime/QueryFeedback.cs). See Families/IcdCommands.cs for how to add one.</summary>
+/// <summary>Hand-written query commands and the query vkCmd* hooks: pools with feedback slots (Runtime/QueryFeedback.cs). See Families/IcdCommands.cs for how to add one.</summary>
 internal static unsafe partial class IcdCommands
 {
     internal static partial VkResult vkCreateQueryPool(ulong device, VkQueryPoolCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pQueryPool)
@@ -134,83 +132,21 @@ internal static unsafe partial class IcdCommands
         }
     }
 
-    internal static partial void vkCmdResetQueryPool(ulong commandBuffer, ulong queryPool, uint firstQuery, uint queryCount)
-    {
-        try
-        {
-            var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdResetQueryPool.Size(commandBuffer, queryPool, firstQuery, queryCount, cb.StreamFilter));
-            Commands.vkCmdResetQueryPool.Encode(ref e, 0, commandBuffer, queryPool, firstQuery, queryCount);
-            cb.Commit(in e);
-            QueryFeedback.Note(cb, queryPool, firstQuery, queryCount, copy: false);
-        }
-        catch (Exception e)
-        {
-            CommandBuffer.FailSafe(commandBuffer, e, "vkCmdResetQueryPool");
-        }
-    }
+    // Hooks (icd.xml <hook>): the generated vkCmd* export has recorded the command; the queries it
+    // resets or writes are noted for the feedback copy that vkEndCommandBuffer adds.
 
-    internal static partial void vkCmdEndQuery(ulong commandBuffer, ulong queryPool, uint query)
-    {
-        try
-        {
-            var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdEndQuery.Size(commandBuffer, queryPool, query, cb.StreamFilter));
-            Commands.vkCmdEndQuery.Encode(ref e, 0, commandBuffer, queryPool, query);
-            cb.Commit(in e);
-            QueryFeedback.Note(cb, queryPool, query, 1, copy: true);
-        }
-        catch (Exception e)
-        {
-            CommandBuffer.FailSafe(commandBuffer, e, "vkCmdEndQuery");
-        }
-    }
+    internal static partial void vkCmdResetQueryPoolRecorded(CommandBuffer cb, ulong queryPool, uint firstQuery, uint queryCount) =>
+        QueryFeedback.Note(cb, queryPool, firstQuery, queryCount, copy: false);
 
-    internal static partial void vkCmdEndQueryIndexedEXT(ulong commandBuffer, ulong queryPool, uint query, uint index)
-    {
-        try
-        {
-            var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdEndQueryIndexedEXT.Size(commandBuffer, queryPool, query, index, cb.StreamFilter));
-            Commands.vkCmdEndQueryIndexedEXT.Encode(ref e, 0, commandBuffer, queryPool, query, index);
-            cb.Commit(in e);
-            QueryFeedback.Note(cb, queryPool, query, 1, copy: true);
-        }
-        catch (Exception e)
-        {
-            CommandBuffer.FailSafe(commandBuffer, e, "vkCmdEndQueryIndexedEXT");
-        }
-    }
+    internal static partial void vkCmdEndQueryRecorded(CommandBuffer cb, ulong queryPool, uint query) =>
+        QueryFeedback.Note(cb, queryPool, query, 1, copy: true);
 
-    internal static partial void vkCmdWriteTimestamp(ulong commandBuffer, VkPipelineStageFlagBits pipelineStage, ulong queryPool, uint query)
-    {
-        try
-        {
-            var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdWriteTimestamp.Size(commandBuffer, pipelineStage, queryPool, query, cb.StreamFilter));
-            Commands.vkCmdWriteTimestamp.Encode(ref e, 0, commandBuffer, pipelineStage, queryPool, query);
-            cb.Commit(in e);
-            QueryFeedback.Note(cb, queryPool, query, 1, copy: true);
-        }
-        catch (Exception e)
-        {
-            CommandBuffer.FailSafe(commandBuffer, e, "vkCmdWriteTimestamp");
-        }
-    }
+    internal static partial void vkCmdEndQueryIndexedEXTRecorded(CommandBuffer cb, ulong queryPool, uint query, uint index) =>
+        QueryFeedback.Note(cb, queryPool, query, 1, copy: true);
 
-    internal static partial void vkCmdWriteTimestamp2(ulong commandBuffer, ulong stage, ulong queryPool, uint query)
-    {
-        try
-        {
-            var cb = CommandBuffer.FromHandle(commandBuffer);
-            VnEncoder e = cb.Reserve(Commands.vkCmdWriteTimestamp2.Size(commandBuffer, stage, queryPool, query, cb.StreamFilter));
-            Commands.vkCmdWriteTimestamp2.Encode(ref e, 0, commandBuffer, stage, queryPool, query);
-            cb.Commit(in e);
-            QueryFeedback.Note(cb, queryPool, query, 1, copy: true);
-        }
-        catch (Exception e)
-        {
-            CommandBuffer.FailSafe(commandBuffer, e, "vkCmdWriteTimestamp2");
-        }
-    }
+    internal static partial void vkCmdWriteTimestampRecorded(CommandBuffer cb, VkPipelineStageFlagBits pipelineStage, ulong queryPool, uint query) =>
+        QueryFeedback.Note(cb, queryPool, query, 1, copy: true);
+
+    internal static partial void vkCmdWriteTimestamp2Recorded(CommandBuffer cb, ulong stage, ulong queryPool, uint query) =>
+        QueryFeedback.Note(cb, queryPool, query, 1, copy: true);
 }

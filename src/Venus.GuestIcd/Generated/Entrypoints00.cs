@@ -1192,6 +1192,60 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
+    public static void vkCmdEndQuery(ulong commandBuffer, ulong queryPool, uint query)
+    {
+        try
+        {
+            var cb = CommandBuffer.FromHandle(commandBuffer);
+            ulong n = Commands.vkCmdEndQuery.Size(commandBuffer, queryPool, query);
+            VnRawWriter e = cb.ReserveRaw(n);
+            Commands.vkCmdEndQuery.Encode(ref e, 0, commandBuffer, queryPool, query);
+            cb.Commit(in e, n);
+            Families.IcdCommands.vkCmdEndQueryRecorded(cb, queryPool, query);
+        }
+        catch (Exception ex)
+        {
+            CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdEndQuery");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    public static void vkCmdResetQueryPool(ulong commandBuffer, ulong queryPool, uint firstQuery, uint queryCount)
+    {
+        try
+        {
+            var cb = CommandBuffer.FromHandle(commandBuffer);
+            ulong n = Commands.vkCmdResetQueryPool.Size(commandBuffer, queryPool, firstQuery, queryCount);
+            VnRawWriter e = cb.ReserveRaw(n);
+            Commands.vkCmdResetQueryPool.Encode(ref e, 0, commandBuffer, queryPool, firstQuery, queryCount);
+            cb.Commit(in e, n);
+            Families.IcdCommands.vkCmdResetQueryPoolRecorded(cb, queryPool, firstQuery, queryCount);
+        }
+        catch (Exception ex)
+        {
+            CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdResetQueryPool");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    public static void vkCmdWriteTimestamp(ulong commandBuffer, VkPipelineStageFlagBits pipelineStage, ulong queryPool, uint query)
+    {
+        try
+        {
+            var cb = CommandBuffer.FromHandle(commandBuffer);
+            ulong n = Commands.vkCmdWriteTimestamp.Size(commandBuffer, pipelineStage, queryPool, query);
+            VnRawWriter e = cb.ReserveRaw(n);
+            Commands.vkCmdWriteTimestamp.Encode(ref e, 0, commandBuffer, pipelineStage, queryPool, query);
+            cb.Commit(in e, n);
+            Families.IcdCommands.vkCmdWriteTimestampRecorded(cb, pipelineStage, queryPool, query);
+        }
+        catch (Exception ex)
+        {
+            CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdWriteTimestamp");
+        }
+    }
+
+    [UnmanagedCallersOnly]
     public static void vkCmdCopyQueryPoolResults(ulong commandBuffer, ulong queryPool, uint firstQuery, uint queryCount, ulong dstBuffer, ulong dstOffset, ulong stride, uint flags)
     {
         try
@@ -1694,6 +1748,24 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
+    public static void vkCmdEndQueryIndexedEXT(ulong commandBuffer, ulong queryPool, uint query, uint index)
+    {
+        try
+        {
+            var cb = CommandBuffer.FromHandle(commandBuffer);
+            ulong n = Commands.vkCmdEndQueryIndexedEXT.Size(commandBuffer, queryPool, query, index);
+            VnRawWriter e = cb.ReserveRaw(n);
+            Commands.vkCmdEndQueryIndexedEXT.Encode(ref e, 0, commandBuffer, queryPool, query, index);
+            cb.Commit(in e, n);
+            Families.IcdCommands.vkCmdEndQueryIndexedEXTRecorded(cb, queryPool, query, index);
+        }
+        catch (Exception ex)
+        {
+            CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdEndQueryIndexedEXT");
+        }
+    }
+
+    [UnmanagedCallersOnly]
     public static void vkCmdDrawIndirectByteCountEXT(ulong commandBuffer, uint instanceCount, uint firstInstance, ulong counterBuffer, ulong counterBufferOffset, uint counterOffset, uint vertexStride)
     {
         try
@@ -1818,6 +1890,24 @@ internal static unsafe partial class Entrypoints
         catch (Exception ex)
         {
             CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdPipelineBarrier2");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    public static void vkCmdWriteTimestamp2(ulong commandBuffer, ulong stage, ulong queryPool, uint query)
+    {
+        try
+        {
+            var cb = CommandBuffer.FromHandle(commandBuffer);
+            ulong n = Commands.vkCmdWriteTimestamp2.Size(commandBuffer, stage, queryPool, query);
+            VnRawWriter e = cb.ReserveRaw(n);
+            Commands.vkCmdWriteTimestamp2.Encode(ref e, 0, commandBuffer, stage, queryPool, query);
+            cb.Commit(in e, n);
+            Families.IcdCommands.vkCmdWriteTimestamp2Recorded(cb, stage, queryPool, query);
+        }
+        catch (Exception ex)
+        {
+            CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdWriteTimestamp2");
         }
     }
 

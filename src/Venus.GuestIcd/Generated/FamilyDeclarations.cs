@@ -120,16 +120,6 @@ internal static unsafe partial class IcdCommands
     internal static partial void vkDestroyQueryPool(ulong device, ulong queryPool, VkAllocationCallbacks* pAllocator);
     internal static partial void vkResetQueryPool(ulong device, ulong queryPool, uint firstQuery, uint queryCount);
     internal static partial VkResult vkGetQueryPoolResults(ulong device, ulong queryPool, uint firstQuery, uint queryCount, nuint dataSize, void* pData, ulong stride, uint flags);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static partial void vkCmdResetQueryPool(ulong commandBuffer, ulong queryPool, uint firstQuery, uint queryCount);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static partial void vkCmdEndQuery(ulong commandBuffer, ulong queryPool, uint query);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static partial void vkCmdEndQueryIndexedEXT(ulong commandBuffer, ulong queryPool, uint query, uint index);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static partial void vkCmdWriteTimestamp(ulong commandBuffer, VkPipelineStageFlagBits pipelineStage, ulong queryPool, uint query);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static partial void vkCmdWriteTimestamp2(ulong commandBuffer, ulong stage, ulong queryPool, uint query);
     // Families/RayTracing.cs
     internal static partial VkResult vkBuildAccelerationStructuresKHR(ulong device, ulong deferredOperation, uint infoCount, VkAccelerationStructureBuildGeometryInfoKHR* pInfos, VkAccelerationStructureBuildRangeInfoKHR** ppBuildRangeInfos);
     internal static partial VkResult vkCopyAccelerationStructureToMemoryKHR(ulong device, ulong deferredOperation, VkCopyAccelerationStructureToMemoryInfoKHR* pInfo);

@@ -84,14 +84,21 @@ internal sealed unsafe partial class Handlers
     }
 
     /// <summary>Whether [offset, offset + size) lies inside <paramref name="buffer"/> (size <see cref="WholeSize"/>: to its end); true for a buffer never bound here.</summary>
-    bool InBuffer(ulong buffer, ulong offset, ulong size, string command)
+    bool InBuffer(ulong buffer, ulong offset, ulong size, string command, string? role = null)
     {
         (ulong Size, ulong Device) e;
         bool bound;
         lock (_boundBuffers) bound = _boundBuffers.TryGetValue(buffer, out e);
         if (!bound) return true;
         if (offset <= e.Size && (size == WholeSize || size <= e.Size - offset)) return true;
-        return Fatal($"{command}: {(size == WholeSize ? "the rest" : $"{size} bytes")} at offset {offset} of a buffer of {e.Size}");
+        return Fatal($"{command}{(role == null ? "" : " " + role)}: {(size == WholeSize ? "the rest" : $"{size} bytes")} at offset {offset} of a buffer of {e.Size}");
+    }
+
+    /// <summary>One region of a buffer-to-buffer copy (vkCmdCopyBuffer, vkCmdCopyBuffer2): an explicit size, inside both buffers.</summary>
+    bool CopyRegionFits(ulong src, ulong dst, ulong srcOffset, ulong dstOffset, ulong size, string command)
+    {
+        if (size == WholeSize) return Fatal($"{command}: a region of VK_WHOLE_SIZE");
+        return InBuffer(src, srcOffset, size, command, "source") && InBuffer(dst, dstOffset, size, command, "destination");
     }
 
     public bool vkCmdCopyBuffer(Dispatcher x, vkCmdCopyBuffer.Args* a)
@@ -102,9 +109,7 @@ internal sealed unsafe partial class Handlers
         for (uint i = 0; i < a->regionCount; i++)
         {
             var r = &a->pRegions[i];
-            if (r->size == WholeSize) return Fatal("vkCmdCopyBuffer: a region of VK_WHOLE_SIZE");
-            if (!InBuffer(a->srcBuffer, r->srcOffset, r->size, "vkCmdCopyBuffer source") || !InBuffer(a->dstBuffer, r->dstOffset, r->size, "vkCmdCopyBuffer destination"))
-                return false;
+            if (!CopyRegionFits(a->srcBuffer, a->dstBuffer, r->srcOffset, r->dstOffset, r->size, "vkCmdCopyBuffer")) return false;
         }
         fns->vkCmdCopyBuffer(a->commandBuffer, a->srcBuffer, a->dstBuffer, a->regionCount, a->pRegions);
         return true;
@@ -119,9 +124,7 @@ internal sealed unsafe partial class Handlers
         for (uint i = 0; i < info->regionCount; i++)
         {
             var r = &info->pRegions[i];
-            if (r->size == WholeSize) return Fatal("vkCmdCopyBuffer2: a region of VK_WHOLE_SIZE");
-            if (!InBuffer(info->srcBuffer, r->srcOffset, r->size, "vkCmdCopyBuffer2 source") || !InBuffer(info->dstBuffer, r->dstOffset, r->size, "vkCmdCopyBuffer2 destination"))
-                return false;
+            if (!CopyRegionFits(info->srcBuffer, info->dstBuffer, r->srcOffset, r->dstOffset, r->size, "vkCmdCopyBuffer2")) return false;
         }
         fns->vkCmdCopyBuffer2(a->commandBuffer, info);
         return true;
