@@ -115,16 +115,28 @@ public sealed class RenderServerVmTests(VmBootsFixture fixture, ITestOutputHelpe
     public void DriverImplementedExtensionsPass(string step) => Assert.Contains("exts: all ok", Passed(step).Output);
 
     /// <summary>
-    /// Mesa's guest asks for sync.c's Vulkan 1.3 device; on lavapipe behind either render server it
-    /// offers 1.2 only, so it must refuse the same way on ours as on virglrenderer's (never crash).
+    /// Mesa's guest runs sync.c on our render server (it offers Vulkan 1.3 there; on virglrenderer's
+    /// server it gets 1.2 and sync.c refuses). Every check passes except, in some boots, one that Mesa
+    /// 25.0.7 itself loses: with timeline-semaphore feedback, its vkSignalSemaphore queues the host's
+    /// signal first and writes the new value into its local feedback slot after; when the host runs
+    /// the signal and the device's copy of the next value into that slot before the slow guest CPU
+    /// gets to its write, the guest overwrites 12 with 11 and never sees 12 (the same boot with
+    /// VN_PERF=no_semaphore_feedback passes every time). That one message is allowed; anything else
+    /// is a failure of ours.
     /// </summary>
     [Fact]
-    public void MesasSyncBehavesAsOnTheVirglrendererServer()
+    public void MesasSyncPassesExceptMesasOwnFeedbackRace()
     {
         VmStep step = Boot.Step("mesa-sync");
         output.WriteLine(step.ToString());
-        Assert.True(step.ExitCode is 0 or 1, $"sync must pass or fail cleanly: {step}");
-        if (step.ExitCode == 0) Assert.Contains("sync: all ok", step.Output);
+        if (step.ExitCode == 0)
+        {
+            Assert.Contains("sync: all ok", step.Output);
+            return;
+        }
+        Assert.Equal(1, step.ExitCode);
+        Assert.Contains("sync: fence ok", step.Output);
+        Assert.Contains("sync: timeline: counter 11 20 s after the host signalled 11, expected 12", step.Output);
     }
 
     /// <summary>
