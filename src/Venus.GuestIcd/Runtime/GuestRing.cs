@@ -51,7 +51,6 @@ internal sealed unsafe class GuestRing : IDisposable
     private readonly byte* _buffer;
     private readonly Lock _lock = new();
     private uint _cur;
-    private uint _headSeen; // the host's head as last read (WriteRing's space check)
     private GuestShmem _reply;
     private GuestShmem? _upload;
     private byte* _scratch;
@@ -463,15 +462,11 @@ internal sealed unsafe class GuestRing : IDisposable
     private uint WriteRing(ReadOnlySpan<byte> data)
     {
         uint size = (uint)data.Length;
-        // Space: everything between head and our tail is still the host's. The head last read is
-        // enough while it shows room (the real head is never behind it); reading the host's head
-        // line on every command costs a cache miss each while the host is keeping up (issue 12).
-        if (_cur + size - _headSeen > _bufferSize)
-        {
-            _headSeen = Head();
-            if (_cur + size - _headSeen > _bufferSize)
-                WaitForSpace(size);
-        }
+        // Space: everything between head and our tail is still the host's. The head is read (and
+        // checked) on every write, as Mesa does: a host that lies about it is caught at the next
+        // command, not only when the ring fills (LyingHostTests).
+        if (_cur + size - Head() > _bufferSize)
+            WaitForSpace(size);
 
         uint pos = _cur & (_bufferSize - 1);
         uint first = Math.Min(size, _bufferSize - pos);
@@ -527,7 +522,7 @@ internal sealed unsafe class GuestRing : IDisposable
     private void WaitForSpace(uint size)
     {
         var relax = new Relax(this);
-        while (_cur + size - (_headSeen = Head()) > _bufferSize)
+        while (_cur + size - Head() > _bufferSize)
             relax.Step();
     }
 
