@@ -39,7 +39,7 @@ internal static unsafe partial class IcdCommands
             return;
         }
         Calls.vkGetBufferMemoryRequirements(dev.Ring, device, buffer, pMemoryRequirements);
-        dev.BufferRequirements[buffer] = *pMemoryRequirements;
+        dev.BufferRequirements.Set(buffer, *pMemoryRequirements);
     }
 
     internal static partial VkResult vkCreateBuffer(ulong device, VkBufferCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pBuffer)
@@ -60,7 +60,7 @@ internal static unsafe partial class IcdCommands
         if (buffer == 0)
             return;
         var dev = Dev(device);
-        dev.BufferRequirements.TryRemove(buffer, out _);
+        dev.BufferRequirements.Remove(buffer);
         Sends.vkDestroyBuffer(dev.Ring, device, buffer, null);
     }
 
@@ -98,7 +98,7 @@ internal static unsafe partial class IcdCommands
                 *pImage = 0;
                 return Icd.Trace(r, "vkCreateImage");
             }
-            dev.Images[id] = new ImageShape(pCreateInfo->format, pCreateInfo->arrayLayers);
+            dev.Images.Set(id, new ImageShape(pCreateInfo->format, pCreateInfo->arrayLayers));
             *pImage = id;
             return VkResult.VK_SUCCESS;
         }
@@ -114,7 +114,7 @@ internal static unsafe partial class IcdCommands
         if (image == 0)
             return;
         var dev = Dev(device);
-        dev.Images.TryRemove(image, out _);
+        dev.Images.Remove(image);
         Sends.vkDestroyImage(dev.Ring, device, image, null);
     }
 

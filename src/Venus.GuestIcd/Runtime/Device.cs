@@ -17,7 +17,8 @@ internal sealed unsafe partial class Device : DispatchableObject
     public readonly ConcurrentDictionary<ulong, DeviceMemory> Memories = new();
     public readonly ConcurrentDictionary<ulong, CommandPool> CommandPools = new();
     public readonly ConcurrentDictionary<ulong, DescriptorUpdateTemplate> Templates = new();
-    public readonly ConcurrentDictionary<ulong, VkMemoryRequirements> BufferRequirements = new();
+    /// <summary>Each live buffer's memory requirements, once known (<see cref="IdTable{T}"/>: no lock or allocation per buffer).</summary>
+    public readonly IdTable<VkMemoryRequirements> BufferRequirements = new();
     /// <summary>Requirements by create info, for creating buffers without a reply (<see cref="Runtime.BufferCache"/>).</summary>
     public readonly BufferCache BufferCache = new();
     public readonly ConcurrentDictionary<ulong, GuestFence> Fences = new();
@@ -28,7 +29,7 @@ internal sealed unsafe partial class Device : DispatchableObject
     /// <summary>Query pools with feedback slots (<see cref="GuestQueryPool"/>).</summary>
     public readonly ConcurrentDictionary<ulong, GuestQueryPool> QueryPools = new();
     /// <summary>Format and layer count of each live image, for sizing host image copies (<see cref="HostImageCopy"/>).</summary>
-    public readonly ConcurrentDictionary<ulong, ImageShape> Images = new();
+    public readonly IdTable<ImageShape> Images = new();
     /// <summary>Deferred operations (VK_KHR_deferred_host_operations, <see cref="RayTracing"/>): the result of the work each one was given, done at once.</summary>
     public readonly ConcurrentDictionary<ulong, VkResult> DeferredOperations = new();
     /// <summary>Ray-tracing pipelines: their shader group count, then their handles once fetched (<see cref="RayTracing"/>).</summary>
