@@ -77,6 +77,11 @@ public sealed partial class WireEmitter
                     return;
                 }
                 Elem(w, plan.Elem, lv, m, translate, null, f.Selector != null ? pfx + f.Selector : null);
+                // A struct's handle the spec requires may not be VK_NULL_HANDLE where the decoder
+                // translates handles (the host's): drivers dereference it (parameters get the same
+                // check in the command's decoder).
+                if (owner != null && plan.Kind == WireKind.Handle && m == Mode.Decode && translate && !f.NullHandleAllowed)
+                    w.Line($"if ({lv} == 0 && d.Translator != null) {{ d.Fail(VnDecodeError.NullHandle); return{_ret}; }}");
                 return;
             case WireKind.FixedArray:
                 FixedArray(w, f, lv, m, translate);
@@ -402,6 +407,10 @@ public sealed partial class WireEmitter
             {
                 w.Open($"for (ulong {i} = 0; {i} < {n}; {i}++)");
                 Elem(w, t, $"{p}[{i}]", m == Mode.DecodePartial && t.Kind == TypeKind.Handle ? Mode.DecodeInto : m, translate);
+                // Each handle of an array the spec requires to hold valid handles (vkWaitForFences's
+                // fences, a submit's command buffers) may not be VK_NULL_HANDLE where handles are translated.
+                if (t.Kind == TypeKind.Handle && m == Mode.Decode && translate && !f.NullHandleAllowed)
+                    w.Line($"if ({p}[{i}] == 0 && d.Translator != null) {{ d.Fail(VnDecodeError.NullHandle); return{_ret}; }}");
                 w.Close();
             }
             else w.Line($"d.Bytes({p}, {n} * {nat});");

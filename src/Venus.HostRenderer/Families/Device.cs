@@ -137,6 +137,7 @@ internal sealed unsafe partial class Handlers
         _ctx.Retire.ForgetDevice(state.Handle);
         FreeDeviceMemories(state);
         ForgetBuffers(state.Handle);
+        ForgetDescriptors(state.Handle);
         state.Fns->vkDestroyDevice(state.Handle, null);
         DrmModifiers.ForgetDevice(state.Handle);
         _ctx.Objects.RemoveDescendants(state.Id);

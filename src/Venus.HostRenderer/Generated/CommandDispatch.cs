@@ -42,10 +42,13 @@ internal unsafe partial interface IHandlers
     bool vkDestroyBuffer(Dispatcher x, vkDestroyBuffer.Args* a);
     bool vkCreateImage(Dispatcher x, vkCreateImage.Args* a);
     bool vkDestroyImage(Dispatcher x, vkDestroyImage.Args* a);
+    bool vkCreateDescriptorSetLayout(Dispatcher x, vkCreateDescriptorSetLayout.Args* a);
+    bool vkDestroyDescriptorSetLayout(Dispatcher x, vkDestroyDescriptorSetLayout.Args* a);
     bool vkDestroyDescriptorPool(Dispatcher x, vkDestroyDescriptorPool.Args* a);
     bool vkResetDescriptorPool(Dispatcher x, vkResetDescriptorPool.Args* a);
     bool vkAllocateDescriptorSets(Dispatcher x, vkAllocateDescriptorSets.Args* a);
     bool vkFreeDescriptorSets(Dispatcher x, vkFreeDescriptorSets.Args* a);
+    bool vkUpdateDescriptorSets(Dispatcher x, vkUpdateDescriptorSets.Args* a);
     bool vkDestroyCommandPool(Dispatcher x, vkDestroyCommandPool.Args* a);
     bool vkAllocateCommandBuffers(Dispatcher x, vkAllocateCommandBuffers.Args* a);
     bool vkFreeCommandBuffers(Dispatcher x, vkFreeCommandBuffers.Args* a);
@@ -1852,15 +1855,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCreateDescriptorSetLayout.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(72, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCreateDescriptorSetLayout;
-        if (fn == null) return x.MissingFunction(72);
-        ulong real_pSetLayout = 0;
-        a.ret = fn(a.device, a.pCreateInfo, null, a.pSetLayout == null ? null : &real_pSetLayout);
-        if (a.pSetLayout != null)
-        {
-            if ((int)a.ret >= 0 && real_pSetLayout != 0) { if (!x.Register(*a.pSetLayout, real_pSetLayout, 20)) return false; }
-            else *a.pSetLayout = 0;
-        }
+        if (!x.Handlers.vkCreateDescriptorSetLayout(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateDescriptorSetLayout.ReplySize(&a);
@@ -1878,11 +1873,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkDestroyDescriptorSetLayout.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(73, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyDescriptorSetLayout;
-        if (fn == null) return x.MissingFunction(73);
-        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyDescriptorSetLayout")) return false;
-        fn(a.device, a.descriptorSetLayout, null);
-        x.Unregister(a.descriptorSetLayout, 20);
+        if (!x.Handlers.vkDestroyDescriptorSetLayout(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkDestroyDescriptorSetLayout.ReplySize(&a);
@@ -1998,9 +1989,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkUpdateDescriptorSets.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(79, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkUpdateDescriptorSets;
-        if (fn == null) return x.MissingFunction(79);
-        fn(a.device, a.descriptorWriteCount, a.pDescriptorWrites, a.descriptorCopyCount, a.pDescriptorCopies);
+        if (!x.Handlers.vkUpdateDescriptorSets(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkUpdateDescriptorSets.ReplySize(&a);

@@ -3213,6 +3213,7 @@ public static unsafe partial class vkResetFences
                 for (ulong t889 = 0; t889 < t890; t889++)
                 {
                     t891[t889] = d.Handle(7);
+                    if (t891[t889] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 a->pFences = t891;
             }
@@ -3366,6 +3367,7 @@ public static unsafe partial class vkWaitForFences
                 for (ulong t894 = 0; t894 < t895; t894++)
                 {
                     t896[t894] = d.Handle(7);
+                    if (t896[t894] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 a->pFences = t896;
             }
@@ -5355,6 +5357,7 @@ public static unsafe partial class vkMergePipelineCaches
                 for (ulong t938 = 0; t938 < t939; t938++)
                 {
                     t940[t938] = d.Handle(16);
+                    if (t940[t938] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 a->pSrcCaches = t940;
             }

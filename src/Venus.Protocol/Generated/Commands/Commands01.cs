@@ -1246,6 +1246,7 @@ public static unsafe partial class vkCmdWaitEvents
                 for (ulong t1109 = 0; t1109 < t1110; t1109++)
                 {
                     t1111[t1109] = d.Handle(11);
+                    if (t1111[t1109] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 a->pEvents = t1111;
             }
@@ -2225,6 +2226,7 @@ public static unsafe partial class vkCmdExecuteCommands
                 for (ulong t1142 = 0; t1142 < t1143; t1142++)
                 {
                     t1144[t1142] = d.Handle(6);
+                    if (t1144[t1142] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 a->pCommandBuffers = t1144;
             }
@@ -6180,6 +6182,7 @@ public static unsafe partial class vkCmdBindTransformFeedbackBuffersEXT
                 for (ulong t1255 = 0; t1255 < t1256; t1255++)
                 {
                     t1257[t1255] = d.Handle(9);
+                    if (t1257[t1255] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 a->pBuffers = t1257;
             }
@@ -7968,6 +7971,7 @@ public static unsafe partial class vkCmdWaitEvents2
                 for (ulong t1304 = 0; t1304 < t1305; t1304++)
                 {
                     t1306[t1304] = d.Handle(11);
+                    if (t1306[t1304] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 a->pEvents = t1306;
             }

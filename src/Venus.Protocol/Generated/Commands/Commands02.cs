@@ -6860,6 +6860,7 @@ public static unsafe partial class vkWriteAccelerationStructuresPropertiesKHR
                 for (ulong t1536 = 0; t1536 < t1537; t1536++)
                 {
                     t1538[t1536] = d.Handle(1000150000);
+                    if (t1538[t1536] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 a->pAccelerationStructures = t1538;
             }
@@ -7279,6 +7280,7 @@ public static unsafe partial class vkCmdWriteAccelerationStructuresPropertiesKHR
                 for (ulong t1551 = 0; t1551 < t1552; t1551++)
                 {
                     t1553[t1551] = d.Handle(1000150000);
+                    if (t1553[t1551] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 a->pAccelerationStructures = t1553;
             }

@@ -395,6 +395,7 @@ public static unsafe partial class VkAccelerationStructureCreateInfoKHRWire
     {
         v->createFlags = (uint)d.U32();
         v->buffer = d.Handle(9);
+        if (v->buffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->offset = (ulong)d.U64();
         v->size = (ulong)d.U64();
         v->type = (VkAccelerationStructureTypeKHR)d.I32();
@@ -454,6 +455,7 @@ public static unsafe partial class VkAccelerationStructureDeviceAddressInfoKHRWi
     public static void DecodeSelf(ref VnDecoder d, VkAccelerationStructureDeviceAddressInfoKHR* v)
     {
         v->accelerationStructure = d.Handle(1000150000);
+        if (v->accelerationStructure == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -1667,7 +1669,9 @@ public static unsafe partial class VkBindBufferMemoryInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkBindBufferMemoryInfo* v)
     {
         v->buffer = d.Handle(9);
+        if (v->buffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->memory = d.Handle(8);
+        if (v->memory == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->memoryOffset = (ulong)d.U64();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
@@ -1843,6 +1847,7 @@ public static unsafe partial class VkBindDescriptorSetsInfoWire
                 for (ulong t34 = 0; t34 < t35; t34++)
                 {
                     t36[t34] = d.Handle(23);
+                    if (t36[t34] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 v->pDescriptorSets = t36;
             }
@@ -2104,6 +2109,7 @@ public static unsafe partial class VkBindImageMemoryInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkBindImageMemoryInfo* v)
     {
         v->image = d.Handle(10);
+        if (v->image == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->memory = d.Handle(8);
         v->memoryOffset = (ulong)d.U64();
     }
@@ -2244,6 +2250,7 @@ public static unsafe partial class VkBindImageMemorySwapchainInfoKHRWire
     public static void DecodeSelf(ref VnDecoder d, VkBindImageMemorySwapchainInfoKHR* v)
     {
         v->swapchain = d.Handle(1000001000);
+        if (v->swapchain == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->imageIndex = (uint)d.U32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -2524,6 +2531,7 @@ public static unsafe partial class VkBindSparseInfoWire
                 for (ulong t61 = 0; t61 < t62; t61++)
                 {
                     t63[t61] = d.Handle(5);
+                    if (t63[t61] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 v->pWaitSemaphores = t63;
             }
@@ -2596,6 +2604,7 @@ public static unsafe partial class VkBindSparseInfoWire
                 for (ulong t73 = 0; t73 < t74; t73++)
                 {
                     t75[t73] = d.Handle(5);
+                    if (t75[t73] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 v->pSignalSemaphores = t75;
             }
@@ -2754,8 +2763,10 @@ public static unsafe partial class VkBlitImageInfo2Wire
     public static void DecodeSelf(ref VnDecoder d, VkBlitImageInfo2* v)
     {
         v->srcImage = d.Handle(10);
+        if (v->srcImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->srcImageLayout = (VkImageLayout)d.I32();
         v->dstImage = d.Handle(10);
+        if (v->dstImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->dstImageLayout = (VkImageLayout)d.I32();
         v->regionCount = (uint)d.U32();
 
@@ -3170,6 +3181,7 @@ public static unsafe partial class VkBufferDeviceAddressInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkBufferDeviceAddressInfo* v)
     {
         v->buffer = d.Handle(9);
+        if (v->buffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -3374,6 +3386,7 @@ public static unsafe partial class VkBufferMemoryBarrierWire
         v->srcQueueFamilyIndex = (uint)d.U32();
         v->dstQueueFamilyIndex = (uint)d.U32();
         v->buffer = d.Handle(9);
+        if (v->buffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->offset = (ulong)d.U64();
         v->size = (ulong)d.U64();
     }
@@ -3519,6 +3532,7 @@ public static unsafe partial class VkBufferMemoryBarrier2Wire
         v->srcQueueFamilyIndex = (uint)d.U32();
         v->dstQueueFamilyIndex = (uint)d.U32();
         v->buffer = d.Handle(9);
+        if (v->buffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->offset = (ulong)d.U64();
         v->size = (ulong)d.U64();
     }
@@ -3647,6 +3661,7 @@ public static unsafe partial class VkBufferMemoryRequirementsInfo2Wire
     public static void DecodeSelf(ref VnDecoder d, VkBufferMemoryRequirementsInfo2* v)
     {
         v->buffer = d.Handle(9);
+        if (v->buffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -3821,6 +3836,7 @@ public static unsafe partial class VkBufferViewCreateInfoWire
     {
         v->flags = (uint)d.U32();
         v->buffer = d.Handle(9);
+        if (v->buffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->format = (VkFormat)d.I32();
         v->offset = (ulong)d.U64();
         v->range = (ulong)d.U64();
@@ -4388,6 +4404,7 @@ public static unsafe partial class VkCommandBufferAllocateInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkCommandBufferAllocateInfo* v)
     {
         v->commandPool = d.Handle(25);
+        if (v->commandPool == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->level = (VkCommandBufferLevel)d.I32();
         v->commandBufferCount = (uint)d.U32();
     }
@@ -4891,6 +4908,7 @@ public static unsafe partial class VkCommandBufferSubmitInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkCommandBufferSubmitInfo* v)
     {
         v->commandBuffer = d.Handle(6);
+        if (v->commandBuffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->deviceMask = (uint)d.U32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -5147,6 +5165,7 @@ public static unsafe partial class VkComputePipelineCreateInfoWire
         v->flags = (uint)d.U32();
         VkPipelineShaderStageCreateInfoWire.Decode(ref d, &v->stage);
         v->layout = d.Handle(17);
+        if (v->layout == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->basePipelineHandle = d.Handle(19);
         v->basePipelineIndex = (int)d.I32();
     }
@@ -5284,6 +5303,7 @@ public static unsafe partial class VkConditionalRenderingBeginInfoEXTWire
     public static void DecodeSelf(ref VnDecoder d, VkConditionalRenderingBeginInfoEXT* v)
     {
         v->buffer = d.Handle(9);
+        if (v->buffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->offset = (ulong)d.U64();
         v->flags = (uint)d.U32();
     }
@@ -5573,7 +5593,9 @@ public static unsafe partial class VkCopyAccelerationStructureInfoKHRWire
     public static void DecodeSelf(ref VnDecoder d, VkCopyAccelerationStructureInfoKHR* v)
     {
         v->src = d.Handle(1000150000);
+        if (v->src == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->dst = d.Handle(1000150000);
+        if (v->dst == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->mode = (VkCopyAccelerationStructureModeKHR)d.I32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -5634,6 +5656,7 @@ public static unsafe partial class VkCopyAccelerationStructureToMemoryInfoKHRWir
     public static void DecodeSelf(ref VnDecoder d, VkCopyAccelerationStructureToMemoryInfoKHR* v)
     {
         v->src = d.Handle(1000150000);
+        if (v->src == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         VkDeviceOrHostAddressKHRWire.Decode(ref d, &v->dst);
         v->mode = (VkCopyAccelerationStructureModeKHR)d.I32();
     }
@@ -5712,7 +5735,9 @@ public static unsafe partial class VkCopyBufferInfo2Wire
     public static void DecodeSelf(ref VnDecoder d, VkCopyBufferInfo2* v)
     {
         v->srcBuffer = d.Handle(9);
+        if (v->srcBuffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->dstBuffer = d.Handle(9);
+        if (v->dstBuffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->regionCount = (uint)d.U32();
 
         {
@@ -5809,7 +5834,9 @@ public static unsafe partial class VkCopyBufferToImageInfo2Wire
     public static void DecodeSelf(ref VnDecoder d, VkCopyBufferToImageInfo2* v)
     {
         v->srcBuffer = d.Handle(9);
+        if (v->srcBuffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->dstImage = d.Handle(10);
+        if (v->dstImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->dstImageLayout = (VkImageLayout)d.I32();
         v->regionCount = (uint)d.U32();
 
@@ -5896,9 +5923,11 @@ public static unsafe partial class VkCopyDescriptorSetWire
     public static void DecodeSelf(ref VnDecoder d, VkCopyDescriptorSet* v)
     {
         v->srcSet = d.Handle(23);
+        if (v->srcSet == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->srcBinding = (uint)d.U32();
         v->srcArrayElement = (uint)d.U32();
         v->dstSet = d.Handle(23);
+        if (v->dstSet == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->dstBinding = (uint)d.U32();
         v->dstArrayElement = (uint)d.U32();
         v->descriptorCount = (uint)d.U32();
@@ -5982,8 +6011,10 @@ public static unsafe partial class VkCopyImageInfo2Wire
     public static void DecodeSelf(ref VnDecoder d, VkCopyImageInfo2* v)
     {
         v->srcImage = d.Handle(10);
+        if (v->srcImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->srcImageLayout = (VkImageLayout)d.I32();
         v->dstImage = d.Handle(10);
+        if (v->dstImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->dstImageLayout = (VkImageLayout)d.I32();
         v->regionCount = (uint)d.U32();
 
@@ -6081,8 +6112,10 @@ public static unsafe partial class VkCopyImageToBufferInfo2Wire
     public static void DecodeSelf(ref VnDecoder d, VkCopyImageToBufferInfo2* v)
     {
         v->srcImage = d.Handle(10);
+        if (v->srcImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->srcImageLayout = (VkImageLayout)d.I32();
         v->dstBuffer = d.Handle(9);
+        if (v->dstBuffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->regionCount = (uint)d.U32();
 
         {
@@ -6184,8 +6217,10 @@ public static unsafe partial class VkCopyImageToImageInfoWire
     {
         v->flags = (uint)d.U32();
         v->srcImage = d.Handle(10);
+        if (v->srcImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->srcImageLayout = (VkImageLayout)d.I32();
         v->dstImage = d.Handle(10);
+        if (v->dstImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->dstImageLayout = (VkImageLayout)d.I32();
         v->regionCount = (uint)d.U32();
 
@@ -6275,6 +6310,7 @@ public static unsafe partial class VkCopyImageToMemoryInfoMESAWire
     {
         v->flags = (uint)d.U32();
         v->srcImage = d.Handle(10);
+        if (v->srcImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->srcImageLayout = (VkImageLayout)d.I32();
         v->memoryRowLength = (uint)d.U32();
         v->memoryImageHeight = (uint)d.U32();
@@ -6341,6 +6377,7 @@ public static unsafe partial class VkCopyMemoryToAccelerationStructureInfoKHRWir
     {
         VkDeviceOrHostAddressConstKHRWire.Decode(ref d, &v->src);
         v->dst = d.Handle(1000150000);
+        if (v->dst == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->mode = (VkCopyAccelerationStructureModeKHR)d.I32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -6421,6 +6458,7 @@ public static unsafe partial class VkCopyMemoryToImageInfoMESAWire
     {
         v->flags = (uint)d.U32();
         v->dstImage = d.Handle(10);
+        if (v->dstImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->dstImageLayout = (VkImageLayout)d.I32();
         v->regionCount = (uint)d.U32();
 
@@ -7253,6 +7291,7 @@ public static unsafe partial class VkDescriptorSetAllocateInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkDescriptorSetAllocateInfo* v)
     {
         v->descriptorPool = d.Handle(22);
+        if (v->descriptorPool == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->descriptorSetCount = (uint)d.U32();
 
         {
@@ -7266,6 +7305,7 @@ public static unsafe partial class VkDescriptorSetAllocateInfoWire
                 for (ulong t144 = 0; t144 < t145; t144++)
                 {
                     t146[t144] = d.Handle(20);
+                    if (t146[t144] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 v->pSetLayouts = t146;
             }

@@ -191,6 +191,7 @@ public static unsafe partial class VkDeviceGroupDeviceCreateInfoWire
                 for (ulong t191 = 0; t191 < t192; t191++)
                 {
                     t193[t191] = d.Handle(2);
+                    if (t193[t191] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 v->pPhysicalDevices = t193;
             }
@@ -640,6 +641,7 @@ public static unsafe partial class VkDeviceMemoryOpaqueCaptureAddressInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkDeviceMemoryOpaqueCaptureAddressInfo* v)
     {
         v->memory = d.Handle(8);
+        if (v->memory == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -3073,6 +3075,7 @@ public static unsafe partial class VkFenceGetFdInfoKHRWire
     public static void DecodeSelf(ref VnDecoder d, VkFenceGetFdInfoKHR* v)
     {
         v->fence = d.Handle(7);
+        if (v->fence == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->handleType = (VkExternalFenceHandleTypeFlagBits)d.U32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -4030,6 +4033,7 @@ public static unsafe partial class VkFramebufferCreateInfoWire
     {
         v->flags = (uint)d.U32();
         v->renderPass = d.Handle(18);
+        if (v->renderPass == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->attachmentCount = (uint)d.U32();
 
         {
@@ -4718,6 +4722,7 @@ public static unsafe partial class VkHostImageLayoutTransitionInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkHostImageLayoutTransitionInfo* v)
     {
         v->image = d.Handle(10);
+        if (v->image == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->oldLayout = (VkImageLayout)d.I32();
         v->newLayout = (VkImageLayout)d.I32();
         VkImageSubresourceRangeWire.Decode(ref d, &v->subresourceRange);
@@ -6043,6 +6048,7 @@ public static unsafe partial class VkImageMemoryBarrierWire
         v->srcQueueFamilyIndex = (uint)d.U32();
         v->dstQueueFamilyIndex = (uint)d.U32();
         v->image = d.Handle(10);
+        if (v->image == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         VkImageSubresourceRangeWire.Decode(ref d, &v->subresourceRange);
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
@@ -6196,6 +6202,7 @@ public static unsafe partial class VkImageMemoryBarrier2Wire
         v->srcQueueFamilyIndex = (uint)d.U32();
         v->dstQueueFamilyIndex = (uint)d.U32();
         v->image = d.Handle(10);
+        if (v->image == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         VkImageSubresourceRangeWire.Decode(ref d, &v->subresourceRange);
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
@@ -6328,6 +6335,7 @@ public static unsafe partial class VkImageMemoryRequirementsInfo2Wire
     public static void DecodeSelf(ref VnDecoder d, VkImageMemoryRequirementsInfo2* v)
     {
         v->image = d.Handle(10);
+        if (v->image == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
@@ -6630,6 +6638,7 @@ public static unsafe partial class VkImageSparseMemoryRequirementsInfo2Wire
     public static void DecodeSelf(ref VnDecoder d, VkImageSparseMemoryRequirementsInfo2* v)
     {
         v->image = d.Handle(10);
+        if (v->image == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -7010,6 +7019,7 @@ public static unsafe partial class VkImageViewCreateInfoWire
     {
         v->flags = (uint)d.U32();
         v->image = d.Handle(10);
+        if (v->image == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->viewType = (VkImageViewType)d.I32();
         v->format = (VkFormat)d.I32();
         VkComponentMappingWire.Decode(ref d, &v->components);
@@ -7324,6 +7334,7 @@ public static unsafe partial class VkImportFenceFdInfoKHRWire
     public static void DecodeSelf(ref VnDecoder d, VkImportFenceFdInfoKHR* v)
     {
         v->fence = d.Handle(7);
+        if (v->fence == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->flags = (uint)d.U32();
         v->handleType = (VkExternalFenceHandleTypeFlagBits)d.U32();
         v->fd = (int)d.I32();
@@ -7501,6 +7512,7 @@ public static unsafe partial class VkImportSemaphoreFdInfoKHRWire
     public static void DecodeSelf(ref VnDecoder d, VkImportSemaphoreFdInfoKHR* v)
     {
         v->semaphore = d.Handle(5);
+        if (v->semaphore == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->flags = (uint)d.U32();
         v->handleType = (VkExternalSemaphoreHandleTypeFlagBits)d.U32();
         v->fd = (int)d.I32();
@@ -7561,6 +7573,7 @@ public static unsafe partial class VkImportSemaphoreResourceInfoMESAWire
     public static void DecodeSelf(ref VnDecoder d, VkImportSemaphoreResourceInfoMESA* v)
     {
         v->semaphore = d.Handle(5);
+        if (v->semaphore == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->resourceId = (uint)d.U32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -7883,6 +7896,7 @@ public static unsafe partial class VkMappedMemoryRangeWire
     public static void DecodeSelf(ref VnDecoder d, VkMappedMemoryRange* v)
     {
         v->memory = d.Handle(8);
+        if (v->memory == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->offset = (ulong)d.U64();
         v->size = (ulong)d.U64();
     }
@@ -8681,6 +8695,7 @@ public static unsafe partial class VkMemoryGetFdInfoKHRWire
     public static void DecodeSelf(ref VnDecoder d, VkMemoryGetFdInfoKHR* v)
     {
         v->memory = d.Handle(8);
+        if (v->memory == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->handleType = (VkExternalMemoryHandleTypeFlagBits)d.U32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -9773,6 +9788,7 @@ public static unsafe partial class VkMemoryUnmapInfoWire
     {
         v->flags = (uint)d.U32();
         v->memory = d.Handle(8);
+        if (v->memory == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);

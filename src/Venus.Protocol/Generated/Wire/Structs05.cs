@@ -2312,6 +2312,7 @@ public static unsafe partial class VkPipelineLibraryCreateInfoKHRWire
                 for (ulong t445 = 0; t445 < t446; t445++)
                 {
                     t447[t445] = d.Handle(19);
+                    if (t447[t445] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 v->pLibraries = t447;
             }
@@ -5368,6 +5369,7 @@ public static unsafe partial class VkRayTracingPipelineCreateInfoKHRWire
             v->pDynamicState = t507;
         }
         v->layout = d.Handle(17);
+        if (v->layout == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->basePipelineHandle = d.Handle(19);
         v->basePipelineIndex = (int)d.I32();
     }
@@ -5700,6 +5702,7 @@ public static unsafe partial class VkRenderPassAttachmentBeginInfoWire
                 for (ulong t510 = 0; t510 < t511; t510++)
                 {
                     t512[t510] = d.Handle(14);
+                    if (t512[t510] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 v->pAttachments = t512;
             }
@@ -5783,7 +5786,9 @@ public static unsafe partial class VkRenderPassBeginInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkRenderPassBeginInfo* v)
     {
         v->renderPass = d.Handle(18);
+        if (v->renderPass == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->framebuffer = d.Handle(24);
+        if (v->framebuffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         VkRect2DWire.Decode(ref d, &v->renderArea);
         v->clearValueCount = (uint)d.U32();
 
@@ -7368,8 +7373,10 @@ public static unsafe partial class VkResolveImageInfo2Wire
     public static void DecodeSelf(ref VnDecoder d, VkResolveImageInfo2* v)
     {
         v->srcImage = d.Handle(10);
+        if (v->srcImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->srcImageLayout = (VkImageLayout)d.I32();
         v->dstImage = d.Handle(10);
+        if (v->dstImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->dstImageLayout = (VkImageLayout)d.I32();
         v->regionCount = (uint)d.U32();
 
@@ -8389,6 +8396,7 @@ public static unsafe partial class VkSamplerYcbcrConversionInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkSamplerYcbcrConversionInfo* v)
     {
         v->conversion = d.Handle(1000156000);
+        if (v->conversion == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -8572,6 +8580,7 @@ public static unsafe partial class VkSemaphoreGetFdInfoKHRWire
     public static void DecodeSelf(ref VnDecoder d, VkSemaphoreGetFdInfoKHR* v)
     {
         v->semaphore = d.Handle(5);
+        if (v->semaphore == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->handleType = (VkExternalSemaphoreHandleTypeFlagBits)d.U32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -8630,6 +8639,7 @@ public static unsafe partial class VkSemaphoreSignalInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkSemaphoreSignalInfo* v)
     {
         v->semaphore = d.Handle(5);
+        if (v->semaphore == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->value = (ulong)d.U64();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -8692,6 +8702,7 @@ public static unsafe partial class VkSemaphoreSubmitInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkSemaphoreSubmitInfo* v)
     {
         v->semaphore = d.Handle(5);
+        if (v->semaphore == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->value = (ulong)d.U64();
         v->stageMask = (ulong)d.U64();
         v->deviceIndex = (uint)d.U32();
@@ -8848,6 +8859,7 @@ public static unsafe partial class VkSemaphoreWaitInfoWire
                 for (ulong t621 = 0; t621 < t622; t621++)
                 {
                     t623[t621] = d.Handle(5);
+                    if (t623[t621] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 v->pSemaphores = t623;
             }
@@ -9018,6 +9030,7 @@ public static unsafe partial class VkSparseBufferMemoryBindInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkSparseBufferMemoryBindInfo* v)
     {
         v->buffer = d.Handle(9);
+        if (v->buffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->bindCount = (uint)d.U32();
 
         {
@@ -9344,6 +9357,7 @@ public static unsafe partial class VkSparseImageMemoryBindInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkSparseImageMemoryBindInfo* v)
     {
         v->image = d.Handle(10);
+        if (v->image == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->bindCount = (uint)d.U32();
 
         {
@@ -9625,6 +9639,7 @@ public static unsafe partial class VkSparseImageOpaqueMemoryBindInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkSparseImageOpaqueMemoryBindInfo* v)
     {
         v->image = d.Handle(10);
+        if (v->image == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->bindCount = (uint)d.U32();
 
         {
@@ -9893,50 +9908,6 @@ public static unsafe partial class VkStencilOpStateWire
         v->compareMask = (uint)d.U32();
         v->writeMask = (uint)d.U32();
         v->reference = (uint)d.U32();
-    }
-}
-
-public static unsafe partial class VkStridedDeviceAddressRegionKHRWire
-{
-    public static ulong Size(VkStridedDeviceAddressRegionKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkStridedDeviceAddressRegionKHR* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkStridedDeviceAddressRegionKHR* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkStridedDeviceAddressRegionKHR* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkStridedDeviceAddressRegionKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 8;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkStridedDeviceAddressRegionKHR* v)
-    {
-        e.U64((ulong)v->deviceAddress);
-        e.U64((ulong)v->stride);
-        e.U64((ulong)v->size);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkStridedDeviceAddressRegionKHR* v)
-    {
-        v->deviceAddress = (ulong)d.U64();
-        v->stride = (ulong)d.U64();
-        v->size = (ulong)d.U64();
     }
 }
 

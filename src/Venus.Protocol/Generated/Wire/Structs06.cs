@@ -11,6 +11,50 @@ using Venus.Protocol.Wire;
 
 namespace Venus.Protocol.Wire;
 
+public static unsafe partial class VkStridedDeviceAddressRegionKHRWire
+{
+    public static ulong Size(VkStridedDeviceAddressRegionKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkStridedDeviceAddressRegionKHR* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkStridedDeviceAddressRegionKHR* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkStridedDeviceAddressRegionKHR* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkStridedDeviceAddressRegionKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        n += 8;
+        n += 8;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkStridedDeviceAddressRegionKHR* v)
+    {
+        e.U64((ulong)v->deviceAddress);
+        e.U64((ulong)v->stride);
+        e.U64((ulong)v->size);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkStridedDeviceAddressRegionKHR* v)
+    {
+        v->deviceAddress = (ulong)d.U64();
+        v->stride = (ulong)d.U64();
+        v->size = (ulong)d.U64();
+    }
+}
+
 public static unsafe partial class VkSubmitInfoWire
 {
     public static ulong Size(VkSubmitInfo* v, VnProtocolFilter f = null)
@@ -121,6 +165,7 @@ public static unsafe partial class VkSubmitInfoWire
                 for (ulong t665 = 0; t665 < t666; t665++)
                 {
                     t667[t665] = d.Handle(5);
+                    if (t667[t665] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 v->pWaitSemaphores = t667;
             }
@@ -153,6 +198,7 @@ public static unsafe partial class VkSubmitInfoWire
                 for (ulong t671 = 0; t671 < t672; t671++)
                 {
                     t673[t671] = d.Handle(6);
+                    if (t673[t671] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 v->pCommandBuffers = t673;
             }
@@ -171,6 +217,7 @@ public static unsafe partial class VkSubmitInfoWire
                 for (ulong t674 = 0; t674 < t675; t674++)
                 {
                     t676[t674] = d.Handle(5);
+                    if (t676[t674] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 v->pSignalSemaphores = t676;
             }
