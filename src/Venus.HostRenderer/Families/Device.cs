@@ -130,9 +130,30 @@ internal sealed unsafe partial class Handlers
         return true;
     }
 
-    /// <summary>Idles the device, frees the memory the host exported, destroys it and forgets its objects.</summary>
+    /// <summary>
+    /// Idles the device, frees the memory the host exported, destroys it and forgets its objects.
+    /// Queue work that waits on a semaphore value nobody will signal never finishes (a guest may
+    /// submit that: the lavapipe fuzz target's hangs), and vkDeviceWaitIdle would then hold this
+    /// thread for ever: the host's fences on every submit bound the wait first
+    /// (<see cref="SubmitRetire.WaitLimitNs"/>). A device still busy past that is left to its driver,
+    /// not destroyed (destroying a device with pending work is what drivers crash on), the context
+    /// ends with a line saying so, and its thread goes on.
+    /// </summary>
     void DestroyDevice(DeviceState state)
     {
+        if (!_ctx.Retire.BeforeDestroy(state.Handle, "vkDestroyDevice"))
+        {
+            _deviceLeftBusy = true;
+            _ctx.Options.Log($"venus-host: context {_ctx.Label}: device 0x{state.Id:x} still has queue work after {SubmitRetire.WaitLimitNs / 1_000_000_000} s (a wait nobody signals?); left to the driver undestroyed");
+            ForgetBuffers(state.Handle);
+            ForgetDescriptors(state.Handle);
+            _ctx.Objects.RemoveDescendants(state.Id);
+            _ctx.Objects.Remove(state.Id, out _);
+            ForgetDeadSemaphores();
+            _ctx.UnbindTimelines(state.Handle);
+            lock (_devLock) _devices.Remove(state.Id);
+            return;
+        }
         state.Fns->vkDeviceWaitIdle(state.Handle);
         _ctx.Retire.ForgetDevice(state.Handle);
         FreeDeviceMemories(state);
@@ -146,6 +167,9 @@ internal sealed unsafe partial class Handlers
         _ctx.UnbindTimelines(state.Handle);
         lock (_devLock) _devices.Remove(state.Id);
     }
+
+    /// <summary>A device was left busy (see <see cref="DestroyDevice"/>): its instance must stay too.</summary>
+    bool _deviceLeftBusy;
 
     void DestroyAllDevices()
     {
