@@ -15,7 +15,14 @@ public sealed partial class WireEmitter
                 if (IsPartialMode(m)) return;
                 if (IsSize(m)) w.Line($"n += {t.WireSize};");
                 else if (IsEncode(m)) w.Line($"e.{t.Method}(({t.MethodCs}){lv});");
-                else w.Line($"{lv} = ({castCs ?? t.Cs})d.{t.Method}();");
+                else
+                {
+                    w.Line($"{lv} = ({castCs ?? t.Cs})d.{t.Method}();");
+                    // An enum value must be one of its type's (where the decoder translates
+                    // handles: the host's); drivers index tables with some.
+                    if (t.Kind == TypeKind.Enum && t.Method is "I32" or "U32" && t.Cs == t.VkName && m == Mode.Decode && translate && _enumChecks.Contains(t.VkName))
+                        w.Line($"if (d.Translator != null && !VkEnumCheck.{t.VkName}(({t.MethodCs}){lv})) {{ d.Fail(VnDecodeError.InvalidEnum); return{_ret}; }}");
+                }
                 return;
             case TypeKind.Handle:
                 if (IsSize(m)) w.Line("n += 8;");

@@ -22,6 +22,12 @@ internal sealed unsafe partial class Handlers
         TypeUniformTexelBuffer = 4, TypeStorageTexelBuffer = 5, TypeUniformBuffer = 6, TypeStorageBufferDynamic = 9,
         TypeInputAttachment = 10, TypeInlineUniformBlock = 1000138000, TypeMutable = 1000351000;
     const uint VariableDescriptorCountBit = 0x8; // VK_DESCRIPTOR_BINDING_VARIABLE_DESCRIPTOR_COUNT_BIT
+    /// <summary>
+    /// Largest binding number the host lets a layout use: the spec sets none, but drivers size a
+    /// layout's binding table by its largest number (lavapipe hung building one for binding
+    /// 553648129, found by the lavapipe fuzz target).
+    /// </summary>
+    const uint MaxBindingNumber = 65535;
 
     /// <summary>One binding of a set layout.</summary>
     readonly record struct LayoutBinding(uint Binding, int Type, uint Count, bool ImmutableSamplers, bool Variable);
@@ -72,6 +78,7 @@ internal sealed unsafe partial class Handlers
         for (uint i = 0; i < ci->bindingCount; i++)
         {
             var b = &ci->pBindings[i];
+            if (b->binding > MaxBindingNumber) return Fatal($"vkCreateDescriptorSetLayout: binding number {b->binding} is above the host's limit of {MaxBindingNumber}");
             bool variable = flags != null && (flags[i] & VariableDescriptorCountBit) != 0;
             bindings[i] = new LayoutBinding(b->binding, (int)b->descriptorType, b->descriptorCount, b->pImmutableSamplers != null, variable);
         }

@@ -147,6 +147,7 @@ internal sealed unsafe partial class Handlers
             _ctx.Options.Log($"venus-host: context {_ctx.Label}: device 0x{state.Id:x} still has queue work after {SubmitRetire.WaitLimitNs / 1_000_000_000} s (a wait nobody signals?); left to the driver undestroyed");
             ForgetBuffers(state.Handle);
             ForgetDescriptors(state.Handle);
+        ForgetQueryPools(state.Handle);
             _ctx.Objects.RemoveDescendants(state.Id);
             _ctx.Objects.Remove(state.Id, out _);
             ForgetDeadSemaphores();
@@ -159,6 +160,7 @@ internal sealed unsafe partial class Handlers
         FreeDeviceMemories(state);
         ForgetBuffers(state.Handle);
         ForgetDescriptors(state.Handle);
+        ForgetQueryPools(state.Handle);
         state.Fns->vkDestroyDevice(state.Handle, null);
         DrmModifiers.ForgetDevice(state.Handle);
         _ctx.Objects.RemoveDescendants(state.Id);

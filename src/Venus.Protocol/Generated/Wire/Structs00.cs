@@ -113,8 +113,10 @@ public static unsafe partial class VkAccelerationStructureBuildGeometryInfoKHRWi
     public static void DecodeSelf(ref VnDecoder d, VkAccelerationStructureBuildGeometryInfoKHR* v)
     {
         v->type = (VkAccelerationStructureTypeKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkAccelerationStructureTypeKHR((int)v->type)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->flags = (uint)d.U32();
         v->mode = (VkBuildAccelerationStructureModeKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkBuildAccelerationStructureModeKHR((int)v->mode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->srcAccelerationStructure = d.Handle(1000150000);
         v->dstAccelerationStructure = d.Handle(1000150000);
         v->geometryCount = (uint)d.U32();
@@ -399,6 +401,7 @@ public static unsafe partial class VkAccelerationStructureCreateInfoKHRWire
         v->offset = (ulong)d.U64();
         v->size = (ulong)d.U64();
         v->type = (VkAccelerationStructureTypeKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkAccelerationStructureTypeKHR((int)v->type)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->deviceAddress = (ulong)d.U64();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -700,6 +703,7 @@ public static unsafe partial class VkAccelerationStructureGeometryKHRWire
     public static void DecodeSelf(ref VnDecoder d, VkAccelerationStructureGeometryKHR* v)
     {
         v->geometryType = (VkGeometryTypeKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkGeometryTypeKHR((int)v->geometryType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         VkAccelerationStructureGeometryDataKHRWire.Decode(ref d, &v->geometry, (int)(v->geometryType));
         v->flags = (uint)d.U32();
     }
@@ -769,10 +773,12 @@ public static unsafe partial class VkAccelerationStructureGeometryTrianglesDataK
     public static void DecodeSelf(ref VnDecoder d, VkAccelerationStructureGeometryTrianglesDataKHR* v)
     {
         v->vertexFormat = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)v->vertexFormat)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         VkDeviceOrHostAddressConstKHRWire.Decode(ref d, &v->vertexData);
         v->vertexStride = (ulong)d.U64();
         v->maxVertex = (uint)d.U32();
         v->indexType = (VkIndexType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkIndexType((int)v->indexType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         VkDeviceOrHostAddressConstKHRWire.Decode(ref d, &v->indexData);
         VkDeviceOrHostAddressConstKHRWire.Decode(ref d, &v->transformData);
     }
@@ -985,13 +991,21 @@ public static unsafe partial class VkAttachmentDescriptionWire
     {
         v->flags = (uint)d.U32();
         v->format = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)v->format)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->samples = (VkSampleCountFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkSampleCountFlagBits((uint)v->samples)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->loadOp = (VkAttachmentLoadOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkAttachmentLoadOp((int)v->loadOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->storeOp = (VkAttachmentStoreOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkAttachmentStoreOp((int)v->storeOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->stencilLoadOp = (VkAttachmentLoadOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkAttachmentLoadOp((int)v->stencilLoadOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->stencilStoreOp = (VkAttachmentStoreOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkAttachmentStoreOp((int)v->stencilStoreOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->initialLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->initialLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->finalLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->finalLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
 }
 
@@ -1053,13 +1067,21 @@ public static unsafe partial class VkAttachmentDescription2Wire
     {
         v->flags = (uint)d.U32();
         v->format = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)v->format)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->samples = (VkSampleCountFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkSampleCountFlagBits((uint)v->samples)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->loadOp = (VkAttachmentLoadOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkAttachmentLoadOp((int)v->loadOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->storeOp = (VkAttachmentStoreOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkAttachmentStoreOp((int)v->storeOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->stencilLoadOp = (VkAttachmentLoadOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkAttachmentLoadOp((int)v->stencilLoadOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->stencilStoreOp = (VkAttachmentStoreOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkAttachmentStoreOp((int)v->stencilStoreOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->initialLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->initialLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->finalLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->finalLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
@@ -1183,7 +1205,9 @@ public static unsafe partial class VkAttachmentDescriptionStencilLayoutWire
     public static void DecodeSelf(ref VnDecoder d, VkAttachmentDescriptionStencilLayout* v)
     {
         v->stencilInitialLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->stencilInitialLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->stencilFinalLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->stencilFinalLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -1236,6 +1260,7 @@ public static unsafe partial class VkAttachmentReferenceWire
     {
         v->attachment = (uint)d.U32();
         v->layout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->layout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
 }
 
@@ -1285,6 +1310,7 @@ public static unsafe partial class VkAttachmentReference2Wire
     {
         v->attachment = (uint)d.U32();
         v->layout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->layout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->aspectMask = (uint)d.U32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
@@ -1407,6 +1433,7 @@ public static unsafe partial class VkAttachmentReferenceStencilLayoutWire
     public static void DecodeSelf(ref VnDecoder d, VkAttachmentReferenceStencilLayout* v)
     {
         v->stencilLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->stencilLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -1489,6 +1516,7 @@ public static unsafe partial class VkAttachmentSampleCountInfoAMDWire
             }
         }
         v->depthStencilAttachmentSamples = (VkSampleCountFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkSampleCountFlagBits((uint)v->depthStencilAttachmentSamples)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -2307,6 +2335,7 @@ public static unsafe partial class VkBindImagePlaneMemoryInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkBindImagePlaneMemoryInfo* v)
     {
         v->planeAspect = (VkImageAspectFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkImageAspectFlagBits((uint)v->planeAspect)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -2374,6 +2403,7 @@ public static unsafe partial class VkBindMemoryStatusWire
             var t50 = (VkResult*)d.Alloc(1, (ulong)sizeof(VkResult));
             if (t50 == null) return;
             (*t50) = (VkResult)d.I32();
+            if (d.Translator != null && !VkEnumCheck.VkResult((int)(*t50))) { d.Fail(VnDecodeError.InvalidEnum); return; }
             v->pResult = t50;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
@@ -2765,9 +2795,11 @@ public static unsafe partial class VkBlitImageInfo2Wire
         v->srcImage = d.Handle(10);
         if (v->srcImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->srcImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->srcImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->dstImage = d.Handle(10);
         if (v->dstImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->dstImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->dstImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->regionCount = (uint)d.U32();
 
         {
@@ -2787,6 +2819,7 @@ public static unsafe partial class VkBlitImageInfo2Wire
             else if ((ulong)v->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->filter = (VkFilter)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFilter((int)v->filter)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -2976,6 +3009,7 @@ public static unsafe partial class VkBufferCreateInfoWire
         v->size = (ulong)d.U64();
         v->usage = (uint)d.U32();
         v->sharingMode = (VkSharingMode)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkSharingMode((int)v->sharingMode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->queueFamilyIndexCount = (uint)d.U32();
 
         {
@@ -3838,6 +3872,7 @@ public static unsafe partial class VkBufferViewCreateInfoWire
         v->buffer = d.Handle(9);
         if (v->buffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->format = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)v->format)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->offset = (ulong)d.U64();
         v->range = (ulong)d.U64();
     }
@@ -3961,6 +3996,7 @@ public static unsafe partial class VkCalibratedTimestampInfoKHRWire
     public static void DecodeSelf(ref VnDecoder d, VkCalibratedTimestampInfoKHR* v)
     {
         v->timeDomain = (VkTimeDomainKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkTimeDomainKHR((int)v->timeDomain)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -4280,9 +4316,11 @@ public static unsafe partial class VkColorBlendAdvancedEXTWire
     public static void DecodeSelf(ref VnDecoder d, VkColorBlendAdvancedEXT* v)
     {
         v->advancedBlendOp = (VkBlendOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkBlendOp((int)v->advancedBlendOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->srcPremultiplied = (uint)d.U32();
         v->dstPremultiplied = (uint)d.U32();
         v->blendOverlap = (VkBlendOverlapEXT)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkBlendOverlapEXT((int)v->blendOverlap)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->clampResults = (uint)d.U32();
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -4341,11 +4379,17 @@ public static unsafe partial class VkColorBlendEquationEXTWire
     public static void DecodeSelf(ref VnDecoder d, VkColorBlendEquationEXT* v)
     {
         v->srcColorBlendFactor = (VkBlendFactor)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkBlendFactor((int)v->srcColorBlendFactor)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->dstColorBlendFactor = (VkBlendFactor)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkBlendFactor((int)v->dstColorBlendFactor)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->colorBlendOp = (VkBlendOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkBlendOp((int)v->colorBlendOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->srcAlphaBlendFactor = (VkBlendFactor)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkBlendFactor((int)v->srcAlphaBlendFactor)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->dstAlphaBlendFactor = (VkBlendFactor)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkBlendFactor((int)v->dstAlphaBlendFactor)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->alphaBlendOp = (VkBlendOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkBlendOp((int)v->alphaBlendOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Encode(ref VnRawWriter e, VkColorBlendEquationEXT* v)
@@ -4406,6 +4450,7 @@ public static unsafe partial class VkCommandBufferAllocateInfoWire
         v->commandPool = d.Handle(25);
         if (v->commandPool == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->level = (VkCommandBufferLevel)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkCommandBufferLevel((int)v->level)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->commandBufferCount = (uint)d.U32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -4849,8 +4894,11 @@ public static unsafe partial class VkCommandBufferInheritanceRenderingInfoWire
             else if ((ulong)v->colorAttachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->depthAttachmentFormat = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)v->depthAttachmentFormat)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->stencilAttachmentFormat = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)v->stencilAttachmentFormat)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->rasterizationSamples = (VkSampleCountFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkSampleCountFlagBits((uint)v->rasterizationSamples)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -5108,9 +5156,13 @@ public static unsafe partial class VkComponentMappingWire
     public static void DecodeSelf(ref VnDecoder d, VkComponentMapping* v)
     {
         v->r = (VkComponentSwizzle)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkComponentSwizzle((int)v->r)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->g = (VkComponentSwizzle)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkComponentSwizzle((int)v->g)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->b = (VkComponentSwizzle)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkComponentSwizzle((int)v->b)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->a = (VkComponentSwizzle)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkComponentSwizzle((int)v->a)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
 }
 
@@ -5464,11 +5516,16 @@ public static unsafe partial class VkCooperativeMatrixPropertiesKHRWire
         v->NSize = (uint)d.U32();
         v->KSize = (uint)d.U32();
         v->AType = (VkComponentTypeKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkComponentTypeKHR((int)v->AType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->BType = (VkComponentTypeKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkComponentTypeKHR((int)v->BType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->CType = (VkComponentTypeKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkComponentTypeKHR((int)v->CType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->ResultType = (VkComponentTypeKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkComponentTypeKHR((int)v->ResultType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->saturatingAccumulation = (uint)d.U32();
         v->scope = (VkScopeKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkScopeKHR((int)v->scope)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizePartial(VkCooperativeMatrixPropertiesKHR* v, VnProtocolFilter f = null)
     {
@@ -5597,6 +5654,7 @@ public static unsafe partial class VkCopyAccelerationStructureInfoKHRWire
         v->dst = d.Handle(1000150000);
         if (v->dst == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->mode = (VkCopyAccelerationStructureModeKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkCopyAccelerationStructureModeKHR((int)v->mode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -5659,6 +5717,7 @@ public static unsafe partial class VkCopyAccelerationStructureToMemoryInfoKHRWir
         if (v->src == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         VkDeviceOrHostAddressKHRWire.Decode(ref d, &v->dst);
         v->mode = (VkCopyAccelerationStructureModeKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkCopyAccelerationStructureModeKHR((int)v->mode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -5838,6 +5897,7 @@ public static unsafe partial class VkCopyBufferToImageInfo2Wire
         v->dstImage = d.Handle(10);
         if (v->dstImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->dstImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->dstImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->regionCount = (uint)d.U32();
 
         {
@@ -6013,9 +6073,11 @@ public static unsafe partial class VkCopyImageInfo2Wire
         v->srcImage = d.Handle(10);
         if (v->srcImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->srcImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->srcImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->dstImage = d.Handle(10);
         if (v->dstImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->dstImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->dstImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->regionCount = (uint)d.U32();
 
         {
@@ -6114,6 +6176,7 @@ public static unsafe partial class VkCopyImageToBufferInfo2Wire
         v->srcImage = d.Handle(10);
         if (v->srcImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->srcImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->srcImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->dstBuffer = d.Handle(9);
         if (v->dstBuffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->regionCount = (uint)d.U32();
@@ -6219,9 +6282,11 @@ public static unsafe partial class VkCopyImageToImageInfoWire
         v->srcImage = d.Handle(10);
         if (v->srcImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->srcImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->srcImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->dstImage = d.Handle(10);
         if (v->dstImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->dstImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->dstImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->regionCount = (uint)d.U32();
 
         {
@@ -6312,6 +6377,7 @@ public static unsafe partial class VkCopyImageToMemoryInfoMESAWire
         v->srcImage = d.Handle(10);
         if (v->srcImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->srcImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->srcImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->memoryRowLength = (uint)d.U32();
         v->memoryImageHeight = (uint)d.U32();
         VkImageSubresourceLayersWire.Decode(ref d, &v->imageSubresource);
@@ -6379,6 +6445,7 @@ public static unsafe partial class VkCopyMemoryToAccelerationStructureInfoKHRWir
         v->dst = d.Handle(1000150000);
         if (v->dst == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->mode = (VkCopyAccelerationStructureModeKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkCopyAccelerationStructureModeKHR((int)v->mode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -6460,6 +6527,7 @@ public static unsafe partial class VkCopyMemoryToImageInfoMESAWire
         v->dstImage = d.Handle(10);
         if (v->dstImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->dstImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->dstImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->regionCount = (uint)d.U32();
 
         {
@@ -6828,6 +6896,7 @@ public static unsafe partial class VkDepthBiasRepresentationInfoEXTWire
     public static void DecodeSelf(ref VnDecoder d, VkDepthBiasRepresentationInfoEXT* v)
     {
         v->depthBiasRepresentation = (VkDepthBiasRepresentationEXT)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkDepthBiasRepresentationEXT((int)v->depthBiasRepresentation)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->depthBiasExact = (uint)d.U32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -6969,6 +7038,7 @@ public static unsafe partial class VkDescriptorImageInfoWire
         v->sampler = d.Handle(21);
         v->imageView = d.Handle(14);
         v->imageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->imageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
 }
 
@@ -7230,6 +7300,7 @@ public static unsafe partial class VkDescriptorPoolSizeWire
     public static void DecodeSelf(ref VnDecoder d, VkDescriptorPoolSize* v)
     {
         v->type = (VkDescriptorType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkDescriptorType((int)v->type)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->descriptorCount = (uint)d.U32();
     }
 }
@@ -7447,6 +7518,7 @@ public static unsafe partial class VkDescriptorSetLayoutBindingWire
     {
         v->binding = (uint)d.U32();
         v->descriptorType = (VkDescriptorType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkDescriptorType((int)v->descriptorType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->descriptorCount = (uint)d.U32();
         v->stageFlags = (uint)d.U32();
 
@@ -8260,8 +8332,10 @@ public static unsafe partial class VkDescriptorUpdateTemplateCreateInfoWire
             else if ((ulong)v->descriptorUpdateEntryCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->templateType = (VkDescriptorUpdateTemplateType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkDescriptorUpdateTemplateType((int)v->templateType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->descriptorSetLayout = d.Handle(20);
         v->pipelineBindPoint = (VkPipelineBindPoint)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkPipelineBindPoint((int)v->pipelineBindPoint)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->pipelineLayout = d.Handle(17);
         v->set = (uint)d.U32();
     }
@@ -8326,6 +8400,7 @@ public static unsafe partial class VkDescriptorUpdateTemplateEntryWire
         v->dstArrayElement = (uint)d.U32();
         v->descriptorCount = (uint)d.U32();
         v->descriptorType = (VkDescriptorType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkDescriptorType((int)v->descriptorType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->offset = (nuint)d.SizeT();
         v->stride = (nuint)d.SizeT();
     }

@@ -498,6 +498,7 @@ public static unsafe partial class VkDeviceImageMemoryRequirementsWire
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         v->planeAspect = (VkImageAspectFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkImageAspectFlagBits((uint)v->planeAspect)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -986,6 +987,7 @@ public static unsafe partial class VkDeviceQueueGlobalPriorityCreateInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkDeviceQueueGlobalPriorityCreateInfo* v)
     {
         v->globalPriority = (VkQueueGlobalPriority)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkQueueGlobalPriority((int)v->globalPriority)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -3077,6 +3079,7 @@ public static unsafe partial class VkFenceGetFdInfoKHRWire
         v->fence = d.Handle(7);
         if (v->fence == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->handleType = (VkExternalFenceHandleTypeFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkExternalFenceHandleTypeFlagBits((uint)v->handleType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -4724,7 +4727,9 @@ public static unsafe partial class VkHostImageLayoutTransitionInfoWire
         v->image = d.Handle(10);
         if (v->image == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->oldLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->oldLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->newLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->newLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         VkImageSubresourceRangeWire.Decode(ref d, &v->subresourceRange);
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -5100,14 +5105,19 @@ public static unsafe partial class VkImageCreateInfoWire
     {
         v->flags = (uint)d.U32();
         v->imageType = (VkImageType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageType((int)v->imageType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->format = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)v->format)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         VkExtent3DWire.Decode(ref d, &v->extent);
         v->mipLevels = (uint)d.U32();
         v->arrayLayers = (uint)d.U32();
         v->samples = (VkSampleCountFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkSampleCountFlagBits((uint)v->samples)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->tiling = (VkImageTiling)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageTiling((int)v->tiling)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->usage = (uint)d.U32();
         v->sharingMode = (VkSharingMode)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkSharingMode((int)v->sharingMode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->queueFamilyIndexCount = (uint)d.U32();
 
         {
@@ -5123,6 +5133,7 @@ public static unsafe partial class VkImageCreateInfoWire
             }
         }
         v->initialLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->initialLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
@@ -6044,7 +6055,9 @@ public static unsafe partial class VkImageMemoryBarrierWire
         v->srcAccessMask = (uint)d.U32();
         v->dstAccessMask = (uint)d.U32();
         v->oldLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->oldLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->newLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->newLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->srcQueueFamilyIndex = (uint)d.U32();
         v->dstQueueFamilyIndex = (uint)d.U32();
         v->image = d.Handle(10);
@@ -6198,7 +6211,9 @@ public static unsafe partial class VkImageMemoryBarrier2Wire
         v->dstStageMask = (ulong)d.U64();
         v->dstAccessMask = (ulong)d.U64();
         v->oldLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->oldLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->newLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->newLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->srcQueueFamilyIndex = (uint)d.U32();
         v->dstQueueFamilyIndex = (uint)d.U32();
         v->image = d.Handle(10);
@@ -6457,6 +6472,7 @@ public static unsafe partial class VkImagePlaneMemoryRequirementsInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkImagePlaneMemoryRequirementsInfo* v)
     {
         v->planeAspect = (VkImageAspectFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkImageAspectFlagBits((uint)v->planeAspect)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -7021,7 +7037,9 @@ public static unsafe partial class VkImageViewCreateInfoWire
         v->image = d.Handle(10);
         if (v->image == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->viewType = (VkImageViewType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageViewType((int)v->viewType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->format = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)v->format)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         VkComponentMappingWire.Decode(ref d, &v->components);
         VkImageSubresourceRangeWire.Decode(ref d, &v->subresourceRange);
     }
@@ -7337,6 +7355,7 @@ public static unsafe partial class VkImportFenceFdInfoKHRWire
         if (v->fence == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->flags = (uint)d.U32();
         v->handleType = (VkExternalFenceHandleTypeFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkExternalFenceHandleTypeFlagBits((uint)v->handleType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->fd = (int)d.I32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -7395,6 +7414,7 @@ public static unsafe partial class VkImportMemoryFdInfoKHRWire
     public static void DecodeSelf(ref VnDecoder d, VkImportMemoryFdInfoKHR* v)
     {
         v->handleType = (VkExternalMemoryHandleTypeFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkExternalMemoryHandleTypeFlagBits((uint)v->handleType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->fd = (int)d.I32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -7515,6 +7535,7 @@ public static unsafe partial class VkImportSemaphoreFdInfoKHRWire
         if (v->semaphore == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->flags = (uint)d.U32();
         v->handleType = (VkExternalSemaphoreHandleTypeFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkExternalSemaphoreHandleTypeFlagBits((uint)v->handleType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->fd = (int)d.I32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -8697,6 +8718,7 @@ public static unsafe partial class VkMemoryGetFdInfoKHRWire
         v->memory = d.Handle(8);
         if (v->memory == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->handleType = (VkExternalMemoryHandleTypeFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkExternalMemoryHandleTypeFlagBits((uint)v->handleType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
