@@ -74,6 +74,14 @@ internal sealed unsafe partial class Handlers
                     return Fatal($"vkCreateDescriptorSetLayout: {f->bindingCount} binding flags for {ci->bindingCount} bindings");
                 if (f->bindingCount != 0) flags = f->pBindingFlags;
             }
+        // The device's maxPerSetDescriptors bounds the descriptors of a layout (inline uniform
+        // blocks count bytes, not descriptors): lavapipe sized a set for 4294967041 descriptors of
+        // one binding, gigabytes, as its pool ran past (found by the lavapipe fuzz target).
+        uint maxPerSet = MaxPerSetDescriptors(x, a->device);
+        ulong total = 0;
+        for (uint i = 0; i < ci->bindingCount; i++)
+            if ((int)ci->pBindings[i].descriptorType != TypeInlineUniformBlock) total += ci->pBindings[i].descriptorCount;
+        if (maxPerSet != 0 && total > maxPerSet) return Fatal($"vkCreateDescriptorSetLayout: {total} descriptors, above the device's maxPerSetDescriptors ({maxPerSet})");
         var bindings = new LayoutBinding[ci->bindingCount];
         for (uint i = 0; i < ci->bindingCount; i++)
         {
@@ -101,6 +109,18 @@ internal sealed unsafe partial class Handlers
         }
         lock (_sets) _setLayouts[layout] = new SetLayout(bindings, a->device);
         return true;
+    }
+
+    /// <summary>The device's VkPhysicalDeviceMaintenance3Properties.maxPerSetDescriptors (1.1 core); 0 when unknown.</summary>
+    uint MaxPerSetDescriptors(Dispatcher x, ulong device)
+    {
+        DeviceState? state;
+        lock (_devLock) state = _devices.Values.FirstOrDefault(d => d.Handle == device);
+        if (state == null || x.InstanceFunctions == null || x.InstanceFunctions->vkGetPhysicalDeviceProperties2 == null) return 0;
+        var m3 = new VkPhysicalDeviceMaintenance3Properties { sType = VkPhysicalDeviceMaintenance3Properties.SType };
+        var p2 = new VkPhysicalDeviceProperties2 { sType = VkPhysicalDeviceProperties2.SType, pNext = &m3 };
+        x.InstanceFunctions->vkGetPhysicalDeviceProperties2(state.PhysicalDevice, &p2);
+        return m3.maxPerSetDescriptors;
     }
 
     public bool vkDestroyDescriptorSetLayout(Dispatcher x, vkDestroyDescriptorSetLayout.Args* a)
