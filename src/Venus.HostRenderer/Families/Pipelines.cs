@@ -62,8 +62,12 @@ internal sealed unsafe partial class Handlers
         return true;
     }
 
-    static string? VertexInputError(VkPipelineVertexInputStateCreateInfo* vi, in VkPhysicalDeviceLimits limits)
+    static string? VertexInputError(VkPipelineVertexInputStateCreateInfo* vi, VkPhysicalDeviceLimits limits)
     {
+        // A driver that reports no vertex input limits (the fuzz targets' stub driver) gets the
+        // structural rules only.
+        if (limits.maxVertexInputBindings == 0) limits.maxVertexInputBindings = uint.MaxValue;
+        if (limits.maxVertexInputAttributes == 0) limits.maxVertexInputAttributes = uint.MaxValue;
         if (vi->vertexBindingDescriptionCount > limits.maxVertexInputBindings) return $"{vi->vertexBindingDescriptionCount} vertex bindings (the device has {limits.maxVertexInputBindings})";
         if (vi->vertexAttributeDescriptionCount > limits.maxVertexInputAttributes) return $"{vi->vertexAttributeDescriptionCount} vertex attributes (the device has {limits.maxVertexInputAttributes})";
         if ((vi->vertexBindingDescriptionCount != 0 && vi->pVertexBindingDescriptions == null) || (vi->vertexAttributeDescriptionCount != 0 && vi->pVertexAttributeDescriptions == null))
