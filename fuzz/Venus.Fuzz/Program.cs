@@ -170,8 +170,12 @@ public static unsafe partial class Program
     }
 
     static VulkanLibrary? s_lavapipe;
-    /// <summary>Milliseconds one <c>lavapipe</c> input may run before its context is ended (afl-fuzz's -t is the bound past that).</summary>
-    const int LavapipeBudgetMs = 1500;
+    /// <summary>
+    /// Milliseconds one <c>lavapipe</c> input may run before its context is ended (afl-fuzz's -t is the
+    /// bound past that); VENUS_FUZZ_BUDGET_MS sets another for a replay (--run) on a loaded machine,
+    /// where the first vkCreateDevice of a process alone can take longer.
+    /// </summary>
+    static readonly int LavapipeBudgetMs = int.TryParse(Environment.GetEnvironmentVariable("VENUS_FUZZ_BUDGET_MS"), out int ms) && ms > 0 ? ms : 1500;
     static readonly ulong[] LavapipeResources = [256 * 1024, 1 << 20, 1 << 20];
 
     /// <summary>Most bytes of one <c>lavapipe</c> input: a recorded session's start (the seeds are 64 KiB at most).</summary>

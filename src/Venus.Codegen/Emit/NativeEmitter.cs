@@ -63,6 +63,25 @@ public sealed class NativeEmitter
             }
             w.Close();
         }
+        // "must be a valid VkX value": the host's decoder refuses any other value of an enum
+        // (WireEmitter), where drivers would index their tables with it.
+        w.Line();
+        w.Line("/// <summary>");
+        w.Line("/// Whether a value is one of vk.xml's values of an enum, per enum type (32-bit ones). A FlagBits");
+        w.Line("/// type names one of its values where a member has that type (not its Flags mask); 0 passes");
+        w.Line("/// there, as members vk.xml marks optional may hold it.");
+        w.Line("/// </summary>");
+        w.Open("public static class VkEnumCheck");
+        foreach (var en in _m.Reg.Enums.Values.OrderBy(e => e.Name, StringComparer.Ordinal))
+        {
+            if (en.BitWidth == 64) continue;
+            var values = en.Values.Where(v => v.Alias == null).Select(v => en.IsBitmask ? (long)(uint)v.Value : v.Value).ToList();
+            if (values.Count == 0) continue;
+            if (en.IsBitmask) values.Add(0);
+            values = values.Distinct().Order().ToList();
+            w.Line($"public static bool {en.Name}({(en.IsBitmask ? "uint" : "int")} v) => v is {string.Join(" or ", values)};");
+        }
+        w.Close();
         return w.ToString();
     }
 

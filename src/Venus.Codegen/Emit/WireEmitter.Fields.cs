@@ -15,7 +15,14 @@ public sealed partial class WireEmitter
                 if (IsPartialMode(m)) return;
                 if (IsSize(m)) w.Line($"n += {t.WireSize};");
                 else if (IsEncode(m)) w.Line($"e.{t.Method}(({t.MethodCs}){lv});");
-                else w.Line($"{lv} = ({castCs ?? t.Cs})d.{t.Method}();");
+                else
+                {
+                    w.Line($"{lv} = ({castCs ?? t.Cs})d.{t.Method}();");
+                    // An enum value must be one of its type's (where the decoder translates
+                    // handles: the host's); drivers index tables with some.
+                    if (t.Kind == TypeKind.Enum && t.Method is "I32" or "U32" && t.Cs == t.VkName && m == Mode.Decode && translate && _enumChecks.Contains(t.VkName))
+                        w.Line($"if (d.Translator != null && !VkEnumCheck.{t.VkName}(({t.MethodCs}){lv})) {{ d.Fail(VnDecodeError.InvalidEnum); return{_ret}; }}");
+                }
                 return;
             case TypeKind.Handle:
                 if (IsSize(m)) w.Line("n += 8;");
@@ -77,6 +84,11 @@ public sealed partial class WireEmitter
                     return;
                 }
                 Elem(w, plan.Elem, lv, m, translate, null, f.Selector != null ? pfx + f.Selector : null);
+                // A struct's handle the spec requires may not be VK_NULL_HANDLE where the decoder
+                // translates handles (the host's): drivers dereference it (parameters get the same
+                // check in the command's decoder).
+                if (owner != null && plan.Kind == WireKind.Handle && m == Mode.Decode && translate && !f.NullHandleAllowed)
+                    w.Line($"if ({lv} == 0 && d.Translator != null) {{ d.Fail(VnDecodeError.NullHandle); return{_ret}; }}");
                 return;
             case WireKind.FixedArray:
                 FixedArray(w, f, lv, m, translate);
@@ -402,6 +414,10 @@ public sealed partial class WireEmitter
             {
                 w.Open($"for (ulong {i} = 0; {i} < {n}; {i}++)");
                 Elem(w, t, $"{p}[{i}]", m == Mode.DecodePartial && t.Kind == TypeKind.Handle ? Mode.DecodeInto : m, translate);
+                // Each handle of an array the spec requires to hold valid handles (vkWaitForFences's
+                // fences, a submit's command buffers) may not be VK_NULL_HANDLE where handles are translated.
+                if (t.Kind == TypeKind.Handle && m == Mode.Decode && translate && !f.NullHandleAllowed)
+                    w.Line($"if ({p}[{i}] == 0 && d.Translator != null) {{ d.Fail(VnDecodeError.NullHandle); return{_ret}; }}");
                 w.Close();
             }
             else w.Line($"d.Bytes({p}, {n} * {nat});");

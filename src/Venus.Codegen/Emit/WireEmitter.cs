@@ -18,6 +18,9 @@ public sealed partial class WireEmitter
     string _ret = "";
 
     readonly Dictionary<FieldModel, FieldPlan> _plans = new(ReferenceEqualityComparer.Instance);
+    /// <summary>Enums with a <c>VkEnumCheck</c> method (NativeEmitter.EmitEnums: 32-bit, with values).</summary>
+    HashSet<string> _enumChecks => _enumChecksCache ??= _m.Reg.Enums.Values.Where(e => e.BitWidth != 64 && e.Values.Any(v => v.Alias == null)).Select(e => e.Name).ToHashSet();
+    HashSet<string>? _enumChecksCache;
 
     /// <summary>The plan of one member or parameter (computed on first use, then shared by every emitter).</summary>
     public FieldPlan Plan(FieldModel f)

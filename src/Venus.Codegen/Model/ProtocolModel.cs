@@ -329,6 +329,7 @@ public sealed class ProtocolModel
         // Members the spec lets other members make irrelevant (noautovalidity) may arrive as NULL:
         // VkWriteDescriptorSet's arrays for other descriptor types, for one (§1.3, §1.8).
         f.Optional = (optional.Length > 0 && optional[0] == "true") || m.NoAutoValidity;
+        f.NullHandleAllowed = m.NoAutoValidity || (m.PointerDepth == 0 ? f.Optional : optional.Length > 1 && optional[1] == "true");
         if (!isParam && m.Name == "sType" && m.Type == "VkStructureType") { f.Shape = FieldShape.SType; return f; }
         if (!isParam && m.Name == "pNext") { f.Shape = FieldShape.PNext; return f; }
         if (m.Type == "VkAllocationCallbacks" && m.PointerDepth == 1) { f.Shape = FieldShape.AllocationCallbacks; return f; }

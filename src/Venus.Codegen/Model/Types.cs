@@ -54,6 +54,11 @@ public sealed class FieldModel
     /// <summary>The member or parameter named by len when it is a plain name (count or in/out count).</summary>
     public string? LenName { get; set; }
     public bool Optional { get; set; }
+    /// <summary>
+    /// Whether a handle the field holds (the value itself, or each element of an array) may be
+    /// VK_NULL_HANDLE: vk.xml's optional (its second entry for an array's elements) or noautovalidity.
+    /// </summary>
+    public bool NullHandleAllowed { get; set; }
     public bool IsConst { get; set; }
     /// <summary>For commands: this parameter is written by the host (non-const pointer).</summary>
     public bool IsOutput { get; set; }

@@ -364,7 +364,8 @@ public sealed class VkRegistry
             value = 0; return false;
         }
         if (v.StartsWith("-")) { neg = true; v = v[1..]; }
-        v = v.TrimEnd('U', 'L', 'u', 'l', 'F', 'f');
+        // An F suffix (a float) is only for decimals: in hex it is a digit (0x0000001F, 0x7FFFFFFF).
+        v = v.StartsWith("0x") ? v.TrimEnd('U', 'L', 'u', 'l') : v.TrimEnd('U', 'L', 'u', 'l', 'F', 'f');
         if (v.StartsWith("0x") && long.TryParse(v[2..], NumberStyles.HexNumber, null, out var hv)) { value = neg ? -hv : hv; return true; }
         if (long.TryParse(v, out var dv)) { value = neg ? -dv : dv; return true; }
         value = 0; return false;

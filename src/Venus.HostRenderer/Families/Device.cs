@@ -128,21 +128,41 @@ internal sealed unsafe partial class Handlers
         return true;
     }
 
-    /// <summary>Idles the device, frees the memory the host exported, destroys it and forgets its objects.</summary>
+    /// <summary>
+    /// Idles the device, frees the memory the host exported, destroys it and forgets its objects.
+    /// Queue work that waits on a semaphore value nobody will signal never finishes (a guest may
+    /// submit that: the lavapipe fuzz target's hangs), and vkDeviceWaitIdle would then hold this
+    /// thread for ever: the host's fences on every submit bound the wait first
+    /// (<see cref="SubmitRetire.WaitLimitNs"/>). A device still busy past that is left to its driver,
+    /// not destroyed (destroying a device with pending work is what drivers crash on), the context
+    /// ends with a line saying so, and its thread goes on.
+    /// </summary>
     void DestroyDevice(DeviceState state)
     {
-        lock (_ctx.Retire.QueueLock)
+        // No timeline submits to its queues from here on: the render-server or vtest thread looks them up under the queue lock.
+        lock (_ctx.Retire.QueueLock) _ctx.UnbindTimelines(state.Handle);
+        if (!_ctx.Retire.BeforeDestroy(state.Handle, "vkDestroyDevice"))
         {
-            // No timeline submits to its queues from here on; the render-server or vtest thread looks them up under this lock.
-            _ctx.UnbindTimelines(state.Handle);
-            state.Fns->vkDeviceWaitIdle(state.Handle);
+            _deviceLeftBusy = true;
+            _ctx.Options.Log($"venus-host: context {_ctx.Label}: device 0x{state.Id:x} still has queue work after {SubmitRetire.WaitLimitNs / 1_000_000_000} s (a wait nobody signals?); left to the driver undestroyed");
+            ForgetBuffers(state.Handle);
+            ForgetDescriptors(state.Handle);
+            ForgetQueryPools(state.Handle);
+            _ctx.Objects.RemoveDescendants(state.Id);
+            _ctx.Objects.Remove(state.Id, out _);
+            ForgetDeadSemaphores();
+            lock (_devLock) _devices.Remove(state.Id);
+            return;
         }
+        lock (_ctx.Retire.QueueLock) state.Fns->vkDeviceWaitIdle(state.Handle);
         bool drained = _ctx.Timelines.DrainDevice(state.Handle, TimeSpan.FromSeconds(10));
         if (!drained)
             _ctx.Options.Log($"venus-host: context {_ctx.Label}: timeline fences of a destroyed device were still being waited for after 10 s; the driver's device is left alive");
         _ctx.Retire.ForgetDevice(state.Handle);
         FreeDeviceMemories(state);
         ForgetBuffers(state.Handle);
+        ForgetDescriptors(state.Handle);
+        ForgetQueryPools(state.Handle);
         if (drained) state.Fns->vkDestroyDevice(state.Handle, null);
         DrmModifiers.ForgetDevice(state.Handle);
         _ctx.Objects.RemoveDescendants(state.Id);
@@ -150,6 +170,9 @@ internal sealed unsafe partial class Handlers
         ForgetDeadSemaphores();
         lock (_devLock) _devices.Remove(state.Id);
     }
+
+    /// <summary>A device was left busy (see <see cref="DestroyDevice"/>): its instance must stay too.</summary>
+    bool _deviceLeftBusy;
 
     void DestroyAllDevices()
     {

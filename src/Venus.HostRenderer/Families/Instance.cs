@@ -73,7 +73,7 @@ internal sealed unsafe partial class Handlers
     {
         if (a->instance == 0) return true;
         DestroyAllDevices();
-        x.InstanceFunctions->vkDestroyInstance(a->instance, null);
+        if (!_deviceLeftBusy) x.InstanceFunctions->vkDestroyInstance(a->instance, null);
         foreach (var (id, o) in _ctx.Objects.Snapshot()) if (o.Type == ObjPhysicalDevice) _ctx.Objects.Remove(id, out _);
         _ctx.Objects.Remove(_instanceId, out _);
         _instanceId = 0;

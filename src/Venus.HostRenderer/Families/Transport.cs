@@ -101,7 +101,7 @@ internal sealed unsafe partial class Handlers
     public void DestroyAll()
     {
         DestroyAllDevices();
-        if (_instance != 0 && _instanceTable >= 0)
+        if (_instance != 0 && _instanceTable >= 0 && !_deviceLeftBusy)
         {
             _ctx.SelectTables(_instanceTable, out var fns, out _);
             fns->vkDestroyInstance(_instance, null);

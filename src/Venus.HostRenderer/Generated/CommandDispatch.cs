@@ -41,19 +41,31 @@ internal unsafe partial interface IHandlers
     bool vkWaitForFences(Dispatcher x, vkWaitForFences.Args* a);
     bool vkCreateSemaphore(Dispatcher x, vkCreateSemaphore.Args* a);
     bool vkDestroySemaphore(Dispatcher x, vkDestroySemaphore.Args* a);
+    bool vkCreateQueryPool(Dispatcher x, vkCreateQueryPool.Args* a);
+    bool vkDestroyQueryPool(Dispatcher x, vkDestroyQueryPool.Args* a);
+    bool vkGetQueryPoolResults(Dispatcher x, vkGetQueryPoolResults.Args* a);
     bool vkDestroyBuffer(Dispatcher x, vkDestroyBuffer.Args* a);
     bool vkCreateImage(Dispatcher x, vkCreateImage.Args* a);
     bool vkDestroyImage(Dispatcher x, vkDestroyImage.Args* a);
+    bool vkCreateGraphicsPipelines(Dispatcher x, vkCreateGraphicsPipelines.Args* a);
+    bool vkCreateDescriptorSetLayout(Dispatcher x, vkCreateDescriptorSetLayout.Args* a);
+    bool vkDestroyDescriptorSetLayout(Dispatcher x, vkDestroyDescriptorSetLayout.Args* a);
     bool vkDestroyDescriptorPool(Dispatcher x, vkDestroyDescriptorPool.Args* a);
     bool vkResetDescriptorPool(Dispatcher x, vkResetDescriptorPool.Args* a);
     bool vkAllocateDescriptorSets(Dispatcher x, vkAllocateDescriptorSets.Args* a);
     bool vkFreeDescriptorSets(Dispatcher x, vkFreeDescriptorSets.Args* a);
+    bool vkUpdateDescriptorSets(Dispatcher x, vkUpdateDescriptorSets.Args* a);
     bool vkDestroyCommandPool(Dispatcher x, vkDestroyCommandPool.Args* a);
     bool vkAllocateCommandBuffers(Dispatcher x, vkAllocateCommandBuffers.Args* a);
     bool vkFreeCommandBuffers(Dispatcher x, vkFreeCommandBuffers.Args* a);
     bool vkCmdCopyBuffer(Dispatcher x, vkCmdCopyBuffer.Args* a);
     bool vkCmdUpdateBuffer(Dispatcher x, vkCmdUpdateBuffer.Args* a);
     bool vkCmdFillBuffer(Dispatcher x, vkCmdFillBuffer.Args* a);
+    bool vkCmdBeginQuery(Dispatcher x, vkCmdBeginQuery.Args* a);
+    bool vkCmdEndQuery(Dispatcher x, vkCmdEndQuery.Args* a);
+    bool vkCmdResetQueryPool(Dispatcher x, vkCmdResetQueryPool.Args* a);
+    bool vkCmdWriteTimestamp(Dispatcher x, vkCmdWriteTimestamp.Args* a);
+    bool vkCmdCopyQueryPoolResults(Dispatcher x, vkCmdCopyQueryPoolResults.Args* a);
     bool vkEnumerateInstanceVersion(Dispatcher x, vkEnumerateInstanceVersion.Args* a);
     bool vkBindBufferMemory2(Dispatcher x, vkBindBufferMemory2.Args* a);
     bool vkEnumeratePhysicalDeviceGroups(Dispatcher x, vkEnumeratePhysicalDeviceGroups.Args* a);
@@ -61,6 +73,7 @@ internal unsafe partial interface IHandlers
     bool vkGetPhysicalDeviceMemoryProperties2(Dispatcher x, vkGetPhysicalDeviceMemoryProperties2.Args* a);
     bool vkGetDeviceQueue2(Dispatcher x, vkGetDeviceQueue2.Args* a);
     bool vkGetPhysicalDeviceExternalSemaphoreProperties(Dispatcher x, vkGetPhysicalDeviceExternalSemaphoreProperties.Args* a);
+    bool vkResetQueryPool(Dispatcher x, vkResetQueryPool.Args* a);
     bool vkWaitSemaphores(Dispatcher x, vkWaitSemaphores.Args* a);
     bool vkSetReplyCommandStreamMESA(Dispatcher x, vkSetReplyCommandStreamMESA.Args* a);
     bool vkSeekReplyCommandStreamMESA(Dispatcher x, vkSeekReplyCommandStreamMESA.Args* a);
@@ -72,6 +85,7 @@ internal unsafe partial interface IHandlers
     bool vkGetMemoryResourcePropertiesMESA(Dispatcher x, vkGetMemoryResourcePropertiesMESA.Args* a);
     bool vkGetMemoryFdKHR(Dispatcher x, vkGetMemoryFdKHR.Args* a);
     bool vkGetMemoryFdPropertiesKHR(Dispatcher x, vkGetMemoryFdPropertiesKHR.Args* a);
+    bool vkCmdWriteTimestamp2(Dispatcher x, vkCmdWriteTimestamp2.Args* a);
     bool vkQueueSubmit2(Dispatcher x, vkQueueSubmit2.Args* a);
     bool vkCmdCopyBuffer2(Dispatcher x, vkCmdCopyBuffer2.Args* a);
     bool vkImportFenceFdKHR(Dispatcher x, vkImportFenceFdKHR.Args* a);
@@ -1276,15 +1290,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCreateQueryPool.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(47, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCreateQueryPool;
-        if (fn == null) return x.MissingFunction(47);
-        ulong real_pQueryPool = 0;
-        a.ret = fn(a.device, a.pCreateInfo, null, a.pQueryPool == null ? null : &real_pQueryPool);
-        if (a.pQueryPool != null)
-        {
-            if ((int)a.ret >= 0 && real_pQueryPool != 0) { if (!x.Register(*a.pQueryPool, real_pQueryPool, 12)) return false; }
-            else *a.pQueryPool = 0;
-        }
+        if (!x.Handlers.vkCreateQueryPool(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateQueryPool.ReplySize(&a);
@@ -1302,11 +1308,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkDestroyQueryPool.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(48, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyQueryPool;
-        if (fn == null) return x.MissingFunction(48);
-        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyQueryPool")) return false;
-        fn(a.device, a.queryPool, null);
-        x.Unregister(a.queryPool, 12);
+        if (!x.Handlers.vkDestroyQueryPool(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkDestroyQueryPool.ReplySize(&a);
@@ -1324,9 +1326,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkGetQueryPoolResults.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(49, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkGetQueryPoolResults;
-        if (fn == null) return x.MissingFunction(49);
-        a.ret = fn(a.device, a.queryPool, a.firstQuery, a.queryCount, a.dataSize, a.pData, a.stride, a.flags);
+        if (!x.Handlers.vkGetQueryPoolResults(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkGetQueryPoolResults.ReplySize(&a);
@@ -1676,17 +1676,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCreateGraphicsPipelines.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(65, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCreateGraphicsPipelines;
-        if (fn == null) return x.MissingFunction(65);
-        ulong n_pPipelines = a.pPipelines == null ? 0 : (ulong)a.createInfoCount;
-        ulong* real_pPipelines = n_pPipelines == 0 ? null : (ulong*)d.Alloc(n_pPipelines, 8);
-        if (n_pPipelines != 0 && real_pPipelines == null) return x.DecodeFailed(65, ref d);
-        a.ret = fn(a.device, a.pipelineCache, a.createInfoCount, a.pCreateInfos, null, real_pPipelines);
-        for (ulong i = 0; i < n_pPipelines; i++)
-        {
-            if ((int)a.ret >= 0 && real_pPipelines[i] != 0) { if (!x.Register(a.pPipelines[i], real_pPipelines[i], 19)) return false; }
-            else a.pPipelines[i] = 0;
-        }
+        if (!x.Handlers.vkCreateGraphicsPipelines(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateGraphicsPipelines.ReplySize(&a);
@@ -1850,15 +1840,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCreateDescriptorSetLayout.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(72, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCreateDescriptorSetLayout;
-        if (fn == null) return x.MissingFunction(72);
-        ulong real_pSetLayout = 0;
-        a.ret = fn(a.device, a.pCreateInfo, null, a.pSetLayout == null ? null : &real_pSetLayout);
-        if (a.pSetLayout != null)
-        {
-            if ((int)a.ret >= 0 && real_pSetLayout != 0) { if (!x.Register(*a.pSetLayout, real_pSetLayout, 20)) return false; }
-            else *a.pSetLayout = 0;
-        }
+        if (!x.Handlers.vkCreateDescriptorSetLayout(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateDescriptorSetLayout.ReplySize(&a);
@@ -1876,11 +1858,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkDestroyDescriptorSetLayout.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(73, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyDescriptorSetLayout;
-        if (fn == null) return x.MissingFunction(73);
-        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyDescriptorSetLayout")) return false;
-        fn(a.device, a.descriptorSetLayout, null);
-        x.Unregister(a.descriptorSetLayout, 20);
+        if (!x.Handlers.vkDestroyDescriptorSetLayout(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkDestroyDescriptorSetLayout.ReplySize(&a);
@@ -1996,9 +1974,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkUpdateDescriptorSets.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(79, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkUpdateDescriptorSets;
-        if (fn == null) return x.MissingFunction(79);
-        fn(a.device, a.descriptorWriteCount, a.pDescriptorWrites, a.descriptorCopyCount, a.pDescriptorCopies);
+        if (!x.Handlers.vkUpdateDescriptorSets(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkUpdateDescriptorSets.ReplySize(&a);
@@ -2967,9 +2943,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdBeginQuery.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(127, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdBeginQuery;
-        if (fn == null) return x.MissingFunction(127);
-        fn(a.commandBuffer, a.queryPool, a.query, a.flags);
+        if (!x.Handlers.vkCmdBeginQuery(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdBeginQuery.ReplySize(&a);
@@ -2987,9 +2961,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdEndQuery.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(128, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdEndQuery;
-        if (fn == null) return x.MissingFunction(128);
-        fn(a.commandBuffer, a.queryPool, a.query);
+        if (!x.Handlers.vkCmdEndQuery(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdEndQuery.ReplySize(&a);
@@ -3007,9 +2979,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdResetQueryPool.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(129, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdResetQueryPool;
-        if (fn == null) return x.MissingFunction(129);
-        fn(a.commandBuffer, a.queryPool, a.firstQuery, a.queryCount);
+        if (!x.Handlers.vkCmdResetQueryPool(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdResetQueryPool.ReplySize(&a);
@@ -3027,9 +2997,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdWriteTimestamp.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(130, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdWriteTimestamp;
-        if (fn == null) return x.MissingFunction(130);
-        fn(a.commandBuffer, a.pipelineStage, a.queryPool, a.query);
+        if (!x.Handlers.vkCmdWriteTimestamp(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdWriteTimestamp.ReplySize(&a);
@@ -3047,9 +3015,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdCopyQueryPoolResults.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(131, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdCopyQueryPoolResults;
-        if (fn == null) return x.MissingFunction(131);
-        fn(a.commandBuffer, a.queryPool, a.firstQuery, a.queryCount, a.dstBuffer, a.dstOffset, a.stride, a.flags);
+        if (!x.Handlers.vkCmdCopyQueryPoolResults(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdCopyQueryPoolResults.ReplySize(&a);
@@ -3835,9 +3801,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkResetQueryPool.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(171, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkResetQueryPool;
-        if (fn == null) return x.MissingFunction(171);
-        fn(a.device, a.queryPool, a.firstQuery, a.queryCount);
+        if (!x.Handlers.vkResetQueryPool(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkResetQueryPool.ReplySize(&a);
@@ -4481,9 +4445,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdWriteTimestamp2.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(205, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdWriteTimestamp2;
-        if (fn == null) return x.MissingFunction(205);
-        fn(a.commandBuffer, a.stage, a.queryPool, a.query);
+        if (!x.Handlers.vkCmdWriteTimestamp2(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdWriteTimestamp2.ReplySize(&a);

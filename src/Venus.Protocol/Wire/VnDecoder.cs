@@ -39,6 +39,11 @@ public enum VnDecodeError
     NullHandle,
     /// <summary>Something the protocol never carries (a non-NULL pAllocator, a command without a body).</summary>
     Unsupported,
+    /// <summary>
+    /// A value of an enum type that is none of vk.xml's values for it ("must be a valid VkX value"):
+    /// drivers index tables with some (lavapipe faulted on a VkComponentSwizzle of 301989888).
+    /// </summary>
+    InvalidEnum,
 }
 
 /// <summary>Start of every Vulkan struct with sType/pNext, for walking chains.</summary>

@@ -147,4 +147,60 @@ public sealed unsafe class FamilyTests
         Assert.Null(h.Ctx.FatalReason);
         Assert.Contains(h.Log, line => line.Contains("refused (VK_ERROR_OUT_OF_DEVICE_MEMORY)") && line.Contains("--max-device-memory"));
     }
+    // Rules found by the lavapipe fuzz target (fuzz/regressions/lavapipe), shown on the fake driver.
+
+    [Fact]
+    public void AHandleAStructRequiresMayNotBeNull()
+    {
+        using var h = new FakeDriverHost();
+        (_, _, ulong device) = h.CreateDevice();
+        var bind = new VkBindBufferMemoryInfo { sType = VkBindBufferMemoryInfo.SType };
+        VnEncoder e = h.BeginCommand(vkBindBufferMemory2.Size(device, 1, &bind));
+        vkBindBufferMemory2.Encode(ref e, FakeDriverHost.NoReply, device, 1, &bind);
+        h.Run(FakeDriverHost.Bytes(e));
+        Assert.Contains("vkBindBufferMemory2: decode error NullHandle", h.Ctx.FatalReason);
+    }
+
+    [Fact]
+    public void AnEnumValueOutsideItsTypeEndsTheContext()
+    {
+        using var h = new FakeDriverHost();
+        (_, _, ulong device) = h.CreateDevice();
+        var info = new VkSamplerCreateInfo { sType = VkSamplerCreateInfo.SType, magFilter = (VkFilter)301989888 };
+        ulong sampler = h.NewId();
+        VnEncoder e = h.BeginCommand(vkCreateSampler.Size(device, &info, null, &sampler));
+        vkCreateSampler.Encode(ref e, FakeDriverHost.NoReply, device, &info, null, &sampler);
+        h.Run(FakeDriverHost.Bytes(e));
+        Assert.Contains("vkCreateSampler: decode error InvalidEnum", h.Ctx.FatalReason);
+    }
+
+    [Fact]
+    public void CommandBuffersAreFreedOnlyIntoTheirOwnPool()
+    {
+        using var h = new FakeDriverHost();
+        (_, _, ulong device) = h.CreateDevice();
+        ulong[] pools = [h.NewId(), h.NewId()];
+        var poolInfo = new VkCommandPoolCreateInfo { sType = VkCommandPoolCreateInfo.SType };
+        foreach (ulong id in pools)
+        {
+            ulong pool = id;
+            VnEncoder c = h.BeginCall(vkCreateCommandPool.Size(device, &poolInfo, null, &pool), vkCreateCommandPool.ReplySize(device, &poolInfo, null, &pool));
+            vkCreateCommandPool.Encode(ref c, FakeDriverHost.Reply, device, &poolInfo, null, &pool);
+            VnDecoder r = h.Submit(c);
+            Assert.Equal(VkResult.VK_SUCCESS, vkCreateCommandPool.DecodeReply(ref r, device, &poolInfo, null, &pool));
+        }
+        var allocInfo = new VkCommandBufferAllocateInfo { sType = VkCommandBufferAllocateInfo.SType, commandPool = pools[0], commandBufferCount = 1 };
+        ulong buffer = h.NewId();
+        VnEncoder e = h.BeginCall(vkAllocateCommandBuffers.Size(device, &allocInfo, &buffer), vkAllocateCommandBuffers.ReplySize(device, &allocInfo, &buffer));
+        vkAllocateCommandBuffers.Encode(ref e, FakeDriverHost.Reply, device, &allocInfo, &buffer);
+        VnDecoder d = h.Submit(e);
+        Assert.Equal(VkResult.VK_SUCCESS, vkAllocateCommandBuffers.DecodeReply(ref d, device, &allocInfo, &buffer));
+
+        e = h.BeginCommand(vkFreeCommandBuffers.Size(device, pools[1], 1, &buffer));
+        vkFreeCommandBuffers.Encode(ref e, FakeDriverHost.NoReply, device, pools[1], 1, &buffer);
+        h.Run(FakeDriverHost.Bytes(e));
+        Assert.Contains("vkFreeCommandBuffers: element 0", h.Ctx.FatalReason);
+        Assert.Contains("was not allocated from pool", h.Ctx.FatalReason);
+        Assert.True(h.Has(buffer, ObjCommandBuffer));
+    }
 }

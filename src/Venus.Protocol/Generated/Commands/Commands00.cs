@@ -411,6 +411,7 @@ public static unsafe partial class vkGetPhysicalDeviceFormatProperties
         a->physicalDevice = d.Handle(2);
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->format = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)a->format)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         if (d.Pointer())
         {
             var t783 = (VkFormatProperties*)d.Alloc(1, (ulong)sizeof(VkFormatProperties));
@@ -511,8 +512,11 @@ public static unsafe partial class vkGetPhysicalDeviceImageFormatProperties
         a->physicalDevice = d.Handle(2);
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->format = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)a->format)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         a->type = (VkImageType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageType((int)a->type)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         a->tiling = (VkImageTiling)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageTiling((int)a->tiling)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         a->usage = (uint)d.U32();
         a->flags = (uint)d.U32();
         if (d.Pointer())
@@ -2816,10 +2820,14 @@ public static unsafe partial class vkGetPhysicalDeviceSparseImageFormatPropertie
         a->physicalDevice = d.Handle(2);
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->format = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)a->format)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         a->type = (VkImageType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageType((int)a->type)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         a->samples = (VkSampleCountFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkSampleCountFlagBits((uint)a->samples)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         a->usage = (uint)d.U32();
         a->tiling = (VkImageTiling)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageTiling((int)a->tiling)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         if (d.Pointer()) { var t872 = (uint*)d.Alloc(1, (ulong)sizeof(uint)); if (t872 == null) return; *t872 = (uint)d.U32(); a->pPropertyCount = t872; }
         if (a->pPropertyCount == null) { d.Fail(VnDecodeError.MissingPointer); return; }
 
@@ -3213,6 +3221,7 @@ public static unsafe partial class vkResetFences
                 for (ulong t889 = 0; t889 < t890; t889++)
                 {
                     t891[t889] = d.Handle(7);
+                    if (t891[t889] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 a->pFences = t891;
             }
@@ -3366,6 +3375,7 @@ public static unsafe partial class vkWaitForFences
                 for (ulong t894 = 0; t894 < t895; t894++)
                 {
                     t896[t894] = d.Handle(7);
+                    if (t896[t894] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 a->pFences = t896;
             }
@@ -5355,6 +5365,7 @@ public static unsafe partial class vkMergePipelineCaches
                 for (ulong t938 = 0; t938 < t939; t938++)
                 {
                     t940[t938] = d.Handle(16);
+                    if (t940[t938] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 a->pSrcCaches = t940;
             }
@@ -7835,6 +7846,7 @@ public static unsafe partial class vkCmdBindPipeline
         a->commandBuffer = d.Handle(6);
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->pipelineBindPoint = (VkPipelineBindPoint)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkPipelineBindPoint((int)a->pipelineBindPoint)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         a->pipeline = d.Handle(19);
         if (a->pipeline == 0) { d.Fail(VnDecodeError.NullHandle); return; }
     }
@@ -8598,6 +8610,7 @@ public static unsafe partial class vkCmdBindDescriptorSets
         a->commandBuffer = d.Handle(6);
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->pipelineBindPoint = (VkPipelineBindPoint)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkPipelineBindPoint((int)a->pipelineBindPoint)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         a->layout = d.Handle(17);
         if (a->layout == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->firstSet = (uint)d.U32();
@@ -8702,6 +8715,7 @@ public static unsafe partial class vkCmdBindIndexBuffer
         a->buffer = d.Handle(9);
         a->offset = (ulong)d.U64();
         a->indexType = (VkIndexType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkIndexType((int)a->indexType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong ReplySize(ulong commandBuffer, ulong buffer, ulong offset, VkIndexType indexType, VnProtocolFilter f = null)
     {
@@ -9389,121 +9403,5 @@ public static unsafe partial class vkCmdCopyBuffer
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->srcBuffer, a->dstBuffer, a->regionCount, a->pRegions);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->srcBuffer, a->dstBuffer, a->regionCount, a->pRegions);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->srcBuffer, a->dstBuffer, a->regionCount, a->pRegions);
-}
-
-/// <summary>vkCmdCopyImage (VkCommandTypeEXT 113).</summary>
-public static unsafe partial class vkCmdCopyImage
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)113;
-
-    public struct Args
-    {
-        public ulong commandBuffer;
-        public ulong srcImage;
-        public VkImageLayout srcImageLayout;
-        public ulong dstImage;
-        public VkImageLayout dstImageLayout;
-        public uint regionCount;
-        public VkImageCopy* pRegions;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong Size(ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageCopy* pRegions, VnProtocolFilter f = null)
-    {
-        ulong n = 52;
-        if (pRegions != null) n += 68 * (ulong)regionCount;
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageCopy* pRegions)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.Handle(srcImage);
-        e.I32((int)srcImageLayout);
-        e.Handle(dstImage);
-        e.I32((int)dstImageLayout);
-        e.U32((uint)regionCount);
-        if (pRegions != null)
-        {
-            e.ArraySize((ulong)regionCount);
-            for (ulong t1054 = 0; t1054 < (ulong)regionCount; t1054++)
-            {
-                VkImageCopyWire.Encode(ref e, &pRegions[t1054]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageCopy* pRegions)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.Handle(srcImage);
-        e.I32((int)srcImageLayout);
-        e.Handle(dstImage);
-        e.I32((int)dstImageLayout);
-        e.U32((uint)regionCount);
-        if (pRegions != null)
-        {
-            e.ArraySize((ulong)regionCount);
-            for (ulong t1055 = 0; t1055 < (ulong)regionCount; t1055++)
-            {
-                VkImageCopyWire.Encode(ref e, &pRegions[t1055]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->commandBuffer = d.Handle(6);
-        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        a->srcImage = d.Handle(10);
-        if (a->srcImage == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        a->srcImageLayout = (VkImageLayout)d.I32();
-        a->dstImage = d.Handle(10);
-        if (a->dstImage == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        a->dstImageLayout = (VkImageLayout)d.I32();
-        a->regionCount = (uint)d.U32();
-
-        {
-            ulong t1056 = d.ArraySize();
-            if (t1056 != 0)
-            {
-                if (t1056 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1056, 68)) return;
-                var t1057 = (VkImageCopy*)d.Alloc(t1056, (ulong)sizeof(VkImageCopy));
-                if (t1057 == null) return;
-                for (ulong t1055 = 0; t1055 < t1056; t1055++)
-                {
-                    VkImageCopyWire.Decode(ref d, &t1057[t1055]);
-                }
-                a->pRegions = t1057;
-            }
-            else if ((ulong)a->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong ReplySize(ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageCopy* pRegions, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageCopy* pRegions)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-    }
-    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageCopy* pRegions)
-    {
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
-        return;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
-    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
-    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
-    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
 }
 

@@ -11,6 +11,124 @@ using Venus.Protocol.Wire;
 
 namespace Venus.Protocol.Commands;
 
+/// <summary>vkCmdCopyImage (VkCommandTypeEXT 113).</summary>
+public static unsafe partial class vkCmdCopyImage
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)113;
+
+    public struct Args
+    {
+        public ulong commandBuffer;
+        public ulong srcImage;
+        public VkImageLayout srcImageLayout;
+        public ulong dstImage;
+        public VkImageLayout dstImageLayout;
+        public uint regionCount;
+        public VkImageCopy* pRegions;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Size(ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageCopy* pRegions, VnProtocolFilter f = null)
+    {
+        ulong n = 52;
+        if (pRegions != null) n += 68 * (ulong)regionCount;
+        return n;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageCopy* pRegions)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(srcImage);
+        e.I32((int)srcImageLayout);
+        e.Handle(dstImage);
+        e.I32((int)dstImageLayout);
+        e.U32((uint)regionCount);
+        if (pRegions != null)
+        {
+            e.ArraySize((ulong)regionCount);
+            for (ulong t1054 = 0; t1054 < (ulong)regionCount; t1054++)
+            {
+                VkImageCopyWire.Encode(ref e, &pRegions[t1054]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageCopy* pRegions)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.Handle(srcImage);
+        e.I32((int)srcImageLayout);
+        e.Handle(dstImage);
+        e.I32((int)dstImageLayout);
+        e.U32((uint)regionCount);
+        if (pRegions != null)
+        {
+            e.ArraySize((ulong)regionCount);
+            for (ulong t1055 = 0; t1055 < (ulong)regionCount; t1055++)
+            {
+                VkImageCopyWire.Encode(ref e, &pRegions[t1055]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->srcImage = d.Handle(10);
+        if (a->srcImage == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->srcImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)a->srcImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
+        a->dstImage = d.Handle(10);
+        if (a->dstImage == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->dstImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)a->dstImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
+        a->regionCount = (uint)d.U32();
+
+        {
+            ulong t1056 = d.ArraySize();
+            if (t1056 != 0)
+            {
+                if (t1056 != (ulong)a->regionCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1056, 68)) return;
+                var t1057 = (VkImageCopy*)d.Alloc(t1056, (ulong)sizeof(VkImageCopy));
+                if (t1057 == null) return;
+                for (ulong t1055 = 0; t1055 < t1056; t1055++)
+                {
+                    VkImageCopyWire.Decode(ref d, &t1057[t1055]);
+                }
+                a->pRegions = t1057;
+            }
+            else if ((ulong)a->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong ReplySize(ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageCopy* pRegions, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageCopy* pRegions)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageCopy* pRegions)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
+    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
+}
+
 /// <summary>vkCmdBlitImage (VkCommandTypeEXT 114).</summary>
 public static unsafe partial class vkCmdBlitImage
 {
@@ -76,9 +194,11 @@ public static unsafe partial class vkCmdBlitImage
         a->srcImage = d.Handle(10);
         if (a->srcImage == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->srcImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)a->srcImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         a->dstImage = d.Handle(10);
         if (a->dstImage == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->dstImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)a->dstImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         a->regionCount = (uint)d.U32();
 
         {
@@ -98,6 +218,7 @@ public static unsafe partial class vkCmdBlitImage
             else if ((ulong)a->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->filter = (VkFilter)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFilter((int)a->filter)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong ReplySize(ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageBlit* pRegions, VkFilter filter, VnProtocolFilter f = null)
     {
@@ -191,6 +312,7 @@ public static unsafe partial class vkCmdCopyBufferToImage
         a->dstImage = d.Handle(10);
         if (a->dstImage == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->dstImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)a->dstImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         a->regionCount = (uint)d.U32();
 
         {
@@ -301,6 +423,7 @@ public static unsafe partial class vkCmdCopyImageToBuffer
         a->srcImage = d.Handle(10);
         if (a->srcImage == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->srcImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)a->srcImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         a->dstBuffer = d.Handle(9);
         if (a->dstBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->regionCount = (uint)d.U32();
@@ -583,6 +706,7 @@ public static unsafe partial class vkCmdClearColorImage
         a->image = d.Handle(10);
         if (a->image == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->imageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)a->imageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         if (d.Pointer())
         {
             var t1077 = (VkClearColorValue*)d.Alloc(1, (ulong)sizeof(VkClearColorValue));
@@ -698,6 +822,7 @@ public static unsafe partial class vkCmdClearDepthStencilImage
         a->image = d.Handle(10);
         if (a->image == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->imageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)a->imageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         if (d.Pointer())
         {
             var t1083 = (VkClearDepthStencilValue*)d.Alloc(1, (ulong)sizeof(VkClearDepthStencilValue));
@@ -945,9 +1070,11 @@ public static unsafe partial class vkCmdResolveImage
         a->srcImage = d.Handle(10);
         if (a->srcImage == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->srcImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)a->srcImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         a->dstImage = d.Handle(10);
         if (a->dstImage == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->dstImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)a->dstImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         a->regionCount = (uint)d.U32();
 
         {
@@ -1246,6 +1373,7 @@ public static unsafe partial class vkCmdWaitEvents
                 for (ulong t1109 = 0; t1109 < t1110; t1109++)
                 {
                     t1111[t1109] = d.Handle(11);
+                    if (t1111[t1109] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 a->pEvents = t1111;
             }
@@ -1753,6 +1881,7 @@ public static unsafe partial class vkCmdWriteTimestamp
         a->commandBuffer = d.Handle(6);
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->pipelineStage = (VkPipelineStageFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkPipelineStageFlagBits((uint)a->pipelineStage)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         a->queryPool = d.Handle(12);
         if (a->queryPool == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->query = (uint)d.U32();
@@ -2017,6 +2146,7 @@ public static unsafe partial class vkCmdBeginRenderPass
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         a->contents = (VkSubpassContents)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkSubpassContents((int)a->contents)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong ReplySize(ulong commandBuffer, VkRenderPassBeginInfo* pRenderPassBegin, VkSubpassContents contents, VnProtocolFilter f = null)
     {
@@ -2076,6 +2206,7 @@ public static unsafe partial class vkCmdNextSubpass
         a->commandBuffer = d.Handle(6);
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->contents = (VkSubpassContents)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkSubpassContents((int)a->contents)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong ReplySize(ulong commandBuffer, VkSubpassContents contents, VnProtocolFilter f = null)
     {
@@ -2225,6 +2356,7 @@ public static unsafe partial class vkCmdExecuteCommands
                 for (ulong t1142 = 0; t1142 < t1143; t1142++)
                 {
                     t1144[t1142] = d.Handle(6);
+                    if (t1144[t1142] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 a->pCommandBuffers = t1144;
             }
@@ -3427,6 +3559,7 @@ public static unsafe partial class vkGetPhysicalDeviceFormatProperties2
         a->physicalDevice = d.Handle(2);
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->format = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)a->format)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         if (d.Pointer())
         {
             var t1184 = (VkFormatProperties2*)d.Alloc(1, (ulong)sizeof(VkFormatProperties2));
@@ -6180,6 +6313,7 @@ public static unsafe partial class vkCmdBindTransformFeedbackBuffersEXT
                 for (ulong t1255 = 0; t1255 < t1256; t1255++)
                 {
                     t1257[t1255] = d.Handle(9);
+                    if (t1257[t1255] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 a->pBuffers = t1257;
             }
@@ -7262,6 +7396,7 @@ public static unsafe partial class vkGetMemoryFdPropertiesKHR
         a->device = d.Handle(3);
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->handleType = (VkExternalMemoryHandleTypeFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkExternalMemoryHandleTypeFlagBits((uint)a->handleType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         a->fd = (int)d.I32();
         if (d.Pointer())
         {
@@ -7643,6 +7778,7 @@ public static unsafe partial class vkSetPrivateData
         a->device = d.Handle(3);
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->objectType = (VkObjectType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkObjectType((int)a->objectType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         a->objectHandle = (ulong)d.U64();
         a->privateDataSlot = d.Handle(1000295000);
         if (a->privateDataSlot == 0) { d.Fail(VnDecodeError.NullHandle); return; }
@@ -7712,6 +7848,7 @@ public static unsafe partial class vkGetPrivateData
         a->device = d.Handle(3);
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->objectType = (VkObjectType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkObjectType((int)a->objectType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         a->objectHandle = (ulong)d.U64();
         a->privateDataSlot = d.Handle(1000295000);
         if (a->privateDataSlot == 0) { d.Fail(VnDecodeError.NullHandle); return; }
@@ -7968,6 +8105,7 @@ public static unsafe partial class vkCmdWaitEvents2
                 for (ulong t1304 = 0; t1304 < t1305; t1304++)
                 {
                     t1306[t1304] = d.Handle(11);
+                    if (t1306[t1304] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 a->pEvents = t1306;
             }
@@ -8874,6 +9012,7 @@ public static unsafe partial class vkCmdSetFrontFace
         a->commandBuffer = d.Handle(6);
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->frontFace = (VkFrontFace)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFrontFace((int)a->frontFace)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong ReplySize(ulong commandBuffer, VkFrontFace frontFace, VnProtocolFilter f = null)
     {
@@ -8896,163 +9035,5 @@ public static unsafe partial class vkCmdSetFrontFace
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->frontFace);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->frontFace);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->frontFace);
-}
-
-/// <summary>vkCmdSetPrimitiveTopology (VkCommandTypeEXT 217).</summary>
-public static unsafe partial class vkCmdSetPrimitiveTopology
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)217;
-
-    public struct Args
-    {
-        public ulong commandBuffer;
-        public VkPrimitiveTopology primitiveTopology;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong Size(ulong commandBuffer, VkPrimitiveTopology primitiveTopology, VnProtocolFilter f = null)
-    {
-        return 20;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkPrimitiveTopology primitiveTopology)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.I32((int)primitiveTopology);
-    }
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkPrimitiveTopology primitiveTopology)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.I32((int)primitiveTopology);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->commandBuffer = d.Handle(6);
-        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        a->primitiveTopology = (VkPrimitiveTopology)d.I32();
-    }
-    public static ulong ReplySize(ulong commandBuffer, VkPrimitiveTopology primitiveTopology, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, VkPrimitiveTopology primitiveTopology)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-    }
-    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, VkPrimitiveTopology primitiveTopology)
-    {
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
-        return;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->primitiveTopology, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->primitiveTopology);
-    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->primitiveTopology);
-    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->primitiveTopology);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->primitiveTopology);
-    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->primitiveTopology);
-}
-
-/// <summary>vkCmdSetViewportWithCount (VkCommandTypeEXT 218).</summary>
-public static unsafe partial class vkCmdSetViewportWithCount
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)218;
-
-    public struct Args
-    {
-        public ulong commandBuffer;
-        public uint viewportCount;
-        public VkViewport* pViewports;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong Size(ulong commandBuffer, uint viewportCount, VkViewport* pViewports, VnProtocolFilter f = null)
-    {
-        ulong n = 28;
-        if (pViewports != null) n += 24 * (ulong)viewportCount;
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint viewportCount, VkViewport* pViewports)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.U32((uint)viewportCount);
-        if (pViewports != null)
-        {
-            e.ArraySize((ulong)viewportCount);
-            for (ulong t1323 = 0; t1323 < (ulong)viewportCount; t1323++)
-            {
-                VkViewportWire.Encode(ref e, &pViewports[t1323]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint viewportCount, VkViewport* pViewports)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.U32((uint)viewportCount);
-        if (pViewports != null)
-        {
-            e.ArraySize((ulong)viewportCount);
-            for (ulong t1324 = 0; t1324 < (ulong)viewportCount; t1324++)
-            {
-                VkViewportWire.Encode(ref e, &pViewports[t1324]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->commandBuffer = d.Handle(6);
-        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        a->viewportCount = (uint)d.U32();
-
-        {
-            ulong t1325 = d.ArraySize();
-            if (t1325 != 0)
-            {
-                if (t1325 != (ulong)a->viewportCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t1325, 24)) return;
-                var t1326 = (VkViewport*)d.Alloc(t1325, (ulong)sizeof(VkViewport));
-                if (t1326 == null) return;
-                for (ulong t1324 = 0; t1324 < t1325; t1324++)
-                {
-                    VkViewportWire.Decode(ref d, &t1326[t1324]);
-                }
-                a->pViewports = t1326;
-            }
-            else if ((ulong)a->viewportCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-    public static ulong ReplySize(ulong commandBuffer, uint viewportCount, VkViewport* pViewports, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, uint viewportCount, VkViewport* pViewports)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-    }
-    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, uint viewportCount, VkViewport* pViewports)
-    {
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
-        return;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->viewportCount, a->pViewports, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->viewportCount, a->pViewports);
-    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->viewportCount, a->pViewports);
-    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->viewportCount, a->pViewports);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->viewportCount, a->pViewports);
-    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->viewportCount, a->pViewports);
 }
 

@@ -11,6 +11,165 @@ using Venus.Protocol.Wire;
 
 namespace Venus.Protocol.Commands;
 
+/// <summary>vkCmdSetPrimitiveTopology (VkCommandTypeEXT 217).</summary>
+public static unsafe partial class vkCmdSetPrimitiveTopology
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)217;
+
+    public struct Args
+    {
+        public ulong commandBuffer;
+        public VkPrimitiveTopology primitiveTopology;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Size(ulong commandBuffer, VkPrimitiveTopology primitiveTopology, VnProtocolFilter f = null)
+    {
+        return 20;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkPrimitiveTopology primitiveTopology)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.I32((int)primitiveTopology);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, VkPrimitiveTopology primitiveTopology)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.I32((int)primitiveTopology);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->primitiveTopology = (VkPrimitiveTopology)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkPrimitiveTopology((int)a->primitiveTopology)) { d.Fail(VnDecodeError.InvalidEnum); return; }
+    }
+    public static ulong ReplySize(ulong commandBuffer, VkPrimitiveTopology primitiveTopology, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, VkPrimitiveTopology primitiveTopology)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, VkPrimitiveTopology primitiveTopology)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->primitiveTopology, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->primitiveTopology);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->primitiveTopology);
+    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->primitiveTopology);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->primitiveTopology);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->primitiveTopology);
+}
+
+/// <summary>vkCmdSetViewportWithCount (VkCommandTypeEXT 218).</summary>
+public static unsafe partial class vkCmdSetViewportWithCount
+{
+    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)218;
+
+    public struct Args
+    {
+        public ulong commandBuffer;
+        public uint viewportCount;
+        public VkViewport* pViewports;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Size(ulong commandBuffer, uint viewportCount, VkViewport* pViewports, VnProtocolFilter f = null)
+    {
+        ulong n = 28;
+        if (pViewports != null) n += 24 * (ulong)viewportCount;
+        return n;
+    }
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint viewportCount, VkViewport* pViewports)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)viewportCount);
+        if (pViewports != null)
+        {
+            e.ArraySize((ulong)viewportCount);
+            for (ulong t1323 = 0; t1323 < (ulong)viewportCount; t1323++)
+            {
+                VkViewportWire.Encode(ref e, &pViewports[t1323]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, uint viewportCount, VkViewport* pViewports)
+    {
+        e.U32((uint)Type);
+        e.U32((uint)cmdFlags);
+        e.Handle(commandBuffer);
+        e.U32((uint)viewportCount);
+        if (pViewports != null)
+        {
+            e.ArraySize((ulong)viewportCount);
+            for (ulong t1324 = 0; t1324 < (ulong)viewportCount; t1324++)
+            {
+                VkViewportWire.Encode(ref e, &pViewports[t1324]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void Decode(ref VnDecoder d, Args* a)
+    {
+        a->commandBuffer = d.Handle(6);
+        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
+        a->viewportCount = (uint)d.U32();
+
+        {
+            ulong t1325 = d.ArraySize();
+            if (t1325 != 0)
+            {
+                if (t1325 != (ulong)a->viewportCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t1325, 24)) return;
+                var t1326 = (VkViewport*)d.Alloc(t1325, (ulong)sizeof(VkViewport));
+                if (t1326 == null) return;
+                for (ulong t1324 = 0; t1324 < t1325; t1324++)
+                {
+                    VkViewportWire.Decode(ref d, &t1326[t1324]);
+                }
+                a->pViewports = t1326;
+            }
+            else if ((ulong)a->viewportCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+    public static ulong ReplySize(ulong commandBuffer, uint viewportCount, VkViewport* pViewports, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        return n;
+    }
+    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, uint viewportCount, VkViewport* pViewports)
+    {
+        var f = e.Filter;
+        e.U32((uint)Type);
+    }
+    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, uint viewportCount, VkViewport* pViewports)
+    {
+        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
+        return;
+    }
+    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->viewportCount, a->pViewports, f);
+    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->viewportCount, a->pViewports);
+    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->viewportCount, a->pViewports);
+    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->viewportCount, a->pViewports);
+    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->viewportCount, a->pViewports);
+    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->viewportCount, a->pViewports);
+}
+
 /// <summary>vkCmdSetScissorWithCount (VkCommandTypeEXT 219).</summary>
 public static unsafe partial class vkCmdSetScissorWithCount
 {
@@ -449,6 +608,7 @@ public static unsafe partial class vkCmdSetDepthCompareOp
         a->commandBuffer = d.Handle(6);
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->depthCompareOp = (VkCompareOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkCompareOp((int)a->depthCompareOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong ReplySize(ulong commandBuffer, VkCompareOp depthCompareOp, VnProtocolFilter f = null)
     {
@@ -642,9 +802,13 @@ public static unsafe partial class vkCmdSetStencilOp
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->faceMask = (uint)d.U32();
         a->failOp = (VkStencilOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkStencilOp((int)a->failOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         a->passOp = (VkStencilOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkStencilOp((int)a->passOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         a->depthFailOp = (VkStencilOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkStencilOp((int)a->depthFailOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         a->compareOp = (VkCompareOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkCompareOp((int)a->compareOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong ReplySize(ulong commandBuffer, uint faceMask, VkStencilOp failOp, VkStencilOp passOp, VkStencilOp depthFailOp, VkCompareOp compareOp, VnProtocolFilter f = null)
     {
@@ -1301,6 +1465,7 @@ public static unsafe partial class vkCmdSetLogicOpEXT
         a->commandBuffer = d.Handle(6);
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->logicOp = (VkLogicOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkLogicOp((int)a->logicOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong ReplySize(ulong commandBuffer, VkLogicOp logicOp, VnProtocolFilter f = null)
     {
@@ -2555,6 +2720,7 @@ public static unsafe partial class vkCmdPushDescriptorSet
         a->commandBuffer = d.Handle(6);
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->pipelineBindPoint = (VkPipelineBindPoint)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkPipelineBindPoint((int)a->pipelineBindPoint)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         a->layout = d.Handle(17);
         if (a->layout == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->set = (uint)d.U32();
@@ -3003,6 +3169,7 @@ public static unsafe partial class vkCmdSetTessellationDomainOriginEXT
         a->commandBuffer = d.Handle(6);
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->domainOrigin = (VkTessellationDomainOrigin)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkTessellationDomainOrigin((int)a->domainOrigin)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong ReplySize(ulong commandBuffer, VkTessellationDomainOrigin domainOrigin, VnProtocolFilter f = null)
     {
@@ -3123,6 +3290,7 @@ public static unsafe partial class vkCmdSetPolygonModeEXT
         a->commandBuffer = d.Handle(6);
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->polygonMode = (VkPolygonMode)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkPolygonMode((int)a->polygonMode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong ReplySize(ulong commandBuffer, VkPolygonMode polygonMode, VnProtocolFilter f = null)
     {
@@ -3183,6 +3351,7 @@ public static unsafe partial class vkCmdSetRasterizationSamplesEXT
         a->commandBuffer = d.Handle(6);
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->rasterizationSamples = (VkSampleCountFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkSampleCountFlagBits((uint)a->rasterizationSamples)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong ReplySize(ulong commandBuffer, VkSampleCountFlagBits rasterizationSamples, VnProtocolFilter f = null)
     {
@@ -3249,6 +3418,7 @@ public static unsafe partial class vkCmdSetSampleMaskEXT
         a->commandBuffer = d.Handle(6);
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->samples = (VkSampleCountFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkSampleCountFlagBits((uint)a->samples)) { d.Fail(VnDecodeError.InvalidEnum); return; }
 
         {
             ulong t1427 = d.ArraySize();
@@ -3850,6 +4020,7 @@ public static unsafe partial class vkCmdSetConservativeRasterizationModeEXT
         a->commandBuffer = d.Handle(6);
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->conservativeRasterizationMode = (VkConservativeRasterizationModeEXT)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkConservativeRasterizationModeEXT((int)a->conservativeRasterizationMode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong ReplySize(ulong commandBuffer, VkConservativeRasterizationModeEXT conservativeRasterizationMode, VnProtocolFilter f = null)
     {
@@ -4192,6 +4363,7 @@ public static unsafe partial class vkCmdSetProvokingVertexModeEXT
         a->commandBuffer = d.Handle(6);
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->provokingVertexMode = (VkProvokingVertexModeEXT)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkProvokingVertexModeEXT((int)a->provokingVertexMode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong ReplySize(ulong commandBuffer, VkProvokingVertexModeEXT provokingVertexMode, VnProtocolFilter f = null)
     {
@@ -4658,6 +4830,7 @@ public static unsafe partial class vkCmdBindIndexBuffer2
         a->offset = (ulong)d.U64();
         a->size = (ulong)d.U64();
         a->indexType = (VkIndexType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkIndexType((int)a->indexType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong ReplySize(ulong commandBuffer, ulong buffer, ulong offset, ulong size, VkIndexType indexType, VnProtocolFilter f = null)
     {
@@ -5102,6 +5275,7 @@ public static unsafe partial class vkGetPhysicalDeviceMultisamplePropertiesEXT
         a->physicalDevice = d.Handle(2);
         if (a->physicalDevice == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->samples = (VkSampleCountFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkSampleCountFlagBits((uint)a->samples)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         if (d.Pointer())
         {
             var t1464 = (VkMultisamplePropertiesEXT*)d.Alloc(1, (ulong)sizeof(VkMultisamplePropertiesEXT));
@@ -6860,12 +7034,14 @@ public static unsafe partial class vkWriteAccelerationStructuresPropertiesKHR
                 for (ulong t1536 = 0; t1536 < t1537; t1536++)
                 {
                     t1538[t1536] = d.Handle(1000150000);
+                    if (t1538[t1536] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 a->pAccelerationStructures = t1538;
             }
             else if ((ulong)a->accelerationStructureCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->queryType = (VkQueryType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkQueryType((int)a->queryType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         a->dataSize = (nuint)d.SizeT();
 
         {
@@ -7279,12 +7455,14 @@ public static unsafe partial class vkCmdWriteAccelerationStructuresPropertiesKHR
                 for (ulong t1551 = 0; t1551 < t1552; t1551++)
                 {
                     t1553[t1551] = d.Handle(1000150000);
+                    if (t1553[t1551] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 a->pAccelerationStructures = t1553;
             }
             else if ((ulong)a->accelerationStructureCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         a->queryType = (VkQueryType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkQueryType((int)a->queryType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         a->queryPool = d.Handle(12);
         if (a->queryPool == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->firstQuery = (uint)d.U32();
@@ -7464,6 +7642,7 @@ public static unsafe partial class vkGetAccelerationStructureBuildSizesKHR
         a->device = d.Handle(3);
         if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->buildType = (VkAccelerationStructureBuildTypeKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkAccelerationStructureBuildTypeKHR((int)a->buildType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         if (d.Pointer())
         {
             var t1558 = (VkAccelerationStructureBuildGeometryInfoKHR*)d.Alloc(1, (ulong)sizeof(VkAccelerationStructureBuildGeometryInfoKHR));
@@ -8206,6 +8385,7 @@ public static unsafe partial class vkGetRayTracingShaderGroupStackSizeKHR
         if (a->pipeline == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->group = (uint)d.U32();
         a->groupShader = (VkShaderGroupShaderKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkShaderGroupShaderKHR((int)a->groupShader)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong ReplySize(ulong device, ulong pipeline, uint group, VkShaderGroupShaderKHR groupShader, VnProtocolFilter f = null)
     {
@@ -8521,6 +8701,7 @@ public static unsafe partial class vkCmdSetDepthClampRangeEXT
         a->commandBuffer = d.Handle(6);
         if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
         a->depthClampMode = (VkDepthClampModeEXT)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkDepthClampModeEXT((int)a->depthClampMode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         if (d.Pointer())
         {
             var t1604 = (VkDepthClampRangeEXT*)d.Alloc(1, (ulong)sizeof(VkDepthClampRangeEXT));
@@ -8827,197 +9008,5 @@ public static unsafe partial class vkCmdDrawMeshTasksIndirectEXT
     public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->buffer, a->offset, a->drawCount, a->stride);
     public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->buffer, a->offset, a->drawCount, a->stride);
     public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->buffer, a->offset, a->drawCount, a->stride);
-}
-
-/// <summary>vkCmdDrawMeshTasksIndirectCountEXT (VkCommandTypeEXT 334).</summary>
-public static unsafe partial class vkCmdDrawMeshTasksIndirectCountEXT
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)334;
-
-    public struct Args
-    {
-        public ulong commandBuffer;
-        public ulong buffer;
-        public ulong offset;
-        public ulong countBuffer;
-        public ulong countBufferOffset;
-        public uint maxDrawCount;
-        public uint stride;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong Size(ulong commandBuffer, ulong buffer, ulong offset, ulong countBuffer, ulong countBufferOffset, uint maxDrawCount, uint stride, VnProtocolFilter f = null)
-    {
-        return 56;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong buffer, ulong offset, ulong countBuffer, ulong countBufferOffset, uint maxDrawCount, uint stride)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.Handle(buffer);
-        e.U64((ulong)offset);
-        e.Handle(countBuffer);
-        e.U64((ulong)countBufferOffset);
-        e.U32((uint)maxDrawCount);
-        e.U32((uint)stride);
-    }
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, ulong commandBuffer, ulong buffer, ulong offset, ulong countBuffer, ulong countBufferOffset, uint maxDrawCount, uint stride)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(commandBuffer);
-        e.Handle(buffer);
-        e.U64((ulong)offset);
-        e.Handle(countBuffer);
-        e.U64((ulong)countBufferOffset);
-        e.U32((uint)maxDrawCount);
-        e.U32((uint)stride);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->commandBuffer = d.Handle(6);
-        if (a->commandBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        a->buffer = d.Handle(9);
-        if (a->buffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        a->offset = (ulong)d.U64();
-        a->countBuffer = d.Handle(9);
-        if (a->countBuffer == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        a->countBufferOffset = (ulong)d.U64();
-        a->maxDrawCount = (uint)d.U32();
-        a->stride = (uint)d.U32();
-    }
-    public static ulong ReplySize(ulong commandBuffer, ulong buffer, ulong offset, ulong countBuffer, ulong countBufferOffset, uint maxDrawCount, uint stride, VnProtocolFilter f = null)
-    {
-        ulong n = 4;
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, ulong commandBuffer, ulong buffer, ulong offset, ulong countBuffer, ulong countBufferOffset, uint maxDrawCount, uint stride)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-    }
-    public static void DecodeReply(ref VnDecoder d, ulong commandBuffer, ulong buffer, ulong offset, ulong countBuffer, ulong countBufferOffset, uint maxDrawCount, uint stride)
-    {
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return; }
-        return;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->commandBuffer, a->buffer, a->offset, a->countBuffer, a->countBufferOffset, a->maxDrawCount, a->stride, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->buffer, a->offset, a->countBuffer, a->countBufferOffset, a->maxDrawCount, a->stride);
-    public static void Encode(ref VnRawWriter e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->commandBuffer, a->buffer, a->offset, a->countBuffer, a->countBufferOffset, a->maxDrawCount, a->stride);
-    public static ulong ReplySize(Args* a) => ReplySize(a->commandBuffer, a->buffer, a->offset, a->countBuffer, a->countBufferOffset, a->maxDrawCount, a->stride);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->commandBuffer, a->buffer, a->offset, a->countBuffer, a->countBufferOffset, a->maxDrawCount, a->stride);
-    public static void DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->commandBuffer, a->buffer, a->offset, a->countBuffer, a->countBufferOffset, a->maxDrawCount, a->stride);
-}
-
-/// <summary>vkWriteSamplerDescriptorMESA (VkCommandTypeEXT 335).</summary>
-public static unsafe partial class vkWriteSamplerDescriptorMESA
-{
-    public const VkCommandTypeEXT Type = (VkCommandTypeEXT)335;
-
-    public struct Args
-    {
-        public ulong device;
-        public VkSamplerCreateInfo* pSampler;
-        public nuint dataSize;
-        public void* pData;
-        public VkResult ret;
-    }
-
-    public static ulong Size(ulong device, VkSamplerCreateInfo* pSampler, nuint dataSize, void* pData, VnProtocolFilter f = null)
-    {
-        ulong n = 8;
-        n += 8;
-        n += 8;
-        if (pSampler != null)
-        {
-            n += VkSamplerCreateInfoWire.Size(&(*pSampler), f);
-        }
-        n += 8;
-        n += 8;
-        return n;
-    }
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, ulong device, VkSamplerCreateInfo* pSampler, nuint dataSize, void* pData)
-    {
-        e.U32((uint)Type);
-        e.U32((uint)cmdFlags);
-        e.Handle(device);
-        e.Pointer(pSampler != null);
-        if (pSampler != null)
-        {
-            VkSamplerCreateInfoWire.Encode(ref e, &(*pSampler));
-        }
-        e.SizeT((nuint)dataSize);
-        e.ArraySize((pData != null) ? (ulong)dataSize : 0);
-    }
-    public static void Decode(ref VnDecoder d, Args* a)
-    {
-        a->device = d.Handle(3);
-        if (a->device == 0) { d.Fail(VnDecodeError.NullHandle); return; }
-        if (d.Pointer())
-        {
-            var t1617 = (VkSamplerCreateInfo*)d.Alloc(1, (ulong)sizeof(VkSamplerCreateInfo));
-            if (t1617 == null) return;
-            VkSamplerCreateInfoWire.Decode(ref d, &(*t1617));
-            a->pSampler = t1617;
-        }
-        else { d.Fail(VnDecodeError.MissingPointer); return; }
-        a->dataSize = (nuint)d.SizeT();
-
-        {
-            ulong t1619 = d.ArraySize();
-            if (t1619 != 0)
-            {
-                if (t1619 != (ulong)a->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                var t1620 = (byte*)d.Alloc(t1619, (ulong)sizeof(byte));
-                if (t1620 == null) return;
-                a->pData = t1620;
-            }
-        }
-    }
-    public static ulong ReplySize(ulong device, VkSamplerCreateInfo* pSampler, nuint dataSize, void* pData, VnProtocolFilter f = null)
-    {
-        ulong n = 4 + 4;
-        n += 8;
-        if (pData != null)
-        {
-            n += VnSize.Padded((ulong)dataSize * 1);
-        }
-        return n;
-    }
-    public static void EncodeReply(ref VnEncoder e, VkResult ret, ulong device, VkSamplerCreateInfo* pSampler, nuint dataSize, void* pData)
-    {
-        var f = e.Filter;
-        e.U32((uint)Type);
-        e.I32((int)ret);
-        if (pData != null)
-        {
-            e.ArraySize((ulong)dataSize);
-            e.Bytes(pData, (ulong)dataSize * 1);
-        }
-        else e.ArraySize(0);
-    }
-    public static VkResult DecodeReply(ref VnDecoder d, ulong device, VkSamplerCreateInfo* pSampler, nuint dataSize, void* pData)
-    {
-        VkResult ret = default;
-        if (d.U32() != (uint)Type) { d.Fail(VnDecodeError.UnknownCommand); return ret; }
-        ret = (VkResult)d.I32();
-
-        {
-            ulong t1624 = d.ArraySize();
-            if (t1624 != 0)
-            {
-                if (pData == null || t1624 > (ulong)dataSize || t1624 != (ulong)dataSize) { d.Fail(VnDecodeError.ReplyTooLarge); return ret; }
-                d.Bytes(pData, t1624 * 1);
-            }
-        }
-        return ret;
-    }
-    public static ulong Size(Args* a, VnProtocolFilter f = null) => Size(a->device, a->pSampler, a->dataSize, a->pData, f);
-    public static void Encode(ref VnEncoder e, VkCommandFlagBitsEXT cmdFlags, Args* a) => Encode(ref e, cmdFlags, a->device, a->pSampler, a->dataSize, a->pData);
-    public static ulong ReplySize(Args* a) => ReplySize(a->device, a->pSampler, a->dataSize, a->pData);
-    public static void EncodeReply(ref VnEncoder e, Args* a) => EncodeReply(ref e, a->ret, a->device, a->pSampler, a->dataSize, a->pData);
-    public static VkResult DecodeReply(ref VnDecoder d, Args* a) => DecodeReply(ref d, a->device, a->pSampler, a->dataSize, a->pData);
 }
 

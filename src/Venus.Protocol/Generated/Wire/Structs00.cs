@@ -113,8 +113,10 @@ public static unsafe partial class VkAccelerationStructureBuildGeometryInfoKHRWi
     public static void DecodeSelf(ref VnDecoder d, VkAccelerationStructureBuildGeometryInfoKHR* v)
     {
         v->type = (VkAccelerationStructureTypeKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkAccelerationStructureTypeKHR((int)v->type)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->flags = (uint)d.U32();
         v->mode = (VkBuildAccelerationStructureModeKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkBuildAccelerationStructureModeKHR((int)v->mode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->srcAccelerationStructure = d.Handle(1000150000);
         v->dstAccelerationStructure = d.Handle(1000150000);
         v->geometryCount = (uint)d.U32();
@@ -395,9 +397,11 @@ public static unsafe partial class VkAccelerationStructureCreateInfoKHRWire
     {
         v->createFlags = (uint)d.U32();
         v->buffer = d.Handle(9);
+        if (v->buffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->offset = (ulong)d.U64();
         v->size = (ulong)d.U64();
         v->type = (VkAccelerationStructureTypeKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkAccelerationStructureTypeKHR((int)v->type)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->deviceAddress = (ulong)d.U64();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -454,6 +458,7 @@ public static unsafe partial class VkAccelerationStructureDeviceAddressInfoKHRWi
     public static void DecodeSelf(ref VnDecoder d, VkAccelerationStructureDeviceAddressInfoKHR* v)
     {
         v->accelerationStructure = d.Handle(1000150000);
+        if (v->accelerationStructure == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -698,6 +703,7 @@ public static unsafe partial class VkAccelerationStructureGeometryKHRWire
     public static void DecodeSelf(ref VnDecoder d, VkAccelerationStructureGeometryKHR* v)
     {
         v->geometryType = (VkGeometryTypeKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkGeometryTypeKHR((int)v->geometryType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         VkAccelerationStructureGeometryDataKHRWire.Decode(ref d, &v->geometry, (int)(v->geometryType));
         v->flags = (uint)d.U32();
     }
@@ -767,10 +773,12 @@ public static unsafe partial class VkAccelerationStructureGeometryTrianglesDataK
     public static void DecodeSelf(ref VnDecoder d, VkAccelerationStructureGeometryTrianglesDataKHR* v)
     {
         v->vertexFormat = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)v->vertexFormat)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         VkDeviceOrHostAddressConstKHRWire.Decode(ref d, &v->vertexData);
         v->vertexStride = (ulong)d.U64();
         v->maxVertex = (uint)d.U32();
         v->indexType = (VkIndexType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkIndexType((int)v->indexType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         VkDeviceOrHostAddressConstKHRWire.Decode(ref d, &v->indexData);
         VkDeviceOrHostAddressConstKHRWire.Decode(ref d, &v->transformData);
     }
@@ -983,13 +991,21 @@ public static unsafe partial class VkAttachmentDescriptionWire
     {
         v->flags = (uint)d.U32();
         v->format = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)v->format)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->samples = (VkSampleCountFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkSampleCountFlagBits((uint)v->samples)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->loadOp = (VkAttachmentLoadOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkAttachmentLoadOp((int)v->loadOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->storeOp = (VkAttachmentStoreOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkAttachmentStoreOp((int)v->storeOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->stencilLoadOp = (VkAttachmentLoadOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkAttachmentLoadOp((int)v->stencilLoadOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->stencilStoreOp = (VkAttachmentStoreOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkAttachmentStoreOp((int)v->stencilStoreOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->initialLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->initialLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->finalLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->finalLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
 }
 
@@ -1051,13 +1067,21 @@ public static unsafe partial class VkAttachmentDescription2Wire
     {
         v->flags = (uint)d.U32();
         v->format = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)v->format)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->samples = (VkSampleCountFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkSampleCountFlagBits((uint)v->samples)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->loadOp = (VkAttachmentLoadOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkAttachmentLoadOp((int)v->loadOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->storeOp = (VkAttachmentStoreOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkAttachmentStoreOp((int)v->storeOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->stencilLoadOp = (VkAttachmentLoadOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkAttachmentLoadOp((int)v->stencilLoadOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->stencilStoreOp = (VkAttachmentStoreOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkAttachmentStoreOp((int)v->stencilStoreOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->initialLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->initialLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->finalLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->finalLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
@@ -1181,7 +1205,9 @@ public static unsafe partial class VkAttachmentDescriptionStencilLayoutWire
     public static void DecodeSelf(ref VnDecoder d, VkAttachmentDescriptionStencilLayout* v)
     {
         v->stencilInitialLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->stencilInitialLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->stencilFinalLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->stencilFinalLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -1234,6 +1260,7 @@ public static unsafe partial class VkAttachmentReferenceWire
     {
         v->attachment = (uint)d.U32();
         v->layout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->layout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
 }
 
@@ -1283,6 +1310,7 @@ public static unsafe partial class VkAttachmentReference2Wire
     {
         v->attachment = (uint)d.U32();
         v->layout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->layout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->aspectMask = (uint)d.U32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
@@ -1405,6 +1433,7 @@ public static unsafe partial class VkAttachmentReferenceStencilLayoutWire
     public static void DecodeSelf(ref VnDecoder d, VkAttachmentReferenceStencilLayout* v)
     {
         v->stencilLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->stencilLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -1487,6 +1516,7 @@ public static unsafe partial class VkAttachmentSampleCountInfoAMDWire
             }
         }
         v->depthStencilAttachmentSamples = (VkSampleCountFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkSampleCountFlagBits((uint)v->depthStencilAttachmentSamples)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -1667,7 +1697,9 @@ public static unsafe partial class VkBindBufferMemoryInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkBindBufferMemoryInfo* v)
     {
         v->buffer = d.Handle(9);
+        if (v->buffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->memory = d.Handle(8);
+        if (v->memory == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->memoryOffset = (ulong)d.U64();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
@@ -1843,6 +1875,7 @@ public static unsafe partial class VkBindDescriptorSetsInfoWire
                 for (ulong t34 = 0; t34 < t35; t34++)
                 {
                     t36[t34] = d.Handle(23);
+                    if (t36[t34] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 v->pDescriptorSets = t36;
             }
@@ -2104,6 +2137,7 @@ public static unsafe partial class VkBindImageMemoryInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkBindImageMemoryInfo* v)
     {
         v->image = d.Handle(10);
+        if (v->image == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->memory = d.Handle(8);
         v->memoryOffset = (ulong)d.U64();
     }
@@ -2244,6 +2278,7 @@ public static unsafe partial class VkBindImageMemorySwapchainInfoKHRWire
     public static void DecodeSelf(ref VnDecoder d, VkBindImageMemorySwapchainInfoKHR* v)
     {
         v->swapchain = d.Handle(1000001000);
+        if (v->swapchain == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->imageIndex = (uint)d.U32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -2300,6 +2335,7 @@ public static unsafe partial class VkBindImagePlaneMemoryInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkBindImagePlaneMemoryInfo* v)
     {
         v->planeAspect = (VkImageAspectFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkImageAspectFlagBits((uint)v->planeAspect)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -2367,6 +2403,7 @@ public static unsafe partial class VkBindMemoryStatusWire
             var t50 = (VkResult*)d.Alloc(1, (ulong)sizeof(VkResult));
             if (t50 == null) return;
             (*t50) = (VkResult)d.I32();
+            if (d.Translator != null && !VkEnumCheck.VkResult((int)(*t50))) { d.Fail(VnDecodeError.InvalidEnum); return; }
             v->pResult = t50;
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
@@ -2524,6 +2561,7 @@ public static unsafe partial class VkBindSparseInfoWire
                 for (ulong t61 = 0; t61 < t62; t61++)
                 {
                     t63[t61] = d.Handle(5);
+                    if (t63[t61] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 v->pWaitSemaphores = t63;
             }
@@ -2596,6 +2634,7 @@ public static unsafe partial class VkBindSparseInfoWire
                 for (ulong t73 = 0; t73 < t74; t73++)
                 {
                     t75[t73] = d.Handle(5);
+                    if (t75[t73] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 v->pSignalSemaphores = t75;
             }
@@ -2754,9 +2793,13 @@ public static unsafe partial class VkBlitImageInfo2Wire
     public static void DecodeSelf(ref VnDecoder d, VkBlitImageInfo2* v)
     {
         v->srcImage = d.Handle(10);
+        if (v->srcImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->srcImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->srcImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->dstImage = d.Handle(10);
+        if (v->dstImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->dstImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->dstImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->regionCount = (uint)d.U32();
 
         {
@@ -2776,6 +2819,7 @@ public static unsafe partial class VkBlitImageInfo2Wire
             else if ((ulong)v->regionCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->filter = (VkFilter)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFilter((int)v->filter)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -2965,6 +3009,7 @@ public static unsafe partial class VkBufferCreateInfoWire
         v->size = (ulong)d.U64();
         v->usage = (uint)d.U32();
         v->sharingMode = (VkSharingMode)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkSharingMode((int)v->sharingMode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->queueFamilyIndexCount = (uint)d.U32();
 
         {
@@ -3170,6 +3215,7 @@ public static unsafe partial class VkBufferDeviceAddressInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkBufferDeviceAddressInfo* v)
     {
         v->buffer = d.Handle(9);
+        if (v->buffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -3374,6 +3420,7 @@ public static unsafe partial class VkBufferMemoryBarrierWire
         v->srcQueueFamilyIndex = (uint)d.U32();
         v->dstQueueFamilyIndex = (uint)d.U32();
         v->buffer = d.Handle(9);
+        if (v->buffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->offset = (ulong)d.U64();
         v->size = (ulong)d.U64();
     }
@@ -3519,6 +3566,7 @@ public static unsafe partial class VkBufferMemoryBarrier2Wire
         v->srcQueueFamilyIndex = (uint)d.U32();
         v->dstQueueFamilyIndex = (uint)d.U32();
         v->buffer = d.Handle(9);
+        if (v->buffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->offset = (ulong)d.U64();
         v->size = (ulong)d.U64();
     }
@@ -3647,6 +3695,7 @@ public static unsafe partial class VkBufferMemoryRequirementsInfo2Wire
     public static void DecodeSelf(ref VnDecoder d, VkBufferMemoryRequirementsInfo2* v)
     {
         v->buffer = d.Handle(9);
+        if (v->buffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -3821,7 +3870,9 @@ public static unsafe partial class VkBufferViewCreateInfoWire
     {
         v->flags = (uint)d.U32();
         v->buffer = d.Handle(9);
+        if (v->buffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->format = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)v->format)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->offset = (ulong)d.U64();
         v->range = (ulong)d.U64();
     }
@@ -3945,6 +3996,7 @@ public static unsafe partial class VkCalibratedTimestampInfoKHRWire
     public static void DecodeSelf(ref VnDecoder d, VkCalibratedTimestampInfoKHR* v)
     {
         v->timeDomain = (VkTimeDomainKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkTimeDomainKHR((int)v->timeDomain)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -4264,9 +4316,11 @@ public static unsafe partial class VkColorBlendAdvancedEXTWire
     public static void DecodeSelf(ref VnDecoder d, VkColorBlendAdvancedEXT* v)
     {
         v->advancedBlendOp = (VkBlendOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkBlendOp((int)v->advancedBlendOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->srcPremultiplied = (uint)d.U32();
         v->dstPremultiplied = (uint)d.U32();
         v->blendOverlap = (VkBlendOverlapEXT)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkBlendOverlapEXT((int)v->blendOverlap)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->clampResults = (uint)d.U32();
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -4325,11 +4379,17 @@ public static unsafe partial class VkColorBlendEquationEXTWire
     public static void DecodeSelf(ref VnDecoder d, VkColorBlendEquationEXT* v)
     {
         v->srcColorBlendFactor = (VkBlendFactor)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkBlendFactor((int)v->srcColorBlendFactor)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->dstColorBlendFactor = (VkBlendFactor)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkBlendFactor((int)v->dstColorBlendFactor)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->colorBlendOp = (VkBlendOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkBlendOp((int)v->colorBlendOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->srcAlphaBlendFactor = (VkBlendFactor)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkBlendFactor((int)v->srcAlphaBlendFactor)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->dstAlphaBlendFactor = (VkBlendFactor)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkBlendFactor((int)v->dstAlphaBlendFactor)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->alphaBlendOp = (VkBlendOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkBlendOp((int)v->alphaBlendOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Encode(ref VnRawWriter e, VkColorBlendEquationEXT* v)
@@ -4388,7 +4448,9 @@ public static unsafe partial class VkCommandBufferAllocateInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkCommandBufferAllocateInfo* v)
     {
         v->commandPool = d.Handle(25);
+        if (v->commandPool == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->level = (VkCommandBufferLevel)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkCommandBufferLevel((int)v->level)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->commandBufferCount = (uint)d.U32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -4832,8 +4894,11 @@ public static unsafe partial class VkCommandBufferInheritanceRenderingInfoWire
             else if ((ulong)v->colorAttachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->depthAttachmentFormat = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)v->depthAttachmentFormat)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->stencilAttachmentFormat = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)v->stencilAttachmentFormat)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->rasterizationSamples = (VkSampleCountFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkSampleCountFlagBits((uint)v->rasterizationSamples)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -4891,6 +4956,7 @@ public static unsafe partial class VkCommandBufferSubmitInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkCommandBufferSubmitInfo* v)
     {
         v->commandBuffer = d.Handle(6);
+        if (v->commandBuffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->deviceMask = (uint)d.U32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -5090,9 +5156,13 @@ public static unsafe partial class VkComponentMappingWire
     public static void DecodeSelf(ref VnDecoder d, VkComponentMapping* v)
     {
         v->r = (VkComponentSwizzle)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkComponentSwizzle((int)v->r)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->g = (VkComponentSwizzle)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkComponentSwizzle((int)v->g)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->b = (VkComponentSwizzle)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkComponentSwizzle((int)v->b)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->a = (VkComponentSwizzle)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkComponentSwizzle((int)v->a)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
 }
 
@@ -5147,6 +5217,7 @@ public static unsafe partial class VkComputePipelineCreateInfoWire
         v->flags = (uint)d.U32();
         VkPipelineShaderStageCreateInfoWire.Decode(ref d, &v->stage);
         v->layout = d.Handle(17);
+        if (v->layout == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->basePipelineHandle = d.Handle(19);
         v->basePipelineIndex = (int)d.I32();
     }
@@ -5284,6 +5355,7 @@ public static unsafe partial class VkConditionalRenderingBeginInfoEXTWire
     public static void DecodeSelf(ref VnDecoder d, VkConditionalRenderingBeginInfoEXT* v)
     {
         v->buffer = d.Handle(9);
+        if (v->buffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->offset = (ulong)d.U64();
         v->flags = (uint)d.U32();
     }
@@ -5444,11 +5516,16 @@ public static unsafe partial class VkCooperativeMatrixPropertiesKHRWire
         v->NSize = (uint)d.U32();
         v->KSize = (uint)d.U32();
         v->AType = (VkComponentTypeKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkComponentTypeKHR((int)v->AType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->BType = (VkComponentTypeKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkComponentTypeKHR((int)v->BType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->CType = (VkComponentTypeKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkComponentTypeKHR((int)v->CType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->ResultType = (VkComponentTypeKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkComponentTypeKHR((int)v->ResultType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->saturatingAccumulation = (uint)d.U32();
         v->scope = (VkScopeKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkScopeKHR((int)v->scope)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizePartial(VkCooperativeMatrixPropertiesKHR* v, VnProtocolFilter f = null)
     {
@@ -5573,8 +5650,11 @@ public static unsafe partial class VkCopyAccelerationStructureInfoKHRWire
     public static void DecodeSelf(ref VnDecoder d, VkCopyAccelerationStructureInfoKHR* v)
     {
         v->src = d.Handle(1000150000);
+        if (v->src == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->dst = d.Handle(1000150000);
+        if (v->dst == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->mode = (VkCopyAccelerationStructureModeKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkCopyAccelerationStructureModeKHR((int)v->mode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -5634,8 +5714,10 @@ public static unsafe partial class VkCopyAccelerationStructureToMemoryInfoKHRWir
     public static void DecodeSelf(ref VnDecoder d, VkCopyAccelerationStructureToMemoryInfoKHR* v)
     {
         v->src = d.Handle(1000150000);
+        if (v->src == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         VkDeviceOrHostAddressKHRWire.Decode(ref d, &v->dst);
         v->mode = (VkCopyAccelerationStructureModeKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkCopyAccelerationStructureModeKHR((int)v->mode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -5712,7 +5794,9 @@ public static unsafe partial class VkCopyBufferInfo2Wire
     public static void DecodeSelf(ref VnDecoder d, VkCopyBufferInfo2* v)
     {
         v->srcBuffer = d.Handle(9);
+        if (v->srcBuffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->dstBuffer = d.Handle(9);
+        if (v->dstBuffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->regionCount = (uint)d.U32();
 
         {
@@ -5809,8 +5893,11 @@ public static unsafe partial class VkCopyBufferToImageInfo2Wire
     public static void DecodeSelf(ref VnDecoder d, VkCopyBufferToImageInfo2* v)
     {
         v->srcBuffer = d.Handle(9);
+        if (v->srcBuffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->dstImage = d.Handle(10);
+        if (v->dstImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->dstImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->dstImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->regionCount = (uint)d.U32();
 
         {
@@ -5896,9 +5983,11 @@ public static unsafe partial class VkCopyDescriptorSetWire
     public static void DecodeSelf(ref VnDecoder d, VkCopyDescriptorSet* v)
     {
         v->srcSet = d.Handle(23);
+        if (v->srcSet == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->srcBinding = (uint)d.U32();
         v->srcArrayElement = (uint)d.U32();
         v->dstSet = d.Handle(23);
+        if (v->dstSet == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->dstBinding = (uint)d.U32();
         v->dstArrayElement = (uint)d.U32();
         v->descriptorCount = (uint)d.U32();
@@ -5982,9 +6071,13 @@ public static unsafe partial class VkCopyImageInfo2Wire
     public static void DecodeSelf(ref VnDecoder d, VkCopyImageInfo2* v)
     {
         v->srcImage = d.Handle(10);
+        if (v->srcImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->srcImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->srcImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->dstImage = d.Handle(10);
+        if (v->dstImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->dstImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->dstImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->regionCount = (uint)d.U32();
 
         {
@@ -6081,8 +6174,11 @@ public static unsafe partial class VkCopyImageToBufferInfo2Wire
     public static void DecodeSelf(ref VnDecoder d, VkCopyImageToBufferInfo2* v)
     {
         v->srcImage = d.Handle(10);
+        if (v->srcImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->srcImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->srcImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->dstBuffer = d.Handle(9);
+        if (v->dstBuffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->regionCount = (uint)d.U32();
 
         {
@@ -6184,9 +6280,13 @@ public static unsafe partial class VkCopyImageToImageInfoWire
     {
         v->flags = (uint)d.U32();
         v->srcImage = d.Handle(10);
+        if (v->srcImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->srcImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->srcImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->dstImage = d.Handle(10);
+        if (v->dstImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->dstImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->dstImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->regionCount = (uint)d.U32();
 
         {
@@ -6275,7 +6375,9 @@ public static unsafe partial class VkCopyImageToMemoryInfoMESAWire
     {
         v->flags = (uint)d.U32();
         v->srcImage = d.Handle(10);
+        if (v->srcImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->srcImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->srcImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->memoryRowLength = (uint)d.U32();
         v->memoryImageHeight = (uint)d.U32();
         VkImageSubresourceLayersWire.Decode(ref d, &v->imageSubresource);
@@ -6341,7 +6443,9 @@ public static unsafe partial class VkCopyMemoryToAccelerationStructureInfoKHRWir
     {
         VkDeviceOrHostAddressConstKHRWire.Decode(ref d, &v->src);
         v->dst = d.Handle(1000150000);
+        if (v->dst == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->mode = (VkCopyAccelerationStructureModeKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkCopyAccelerationStructureModeKHR((int)v->mode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -6421,7 +6525,9 @@ public static unsafe partial class VkCopyMemoryToImageInfoMESAWire
     {
         v->flags = (uint)d.U32();
         v->dstImage = d.Handle(10);
+        if (v->dstImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->dstImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->dstImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->regionCount = (uint)d.U32();
 
         {
@@ -6790,6 +6896,7 @@ public static unsafe partial class VkDepthBiasRepresentationInfoEXTWire
     public static void DecodeSelf(ref VnDecoder d, VkDepthBiasRepresentationInfoEXT* v)
     {
         v->depthBiasRepresentation = (VkDepthBiasRepresentationEXT)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkDepthBiasRepresentationEXT((int)v->depthBiasRepresentation)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->depthBiasExact = (uint)d.U32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -6931,6 +7038,7 @@ public static unsafe partial class VkDescriptorImageInfoWire
         v->sampler = d.Handle(21);
         v->imageView = d.Handle(14);
         v->imageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->imageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
 }
 
@@ -7192,6 +7300,7 @@ public static unsafe partial class VkDescriptorPoolSizeWire
     public static void DecodeSelf(ref VnDecoder d, VkDescriptorPoolSize* v)
     {
         v->type = (VkDescriptorType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkDescriptorType((int)v->type)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->descriptorCount = (uint)d.U32();
     }
 }
@@ -7253,6 +7362,7 @@ public static unsafe partial class VkDescriptorSetAllocateInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkDescriptorSetAllocateInfo* v)
     {
         v->descriptorPool = d.Handle(22);
+        if (v->descriptorPool == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->descriptorSetCount = (uint)d.U32();
 
         {
@@ -7266,6 +7376,7 @@ public static unsafe partial class VkDescriptorSetAllocateInfoWire
                 for (ulong t144 = 0; t144 < t145; t144++)
                 {
                     t146[t144] = d.Handle(20);
+                    if (t146[t144] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 v->pSetLayouts = t146;
             }
@@ -7407,6 +7518,7 @@ public static unsafe partial class VkDescriptorSetLayoutBindingWire
     {
         v->binding = (uint)d.U32();
         v->descriptorType = (VkDescriptorType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkDescriptorType((int)v->descriptorType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->descriptorCount = (uint)d.U32();
         v->stageFlags = (uint)d.U32();
 
@@ -8220,8 +8332,10 @@ public static unsafe partial class VkDescriptorUpdateTemplateCreateInfoWire
             else if ((ulong)v->descriptorUpdateEntryCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
         v->templateType = (VkDescriptorUpdateTemplateType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkDescriptorUpdateTemplateType((int)v->templateType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->descriptorSetLayout = d.Handle(20);
         v->pipelineBindPoint = (VkPipelineBindPoint)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkPipelineBindPoint((int)v->pipelineBindPoint)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->pipelineLayout = d.Handle(17);
         v->set = (uint)d.U32();
     }
@@ -8286,6 +8400,7 @@ public static unsafe partial class VkDescriptorUpdateTemplateEntryWire
         v->dstArrayElement = (uint)d.U32();
         v->descriptorCount = (uint)d.U32();
         v->descriptorType = (VkDescriptorType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkDescriptorType((int)v->descriptorType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->offset = (nuint)d.SizeT();
         v->stride = (nuint)d.SizeT();
     }

@@ -191,6 +191,7 @@ public static unsafe partial class VkDeviceGroupDeviceCreateInfoWire
                 for (ulong t191 = 0; t191 < t192; t191++)
                 {
                     t193[t191] = d.Handle(2);
+                    if (t193[t191] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 v->pPhysicalDevices = t193;
             }
@@ -497,6 +498,7 @@ public static unsafe partial class VkDeviceImageMemoryRequirementsWire
         }
         else { d.Fail(VnDecodeError.MissingPointer); return; }
         v->planeAspect = (VkImageAspectFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkImageAspectFlagBits((uint)v->planeAspect)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -640,6 +642,7 @@ public static unsafe partial class VkDeviceMemoryOpaqueCaptureAddressInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkDeviceMemoryOpaqueCaptureAddressInfo* v)
     {
         v->memory = d.Handle(8);
+        if (v->memory == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -984,6 +987,7 @@ public static unsafe partial class VkDeviceQueueGlobalPriorityCreateInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkDeviceQueueGlobalPriorityCreateInfo* v)
     {
         v->globalPriority = (VkQueueGlobalPriority)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkQueueGlobalPriority((int)v->globalPriority)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -3073,7 +3077,9 @@ public static unsafe partial class VkFenceGetFdInfoKHRWire
     public static void DecodeSelf(ref VnDecoder d, VkFenceGetFdInfoKHR* v)
     {
         v->fence = d.Handle(7);
+        if (v->fence == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->handleType = (VkExternalFenceHandleTypeFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkExternalFenceHandleTypeFlagBits((uint)v->handleType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -4030,6 +4036,7 @@ public static unsafe partial class VkFramebufferCreateInfoWire
     {
         v->flags = (uint)d.U32();
         v->renderPass = d.Handle(18);
+        if (v->renderPass == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->attachmentCount = (uint)d.U32();
 
         {
@@ -4718,8 +4725,11 @@ public static unsafe partial class VkHostImageLayoutTransitionInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkHostImageLayoutTransitionInfo* v)
     {
         v->image = d.Handle(10);
+        if (v->image == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->oldLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->oldLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->newLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->newLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         VkImageSubresourceRangeWire.Decode(ref d, &v->subresourceRange);
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -5095,14 +5105,19 @@ public static unsafe partial class VkImageCreateInfoWire
     {
         v->flags = (uint)d.U32();
         v->imageType = (VkImageType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageType((int)v->imageType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->format = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)v->format)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         VkExtent3DWire.Decode(ref d, &v->extent);
         v->mipLevels = (uint)d.U32();
         v->arrayLayers = (uint)d.U32();
         v->samples = (VkSampleCountFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkSampleCountFlagBits((uint)v->samples)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->tiling = (VkImageTiling)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageTiling((int)v->tiling)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->usage = (uint)d.U32();
         v->sharingMode = (VkSharingMode)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkSharingMode((int)v->sharingMode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->queueFamilyIndexCount = (uint)d.U32();
 
         {
@@ -5118,6 +5133,7 @@ public static unsafe partial class VkImageCreateInfoWire
             }
         }
         v->initialLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->initialLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
@@ -6039,10 +6055,13 @@ public static unsafe partial class VkImageMemoryBarrierWire
         v->srcAccessMask = (uint)d.U32();
         v->dstAccessMask = (uint)d.U32();
         v->oldLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->oldLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->newLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->newLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->srcQueueFamilyIndex = (uint)d.U32();
         v->dstQueueFamilyIndex = (uint)d.U32();
         v->image = d.Handle(10);
+        if (v->image == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         VkImageSubresourceRangeWire.Decode(ref d, &v->subresourceRange);
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
@@ -6192,10 +6211,13 @@ public static unsafe partial class VkImageMemoryBarrier2Wire
         v->dstStageMask = (ulong)d.U64();
         v->dstAccessMask = (ulong)d.U64();
         v->oldLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->oldLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->newLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->newLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->srcQueueFamilyIndex = (uint)d.U32();
         v->dstQueueFamilyIndex = (uint)d.U32();
         v->image = d.Handle(10);
+        if (v->image == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         VkImageSubresourceRangeWire.Decode(ref d, &v->subresourceRange);
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
@@ -6328,6 +6350,7 @@ public static unsafe partial class VkImageMemoryRequirementsInfo2Wire
     public static void DecodeSelf(ref VnDecoder d, VkImageMemoryRequirementsInfo2* v)
     {
         v->image = d.Handle(10);
+        if (v->image == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
@@ -6449,6 +6472,7 @@ public static unsafe partial class VkImagePlaneMemoryRequirementsInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkImagePlaneMemoryRequirementsInfo* v)
     {
         v->planeAspect = (VkImageAspectFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkImageAspectFlagBits((uint)v->planeAspect)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -6630,6 +6654,7 @@ public static unsafe partial class VkImageSparseMemoryRequirementsInfo2Wire
     public static void DecodeSelf(ref VnDecoder d, VkImageSparseMemoryRequirementsInfo2* v)
     {
         v->image = d.Handle(10);
+        if (v->image == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -7010,8 +7035,11 @@ public static unsafe partial class VkImageViewCreateInfoWire
     {
         v->flags = (uint)d.U32();
         v->image = d.Handle(10);
+        if (v->image == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->viewType = (VkImageViewType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageViewType((int)v->viewType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->format = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)v->format)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         VkComponentMappingWire.Decode(ref d, &v->components);
         VkImageSubresourceRangeWire.Decode(ref d, &v->subresourceRange);
     }
@@ -7324,8 +7352,10 @@ public static unsafe partial class VkImportFenceFdInfoKHRWire
     public static void DecodeSelf(ref VnDecoder d, VkImportFenceFdInfoKHR* v)
     {
         v->fence = d.Handle(7);
+        if (v->fence == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->flags = (uint)d.U32();
         v->handleType = (VkExternalFenceHandleTypeFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkExternalFenceHandleTypeFlagBits((uint)v->handleType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->fd = (int)d.I32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -7384,6 +7414,7 @@ public static unsafe partial class VkImportMemoryFdInfoKHRWire
     public static void DecodeSelf(ref VnDecoder d, VkImportMemoryFdInfoKHR* v)
     {
         v->handleType = (VkExternalMemoryHandleTypeFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkExternalMemoryHandleTypeFlagBits((uint)v->handleType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->fd = (int)d.I32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -7501,8 +7532,10 @@ public static unsafe partial class VkImportSemaphoreFdInfoKHRWire
     public static void DecodeSelf(ref VnDecoder d, VkImportSemaphoreFdInfoKHR* v)
     {
         v->semaphore = d.Handle(5);
+        if (v->semaphore == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->flags = (uint)d.U32();
         v->handleType = (VkExternalSemaphoreHandleTypeFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkExternalSemaphoreHandleTypeFlagBits((uint)v->handleType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->fd = (int)d.I32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -7561,6 +7594,7 @@ public static unsafe partial class VkImportSemaphoreResourceInfoMESAWire
     public static void DecodeSelf(ref VnDecoder d, VkImportSemaphoreResourceInfoMESA* v)
     {
         v->semaphore = d.Handle(5);
+        if (v->semaphore == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->resourceId = (uint)d.U32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -7883,6 +7917,7 @@ public static unsafe partial class VkMappedMemoryRangeWire
     public static void DecodeSelf(ref VnDecoder d, VkMappedMemoryRange* v)
     {
         v->memory = d.Handle(8);
+        if (v->memory == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->offset = (ulong)d.U64();
         v->size = (ulong)d.U64();
     }
@@ -8681,7 +8716,9 @@ public static unsafe partial class VkMemoryGetFdInfoKHRWire
     public static void DecodeSelf(ref VnDecoder d, VkMemoryGetFdInfoKHR* v)
     {
         v->memory = d.Handle(8);
+        if (v->memory == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->handleType = (VkExternalMemoryHandleTypeFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkExternalMemoryHandleTypeFlagBits((uint)v->handleType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -9773,6 +9810,7 @@ public static unsafe partial class VkMemoryUnmapInfoWire
     {
         v->flags = (uint)d.U32();
         v->memory = d.Handle(8);
+        if (v->memory == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);

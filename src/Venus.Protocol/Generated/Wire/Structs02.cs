@@ -55,6 +55,7 @@ public static unsafe partial class VkMultisampledRenderToSingleSampledInfoEXTWir
     {
         v->multisampledRenderToSingleSampledEnable = (uint)d.U32();
         v->rasterizationSamples = (VkSampleCountFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkSampleCountFlagBits((uint)v->rasterizationSamples)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -4232,6 +4233,7 @@ public static unsafe partial class VkPhysicalDeviceDriverPropertiesWire
     public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceDriverProperties* v)
     {
         v->driverID = (VkDriverId)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkDriverId((int)v->driverID)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         if (!d.FixedArraySize(256)) return;
         d.Bytes(((byte*)v->driverName), 256);
         if (!d.FixedArraySize(256)) return;
@@ -5275,6 +5277,7 @@ public static unsafe partial class VkPhysicalDeviceExternalBufferInfoWire
         v->flags = (uint)d.U32();
         v->usage = (uint)d.U32();
         v->handleType = (VkExternalMemoryHandleTypeFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkExternalMemoryHandleTypeFlagBits((uint)v->handleType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {
@@ -5396,6 +5399,7 @@ public static unsafe partial class VkPhysicalDeviceExternalFenceInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceExternalFenceInfo* v)
     {
         v->handleType = (VkExternalFenceHandleTypeFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkExternalFenceHandleTypeFlagBits((uint)v->handleType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -5451,6 +5455,7 @@ public static unsafe partial class VkPhysicalDeviceExternalImageFormatInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceExternalImageFormatInfo* v)
     {
         v->handleType = (VkExternalMemoryHandleTypeFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkExternalMemoryHandleTypeFlagBits((uint)v->handleType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -5506,6 +5511,7 @@ public static unsafe partial class VkPhysicalDeviceExternalSemaphoreInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceExternalSemaphoreInfo* v)
     {
         v->handleType = (VkExternalSemaphoreHandleTypeFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkExternalSemaphoreHandleTypeFlagBits((uint)v->handleType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
     {

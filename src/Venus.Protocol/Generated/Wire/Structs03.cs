@@ -84,7 +84,9 @@ public static unsafe partial class VkPhysicalDeviceFloatControlsPropertiesWire
     public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceFloatControlsProperties* v)
     {
         v->denormBehaviorIndependence = (VkShaderFloatControlsIndependence)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkShaderFloatControlsIndependence((int)v->denormBehaviorIndependence)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->roundingModeIndependence = (VkShaderFloatControlsIndependence)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkShaderFloatControlsIndependence((int)v->roundingModeIndependence)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->shaderSignedZeroInfNanPreserveFloat16 = (uint)d.U32();
         v->shaderSignedZeroInfNanPreserveFloat32 = (uint)d.U32();
         v->shaderSignedZeroInfNanPreserveFloat64 = (uint)d.U32();
@@ -852,6 +854,7 @@ public static unsafe partial class VkPhysicalDeviceFragmentShadingRateProperties
         v->maxFragmentSizeAspectRatio = (uint)d.U32();
         v->maxFragmentShadingRateCoverageSamples = (uint)d.U32();
         v->maxFragmentShadingRateRasterizationSamples = (VkSampleCountFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkSampleCountFlagBits((uint)v->maxFragmentShadingRateRasterizationSamples)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->fragmentShadingRateWithShaderDepthStencilWrites = (uint)d.U32();
         v->fragmentShadingRateWithSampleMask = (uint)d.U32();
         v->fragmentShadingRateWithShaderSampleMask = (uint)d.U32();
@@ -2187,6 +2190,7 @@ public static unsafe partial class VkPhysicalDeviceImageDrmFormatModifierInfoEXT
     {
         v->drmFormatModifier = (ulong)d.U64();
         v->sharingMode = (VkSharingMode)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkSharingMode((int)v->sharingMode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->queueFamilyIndexCount = (uint)d.U32();
 
         {
@@ -2264,8 +2268,11 @@ public static unsafe partial class VkPhysicalDeviceImageFormatInfo2Wire
     public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceImageFormatInfo2* v)
     {
         v->format = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)v->format)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->type = (VkImageType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageType((int)v->type)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->tiling = (VkImageTiling)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageTiling((int)v->tiling)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->usage = (uint)d.U32();
         v->flags = (uint)d.U32();
     }
@@ -2633,6 +2640,7 @@ public static unsafe partial class VkPhysicalDeviceImageViewImageFormatInfoEXTWi
     public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceImageViewImageFormatInfoEXT* v)
     {
         v->imageViewType = (VkImageViewType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageViewType((int)v->imageViewType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -8043,9 +8051,13 @@ public static unsafe partial class VkPhysicalDevicePipelineRobustnessPropertiesW
     public static void DecodeSelf(ref VnDecoder d, VkPhysicalDevicePipelineRobustnessProperties* v)
     {
         v->defaultRobustnessStorageBuffers = (VkPipelineRobustnessBufferBehavior)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkPipelineRobustnessBufferBehavior((int)v->defaultRobustnessStorageBuffers)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->defaultRobustnessUniformBuffers = (VkPipelineRobustnessBufferBehavior)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkPipelineRobustnessBufferBehavior((int)v->defaultRobustnessUniformBuffers)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->defaultRobustnessVertexInputs = (VkPipelineRobustnessBufferBehavior)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkPipelineRobustnessBufferBehavior((int)v->defaultRobustnessVertexInputs)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->defaultRobustnessImages = (VkPipelineRobustnessImageBehavior)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkPipelineRobustnessImageBehavior((int)v->defaultRobustnessImages)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizePartial(VkPhysicalDevicePipelineRobustnessProperties* v, VnProtocolFilter f = null)
     {
@@ -8161,6 +8173,7 @@ public static unsafe partial class VkPhysicalDevicePointClippingPropertiesWire
     public static void DecodeSelf(ref VnDecoder d, VkPhysicalDevicePointClippingProperties* v)
     {
         v->pointClippingBehavior = (VkPointClippingBehavior)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkPointClippingBehavior((int)v->pointClippingBehavior)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizePartial(VkPhysicalDevicePointClippingProperties* v, VnProtocolFilter f = null)
     {
@@ -8637,6 +8650,7 @@ public static unsafe partial class VkPhysicalDevicePropertiesWire
         v->vendorID = (uint)d.U32();
         v->deviceID = (uint)d.U32();
         v->deviceType = (VkPhysicalDeviceType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkPhysicalDeviceType((int)v->deviceType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         if (!d.FixedArraySize(256)) return;
         d.Bytes(((byte*)v->deviceName), 256);
         if (!d.FixedArraySize(16)) return;

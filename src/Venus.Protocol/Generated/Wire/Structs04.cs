@@ -4994,10 +4994,14 @@ public static unsafe partial class VkPhysicalDeviceSparseImageFormatInfo2Wire
     public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceSparseImageFormatInfo2* v)
     {
         v->format = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)v->format)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->type = (VkImageType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageType((int)v->type)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->samples = (VkSampleCountFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkSampleCountFlagBits((uint)v->samples)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->usage = (uint)d.U32();
         v->tiling = (VkImageTiling)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageTiling((int)v->tiling)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -7588,6 +7592,7 @@ public static unsafe partial class VkPhysicalDeviceVulkan11PropertiesWire
         v->subgroupSupportedOperations = (uint)d.U32();
         v->subgroupQuadOperationsInAllStages = (uint)d.U32();
         v->pointClippingBehavior = (VkPointClippingBehavior)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkPointClippingBehavior((int)v->pointClippingBehavior)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->maxMultiviewViewCount = (uint)d.U32();
         v->maxMultiviewInstanceIndex = (uint)d.U32();
         v->protectedNoFault = (uint)d.U32();
@@ -8122,13 +8127,16 @@ public static unsafe partial class VkPhysicalDeviceVulkan12PropertiesWire
     public static void DecodeSelf(ref VnDecoder d, VkPhysicalDeviceVulkan12Properties* v)
     {
         v->driverID = (VkDriverId)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkDriverId((int)v->driverID)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         if (!d.FixedArraySize(256)) return;
         d.Bytes(((byte*)v->driverName), 256);
         if (!d.FixedArraySize(256)) return;
         d.Bytes(((byte*)v->driverInfo), 256);
         VkConformanceVersionWire.Decode(ref d, &v->conformanceVersion);
         v->denormBehaviorIndependence = (VkShaderFloatControlsIndependence)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkShaderFloatControlsIndependence((int)v->denormBehaviorIndependence)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->roundingModeIndependence = (VkShaderFloatControlsIndependence)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkShaderFloatControlsIndependence((int)v->roundingModeIndependence)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->shaderSignedZeroInfNanPreserveFloat16 = (uint)d.U32();
         v->shaderSignedZeroInfNanPreserveFloat32 = (uint)d.U32();
         v->shaderSignedZeroInfNanPreserveFloat64 = (uint)d.U32();

@@ -326,9 +326,13 @@ public static unsafe partial class VkPhysicalDeviceVulkan14PropertiesWire
         v->maxCombinedImageSamplerDescriptorCount = (uint)d.U32();
         v->fragmentShadingRateClampCombinerInputs = (uint)d.U32();
         v->defaultRobustnessStorageBuffers = (VkPipelineRobustnessBufferBehavior)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkPipelineRobustnessBufferBehavior((int)v->defaultRobustnessStorageBuffers)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->defaultRobustnessUniformBuffers = (VkPipelineRobustnessBufferBehavior)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkPipelineRobustnessBufferBehavior((int)v->defaultRobustnessUniformBuffers)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->defaultRobustnessVertexInputs = (VkPipelineRobustnessBufferBehavior)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkPipelineRobustnessBufferBehavior((int)v->defaultRobustnessVertexInputs)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->defaultRobustnessImages = (VkPipelineRobustnessImageBehavior)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkPipelineRobustnessImageBehavior((int)v->defaultRobustnessImages)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->copySrcLayoutCount = (uint)d.U32();
 
         {
@@ -1216,6 +1220,7 @@ public static unsafe partial class VkPipelineColorBlendAdvancedStateCreateInfoEX
         v->srcPremultiplied = (uint)d.U32();
         v->dstPremultiplied = (uint)d.U32();
         v->blendOverlap = (VkBlendOverlapEXT)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkBlendOverlapEXT((int)v->blendOverlap)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -1280,11 +1285,17 @@ public static unsafe partial class VkPipelineColorBlendAttachmentStateWire
     {
         v->blendEnable = (uint)d.U32();
         v->srcColorBlendFactor = (VkBlendFactor)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkBlendFactor((int)v->srcColorBlendFactor)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->dstColorBlendFactor = (VkBlendFactor)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkBlendFactor((int)v->dstColorBlendFactor)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->colorBlendOp = (VkBlendOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkBlendOp((int)v->colorBlendOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->srcAlphaBlendFactor = (VkBlendFactor)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkBlendFactor((int)v->srcAlphaBlendFactor)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->dstAlphaBlendFactor = (VkBlendFactor)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkBlendFactor((int)v->dstAlphaBlendFactor)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->alphaBlendOp = (VkBlendOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkBlendOp((int)v->alphaBlendOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->colorWriteMask = (uint)d.U32();
     }
 }
@@ -1358,6 +1369,7 @@ public static unsafe partial class VkPipelineColorBlendStateCreateInfoWire
         v->flags = (uint)d.U32();
         v->logicOpEnable = (uint)d.U32();
         v->logicOp = (VkLogicOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkLogicOp((int)v->logicOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->attachmentCount = (uint)d.U32();
 
         {
@@ -1601,6 +1613,7 @@ public static unsafe partial class VkPipelineCoverageModulationStateCreateInfoNV
     {
         v->flags = (uint)d.U32();
         v->coverageModulationMode = (VkCoverageModulationModeNV)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkCoverageModulationModeNV((int)v->coverageModulationMode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->coverageModulationTableEnable = (uint)d.U32();
         v->coverageModulationTableCount = (uint)d.U32();
 
@@ -1895,6 +1908,7 @@ public static unsafe partial class VkPipelineDepthStencilStateCreateInfoWire
         v->depthTestEnable = (uint)d.U32();
         v->depthWriteEnable = (uint)d.U32();
         v->depthCompareOp = (VkCompareOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkCompareOp((int)v->depthCompareOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->depthBoundsTestEnable = (uint)d.U32();
         v->stencilTestEnable = (uint)d.U32();
         VkStencilOpStateWire.Decode(ref d, &v->front);
@@ -2104,6 +2118,7 @@ public static unsafe partial class VkPipelineInputAssemblyStateCreateInfoWire
     {
         v->flags = (uint)d.U32();
         v->topology = (VkPrimitiveTopology)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkPrimitiveTopology((int)v->topology)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->primitiveRestartEnable = (uint)d.U32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -2312,6 +2327,7 @@ public static unsafe partial class VkPipelineLibraryCreateInfoKHRWire
                 for (ulong t445 = 0; t445 < t446; t445++)
                 {
                     t447[t445] = d.Handle(19);
+                    if (t447[t445] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 v->pLibraries = t447;
             }
@@ -2394,6 +2410,7 @@ public static unsafe partial class VkPipelineMultisampleStateCreateInfoWire
     {
         v->flags = (uint)d.U32();
         v->rasterizationSamples = (VkSampleCountFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkSampleCountFlagBits((uint)v->rasterizationSamples)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->sampleShadingEnable = (uint)d.U32();
         v->minSampleShading = (float)d.F32();
 
@@ -2542,6 +2559,7 @@ public static unsafe partial class VkPipelineRasterizationConservativeStateCreat
     {
         v->flags = (uint)d.U32();
         v->conservativeRasterizationMode = (VkConservativeRasterizationModeEXT)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkConservativeRasterizationModeEXT((int)v->conservativeRasterizationMode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->extraPrimitiveOverestimationSize = (float)d.F32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -2662,6 +2680,7 @@ public static unsafe partial class VkPipelineRasterizationLineStateCreateInfoWir
     public static void DecodeSelf(ref VnDecoder d, VkPipelineRasterizationLineStateCreateInfo* v)
     {
         v->lineRasterizationMode = (VkLineRasterizationMode)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkLineRasterizationMode((int)v->lineRasterizationMode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->stippledLineEnable = (uint)d.U32();
         v->lineStippleFactor = (uint)d.U32();
         v->lineStipplePattern = (ushort)d.U16();
@@ -2720,6 +2739,7 @@ public static unsafe partial class VkPipelineRasterizationProvokingVertexStateCr
     public static void DecodeSelf(ref VnDecoder d, VkPipelineRasterizationProvokingVertexStateCreateInfoEXT* v)
     {
         v->provokingVertexMode = (VkProvokingVertexModeEXT)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkProvokingVertexModeEXT((int)v->provokingVertexMode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -2798,8 +2818,10 @@ public static unsafe partial class VkPipelineRasterizationStateCreateInfoWire
         v->depthClampEnable = (uint)d.U32();
         v->rasterizerDiscardEnable = (uint)d.U32();
         v->polygonMode = (VkPolygonMode)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkPolygonMode((int)v->polygonMode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->cullMode = (uint)d.U32();
         v->frontFace = (VkFrontFace)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFrontFace((int)v->frontFace)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->depthBiasEnable = (uint)d.U32();
         v->depthBiasConstantFactor = (float)d.F32();
         v->depthBiasClamp = (float)d.F32();
@@ -3041,7 +3063,9 @@ public static unsafe partial class VkPipelineRenderingCreateInfoWire
             }
         }
         v->depthAttachmentFormat = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)v->depthAttachmentFormat)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->stencilAttachmentFormat = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)v->stencilAttachmentFormat)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -3103,9 +3127,13 @@ public static unsafe partial class VkPipelineRobustnessCreateInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkPipelineRobustnessCreateInfo* v)
     {
         v->storageBuffers = (VkPipelineRobustnessBufferBehavior)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkPipelineRobustnessBufferBehavior((int)v->storageBuffers)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->uniformBuffers = (VkPipelineRobustnessBufferBehavior)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkPipelineRobustnessBufferBehavior((int)v->uniformBuffers)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->vertexInputs = (VkPipelineRobustnessBufferBehavior)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkPipelineRobustnessBufferBehavior((int)v->vertexInputs)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->images = (VkPipelineRobustnessImageBehavior)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkPipelineRobustnessImageBehavior((int)v->images)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -3236,6 +3264,7 @@ public static unsafe partial class VkPipelineShaderStageCreateInfoWire
     {
         v->flags = (uint)d.U32();
         v->stage = (VkShaderStageFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkShaderStageFlagBits((uint)v->stage)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->module = d.Handle(15);
         v->pName = d.String();
         if (d.Pointer())
@@ -3431,6 +3460,7 @@ public static unsafe partial class VkPipelineTessellationDomainOriginStateCreate
     public static void DecodeSelf(ref VnDecoder d, VkPipelineTessellationDomainOriginStateCreateInfo* v)
     {
         v->domainOrigin = (VkTessellationDomainOrigin)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkTessellationDomainOrigin((int)v->domainOrigin)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -3904,6 +3934,7 @@ public static unsafe partial class VkPipelineViewportDepthClampControlCreateInfo
     public static void DecodeSelf(ref VnDecoder d, VkPipelineViewportDepthClampControlCreateInfoEXT* v)
     {
         v->depthClampMode = (VkDepthClampModeEXT)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkDepthClampModeEXT((int)v->depthClampMode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         if (d.Pointer())
         {
             var t474 = (VkDepthClampRangeEXT*)d.Alloc(1, (ulong)sizeof(VkDepthClampRangeEXT));
@@ -4699,6 +4730,7 @@ public static unsafe partial class VkQueryPoolCreateInfoWire
     {
         v->flags = (uint)d.U32();
         v->queryType = (VkQueryType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkQueryType((int)v->queryType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->queryCount = (uint)d.U32();
         v->pipelineStatistics = (uint)d.U32();
     }
@@ -5368,6 +5400,7 @@ public static unsafe partial class VkRayTracingPipelineCreateInfoKHRWire
             v->pDynamicState = t507;
         }
         v->layout = d.Handle(17);
+        if (v->layout == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->basePipelineHandle = d.Handle(19);
         v->basePipelineIndex = (int)d.I32();
     }
@@ -5567,6 +5600,7 @@ public static unsafe partial class VkRayTracingShaderGroupCreateInfoKHRWire
     public static void DecodeSelf(ref VnDecoder d, VkRayTracingShaderGroupCreateInfoKHR* v)
     {
         v->type = (VkRayTracingShaderGroupTypeKHR)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkRayTracingShaderGroupTypeKHR((int)v->type)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->generalShader = (uint)d.U32();
         v->closestHitShader = (uint)d.U32();
         v->anyHitShader = (uint)d.U32();
@@ -5700,6 +5734,7 @@ public static unsafe partial class VkRenderPassAttachmentBeginInfoWire
                 for (ulong t510 = 0; t510 < t511; t510++)
                 {
                     t512[t510] = d.Handle(14);
+                    if (t512[t510] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 v->pAttachments = t512;
             }
@@ -5783,7 +5818,9 @@ public static unsafe partial class VkRenderPassBeginInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkRenderPassBeginInfo* v)
     {
         v->renderPass = d.Handle(18);
+        if (v->renderPass == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->framebuffer = d.Handle(24);
+        if (v->framebuffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         VkRect2DWire.Decode(ref d, &v->renderArea);
         v->clearValueCount = (uint)d.U32();
 
@@ -6747,7 +6784,9 @@ public static unsafe partial class VkRenderingAreaInfoWire
             }
         }
         v->depthAttachmentFormat = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)v->depthAttachmentFormat)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->stencilAttachmentFormat = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)v->stencilAttachmentFormat)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -6818,11 +6857,16 @@ public static unsafe partial class VkRenderingAttachmentInfoWire
     {
         v->imageView = d.Handle(14);
         v->imageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->imageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->resolveMode = (VkResolveModeFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkResolveModeFlagBits((uint)v->resolveMode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->resolveImageView = d.Handle(14);
         v->resolveImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->resolveImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->loadOp = (VkAttachmentLoadOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkAttachmentLoadOp((int)v->loadOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->storeOp = (VkAttachmentStoreOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkAttachmentStoreOp((int)v->storeOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         VkClearValueWire.Decode(ref d, &v->clearValue);
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -6963,6 +7007,7 @@ public static unsafe partial class VkRenderingFragmentShadingRateAttachmentInfoK
     {
         v->imageView = d.Handle(14);
         v->imageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->imageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         VkExtent2DWire.Decode(ref d, &v->shadingRateAttachmentTexelSize);
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -7368,9 +7413,13 @@ public static unsafe partial class VkResolveImageInfo2Wire
     public static void DecodeSelf(ref VnDecoder d, VkResolveImageInfo2* v)
     {
         v->srcImage = d.Handle(10);
+        if (v->srcImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->srcImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->srcImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->dstImage = d.Handle(10);
+        if (v->dstImage == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->dstImageLayout = (VkImageLayout)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkImageLayout((int)v->dstImageLayout)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->regionCount = (uint)d.U32();
 
         {
@@ -7775,6 +7824,7 @@ public static unsafe partial class VkSampleLocationsInfoEXTWire
     public static void DecodeSelf(ref VnDecoder d, VkSampleLocationsInfoEXT* v)
     {
         v->sampleLocationsPerPixel = (VkSampleCountFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkSampleCountFlagBits((uint)v->sampleLocationsPerPixel)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         VkExtent2DWire.Decode(ref d, &v->sampleLocationGridSize);
         v->sampleLocationsCount = (uint)d.U32();
 
@@ -7938,19 +7988,27 @@ public static unsafe partial class VkSamplerCreateInfoWire
     {
         v->flags = (uint)d.U32();
         v->magFilter = (VkFilter)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFilter((int)v->magFilter)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->minFilter = (VkFilter)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFilter((int)v->minFilter)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->mipmapMode = (VkSamplerMipmapMode)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkSamplerMipmapMode((int)v->mipmapMode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->addressModeU = (VkSamplerAddressMode)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkSamplerAddressMode((int)v->addressModeU)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->addressModeV = (VkSamplerAddressMode)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkSamplerAddressMode((int)v->addressModeV)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->addressModeW = (VkSamplerAddressMode)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkSamplerAddressMode((int)v->addressModeW)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->mipLodBias = (float)d.F32();
         v->anisotropyEnable = (uint)d.U32();
         v->maxAnisotropy = (float)d.F32();
         v->compareEnable = (uint)d.U32();
         v->compareOp = (VkCompareOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkCompareOp((int)v->compareOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->minLod = (float)d.F32();
         v->maxLod = (float)d.F32();
         v->borderColor = (VkBorderColor)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkBorderColor((int)v->borderColor)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->unnormalizedCoordinates = (uint)d.U32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f)
@@ -8091,6 +8149,7 @@ public static unsafe partial class VkSamplerCustomBorderColorCreateInfoEXTWire
     {
         VkClearColorValueWire.Decode(ref d, &v->customBorderColor);
         v->format = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)v->format)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -8146,6 +8205,7 @@ public static unsafe partial class VkSamplerReductionModeCreateInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkSamplerReductionModeCreateInfo* v)
     {
         v->reductionMode = (VkSamplerReductionMode)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkSamplerReductionMode((int)v->reductionMode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -8215,12 +8275,18 @@ public static unsafe partial class VkSamplerYcbcrConversionCreateInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkSamplerYcbcrConversionCreateInfo* v)
     {
         v->format = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)v->format)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->ycbcrModel = (VkSamplerYcbcrModelConversion)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkSamplerYcbcrModelConversion((int)v->ycbcrModel)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->ycbcrRange = (VkSamplerYcbcrRange)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkSamplerYcbcrRange((int)v->ycbcrRange)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         VkComponentMappingWire.Decode(ref d, &v->components);
         v->xChromaOffset = (VkChromaLocation)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkChromaLocation((int)v->xChromaOffset)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->yChromaOffset = (VkChromaLocation)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkChromaLocation((int)v->yChromaOffset)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->chromaFilter = (VkFilter)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFilter((int)v->chromaFilter)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->forceExplicitReconstruction = (uint)d.U32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -8389,6 +8455,7 @@ public static unsafe partial class VkSamplerYcbcrConversionInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkSamplerYcbcrConversionInfo* v)
     {
         v->conversion = d.Handle(1000156000);
+        if (v->conversion == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -8572,7 +8639,9 @@ public static unsafe partial class VkSemaphoreGetFdInfoKHRWire
     public static void DecodeSelf(ref VnDecoder d, VkSemaphoreGetFdInfoKHR* v)
     {
         v->semaphore = d.Handle(5);
+        if (v->semaphore == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->handleType = (VkExternalSemaphoreHandleTypeFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkExternalSemaphoreHandleTypeFlagBits((uint)v->handleType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -8630,6 +8699,7 @@ public static unsafe partial class VkSemaphoreSignalInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkSemaphoreSignalInfo* v)
     {
         v->semaphore = d.Handle(5);
+        if (v->semaphore == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->value = (ulong)d.U64();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -8692,6 +8762,7 @@ public static unsafe partial class VkSemaphoreSubmitInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkSemaphoreSubmitInfo* v)
     {
         v->semaphore = d.Handle(5);
+        if (v->semaphore == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->value = (ulong)d.U64();
         v->stageMask = (ulong)d.U64();
         v->deviceIndex = (uint)d.U32();
@@ -8752,6 +8823,7 @@ public static unsafe partial class VkSemaphoreTypeCreateInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkSemaphoreTypeCreateInfo* v)
     {
         v->semaphoreType = (VkSemaphoreType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkSemaphoreType((int)v->semaphoreType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->initialValue = (ulong)d.U64();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -8848,6 +8920,7 @@ public static unsafe partial class VkSemaphoreWaitInfoWire
                 for (ulong t621 = 0; t621 < t622; t621++)
                 {
                     t623[t621] = d.Handle(5);
+                    if (t623[t621] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 v->pSemaphores = t623;
             }
@@ -9018,6 +9091,7 @@ public static unsafe partial class VkSparseBufferMemoryBindInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkSparseBufferMemoryBindInfo* v)
     {
         v->buffer = d.Handle(9);
+        if (v->buffer == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->bindCount = (uint)d.U32();
 
         {
@@ -9344,6 +9418,7 @@ public static unsafe partial class VkSparseImageMemoryBindInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkSparseImageMemoryBindInfo* v)
     {
         v->image = d.Handle(10);
+        if (v->image == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->bindCount = (uint)d.U32();
 
         {
@@ -9625,6 +9700,7 @@ public static unsafe partial class VkSparseImageOpaqueMemoryBindInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkSparseImageOpaqueMemoryBindInfo* v)
     {
         v->image = d.Handle(10);
+        if (v->image == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
         v->bindCount = (uint)d.U32();
 
         {
@@ -9643,300 +9719,6 @@ public static unsafe partial class VkSparseImageOpaqueMemoryBindInfoWire
             }
             else if ((ulong)v->bindCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
         }
-    }
-}
-
-public static unsafe partial class VkSparseMemoryBindWire
-{
-    public static ulong Size(VkSparseMemoryBind* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSparseMemoryBind* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSparseMemoryBind* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSparseMemoryBind* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSparseMemoryBind* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 8;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSparseMemoryBind* v)
-    {
-        e.U64((ulong)v->resourceOffset);
-        e.U64((ulong)v->size);
-        e.Handle(v->memory);
-        e.U64((ulong)v->memoryOffset);
-        e.U32((uint)v->flags);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSparseMemoryBind* v)
-    {
-        v->resourceOffset = (ulong)d.U64();
-        v->size = (ulong)d.U64();
-        v->memory = d.Handle(8);
-        v->memoryOffset = (ulong)d.U64();
-        v->flags = (uint)d.U32();
-    }
-}
-
-public static unsafe partial class VkSpecializationInfoWire
-{
-    public static ulong Size(VkSpecializationInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSpecializationInfo* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSpecializationInfo* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSpecializationInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSpecializationInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 8;
-        if (v->pMapEntries != null)
-        {
-            for (ulong t647 = 0; t647 < (ulong)v->mapEntryCount; t647++)
-            {
-                n += VkSpecializationMapEntryWire.Size(&v->pMapEntries[t647], f);
-            }
-        }
-        n += 8;
-        n += 8;
-        if (v->pData != null)
-        {
-            n += VnSize.Padded((ulong)v->dataSize * 1);
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSpecializationInfo* v)
-    {
-        e.U32((uint)v->mapEntryCount);
-        if (v->pMapEntries != null)
-        {
-            e.ArraySize((ulong)v->mapEntryCount);
-            for (ulong t649 = 0; t649 < (ulong)v->mapEntryCount; t649++)
-            {
-                VkSpecializationMapEntryWire.Encode(ref e, &v->pMapEntries[t649]);
-            }
-        }
-        else e.ArraySize(0);
-        e.SizeT((nuint)v->dataSize);
-        if (v->pData != null)
-        {
-            e.ArraySize((ulong)v->dataSize);
-            e.Bytes(v->pData, (ulong)v->dataSize * 1);
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSpecializationInfo* v)
-    {
-        v->mapEntryCount = (uint)d.U32();
-
-        {
-            ulong t652 = d.ArraySize();
-            if (t652 != 0)
-            {
-                if (t652 != (ulong)v->mapEntryCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t652, 16)) return;
-                var t653 = (VkSpecializationMapEntry*)d.Alloc(t652, (ulong)sizeof(VkSpecializationMapEntry));
-                if (t653 == null) return;
-                for (ulong t651 = 0; t651 < t652; t651++)
-                {
-                    VkSpecializationMapEntryWire.Decode(ref d, &t653[t651]);
-                }
-                v->pMapEntries = t653;
-            }
-            else if ((ulong)v->mapEntryCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-        v->dataSize = (nuint)d.SizeT();
-
-        {
-            ulong t655 = d.ArraySize();
-            if (t655 != 0)
-            {
-                if (t655 != (ulong)v->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t655, 1)) return;
-                var t656 = (byte*)d.Alloc(t655, (ulong)sizeof(byte));
-                if (t656 == null) return;
-                d.Bytes(t656, t655 * 1);
-                v->pData = t656;
-            }
-            else if ((ulong)v->dataSize != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
-}
-
-public static unsafe partial class VkSpecializationMapEntryWire
-{
-    public static ulong Size(VkSpecializationMapEntry* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSpecializationMapEntry* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSpecializationMapEntry* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSpecializationMapEntry* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSpecializationMapEntry* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSpecializationMapEntry* v)
-    {
-        e.U32((uint)v->constantID);
-        e.U32((uint)v->offset);
-        e.SizeT((nuint)v->size);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSpecializationMapEntry* v)
-    {
-        v->constantID = (uint)d.U32();
-        v->offset = (uint)d.U32();
-        v->size = (nuint)d.SizeT();
-    }
-}
-
-public static unsafe partial class VkStencilOpStateWire
-{
-    public static ulong Size(VkStencilOpState* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkStencilOpState* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkStencilOpState* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkStencilOpState* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkStencilOpState* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        n += 4;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkStencilOpState* v)
-    {
-        e.I32((int)v->failOp);
-        e.I32((int)v->passOp);
-        e.I32((int)v->depthFailOp);
-        e.I32((int)v->compareOp);
-        e.U32((uint)v->compareMask);
-        e.U32((uint)v->writeMask);
-        e.U32((uint)v->reference);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkStencilOpState* v)
-    {
-        v->failOp = (VkStencilOp)d.I32();
-        v->passOp = (VkStencilOp)d.I32();
-        v->depthFailOp = (VkStencilOp)d.I32();
-        v->compareOp = (VkCompareOp)d.I32();
-        v->compareMask = (uint)d.U32();
-        v->writeMask = (uint)d.U32();
-        v->reference = (uint)d.U32();
-    }
-}
-
-public static unsafe partial class VkStridedDeviceAddressRegionKHRWire
-{
-    public static ulong Size(VkStridedDeviceAddressRegionKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkStridedDeviceAddressRegionKHR* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkStridedDeviceAddressRegionKHR* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkStridedDeviceAddressRegionKHR* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkStridedDeviceAddressRegionKHR* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 8;
-        n += 8;
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkStridedDeviceAddressRegionKHR* v)
-    {
-        e.U64((ulong)v->deviceAddress);
-        e.U64((ulong)v->stride);
-        e.U64((ulong)v->size);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkStridedDeviceAddressRegionKHR* v)
-    {
-        v->deviceAddress = (ulong)d.U64();
-        v->stride = (ulong)d.U64();
-        v->size = (ulong)d.U64();
     }
 }
 

@@ -11,6 +11,304 @@ using Venus.Protocol.Wire;
 
 namespace Venus.Protocol.Wire;
 
+public static unsafe partial class VkSparseMemoryBindWire
+{
+    public static ulong Size(VkSparseMemoryBind* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSparseMemoryBind* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSparseMemoryBind* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSparseMemoryBind* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSparseMemoryBind* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        n += 8;
+        n += 8;
+        n += 8;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSparseMemoryBind* v)
+    {
+        e.U64((ulong)v->resourceOffset);
+        e.U64((ulong)v->size);
+        e.Handle(v->memory);
+        e.U64((ulong)v->memoryOffset);
+        e.U32((uint)v->flags);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSparseMemoryBind* v)
+    {
+        v->resourceOffset = (ulong)d.U64();
+        v->size = (ulong)d.U64();
+        v->memory = d.Handle(8);
+        v->memoryOffset = (ulong)d.U64();
+        v->flags = (uint)d.U32();
+    }
+}
+
+public static unsafe partial class VkSpecializationInfoWire
+{
+    public static ulong Size(VkSpecializationInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSpecializationInfo* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSpecializationInfo* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSpecializationInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSpecializationInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 8;
+        if (v->pMapEntries != null)
+        {
+            for (ulong t647 = 0; t647 < (ulong)v->mapEntryCount; t647++)
+            {
+                n += VkSpecializationMapEntryWire.Size(&v->pMapEntries[t647], f);
+            }
+        }
+        n += 8;
+        n += 8;
+        if (v->pData != null)
+        {
+            n += VnSize.Padded((ulong)v->dataSize * 1);
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSpecializationInfo* v)
+    {
+        e.U32((uint)v->mapEntryCount);
+        if (v->pMapEntries != null)
+        {
+            e.ArraySize((ulong)v->mapEntryCount);
+            for (ulong t649 = 0; t649 < (ulong)v->mapEntryCount; t649++)
+            {
+                VkSpecializationMapEntryWire.Encode(ref e, &v->pMapEntries[t649]);
+            }
+        }
+        else e.ArraySize(0);
+        e.SizeT((nuint)v->dataSize);
+        if (v->pData != null)
+        {
+            e.ArraySize((ulong)v->dataSize);
+            e.Bytes(v->pData, (ulong)v->dataSize * 1);
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSpecializationInfo* v)
+    {
+        v->mapEntryCount = (uint)d.U32();
+
+        {
+            ulong t652 = d.ArraySize();
+            if (t652 != 0)
+            {
+                if (t652 != (ulong)v->mapEntryCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t652, 16)) return;
+                var t653 = (VkSpecializationMapEntry*)d.Alloc(t652, (ulong)sizeof(VkSpecializationMapEntry));
+                if (t653 == null) return;
+                for (ulong t651 = 0; t651 < t652; t651++)
+                {
+                    VkSpecializationMapEntryWire.Decode(ref d, &t653[t651]);
+                }
+                v->pMapEntries = t653;
+            }
+            else if ((ulong)v->mapEntryCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+        v->dataSize = (nuint)d.SizeT();
+
+        {
+            ulong t655 = d.ArraySize();
+            if (t655 != 0)
+            {
+                if (t655 != (ulong)v->dataSize) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t655, 1)) return;
+                var t656 = (byte*)d.Alloc(t655, (ulong)sizeof(byte));
+                if (t656 == null) return;
+                d.Bytes(t656, t655 * 1);
+                v->pData = t656;
+            }
+            else if ((ulong)v->dataSize != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+}
+
+public static unsafe partial class VkSpecializationMapEntryWire
+{
+    public static ulong Size(VkSpecializationMapEntry* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSpecializationMapEntry* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSpecializationMapEntry* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSpecializationMapEntry* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSpecializationMapEntry* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 8;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSpecializationMapEntry* v)
+    {
+        e.U32((uint)v->constantID);
+        e.U32((uint)v->offset);
+        e.SizeT((nuint)v->size);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSpecializationMapEntry* v)
+    {
+        v->constantID = (uint)d.U32();
+        v->offset = (uint)d.U32();
+        v->size = (nuint)d.SizeT();
+    }
+}
+
+public static unsafe partial class VkStencilOpStateWire
+{
+    public static ulong Size(VkStencilOpState* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkStencilOpState* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkStencilOpState* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkStencilOpState* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkStencilOpState* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        n += 4;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkStencilOpState* v)
+    {
+        e.I32((int)v->failOp);
+        e.I32((int)v->passOp);
+        e.I32((int)v->depthFailOp);
+        e.I32((int)v->compareOp);
+        e.U32((uint)v->compareMask);
+        e.U32((uint)v->writeMask);
+        e.U32((uint)v->reference);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkStencilOpState* v)
+    {
+        v->failOp = (VkStencilOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkStencilOp((int)v->failOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
+        v->passOp = (VkStencilOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkStencilOp((int)v->passOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
+        v->depthFailOp = (VkStencilOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkStencilOp((int)v->depthFailOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
+        v->compareOp = (VkCompareOp)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkCompareOp((int)v->compareOp)) { d.Fail(VnDecodeError.InvalidEnum); return; }
+        v->compareMask = (uint)d.U32();
+        v->writeMask = (uint)d.U32();
+        v->reference = (uint)d.U32();
+    }
+}
+
+public static unsafe partial class VkStridedDeviceAddressRegionKHRWire
+{
+    public static ulong Size(VkStridedDeviceAddressRegionKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkStridedDeviceAddressRegionKHR* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkStridedDeviceAddressRegionKHR* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkStridedDeviceAddressRegionKHR* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkStridedDeviceAddressRegionKHR* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        n += 8;
+        n += 8;
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkStridedDeviceAddressRegionKHR* v)
+    {
+        e.U64((ulong)v->deviceAddress);
+        e.U64((ulong)v->stride);
+        e.U64((ulong)v->size);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkStridedDeviceAddressRegionKHR* v)
+    {
+        v->deviceAddress = (ulong)d.U64();
+        v->stride = (ulong)d.U64();
+        v->size = (ulong)d.U64();
+    }
+}
+
 public static unsafe partial class VkSubmitInfoWire
 {
     public static ulong Size(VkSubmitInfo* v, VnProtocolFilter f = null)
@@ -121,6 +419,7 @@ public static unsafe partial class VkSubmitInfoWire
                 for (ulong t665 = 0; t665 < t666; t665++)
                 {
                     t667[t665] = d.Handle(5);
+                    if (t667[t665] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 v->pWaitSemaphores = t667;
             }
@@ -153,6 +452,7 @@ public static unsafe partial class VkSubmitInfoWire
                 for (ulong t671 = 0; t671 < t672; t671++)
                 {
                     t673[t671] = d.Handle(6);
+                    if (t673[t671] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 v->pCommandBuffers = t673;
             }
@@ -171,6 +471,7 @@ public static unsafe partial class VkSubmitInfoWire
                 for (ulong t674 = 0; t674 < t675; t674++)
                 {
                     t676[t674] = d.Handle(5);
+                    if (t676[t674] == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
                 }
                 v->pSignalSemaphores = t676;
             }
@@ -473,6 +774,7 @@ public static unsafe partial class VkSubpassBeginInfoWire
     public static void DecodeSelf(ref VnDecoder d, VkSubpassBeginInfo* v)
     {
         v->contents = (VkSubpassContents)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkSubpassContents((int)v->contents)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
     public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
@@ -801,6 +1103,7 @@ public static unsafe partial class VkSubpassDescriptionWire
     {
         v->flags = (uint)d.U32();
         v->pipelineBindPoint = (VkPipelineBindPoint)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkPipelineBindPoint((int)v->pipelineBindPoint)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->inputAttachmentCount = (uint)d.U32();
 
         {
@@ -1002,6 +1305,7 @@ public static unsafe partial class VkSubpassDescription2Wire
     {
         v->flags = (uint)d.U32();
         v->pipelineBindPoint = (VkPipelineBindPoint)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkPipelineBindPoint((int)v->pipelineBindPoint)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->viewMask = (uint)d.U32();
         v->inputAttachmentCount = (uint)d.U32();
 
@@ -1220,7 +1524,9 @@ public static unsafe partial class VkSubpassDescriptionDepthStencilResolveWire
     public static void DecodeSelf(ref VnDecoder d, VkSubpassDescriptionDepthStencilResolve* v)
     {
         v->depthResolveMode = (VkResolveModeFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkResolveModeFlagBits((uint)v->depthResolveMode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->stencilResolveMode = (VkResolveModeFlagBits)d.U32();
+        if (d.Translator != null && !VkEnumCheck.VkResolveModeFlagBits((uint)v->stencilResolveMode)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         if (d.Pointer())
         {
             var t734 = (VkAttachmentReference2*)d.Alloc(1, (ulong)sizeof(VkAttachmentReference2));
@@ -2067,6 +2373,7 @@ public static unsafe partial class VkVertexInputAttributeDescriptionWire
         v->location = (uint)d.U32();
         v->binding = (uint)d.U32();
         v->format = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)v->format)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->offset = (uint)d.U32();
     }
 }
@@ -2120,6 +2427,7 @@ public static unsafe partial class VkVertexInputAttributeDescription2EXTWire
         v->location = (uint)d.U32();
         v->binding = (uint)d.U32();
         v->format = (VkFormat)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkFormat((int)v->format)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->offset = (uint)d.U32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -2176,6 +2484,7 @@ public static unsafe partial class VkVertexInputBindingDescriptionWire
         v->binding = (uint)d.U32();
         v->stride = (uint)d.U32();
         v->inputRate = (VkVertexInputRate)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkVertexInputRate((int)v->inputRate)) { d.Fail(VnDecodeError.InvalidEnum); return; }
     }
 }
 
@@ -2228,6 +2537,7 @@ public static unsafe partial class VkVertexInputBindingDescription2EXTWire
         v->binding = (uint)d.U32();
         v->stride = (uint)d.U32();
         v->inputRate = (VkVertexInputRate)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkVertexInputRate((int)v->inputRate)) { d.Fail(VnDecodeError.InvalidEnum); return; }
         v->divisor = (uint)d.U32();
     }
     public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
@@ -2448,6 +2758,7 @@ public static unsafe partial class VkWriteDescriptorSetWire
         v->dstArrayElement = (uint)d.U32();
         v->descriptorCount = (uint)d.U32();
         v->descriptorType = (VkDescriptorType)d.I32();
+        if (d.Translator != null && !VkEnumCheck.VkDescriptorType((int)v->descriptorType)) { d.Fail(VnDecodeError.InvalidEnum); return; }
 
         {
             ulong t752 = d.ArraySize();

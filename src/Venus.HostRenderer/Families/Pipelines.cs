@@ -1,0 +1,95 @@
+using Venus.HostRenderer.Context;
+using Venus.Protocol.Commands;
+using Venus.Protocol.Vulkan;
+
+namespace Venus.HostRenderer;
+
+/// <summary>
+/// Graphics pipeline state a driver trusts: lavapipe stores each vertex attribute at its location
+/// and reads the binding description it names without checking either, so an attribute of location
+/// 4278190082 and a binding no description has was a host-process fault (found by the lavapipe fuzz
+/// target). The spec's rules for VkPipelineVertexInputStateCreateInfo are checked before the driver
+/// sees a create info: locations below maxVertexInputAttributes and each used once, bindings below
+/// maxVertexInputBindings and each described once, every attribute's binding described. Any breach
+/// ends the context.
+/// </summary>
+internal sealed unsafe partial class Handlers
+{
+    const int ObjPipeline = 19;
+
+    public bool vkCreateGraphicsPipelines(Dispatcher x, vkCreateGraphicsPipelines.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkCreateGraphicsPipelines == null) return Fatal("vkCreateGraphicsPipelines: no device function");
+        if (a->createInfoCount != 0 && (a->pCreateInfos == null || a->pPipelines == null)) return Fatal($"vkCreateGraphicsPipelines: {a->createInfoCount} create infos without their arrays");
+        if (a->createInfoCount > (uint)_ctx.Objects.Cap) return Fatal($"vkCreateGraphicsPipelines: {a->createInfoCount} pipelines");
+        VkPhysicalDeviceLimits limits = default;
+        bool haveLimits = false;
+        for (uint i = 0; i < a->createInfoCount; i++)
+        {
+            var vi = a->pCreateInfos[i].pVertexInputState;
+            if (vi == null) continue;
+            if (!haveLimits)
+            {
+                if (!DeviceLimits(x, a->device, out limits)) return Fatal("vkCreateGraphicsPipelines: the device's limits are unknown");
+                haveLimits = true;
+            }
+            if (VertexInputError(vi, limits) is { } why) return Fatal($"vkCreateGraphicsPipelines: create info {i}: {why}");
+        }
+        var real = new ulong[a->createInfoCount];
+        fixed (ulong* p = real) a->ret = fns->vkCreateGraphicsPipelines(a->device, a->pipelineCache, a->createInfoCount, a->pCreateInfos, null, p);
+        for (uint i = 0; i < a->createInfoCount; i++)
+        {
+            if ((int)a->ret >= 0 && real[i] != 0)
+            {
+                if (!x.Register(a->pPipelines[i], real[i], ObjPipeline)) return false;
+            }
+            else a->pPipelines[i] = 0;
+        }
+        return true;
+    }
+
+    /// <summary>The physical-device limits of <paramref name="device"/> (a device of this context).</summary>
+    bool DeviceLimits(Dispatcher x, ulong device, out VkPhysicalDeviceLimits limits)
+    {
+        limits = default;
+        DeviceState? state;
+        lock (_devLock) state = _devices.Values.FirstOrDefault(d => d.Handle == device);
+        if (state == null || x.InstanceFunctions == null || x.InstanceFunctions->vkGetPhysicalDeviceProperties == null) return false;
+        VkPhysicalDeviceProperties props = default;
+        x.InstanceFunctions->vkGetPhysicalDeviceProperties(state.PhysicalDevice, &props);
+        limits = props.limits;
+        return true;
+    }
+
+    static string? VertexInputError(VkPipelineVertexInputStateCreateInfo* vi, VkPhysicalDeviceLimits limits)
+    {
+        // A driver that reports no vertex input limits (the fuzz targets' stub driver) gets the
+        // structural rules only.
+        if (limits.maxVertexInputBindings == 0) limits.maxVertexInputBindings = uint.MaxValue;
+        if (limits.maxVertexInputAttributes == 0) limits.maxVertexInputAttributes = uint.MaxValue;
+        if (vi->vertexBindingDescriptionCount > limits.maxVertexInputBindings) return $"{vi->vertexBindingDescriptionCount} vertex bindings (the device has {limits.maxVertexInputBindings})";
+        if (vi->vertexAttributeDescriptionCount > limits.maxVertexInputAttributes) return $"{vi->vertexAttributeDescriptionCount} vertex attributes (the device has {limits.maxVertexInputAttributes})";
+        if ((vi->vertexBindingDescriptionCount != 0 && vi->pVertexBindingDescriptions == null) || (vi->vertexAttributeDescriptionCount != 0 && vi->pVertexAttributeDescriptions == null))
+            return "a vertex input count without its array";
+        for (uint b = 0; b < vi->vertexBindingDescriptionCount; b++)
+        {
+            uint binding = vi->pVertexBindingDescriptions[b].binding;
+            if (binding >= limits.maxVertexInputBindings) return $"vertex binding {binding} (the device has {limits.maxVertexInputBindings})";
+            for (uint o = 0; o < b; o++)
+                if (vi->pVertexBindingDescriptions[o].binding == binding) return $"vertex binding {binding} is described twice";
+        }
+        for (uint i = 0; i < vi->vertexAttributeDescriptionCount; i++)
+        {
+            var attr = &vi->pVertexAttributeDescriptions[i];
+            if (attr->location >= limits.maxVertexInputAttributes) return $"vertex attribute location {attr->location} (the device has {limits.maxVertexInputAttributes})";
+            for (uint o = 0; o < i; o++)
+                if (vi->pVertexAttributeDescriptions[o].location == attr->location) return $"vertex attribute location {attr->location} is used twice";
+            bool described = false;
+            for (uint b = 0; b < vi->vertexBindingDescriptionCount && !described; b++)
+                described = vi->pVertexBindingDescriptions[b].binding == attr->binding;
+            if (!described) return $"vertex attribute {attr->location} reads binding {attr->binding}, which no binding description has";
+        }
+        return null;
+    }
+}

@@ -1,0 +1,182 @@
+using Venus.HostRenderer.Context;
+using Venus.Protocol.Commands;
+using Venus.Protocol.Vulkan;
+
+namespace Venus.HostRenderer;
+
+/// <summary>
+/// Query ranges a driver trusts: lavapipe resets, writes and reads the queries a command names
+/// without checking them against the pool, so a vkResetQueryPool of 4278190082 queries on a pool
+/// of 2 was a host-process fault (found by the lavapipe fuzz target). Each pool's query count, type
+/// and statistics are kept by driver handle; every command that names queries must stay inside
+/// its pool, vkGetQueryPoolResults must fit its results in the guest's dataSize and
+/// vkCmdCopyQueryPoolResults in the bound destination buffer. Any breach ends the context.
+/// </summary>
+internal sealed unsafe partial class Handlers
+{
+    const int ObjQueryPool = 12;
+    const uint Result64 = 0x1, ResultWithAvailability = 0x4, ResultWithStatus = 0x10;
+    const int QueryTypePipelineStatistics = 1, QueryTypeTransformFeedback = 1000028004;
+
+    readonly record struct QueryPoolState(uint Count, int Type, uint Statistics, ulong Device);
+    readonly Dictionary<ulong, QueryPoolState> _queryPools = new();
+
+    public bool vkCreateQueryPool(Dispatcher x, vkCreateQueryPool.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkCreateQueryPool == null) return Fatal("vkCreateQueryPool: no device function");
+        if (a->pCreateInfo == null || a->pQueryPool == null) return Fatal("vkCreateQueryPool without a create info or a pool id");
+        if (a->pCreateInfo->queryCount == 0) return Fatal("vkCreateQueryPool: a pool of 0 queries");
+        ulong pool = 0;
+        a->ret = fns->vkCreateQueryPool(a->device, a->pCreateInfo, null, &pool);
+        if (a->ret < 0 || pool == 0)
+        {
+            *a->pQueryPool = 0;
+            return true;
+        }
+        if (!x.Register(*a->pQueryPool, pool, ObjQueryPool))
+        {
+            fns->vkDestroyQueryPool(a->device, pool, null);
+            return false;
+        }
+        var ci = a->pCreateInfo;
+        lock (_queryPools) _queryPools[pool] = new QueryPoolState(ci->queryCount, (int)ci->queryType, ci->pipelineStatistics, a->device);
+        return true;
+    }
+
+    public bool vkDestroyQueryPool(Dispatcher x, vkDestroyQueryPool.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkDestroyQueryPool == null) return Fatal("vkDestroyQueryPool: no device function");
+        if (a->queryPool == 0) return true;
+        if (!_ctx.Retire.BeforeDestroy(a->device, "vkDestroyQueryPool")) return false;
+        fns->vkDestroyQueryPool(a->device, a->queryPool, null);
+        x.Unregister(a->queryPool, ObjQueryPool);
+        lock (_queryPools) _queryPools.Remove(a->queryPool);
+        return true;
+    }
+
+    /// <summary>A destroyed device's query pools are gone with it.</summary>
+    void ForgetQueryPools(ulong device)
+    {
+        lock (_queryPools)
+            foreach (var (pool, s) in _queryPools)
+                if (s.Device == device) _queryPools.Remove(pool);
+    }
+
+    /// <summary>Whether queries [first, first + count) are in <paramref name="pool"/>; a pool not created here is left to the driver.</summary>
+    bool InPool(ulong pool, uint first, uint count, string command, out QueryPoolState state)
+    {
+        bool known;
+        lock (_queryPools) known = _queryPools.TryGetValue(pool, out state);
+        if (!known) return true;
+        if (first < state.Count && count <= state.Count - first) return true;
+        return Fatal($"{command}: queries {first}..+{count} of a pool of {state.Count}");
+    }
+
+    /// <summary>Bytes one query's results take with <paramref name="flags"/>.</summary>
+    static ulong ResultSize(in QueryPoolState pool, uint flags)
+    {
+        ulong values = pool.Type switch
+        {
+            QueryTypePipelineStatistics => (ulong)System.Numerics.BitOperations.PopCount(pool.Statistics),
+            QueryTypeTransformFeedback => 2,
+            _ => 1,
+        };
+        if ((flags & ResultWithAvailability) != 0) values++;
+        if ((flags & ResultWithStatus) != 0) values++;
+        return values * ((flags & Result64) != 0 ? 8UL : 4UL);
+    }
+
+    /// <summary>Bytes <paramref name="count"/> queries' results take at <paramref name="stride"/>; ulong.MaxValue when that overflows.</summary>
+    static ulong ResultsSpan(uint count, ulong stride, ulong each)
+    {
+        if (count == 0) return 0;
+        ulong before = (ulong)(count - 1);
+        if (stride != 0 && before > (ulong.MaxValue - each) / stride) return ulong.MaxValue;
+        return before * stride + each;
+    }
+
+    public bool vkResetQueryPool(Dispatcher x, vkResetQueryPool.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkResetQueryPool == null) return Fatal("vkResetQueryPool: no device function");
+        if (!InPool(a->queryPool, a->firstQuery, a->queryCount, "vkResetQueryPool", out _)) return false;
+        fns->vkResetQueryPool(a->device, a->queryPool, a->firstQuery, a->queryCount);
+        return true;
+    }
+
+    public bool vkCmdResetQueryPool(Dispatcher x, vkCmdResetQueryPool.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkCmdResetQueryPool == null) return Fatal("vkCmdResetQueryPool: no device function");
+        if (!InPool(a->queryPool, a->firstQuery, a->queryCount, "vkCmdResetQueryPool", out _)) return false;
+        fns->vkCmdResetQueryPool(a->commandBuffer, a->queryPool, a->firstQuery, a->queryCount);
+        return true;
+    }
+
+    public bool vkGetQueryPoolResults(Dispatcher x, vkGetQueryPoolResults.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkGetQueryPoolResults == null) return Fatal("vkGetQueryPoolResults: no device function");
+        if (!InPool(a->queryPool, a->firstQuery, a->queryCount, "vkGetQueryPoolResults", out var pool)) return false;
+        if (a->queryCount != 0 && a->pData == null) return Fatal("vkGetQueryPoolResults without a data buffer");
+        if (pool.Count != 0)
+        {
+            ulong span = ResultsSpan(a->queryCount, a->stride, ResultSize(pool, a->flags));
+            if (span > a->dataSize) return Fatal($"vkGetQueryPoolResults: {a->queryCount} results at stride {a->stride} do not fit {a->dataSize} bytes");
+        }
+        a->ret = fns->vkGetQueryPoolResults(a->device, a->queryPool, a->firstQuery, a->queryCount, a->dataSize, a->pData, a->stride, a->flags);
+        return true;
+    }
+
+    public bool vkCmdCopyQueryPoolResults(Dispatcher x, vkCmdCopyQueryPoolResults.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkCmdCopyQueryPoolResults == null) return Fatal("vkCmdCopyQueryPoolResults: no device function");
+        if (!InPool(a->queryPool, a->firstQuery, a->queryCount, "vkCmdCopyQueryPoolResults", out var pool)) return false;
+        if (pool.Count != 0)
+        {
+            ulong span = ResultsSpan(a->queryCount, a->stride, ResultSize(pool, a->flags));
+            if (span == ulong.MaxValue || !InBuffer(a->dstBuffer, a->dstOffset, span, "vkCmdCopyQueryPoolResults")) return span == ulong.MaxValue ? Fatal("vkCmdCopyQueryPoolResults: the results' span overflows") : false;
+        }
+        fns->vkCmdCopyQueryPoolResults(a->commandBuffer, a->queryPool, a->firstQuery, a->queryCount, a->dstBuffer, a->dstOffset, a->stride, a->flags);
+        return true;
+    }
+
+    public bool vkCmdBeginQuery(Dispatcher x, vkCmdBeginQuery.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkCmdBeginQuery == null) return Fatal("vkCmdBeginQuery: no device function");
+        if (!InPool(a->queryPool, a->query, 1, "vkCmdBeginQuery", out _)) return false;
+        fns->vkCmdBeginQuery(a->commandBuffer, a->queryPool, a->query, a->flags);
+        return true;
+    }
+
+    public bool vkCmdEndQuery(Dispatcher x, vkCmdEndQuery.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkCmdEndQuery == null) return Fatal("vkCmdEndQuery: no device function");
+        if (!InPool(a->queryPool, a->query, 1, "vkCmdEndQuery", out _)) return false;
+        fns->vkCmdEndQuery(a->commandBuffer, a->queryPool, a->query);
+        return true;
+    }
+
+    public bool vkCmdWriteTimestamp(Dispatcher x, vkCmdWriteTimestamp.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkCmdWriteTimestamp == null) return Fatal("vkCmdWriteTimestamp: no device function");
+        if (!InPool(a->queryPool, a->query, 1, "vkCmdWriteTimestamp", out _)) return false;
+        fns->vkCmdWriteTimestamp(a->commandBuffer, a->pipelineStage, a->queryPool, a->query);
+        return true;
+    }
+
+    public bool vkCmdWriteTimestamp2(Dispatcher x, vkCmdWriteTimestamp2.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkCmdWriteTimestamp2 == null) return Fatal("vkCmdWriteTimestamp2: no device function");
+        if (!InPool(a->queryPool, a->query, 1, "vkCmdWriteTimestamp2", out _)) return false;
+        fns->vkCmdWriteTimestamp2(a->commandBuffer, a->stage, a->queryPool, a->query);
+        return true;
+    }
+}
