@@ -34,6 +34,21 @@
 
 #define INVOCATIONS (64u * 1024u)
 
+/* Records the one dispatch of LOOPS rounds into CB (its pool reset first); 0, or CLIENT_VK_FAILED. */
+static int record(VkDevice dev, VkCommandPool cpool, VkCommandBuffer cb, VkPipeline pipeline, VkPipelineLayout layout,
+                  VkDescriptorSet set, uint32_t loops)
+{
+    VkCommandBufferBeginInfo cbbi = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO, .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT };
+    CHECK(vkResetCommandPool, dev, cpool, 0);
+    CHECK(vkBeginCommandBuffer, cb, &cbbi);
+    vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);
+    vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, layout, 0, 1, &set, 0, NULL);
+    vkCmdPushConstants(cb, layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, 4, &loops);
+    vkCmdDispatch(cb, INVOCATIONS / 64, 1, 1);
+    CHECK(vkEndCommandBuffer, cb);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || argc > 3) {
@@ -126,7 +141,6 @@ int main(int argc, char **argv)
     VkCommandBufferAllocateInfo cbai = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO, .commandPool = cpool, .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY, .commandBufferCount = 1 };
     VkCommandBuffer cb;
     CHECK(vkAllocateCommandBuffers, dev, &cbai, &cb);
-    VkCommandBufferBeginInfo cbbi = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO, .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT };
     VkSubmitInfo si = { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &cb };
 
     if (loops == 0) {
@@ -137,13 +151,8 @@ int main(int argc, char **argv)
         uint32_t trial = 20000u;
         double seconds = 0;
         for (;;) {
-            CHECK(vkResetCommandPool, dev, cpool, 0);
-            CHECK(vkBeginCommandBuffer, cb, &cbbi);
-            vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);
-            vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, layout, 0, 1, &set, 0, NULL);
-            vkCmdPushConstants(cb, layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, 4, &trial);
-            vkCmdDispatch(cb, INVOCATIONS / 64, 1, 1);
-            CHECK(vkEndCommandBuffer, cb);
+            if (record(dev, cpool, cb, pipeline, layout, set, trial))
+                return CLIENT_VK_FAILED;
             struct timespec t0, t1;
             clock_gettime(CLOCK_MONOTONIC, &t0);
             CHECK(vkQueueSubmit, queue, 1, &si, fence);
@@ -162,13 +171,8 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
 
-    CHECK(vkResetCommandPool, dev, cpool, 0);
-    CHECK(vkBeginCommandBuffer, cb, &cbbi);
-    vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);
-    vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, layout, 0, 1, &set, 0, NULL);
-    vkCmdPushConstants(cb, layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, 4, &loops);
-    vkCmdDispatch(cb, INVOCATIONS / 64, 1, 1);
-    CHECK(vkEndCommandBuffer, cb);
+    if (record(dev, cpool, cb, pipeline, layout, set, loops))
+        return CLIENT_VK_FAILED;
 
     CHECK(vkQueueSubmit, queue, 1, &si, VK_NULL_HANDLE);
 
