@@ -6,7 +6,8 @@ namespace Venus.GuestIcd.Tests;
 /// <summary>
 /// The hand-written commands have one source of truth, src/Venus.Codegen/Definitions/icd.xml: every
 /// command listed there is implemented exactly once in src/Venus.GuestIcd/Families/ (a partial method of
-/// IcdCommands) and entered in the generated proc table, no family method is unlisted, and no
+/// IcdCommands) and entered in the generated proc table, every hook has its one vkCmdXRecorded method,
+/// no family method is unlisted, and no
 /// hand-kept proc-table entry exists outside Generated/. The ICD is a NativeAOT library this project
 /// does not reference, so these read its sources; the compiler enforces the same pairing
 /// (eng/check-families.sh shows a deleted or an unlisted family method failing the build).
@@ -22,9 +23,12 @@ public sealed partial class FamilyTableTests
     [GeneratedRegex(@"table\[""(vk\w+)""\] = new ProcEntry\([^;]*&Entrypoints\.(vk\w+), ProcScope\.(\w+), ([^,]+), (null|""\w+"")\);")]
     private static partial Regex ProcTableEntry();
 
-    private static List<string> Listed() =>
+    private static List<string> Listed(string element = "handwritten") =>
         XDocument.Load(Path.Combine(Root, "src", "Venus.Codegen", "Definitions", "icd.xml"))
-            .Descendants("handwritten").Select(h => (string)h.Attribute("command")!).ToList();
+            .Descendants(element).Select(h => (string)h.Attribute("command")!).ToList();
+
+    /// <summary>The suffix of a hook's method: a hooked command keeps its generated export, which calls vkCmdXRecorded after encoding.</summary>
+    private const string HookSuffix = "Recorded";
 
     private static List<string> Implemented() =>
         Directory.GetFiles(Path.Combine(Icd, "Families"), "*.cs")
@@ -40,10 +44,17 @@ public sealed partial class FamilyTableTests
         var listed = Listed();
         Assert.True(listed.Count > 100, $"icd.xml lists {listed.Count} hand-written commands");
         Assert.Equal(listed.Count, listed.Distinct(StringComparer.Ordinal).Count());
-        var implemented = Implemented();
-        Assert.Equal(implemented.Count, implemented.Distinct(StringComparer.Ordinal).Count());
+        var all = Implemented();
+        Assert.Equal(all.Count, all.Distinct(StringComparer.Ordinal).Count());
+        var implemented = all.Where(n => !n.EndsWith(HookSuffix, StringComparison.Ordinal)).ToList();
         Assert.Empty(listed.Except(implemented, StringComparer.Ordinal));
         Assert.Empty(implemented.Except(listed, StringComparer.Ordinal));
+        // Hooks (<hook command=.../>): one vkCmdXRecorded each, none unlisted, and never also hand-written.
+        var hooks = Listed("hook");
+        var hookMethods = all.Where(n => n.EndsWith(HookSuffix, StringComparison.Ordinal)).Select(n => n[..^HookSuffix.Length]).ToList();
+        Assert.Empty(hooks.Except(hookMethods, StringComparer.Ordinal));
+        Assert.Empty(hookMethods.Except(hooks, StringComparer.Ordinal));
+        Assert.Empty(hooks.Intersect(listed, StringComparer.Ordinal));
         var entries = Entries();
         foreach (string name in listed)
         {
