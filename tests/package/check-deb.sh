@@ -34,8 +34,17 @@ base=/var/cache/venus-deb-base
 tmp="$(mktemp -d /tmp/venus-deb-check.XXXXXX)"
 top="$tmp/merged"
 host_pid=
+# Every process whose root is the overlay (the host, its workers): none may outlive the check.
+kill_inside() {
+  local p
+  for p in /proc/[0-9]*; do
+    [ "$(readlink "$p/root" 2>/dev/null)" = "$top" ] && kill "$@" "${p#/proc/}" 2>/dev/null
+  done
+  return 0
+}
 cleanup() {
   [ -n "$host_pid" ] && kill "$host_pid" 2>/dev/null && wait "$host_pid" 2>/dev/null || true
+  kill_inside; sleep 0.5; kill_inside -9
   for m in "$top/dev" "$top/proc" "$top"; do mountpoint -q "$m" && umount -l "$m"; done
   rm -rf "$tmp"
 }
@@ -85,7 +94,10 @@ sed -i "s|^VENUS_HOST_SOCKET=.*|VENUS_HOST_SOCKET=$sock|" "$top$envfile"
 # systemd's \${NAME} is one argument even when empty: the same as the shell's "\${NAME}".
 shell_line="$(printf '%s' "$exec_start" | sed 's/\${\([A-Z_]*\)}/"${\1}"/g')"
 echo "ExecStart: $exec_start"
-in_root sh -c "set -a; . $envfile; set +a; exec $shell_line" >"$tmp/host.log" 2>&1 &
+# Not through in_root: a backgrounded function is a subshell, and killing it would leave the host
+# (and its worker) running after the check. chroot, env and sh exec into venus-host: one pid.
+chroot "$top" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root XDG_RUNTIME_DIR=/tmp \
+  sh -c "set -a; . $envfile; set +a; exec $shell_line" >"$tmp/host.log" 2>&1 &
 host_pid=$!
 for _ in $(seq 1 100); do
   [ -S "$top$sock" ] && break
@@ -105,6 +117,7 @@ in_root "${app_env[@]}" venus doctor || fail "venus doctor (exit $?)"
 ok "venus doctor exits 0"
 
 kill "$host_pid"; wait "$host_pid" 2>/dev/null || true; host_pid=
+kill_inside; sleep 0.5; kill_inside -9
 cat "$tmp/host.log"
 in_root dpkg -r venus || fail "dpkg -r venus"
 left=()
