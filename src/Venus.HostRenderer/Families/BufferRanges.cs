@@ -174,13 +174,22 @@ internal sealed unsafe partial class Handlers
         var fns = x.DeviceFunctions;
         if (fns == null || fns->vkWaitForFences == null) return Fatal("vkWaitForFences: no device function");
         if (!FencesPresent(a->fenceCount, a->pFences, "vkWaitForFences")) return false;
+        return WaitForFencesInSlices(fns, a->device, a->fenceCount, a->pFences, a->waitAll, a->timeout, "vkWaitForFences", out a->ret);
+    }
+
+    /// <summary>
+    /// The driver's vkWaitForFences in slices up to <paramref name="timeout"/> ns (the driver's answer
+    /// in <paramref name="result"/>); false, with the context fatal, when it ended during the wait.
+    /// </summary>
+    bool WaitForFencesInSlices(VkDeviceFunctions* fns, ulong device, uint count, ulong* fences, uint waitAll, ulong timeout, string command, out VkResult result)
+    {
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
         while (true)
         {
-            ulong slice = WaitSlice(a->timeout, start, out bool last);
-            a->ret = fns->vkWaitForFences(a->device, a->fenceCount, a->pFences, a->waitAll, slice);
-            if (a->ret != VkResult.VK_TIMEOUT || last) return true;
-            if (_ctx.IsFatal || _ctx.Stopping.IsCancellationRequested) return Fatal("vkWaitForFences: the context ended during the wait");
+            ulong slice = WaitSlice(timeout, start, out bool last);
+            result = fns->vkWaitForFences(device, count, fences, waitAll, slice);
+            if (result != VkResult.VK_TIMEOUT || last) return true;
+            if (_ctx.IsFatal || _ctx.Stopping.IsCancellationRequested) return Fatal($"{command}: the context ended during the wait");
         }
     }
 

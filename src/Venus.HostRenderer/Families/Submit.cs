@@ -104,14 +104,7 @@ internal sealed unsafe partial class Handlers
         {
             lock (_ctx.Retire.QueueLock) a->ret = fns->vkQueueSubmit(a->queue, 0, null, fence);
             if (a->ret != VkResult.VK_SUCCESS) return true;
-            long start = System.Diagnostics.Stopwatch.GetTimestamp();
-            while (true)
-            {
-                ulong slice = WaitSlice(ulong.MaxValue, start, out _);
-                a->ret = fns->vkWaitForFences(device, 1, &fence, 1, slice);
-                if (a->ret != VkResult.VK_TIMEOUT) return true;
-                if (_ctx.IsFatal || _ctx.Stopping.IsCancellationRequested) return Fatal("vkQueueWaitIdle: the context ended during the wait");
-            }
+            return WaitForFencesInSlices(fns, device, 1, &fence, 1, ulong.MaxValue, "vkQueueWaitIdle", out a->ret);
         }
         finally
         {
