@@ -30,9 +30,6 @@ internal sealed unsafe class TimelineFences(HostContext ctx) : IDisposable
     readonly Dictionary<uint, Timeline> _timelines = new();
     bool _stopping;
 
-    /// <summary>Fences waited for so far (for tests and logs).</summary>
-    public long Retired { get; private set; }
-
     /// <summary>
     /// <paramref name="fence"/> (of <paramref name="device"/>, already submitted) retires on
     /// timeline <paramref name="ring"/> after every fence added to it before; then
@@ -82,7 +79,6 @@ internal sealed unsafe class TimelineFences(HostContext ctx) : IDisposable
             lock (_lock)
             {
                 t.Pending.Dequeue();
-                Retired++;
                 Monitor.PulseAll(_lock);
             }
             if (r != VkResult.VK_SUCCESS)
