@@ -21,6 +21,8 @@
 #                              check   full vulkaninfo (on NVIDIA its feature chain is the longest a
 #                                      real app sends), transfer staging|import, the compute job,
 #                                      v14 and rt (where built), with exit codes and wall times
+#                              exts    full vulkaninfo natively and through our ICD with
+#                                      VENUS_DEBUG=init: our reason for each extension left out
 #                              bench   icdbench (BENCH_RUNS runs, default 3) natively, through our ICD
 #                                      and through Mesa's guest, on a venus-host with worker processes
 #                              ggml    test-backend-ops -o OP for GGML_OPS (default MUL_MAT SOFT_MAX
@@ -133,10 +135,11 @@ check() {
     case "$part" in
       check) part_check ;;
       bench) part_bench ;;
+      exts) part_exts ;;
       ggml) part_ggml ;;
       ggml-all) part_ggml_all ;;
       ggml-perf) part_ggml_perf ;;
-      *) echo "gpu.sh: unknown part '$part' (check, bench, ggml, ggml-perf, ggml-all)" >&2 ;;
+      *) echo "gpu.sh: unknown part '$part' (check, exts, bench, ggml, ggml-perf, ggml-all)" >&2 ;;
     esac
   done
   kill "$hp" "$wp" 2>/dev/null; wait "$hp" "$wp" 2>/dev/null || true
@@ -179,6 +182,19 @@ part_check() {
   [ -x "$T/v14" ] && run_both v14 "$T/v14" "$T/compute.comp.spv"
   [ -x "$T/rt" ] && run_both rt "$T/rt" "$T/rt_query.comp.spv" "$T/rt.rgen.spv" "$T/rt.rmiss.spv" "$T/rt.rchit.spv"
   return 0
+}
+
+# Our ICD's reasons for each native extension it leaves out (VENUS_DEBUG=init), beside both drivers'
+# full vulkaninfo: $OUT/exts-ours.err, vulkaninfo-native.txt, vulkaninfo-ours.txt.
+part_exts() {
+  local how rc
+  for how in native ours; do
+    how_env "$how"; rc=0
+    "${E[@]}" VENUS_DEBUG=init timeout 300 "$T/ld-linux-x86-64.so.2" --library-path "$T:/usr/lib/x86_64-linux-gnu:/usr/local/nvidia/lib64" \
+      "$T/vulkaninfo" >"$out/vulkaninfo-$how.txt" 2>"$out/exts-$how.err" || rc=$?
+    echo "== exts, $how: exit $rc, $(grep -m1 -E '^Device Extensions' "$out/vulkaninfo-$how.txt")"
+  done
+  echo "== left out, with reasons: $(grep -c -i 'left out' "$out/exts-ours.err") lines in exts-ours.err"
 }
 
 part_bench() {
