@@ -36,6 +36,9 @@ internal static unsafe class FakeVulkan
             "vkGetDeviceQueue" => (nint)(delegate* unmanaged<ulong, uint, uint, ulong*, void>)&GetDeviceQueue,
             "vkGetDeviceQueue2" => (nint)(delegate* unmanaged<ulong, void*, ulong*, void>)&GetDeviceQueue2,
             "vkQueueSubmit" or "vkQueueSubmit2" or "vkQueueBindSparse" => (nint)(delegate* unmanaged<ulong, uint, void*, ulong, int>)&QueueSubmit,
+            "vkWaitForFences" => (nint)(delegate* unmanaged<ulong, uint, ulong*, uint, ulong, int>)&WaitForFences,
+            "vkGetFenceStatus" => (nint)(delegate* unmanaged<ulong, ulong, int>)&GetFenceStatus,
+            "vkDeviceWaitIdle" => (nint)(delegate* unmanaged<ulong, int>)&DeviceWaitIdle,
             "vkAllocateCommandBuffers" => (nint)(delegate* unmanaged<ulong, VkCommandBufferAllocateInfo*, ulong*, int>)&AllocateCommandBuffers,
             "vkAllocateDescriptorSets" => (nint)(delegate* unmanaged<ulong, VkDescriptorSetAllocateInfo*, ulong*, int>)&AllocateDescriptorSets,
             _ when n.EndsWith("Pipelines", StringComparison.Ordinal) && n.StartsWith("vkCreate", StringComparison.Ordinal) && !n.Contains("RayTracing", StringComparison.Ordinal)
@@ -100,6 +103,34 @@ internal static unsafe class FakeVulkan
             s_queueOverlaps.AddOrUpdate(queue, 1, (_, n) => n + 1);
         Thread.SpinWait(2000);
         s_queueCalls.AddOrUpdate(queue, 0, (_, n) => n - 1);
+        return 0;
+    }
+
+    /// <summary>Devices whose queue work never finishes (a submit that waits on a value nobody signals): their fences stay unsignalled.</summary>
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<ulong, bool> s_stuck = new();
+
+    /// <summary>Makes <paramref name="device"/>'s fences never signal (or signal again): vkWaitForFences sleeps its timeout (at most 100 ms a call) and times out, vkGetFenceStatus says not ready, vkDeviceWaitIdle blocks until cleared.</summary>
+    public static void SetStuck(ulong device, bool stuck)
+    {
+        if (stuck) s_stuck[device] = true;
+        else s_stuck.TryRemove(device, out _);
+    }
+
+    [UnmanagedCallersOnly]
+    static int WaitForFences(ulong device, uint count, ulong* fences, uint waitAll, ulong timeout)
+    {
+        if (!s_stuck.ContainsKey(device)) return 0;
+        Thread.Sleep((int)Math.Min(timeout / 1_000_000, 100));
+        return 2; // VK_TIMEOUT
+    }
+
+    [UnmanagedCallersOnly]
+    static int GetFenceStatus(ulong device, ulong fence) => s_stuck.ContainsKey(device) ? 1 : 0; // VK_NOT_READY : VK_SUCCESS
+
+    [UnmanagedCallersOnly]
+    static int DeviceWaitIdle(ulong device)
+    {
+        while (s_stuck.ContainsKey(device)) Thread.Sleep(10);
         return 0;
     }
 

@@ -160,6 +160,20 @@ internal sealed unsafe class SubmitRetire
         return true;
     }
 
+    /// <summary>
+    /// The queues of <paramref name="device"/> that have had guest submits, at most
+    /// <paramref name="queues"/>.Length of them, into <paramref name="queues"/>; the count. Every
+    /// guest submit goes through <see cref="BeginSubmit"/>, so a queue not listed has no guest work.
+    /// </summary>
+    public int QueuesOf(ulong device, Span<ulong> queues)
+    {
+        int n = 0;
+        lock (_lock)
+            for (int i = 0; i < _queues.Count && n < queues.Length; i++)
+                if (_queues[i].Device == device) queues[n++] = _queues[i].Queue;
+        return n;
+    }
+
     /// <summary>The newest fence of the queue signalled: every fence before it did too.</summary>
     void Retire(QueueTrack q)
     {

@@ -94,30 +94,60 @@ internal sealed unsafe partial class Handlers
     public bool vkQueueWaitIdle(Dispatcher x, vkQueueWaitIdle.Args* a)
     {
         if (!QueueDevice(x, "vkQueueWaitIdle", out ulong device)) return false;
+        ulong queue = a->queue;
+        return WaitQueuesIdle(x, device, &queue, 1, "vkQueueWaitIdle", out a->ret);
+    }
+
+    /// <summary>
+    /// vkQueueWaitIdle of every queue of the device that has had guest submits (the spec's own
+    /// definition of vkDeviceWaitIdle), not the driver's vkDeviceWaitIdle: that would block this
+    /// thread with the queue lock held for as long as the device is busy, which for a submit that
+    /// waits on a value nobody signals is for ever, stopping the context's other threads' queue
+    /// calls and its teardown; this wait is sliced and holds the lock only to submit.
+    /// </summary>
+    public bool vkDeviceWaitIdle(Dispatcher x, vkDeviceWaitIdle.Args* a)
+    {
+        const int MaxQueues = 64;
+        ulong* queues = stackalloc ulong[MaxQueues];
+        int n = _ctx.Retire.QueuesOf(a->device, new Span<ulong>(queues, MaxQueues));
+        if (n == MaxQueues)
+        {
+            // More queues than this path tracks: the driver's own wait, under the lock.
+            var fns = x.DeviceFunctions;
+            if (fns == null || fns->vkDeviceWaitIdle == null) return x.MissingFunction(20);
+            lock (_ctx.Retire.QueueLock) a->ret = fns->vkDeviceWaitIdle(a->device);
+            return true;
+        }
+        return WaitQueuesIdle(x, a->device, queues, n, "vkDeviceWaitIdle", out a->ret);
+    }
+
+    /// <summary>An empty submit with a fence of this host's own to each queue (under the queue lock), then one sliced wait for all of them.</summary>
+    bool WaitQueuesIdle(Dispatcher x, ulong device, ulong* queues, int count, string command, out VkResult result)
+    {
+        result = VkResult.VK_SUCCESS;
+        if (count == 0) return true;
         var fns = x.DeviceFunctions;
-        if (fns->vkQueueSubmit == null || fns->vkCreateFence == null) return x.MissingFunction(19);
-        var info = new VkFenceCreateInfo { sType = VkFenceCreateInfo.SType };
-        ulong fence = 0;
-        a->ret = fns->vkCreateFence(device, &info, null, &fence);
-        if (a->ret != VkResult.VK_SUCCESS) return true;
+        if (fns == null || fns->vkQueueSubmit == null || fns->vkCreateFence == null || fns->vkWaitForFences == null)
+            return Fatal($"{command}: no device function");
+        ulong* fences = stackalloc ulong[count];
+        int made = 0;
         try
         {
-            lock (_ctx.Retire.QueueLock) a->ret = fns->vkQueueSubmit(a->queue, 0, null, fence);
-            if (a->ret != VkResult.VK_SUCCESS) return true;
-            return WaitForFencesInSlices(fns, device, 1, &fence, 1, ulong.MaxValue, "vkQueueWaitIdle", out a->ret);
+            var info = new VkFenceCreateInfo { sType = VkFenceCreateInfo.SType };
+            for (; made < count; made++)
+            {
+                fences[made] = 0;
+                result = fns->vkCreateFence(device, &info, null, &fences[made]);
+                if (result != VkResult.VK_SUCCESS) return true;
+                lock (_ctx.Retire.QueueLock) result = fns->vkQueueSubmit(queues[made], 0, null, fences[made]);
+                if (result != VkResult.VK_SUCCESS) { made++; return true; }
+            }
+            return WaitForFencesInSlices(fns, device, (uint)count, fences, 1, ulong.MaxValue, command, out result);
         }
         finally
         {
-            fns->vkDestroyFence(device, fence, null);
+            for (int i = 0; i < made; i++)
+                if (fences[i] != 0) fns->vkDestroyFence(device, fences[i], null);
         }
-    }
-
-    /// <summary>The driver's vkDeviceWaitIdle under the queue lock: it touches every queue of the device, which the guest may not use meanwhile either.</summary>
-    public bool vkDeviceWaitIdle(Dispatcher x, vkDeviceWaitIdle.Args* a)
-    {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkDeviceWaitIdle == null) return x.MissingFunction(20);
-        lock (_ctx.Retire.QueueLock) a->ret = fns->vkDeviceWaitIdle(a->device);
-        return true;
     }
 }
