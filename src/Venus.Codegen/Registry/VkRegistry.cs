@@ -132,6 +132,11 @@ public sealed class VkRegistry
     public List<string> IcdHandWritten { get; } = new();
     /// <summary>host.xml: commands the host renderer implements by hand (IHandlers in src/Venus.HostRenderer/Families/).</summary>
     public List<string> HostHandWritten { get; } = new();
+    /// <summary>
+    /// host.xml: commands whose generated handler calls a hand-written check (<c>Handlers.&lt;command&gt;Check</c>
+    /// in src/Venus.HostRenderer/Families/&lt;family&gt;.cs) on the decoded arguments before the driver, as listed.
+    /// </summary>
+    public List<(string Command, string Family)> HostChecks { get; } = new();
     /// <summary>icd.xml: hand-written command → the family file that implements it (Families/&lt;family&gt;.cs) and the C# condition under which it is exported (null: always).</summary>
     public Dictionary<string, (string Family, string? When)> IcdFamilies { get; } = new(StringComparer.Ordinal);
     /// <summary>Guest ICD (icd.xml): creation commands whose generated export sends without waiting for the host (guest-chosen ids).</summary>
@@ -208,6 +213,14 @@ public sealed class VkRegistry
         foreach (var host in root.Elements("host"))
             foreach (var h in host.Elements("handwritten"))
                 HostHandWritten.Add((string?)h.Attribute("command") ?? throw new InvalidDataException($"{source}: <handwritten> without command"));
+        foreach (var host in root.Elements("host"))
+            foreach (var h in host.Elements("check"))
+            {
+                string cmd = (string?)h.Attribute("command") ?? throw new InvalidDataException($"{source}: <check> without command");
+                string family = (string?)h.Attribute("family") ?? throw new InvalidDataException($"{source}: <check command=\"{cmd}\"> without family");
+                if (HostChecks.Any(k => k.Command == cmd)) throw new InvalidDataException($"{source}: <check> {cmd} listed twice");
+                HostChecks.Add((cmd, family));
+            }
         foreach (var icd in root.Elements("icd"))
             foreach (var a in icd.Elements("async"))
                 IcdAsync.Add((string?)a.Attribute("command") ?? throw new InvalidDataException($"{source}: <async> without command"));
