@@ -53,28 +53,12 @@ public sealed class HostDispatchEmitter
     /// the family file that implements them: a listed check without its method fails the build (CS8795),
     /// and a method not listed here cannot be a partial implementation (CS0759).
     /// </summary>
-    public string EmitChecks()
+    public string EmitChecks() => Templates.Render("host-checks.sbn", new
     {
-        var w = new CodeWriter();
-        w.Line(CodeWriter.Header("Host checks: what Families/*.cs checks in the guest's decoded arguments before a generated handler calls the driver (host.xml <check>)."));
-        w.Line("using Venus.HostRenderer.Context;");
-        w.Line("using Venus.Protocol.Commands;");
-        w.Line();
-        w.Line("namespace Venus.HostRenderer;");
-        w.Line();
-        w.Open("internal sealed unsafe partial class Handlers");
-        foreach (var group in _m.Reg.HostChecks.GroupBy(h => h.Family))
-        {
-            w.Line($"// Families/{group.Key}.cs");
-            foreach (var (n, _) in group)
-            {
-                w.Line($"/// <summary>Before the driver's {n}: false when the guest's arguments break a rule (the check has failed the context).</summary>");
-                w.Line($"internal partial bool {CheckName(n)}(Dispatcher x, {n}.Args* a);");
-            }
-        }
-        w.Close();
-        return w.ToString();
-    }
+        Header = CodeWriter.Header("Host checks: what Families/*.cs checks in the guest's decoded arguments before a generated handler calls the driver (host.xml <check>)."),
+        Families = _m.Reg.HostChecks.GroupBy(h => h.Family)
+            .Select(g => new { Family = g.Key, Checks = g.Select(h => new { h.Command, Method = CheckName(h.Command) }).ToList() }).ToList(),
+    });
 
     public string Emit()
     {

@@ -213,30 +213,32 @@ public sealed class VkRegistry
         foreach (var host in root.Elements("host"))
             foreach (var h in host.Elements("handwritten"))
                 HostHandWritten.Add((string?)h.Attribute("command") ?? throw new InvalidDataException($"{source}: <handwritten> without command"));
-        foreach (var host in root.Elements("host"))
-            foreach (var h in host.Elements("check"))
-            {
-                string cmd = (string?)h.Attribute("command") ?? throw new InvalidDataException($"{source}: <check> without command");
-                string family = (string?)h.Attribute("family") ?? throw new InvalidDataException($"{source}: <check command=\"{cmd}\"> without family");
-                if (HostChecks.Any(k => k.Command == cmd)) throw new InvalidDataException($"{source}: <check> {cmd} listed twice");
-                HostChecks.Add((cmd, family));
-            }
+        ReadFamilyList(root.Elements("host"), "check", HostChecks, source);
         foreach (var icd in root.Elements("icd"))
             foreach (var a in icd.Elements("async"))
                 IcdAsync.Add((string?)a.Attribute("command") ?? throw new InvalidDataException($"{source}: <async> without command"));
-        foreach (var icd in root.Elements("icd"))
-            foreach (var h in icd.Elements("hook"))
-            {
-                string cmd = (string?)h.Attribute("command") ?? throw new InvalidDataException($"{source}: <hook> without command");
-                string family = (string?)h.Attribute("family") ?? throw new InvalidDataException($"{source}: <hook command=\"{cmd}\"> without family");
-                if (IcdHooks.Any(k => k.Command == cmd)) throw new InvalidDataException($"{source}: <hook> {cmd} listed twice");
-                IcdHooks.Add((cmd, family));
-            }
+        ReadFamilyList(root.Elements("icd"), "hook", IcdHooks, source);
         if (HeaderVersion == 0)
         {
             var hv = root.Descendants("type").FirstOrDefault(t => (string?)t.Attribute("category") == "define" && t.Element("name")?.Value == "VK_HEADER_VERSION");
             if (hv != null && Regex.Match(hv.Value, @"VK_HEADER_VERSION\s+(\d+)") is { Success: true } m) HeaderVersion = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
         }
+    }
+
+    /// <summary>
+    /// The &lt;<paramref name="element"/> command= family=&gt; lines of <paramref name="sides"/> (icd.xml's
+    /// &lt;hook&gt;, host.xml's &lt;check&gt;), appended to <paramref name="into"/> in order; each command once.
+    /// </summary>
+    static void ReadFamilyList(IEnumerable<XElement> sides, string element, List<(string Command, string Family)> into, string source)
+    {
+        foreach (var side in sides)
+            foreach (var h in side.Elements(element))
+            {
+                string cmd = (string?)h.Attribute("command") ?? throw new InvalidDataException($"{source}: <{element}> without command");
+                string family = (string?)h.Attribute("family") ?? throw new InvalidDataException($"{source}: <{element} command=\"{cmd}\"> without family");
+                if (into.Any(k => k.Command == cmd)) throw new InvalidDataException($"{source}: <{element}> {cmd} listed twice");
+                into.Add((cmd, family));
+            }
     }
 
     void ParseType(XElement t, string source)
