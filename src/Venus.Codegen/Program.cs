@@ -120,7 +120,8 @@ public static class Program
         var native = new NativeEmitter(model);
         var wire = new WireEmitter(model, native);
         var fns = new DispatchEmitter(model, native);
-        return new SortedDictionary<string, string>(StringComparer.Ordinal) { ["CommandDispatch.cs"] = new HostDispatchEmitter(model, wire, fns).Emit() };
+        var host = new HostDispatchEmitter(model, wire, fns);
+        return new SortedDictionary<string, string>(StringComparer.Ordinal) { ["CommandDispatch.cs"] = host.Emit(), ["HandlerChecks.cs"] = host.EmitChecks() };
     }
 
     public static SortedDictionary<string, string> GenerateIcd(ProtocolModel model)

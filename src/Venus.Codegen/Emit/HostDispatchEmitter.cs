@@ -7,7 +7,9 @@ namespace Venus.Codegen.Emit;
 /// translated to real handles with their type checked), call the driver through the function table
 /// of the command's dispatchable object, keep the object table in step with creations and
 /// destructions, and write the reply when the guest asked for one. Commands whose Vulkan semantics
-/// need more than that are routed to hand-written handlers (Definitions/host.xml).
+/// need more than that are routed to hand-written handlers (Definitions/host.xml &lt;handwritten&gt;);
+/// commands that need only the guest's arguments checked first keep this generated handler, which
+/// calls a hand-written check before the driver (host.xml &lt;check&gt;).
 /// </summary>
 public sealed class HostDispatchEmitter
 {
@@ -18,17 +20,45 @@ public sealed class HostDispatchEmitter
     /// <summary>Commands the host implements by hand (Definitions/host.xml: instance/device set-up, memory export, Venus transport, ...).</summary>
     readonly HashSet<string> _handWritten;
 
+    /// <summary>Commands whose generated handler calls a hand-written check before the driver (host.xml &lt;check&gt;): name → family.</summary>
+    readonly Dictionary<string, string> _checks = new(StringComparer.Ordinal);
+
     public HostDispatchEmitter(ProtocolModel m, WireEmitter wire, DispatchEmitter fns)
     {
         _m = m;
         _wire = wire;
         _fns = fns;
         _handWritten = new HashSet<string>(m.Reg.HostHandWritten, StringComparer.Ordinal);
-        var wireNames = wire.WireCommands().Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+        var wireCommands = wire.WireCommands().ToDictionary(c => c.Name, StringComparer.Ordinal);
         foreach (var n in _handWritten)
-            if (!wireNames.Contains(n))
+            if (!wireCommands.ContainsKey(n))
                 throw new InvalidDataException($"host.xml: {n} is not a command with a wire body");
+        foreach (var (n, family) in m.Reg.HostChecks)
+        {
+            var rc = m.Reg.ResolveCommand(n) ?? throw new InvalidDataException($"host.xml: <check> of unknown command {n}");
+            if (rc.Name != n) throw new InvalidDataException($"host.xml: <check> {rc.Name}, not its alias {n}");
+            if (_handWritten.Contains(n)) throw new InvalidDataException($"host.xml: <check> {n} is also <handwritten>; a check is for a generated handler");
+            if (!wireCommands.TryGetValue(n, out var c)) throw new InvalidDataException($"host.xml: <check> {n} is not a command with a wire body");
+            if (c.Params.FirstOrDefault() is not { } first || !IsDispatchableType(first.Elem))
+                throw new InvalidDataException($"host.xml: <check> {n} has no generated driver call (its first parameter is not a dispatchable handle)");
+            _checks.Add(n, family);
+        }
     }
+
+    /// <summary>The hand-written check a checked command's generated handler calls before the driver (host.xml &lt;check&gt;).</summary>
+    public static string CheckName(string command) => command + "Check";
+
+    /// <summary>
+    /// The partial declarations of the checks (host.xml &lt;check&gt;), one per listed command, grouped by
+    /// the family file that implements them: a listed check without its method fails the build (CS8795),
+    /// and a method not listed here cannot be a partial implementation (CS0759).
+    /// </summary>
+    public string EmitChecks() => Templates.Render("host-checks.sbn", new
+    {
+        Header = CodeWriter.Header("Host checks: what Families/*.cs checks in the guest's decoded arguments before a generated handler calls the driver (host.xml <check>)."),
+        Families = _m.Reg.HostChecks.GroupBy(h => h.Family)
+            .Select(g => new { Family = g.Key, Checks = g.Select(h => new { h.Command, Method = CheckName(h.Command) }).ToList() }).ToList(),
+    });
 
     public string Emit()
     {
@@ -77,6 +107,8 @@ public sealed class HostDispatchEmitter
             string table = device ? "x.DeviceFunctions" : "x.InstanceFunctions";
             w.Line($"var fn = {table} == null ? null : {table}->{c.Reg!.Name};");
             w.Line($"if (fn == null) return x.MissingFunction({c.TypeValue});");
+            // A checked command (host.xml <check>): the guest's arguments pass the family's rules first.
+            if (_checks.ContainsKey(c.Name)) w.Line($"if (!x.Handlers.{CheckName(c.Name)}(x, &a)) return false;");
             // Output handles: the driver writes real handles into temporaries; the guest's ids are registered.
             var outHandles = c.Params.Where(p => p.IsOutput && p.Elem.Kind == TypeKind.Handle).ToList();
             var callArgs = new List<string>();

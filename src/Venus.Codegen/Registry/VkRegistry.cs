@@ -132,6 +132,11 @@ public sealed class VkRegistry
     public List<string> IcdHandWritten { get; } = new();
     /// <summary>host.xml: commands the host renderer implements by hand (IHandlers in src/Venus.HostRenderer/Families/).</summary>
     public List<string> HostHandWritten { get; } = new();
+    /// <summary>
+    /// host.xml: commands whose generated handler calls a hand-written check (<c>Handlers.&lt;command&gt;Check</c>
+    /// in src/Venus.HostRenderer/Families/&lt;family&gt;.cs) on the decoded arguments before the driver, as listed.
+    /// </summary>
+    public List<(string Command, string Family)> HostChecks { get; } = new();
     /// <summary>icd.xml: hand-written command → the family file that implements it (Families/&lt;family&gt;.cs) and the C# condition under which it is exported (null: always).</summary>
     public Dictionary<string, (string Family, string? When)> IcdFamilies { get; } = new(StringComparer.Ordinal);
     /// <summary>Guest ICD (icd.xml): creation commands whose generated export sends without waiting for the host (guest-chosen ids).</summary>
@@ -208,22 +213,32 @@ public sealed class VkRegistry
         foreach (var host in root.Elements("host"))
             foreach (var h in host.Elements("handwritten"))
                 HostHandWritten.Add((string?)h.Attribute("command") ?? throw new InvalidDataException($"{source}: <handwritten> without command"));
+        ReadFamilyList(root.Elements("host"), "check", HostChecks, source);
         foreach (var icd in root.Elements("icd"))
             foreach (var a in icd.Elements("async"))
                 IcdAsync.Add((string?)a.Attribute("command") ?? throw new InvalidDataException($"{source}: <async> without command"));
-        foreach (var icd in root.Elements("icd"))
-            foreach (var h in icd.Elements("hook"))
-            {
-                string cmd = (string?)h.Attribute("command") ?? throw new InvalidDataException($"{source}: <hook> without command");
-                string family = (string?)h.Attribute("family") ?? throw new InvalidDataException($"{source}: <hook command=\"{cmd}\"> without family");
-                if (IcdHooks.Any(k => k.Command == cmd)) throw new InvalidDataException($"{source}: <hook> {cmd} listed twice");
-                IcdHooks.Add((cmd, family));
-            }
+        ReadFamilyList(root.Elements("icd"), "hook", IcdHooks, source);
         if (HeaderVersion == 0)
         {
             var hv = root.Descendants("type").FirstOrDefault(t => (string?)t.Attribute("category") == "define" && t.Element("name")?.Value == "VK_HEADER_VERSION");
             if (hv != null && Regex.Match(hv.Value, @"VK_HEADER_VERSION\s+(\d+)") is { Success: true } m) HeaderVersion = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
         }
+    }
+
+    /// <summary>
+    /// The &lt;<paramref name="element"/> command= family=&gt; lines of <paramref name="sides"/> (icd.xml's
+    /// &lt;hook&gt;, host.xml's &lt;check&gt;), appended to <paramref name="into"/> in order; each command once.
+    /// </summary>
+    static void ReadFamilyList(IEnumerable<XElement> sides, string element, List<(string Command, string Family)> into, string source)
+    {
+        foreach (var side in sides)
+            foreach (var h in side.Elements(element))
+            {
+                string cmd = (string?)h.Attribute("command") ?? throw new InvalidDataException($"{source}: <{element}> without command");
+                string family = (string?)h.Attribute("family") ?? throw new InvalidDataException($"{source}: <{element} command=\"{cmd}\"> without family");
+                if (into.Any(k => k.Command == cmd)) throw new InvalidDataException($"{source}: <{element}> {cmd} listed twice");
+                into.Add((cmd, family));
+            }
     }
 
     void ParseType(XElement t, string source)

@@ -13,7 +13,7 @@ internal sealed unsafe class Dispatcher : IVnHandleTranslator
 {
     public HostContext Ctx { get; }
     public string Name { get; }
-    public IHandlers Handlers => Ctx.Handlers;
+    public Handlers Handlers => Ctx.Handlers;
     public VnArena Arena { get; }
     /// <summary>The ring this dispatcher serves; null for the virtqueue.</summary>
     public Rings.HostRing? Ring { get; set; }

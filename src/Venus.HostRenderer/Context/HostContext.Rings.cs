@@ -145,7 +145,7 @@ internal sealed unsafe partial class HostContext
     {
         try
         {
-            ((Handlers)Handlers).DestroyAll();
+            Handlers.DestroyAll();
         }
         catch (Exception e)
         {
@@ -200,7 +200,7 @@ internal sealed unsafe partial class HostContext
             if (flags != Mappable) { error = $"shared-memory blob with flags {flags} (only MAPPABLE)"; return null; }
             return CreateSharedMemory(size, out error, id, exactFile);
         }
-        if (!((Handlers)Handlers).TryExportMemory(blobId, out int fd, out ulong memSize))
+        if (!Handlers.TryExportMemory(blobId, out int fd, out ulong memSize))
         {
             error = $"blob_id 0x{blobId:x} is not host-visible device memory this host can export";
             return null;

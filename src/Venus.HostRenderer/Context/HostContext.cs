@@ -47,7 +47,7 @@ internal sealed unsafe partial class HostContext : IDisposable
     public HostOptions Options { get; }
     public string Label { get; }
     public ObjectTable Objects { get; }
-    public IHandlers Handlers { get; }
+    public Handlers Handlers { get; }
     public VulkanLibrary Vk { get; }
     public Dispatcher Virtqueue { get; }
     /// <summary>Host fences on guest submits; destruction waits for the work it may still be used by.</summary>

@@ -40,26 +40,17 @@ internal sealed unsafe partial class Handlers
         return true;
     }
 
-    public bool vkBindBufferMemory(Dispatcher x, vkBindBufferMemory.Args* a)
-    {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkBindBufferMemory == null) return Fatal("vkBindBufferMemory: no device function");
-        if (!BindBuffer(x, a->device, a->buffer, a->memory, a->memoryOffset, "vkBindBufferMemory")) return false;
-        a->ret = fns->vkBindBufferMemory(a->device, a->buffer, a->memory, a->memoryOffset);
-        return true;
-    }
+    internal partial bool vkBindBufferMemoryCheck(Dispatcher x, vkBindBufferMemory.Args* a) =>
+        BindBuffer(x, a->device, a->buffer, a->memory, a->memoryOffset, "vkBindBufferMemory");
 
-    public bool vkBindBufferMemory2(Dispatcher x, vkBindBufferMemory2.Args* a)
+    internal partial bool vkBindBufferMemory2Check(Dispatcher x, vkBindBufferMemory2.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkBindBufferMemory2 == null) return Fatal("vkBindBufferMemory2: no device function");
         if (a->bindInfoCount != 0 && a->pBindInfos == null) return Fatal("vkBindBufferMemory2 without bind infos");
         for (uint i = 0; i < a->bindInfoCount; i++)
         {
             var b = &a->pBindInfos[i];
             if (!BindBuffer(x, a->device, b->buffer, b->memory, b->memoryOffset, "vkBindBufferMemory2")) return false;
         }
-        a->ret = fns->vkBindBufferMemory2(a->device, a->bindInfoCount, a->pBindInfos);
         return true;
     }
 
@@ -101,24 +92,19 @@ internal sealed unsafe partial class Handlers
         return InBuffer(src, srcOffset, size, command, "source") && InBuffer(dst, dstOffset, size, command, "destination");
     }
 
-    public bool vkCmdCopyBuffer(Dispatcher x, vkCmdCopyBuffer.Args* a)
+    internal partial bool vkCmdCopyBufferCheck(Dispatcher x, vkCmdCopyBuffer.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCmdCopyBuffer == null) return Fatal("vkCmdCopyBuffer: no device function");
         if (a->regionCount != 0 && a->pRegions == null) return Fatal("vkCmdCopyBuffer without regions");
         for (uint i = 0; i < a->regionCount; i++)
         {
             var r = &a->pRegions[i];
             if (!CopyRegionFits(a->srcBuffer, a->dstBuffer, r->srcOffset, r->dstOffset, r->size, "vkCmdCopyBuffer")) return false;
         }
-        fns->vkCmdCopyBuffer(a->commandBuffer, a->srcBuffer, a->dstBuffer, a->regionCount, a->pRegions);
         return true;
     }
 
-    public bool vkCmdCopyBuffer2(Dispatcher x, vkCmdCopyBuffer2.Args* a)
+    internal partial bool vkCmdCopyBuffer2Check(Dispatcher x, vkCmdCopyBuffer2.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCmdCopyBuffer2 == null) return Fatal("vkCmdCopyBuffer2: no device function");
         var info = a->pCopyBufferInfo;
         if (info == null || (info->regionCount != 0 && info->pRegions == null)) return Fatal("vkCmdCopyBuffer2 without a copy info or regions");
         for (uint i = 0; i < info->regionCount; i++)
@@ -126,27 +112,16 @@ internal sealed unsafe partial class Handlers
             var r = &info->pRegions[i];
             if (!CopyRegionFits(info->srcBuffer, info->dstBuffer, r->srcOffset, r->dstOffset, r->size, "vkCmdCopyBuffer2")) return false;
         }
-        fns->vkCmdCopyBuffer2(a->commandBuffer, info);
         return true;
     }
 
-    public bool vkCmdFillBuffer(Dispatcher x, vkCmdFillBuffer.Args* a)
-    {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCmdFillBuffer == null) return Fatal("vkCmdFillBuffer: no device function");
-        if (!InBuffer(a->dstBuffer, a->dstOffset, a->size, "vkCmdFillBuffer")) return false;
-        fns->vkCmdFillBuffer(a->commandBuffer, a->dstBuffer, a->dstOffset, a->size, a->data);
-        return true;
-    }
+    internal partial bool vkCmdFillBufferCheck(Dispatcher x, vkCmdFillBuffer.Args* a) =>
+        InBuffer(a->dstBuffer, a->dstOffset, a->size, "vkCmdFillBuffer");
 
-    public bool vkCmdUpdateBuffer(Dispatcher x, vkCmdUpdateBuffer.Args* a)
+    internal partial bool vkCmdUpdateBufferCheck(Dispatcher x, vkCmdUpdateBuffer.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCmdUpdateBuffer == null) return Fatal("vkCmdUpdateBuffer: no device function");
         if (a->dataSize > 65536 || (a->dataSize != 0 && a->pData == null)) return Fatal($"vkCmdUpdateBuffer: {a->dataSize} bytes");
-        if (!InBuffer(a->dstBuffer, a->dstOffset, a->dataSize, "vkCmdUpdateBuffer")) return false;
-        fns->vkCmdUpdateBuffer(a->commandBuffer, a->dstBuffer, a->dstOffset, a->dataSize, a->pData);
-        return true;
+        return InBuffer(a->dstBuffer, a->dstOffset, a->dataSize, "vkCmdUpdateBuffer");
     }
 }
 
@@ -219,12 +194,6 @@ internal sealed unsafe partial class Handlers
         return last ? remaining : WaitSliceNs;
     }
 
-    public bool vkResetFences(Dispatcher x, vkResetFences.Args* a)
-    {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkResetFences == null) return Fatal("vkResetFences: no device function");
-        if (!FencesPresent(a->fenceCount, a->pFences, "vkResetFences")) return false;
-        a->ret = fns->vkResetFences(a->device, a->fenceCount, a->pFences);
-        return true;
-    }
+    internal partial bool vkResetFencesCheck(Dispatcher x, vkResetFences.Args* a) =>
+        FencesPresent(a->fenceCount, a->pFences, "vkResetFences");
 }

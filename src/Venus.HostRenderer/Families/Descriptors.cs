@@ -245,10 +245,8 @@ internal sealed unsafe partial class Handlers
         return avail >= count ? null : $"{count} descriptors from element {element} of binding {binding} run past the set's bindings";
     }
 
-    public bool vkUpdateDescriptorSets(Dispatcher x, vkUpdateDescriptorSets.Args* a)
+    internal partial bool vkUpdateDescriptorSetsCheck(Dispatcher x, vkUpdateDescriptorSets.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkUpdateDescriptorSets == null) return Fatal("vkUpdateDescriptorSets: no device function");
         if ((a->descriptorWriteCount != 0 && a->pDescriptorWrites == null) || (a->descriptorCopyCount != 0 && a->pDescriptorCopies == null))
             return Fatal("vkUpdateDescriptorSets: a count without its array");
         lock (_sets)
@@ -258,7 +256,6 @@ internal sealed unsafe partial class Handlers
             for (uint i = 0; i < a->descriptorCopyCount; i++)
                 if (CopyError(&a->pDescriptorCopies[i]) is { } why) return Fatal($"vkUpdateDescriptorSets: copy {i}: {why}");
         }
-        fns->vkUpdateDescriptorSets(a->device, a->descriptorWriteCount, a->pDescriptorWrites, a->descriptorCopyCount, a->pDescriptorCopies);
         return true;
     }
 

@@ -15,12 +15,8 @@ namespace Venus.HostRenderer;
 /// </summary>
 internal sealed unsafe partial class Handlers
 {
-    const int ObjPipeline = 19;
-
-    public bool vkCreateGraphicsPipelines(Dispatcher x, vkCreateGraphicsPipelines.Args* a)
+    internal partial bool vkCreateGraphicsPipelinesCheck(Dispatcher x, vkCreateGraphicsPipelines.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCreateGraphicsPipelines == null) return Fatal("vkCreateGraphicsPipelines: no device function");
         if (a->createInfoCount != 0 && (a->pCreateInfos == null || a->pPipelines == null)) return Fatal($"vkCreateGraphicsPipelines: {a->createInfoCount} create infos without their arrays");
         if (a->createInfoCount > (uint)_ctx.Objects.Cap) return Fatal($"vkCreateGraphicsPipelines: {a->createInfoCount} pipelines");
         VkPhysicalDeviceLimits limits = default;
@@ -35,16 +31,6 @@ internal sealed unsafe partial class Handlers
                 haveLimits = true;
             }
             if (VertexInputError(vi, limits) is { } why) return Fatal($"vkCreateGraphicsPipelines: create info {i}: {why}");
-        }
-        var real = new ulong[a->createInfoCount];
-        fixed (ulong* p = real) a->ret = fns->vkCreateGraphicsPipelines(a->device, a->pipelineCache, a->createInfoCount, a->pCreateInfos, null, p);
-        for (uint i = 0; i < a->createInfoCount; i++)
-        {
-            if ((int)a->ret >= 0 && real[i] != 0)
-            {
-                if (!x.Register(a->pPipelines[i], real[i], ObjPipeline)) return false;
-            }
-            else a->pPipelines[i] = 0;
         }
         return true;
     }

@@ -97,28 +97,14 @@ internal sealed unsafe partial class Handlers
         return before * stride + each;
     }
 
-    public bool vkResetQueryPool(Dispatcher x, vkResetQueryPool.Args* a)
-    {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkResetQueryPool == null) return Fatal("vkResetQueryPool: no device function");
-        if (!InPool(a->queryPool, a->firstQuery, a->queryCount, "vkResetQueryPool", out _)) return false;
-        fns->vkResetQueryPool(a->device, a->queryPool, a->firstQuery, a->queryCount);
-        return true;
-    }
+    internal partial bool vkResetQueryPoolCheck(Dispatcher x, vkResetQueryPool.Args* a) =>
+        InPool(a->queryPool, a->firstQuery, a->queryCount, "vkResetQueryPool", out _);
 
-    public bool vkCmdResetQueryPool(Dispatcher x, vkCmdResetQueryPool.Args* a)
-    {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCmdResetQueryPool == null) return Fatal("vkCmdResetQueryPool: no device function");
-        if (!InPool(a->queryPool, a->firstQuery, a->queryCount, "vkCmdResetQueryPool", out _)) return false;
-        fns->vkCmdResetQueryPool(a->commandBuffer, a->queryPool, a->firstQuery, a->queryCount);
-        return true;
-    }
+    internal partial bool vkCmdResetQueryPoolCheck(Dispatcher x, vkCmdResetQueryPool.Args* a) =>
+        InPool(a->queryPool, a->firstQuery, a->queryCount, "vkCmdResetQueryPool", out _);
 
-    public bool vkGetQueryPoolResults(Dispatcher x, vkGetQueryPoolResults.Args* a)
+    internal partial bool vkGetQueryPoolResultsCheck(Dispatcher x, vkGetQueryPoolResults.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkGetQueryPoolResults == null) return Fatal("vkGetQueryPoolResults: no device function");
         if (!InPool(a->queryPool, a->firstQuery, a->queryCount, "vkGetQueryPoolResults", out var pool)) return false;
         if (a->queryCount != 0 && a->pData == null) return Fatal("vkGetQueryPoolResults without a data buffer");
         if (pool.Count != 0)
@@ -126,57 +112,29 @@ internal sealed unsafe partial class Handlers
             ulong span = ResultsSpan(a->queryCount, a->stride, ResultSize(pool, a->flags));
             if (span > a->dataSize) return Fatal($"vkGetQueryPoolResults: {a->queryCount} results at stride {a->stride} do not fit {a->dataSize} bytes");
         }
-        a->ret = fns->vkGetQueryPoolResults(a->device, a->queryPool, a->firstQuery, a->queryCount, a->dataSize, a->pData, a->stride, a->flags);
         return true;
     }
 
-    public bool vkCmdCopyQueryPoolResults(Dispatcher x, vkCmdCopyQueryPoolResults.Args* a)
+    internal partial bool vkCmdCopyQueryPoolResultsCheck(Dispatcher x, vkCmdCopyQueryPoolResults.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCmdCopyQueryPoolResults == null) return Fatal("vkCmdCopyQueryPoolResults: no device function");
         if (!InPool(a->queryPool, a->firstQuery, a->queryCount, "vkCmdCopyQueryPoolResults", out var pool)) return false;
         if (pool.Count != 0)
         {
             ulong span = ResultsSpan(a->queryCount, a->stride, ResultSize(pool, a->flags));
             if (span == ulong.MaxValue || !InBuffer(a->dstBuffer, a->dstOffset, span, "vkCmdCopyQueryPoolResults")) return span == ulong.MaxValue ? Fatal("vkCmdCopyQueryPoolResults: the results' span overflows") : false;
         }
-        fns->vkCmdCopyQueryPoolResults(a->commandBuffer, a->queryPool, a->firstQuery, a->queryCount, a->dstBuffer, a->dstOffset, a->stride, a->flags);
         return true;
     }
 
-    public bool vkCmdBeginQuery(Dispatcher x, vkCmdBeginQuery.Args* a)
-    {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCmdBeginQuery == null) return Fatal("vkCmdBeginQuery: no device function");
-        if (!InPool(a->queryPool, a->query, 1, "vkCmdBeginQuery", out _)) return false;
-        fns->vkCmdBeginQuery(a->commandBuffer, a->queryPool, a->query, a->flags);
-        return true;
-    }
+    internal partial bool vkCmdBeginQueryCheck(Dispatcher x, vkCmdBeginQuery.Args* a) =>
+        InPool(a->queryPool, a->query, 1, "vkCmdBeginQuery", out _);
 
-    public bool vkCmdEndQuery(Dispatcher x, vkCmdEndQuery.Args* a)
-    {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCmdEndQuery == null) return Fatal("vkCmdEndQuery: no device function");
-        if (!InPool(a->queryPool, a->query, 1, "vkCmdEndQuery", out _)) return false;
-        fns->vkCmdEndQuery(a->commandBuffer, a->queryPool, a->query);
-        return true;
-    }
+    internal partial bool vkCmdEndQueryCheck(Dispatcher x, vkCmdEndQuery.Args* a) =>
+        InPool(a->queryPool, a->query, 1, "vkCmdEndQuery", out _);
 
-    public bool vkCmdWriteTimestamp(Dispatcher x, vkCmdWriteTimestamp.Args* a)
-    {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCmdWriteTimestamp == null) return Fatal("vkCmdWriteTimestamp: no device function");
-        if (!InPool(a->queryPool, a->query, 1, "vkCmdWriteTimestamp", out _)) return false;
-        fns->vkCmdWriteTimestamp(a->commandBuffer, a->pipelineStage, a->queryPool, a->query);
-        return true;
-    }
+    internal partial bool vkCmdWriteTimestampCheck(Dispatcher x, vkCmdWriteTimestamp.Args* a) =>
+        InPool(a->queryPool, a->query, 1, "vkCmdWriteTimestamp", out _);
 
-    public bool vkCmdWriteTimestamp2(Dispatcher x, vkCmdWriteTimestamp2.Args* a)
-    {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCmdWriteTimestamp2 == null) return Fatal("vkCmdWriteTimestamp2: no device function");
-        if (!InPool(a->queryPool, a->query, 1, "vkCmdWriteTimestamp2", out _)) return false;
-        fns->vkCmdWriteTimestamp2(a->commandBuffer, a->stage, a->queryPool, a->query);
-        return true;
-    }
+    internal partial bool vkCmdWriteTimestamp2Check(Dispatcher x, vkCmdWriteTimestamp2.Args* a) =>
+        InPool(a->queryPool, a->query, 1, "vkCmdWriteTimestamp2", out _);
 }

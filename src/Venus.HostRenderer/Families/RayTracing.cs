@@ -34,40 +34,29 @@ internal sealed unsafe partial class Handlers
         return true;
     }
 
-    public bool vkCmdBuildAccelerationStructuresKHR(Dispatcher x, vkCmdBuildAccelerationStructuresKHR.Args* a)
+    internal partial bool vkCmdBuildAccelerationStructuresKHRCheck(Dispatcher x, vkCmdBuildAccelerationStructuresKHR.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCmdBuildAccelerationStructuresKHR == null)
-            return Fatal("vkCmdBuildAccelerationStructuresKHR: the device has no such function (VK_KHR_acceleration_structure not enabled)");
         if (!CheckBuildInfos("vkCmdBuildAccelerationStructuresKHR", a->infoCount, a->pInfos)) return false;
         if (a->infoCount != 0 && a->ppBuildRangeInfos == null) return Fatal("vkCmdBuildAccelerationStructuresKHR: no build ranges");
         for (uint i = 0; i < a->infoCount; i++)
             if (a->pInfos[i].geometryCount != 0 && a->ppBuildRangeInfos[i] == null)
                 return Fatal($"vkCmdBuildAccelerationStructuresKHR: no build ranges for info {i}");
-        fns->vkCmdBuildAccelerationStructuresKHR(a->commandBuffer, a->infoCount, a->pInfos, a->ppBuildRangeInfos);
         return true;
     }
 
-    public bool vkCmdBuildAccelerationStructuresIndirectKHR(Dispatcher x, vkCmdBuildAccelerationStructuresIndirectKHR.Args* a)
+    internal partial bool vkCmdBuildAccelerationStructuresIndirectKHRCheck(Dispatcher x, vkCmdBuildAccelerationStructuresIndirectKHR.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCmdBuildAccelerationStructuresIndirectKHR == null)
-            return Fatal("vkCmdBuildAccelerationStructuresIndirectKHR: the device has no such function");
         if (!CheckBuildInfos("vkCmdBuildAccelerationStructuresIndirectKHR", a->infoCount, a->pInfos)) return false;
         if (a->infoCount != 0 && (a->ppMaxPrimitiveCounts == null || a->pIndirectDeviceAddresses == null || a->pIndirectStrides == null))
             return Fatal("vkCmdBuildAccelerationStructuresIndirectKHR: missing addresses, strides or primitive counts");
         for (uint i = 0; i < a->infoCount; i++)
             if (a->pInfos[i].geometryCount != 0 && a->ppMaxPrimitiveCounts[i] == null)
                 return Fatal($"vkCmdBuildAccelerationStructuresIndirectKHR: no primitive counts for info {i}");
-        fns->vkCmdBuildAccelerationStructuresIndirectKHR(a->commandBuffer, a->infoCount, a->pInfos, a->pIndirectDeviceAddresses, a->pIndirectStrides, a->ppMaxPrimitiveCounts);
         return true;
     }
 
-    public bool vkGetAccelerationStructureBuildSizesKHR(Dispatcher x, vkGetAccelerationStructureBuildSizesKHR.Args* a)
+    internal partial bool vkGetAccelerationStructureBuildSizesKHRCheck(Dispatcher x, vkGetAccelerationStructureBuildSizesKHR.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkGetAccelerationStructureBuildSizesKHR == null)
-            return Fatal("vkGetAccelerationStructureBuildSizesKHR: the device has no such function");
         if (a->pBuildInfo == null || a->pSizeInfo == null) return Fatal("vkGetAccelerationStructureBuildSizesKHR: no build info or size info");
         if (!CheckBuildInfos("vkGetAccelerationStructureBuildSizesKHR", 1, a->pBuildInfo)) return false;
         if (a->pBuildInfo->geometryCount != 0 && a->pMaxPrimitiveCounts == null)
@@ -75,7 +64,6 @@ internal sealed unsafe partial class Handlers
         // Host builds are never offered: a size query for them is a device query too.
         if (a->buildType != VkAccelerationStructureBuildTypeKHR.VK_ACCELERATION_STRUCTURE_BUILD_TYPE_DEVICE_KHR)
             return Fatal($"vkGetAccelerationStructureBuildSizesKHR: build type {a->buildType} (only device builds travel)");
-        fns->vkGetAccelerationStructureBuildSizesKHR(a->device, a->buildType, a->pBuildInfo, a->pMaxPrimitiveCounts, a->pSizeInfo);
         return true;
     }
 }

@@ -35,45 +35,30 @@ internal unsafe partial interface IHandlers
     bool vkUnmapMemory(Dispatcher x, vkUnmapMemory.Args* a);
     bool vkFlushMappedMemoryRanges(Dispatcher x, vkFlushMappedMemoryRanges.Args* a);
     bool vkInvalidateMappedMemoryRanges(Dispatcher x, vkInvalidateMappedMemoryRanges.Args* a);
-    bool vkBindBufferMemory(Dispatcher x, vkBindBufferMemory.Args* a);
     bool vkQueueBindSparse(Dispatcher x, vkQueueBindSparse.Args* a);
-    bool vkResetFences(Dispatcher x, vkResetFences.Args* a);
     bool vkWaitForFences(Dispatcher x, vkWaitForFences.Args* a);
     bool vkCreateSemaphore(Dispatcher x, vkCreateSemaphore.Args* a);
     bool vkDestroySemaphore(Dispatcher x, vkDestroySemaphore.Args* a);
     bool vkCreateQueryPool(Dispatcher x, vkCreateQueryPool.Args* a);
     bool vkDestroyQueryPool(Dispatcher x, vkDestroyQueryPool.Args* a);
-    bool vkGetQueryPoolResults(Dispatcher x, vkGetQueryPoolResults.Args* a);
     bool vkDestroyBuffer(Dispatcher x, vkDestroyBuffer.Args* a);
     bool vkCreateImage(Dispatcher x, vkCreateImage.Args* a);
     bool vkDestroyImage(Dispatcher x, vkDestroyImage.Args* a);
-    bool vkCreateGraphicsPipelines(Dispatcher x, vkCreateGraphicsPipelines.Args* a);
     bool vkCreateDescriptorSetLayout(Dispatcher x, vkCreateDescriptorSetLayout.Args* a);
     bool vkDestroyDescriptorSetLayout(Dispatcher x, vkDestroyDescriptorSetLayout.Args* a);
     bool vkDestroyDescriptorPool(Dispatcher x, vkDestroyDescriptorPool.Args* a);
     bool vkResetDescriptorPool(Dispatcher x, vkResetDescriptorPool.Args* a);
     bool vkAllocateDescriptorSets(Dispatcher x, vkAllocateDescriptorSets.Args* a);
     bool vkFreeDescriptorSets(Dispatcher x, vkFreeDescriptorSets.Args* a);
-    bool vkUpdateDescriptorSets(Dispatcher x, vkUpdateDescriptorSets.Args* a);
     bool vkDestroyCommandPool(Dispatcher x, vkDestroyCommandPool.Args* a);
     bool vkAllocateCommandBuffers(Dispatcher x, vkAllocateCommandBuffers.Args* a);
     bool vkFreeCommandBuffers(Dispatcher x, vkFreeCommandBuffers.Args* a);
-    bool vkCmdCopyBuffer(Dispatcher x, vkCmdCopyBuffer.Args* a);
-    bool vkCmdUpdateBuffer(Dispatcher x, vkCmdUpdateBuffer.Args* a);
-    bool vkCmdFillBuffer(Dispatcher x, vkCmdFillBuffer.Args* a);
-    bool vkCmdBeginQuery(Dispatcher x, vkCmdBeginQuery.Args* a);
-    bool vkCmdEndQuery(Dispatcher x, vkCmdEndQuery.Args* a);
-    bool vkCmdResetQueryPool(Dispatcher x, vkCmdResetQueryPool.Args* a);
-    bool vkCmdWriteTimestamp(Dispatcher x, vkCmdWriteTimestamp.Args* a);
-    bool vkCmdCopyQueryPoolResults(Dispatcher x, vkCmdCopyQueryPoolResults.Args* a);
     bool vkEnumerateInstanceVersion(Dispatcher x, vkEnumerateInstanceVersion.Args* a);
-    bool vkBindBufferMemory2(Dispatcher x, vkBindBufferMemory2.Args* a);
     bool vkEnumeratePhysicalDeviceGroups(Dispatcher x, vkEnumeratePhysicalDeviceGroups.Args* a);
     bool vkGetPhysicalDeviceProperties2(Dispatcher x, vkGetPhysicalDeviceProperties2.Args* a);
     bool vkGetPhysicalDeviceMemoryProperties2(Dispatcher x, vkGetPhysicalDeviceMemoryProperties2.Args* a);
     bool vkGetDeviceQueue2(Dispatcher x, vkGetDeviceQueue2.Args* a);
     bool vkGetPhysicalDeviceExternalSemaphoreProperties(Dispatcher x, vkGetPhysicalDeviceExternalSemaphoreProperties.Args* a);
-    bool vkResetQueryPool(Dispatcher x, vkResetQueryPool.Args* a);
     bool vkWaitSemaphores(Dispatcher x, vkWaitSemaphores.Args* a);
     bool vkSetReplyCommandStreamMESA(Dispatcher x, vkSetReplyCommandStreamMESA.Args* a);
     bool vkSeekReplyCommandStreamMESA(Dispatcher x, vkSeekReplyCommandStreamMESA.Args* a);
@@ -85,9 +70,7 @@ internal unsafe partial interface IHandlers
     bool vkGetMemoryResourcePropertiesMESA(Dispatcher x, vkGetMemoryResourcePropertiesMESA.Args* a);
     bool vkGetMemoryFdKHR(Dispatcher x, vkGetMemoryFdKHR.Args* a);
     bool vkGetMemoryFdPropertiesKHR(Dispatcher x, vkGetMemoryFdPropertiesKHR.Args* a);
-    bool vkCmdWriteTimestamp2(Dispatcher x, vkCmdWriteTimestamp2.Args* a);
     bool vkQueueSubmit2(Dispatcher x, vkQueueSubmit2.Args* a);
-    bool vkCmdCopyBuffer2(Dispatcher x, vkCmdCopyBuffer2.Args* a);
     bool vkImportFenceFdKHR(Dispatcher x, vkImportFenceFdKHR.Args* a);
     bool vkGetFenceFdKHR(Dispatcher x, vkGetFenceFdKHR.Args* a);
     bool vkImportSemaphoreFdKHR(Dispatcher x, vkImportSemaphoreFdKHR.Args* a);
@@ -100,9 +83,6 @@ internal unsafe partial interface IHandlers
     bool vkWaitRingSeqnoMESA(Dispatcher x, vkWaitRingSeqnoMESA.Args* a);
     bool vkCopyImageToMemoryMESA(Dispatcher x, vkCopyImageToMemoryMESA.Args* a);
     bool vkCopyMemoryToImageMESA(Dispatcher x, vkCopyMemoryToImageMESA.Args* a);
-    bool vkCmdBuildAccelerationStructuresKHR(Dispatcher x, vkCmdBuildAccelerationStructuresKHR.Args* a);
-    bool vkCmdBuildAccelerationStructuresIndirectKHR(Dispatcher x, vkCmdBuildAccelerationStructuresIndirectKHR.Args* a);
-    bool vkGetAccelerationStructureBuildSizesKHR(Dispatcher x, vkGetAccelerationStructureBuildSizesKHR.Args* a);
     bool vkWriteSamplerDescriptorMESA(Dispatcher x, vkWriteSamplerDescriptorMESA.Args* a);
 }
 
@@ -906,7 +886,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkBindBufferMemory.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(28, ref d);
-        if (!x.Handlers.vkBindBufferMemory(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkBindBufferMemory;
+        if (fn == null) return x.MissingFunction(28);
+        if (!x.Handlers.vkBindBufferMemoryCheck(x, &a)) return false;
+        a.ret = fn(a.device, a.buffer, a.memory, a.memoryOffset);
         if ((flags & 1) != 0)
         {
             ulong size = vkBindBufferMemory.ReplySize(&a);
@@ -1090,7 +1073,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkResetFences.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(37, ref d);
-        if (!x.Handlers.vkResetFences(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkResetFences;
+        if (fn == null) return x.MissingFunction(37);
+        if (!x.Handlers.vkResetFencesCheck(x, &a)) return false;
+        a.ret = fn(a.device, a.fenceCount, a.pFences);
         if ((flags & 1) != 0)
         {
             ulong size = vkResetFences.ReplySize(&a);
@@ -1326,7 +1312,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkGetQueryPoolResults.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(49, ref d);
-        if (!x.Handlers.vkGetQueryPoolResults(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkGetQueryPoolResults;
+        if (fn == null) return x.MissingFunction(49);
+        if (!x.Handlers.vkGetQueryPoolResultsCheck(x, &a)) return false;
+        a.ret = fn(a.device, a.queryPool, a.firstQuery, a.queryCount, a.dataSize, a.pData, a.stride, a.flags);
         if ((flags & 1) != 0)
         {
             ulong size = vkGetQueryPoolResults.ReplySize(&a);
@@ -1676,7 +1665,18 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCreateGraphicsPipelines.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(65, ref d);
-        if (!x.Handlers.vkCreateGraphicsPipelines(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCreateGraphicsPipelines;
+        if (fn == null) return x.MissingFunction(65);
+        if (!x.Handlers.vkCreateGraphicsPipelinesCheck(x, &a)) return false;
+        ulong n_pPipelines = a.pPipelines == null ? 0 : (ulong)a.createInfoCount;
+        ulong* real_pPipelines = n_pPipelines == 0 ? null : (ulong*)d.Alloc(n_pPipelines, 8);
+        if (n_pPipelines != 0 && real_pPipelines == null) return x.DecodeFailed(65, ref d);
+        a.ret = fn(a.device, a.pipelineCache, a.createInfoCount, a.pCreateInfos, null, real_pPipelines);
+        for (ulong i = 0; i < n_pPipelines; i++)
+        {
+            if ((int)a.ret >= 0 && real_pPipelines[i] != 0) { if (!x.Register(a.pPipelines[i], real_pPipelines[i], 19)) return false; }
+            else a.pPipelines[i] = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateGraphicsPipelines.ReplySize(&a);
@@ -1974,7 +1974,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkUpdateDescriptorSets.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(79, ref d);
-        if (!x.Handlers.vkUpdateDescriptorSets(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkUpdateDescriptorSets;
+        if (fn == null) return x.MissingFunction(79);
+        if (!x.Handlers.vkUpdateDescriptorSetsCheck(x, &a)) return false;
+        fn(a.device, a.descriptorWriteCount, a.pDescriptorWrites, a.descriptorCopyCount, a.pDescriptorCopies);
         if ((flags & 1) != 0)
         {
             ulong size = vkUpdateDescriptorSets.ReplySize(&a);
@@ -2649,7 +2652,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdCopyBuffer.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(112, ref d);
-        if (!x.Handlers.vkCmdCopyBuffer(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdCopyBuffer;
+        if (fn == null) return x.MissingFunction(112);
+        if (!x.Handlers.vkCmdCopyBufferCheck(x, &a)) return false;
+        fn(a.commandBuffer, a.srcBuffer, a.dstBuffer, a.regionCount, a.pRegions);
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdCopyBuffer.ReplySize(&a);
@@ -2747,7 +2753,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdUpdateBuffer.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(117, ref d);
-        if (!x.Handlers.vkCmdUpdateBuffer(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdUpdateBuffer;
+        if (fn == null) return x.MissingFunction(117);
+        if (!x.Handlers.vkCmdUpdateBufferCheck(x, &a)) return false;
+        fn(a.commandBuffer, a.dstBuffer, a.dstOffset, a.dataSize, a.pData);
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdUpdateBuffer.ReplySize(&a);
@@ -2765,7 +2774,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdFillBuffer.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(118, ref d);
-        if (!x.Handlers.vkCmdFillBuffer(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdFillBuffer;
+        if (fn == null) return x.MissingFunction(118);
+        if (!x.Handlers.vkCmdFillBufferCheck(x, &a)) return false;
+        fn(a.commandBuffer, a.dstBuffer, a.dstOffset, a.size, a.data);
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdFillBuffer.ReplySize(&a);
@@ -2943,7 +2955,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdBeginQuery.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(127, ref d);
-        if (!x.Handlers.vkCmdBeginQuery(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdBeginQuery;
+        if (fn == null) return x.MissingFunction(127);
+        if (!x.Handlers.vkCmdBeginQueryCheck(x, &a)) return false;
+        fn(a.commandBuffer, a.queryPool, a.query, a.flags);
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdBeginQuery.ReplySize(&a);
@@ -2961,7 +2976,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdEndQuery.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(128, ref d);
-        if (!x.Handlers.vkCmdEndQuery(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdEndQuery;
+        if (fn == null) return x.MissingFunction(128);
+        if (!x.Handlers.vkCmdEndQueryCheck(x, &a)) return false;
+        fn(a.commandBuffer, a.queryPool, a.query);
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdEndQuery.ReplySize(&a);
@@ -2979,7 +2997,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdResetQueryPool.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(129, ref d);
-        if (!x.Handlers.vkCmdResetQueryPool(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdResetQueryPool;
+        if (fn == null) return x.MissingFunction(129);
+        if (!x.Handlers.vkCmdResetQueryPoolCheck(x, &a)) return false;
+        fn(a.commandBuffer, a.queryPool, a.firstQuery, a.queryCount);
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdResetQueryPool.ReplySize(&a);
@@ -2997,7 +3018,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdWriteTimestamp.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(130, ref d);
-        if (!x.Handlers.vkCmdWriteTimestamp(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdWriteTimestamp;
+        if (fn == null) return x.MissingFunction(130);
+        if (!x.Handlers.vkCmdWriteTimestampCheck(x, &a)) return false;
+        fn(a.commandBuffer, a.pipelineStage, a.queryPool, a.query);
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdWriteTimestamp.ReplySize(&a);
@@ -3015,7 +3039,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdCopyQueryPoolResults.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(131, ref d);
-        if (!x.Handlers.vkCmdCopyQueryPoolResults(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdCopyQueryPoolResults;
+        if (fn == null) return x.MissingFunction(131);
+        if (!x.Handlers.vkCmdCopyQueryPoolResultsCheck(x, &a)) return false;
+        fn(a.commandBuffer, a.queryPool, a.firstQuery, a.queryCount, a.dstBuffer, a.dstOffset, a.stride, a.flags);
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdCopyQueryPoolResults.ReplySize(&a);
@@ -3151,7 +3178,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkBindBufferMemory2.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(138, ref d);
-        if (!x.Handlers.vkBindBufferMemory2(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkBindBufferMemory2;
+        if (fn == null) return x.MissingFunction(138);
+        if (!x.Handlers.vkBindBufferMemory2Check(x, &a)) return false;
+        a.ret = fn(a.device, a.bindInfoCount, a.pBindInfos);
         if ((flags & 1) != 0)
         {
             ulong size = vkBindBufferMemory2.ReplySize(&a);
@@ -3801,7 +3831,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkResetQueryPool.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(171, ref d);
-        if (!x.Handlers.vkResetQueryPool(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkResetQueryPool;
+        if (fn == null) return x.MissingFunction(171);
+        if (!x.Handlers.vkResetQueryPoolCheck(x, &a)) return false;
+        fn(a.device, a.queryPool, a.firstQuery, a.queryCount);
         if ((flags & 1) != 0)
         {
             ulong size = vkResetQueryPool.ReplySize(&a);
@@ -4445,7 +4478,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdWriteTimestamp2.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(205, ref d);
-        if (!x.Handlers.vkCmdWriteTimestamp2(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdWriteTimestamp2;
+        if (fn == null) return x.MissingFunction(205);
+        if (!x.Handlers.vkCmdWriteTimestamp2Check(x, &a)) return false;
+        fn(a.commandBuffer, a.stage, a.queryPool, a.query);
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdWriteTimestamp2.ReplySize(&a);
@@ -4481,7 +4517,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdCopyBuffer2.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(207, ref d);
-        if (!x.Handlers.vkCmdCopyBuffer2(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdCopyBuffer2;
+        if (fn == null) return x.MissingFunction(207);
+        if (!x.Handlers.vkCmdCopyBuffer2Check(x, &a)) return false;
+        fn(a.commandBuffer, a.pCopyBufferInfo);
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdCopyBuffer2.ReplySize(&a);
@@ -6351,7 +6390,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdBuildAccelerationStructuresKHR.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(306, ref d);
-        if (!x.Handlers.vkCmdBuildAccelerationStructuresKHR(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdBuildAccelerationStructuresKHR;
+        if (fn == null) return x.MissingFunction(306);
+        if (!x.Handlers.vkCmdBuildAccelerationStructuresKHRCheck(x, &a)) return false;
+        fn(a.commandBuffer, a.infoCount, a.pInfos, a.ppBuildRangeInfos);
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdBuildAccelerationStructuresKHR.ReplySize(&a);
@@ -6369,7 +6411,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdBuildAccelerationStructuresIndirectKHR.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(307, ref d);
-        if (!x.Handlers.vkCmdBuildAccelerationStructuresIndirectKHR(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdBuildAccelerationStructuresIndirectKHR;
+        if (fn == null) return x.MissingFunction(307);
+        if (!x.Handlers.vkCmdBuildAccelerationStructuresIndirectKHRCheck(x, &a)) return false;
+        fn(a.commandBuffer, a.infoCount, a.pInfos, a.pIndirectDeviceAddresses, a.pIndirectStrides, a.ppMaxPrimitiveCounts);
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdBuildAccelerationStructuresIndirectKHR.ReplySize(&a);
@@ -6547,7 +6592,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkGetAccelerationStructureBuildSizesKHR.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(319, ref d);
-        if (!x.Handlers.vkGetAccelerationStructureBuildSizesKHR(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkGetAccelerationStructureBuildSizesKHR;
+        if (fn == null) return x.MissingFunction(319);
+        if (!x.Handlers.vkGetAccelerationStructureBuildSizesKHRCheck(x, &a)) return false;
+        fn(a.device, a.buildType, a.pBuildInfo, a.pMaxPrimitiveCounts, a.pSizeInfo);
         if ((flags & 1) != 0)
         {
             ulong size = vkGetAccelerationStructureBuildSizesKHR.ReplySize(&a);

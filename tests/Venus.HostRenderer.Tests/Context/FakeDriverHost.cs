@@ -29,7 +29,8 @@ internal sealed unsafe class FakeDriverHost : IDisposable
     private ulong _replySize;
     private ulong _nextId = 0x1000;
 
-    public FakeDriverHost(ulong maxDeviceMemoryBytes = 16UL << 30, int maxObjects = 4096)
+    /// <param name="vulkan">The driver: <see cref="FakeVulkan"/> unless a test wraps it.</param>
+    public FakeDriverHost(ulong maxDeviceMemoryBytes = 16UL << 30, int maxObjects = 4096, Native.VulkanLibrary? vulkan = null)
     {
         var options = new HostOptions
         {
@@ -39,7 +40,7 @@ internal sealed unsafe class FakeDriverHost : IDisposable
             MaxDeviceMemoryBytes = maxDeviceMemoryBytes,
             MaxObjects = maxObjects,
         };
-        Ctx = new HostContext(FakeVulkan.Library, options, "unit");
+        Ctx = new HostContext(vulkan ?? FakeVulkan.Library, options, "unit");
         _reply = Ctx.CreateBlob(2, 1, ReplyBytes, 0, out string? error, ReplyResource)
             ?? throw new InvalidOperationException($"no shared memory for replies: {error}");
     }
