@@ -25,10 +25,12 @@ internal sealed unsafe partial class Device : DispatchableObject
     public readonly ConcurrentDictionary<ulong, GuestFence> Fences = new();
     /// <summary>Timeline semaphores with a feedback counter (<see cref="Timelines"/>).</summary>
     public readonly ConcurrentDictionary<ulong, GuestTimeline> Timelines = new();
-    /// <summary>Events with a feedback slot (<see cref="Events"/>).</summary>
-    public readonly ConcurrentDictionary<ulong, GuestEvent> Events = new();
-    /// <summary>Query pools with feedback slots (<see cref="GuestQueryPool"/>).</summary>
-    public readonly ConcurrentDictionary<ulong, GuestQueryPool> QueryPools = new();
+    /// <summary>Events with a feedback slot (<see cref="Events"/>; an <see cref="IdTable{T}"/>, so vkGetEventStatus takes no lock).</summary>
+    public readonly IdTable<GuestEvent> Events = new();
+    /// <summary>Query pools with feedback slots (<see cref="GuestQueryPool"/>; lock-free lookups for vkGetQueryPoolResults).</summary>
+    public readonly IdTable<GuestQueryPool> QueryPools = new();
+    /// <summary>How many entries <see cref="QueryPools"/> holds, so that recording skips the lookup while there are none.</summary>
+    public int QueryPoolCount;
     /// <summary>Each live image's memory requirements, once known (<see cref="IdTable{T}"/>).</summary>
     public readonly IdTable<ImageRequirements> ImageRequirements = new();
     /// <summary>Requirements by create info, for creating images without a reply (<see cref="Runtime.ImageCache"/>).</summary>
@@ -50,12 +52,16 @@ internal sealed unsafe partial class Device : DispatchableObject
     private Device(PhysicalDevice physicalDevice, HashSet<string> enabledExtensions, (nint, nint)[] memoryReports)
     {
         PhysicalDevice = physicalDevice;
+        Ring = physicalDevice.Instance.Ring;
         _enabledExtensions = enabledExtensions;
         _memoryReports = memoryReports;
     }
 
     public PhysicalDevice PhysicalDevice { get; }
     public override GuestInstance Instance => PhysicalDevice.Instance;
+
+    /// <summary>The instance's ring, kept here so that status queries reach it without two property calls.</summary>
+    public new GuestRing Ring { get; }
     public uint ApiVersion => PhysicalDevice.ApiVersion;
     public bool IsEnabled(string extension) => _enabledExtensions.Contains(extension);
     public IReadOnlyList<Queue> Queues => _queues;
