@@ -102,17 +102,21 @@ internal sealed unsafe class ImageCache
                 *pImage = id;
                 return VkResult.VK_SUCCESS;
             }
-            // A device older than 1.3: Mesa's way, the first image of a key with a reply.
+            // A device older than 1.3: Mesa's way, the first image of a key with a reply, then its requirements.
             Interlocked.Increment(ref cache._misses);
             VkResult created = CreateWithReply(dev, info, id, shape, pImage);
-            if (created == VkResult.VK_SUCCESS && dev.ImageRequirements.TryGetValue(id, out ImageRequirements real))
+            if (created == VkResult.VK_SUCCESS)
+            {
+                ImageRequirements real = AskHost(dev, id);
+                dev.ImageRequirements.Set(id, in real);
                 cache.Add(&key, hash, in real);
+            }
             return created;
         }
         return CreateWithReply(dev, info, id, shape, pImage);
     }
 
-    /// <summary>vkCreateImage with a reply, then (on success) its requirements from the host.</summary>
+    /// <summary>vkCreateImage with a reply.</summary>
     private static VkResult CreateWithReply(Device dev, VkImageCreateInfo* info, ulong id, ImageShape shape, ulong* pImage)
     {
         VkResult r = Calls.vkCreateImage(dev.Ring, dev.Handle, info, null, &id);
@@ -123,10 +127,7 @@ internal sealed unsafe class ImageCache
         }
         dev.Images.Set(id, shape);
         *pImage = id;
-        // Asked now only where the answer is plain (no per-plane requirements); others ask at use.
-        if ((info->flags & (uint)VkImageCreateFlagBits.VK_IMAGE_CREATE_DISJOINT_BIT) == 0)
-            dev.ImageRequirements.Set(id, AskHost(dev, id));
-        return r;
+        return r; // an image outside the cache has its requirements asked of the host at use, as before
     }
 
     /// <summary>The requirements of a created image, from the host (vkGetImageMemoryRequirements2, core in 1.1).</summary>
