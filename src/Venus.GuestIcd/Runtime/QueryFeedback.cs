@@ -186,7 +186,7 @@ internal sealed unsafe class GuestQueryPool
             return false;
         ulong width = (flags & wide) != 0 ? 8ul : 4ul;
         ulong written = (Values + ((flags & availability) != 0 ? 1ul : 0ul)) * width;
-        if (stride % width != 0 || (count > 1 && stride < written) || (count - 1ul) * stride + written > dataSize)
+        if ((stride & (width - 1)) != 0 /* width is 4 or 8: no division on the status path */ || (count > 1 && stride < written) || (count - 1ul) * stride + written > dataSize)
             return false;
         ulong words = Values + 1ul;
         ulong* slots = data + first * words;
