@@ -238,7 +238,8 @@ cell_bench() { # COMBO METRIC FIRST_ROW
   if [ "${nfail_bench[$c]}" -gt 0 ]; then
     [ "$first" = 1 ] && echo "fails: $(cat "$out/$c.lastfail") (${nfail_bench[$c]} of $runs runs)" || echo "fails"; return
   fi
-  awk -v m="$m" '$1 == m { print $2 }' "$out/$c.metrics" | median
+  local v; v="$(awk -v m="$m" '$1 == m { print $2 }' "$out/$c.metrics" | median)"
+  echo "${v:--}"
 }
 cell_vi() {
   local c="$1"
@@ -265,6 +266,8 @@ rows=(
   "query_dsl_support_us|vkGetDescriptorSetLayoutSupport (round trip), µs"
   "query_local_ns|vkGetBufferMemoryRequirements (local in Mesa), ns"
   "create_buffer_ns|vkCreateBuffer + vkDestroyBuffer, ns"
+  "create_image_ns|vkCreateImage + vkDestroyImage (16x16 RGBA8, optimal), ns"
+  "empty_call_ns|floor: a call into the driver that does nothing (our ICD's vkVenusBenchEmpty), ns"
   "event_status_ns|vkGetEventStatus of an unset event, ns"
   "query_results_ns|vkGetQueryPoolResults of a written timestamp, ns"
   "mt1_call_us|vkGetDescriptorSetLayoutSupport (round trip) from 1 thread, µs per call"

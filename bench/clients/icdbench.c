@@ -33,6 +33,12 @@
  *   create_buffer_ns              vkCreateBuffer + vkDestroyBuffer of a small storage buffer (batches of 100):
  *                                 two round trips unless the driver creates without waiting (Mesa with its
  *                                 buffer requirements cache; ours unless VENUS_PERF=no_async_create)
+ *   create_image_ns               vkCreateImage + vkDestroyImage of a 16x16 RGBA8 optimal sampled image (batches
+ *                                 of 100): a round trip unless the driver creates without waiting (Mesa and ours
+ *                                 with their image requirements caches, after the first image of that create info)
+ *   empty_call_ns                 a driver function that does nothing (batches of 1000): only our ICD has one,
+ *                                 vkVenusBenchEmpty from vkGetDeviceProcAddr, the floor of any call into it
+ *                                 (NativeAOT's reverse P/Invoke transition); absent for other drivers
  *   event_status_ns               vkGetEventStatus of an unset event (batches of 100): a round trip unless
  *                                 the driver reads a feedback slot (Mesa; ours unless VENUS_PERF=no_event_feedback)
  *   query_results_ns              vkGetQueryPoolResults (64-bit, with availability) of one written timestamp query
@@ -648,6 +654,40 @@ int main(int argc, char **argv)
         create_ns[b] = (now_ns() - t0) / 100;
     }
     printf("metric create_buffer_ns %.2f\n", median(create_ns + 1, 20));
+
+    stage("vkCreateImage + vkDestroyImage");
+    VkImageCreateInfo scratch_ici = {
+        .sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO, .imageType = VK_IMAGE_TYPE_2D, .format = VK_FORMAT_R8G8B8A8_UNORM,
+        .extent = { 16, 16, 1 }, .mipLevels = 1, .arrayLayers = 1, .samples = VK_SAMPLE_COUNT_1_BIT,
+        .tiling = VK_IMAGE_TILING_OPTIMAL, .usage = VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT,
+        .sharingMode = VK_SHARING_MODE_EXCLUSIVE, .initialLayout = VK_IMAGE_LAYOUT_UNDEFINED,
+    };
+    double image_ns[21];
+    for (int b = 0; b < 21; b++) {
+        double t0 = now_ns();
+        for (int i = 0; i < 100; i++) {
+            VkImage scratch;
+            VK(vkCreateImage, device, &scratch_ici, NULL, &scratch);
+            vkDestroyImage(device, scratch, NULL);
+        }
+        image_ns[b] = (now_ns() - t0) / 100;
+    }
+    printf("metric create_image_ns %.2f\n", median(image_ns + 1, 20));
+
+    stage("empty driver call");
+    typedef VkResult (VKAPI_PTR *PFN_benchEmpty)(VkDevice);
+    PFN_benchEmpty empty = (PFN_benchEmpty)vkGetDeviceProcAddr(device, "vkVenusBenchEmpty");
+    if (empty) {
+        double empty_ns[21];
+        for (int b = 0; b < 21; b++) {
+            double t0 = now_ns();
+            for (int i = 0; i < 1000; i++)
+                if (empty(device) != VK_SUCCESS)
+                    die("vkVenusBenchEmpty did not return VK_SUCCESS");
+            empty_ns[b] = (now_ns() - t0) / 1000;
+        }
+        printf("metric empty_call_ns %.2f\n", median(empty_ns + 1, 20));
+    }
 
     stage("vkGetEventStatus");
     VkEventCreateInfo evci = { .sType = VK_STRUCTURE_TYPE_EVENT_CREATE_INFO };

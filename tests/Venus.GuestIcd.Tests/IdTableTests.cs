@@ -32,6 +32,37 @@ public sealed class IdTableTests
         Assert.Throws<ArgumentOutOfRangeException>(() => t.Set(0, default));
     }
 
+    /// <summary>Reference values (events, query pools): Find answers slot and overflow ids, and a removed value is not kept alive by the table.</summary>
+    [Fact]
+    public void ReferenceValuesAreFoundAndReleased()
+    {
+        var t = new IdTable<object>();
+        const ulong n = IdTable<object>.SlotCount;
+        WeakReference Fill()
+        {
+            var inSlot = new object();
+            var spilled = new object();
+            t.Set(9, inSlot);
+            t.Set(9 + n, spilled); // same slot: overflow
+            Assert.Same(inSlot, t.Find(9));
+            Assert.Same(spilled, t.Find(9 + n));
+            Assert.Null(t.Find(9 + 2 * n));
+            Assert.True(t.Remove(9));
+            Assert.True(t.Remove(9 + n));
+            Assert.Null(t.Find(9));
+            Assert.Null(t.Find(9 + n));
+            return new WeakReference(inSlot);
+        }
+        WeakReference removed = Fill();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.False(removed.IsAlive, "the table kept a removed value alive");
+        t.Set(9 + 3 * n, new object()); // the cleared slot takes a new id
+        Assert.NotNull(t.Find(9 + 3 * n));
+        Assert.Equal(1, t.Count);
+    }
+
     [Fact]
     public void IdsSharingASlotSpillAndComeBack()
     {

@@ -90,17 +90,7 @@ internal static unsafe partial class IcdCommands
     {
         try
         {
-            var dev = Dev(device);
-            ulong id = dev.Instance.NewObjectId();
-            VkResult r = Calls.vkCreateImage(dev.Ring, device, pCreateInfo, null, &id);
-            if (r != VkResult.VK_SUCCESS)
-            {
-                *pImage = 0;
-                return Icd.Trace(r, "vkCreateImage");
-            }
-            dev.Images.Set(id, new ImageShape(pCreateInfo->format, pCreateInfo->arrayLayers));
-            *pImage = id;
-            return VkResult.VK_SUCCESS;
+            return Icd.Trace(ImageCache.Create(Dev(device), pCreateInfo, pImage), "vkCreateImage");
         }
         catch (Exception e)
         {
@@ -115,7 +105,29 @@ internal static unsafe partial class IcdCommands
             return;
         var dev = Dev(device);
         dev.Images.Remove(image);
+        dev.ImageRequirements.Remove(image);
         Sends.vkDestroyImage(dev.Ring, device, image, null);
+    }
+
+    /// <summary>An image's requirements never change: known from its creation (<see cref="ImageCache"/>), else asked of the host once.</summary>
+    internal static partial void vkGetImageMemoryRequirements(ulong device, ulong image, VkMemoryRequirements* pMemoryRequirements)
+    {
+        var dev = Dev(device);
+        if (dev.ImageRequirements.TryGetValue(image, out ImageRequirements known))
+        {
+            *pMemoryRequirements = known.Memory;
+            return;
+        }
+        Calls.vkGetImageMemoryRequirements(dev.Ring, device, image, pMemoryRequirements);
+    }
+
+    /// <summary>Answered locally for a whole (not per-plane) query whose output chain holds only VkMemoryDedicatedRequirements; else by the host.</summary>
+    internal static partial void vkGetImageMemoryRequirements2(ulong device, VkImageMemoryRequirementsInfo2* pInfo, VkMemoryRequirements2* pMemoryRequirements)
+    {
+        var dev = Dev(device);
+        if (pInfo->pNext == null && dev.ImageRequirements.TryGetValue(pInfo->image, out ImageRequirements known) && ImageCache.TryFill(in known, pMemoryRequirements))
+            return;
+        Calls.vkGetImageMemoryRequirements2(dev.Ring, device, pInfo, pMemoryRequirements);
     }
 
     internal static partial VkResult vkCopyMemoryToImage(ulong device, VkCopyMemoryToImageInfo* pCopyMemoryToImageInfo)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Venus.GuestIcd.Runtime;
 using Venus.Protocol.Vulkan;
 using Device = Venus.GuestIcd.Runtime.Device;
@@ -55,9 +56,10 @@ internal static unsafe partial class IcdCommands
     }
 
     /// <summary>A wait or status query that saw work complete: the device's writes to imported host memory become the app's.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static VkResult Completed(Device device, VkResult r)
     {
-        if (r == VkResult.VK_SUCCESS || r == VkResult.VK_EVENT_SET)
+        if ((r == VkResult.VK_SUCCESS || r == VkResult.VK_EVENT_SET) && device.HasHostImports)
             device.PullDeviceWrites();
         return r;
     }

@@ -48,7 +48,7 @@ internal static unsafe partial class IcdCommands
         try
         {
             var dev = Dev(device);
-            dev.QueryPools.TryGetValue(queryPool, out GuestQueryPool? pool);
+            GuestQueryPool? pool = dev.QueryPools.Find(queryPool);
             if (pool is not null && pool.TryGetResults(dev, firstQuery, queryCount, dataSize, pData, stride, flags, out VkResult local))
                 return Icd.Trace(local, "vkGetQueryPoolResults");
             return Icd.Trace(HostQueryResults(dev, queryPool, pool?.Values ?? 0, firstQuery, queryCount, dataSize, pData, stride, flags), "vkGetQueryPoolResults");

@@ -86,20 +86,6 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
-    public static void vkGetImageMemoryRequirements(ulong device, ulong image, VkMemoryRequirements* pMemoryRequirements)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            Calls.vkGetImageMemoryRequirements(o.Ring, device, image, pMemoryRequirements);
-        }
-        catch (Exception ex)
-        {
-            Icd.FailVoid(ex, "vkGetImageMemoryRequirements");
-        }
-    }
-
-    [UnmanagedCallersOnly]
     public static void vkGetImageSparseMemoryRequirements(ulong device, ulong image, uint* pSparseMemoryRequirementCount, VkSparseImageMemoryRequirements* pSparseMemoryRequirements)
     {
         try
@@ -1391,20 +1377,6 @@ internal static unsafe partial class Entrypoints
         catch (Exception ex)
         {
             CommandBuffer.FailSafe(commandBuffer, ex, "vkCmdDispatchBase");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    public static void vkGetImageMemoryRequirements2(ulong device, VkImageMemoryRequirementsInfo2* pInfo, VkMemoryRequirements2* pMemoryRequirements)
-    {
-        try
-        {
-            var o = DispatchableObject.From(device);
-            Calls.vkGetImageMemoryRequirements2(o.Ring, device, pInfo, pMemoryRequirements);
-        }
-        catch (Exception ex)
-        {
-            Icd.FailVoid(ex, "vkGetImageMemoryRequirements2");
         }
     }
 

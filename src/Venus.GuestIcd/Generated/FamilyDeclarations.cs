@@ -49,6 +49,8 @@ internal static unsafe partial class IcdCommands
     internal static partial VkResult vkCreateGraphicsPipelines(ulong device, ulong pipelineCache, uint createInfoCount, VkGraphicsPipelineCreateInfo* pCreateInfos, VkAllocationCallbacks* pAllocator, ulong* pPipelines);
     internal static partial VkResult vkCreateImage(ulong device, VkImageCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pImage);
     internal static partial void vkDestroyImage(ulong device, ulong image, VkAllocationCallbacks* pAllocator);
+    internal static partial void vkGetImageMemoryRequirements(ulong device, ulong image, VkMemoryRequirements* pMemoryRequirements);
+    internal static partial void vkGetImageMemoryRequirements2(ulong device, VkImageMemoryRequirementsInfo2* pInfo, VkMemoryRequirements2* pMemoryRequirements);
     internal static partial VkResult vkCopyMemoryToImage(ulong device, VkCopyMemoryToImageInfo* pCopyMemoryToImageInfo);
     internal static partial VkResult vkCopyImageToMemory(ulong device, VkCopyImageToMemoryInfo* pCopyImageToMemoryInfo);
     // Families/Queue.cs

@@ -445,6 +445,32 @@ internal static unsafe partial class Entrypoints
     }
 
     [UnmanagedCallersOnly]
+    public static void vkGetImageMemoryRequirements(ulong device, ulong image, VkMemoryRequirements* pMemoryRequirements)
+    {
+        try
+        {
+            IcdCommands.vkGetImageMemoryRequirements(device, image, pMemoryRequirements);
+        }
+        catch (Exception ex)
+        {
+            Icd.FailVoid(ex, "vkGetImageMemoryRequirements");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    public static void vkGetImageMemoryRequirements2(ulong device, VkImageMemoryRequirementsInfo2* pInfo, VkMemoryRequirements2* pMemoryRequirements)
+    {
+        try
+        {
+            IcdCommands.vkGetImageMemoryRequirements2(device, pInfo, pMemoryRequirements);
+        }
+        catch (Exception ex)
+        {
+            Icd.FailVoid(ex, "vkGetImageMemoryRequirements2");
+        }
+    }
+
+    [UnmanagedCallersOnly]
     public static VkResult vkCopyMemoryToImage(ulong device, VkCopyMemoryToImageInfo* pCopyMemoryToImageInfo)
     {
         try

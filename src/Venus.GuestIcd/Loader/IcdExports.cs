@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Venus.GuestIcd.Runtime;
+using Venus.Protocol.Vulkan;
 
 namespace Venus.GuestIcd.Loader;
 
@@ -60,12 +61,26 @@ internal static unsafe class IcdExports
         }
     }
 
+    /// <summary>
+    /// A device function of this driver's own, <c>vkVenusBenchEmpty(VkDevice)</c>, that does nothing
+    /// and returns VK_SUCCESS: bench/clients/icdbench.c times it as the floor of any call into this
+    /// driver (NativeAOT's reverse P/Invoke transition and nothing else; the loader hands it out
+    /// without a trampoline). Only vkGetDeviceProcAddr gives it; no app can know the name.
+    /// </summary>
+    private static ReadOnlySpan<byte> BenchEmptyName => "vkVenusBenchEmpty"u8;
+
+    [UnmanagedCallersOnly]
+    private static VkResult BenchEmpty(ulong device) => VkResult.VK_SUCCESS;
+
     /// <summary>vkGetDeviceProcAddr (its export is generated, Families/Loader.cs).</summary>
     internal static nint DeviceProcAddr(ulong device, byte* pName)
     {
         try
         {
-            if (!ProcTable.TryGet(pName, out ProcEntry e) || e.Scope != ProcScope.Device || device == 0)
+            if (!ProcTable.TryGet(pName, out ProcEntry e))
+                return device != 0 && BenchEmptyName.SequenceEqual(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(pName))
+                    ? (nint)(delegate* unmanaged<ulong, VkResult>)&BenchEmpty : 0;
+            if (e.Scope != ProcScope.Device || device == 0)
                 return 0;
             var dev = DispatchableObject.From<Device>(device);
             if (e.CoreVersion != 0 && (e.CoreVersion >> 12) <= (dev.ApiVersion >> 12))

@@ -44,6 +44,9 @@ internal sealed unsafe partial class Device
             m.Push();
     }
 
+    /// <summary>Whether the app imported host memory (VK_EXT_external_memory_host): only then have the sync points work to do.</summary>
+    public bool HasHostImports => Volatile.Read(ref _hostImports).Length != 0;
+
     /// <summary>After the app observed completion: the device's writes to imported host memory come back.</summary>
     public void PullDeviceWrites()
     {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Venus.GuestIcd.Generated;
+using Venus.Protocol;
 using Venus.Protocol.Vulkan;
 
 namespace Venus.GuestIcd.Runtime;
@@ -24,10 +25,16 @@ internal sealed unsafe partial class Device : DispatchableObject
     public readonly ConcurrentDictionary<ulong, GuestFence> Fences = new();
     /// <summary>Timeline semaphores with a feedback counter (<see cref="Timelines"/>).</summary>
     public readonly ConcurrentDictionary<ulong, GuestTimeline> Timelines = new();
-    /// <summary>Events with a feedback slot (<see cref="Events"/>).</summary>
-    public readonly ConcurrentDictionary<ulong, GuestEvent> Events = new();
-    /// <summary>Query pools with feedback slots (<see cref="GuestQueryPool"/>).</summary>
-    public readonly ConcurrentDictionary<ulong, GuestQueryPool> QueryPools = new();
+    /// <summary>Events with a feedback slot (<see cref="Events"/>; an <see cref="IdTable{T}"/>, so vkGetEventStatus takes no lock).</summary>
+    public readonly IdTable<GuestEvent> Events = new();
+    /// <summary>Query pools with feedback slots (<see cref="GuestQueryPool"/>; lock-free lookups for vkGetQueryPoolResults).</summary>
+    public readonly IdTable<GuestQueryPool> QueryPools = new();
+    /// <summary>How many entries <see cref="QueryPools"/> holds, so that recording skips the lookup while there are none.</summary>
+    public int QueryPoolCount;
+    /// <summary>Each live image's memory requirements, once known (<see cref="IdTable{T}"/>).</summary>
+    public readonly IdTable<ImageRequirements> ImageRequirements = new();
+    /// <summary>Requirements by create info, for creating images without a reply (<see cref="Runtime.ImageCache"/>).</summary>
+    public readonly ImageCache ImageCache = new();
     /// <summary>Format and layer count of each live image, for sizing host image copies (<see cref="HostImageCopy"/>).</summary>
     public readonly IdTable<ImageShape> Images = new();
     /// <summary>Deferred operations (VK_KHR_deferred_host_operations, <see cref="RayTracing"/>): the result of the work each one was given, done at once.</summary>
@@ -45,15 +52,22 @@ internal sealed unsafe partial class Device : DispatchableObject
     private Device(PhysicalDevice physicalDevice, HashSet<string> enabledExtensions, (nint, nint)[] memoryReports)
     {
         PhysicalDevice = physicalDevice;
+        Ring = physicalDevice.Instance.Ring;
         _enabledExtensions = enabledExtensions;
         _memoryReports = memoryReports;
     }
 
     public PhysicalDevice PhysicalDevice { get; }
     public override GuestInstance Instance => PhysicalDevice.Instance;
+
+    /// <summary>The instance's ring, kept here so that status queries reach it without two property calls.</summary>
+    public new GuestRing Ring { get; }
     public uint ApiVersion => PhysicalDevice.ApiVersion;
     public bool IsEnabled(string extension) => _enabledExtensions.Contains(extension);
     public IReadOnlyList<Queue> Queues => _queues;
+
+    /// <summary>Whether the host device takes vkGetDeviceImageMemoryRequirements (Vulkan 1.3 on both the instance and the device).</summary>
+    public bool HasDeviceImageRequirements => Math.Min(Instance.ApiVersion, ApiVersion) >= VenusCapset.MakeVulkanVersion(1, 3, 0);
 
     /// <summary>Whether the app enabled multiview: a query inside a render pass may then cover several queries (no query feedback).</summary>
     public bool MultiviewEnabled { get; private set; }
@@ -136,6 +150,12 @@ internal sealed unsafe partial class Device : DispatchableObject
         catch (Exception e)
         {
             IcdLog.Info($"vkDestroyDevice: {e.Message}");
+        }
+        if (IcdLog.Init)
+        {
+            (int hits, int misses) = ImageCache.Counts;
+            IcdLog.Info($"vkDestroyDevice: image requirements cache {hits} hits, {misses} misses; still tracked: {Images.Count} images " +
+                $"({ImageRequirements.Count} with requirements), {BufferRequirements.Count} buffers");
         }
         foreach (CommandPool pool in CommandPools.Values)
             pool.FreeAll();

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Venus.GuestIcd.Generated;
 using Venus.Protocol.Vulkan;
 using Venus.Protocol.Wire;
@@ -15,13 +16,15 @@ namespace Venus.GuestIcd.Runtime;
 /// </summary>
 internal sealed unsafe class GuestEvent(ulong id, FeedbackPool pool, FeedbackSlot slot)
 {
+    private readonly int* _status = (int*)slot.Status;
+
     public ulong Id { get; } = id;
     public FeedbackSlot Slot { get; } = slot;
     public volatile bool Covered = true;
 
-    public VkResult Status => (VkResult)Volatile.Read(ref *(int*)Slot.Status);
+    public VkResult Status => (VkResult)Volatile.Read(ref *_status);
 
-    public void Write(VkResult status) => Volatile.Write(ref *(int*)Slot.Status, (int)status);
+    public void Write(VkResult status) => Volatile.Write(ref *_status, (int)status);
 
     public void Release() => pool.Free(Slot);
 }
@@ -41,7 +44,7 @@ internal static unsafe class Events
         *pEvent = id;
         bool deviceOnly = (info->flags & (uint)VkEventCreateFlagBits.VK_EVENT_CREATE_DEVICE_ONLY_BIT) != 0;
         if (!deviceOnly && dev.EventFeedback is { } pool && pool.TryAllocate(dev, (uint)VkResult.VK_EVENT_RESET, out FeedbackSlot slot))
-            dev.Events[id] = new GuestEvent(id, pool, slot);
+            dev.Events.Set(id, new GuestEvent(id, pool, slot));
         return r;
     }
 
@@ -49,20 +52,26 @@ internal static unsafe class Events
     {
         if (@event == 0)
             return;
-        if (dev.Events.TryRemove(@event, out GuestEvent? ev))
+        if (dev.Events.TryGetValue(@event, out GuestEvent? ev) && dev.Events.Remove(@event))
             ev.Release();
         Generated.Sends.vkDestroyEvent(dev.Ring, dev.Handle, @event, null);
     }
 
+    /// <summary>vkGetEventStatus: a read of the slot (no lock, nothing allocated), else the host.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static VkResult Status(Device dev, ulong @event)
     {
-        if (dev.Events.TryGetValue(@event, out GuestEvent? ev) && ev.Covered)
+        GuestEvent? ev = dev.Events.Find(@event);
+        if (ev is not null && ev.Covered)
         {
             dev.Ring.ThrowIfLost();
             return ev.Status;
         }
-        return Calls.vkGetEventStatus(dev.Ring, dev.Handle, @event);
+        return HostStatus(dev, @event);
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static VkResult HostStatus(Device dev, ulong @event) => Calls.vkGetEventStatus(dev.Ring, dev.Handle, @event);
 
     /// <summary>vkSetEvent (<paramref name="status"/> VK_EVENT_SET) or vkResetEvent from the host.</summary>
     public static VkResult HostWrite(Device dev, ulong @event, VkResult status)

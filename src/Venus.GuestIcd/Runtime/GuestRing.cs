@@ -654,11 +654,16 @@ internal sealed unsafe class GuestRing : IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void ThrowIfLost()
     {
         if ((_lost ?? _primary?._lost) is string why)
-            throw new DeviceLostException(why);
+            ThrowLost(why);
     }
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowLost(string why) => throw new DeviceLostException(why);
 
     /// <summary>Marks the ring (and so the instance) lost and throws.</summary>
     [DoesNotReturn]

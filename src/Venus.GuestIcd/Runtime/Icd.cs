@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Venus.Protocol.Vulkan;
 using Venus.Transport.Virtgpu;
 using Venus.Transport.Vtest;
@@ -65,10 +66,18 @@ internal static class Icd
     }
 
     /// <summary>Logs a failing VkResult from the host when <c>VENUS_DEBUG=result</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static VkResult Trace(VkResult result, string command)
     {
-        if (result < 0 && IcdLog.Result)
-            IcdLog.Error($"{command} -> {result}");
+        if (result < 0)
+            TraceFailure(result, command);
         return result;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void TraceFailure(VkResult result, string command)
+    {
+        if (IcdLog.Result)
+            IcdLog.Error($"{command} -> {result}");
     }
 }

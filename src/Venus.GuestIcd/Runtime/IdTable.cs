@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Venus.GuestIcd.Runtime;
 
@@ -13,9 +15,11 @@ namespace Venus.GuestIcd.Runtime;
 /// skip it while it is empty). Readers of an id race only with that id's own destroy, which the
 /// app may not overlap with a use of it (Vulkan's external synchronization), so the value they read
 /// is whole. Where Mesa's venus keeps such state in the object its handle points to, this keeps it
-/// in a table, because our non-dispatchable handles are plain ids.
+/// in a table, because our non-dispatchable handles are plain ids. Values may be references (an
+/// event's or query pool's guest object): a reference is read whole, and a removed one is cleared
+/// from its slot so that the table does not keep it alive.
 /// </summary>
-internal sealed class IdTable<T> where T : unmanaged
+internal sealed class IdTable<T>
 {
     public const int SlotCount = 1024;
     private const ulong Claimed = ulong.MaxValue; // a slot being filled; never an id
@@ -40,7 +44,9 @@ internal sealed class IdTable<T> where T : unmanaged
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ref Slot SlotOf(ulong id) => ref _slots[(int)(id & (SlotCount - 1))];
+    private ref Slot SlotOf(ulong id) =>
+        // The array always has SlotCount slots: no bounds check on the status-query path.
+        ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_slots), (nint)(id & (SlotCount - 1)));
 
     /// <summary>Sets the value of <paramref name="id"/> (non-zero), adding it if it is not there.</summary>
     public void Set(ulong id, in T value)
@@ -70,7 +76,24 @@ internal sealed class IdTable<T> where T : unmanaged
             _overflow[id] = value;
     }
 
-    public bool TryGetValue(ulong id, out T value)
+    /// <summary>
+    /// The value of <paramref name="id"/>, or default where it is not kept: for reference values on
+    /// status queries, inlined and without the write barrier an <c>out</c> of a reference costs.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public T? Find(ulong id)
+    {
+        ref Slot s = ref SlotOf(id);
+        if (id != 0 && Volatile.Read(ref s.Id) == id)
+            return s.Value;
+        return Volatile.Read(ref _overflowCount) == 0 ? default : FindOverflow(id);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private T? FindOverflow(ulong id) => _overflow.TryGetValue(id, out T? value) ? value : default;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryGetValue(ulong id, [MaybeNullWhen(false)] out T value)
     {
         ref Slot s = ref SlotOf(id);
         if (id != 0 && Volatile.Read(ref s.Id) == id)
@@ -88,8 +111,20 @@ internal sealed class IdTable<T> where T : unmanaged
     public bool Remove(ulong id)
     {
         ref Slot s = ref SlotOf(id);
-        if (id != 0 && Interlocked.CompareExchange(ref s.Id, 0, id) == id)
+        if (RuntimeHelpers.IsReferenceOrContainsReferences<T>())
+        {
+            // Held as claimed while the reference is cleared, so that no new id fills the slot meanwhile.
+            if (id != 0 && Interlocked.CompareExchange(ref s.Id, Claimed, id) == id)
+            {
+                s.Value = default!;
+                Volatile.Write(ref s.Id, 0);
+                return true;
+            }
+        }
+        else if (id != 0 && Interlocked.CompareExchange(ref s.Id, 0, id) == id)
+        {
             return true;
+        }
         if (Volatile.Read(ref _overflowCount) != 0 && _overflow.TryRemove(id, out _))
         {
             Interlocked.Decrement(ref _overflowCount);

@@ -186,7 +186,7 @@ internal sealed unsafe class GuestQueryPool
             return false;
         ulong width = (flags & wide) != 0 ? 8ul : 4ul;
         ulong written = (Values + ((flags & availability) != 0 ? 1ul : 0ul)) * width;
-        if (stride % width != 0 || (count > 1 && stride < written) || (count - 1ul) * stride + written > dataSize)
+        if ((stride & (width - 1)) != 0 /* width is 4 or 8: no division on the status path */ || (count > 1 && stride < written) || (count - 1ul) * stride + written > dataSize)
             return false;
         ulong words = Values + 1ul;
         ulong* slots = data + first * words;
@@ -258,7 +258,7 @@ internal static unsafe class QueryFeedback
     public static void Note(CommandBuffer cb, ulong queryPool, uint first, uint count, bool copy)
     {
         Device dev = cb.Device;
-        if (dev.QueryPools.IsEmpty || !dev.QueryPools.TryGetValue(queryPool, out GuestQueryPool? pool) || !pool.Covered)
+        if (Volatile.Read(ref dev.QueryPoolCount) == 0 || !dev.QueryPools.TryGetValue(queryPool, out GuestQueryPool? pool) || !pool.Covered)
             return;
         if (cb.Level != VkCommandBufferLevel.VK_COMMAND_BUFFER_LEVEL_PRIMARY || !CanCopy(dev, cb.Pool.QueueFamily))
         {
@@ -371,7 +371,10 @@ internal static unsafe class QueryFeedback
         }
         *pPool = id;
         if (GuestQueryPool.For(dev, id, info) is { } pool)
-            dev.QueryPools[id] = pool;
+        {
+            dev.QueryPools.Set(id, pool);
+            Interlocked.Increment(ref dev.QueryPoolCount);
+        }
         return VkResult.VK_SUCCESS;
     }
 
@@ -380,7 +383,10 @@ internal static unsafe class QueryFeedback
         if (queryPool == 0)
             return;
         Sends.vkDestroyQueryPool(dev.Ring, dev.Handle, queryPool, null);
-        if (dev.QueryPools.TryRemove(queryPool, out GuestQueryPool? pool))
+        if (dev.QueryPools.TryGetValue(queryPool, out GuestQueryPool? pool) && dev.QueryPools.Remove(queryPool))
+        {
+            Interlocked.Decrement(ref dev.QueryPoolCount);
             pool.Release(dev);
+        }
     }
 }
