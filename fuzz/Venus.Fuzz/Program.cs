@@ -143,7 +143,10 @@ public static unsafe partial class Program
     }
 
     /// <summary>VENUS_FUZZ_VERBOSE=1: each input's outcome on stderr (with --run).</summary>
-    static readonly bool Verbose = Environment.GetEnvironmentVariable("VENUS_FUZZ_VERBOSE") == "1";
+    static readonly bool Verbose = Environment.GetEnvironmentVariable("VENUS_FUZZ_VERBOSE") is "1" or "2";
+
+    /// <summary>VENUS_FUZZ_VERBOSE=2: each traced command with its decoded arguments, not only its name.</summary>
+    static readonly bool VerboseArgs = Environment.GetEnvironmentVariable("VENUS_FUZZ_VERBOSE") == "2";
 
     /// <summary>The reason a context ended that is a host bug rather than a refusal: an exception in decode or dispatch.</summary>
     static void Check(HostContext ctx)
@@ -226,6 +229,12 @@ public static unsafe partial class Program
         while (pos < data.Length && !ctx.IsFatal)
         {
             string name = data.Length - pos >= 4 ? VenusProtocolInfo.CommandName((int)BinaryPrimitives.ReadUInt32LittleEndian(data[pos..])) ?? "?" : "(cut)";
+            if (VerboseArgs)
+            {
+                using var arena = new VnArena();
+                var text = new System.Text.StringBuilder();
+                if (VenusCommandText.Describe(data[pos..], text, arena, out _, out _)) name = text.ToString();
+            }
             Console.Error.WriteLine($"venus-fuzz: @{pos} {name}");
             int used = ctx.Virtqueue.ExecuteOne(data[pos..]);
             if (used <= 0) break;

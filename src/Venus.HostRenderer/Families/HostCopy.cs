@@ -18,8 +18,8 @@ internal sealed unsafe partial class Handlers
     const int ObjImage = 10;
     const uint MemcpyFlag = 0x1, RemainingLayers = 0xffffffffu;
 
-    /// <summary>Format and array layers of every live image, by driver handle.</summary>
-    readonly Dictionary<ulong, (VkFormat Format, uint Layers)> _images = new();
+    /// <summary>The create info's shape of every live image this host created, by driver handle (Families/ImageRanges.cs checks views and copies against it).</summary>
+    readonly Dictionary<ulong, ImageShape> _images = new();
 
     public bool vkCreateImage(Dispatcher x, vkCreateImage.Args* a)
     {
@@ -39,7 +39,8 @@ internal sealed unsafe partial class Handlers
             fns->vkDestroyImage(a->device, image, null);
             return false;
         }
-        lock (_images) _images[image] = (a->pCreateInfo->format, a->pCreateInfo->arrayLayers);
+        var ci = a->pCreateInfo;
+        lock (_images) _images[image] = new ImageShape(a->device, ci->imageType, ci->format, ci->extent, ci->mipLevels, ci->arrayLayers, ci->flags, (uint)ci->samples);
         return true;
     }
 
@@ -162,7 +163,7 @@ internal sealed unsafe partial class Handlers
     {
         bytes = 0;
         why = null;
-        (VkFormat Format, uint Layers) shape;
+        ImageShape shape;
         lock (_images)
             if (!_images.TryGetValue(image, out shape))
             {

@@ -47,7 +47,11 @@ internal unsafe partial interface IHandlers
     bool vkDestroyBuffer(Dispatcher x, vkDestroyBuffer.Args* a);
     bool vkCreateImage(Dispatcher x, vkCreateImage.Args* a);
     bool vkDestroyImage(Dispatcher x, vkDestroyImage.Args* a);
+    bool vkCreateImageView(Dispatcher x, vkCreateImageView.Args* a);
+    bool vkCreateShaderModule(Dispatcher x, vkCreateShaderModule.Args* a);
+    bool vkDestroyShaderModule(Dispatcher x, vkDestroyShaderModule.Args* a);
     bool vkCreateGraphicsPipelines(Dispatcher x, vkCreateGraphicsPipelines.Args* a);
+    bool vkCreateComputePipelines(Dispatcher x, vkCreateComputePipelines.Args* a);
     bool vkCreateDescriptorSetLayout(Dispatcher x, vkCreateDescriptorSetLayout.Args* a);
     bool vkDestroyDescriptorSetLayout(Dispatcher x, vkDestroyDescriptorSetLayout.Args* a);
     bool vkDestroyDescriptorPool(Dispatcher x, vkDestroyDescriptorPool.Args* a);
@@ -59,6 +63,8 @@ internal unsafe partial interface IHandlers
     bool vkAllocateCommandBuffers(Dispatcher x, vkAllocateCommandBuffers.Args* a);
     bool vkFreeCommandBuffers(Dispatcher x, vkFreeCommandBuffers.Args* a);
     bool vkCmdCopyBuffer(Dispatcher x, vkCmdCopyBuffer.Args* a);
+    bool vkCmdCopyBufferToImage(Dispatcher x, vkCmdCopyBufferToImage.Args* a);
+    bool vkCmdCopyImageToBuffer(Dispatcher x, vkCmdCopyImageToBuffer.Args* a);
     bool vkCmdUpdateBuffer(Dispatcher x, vkCmdUpdateBuffer.Args* a);
     bool vkCmdFillBuffer(Dispatcher x, vkCmdFillBuffer.Args* a);
     bool vkCmdBeginQuery(Dispatcher x, vkCmdBeginQuery.Args* a);
@@ -88,6 +94,8 @@ internal unsafe partial interface IHandlers
     bool vkCmdWriteTimestamp2(Dispatcher x, vkCmdWriteTimestamp2.Args* a);
     bool vkQueueSubmit2(Dispatcher x, vkQueueSubmit2.Args* a);
     bool vkCmdCopyBuffer2(Dispatcher x, vkCmdCopyBuffer2.Args* a);
+    bool vkCmdCopyBufferToImage2(Dispatcher x, vkCmdCopyBufferToImage2.Args* a);
+    bool vkCmdCopyImageToBuffer2(Dispatcher x, vkCmdCopyImageToBuffer2.Args* a);
     bool vkImportFenceFdKHR(Dispatcher x, vkImportFenceFdKHR.Args* a);
     bool vkGetFenceFdKHR(Dispatcher x, vkGetFenceFdKHR.Args* a);
     bool vkImportSemaphoreFdKHR(Dispatcher x, vkImportSemaphoreFdKHR.Args* a);
@@ -1492,15 +1500,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCreateImageView.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(57, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCreateImageView;
-        if (fn == null) return x.MissingFunction(57);
-        ulong real_pView = 0;
-        a.ret = fn(a.device, a.pCreateInfo, null, a.pView == null ? null : &real_pView);
-        if (a.pView != null)
-        {
-            if ((int)a.ret >= 0 && real_pView != 0) { if (!x.Register(*a.pView, real_pView, 14)) return false; }
-            else *a.pView = 0;
-        }
+        if (!x.Handlers.vkCreateImageView(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateImageView.ReplySize(&a);
@@ -1540,15 +1540,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCreateShaderModule.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(59, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCreateShaderModule;
-        if (fn == null) return x.MissingFunction(59);
-        ulong real_pShaderModule = 0;
-        a.ret = fn(a.device, a.pCreateInfo, null, a.pShaderModule == null ? null : &real_pShaderModule);
-        if (a.pShaderModule != null)
-        {
-            if ((int)a.ret >= 0 && real_pShaderModule != 0) { if (!x.Register(*a.pShaderModule, real_pShaderModule, 15)) return false; }
-            else *a.pShaderModule = 0;
-        }
+        if (!x.Handlers.vkCreateShaderModule(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateShaderModule.ReplySize(&a);
@@ -1566,11 +1558,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkDestroyShaderModule.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(60, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyShaderModule;
-        if (fn == null) return x.MissingFunction(60);
-        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyShaderModule")) return false;
-        fn(a.device, a.shaderModule, null);
-        x.Unregister(a.shaderModule, 15);
+        if (!x.Handlers.vkDestroyShaderModule(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkDestroyShaderModule.ReplySize(&a);
@@ -1694,17 +1682,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCreateComputePipelines.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(66, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCreateComputePipelines;
-        if (fn == null) return x.MissingFunction(66);
-        ulong n_pPipelines = a.pPipelines == null ? 0 : (ulong)a.createInfoCount;
-        ulong* real_pPipelines = n_pPipelines == 0 ? null : (ulong*)d.Alloc(n_pPipelines, 8);
-        if (n_pPipelines != 0 && real_pPipelines == null) return x.DecodeFailed(66, ref d);
-        a.ret = fn(a.device, a.pipelineCache, a.createInfoCount, a.pCreateInfos, null, real_pPipelines);
-        for (ulong i = 0; i < n_pPipelines; i++)
-        {
-            if ((int)a.ret >= 0 && real_pPipelines[i] != 0) { if (!x.Register(a.pPipelines[i], real_pPipelines[i], 19)) return false; }
-            else a.pPipelines[i] = 0;
-        }
+        if (!x.Handlers.vkCreateComputePipelines(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateComputePipelines.ReplySize(&a);
@@ -2707,9 +2685,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdCopyBufferToImage.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(115, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdCopyBufferToImage;
-        if (fn == null) return x.MissingFunction(115);
-        fn(a.commandBuffer, a.srcBuffer, a.dstImage, a.dstImageLayout, a.regionCount, a.pRegions);
+        if (!x.Handlers.vkCmdCopyBufferToImage(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdCopyBufferToImage.ReplySize(&a);
@@ -2727,9 +2703,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdCopyImageToBuffer.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(116, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdCopyImageToBuffer;
-        if (fn == null) return x.MissingFunction(116);
-        fn(a.commandBuffer, a.srcImage, a.srcImageLayout, a.dstBuffer, a.regionCount, a.pRegions);
+        if (!x.Handlers.vkCmdCopyImageToBuffer(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdCopyImageToBuffer.ReplySize(&a);
@@ -4519,9 +4493,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdCopyBufferToImage2.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(209, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdCopyBufferToImage2;
-        if (fn == null) return x.MissingFunction(209);
-        fn(a.commandBuffer, a.pCopyBufferToImageInfo);
+        if (!x.Handlers.vkCmdCopyBufferToImage2(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdCopyBufferToImage2.ReplySize(&a);
@@ -4539,9 +4511,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdCopyImageToBuffer2.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(210, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdCopyImageToBuffer2;
-        if (fn == null) return x.MissingFunction(210);
-        fn(a.commandBuffer, a.pCopyImageToBufferInfo);
+        if (!x.Handlers.vkCmdCopyImageToBuffer2(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdCopyImageToBuffer2.ReplySize(&a);
