@@ -14,7 +14,8 @@ namespace Venus.HostRenderer;
 /// vkCreateShaderModule and where a stage carries its code inline (a VkShaderModuleCreateInfo in
 /// the stage's pNext). Every stage of a pipeline must then be one stage bit of the kind the
 /// pipeline has, once per graphics pipeline, name an entry point of that execution model in its
-/// module, and keep its specialization constants inside their data. Any breach ends the context.
+/// module, and keep its specialization constants inside their data; a ray tracing pipeline's shader
+/// groups must index stages of the kinds their slots take. Any breach ends the context.
 /// </summary>
 internal sealed unsafe partial class Handlers
 {
@@ -170,6 +171,70 @@ internal sealed unsafe partial class Handlers
             else a->pPipelines[i] = 0;
         }
         return true;
+    }
+
+    const uint RayTracingStages = 0x100 | 0x200 | 0x400 | 0x800 | 0x1000 | 0x2000;
+    const uint ShaderUnused = 0xffffffffu;
+
+    public bool vkCreateRayTracingPipelinesKHR(Dispatcher x, vkCreateRayTracingPipelinesKHR.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkCreateRayTracingPipelinesKHR == null) return Fatal("vkCreateRayTracingPipelinesKHR: no device function");
+        if (a->createInfoCount != 0 && (a->pCreateInfos == null || a->pPipelines == null)) return Fatal($"vkCreateRayTracingPipelinesKHR: {a->createInfoCount} create infos without their arrays");
+        if (a->createInfoCount > (uint)_ctx.Objects.Cap) return Fatal($"vkCreateRayTracingPipelinesKHR: {a->createInfoCount} pipelines");
+        uint apiVersion = a->createInfoCount == 0 ? 0 : DeviceApiVersion(x, a->device);
+        for (uint i = 0; i < a->createInfoCount; i++)
+            if (RayTracingError(&a->pCreateInfos[i], apiVersion) is { } why) return Fatal($"vkCreateRayTracingPipelinesKHR: create info {i}: {why}");
+        var real = new ulong[a->createInfoCount];
+        fixed (ulong* p = real) a->ret = fns->vkCreateRayTracingPipelinesKHR(a->device, a->deferredOperation, a->pipelineCache, a->createInfoCount, a->pCreateInfos, null, p);
+        for (uint i = 0; i < a->createInfoCount; i++)
+        {
+            if ((int)a->ret >= 0 && real[i] != 0)
+            {
+                if (!x.Register(a->pPipelines[i], real[i], ObjPipeline)) return false;
+            }
+            else a->pPipelines[i] = 0;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// A ray tracing pipeline's stages (ray tracing stages, each checked as any stage; a stage may
+    /// repeat) and its shader groups, whose indices a driver follows into pStages: each used index
+    /// below stageCount and naming a stage of the kind its slot takes, unused slots
+    /// VK_SHADER_UNUSED_KHR as the group's type requires. Null when valid.
+    /// </summary>
+    string? RayTracingError(VkRayTracingPipelineCreateInfoKHR* ci, uint apiVersion)
+    {
+        if (ci->stageCount != 0 && ci->pStages == null) return $"{ci->stageCount} stages without their array";
+        if (ci->groupCount != 0 && ci->pGroups == null) return $"{ci->groupCount} groups without their array";
+        for (uint s = 0; s < ci->stageCount; s++)
+        {
+            uint seen = 0;
+            if (StageError(&ci->pStages[s], RayTracingStages, ref seen, apiVersion) is { } why) return $"stage {s}: {why}";
+        }
+        string? Slot(uint index, uint stages, bool required, uint group, string slot)
+        {
+            if (index == ShaderUnused) return required ? $"group {group}: no {slot} shader" : null;
+            if (index >= ci->stageCount) return $"group {group}: {slot} shader {index} of {ci->stageCount} stages";
+            return ((uint)ci->pStages[index].stage & stages) == 0 ? $"group {group}: {slot} shader {index} is stage 0x{(uint)ci->pStages[index].stage:x}" : null;
+        }
+        for (uint g = 0; g < ci->groupCount; g++)
+        {
+            var group = &ci->pGroups[g];
+            bool general = group->type == VkRayTracingShaderGroupTypeKHR.VK_RAY_TRACING_SHADER_GROUP_TYPE_GENERAL_KHR;
+            bool procedural = group->type == VkRayTracingShaderGroupTypeKHR.VK_RAY_TRACING_SHADER_GROUP_TYPE_PROCEDURAL_HIT_GROUP_KHR;
+            string? why = general
+                ? Slot(group->generalShader, 0x100 | 0x800 | 0x2000, true, g, "general")
+                    ?? (group->closestHitShader != ShaderUnused || group->anyHitShader != ShaderUnused || group->intersectionShader != ShaderUnused ? $"group {g}: a general group with hit shaders" : null)
+                : (group->generalShader != ShaderUnused ? $"group {g}: a hit group with a general shader" : null)
+                    ?? Slot(group->closestHitShader, 0x400, false, g, "closest hit")
+                    ?? Slot(group->anyHitShader, 0x200, false, g, "any hit")
+                    ?? (procedural ? Slot(group->intersectionShader, 0x1000, true, g, "intersection")
+                        : group->intersectionShader != ShaderUnused ? $"group {g}: a triangles group with an intersection shader" : null);
+            if (why != null) return why;
+        }
+        return null;
     }
 
     /// <summary>The stages of one graphics pipeline create info (null when valid).</summary>

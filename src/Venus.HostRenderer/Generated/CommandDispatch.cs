@@ -111,6 +111,7 @@ internal unsafe partial interface IHandlers
     bool vkCmdBuildAccelerationStructuresKHR(Dispatcher x, vkCmdBuildAccelerationStructuresKHR.Args* a);
     bool vkCmdBuildAccelerationStructuresIndirectKHR(Dispatcher x, vkCmdBuildAccelerationStructuresIndirectKHR.Args* a);
     bool vkGetAccelerationStructureBuildSizesKHR(Dispatcher x, vkGetAccelerationStructureBuildSizesKHR.Args* a);
+    bool vkCreateRayTracingPipelinesKHR(Dispatcher x, vkCreateRayTracingPipelinesKHR.Args* a);
     bool vkWriteSamplerDescriptorMESA(Dispatcher x, vkWriteSamplerDescriptorMESA.Args* a);
 }
 
@@ -6555,17 +6556,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCreateRayTracingPipelinesKHR.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(321, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCreateRayTracingPipelinesKHR;
-        if (fn == null) return x.MissingFunction(321);
-        ulong n_pPipelines = a.pPipelines == null ? 0 : (ulong)a.createInfoCount;
-        ulong* real_pPipelines = n_pPipelines == 0 ? null : (ulong*)d.Alloc(n_pPipelines, 8);
-        if (n_pPipelines != 0 && real_pPipelines == null) return x.DecodeFailed(321, ref d);
-        a.ret = fn(a.device, a.deferredOperation, a.pipelineCache, a.createInfoCount, a.pCreateInfos, null, real_pPipelines);
-        for (ulong i = 0; i < n_pPipelines; i++)
-        {
-            if ((int)a.ret >= 0 && real_pPipelines[i] != 0) { if (!x.Register(a.pPipelines[i], real_pPipelines[i], 19)) return false; }
-            else a.pPipelines[i] = 0;
-        }
+        if (!x.Handlers.vkCreateRayTracingPipelinesKHR(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateRayTracingPipelinesKHR.ReplySize(&a);

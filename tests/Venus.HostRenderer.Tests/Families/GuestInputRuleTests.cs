@@ -204,6 +204,29 @@ public sealed unsafe class GuestInputRuleTests
     }
 
     [Fact]
+    public void RayTracingGroupsIndexStagesOfTheirKind()
+    {
+        using var h = new FakeDriverHost();
+        (_, _, ulong device) = h.CreateDevice();
+        var layoutInfo = new VkPipelineLayoutCreateInfo { sType = VkPipelineLayoutCreateInfo.SType };
+        ulong layout = h.NewId();
+        VnEncoder l = h.BeginCommand(vkCreatePipelineLayout.Size(device, &layoutInfo, null, &layout));
+        vkCreatePipelineLayout.Encode(ref l, FakeDriverHost.NoReply, device, &layoutInfo, null, &layout);
+        h.Run(FakeDriverHost.Bytes(l));
+        var group = new VkRayTracingShaderGroupCreateInfoKHR
+        {
+            sType = VkRayTracingShaderGroupCreateInfoKHR.SType, type = VkRayTracingShaderGroupTypeKHR.VK_RAY_TRACING_SHADER_GROUP_TYPE_GENERAL_KHR,
+            generalShader = 5, closestHitShader = uint.MaxValue, anyHitShader = uint.MaxValue, intersectionShader = uint.MaxValue,
+        };
+        var info = new VkRayTracingPipelineCreateInfoKHR { sType = VkRayTracingPipelineCreateInfoKHR.SType, groupCount = 1, pGroups = &group, layout = layout };
+        ulong pipeline = h.NewId();
+        VnEncoder e = h.BeginCommand(vkCreateRayTracingPipelinesKHR.Size(device, 0, 0, 1, &info, null, &pipeline));
+        vkCreateRayTracingPipelinesKHR.Encode(ref e, FakeDriverHost.NoReply, device, 0, 0, 1, &info, null, &pipeline);
+        h.Run(FakeDriverHost.Bytes(e));
+        Assert.Contains("vkCreateRayTracingPipelinesKHR: create info 0: group 0: general shader 5 of 0 stages", h.Ctx.FatalReason);
+    }
+
+    [Fact]
     public void EnumArrayValuesAreCheckedLikeSingleEnums()
     {
         using var h = new FakeDriverHost();
