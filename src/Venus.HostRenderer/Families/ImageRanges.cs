@@ -142,23 +142,35 @@ internal sealed unsafe partial class Handlers
     string? BufferImageRegionError(ulong buffer, ImageShape image, ulong bufferOffset, uint rowLength, uint imageHeight,
         VkImageSubresourceLayers sub, VkOffset3D offset, VkExtent3D extent, string command, uint region)
     {
-        if (image.Samples != 1) return $"region {region}: a copy with an image of {image.Samples} samples";
-        if (sub.mipLevel >= image.MipLevels) return $"region {region}: mip level {sub.mipLevel} of an image of {image.MipLevels}";
-        uint layers = sub.layerCount == RemainingLayers ? (sub.baseArrayLayer < image.Layers ? image.Layers - sub.baseArrayLayer : 0) : sub.layerCount;
-        if (layers == 0 || sub.baseArrayLayer >= image.Layers || layers > image.Layers - sub.baseArrayLayer)
-            return $"region {region}: layers {sub.baseArrayLayer}+{sub.layerCount} of an image of {image.Layers}";
-        if (!VkFormatInfo.TryGetCopyBlock(image.Format, sub.aspectMask, out _, out int bw, out int bh, out int bd))
-            return $"region {region}: aspect mask 0x{sub.aspectMask:x} is not one aspect of {image.Format}";
-        uint w = MipSide(image.Extent.width, sub.mipLevel), h = MipSide(image.Extent.height, sub.mipLevel), d = MipSide(image.Extent.depth, sub.mipLevel);
-        if (extent.width == 0 || extent.height == 0 || extent.depth == 0) return $"region {region}: extent {extent.width}x{extent.height}x{extent.depth} has a zero side";
-        if (offset.x < 0 || offset.y < 0 || offset.z < 0
-            || (ulong)(uint)offset.x + extent.width > w || (ulong)(uint)offset.y + extent.height > h || (ulong)(uint)offset.z + extent.depth > d)
-            return $"region {region}: offset ({offset.x}, {offset.y}, {offset.z}) extent {extent.width}x{extent.height}x{extent.depth} is outside mip level {sub.mipLevel} ({w}x{h}x{d})";
-        if (offset.x % bw != 0 || offset.y % bh != 0 || offset.z % bd != 0)
-            return $"region {region}: offset ({offset.x}, {offset.y}, {offset.z}) is not on a {bw}x{bh}x{bd} texel block";
+        if (ImageRegionError(image, sub, offset, extent) is { } why) return $"region {region}: {why}";
+        uint layers = sub.layerCount == RemainingLayers ? image.Layers - sub.baseArrayLayer : sub.layerCount;
         if (!VkFormatInfo.TryGetCopyBytes(image.Format, sub.aspectMask, rowLength, imageHeight, extent.width, extent.height, extent.depth, layers, out ulong bytes))
             return $"region {region}: row length {rowLength}, image height {imageHeight} for extent {extent.width}x{extent.height}";
         return InBuffer(buffer, bufferOffset, bytes, command, $"region {region}") ? null : "";
+    }
+
+    /// <summary>
+    /// The image side of a copy region (buffer-image and host image copies): a single-sampled
+    /// image, a mip level and layers it has, one aspect of its format, an offset and a non-zero
+    /// extent inside that level, the offset on texel blocks. Null when valid.
+    /// </summary>
+    internal static string? ImageRegionError(ImageShape image, VkImageSubresourceLayers sub, VkOffset3D offset, VkExtent3D extent)
+    {
+        if (image.Samples != 1) return $"a copy with an image of {image.Samples} samples";
+        if (sub.mipLevel >= image.MipLevels) return $"mip level {sub.mipLevel} of an image of {image.MipLevels}";
+        uint layers = sub.layerCount == RemainingLayers ? (sub.baseArrayLayer < image.Layers ? image.Layers - sub.baseArrayLayer : 0) : sub.layerCount;
+        if (layers == 0 || sub.baseArrayLayer >= image.Layers || layers > image.Layers - sub.baseArrayLayer)
+            return $"layers {sub.baseArrayLayer}+{sub.layerCount} of an image of {image.Layers}";
+        if (!VkFormatInfo.TryGetCopyBlock(image.Format, sub.aspectMask, out _, out int bw, out int bh, out int bd))
+            return $"aspect mask 0x{sub.aspectMask:x} is not one aspect of {image.Format}";
+        uint w = MipSide(image.Extent.width, sub.mipLevel), h = MipSide(image.Extent.height, sub.mipLevel), d = MipSide(image.Extent.depth, sub.mipLevel);
+        if (extent.width == 0 || extent.height == 0 || extent.depth == 0) return $"extent {extent.width}x{extent.height}x{extent.depth} has a zero side";
+        if (offset.x < 0 || offset.y < 0 || offset.z < 0
+            || (ulong)(uint)offset.x + extent.width > w || (ulong)(uint)offset.y + extent.height > h || (ulong)(uint)offset.z + extent.depth > d)
+            return $"offset ({offset.x}, {offset.y}, {offset.z}) extent {extent.width}x{extent.height}x{extent.depth} is outside mip level {sub.mipLevel} ({w}x{h}x{d})";
+        if (offset.x % bw != 0 || offset.y % bh != 0 || offset.z % bd != 0)
+            return $"offset ({offset.x}, {offset.y}, {offset.z}) is not on a {bw}x{bh}x{bd} texel block";
+        return null;
     }
 
     /// <summary>Every region of a buffer-image copy; false with the context fatal on the first bad one.</summary>
