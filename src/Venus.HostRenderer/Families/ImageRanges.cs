@@ -233,3 +233,238 @@ internal sealed unsafe partial class Handlers
         return true;
     }
 }
+
+/// <summary>
+/// Image-to-image commands a driver runs on the regions it is given: vkCmdCopyImage, vkCmdBlitImage,
+/// vkCmdResolveImage (and their <c>2</c> forms), vkCmdClearColorImage and
+/// vkCmdClearDepthStencilImage. Each region or range is checked against the images' create infos
+/// as the spec's valid-usage rules say (levels and layers the image has, aspects of its format,
+/// offsets and extents inside the level; samples as the command needs). Images this host did not
+/// create are left to the driver.
+/// </summary>
+internal sealed unsafe partial class Handlers
+{
+    /// <summary>A level, layers and aspects of <paramref name="image"/>; the level's size in whole texel blocks of the format. Null when valid.</summary>
+    static string? LayersError(ImageShape image, VkImageSubresourceLayers sub, bool oneAspect, out uint w, out uint h, out uint d, out int bw, out int bh, out int bd)
+    {
+        w = h = d = 0;
+        bw = bh = bd = 1;
+        if (sub.mipLevel >= image.MipLevels) return $"mip level {sub.mipLevel} of an image of {image.MipLevels}";
+        uint layers = sub.layerCount == RemainingLayers ? (sub.baseArrayLayer < image.Layers ? image.Layers - sub.baseArrayLayer : 0) : sub.layerCount;
+        if (layers == 0 || sub.baseArrayLayer >= image.Layers || layers > image.Layers - sub.baseArrayLayer)
+            return $"layers {sub.baseArrayLayer}+{sub.layerCount} of an image of {image.Layers}";
+        uint aspects = FormatAspects(image.Format);
+        if (sub.aspectMask == 0 || (aspects != 0 && (sub.aspectMask & ~aspects) != 0)) return $"aspect mask 0x{sub.aspectMask:x} on {image.Format}";
+        if (oneAspect && (sub.aspectMask & (sub.aspectMask - 1)) != 0) return $"aspect mask 0x{sub.aspectMask:x}: more than one aspect";
+        if (oneAspect && VkFormatInfo.TryGetCopyBlock(image.Format, sub.aspectMask, out _, out bw, out bh, out bd)) { }
+        else { bw = bh = bd = 1; }
+        w = RoundUp(MipSide(image.Extent.width, sub.mipLevel), (uint)bw);
+        h = RoundUp(MipSide(image.Extent.height, sub.mipLevel), (uint)bh);
+        d = RoundUp(MipSide(image.Extent.depth, sub.mipLevel), (uint)bd);
+        return null;
+    }
+
+    static uint RoundUp(uint v, uint block) => block <= 1 ? v : (uint)Math.Min(uint.MaxValue, ((ulong)v + block - 1) / block * block);
+
+    /// <summary>offset + extent inside a level of w x h x d texels. Null when inside.</summary>
+    static string? BoxError(VkOffset3D o, VkExtent3D e, uint w, uint h, uint d, string side)
+    {
+        if (e.width == 0 || e.height == 0 || e.depth == 0) return $"{side}: extent {e.width}x{e.height}x{e.depth} has a zero side";
+        if (o.x < 0 || o.y < 0 || o.z < 0 || (ulong)(uint)o.x + e.width > w || (ulong)(uint)o.y + e.height > h || (ulong)(uint)o.z + e.depth > d)
+            return $"{side}: offset ({o.x}, {o.y}, {o.z}) extent {e.width}x{e.height}x{e.depth} is outside the level ({w}x{h}x{d})";
+        return null;
+    }
+
+    /// <summary>One vkCmdCopyImage / vkCmdResolveImage region (resolve: a multisampled source, a single-sampled destination). Null when valid.</summary>
+    internal static string? ImageToImageError(ImageShape src, ImageShape dst, VkImageSubresourceLayers srcSub, VkOffset3D srcOffset,
+        VkImageSubresourceLayers dstSub, VkOffset3D dstOffset, VkExtent3D extent, bool resolve)
+    {
+        if (resolve ? src.Samples == 1 || dst.Samples != 1 : src.Samples != dst.Samples) return $"samples {src.Samples} to {dst.Samples}";
+        if (LayersError(src, srcSub, !resolve, out uint sw, out uint sh, out uint sd, out int sbw, out int sbh, out int sbd) is { } s) return $"source: {s}";
+        if (LayersError(dst, dstSub, !resolve, out uint dw, out uint dh, out uint dd, out int dbw, out int dbh, out int dbd) is { } d) return $"destination: {d}";
+        // Between a 3D image and a 2D one (maintenance1), the 2D side's layers are the 3D side's
+        // depth: extent.depth must be that layer count, and the 2D side's box is one texel deep.
+        bool src3D = src.Type == VkImageType.VK_IMAGE_TYPE_3D, dst3D = dst.Type == VkImageType.VK_IMAGE_TYPE_3D;
+        if (src3D != dst3D)
+        {
+            var flat = src3D ? dstSub : srcSub;
+            uint layers = flat.layerCount == RemainingLayers ? (src3D ? dst : src).Layers - flat.baseArrayLayer : flat.layerCount;
+            if (extent.depth != layers) return $"a copy between 3D and 2D images of depth {extent.depth} over {layers} layers";
+        }
+        var srcBox = extent;
+        if (!src3D && dst3D) srcBox.depth = 1;
+        if (BoxError(srcOffset, srcBox, sw, sh, sd, "source") is { } sb) return sb;
+        // The destination's extent in its own texels (a copy between compressed and uncompressed
+        // formats counts blocks of the source as texels of the destination, and back).
+        var dstExtent = new VkExtent3D
+        {
+            width = (uint)Math.Min(uint.MaxValue, ((ulong)extent.width + (ulong)sbw - 1) / (ulong)sbw * (ulong)dbw),
+            height = (uint)Math.Min(uint.MaxValue, ((ulong)extent.height + (ulong)sbh - 1) / (ulong)sbh * (ulong)dbh),
+            depth = (uint)Math.Min(uint.MaxValue, ((ulong)extent.depth + (ulong)sbd - 1) / (ulong)sbd * (ulong)dbd),
+        };
+        if (src3D && !dst3D) dstExtent.depth = 1;
+        return BoxError(dstOffset, dstExtent, dw, dh, dd, "destination");
+    }
+
+    /// <summary>One vkCmdBlitImage region: single-sampled images, both corners of each box inside its level. Null when valid.</summary>
+    internal static string? BlitError(ImageShape src, ImageShape dst, VkImageSubresourceLayers srcSub, VkOffset3D_Array2 srcOffsets,
+        VkImageSubresourceLayers dstSub, VkOffset3D_Array2 dstOffsets)
+    {
+        if (src.Samples != 1 || dst.Samples != 1) return $"a blit with {src.Samples} and {dst.Samples} samples";
+        if (LayersError(src, srcSub, false, out uint sw, out uint sh, out uint sd, out _, out _, out _) is { } s) return $"source: {s}";
+        if (LayersError(dst, dstSub, false, out uint dw, out uint dh, out uint dd, out _, out _, out _) is { } d) return $"destination: {d}";
+        for (int i = 0; i < 2; i++)
+        {
+            VkOffset3D so = srcOffsets[i], dstO = dstOffsets[i];
+            if (so.x < 0 || so.y < 0 || so.z < 0 || (uint)so.x > sw || (uint)so.y > sh || (uint)so.z > sd)
+                return $"source corner {i} ({so.x}, {so.y}, {so.z}) is outside the level ({sw}x{sh}x{sd})";
+            if (dstO.x < 0 || dstO.y < 0 || dstO.z < 0 || (uint)dstO.x > dw || (uint)dstO.y > dh || (uint)dstO.z > dd)
+                return $"destination corner {i} ({dstO.x}, {dstO.y}, {dstO.z}) is outside the level ({dw}x{dh}x{dd})";
+        }
+        return null;
+    }
+
+    /// <summary>One range of a clear: aspects of the format (colour for a colour clear), levels and layers the image has. Null when valid.</summary>
+    internal static string? ClearRangeError(ImageShape image, VkImageSubresourceRange r, bool color)
+    {
+        uint aspects = FormatAspects(image.Format);
+        if (color ? r.aspectMask != AspectColor : r.aspectMask == 0 || (r.aspectMask & ~(AspectDepth | AspectStencil)) != 0 || (aspects != 0 && (r.aspectMask & ~aspects) != 0))
+            return $"aspect mask 0x{r.aspectMask:x} on {image.Format}";
+        if (r.baseMipLevel >= image.MipLevels) return $"base mip level {r.baseMipLevel} of an image of {image.MipLevels}";
+        uint levels = r.levelCount == RemainingLevels ? image.MipLevels - r.baseMipLevel : r.levelCount;
+        if (levels == 0 || levels > image.MipLevels - r.baseMipLevel) return $"mip levels {r.baseMipLevel}+{r.levelCount} of an image of {image.MipLevels}";
+        if (r.baseArrayLayer >= image.Layers) return $"base layer {r.baseArrayLayer} of an image of {image.Layers}";
+        uint layers = r.layerCount == RemainingLayers ? image.Layers - r.baseArrayLayer : r.layerCount;
+        if (layers == 0 || layers > image.Layers - r.baseArrayLayer) return $"layers {r.baseArrayLayer}+{r.layerCount} of an image of {image.Layers}";
+        return null;
+    }
+
+    bool Shapes(ulong src, ulong dst, out ImageShape s, out ImageShape d)
+    {
+        d = default;
+        return TryImageShape(src, out s) & TryImageShape(dst, out d);
+    }
+
+    public bool vkCmdCopyImage(Dispatcher x, vkCmdCopyImage.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkCmdCopyImage == null) return Fatal("vkCmdCopyImage: no device function");
+        if (a->regionCount != 0 && a->pRegions == null) return Fatal("vkCmdCopyImage without regions");
+        if (Shapes(a->srcImage, a->dstImage, out var s, out var d))
+            for (uint i = 0; i < a->regionCount; i++)
+            {
+                var r = &a->pRegions[i];
+                if (ImageToImageError(s, d, r->srcSubresource, r->srcOffset, r->dstSubresource, r->dstOffset, r->extent, false) is { } why)
+                    return Fatal($"vkCmdCopyImage: region {i}: {why}");
+            }
+        fns->vkCmdCopyImage(a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
+        return true;
+    }
+
+    public bool vkCmdCopyImage2(Dispatcher x, vkCmdCopyImage2.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkCmdCopyImage2 == null) return Fatal("vkCmdCopyImage2: no device function");
+        var info = a->pCopyImageInfo;
+        if (info == null || (info->regionCount != 0 && info->pRegions == null)) return Fatal("vkCmdCopyImage2 without a copy info or regions");
+        if (Shapes(info->srcImage, info->dstImage, out var s, out var d))
+            for (uint i = 0; i < info->regionCount; i++)
+            {
+                var r = &info->pRegions[i];
+                if (ImageToImageError(s, d, r->srcSubresource, r->srcOffset, r->dstSubresource, r->dstOffset, r->extent, false) is { } why)
+                    return Fatal($"vkCmdCopyImage2: region {i}: {why}");
+            }
+        fns->vkCmdCopyImage2(a->commandBuffer, info);
+        return true;
+    }
+
+    public bool vkCmdResolveImage(Dispatcher x, vkCmdResolveImage.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkCmdResolveImage == null) return Fatal("vkCmdResolveImage: no device function");
+        if (a->regionCount != 0 && a->pRegions == null) return Fatal("vkCmdResolveImage without regions");
+        if (Shapes(a->srcImage, a->dstImage, out var s, out var d))
+            for (uint i = 0; i < a->regionCount; i++)
+            {
+                var r = &a->pRegions[i];
+                if (ImageToImageError(s, d, r->srcSubresource, r->srcOffset, r->dstSubresource, r->dstOffset, r->extent, true) is { } why)
+                    return Fatal($"vkCmdResolveImage: region {i}: {why}");
+            }
+        fns->vkCmdResolveImage(a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
+        return true;
+    }
+
+    public bool vkCmdResolveImage2(Dispatcher x, vkCmdResolveImage2.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkCmdResolveImage2 == null) return Fatal("vkCmdResolveImage2: no device function");
+        var info = a->pResolveImageInfo;
+        if (info == null || (info->regionCount != 0 && info->pRegions == null)) return Fatal("vkCmdResolveImage2 without a resolve info or regions");
+        if (Shapes(info->srcImage, info->dstImage, out var s, out var d))
+            for (uint i = 0; i < info->regionCount; i++)
+            {
+                var r = &info->pRegions[i];
+                if (ImageToImageError(s, d, r->srcSubresource, r->srcOffset, r->dstSubresource, r->dstOffset, r->extent, true) is { } why)
+                    return Fatal($"vkCmdResolveImage2: region {i}: {why}");
+            }
+        fns->vkCmdResolveImage2(a->commandBuffer, info);
+        return true;
+    }
+
+    public bool vkCmdBlitImage(Dispatcher x, vkCmdBlitImage.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkCmdBlitImage == null) return Fatal("vkCmdBlitImage: no device function");
+        if (a->regionCount != 0 && a->pRegions == null) return Fatal("vkCmdBlitImage without regions");
+        if (Shapes(a->srcImage, a->dstImage, out var s, out var d))
+            for (uint i = 0; i < a->regionCount; i++)
+            {
+                var r = &a->pRegions[i];
+                if (BlitError(s, d, r->srcSubresource, r->srcOffsets, r->dstSubresource, r->dstOffsets) is { } why)
+                    return Fatal($"vkCmdBlitImage: region {i}: {why}");
+            }
+        fns->vkCmdBlitImage(a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions, a->filter);
+        return true;
+    }
+
+    public bool vkCmdBlitImage2(Dispatcher x, vkCmdBlitImage2.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkCmdBlitImage2 == null) return Fatal("vkCmdBlitImage2: no device function");
+        var info = a->pBlitImageInfo;
+        if (info == null || (info->regionCount != 0 && info->pRegions == null)) return Fatal("vkCmdBlitImage2 without a blit info or regions");
+        if (Shapes(info->srcImage, info->dstImage, out var s, out var d))
+            for (uint i = 0; i < info->regionCount; i++)
+            {
+                var r = &info->pRegions[i];
+                if (BlitError(s, d, r->srcSubresource, r->srcOffsets, r->dstSubresource, r->dstOffsets) is { } why)
+                    return Fatal($"vkCmdBlitImage2: region {i}: {why}");
+            }
+        fns->vkCmdBlitImage2(a->commandBuffer, info);
+        return true;
+    }
+
+    public bool vkCmdClearColorImage(Dispatcher x, vkCmdClearColorImage.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkCmdClearColorImage == null) return Fatal("vkCmdClearColorImage: no device function");
+        if (a->rangeCount != 0 && a->pRanges == null) return Fatal("vkCmdClearColorImage without ranges");
+        if (TryImageShape(a->image, out var shape))
+            for (uint i = 0; i < a->rangeCount; i++)
+                if (ClearRangeError(shape, a->pRanges[i], true) is { } why) return Fatal($"vkCmdClearColorImage: range {i}: {why}");
+        fns->vkCmdClearColorImage(a->commandBuffer, a->image, a->imageLayout, a->pColor, a->rangeCount, a->pRanges);
+        return true;
+    }
+
+    public bool vkCmdClearDepthStencilImage(Dispatcher x, vkCmdClearDepthStencilImage.Args* a)
+    {
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkCmdClearDepthStencilImage == null) return Fatal("vkCmdClearDepthStencilImage: no device function");
+        if (a->rangeCount != 0 && a->pRanges == null) return Fatal("vkCmdClearDepthStencilImage without ranges");
+        if (TryImageShape(a->image, out var shape))
+            for (uint i = 0; i < a->rangeCount; i++)
+                if (ClearRangeError(shape, a->pRanges[i], false) is { } why) return Fatal($"vkCmdClearDepthStencilImage: range {i}: {why}");
+        fns->vkCmdClearDepthStencilImage(a->commandBuffer, a->image, a->imageLayout, a->pDepthStencil, a->rangeCount, a->pRanges);
+        return true;
+    }
+}

@@ -63,10 +63,15 @@ internal unsafe partial interface IHandlers
     bool vkAllocateCommandBuffers(Dispatcher x, vkAllocateCommandBuffers.Args* a);
     bool vkFreeCommandBuffers(Dispatcher x, vkFreeCommandBuffers.Args* a);
     bool vkCmdCopyBuffer(Dispatcher x, vkCmdCopyBuffer.Args* a);
+    bool vkCmdCopyImage(Dispatcher x, vkCmdCopyImage.Args* a);
+    bool vkCmdBlitImage(Dispatcher x, vkCmdBlitImage.Args* a);
     bool vkCmdCopyBufferToImage(Dispatcher x, vkCmdCopyBufferToImage.Args* a);
     bool vkCmdCopyImageToBuffer(Dispatcher x, vkCmdCopyImageToBuffer.Args* a);
     bool vkCmdUpdateBuffer(Dispatcher x, vkCmdUpdateBuffer.Args* a);
     bool vkCmdFillBuffer(Dispatcher x, vkCmdFillBuffer.Args* a);
+    bool vkCmdClearColorImage(Dispatcher x, vkCmdClearColorImage.Args* a);
+    bool vkCmdClearDepthStencilImage(Dispatcher x, vkCmdClearDepthStencilImage.Args* a);
+    bool vkCmdResolveImage(Dispatcher x, vkCmdResolveImage.Args* a);
     bool vkCmdBeginQuery(Dispatcher x, vkCmdBeginQuery.Args* a);
     bool vkCmdEndQuery(Dispatcher x, vkCmdEndQuery.Args* a);
     bool vkCmdResetQueryPool(Dispatcher x, vkCmdResetQueryPool.Args* a);
@@ -94,8 +99,11 @@ internal unsafe partial interface IHandlers
     bool vkCmdWriteTimestamp2(Dispatcher x, vkCmdWriteTimestamp2.Args* a);
     bool vkQueueSubmit2(Dispatcher x, vkQueueSubmit2.Args* a);
     bool vkCmdCopyBuffer2(Dispatcher x, vkCmdCopyBuffer2.Args* a);
+    bool vkCmdCopyImage2(Dispatcher x, vkCmdCopyImage2.Args* a);
     bool vkCmdCopyBufferToImage2(Dispatcher x, vkCmdCopyBufferToImage2.Args* a);
     bool vkCmdCopyImageToBuffer2(Dispatcher x, vkCmdCopyImageToBuffer2.Args* a);
+    bool vkCmdBlitImage2(Dispatcher x, vkCmdBlitImage2.Args* a);
+    bool vkCmdResolveImage2(Dispatcher x, vkCmdResolveImage2.Args* a);
     bool vkImportFenceFdKHR(Dispatcher x, vkImportFenceFdKHR.Args* a);
     bool vkGetFenceFdKHR(Dispatcher x, vkGetFenceFdKHR.Args* a);
     bool vkImportSemaphoreFdKHR(Dispatcher x, vkImportSemaphoreFdKHR.Args* a);
@@ -2646,9 +2654,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdCopyImage.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(113, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdCopyImage;
-        if (fn == null) return x.MissingFunction(113);
-        fn(a.commandBuffer, a.srcImage, a.srcImageLayout, a.dstImage, a.dstImageLayout, a.regionCount, a.pRegions);
+        if (!x.Handlers.vkCmdCopyImage(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdCopyImage.ReplySize(&a);
@@ -2666,9 +2672,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdBlitImage.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(114, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdBlitImage;
-        if (fn == null) return x.MissingFunction(114);
-        fn(a.commandBuffer, a.srcImage, a.srcImageLayout, a.dstImage, a.dstImageLayout, a.regionCount, a.pRegions, a.filter);
+        if (!x.Handlers.vkCmdBlitImage(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdBlitImage.ReplySize(&a);
@@ -2758,9 +2762,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdClearColorImage.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(119, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdClearColorImage;
-        if (fn == null) return x.MissingFunction(119);
-        fn(a.commandBuffer, a.image, a.imageLayout, a.pColor, a.rangeCount, a.pRanges);
+        if (!x.Handlers.vkCmdClearColorImage(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdClearColorImage.ReplySize(&a);
@@ -2778,9 +2780,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdClearDepthStencilImage.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(120, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdClearDepthStencilImage;
-        if (fn == null) return x.MissingFunction(120);
-        fn(a.commandBuffer, a.image, a.imageLayout, a.pDepthStencil, a.rangeCount, a.pRanges);
+        if (!x.Handlers.vkCmdClearDepthStencilImage(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdClearDepthStencilImage.ReplySize(&a);
@@ -2818,9 +2818,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdResolveImage.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(122, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdResolveImage;
-        if (fn == null) return x.MissingFunction(122);
-        fn(a.commandBuffer, a.srcImage, a.srcImageLayout, a.dstImage, a.dstImageLayout, a.regionCount, a.pRegions);
+        if (!x.Handlers.vkCmdResolveImage(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdResolveImage.ReplySize(&a);
@@ -4474,9 +4472,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdCopyImage2.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(208, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdCopyImage2;
-        if (fn == null) return x.MissingFunction(208);
-        fn(a.commandBuffer, a.pCopyImageInfo);
+        if (!x.Handlers.vkCmdCopyImage2(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdCopyImage2.ReplySize(&a);
@@ -4530,9 +4526,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdBlitImage2.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(211, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdBlitImage2;
-        if (fn == null) return x.MissingFunction(211);
-        fn(a.commandBuffer, a.pBlitImageInfo);
+        if (!x.Handlers.vkCmdBlitImage2(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdBlitImage2.ReplySize(&a);
@@ -4550,9 +4544,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdResolveImage2.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(212, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdResolveImage2;
-        if (fn == null) return x.MissingFunction(212);
-        fn(a.commandBuffer, a.pResolveImageInfo);
+        if (!x.Handlers.vkCmdResolveImage2(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdResolveImage2.ReplySize(&a);

@@ -134,6 +134,33 @@ public sealed unsafe class GuestInputRuleTests
     }
 
     [Fact]
+    public void ImageToImageRegionsMustFitBothImages()
+    {
+        var layers = new VkImageSubresourceLayers { aspectMask = 1, layerCount = 1 };
+        var box = new VkExtent3D { width = 128, height = 96, depth = 1 };
+        Assert.Null(Handlers.ImageToImageError(Color2D, Color2D, layers, default, layers, default, box, false));
+        Assert.Contains("destination: offset (1, 0, 0)", Handlers.ImageToImageError(Color2D, Color2D, layers, default, layers, new VkOffset3D { x = 1 }, box, false));
+        Assert.Contains("source: layers 0+3", Handlers.ImageToImageError(Color2D, Color2D, layers with { layerCount = 3 }, default, layers, default, box, false));
+        Assert.Contains("samples 1 to 1", Handlers.ImageToImageError(Color2D, Color2D, layers, default, layers, default, box, true));
+        // 2D array layers into 3D slices (maintenance1): the layer count is the depth.
+        var volume = Color2D with { Type = VkImageType.VK_IMAGE_TYPE_3D, Extent = new VkExtent3D { width = 128, height = 96, depth = 2 }, Layers = 1 };
+        Assert.Null(Handlers.ImageToImageError(Color2D, volume, layers with { layerCount = 2 }, default, layers, default, box with { depth = 2 }, false));
+        Assert.Contains("depth 3 over 2 layers", Handlers.ImageToImageError(Color2D, volume, layers with { layerCount = 2 }, default, layers, default, box with { depth = 3 }, false));
+
+        var corners = new VkOffset3D_Array2();
+        corners[1] = new VkOffset3D { x = 128, y = 96, z = 1 };
+        Assert.Null(Handlers.BlitError(Color2D, Color2D, layers, corners, layers, corners));
+        var past = corners;
+        past[0] = new VkOffset3D { x = 129, y = 0, z = 0 };
+        Assert.Contains("destination corner 0 (129, 0, 0)", Handlers.BlitError(Color2D, Color2D, layers, corners, layers, past));
+
+        var range = new VkImageSubresourceRange { aspectMask = 1, levelCount = uint.MaxValue, layerCount = uint.MaxValue };
+        Assert.Null(Handlers.ClearRangeError(Color2D, range, true));
+        Assert.Contains("aspect mask 0x2", Handlers.ClearRangeError(Color2D, range with { aspectMask = 2 }, false));
+        Assert.Contains("mip levels 1+3", Handlers.ClearRangeError(Color2D, range with { baseMipLevel = 1, levelCount = 3 }, true));
+    }
+
+    [Fact]
     public void SpirvStructureIsCheckedBeforeTheValidator()
     {
         fixed (uint* code = ComputeMain)
