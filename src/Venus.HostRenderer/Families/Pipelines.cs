@@ -25,10 +25,10 @@ internal sealed unsafe partial class Handlers
         if (a->createInfoCount > (uint)_ctx.Objects.Cap) return Fatal($"vkCreateGraphicsPipelines: {a->createInfoCount} pipelines");
         VkPhysicalDeviceLimits limits = default;
         bool haveLimits = false;
-        uint apiVersion = a->createInfoCount == 0 ? 0 : DeviceApiVersion(x, a->device);
+        uint apiVersion = a->createInfoCount == 0 ? 0 : DeviceApiVersion(x, a->device), locationLimit = a->createInfoCount == 0 ? 0 : LocationLimit(x, a->device);
         for (uint i = 0; i < a->createInfoCount; i++)
         {
-            if (GraphicsStagesError(&a->pCreateInfos[i], apiVersion) is { } stages) return Fatal($"vkCreateGraphicsPipelines: create info {i}: {stages}");
+            if (GraphicsStagesError(&a->pCreateInfos[i], apiVersion, locationLimit) is { } stages) return Fatal($"vkCreateGraphicsPipelines: create info {i}: {stages}");
             var vi = a->pCreateInfos[i].pVertexInputState;
             if (vi == null) continue;
             if (!haveLimits)

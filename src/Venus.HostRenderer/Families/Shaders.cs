@@ -37,15 +37,29 @@ internal sealed unsafe partial class Handlers
     }
 
     /// <summary>Null when the module is one the driver may see; else why not.</summary>
-    static string? ModuleError(VkShaderModuleCreateInfo* ci, uint apiVersion)
-        => SpirvTools.Check(ci->pCode, ci->codeSize, apiVersion);
+    static string? ModuleError(VkShaderModuleCreateInfo* ci, uint apiVersion, uint locationLimit)
+        => SpirvTools.Check(ci->pCode, ci->codeSize, apiVersion, locationLimit);
+
+    /// <summary>
+    /// One more than the largest Location any shader interface of <paramref name="device"/> has
+    /// (vertex inputs, each stage's input and output components in vec4s, fragment outputs); 0 when
+    /// the device's limits are unknown or zero (the fuzz targets' stub driver).
+    /// </summary>
+    uint LocationLimit(Dispatcher x, ulong device)
+    {
+        if (!DeviceLimits(x, device, out var l)) return 0;
+        uint components = Math.Max(Math.Max(Math.Max(l.maxVertexOutputComponents, l.maxFragmentInputComponents), Math.Max(l.maxGeometryInputComponents, l.maxGeometryOutputComponents)),
+            Math.Max(Math.Max(l.maxTessellationControlPerVertexInputComponents, l.maxTessellationControlPerVertexOutputComponents),
+                Math.Max(l.maxTessellationControlPerPatchOutputComponents, Math.Max(l.maxTessellationEvaluationInputComponents, l.maxTessellationEvaluationOutputComponents))));
+        return Math.Max(Math.Max(l.maxVertexInputAttributes, (components + 3) / 4), Math.Max(l.maxFragmentOutputAttachments, l.maxColorAttachments));
+    }
 
     public bool vkCreateShaderModule(Dispatcher x, vkCreateShaderModule.Args* a)
     {
         var fns = x.DeviceFunctions;
         if (fns == null || fns->vkCreateShaderModule == null) return Fatal("vkCreateShaderModule: no device function");
         if (a->pCreateInfo == null || a->pShaderModule == null) return Fatal("vkCreateShaderModule without a create info or a module id");
-        if (ModuleError(a->pCreateInfo, DeviceApiVersion(x, a->device)) is { } why) return Fatal($"vkCreateShaderModule: {why}");
+        if (ModuleError(a->pCreateInfo, DeviceApiVersion(x, a->device), LocationLimit(x, a->device)) is { } why) return Fatal($"vkCreateShaderModule: {why}");
         ulong module = 0;
         a->ret = fns->vkCreateShaderModule(a->device, a->pCreateInfo, null, &module);
         if ((int)a->ret < 0 || module == 0)
@@ -87,7 +101,7 @@ internal sealed unsafe partial class Handlers
     /// One stage of a pipeline: <paramref name="allowed"/> holds the stage bits its pipeline may have
     /// (<paramref name="seen"/> those earlier stages of a graphics pipeline used). Null when valid.
     /// </summary>
-    string? StageError(VkPipelineShaderStageCreateInfo* s, uint allowed, ref uint seen, uint apiVersion)
+    string? StageError(VkPipelineShaderStageCreateInfo* s, uint allowed, ref uint seen, uint apiVersion, uint locationLimit)
     {
         uint stage = (uint)s->stage;
         if (stage == 0 || (stage & (stage - 1)) != 0 || (stage & allowed) == 0) return $"stage 0x{stage:x} is not one stage this pipeline may have";
@@ -115,7 +129,7 @@ internal sealed unsafe partial class Handlers
         }
         if (inline != null)
         {
-            if (ModuleError(inline, apiVersion) is { } why) return $"inline code: {why}";
+            if (ModuleError(inline, apiVersion, locationLimit) is { } why) return $"inline code: {why}";
             if (!HasEntryPoint(SpirvTools.EntryPoints(inline->pCode, (int)(inline->codeSize / 4)), stage, name))
                 return $"the inline code has no entry point \"{System.Text.Encoding.UTF8.GetString(name)}\" for stage 0x{stage:x}";
             return null;
@@ -153,11 +167,11 @@ internal sealed unsafe partial class Handlers
         if (fns == null || fns->vkCreateComputePipelines == null) return Fatal("vkCreateComputePipelines: no device function");
         if (a->createInfoCount != 0 && (a->pCreateInfos == null || a->pPipelines == null)) return Fatal($"vkCreateComputePipelines: {a->createInfoCount} create infos without their arrays");
         if (a->createInfoCount > (uint)_ctx.Objects.Cap) return Fatal($"vkCreateComputePipelines: {a->createInfoCount} pipelines");
-        uint apiVersion = DeviceApiVersion(x, a->device);
+        uint apiVersion = DeviceApiVersion(x, a->device), locationLimit = a->createInfoCount == 0 ? 0 : LocationLimit(x, a->device);
         for (uint i = 0; i < a->createInfoCount; i++)
         {
             uint seen = 0;
-            if (StageError(&a->pCreateInfos[i].stage, StageCompute, ref seen, apiVersion) is { } why)
+            if (StageError(&a->pCreateInfos[i].stage, StageCompute, ref seen, apiVersion, locationLimit) is { } why)
                 return Fatal($"vkCreateComputePipelines: create info {i}: {why}");
         }
         var real = new ulong[a->createInfoCount];
@@ -182,9 +196,9 @@ internal sealed unsafe partial class Handlers
         if (fns == null || fns->vkCreateRayTracingPipelinesKHR == null) return Fatal("vkCreateRayTracingPipelinesKHR: no device function");
         if (a->createInfoCount != 0 && (a->pCreateInfos == null || a->pPipelines == null)) return Fatal($"vkCreateRayTracingPipelinesKHR: {a->createInfoCount} create infos without their arrays");
         if (a->createInfoCount > (uint)_ctx.Objects.Cap) return Fatal($"vkCreateRayTracingPipelinesKHR: {a->createInfoCount} pipelines");
-        uint apiVersion = a->createInfoCount == 0 ? 0 : DeviceApiVersion(x, a->device);
+        uint apiVersion = a->createInfoCount == 0 ? 0 : DeviceApiVersion(x, a->device), locationLimit = a->createInfoCount == 0 ? 0 : LocationLimit(x, a->device);
         for (uint i = 0; i < a->createInfoCount; i++)
-            if (RayTracingError(&a->pCreateInfos[i], apiVersion) is { } why) return Fatal($"vkCreateRayTracingPipelinesKHR: create info {i}: {why}");
+            if (RayTracingError(&a->pCreateInfos[i], apiVersion, locationLimit) is { } why) return Fatal($"vkCreateRayTracingPipelinesKHR: create info {i}: {why}");
         var real = new ulong[a->createInfoCount];
         fixed (ulong* p = real) a->ret = fns->vkCreateRayTracingPipelinesKHR(a->device, a->deferredOperation, a->pipelineCache, a->createInfoCount, a->pCreateInfos, null, p);
         for (uint i = 0; i < a->createInfoCount; i++)
@@ -204,14 +218,14 @@ internal sealed unsafe partial class Handlers
     /// below stageCount and naming a stage of the kind its slot takes, unused slots
     /// VK_SHADER_UNUSED_KHR as the group's type requires. Null when valid.
     /// </summary>
-    string? RayTracingError(VkRayTracingPipelineCreateInfoKHR* ci, uint apiVersion)
+    string? RayTracingError(VkRayTracingPipelineCreateInfoKHR* ci, uint apiVersion, uint locationLimit)
     {
         if (ci->stageCount != 0 && ci->pStages == null) return $"{ci->stageCount} stages without their array";
         if (ci->groupCount != 0 && ci->pGroups == null) return $"{ci->groupCount} groups without their array";
         for (uint s = 0; s < ci->stageCount; s++)
         {
             uint seen = 0;
-            if (StageError(&ci->pStages[s], RayTracingStages, ref seen, apiVersion) is { } why) return $"stage {s}: {why}";
+            if (StageError(&ci->pStages[s], RayTracingStages, ref seen, apiVersion, locationLimit) is { } why) return $"stage {s}: {why}";
         }
         string? Slot(uint index, uint stages, bool required, uint group, string slot)
         {
@@ -238,12 +252,12 @@ internal sealed unsafe partial class Handlers
     }
 
     /// <summary>The stages of one graphics pipeline create info (null when valid).</summary>
-    string? GraphicsStagesError(VkGraphicsPipelineCreateInfo* ci, uint apiVersion)
+    string? GraphicsStagesError(VkGraphicsPipelineCreateInfo* ci, uint apiVersion, uint locationLimit)
     {
         if (ci->stageCount != 0 && ci->pStages == null) return $"{ci->stageCount} stages without their array";
         uint seen = 0;
         for (uint s = 0; s < ci->stageCount; s++)
-            if (StageError(&ci->pStages[s], GraphicsStages, ref seen, apiVersion) is { } why) return $"stage {s}: {why}";
+            if (StageError(&ci->pStages[s], GraphicsStages, ref seen, apiVersion, locationLimit) is { } why) return $"stage {s}: {why}";
         return null;
     }
 }

@@ -94,12 +94,12 @@ internal static unsafe class SpirvTools
     /// compile for a device of Vulkan <paramref name="apiVersion"/>; else what is wrong. A hit in
     /// the cache of valid modules costs one SHA-256 of the code.
     /// </summary>
-    public static string? Check(uint* code, nuint bytes, uint apiVersion)
+    public static string? Check(uint* code, nuint bytes, uint apiVersion, uint locationLimit = 0)
     {
         if (bytes == 0 || bytes % 4 != 0) return $"codeSize {bytes} is not a positive multiple of 4";
         if (code == null) return "no code";
         if (bytes > int.MaxValue) return $"codeSize {bytes}";
-        if (Structure(code, (int)(bytes / 4)) is { } bad) return bad;
+        if (Structure(code, (int)(bytes / 4), locationLimit) is { } bad) return bad;
         if (!HasValidator) return null;
         // The device's Vulkan 1.x (1.0 for anything unknown, at most 1.4: SPIRV-Tools' newest).
         uint minor = ((apiVersion >> 22) & 0x7f) == 1 ? Math.Min((apiVersion >> 12) & 0x3ff, 4u) : 0;
@@ -145,9 +145,10 @@ internal static unsafe class SpirvTools
     /// <summary>
     /// Our own walk of a module: the header (magic, version 1.0–1.6, a non-zero id bound within
     /// SPIR-V's limit, schema 0), then every instruction: a word count of at least 1 that stays
-    /// inside the module; OpEntryPoint's name a terminated string inside its instruction.
+    /// inside the module; OpEntryPoint's name a terminated string inside its instruction; every
+    /// Location below <paramref name="locationLimit"/> when that is not 0.
     /// </summary>
-    public static string? Structure(uint* code, int words)
+    public static string? Structure(uint* code, int words, uint locationLimit = 0)
     {
         if (words < 5) return $"{words} words: shorter than a SPIR-V header";
         if (code[0] != Magic) return $"magic 0x{code[0]:x8} is not SPIR-V's";
@@ -159,6 +160,13 @@ internal static unsafe class SpirvTools
         {
             uint count = code[i] >> 16, opcode = code[i] & 0xffff;
             if (count == 0 || count > (uint)(words - i)) return $"instruction at word {i} (opcode {opcode}) has word count {count} ({words - i} words left)";
+            // A Location (decoration 30) no shader interface of the device has: drivers index
+            // their interface tables with it (lavapipe faulted on a vertex input at location
+            // 201326594 and an output at 587202560). Every interface's limit is at most
+            // locationLimit (0: the device's limits are unknown).
+            uint location = opcode == OpDecorate && count >= 4 && code[i + 2] == DecorationLocation ? code[i + 3]
+                : opcode == OpMemberDecorate && count >= 5 && code[i + 3] == DecorationLocation ? code[i + 4] : 0;
+            if (locationLimit != 0 && location >= locationLimit) return $"Location {location} at word {i} (the device's interfaces have {locationLimit})";
             if (opcode == OpEntryPoint)
             {
                 if (count < 4 || !HasNul(code + i + 3, (int)count - 3))
@@ -169,7 +177,7 @@ internal static unsafe class SpirvTools
         return null;
     }
 
-    const uint OpEntryPoint = 15;
+    const uint OpEntryPoint = 15, OpDecorate = 71, OpMemberDecorate = 72, DecorationLocation = 30;
 
     static bool HasNul(uint* words, int count) => new ReadOnlySpan<byte>(words, count * 4).IndexOf((byte)0) >= 0;
 

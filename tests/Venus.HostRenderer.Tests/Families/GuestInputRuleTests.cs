@@ -178,6 +178,15 @@ public sealed unsafe class GuestInputRuleTests
         bad = (uint[])ComputeMain.Clone();
         bad[3] = 0;
         fixed (uint* code = bad) Assert.Contains("id bound 0", SpirvTools.Structure(code, bad.Length));
+        // The campaign's finding: a vertex input at Location 201326594. Here ComputeMain's
+        // OpDecorate %9 BuiltIn WorkgroupSize (words 34-37) made a Location 25 decoration.
+        bad = (uint[])ComputeMain.Clone();
+        bad[36] = 30;
+        fixed (uint* code = bad)
+        {
+            Assert.Contains("Location 25 at word 34 (the device's interfaces have 16)", SpirvTools.Structure(code, bad.Length, 16));
+            Assert.Null(SpirvTools.Structure(code, bad.Length, 32));
+        }
         bad = (uint[])ComputeMain.Clone();
         bad[^1] = 0x00050038; // OpFunctionEnd claiming 5 words at the module's last word
         fixed (uint* code = bad) Assert.Contains("word count 5 (1 words left)", SpirvTools.Structure(code, bad.Length));
