@@ -133,9 +133,9 @@ case "${1:-}" in
     [[ "$seconds" =~ ^[0-9]+$ ]] && [ "$seconds" -gt 0 ] || die "usage: fuzz.sh smoke [SECONDS]"
     need_afl; build
     status=0
-    # lavapipe is left out of the smoke run while findings are open (fuzz/open/lavapipe): a short
-    # run may or may not reach one. VENUS_FUZZ_SMOKE_LAVAPIPE=1 adds it; regress runs its seeds and
-    # fixed reproducers every time.
+    # lavapipe is left out of the smoke run (it needs the peers chroot and runs at tens of
+    # executions a second: a short run says little). VENUS_FUZZ_SMOKE_LAVAPIPE=1 adds it; regress
+    # runs its seeds and fixed reproducers every time.
     smoke_targets=(decoder vtest render ring)
     [ "${VENUS_FUZZ_SMOKE_LAVAPIPE:-0}" = 1 ] && smoke_targets+=(lavapipe)
     for t in "${smoke_targets[@]}"; do

@@ -78,7 +78,7 @@ Architecture: amd64
 Maintainer: Venus.NET developers <venus@localhost>
 Installed-Size: $(du -sk --exclude=DEBIAN "$stage" | cut -f1)
 Depends: libc6 (>= 2.36), libvulkan1
-Recommends: mesa-vulkan-drivers
+Recommends: mesa-vulkan-drivers, libshaderc1
 Section: graphics
 Priority: optional
 Description: Venus (Vulkan over virtio-gpu) guest driver and host renderer

@@ -32,7 +32,10 @@ LATE_PKGS=("vulkan-validationlayers:usr/share/vulkan/explicit_layer.d/VkLayer_kh
   # X11 apps and screenshots under Xvfb (tests/Venus.TestSupport/Xvfb.cs), the xcb headers for
   # tests/clients, and the GL apps for Zink. (convert itself is an absolute alternatives link.)
   "x11-apps:usr/bin/xwd" "imagemagick:usr/bin/convert-im7.q16" "libxcb1-dev:usr/include/xcb/xcb.h"
-  "mesa-utils:usr/bin/glxgears" "glmark2-x11:usr/bin/glmark2")
+  "mesa-utils:usr/bin/glxgears" "glmark2-x11:usr/bin/glmark2"
+  # SPIRV-Tools' validator for guest SPIR-V (src/Venus.HostRenderer/Native/SpirvTools.cs): Debian's
+  # spirv-tools ships static libraries only; libshaderc.so.1 exports the same C API.
+  "libshaderc1:usr/lib/x86_64-linux-gnu/libshaderc.so.1")
 
 # add_suite SUITE: a sources entry for SUITE (e.g. trixie-backports) made from the chroot's own
 # "deb ... trixie ..." line, so the archive is the one debootstrap used and no address is written

@@ -52,6 +52,7 @@ public static unsafe partial class Program
         "       venus-fuzz lavapipe-seeds OUT RECORDING...  lavapipe seeds: each recording's commands in order, its rings' control\n" +
         "                                              commands left out (what ran on a ring runs on the virtqueue instead)\n" +
         "       venus-fuzz dict FILE                   write an AFL dictionary of command types and sTypes\n" +
+        "       venus-fuzz spirv-time FILE.spv...      time venus-host's SPIR-V check of each module (first call, then cached)\n" +
         "targets: decoder, vtest, render, ring, lavapipe (the real driver: run inside the peers chroot, see eng/fuzz.sh)";
 
     static readonly HostOptions Options = new() { Log = static _ => { }, MaxCommandBytes = 16UL << 20, MaxSharedBytes = 64UL << 20, MaxObjects = 4096 };
@@ -101,6 +102,7 @@ public static unsafe partial class Program
             if (args.Length < 3) { Console.Error.WriteLine(Usage); return 2; }
             return LavapipeSeeds(args[1], args[2..]);
         }
+        if (args[0] == "spirv-time") return SpirvTime(args[1..]);
         if (args[0] == "dict")
         {
             if (args.Length != 2) { Console.Error.WriteLine(Usage); return 2; }
@@ -143,7 +145,10 @@ public static unsafe partial class Program
     }
 
     /// <summary>VENUS_FUZZ_VERBOSE=1: each input's outcome on stderr (with --run).</summary>
-    static readonly bool Verbose = Environment.GetEnvironmentVariable("VENUS_FUZZ_VERBOSE") == "1";
+    static readonly bool Verbose = Environment.GetEnvironmentVariable("VENUS_FUZZ_VERBOSE") is "1" or "2";
+
+    /// <summary>VENUS_FUZZ_VERBOSE=2: each traced command with its decoded arguments, not only its name.</summary>
+    static readonly bool VerboseArgs = Environment.GetEnvironmentVariable("VENUS_FUZZ_VERBOSE") == "2";
 
     /// <summary>The reason a context ended that is a host bug rather than a refusal: an exception in decode or dispatch.</summary>
     static void Check(HostContext ctx)
@@ -219,6 +224,43 @@ public static unsafe partial class Program
         Check(ctx);
     }
 
+    /// <summary>
+    /// <c>spirv-time</c>: venus-host's check of guest SPIR-V (<see cref="SpirvTools.Check"/>, for a
+    /// Vulkan 1.3 device) on each module file: its result, the first call's time (validator run) and
+    /// the median of 100 repeated calls (the cache of valid modules). A first check of an unrelated
+    /// module beforehand keeps the validator's set-up out of the figures.
+    /// </summary>
+    static int SpirvTime(string[] files)
+    {
+        if (files.Length == 0) { Console.Error.WriteLine("venus-fuzz: spirv-time needs module files"); return 2; }
+        Console.WriteLine($"venus-fuzz: {SpirvTools.Status}");
+        const uint Vulkan13 = (1u << 22) | (3u << 12);
+        uint[] warm = [0x07230203, 0x00010000, 0, 1, 0];
+        fixed (uint* w = warm) SpirvTools.Check(w, 20, Vulkan13);
+        foreach (var file in files)
+        {
+            byte[] bytes;
+            try { bytes = File.ReadAllBytes(file); }
+            catch (IOException e) { Console.Error.WriteLine($"venus-fuzz: {file}: {e.Message}"); return 1; }
+            fixed (byte* b = bytes)
+            {
+                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                string? result = SpirvTools.Check((uint*)b, (nuint)bytes.Length, Vulkan13);
+                double first = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                var again = new double[100];
+                for (int i = 0; i < again.Length; i++)
+                {
+                    t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                    SpirvTools.Check((uint*)b, (nuint)bytes.Length, Vulkan13);
+                    again[i] = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                }
+                Array.Sort(again);
+                Console.WriteLine($"{Path.GetFileName(file)}: {bytes.Length} bytes, {result ?? "valid"}; first {first:0.000} ms, cached {again[50]:0.000} ms (median of 100)");
+            }
+        }
+        return 0;
+    }
+
     /// <summary>VENUS_FUZZ_VERBOSE=1: the stream one command at a time, each named on stderr before it runs (which command a driver crash is in).</summary>
     static void Trace(HostContext ctx, ReadOnlySpan<byte> data)
     {
@@ -226,6 +268,12 @@ public static unsafe partial class Program
         while (pos < data.Length && !ctx.IsFatal)
         {
             string name = data.Length - pos >= 4 ? VenusProtocolInfo.CommandName((int)BinaryPrimitives.ReadUInt32LittleEndian(data[pos..])) ?? "?" : "(cut)";
+            if (VerboseArgs)
+            {
+                using var arena = new VnArena();
+                var text = new System.Text.StringBuilder();
+                if (VenusCommandText.Describe(data[pos..], text, arena, out _, out _)) name = text.ToString();
+            }
             Console.Error.WriteLine($"venus-fuzz: @{pos} {name}");
             int used = ctx.Virtqueue.ExecuteOne(data[pos..]);
             if (used <= 0) break;

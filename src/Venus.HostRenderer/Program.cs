@@ -157,6 +157,8 @@ public static class Program
         var log = Logger();
         var vk = VulkanLibrary.TryLoad(out var error);
         if (vk == null) { Console.Error.WriteLine($"venus-host: {error}"); return 1; }
+        // Guest SPIR-V is checked before the driver sees it (Native/SpirvTools.cs); say so when only the structural walk is there.
+        if (!SpirvTools.HasValidator) log($"venus-host: {SpirvTools.Status}");
         var defaults = new HostOptions();
         ulong Cap(string env, ulong fallback) => caps.TryGetValue(env, out ulong n) ? n : fallback;
         var options = new HostOptions

@@ -420,7 +420,14 @@ public sealed partial class WireEmitter
                     w.Line($"if ({p}[{i}] == 0 && d.Translator != null) {{ d.Fail(VnDecodeError.NullHandle); return{_ret}; }}");
                 w.Close();
             }
-            else w.Line($"d.Bytes({p}, {n} * {nat});");
+            else
+            {
+                w.Line($"d.Bytes({p}, {n} * {nat});");
+                // Each value of an enum array (dynamic states, formats of a view list, ...) must be
+                // one of its type's, as a single enum must (Elem).
+                if (t.Kind == TypeKind.Enum && t.Method is "I32" or "U32" && t.Cs == t.VkName && m == Mode.Decode && translate && _enumChecks.Contains(t.VkName))
+                    w.Line($"if (d.Translator != null) for (ulong {i} = 0; {i} < {n}; {i}++) if (!VkEnumCheck.{t.VkName}(({t.MethodCs}){p}[{i}])) {{ d.Fail(VnDecodeError.InvalidEnum); return{_ret}; }}");
+            }
         }
         w.Line($"{lv} = {p};");
         w.Close();

@@ -148,6 +148,8 @@ internal sealed unsafe partial class Handlers
             ForgetBuffers(state.Handle);
             ForgetDescriptors(state.Handle);
             ForgetQueryPools(state.Handle);
+            ForgetImages(state.Handle);
+            ForgetShaderModules(state.Handle);
             _ctx.Objects.RemoveDescendants(state.Id);
             _ctx.Objects.Remove(state.Id, out _);
             ForgetDeadSemaphores();
@@ -163,6 +165,8 @@ internal sealed unsafe partial class Handlers
         ForgetBuffers(state.Handle);
         ForgetDescriptors(state.Handle);
         ForgetQueryPools(state.Handle);
+        ForgetImages(state.Handle);
+        ForgetShaderModules(state.Handle);
         if (drained) state.Fns->vkDestroyDevice(state.Handle, null);
         DrmModifiers.ForgetDevice(state.Handle);
         _ctx.Objects.RemoveDescendants(state.Id);

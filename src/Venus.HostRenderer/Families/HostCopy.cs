@@ -18,8 +18,8 @@ internal sealed unsafe partial class Handlers
     const int ObjImage = 10;
     const uint MemcpyFlag = 0x1, RemainingLayers = 0xffffffffu;
 
-    /// <summary>Format and array layers of every live image, by driver handle.</summary>
-    readonly Dictionary<ulong, (VkFormat Format, uint Layers)> _images = new();
+    /// <summary>The create info's shape of every live image this host created, by driver handle (Families/ImageRanges.cs checks views and copies against it).</summary>
+    readonly Dictionary<ulong, ImageShape> _images = new();
 
     public bool vkCreateImage(Dispatcher x, vkCreateImage.Args* a)
     {
@@ -39,7 +39,8 @@ internal sealed unsafe partial class Handlers
             fns->vkDestroyImage(a->device, image, null);
             return false;
         }
-        lock (_images) _images[image] = (a->pCreateInfo->format, a->pCreateInfo->arrayLayers);
+        var ci = a->pCreateInfo;
+        lock (_images) _images[image] = new ImageShape(a->device, ci->imageType, ci->format, ci->extent, ci->mipLevels, ci->arrayLayers, ci->flags, (uint)ci->samples);
         return true;
     }
 
@@ -88,7 +89,7 @@ internal sealed unsafe partial class Handlers
             VkMemoryToImageCopyMESA r = info->pRegions[i];
             if (r.pData == null)
                 return Fatal($"vkCopyMemoryToImageMESA: region {i} has no data");
-            if (!TryRegionBytes(a->device, fns, info->dstImage, (info->flags & MemcpyFlag) != 0, r.imageSubresource,
+            if (!TryRegionBytes(a->device, fns, info->dstImage, (info->flags & MemcpyFlag) != 0, r.imageSubresource, r.imageOffset,
                     r.imageExtent, r.memoryRowLength, r.memoryImageHeight, out ulong need, out string? why))
                 return Fatal($"vkCopyMemoryToImageMESA: region {i}: {why}");
             if (need > r.dataSize)
@@ -128,7 +129,7 @@ internal sealed unsafe partial class Handlers
             return Fatal("vkCopyImageToMemoryMESA: the device has no vkCopyImageToMemory (host image copy not enabled)");
         if (a->pData == null)
             return Fatal("vkCopyImageToMemoryMESA: no room for the data");
-        if (!TryRegionBytes(a->device, fns, info->srcImage, (info->flags & MemcpyFlag) != 0, info->imageSubresource,
+        if (!TryRegionBytes(a->device, fns, info->srcImage, (info->flags & MemcpyFlag) != 0, info->imageSubresource, info->imageOffset,
                 info->imageExtent, info->memoryRowLength, info->memoryImageHeight, out ulong need, out string? why))
             return Fatal($"vkCopyImageToMemoryMESA: {why}");
         if (need > a->dataSize)
@@ -157,24 +158,26 @@ internal sealed unsafe partial class Handlers
     }
 
     /// <summary>Bytes of host memory one region spans, from the image's recorded shape; false with the reason when it has none.</summary>
-    bool TryRegionBytes(ulong device, VkDeviceFunctions* fns, ulong image, bool memcpy, VkImageSubresourceLayers sub,
+    bool TryRegionBytes(ulong device, VkDeviceFunctions* fns, ulong image, bool memcpy, VkImageSubresourceLayers sub, VkOffset3D offset,
         VkExtent3D extent, uint rowLength, uint imageHeight, out ulong bytes, out string? why)
     {
         bytes = 0;
         why = null;
-        (VkFormat Format, uint Layers) shape;
+        ImageShape shape;
         lock (_images)
             if (!_images.TryGetValue(image, out shape))
             {
                 why = "an image this host did not create";
                 return false;
             }
-        uint layers = sub.layerCount == RemainingLayers ? (sub.baseArrayLayer < shape.Layers ? shape.Layers - sub.baseArrayLayer : 0) : sub.layerCount;
-        if (layers == 0 || sub.baseArrayLayer >= shape.Layers || layers > shape.Layers - sub.baseArrayLayer)
+        // The region must lie inside the image (Families/ImageRanges.cs): the driver writes or reads
+        // the image's memory at the offset it names.
+        if (ImageRegionError(shape, sub, offset, extent) is { } outside)
         {
-            why = $"layers {sub.baseArrayLayer}+{sub.layerCount} of an image with {shape.Layers}";
+            why = outside;
             return false;
         }
+        uint layers = sub.layerCount == RemainingLayers ? shape.Layers - sub.baseArrayLayer : sub.layerCount;
         if (memcpy)
         {
             if (fns->vkGetImageSubresourceLayout2 == null)

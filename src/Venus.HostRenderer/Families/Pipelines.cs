@@ -10,8 +10,8 @@ namespace Venus.HostRenderer;
 /// 4278190082 and a binding no description has was a host-process fault (found by the lavapipe fuzz
 /// target). The spec's rules for VkPipelineVertexInputStateCreateInfo are checked before the driver
 /// sees a create info: locations below maxVertexInputAttributes and each used once, bindings below
-/// maxVertexInputBindings and each described once, every attribute's binding described. Any breach
-/// ends the context.
+/// maxVertexInputBindings and each described once, every attribute's binding described. Its shader
+/// stages are checked as Families/Shaders.cs says. Any breach ends the context.
 /// </summary>
 internal sealed unsafe partial class Handlers
 {
@@ -21,8 +21,10 @@ internal sealed unsafe partial class Handlers
         if (a->createInfoCount > (uint)_ctx.Objects.Cap) return Fatal($"vkCreateGraphicsPipelines: {a->createInfoCount} pipelines");
         VkPhysicalDeviceLimits limits = default;
         bool haveLimits = false;
+        uint apiVersion = a->createInfoCount == 0 ? 0 : DeviceApiVersion(x, a->device), locationLimit = a->createInfoCount == 0 ? 0 : LocationLimit(x, a->device);
         for (uint i = 0; i < a->createInfoCount; i++)
         {
+            if (GraphicsStagesError(&a->pCreateInfos[i], apiVersion, locationLimit) is { } stages) return Fatal($"vkCreateGraphicsPipelines: create info {i}: {stages}");
             var vi = a->pCreateInfos[i].pVertexInputState;
             if (vi == null) continue;
             if (!haveLimits)

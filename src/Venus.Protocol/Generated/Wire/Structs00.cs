@@ -1512,6 +1512,7 @@ public static unsafe partial class VkAttachmentSampleCountInfoAMDWire
                 var t24 = (VkSampleCountFlagBits*)d.Alloc(t23, (ulong)sizeof(VkSampleCountFlagBits));
                 if (t24 == null) return;
                 d.Bytes(t24, t23 * 4);
+                if (d.Translator != null) for (ulong t22 = 0; t22 < t23; t22++) if (!VkEnumCheck.VkSampleCountFlagBits((uint)t24[t22])) { d.Fail(VnDecodeError.InvalidEnum); return; }
                 v->pColorAttachmentSamples = t24;
             }
         }
@@ -4889,6 +4890,7 @@ public static unsafe partial class VkCommandBufferInheritanceRenderingInfoWire
                 var t91 = (VkFormat*)d.Alloc(t90, (ulong)sizeof(VkFormat));
                 if (t91 == null) return;
                 d.Bytes(t91, t90 * 4);
+                if (d.Translator != null) for (ulong t89 = 0; t89 < t90; t89++) if (!VkEnumCheck.VkFormat((int)t91[t89])) { d.Fail(VnDecodeError.InvalidEnum); return; }
                 v->pColorAttachmentFormats = t91;
             }
             else if ((ulong)v->colorAttachmentCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }

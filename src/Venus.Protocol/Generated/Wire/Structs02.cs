@@ -11,6 +11,121 @@ using Venus.Protocol.Wire;
 
 namespace Venus.Protocol.Wire;
 
+public static unsafe partial class VkMultisamplePropertiesEXTWire
+{
+    public static ulong Size(VkMultisamplePropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizeChain(v->pNext, f);
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkMultisamplePropertiesEXT* v)
+    {
+        e.I32((int)VkMultisamplePropertiesEXT.SType);
+        EncodeChain(ref e, v->pNext);
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkMultisamplePropertiesEXT* v)
+    {
+        if (d.I32() != (int)VkMultisamplePropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkMultisamplePropertiesEXT.SType;
+        v->pNext = DecodeChain(ref d);
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkMultisamplePropertiesEXT* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkMultisamplePropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkExtent2DWire.Size(&v->maxSampleLocationGridSize, f);
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkMultisamplePropertiesEXT* v)
+    {
+        VkExtent2DWire.Encode(ref e, &v->maxSampleLocationGridSize);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkMultisamplePropertiesEXT* v)
+    {
+        VkExtent2DWire.Decode(ref d, &v->maxSampleLocationGridSize);
+    }
+    public static ulong SizePartial(VkMultisamplePropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 4;
+        n += SizePartialChain(v->pNext, f);
+        return n + SizePartialSelf(v, f);
+    }
+    public static ulong SizePartialSelf(VkMultisamplePropertiesEXT* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += VkExtent2DWire.SizePartial(&v->maxSampleLocationGridSize, f);
+        return n;
+    }
+    public static void EncodePartial(ref VnEncoder e, VkMultisamplePropertiesEXT* v)
+    {
+        e.I32((int)VkMultisamplePropertiesEXT.SType);
+        EncodePartialChain(ref e, v->pNext);
+        EncodePartialSelf(ref e, v);
+    }
+    public static void EncodePartialSelf(ref VnEncoder e, VkMultisamplePropertiesEXT* v)
+    {
+        VkExtent2DWire.EncodePartial(ref e, &v->maxSampleLocationGridSize);
+    }
+    public static void DecodePartial(ref VnDecoder d, VkMultisamplePropertiesEXT* v)
+    {
+        if (d.I32() != (int)VkMultisamplePropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        v->sType = VkMultisamplePropertiesEXT.SType;
+        v->pNext = DecodePartialChain(ref d);
+        if (d.Failed) return;
+        DecodePartialSelf(ref d, v);
+    }
+    public static void DecodePartialSelf(ref VnDecoder d, VkMultisamplePropertiesEXT* v)
+    {
+        VkExtent2DWire.DecodePartial(ref d, &v->maxSampleLocationGridSize);
+    }
+    public static void DecodeInto(ref VnDecoder d, VkMultisamplePropertiesEXT* v)
+    {
+        if (d.I32() != (int)VkMultisamplePropertiesEXT.SType) { d.Fail(VnDecodeError.UnexpectedSType); return; }
+        DecodeIntoChain(ref d, v->pNext);
+        if (d.Failed) return;
+        DecodeIntoSelf(ref d, v);
+    }
+    public static void DecodeIntoSelf(ref VnDecoder d, VkMultisamplePropertiesEXT* v)
+    {
+        VkExtent2DWire.DecodeInto(ref d, &v->maxSampleLocationGridSize);
+    }
+    public static ulong SizeChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodeChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodeChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static ulong SizePartialChain(void* p, VnProtocolFilter f) => 8;
+    public static void EncodePartialChain(ref VnEncoder e, void* p) => e.Pointer(false);
+    public static void* DecodePartialChain(ref VnDecoder d)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+        return null;
+    }
+    public static void DecodeIntoChain(ref VnDecoder d, void* chain)
+    {
+        if (d.Pointer()) d.Fail(VnDecodeError.UnexpectedSType);
+    }
+    /// <summary>sTypes of the structs a pNext chain of VkMultisamplePropertiesEXT carries in full (Size, Encode, Decode), in sType order.</summary>
+    public static ReadOnlySpan<int> ChainSTypes => [];
+    /// <summary>Longest valid chain in full (Size, Encode, Decode) without duplicable structs: each known struct once.</summary>
+    public const int ChainLimit = 0;
+    /// <summary>sTypes of the structs a pNext chain of VkMultisamplePropertiesEXT carries as an output (partial forms, replies), in sType order.</summary>
+    public static ReadOnlySpan<int> PartialChainSTypes => [];
+    /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
+    public const int PartialChainLimit = 0;
+}
+
 public static unsafe partial class VkMultisampledRenderToSingleSampledInfoEXTWire
 {
     public static ulong Size(VkMultisampledRenderToSingleSampledInfoEXT* v, VnProtocolFilter f = null)
@@ -215,6 +330,7 @@ public static unsafe partial class VkMutableDescriptorTypeListEXTWire
                 var t333 = (VkDescriptorType*)d.Alloc(t332, (ulong)sizeof(VkDescriptorType));
                 if (t333 == null) return;
                 d.Bytes(t333, t332 * 4);
+                if (d.Translator != null) for (ulong t331 = 0; t331 < t332; t331++) if (!VkEnumCheck.VkDescriptorType((int)t333[t331])) { d.Fail(VnDecodeError.InvalidEnum); return; }
                 v->pDescriptorTypes = t333;
             }
             else if ((ulong)v->descriptorTypeCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }

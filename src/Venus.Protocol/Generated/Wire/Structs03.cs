@@ -1621,6 +1621,7 @@ public static unsafe partial class VkPhysicalDeviceHostImageCopyPropertiesWire
                 var t341 = (VkImageLayout*)d.Alloc(t340, (ulong)sizeof(VkImageLayout));
                 if (t341 == null) return;
                 d.Bytes(t341, t340 * 4);
+                if (d.Translator != null) for (ulong t339 = 0; t339 < t340; t339++) if (!VkEnumCheck.VkImageLayout((int)t341[t339])) { d.Fail(VnDecodeError.InvalidEnum); return; }
                 v->pCopySrcLayouts = t341;
             }
         }
@@ -1635,6 +1636,7 @@ public static unsafe partial class VkPhysicalDeviceHostImageCopyPropertiesWire
                 var t344 = (VkImageLayout*)d.Alloc(t343, (ulong)sizeof(VkImageLayout));
                 if (t344 == null) return;
                 d.Bytes(t344, t343 * 4);
+                if (d.Translator != null) for (ulong t342 = 0; t342 < t343; t342++) if (!VkEnumCheck.VkImageLayout((int)t344[t342])) { d.Fail(VnDecodeError.InvalidEnum); return; }
                 v->pCopyDstLayouts = t344;
             }
         }

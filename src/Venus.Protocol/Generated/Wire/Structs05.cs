@@ -344,6 +344,7 @@ public static unsafe partial class VkPhysicalDeviceVulkan14PropertiesWire
                 var t384 = (VkImageLayout*)d.Alloc(t383, (ulong)sizeof(VkImageLayout));
                 if (t384 == null) return;
                 d.Bytes(t384, t383 * 4);
+                if (d.Translator != null) for (ulong t382 = 0; t382 < t383; t382++) if (!VkEnumCheck.VkImageLayout((int)t384[t382])) { d.Fail(VnDecodeError.InvalidEnum); return; }
                 v->pCopySrcLayouts = t384;
             }
         }
@@ -358,6 +359,7 @@ public static unsafe partial class VkPhysicalDeviceVulkan14PropertiesWire
                 var t387 = (VkImageLayout*)d.Alloc(t386, (ulong)sizeof(VkImageLayout));
                 if (t387 == null) return;
                 d.Bytes(t387, t386 * 4);
+                if (d.Translator != null) for (ulong t385 = 0; t385 < t386; t385++) if (!VkEnumCheck.VkImageLayout((int)t387[t385])) { d.Fail(VnDecodeError.InvalidEnum); return; }
                 v->pCopyDstLayouts = t387;
             }
         }
@@ -1994,6 +1996,7 @@ public static unsafe partial class VkPipelineDynamicStateCreateInfoWire
                 var t432 = (VkDynamicState*)d.Alloc(t431, (ulong)sizeof(VkDynamicState));
                 if (t432 == null) return;
                 d.Bytes(t432, t431 * 4);
+                if (d.Translator != null) for (ulong t430 = 0; t430 < t431; t430++) if (!VkEnumCheck.VkDynamicState((int)t432[t430])) { d.Fail(VnDecodeError.InvalidEnum); return; }
                 v->pDynamicStates = t432;
             }
             else if ((ulong)v->dynamicStateCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
@@ -3059,6 +3062,7 @@ public static unsafe partial class VkPipelineRenderingCreateInfoWire
                 var t457 = (VkFormat*)d.Alloc(t456, (ulong)sizeof(VkFormat));
                 if (t457 == null) return;
                 d.Bytes(t457, t456 * 4);
+                if (d.Translator != null) for (ulong t455 = 0; t455 < t456; t455++) if (!VkEnumCheck.VkFormat((int)t457[t455])) { d.Fail(VnDecodeError.InvalidEnum); return; }
                 v->pColorAttachmentFormats = t457;
             }
         }
@@ -6780,6 +6784,7 @@ public static unsafe partial class VkRenderingAreaInfoWire
                 var t587 = (VkFormat*)d.Alloc(t586, (ulong)sizeof(VkFormat));
                 if (t587 == null) return;
                 d.Bytes(t587, t586 * 4);
+                if (d.Translator != null) for (ulong t585 = 0; t585 < t586; t585++) if (!VkEnumCheck.VkFormat((int)t587[t585])) { d.Fail(VnDecodeError.InvalidEnum); return; }
                 v->pColorAttachmentFormats = t587;
             }
         }
@@ -9644,81 +9649,5 @@ public static unsafe partial class VkSparseImageMemoryRequirements2Wire
     public static ReadOnlySpan<int> PartialChainSTypes => [];
     /// <summary>Longest valid chain as an output (partial forms, replies) without duplicable structs: each known struct once.</summary>
     public const int PartialChainLimit = 0;
-}
-
-public static unsafe partial class VkSparseImageOpaqueMemoryBindInfoWire
-{
-    public static ulong Size(VkSparseImageOpaqueMemoryBindInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        return n + SizeSelf(v, f);
-    }
-    public static void Encode(ref VnEncoder e, VkSparseImageOpaqueMemoryBindInfo* v)
-    {
-        EncodeSelf(ref e, v);
-    }
-    public static void Decode(ref VnDecoder d, VkSparseImageOpaqueMemoryBindInfo* v)
-    {
-        if (d.Failed) return;
-        DecodeSelf(ref d, v);
-    }
-    public static void DecodeRaw(ref VnDecoder d, VkSparseImageOpaqueMemoryBindInfo* v)
-    {
-        var t = d.Translator; d.Translator = null;
-        Decode(ref d, v);
-        d.Translator = t;
-    }
-    public static ulong SizeSelf(VkSparseImageOpaqueMemoryBindInfo* v, VnProtocolFilter f = null)
-    {
-        ulong n = 0;
-        n += 8;
-        n += 4;
-        n += 8;
-        if (v->pBinds != null)
-        {
-            for (ulong t642 = 0; t642 < (ulong)v->bindCount; t642++)
-            {
-                n += VkSparseMemoryBindWire.Size(&v->pBinds[t642], f);
-            }
-        }
-        return n;
-    }
-    public static void EncodeSelf(ref VnEncoder e, VkSparseImageOpaqueMemoryBindInfo* v)
-    {
-        e.Handle(v->image);
-        e.U32((uint)v->bindCount);
-        if (v->pBinds != null)
-        {
-            e.ArraySize((ulong)v->bindCount);
-            for (ulong t643 = 0; t643 < (ulong)v->bindCount; t643++)
-            {
-                VkSparseMemoryBindWire.Encode(ref e, &v->pBinds[t643]);
-            }
-        }
-        else e.ArraySize(0);
-    }
-    public static void DecodeSelf(ref VnDecoder d, VkSparseImageOpaqueMemoryBindInfo* v)
-    {
-        v->image = d.Handle(10);
-        if (v->image == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
-        v->bindCount = (uint)d.U32();
-
-        {
-            ulong t645 = d.ArraySize();
-            if (t645 != 0)
-            {
-                if (t645 != (ulong)v->bindCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-                if (!d.CheckArrayFits(t645, 36)) return;
-                var t646 = (VkSparseMemoryBind*)d.Alloc(t645, (ulong)sizeof(VkSparseMemoryBind));
-                if (t646 == null) return;
-                for (ulong t644 = 0; t644 < t645; t644++)
-                {
-                    VkSparseMemoryBindWire.Decode(ref d, &t646[t644]);
-                }
-                v->pBinds = t646;
-            }
-            else if ((ulong)v->bindCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
-        }
-    }
 }
 

@@ -11,6 +11,82 @@ using Venus.Protocol.Wire;
 
 namespace Venus.Protocol.Wire;
 
+public static unsafe partial class VkSparseImageOpaqueMemoryBindInfoWire
+{
+    public static ulong Size(VkSparseImageOpaqueMemoryBindInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        return n + SizeSelf(v, f);
+    }
+    public static void Encode(ref VnEncoder e, VkSparseImageOpaqueMemoryBindInfo* v)
+    {
+        EncodeSelf(ref e, v);
+    }
+    public static void Decode(ref VnDecoder d, VkSparseImageOpaqueMemoryBindInfo* v)
+    {
+        if (d.Failed) return;
+        DecodeSelf(ref d, v);
+    }
+    public static void DecodeRaw(ref VnDecoder d, VkSparseImageOpaqueMemoryBindInfo* v)
+    {
+        var t = d.Translator; d.Translator = null;
+        Decode(ref d, v);
+        d.Translator = t;
+    }
+    public static ulong SizeSelf(VkSparseImageOpaqueMemoryBindInfo* v, VnProtocolFilter f = null)
+    {
+        ulong n = 0;
+        n += 8;
+        n += 4;
+        n += 8;
+        if (v->pBinds != null)
+        {
+            for (ulong t642 = 0; t642 < (ulong)v->bindCount; t642++)
+            {
+                n += VkSparseMemoryBindWire.Size(&v->pBinds[t642], f);
+            }
+        }
+        return n;
+    }
+    public static void EncodeSelf(ref VnEncoder e, VkSparseImageOpaqueMemoryBindInfo* v)
+    {
+        e.Handle(v->image);
+        e.U32((uint)v->bindCount);
+        if (v->pBinds != null)
+        {
+            e.ArraySize((ulong)v->bindCount);
+            for (ulong t643 = 0; t643 < (ulong)v->bindCount; t643++)
+            {
+                VkSparseMemoryBindWire.Encode(ref e, &v->pBinds[t643]);
+            }
+        }
+        else e.ArraySize(0);
+    }
+    public static void DecodeSelf(ref VnDecoder d, VkSparseImageOpaqueMemoryBindInfo* v)
+    {
+        v->image = d.Handle(10);
+        if (v->image == 0 && d.Translator != null) { d.Fail(VnDecodeError.NullHandle); return; }
+        v->bindCount = (uint)d.U32();
+
+        {
+            ulong t645 = d.ArraySize();
+            if (t645 != 0)
+            {
+                if (t645 != (ulong)v->bindCount) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+                if (!d.CheckArrayFits(t645, 36)) return;
+                var t646 = (VkSparseMemoryBind*)d.Alloc(t645, (ulong)sizeof(VkSparseMemoryBind));
+                if (t646 == null) return;
+                for (ulong t644 = 0; t644 < t645; t644++)
+                {
+                    VkSparseMemoryBindWire.Decode(ref d, &t646[t644]);
+                }
+                v->pBinds = t646;
+            }
+            else if ((ulong)v->bindCount != 0) { d.Fail(VnDecodeError.ArraySizeMismatch); return; }
+        }
+    }
+}
+
 public static unsafe partial class VkSparseMemoryBindWire
 {
     public static ulong Size(VkSparseMemoryBind* v, VnProtocolFilter f = null)
