@@ -53,25 +53,11 @@ internal sealed unsafe partial class Handlers
 
     static uint MipSide(uint side, uint level) => level >= 32 ? 1 : Math.Max(1, side >> (int)level);
 
-    public bool vkCreateImageView(Dispatcher x, vkCreateImageView.Args* a)
+    internal partial bool vkCreateImageViewCheck(Dispatcher x, vkCreateImageView.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCreateImageView == null) return Fatal("vkCreateImageView: no device function");
         if (a->pCreateInfo == null || a->pView == null) return Fatal("vkCreateImageView without a create info or a view id");
         if (TryImageShape(a->pCreateInfo->image, out var shape) && ImageViewError(a->pCreateInfo, shape) is { } why)
             return Fatal($"vkCreateImageView: {why}");
-        ulong view = 0;
-        a->ret = fns->vkCreateImageView(a->device, a->pCreateInfo, null, &view);
-        if ((int)a->ret < 0 || view == 0)
-        {
-            *a->pView = 0;
-            return true;
-        }
-        if (!x.Register(*a->pView, view, ObjImageView))
-        {
-            fns->vkDestroyImageView(a->device, view, null);
-            return false;
-        }
         return true;
     }
 
@@ -191,45 +177,33 @@ internal sealed unsafe partial class Handlers
         return true;
     }
 
-    public bool vkCmdCopyBufferToImage(Dispatcher x, vkCmdCopyBufferToImage.Args* a)
+    internal partial bool vkCmdCopyBufferToImageCheck(Dispatcher x, vkCmdCopyBufferToImage.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCmdCopyBufferToImage == null) return Fatal("vkCmdCopyBufferToImage: no device function");
         if (a->regionCount != 0 && a->pRegions == null) return Fatal("vkCmdCopyBufferToImage without regions");
         if (!BufferImageCopyFits(a->srcBuffer, a->dstImage, a->regionCount, a->pRegions, null, "vkCmdCopyBufferToImage")) return false;
-        fns->vkCmdCopyBufferToImage(a->commandBuffer, a->srcBuffer, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
         return true;
     }
 
-    public bool vkCmdCopyImageToBuffer(Dispatcher x, vkCmdCopyImageToBuffer.Args* a)
+    internal partial bool vkCmdCopyImageToBufferCheck(Dispatcher x, vkCmdCopyImageToBuffer.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCmdCopyImageToBuffer == null) return Fatal("vkCmdCopyImageToBuffer: no device function");
         if (a->regionCount != 0 && a->pRegions == null) return Fatal("vkCmdCopyImageToBuffer without regions");
         if (!BufferImageCopyFits(a->dstBuffer, a->srcImage, a->regionCount, a->pRegions, null, "vkCmdCopyImageToBuffer")) return false;
-        fns->vkCmdCopyImageToBuffer(a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstBuffer, a->regionCount, a->pRegions);
         return true;
     }
 
-    public bool vkCmdCopyBufferToImage2(Dispatcher x, vkCmdCopyBufferToImage2.Args* a)
+    internal partial bool vkCmdCopyBufferToImage2Check(Dispatcher x, vkCmdCopyBufferToImage2.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCmdCopyBufferToImage2 == null) return Fatal("vkCmdCopyBufferToImage2: no device function");
         var info = a->pCopyBufferToImageInfo;
         if (info == null || (info->regionCount != 0 && info->pRegions == null)) return Fatal("vkCmdCopyBufferToImage2 without a copy info or regions");
         if (!BufferImageCopyFits(info->srcBuffer, info->dstImage, info->regionCount, null, info->pRegions, "vkCmdCopyBufferToImage2")) return false;
-        fns->vkCmdCopyBufferToImage2(a->commandBuffer, info);
         return true;
     }
 
-    public bool vkCmdCopyImageToBuffer2(Dispatcher x, vkCmdCopyImageToBuffer2.Args* a)
+    internal partial bool vkCmdCopyImageToBuffer2Check(Dispatcher x, vkCmdCopyImageToBuffer2.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCmdCopyImageToBuffer2 == null) return Fatal("vkCmdCopyImageToBuffer2: no device function");
         var info = a->pCopyImageToBufferInfo;
         if (info == null || (info->regionCount != 0 && info->pRegions == null)) return Fatal("vkCmdCopyImageToBuffer2 without a copy info or regions");
         if (!BufferImageCopyFits(info->dstBuffer, info->srcImage, info->regionCount, null, info->pRegions, "vkCmdCopyImageToBuffer2")) return false;
-        fns->vkCmdCopyImageToBuffer2(a->commandBuffer, info);
         return true;
     }
 }
@@ -345,10 +319,8 @@ internal sealed unsafe partial class Handlers
         return TryImageShape(src, out s) & TryImageShape(dst, out d);
     }
 
-    public bool vkCmdCopyImage(Dispatcher x, vkCmdCopyImage.Args* a)
+    internal partial bool vkCmdCopyImageCheck(Dispatcher x, vkCmdCopyImage.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCmdCopyImage == null) return Fatal("vkCmdCopyImage: no device function");
         if (a->regionCount != 0 && a->pRegions == null) return Fatal("vkCmdCopyImage without regions");
         if (Shapes(a->srcImage, a->dstImage, out var s, out var d))
             for (uint i = 0; i < a->regionCount; i++)
@@ -357,14 +329,11 @@ internal sealed unsafe partial class Handlers
                 if (ImageToImageError(s, d, r->srcSubresource, r->srcOffset, r->dstSubresource, r->dstOffset, r->extent, false) is { } why)
                     return Fatal($"vkCmdCopyImage: region {i}: {why}");
             }
-        fns->vkCmdCopyImage(a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
         return true;
     }
 
-    public bool vkCmdCopyImage2(Dispatcher x, vkCmdCopyImage2.Args* a)
+    internal partial bool vkCmdCopyImage2Check(Dispatcher x, vkCmdCopyImage2.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCmdCopyImage2 == null) return Fatal("vkCmdCopyImage2: no device function");
         var info = a->pCopyImageInfo;
         if (info == null || (info->regionCount != 0 && info->pRegions == null)) return Fatal("vkCmdCopyImage2 without a copy info or regions");
         if (Shapes(info->srcImage, info->dstImage, out var s, out var d))
@@ -374,14 +343,11 @@ internal sealed unsafe partial class Handlers
                 if (ImageToImageError(s, d, r->srcSubresource, r->srcOffset, r->dstSubresource, r->dstOffset, r->extent, false) is { } why)
                     return Fatal($"vkCmdCopyImage2: region {i}: {why}");
             }
-        fns->vkCmdCopyImage2(a->commandBuffer, info);
         return true;
     }
 
-    public bool vkCmdResolveImage(Dispatcher x, vkCmdResolveImage.Args* a)
+    internal partial bool vkCmdResolveImageCheck(Dispatcher x, vkCmdResolveImage.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCmdResolveImage == null) return Fatal("vkCmdResolveImage: no device function");
         if (a->regionCount != 0 && a->pRegions == null) return Fatal("vkCmdResolveImage without regions");
         if (Shapes(a->srcImage, a->dstImage, out var s, out var d))
             for (uint i = 0; i < a->regionCount; i++)
@@ -390,14 +356,11 @@ internal sealed unsafe partial class Handlers
                 if (ImageToImageError(s, d, r->srcSubresource, r->srcOffset, r->dstSubresource, r->dstOffset, r->extent, true) is { } why)
                     return Fatal($"vkCmdResolveImage: region {i}: {why}");
             }
-        fns->vkCmdResolveImage(a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions);
         return true;
     }
 
-    public bool vkCmdResolveImage2(Dispatcher x, vkCmdResolveImage2.Args* a)
+    internal partial bool vkCmdResolveImage2Check(Dispatcher x, vkCmdResolveImage2.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCmdResolveImage2 == null) return Fatal("vkCmdResolveImage2: no device function");
         var info = a->pResolveImageInfo;
         if (info == null || (info->regionCount != 0 && info->pRegions == null)) return Fatal("vkCmdResolveImage2 without a resolve info or regions");
         if (Shapes(info->srcImage, info->dstImage, out var s, out var d))
@@ -407,14 +370,11 @@ internal sealed unsafe partial class Handlers
                 if (ImageToImageError(s, d, r->srcSubresource, r->srcOffset, r->dstSubresource, r->dstOffset, r->extent, true) is { } why)
                     return Fatal($"vkCmdResolveImage2: region {i}: {why}");
             }
-        fns->vkCmdResolveImage2(a->commandBuffer, info);
         return true;
     }
 
-    public bool vkCmdBlitImage(Dispatcher x, vkCmdBlitImage.Args* a)
+    internal partial bool vkCmdBlitImageCheck(Dispatcher x, vkCmdBlitImage.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCmdBlitImage == null) return Fatal("vkCmdBlitImage: no device function");
         if (a->regionCount != 0 && a->pRegions == null) return Fatal("vkCmdBlitImage without regions");
         if (Shapes(a->srcImage, a->dstImage, out var s, out var d))
             for (uint i = 0; i < a->regionCount; i++)
@@ -423,14 +383,11 @@ internal sealed unsafe partial class Handlers
                 if (BlitError(s, d, r->srcSubresource, r->srcOffsets, r->dstSubresource, r->dstOffsets) is { } why)
                     return Fatal($"vkCmdBlitImage: region {i}: {why}");
             }
-        fns->vkCmdBlitImage(a->commandBuffer, a->srcImage, a->srcImageLayout, a->dstImage, a->dstImageLayout, a->regionCount, a->pRegions, a->filter);
         return true;
     }
 
-    public bool vkCmdBlitImage2(Dispatcher x, vkCmdBlitImage2.Args* a)
+    internal partial bool vkCmdBlitImage2Check(Dispatcher x, vkCmdBlitImage2.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCmdBlitImage2 == null) return Fatal("vkCmdBlitImage2: no device function");
         var info = a->pBlitImageInfo;
         if (info == null || (info->regionCount != 0 && info->pRegions == null)) return Fatal("vkCmdBlitImage2 without a blit info or regions");
         if (Shapes(info->srcImage, info->dstImage, out var s, out var d))
@@ -440,31 +397,24 @@ internal sealed unsafe partial class Handlers
                 if (BlitError(s, d, r->srcSubresource, r->srcOffsets, r->dstSubresource, r->dstOffsets) is { } why)
                     return Fatal($"vkCmdBlitImage2: region {i}: {why}");
             }
-        fns->vkCmdBlitImage2(a->commandBuffer, info);
         return true;
     }
 
-    public bool vkCmdClearColorImage(Dispatcher x, vkCmdClearColorImage.Args* a)
+    internal partial bool vkCmdClearColorImageCheck(Dispatcher x, vkCmdClearColorImage.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCmdClearColorImage == null) return Fatal("vkCmdClearColorImage: no device function");
         if (a->rangeCount != 0 && a->pRanges == null) return Fatal("vkCmdClearColorImage without ranges");
         if (TryImageShape(a->image, out var shape))
             for (uint i = 0; i < a->rangeCount; i++)
                 if (ClearRangeError(shape, a->pRanges[i], true) is { } why) return Fatal($"vkCmdClearColorImage: range {i}: {why}");
-        fns->vkCmdClearColorImage(a->commandBuffer, a->image, a->imageLayout, a->pColor, a->rangeCount, a->pRanges);
         return true;
     }
 
-    public bool vkCmdClearDepthStencilImage(Dispatcher x, vkCmdClearDepthStencilImage.Args* a)
+    internal partial bool vkCmdClearDepthStencilImageCheck(Dispatcher x, vkCmdClearDepthStencilImage.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCmdClearDepthStencilImage == null) return Fatal("vkCmdClearDepthStencilImage: no device function");
         if (a->rangeCount != 0 && a->pRanges == null) return Fatal("vkCmdClearDepthStencilImage without ranges");
         if (TryImageShape(a->image, out var shape))
             for (uint i = 0; i < a->rangeCount; i++)
                 if (ClearRangeError(shape, a->pRanges[i], false) is { } why) return Fatal($"vkCmdClearDepthStencilImage: range {i}: {why}");
-        fns->vkCmdClearDepthStencilImage(a->commandBuffer, a->image, a->imageLayout, a->pDepthStencil, a->rangeCount, a->pRanges);
         return true;
     }
 }

@@ -161,10 +161,8 @@ internal sealed unsafe partial class Handlers
         return null;
     }
 
-    public bool vkCreateComputePipelines(Dispatcher x, vkCreateComputePipelines.Args* a)
+    internal partial bool vkCreateComputePipelinesCheck(Dispatcher x, vkCreateComputePipelines.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCreateComputePipelines == null) return Fatal("vkCreateComputePipelines: no device function");
         if (a->createInfoCount != 0 && (a->pCreateInfos == null || a->pPipelines == null)) return Fatal($"vkCreateComputePipelines: {a->createInfoCount} create infos without their arrays");
         if (a->createInfoCount > (uint)_ctx.Objects.Cap) return Fatal($"vkCreateComputePipelines: {a->createInfoCount} pipelines");
         uint apiVersion = DeviceApiVersion(x, a->device), locationLimit = a->createInfoCount == 0 ? 0 : LocationLimit(x, a->device);
@@ -174,41 +172,19 @@ internal sealed unsafe partial class Handlers
             if (StageError(&a->pCreateInfos[i].stage, StageCompute, ref seen, apiVersion, locationLimit) is { } why)
                 return Fatal($"vkCreateComputePipelines: create info {i}: {why}");
         }
-        var real = new ulong[a->createInfoCount];
-        fixed (ulong* p = real) a->ret = fns->vkCreateComputePipelines(a->device, a->pipelineCache, a->createInfoCount, a->pCreateInfos, null, p);
-        for (uint i = 0; i < a->createInfoCount; i++)
-        {
-            if ((int)a->ret >= 0 && real[i] != 0)
-            {
-                if (!x.Register(a->pPipelines[i], real[i], ObjPipeline)) return false;
-            }
-            else a->pPipelines[i] = 0;
-        }
         return true;
     }
 
     const uint RayTracingStages = 0x100 | 0x200 | 0x400 | 0x800 | 0x1000 | 0x2000;
     const uint ShaderUnused = 0xffffffffu;
 
-    public bool vkCreateRayTracingPipelinesKHR(Dispatcher x, vkCreateRayTracingPipelinesKHR.Args* a)
+    internal partial bool vkCreateRayTracingPipelinesKHRCheck(Dispatcher x, vkCreateRayTracingPipelinesKHR.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCreateRayTracingPipelinesKHR == null) return Fatal("vkCreateRayTracingPipelinesKHR: no device function");
         if (a->createInfoCount != 0 && (a->pCreateInfos == null || a->pPipelines == null)) return Fatal($"vkCreateRayTracingPipelinesKHR: {a->createInfoCount} create infos without their arrays");
         if (a->createInfoCount > (uint)_ctx.Objects.Cap) return Fatal($"vkCreateRayTracingPipelinesKHR: {a->createInfoCount} pipelines");
         uint apiVersion = a->createInfoCount == 0 ? 0 : DeviceApiVersion(x, a->device), locationLimit = a->createInfoCount == 0 ? 0 : LocationLimit(x, a->device);
         for (uint i = 0; i < a->createInfoCount; i++)
             if (RayTracingError(&a->pCreateInfos[i], apiVersion, locationLimit) is { } why) return Fatal($"vkCreateRayTracingPipelinesKHR: create info {i}: {why}");
-        var real = new ulong[a->createInfoCount];
-        fixed (ulong* p = real) a->ret = fns->vkCreateRayTracingPipelinesKHR(a->device, a->deferredOperation, a->pipelineCache, a->createInfoCount, a->pCreateInfos, null, p);
-        for (uint i = 0; i < a->createInfoCount; i++)
-        {
-            if ((int)a->ret >= 0 && real[i] != 0)
-            {
-                if (!x.Register(a->pPipelines[i], real[i], ObjPipeline)) return false;
-            }
-            else a->pPipelines[i] = 0;
-        }
         return true;
     }
 

@@ -44,10 +44,8 @@ internal unsafe partial interface IHandlers
     bool vkDestroyBuffer(Dispatcher x, vkDestroyBuffer.Args* a);
     bool vkCreateImage(Dispatcher x, vkCreateImage.Args* a);
     bool vkDestroyImage(Dispatcher x, vkDestroyImage.Args* a);
-    bool vkCreateImageView(Dispatcher x, vkCreateImageView.Args* a);
     bool vkCreateShaderModule(Dispatcher x, vkCreateShaderModule.Args* a);
     bool vkDestroyShaderModule(Dispatcher x, vkDestroyShaderModule.Args* a);
-    bool vkCreateComputePipelines(Dispatcher x, vkCreateComputePipelines.Args* a);
     bool vkCreateDescriptorSetLayout(Dispatcher x, vkCreateDescriptorSetLayout.Args* a);
     bool vkDestroyDescriptorSetLayout(Dispatcher x, vkDestroyDescriptorSetLayout.Args* a);
     bool vkDestroyDescriptorPool(Dispatcher x, vkDestroyDescriptorPool.Args* a);
@@ -57,13 +55,6 @@ internal unsafe partial interface IHandlers
     bool vkDestroyCommandPool(Dispatcher x, vkDestroyCommandPool.Args* a);
     bool vkAllocateCommandBuffers(Dispatcher x, vkAllocateCommandBuffers.Args* a);
     bool vkFreeCommandBuffers(Dispatcher x, vkFreeCommandBuffers.Args* a);
-    bool vkCmdCopyImage(Dispatcher x, vkCmdCopyImage.Args* a);
-    bool vkCmdBlitImage(Dispatcher x, vkCmdBlitImage.Args* a);
-    bool vkCmdCopyBufferToImage(Dispatcher x, vkCmdCopyBufferToImage.Args* a);
-    bool vkCmdCopyImageToBuffer(Dispatcher x, vkCmdCopyImageToBuffer.Args* a);
-    bool vkCmdClearColorImage(Dispatcher x, vkCmdClearColorImage.Args* a);
-    bool vkCmdClearDepthStencilImage(Dispatcher x, vkCmdClearDepthStencilImage.Args* a);
-    bool vkCmdResolveImage(Dispatcher x, vkCmdResolveImage.Args* a);
     bool vkEnumerateInstanceVersion(Dispatcher x, vkEnumerateInstanceVersion.Args* a);
     bool vkEnumeratePhysicalDeviceGroups(Dispatcher x, vkEnumeratePhysicalDeviceGroups.Args* a);
     bool vkGetPhysicalDeviceProperties2(Dispatcher x, vkGetPhysicalDeviceProperties2.Args* a);
@@ -82,11 +73,6 @@ internal unsafe partial interface IHandlers
     bool vkGetMemoryFdKHR(Dispatcher x, vkGetMemoryFdKHR.Args* a);
     bool vkGetMemoryFdPropertiesKHR(Dispatcher x, vkGetMemoryFdPropertiesKHR.Args* a);
     bool vkQueueSubmit2(Dispatcher x, vkQueueSubmit2.Args* a);
-    bool vkCmdCopyImage2(Dispatcher x, vkCmdCopyImage2.Args* a);
-    bool vkCmdCopyBufferToImage2(Dispatcher x, vkCmdCopyBufferToImage2.Args* a);
-    bool vkCmdCopyImageToBuffer2(Dispatcher x, vkCmdCopyImageToBuffer2.Args* a);
-    bool vkCmdBlitImage2(Dispatcher x, vkCmdBlitImage2.Args* a);
-    bool vkCmdResolveImage2(Dispatcher x, vkCmdResolveImage2.Args* a);
     bool vkImportFenceFdKHR(Dispatcher x, vkImportFenceFdKHR.Args* a);
     bool vkGetFenceFdKHR(Dispatcher x, vkGetFenceFdKHR.Args* a);
     bool vkImportSemaphoreFdKHR(Dispatcher x, vkImportSemaphoreFdKHR.Args* a);
@@ -99,7 +85,6 @@ internal unsafe partial interface IHandlers
     bool vkWaitRingSeqnoMESA(Dispatcher x, vkWaitRingSeqnoMESA.Args* a);
     bool vkCopyImageToMemoryMESA(Dispatcher x, vkCopyImageToMemoryMESA.Args* a);
     bool vkCopyMemoryToImageMESA(Dispatcher x, vkCopyMemoryToImageMESA.Args* a);
-    bool vkCreateRayTracingPipelinesKHR(Dispatcher x, vkCreateRayTracingPipelinesKHR.Args* a);
     bool vkWriteSamplerDescriptorMESA(Dispatcher x, vkWriteSamplerDescriptorMESA.Args* a);
 }
 
@@ -1498,7 +1483,16 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCreateImageView.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(57, ref d);
-        if (!x.Handlers.vkCreateImageView(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCreateImageView;
+        if (fn == null) return x.MissingFunction(57);
+        if (!x.Handlers.vkCreateImageViewCheck(x, &a)) return false;
+        ulong real_pView = 0;
+        a.ret = fn(a.device, a.pCreateInfo, null, a.pView == null ? null : &real_pView);
+        if (a.pView != null)
+        {
+            if ((int)a.ret >= 0 && real_pView != 0) { if (!x.Register(*a.pView, real_pView, 14)) return false; }
+            else *a.pView = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateImageView.ReplySize(&a);
@@ -1691,7 +1685,18 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCreateComputePipelines.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(66, ref d);
-        if (!x.Handlers.vkCreateComputePipelines(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCreateComputePipelines;
+        if (fn == null) return x.MissingFunction(66);
+        if (!x.Handlers.vkCreateComputePipelinesCheck(x, &a)) return false;
+        ulong n_pPipelines = a.pPipelines == null ? 0 : (ulong)a.createInfoCount;
+        ulong* real_pPipelines = n_pPipelines == 0 ? null : (ulong*)d.Alloc(n_pPipelines, 8);
+        if (n_pPipelines != 0 && real_pPipelines == null) return x.DecodeFailed(66, ref d);
+        a.ret = fn(a.device, a.pipelineCache, a.createInfoCount, a.pCreateInfos, null, real_pPipelines);
+        for (ulong i = 0; i < n_pPipelines; i++)
+        {
+            if ((int)a.ret >= 0 && real_pPipelines[i] != 0) { if (!x.Register(a.pPipelines[i], real_pPipelines[i], 19)) return false; }
+            else a.pPipelines[i] = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateComputePipelines.ReplySize(&a);
@@ -2660,7 +2665,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdCopyImage.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(113, ref d);
-        if (!x.Handlers.vkCmdCopyImage(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdCopyImage;
+        if (fn == null) return x.MissingFunction(113);
+        if (!x.Handlers.vkCmdCopyImageCheck(x, &a)) return false;
+        fn(a.commandBuffer, a.srcImage, a.srcImageLayout, a.dstImage, a.dstImageLayout, a.regionCount, a.pRegions);
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdCopyImage.ReplySize(&a);
@@ -2678,7 +2686,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdBlitImage.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(114, ref d);
-        if (!x.Handlers.vkCmdBlitImage(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdBlitImage;
+        if (fn == null) return x.MissingFunction(114);
+        if (!x.Handlers.vkCmdBlitImageCheck(x, &a)) return false;
+        fn(a.commandBuffer, a.srcImage, a.srcImageLayout, a.dstImage, a.dstImageLayout, a.regionCount, a.pRegions, a.filter);
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdBlitImage.ReplySize(&a);
@@ -2696,7 +2707,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdCopyBufferToImage.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(115, ref d);
-        if (!x.Handlers.vkCmdCopyBufferToImage(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdCopyBufferToImage;
+        if (fn == null) return x.MissingFunction(115);
+        if (!x.Handlers.vkCmdCopyBufferToImageCheck(x, &a)) return false;
+        fn(a.commandBuffer, a.srcBuffer, a.dstImage, a.dstImageLayout, a.regionCount, a.pRegions);
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdCopyBufferToImage.ReplySize(&a);
@@ -2714,7 +2728,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdCopyImageToBuffer.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(116, ref d);
-        if (!x.Handlers.vkCmdCopyImageToBuffer(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdCopyImageToBuffer;
+        if (fn == null) return x.MissingFunction(116);
+        if (!x.Handlers.vkCmdCopyImageToBufferCheck(x, &a)) return false;
+        fn(a.commandBuffer, a.srcImage, a.srcImageLayout, a.dstBuffer, a.regionCount, a.pRegions);
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdCopyImageToBuffer.ReplySize(&a);
@@ -2774,7 +2791,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdClearColorImage.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(119, ref d);
-        if (!x.Handlers.vkCmdClearColorImage(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdClearColorImage;
+        if (fn == null) return x.MissingFunction(119);
+        if (!x.Handlers.vkCmdClearColorImageCheck(x, &a)) return false;
+        fn(a.commandBuffer, a.image, a.imageLayout, a.pColor, a.rangeCount, a.pRanges);
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdClearColorImage.ReplySize(&a);
@@ -2792,7 +2812,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdClearDepthStencilImage.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(120, ref d);
-        if (!x.Handlers.vkCmdClearDepthStencilImage(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdClearDepthStencilImage;
+        if (fn == null) return x.MissingFunction(120);
+        if (!x.Handlers.vkCmdClearDepthStencilImageCheck(x, &a)) return false;
+        fn(a.commandBuffer, a.image, a.imageLayout, a.pDepthStencil, a.rangeCount, a.pRanges);
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdClearDepthStencilImage.ReplySize(&a);
@@ -2830,7 +2853,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdResolveImage.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(122, ref d);
-        if (!x.Handlers.vkCmdResolveImage(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdResolveImage;
+        if (fn == null) return x.MissingFunction(122);
+        if (!x.Handlers.vkCmdResolveImageCheck(x, &a)) return false;
+        fn(a.commandBuffer, a.srcImage, a.srcImageLayout, a.dstImage, a.dstImageLayout, a.regionCount, a.pRegions);
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdResolveImage.ReplySize(&a);
@@ -4511,7 +4537,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdCopyImage2.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(208, ref d);
-        if (!x.Handlers.vkCmdCopyImage2(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdCopyImage2;
+        if (fn == null) return x.MissingFunction(208);
+        if (!x.Handlers.vkCmdCopyImage2Check(x, &a)) return false;
+        fn(a.commandBuffer, a.pCopyImageInfo);
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdCopyImage2.ReplySize(&a);
@@ -4529,7 +4558,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdCopyBufferToImage2.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(209, ref d);
-        if (!x.Handlers.vkCmdCopyBufferToImage2(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdCopyBufferToImage2;
+        if (fn == null) return x.MissingFunction(209);
+        if (!x.Handlers.vkCmdCopyBufferToImage2Check(x, &a)) return false;
+        fn(a.commandBuffer, a.pCopyBufferToImageInfo);
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdCopyBufferToImage2.ReplySize(&a);
@@ -4547,7 +4579,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdCopyImageToBuffer2.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(210, ref d);
-        if (!x.Handlers.vkCmdCopyImageToBuffer2(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdCopyImageToBuffer2;
+        if (fn == null) return x.MissingFunction(210);
+        if (!x.Handlers.vkCmdCopyImageToBuffer2Check(x, &a)) return false;
+        fn(a.commandBuffer, a.pCopyImageToBufferInfo);
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdCopyImageToBuffer2.ReplySize(&a);
@@ -4565,7 +4600,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdBlitImage2.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(211, ref d);
-        if (!x.Handlers.vkCmdBlitImage2(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdBlitImage2;
+        if (fn == null) return x.MissingFunction(211);
+        if (!x.Handlers.vkCmdBlitImage2Check(x, &a)) return false;
+        fn(a.commandBuffer, a.pBlitImageInfo);
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdBlitImage2.ReplySize(&a);
@@ -4583,7 +4621,10 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCmdResolveImage2.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(212, ref d);
-        if (!x.Handlers.vkCmdResolveImage2(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdResolveImage2;
+        if (fn == null) return x.MissingFunction(212);
+        if (!x.Handlers.vkCmdResolveImage2Check(x, &a)) return false;
+        fn(a.commandBuffer, a.pResolveImageInfo);
         if ((flags & 1) != 0)
         {
             ulong size = vkCmdResolveImage2.ReplySize(&a);
@@ -6596,7 +6637,18 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCreateRayTracingPipelinesKHR.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(321, ref d);
-        if (!x.Handlers.vkCreateRayTracingPipelinesKHR(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCreateRayTracingPipelinesKHR;
+        if (fn == null) return x.MissingFunction(321);
+        if (!x.Handlers.vkCreateRayTracingPipelinesKHRCheck(x, &a)) return false;
+        ulong n_pPipelines = a.pPipelines == null ? 0 : (ulong)a.createInfoCount;
+        ulong* real_pPipelines = n_pPipelines == 0 ? null : (ulong*)d.Alloc(n_pPipelines, 8);
+        if (n_pPipelines != 0 && real_pPipelines == null) return x.DecodeFailed(321, ref d);
+        a.ret = fn(a.device, a.deferredOperation, a.pipelineCache, a.createInfoCount, a.pCreateInfos, null, real_pPipelines);
+        for (ulong i = 0; i < n_pPipelines; i++)
+        {
+            if ((int)a.ret >= 0 && real_pPipelines[i] != 0) { if (!x.Register(a.pPipelines[i], real_pPipelines[i], 19)) return false; }
+            else a.pPipelines[i] = 0;
+        }
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateRayTracingPipelinesKHR.ReplySize(&a);

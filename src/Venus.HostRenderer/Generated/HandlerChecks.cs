@@ -34,6 +34,11 @@ internal sealed unsafe partial class Handlers
     // Families/Pipelines.cs
     /// <summary>Before the driver's vkCreateGraphicsPipelines: false when the guest's arguments break a rule (the check has failed the context).</summary>
     internal partial bool vkCreateGraphicsPipelinesCheck(Dispatcher x, vkCreateGraphicsPipelines.Args* a);
+    // Families/Shaders.cs
+    /// <summary>Before the driver's vkCreateComputePipelines: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCreateComputePipelinesCheck(Dispatcher x, vkCreateComputePipelines.Args* a);
+    /// <summary>Before the driver's vkCreateRayTracingPipelinesKHR: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCreateRayTracingPipelinesKHRCheck(Dispatcher x, vkCreateRayTracingPipelinesKHR.Args* a);
     // Families/Queries.cs
     /// <summary>Before the driver's vkResetQueryPool: false when the guest's arguments break a rule (the check has failed the context).</summary>
     internal partial bool vkResetQueryPoolCheck(Dispatcher x, vkResetQueryPool.Args* a);
@@ -51,6 +56,33 @@ internal sealed unsafe partial class Handlers
     internal partial bool vkCmdWriteTimestampCheck(Dispatcher x, vkCmdWriteTimestamp.Args* a);
     /// <summary>Before the driver's vkCmdWriteTimestamp2: false when the guest's arguments break a rule (the check has failed the context).</summary>
     internal partial bool vkCmdWriteTimestamp2Check(Dispatcher x, vkCmdWriteTimestamp2.Args* a);
+    // Families/ImageRanges.cs
+    /// <summary>Before the driver's vkCreateImageView: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCreateImageViewCheck(Dispatcher x, vkCreateImageView.Args* a);
+    /// <summary>Before the driver's vkCmdCopyBufferToImage: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdCopyBufferToImageCheck(Dispatcher x, vkCmdCopyBufferToImage.Args* a);
+    /// <summary>Before the driver's vkCmdCopyBufferToImage2: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdCopyBufferToImage2Check(Dispatcher x, vkCmdCopyBufferToImage2.Args* a);
+    /// <summary>Before the driver's vkCmdCopyImageToBuffer: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdCopyImageToBufferCheck(Dispatcher x, vkCmdCopyImageToBuffer.Args* a);
+    /// <summary>Before the driver's vkCmdCopyImageToBuffer2: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdCopyImageToBuffer2Check(Dispatcher x, vkCmdCopyImageToBuffer2.Args* a);
+    /// <summary>Before the driver's vkCmdCopyImage: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdCopyImageCheck(Dispatcher x, vkCmdCopyImage.Args* a);
+    /// <summary>Before the driver's vkCmdCopyImage2: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdCopyImage2Check(Dispatcher x, vkCmdCopyImage2.Args* a);
+    /// <summary>Before the driver's vkCmdBlitImage: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdBlitImageCheck(Dispatcher x, vkCmdBlitImage.Args* a);
+    /// <summary>Before the driver's vkCmdBlitImage2: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdBlitImage2Check(Dispatcher x, vkCmdBlitImage2.Args* a);
+    /// <summary>Before the driver's vkCmdResolveImage: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdResolveImageCheck(Dispatcher x, vkCmdResolveImage.Args* a);
+    /// <summary>Before the driver's vkCmdResolveImage2: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdResolveImage2Check(Dispatcher x, vkCmdResolveImage2.Args* a);
+    /// <summary>Before the driver's vkCmdClearColorImage: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdClearColorImageCheck(Dispatcher x, vkCmdClearColorImage.Args* a);
+    /// <summary>Before the driver's vkCmdClearDepthStencilImage: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdClearDepthStencilImageCheck(Dispatcher x, vkCmdClearDepthStencilImage.Args* a);
     // Families/RayTracing.cs
     /// <summary>Before the driver's vkCmdBuildAccelerationStructuresKHR: false when the guest's arguments break a rule (the check has failed the context).</summary>
     internal partial bool vkCmdBuildAccelerationStructuresKHRCheck(Dispatcher x, vkCmdBuildAccelerationStructuresKHR.Args* a);
