@@ -27,7 +27,6 @@ internal sealed unsafe partial class Handlers
     const uint CreateMutableFormat = 0x8, CreateCubeCompatible = 0x10, Create2DArrayCompatible = 0x20,
         CreateBlockTexelViewCompatible = 0x80, Create2DViewCompatible = 0x20000;
     const uint RemainingLevels = 0xffffffffu;
-    const int ObjImageView = 14;
 
     /// <summary>A destroyed device's images are gone with it.</summary>
     void ForgetImages(ulong device)

@@ -19,7 +19,7 @@ namespace Venus.HostRenderer;
 /// </summary>
 internal sealed unsafe partial class Handlers
 {
-    const int ObjShaderModule = 15, ObjPipeline = 19;
+    const int ObjShaderModule = 15;
     const uint StageCompute = 0x20;
     const uint GraphicsStages = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x40 | 0x80;
 
