@@ -15,7 +15,7 @@
 # vulkaninfo, the compute job, sync, exts and extfd through our ICD and Mesa's, clean failures, and
 # presentation: vkmark --winsys headless through both, tests/clients/wsi.c headless through ours,
 # venus doctor on the device, on a node that is not virtio-gpu and with vgem's render node next to it),
-# timing (the same device: wall times, both drivers interleaved) and novenus (a virgl-only device:
+# timing (the same device: wall times and icdbench's latency metrics, both drivers interleaved) and novenus (a virgl-only device:
 # both drivers must refuse it cleanly, venus doctor must say why). rsvenus and rstiming are venus and timing with our
 # venus-host (NativeAOT, eng/host.sh install) as QEMU's render server instead of virglrenderer's
 # (RENDER_SERVER_EXEC_PATH); rsvenus also runs a hostile guest program, then the compute job again.
@@ -148,11 +148,15 @@ build() {
 
   # The test clients, built in the chroot (its glibc and loader are the guest's).
   rm -rf "$PEERS$work" && mkdir -p "$PEERS$work/clients"
-  cp "$root"/tests/clients/*.c "$root"/tests/clients/*.h "$root"/tests/clients/*.comp "$root/tests/vm/vmrun.c" "$root/tests/vm/hostile.c" "$PEERS$work/clients/"
+  cp "$root"/tests/clients/*.c "$root"/tests/clients/*.h "$root"/tests/clients/*.comp "$root/tests/vm/vmrun.c" "$root/tests/vm/hostile.c" \
+    "$root/bench/clients/icdbench.c" "$root/bench/clients/icdbench.comp" "$PEERS$work/clients/"
   # A client's "/* link: ... */" line names the libraries it needs besides Vulkan (as in ClientBuild.cs).
+  # icdbench (bench/clients) for the timing boots' latency table, built as eng/bench-icd.sh builds it.
   chroot "$PEERS" sh -c "cd '$work/clients' && for c in ${CLIENTS[*]}; do libs=\$(sed -n 's,^/\\* link: \\(.*\\) \\*/\$,\\1,p' \$c.c); \
       gcc -std=c11 -O2 -Wall -o \$c \$c.c -lvulkan \$libs || exit 1; done && \
-      glslangValidator -V -o compute.comp.spv compute.comp >/dev/null" >"$PEERS$work/clients.log" 2>&1 \
+      gcc -O2 -Wall -o icdbench icdbench.c -lvulkan -lpthread && \
+      glslangValidator -V -o compute.comp.spv compute.comp >/dev/null && \
+      glslangValidator -V -o icdbench.comp.spv icdbench.comp >/dev/null" >"$PEERS$work/clients.log" 2>&1 \
     || { cat "$PEERS$work/clients.log" >&2; die "building the test clients in the chroot failed"; }
   # extfd natively on lavapipe in the chroot: the reference the guest's runs are compared with
   # (its memory checksum; tests/Venus.Vm.Tests). About a second.
@@ -170,13 +174,13 @@ build() {
   mkdir -p "$stage/usr/share" && cp -r "$PEERS/usr/share/vkmark" "$stage/usr/share/vkmark"
   copy_closure /usr/bin/vulkaninfo /usr/lib/x86_64-linux-gnu/libvulkan.so.1 \
     /usr/lib/x86_64-linux-gnu/libvulkan_virtio.so "$icd_dir/libvenus_icd.so" \
-    "${CLIENTS[@]/#/$work/clients/}" "$cli"
+    "${CLIENTS[@]/#/$work/clients/}" "$work/clients/icdbench" "$cli"
   mv "$stage$cli" "$stage/usr/bin/venus"
   cp "$PEERS/usr/share/vulkan/icd.d/virtio_icd.json" "$stage/usr/share/vulkan/icd.d/"
   cp "$stage$icd_dir/libvenus_icd.so" "$stage/opt/venus/libvenus_icd.so"
   cp "$PEERS$icd" "$stage/opt/venus/venus_icd.json"
-  for b in "${CLIENTS[@]}"; do mv "$stage$work/clients/$b" "$stage/usr/bin/$b"; done
-  cp "$PEERS$work/clients/compute.comp.spv" "$stage/opt/venus/"
+  for b in "${CLIENTS[@]}" icdbench; do mv "$stage$work/clients/$b" "$stage/usr/bin/$b"; done
+  cp "$PEERS$work/clients/compute.comp.spv" "$PEERS$work/clients/icdbench.comp.spv" "$stage/opt/venus/"
   rm -rf "${stage:?}$work" "${stage:?}$icd_dir" "${stage:?}$(dirname "$cli")"
   ln -sf libvulkan.so.1 "$stage/usr/lib/x86_64-linux-gnu/libvulkan.so"
 

@@ -169,7 +169,7 @@ public sealed class RenderServerVmTests(VmBootsFixture fixture, ITestOutputHelpe
 
 /// <summary>The benchmark of the closing note: wall times on virglrenderer's render server (timing) vs ours (rstiming).</summary>
 [Collection("vm")]
-public sealed class RenderServerTimingVmTests(VmBootsFixture fixture, ITestOutputHelper output)
+public sealed partial class RenderServerTimingVmTests(VmBootsFixture fixture, ITestOutputHelper output)
 {
     [Fact]
     public void TimedRunsPassOnBothServers()
@@ -178,6 +178,50 @@ public sealed class RenderServerTimingVmTests(VmBootsFixture fixture, ITestOutpu
             foreach (string who in new[] { "mesa", "ours" })
                 output.WriteLine($"{what} {who}: virglrenderer's server {Median("timing", who, what)}, venus-host {Median("rstiming", who, what)}");
     }
+
+    /// <summary>
+    /// icdbench (bench/clients) in the guest through both drivers on both servers, two runs each,
+    /// interleaved: every run ends "icdbench: ok" with the metrics every driver reports; the table of
+    /// issue 12 (the mean of the two runs) goes to the test output.
+    /// </summary>
+    [Fact]
+    public void IcdbenchRunsThroughBothDriversOnBothServers()
+    {
+        string[] metrics =
+        [
+            "init_ms", "record_mix_ns_per_cmd", "record_dispatch_ns_per_cmd", "submit_wait_us_median", "fence_status_ns",
+            "query_subresource_layout_us", "query_local_ns", "create_buffer_ns", "create_image_ns", "event_status_ns",
+            "query_results_ns", "mt1_call_us", "mt4_call_us",
+        ];
+        string[] columns = ["timing/mesa", "timing/ours", "rstiming/mesa", "rstiming/ours"];
+        var values = new Dictionary<string, Dictionary<string, List<double>>>();
+        foreach (string column in columns)
+        {
+            string scenario = column.Split('/')[0], who = column.Split('/')[1];
+            var byMetric = values[column] = new Dictionary<string, List<double>>();
+            for (int i = 1; i <= 2; i++)
+            {
+                VmStep step = fixture.Boot(scenario).Step($"bench-{who}-{i}");
+                Assert.True(step.ExitCode == 0 && step.Output.Contains("icdbench: ok", StringComparison.Ordinal), $"{scenario}: {step}");
+                foreach (Match m in MetricRegex().Matches(step.Output))
+                {
+                    string name = m.Groups[1].Value;
+                    if (!byMetric.TryGetValue(name, out List<double>? list))
+                        byMetric[name] = list = [];
+                    list.Add(double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture));
+                }
+            }
+            foreach (string metric in metrics)
+                Assert.True(byMetric.TryGetValue(metric, out List<double>? got) && got.Count == 2, $"{column}: metric {metric} missing from a run");
+        }
+        output.WriteLine("| metric (mean of 2) | Mesa, virglrenderer's server | ours, virglrenderer's server | Mesa, venus-host | ours, venus-host |");
+        output.WriteLine("| --- | ---: | ---: | ---: | ---: |");
+        foreach (string metric in metrics)
+            output.WriteLine($"| {metric} | {string.Join(" | ", columns.Select(c => values[c][metric].Average().ToString("0.###", CultureInfo.InvariantCulture)))} |");
+    }
+
+    [GeneratedRegex(@"^metric (\S+) ([0-9.eE+-]+)$", RegexOptions.Multiline)]
+    private static partial Regex MetricRegex();
 
     private string Median(string scenario, string who, string what)
     {
