@@ -9,7 +9,7 @@ namespace Venus.HostRenderer;
 
 /// <summary>
 /// Pipeline layouts, and the state a draw, dispatch or trace runs with, as a driver trusts them.
-/// lavapipe faulted (host process, tests/clients/rules.c on the peers chroot's lavapipe) creating a
+/// lavapipe faulted (host process, tests/clients/rules/rules.c on the peers chroot's lavapipe) creating a
 /// pipeline whose shader used a descriptor set the layout lacks; running a dispatch or draw with no
 /// pipeline bound, with a set the pipeline uses not bound or bound from an incompatible layout, or
 /// whose storage image the layout called a storage buffer; and running a vkCmdPushConstants at offset

@@ -9,7 +9,7 @@ namespace Venus.HostRenderer.Tests.Families;
 /// <summary>
 /// The rules of Families/BoundState.cs on the fake driver: a pipeline's descriptors against its
 /// layout, draws and dispatches against the bound pipeline and sets, push constants against the
-/// layout's ranges. Each breach here faulted lavapipe (tests/clients/rules.c; reproducers in
+/// layout's ranges. Each breach here faulted lavapipe (tests/clients/rules/rules.c; reproducers in
 /// fuzz/regressions/lavapipe).
 /// </summary>
 public sealed unsafe class BoundStateTests
