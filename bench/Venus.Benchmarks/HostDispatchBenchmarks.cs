@@ -88,6 +88,28 @@ public unsafe class HostDispatchBenchmarks
             var e = new VnEncoder(_copies);
             for (int i = 0; i < Commands; i++) vkCmdCopyBuffer.Encode(ref e, NoReply, cb, buffer, buffer, 1, &region);
         }
+        // The dispatches run with a compute pipeline bound (venus-host refuses a dispatch without one).
+        uint[] spirv = ComputeMain;
+        ulong module = _nextId++;
+        fixed (uint* code = spirv)
+        {
+            var smci = new VkShaderModuleCreateInfo { sType = VkShaderModuleCreateInfo.SType, codeSize = (nuint)(spirv.Length * 4), pCode = code };
+            var b = new byte[vkCreateShaderModule.Size(device, &smci, null, &module)]; var e = new VnEncoder(b); vkCreateShaderModule.Encode(ref e, NoReply, device, &smci, null, &module); Run(b);
+        }
+        var plci = new VkPipelineLayoutCreateInfo { sType = VkPipelineLayoutCreateInfo.SType };
+        ulong layout = _nextId++;
+        { var b = new byte[vkCreatePipelineLayout.Size(device, &plci, null, &layout)]; var e = new VnEncoder(b); vkCreatePipelineLayout.Encode(ref e, NoReply, device, &plci, null, &layout); Run(b); }
+        byte* main = stackalloc byte[] { (byte)'m', (byte)'a', (byte)'i', (byte)'n', 0 };
+        var pipelineInfo = new VkComputePipelineCreateInfo
+        {
+            sType = VkComputePipelineCreateInfo.SType, layout = layout,
+            stage = new VkPipelineShaderStageCreateInfo { sType = VkPipelineShaderStageCreateInfo.SType, stage = VkShaderStageFlagBits.VK_SHADER_STAGE_COMPUTE_BIT, module = module, pName = main },
+        };
+        ulong pipeline = _nextId++;
+        { var b = new byte[vkCreateComputePipelines.Size(device, 0, 1, &pipelineInfo, null, &pipeline)]; var e = new VnEncoder(b); vkCreateComputePipelines.Encode(ref e, NoReply, device, 0, 1, &pipelineInfo, null, &pipeline); Run(b); }
+        var cbbi = new VkCommandBufferBeginInfo { sType = VkCommandBufferBeginInfo.SType };
+        { var b = new byte[vkBeginCommandBuffer.Size(cb, &cbbi)]; var e = new VnEncoder(b); vkBeginCommandBuffer.Encode(ref e, NoReply, cb, &cbbi); Run(b); }
+        { var b = new byte[vkCmdBindPipeline.Size(cb, VkPipelineBindPoint.VK_PIPELINE_BIND_POINT_COMPUTE, pipeline)]; var e = new VnEncoder(b); vkCmdBindPipeline.Encode(ref e, NoReply, cb, VkPipelineBindPoint.VK_PIPELINE_BIND_POINT_COMPUTE, pipeline); Run(b); }
         _dispatches = new byte[vkCmdDispatch.Size(cb, 1, 1, 1) * Commands];
         {
             var e = new VnEncoder(_dispatches);
@@ -96,6 +118,18 @@ public unsafe class HostDispatchBenchmarks
         // One untimed pass of each stream: every command must run.
         foreach (var s in new[] { _queries, _copies, _dispatches }) Run(s);
     }
+
+    /// <summary>glslangValidator -V of "#version 450 / layout(local_size_x = 1) in; / void main() {}".</summary>
+    static readonly uint[] ComputeMain =
+    [
+        0x07230203, 0x00010000, 0x0008000b, 0x0000000a, 0x00000000, 0x00020011, 0x00000001, 0x0006000b, 0x00000001, 0x4c534c47,
+        0x6474732e, 0x3035342e, 0x00000000, 0x0003000e, 0x00000000, 0x00000001, 0x0005000f, 0x00000005, 0x00000004, 0x6e69616d,
+        0x00000000, 0x00060010, 0x00000004, 0x00000011, 0x00000001, 0x00000001, 0x00000001, 0x00030003, 0x00000002, 0x000001c2,
+        0x00040005, 0x00000004, 0x6e69616d, 0x00000000, 0x00040047, 0x00000009, 0x0000000b, 0x00000019, 0x00020013, 0x00000002,
+        0x00030021, 0x00000003, 0x00000002, 0x00040015, 0x00000006, 0x00000020, 0x00000000, 0x00040017, 0x00000007, 0x00000006,
+        0x00000003, 0x0004002b, 0x00000006, 0x00000008, 0x00000001, 0x0006002c, 0x00000007, 0x00000009, 0x00000008, 0x00000008,
+        0x00000008, 0x00050036, 0x00000002, 0x00000004, 0x00000000, 0x00000003, 0x000200f8, 0x00000005, 0x000100fd, 0x00010038,
+    ];
 
     [GlobalCleanup]
     public void Cleanup() => _ctx.Dispose();

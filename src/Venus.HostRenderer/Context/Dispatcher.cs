@@ -25,6 +25,8 @@ internal sealed unsafe class Dispatcher : IVnHandleTranslator
     public VkInstanceFunctions* InstanceFunctions;
     public VkDeviceFunctions* DeviceFunctions;
     public ulong FirstId => _firstId;
+    /// <summary>The state of the command buffer this dispatcher recorded into last (Families/BoundState.cs): most commands name the same one as the one before.</summary>
+    internal Handlers.CommandBufferState? LastCommandBuffer;
     public int FirstTable => _firstTable;
 
     // reply stream (vkSetReplyCommandStreamMESA); the resource stays pinned while it is the stream

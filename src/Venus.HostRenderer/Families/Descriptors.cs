@@ -30,10 +30,10 @@ internal sealed unsafe partial class Handlers
     const uint MaxBindingNumber = 65535;
 
     /// <summary>One binding of a set layout.</summary>
-    readonly record struct LayoutBinding(uint Binding, int Type, uint Count, bool ImmutableSamplers, bool Variable);
+    internal readonly record struct LayoutBinding(uint Binding, int Type, uint Count, bool ImmutableSamplers, bool Variable);
 
     /// <summary>A set layout's bindings, sorted by binding number.</summary>
-    sealed class SetLayout(LayoutBinding[] bindings, ulong device)
+    internal sealed class SetLayout(LayoutBinding[] bindings, ulong device)
     {
         public readonly LayoutBinding[] Bindings = bindings;
         public readonly ulong Device = device;

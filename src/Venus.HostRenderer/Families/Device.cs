@@ -150,6 +150,7 @@ internal sealed unsafe partial class Handlers
             ForgetQueryPools(state.Handle);
             ForgetImages(state.Handle);
             ForgetShaderModules(state.Handle);
+            ForgetBoundState(state.Handle, state.Id);
             _ctx.Objects.RemoveDescendants(state.Id);
             _ctx.Objects.Remove(state.Id, out _);
             ForgetDeadSemaphores();
@@ -167,6 +168,7 @@ internal sealed unsafe partial class Handlers
         ForgetQueryPools(state.Handle);
         ForgetImages(state.Handle);
         ForgetShaderModules(state.Handle);
+        ForgetBoundState(state.Handle, state.Id);
         if (drained) state.Fns->vkDestroyDevice(state.Handle, null);
         DrmModifiers.ForgetDevice(state.Handle);
         _ctx.Objects.RemoveDescendants(state.Id);

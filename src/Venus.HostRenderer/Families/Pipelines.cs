@@ -25,6 +25,9 @@ internal sealed unsafe partial class Handlers
         for (uint i = 0; i < a->createInfoCount; i++)
         {
             if (GraphicsStagesError(&a->pCreateInfos[i], apiVersion, locationLimit) is { } stages) return Fatal($"vkCreateGraphicsPipelines: create info {i}: {stages}");
+            var ci = &a->pCreateInfos[i];
+            if (PipelineResourcesError(ci->pStages, ci->stageCount, ci->layout, 0, a->pPipelines[i], a->device) is { } resources)
+                return Fatal($"vkCreateGraphicsPipelines: create info {i}: {resources}");
             var vi = a->pCreateInfos[i].pVertexInputState;
             if (vi == null) continue;
             if (!haveLimits)

@@ -50,7 +50,11 @@ internal sealed unsafe partial class Handlers
         if (!ChildrenOfPool(a->commandBufferCount, a->pCommandBuffers, ObjCommandBuffer, a->commandPool, ObjCommandPool, "vkFreeCommandBuffers")) return false;
         if (!_ctx.Retire.BeforeDestroy(a->device, "vkFreeCommandBuffers")) return false;
         x.DeviceFunctions->vkFreeCommandBuffers(a->device, a->commandPool, a->commandBufferCount, a->pCommandBuffers);
-        for (int i = 0; i < a->commandBufferCount; i++) x.Unregister(a->pCommandBuffers[i], ObjCommandBuffer);
+        for (int i = 0; i < a->commandBufferCount; i++)
+        {
+            x.Unregister(a->pCommandBuffers[i], ObjCommandBuffer);
+            ForgetCommandBuffer(a->pCommandBuffers[i]);
+        }
         return true;
     }
 
@@ -60,6 +64,7 @@ internal sealed unsafe partial class Handlers
         ulong id = _ctx.Objects.IdOf(a->commandPool, ObjCommandPool);
         if (!_ctx.Retire.BeforeDestroy(a->device, "vkDestroyCommandPool")) return false;
         x.DeviceFunctions->vkDestroyCommandPool(a->device, a->commandPool, null);
+        ForgetPoolCommandBuffers(id);
         _ctx.Objects.RemoveChildren(id);
         _ctx.Objects.Remove(id, out _);
         return true;

@@ -23,8 +23,10 @@ internal sealed unsafe partial class Handlers
     const uint StageCompute = 0x20;
     const uint GraphicsStages = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x40 | 0x80;
 
-    /// <summary>The entry points (stage bit, name) of every live shader module, and its device, by driver handle.</summary>
-    readonly Dictionary<ulong, (ulong Device, (uint Stage, byte[] Name)[] EntryPoints)> _modules = new();
+    /// <summary>The entry points (stage bit, name) of every live shader module, the descriptors each uses, and its device, by driver handle.</summary>
+    readonly Dictionary<ulong, ShaderModuleInfo> _modules = new();
+
+    internal readonly record struct ShaderModuleInfo(ulong Device, (uint Stage, byte[] Name)[] EntryPoints, SpirvResources.Resource[][] Resources);
 
     /// <summary>The Vulkan version of <paramref name="device"/>'s physical device (0 when unknown).</summary>
     uint DeviceApiVersion(Dispatcher x, ulong device)
@@ -72,8 +74,12 @@ internal sealed unsafe partial class Handlers
             fns->vkDestroyShaderModule(a->device, module, null);
             return false;
         }
-        var entryPoints = SpirvTools.EntryPoints(a->pCreateInfo->pCode, (int)(a->pCreateInfo->codeSize / 4));
-        lock (_modules) _modules[module] = (a->device, entryPoints);
+        var ci = a->pCreateInfo;
+        var entryPoints = SpirvTools.EntryPoints(ci->pCode, (int)(ci->codeSize / 4));
+        var resources = new SpirvResources.Resource[entryPoints.Length][];
+        for (int e = 0; e < entryPoints.Length; e++)
+            resources[e] = SpirvResources.Used(ci->pCode, (int)(ci->codeSize / 4), entryPoints[e].Stage, entryPoints[e].Name);
+        lock (_modules) _modules[module] = new ShaderModuleInfo(a->device, entryPoints, resources);
         return true;
     }
 
@@ -120,7 +126,7 @@ internal sealed unsafe partial class Handlers
         if (s->module != 0)
         {
             if (inline != null) return "a stage with both a module and inline code";
-            (ulong Device, (uint Stage, byte[] Name)[] EntryPoints) module;
+            ShaderModuleInfo module;
             bool known;
             lock (_modules) known = _modules.TryGetValue(s->module, out module);
             if (known && !HasEntryPoint(module.EntryPoints, stage, name))
@@ -171,6 +177,8 @@ internal sealed unsafe partial class Handlers
             uint seen = 0;
             if (StageError(&a->pCreateInfos[i].stage, StageCompute, ref seen, apiVersion, locationLimit) is { } why)
                 return Fatal($"vkCreateComputePipelines: create info {i}: {why}");
+            if (PipelineResourcesError(&a->pCreateInfos[i].stage, 1, a->pCreateInfos[i].layout, 1, a->pPipelines[i], a->device) is { } resources)
+                return Fatal($"vkCreateComputePipelines: create info {i}: {resources}");
         }
         return true;
     }
@@ -184,7 +192,12 @@ internal sealed unsafe partial class Handlers
         if (a->createInfoCount > (uint)_ctx.Objects.Cap) return Fatal($"vkCreateRayTracingPipelinesKHR: {a->createInfoCount} pipelines");
         uint apiVersion = a->createInfoCount == 0 ? 0 : DeviceApiVersion(x, a->device), locationLimit = a->createInfoCount == 0 ? 0 : LocationLimit(x, a->device);
         for (uint i = 0; i < a->createInfoCount; i++)
+        {
             if (RayTracingError(&a->pCreateInfos[i], apiVersion, locationLimit) is { } why) return Fatal($"vkCreateRayTracingPipelinesKHR: create info {i}: {why}");
+            var ci = &a->pCreateInfos[i];
+            if (PipelineResourcesError(ci->pStages, ci->stageCount, ci->layout, 2, a->pPipelines[i], a->device) is { } resources)
+                return Fatal($"vkCreateRayTracingPipelinesKHR: create info {i}: {resources}");
+        }
         return true;
     }
 

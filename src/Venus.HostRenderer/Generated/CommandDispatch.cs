@@ -46,6 +46,8 @@ internal unsafe partial interface IHandlers
     bool vkDestroyImage(Dispatcher x, vkDestroyImage.Args* a);
     bool vkCreateShaderModule(Dispatcher x, vkCreateShaderModule.Args* a);
     bool vkDestroyShaderModule(Dispatcher x, vkDestroyShaderModule.Args* a);
+    bool vkCreatePipelineLayout(Dispatcher x, vkCreatePipelineLayout.Args* a);
+    bool vkDestroyPipelineLayout(Dispatcher x, vkDestroyPipelineLayout.Args* a);
     bool vkCreateDescriptorSetLayout(Dispatcher x, vkCreateDescriptorSetLayout.Args* a);
     bool vkDestroyDescriptorSetLayout(Dispatcher x, vkDestroyDescriptorSetLayout.Args* a);
     bool vkDestroyDescriptorPool(Dispatcher x, vkDestroyDescriptorPool.Args* a);
@@ -1716,6 +1718,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(67, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyPipeline;
         if (fn == null) return x.MissingFunction(67);
+        if (!x.Handlers.vkDestroyPipelineCheck(x, &a)) return false;
         if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyPipeline")) return false;
         fn(a.device, a.pipeline, null);
         x.Unregister(a.pipeline, 19);
@@ -1736,15 +1739,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCreatePipelineLayout.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(68, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCreatePipelineLayout;
-        if (fn == null) return x.MissingFunction(68);
-        ulong real_pPipelineLayout = 0;
-        a.ret = fn(a.device, a.pCreateInfo, null, a.pPipelineLayout == null ? null : &real_pPipelineLayout);
-        if (a.pPipelineLayout != null)
-        {
-            if ((int)a.ret >= 0 && real_pPipelineLayout != 0) { if (!x.Register(*a.pPipelineLayout, real_pPipelineLayout, 17)) return false; }
-            else *a.pPipelineLayout = 0;
-        }
+        if (!x.Handlers.vkCreatePipelineLayout(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkCreatePipelineLayout.ReplySize(&a);
@@ -1762,11 +1757,7 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkDestroyPipelineLayout.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(69, ref d);
-        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyPipelineLayout;
-        if (fn == null) return x.MissingFunction(69);
-        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyPipelineLayout")) return false;
-        fn(a.device, a.pipelineLayout, null);
-        x.Unregister(a.pipelineLayout, 17);
+        if (!x.Handlers.vkDestroyPipelineLayout(x, &a)) return false;
         if ((flags & 1) != 0)
         {
             ulong size = vkDestroyPipelineLayout.ReplySize(&a);
@@ -2206,6 +2197,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(90, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkBeginCommandBuffer;
         if (fn == null) return x.MissingFunction(90);
+        if (!x.Handlers.vkBeginCommandBufferCheck(x, &a)) return false;
         a.ret = fn(a.commandBuffer, a.pBeginInfo);
         if ((flags & 1) != 0)
         {
@@ -2266,6 +2258,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(93, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdBindPipeline;
         if (fn == null) return x.MissingFunction(93);
+        if (!x.Handlers.vkCmdBindPipelineCheck(x, &a)) return false;
         fn(a.commandBuffer, a.pipelineBindPoint, a.pipeline);
         if ((flags & 1) != 0)
         {
@@ -2466,6 +2459,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(103, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdBindDescriptorSets;
         if (fn == null) return x.MissingFunction(103);
+        if (!x.Handlers.vkCmdBindDescriptorSetsCheck(x, &a)) return false;
         fn(a.commandBuffer, a.pipelineBindPoint, a.layout, a.firstSet, a.descriptorSetCount, a.pDescriptorSets, a.dynamicOffsetCount, a.pDynamicOffsets);
         if ((flags & 1) != 0)
         {
@@ -2526,6 +2520,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(106, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdDraw;
         if (fn == null) return x.MissingFunction(106);
+        if (!x.Handlers.vkCmdDrawCheck(x, &a)) return false;
         fn(a.commandBuffer, a.vertexCount, a.instanceCount, a.firstVertex, a.firstInstance);
         if ((flags & 1) != 0)
         {
@@ -2546,6 +2541,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(107, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdDrawIndexed;
         if (fn == null) return x.MissingFunction(107);
+        if (!x.Handlers.vkCmdDrawIndexedCheck(x, &a)) return false;
         fn(a.commandBuffer, a.indexCount, a.instanceCount, a.firstIndex, a.vertexOffset, a.firstInstance);
         if ((flags & 1) != 0)
         {
@@ -2566,6 +2562,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(108, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdDrawIndirect;
         if (fn == null) return x.MissingFunction(108);
+        if (!x.Handlers.vkCmdDrawIndirectCheck(x, &a)) return false;
         fn(a.commandBuffer, a.buffer, a.offset, a.drawCount, a.stride);
         if ((flags & 1) != 0)
         {
@@ -2586,6 +2583,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(109, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdDrawIndexedIndirect;
         if (fn == null) return x.MissingFunction(109);
+        if (!x.Handlers.vkCmdDrawIndexedIndirectCheck(x, &a)) return false;
         fn(a.commandBuffer, a.buffer, a.offset, a.drawCount, a.stride);
         if ((flags & 1) != 0)
         {
@@ -2606,6 +2604,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(110, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdDispatch;
         if (fn == null) return x.MissingFunction(110);
+        if (!x.Handlers.vkCmdDispatchCheck(x, &a)) return false;
         fn(a.commandBuffer, a.groupCountX, a.groupCountY, a.groupCountZ);
         if ((flags & 1) != 0)
         {
@@ -2626,6 +2625,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(111, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdDispatchIndirect;
         if (fn == null) return x.MissingFunction(111);
+        if (!x.Handlers.vkCmdDispatchIndirectCheck(x, &a)) return false;
         fn(a.commandBuffer, a.buffer, a.offset);
         if ((flags & 1) != 0)
         {
@@ -3061,6 +3061,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(132, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdPushConstants;
         if (fn == null) return x.MissingFunction(132);
+        if (!x.Handlers.vkCmdPushConstantsCheck(x, &a)) return false;
         fn(a.commandBuffer, a.layout, a.stageFlags, a.offset, a.size, a.pValues);
         if ((flags & 1) != 0)
         {
@@ -3141,6 +3142,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(136, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdExecuteCommands;
         if (fn == null) return x.MissingFunction(136);
+        if (!x.Handlers.vkCmdExecuteCommandsCheck(x, &a)) return false;
         fn(a.commandBuffer, a.commandBufferCount, a.pCommandBuffers);
         if ((flags & 1) != 0)
         {
@@ -3260,6 +3262,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(142, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdDispatchBase;
         if (fn == null) return x.MissingFunction(142);
+        if (!x.Handlers.vkCmdDispatchBaseCheck(x, &a)) return false;
         fn(a.commandBuffer, a.baseGroupX, a.baseGroupY, a.baseGroupZ, a.groupCountX, a.groupCountY, a.groupCountZ);
         if ((flags & 1) != 0)
         {
@@ -3706,6 +3709,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(165, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdDrawIndirectCount;
         if (fn == null) return x.MissingFunction(165);
+        if (!x.Handlers.vkCmdDrawIndirectCountCheck(x, &a)) return false;
         fn(a.commandBuffer, a.buffer, a.offset, a.countBuffer, a.countBufferOffset, a.maxDrawCount, a.stride);
         if ((flags & 1) != 0)
         {
@@ -3726,6 +3730,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(166, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdDrawIndexedIndirectCount;
         if (fn == null) return x.MissingFunction(166);
+        if (!x.Handlers.vkCmdDrawIndexedIndirectCountCheck(x, &a)) return false;
         fn(a.commandBuffer, a.buffer, a.offset, a.countBuffer, a.countBufferOffset, a.maxDrawCount, a.stride);
         if ((flags & 1) != 0)
         {
@@ -4125,6 +4130,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(186, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdDrawIndirectByteCountEXT;
         if (fn == null) return x.MissingFunction(186);
+        if (!x.Handlers.vkCmdDrawIndirectByteCountEXTCheck(x, &a)) return false;
         fn(a.commandBuffer, a.instanceCount, a.firstInstance, a.counterBuffer, a.counterBufferOffset, a.counterOffset, a.vertexStride);
         if ((flags & 1) != 0)
         {
@@ -5310,6 +5316,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(247, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdDrawMultiEXT;
         if (fn == null) return x.MissingFunction(247);
+        if (!x.Handlers.vkCmdDrawMultiEXTCheck(x, &a)) return false;
         fn(a.commandBuffer, a.drawCount, a.pVertexInfo, a.instanceCount, a.firstInstance, a.stride);
         if ((flags & 1) != 0)
         {
@@ -5330,6 +5337,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(248, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdDrawMultiIndexedEXT;
         if (fn == null) return x.MissingFunction(248);
+        if (!x.Handlers.vkCmdDrawMultiIndexedEXTCheck(x, &a)) return false;
         fn(a.commandBuffer, a.drawCount, a.pIndexInfo, a.instanceCount, a.firstInstance, a.stride, a.pVertexOffset);
         if ((flags & 1) != 0)
         {
@@ -5350,6 +5358,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(249, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdPushDescriptorSet;
         if (fn == null) return x.MissingFunction(249);
+        if (!x.Handlers.vkCmdPushDescriptorSetCheck(x, &a)) return false;
         fn(a.commandBuffer, a.pipelineBindPoint, a.layout, a.set, a.descriptorWriteCount, a.pDescriptorWrites);
         if ((flags & 1) != 0)
         {
@@ -6104,6 +6113,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(289, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdBindDescriptorSets2;
         if (fn == null) return x.MissingFunction(289);
+        if (!x.Handlers.vkCmdBindDescriptorSets2Check(x, &a)) return false;
         fn(a.commandBuffer, a.pBindDescriptorSetsInfo);
         if ((flags & 1) != 0)
         {
@@ -6124,6 +6134,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(290, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdPushConstants2;
         if (fn == null) return x.MissingFunction(290);
+        if (!x.Handlers.vkCmdPushConstants2Check(x, &a)) return false;
         fn(a.commandBuffer, a.pPushConstantsInfo);
         if ((flags & 1) != 0)
         {
@@ -6144,6 +6155,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(291, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdPushDescriptorSet2;
         if (fn == null) return x.MissingFunction(291);
+        if (!x.Handlers.vkCmdPushDescriptorSet2Check(x, &a)) return false;
         fn(a.commandBuffer, a.pPushDescriptorSetInfo);
         if ((flags & 1) != 0)
         {
@@ -6619,6 +6631,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(320, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdTraceRaysKHR;
         if (fn == null) return x.MissingFunction(320);
+        if (!x.Handlers.vkCmdTraceRaysKHRCheck(x, &a)) return false;
         fn(a.commandBuffer, a.pRaygenShaderBindingTable, a.pMissShaderBindingTable, a.pHitShaderBindingTable, a.pCallableShaderBindingTable, a.width, a.height, a.depth);
         if ((flags & 1) != 0)
         {
@@ -6708,6 +6721,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(324, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdTraceRaysIndirectKHR;
         if (fn == null) return x.MissingFunction(324);
+        if (!x.Handlers.vkCmdTraceRaysIndirectKHRCheck(x, &a)) return false;
         fn(a.commandBuffer, a.pRaygenShaderBindingTable, a.pMissShaderBindingTable, a.pHitShaderBindingTable, a.pCallableShaderBindingTable, a.indirectDeviceAddress);
         if ((flags & 1) != 0)
         {
@@ -6768,6 +6782,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(327, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdTraceRaysIndirect2KHR;
         if (fn == null) return x.MissingFunction(327);
+        if (!x.Handlers.vkCmdTraceRaysIndirect2KHRCheck(x, &a)) return false;
         fn(a.commandBuffer, a.indirectDeviceAddress);
         if ((flags & 1) != 0)
         {
@@ -6868,6 +6883,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(332, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdDrawMeshTasksEXT;
         if (fn == null) return x.MissingFunction(332);
+        if (!x.Handlers.vkCmdDrawMeshTasksEXTCheck(x, &a)) return false;
         fn(a.commandBuffer, a.groupCountX, a.groupCountY, a.groupCountZ);
         if ((flags & 1) != 0)
         {
@@ -6888,6 +6904,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(333, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdDrawMeshTasksIndirectEXT;
         if (fn == null) return x.MissingFunction(333);
+        if (!x.Handlers.vkCmdDrawMeshTasksIndirectEXTCheck(x, &a)) return false;
         fn(a.commandBuffer, a.buffer, a.offset, a.drawCount, a.stride);
         if ((flags & 1) != 0)
         {
@@ -6908,6 +6925,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(334, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdDrawMeshTasksIndirectCountEXT;
         if (fn == null) return x.MissingFunction(334);
+        if (!x.Handlers.vkCmdDrawMeshTasksIndirectCountEXTCheck(x, &a)) return false;
         fn(a.commandBuffer, a.buffer, a.offset, a.countBuffer, a.countBufferOffset, a.maxDrawCount, a.stride);
         if ((flags & 1) != 0)
         {

@@ -39,6 +39,63 @@ internal sealed unsafe partial class Handlers
     internal partial bool vkCreateComputePipelinesCheck(Dispatcher x, vkCreateComputePipelines.Args* a);
     /// <summary>Before the driver's vkCreateRayTracingPipelinesKHR: false when the guest's arguments break a rule (the check has failed the context).</summary>
     internal partial bool vkCreateRayTracingPipelinesKHRCheck(Dispatcher x, vkCreateRayTracingPipelinesKHR.Args* a);
+    // Families/BoundState.cs
+    /// <summary>Before the driver's vkDestroyPipeline: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkDestroyPipelineCheck(Dispatcher x, vkDestroyPipeline.Args* a);
+    /// <summary>Before the driver's vkBeginCommandBuffer: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkBeginCommandBufferCheck(Dispatcher x, vkBeginCommandBuffer.Args* a);
+    /// <summary>Before the driver's vkCmdBindPipeline: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdBindPipelineCheck(Dispatcher x, vkCmdBindPipeline.Args* a);
+    /// <summary>Before the driver's vkCmdBindDescriptorSets: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdBindDescriptorSetsCheck(Dispatcher x, vkCmdBindDescriptorSets.Args* a);
+    /// <summary>Before the driver's vkCmdBindDescriptorSets2: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdBindDescriptorSets2Check(Dispatcher x, vkCmdBindDescriptorSets2.Args* a);
+    /// <summary>Before the driver's vkCmdPushDescriptorSet: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdPushDescriptorSetCheck(Dispatcher x, vkCmdPushDescriptorSet.Args* a);
+    /// <summary>Before the driver's vkCmdPushDescriptorSet2: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdPushDescriptorSet2Check(Dispatcher x, vkCmdPushDescriptorSet2.Args* a);
+    /// <summary>Before the driver's vkCmdExecuteCommands: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdExecuteCommandsCheck(Dispatcher x, vkCmdExecuteCommands.Args* a);
+    /// <summary>Before the driver's vkCmdPushConstants: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdPushConstantsCheck(Dispatcher x, vkCmdPushConstants.Args* a);
+    /// <summary>Before the driver's vkCmdPushConstants2: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdPushConstants2Check(Dispatcher x, vkCmdPushConstants2.Args* a);
+    /// <summary>Before the driver's vkCmdDraw: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdDrawCheck(Dispatcher x, vkCmdDraw.Args* a);
+    /// <summary>Before the driver's vkCmdDrawIndexed: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdDrawIndexedCheck(Dispatcher x, vkCmdDrawIndexed.Args* a);
+    /// <summary>Before the driver's vkCmdDrawIndirect: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdDrawIndirectCheck(Dispatcher x, vkCmdDrawIndirect.Args* a);
+    /// <summary>Before the driver's vkCmdDrawIndexedIndirect: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdDrawIndexedIndirectCheck(Dispatcher x, vkCmdDrawIndexedIndirect.Args* a);
+    /// <summary>Before the driver's vkCmdDrawIndirectCount: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdDrawIndirectCountCheck(Dispatcher x, vkCmdDrawIndirectCount.Args* a);
+    /// <summary>Before the driver's vkCmdDrawIndexedIndirectCount: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdDrawIndexedIndirectCountCheck(Dispatcher x, vkCmdDrawIndexedIndirectCount.Args* a);
+    /// <summary>Before the driver's vkCmdDrawIndirectByteCountEXT: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdDrawIndirectByteCountEXTCheck(Dispatcher x, vkCmdDrawIndirectByteCountEXT.Args* a);
+    /// <summary>Before the driver's vkCmdDrawMultiEXT: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdDrawMultiEXTCheck(Dispatcher x, vkCmdDrawMultiEXT.Args* a);
+    /// <summary>Before the driver's vkCmdDrawMultiIndexedEXT: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdDrawMultiIndexedEXTCheck(Dispatcher x, vkCmdDrawMultiIndexedEXT.Args* a);
+    /// <summary>Before the driver's vkCmdDrawMeshTasksEXT: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdDrawMeshTasksEXTCheck(Dispatcher x, vkCmdDrawMeshTasksEXT.Args* a);
+    /// <summary>Before the driver's vkCmdDrawMeshTasksIndirectEXT: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdDrawMeshTasksIndirectEXTCheck(Dispatcher x, vkCmdDrawMeshTasksIndirectEXT.Args* a);
+    /// <summary>Before the driver's vkCmdDrawMeshTasksIndirectCountEXT: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdDrawMeshTasksIndirectCountEXTCheck(Dispatcher x, vkCmdDrawMeshTasksIndirectCountEXT.Args* a);
+    /// <summary>Before the driver's vkCmdDispatch: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdDispatchCheck(Dispatcher x, vkCmdDispatch.Args* a);
+    /// <summary>Before the driver's vkCmdDispatchBase: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdDispatchBaseCheck(Dispatcher x, vkCmdDispatchBase.Args* a);
+    /// <summary>Before the driver's vkCmdDispatchIndirect: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdDispatchIndirectCheck(Dispatcher x, vkCmdDispatchIndirect.Args* a);
+    /// <summary>Before the driver's vkCmdTraceRaysKHR: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdTraceRaysKHRCheck(Dispatcher x, vkCmdTraceRaysKHR.Args* a);
+    /// <summary>Before the driver's vkCmdTraceRaysIndirectKHR: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdTraceRaysIndirectKHRCheck(Dispatcher x, vkCmdTraceRaysIndirectKHR.Args* a);
+    /// <summary>Before the driver's vkCmdTraceRaysIndirect2KHR: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdTraceRaysIndirect2KHRCheck(Dispatcher x, vkCmdTraceRaysIndirect2KHR.Args* a);
     // Families/Queries.cs
     /// <summary>Before the driver's vkResetQueryPool: false when the guest's arguments break a rule (the check has failed the context).</summary>
     internal partial bool vkResetQueryPoolCheck(Dispatcher x, vkResetQueryPool.Args* a);

@@ -208,7 +208,7 @@ internal static unsafe class SpirvTools
     }
 
     /// <summary>The VkShaderStageFlagBits bit of a SPIR-V execution model (0 for one Vulkan has no stage for).</summary>
-    static uint ModelStage(uint model) => model switch
+    internal static uint ModelStage(uint model) => model switch
     {
         0 => 0x1,        // Vertex
         1 => 0x2,        // TessellationControl

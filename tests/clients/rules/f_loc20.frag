@@ -1,0 +1,3 @@
+#version 450
+layout(location = 20) out vec4 c;
+void main() { c = vec4(1, 0, 0, 1); }
