@@ -9,7 +9,8 @@ namespace Venus.GuestIcd.Tests;
 /// fences and submit fills, while the main thread asks vkGetImageSubresourceLayout; every 10th round
 /// each thread hands a shader module, set layout and pipeline layout it just created (without a
 /// reply) to the next thread, which at once creates a compute pipeline of them (a slow call, on a
-/// call ring), allocates a set, runs it and checks the results where memory maps. Through our ICD
+/// call ring), allocates a set, runs it and checks the results (on virglrenderer it maps nothing and
+/// checks nothing: our ICD cannot map memory there). Through our ICD
 /// on venus-host and on virglrenderer 1.1.0 (both run several rings per context): by default (calls
 /// of all threads wait at once on the instance ring, pipeline creation on call rings), with
 /// VENUS_PERF=thread_rings (every call on a call ring) and serial_calls (the path before: one call
@@ -22,6 +23,9 @@ public sealed partial class ThreadRingTests(IcdFixture fx, ITestOutputHelper out
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
 
     private string Client => $"{fx.Clients.Executable("threads")} 4 100 {fx.Clients.Spirv("compute.comp")}";
+
+    /// <summary>Our ICD cannot map lavapipe's host-visible memory on virglrenderer 1.1.0 (README), whose server then drops the client: no mapping there.</summary>
+    private string ClientFor(HostKind kind) => kind == HostKind.VenusHost ? Client : $"{Client} unmapped";
 
     [Fact]
     public void NativeLavapipeControl()
@@ -42,14 +46,12 @@ public sealed partial class ThreadRingTests(IcdFixture fx, ITestOutputHelper out
     public void ThroughOurIcdThreadsShareTheRingsInOrder(HostKind kind, string perf, int minRings, int maxRings)
     {
         RunningHost host = fx.SharedHost(kind);
-        DriverRun run = fx.RunThroughIcd(host, Client, Timeout,
+        DriverRun run = fx.RunThroughIcd(host, ClientFor(kind), Timeout,
             new Dictionary<string, string> { ["VENUS_PERF"] = perf, ["VENUS_DEBUG"] = "init" });
         output.WriteLine(run.ToString());
         Assert.True(run.Run.Succeeded, run.ToString());
         Assert.Contains("threads: 4 threads x 100 rounds ok", run.Run.Stdout);
-        // Our ICD cannot map lavapipe's host-visible memory on virglrenderer 1.1.0 (README): there the
-        // dispatches run unchecked.
-        Assert.Contains(kind == HostKind.VenusHost ? "threads: 40 hand-overs, 40 dispatches checked" : "threads: 40 hand-overs, 40 dispatches", run.Run.Stdout);
+        Assert.Contains(kind == HostKind.VenusHost ? "threads: 40 hand-overs, 40 dispatches checked" : "threads: 40 hand-overs, 40 dispatches unchecked", run.Run.Stdout);
         Assert.Contains("threads: all ok", run.Run.Stdout);
         int rings = CallRing().Matches(run.Run.Stderr).Count;
         Assert.InRange(rings, minRings, maxRings);
