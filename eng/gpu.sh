@@ -211,16 +211,16 @@ part_bench() {
     for how in native ours ours-workers mesa; do
       how_env "$how"
       "${E[@]}" timeout 300 "$T/ld-linux-x86-64.so.2" --library-path "$T:/usr/lib/x86_64-linux-gnu:/usr/local/nvidia/lib64" \
-        "$T/icdbench" "$T/icdbench.comp.spv" >"$out/icdbench-$how-$i.txt" 2>&1 || echo "== icdbench $how run $i: exit $?"
+        "$T/icdbench" "$T/icdbench.comp.spv" >"$out/icdbench-$how.$i.txt" 2>&1 || echo "== icdbench $how run $i: exit $?"
     done
   done
   # Medians per metric and path.
   echo "== icdbench, median of $runs (native / ours thread / ours workers / Mesa's guest workers)"
   local m
-  for m in $(grep -h '^metric ' "$out"/icdbench-native-*.txt | awk '{print $2}' | sort -u); do
+  for m in $(grep -h '^metric ' "$out"/icdbench-native.*.txt | awk '{print $2}' | sort -u); do
     local row="$m"
     for how in native ours ours-workers mesa; do
-      row="$row $(grep -h "^metric $m " "$out"/icdbench-$how-*.txt 2>/dev/null | awk '{print $3}' | sort -g | awk '{v[NR]=$1} END {print NR ? v[int((NR+1)/2)] : "-"}')"
+      row="$row $(grep -h "^metric $m " "$out"/icdbench-$how.*.txt 2>/dev/null | awk '{print $3}' | sort -g | awk '{v[NR]=$1} END {print NR ? v[int((NR+1)/2)] : "-"}')"
     done
     echo "$row"
   done
@@ -236,16 +236,16 @@ part_mtbench() {
       how_env "$how"
       # shellcheck disable=SC2086 # MT_ARGS is a list of arguments
       "${E[@]}" timeout 300 "$T/ld-linux-x86-64.so.2" --library-path "$T:/usr/lib/x86_64-linux-gnu:/usr/local/nvidia/lib64" \
-        "$T/mtbench" "$T/icdbench.comp.spv" ${MT_ARGS:---threads 1,2,4,8 --seconds 1} >"$out/mtbench-$how-$i.txt" 2>&1 \
-        || echo "== mtbench $how run $i: exit $?, $(grep '^mtbench: ' "$out/mtbench-$how-$i.txt" | tail -n 1)"
+        "$T/mtbench" "$T/icdbench.comp.spv" ${MT_ARGS:---threads 1,2,4,8 --seconds 1} >"$out/mtbench-$how.$i.txt" 2>&1 \
+        || echo "== mtbench $how run $i: exit $?, $(grep '^mtbench: ' "$out/mtbench-$how.$i.txt" | tail -n 1)"
     done
   done
   echo "== mtbench, median of $runs (native / ours thread / ours serial_calls / ours workers / Mesa's guest workers)"
   local m
-  for m in $(grep -h '^metric ' "$out"/mtbench-native-*.txt | awk '{print $2}' | awk '!seen[$0]++'); do
+  for m in $(grep -h '^metric ' "$out"/mtbench-native.*.txt | awk '{print $2}' | awk '!seen[$0]++'); do
     local row="$m"
     for how in "${hows[@]}"; do
-      row="$row $(grep -h "^metric $m " "$out"/mtbench-$how-*.txt 2>/dev/null | awk '{print $3}' | sort -g | awk '{v[NR]=$1} END {print NR ? v[int((NR+1)/2)] : "-"}')"
+      row="$row $(grep -h "^metric $m " "$out"/mtbench-$how.*.txt 2>/dev/null | awk '{print $3}' | sort -g | awk '{v[NR]=$1} END {print NR ? v[int((NR+1)/2)] : "-"}')"
     done
     echo "$row"
   done
