@@ -14,16 +14,22 @@
 #   BENCH_TIMEOUT          seconds one run may take before it counts as failed (default 60)
 #   BENCH_ARGS             extra icdbench arguments (e.g. "--cmds 20000 --submits 500 --queries 500")
 #   BENCH_COMBOS           comma-separated subset of: ours-host ours-workers ours-virgl ours-nofb-host
-#                          ours-spin-host ours-prior-host ours-rings-host mesa-host mesa-virgl mesa-nofb-host
-#                          mesa-nofb-virgl native
-#                          (default: all but ours-nofb-host, ours-spin-host, ours-prior-host, ours-rings-host)
+#                          ours-spin-host ours-prior-host ours-rings-host ours-serial-host mesa-host mesa-virgl
+#                          mesa-nofb-host mesa-nofb-virgl native
+#                          (default: all but ours-nofb-host, ours-spin-host, ours-prior-host, ours-rings-host,
+#                          ours-serial-host)
+#   BENCH_BASE             another checkout of this repository (e.g. `git worktree add /tmp/base <commit>`): its ICD
+#                          on its own venus-host (--isolation thread) is the ours-base-host column ("ours before",
+#                          in the same run); named in BENCH_COMBOS, or added to the default ones when set
 #   BENCH_VERIFY=1         also count, on a recording venus-host, how many of icdbench's query calls
 #                          reach the host (our ICD and Mesa's), to check they are round trips
 #
 # ours-workers is our ICD on a second venus-host in its default mode (a worker process per client,
 # --isolation process), against the thread-mode host of the other -host columns.
 # ours-prior-host is our ICD with VENUS_PERF=no_query_feedback (query results from the host, as before
-# query feedback); ours-rings-host is our ICD with VENUS_PERF=thread_rings (a ring per app thread).
+# query feedback); ours-rings-host is our ICD with VENUS_PERF=thread_rings (every call with a reply on a call
+# ring of its own); ours-serial-host is our ICD with VENUS_PERF=serial_calls (a call keeps the instance
+# ring's lock over its wait and slow calls stay on it: the call path before issue 12's thread work).
 # ours-spin-host is our ICD with VENUS_PERF=spin_relax: waits on the host spin some 40 µs before
 # yielding the core, as they did before issue 12's round-trip work (the A/B column for it).
 # ours-nofb-host is our ICD with VENUS_PERF=no_fence_feedback,no_semaphore_feedback,no_event_feedback,
@@ -46,17 +52,23 @@ tmo="${BENCH_TIMEOUT:-60}"
 args="${BENCH_ARGS:-}"
 combos="${BENCH_COMBOS:-ours-host,ours-workers,ours-virgl,mesa-host,mesa-virgl,mesa-nofb-host,mesa-nofb-virgl,native}"
 verify="${BENCH_VERIFY:-0}"
+base="${BENCH_BASE:-}"
+[ -z "$base" ] || [ -n "${BENCH_COMBOS:-}" ] || combos="$combos,ours-base-host"
 for n in "$runs" "$vi_runs" "$tmo"; do
   [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -gt 0 ] || die "RUNS, BENCH_VULKANINFO_RUNS and BENCH_TIMEOUT must be positive numbers"
 done
 IFS=',' read -r -a combo_list <<<"$combos"
 for c in "${combo_list[@]}"; do
-  case "$c" in ours-host|ours-workers|ours-virgl|ours-nofb-host|ours-spin-host|ours-prior-host|ours-rings-host|mesa-host|mesa-virgl|mesa-nofb-host|mesa-nofb-virgl|native) ;;
+  case "$c" in ours-host|ours-workers|ours-virgl|ours-nofb-host|ours-spin-host|ours-prior-host|ours-rings-host|ours-serial-host|ours-base-host|mesa-host|mesa-virgl|mesa-nofb-host|mesa-nofb-virgl|native) ;;
     *) die "unknown combination '$c' in BENCH_COMBOS" ;; esac
 done
+if [[ ",$combos," == *,ours-base-host,* ]]; then
+  [ -n "$base" ] && [ -f "$base/eng/icd.sh" ] && [ -f "$base/eng/host.sh" ] || die "ours-base-host needs BENCH_BASE, another checkout of this repository"
+  base="$(cd "$base" && pwd)"
+fi
 
 # The exact command line first, with every setting that shapes the numbers.
-echo "command: bash eng/bench-icd.sh $*  (BENCH_RUNS=$runs BENCH_VULKANINFO_RUNS=$vi_runs BENCH_TIMEOUT=$tmo BENCH_ARGS='$args' BENCH_COMBOS=$combos BENCH_VERIFY=$verify)"
+echo "command: bash eng/bench-icd.sh $*  (BENCH_RUNS=$runs BENCH_VULKANINFO_RUNS=$vi_runs BENCH_TIMEOUT=$tmo BENCH_ARGS='$args' BENCH_COMBOS=$combos BENCH_VERIFY=$verify BENCH_BASE=${base:-none})"
 echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src 2>/dev/null || echo ' (src/ has uncommitted changes)'); $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 out="$root/artifacts/bench-icd/$(date -u +%Y%m%d-%H%M%S)"
@@ -87,8 +99,19 @@ else
   [ -z "$ours_fail" ] || note "our ICD: $ours_fail"
 fi
 
+base_manifest="" base_fail=""
+if [[ ",$combos," == *,ours-base-host,* ]]; then
+  note "installing the base checkout's ICD ($base; log: $out/base-icd-install.log)"
+  if bash "$base/eng/icd.sh" install >"$out/base-icd-install.out" 2>"$out/base-icd-install.log"; then
+    base_manifest="$(tail -n 1 "$out/base-icd-install.out")"
+  else
+    base_fail="the base checkout's eng/icd.sh install failed: $(grep -v '^\s*$' "$out/base-icd-install.log" | tail -n 1 | cut -c1-160)"
+  fi
+fi
+
 # ---- the hosts, on fresh sockets; stopped on exit ----
 hsock="/tmp/icdbench-$$-host.sock" wsock="/tmp/icdbench-$$-workers.sock" vsock="/tmp/icdbench-$$-virgl.sock" rsock="/tmp/icdbench-$$-rec.sock"
+bsock="/tmp/icdbench-$$-base.sock"
 pids=()
 stop_hosts() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -96,7 +119,7 @@ stop_hosts() {
     for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$p" 2>/dev/null || true
   done
-  for s in "$hsock" "$wsock" "$vsock" "$rsock"; do
+  for s in "$hsock" "$wsock" "$vsock" "$rsock" "$bsock"; do
     [ -f "$P$s.log" ] && cp "$P$s.log" "$out/$(basename "$s").log" 2>/dev/null
     rm -f "$P$s" "$P$s.log"
   done
@@ -116,6 +139,11 @@ if [[ ",$combos," == *,ours-workers,* ]]; then
   if pid="$(bash eng/host.sh serve "$wsock" 2>"$out/workers-start.log")"; then pids+=("$pid")
   else workers_fail="venus-host (workers) did not start: $(tail -n 1 "$out/workers-start.log")"; note "$workers_fail"; fi
 fi
+if [[ ",$combos," == *,ours-base-host,* && -z "$base_fail" ]]; then
+  note "starting the base checkout's venus-host --isolation thread at $bsock"
+  if pid="$(bash "$base/eng/host.sh" serve "$bsock" --isolation thread 2>"$out/base-host-start.log")"; then pids+=("$pid")
+  else base_fail="the base venus-host did not start: $(tail -n 1 "$out/base-host-start.log")"; note "$base_fail"; fi
+fi
 if [[ ",$combos," == *-virgl,* ]]; then
   note "starting virglrenderer 1.1.0 at $vsock"
   if pid="$(bash eng/peers.sh serve "$vsock" 2>"$out/virgl-start.log")"; then pids+=("$pid")
@@ -127,6 +155,7 @@ label() {
   case "$1" in
     ours-host) echo "ours / venus-host" ;; ours-workers) echo "ours / venus-host, worker processes" ;;
     ours-prior-host) echo "ours, no query feedback / venus-host" ;; ours-rings-host) echo "ours, thread rings / venus-host" ;; ours-virgl) echo "ours / virglrenderer" ;;
+    ours-serial-host) echo "ours, serial calls / venus-host" ;; ours-base-host) echo "ours at the base checkout / its venus-host" ;;
     ours-nofb-host) echo "ours no-feedback, no async create / venus-host" ;;
     ours-spin-host) echo "ours, spin-first waits / venus-host" ;;
     mesa-host) echo "Mesa / venus-host" ;; mesa-virgl) echo "Mesa / virglrenderer" ;;
@@ -139,13 +168,18 @@ ours_slow="no_fence_feedback,no_semaphore_feedback,no_event_feedback,no_async_cr
 # Prints the driver environment of a combination, or fails with the reason it cannot run.
 combo_env() {
   local sock
+  if [ "$1" = ours-base-host ]; then
+    [ -z "$base_fail" ] || { echo "$base_fail"; return 1; }
+    echo "VK_DRIVER_FILES=$base_manifest VN_DEBUG=vtest VTEST_SOCKET_NAME=$bsock"; return 0
+  fi
   case "$1" in *-host) sock="$hsock"; [ -z "$host_fail" ] || { echo "$host_fail"; return 1; } ;;
                ours-workers) sock="$wsock"; [ -z "$workers_fail" ] || { echo "$workers_fail"; return 1; } ;;
                *-virgl) sock="$vsock"; [ -z "$virgl_fail" ] || { echo "$virgl_fail"; return 1; } ;; esac
   case "$1" in
     ours-*) [ -z "$ours_fail" ] || { echo "$ours_fail"; return 1; }
             case "$1" in ours-nofb-*) echo -n "VENUS_PERF=$ours_slow " ;; ours-spin-*) echo -n "VENUS_PERF=spin_relax " ;;
-                         ours-prior-*) echo -n "VENUS_PERF=no_query_feedback " ;; ours-rings-*) echo -n "VENUS_PERF=thread_rings " ;; esac
+                         ours-prior-*) echo -n "VENUS_PERF=no_query_feedback " ;; ours-rings-*) echo -n "VENUS_PERF=thread_rings " ;;
+                         ours-serial-*) echo -n "VENUS_PERF=serial_calls " ;; esac
             echo "VK_DRIVER_FILES=$manifest VN_DEBUG=vtest VTEST_SOCKET_NAME=$sock" ;;
     mesa-nofb-*) echo "VK_DRIVER_FILES=/usr/share/vulkan/icd.d/virtio_icd.json VN_DEBUG=vtest $nofb VTEST_SOCKET_NAME=$sock" ;;
     mesa-*) echo "VK_DRIVER_FILES=/usr/share/vulkan/icd.d/virtio_icd.json VN_DEBUG=vtest VTEST_SOCKET_NAME=$sock" ;;

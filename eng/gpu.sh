@@ -25,6 +25,12 @@
 #                                      VENUS_DEBUG=init: our reason for each extension left out
 #                              bench   icdbench (BENCH_RUNS runs, default 3) natively, through our ICD
 #                                      and through Mesa's guest, on a venus-host with worker processes
+#                              mtbench bench/clients/mtbench (MT_RUNS runs, default 3; MT_ARGS, default
+#                                      "--threads 1,2,4,8 --seconds 1"): units/s per thread count
+#                                      natively, through our ICD (thread host; also with
+#                                      VENUS_PERF=serial_calls, the call path before issue 12's thread
+#                                      work; and on the worker-process host) and through Mesa's guest
+#                                      (worker-process host)
 #                              ggml    test-backend-ops -o OP for GGML_OPS (default MUL_MAT SOFT_MAX
 #                                      ROPE RMS_NORM GET_ROWS CPY) and `perf -o MUL_MAT`
 #                              ggml-perf `perf -o MUL_MAT` alone (GGML_PERF_PATTERN: a -p filter;
@@ -58,7 +64,7 @@ bundle() {
   [ -f "$root/tests/clients/rt.c" ] && clients+=(rt)
   mkdir -p "$P$build"
   cp "$root"/tests/clients/*.c "$root"/tests/clients/*.h "$root"/tests/clients/*.comp "$root"/tests/clients/*.rgen \
-    "$root"/tests/clients/*.rmiss "$root"/tests/clients/*.rchit "$root"/bench/clients/icdbench.c "$root"/bench/clients/icdbench.comp \
+    "$root"/tests/clients/*.rmiss "$root"/tests/clients/*.rchit "$root"/bench/clients/icdbench.c "$root"/bench/clients/icdbench.comp "$root"/bench/clients/mtbench.c \
     "$P$build/" 2>/dev/null || true
   # A client's "/* link: ... */" line names the libraries it needs besides Vulkan; shaders are
   # compiled as the tests do (glslangValidator -V; Vulkan 1.2 SPIR-V for ray tracing).
@@ -74,9 +80,9 @@ for sh in *.comp *.rgen *.rmiss *.rchit; do
   glslangValidator -V $env -o "$sh.spv" "$sh" >/dev/null
 done
 BUILD
-  chroot "$P" sh -c "cd $build && sh build.sh ${clients[*]} icdbench" >"$dir/clients.log" 2>&1 \
+  chroot "$P" sh -c "cd $build && sh build.sh ${clients[*]} icdbench mtbench" >"$dir/clients.log" 2>&1 \
     || { cat "$dir/clients.log" >&2; die "building the clients in the chroot failed"; }
-  for c in "${clients[@]}" icdbench; do cp "$P$build/$c" "$dir/trixie/"; done
+  for c in "${clients[@]}" icdbench mtbench; do cp "$P$build/$c" "$dir/trixie/"; done
   cp "$P$build"/*.spv "$dir/trixie/"
   cp "$P/usr/bin/vulkaninfo" "$P/usr/lib/x86_64-linux-gnu/libvulkan_virtio.so" "$dir/trixie/"
   rm -rf "${P:?}$build"
@@ -135,24 +141,26 @@ check() {
     case "$part" in
       check) part_check ;;
       bench) part_bench ;;
+      mtbench) part_mtbench ;;
       exts) part_exts ;;
       ggml) part_ggml ;;
       ggml-all) part_ggml_all ;;
       ggml-perf) part_ggml_perf ;;
-      *) echo "gpu.sh: unknown part '$part' (check, exts, bench, ggml, ggml-perf, ggml-all)" >&2 ;;
+      *) echo "gpu.sh: unknown part '$part' (check, exts, bench, mtbench, ggml, ggml-perf, ggml-all)" >&2 ;;
     esac
   done
   kill "$hp" "$wp" 2>/dev/null; wait "$hp" "$wp" 2>/dev/null || true
   echo "== venus-host logs (errors)"; grep -ihE "error|fatal" "$out"/venus-host*.log | head -5 || true
 }
 
-# env for HOW (native, ours, ours-workers, mesa) into the array E.
+# env for HOW (native, ours, ours-workers, ours-serial, mesa) into the array E.
 how_env() {
   E=(env -i PATH=/usr/bin:/bin HOME=/tmp XDG_RUNTIME_DIR=/tmp)
   case "$1" in
     native) E+=(VK_DRIVER_FILES="$nv") ;;
     ours) E+=(VK_DRIVER_FILES="$dir/icd/venus_icd.json" VN_DEBUG=vtest VTEST_SOCKET_NAME="$sock") ;;
     ours-workers) E+=(VK_DRIVER_FILES="$dir/icd/venus_icd.json" VN_DEBUG=vtest VTEST_SOCKET_NAME="$wsock") ;;
+    ours-serial) E+=(VK_DRIVER_FILES="$dir/icd/venus_icd.json" VN_DEBUG=vtest VTEST_SOCKET_NAME="$sock" VENUS_PERF=serial_calls) ;;
     mesa) E+=(VK_DRIVER_FILES="$T/virtio_icd.json" VN_DEBUG=vtest VTEST_SOCKET_NAME="$wsock") ;;
   esac
 }
@@ -203,16 +211,41 @@ part_bench() {
     for how in native ours ours-workers mesa; do
       how_env "$how"
       "${E[@]}" timeout 300 "$T/ld-linux-x86-64.so.2" --library-path "$T:/usr/lib/x86_64-linux-gnu:/usr/local/nvidia/lib64" \
-        "$T/icdbench" "$T/icdbench.comp.spv" >"$out/icdbench-$how-$i.txt" 2>&1 || echo "== icdbench $how run $i: exit $?"
+        "$T/icdbench" "$T/icdbench.comp.spv" >"$out/icdbench-$how.$i.txt" 2>&1 || echo "== icdbench $how run $i: exit $?"
     done
   done
   # Medians per metric and path.
   echo "== icdbench, median of $runs (native / ours thread / ours workers / Mesa's guest workers)"
   local m
-  for m in $(grep -h '^metric ' "$out"/icdbench-native-*.txt | awk '{print $2}' | sort -u); do
+  for m in $(grep -h '^metric ' "$out"/icdbench-native.*.txt | awk '{print $2}' | sort -u); do
     local row="$m"
     for how in native ours ours-workers mesa; do
-      row="$row $(grep -h "^metric $m " "$out"/icdbench-$how-*.txt 2>/dev/null | awk '{print $3}' | sort -g | awk '{v[NR]=$1} END {print NR ? v[int((NR+1)/2)] : "-"}')"
+      row="$row $(grep -h "^metric $m " "$out"/icdbench-$how.*.txt 2>/dev/null | awk '{print $3}' | sort -g | awk '{v[NR]=$1} END {print NR ? v[int((NR+1)/2)] : "-"}')"
+    done
+    echo "$row"
+  done
+}
+
+# mtbench natively, through our ICD (thread host, with and without serial_calls; worker host) and
+# through Mesa's guest (worker host), MT_RUNS times round-robin; medians per metric and path.
+part_mtbench() {
+  local runs="${MT_RUNS:-3}" i how hows=(native ours ours-serial ours-workers mesa)
+  [ -x "$T/mtbench" ] || { echo "== mtbench: not in this bundle"; return 0; }
+  for i in $(seq 1 "$runs"); do
+    for how in "${hows[@]}"; do
+      how_env "$how"
+      # shellcheck disable=SC2086 # MT_ARGS is a list of arguments
+      "${E[@]}" timeout 300 "$T/ld-linux-x86-64.so.2" --library-path "$T:/usr/lib/x86_64-linux-gnu:/usr/local/nvidia/lib64" \
+        "$T/mtbench" "$T/icdbench.comp.spv" ${MT_ARGS:---threads 1,2,4,8 --seconds 1} >"$out/mtbench-$how.$i.txt" 2>&1 \
+        || echo "== mtbench $how run $i: exit $?, $(grep '^mtbench: ' "$out/mtbench-$how.$i.txt" | tail -n 1)"
+    done
+  done
+  echo "== mtbench, median of $runs (native / ours thread / ours serial_calls / ours workers / Mesa's guest workers)"
+  local m
+  for m in $(grep -h '^metric ' "$out"/mtbench-native.*.txt | awk '{print $2}' | awk '!seen[$0]++'); do
+    local row="$m"
+    for how in "${hows[@]}"; do
+      row="$row $(grep -h "^metric $m " "$out"/mtbench-$how.*.txt 2>/dev/null | awk '{print $3}' | sort -g | awk '{v[NR]=$1} END {print NR ? v[int((NR+1)/2)] : "-"}')"
     done
     echo "$row"
   done
@@ -277,5 +310,5 @@ part_ggml_all() {
 case "${1:-}" in
   bundle) shift; bundle "$@" ;;
   check) shift; check "$@" ;;
-  *) die "usage: gpu.sh bundle DIR | check DIR [check|bench|ggml|ggml-all]..." ;;
+  *) die "usage: gpu.sh bundle DIR | check DIR [check|exts|bench|mtbench|ggml|ggml-perf|ggml-all]..." ;;
 esac

@@ -36,6 +36,8 @@ public sealed class IcdEmitter
     readonly HashSet<string> _handWritten = new(StringComparer.Ordinal);
     /// <summary>Defining names of the creation commands icd.xml marks async.</summary>
     readonly HashSet<string> _async = new(StringComparer.Ordinal);
+    /// <summary>Defining names of the slow synchronous commands icd.xml sends through a call ring (&lt;callring&gt;).</summary>
+    readonly HashSet<string> _callRing = new(StringComparer.Ordinal);
     /// <summary>vkCmd* commands whose generated export calls a hand-written hook once recorded (icd.xml &lt;hook&gt;): defining name → family.</summary>
     readonly Dictionary<string, string> _hooks = new(StringComparer.Ordinal);
 
@@ -53,6 +55,11 @@ public sealed class IcdEmitter
         {
             var rc = m.Reg.ResolveCommand(n) ?? throw new InvalidDataException($"icd.xml: unknown command {n}");
             _async.Add(rc.Name);
+        }
+        foreach (var n in m.Reg.IcdCallRing)
+        {
+            var rc = m.Reg.ResolveCommand(n) ?? throw new InvalidDataException($"icd.xml: <callring> of unknown command {n}");
+            if (!_callRing.Add(rc.Name)) throw new InvalidDataException($"icd.xml: <callring> {rc.Name} listed twice");
         }
         foreach (var (n, family) in m.Reg.IcdHooks)
         {
@@ -210,6 +217,7 @@ public sealed class IcdEmitter
         string cls = $"Commands.{c.Name}";
         w.Line($"/// <summary>{c.Name} with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>");
         w.Open($"public static {Ret(c)} {c.Name}(GuestRing {ring}{Lead(WireParams(c))})");
+        w.Line(_callRing.Contains(c.Reg!.Name) ? $"{ring} = {ring}.ForSlowCall();" : $"{ring} = {ring}.ForCall();");
         w.Line($"{ring}.Enter();");
         w.Open("try");
         w.Line($"VnEncoder {e} = {ring}.BeginCall({cls}.Size({Args(c, $"{ring}.Filter")}), {cls}.ReplySize({Args(c, $"{ring}.Filter")}));");

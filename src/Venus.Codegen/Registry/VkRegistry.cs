@@ -141,6 +141,8 @@ public sealed class VkRegistry
     public Dictionary<string, (string Family, string? When)> IcdFamilies { get; } = new(StringComparer.Ordinal);
     /// <summary>Guest ICD (icd.xml): creation commands whose generated export sends without waiting for the host (guest-chosen ids).</summary>
     public List<string> IcdAsync { get; } = new();
+    /// <summary>icd.xml &lt;callring&gt;: slow synchronous commands whose call goes through a call ring of its own (GuestRing.ForSlowCall).</summary>
+    public List<string> IcdCallRing { get; } = new();
     /// <summary>
     /// Guest ICD (icd.xml): vkCmd* commands that keep their generated export and, once recorded, call a
     /// hand-written hook (<c>IcdCommands.&lt;command&gt;Recorded</c> in Families/&lt;family&gt;.cs), as listed.
@@ -217,6 +219,9 @@ public sealed class VkRegistry
         foreach (var icd in root.Elements("icd"))
             foreach (var a in icd.Elements("async"))
                 IcdAsync.Add((string?)a.Attribute("command") ?? throw new InvalidDataException($"{source}: <async> without command"));
+        foreach (var icd in root.Elements("icd"))
+            foreach (var a in icd.Elements("callring"))
+                IcdCallRing.Add((string?)a.Attribute("command") ?? throw new InvalidDataException($"{source}: <callring> without command"));
         ReadFamilyList(root.Elements("icd"), "hook", IcdHooks, source);
         if (HeaderVersion == 0)
         {

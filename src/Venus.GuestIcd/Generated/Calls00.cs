@@ -17,6 +17,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreateInstance with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreateInstance(GuestRing ring, VkInstanceCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pInstance)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -36,6 +37,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDestroyInstance with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkDestroyInstance(GuestRing ring, ulong instance, VkAllocationCallbacks* pAllocator)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -54,6 +56,7 @@ internal static unsafe partial class Calls
     /// <summary>vkEnumeratePhysicalDevices with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkEnumeratePhysicalDevices(GuestRing ring, ulong instance, uint* pPhysicalDeviceCount, ulong* pPhysicalDevices)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -73,6 +76,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetPhysicalDeviceFeatures with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetPhysicalDeviceFeatures(GuestRing ring, ulong physicalDevice, VkPhysicalDeviceFeatures* pFeatures)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -91,6 +95,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetPhysicalDeviceFormatProperties with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetPhysicalDeviceFormatProperties(GuestRing ring, ulong physicalDevice, VkFormat format, VkFormatProperties* pFormatProperties)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -109,6 +114,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetPhysicalDeviceImageFormatProperties with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkGetPhysicalDeviceImageFormatProperties(GuestRing ring, ulong physicalDevice, VkFormat format, VkImageType type, VkImageTiling tiling, uint usage, uint flags, VkImageFormatProperties* pImageFormatProperties)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -128,6 +134,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetPhysicalDeviceProperties with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetPhysicalDeviceProperties(GuestRing ring, ulong physicalDevice, VkPhysicalDeviceProperties* pProperties)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -146,6 +153,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetPhysicalDeviceQueueFamilyProperties with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetPhysicalDeviceQueueFamilyProperties(GuestRing ring, ulong physicalDevice, uint* pQueueFamilyPropertyCount, VkQueueFamilyProperties* pQueueFamilyProperties)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -164,6 +172,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetPhysicalDeviceMemoryProperties with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetPhysicalDeviceMemoryProperties(GuestRing ring, ulong physicalDevice, VkPhysicalDeviceMemoryProperties* pMemoryProperties)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -182,6 +191,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreateDevice with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreateDevice(GuestRing ring, ulong physicalDevice, VkDeviceCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pDevice)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -201,6 +211,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDestroyDevice with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkDestroyDevice(GuestRing ring, ulong device, VkAllocationCallbacks* pAllocator)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -219,6 +230,7 @@ internal static unsafe partial class Calls
     /// <summary>vkEnumerateInstanceExtensionProperties with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkEnumerateInstanceExtensionProperties(GuestRing ring, byte* pLayerName, uint* pPropertyCount, VkExtensionProperties* pProperties)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -238,6 +250,7 @@ internal static unsafe partial class Calls
     /// <summary>vkEnumerateDeviceExtensionProperties with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkEnumerateDeviceExtensionProperties(GuestRing ring, ulong physicalDevice, byte* pLayerName, uint* pPropertyCount, VkExtensionProperties* pProperties)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -257,6 +270,7 @@ internal static unsafe partial class Calls
     /// <summary>vkEnumerateInstanceLayerProperties with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkEnumerateInstanceLayerProperties(GuestRing ring, uint* pPropertyCount, VkLayerProperties* pProperties)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -276,6 +290,7 @@ internal static unsafe partial class Calls
     /// <summary>vkEnumerateDeviceLayerProperties with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkEnumerateDeviceLayerProperties(GuestRing ring, ulong physicalDevice, uint* pPropertyCount, VkLayerProperties* pProperties)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -295,6 +310,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetDeviceQueue with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetDeviceQueue(GuestRing ring, ulong device, uint queueFamilyIndex, uint queueIndex, ulong* pQueue)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -313,6 +329,7 @@ internal static unsafe partial class Calls
     /// <summary>vkQueueSubmit with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkQueueSubmit(GuestRing ring, ulong queue, uint submitCount, VkSubmitInfo* pSubmits, ulong fence)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -332,6 +349,7 @@ internal static unsafe partial class Calls
     /// <summary>vkQueueWaitIdle with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkQueueWaitIdle(GuestRing ring, ulong queue)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -351,6 +369,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDeviceWaitIdle with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkDeviceWaitIdle(GuestRing ring, ulong device)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -370,6 +389,7 @@ internal static unsafe partial class Calls
     /// <summary>vkAllocateMemory with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkAllocateMemory(GuestRing ring, ulong device, VkMemoryAllocateInfo* pAllocateInfo, VkAllocationCallbacks* pAllocator, ulong* pMemory)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -389,6 +409,7 @@ internal static unsafe partial class Calls
     /// <summary>vkFreeMemory with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkFreeMemory(GuestRing ring, ulong device, ulong memory, VkAllocationCallbacks* pAllocator)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -407,6 +428,7 @@ internal static unsafe partial class Calls
     /// <summary>vkUnmapMemory with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkUnmapMemory(GuestRing ring, ulong device, ulong memory)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -425,6 +447,7 @@ internal static unsafe partial class Calls
     /// <summary>vkFlushMappedMemoryRanges with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkFlushMappedMemoryRanges(GuestRing ring, ulong device, uint memoryRangeCount, VkMappedMemoryRange* pMemoryRanges)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -444,6 +467,7 @@ internal static unsafe partial class Calls
     /// <summary>vkInvalidateMappedMemoryRanges with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkInvalidateMappedMemoryRanges(GuestRing ring, ulong device, uint memoryRangeCount, VkMappedMemoryRange* pMemoryRanges)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -463,6 +487,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetDeviceMemoryCommitment with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetDeviceMemoryCommitment(GuestRing ring, ulong device, ulong memory, ulong* pCommittedMemoryInBytes)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -481,6 +506,7 @@ internal static unsafe partial class Calls
     /// <summary>vkBindBufferMemory with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkBindBufferMemory(GuestRing ring, ulong device, ulong buffer, ulong memory, ulong memoryOffset)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -500,6 +526,7 @@ internal static unsafe partial class Calls
     /// <summary>vkBindImageMemory with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkBindImageMemory(GuestRing ring, ulong device, ulong image, ulong memory, ulong memoryOffset)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -519,6 +546,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetBufferMemoryRequirements with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetBufferMemoryRequirements(GuestRing ring, ulong device, ulong buffer, VkMemoryRequirements* pMemoryRequirements)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -537,6 +565,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetImageMemoryRequirements with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetImageMemoryRequirements(GuestRing ring, ulong device, ulong image, VkMemoryRequirements* pMemoryRequirements)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -555,6 +584,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetImageSparseMemoryRequirements with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetImageSparseMemoryRequirements(GuestRing ring, ulong device, ulong image, uint* pSparseMemoryRequirementCount, VkSparseImageMemoryRequirements* pSparseMemoryRequirements)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -573,6 +603,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetPhysicalDeviceSparseImageFormatProperties with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetPhysicalDeviceSparseImageFormatProperties(GuestRing ring, ulong physicalDevice, VkFormat format, VkImageType type, VkSampleCountFlagBits samples, uint usage, VkImageTiling tiling, uint* pPropertyCount, VkSparseImageFormatProperties* pProperties)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -591,6 +622,7 @@ internal static unsafe partial class Calls
     /// <summary>vkQueueBindSparse with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkQueueBindSparse(GuestRing ring, ulong queue, uint bindInfoCount, VkBindSparseInfo* pBindInfo, ulong fence)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -610,6 +642,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreateFence with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreateFence(GuestRing ring, ulong device, VkFenceCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pFence)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -629,6 +662,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDestroyFence with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkDestroyFence(GuestRing ring, ulong device, ulong fence, VkAllocationCallbacks* pAllocator)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -647,6 +681,7 @@ internal static unsafe partial class Calls
     /// <summary>vkResetFences with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkResetFences(GuestRing ring, ulong device, uint fenceCount, ulong* pFences)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -666,6 +701,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetFenceStatus with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkGetFenceStatus(GuestRing ring, ulong device, ulong fence)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -685,6 +721,7 @@ internal static unsafe partial class Calls
     /// <summary>vkWaitForFences with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkWaitForFences(GuestRing ring, ulong device, uint fenceCount, ulong* pFences, uint waitAll, ulong timeout)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -704,6 +741,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreateSemaphore with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreateSemaphore(GuestRing ring, ulong device, VkSemaphoreCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pSemaphore)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -723,6 +761,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDestroySemaphore with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkDestroySemaphore(GuestRing ring, ulong device, ulong semaphore, VkAllocationCallbacks* pAllocator)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -741,6 +780,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreateEvent with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreateEvent(GuestRing ring, ulong device, VkEventCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pEvent)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -760,6 +800,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDestroyEvent with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkDestroyEvent(GuestRing ring, ulong device, ulong @event, VkAllocationCallbacks* pAllocator)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -778,6 +819,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetEventStatus with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkGetEventStatus(GuestRing ring, ulong device, ulong @event)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -797,6 +839,7 @@ internal static unsafe partial class Calls
     /// <summary>vkSetEvent with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkSetEvent(GuestRing ring, ulong device, ulong @event)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -816,6 +859,7 @@ internal static unsafe partial class Calls
     /// <summary>vkResetEvent with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkResetEvent(GuestRing ring, ulong device, ulong @event)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -835,6 +879,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreateQueryPool with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreateQueryPool(GuestRing ring, ulong device, VkQueryPoolCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pQueryPool)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -854,6 +899,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDestroyQueryPool with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkDestroyQueryPool(GuestRing ring, ulong device, ulong queryPool, VkAllocationCallbacks* pAllocator)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -872,6 +918,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetQueryPoolResults with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkGetQueryPoolResults(GuestRing ring, ulong device, ulong queryPool, uint firstQuery, uint queryCount, nuint dataSize, void* pData, ulong stride, uint flags)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -891,6 +938,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreateBuffer with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreateBuffer(GuestRing ring, ulong device, VkBufferCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pBuffer)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -910,6 +958,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDestroyBuffer with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkDestroyBuffer(GuestRing ring, ulong device, ulong buffer, VkAllocationCallbacks* pAllocator)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -928,6 +977,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreateBufferView with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreateBufferView(GuestRing ring, ulong device, VkBufferViewCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pView)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -947,6 +997,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDestroyBufferView with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkDestroyBufferView(GuestRing ring, ulong device, ulong bufferView, VkAllocationCallbacks* pAllocator)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -965,6 +1016,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreateImage with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreateImage(GuestRing ring, ulong device, VkImageCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pImage)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -984,6 +1036,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDestroyImage with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkDestroyImage(GuestRing ring, ulong device, ulong image, VkAllocationCallbacks* pAllocator)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1002,6 +1055,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetImageSubresourceLayout with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetImageSubresourceLayout(GuestRing ring, ulong device, ulong image, VkImageSubresource* pSubresource, VkSubresourceLayout* pLayout)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1020,6 +1074,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreateImageView with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreateImageView(GuestRing ring, ulong device, VkImageViewCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pView)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1039,6 +1094,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDestroyImageView with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkDestroyImageView(GuestRing ring, ulong device, ulong imageView, VkAllocationCallbacks* pAllocator)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1057,6 +1113,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreateShaderModule with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreateShaderModule(GuestRing ring, ulong device, VkShaderModuleCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pShaderModule)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1076,6 +1133,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDestroyShaderModule with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkDestroyShaderModule(GuestRing ring, ulong device, ulong shaderModule, VkAllocationCallbacks* pAllocator)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1094,6 +1152,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreatePipelineCache with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreatePipelineCache(GuestRing ring, ulong device, VkPipelineCacheCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pPipelineCache)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1113,6 +1172,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDestroyPipelineCache with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkDestroyPipelineCache(GuestRing ring, ulong device, ulong pipelineCache, VkAllocationCallbacks* pAllocator)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1131,6 +1191,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetPipelineCacheData with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkGetPipelineCacheData(GuestRing ring, ulong device, ulong pipelineCache, nuint* pDataSize, void* pData)
     {
+        ring = ring.ForSlowCall();
         ring.Enter();
         try
         {
@@ -1150,6 +1211,7 @@ internal static unsafe partial class Calls
     /// <summary>vkMergePipelineCaches with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkMergePipelineCaches(GuestRing ring, ulong device, ulong dstCache, uint srcCacheCount, ulong* pSrcCaches)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1169,6 +1231,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreateGraphicsPipelines with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreateGraphicsPipelines(GuestRing ring, ulong device, ulong pipelineCache, uint createInfoCount, VkGraphicsPipelineCreateInfo* pCreateInfos, VkAllocationCallbacks* pAllocator, ulong* pPipelines)
     {
+        ring = ring.ForSlowCall();
         ring.Enter();
         try
         {
@@ -1188,6 +1251,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreateComputePipelines with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreateComputePipelines(GuestRing ring, ulong device, ulong pipelineCache, uint createInfoCount, VkComputePipelineCreateInfo* pCreateInfos, VkAllocationCallbacks* pAllocator, ulong* pPipelines)
     {
+        ring = ring.ForSlowCall();
         ring.Enter();
         try
         {
@@ -1207,6 +1271,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDestroyPipeline with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkDestroyPipeline(GuestRing ring, ulong device, ulong pipeline, VkAllocationCallbacks* pAllocator)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1225,6 +1290,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreatePipelineLayout with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreatePipelineLayout(GuestRing ring, ulong device, VkPipelineLayoutCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pPipelineLayout)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1244,6 +1310,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDestroyPipelineLayout with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkDestroyPipelineLayout(GuestRing ring, ulong device, ulong pipelineLayout, VkAllocationCallbacks* pAllocator)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1262,6 +1329,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreateSampler with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreateSampler(GuestRing ring, ulong device, VkSamplerCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pSampler)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1281,6 +1349,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDestroySampler with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkDestroySampler(GuestRing ring, ulong device, ulong sampler, VkAllocationCallbacks* pAllocator)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1299,6 +1368,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreateDescriptorSetLayout with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreateDescriptorSetLayout(GuestRing ring, ulong device, VkDescriptorSetLayoutCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pSetLayout)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1318,6 +1388,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDestroyDescriptorSetLayout with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkDestroyDescriptorSetLayout(GuestRing ring, ulong device, ulong descriptorSetLayout, VkAllocationCallbacks* pAllocator)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1336,6 +1407,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreateDescriptorPool with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreateDescriptorPool(GuestRing ring, ulong device, VkDescriptorPoolCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pDescriptorPool)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1355,6 +1427,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDestroyDescriptorPool with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkDestroyDescriptorPool(GuestRing ring, ulong device, ulong descriptorPool, VkAllocationCallbacks* pAllocator)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1373,6 +1446,7 @@ internal static unsafe partial class Calls
     /// <summary>vkResetDescriptorPool with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkResetDescriptorPool(GuestRing ring, ulong device, ulong descriptorPool, uint flags)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1392,6 +1466,7 @@ internal static unsafe partial class Calls
     /// <summary>vkAllocateDescriptorSets with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkAllocateDescriptorSets(GuestRing ring, ulong device, VkDescriptorSetAllocateInfo* pAllocateInfo, ulong* pDescriptorSets)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1411,6 +1486,7 @@ internal static unsafe partial class Calls
     /// <summary>vkFreeDescriptorSets with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkFreeDescriptorSets(GuestRing ring, ulong device, ulong descriptorPool, uint descriptorSetCount, ulong* pDescriptorSets)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1430,6 +1506,7 @@ internal static unsafe partial class Calls
     /// <summary>vkUpdateDescriptorSets with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkUpdateDescriptorSets(GuestRing ring, ulong device, uint descriptorWriteCount, VkWriteDescriptorSet* pDescriptorWrites, uint descriptorCopyCount, VkCopyDescriptorSet* pDescriptorCopies)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1448,6 +1525,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreateFramebuffer with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreateFramebuffer(GuestRing ring, ulong device, VkFramebufferCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pFramebuffer)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1467,6 +1545,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDestroyFramebuffer with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkDestroyFramebuffer(GuestRing ring, ulong device, ulong framebuffer, VkAllocationCallbacks* pAllocator)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1485,6 +1564,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreateRenderPass with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreateRenderPass(GuestRing ring, ulong device, VkRenderPassCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pRenderPass)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1504,6 +1584,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDestroyRenderPass with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkDestroyRenderPass(GuestRing ring, ulong device, ulong renderPass, VkAllocationCallbacks* pAllocator)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1522,6 +1603,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetRenderAreaGranularity with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetRenderAreaGranularity(GuestRing ring, ulong device, ulong renderPass, VkExtent2D* pGranularity)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1540,6 +1622,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreateCommandPool with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreateCommandPool(GuestRing ring, ulong device, VkCommandPoolCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pCommandPool)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1559,6 +1642,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDestroyCommandPool with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkDestroyCommandPool(GuestRing ring, ulong device, ulong commandPool, VkAllocationCallbacks* pAllocator)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1577,6 +1661,7 @@ internal static unsafe partial class Calls
     /// <summary>vkResetCommandPool with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkResetCommandPool(GuestRing ring, ulong device, ulong commandPool, uint flags)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1596,6 +1681,7 @@ internal static unsafe partial class Calls
     /// <summary>vkAllocateCommandBuffers with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkAllocateCommandBuffers(GuestRing ring, ulong device, VkCommandBufferAllocateInfo* pAllocateInfo, ulong* pCommandBuffers)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1615,6 +1701,7 @@ internal static unsafe partial class Calls
     /// <summary>vkFreeCommandBuffers with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkFreeCommandBuffers(GuestRing ring, ulong device, ulong commandPool, uint commandBufferCount, ulong* pCommandBuffers)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1633,6 +1720,7 @@ internal static unsafe partial class Calls
     /// <summary>vkBeginCommandBuffer with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkBeginCommandBuffer(GuestRing ring, ulong commandBuffer, VkCommandBufferBeginInfo* pBeginInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1652,6 +1740,7 @@ internal static unsafe partial class Calls
     /// <summary>vkEndCommandBuffer with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkEndCommandBuffer(GuestRing ring, ulong commandBuffer)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1671,6 +1760,7 @@ internal static unsafe partial class Calls
     /// <summary>vkResetCommandBuffer with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkResetCommandBuffer(GuestRing ring, ulong commandBuffer, uint flags)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1690,6 +1780,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdBindPipeline with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdBindPipeline(GuestRing ring, ulong commandBuffer, VkPipelineBindPoint pipelineBindPoint, ulong pipeline)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1708,6 +1799,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetViewport with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetViewport(GuestRing ring, ulong commandBuffer, uint firstViewport, uint viewportCount, VkViewport* pViewports)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1726,6 +1818,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetScissor with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetScissor(GuestRing ring, ulong commandBuffer, uint firstScissor, uint scissorCount, VkRect2D* pScissors)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1744,6 +1837,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetLineWidth with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetLineWidth(GuestRing ring, ulong commandBuffer, float lineWidth)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1762,6 +1856,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetDepthBias with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetDepthBias(GuestRing ring, ulong commandBuffer, float depthBiasConstantFactor, float depthBiasClamp, float depthBiasSlopeFactor)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1780,6 +1875,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetBlendConstants with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetBlendConstants(GuestRing ring, ulong commandBuffer, float* blendConstants)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1798,6 +1894,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetDepthBounds with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetDepthBounds(GuestRing ring, ulong commandBuffer, float minDepthBounds, float maxDepthBounds)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1816,6 +1913,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetStencilCompareMask with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetStencilCompareMask(GuestRing ring, ulong commandBuffer, uint faceMask, uint compareMask)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1834,6 +1932,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetStencilWriteMask with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetStencilWriteMask(GuestRing ring, ulong commandBuffer, uint faceMask, uint writeMask)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1852,6 +1951,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetStencilReference with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetStencilReference(GuestRing ring, ulong commandBuffer, uint faceMask, uint reference)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1870,6 +1970,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdBindDescriptorSets with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdBindDescriptorSets(GuestRing ring, ulong commandBuffer, VkPipelineBindPoint pipelineBindPoint, ulong layout, uint firstSet, uint descriptorSetCount, ulong* pDescriptorSets, uint dynamicOffsetCount, uint* pDynamicOffsets)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1888,6 +1989,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdBindIndexBuffer with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdBindIndexBuffer(GuestRing ring, ulong commandBuffer, ulong buffer, ulong offset, VkIndexType indexType)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1906,6 +2008,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdBindVertexBuffers with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdBindVertexBuffers(GuestRing ring, ulong commandBuffer, uint firstBinding, uint bindingCount, ulong* pBuffers, ulong* pOffsets)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1924,6 +2027,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdDraw with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdDraw(GuestRing ring, ulong commandBuffer, uint vertexCount, uint instanceCount, uint firstVertex, uint firstInstance)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1942,6 +2046,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdDrawIndexed with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdDrawIndexed(GuestRing ring, ulong commandBuffer, uint indexCount, uint instanceCount, uint firstIndex, int vertexOffset, uint firstInstance)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1960,6 +2065,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdDrawIndirect with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdDrawIndirect(GuestRing ring, ulong commandBuffer, ulong buffer, ulong offset, uint drawCount, uint stride)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1978,6 +2084,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdDrawIndexedIndirect with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdDrawIndexedIndirect(GuestRing ring, ulong commandBuffer, ulong buffer, ulong offset, uint drawCount, uint stride)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -1996,6 +2103,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdDispatch with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdDispatch(GuestRing ring, ulong commandBuffer, uint groupCountX, uint groupCountY, uint groupCountZ)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2014,6 +2122,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdDispatchIndirect with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdDispatchIndirect(GuestRing ring, ulong commandBuffer, ulong buffer, ulong offset)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2032,6 +2141,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdCopyBuffer with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdCopyBuffer(GuestRing ring, ulong commandBuffer, ulong srcBuffer, ulong dstBuffer, uint regionCount, VkBufferCopy* pRegions)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2050,6 +2160,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdCopyImage with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdCopyImage(GuestRing ring, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageCopy* pRegions)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2068,6 +2179,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdBlitImage with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdBlitImage(GuestRing ring, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageBlit* pRegions, VkFilter filter)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2086,6 +2198,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdCopyBufferToImage with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdCopyBufferToImage(GuestRing ring, ulong commandBuffer, ulong srcBuffer, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkBufferImageCopy* pRegions)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2104,6 +2217,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdCopyImageToBuffer with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdCopyImageToBuffer(GuestRing ring, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstBuffer, uint regionCount, VkBufferImageCopy* pRegions)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2122,6 +2236,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdUpdateBuffer with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdUpdateBuffer(GuestRing ring, ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong dataSize, void* pData)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2140,6 +2255,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdFillBuffer with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdFillBuffer(GuestRing ring, ulong commandBuffer, ulong dstBuffer, ulong dstOffset, ulong size, uint data)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2158,6 +2274,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdClearColorImage with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdClearColorImage(GuestRing ring, ulong commandBuffer, ulong image, VkImageLayout imageLayout, VkClearColorValue* pColor, uint rangeCount, VkImageSubresourceRange* pRanges)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2176,6 +2293,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdClearDepthStencilImage with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdClearDepthStencilImage(GuestRing ring, ulong commandBuffer, ulong image, VkImageLayout imageLayout, VkClearDepthStencilValue* pDepthStencil, uint rangeCount, VkImageSubresourceRange* pRanges)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2194,6 +2312,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdClearAttachments with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdClearAttachments(GuestRing ring, ulong commandBuffer, uint attachmentCount, VkClearAttachment* pAttachments, uint rectCount, VkClearRect* pRects)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2212,6 +2331,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdResolveImage with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdResolveImage(GuestRing ring, ulong commandBuffer, ulong srcImage, VkImageLayout srcImageLayout, ulong dstImage, VkImageLayout dstImageLayout, uint regionCount, VkImageResolve* pRegions)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2230,6 +2350,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetEvent with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetEvent(GuestRing ring, ulong commandBuffer, ulong @event, uint stageMask)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2248,6 +2369,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdResetEvent with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdResetEvent(GuestRing ring, ulong commandBuffer, ulong @event, uint stageMask)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2266,6 +2388,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdWaitEvents with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdWaitEvents(GuestRing ring, ulong commandBuffer, uint eventCount, ulong* pEvents, uint srcStageMask, uint dstStageMask, uint memoryBarrierCount, VkMemoryBarrier* pMemoryBarriers, uint bufferMemoryBarrierCount, VkBufferMemoryBarrier* pBufferMemoryBarriers, uint imageMemoryBarrierCount, VkImageMemoryBarrier* pImageMemoryBarriers)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2284,6 +2407,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdPipelineBarrier with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdPipelineBarrier(GuestRing ring, ulong commandBuffer, uint srcStageMask, uint dstStageMask, uint dependencyFlags, uint memoryBarrierCount, VkMemoryBarrier* pMemoryBarriers, uint bufferMemoryBarrierCount, VkBufferMemoryBarrier* pBufferMemoryBarriers, uint imageMemoryBarrierCount, VkImageMemoryBarrier* pImageMemoryBarriers)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2302,6 +2426,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdBeginQuery with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdBeginQuery(GuestRing ring, ulong commandBuffer, ulong queryPool, uint query, uint flags)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2320,6 +2445,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdEndQuery with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdEndQuery(GuestRing ring, ulong commandBuffer, ulong queryPool, uint query)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2338,6 +2464,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdResetQueryPool with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdResetQueryPool(GuestRing ring, ulong commandBuffer, ulong queryPool, uint firstQuery, uint queryCount)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2356,6 +2483,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdWriteTimestamp with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdWriteTimestamp(GuestRing ring, ulong commandBuffer, VkPipelineStageFlagBits pipelineStage, ulong queryPool, uint query)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2374,6 +2502,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdCopyQueryPoolResults with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdCopyQueryPoolResults(GuestRing ring, ulong commandBuffer, ulong queryPool, uint firstQuery, uint queryCount, ulong dstBuffer, ulong dstOffset, ulong stride, uint flags)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2392,6 +2521,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdPushConstants with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdPushConstants(GuestRing ring, ulong commandBuffer, ulong layout, uint stageFlags, uint offset, uint size, void* pValues)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2410,6 +2540,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdBeginRenderPass with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdBeginRenderPass(GuestRing ring, ulong commandBuffer, VkRenderPassBeginInfo* pRenderPassBegin, VkSubpassContents contents)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2428,6 +2559,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdNextSubpass with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdNextSubpass(GuestRing ring, ulong commandBuffer, VkSubpassContents contents)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2446,6 +2578,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdEndRenderPass with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdEndRenderPass(GuestRing ring, ulong commandBuffer)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2464,6 +2597,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdExecuteCommands with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdExecuteCommands(GuestRing ring, ulong commandBuffer, uint commandBufferCount, ulong* pCommandBuffers)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2482,6 +2616,7 @@ internal static unsafe partial class Calls
     /// <summary>vkEnumerateInstanceVersion with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkEnumerateInstanceVersion(GuestRing ring, uint* pApiVersion)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2501,6 +2636,7 @@ internal static unsafe partial class Calls
     /// <summary>vkBindBufferMemory2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkBindBufferMemory2(GuestRing ring, ulong device, uint bindInfoCount, VkBindBufferMemoryInfo* pBindInfos)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2520,6 +2656,7 @@ internal static unsafe partial class Calls
     /// <summary>vkBindImageMemory2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkBindImageMemory2(GuestRing ring, ulong device, uint bindInfoCount, VkBindImageMemoryInfo* pBindInfos)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2539,6 +2676,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetDeviceGroupPeerMemoryFeatures with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetDeviceGroupPeerMemoryFeatures(GuestRing ring, ulong device, uint heapIndex, uint localDeviceIndex, uint remoteDeviceIndex, uint* pPeerMemoryFeatures)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2557,6 +2695,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetDeviceMask with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetDeviceMask(GuestRing ring, ulong commandBuffer, uint deviceMask)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2575,6 +2714,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdDispatchBase with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdDispatchBase(GuestRing ring, ulong commandBuffer, uint baseGroupX, uint baseGroupY, uint baseGroupZ, uint groupCountX, uint groupCountY, uint groupCountZ)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2593,6 +2733,7 @@ internal static unsafe partial class Calls
     /// <summary>vkEnumeratePhysicalDeviceGroups with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkEnumeratePhysicalDeviceGroups(GuestRing ring, ulong instance, uint* pPhysicalDeviceGroupCount, VkPhysicalDeviceGroupProperties* pPhysicalDeviceGroupProperties)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2612,6 +2753,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetImageMemoryRequirements2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetImageMemoryRequirements2(GuestRing ring, ulong device, VkImageMemoryRequirementsInfo2* pInfo, VkMemoryRequirements2* pMemoryRequirements)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2630,6 +2772,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetBufferMemoryRequirements2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetBufferMemoryRequirements2(GuestRing ring, ulong device, VkBufferMemoryRequirementsInfo2* pInfo, VkMemoryRequirements2* pMemoryRequirements)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2648,6 +2791,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetImageSparseMemoryRequirements2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetImageSparseMemoryRequirements2(GuestRing ring, ulong device, VkImageSparseMemoryRequirementsInfo2* pInfo, uint* pSparseMemoryRequirementCount, VkSparseImageMemoryRequirements2* pSparseMemoryRequirements)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2666,6 +2810,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetPhysicalDeviceFeatures2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetPhysicalDeviceFeatures2(GuestRing ring, ulong physicalDevice, VkPhysicalDeviceFeatures2* pFeatures)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2684,6 +2829,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetPhysicalDeviceProperties2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetPhysicalDeviceProperties2(GuestRing ring, ulong physicalDevice, VkPhysicalDeviceProperties2* pProperties)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2702,6 +2848,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetPhysicalDeviceFormatProperties2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetPhysicalDeviceFormatProperties2(GuestRing ring, ulong physicalDevice, VkFormat format, VkFormatProperties2* pFormatProperties)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2720,6 +2867,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetPhysicalDeviceImageFormatProperties2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkGetPhysicalDeviceImageFormatProperties2(GuestRing ring, ulong physicalDevice, VkPhysicalDeviceImageFormatInfo2* pImageFormatInfo, VkImageFormatProperties2* pImageFormatProperties)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2739,6 +2887,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetPhysicalDeviceQueueFamilyProperties2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetPhysicalDeviceQueueFamilyProperties2(GuestRing ring, ulong physicalDevice, uint* pQueueFamilyPropertyCount, VkQueueFamilyProperties2* pQueueFamilyProperties)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2757,6 +2906,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetPhysicalDeviceMemoryProperties2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetPhysicalDeviceMemoryProperties2(GuestRing ring, ulong physicalDevice, VkPhysicalDeviceMemoryProperties2* pMemoryProperties)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2775,6 +2925,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetPhysicalDeviceSparseImageFormatProperties2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetPhysicalDeviceSparseImageFormatProperties2(GuestRing ring, ulong physicalDevice, VkPhysicalDeviceSparseImageFormatInfo2* pFormatInfo, uint* pPropertyCount, VkSparseImageFormatProperties2* pProperties)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2793,6 +2944,7 @@ internal static unsafe partial class Calls
     /// <summary>vkTrimCommandPool with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkTrimCommandPool(GuestRing ring, ulong device, ulong commandPool, uint flags)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2811,6 +2963,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetDeviceQueue2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetDeviceQueue2(GuestRing ring, ulong device, VkDeviceQueueInfo2* pQueueInfo, ulong* pQueue)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2829,6 +2982,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreateSamplerYcbcrConversion with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreateSamplerYcbcrConversion(GuestRing ring, ulong device, VkSamplerYcbcrConversionCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pYcbcrConversion)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2848,6 +3002,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDestroySamplerYcbcrConversion with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkDestroySamplerYcbcrConversion(GuestRing ring, ulong device, ulong ycbcrConversion, VkAllocationCallbacks* pAllocator)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2866,6 +3021,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreateDescriptorUpdateTemplate with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreateDescriptorUpdateTemplate(GuestRing ring, ulong device, VkDescriptorUpdateTemplateCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pDescriptorUpdateTemplate)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2885,6 +3041,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDestroyDescriptorUpdateTemplate with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkDestroyDescriptorUpdateTemplate(GuestRing ring, ulong device, ulong descriptorUpdateTemplate, VkAllocationCallbacks* pAllocator)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2903,6 +3060,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetPhysicalDeviceExternalBufferProperties with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetPhysicalDeviceExternalBufferProperties(GuestRing ring, ulong physicalDevice, VkPhysicalDeviceExternalBufferInfo* pExternalBufferInfo, VkExternalBufferProperties* pExternalBufferProperties)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2921,6 +3079,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetPhysicalDeviceExternalFenceProperties with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetPhysicalDeviceExternalFenceProperties(GuestRing ring, ulong physicalDevice, VkPhysicalDeviceExternalFenceInfo* pExternalFenceInfo, VkExternalFenceProperties* pExternalFenceProperties)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2939,6 +3098,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetPhysicalDeviceExternalSemaphoreProperties with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetPhysicalDeviceExternalSemaphoreProperties(GuestRing ring, ulong physicalDevice, VkPhysicalDeviceExternalSemaphoreInfo* pExternalSemaphoreInfo, VkExternalSemaphoreProperties* pExternalSemaphoreProperties)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2957,6 +3117,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetDescriptorSetLayoutSupport with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetDescriptorSetLayoutSupport(GuestRing ring, ulong device, VkDescriptorSetLayoutCreateInfo* pCreateInfo, VkDescriptorSetLayoutSupport* pSupport)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2975,6 +3136,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdDrawIndirectCount with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdDrawIndirectCount(GuestRing ring, ulong commandBuffer, ulong buffer, ulong offset, ulong countBuffer, ulong countBufferOffset, uint maxDrawCount, uint stride)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -2993,6 +3155,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdDrawIndexedIndirectCount with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdDrawIndexedIndirectCount(GuestRing ring, ulong commandBuffer, ulong buffer, ulong offset, ulong countBuffer, ulong countBufferOffset, uint maxDrawCount, uint stride)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3011,6 +3174,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreateRenderPass2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreateRenderPass2(GuestRing ring, ulong device, VkRenderPassCreateInfo2* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pRenderPass)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3030,6 +3194,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdBeginRenderPass2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdBeginRenderPass2(GuestRing ring, ulong commandBuffer, VkRenderPassBeginInfo* pRenderPassBegin, VkSubpassBeginInfo* pSubpassBeginInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3048,6 +3213,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdNextSubpass2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdNextSubpass2(GuestRing ring, ulong commandBuffer, VkSubpassBeginInfo* pSubpassBeginInfo, VkSubpassEndInfo* pSubpassEndInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3066,6 +3232,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdEndRenderPass2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdEndRenderPass2(GuestRing ring, ulong commandBuffer, VkSubpassEndInfo* pSubpassEndInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3084,6 +3251,7 @@ internal static unsafe partial class Calls
     /// <summary>vkResetQueryPool with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkResetQueryPool(GuestRing ring, ulong device, ulong queryPool, uint firstQuery, uint queryCount)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3102,6 +3270,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetSemaphoreCounterValue with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkGetSemaphoreCounterValue(GuestRing ring, ulong device, ulong semaphore, ulong* pValue)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3121,6 +3290,7 @@ internal static unsafe partial class Calls
     /// <summary>vkWaitSemaphores with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkWaitSemaphores(GuestRing ring, ulong device, VkSemaphoreWaitInfo* pWaitInfo, ulong timeout)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3140,6 +3310,7 @@ internal static unsafe partial class Calls
     /// <summary>vkSignalSemaphore with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkSignalSemaphore(GuestRing ring, ulong device, VkSemaphoreSignalInfo* pSignalInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3159,6 +3330,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetBufferDeviceAddress with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static ulong vkGetBufferDeviceAddress(GuestRing ring, ulong device, VkBufferDeviceAddressInfo* pInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3178,6 +3350,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetBufferOpaqueCaptureAddress with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static ulong vkGetBufferOpaqueCaptureAddress(GuestRing ring, ulong device, VkBufferDeviceAddressInfo* pInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3197,6 +3370,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetDeviceMemoryOpaqueCaptureAddress with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static ulong vkGetDeviceMemoryOpaqueCaptureAddress(GuestRing ring, ulong device, VkDeviceMemoryOpaqueCaptureAddressInfo* pInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3216,6 +3390,7 @@ internal static unsafe partial class Calls
     /// <summary>vkSetReplyCommandStreamMESA with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkSetReplyCommandStreamMESA(GuestRing ring, VkCommandStreamDescriptionMESA* pStream)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3234,6 +3409,7 @@ internal static unsafe partial class Calls
     /// <summary>vkSeekReplyCommandStreamMESA with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkSeekReplyCommandStreamMESA(GuestRing ring, nuint position)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3252,6 +3428,7 @@ internal static unsafe partial class Calls
     /// <summary>vkExecuteCommandStreamsMESA with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkExecuteCommandStreamsMESA(GuestRing ring, uint streamCount, VkCommandStreamDescriptionMESA* pStreams, nuint* pReplyPositions, uint dependencyCount, VkCommandStreamDependencyMESA* pDependencies, uint flags)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3270,6 +3447,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdBindTransformFeedbackBuffersEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdBindTransformFeedbackBuffersEXT(GuestRing ring, ulong commandBuffer, uint firstBinding, uint bindingCount, ulong* pBuffers, ulong* pOffsets, ulong* pSizes)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3288,6 +3466,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdBeginTransformFeedbackEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdBeginTransformFeedbackEXT(GuestRing ring, ulong commandBuffer, uint firstCounterBuffer, uint counterBufferCount, ulong* pCounterBuffers, ulong* pCounterBufferOffsets)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3306,6 +3485,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdEndTransformFeedbackEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdEndTransformFeedbackEXT(GuestRing ring, ulong commandBuffer, uint firstCounterBuffer, uint counterBufferCount, ulong* pCounterBuffers, ulong* pCounterBufferOffsets)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3324,6 +3504,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdBeginQueryIndexedEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdBeginQueryIndexedEXT(GuestRing ring, ulong commandBuffer, ulong queryPool, uint query, uint flags, uint index)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3342,6 +3523,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdEndQueryIndexedEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdEndQueryIndexedEXT(GuestRing ring, ulong commandBuffer, ulong queryPool, uint query, uint index)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3360,6 +3542,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdDrawIndirectByteCountEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdDrawIndirectByteCountEXT(GuestRing ring, ulong commandBuffer, uint instanceCount, uint firstInstance, ulong counterBuffer, ulong counterBufferOffset, uint counterOffset, uint vertexStride)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3378,6 +3561,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetImageDrmFormatModifierPropertiesEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkGetImageDrmFormatModifierPropertiesEXT(GuestRing ring, ulong device, ulong image, VkImageDrmFormatModifierPropertiesEXT* pProperties)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3397,6 +3581,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreateRingMESA with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCreateRingMESA(GuestRing ring_, ulong ring, VkRingCreateInfoMESA* pCreateInfo)
     {
+        ring_ = ring_.ForCall();
         ring_.Enter();
         try
         {
@@ -3415,6 +3600,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDestroyRingMESA with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkDestroyRingMESA(GuestRing ring_, ulong ring)
     {
+        ring_ = ring_.ForCall();
         ring_.Enter();
         try
         {
@@ -3433,6 +3619,7 @@ internal static unsafe partial class Calls
     /// <summary>vkNotifyRingMESA with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkNotifyRingMESA(GuestRing ring_, ulong ring, uint seqno, uint flags)
     {
+        ring_ = ring_.ForCall();
         ring_.Enter();
         try
         {
@@ -3451,6 +3638,7 @@ internal static unsafe partial class Calls
     /// <summary>vkWriteRingExtraMESA with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkWriteRingExtraMESA(GuestRing ring_, ulong ring, nuint offset, uint value)
     {
+        ring_ = ring_.ForCall();
         ring_.Enter();
         try
         {
@@ -3469,6 +3657,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetMemoryResourcePropertiesMESA with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkGetMemoryResourcePropertiesMESA(GuestRing ring, ulong device, uint resourceId, VkMemoryResourcePropertiesMESA* pMemoryResourceProperties)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3488,6 +3677,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetMemoryFdKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkGetMemoryFdKHR(GuestRing ring, ulong device, VkMemoryGetFdInfoKHR* pGetFdInfo, int* pFd)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3507,6 +3697,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetMemoryFdPropertiesKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkGetMemoryFdPropertiesKHR(GuestRing ring, ulong device, VkExternalMemoryHandleTypeFlagBits handleType, int fd, VkMemoryFdPropertiesKHR* pMemoryFdProperties)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3526,6 +3717,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetPhysicalDeviceToolProperties with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkGetPhysicalDeviceToolProperties(GuestRing ring, ulong physicalDevice, uint* pToolCount, VkPhysicalDeviceToolProperties* pToolProperties)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3545,6 +3737,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreatePrivateDataSlot with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreatePrivateDataSlot(GuestRing ring, ulong device, VkPrivateDataSlotCreateInfo* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pPrivateDataSlot)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3564,6 +3757,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDestroyPrivateDataSlot with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkDestroyPrivateDataSlot(GuestRing ring, ulong device, ulong privateDataSlot, VkAllocationCallbacks* pAllocator)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3582,6 +3776,7 @@ internal static unsafe partial class Calls
     /// <summary>vkSetPrivateData with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkSetPrivateData(GuestRing ring, ulong device, VkObjectType objectType, ulong objectHandle, ulong privateDataSlot, ulong data)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3601,6 +3796,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetPrivateData with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetPrivateData(GuestRing ring, ulong device, VkObjectType objectType, ulong objectHandle, ulong privateDataSlot, ulong* pData)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3619,6 +3815,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetEvent2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetEvent2(GuestRing ring, ulong commandBuffer, ulong @event, VkDependencyInfo* pDependencyInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3637,6 +3834,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdResetEvent2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdResetEvent2(GuestRing ring, ulong commandBuffer, ulong @event, ulong stageMask)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3655,6 +3853,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdWaitEvents2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdWaitEvents2(GuestRing ring, ulong commandBuffer, uint eventCount, ulong* pEvents, VkDependencyInfo* pDependencyInfos)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3673,6 +3872,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdPipelineBarrier2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdPipelineBarrier2(GuestRing ring, ulong commandBuffer, VkDependencyInfo* pDependencyInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3691,6 +3891,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdWriteTimestamp2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdWriteTimestamp2(GuestRing ring, ulong commandBuffer, ulong stage, ulong queryPool, uint query)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3709,6 +3910,7 @@ internal static unsafe partial class Calls
     /// <summary>vkQueueSubmit2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkQueueSubmit2(GuestRing ring, ulong queue, uint submitCount, VkSubmitInfo2* pSubmits, ulong fence)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3728,6 +3930,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdCopyBuffer2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdCopyBuffer2(GuestRing ring, ulong commandBuffer, VkCopyBufferInfo2* pCopyBufferInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3746,6 +3949,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdCopyImage2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdCopyImage2(GuestRing ring, ulong commandBuffer, VkCopyImageInfo2* pCopyImageInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3764,6 +3968,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdCopyBufferToImage2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdCopyBufferToImage2(GuestRing ring, ulong commandBuffer, VkCopyBufferToImageInfo2* pCopyBufferToImageInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3782,6 +3987,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdCopyImageToBuffer2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdCopyImageToBuffer2(GuestRing ring, ulong commandBuffer, VkCopyImageToBufferInfo2* pCopyImageToBufferInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3800,6 +4006,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdBlitImage2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdBlitImage2(GuestRing ring, ulong commandBuffer, VkBlitImageInfo2* pBlitImageInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3818,6 +4025,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdResolveImage2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdResolveImage2(GuestRing ring, ulong commandBuffer, VkResolveImageInfo2* pResolveImageInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3836,6 +4044,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdBeginRendering with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdBeginRendering(GuestRing ring, ulong commandBuffer, VkRenderingInfo* pRenderingInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3854,6 +4063,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdEndRendering with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdEndRendering(GuestRing ring, ulong commandBuffer)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3872,6 +4082,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetCullMode with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetCullMode(GuestRing ring, ulong commandBuffer, uint cullMode)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3890,6 +4101,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetFrontFace with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetFrontFace(GuestRing ring, ulong commandBuffer, VkFrontFace frontFace)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3908,6 +4120,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetPrimitiveTopology with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetPrimitiveTopology(GuestRing ring, ulong commandBuffer, VkPrimitiveTopology primitiveTopology)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3926,6 +4139,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetViewportWithCount with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetViewportWithCount(GuestRing ring, ulong commandBuffer, uint viewportCount, VkViewport* pViewports)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3944,6 +4158,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetScissorWithCount with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetScissorWithCount(GuestRing ring, ulong commandBuffer, uint scissorCount, VkRect2D* pScissors)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3962,6 +4177,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdBindVertexBuffers2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdBindVertexBuffers2(GuestRing ring, ulong commandBuffer, uint firstBinding, uint bindingCount, ulong* pBuffers, ulong* pOffsets, ulong* pSizes, ulong* pStrides)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3980,6 +4196,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetDepthTestEnable with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetDepthTestEnable(GuestRing ring, ulong commandBuffer, uint depthTestEnable)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -3998,6 +4215,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetDepthWriteEnable with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetDepthWriteEnable(GuestRing ring, ulong commandBuffer, uint depthWriteEnable)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4016,6 +4234,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetDepthCompareOp with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetDepthCompareOp(GuestRing ring, ulong commandBuffer, VkCompareOp depthCompareOp)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4034,6 +4253,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetDepthBoundsTestEnable with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetDepthBoundsTestEnable(GuestRing ring, ulong commandBuffer, uint depthBoundsTestEnable)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4052,6 +4272,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetStencilTestEnable with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetStencilTestEnable(GuestRing ring, ulong commandBuffer, uint stencilTestEnable)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4070,6 +4291,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetStencilOp with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetStencilOp(GuestRing ring, ulong commandBuffer, uint faceMask, VkStencilOp failOp, VkStencilOp passOp, VkStencilOp depthFailOp, VkCompareOp compareOp)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4088,6 +4310,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetRasterizerDiscardEnable with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetRasterizerDiscardEnable(GuestRing ring, ulong commandBuffer, uint rasterizerDiscardEnable)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4106,6 +4329,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetDepthBiasEnable with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetDepthBiasEnable(GuestRing ring, ulong commandBuffer, uint depthBiasEnable)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4124,6 +4348,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetPrimitiveRestartEnable with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetPrimitiveRestartEnable(GuestRing ring, ulong commandBuffer, uint primitiveRestartEnable)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4142,6 +4367,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetDeviceBufferMemoryRequirements with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetDeviceBufferMemoryRequirements(GuestRing ring, ulong device, VkDeviceBufferMemoryRequirements* pInfo, VkMemoryRequirements2* pMemoryRequirements)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4160,6 +4386,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetDeviceImageMemoryRequirements with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetDeviceImageMemoryRequirements(GuestRing ring, ulong device, VkDeviceImageMemoryRequirements* pInfo, VkMemoryRequirements2* pMemoryRequirements)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4178,6 +4405,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetDeviceImageSparseMemoryRequirements with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetDeviceImageSparseMemoryRequirements(GuestRing ring, ulong device, VkDeviceImageMemoryRequirements* pInfo, uint* pSparseMemoryRequirementCount, VkSparseImageMemoryRequirements2* pSparseMemoryRequirements)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4196,6 +4424,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetPatchControlPointsEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetPatchControlPointsEXT(GuestRing ring, ulong commandBuffer, uint patchControlPoints)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4214,6 +4443,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetLogicOpEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetLogicOpEXT(GuestRing ring, ulong commandBuffer, VkLogicOp logicOp)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4232,6 +4462,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetPhysicalDeviceCalibrateableTimeDomainsKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkGetPhysicalDeviceCalibrateableTimeDomainsKHR(GuestRing ring, ulong physicalDevice, uint* pTimeDomainCount, VkTimeDomainKHR* pTimeDomains)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4251,6 +4482,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetCalibratedTimestampsKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkGetCalibratedTimestampsKHR(GuestRing ring, ulong device, uint timestampCount, VkCalibratedTimestampInfoKHR* pTimestampInfos, ulong* pTimestamps, ulong* pMaxDeviation)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4270,6 +4502,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetLineStipple with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetLineStipple(GuestRing ring, ulong commandBuffer, uint lineStippleFactor, ushort lineStipplePattern)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4288,6 +4521,7 @@ internal static unsafe partial class Calls
     /// <summary>vkImportFenceFdKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkImportFenceFdKHR(GuestRing ring, ulong device, VkImportFenceFdInfoKHR* pImportFenceFdInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4307,6 +4541,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetFenceFdKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkGetFenceFdKHR(GuestRing ring, ulong device, VkFenceGetFdInfoKHR* pGetFdInfo, int* pFd)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4326,6 +4561,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdBeginConditionalRenderingEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdBeginConditionalRenderingEXT(GuestRing ring, ulong commandBuffer, VkConditionalRenderingBeginInfoEXT* pConditionalRenderingBegin)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4344,6 +4580,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdEndConditionalRenderingEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdEndConditionalRenderingEXT(GuestRing ring, ulong commandBuffer)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4362,6 +4599,7 @@ internal static unsafe partial class Calls
     /// <summary>vkImportSemaphoreFdKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkImportSemaphoreFdKHR(GuestRing ring, ulong device, VkImportSemaphoreFdInfoKHR* pImportSemaphoreFdInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4381,6 +4619,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetSemaphoreFdKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkGetSemaphoreFdKHR(GuestRing ring, ulong device, VkSemaphoreGetFdInfoKHR* pGetFdInfo, int* pFd)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4400,6 +4639,7 @@ internal static unsafe partial class Calls
     /// <summary>vkResetFenceResourceMESA with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkResetFenceResourceMESA(GuestRing ring, ulong device, ulong fence)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4418,6 +4658,7 @@ internal static unsafe partial class Calls
     /// <summary>vkWaitSemaphoreResourceMESA with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkWaitSemaphoreResourceMESA(GuestRing ring, ulong device, ulong semaphore)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4436,6 +4677,7 @@ internal static unsafe partial class Calls
     /// <summary>vkImportSemaphoreResourceMESA with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkImportSemaphoreResourceMESA(GuestRing ring, ulong device, VkImportSemaphoreResourceInfoMESA* pImportSemaphoreResourceInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4454,6 +4696,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdDrawMultiEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdDrawMultiEXT(GuestRing ring, ulong commandBuffer, uint drawCount, VkMultiDrawInfoEXT* pVertexInfo, uint instanceCount, uint firstInstance, uint stride)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4472,6 +4715,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdDrawMultiIndexedEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdDrawMultiIndexedEXT(GuestRing ring, ulong commandBuffer, uint drawCount, VkMultiDrawIndexedInfoEXT* pIndexInfo, uint instanceCount, uint firstInstance, uint stride, int* pVertexOffset)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4490,6 +4734,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdPushDescriptorSet with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdPushDescriptorSet(GuestRing ring, ulong commandBuffer, VkPipelineBindPoint pipelineBindPoint, ulong layout, uint set, uint descriptorWriteCount, VkWriteDescriptorSet* pDescriptorWrites)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4508,6 +4753,7 @@ internal static unsafe partial class Calls
     /// <summary>vkSubmitVirtqueueSeqnoMESA with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkSubmitVirtqueueSeqnoMESA(GuestRing ring_, ulong ring, ulong seqno)
     {
+        ring_ = ring_.ForCall();
         ring_.Enter();
         try
         {
@@ -4526,6 +4772,7 @@ internal static unsafe partial class Calls
     /// <summary>vkWaitVirtqueueSeqnoMESA with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkWaitVirtqueueSeqnoMESA(GuestRing ring, ulong seqno)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4544,6 +4791,7 @@ internal static unsafe partial class Calls
     /// <summary>vkWaitRingSeqnoMESA with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkWaitRingSeqnoMESA(GuestRing ring_, ulong ring, ulong seqno)
     {
+        ring_ = ring_.ForCall();
         ring_.Enter();
         try
         {
@@ -4562,6 +4810,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetColorWriteEnableEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetColorWriteEnableEXT(GuestRing ring, ulong commandBuffer, uint attachmentCount, uint* pColorWriteEnables)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4580,6 +4829,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetVertexInputEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetVertexInputEXT(GuestRing ring, ulong commandBuffer, uint vertexBindingDescriptionCount, VkVertexInputBindingDescription2EXT* pVertexBindingDescriptions, uint vertexAttributeDescriptionCount, VkVertexInputAttributeDescription2EXT* pVertexAttributeDescriptions)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4598,6 +4848,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetTessellationDomainOriginEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetTessellationDomainOriginEXT(GuestRing ring, ulong commandBuffer, VkTessellationDomainOrigin domainOrigin)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4616,6 +4867,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetDepthClampEnableEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetDepthClampEnableEXT(GuestRing ring, ulong commandBuffer, uint depthClampEnable)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4634,6 +4886,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetPolygonModeEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetPolygonModeEXT(GuestRing ring, ulong commandBuffer, VkPolygonMode polygonMode)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4652,6 +4905,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetRasterizationSamplesEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetRasterizationSamplesEXT(GuestRing ring, ulong commandBuffer, VkSampleCountFlagBits rasterizationSamples)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4670,6 +4924,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetSampleMaskEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetSampleMaskEXT(GuestRing ring, ulong commandBuffer, VkSampleCountFlagBits samples, uint* pSampleMask)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4688,6 +4943,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetAlphaToCoverageEnableEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetAlphaToCoverageEnableEXT(GuestRing ring, ulong commandBuffer, uint alphaToCoverageEnable)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4706,6 +4962,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetAlphaToOneEnableEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetAlphaToOneEnableEXT(GuestRing ring, ulong commandBuffer, uint alphaToOneEnable)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4724,6 +4981,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetLogicOpEnableEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetLogicOpEnableEXT(GuestRing ring, ulong commandBuffer, uint logicOpEnable)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4742,6 +5000,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetColorBlendEnableEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetColorBlendEnableEXT(GuestRing ring, ulong commandBuffer, uint firstAttachment, uint attachmentCount, uint* pColorBlendEnables)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4760,6 +5019,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetColorBlendEquationEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetColorBlendEquationEXT(GuestRing ring, ulong commandBuffer, uint firstAttachment, uint attachmentCount, VkColorBlendEquationEXT* pColorBlendEquations)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4778,6 +5038,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetColorWriteMaskEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetColorWriteMaskEXT(GuestRing ring, ulong commandBuffer, uint firstAttachment, uint attachmentCount, uint* pColorWriteMasks)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4796,6 +5057,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetRasterizationStreamEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetRasterizationStreamEXT(GuestRing ring, ulong commandBuffer, uint rasterizationStream)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4814,6 +5076,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetConservativeRasterizationModeEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetConservativeRasterizationModeEXT(GuestRing ring, ulong commandBuffer, VkConservativeRasterizationModeEXT conservativeRasterizationMode)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4832,6 +5095,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetExtraPrimitiveOverestimationSizeEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetExtraPrimitiveOverestimationSizeEXT(GuestRing ring, ulong commandBuffer, float extraPrimitiveOverestimationSize)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4850,6 +5114,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetDepthClipEnableEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetDepthClipEnableEXT(GuestRing ring, ulong commandBuffer, uint depthClipEnable)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4868,6 +5133,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetSampleLocationsEnableEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetSampleLocationsEnableEXT(GuestRing ring, ulong commandBuffer, uint sampleLocationsEnable)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4886,6 +5152,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetColorBlendAdvancedEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetColorBlendAdvancedEXT(GuestRing ring, ulong commandBuffer, uint firstAttachment, uint attachmentCount, VkColorBlendAdvancedEXT* pColorBlendAdvanced)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4904,6 +5171,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetProvokingVertexModeEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetProvokingVertexModeEXT(GuestRing ring, ulong commandBuffer, VkProvokingVertexModeEXT provokingVertexMode)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4922,6 +5190,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetLineRasterizationModeEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetLineRasterizationModeEXT(GuestRing ring, ulong commandBuffer, VkLineRasterizationMode lineRasterizationMode)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4940,6 +5209,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetLineStippleEnableEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetLineStippleEnableEXT(GuestRing ring, ulong commandBuffer, uint stippledLineEnable)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4958,6 +5228,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetDepthClipNegativeOneToOneEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetDepthClipNegativeOneToOneEXT(GuestRing ring, ulong commandBuffer, uint negativeOneToOne)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4976,6 +5247,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetPhysicalDeviceFragmentShadingRatesKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkGetPhysicalDeviceFragmentShadingRatesKHR(GuestRing ring, ulong physicalDevice, uint* pFragmentShadingRateCount, VkPhysicalDeviceFragmentShadingRateKHR* pFragmentShadingRates)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -4995,6 +5267,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetFragmentShadingRateKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetFragmentShadingRateKHR(GuestRing ring, ulong commandBuffer, VkExtent2D* pFragmentSize, VkFragmentShadingRateCombinerOpKHR* combinerOps)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5013,6 +5286,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdBindIndexBuffer2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdBindIndexBuffer2(GuestRing ring, ulong commandBuffer, ulong buffer, ulong offset, ulong size, VkIndexType indexType)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5031,6 +5305,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetRenderingAreaGranularity with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetRenderingAreaGranularity(GuestRing ring, ulong device, VkRenderingAreaInfo* pRenderingAreaInfo, VkExtent2D* pGranularity)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5049,6 +5324,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetDeviceImageSubresourceLayout with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetDeviceImageSubresourceLayout(GuestRing ring, ulong device, VkDeviceImageSubresourceInfo* pInfo, VkSubresourceLayout2* pLayout)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5067,6 +5343,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetImageSubresourceLayout2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetImageSubresourceLayout2(GuestRing ring, ulong device, ulong image, VkImageSubresource2* pSubresource, VkSubresourceLayout2* pLayout)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5085,6 +5362,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetSampleLocationsEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetSampleLocationsEXT(GuestRing ring, ulong commandBuffer, VkSampleLocationsInfoEXT* pSampleLocationsInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5103,6 +5381,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetPhysicalDeviceMultisamplePropertiesEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetPhysicalDeviceMultisamplePropertiesEXT(GuestRing ring, ulong physicalDevice, VkSampleCountFlagBits samples, VkMultisamplePropertiesEXT* pMultisampleProperties)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5121,6 +5400,7 @@ internal static unsafe partial class Calls
     /// <summary>vkUnmapMemory2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkUnmapMemory2(GuestRing ring, ulong device, VkMemoryUnmapInfo* pMemoryUnmapInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5140,6 +5420,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetRenderingAttachmentLocations with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetRenderingAttachmentLocations(GuestRing ring, ulong commandBuffer, VkRenderingAttachmentLocationInfo* pLocationInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5158,6 +5439,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetRenderingInputAttachmentIndices with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetRenderingInputAttachmentIndices(GuestRing ring, ulong commandBuffer, VkRenderingInputAttachmentIndexInfo* pInputAttachmentIndexInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5176,6 +5458,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdBindDescriptorSets2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdBindDescriptorSets2(GuestRing ring, ulong commandBuffer, VkBindDescriptorSetsInfo* pBindDescriptorSetsInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5194,6 +5477,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdPushConstants2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdPushConstants2(GuestRing ring, ulong commandBuffer, VkPushConstantsInfo* pPushConstantsInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5212,6 +5496,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdPushDescriptorSet2 with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdPushDescriptorSet2(GuestRing ring, ulong commandBuffer, VkPushDescriptorSetInfo* pPushDescriptorSetInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5230,6 +5515,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCopyImageToImage with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCopyImageToImage(GuestRing ring, ulong device, VkCopyImageToImageInfo* pCopyImageToImageInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5249,6 +5535,7 @@ internal static unsafe partial class Calls
     /// <summary>vkTransitionImageLayout with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkTransitionImageLayout(GuestRing ring, ulong device, uint transitionCount, VkHostImageLayoutTransitionInfo* pTransitions)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5268,6 +5555,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCopyImageToMemoryMESA with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCopyImageToMemoryMESA(GuestRing ring, ulong device, VkCopyImageToMemoryInfoMESA* pCopyImageToMemoryInfo, nuint dataSize, void* pData)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5287,6 +5575,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCopyMemoryToImageMESA with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCopyMemoryToImageMESA(GuestRing ring, ulong device, VkCopyMemoryToImageInfoMESA* pCopyMemoryToImageInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5306,6 +5595,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreateDeferredOperationKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreateDeferredOperationKHR(GuestRing ring, ulong device, VkAllocationCallbacks* pAllocator, ulong* pDeferredOperation)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5325,6 +5615,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDestroyDeferredOperationKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkDestroyDeferredOperationKHR(GuestRing ring, ulong device, ulong operation, VkAllocationCallbacks* pAllocator)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5343,6 +5634,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetDeferredOperationMaxConcurrencyKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static uint vkGetDeferredOperationMaxConcurrencyKHR(GuestRing ring, ulong device, ulong operation)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5362,6 +5654,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetDeferredOperationResultKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkGetDeferredOperationResultKHR(GuestRing ring, ulong device, ulong operation)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5381,6 +5674,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDeferredOperationJoinKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkDeferredOperationJoinKHR(GuestRing ring, ulong device, ulong operation)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5400,6 +5694,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreateAccelerationStructureKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreateAccelerationStructureKHR(GuestRing ring, ulong device, VkAccelerationStructureCreateInfoKHR* pCreateInfo, VkAllocationCallbacks* pAllocator, ulong* pAccelerationStructure)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5419,6 +5714,7 @@ internal static unsafe partial class Calls
     /// <summary>vkDestroyAccelerationStructureKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkDestroyAccelerationStructureKHR(GuestRing ring, ulong device, ulong accelerationStructure, VkAllocationCallbacks* pAllocator)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5437,6 +5733,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdBuildAccelerationStructuresKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdBuildAccelerationStructuresKHR(GuestRing ring, ulong commandBuffer, uint infoCount, VkAccelerationStructureBuildGeometryInfoKHR* pInfos, VkAccelerationStructureBuildRangeInfoKHR** ppBuildRangeInfos)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5455,6 +5752,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdBuildAccelerationStructuresIndirectKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdBuildAccelerationStructuresIndirectKHR(GuestRing ring, ulong commandBuffer, uint infoCount, VkAccelerationStructureBuildGeometryInfoKHR* pInfos, ulong* pIndirectDeviceAddresses, uint* pIndirectStrides, uint** ppMaxPrimitiveCounts)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5473,6 +5771,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCopyAccelerationStructureKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCopyAccelerationStructureKHR(GuestRing ring, ulong device, ulong deferredOperation, VkCopyAccelerationStructureInfoKHR* pInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5492,6 +5791,7 @@ internal static unsafe partial class Calls
     /// <summary>vkWriteAccelerationStructuresPropertiesKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkWriteAccelerationStructuresPropertiesKHR(GuestRing ring, ulong device, uint accelerationStructureCount, ulong* pAccelerationStructures, VkQueryType queryType, nuint dataSize, void* pData, nuint stride)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5511,6 +5811,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdCopyAccelerationStructureKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdCopyAccelerationStructureKHR(GuestRing ring, ulong commandBuffer, VkCopyAccelerationStructureInfoKHR* pInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5529,6 +5830,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdCopyAccelerationStructureToMemoryKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdCopyAccelerationStructureToMemoryKHR(GuestRing ring, ulong commandBuffer, VkCopyAccelerationStructureToMemoryInfoKHR* pInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5547,6 +5849,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdCopyMemoryToAccelerationStructureKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdCopyMemoryToAccelerationStructureKHR(GuestRing ring, ulong commandBuffer, VkCopyMemoryToAccelerationStructureInfoKHR* pInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5565,6 +5868,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetAccelerationStructureDeviceAddressKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static ulong vkGetAccelerationStructureDeviceAddressKHR(GuestRing ring, ulong device, VkAccelerationStructureDeviceAddressInfoKHR* pInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5584,6 +5888,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdWriteAccelerationStructuresPropertiesKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdWriteAccelerationStructuresPropertiesKHR(GuestRing ring, ulong commandBuffer, uint accelerationStructureCount, ulong* pAccelerationStructures, VkQueryType queryType, ulong queryPool, uint firstQuery)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5602,6 +5907,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetDeviceAccelerationStructureCompatibilityKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetDeviceAccelerationStructureCompatibilityKHR(GuestRing ring, ulong device, VkAccelerationStructureVersionInfoKHR* pVersionInfo, VkAccelerationStructureCompatibilityKHR* pCompatibility)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5620,6 +5926,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetAccelerationStructureBuildSizesKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkGetAccelerationStructureBuildSizesKHR(GuestRing ring, ulong device, VkAccelerationStructureBuildTypeKHR buildType, VkAccelerationStructureBuildGeometryInfoKHR* pBuildInfo, uint* pMaxPrimitiveCounts, VkAccelerationStructureBuildSizesInfoKHR* pSizeInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5638,6 +5945,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdTraceRaysKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdTraceRaysKHR(GuestRing ring, ulong commandBuffer, VkStridedDeviceAddressRegionKHR* pRaygenShaderBindingTable, VkStridedDeviceAddressRegionKHR* pMissShaderBindingTable, VkStridedDeviceAddressRegionKHR* pHitShaderBindingTable, VkStridedDeviceAddressRegionKHR* pCallableShaderBindingTable, uint width, uint height, uint depth)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5656,6 +5964,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCreateRayTracingPipelinesKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkCreateRayTracingPipelinesKHR(GuestRing ring, ulong device, ulong deferredOperation, ulong pipelineCache, uint createInfoCount, VkRayTracingPipelineCreateInfoKHR* pCreateInfos, VkAllocationCallbacks* pAllocator, ulong* pPipelines)
     {
+        ring = ring.ForSlowCall();
         ring.Enter();
         try
         {
@@ -5675,6 +5984,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetRayTracingShaderGroupHandlesKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkGetRayTracingShaderGroupHandlesKHR(GuestRing ring, ulong device, ulong pipeline, uint firstGroup, uint groupCount, nuint dataSize, void* pData)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5694,6 +6004,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetRayTracingCaptureReplayShaderGroupHandlesKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkGetRayTracingCaptureReplayShaderGroupHandlesKHR(GuestRing ring, ulong device, ulong pipeline, uint firstGroup, uint groupCount, nuint dataSize, void* pData)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5713,6 +6024,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdTraceRaysIndirectKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdTraceRaysIndirectKHR(GuestRing ring, ulong commandBuffer, VkStridedDeviceAddressRegionKHR* pRaygenShaderBindingTable, VkStridedDeviceAddressRegionKHR* pMissShaderBindingTable, VkStridedDeviceAddressRegionKHR* pHitShaderBindingTable, VkStridedDeviceAddressRegionKHR* pCallableShaderBindingTable, ulong indirectDeviceAddress)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5731,6 +6043,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetRayTracingShaderGroupStackSizeKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static ulong vkGetRayTracingShaderGroupStackSizeKHR(GuestRing ring, ulong device, ulong pipeline, uint group, VkShaderGroupShaderKHR groupShader)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5750,6 +6063,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetRayTracingPipelineStackSizeKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetRayTracingPipelineStackSizeKHR(GuestRing ring, ulong commandBuffer, uint pipelineStackSize)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5768,6 +6082,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdTraceRaysIndirect2KHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdTraceRaysIndirect2KHR(GuestRing ring, ulong commandBuffer, ulong indirectDeviceAddress)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5786,6 +6101,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetDepthBias2EXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetDepthBias2EXT(GuestRing ring, ulong commandBuffer, VkDepthBiasInfoEXT* pDepthBiasInfo)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5804,6 +6120,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetAttachmentFeedbackLoopEnableEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetAttachmentFeedbackLoopEnableEXT(GuestRing ring, ulong commandBuffer, uint aspectMask)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5822,6 +6139,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdSetDepthClampRangeEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdSetDepthClampRangeEXT(GuestRing ring, ulong commandBuffer, VkDepthClampModeEXT depthClampMode, VkDepthClampRangeEXT* pDepthClampRange)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5840,6 +6158,7 @@ internal static unsafe partial class Calls
     /// <summary>vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR(GuestRing ring, ulong physicalDevice, uint* pPropertyCount, VkCooperativeMatrixPropertiesKHR* pProperties)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5859,6 +6178,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdDrawMeshTasksEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdDrawMeshTasksEXT(GuestRing ring, ulong commandBuffer, uint groupCountX, uint groupCountY, uint groupCountZ)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5877,6 +6197,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdDrawMeshTasksIndirectEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdDrawMeshTasksIndirectEXT(GuestRing ring, ulong commandBuffer, ulong buffer, ulong offset, uint drawCount, uint stride)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5895,6 +6216,7 @@ internal static unsafe partial class Calls
     /// <summary>vkCmdDrawMeshTasksIndirectCountEXT with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static void vkCmdDrawMeshTasksIndirectCountEXT(GuestRing ring, ulong commandBuffer, ulong buffer, ulong offset, ulong countBuffer, ulong countBufferOffset, uint maxDrawCount, uint stride)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {
@@ -5913,6 +6235,7 @@ internal static unsafe partial class Calls
     /// <summary>vkWriteSamplerDescriptorMESA with a reply: sends it, waits for the host and decodes the reply into the caller's memory.</summary>
     public static VkResult vkWriteSamplerDescriptorMESA(GuestRing ring, ulong device, VkSamplerCreateInfo* pSampler, nuint dataSize, void* pData)
     {
+        ring = ring.ForCall();
         ring.Enter();
         try
         {

@@ -358,11 +358,19 @@ internal static class PerfOptions
     public static readonly bool NoAsyncCreate = Switches.Contains("no_async_create");
 
     /// <summary>
-    /// <c>thread_rings</c> (the one switch that turns something on): each app thread's calls with a reply
-    /// go through a ring of its own. Off by default: on the 2-core lavapipe host it made round trips
-    /// slower, from one thread and from four (see README, issue 12).
+    /// <c>thread_rings</c>: every call with a reply goes through a call ring of its own (a ring per call
+    /// in flight, as the per-thread rings before issue 12's thread work), not only the slow ones. Off by
+    /// default: on the 2-core lavapipe host it made round trips slower (more host ring threads for the
+    /// same cores; README, issue 12).
     /// </summary>
     public static readonly bool ThreadRings = Switches.Contains("thread_rings");
+
+    /// <summary>
+    /// <c>serial_calls</c>: a call keeps the instance ring's lock while it waits for the host, so every
+    /// other thread waits behind its round trip, and slow calls stay on the instance ring (the
+    /// behaviour before issue 12's thread work, for comparison).
+    /// </summary>
+    public static readonly bool SerialCalls = Switches.Contains("serial_calls");
 
     /// <summary><c>spin_relax</c>: waits on the host spin for some 40 µs before yielding (the relax before issue 12's round-trip work).</summary>
     public static readonly bool SpinRelax = Switches.Contains("spin_relax");

@@ -22,9 +22,9 @@ internal sealed unsafe class GuestInstance : DispatchableObject
     private const uint RingBufferSize = 1 << 20;
     private const ulong ReplyBufferSize = 1 << 20;
 
-    /// <summary>A thread's own ring (calls with a reply, <see cref="GuestRing.EnableThreadRings"/>) and its first reply buffer.</summary>
-    private const uint ThreadRingBufferSize = 1 << 18;
-    private const ulong ThreadReplyBufferSize = 1 << 16;
+    /// <summary>A call ring (slow calls, <see cref="GuestRing.EnableCallRings"/>) and its first reply buffer.</summary>
+    private const uint CallRingBufferSize = 1 << 17;
+    private const ulong CallReplyBufferSize = 1 << 16;
 
     /// <summary>
     /// Non-dispatchable ids live above every user-space address (dispatchable ids are the
@@ -115,7 +115,7 @@ internal sealed unsafe class GuestInstance : DispatchableObject
             // The ring's id comes from the same space as every other non-dispatchable id.
             ulong ringId = (ulong)Interlocked.Increment(ref s_ringIds) | (1UL << 59);
             ring = new GuestRing(transport, filter, ringId, RingBufferSize, ReplyBufferSize);
-            ring.EnableThreadRings(static () => (ulong)Interlocked.Increment(ref s_ringIds) | (1UL << 59), ThreadRingBufferSize, ThreadReplyBufferSize);
+            ring.EnableCallRings(static () => (ulong)Interlocked.Increment(ref s_ringIds) | (1UL << 59), CallRingBufferSize, CallReplyBufferSize);
 
             uint hostVersion = 0;
             VkResult r = Calls.vkEnumerateInstanceVersion(ring, &hostVersion);

@@ -15,24 +15,33 @@ namespace Venus.GuestIcd.Runtime;
 /// the host's ring thread consumes, so commands travel without a syscall each; the socket is used
 /// only for <c>vkNotifyRingMESA</c> when the host thread went idle.
 /// <para>
-/// Calls: <see cref="Enter"/>, <see cref="BeginCall"/> (writes <c>vkSetReplyCommandStreamMESA</c>
-/// in front when a reply is wanted), the generated <c>Encode</c>, then <see cref="Call"/> (sends,
-/// waits until the host's head passes the command, returns a decoder over the reply) or
-/// <see cref="Send"/> (no reply, no wait), and <see cref="Exit"/> in a finally. One call runs at a
-/// time per ring, which is what lets every reply use offset 0 of the reply buffer.
+/// Calls: <see cref="Enter"/> (takes the ring's lock), <see cref="BeginCall"/> (writes
+/// <c>vkSetReplyCommandStreamMESA</c> in front when a reply is wanted), the generated <c>Encode</c>,
+/// then <see cref="Call"/> (sends, waits until the host's head passes the command, returns a decoder
+/// over the reply) or <see cref="Send"/> (no reply, no wait), and <see cref="Exit"/> in a finally.
 /// </para>
 /// <para>
-/// Per-thread rings (what Mesa's venus calls TLS rings): on the instance's ring, a command with a
-/// reply (everything through <c>Generated.Calls</c>) goes through a small ring of the calling thread's
-/// own (<see cref="EnableThreadRings"/>, made at the thread's first call), so that threads do not wait
-/// behind each other's round trips. The primary ring's lock is then taken only for what is written
-/// into it: <see cref="Enter"/> is lazy there, and the first <see cref="BeginCall"/> without a reply,
-/// <see cref="Submit"/> or <see cref="WaitSeqno"/> takes it. Before a command goes into a thread ring,
-/// the host must have run everything the primary ring held when this thread last could have seen it
-/// (its tail at the last release of its lock): the thread waits for that seqno (Mesa waits for the
-/// whole primary ring). Calls already inside a locked primary section, and threads past
-/// <see cref="MaxThreadRings"/>, use the primary ring. Off unless <c>VENUS_PERF=thread_rings</c>: on a
-/// 2-core host it measured slower (more host ring threads for the same cores; README, issue 12).
+/// Threads do not queue behind each other's round trips (issue 12): the lock covers only writing into
+/// the ring. Every call with a reply gets a reply buffer of its own from a pool (as Mesa's reply
+/// shmem pool), and <see cref="Call"/> lets the lock go while it waits for the host, so other threads'
+/// commands and calls go into the ring behind it and the host answers them in one pass; the lock is
+/// taken back to decode the reply. Everything stays in one ring, in the order it was written, so what
+/// one thread sent is seen by the host before anything another thread sends after it. Only a call in
+/// the outermost section lets the lock go (a nested section keeps it, as before).
+/// <c>VENUS_PERF=serial_calls</c> keeps the lock over the wait (the behaviour before).
+/// </para>
+/// <para>
+/// Call rings (what Mesa's venus calls TLS rings; <see cref="EnableCallRings"/>): slow synchronous
+/// commands (pipeline creation, pipeline cache data: icd.xml's <c>&lt;callring&gt;</c>, through
+/// <see cref="ForSlowCall"/>) go through a small ring taken from a pool for that one call, so a long
+/// compile does not hold up every other thread's round trips and several compiles run at once on the
+/// host. With <c>VENUS_PERF=thread_rings</c> every call with a reply goes that way
+/// (<see cref="ForCall"/>). Before a call goes into a call ring, the host must have run everything
+/// the primary ring held when this thread last could have seen it (its tail at the last release of
+/// its lock): the thread waits for that seqno (Mesa waits for the whole primary ring). A call ring
+/// holds nothing but that one call, which has been answered when it goes back to the pool, so any
+/// thread may take it next; the pool grows to the calls in flight at once, up to
+/// <see cref="MaxCallRings"/>, past which calls stay on the primary ring.
 /// </para>
 /// </summary>
 internal sealed unsafe class GuestRing : IDisposable
@@ -43,6 +52,8 @@ internal sealed unsafe class GuestRing : IDisposable
     /// <summary>How often the host's ring monitor sets ALIVE (we check it at a multiple of this).</summary>
     private const uint MonitorPeriodMicroseconds = 1_000_000;
     private const long WatchdogMilliseconds = 10_000;
+    /// <summary>The size of reply buffers made for calls beyond the first in flight at once.</summary>
+    private const ulong ExtraReplySize = 1 << 16;
 
     private readonly IGuestTransport _transport;
     private readonly GuestShmem _shmem;
@@ -51,34 +62,36 @@ internal sealed unsafe class GuestRing : IDisposable
     private readonly byte* _buffer;
     private readonly Lock _lock = new();
     private uint _cur;
-    private GuestShmem _reply;
     private GuestShmem? _upload;
     private byte* _scratch;
     private int _scratchCapacity;
     private int _prefix;
-    private ulong _requestSize, _replySize;
+    private ulong _requestSize;
     private string? _lost;
 
-    // ---- per-thread rings (see the class summary) ----
-    /// <summary>Thread rings per instance, beyond which threads share the primary ring (the host allows 64 rings per context).</summary>
-    public const int MaxThreadRings = 16;
-    private Func<GuestRing>? _makeThreadRing; // non-null on a primary ring with thread rings
-    private readonly GuestRing? _primary; // on a thread ring: the ring it serves
-    private readonly Dictionary<int, GuestRing?> _threadRings = new(); // managed thread id -> its ring (null: none to be had)
-    private uint _published; // primary: our tail when the lock was last released
+    // ---- the lock owner's section (guarded by _lock) ----
+    private int _depth;              // Enter nesting of the thread that holds the lock
+    private ReplyBuffer? _encoding;  // the reply buffer of the call begun with BeginCall, until Call sends it
+    private ReplyBuffer? _decoding;  // the reply buffer of the call the lock owner is decoding, until Exit
+    private uint _published;         // our tail when the lock was last released (read without the lock)
 
-    /// <summary>What the calling thread holds of one primary ring.</summary>
-    private sealed class ThreadState
+    // ---- reply buffers (guarded by _lock) ----
+    private sealed class ReplyBuffer(GuestShmem shmem)
     {
-        public GuestRing? Ring;     // the primary ring whose Enter is outstanding (depth > 0), or last used
-        public int Depth;           // Enter nesting on Ring
-        public bool Locked;         // Ring's lock taken in this section
-        public GuestRing? Redirect; // the thread ring this section's call went to
-        public GuestRing? Own;      // this thread's ring for Ring (cached)
-        public bool OwnKnown;
+        public GuestShmem Shmem = shmem;
+        public ulong Size; // this call's reply size
     }
+    private readonly Stack<ReplyBuffer> _freeReplies = new();
+    private readonly List<ReplyBuffer> _allReplies = new();
 
-    [ThreadStatic] private static ThreadState? t_state;
+    // ---- call rings (see the class summary) ----
+    /// <summary>Call rings per instance, beyond which calls stay on the primary ring (the host allows 64 rings per context).</summary>
+    public const int MaxCallRings = 16;
+    private Func<GuestRing>? _makeCallRing; // non-null on a primary ring with call rings
+    private bool _slowCallsOnRings, _allCallsOnRings;
+    private readonly GuestRing? _primary;   // on a call ring: the primary ring whose pool it belongs to
+    private readonly Stack<GuestRing> _idleCallRings = new(); // guarded by itself
+    private readonly List<GuestRing> _callRings = new();      // guarded by _idleCallRings
 
     public GuestRing(IGuestTransport transport, VnProtocolFilter filter, ulong ringId, uint bufferSize, ulong replySize)
         : this(transport, filter, ringId, bufferSize, replySize, null)
@@ -97,6 +110,7 @@ internal sealed unsafe class GuestRing : IDisposable
         _bufferSize = bufferSize;
         ulong shmemSize = BufferOffset + bufferSize + ExtraSize;
         _shmem = transport.CreateShmem(shmemSize);
+        GuestShmem? reply = null;
         try
         {
             byte* p = _shmem.Pointer;
@@ -111,7 +125,7 @@ internal sealed unsafe class GuestRing : IDisposable
             // it wrote, which made the first thousands of async creates 3-6× slower (issue 12).
             Posix.PopulateWrite(_buffer, bufferSize);
             new Span<byte>(_buffer, (int)bufferSize).Clear();
-            _reply = transport.CreateShmem(replySize);
+            reply = transport.CreateShmem(replySize);
 
             var monitor = new VkRingMonitorInfoMESA
             {
@@ -142,25 +156,32 @@ internal sealed unsafe class GuestRing : IDisposable
         }
         catch
         {
-            _reply?.Dispose();
+            reply?.Dispose();
             _shmem.Dispose();
             throw;
         }
+        var first = new ReplyBuffer(reply);
+        _allReplies.Add(first);
+        _freeReplies.Push(first);
         _lastAliveCheck = Environment.TickCount64;
     }
 
     public ulong RingId { get; }
 
     /// <summary>
-    /// Makes calls with a reply go through per-thread rings of <paramref name="bufferSize"/> bytes,
-    /// each with the id <paramref name="newRingId"/> gives (only with <c>VENUS_PERF=thread_rings</c>).
+    /// Lets calls go through call rings of <paramref name="bufferSize"/> bytes, each with the id
+    /// <paramref name="newRingId"/> gives: slow calls (<see cref="ForSlowCall"/>) unless
+    /// <c>VENUS_PERF=serial_calls</c>, every call (<see cref="ForCall"/>) with <c>VENUS_PERF=thread_rings</c>.
     /// Call once, before the ring is shared between threads.
     /// </summary>
-    public void EnableThreadRings(Func<ulong> newRingId, uint bufferSize, ulong replySize)
+    public void EnableCallRings(Func<ulong> newRingId, uint bufferSize, ulong replySize)
     {
-        if (!PerfOptions.ThreadRings || _primary is not null)
+        if (_primary is not null)
             return;
-        _makeThreadRing = () => new GuestRing(_transport, Filter, newRingId(), bufferSize, replySize, this);
+        _allCallsOnRings = PerfOptions.ThreadRings;
+        _slowCallsOnRings = _allCallsOnRings || !PerfOptions.SerialCalls;
+        if (_slowCallsOnRings)
+            _makeCallRing = () => new GuestRing(_transport, Filter, newRingId(), bufferSize, replySize, this);
     }
 
     // VENUS_RECORD: the process's recording and this ring's stream name in it (null when not recording).
@@ -170,153 +191,127 @@ internal sealed unsafe class GuestRing : IDisposable
     public IGuestTransport Transport => _transport;
     public bool IsLost => (_lost ?? _primary?._lost) is not null;
 
-    // ---- call protocol ---------------------------------------------------------------------------
+    // ---- call rings ---------------------------------------------------------------------------------
 
-    /// <summary>Begins a section on the ring (lazy on a primary ring with thread rings: see the class summary).</summary>
-    public void Enter()
-    {
-        if (_makeThreadRing is null)
-        {
-            _lock.Enter();
-            return;
-        }
-        ThreadState st = t_state ??= new ThreadState();
-        if (st.Depth > 0 && st.Ring != this)
-        {
-            _lock.Enter(); // inside another instance's section: this one locks at once
-            return;
-        }
-        if (st.Ring != this)
-        {
-            st.Ring = this;
-            st.OwnKnown = false;
-            st.Own = null;
-        }
-        st.Depth++;
-    }
-
-    public void Exit()
-    {
-        if (_makeThreadRing is null)
-        {
-            _lock.Exit();
-            return;
-        }
-        ThreadState? st = t_state;
-        if (st is null || st.Ring != this || st.Depth == 0)
-        {
-            _lock.Exit();
-            return;
-        }
-        if (--st.Depth > 0)
-            return;
-        if (st.Redirect is { } redirect)
-        {
-            st.Redirect = null;
-            redirect.Exit();
-        }
-        if (st.Locked)
-        {
-            st.Locked = false;
-            Volatile.Write(ref _published, _cur);
-            _lock.Exit();
-        }
-    }
-
-    /// <summary>On a primary ring with thread rings: takes the lock for this section if it has not been taken.</summary>
+    /// <summary>The ring a call with a reply goes through: a call ring with <c>VENUS_PERF=thread_rings</c>, else this one.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Lock()
-    {
-        if (_makeThreadRing is not null)
-            LockSection();
-    }
+    public GuestRing ForCall() => _allCallsOnRings ? TakeCallRing() : this;
 
-    private void LockSection()
-    {
-        ThreadState? st = t_state;
-        if (st is null || st.Ring != this || st.Depth == 0 || st.Locked)
-            return; // not in a lazy section (an eager one holds the lock already)
-        _lock.Enter();
-        st.Locked = true;
-    }
-
-    /// <summary>The thread ring this section's call went to, if any.</summary>
+    /// <summary>The ring a slow call (icd.xml's <c>&lt;callring&gt;</c>) goes through: a call ring, unless <c>VENUS_PERF=serial_calls</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private GuestRing? Redirected()
-    {
-        if (_makeThreadRing is null)
-            return null;
-        ThreadState? st = t_state;
-        return st is not null && st.Ring == this ? st.Redirect : null;
-    }
+    public GuestRing ForSlowCall() => _slowCallsOnRings ? TakeCallRing() : this;
 
-    /// <summary>A call with a reply in a fresh lazy section: its thread ring, once the primary ring has run what the thread can have seen.</summary>
-    private GuestRing? RedirectCall()
+    /// <summary>
+    /// A call ring from the pool (made when none is idle and fewer than <see cref="MaxCallRings"/>
+    /// exist), once the host has run what this thread can have seen of the primary ring; this ring
+    /// when the thread is inside a section of it (its call must stay in order there), when the pool
+    /// is used up or a ring could not be made. The call ring goes back to the pool at its
+    /// <see cref="Exit"/>.
+    /// </summary>
+    private GuestRing TakeCallRing()
     {
-        ThreadState? st = t_state;
-        if (st is null || st.Ring != this || st.Depth != 1 || st.Locked || st.Redirect is not null)
-            return null;
-        if (!st.OwnKnown)
+        if (_lock.IsHeldByCurrentThread)
+            return this;
+        ThrowIfLost();
+        GuestRing? ring = null;
+        bool make = false;
+        lock (_idleCallRings)
         {
-            st.Own = ThreadRing();
-            st.OwnKnown = true;
+            if (!_idleCallRings.TryPop(out ring) && _callRings.Count < MaxCallRings)
+                make = true;
         }
-        if (st.Own is not { } own)
-            return null;
+        if (make)
+        {
+            try
+            {
+                ring = _makeCallRing!();
+            }
+            catch (Exception e) when (e is not DeviceLostException)
+            {
+                IcdLog.Info($"a call ring: {e.Message}; calls share the instance's ring");
+                lock (_idleCallRings)
+                    _callRings.Add(this); // counts towards the limit: do not try on every call
+                return this;
+            }
+            int count;
+            lock (_idleCallRings)
+            {
+                _callRings.Add(ring);
+                count = _callRings.Count;
+            }
+            IcdLog.Info($"call ring 0x{ring.RingId:x} made for thread {Environment.CurrentManagedThreadId} ({count} of {MaxCallRings})");
+        }
+        if (ring is null || ring == this)
+            return this;
         uint target = Volatile.Read(ref _published);
-        own.Enter();
-        st.Redirect = own;
         if (!Reached(target))
         {
-            var relax = new Relax(this);
-            while (!Reached(target))
-                relax.Step();
+            try
+            {
+                var relax = new Relax(this);
+                while (!Reached(target))
+                    relax.Step();
+            }
+            catch
+            {
+                ReturnCallRing(ring);
+                throw;
+            }
         }
-        return own;
+        return ring;
     }
 
-    /// <summary>The calling thread's ring, made on first use; null past <see cref="MaxThreadRings"/> or where it could not be made.</summary>
-    private GuestRing? ThreadRing()
+    private void ReturnCallRing(GuestRing ring)
     {
-        int thread = Environment.CurrentManagedThreadId;
-        lock (_threadRings)
+        lock (_idleCallRings)
+            _idleCallRings.Push(ring);
+    }
+
+    // ---- call protocol ---------------------------------------------------------------------------
+
+    /// <summary>Begins a section on the ring: takes its lock (nested sections of one thread count).</summary>
+    public void Enter()
+    {
+        _lock.Enter();
+        _depth++;
+    }
+
+    /// <summary>Ends a section: the reply buffer of its last call goes back to the pool, and at the outermost exit the lock is let go.</summary>
+    public void Exit()
+    {
+        if (_depth == 1)
         {
-            if (_threadRings.TryGetValue(thread, out GuestRing? known))
-                return known;
-            GuestRing? made = null;
-            if (_threadRings.Count < MaxThreadRings)
+            if (_decoding is { } decoded)
             {
-                try
-                {
-                    made = _makeThreadRing!();
-                }
-                catch (Exception e) when (e is not DeviceLostException)
-                {
-                    IcdLog.Info($"a ring for thread {thread}: {e.Message}; it shares the instance's ring");
-                }
+                _decoding = null;
+                _freeReplies.Push(decoded);
             }
-            _threadRings[thread] = made;
-            if (made is not null)
-                IcdLog.Info($"thread ring 0x{made.RingId:x} for thread {thread} ({_threadRings.Count} of {MaxThreadRings})");
-            return made;
+            if (_encoding is { } unsent)
+            {
+                _encoding = null;
+                _freeReplies.Push(unsent);
+            }
+            Volatile.Write(ref _published, _cur);
         }
+        bool outermost = --_depth == 0;
+        _lock.Exit();
+        if (outermost && _primary is { } primary)
+            primary.ReturnCallRing(this);
     }
 
     /// <summary>Starts a command; with <paramref name="replySize"/> &gt; 0 the reply stream is set first. Hold the lock.</summary>
     public VnEncoder BeginCall(ulong requestSize, ulong replySize)
     {
-        if (_makeThreadRing is not null)
-        {
-            if (replySize > 0 && RedirectCall() is { } own)
-                return own.BeginCall(requestSize, replySize);
-            LockSection();
-        }
         ThrowIfLost();
         int prefix = 0;
+        GuestShmem? reply = null;
         if (replySize > 0)
         {
-            if (replySize > _reply.Size)
-                GrowReply(replySize);
+            _encoding ??= RentReply();
+            if (replySize > _encoding.Shmem.Size)
+                GrowReply(_encoding, replySize);
+            _encoding.Size = replySize;
+            reply = _encoding.Shmem;
             prefix = SetReplySize;
         }
         ulong total = (ulong)prefix + requestSize;
@@ -325,11 +320,10 @@ internal sealed unsafe class GuestRing : IDisposable
         EnsureScratch((int)total);
         _prefix = prefix;
         _requestSize = requestSize;
-        _replySize = replySize;
         var e = new VnEncoder(new Span<byte>(_scratch, (int)total), Filter);
-        if (replySize > 0)
+        if (reply is not null)
         {
-            var stream = new VkCommandStreamDescriptionMESA { resourceId = _reply.ResourceId, offset = 0, size = (nuint)replySize };
+            var stream = new VkCommandStreamDescriptionMESA { resourceId = reply.ResourceId, offset = 0, size = (nuint)replySize };
             vkSetReplyCommandStreamMESA.Encode(ref e, 0, &stream);
         }
         return e;
@@ -343,23 +337,72 @@ internal sealed unsafe class GuestRing : IDisposable
         return (int)vkSetReplyCommandStreamMESA.Size(&stream);
     }
 
-    /// <summary>Sends the command begun with <see cref="BeginCall"/> with a reply and waits for it.</summary>
+    /// <summary>A reply buffer nobody's call is using (made when there is none). Hold the lock.</summary>
+    private ReplyBuffer RentReply()
+    {
+        if (_freeReplies.TryPop(out ReplyBuffer? free))
+            return free;
+        var made = new ReplyBuffer(_transport.CreateShmem(ExtraReplySize));
+        _allReplies.Add(made);
+        return made;
+    }
+
+    /// <summary>
+    /// Sends the command begun with <see cref="BeginCall"/> with a reply and waits for it; the decoder
+    /// reads the call's own reply buffer, which stays the caller's until <see cref="Exit"/>. In the
+    /// outermost section the lock is let go during the wait (see the class summary) and taken back
+    /// before this returns.
+    /// </summary>
     public VnDecoder Call(in VnEncoder e)
     {
-        if (Redirected() is { } own)
-            return own.Call(e);
         CheckEncoded(e);
-        new Span<byte>(_reply.Pointer, (int)_replySize).Clear();
-        uint seqno = Submit(e.Written);
-        WaitSeqno(seqno);
-        return new VnDecoder(new ReadOnlySpan<byte>(_reply.Pointer, (int)_replySize));
+        ReplyBuffer reply = _encoding ?? throw new InvalidOperationException("Call without a reply buffer (BeginCall was given no reply size)");
+        _encoding = null;
+        if (_decoding is { } earlier)
+        {
+            // An earlier call of this section: decoded by now (calls of one thread follow each other).
+            _decoding = null;
+            _freeReplies.Push(earlier);
+        }
+        new Span<byte>(reply.Shmem.Pointer, (int)reply.Size).Clear();
+        uint seqno;
+        try
+        {
+            seqno = Submit(e.Written);
+        }
+        catch
+        {
+            _freeReplies.Push(reply);
+            throw;
+        }
+        if (_depth == 1 && !PerfOptions.SerialCalls && !Reached(seqno))
+        {
+            // Let other threads write while the host works on this call; nothing of this section is
+            // pending (a section's earlier calls are answered, its sends are in the ring).
+            Volatile.Write(ref _published, _cur);
+            _depth = 0;
+            _lock.Exit();
+            try
+            {
+                WaitSeqno(seqno);
+            }
+            finally
+            {
+                _lock.Enter();
+                _depth = 1;
+            }
+        }
+        else
+        {
+            WaitSeqno(seqno);
+        }
+        _decoding = reply;
+        return new VnDecoder(new ReadOnlySpan<byte>(reply.Shmem.Pointer, (int)reply.Size));
     }
 
     /// <summary>Sends the command begun with <see cref="BeginCall"/> (no reply) without waiting.</summary>
     public uint Send(in VnEncoder e)
     {
-        if (Redirected() is { } own)
-            return own.Send(e);
         CheckEncoded(e);
         return Submit(e.Written);
     }
@@ -371,13 +414,8 @@ internal sealed unsafe class GuestRing : IDisposable
     /// </summary>
     public void CheckReply(in VnDecoder d, string command)
     {
-        if (Redirected() is { } own)
-        {
-            own.CheckReply(d, command);
-            return;
-        }
         if (d.Failed)
-            Lose($"{command}: the host's reply did not decode ({d.Error} at byte {d.ErrorPosition} of {_replySize})");
+            Lose($"{command}: the host's reply did not decode ({d.Error} at byte {d.ErrorPosition} of {_decoding?.Size ?? 0})");
     }
 
     private void CheckEncoded(in VnEncoder e)
@@ -398,12 +436,12 @@ internal sealed unsafe class GuestRing : IDisposable
         _scratchCapacity = capacity;
     }
 
-    private void GrowReply(ulong size)
+    private void GrowReply(ReplyBuffer reply, ulong size)
     {
-        ulong newSize = Math.Max(size, _reply.Size * 2);
+        ulong newSize = Math.Max(size, reply.Shmem.Size * 2);
         GuestShmem bigger = _transport.CreateShmem(newSize);
-        _reply.Dispose();
-        _reply = bigger;
+        reply.Shmem.Dispose();
+        reply.Shmem = bigger;
     }
 
     // ---- submission ------------------------------------------------------------------------------
@@ -419,7 +457,6 @@ internal sealed unsafe class GuestRing : IDisposable
     /// </summary>
     public uint Submit(ReadOnlySpan<byte> commands)
     {
-        Lock();
         ThrowIfLost();
         if (_recording is { } recording)
         {
@@ -644,13 +681,15 @@ internal sealed unsafe class GuestRing : IDisposable
         if (_transport.IsHostGone())
             Lose($"the host closed the connection ({_transport.Name})");
         long now = Environment.TickCount64;
-        if (now - _lastAliveCheck >= WatchdogMilliseconds)
+        long last = Volatile.Read(ref _lastAliveCheck);
+        // Several threads wait on one ring at once: only the one that moves the check time on clears
+        // ALIVE, or a second thread right behind it would find the bit it just cleared.
+        if (now - last >= WatchdogMilliseconds && Interlocked.CompareExchange(ref _lastAliveCheck, now, last) == last)
         {
             // The host's monitor sets ALIVE every MonitorPeriod; clear it and expect it back.
             uint before = Interlocked.And(ref *_status, ~StatusAlive);
             if ((before & StatusAlive) == 0)
                 Lose($"the host's ring monitor has not reported for {WatchdogMilliseconds / 1000} s");
-            _lastAliveCheck = now;
         }
     }
 
@@ -674,19 +713,22 @@ internal sealed unsafe class GuestRing : IDisposable
             _lost = why;
             IcdLog.Error($"device lost: {why}");
             if (_primary is { } primary)
-                primary._lost ??= $"{why} (on a thread's ring)";
+                primary._lost ??= $"{why} (on a call ring)";
         }
         throw new DeviceLostException(_lost);
     }
 
     public void Dispose()
     {
-        lock (_threadRings)
+        GuestRing[] callRings;
+        lock (_idleCallRings)
         {
-            foreach (GuestRing? r in _threadRings.Values)
-                r?.Dispose();
-            _threadRings.Clear();
+            callRings = _callRings.Where(r => r != this).ToArray();
+            _callRings.Clear();
+            _idleCallRings.Clear();
         }
+        foreach (GuestRing r in callRings)
+            r.Dispose();
         lock (_lock)
         {
             if (_lost is null)
@@ -706,7 +748,10 @@ internal sealed unsafe class GuestRing : IDisposable
             }
             _lost ??= "the instance was destroyed";
             _upload?.Dispose();
-            _reply.Dispose();
+            foreach (ReplyBuffer r in _allReplies)
+                r.Shmem.Dispose();
+            _allReplies.Clear();
+            _freeReplies.Clear();
             _shmem.Dispose();
             if (_scratch != null)
             {
