@@ -19,7 +19,6 @@ namespace Venus.HostRenderer;
 /// </summary>
 internal sealed unsafe partial class Handlers
 {
-    const int ObjShaderModule = 15;
     const uint StageCompute = 0x20;
     const uint GraphicsStages = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x40 | 0x80;
 
@@ -54,39 +53,23 @@ internal sealed unsafe partial class Handlers
         return Math.Max(Math.Max(l.maxVertexInputAttributes, (components + 3) / 4), Math.Max(l.maxFragmentOutputAttachments, l.maxColorAttachments));
     }
 
-    public bool vkCreateShaderModule(Dispatcher x, vkCreateShaderModule.Args* a)
+    internal partial bool vkCreateShaderModuleCheck(Dispatcher x, vkCreateShaderModule.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCreateShaderModule == null) return Fatal("vkCreateShaderModule: no device function");
         if (a->pCreateInfo == null || a->pShaderModule == null) return Fatal("vkCreateShaderModule without a create info or a module id");
         if (ModuleError(a->pCreateInfo, DeviceApiVersion(x, a->device), LocationLimit(x, a->device)) is { } why) return Fatal($"vkCreateShaderModule: {why}");
-        ulong module = 0;
-        a->ret = fns->vkCreateShaderModule(a->device, a->pCreateInfo, null, &module);
-        if ((int)a->ret < 0 || module == 0)
-        {
-            *a->pShaderModule = 0;
-            return true;
-        }
-        if (!x.Register(*a->pShaderModule, module, ObjShaderModule))
-        {
-            fns->vkDestroyShaderModule(a->device, module, null);
-            return false;
-        }
-        var entryPoints = SpirvTools.EntryPoints(a->pCreateInfo->pCode, (int)(a->pCreateInfo->codeSize / 4));
-        lock (_modules) _modules[module] = (a->device, entryPoints);
         return true;
     }
 
-    public bool vkDestroyShaderModule(Dispatcher x, vkDestroyShaderModule.Args* a)
+    /// <summary>A created module's entry points, for the stage checks of pipelines (host.xml &lt;after&gt;).</summary>
+    internal partial void vkCreateShaderModuleAfter(Dispatcher x, vkCreateShaderModule.Args* a, ulong handle)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkDestroyShaderModule == null) return Fatal("vkDestroyShaderModule: no device function");
-        if (a->shaderModule == 0) return true;
-        if (!_ctx.Retire.BeforeDestroy(a->device, "vkDestroyShaderModule")) return false;
-        fns->vkDestroyShaderModule(a->device, a->shaderModule, null);
-        x.Unregister(a->shaderModule, ObjShaderModule);
-        lock (_modules) _modules.Remove(a->shaderModule);
-        return true;
+        var entryPoints = SpirvTools.EntryPoints(a->pCreateInfo->pCode, (int)(a->pCreateInfo->codeSize / 4));
+        lock (_modules) _modules[handle] = (a->device, entryPoints);
+    }
+
+    internal partial void vkDestroyShaderModuleAfter(Dispatcher x, vkDestroyShaderModule.Args* a, ulong handle)
+    {
+        lock (_modules) _modules.Remove(handle);
     }
 
     /// <summary>A destroyed device's modules are gone with it.</summary>
