@@ -38,26 +38,32 @@ public sealed class HostDispatchEmitter
                 throw new InvalidDataException($"host.xml: {n} is not a command with a wire body");
         foreach (var (n, family) in m.Reg.HostChecks)
         {
-            var rc = m.Reg.ResolveCommand(n) ?? throw new InvalidDataException($"host.xml: <check> of unknown command {n}");
-            if (rc.Name != n) throw new InvalidDataException($"host.xml: <check> {rc.Name}, not its alias {n}");
-            if (_handWritten.Contains(n)) throw new InvalidDataException($"host.xml: <check> {n} is also <handwritten>; a check is for a generated handler");
-            if (!wireCommands.TryGetValue(n, out var c)) throw new InvalidDataException($"host.xml: <check> {n} is not a command with a wire body");
-            if (c.Params.FirstOrDefault() is not { } first || !IsDispatchableType(first.Elem))
-                throw new InvalidDataException($"host.xml: <check> {n} has no generated driver call (its first parameter is not a dispatchable handle)");
+            GeneratedHandlerOf("check", n, wireCommands);
             _checks.Add(n, family);
         }
         foreach (var (n, family) in m.Reg.HostAfters)
         {
-            var rc = m.Reg.ResolveCommand(n) ?? throw new InvalidDataException($"host.xml: <after> of unknown command {n}");
-            if (rc.Name != n) throw new InvalidDataException($"host.xml: <after> {rc.Name}, not its alias {n}");
-            if (_handWritten.Contains(n)) throw new InvalidDataException($"host.xml: <after> {n} is also <handwritten>; an after is for a generated handler");
-            if (!wireCommands.TryGetValue(n, out var c)) throw new InvalidDataException($"host.xml: <after> {n} is not a command with a wire body");
-            if (c.Params.FirstOrDefault() is not { } first || !IsDispatchableType(first.Elem))
-                throw new InvalidDataException($"host.xml: <after> {n} has no generated driver call (its first parameter is not a dispatchable handle)");
+            var c = GeneratedHandlerOf("after", n, wireCommands);
             if (CreatedHandle(c) == null && DestroyedHandle(c) == null)
                 throw new InvalidDataException($"host.xml: <after> {n} neither creates one object (one output handle) nor destroys one (vkDestroyX(device, x, ...))");
             _afters.Add(n, family);
         }
+    }
+
+    /// <summary>
+    /// The command a host.xml &lt;check&gt; or &lt;after&gt; line names, which must keep a generated handler
+    /// with a driver call: a known command under its own name, not hand-written, with a wire body and a
+    /// dispatchable first parameter.
+    /// </summary>
+    CommandModel GeneratedHandlerOf(string element, string n, Dictionary<string, CommandModel> wireCommands)
+    {
+        var rc = _m.Reg.ResolveCommand(n) ?? throw new InvalidDataException($"host.xml: <{element}> of unknown command {n}");
+        if (rc.Name != n) throw new InvalidDataException($"host.xml: <{element}> {rc.Name}, not its alias {n}");
+        if (_handWritten.Contains(n)) throw new InvalidDataException($"host.xml: <{element}> {n} is also <handwritten>; it is for a generated handler");
+        if (!wireCommands.TryGetValue(n, out var c)) throw new InvalidDataException($"host.xml: <{element}> {n} is not a command with a wire body");
+        if (c.Params.FirstOrDefault() is not { } first || !IsDispatchableType(first.Elem))
+            throw new InvalidDataException($"host.xml: <{element}> {n} has no generated driver call (its first parameter is not a dispatchable handle)");
+        return c;
     }
 
     /// <summary>The after-the-driver method of a command (host.xml &lt;after&gt;).</summary>
